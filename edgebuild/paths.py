@@ -1,0 +1,25 @@
+"""Where edgebuild's own files live: the C++ sources and target files, in a checkout or in an installed wheel."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_PKG = Path(__file__).resolve().parent
+
+
+def source_root() -> Path:
+    """The folder holding `kernels/` and `targets/`: the repository in a checkout, `edgebuild/_src` in a wheel."""
+    for root in (_PKG.parent, _PKG / "_src"):
+        if (root / "kernels" / "CMakeLists.txt").is_file() and (root / "targets").is_dir():
+            return root
+    raise FileNotFoundError(f"edgebuild's kernel sources are missing next to {_PKG}; reinstall edgebuild")
+
+
+def cache_root() -> Path:
+    """Build cache: $EDGEBUILD_CACHE, else $XDG_CACHE_HOME/edgebuild, else ~/.cache/edgebuild."""
+    env = os.environ.get("EDGEBUILD_CACHE")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "edgebuild"
