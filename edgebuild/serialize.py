@@ -1,0 +1,184 @@
+"""serialize: Program -> .ebm bytes (docs/artifact.md), and the Python reader the tests hold the C++ reader to."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from .ir import DType, Layout, Op, OpCode, Program, Tensor
+
+MAGIC = b"EBMODEL\0"
+VERSION_MAJOR = 1
+VERSION_MINOR = 0
+ALIGN = 64
+
+HEADER = struct.Struct("<8sHHIIIQ")  # magic, major, minor, flags, section_count, crc32, file_size
+SECTION = struct.Struct("<IIQQ")  # kind, reserved, offset, size
+TENSOR = struct.Struct("<IIBBBB6ifiIQQ")  # 64 bytes
+OP = struct.Struct("<IIIHHIIII")  # 32 bytes
+assert HEADER.size == 32 and SECTION.size == 24 and TENSOR.size == 64 and OP.size == 32
+
+
+class Section:
+    STRINGS = 1
+    TENSORS = 2
+    OPS = 3
+    INT_POOL = 4
+    GRAPH = 5
+    CONSTANTS = 6
+    METADATA = 7
+
+
+def _align(n: int) -> int:
+    return (n + ALIGN - 1) // ALIGN * ALIGN
+
+
+class _Strings:
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.index: dict[str, tuple[int, int]] = {}
+
+    def add(self, s: str) -> tuple[int, int]:
+        if s not in self.index:
+            raw = s.encode("utf-8")
+            self.index[s] = (len(self.buf), len(raw))
+            self.buf += raw
+        return self.index[s]
+
+
+def artifact_bytes(program: Program) -> bytes:
+    """The .ebm image of a planned program. Deterministic: same program, same bytes."""
+    strings = _Strings()
+
+    constants = bytearray()
+    tensor_recs = bytearray(struct.pack("<II", len(program.tensors), 0))
+    for t in program.tensors:
+        name_off, name_len = strings.add(t.name)
+        dims = list(t.shape) + [0] * (6 - len(t.shape))
+        if t.data is not None:
+            constants += b"\0" * (_align(len(constants)) - len(constants))
+            t.offset = len(constants)
+            raw = np.ascontiguousarray(t.data, dtype=t.dtype.numpy).tobytes()
+            assert len(raw) == t.nbytes, t.name
+            constants += raw
+        tensor_recs += TENSOR.pack(
+            name_off, name_len, int(t.dtype), len(t.shape), int(t.data is not None), int(t.layout),
+            *dims, float(t.scale), int(t.zero_point), 0, t.offset, t.nbytes,
+        )
+
+    pool: list[int] = []
+    op_recs = bytearray(struct.pack("<II", len(program.ops), 0))
+    for op in program.ops:
+        name_off, name_len = strings.add(op.name)
+        start = len(pool)
+        pool += op.inputs + op.outputs + op.params
+        op_recs += OP.pack(int(op.opcode), name_off, name_len, len(op.inputs), len(op.outputs),
+                           len(op.params), start, 0, 0)
+    int_pool = struct.pack("<II", len(pool), 0) + np.asarray(pool, dtype="<i4").tobytes()
+
+    ids = program.inputs + program.outputs
+    graph = struct.pack("<QII", program.arena_bytes, len(program.inputs), len(program.outputs))
+    graph += np.asarray(ids, dtype="<i4").tobytes()
+    metadata = json.dumps(program.metadata, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+    sections = [
+        (Section.STRINGS, bytes(strings.buf)),
+        (Section.TENSORS, bytes(tensor_recs)),
+        (Section.OPS, bytes(op_recs)),
+        (Section.INT_POOL, int_pool),
+        (Section.GRAPH, graph),
+        (Section.METADATA, metadata),
+    ]
+    if constants:
+        sections.append((Section.CONSTANTS, bytes(constants)))
+
+    table_end = HEADER.size + SECTION.size * len(sections)
+    offset = _align(table_end)
+    table = bytearray()
+    body = bytearray()
+    for kind, payload in sections:
+        table += SECTION.pack(kind, 0, offset, len(payload))
+        body += payload + b"\0" * (_align(len(payload)) - len(payload))
+        offset += _align(len(payload))
+    pad = b"\0" * (_align(table_end) - table_end)
+    file_size = _align(table_end) + len(body)
+    after_header = bytes(table) + pad + bytes(body)
+    crc = zlib.crc32(after_header) & 0xFFFFFFFF
+    header = HEADER.pack(MAGIC, VERSION_MAJOR, VERSION_MINOR, 0, len(sections), crc, file_size)
+    return header + after_header
+
+
+def write_artifact(program: Program, path: str | os.PathLike[str]) -> int:
+    """Write atomically (temp file + rename): a reader never sees half a file. Returns the byte size."""
+    data = artifact_bytes(program)
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return len(data)
+
+
+class ArtifactError(ValueError):
+    pass
+
+
+def read_artifact(data: bytes) -> Program:
+    """Parse an .ebm image back into a Program (for tests and inspection; the C++ loader is the one that runs)."""
+    if len(data) < HEADER.size:
+        raise ArtifactError("file shorter than the header")
+    magic, major, _minor, _flags, count, crc, size = HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise ArtifactError("bad magic")
+    if major != VERSION_MAJOR:
+        raise ArtifactError(f"format version {major} is not {VERSION_MAJOR}")
+    if size != len(data):
+        raise ArtifactError(f"header says {size} bytes, file has {len(data)}")
+    if zlib.crc32(data[HEADER.size:]) & 0xFFFFFFFF != crc:
+        raise ArtifactError("checksum mismatch")
+    sections: dict[int, bytes] = {}
+    for i in range(count):
+        kind, _, off, sz = SECTION.unpack_from(data, HEADER.size + i * SECTION.size)
+        if off + sz > len(data):
+            raise ArtifactError(f"section {i} out of bounds")
+        sections[kind] = data[off:off + sz]
+    strings = sections[Section.STRINGS]
+    constants = sections.get(Section.CONSTANTS, b"")
+
+    def name(off: int, length: int) -> str:
+        return strings[off:off + length].decode("utf-8")
+
+    prog = Program()
+    (n,) = struct.unpack_from("<I", sections[Section.TENSORS])
+    for i in range(n):
+        (n_off, n_len, dtype, rank, storage, layout, *rest) = TENSOR.unpack_from(
+            sections[Section.TENSORS], 8 + i * TENSOR.size)
+        dims, (scale, zp, _, offset, nbytes) = rest[:6], rest[6:]
+        t = Tensor(name(n_off, n_len), DType(dtype), tuple(dims[:rank]), scale, zp, Layout(layout), offset=offset)
+        if storage == 1:
+            t.data = np.frombuffer(constants[offset:offset + nbytes], dtype=t.dtype.numpy).reshape(t.shape).copy()
+        prog.tensors.append(t)
+    pool_sec = sections[Section.INT_POOL]
+    (pn,) = struct.unpack_from("<I", pool_sec)
+    pool = np.frombuffer(pool_sec[8:8 + 4 * pn], dtype="<i4").tolist()
+    (n,) = struct.unpack_from("<I", sections[Section.OPS])
+    for i in range(n):
+        opcode, n_off, n_len, nin, nout, npar, start, _, _ = OP.unpack_from(sections[Section.OPS], 8 + i * OP.size)
+        args = pool[start:start + nin + nout + npar]
+        prog.ops.append(Op(OpCode(opcode), name(n_off, n_len), args[:nin], args[nin:nin + nout], args[nin + nout:]))
+    arena, nin, nout = struct.unpack_from("<QII", sections[Section.GRAPH])
+    ids = np.frombuffer(sections[Section.GRAPH][16:16 + 4 * (nin + nout)], dtype="<i4").tolist()
+    prog.arena_bytes, prog.inputs, prog.outputs = arena, ids[:nin], ids[nin:]
+    if Section.METADATA in sections:
+        prog.metadata = json.loads(sections[Section.METADATA].decode("utf-8"))
+    return prog
