@@ -1,0 +1,144 @@
+"""Targets as data: `targets/<name>.toml` says how to build and run for a device; this module reads those files.
+
+A target is what a user types (`host`, `arm64`, `armv7`). Adding one is adding a toml file and, for a cross
+compiler, a CMake toolchain file (docs/adding-a-target.md). Nothing here builds or runs anything: `compile.py`
+and `run/` do, from a `Target`.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgebuild import paths
+from edgebuild.errors import EdgebuildError
+
+# The tools every build needs besides the target's compilers, and how to get each.
+_BUILD_TOOLS: dict[str, str] = {
+    "cmake": "install Debian package cmake (apt-get install cmake)",
+    "ninja": "install ninja (pip install ninja, or apt-get install ninja-build)",
+}
+
+
+@dataclass(frozen=True)
+class MissingTool:
+    """A program this machine lacks for one target, what it is for, and how to get it."""
+
+    program: str
+    purpose: str  # "build" or "run"
+    fix: str  # e.g. "install Debian package qemu-user (apt-get install qemu-user)"
+
+    def __str__(self) -> str:
+        return f"{self.program} (to {self.purpose}): {self.fix}"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One `targets/<name>.toml`: compiler, flags, toolchain, emulator and what a device needs."""
+
+    name: str
+    description: str
+    devices: tuple[str, ...]
+    triple: str
+    machine: str  # `uname -m` of a device ("native" for host)
+    static: bool
+    c_compiler: str
+    cxx_compiler: str
+    compiler_packages: tuple[str, ...]
+    toolchain_file: Path | None  # absolute; None = CMake's host compiler detection
+    flags: tuple[str, ...]
+    emulator: tuple[str, ...]  # command prefix that runs a target binary here; () = none
+    emulator_packages: tuple[str, ...]
+    device_needs: str
+    source: Path  # the toml file itself (its bytes are part of the runner cache key)
+
+    @property
+    def runs_natively(self) -> bool:
+        """True when this machine executes the target's binaries itself (host, or arm64 on an arm64 box)."""
+        return self.machine in ("native", platform.machine())
+
+    @property
+    def needs_emulator(self) -> bool:
+        return bool(self.emulator) and not self.runs_natively
+
+    def missing(self, *, build: bool = True, run: bool = True) -> list[MissingTool]:
+        """What this machine lacks to build (compilers, cmake, ninja) and to run (emulator) for this target.
+
+        Looks programs up on the current PATH, so narrowing PATH hides them.
+        """
+        missing: list[MissingTool] = []
+        if build:
+            for program in dict.fromkeys((self.c_compiler, self.cxx_compiler)):
+                if shutil.which(program) is None:
+                    missing.append(MissingTool(program, "build", _debian_fix(self.compiler_packages)))
+            for program, fix in _BUILD_TOOLS.items():
+                if shutil.which(program) is None:
+                    missing.append(MissingTool(program, "build", fix))
+        if run and self.needs_emulator and shutil.which(self.emulator[0]) is None:
+            missing.append(MissingTool(self.emulator[0], "run", _debian_fix(self.emulator_packages)))
+        return missing
+
+
+def _debian_fix(packages: tuple[str, ...]) -> str:
+    names = " ".join(packages)
+    noun = "package" if len(packages) == 1 else "packages"
+    return f"install Debian {noun} {names} (apt-get install {names})"
+
+
+def targets_dir() -> Path:
+    """The folder of target files, in a checkout or an installed wheel."""
+    try:
+        return paths.source_root() / "targets"
+    except FileNotFoundError as e:
+        raise EdgebuildError(str(e)) from e
+
+
+def list_targets() -> list[Target]:
+    """Every target in `targets/`, sorted by name."""
+    return [_read_target(f) for f in sorted(targets_dir().glob("*.toml"))]
+
+
+def load_target(name: str) -> Target:
+    """The target a user named; an unknown name lists the known ones."""
+    path = targets_dir() / f"{name}.toml"
+    # A name is a bare file stem: refuse paths so `--target ../x` cannot read other files.
+    if "/" in name or "\\" in name or not path.is_file():
+        known = ", ".join(f.stem for f in sorted(targets_dir().glob("*.toml")))
+        raise EdgebuildError(f"unknown target {name!r}; known targets: {known}")
+    return _read_target(path)
+
+
+def _read_target(path: Path) -> Target:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        compiler: dict[str, Any] = data["compiler"]
+        emulator: dict[str, Any] = data.get("emulator", {})
+        toolchain = compiler.get("toolchain_file", "")
+        target = Target(
+            name=data["name"],
+            description=data["description"],
+            devices=tuple(data.get("devices", ())),
+            triple=data["triple"],
+            machine=data["machine"],
+            static=bool(data["static"]),
+            c_compiler=compiler["c"],
+            cxx_compiler=compiler["cxx"],
+            compiler_packages=tuple(compiler["debian_packages"]),
+            toolchain_file=(path.parent / toolchain).resolve() if toolchain else None,
+            flags=tuple(compiler.get("flags", ())),
+            emulator=tuple(emulator.get("command", ())),
+            emulator_packages=tuple(emulator.get("debian_packages", ())),
+            device_needs=data.get("device", {}).get("needs", ""),
+            source=path.resolve(),
+        )
+    except (tomllib.TOMLDecodeError, KeyError, TypeError) as e:
+        raise EdgebuildError(f"target file {path} is malformed: {type(e).__name__}: {e}") from e
+    if target.name != path.stem:
+        raise EdgebuildError(f"target file {path} says name = {target.name!r}; it must match the file name")
+    if target.toolchain_file is not None and not target.toolchain_file.is_file():
+        raise EdgebuildError(f"target {target.name}: toolchain file {target.toolchain_file} does not exist")
+    return target
