@@ -83,6 +83,14 @@ class Target:
         return missing
 
 
+def describe_missing(missing: list[MissingTool]) -> str:
+    """One line for a user: the missing programs grouped by the fix that provides them."""
+    by_fix: dict[str, list[str]] = {}
+    for m in missing:
+        by_fix.setdefault(m.fix, []).append(m.program)
+    return "; ".join(f"{', '.join(programs)} not found: {fix}" for fix, programs in by_fix.items())
+
+
 def _debian_fix(packages: tuple[str, ...]) -> str:
     names = " ".join(packages)
     noun = "package" if len(packages) == 1 else "packages"

@@ -1,0 +1,116 @@
+"""run: execute an `edgebuild-run` binary on a device and read the one JSON line it prints.
+
+Runner contract: `edgebuild-run MODEL.ebm [--input x.npy]... [--output y.npy]... [--warmup N] [--iterations N]
+[--profile]` prints `{"status":"ok",...}` (exit 0) or `{"status":"error","code":...,"message":...}` (exit 1).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+from typing import Any
+
+from edgebuild.errors import EdgebuildError
+from edgebuild.run.transports import Completed, Device, Invocation, Local, device_for, emulator_available, qemu
+from edgebuild.targets import Target
+
+__all__ = [
+    "Completed",
+    "Device",
+    "Invocation",
+    "Local",
+    "RunnerError",
+    "device_for",
+    "emulator_available",
+    "parse_runner_output",
+    "qemu",
+    "run_runner",
+]
+
+_TAIL = 15
+
+
+class RunnerError(EdgebuildError):
+    """The runner reported an error (bad artifact, bad input): its code and message, as printed."""
+
+    def __init__(self, code: Any, message: str) -> None:
+        super().__init__(f"edgebuild-run: {message} (code {code})")
+        self.code = code
+        self.message = message
+
+
+def run_runner(
+    target: Target,
+    runner: Path,
+    artifact: Path,
+    inputs: list[Path],
+    outputs: list[Path],
+    *,
+    iterations: int = 1,
+    warmup: int = 0,
+    profile: bool = False,
+    cwd: Path | None = None,
+    device: Device | None = None,
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """Run `runner` on `artifact` on the target's device (default: here, or qemu-user for ARM).
+
+    Returns the runner's JSON document. Raises RunnerError for the runner's own error report and EdgebuildError
+    for a missing emulator, a crash (signal) or output that is not the contract's JSON line.
+    """
+    if iterations < 1 or warmup < 0:
+        raise EdgebuildError(f"iterations must be ≥ 1 and warmup ≥ 0 (got {iterations}, {warmup})")
+    runner = Path(runner)
+    if not runner.is_file():
+        raise EdgebuildError(f"runner {runner} does not exist")
+    device = device or device_for(target)
+    options = ["--warmup", str(warmup), "--iterations", str(iterations)]
+    if profile:
+        options.append("--profile")
+    call = Invocation(
+        runner=runner,
+        artifact=Path(artifact),
+        inputs=tuple(Path(p) for p in inputs),
+        outputs=tuple(Path(p) for p in outputs),
+        options=tuple(options),
+        cwd=cwd,
+    )
+    return parse_runner_output(device.execute(call, timeout=timeout), where=device.name)
+
+
+def parse_runner_output(done: Completed, *, where: str = "local") -> dict[str, Any]:
+    """The runner's status document from what it printed, or the matching EdgebuildError."""
+    if done.returncode < 0:
+        # qemu-user re-raises a guest's fatal signal on itself, so this covers emulated crashes too.
+        try:
+            name = signal.Signals(-done.returncode).name
+        except ValueError:
+            name = f"signal {-done.returncode}"
+        raise EdgebuildError(f"edgebuild-run crashed on {where}: killed by {name}{_tail(done)}")
+    doc = _last_json_object(done.stdout)
+    if doc is not None and doc.get("status") == "error":
+        raise RunnerError(doc.get("code"), str(doc.get("message", "unknown error")))
+    if doc is None or doc.get("status") != "ok" or done.returncode != 0:
+        raise EdgebuildError(
+            f"edgebuild-run on {where} exited with {done.returncode} without a status line{_tail(done)}"
+        )
+    return doc
+
+
+def _last_json_object(stdout: str) -> dict[str, Any] | None:
+    for line in reversed(stdout.splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                doc = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(doc, dict):
+                return doc
+    return None
+
+
+def _tail(done: Completed) -> str:
+    lines = (done.stdout + done.stderr).strip().splitlines()[-_TAIL:]
+    return ("; output:\n" + "\n".join(lines)) if lines else ""
