@@ -1,0 +1,148 @@
+"""quantize: PT2E with edgebuild's own Quantizer, which annotates only what our int8 kernels run.
+
+The contract (docs/quantization.md): activations int8 asymmetric per tensor; weights int8 symmetric per output
+channel in [-127, 127]; bias int32 with scale s_x * s_w[c]. Ops that move values without arithmetic (pooling,
+reshapes, concatenation, standalone clamps) share their input's quantization parameters, so their kernels need no
+requantization.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import torch
+from torch.fx import GraphModule, Node
+
+from ._torchao import pt2e
+from .errors import EdgebuildError
+
+A = torch.ops.aten
+
+# Ops whose output is requantized by the kernel (their own observer).
+COMPUTE_OPS = {A.conv2d.default, A.linear.default, A.add.Tensor}
+WEIGHTED_OPS = {A.conv2d.default, A.linear.default}
+# Activations our kernels fuse into the producing op's clamp (docs/quantization.md (8)).
+FUSABLE_ACTIVATIONS = {A.relu.default, A.relu_.default, A.relu6.default, A.hardtanh.default, A.hardtanh_.default}
+# Ops whose output shares the first input's scale and zero point.
+SHARED_OPS = {
+    A.max_pool2d.default, A.avg_pool2d.default, A.adaptive_avg_pool2d.default,
+    A.flatten.using_ints, A.view.default, A.reshape.default, A.dropout.default, A.mean.dim,
+    A.clone.default, A._unsafe_view.default,
+    A.relu.default, A.relu_.default, A.relu6.default, A.hardtanh.default, A.hardtanh_.default,
+}
+CAT_OPS = {A.cat.default, A.concat.default}
+
+INT8_MIN, INT8_MAX = -128, 127
+
+
+def _specs() -> tuple[object, object, Callable[[Node, Node, Node], object]]:
+    q = pt2e.quantizer
+    act = q.QuantizationSpec(
+        dtype=torch.int8, quant_min=INT8_MIN, quant_max=INT8_MAX, qscheme=torch.per_tensor_affine,
+        observer_or_fake_quant_ctr=pt2e.HistogramObserver.with_args(eps=2**-12),
+    )
+    weight = q.QuantizationSpec(
+        dtype=torch.int8, quant_min=-127, quant_max=127, qscheme=torch.per_channel_symmetric, ch_axis=0,
+        observer_or_fake_quant_ctr=pt2e.PerChannelMinMaxObserver.with_args(eps=2**-12),
+    )
+
+    def bias(x: Node, w: Node, op: Node) -> object:
+        def derive(observers: list) -> tuple[torch.Tensor, torch.Tensor]:
+            s_x, _ = observers[0].calculate_qparams()
+            s_w, _ = observers[1].calculate_qparams()
+            scale = (s_x * s_w).to(torch.float32)
+            return scale, torch.zeros_like(scale, dtype=torch.int32)
+
+        return q.DerivedQuantizationSpec(
+            derived_from=[(x, op), (w, op)], derive_qparams_fn=derive, dtype=torch.int32,
+            quant_min=-(2**31), quant_max=2**31 - 1, qscheme=torch.per_channel_symmetric, ch_axis=0,
+        )
+
+    return act, weight, bias
+
+
+def _single_user(node: Node) -> Node | None:
+    users = list(node.users)
+    return users[0] if len(users) == 1 else None
+
+
+class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-defined]
+    """Annotates conv2d / linear / add (+ fused relu, relu6, hardtanh) and the value-moving ops around them."""
+
+    def annotate(self, model: GraphModule) -> GraphModule:
+        q = pt2e.quantizer
+        act, weight, bias = _specs()
+        done: set[Node] = set()
+
+        def mark(node: Node, inputs: dict[Node, object], output: object | None) -> None:
+            node.meta["quantization_annotation"] = q.QuantizationAnnotation(
+                input_qspec_map=inputs, output_qspec=output, _annotated=True)
+            done.add(node)
+
+        for node in model.graph.nodes:
+            if node.op != "call_function" or node in done:
+                continue
+            if node.target in COMPUTE_OPS:
+                inputs: dict[Node, object] = {}
+                x = node.args[0]
+                if node.target in WEIGHTED_OPS:
+                    w = node.args[1]
+                    b = node.args[2] if len(node.args) > 2 else None
+                    if not (isinstance(x, Node) and isinstance(w, Node)):
+                        continue
+                    inputs[x] = act
+                    inputs[w] = weight
+                    if isinstance(b, Node):
+                        inputs[b] = bias(x, w, node)
+                else:  # add: both operands must be tensors of the same shape (no broadcast in int8 yet)
+                    y = node.args[1]
+                    if not (isinstance(x, Node) and isinstance(y, Node)) or len(node.args) > 2:
+                        continue
+                    if _shape(x) != _shape(y):
+                        continue
+                    inputs[x] = act
+                    inputs[y] = act
+                user = _single_user(node)
+                if user is not None and user.target in FUSABLE_ACTIVATIONS and user.args[0] is node:
+                    mark(node, inputs, None)
+                    mark(user, {}, act)
+                else:
+                    mark(node, inputs, act)
+            elif node.target in SHARED_OPS:
+                x = node.args[0]
+                if isinstance(x, Node):
+                    mark(node, {x: act}, q.SharedQuantizationSpec((x, node)))
+            elif node.target in CAT_OPS:
+                tensors = node.args[0]
+                if isinstance(tensors, (list, tuple)) and tensors and all(isinstance(t, Node) for t in tensors):
+                    first = tensors[0]
+                    shared = q.SharedQuantizationSpec((first, node))
+                    cat_inputs: dict[Node, object] = {first: act}
+                    for t in tensors[1:]:  # the same node twice (torch.cat([y, y])) is one input edge
+                        cat_inputs.setdefault(t, shared)
+                    mark(node, cat_inputs, shared)
+        return model
+
+    def validate(self, model: GraphModule) -> None:
+        pass
+
+
+def _shape(node: Node) -> tuple[int, ...] | None:
+    val = node.meta.get("val")
+    return tuple(val.shape) if isinstance(val, torch.Tensor) else None
+
+
+def quantize_model(exported: GraphModule, calibration: Iterable[tuple[torch.Tensor, ...]]) -> GraphModule:
+    """prepare_pt2e -> run calibration -> convert_pt2e. Returns the q/dq reference graph (BN folded by prepare)."""
+    prepared = pt2e.prepare_pt2e(exported, EdgebuildQuantizer())
+    n = 0
+    with torch.no_grad():
+        for batch in calibration:
+            prepared(*batch)
+            n += 1
+    if n == 0:
+        raise EdgebuildError("calibration data is empty: give at least one sample with --calib")
+    return pt2e.convert_pt2e(prepared, fold_quantize=True)
+
+
+__all__ = ["EdgebuildQuantizer", "quantize_model"]
