@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# setup.sh: install what edgebuild needs on Debian/Ubuntu, skipping whatever is already there.
+#
+#   ./scripts/setup.sh            # idempotent, non-interactive; a few seconds when everything is present
+#
+# Debian packages: the ARM cross compilers and qemu-user (apt runs only when one is missing).
+# Python: torch==2.13.0 first (pinned exactly: a loose torch pulls several GB of CUDA packages), the build tools,
+# then edgebuild itself, editable, with its test extra. PYTHON=... picks the interpreter (default: python3).
+# EDGEBUILD_SETUP_FORCE=1 reinstalls edgebuild even when its sources have not changed.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PYTHON=${PYTHON:-python3}
+TORCH_VERSION=2.13.0
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+# --- Debian packages -------------------------------------------------------------------------------------------
+# program:package pairs; a package is installed only when its program is missing.
+tools=(
+  g++:g++
+  cmake:cmake
+  aarch64-linux-gnu-g++:g++-aarch64-linux-gnu
+  arm-linux-gnueabihf-g++:g++-arm-linux-gnueabihf
+  qemu-aarch64:qemu-user
+  qemu-arm:qemu-user
+)
+missing=()
+for pair in "${tools[@]}"; do
+  program=${pair%%:*} package=${pair#*:}
+  if ! command -v "$program" >/dev/null 2>&1 && [[ " ${missing[*]-} " != *" $package "* ]]; then
+    missing+=("$package")
+  fi
+done
+if ((${#missing[@]})); then
+  say "installing Debian packages: ${missing[*]}"
+  command -v apt-get >/dev/null || die "apt-get not found; install these packages by hand: ${missing[*]}"
+  sudo=()
+  if [[ $(id -u) != 0 ]]; then
+    command -v sudo >/dev/null || die "not root and no sudo; run: apt-get install ${missing[*]}"
+    sudo=(sudo)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  say "Debian packages: all present"
+fi
+
+# --- Python packages -------------------------------------------------------------------------------------------
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+  || die "$PYTHON is $("$PYTHON" --version 2>&1); edgebuild needs Python >= 3.10"
+pip=("$PYTHON" -m pip install --quiet --disable-pip-version-check)
+
+if "$PYTHON" -c "import sys, torch; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null; then
+  say "torch $TORCH_VERSION: present"
+else
+  say "installing torch==$TORCH_VERSION"
+  "${pip[@]}" "torch==$TORCH_VERSION"
+fi
+
+# The build backend is used without isolation, so its tools must be in this environment.
+if ! "$PYTHON" -c 'import scikit_build_core, pybind11, ninja' 2>/dev/null; then
+  say "installing build tools: scikit-build-core pybind11 ninja"
+fi
+"${pip[@]}" --no-build-isolation "scikit-build-core>=0.10" "pybind11>=2.12" ninja
+
+# Reinstall edgebuild only when what the install builds from changed (the stamp hashes those files); the
+# editable install keeps Python sources live, so Python-only edits need no reinstall.
+stamp_file=build/.setup-stamp
+stamp=$( { "$PYTHON" -c 'import sys; print(sys.executable)'
+           find pyproject.toml CMakeLists.txt kernels -type f ! -path '*/__pycache__/*' -print0 2>/dev/null \
+             | sort -z | xargs -0 -r sha256sum || true; } | sha256sum | cut -d' ' -f1 )
+# From / so that this checkout's own folder on sys.path cannot answer for an install.
+installed_here=$(cd / && "$PYTHON" -c \
+  'import edgebuild, pathlib; print(pathlib.Path(edgebuild.__file__).resolve().parents[1])' 2>/dev/null || true)
+if [[ ${EDGEBUILD_SETUP_FORCE:-0} != 1 && $installed_here == "$PWD" && -f $stamp_file \
+      && $(cat "$stamp_file") == "$stamp" ]]; then
+  say "edgebuild: installed from this checkout and up to date"
+else
+  say "installing edgebuild (editable, with test extras)"
+  "${pip[@]}" --no-build-isolation -e ".[test]"
+  mkdir -p build && printf '%s\n' "$stamp" >"$stamp_file"
+fi
+
+# pyenv only puts a new console script on PATH after a rehash.
+if ! command -v edgebuild >/dev/null 2>&1 && command -v pyenv >/dev/null 2>&1; then
+  pyenv rehash
+fi
+if command -v edgebuild >/dev/null 2>&1; then
+  say "ready: $(command -v edgebuild)"
+else
+  say "warning: the edgebuild command is not on PATH; add $("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))') to PATH"
+fi
