@@ -1,0 +1,111 @@
+"""Calibration and evaluation data: .npz / .npy / .pt tensors whose first dimension counts samples."""
+
+from __future__ import annotations
+
+import warnings
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import EdgebuildError
+
+RANDOM_SAMPLES = 32
+
+
+@dataclass
+class Dataset:
+    inputs: list[np.ndarray]  # one array per model input, each [S, ...]
+    labels: np.ndarray | None = None
+    source: str = ""
+    random: bool = False
+
+    @property
+    def samples(self) -> int:
+        return int(self.inputs[0].shape[0])
+
+    def sample(self, i: int) -> list[np.ndarray]:
+        """Sample i as batch-1 float32 arrays, one per model input."""
+        return [np.ascontiguousarray(x[i:i + 1], dtype=np.float32) for x in self.inputs]
+
+
+def _arrays_from_pt(path: Path) -> dict[str, np.ndarray]:
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise EdgebuildError(f"{path}: not a tensor file readable without unpickling code ({e})") from e
+    if isinstance(obj, torch.Tensor):
+        return {"x": obj.numpy()}
+    if isinstance(obj, (list, tuple)) and all(isinstance(t, torch.Tensor) for t in obj):
+        return {f"input{i}": t.numpy() for i, t in enumerate(obj)}
+    if isinstance(obj, dict) and all(isinstance(t, torch.Tensor) for t in obj.values()):
+        return {str(k): t.numpy() for k, t in obj.items()}
+    raise EdgebuildError(f"{path}: expected a tensor, a list of tensors or a dict of tensors")
+
+
+def load_dataset(path: str | Path, num_inputs: int, *, labelled: bool = False) -> Dataset:
+    """Read samples for a model with `num_inputs` inputs. Keys: `x` (or `x0`, `x1`, ... / the file's order); `y` holds
+    integer labels for evaluation."""
+    path = Path(path)
+    if not path.is_file():
+        raise EdgebuildError(f"data file not found: {path}")
+    try:
+        if zipfile.is_zipfile(path) and path.suffix != ".pt":
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        elif path.suffix == ".npy":
+            arrays = {"x": np.load(path, allow_pickle=False)}
+        else:
+            arrays = _arrays_from_pt(path)
+    except EdgebuildError:
+        raise
+    except Exception as e:
+        raise EdgebuildError(f"{path}: cannot read it as .npz, .npy or .pt tensors ({e})") from e
+
+    labels = arrays.pop("y", None)
+    if num_inputs == 1 and "x" in arrays:
+        inputs = [arrays["x"]]
+    elif all(f"x{i}" in arrays for i in range(num_inputs)):
+        inputs = [arrays[f"x{i}"] for i in range(num_inputs)]
+    elif len(arrays) == num_inputs:
+        inputs = list(arrays.values())
+    else:
+        raise EdgebuildError(f"{path} has arrays {sorted(arrays)}; the model has {num_inputs} input(s): "
+                             f"name them x (one input) or x0, x1, ...")
+    counts = {int(a.shape[0]) if a.ndim else 0 for a in inputs}
+    if len(counts) != 1 or 0 in counts:
+        raise EdgebuildError(f"{path}: every input needs the same number (≥ 1) of samples along its first dimension")
+    for i, a in enumerate(inputs):
+        if not np.issubdtype(a.dtype, np.floating):
+            raise EdgebuildError(f"{path}: input {i} is {a.dtype}; float inputs are expected")
+        if not np.all(np.isfinite(a)):
+            raise EdgebuildError(f"{path}: input {i} contains NaN or infinity")
+    if labelled:
+        if labels is None:
+            raise EdgebuildError(f"{path}: evaluation data needs labels in an array named y")
+        if labels.shape[0] != inputs[0].shape[0]:
+            raise EdgebuildError(f"{path}: {labels.shape[0]} labels for {inputs[0].shape[0]} samples")
+    return Dataset([a.astype(np.float32) for a in inputs], labels if labelled else None, str(path))
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(d) for d in text.replace("x", ",").split(",") if d.strip())
+    except ValueError:
+        raise EdgebuildError(f"--input-shape {text!r}: expected comma-separated integers, e.g. 1,3,32,32") from None
+    if not shape or any(d < 1 for d in shape):
+        raise EdgebuildError(f"--input-shape {text!r}: every dimension must be a positive integer")
+    return shape
+
+
+def random_dataset(shapes: list[tuple[int, ...]], samples: int = RANDOM_SAMPLES, seed: int = 0) -> Dataset:
+    """Standard-normal samples of the given batch-1 shapes. Quantization ranges fitted to noise: accuracy figures
+    computed on it say nothing about the real data."""
+    warnings.warn("no --calib data: calibrating on random normal inputs. Accuracy figures are meaningless and "
+                  "the int8 ranges will not fit real data; pass --calib samples.npz for a real build.",
+                  stacklevel=2)
+    rng = np.random.default_rng(seed)
+    inputs = [rng.standard_normal((samples, *s[1:])).astype(np.float32) for s in shapes]
+    return Dataset(inputs, None, "random", random=True)

@@ -1,0 +1,73 @@
+"""capture: the loaded model -> a core-ATen graph (torch.export), with batch-1 static example inputs."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+from torch.fx import GraphModule
+
+from .errors import EdgebuildError
+from .load import LoadedModel
+
+
+def exported_input_shapes(loaded: LoadedModel) -> list[tuple[int, ...]] | None:
+    """The input shapes a torch.export archive was traced with (fixed), or None for a module."""
+    if loaded.exported is None:
+        return None
+    shapes = []
+    for node in loaded.exported.graph.nodes:
+        if node.op != "placeholder":
+            continue
+        spec_kinds = {s.arg.name: s.kind for s in loaded.exported.graph_signature.input_specs}
+        if spec_kinds.get(node.name) != torch.export.graph_signature.InputKind.USER_INPUT:
+            continue
+        val = node.meta.get("val")
+        if not isinstance(val, torch.Tensor):
+            raise EdgebuildError(f"model input {node.name!r} is not a tensor")
+        try:
+            shapes.append(tuple(int(d) for d in val.shape))
+        except TypeError:
+            raise EdgebuildError(
+                f"model input {node.name!r} has a dynamic shape {tuple(val.shape)}; edgebuild builds static shapes: "
+                "export with fixed example inputs (no dynamic_shapes)") from None
+    return shapes
+
+
+def num_inputs(loaded: LoadedModel) -> int | None:
+    shapes = exported_input_shapes(loaded)
+    return len(shapes) if shapes is not None else None
+
+
+def capture(loaded: LoadedModel, example: list[np.ndarray]) -> GraphModule:
+    """A fresh GraphModule of the model (each call gives a new one: PT2E rewrites its argument)."""
+    args = tuple(torch.from_numpy(np.ascontiguousarray(x)) for x in example)
+    if loaded.exported is not None:
+        shapes = exported_input_shapes(loaded) or []
+        got = [tuple(a.shape) for a in args]
+        if got != shapes:
+            raise EdgebuildError(f"the model was exported for input shape(s) {shapes}, the data has {got}")
+        return loaded.exported.module()
+    assert loaded.module is not None
+    module = loaded.module
+    try:
+        if isinstance(module, torch.jit.ScriptModule):
+            from torch._export.converter import TS2EPConverter
+
+            with warnings.catch_warnings():  # it warns about every unused BatchNorm counter
+                warnings.simplefilter("ignore")
+                ep = TS2EPConverter(module, args).convert()
+        else:
+            ep = torch.export.export(module, args, strict=False)
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise EdgebuildError(f"torch.export could not capture the model: {first}") from e
+    return ep.module()
+
+
+def run_float(gm: GraphModule | torch.nn.Module, sample: list[np.ndarray]) -> list[np.ndarray]:
+    with torch.no_grad():
+        out = gm(*(torch.from_numpy(x) for x in sample))
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return [o.detach().numpy().astype(np.float32) for o in outs]
