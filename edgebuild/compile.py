@@ -142,7 +142,10 @@ def _build_entry(target: Target, kernels: Path, key: str, runners: Path, *, verb
         configure.append(f"-DCMAKE_TOOLCHAIN_FILE={target.toolchain_file}")
     else:
         # No toolchain file: name the target's compilers so the key's `--version` is the compiler used.
-        configure += [f"-DCMAKE_C_COMPILER={target.c_compiler}", f"-DCMAKE_CXX_COMPILER={target.cxx_compiler}"]
+        configure += [
+            f"-DCMAKE_C_COMPILER={target.c_compiler}",
+            f"-DCMAKE_CXX_COMPILER={target.cxx_compiler}",
+        ]
     build = ["cmake", "--build", str(build_dir), "--target", RUNNER]
     started = time.monotonic()
     try:
@@ -155,7 +158,8 @@ def _build_entry(target: Target, kernels: Path, key: str, runners: Path, *, verb
             "target": target.name,
             "key": key,
             "configure": configure,
-            "compiler": _tool_version([target.cxx_compiler, "--version"]).decode(errors="replace")
+            "compiler": _tool_version([target.cxx_compiler, "--version"])
+            .decode(errors="replace")
             .splitlines()[0],
             "seconds": round(time.monotonic() - started, 1),
         }

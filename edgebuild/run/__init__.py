@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from edgebuild.errors import EdgebuildError
-from edgebuild.run.transports import Completed, Device, Invocation, Local, device_for, emulator_available, qemu
+from edgebuild.run.transports import (
+    Completed,
+    Device,
+    Invocation,
+    Local,
+    device_for,
+    emulator_available,
+    qemu,
+)
 from edgebuild.targets import Target
 
 __all__ = [

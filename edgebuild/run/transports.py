@@ -70,6 +70,7 @@ class Local(Device):
         try:
             done = subprocess.run(
                 argv,
+                check=False,  # the exit status is the runner's report, read by the caller
                 cwd=call.cwd,
                 env={**os.environ, **self.env},
                 stdin=subprocess.DEVNULL,
@@ -79,7 +80,9 @@ class Local(Device):
                 timeout=timeout,
             )
         except subprocess.TimeoutExpired as e:
-            raise EdgebuildError(f"{call.runner.name} on {self.name} did not finish within {timeout} s") from e
+            raise EdgebuildError(
+                f"{call.runner.name} on {self.name} did not finish within {timeout} s"
+            ) from e
         except OSError as e:
             raise EdgebuildError(f"cannot start {argv[0]} on {self.name}: {e}") from e
         return Completed(done.returncode, done.stdout, done.stderr)
@@ -110,7 +113,9 @@ def device_for(target: Target, spec: str | None = None) -> Device:
     if spec == "qemu":
         return qemu(target)
     if spec.startswith(("ssh://", "adb")):
-        raise EdgebuildError(f"device {spec!r}: ssh and adb devices are not supported yet (use local or qemu)")
+        raise EdgebuildError(
+            f"device {spec!r}: ssh and adb devices are not supported yet (use local or qemu)"
+        )
     raise EdgebuildError(f"unknown device {spec!r}; use local, qemu, ssh://user@host or adb[:serial]")
 
 

@@ -22,7 +22,7 @@ from sklearn.model_selection import train_test_split
 
 if __package__ in (None, ""):  # run as a script: make `examples.digits.model` importable from the repo root
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from examples.digits.model import DigitsCNN  # noqa: E402
+from examples.digits.model import DigitsCNN
 
 SEED = 0
 EPOCHS = 30
@@ -79,8 +79,10 @@ def main() -> None:
     started = time.monotonic()
     model = train(x_train, y_train)
     seconds = time.monotonic() - started
-    print(f"trained in {seconds:.1f} s; float accuracy: train {accuracy(model, x_train, y_train):.4f}, "
-          f"test {accuracy(model, x_test, y_test):.4f} ({len(y_test)} samples)")
+    print(
+        f"trained in {seconds:.1f} s; float accuracy: train {accuracy(model, x_train, y_train):.4f}, "
+        f"test {accuracy(model, x_test, y_test):.4f} ({len(y_test)} samples)"
+    )
 
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,140 @@
+"""Targets as data: listing, loading, and what a machine lacks (a narrowed PATH hides tools)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from edgebuild.compile import build_runner
+from edgebuild.errors import EdgebuildError
+from edgebuild.run import Completed, RunnerError, device_for, parse_runner_output, run_runner
+from edgebuild.targets import list_targets, load_target, targets_dir
+from tests.conftest import TARGETS
+
+
+def narrowed_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hide: set[str]) -> None:
+    """PATH = one folder linking to the build and run tools, minus `hide`."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tools = {"cmake", "ninja", "gcc", "g++", "qemu-aarch64", "qemu-arm"}
+    for t in list_targets():
+        tools |= {t.c_compiler, t.cxx_compiler}
+    for tool in tools - hide:
+        found = shutil.which(tool)
+        assert found, f"{tool} should be installed on a test machine (scripts/setup.sh)"
+        os.symlink(found, bin_dir / tool)
+    monkeypatch.setenv("PATH", str(bin_dir))
+
+
+def test_lists_every_target_file() -> None:
+    names = [t.name for t in list_targets()]
+    assert names == sorted(p.stem for p in targets_dir().glob("*.toml"))
+    assert set(TARGETS) <= set(names)
+
+
+def test_target_fields() -> None:
+    arm64, armv7, host = load_target("arm64"), load_target("armv7"), load_target("host")
+    assert arm64.triple == "aarch64-linux-gnu" and arm64.static and "-march=armv8-a" in arm64.flags
+    assert arm64.emulator[0] == "qemu-aarch64" and arm64.emulator_packages == ("qemu-user",)
+    assert arm64.compiler_packages == ("g++-aarch64-linux-gnu",)
+    assert armv7.flags == ("-march=armv7-a", "-mfpu=neon-vfpv4", "-mfloat-abi=hard") and armv7.static
+    assert armv7.compiler_packages == ("g++-arm-linux-gnueabihf",)
+    assert not host.static and host.emulator == () and host.toolchain_file is None and host.runs_natively
+    for t in (arm64, armv7):
+        assert t.toolchain_file is not None and t.toolchain_file.is_file()
+        # Debian's libc.so linker script has absolute paths: a sysroot would break linking.
+        assert "CMAKE_SYSROOT" not in "".join(
+            line for line in t.toolchain_file.read_text().splitlines() if not line.lstrip().startswith("#")
+        )
+
+
+def test_unknown_target_lists_the_known_ones() -> None:
+    with pytest.raises(EdgebuildError, match=r"unknown target 'riscv'; known targets: .*arm64, armv7.*host"):
+        load_target("riscv")
+    with pytest.raises(EdgebuildError, match="unknown target"):
+        load_target("../targets/arm64")
+
+
+def test_nothing_missing_on_a_set_up_machine() -> None:
+    for t in list_targets():
+        assert t.missing() == [], t.name
+
+
+def test_missing_cross_compiler_names_its_debian_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    narrowed_path(tmp_path, monkeypatch, hide={"aarch64-linux-gnu-gcc", "aarch64-linux-gnu-g++"})
+    arm64 = load_target("arm64")
+    missing = arm64.missing()
+    assert [m.program for m in missing] == ["aarch64-linux-gnu-gcc", "aarch64-linux-gnu-g++"]
+    assert all(m.purpose == "build" for m in missing)
+    assert "install Debian package g++-aarch64-linux-gnu (apt-get install g++-aarch64-linux-gnu)" in str(
+        missing[0]
+    )
+    assert load_target("armv7").missing() == []  # the other cross compiler is still there
+    with pytest.raises(EdgebuildError, match=r"apt-get install g\+\+-aarch64-linux-gnu"):
+        build_runner(arm64)
+
+
+def test_missing_build_tools_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    narrowed_path(tmp_path, monkeypatch, hide={"cmake", "ninja"})
+    assert {m.program for m in load_target("host").missing()} == {"cmake", "ninja"}
+
+
+def test_missing_emulator_names_qemu_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    narrowed_path(tmp_path, monkeypatch, hide={"qemu-arm"})
+    armv7 = load_target("armv7")
+    [missing] = armv7.missing()
+    assert (missing.program, missing.purpose) == ("qemu-arm", "run")
+    with pytest.raises(EdgebuildError, match=r"qemu-arm not found: install Debian package qemu-user"):
+        device_for(armv7)
+    fake_runner = tmp_path / "edgebuild-run"
+    fake_runner.write_bytes(b"")
+    with pytest.raises(EdgebuildError, match="qemu-user"):
+        run_runner(armv7, fake_runner, tmp_path / "m.ebm", [], [])
+    # The host needs no emulator at all.
+    assert device_for(load_target("host")).prefix == ()  # type: ignore[attr-defined]
+
+
+def test_device_choice() -> None:
+    arm64 = load_target("arm64")
+    assert device_for(arm64).prefix == ("qemu-aarch64", "-cpu", "max")  # type: ignore[attr-defined]
+    with pytest.raises(EdgebuildError, match="does not run on this machine"):
+        device_for(arm64, "local")
+    with pytest.raises(EdgebuildError, match="not supported yet"):
+        device_for(arm64, "ssh://pi@raspberrypi")
+    with pytest.raises(EdgebuildError, match="unknown device"):
+        device_for(arm64, "phone")
+
+
+# The runner's output contract, as parse_runner_output reads it.
+
+
+def test_ok_line_is_returned_after_other_output() -> None:
+    done = Completed(0, 'loading\n{"status":"ok","latency_us":12.5}\n', "qemu: warning\n")
+    assert parse_runner_output(done) == {"status": "ok", "latency_us": 12.5}
+
+
+def test_error_line_becomes_runner_error() -> None:
+    done = Completed(1, '{"status":"error","code":4,"message":"bad magic"}\n', "")
+    with pytest.raises(RunnerError, match=r"edgebuild-run: bad magic \(code 4\)") as info:
+        parse_runner_output(done)
+    assert (info.value.code, info.value.message) == (4, "bad magic")
+
+
+def test_crash_is_reported_as_a_crash() -> None:
+    done = Completed(-11, "", "qemu: uncaught target signal 11 (Segmentation fault) - core dumped\n")
+    with pytest.raises(
+        EdgebuildError, match=r"(?s)crashed on qemu: killed by SIGSEGV.*uncaught target signal"
+    ):
+        parse_runner_output(done, where="qemu")
+
+
+def test_no_status_line_is_an_error() -> None:
+    with pytest.raises(EdgebuildError, match="exited with 3 without a status line; output:\nboom"):
+        parse_runner_output(Completed(3, "", "boom\n"))
+    with pytest.raises(EdgebuildError, match="without a status line"):
+        parse_runner_output(Completed(1, '{"status":"ok"}\n', ""))  # ok but a failing exit status
