@@ -51,6 +51,13 @@ fi
 # --- Python packages -------------------------------------------------------------------------------------------
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
   || die "$PYTHON is $("$PYTHON" --version 2>&1); edgebuild needs Python >= 3.10"
+# Debian's own python3 refuses pip installs outside a virtual environment (PEP 668): say what to do instead.
+if "$PYTHON" -c 'import sys, sysconfig, pathlib
+sys.exit(sys.prefix != sys.base_prefix or not (pathlib.Path(sysconfig.get_path("stdlib")) / "EXTERNALLY-MANAGED").exists())'
+then
+  die "$PYTHON is the system's Python, which pip may not change; make a virtual environment first:
+  python3 -m venv .venv && . .venv/bin/activate && ./scripts/setup.sh"
+fi
 pip=("$PYTHON" -m pip install --quiet --disable-pip-version-check)
 
 if "$PYTHON" -c "import sys, torch; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null; then
