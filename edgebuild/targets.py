@@ -45,7 +45,7 @@ class Target:
     description: str
     devices: tuple[str, ...]
     triple: str
-    machine: str  # `uname -m` of a device ("native" for host)
+    machine: str  # `uname -m` of a device (the toml's "native" is resolved to this machine's)
     static: bool
     c_compiler: str
     cxx_compiler: str
@@ -60,7 +60,7 @@ class Target:
     @property
     def runs_natively(self) -> bool:
         """True when this machine executes the target's binaries itself (host, or arm64 on an arm64 box)."""
-        return self.machine in ("native", platform.machine())
+        return self.machine == platform.machine()
 
     @property
     def needs_emulator(self) -> bool:
@@ -127,12 +127,15 @@ def _read_target(path: Path) -> Target:
         compiler: dict[str, Any] = data["compiler"]
         emulator: dict[str, Any] = data.get("emulator", {})
         toolchain = compiler.get("toolchain_file", "")
+        # "native" (host): this machine, e.g. x86_64 and x86_64-linux-gnu.
+        machine = platform.machine() if data["machine"] == "native" else data["machine"]
+        triple = f"{machine}-linux-gnu" if data["triple"] == "native" else data["triple"]
         target = Target(
             name=data["name"],
             description=data["description"],
             devices=tuple(data.get("devices", ())),
-            triple=data["triple"],
-            machine=data["machine"],
+            triple=triple,
+            machine=machine,
             static=bool(data["static"]),
             c_compiler=compiler["c"],
             cxx_compiler=compiler["cxx"],
