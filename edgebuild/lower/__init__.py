@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.fx import GraphModule, Node
 
+from .._torchao import pt2e  # noqa: F401  (importing PT2E registers the quantized_decomposed ops)
 from ..errors import EdgebuildError
 from ..ir import DType, Layout, Op, OpCode, Program, Tensor
 from ..qmath import activation_bounds, f32_bits, inv_scale_f32

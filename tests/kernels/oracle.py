@@ -54,7 +54,7 @@ def _clamp8(v: np.ndarray, lo: int = -128, hi: int = 127) -> np.ndarray:
     return np.clip(v, lo, hi).astype(np.int8)
 
 
-def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> list[np.ndarray] | dict[int, np.ndarray]:
+def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> list | dict:
     vals: dict[int, np.ndarray] = {}
     for tid, x in zip(prog.inputs, inputs):
         vals[tid] = np.asarray(x, np.float32).reshape(prog.tensors[tid].shape)
@@ -63,10 +63,9 @@ def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> 
             vals[t_id] = t.data
     for op in prog.ops:
         ins = [vals[i] if i >= 0 else None for i in op.inputs]
-        outs = [prog.tensors[o] for o in op.outputs]
+        yt = prog.tensors[op.outputs[0]]
         p = op.params
         xt = prog.tensors[op.inputs[0]]
-        yt = outs[0]
         if op.opcode == OpCode.QUANTIZE:
             inv = np.array([p[1]], np.int32).view(np.float32)[0]
             x = ins[0]
