@@ -32,7 +32,7 @@ from .quantize import quantize_model
 from .serialize import artifact_bytes
 from .targets import Target, describe_missing, load_target
 
-MAX_EVAL_SAMPLES = 256  # accuracy figures on at most this many samples: enough for a stable percentage, quick
+MAX_CALIB_COMPARE = 256  # calibration samples compared float vs int8: enough for stable figures, quick
 ARTIFACT = "model.ebm"
 RUNNER = "edgebuild-run"
 REPORT = "report.json"
@@ -80,8 +80,9 @@ def native_model(data: bytes) -> Any:
 
 
 def accuracy_report(float_gm: torch.nn.Module, native: Any, data: Dataset) -> dict[str, Any]:
-    """Float model vs int8 artifact (host extension) on up to MAX_EVAL_SAMPLES samples."""
-    n = min(data.samples, MAX_EVAL_SAMPLES)
+    """Float model vs int8 artifact (host extension): every evaluation sample, or up to MAX_CALIB_COMPARE
+    calibration samples."""
+    n = data.samples if data.labels is not None else min(data.samples, MAX_CALIB_COMPARE)
     f_all, q_all = [], []
     top1_same = f_correct = q_correct = 0
     classify = True
