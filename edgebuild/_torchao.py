@@ -17,7 +17,7 @@ def _import() -> SimpleNamespace:
         lg.setLevel(logging.ERROR)
     try:
         import torchao.quantization.pt2e as _pt2e
-        import torchao.quantization.pt2e.quantizer as quantizer
+        from torchao.quantization.pt2e import quantizer
         from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
     finally:
         for lg, level in zip(loggers, levels):

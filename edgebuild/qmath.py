@@ -17,7 +17,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         raise EdgebuildError(f"requantization multiplier {real!r} is not a positive finite number; "
                              "the layer's scales are degenerate (check the calibration data)")
     frac, exp = math.frexp(real)
-    m = int(math.floor(frac * (1 << 31) + 0.5))  # frac > 0: round half away from zero
+    m = math.floor(frac * (1 << 31) + 0.5)  # frac > 0: round half away from zero
     if m == 1 << 31:
         m //= 2
         exp += 1

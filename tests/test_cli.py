@@ -21,7 +21,7 @@ DIGITS = Path("examples/digits").resolve()
 
 
 def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edgebuild.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "edgebuild.cli", *args], check=False, capture_output=True, text=True,
                           env=env, cwd=cwd, stdin=subprocess.DEVNULL, timeout=600)
 
 

@@ -167,4 +167,4 @@ def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> 
     return [vals[o] for o in prog.outputs]
 
 
-__all__ = ["run_program", "mbqm", "srdhm", "rdbpot", "DType"]
+__all__ = ["DType", "mbqm", "rdbpot", "run_program", "srdhm"]

@@ -59,7 +59,7 @@ def lower_conv2d(ctx: LoweringContext, node: Node) -> None:
     shape, layout = physical(node_shape(node))
     y, amin, amax = ctx.new_output(node, shape, layout, fusable=True)
     w, rest = _weights(ctx, node, xt.scale, ctx.tensor(y).scale, w_arg, b_arg)
-    oc, icg, kh, kw = w.shape
+    _, icg, kh, kw = w.shape
     if kh * kw * icg > MAX_TAPS:
         raise EdgebuildError(f"{node.name}: {kh * kw * icg} taps per output exceed the int32 accumulator's "
                              f"safe range ({MAX_TAPS})")
