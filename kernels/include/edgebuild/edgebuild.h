@@ -1,0 +1,131 @@
+// edgebuild.h: the C API of the edgebuild runtime: load a .ebm model, set inputs, invoke, read outputs.
+//
+// Usable from C99 and C++. One eb_model is one loaded artifact plus its activation arena; it is not thread-safe
+// (use one model per thread). The runtime allocates only inside the open functions; invoke never allocates.
+//
+//   char err[256];
+//   eb_model* m;
+//   if (eb_model_open_file("model.ebm", &m, err, sizeof err) != EB_OK) { puts(err); return 1; }
+//   eb_model_set_input(m, 0, x, x_count);
+//   eb_model_invoke(m);
+//   eb_model_get_output(m, 0, y, y_count);
+//   eb_model_close(m);
+#ifndef EDGEBUILD_EDGEBUILD_H_
+#define EDGEBUILD_EDGEBUILD_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Format version this runtime reads (docs/artifact.md): any minor of this major.
+#define EB_FORMAT_VERSION_MAJOR 1
+#define EB_FORMAT_VERSION_MINOR 0
+
+#define EB_MAX_RANK 6
+// eb_model_open_memory needs the buffer at an address that is a multiple of this (int32 constants are read in place).
+#define EB_BUFFER_ALIGNMENT 16
+// Longest message a model keeps (eb_model_last_error), terminating NUL included; longer messages are truncated.
+#define EB_ERROR_MAX 512
+
+typedef enum eb_status {
+  EB_OK = 0,
+  EB_ERR_IO = 1,           // the file could not be opened or read
+  EB_ERR_FORMAT = 2,       // the artifact breaks a rule of docs/artifact.md
+  EB_ERR_VERSION = 3,      // unsupported format major version
+  EB_ERR_CHECKSUM = 4,     // CRC-32 mismatch
+  EB_ERR_NOMEM = 5,        // an allocation failed (or the arena exceeds the address space)
+  EB_ERR_ARGUMENT = 6,     // bad argument: NULL pointer, index out of range, misaligned buffer
+  EB_ERR_SHAPE = 7,        // element count of an input or output buffer does not match the tensor
+  EB_ERR_UNSUPPORTED = 8,  // the artifact uses an opcode this runtime does not know
+} eb_status;
+
+typedef enum eb_dtype {
+  EB_DTYPE_INT8 = 1,
+  EB_DTYPE_INT32 = 2,
+  EB_DTYPE_FLOAT32 = 3,
+} eb_dtype;
+
+typedef struct eb_model eb_model;
+
+typedef struct eb_tensor_info {
+  int32_t id;        // index in the artifact's tensor table (for eb_model_tensor_data)
+  const char* name;  // NUL-terminated, owned by the model
+  eb_dtype dtype;
+  uint32_t rank;
+  int32_t dims[EB_MAX_RANK];  // dims[i] for i < rank, 0 beyond
+  size_t num_elements;        // product of dims (1 for rank 0)
+  size_t num_bytes;
+  float scale;         // int8 tensors; 0 otherwise
+  int32_t zero_point;  // int8 tensors; 0 otherwise
+  int is_constant;     // 1: weights in the artifact, 0: lives in the arena
+  uint32_t layout;     // 0 plain, 1 NHWC (informational)
+} eb_tensor_info;
+
+typedef struct eb_op_info {
+  const char* name;  // NUL-terminated, owned by the model
+  const char* type;  // "CONV2D", "FULLY_CONNECTED", ...
+  uint32_t opcode;
+  uint32_t num_inputs;
+  uint32_t num_outputs;
+  uint32_t num_params;
+  const int32_t* inputs;   // tensor ids; -1 for an absent optional input
+  const int32_t* outputs;  // tensor ids
+  const int32_t* params;
+} eb_op_info;
+
+// "EB_OK", "EB_ERR_FORMAT", ...; "EB_ERR_UNKNOWN" for a value outside the enum.
+const char* eb_status_name(eb_status status);
+// "int8", "int32", "float32"; "unknown" otherwise.
+const char* eb_dtype_name(eb_dtype dtype);
+
+// Reads the whole file into one buffer the model owns, then loads it as eb_model_open_memory does.
+// On failure *model is NULL and err (if not NULL) holds a NUL-terminated message.
+eb_status eb_model_open_file(const char* path, eb_model** model, char* err, size_t err_len);
+// Zero-copy: weights are used in place, so the caller keeps data alive and unchanged until eb_model_close.
+// data must be EB_BUFFER_ALIGNMENT-aligned.
+eb_status eb_model_open_memory(const void* data, size_t size, eb_model** model, char* err, size_t err_len);
+void eb_model_close(eb_model* model);  // NULL is fine
+
+// Message of the last failed call on this model ("" if none).
+const char* eb_model_last_error(const eb_model* model);
+
+size_t eb_model_num_inputs(const eb_model* model);
+size_t eb_model_num_outputs(const eb_model* model);
+eb_status eb_model_input_info(const eb_model* model, size_t index, eb_tensor_info* info);
+eb_status eb_model_output_info(const eb_model* model, size_t index, eb_tensor_info* info);
+
+// Copies count float32 values into graph input `index`; count must equal its element count (EB_ERR_SHAPE).
+eb_status eb_model_set_input(eb_model* model, size_t index, const float* data, size_t count);
+// Runs every op in order on the arena.
+eb_status eb_model_invoke(eb_model* model);
+// Copies graph output `index` (count must equal its element count) into data.
+eb_status eb_model_get_output(const eb_model* model, size_t index, float* data, size_t count);
+
+size_t eb_model_num_ops(const eb_model* model);
+eb_status eb_model_op_info(const eb_model* model, size_t index, eb_op_info* info);
+
+// Profiling: when enabled, invoke records each op's wall time (CLOCK_MONOTONIC); off by default.
+void eb_model_set_profiling(eb_model* model, int enable);
+// Nanoseconds op `index` took in the last profiled invoke (0 before one).
+eb_status eb_model_op_time_ns(const eb_model* model, size_t index, uint64_t* ns);
+
+// Memory: the activation arena, every byte the runtime allocated (arena, bookkeeping, and the file buffer of
+// eb_model_open_file), and the bytes of constant tensors (weights, biases, multipliers).
+size_t eb_model_arena_bytes(const eb_model* model);
+size_t eb_model_tracked_bytes(const eb_model* model);
+size_t eb_model_weights_bytes(const eb_model* model);
+
+// Debugging: every tensor of the artifact by id, and its current bytes (intermediates keep the values of the last
+// invoke until the arena region is reused by a later op).
+size_t eb_model_num_tensors(const eb_model* model);
+eb_status eb_model_tensor_info(const eb_model* model, size_t id, eb_tensor_info* info);
+eb_status eb_model_tensor_data(const eb_model* model, size_t id, const void** data, size_t* num_bytes);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif
+
+#endif  // EDGEBUILD_EDGEBUILD_H_

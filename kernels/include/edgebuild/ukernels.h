@@ -1,0 +1,103 @@
+// ukernels.h: the micro-kernels the executor calls, one family per kernels/ukernels/<family>/ folder.
+//
+// Names follow docs/kernel-naming.md (eb_<dtype>_<op>[_<fusion>]_..._<isa>); the reference kernels end in _ref and
+// are the executable form of the op table in docs/artifact.md. Kernels trust their arguments: the loader has checked
+// every shape and parameter, so a kernel never reads or writes outside its tensors. Tensors are dense, C order, and
+// 4-D activations are NHWC. Inputs and outputs may alias only where a kernel says so.
+#ifndef EDGEBUILD_UKERNELS_H_
+#define EDGEBUILD_UKERNELS_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---- qs8-quantize: float32 -> int8, docs/quantization.md (1) ----
+void eb_qs8_quantize_ref(size_t count, const float* input, int8_t* output, float inv_scale, int32_t zero_point);
+// Same, reading an NCHW tensor and writing its NHWC transpose.
+void eb_qs8_quantize_to_nhwc_ref(size_t batch, size_t channels, size_t height, size_t width, const float* input,
+                                 int8_t* output, float inv_scale, int32_t zero_point);
+
+// ---- qs8-dequantize: int8 -> float32, docs/quantization.md (2) ----
+void eb_qs8_dequantize_ref(size_t count, const int8_t* input, float* output, float scale, int32_t zero_point);
+// Same, reading an NHWC tensor and writing its NCHW transpose.
+void eb_qs8_dequantize_to_nchw_ref(size_t batch, size_t height, size_t width, size_t channels, const int8_t* input,
+                                   float* output, float scale, int32_t zero_point);
+
+// ---- qs8-conv: CONV2D (groups, depthwise, dilation), docs/quantization.md (6) ----
+typedef struct eb_qs8_conv_params {
+  int32_t batch, input_height, input_width, input_channels;
+  int32_t output_height, output_width, output_channels;
+  int32_t kernel_height, kernel_width, groups;
+  int32_t stride_height, stride_width, pad_top, pad_left, dilation_height, dilation_width;
+  int32_t input_zero_point, output_zero_point, output_min, output_max;
+} eb_qs8_conv_params;
+// weights [OC, KH, KW, C/G]; bias [OC] or NULL; multiplier, shift [OC] (eq. 3).
+void eb_qs8_conv_ref(const eb_qs8_conv_params* params, const int8_t* input, const int8_t* weights,
+                     const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output);
+
+// ---- qs8-gemm: FULLY_CONNECTED, y[M, N] = x[M, K] · w[N, K]^T, docs/quantization.md (6) ----
+typedef struct eb_qs8_gemm_params {
+  size_t m, n, k;
+  int32_t input_zero_point, output_zero_point, output_min, output_max;
+} eb_qs8_gemm_params;
+void eb_qs8_gemm_ref(const eb_qs8_gemm_params* params, const int8_t* input, const int8_t* weights,
+                     const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output);
+
+// ---- qs8-add: elementwise ADD of two same-shape tensors, docs/quantization.md (7) ----
+typedef struct eb_qs8_add_params {
+  int32_t a_zero_point, b_zero_point, output_zero_point;
+  int32_t left_shift;
+  int32_t a_multiplier, a_shift, b_multiplier, b_shift, output_multiplier, output_shift;
+  int32_t output_min, output_max;
+} eb_qs8_add_params;
+// Output may alias an input exactly (elementwise).
+void eb_qs8_add_ref(const eb_qs8_add_params* params, size_t count, const int8_t* a, const int8_t* b,
+                    int8_t* output);
+
+// ---- qs8-maxpool: MAX_POOL2D (PyTorch semantics, dilation, floor or ceil output size) ----
+typedef struct eb_qs8_maxpool_params {
+  int32_t batch, input_height, input_width, channels, output_height, output_width;
+  int32_t kernel_height, kernel_width, stride_height, stride_width, pad_height, pad_width;
+  int32_t dilation_height, dilation_width;
+  int32_t output_min, output_max;
+} eb_qs8_maxpool_params;
+void eb_qs8_maxpool_ref(const eb_qs8_maxpool_params* params, const int8_t* input, int8_t* output);
+
+// ---- qs8-avgpool: AVG_POOL2D (PyTorch semantics), docs/quantization.md (9) ----
+typedef struct eb_qs8_avgpool_params {
+  int32_t batch, input_height, input_width, channels, output_height, output_width;
+  int32_t kernel_height, kernel_width, stride_height, stride_width, pad_height, pad_width;
+  int32_t count_include_pad, zero_point;
+  int32_t output_min, output_max;
+} eb_qs8_avgpool_params;
+void eb_qs8_avgpool_ref(const eb_qs8_avgpool_params* params, const int8_t* input, int8_t* output);
+
+// ---- qs8-concat: one input of CONCAT, docs/quantization.md (10) ----
+// Copies `outer` rows of `input_row` bytes into rows `output_stride` apart starting at output (already offset to
+// this input's slot); multiplier 0 copies unchanged, otherwise requantizes with (10).
+typedef struct eb_qs8_concat_params {
+  size_t outer, input_row, output_stride;
+  int32_t input_zero_point, output_zero_point, multiplier, shift;
+} eb_qs8_concat_params;
+void eb_qs8_concat_ref(const eb_qs8_concat_params* params, const int8_t* input, int8_t* output);
+
+// ---- qs8-clamp: CLAMP ----
+// Output may alias the input exactly.
+void eb_qs8_clamp_ref(size_t count, const int8_t* input, int8_t* output, int32_t output_min, int32_t output_max);
+
+// ---- xx-copy: RESHAPE (a byte copy; input and output may overlap) ----
+void eb_xx_copy_ref(size_t num_bytes, const void* input, void* output);
+
+// ---- xx-transpose: TRANSPOSE of any element size ----
+// output.dims[j] = input_dims[perm[j]]; rank <= 6; element_size 1, 2, 4 or 8 (any other size works, bytewise).
+void eb_xx_transpose_ref(size_t element_size, size_t rank, const int32_t* input_dims, const int32_t* perm,
+                         const void* input, void* output);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif
+
+#endif  // EDGEBUILD_UKERNELS_H_

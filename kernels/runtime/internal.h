@@ -1,0 +1,139 @@
+// internal.h: the runtime's in-memory model (what the loader builds and the executor runs); not a public header.
+#ifndef EDGEBUILD_RUNTIME_INTERNAL_H_
+#define EDGEBUILD_RUNTIME_INTERNAL_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edgebuild/edgebuild.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "edgebuild reads the little-endian .ebm format in place: big-endian hosts are not supported"
+#endif
+
+namespace eb {
+
+// docs/artifact.md: section kinds, opcodes, dtypes, storage classes.
+enum SectionKind : uint32_t {
+  kSectionStrings = 1,
+  kSectionTensors = 2,
+  kSectionOps = 3,
+  kSectionIntPool = 4,
+  kSectionGraph = 5,
+  kSectionConstants = 6,
+  kSectionMetadata = 7,
+};
+
+enum Opcode : uint32_t {
+  kOpQuantize = 1,
+  kOpDequantize = 2,
+  kOpConv2d = 3,
+  kOpFullyConnected = 4,
+  kOpAdd = 5,
+  kOpMaxPool2d = 6,
+  kOpAvgPool2d = 7,
+  kOpConcat = 8,
+  kOpReshape = 9,
+  kOpTranspose = 10,
+  kOpClamp = 11,
+  kOpLast = kOpClamp,
+};
+
+enum Storage : uint8_t { kStorageArena = 0, kStorageConstant = 1 };
+
+constexpr size_t kHeaderBytes = 32;
+constexpr size_t kSectionEntryBytes = 24;
+constexpr uint32_t kMaxSections = 64;
+constexpr size_t kTensorRecordBytes = 64;
+constexpr size_t kOpRecordBytes = 32;
+constexpr uint64_t kSectionAlignment = 64;
+// Names are copied NUL-terminated into the model; the cap keeps that copy linear in the file size (docs/artifact.md).
+constexpr uint32_t kMaxNameBytes = 1024;
+
+struct Tensor {
+  const char* name;  // NUL-terminated copy, owned by the model
+  uint32_t name_len;
+  uint8_t dtype;     // eb_dtype
+  uint8_t rank;
+  uint8_t storage;   // Storage
+  uint8_t layout;
+  int32_t dims[EB_MAX_RANK];
+  float scale;
+  int32_t zero_point;
+  uint64_t offset;
+  uint64_t size;     // bytes = num_elements × element size, <= SIZE_MAX
+  size_t num_elements;
+  uint8_t* data;     // arena + offset, or constants + offset (read-only then)
+};
+
+struct Op {
+  uint32_t opcode;
+  const char* name;  // NUL-terminated copy, owned by the model
+  uint32_t name_len;
+  uint32_t num_inputs, num_outputs, num_params;
+  const int32_t* inputs;  // into INT_POOL, in place
+  const int32_t* outputs;
+  const int32_t* params;
+};
+
+// Name of an opcode ("CONV2D"), or NULL when unknown.
+const char* opcode_name(uint32_t opcode);
+size_t dtype_size(uint8_t dtype);  // 0 for an unknown dtype
+
+// CRC-32 (IEEE 802.3, zlib's polynomial), as zlib.crc32(data).
+uint32_t crc32(const uint8_t* data, size_t size);
+
+}  // namespace eb
+
+struct eb_model {
+  // The artifact: a caller's buffer (eb_model_open_memory) or file_raw (eb_model_open_file).
+  const uint8_t* buffer;
+  size_t buffer_size;
+  void* file_raw;  // allocation behind buffer when the model owns it
+
+  uint32_t num_tensors;
+  eb::Tensor* tensors;
+  uint32_t num_ops;
+  eb::Op* ops;
+  uint32_t num_inputs, num_outputs;
+  const int32_t* graph_ids;  // inputs then outputs, in place (GRAPH section)
+  char* names;               // every tensor and op name, NUL-terminated
+
+  uint64_t arena_bytes;
+  void* arena_raw;  // allocation behind arena (aligned to 64)
+  uint8_t* arena;
+  size_t weights_bytes;  // sum of constant tensor sizes
+
+  int profiling;
+  uint64_t* op_ns;  // num_ops entries
+
+  size_t tracked_bytes;
+  mutable char last_error[EB_ERROR_MAX];  // const accessors report argument errors here too
+};
+
+namespace eb {
+
+// Allocate zeroed memory and add the bytes requested from malloc to model->tracked_bytes. tracked_calloc's result is
+// freed with free(); tracked_alloc_aligned returns a 64-aligned pointer and stores the pointer to free in *raw.
+// Both return NULL on failure (also when size + alignment slack overflows).
+void* tracked_calloc(eb_model* model, size_t size);
+void* tracked_alloc_aligned(eb_model* model, size_t size, void** raw);
+
+// Validates buffer as an artifact and builds model (tensors, ops, names, arena). On failure returns the status and
+// writes a message into err; the caller frees what was allocated with free_model_parts.
+eb_status load_model(eb_model* model, const uint8_t* buffer, size_t size, char* err, size_t err_len);
+void free_model_parts(eb_model* model);
+
+// Runs every op in order (executor.cc).
+void run_ops(eb_model* model);
+
+// snprintf into a fixed buffer, tolerant of buf == NULL or len == 0.
+void format_message(char* buf, size_t len, const char* fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+}  // namespace eb
+
+#endif  // EDGEBUILD_RUNTIME_INTERNAL_H_
