@@ -91,12 +91,14 @@ else
   mkdir -p build && printf '%s\n' "$stamp" >"$stamp_file"
 fi
 
-# pyenv only puts a new console script on PATH after a rehash.
-if ! command -v edgebuild >/dev/null 2>&1 && command -v pyenv >/dev/null 2>&1; then
+# pyenv only puts a new console script on PATH after a rehash (its pip hook usually does this already).
+on_path() { command -v edgebuild >/dev/null 2>&1 && command -v ninja >/dev/null 2>&1; }
+if ! on_path && command -v pyenv >/dev/null 2>&1; then
   pyenv rehash
 fi
-if command -v edgebuild >/dev/null 2>&1; then
+if on_path; then
   say "ready: $(command -v edgebuild)"
 else
-  say "warning: the edgebuild command is not on PATH; add $("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))') to PATH"
+  # Runner builds need ninja on PATH too, not only inside scikit-build-core.
+  say "warning: edgebuild or ninja is not on PATH; add $("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))') to PATH"
 fi
