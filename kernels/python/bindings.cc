@@ -4,6 +4,7 @@
 // (load errors: LoadError, a ValueError, "EB_ERR_...: message") and its buffers into NumPy arrays.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -32,6 +33,13 @@ const char* numpy_dtype(eb_dtype dtype) {
   }
 }
 
+// Names come from the artifact and may be any bytes; invalid UTF-8 becomes U+FFFD rather than an exception.
+py::str name_str(const char* s) {
+  PyObject* o = PyUnicode_DecodeUTF8(s, (py::ssize_t)std::strlen(s), "replace");
+  if (o == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(o);
+}
+
 std::vector<py::ssize_t> dims_of(const eb_tensor_info& info) {
   return std::vector<py::ssize_t>(info.dims, info.dims + info.rank);
 }
@@ -51,7 +59,7 @@ py::list int_list(const int32_t* v, uint32_t n) {
 py::dict info_dict(const eb_tensor_info& info) {
   py::dict d;
   d["id"] = info.id;
-  d["name"] = info.name;
+  d["name"] = name_str(info.name);
   d["shape"] = py::tuple(py::cast(dims_of(info)));
   d["dtype"] = numpy_dtype(info.dtype);
   d["scale"] = info.scale;
@@ -135,7 +143,7 @@ class Model {
       check(eb_model_input_info(m_, i, &info));
       const std::vector<py::ssize_t> got(a.shape(), a.shape() + a.ndim()), want = dims_of(info);
       if (got != want)
-        throw py::value_error("input " + std::to_string(i) + " ('" + info.name + "') has shape " + shape_text(got) +
+        throw py::value_error("input " + std::to_string(i) + " ('" + std::string(name_str(info.name)) + "') has shape " + shape_text(got) +
                               " but the model expects " + shape_text(want));
       check(eb_model_set_input(m_, i, a.data(), (size_t)a.size()));
     }
@@ -174,7 +182,7 @@ class Model {
     eb_op_info info;
     check(eb_model_op_info(m_, index, &info));
     py::dict d;
-    d["name"] = info.name;
+    d["name"] = name_str(info.name);
     d["type"] = info.type;
     d["opcode"] = info.opcode;
     d["inputs"] = int_list(info.inputs, info.num_inputs);

@@ -352,6 +352,7 @@ int main(int argc, char** argv) {
   const double load_start = now_ms();
   const eb_status status = eb_model_open_file(opt.model, &model, err, sizeof err);
   const double load_ms = now_ms() - load_start;
+  if (status == EB_ERR_IO) fail(status, "%s", err);  // the message names the file already
   if (status != EB_OK) fail(status, "%s: %s", opt.model, err);
 
   const size_t num_inputs = eb_model_num_inputs(model), num_outputs = eb_model_num_outputs(model);
