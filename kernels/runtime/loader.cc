@@ -306,7 +306,8 @@ class Loader {
       t.scale = read_f32(rec + 36);
       t.zero_point = read_i32(rec + 40);
       if (t.dtype == EB_DTYPE_INT8) {
-        if (!(t.scale > 0.0f) || !isfinite(t.scale))
+        // int8 constants (weights) carry no per-tensor scale: theirs live in the op's multipliers.
+        if (t.storage == kStorageArena && (!(t.scale > 0.0f) || !isfinite(t.scale)))
           return TFAIL("int8 scale %g must be positive and finite", TARGS, (double)t.scale);
         if (t.zero_point < -128 || t.zero_point > 127)
           return TFAIL("int8 zero_point %d outside -128..127", TARGS, (int)t.zero_point);
