@@ -143,8 +143,8 @@ class Model {
       check(eb_model_input_info(m_, i, &info));
       const std::vector<py::ssize_t> got(a.shape(), a.shape() + a.ndim()), want = dims_of(info);
       if (got != want)
-        throw py::value_error("input " + std::to_string(i) + " ('" + std::string(name_str(info.name)) + "') has shape " + shape_text(got) +
-                              " but the model expects " + shape_text(want));
+        throw py::value_error("input " + std::to_string(i) + " ('" + std::string(name_str(info.name)) +
+                              "') has shape " + shape_text(got) + " but the model expects " + shape_text(want));
       check(eb_model_set_input(m_, i, a.data(), (size_t)a.size()));
     }
     check(eb_model_invoke(m_));

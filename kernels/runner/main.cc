@@ -218,7 +218,8 @@ bool parse_npy_header(const char* p, const char* end, Array* a, char* why, size_
       for (;;) {
         skip_spaces(&p, end);
         if (eat(&p, end, ")")) break;
-        if (a->rank == EB_MAX_RANK + 1) return snprintf(why, why_len, "shape has more than %d dims", EB_MAX_RANK), false;
+        if (a->rank == EB_MAX_RANK + 1)
+          return snprintf(why, why_len, "shape has more than %d dims", EB_MAX_RANK), false;
         if (p == end || *p < '0' || *p > '9') return snprintf(why, why_len, "malformed shape"), false;
         long long v = 0;
         while (p < end && *p >= '0' && *p <= '9') {

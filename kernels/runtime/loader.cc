@@ -260,7 +260,7 @@ class Loader {
                   kMaxNameBytes);
     *name = reinterpret_cast<const char*>(buf_ + strings_.offset + offset);
     *len = length;
-    names_bytes_ += (size_t)length + 1;
+    names_bytes_ += (uint64_t)length + 1;  // uint64: on a 32-bit host a hostile file could overflow size_t
     return EB_OK;
   }
 
@@ -819,10 +819,13 @@ class Loader {
   // ---- allocation: names, profile slots, arena ----
 
   eb_status allocate() {
-    m_->names = static_cast<char*>(tracked_calloc(m_, names_bytes_));
-    if (m_->names == NULL) return fail(EB_ERR_NOMEM, "out of memory for %zu bytes of names", names_bytes_);
+    if (names_bytes_ > SIZE_MAX) return fail(EB_ERR_NOMEM, "names exceed this machine's address space");
+    m_->names = static_cast<char*>(tracked_calloc(m_, (size_t)names_bytes_));
+    if (m_->names == NULL)
+      return fail(EB_ERR_NOMEM, "out of memory for %llu bytes of names", (unsigned long long)names_bytes_);
     char* out = m_->names;
-    for (uint32_t i = 0; i < m_->num_tensors; ++i) out = copy_name(&m_->tensors[i].name, m_->tensors[i].name_len, out);
+    for (uint32_t i = 0; i < m_->num_tensors; ++i)
+      out = copy_name(&m_->tensors[i].name, m_->tensors[i].name_len, out);
     for (uint32_t i = 0; i < m_->num_ops; ++i) out = copy_name(&m_->ops[i].name, m_->ops[i].name_len, out);
     m_->op_ns = static_cast<uint64_t*>(tracked_calloc(m_, (size_t)m_->num_ops * sizeof(uint64_t)));
     if (m_->op_ns == NULL) return fail(EB_ERR_NOMEM, "out of memory for profile slots");
@@ -855,7 +858,7 @@ class Loader {
   Section strings_ = {};
   const int32_t* pool_ = NULL;
   uint32_t pool_count_ = 0;
-  size_t names_bytes_ = 0;
+  uint64_t names_bytes_ = 0;
   // Current op of check_op, for op_fail.
   uint32_t op_index_ = 0;
   const Op* op_ = NULL;

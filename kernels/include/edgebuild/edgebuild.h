@@ -6,7 +6,7 @@
 //   char err[256];
 //   eb_model* m;
 //   if (eb_model_open_file("model.ebm", &m, err, sizeof err) != EB_OK) { puts(err); return 1; }
-//   eb_model_set_input(m, 0, x, x_count);
+//   eb_model_set_input(m, 0, x, x_count);  // before every invoke
 //   eb_model_invoke(m);
 //   eb_model_get_output(m, 0, y, y_count);
 //   eb_model_close(m);
@@ -98,6 +98,7 @@ eb_status eb_model_input_info(const eb_model* model, size_t index, eb_tensor_inf
 eb_status eb_model_output_info(const eb_model* model, size_t index, eb_tensor_info* info);
 
 // Copies count float32 values into graph input `index`; count must equal its element count (EB_ERR_SHAPE).
+// Set every input before every invoke: the memory plan may reuse an input's bytes once the input is consumed.
 eb_status eb_model_set_input(eb_model* model, size_t index, const float* data, size_t count);
 // Runs every op in order on the arena.
 eb_status eb_model_invoke(eb_model* model);
