@@ -176,8 +176,9 @@ class Loader {
 #ifndef EDGEBUILD_FUZZING
     const uint32_t expected = read_u32(buf_ + 20), actual = crc32(buf_ + kHeaderBytes, size_ - kHeaderBytes);
     if (expected != actual)
-      return fail(EB_ERR_CHECKSUM, "CRC-32 mismatch: header says 0x%08x, the data gives 0x%08x (file corrupted)",
-                  expected, actual);
+      return fail(EB_ERR_CHECKSUM,
+                  "checksum mismatch (CRC-32): header says 0x%08x, the data gives 0x%08x (file corrupted)", expected,
+                  actual);
 #endif
     return EB_OK;
   }
