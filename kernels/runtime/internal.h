@@ -113,10 +113,10 @@ struct eb_model {
 
 namespace eb {
 
-// Allocate zeroed memory and add the bytes requested from malloc to model->tracked_bytes. tracked_calloc's result is
-// freed with free(); tracked_alloc_aligned returns a 64-aligned pointer and stores the pointer to free in *raw.
-// Both return NULL on failure (also when size + alignment slack overflows).
-void* tracked_calloc(eb_model* model, size_t size);
+// Allocate zeroed memory and add the bytes requested from malloc to model->tracked_bytes. tracked_calloc(count,
+// size) is freed with free() (calloc checks count × size for overflow); tracked_alloc_aligned returns a 64-aligned
+// pointer and stores the pointer to free in *raw. Both return NULL on failure (also on overflow).
+void* tracked_calloc(eb_model* model, size_t count, size_t size);
 void* tracked_alloc_aligned(eb_model* model, size_t size, void** raw);
 
 // Validates buffer as an artifact and builds model (tensors, ops, names, arena). On failure returns the status and

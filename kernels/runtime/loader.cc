@@ -266,7 +266,7 @@ class Loader {
   }
 
   eb_status read_tensors() {
-    m_->tensors = static_cast<Tensor*>(tracked_calloc(m_, (size_t)m_->num_tensors * sizeof(Tensor)));
+    m_->tensors = static_cast<Tensor*>(tracked_calloc(m_, m_->num_tensors, sizeof(Tensor)));
     if (m_->tensors == NULL) return fail(EB_ERR_NOMEM, "out of memory for the tensor table");
     const Section& sec = sections_[kSectionTensors];
     const Section& consts = sections_[kSectionConstants];
@@ -367,7 +367,7 @@ class Loader {
   // ---- ops: records ----
 
   eb_status read_ops() {
-    m_->ops = static_cast<Op*>(tracked_calloc(m_, (size_t)m_->num_ops * sizeof(Op)));
+    m_->ops = static_cast<Op*>(tracked_calloc(m_, m_->num_ops, sizeof(Op)));
     if (m_->ops == NULL) return fail(EB_ERR_NOMEM, "out of memory for the op table");
     const Section& sec = sections_[kSectionOps];
     for (uint32_t i = 0; i < m_->num_ops; ++i) {
@@ -821,14 +821,14 @@ class Loader {
 
   eb_status allocate() {
     if (names_bytes_ > SIZE_MAX) return fail(EB_ERR_NOMEM, "names exceed this machine's address space");
-    m_->names = static_cast<char*>(tracked_calloc(m_, (size_t)names_bytes_));
+    m_->names = static_cast<char*>(tracked_calloc(m_, (size_t)names_bytes_, 1));
     if (m_->names == NULL)
       return fail(EB_ERR_NOMEM, "out of memory for %llu bytes of names", (unsigned long long)names_bytes_);
     char* out = m_->names;
     for (uint32_t i = 0; i < m_->num_tensors; ++i)
       out = copy_name(&m_->tensors[i].name, m_->tensors[i].name_len, out);
     for (uint32_t i = 0; i < m_->num_ops; ++i) out = copy_name(&m_->ops[i].name, m_->ops[i].name_len, out);
-    m_->op_ns = static_cast<uint64_t*>(tracked_calloc(m_, (size_t)m_->num_ops * sizeof(uint64_t)));
+    m_->op_ns = static_cast<uint64_t*>(tracked_calloc(m_, m_->num_ops, sizeof(uint64_t)));
     if (m_->op_ns == NULL) return fail(EB_ERR_NOMEM, "out of memory for profile slots");
     m_->arena = static_cast<uint8_t*>(tracked_alloc_aligned(m_, (size_t)m_->arena_bytes, &m_->arena_raw));
     if (m_->arena == NULL)

@@ -46,10 +46,10 @@ void format_message(char* buf, size_t len, const char* fmt, ...) {
   va_end(ap);
 }
 
-void* tracked_calloc(eb_model* model, size_t size) {
-  if (size == 0) size = 1;  // calloc(0) may return NULL
-  void* p = calloc(1, size);
-  if (p != NULL) model->tracked_bytes += size;
+void* tracked_calloc(eb_model* model, size_t count, size_t size) {
+  if (count == 0) count = 1;  // calloc of 0 bytes may return NULL
+  void* p = calloc(count, size);
+  if (p != NULL) model->tracked_bytes += count * size;  // no overflow: calloc succeeded
   return p;
 }
 
