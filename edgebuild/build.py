@@ -75,7 +75,9 @@ def native_model(data: bytes) -> Any:
     try:
         from . import _native
     except ImportError as e:
-        raise EdgebuildError(f"edgebuild's host extension is not built ({e}); reinstall: pip install -e .") from e
+        raise EdgebuildError(
+            f"edgebuild's host extension is not built ({e}); reinstall: pip install -e ."
+        ) from e
     return _native.Model.from_bytes(data)
 
 
@@ -121,7 +123,9 @@ def float_weight_bytes(gm: torch.nn.Module) -> int:
     return sum(t.numel() * t.element_size() for t in gm.state_dict().values() if t.is_floating_point())
 
 
-def smoke_run(target: Target, bundle: Path, sample: list[np.ndarray], expected: list[np.ndarray]) -> dict[str, Any]:
+def smoke_run(
+    target: Target, bundle: Path, sample: list[np.ndarray], expected: list[np.ndarray]
+) -> dict[str, Any]:
     """One run of the bundle's runner on the target (qemu for ARM), compared byte for byte with the host
     extension's outputs for the same input."""
     from .run import device_for, run_runner
@@ -135,8 +139,10 @@ def smoke_run(target: Target, bundle: Path, sample: list[np.ndarray], expected: 
         outs = [Path(tmp) / f"output{i}.npy" for i in range(len(expected))]
         doc = run_runner(target, bundle / RUNNER, bundle / ARTIFACT, ins, outs, device=device)
         got = [np.load(p) for p in outs]
-    identical = all(g.dtype == e.dtype and g.shape == e.shape and g.tobytes() == e.tobytes()
-                    for g, e in zip(got, expected))
+    identical = all(
+        g.dtype == e.dtype and g.shape == e.shape and g.tobytes() == e.tobytes()
+        for g, e in zip(got, expected)
+    )
     return {
         "device": device.name,
         "emulated": target.needs_emulator,
@@ -172,17 +178,25 @@ def build(opts: BuildOptions, log: Log = lambda s: None, warn: Log = lambda s: N
         if shape[0] != 1:
             raise EdgebuildError(f"--input-shape {opts.input_shape}: the batch dimension must be 1")
         if fixed is not None and [shape] != fixed:
-            raise EdgebuildError(f"--input-shape {shape} differs from the exported model's input shape(s) {fixed}")
+            raise EdgebuildError(
+                f"--input-shape {shape} differs from the exported model's input shape(s) {fixed}"
+            )
         calib = random_dataset([shape])
-        warn("no --calib data: calibrating on RANDOM inputs. The int8 ranges will not fit real data and every "
-             "accuracy figure below is meaningless. Pass --calib samples.npz for a real build.")
+        warn(
+            "no --calib data: calibrating on RANDOM inputs. The int8 ranges will not fit real data and every "
+            "accuracy figure below is meaningless. Pass --calib samples.npz for a real build."
+        )
     elif fixed is not None:
         calib = random_dataset(fixed)
-        warn("no --calib data: calibrating on RANDOM inputs of the exported shape. Accuracy figures are "
-             "meaningless. Pass --calib samples.npz for a real build.")
+        warn(
+            "no --calib data: calibrating on RANDOM inputs of the exported shape. Accuracy figures are "
+            "meaningless. Pass --calib samples.npz for a real build."
+        )
     else:
-        raise EdgebuildError("no calibration data: pass --calib samples.npz, or --input-shape 1,C,H,W for random "
-                             "(accuracy-free) calibration")
+        raise EdgebuildError(
+            "no calibration data: pass --calib samples.npz, or --input-shape 1,C,H,W for random "
+            "(accuracy-free) calibration"
+        )
     eval_data = load_dataset(opts.eval, n_inputs, labelled=True) if opts.eval else None
     lap("load")
 
@@ -190,8 +204,10 @@ def build(opts: BuildOptions, log: Log = lambda s: None, warn: Log = lambda s: N
     float_gm = capture(loaded, example)
     lap("capture")
     log(f"quantizing with {calib.samples} calibration sample(s)")
-    qgm = quantize_model(capture(loaded, example), (tuple(torch.from_numpy(x) for x in calib.sample(i))
-                                                   for i in range(calib.samples)))
+    qgm = quantize_model(
+        capture(loaded, example),
+        (tuple(torch.from_numpy(x) for x in calib.sample(i)) for i in range(calib.samples)),
+    )
     lap("quantize")
     program = lower_graph(qgm, name=opts.model.stem)
     lap("lower")
@@ -222,11 +238,15 @@ def build(opts: BuildOptions, log: Log = lambda s: None, warn: Log = lambda s: N
             host_out = [np.asarray(o) for o in native.run(sample)]
             smoke = smoke_run(target, stage, sample, host_out)
             if not smoke["bit_identical_to_host"]:
-                raise EdgebuildError(f"the {target.name} runner's outputs differ from the host's for the same "
-                                     "input: this is an edgebuild bug, please report it")
+                raise EdgebuildError(
+                    f"the {target.name} runner's outputs differ from the host's for the same "
+                    "input: this is an edgebuild bug, please report it"
+                )
             lap("smoke run")
 
-        report = make_report(opts, loaded.format, target, program, plan, data, stage / RUNNER, float_gm, acc, smoke)
+        report = make_report(
+            opts, loaded.format, target, program, plan, data, stage / RUNNER, float_gm, acc, smoke
+        )
         from .report import write_json
 
         write_json(stage / "report.json", report)
@@ -255,9 +275,18 @@ def _replace_dir(stage: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def make_report(opts: BuildOptions, fmt: str, target: Target, program: Program, plan: ArenaPlan, data: bytes,
-                runner: Path, float_gm: torch.nn.Module, acc: dict[str, Any], smoke: dict[str, Any] | None,
-                ) -> dict[str, Any]:
+def make_report(
+    opts: BuildOptions,
+    fmt: str,
+    target: Target,
+    program: Program,
+    plan: ArenaPlan,
+    data: bytes,
+    runner: Path,
+    float_gm: torch.nn.Module,
+    acc: dict[str, Any],
+    smoke: dict[str, Any] | None,
+) -> dict[str, Any]:
     fp32 = float_weight_bytes(float_gm)
     int8 = program.weights_bytes()
     inputs = [program.tensors[i] for i in program.inputs]
@@ -265,17 +294,27 @@ def make_report(opts: BuildOptions, fmt: str, target: Target, program: Program, 
     return {
         "schema": "edgebuild.report/1",
         "edgebuild_version": __version__,
-        "model": {"name": opts.model.stem, "format": fmt, "sha256": _sha256(opts.model.read_bytes()),
-                  "inputs": [{"name": t.name, "shape": list(t.shape)} for t in inputs],
-                  "outputs": [{"name": t.name, "shape": list(t.shape)} for t in outputs]},
+        "model": {
+            "name": opts.model.stem,
+            "format": fmt,
+            "sha256": _sha256(opts.model.read_bytes()),
+            "inputs": [{"name": t.name, "shape": list(t.shape)} for t in inputs],
+            "outputs": [{"name": t.name, "shape": list(t.shape)} for t in outputs],
+        },
         "target": {"name": target.name, "triple": target.triple, "description": target.description},
         "artifact": {"file": ARTIFACT, "bytes": len(data), "sha256": _sha256(data)},
         "runner": {"file": RUNNER, "bytes": runner.stat().st_size, "static": target.static},
-        "size": {"float32_weights_bytes": fp32, "int8_weights_bytes": int8,
-                 "compression": round(fp32 / int8, 3) if int8 else None},
+        "size": {
+            "float32_weights_bytes": fp32,
+            "int8_weights_bytes": int8,
+            "compression": round(fp32 / int8, 3) if int8 else None,
+        },
         "ops": program.op_counts(),
-        "memory": {"arena_bytes": plan.arena_bytes, "arena_lower_bound_bytes": plan.lower_bound,
-                   "weights_bytes": int8},
+        "memory": {
+            "arena_bytes": plan.arena_bytes,
+            "arena_lower_bound_bytes": plan.lower_bound,
+            "weights_bytes": int8,
+        },
         "accuracy": acc,
         "smoke_run": smoke,
     }

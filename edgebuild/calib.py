@@ -27,7 +27,7 @@ class Dataset:
 
     def sample(self, i: int) -> list[np.ndarray]:
         """Sample i as batch-1 float32 arrays, one per model input."""
-        return [np.ascontiguousarray(x[i:i + 1], dtype=np.float32) for x in self.inputs]
+        return [np.ascontiguousarray(x[i : i + 1], dtype=np.float32) for x in self.inputs]
 
 
 def _arrays_from_pt(path: Path) -> dict[str, np.ndarray]:
@@ -71,11 +71,15 @@ def load_dataset(path: str | Path, num_inputs: int, *, labelled: bool = False) -
     elif len(arrays) == num_inputs:
         inputs = list(arrays.values())
     else:
-        raise EdgebuildError(f"{path} has arrays {sorted(arrays)}; the model has {num_inputs} input(s): "
-                             f"name them x (one input) or x0, x1, ...")
+        raise EdgebuildError(
+            f"{path} has arrays {sorted(arrays)}; the model has {num_inputs} input(s): "
+            f"name them x (one input) or x0, x1, ..."
+        )
     counts = {int(a.shape[0]) if a.ndim else 0 for a in inputs}
     if len(counts) != 1 or 0 in counts:
-        raise EdgebuildError(f"{path}: every input needs the same number (≥ 1) of samples along its first dimension")
+        raise EdgebuildError(
+            f"{path}: every input needs the same number (≥ 1) of samples along its first dimension"
+        )
     for i, a in enumerate(inputs):
         if not np.issubdtype(a.dtype, np.floating):
             raise EdgebuildError(f"{path}: input {i} is {a.dtype}; float inputs are expected")
@@ -93,7 +97,9 @@ def parse_shape(text: str) -> tuple[int, ...]:
     try:
         shape = tuple(int(d) for d in text.replace("x", ",").split(",") if d.strip())
     except ValueError:
-        raise EdgebuildError(f"--input-shape {text!r}: expected comma-separated integers, e.g. 1,3,32,32") from None
+        raise EdgebuildError(
+            f"--input-shape {text!r}: expected comma-separated integers, e.g. 1,3,32,32"
+        ) from None
     if not shape or any(d < 1 for d in shape):
         raise EdgebuildError(f"--input-shape {text!r}: every dimension must be a positive integer")
     return shape

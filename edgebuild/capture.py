@@ -31,7 +31,8 @@ def exported_input_shapes(loaded: LoadedModel) -> list[tuple[int, ...]] | None:
         except TypeError:
             raise EdgebuildError(
                 f"model input {node.name!r} has a dynamic shape {tuple(val.shape)}; edgebuild builds static shapes: "
-                "export with fixed example inputs (no dynamic_shapes)") from None
+                "export with fixed example inputs (no dynamic_shapes)"
+            ) from None
     return shapes
 
 

@@ -30,21 +30,30 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
 
     b = sub.add_parser("build", help="model.pt -> build/<model>-<target>/ (artifact, runner, report)")
-    b.add_argument("model", type=Path, help="torch.export archive, TorchScript, or state_dict (with --model-class)")
+    b.add_argument(
+        "model", type=Path, help="torch.export archive, TorchScript, or state_dict (with --model-class)"
+    )
     b.add_argument("--target", default="host", help="host, arm64, armv7 (see `edgebuild targets`)")
     b.add_argument("--calib", type=Path, help=".npz/.npy/.pt calibration samples (first dim = samples)")
-    b.add_argument("--input-shape", help="e.g. 1,3,32,32: calibrate on random data (accuracy is then meaningless)")
+    b.add_argument(
+        "--input-shape", help="e.g. 1,3,32,32: calibrate on random data (accuracy is then meaningless)"
+    )
     b.add_argument("--eval", type=Path, help=".npz with x and labels y: report float vs int8 accuracy")
     b.add_argument("--out", type=Path, help="bundle folder (default build/<model>-<target>)")
     b.add_argument("--model-class", help="package.module:Class for a state_dict file")
-    b.add_argument("--trust-model", action="store_true",
-                   help="allow unpickling a whole pickled module (runs code from the file)")
+    b.add_argument(
+        "--trust-model",
+        action="store_true",
+        help="allow unpickling a whole pickled module (runs code from the file)",
+    )
     b.add_argument("--no-smoke", action="store_true", help="skip the smoke run on the target")
     b.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
     r = sub.add_parser("run", help="run a bundle on its target (qemu for ARM bundles)")
     r.add_argument("bundle", type=Path)
-    r.add_argument("--input", action="append", type=Path, default=[], help=".npy input (once per model input)")
+    r.add_argument(
+        "--input", action="append", type=Path, default=[], help=".npy input (once per model input)"
+    )
     r.add_argument("--output", action="append", type=Path, default=[], help=".npy output file(s) to write")
     r.add_argument("--device", help="local or qemu (default: local for host bundles, qemu for ARM)")
     r.add_argument("--iterations", type=int, default=1)
@@ -60,11 +69,22 @@ def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
     from .build import BuildOptions, build
     from .report import print_summary
 
-    opts = BuildOptions(model=args.model, target=args.target, calib=args.calib, input_shape=args.input_shape,
-                        out=args.out, eval=args.eval, model_class=args.model_class, trust_model=args.trust_model,
-                        smoke=not args.no_smoke)
-    result = build(opts, log=lambda s: err.print(f"[dim]{s}[/dim]"),
-                   warn=lambda s: err.print(f"[bold yellow]WARNING:[/bold yellow] [yellow]{s}[/yellow]"))
+    opts = BuildOptions(
+        model=args.model,
+        target=args.target,
+        calib=args.calib,
+        input_shape=args.input_shape,
+        out=args.out,
+        eval=args.eval,
+        model_class=args.model_class,
+        trust_model=args.trust_model,
+        smoke=not args.no_smoke,
+    )
+    result = build(
+        opts,
+        log=lambda s: err.print(f"[dim]{s}[/dim]"),
+        warn=lambda s: err.print(f"[bold yellow]WARNING:[/bold yellow] [yellow]{s}[/yellow]"),
+    )
     print_summary(console, result.out, result.report, result.timings)
     return 0
 
@@ -72,8 +92,10 @@ def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
 def _load_bundle(bundle: Path) -> dict:
     report = bundle / "report.json"
     if not (bundle / "model.ebm").is_file() or not report.is_file():
-        raise EdgebuildError(f"{bundle} is not an edgebuild bundle (no model.ebm / report.json); build one with "
-                             "`edgebuild --target TARGET model.pt --out DIR`")
+        raise EdgebuildError(
+            f"{bundle} is not an edgebuild bundle (no model.ebm / report.json); build one with "
+            "`edgebuild --target TARGET model.pt --out DIR`"
+        )
     try:
         return json.loads(report.read_text())
     except (OSError, json.JSONDecodeError) as e:
@@ -96,18 +118,30 @@ def cmd_run(args: argparse.Namespace, console: Console, err: Console) -> int:
     with tempfile.TemporaryDirectory(prefix="edgebuild-run-") as tmp:
         # Outputs are written next to the runner first, then moved: a failed run leaves no partial output file.
         staged = [Path(tmp) / f"output{i}.npy" for i in range(len(args.output))]
-        doc = run_runner(target, args.bundle / "edgebuild-run", args.bundle / "model.ebm", list(args.input),
-                         staged, device=device, iterations=args.iterations, warmup=args.warmup)
+        doc = run_runner(
+            target,
+            args.bundle / "edgebuild-run",
+            args.bundle / "model.ebm",
+            list(args.input),
+            staged,
+            device=device,
+            iterations=args.iterations,
+            warmup=args.warmup,
+        )
         for src, dst in zip(staged, args.output):
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(src, dst)
     lat = doc.get("latency_ms", {})
     note = " (under emulation: not device latency)" if target.needs_emulator else ""
     for o, path in zip(doc.get("outputs", []), args.output + [None] * len(doc.get("outputs", []))):
-        console.print(f"{o['name']} {tuple(o['shape'])} fnv1a64={o['fnv1a64']}" + (f" -> {path}" if path else ""))
+        console.print(
+            f"{o['name']} {tuple(o['shape'])} fnv1a64={o['fnv1a64']}" + (f" -> {path}" if path else "")
+        )
     if lat:
-        console.print(f"latency median {lat.get('median', 0):.3f} ms over {lat.get('iterations')} run(s) on "
-                      f"{device.name}{note}")
+        console.print(
+            f"latency median {lat.get('median', 0):.3f} ms over {lat.get('iterations')} run(s) on "
+            f"{device.name}{note}"
+        )
     return 0
 
 
@@ -121,7 +155,11 @@ def cmd_targets(args: argparse.Namespace, console: Console, err: Console) -> int
         t.add_column(col)
     for tg in list_targets():
         missing = tg.missing()
-        status = "[green]ready[/green]" if not missing else f"[yellow]missing: {describe_missing(missing)}[/yellow]"
+        status = (
+            "[green]ready[/green]"
+            if not missing
+            else f"[yellow]missing: {describe_missing(missing)}[/yellow]"
+        )
         t.add_row(tg.name, tg.triple, tg.description, status)
     console.print(t)
     return 0

@@ -62,7 +62,9 @@ def import_class(spec: str) -> type[torch.nn.Module]:
         raise EdgebuildError(f"--model-class: cannot import module {mod_name!r}: {e}") from e
     cls = getattr(mod, cls_name, None)
     if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
-        raise EdgebuildError(f"--model-class: {mod_name!r} has no torch.nn.Module subclass named {cls_name!r}")
+        raise EdgebuildError(
+            f"--model-class: {mod_name!r} has no torch.nn.Module subclass named {cls_name!r}"
+        )
     return cls
 
 
@@ -84,11 +86,13 @@ def load_model(path: str | Path, *, model_class: str | None = None, trust_model:
     fmt = detect_format(path)
     if fmt == "unknown":
         raise EdgebuildError(
-            f"{path} is not a PyTorch model file (expected torch.export.save, torch.jit.save or torch.save output)")
+            f"{path} is not a PyTorch model file (expected torch.export.save, torch.jit.save or torch.save output)"
+        )
 
     if fmt == "torch.export":
         try:
-            ep = torch.export.load(str(path))
+            with open(path, "rb") as f:  # a file object: torch only accepts paths that end in .pt2
+                ep = torch.export.load(f)
         except Exception as e:
             raise EdgebuildError(f"{path}: cannot read the torch.export archive: {e}") from e
         return LoadedModel(path, "torch.export", exported=ep)
@@ -115,24 +119,29 @@ def load_model(path: str | Path, *, model_class: str | None = None, trust_model:
             raise EdgebuildError(f"{path} holds no model: it is a {type(obj).__name__} without tensors")
         if model_class is None:
             raise EdgebuildError(
-                f"{path} is a state_dict (weights only): name the model's class with --model-class package.module:Class")
+                f"{path} is a state_dict (weights only): name the model's class with --model-class package.module:Class"
+            )
         cls = import_class(model_class)
         try:
             module = cls()
         except Exception as e:
-            raise EdgebuildError(f"--model-class {model_class}: cannot construct it without arguments: {e}") from e
+            raise EdgebuildError(
+                f"--model-class {model_class}: cannot construct it without arguments: {e}"
+            ) from e
         try:
             module.load_state_dict(state)
         except RuntimeError as e:
             first = str(e).strip().splitlines()
-            raise EdgebuildError(f"{path} does not fit {model_class}: {first[1].strip() if len(first) > 1 else first[0]}"
-                                 ) from e
+            raise EdgebuildError(
+                f"{path} does not fit {model_class}: {first[1].strip() if len(first) > 1 else first[0]}"
+            ) from e
         return LoadedModel(path, "state_dict", module=module.eval())
 
     if not trust_model:
         raise EdgebuildError(
             f"{path} is a pickled Python object; loading it would run code from the file. Re-export it with "
-            "torch.export.save, or pass --trust-model if you trust its author")
+            "torch.export.save, or pass --trust-model if you trust its author"
+        )
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=False)
     except Exception as e:

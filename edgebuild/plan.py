@@ -41,8 +41,7 @@ def tensor_lifetimes(program: Program) -> list[Lifetime]:
     for t in program.outputs:
         last[t] = end
     return [
-        Lifetime(t, f, last.get(t, f), _align(program.tensors[t].nbytes))
-        for t, f in sorted(first.items())
+        Lifetime(t, f, last.get(t, f), _align(program.tensors[t].nbytes)) for t, f in sorted(first.items())
     ]
 
 

@@ -14,16 +14,20 @@ INT8_MIN, INT8_MAX = -128, 127
 def quantize_multiplier(real: float) -> tuple[int, int]:
     """docs/quantization.md (3): real = m * 2^(e - 31), 2^30 <= m < 2^31. Returns (m, e)."""
     if not (real > 0.0 and math.isfinite(real)):
-        raise EdgebuildError(f"requantization multiplier {real!r} is not a positive finite number; "
-                             "the layer's scales are degenerate (check the calibration data)")
+        raise EdgebuildError(
+            f"requantization multiplier {real!r} is not a positive finite number; "
+            "the layer's scales are degenerate (check the calibration data)"
+        )
     frac, exp = math.frexp(real)
     m = math.floor(frac * (1 << 31) + 0.5)  # frac > 0: round half away from zero
     if m == 1 << 31:
         m //= 2
         exp += 1
     if not -31 <= exp <= 30:
-        raise EdgebuildError(f"requantization multiplier {real:.3g} is out of the int8 range (exponent {exp}); "
-                             "the layer's scales are degenerate (check the calibration data)")
+        raise EdgebuildError(
+            f"requantization multiplier {real:.3g} is out of the int8 range (exponent {exp}); "
+            "the layer's scales are degenerate (check the calibration data)"
+        )
     return m, exp
 
 
@@ -38,7 +42,9 @@ def quantize_value(value: float, scale: float, zero_point: int) -> int:
     return int(np.rint(v)) + int(zero_point)
 
 
-def activation_bounds(kind: str, scale: float, zero_point: int, lo: float = 0.0, hi: float = 6.0) -> tuple[int, int]:
+def activation_bounds(
+    kind: str, scale: float, zero_point: int, lo: float = 0.0, hi: float = 6.0
+) -> tuple[int, int]:
     """docs/quantization.md (8): the clamp that applies a fused activation in the output's int8 domain."""
     if kind == "none":
         return INT8_MIN, INT8_MAX

@@ -22,13 +22,30 @@ A = torch.ops.aten
 COMPUTE_OPS = {A.conv2d.default, A.linear.default, A.add.Tensor}
 WEIGHTED_OPS = {A.conv2d.default, A.linear.default}
 # Activations our kernels fuse into the producing op's clamp (docs/quantization.md (8)).
-FUSABLE_ACTIVATIONS = {A.relu.default, A.relu_.default, A.relu6.default, A.hardtanh.default, A.hardtanh_.default}
+FUSABLE_ACTIVATIONS = {
+    A.relu.default,
+    A.relu_.default,
+    A.relu6.default,
+    A.hardtanh.default,
+    A.hardtanh_.default,
+}
 # Ops whose output shares the first input's scale and zero point.
 SHARED_OPS = {
-    A.max_pool2d.default, A.avg_pool2d.default, A.adaptive_avg_pool2d.default,
-    A.flatten.using_ints, A.view.default, A.reshape.default, A.dropout.default, A.mean.dim,
-    A.clone.default, A._unsafe_view.default,
-    A.relu.default, A.relu_.default, A.relu6.default, A.hardtanh.default, A.hardtanh_.default,
+    A.max_pool2d.default,
+    A.avg_pool2d.default,
+    A.adaptive_avg_pool2d.default,
+    A.flatten.using_ints,
+    A.view.default,
+    A.reshape.default,
+    A.dropout.default,
+    A.mean.dim,
+    A.clone.default,
+    A._unsafe_view.default,
+    A.relu.default,
+    A.relu_.default,
+    A.relu6.default,
+    A.hardtanh.default,
+    A.hardtanh_.default,
 }
 CAT_OPS = {A.cat.default, A.concat.default}
 
@@ -38,11 +55,18 @@ INT8_MIN, INT8_MAX = -128, 127
 def _specs() -> tuple[object, object, Callable[[Node, Node, Node], object]]:
     q = pt2e.quantizer
     act = q.QuantizationSpec(
-        dtype=torch.int8, quant_min=INT8_MIN, quant_max=INT8_MAX, qscheme=torch.per_tensor_affine,
+        dtype=torch.int8,
+        quant_min=INT8_MIN,
+        quant_max=INT8_MAX,
+        qscheme=torch.per_tensor_affine,
         observer_or_fake_quant_ctr=pt2e.HistogramObserver.with_args(eps=2**-12),
     )
     weight = q.QuantizationSpec(
-        dtype=torch.int8, quant_min=-127, quant_max=127, qscheme=torch.per_channel_symmetric, ch_axis=0,
+        dtype=torch.int8,
+        quant_min=-127,
+        quant_max=127,
+        qscheme=torch.per_channel_symmetric,
+        ch_axis=0,
         observer_or_fake_quant_ctr=pt2e.PerChannelMinMaxObserver.with_args(eps=2**-12),
     )
 
@@ -54,8 +78,13 @@ def _specs() -> tuple[object, object, Callable[[Node, Node, Node], object]]:
             return scale, torch.zeros_like(scale, dtype=torch.int32)
 
         return q.DerivedQuantizationSpec(
-            derived_from=[(x, op), (w, op)], derive_qparams_fn=derive, dtype=torch.int32,
-            quant_min=-(2**31), quant_max=2**31 - 1, qscheme=torch.per_channel_symmetric, ch_axis=0,
+            derived_from=[(x, op), (w, op)],
+            derive_qparams_fn=derive,
+            dtype=torch.int32,
+            quant_min=-(2**31),
+            quant_max=2**31 - 1,
+            qscheme=torch.per_channel_symmetric,
+            ch_axis=0,
         )
 
     return act, weight, bias
@@ -76,10 +105,12 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
 
         def mark(node: Node, inputs: dict[Node, object], output: object | None) -> None:
             node.meta["quantization_annotation"] = q.QuantizationAnnotation(
-                input_qspec_map=inputs, output_qspec=output, _annotated=True)
+                input_qspec_map=inputs, output_qspec=output, _annotated=True
+            )
             done.add(node)
 
-        for node in model.graph.nodes:
+        nodes: list[Node] = list(model.graph.nodes)
+        for node in nodes:
             if node.op != "call_function" or node in done:
                 continue
             if node.target in COMPUTE_OPS:
@@ -113,8 +144,9 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
                 if isinstance(x, Node):
                     mark(node, {x: act}, q.SharedQuantizationSpec((x, node)))
             elif node.target in CAT_OPS:
-                tensors = node.args[0]
-                if isinstance(tensors, (list, tuple)) and tensors and all(isinstance(t, Node) for t in tensors):
+                arg = node.args[0]
+                tensors = [t for t in arg if isinstance(t, Node)] if isinstance(arg, (list, tuple)) else []
+                if tensors and len(tensors) == len(arg):  # type: ignore[arg-type]
                     first = tensors[0]
                     shared = q.SharedQuantizationSpec((first, node))
                     cat_inputs: dict[Node, object] = {first: act}

@@ -68,8 +68,18 @@ def artifact_bytes(program: Program) -> bytes:
             assert len(raw) == t.nbytes, t.name
             constants += raw
         tensor_recs += TENSOR.pack(
-            name_off, name_len, int(t.dtype), len(t.shape), int(t.data is not None), int(t.layout),
-            *dims, float(t.scale), int(t.zero_point), 0, t.offset, t.nbytes,
+            name_off,
+            name_len,
+            int(t.dtype),
+            len(t.shape),
+            int(t.data is not None),
+            int(t.layout),
+            *dims,
+            float(t.scale),
+            int(t.zero_point),
+            0,
+            t.offset,
+            t.nbytes,
         )
 
     pool: list[int] = []
@@ -78,8 +88,9 @@ def artifact_bytes(program: Program) -> bytes:
         name_off, name_len = strings.add(op.name)
         start = len(pool)
         pool += op.inputs + op.outputs + op.params
-        op_recs += OP.pack(int(op.opcode), name_off, name_len, len(op.inputs), len(op.outputs),
-                           len(op.params), start, 0, 0)
+        op_recs += OP.pack(
+            int(op.opcode), name_off, name_len, len(op.inputs), len(op.outputs), len(op.params), start, 0, 0
+        )
     int_pool = struct.pack("<II", len(pool), 0) + np.asarray(pool, dtype="<i4").tobytes()
 
     ids = program.inputs + program.outputs
@@ -144,40 +155,51 @@ def read_artifact(data: bytes) -> Program:
         raise ArtifactError(f"format version {major} is not {VERSION_MAJOR}")
     if size != len(data):
         raise ArtifactError(f"header says {size} bytes, file has {len(data)}")
-    if zlib.crc32(data[HEADER.size:]) & 0xFFFFFFFF != crc:
+    if zlib.crc32(data[HEADER.size :]) & 0xFFFFFFFF != crc:
         raise ArtifactError("checksum mismatch")
     sections: dict[int, bytes] = {}
     for i in range(count):
         kind, _, off, sz = SECTION.unpack_from(data, HEADER.size + i * SECTION.size)
         if off + sz > len(data):
             raise ArtifactError(f"section {i} out of bounds")
-        sections[kind] = data[off:off + sz]
+        sections[kind] = data[off : off + sz]
     strings = sections[Section.STRINGS]
     constants = sections.get(Section.CONSTANTS, b"")
 
     def name(off: int, length: int) -> str:
-        return strings[off:off + length].decode("utf-8")
+        return strings[off : off + length].decode("utf-8")
 
     prog = Program()
     (n,) = struct.unpack_from("<I", sections[Section.TENSORS])
     for i in range(n):
         (n_off, n_len, dtype, rank, storage, layout, *rest) = TENSOR.unpack_from(
-            sections[Section.TENSORS], 8 + i * TENSOR.size)
+            sections[Section.TENSORS], 8 + i * TENSOR.size
+        )
         dims, (scale, zp, _, offset, nbytes) = rest[:6], rest[6:]
-        t = Tensor(name(n_off, n_len), DType(dtype), tuple(dims[:rank]), scale, zp, Layout(layout), offset=offset)
+        t = Tensor(
+            name(n_off, n_len), DType(dtype), tuple(dims[:rank]), scale, zp, Layout(layout), offset=offset
+        )
         if storage == 1:
-            t.data = np.frombuffer(constants[offset:offset + nbytes], dtype=t.dtype.numpy).reshape(t.shape).copy()
+            t.data = (
+                np.frombuffer(constants[offset : offset + nbytes], dtype=t.dtype.numpy)
+                .reshape(t.shape)
+                .copy()
+            )
         prog.tensors.append(t)
     pool_sec = sections[Section.INT_POOL]
     (pn,) = struct.unpack_from("<I", pool_sec)
-    pool = np.frombuffer(pool_sec[8:8 + 4 * pn], dtype="<i4").tolist()
+    pool = np.frombuffer(pool_sec[8 : 8 + 4 * pn], dtype="<i4").tolist()
     (n,) = struct.unpack_from("<I", sections[Section.OPS])
     for i in range(n):
-        opcode, n_off, n_len, nin, nout, npar, start, _, _ = OP.unpack_from(sections[Section.OPS], 8 + i * OP.size)
-        args = pool[start:start + nin + nout + npar]
-        prog.ops.append(Op(OpCode(opcode), name(n_off, n_len), args[:nin], args[nin:nin + nout], args[nin + nout:]))
+        opcode, n_off, n_len, nin, nout, npar, start, _, _ = OP.unpack_from(
+            sections[Section.OPS], 8 + i * OP.size
+        )
+        args = pool[start : start + nin + nout + npar]
+        prog.ops.append(
+            Op(OpCode(opcode), name(n_off, n_len), args[:nin], args[nin : nin + nout], args[nin + nout :])
+        )
     arena, nin, nout = struct.unpack_from("<QII", sections[Section.GRAPH])
-    ids = np.frombuffer(sections[Section.GRAPH][16:16 + 4 * (nin + nout)], dtype="<i4").tolist()
+    ids = np.frombuffer(sections[Section.GRAPH][16 : 16 + 4 * (nin + nout)], dtype="<i4").tolist()
     prog.arena_bytes, prog.inputs, prog.outputs = arena, ids[:nin], ids[nin:]
     if Section.METADATA in sections:
         prog.metadata = json.loads(sections[Section.METADATA].decode("utf-8"))

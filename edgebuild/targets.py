@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import platform
 import shutil
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from edgebuild import paths
 from edgebuild.errors import EdgebuildError

@@ -107,7 +107,8 @@ def op_by_op(q: Quantized, x: np.ndarray) -> list[OpCheck]:
         if node.op != "call_function" or op_name(node) not in LOWERINGS:
             continue
         tensor_args = [a for a in node.args if isinstance(a, Node)] + [
-            v for a in node.args if isinstance(a, (list, tuple)) for v in a if isinstance(v, Node)]
+            v for a in node.args if isinstance(a, (list, tuple)) for v in a if isinstance(v, Node)
+        ]
         if not tensor_args or tensor_args[0].target not in DEQUANTIZE_NODES:
             continue  # a fused activation: checked with its producer
         users = list(node.users)

@@ -20,14 +20,18 @@ class Block(nn.Module):
         dilation = 2 if k == 3 and size >= 8 and rng.random() < 0.2 else 1
         pad = rng.choice([0, (k // 2) * dilation]) if size > k * dilation else (k // 2) * dilation
         cout = cin if depthwise else rng.choice([4, 8, 12, 16])
-        self.conv = nn.Conv2d(cin, cout, k, stride, pad, dilation, groups=cin if depthwise else 1,
-                              bias=rng.random() < 0.7)
+        self.conv = nn.Conv2d(
+            cin, cout, k, stride, pad, dilation, groups=cin if depthwise else 1, bias=rng.random() < 0.7
+        )
         self.bn = nn.BatchNorm2d(cout) if rng.random() < 0.5 else None
         self.act = rng.choice(["none", "relu", "relu6", "hardtanh"])
         out_size = (size + 2 * pad - dilation * (k - 1) - 1) // stride + 1
         self.residual = cin == cout and out_size == size and rng.random() < 0.5
-        self.branch = nn.Conv2d(cin, 4, 1, stride) if (not self.residual and rng.random() < 0.3 and pad ==
-                                                        (k // 2) * dilation and stride == 1) else None
+        self.branch = (
+            nn.Conv2d(cin, 4, 1, stride)
+            if (not self.residual and rng.random() < 0.3 and pad == (k // 2) * dilation and stride == 1)
+            else None
+        )
         self.cout = cout + (4 if self.branch is not None else 0)
         self.size = out_size
         if self.bn is not None:  # non-trivial BN statistics, so folding matters
@@ -68,8 +72,11 @@ class RandomCNN(nn.Module):
             blocks.append(b)
             c, s = b.cout, b.size
             if s >= 4 and rng.random() < 0.3:
-                blocks.append(nn.MaxPool2d(2, ceil_mode=rng.random() < 0.5) if rng.random() < 0.5 else
-                              nn.AvgPool2d(3, 2, 1, ceil_mode=rng.random() < 0.5))
+                blocks.append(
+                    nn.MaxPool2d(2, ceil_mode=rng.random() < 0.5)
+                    if rng.random() < 0.5
+                    else nn.AvgPool2d(3, 2, 1, ceil_mode=rng.random() < 0.5)
+                )
                 s = blocks[-1](torch.zeros(1, c, s, s)).shape[-1]
         self.blocks = nn.Sequential(*blocks)
         self.global_pool = rng.random() < 0.7

@@ -20,9 +20,19 @@ from edgebuild.cli import main
 DIGITS = Path("examples/digits").resolve()
 
 
-def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edgebuild.cli", *args], check=False, capture_output=True, text=True,
-                          env=env, cwd=cwd, stdin=subprocess.DEVNULL, timeout=600)
+def cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "edgebuild.cli", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+    )
 
 
 def expect_error(capsys: pytest.CaptureFixture[str], args: list[str], *needles: str) -> str:
@@ -38,8 +48,12 @@ def expect_error(capsys: pytest.CaptureFixture[str], args: list[str], *needles: 
 
 
 def test_missing_model_file(capsys, tmp_path: Path) -> None:
-    expect_error(capsys, ["--target", "host", str(tmp_path / "nope.pt"), "--input-shape", "1,1,8,8"],
-                 "model file not found", "nope.pt")
+    expect_error(
+        capsys,
+        ["--target", "host", str(tmp_path / "nope.pt"), "--input-shape", "1,1,8,8"],
+        "model file not found",
+        "nope.pt",
+    )
 
 
 def test_not_a_model(capsys, tmp_path: Path) -> None:
@@ -53,21 +67,53 @@ def test_pickled_module_needs_trust(capsys, tmp_path: Path) -> None:
 
     f = tmp_path / "whole.pt"
     torch.save(DigitsCNN().eval(), f)
-    expect_error(capsys, [str(f), "--calib", str(DIGITS / "calib.npz"), "--out", str(tmp_path / "b")],
-                 "--trust-model", "pickled")
+    expect_error(
+        capsys,
+        [str(f), "--calib", str(DIGITS / "calib.npz"), "--out", str(tmp_path / "b")],
+        "--trust-model",
+        "pickled",
+    )
     assert not (tmp_path / "b").exists()
-    assert main([str(f), "--calib", str(DIGITS / "calib.npz"), "--out", str(tmp_path / "b"), "--trust-model",
-                 "--no-smoke"]) == 0
+    assert (
+        main(
+            [
+                str(f),
+                "--calib",
+                str(DIGITS / "calib.npz"),
+                "--out",
+                str(tmp_path / "b"),
+                "--trust-model",
+                "--no-smoke",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "b" / "model.ebm").is_file()
 
 
 def test_state_dict_needs_class(capsys, tmp_path: Path) -> None:
     sd = str(DIGITS / "state_dict.pt")
     expect_error(capsys, [sd, "--calib", str(DIGITS / "calib.npz")], "--model-class")
-    expect_error(capsys, [sd, "--calib", str(DIGITS / "calib.npz"), "--model-class", "no_such_pkg.mod:Net"],
-                 "cannot import module 'no_such_pkg.mod'")
-    assert main([sd, "--calib", str(DIGITS / "calib.npz"), "--model-class", "examples.digits.model:DigitsCNN",
-                 "--out", str(tmp_path / "sd"), "--no-smoke"]) == 0
+    expect_error(
+        capsys,
+        [sd, "--calib", str(DIGITS / "calib.npz"), "--model-class", "no_such_pkg.mod:Net"],
+        "cannot import module 'no_such_pkg.mod'",
+    )
+    assert (
+        main(
+            [
+                sd,
+                "--calib",
+                str(DIGITS / "calib.npz"),
+                "--model-class",
+                "examples.digits.model:DigitsCNN",
+                "--out",
+                str(tmp_path / "sd"),
+                "--no-smoke",
+            ]
+        )
+        == 0
+    )
 
 
 class WithSigmoid(nn.Module):
@@ -82,16 +128,29 @@ class WithSigmoid(nn.Module):
 def test_unsupported_op_listed_with_source(capsys, tmp_path: Path) -> None:
     f = tmp_path / "sig.pt"
     torch.export.save(torch.export.export(WithSigmoid().eval(), (torch.zeros(1, 1, 8, 8),)), f)
-    err = expect_error(capsys, [str(f), "--input-shape", "1,1,8,8", "--out", str(tmp_path / "b")],
-                       "aten.sigmoid.default ×1", "aten.sum.dim_IntList ×1", "test_cli.py:")
+    err = expect_error(
+        capsys,
+        [str(f), "--input-shape", "1,1,8,8", "--out", str(tmp_path / "b")],
+        "aten.sigmoid.default ×1",
+        "aten.sum.dim_IntList ×1",
+        "test_cli.py:",
+    )
     assert not (tmp_path / "b").exists()
     assert "no int8 lowering" in err
 
 
 def test_random_calibration_warns_loudly(tmp_path: Path) -> None:
     out = tmp_path / "b"
-    p = cli("--target", "host", str(DIGITS / "model.pt"), "--input-shape", "1,1,8,8", "--out", str(out),
-            "--no-smoke")
+    p = cli(
+        "--target",
+        "host",
+        str(DIGITS / "model.pt"),
+        "--input-shape",
+        "1,1,8,8",
+        "--out",
+        str(out),
+        "--no-smoke",
+    )
     assert p.returncode == 0, p.stderr
     assert "WARNING" in p.stderr and "RANDOM" in p.stderr and "meaningless" in p.stderr
     report = json.loads((out / "report.json").read_text())
@@ -107,8 +166,16 @@ def test_missing_cross_compiler_names_package(tmp_path: Path) -> None:
         if found:
             (bin_dir / tool).symlink_to(found)
     env = {**os.environ, "PATH": str(bin_dir)}
-    p = cli("--target", "arm64", str(DIGITS / "model.pt"), "--calib", str(DIGITS / "calib.npz"), "--out",
-            str(tmp_path / "b"), env=env)
+    p = cli(
+        "--target",
+        "arm64",
+        str(DIGITS / "model.pt"),
+        "--calib",
+        str(DIGITS / "calib.npz"),
+        "--out",
+        str(tmp_path / "b"),
+        env=env,
+    )
     assert p.returncode == 1
     assert "g++-aarch64-linux-gnu" in p.stderr and "apt-get install" in p.stderr, p.stderr
     assert "Traceback" not in p.stderr
@@ -118,16 +185,32 @@ def test_missing_cross_compiler_names_package(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def host_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bundle") / "digits-host"
-    assert main(["--target", "host", str(DIGITS / "model.pt"), "--calib", str(DIGITS / "calib.npz"),
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "--target",
+                "host",
+                str(DIGITS / "model.pt"),
+                "--calib",
+                str(DIGITS / "calib.npz"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     return out
 
 
 def test_run_writes_outputs(host_bundle: Path, tmp_path: Path, capsys) -> None:
     x = np.load(DIGITS / "eval.npz")["x"][:1]
     np.save(tmp_path / "x.npy", x)
-    assert main(["run", str(host_bundle), "--input", str(tmp_path / "x.npy"), "--output",
-                 str(tmp_path / "y.npy")]) == 0
+    assert (
+        main(
+            ["run", str(host_bundle), "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy")]
+        )
+        == 0
+    )
     y = np.load(tmp_path / "y.npy")
     assert y.shape == (1, 10) and y.dtype == np.float32
     assert "fnv1a64=" in capsys.readouterr().out
@@ -135,8 +218,12 @@ def test_run_writes_outputs(host_bundle: Path, tmp_path: Path, capsys) -> None:
 
 def test_run_wrong_input_shape(host_bundle: Path, tmp_path: Path, capsys) -> None:
     np.save(tmp_path / "x.npy", np.zeros((1, 3, 8, 8), np.float32))
-    expect_error(capsys, ["run", str(host_bundle), "--input", str(tmp_path / "x.npy"), "--output",
-                          str(tmp_path / "y.npy")], "(1,3,8,8)", "(1,1,8,8)")
+    expect_error(
+        capsys,
+        ["run", str(host_bundle), "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy")],
+        "(1,3,8,8)",
+        "(1,1,8,8)",
+    )
     assert not (tmp_path / "y.npy").exists()
 
 

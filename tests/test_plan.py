@@ -19,10 +19,13 @@ def test_plan_is_valid(seed: int) -> None:
     for i, a in enumerate(lts):
         ta = prog.tensors[a.tensor]
         assert ta.offset % 64 == 0 and ta.offset + ta.nbytes <= plan.arena_bytes
-        for b in lts[i + 1:]:
+        for b in lts[i + 1 :]:
             if a.last < b.first or b.last < a.first:
                 continue
             tb = prog.tensors[b.tensor]
-            assert ta.offset + ta.nbytes <= tb.offset or tb.offset + tb.nbytes <= ta.offset, (ta.name, tb.name)
+            assert ta.offset + ta.nbytes <= tb.offset or tb.offset + tb.nbytes <= ta.offset, (
+                ta.name,
+                tb.name,
+            )
     no_reuse = plan_arena(prog, reuse=False)
     assert no_reuse.arena_bytes >= plan.arena_bytes

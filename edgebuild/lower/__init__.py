@@ -39,14 +39,18 @@ def register(*names: str) -> Callable[[Lowering], Lowering]:
         for name in names:
             LOWERINGS[name] = fn
         return fn
+
     return deco
 
 
 def op_name(node: Node) -> str:
     target = node.target
     if isinstance(target, torch._ops.OpOverload):
-        return f"aten.{target._schema.name.split('::')[-1]}.{target._overloadname}" \
-            if target.namespace == "aten" else str(target)
+        return (
+            f"aten.{target._schema.name.split('::')[-1]}.{target._overloadname}"
+            if target.namespace == "aten"
+            else str(target)
+        )
     return getattr(target, "__name__", str(target))
 
 
@@ -58,7 +62,7 @@ def source_line(node: Node) -> str:
     for line in trace.splitlines():
         line = line.strip()
         if line.startswith('File "'):
-            path = line[6:line.index('"', 6)]
+            path = line[6 : line.index('"', 6)]
             try:
                 lineno = line.split(", line ")[1].split(",")[0]
             except IndexError:
@@ -84,7 +88,9 @@ class LoweringContext:
     gm: GraphModule
     program: Program = field(default_factory=Program)
     values: dict[Node, int] = field(default_factory=dict)  # quantize/dequantize/placeholder node -> tensor id
-    consumed: set[Node] = field(default_factory=set)  # nodes already lowered as part of another (fused relu, q)
+    consumed: set[Node] = field(
+        default_factory=set
+    )  # nodes already lowered as part of another (fused relu, q)
 
     # --- inputs -------------------------------------------------------------------------------------------
     def tensor(self, tid: int) -> Tensor:
@@ -132,8 +138,13 @@ class LoweringContext:
             return users[0], act, bounds
         raise NotQuantized(f"output of {node.name}")
 
-    def new_output(self, node: Node, shape: tuple[int, ...], layout: Layout, fusable: bool = False,
-                   ) -> tuple[int, int, int]:
+    def new_output(
+        self,
+        node: Node,
+        shape: tuple[int, ...],
+        layout: Layout,
+        fusable: bool = False,
+    ) -> tuple[int, int, int]:
         """Create the int8 tensor `node` writes; returns (tensor id, act_min, act_max)."""
         qnode, act, (lo, hi) = self.output_quant(node, fusable)
         scale, zp = float(qnode.args[1]), int(qnode.args[2])  # type: ignore[arg-type]
@@ -149,10 +160,26 @@ class LoweringContext:
         self.values[qnode] = tid
         self.consumed.add(qnode)
 
-    def add_op(self, opcode: OpCode, node: Node, inputs: list[int], outputs: list[int], params: list[int],
-               name: str | None = None) -> None:
-        self.program.add_op(Op(opcode, name or node.name, inputs, outputs, [int(p) for p in params],
-                               aten=op_name(node), source=source_line(node)))
+    def add_op(
+        self,
+        opcode: OpCode,
+        node: Node,
+        inputs: list[int],
+        outputs: list[int],
+        params: list[int],
+        name: str | None = None,
+    ) -> None:
+        self.program.add_op(
+            Op(
+                opcode,
+                name or node.name,
+                inputs,
+                outputs,
+                [int(p) for p in params],
+                aten=op_name(node),
+                source=source_line(node),
+            )
+        )
 
     def temp(self, name: str, like: Tensor, shape: tuple[int, ...], layout: Layout) -> int:
         return self.program.add_tensor(Tensor(name, like.dtype, shape, like.scale, like.zero_point, layout))
@@ -216,9 +243,13 @@ def lower_graph(gm: GraphModule, name: str = "model") -> Program:
         if node.op == "placeholder":
             val = node.meta.get("val")
             if not isinstance(val, torch.Tensor):
-                raise EdgebuildError(f"model input {node.name!r} is not a tensor; only tensor inputs are supported")
+                raise EdgebuildError(
+                    f"model input {node.name!r} is not a tensor; only tensor inputs are supported"
+                )
             if val.dtype != torch.float32:
-                raise EdgebuildError(f"model input {node.name!r} is {val.dtype}; only float32 inputs are supported")
+                raise EdgebuildError(
+                    f"model input {node.name!r} is {val.dtype}; only float32 inputs are supported"
+                )
             ctx.values[node] = prog.add_tensor(Tensor(node.name, DType.FLOAT32, node_shape(node)))
             prog.inputs.append(ctx.values[node])
         elif node.op in ("get_attr",) or (node.op == "call_module" and node.target in SKIPPED_MODULES):
@@ -231,7 +262,8 @@ def lower_graph(gm: GraphModule, name: str = "model") -> Program:
                     if not unsupported:
                         raise EdgebuildError(
                             f"model output {getattr(out, 'name', out)!r} is not an int8 tensor; "
-                            "the op that produces it has no int8 lowering") from None
+                            "the op that produces it has no int8 lowering"
+                        ) from None
                     continue
                 t = ctx.tensor(src)
                 to_nchw = int(t.layout == Layout.NHWC)
@@ -249,10 +281,17 @@ def lower_graph(gm: GraphModule, name: str = "model") -> Program:
                 scale, zp = float(node.args[1]), int(node.args[2])  # type: ignore[arg-type]
                 tid = prog.add_tensor(Tensor(node.name, DType.INT8, shape, scale, zp, layout))
                 ctx.values[node] = tid
-                ctx.add_op(OpCode.QUANTIZE, node, [x], [tid],
-                           [int(layout == Layout.NHWC), f32_bits(inv_scale_f32(scale))])
+                ctx.add_op(
+                    OpCode.QUANTIZE,
+                    node,
+                    [x],
+                    [tid],
+                    [int(layout == Layout.NHWC), f32_bits(inv_scale_f32(scale))],
+                )
             # any other quantize belongs to an op that was not lowered: reported there
-        elif node.op == "call_function" and (node.target in DEQUANTIZE_NODES or node.target in CHANNEL_DEQUANTIZE):
+        elif node.op == "call_function" and (
+            node.target in DEQUANTIZE_NODES or node.target in CHANNEL_DEQUANTIZE
+        ):
             continue
         elif node.op == "call_function" and op_name(node) in LOWERINGS:
             try:

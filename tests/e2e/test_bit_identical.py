@@ -21,7 +21,9 @@ from tests.models import RandomCNN, calibration
 DIGITS = Path("examples/digits")
 
 
-def run_everywhere(bundles: dict[str, BuildResult], samples: list[np.ndarray], tmp: Path) -> dict[str, list[bytes]]:
+def run_everywhere(
+    bundles: dict[str, BuildResult], samples: list[np.ndarray], tmp: Path
+) -> dict[str, list[bytes]]:
     """Output bytes per executor for each sample."""
     results: dict[str, list[bytes]] = {}
     host_artifact = (bundles["host"].out / "model.ebm").read_bytes()
@@ -43,8 +45,18 @@ def run_everywhere(bundles: dict[str, BuildResult], samples: list[np.ndarray], t
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BuildResult]:
     root = tmp_path_factory.mktemp("digits")
-    return {t: build(BuildOptions(DIGITS / "model.pt", t, calib=DIGITS / "calib.npz", eval=DIGITS / "eval.npz",
-                                  out=root / f"digits-{t}")) for t in TARGETS}
+    return {
+        t: build(
+            BuildOptions(
+                DIGITS / "model.pt",
+                t,
+                calib=DIGITS / "calib.npz",
+                eval=DIGITS / "eval.npz",
+                out=root / f"digits-{t}",
+            )
+        )
+        for t in TARGETS
+    }
 
 
 def test_digits_bundle_contents(digits: dict[str, BuildResult]) -> None:
@@ -69,7 +81,7 @@ def test_digits_accuracy(digits: dict[str, BuildResult]) -> None:
 
 def test_digits_bit_identical_everywhere(digits: dict[str, BuildResult], tmp_path: Path) -> None:
     x = np.load(DIGITS / "eval.npz")["x"]
-    samples = [np.ascontiguousarray(x[i:i + 1]) for i in range(0, 60, 12)]
+    samples = [np.ascontiguousarray(x[i : i + 1]) for i in range(0, 60, 12)]
     results = run_everywhere(digits, samples, tmp_path)
     assert set(results) == {"host extension", "host runner", "arm64 runner", "armv7 runner"}
     first = results["host extension"]

@@ -86,16 +86,24 @@ def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> 
             oc, kh, kw, cg = w.shape
             _, oh, ow, _ = yt.shape
             xp = np.full((n, h + pt + pb, wd + pl + pr, c), xt.zero_point, np.int64)
-            xp[:, pt:pt + h, pl:pl + wd, :] = x
+            xp[:, pt : pt + h, pl : pl + wd, :] = x
             xp -= xt.zero_point
             acc = np.zeros((n, oh, ow, oc), np.int64)
             ocg = oc // g
             for i in range(kh):
                 for j in range(kw):
-                    patch = xp[:, i * dh: i * dh + (oh - 1) * sh + 1: sh, j * dw: j * dw + (ow - 1) * sw + 1: sw, :]
+                    patch = xp[
+                        :,
+                        i * dh : i * dh + (oh - 1) * sh + 1 : sh,
+                        j * dw : j * dw + (ow - 1) * sw + 1 : sw,
+                        :,
+                    ]
                     for gi in range(g):
-                        acc[..., gi * ocg:(gi + 1) * ocg] += np.einsum(
-                            "nhwc,oc->nhwo", patch[..., gi * cg:(gi + 1) * cg], w[gi * ocg:(gi + 1) * ocg, i, j, :].astype(np.int64))
+                        acc[..., gi * ocg : (gi + 1) * ocg] += np.einsum(
+                            "nhwc,oc->nhwo",
+                            patch[..., gi * cg : (gi + 1) * cg],
+                            w[gi * ocg : (gi + 1) * ocg, i, j, :].astype(np.int64),
+                        )
             if b is not None:
                 acc += b.astype(np.int64)
             y = _clamp8(mbqm(acc, mult.astype(np.int64), shift.astype(np.int64)) + yt.zero_point, amin, amax)

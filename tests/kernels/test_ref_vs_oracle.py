@@ -30,7 +30,9 @@ def act_range(draw: st.DrawFn) -> tuple[int, int]:
     return draw(st.sampled_from([(-128, 127), (lo, hi)]))
 
 
-def int8_input(prog: Program, shape: tuple[int, ...], zp: int, layout: Layout = Layout.PLAIN) -> tuple[int, int]:
+def int8_input(
+    prog: Program, shape: tuple[int, ...], zp: int, layout: Layout = Layout.PLAIN
+) -> tuple[int, int]:
     """A float graph input and the int8 tensor QUANTIZE makes of it: scale 1, zero point zp."""
     x = prog.add_tensor(Tensor(f"x{len(prog.inputs)}", DType.FLOAT32, shape))
     prog.inputs.append(x)
@@ -88,12 +90,23 @@ def conv_case(draw: st.DrawFn) -> tuple[Program, list[np.ndarray]]:
     prog = Program()
     _, q = int8_input(prog, (n, h, w, c), zx, Layout.NHWC)
     wt = prog.add_constant("w", rng.integers(-127, 128, size=(oc, kh, kw, cg)), DType.INT8)
-    bias = prog.add_constant("b", rng.integers(-(2**16), 2**16, size=oc), DType.INT32) if draw(st.booleans()) else -1
+    bias = (
+        prog.add_constant("b", rng.integers(-(2**16), 2**16, size=oc), DType.INT32)
+        if draw(st.booleans())
+        else -1
+    )
     mult, shift = requant_params(draw, oc)
     m_id, s_id = prog.add_constant("m", mult, DType.INT32), prog.add_constant("s", shift, DType.INT32)
     y = prog.add_tensor(Tensor("conv", DType.INT8, (n, oh, ow, oc), 1.0, zy, Layout.NHWC))
-    prog.add_op(Op(OpCode.CONV2D, "conv", [q, wt, bias, m_id, s_id], [y],
-                   [sh, sw, pt, pl, pb, pr, dh, dw, groups, amin, amax]))
+    prog.add_op(
+        Op(
+            OpCode.CONV2D,
+            "conv",
+            [q, wt, bias, m_id, s_id],
+            [y],
+            [sh, sw, pt, pl, pb, pr, dh, dw, groups, amin, amax],
+        )
+    )
     float_output(prog, y)
     return prog, [codes(rng, (n, h, w, c), zx)]
 
@@ -113,7 +126,11 @@ def fc_case(draw: st.DrawFn) -> tuple[Program, list[np.ndarray]]:
     prog = Program()
     _, q = int8_input(prog, (m, k), zx)
     wt = prog.add_constant("w", rng.integers(-127, 128, size=(n, k)), DType.INT8)
-    bias = prog.add_constant("b", rng.integers(-(2**16), 2**16, size=n), DType.INT32) if draw(st.booleans()) else -1
+    bias = (
+        prog.add_constant("b", rng.integers(-(2**16), 2**16, size=n), DType.INT32)
+        if draw(st.booleans())
+        else -1
+    )
     mult, shift = requant_params(draw, n)
     m_id, s_id = prog.add_constant("m", mult, DType.INT32), prog.add_constant("s", shift, DType.INT32)
     y = prog.add_tensor(Tensor("fc", DType.INT8, (m, n), 1.0, zy))
@@ -168,7 +185,9 @@ def pool_case(draw: st.DrawFn) -> tuple[Program, list[np.ndarray]]:
     def out(size: int, k: int, s: int, p: int, d: int) -> int:
         span = size + 2 * p - d * (k - 1) - 1
         o = (-(-span // s) if ceil else span // s) + 1
-        if ceil and (o - 1) * s >= size + p:  # PyTorch: the last window must start inside the input or left pad
+        if (
+            ceil and (o - 1) * s >= size + p
+        ):  # PyTorch: the last window must start inside the input or left pad
             o -= 1
         return o
 
@@ -245,8 +264,11 @@ def test_data_movement(case: tuple[Program, list[np.ndarray]]) -> None:
     check(*case)
 
 
-@given(x=st.lists(st.floats(-1e6, 1e6, allow_nan=False, width=32), min_size=1, max_size=64),
-       scale=st.floats(1e-4, 10.0), zp=zero_points)
+@given(
+    x=st.lists(st.floats(-1e6, 1e6, allow_nan=False, width=32), min_size=1, max_size=64),
+    scale=st.floats(1e-4, 10.0),
+    zp=zero_points,
+)
 @SETTINGS
 def test_quantize_matches_pytorch(x: list[float], scale: float, zp: int) -> None:
     """Eq. (1) in C++ equals PyTorch's quantize_per_tensor bit for bit, including ties and saturation."""
@@ -263,8 +285,12 @@ def test_quantize_matches_pytorch(x: list[float], scale: float, zp: int) -> None
     prog.add_op(Op(OpCode.QUANTIZE, "q", [xin], [q], [0, f32_bits(np.float32(1.0 / scale))]))
     float_output(prog, q)
     got = run_native(prog, [xs])[0]
-    ref_q = torch.ops.quantized_decomposed.quantize_per_tensor(torch.from_numpy(xs), scale, zp, -128, 127, torch.int8)
-    ref = torch.ops.quantized_decomposed.dequantize_per_tensor(ref_q, scale, zp, -128, 127, torch.int8).numpy()
+    ref_q = torch.ops.quantized_decomposed.quantize_per_tensor(
+        torch.from_numpy(xs), scale, zp, -128, 127, torch.int8
+    )
+    ref = torch.ops.quantized_decomposed.dequantize_per_tensor(
+        ref_q, scale, zp, -128, 127, torch.int8
+    ).numpy()
     np.testing.assert_array_equal(got, ref)
 
 

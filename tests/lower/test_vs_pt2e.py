@@ -34,39 +34,107 @@ def conv(*a, **k) -> nn.Conv2d:
 # (name, module, input shape, expected op counts after lowering)
 CASES = [
     ("conv", OneOp(lambda m, x: m[0](x), conv(3, 8, 3)), (1, 3, 9, 9), {"CONV2D": 1}),
-    ("conv_stride_pad_relu", OneOp(lambda m, x: F.relu(m[0](x)), conv(3, 8, 3, 2, 1)), (1, 3, 10, 10),
-     {"CONV2D": 1}),
-    ("conv_dilation_relu6", OneOp(lambda m, x: F.relu6(m[0](x)), conv(4, 6, 3, 1, 2, 2)), (1, 4, 9, 9),
-     {"CONV2D": 1}),
-    ("conv_groups_hardtanh", OneOp(lambda m, x: F.hardtanh(m[0](x), -0.5, 0.7), conv(4, 8, 3, groups=2)),
-     (1, 4, 7, 7), {"CONV2D": 1}),
-    ("depthwise_5x5_s2", OneOp(lambda m, x: m[0](x), conv(6, 6, 5, 2, 2, groups=6)), (1, 6, 11, 11),
-     {"CONV2D": 1}),
-    ("conv_bn_folded", OneOp(lambda m, x: F.relu(m[1](m[0](x))), conv(3, 8, 3, bias=False), nn.BatchNorm2d(8)),
-     (1, 3, 8, 8), {"CONV2D": 1}),
+    (
+        "conv_stride_pad_relu",
+        OneOp(lambda m, x: F.relu(m[0](x)), conv(3, 8, 3, 2, 1)),
+        (1, 3, 10, 10),
+        {"CONV2D": 1},
+    ),
+    (
+        "conv_dilation_relu6",
+        OneOp(lambda m, x: F.relu6(m[0](x)), conv(4, 6, 3, 1, 2, 2)),
+        (1, 4, 9, 9),
+        {"CONV2D": 1},
+    ),
+    (
+        "conv_groups_hardtanh",
+        OneOp(lambda m, x: F.hardtanh(m[0](x), -0.5, 0.7), conv(4, 8, 3, groups=2)),
+        (1, 4, 7, 7),
+        {"CONV2D": 1},
+    ),
+    (
+        "depthwise_5x5_s2",
+        OneOp(lambda m, x: m[0](x), conv(6, 6, 5, 2, 2, groups=6)),
+        (1, 6, 11, 11),
+        {"CONV2D": 1},
+    ),
+    (
+        "conv_bn_folded",
+        OneOp(lambda m, x: F.relu(m[1](m[0](x))), conv(3, 8, 3, bias=False), nn.BatchNorm2d(8)),
+        (1, 3, 8, 8),
+        {"CONV2D": 1},
+    ),
     ("linear_relu", OneOp(lambda m, x: F.relu(m[0](x)), nn.Linear(20, 7)), (1, 20), {"FULLY_CONNECTED": 1}),
-    ("linear_nobias", OneOp(lambda m, x: m[0](x), nn.Linear(33, 5, bias=False)), (2, 33), {"FULLY_CONNECTED": 1}),
-    ("add_relu", OneOp(lambda m, x: F.relu(m[0](x) + m[1](x)), conv(2, 4, 1), conv(2, 4, 3, padding=1)),
-     (1, 2, 6, 6), {"CONV2D": 2, "ADD": 1}),
-    ("maxpool_ceil_pad", OneOp(lambda m, x: F.max_pool2d(m[0](x), 3, 2, 1, ceil_mode=True), conv(2, 4, 1)),
-     (1, 2, 10, 10), {"MAX_POOL2D": 1}),
-    ("maxpool_dilated", OneOp(lambda m, x: F.max_pool2d(m[0](x), 2, 1, 0, 2), conv(2, 4, 1)), (1, 2, 7, 7),
-     {"MAX_POOL2D": 1}),
-    ("avgpool_pad", OneOp(lambda m, x: F.avg_pool2d(m[0](x), 3, 2, 1), conv(2, 4, 1)), (1, 2, 9, 9),
-     {"AVG_POOL2D": 1}),
-    ("avgpool_ceil_nopadcount", OneOp(lambda m, x: F.avg_pool2d(m[0](x), 2, 2, 1, True, False), conv(2, 4, 1)),
-     (1, 2, 7, 7), {"AVG_POOL2D": 1}),
-    ("adaptive_avg_1x1", OneOp(lambda m, x: F.adaptive_avg_pool2d(m[0](x), 1).flatten(1), conv(2, 4, 1)),
-     (1, 2, 5, 5), {"AVG_POOL2D": 1, "RESHAPE": 1}),
-    ("flatten_spatial", OneOp(lambda m, x: m[1](m[0](x).flatten(1)), conv(2, 3, 1), nn.Linear(3 * 16, 4)),
-     (1, 2, 4, 4), {"TRANSPOSE": 1, "RESHAPE": 1}),
-    ("view_reshape", OneOp(lambda m, x: m[1](m[0](x).view(1, -1).reshape(1, 3, 16)).flatten(1),
-                           conv(2, 3, 1), nn.Linear(16, 4)), (1, 2, 4, 4), {"FULLY_CONNECTED": 1}),
-    ("cat_channels", OneOp(lambda m, x: torch.cat([m[0](x), F.relu(m[1](x))], 1), conv(2, 3, 1), conv(2, 5, 3,
-                                                                                                    padding=1)),
-     (1, 2, 6, 6), {"CONCAT": 1}),
-    ("standalone_relu", OneOp(lambda m, x: F.relu(F.max_pool2d(m[0](x), 2)), conv(2, 4, 3)), (1, 2, 8, 8),
-     {"CLAMP": 1}),
+    (
+        "linear_nobias",
+        OneOp(lambda m, x: m[0](x), nn.Linear(33, 5, bias=False)),
+        (2, 33),
+        {"FULLY_CONNECTED": 1},
+    ),
+    (
+        "add_relu",
+        OneOp(lambda m, x: F.relu(m[0](x) + m[1](x)), conv(2, 4, 1), conv(2, 4, 3, padding=1)),
+        (1, 2, 6, 6),
+        {"CONV2D": 2, "ADD": 1},
+    ),
+    (
+        "maxpool_ceil_pad",
+        OneOp(lambda m, x: F.max_pool2d(m[0](x), 3, 2, 1, ceil_mode=True), conv(2, 4, 1)),
+        (1, 2, 10, 10),
+        {"MAX_POOL2D": 1},
+    ),
+    (
+        "maxpool_dilated",
+        OneOp(lambda m, x: F.max_pool2d(m[0](x), 2, 1, 0, 2), conv(2, 4, 1)),
+        (1, 2, 7, 7),
+        {"MAX_POOL2D": 1},
+    ),
+    (
+        "avgpool_pad",
+        OneOp(lambda m, x: F.avg_pool2d(m[0](x), 3, 2, 1), conv(2, 4, 1)),
+        (1, 2, 9, 9),
+        {"AVG_POOL2D": 1},
+    ),
+    (
+        "avgpool_ceil_nopadcount",
+        OneOp(lambda m, x: F.avg_pool2d(m[0](x), 2, 2, 1, True, False), conv(2, 4, 1)),
+        (1, 2, 7, 7),
+        {"AVG_POOL2D": 1},
+    ),
+    (
+        "adaptive_avg_1x1",
+        OneOp(lambda m, x: F.adaptive_avg_pool2d(m[0](x), 1).flatten(1), conv(2, 4, 1)),
+        (1, 2, 5, 5),
+        {"AVG_POOL2D": 1, "RESHAPE": 1},
+    ),
+    (
+        "flatten_spatial",
+        OneOp(lambda m, x: m[1](m[0](x).flatten(1)), conv(2, 3, 1), nn.Linear(3 * 16, 4)),
+        (1, 2, 4, 4),
+        {"TRANSPOSE": 1, "RESHAPE": 1},
+    ),
+    (
+        "view_reshape",
+        OneOp(
+            lambda m, x: m[1](m[0](x).view(1, -1).reshape(1, 3, 16)).flatten(1),
+            conv(2, 3, 1),
+            nn.Linear(16, 4),
+        ),
+        (1, 2, 4, 4),
+        {"FULLY_CONNECTED": 1},
+    ),
+    (
+        "cat_channels",
+        OneOp(lambda m, x: torch.cat([m[0](x), F.relu(m[1](x))], 1), conv(2, 3, 1), conv(2, 5, 3, padding=1)),
+        (1, 2, 6, 6),
+        {"CONCAT": 1},
+    ),
+    (
+        "standalone_relu",
+        OneOp(lambda m, x: F.relu(F.max_pool2d(m[0](x), 2)), conv(2, 4, 3)),
+        (1, 2, 8, 8),
+        {"CLAMP": 1},
+    ),
 ]
 
 
@@ -88,8 +156,19 @@ def test_op_by_op(name: str, model: nn.Module, shape: tuple[int, ...], expect: d
         assert checks, "nothing was compared"
         bad = [c for c in checks if c.max_lsb > 1]
         assert not bad, bad
-        moved = [c for c in checks if c.aten in ("quantize", "aten.max_pool2d.default", "aten.flatten.using_ints",
-                                                 "aten.view.default", "aten.reshape.default", "aten.cat.default")]
+        moved = [
+            c
+            for c in checks
+            if c.aten
+            in (
+                "quantize",
+                "aten.max_pool2d.default",
+                "aten.flatten.using_ints",
+                "aten.view.default",
+                "aten.reshape.default",
+                "aten.cat.default",
+            )
+        ]
         assert all(c.max_lsb == 0 for c in moved), moved  # value-moving ops are exact
 
 
@@ -99,7 +178,9 @@ def test_op_by_op_random_cnn(seed: int) -> None:
     q = quantize_and_lower(m, calibration(m.input_shape()), f"random{seed}")
     for x in calibration(m.input_shape(), 2, seed=seed + 100):
         checks = op_by_op(q, x.numpy())
-        assert len(checks) >= len([o for o in q.program.ops if o.opcode.name in ("CONV2D", "FULLY_CONNECTED")])
+        assert len(checks) >= len(
+            [o for o in q.program.ops if o.opcode.name in ("CONV2D", "FULLY_CONNECTED")]
+        )
         assert max(c.max_lsb for c in checks) <= 1, [c for c in checks if c.max_lsb > 1]
 
 
@@ -107,12 +188,20 @@ def test_digits_op_by_op() -> None:
     data = np.load("examples/digits/calib.npz")["x"]
     model = DigitsCNN()
     model.load_state_dict(torch.load("examples/digits/state_dict.pt", weights_only=True))
-    cal = [torch.from_numpy(data[i:i + 1]) for i in range(64)]
+    cal = [torch.from_numpy(data[i : i + 1]) for i in range(64)]
     q = quantize_and_lower(model, cal, "digits")
-    assert q.program.op_counts() == {"QUANTIZE": 1, "CONV2D": 4, "MAX_POOL2D": 1, "ADD": 1, "AVG_POOL2D": 1,
-                                     "RESHAPE": 1, "FULLY_CONNECTED": 1, "DEQUANTIZE": 1}
+    assert q.program.op_counts() == {
+        "QUANTIZE": 1,
+        "CONV2D": 4,
+        "MAX_POOL2D": 1,
+        "ADD": 1,
+        "AVG_POOL2D": 1,
+        "RESHAPE": 1,
+        "FULLY_CONNECTED": 1,
+        "DEQUANTIZE": 1,
+    }
     for i in range(4):
-        assert max(c.max_lsb for c in op_by_op(q, data[i:i + 1])) <= 1
+        assert max(c.max_lsb for c in op_by_op(q, data[i : i + 1])) <= 1
 
 
 def test_end_to_end_tolerance() -> None:

@@ -22,8 +22,14 @@ def _pair(v: object, default: int) -> tuple[int, int]:
     return (vals[0], vals[0]) if len(vals) == 1 else (vals[0], vals[1])
 
 
-def _weights(ctx: LoweringContext, node: Node, x_scale: float, y_scale: float, w_arg: object, b_arg: object,
-             ) -> tuple[np.ndarray, list[int]]:
+def _weights(
+    ctx: LoweringContext,
+    node: Node,
+    x_scale: float,
+    y_scale: float,
+    w_arg: object,
+    b_arg: object,
+) -> tuple[np.ndarray, list[int]]:
     """(int8 weights as stored in the graph, [bias id or -1, mult id, shift id])."""
     w, w_scales = ctx.channel_weight(w_arg)
     if w.dtype != np.int8:
@@ -61,8 +67,10 @@ def lower_conv2d(ctx: LoweringContext, node: Node) -> None:
     w, rest = _weights(ctx, node, xt.scale, ctx.tensor(y).scale, w_arg, b_arg)
     _, icg, kh, kw = w.shape
     if kh * kw * icg > MAX_TAPS:
-        raise EdgebuildError(f"{node.name}: {kh * kw * icg} taps per output exceed the int32 accumulator's "
-                             f"safe range ({MAX_TAPS})")
+        raise EdgebuildError(
+            f"{node.name}: {kh * kw * icg} taps per output exceed the int32 accumulator's "
+            f"safe range ({MAX_TAPS})"
+        )
     w_id = ctx.program.add_constant(f"{node.name}.weight", w.transpose(0, 2, 3, 1), DType.INT8)
     ctx.add_op(OpCode.CONV2D, node, [x, w_id, *rest], [y], [sh, sw, ph, pw, ph, pw, dh, dw, g, amin, amax])
 
@@ -79,7 +87,9 @@ def lower_linear(ctx: LoweringContext, node: Node) -> None:
     y, amin, amax = ctx.new_output(node, shape, Layout.PLAIN, fusable=True)
     w, rest = _weights(ctx, node, xt.scale, ctx.tensor(y).scale, w_arg, b_arg)
     if w.shape[1] > MAX_TAPS:
-        raise EdgebuildError(f"{node.name}: {w.shape[1]} inputs per output exceed the int32 accumulator's "
-                             f"safe range ({MAX_TAPS})")
+        raise EdgebuildError(
+            f"{node.name}: {w.shape[1]} inputs per output exceed the int32 accumulator's "
+            f"safe range ({MAX_TAPS})"
+        )
     w_id = ctx.program.add_constant(f"{node.name}.weight", w, DType.INT8)
     ctx.add_op(OpCode.FULLY_CONNECTED, node, [x, w_id, *rest], [y], [amin, amax])

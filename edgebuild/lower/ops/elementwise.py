@@ -19,8 +19,10 @@ def lower_add(ctx: LoweringContext, node: Node) -> None:
     a, b = ctx.input(node.args[0]), ctx.input(node.args[1])
     at, bt = ctx.tensor(a), ctx.tensor(b)
     if at.shape != bt.shape:
-        raise EdgebuildError(f"{node.name}: add of shapes {at.shape} and {bt.shape} needs broadcasting, "
-                             "which the int8 add does not do yet")
+        raise EdgebuildError(
+            f"{node.name}: add of shapes {at.shape} and {bt.shape} needs broadcasting, "
+            "which the int8 add does not do yet"
+        )
     y, amin, amax = ctx.new_output(node, at.shape, at.layout, fusable=True)
     sy = ctx.tensor(y).scale
     twice_max = 2.0 * max(at.scale, bt.scale)
@@ -30,8 +32,13 @@ def lower_add(ctx: LoweringContext, node: Node) -> None:
     ctx.add_op(OpCode.ADD, node, [a, b], [y], [ADD_LEFT_SHIFT, am, ash, bm, bsh, om, osh, amin, amax])
 
 
-@register("aten.relu.default", "aten.relu_.default", "aten.relu6.default", "aten.hardtanh.default",
-          "aten.hardtanh_.default")
+@register(
+    "aten.relu.default",
+    "aten.relu_.default",
+    "aten.relu6.default",
+    "aten.hardtanh.default",
+    "aten.hardtanh_.default",
+)
 def lower_activation(ctx: LoweringContext, node: Node) -> None:
     """An activation not fused into its producer: a clamp between tensors that share scale and zero point."""
     x = ctx.input(node.args[0])

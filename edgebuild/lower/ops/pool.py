@@ -56,7 +56,9 @@ def lower_adaptive_avg_pool2d(ctx: LoweringContext, node: Node) -> None:
         dims = sorted(int(d) % 4 for d in node.args[1])  # type: ignore[union-attr]
         keep = len(node.args) > 2 and node.args[2]
         if dims != [2, 3] or not keep:
-            raise EdgebuildError(f"{node.name}: mean is supported over the spatial dims with keepdim=True only")
+            raise EdgebuildError(
+                f"{node.name}: mean is supported over the spatial dims with keepdim=True only"
+            )
     out = node_shape(node)
     (h, w), (oh, ow) = logical(ctx.tensor(ctx.input(node.args[0])))[2:], out[2:]
     if h % oh or w % ow:

@@ -1,0 +1,26 @@
+"""Type stub for the pybind11 module built from kernels/python/bindings.cc."""
+
+from os import PathLike
+from typing import Any
+
+import numpy as np
+
+class LoadError(ValueError): ...
+
+class Model:
+    def __init__(self, path: str | PathLike[str]) -> None: ...
+    @staticmethod
+    def from_bytes(data: bytes) -> Model: ...
+    inputs: list[dict[str, Any]]
+    outputs: list[dict[str, Any]]
+    num_ops: int
+    num_tensors: int
+    arena_bytes: int
+    tracked_bytes: int
+    weights_bytes: int
+    profiling: bool
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]: ...
+    def tensor(self, id: int) -> np.ndarray: ...
+    def tensor_info(self, id: int) -> dict[str, Any]: ...
+    def op_info(self, i: int) -> dict[str, Any]: ...
+    def op_times_ns(self) -> list[int]: ...
