@@ -8,5 +8,7 @@ from pathlib import Path
 
 def test_lint() -> None:
     root = Path(__file__).resolve().parents[1]
-    p = subprocess.run(["bash", str(root / "scripts" / "lint.sh")], check=False, capture_output=True, text=True)
+    p = subprocess.run(
+        ["bash", str(root / "scripts" / "lint.sh")], check=False, capture_output=True, text=True
+    )
     assert p.returncode == 0, p.stdout + p.stderr
