@@ -46,7 +46,7 @@ class InvertedResidual(nn.Module):
 
 class MobileNetV2(nn.Module):
     # (expansion t, channels c, repeats n, stride s) from the paper's Table 2
-    SETTING = [
+    SETTING: tuple[tuple[int, int, int, int], ...] = (
         (1, 16, 1, 1),
         (6, 24, 2, 2),
         (6, 32, 3, 2),
@@ -54,7 +54,7 @@ class MobileNetV2(nn.Module):
         (6, 96, 3, 1),
         (6, 160, 3, 2),
         (6, 320, 1, 1),
-    ]
+    )
 
     def __init__(self, num_classes: int = 1000, width: float = 1.0) -> None:
         super().__init__()

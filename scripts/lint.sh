@@ -3,8 +3,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 status=0
-ruff check edgebuild tests examples || status=1
-ruff format --check -q edgebuild tests examples || status=1
+ruff check edgebuild tests examples bench || status=1
+ruff format --check -q edgebuild tests examples bench || status=1
 mypy edgebuild || status=1
 # Runtime and kernels run on devices with no C++ runtime to speak of: no exceptions, RTTI or STL containers.
 if grep -rnE 'std::(vector|map|string|unordered_map|shared_ptr|unique_ptr|function)|\bthrow\b|\btry\b|dynamic_cast|typeid' \
