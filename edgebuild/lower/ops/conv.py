@@ -45,6 +45,9 @@ def _weights(
     else:
         bias_id = -1
     mults, shifts = zip(*(quantize_multiplier(x_scale * float(s) / y_scale) for s in w_scales))
+    # The runtime needs only the multipliers; exporters (.tflite, ONNX) need the scales (docs/artifact.md, METADATA).
+    scales = [float(np.float32(s)) for s in w_scales]
+    ctx.program.metadata.setdefault("weight_scales", {})[f"{node.name}.weight"] = scales
     mult_id = ctx.program.add_constant(f"{node.name}.multiplier", np.array(mults), DType.INT32)
     shift_id = ctx.program.add_constant(f"{node.name}.shift", np.array(shifts), DType.INT32)
     return w, [bias_id, mult_id, shift_id]
