@@ -17,7 +17,7 @@ from rich.console import Console
 
 from .errors import EdgebuildError
 
-COMMANDS = ("build", "run", "targets")
+COMMANDS = ("build", "run", "profile", "targets")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--iterations", type=int, default=1)
     r.add_argument("--warmup", type=int, default=0)
     r.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    from .profile import add_profile_arguments
+
+    add_profile_arguments(sub.add_parser("profile", help="per-op latency, memory and size of a bundle on a device"))
 
     t = sub.add_parser("targets", help="list targets and what this machine lacks to build for each")
     t.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
@@ -179,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         _parser().print_help()
         return 2
-    handlers = {"build": cmd_build, "run": cmd_run, "targets": cmd_targets}
+    from .profile import cmd_profile
+
+    handlers = {"build": cmd_build, "run": cmd_run, "profile": cmd_profile, "targets": cmd_targets}
     try:
         return handlers[args.command](args, console, err)
     except EdgebuildError as e:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 from pathlib import Path
@@ -74,3 +75,294 @@ def print_summary(console: Console, out: Path, report: dict[str, Any], timings: 
     if timings:
         t.add_row("build time", ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
     console.print(t)
+
+
+# ---- profile: the terminal table and report.html ------------------------------------------------------------------
+
+
+def _cost_key(profile: dict[str, Any]) -> str:
+    """Ops are ranked by instructions under qemu (deterministic), else by median time."""
+    return "instructions" if profile.get("instructions") else "ms"
+
+
+def print_profile(console: Console, profile: dict[str, Any], *, top: int = 25) -> None:
+    """The per-op table sorted by cost, then latency, memory and size in a few lines."""
+    key = _cost_key(profile)
+    dev = profile["device"]
+    lat = profile["latency_ms"]
+    ops = sorted(profile["ops"], key=lambda o: -o.get(key, 0))
+    t = Table(
+        title=f"edgebuild profile: {profile['model']} on {dev['name']} (ops by "
+        f"{'instructions' if key == 'instructions' else 'median time'})",
+        title_justify="left",
+    )
+    for col, just in (
+        ("#", "right"),
+        ("op", "left"),
+        ("type", "left"),
+        ("output", "left"),
+        ("MACs", "right"),
+    ):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    if key == "instructions":
+        t.add_column("instructions", justify="right")
+        t.add_column("share", justify="right")
+        t.add_column("MACs/instr", justify="right")
+    else:
+        t.add_column("ms", justify="right")
+        t.add_column("share", justify="right")
+        t.add_column("GMAC/s", justify="right")
+    for o in ops[:top]:
+        out = "×".join(str(d) for d in o["outputs"][0]) if o["outputs"] and o["outputs"][0] else "-"
+        macs = f"{o['macs'] / 1e6:.2f}M" if o["macs"] else "-"
+        if key == "instructions":
+            cells = [
+                f"{o['instructions']:,}",
+                f"{100 * o['share_of_instructions']:.1f}%",
+                f"{o['macs'] / o['instructions']:.2f}" if o["macs"] and o["instructions"] else "-",
+            ]
+        else:
+            cells = [
+                f"{o['ms']:.3f}",
+                f"{100 * o['share_of_time']:.1f}%",
+                f"{o['gmacs_per_s']:.2f}" if o["macs"] else "-",
+            ]
+        t.add_row(str(o["index"]), o["name"], o["type"], out, macs, *cells)
+    if len(ops) > top:
+        t.add_row("", f"… {len(ops) - top} more ops", "", "", "", "", "", "")
+    console.print(t)
+    note = f" [yellow]({lat['note']})[/yellow]" if not lat["meaningful"] else ""
+    console.print(
+        f"latency: load {profile['load_ms']:.2f} ms; run median {lat['median']:.3f} ms, min {lat['min']:.3f}, "
+        f"p90 {lat['p90']:.3f}, max {lat['max']:.3f} over {lat['iterations']} run(s) after {lat['warmup']} "
+        f"warm-up{note}"
+    )
+    ins = profile.get("instructions")
+    if ins:
+        console.print(
+            f"instructions per invoke: {ins['per_invoke']:,} = ops {ins['ops_sum']:,} + runtime "
+            f"{ins['runtime_overhead']:,} ({'identical' if ins['identical_across_invokes'] else 'DIFFERENT'} "
+            f"across {ins['invokes_counted']} invokes)"
+        )
+    mem = profile["memory"]
+    ov = mem["overhead"]
+    console.print(
+        f"memory: arena {_bytes(mem['arena_bytes'])} (lower bound {_bytes(mem['arena_lower_bound_bytes'])}, "
+        f"+{100 * mem['arena_over_bound']:.1f}%); tracked peak {_bytes(mem['tracked_peak_bytes'])} = arena + "
+        f"weights {_bytes(mem['weights_bytes'])} + overhead {_bytes(ov['bytes'])} (artifact tables "
+        f"{_bytes(ov['artifact_other_bytes'])}, runtime bookkeeping {_bytes(ov['runtime_bookkeeping_bytes'])})"
+    )
+    rss = mem["rss"]
+    emu = " [yellow](includes qemu itself)[/yellow]" if rss["includes_emulator"] else ""
+    console.print(
+        f"peak RSS {_bytes(rss['peak_bytes'])}{emu}: before load {_bytes(rss['before_load_bytes'])} + code pages "
+        f"{_bytes(rss['code_pages_bytes'])} + tracked + runner buffers = {_bytes(rss['predicted_peak_bytes'])} "
+        f"predicted ({100 * (rss['peak_vs_predicted'] or 0):+.1f}%)"
+    )
+    size = profile["size"]
+    console.print(f"size: artifact {_bytes(size['artifact_bytes'])}, runner {_bytes(size['runner_bytes'])}")
+
+
+def print_comparison(console: Console, cmp: dict[str, Any], *, top: int = 15) -> None:
+    t = Table(title="edgebuild profile --compare", title_justify="left")
+    for col in ("metric", "old", "new", "delta"):
+        t.add_column(col, justify="left" if col == "metric" else "right")
+    for r in cmp["metrics"]:
+
+        def fmt(v: Any) -> str:
+            return "-" if v is None else (f"{v:,.3f}" if isinstance(v, float) else f"{v:,}")
+
+        rel = f" ({100 * r['relative']:+.1f}%)" if r["relative"] is not None else ""
+        delta = "-" if r["delta"] is None else f"{fmt(r['delta'])}{rel}"
+        t.add_row(r["metric"], fmt(r["old"]), fmt(r["new"]), delta)
+    console.print(t)
+    if cmp["ops"]:
+        o = Table(title=f"ops with the largest change ({cmp['op_cost']})", title_justify="left")
+        for col in ("op", "type", "old", "new", "delta"):
+            o.add_column(col, justify="left" if col in ("op", "type") else "right")
+        for r in cmp["ops"][:top]:
+            o.add_row(r["name"], r["type"], f"{r['old']:,.6g}", f"{r['new']:,.6g}", f"{r['delta']:+,.6g}")
+        console.print(o)
+
+
+def _esc(s: Any) -> str:
+    return html.escape(str(s), quote=True)
+
+
+def _svg_op_bars(profile: dict[str, Any], top: int = 40) -> str:
+    key = _cost_key(profile)
+    ops = sorted(profile["ops"], key=lambda o: -o.get(key, 0))[:top]
+    peak = max((o.get(key, 0) for o in ops), default=0) or 1
+    row, label_w, bar_w = 18, 330, 520
+    h = row * len(ops) + 24
+    unit = "instructions" if key == "instructions" else "ms"
+    parts = [
+        (
+            f'<svg id="op-cost-chart" xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 140}" height="{h}" '
+            f'role="img" aria-label="per-op cost ({unit})">'
+        )
+    ]
+    for i, o in enumerate(ops):
+        y = 4 + i * row
+        w = max(1.0, bar_w * o.get(key, 0) / peak)
+        value = f"{o[key]:,}" if key == "instructions" else f"{o[key]:.3f} ms"
+        parts.append(
+            f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end" class="lbl">{_esc(o["name"])} '
+            f'<tspan class="dim">{_esc(o["type"])}</tspan></text>'
+            f'<rect class="bar" x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{row - 5}">'
+            f"<title>{_esc(o['name'])}: {value}, {o['macs']:,} MACs</title></rect>"
+            f'<text x="{label_w + w + 4:.1f}" y="{y + 13}" class="val">{value}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _svg_arena(profile: dict[str, Any]) -> str:
+    timeline = profile["arena_timeline"]
+    mem = profile["memory"]
+    n_ops = max([t["last_op"] for t in timeline] + [1]) + 1
+    arena = max(mem["arena_bytes"], 1)
+    w, h, left, bottom = 860, 320, 60, 24
+    sx, sy = (w - left - 10) / (n_ops + 1), (h - bottom - 10) / arena
+    parts = [
+        (
+            f'<svg id="arena-timeline" xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img" '
+            'aria-label="arena timeline: tensor lifetimes (x, op index) by arena offset (y)">'
+        ),
+        f'<rect x="{left}" y="10" width="{w - left - 10}" height="{h - bottom - 10}" class="frame"/>',
+    ]
+    for i, t in enumerate(timeline):
+        x = left + (t["first_op"] + 1) * sx
+        width = max(1.5, (t["last_op"] - t["first_op"] + 1) * sx)
+        y = h - bottom - (t["offset"] + t["bytes"]) * sy
+        hue = (i * 47) % 360
+        parts.append(
+            f'<rect class="tensor" x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" '
+            f'height="{max(1.0, t["bytes"] * sy):.1f}" fill="hsl({hue},60%,60%)">'
+            f"<title>{_esc(t['name'])}: {t['bytes']:,} B at offset {t['offset']:,}, ops {t['first_op']}…"
+            f"{t['last_op']}</title></rect>"
+        )
+    bound_y = h - bottom - mem["arena_lower_bound_bytes"] * sy
+    parts.append(
+        f'<line x1="{left}" x2="{w - 10}" y1="{bound_y:.1f}" y2="{bound_y:.1f}" class="bound"/>'
+        f'<text x="{w - 12}" y="{bound_y - 3:.1f}" text-anchor="end" class="val">lower bound '
+        f"{_bytes(mem['arena_lower_bound_bytes'])}</text>"
+        f'<text x="{left - 4}" y="18" text-anchor="end" class="val">{_bytes(arena)}</text>'
+        f'<text x="{left - 4}" y="{h - bottom}" text-anchor="end" class="val">0</text>'
+        f'<text x="{left}" y="{h - 6}" class="val">op 0</text>'
+        f'<text x="{w - 10}" y="{h - 6}" text-anchor="end" class="val">op {n_ops - 1}</text></svg>'
+    )
+    return "".join(parts)
+
+
+def _svg_sizes(profile: dict[str, Any]) -> str:
+    size = profile["size"]
+    parts_in = [(s["name"], s["bytes"]) for s in size["artifact_sections"] if s["bytes"] > 0]
+    parts_in.append(("runner binary", size["runner_bytes"]))
+    total = sum(b for _, b in parts_in) or 1
+    w, bar_h = 860, 30
+    x = 0.0
+    out = [
+        f'<svg id="size-breakdown" xmlns="http://www.w3.org/2000/svg" width="{w}" height="{bar_h + 22 * len(parts_in) + 10}">'
+    ]
+    for i, (name, b) in enumerate(parts_in):
+        width = w * b / total
+        hue = (i * 67) % 360
+        out.append(
+            f'<rect class="part" x="{x:.1f}" y="0" width="{max(width, 0.5):.1f}" height="{bar_h}" '
+            f'fill="hsl({hue},55%,55%)"><title>{_esc(name)}: {b:,} B</title></rect>'
+            f'<rect x="0" y="{bar_h + 8 + 22 * i}" width="12" height="12" fill="hsl({hue},55%,55%)"/>'
+            f'<text x="18" y="{bar_h + 19 + 22 * i}" class="lbl2">{_esc(name)}: {_bytes(b)} '
+            f"({100 * b / total:.1f}%)</text>"
+        )
+        x += width
+    out.append("</svg>")
+    return "".join(out)
+
+
+_CSS = """
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1000px}
+h1{font-size:20px}h2{font-size:16px;margin-top:28px}
+table{border-collapse:collapse}td,th{padding:2px 10px;text-align:right;border-bottom:1px solid #eee}
+td:first-child,th:first-child{text-align:left}
+.warn{background:#fff4d6;padding:8px;border-left:4px solid #e0a800}
+svg text{font-size:11px}.lbl{fill:#222}.dim{fill:#888}.val{fill:#555}.lbl2{fill:#222;font-size:12px}
+.bar{fill:#3b7dd8}.frame{fill:none;stroke:#ccc}.bound{stroke:#d33;stroke-dasharray:4 3}.tensor{stroke:#fff;stroke-width:.3}
+"""
+
+
+def render_html(profile: dict[str, Any]) -> str:
+    """A self-contained page: inline CSS and SVG, no scripts, nothing fetched from the network."""
+    dev, lat, mem, size = profile["device"], profile["latency_ms"], profile["memory"], profile["size"]
+    rss, ov = mem["rss"], mem["overhead"]
+    ins = profile.get("instructions")
+
+    def row(k: str, v: str) -> str:
+        return f"<tr><td>{_esc(k)}</td><td>{_esc(v)}</td></tr>"
+
+    summary = [
+        row("device", f"{dev['name']} ({dev['kind']})"),
+        row("load", f"{profile['load_ms']:.3f} ms"),
+        row(
+            "latency (median / min / p90 / max)",
+            f"{lat['median']:.3f} / {lat['min']:.3f} / {lat['p90']:.3f} / {lat['max']:.3f} ms "
+            f"({lat['iterations']} runs, {lat['warmup']} warm-up)",
+        ),
+    ]
+    if ins:
+        summary.append(
+            row(
+                "instructions per invoke",
+                f"{ins['per_invoke']:,} (ops {ins['ops_sum']:,} + runtime {ins['runtime_overhead']:,})",
+            )
+        )
+    summary += [
+        row("arena (planned / lower bound)", f"{mem['arena_bytes']:,} B / {mem['arena_lower_bound_bytes']:,} B "
+            f"(+{100 * mem['arena_over_bound']:.1f}%)"),
+        row("tracked peak", f"{mem['tracked_peak_bytes']:,} B = arena {mem['arena_bytes']:,} + weights "
+            f"{mem['weights_bytes']:,} + overhead {ov['bytes']:,} (artifact tables {ov['artifact_other_bytes']:,}, "
+            f"runtime bookkeeping {ov['runtime_bookkeeping_bytes']:,})"),
+        row("peak RSS (OS)", f"{rss['peak_bytes']:,} B; predicted {rss['predicted_peak_bytes']:,} B "
+            f"({100 * (rss['peak_vs_predicted'] or 0):+.1f}%)" + (" — includes qemu" if rss["includes_emulator"] else "")),
+        row("artifact / runner", f"{size['artifact_bytes']:,} B / {size['runner_bytes']:,} B"),
+    ]  # fmt: skip
+    warn = f'<p class="warn">{_esc(lat["note"])}</p>' if not lat["meaningful"] else ""
+    key = _cost_key(profile)
+    op_rows = "".join(
+        f"<tr><td>{o['index']}</td><td style='text-align:left'>{_esc(o['name'])}</td>"
+        f"<td style='text-align:left'>{_esc(o['type'])}</td>"
+        f"<td>{_esc('×'.join(str(d) for d in o['outputs'][0]) if o['outputs'] and o['outputs'][0] else '-')}</td>"
+        f"<td>{o['macs']:,}</td><td>{o['ms']:.4f}</td><td>{o['gmacs_per_s']:.2f}</td>"
+        + (f"<td>{o['instructions']:,}</td>" if "instructions" in o else "")
+        + "</tr>"
+        for o in sorted(profile["ops"], key=lambda o: -o.get(key, 0))
+    )
+    ins_head = "<th>instructions</th>" if ins else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>edgebuild profile: {_esc(profile["model"])} on {_esc(dev["name"])}</title>
+<style>{_CSS}</style></head>
+<body>
+<h1>edgebuild profile: {_esc(profile["model"])} on {_esc(dev["name"])}</h1>
+{warn}
+<table id="summary">{"".join(summary)}</table>
+<h2>Per-op cost ({"instructions, deterministic" if key == "instructions" else "median ms"}), top 40</h2>
+{_svg_op_bars(profile)}
+<h2>Arena timeline: tensor lifetimes × offsets</h2>
+<p>Each box is one arena tensor: from the op that writes it to the last op that reads it (x), at its offset
+(y). The dashed line is the lower bound: the largest sum of simultaneously live tensors.</p>
+{_svg_arena(profile)}
+<h2>Size breakdown</h2>
+{_svg_sizes(profile)}
+<h2>All ops</h2>
+<table id="ops"><tr><th>#</th><th>op</th><th>type</th><th>output</th><th>MACs</th><th>ms</th><th>GMAC/s</th>{ins_head}</tr>
+{op_rows}</table>
+</body></html>
+"""
+
+
+def write_html(path: Path, profile: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(render_html(profile))
+    os.replace(tmp, path)

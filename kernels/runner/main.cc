@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "edgebuild/edgebuild.h"
@@ -164,6 +165,60 @@ long peak_rss_kb() {
   struct rusage ru;
   if (getrusage(RUSAGE_SELF, &ru) == 0) return ru.ru_maxrss;
   return 0;
+}
+
+// Current resident set in kB: total (VmRSS), anonymous (heap, arena, file buffer) and file-backed (code pages of
+// the runner and its libraries, faulted in as they first run). -1 where /proc is missing.
+struct Rss {
+  long total, anon, file;
+};
+
+Rss current_rss() {
+  Rss r = {-1, -1, -1};
+  FILE* f = fopen("/proc/self/status", "r");
+  if (f == NULL) return r;
+  char line[256];
+  while (fgets(line, sizeof line, f) != NULL) {
+    if (strncmp(line, "VmRSS:", 6) == 0) r.total = strtol(line + 6, NULL, 10);
+    if (strncmp(line, "RssAnon:", 8) == 0) r.anon = strtol(line + 8, NULL, 10);
+    if (strncmp(line, "RssFile:", 8) == 0) r.file = strtol(line + 8, NULL, 10);
+  }
+  fclose(f);
+  return r;
+}
+
+// Size of a file in bytes, or -1.
+long long file_bytes(const char* path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+// Multiply-accumulates of one op (CONV2D, FULLY_CONNECTED; 0 for the others), from its tensors' shapes.
+unsigned long long op_macs(const eb_model* model, const eb_op_info& op) {
+  if (op.opcode != 3 && op.opcode != 4) return 0;  // docs/artifact.md: 3 CONV2D, 4 FULLY_CONNECTED
+  eb_tensor_info w, y;
+  if (eb_model_tensor_info(model, (size_t)op.inputs[1], &w) != EB_OK ||
+      eb_model_tensor_info(model, (size_t)op.outputs[0], &y) != EB_OK)
+    return 0;
+  // CONV2D: each output element sums KH*KW*(C/G) products (w is [OC,KH,KW,C/G]); FULLY_CONNECTED: K (w is [N,K]).
+  unsigned long long per_output = 1;
+  for (uint32_t d = 1; d < w.rank; ++d) per_output *= (unsigned long long)w.dims[d];
+  return (unsigned long long)y.num_elements * per_output;
+}
+
+void print_tensor_shapes(const eb_model* model, const int32_t* ids, uint32_t n) {
+  printf("[");
+  for (uint32_t i = 0; i < n; ++i) {
+    eb_tensor_info t;
+    if (ids[i] < 0 || eb_model_tensor_info(model, (size_t)ids[i], &t) != EB_OK) {
+      printf("%snull", i ? "," : "");
+      continue;
+    }
+    printf("%s[", i ? "," : "");
+    for (uint32_t d = 0; d < t.rank; ++d) printf("%s%d", d ? "," : "", (int)t.dims[d]);
+    printf("]");
+  }
+  printf("]");
 }
 
 // ---- .npy files (float32, little-endian, C order) ----
@@ -350,6 +405,8 @@ int main(int argc, char** argv) {
 
   char err[EB_ERROR_MAX];
   eb_model* model = NULL;
+  // The RSS before the runtime allocates anything: peak RSS minus this is the load + run footprint.
+  const Rss rss_before_load = current_rss();
   const double load_start = now_ms();
   const eb_status status = eb_model_open_file(opt.model, &model, err, sizeof err);
   const double load_ms = now_ms() - load_start;
@@ -388,6 +445,9 @@ int main(int argc, char** argv) {
                                                              sizeof(double)))
                               : NULL;
   if (latency == NULL || (opt.profile && op_ms == NULL)) fail(EB_ERR_NOMEM, "out of memory for timings");
+  // What the runner itself holds besides the runtime's tracked bytes (input arrays, timing arrays).
+  size_t runner_buffers_bytes = (size_t)iterations * sizeof(double) * (opt.profile ? 1 + (num_ops ? num_ops : 1) : 1);
+  for (size_t i = 0; i < num_inputs; ++i) runner_buffers_bytes += inputs[i].count * sizeof(float);
   eb_model_set_profiling(model, opt.profile ? 1 : 0);
 
   for (long it = -opt.warmup; it < iterations; ++it) {
@@ -434,10 +494,15 @@ int main(int argc, char** argv) {
   printf("]");
 
   const long rss_peak_kb = peak_rss_kb();
+  const Rss rss_end = current_rss();
   printf(",\"memory\":{\"arena_bytes\":%zu,\"tracked_bytes\":%zu,\"weights_bytes\":%zu,\"rss_start_kb\":%ld,"
-         "\"rss_peak_kb\":%ld,\"peak_rss_delta_kb\":%ld}",
+         "\"rss_peak_kb\":%ld,\"peak_rss_delta_kb\":%ld,\"runner_buffers_bytes\":%zu,\"rss_before_load_kb\":%ld,"
+         "\"rss_anon_before_load_kb\":%ld,\"rss_file_before_load_kb\":%ld,\"rss_end_kb\":%ld,\"rss_anon_end_kb\":%ld,"
+         "\"rss_file_end_kb\":%ld}",
          eb_model_arena_bytes(model), eb_model_tracked_bytes(model), eb_model_weights_bytes(model), rss_start_kb,
-         rss_peak_kb, rss_peak_kb - rss_start_kb);
+         rss_peak_kb, rss_peak_kb - rss_start_kb, runner_buffers_bytes, rss_before_load.total, rss_before_load.anon,
+         rss_before_load.file, rss_end.total, rss_end.anon, rss_end.file);
+  printf(",\"files\":{\"artifact_bytes\":%lld,\"runner_bytes\":%lld}", file_bytes(opt.model), file_bytes(argv[0]));
 
   if (opt.profile) {
     printf(",\"ops\":[");
@@ -450,7 +515,14 @@ int main(int argc, char** argv) {
       json_string(stdout, info.name);
       printf(",\"type\":");
       json_string(stdout, info.type);
-      printf(",\"ms\":%.6f}", percentile(t, (size_t)iterations, 50));
+      const double median = percentile(t, (size_t)iterations, 50);
+      const unsigned long long macs = op_macs(model, info);
+      printf(",\"inputs\":");
+      print_tensor_shapes(model, info.inputs, info.num_inputs);
+      printf(",\"outputs\":");
+      print_tensor_shapes(model, info.outputs, info.num_outputs);
+      printf(",\"macs\":%llu,\"ms\":%.6f,\"ms_min\":%.6f,\"ms_max\":%.6f,\"gmacs_per_s\":%.4f}", macs, median,
+             t[0], t[iterations - 1], median > 0 ? (double)macs / (median * 1e6) : 0.0);
     }
     printf("]");
   }

@@ -127,6 +127,20 @@ void free_model_parts(eb_model* model);
 // Runs every op in order (executor.cc).
 void run_ops(eb_model* model);
 
+}  // namespace eb
+
+// Profiling markers (model.cc): empty functions, never inlined or merged, called only when profiling is on: around
+// each op by run_ops and around the whole invoke by eb_model_invoke. kernels/tools/qemu-insn-count.c finds them by
+// symbol in the (static, unstripped) runner and counts the guest instructions executed between them.
+extern "C" {
+void eb_profile_invoke_begin(void);
+void eb_profile_invoke_end(void);
+void eb_profile_op_begin(void);
+void eb_profile_op_end(void);
+}
+
+namespace eb {
+
 // snprintf into a fixed buffer, tolerant of buf == NULL or len == 0.
 void format_message(char* buf, size_t len, const char* fmt, ...)
 #if defined(__GNUC__)
