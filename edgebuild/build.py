@@ -49,6 +49,8 @@ class BuildOptions:
     model_class: str | None = None
     trust_model: bool = False
     smoke: bool = True
+    cache: bool = False  # reuse/record finished bundles (edgebuild/cache.py); the CLI turns it on
+    cache_dir: Path | None = None  # default: cache_root()/bundles
 
 
 @dataclass
@@ -154,6 +156,37 @@ def smoke_run(
 
 
 def build(opts: BuildOptions, log: Log = lambda s: None, warn: Log = lambda s: None) -> BuildResult:
+    """The whole pipeline; with `opts.cache`, a verified copy of an identical earlier build when there is one."""
+    if not opts.cache:
+        return _build(opts, log, warn, None)
+    from .cache import BundleCache, Request
+
+    target = load_target(opts.target)
+    missing = target.missing(run=opts.smoke)
+    if missing:
+        raise EdgebuildError(f"cannot build for {target.name}: {describe_missing(missing)}")
+    cache = BundleCache.for_request(Request.from_options(opts), opts.cache_dir)
+    if cache is None:
+        return _build(opts, log, warn, None)
+    out = opts.out or default_out(opts.model, target.name)
+    with cache.locked():  # a concurrent build of the same key waits here, then copies our entry
+        hit = cache.restore(out, log)
+        if hit is not None:
+            for w in hit.warnings:
+                warn(w)
+            data = (out / ARTIFACT).read_bytes()
+            from .serialize import read_artifact
+
+            program = read_artifact(data)
+            return BuildResult(out, hit.report, program, plan_arena(program), {"cached": 0.0})
+        return _build(opts, log, warn, cache)
+
+
+def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
+    warnings: list[str] = []  # recorded with a cache entry, so a warm build repeats them
+    if cache is not None:
+        warn = _recording(warn, warnings)
+
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
 
@@ -250,11 +283,24 @@ def build(opts: BuildOptions, log: Log = lambda s: None, warn: Log = lambda s: N
         from .report import write_json
 
         write_json(stage / "report.json", report)
+        if cache is not None:
+            try:
+                cache.store(stage, warnings, timings)
+            except OSError as e:  # a full or read-only cache must not fail a good build
+                warn(f"could not record the build in the cache: {e}")
         _replace_dir(stage, out)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return BuildResult(out, report, program, plan, timings)
+
+
+def _recording(warn: Log, into: list[str]) -> Log:
+    def record(s: str) -> None:
+        into.append(s)
+        warn(s)
+
+    return record
 
 
 def _build_runner(target: Target, log: Log) -> Path:
@@ -265,14 +311,12 @@ def _build_runner(target: Target, log: Log) -> Path:
 
 
 def _replace_dir(stage: Path, out: Path) -> None:
-    """Move the finished bundle into place; an old bundle is removed only once the new one is complete."""
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.rename(out, old)
-    os.rename(stage, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    """Move the finished bundle into place; an old bundle is removed only once the new one is complete (safe when
+    two builds write the same `out` at once: see cache._replace_dir)."""
+    from .cache import _replace_dir as replace
+
+    stage.chmod(0o755)  # mkdtemp made it private; a bundle is meant to be copied to devices and shared
+    replace(stage, out)
 
 
 def make_report(

@@ -47,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
         help="allow unpickling a whole pickled module (runs code from the file)",
     )
     b.add_argument("--no-smoke", action="store_true", help="skip the smoke run on the target")
+    b.add_argument(
+        "--no-cache", action="store_true", help="build from scratch; do not read or record the cache"
+    )
+    b.add_argument("--cache-dir", type=Path, help="build cache folder (default $EDGEBUILD_CACHE/bundles)")
     b.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
     r = sub.add_parser("run", help="run a bundle on its target (qemu for ARM bundles)")
@@ -69,7 +73,33 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _warm_build(args: argparse.Namespace, console: Console, err: Console) -> bool:
+    """A cache hit, copied into place without importing torch or the pipeline (edgebuild/cache.py)."""
+    from .cache import BundleCache, Request
+    from .report import print_summary
+    from .targets import load_target
+
+    req = Request(args.model, args.target, args.calib, args.eval, args.input_shape, args.model_class,
+                  args.trust_model, not args.no_smoke)  # fmt: skip
+    target = load_target(args.target)
+    if target.missing(run=req.smoke):
+        return False  # the full build names what is missing
+    cache = BundleCache.for_request(req, args.cache_dir)
+    out = args.out or Path("build") / f"{args.model.stem}-{target.name}"
+    hit = cache.restore(out, log=lambda s: err.print(f"[dim]{s}[/dim]")) if cache else None
+    if hit is None:
+        return False
+    for w in hit.warnings:
+        err.print(f"[bold yellow]WARNING:[/bold yellow] [yellow]{w}[/yellow]")
+    key = cache.key[:16] if cache else ""
+    err.print(f"[dim]cached build {key}: inputs, options and toolchain unchanged[/dim]")
+    print_summary(console, hit.out, hit.report, {})
+    return True
+
+
 def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
+    if not args.no_cache and _warm_build(args, console, err):
+        return 0
     from .build import BuildOptions, build
     from .report import print_summary
 
@@ -83,6 +113,8 @@ def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
         model_class=args.model_class,
         trust_model=args.trust_model,
         smoke=not args.no_smoke,
+        cache=not args.no_cache,
+        cache_dir=args.cache_dir,
     )
     result = build(
         opts,
@@ -193,6 +225,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         msg = str(e)
         print(f"edgebuild: error: {msg}", file=sys.stderr)
+        return 1
+    except OSError as e:  # a file we cannot read or write (permissions, disk full): the user's to fix
+        if args.debug:
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"edgebuild: error: {where}{e.strerror or e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("edgebuild: interrupted", file=sys.stderr)

@@ -7,7 +7,10 @@ Accepted: torch.export archives (`torch.export.save`), TorchScript (`torch.jit.s
 from __future__ import annotations
 
 import importlib
+import io
 import pickle
+import pickletools
+import re
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -47,6 +50,122 @@ def detect_format(path: Path) -> str:
     if "data.pkl" in tails:
         return "torch.save"
     return "unknown"
+
+
+# torch.export.load unpickles members of the archive with the full unpickler (weights_only=False): pickled weights and
+# constants, opaque constants, and the example inputs when torch's own weights-only attempt fails. A crafted archive
+# therefore runs code at load time. Before handing an archive to torch we read every pickle in it (recursing into
+# nested zips, e.g. data/sample_inputs/*.pt) without executing it, and refuse it if it names any global outside
+# torch's weights-only allowlist (tensors, storages, dtypes, plain containers). TorchScript archives need no such
+# scan: torch.jit.load's unpickler is C++ and resolves globals only to tensors and TorchScript classes (tested).
+_PUSHES_STRING = {
+    "STRING",
+    "BINSTRING",
+    "SHORT_BINSTRING",
+    "UNICODE",
+    "SHORT_BINUNICODE",
+    "BINUNICODE",
+    "BINUNICODE8",
+}
+_MARK = object()
+
+
+def _allowed_globals() -> frozenset[str]:
+    from torch._weights_only_unpickler import _get_allowed_globals
+
+    return frozenset(_get_allowed_globals())
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+
+
+def _add_global(found: list[str], module: object, name: object = None) -> None:
+    """Record an import the unpickler would attempt. Operands that are not strings, or not dotted identifiers (raw
+    weight bytes that happen to decode as opcodes), make the unpickler fail before any import succeeds."""
+    if isinstance(module, str) and isinstance(name, str) and _IDENT.match(module) and _IDENT.match(name):
+        found.append(f"{module}.{name}")
+
+
+def pickle_globals(data: bytes) -> list[str]:
+    """Every global a pickle would import, read without unpickling, in order. Non-pickle bytes give []. The
+    operands of STACK_GLOBAL are tracked through the stack and memo, so what it imports is known exactly."""
+    found: list[str] = []
+    stack: list[object] = []
+    memo: dict[int, object] = {}
+    try:
+        for op, arg, _ in pickletools.genops(io.BytesIO(data)):
+            name = op.name
+            if name in ("GLOBAL", "INST"):
+                _add_global(found, *str(arg).split(" ", 1))
+            elif name == "STACK_GLOBAL" and len(stack) >= 2:
+                _add_global(found, stack[-2], stack[-1])  # non-strings: the unpickler raises, imports nothing
+            elif name.startswith("EXT"):
+                import copyreg
+
+                registered = copyreg._inverted_registry.get(int(arg or 0))  # type: ignore[attr-defined]
+                if registered is not None:  # unregistered codes make the unpickler raise
+                    _add_global(found, *registered)
+            # Track the stack (strings only) so STACK_GLOBAL's operands are known, whatever ran before it.
+            before = op.stack_before
+            if pickletools.stackslice in before:
+                while stack and stack.pop() is not _MARK:
+                    pass
+                before = before[: before.index(pickletools.markobject)]
+            for _ in before:
+                if stack:
+                    stack.pop()
+            if name in ("MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT"):
+                memo[len(memo) if name == "MEMOIZE" else int(arg or 0)] = stack[-1] if stack else None
+            if name == "MARK":
+                stack.append(_MARK)
+            elif name in _PUSHES_STRING:
+                stack.append(arg if isinstance(arg, str) else None)
+            elif name in ("GET", "BINGET", "LONG_BINGET"):
+                stack.append(memo.get(int(arg or 0)))
+            elif name == "DUP":
+                stack.extend([stack[-1] if stack else None] * 2)
+            else:
+                stack.extend(None for _ in op.stack_after)
+            if name == "STOP":
+                break
+    except (ValueError, UnicodeDecodeError, EOFError, IndexError):
+        pass  # not (or no longer) a pickle: the unpickler would stop here too
+    return found
+
+
+def _archive_pickle_globals(data: bytes, where: str, depth: int = 0) -> dict[str, list[str]]:
+    """member -> its globals, for every member of a zip (and zips nested in it) that reads as a pickle."""
+    out: dict[str, list[str]] = {}
+    try:
+        z = zipfile.ZipFile(io.BytesIO(data))
+        members = [(i.filename, z.read(i)) for i in z.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, ValueError) as e:
+        raise EdgebuildError(f"{where}: unreadable zip archive ({e})") from e
+    for name, blob in members:
+        if blob[:4] == b"PK\x03\x04" and depth < 4:
+            out.update(_archive_pickle_globals(blob, f"{where}/{name}", depth + 1))
+        else:
+            names = pickle_globals(blob)
+            if names:
+                out[f"{where}/{name}"] = names
+    return out
+
+
+def refuse_unsafe_pickles(path: Path) -> None:
+    """Raise EdgebuildError when an archive holds a pickle that would import anything but tensors and containers."""
+    allowed = _allowed_globals()
+    bad: dict[str, list[str]] = {}
+    for member, names in _archive_pickle_globals(path.read_bytes(), path.name).items():
+        unsafe = sorted({n for n in names if n not in allowed})
+        if unsafe:
+            bad[member] = unsafe
+    if bad:
+        member, names = next(iter(bad.items()))
+        more = f" (and {len(bad) - 1} more member(s))" if len(bad) > 1 else ""
+        raise EdgebuildError(
+            f"{path}: {member} is a pickle that imports {', '.join(names)}{more}; loading it would run code from "
+            "the file. Re-export the model with torch.export.save, or pass --trust-model if you trust its author"
+        )
 
 
 def import_class(spec: str) -> type[torch.nn.Module]:
@@ -90,6 +209,8 @@ def load_model(path: str | Path, *, model_class: str | None = None, trust_model:
         )
 
     if fmt == "torch.export":
+        if not trust_model:
+            refuse_unsafe_pickles(path)
         try:
             with open(path, "rb") as f:  # a file object: torch only accepts paths that end in .pt2
                 ep = torch.export.load(f)
