@@ -13,10 +13,12 @@ from typing import Any
 
 from edgebuild.errors import EdgebuildError
 from edgebuild.run.transports import (
+    Adb,
     Completed,
     Device,
     Invocation,
     Local,
+    Ssh,
     device_for,
     emulator_available,
     qemu,
@@ -24,11 +26,13 @@ from edgebuild.run.transports import (
 from edgebuild.targets import Target
 
 __all__ = [
+    "Adb",
     "Completed",
     "Device",
     "Invocation",
     "Local",
     "RunnerError",
+    "Ssh",
     "device_for",
     "emulator_available",
     "parse_runner_output",
