@@ -3,7 +3,9 @@
 #
 #   ./scripts/setup.sh            # idempotent, non-interactive; a few seconds when everything is present
 #
-# Debian packages: the ARM cross compilers and qemu-user (apt runs only when one is missing).
+# Debian packages: the ARM cross compilers and qemu-user; for `edgebuild profile` and its tests: openssh (ssh
+# devices; the tests start their own sshd on loopback), chromium (the report.html check) and adb (Android phones).
+# apt runs only when one is missing.
 # Python: torch==2.13.0 first (pinned exactly: a loose torch pulls several GB of CUDA packages), the build tools,
 # then edgebuild itself, editable, with its test extra. PYTHON=... picks the interpreter (default: python3).
 # EDGEBUILD_SETUP_FORCE=1 reinstalls edgebuild even when its sources have not changed.
@@ -25,11 +27,15 @@ tools=(
   arm-linux-gnueabihf-g++:g++-arm-linux-gnueabihf
   qemu-aarch64:qemu-user
   qemu-arm:qemu-user
+  sshd:openssh-server
+  ssh:openssh-client
+  chromium:chromium
+  adb:adb
 )
 missing=()
 for pair in "${tools[@]}"; do
   program=${pair%%:*} package=${pair#*:}
-  if ! command -v "$program" >/dev/null 2>&1 && [[ " ${missing[*]-} " != *" $package "* ]]; then
+  if ! command -v "$program" >/dev/null 2>&1 && ! [[ -x /usr/sbin/$program ]] && [[ " ${missing[*]-} " != *" $package "* ]]; then
     missing+=("$package")
   fi
 done
