@@ -233,6 +233,9 @@ PYBIND11_MODULE(_native, m) {
   m.attr("LoadError") = py::handle(g_load_error);  // the module holds the reference for the interpreter's life
   m.attr("FORMAT_VERSION") = py::make_tuple(EB_FORMAT_VERSION_MAJOR, EB_FORMAT_VERSION_MINOR);
 
+  // ISA paths (issue 3): which kernel paths this build contains and which this CPU runs.
+  m.def("compiled_isas", [] { return std::string(eb_compiled_isas()); }, "Comma-separated ISA paths in this build.");
+  m.def("available_isas", [] { return std::string(eb_available_isas()); }, "Comma-separated ISA paths this CPU runs.");
   py::class_<Model>(m, "Model", "A loaded .ebm model with its own arena; not thread-safe.")
       .def(py::init(&Model::open_path), py::arg("path"), "Load a .ebm file (str or os.PathLike).")
       .def_static("from_bytes", &Model::open_bytes, py::arg("data"),
@@ -253,5 +256,14 @@ PYBIND11_MODULE(_native, m) {
       .def("op_times_ns", &Model::op_times_ns, "Per-op nanoseconds of the last profiled run.")
       .def_property_readonly("arena_bytes", [](const Model& self) { return eb_model_arena_bytes(self.get()); })
       .def_property_readonly("tracked_bytes", [](const Model& self) { return eb_model_tracked_bytes(self.get()); })
-      .def_property_readonly("weights_bytes", [](const Model& self) { return eb_model_weights_bytes(self.get()); });
+      .def_property_readonly("weights_bytes", [](const Model& self) { return eb_model_weights_bytes(self.get()); })
+      // ISA paths (issue 3): the kernel path chosen at load (EDGEBUILD_ISA forces one) and the invoke threads.
+      .def_property_readonly("isa", [](const Model& self) { return std::string(eb_model_isa(self.get())); })
+      .def_property(
+          "threads", [](const Model& self) { return eb_model_num_threads(self.get()); },
+          [](Model& self, int n) {
+            eb_model* m = const_cast<eb_model*>(self.get());
+            if (eb_model_set_threads(m, n) != EB_OK) throw py::value_error(eb_model_last_error(m));
+          },
+          "Threads eb_model_invoke uses (1 at load); outputs are bit-identical for any count.");
 }

@@ -1,6 +1,7 @@
 // main.cc: edgebuild-run, the standalone runner: load a .ebm, feed .npy inputs, time invokes, print one JSON line.
 //
 //   edgebuild-run MODEL.ebm [--input x.npy]... [--output y.npy]... [--warmup N] [--iterations N] [--profile]
+//                 [--threads N]      (EDGEBUILD_ISA=ref|avx2|avx512vnni|neon|neondot|i8mm forces a kernel path)
 //
 // stdout carries exactly one JSON line (the machine contract read by edgebuild's run/profile stages); errors also
 // go to stderr. Exit codes: 0 ok, 1 runtime or data error (JSON with "status":"error"), 2 bad command line.
@@ -30,13 +31,14 @@ struct Options {
   long warmup;
   long iterations;
   bool profile;
+  long threads;  // 0: eb_default_threads()
 };
 
 void usage(const char* why) {
   fprintf(stderr,
           "edgebuild-run: %s\n"
           "usage: edgebuild-run MODEL.ebm [--input x.npy]... [--output y.npy]... [--warmup N (default 1)]\n"
-          "                     [--iterations N (default 1)] [--profile]\n",
+          "                     [--iterations N (default 1)] [--profile] [--threads N (default: all CPUs)]\n",
           why);
   exit(2);
 }
@@ -68,6 +70,8 @@ Options parse_args(int argc, char** argv) {
       if (!has_value || !parse_count(argv[++i], 0, &o.warmup)) usage("--warmup needs an integer >= 0");
     } else if (strcmp(a, "--iterations") == 0) {
       if (!has_value || !parse_count(argv[++i], 1, &o.iterations)) usage("--iterations needs an integer >= 1");
+    } else if (strcmp(a, "--threads") == 0) {
+      if (!has_value || !parse_count(argv[++i], 1, &o.threads) || o.threads > 64) usage("--threads needs 1..64");
     } else if (strcmp(a, "--profile") == 0) {
       o.profile = true;
     } else if (a[0] == '-' && a[1] != '\0') {
@@ -412,6 +416,8 @@ int main(int argc, char** argv) {
   const double load_ms = now_ms() - load_start;
   if (status == EB_ERR_IO) fail(status, "%s", err);  // the message names the file already
   if (status != EB_OK) fail(status, "%s: %s", opt.model, err);
+  const int threads = opt.threads > 0 ? (int)opt.threads : eb_default_threads();
+  if (eb_model_set_threads(model, threads) != EB_OK) fail(EB_ERR_NOMEM, "%s", eb_model_last_error(model));
 
   const size_t num_inputs = eb_model_num_inputs(model), num_outputs = eb_model_num_outputs(model);
   if ((size_t)opt.num_inputs != num_inputs)
@@ -470,6 +476,7 @@ int main(int argc, char** argv) {
   }
 
   printf("{\"status\":\"ok\",\"runner\":\"edgebuild-run\",\"version\":1,\"load_ms\":%.6f", load_ms);
+  printf(",\"isa\":\"%s\",\"threads\":%d", eb_model_isa(model), eb_model_num_threads(model));
   qsort(latency, (size_t)iterations, sizeof(double), compare_double);
   printf(",\"latency_ms\":{\"warmup\":%ld,\"iterations\":%ld,\"min\":%.6f,\"median\":%.6f,\"p90\":%.6f,\"max\":%.6f}",
          opt.warmup, iterations, latency[0], percentile(latency, (size_t)iterations, 50),

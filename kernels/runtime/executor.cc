@@ -5,8 +5,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "dispatch.h"
 #include "edgebuild/ukernels.h"
 #include "internal.h"
+#include "threadpool.h"
 
 namespace eb {
 
@@ -49,6 +51,219 @@ void run_dequantize(eb_model* m, const Op& op) {
     eb_qs8_dequantize_ref(x.num_elements, reinterpret_cast<const int8_t*>(x.data), reinterpret_cast<float*>(y.data),
                           x.scale, x.zero_point);
   }
+}
+
+// ---- optimized CONV2D / FULLY_CONNECTED (plans from packing.cc) ----
+
+// One GEMM of the optimized path: rows M of K taps (an im2col row of group g, or a row of x), N columns.
+struct GemmJob {
+  eb_model* m;
+  const OpPlan* plan;
+  const Tensor* x;
+  int8_t* y;
+  const int32_t* params;  // CONV2D params, or NULL for FULLY_CONNECTED
+  size_t M, N, K, group, y_stride;
+  int32_t kh, kw, ow;  // CONV2D window and output width
+  eb_qs8_requant_params rq;
+  size_t m_tiles_per_task, n_blocks_per_task, n_tasks_n;
+};
+
+// Writes rows [m0, m0 + rows) of the im2col matrix of group g (or plain rows of x, padded to kc) to dst.
+void fill_rows(const GemmJob& j, size_t m0, size_t rows, int8_t* dst) {
+  const size_t kc = j.plan->kc;
+  const int8_t* x = reinterpret_cast<const int8_t*>(j.x->data);
+  if (j.params == NULL) {
+    for (size_t r = 0; r < rows; ++r) memcpy(dst + r * kc, x + (m0 + r) * j.K, j.K);
+    return;
+  }
+  const Tensor& t = *j.x;
+  const int64_t H = t.dims[1], W = t.dims[2];
+  const size_t C = (size_t)t.dims[3], cg = j.K / ((size_t)j.kh * (size_t)j.kw);
+  const int32_t* p = j.params;
+  const size_t ohw = j.M / (size_t)t.dims[0];
+  const int8_t zp = (int8_t)t.zero_point;
+  for (size_t r = 0; r < rows; ++r) {
+    const size_t mm = m0 + r, n = mm / ohw, rem = mm % ohw;
+    const size_t OW = (size_t)j.ow;
+    const int64_t oh = (int64_t)(rem / OW), ow = (int64_t)(rem % OW);
+    int8_t* out = dst + r * kc;
+    for (int32_t kh = 0; kh < j.kh; ++kh) {
+      const int64_t ih = oh * p[0] - p[2] + (int64_t)kh * p[6];
+      for (int32_t kw = 0; kw < j.kw; ++kw, out += cg) {
+        const int64_t iw = ow * p[1] - p[3] + (int64_t)kw * p[7];
+        if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
+          memset(out, zp, cg);  // padding holds zp_x (docs/artifact.md CONV2D)
+        } else {
+          memcpy(out, x + ((n * (size_t)H + (size_t)ih) * (size_t)W + (size_t)iw) * C + j.group * cg, cg);
+        }
+      }
+    }
+  }
+}
+
+// Task = a range of m tiles × a range of n blocks. Within it: im2col a chunk of rows, then sweep its n blocks.
+void gemm_task(void* ctx, size_t task, size_t thread) {
+  const GemmJob& j = *static_cast<const GemmJob*>(ctx);
+  const OpPlan& p = *j.plan;
+  const GemmKernel& g = p.gemm;
+  const size_t mr = g.mr, nr = g.nr;
+  const size_t m_tiles = (j.M + mr - 1) / mr, n_blocks = (j.N + nr - 1) / nr;
+  const size_t tm = task / j.n_tasks_n, tn = task % j.n_tasks_n;
+  const size_t mt0 = tm * j.m_tiles_per_task, mt1 = mt0 + j.m_tiles_per_task < m_tiles ? mt0 + j.m_tiles_per_task
+                                                                                        : m_tiles;
+  const size_t nb0 = tn * j.n_blocks_per_task;
+  const size_t nb1 = nb0 + j.n_blocks_per_task < n_blocks ? nb0 + j.n_blocks_per_task : n_blocks;
+  const uint8_t* packed = p.packed + j.group * p.group_bytes;
+  int8_t* scratch = reinterpret_cast<int8_t*>(j.m->scratch + thread * j.m->scratch_per_thread);
+  const size_t chunk_tiles = p.chunk_rows / mr;
+  for (size_t c0 = mt0; c0 < mt1; c0 += chunk_tiles) {
+    const size_t c1 = c0 + chunk_tiles < mt1 ? c0 + chunk_tiles : mt1;
+    const size_t row0 = c0 * mr, rows = (c1 * mr < j.M ? c1 * mr : j.M) - row0;
+    const int8_t* a;
+    size_t a_stride;
+    if (p.direct) {
+      a = reinterpret_cast<const int8_t*>(j.x->data) + row0 * j.K;
+      a_stride = j.K;
+    } else {
+      fill_rows(j, row0, rows, scratch);
+      a = scratch;
+      a_stride = p.kc;
+    }
+    for (size_t mt = 0; mt < rows; mt += mr) {
+      const size_t mrows = rows - mt < mr ? rows - mt : mr;
+      for (size_t nb = nb0; nb < nb1; ++nb) {
+        const size_t n0 = nb * nr, nc = j.N - n0 < nr ? j.N - n0 : nr;
+        g.fn(mrows, nc, p.kc, a + mt * a_stride, a_stride, packed + nb * p.block_bytes,
+             j.y + (row0 + mt) * j.y_stride + j.group * j.N + n0, j.y_stride, &j.rq);
+      }
+    }
+  }
+}
+
+void run_gemm(GemmJob& j) {
+  const GemmKernel& g = j.plan->gemm;
+  const size_t m_tiles = (j.M + g.mr - 1) / g.mr, n_blocks = (j.N + g.nr - 1) / g.nr;
+  const size_t threads = (size_t)j.m->num_threads;
+  // Split rows first (each thread packs its own rows); when there are few rows, split columns too.
+  size_t tasks_m = m_tiles < threads * 4 ? m_tiles : threads * 4;
+  size_t tasks_n = 1;
+  if (threads > 1 && m_tiles < threads * 2) tasks_n = n_blocks < threads * 2 ? n_blocks : threads * 2;
+  if (threads <= 1) tasks_m = 1;
+  if (tasks_m == 0) tasks_m = 1;
+  j.m_tiles_per_task = (m_tiles + tasks_m - 1) / tasks_m;
+  tasks_m = (m_tiles + j.m_tiles_per_task - 1) / j.m_tiles_per_task;
+  j.n_blocks_per_task = (n_blocks + tasks_n - 1) / tasks_n;
+  j.n_tasks_n = (n_blocks + j.n_blocks_per_task - 1) / j.n_blocks_per_task;
+  parallel_for(j.m, tasks_m * j.n_tasks_n, gemm_task, &j);
+}
+
+eb_qs8_requant_params requant_of(const Tensor& y, int32_t act_min, int32_t act_max) {
+  eb_qs8_requant_params rq;
+  rq.output_zero_point = y.zero_point;
+  rq.lo = act_min - y.zero_point;  // docs/quantization.md (6): clamp(q + zp) = clamp(q, lo − zp, hi − zp) + zp
+  rq.hi = act_max - y.zero_point;
+  return rq;
+}
+
+struct DwJob {
+  eb_model* m;
+  const OpPlan* plan;
+  const Tensor *x, *y;
+  const int32_t* params;
+  int32_t kh, kw;
+  eb_qs8_requant_params rq;
+  size_t rows_per_task;
+};
+
+// Task = a range of output rows (n, oh) of a depthwise conv.
+void dw_task(void* ctx, size_t task, size_t thread) {
+  const DwJob& j = *static_cast<const DwJob*>(ctx);
+  const Tensor &x = *j.x, &y = *j.y;
+  const int32_t* p = j.params;
+  const int64_t H = x.dims[1], W = x.dims[2];
+  const size_t C = (size_t)x.dims[3], OH = (size_t)y.dims[1], OW = (size_t)y.dims[2];
+  const size_t taps = (size_t)j.kh * (size_t)j.kw;
+  const int8_t** ptrs =
+      reinterpret_cast<const int8_t**>(j.m->scratch + thread * j.m->scratch_per_thread + j.m->im2col_bytes);
+  const int8_t* xd = reinterpret_cast<const int8_t*>(x.data);
+  int8_t* yd = reinterpret_cast<int8_t*>(y.data);
+  const size_t total = (size_t)y.dims[0] * OH;
+  const size_t r0 = task * j.rows_per_task, r1 = r0 + j.rows_per_task < total ? r0 + j.rows_per_task : total;
+  for (size_t r = r0; r < r1; ++r) {
+    const size_t n = r / OH;
+    const int64_t oh = (int64_t)(r % OH);
+    for (size_t ow = 0; ow < OW; ++ow) {
+      size_t t = 0;
+      for (int32_t kh = 0; kh < j.kh; ++kh) {
+        const int64_t ih = oh * p[0] - p[2] + (int64_t)kh * p[6];
+        for (int32_t kw = 0; kw < j.kw; ++kw, ++t) {
+          const int64_t iw = (int64_t)ow * p[1] - p[3] + (int64_t)kw * p[7];
+          ptrs[t] = (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                        ? j.plan->zero_row
+                        : xd + ((n * (size_t)H + (size_t)ih) * (size_t)W + (size_t)iw) * C;
+        }
+      }
+      j.plan->dw.fn(C, taps, ptrs, j.plan->packed, yd + (r * OW + ow) * C, &j.rq);
+    }
+  }
+}
+
+void run_conv2d_fast(eb_model* m, const Op& op, const OpPlan& plan) {
+  const Tensor &x = m->tensors[op.inputs[0]], &w = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
+  const int32_t* p = op.params;
+  if (plan.kind == kPlanDwconv) {
+    DwJob j;
+    j.m = m;
+    j.plan = &plan;
+    j.x = &x;
+    j.y = &y;
+    j.params = p;
+    j.kh = w.dims[1];
+    j.kw = w.dims[2];
+    j.rq = requant_of(y, p[9], p[10]);
+    const size_t total = (size_t)y.dims[0] * (size_t)y.dims[1], threads = (size_t)m->num_threads;
+    j.rows_per_task = threads <= 1 ? total : (total + threads * 4 - 1) / (threads * 4);
+    parallel_for(m, (total + j.rows_per_task - 1) / j.rows_per_task, dw_task, &j);
+    return;
+  }
+  const size_t groups = (size_t)p[8];
+  GemmJob j;
+  j.m = m;
+  j.plan = &plan;
+  j.x = &x;
+  j.y = reinterpret_cast<int8_t*>(y.data);
+  j.params = p;
+  j.kh = w.dims[1];
+  j.kw = w.dims[2];
+  j.ow = y.dims[2];
+  j.M = (size_t)y.dims[0] * (size_t)y.dims[1] * (size_t)y.dims[2];
+  j.N = (size_t)y.dims[3] / groups;
+  j.K = (size_t)w.dims[1] * (size_t)w.dims[2] * (size_t)w.dims[3];
+  j.y_stride = (size_t)y.dims[3];
+  j.rq = requant_of(y, p[9], p[10]);
+  for (size_t g = 0; g < groups; ++g) {
+    j.group = g;
+    run_gemm(j);
+  }
+}
+
+void run_fully_connected_fast(eb_model* m, const Op& op, const OpPlan& plan) {
+  const Tensor &x = m->tensors[op.inputs[0]], &w = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
+  GemmJob j;
+  j.m = m;
+  j.plan = &plan;
+  j.x = &x;
+  j.y = reinterpret_cast<int8_t*>(y.data);
+  j.params = NULL;
+  j.kh = j.kw = 1;
+  j.ow = 1;
+  j.K = (size_t)w.dims[1];
+  j.N = (size_t)w.dims[0];
+  j.M = x.num_elements / j.K;
+  j.group = 0;
+  j.y_stride = j.N;
+  j.rq = requant_of(y, op.params[0], op.params[1]);
+  run_gemm(j);
 }
 
 void run_conv2d(eb_model* m, const Op& op) {
@@ -191,6 +406,12 @@ void run_transpose(eb_model* m, const Op& op) {
 }
 
 void run_op(eb_model* m, const Op& op) {
+  // The optimized path where load planned one (dispatch.h); the reference kernels otherwise.
+  const OpPlan* plan = m->plans != NULL ? &m->plans[&op - m->ops] : NULL;
+  if (plan != NULL && plan->kind != kPlanRef) {
+    if (op.opcode == kOpConv2d) return run_conv2d_fast(m, op, *plan);
+    if (op.opcode == kOpFullyConnected) return run_fully_connected_fast(m, op, *plan);
+  }
   switch (op.opcode) {
     case kOpQuantize: run_quantize(m, op); break;
     case kOpDequantize: run_dequantize(m, op); break;
@@ -225,9 +446,7 @@ void run_ops(eb_model* m) {
   }
   for (uint32_t i = 0; i < m->num_ops; ++i) {
     const uint64_t start = now_ns();
-    eb_profile_op_begin();  // markers for the qemu instruction-count plugin (model.cc)
     run_op(m, m->ops[i]);
-    eb_profile_op_end();
     m->op_ns[i] = now_ns() - start;
   }
 }

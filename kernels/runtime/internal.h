@@ -13,6 +13,9 @@
 
 namespace eb {
 
+struct OpPlan;      // dispatch.h
+struct ThreadPool;  // threadpool.h
+
 // docs/artifact.md: section kinds, opcodes, dtypes, storage classes.
 enum SectionKind : uint32_t {
   kSectionStrings = 1,
@@ -106,6 +109,18 @@ struct eb_model {
 
   int profiling;
   uint64_t* op_ns;  // num_ops entries
+
+  // Optimized paths (dispatch.h, packing.cc, threadpool.cc): the ISA chosen at load, per-op packed weights,
+  // per-thread scratch, and the worker threads of eb_model_set_threads.
+  uint32_t isa;
+  eb::OpPlan* plans;  // num_ops entries, or NULL on the reference path
+  uint8_t* scratch;   // max_threads × scratch_per_thread bytes, 64-aligned
+  void* scratch_raw;
+  size_t scratch_per_thread;
+  size_t im2col_bytes;  // first part of each thread's scratch; tap pointers follow
+  int32_t max_threads;  // threads the scratch is sized for
+  int32_t num_threads;  // threads an invoke uses (1 = the caller only)
+  eb::ThreadPool* pool;
 
   size_t tracked_bytes;
   mutable char last_error[EB_ERROR_MAX];  // const accessors report argument errors here too

@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dispatch.h"
 #include "internal.h"
+#include "threadpool.h"
 
 namespace eb {
 
@@ -66,6 +68,8 @@ void* tracked_alloc_aligned(eb_model* model, size_t size, void** raw) {
 }
 
 void free_model_parts(eb_model* m) {
+  destroy_pool(m);  // threadpool.cc
+  free_plans(m);    // packing.cc
   free(m->tensors);
   free(m->ops);
   free(m->names);
@@ -89,7 +93,11 @@ eb_status open_buffer(const uint8_t* buffer, size_t size, void* file_raw, size_t
   m->buffer = buffer;
   m->buffer_size = size;
   m->file_raw = file_raw;
-  const eb_status status = load_model(m, buffer, size, err, err_len);
+  eb_status status = load_model(m, buffer, size, err, err_len);
+  // The ISA path and its packed weights (dispatch.h): EDGEBUILD_ISA naming an unavailable path fails the load.
+  if (status == EB_OK) status = select_isa(&m->isa, err, err_len);
+  m->max_threads = m->num_threads = 1;
+  if (status == EB_OK) status = prepare_ops(m, err, err_len);
   if (status != EB_OK) {
     free_model_parts(m);
     free(m);

@@ -119,6 +119,20 @@ size_t eb_model_arena_bytes(const eb_model* model);
 size_t eb_model_tracked_bytes(const eb_model* model);
 size_t eb_model_weights_bytes(const eb_model* model);
 
+// The instruction-set path chosen at load: "ref", "avx2", "avx512vnni", "neon", "neondot" or "i8mm". It is the best
+// path this build and CPU support, or the one the environment variable EDGEBUILD_ISA names when the model is opened
+// (an unknown or unavailable name fails the open with EB_ERR_UNSUPPORTED). Every path gives bit-identical outputs.
+const char* eb_model_isa(const eb_model* model);
+// Threads eb_model_invoke uses (1 at open; at most 64); outputs are bit-identical for any count. Starts the worker
+// threads and sizes their scratch now, so invoke still allocates nothing.
+eb_status eb_model_set_threads(eb_model* model, int threads);
+int eb_model_num_threads(const eb_model* model);
+// The number of online CPUs (at most 64): edgebuild-run's default --threads.
+int eb_default_threads(void);
+// Comma-separated ISA names: compiled into this build, and of those the ones this CPU runs ("ref" always).
+const char* eb_compiled_isas(void);
+const char* eb_available_isas(void);
+
 // Debugging: every tensor of the artifact by id, and its current bytes (intermediates keep the values of the last
 // invoke until the arena region is reused by a later op).
 size_t eb_model_num_tensors(const eb_model* model);

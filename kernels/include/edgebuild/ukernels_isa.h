@@ -1,0 +1,66 @@
+// ukernels_isa.h: the optimized micro-kernels (one ISA per file, docs/kernel-naming.md) and their packed layouts.
+//
+// Every kernel here computes exactly what its reference twin computes (eb_qs8_gemm_ref, eb_qs8_conv_ref): int32
+// accumulation wraps modulo 2^32 exactly as eb_add_wrap_s32 does, so any reordering of the sum and any constant
+// folded into the bias gives the same bits, and requantization is docs/quantization.md (4)-(5) done lane by lane.
+//
+// Packed GEMM block (nr output columns, built at load by kernels/runtime/packing.cc):
+//   int32 bias'[nr]   bias[n] - (zp_x + a_offset) * sum_k w[n, k]   (wrapping; 0 for padded columns)
+//   int32 mult[nr]    Q31 multiplier of eq. (3)                      (2^30 for padded columns)
+//   int32 shift[nr]   31 - e: the right shift of docs/quantization.md (4), (5), in [1, 62]  (31 for padding)
+//   int32 zero[nr]    reserved, 0
+//   weights [kc / kr][nr][kr], each w_elem bytes (int8, or int16 for kernels that multiply in 16 bits),
+//   zero for k >= K and for padded columns.
+// Rows of A are kc bytes long (K padded with anything: the padded weights are 0) and a_stride bytes apart.
+//
+// Packed depthwise block (cr channels): the same four int32 arrays of cr entries, then weights [taps][cr] of
+// w_elem bytes (w_elem 4 = the int16 weight in the low half of an int32 lane, high half 0).
+#ifndef EDGEBUILD_UKERNELS_ISA_H_
+#define EDGEBUILD_UKERNELS_ISA_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Output requantization constants shared by a whole op: y = clamp(q, lo, hi) + zp, i.e. docs/quantization.md (6)
+// with lo = act_min - zp_y, hi = act_max - zp_y (clamping before adding zp is the same and cannot overflow).
+typedef struct eb_qs8_requant_params {
+  int32_t output_zero_point;
+  int32_t lo, hi;
+} eb_qs8_requant_params;
+
+// c[i, j] for i < mr <= MR, j < nc <= NR; reads rows a + i * a_stride for kc bytes.
+typedef void (*eb_qs8_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a_stride,
+                                       const void* w, int8_t* c, size_t c_stride, const eb_qs8_requant_params* rq);
+// One output pixel of a depthwise conv: input[t] points at channel 0 of tap t's pixel (or a row of zp_x);
+// writes `channels` bytes to output. w: ceil(channels / CR) packed blocks.
+typedef void (*eb_qs8_dwconv_ukernel_fn)(size_t channels, size_t taps, const int8_t* const* input, const void* w,
+                                         int8_t* output, const eb_qs8_requant_params* rq);
+
+#define EB_DECLARE_GEMM(name)                                                                             \
+  void name(size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a_stride, const void* w, int8_t* c, \
+            size_t c_stride, const eb_qs8_requant_params* rq)
+#define EB_DECLARE_DWCONV(name)                                                                        \
+  void name(size_t channels, size_t taps, const int8_t* const* input, const void* w, int8_t* output, \
+            const eb_qs8_requant_params* rq)
+
+// x86-64
+EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_8x32c4__avx512vnni);
+EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_1x16__avx512vnni);
+EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x4c8__avx2);
+EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_1x8__avx2);
+// ARM (armv7 and armv8)
+EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_2x8c8__neon);
+EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_1x8__neon);
+// armv8.2+
+EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x8c4__neondot);
+EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x8c8__i8mm);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif
+
+#endif  // EDGEBUILD_UKERNELS_ISA_H_

@@ -1,0 +1,79 @@
+// dispatch.h: which instruction-set path runs (cpu features, EDGEBUILD_ISA) and the per-op plans the executor uses.
+//
+// At load the runtime picks one ISA for the model: the best the CPU supports among those compiled into this build,
+// or the one EDGEBUILD_ISA forces (an unknown or unavailable name is a load error, never a silent fallback). Then
+// prepare_ops packs every CONV2D / FULLY_CONNECTED weight tensor in the layout that ISA's micro-kernel wants and
+// sizes the scratch buffers; after that, invoke allocates nothing. The reference path is always compiled.
+#ifndef EDGEBUILD_RUNTIME_DISPATCH_H_
+#define EDGEBUILD_RUNTIME_DISPATCH_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edgebuild/edgebuild.h"
+#include "edgebuild/ukernels_isa.h"
+
+struct eb_model;
+
+namespace eb {
+
+enum Isa : uint32_t {
+  kIsaRef = 0,
+  kIsaAvx2 = 1,
+  kIsaAvx512Vnni = 2,
+  kIsaNeon = 3,
+  kIsaNeonDot = 4,
+  kIsaI8mm = 5,
+  kIsaCount = 6,
+};
+
+const char* isa_name(uint32_t isa);
+// Bit i set: ISA i is compiled into this build and this CPU (and OS) supports it. Bit kIsaRef is always set.
+uint32_t isa_available_mask();
+uint32_t compiled_mask();  // ISAs whose kernels this build contains
+// The best available ISA, or the one EDGEBUILD_ISA names. On an unknown or unavailable name: EB_ERR_UNSUPPORTED and
+// a message listing what is available.
+eb_status select_isa(uint32_t* isa, char* err, size_t err_len);
+
+// A GEMM micro-kernel and the packing it wants (see ukernels_isa.h for the packed block layout).
+struct GemmKernel {
+  eb_qs8_gemm_ukernel_fn fn;
+  uint32_t mr, nr, kr;   // rows and columns per call; K is padded to a multiple of kr
+  uint32_t w_elem;       // bytes per packed weight: 1 = int8, 2 = int16
+  int32_t a_offset;      // the kernel reads activations as (x + a_offset): 128 for u8 dot products, else 0
+};
+
+struct DwKernel {
+  eb_qs8_dwconv_ukernel_fn fn;
+  uint32_t cr;      // channels per block
+  uint32_t w_elem;  // 1 = int8, 4 = int16 in the low half of an int32 lane (upper half 0)
+};
+
+enum PlanKind : uint32_t { kPlanRef = 0, kPlanGemm = 1, kPlanDwconv = 2 };
+
+// Per-op state for the optimized path of a CONV2D or FULLY_CONNECTED op.
+struct OpPlan {
+  uint32_t kind;
+  GemmKernel gemm;
+  DwKernel dw;
+  uint8_t* packed;       // per group: ceil(N/nr) blocks (GEMM) or ceil(C/cr) blocks (depthwise), 64-aligned
+  void* packed_raw;      // allocation behind packed
+  size_t chunk_rows;     // GEMM rows per im2col chunk (a multiple of mr)
+  size_t group_bytes;    // packed bytes per group
+  size_t block_bytes;    // packed bytes per nr (or cr) block
+  size_t kc;             // K padded to kr
+  bool direct;           // GEMM rows are the input rows themselves (1×1, stride 1, no padding, one group)
+  int8_t* zero_row;      // depthwise: C bytes of the input zero point, for taps in the padding
+};
+
+// Builds model->plans for the selected ISA (kIsaRef: no plans). EB_ERR_NOMEM on allocation failure.
+eb_status prepare_ops(eb_model* model, char* err, size_t err_len);
+void free_plans(eb_model* model);
+
+// Kernel tables (gemm_kernel / dw_kernel return false when the ISA has no such kernel).
+bool gemm_kernel(uint32_t isa, GemmKernel* out);
+bool dw_kernel(uint32_t isa, DwKernel* out);
+
+}  // namespace eb
+
+#endif  // EDGEBUILD_RUNTIME_DISPATCH_H_

@@ -1,0 +1,219 @@
+// packing.cc: at load, packs CONV2D / FULLY_CONNECTED weights for the selected ISA's micro-kernels (layouts in
+// edgebuild/ukernels_isa.h) and sizes the scratch the executor uses (im2col rows, depthwise tap pointers).
+//
+// Packing happens at load, not at build time, because the kernel (and so the layout) is chosen at run time from the
+// CPU the artifact lands on; the artifact keeps the reference layout, so one file serves every ISA of its target.
+// Everything allocated here is tracked and freed with the model; invoke allocates nothing.
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "internal.h"
+
+namespace eb {
+
+namespace {
+
+// im2col scratch per thread: rows of kc bytes, at most this many bytes (and at least one MR tile).
+constexpr size_t kScratchBudget = 256 * 1024;
+
+size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+void store_elem(uint8_t* dst, uint32_t elem, int32_t v) {
+  if (elem == 1) {
+    *reinterpret_cast<int8_t*>(dst) = (int8_t)v;
+  } else if (elem == 2) {
+    const int16_t s = (int16_t)v;
+    memcpy(dst, &s, 2);
+  } else {  // 4: int16 in the low half, 0 in the high half (vpmaddwd against a sign-extended int32 lane)
+    const uint32_t u = (uint32_t)(uint16_t)(int16_t)v;
+    memcpy(dst, &u, 4);
+  }
+}
+
+// The four int32 arrays that open every packed block; sum[j] = sum of column j's weights.
+void pack_header(uint8_t* out, size_t nr, size_t valid, const int32_t* bias, const int32_t* mult, const int32_t* shift,
+                 const int32_t* sum, int32_t zp_shift) {
+  int32_t* h = reinterpret_cast<int32_t*>(out);
+  for (size_t j = 0; j < nr; ++j) {
+    if (j < valid) {
+      // bias' = bias − (zp_x + a_offset)·Σw, wrapping like eb_add_wrap_s32 (ukernels_isa.h).
+      const uint32_t b = bias != NULL ? (uint32_t)bias[j] : 0u;
+      h[j] = (int32_t)(b - (uint32_t)zp_shift * (uint32_t)sum[j]);
+      h[nr + j] = mult[j];
+      h[2 * nr + j] = 31 - shift[j];  // docs/quantization.md (4), (5): the loader keeps shift in [−31, 30]
+      h[3 * nr + j] = 0;
+    } else {
+      h[j] = 0;
+      h[nr + j] = 1 << 30;
+      h[2 * nr + j] = 31;
+      h[3 * nr + j] = 0;
+    }
+  }
+}
+
+// GEMM weights of one group: rows w[n, 0..K) for n < N, K apart.
+void pack_gemm_group(const GemmKernel& g, size_t N, size_t K, size_t kc, const int8_t* w, const int32_t* bias,
+                     const int32_t* mult, const int32_t* shift, int32_t zp_x, size_t block_bytes, uint8_t* out) {
+  const size_t nr = g.nr, kr = g.kr;
+  int32_t sum[64];
+  for (size_t n0 = 0; n0 < N; n0 += nr) {
+    const size_t valid = N - n0 < nr ? N - n0 : nr;
+    uint8_t* block = out + (n0 / nr) * block_bytes;
+    for (size_t j = 0; j < nr; ++j) {
+      uint32_t s = 0;
+      for (size_t k = 0; j < valid && k < K; ++k) s += (uint32_t)(int32_t)w[(n0 + j) * K + k];
+      sum[j] = (int32_t)s;
+    }
+    pack_header(block, nr, valid, bias != NULL ? bias + n0 : NULL, mult + n0, shift + n0, sum, zp_x + g.a_offset);
+    uint8_t* dst = block + 16 * nr;
+    for (size_t kb = 0; kb < kc; kb += kr) {
+      for (size_t j = 0; j < nr; ++j) {
+        for (size_t r = 0; r < kr; ++r, dst += g.w_elem) {
+          const size_t k = kb + r;
+          store_elem(dst, g.w_elem, j < valid && k < K ? (int32_t)w[(n0 + j) * K + k] : 0);
+        }
+      }
+    }
+  }
+}
+
+// Depthwise weights w[c, taps] (OC = C, one input channel per group).
+void pack_dw(const DwKernel& d, size_t C, size_t taps, const int8_t* w, const int32_t* bias, const int32_t* mult,
+             const int32_t* shift, int32_t zp_x, size_t block_bytes, uint8_t* out) {
+  const size_t cr = d.cr;
+  int32_t sum[64];
+  for (size_t c0 = 0; c0 < C; c0 += cr) {
+    const size_t valid = C - c0 < cr ? C - c0 : cr;
+    uint8_t* block = out + (c0 / cr) * block_bytes;
+    for (size_t j = 0; j < cr; ++j) {
+      uint32_t s = 0;
+      for (size_t t = 0; j < valid && t < taps; ++t) s += (uint32_t)(int32_t)w[(c0 + j) * taps + t];
+      sum[j] = (int32_t)s;
+    }
+    pack_header(block, cr, valid, bias != NULL ? bias + c0 : NULL, mult + c0, shift + c0, sum, zp_x);
+    uint8_t* dst = block + 16 * cr;
+    for (size_t t = 0; t < taps; ++t)
+      for (size_t j = 0; j < cr; ++j, dst += d.w_elem)
+        store_elem(dst, d.w_elem, j < valid ? (int32_t)w[(c0 + j) * taps + t] : 0);
+  }
+}
+
+const int32_t* i32_or_null(eb_model* m, int32_t id) {
+  return id < 0 ? NULL : reinterpret_cast<const int32_t*>(m->tensors[id].data);
+}
+
+}  // namespace
+
+eb_status prepare_ops(eb_model* m, char* err, size_t err_len) {
+  if (m->isa == kIsaRef) return EB_OK;
+  GemmKernel gk;
+  DwKernel dk;
+  const bool have_gemm = gemm_kernel(m->isa, &gk), have_dw = dw_kernel(m->isa, &dk);
+  m->plans = static_cast<OpPlan*>(tracked_calloc(m, m->num_ops, sizeof(OpPlan)));
+  if (m->plans == NULL) {
+    format_message(err, err_len, "out of memory for op plans");
+    return EB_ERR_NOMEM;
+  }
+  size_t scratch = 0, max_taps = 0;
+  for (uint32_t i = 0; i < m->num_ops; ++i) {
+    const Op& op = m->ops[i];
+    OpPlan& p = m->plans[i];
+    if (op.opcode != kOpConv2d && op.opcode != kOpFullyConnected) continue;
+    const Tensor &x = m->tensors[op.inputs[0]], &w = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
+    const int8_t* wd = reinterpret_cast<const int8_t*>(w.data);
+    const int32_t* bias = i32_or_null(m, op.inputs[2]);
+    const int32_t* mult = i32_or_null(m, op.inputs[3]);
+    const int32_t* shift = i32_or_null(m, op.inputs[4]);
+    size_t groups = 1, N, K, M, taps = 1;
+    bool depthwise = false;
+    if (op.opcode == kOpConv2d) {
+      groups = (size_t)op.params[8];
+      const size_t C = (size_t)x.dims[3], OC = (size_t)y.dims[3];
+      taps = (size_t)w.dims[1] * (size_t)w.dims[2];
+      depthwise = groups == C && OC == C && groups > 1;
+      N = OC / groups;
+      K = taps * (C / groups);
+      M = (size_t)y.dims[0] * (size_t)y.dims[1] * (size_t)y.dims[2];
+    } else {
+      N = (size_t)w.dims[0];
+      K = (size_t)w.dims[1];
+      M = x.num_elements / K;
+    }
+    if (depthwise && have_dw) {
+      const size_t C = N * groups;
+      p.kind = kPlanDwconv;
+      p.dw = dk;
+      p.block_bytes = round_up(16 * dk.cr + taps * dk.cr * dk.w_elem, 64);
+      p.group_bytes = round_up(C, dk.cr) / dk.cr * p.block_bytes;
+      p.packed = static_cast<uint8_t*>(tracked_alloc_aligned(m, p.group_bytes, &p.packed_raw));
+      p.zero_row = static_cast<int8_t*>(tracked_calloc(m, C + 64, 1));
+      if (p.packed == NULL || p.zero_row == NULL) break;
+      memset(p.zero_row, (int8_t)x.zero_point, C + 64);
+      pack_dw(dk, C, taps, wd, bias, mult, shift, x.zero_point, p.block_bytes, p.packed);
+      if (taps > max_taps) max_taps = taps;
+      continue;
+    }
+    if (!have_gemm || depthwise) continue;  // reference path
+    p.kind = kPlanGemm;
+    p.gemm = gk;
+    p.kc = round_up(K, gk.kr);
+    p.block_bytes = round_up(16 * gk.nr + p.kc * gk.nr * gk.w_elem, 64);
+    p.group_bytes = round_up(N, gk.nr) / gk.nr * p.block_bytes;
+    if (op.opcode == kOpConv2d) {
+      const int32_t* q = op.params;
+      p.direct = taps == 1 && groups == 1 && q[0] == 1 && q[1] == 1 && q[2] == 0 && q[3] == 0 && q[4] == 0 &&
+                 q[5] == 0 && K == p.kc;
+    } else {
+      p.direct = K == p.kc;
+    }
+    p.packed = static_cast<uint8_t*>(tracked_alloc_aligned(m, p.group_bytes * groups, &p.packed_raw));
+    if (p.packed == NULL) break;
+    for (size_t g = 0; g < groups; ++g)
+      pack_gemm_group(gk, N, K, p.kc, wd + g * N * K, bias != NULL ? bias + g * N : NULL, mult + g * N,
+                      shift + g * N, x.zero_point, p.block_bytes, p.packed + g * p.group_bytes);
+    if (!p.direct) {
+      size_t rows = kScratchBudget / p.kc / gk.mr * gk.mr;
+      if (rows < gk.mr) rows = gk.mr;
+      if (rows > round_up(M, gk.mr)) rows = round_up(M, gk.mr);
+      p.chunk_rows = rows;
+      if (rows * p.kc > scratch) scratch = rows * p.kc;
+    } else {
+      p.chunk_rows = round_up(M, gk.mr);
+    }
+  }
+  for (uint32_t i = 0; i < m->num_ops; ++i) {
+    const OpPlan& p = m->plans[i];
+    if (p.kind != kPlanRef && (p.packed == NULL || (p.kind == kPlanDwconv && p.zero_row == NULL))) {
+      format_message(err, err_len, "out of memory packing the weights of op %u", i);
+      return EB_ERR_NOMEM;
+    }
+  }
+  // One scratch region per thread: im2col rows, then tap pointers.
+  m->scratch_per_thread = round_up(scratch, 64) + round_up(max_taps * sizeof(void*), 64);
+  const size_t threads = m->max_threads > 0 ? (size_t)m->max_threads : 1;
+  if (m->scratch_per_thread > 0) {
+    m->scratch = static_cast<uint8_t*>(tracked_alloc_aligned(m, m->scratch_per_thread * threads, &m->scratch_raw));
+    if (m->scratch == NULL) {
+      format_message(err, err_len, "out of memory for %zu bytes of kernel scratch", m->scratch_per_thread * threads);
+      return EB_ERR_NOMEM;
+    }
+  }
+  m->im2col_bytes = round_up(scratch, 64);
+  return EB_OK;
+}
+
+void free_plans(eb_model* m) {
+  if (m->plans != NULL) {
+    for (uint32_t i = 0; i < m->num_ops; ++i) {
+      free(m->plans[i].packed_raw);
+      free(m->plans[i].zero_row);
+    }
+    free(m->plans);
+    m->plans = NULL;
+  }
+  free(m->scratch_raw);
+  m->scratch_raw = NULL;
+}
+
+}  // namespace eb

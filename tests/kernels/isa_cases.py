@@ -1,0 +1,136 @@
+"""Shapes that break kernels (STYLE.md), as small programs: QUANTIZE -> one CONV2D / FULLY_CONNECTED -> DEQUANTIZE.
+
+Shared by the per-ISA tests: each program is run on the reference path and on an optimized path and the outputs
+must be equal bit for bit. Unit scales make the float inputs exactly the int8 codes chosen here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgebuild.ir import DType, Layout, Op, OpCode, Program, Tensor
+from edgebuild.qmath import quantize_multiplier
+from tests.kernels.test_ref_vs_oracle import float_output, int8_input
+
+# Tile sizes of the registered kernels: m (rows) 1, 2, 4, 8; n (columns) 4, 8, 32; k steps 4, 8.
+# 1 .. 3 tiles past each, primes, and one either side of powers of two.
+FC_M = (1, 2, 3, 5, 8, 9, 17, 25)
+FC_N = (1, 3, 4, 5, 8, 9, 16, 17, 31, 32, 33, 65, 97)
+FC_K = (1, 3, 4, 5, 7, 8, 9, 16, 17, 31, 32, 33, 64, 65, 127, 129)
+
+
+@dataclass
+class Case:
+    name: str
+    program: Program
+    inputs: list[np.ndarray]
+
+
+def _requant(rng: np.random.Generator, n: int) -> tuple[list[int], list[int]]:
+    # Real multipliers of conv/fc layers: mostly (1e-4, 1); a few above 1 (left shifts) and near the extremes.
+    reals = np.exp(rng.uniform(np.log(1e-5), np.log(4.0), size=n))
+    ms = [quantize_multiplier(float(r)) for r in reals]
+    return [m for m, _ in ms], [e for _, e in ms]
+
+
+def _codes(rng: np.random.Generator, shape: tuple[int, ...], zp: int, all_min: bool = False) -> np.ndarray:
+    q = np.full(shape, -128) if all_min else rng.integers(-128, 128, size=shape)
+    return (q - zp).astype(np.float32)
+
+
+def _act(rng: np.random.Generator) -> tuple[int, int]:
+    if rng.random() < 0.5:
+        return -128, 127
+    lo = int(rng.integers(-128, 100))
+    return lo, int(rng.integers(lo, 128))
+
+
+def fc_case(m: int, n: int, k: int, seed: int, *, extreme: bool = False) -> Case:
+    rng = np.random.default_rng(seed)
+    zx = 127 if extreme else int(rng.integers(-128, 128))
+    zy = int(rng.integers(-128, 128))
+    prog = Program()
+    _, q = int8_input(prog, (m, k), zx)
+    w = np.where(rng.random((n, k)) < 0.5, 127, -127) if extreme else rng.integers(-127, 128, size=(n, k))
+    wt = prog.add_constant("w", w, DType.INT8)
+    bias = prog.add_constant("b", rng.integers(-(2**20), 2**20, size=n), DType.INT32) if seed % 3 else -1
+    mult, shift = _requant(rng, n)
+    m_id, s_id = prog.add_constant("m", mult, DType.INT32), prog.add_constant("s", shift, DType.INT32)
+    y = prog.add_tensor(Tensor("fc", DType.INT8, (m, n), 1.0, zy))
+    prog.add_op(Op(OpCode.FULLY_CONNECTED, "fc", [q, wt, bias, m_id, s_id], [y], list(_act(rng))))
+    float_output(prog, y)
+    return Case(f"fc-m{m}-n{n}-k{k}{'-extreme' if extreme else ''}", prog, [_codes(rng, (m, k), zx, extreme)])
+
+
+def conv_case(
+    *,
+    c: int,
+    oc: int,
+    k: int,
+    stride: int = 1,
+    pad: int = 0,
+    groups: int = 1,
+    dilation: int = 1,
+    hw: tuple[int, int] = (7, 6),
+    batch: int = 1,
+    seed: int = 0,
+    extreme: bool = False,
+) -> Case:
+    rng = np.random.default_rng(seed)
+    h, w_ = hw
+    zx = 127 if extreme else int(rng.integers(-128, 128))
+    zy = int(rng.integers(-128, 128))
+    oh = (h + 2 * pad - dilation * (k - 1) - 1) // stride + 1
+    ow = (w_ + 2 * pad - dilation * (k - 1) - 1) // stride + 1
+    prog = Program()
+    _, q = int8_input(prog, (batch, h, w_, c), zx, Layout.NHWC)
+    shape = (oc, k, k, c // groups)
+    wv = np.where(rng.random(shape) < 0.5, 127, -127) if extreme else rng.integers(-127, 128, size=shape)
+    wt = prog.add_constant("w", wv, DType.INT8)
+    bias = prog.add_constant("b", rng.integers(-(2**20), 2**20, size=oc), DType.INT32) if seed % 3 else -1
+    mult, shift = _requant(rng, oc)
+    m_id, s_id = prog.add_constant("m", mult, DType.INT32), prog.add_constant("s", shift, DType.INT32)
+    y = prog.add_tensor(Tensor("conv", DType.INT8, (batch, oh, ow, oc), 1.0, zy, Layout.NHWC))
+    lo, hi = _act(rng)
+    params = [stride, stride, pad, pad, pad, pad, dilation, dilation, groups, lo, hi]
+    prog.add_op(Op(OpCode.CONV2D, "conv", [q, wt, bias, m_id, s_id], [y], params))
+    float_output(prog, y)
+    name = f"conv-c{c}-oc{oc}-k{k}-s{stride}-p{pad}-g{groups}-d{dilation}-{h}x{w_}-b{batch}"
+    return Case(name + ("-extreme" if extreme else ""), prog, [_codes(rng, (batch, h, w_, c), zx, extreme)])
+
+
+def sweep() -> list[Case]:
+    """The exhaustive small-shape sweep: every FC (m, n, k) of the grids, plus convolutions of every kind the
+    executor dispatches (direct 1x1, im2col, grouped, depthwise 3x3 / 5x5 / other, stride 1 / 2, padding,
+    dilation, depth multiplier 2), channel counts around the channel tiles (8, 16), and the overflow cases."""
+    cases = []
+    seed = 0
+    for m in FC_M:
+        for n in FC_N:
+            for k in FC_K:
+                seed += 1
+                cases.append(fc_case(m, n, k, seed))
+    for k in (255, 4096, 65_000):
+        cases.append(fc_case(2, 5, k, k, extreme=True))
+    for c, oc in ((1, 1), (3, 8), (8, 16), (15, 17), (16, 33), (33, 7)):
+        for kk, stride, pad in ((1, 1, 0), (1, 2, 0), (3, 1, 1), (3, 2, 1), (5, 1, 2), (5, 2, 0), (7, 2, 3)):
+            seed += 1
+            cases.append(conv_case(c=c, oc=oc, k=kk, stride=stride, pad=pad, seed=seed, hw=(9, 8)))
+    for c in (1, 2, 7, 8, 9, 15, 16, 17, 24, 33, 64):  # depthwise
+        for kk, stride, pad in ((3, 1, 1), (3, 2, 1), (5, 1, 2), (5, 2, 2), (3, 1, 0), (2, 1, 0), (7, 1, 3)):
+            seed += 1
+            cases.append(conv_case(c=c, oc=c, k=kk, stride=stride, pad=pad, groups=c, seed=seed, hw=(8, 9)))
+    seed += 1
+    cases.append(conv_case(c=8, oc=16, k=3, pad=1, groups=8, seed=seed))  # depth multiplier 2
+    cases.append(conv_case(c=12, oc=18, k=3, pad=1, groups=3, seed=seed + 1))  # grouped
+    cases.append(conv_case(c=16, oc=16, k=3, pad=2, dilation=2, groups=16, seed=seed + 2))  # dilated depthwise
+    cases.append(conv_case(c=6, oc=10, k=3, pad=2, dilation=2, seed=seed + 3))  # dilated
+    cases.append(conv_case(c=8, oc=8, k=3, pad=1, batch=2, seed=seed + 4, hw=(5, 4)))  # batch 2
+    cases.append(conv_case(c=8, oc=8, k=3, pad=1, groups=8, batch=3, seed=seed + 5, hw=(5, 4)))
+    cases.append(conv_case(c=40, oc=70, k=1, seed=seed + 6, hw=(14, 14)))  # several row tiles, direct
+    cases.append(conv_case(c=4096, oc=9, k=1, seed=seed + 7, hw=(2, 2), extreme=True))  # accumulator extremes
+    cases.append(conv_case(c=64, oc=5, k=5, pad=2, seed=seed + 8, hw=(4, 4), extreme=True))
+    cases.append(conv_case(c=32, oc=32, k=3, pad=1, groups=32, seed=seed + 9, extreme=True))
+    return cases
