@@ -277,6 +277,7 @@ def profile_bundle(opts: ProfileOptions, log: Any = lambda s: None) -> dict[str,
         tmp = Path(tmp_name)
         inputs = model_inputs(report, opts.inputs, tmp)
         counts_file = tmp / "insns.txt"
+        extra: tuple[str, ...] = ()
         if counting:
             assert isinstance(device, Local)
             marks = elf_symbols(bundle / RUNNER, MARKERS)
@@ -285,6 +286,9 @@ def profile_bundle(opts: ProfileOptions, log: Any = lambda s: None) -> dict[str,
                 + [f"{m.removeprefix('eb_profile_')}={hex(marks[m])}" for m in MARKERS]
             )
             device = Local(name=device.name, prefix=(*device.prefix, "-plugin", plugin_args), env=device.env)
+            # The plugin's counter is one per process: count a single-threaded run (runners that take --threads).
+            if b"--threads" in (bundle / RUNNER).read_bytes():
+                extra = ("--threads", "1")
         log(f"profiling on {device.name}: {opts.warmup} warm-up + {opts.iterations} timed run(s)")
         doc = run_runner(
             target,
@@ -297,6 +301,7 @@ def profile_bundle(opts: ProfileOptions, log: Any = lambda s: None) -> dict[str,
             iterations=opts.iterations,
             profile=True,
             timeout=opts.timeout,
+            extra_options=extra,
         )
         insns = parse_insn_counts(counts_file.read_text(), arena["num_ops"]) if counting else None
     return make_profile(report, target, kind, device.name, doc, arena, data, bundle, insns)
@@ -340,7 +345,14 @@ def make_profile(
         latency["note"] = EMULATED_NOTE
     return {
         "schema": SCHEMA,
-        "device": {"kind": kind, "name": device_name, "emulated": emulated, "target": target.name},
+        "device": {
+            "kind": kind,
+            "name": device_name,
+            "emulated": emulated,
+            "target": target.name,
+            "isa": doc.get("isa"),  # kernel path the runner picked, when it says
+            "threads": doc.get("threads"),
+        },
         "load_ms": doc["load_ms"],
         "latency_ms": latency,
         "ops": ops,
@@ -352,7 +364,8 @@ def make_profile(
             "weights_bytes": weights,
             "tracked_peak_bytes": tracked,
             # tracked = arena + weights + overhead; the overhead is the rest of the artifact (read with the weights
-            # into one buffer) and the runtime's bookkeeping (tensor/op records, names, profile slots, alignment).
+            # into one buffer) and everything else the runtime allocated: tensor/op records, names, profile slots,
+            # alignment slack, and the optimized kernels' packed weights and per-thread scratch.
             "overhead": {
                 "bytes": tracked - arena_b - weights,
                 "artifact_other_bytes": artifact_bytes - weights,

