@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         "--no-cache", action="store_true", help="build from scratch; do not read or record the cache"
     )
     b.add_argument("--cache-dir", type=Path, help="build cache folder (default $EDGEBUILD_CACHE/bundles)")
-    b.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    b.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     r = sub.add_parser("run", help="run a bundle on its target (qemu for ARM bundles)")
     r.add_argument("bundle", type=Path)
@@ -62,14 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--device", help="local or qemu (default: local for host bundles, qemu for ARM)")
     r.add_argument("--iterations", type=int, default=1)
     r.add_argument("--warmup", type=int, default=0)
-    r.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    r.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     from .profile import add_profile_arguments
 
     add_profile_arguments(sub.add_parser("profile", help="per-op latency, memory and size of a bundle on a device"))
 
     t = sub.add_parser("targets", help="list targets and what this machine lacks to build for each")
-    t.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    t.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return p
 
 

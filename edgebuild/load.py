@@ -105,6 +105,9 @@ def pickle_globals(data: bytes) -> list[str]:
                 registered = copyreg._inverted_registry.get(int(arg or 0))  # type: ignore[attr-defined]
                 if registered is not None:  # unregistered codes make the unpickler raise
                     _add_global(found, *registered)
+            if name in ("MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT"):  # the stack is unchanged
+                memo[len(memo) if name == "MEMOIZE" else int(arg or 0)] = stack[-1] if stack else None
+                continue
             # Track the stack (strings only) so STACK_GLOBAL's operands are known, whatever ran before it.
             before = op.stack_before
             if pickletools.stackslice in before:
@@ -114,8 +117,6 @@ def pickle_globals(data: bytes) -> list[str]:
             for _ in before:
                 if stack:
                     stack.pop()
-            if name in ("MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT"):
-                memo[len(memo) if name == "MEMOIZE" else int(arg or 0)] = stack[-1] if stack else None
             if name == "MARK":
                 stack.append(_MARK)
             elif name in _PUSHES_STRING:
