@@ -6,7 +6,8 @@ Every edgebuild op maps to TFLite builtins whose reference kernels compute the s
     DEQUANTIZE (to NCHW)  TRANSPOSE of the int8 tensor, then DEQUANTIZE
     CONV2D                CONV_2D (grouped included) or DEPTHWISE_CONV_2D (groups = channels), SAME/VALID padding;
                           other explicit padding is a PAD op first (pad value = the input's zero point = real 0)
-    FULLY_CONNECTED       FULLY_CONNECTED with per-channel weights
+    FULLY_CONNECTED       RESHAPE + 1×1 CONV_2D + RESHAPE (LiteRT's reference FULLY_CONNECTED rounds once, its
+                          CONV_2D twice like edgebuild: docs/quantization.md, "Measured")
     ADD                   ADD
     MAX_POOL2D            MAX_POOL_2D; explicit padding is PADV2 with −128 first (never the max of a window)
     AVG_POOL2D            AVERAGE_POOL_2D; TFLite averages the taps inside its input, so PyTorch's
@@ -45,8 +46,7 @@ def _schema() -> Any:
         from ai_edge_litert import schema_py_generated as schema
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ExportError(
-            "the .tflite exporter needs ai-edge-litert (pip install 'edgebuild[export]'); "
-            f"import failed: {e}"
+            f"the .tflite exporter needs ai-edge-litert (pip install 'edgebuild[export]'); import failed: {e}"
         ) from e
     return schema
 
@@ -76,7 +76,7 @@ TO_NCHW = [0, 3, 1, 2]
 
 
 def _round_half_away(v: float) -> int:
-    return int(math.floor(v + 0.5)) if v >= 0 else -int(math.floor(-v + 0.5))
+    return math.floor(v + 0.5) if v >= 0 else -math.floor(-v + 0.5)
 
 
 def tflite_activation_range(act: str, scale: float, zero_point: int) -> tuple[int, int]:
@@ -140,7 +140,9 @@ class _Writer:
         self.io = io
         self.tensors: list[Any] = []
         self.buffer_class = _aligned_buffer_class(self.s)
-        self.buffers: list[Any] = [self.buffer_class()]  # buffer 0: the empty sentinel every tensor may point at
+        self.buffers: list[Any] = [
+            self.buffer_class()
+        ]  # buffer 0: the empty sentinel every tensor may point at
         self.operators: list[Any] = []
         self.opcodes: list[Any] = []
         self.opcode_index: dict[str, int] = {}
@@ -174,9 +176,11 @@ class _Writer:
         t = s.TensorT()
         t.name = name
         t.shape = np.asarray(list(shape), dtype=np.int32)
-        t.type = {DType.INT8: s.TensorType.INT8, DType.INT32: s.TensorType.INT32, DType.FLOAT32: s.TensorType.FLOAT32}[
-            dtype
-        ]
+        t.type = {
+            DType.INT8: s.TensorType.INT8,
+            DType.INT32: s.TensorType.INT32,
+            DType.FLOAT32: s.TensorType.FLOAT32,
+        }[dtype]
         t.buffer = self._buffer(data)
         if scale is not None:
             scales = [float(scale)] if not isinstance(scale, list) else [float(v) for v in scale]
@@ -195,7 +199,7 @@ class _Writer:
             t = self.program.tensors[tid]
             if t.data is not None:
                 raise ExportError(f"constant {t.name!r} used as an activation")
-            q = dict(scale=t.scale, zero_point=t.zero_point) if t.dtype == DType.INT8 else {}
+            q = {"scale": t.scale, "zero_point": t.zero_point} if t.dtype == DType.INT8 else {}
             self.tmap[tid] = self.add_tensor(t.name, t.dtype, t.shape, **q)  # type: ignore[arg-type]
         return self.tmap[tid]
 
@@ -214,7 +218,9 @@ class _Writer:
         return self.add_tensor(name, DType.INT8, [1], scale=t.scale, zero_point=t.zero_point, data=arr)
 
     # --- operators --------------------------------------------------------------------------------------------
-    def op(self, kind: str, inputs: list[int], outputs: list[int], options: Any = None, opt_type: str = "") -> None:
+    def op(
+        self, kind: str, inputs: list[int], outputs: list[int], options: Any = None, opt_type: str = ""
+    ) -> None:
         s = self.s
         if kind not in self.opcode_index:
             code = getattr(s.BuiltinOperator, kind)
@@ -297,13 +303,14 @@ class _Writer:
         return w, scales, bias
 
     def bias_tensor(self, op: Op, bias: Tensor | None, scales: list[float]) -> int:
-        if bias is None:
-            return -1
+        """The int32 bias; a zero one when the layer has none (LiteRT's int8 CONV_2D requires the input)."""
         x_scale = float(np.float32(self.program.tensors[op.inputs[0]].scale))
         bscales = [float(np.float32(x_scale * float(np.float32(s)))) for s in scales]
-        assert bias.data is not None
+        name = bias.name if bias is not None else f"{op.name}.bias"
+        data = bias.data if bias is not None else np.zeros(len(scales), np.int32)
+        assert data is not None
         return self.add_tensor(
-            bias.name, DType.INT32, bias.shape, scale=bscales, zero_point=[0] * len(scales), data=bias.data
+            name, DType.INT32, data.shape, scale=bscales, zero_point=[0] * len(scales), data=data
         )
 
     def pad(self, x: int, src: int, pads: list[tuple[int, int]], value: int | None, name: str) -> int:
@@ -335,7 +342,9 @@ class _Writer:
                 if any(a or b for a, b in pads):
                     src = self.pad(x, src, [(0, 0), pads[0], pads[1], (0, 0)], pad_value, op.name)
                 return src, kind
-        raise ExportError(f"{op.name}: this {what} window (PyTorch semantics {dims}) has no TFLite equivalent")
+        raise ExportError(
+            f"{op.name}: this {what} window (PyTorch semantics {dims}) has no TFLite equivalent"
+        )
 
     def conv(self, op: Op) -> None:
         P = self.program
@@ -360,7 +369,9 @@ class _Writer:
         depthwise = groups > 1 and icg == 1 and groups == x.shape[3]
         if depthwise:  # TFLite's depthwise filter is [1, KH, KW, C * multiplier], quantized on axis 3
             wdata = np.ascontiguousarray(w.data.transpose(3, 1, 2, 0))
-            wt = self.add_tensor(w.name, DType.INT8, wdata.shape, scale=scales, zero_point=[0] * oc, axis=3, data=wdata)
+            wt = self.add_tensor(
+                w.name, DType.INT8, wdata.shape, scale=scales, zero_point=[0] * oc, axis=3, data=wdata
+            )
             opts = self.options(
                 "DepthwiseConv2DOptions",
                 padding=padding,
@@ -373,7 +384,9 @@ class _Writer:
             )
             self.op("DEPTHWISE_CONV_2D", [src, wt, b], [out], opts, "DepthwiseConv2DOptions")
         else:  # OHWI, as stored; TFLite infers groups from input channels / filter input channels
-            wt = self.add_tensor(w.name, DType.INT8, w.shape, scale=scales, zero_point=[0] * oc, axis=0, data=w.data)
+            wt = self.add_tensor(
+                w.name, DType.INT8, w.shape, scale=scales, zero_point=[0] * oc, axis=0, data=w.data
+            )
             opts = self.options(
                 "Conv2DOptions",
                 padding=padding,
@@ -387,18 +400,41 @@ class _Writer:
         self.flush_clamp()
 
     def fully_connected(self, op: Op) -> None:
+        """As RESHAPE [1, 1, M, K] -> 1×1 CONV_2D -> RESHAPE: LiteRT's reference FULLY_CONNECTED rounds once, its
+        CONV_2D rounds twice as edgebuild does (docs/quantization.md, "Measured")."""
         P = self.program
-        x = P.tensors[op.inputs[0]]
+        x, y = P.tensors[op.inputs[0]], P.tensors[op.outputs[0]]
         amin, amax = op.params
         w, scales, bias = self.weights(op)
+        n, k = w.shape
+        rows = x.numel // k
         act, out = self.fused(op.outputs[0], amin, amax)
         b = self.bias_tensor(op, bias, scales)
+        assert w.data is not None
+        wdata = np.ascontiguousarray(w.data.reshape(n, 1, 1, k))
         wt = self.add_tensor(
-            w.name, DType.INT8, w.shape, scale=scales, zero_point=[0] * w.shape[0], axis=0, data=w.data
+            w.name, DType.INT8, wdata.shape, scale=scales, zero_point=[0] * n, axis=0, data=wdata
         )
-        opts = self.options("FullyConnectedOptions", fusedActivationFunction=act, keepNumDims=len(x.shape) != 2)
-        self.op("FULLY_CONNECTED", [self.tensor(op.inputs[0]), wt, b], [out], opts, "FullyConnectedOptions")
+        x4 = self.like(op.inputs[0], f"{op.name}.rows", [1, 1, rows, k])
+        self.reshape_to(self.tensor(op.inputs[0]), x4, [1, 1, rows, k], f"{op.name}.in")
+        y4 = self.like(op.outputs[0], f"{op.name}.conv", [1, 1, rows, n])
+        opts = self.options(
+            "Conv2DOptions",
+            padding=self.s.Padding.VALID,
+            strideH=1,
+            strideW=1,
+            dilationHFactor=1,
+            dilationWFactor=1,
+            fusedActivationFunction=act,
+        )
+        self.op("CONV_2D", [x4, wt, b], [y4], opts, "Conv2DOptions")
+        self.reshape_to(y4, out, list(y.shape), f"{op.name}.out")
         self.flush_clamp()
+
+    def reshape_to(self, src: int, dst: int, shape: list[int], name: str) -> None:
+        new_shape = self.const_i32(f"{name}.shape", shape)
+        opts = self.options("ReshapeOptions", newShape=shape)
+        self.op("RESHAPE", [src, new_shape], [dst], opts, "ReshapeOptions")
 
     def add(self, op: Op) -> None:
         P = self.program
@@ -422,7 +458,10 @@ class _Writer:
         kh, kw, sh, sw, ph, pw, dh, dw, amin, amax = op.params
         if dh != 1 or dw != 1:
             raise ExportError(f"{op.name}: TFLite's MAX_POOL_2D has no dilation")
-        dims = [_Window(x.shape[1], y.shape[1], kh, sh, 1, ph, ph), _Window(x.shape[2], y.shape[2], kw, sw, 1, pw, pw)]
+        dims = [
+            _Window(x.shape[1], y.shape[1], kh, sh, 1, ph, ph),
+            _Window(x.shape[2], y.shape[2], kw, sw, 1, pw, pw),
+        ]
         candidates = [
             ("VALID", [(0, 0), (0, 0)]),
             ("SAME", [(0, 0), (0, 0)]),
@@ -446,7 +485,10 @@ class _Writer:
         P = self.program
         x, y = P.tensors[op.inputs[0]], P.tensors[op.outputs[0]]
         kh, kw, sh, sw, ph, pw, include, amin, amax = op.params
-        dims = [_Window(x.shape[1], y.shape[1], kh, sh, 1, ph, ph), _Window(x.shape[2], y.shape[2], kw, sw, 1, pw, pw)]
+        dims = [
+            _Window(x.shape[1], y.shape[1], kh, sh, 1, ph, ph),
+            _Window(x.shape[2], y.shape[2], kw, sw, 1, pw, pw),
+        ]
         # TFLite counts the taps inside its (possibly padded) input. count_include_pad: the padding is counted, so
         # it must be real (a PAD op); otherwise it must be TFLite's own (SAME) padding.
         if include and (ph or pw):
@@ -488,9 +530,7 @@ class _Writer:
 
     def reshape(self, op: Op) -> None:
         y = self.program.tensors[op.outputs[0]]
-        shape = self.const_i32(f"{y.name}.shape", list(y.shape))
-        opts = self.options("ReshapeOptions", newShape=list(y.shape))
-        self.op("RESHAPE", [self.tensor(op.inputs[0]), shape], [self.tensor(op.outputs[0])], opts, "ReshapeOptions")
+        self.reshape_to(self.tensor(op.inputs[0]), self.tensor(op.outputs[0]), list(y.shape), y.name)
 
     def transpose(self, op: Op) -> None:
         perm = self.const_i32(f"{op.name}.perm", op.params)
@@ -591,7 +631,7 @@ def _aligned_buffer_class(s: Any) -> Any:
     class AlignedBuffer(s.BufferT):  # type: ignore[misc, name-defined]
         """BufferT whose data is 16-byte aligned in the file (int32 biases are read in place); Pack aligns to 1."""
 
-        def Pack(self, builder: Any) -> int:  # noqa: N802 - flatc's name
+        def Pack(self, builder: Any) -> int:  # flatc's name
             data = None
             if self.data is not None and len(self.data):
                 payload = bytes(self.data)
@@ -618,4 +658,3 @@ def _pack(model: Any) -> bytes:
 def export_tflite(program: Program, *, io: str = "float") -> bytes:
     """The .tflite flatbuffer of a Program (as read back from a .ebm); see the module docstring."""
     return _Writer(program, io).write()
-
