@@ -96,40 +96,33 @@ def print_profile(console: Console, profile: dict[str, Any], *, top: int = 25) -
         f"{'instructions' if key == 'instructions' else 'median time'})",
         title_justify="left",
     )
-    for col, just in (
-        ("#", "right"),
-        ("op", "left"),
-        ("type", "left"),
-        ("output", "left"),
-        ("MACs", "right"),
-    ):
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
-    if key == "instructions":
-        t.add_column("instructions", justify="right")
-        t.add_column("share", justify="right")
-        t.add_column("MACs/instr", justify="right")
-    else:
-        t.add_column("ms", justify="right")
-        t.add_column("share", justify="right")
-        t.add_column("GMAC/s", justify="right")
+    # Numbers never wrap or truncate: their columns are as wide as their widest cell; on a narrow terminal the
+    # op name, type and shape give way (ellipsis).
+    heads = ["#", "op", "type", "output", "MACs"]
+    heads += ["instructions", "share"] if key == "instructions" else ["ms", "share", "GMAC/s"]
+    rows = []
     for o in ops[:top]:
         out = "×".join(str(d) for d in o["outputs"][0]) if o["outputs"] and o["outputs"][0] else "-"
         macs = f"{o['macs'] / 1e6:.2f}M" if o["macs"] else "-"
         if key == "instructions":
-            cells = [
-                f"{o['instructions']:,}",
-                f"{100 * o['share_of_instructions']:.1f}%",
-                f"{o['macs'] / o['instructions']:.2f}" if o["macs"] and o["instructions"] else "-",
-            ]
+            cells = [f"{o['instructions']:,}", f"{100 * o['share_of_instructions']:.1f}%"]
         else:
             cells = [
                 f"{o['ms']:.3f}",
                 f"{100 * o['share_of_time']:.1f}%",
                 f"{o['gmacs_per_s']:.2f}" if o["macs"] else "-",
             ]
-        t.add_row(str(o["index"]), o["name"], o["type"], out, macs, *cells)
+        rows.append([str(o["index"]), o["name"], o["type"], out, macs, *cells])
+    for i, head in enumerate(heads):
+        if head in ("op", "type", "output"):
+            t.add_column(head, overflow="ellipsis", no_wrap=True)
+        else:
+            width = max([len(head)] + [len(r[i]) for r in rows])
+            t.add_column(head, justify="right", no_wrap=True, min_width=width)
+    for r in rows:
+        t.add_row(*r)
     if len(ops) > top:
-        t.add_row("", f"… {len(ops) - top} more ops", "", "", "", "", "", "")
+        t.add_row("", f"… {len(ops) - top} more ops", *[""] * (len(heads) - 2))
     console.print(t)
     note = f" [yellow]({lat['note']})[/yellow]" if not lat["meaningful"] else ""
     console.print(
