@@ -17,7 +17,9 @@ from rich.console import Console
 
 from .errors import EdgebuildError
 
-COMMANDS = ("build", "run", "profile", "targets")
+# = edgebuild/export/__init__.py FORMATS (cli.py imports no pipeline module before it runs a command)
+EXPORT_FORMATS = ("tflite", "onnx")
+COMMANDS = ("build", "run", "profile", "targets", "export")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
         help="allow unpickling a whole pickled module (runs code from the file)",
     )
     b.add_argument("--no-smoke", action="store_true", help="skip the smoke run on the target")
+    b.add_argument("--export", action="append", default=[], choices=EXPORT_FORMATS,
+                   help="also write model.tflite / model.onnx into the bundle (repeatable)")  # fmt: skip
     b.add_argument(
         "--no-cache", action="store_true", help="build from scratch; do not read or record the cache"
     )
@@ -67,6 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     from .profile import add_profile_arguments
 
     add_profile_arguments(sub.add_parser("profile", help="per-op latency, memory and size of a bundle on a device"))
+
+    x = sub.add_parser("export", help="a bundle's model as .tflite (LiteRT) or ONNX (QDQ)")
+    x.add_argument("bundle", type=Path, help="bundle folder or .ebm file")
+    x.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    x.add_argument("--out", type=Path, help="output file (default: model.<format> next to model.ebm)")
+    x.add_argument("--io", choices=("float", "int8"), default="float",
+                   help="graph inputs/outputs: float32 as edgebuild's (default) or the int8 tensors")  # fmt: skip
+    x.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
     t = sub.add_parser("targets", help="list targets and what this machine lacks to build for each")
     t.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -99,6 +111,7 @@ def _warm_build(args: argparse.Namespace, console: Console, err: Console) -> boo
 
 def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
     if not args.no_cache and _warm_build(args, console, err):
+        _export_bundle(args.out or Path("build") / f"{args.model.stem}-{args.target}", args.export, console)
         return 0
     from .build import BuildOptions, build
     from .report import print_summary
@@ -122,6 +135,23 @@ def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
         warn=lambda s: err.print(f"[bold yellow]WARNING:[/bold yellow] [yellow]{s}[/yellow]"),
     )
     print_summary(console, result.out, result.report, result.timings)
+    _export_bundle(result.out, args.export, console)
+    return 0
+
+
+def _export_bundle(bundle: Path, formats: list[str], console: Console) -> None:
+    from .export import export_file
+
+    for fmt in formats:
+        console.print(f"exported {export_file(bundle, fmt, bundle / f'model.{fmt}')}")
+
+
+def cmd_export(args: argparse.Namespace, console: Console, err: Console) -> int:
+    from .export import export_file
+
+    src = args.bundle.parent if args.bundle.suffix == ".ebm" else args.bundle
+    out = args.out or src / f"model.{args.format}"
+    console.print(f"exported {export_file(args.bundle, args.format, out, io=args.io)}")
     return 0
 
 
@@ -217,7 +247,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from .profile import cmd_profile
 
-    handlers = {"build": cmd_build, "run": cmd_run, "profile": cmd_profile, "targets": cmd_targets}
+    handlers = {
+        "build": cmd_build,
+        "run": cmd_run,
+        "profile": cmd_profile,
+        "targets": cmd_targets,
+        "export": cmd_export,
+    }
     try:
         return handlers[args.command](args, console, err)
     except EdgebuildError as e:
