@@ -135,7 +135,7 @@ bool gemm_kernel(uint32_t isa, GemmKernel* k) {
     case kIsaNeonDot: *k = {eb_qs8_gemm_minmax_ukernel_4x8c4__neondot, 4, 8, 4, 1, 0}; return true;
 #endif
 #ifdef EB_HAVE_ISA_I8MM
-    case kIsaI8mm: *k = {eb_qs8_gemm_minmax_ukernel_4x8c8__i8mm, 4, 8, 8, 1, 0}; return true;
+#error "no i8mm GEMM kernel yet: add qs8_gemm_minmax_*__i8mm.cc and its table entry together"
 #endif
     default: return false;
   }

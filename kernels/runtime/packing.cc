@@ -41,12 +41,12 @@ void pack_header(uint8_t* out, size_t nr, size_t valid, const int32_t* bias, con
       const uint32_t b = bias != NULL ? (uint32_t)bias[j] : 0u;
       h[j] = (int32_t)(b - (uint32_t)zp_shift * (uint32_t)sum[j]);
       h[nr + j] = mult[j];
-      h[2 * nr + j] = 31 - shift[j];  // docs/quantization.md (4), (5): the loader keeps shift in [−31, 30]
-      h[3 * nr + j] = 0;
+      h[2 * nr + j] = shift[j] > 0 ? shift[j] : 0;   // docs/quantization.md (5): left shift
+      h[3 * nr + j] = shift[j] < 0 ? -shift[j] : 0;  // and right shift; the loader keeps shift in [−31, 30]
     } else {
       h[j] = 0;
       h[nr + j] = 1 << 30;
-      h[2 * nr + j] = 31;
+      h[2 * nr + j] = 0;
       h[3 * nr + j] = 0;
     }
   }

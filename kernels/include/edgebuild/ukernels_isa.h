@@ -2,13 +2,13 @@
 //
 // Every kernel here computes exactly what its reference twin computes (eb_qs8_gemm_ref, eb_qs8_conv_ref): int32
 // accumulation wraps modulo 2^32 exactly as eb_add_wrap_s32 does, so any reordering of the sum and any constant
-// folded into the bias gives the same bits, and requantization is docs/quantization.md (4)-(5) done lane by lane.
+// folded into the bias gives the same bits, and requantization is docs/quantization.md (5) done lane by lane.
 //
 // Packed GEMM block (nr output columns, built at load by kernels/runtime/packing.cc):
 //   int32 bias'[nr]   bias[n] - (zp_x + a_offset) * sum_k w[n, k]   (wrapping; 0 for padded columns)
 //   int32 mult[nr]    Q31 multiplier of eq. (3)                      (2^30 for padded columns)
-//   int32 shift[nr]   31 - e: the right shift of docs/quantization.md (4), (5), in [1, 62]  (31 for padding)
-//   int32 zero[nr]    reserved, 0
+//   int32 left[nr]    max(e, 0)     the shifts of docs/quantization.md (5)
+//   int32 right[nr]   max(-e, 0)
 //   weights [kc / kr][nr][kr], each w_elem bytes (int8, or int16 for kernels that multiply in 16 bits),
 //   zero for k >= K and for padded columns.
 // Rows of A are kc bytes long (K padded with anything: the padded weights are 0) and a_stride bytes apart.
@@ -57,7 +57,6 @@ EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_2x8c8__neon);
 EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_1x8__neon);
 // armv8.2+
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x8c4__neondot);
-EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x8c8__i8mm);
 
 #ifdef __cplusplus
 }  // extern "C"

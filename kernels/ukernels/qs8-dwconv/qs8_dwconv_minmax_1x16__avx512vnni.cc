@@ -37,8 +37,8 @@ void dwconv(size_t channels, size_t runtime_taps, const int8_t* const* input, co
       acc = _mm512_add_epi32(acc, _mm512_madd_epi16(x0, _mm512_loadu_si512(wt + t * kCR)));
     }
     acc = _mm512_add_epi32(acc, acc2);
-    const __m512i y =
-        eb_requant_avx512(acc, _mm512_loadu_si512(header + kCR), _mm512_loadu_si512(header + 2 * kCR), lo, hi, zp);
+    const __m512i y = eb_requant_avx512(acc, _mm512_loadu_si512(header + kCR), _mm512_loadu_si512(header + 2 * kCR),
+                                        _mm512_loadu_si512(header + 3 * kCR), lo, hi, zp);
     _mm_mask_storeu_epi8(output + c0, mask, _mm512_cvtepi32_epi8(y));
   }
 }

@@ -30,7 +30,8 @@ void dwconv(size_t channels, size_t runtime_taps, const int8_t* const* input, co
       acc = _mm256_add_epi32(acc, _mm256_madd_epi16(x, _mm256_loadu_si256(wt + t)));
     }
     const __m256i y = eb_requant_avx2(acc, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(header + kCR)),
-                                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(header + 2 * kCR)), lo,
+                                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(header + 2 * kCR)),
+                                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(header + 3 * kCR)), lo,
                                       hi, zp);
     const __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(y, y), _mm256_setzero_si256());
     const int32_t r0 = _mm256_cvtsi256_si32(b), r1 = _mm256_extract_epi32(b, 4);

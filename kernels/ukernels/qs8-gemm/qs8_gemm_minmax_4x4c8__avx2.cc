@@ -41,14 +41,15 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_4x4c8__avx2(size_t mr, size_t nc, siz
   const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   const __m256i bias = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(header)));
   const __m256i mult = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(header + 4)));
-  const __m256i shift = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(header + 8)));
+  const __m256i left = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(header + 8)));
+  const __m256i right = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(header + 12)));
   const __m256i lo = _mm256_set1_epi32(rq->lo), hi = _mm256_set1_epi32(rq->hi);
   const __m256i zp = _mm256_set1_epi32(rq->output_zero_point);
   for (size_t i = 0; i < kMR; i += 2) {
     const __m256i s0 = _mm256_hadd_epi32(acc01[i], acc23[i]);
     const __m256i s1 = _mm256_hadd_epi32(acc01[i + 1], acc23[i + 1]);
     __m256i v = _mm256_permutevar8x32_epi32(_mm256_hadd_epi32(s0, s1), perm);
-    v = eb_requant_avx2(_mm256_add_epi32(v, bias), mult, shift, lo, hi, zp);
+    v = eb_requant_avx2(_mm256_add_epi32(v, bias), mult, left, right, lo, hi, zp);
     // Values are within int8 already: the saturating packs only narrow.
     const __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(v, v), _mm256_setzero_si256());
     const int32_t r0 = _mm256_cvtsi256_si32(b), r1 = _mm256_extract_epi32(b, 4);

@@ -45,13 +45,14 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_8x32c4__avx512vnni(size_t mr, size_t 
     }
   }
   const __m512i mult0 = _mm512_loadu_si512(header + kNR), mult1 = _mm512_loadu_si512(header + kNR + 16);
-  const __m512i shift0 = _mm512_loadu_si512(header + 2 * kNR), shift1 = _mm512_loadu_si512(header + 2 * kNR + 16);
+  const __m512i left0 = _mm512_loadu_si512(header + 2 * kNR), left1 = _mm512_loadu_si512(header + 2 * kNR + 16);
+  const __m512i right0 = _mm512_loadu_si512(header + 3 * kNR), right1 = _mm512_loadu_si512(header + 3 * kNR + 16);
   const __m512i lo = _mm512_set1_epi32(rq->lo), hi = _mm512_set1_epi32(rq->hi);
   const __m512i zp = _mm512_set1_epi32(rq->output_zero_point);
   const __mmask32 store_mask = nc >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << nc) - 1);
   for (size_t i = 0; i < mr; ++i) {
-    const __m128i y0 = _mm512_cvtepi32_epi8(eb_requant_avx512(acc0[i], mult0, shift0, lo, hi, zp));
-    const __m128i y1 = _mm512_cvtepi32_epi8(eb_requant_avx512(acc1[i], mult1, shift1, lo, hi, zp));
+    const __m128i y0 = _mm512_cvtepi32_epi8(eb_requant_avx512(acc0[i], mult0, left0, right0, lo, hi, zp));
+    const __m128i y1 = _mm512_cvtepi32_epi8(eb_requant_avx512(acc1[i], mult1, left1, right1, lo, hi, zp));
     _mm256_mask_storeu_epi8(c + i * c_stride, store_mask, _mm256_inserti128_si256(_mm256_castsi128_si256(y0), y1, 1));
   }
 }

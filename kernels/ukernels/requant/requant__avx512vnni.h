@@ -1,4 +1,4 @@
-// requant__avx512vnni.h: docs/quantization.md (4), (5), (6) on 16 int32 lanes, for the avx512vnni micro-kernels.
+// requant__avx512vnni.h: docs/quantization.md (4a), (4b), (5), (6) on 16 int32 lanes, for the avx512vnni kernels.
 // Included only by files compiled with the avx512vnni flags (the name decides the flags, STYLE.md).
 #ifndef EDGEBUILD_REQUANT_AVX512VNNI_H_
 #define EDGEBUILD_REQUANT_AVX512VNNI_H_
@@ -6,23 +6,31 @@
 #include <immintrin.h>
 #include <stdint.h>
 
-// y = clamp(MBQM(acc, mult, e), lo, hi) + zp, exactly as eb_mbqm: the 64-bit product x·m (even and odd lanes
-// separately), plus 2^(s−1), shifted right arithmetically by s = 31 − e (eq. 4). The clamp to [lo, hi] happens in
-// 64 bits, which makes sat32 of eq. (5) a no-op (lo, hi are within int32).
-static inline __m512i eb_requant_avx512(__m512i acc, __m512i mult, __m512i shift, __m512i lo, __m512i hi,
-                                        __m512i zp) {
-  const __m512i one = _mm512_set1_epi64(1);
-  const __m512i s_even = _mm512_and_si512(shift, _mm512_set1_epi64(0xFFFFFFFF));
-  const __m512i s_odd = _mm512_srli_epi64(shift, 32);
-  __m512i even = _mm512_mul_epi32(acc, mult);
-  __m512i odd = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), _mm512_srli_epi64(mult, 32));
-  even = _mm512_srav_epi64(_mm512_add_epi64(even, _mm512_sllv_epi64(one, _mm512_sub_epi64(s_even, one))), s_even);
-  odd = _mm512_srav_epi64(_mm512_add_epi64(odd, _mm512_sllv_epi64(one, _mm512_sub_epi64(s_odd, one))), s_odd);
-  const __m512i lo64 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(lo));
-  const __m512i hi64 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(hi));
-  even = _mm512_max_epi64(_mm512_min_epi64(even, hi64), lo64);
-  odd = _mm512_max_epi64(_mm512_min_epi64(odd, hi64), lo64);
-  const __m512i q = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+// y = clamp(MBQM(acc, mult, e), lo, hi) + zp with left = max(e, 0), right = max(−e, 0), exactly as eb_mbqm:
+//  sat32(acc · 2^left): compare against INT32_MAX >> left and INT32_MIN >> left;
+//  SRDHM(x, m) for m > 0 (eq. 3 guarantees it) is floor((x·m + 2^30) / 2^31): both nudges of eq. (4a) give that;
+//  RDBPOT(x, n) = (x >> n) + (r > t) with r = x & (2^n − 1), t = ((2^n − 1) >> 1) + (x < 0)  (eq. 4b);
+//  clamping q to [lo, hi] = [act_min − zp, act_max − zp] before adding zp is eq. (6) without an int64 sum.
+static inline __m512i eb_requant_avx512(__m512i acc, __m512i mult, __m512i left, __m512i right, __m512i lo,
+                                        __m512i hi, __m512i zp) {
+  const __m512i one = _mm512_set1_epi32(1);
+  const __m512i max_ok = _mm512_srav_epi32(_mm512_set1_epi32(INT32_MAX), left);
+  const __m512i min_ok = _mm512_srav_epi32(_mm512_set1_epi32(INT32_MIN), left);
+  __m512i x = _mm512_sllv_epi32(acc, left);
+  x = _mm512_mask_mov_epi32(x, _mm512_cmpgt_epi32_mask(acc, max_ok), _mm512_set1_epi32(INT32_MAX));
+  x = _mm512_mask_mov_epi32(x, _mm512_cmplt_epi32_mask(acc, min_ok), _mm512_set1_epi32(INT32_MIN));
+  const __m512i nudge = _mm512_set1_epi64((int64_t)1 << 30);
+  const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(x, mult), nudge);
+  const __m512i odd =
+      _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(mult, 32)), nudge);
+  // Bits 31..62 of each 64-bit sum: even lanes by a right shift, odd lanes by a left shift of one.
+  __m512i q = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 31), _mm512_slli_epi64(odd, 1));
+  const __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one);
+  const __m512i rem = _mm512_and_si512(q, mask);
+  const __m512i threshold = _mm512_sub_epi32(_mm512_srai_epi32(mask, 1), _mm512_srai_epi32(q, 31));
+  q = _mm512_srav_epi32(q, right);
+  q = _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, threshold), q, one);
+  q = _mm512_max_epi32(_mm512_min_epi32(q, hi), lo);
   return _mm512_add_epi32(q, zp);
 }
 
