@@ -174,6 +174,7 @@ def build(opts: BuildOptions, log: Log = lambda s: None, warn: Log = lambda s: N
         if hit is not None:
             for w in hit.warnings:
                 warn(w)
+            log(f"cached build {cache.key[:16]}: inputs, options and toolchain unchanged")
             data = (out / ARTIFACT).read_bytes()
             from .serialize import read_artifact
 
