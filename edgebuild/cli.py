@@ -70,7 +70,9 @@ def _parser() -> argparse.ArgumentParser:
 
     from .profile import add_profile_arguments
 
-    add_profile_arguments(sub.add_parser("profile", help="per-op latency, memory and size of a bundle on a device"))
+    add_profile_arguments(
+        sub.add_parser("profile", help="per-op latency, memory and size of a bundle on a device")
+    )
 
     x = sub.add_parser("export", help="a bundle's model as .tflite (LiteRT) or ONNX (QDQ)")
     x.add_argument("bundle", type=Path, help="bundle folder or .ebm file")
