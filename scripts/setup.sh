@@ -27,6 +27,8 @@ tools=(
   arm-linux-gnueabihf-g++:g++-arm-linux-gnueabihf
   qemu-aarch64:qemu-user
   qemu-arm:qemu-user
+  clang-14:clang-14              # sanitizer and libFuzzer builds (tests/trust, docs/fuzzing.md)
+  clang-14:libclang-rt-14-dev
   sshd:openssh-server
   ssh:openssh-client
   chromium:chromium
