@@ -33,6 +33,8 @@ tools=(
   ssh:openssh-client
   chromium:chromium
   adb:adb
+  javac:openjdk-17-jdk-headless  # the Java binding's tests (kernels/java, docs/integration.md)
+  pkg-config:pkg-config          # the C library package's edgebuild.pc (tests/interop)
 )
 missing=()
 for pair in "${tools[@]}"; do
