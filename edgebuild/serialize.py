@@ -145,7 +145,17 @@ class ArtifactError(ValueError):
 
 
 def read_artifact(data: bytes) -> Program:
-    """Parse an .ebm image back into a Program (for tests and inspection; the C++ loader is the one that runs)."""
+    """Parse an .ebm image back into a Program (for tests and inspection; the C++ loader is the one that runs).
+    Any malformed image raises ArtifactError (a ValueError), whatever part of it is wrong (tests/trust fuzzes it)."""
+    try:
+        return _read_artifact(data)
+    except ArtifactError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, OverflowError, struct.error) as e:
+        raise ArtifactError(f"malformed artifact: {type(e).__name__}: {e}") from e
+
+
+def _read_artifact(data: bytes) -> Program:
     if len(data) < HEADER.size:
         raise ArtifactError("file shorter than the header")
     magic, major, _minor, _flags, count, crc, size = HEADER.unpack_from(data)
