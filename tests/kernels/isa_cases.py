@@ -125,7 +125,9 @@ def sweep() -> list[Case]:
     seed += 1
     cases.append(conv_case(c=8, oc=16, k=3, pad=1, groups=8, seed=seed))  # depth multiplier 2
     cases.append(conv_case(c=12, oc=18, k=3, pad=1, groups=3, seed=seed + 1))  # grouped
-    cases.append(conv_case(c=16, oc=16, k=3, pad=2, dilation=2, groups=16, seed=seed + 2))  # dilated depthwise
+    cases.append(
+        conv_case(c=16, oc=16, k=3, pad=2, dilation=2, groups=16, seed=seed + 2)
+    )  # dilated depthwise
     cases.append(conv_case(c=6, oc=10, k=3, pad=2, dilation=2, seed=seed + 3))  # dilated
     cases.append(conv_case(c=8, oc=8, k=3, pad=1, batch=2, seed=seed + 4, hw=(5, 4)))  # batch 2
     cases.append(conv_case(c=8, oc=8, k=3, pad=1, groups=8, batch=3, seed=seed + 5, hw=(5, 4)))

@@ -34,9 +34,13 @@ def cases() -> list[tuple[Case, bytes]]:
 
 
 @pytest.mark.parametrize("isa", COMPILED)
-def test_isa_matches_reference(isa: str, cases: list[tuple[Case, bytes]], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_isa_matches_reference(
+    isa: str, cases: list[tuple[Case, bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     if isa not in AVAILABLE:
-        pytest.fail(f"{isa} is compiled into this build but this CPU cannot run it: the path would go untested")
+        pytest.fail(
+            f"{isa} is compiled into this build but this CPU cannot run it: the path would go untested"
+        )
     failures = []
     for case, blob in cases:
         want = np.asarray(load(blob, "ref", monkeypatch).run(case.inputs)[0])
