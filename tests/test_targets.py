@@ -104,8 +104,10 @@ def test_device_choice() -> None:
     assert device_for(arm64).prefix == ("qemu-aarch64", "-cpu", "max")  # type: ignore[attr-defined]
     with pytest.raises(EdgebuildError, match="does not run on this machine"):
         device_for(arm64, "local")
-    with pytest.raises(EdgebuildError, match="not supported yet"):
-        device_for(arm64, "ssh://pi@raspberrypi")
+    pi = device_for(arm64, "ssh://pi@raspberrypi:2222")  # ssh and adb: tests/profile/
+    assert (pi.user, pi.host, pi.port, pi.machine) == ("pi", "raspberrypi", 2222, "aarch64")  # type: ignore[attr-defined]
+    with pytest.raises(EdgebuildError, match="bad ssh device"):
+        device_for(arm64, "ssh://pi@")
     with pytest.raises(EdgebuildError, match="unknown device"):
         device_for(arm64, "phone")
 
