@@ -446,7 +446,9 @@ void run_ops(eb_model* m) {
   }
   for (uint32_t i = 0; i < m->num_ops; ++i) {
     const uint64_t start = now_ns();
+    eb_profile_op_begin();  // markers for the qemu instruction-count plugin (model.cc)
     run_op(m, m->ops[i]);
+    eb_profile_op_end();
     m->op_ns[i] = now_ns() - start;
   }
 }
