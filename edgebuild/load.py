@@ -15,8 +15,10 @@ import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch is imported where a model is read: the build cache asks detect_format cheaply
+    import torch
 
 from .errors import EdgebuildError
 
@@ -171,6 +173,8 @@ def refuse_unsafe_pickles(path: Path) -> None:
 
 def import_class(spec: str) -> type[torch.nn.Module]:
     """`pkg.mod:Class` -> the class; the current directory is importable, as for `python -m`."""
+    import torch
+
     if ":" not in spec:
         raise EdgebuildError(f"--model-class {spec!r} must look like package.module:ClassName")
     mod_name, cls_name = spec.split(":", 1)
@@ -189,6 +193,8 @@ def import_class(spec: str) -> type[torch.nn.Module]:
 
 
 def _state_dict_of(obj: object) -> dict[str, torch.Tensor] | None:
+    import torch
+
     if isinstance(obj, dict):
         for key in ("state_dict", "model_state_dict", "model"):
             inner = obj.get(key)
@@ -200,6 +206,8 @@ def _state_dict_of(obj: object) -> dict[str, torch.Tensor] | None:
 
 
 def load_model(path: str | Path, *, model_class: str | None = None, trust_model: bool = False) -> LoadedModel:
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise EdgebuildError(f"model file not found: {path}")
