@@ -15,6 +15,8 @@ from tests.models import RandomCNN, calibration
 from tests.trust import native_builds
 
 SECONDS = int(os.environ.get("EDGEBUILD_FUZZ_SECONDS", "30"))
+# Inputs that once failed (libFuzzer runs every file of its corpus folders before mutating): they stay fixed.
+REGRESSIONS = Path(__file__).parent / "fuzz_regressions"
 
 
 def write_seeds(folder: Path) -> int:
@@ -35,7 +37,7 @@ def test_fuzz_loader_and_executor(tmp_path: Path) -> None:
     assert write_seeds(seeds) >= 6
     done = subprocess.run(
         [str(fuzzer), f"-max_total_time={SECONDS}", "-malloc_limit_mb=1048576", "-rss_limit_mb=4096",
-         "-timeout=20", "-print_final_stats=1", f"-artifact_prefix={tmp_path}/", str(corpus), str(seeds)],
+         "-timeout=20", "-print_final_stats=1", f"-artifact_prefix={tmp_path}/", str(corpus), str(seeds), str(REGRESSIONS)],
         check=False, capture_output=True, text=True, timeout=SECONDS + 300,
     )  # fmt: skip
     tail = done.stderr[-5000:]

@@ -11,7 +11,7 @@ extern "C" void eb_qs8_concat_ref(const eb_qs8_concat_params* p, const int8_t* i
     const int8_t* x = input + o * p->input_row;
     int8_t* y = output + o * p->output_stride;
     if (p->multiplier == 0) {
-      memcpy(y, x, p->input_row);
+      memmove(y, x, p->input_row);  // memmove: a crafted artifact may overlap input and output (fuzz finding)
       continue;
     }
     for (size_t i = 0; i < p->input_row; ++i) {

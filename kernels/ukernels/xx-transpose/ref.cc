@@ -23,7 +23,7 @@ extern "C" void eb_xx_transpose_ref(size_t element_size, size_t rank, const int3
   unsigned char* y = (unsigned char*)output;
   size_t offset = 0;  // input byte offset of the current output element
   for (size_t done = 0; done < total_bytes; done += element_size) {
-    memcpy(y + done, x + offset, element_size);
+    memmove(y + done, x + offset, element_size);  // overlap-safe, as in qs8-concat (fuzz finding)
     for (size_t k = rank; k-- > 0;) {  // increment the odometer, last output axis fastest
       offset += out_stride[k];
       if (++index[k] < out_dims[k]) break;
