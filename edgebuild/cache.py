@@ -82,14 +82,6 @@ def default_root() -> Path:
     return paths.cache_root() / "bundles"
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _package_sources(model_class: str) -> list[Path]:
     """The .py files of the top-level package that holds `pkg.mod:Class` (the class may import its siblings)."""
     top = model_class.split(":", 1)[0].split(".")[0]
@@ -131,7 +123,7 @@ def bundle_key(req: Request) -> str | None:
         if not path.is_file():
             return False
         feed(label + "-path", str(path).encode())
-        feed(label, _sha256_file(path).encode())
+        feed(label, paths.sha256_file(path).encode())
         return True
 
     feed("schema", _SCHEMA.encode())
@@ -147,7 +139,7 @@ def bundle_key(req: Request) -> str | None:
         feed("edgebuild-src", f.relative_to(_PKG).as_posix().encode() + b"\0" + f.read_bytes())
     native = importlib.util.find_spec("edgebuild._native")
     if native is not None and native.origin:
-        feed("native", _sha256_file(Path(native.origin)).encode())
+        feed("native", paths.sha256_file(Path(native.origin)).encode())
     for dist in ("torch", "torchao", "numpy"):
         try:
             feed(dist, importlib.metadata.version(dist).encode())
@@ -231,7 +223,7 @@ class BundleCache:
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src, dst)
                 files[rel] = {
-                    "sha256": _sha256_file(dst),
+                    "sha256": paths.sha256_file(dst),
                     "bytes": dst.stat().st_size,
                     "mode": src.stat().st_mode & 0o777,
                 }
@@ -277,7 +269,7 @@ def _copy_verified(src: Path, dst: Path, files: dict[str, Any]) -> str | None:
             shutil.copyfile(src / rel, target)
         except OSError as e:
             return f"{rel}: {e.strerror or e}"
-        if _sha256_file(target) != meta.get("sha256"):
+        if paths.sha256_file(target) != meta.get("sha256"):
             return f"{rel}: checksum mismatch"
         target.chmod(int(meta.get("mode", 0o644)) & 0o777)
     return None

@@ -98,20 +98,12 @@ def _tool_version(argv: list[str]) -> bytes:
     return done.stdout
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _valid_entry(entry: Path) -> bool:
     """An entry counts only with its binary, executable, matching its recorded checksum."""
     binary, checksum = entry / RUNNER, entry / f"{RUNNER}.sha256"
     try:
         recorded = checksum.read_text().split()[0]
-        return os.access(binary, os.X_OK) and _sha256_file(binary) == recorded
+        return os.access(binary, os.X_OK) and paths.sha256_file(binary) == recorded
     except (OSError, IndexError):
         return False
 
@@ -153,7 +145,7 @@ def _build_entry(target: Target, kernels: Path, key: str, runners: Path, *, verb
         _run_logged(build, f"build the {target.name} runner", verbose=verbose)
         built = _find_binary(build_dir)
         shutil.copy2(built, staged / RUNNER)
-        (staged / f"{RUNNER}.sha256").write_text(f"{_sha256_file(staged / RUNNER)}  {RUNNER}\n")
+        (staged / f"{RUNNER}.sha256").write_text(f"{paths.sha256_file(staged / RUNNER)}  {RUNNER}\n")
         note = {
             "target": target.name,
             "key": key,
