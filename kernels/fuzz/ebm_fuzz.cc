@@ -17,6 +17,33 @@ namespace {
 
 // Models whose arena is larger than this are loaded but not run (a mutated shape can ask for hours of compute).
 const size_t kMaxRunArena = 64u << 20;
+// Nor are models whose multiply-accumulates (estimated from the validated shapes) exceed this: a mutated kernel or
+// channel count inside a small arena can still ask for seconds per input, which buys no coverage (the same loops)
+// and starves the fuzzer. The seeds stay well below it (the digits CNN is ~0.4 M).
+const uint64_t kMaxRunWork = 4u << 20;
+
+// Output elements × taps per element, summed over ops, saturating; shapes are the loader's validated ones.
+uint64_t work_estimate(const eb_model* m) {
+  uint64_t total = 0;
+  for (size_t i = 0; i < eb_model_num_ops(m); ++i) {
+    eb_op_info op;
+    eb_tensor_info out, w;
+    if (eb_model_op_info(m, i, &op) != EB_OK || op.num_outputs == 0) continue;
+    if (eb_model_tensor_info(m, (size_t)op.outputs[0], &out) != EB_OK) continue;
+    uint64_t taps = 1;
+    // Opcodes of docs/artifact.md: 3 CONV2D, 4 FULLY_CONNECTED (weights are input 1), 6/7 MAX/AVG_POOL2D.
+    if ((op.opcode == 3 || op.opcode == 4) && op.num_inputs > 1 &&
+        eb_model_tensor_info(m, (size_t)op.inputs[1], &w) == EB_OK) {
+      taps = (uint64_t)w.num_elements / (uint64_t)(w.dims[0] > 0 ? w.dims[0] : 1);  // KH·KW·C/G or K
+    } else if ((op.opcode == 6 || op.opcode == 7) && op.num_params >= 2) {
+      taps = (uint64_t)op.params[0] * (uint64_t)op.params[1];  // pooling window
+    }
+    const uint64_t work = (uint64_t)out.num_elements * taps;
+    if (taps != 0 && work / taps != (uint64_t)out.num_elements) return UINT64_MAX;
+    total = (total + work < total) ? UINT64_MAX : total + work;
+  }
+  return total;
+}
 
 struct Counts {
   unsigned long loaded, rejected, by_status[16];
@@ -39,7 +66,7 @@ void exercise(const uint8_t* data, size_t size, Counts* counts) {
     return;
   }
   if (counts) counts->loaded++;
-  if (eb_model_arena_bytes(m) <= kMaxRunArena) {
+  if (eb_model_arena_bytes(m) <= kMaxRunArena && work_estimate(m) <= kMaxRunWork) {
     for (size_t i = 0; i < eb_model_num_inputs(m); ++i) {
       eb_tensor_info info;
       eb_model_input_info(m, i, &info);
