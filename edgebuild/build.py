@@ -27,6 +27,7 @@ from .errors import EdgebuildError
 from .ir import Program
 from .load import load_model
 from .lower import lower_graph
+from .paths import default_out
 from .plan import ArenaPlan, plan_arena
 from .quantize import quantize_model
 from .serialize import artifact_bytes
@@ -63,10 +64,6 @@ class BuildResult:
 
 
 Log = Callable[[str], None]
-
-
-def default_out(model: Path, target: str) -> Path:
-    return Path("build") / f"{model.stem}-{target}"
 
 
 def _sha256(data: bytes) -> str:

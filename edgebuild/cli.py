@@ -1,4 +1,4 @@
-"""edgebuild's command line: build (the default), run, targets. Nothing imports this module.
+"""edgebuild's command line: build (the default), run, profile, export, targets. Nothing imports this module.
 
 Every expected failure is an EdgebuildError: one line on stderr, exit 1 (usage errors exit 2, as argparse does).
 `--debug` shows the Python traceback instead.
@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from .errors import EdgebuildError
+from .paths import default_out
 
 # = edgebuild/export/__init__.py FORMATS (cli.py imports no pipeline module before it runs a command)
 EXPORT_FORMATS = ("tflite", "onnx")
@@ -80,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--out", type=Path, help="output file (default: model.<format> next to model.ebm)")
     x.add_argument("--io", choices=("float", "int8"), default="float",
                    help="graph inputs/outputs: float32 as edgebuild's (default) or the int8 tensors")  # fmt: skip
-    x.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    x.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     t = sub.add_parser("targets", help="list targets and what this machine lacks to build for each")
     t.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -99,7 +100,7 @@ def _warm_build(args: argparse.Namespace, console: Console, err: Console) -> boo
     if target.missing(run=req.smoke):
         return False  # the full build names what is missing
     cache = BundleCache.for_request(req, args.cache_dir)
-    out = args.out or Path("build") / f"{args.model.stem}-{target.name}"
+    out = args.out or default_out(args.model, target.name)
     hit = cache.restore(out, log=lambda s: err.print(f"[dim]{s}[/dim]")) if cache else None
     if hit is None:
         return False
@@ -113,7 +114,7 @@ def _warm_build(args: argparse.Namespace, console: Console, err: Console) -> boo
 
 def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
     if not args.no_cache and _warm_build(args, console, err):
-        _export_bundle(args.out or Path("build") / f"{args.model.stem}-{args.target}", args.export, console)
+        _export_bundle(args.out or default_out(args.model, args.target), args.export, console)
         return 0
     from .build import BuildOptions, build
     from .report import print_summary

@@ -33,3 +33,8 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def default_out(model: Path, target: str) -> Path:
+    """Where a build writes its bundle unless --out says otherwise: build/<model>-<target>."""
+    return Path("build") / f"{model.stem}-{target}"
