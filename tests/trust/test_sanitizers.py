@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -27,13 +28,16 @@ def sanitized_runner() -> Path:
     return native_builds.build("asan")
 
 
-def run_sanitized(runner: Path, artifact: bytes, x: np.ndarray, tmp: Path) -> np.ndarray:
+def run_sanitized(
+    runner: Path, artifact: bytes, x: np.ndarray, tmp: Path, isa: str | None = None
+) -> np.ndarray:
     (tmp / "m.ebm").write_bytes(artifact)
     np.save(tmp / "x.npy", x)
     done = subprocess.run(
         [str(runner), str(tmp / "m.ebm"), "--input", str(tmp / "x.npy"), "--output", str(tmp / "y.npy"),
          "--iterations", "2", "--profile"],
-        check=False, capture_output=True, text=True, timeout=300, env=ASAN_ENV,
+        check=False, capture_output=True, text=True, timeout=300,
+        env={**os.environ, **ASAN_ENV, **({"EDGEBUILD_ISA": isa} if isa else {})},
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr[-4000:]
     assert "runtime error" not in done.stderr and "Sanitizer" not in done.stderr, done.stderr[-4000:]
@@ -66,11 +70,15 @@ def test_digits_under_sanitizers(sanitized_runner: Path, tmp_path: Path, small_c
     assert got.tobytes() == want.tobytes()
 
 
+@pytest.mark.parametrize("isa", ["ref", "avx2", "avx512vnni"])
 @pytest.mark.parametrize("name,artifact,x", models(), ids=lambda v: v if isinstance(v, str) else "")
 def test_random_cnns_under_sanitizers(
-    sanitized_runner: Path, tmp_path: Path, name: str, artifact: bytes, x: np.ndarray
+    sanitized_runner: Path, tmp_path: Path, name: str, artifact: bytes, x: np.ndarray, isa: str
 ) -> None:
-    got = run_sanitized(sanitized_runner, artifact, x, tmp_path)
+    """Every host kernel path (reference and each optimized variant) runs under ASan + UBSan."""
+    if isa not in _native.available_isas().split(","):
+        pytest.skip(f"this CPU cannot run the {isa} path (available: {_native.available_isas()})")
+    got = run_sanitized(sanitized_runner, artifact, x, tmp_path, isa)
     want = np.asarray(_native.Model.from_bytes(artifact).run([x])[0])
     assert got.tobytes() == want.tobytes(), name
 
