@@ -468,18 +468,7 @@ class _Writer:
             ("VALID", [(ph, dims[0].needed_after()), (pw, dims[1].needed_after())]),
         ]
         src, kind = self.windowed(op, dims, candidates, -128, "max pooling")
-        act, out = self.fused(op.outputs[0], amin, amax)
-        opts = self.options(
-            "Pool2DOptions",
-            padding=getattr(self.s.Padding, kind),
-            strideH=sh,
-            strideW=sw,
-            filterHeight=kh,
-            filterWidth=kw,
-            fusedActivationFunction=act,
-        )
-        self.op("MAX_POOL_2D", [src], [out], opts, "Pool2DOptions")
-        self.flush_clamp()
+        self.pool("MAX_POOL_2D", op, src, kind, (kh, kw, sh, sw), amin, amax)
 
     def avg_pool(self, op: Op) -> None:
         P = self.program
@@ -496,6 +485,20 @@ class _Writer:
         else:
             candidates = [(kind, [(0, 0), (0, 0)]) for kind in ("VALID", "SAME")]
         src, kind = self.windowed(op, dims, candidates, None, "average pooling")
+        self.pool("AVERAGE_POOL_2D", op, src, kind, (kh, kw, sh, sw), amin, amax)
+
+    def pool(
+        self,
+        builtin: str,
+        op: Op,
+        src: int,
+        kind: str,
+        window: tuple[int, int, int, int],
+        amin: int,
+        amax: int,
+    ) -> None:
+        """One MAX_POOL_2D / AVERAGE_POOL_2D with its fused clamp, reading `src` (the input, or a PAD of it)."""
+        kh, kw, sh, sw = window
         act, out = self.fused(op.outputs[0], amin, amax)
         opts = self.options(
             "Pool2DOptions",
@@ -506,7 +509,7 @@ class _Writer:
             filterWidth=kw,
             fusedActivationFunction=act,
         )
-        self.op("AVERAGE_POOL_2D", [src], [out], opts, "Pool2DOptions")
+        self.op(builtin, [src], [out], opts, "Pool2DOptions")
         self.flush_clamp()
 
     def concat(self, op: Op) -> None:
