@@ -45,6 +45,27 @@ class OpCode(enum.IntEnum):
     RESHAPE = 9
     TRANSPOSE = 10
     CLAMP = 11
+    # issue 8, CNN ops (12-39)
+    UNARY = 12
+    SUB = 13
+    MUL = 14
+    PAD = 15
+    SLICE = 16
+    RESIZE = 17
+
+
+class UnaryFunc(enum.IntEnum):
+    """UNARY's function (params[0]); kernels/include/edgebuild/ukernels.h EB_UNARY_*."""
+
+    HARDSWISH = 0
+    HARDSIGMOID = 1
+    SIGMOID = 2
+    SILU = 3
+    GELU = 4
+    GELU_TANH = 5
+    TANH = 6
+    LEAKY_RELU = 7
+    PRELU = 8
 
 
 MAX_RANK = 6

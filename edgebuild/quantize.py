@@ -8,6 +8,7 @@ requantization.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable
 
 import torch
@@ -19,7 +20,21 @@ from .errors import EdgebuildError
 A = torch.ops.aten
 
 # Ops whose output is requantized by the kernel (their own observer).
-COMPUTE_OPS = {A.conv2d.default, A.linear.default, A.add.Tensor}
+COMPUTE_OPS = {A.conv2d.default, A.linear.default, A.add.Tensor, A.sub.Tensor, A.mul.Tensor}
+BINARY_OPS = {A.add.Tensor, A.sub.Tensor, A.mul.Tensor}
+# Elementwise functions of one tensor: int8 tables (lower/ops/unary.py), own output observer.
+UNARY_OPS = {
+    A.hardswish.default,
+    A.hardsigmoid.default,
+    A.sigmoid.default,
+    A.silu.default,
+    A.gelu.default,
+    A.tanh.default,
+    A.leaky_relu.default,
+    A.prelu.default,
+}
+# split / chunk: the input edge is annotated on the split, each getitem shares it.
+SPLIT_OPS = {A.split.Tensor, A.split_with_sizes.default, A.chunk.default}
 WEIGHTED_OPS = {A.conv2d.default, A.linear.default}
 # Activations our kernels fuse into the producing op's clamp (docs/quantization.md (8)).
 FUSABLE_ACTIVATIONS = {
@@ -46,6 +61,16 @@ SHARED_OPS = {
     A.relu6.default,
     A.hardtanh.default,
     A.hardtanh_.default,
+    A.permute.default,
+    A.transpose.int,
+    A.contiguous.default,
+    A.slice.Tensor,
+    A.pad.default,
+    A.constant_pad_nd.default,
+    A.upsample_nearest2d.vec,
+    A.upsample_nearest2d.default,
+    A.upsample_bilinear2d.vec,
+    A.upsample_bilinear2d.default,
 }
 CAT_OPS = {A.cat.default, A.concat.default}
 
@@ -96,7 +121,8 @@ def _single_user(node: Node) -> Node | None:
 
 
 class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-defined]
-    """Annotates conv2d / linear / add (+ fused relu, relu6, hardtanh) and the value-moving ops around them."""
+    """Annotates conv2d / linear / add / sub / mul (+ fused relu, relu6, hardtanh), elementwise functions (tables)
+    and the value-moving ops around them."""
 
     def annotate(self, model: GraphModule) -> GraphModule:
         q = pt2e.quantizer
@@ -125,11 +151,11 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
                     inputs[w] = weight
                     if isinstance(b, Node):
                         inputs[b] = bias(x, w, node)
-                else:  # add: both operands must be tensors of the same shape (no broadcast in int8 yet)
+                else:  # add / sub / mul: two tensor operands (broadcasting allowed), no alpha
                     y = node.args[1]
-                    if not (isinstance(x, Node) and isinstance(y, Node)) or len(node.args) > 2:
+                    if not (isinstance(x, Node) and isinstance(y, Node)) or len(node.args) > 2 or node.kwargs:
                         continue
-                    if _shape(x) != _shape(y):
+                    if _shape(x) is None or _shape(y) is None:
                         continue
                     inputs[x] = act
                     inputs[y] = act
@@ -139,6 +165,17 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
                     mark(user, {}, act)
                 else:
                     mark(node, inputs, act)
+            elif node.target in UNARY_OPS:
+                x = node.args[0]
+                if isinstance(x, Node):
+                    mark(node, {x: act}, act)  # a prelu slope stays a float constant: the table folds it in
+            elif node.target in SPLIT_OPS:
+                x = node.args[0]
+                if isinstance(x, Node):
+                    mark(node, {x: act}, None)
+                    for user in node.users:
+                        if user.target is operator.getitem:
+                            mark(user, {}, q.SharedQuantizationSpec((x, node)))
             elif node.target in SHARED_OPS:
                 x = node.args[0]
                 if isinstance(x, Node):

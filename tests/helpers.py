@@ -10,6 +10,7 @@ import torch
 from torch.fx import GraphModule, Interpreter, Node
 
 from edgebuild.ir import Layout, Program
+from edgebuild.lower.ops.shape import SPLITS
 from edgebuild.lower import ACTIVATIONS, DEQUANTIZE_NODES, LOWERINGS, QUANTIZE_NODES, lower_graph, op_name
 from edgebuild.plan import plan_arena
 from edgebuild.quantize import quantize_model
@@ -84,6 +85,10 @@ def op_by_op(q: Quantized, x: np.ndarray) -> list[OpCheck]:
     rec.run(torch.from_numpy(x))
 
     def ours(qnode: Node) -> torch.Tensor:
+        while qnode.name not in by_name:  # an alias (identity transpose, contiguous): its input's tensor
+            src = qnode.args[0]
+            deq = next(a for a in src.args if isinstance(a, Node))  # type: ignore[union-attr]
+            qnode = deq.args[0]  # type: ignore[assignment]
         tid = by_name[qnode.name]
         return torch.from_numpy(to_logical(program, tid, values[tid]).copy())
 
@@ -112,6 +117,14 @@ def op_by_op(q: Quantized, x: np.ndarray) -> list[OpCheck]:
         if not tensor_args or tensor_args[0].target not in DEQUANTIZE_NODES:
             continue  # a fused activation: checked with its producer
         users = list(node.users)
+        if op_name(node) in SPLITS:  # a tuple: compare each part behind its getitem
+            parts = node.target(*map_arg(list(node.args)), **node.kwargs)
+            for g in users:
+                qn = next(iter(g.users))
+                ref = qn.target(parts[g.args[1]], *qn.args[1:])
+                diff = (ref.int() - ours(qn).int()).abs().max().item()
+                checks.append(OpCheck(g.name, op_name(node), int(diff), ref.numel()))
+            continue
         act = None
         if len(users) == 1 and users[0].target in ACTIVATIONS:
             act, users = users[0], list(users[0].users)

@@ -310,24 +310,105 @@ void run_fully_connected(eb_model* m, const Op& op) {
                   data_of<const int32_t>(m, op.inputs[4]), reinterpret_cast<int8_t*>(y.data));
 }
 
-void run_add(eb_model* m, const Op& op) {
+// ADD, SUB, MUL (docs/artifact.md): same-shape int8 ADD keeps its flat kernel; everything else broadcasts.
+void run_binary(eb_model* m, const Op& op) {
   const Tensor &a = m->tensors[op.inputs[0]], &b = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
   const int32_t* p = op.params;
-  eb_qs8_add_params k;
+  const int32_t kind = op.opcode == kOpMul ? EB_BINARY_MUL : (op.opcode == kOpSub ? EB_BINARY_SUB : EB_BINARY_ADD);
+  if (a.dtype == EB_DTYPE_FLOAT32) {
+    eb_f32_binary_ref(kind, y.rank, a.dims, b.dims, y.dims, reinterpret_cast<const float*>(a.data),
+                      reinterpret_cast<const float*>(b.data), reinterpret_cast<float*>(y.data));
+    return;
+  }
+  const bool same = a.num_elements == y.num_elements && b.num_elements == y.num_elements;
+  if (kind == EB_BINARY_ADD && same) {
+    eb_qs8_add_params k;
+    k.a_zero_point = a.zero_point;
+    k.b_zero_point = b.zero_point;
+    k.output_zero_point = y.zero_point;
+    k.left_shift = p[0];
+    k.a_multiplier = p[1];
+    k.a_shift = p[2];
+    k.b_multiplier = p[3];
+    k.b_shift = p[4];
+    k.output_multiplier = p[5];
+    k.output_shift = p[6];
+    k.output_min = p[7];
+    k.output_max = p[8];
+    eb_qs8_add_ref(&k, y.num_elements, reinterpret_cast<const int8_t*>(a.data),
+                   reinterpret_cast<const int8_t*>(b.data), reinterpret_cast<int8_t*>(y.data));
+    return;
+  }
+  eb_qs8_binary_params k;
+  memset(&k, 0, sizeof k);
+  k.op = kind;
   k.a_zero_point = a.zero_point;
   k.b_zero_point = b.zero_point;
   k.output_zero_point = y.zero_point;
-  k.left_shift = p[0];
-  k.a_multiplier = p[1];
-  k.a_shift = p[2];
-  k.b_multiplier = p[3];
-  k.b_shift = p[4];
-  k.output_multiplier = p[5];
-  k.output_shift = p[6];
-  k.output_min = p[7];
-  k.output_max = p[8];
-  eb_qs8_add_ref(&k, y.num_elements, reinterpret_cast<const int8_t*>(a.data), reinterpret_cast<const int8_t*>(b.data),
-                 reinterpret_cast<int8_t*>(y.data));
+  if (kind == EB_BINARY_MUL) {
+    k.output_multiplier = p[0];
+    k.output_shift = p[1];
+    k.output_min = p[2];
+    k.output_max = p[3];
+  } else {
+    k.left_shift = p[0];
+    k.a_multiplier = p[1];
+    k.a_shift = p[2];
+    k.b_multiplier = p[3];
+    k.b_shift = p[4];
+    k.output_multiplier = p[5];
+    k.output_shift = p[6];
+    k.output_min = p[7];
+    k.output_max = p[8];
+  }
+  eb_qs8_binary_ref(&k, y.rank, a.dims, b.dims, y.dims, reinterpret_cast<const int8_t*>(a.data),
+                    reinterpret_cast<const int8_t*>(b.data), reinterpret_cast<int8_t*>(y.data));
+}
+
+void run_unary(eb_model* m, const Op& op) {
+  const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
+  const size_t channels = x.rank == 0 ? 1 : (size_t)x.dims[x.rank - 1];
+  const Tensor* t = op.inputs[1] < 0 ? NULL : &m->tensors[op.inputs[1]];
+  if (x.dtype == EB_DTYPE_INT8) {
+    eb_qs8_lut_ref(x.num_elements, channels, (size_t)t->dims[0], reinterpret_cast<const int8_t*>(t->data),
+                   reinterpret_cast<const int8_t*>(x.data), reinterpret_cast<int8_t*>(y.data));
+    return;
+  }
+  float alpha;
+  memcpy(&alpha, &op.params[1], sizeof alpha);
+  eb_f32_unary_ref(op.params[0], x.num_elements, channels, t != NULL ? (size_t)t->dims[0] : 1,
+                   t != NULL ? reinterpret_cast<const float*>(t->data) : NULL, alpha,
+                   reinterpret_cast<const float*>(x.data), reinterpret_cast<float*>(y.data));
+}
+
+void run_pad(eb_model* m, const Op& op) {
+  const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
+  const int32_t value = op.params[2 * x.rank];
+  const int8_t code = (int8_t)value;  // int8: a code in -128..127 (checked); float32: the IEEE bits
+  eb_xx_pad_ref(dtype_size(x.dtype), x.rank, x.dims, op.params, y.dims,
+                x.dtype == EB_DTYPE_INT8 ? static_cast<const void*>(&code) : static_cast<const void*>(&value), x.data,
+                y.data);
+}
+
+void run_slice(eb_model* m, const Op& op) {
+  const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
+  eb_xx_slice_ref(dtype_size(x.dtype), x.rank, x.dims, op.params, op.params + x.rank, y.dims, x.data, y.data);
+}
+
+void run_resize(eb_model* m, const Op& op) {
+  const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
+  const Tensor &ht = m->tensors[op.inputs[1]], &wt = m->tensors[op.inputs[2]];
+  const size_t n = (size_t)x.dims[0], ih = (size_t)x.dims[1], iw = (size_t)x.dims[2], c = (size_t)x.dims[3];
+  const size_t oh = (size_t)y.dims[1], ow = (size_t)y.dims[2];
+  if (x.dtype == EB_DTYPE_INT8) {
+    eb_qs8_resize_ref(n, ih, iw, c, oh, ow, reinterpret_cast<const int32_t*>(ht.data),
+                      reinterpret_cast<const int32_t*>(wt.data), reinterpret_cast<const int8_t*>(x.data),
+                      reinterpret_cast<int8_t*>(y.data));
+  } else {
+    eb_f32_resize_ref(n, ih, iw, c, oh, ow, reinterpret_cast<const float*>(ht.data),
+                      reinterpret_cast<const float*>(wt.data), reinterpret_cast<const float*>(x.data),
+                      reinterpret_cast<float*>(y.data));
+  }
 }
 
 void run_max_pool(eb_model* m, const Op& op) {
@@ -417,7 +498,13 @@ void run_op(eb_model* m, const Op& op) {
     case kOpDequantize: run_dequantize(m, op); break;
     case kOpConv2d: run_conv2d(m, op); break;
     case kOpFullyConnected: run_fully_connected(m, op); break;
-    case kOpAdd: run_add(m, op); break;
+    case kOpAdd: run_binary(m, op); break;
+    case kOpSub: run_binary(m, op); break;
+    case kOpMul: run_binary(m, op); break;
+    case kOpUnary: run_unary(m, op); break;
+    case kOpPad: run_pad(m, op); break;
+    case kOpSlice: run_slice(m, op); break;
+    case kOpResize: run_resize(m, op); break;
     case kOpMaxPool2d: run_max_pool(m, op); break;
     case kOpAvgPool2d: run_avg_pool(m, op); break;
     case kOpConcat: run_concat(m, op); break;

@@ -39,7 +39,14 @@ enum Opcode : uint32_t {
   kOpReshape = 9,
   kOpTranspose = 10,
   kOpClamp = 11,
-  kOpLast = kOpClamp,
+  // issue 8, CNN ops (12-39)
+  kOpUnary = 12,
+  kOpSub = 13,
+  kOpMul = 14,
+  kOpPad = 15,
+  kOpSlice = 16,
+  kOpResize = 17,
+  kOpLast = kOpResize,
 };
 
 enum Storage : uint8_t { kStorageArena = 0, kStorageConstant = 1 };

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "edgebuild/ukernels.h"
 #include "internal.h"
 
 namespace eb {
@@ -97,6 +98,12 @@ Arity arity_of(uint32_t opcode) {
     case kOpReshape: return {1, 1, 0};
     case kOpTranspose: return {1, 1, -1};
     case kOpClamp: return {1, 1, 2};
+    case kOpUnary: return {2, 1, 2};
+    case kOpSub: return {2, 1, 9};
+    case kOpMul: return {2, 1, 4};
+    case kOpPad: return {1, 1, -1};
+    case kOpSlice: return {1, 1, -1};
+    case kOpResize: return {3, 1, 2};
     default: return {0, 0, 0};
   }
 }
@@ -423,7 +430,8 @@ class Loader {
       return op_fail("has %u params, expected %d", op.num_params, a.params);
     for (uint32_t k = 0; k < op.num_inputs; ++k) {
       const int32_t id = op.inputs[k];
-      const bool optional = (op.opcode == kOpConv2d || op.opcode == kOpFullyConnected) && k == 2;  // bias
+      const bool optional = ((op.opcode == kOpConv2d || op.opcode == kOpFullyConnected) && k == 2) ||  // bias
+                            (op.opcode == kOpUnary && k == 1);  // table / slope (checked by check_unary)
       if (id == -1 && optional) continue;
       if (id < 0 || (uint32_t)id >= m_->num_tensors)
         return op_fail("input %u: tensor id %d outside 0..%u", k, (int)id, m_->num_tensors);
@@ -441,13 +449,19 @@ class Loader {
       case kOpDequantize: return check_dequantize();
       case kOpConv2d: return check_conv2d();
       case kOpFullyConnected: return check_fully_connected();
-      case kOpAdd: return check_add();
+      case kOpAdd: return check_binary();
       case kOpMaxPool2d: return check_max_pool();
       case kOpAvgPool2d: return check_avg_pool();
       case kOpConcat: return check_concat();
       case kOpReshape: return check_reshape();
       case kOpTranspose: return check_transpose();
       case kOpClamp: return check_clamp();
+      case kOpUnary: return check_unary();
+      case kOpSub: return check_binary();
+      case kOpMul: return check_binary();
+      case kOpPad: return check_pad();
+      case kOpSlice: return check_slice();
+      case kOpResize: return check_resize();
       default: return op_fail("unknown opcode");  // unreachable: read_ops rejected it
     }
   }
@@ -522,6 +536,9 @@ class Loader {
     for (int32_t c = 0; c < channels; ++c)
       if ((s = need_multiplier("channel", (uint32_t)c, mult[c], shift[c])) != EB_OK) return s;
     return EB_OK;
+  }
+  const float* const_f32(int32_t id) {
+    return reinterpret_cast<const float*>(buf_ + sections_[kSectionConstants].offset + T(id).offset);
   }
   // Constant int32 data, read in place (CONSTANTS and every constant are 64-aligned in a 16-aligned buffer).
   const int32_t* const_i32(int32_t id) {
@@ -649,21 +666,164 @@ class Loader {
     return check_channel_params(N);
   }
 
-  eb_status check_add() {
+  // ADD, SUB, MUL: int8 or float32 (all three tensors alike); a and b broadcast to y (same rank, each dim equal to
+  // y's or 1). int8 ADD / SUB: eq. (7) params; int8 MUL: eq. (12) params; float32 reads no params.
+  eb_status check_binary() {
     const Op& op = *op_;
     const int32_t a = op.inputs[0], b = op.inputs[1], y = op.outputs[0];
     const int32_t* p = op.params;
     eb_status s;
-    if ((s = need_dtype("input a", a, EB_DTYPE_INT8)) != EB_OK) return s;
-    if ((s = need_dtype("input b", b, EB_DTYPE_INT8)) != EB_OK) return s;
-    if ((s = need_dtype("output", y, EB_DTYPE_INT8)) != EB_OK) return s;
-    if ((s = need_same_dims("input a", a, "output", y)) != EB_OK) return s;
-    if ((s = need_same_dims("input b", b, "output", y)) != EB_OK) return s;
+    const uint8_t dtype = T(a).dtype;
+    if (dtype != EB_DTYPE_INT8 && dtype != EB_DTYPE_FLOAT32)
+      return op_fail("input a ('%.*s') is %s, expected int8 or float32", tlen(a), tname(a), dtype_text(dtype));
+    if ((s = need_dtype("input b", b, dtype)) != EB_OK) return s;
+    if ((s = need_dtype("output", y, dtype)) != EB_OK) return s;
+    const Tensor& ty = T(y);
+    if ((s = need_rank("input a", a, ty.rank)) != EB_OK) return s;
+    if ((s = need_rank("input b", b, ty.rank)) != EB_OK) return s;
+    for (uint32_t d = 0; d < ty.rank; ++d)
+      if ((T(a).dims[d] != ty.dims[d] && T(a).dims[d] != 1) || (T(b).dims[d] != ty.dims[d] && T(b).dims[d] != 1))
+        return op_fail("input dims %s and %s do not broadcast to output dims %s", dims_text(T(a)).text,
+                       dims_text(T(b)).text, dims_text(ty).text);
+    if (dtype == EB_DTYPE_FLOAT32) return EB_OK;
+    if (op.opcode == kOpMul) {
+      if ((s = need_multiplier("out", 0, p[0], p[1])) != EB_OK) return s;
+      return need_act(p[2], p[3]);
+    }
     if (p[0] < 0 || p[0] > 24) return op_fail("left_shift %d outside 0..24", (int)p[0]);
     if ((s = need_multiplier("a", 0, p[1], p[2])) != EB_OK) return s;
     if ((s = need_multiplier("b", 0, p[3], p[4])) != EB_OK) return s;
     if ((s = need_multiplier("out", 0, p[5], p[6])) != EB_OK) return s;
     return need_act(p[7], p[8]);
+  }
+
+  // UNARY: int8 x → y through a constant int8 table [T, 256] (T = 1 or the last dim of x); float32 x → y by the
+  // formula, with a constant float32 slope [T] for PRELU and no table (−1) otherwise.
+  eb_status check_unary() {
+    const Op& op = *op_;
+    const int32_t x = op.inputs[0], t = op.inputs[1], y = op.outputs[0];
+    const int32_t func = op.params[0];
+    eb_status s;
+    if (func < 0 || func >= EB_UNARY_COUNT) return op_fail("function %d outside 0..%d", (int)func, EB_UNARY_COUNT - 1);
+    const uint8_t dtype = T(x).dtype;
+    if (dtype != EB_DTYPE_INT8 && dtype != EB_DTYPE_FLOAT32)
+      return op_fail("input ('%.*s') is %s, expected int8 or float32", tlen(x), tname(x), dtype_text(dtype));
+    if ((s = need_dtype("output", y, dtype)) != EB_OK) return s;
+    if ((s = need_same_dims("output", y, "input", x)) != EB_OK) return s;
+    const int32_t channels = T(x).rank == 0 ? 1 : T(x).dims[T(x).rank - 1];
+    const bool needs_table = dtype == EB_DTYPE_INT8 || func == EB_UNARY_PRELU;
+    if (!needs_table) {
+      if (t != -1) return op_fail("a float32 %d function takes no table (input 1 must be -1)", (int)func);
+      float alpha;
+      memcpy(&alpha, &op.params[1], sizeof alpha);
+      if (!isfinite(alpha)) return op_fail("alpha (bits 0x%08x) is not finite", (unsigned)op.params[1]);
+      return EB_OK;
+    }
+    if (t == -1) return op_fail("input 1 (table or slope) is missing");
+    const char* role = dtype == EB_DTYPE_INT8 ? "table" : "slope";
+    if ((s = need_dtype(role, t, dtype)) != EB_OK) return s;
+    if ((s = need_const(role, t)) != EB_OK) return s;
+    if ((s = need_rank(role, t, dtype == EB_DTYPE_INT8 ? 2 : 1)) != EB_OK) return s;
+    if (dtype == EB_DTYPE_INT8 && T(t).dims[1] != 256)
+      return op_fail("table ('%.*s') dims %s, expected [T, 256]", tlen(t), tname(t), dims_text(T(t)).text);
+    if (T(t).dims[0] != 1 && T(t).dims[0] != channels)
+      return op_fail("%s ('%.*s') has %d rows, expected 1 or the %d channels of the input's last dim", role, tlen(t),
+                     tname(t), (int)T(t).dims[0], (int)channels);
+    return EB_OK;
+  }
+
+  // PAD, SLICE: same dtype; int8 keeps scale and zero point.
+  eb_status check_mover(int32_t x, int32_t y) {
+    eb_status s;
+    if ((s = need_dtype("output", y, T(x).dtype)) != EB_OK) return s;
+    if ((s = need_rank("output", y, T(x).rank)) != EB_OK) return s;
+    if (T(x).rank < 1) return op_fail("input ('%.*s') has rank 0, expected rank >= 1", tlen(x), tname(x));
+    if (T(x).dtype == EB_DTYPE_INT8) return need_same_quant("output", y, "input", x);
+    return EB_OK;
+  }
+
+  // PAD: params before[0..r), after[0..r), value (an int8 code, or float32 bits).
+  eb_status check_pad() {
+    const Op& op = *op_;
+    const int32_t x = op.inputs[0], y = op.outputs[0];
+    eb_status s;
+    if ((s = check_mover(x, y)) != EB_OK) return s;
+    const uint32_t r = T(x).rank;
+    if (op.num_params != 2 * r + 1) return op_fail("has %u params, expected 2 × rank %u + 1", op.num_params, r);
+    for (uint32_t d = 0; d < r; ++d) {
+      const int32_t before = op.params[d], after = op.params[r + d];
+      if (before < 0 || after < 0 || (int64_t)T(x).dims[d] + before + after != T(y).dims[d])
+        return op_fail("dim %u: input %d padded by (%d, %d) is not output %d (pads must be >= 0)", d,
+                       (int)T(x).dims[d], (int)before, (int)after, (int)T(y).dims[d]);
+    }
+    const int32_t value = op.params[2 * r];
+    if (T(x).dtype == EB_DTYPE_INT8 && (value < -128 || value > 127))
+      return op_fail("pad value %d outside -128..127", (int)value);
+    return EB_OK;
+  }
+
+  // SLICE: params start[0..r), step[0..r); every index read lies inside the input.
+  eb_status check_slice() {
+    const Op& op = *op_;
+    const int32_t x = op.inputs[0], y = op.outputs[0];
+    eb_status s;
+    if ((s = check_mover(x, y)) != EB_OK) return s;
+    const uint32_t r = T(x).rank;
+    if (op.num_params != 2 * r) return op_fail("has %u params, expected 2 × rank %u", op.num_params, r);
+    for (uint32_t d = 0; d < r; ++d) {
+      const int64_t start = op.params[d], step = op.params[r + d];
+      if (start < 0 || step < 1 || start + (int64_t)(T(y).dims[d] - 1) * step >= T(x).dims[d])
+        return op_fail("dim %u: start %lld step %lld for %d outputs reads outside input size %d (start >= 0, "
+                       "step >= 1)", d, (long long)start, (long long)step, (int)T(y).dims[d], (int)T(x).dims[d]);
+    }
+    return EB_OK;
+  }
+
+  // RESIZE: x, y NHWC of one dtype with the same N and C; tables [OH, 3] and [OW, 3] of (i0, i1, weight),
+  // int32 with a Q16 weight in [0, 2^16] for int8, float32 with a weight in [0, 1] for float32.
+  eb_status check_resize() {
+    const Op& op = *op_;
+    const int32_t x = op.inputs[0], y = op.outputs[0];
+    eb_status s;
+    const uint8_t dtype = T(x).dtype;
+    if (dtype != EB_DTYPE_INT8 && dtype != EB_DTYPE_FLOAT32)
+      return op_fail("input ('%.*s') is %s, expected int8 or float32", tlen(x), tname(x), dtype_text(dtype));
+    if ((s = need_dtype("output", y, dtype)) != EB_OK) return s;
+    if ((s = need_rank("input", x, 4)) != EB_OK) return s;
+    if ((s = need_rank("output", y, 4)) != EB_OK) return s;
+    if (T(y).dims[0] != T(x).dims[0] || T(y).dims[3] != T(x).dims[3])
+      return op_fail("output dims %s do not keep the batch and channels of input dims %s", dims_text(T(y)).text,
+                     dims_text(T(x)).text);
+    if (dtype == EB_DTYPE_INT8 && (s = need_same_quant("output", y, "input", x)) != EB_OK) return s;
+    if ((op.params[0] != 0 && op.params[0] != 1) || (op.params[1] != 0 && op.params[1] != 1))
+      return op_fail("mode %d and align_corners %d must be 0 or 1", (int)op.params[0], (int)op.params[1]);
+    const uint8_t tdtype = dtype == EB_DTYPE_INT8 ? EB_DTYPE_INT32 : EB_DTYPE_FLOAT32;
+    for (int axis = 0; axis < 2; ++axis) {
+      const char* role = axis == 0 ? "row table" : "column table";
+      const int32_t t = op.inputs[1 + axis];
+      const int32_t in = T(x).dims[1 + axis], out = T(y).dims[1 + axis];
+      if ((s = need_dtype(role, t, tdtype)) != EB_OK) return s;
+      if ((s = need_const(role, t)) != EB_OK) return s;
+      if ((s = need_rank(role, t, 2)) != EB_OK) return s;
+      if (T(t).dims[0] != out || T(t).dims[1] != 3)
+        return op_fail("%s ('%.*s') dims %s, expected [%d, 3]", role, tlen(t), tname(t), dims_text(T(t)).text,
+                       (int)out);
+      for (int32_t o = 0; o < out; ++o) {
+        bool ok;
+        if (tdtype == EB_DTYPE_INT32) {
+          const int32_t* e = const_i32(t) + 3 * o;
+          ok = e[0] >= 0 && e[0] < in && e[1] >= 0 && e[1] < in && e[2] >= 0 && e[2] <= 65536;
+        } else {
+          const float* e = const_f32(t) + 3 * o;
+          ok = e[0] >= 0.0f && e[0] < (float)in && e[0] == floorf(e[0]) && e[1] >= 0.0f && e[1] < (float)in &&
+               e[1] == floorf(e[1]) && e[2] >= 0.0f && e[2] <= 1.0f;  // NaN fails every comparison
+        }
+        if (!ok)
+          return op_fail("%s ('%.*s') entry %d reads outside input size %d or has a weight outside [0, 1]", role,
+                         tlen(t), tname(t), (int)o, (int)in);
+      }
+    }
+    return EB_OK;
   }
 
   // The taps k·dilation of a window starting at `start` that fall inside [0, size): does one exist?

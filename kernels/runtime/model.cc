@@ -27,6 +27,12 @@ const char* opcode_name(uint32_t opcode) {
     case kOpReshape: return "RESHAPE";
     case kOpTranspose: return "TRANSPOSE";
     case kOpClamp: return "CLAMP";
+    case kOpUnary: return "UNARY";
+    case kOpSub: return "SUB";
+    case kOpMul: return "MUL";
+    case kOpPad: return "PAD";
+    case kOpSlice: return "SLICE";
+    case kOpResize: return "RESIZE";
     default: return NULL;
   }
 }

@@ -1,3 +1,3 @@
 """One file per op family; importing this package registers every lowering."""
 
-from . import conv, elementwise, pool, shape  # noqa: F401
+from . import conv, elementwise, pool, resize, shape, unary  # noqa: F401

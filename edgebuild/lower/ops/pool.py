@@ -51,18 +51,34 @@ def lower_avg_pool2d(ctx: LoweringContext, node: Node) -> None:
 
 @register("aten.adaptive_avg_pool2d.default", "aten.mean.dim")
 def lower_adaptive_avg_pool2d(ctx: LoweringContext, node: Node) -> None:
-    """Adaptive pooling whose output divides the input evenly is a plain average pool (global pooling: 1×1)."""
+    """Adaptive pooling whose output divides the input evenly is a plain average pool (global pooling: 1×1, any
+    odd size). mean over (H, W) is global pooling; without keepdim its [N, C] result is the same bytes as the NHWC
+    [N, 1, 1, C] pool output, so a RESHAPE follows."""
+    keep = True
     if node.target.__name__.startswith("mean"):  # type: ignore[union-attr]
         dims = sorted(int(d) % 4 for d in node.args[1])  # type: ignore[union-attr]
-        keep = len(node.args) > 2 and node.args[2]
-        if dims != [2, 3] or not keep:
+        keep = bool(len(node.args) > 2 and node.args[2]) or bool(node.kwargs.get("keepdim", False))
+        if dims != [2, 3] or ctx.tensor(ctx.input(node.args[0])).layout != Layout.NHWC:
             raise EdgebuildError(
-                f"{node.name}: mean is supported over the spatial dims with keepdim=True only"
+                f"{node.name}: mean is supported over the spatial dims (2, 3) of a 4-D tensor only, not {dims}"
             )
-    out = node_shape(node)
-    (h, w), (oh, ow) = logical(ctx.tensor(ctx.input(node.args[0])))[2:], out[2:]
+    xt = ctx.tensor(ctx.input(node.args[0]))
+    (h, w) = logical(xt)[2:]
+    (oh, ow) = node_shape(node)[2:] if keep else (1, 1)
     if h % oh or w % ow:
         raise EdgebuildError(f"{node.name}: adaptive_avg_pool2d from {h}x{w} to {oh}x{ow} has uneven windows")
-    x, y = _pool_io(ctx, node)
     kh, kw = h // oh, w // ow
-    ctx.add_op(OpCode.AVG_POOL2D, node, [x], [y], [kh, kw, kh, kw, 0, 0, 1, -128, 127])
+    params = [kh, kw, kh, kw, 0, 0, 1, -128, 127]
+    if keep:
+        x, y = _pool_io(ctx, node)
+        ctx.add_op(OpCode.AVG_POOL2D, node, [x], [y], params)
+        return
+    x = ctx.input(node.args[0])
+    n, c = node_shape(node)
+    y, _, _ = ctx.new_output(node, (n, c), Layout.PLAIN)
+    yt = ctx.tensor(y)
+    if (yt.scale, yt.zero_point) != (xt.scale, xt.zero_point):
+        raise EdgebuildError(f"{node.name}: mean input and output must share quantization parameters")
+    pooled = ctx.temp(f"{node.name}.pooled", yt, (n, 1, 1, c), Layout.NHWC)
+    ctx.add_op(OpCode.AVG_POOL2D, node, [x], [pooled], params)
+    ctx.add_op(OpCode.RESHAPE, node, [pooled], [y], [], name=f"{node.name}.squeeze")

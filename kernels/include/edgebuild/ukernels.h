@@ -96,6 +96,62 @@ void eb_xx_copy_ref(size_t num_bytes, const void* input, void* output);
 void eb_xx_transpose_ref(size_t element_size, size_t rank, const int32_t* input_dims, const int32_t* perm,
                          const void* input, void* output);
 
+// ---- issue 8 (CNN ops): UNARY, ADD/SUB/MUL with broadcasting, PAD, SLICE, RESIZE; int8 and float32 ----
+
+// UNARY functions (docs/artifact.md, op 12). int8 runs a 256-entry table per channel built at build time; float32
+// runs the formula.
+enum {
+  EB_UNARY_HARDSWISH = 0,
+  EB_UNARY_HARDSIGMOID = 1,
+  EB_UNARY_SIGMOID = 2,
+  EB_UNARY_SILU = 3,
+  EB_UNARY_GELU = 4,
+  EB_UNARY_GELU_TANH = 5,
+  EB_UNARY_TANH = 6,
+  EB_UNARY_LEAKY_RELU = 7,
+  EB_UNARY_PRELU = 8,
+  EB_UNARY_COUNT = 9,
+};
+// qs8-lut: y[i] = table[c·256 + x[i] + 128], c = 0 when tables == 1, else i % channels (channels = last dim).
+// Output may alias the input exactly.
+void eb_qs8_lut_ref(size_t count, size_t channels, size_t tables, const int8_t* table, const int8_t* input,
+                    int8_t* output);
+// f32-unary: y = f(x); alpha is leaky_relu's slope; PRELU reads slope[c] (slopes == 1 or == channels).
+void eb_f32_unary_ref(int32_t func, size_t count, size_t channels, size_t slopes, const float* slope, float alpha,
+                      const float* input, float* output);
+
+// qs8-binary / f32-binary: ADD, SUB, MUL of a and b broadcast to the output (same rank <= 6, each dim of a and b
+// equal to the output's or 1).
+enum { EB_BINARY_ADD = 0, EB_BINARY_SUB = 1, EB_BINARY_MUL = 2 };
+typedef struct eb_qs8_binary_params {
+  int32_t op;
+  int32_t a_zero_point, b_zero_point, output_zero_point;
+  int32_t left_shift;  // ADD, SUB: docs/quantization.md (7)
+  int32_t a_multiplier, a_shift, b_multiplier, b_shift;
+  int32_t output_multiplier, output_shift;  // all ops; MUL: eq. (12)
+  int32_t output_min, output_max;
+} eb_qs8_binary_params;
+void eb_qs8_binary_ref(const eb_qs8_binary_params* params, size_t rank, const int32_t* a_dims, const int32_t* b_dims,
+                       const int32_t* output_dims, const int8_t* a, const int8_t* b, int8_t* output);
+void eb_f32_binary_ref(int32_t op, size_t rank, const int32_t* a_dims, const int32_t* b_dims,
+                       const int32_t* output_dims, const float* a, const float* b, float* output);
+
+// xx-pad: constant PAD (rank 1..6); output_dims[k] = input_dims[k] + pad_before[k] + pad_after[k]; value is one
+// element. Input and output must not overlap.
+void eb_xx_pad_ref(size_t element_size, size_t rank, const int32_t* input_dims, const int32_t* pad_before,
+                   const int32_t* output_dims, const void* value, const void* input, void* output);
+// xx-slice: y[i] = x[start + i·step] per dim (step >= 1).
+void eb_xx_slice_ref(size_t element_size, size_t rank, const int32_t* input_dims, const int32_t* start,
+                     const int32_t* step, const int32_t* output_dims, const void* input, void* output);
+
+// qs8-resize / f32-resize: RESIZE of NHWC [N, IH, IW, C] to [N, OH, OW, C] from per-row and per-column tables
+// (i0, i1, weight of i1): int32 with the weight in Q16 for int8, float32 for float32 (docs/artifact.md, op 17).
+void eb_qs8_resize_ref(size_t batch, size_t input_height, size_t input_width, size_t channels, size_t output_height,
+                       size_t output_width, const int32_t* htab, const int32_t* wtab, const int8_t* input,
+                       int8_t* output);
+void eb_f32_resize_ref(size_t batch, size_t input_height, size_t input_width, size_t channels, size_t output_height,
+                       size_t output_width, const float* htab, const float* wtab, const float* input, float* output);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif

@@ -1,0 +1,111 @@
+"""Lowerings for elementwise functions of one int8 tensor (hardswish, sigmoid, gelu, prelu, ...): a 256-entry table.
+
+An int8 input takes 256 values, so any elementwise function is exactly a table (TFLite's approach for LOGISTIC,
+TANH, HARD_SWISH on int8). The table is built here from the input and output quantization parameters by doing what
+PT2E's reference graph does to each code — dequantize (eq. 2), apply the float32 function, quantize (eq. 1) — so the
+kernel equals the reference bit for bit, wherever PyTorch's float32 function agrees with this one (docs/quantization.md
+(11)). PReLU with one slope per channel gets one table per channel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.fx import Node
+
+from ...errors import EdgebuildError
+from ...ir import DType, Layout, OpCode, UnaryFunc
+from ...qmath import f32_bits
+from .. import LoweringContext, register
+
+A = torch.ops.aten
+
+# ATen op -> UNARY function
+FUNCS = {
+    "aten.hardswish.default": UnaryFunc.HARDSWISH,
+    "aten.hardswish_.default": UnaryFunc.HARDSWISH,
+    "aten.hardsigmoid.default": UnaryFunc.HARDSIGMOID,
+    "aten.hardsigmoid_.default": UnaryFunc.HARDSIGMOID,
+    "aten.sigmoid.default": UnaryFunc.SIGMOID,
+    "aten.sigmoid_.default": UnaryFunc.SIGMOID,
+    "aten.silu.default": UnaryFunc.SILU,
+    "aten.silu_.default": UnaryFunc.SILU,
+    "aten.gelu.default": UnaryFunc.GELU,
+    "aten.gelu_.default": UnaryFunc.GELU,
+    "aten.tanh.default": UnaryFunc.TANH,
+    "aten.tanh_.default": UnaryFunc.TANH,
+    "aten.leaky_relu.default": UnaryFunc.LEAKY_RELU,
+    "aten.leaky_relu_.default": UnaryFunc.LEAKY_RELU,
+    "aten.prelu.default": UnaryFunc.PRELU,
+}
+
+
+def apply_float(func: UnaryFunc, x: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor:
+    """The float32 function, computed by PyTorch itself (the reference graph runs these same ATen ops)."""
+    if func == UnaryFunc.HARDSWISH:
+        return A.hardswish.default(x)
+    if func == UnaryFunc.HARDSIGMOID:
+        return A.hardsigmoid.default(x)
+    if func == UnaryFunc.SIGMOID:
+        return A.sigmoid.default(x)
+    if func == UnaryFunc.SILU:
+        return A.silu.default(x)
+    if func == UnaryFunc.GELU:
+        return A.gelu.default(x)
+    if func == UnaryFunc.GELU_TANH:
+        return A.gelu.default(x, approximate="tanh")
+    if func == UnaryFunc.TANH:
+        return A.tanh.default(x)
+    if func == UnaryFunc.LEAKY_RELU:
+        return A.leaky_relu.default(x, float(alpha))
+    assert isinstance(alpha, torch.Tensor)
+    return torch.where(x > 0, x, x * alpha)
+
+
+def build_table(
+    func: UnaryFunc,
+    x_scale: float,
+    x_zp: int,
+    y_scale: float,
+    y_zp: int,
+    alpha: float | np.ndarray = 0.0,
+) -> np.ndarray:
+    """int8 [T, 256]: row c, column q + 128 = quantize(f(dequantize(q))), T = number of slopes (PReLU) or 1."""
+    q = torch.arange(-128, 128, dtype=torch.int32)
+    x = (q - x_zp).to(torch.float32) * torch.tensor(x_scale, dtype=torch.float32)  # eq. (2), float32
+    if func == UnaryFunc.PRELU:
+        slopes = torch.from_numpy(np.asarray(alpha, np.float32).reshape(-1, 1))
+        y = apply_float(func, x.reshape(1, 256), slopes)
+    else:
+        y = apply_float(func, x, alpha).reshape(1, 256)
+    out = torch.ops.quantized_decomposed.quantize_per_tensor.default(y, y_scale, y_zp, -128, 127, torch.int8)
+    return out.numpy().astype(np.int8)
+
+
+@register(*FUNCS)
+def lower_unary(ctx: LoweringContext, node: Node) -> None:
+    from .. import op_name
+
+    func = FUNCS[op_name(node)]
+    x = ctx.input(node.args[0])
+    xt = ctx.tensor(x)
+    alpha: float | np.ndarray = 0.0
+    approximate = node.kwargs.get("approximate", node.args[1] if len(node.args) > 1 else "none")
+    if func == UnaryFunc.GELU and approximate == "tanh":
+        func = UnaryFunc.GELU_TANH
+    if func == UnaryFunc.LEAKY_RELU:
+        alpha = float(node.args[1]) if len(node.args) > 1 else 0.01  # type: ignore[arg-type]
+    if func == UnaryFunc.PRELU:
+        alpha = ctx.constant(node.args[1]).astype(np.float32).reshape(-1)
+        per_channel_ok = xt.layout == Layout.NHWC or len(xt.shape) == 2  # the channel is the last stored dim
+        if alpha.size > 1 and (not per_channel_ok or xt.shape[-1] != alpha.size):
+            raise EdgebuildError(
+                f"{node.name}: prelu with {alpha.size} slopes on an input of shape {xt.shape} is not supported: "
+                "use one slope, or one per channel of an (N, C) or (N, C, H, W) input"
+            )
+    y, _, _ = ctx.new_output(node, xt.shape, xt.layout)
+    yt = ctx.tensor(y)
+    table = build_table(func, xt.scale, xt.zero_point, yt.scale, yt.zero_point, alpha)
+    t_id = ctx.program.add_constant(f"{node.name}.table", table, DType.INT8)
+    alpha_bits = f32_bits(np.float32(alpha)) if func == UnaryFunc.LEAKY_RELU else 0
+    ctx.add_op(OpCode.UNARY, node, [x, t_id], [y], [int(func), alpha_bits])
