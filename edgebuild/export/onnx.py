@@ -261,7 +261,13 @@ class _Writer:
             OpCode.CLAMP: self.clamp,
         }
         for op in P.ops:
-            handlers[op.opcode](op)
+            handler = handlers.get(op.opcode)
+            if handler is None:
+                raise ExportError(
+                    f"{op.name}: {op.opcode.name} has no ONNX mapping in edgebuild's exporter yet; "
+                    f"the model runs in edgebuild (model.ebm) but cannot be exported as ONNX"
+                )
+            handler(op)
         if self.io == "float":
             ins = [(P.tensors[t].name, TP.FLOAT, list(P.tensors[t].shape)) for t in P.inputs]
             outs = [(P.tensors[t].name, TP.FLOAT, list(P.tensors[t].shape)) for t in P.outputs]

@@ -611,7 +611,13 @@ class _Writer:
             OpCode.CLAMP: lambda op: self.clamp(self.tensor(op.inputs[0]), op.outputs[0], *op.params),
         }
         for op in P.ops:
-            handlers[op.opcode](op)
+            handler = handlers.get(op.opcode)
+            if handler is None:
+                raise ExportError(
+                    f"{op.name}: {op.opcode.name} has no TFLite mapping in edgebuild's exporter yet; "
+                    f"the model runs in edgebuild (model.ebm) but cannot be exported as TFLite"
+                )
+            handler(op)
         for tid in P.inputs:
             if tid not in self.tmap:
                 raise ExportError(f"graph input {P.tensors[tid].name!r} is not quantized by the model")

@@ -5,9 +5,11 @@ Written from the equations, not from the C++: the reference kernels must agree w
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from edgebuild.ir import DType, OpCode, Program
+from edgebuild.ir import DType, OpCode, Program, UnaryFunc
 
 I32_MIN, I32_MAX = -(2**31), 2**31 - 1
 
@@ -52,6 +54,34 @@ def _round_half_away_div(a: np.ndarray, n: np.ndarray) -> np.ndarray:
 
 def _clamp8(v: np.ndarray, lo: int = -128, hi: int = 127) -> np.ndarray:
     return np.clip(v, lo, hi).astype(np.int8)
+
+
+def unary_f32(func: UnaryFunc, x: np.ndarray, alpha: np.float32, slope: np.ndarray | None) -> np.ndarray:
+    """The float functions in float64 (the float32 kernel is held to them with a tolerance)."""
+    erf = np.vectorize(math.erf)
+
+    v = x.astype(np.float64)
+    if func == UnaryFunc.HARDSWISH:
+        y = v * np.clip(v + 3, 0, 6) / 6
+    elif func == UnaryFunc.HARDSIGMOID:
+        y = np.clip(v + 3, 0, 6) / 6
+    elif func == UnaryFunc.SIGMOID:
+        y = 1 / (1 + np.exp(-v))
+    elif func == UnaryFunc.SILU:
+        y = v / (1 + np.exp(-v))
+    elif func == UnaryFunc.GELU:
+        y = 0.5 * v * (1 + erf(v / np.sqrt(2)))
+    elif func == UnaryFunc.GELU_TANH:
+        y = 0.5 * v * (1 + np.tanh(np.sqrt(2 / np.pi) * (v + 0.044715 * v**3)))
+    elif func == UnaryFunc.TANH:
+        y = np.tanh(v)
+    elif func == UnaryFunc.LEAKY_RELU:
+        y = np.where(v > 0, v, v * float(alpha))
+    else:
+        assert slope is not None
+        s = slope.astype(np.float64)
+        y = np.where(v > 0, v, v * (s[0] if s.size == 1 else s))
+    return y.astype(np.float32)
 
 
 def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> list | dict:
@@ -116,12 +146,54 @@ def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> 
                 acc += b.astype(np.int64)
             y = _clamp8(mbqm(acc, mult.astype(np.int64), shift.astype(np.int64)) + yt.zero_point, amin, amax)
             y = y.reshape(yt.shape)
-        elif op.opcode == OpCode.ADD:
+        elif op.opcode in (OpCode.ADD, OpCode.SUB, OpCode.MUL) and xt.dtype == DType.FLOAT32:
+            fn = {OpCode.ADD: np.add, OpCode.SUB: np.subtract, OpCode.MUL: np.multiply}[op.opcode]
+            y = fn(ins[0], ins[1]).astype(np.float32)  # NumPy broadcasting
+        elif op.opcode in (OpCode.ADD, OpCode.SUB):
             ls, am, ash, bm, bsh, om, osh, amin, amax = p
             bt = prog.tensors[op.inputs[1]]
             a2 = mbqm((ins[0].astype(np.int64) - xt.zero_point) * (1 << ls), am, ash)
             b2 = mbqm((ins[1].astype(np.int64) - bt.zero_point) * (1 << ls), bm, bsh)
-            y = _clamp8(mbqm(a2 + b2, om, osh) + yt.zero_point, amin, amax)
+            total = a2 - b2 if op.opcode == OpCode.SUB else a2 + b2  # broadcasts
+            y = _clamp8(mbqm(total, om, osh) + yt.zero_point, amin, amax)
+        elif op.opcode == OpCode.MUL:  # (12)
+            om, osh, amin, amax = p
+            bt = prog.tensors[op.inputs[1]]
+            prod = (ins[0].astype(np.int64) - xt.zero_point) * (ins[1].astype(np.int64) - bt.zero_point)
+            y = _clamp8(mbqm(prod, om, osh) + yt.zero_point, amin, amax)
+        elif op.opcode == OpCode.UNARY and xt.dtype == DType.INT8:  # (11)
+            table = ins[1].astype(np.int64)
+            idx = ins[0].astype(np.int64) + 128
+            y = table[0][idx] if table.shape[0] == 1 else np.take_along_axis(table.T, idx.reshape(-1, table.shape[0]), 0)
+            y = y.reshape(yt.shape)
+        elif op.opcode == OpCode.UNARY:
+            y = unary_f32(UnaryFunc(p[0]), ins[0], np.array([p[1]], np.int32).view(np.float32)[0], ins[1])
+        elif op.opcode == OpCode.PAD:
+            r = len(xt.shape)
+            value = p[2 * r] if xt.dtype == DType.INT8 else np.array([p[2 * r]], np.int32).view(np.float32)[0]
+            y = np.pad(ins[0], [(p[d], p[r + d]) for d in range(r)], constant_values=value)
+        elif op.opcode == OpCode.SLICE:
+            r = len(xt.shape)
+            y = ins[0][tuple(slice(p[d], p[d] + (yt.shape[d] - 1) * p[r + d] + 1, p[r + d]) for d in range(r))]
+        elif op.opcode == OpCode.RESIZE:
+            x, ht, wt = ins
+            if xt.dtype == DType.INT8:  # (13): exact rational, rounded half away from zero
+                x = x.astype(np.int64)
+                lh, lw = ht[:, 2].astype(np.int64)[:, None, None], wt[:, 2].astype(np.int64)[None, :, None]
+                one = 1 << 16
+
+                def at(hi: int, wi: int) -> np.ndarray:
+                    return x[:, ht[:, hi]][:, :, wt[:, wi]]
+
+                acc = (one - lh) * ((one - lw) * at(0, 0) + lw * at(0, 1)) + lh * ((one - lw) * at(1, 0) + lw * at(1, 1))
+                y = _round_half_away_div(acc, np.int64(1 << 32))
+            else:
+                x = x.astype(np.float64)
+                h0, h1, w0, w1 = (t[:, k].astype(np.int64) for t, k in ((ht, 0), (ht, 1), (wt, 0), (wt, 1)))
+                lh, lw = ht[:, 2].astype(np.float64)[:, None, None], wt[:, 2].astype(np.float64)[None, :, None]
+                top = (1 - lw) * x[:, h0][:, :, w0] + lw * x[:, h0][:, :, w1]
+                bottom = (1 - lw) * x[:, h1][:, :, w0] + lw * x[:, h1][:, :, w1]
+                y = ((1 - lh) * top + lh * bottom).astype(np.float32)
         elif op.opcode in (OpCode.MAX_POOL2D, OpCode.AVG_POOL2D):
             x = ins[0].astype(np.int64)
             n, h, wd, c = x.shape

@@ -48,11 +48,14 @@ def linear_table(in_size: int, out_size: int, align_corners: bool, factor: float
         scale = _scale(in_size, out_size, factor)
     tab = np.zeros((out_size, 3), np.float32)
     for o in range(out_size):
+        if out_size == in_size:  # PyTorch copies
+            tab[o] = (o, o, 0)
+            continue
         if align_corners:
             real = scale * F32(o)
         else:
             real = max(scale * (F32(o) + F32(0.5)) - F32(0.5), F32(0))
-        i0 = int(real)
+        i0 = min(int(np.floor(real)), in_size - 1)  # guard_index_and_lambda
         lam = min(max(real - F32(i0), F32(0)), F32(1))
         i1 = i0 + (1 if i0 < in_size - 1 else 0)
         tab[o] = (i0, i1, lam)

@@ -1,0 +1,177 @@
+"""Issue 8's CNN ops lowered from PT2E graphs: structure (op counts) first, then every lowered op, fed our int8
+inputs, against PT2E's float-op-then-quantize reference (tests/helpers.op_by_op).
+
+Bounds: table ops (hardswish … prelu) are exact — the table is the reference applied to each of the 256 codes;
+value-moving ops (pad, slice, split, permute, nearest upsample, mean's reshape) are exact; arithmetic ops (add, sub,
+mul, bilinear, mean) are within 1 LSB (one rounding of a real number that the reference rounds once as well).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from edgebuild.errors import EdgebuildError
+from tests.helpers import op_by_op, quantize_and_lower
+from tests.lower.test_vs_pt2e import OneOp, conv
+from tests.models import calibration
+
+EXACT = {
+    "aten.hardswish.default",
+    "aten.hardsigmoid.default",
+    "aten.sigmoid.default",
+    "aten.silu.default",
+    "aten.gelu.default",
+    "aten.tanh.default",
+    "aten.leaky_relu.default",
+    "aten.prelu.default",
+    "aten.pad.default",
+    "aten.slice.Tensor",
+    "aten.split_with_sizes.default",
+    "aten.split.Tensor",
+    "aten.chunk.default",
+    "aten.permute.default",
+    "aten.transpose.int",
+    "aten.upsample_nearest2d.vec",
+    "aten.view.default",
+}
+
+
+def shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+    n, c, h, w = x.shape
+    return x.view(n, groups, c // groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+
+
+CASES = [
+    ("hardswish", OneOp(lambda m, x: F.hardswish(m[0](x)), conv(3, 8, 3)), (1, 3, 7, 7), {"UNARY": 1}),
+    ("hardsigmoid", OneOp(lambda m, x: F.hardsigmoid(m[0](x)), conv(3, 8, 1)), (1, 3, 5, 5), {"UNARY": 1}),
+    ("sigmoid", OneOp(lambda m, x: torch.sigmoid(m[0](x)), conv(3, 4, 1)), (1, 3, 5, 5), {"UNARY": 1}),
+    ("silu", OneOp(lambda m, x: F.silu(m[0](x)), conv(3, 4, 1)), (1, 3, 5, 5), {"UNARY": 1}),
+    ("gelu", OneOp(lambda m, x: F.gelu(m[0](x)), nn.Linear(12, 9)), (2, 12), {"UNARY": 1}),
+    (
+        "gelu_tanh",
+        OneOp(lambda m, x: F.gelu(m[0](x), approximate="tanh"), nn.Linear(12, 9)),
+        (2, 12),
+        {"UNARY": 1},
+    ),
+    ("tanh", OneOp(lambda m, x: torch.tanh(m[0](x)), conv(3, 4, 1)), (1, 3, 5, 5), {"UNARY": 1}),
+    ("leaky_relu", OneOp(lambda m, x: F.leaky_relu(m[0](x), 0.2), conv(3, 4, 1)), (1, 3, 5, 5), {"UNARY": 1}),
+    ("prelu_channel", OneOp(lambda m, x: m[1](m[0](x)), conv(3, 6, 1), nn.PReLU(6)), (1, 3, 5, 5), {"UNARY": 1}),
+    ("prelu_one", OneOp(lambda m, x: m[1](m[0](x)), nn.Linear(5, 7), nn.PReLU()), (3, 5), {"UNARY": 1}),
+    (
+        "se_mul_broadcast",
+        OneOp(lambda m, x: m[0](x) * F.hardsigmoid(m[1](F.adaptive_avg_pool2d(m[0](x), 1))), conv(3, 8, 1), conv(8, 8, 1)),
+        (1, 3, 6, 6),
+        {"MUL": 1, "AVG_POOL2D": 1, "UNARY": 1},
+    ),
+    ("mul_relu", OneOp(lambda m, x: F.relu(m[0](x) * m[1](x)), conv(3, 4, 1), conv(3, 4, 3, padding=1)), (1, 3, 5, 5), {"MUL": 1}),
+    ("sub", OneOp(lambda m, x: m[0](x) - m[1](x), conv(3, 4, 1), conv(3, 4, 3, padding=1)), (1, 3, 5, 5), {"SUB": 1}),
+    (
+        "add_broadcast_rank",
+        OneOp(lambda m, x: m[0](x) + m[1](x.flatten(1)).view(1, 4, 1, 1), conv(3, 4, 1), nn.Linear(75, 4)),
+        (1, 3, 5, 5),
+        {"ADD": 1},
+    ),
+    (
+        "mean_no_keepdim_odd",
+        OneOp(lambda m, x: m[1](m[0](x).mean((2, 3))), conv(3, 4, 1), nn.Linear(4, 2)),
+        (1, 3, 7, 7),
+        {"AVG_POOL2D": 1},
+    ),
+    ("adaptive_1x1_odd", OneOp(lambda m, x: F.adaptive_avg_pool2d(m[0](x), 1), conv(3, 4, 1)), (1, 3, 7, 5), {"AVG_POOL2D": 1}),
+    ("pad", OneOp(lambda m, x: F.pad(m[0](x), (1, 2, 0, 3)), conv(3, 4, 1)), (1, 3, 5, 5), {"PAD": 1}),
+    ("pad_value", OneOp(lambda m, x: F.pad(m[0](x), (1, 1, 1, 1), value=0.25), conv(3, 4, 1)), (1, 3, 4, 4), {"PAD": 1}),
+    (
+        "upsample_nearest",
+        OneOp(lambda m, x: F.interpolate(m[0](x), scale_factor=2, mode="nearest"), conv(3, 4, 1)),
+        (1, 3, 5, 4),
+        {"RESIZE": 1},
+    ),
+    (
+        "upsample_nearest_size",
+        OneOp(lambda m, x: F.interpolate(m[0](x), size=(7, 10), mode="nearest"), conv(3, 4, 1)),
+        (1, 3, 3, 4),
+        {"RESIZE": 1},
+    ),
+    (
+        "upsample_bilinear",
+        OneOp(lambda m, x: F.interpolate(m[0](x), scale_factor=2, mode="bilinear"), conv(3, 4, 1)),
+        (1, 3, 5, 4),
+        {"RESIZE": 1},
+    ),
+    (
+        "upsample_bilinear_align",
+        OneOp(lambda m, x: F.interpolate(m[0](x), size=(9, 6), mode="bilinear", align_corners=True), conv(3, 4, 1)),
+        (1, 3, 4, 3),
+        {"RESIZE": 1},
+    ),
+    (
+        "channel_shuffle",
+        OneOp(lambda m, x: m[1](shuffle(m[0](x), 2)), conv(3, 8, 1), conv(8, 4, 1)),
+        (1, 3, 5, 5),
+        {"TRANSPOSE": 3},
+    ),
+    ("permute", OneOp(lambda m, x: m[0](x).permute(0, 2, 3, 1).flatten(1), conv(3, 4, 1)), (1, 3, 3, 5), {"CONV2D": 1}),
+    (
+        "chunk_cat",
+        OneOp(lambda m, x: torch.cat(list(m[0](x).chunk(2, 1))[::-1], 1), conv(3, 8, 1)),
+        (1, 3, 4, 4),
+        {"SLICE": 2, "CONCAT": 1},
+    ),
+    (
+        "split_sizes",
+        OneOp(lambda m, x: torch.split(m[0](x), [3, 5], 1)[1] + m[1](x), conv(3, 8, 1), conv(3, 5, 1)),
+        (1, 3, 4, 4),
+        {"SLICE": 1},
+    ),
+    ("slice_step", OneOp(lambda m, x: m[0](x)[:, 1:7:2, 1:, :3], conv(3, 8, 1)), (1, 3, 5, 5), {"SLICE": 3}),
+]
+
+
+@pytest.mark.parametrize("name,model,shape,expect", CASES, ids=[c[0] for c in CASES])
+def test_op_by_op(name: str, model: nn.Module, shape: tuple[int, ...], expect: dict[str, int]) -> None:
+    torch.manual_seed(0)
+    cal = calibration(shape, 8)
+    q = quantize_and_lower(model, cal, name)
+    counts = q.program.op_counts()
+    for op, n in expect.items():
+        assert counts.get(op, 0) == n, counts
+    lowered = {c.aten for x in calibration(shape, 2, seed=7) for c in op_by_op(q, x.numpy())}
+    for x in calibration(shape, 3, seed=7):
+        checks = op_by_op(q, x.numpy())
+        bad = [c for c in checks if c.max_lsb > (0 if c.aten in EXACT else 1)]
+        assert not bad, bad
+    assert lowered - {"quantize", "aten.conv2d.default", "aten.linear.default"}, "the op under test was not compared"
+
+
+def test_unsupported_pad_mode_names_op() -> None:
+    m = OneOp(lambda m, x: F.pad(m[0](x), (1, 1, 1, 1), mode="reflect"), conv(3, 4, 1))
+    with pytest.raises(EdgebuildError, match="pad|reflection_pad"):
+        quantize_and_lower(m, calibration((1, 3, 4, 4), 2))
+
+
+def test_table_matches_reference_on_every_code() -> None:
+    """All 256 codes of every function: the table (lower/ops/unary.py) against PT2E's dequantize -> op -> quantize."""
+    from edgebuild.ir import UnaryFunc
+    from edgebuild.lower.ops.unary import build_table
+
+    Q = torch.ops.quantized_decomposed
+    codes = torch.arange(-128, 128, dtype=torch.int8)
+    fns = {
+        UnaryFunc.HARDSWISH: F.hardswish,
+        UnaryFunc.HARDSIGMOID: F.hardsigmoid,
+        UnaryFunc.SIGMOID: torch.sigmoid,
+        UnaryFunc.SILU: F.silu,
+        UnaryFunc.GELU: F.gelu,
+        UnaryFunc.GELU_TANH: lambda v: F.gelu(v, approximate="tanh"),
+        UnaryFunc.TANH: torch.tanh,
+        UnaryFunc.LEAKY_RELU: lambda v: F.leaky_relu(v, 0.1),
+    }
+    for func, fn in fns.items():
+        for sx, zx, sy, zy in [(0.05, -3, 0.02, 10), (0.1, 20, 0.004, -128), (0.3, -128, 0.05, 0)]:
+            ref = Q.quantize_per_tensor(fn(Q.dequantize_per_tensor(codes, sx, zx, -128, 127, torch.int8)), sy, zy, -128, 127, torch.int8)
+            table = build_table(func, sx, zx, sy, zy, 0.1)
+            np.testing.assert_array_equal(table[0], ref.numpy(), err_msg=func.name)
