@@ -10,8 +10,8 @@ import torch
 from torch.fx import GraphModule, Interpreter, Node
 
 from edgebuild.ir import Layout, Program
-from edgebuild.lower.ops.shape import SPLITS
 from edgebuild.lower import ACTIVATIONS, DEQUANTIZE_NODES, LOWERINGS, QUANTIZE_NODES, lower_graph, op_name
+from edgebuild.lower.ops.shape import SPLITS
 from edgebuild.plan import plan_arena
 from edgebuild.quantize import quantize_model
 from edgebuild.serialize import artifact_bytes

@@ -164,7 +164,11 @@ def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> 
         elif op.opcode == OpCode.UNARY and xt.dtype == DType.INT8:  # (11)
             table = ins[1].astype(np.int64)
             idx = ins[0].astype(np.int64) + 128
-            y = table[0][idx] if table.shape[0] == 1 else np.take_along_axis(table.T, idx.reshape(-1, table.shape[0]), 0)
+            y = (
+                table[0][idx]
+                if table.shape[0] == 1
+                else np.take_along_axis(table.T, idx.reshape(-1, table.shape[0]), 0)
+            )
             y = y.reshape(yt.shape)
         elif op.opcode == OpCode.UNARY:
             y = unary_f32(UnaryFunc(p[0]), ins[0], np.array([p[1]], np.int32).view(np.float32)[0], ins[1])
@@ -174,7 +178,9 @@ def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> 
             y = np.pad(ins[0], [(p[d], p[r + d]) for d in range(r)], constant_values=value)
         elif op.opcode == OpCode.SLICE:
             r = len(xt.shape)
-            y = ins[0][tuple(slice(p[d], p[d] + (yt.shape[d] - 1) * p[r + d] + 1, p[r + d]) for d in range(r))]
+            y = ins[0][
+                tuple(slice(p[d], p[d] + (yt.shape[d] - 1) * p[r + d] + 1, p[r + d]) for d in range(r))
+            ]
         elif op.opcode == OpCode.RESIZE:
             x, ht, wt = ins
             if xt.dtype == DType.INT8:  # (13): exact rational, rounded half away from zero
@@ -182,15 +188,18 @@ def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> 
                 lh, lw = ht[:, 2].astype(np.int64)[:, None, None], wt[:, 2].astype(np.int64)[None, :, None]
                 one = 1 << 16
 
-                def at(hi: int, wi: int) -> np.ndarray:
-                    return x[:, ht[:, hi]][:, :, wt[:, wi]]
-
-                acc = (one - lh) * ((one - lw) * at(0, 0) + lw * at(0, 1)) + lh * ((one - lw) * at(1, 0) + lw * at(1, 1))
+                c = {(i, j): x[:, ht[:, i]][:, :, wt[:, j]] for i in (0, 1) for j in (0, 1)}  # corners
+                acc = (one - lh) * ((one - lw) * c[0, 0] + lw * c[0, 1]) + lh * (
+                    (one - lw) * c[1, 0] + lw * c[1, 1]
+                )
                 y = _round_half_away_div(acc, np.int64(1 << 32))
             else:
                 x = x.astype(np.float64)
                 h0, h1, w0, w1 = (t[:, k].astype(np.int64) for t, k in ((ht, 0), (ht, 1), (wt, 0), (wt, 1)))
-                lh, lw = ht[:, 2].astype(np.float64)[:, None, None], wt[:, 2].astype(np.float64)[None, :, None]
+                lh, lw = (
+                    ht[:, 2].astype(np.float64)[:, None, None],
+                    wt[:, 2].astype(np.float64)[None, :, None],
+                )
                 top = (1 - lw) * x[:, h0][:, :, w0] + lw * x[:, h0][:, :, w1]
                 bottom = (1 - lw) * x[:, h1][:, :, w0] + lw * x[:, h1][:, :, w1]
                 y = ((1 - lh) * top + lh * bottom).astype(np.float32)

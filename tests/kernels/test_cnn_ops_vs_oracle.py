@@ -139,7 +139,9 @@ def test_binary_f32_broadcast(opcode: OpCode, out: tuple[int, ...], data: st.Dat
     prog.add_op(Op(opcode, "bin", [a, b], [y], [0] * (4 if opcode == OpCode.MUL else 9)))
     rng = np.random.default_rng(len(out))
     va, vb = rng.standard_normal(sa).astype(np.float32), rng.standard_normal(sb).astype(np.float32)
-    np.testing.assert_array_equal(run_native(prog, [va, vb])[0], run_program(prog, [va, vb])[0])  # same IEEE ops
+    np.testing.assert_array_equal(
+        run_native(prog, [va, vb])[0], run_program(prog, [va, vb])[0]
+    )  # same IEEE ops
 
 
 # ---- PAD / SLICE (int8 and float32: the same byte movers) ----
@@ -225,7 +227,10 @@ def resize_case(draw: st.DrawFn) -> tuple[Program, list[np.ndarray], bool]:
     if bilinear:
         ht, wt = linear_table(ih, oh, align, factor), linear_table(iw, ow, align, factor)
     else:
-        ht, wt = nearest_table(ih, oh, factor).astype(np.float32), nearest_table(iw, ow, factor).astype(np.float32)
+        ht, wt = (
+            nearest_table(ih, oh, factor).astype(np.float32),
+            nearest_table(iw, ow, factor).astype(np.float32),
+        )
     rng = np.random.default_rng(draw(st.integers(0, 2**31)))
     is_float = draw(st.booleans())
     prog = Program()
@@ -238,7 +243,10 @@ def resize_case(draw: st.DrawFn) -> tuple[Program, list[np.ndarray], bool]:
         z = draw(zero_points)
         _, x = int8_input(prog, (n, ih, iw, c), z, Layout.NHWC)
         y = prog.add_tensor(Tensor("r", DType.INT8, (n, oh, ow, c), 1.0, z, Layout.NHWC))
-        h_id, w_id = prog.add_constant("h", q16(ht), DType.INT32), prog.add_constant("w", q16(wt), DType.INT32)
+        h_id, w_id = (
+            prog.add_constant("h", q16(ht), DType.INT32),
+            prog.add_constant("w", q16(wt), DType.INT32),
+        )
         inputs = [codes(rng, (n, ih, iw, c), z)]
     prog.add_op(Op(OpCode.RESIZE, "resize", [x, h_id, w_id], [y], [int(bilinear), int(align)]))
     if not is_float:

@@ -59,16 +59,35 @@ CASES = [
     ),
     ("tanh", OneOp(lambda m, x: torch.tanh(m[0](x)), conv(3, 4, 1)), (1, 3, 5, 5), {"UNARY": 1}),
     ("leaky_relu", OneOp(lambda m, x: F.leaky_relu(m[0](x), 0.2), conv(3, 4, 1)), (1, 3, 5, 5), {"UNARY": 1}),
-    ("prelu_channel", OneOp(lambda m, x: m[1](m[0](x)), conv(3, 6, 1), nn.PReLU(6)), (1, 3, 5, 5), {"UNARY": 1}),
+    (
+        "prelu_channel",
+        OneOp(lambda m, x: m[1](m[0](x)), conv(3, 6, 1), nn.PReLU(6)),
+        (1, 3, 5, 5),
+        {"UNARY": 1},
+    ),
     ("prelu_one", OneOp(lambda m, x: m[1](m[0](x)), nn.Linear(5, 7), nn.PReLU()), (3, 5), {"UNARY": 1}),
     (
         "se_mul_broadcast",
-        OneOp(lambda m, x: m[0](x) * F.hardsigmoid(m[1](F.adaptive_avg_pool2d(m[0](x), 1))), conv(3, 8, 1), conv(8, 8, 1)),
+        OneOp(
+            lambda m, x: m[0](x) * F.hardsigmoid(m[1](F.adaptive_avg_pool2d(m[0](x), 1))),
+            conv(3, 8, 1),
+            conv(8, 8, 1),
+        ),
         (1, 3, 6, 6),
         {"MUL": 1, "AVG_POOL2D": 1, "UNARY": 1},
     ),
-    ("mul_relu", OneOp(lambda m, x: F.relu(m[0](x) * m[1](x)), conv(3, 4, 1), conv(3, 4, 3, padding=1)), (1, 3, 5, 5), {"MUL": 1}),
-    ("sub", OneOp(lambda m, x: m[0](x) - m[1](x), conv(3, 4, 1), conv(3, 4, 3, padding=1)), (1, 3, 5, 5), {"SUB": 1}),
+    (
+        "mul_relu",
+        OneOp(lambda m, x: F.relu(m[0](x) * m[1](x)), conv(3, 4, 1), conv(3, 4, 3, padding=1)),
+        (1, 3, 5, 5),
+        {"MUL": 1},
+    ),
+    (
+        "sub",
+        OneOp(lambda m, x: m[0](x) - m[1](x), conv(3, 4, 1), conv(3, 4, 3, padding=1)),
+        (1, 3, 5, 5),
+        {"SUB": 1},
+    ),
     (
         "add_broadcast_rank",
         OneOp(lambda m, x: m[0](x) + m[1](x.flatten(1)).view(1, 4, 1, 1), conv(3, 4, 1), nn.Linear(75, 4)),
@@ -81,9 +100,19 @@ CASES = [
         (1, 3, 7, 7),
         {"AVG_POOL2D": 1},
     ),
-    ("adaptive_1x1_odd", OneOp(lambda m, x: F.adaptive_avg_pool2d(m[0](x), 1), conv(3, 4, 1)), (1, 3, 7, 5), {"AVG_POOL2D": 1}),
+    (
+        "adaptive_1x1_odd",
+        OneOp(lambda m, x: F.adaptive_avg_pool2d(m[0](x), 1), conv(3, 4, 1)),
+        (1, 3, 7, 5),
+        {"AVG_POOL2D": 1},
+    ),
     ("pad", OneOp(lambda m, x: F.pad(m[0](x), (1, 2, 0, 3)), conv(3, 4, 1)), (1, 3, 5, 5), {"PAD": 1}),
-    ("pad_value", OneOp(lambda m, x: F.pad(m[0](x), (1, 1, 1, 1), value=0.25), conv(3, 4, 1)), (1, 3, 4, 4), {"PAD": 1}),
+    (
+        "pad_value",
+        OneOp(lambda m, x: F.pad(m[0](x), (1, 1, 1, 1), value=0.25), conv(3, 4, 1)),
+        (1, 3, 4, 4),
+        {"PAD": 1},
+    ),
     (
         "upsample_nearest",
         OneOp(lambda m, x: F.interpolate(m[0](x), scale_factor=2, mode="nearest"), conv(3, 4, 1)),
@@ -104,7 +133,10 @@ CASES = [
     ),
     (
         "upsample_bilinear_align",
-        OneOp(lambda m, x: F.interpolate(m[0](x), size=(9, 6), mode="bilinear", align_corners=True), conv(3, 4, 1)),
+        OneOp(
+            lambda m, x: F.interpolate(m[0](x), size=(9, 6), mode="bilinear", align_corners=True),
+            conv(3, 4, 1),
+        ),
         (1, 3, 4, 3),
         {"RESIZE": 1},
     ),
@@ -114,7 +146,12 @@ CASES = [
         (1, 3, 5, 5),
         {"TRANSPOSE": 3},
     ),
-    ("permute", OneOp(lambda m, x: m[0](x).permute(0, 2, 3, 1).flatten(1), conv(3, 4, 1)), (1, 3, 3, 5), {"CONV2D": 1}),
+    (
+        "permute",
+        OneOp(lambda m, x: m[0](x).permute(0, 2, 3, 1).flatten(1), conv(3, 4, 1)),
+        (1, 3, 3, 5),
+        {"CONV2D": 1},
+    ),
     (
         "chunk_cat",
         OneOp(lambda m, x: torch.cat(list(m[0](x).chunk(2, 1))[::-1], 1), conv(3, 8, 1)),
@@ -144,7 +181,9 @@ def test_op_by_op(name: str, model: nn.Module, shape: tuple[int, ...], expect: d
         checks = op_by_op(q, x.numpy())
         bad = [c for c in checks if c.max_lsb > (0 if c.aten in EXACT else 1)]
         assert not bad, bad
-    assert lowered - {"quantize", "aten.conv2d.default", "aten.linear.default"}, "the op under test was not compared"
+    assert lowered - {"quantize", "aten.conv2d.default", "aten.linear.default"}, (
+        "the op under test was not compared"
+    )
 
 
 def test_unsupported_pad_mode_names_op() -> None:
@@ -172,6 +211,13 @@ def test_table_matches_reference_on_every_code() -> None:
     }
     for func, fn in fns.items():
         for sx, zx, sy, zy in [(0.05, -3, 0.02, 10), (0.1, 20, 0.004, -128), (0.3, -128, 0.05, 0)]:
-            ref = Q.quantize_per_tensor(fn(Q.dequantize_per_tensor(codes, sx, zx, -128, 127, torch.int8)), sy, zy, -128, 127, torch.int8)
+            ref = Q.quantize_per_tensor(
+                fn(Q.dequantize_per_tensor(codes, sx, zx, -128, 127, torch.int8)),
+                sy,
+                zy,
+                -128,
+                127,
+                torch.int8,
+            )
             table = build_table(func, sx, zx, sy, zy, 0.1)
             np.testing.assert_array_equal(table[0], ref.numpy(), err_msg=func.name)

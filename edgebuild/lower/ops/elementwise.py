@@ -13,7 +13,9 @@ from .. import LoweringContext, activation_of, logical, node_shape, physical, re
 ADD_LEFT_SHIFT = 20  # docs/quantization.md (7): headroom for the rescaled operands, as TFLite
 
 
-def _broadcast_operand(ctx: LoweringContext, node: Node, tid: int, out_logical: tuple[int, ...], layout: Layout) -> int:
+def _broadcast_operand(
+    ctx: LoweringContext, node: Node, tid: int, out_logical: tuple[int, ...], layout: Layout
+) -> int:
     """The operand as a tensor of the output's rank and layout (a RESHAPE when its bytes are already in that order)."""
     t = ctx.tensor(tid)
     rank = len(out_logical)

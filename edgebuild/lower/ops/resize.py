@@ -85,7 +85,9 @@ def lower_upsample(ctx: LoweringContext, node: Node) -> None:
     args = list(node.args)
     align = False
     if name.endswith(".vec"):
-        factors = args[3] if bilinear and len(args) > 3 else (args[2] if not bilinear and len(args) > 2 else None)
+        factors = (
+            args[3] if bilinear and len(args) > 3 else (args[2] if not bilinear and len(args) > 2 else None)
+        )
         align = bool(args[2]) if bilinear else False
         fh, fw = (float(factors[0]), float(factors[1])) if factors else (None, None)  # type: ignore[index]
     else:  # .default: (x, output_size, [align_corners,] scales_h, scales_w)
@@ -107,4 +109,3 @@ def lower_upsample(ctx: LoweringContext, node: Node) -> None:
     h_id = ctx.program.add_constant(f"{node.name}.rows", htab, DType.INT32)
     w_id = ctx.program.add_constant(f"{node.name}.cols", wtab, DType.INT32)
     ctx.add_op(OpCode.RESIZE, node, [x, h_id, w_id], [y], [int(bilinear), int(align)])
-
