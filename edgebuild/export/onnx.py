@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ir import DType, Layout, Op, OpCode, Program, Tensor
+from ..ir import DType, Layout, Op, OpCode, Program, Tensor, UnaryFunc
 from . import ExportError
 
 OPSET = 21
@@ -158,6 +158,80 @@ class _Writer:
         amin, amax = op.params[-2:]
         self.q(y, self.clip(y, self.node("Add", [self.dq(a), self.dq(b)]), amin, amax))
 
+    def binary(self, op: Op) -> None:
+        """SUB, MUL (and ADD): ONNX broadcasts the logical (NCHW) shapes as NumPy does."""
+        a, b = op.inputs
+        y = op.outputs[0]
+        amin, amax = op.params[-2:]
+        kind = {OpCode.ADD: "Add", OpCode.SUB: "Sub", OpCode.MUL: "Mul"}[op.opcode]
+        self.q(y, self.clip(y, self.node(kind, [self.dq(a), self.dq(b)]), amin, amax))
+
+    def unary(self, op: Op) -> None:
+        x, y = op.inputs[0], op.outputs[0]
+        func, alpha_bits = UnaryFunc(op.params[0]), op.params[1]
+        v = self.dq(x)
+        if func == UnaryFunc.HARDSWISH:
+            out = self.node("HardSwish", [v])
+        elif func == UnaryFunc.HARDSIGMOID:
+            out = self.node("HardSigmoid", [v], alpha=1.0 / 6.0, beta=0.5)
+        elif func == UnaryFunc.SIGMOID:
+            out = self.node("Sigmoid", [v])
+        elif func == UnaryFunc.SILU:
+            out = self.node("Mul", [v, self.node("Sigmoid", [v])])
+        elif func in (UnaryFunc.GELU, UnaryFunc.GELU_TANH):
+            out = self.node("Gelu", [v], approximate="tanh" if func == UnaryFunc.GELU_TANH else "none")
+        elif func == UnaryFunc.TANH:
+            out = self.node("Tanh", [v])
+        elif func == UnaryFunc.LEAKY_RELU:
+            alpha = float(np.array([alpha_bits], np.int32).view(np.float32)[0])
+            out = self.node("LeakyRelu", [v], alpha=alpha)
+        else:
+            raise ExportError(
+                f"{op.name}: an int8 PRELU keeps only its lookup table in the artifact, not the slopes ONNX needs"
+            )
+        self.q(y, out)
+
+    def pad(self, op: Op) -> None:
+        x, y = op.inputs[0], op.outputs[0]
+        xt = self.program.tensors[x]
+        r = len(xt.shape)
+        before, after, code = op.params[:r], op.params[r : 2 * r], op.params[2 * r]
+        if xt.layout == Layout.NHWC:  # memory order -> logical (NCHW) order
+            before, after = [before[i] for i in TO_NCHW], [after[i] for i in TO_NCHW]
+        pads = self.init(self.unique("pads"), np.array(list(before) + list(after), np.int64))
+        value = np.float32(code - xt.zero_point) * np.float32(xt.scale)
+        cval = self.init(self.unique("pad_value"), np.array(value, np.float32))
+        self.q(y, self.node("Pad", [self.dq(x), pads, cval], mode="constant"))
+
+    def slice(self, op: Op) -> None:
+        x, y = op.inputs[0], op.outputs[0]
+        xt, yt = self.program.tensors[x], self.program.tensors[y]
+        r = len(xt.shape)
+        starts, steps = list(op.params[:r]), list(op.params[r:])
+        ends = [s + (n - 1) * st + 1 for s, n, st in zip(starts, yt.shape, steps)]
+        order = TO_NCHW if xt.layout == Layout.NHWC else list(range(r))
+        arrays = [np.array([v[i] for i in order], np.int64) for v in (starts, ends, steps)]
+        names = [self.init(self.unique(k), a) for k, a in zip(("starts", "ends", "steps"), arrays)]
+        axes = self.init(self.unique("axes"), np.arange(r, dtype=np.int64))
+        out = self.node("Slice", [self.names[x], names[0], names[1], axes, names[2]], [yt.name])
+        self.names[y] = out
+
+    def resize(self, op: Op) -> None:
+        x, y = op.inputs[0], op.outputs[0]
+        mode, align = op.params
+        sizes = self.init(self.unique("sizes"), np.array(_logical(self.program.tensors[y]), np.int64))
+        attrs: dict[str, Any]
+        if mode == 0:
+            attrs = {
+                "mode": "nearest",
+                "coordinate_transformation_mode": "asymmetric",
+                "nearest_mode": "floor",
+            }
+        else:
+            ctm = "align_corners" if align else "pytorch_half_pixel"
+            attrs = {"mode": "linear", "coordinate_transformation_mode": ctm}
+        self.q(y, self.node("Resize", [self.dq(x), "", "", sizes], **attrs))
+
     def _ceil_mode(
         self, op: Op, kernel: tuple[int, int], stride: tuple[int, int], pad: tuple[int, int]
     ) -> int:
@@ -259,6 +333,12 @@ class _Writer:
             OpCode.RESHAPE: self.reshape,
             OpCode.TRANSPOSE: self.transpose,
             OpCode.CLAMP: self.clamp,
+            OpCode.SUB: self.binary,
+            OpCode.MUL: self.binary,
+            OpCode.UNARY: self.unary,
+            OpCode.PAD: self.pad,
+            OpCode.SLICE: self.slice,
+            OpCode.RESIZE: self.resize,
         }
         for op in P.ops:
             handler = handlers.get(op.opcode)

@@ -133,3 +133,26 @@ def test_tiny_yolo_builds_for_every_target(tmp_path: Path) -> None:
         doc = run_runner(load_target(t), b.out / "edgebuild-run", b.out / "model.ebm", [xin], outs)
         assert doc["status"] == "ok"
         assert [np.load(o).tobytes() for o in outs] == first, f"{t} bundle differs from the host extension"
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v3_small", "shufflenet_v2", "tiny_yolo"])
+def test_zoo_onnx(name: str, zoo: Callable[[str], Quantized]) -> None:
+    """ONNX (QDQ) export of the zoo models with the new ops, run in onnxruntime: within tests/interop/test_onnx.py's
+    2 LSB of edgebuild's outputs (onnxruntime computes the functions and resize in float and requantizes)."""
+    import onnxruntime as ort
+
+    from edgebuild.export.onnx import export_onnx
+    from edgebuild.serialize import artifact_bytes, read_artifact
+
+    q = zoo(name)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    sess = ort.InferenceSession(
+        export_onnx(read_artifact(artifact_bytes(q.program))), opts, providers=["CPUExecutionProvider"]
+    )
+    scales = [q.program.tensors[op.inputs[0]].scale for op in q.program.ops if op.opcode == OpCode.DEQUANTIZE]
+    for x in calibration(ZOO[name][1], 2, seed=77):
+        ours = run_native(q.program, [x.numpy()])
+        theirs = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})
+        for o, t, s in zip(ours, theirs, scales):
+            assert np.abs(o - t).max() / s <= 2 + 1e-4, (name, np.abs(o - t).max() / s)
