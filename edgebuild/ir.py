@@ -45,6 +45,11 @@ class OpCode(enum.IntEnum):
     RESHAPE = 9
     TRANSPOSE = 10
     CLAMP = 11
+    # 12..39: issue 8 CNN ops. 40..69: issue 8 float fallback / transformer ops (float32 form only for now).
+    BATCH_MATMUL = 40
+    SOFTMAX = 41
+    LAYER_NORM = 42
+    EMBEDDING = 43
 
 
 MAX_RANK = 6

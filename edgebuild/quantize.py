@@ -96,9 +96,18 @@ def _single_user(node: Node) -> Node | None:
 
 
 class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-defined]
-    """Annotates conv2d / linear / add (+ fused relu, relu6, hardtanh) and the value-moving ops around them."""
+    """Annotates conv2d / linear / add (+ fused relu, relu6, hardtanh) and the value-moving ops around them.
+
+    `float_layers`: layers (module paths or node names, lower.matches_float_layer) left unannotated, so they keep
+    float32 weights and run on the float fallback."""
+
+    def __init__(self, float_layers: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.float_layers = tuple(float_layers)
 
     def annotate(self, model: GraphModule) -> GraphModule:
+        from .lower import matches_float_layer
+
         q = pt2e.quantizer
         act, weight, bias = _specs()
         done: set[Node] = set()
@@ -112,6 +121,8 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
         nodes: list[Node] = list(model.graph.nodes)
         for node in nodes:
             if node.op != "call_function" or node in done:
+                continue
+            if matches_float_layer(node, self.float_layers):
                 continue
             if node.target in COMPUTE_OPS:
                 inputs: dict[Node, object] = {}
@@ -164,9 +175,14 @@ def _shape(node: Node) -> tuple[int, ...] | None:
     return tuple(val.shape) if isinstance(val, torch.Tensor) else None
 
 
-def quantize_model(exported: GraphModule, calibration: Iterable[tuple[torch.Tensor, ...]]) -> GraphModule:
-    """prepare_pt2e -> run calibration -> convert_pt2e. Returns the q/dq reference graph (BN folded by prepare)."""
-    prepared = pt2e.prepare_pt2e(exported, EdgebuildQuantizer())
+def quantize_model(
+    exported: GraphModule,
+    calibration: Iterable[tuple[torch.Tensor, ...]],
+    float_layers: Iterable[str] = (),
+) -> GraphModule:
+    """prepare_pt2e -> run calibration -> convert_pt2e. Returns the q/dq reference graph (BN folded by prepare).
+    Layers named in `float_layers` are not quantized (pass the same names to lower_graph)."""
+    prepared = pt2e.prepare_pt2e(exported, EdgebuildQuantizer(float_layers))
     n = 0
     with torch.no_grad():
         for batch in calibration:
