@@ -91,7 +91,9 @@ def load_dataset(path: str | Path, num_inputs: int, *, labelled: bool = False) -
                 raise EdgebuildError(f"{path}: integer input {i} has values outside int32")
             continue
         if not np.issubdtype(a.dtype, np.floating):
-            raise EdgebuildError(f"{path}: input {i} is {a.dtype}; float or integer (token id) arrays are expected")
+            raise EdgebuildError(
+                f"{path}: input {i} is {a.dtype}; float or integer (token id) arrays are expected"
+            )
         if not np.all(np.isfinite(a)):
             raise EdgebuildError(f"{path}: input {i} contains NaN or infinity")
     if labelled:

@@ -46,8 +46,10 @@ def exported_integer_inputs(loaded: LoadedModel) -> list[str]:
         if n.op == "placeholder"
         and isinstance(n.meta.get("val"), torch.Tensor)
         and not n.meta["val"].is_floating_point()
-        and any(s.arg.name == n.name and s.kind == torch.export.graph_signature.InputKind.USER_INPUT
-                for s in loaded.exported.graph_signature.input_specs)
+        and any(
+            s.arg.name == n.name and s.kind == torch.export.graph_signature.InputKind.USER_INPUT
+            for s in loaded.exported.graph_signature.input_specs
+        )
     ]
 
 

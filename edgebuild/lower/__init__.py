@@ -158,14 +158,22 @@ class LoweringContext:
         have = self.fvalues.get(arg)
         if have is None:
             have = {}
-            if arg.target in DEQUANTIZE_NODES and isinstance(arg.args[0], Node) and arg.args[0] in self.values:
+            if (
+                arg.target in DEQUANTIZE_NODES
+                and isinstance(arg.args[0], Node)
+                and arg.args[0] in self.values
+            ):
                 src = self.values[arg.args[0]]
                 st = self.tensor(src)
-                tid = self.program.add_tensor(Tensor(f"{arg.name}.f32", DType.FLOAT32, st.shape, layout=st.layout))
+                tid = self.program.add_tensor(
+                    Tensor(f"{arg.name}.f32", DType.FLOAT32, st.shape, layout=st.layout)
+                )
                 self.add_op(OpCode.DEQUANTIZE, arg, [src], [tid], [0], name=f"dequantize_{arg.name}")
                 have[st.layout] = tid
             elif (
-                arg.target in DEQUANTIZE_NODES and isinstance(arg.args[0], Node) and arg.args[0].op == "get_attr"
+                arg.target in DEQUANTIZE_NODES
+                and isinstance(arg.args[0], Node)
+                and arg.args[0].op == "get_attr"
             ):  # a constant activation PT2E quantized and folded (a learned position table): its real value
                 q = self.constant(arg.args[0]).astype(np.float64)
                 real = (q - float(arg.args[2])) * float(arg.args[1])  # type: ignore[arg-type]
@@ -191,7 +199,9 @@ class LoweringContext:
                 raise EdgebuildError(f"{arg.name}: a {len(shape)}-D tensor cannot be NHWC")
             return src
         perm, phys = ([0, 2, 3, 1], nhwc(shape)) if layout == Layout.NHWC else ([0, 3, 1, 2], shape)
-        tid = self.program.add_tensor(Tensor(f"{arg.name}.{layout.name.lower()}", st.dtype, phys, layout=layout))
+        tid = self.program.add_tensor(
+            Tensor(f"{arg.name}.{layout.name.lower()}", st.dtype, phys, layout=layout)
+        )
         self.add_op(OpCode.TRANSPOSE, arg, [src], [tid], perm, name=f"{arg.name}.to_{layout.name.lower()}")
         have[layout] = tid
         return tid
@@ -443,7 +453,11 @@ def lower_graph(gm: GraphModule, name: str = "model", float_layers: Iterable[str
             continue
         elif node.op == "call_function" and node.target in QUANTIZE_NODES:
             src = node.args[0]
-            if isinstance(src, Node) and src.op == "placeholder" and prog.tensors[ctx.values[src]].dtype != DType.FLOAT32:
+            if (
+                isinstance(src, Node)
+                and src.op == "placeholder"
+                and prog.tensors[ctx.values[src]].dtype != DType.FLOAT32
+            ):
                 continue  # an integer input that PT2E observed: it is used as ids, not quantized
             if isinstance(src, Node) and src.op != "placeholder" and src in ctx.fvalues:
                 # the int8/float boundary behind a float op: QUANTIZE its output
@@ -454,9 +468,7 @@ def lower_graph(gm: GraphModule, name: str = "model", float_layers: Iterable[str
                 tid = prog.add_tensor(Tensor(node.name, DType.INT8, shape, scale, zp, layout))
                 ctx.values[node] = tid
                 to_nhwc = int(layout == Layout.NHWC and ft.layout != Layout.NHWC)
-                ctx.add_op(
-                    OpCode.QUANTIZE, node, [fsrc], [tid], [to_nhwc, f32_bits(inv_scale_f32(scale))]
-                )
+                ctx.add_op(OpCode.QUANTIZE, node, [fsrc], [tid], [to_nhwc, f32_bits(inv_scale_f32(scale))])
             elif isinstance(src, Node) and src.op == "placeholder":
                 x = ctx.values[src]
                 shape, layout = physical(node_shape(src))

@@ -362,7 +362,8 @@ Array read_npy(const char* path) {
     int32_t* ids = reinterpret_cast<int32_t*>(a.data);
     for (size_t i = 0; i < a.count; ++i) {
       int64_t v;
-      if (fread(&v, sizeof v, 1, f) != 1) fclose(f), fail(EB_ERR_ARGUMENT, "%s: data is shorter than its shape says", path);
+      if (fread(&v, sizeof v, 1, f) != 1)
+        fclose(f), fail(EB_ERR_ARGUMENT, "%s: data is shorter than its shape says", path);
       if (v < INT32_MIN || v > INT32_MAX)
         fclose(f), fail(EB_ERR_ARGUMENT, "%s: element %zu = %lld does not fit int32", path, i, (long long)v);
       ids[i] = (int32_t)v;

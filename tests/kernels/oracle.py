@@ -75,7 +75,7 @@ def _pool_windows(h: int, k: int, s: int, p: int, o: int) -> list[tuple[int, int
     return out
 
 
-def _float_op(op, ins: list, out_shape: tuple[int, ...]) -> np.ndarray:  # noqa: ANN001
+def _float_op(op, ins: list, out_shape: tuple[int, ...]) -> np.ndarray:
     """The float form of an op in float64 (then rounded to float32 by the caller)."""
     p = op.params
     ins = [None if v is None else np.asarray(v, np.float64) if v.dtype.kind == "f" else v for v in ins]
@@ -92,7 +92,9 @@ def _float_op(op, ins: list, out_shape: tuple[int, ...]) -> np.ndarray:  # noqa:
         og = o // g
         for i in range(kh):
             for j in range(kw):
-                patch = xp[:, i * dh : i * dh + (oh - 1) * sh + 1 : sh, j * dw : j * dw + (ow - 1) * sw + 1 : sw]
+                patch = xp[
+                    :, i * dh : i * dh + (oh - 1) * sh + 1 : sh, j * dw : j * dw + (ow - 1) * sw + 1 : sw
+                ]
                 for gi in range(g):
                     y[..., gi * og : (gi + 1) * og] += np.einsum(
                         "nhwc,oc->nhwo", patch[..., gi * cg : (gi + 1) * cg], w[gi * og : (gi + 1) * og, i, j]

@@ -48,7 +48,9 @@ def check(prog: Program, inputs: list[np.ndarray]) -> None:
 
 
 def bounds(draw: st.DrawFn) -> list[int]:
-    return draw(st.sampled_from([[NINF, INF], [f32_bits_of(0.0), INF], [f32_bits_of(-1.0), f32_bits_of(1.0)]]))
+    return draw(
+        st.sampled_from([[NINF, INF], [f32_bits_of(0.0), INF], [f32_bits_of(-1.0), f32_bits_of(1.0)]])
+    )
 
 
 @st.composite
@@ -67,7 +69,9 @@ def conv_case(draw: st.DrawFn) -> tuple[Program, list[np.ndarray]]:
     wt = prog.add_constant("w", rng.standard_normal((g * og, kh, kw, cg)), DType.FLOAT32)
     b = prog.add_constant("b", rng.standard_normal(g * og), DType.FLOAT32) if draw(st.booleans()) else -1
     y = f_output(prog, (1, oh, ow, g * og), Layout.NHWC)
-    prog.add_op(Op(OpCode.CONV2D, "conv", [x, wt, b], [y], [sh, sw, pt, pl, pb, pr, dh, dw, g, *bounds(draw)]))
+    prog.add_op(
+        Op(OpCode.CONV2D, "conv", [x, wt, b], [y], [sh, sw, pt, pl, pb, pr, dh, dw, g, *bounds(draw)])
+    )
     return prog, [rng.standard_normal((1, h, w, g * cg)).astype(np.float32)]
 
 

@@ -37,8 +37,16 @@ def lower_layer_norm(ctx: LoweringContext, node: Node) -> None:
         raise EdgebuildError(
             f"{node.name}: layer_norm over {list(normalized)} of {shape}: only the last dimension is supported"  # type: ignore[call-overload]
         )
-    g = -1 if w_arg is None else ctx.program.add_constant(f"{node.name}.weight", float_constant(ctx, w_arg), DType.FLOAT32)
-    b = -1 if b_arg is None else ctx.program.add_constant(f"{node.name}.bias", float_constant(ctx, b_arg), DType.FLOAT32)
+    g = (
+        -1
+        if w_arg is None
+        else ctx.program.add_constant(f"{node.name}.weight", float_constant(ctx, w_arg), DType.FLOAT32)
+    )
+    b = (
+        -1
+        if b_arg is None
+        else ctx.program.add_constant(f"{node.name}.bias", float_constant(ctx, b_arg), DType.FLOAT32)
+    )
     y = ctx.new_float(node, shape)
     ctx.add_op(OpCode.LAYER_NORM, node, [x, g, b], [y], [f32_bits_of(1e-5 if eps is None else float(eps))])  # type: ignore[arg-type]
 
@@ -49,7 +57,9 @@ def lower_softmax(ctx: LoweringContext, node: Node) -> None:
     shape = logical(ctx.tensor(x))
     dim = int(node.args[1]) % len(shape)  # type: ignore[call-overload]
     if dim != len(shape) - 1:
-        raise EdgebuildError(f"{node.name}: softmax over dim {dim} of {shape}: only the last dimension is supported")
+        raise EdgebuildError(
+            f"{node.name}: softmax over dim {dim} of {shape}: only the last dimension is supported"
+        )
     y = ctx.new_float(node, shape)
     ctx.add_op(OpCode.SOFTMAX, node, [x], [y], [])
 

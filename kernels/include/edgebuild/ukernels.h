@@ -135,7 +135,8 @@ void eb_f32_avgpool_ref(const eb_f32_pool_params* params, const float* input, fl
 // ---- f32-clamp: CLAMP in float (output may alias the input exactly) ----
 void eb_f32_clamp_ref(size_t count, const float* input, float* output, float output_min, float output_max);
 
-// ---- f32-bmm: BATCH_MATMUL in float, y[b] = alpha · a[b] · (b[b] or b[b]^T); a [B, M, K], b [B, K, N] or [B, N, K] ----
+// ---- f32-bmm: BATCH_MATMUL in float, y[b] = alpha · a[b] · (b[b] or b[b]^T) ----
+// a [B, M, K]; b [B, K, N], or [B, N, K] when transpose_b.
 void eb_f32_bmm_ref(size_t batch, size_t m, size_t n, size_t k, int transpose_b, float alpha, const float* a,
                     const float* b, float* output);
 

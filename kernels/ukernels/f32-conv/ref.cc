@@ -1,7 +1,8 @@
 // f32-conv/ref.cc: reference float32 CONV2D (the float fallback of qs8-conv): NHWC, groups, dilation.
 #include "edgebuild/ukernels.h"
 
-// docs/artifact.md CONV2D (float): y[n, oh, ow, oc] = clamp(bias[oc] + Σ x[n, ih, iw, g·C/G + c] · w[oc, kh, kw, c])
+// docs/artifact.md CONV2D (float):
+//   y[n, oh, ow, oc] = clamp(bias[oc] + Σ x[n, ih, iw, g·C/G + c] · w[oc, kh, kw, c])
 // with ih = oh·sh − pt + kh·dh, iw = ow·sw − pl + kw·dw and out-of-bounds taps skipped (zero padding); the sum in
 // double, rounded once.
 extern "C" void eb_f32_conv_ref(const eb_f32_conv_params* p, const float* input, const float* weights,
