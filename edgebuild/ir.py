@@ -119,5 +119,14 @@ class Program:
             counts[op.opcode.name] = counts.get(op.opcode.name, 0) + 1
         return counts
 
+    def float_form_ops(self) -> list[Op]:
+        """Ops in their float32 form (the float fallback: output float32; docs/artifact.md)."""
+        fixed = (OpCode.QUANTIZE, OpCode.DEQUANTIZE, OpCode.RESHAPE, OpCode.TRANSPOSE)
+        return [
+            op
+            for op in self.ops
+            if op.opcode not in fixed and self.tensors[op.outputs[0]].dtype == DType.FLOAT32
+        ]
+
     def weights_bytes(self) -> int:
         return sum(t.nbytes for t in self.tensors if t.data is not None)
