@@ -184,3 +184,26 @@ def test_builds_and_runs_on_every_target(bert, target: str, tmp_path: Path) -> N
     assert {e["op"] for e in rep["float_ops"]} >= {"aten.layer_norm.default", "aten.embedding.default"}
     assert len(rep["model"]["inputs"]) == 2 and len(rep["model"]["outputs"]) == 2
     assert rep["accuracy"]["cosine_similarity"] > 0.99
+    if target == "host":  # `edgebuild run` with two integer .npy inputs and two outputs
+        from edgebuild.cli import main
+
+        np.save(tmp_path / "ids.npy", ids[:1].numpy())  # int64
+        np.save(tmp_path / "types.npy", types[:1].numpy().astype(np.int32))
+        args = ["run", str(tmp_path / "b"), "--input", str(tmp_path / "ids.npy"), "--input"]
+        args += [
+            str(tmp_path / "types.npy"),
+            "--output",
+            str(tmp_path / "y0.npy"),
+            "--output",
+            str(tmp_path / "y1.npy"),
+        ]
+        assert main(args) == 0
+        want = [np.asarray(o) for o in result_native(result).run([ids[:1].numpy(), types[:1].numpy()])]
+        for i, w in enumerate(want):
+            np.testing.assert_array_equal(np.load(tmp_path / f"y{i}.npy"), w)
+
+
+def result_native(result):
+    from edgebuild import _native
+
+    return _native.Model.from_bytes((result.out / "model.ebm").read_bytes())
