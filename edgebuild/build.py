@@ -24,7 +24,7 @@ import torch
 
 from . import __version__
 from .calib import Dataset, load_dataset, parse_shape, random_dataset
-from .capture import capture, exported_input_shapes, run_float
+from .capture import capture, exported_input_shapes, exported_integer_inputs, run_float
 from .errors import EdgebuildError
 from .ir import Program
 from .load import load_model
@@ -54,6 +54,8 @@ class BuildOptions:
     smoke: bool = True
     cache: bool = False  # reuse/record finished bundles (edgebuild/cache.py); the CLI turns it on
     cache_dir: Path | None = None  # default: cache_root()/bundles
+    # Layers kept in float32 (module paths like "encoder.0.attn" or graph node names): lower/__init__.py
+    float_layers: tuple[str, ...] = ()
 
 
 @dataclass
@@ -212,6 +214,11 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
     n_inputs = len(fixed) if fixed is not None else 1
     if opts.calib is not None:
         calib = load_dataset(opts.calib, n_inputs)
+    elif exported_integer_inputs(loaded):
+        raise EdgebuildError(
+            f"the model has integer inputs {exported_integer_inputs(loaded)} (token ids): random calibration "
+            "cannot make valid ids; pass --calib samples.npz with integer arrays x0, x1, ..."
+        )
     elif opts.input_shape is not None:
         shape = parse_shape(opts.input_shape)
         if shape[0] != 1:
@@ -246,9 +253,10 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
     qgm = quantize_model(
         _copy_graph(float_gm),  # PT2E rewrites its argument; a copy is ~10x cheaper than exporting again
         (tuple(torch.from_numpy(x) for x in calib.sample(i)) for i in range(calib.samples)),
+        float_layers=opts.float_layers,
     )
     lap("quantize")
-    program = lower_graph(qgm, name=opts.model.stem)
+    program = lower_graph(qgm, name=opts.model.stem, float_layers=opts.float_layers)
     lap("lower")
     plan = plan_arena(program)
     program.metadata.update({"target": target.name, "edgebuild_version": __version__})
@@ -360,6 +368,8 @@ def make_report(
             "compression": round(fp32 / int8, 3) if int8 else None,
         },
         "ops": program.op_counts(),
+        # every op lowered to the float fallback, with why (lower/__init__.py) and its source line
+        "float_ops": program.metadata.get("float_ops", []),
         "memory": {
             "arena_bytes": plan.arena_bytes,
             "arena_lower_bound_bytes": plan.lower_bound,

@@ -55,6 +55,7 @@ class Request:
     model_class: str | None
     trust_model: bool
     smoke: bool
+    float_layers: tuple[str, ...] = ()
 
     @classmethod
     def from_options(cls, opts: Any) -> Request:
@@ -67,6 +68,7 @@ class Request:
             opts.model_class,
             opts.trust_model,
             opts.smoke,
+            tuple(getattr(opts, "float_layers", ()) or ()),
         )
 
 
@@ -131,6 +133,8 @@ def bundle_key(req: Request) -> str | None:
     if not (feed_file("model", req.model) and feed_file("calib", req.calib) and feed_file("eval", req.eval)):
         return None
     options = {k: getattr(req, k) for k in ("target", "input_shape", "model_class", "trust_model", "smoke")}
+    if req.float_layers:  # only when set, so the keys of earlier builds stay valid
+        options["float_layers"] = list(req.float_layers)
     feed("options", json.dumps(options, sort_keys=True).encode())
     if req.model_class:
         for f in _package_sources(req.model_class):

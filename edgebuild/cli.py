@@ -37,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
         "model", type=Path, help="torch.export archive, TorchScript, or state_dict (with --model-class)"
     )
     b.add_argument("--target", default="host", help="host, arm64, armv7 (see `edgebuild targets`)")
-    b.add_argument("--calib", type=Path, help=".npz/.npy/.pt calibration samples (first dim = samples)")
+    b.add_argument("--calib", type=Path,
+                   help=".npz/.npy/.pt calibration samples (first dim = samples); several inputs: arrays x0, x1, "
+                        "... in the model's argument order; integer arrays for token-id inputs")  # fmt: skip
     b.add_argument(
         "--input-shape", help="e.g. 1,3,32,32: calibrate on random data (accuracy is then meaningless)"
     )
@@ -50,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
         help="allow unpickling a whole pickled module (runs code from the file)",
     )
     b.add_argument("--no-smoke", action="store_true", help="skip the smoke run on the target")
+    b.add_argument("--float-layers", metavar="A,B",
+                   help="keep these layers float32 (module paths such as encoder.0.attn, or graph node names)")  # fmt: skip
     b.add_argument("--export", action="append", default=[], choices=EXPORT_FORMATS,
                    help="also write model.tflite / model.onnx into the bundle (repeatable)")  # fmt: skip
     b.add_argument(
@@ -88,6 +92,10 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _float_layers(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(n.strip() for n in (args.float_layers or "").split(",") if n.strip())
+
+
 def _warm_build(args: argparse.Namespace, console: Console, err: Console) -> bool:
     """A cache hit, copied into place without importing torch or the pipeline (edgebuild/cache.py)."""
     from .cache import BundleCache, Request
@@ -95,7 +103,7 @@ def _warm_build(args: argparse.Namespace, console: Console, err: Console) -> boo
     from .targets import load_target
 
     req = Request(args.model, args.target, args.calib, args.eval, args.input_shape, args.model_class,
-                  args.trust_model, not args.no_smoke)  # fmt: skip
+                  args.trust_model, not args.no_smoke, _float_layers(args))  # fmt: skip
     target = load_target(args.target)
     if target.missing(run=req.smoke):
         return False  # the full build names what is missing
@@ -131,6 +139,7 @@ def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
         smoke=not args.no_smoke,
         cache=not args.no_cache,
         cache_dir=args.cache_dir,
+        float_layers=_float_layers(args),
     )
     result = build(
         opts,

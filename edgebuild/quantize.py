@@ -61,6 +61,11 @@ SHARED_OPS = {
     A.relu6.default,
     A.hardtanh.default,
     A.hardtanh_.default,
+}
+# Issue 8's value-moving ops: shared like SHARED_OPS, but only behind a producer that is itself int8 (annotated
+# output) or a graph input, so that a transpose / slice between two float ops stays on the float fallback instead
+# of being quantized for nothing.
+MOVER_OPS = {
     A.permute.default,
     A.transpose.int,
     A.contiguous.default,
@@ -121,10 +126,19 @@ def _single_user(node: Node) -> Node | None:
 
 
 class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-defined]
-    """Annotates conv2d / linear / add / sub / mul (+ fused relu, relu6, hardtanh), elementwise functions (tables)
-    and the value-moving ops around them."""
+    """Annotates conv2d / linear / add / sub / mul (+ fused relu, relu6, hardtanh), elementwise functions
+    (tables) and the value-moving ops around them.
+
+    `float_layers`: layers (module paths or node names, lower.matches_float_layer) left unannotated, so they keep
+    float32 weights and run on the float fallback."""
+
+    def __init__(self, float_layers: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.float_layers = tuple(float_layers)
 
     def annotate(self, model: GraphModule) -> GraphModule:
+        from .lower import matches_float_layer
+
         q = pt2e.quantizer
         act, weight, bias = _specs()
         done: set[Node] = set()
@@ -138,6 +152,8 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
         nodes: list[Node] = list(model.graph.nodes)
         for node in nodes:
             if node.op != "call_function" or node in done:
+                continue
+            if matches_float_layer(node, self.float_layers):
                 continue
             if node.target in COMPUTE_OPS:
                 inputs: dict[Node, object] = {}
@@ -171,12 +187,14 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
                     mark(node, {x: act}, act)  # a prelu slope stays a float constant: the table folds it in
             elif node.target in SPLIT_OPS:
                 x = node.args[0]
-                if isinstance(x, Node):
+                if isinstance(x, Node) and _int8_output(x):
                     mark(node, {x: act}, None)
                     for user in node.users:
                         if user.target is operator.getitem:
                             mark(user, {}, q.SharedQuantizationSpec((x, node)))
-            elif node.target in SHARED_OPS:
+            elif node.target in SHARED_OPS or (
+                node.target in MOVER_OPS and isinstance(node.args[0], Node) and _int8_output(node.args[0])
+            ):
                 x = node.args[0]
                 if isinstance(x, Node):
                     mark(node, {x: act}, q.SharedQuantizationSpec((x, node)))
@@ -196,14 +214,27 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
         pass
 
 
+def _int8_output(node: Node) -> bool:
+    """Is `node`'s output quantized: a graph input, or annotated (earlier in topological order) with an output spec."""
+    if node.op == "placeholder":
+        return True
+    ann = node.meta.get("quantization_annotation")
+    return ann is not None and ann.output_qspec is not None
+
+
 def _shape(node: Node) -> tuple[int, ...] | None:
     val = node.meta.get("val")
     return tuple(val.shape) if isinstance(val, torch.Tensor) else None
 
 
-def quantize_model(exported: GraphModule, calibration: Iterable[tuple[torch.Tensor, ...]]) -> GraphModule:
-    """prepare_pt2e -> run calibration -> convert_pt2e. Returns the q/dq reference graph (BN folded by prepare)."""
-    prepared = pt2e.prepare_pt2e(exported, EdgebuildQuantizer())
+def quantize_model(
+    exported: GraphModule,
+    calibration: Iterable[tuple[torch.Tensor, ...]],
+    float_layers: Iterable[str] = (),
+) -> GraphModule:
+    """prepare_pt2e -> run calibration -> convert_pt2e. Returns the q/dq reference graph (BN folded by prepare).
+    Layers named in `float_layers` are not quantized (pass the same names to lower_graph)."""
+    prepared = pt2e.prepare_pt2e(exported, EdgebuildQuantizer(float_layers))
     n = 0
     with torch.no_grad():
         for batch in calibration:

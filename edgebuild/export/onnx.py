@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..ir import DType, Layout, Op, OpCode, Program, Tensor, UnaryFunc
-from . import ExportError
+from . import ExportError, refuse_float_ops
 
 OPSET = 21
 TO_NCHW = [0, 3, 1, 2]
@@ -340,6 +340,7 @@ class _Writer:
             OpCode.SLICE: self.slice,
             OpCode.RESIZE: self.resize,
         }
+        refuse_float_ops(P, "ONNX")
         for op in P.ops:
             handler = handlers.get(op.opcode)
             if handler is None:

@@ -46,7 +46,12 @@ enum Opcode : uint32_t {
   kOpPad = 15,
   kOpSlice = 16,
   kOpResize = 17,
-  kOpLast = kOpResize,
+  // 40..69: issue 8 float fallback / transformer ops.
+  kOpBatchMatmul = 40,
+  kOpSoftmax = 41,
+  kOpLayerNorm = 42,
+  kOpEmbedding = 43,
+  kOpLast = kOpEmbedding,
 };
 
 enum Storage : uint8_t { kStorageArena = 0, kStorageConstant = 1 };

@@ -1,3 +1,3 @@
-"""One file per op family; importing this package registers every lowering."""
+"""One file per op family; importing this package registers every lowering (int8 and float)."""
 
-from . import conv, elementwise, pool, resize, shape, unary  # noqa: F401
+from . import conv, elementwise, float_cnn, float_ops, pool, resize, shape, transformer, unary  # noqa: F401

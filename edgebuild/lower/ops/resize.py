@@ -69,6 +69,27 @@ def q16(tab: np.ndarray) -> np.ndarray:
     return out.astype(np.int32)
 
 
+def upsample_args(node: Node) -> tuple[bool, bool, float | None, float | None]:
+    """(bilinear, align_corners, scale factor h, scale factor w) of an upsample node (.vec or .default)."""
+    name = op_name(node)
+    bilinear = "bilinear" in name
+    args = list(node.args)
+    align = bool(args[2]) if bilinear else False
+    if name.endswith(".vec"):
+        factors = (
+            args[3] if bilinear and len(args) > 3 else (args[2] if not bilinear and len(args) > 2 else None)
+        )
+        if factors:
+            return bilinear, align, float(factors[0]), float(factors[1])  # type: ignore[index]
+        return bilinear, align, None, None
+    rest = (
+        args[3:] if bilinear else args[2:]
+    )  # .default: (x, output_size, [align_corners,] scales_h, scales_w)
+    fh = float(rest[0]) if len(rest) > 0 and rest[0] is not None else None  # type: ignore[arg-type]
+    fw = float(rest[1]) if len(rest) > 1 and rest[1] is not None else None  # type: ignore[arg-type]
+    return bilinear, align, fh, fw
+
+
 @register(
     "aten.upsample_nearest2d.vec",
     "aten.upsample_nearest2d.default",
@@ -76,25 +97,11 @@ def q16(tab: np.ndarray) -> np.ndarray:
     "aten.upsample_bilinear2d.default",
 )
 def lower_upsample(ctx: LoweringContext, node: Node) -> None:
-    name = op_name(node)
-    bilinear = "bilinear" in name
+    bilinear, align, fh, fw = upsample_args(node)
     x = ctx.input(node.args[0])
     xt = ctx.tensor(x)
     if xt.layout != Layout.NHWC:
         raise EdgebuildError(f"{node.name}: upsample input must be 4-D (N, C, H, W)")
-    args = list(node.args)
-    align = False
-    if name.endswith(".vec"):
-        factors = (
-            args[3] if bilinear and len(args) > 3 else (args[2] if not bilinear and len(args) > 2 else None)
-        )
-        align = bool(args[2]) if bilinear else False
-        fh, fw = (float(factors[0]), float(factors[1])) if factors else (None, None)  # type: ignore[index]
-    else:  # .default: (x, output_size, [align_corners,] scales_h, scales_w)
-        rest = args[3:] if bilinear else args[2:]
-        align = bool(args[2]) if bilinear else False
-        fh = float(rest[0]) if len(rest) > 0 and rest[0] is not None else None  # type: ignore[arg-type]
-        fw = float(rest[1]) if len(rest) > 1 and rest[1] is not None else None  # type: ignore[arg-type]
     (ih, iw), out_logical = logical(xt)[2:], node_shape(node)
     oh, ow = out_logical[2:]
     if bilinear:

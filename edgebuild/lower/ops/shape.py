@@ -158,17 +158,14 @@ def lower_getitem(ctx: LoweringContext, node: Node) -> None:
     _slice_op(ctx, node, x, y, axis, start, 1)
 
 
-@register("aten.pad.default", "aten.constant_pad_nd.default")
-def lower_pad(ctx: LoweringContext, node: Node) -> None:
-    """Constant padding; the value is quantized with the (shared) output parameters, 0 -> the zero point exactly."""
-    x = ctx.input(node.args[0])
-    xt = ctx.tensor(x)
+def pad_args(node: Node, xt: Tensor) -> tuple[list[int], list[int], float]:
+    """(before, after) per stored dim of `xt` and the pad value of a constant pad node."""
     pads = [int(p) for p in node.args[1]]  # type: ignore[union-attr]
     if node.target == torch.ops.aten.pad.default:
         mode = node.args[2] if len(node.args) > 2 else node.kwargs.get("mode", "constant")
         value = node.args[3] if len(node.args) > 3 else node.kwargs.get("value")
         if mode != "constant":
-            raise EdgebuildError(f"{node.name}: pad mode {mode!r} is not supported in int8 (only 'constant')")
+            raise EdgebuildError(f"{node.name}: pad mode {mode!r} is not supported (only 'constant')")
     else:
         value = node.args[2] if len(node.args) > 2 else node.kwargs.get("value", 0.0)
     if any(p < 0 for p in pads):
@@ -178,8 +175,17 @@ def lower_pad(ctx: LoweringContext, node: Node) -> None:
     for i in range(len(pads) // 2):  # pairs from the last logical dim backwards
         axis = _to_physical_axis(xt, rank - 1 - i)
         before[axis], after[axis] = pads[2 * i], pads[2 * i + 1]
+    return before, after, float(value or 0.0)  # type: ignore[arg-type]
+
+
+@register("aten.pad.default", "aten.constant_pad_nd.default")
+def lower_pad(ctx: LoweringContext, node: Node) -> None:
+    """Constant padding; the value is quantized with the (shared) output parameters, 0 -> the zero point exactly."""
+    x = ctx.input(node.args[0])
+    xt = ctx.tensor(x)
+    before, after, value = pad_args(node, xt)
     shape, layout = physical(node_shape(node))
     y, _, _ = ctx.new_output(node, shape, layout)
     yt = ctx.tensor(y)
-    code = max(-128, min(127, quantize_value(float(value or 0.0), yt.scale, yt.zero_point)))
+    code = max(-128, min(127, quantize_value(value, yt.scale, yt.zero_point)))
     ctx.add_op(OpCode.PAD, node, [x], [y], before + after + [code])

@@ -82,19 +82,26 @@ def build_table(
     return out.numpy().astype(np.int8)
 
 
-@register(*FUNCS)
-def lower_unary(ctx: LoweringContext, node: Node) -> None:
+def unary_func(node: Node) -> tuple[UnaryFunc, float]:
+    """The UNARY function of an ATen node, and leaky_relu's slope (0 otherwise)."""
     from .. import op_name
 
     func = FUNCS[op_name(node)]
-    x = ctx.input(node.args[0])
-    xt = ctx.tensor(x)
-    alpha: float | np.ndarray = 0.0
     approximate = node.kwargs.get("approximate", node.args[1] if len(node.args) > 1 else "none")
     if func == UnaryFunc.GELU and approximate == "tanh":
         func = UnaryFunc.GELU_TANH
+    alpha = 0.0
     if func == UnaryFunc.LEAKY_RELU:
         alpha = float(node.args[1]) if len(node.args) > 1 else 0.01  # type: ignore[arg-type]
+    return func, alpha
+
+
+@register(*FUNCS)
+def lower_unary(ctx: LoweringContext, node: Node) -> None:
+    func, leaky = unary_func(node)
+    x = ctx.input(node.args[0])
+    xt = ctx.tensor(x)
+    alpha: float | np.ndarray = leaky
     if func == UnaryFunc.PRELU:
         alpha = ctx.constant(node.args[1]).astype(np.float32).reshape(-1)
         per_channel_ok = xt.layout == Layout.NHWC or len(xt.shape) == 2  # the channel is the last stored dim
@@ -107,5 +114,5 @@ def lower_unary(ctx: LoweringContext, node: Node) -> None:
     yt = ctx.tensor(y)
     table = build_table(func, xt.scale, xt.zero_point, yt.scale, yt.zero_point, alpha)
     t_id = ctx.program.add_constant(f"{node.name}.table", table, DType.INT8)
-    alpha_bits = f32_bits(np.float32(alpha)) if func == UnaryFunc.LEAKY_RELU else 0
+    alpha_bits = f32_bits(np.float32(leaky)) if func == UnaryFunc.LEAKY_RELU else 0
     ctx.add_op(OpCode.UNARY, node, [x, t_id], [y], [int(func), alpha_bits])

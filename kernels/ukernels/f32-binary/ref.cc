@@ -14,7 +14,8 @@ void broadcast_strides(size_t rank, const int32_t* dims, const int32_t* out_dims
 }  // namespace
 
 extern "C" void eb_f32_binary_ref(int32_t op, size_t rank, const int32_t* a_dims, const int32_t* b_dims,
-                                  const int32_t* out_dims, const float* a, const float* b, float* output) {
+                                  const int32_t* out_dims, const float* a, const float* b, float output_min,
+                                  float output_max, float* output) {
   size_t sa[6], sb[6], index[6] = {0, 0, 0, 0, 0, 0};
   broadcast_strides(rank, a_dims, out_dims, sa);
   broadcast_strides(rank, b_dims, out_dims, sb);
@@ -23,7 +24,8 @@ extern "C" void eb_f32_binary_ref(int32_t op, size_t rank, const int32_t* a_dims
   size_t ia = 0, ib = 0;
   for (size_t i = 0; i < total; ++i) {
     const float x = a[ia], y = b[ib];
-    output[i] = op == EB_BINARY_MUL ? x * y : (op == EB_BINARY_SUB ? x - y : x + y);
+    const float v = op == EB_BINARY_MUL ? x * y : (op == EB_BINARY_SUB ? x - y : x + y);
+    output[i] = v < output_min ? output_min : (v > output_max ? output_max : v);  // NaN passes through
     for (size_t k = rank; k-- > 0;) {
       ia += sa[k];
       ib += sb[k];

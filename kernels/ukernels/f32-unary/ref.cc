@@ -1,22 +1,27 @@
 // f32-unary/ref.cc: reference float32 UNARY (the float fallback of the int8 table ops), PyTorch's formulas.
-#include <math.h>
-
+//
+// Piecewise-linear functions in float32 as PyTorch writes them; transcendental ones in double from
+// edgebuild/f32math.h (no libm, no FMA) and rounded once, so every target gives the same bits.
+#include "edgebuild/f32math.h"
 #include "edgebuild/ukernels.h"
 
 namespace {
 
+float clamp06(float v) { return v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v); }
+
 float apply(int32_t func, float x, float alpha) {
+  const double xd = (double)x;
   switch (func) {
-    case EB_UNARY_HARDSWISH: return x * fminf(fmaxf(x + 3.0f, 0.0f), 6.0f) / 6.0f;
-    case EB_UNARY_HARDSIGMOID: return fminf(fmaxf(x + 3.0f, 0.0f), 6.0f) / 6.0f;
-    case EB_UNARY_SIGMOID: return 1.0f / (1.0f + expf(-x));
-    case EB_UNARY_SILU: return x / (1.0f + expf(-x));
-    case EB_UNARY_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case EB_UNARY_HARDSWISH: return x * clamp06(x + 3.0f) / 6.0f;
+    case EB_UNARY_HARDSIGMOID: return clamp06(x + 3.0f) / 6.0f;
+    case EB_UNARY_SIGMOID: return (float)(1.0 / (1.0 + eb_f64_exp(-xd)));
+    case EB_UNARY_SILU: return (float)(xd / (1.0 + eb_f64_exp(-xd)));
+    case EB_UNARY_GELU: return (float)(0.5 * xd * eb_f64_one_plus_erf(xd * 0.70710678118654752));
     case EB_UNARY_GELU_TANH: {
-      const float inner = 0.79788456080286536f * (x + 0.044715f * x * x * x);
-      return 0.5f * x * (1.0f + tanhf(inner));
+      const double inner = 0.79788456080286536 * (xd + 0.044715 * xd * xd * xd);
+      return (float)(0.5 * xd * (1.0 + eb_f64_tanh(inner)));
     }
-    case EB_UNARY_TANH: return tanhf(x);
+    case EB_UNARY_TANH: return (float)eb_f64_tanh(xd);
     case EB_UNARY_LEAKY_RELU:
     case EB_UNARY_PRELU: return x > 0.0f ? x : x * alpha;
     default: return x;  // unreachable: the loader checks func
