@@ -42,14 +42,24 @@ class EncoderLayer(nn.Module):
 
 
 class TinyBert(nn.Module):
-    def __init__(self, layers: int = LAYERS, act: str = "gelu") -> None:
+    def __init__(
+        self,
+        layers: int = LAYERS,
+        act: str = "gelu",
+        *,
+        vocab: int = VOCAB,
+        seq: int = SEQ,
+        dim: int = DIM,
+        heads: int = HEADS,
+        ffn: int = FFN,
+    ) -> None:
         super().__init__()
-        self.word = nn.Embedding(VOCAB, DIM)
-        self.token_type = nn.Embedding(TYPES, DIM)
-        self.position = nn.Parameter(torch.randn(1, SEQ, DIM) * 0.02)
-        self.ln = nn.LayerNorm(DIM, eps=1e-12)
-        self.encoder = nn.ModuleList(EncoderLayer(act=act) for _ in range(layers))
-        self.classifier = nn.Linear(DIM, CLASSES)
+        self.word = nn.Embedding(vocab, dim)
+        self.token_type = nn.Embedding(TYPES, dim)
+        self.position = nn.Parameter(torch.randn(1, seq, dim) * 0.02)
+        self.ln = nn.LayerNorm(dim, eps=1e-12)
+        self.encoder = nn.ModuleList(EncoderLayer(dim, heads, ffn, act) for _ in range(layers))
+        self.classifier = nn.Linear(dim, CLASSES)
 
     def forward(self, ids: torch.Tensor, types: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.ln(self.word(ids) + self.token_type(types) + self.position)
@@ -58,9 +68,10 @@ class TinyBert(nn.Module):
         return x, self.classifier(x)
 
 
-def tiny_bert(seed: int = 0, layers: int = LAYERS, act: str = "gelu") -> TinyBert:
+def tiny_bert(seed: int = 0, layers: int = LAYERS, act: str = "gelu", **sizes: int) -> TinyBert:
+    """sizes: vocab, seq, dim, heads, ffn (defaults: the module constants)."""
     torch.manual_seed(seed)
-    model = TinyBert(layers, act).eval()
+    model = TinyBert(layers, act, **sizes).eval()
     with torch.no_grad():  # BERT's initialization: N(0, 0.02) weights, zero biases, so activations stay O(1)
         for m in model.modules():
             if isinstance(m, (nn.Linear, nn.Embedding)):
@@ -70,9 +81,11 @@ def tiny_bert(seed: int = 0, layers: int = LAYERS, act: str = "gelu") -> TinyBer
     return model
 
 
-def token_batch(samples: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Random token ids and token types, [samples, SEQ] each (int64, as a tokenizer returns)."""
+def token_batch(
+    samples: int, seed: int = 0, *, vocab: int = VOCAB, seq: int = SEQ
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random token ids and token types, [samples, seq] each (int64, as a tokenizer returns)."""
     g = torch.Generator().manual_seed(seed)
-    ids = torch.randint(0, VOCAB, (samples, SEQ), generator=g)
-    types = (torch.arange(SEQ) >= SEQ // 2).long().expand(samples, SEQ).clone()
+    ids = torch.randint(0, vocab, (samples, seq), generator=g)
+    types = (torch.arange(seq) >= seq // 2).long().expand(samples, seq).clone()
     return ids, types
