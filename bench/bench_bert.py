@@ -76,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         floats, _ = build(model, calib, True, args.threads)
         n_float = len(prog.metadata["float_ops"])
         with torch.inference_mode():
-            t_torch = median_ms(lambda: model(*x), args.runs)
-        t_mixed = median_ms(lambda: mixed.run(xs), args.runs)
-        t_float = median_ms(lambda: floats.run(xs), args.runs)
+            t_torch = median_ms(lambda m=model, a=x: m(*a), args.runs)
+        t_mixed = median_ms(lambda m=mixed, a=xs: m.run(a), args.runs)
+        t_float = median_ms(lambda m=floats, a=xs: m.run(a), args.runs)
         print(
             f"{name}: seq {x[0].shape[1]}, {args.threads} thread(s), ISA {mixed.isa}, {args.runs} runs (median)"
         )
