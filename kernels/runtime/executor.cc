@@ -505,6 +505,26 @@ void run_concat_f32(eb_model* m, const Op& op) {
   }
 }
 
+void run_batch_matmul(eb_model* m, const Op& op) {
+  const Tensor &a = m->tensors[op.inputs[0]], &b = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
+  const uint32_t r = a.rank;
+  eb_qs8_bmm_params k;
+  k.m = (size_t)a.dims[r - 2];
+  k.k = (size_t)a.dims[r - 1];
+  k.n = (size_t)y.dims[r - 1];
+  k.batch = a.num_elements / (k.m * k.k);
+  k.transpose_b = op.params[0];
+  k.a_zero_point = a.zero_point;
+  k.b_zero_point = b.zero_point;
+  k.output_zero_point = y.zero_point;
+  k.multiplier = op.params[1];
+  k.shift = op.params[2];
+  k.output_min = op.params[3];
+  k.output_max = op.params[4];
+  eb_qs8_bmm_ref(&k, reinterpret_cast<const int8_t*>(a.data), reinterpret_cast<const int8_t*>(b.data),
+                 reinterpret_cast<int8_t*>(y.data));
+}
+
 void run_batch_matmul_f32(eb_model* m, const Op& op) {
   const Tensor &a = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
   const uint32_t r = a.rank;
@@ -588,6 +608,7 @@ void run_op(eb_model* m, const Op& op) {
       break;
     }
     case kOpTranspose: run_transpose(m, op); break;
+    case kOpBatchMatmul: run_batch_matmul(m, op); break;
     case kOpClamp: {
       const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
       eb_qs8_clamp_ref(x.num_elements, reinterpret_cast<const int8_t*>(x.data), reinterpret_cast<int8_t*>(y.data),

@@ -98,7 +98,7 @@ Arity arity_of(uint32_t opcode, bool is_float) {
     case kOpReshape: return {1, 1, 0};
     case kOpTranspose: return {1, 1, -1};
     case kOpClamp: return {1, 1, 2};
-    case kOpBatchMatmul: return is_float ? Arity{2, 1, 2} : Arity{0, 0, 0};
+    case kOpBatchMatmul: return is_float ? Arity{2, 1, 2} : Arity{2, 1, 5};
     case kOpSoftmax: return is_float ? Arity{1, 1, 0} : Arity{0, 0, 0};
     case kOpLayerNorm: return is_float ? Arity{3, 1, 1} : Arity{0, 0, 0};
     case kOpEmbedding: return is_float ? Arity{2, 1, 0} : Arity{0, 0, 0};
@@ -488,6 +488,7 @@ class Loader {
       case kOpReshape: return check_reshape();
       case kOpTranspose: return check_transpose();
       case kOpClamp: return check_clamp();
+      case kOpBatchMatmul: return check_batch_matmul();
       default: return op_fail("has no int8 form");  // unreachable: arity_of said it has
     }
   }
@@ -745,22 +746,30 @@ class Loader {
     return need_bounds(op.params[0], op.params[1]);
   }
 
-  // BATCH_MATMUL (float): a [..., M, K], b [..., K, N] (or [..., N, K] with transpose_b), y [..., M, N]; the batch
-  // dims (all but the last two) equal; params [transpose_b, alpha bits].
+  // BATCH_MATMUL: a [..., M, K], b [..., K, N] (or [..., N, K] with transpose_b), y [..., M, N]; the batch dims
+  // (all but the last two) equal. Float params [transpose_b, alpha bits]; int8 params [transpose_b, mult, shift,
+  // act_min, act_max] with K <= 33025 (|a − zp|·|b − zp| <= 255², so K products fit the int32 accumulator).
   eb_status check_batch_matmul() {
     const Op& op = *op_;
     const int32_t a = op.inputs[0], b = op.inputs[1], y = op.outputs[0];
     eb_status s;
-    if ((s = need_dtype("input a", a, EB_DTYPE_FLOAT32)) != EB_OK) return s;
-    if ((s = need_dtype("input b", b, EB_DTYPE_FLOAT32)) != EB_OK) return s;
+    if ((s = need_dtype("input a", a, act_dtype())) != EB_OK) return s;
+    if ((s = need_dtype("input b", b, act_dtype())) != EB_OK) return s;
     const Tensor &ta = T(a), &tb = T(b), &ty = T(y);
     if (ta.rank < 2) return op_fail("input a ('%.*s') has rank %u, expected >= 2", tlen(a), tname(a), ta.rank);
     if ((s = need_rank("input b", b, ta.rank)) != EB_OK) return s;
     if ((s = need_rank("output", y, ta.rank)) != EB_OK) return s;
     const int32_t tr = op.params[0];
     if (tr != 0 && tr != 1) return op_fail("transpose_b = %d, must be 0 or 1", (int)tr);
-    const float alpha = param_f32(op.params[1]);
-    if (!isfinite(alpha)) return op_fail("alpha %g must be finite", (double)alpha);
+    if (is_float_) {
+      const float alpha = param_f32(op.params[1]);
+      if (!isfinite(alpha)) return op_fail("alpha %g must be finite", (double)alpha);
+    } else {
+      if ((s = need_multiplier("out", 0, op.params[1], op.params[2])) != EB_OK) return s;
+      if ((s = need_act(op.params[3], op.params[4])) != EB_OK) return s;
+      if (ta.dims[ta.rank - 1] > 33025)
+        return op_fail("K = %d exceeds 33025, the int32 accumulator's safe range", (int)ta.dims[ta.rank - 1]);
+    }
     const uint32_t r = ta.rank;
     const int32_t M = ta.dims[r - 2], K = ta.dims[r - 1];
     const int32_t KB = tr ? tb.dims[r - 1] : tb.dims[r - 2], N = tr ? tb.dims[r - 2] : tb.dims[r - 1];

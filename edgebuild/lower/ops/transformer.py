@@ -10,7 +10,17 @@ from torch.fx import Node
 
 from ...errors import EdgebuildError
 from ...ir import DType, Layout, OpCode, Tensor
-from .. import LoweringContext, f32_bits_of, logical, node_shape, register_float
+from ...qmath import quantize_multiplier
+from .. import (
+    LoweringContext,
+    NotQuantized,
+    f32_bits_of,
+    logical,
+    node_shape,
+    physical,
+    register,
+    register_float,
+)
 from .float_ops import NO_MAX, NO_MIN, float_constant
 
 
@@ -62,6 +72,48 @@ def lower_softmax(ctx: LoweringContext, node: Node) -> None:
         )
     y = ctx.new_float(node, shape)
     ctx.add_op(OpCode.SOFTMAX, node, [x], [y], [])
+
+
+@register("aten.matmul.default", "aten.bmm.default")
+def lower_matmul_int8(ctx: LoweringContext, node: Node) -> None:
+    """The product of two int8 activations (eq. 6 with one multiplier s_a·s_b/s_y). Operates on the plain
+    (PyTorch-order) bytes: a 4-D int8 activation is stored NHWC, so it is transposed to plain first and the
+    result back (attention tensors [B, heads, T, d] are not images)."""
+    a, b = ctx.input(node.args[0]), ctx.input(node.args[1])
+    at, bt = ctx.tensor(a), ctx.tensor(b)
+    sa, sb = logical(at), logical(bt)
+    if len(sa) < 2 or len(sa) != len(sb) or sa[:-2] != sb[:-2]:
+        raise NotQuantized(f"{node.name}: matmul of {sa} and {sb} needs broadcasting")
+    if sa[-1] > MAX_BMM_K:
+        raise NotQuantized(f"{node.name}: K = {sa[-1]} exceeds the int32 accumulator's range in int8")
+    out = node_shape(node)
+    qnode, _, _ = ctx.output_quant(node)  # before anything is emitted: NotQuantized leaves no trace
+    a, b = (_plain_int8(ctx, node, t) for t in (a, b))
+    scale_y = float(qnode.args[1])  # type: ignore[arg-type]
+    mult, shift = quantize_multiplier(at.scale * bt.scale / scale_y)
+    shape, layout = physical(out)
+    if layout == Layout.NHWC:
+        flat = ctx.program.add_tensor(
+            Tensor(f"{node.name}.plain", DType.INT8, out, scale_y, int(qnode.args[2]))
+        )  # type: ignore[call-overload]
+        ctx.add_op(OpCode.BATCH_MATMUL, node, [a, b], [flat], [0, mult, shift, -128, 127])
+        y, _, _ = ctx.new_output(node, shape, layout)
+        ctx.add_op(OpCode.TRANSPOSE, node, [flat], [y], [0, 2, 3, 1], name=f"{node.name}.to_nhwc")
+    else:
+        y, amin, amax = ctx.new_output(node, shape, layout)
+        ctx.add_op(OpCode.BATCH_MATMUL, node, [a, b], [y], [0, mult, shift, amin, amax])
+
+
+MAX_BMM_K = 33025  # docs/artifact.md BATCH_MATMUL: 33025 · 255² < 2^31
+
+
+def _plain_int8(ctx: LoweringContext, node: Node, tid: int) -> int:
+    t = ctx.tensor(tid)
+    if t.layout != Layout.NHWC:
+        return tid
+    plain = ctx.program.add_tensor(Tensor(f"{t.name}.plain", DType.INT8, logical(t), t.scale, t.zero_point))
+    ctx.add_op(OpCode.TRANSPOSE, node, [tid], [plain], [0, 3, 1, 2], name=f"{t.name}.to_plain")
+    return plain
 
 
 @register_float("aten.matmul.default", "aten.bmm.default")

@@ -96,6 +96,15 @@ void eb_xx_copy_ref(size_t num_bytes, const void* input, void* output);
 void eb_xx_transpose_ref(size_t element_size, size_t rank, const int32_t* input_dims, const int32_t* perm,
                          const void* input, void* output);
 
+// ---- qs8-bmm: BATCH_MATMUL of two int8 activations, docs/quantization.md (6), one multiplier ----
+typedef struct eb_qs8_bmm_params {
+  size_t batch, m, n, k;
+  int transpose_b;  // b is [batch, N, K] instead of [batch, K, N]
+  int32_t a_zero_point, b_zero_point, output_zero_point;
+  int32_t multiplier, shift, output_min, output_max;
+} eb_qs8_bmm_params;
+void eb_qs8_bmm_ref(const eb_qs8_bmm_params* params, const int8_t* a, const int8_t* b, int8_t* output);
+
 // ==== Float fallback (docs/artifact.md "Float fallback"): an op whose tensors are float32 runs these. ====
 // Conventions of every f32 kernel: plain loops; sums of products accumulate in double and round once to float
 // (closer to the exact result than any fp32 order, so the error against PyTorch is PyTorch's own summation error);
