@@ -111,10 +111,11 @@ class FloatOnly(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.ln = nn.LayerNorm(16)
+        self.ln2 = nn.LayerNorm(16)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = torch.softmax(self.ln(x).transpose(1, 2), dim=-1)
-        return torch.matmul(y, y.transpose(1, 2).contiguous())
+        return self.ln2(y.transpose(1, 2).contiguous())
 
 
 def test_model_with_no_quantized_op_is_all_float_and_within_1e5_of_pytorch() -> None:
