@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from torch.fx import Node
 
 from ...errors import EdgebuildError
@@ -133,16 +134,15 @@ def lower_matmul(ctx: LoweringContext, node: Node) -> None:
 @register_float("aten.scaled_dot_product_attention.default")
 def lower_sdpa(ctx: LoweringContext, node: Node) -> None:
     """softmax(q·kᵀ·scale + mask)·v: BATCH_MATMUL (transpose_b, alpha = scale), ADD of a float mask of the scores'
-    shape, SOFTMAX, BATCH_MATMUL."""
+    shape (or of a constant −inf upper triangle for is_causal), SOFTMAX, BATCH_MATMUL."""
     names = ["query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale", "enable_gqa"]
     args = dict(zip(names, node.args))
     args.update(node.kwargs)
     if float(args.get("dropout_p") or 0.0) != 0.0:  # type: ignore[arg-type]
         raise EdgebuildError(f"{node.name}: attention with dropout_p > 0 (training); call model.eval()")
-    if args.get("is_causal"):
-        raise EdgebuildError(
-            f"{node.name}: is_causal attention is not supported yet: pass the causal mask as a float attn_mask"
-        )
+    causal = bool(args.get("is_causal"))
+    if causal and args.get("attn_mask") is not None:
+        raise EdgebuildError(f"{node.name}: attention with both is_causal and attn_mask")
     if args.get("enable_gqa"):
         raise EdgebuildError(f"{node.name}: grouped-query attention (enable_gqa) is not supported")
     q = ctx.float_value(args["query"], Layout.PLAIN)
@@ -158,7 +158,13 @@ def lower_sdpa(ctx: LoweringContext, node: Node) -> None:
     scores = prog.add_tensor(Tensor(f"{node.name}.scores", DType.FLOAT32, score_shape))
     ctx.add_op(OpCode.BATCH_MATMUL, node, [q, k], [scores], [1, f32_bits_of(alpha)], name=f"{node.name}.qk")
     mask = args.get("attn_mask")
-    if mask is not None:
+    if causal:  # PyTorch's is_causal: query i sees keys j <= i (a constant −inf above the diagonal)
+        tri = np.triu(np.full(score_shape[-2:], -np.inf, np.float32), k=1)
+        m = prog.add_constant(f"{node.name}.causal", np.broadcast_to(tri, score_shape), DType.FLOAT32)
+        masked = prog.add_tensor(Tensor(f"{node.name}.masked", DType.FLOAT32, score_shape))
+        ctx.add_op(OpCode.ADD, node, [scores, m], [masked], [NO_MIN, NO_MAX], name=f"{node.name}.causal")
+        scores = masked
+    elif mask is not None:
         m = ctx.float_value(mask, Layout.PLAIN)
         mt = ctx.tensor(m)
         if mt.dtype != DType.FLOAT32 or logical(mt) != score_shape:
