@@ -151,28 +151,31 @@ def choose_sparse(
         w, kind = found
         oc, k = w.shape
         channels = program.tensors[op.inputs[0]].shape[-1]
-        values, row_ptr, col_idx = block_csr(w, block) if oc % br == 0 and k % bc == 0 else (None, None, None)
+        tiles = oc % br == 0 and k % bc == 0
         density = slice_density(w, nr)
-        dense_bytes = w.size
-        sparse_bytes = 0 if values is None else values.size + 4 * (row_ptr.size + col_idx.size)
-        n_blocks = (oc // br) * (k // bc) if values is not None else 0
-        stored = int(row_ptr[-1]) if row_ptr is not None else 0
+        gain = 1.0 / costs.ratio(kind, density)
         record = LayerChoice(
             op=op.name,
             kind=kind,
             shape=[oc, k],
             sparsity=float(np.mean(w == 0)),
-            block_sparsity=1.0 - stored / n_blocks if n_blocks else 0.0,
+            block_sparsity=0.0,
             slice_density=density,
-            dense_bytes=dense_bytes,
-            sparse_bytes=sparse_bytes,
+            dense_bytes=int(w.size),
+            sparse_bytes=0,
             chosen="dense",
             expected_gain=1.0,
             reason="",
         )
-        gain = 1.0 / costs.ratio(kind, density)
-        if values is None:
+        csr = block_csr(w, block) if tiles and record.sparsity > 0 else None
+        if csr is not None:
+            values, row_ptr, col_idx = csr
+            record.block_sparsity = 1.0 - int(row_ptr[-1]) / ((oc // br) * (k // bc))
+            record.sparse_bytes = int(values.size + 4 * (row_ptr.size + col_idx.size))
+        if not tiles:
             record.reason = f"block {br}x{bc} does not tile {oc}x{k}"
+        elif csr is None:
+            record.reason = "no zero weights"
         elif channels % KERNEL_KR and mode != "always":
             record.reason = f"{channels} input channels: the sparse kernels need a multiple of {KERNEL_KR}"
         elif mode == "never":
@@ -183,13 +186,18 @@ def choose_sparse(
             record.chosen = "sparse"
             record.expected_gain = gain
             record.reason = "forced" if mode == "always" else f"predicted gain {gain:.2f}x"
-            _rewrite(program, op, values, row_ptr, col_idx, block)
+            _rewrite(program, op, *csr, block)
         out.append(record)
     return out
 
 
 def _rewrite(
-    program: Program, op: Op, values: np.ndarray, row_ptr: np.ndarray, col_idx: np.ndarray, block: tuple[int, int]
+    program: Program,
+    op: Op,
+    values: np.ndarray,
+    row_ptr: np.ndarray,
+    col_idx: np.ndarray,
+    block: tuple[int, int],
 ) -> None:
     w = program.tensors[op.inputs[1]]
     base = w.name.removesuffix(".weight")

@@ -65,20 +65,29 @@ def sparse_sweep(full: bool = False) -> list[SparseCase]:
     seed = 1000
     fc_shapes = [(1, 16, 64), (3, 17, 12), (9, 32, 36), (5, 33, 8), (2, 8, 4), (17, 48, 128), (1, 5, 7)]
     if full:
-        fc_shapes += [(m, n, k) for m in (1, 4, 8, 9, 25) for n in (1, 8, 15, 16, 17, 31, 64) for k in (4, 8, 20, 64, 132)]
+        fc_shapes += [
+            (m, n, k)
+            for m in (1, 4, 8, 9, 25)
+            for n in (1, 8, 15, 16, 17, 31, 64)
+            for k in (4, 8, 20, 64, 132)
+        ]
     conv_shapes = [
-        dict(c=8, oc=16, k=1),
-        dict(c=16, oc=32, k=3, pad=1),
-        dict(c=12, oc=20, k=3, stride=2, pad=1),
-        dict(c=4, oc=16, k=5, stride=1, pad=2),
-        dict(c=32, oc=48, k=1, stride=2),
-        dict(c=8, oc=16, k=3, pad=2, dilation=2),
-        dict(c=16, oc=16, k=3, pad=1, batch=2, hw=(5, 4)),
-        dict(c=3, oc=16, k=3, pad=1),  # channels not a multiple of 4: the reference path
+        {"c": 8, "oc": 16, "k": 1},
+        {"c": 16, "oc": 32, "k": 3, "pad": 1},
+        {"c": 12, "oc": 20, "k": 3, "stride": 2, "pad": 1},
+        {"c": 4, "oc": 16, "k": 5, "stride": 1, "pad": 2},
+        {"c": 32, "oc": 48, "k": 1, "stride": 2},
+        {"c": 8, "oc": 16, "k": 3, "pad": 2, "dilation": 2},
+        {"c": 16, "oc": 16, "k": 3, "pad": 1, "batch": 2, "hw": (5, 4)},
+        {"c": 3, "oc": 16, "k": 3, "pad": 1},  # channels not a multiple of 4: the reference path
     ]
     if full:
-        conv_shapes += [dict(c=c, oc=oc, k=kk, stride=s, pad=kk // 2) for c in (4, 8, 24, 64) for oc in (8, 16, 17, 40)
-                        for kk, s in ((1, 1), (3, 1), (3, 2), (7, 2))]
+        conv_shapes += [
+            {"c": c, "oc": oc, "k": kk, "stride": s, "pad": kk // 2}
+            for c in (4, 8, 24, 64)
+            for oc in (8, 16, 17, 40)
+            for kk, s in ((1, 1), (3, 1), (3, 2), (7, 2))
+        ]
     cases: list[tuple[Case, tuple[int, int]]] = []
     for m, n, k in fc_shapes:
         for block in ((1, 1), (1, 4), (4, 4), (16, 4)):
@@ -97,10 +106,14 @@ def sparse_sweep(full: bool = False) -> list[SparseCase]:
     # Every pattern on one conv and one FC shape.
     for pattern in PATTERNS:
         seed += 1
-        out.append(sparse_twin(conv_case(c=16, oc=32, k=3, pad=1, seed=seed, hw=(6, 5)), (16, 4), pattern, seed))
+        out.append(
+            sparse_twin(conv_case(c=16, oc=32, k=3, pad=1, seed=seed, hw=(6, 5)), (16, 4), pattern, seed)
+        )
         seed += 1
         out.append(sparse_twin(fc_case(4, 32, 64, seed), (8, 4), pattern, seed))
     # Accumulator extremes: all −128 inputs, ±127 weights, large K, fully dense.
     out.append(sparse_twin(fc_case(2, 16, 4096, 7, extreme=True), (16, 4), 1.0, 7))
-    out.append(sparse_twin(conv_case(c=64, oc=16, k=5, pad=2, seed=8, hw=(4, 4), extreme=True), (16, 4), 0.5, 8))
+    out.append(
+        sparse_twin(conv_case(c=64, oc=16, k=5, pad=2, seed=8, hw=(4, 4), extreme=True), (16, 4), 0.5, 8)
+    )
     return out

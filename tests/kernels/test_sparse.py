@@ -26,7 +26,9 @@ def _blob(prog) -> bytes:  # type: ignore[no-untyped-def]
     return artifact_bytes(prog)
 
 
-def _run(blob: bytes, isa: str, inputs: list[np.ndarray], monkeypatch: pytest.MonkeyPatch, threads: int = 1) -> bytes:
+def _run(
+    blob: bytes, isa: str, inputs: list[np.ndarray], monkeypatch: pytest.MonkeyPatch, threads: int = 1
+) -> bytes:
     monkeypatch.setenv("EDGEBUILD_ISA", isa)
     model = _native.Model.from_bytes(blob)
     assert model.isa == isa
@@ -46,7 +48,9 @@ def _check(cases: list[SparseCase], monkeypatch: pytest.MonkeyPatch) -> None:
             for threads in (1, 3) if isa != "ref" else (1,):
                 if _run(blob, isa, case.inputs, monkeypatch, threads) != want:
                     failures.append(f"{case.name} {isa} threads={threads}")
-    assert not failures, f"{len(failures)} sparse runs differ from the dense reference:\n" + "\n".join(failures[:20])
+    assert not failures, f"{len(failures)} sparse runs differ from the dense reference:\n" + "\n".join(
+        failures[:20]
+    )
     for isa in isas:
         record_path("host", f"sparse-{isa}", len(cases))
 
@@ -67,7 +71,9 @@ def test_block_csr_roundtrip_and_edge_cases() -> None:
     w[8:16] = 0  # empty block rows
     for block in ((1, 1), (1, 4), (8, 4), (16, 8)):
         values, row_ptr, col_idx = block_csr(w, block)
-        assert row_ptr[0] == 0 and np.all(np.diff(row_ptr) >= 0) and row_ptr[-1] == len(col_idx) == len(values)
+        assert (
+            row_ptr[0] == 0 and np.all(np.diff(row_ptr) >= 0) and row_ptr[-1] == len(col_idx) == len(values)
+        )
         assert np.array_equal(densify(values, row_ptr, col_idx, *w.shape), w)
     zero = np.zeros((16, 8), np.int8)
     values, row_ptr, col_idx = block_csr(zero, (16, 4))
@@ -114,7 +120,9 @@ def test_loader_rejects_bad_sparse_structure(role: str, value: int, message: str
 
 
 def test_loader_rejects_decreasing_row_ptr_and_bad_block() -> None:
-    case = next(c for c in sparse_sweep() if "0.5" in c.name and c.sparse.ops[1].opcode == OpCode.SPARSE_CONV2D)
+    case = next(
+        c for c in sparse_sweep() if "0.5" in c.name and c.sparse.ops[1].opcode == OpCode.SPARSE_CONV2D
+    )
     prog = copy.deepcopy(case.sparse)
     op = prog.ops[1]
     rp = prog.tensors[op.inputs[5]]
