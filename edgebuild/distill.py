@@ -92,6 +92,8 @@ def distill(
         if masks and not live:
             raise EdgebuildError("distillation: none of the pruning masks matches a parameter of the student")
         opt = torch.optim.Adam(prepared.parameters(), lr=opts.lr)
+        steps_total = opts.epochs * max(1, n // bs)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps_total)  # lr → 0 over the run
         gen = torch.Generator().manual_seed(opts.seed)
         result = DistillResult(samples=n, used_labels=labels is not None)
         update, start, stop = _progress(opts.progress)
@@ -112,6 +114,7 @@ def distill(
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
+                    sched.step()
                     with torch.no_grad():
                         for k, m in live.items():
                             params[k].mul_(m.to(params[k].dtype))
