@@ -167,7 +167,7 @@ def choose_sparse(
             expected_gain=1.0,
             reason="",
         )
-        csr = block_csr(w, block) if tiles and record.sparsity > 0 else None
+        csr = block_csr(w, block) if tiles and (record.sparsity > 0 or mode == "always") else None
         if csr is not None:
             values, row_ptr, col_idx = csr
             record.block_sparsity = 1.0 - int(row_ptr[-1]) / ((oc // br) * (k // bc))
