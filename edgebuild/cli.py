@@ -186,6 +186,7 @@ def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
             prune=args.prune,
             prune_scope=args.prune_scope,
             prune_sensitivity=args.prune_sensitivity,
+            prune_gradual=args.prune_gradual,
             distill=args.distill,
             train_data=args.train_data,
             epochs=args.epochs,

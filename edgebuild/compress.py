@@ -30,6 +30,7 @@ class CompressOptions:
     prune: str | None = None  # PruneSpec.parse text
     prune_scope: str = "layer"
     prune_sensitivity: bool = False
+    prune_gradual: bool = False  # with --distill: prune during training (cubic schedule) instead of before it
     distill: bool = False
     train_data: Path | None = None
     epochs: int = 10
@@ -108,8 +109,15 @@ def compress_model(
                     "chosen": sens.chosen,
                     "achieved": sens.achieved,
                 }
-            layers, masks = prune(student, spec)
+            if opts.prune_gradual and not opts.distill:
+                raise EdgebuildError("--prune-gradual prunes during --distill: add --distill")
+            gradual = spec if opts.prune_gradual else None
+            if gradual is None:
+                layers, masks = prune(student, spec)
+            else:
+                layers = sparsity_of(student)  # dense until distillation prunes it
             report["prune"] = {
+                "gradual": gradual is not None,
                 "method": spec.method,
                 "sparsity": spec.sparsity,
                 "scope": spec.scope,
@@ -119,6 +127,10 @@ def compress_model(
             }
         if acc_data is not None:
             report["float_accuracy_pruned"] = top1(student, acc_data)
+    gradual = None
+    if opts.prune is not None and opts.prune_gradual:
+        gradual = PruneSpec.parse(opts.prune, scope=opts.prune_scope)
+        gradual.per_layer = report.get("sensitivity", {}).get("chosen", {})
     if opts.distill:
         from .distill import DistillOptions, distill
 
@@ -142,7 +154,7 @@ def compress_model(
         res = distill(
             student, teacher, x, y, masks,
             DistillOptions(opts.epochs, opts.lr, opts.batch_size, opts.temperature, seed=opts.seed,
-                           progress=opts.progress),
+                           progress=opts.progress, gradual=gradual),
         )  # fmt: skip
         report["distill"] = {
             "data": source,
@@ -155,8 +167,9 @@ def compress_model(
             "steps": res.steps,
             "loss_by_epoch": res.losses,
         }
-        if masks:
-            report["prune"]["layers_after_distill"] = [asdict(x) for x in sparsity_of(student)]
+        if masks or gradual is not None:
+            block = gradual.block if gradual is not None and gradual.method == "block" else None
+            report["prune"]["layers_after_distill"] = [asdict(x) for x in sparsity_of(student, block)]
         if acc_data is not None:
             report["float_accuracy_after_recovery"] = top1(student, acc_data)
     return LoadedModel(loaded.path, loaded.format, module=student), teacher, report

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -35,6 +36,12 @@ class DistillOptions:
     alpha: float = 0.5  # weight of the label loss when labels exist
     seed: int = 0
     progress: bool = True
+    # Gradual pruning (Zhu & Gupta 2017): the student starts dense and its sparsity follows
+    # s_t = s · (1 − (1 − t / T)³) over the first `gradual_fraction` of the steps, masks recomputed by magnitude
+    # every `gradual_every` steps; then the masks are fixed and training goes on.
+    gradual: Any = None  # a PruneSpec, or None: the student arrives pruned and `masks` are fixed
+    gradual_fraction: float = 0.6
+    gradual_every: int = 10
 
 
 @dataclass
@@ -43,6 +50,7 @@ class DistillResult:
     steps: int = 0
     samples: int = 0
     used_labels: bool = False
+    masks: dict[str, torch.Tensor] = field(default_factory=dict)  # the final masks (gradual pruning sets them)
 
 
 def _progress(enabled: bool) -> tuple[Callable[[int, str], None], Callable[[], None], Callable[[], None]]:
@@ -91,8 +99,17 @@ def distill(
         live = {k: m for k, m in masks.items() if k in params}
         if masks and not live:
             raise EdgebuildError("distillation: none of the pruning masks matches a parameter of the student")
+        ptargets: list[Any] = []
+        if opts.gradual is not None:
+            from .prune.magnitude import Target, live_targets
+
+            eager, _ = live_targets(student, opts.gradual)
+            ptargets = [Target(t.name, params[t.name], t.kind) for t in eager if t.name in params]
+            if len(ptargets) != len(eager):
+                raise EdgebuildError("gradual pruning: the trained graph's parameters do not match the model's")
         opt = torch.optim.Adam(prepared.parameters(), lr=opts.lr)
         steps_total = opts.epochs * max(1, n // bs)
+        prune_steps = max(1, int(opts.gradual_fraction * steps_total))
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps_total)  # lr → 0 over the run
         gen = torch.Generator().manual_seed(opts.seed)
         result = DistillResult(samples=n, used_labels=labels is not None)
@@ -105,6 +122,13 @@ def distill(
                 total, count = 0.0, 0
                 for b0 in range(0, n - bs + 1, bs):  # fixed batch: the exported graph has static shapes
                     idx = order[b0 : b0 + bs]
+                    t = result.steps
+                    if ptargets and t <= prune_steps and (t % opts.gradual_every == 0 or t == prune_steps):
+                        from .prune.magnitude import apply_masks
+
+                        fraction = 1.0 - (1.0 - t / prune_steps) ** 3
+                        with torch.no_grad():
+                            live = apply_masks(ptargets, opts.gradual, fraction)
                     out = prepared(inputs[idx])
                     kd = F.kl_div(F.log_softmax(out / T, 1), F.log_softmax(soft[idx] / T, 1), log_target=True,
                                   reduction="batchmean") * (T * T)  # fmt: skip
@@ -136,6 +160,7 @@ def distill(
             )
         student.load_state_dict(copied, strict=False)
         student.eval()
+        result.masks = {k: m.detach().clone() for k, m in live.items()}
         return result
     finally:
         torch.set_num_threads(threads)

@@ -153,9 +153,8 @@ def _fits(t: Target, spec: PruneSpec) -> str:
     return ""
 
 
-def prune(model: nn.Module, spec: PruneSpec) -> tuple[list[LayerSparsity], dict[str, torch.Tensor]]:
-    """Zeroes weights of `model` in place by magnitude. Returns per-layer sparsity and the masks by parameter name.
-    Layers the method cannot tile are left dense and reported with the reason."""
+def live_targets(model: nn.Module, spec: PruneSpec) -> tuple[list[Target], dict[str, str]]:
+    """The layers `spec` prunes, and why each other prunable layer is left dense."""
     if spec.method == "channel":
         raise EdgebuildError(
             "channel pruning changes the model's shape: call prune_channels (or --prune channel:S)"
@@ -163,11 +162,16 @@ def prune(model: nn.Module, spec: PruneSpec) -> tuple[list[LayerSparsity], dict[
     targets = find_targets(model)
     if not targets:
         raise EdgebuildError("nothing to prune: the model has no conv2d (one group) or linear weights")
-    masks: dict[str, torch.Tensor] = {}
     skipped = {t.name: _fits(t, spec) for t in targets}
     if spec.keep_classifier and targets[-1].kind == "linear":
         skipped[targets[-1].name] = "the classifier (last linear layer) is kept dense"
-    live = [t for t in targets if not skipped[t.name]]
+    return [t for t in targets if not skipped[t.name]], skipped
+
+
+def apply_masks(live: list[Target], spec: PruneSpec, fraction: float = 1.0) -> dict[str, torch.Tensor]:
+    """Zeroes the smallest weights (blocks) of each target in place, at `fraction` of the spec's sparsity (the
+    gradual schedule of edgebuild/distill.py; 1 = the target). Returns the masks in the parameters' shapes."""
+    masks: dict[str, torch.Tensor] = {}
     if spec.method == "nm":
         n, m = spec.nm
         for t in live:
@@ -176,25 +180,33 @@ def prune(model: nn.Module, spec: PruneSpec) -> tuple[list[LayerSparsity], dict[
             order = torch.argsort(g, dim=2, descending=True, stable=True)
             keep = torch.zeros_like(g, dtype=torch.bool).scatter_(2, order[..., :n], True)
             masks[t.name] = t.set_mask(keep.reshape(mat.shape))
+        return masks
+    block = spec.block if spec.method == "block" else (1, 1)
+    scores = {t.name: _block_scores(t.matrix(), block) for t in live}
+    if spec.scope == "global" and not spec.per_layer:
+        # Scores are divided by each layer's mean magnitude first: raw magnitudes differ by orders between
+        # layers (fan-in scaled initialisations), and unnormalised global pruning empties whole layers.
+        scores = {n: s / s.mean().clamp_min(1e-12) for n, s in scores.items()}
+        allv = torch.cat([s.flatten() for s in scores.values()])
+        keep_all = _threshold_keep(allv, spec.sparsity * fraction)
+        i = 0
+        for t in live:
+            sc = scores[t.name]
+            keep = keep_all[i : i + sc.numel()].reshape(sc.shape)
+            i += sc.numel()
+            masks[t.name] = t.set_mask(_expand(keep, block))
     else:
-        block = spec.block if spec.method == "block" else (1, 1)
-        scores = {t.name: _block_scores(t.matrix(), block) for t in live}
-        if spec.scope == "global" and not spec.per_layer:
-            # Scores are divided by each layer's mean magnitude first: raw magnitudes differ by orders between
-            # layers (fan-in scaled initialisations), and unnormalised global pruning empties whole layers.
-            scores = {n: s / s.mean().clamp_min(1e-12) for n, s in scores.items()}
-            allv = torch.cat([s.flatten() for s in scores.values()])
-            keep_all = _threshold_keep(allv, spec.sparsity)
-            i = 0
-            for t in live:
-                s = scores[t.name]
-                keep = keep_all[i : i + s.numel()].reshape(s.shape)
-                i += s.numel()
-                masks[t.name] = t.set_mask(_expand(keep, block))
-        else:
-            for t in live:
-                level = spec.per_layer.get(t.name, spec.sparsity)
-                masks[t.name] = t.set_mask(_expand(_threshold_keep(scores[t.name], level), block))
+        for t in live:
+            level = spec.per_layer.get(t.name, spec.sparsity) * fraction
+            masks[t.name] = t.set_mask(_expand(_threshold_keep(scores[t.name], level), block))
+    return masks
+
+
+def prune(model: nn.Module, spec: PruneSpec) -> tuple[list[LayerSparsity], dict[str, torch.Tensor]]:
+    """Zeroes weights of `model` in place by magnitude. Returns per-layer sparsity and the masks by parameter name.
+    Layers the method cannot tile are left dense and reported with the reason."""
+    live, skipped = live_targets(model, spec)
+    masks = apply_masks(live, spec)
     return sparsity_of(model, spec.block if spec.method == "block" else None, skipped), masks
 
 
