@@ -78,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
         help="pick per-layer sparsities from a sensitivity scan, meeting the --prune sparsity overall",
     )
     g.add_argument(
+        "--prune-gradual",
+        action="store_true",
+        help="with --distill: reach the sparsity gradually while training (cubic schedule)",
+    )
+    g.add_argument(
         "--sparse",
         choices=("auto", "always", "never"),
         default="auto",

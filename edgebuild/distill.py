@@ -50,7 +50,9 @@ class DistillResult:
     steps: int = 0
     samples: int = 0
     used_labels: bool = False
-    masks: dict[str, torch.Tensor] = field(default_factory=dict)  # the final masks (gradual pruning sets them)
+    masks: dict[str, torch.Tensor] = field(
+        default_factory=dict
+    )  # the final masks (gradual pruning sets them)
 
 
 def _progress(enabled: bool) -> tuple[Callable[[int, str], None], Callable[[], None], Callable[[], None]]:
@@ -106,7 +108,9 @@ def distill(
             eager, _ = live_targets(student, opts.gradual)
             ptargets = [Target(t.name, params[t.name], t.kind) for t in eager if t.name in params]
             if len(ptargets) != len(eager):
-                raise EdgebuildError("gradual pruning: the trained graph's parameters do not match the model's")
+                raise EdgebuildError(
+                    "gradual pruning: the trained graph's parameters do not match the model's"
+                )
         opt = torch.optim.Adam(prepared.parameters(), lr=opts.lr)
         steps_total = opts.epochs * max(1, n // bs)
         prune_steps = max(1, int(opts.gradual_fraction * steps_total))
