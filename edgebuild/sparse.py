@@ -114,8 +114,9 @@ def _weight_matrix(program: Program, op: Op) -> tuple[np.ndarray, str] | None:
     """The [OC, K] int8 weight of a CONV2D with one group or a FULLY_CONNECTED, and its kernel kind."""
     if op.opcode not in (OpCode.CONV2D, OpCode.FULLY_CONNECTED):
         return None
-    w = program.tensors[op.inputs[1]].data
-    if w is None:
+    wt = program.tensors[op.inputs[1]]
+    w = wt.data
+    if w is None or wt.dtype != DType.INT8:  # a float32 layer (--float-layers) has no sparse int8 form
         return None
     if op.opcode == OpCode.CONV2D:
         if op.params[8] != 1:

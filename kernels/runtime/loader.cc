@@ -828,6 +828,7 @@ class Loader {
       return op_fail("output dims %s, expected ids dims %s followed by the table width %d", dims_text(ty).text,
                      dims_text(ti).text, (int)T(table).dims[1]);
     return EB_OK;
+  }
 
   // Block-CSR weights of SPARSE_CONV2D / SPARSE_FULLY_CONNECTED (docs/artifact.md): values [S, BR, BC] int8,
   // row_ptr [OC/BR + 1] int32 from 0 to S and non-decreasing, col_idx [S] int32 in [0, K/BC) and strictly increasing
@@ -940,7 +941,6 @@ class Loader {
     if ((s = check_block_csr(N, K, op.params[2], op.params[3])) != EB_OK) return s;
     return check_channel_params(N);
   }
-
   eb_status check_add() {
     const Op& op = *op_;
     const int32_t a = op.inputs[0], b = op.inputs[1], y = op.outputs[0];
