@@ -25,6 +25,7 @@ import torch
 from . import __version__
 from .calib import Dataset, load_dataset, parse_shape, random_dataset
 from .capture import capture, exported_input_shapes, exported_integer_inputs, run_float
+from .compress import CompressOptions
 from .errors import EdgebuildError
 from .ir import Program
 from .load import load_model
@@ -56,6 +57,10 @@ class BuildOptions:
     cache_dir: Path | None = None  # default: cache_root()/bundles
     # Layers kept in float32 (module paths like "encoder.0.attn" or graph node names): lower/__init__.py
     float_layers: tuple[str, ...] = ()
+    compress: CompressOptions = field(default_factory=CompressOptions)  # pruning / distillation (compress.py)
+    # Dense-or-sparse kernels per layer: auto (cost model), always, never (edgebuild/sparse.py)
+    sparse: str = "auto"
+    sparse_block: tuple[int, int] | None = None  # block-CSR block; default: the --prune block, else 16x4
 
 
 @dataclass
@@ -164,7 +169,8 @@ def smoke_run(
 
 def build(opts: BuildOptions, log: Log = lambda s: None, warn: Log = lambda s: None) -> BuildResult:
     """The whole pipeline; with `opts.cache`, a verified copy of an identical earlier build when there is one."""
-    if not opts.cache:
+    if not opts.cache or opts.compress.active or opts.sparse != "auto" or opts.sparse_block is not None:
+        # compressed builds are not cached: the key covers neither these options nor the training data
         return _build(opts, log, warn, None)
     from .cache import BundleCache, Request
 
@@ -247,6 +253,14 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
     lap("load")
 
     example = calib.sample(0)
+    compress_report: dict[str, Any] | None = None
+    teacher_gm = None
+    if opts.compress.active:
+        from .compress import compress_model
+
+        loaded, teacher, compress_report = compress_model(loaded, calib, eval_data, opts.compress, log)
+        teacher_gm = capture(type(loaded)(loaded.path, loaded.format, module=teacher), example)
+        lap("compress")
     float_gm = capture(loaded, example)
     lap("capture")
     log(f"quantizing with {calib.samples} calibration sample(s)")
@@ -257,6 +271,7 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
     )
     lap("quantize")
     program = lower_graph(qgm, name=opts.model.stem, float_layers=opts.float_layers)
+    sparse_report = _choose_sparse(program, target.name, opts)
     lap("lower")
     plan = plan_arena(program)
     program.metadata.update({"target": target.name, "edgebuild_version": __version__})
@@ -278,6 +293,9 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
         acc = accuracy_report(float_gm, native, eval_data or calib)
         if eval_data is None and calib.random:
             acc["meaningless"] = "random calibration data"
+        if compress_report is not None and teacher_gm is not None:
+            # The float figures above are the compressed model's; these compare with the original.
+            acc["against_original_float"] = accuracy_report(teacher_gm, native, eval_data or calib)
         lap("accuracy")
         smoke = None
         if opts.smoke:
@@ -292,8 +310,20 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
             lap("smoke run")
 
         report = make_report(
-            opts, loaded.format, target, program, plan, data, stage / RUNNER, float_gm, acc, smoke
+            opts,
+            loaded.format,
+            target,
+            program,
+            plan,
+            data,
+            stage / RUNNER,
+            teacher_gm or float_gm,
+            acc,
+            smoke,
         )
+        if compress_report is not None:
+            report["compress"] = compress_report
+        report["sparse"] = sparse_report
         from .report import write_json
 
         write_json(stage / "report.json", report)
@@ -307,6 +337,21 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return BuildResult(out, report, program, plan, timings)
+
+
+def _choose_sparse(program: Program, target: str, opts: BuildOptions) -> dict[str, Any]:
+    from .prune import PruneSpec
+    from .sparse import CostModel, choose_sparse, report_section
+
+    block = opts.sparse_block
+    if block is None and opts.compress.prune is not None:
+        spec = PruneSpec.parse(opts.compress.prune)
+        block = spec.block if spec.method == "block" else None
+    block = block or (16, 4)
+    costs = CostModel.load()
+    return report_section(
+        choose_sparse(program, target, block=block, mode=opts.sparse, costs=costs), costs, block
+    )
 
 
 def _recording(warn: Log, into: list[str]) -> Log:

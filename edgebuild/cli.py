@@ -60,6 +60,48 @@ def _parser() -> argparse.ArgumentParser:
         "--no-cache", action="store_true", help="build from scratch; do not read or record the cache"
     )
     b.add_argument("--cache-dir", type=Path, help="build cache folder (default $EDGEBUILD_CACHE/bundles)")
+    g = b.add_argument_group("pruning and recovery (compressed builds are not cached)")
+    g.add_argument(
+        "--prune",
+        metavar="SPEC",
+        help="unstructured:S, block:S, blockRxC:S (e.g. block16x4:0.9), N:M (e.g. 2:4), channel:S",
+    )
+    g.add_argument(
+        "--prune-scope",
+        choices=("layer", "global"),
+        default="layer",
+        help="the sparsity per layer, or over all prunable weights (magnitudes normalised per layer)",
+    )
+    g.add_argument(
+        "--prune-sensitivity",
+        action="store_true",
+        help="pick per-layer sparsities from a sensitivity scan, meeting the --prune sparsity overall",
+    )
+    g.add_argument(
+        "--prune-gradual",
+        action="store_true",
+        help="with --distill: reach the sparsity gradually while training (cubic schedule)",
+    )
+    g.add_argument(
+        "--sparse",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="sparse int8 kernels per layer: where the cost model predicts a gain (auto), always, never",
+    )
+    g.add_argument(
+        "--distill",
+        action="store_true",
+        help="recover accuracy: QAT fine-tuning against the original model as teacher",
+    )
+    g.add_argument(
+        "--train-data",
+        type=Path,
+        help=".npz with x (and optional labels y) for --distill (default: the calibration data)",
+    )
+    g.add_argument("--epochs", type=int, default=10, help="--distill epochs (default 10)")
+    g.add_argument("--lr", type=float, default=1e-3, help="--distill learning rate (Adam, default 1e-3)")
+    g.add_argument("--temperature", type=float, default=4.0, help="--distill softmax temperature (default 4)")
+    g.add_argument("--seed", type=int, default=0, help="--distill seed (batch order; default 0)")
     b.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     r = sub.add_parser("run", help="run a bundle on its target (qemu for ARM bundles)")
@@ -121,10 +163,15 @@ def _warm_build(args: argparse.Namespace, console: Console, err: Console) -> boo
 
 
 def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
+    if args.prune is not None or args.distill or args.sparse != "auto":
+        args.no_cache = True  # the cache key does not cover compression options or training data
+    if args.epochs < 1 or args.lr <= 0 or args.temperature <= 0:
+        raise EdgebuildError("--epochs must be >= 1, --lr and --temperature > 0")
     if not args.no_cache and _warm_build(args, console, err):
         _export_bundle(args.out or default_out(args.model, args.target), args.export, console)
         return 0
     from .build import BuildOptions, build
+    from .compress import CompressOptions
     from .report import print_summary
 
     opts = BuildOptions(
@@ -140,6 +187,20 @@ def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
         cache=not args.no_cache,
         cache_dir=args.cache_dir,
         float_layers=_float_layers(args),
+        compress=CompressOptions(
+            prune=args.prune,
+            prune_scope=args.prune_scope,
+            prune_sensitivity=args.prune_sensitivity,
+            prune_gradual=args.prune_gradual,
+            distill=args.distill,
+            train_data=args.train_data,
+            epochs=args.epochs,
+            lr=args.lr,
+            temperature=args.temperature,
+            seed=args.seed,
+            progress=err.is_terminal,
+        ),
+        sparse=args.sparse,
     )
     result = build(
         opts,
