@@ -329,3 +329,16 @@ def test_loader_rejects(prog: Program, message: str) -> None:
     with pytest.raises(Exception) as e:
         native(prog)
     assert message in str(e.value), str(e.value)
+
+
+@given(shapes(min_rank=1, max_rank=6), st.data())
+@SETTINGS
+def test_transpose_f32(shape: tuple[int, ...], data: st.DataObject) -> None:
+    """xx-transpose on 4-byte elements (the row-loop rewrite): float TRANSPOSE equals NumPy's, any rank."""
+    perm = data.draw(st.permutations(list(range(len(shape)))))
+    prog = Program()
+    x = float_io(prog, shape)
+    y = float_out(prog, tuple(shape[p] for p in perm))
+    prog.add_op(Op(OpCode.TRANSPOSE, "t", [x], [y], list(perm)))
+    v = np.random.default_rng(len(shape)).standard_normal(shape).astype(np.float32)
+    np.testing.assert_array_equal(run_native(prog, [v])[0], np.ascontiguousarray(v.transpose(perm)))
