@@ -6,6 +6,7 @@ Both exporters start from the artifact, not from the PyTorch model: what is expo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import EdgebuildError
@@ -19,10 +20,12 @@ class ExportError(EdgebuildError):
     """The artifact uses something the target format cannot express exactly."""
 
 
-def refuse_float_ops(program: Program, fmt: str) -> None:
+def refuse_float_ops(program: Program, fmt: str, mapped: Iterable[int] = ()) -> None:
     """The exporters write int8 ops only: a program with float-fallback ops (or an opcode they do not know) is
-    refused with the list of those ops."""
-    known = set(range(1, 12))  # QUANTIZE .. CLAMP, the int8 opcodes both exporters write
+    refused with the list of those ops. `mapped`: opcodes beyond QUANTIZE .. CLAMP that the exporter writes."""
+    known = set(range(1, 12)) | {
+        int(m) for m in mapped
+    }  # QUANTIZE .. CLAMP: the int8 opcodes both exporters write
     bad = program.float_form_ops() + [op for op in program.ops if int(op.opcode) not in known]
     if bad:
         names = ", ".join(sorted({f"{op.opcode.name} ({op.aten or op.name})" for op in bad}))

@@ -340,7 +340,8 @@ class _Writer:
             OpCode.SLICE: self.slice,
             OpCode.RESIZE: self.resize,
         }
-        refuse_float_ops(P, "ONNX")
+        issue8 = (OpCode.SUB, OpCode.MUL, OpCode.UNARY, OpCode.PAD, OpCode.SLICE, OpCode.RESIZE)
+        refuse_float_ops(P, "ONNX", mapped=issue8)
         for op in P.ops:
             handler = handlers.get(op.opcode)
             if handler is None:
