@@ -25,6 +25,7 @@ import torch
 from . import __version__
 from .calib import Dataset, load_dataset, parse_shape, random_dataset
 from .capture import capture, exported_input_shapes, run_float
+from .compress.pipeline import CompressOptions, compress_graph
 from .errors import EdgebuildError
 from .ir import Program
 from .load import load_model
@@ -35,6 +36,7 @@ from .quantize import quantize_model
 from .serialize import artifact_bytes
 from .targets import Target, describe_missing, load_target
 
+MAX_FINETUNE_SAMPLES = 512  # calibration samples the compress stage distils on
 MAX_CALIB_COMPARE = 256  # calibration samples compared float vs int8: enough for stable figures, quick
 ARTIFACT = "model.ebm"
 RUNNER = "edgebuild-run"
@@ -54,6 +56,7 @@ class BuildOptions:
     smoke: bool = True
     cache: bool = False  # reuse/record finished bundles (edgebuild/cache.py); the CLI turns it on
     cache_dir: Path | None = None  # default: cache_root()/bundles
+    compress: CompressOptions = field(default_factory=CompressOptions)
 
 
 @dataclass
@@ -242,17 +245,33 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
     example = calib.sample(0)
     float_gm = capture(loaded, example)
     lap("capture")
+    comp = opts.compress
+    comp.check()
+    compressed_gm, comp_report = float_gm, None
+    if comp.transforms_graph:
+        if calib.random:
+            warn(
+                "compressing with RANDOM calibration data: distillation fits noise. Pass --calib samples.npz."
+            )
+        log("compressing (low-rank / weight sharing / distillation from the original model)")
+        samples = [
+            tuple(torch.from_numpy(x) for x in calib.sample(i))
+            for i in range(min(calib.samples, MAX_FINETUNE_SAMPLES))
+        ]
+        compressed_gm, comp_report = compress_graph(float_gm, samples, comp)
+        lap("compress")
     log(f"quantizing with {calib.samples} calibration sample(s)")
     qgm = quantize_model(
-        _copy_graph(float_gm),  # PT2E rewrites its argument; a copy is ~10x cheaper than exporting again
+        _copy_graph(compressed_gm),  # PT2E rewrites its argument; a copy is ~10x cheaper than exporting again
         (tuple(torch.from_numpy(x) for x in calib.sample(i)) for i in range(calib.samples)),
+        shared_weight_scale=comp.cluster_bits is not None,
     )
     lap("quantize")
     program = lower_graph(qgm, name=opts.model.stem)
     lap("lower")
     plan = plan_arena(program)
     program.metadata.update({"target": target.name, "edgebuild_version": __version__})
-    data = artifact_bytes(program)
+    data = artifact_bytes(program, huffman=comp.huffman)
     lap("plan+serialize")
 
     runner_path = _build_runner(target, log)
@@ -286,6 +305,7 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
         report = make_report(
             opts, loaded.format, target, program, plan, data, stage / RUNNER, float_gm, acc, smoke
         )
+        report["compression"] = compression_report(float_gm, compressed_gm, comp_report, program, data)
         from .report import write_json
 
         write_json(stage / "report.json", report)
@@ -323,6 +343,38 @@ def _replace_dir(stage: Path, out: Path) -> None:
 
     stage.chmod(0o755)  # mkdtemp made it private; a bundle is meant to be copied to devices and shared
     replace(stage, out)
+
+
+def compression_report(
+    float_gm: torch.nn.Module,
+    compressed_gm: torch.nn.Module,
+    comp: dict[str, Any] | None,
+    program: Program,
+    data: bytes,
+) -> dict[str, Any]:
+    """Bytes after each stage, as in Deep Compression's tables: float32 -> compressed float (low-rank / pruned: its
+    non-zero weights) -> int8 constants (quantized / clustered) -> Huffman-coded constants (when on)."""
+    from .compress.pipeline import weight_stats
+    from .serialize import Section, section_sizes
+
+    fp32 = float_weight_bytes(float_gm)
+    stages: list[dict[str, Any]] = [{"stage": "float32", "bytes": fp32}]
+    if comp is not None:
+        # The float32 values left after low-rank / weight sharing / BN folding, zero weights not counted (what a
+        # sparse float format would hold; pruned models have many).
+        ws = weight_stats(compressed_gm)
+        nonzero = ws["float_values"] - ws["weights"] + ws["nonzero_weights"]
+        stages.append({"stage": "compressed float32 (non-zero values)", "bytes": 4 * nonzero})
+    stages.append({"stage": "int8 constants (quantized / clustered)", "bytes": program.weights_bytes()})
+    sizes = section_sizes(data)
+    if Section.CODED_CONSTANTS in sizes:
+        stages.append({"stage": "Huffman-coded constants", "bytes": sizes[Section.CODED_CONSTANTS]})
+    for st in stages:
+        st["compression"] = round(fp32 / st["bytes"], 2) if st["bytes"] else None
+    out: dict[str, Any] = {"stages": stages, "artifact_bytes": len(data)}
+    if comp is not None:
+        out["details"] = comp
+    return out
 
 
 def make_report(

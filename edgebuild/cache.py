@@ -55,6 +55,7 @@ class Request:
     model_class: str | None
     trust_model: bool
     smoke: bool
+    compress: str = ""  # CompressOptions.key() (compression options, canonical JSON)
 
     @classmethod
     def from_options(cls, opts: Any) -> Request:
@@ -67,6 +68,7 @@ class Request:
             opts.model_class,
             opts.trust_model,
             opts.smoke,
+            opts.compress.key(),
         )
 
 
@@ -130,7 +132,10 @@ def bundle_key(req: Request) -> str | None:
     feed("model-name", req.model.stem.encode())
     if not (feed_file("model", req.model) and feed_file("calib", req.calib) and feed_file("eval", req.eval)):
         return None
-    options = {k: getattr(req, k) for k in ("target", "input_shape", "model_class", "trust_model", "smoke")}
+    options = {
+        k: getattr(req, k)
+        for k in ("target", "input_shape", "model_class", "trust_model", "smoke", "compress")
+    }
     feed("options", json.dumps(options, sort_keys=True).encode())
     if req.model_class:
         for f in _package_sources(req.model_class):
@@ -140,7 +145,7 @@ def bundle_key(req: Request) -> str | None:
     native = importlib.util.find_spec("edgebuild._native")
     if native is not None and native.origin:
         feed("native", paths.sha256_file(Path(native.origin)).encode())
-    for dist in ("torch", "torchao", "numpy"):
+    for dist in ("torch", "torchao", "numpy", "scikit-learn"):
         try:
             feed(dist, importlib.metadata.version(dist).encode())
         except importlib.metadata.PackageNotFoundError:

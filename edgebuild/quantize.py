@@ -52,7 +52,17 @@ CAT_OPS = {A.cat.default, A.concat.default}
 INT8_MIN, INT8_MAX = -128, 127
 
 
-def _specs() -> tuple[object, object, Callable[[Node, Node, Node], object]]:
+class SharedScaleObserver(pt2e.PerChannelMinMaxObserver):  # type: ignore[misc, name-defined]
+    """Per-channel symmetric weights whose channels all get the layer's largest scale: a layer whose float weights
+    take k shared values (compress/cluster.py) then has at most k distinct int8 values, which Huffman coding stores
+    compactly. Still per-channel in form, so lowering and kernels are unchanged (docs/quantization.md)."""
+
+    def calculate_qparams(self) -> tuple[torch.Tensor, torch.Tensor]:
+        scale, zero_point = super().calculate_qparams()
+        return torch.full_like(scale, float(scale.max())), zero_point
+
+
+def _specs(shared_weight_scale: bool = False) -> tuple[object, object, Callable[[Node, Node, Node], object]]:
     q = pt2e.quantizer
     act = q.QuantizationSpec(
         dtype=torch.int8,
@@ -67,7 +77,9 @@ def _specs() -> tuple[object, object, Callable[[Node, Node, Node], object]]:
         quant_max=127,
         qscheme=torch.per_channel_symmetric,
         ch_axis=0,
-        observer_or_fake_quant_ctr=pt2e.PerChannelMinMaxObserver.with_args(eps=2**-12),
+        observer_or_fake_quant_ctr=(
+            SharedScaleObserver if shared_weight_scale else pt2e.PerChannelMinMaxObserver
+        ).with_args(eps=2**-12),
     )
 
     def bias(x: Node, w: Node, op: Node) -> object:
@@ -98,9 +110,13 @@ def _single_user(node: Node) -> Node | None:
 class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-defined]
     """Annotates conv2d / linear / add (+ fused relu, relu6, hardtanh) and the value-moving ops around them."""
 
+    def __init__(self, shared_weight_scale: bool = False) -> None:
+        super().__init__()
+        self.shared_weight_scale = shared_weight_scale
+
     def annotate(self, model: GraphModule) -> GraphModule:
         q = pt2e.quantizer
-        act, weight, bias = _specs()
+        act, weight, bias = _specs(self.shared_weight_scale)
         done: set[Node] = set()
 
         def mark(node: Node, inputs: dict[Node, object], output: object | None) -> None:
@@ -164,9 +180,11 @@ def _shape(node: Node) -> tuple[int, ...] | None:
     return tuple(val.shape) if isinstance(val, torch.Tensor) else None
 
 
-def quantize_model(exported: GraphModule, calibration: Iterable[tuple[torch.Tensor, ...]]) -> GraphModule:
+def quantize_model(
+    exported: GraphModule, calibration: Iterable[tuple[torch.Tensor, ...]], shared_weight_scale: bool = False
+) -> GraphModule:
     """prepare_pt2e -> run calibration -> convert_pt2e. Returns the q/dq reference graph (BN folded by prepare)."""
-    prepared = pt2e.prepare_pt2e(exported, EdgebuildQuantizer())
+    prepared = pt2e.prepare_pt2e(exported, EdgebuildQuantizer(shared_weight_scale))
     n = 0
     with torch.no_grad():
         for batch in calibration:

@@ -183,6 +183,16 @@ def artifact_bytes(program: Program, huffman: bool = False) -> bytes:
     return header + after_header
 
 
+def section_sizes(data: bytes) -> dict[int, int]:
+    """Size in bytes of each section of a well-formed image, by kind."""
+    _, _, _, _, count, _, _ = HEADER.unpack_from(data)
+    sizes = {}
+    for i in range(count):
+        kind, _, _, size = SECTION.unpack_from(data, HEADER.size + i * SECTION.size)
+        sizes[kind] = size
+    return sizes
+
+
 def write_artifact(program: Program, path: str | os.PathLike[str]) -> int:
     """Write atomically (temp file + rename): a reader never sees half a file. Returns the byte size."""
     data = artifact_bytes(program)

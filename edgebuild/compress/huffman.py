@@ -8,7 +8,7 @@ Two methods, chosen per constant by size (Deep Compression's stage 3, Han et al.
   zero). The at most 255 bytes after the last pair are zero (fillers cover longer zero tails). Gaps and values have their own code tables.
 
 Codes are canonical (DEFLATE's assignment: shorter codes first, then by symbol) and at most MAX_CODE_BITS long, so a
-table is 256 code lengths, one byte each. A code is complete (Kraft sum 1) unless exactly one symbol is used, which
+table is 256 code lengths of 4 bits, two per byte (symbol 2i in the low nibble of byte i): TABLE_BYTES. A code is complete (Kraft sum 1) unless exactly one symbol is used, which
 then has the 1-bit code `0`. Bits are packed most-significant first; the last byte is padded with zero bits.
 
 No standard Python package writes this format (length-limited canonical codes, two alphabets, our bit order): the
@@ -26,6 +26,20 @@ MAX_CODE_BITS = 15
 STORED, HUFFMAN, HUFFMAN_RUNS = 0, 1, 2
 METHOD_NAMES = {STORED: "stored", HUFFMAN: "huffman", HUFFMAN_RUNS: "huffman_runs"}
 MAX_GAP = 255
+TABLE_BYTES = 128
+RUNS_HEADER = 8 + 2 * TABLE_BYTES
+
+
+def pack_lengths(lengths: np.ndarray) -> bytes:
+    v = np.asarray(lengths, dtype=np.uint8)
+    return (v[0::2] | (v[1::2] << 4)).astype(np.uint8).tobytes()
+
+
+def unpack_lengths(table: bytes) -> bytes:
+    b = np.frombuffer(table, dtype=np.uint8)
+    out = np.empty(2 * len(b), dtype=np.uint8)
+    out[0::2], out[1::2] = b & 15, b >> 4
+    return out.tobytes()
 
 
 class HuffmanError(ValueError):
@@ -114,10 +128,10 @@ def _pack(symbols: np.ndarray, lengths: np.ndarray, codes: np.ndarray) -> bytes:
 
 
 def encode(data: bytes | np.ndarray) -> bytes:
-    """HUFFMAN payload: 256 code lengths, then the bitstream of every byte."""
+    """HUFFMAN payload: the code table (TABLE_BYTES), then the bitstream of every byte."""
     sym = np.frombuffer(bytes(data), dtype=np.uint8)
     lengths = code_lengths(np.bincount(sym, minlength=256))
-    return lengths.tobytes() + _pack(sym, lengths, canonical_codes(lengths))
+    return pack_lengths(lengths) + _pack(sym, lengths, canonical_codes(lengths))
 
 
 def runs(data: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -146,11 +160,11 @@ def runs(data: bytes) -> tuple[np.ndarray, np.ndarray]:
 
 
 def encode_runs(data: bytes | np.ndarray) -> bytes:
-    """HUFFMAN_RUNS payload: u64 pair count, 256 gap code lengths, 256 value code lengths, interleaved bitstream."""
+    """HUFFMAN_RUNS payload: u64 pair count, gap code table, value code table, interleaved bitstream."""
     gaps, values = runs(bytes(data))
     glen = code_lengths(np.bincount(gaps, minlength=256))
     vlen = code_lengths(np.bincount(values, minlength=256))
-    head = struct.pack("<Q", len(gaps)) + glen.tobytes() + vlen.tobytes()
+    head = struct.pack("<Q", len(gaps)) + pack_lengths(glen) + pack_lengths(vlen)
     if len(gaps) == 0:
         return head
     # Interleave: rows 0..255 of the combined table are gap symbols, 256..511 value symbols.
@@ -173,9 +187,11 @@ def best_encoding(data: bytes) -> tuple[int, bytes]:
 
 class _Decoder:
     def __init__(self, lengths: bytes) -> None:
-        lens = np.frombuffer(lengths, dtype=np.uint8).astype(np.int64)
+        lens = np.frombuffer(unpack_lengths(lengths), dtype=np.uint8).astype(np.int64)
         if len(lens) != 256:
-            raise HuffmanError("code table is not 256 lengths")
+            raise HuffmanError(
+                "code table is not 256 lengths"
+            )  # pragma: no cover - callers slice TABLE_BYTES
         if lens.max(initial=0) > MAX_CODE_BITS:
             raise HuffmanError(f"code length {int(lens.max())} exceeds {MAX_CODE_BITS}")
         used = np.flatnonzero(lens)
@@ -214,25 +230,26 @@ class _Bits:
 
 
 def decode(payload: bytes, size: int) -> bytes:
-    if len(payload) < 256:
+    if len(payload) < TABLE_BYTES:
         raise HuffmanError("HUFFMAN payload shorter than its code table")
-    bits = _Bits(payload[256:])
+    bits = _Bits(payload[TABLE_BYTES:])
     out = b""
     if size:  # an empty constant has an empty table (never written: constants have >= 1 element)
-        dec = _Decoder(payload[:256])
+        dec = _Decoder(payload[:TABLE_BYTES])
         out = bytes(bits.symbol(dec) for _ in range(size))
     bits.finish()
     return out
 
 
 def decode_runs(payload: bytes, size: int) -> bytes:
-    if len(payload) < 8 + 512:
+    if len(payload) < RUNS_HEADER:
         raise HuffmanError("HUFFMAN_RUNS payload shorter than its header")
     (pairs,) = struct.unpack_from("<Q", payload)
     out = bytearray(size)
-    bits = _Bits(payload[520:])
+    bits = _Bits(payload[RUNS_HEADER:])
     if pairs:
-        gdec, vdec = _Decoder(payload[8:264]), _Decoder(payload[264:520])
+        gdec = _Decoder(payload[8 : 8 + TABLE_BYTES])
+        vdec = _Decoder(payload[8 + TABLE_BYTES : RUNS_HEADER])
         pos = 0
         for _ in range(pairs):
             pos += bits.symbol(gdec)

@@ -7,11 +7,15 @@
 
 namespace eb {
 
-const char* huffman_table_init(HuffmanTable* table, const uint8_t lengths[kHuffmanSymbols]) {
+const char* huffman_table_init(HuffmanTable* table, const uint8_t packed[kHuffmanTableBytes]) {
+  uint8_t lengths[kHuffmanSymbols];
+  for (uint32_t i = 0; i < kHuffmanTableBytes; ++i) {
+    lengths[2 * i] = packed[i] & 15;
+    lengths[2 * i + 1] = packed[i] >> 4;
+  }
   for (uint32_t n = 0; n <= kHuffmanMaxBits; ++n) table->count[n] = 0;
   uint32_t used = 0;
   for (uint32_t s = 0; s < kHuffmanSymbols; ++s) {
-    if (lengths[s] > kHuffmanMaxBits) return "a code length exceeds 15 bits";
     table->count[lengths[s]]++;
     used += lengths[s] != 0;
   }

@@ -9,6 +9,7 @@ namespace eb {
 
 constexpr uint32_t kHuffmanMaxBits = 15;
 constexpr uint32_t kHuffmanSymbols = 256;
+constexpr uint32_t kHuffmanTableBytes = 128;  // 256 code lengths of 4 bits, symbol 2i in the low nibble of byte i
 
 // A canonical code: how many codes of each length, and the symbols in canonical order (length, then symbol).
 struct HuffmanTable {
@@ -16,9 +17,9 @@ struct HuffmanTable {
   uint16_t symbols[kHuffmanSymbols];
 };
 
-// Builds the table from 256 code lengths (0 = unused). Returns NULL, or a message: a length above 15, no symbol,
+// Builds the table from the packed code lengths (kHuffmanTableBytes; length 0 = unused). Returns NULL, or a message: a length above 15, no symbol,
 // an oversubscribed code, or an incomplete one (allowed only for a single symbol of length 1).
-const char* huffman_table_init(HuffmanTable* table, const uint8_t lengths[kHuffmanSymbols]);
+const char* huffman_table_init(HuffmanTable* table, const uint8_t packed[kHuffmanTableBytes]);
 
 // Reads bits most-significant first from data[0, size).
 struct BitReader {

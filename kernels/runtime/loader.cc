@@ -301,12 +301,12 @@ class Loader {
           return CFAIL("chunk %u is stored but holds %llu bytes for %llu", i, (unsigned long long)src_bytes,
                        (unsigned long long)dst_bytes);
       } else if (method == kCodedHuffman) {
-        if (src_bytes < kHuffmanSymbols) return CFAIL("chunk %u: payload shorter than its code table", i);
-        bound = (src_bytes - kHuffmanSymbols) * 8;  // every code is at least one bit
+        if (src_bytes < kHuffmanTableBytes) return CFAIL("chunk %u: payload shorter than its code table", i);
+        bound = (src_bytes - kHuffmanTableBytes) * 8;  // every code is at least one bit
       } else if (method == kCodedHuffmanRuns) {
-        if (src_bytes < 8 + 2 * kHuffmanSymbols) return CFAIL("chunk %u: payload shorter than its header", i);
+        if (src_bytes < kRunsHeader) return CFAIL("chunk %u: payload shorter than its header", i);
         const uint64_t pairs = read_u64(sec + src);
-        if (pairs > (src_bytes - 8 - 2 * kHuffmanSymbols) * 4)  // a pair takes at least two bits
+        if (pairs > (src_bytes - kRunsHeader) * 4)  // a pair takes at least two bits
           return CFAIL("chunk %u: %llu pairs cannot fit in a %llu-byte payload", i, (unsigned long long)pairs,
                        (unsigned long long)src_bytes);
         bound = pairs * 256 + 255;  // each pair covers at most 256 bytes; at most 255 zeros follow the last one
@@ -351,11 +351,13 @@ class Loader {
     return EB_OK;
   }
 
+  static constexpr uint64_t kRunsHeader = 8 + 2 * kHuffmanTableBytes;  // pair count, gap and value tables
+
   static const char* decode_huffman(const uint8_t* src, uint64_t src_bytes, uint8_t* out, uint64_t n) {
     HuffmanTable table;
     const char* why = huffman_table_init(&table, src);
     if (why != NULL) return why;
-    BitReader bits = {src + kHuffmanSymbols, src_bytes - kHuffmanSymbols, 0};
+    BitReader bits = {src + kHuffmanTableBytes, src_bytes - kHuffmanTableBytes, 0};
     for (uint64_t k = 0; k < n; ++k) {
       const int32_t sym = huffman_decode(&bits, table);
       if (sym < 0) return sym == -1 ? "the bitstream ends inside a code" : "invalid code in the bitstream";
@@ -366,13 +368,13 @@ class Loader {
 
   static const char* decode_runs(const uint8_t* src, uint64_t src_bytes, uint8_t* out, uint64_t n) {
     const uint64_t pairs = read_u64(src);
-    BitReader bits = {src + 8 + 2 * kHuffmanSymbols, src_bytes - 8 - 2 * kHuffmanSymbols, 0};
+    BitReader bits = {src + kRunsHeader, src_bytes - kRunsHeader, 0};
     uint64_t pos = 0;
     if (pairs > 0) {
       HuffmanTable gaps, values;
       const char* why = huffman_table_init(&gaps, src + 8);
       if (why != NULL) return why;
-      if ((why = huffman_table_init(&values, src + 8 + kHuffmanSymbols)) != NULL) return why;
+      if ((why = huffman_table_init(&values, src + 8 + kHuffmanTableBytes)) != NULL) return why;
       for (uint64_t k = 0; k < pairs; ++k) {
         const int32_t gap = huffman_decode(&bits, gaps);
         if (gap < 0) return gap == -1 ? "the bitstream ends inside a code" : "invalid code in the bitstream";
