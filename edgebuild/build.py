@@ -90,6 +90,8 @@ def accuracy_report(float_gm: torch.nn.Module, native: Any, data: Dataset) -> di
     calibration samples."""
     n = data.samples if data.labels is not None else min(data.samples, MAX_CALIB_COMPARE)
     f_all, q_all = [], []
+    f_pred: list[int] = []
+    q_pred: list[int] = []
     top1_same = f_correct = q_correct = 0
     classify = True
     for i in range(n):
@@ -102,6 +104,8 @@ def accuracy_report(float_gm: torch.nn.Module, native: Any, data: Dataset) -> di
         if classify:
             fa, qa = int(f[0].argmax()), int(q[0].argmax())
             top1_same += fa == qa
+            f_pred.append(fa)
+            q_pred.append(qa)
             if data.labels is not None:
                 label = int(data.labels[i])
                 f_correct += fa == label
@@ -120,7 +124,31 @@ def accuracy_report(float_gm: torch.nn.Module, native: Any, data: Dataset) -> di
             rep["float_accuracy"] = 100.0 * f_correct / n
             rep["int8_accuracy"] = 100.0 * q_correct / n
             rep["accuracy_drop_points"] = rep["float_accuracy"] - rep["int8_accuracy"]
+            classes = int(f[0].shape[1])
+            labels = [int(v) for v in data.labels[:n]]
+            rep["metrics"] = {
+                "float": classification_metrics(labels, f_pred, classes),
+                "int8": classification_metrics(labels, q_pred, classes),
+            }
     return rep
+
+
+def classification_metrics(y_true: list[int], y_pred: list[int], classes: int) -> dict[str, Any]:
+    """Accuracy (percent), macro precision / recall / F1 (percent; a class never predicted counts 0) and the
+    confusion matrix (rows: true class, columns: predicted), by scikit-learn."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+    labels = list(range(max(classes, max(y_true, default=0) + 1)))
+    p, r, f1, _ = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, average="macro", zero_division=0
+    )
+    return {
+        "accuracy": 100.0 * float(accuracy_score(y_true, y_pred)),
+        "macro_precision": 100.0 * float(p),
+        "macro_recall": 100.0 * float(r),
+        "macro_f1": 100.0 * float(f1),
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+    }
 
 
 def _copy_graph(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
@@ -306,9 +334,10 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
             opts, loaded.format, target, program, plan, data, stage / RUNNER, float_gm, acc, smoke
         )
         report["compression"] = compression_report(float_gm, compressed_gm, comp_report, program, data)
-        from .report import write_json
+        from .report import write_build_html, write_json
 
         write_json(stage / "report.json", report)
+        write_build_html(stage / "report.html", report)
         if cache is not None:
             try:
                 cache.store(stage, warnings, timings)

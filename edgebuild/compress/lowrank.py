@@ -133,9 +133,11 @@ def factorize_graph(
 def _drop(gm: GraphModule, name: str) -> None:
     if any(n.op == "get_attr" and n.target == name for n in gm.graph.nodes):
         return
-    owner: nn.Module = gm
+    owner: nn.Module | None = gm
     *path, leaf = name.split(".")
     for part in path:
-        owner = getattr(owner, part)
-    if leaf in owner._parameters:
+        owner = getattr(owner, part, None)
+        if owner is None:  # the whole submodule went with delete_all_unused_submodules
+            return
+    if owner is not None and leaf in owner._parameters:
         del owner._parameters[leaf]

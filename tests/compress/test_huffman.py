@@ -88,7 +88,9 @@ def test_entropy_coding_compresses_what_it_should() -> None:
     skew = d["skewed"]
     p = np.bincount(np.frombuffer(skew, np.uint8), minlength=256) / len(skew)
     entropy_bytes = -(p[p > 0] * np.log2(p[p > 0])).sum() * len(skew) / 8
-    assert len(hf.encode(skew)) - hf.TABLE_BYTES < entropy_bytes + len(skew) / 8  # within 1 bit/symbol of the entropy
+    assert (
+        len(hf.encode(skew)) - hf.TABLE_BYTES < entropy_bytes + len(skew) / 8
+    )  # within 1 bit/symbol of the entropy
 
 
 def test_runs_split_long_gaps_with_filler_zeros() -> None:
