@@ -275,28 +275,48 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
     lap("capture")
     comp = opts.compress
     comp.check()
-    compressed_gm, comp_report = float_gm, None
+    if comp.max_drop is not None and (eval_data is None or eval_data.labels is None):
+        raise EdgebuildError(
+            "--max-drop needs labelled evaluation data: pass --eval data.npz with arrays x and y"
+        )
+    samples: list[tuple[torch.Tensor, ...]] = []
     if comp.transforms_graph:
         if calib.random:
             warn(
                 "compressing with RANDOM calibration data: distillation fits noise. Pass --calib samples.npz."
             )
-        log("compressing (low-rank / weight sharing / distillation from the original model)")
         samples = [
             tuple(torch.from_numpy(x) for x in calib.sample(i))
             for i in range(min(calib.samples, MAX_FINETUNE_SAMPLES))
         ]
-        compressed_gm, comp_report = compress_graph(float_gm, samples, comp)
-        lap("compress")
-    log(f"quantizing with {calib.samples} calibration sample(s)")
-    qgm = quantize_model(
-        _copy_graph(compressed_gm),  # PT2E rewrites its argument; a copy is ~10x cheaper than exporting again
-        (tuple(torch.from_numpy(x) for x in calib.sample(i)) for i in range(calib.samples)),
-        shared_weight_scale=comp.cluster_bits is not None,
-    )
-    lap("quantize")
-    program = lower_graph(qgm, name=opts.model.stem)
-    lap("lower")
+
+    def make(keep: frozenset[str] = frozenset()) -> tuple[torch.nn.Module, dict[str, Any] | None, Program]:
+        """compress (optional) -> quantize -> lower, leaving the weights in `keep` uncompressed."""
+        compressed: torch.fx.GraphModule = float_gm
+        rep = None
+        if comp.transforms_graph:
+            log("compressing (low-rank / weight sharing / distillation from the original model)")
+            compressed, rep = compress_graph(float_gm, samples, comp, keep)
+            lap("compress")
+        log(f"quantizing with {calib.samples} calibration sample(s)")
+        qgm = quantize_model(
+            _copy_graph(
+                compressed
+            ),  # PT2E rewrites its argument; a copy is ~10x cheaper than exporting again
+            (tuple(torch.from_numpy(x) for x in calib.sample(i)) for i in range(calib.samples)),
+            shared_weight_scale=set(rep["shared_layers"]) if rep else False,
+        )
+        lap("quantize")
+        prog = lower_graph(qgm, name=opts.model.stem)
+        lap("lower")
+        return compressed, rep, prog
+
+    budget = None
+    if comp.max_drop is not None:
+        assert eval_data is not None
+        compressed_gm, comp_report, program, budget = _meet_budget(make, float_gm, eval_data, comp, log)
+    else:
+        compressed_gm, comp_report, program = make()
     plan = plan_arena(program)
     program.metadata.update({"target": target.name, "edgebuild_version": __version__})
     data = artifact_bytes(program, huffman=comp.huffman)
@@ -334,6 +354,8 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
             opts, loaded.format, target, program, plan, data, stage / RUNNER, float_gm, acc, smoke
         )
         report["compression"] = compression_report(float_gm, compressed_gm, comp_report, program, data)
+        if budget is not None:
+            report["accuracy_budget"] = budget
         from .report import write_build_html, write_json
 
         write_json(stage / "report.json", report)
@@ -348,6 +370,48 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return BuildResult(out, report, program, plan, timings)
+
+
+def _top1(predict: Callable[[list[np.ndarray]], np.ndarray], data: Dataset) -> float:
+    assert data.labels is not None
+    hits = sum(
+        int(np.asarray(predict(data.sample(i))).argmax()) == int(data.labels[i]) for i in range(data.samples)
+    )
+    return 100.0 * hits / data.samples
+
+
+def _meet_budget(
+    make: Callable[[frozenset[str]], tuple[torch.nn.Module, dict[str, Any] | None, Program]],
+    float_gm: torch.nn.Module,
+    eval_data: Dataset,
+    comp: CompressOptions,
+    log: Log,
+) -> tuple[torch.nn.Module, dict[str, Any] | None, Program, dict[str, Any]]:
+    """--max-drop: the search of compress/budget.py, each trial a real artifact measured by the runtime."""
+    from .compress.budget import Config, Trial, meet_budget
+    from .compress.pipeline import compressible_layers
+    from .serialize import Section, section_sizes
+
+    assert comp.max_drop is not None
+    float_acc = _top1(lambda s: run_float(float_gm, s)[0], eval_data)
+    built: dict[Config, tuple[torch.nn.Module, dict[str, Any] | None, Program]] = {}
+
+    def evaluate(cfg: Config) -> Trial:
+        compressed, rep, program = make(cfg.uncompressed)
+        plan_arena(program)
+        data = artifact_bytes(program, huffman=comp.huffman)
+        native = native_model(data)
+        acc = _top1(lambda s: native.run(s)[0], eval_data)
+        sizes = section_sizes(data)
+        built[cfg] = (compressed, rep, program)
+        return Trial(
+            cfg, float_acc - acc, sizes.get(Section.CODED_CONSTANTS, sizes.get(Section.CONSTANTS, 0))
+        )
+
+    # Float fallback kernels (the ladder's last rung) are not in this build yet: None.
+    result = meet_budget(evaluate, compressible_layers(float_gm), comp.max_drop, None, log)
+    compressed, rep, program = built[result.chosen.config]
+    return compressed, rep, program, result.report(comp.max_drop, result.trials[0])
 
 
 def _recording(warn: Log, into: list[str]) -> Log:

@@ -78,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--finetune-epochs", type=int, help="distillation epochs on --calib after compressing (default 2)"
     )
+    c.add_argument("--max-drop", type=float,
+                   help="accuracy budget (points, needs --eval): keep the most sensitive layers less compressed")  # fmt: skip
     c.add_argument("--huffman", action=argparse.BooleanOptionalAction, default=None,
                    help="Huffman-code the constants in the artifact (decoded at load)")  # fmt: skip
     b.add_argument("--cache-dir", type=Path, help="build cache folder (default $EDGEBUILD_CACHE/bundles)")
@@ -141,11 +143,11 @@ def _resolve_build_args(args: argparse.Namespace) -> None:
     if args.model is None:
         raise EdgebuildError("no model: pass MODEL (edgebuild build model.pt) or set model in edgebuild.toml")
     comp = CompressOptions()
-    for key in ("cluster_bits", "low_rank_energy", "low_rank_size", "finetune_epochs", "huffman"):
+    for key in ("cluster_bits", "low_rank_energy", "low_rank_size", "finetune_epochs", "huffman", "max_drop"):
         cli = getattr(args, key)
         value = cli if cli is not None else c.get(key)
         if value is not None:
-            setattr(comp, key, float(value) if key.startswith("low_rank") else value)
+            setattr(comp, key, float(value) if key.startswith("low_rank") or key == "max_drop" else value)
     comp.check()
     args.compress = comp
     args.recipe = str(path) if path else None

@@ -8,7 +8,7 @@ requantization.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 import torch
 from torch.fx import GraphModule, Node
@@ -110,13 +110,16 @@ def _single_user(node: Node) -> Node | None:
 class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-defined]
     """Annotates conv2d / linear / add (+ fused relu, relu6, hardtanh) and the value-moving ops around them."""
 
-    def __init__(self, shared_weight_scale: bool = False) -> None:
+    def __init__(self, shared_weight_scale: bool | Collection[str] = False) -> None:
         super().__init__()
+        # True: every weight; a collection: the weights (get_attr targets) named in it.
         self.shared_weight_scale = shared_weight_scale
 
     def annotate(self, model: GraphModule) -> GraphModule:
         q = pt2e.quantizer
-        act, weight, bias = _specs(self.shared_weight_scale)
+        act, weight, bias = _specs()
+        _, shared_weight, _ = _specs(shared_weight_scale=True)
+        shared = self.shared_weight_scale
         done: set[Node] = set()
 
         def mark(node: Node, inputs: dict[Node, object], output: object | None) -> None:
@@ -138,7 +141,8 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
                     if not (isinstance(x, Node) and isinstance(w, Node)):
                         continue
                     inputs[x] = act
-                    inputs[w] = weight
+                    named = w.op == "get_attr" and not isinstance(shared, bool) and str(w.target) in shared
+                    inputs[w] = shared_weight if shared is True or named else weight
                     if isinstance(b, Node):
                         inputs[b] = bias(x, w, node)
                 else:  # add: both operands must be tensors of the same shape (no broadcast in int8 yet)
@@ -181,7 +185,9 @@ def _shape(node: Node) -> tuple[int, ...] | None:
 
 
 def quantize_model(
-    exported: GraphModule, calibration: Iterable[tuple[torch.Tensor, ...]], shared_weight_scale: bool = False
+    exported: GraphModule,
+    calibration: Iterable[tuple[torch.Tensor, ...]],
+    shared_weight_scale: bool | Collection[str] = False,
 ) -> GraphModule:
     """prepare_pt2e -> run calibration -> convert_pt2e. Returns the q/dq reference graph (BN folded by prepare)."""
     prepared = pt2e.prepare_pt2e(exported, EdgebuildQuantizer(shared_weight_scale))

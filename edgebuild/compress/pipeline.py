@@ -25,6 +25,7 @@ class CompressOptions:
     low_rank_size: float | None = None  # ... or this fraction of each layer's parameters
     finetune_epochs: int = 2  # distillation epochs over the calibration samples after low-rank / sharing
     huffman: bool = False  # entropy-code the constants (CODED_CONSTANTS)
+    max_drop: float | None = None  # accuracy budget in points (budget.py): needs labelled --eval data
 
     @property
     def transforms_graph(self) -> bool:
@@ -48,6 +49,10 @@ class CompressOptions:
         for name, v in (("--low-rank-energy", self.low_rank_energy), ("--low-rank-size", self.low_rank_size)):
             if v is not None and not 0.0 < v <= 1.0:
                 raise EdgebuildError(f"{name} {v}: must be a fraction in (0, 1]")
+        if self.max_drop is not None and not self.transforms_graph:
+            raise EdgebuildError(
+                "--max-drop trades compression for accuracy: give --cluster-bits or --low-rank-energy/-size too"
+            )
         if self.finetune_epochs < 0:
             raise EdgebuildError(f"--finetune-epochs {self.finetune_epochs}: must be >= 0")
 
@@ -85,10 +90,20 @@ def fold_batchnorm(gm: GraphModule) -> None:
     _fuse_conv_bn_(gm)
 
 
+def compressible_layers(gm: torch.nn.Module) -> list[str]:
+    """The weights low-rank and weight sharing act on (names as in the captured graph), in graph order."""
+    used = _used(gm)
+    return [n for n, _ in shared_weights(gm) if used is None or n in used]
+
+
 def compress_graph(
-    gm: GraphModule, samples: list[tuple[torch.Tensor, ...]], opts: CompressOptions
+    gm: GraphModule,
+    samples: list[tuple[torch.Tensor, ...]],
+    opts: CompressOptions,
+    keep: frozenset[str] = frozenset(),
 ) -> tuple[GraphModule, dict[str, Any]]:
-    """The compressed float graph (a new one; `gm` is the teacher and is not modified) and the report section."""
+    """The compressed float graph (a new one; `gm` is the teacher and is not modified) and the report section.
+    Weights named in `keep` are left uncompressed (the accuracy budget's plain-int8 rung)."""
     opts.check()
     report: dict[str, Any] = {"options": asdict(opts), "original": weight_stats(gm)}
     if not opts.transforms_graph:
@@ -100,7 +115,10 @@ def compress_graph(
         warnings.simplefilter("ignore", FutureWarning)
         student = copy.deepcopy(gm)
     if opts.low_rank_energy is not None or opts.low_rank_size is not None:
-        student, done = factorize_graph(student, samples[0], opts.low_rank_energy, opts.low_rank_size)
+        targets = set(compressible_layers(student)) - keep
+        student, done = factorize_graph(
+            student, samples[0], opts.low_rank_energy, opts.low_rank_size, targets
+        )
         report["low_rank"] = [asdict(f) for f in done]
         report["after_low_rank"] = weight_stats(student)
     books = {}
@@ -108,7 +126,8 @@ def compress_graph(
         # Fold BatchNorm into the convs first (quantization would fold it later, scaling each output channel and so
         # giving each channel its own copy of the shared values).
         fold_batchnorm(student)
-        books = cluster_weights(student, opts.cluster_bits)
+        bits = {n: 0 if n in keep else opts.cluster_bits for n in compressible_layers(student)}
+        books = cluster_weights(student, bits)
         report["weight_sharing"] = {
             name: {
                 "bits": opts.cluster_bits,
@@ -124,4 +143,7 @@ def compress_graph(
         "method": "distillation (MSE)",
     }
     report["compressed"] = weight_stats(student)
+    report["shared_layers"] = sorted(books)
+    if keep:
+        report["uncompressed_layers"] = sorted(keep)
     return student, report

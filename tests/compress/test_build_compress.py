@@ -51,18 +51,21 @@ cache = false
 
 [compress]
 cluster_bits = 4
-low_rank_energy = 0.98
+low_rank_energy = 1.0   # full rank never saves parameters: no layer factorized (tests/compress/test_lowrank.py)
 finetune_epochs = 1
 huffman = true
+max_drop = 1.0
 """
     )
-    code, out, err = edgebuild(capsys, "build", "--config", str(recipe), "--cluster-bits", "5")
+    # 2-bit sharing costs the digits CNN ~20 points: the budget must lift layers back to plain int8.
+    code, out, err = edgebuild(capsys, "build", "--config", str(recipe), "--cluster-bits", "2")
     assert code == 0, err
     bundle = tmp_path / "bundle"
     report = json.loads((bundle / "report.json").read_text())
     comp = report["compression"]
-    assert comp["details"]["options"]["cluster_bits"] == 5  # the command line wins over the recipe
-    assert comp["details"]["options"]["low_rank_energy"] == 0.98  # the recipe fills the rest
+    assert comp["details"]["options"]["cluster_bits"] == 2  # the command line wins over the recipe
+    assert comp["details"]["options"]["low_rank_energy"] == 1.0  # the recipe fills the rest
+    assert comp["details"]["low_rank"] == []
     stages = [s["stage"] for s in comp["stages"]]
     assert stages[0] == "float32" and stages[-1] == "Huffman-coded constants" and len(stages) == 4
     data_bytes = (bundle / "model.ebm").read_bytes()
@@ -86,6 +89,14 @@ huffman = true
     pred = [int(np.asarray(m.run([ev["x"][i : i + 1]])[0]).argmax()) for i in range(120)]
     assert 100.0 * np.mean(np.array(pred) == ev["y"]) == pytest.approx(acc["int8_accuracy"])
     assert "compression stages" in out
+    # --max-drop on the digits example: respected, by measurement, with the layers it kept named.
+    budget = report["accuracy_budget"]
+    assert acc["accuracy_drop_points"] <= 1.0
+    assert budget["chosen"]["accuracy_drop_points"] == pytest.approx(acc["accuracy_drop_points"], abs=1e-3)
+    assert budget["trials"][0]["accuracy_drop_points"] > 1.0  # fully compressed was over budget
+    assert budget["chosen"]["uncompressed"] and budget["size_cost_bytes"] > 0
+    assert set(budget["sensitivity_points"]) >= set(budget["chosen"]["uncompressed"])
+    assert sorted(comp["details"]["uncompressed_layers"]) == budget["chosen"]["uncompressed"]
 
 
 def test_edgebuild_toml_in_the_working_directory_is_read(
@@ -121,3 +132,12 @@ def test_recipe_errors(text: str, needle: str, tmp_path: Path, capsys: pytest.Ca
 def test_missing_config_file(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = edgebuild(capsys, "build", "--config", "/nonexistent/edgebuild.toml")
     assert code == 1 and "file not found" in err
+
+
+def test_max_drop_needs_labels(capsys: pytest.CaptureFixture[str], data: Path, tmp_path: Path) -> None:
+    code, _, err = edgebuild(
+        capsys, "build", str(DIGITS / "model.pt"), "--calib", str(data / "calib.npz"), "--cluster-bits", "4",
+        "--max-drop", "0.5", "--no-cache", "--no-smoke", "--out", str(tmp_path / "b"),
+    )  # fmt: skip
+    assert code == 1 and "--max-drop needs labelled evaluation data" in err
+    assert not (tmp_path / "b").exists()
