@@ -119,7 +119,7 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
         q = pt2e.quantizer
         act, weight, bias = _specs()
         _, shared_weight, _ = _specs(shared_weight_scale=True)
-        shared = self.shared_weight_scale
+        shared_scale = self.shared_weight_scale
         done: set[Node] = set()
 
         def mark(node: Node, inputs: dict[Node, object], output: object | None) -> None:
@@ -141,8 +141,12 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
                     if not (isinstance(x, Node) and isinstance(w, Node)):
                         continue
                     inputs[x] = act
-                    named = w.op == "get_attr" and not isinstance(shared, bool) and str(w.target) in shared
-                    inputs[w] = shared_weight if shared is True or named else weight
+                    named = (
+                        w.op == "get_attr"
+                        and not isinstance(shared_scale, bool)
+                        and str(w.target) in shared_scale
+                    )
+                    inputs[w] = shared_weight if shared_scale is True or named else weight
                     if isinstance(b, Node):
                         inputs[b] = bias(x, w, node)
                 else:  # add: both operands must be tensors of the same shape (no broadcast in int8 yet)
