@@ -160,7 +160,8 @@ def build_int8(model: nn.Module, calib: np.ndarray, shared_scale: bool) -> tuple
     """(plain artifact, Huffman-coded artifact) of the model through edgebuild's quantize -> lower -> serialize."""
     example = (torch.from_numpy(calib[:1]),)
     gm = torch.export.export(model.eval(), example).module()
-    qgm = quantize_model(gm, [(torch.from_numpy(calib[i : i + 1]),) for i in range(len(calib))], shared_scale)
+    calib_batches = [(torch.from_numpy(calib[i : i + 1]),) for i in range(len(calib))]
+    qgm = quantize_model(gm, calib_batches, shared_weight_scale=shared_scale)
     program = lower_graph(qgm, "lenet")
     plan_arena(program)
     return artifact_bytes(program), artifact_bytes(program, huffman=True)

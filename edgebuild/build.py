@@ -24,8 +24,9 @@ import torch
 
 from . import __version__
 from .calib import Dataset, load_dataset, parse_shape, random_dataset
-from .capture import capture, exported_input_shapes, run_float
-from .compress.pipeline import CompressOptions, compress_graph
+from .capture import capture, exported_input_shapes, exported_integer_inputs, run_float
+from .compress.options import CompressOptions
+from .compress.pipeline import compress_graph
 from .errors import EdgebuildError
 from .ir import Program
 from .load import load_model
@@ -56,6 +57,8 @@ class BuildOptions:
     smoke: bool = True
     cache: bool = False  # reuse/record finished bundles (edgebuild/cache.py); the CLI turns it on
     cache_dir: Path | None = None  # default: cache_root()/bundles
+    # Layers kept in float32 (module paths like "encoder.0.attn" or graph node names): lower/__init__.py
+    float_layers: tuple[str, ...] = ()
     compress: CompressOptions = field(default_factory=CompressOptions)
 
 
@@ -243,6 +246,11 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
     n_inputs = len(fixed) if fixed is not None else 1
     if opts.calib is not None:
         calib = load_dataset(opts.calib, n_inputs)
+    elif exported_integer_inputs(loaded):
+        raise EdgebuildError(
+            f"the model has integer inputs {exported_integer_inputs(loaded)} (token ids): random calibration "
+            "cannot make valid ids; pass --calib samples.npz with integer arrays x0, x1, ..."
+        )
     elif opts.input_shape is not None:
         shape = parse_shape(opts.input_shape)
         if shape[0] != 1:
@@ -290,24 +298,29 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
             for i in range(min(calib.samples, MAX_FINETUNE_SAMPLES))
         ]
 
-    def make(keep: frozenset[str] = frozenset()) -> tuple[torch.nn.Module, dict[str, Any] | None, Program]:
-        """compress (optional) -> quantize -> lower, leaving the weights in `keep` uncompressed."""
+    def make(
+        keep: frozenset[str] = frozenset(), floats: tuple[str, ...] = ()
+    ) -> tuple[torch.nn.Module, dict[str, Any] | None, Program]:
+        """compress (optional) -> quantize -> lower, leaving the weights in `keep` uncompressed and the layers in
+        `floats` (with opts.float_layers) in float32."""
         compressed: torch.fx.GraphModule = float_gm
         rep = None
         if comp.transforms_graph:
             log("compressing (low-rank / weight sharing / distillation from the original model)")
             compressed, rep = compress_graph(float_gm, samples, comp, keep)
             lap("compress")
+        float_layers = tuple(opts.float_layers) + floats
         log(f"quantizing with {calib.samples} calibration sample(s)")
         qgm = quantize_model(
             _copy_graph(
                 compressed
             ),  # PT2E rewrites its argument; a copy is ~10x cheaper than exporting again
             (tuple(torch.from_numpy(x) for x in calib.sample(i)) for i in range(calib.samples)),
+            float_layers=float_layers,
             shared_weight_scale=set(rep["shared_layers"]) if rep else False,
         )
         lap("quantize")
-        prog = lower_graph(qgm, name=opts.model.stem)
+        prog = lower_graph(qgm, name=opts.model.stem, float_layers=float_layers)
         lap("lower")
         return compressed, rep, prog
 
@@ -380,8 +393,13 @@ def _top1(predict: Callable[[list[np.ndarray]], np.ndarray], data: Dataset) -> f
     return 100.0 * hits / data.samples
 
 
+def _module_of(weight: str) -> str:
+    """ "encoder.0.fc.weight" -> "encoder.0.fc": the module path float_layers names."""
+    return weight.rsplit(".", 1)[0]
+
+
 def _meet_budget(
-    make: Callable[[frozenset[str]], tuple[torch.nn.Module, dict[str, Any] | None, Program]],
+    make: Callable[[frozenset[str], tuple[str, ...]], tuple[torch.nn.Module, dict[str, Any] | None, Program]],
     float_gm: torch.nn.Module,
     eval_data: Dataset,
     comp: CompressOptions,
@@ -397,7 +415,9 @@ def _meet_budget(
     built: dict[Config, tuple[torch.nn.Module, dict[str, Any] | None, Program]] = {}
 
     def evaluate(cfg: Config) -> Trial:
-        compressed, rep, program = make(cfg.uncompressed)
+        # A float layer keeps its original weights: it is left out of compression as well.
+        floats = tuple(sorted(_module_of(w) for w in cfg.floats))
+        compressed, rep, program = make(cfg.uncompressed | cfg.floats, floats)
         plan_arena(program)
         data = artifact_bytes(program, huffman=comp.huffman)
         native = native_model(data)
@@ -408,8 +428,9 @@ def _meet_budget(
             cfg, float_acc - acc, sizes.get(Section.CODED_CONSTANTS, sizes.get(Section.CONSTANTS, 0))
         )
 
-    # Float fallback kernels (the ladder's last rung) are not in this build yet: None.
-    result = meet_budget(evaluate, compressible_layers(float_gm), comp.max_drop, None, log)
+    layers = compressible_layers(float_gm)
+    # The ladder's last rung: float fallback kernels (lower/__init__.py), for layers that are modules of the model.
+    result = meet_budget(evaluate, layers, comp.max_drop, [w for w in layers if "." in w], log)
     compressed, rep, program = built[result.chosen.config]
     return compressed, rep, program, result.report(comp.max_drop, result.trials[0])
 
@@ -505,6 +526,8 @@ def make_report(
             "compression": round(fp32 / int8, 3) if int8 else None,
         },
         "ops": program.op_counts(),
+        # every op lowered to the float fallback, with why (lower/__init__.py) and its source line
+        "float_ops": program.metadata.get("float_ops", []),
         "memory": {
             "arena_bytes": plan.arena_bytes,
             "arena_lower_bound_bytes": plan.lower_bound,

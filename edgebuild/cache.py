@@ -55,6 +55,7 @@ class Request:
     model_class: str | None
     trust_model: bool
     smoke: bool
+    float_layers: tuple[str, ...] = ()
     compress: str = ""  # CompressOptions.key() (compression options, canonical JSON)
 
     @classmethod
@@ -68,6 +69,7 @@ class Request:
             opts.model_class,
             opts.trust_model,
             opts.smoke,
+            tuple(getattr(opts, "float_layers", ()) or ()),
             opts.compress.key(),
         )
 
@@ -101,6 +103,12 @@ def _package_sources(model_class: str) -> list[Path]:
     return [origin] if origin.is_file() else []
 
 
+def _default_compress() -> str:
+    from edgebuild.compress.options import CompressOptions
+
+    return CompressOptions().key()
+
+
 def bundle_key(req: Request) -> str | None:
     """Hex key of a build's result, or None when the result cannot be keyed (a pickled whole module)."""
     from edgebuild.compile import runner_cache_key
@@ -132,10 +140,11 @@ def bundle_key(req: Request) -> str | None:
     feed("model-name", req.model.stem.encode())
     if not (feed_file("model", req.model) and feed_file("calib", req.calib) and feed_file("eval", req.eval)):
         return None
-    options = {
-        k: getattr(req, k)
-        for k in ("target", "input_shape", "model_class", "trust_model", "smoke", "compress")
-    }
+    options = {k: getattr(req, k) for k in ("target", "input_shape", "model_class", "trust_model", "smoke")}
+    if req.float_layers:  # only when set, so the keys of earlier builds stay valid
+        options["float_layers"] = list(req.float_layers)
+    if req.compress and req.compress != _default_compress():  # likewise
+        options["compress"] = req.compress
     feed("options", json.dumps(options, sort_keys=True).encode())
     if req.model_class:
         for f in _package_sources(req.model_class):

@@ -26,8 +26,11 @@ class Dataset:
         return int(self.inputs[0].shape[0])
 
     def sample(self, i: int) -> list[np.ndarray]:
-        """Sample i as batch-1 float32 arrays, one per model input."""
-        return [np.ascontiguousarray(x[i : i + 1], dtype=np.float32) for x in self.inputs]
+        """Sample i as batch-1 arrays, one per model input: float32, or int64 for integer (token id) inputs."""
+        return [
+            np.ascontiguousarray(x[i : i + 1], dtype=np.int64 if x.dtype.kind in "iu" else np.float32)
+            for x in self.inputs
+        ]
 
 
 def _arrays_from_pt(path: Path) -> dict[str, np.ndarray]:
@@ -46,7 +49,9 @@ def _arrays_from_pt(path: Path) -> dict[str, np.ndarray]:
 
 def load_dataset(path: str | Path, num_inputs: int, *, labelled: bool = False) -> Dataset:
     """Read samples for a model with `num_inputs` inputs. Keys: `x` (or `x0`, `x1`, ... / the file's order); `y` holds
-    integer labels for evaluation."""
+    integer labels for evaluation. Several inputs: one array per input, named x0, x1, ... in the order of the
+    model's forward() arguments, each with the same number of samples along dim 0. Float arrays feed float32
+    inputs; integer arrays (int32/int64) feed integer inputs such as token ids."""
     path = Path(path)
     if not path.is_file():
         raise EdgebuildError(f"data file not found: {path}")
@@ -81,8 +86,14 @@ def load_dataset(path: str | Path, num_inputs: int, *, labelled: bool = False) -
             f"{path}: every input needs the same number (≥ 1) of samples along its first dimension"
         )
     for i, a in enumerate(inputs):
+        if a.dtype.kind in "iu":
+            if a.size and (a.min() < -(2**31) or a.max() >= 2**31):
+                raise EdgebuildError(f"{path}: integer input {i} has values outside int32")
+            continue
         if not np.issubdtype(a.dtype, np.floating):
-            raise EdgebuildError(f"{path}: input {i} is {a.dtype}; float inputs are expected")
+            raise EdgebuildError(
+                f"{path}: input {i} is {a.dtype}; float or integer (token id) arrays are expected"
+            )
         if not np.all(np.isfinite(a)):
             raise EdgebuildError(f"{path}: input {i} contains NaN or infinity")
     if labelled:
@@ -90,7 +101,11 @@ def load_dataset(path: str | Path, num_inputs: int, *, labelled: bool = False) -
             raise EdgebuildError(f"{path}: evaluation data needs labels in an array named y")
         if labels.shape[0] != inputs[0].shape[0]:
             raise EdgebuildError(f"{path}: {labels.shape[0]} labels for {inputs[0].shape[0]} samples")
-    return Dataset([a.astype(np.float32) for a in inputs], labels if labelled else None, str(path))
+    return Dataset(
+        [a.astype(np.int64 if a.dtype.kind in "iu" else np.float32) for a in inputs],
+        labels if labelled else None,
+        str(path),
+    )
 
 
 def parse_shape(text: str) -> tuple[int, ...]:

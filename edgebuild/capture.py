@@ -36,6 +36,23 @@ def exported_input_shapes(loaded: LoadedModel) -> list[tuple[int, ...]] | None:
     return shapes
 
 
+def exported_integer_inputs(loaded: LoadedModel) -> list[str]:
+    """Names of a torch.export archive's integer inputs (token ids): random calibration cannot make them."""
+    if loaded.exported is None:
+        return []
+    return [
+        n.name
+        for n in loaded.exported.graph.nodes
+        if n.op == "placeholder"
+        and isinstance(n.meta.get("val"), torch.Tensor)
+        and not n.meta["val"].is_floating_point()
+        and any(
+            s.arg.name == n.name and s.kind == torch.export.graph_signature.InputKind.USER_INPUT
+            for s in loaded.exported.graph_signature.input_specs
+        )
+    ]
+
+
 def num_inputs(loaded: LoadedModel) -> int | None:
     shapes = exported_input_shapes(loaded)
     return len(shapes) if shapes is not None else None
@@ -44,6 +61,10 @@ def num_inputs(loaded: LoadedModel) -> int | None:
 def capture(loaded: LoadedModel, example: list[np.ndarray]) -> GraphModule:
     """A fresh GraphModule of the model (each call gives a new one: PT2E rewrites its argument)."""
     args = tuple(torch.from_numpy(np.ascontiguousarray(x)) for x in example)
+    if any(a.dim() == 0 or a.shape[0] != 1 for a in args):
+        raise EdgebuildError(
+            f"example input shapes {[tuple(a.shape) for a in args]}: edgebuild builds batch 1 (dim 0 must be 1)"
+        )
     if loaded.exported is not None:
         shapes = exported_input_shapes(loaded) or []
         got = [tuple(a.shape) for a in args]

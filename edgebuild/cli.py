@@ -43,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
         "--config", type=Path, help="recipe file (default: ./edgebuild.toml if present); CLI overrides it"
     )
     b.add_argument("--target", help="host (default), arm64, armv7 (see `edgebuild targets`)")
-    b.add_argument("--calib", type=Path, help=".npz/.npy/.pt calibration samples (first dim = samples)")
+    b.add_argument("--calib", type=Path,
+                   help=".npz/.npy/.pt calibration samples (first dim = samples); several inputs: arrays x0, x1, "
+                        "... in the model's argument order; integer arrays for token-id inputs")  # fmt: skip
     b.add_argument(
         "--input-shape", help="e.g. 1,3,32,32: calibrate on random data (accuracy is then meaningless)"
     )
@@ -59,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
         help="allow unpickling a whole pickled module (runs code from the file)",
     )
     b.add_argument("--no-smoke", action="store_true", default=None, help="skip the smoke run on the target")
+    b.add_argument("--float-layers", metavar="A,B",
+                   help="keep these layers float32 (module paths such as encoder.0.attn, or graph node names)")  # fmt: skip
     b.add_argument("--export", action="append", default=None, choices=EXPORT_FORMATS,
                    help="also write model.tflite / model.onnx into the bundle (repeatable)")  # fmt: skip
     b.add_argument(
@@ -117,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _resolve_build_args(args: argparse.Namespace) -> None:
     """Fill args from the recipe (edgebuild.toml or --config) where the command line gave nothing, then defaults."""
-    from .compress.pipeline import CompressOptions
+    from .compress.options import CompressOptions
     from .recipe import find_recipe, load_recipe
 
     path = find_recipe(args.config)
@@ -130,6 +134,7 @@ def _resolve_build_args(args: argparse.Namespace) -> None:
 
     for attr in ("model", "calib", "eval", "out", "input_shape", "model_class", "cache_dir"):
         pick(attr, attr, None)
+    pick("float_layers", "float_layers", None)
     pick("target", "target", "host")
     pick("trust_model", "trust_model", False)
     pick("export", "export", [])
@@ -153,6 +158,10 @@ def _resolve_build_args(args: argparse.Namespace) -> None:
     args.recipe = str(path) if path else None
 
 
+def _float_layers(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(n.strip() for n in (args.float_layers or "").split(",") if n.strip())
+
+
 def _warm_build(args: argparse.Namespace, console: Console, err: Console) -> bool:
     """A cache hit, copied into place without importing torch or the pipeline (edgebuild/cache.py)."""
     from .cache import BundleCache, Request
@@ -160,7 +169,7 @@ def _warm_build(args: argparse.Namespace, console: Console, err: Console) -> boo
     from .targets import load_target
 
     req = Request(args.model, args.target, args.calib, args.eval, args.input_shape, args.model_class,
-                  args.trust_model, not args.no_smoke, args.compress.key())  # fmt: skip
+                  args.trust_model, not args.no_smoke, _float_layers(args), args.compress.key())  # fmt: skip
     target = load_target(args.target)
     if target.missing(run=req.smoke):
         return False  # the full build names what is missing
@@ -197,6 +206,7 @@ def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
         smoke=not args.no_smoke,
         cache=not args.no_cache,
         cache_dir=args.cache_dir,
+        float_layers=_float_layers(args),
         compress=args.compress,
     )
     result = build(

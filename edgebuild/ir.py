@@ -45,6 +45,11 @@ class OpCode(enum.IntEnum):
     RESHAPE = 9
     TRANSPOSE = 10
     CLAMP = 11
+    # 12..39: issue 8 CNN ops. 40..69: issue 8 float fallback / transformer ops (float32 form only for now).
+    BATCH_MATMUL = 40
+    SOFTMAX = 41
+    LAYER_NORM = 42
+    EMBEDDING = 43
 
 
 MAX_RANK = 6
@@ -113,6 +118,15 @@ class Program:
         for op in self.ops:
             counts[op.opcode.name] = counts.get(op.opcode.name, 0) + 1
         return counts
+
+    def float_form_ops(self) -> list[Op]:
+        """Ops in their float32 form (the float fallback: output float32; docs/artifact.md)."""
+        fixed = (OpCode.QUANTIZE, OpCode.DEQUANTIZE, OpCode.RESHAPE, OpCode.TRANSPOSE)
+        return [
+            op
+            for op in self.ops
+            if op.opcode not in fixed and self.tensors[op.outputs[0]].dtype == DType.FLOAT32
+        ]
 
     def weights_bytes(self) -> int:
         return sum(t.nbytes for t in self.tensors if t.data is not None)

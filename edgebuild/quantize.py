@@ -108,14 +108,22 @@ def _single_user(node: Node) -> Node | None:
 
 
 class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-defined]
-    """Annotates conv2d / linear / add (+ fused relu, relu6, hardtanh) and the value-moving ops around them."""
+    """Annotates conv2d / linear / add (+ fused relu, relu6, hardtanh) and the value-moving ops around them.
 
-    def __init__(self, shared_weight_scale: bool | Collection[str] = False) -> None:
+    `float_layers`: layers (module paths or node names, lower.matches_float_layer) left unannotated, so they keep
+    float32 weights and run on the float fallback. `shared_weight_scale`: True for every weight, or the weights
+    (get_attr targets) that get one scale per layer (SharedScaleObserver; weight sharing)."""
+
+    def __init__(
+        self, float_layers: Iterable[str] = (), shared_weight_scale: bool | Collection[str] = False
+    ) -> None:
         super().__init__()
-        # True: every weight; a collection: the weights (get_attr targets) named in it.
+        self.float_layers = tuple(float_layers)
         self.shared_weight_scale = shared_weight_scale
 
     def annotate(self, model: GraphModule) -> GraphModule:
+        from .lower import matches_float_layer
+
         q = pt2e.quantizer
         act, weight, bias = _specs()
         _, shared_weight, _ = _specs(shared_weight_scale=True)
@@ -131,6 +139,8 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
         nodes: list[Node] = list(model.graph.nodes)
         for node in nodes:
             if node.op != "call_function" or node in done:
+                continue
+            if matches_float_layer(node, self.float_layers):
                 continue
             if node.target in COMPUTE_OPS:
                 inputs: dict[Node, object] = {}
@@ -191,10 +201,13 @@ def _shape(node: Node) -> tuple[int, ...] | None:
 def quantize_model(
     exported: GraphModule,
     calibration: Iterable[tuple[torch.Tensor, ...]],
+    float_layers: Iterable[str] = (),
     shared_weight_scale: bool | Collection[str] = False,
 ) -> GraphModule:
-    """prepare_pt2e -> run calibration -> convert_pt2e. Returns the q/dq reference graph (BN folded by prepare)."""
-    prepared = pt2e.prepare_pt2e(exported, EdgebuildQuantizer(shared_weight_scale))
+    """prepare_pt2e -> run calibration -> convert_pt2e. Returns the q/dq reference graph (BN folded by prepare).
+    Layers named in `float_layers` are not quantized (pass the same names to lower_graph); weights named in
+    `shared_weight_scale` (or all, with True) get one scale per layer."""
+    prepared = pt2e.prepare_pt2e(exported, EdgebuildQuantizer(float_layers, shared_weight_scale))
     n = 0
     with torch.no_grad():
         for batch in calibration:

@@ -38,6 +38,7 @@ BUILD_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "trust_model": (bool, False),
     "smoke": (bool, False),
     "export": (list, False),
+    "float_layers": (str, False),  # "a,b" as on the command line
     "cache": (bool, False),
     "cache_dir": (str, True),
 }

@@ -53,6 +53,19 @@ def print_summary(console: Console, out: Path, report: dict[str, Any], timings: 
     t.add_row(
         "ops", ", ".join(f"{k.lower()} {v}" for k, v in sorted(report["ops"].items(), key=lambda kv: -kv[1]))
     )
+    float_ops = report.get("float_ops") or []
+    if float_ops:
+        groups: dict[tuple[str, str], int] = {}
+        for e in float_ops:
+            key = (e["op"].removeprefix("aten.").split(".")[0], e["reason"])
+            groups[key] = groups.get(key, 0) + 1
+        t.add_row(
+            "ran in float",
+            f"{len(float_ops)} op(s): "
+            + ", ".join(
+                f"{op} ×{n} ({why})" for (op, why), n in sorted(groups.items(), key=lambda kv: -kv[1])
+            ),
+        )
     acc = report["accuracy"]
     line = f"max |err| {acc['max_abs_error']:.4g}, cosine {acc['cosine_similarity']:.5f}" + (
         f", top-1 agreement {100 * acc['top1_agreement']:.1f}%" if "top1_agreement" in acc else ""

@@ -25,8 +25,7 @@ import torch
 from torch import nn
 
 from ..errors import EdgebuildError
-
-MIN_BITS, MAX_BITS = 2, 8
+from .options import MAX_BITS, MIN_BITS
 
 
 @dataclass

@@ -19,6 +19,19 @@ class ExportError(EdgebuildError):
     """The artifact uses something the target format cannot express exactly."""
 
 
+def refuse_float_ops(program: Program, fmt: str) -> None:
+    """The exporters write int8 ops only: a program with float-fallback ops (or an opcode they do not know) is
+    refused with the list of those ops."""
+    known = set(range(1, 12))  # QUANTIZE .. CLAMP, the int8 opcodes both exporters write
+    bad = program.float_form_ops() + [op for op in program.ops if int(op.opcode) not in known]
+    if bad:
+        names = ", ".join(sorted({f"{op.opcode.name} ({op.aten or op.name})" for op in bad}))
+        raise ExportError(
+            f"the {fmt} exporter writes int8 ops only, and {len(bad)} op(s) of this build run on edgebuild's float "
+            f"fallback or have no {fmt} mapping: {names}. Export a build whose ops all have int8 kernels."
+        )
+
+
 def load_program(path: str | Path) -> Program:
     path = Path(path)
     if path.is_dir():

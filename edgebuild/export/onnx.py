@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..ir import DType, Layout, Op, OpCode, Program, Tensor
-from . import ExportError
+from . import ExportError, refuse_float_ops
 
 OPSET = 21
 TO_NCHW = [0, 3, 1, 2]
@@ -260,6 +260,7 @@ class _Writer:
             OpCode.TRANSPOSE: self.transpose,
             OpCode.CLAMP: self.clamp,
         }
+        refuse_float_ops(P, "ONNX")
         for op in P.ops:
             handlers[op.opcode](op)
         if self.io == "float":

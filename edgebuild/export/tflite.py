@@ -35,7 +35,7 @@ import numpy as np
 
 from ..ir import DType, Op, OpCode, Program, Tensor
 from ..qmath import quantize_multiplier
-from . import ExportError
+from . import ExportError, refuse_float_ops
 
 TFLITE_SCHEMA_VERSION = 3
 
@@ -610,6 +610,7 @@ class _Writer:
             OpCode.TRANSPOSE: self.transpose,
             OpCode.CLAMP: lambda op: self.clamp(self.tensor(op.inputs[0]), op.outputs[0], *op.params),
         }
+        refuse_float_ops(P, "TFLite")
         for op in P.ops:
             handlers[op.opcode](op)
         for tid in P.inputs:

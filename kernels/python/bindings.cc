@@ -134,13 +134,28 @@ class Model {
       throw py::value_error("the model has " + std::to_string(n) + " input(s) but " +
                             std::to_string(py::len(arrays)) + " array(s) were given");
     for (size_t i = 0; i < n; ++i) {
+      eb_tensor_info info;
+      check(eb_model_input_info(m_, i, &info));
+      if (info.dtype == EB_DTYPE_INT32) {  // token ids
+        py::array raw = py::array::ensure(arrays[i]);
+        if (!raw || !(raw.dtype().kind() == 'i' || raw.dtype().kind() == 'u')) {
+          PyErr_Clear();
+          throw py::value_error("input " + std::to_string(i) + " ('" + std::string(name_str(info.name)) +
+                                "') takes integer ids (int32 or int64)");
+        }
+        auto a = py::array_t<int32_t, py::array::c_style | py::array::forcecast>::ensure(arrays[i]);
+        const std::vector<py::ssize_t> got(a.shape(), a.shape() + a.ndim()), want = dims_of(info);
+        if (got != want)
+          throw py::value_error("input " + std::to_string(i) + " ('" + std::string(name_str(info.name)) +
+                                "') has shape " + shape_text(got) + " but the model expects " + shape_text(want));
+        check(eb_model_set_input_int32(m_, i, a.data(), (size_t)a.size()));
+        continue;
+      }
       auto a = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(arrays[i]);
       if (!a) {
         PyErr_Clear();
         throw py::value_error("input " + std::to_string(i) + " is not convertible to a float32 array");
       }
-      eb_tensor_info info;
-      check(eb_model_input_info(m_, i, &info));
       const std::vector<py::ssize_t> got(a.shape(), a.shape() + a.ndim()), want = dims_of(info);
       if (got != want)
         throw py::value_error("input " + std::to_string(i) + " ('" + std::string(name_str(info.name)) +

@@ -225,10 +225,11 @@ void print_tensor_shapes(const eb_model* model, const int32_t* ids, uint32_t n) 
   printf("]");
 }
 
-// ---- .npy files (float32, little-endian, C order) ----
+// ---- .npy files (float32 in and out; int32 or int64 token ids in; little-endian, C order) ----
 
 struct Array {
-  float* data;
+  float* data;  // 4-byte elements: float32, or int32 (an int64 file is narrowed on reading, range-checked)
+  int elem;     // 'f' float32, 'i' int32, 'l' int64 in the file
   size_t count;
   int rank;
   long long dims[EB_MAX_RANK + 1];
@@ -262,9 +263,18 @@ bool parse_npy_header(const char* p, const char* end, Array* a, char* why, size_
     if (eat(&p, end, "}")) break;
     if (eat(&p, end, "'descr':")) {
       skip_spaces(&p, end);
-      if (!eat(&p, end, "'<f4'"))
-        return snprintf(why, why_len, "dtype is not little-endian float32 ('<f4'); save with x.astype(np.float32)"),
+      if (eat(&p, end, "'<f4'")) {
+        a->elem = 'f';
+      } else if (eat(&p, end, "'<i4'")) {
+        a->elem = 'i';
+      } else if (eat(&p, end, "'<i8'")) {
+        a->elem = 'l';
+      } else {
+        return snprintf(why, why_len,
+                        "dtype is not little-endian float32 ('<f4') or int32/int64 ids ('<i4', '<i8'); "
+                        "save with x.astype(np.float32)"),
                false;
+      }
       seen_descr = true;
     } else if (eat(&p, end, "'fortran_order':")) {
       skip_spaces(&p, end);
@@ -348,8 +358,19 @@ Array read_npy(const char* path) {
   a.count = (size_t)count;
   a.data = static_cast<float*>(malloc(a.count == 0 ? 1 : a.count * sizeof(float)));
   if (a.data == NULL) fclose(f), fail(EB_ERR_NOMEM, "out of memory reading %s", path);
-  if (fread(a.data, sizeof(float), a.count, f) != a.count)
+  if (a.elem == 'l') {  // int64 ids: read each, keep it as int32 when it fits
+    int32_t* ids = reinterpret_cast<int32_t*>(a.data);
+    for (size_t i = 0; i < a.count; ++i) {
+      int64_t v;
+      if (fread(&v, sizeof v, 1, f) != 1)
+        fclose(f), fail(EB_ERR_ARGUMENT, "%s: data is shorter than its shape says", path);
+      if (v < INT32_MIN || v > INT32_MAX)
+        fclose(f), fail(EB_ERR_ARGUMENT, "%s: element %zu = %lld does not fit int32", path, i, (long long)v);
+      ids[i] = (int32_t)v;
+    }
+  } else if (fread(a.data, sizeof(float), a.count, f) != a.count) {
     fclose(f), fail(EB_ERR_ARGUMENT, "%s: data is shorter than its shape says", path);
+  }
   if (fgetc(f) != EOF) fclose(f), fail(EB_ERR_ARGUMENT, "%s: trailing bytes after the array data", path);
   fclose(f);
   return a;
@@ -431,6 +452,10 @@ int main(int argc, char** argv) {
     inputs[i] = read_npy(opt.inputs[i]);
     eb_tensor_info info;
     eb_model_input_info(model, i, &info);
+    const bool want_ids = info.dtype == EB_DTYPE_INT32, got_ids = inputs[i].elem != 'f';
+    if (want_ids != got_ids)
+      fail(EB_ERR_ARGUMENT, "input %zu ('%s') is %s but %s holds %s", i, info.name, eb_dtype_name(info.dtype),
+           opt.inputs[i], got_ids ? "integers" : "float32");
     bool same = (uint32_t)inputs[i].rank == info.rank;
     for (uint32_t d = 0; same && d < info.rank; ++d) same = inputs[i].dims[d] == info.dims[d];
     if (!same) {
@@ -459,7 +484,10 @@ int main(int argc, char** argv) {
   for (long it = -opt.warmup; it < iterations; ++it) {
     // Inputs are set before every invoke: the memory plan may reuse an input's bytes once it is consumed.
     for (size_t i = 0; i < num_inputs; ++i) {
-      const eb_status s = eb_model_set_input(model, i, inputs[i].data, inputs[i].count);
+      const eb_status s =
+          inputs[i].elem == 'f'
+              ? eb_model_set_input(model, i, inputs[i].data, inputs[i].count)
+              : eb_model_set_input_int32(model, i, reinterpret_cast<const int32_t*>(inputs[i].data), inputs[i].count);
       if (s != EB_OK) fail(s, "%s", eb_model_last_error(model));
     }
     const double start = now_ms();

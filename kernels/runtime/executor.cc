@@ -405,7 +405,168 @@ void run_transpose(eb_model* m, const Op& op) {
   eb_xx_transpose_ref(dtype_size(x.dtype), x.rank, x.dims, op.params, x.data, y.data);
 }
 
+// ---- float fallback (docs/artifact.md "Float fallback"): the f32 reference kernels ----
+
+float param_f32(int32_t bits) {
+  float v;
+  memcpy(&v, &bits, sizeof v);
+  return v;
+}
+
+const float* const_f32_or_null(eb_model* m, int32_t id) { return id < 0 ? NULL : data_of<const float>(m, id); }
+
+void run_conv2d_f32(eb_model* m, const Op& op) {
+  const Tensor &x = m->tensors[op.inputs[0]], &w = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
+  const int32_t* p = op.params;
+  eb_f32_conv_params k;
+  k.batch = x.dims[0];
+  k.input_height = x.dims[1];
+  k.input_width = x.dims[2];
+  k.input_channels = x.dims[3];
+  k.output_height = y.dims[1];
+  k.output_width = y.dims[2];
+  k.output_channels = y.dims[3];
+  k.kernel_height = w.dims[1];
+  k.kernel_width = w.dims[2];
+  k.groups = p[8];
+  k.stride_height = p[0];
+  k.stride_width = p[1];
+  k.pad_top = p[2];
+  k.pad_left = p[3];
+  k.dilation_height = p[6];
+  k.dilation_width = p[7];
+  k.output_min = param_f32(p[9]);
+  k.output_max = param_f32(p[10]);
+  eb_f32_conv_ref(&k, data_of<const float>(m, op.inputs[0]), data_of<const float>(m, op.inputs[1]),
+                  const_f32_or_null(m, op.inputs[2]), data_of<float>(m, op.outputs[0]));
+}
+
+void run_fully_connected_f32(eb_model* m, const Op& op) {
+  const Tensor &x = m->tensors[op.inputs[0]], &w = m->tensors[op.inputs[1]];
+  const size_t k = (size_t)w.dims[1], n = (size_t)w.dims[0];
+  eb_f32_gemm_ref(x.num_elements / k, n, k, data_of<const float>(m, op.inputs[0]),
+                  data_of<const float>(m, op.inputs[1]), const_f32_or_null(m, op.inputs[2]),
+                  param_f32(op.params[0]), param_f32(op.params[1]), data_of<float>(m, op.outputs[0]));
+}
+
+eb_f32_pool_params pool_params_f32(const Tensor& x, const Tensor& y, const int32_t* p) {
+  eb_f32_pool_params k;
+  k.batch = x.dims[0];
+  k.input_height = x.dims[1];
+  k.input_width = x.dims[2];
+  k.channels = x.dims[3];
+  k.output_height = y.dims[1];
+  k.output_width = y.dims[2];
+  k.kernel_height = p[0];
+  k.kernel_width = p[1];
+  k.stride_height = p[2];
+  k.stride_width = p[3];
+  k.pad_height = p[4];
+  k.pad_width = p[5];
+  k.dilation_height = 1;
+  k.dilation_width = 1;
+  k.count_include_pad = 0;
+  return k;
+}
+
+void run_max_pool_f32(eb_model* m, const Op& op) {
+  const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
+  eb_f32_pool_params k = pool_params_f32(x, y, op.params);
+  k.dilation_height = op.params[6];
+  k.dilation_width = op.params[7];
+  k.output_min = param_f32(op.params[8]);
+  k.output_max = param_f32(op.params[9]);
+  eb_f32_maxpool_ref(&k, reinterpret_cast<const float*>(x.data), reinterpret_cast<float*>(y.data));
+}
+
+void run_avg_pool_f32(eb_model* m, const Op& op) {
+  const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
+  eb_f32_pool_params k = pool_params_f32(x, y, op.params);
+  k.count_include_pad = op.params[6];
+  k.output_min = param_f32(op.params[7]);
+  k.output_max = param_f32(op.params[8]);
+  eb_f32_avgpool_ref(&k, reinterpret_cast<const float*>(x.data), reinterpret_cast<float*>(y.data));
+}
+
+// CONCAT (float): each input's rows copied into its slot of the output rows.
+void run_concat_f32(eb_model* m, const Op& op) {
+  const Tensor& y = m->tensors[op.outputs[0]];
+  const uint32_t axis = (uint32_t)op.params[0];
+  size_t outer = 1, inner = 1;
+  for (uint32_t d = 0; d < axis; ++d) outer *= (size_t)y.dims[d];
+  for (uint32_t d = axis + 1; d < y.rank; ++d) inner *= (size_t)y.dims[d];
+  const size_t output_row = (size_t)y.dims[axis] * inner * sizeof(float);
+  size_t slot = 0;
+  for (uint32_t i = 0; i < op.num_inputs; ++i) {
+    const Tensor& x = m->tensors[op.inputs[i]];
+    const size_t row = (size_t)x.dims[axis] * inner * sizeof(float);
+    for (size_t o = 0; o < outer; ++o) eb_xx_copy_ref(row, x.data + o * row, y.data + o * output_row + slot);
+    slot += row;
+  }
+}
+
+void run_batch_matmul_f32(eb_model* m, const Op& op) {
+  const Tensor &a = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
+  const uint32_t r = a.rank;
+  const size_t M = (size_t)a.dims[r - 2], K = (size_t)a.dims[r - 1], N = (size_t)y.dims[r - 1];
+  eb_f32_bmm_ref(a.num_elements / (M * K), M, N, K, op.params[0], param_f32(op.params[1]),
+                 data_of<const float>(m, op.inputs[0]), data_of<const float>(m, op.inputs[1]),
+                 data_of<float>(m, op.outputs[0]));
+}
+
+void run_op_f32(eb_model* m, const Op& op) {
+  const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
+  switch (op.opcode) {
+    case kOpConv2d: run_conv2d_f32(m, op); break;
+    case kOpFullyConnected: run_fully_connected_f32(m, op); break;
+    case kOpAdd:
+      eb_f32_add_ref(y.num_elements, data_of<const float>(m, op.inputs[0]), data_of<const float>(m, op.inputs[1]),
+                     param_f32(op.params[0]), param_f32(op.params[1]), data_of<float>(m, op.outputs[0]));
+      break;
+    case kOpMaxPool2d: run_max_pool_f32(m, op); break;
+    case kOpAvgPool2d: run_avg_pool_f32(m, op); break;
+    case kOpConcat: run_concat_f32(m, op); break;
+    case kOpClamp:
+      eb_f32_clamp_ref(x.num_elements, reinterpret_cast<const float*>(x.data), reinterpret_cast<float*>(y.data),
+                       param_f32(op.params[0]), param_f32(op.params[1]));
+      break;
+    case kOpBatchMatmul: run_batch_matmul_f32(m, op); break;
+    case kOpSoftmax: {
+      const size_t cols = (size_t)x.dims[x.rank - 1];
+      eb_f32_softmax_ref(x.num_elements / cols, cols, reinterpret_cast<const float*>(x.data),
+                         reinterpret_cast<float*>(y.data));
+      break;
+    }
+    case kOpLayerNorm: {
+      const size_t cols = (size_t)x.dims[x.rank - 1];
+      eb_f32_layernorm_ref(x.num_elements / cols, cols, reinterpret_cast<const float*>(x.data),
+                           const_f32_or_null(m, op.inputs[1]), const_f32_or_null(m, op.inputs[2]),
+                           param_f32(op.params[0]), reinterpret_cast<float*>(y.data));
+      break;
+    }
+    case kOpEmbedding: {
+      const Tensor& ids = m->tensors[op.inputs[1]];
+      eb_f32_embedding_ref(ids.num_elements, (size_t)x.dims[0], (size_t)x.dims[1],
+                           reinterpret_cast<const float*>(x.data), reinterpret_cast<const int32_t*>(ids.data),
+                           reinterpret_cast<float*>(y.data));
+      break;
+    }
+    default: break;  // unreachable: the loader accepts a float32 output only for these opcodes
+  }
+}
+
+bool is_float_form(eb_model* m, const Op& op) {
+  switch (op.opcode) {
+    case kOpQuantize:
+    case kOpDequantize:
+    case kOpReshape:
+    case kOpTranspose: return false;  // one form each
+    default: return m->tensors[op.outputs[0]].dtype == EB_DTYPE_FLOAT32;
+  }
+}
+
 void run_op(eb_model* m, const Op& op) {
+  if (is_float_form(m, op)) return run_op_f32(m, op);
   // The optimized path where load planned one (dispatch.h); the reference kernels otherwise.
   const OpPlan* plan = m->plans != NULL ? &m->plans[&op - m->ops] : NULL;
   if (plan != NULL && plan->kind != kPlanRef) {

@@ -46,7 +46,12 @@ enum Opcode : uint32_t {
   kOpReshape = 9,
   kOpTranspose = 10,
   kOpClamp = 11,
-  kOpLast = kOpClamp,
+  // 12..39: issue 8 CNN ops. 40..69: issue 8 float fallback / transformer ops.
+  kOpBatchMatmul = 40,
+  kOpSoftmax = 41,
+  kOpLayerNorm = 42,
+  kOpEmbedding = 43,
+  kOpLast = kOpEmbedding,
 };
 
 enum Storage : uint8_t { kStorageArena = 0, kStorageConstant = 1 };

@@ -81,26 +81,43 @@ DimsText dims_text(const Tensor& t) {
 
 const char* dtype_text(uint8_t dtype) { return eb_dtype_name((eb_dtype)dtype); }
 
-// Per-op arity from the op table (docs/artifact.md). CONCAT takes n >= 1 inputs and 1 + 2n params; TRANSPOSE takes
-// rank(x) params; both are checked by their own rules.
+// Per-op arity from the op table (docs/artifact.md), for the int8 form and the float form (output float32) of an
+// opcode. CONCAT takes n >= 1 inputs and 1 + 2n params (int8) or 1 param (float); TRANSPOSE takes rank(x) params;
+// both are checked by their own rules. {0, 0, 0}: the opcode has no such form.
 struct Arity {
   int32_t inputs, outputs, params;  // -1: variable
 };
-Arity arity_of(uint32_t opcode) {
+Arity arity_of(uint32_t opcode, bool is_float) {
   switch (opcode) {
     case kOpQuantize: return {1, 1, 2};
     case kOpDequantize: return {1, 1, 1};
-    case kOpConv2d: return {5, 1, 11};
-    case kOpFullyConnected: return {5, 1, 2};
-    case kOpAdd: return {2, 1, 9};
+    case kOpConv2d: return is_float ? Arity{3, 1, 11} : Arity{5, 1, 11};
+    case kOpFullyConnected: return is_float ? Arity{3, 1, 2} : Arity{5, 1, 2};
+    case kOpAdd: return is_float ? Arity{2, 1, 2} : Arity{2, 1, 9};
     case kOpMaxPool2d: return {1, 1, 10};
     case kOpAvgPool2d: return {1, 1, 9};
-    case kOpConcat: return {-1, 1, -1};
+    case kOpConcat: return is_float ? Arity{-1, 1, 1} : Arity{-1, 1, -1};
     case kOpReshape: return {1, 1, 0};
     case kOpTranspose: return {1, 1, -1};
     case kOpClamp: return {1, 1, 2};
+    case kOpBatchMatmul: return is_float ? Arity{2, 1, 2} : Arity{0, 0, 0};
+    case kOpSoftmax: return is_float ? Arity{1, 1, 0} : Arity{0, 0, 0};
+    case kOpLayerNorm: return is_float ? Arity{3, 1, 1} : Arity{0, 0, 0};
+    case kOpEmbedding: return is_float ? Arity{2, 1, 0} : Arity{0, 0, 0};
     default: return {0, 0, 0};
   }
+}
+
+// An optional input may be -1: the bias of CONV2D / FULLY_CONNECTED, gamma and beta of LAYER_NORM.
+bool optional_input(uint32_t opcode, uint32_t k) {
+  return ((opcode == kOpConv2d || opcode == kOpFullyConnected) && k == 2) || (opcode == kOpLayerNorm && k >= 1);
+}
+
+// Activation bounds of a float op: the IEEE bits of two float32 values, lo <= hi, neither NaN.
+float param_f32(int32_t bits) {
+  float v;
+  memcpy(&v, &bits, sizeof v);
+  return v;
 }
 
 class Loader {
@@ -497,10 +514,13 @@ class Loader {
         return fail(EB_ERR_FORMAT, "graph %s %u: tensor id %d outside 0..%u", is_input ? "input" : "output", k,
                     (int)id, m_->num_tensors);
       const Tensor& t = m_->tensors[id];
-      if (t.dtype != EB_DTYPE_FLOAT32 || t.storage != kStorageArena)
-        return fail(EB_ERR_FORMAT, "graph %s %u: tensor %d ('%.*s') must be a float32 arena tensor (is %s, %s)",
+      // Inputs are float32, or int32 (token ids); outputs are float32.
+      const bool dtype_ok = t.dtype == EB_DTYPE_FLOAT32 || (is_input && t.dtype == EB_DTYPE_INT32);
+      if (!dtype_ok || t.storage != kStorageArena)
+        return fail(EB_ERR_FORMAT, "graph %s %u: tensor %d ('%.*s') must be a %s arena tensor (is %s, %s)",
                     is_input ? "input" : "output", k, (int)id, (int)t.name_len, t.name,
-                    dtype_text(t.dtype), t.storage == kStorageArena ? "arena" : "constant");
+                    is_input ? "float32 or int32" : "float32", dtype_text(t.dtype),
+                    t.storage == kStorageArena ? "arena" : "constant");
     }
     return EB_OK;
   }
@@ -554,28 +574,48 @@ class Loader {
     op_name_ = op_->name;
     op_name_len_ = op_->name_len;
     const Op& op = *op_;
-    const Arity a = arity_of(op.opcode);
+    if (op.num_outputs != 1) return op_fail("has %u outputs, expected 1", op.num_outputs);
+    const int32_t out = op.outputs[0];
+    if (out < 0 || (uint32_t)out >= m_->num_tensors)
+      return op_fail("output 0: tensor id %d outside 0..%u", (int)out, m_->num_tensors);
+    if (m_->tensors[out].storage != kStorageArena)
+      return op_fail("output 0: tensor %d ('%.*s') is constant; outputs must be arena tensors", (int)out, tlen(out),
+                     tname(out));
+    // The float form of an op writes float32 (docs/artifact.md "Float fallback"); QUANTIZE, DEQUANTIZE, RESHAPE and
+    // TRANSPOSE have one form each and check their dtypes themselves.
+    const bool fixed = op.opcode == kOpQuantize || op.opcode == kOpDequantize || op.opcode == kOpReshape ||
+                       op.opcode == kOpTranspose;
+    is_float_ = !fixed && m_->tensors[out].dtype == EB_DTYPE_FLOAT32;
+    const Arity a = arity_of(op.opcode, is_float_);
+    if (a.outputs == 0)
+      return op_fail("has no %s form (output ('%.*s') is %s)", is_float_ ? "float32" : "int8", tlen(out), tname(out),
+                     dtype_text(m_->tensors[out].dtype));
     if (a.inputs >= 0 && op.num_inputs != (uint32_t)a.inputs)
       return op_fail("has %u inputs, expected %d", op.num_inputs, a.inputs);
     if (a.inputs < 0 && op.num_inputs < 1) return op_fail("has no inputs, expected at least 1");
-    if (op.num_outputs != (uint32_t)a.outputs)
-      return op_fail("has %u outputs, expected %d", op.num_outputs, a.outputs);
     if (a.params >= 0 && op.num_params != (uint32_t)a.params)
       return op_fail("has %u params, expected %d", op.num_params, a.params);
     for (uint32_t k = 0; k < op.num_inputs; ++k) {
       const int32_t id = op.inputs[k];
-      const bool optional = (op.opcode == kOpConv2d || op.opcode == kOpFullyConnected) && k == 2;  // bias
-      if (id == -1 && optional) continue;
+      if (id == -1 && optional_input(op.opcode, k)) continue;
       if (id < 0 || (uint32_t)id >= m_->num_tensors)
         return op_fail("input %u: tensor id %d outside 0..%u", k, (int)id, m_->num_tensors);
     }
-    for (uint32_t k = 0; k < op.num_outputs; ++k) {
-      const int32_t id = op.outputs[k];
-      if (id < 0 || (uint32_t)id >= m_->num_tensors)
-        return op_fail("output %u: tensor id %d outside 0..%u", k, (int)id, m_->num_tensors);
-      if (m_->tensors[id].storage != kStorageArena)
-        return op_fail("output %u: tensor %d ('%.*s') is constant; outputs must be arena tensors", k, (int)id,
-                       tlen(id), tname(id));
+    if (is_float_) {
+      switch (op.opcode) {
+        case kOpConv2d: return check_conv2d();
+        case kOpFullyConnected: return check_fully_connected_f32();
+        case kOpAdd: return check_add_f32();
+        case kOpMaxPool2d: return check_max_pool();
+        case kOpAvgPool2d: return check_avg_pool();
+        case kOpConcat: return check_concat();
+        case kOpClamp: return check_clamp();
+        case kOpBatchMatmul: return check_batch_matmul();
+        case kOpSoftmax: return check_softmax();
+        case kOpLayerNorm: return check_layer_norm();
+        case kOpEmbedding: return check_embedding();
+        default: return op_fail("has no float32 form");  // unreachable: arity_of said it has
+      }
     }
     switch (op.opcode) {
       case kOpQuantize: return check_quantize();
@@ -589,7 +629,7 @@ class Loader {
       case kOpReshape: return check_reshape();
       case kOpTranspose: return check_transpose();
       case kOpClamp: return check_clamp();
-      default: return op_fail("unknown opcode");  // unreachable: read_ops rejected it
+      default: return op_fail("has no int8 form");  // unreachable: arity_of said it has
     }
   }
 
@@ -632,6 +672,27 @@ class Loader {
   eb_status need_act(int32_t lo, int32_t hi) {
     if (lo < -128 || hi > 127 || lo > hi)
       return op_fail("activation range [%d, %d] is not within -128 <= act_min <= act_max <= 127", (int)lo, (int)hi);
+    return EB_OK;
+  }
+  // The activation dtype of the current op's form, and its bounds: int8 ints, or the bits of two floats.
+  uint8_t act_dtype() const { return is_float_ ? EB_DTYPE_FLOAT32 : EB_DTYPE_INT8; }
+  eb_status need_bounds(int32_t lo, int32_t hi) {
+    if (!is_float_) return need_act(lo, hi);
+    const float flo = param_f32(lo), fhi = param_f32(hi);
+    if (!(flo <= fhi))  // also false for a NaN
+      return op_fail("float bounds [%g, %g] must satisfy lo <= hi (no NaN)", (double)flo, (double)fhi);
+    return EB_OK;
+  }
+  // A float32 constant vector of `count` entries (bias, gamma, beta); -1 (absent) is fine.
+  eb_status need_f32_vector(const char* role, int32_t id, int32_t count) {
+    if (id == -1) return EB_OK;
+    eb_status s;
+    if ((s = need_dtype(role, id, EB_DTYPE_FLOAT32)) != EB_OK) return s;
+    if ((s = need_const(role, id)) != EB_OK) return s;
+    if ((s = need_rank(role, id, 1)) != EB_OK) return s;
+    if (T(id).dims[0] != count)
+      return op_fail("%s ('%.*s') has %d entries, expected %d", role, tlen(id), tname(id), (int)T(id).dims[0],
+                     (int)count);
     return EB_OK;
   }
   // A Q31 multiplier and exponent of docs/quantization.md (3): 2^30 <= m < 2^31, −31 <= e <= 30.
@@ -724,19 +785,19 @@ class Loader {
     const int32_t* p = op.params;
     const int32_t sh = p[0], sw = p[1], pt = p[2], pl = p[3], pb = p[4], pr = p[5], dh = p[6], dw = p[7], g = p[8];
     eb_status s;
-    if ((s = need_dtype("input", x, EB_DTYPE_INT8)) != EB_OK) return s;
+    if ((s = need_dtype("input", x, act_dtype())) != EB_OK) return s;
     if ((s = need_rank("input", x, 4)) != EB_OK) return s;
-    if ((s = need_dtype("weight", w, EB_DTYPE_INT8)) != EB_OK) return s;
+    if ((s = need_dtype("weight", w, act_dtype())) != EB_OK) return s;
     if ((s = need_const("weight", w)) != EB_OK) return s;
     if ((s = need_rank("weight", w, 4)) != EB_OK) return s;
-    if ((s = need_dtype("output", y, EB_DTYPE_INT8)) != EB_OK) return s;
+    if ((s = need_dtype("output", y, act_dtype())) != EB_OK) return s;
     if ((s = need_rank("output", y, 4)) != EB_OK) return s;
     if (sh < 1 || sw < 1) return op_fail("strides (%d, %d) must be >= 1", (int)sh, (int)sw);
     if (dh < 1 || dw < 1) return op_fail("dilations (%d, %d) must be >= 1", (int)dh, (int)dw);
     if (pt < 0 || pl < 0 || pb < 0 || pr < 0)
       return op_fail("paddings (top %d, left %d, bottom %d, right %d) must be >= 0", (int)pt, (int)pl, (int)pb,
                      (int)pr);
-    if ((s = need_act(p[9], p[10])) != EB_OK) return s;
+    if ((s = need_bounds(p[9], p[10])) != EB_OK) return s;
     const int32_t* xd = T(x).dims;
     const int32_t* wd = T(w).dims;
     const int32_t* yd = T(y).dims;
@@ -763,6 +824,7 @@ class Loader {
                      "dilation (%d,%d) give %lldx%lld",
                      dims_text(T(y)).text, dims_text(T(x)).text, (int)wd[1], (int)wd[2], (int)sh, (int)sw, (int)pt,
                      (int)pl, (int)pb, (int)pr, (int)dh, (int)dw, (long long)oh, (long long)ow);
+    if (is_float_) return need_f32_vector("bias", op.inputs[2], OC);
     return check_channel_params(OC);
   }
 
@@ -788,6 +850,110 @@ class Loader {
       return op_fail("output dims %s, expected input dims %s with the last replaced by N = %d", dims_text(ty).text,
                      dims_text(tx).text, (int)N);
     return check_channel_params(N);
+  }
+
+  eb_status check_fully_connected_f32() {
+    const Op& op = *op_;
+    const int32_t x = op.inputs[0], w = op.inputs[1], y = op.outputs[0];
+    eb_status s;
+    if ((s = need_dtype("input", x, EB_DTYPE_FLOAT32)) != EB_OK) return s;
+    if ((s = need_dtype("weight", w, EB_DTYPE_FLOAT32)) != EB_OK) return s;
+    if ((s = need_const("weight", w)) != EB_OK) return s;
+    if ((s = need_rank("weight", w, 2)) != EB_OK) return s;
+    if ((s = need_bounds(op.params[0], op.params[1])) != EB_OK) return s;
+    const Tensor &tx = T(x), &tw = T(w), &ty = T(y);
+    if (tx.rank < 1) return op_fail("input ('%.*s') has rank 0, expected [..., K]", tlen(x), tname(x));
+    const int32_t K = tx.dims[tx.rank - 1], N = tw.dims[0];
+    if (tw.dims[1] != K)
+      return op_fail("weight dims %s do not match input dims %s (K = %d)", dims_text(tw).text, dims_text(tx).text,
+                     (int)K);
+    bool ok = ty.rank == tx.rank && ty.dims[ty.rank - 1] == N;
+    for (uint32_t d = 0; ok && d + 1 < tx.rank; ++d) ok = ty.dims[d] == tx.dims[d];
+    if (!ok)
+      return op_fail("output dims %s, expected input dims %s with the last replaced by N = %d", dims_text(ty).text,
+                     dims_text(tx).text, (int)N);
+    return need_f32_vector("bias", op.inputs[2], N);
+  }
+
+  eb_status check_add_f32() {
+    const Op& op = *op_;
+    const int32_t a = op.inputs[0], b = op.inputs[1], y = op.outputs[0];
+    eb_status s;
+    if ((s = need_dtype("input a", a, EB_DTYPE_FLOAT32)) != EB_OK) return s;
+    if ((s = need_dtype("input b", b, EB_DTYPE_FLOAT32)) != EB_OK) return s;
+    if ((s = need_same_dims("input a", a, "output", y)) != EB_OK) return s;
+    if ((s = need_same_dims("input b", b, "output", y)) != EB_OK) return s;
+    return need_bounds(op.params[0], op.params[1]);
+  }
+
+  // BATCH_MATMUL (float): a [..., M, K], b [..., K, N] (or [..., N, K] with transpose_b), y [..., M, N]; the batch
+  // dims (all but the last two) equal; params [transpose_b, alpha bits].
+  eb_status check_batch_matmul() {
+    const Op& op = *op_;
+    const int32_t a = op.inputs[0], b = op.inputs[1], y = op.outputs[0];
+    eb_status s;
+    if ((s = need_dtype("input a", a, EB_DTYPE_FLOAT32)) != EB_OK) return s;
+    if ((s = need_dtype("input b", b, EB_DTYPE_FLOAT32)) != EB_OK) return s;
+    const Tensor &ta = T(a), &tb = T(b), &ty = T(y);
+    if (ta.rank < 2) return op_fail("input a ('%.*s') has rank %u, expected >= 2", tlen(a), tname(a), ta.rank);
+    if ((s = need_rank("input b", b, ta.rank)) != EB_OK) return s;
+    if ((s = need_rank("output", y, ta.rank)) != EB_OK) return s;
+    const int32_t tr = op.params[0];
+    if (tr != 0 && tr != 1) return op_fail("transpose_b = %d, must be 0 or 1", (int)tr);
+    const float alpha = param_f32(op.params[1]);
+    if (!isfinite(alpha)) return op_fail("alpha %g must be finite", (double)alpha);
+    const uint32_t r = ta.rank;
+    const int32_t M = ta.dims[r - 2], K = ta.dims[r - 1];
+    const int32_t KB = tr ? tb.dims[r - 1] : tb.dims[r - 2], N = tr ? tb.dims[r - 2] : tb.dims[r - 1];
+    bool ok = KB == K && ty.dims[r - 2] == M && ty.dims[r - 1] == N;
+    for (uint32_t d = 0; ok && d + 2 < r; ++d) ok = tb.dims[d] == ta.dims[d] && ty.dims[d] == ta.dims[d];
+    if (!ok)
+      return op_fail("dims a %s, b %s (transpose_b %d), output %s do not multiply", dims_text(ta).text,
+                     dims_text(tb).text, (int)tr, dims_text(ty).text);
+    return EB_OK;
+  }
+
+  // SOFTMAX (float): over the last axis; output dims = input dims.
+  eb_status check_softmax() {
+    const int32_t x = op_->inputs[0], y = op_->outputs[0];
+    eb_status s;
+    if ((s = need_dtype("input", x, EB_DTYPE_FLOAT32)) != EB_OK) return s;
+    if (T(x).rank < 1) return op_fail("input ('%.*s') has rank 0", tlen(x), tname(x));
+    return need_same_dims("output", y, "input", x);
+  }
+
+  // LAYER_NORM (float): over the last axis D; gamma, beta float32 constants [D] or absent; params [eps bits].
+  eb_status check_layer_norm() {
+    const Op& op = *op_;
+    const int32_t x = op.inputs[0], y = op.outputs[0];
+    eb_status s;
+    if ((s = need_dtype("input", x, EB_DTYPE_FLOAT32)) != EB_OK) return s;
+    if (T(x).rank < 1) return op_fail("input ('%.*s') has rank 0", tlen(x), tname(x));
+    if ((s = need_same_dims("output", y, "input", x)) != EB_OK) return s;
+    const int32_t D = T(x).dims[T(x).rank - 1];
+    if ((s = need_f32_vector("gamma", op.inputs[1], D)) != EB_OK) return s;
+    if ((s = need_f32_vector("beta", op.inputs[2], D)) != EB_OK) return s;
+    const float eps = param_f32(op.params[0]);
+    if (!(eps >= 0.0f) || !isfinite(eps)) return op_fail("eps %g must be finite and >= 0", (double)eps);
+    return EB_OK;
+  }
+
+  // EMBEDDING (float): table float32 constant [V, D], ids int32 (any rank <= 5), output [ids dims..., D].
+  eb_status check_embedding() {
+    const Op& op = *op_;
+    const int32_t table = op.inputs[0], ids = op.inputs[1], y = op.outputs[0];
+    eb_status s;
+    if ((s = need_dtype("table", table, EB_DTYPE_FLOAT32)) != EB_OK) return s;
+    if ((s = need_const("table", table)) != EB_OK) return s;
+    if ((s = need_rank("table", table, 2)) != EB_OK) return s;
+    if ((s = need_dtype("ids", ids, EB_DTYPE_INT32)) != EB_OK) return s;
+    const Tensor &ti = T(ids), &ty = T(y);
+    bool ok = ty.rank == ti.rank + 1 && ty.dims[ti.rank] == T(table).dims[1];
+    for (uint32_t d = 0; ok && d < ti.rank; ++d) ok = ty.dims[d] == ti.dims[d];
+    if (!ok)
+      return op_fail("output dims %s, expected ids dims %s followed by the table width %d", dims_text(ty).text,
+                     dims_text(ti).text, (int)T(table).dims[1]);
+    return EB_OK;
   }
 
   eb_status check_add() {
@@ -816,9 +982,9 @@ class Loader {
   // Shared by both pools: x and y int8 NHWC with the same batch, channels, scale and zero point.
   eb_status check_pool_tensors(int32_t x, int32_t y) {
     eb_status s;
-    if ((s = need_dtype("input", x, EB_DTYPE_INT8)) != EB_OK) return s;
+    if ((s = need_dtype("input", x, act_dtype())) != EB_OK) return s;
     if ((s = need_rank("input", x, 4)) != EB_OK) return s;
-    if ((s = need_dtype("output", y, EB_DTYPE_INT8)) != EB_OK) return s;
+    if ((s = need_dtype("output", y, act_dtype())) != EB_OK) return s;
     if ((s = need_rank("output", y, 4)) != EB_OK) return s;
     if (T(y).dims[0] != T(x).dims[0] || T(y).dims[3] != T(x).dims[3])
       return op_fail("output dims %s do not keep the batch and channels of input dims %s", dims_text(T(y)).text,
@@ -836,7 +1002,7 @@ class Loader {
     if (kh < 1 || kw < 1 || sh < 1 || sw < 1 || dh < 1 || dw < 1 || ph < 0 || pw < 0)
       return op_fail("kernel (%d,%d), stride (%d,%d), dilation (%d,%d) must be >= 1 and padding (%d,%d) >= 0",
                      (int)kh, (int)kw, (int)sh, (int)sw, (int)dh, (int)dw, (int)ph, (int)pw);
-    if ((s = need_act(p[8], p[9])) != EB_OK) return s;
+    if ((s = need_bounds(p[8], p[9])) != EB_OK) return s;
     const int32_t H = T(x).dims[1], W = T(x).dims[2];
     // Every window needs a tap inside the input (the output shape, floor or ceil mode, comes from the tensor).
     // The loops are as long as the output's rows and columns, which the kernel visits anyway.
@@ -865,7 +1031,7 @@ class Loader {
     if ((int64_t)kh * kw > INT32_MAX)
       return op_fail("kernel %dx%d has more than 2^31 - 1 taps", (int)kh, (int)kw);
     if (p[6] != 0 && p[6] != 1) return op_fail("count_include_pad = %d, must be 0 or 1", (int)p[6]);
-    if ((s = need_act(p[7], p[8])) != EB_OK) return s;
+    if ((s = need_bounds(p[7], p[8])) != EB_OK) return s;
     const int32_t H = T(x).dims[1], W = T(x).dims[2];
     for (int64_t o = 0; o < T(y).dims[1]; ++o)
       if (!window_has_tap(o * sh - ph, kh, 1, H))
@@ -883,9 +1049,8 @@ class Loader {
     const int32_t y = op.outputs[0];
     const uint32_t n = op.num_inputs;
     eb_status s;
-    if (op.num_params != 1 + 2 * n)
+    if (!is_float_ && op.num_params != 1 + 2 * n)
       return op_fail("has %u params, expected 1 + 2 × %u inputs = %u", op.num_params, n, 1 + 2 * n);
-    if ((s = need_dtype("output", y, EB_DTYPE_INT8)) != EB_OK) return s;
     const Tensor& ty = T(y);
     const int32_t axis = op.params[0];
     if (axis < 0 || (uint32_t)axis >= ty.rank)
@@ -896,13 +1061,14 @@ class Loader {
       const Tensor& tx = T(x);
       char role[32];
       snprintf(role, sizeof role, "input %u", k);
-      if ((s = need_dtype(role, x, EB_DTYPE_INT8)) != EB_OK) return s;
+      if ((s = need_dtype(role, x, act_dtype())) != EB_OK) return s;
       bool ok = tx.rank == ty.rank;
       for (uint32_t d = 0; ok && d < ty.rank; ++d) ok = (int32_t)d == axis || tx.dims[d] == ty.dims[d];
       if (!ok)
         return op_fail("%s ('%.*s') dims %s do not match output dims %s off axis %d", role, tlen(x), tname(x),
                        dims_text(tx).text, dims_text(ty).text, (int)axis);
       along += tx.dims[axis];
+      if (is_float_) continue;  // float inputs are copied
       const int32_t mult = op.params[1 + 2 * k], shift = op.params[2 + 2 * k];
       if (mult == 0) {
         if ((s = need_same_quant(role, x, "output", y)) != EB_OK) return s;  // a copy needs identical quantization
@@ -951,11 +1117,10 @@ class Loader {
     const Op& op = *op_;
     const int32_t x = op.inputs[0], y = op.outputs[0];
     eb_status s;
-    if ((s = need_dtype("input", x, EB_DTYPE_INT8)) != EB_OK) return s;
-    if ((s = need_dtype("output", y, EB_DTYPE_INT8)) != EB_OK) return s;
+    if ((s = need_dtype("input", x, act_dtype())) != EB_OK) return s;
     if ((s = need_same_dims("output", y, "input", x)) != EB_OK) return s;
     if ((s = need_same_quant("output", y, "input", x)) != EB_OK) return s;
-    return need_act(op.params[0], op.params[1]);
+    return need_bounds(op.params[0], op.params[1]);
   }
 
   // ---- allocation: names, profile slots, arena ----
@@ -1009,6 +1174,7 @@ class Loader {
   const Op* op_ = NULL;
   const char* op_name_ = NULL;
   uint32_t op_name_len_ = 0;
+  bool is_float_ = false;  // the op's float32 form (its output is float32)
 };
 
 }  // namespace

@@ -27,6 +27,10 @@ const char* opcode_name(uint32_t opcode) {
     case kOpReshape: return "RESHAPE";
     case kOpTranspose: return "TRANSPOSE";
     case kOpClamp: return "CLAMP";
+    case kOpBatchMatmul: return "BATCH_MATMUL";
+    case kOpSoftmax: return "SOFTMAX";
+    case kOpLayerNorm: return "LAYER_NORM";
+    case kOpEmbedding: return "EMBEDDING";
     default: return NULL;
   }
 }
@@ -285,7 +289,36 @@ eb_status eb_model_set_input(eb_model* model, size_t index, const float* data, s
   if (count != t.num_elements)
     return eb::model_fail(model, EB_ERR_SHAPE, "input %zu ('%s') has %zu elements, got %zu", index, t.name,
                           t.num_elements, count);
-  memcpy(t.data, data, count * sizeof(float));  // graph inputs are float32 (checked at load)
+  if (t.dtype != EB_DTYPE_FLOAT32)
+    return eb::model_fail(model, EB_ERR_ARGUMENT, "input %zu ('%s') is %s: set it with eb_model_set_input_int32",
+                          index, t.name, eb_dtype_name((eb_dtype)t.dtype));
+  memcpy(t.data, data, count * sizeof(float));
+  return EB_OK;
+}
+
+eb_status eb_model_set_input_int32(eb_model* model, size_t index, const int32_t* data, size_t count) {
+  if (model == NULL || data == NULL) return eb::model_fail(model, EB_ERR_ARGUMENT, "data is NULL");
+  const int32_t id = eb::graph_tensor(model, true, index);
+  if (id < 0) return EB_ERR_ARGUMENT;
+  const Tensor& t = model->tensors[id];
+  if (t.dtype != EB_DTYPE_INT32)
+    return eb::model_fail(model, EB_ERR_ARGUMENT, "input %zu ('%s') is %s: set it with eb_model_set_input", index,
+                          t.name, eb_dtype_name((eb_dtype)t.dtype));
+  if (count != t.num_elements)
+    return eb::model_fail(model, EB_ERR_SHAPE, "input %zu ('%s') has %zu elements, got %zu", index, t.name,
+                          t.num_elements, count);
+  // Token ids index embedding tables: every EMBEDDING reading this input needs ids in [0, rows).
+  for (uint32_t k = 0; k < model->num_ops; ++k) {
+    const eb::Op& op = model->ops[k];
+    if (op.opcode != eb::kOpEmbedding || op.inputs[1] != id) continue;
+    const int32_t rows = model->tensors[op.inputs[0]].dims[0];
+    for (size_t i = 0; i < count; ++i)
+      if (data[i] < 0 || data[i] >= rows)
+        return eb::model_fail(model, EB_ERR_ARGUMENT,
+                              "input %zu ('%s') element %zu is %d, outside the %d rows of embedding table '%s'",
+                              index, t.name, i, (int)data[i], (int)rows, model->tensors[op.inputs[0]].name);
+  }
+  memcpy(t.data, data, count * sizeof(int32_t));
   return EB_OK;
 }
 

@@ -120,6 +120,7 @@ eb_status prepare_ops(eb_model* m, char* err, size_t err_len) {
     const Op& op = m->ops[i];
     OpPlan& p = m->plans[i];
     if (op.opcode != kOpConv2d && op.opcode != kOpFullyConnected) continue;
+    if (m->tensors[op.outputs[0]].dtype != EB_DTYPE_INT8) continue;  // the float form runs its reference kernel
     const Tensor &x = m->tensors[op.inputs[0]], &w = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
     const int8_t* wd = reinterpret_cast<const int8_t*>(w.data);
     const int32_t* bias = i32_or_null(m, op.inputs[2]);

@@ -1,6 +1,10 @@
 """A NumPy int64 interpreter of edgebuild IR: the second, independent implementation of docs/quantization.md.
 
 Written from the equations, not from the C++: the reference kernels must agree with it exactly.
+
+Float fallback ops (float32 output, docs/artifact.md "Float fallback") are computed in float64 from the same
+definitions (`_float_op`) and rounded once to float32; the f32 reference kernels agree with them within a stated
+tolerance (tests/kernels/test_f32_ref.py), not exactly.
 """
 
 from __future__ import annotations
@@ -54,10 +58,108 @@ def _clamp8(v: np.ndarray, lo: int = -128, hi: int = 127) -> np.ndarray:
     return np.clip(v, lo, hi).astype(np.int8)
 
 
+FIXED_FORM = (OpCode.QUANTIZE, OpCode.DEQUANTIZE, OpCode.RESHAPE, OpCode.TRANSPOSE)
+
+
+def _f32(bits: int) -> float:
+    return float(np.array([bits], np.int32).view(np.float32)[0])
+
+
+def _pool_windows(h: int, k: int, s: int, p: int, o: int) -> list[tuple[int, int, int]]:
+    """(start, end, pool size) per output index, clipped as docs/quantization.md (9)."""
+    out = []
+    for i in range(o):
+        hs = i * s - p
+        he = min(hs + k, h + p)
+        out.append((max(hs, 0), min(he, h), he - hs))
+    return out
+
+
+def _float_op(op, ins: list, out_shape: tuple[int, ...]) -> np.ndarray:
+    """The float form of an op in float64 (then rounded to float32 by the caller)."""
+    p = op.params
+    ins = [None if v is None else np.asarray(v, np.float64) if v.dtype.kind == "f" else v for v in ins]
+    oc = op.opcode
+    if oc == OpCode.CONV2D:
+        x, w, b = ins
+        sh, sw, pt, pl, pb, pr, dh, dw, g = p[:9]
+        n, h, wd, c = x.shape
+        o, kh, kw, cg = w.shape
+        _, oh, ow, _ = out_shape
+        xp = np.zeros((n, h + pt + pb, wd + pl + pr, c))
+        xp[:, pt : pt + h, pl : pl + wd, :] = x
+        y = np.zeros((n, oh, ow, o))
+        og = o // g
+        for i in range(kh):
+            for j in range(kw):
+                patch = xp[
+                    :, i * dh : i * dh + (oh - 1) * sh + 1 : sh, j * dw : j * dw + (ow - 1) * sw + 1 : sw
+                ]
+                for gi in range(g):
+                    y[..., gi * og : (gi + 1) * og] += np.einsum(
+                        "nhwc,oc->nhwo", patch[..., gi * cg : (gi + 1) * cg], w[gi * og : (gi + 1) * og, i, j]
+                    )
+        if b is not None:
+            y += b
+        lo, hi = _f32(p[9]), _f32(p[10])
+    elif oc == OpCode.FULLY_CONNECTED:
+        x, w, b = ins
+        y = x.reshape(-1, w.shape[1]) @ w.T + (0.0 if b is None else b)
+        lo, hi = _f32(p[0]), _f32(p[1])
+    elif oc == OpCode.ADD:
+        y = ins[0] + ins[1]
+        lo, hi = _f32(p[0]), _f32(p[1])
+    elif oc == OpCode.CLAMP:
+        y = ins[0]
+        lo, hi = _f32(p[0]), _f32(p[1])
+    elif oc in (OpCode.MAX_POOL2D, OpCode.AVG_POOL2D):
+        x = ins[0]
+        n, h, wd, c = x.shape
+        _, oh, ow, _ = out_shape
+        y = np.zeros(out_shape)
+        if oc == OpCode.MAX_POOL2D:
+            kh, kw, sh, sw, ph, pw, dh, dw = p[:8]
+            lo, hi = _f32(p[8]), _f32(p[9])
+            for i in range(oh):
+                for j in range(ow):
+                    rows = [r for r in (i * sh - ph + a * dh for a in range(kh)) if 0 <= r < h]
+                    cols = [q for q in (j * sw - pw + b_ * dw for b_ in range(kw)) if 0 <= q < wd]
+                    y[:, i, j, :] = x[:, rows][:, :, cols].max(axis=(1, 2))
+        else:
+            kh, kw, sh, sw, ph, pw, include = p[:7]
+            lo, hi = _f32(p[7]), _f32(p[8])
+            for i, (hs, he, ph_) in enumerate(_pool_windows(h, kh, sh, ph, oh)):
+                for j, (ws, we, pw_) in enumerate(_pool_windows(wd, kw, sw, pw, ow)):
+                    count = ph_ * pw_ if include else (he - hs) * (we - ws)
+                    y[:, i, j, :] = x[:, hs:he, ws:we, :].sum(axis=(1, 2)) / count
+    elif oc == OpCode.CONCAT:
+        return np.concatenate(ins, axis=p[0])
+    elif oc == OpCode.BATCH_MATMUL:
+        a, b = ins
+        bb = np.swapaxes(b, -1, -2) if p[0] else b
+        return (a @ bb) * _f32(p[1])
+    elif oc == OpCode.SOFTMAX:
+        x = ins[0]
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    elif oc == OpCode.LAYER_NORM:
+        x, g_, b_ = ins
+        mean = x.mean(axis=-1, keepdims=True)
+        var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+        y = (x - mean) / np.sqrt(var + _f32(p[0]))
+        return y * (1.0 if g_ is None else g_) + (0.0 if b_ is None else b_)
+    elif oc == OpCode.EMBEDDING:
+        table, ids = ins
+        return table[ids.astype(np.int64)]
+    else:
+        raise NotImplementedError(f"float {oc.name}")
+    return np.clip(y.reshape(out_shape), lo, hi)
+
+
 def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> list | dict:
     vals: dict[int, np.ndarray] = {}
     for tid, x in zip(prog.inputs, inputs):
-        vals[tid] = np.asarray(x, np.float32).reshape(prog.tensors[tid].shape)
+        vals[tid] = np.asarray(x, prog.tensors[tid].dtype.numpy).reshape(prog.tensors[tid].shape)
     for t_id, t in enumerate(prog.tensors):
         if t.data is not None:
             vals[t_id] = t.data
@@ -66,7 +168,9 @@ def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> 
         yt = prog.tensors[op.outputs[0]]
         p = op.params
         xt = prog.tensors[op.inputs[0]]
-        if op.opcode == OpCode.QUANTIZE:
+        if yt.dtype == DType.FLOAT32 and op.opcode not in FIXED_FORM:
+            y = _float_op(op, ins, yt.shape)
+        elif op.opcode == OpCode.QUANTIZE:
             inv = np.array([p[1]], np.int32).view(np.float32)[0]
             x = ins[0]
             if p[0]:

@@ -1,3 +1,3 @@
-"""One file per op family; importing this package registers every lowering."""
+"""One file per op family; importing this package registers every lowering (int8 and float)."""
 
-from . import conv, elementwise, pool, shape  # noqa: F401
+from . import conv, elementwise, float_ops, pool, shape, transformer  # noqa: F401

@@ -100,6 +100,9 @@ eb_status eb_model_output_info(const eb_model* model, size_t index, eb_tensor_in
 // Copies count float32 values into graph input `index`; count must equal its element count (EB_ERR_SHAPE).
 // Set every input before every invoke: the memory plan may reuse an input's bytes once the input is consumed.
 eb_status eb_model_set_input(eb_model* model, size_t index, const float* data, size_t count);
+// The same for an int32 input (token ids): ids that feed an EMBEDDING must lie in [0, table rows) (EB_ERR_ARGUMENT).
+// eb_model_set_input on an int32 input, or this on a float32 one, is EB_ERR_ARGUMENT.
+eb_status eb_model_set_input_int32(eb_model* model, size_t index, const int32_t* data, size_t count);
 // Runs every op in order on the arena.
 eb_status eb_model_invoke(eb_model* model);
 // Copies graph output `index` (count must equal its element count) into data.

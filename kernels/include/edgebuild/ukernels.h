@@ -96,6 +96,61 @@ void eb_xx_copy_ref(size_t num_bytes, const void* input, void* output);
 void eb_xx_transpose_ref(size_t element_size, size_t rank, const int32_t* input_dims, const int32_t* perm,
                          const void* input, void* output);
 
+// ==== Float fallback (docs/artifact.md "Float fallback"): an op whose tensors are float32 runs these. ====
+// Conventions of every f32 kernel: plain loops; sums of products accumulate in double and round once to float
+// (closer to the exact result than any fp32 order, so the error against PyTorch is PyTorch's own summation error);
+// activation bounds output_min/output_max are floats (−inf/+inf when there is none); transcendental functions come
+// from edgebuild/f32math.h (plain IEEE arithmetic, so every target gives the same bits: no libm, no FMA).
+
+// ---- f32-conv: CONV2D in float (NHWC, groups, dilation); weights [OC, KH, KW, C/G], bias [OC] or NULL ----
+typedef struct eb_f32_conv_params {
+  int32_t batch, input_height, input_width, input_channels;
+  int32_t output_height, output_width, output_channels;
+  int32_t kernel_height, kernel_width, groups;
+  int32_t stride_height, stride_width, pad_top, pad_left, dilation_height, dilation_width;
+  float output_min, output_max;
+} eb_f32_conv_params;
+void eb_f32_conv_ref(const eb_f32_conv_params* params, const float* input, const float* weights, const float* bias,
+                     float* output);
+
+// ---- f32-gemm: FULLY_CONNECTED in float, y[M, N] = x[M, K] · w[N, K]^T + bias[N] ----
+void eb_f32_gemm_ref(size_t m, size_t n, size_t k, const float* input, const float* weights, const float* bias,
+                     float output_min, float output_max, float* output);
+
+// ---- f32-add: ADD of two same-shape float tensors (output may alias an input exactly) ----
+void eb_f32_add_ref(size_t count, const float* a, const float* b, float output_min, float output_max,
+                    float* output);
+
+// ---- f32-pool: MAX_POOL2D / AVG_POOL2D in float (NHWC, PyTorch semantics as the int8 kernels) ----
+typedef struct eb_f32_pool_params {
+  int32_t batch, input_height, input_width, channels, output_height, output_width;
+  int32_t kernel_height, kernel_width, stride_height, stride_width, pad_height, pad_width;
+  int32_t dilation_height, dilation_width;  // max pool only
+  int32_t count_include_pad;                // avg pool only
+  float output_min, output_max;
+} eb_f32_pool_params;
+void eb_f32_maxpool_ref(const eb_f32_pool_params* params, const float* input, float* output);
+void eb_f32_avgpool_ref(const eb_f32_pool_params* params, const float* input, float* output);
+
+// ---- f32-clamp: CLAMP in float (output may alias the input exactly) ----
+void eb_f32_clamp_ref(size_t count, const float* input, float* output, float output_min, float output_max);
+
+// ---- f32-bmm: BATCH_MATMUL in float, y[b] = alpha · a[b] · (b[b] or b[b]^T) ----
+// a [B, M, K]; b [B, K, N], or [B, N, K] when transpose_b.
+void eb_f32_bmm_ref(size_t batch, size_t m, size_t n, size_t k, int transpose_b, float alpha, const float* a,
+                    const float* b, float* output);
+
+// ---- f32-softmax: SOFTMAX over the last axis, rows × cols ----
+void eb_f32_softmax_ref(size_t rows, size_t cols, const float* input, float* output);
+
+// ---- f32-layernorm: LAYER_NORM over the last axis; gamma, beta [cols] or NULL ----
+void eb_f32_layernorm_ref(size_t rows, size_t cols, const float* input, const float* gamma, const float* beta,
+                          float eps, float* output);
+
+// ---- f32-embedding: EMBEDDING, y[i, :] = table[ids[i], :]; an id outside [0, rows) gives a zero row ----
+void eb_f32_embedding_ref(size_t count, size_t rows, size_t dim, const float* table, const int32_t* ids,
+                          float* output);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif
