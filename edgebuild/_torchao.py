@@ -18,13 +18,16 @@ def _import() -> SimpleNamespace:
     try:
         import torchao.quantization.pt2e as _pt2e
         from torchao.quantization.pt2e import quantizer
-        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e, prepare_qat_pt2e
     finally:
         for lg, level in zip(loggers, levels):
             lg.setLevel(level)
     return SimpleNamespace(
         quantizer=quantizer,
         prepare_pt2e=prepare_pt2e,
+        prepare_qat_pt2e=prepare_qat_pt2e,
+        move_exported_model_to_train=_pt2e.move_exported_model_to_train,
+        move_exported_model_to_eval=_pt2e.move_exported_model_to_eval,
         convert_pt2e=convert_pt2e,
         HistogramObserver=_pt2e.HistogramObserver,
         MinMaxObserver=_pt2e.MinMaxObserver,

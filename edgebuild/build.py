@@ -25,7 +25,8 @@ import torch
 from . import __version__
 from .calib import Dataset, load_dataset, parse_shape, random_dataset
 from .capture import capture, exported_input_shapes, exported_integer_inputs, run_float
-from .compress.options import CompressOptions
+from .compress import CompressOptions
+from .compress.options import GraphCompressOptions
 from .compress.pipeline import compress_graph
 from .errors import EdgebuildError
 from .ir import Program
@@ -59,7 +60,13 @@ class BuildOptions:
     cache_dir: Path | None = None  # default: cache_root()/bundles
     # Layers kept in float32 (module paths like "encoder.0.attn" or graph node names): lower/__init__.py
     float_layers: tuple[str, ...] = ()
+    # pruning / distillation on the module (compress/prune_stage.py)
     compress: CompressOptions = field(default_factory=CompressOptions)
+    # Dense-or-sparse kernels per layer: auto (cost model), always, never (edgebuild/sparse.py)
+    sparse: str = "auto"
+    sparse_block: tuple[int, int] | None = None  # block-CSR block; default: the --prune block, else 16x4
+    # low-rank / weight sharing / Huffman / --max-drop on the captured graph (compress/pipeline.py)
+    graph_compress: GraphCompressOptions = field(default_factory=GraphCompressOptions)
 
 
 @dataclass
@@ -196,7 +203,8 @@ def smoke_run(
 
 def build(opts: BuildOptions, log: Log = lambda s: None, warn: Log = lambda s: None) -> BuildResult:
     """The whole pipeline; with `opts.cache`, a verified copy of an identical earlier build when there is one."""
-    if not opts.cache:
+    if not opts.cache or opts.compress.active or opts.sparse != "auto" or opts.sparse_block is not None:
+        # compressed builds are not cached: the key covers neither these options nor the training data
         return _build(opts, log, warn, None)
     from .cache import BundleCache, Request
 
@@ -279,9 +287,17 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
     lap("load")
 
     example = calib.sample(0)
+    compress_report: dict[str, Any] | None = None
+    teacher_gm = None
+    if opts.compress.active:
+        from .compress import compress_model
+
+        loaded, teacher, compress_report = compress_model(loaded, calib, eval_data, opts.compress, log)
+        teacher_gm = capture(type(loaded)(loaded.path, loaded.format, module=teacher), example)
+        lap("compress")
     float_gm = capture(loaded, example)
     lap("capture")
-    comp = opts.compress
+    comp = opts.graph_compress
     comp.check()
     if comp.max_drop is not None and (eval_data is None or eval_data.labels is None):
         raise EdgebuildError(
@@ -327,9 +343,11 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
     budget = None
     if comp.max_drop is not None:
         assert eval_data is not None
-        compressed_gm, comp_report, program, budget = _meet_budget(make, float_gm, eval_data, comp, log)
+        reference = teacher_gm or float_gm
+        compressed_gm, comp_report, program, budget = _meet_budget(make, reference, eval_data, comp, log)
     else:
         compressed_gm, comp_report, program = make()
+    sparse_report = _choose_sparse(program, target.name, opts)
     plan = plan_arena(program)
     program.metadata.update({"target": target.name, "edgebuild_version": __version__})
     data = artifact_bytes(program, huffman=comp.huffman)
@@ -350,6 +368,9 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
         acc = accuracy_report(float_gm, native, eval_data or calib)
         if eval_data is None and calib.random:
             acc["meaningless"] = "random calibration data"
+        if compress_report is not None and teacher_gm is not None:
+            # The float figures above are the compressed model's; these compare with the original.
+            acc["against_original_float"] = accuracy_report(teacher_gm, native, eval_data or calib)
         lap("accuracy")
         smoke = None
         if opts.smoke:
@@ -364,9 +385,23 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
             lap("smoke run")
 
         report = make_report(
-            opts, loaded.format, target, program, plan, data, stage / RUNNER, float_gm, acc, smoke
+            opts,
+            loaded.format,
+            target,
+            program,
+            plan,
+            data,
+            stage / RUNNER,
+            teacher_gm or float_gm,
+            acc,
+            smoke,
         )
-        report["compression"] = compression_report(float_gm, compressed_gm, comp_report, program, data)
+        if compress_report is not None:
+            report["compress"] = compress_report
+        report["sparse"] = sparse_report
+        report["compression"] = compression_report(
+            teacher_gm or float_gm, compressed_gm, comp_report or compress_report, program, data
+        )
         if budget is not None:
             report["accuracy_budget"] = budget
         from .report import write_build_html, write_json
@@ -402,7 +437,7 @@ def _meet_budget(
     make: Callable[[frozenset[str], tuple[str, ...]], tuple[torch.nn.Module, dict[str, Any] | None, Program]],
     float_gm: torch.nn.Module,
     eval_data: Dataset,
-    comp: CompressOptions,
+    comp: GraphCompressOptions,
     log: Log,
 ) -> tuple[torch.nn.Module, dict[str, Any] | None, Program, dict[str, Any]]:
     """--max-drop: the search of compress/budget.py, each trial a real artifact measured by the runtime."""
@@ -433,6 +468,21 @@ def _meet_budget(
     result = meet_budget(evaluate, layers, comp.max_drop, [w for w in layers if "." in w], log)
     compressed, rep, program = built[result.chosen.config]
     return compressed, rep, program, result.report(comp.max_drop, result.trials[0])
+
+
+def _choose_sparse(program: Program, target: str, opts: BuildOptions) -> dict[str, Any]:
+    from .prune import PruneSpec
+    from .sparse import CostModel, choose_sparse, report_section
+
+    block = opts.sparse_block
+    if block is None and opts.compress.prune is not None:
+        spec = PruneSpec.parse(opts.compress.prune)
+        block = spec.block if spec.method == "block" else None
+    block = block or (16, 4)
+    costs = CostModel.load()
+    return report_section(
+        choose_sparse(program, target, block=block, mode=opts.sparse, costs=costs), costs, block
+    )
 
 
 def _recording(warn: Log, into: list[str]) -> Log:

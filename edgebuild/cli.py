@@ -87,6 +87,48 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--huffman", action=argparse.BooleanOptionalAction, default=None,
                    help="Huffman-code the constants in the artifact (decoded at load)")  # fmt: skip
     b.add_argument("--cache-dir", type=Path, help="build cache folder (default $EDGEBUILD_CACHE/bundles)")
+    g = b.add_argument_group("pruning and recovery (compressed builds are not cached)")
+    g.add_argument(
+        "--prune",
+        metavar="SPEC",
+        help="unstructured:S, block:S, blockRxC:S (e.g. block16x4:0.9), N:M (e.g. 2:4), channel:S",
+    )
+    g.add_argument(
+        "--prune-scope",
+        choices=("layer", "global"),
+        default="layer",
+        help="the sparsity per layer, or over all prunable weights (magnitudes normalised per layer)",
+    )
+    g.add_argument(
+        "--prune-sensitivity",
+        action="store_true",
+        help="pick per-layer sparsities from a sensitivity scan, meeting the --prune sparsity overall",
+    )
+    g.add_argument(
+        "--prune-gradual",
+        action="store_true",
+        help="with --distill: reach the sparsity gradually while training (cubic schedule)",
+    )
+    g.add_argument(
+        "--sparse",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="sparse int8 kernels per layer: where the cost model predicts a gain (auto), always, never",
+    )
+    g.add_argument(
+        "--distill",
+        action="store_true",
+        help="recover accuracy: QAT fine-tuning against the original model as teacher",
+    )
+    g.add_argument(
+        "--train-data",
+        type=Path,
+        help=".npz with x (and optional labels y) for --distill (default: the calibration data)",
+    )
+    g.add_argument("--epochs", type=int, default=10, help="--distill epochs (default 10)")
+    g.add_argument("--lr", type=float, default=1e-3, help="--distill learning rate (Adam, default 1e-3)")
+    g.add_argument("--temperature", type=float, default=4.0, help="--distill softmax temperature (default 4)")
+    g.add_argument("--seed", type=int, default=0, help="--distill seed (batch order; default 0)")
     b.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     r = sub.add_parser("run", help="run a bundle on its target (qemu for ARM bundles)")
@@ -121,8 +163,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _resolve_build_args(args: argparse.Namespace) -> None:
     """Fill args from the recipe (edgebuild.toml or --config) where the command line gave nothing, then defaults."""
-    from .compress.options import CompressOptions
-    from .recipe import find_recipe, load_recipe
+    from .compress.options import GraphCompressOptions
+    from .recipe import PRUNE_DEFAULTS, find_recipe, load_recipe
 
     path = find_recipe(args.config)
     recipe = load_recipe(path) if path else {"build": {}, "compress": {}}
@@ -147,14 +189,20 @@ def _resolve_build_args(args: argparse.Namespace) -> None:
             raise EdgebuildError(f"{path}: [build] export {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
     if args.model is None:
         raise EdgebuildError("no model: pass MODEL (edgebuild build model.pt) or set model in edgebuild.toml")
-    comp = CompressOptions()
+    for (
+        key,
+        default,
+    ) in PRUNE_DEFAULTS.items():  # issue 5's options: the recipe applies where the CLI kept the default
+        if key in c and getattr(args, key) == default:
+            setattr(args, key, c[key])
+    comp = GraphCompressOptions()
     for key in ("cluster_bits", "low_rank_energy", "low_rank_size", "finetune_epochs", "huffman", "max_drop"):
         cli = getattr(args, key)
         value = cli if cli is not None else c.get(key)
         if value is not None:
             setattr(comp, key, float(value) if key.startswith("low_rank") or key == "max_drop" else value)
     comp.check()
-    args.compress = comp
+    args.graph_compress = comp
     args.recipe = str(path) if path else None
 
 
@@ -169,7 +217,7 @@ def _warm_build(args: argparse.Namespace, console: Console, err: Console) -> boo
     from .targets import load_target
 
     req = Request(args.model, args.target, args.calib, args.eval, args.input_shape, args.model_class,
-                  args.trust_model, not args.no_smoke, _float_layers(args), args.compress.key())  # fmt: skip
+                  args.trust_model, not args.no_smoke, _float_layers(args), args.graph_compress.key())  # fmt: skip
     target = load_target(args.target)
     if target.missing(run=req.smoke):
         return False  # the full build names what is missing
@@ -188,10 +236,15 @@ def _warm_build(args: argparse.Namespace, console: Console, err: Console) -> boo
 
 def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
     _resolve_build_args(args)
+    if args.prune is not None or args.distill or args.sparse != "auto":
+        args.no_cache = True  # the cache key does not cover compression options or training data
+    if args.epochs < 1 or args.lr <= 0 or args.temperature <= 0:
+        raise EdgebuildError("--epochs must be >= 1, --lr and --temperature > 0")
     if not args.no_cache and _warm_build(args, console, err):
         _export_bundle(args.out or default_out(args.model, args.target), args.export, console)
         return 0
     from .build import BuildOptions, build
+    from .compress import CompressOptions
     from .report import print_summary
 
     opts = BuildOptions(
@@ -207,7 +260,21 @@ def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
         cache=not args.no_cache,
         cache_dir=args.cache_dir,
         float_layers=_float_layers(args),
-        compress=args.compress,
+        graph_compress=args.graph_compress,
+        compress=CompressOptions(
+            prune=args.prune,
+            prune_scope=args.prune_scope,
+            prune_sensitivity=args.prune_sensitivity,
+            prune_gradual=args.prune_gradual,
+            distill=args.distill,
+            train_data=args.train_data,
+            epochs=args.epochs,
+            lr=args.lr,
+            temperature=args.temperature,
+            seed=args.seed,
+            progress=err.is_terminal,
+        ),
+        sparse=args.sparse,
     )
     result = build(
         opts,

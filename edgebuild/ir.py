@@ -50,6 +50,9 @@ class OpCode(enum.IntEnum):
     SOFTMAX = 41
     LAYER_NORM = 42
     EMBEDDING = 43
+    # Issue 5 (sparse): 70-79. Block-CSR weights (docs/artifact.md, edgebuild/sparse.py).
+    SPARSE_CONV2D = 70
+    SPARSE_FULLY_CONNECTED = 71
 
 
 MAX_RANK = 6

@@ -48,6 +48,8 @@ SHARED_OPS = {
     A.hardtanh_.default,
 }
 CAT_OPS = {A.cat.default, A.concat.default}
+# Products of two activations (attention written out: q @ kᵀ, p @ v): int8 BATCH_MATMUL.
+MATMUL_OPS = {A.matmul.default, A.bmm.default}
 
 INT8_MIN, INT8_MAX = -128, 127
 
@@ -173,6 +175,13 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
                     mark(user, {}, act)
                 else:
                     mark(node, inputs, act)
+            elif node.target in MATMUL_OPS:
+                a, b = node.args[0], node.args[1]
+                sa, sb = (_shape(v) if isinstance(v, Node) else None for v in (a, b))
+                if sa is None or sb is None or len(sa) < 2 or len(sa) != len(sb) or sa[:-2] != sb[:-2]:
+                    continue  # broadcasting matmul: the float fallback says why
+                assert isinstance(a, Node) and isinstance(b, Node)
+                mark(node, {a: act, b: act} if a is not b else {a: act}, act)
             elif node.target in SHARED_OPS:
                 x = node.args[0]
                 if isinstance(x, Node):

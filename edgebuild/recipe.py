@@ -49,6 +49,32 @@ COMPRESS_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "finetune_epochs": (int, False),
     "huffman": (bool, False),
     "max_drop": ((float, int), False),
+    # pruning and recovery (compress/prune_stage.py, docs/sparsity.md)
+    "prune": (str, False),
+    "prune_scope": (str, False),
+    "prune_sensitivity": (bool, False),
+    "prune_gradual": (bool, False),
+    "distill": (bool, False),
+    "train_data": (str, True),
+    "epochs": (int, False),
+    "lr": ((float, int), False),
+    "temperature": ((float, int), False),
+    "seed": (int, False),
+    "sparse": (str, False),
+}
+# The command-line defaults of the pruning options: a recipe value applies where the command line kept these.
+PRUNE_DEFAULTS: dict[str, object] = {
+    "prune": None,
+    "prune_scope": "layer",
+    "prune_sensitivity": False,
+    "prune_gradual": False,
+    "distill": False,
+    "train_data": None,
+    "epochs": 10,
+    "lr": 1e-3,
+    "temperature": 4.0,
+    "seed": 0,
+    "sparse": "auto",
 }
 TABLES = {"build": BUILD_KEYS, "compress": COMPRESS_KEYS}
 

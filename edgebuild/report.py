@@ -94,6 +94,25 @@ def print_summary(console: Console, out: Path, report: dict[str, Any], timings: 
         )
     if acc.get("meaningless"):
         t.add_row("", f"[yellow]accuracy is meaningless: {acc['meaningless']}[/yellow]")
+    comp = report.get("compress") or {}
+    if "float_accuracy_original" in comp:
+        steps = [f"original float {comp['float_accuracy_original']:.2f}%"]
+        if comp.get("float_accuracy_pruned") is not None:
+            steps.append(f"pruned {comp['float_accuracy_pruned']:.2f}%")
+        if comp.get("float_accuracy_after_recovery") is not None:
+            steps.append(f"after recovery {comp['float_accuracy_after_recovery']:.2f}%")
+        if "int8_accuracy" in acc:
+            steps.append(f"int8 {acc['int8_accuracy']:.2f}%")
+        t.add_row("compression", " → ".join(steps))
+    sparse = report.get("sparse") or {}
+    chosen = [x for x in sparse.get("layers", []) if x["chosen"] == "sparse"]
+    if chosen:
+        t.add_row(
+            "sparse layers",
+            f"{len(chosen)} of {len(sparse['layers'])} (block {sparse['block'][0]}x{sparse['block'][1]}): "
+            + ", ".join(f"{x['op']} {x['expected_gain']:.1f}x" for x in chosen[:6])
+            + (" …" if len(chosen) > 6 else ""),
+        )
     smoke = report.get("smoke_run")
     if smoke:
         ok = (

@@ -11,7 +11,7 @@ MIN_BITS, MAX_BITS = 2, 8  # k-means codebooks: 4 to 256 shared values per layer
 
 
 @dataclass
-class CompressOptions:
+class GraphCompressOptions:
     cluster_bits: int | None = None  # k-means weight sharing, 2^bits shared values per layer
     low_rank_energy: float | None = None  # SVD rank keeping this fraction of the squared singular values
     low_rank_size: float | None = None  # ... or this fraction of each layer's parameters

@@ -14,9 +14,9 @@ from .._torchao import pt2e  # noqa: F401  (torchao's quiet import, before fold_
 from .cluster import cluster_weights, shared_weights
 from .distill import distill
 from .lowrank import factorize_graph
-from .options import CompressOptions
+from .options import GraphCompressOptions
 
-__all__ = ["CompressOptions", "compress_graph", "compressible_layers", "weight_stats"]
+__all__ = ["GraphCompressOptions", "compress_graph", "compressible_layers", "weight_stats"]
 
 
 def _used(gm: torch.nn.Module) -> set[str] | None:
@@ -61,7 +61,7 @@ def compressible_layers(gm: torch.nn.Module) -> list[str]:
 def compress_graph(
     gm: GraphModule,
     samples: list[tuple[torch.Tensor, ...]],
-    opts: CompressOptions,
+    opts: GraphCompressOptions,
     keep: frozenset[str] = frozenset(),
 ) -> tuple[GraphModule, dict[str, Any]]:
     """The compressed float graph (a new one; `gm` is the teacher and is not modified) and the report section.

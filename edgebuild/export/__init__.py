@@ -45,6 +45,9 @@ def load_program(path: str | Path) -> Program:
 def export_file(artifact: str | Path, fmt: str, out: str | Path, *, io: str = "float") -> Path:
     """Export `artifact` (a .ebm file or a bundle folder) to `out` in format `fmt`; returns `out`."""
     program = load_program(artifact)
+    from ..sparse import densify_program
+
+    densify_program(program)  # neither format has block-sparse int8 ops: the same weights, stored dense
     if fmt == "tflite":
         from .tflite import export_tflite
 

@@ -159,6 +159,25 @@ bool dw_kernel(uint32_t isa, DwKernel* k) {
   }
 }
 
+bool spmm_kernel(uint32_t isa, SpmmKernel* k) {
+  switch (isa) {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    case kIsaAvx512Vnni: *k = {eb_qs8_spmm_minmax_ukernel_8x16c4__avx512vnni, 8, 16, 4, 1, 4, 128}; return true;
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    case kIsaAvx2: *k = {eb_qs8_spmm_minmax_ukernel_4x8c4__avx2, 4, 8, 4, 2, 2, 0}; return true;
+#endif
+#ifdef EB_HAVE_ISA_NEON
+    case kIsaNeon: *k = {eb_qs8_spmm_minmax_ukernel_4x8c4__neon, 4, 8, 4, 2, 1, 0}; return true;
+#endif
+#ifdef EB_HAVE_ISA_NEONDOT
+    case kIsaNeonDot:
+    case kIsaI8mm: *k = {eb_qs8_spmm_minmax_ukernel_4x8c4__neondot, 4, 8, 4, 1, 4, 0}; return true;
+#endif
+    default: return false;
+  }
+}
+
 }  // namespace eb
 
 namespace {

@@ -49,13 +49,24 @@ struct DwKernel {
   uint32_t w_elem;  // 1 = int8, 4 = int16 in the low half of an int32 lane (upper half 0)
 };
 
-enum PlanKind : uint32_t { kPlanRef = 0, kPlanGemm = 1, kPlanDwconv = 2 };
+// A sparse micro-kernel (SPARSE_CONV2D / SPARSE_FULLY_CONNECTED) and the strip layout it wants (ukernels_isa.h).
+struct SpmmKernel {
+  eb_qs8_spmm_ukernel_fn fn;
+  uint32_t mr, nr, kr;
+  uint32_t w_elem;
+  uint32_t kg;  // weights of an entry are [kr / kg][nr][kg]: kg consecutive k of one column together
+  int32_t a_offset;
+};
+
+enum PlanKind : uint32_t { kPlanRef = 0, kPlanGemm = 1, kPlanDwconv = 2, kPlanSpmm = 3 };
 
 // Per-op state for the optimized path of a CONV2D or FULLY_CONNECTED op.
 struct OpPlan {
   uint32_t kind;
   GemmKernel gemm;
   DwKernel dw;
+  SpmmKernel spmm;       // kPlanSpmm: packed = uint64 strip offsets (64-aligned), then the strips
+  size_t strips;         // kPlanSpmm: ceil(N / nr)
   uint8_t* packed;       // per group: ceil(N/nr) blocks (GEMM) or ceil(C/cr) blocks (depthwise), 64-aligned
   void* packed_raw;      // allocation behind packed
   size_t chunk_rows;     // GEMM rows per im2col chunk (a multiple of mr)
@@ -63,7 +74,7 @@ struct OpPlan {
   size_t block_bytes;    // packed bytes per nr (or cr) block
   size_t kc;             // K padded to kr
   bool direct;           // GEMM rows are the input rows themselves (1×1, stride 1, no padding, one group)
-  int8_t* zero_row;      // depthwise: C bytes of the input zero point, for taps in the padding
+  int8_t* zero_row;      // depthwise and sparse: C bytes of the input zero point, for taps in the padding
 };
 
 // Builds model->plans for the selected ISA (kIsaRef: no plans). EB_ERR_NOMEM on allocation failure.
@@ -73,6 +84,7 @@ void free_plans(eb_model* model);
 // Kernel tables (gemm_kernel / dw_kernel return false when the ISA has no such kernel).
 bool gemm_kernel(uint32_t isa, GemmKernel* out);
 bool dw_kernel(uint32_t isa, DwKernel* out);
+bool spmm_kernel(uint32_t isa, SpmmKernel* out);
 
 }  // namespace eb
 

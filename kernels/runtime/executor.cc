@@ -266,6 +266,143 @@ void run_fully_connected_fast(eb_model* m, const Op& op, const OpPlan& plan) {
   run_gemm(j);
 }
 
+// ---- SPARSE_CONV2D / SPARSE_FULLY_CONNECTED ----
+
+// Sparse GEMM of the optimized path: rows M (output pixels, or rows of x), N output channels, taps pointers per row.
+struct SpmmJob {
+  eb_model* m;
+  const OpPlan* plan;
+  const Tensor* x;
+  int8_t* y;
+  const int32_t* params;  // SPARSE_CONV2D params, or NULL for SPARSE_FULLY_CONNECTED
+  size_t M, N, C, taps;
+  int32_t kh, kw, ow;
+  eb_qs8_requant_params rq;
+  size_t m_tiles_per_task, strips_per_task, n_tasks_n;
+};
+
+// Task = a range of m tiles × a range of strips. Per tile: the tap pointers of its rows, then the strips.
+void spmm_task(void* ctx, size_t task, size_t thread) {
+  const SpmmJob& j = *static_cast<const SpmmJob*>(ctx);
+  const OpPlan& p = *j.plan;
+  const SpmmKernel& k = p.spmm;
+  const size_t mr = k.mr, nr = k.nr, m_tiles = (j.M + mr - 1) / mr;
+  const size_t tm = task / j.n_tasks_n, tn = task % j.n_tasks_n;
+  const size_t mt0 = tm * j.m_tiles_per_task;
+  const size_t mt1 = mt0 + j.m_tiles_per_task < m_tiles ? mt0 + j.m_tiles_per_task : m_tiles;
+  const size_t s0 = tn * j.strips_per_task, s1 = s0 + j.strips_per_task < p.strips ? s0 + j.strips_per_task : p.strips;
+  const int8_t** ptrs =
+      reinterpret_cast<const int8_t**>(j.m->scratch + thread * j.m->scratch_per_thread + j.m->im2col_bytes);
+  const int8_t* xd = reinterpret_cast<const int8_t*>(j.x->data);
+  const uint64_t* offsets = reinterpret_cast<const uint64_t*>(p.packed);
+  for (size_t mt = mt0; mt < mt1; ++mt) {
+    const size_t row0 = mt * mr, rows = j.M - row0 < mr ? j.M - row0 : mr;
+    for (size_t i = 0; i < rows; ++i) {
+      const size_t row = row0 + i;
+      if (j.params == NULL) {
+        ptrs[i] = xd + row * j.C;
+        continue;
+      }
+      const int32_t* q = j.params;
+      const Tensor& t = *j.x;
+      const int64_t H = t.dims[1], W = t.dims[2];
+      const size_t OW = (size_t)j.ow, ohw = j.M / (size_t)t.dims[0];
+      const size_t n = row / ohw, rem = row % ohw;
+      const int64_t oh = (int64_t)(rem / OW), ow = (int64_t)(rem % OW);
+      size_t tap = 0;
+      for (int32_t kh = 0; kh < j.kh; ++kh) {
+        const int64_t ih = oh * q[0] - q[2] + (int64_t)kh * q[6];
+        for (int32_t kw = 0; kw < j.kw; ++kw, ++tap) {
+          const int64_t iw = ow * q[1] - q[3] + (int64_t)kw * q[7];
+          ptrs[i * j.taps + tap] = (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                                       ? p.zero_row  // padding holds zp_x (docs/artifact.md CONV2D)
+                                       : xd + ((n * (size_t)H + (size_t)ih) * (size_t)W + (size_t)iw) * j.C;
+        }
+      }
+    }
+    for (size_t s = s0; s < s1; ++s) {
+      const size_t n0 = s * nr, nc = j.N - n0 < nr ? j.N - n0 : nr;
+      k.fn(rows, nc, ptrs, j.taps, p.packed + offsets[s], j.y + row0 * j.N + n0, j.N, &j.rq);
+    }
+  }
+}
+
+void run_sparse_fast(eb_model* m, const Op& op, const OpPlan& plan) {
+  const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
+  const bool conv = op.opcode == kOpSparseConv2d;
+  SpmmJob j;
+  j.m = m;
+  j.plan = &plan;
+  j.x = &x;
+  j.y = reinterpret_cast<int8_t*>(y.data);
+  j.params = conv ? op.params : NULL;
+  j.kh = conv ? op.params[11] : 1;
+  j.kw = conv ? op.params[12] : 1;
+  j.ow = conv ? y.dims[2] : 1;
+  j.taps = (size_t)j.kh * (size_t)j.kw;
+  j.C = (size_t)x.dims[x.rank - 1];
+  j.N = (size_t)y.dims[y.rank - 1];
+  j.M = y.num_elements / j.N;
+  j.rq = conv ? requant_of(y, op.params[9], op.params[10]) : requant_of(y, op.params[0], op.params[1]);
+  const size_t m_tiles = (j.M + plan.spmm.mr - 1) / plan.spmm.mr, threads = (size_t)m->num_threads;
+  size_t tasks_m = threads <= 1 ? 1 : (m_tiles < threads * 4 ? m_tiles : threads * 4);
+  size_t tasks_n = 1;
+  if (threads > 1 && m_tiles < threads * 2) tasks_n = plan.strips < threads * 2 ? plan.strips : threads * 2;
+  j.m_tiles_per_task = (m_tiles + tasks_m - 1) / tasks_m;
+  tasks_m = (m_tiles + j.m_tiles_per_task - 1) / j.m_tiles_per_task;
+  j.strips_per_task = (plan.strips + tasks_n - 1) / tasks_n;
+  j.n_tasks_n = (plan.strips + j.strips_per_task - 1) / j.strips_per_task;
+  parallel_for(m, tasks_m * j.n_tasks_n, spmm_task, &j);
+}
+
+// Reference path: eb_qs8_spmm_ref, a SPARSE_FULLY_CONNECTED as a 1×1 conv over rows.
+void run_sparse(eb_model* m, const Op& op) {
+  const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
+  const int32_t* p = op.params;
+  eb_qs8_spmm_params k;
+  memset(&k, 0, sizeof k);
+  eb_qs8_conv_params& c = k.conv;
+  c.groups = 1;
+  c.stride_height = c.stride_width = c.dilation_height = c.dilation_width = 1;
+  c.input_zero_point = x.zero_point;
+  c.output_zero_point = y.zero_point;
+  if (op.opcode == kOpSparseConv2d) {
+    c.batch = x.dims[0];
+    c.input_height = x.dims[1];
+    c.input_width = x.dims[2];
+    c.input_channels = x.dims[3];
+    c.output_height = y.dims[1];
+    c.output_width = y.dims[2];
+    c.output_channels = y.dims[3];
+    c.kernel_height = p[11];
+    c.kernel_width = p[12];
+    c.stride_height = p[0];
+    c.stride_width = p[1];
+    c.pad_top = p[2];
+    c.pad_left = p[3];
+    c.dilation_height = p[6];
+    c.dilation_width = p[7];
+    c.output_min = p[9];
+    c.output_max = p[10];
+    k.block_rows = p[13];
+    k.block_cols = p[14];
+  } else {
+    c.input_channels = x.dims[x.rank - 1];
+    c.output_channels = y.dims[y.rank - 1];
+    c.batch = (int32_t)(x.num_elements / (size_t)c.input_channels);
+    c.input_height = c.input_width = c.output_height = c.output_width = 1;
+    c.kernel_height = c.kernel_width = 1;
+    c.output_min = p[0];
+    c.output_max = p[1];
+    k.block_rows = p[2];
+    k.block_cols = p[3];
+  }
+  eb_qs8_spmm_ref(&k, reinterpret_cast<const int8_t*>(x.data), data_of<const int8_t>(m, op.inputs[1]),
+                  data_of<const int32_t>(m, op.inputs[5]), data_of<const int32_t>(m, op.inputs[6]),
+                  const_i32_or_null(m, op.inputs[2]), data_of<const int32_t>(m, op.inputs[3]),
+                  data_of<const int32_t>(m, op.inputs[4]), reinterpret_cast<int8_t*>(y.data));
+}
+
 void run_conv2d(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &w = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
   const int32_t* p = op.params;
@@ -505,6 +642,26 @@ void run_concat_f32(eb_model* m, const Op& op) {
   }
 }
 
+void run_batch_matmul(eb_model* m, const Op& op) {
+  const Tensor &a = m->tensors[op.inputs[0]], &b = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
+  const uint32_t r = a.rank;
+  eb_qs8_bmm_params k;
+  k.m = (size_t)a.dims[r - 2];
+  k.k = (size_t)a.dims[r - 1];
+  k.n = (size_t)y.dims[r - 1];
+  k.batch = a.num_elements / (k.m * k.k);
+  k.transpose_b = op.params[0];
+  k.a_zero_point = a.zero_point;
+  k.b_zero_point = b.zero_point;
+  k.output_zero_point = y.zero_point;
+  k.multiplier = op.params[1];
+  k.shift = op.params[2];
+  k.output_min = op.params[3];
+  k.output_max = op.params[4];
+  eb_qs8_bmm_ref(&k, reinterpret_cast<const int8_t*>(a.data), reinterpret_cast<const int8_t*>(b.data),
+                 reinterpret_cast<int8_t*>(y.data));
+}
+
 void run_batch_matmul_f32(eb_model* m, const Op& op) {
   const Tensor &a = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
   const uint32_t r = a.rank;
@@ -572,6 +729,7 @@ void run_op(eb_model* m, const Op& op) {
   if (plan != NULL && plan->kind != kPlanRef) {
     if (op.opcode == kOpConv2d) return run_conv2d_fast(m, op, *plan);
     if (op.opcode == kOpFullyConnected) return run_fully_connected_fast(m, op, *plan);
+    if (plan->kind == kPlanSpmm) return run_sparse_fast(m, op, *plan);
   }
   switch (op.opcode) {
     case kOpQuantize: run_quantize(m, op); break;
@@ -588,6 +746,9 @@ void run_op(eb_model* m, const Op& op) {
       break;
     }
     case kOpTranspose: run_transpose(m, op); break;
+    case kOpBatchMatmul: run_batch_matmul(m, op); break;
+    case kOpSparseConv2d:
+    case kOpSparseFullyConnected: run_sparse(m, op); break;
     case kOpClamp: {
       const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
       eb_qs8_clamp_ref(x.num_elements, reinterpret_cast<const int8_t*>(x.data), reinterpret_cast<int8_t*>(y.data),

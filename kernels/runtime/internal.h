@@ -52,6 +52,9 @@ enum Opcode : uint32_t {
   kOpLayerNorm = 42,
   kOpEmbedding = 43,
   kOpLast = kOpEmbedding,
+  // Issue 5 (sparse): 70–79.
+  kOpSparseConv2d = 70,
+  kOpSparseFullyConnected = 71,
 };
 
 enum Storage : uint8_t { kStorageArena = 0, kStorageConstant = 1 };

@@ -100,17 +100,21 @@ Arity arity_of(uint32_t opcode, bool is_float) {
     case kOpReshape: return {1, 1, 0};
     case kOpTranspose: return {1, 1, -1};
     case kOpClamp: return {1, 1, 2};
-    case kOpBatchMatmul: return is_float ? Arity{2, 1, 2} : Arity{0, 0, 0};
+    case kOpBatchMatmul: return is_float ? Arity{2, 1, 2} : Arity{2, 1, 5};
     case kOpSoftmax: return is_float ? Arity{1, 1, 0} : Arity{0, 0, 0};
     case kOpLayerNorm: return is_float ? Arity{3, 1, 1} : Arity{0, 0, 0};
     case kOpEmbedding: return is_float ? Arity{2, 1, 0} : Arity{0, 0, 0};
+    case kOpSparseConv2d: return is_float ? Arity{0, 0, 0} : Arity{7, 1, 15};
+    case kOpSparseFullyConnected: return is_float ? Arity{0, 0, 0} : Arity{7, 1, 4};
     default: return {0, 0, 0};
   }
 }
 
 // An optional input may be -1: the bias of CONV2D / FULLY_CONNECTED, gamma and beta of LAYER_NORM.
 bool optional_input(uint32_t opcode, uint32_t k) {
-  return ((opcode == kOpConv2d || opcode == kOpFullyConnected) && k == 2) || (opcode == kOpLayerNorm && k >= 1);
+  const bool weighted = opcode == kOpConv2d || opcode == kOpFullyConnected || opcode == kOpSparseConv2d ||
+                        opcode == kOpSparseFullyConnected;
+  return (weighted && k == 2) || (opcode == kOpLayerNorm && k >= 1);  // bias, LAYER_NORM's affine
 }
 
 // Activation bounds of a float op: the IEEE bits of two float32 values, lo <= hi, neither NaN.
@@ -629,6 +633,9 @@ class Loader {
       case kOpReshape: return check_reshape();
       case kOpTranspose: return check_transpose();
       case kOpClamp: return check_clamp();
+      case kOpBatchMatmul: return check_batch_matmul();
+      case kOpSparseConv2d: return check_sparse_conv2d();
+      case kOpSparseFullyConnected: return check_sparse_fully_connected();
       default: return op_fail("has no int8 form");  // unreachable: arity_of said it has
     }
   }
@@ -886,22 +893,30 @@ class Loader {
     return need_bounds(op.params[0], op.params[1]);
   }
 
-  // BATCH_MATMUL (float): a [..., M, K], b [..., K, N] (or [..., N, K] with transpose_b), y [..., M, N]; the batch
-  // dims (all but the last two) equal; params [transpose_b, alpha bits].
+  // BATCH_MATMUL: a [..., M, K], b [..., K, N] (or [..., N, K] with transpose_b), y [..., M, N]; the batch dims
+  // (all but the last two) equal. Float params [transpose_b, alpha bits]; int8 params [transpose_b, mult, shift,
+  // act_min, act_max] with K <= 33025 (|a − zp|·|b − zp| <= 255², so K products fit the int32 accumulator).
   eb_status check_batch_matmul() {
     const Op& op = *op_;
     const int32_t a = op.inputs[0], b = op.inputs[1], y = op.outputs[0];
     eb_status s;
-    if ((s = need_dtype("input a", a, EB_DTYPE_FLOAT32)) != EB_OK) return s;
-    if ((s = need_dtype("input b", b, EB_DTYPE_FLOAT32)) != EB_OK) return s;
+    if ((s = need_dtype("input a", a, act_dtype())) != EB_OK) return s;
+    if ((s = need_dtype("input b", b, act_dtype())) != EB_OK) return s;
     const Tensor &ta = T(a), &tb = T(b), &ty = T(y);
     if (ta.rank < 2) return op_fail("input a ('%.*s') has rank %u, expected >= 2", tlen(a), tname(a), ta.rank);
     if ((s = need_rank("input b", b, ta.rank)) != EB_OK) return s;
     if ((s = need_rank("output", y, ta.rank)) != EB_OK) return s;
     const int32_t tr = op.params[0];
     if (tr != 0 && tr != 1) return op_fail("transpose_b = %d, must be 0 or 1", (int)tr);
-    const float alpha = param_f32(op.params[1]);
-    if (!isfinite(alpha)) return op_fail("alpha %g must be finite", (double)alpha);
+    if (is_float_) {
+      const float alpha = param_f32(op.params[1]);
+      if (!isfinite(alpha)) return op_fail("alpha %g must be finite", (double)alpha);
+    } else {
+      if ((s = need_multiplier("out", 0, op.params[1], op.params[2])) != EB_OK) return s;
+      if ((s = need_act(op.params[3], op.params[4])) != EB_OK) return s;
+      if (ta.dims[ta.rank - 1] > 33025)
+        return op_fail("K = %d exceeds 33025, the int32 accumulator's safe range", (int)ta.dims[ta.rank - 1]);
+    }
     const uint32_t r = ta.rank;
     const int32_t M = ta.dims[r - 2], K = ta.dims[r - 1];
     const int32_t KB = tr ? tb.dims[r - 1] : tb.dims[r - 2], N = tr ? tb.dims[r - 2] : tb.dims[r - 1];
@@ -956,6 +971,117 @@ class Loader {
     return EB_OK;
   }
 
+  // Block-CSR weights of SPARSE_CONV2D / SPARSE_FULLY_CONNECTED (docs/artifact.md): values [S, BR, BC] int8,
+  // row_ptr [OC/BR + 1] int32 from 0 to S and non-decreasing, col_idx [S] int32 in [0, K/BC) and strictly increasing
+  // within a block row. Kernels index with these, so every rule is checked here.
+  eb_status check_block_csr(int32_t OC, int64_t K, int32_t br, int32_t bc) {
+    const Op& op = *op_;
+    const int32_t v = op.inputs[1], rp = op.inputs[5], ci = op.inputs[6];
+    eb_status s;
+    if (br < 1 || bc < 1 || br > 64 || bc > 64)
+      return op_fail("block %dx%d: block rows and columns must be in 1..64", (int)br, (int)bc);
+    if (OC % br != 0 || K % bc != 0)
+      return op_fail("block %dx%d does not tile the %d x %lld weight matrix", (int)br, (int)bc, (int)OC,
+                     (long long)K);
+    if ((s = need_dtype("values", v, EB_DTYPE_INT8)) != EB_OK) return s;
+    if ((s = need_const("values", v)) != EB_OK) return s;
+    if ((s = need_rank("values", v, 3)) != EB_OK) return s;
+    if (T(v).dims[1] != br || T(v).dims[2] != bc)
+      return op_fail("values ('%.*s') dims %s, expected [S, %d, %d]", tlen(v), tname(v), dims_text(T(v)).text,
+                     (int)br, (int)bc);
+    const char* roles[2] = {"row_ptr", "col_idx"};
+    const int32_t ids[2] = {rp, ci};
+    for (int r = 0; r < 2; ++r) {
+      if ((s = need_dtype(roles[r], ids[r], EB_DTYPE_INT32)) != EB_OK) return s;
+      if ((s = need_const(roles[r], ids[r])) != EB_OK) return s;
+      if ((s = need_rank(roles[r], ids[r], 1)) != EB_OK) return s;
+    }
+    const int32_t rows = OC / br, stored = T(v).dims[0];
+    if (T(rp).dims[0] != rows + 1)
+      return op_fail("row_ptr ('%.*s') has %d entries, expected %d block rows + 1", tlen(rp), tname(rp),
+                     (int)T(rp).dims[0], (int)rows);
+    if (T(ci).dims[0] != stored)
+      return op_fail("col_idx ('%.*s') has %d entries, expected %d (the blocks in values)", tlen(ci), tname(ci),
+                     (int)T(ci).dims[0], (int)stored);
+    const int32_t* row_ptr = const_i32(rp);
+    const int32_t* col = const_i32(ci);
+    if (row_ptr[0] != 0) return op_fail("row_ptr[0] = %d, must be 0", (int)row_ptr[0]);
+    if (row_ptr[rows] != stored)
+      return op_fail("row_ptr[%d] = %d, must equal the %d stored blocks", (int)rows, (int)row_ptr[rows],
+                     (int)stored);
+    const int64_t cols = K / bc;
+    // Monotone first: with row_ptr[0] = 0 and row_ptr[rows] = S, every range below then lies inside col_idx.
+    for (int32_t r = 0; r < rows; ++r)
+      if (row_ptr[r + 1] < row_ptr[r])
+        return op_fail("row_ptr decreases at block row %d (%d -> %d)", (int)r, (int)row_ptr[r], (int)row_ptr[r + 1]);
+    for (int32_t r = 0; r < rows; ++r) {
+      for (int32_t b = row_ptr[r]; b < row_ptr[r + 1]; ++b) {
+        if (col[b] < 0 || col[b] >= cols)
+          return op_fail("col_idx[%d] = %d outside 0..%lld (block row %d)", (int)b, (int)col[b],
+                         (long long)cols - 1, (int)r);
+        if (b > row_ptr[r] && col[b] <= col[b - 1])
+          return op_fail("col_idx not strictly increasing in block row %d (%d after %d)", (int)r, (int)col[b],
+                         (int)col[b - 1]);
+      }
+    }
+    return EB_OK;
+  }
+
+  eb_status check_sparse_conv2d() {
+    const Op& op = *op_;
+    const int32_t x = op.inputs[0], y = op.outputs[0];
+    const int32_t* p = op.params;
+    const int32_t sh = p[0], sw = p[1], pt = p[2], pl = p[3], pb = p[4], pr = p[5], dh = p[6], dw = p[7];
+    const int32_t kh = p[11], kw = p[12];
+    eb_status s;
+    if ((s = need_dtype("input", x, EB_DTYPE_INT8)) != EB_OK) return s;
+    if ((s = need_rank("input", x, 4)) != EB_OK) return s;
+    if ((s = need_dtype("output", y, EB_DTYPE_INT8)) != EB_OK) return s;
+    if ((s = need_rank("output", y, 4)) != EB_OK) return s;
+    if (sh < 1 || sw < 1) return op_fail("strides (%d, %d) must be >= 1", (int)sh, (int)sw);
+    if (dh < 1 || dw < 1) return op_fail("dilations (%d, %d) must be >= 1", (int)dh, (int)dw);
+    if (pt < 0 || pl < 0 || pb < 0 || pr < 0)
+      return op_fail("paddings (top %d, left %d, bottom %d, right %d) must be >= 0", (int)pt, (int)pl, (int)pb,
+                     (int)pr);
+    if (p[8] != 1) return op_fail("groups %d: sparse convolutions have one group", (int)p[8]);
+    if ((s = need_act(p[9], p[10])) != EB_OK) return s;
+    if (kh < 1 || kw < 1) return op_fail("kernel %dx%d must be at least 1x1", (int)kh, (int)kw);
+    const int32_t* xd = T(x).dims;
+    const int32_t* yd = T(y).dims;
+    const int32_t OC = yd[3];
+    if (yd[0] != xd[0]) return op_fail("output dims %s do not keep batch %d", dims_text(T(y)).text, (int)xd[0]);
+    const int64_t num_h = (int64_t)xd[1] + pt + pb - (int64_t)dh * (kh - 1) - 1;
+    const int64_t num_w = (int64_t)xd[2] + pl + pr - (int64_t)dw * (kw - 1) - 1;
+    if (num_h < 0 || num_w < 0)
+      return op_fail("dilated kernel %dx%d (dilation %d, %d) is larger than the padded input %s", (int)kh, (int)kw,
+                     (int)dh, (int)dw, dims_text(T(x)).text);
+    if (yd[1] != num_h / sh + 1 || yd[2] != num_w / sw + 1)
+      return op_fail("output dims %s do not match input %s, kernel %dx%d, strides, paddings and dilations",
+                     dims_text(T(y)).text, dims_text(T(x)).text, (int)kh, (int)kw);
+    const int64_t K = (int64_t)kh * kw * xd[3];
+    if ((s = check_block_csr(OC, K, p[13], p[14])) != EB_OK) return s;
+    return check_channel_params(OC);
+  }
+
+  eb_status check_sparse_fully_connected() {
+    const Op& op = *op_;
+    const int32_t x = op.inputs[0], y = op.outputs[0];
+    eb_status s;
+    if ((s = need_dtype("input", x, EB_DTYPE_INT8)) != EB_OK) return s;
+    if ((s = need_dtype("output", y, EB_DTYPE_INT8)) != EB_OK) return s;
+    if ((s = need_act(op.params[0], op.params[1])) != EB_OK) return s;
+    const Tensor &tx = T(x), &ty = T(y);
+    if (tx.rank < 1 || ty.rank != tx.rank)
+      return op_fail("input dims %s and output dims %s must have the same rank >= 1", dims_text(tx).text,
+                     dims_text(ty).text);
+    for (uint32_t d = 0; d + 1 < tx.rank; ++d)
+      if (ty.dims[d] != tx.dims[d])
+        return op_fail("output dims %s do not keep the leading dims of input dims %s", dims_text(ty).text,
+                       dims_text(tx).text);
+    const int32_t K = tx.dims[tx.rank - 1], N = ty.dims[ty.rank - 1];
+    if ((s = check_block_csr(N, K, op.params[2], op.params[3])) != EB_OK) return s;
+    return check_channel_params(N);
+  }
   eb_status check_add() {
     const Op& op = *op_;
     const int32_t a = op.inputs[0], b = op.inputs[1], y = op.outputs[0];

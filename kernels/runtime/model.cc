@@ -31,6 +31,8 @@ const char* opcode_name(uint32_t opcode) {
     case kOpSoftmax: return "SOFTMAX";
     case kOpLayerNorm: return "LAYER_NORM";
     case kOpEmbedding: return "EMBEDDING";
+    case kOpSparseConv2d: return "SPARSE_CONV2D";
+    case kOpSparseFullyConnected: return "SPARSE_FULLY_CONNECTED";
     default: return NULL;
   }
 }

@@ -99,6 +99,81 @@ void pack_dw(const DwKernel& d, size_t C, size_t taps, const int8_t* w, const in
   }
 }
 
+// Rows [n0, n0 + rows) of the block-CSR weight of a sparse op, densified into out[rows][K] (docs/artifact.md).
+void densify_rows(const eb_model* m, const Op& op, int32_t br, int32_t bc, size_t K, size_t n0, size_t rows,
+                  int8_t* out) {
+  const int8_t* values = reinterpret_cast<const int8_t*>(m->tensors[op.inputs[1]].data);
+  const int32_t* row_ptr = reinterpret_cast<const int32_t*>(m->tensors[op.inputs[5]].data);
+  const int32_t* col = reinterpret_cast<const int32_t*>(m->tensors[op.inputs[6]].data);
+  memset(out, 0, rows * K);
+  for (size_t r = 0; r < rows; ++r) {
+    const size_t n = n0 + r, br_row = n / (size_t)br, lane = n % (size_t)br;
+    for (int32_t b = row_ptr[br_row]; b < row_ptr[br_row + 1]; ++b)
+      memcpy(out + r * K + (size_t)col[b] * (size_t)bc, values + ((size_t)b * (size_t)br + lane) * (size_t)bc,
+             (size_t)bc);
+  }
+}
+
+// Bytes of one packed sparse strip with `count` entries (ukernels_isa.h).
+size_t strip_bytes(const SpmmKernel& k, size_t count) {
+  return 16 * k.nr + 64 + round_up(count * 8, 64) + round_up(count * k.nr * k.kr * k.w_elem, 64);
+}
+
+// Packs a sparse op for kernel k: strip offsets, then one strip per nr output columns. tmp: nr × K bytes. With
+// out == NULL only returns the bytes needed.
+size_t pack_sparse(const eb_model* m, const Op& op, const SpmmKernel& k, size_t N, size_t K, size_t C, int32_t br,
+                   int32_t bc, int32_t zp_x, int8_t* tmp, uint8_t* out) {
+  const size_t nr = k.nr, kr = k.kr, strips = (N + nr - 1) / nr;
+  const int32_t* bias = op.inputs[2] < 0 ? NULL : reinterpret_cast<const int32_t*>(m->tensors[op.inputs[2]].data);
+  const int32_t* mult = reinterpret_cast<const int32_t*>(m->tensors[op.inputs[3]].data);
+  const int32_t* shift = reinterpret_cast<const int32_t*>(m->tensors[op.inputs[4]].data);
+  size_t offset = round_up(strips * 8, 64);
+  for (size_t s = 0; s < strips; ++s) {
+    const size_t n0 = s * nr, valid = N - n0 < nr ? N - n0 : nr;
+    densify_rows(m, op, br, bc, K, n0, valid, tmp);
+    size_t count = 0;
+    for (size_t kb = 0; kb < K; kb += kr) {
+      bool any = false;
+      for (size_t j = 0; j < valid && !any; ++j)
+        for (size_t r = 0; r < kr && !any; ++r) any = tmp[j * K + kb + r] != 0;
+      count += any;
+    }
+    if (out != NULL) {
+      memcpy(out + s * 8, &offset, 8);
+      uint8_t* strip = out + offset;
+      int32_t sum[64];
+      for (size_t j = 0; j < nr; ++j) {
+        uint32_t t = 0;
+        for (size_t kk = 0; j < valid && kk < K; ++kk) t += (uint32_t)(int32_t)tmp[j * K + kk];
+        sum[j] = (int32_t)t;
+      }
+      pack_header(strip, nr, valid, bias != NULL ? bias + n0 : NULL, mult + n0, shift + n0, sum, zp_x + k.a_offset);
+      int32_t* hdr = reinterpret_cast<int32_t*>(strip + 16 * nr);
+      memset(hdr, 0, 64);
+      hdr[0] = (int32_t)count;
+      int32_t* idx = hdr + 16;
+      uint8_t* wdst = reinterpret_cast<uint8_t*>(idx) + round_up(count * 8, 64);
+      size_t e = 0;
+      for (size_t kb = 0; kb < K; kb += kr) {
+        bool any = false;
+        for (size_t j = 0; j < valid && !any; ++j)
+          for (size_t r = 0; r < kr && !any; ++r) any = tmp[j * K + kb + r] != 0;
+        if (!any) continue;
+        idx[2 * e] = (int32_t)(kb / C);
+        idx[2 * e + 1] = (int32_t)(kb % C);
+        // [kr / kg][nr][kg]
+        for (size_t g0 = 0; g0 < kr; g0 += k.kg)
+          for (size_t j = 0; j < nr; ++j)
+            for (size_t r = 0; r < k.kg; ++r, wdst += k.w_elem)
+              store_elem(wdst, k.w_elem, j < valid ? (int32_t)tmp[j * K + kb + g0 + r] : 0);
+        ++e;
+      }
+    }
+    offset += strip_bytes(k, count);
+  }
+  return offset;
+}
+
 const int32_t* i32_or_null(eb_model* m, int32_t id) {
   return id < 0 ? NULL : reinterpret_cast<const int32_t*>(m->tensors[id].data);
 }
@@ -109,7 +184,9 @@ eb_status prepare_ops(eb_model* m, char* err, size_t err_len) {
   if (m->isa == kIsaRef) return EB_OK;
   GemmKernel gk;
   DwKernel dk;
+  SpmmKernel sk;
   const bool have_gemm = gemm_kernel(m->isa, &gk), have_dw = dw_kernel(m->isa, &dk);
+  const bool have_spmm = spmm_kernel(m->isa, &sk);
   m->plans = static_cast<OpPlan*>(tracked_calloc(m, m->num_ops, sizeof(OpPlan)));
   if (m->plans == NULL) {
     format_message(err, err_len, "out of memory for op plans");
@@ -119,6 +196,34 @@ eb_status prepare_ops(eb_model* m, char* err, size_t err_len) {
   for (uint32_t i = 0; i < m->num_ops; ++i) {
     const Op& op = m->ops[i];
     OpPlan& p = m->plans[i];
+    if ((op.opcode == kOpSparseConv2d || op.opcode == kOpSparseFullyConnected) && have_spmm) {
+      // Sparse: taps of C channels each; the kernel reads kr channels of one tap, so C % kr == 0 (else reference).
+      const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
+      const bool conv = op.opcode == kOpSparseConv2d;
+      const size_t taps = conv ? (size_t)op.params[11] * (size_t)op.params[12] : 1;
+      const size_t C = (size_t)x.dims[x.rank - 1], K = taps * C, N = (size_t)y.dims[y.rank - 1];
+      const int32_t br = conv ? op.params[13] : op.params[2], bc = conv ? op.params[14] : op.params[3];
+      if (C % sk.kr != 0) continue;
+      int8_t* tmp = static_cast<int8_t*>(malloc(sk.nr * K));  // load-time only, freed below
+      if (tmp == NULL) {
+        format_message(err, err_len, "out of memory packing the weights of op %u", i);
+        return EB_ERR_NOMEM;
+      }
+      const size_t bytes = pack_sparse(m, op, sk, N, K, C, br, bc, x.zero_point, tmp, NULL);
+      p.kind = kPlanSpmm;
+      p.spmm = sk;
+      p.strips = (N + sk.nr - 1) / sk.nr;
+      p.packed = static_cast<uint8_t*>(tracked_alloc_aligned(m, bytes, &p.packed_raw));
+      p.zero_row = static_cast<int8_t*>(tracked_calloc(m, C + 64, 1));
+      if (p.packed != NULL && p.zero_row != NULL) {
+        memset(p.zero_row, (int8_t)x.zero_point, C + 64);
+        pack_sparse(m, op, sk, N, K, C, br, bc, x.zero_point, tmp, p.packed);
+      }
+      free(tmp);
+      if (p.packed == NULL || p.zero_row == NULL) break;
+      if (sk.mr * taps > max_taps) max_taps = sk.mr * taps;
+      continue;
+    }
     if (op.opcode != kOpConv2d && op.opcode != kOpFullyConnected) continue;
     if (m->tensors[op.outputs[0]].dtype != EB_DTYPE_INT8) continue;  // the float form runs its reference kernel
     const Tensor &x = m->tensors[op.inputs[0]], &w = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
@@ -185,7 +290,8 @@ eb_status prepare_ops(eb_model* m, char* err, size_t err_len) {
   }
   for (uint32_t i = 0; i < m->num_ops; ++i) {
     const OpPlan& p = m->plans[i];
-    if (p.kind != kPlanRef && (p.packed == NULL || (p.kind == kPlanDwconv && p.zero_row == NULL))) {
+    if (p.kind != kPlanRef &&
+        (p.packed == NULL || ((p.kind == kPlanDwconv || p.kind == kPlanSpmm) && p.zero_row == NULL))) {
       format_message(err, err_len, "out of memory packing the weights of op %u", i);
       return EB_ERR_NOMEM;
     }

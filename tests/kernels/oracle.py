@@ -270,6 +270,13 @@ def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> 
             y = np.ascontiguousarray(ins[0].transpose(p))
         elif op.opcode == OpCode.CLAMP:
             y = _clamp8(ins[0], p[0], p[1])
+        elif op.opcode == OpCode.BATCH_MATMUL:
+            tr, mult, shift, amin, amax = p
+            bt = prog.tensors[op.inputs[1]]
+            a = ins[0].astype(np.int64) - xt.zero_point
+            b = ins[1].astype(np.int64) - bt.zero_point
+            acc = a @ (np.swapaxes(b, -1, -2) if tr else b)
+            y = _clamp8(mbqm(acc, mult, shift) + yt.zero_point, amin, amax)
         else:
             raise NotImplementedError(op.opcode)
         assert y.shape == yt.shape, (op.name, y.shape, yt.shape)

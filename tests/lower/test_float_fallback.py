@@ -111,10 +111,11 @@ class FloatOnly(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.ln = nn.LayerNorm(16)
+        self.ln2 = nn.LayerNorm(16)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = torch.softmax(self.ln(x).transpose(1, 2), dim=-1)
-        return torch.matmul(y, y.transpose(1, 2).contiguous())
+        return self.ln2(y.transpose(1, 2).contiguous())
 
 
 def test_model_with_no_quantized_op_is_all_float_and_within_1e5_of_pytorch() -> None:
@@ -229,3 +230,31 @@ def test_exporters_refuse_float_ops_clearly(fmt: str) -> None:
     export = export_tflite if fmt == "tflite" else export_onnx
     with pytest.raises(ExportError, match=r"int8 ops only.*SOFTMAX \(aten.softmax.int\)"):
         export(prog)
+
+
+class Attention(nn.Module):
+    def __init__(self, causal: bool, mask: bool) -> None:
+        super().__init__()
+        self.q, self.k, self.v = nn.Linear(16, 16), nn.Linear(16, 16), nn.Linear(16, 16)
+        self.causal, self.mask = causal, mask
+
+    def forward(self, x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        q, k, v = (f(x).view(1, 6, 2, 8).transpose(1, 2) for f in (self.q, self.k, self.v))
+        mask = m if self.mask else None
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=self.causal)
+
+
+@pytest.mark.parametrize("causal, mask", [(True, False), (False, True)])
+def test_sdpa_causal_and_masked_within_1e5_of_pytorch(causal: bool, mask: bool) -> None:
+    """Attention in float (the linears forced to float too): causal (a constant −inf triangle) or with a float
+    additive mask of the scores' shape given as a second model input."""
+    torch.manual_seed(4)
+    model = Attention(causal, mask).eval()
+    g = torch.Generator().manual_seed(0)
+    x = (torch.randn(1, 6, 16, generator=g), torch.randn(1, 2, 6, 6, generator=g).clamp(max=0) * 3)
+    gm = torch.export.export(copy.deepcopy(model), x).module()
+    layers = ("q", "k", "v") + tuple(n.name for n in gm.graph.nodes if n.op == "call_function")
+    qgm = quantize_model(gm, [x], float_layers=layers)
+    prog = lower_graph(qgm, "attn", float_layers=layers)
+    assert prog.op_counts()["SOFTMAX"] == 1 and prog.op_counts()["ADD"] == 1
+    assert rel_err(run(prog, x)[0], model(*x).detach().numpy()) <= 1e-5

@@ -207,3 +207,32 @@ def result_native(result):
     from edgebuild import _native
 
     return _native.Model.from_bytes((result.out / "model.ebm").read_bytes())
+
+
+def test_eager_attention_runs_int8_batch_matmuls_within_1_lsb_of_pt2e() -> None:
+    """Attention written out (q @ kᵀ, softmax, @ v): PT2E quantizes both matmuls, which run as int8 BATCH_MATMUL;
+    each, fed our int8 inputs, is within 1 LSB of PT2E's dequantize -> matmul -> quantize."""
+    model = tiny_bert(act="relu", layers=1, attention="eager")
+    ids, types = token_batch(6)
+    samples = [(ids[i : i + 1], types[i : i + 1]) for i in range(6)]
+    gm = torch.export.export(copy.deepcopy(model), samples[0]).module()
+    qgm = quantize_model(gm, samples[:4])
+    prog = lower_graph(qgm, "bert_eager")
+    bmms = [op for op in prog.ops if op.opcode == OpCode.BATCH_MATMUL]
+    assert len(bmms) == 2 and all(prog.tensors[op.outputs[0]].dtype == DType.INT8 for op in bmms)
+    assert "aten.matmul.default" not in {e["op"] for e in prog.metadata["float_ops"]}
+    for x in samples[4:]:
+        _, vals = run_all(prog, x)
+        for op in bmms:
+            (a, b), y = op.inputs, op.outputs[0]
+            at, bt, yt = (prog.tensors[t] for t in (a, b, y))
+            real = [
+                (logical_value(prog, t, vals[t]).float() - tt.zero_point) * tt.scale
+                for t, tt in ((a, at), (b, bt))
+            ]
+            ref = (torch.round(torch.matmul(*real) / yt.scale) + yt.zero_point).clamp(-128, 127)
+            assert (ref - logical_value(prog, y, vals[y]).float()).abs().max().item() <= 1, op.name
+        outs, _ = run_all(prog, x)
+        for got, ref in zip(outs, qgm(*x)):
+            r, g = ref.detach().numpy().ravel().astype(np.float64), got.ravel().astype(np.float64)
+            assert g @ r / (np.linalg.norm(g) * np.linalg.norm(r)) >= 0.999

@@ -16,8 +16,11 @@ static inline float eb_f32_exp(float x) {
   const double t = xd * 1.4426950408889634;  // x / ln2
   const int64_t k = (int64_t)(t >= 0.0 ? t + 0.5 : t - 0.5);
   const double r = xd - (double)k * 0.6931471805599453;
+  // Horner form of Σ r^i / i!: p = 1 + r/1·(1 + r/2·(1 + … (1 + r/13))), with the reciprocals as constants.
+  static const double kInv[14] = {0.0,       1.0,       1.0 / 2,  1.0 / 3,  1.0 / 4,  1.0 / 5,  1.0 / 6,
+                                  1.0 / 7,   1.0 / 8,   1.0 / 9,  1.0 / 10, 1.0 / 11, 1.0 / 12, 1.0 / 13};
   double p = 1.0;
-  for (int i = 13; i >= 1; --i) p = 1.0 + p * r / (double)i;  // Horner form of sum r^i / i!
+  for (int i = 13; i >= 1; --i) p = 1.0 + p * r * kInv[i];
   const uint64_t bits = (uint64_t)(k + 1023) << 52;             // 2^k; -150 <= k <= 128 stays a normal double
   double scale;
   memcpy(&scale, &bits, sizeof scale);

@@ -46,6 +46,19 @@ typedef struct eb_qs8_gemm_params {
 void eb_qs8_gemm_ref(const eb_qs8_gemm_params* params, const int8_t* input, const int8_t* weights,
                      const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output);
 
+// ---- qs8-spmm: SPARSE_CONV2D / SPARSE_FULLY_CONNECTED (block-CSR weights, docs/artifact.md) ----
+// The dense weight w[oc, k] (k over (kh, kw, c) as CONV2D's [OC, KH, KW, C]) is values[b, oc % BR, k − col[b]·BC]
+// for the block b of block row oc / BR whose column col[b] covers k, and 0 where no block does. One group; a
+// SPARSE_FULLY_CONNECTED is the 1×1 case with H = W = 1 and the batch = the rows of x.
+typedef struct eb_qs8_spmm_params {
+  eb_qs8_conv_params conv;  // groups = 1
+  int32_t block_rows, block_cols;
+} eb_qs8_spmm_params;
+// values [S, BR, BC]; row_ptr [OC / BR + 1]; col_idx [S]; bias [OC] or NULL; multiplier, shift [OC] (eq. 3).
+void eb_qs8_spmm_ref(const eb_qs8_spmm_params* params, const int8_t* input, const int8_t* values,
+                     const int32_t* row_ptr, const int32_t* col_idx, const int32_t* bias, const int32_t* multiplier,
+                     const int32_t* shift, int8_t* output);
+
 // ---- qs8-add: elementwise ADD of two same-shape tensors, docs/quantization.md (7) ----
 typedef struct eb_qs8_add_params {
   int32_t a_zero_point, b_zero_point, output_zero_point;
@@ -95,6 +108,15 @@ void eb_xx_copy_ref(size_t num_bytes, const void* input, void* output);
 // output.dims[j] = input_dims[perm[j]]; rank <= 6; element_size 1, 2, 4 or 8 (any other size works, bytewise).
 void eb_xx_transpose_ref(size_t element_size, size_t rank, const int32_t* input_dims, const int32_t* perm,
                          const void* input, void* output);
+
+// ---- qs8-bmm: BATCH_MATMUL of two int8 activations, docs/quantization.md (6), one multiplier ----
+typedef struct eb_qs8_bmm_params {
+  size_t batch, m, n, k;
+  int transpose_b;  // b is [batch, N, K] instead of [batch, K, N]
+  int32_t a_zero_point, b_zero_point, output_zero_point;
+  int32_t multiplier, shift, output_min, output_max;
+} eb_qs8_bmm_params;
+void eb_qs8_bmm_ref(const eb_qs8_bmm_params* params, const int8_t* a, const int8_t* b, int8_t* output);
 
 // ==== Float fallback (docs/artifact.md "Float fallback"): an op whose tensors are float32 runs these. ====
 // Conventions of every f32 kernel: plain loops; sums of products accumulate in double and round once to float

@@ -15,6 +15,13 @@
 //
 // Packed depthwise block (cr channels): the same four int32 arrays of cr entries, then weights [taps][cr] of
 // w_elem bytes (w_elem 4 = the int16 weight in the low half of an int32 lane, high half 0).
+//
+// Packed sparse strip (nr output columns of a SPARSE_CONV2D / SPARSE_FULLY_CONNECTED, packing.cc): the four int32
+// arrays of the GEMM block (bias' with the same −(zp_x + a_offset)·Σw), then int32 count and 15 int32 of padding,
+// then count int32 pairs (tap, offset) padded to 64 bytes, then weights [count][nr × kr] of w_elem bytes in the
+// kernel's own order. Entry b covers k = tap·C + offset + [0, kr) for every column of the strip: only the kr-wide
+// column slices of the strip holding a non-zero weight are stored, so the work is proportional to them.
+// A pixel's taps are pointers: a[i·taps + t] = channel 0 of row i's tap t (or a row of zp_x in the padding).
 #ifndef EDGEBUILD_UKERNELS_ISA_H_
 #define EDGEBUILD_UKERNELS_ISA_H_
 
@@ -40,6 +47,13 @@ typedef void (*eb_qs8_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const in
 typedef void (*eb_qs8_dwconv_ukernel_fn)(size_t channels, size_t taps, const int8_t* const* input, const void* w,
                                          int8_t* output, const eb_qs8_requant_params* rq);
 
+// c[i, j] for i < mr <= MR, j < nc <= NR of one sparse strip w.
+typedef void (*eb_qs8_spmm_ukernel_fn)(size_t mr, size_t nc, const int8_t* const* a, size_t taps, const void* w,
+                                       int8_t* c, size_t c_stride, const eb_qs8_requant_params* rq);
+
+#define EB_DECLARE_SPMM(name)                                                                                 \
+  void name(size_t mr, size_t nc, const int8_t* const* a, size_t taps, const void* w, int8_t* c, size_t c_stride, \
+            const eb_qs8_requant_params* rq)
 #define EB_DECLARE_GEMM(name)                                                                             \
   void name(size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a_stride, const void* w, int8_t* c, \
             size_t c_stride, const eb_qs8_requant_params* rq)
@@ -51,12 +65,16 @@ typedef void (*eb_qs8_dwconv_ukernel_fn)(size_t channels, size_t taps, const int
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_8x32c4__avx512vnni);
 EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_1x16__avx512vnni);
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x4c8__avx2);
+EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_8x16c4__avx512vnni);
+EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x8c4__avx2);
 EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_1x8__avx2);
 // ARM (armv7 and armv8)
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_2x8c8__neon);
 EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_1x8__neon);
+EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x8c4__neon);
 // armv8.2+
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x8c4__neondot);
+EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x8c4__neondot);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,0 +1,230 @@
+"""Block-sparse int8 against dense int8 and the best dense peer, all in one run.
+
+    python -m bench.bench_sparse [--kernels] [--write-costs] [--models resnet18 mobilenet_v2]
+                                 [--sparsity 0.5 0.7 0.9] [--runs 20] [--peers torch_fp32,torch_int8,ort_int8,litert]
+
+--kernels: per kernel kind (conv 1x1, conv kxk, linear) and layer shape of ResNet-18 / MobileNetV2, the time of one
+SPARSE op over its dense twin (the same pruned weights, one thread, the op's own time from the runtime's profiler,
+min over --runs), at block densities 1.0 … 0.05. A least-squares line sparse/dense = c0 + c1·density per kind gives
+the break-even density (1 − c0) / c1; --write-costs stores the lines in edgebuild/sparse_costs.json, the cost model
+the build's dense-or-sparse choice uses (edgebuild/sparse.py).
+
+Models (batch 1, random weights and calibration, medians over --runs): for each sparsity, the model is pruned by
+block magnitude in 16×4 blocks (16 output channels × 4 consecutive k: the AVX-512 kernel's strip; 2 strips of the ARM
+kernels), quantized, lowered, and each layer made sparse where the cost model predicts a gain. Lines: our dense
+int8 (the unpruned model), our sparse int8 at each sparsity, and the dense peers on the same (unpruned) model: a
+dense engine does the same work whatever the zeros. Ratios: dense / sparse (speed-up) and sparse / best peer.
+Not a test: the numbers depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bench.bench_latency import MODELS, calibration, edgebuild_model, median_ms
+
+DENSITIES = (1.0, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05)
+BLOCK = (16, 4)
+# Layer shapes from ResNet-18 and MobileNetV2 at 224: (kind, C, OC, kernel, stride, H=W).
+KERNEL_SHAPES = [
+    ("convkxk", 64, 64, 3, 1, 56),
+    ("convkxk", 128, 128, 3, 1, 28),
+    ("convkxk", 256, 256, 3, 1, 14),
+    ("convkxk", 512, 512, 3, 1, 7),
+    ("conv1x1", 32, 192, 1, 1, 28),
+    ("conv1x1", 192, 32, 1, 1, 28),
+    ("conv1x1", 384, 64, 1, 1, 14),
+    ("conv1x1", 320, 1280, 1, 1, 7),
+    ("linear", 512, 1024, 0, 0, 1),
+    ("linear", 1280, 1024, 0, 0, 1),
+]
+
+
+def _op_ms(blob: bytes, inputs: list[np.ndarray], runs: int) -> float:
+    m = edgebuild_model(blob, None, 1)
+    m.profiling = True
+    best = float("inf")
+    for i in range(runs + 2):
+        m.run(inputs)
+        if i >= 2:
+            best = min(best, m.op_times_ns()[1] / 1e6)  # op 0 quantizes the float input; op 1 is the layer
+    return best
+
+
+def kernel_sweep(runs: int) -> dict[str, dict[str, float]]:
+    from edgebuild.plan import plan_arena
+    from edgebuild.serialize import artifact_bytes
+    from tests.kernels.isa_cases import conv_case, fc_case
+    from tests.kernels.sparse_cases import sparse_twin
+
+    points: dict[str, list[tuple[float, float]]] = {}
+    print(
+        f"\n== kernels: SPARSE op time / dense op time, block {BLOCK[0]}x{BLOCK[1]}, 1 thread, min of {runs}"
+    )
+    print(f"{'layer':34s} {'dense ms':>9s} " + " ".join(f"d={d:<5}" for d in DENSITIES))
+    for kind, c, oc, k, s, hw in KERNEL_SHAPES:
+        label = f"{kind} {c}->{oc}" + (f" k{k} s{s} {hw}x{hw}" if kind != "linear" else "")
+        row = []
+        dense_ms = 0.0
+        for d in DENSITIES:
+            case = (
+                fc_case(1, oc, c, 3)
+                if kind == "linear"
+                else conv_case(c=c, oc=oc, k=k, stride=s, pad=k // 2, hw=(hw, hw), seed=3)
+            )
+            sc = sparse_twin(case, BLOCK, d, 5)
+            for p in (sc.dense, sc.sparse):
+                plan_arena(p)
+            if d == DENSITIES[0]:
+                dense_ms = _op_ms(artifact_bytes(sc.dense), sc.inputs, runs)
+            sparse_ms = _op_ms(artifact_bytes(sc.sparse), sc.inputs, runs)
+            from edgebuild.sparse import slice_density
+
+            w = sc.dense.tensors[sc.dense.ops[1].inputs[1]].data
+            assert w is not None
+            real_d = slice_density(w.reshape(w.shape[0], -1), BLOCK[0])
+            points.setdefault(kind, []).append((real_d, sparse_ms / dense_ms))
+            row.append(sparse_ms / dense_ms)
+        print(f"{label:34s} {dense_ms:9.3f} " + " ".join(f"{r:7.3f}" for r in row), flush=True)
+    fits: dict[str, dict[str, float]] = {}
+    print("\nfit sparse/dense = c0 + c1 * density, break-even density = (1 - c0) / c1:")
+    for kind, pts in points.items():
+        d = np.array([p[0] for p in pts])
+        r = np.array([p[1] for p in pts])
+        c1, c0 = np.polyfit(d, r, 1)
+        be = (1 - c0) / c1
+        fits[kind] = {
+            "c0": round(float(c0), 4),
+            "c1": round(float(c1), 4),
+            "break_even_density": round(float(be), 3),
+        }
+        print(f"  {kind:8s} c0 {c0:.3f}  c1 {c1:.3f}  break-even density {be:.2f} (sparsity {1 - be:.0%})")
+    return fits
+
+
+def _prune_and_build(model: torch.nn.Module, calib: list[torch.Tensor], sparsity: float, name: str):
+    from edgebuild.plan import plan_arena
+    from edgebuild.prune import PruneSpec, prune
+    from edgebuild.serialize import artifact_bytes
+    from edgebuild.sparse import choose_sparse
+    from tests.helpers import quantize_and_lower
+
+    pruned = copy.deepcopy(model)
+    if sparsity > 0:
+        prune(pruned, PruneSpec("block", sparsity, BLOCK))
+    q = quantize_and_lower(pruned, calib, name)
+    choices = choose_sparse(q.program, "host", block=BLOCK, mode="auto" if sparsity > 0 else "never")
+    plan_arena(q.program)
+    return artifact_bytes(q.program), choices
+
+
+def model_sweep(names: list[str], sparsities: list[float], runs: int, peers: set[str]) -> None:
+    for name in names:
+        _one_model(name, sparsities, runs, peers)
+
+
+def _one_model(name: str, sparsities: list[float], runs: int, peers: set[str]) -> None:
+    from bench.bench_latency import ort_sessions, torch_int8_fx
+
+    model, shape = MODELS[name]()
+    calib = calibration(shape, 4)
+    x = calibration(shape, 1, seed=99)[0]
+    xs = [x.numpy()]
+    lat: dict[str, float] = {}
+    t0 = time.perf_counter()
+    dense_blob, _ = _prune_and_build(model, calib, 0.0, name)
+    m = edgebuild_model(dense_blob, None, 1)
+    isa = m.isa
+    lat[f"edgebuild dense int8 [{isa}]"] = median_ms(lambda m=m: m.run(xs), runs)
+    print(f"\n== {name} {shape} (built in {time.perf_counter() - t0:.1f}s, {isa}, 1 thread)", flush=True)
+    sparse_lat: dict[float, float] = {}
+    for s in sparsities:
+        blob, choices = _prune_and_build(model, calib, s, name)
+        ms = edgebuild_model(blob, None, 1)
+        sparse_lat[s] = median_ms(lambda ms=ms: ms.run(xs), runs)
+        n_sparse = sum(c.chosen == "sparse" for c in choices)
+        lat[f"edgebuild sparse int8 {s:.0%} [{isa}]"] = sparse_lat[s]
+        print(f"  {s:.0%} block sparsity: {n_sparse}/{len(choices)} layers sparse", flush=True)
+    with torch.inference_mode():
+        if "torch_fp32" in peers:
+            lat["torch fp32"] = median_ms(lambda: model(x), runs)
+        if "torch_int8" in peers:
+            try:
+                qm = torch_int8_fx(model, calib)
+                lat["torch int8 (fx, x86)"] = median_ms(lambda: qm(x), runs)
+            except Exception as e:  # noqa: BLE001 - a peer that fails is reported, not fatal
+                print(f"  torch int8 failed: {type(e).__name__}: {e}")
+    if peers & {"ort_fp32", "ort_int8"}:
+        with tempfile.TemporaryDirectory() as tmp:
+            s32, s8 = ort_sessions(model, x, calib, Path(tmp), 1)
+            feed = {"x": x.numpy()}
+            if "ort_fp32" in peers:
+                lat["onnxruntime fp32"] = median_ms(lambda: s32.run(None, feed), runs)
+            if "ort_int8" in peers:
+                lat["onnxruntime int8 (QDQ)"] = median_ms(lambda: s8.run(None, feed), runs)
+    if "litert" in peers:
+        try:
+            from bench.litert_peer import litert_latency_ms
+            from edgebuild.export.tflite import export_tflite
+            from edgebuild.serialize import read_artifact
+
+            lat["LiteRT int8 (XNNPACK)"] = litert_latency_ms(
+                export_tflite(read_artifact(dense_blob)), xs[0], threads=1, runs=runs
+            )
+        except Exception as e:  # noqa: BLE001
+            print(f"  LiteRT failed: {type(e).__name__}: {e}")
+    dense = lat[f"edgebuild dense int8 [{isa}]"]
+    peer = {k: v for k, v in lat.items() if not k.startswith("edgebuild")}
+    best = min(peer.items(), key=lambda kv: kv[1]) if peer else None
+    for k, v in lat.items():
+        extra = ""
+        if k.startswith("edgebuild sparse"):
+            extra = f"  {dense / v:.2f}x faster than our dense"
+            if best:
+                extra += f", {v / best[1]:.2f}x the best dense peer"
+        print(f"  {k:40s} {v:8.2f} ms{extra}")
+    if best:
+        print(f"  best dense peer: {best[0]} {best[1]:.2f} ms")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kernels", action="store_true", help="per-kernel sparse/dense ratios and break-even")
+    ap.add_argument("--write-costs", action="store_true", help="store the fitted lines (needs --kernels)")
+    ap.add_argument("--models", nargs="*", default=["resnet18", "mobilenet_v2"], choices=list(MODELS))
+    ap.add_argument("--sparsity", nargs="+", type=float, default=[0.5, 0.7, 0.9])
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--peers", default="torch_fp32,torch_int8,ort_fp32,ort_int8,litert")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    from edgebuild import _native
+
+    print(f"torch {torch.__version__}; edgebuild ISAs available: {_native.available_isas()}; 1 thread")
+    if args.kernels:
+        fits = kernel_sweep(args.runs)
+        if args.write_costs:
+            from edgebuild.sparse import COSTS_FILE
+
+            doc = {
+                "source": f"bench/bench_sparse.py --kernels on {_native.available_isas().split(',')[-1]}, "
+                f"block {BLOCK[0]}x{BLOCK[1]}, {time.strftime('%Y-%m-%d')}",
+                "kinds": fits,
+            }
+            COSTS_FILE.write_text(json.dumps(doc, indent=2) + "\n")
+            print(f"wrote {COSTS_FILE}")
+    if args.models:
+        model_sweep(args.models, args.sparsity, args.runs, set(args.peers.split(",")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

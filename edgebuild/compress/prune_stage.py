@@ -1,0 +1,175 @@
+"""compress: the optional stage between load and capture (DESIGN.md stage 3): pruning, then recovery by distillation.
+
+    --prune block:0.9 [--prune-scope global] [--prune-sensitivity]   magnitude pruning (edgebuild/prune)
+    --prune channel:0.3                                                channels removed (Torch-Pruning)
+    --distill [--train-data train.npz] [--epochs 10] [--lr 1e-3] [--temperature 4] [--seed 0]
+
+It works on an nn.Module (state_dict + --model-class, a pickled module) or a torch.export archive's module, and
+returns the student the rest of the build captures, plus the teacher (the original) for the accuracy report.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..calib import Dataset, load_dataset
+from ..errors import EdgebuildError
+from ..load import LoadedModel
+
+Log = Any
+
+
+@dataclass
+class CompressOptions:
+    prune: str | None = None  # PruneSpec.parse text
+    prune_scope: str = "layer"
+    prune_sensitivity: bool = False
+    prune_gradual: bool = False  # with --distill: prune during training (cubic schedule) instead of before it
+    distill: bool = False
+    train_data: Path | None = None
+    epochs: int = 10
+    lr: float = 1e-3
+    batch_size: int = 32
+    temperature: float = 4.0
+    seed: int = 0
+    progress: bool = True
+
+    @property
+    def active(self) -> bool:
+        return self.prune is not None or self.distill
+
+
+def _module_of(loaded: LoadedModel) -> torch.nn.Module:
+    if loaded.exported is not None:
+        return loaded.exported.module()
+    if loaded.module is None or isinstance(loaded.module, torch.jit.ScriptModule):
+        raise EdgebuildError(
+            "--prune / --distill need the model as Python code: a state_dict with --model-class, a pickled module "
+            "(--trust-model) or a torch.export archive, not TorchScript"
+        )
+    return loaded.module
+
+
+def top1(model: torch.nn.Module, data: Dataset) -> float | None:
+    """Float top-1 accuracy (%) on labelled data; None without labels."""
+    if data.labels is None:
+        return None
+    with torch.no_grad():
+        correct = 0
+        for i in range(data.samples):
+            out = model(*(torch.from_numpy(x) for x in data.sample(i)))
+            correct += int(out.reshape(-1).argmax()) == int(data.labels[i])
+    return 100.0 * correct / data.samples
+
+
+def compress_model(
+    loaded: LoadedModel,
+    calib: Dataset,
+    eval_data: Dataset | None,
+    opts: CompressOptions,
+    log: Log,
+) -> tuple[LoadedModel, torch.nn.Module, dict[str, Any]]:
+    """(the student to build, the original model, the report's "compress" section)."""
+    from ..prune import PruneSpec, prune, prune_channels, sensitivity_scan, sparsity_of
+
+    original = _module_of(loaded)
+    teacher = copy.deepcopy(original).eval()
+    student = copy.deepcopy(original).eval()
+    report: dict[str, Any] = {}
+    masks: dict[str, torch.Tensor] = {}
+    example = tuple(torch.from_numpy(x) for x in calib.sample(0))
+    acc_data = eval_data if eval_data is not None and eval_data.labels is not None else None
+    if acc_data is not None:
+        report["float_accuracy_original"] = top1(teacher, acc_data)
+    if opts.prune is not None:
+        spec = PruneSpec.parse(opts.prune, scope=opts.prune_scope)
+        if spec.method == "channel":
+            before = sum(p.numel() for p in student.parameters())
+            prune_channels(student, spec.sparsity, example)
+            after = sum(p.numel() for p in student.parameters())
+            log(f"channel pruning: {before} -> {after} parameters")
+            report["prune"] = {"method": "channel", "ratio": spec.sparsity, "params_before": before,
+                               "params_after": after}  # fmt: skip
+        else:
+            if opts.prune_sensitivity:
+                samples = [
+                    tuple(torch.from_numpy(x) for x in calib.sample(i)) for i in range(min(16, calib.samples))
+                ]
+                log(f"sensitivity scan over {len(samples)} calibration samples")
+                sens = sensitivity_scan(student, samples, spec, spec.sparsity)
+                spec.per_layer = sens.chosen
+                report["sensitivity"] = {
+                    "kl_by_layer": {k: {str(s): v for s, v in d.items()} for k, d in sens.layers.items()},
+                    "chosen": sens.chosen,
+                    "achieved": sens.achieved,
+                }
+            if opts.prune_gradual and not opts.distill:
+                raise EdgebuildError("--prune-gradual prunes during --distill: add --distill")
+            gradual = spec if opts.prune_gradual else None
+            if gradual is None:
+                layers, masks = prune(student, spec)
+            else:
+                layers = sparsity_of(student)  # dense until distillation prunes it
+            report["prune"] = {
+                "gradual": gradual is not None,
+                "method": spec.method,
+                "sparsity": spec.sparsity,
+                "scope": spec.scope,
+                "block": list(spec.block) if spec.method == "block" else None,
+                "nm": list(spec.nm) if spec.method == "nm" else None,
+                "layers": [asdict(x) for x in layers],
+            }
+        if acc_data is not None:
+            report["float_accuracy_pruned"] = top1(student, acc_data)
+    gradual = None
+    if opts.prune is not None and opts.prune_gradual:
+        gradual = PruneSpec.parse(opts.prune, scope=opts.prune_scope)
+        gradual.per_layer = report.get("sensitivity", {}).get("chosen", {})
+    if opts.distill:
+        from ..distill import DistillOptions, distill
+
+        if opts.train_data is not None:
+            try:
+                data = load_dataset(opts.train_data, 1, labelled=True)  # labels (y) are optional here
+            except EdgebuildError as e:
+                if "needs labels" not in str(e):
+                    raise
+                data = load_dataset(opts.train_data, 1)
+            source = str(opts.train_data)
+        else:
+            data, source = calib, "calibration data"
+        if len(data.inputs) != 1:
+            raise EdgebuildError("--distill supports models with one input")
+        x = torch.from_numpy(np.ascontiguousarray(data.inputs[0], dtype=np.float32))
+        y = torch.from_numpy(np.asarray(data.labels)).long() if data.labels is not None else None
+        log(
+            f"distilling on {x.shape[0]} samples of {source} ({'with' if y is not None else 'without'} labels)"
+        )
+        res = distill(
+            student, teacher, x, y, masks,
+            DistillOptions(opts.epochs, opts.lr, opts.batch_size, opts.temperature, seed=opts.seed,
+                           progress=opts.progress, gradual=gradual),
+        )  # fmt: skip
+        report["distill"] = {
+            "data": source,
+            "samples": res.samples,
+            "labels": res.used_labels,
+            "epochs": opts.epochs,
+            "lr": opts.lr,
+            "temperature": opts.temperature,
+            "seed": opts.seed,
+            "steps": res.steps,
+            "loss_by_epoch": res.losses,
+        }
+        if masks or gradual is not None:
+            block = gradual.block if gradual is not None and gradual.method == "block" else None
+            report["prune"]["layers_after_distill"] = [asdict(x) for x in sparsity_of(student, block)]
+        if acc_data is not None:
+            report["float_accuracy_after_recovery"] = top1(student, acc_data)
+    return LoadedModel(loaded.path, loaded.format, module=student), teacher, report
