@@ -125,7 +125,7 @@ def compress_model(
                 "nm": list(spec.nm) if spec.method == "nm" else None,
                 "layers": [asdict(x) for x in layers],
             }
-        if acc_data is not None:
+        if acc_data is not None and not opts.prune_gradual:  # gradual: still dense until distillation
             report["float_accuracy_pruned"] = top1(student, acc_data)
     gradual = None
     if opts.prune is not None and opts.prune_gradual:
