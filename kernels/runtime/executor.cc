@@ -89,6 +89,26 @@ void fill_rows(const GemmJob& j, size_t m0, size_t rows, int8_t* dst) {
     int8_t* out = dst + r * kc;
     for (int32_t kh = 0; kh < j.kh; ++kh) {
       const int64_t ih = oh * p[0] - p[2] + (int64_t)kh * p[6];
+      if (ih < 0 || ih >= H) {
+        memset(out, zp, (size_t)j.kw * cg);
+        out += (size_t)j.kw * cg;
+        continue;
+      }
+      if (cg == C && p[7] == 1) {
+        // One group, no dilation: the taps of this window row are adjacent pixels, i.e. contiguous bytes of x.
+        const int64_t iw0 = ow * p[1] - p[3], iw1 = iw0 + j.kw;
+        const int64_t v0 = iw0 < 0 ? 0 : iw0, v1 = iw1 > W ? W : iw1;
+        if (v1 <= v0) {
+          memset(out, zp, (size_t)j.kw * C);  // the whole window row is padding
+        } else {
+          const size_t left = (size_t)(v0 - iw0) * C, valid = (size_t)(v1 - v0) * C;
+          memset(out, zp, left);
+          memcpy(out + left, x + ((n * (size_t)H + (size_t)ih) * (size_t)W + (size_t)v0) * C, valid);
+          memset(out + left + valid, zp, (size_t)j.kw * C - left - valid);
+        }
+        out += (size_t)j.kw * C;
+        continue;
+      }
       for (int32_t kw = 0; kw < j.kw; ++kw, out += cg) {
         const int64_t iw = ow * p[1] - p[3] + (int64_t)kw * p[7];
         if (ih < 0 || ih >= H || iw < 0 || iw >= W) {

@@ -265,4 +265,6 @@ def sweep() -> list[Case]:
     cases.append(conv_case(c=4096, oc=9, k=1, seed=seed + 7, hw=(2, 2), extreme=True))  # accumulator extremes
     cases.append(conv_case(c=64, oc=5, k=5, pad=2, seed=seed + 8, hw=(4, 4), extreme=True))
     cases.append(conv_case(c=32, oc=32, k=3, pad=1, groups=32, seed=seed + 9, extreme=True))
+    cases.append(conv_case(c=5, oc=6, k=1, pad=2, seed=seed + 10, hw=(3, 4)))  # windows wholly in the padding
+    cases.append(conv_case(c=4, oc=9, k=3, stride=2, pad=3, seed=seed + 11, hw=(5, 6)))
     return cases + elementwise_sweep()
