@@ -4,6 +4,7 @@
 // the clamp (the loader guarantees act_min <= act_max). Channel tails (< 16) take a scalar loop.
 #include <arm_neon.h>
 
+#include "edgebuild/requant.h"
 #include "edgebuild/ukernels.h"
 #include "edgebuild/ukernels_isa.h"
 
@@ -51,7 +52,7 @@ extern "C" void eb_qs8_maxpool_minmax_ukernel__neon(const eb_qs8_maxpool_params*
                 const int8_t* px = first + r * row_step + cc;
                 for (size_t k = 0; k < cols; ++k, px += col_step) best = *px > best ? *px : best;
               }
-              output[cc] = (int8_t)(best < p->output_min ? p->output_min : (best > p->output_max ? p->output_max : best));
+              output[cc] = eb_clamp_s8(best, p->output_min, p->output_max);
             }
           }
         }
