@@ -54,6 +54,8 @@ struct ElemKernels {
   void (*add)(const eb_qs8_add_params*, size_t, const int8_t*, const int8_t*, int8_t*);
   void (*maxpool)(const eb_qs8_maxpool_params*, const int8_t*, int8_t*);
   void (*avgpool)(const eb_qs8_avgpool_params*, const int8_t*, int8_t*);
+  void (*quantize)(size_t, const float*, int8_t*, float, int32_t);
+  void (*quantize_to_nhwc)(size_t, size_t, size_t, size_t, const float*, int8_t*, float, int32_t);
 };
 const ElemKernels& elem_kernels(uint32_t isa);
 

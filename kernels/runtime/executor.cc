@@ -31,13 +31,13 @@ void run_quantize(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
   float inv_scale;
   memcpy(&inv_scale, &op.params[1], sizeof inv_scale);  // the IEEE bits of float32(1 / scale)
+  const float* xd = reinterpret_cast<const float*>(x.data);
+  int8_t* yd = reinterpret_cast<int8_t*>(y.data);
   if (op.params[0]) {
-    eb_qs8_quantize_to_nhwc_ref((size_t)x.dims[0], (size_t)x.dims[1], (size_t)x.dims[2], (size_t)x.dims[3],
-                                reinterpret_cast<const float*>(x.data), reinterpret_cast<int8_t*>(y.data),
-                                inv_scale, y.zero_point);
+    elem_kernels(m->isa).quantize_to_nhwc((size_t)x.dims[0], (size_t)x.dims[1], (size_t)x.dims[2],
+                                          (size_t)x.dims[3], xd, yd, inv_scale, y.zero_point);
   } else {
-    eb_qs8_quantize_ref(x.num_elements, reinterpret_cast<const float*>(x.data), reinterpret_cast<int8_t*>(y.data),
-                        inv_scale, y.zero_point);
+    elem_kernels(m->isa).quantize(x.num_elements, xd, yd, inv_scale, y.zero_point);
   }
 }
 

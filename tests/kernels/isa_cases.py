@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgebuild.ir import DType, Layout, Op, OpCode, Program, Tensor
-from edgebuild.qmath import quantize_multiplier
+from edgebuild.qmath import f32_bits, quantize_multiplier
 from tests.kernels.test_ref_vs_oracle import float_output, int8_input
 
 # Tile sizes of the registered kernels: m (rows) 1, 2, 4, 8; n (columns) 4, 8, 32; k steps 4, 8.
@@ -187,6 +187,31 @@ POOL_C = (1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 130)
 ADD_N = (1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 129, 1000, 16384, 16385, 40_003)
 
 
+def quantize_case(shape: tuple[int, ...], seed: int, *, to_nhwc: bool = False) -> Case:
+    """QUANTIZE of floats that hit every branch of docs/quantization.md (1): exact ties (k + 0.5 after the scale),
+    NaN, +-inf, -0.0, denormals, values far outside the int8 range; NCHW -> NHWC when to_nhwc."""
+    rng = np.random.default_rng(seed)
+    scale = np.float32(np.exp(rng.uniform(np.log(1e-3), np.log(4.0))))
+    zp = int(rng.integers(-128, 128))
+    n = int(np.prod(shape))
+    x = (rng.standard_normal(n) * 200.0 * scale).astype(np.float32)
+    ties = (rng.integers(-300, 300, size=n) + 0.5).astype(np.float32)
+    special = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-45, -1e-45, 1e30, -1e30], np.float32)
+    pick = rng.random(n)
+    x = np.where(pick < 0.3, ties, x)  # with scale 1 below: exact ties
+    x = np.where(pick > 0.95, special[rng.integers(0, len(special), size=n)], x).astype(np.float32)
+    inv = np.float32(1.0) if seed % 2 else np.float32(1.0 / scale)
+    prog = Program()
+    xin = prog.add_tensor(Tensor("x", DType.FLOAT32, shape))
+    prog.inputs.append(xin)
+    out_shape = (shape[0], shape[2], shape[3], shape[1]) if to_nhwc else shape
+    layout = Layout.NHWC if to_nhwc else Layout.PLAIN
+    q = prog.add_tensor(Tensor("q", DType.INT8, out_shape, float(1.0 / inv), zp, layout))
+    prog.add_op(Op(OpCode.QUANTIZE, "quantize", [xin], [q], [int(to_nhwc), f32_bits(inv)]))
+    float_output(prog, q)
+    return Case(f"quantize-{'x'.join(map(str, shape))}{'-nhwc' if to_nhwc else ''}", prog, [x.reshape(shape)])
+
+
 def elementwise_sweep() -> list[Case]:
     """ADD, MAX_POOL2D and AVG_POOL2D: vector tails, windows clipped by padding, dilation, ceil mode, batches,
     windows above the int16 sums of the avgpool kernels (> 256 taps), all -128 inputs, saturating ADD parameters."""
@@ -228,6 +253,12 @@ def elementwise_sweep() -> list[Case]:
     cases.append(
         pool_case(is_max=False, c=1280, k=7, stride=1, pad=0, hw=(7, 7), seed=7)
     )  # MobileNetV2's mean
+    for n in (1, 3, 7, 8, 9, 15, 16, 17, 33, 100, 1000):
+        seed += 1
+        cases.append(quantize_case((n,), seed))
+    for c, h, w in ((1, 2, 3), (3, 5, 8), (3, 4, 17), (2, 3, 16), (5, 2, 33), (3, 7, 64)):
+        seed += 1
+        cases.append(quantize_case((1 + seed % 2, c, h, w), seed, to_nhwc=True))
     return cases
 
 
