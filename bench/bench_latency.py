@@ -8,7 +8,10 @@ Engines (batch 1, random weights, random calibration, medians over --runs after 
   torch fp32        eager, torch.inference_mode
   torch int8 fx     FX graph mode post-training quantization, x86 backend (fbgemm/onednn eager quantized ops)
   ort fp32 / int8   ONNX Runtime, int8 = static QDQ, per-channel weights (onnxruntime.quantization)
-LiteRT joins once the .tflite export (issue 6) exists. Prints each latency and edgebuild / best peer.
+  litert int8       LiteRT's default path (builtin ops + XNNPACK) on edgebuild's own .tflite export of the model
+Prints each latency and edgebuild / best peer (every engine but edgebuild is a peer).
+--arm counts ARM instructions per inference and per layer under qemu (bench/arm_insns.py): arm64 dotprod, arm64
+plain NEON (cortex-a53), armv7, and the reference path, against the ideal MACs / 16 (SDOT).
 --peak measures this core's int8 peak with a tight VNNI loop (kernels' own code path: one 8x32c4 call over an
 L1-resident K) and reports GMAC/s of the GEMM-heavy layers against it; --scaling adds ResNet-18 at 1 and 2 threads.
 Not a test: numbers depend on the machine and its load (the bench prints what it measured, nothing more).
@@ -213,6 +216,45 @@ def vnni_peak_gmacs() -> float:
     return best
 
 
+def arm_report(blob: bytes, xs: list[np.ndarray]) -> None:
+    """Instructions per inference and for the heaviest layers on every ARM path (bench/arm_insns.py)."""
+    from bench.arm_insns import arm_instruction_counts
+    from edgebuild.ir import OpCode
+    from edgebuild.serialize import read_artifact
+
+    prog = read_artifact(blob)
+    macs = []
+    for op in prog.ops:
+        if op.opcode in (OpCode.CONV2D, OpCode.FULLY_CONNECTED):
+            w, y = prog.tensors[op.inputs[1]].shape, prog.tensors[op.outputs[0]].shape
+            macs.append(int(np.prod(y)) * int(np.prod(w[1:])))
+        else:
+            macs.append(0)
+    t = time.perf_counter()
+    counts = arm_instruction_counts(blob, xs)
+    ideal = sum(macs) / 16
+    print(
+        f"  ARM instructions per inference (qemu TCG plugin, 1 thread, {time.perf_counter() - t:.0f}s to count):"
+    )
+    print(
+        f"    ideal CONV2D+FC at 16 MACs/instruction (SDOT): {ideal / 1e6:9.1f} M  ({sum(macs) / 1e6:.0f} M MACs)"
+    )
+    ref = counts.get("arm64 ref", {}).get("per_invoke")
+    for label, c in counts.items():
+        gemm = sum(n for n, m in zip(c["per_op"], macs) if m)
+        vs_ref = f", {ref / c['per_invoke']:5.1f}x fewer than ref" if ref and label != "arm64 ref" else ""
+        print(f"    {label:26s} {c['per_invoke'] / 1e6:9.1f} M  (CONV2D+FC {gemm / 1e6:.1f} M = "
+              f"{gemm / ideal:.2f}x ideal{vs_ref}; identical across invokes: {c['identical_across_invokes']})")  # fmt: skip
+    labels = list(counts)
+    first = counts[labels[0]]["per_op"]
+    print("    heaviest layers (M instructions): " + " | ".join(labels) + " | ideal MACs/16")
+    for i in sorted(range(len(prog.ops)), key=lambda i: -first[i])[:10]:
+        op = prog.ops[i]
+        cols = " | ".join(f"{counts[k]['per_op'][i] / 1e6:8.2f}" for k in labels)
+        ideal_op = f"{macs[i] / 16 / 1e6:8.2f}" if macs[i] else "       -"
+        print(f"      {OpCode(op.opcode).name:16s} {op.name[:28]:28s} {cols} | {ideal_op}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
@@ -220,10 +262,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--calib", type=int, default=8, help="calibration samples (random)")
     ap.add_argument("--isa", default="best", help="'best', 'all', or one of ref,avx2,avx512vnni")
-    ap.add_argument("--engines", default="edgebuild,torch_fp32,torch_int8,ort_fp32,ort_int8")
+    ap.add_argument("--engines", default="edgebuild,torch_fp32,torch_int8,ort_fp32,ort_int8,litert")
     ap.add_argument("--layers", action="store_true", help="per-layer ms and GMAC/s of edgebuild's best path")
     ap.add_argument("--peak", action="store_true", help="measure the VNNI int8 peak of this core")
     ap.add_argument("--scaling", action="store_true", help="ResNet-18 edgebuild at 1 and 2 threads")
+    ap.add_argument(
+        "--arm", action="store_true", help="ARM instruction counts under qemu (bench/arm_insns.py)"
+    )
     args = ap.parse_args(argv)
     engines = set(args.engines.split(","))
     torch.set_num_threads(args.threads)
@@ -295,6 +340,20 @@ def main(argv: list[str] | None = None) -> int:
                     lat["onnxruntime int8 (QDQ, per-channel)"] = median_ms(
                         lambda s=s8, f=feed: s.run(None, f), args.runs
                     )
+        if "litert" in engines:
+            try:
+                from bench.litert_peer import litert_latency_ms
+                from edgebuild.export.tflite import export_tflite
+                from edgebuild.serialize import read_artifact
+
+                tfl = export_tflite(read_artifact(blob))
+                lat["litert int8 (default path, XNNPACK)"] = litert_latency_ms(
+                    tfl, x.numpy(), threads=args.threads, runs=args.runs
+                )
+            except Exception as e:  # noqa: BLE001 - a peer that fails is reported, not fatal
+                print(f"  litert failed: {type(e).__name__}: {e}")
+        if args.arm:
+            arm_report(blob, xs)
         results[name] = lat
         ours = {k: v for k, v in lat.items() if k.startswith("edgebuild") and "threads" not in k}
         peers = {k: v for k, v in lat.items() if not k.startswith("edgebuild")}

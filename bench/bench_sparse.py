@@ -9,7 +9,7 @@ min over --runs), at block densities 1.0 … 0.05. A least-squares line sparse/d
 the break-even density (1 − c0) / c1; --write-costs stores the lines in edgebuild/sparse_costs.json, the cost model
 the build's dense-or-sparse choice uses (edgebuild/sparse.py).
 
-Models (batch 1, random weights and calibration, medians over --runs): for each sparsity, the model is pruned by
+Models (batch 1, random weights and calibration, min over --runs with the engines interleaved: the machine is shared): for each sparsity, the model is pruned by
 block magnitude in 16×4 blocks (16 output channels × 4 consecutive k: the AVX-512 kernel's strip; 2 strips of the ARM
 kernels), quantized, lowered, and each layer made sparse where the cost model predicts a gain. Lines: our dense
 int8 (the unpruned model), our sparse int8 at each sparsity, and the dense peers on the same (unpruned) model: a
@@ -25,12 +25,14 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from bench.bench_latency import MODELS, calibration, edgebuild_model, median_ms
+from bench.bench_latency import MODELS, calibration, edgebuild_model
 
 DENSITIES = (1.0, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05)
 BLOCK = (16, 4)
@@ -132,6 +134,39 @@ def model_sweep(names: list[str], sparsities: list[float], runs: int, peers: set
         _one_model(name, sparsities, runs, peers)
 
 
+def _min_interleaved(fns: dict[str, Callable[[], object]], runs: int) -> dict[str, float]:
+    """Min wall time (ms) of each callable over `runs` rounds, the callables interleaved within each round: on a
+    shared, loaded machine the minimum is the least disturbed figure and interleaving exposes every engine to the
+    same load."""
+    for fn in fns.values():
+        fn()
+        fn()
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(runs):
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            best[k] = min(best[k], (time.perf_counter() - t) * 1e3)
+    return best
+
+
+def _by_op_type(blob: bytes, xs: list[np.ndarray], runs: int) -> dict[str, float]:
+    """Per op type, ms: the min over runs of each op's own time (runtime profiler)."""
+    m = edgebuild_model(blob, None, 1)
+    m.profiling = True
+    best = None
+    for _ in range(runs):
+        m.run(xs)
+        t = np.array(m.op_times_ns(), dtype=np.float64)
+        best = t if best is None else np.minimum(best, t)
+    assert best is not None
+    out: dict[str, float] = {}
+    for i in range(m.num_ops):
+        kind = m.op_info(i)["type"]
+        out[kind] = out.get(kind, 0.0) + float(best[i]) / 1e6
+    return out
+
+
 def _one_model(name: str, sparsities: list[float], runs: int, peers: set[str]) -> None:
     from bench.bench_latency import ort_sessions, torch_int8_fx
 
@@ -139,61 +174,79 @@ def _one_model(name: str, sparsities: list[float], runs: int, peers: set[str]) -
     calib = calibration(shape, 4)
     x = calibration(shape, 1, seed=99)[0]
     xs = [x.numpy()]
-    lat: dict[str, float] = {}
+    fns: dict[str, Callable[[], object]] = {}
     t0 = time.perf_counter()
     dense_blob, _ = _prune_and_build(model, calib, 0.0, name)
-    m = edgebuild_model(dense_blob, None, 1)
-    isa = m.isa
-    lat[f"edgebuild dense int8 [{isa}]"] = median_ms(lambda m=m: m.run(xs), runs)
+    dense = edgebuild_model(dense_blob, None, 1)
+    isa = dense.isa
+    dense_key = f"edgebuild dense int8 [{isa}]"
+    fns[dense_key] = partial(dense.run, xs)
     print(f"\n== {name} {shape} (built in {time.perf_counter() - t0:.1f}s, {isa}, 1 thread)", flush=True)
-    sparse_lat: dict[float, float] = {}
+    blobs = {}
     for s in sparsities:
         blob, choices = _prune_and_build(model, calib, s, name)
-        ms = edgebuild_model(blob, None, 1)
-        sparse_lat[s] = median_ms(lambda ms=ms: ms.run(xs), runs)
+        blobs[s] = blob
         n_sparse = sum(c.chosen == "sparse" for c in choices)
-        lat[f"edgebuild sparse int8 {s:.0%} [{isa}]"] = sparse_lat[s]
-        print(f"  {s:.0%} block sparsity: {n_sparse}/{len(choices)} layers sparse", flush=True)
+        gain = [c.expected_gain for c in choices if c.chosen == "sparse"]
+        print(f"  {s:.0%} block sparsity: {n_sparse}/{len(choices)} layers sparse"
+              + (f" (expected per-layer gains {min(gain):.1f}x .. {max(gain):.1f}x)" if gain else ""), flush=True)  # fmt: skip
+        fns[f"edgebuild sparse int8 {s:.0%} [{isa}]"] = partial(edgebuild_model(blob, None, 1).run, xs)
     with torch.inference_mode():
         if "torch_fp32" in peers:
-            lat["torch fp32"] = median_ms(lambda: model(x), runs)
+            fns["torch fp32"] = partial(model, x)
         if "torch_int8" in peers:
             try:
-                qm = torch_int8_fx(model, calib)
-                lat["torch int8 (fx, x86)"] = median_ms(lambda: qm(x), runs)
+                fns["torch int8 (fx, x86)"] = partial(torch_int8_fx(model, calib), x)
             except Exception as e:  # noqa: BLE001 - a peer that fails is reported, not fatal
                 print(f"  torch int8 failed: {type(e).__name__}: {e}")
-    if peers & {"ort_fp32", "ort_int8"}:
         with tempfile.TemporaryDirectory() as tmp:
-            s32, s8 = ort_sessions(model, x, calib, Path(tmp), 1)
-            feed = {"x": x.numpy()}
-            if "ort_fp32" in peers:
-                lat["onnxruntime fp32"] = median_ms(lambda: s32.run(None, feed), runs)
-            if "ort_int8" in peers:
-                lat["onnxruntime int8 (QDQ)"] = median_ms(lambda: s8.run(None, feed), runs)
-    if "litert" in peers:
-        try:
-            from bench.litert_peer import litert_latency_ms
-            from edgebuild.export.tflite import export_tflite
-            from edgebuild.serialize import read_artifact
+            if peers & {"ort_fp32", "ort_int8"}:
+                s32, s8 = ort_sessions(model, x, calib, Path(tmp), 1)
+                feed = {"x": x.numpy()}
+                if "ort_fp32" in peers:
+                    fns["onnxruntime fp32"] = partial(s32.run, None, feed)
+                if "ort_int8" in peers:
+                    fns["onnxruntime int8 (QDQ)"] = partial(s8.run, None, feed)
+            if "litert" in peers:
+                try:
+                    from bench.litert_peer import litert_interpreter
+                    from edgebuild.export.tflite import export_tflite
+                    from edgebuild.serialize import read_artifact
 
-            lat["LiteRT int8 (XNNPACK)"] = litert_latency_ms(
-                export_tflite(read_artifact(dense_blob)), xs[0], threads=1, runs=runs
-            )
-        except Exception as e:  # noqa: BLE001
-            print(f"  LiteRT failed: {type(e).__name__}: {e}")
-    dense = lat[f"edgebuild dense int8 [{isa}]"]
+                    it = litert_interpreter(export_tflite(read_artifact(dense_blob)), threads=1)
+                    index = it.get_input_details()[0]["index"]
+
+                    def litert_run(it=it, index=index) -> None:
+                        it.set_tensor(index, xs[0])
+                        it.invoke()
+
+                    fns["LiteRT int8 (XNNPACK)"] = litert_run
+                except Exception as e:  # noqa: BLE001
+                    print(f"  LiteRT failed: {type(e).__name__}: {e}")
+            lat = _min_interleaved(fns, runs)
+    dense_ms = lat[dense_key]
     peer = {k: v for k, v in lat.items() if not k.startswith("edgebuild")}
     best = min(peer.items(), key=lambda kv: kv[1]) if peer else None
     for k, v in lat.items():
         extra = ""
         if k.startswith("edgebuild sparse"):
-            extra = f"  {dense / v:.2f}x faster than our dense"
+            extra = f"  {dense_ms / v:.2f}x faster than our dense"
             if best:
                 extra += f", {v / best[1]:.2f}x the best dense peer"
         print(f"  {k:40s} {v:8.2f} ms{extra}")
     if best:
         print(f"  best dense peer: {best[0]} {best[1]:.2f} ms")
+    top = max(sparsities)
+    d_ops, s_ops = _by_op_type(dense_blob, xs, runs), _by_op_type(blobs[top], xs, runs)
+    print(f"  where the time goes (ms per op type, min of {runs}): dense vs {top:.0%} sparse")
+    for kind in sorted(set(d_ops) | set(s_ops), key=lambda k: -max(d_ops.get(k, 0), s_ops.get(k, 0))):
+        if max(d_ops.get(kind, 0), s_ops.get(kind, 0)) >= 0.05:
+            print(f"    {kind:24s} {d_ops.get(kind, 0.0):7.2f} {s_ops.get(kind, 0.0):7.2f}")
+    conv_d = d_ops.get("CONV2D", 0.0) + d_ops.get("FULLY_CONNECTED", 0.0)
+    conv_s = sum(v for k, v in s_ops.items() if k in ("CONV2D", "FULLY_CONNECTED", "SPARSE_CONV2D",
+                                                       "SPARSE_FULLY_CONNECTED"))  # fmt: skip
+    print(f"    conv + linear: {conv_d:.2f} -> {conv_s:.2f} ms ({conv_d / conv_s:.2f}x); all ops "
+          f"{sum(d_ops.values()):.2f} -> {sum(s_ops.values()):.2f} ms")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,8 @@ from . import __version__
 from .calib import Dataset, load_dataset, parse_shape, random_dataset
 from .capture import capture, exported_input_shapes, exported_integer_inputs, run_float
 from .compress import CompressOptions
+from .compress.options import GraphCompressOptions
+from .compress.pipeline import compress_graph
 from .errors import EdgebuildError
 from .ir import Program
 from .load import load_model
@@ -36,6 +38,7 @@ from .quantize import quantize_model
 from .serialize import artifact_bytes
 from .targets import Target, describe_missing, load_target
 
+MAX_FINETUNE_SAMPLES = 512  # calibration samples the compress stage distils on
 MAX_CALIB_COMPARE = 256  # calibration samples compared float vs int8: enough for stable figures, quick
 ARTIFACT = "model.ebm"
 RUNNER = "edgebuild-run"
@@ -57,10 +60,13 @@ class BuildOptions:
     cache_dir: Path | None = None  # default: cache_root()/bundles
     # Layers kept in float32 (module paths like "encoder.0.attn" or graph node names): lower/__init__.py
     float_layers: tuple[str, ...] = ()
-    compress: CompressOptions = field(default_factory=CompressOptions)  # pruning / distillation (compress.py)
+    # pruning / distillation on the module (compress/prune_stage.py)
+    compress: CompressOptions = field(default_factory=CompressOptions)
     # Dense-or-sparse kernels per layer: auto (cost model), always, never (edgebuild/sparse.py)
     sparse: str = "auto"
     sparse_block: tuple[int, int] | None = None  # block-CSR block; default: the --prune block, else 16x4
+    # low-rank / weight sharing / Huffman / --max-drop on the captured graph (compress/pipeline.py)
+    graph_compress: GraphCompressOptions = field(default_factory=GraphCompressOptions)
 
 
 @dataclass
@@ -94,6 +100,8 @@ def accuracy_report(float_gm: torch.nn.Module, native: Any, data: Dataset) -> di
     calibration samples."""
     n = data.samples if data.labels is not None else min(data.samples, MAX_CALIB_COMPARE)
     f_all, q_all = [], []
+    f_pred: list[int] = []
+    q_pred: list[int] = []
     top1_same = f_correct = q_correct = 0
     classify = True
     for i in range(n):
@@ -106,6 +114,8 @@ def accuracy_report(float_gm: torch.nn.Module, native: Any, data: Dataset) -> di
         if classify:
             fa, qa = int(f[0].argmax()), int(q[0].argmax())
             top1_same += fa == qa
+            f_pred.append(fa)
+            q_pred.append(qa)
             if data.labels is not None:
                 label = int(data.labels[i])
                 f_correct += fa == label
@@ -124,7 +134,31 @@ def accuracy_report(float_gm: torch.nn.Module, native: Any, data: Dataset) -> di
             rep["float_accuracy"] = 100.0 * f_correct / n
             rep["int8_accuracy"] = 100.0 * q_correct / n
             rep["accuracy_drop_points"] = rep["float_accuracy"] - rep["int8_accuracy"]
+            classes = int(f[0].shape[1])
+            labels = [int(v) for v in data.labels[:n]]
+            rep["metrics"] = {
+                "float": classification_metrics(labels, f_pred, classes),
+                "int8": classification_metrics(labels, q_pred, classes),
+            }
     return rep
+
+
+def classification_metrics(y_true: list[int], y_pred: list[int], classes: int) -> dict[str, Any]:
+    """Accuracy (percent), macro precision / recall / F1 (percent; a class never predicted counts 0) and the
+    confusion matrix (rows: true class, columns: predicted), by scikit-learn."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+    labels = list(range(max(classes, max(y_true, default=0) + 1)))
+    p, r, f1, _ = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, average="macro", zero_division=0
+    )
+    return {
+        "accuracy": 100.0 * float(accuracy_score(y_true, y_pred)),
+        "macro_precision": 100.0 * float(p),
+        "macro_recall": 100.0 * float(r),
+        "macro_f1": 100.0 * float(f1),
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+    }
 
 
 def _copy_graph(gm: torch.fx.GraphModule) -> torch.fx.GraphModule:
@@ -263,19 +297,60 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
         lap("compress")
     float_gm = capture(loaded, example)
     lap("capture")
-    log(f"quantizing with {calib.samples} calibration sample(s)")
-    qgm = quantize_model(
-        _copy_graph(float_gm),  # PT2E rewrites its argument; a copy is ~10x cheaper than exporting again
-        (tuple(torch.from_numpy(x) for x in calib.sample(i)) for i in range(calib.samples)),
-        float_layers=opts.float_layers,
-    )
-    lap("quantize")
-    program = lower_graph(qgm, name=opts.model.stem, float_layers=opts.float_layers)
+    comp = opts.graph_compress
+    comp.check()
+    if comp.max_drop is not None and (eval_data is None or eval_data.labels is None):
+        raise EdgebuildError(
+            "--max-drop needs labelled evaluation data: pass --eval data.npz with arrays x and y"
+        )
+    samples: list[tuple[torch.Tensor, ...]] = []
+    if comp.transforms_graph:
+        if calib.random:
+            warn(
+                "compressing with RANDOM calibration data: distillation fits noise. Pass --calib samples.npz."
+            )
+        samples = [
+            tuple(torch.from_numpy(x) for x in calib.sample(i))
+            for i in range(min(calib.samples, MAX_FINETUNE_SAMPLES))
+        ]
+
+    def make(
+        keep: frozenset[str] = frozenset(), floats: tuple[str, ...] = ()
+    ) -> tuple[torch.nn.Module, dict[str, Any] | None, Program]:
+        """compress (optional) -> quantize -> lower, leaving the weights in `keep` uncompressed and the layers in
+        `floats` (with opts.float_layers) in float32."""
+        compressed: torch.fx.GraphModule = float_gm
+        rep = None
+        if comp.transforms_graph:
+            log("compressing (low-rank / weight sharing / distillation from the original model)")
+            compressed, rep = compress_graph(float_gm, samples, comp, keep)
+            lap("compress")
+        float_layers = tuple(opts.float_layers) + floats
+        log(f"quantizing with {calib.samples} calibration sample(s)")
+        qgm = quantize_model(
+            _copy_graph(
+                compressed
+            ),  # PT2E rewrites its argument; a copy is ~10x cheaper than exporting again
+            (tuple(torch.from_numpy(x) for x in calib.sample(i)) for i in range(calib.samples)),
+            float_layers=float_layers,
+            shared_weight_scale=set(rep["shared_layers"]) if rep else False,
+        )
+        lap("quantize")
+        prog = lower_graph(qgm, name=opts.model.stem, float_layers=float_layers)
+        lap("lower")
+        return compressed, rep, prog
+
+    budget = None
+    if comp.max_drop is not None:
+        assert eval_data is not None
+        reference = teacher_gm or float_gm
+        compressed_gm, comp_report, program, budget = _meet_budget(make, reference, eval_data, comp, log)
+    else:
+        compressed_gm, comp_report, program = make()
     sparse_report = _choose_sparse(program, target.name, opts)
-    lap("lower")
     plan = plan_arena(program)
     program.metadata.update({"target": target.name, "edgebuild_version": __version__})
-    data = artifact_bytes(program)
+    data = artifact_bytes(program, huffman=comp.huffman)
     lap("plan+serialize")
 
     runner_path = _build_runner(target, log)
@@ -324,9 +399,15 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
         if compress_report is not None:
             report["compress"] = compress_report
         report["sparse"] = sparse_report
-        from .report import write_json
+        report["compression"] = compression_report(
+            teacher_gm or float_gm, compressed_gm, comp_report or compress_report, program, data
+        )
+        if budget is not None:
+            report["accuracy_budget"] = budget
+        from .report import write_build_html, write_json
 
         write_json(stage / "report.json", report)
+        write_build_html(stage / "report.html", report)
         if cache is not None:
             try:
                 cache.store(stage, warnings, timings)
@@ -337,6 +418,56 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return BuildResult(out, report, program, plan, timings)
+
+
+def _top1(predict: Callable[[list[np.ndarray]], np.ndarray], data: Dataset) -> float:
+    assert data.labels is not None
+    hits = sum(
+        int(np.asarray(predict(data.sample(i))).argmax()) == int(data.labels[i]) for i in range(data.samples)
+    )
+    return 100.0 * hits / data.samples
+
+
+def _module_of(weight: str) -> str:
+    """ "encoder.0.fc.weight" -> "encoder.0.fc": the module path float_layers names."""
+    return weight.rsplit(".", 1)[0]
+
+
+def _meet_budget(
+    make: Callable[[frozenset[str], tuple[str, ...]], tuple[torch.nn.Module, dict[str, Any] | None, Program]],
+    float_gm: torch.nn.Module,
+    eval_data: Dataset,
+    comp: GraphCompressOptions,
+    log: Log,
+) -> tuple[torch.nn.Module, dict[str, Any] | None, Program, dict[str, Any]]:
+    """--max-drop: the search of compress/budget.py, each trial a real artifact measured by the runtime."""
+    from .compress.budget import Config, Trial, meet_budget
+    from .compress.pipeline import compressible_layers
+    from .serialize import Section, section_sizes
+
+    assert comp.max_drop is not None
+    float_acc = _top1(lambda s: run_float(float_gm, s)[0], eval_data)
+    built: dict[Config, tuple[torch.nn.Module, dict[str, Any] | None, Program]] = {}
+
+    def evaluate(cfg: Config) -> Trial:
+        # A float layer keeps its original weights: it is left out of compression as well.
+        floats = tuple(sorted(_module_of(w) for w in cfg.floats))
+        compressed, rep, program = make(cfg.uncompressed | cfg.floats, floats)
+        plan_arena(program)
+        data = artifact_bytes(program, huffman=comp.huffman)
+        native = native_model(data)
+        acc = _top1(lambda s: native.run(s)[0], eval_data)
+        sizes = section_sizes(data)
+        built[cfg] = (compressed, rep, program)
+        return Trial(
+            cfg, float_acc - acc, sizes.get(Section.CODED_CONSTANTS, sizes.get(Section.CONSTANTS, 0))
+        )
+
+    layers = compressible_layers(float_gm)
+    # The ladder's last rung: float fallback kernels (lower/__init__.py), for layers that are modules of the model.
+    result = meet_budget(evaluate, layers, comp.max_drop, [w for w in layers if "." in w], log)
+    compressed, rep, program = built[result.chosen.config]
+    return compressed, rep, program, result.report(comp.max_drop, result.trials[0])
 
 
 def _choose_sparse(program: Program, target: str, opts: BuildOptions) -> dict[str, Any]:
@@ -376,6 +507,38 @@ def _replace_dir(stage: Path, out: Path) -> None:
 
     stage.chmod(0o755)  # mkdtemp made it private; a bundle is meant to be copied to devices and shared
     replace(stage, out)
+
+
+def compression_report(
+    float_gm: torch.nn.Module,
+    compressed_gm: torch.nn.Module,
+    comp: dict[str, Any] | None,
+    program: Program,
+    data: bytes,
+) -> dict[str, Any]:
+    """Bytes after each stage, as in Deep Compression's tables: float32 -> compressed float (low-rank / pruned: its
+    non-zero weights) -> int8 constants (quantized / clustered) -> Huffman-coded constants (when on)."""
+    from .compress.pipeline import weight_stats
+    from .serialize import Section, section_sizes
+
+    fp32 = float_weight_bytes(float_gm)
+    stages: list[dict[str, Any]] = [{"stage": "float32", "bytes": fp32}]
+    if comp is not None:
+        # The float32 values left after low-rank / weight sharing / BN folding, zero weights not counted (what a
+        # sparse float format would hold; pruned models have many).
+        ws = weight_stats(compressed_gm)
+        nonzero = ws["float_values"] - ws["weights"] + ws["nonzero_weights"]
+        stages.append({"stage": "compressed float32 (non-zero values)", "bytes": 4 * nonzero})
+    stages.append({"stage": "int8 constants (quantized / clustered)", "bytes": program.weights_bytes()})
+    sizes = section_sizes(data)
+    if Section.CODED_CONSTANTS in sizes:
+        stages.append({"stage": "Huffman-coded constants", "bytes": sizes[Section.CODED_CONSTANTS]})
+    for st in stages:
+        st["compression"] = round(fp32 / st["bytes"], 2) if st["bytes"] else None
+    out: dict[str, Any] = {"stages": stages, "artifact_bytes": len(data)}
+    if comp is not None:
+        out["details"] = comp
+    return out
 
 
 def make_report(

@@ -56,6 +56,7 @@ class Request:
     trust_model: bool
     smoke: bool
     float_layers: tuple[str, ...] = ()
+    compress: str = ""  # GraphCompressOptions.key() (compression options, canonical JSON)
 
     @classmethod
     def from_options(cls, opts: Any) -> Request:
@@ -69,6 +70,7 @@ class Request:
             opts.trust_model,
             opts.smoke,
             tuple(getattr(opts, "float_layers", ()) or ()),
+            opts.graph_compress.key(),
         )
 
 
@@ -99,6 +101,12 @@ def _package_sources(model_class: str) -> list[Path]:
     if origin.name == "__init__.py":
         return sorted(p for p in origin.parent.rglob("*.py") if "__pycache__" not in p.parts)
     return [origin] if origin.is_file() else []
+
+
+def _default_compress() -> str:
+    from edgebuild.compress.options import GraphCompressOptions
+
+    return GraphCompressOptions().key()
 
 
 def bundle_key(req: Request) -> str | None:
@@ -135,6 +143,8 @@ def bundle_key(req: Request) -> str | None:
     options = {k: getattr(req, k) for k in ("target", "input_shape", "model_class", "trust_model", "smoke")}
     if req.float_layers:  # only when set, so the keys of earlier builds stay valid
         options["float_layers"] = list(req.float_layers)
+    if req.compress and req.compress != _default_compress():  # likewise
+        options["compress"] = req.compress
     feed("options", json.dumps(options, sort_keys=True).encode())
     if req.model_class:
         for f in _package_sources(req.model_class):
@@ -144,7 +154,7 @@ def bundle_key(req: Request) -> str | None:
     native = importlib.util.find_spec("edgebuild._native")
     if native is not None and native.origin:
         feed("native", paths.sha256_file(Path(native.origin)).encode())
-    for dist in ("torch", "torchao", "numpy"):
+    for dist in ("torch", "torchao", "numpy", "scikit-learn"):
         try:
             feed(dist, importlib.metadata.version(dist).encode())
         except importlib.metadata.PackageNotFoundError:

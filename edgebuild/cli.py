@@ -34,31 +34,58 @@ def _parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("build", help="model.pt -> build/<model>-<target>/ (artifact, runner, report)")
     b.add_argument(
-        "model", type=Path, help="torch.export archive, TorchScript, or state_dict (with --model-class)"
+        "model",
+        type=Path,
+        nargs="?",
+        help="torch.export archive, TorchScript, or state_dict (with --model-class); or `model` in the recipe",
     )
-    b.add_argument("--target", default="host", help="host, arm64, armv7 (see `edgebuild targets`)")
+    b.add_argument(
+        "--config", type=Path, help="recipe file (default: ./edgebuild.toml if present); CLI overrides it"
+    )
+    b.add_argument("--target", help="host (default), arm64, armv7 (see `edgebuild targets`)")
     b.add_argument("--calib", type=Path,
                    help=".npz/.npy/.pt calibration samples (first dim = samples); several inputs: arrays x0, x1, "
                         "... in the model's argument order; integer arrays for token-id inputs")  # fmt: skip
     b.add_argument(
         "--input-shape", help="e.g. 1,3,32,32: calibrate on random data (accuracy is then meaningless)"
     )
-    b.add_argument("--eval", type=Path, help=".npz with x and labels y: report float vs int8 accuracy")
+    b.add_argument(
+        "--eval", type=Path, help=".npz with x and labels y: accuracy, macro P/R/F1, confusion, float vs int8"
+    )
     b.add_argument("--out", type=Path, help="bundle folder (default build/<model>-<target>)")
     b.add_argument("--model-class", help="package.module:Class for a state_dict file")
     b.add_argument(
         "--trust-model",
         action="store_true",
+        default=None,
         help="allow unpickling a whole pickled module (runs code from the file)",
     )
-    b.add_argument("--no-smoke", action="store_true", help="skip the smoke run on the target")
+    b.add_argument("--no-smoke", action="store_true", default=None, help="skip the smoke run on the target")
     b.add_argument("--float-layers", metavar="A,B",
                    help="keep these layers float32 (module paths such as encoder.0.attn, or graph node names)")  # fmt: skip
-    b.add_argument("--export", action="append", default=[], choices=EXPORT_FORMATS,
+    b.add_argument("--export", action="append", default=None, choices=EXPORT_FORMATS,
                    help="also write model.tflite / model.onnx into the bundle (repeatable)")  # fmt: skip
     b.add_argument(
-        "--no-cache", action="store_true", help="build from scratch; do not read or record the cache"
+        "--no-cache",
+        action="store_true",
+        default=None,
+        help="build from scratch; do not read or record the cache",
     )
+    c = b.add_argument_group("compression (docs/compression.md)")
+    c.add_argument(
+        "--cluster-bits", type=int, help="k-means weight sharing: 2^BITS shared values per layer (2..8)"
+    )
+    c.add_argument(
+        "--low-rank-energy", type=float, help="SVD-factorize linear/conv layers keeping this energy"
+    )
+    c.add_argument("--low-rank-size", type=float, help="... or to this fraction of each layer's parameters")
+    c.add_argument(
+        "--finetune-epochs", type=int, help="distillation epochs on --calib after compressing (default 2)"
+    )
+    c.add_argument("--max-drop", type=float,
+                   help="accuracy budget (points, needs --eval): keep the most sensitive layers less compressed")  # fmt: skip
+    c.add_argument("--huffman", action=argparse.BooleanOptionalAction, default=None,
+                   help="Huffman-code the constants in the artifact (decoded at load)")  # fmt: skip
     b.add_argument("--cache-dir", type=Path, help="build cache folder (default $EDGEBUILD_CACHE/bundles)")
     g = b.add_argument_group("pruning and recovery (compressed builds are not cached)")
     g.add_argument(
@@ -134,6 +161,51 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _resolve_build_args(args: argparse.Namespace) -> None:
+    """Fill args from the recipe (edgebuild.toml or --config) where the command line gave nothing, then defaults."""
+    from .compress.options import GraphCompressOptions
+    from .recipe import PRUNE_DEFAULTS, find_recipe, load_recipe
+
+    path = find_recipe(args.config)
+    recipe = load_recipe(path) if path else {"build": {}, "compress": {}}
+    b, c = recipe["build"], recipe["compress"]
+
+    def pick(attr: str, key: str, default: object) -> None:
+        if getattr(args, attr) is None:
+            setattr(args, attr, b.get(key, default))
+
+    for attr in ("model", "calib", "eval", "out", "input_shape", "model_class", "cache_dir"):
+        pick(attr, attr, None)
+    pick("float_layers", "float_layers", None)
+    pick("target", "target", "host")
+    pick("trust_model", "trust_model", False)
+    pick("export", "export", [])
+    if args.no_smoke is None:
+        args.no_smoke = not b.get("smoke", True)
+    if args.no_cache is None:
+        args.no_cache = not b.get("cache", True)
+    for fmt in args.export:
+        if fmt not in EXPORT_FORMATS:
+            raise EdgebuildError(f"{path}: [build] export {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
+    if args.model is None:
+        raise EdgebuildError("no model: pass MODEL (edgebuild build model.pt) or set model in edgebuild.toml")
+    for (
+        key,
+        default,
+    ) in PRUNE_DEFAULTS.items():  # issue 5's options: the recipe applies where the CLI kept the default
+        if key in c and getattr(args, key) == default:
+            setattr(args, key, c[key])
+    comp = GraphCompressOptions()
+    for key in ("cluster_bits", "low_rank_energy", "low_rank_size", "finetune_epochs", "huffman", "max_drop"):
+        cli = getattr(args, key)
+        value = cli if cli is not None else c.get(key)
+        if value is not None:
+            setattr(comp, key, float(value) if key.startswith("low_rank") or key == "max_drop" else value)
+    comp.check()
+    args.graph_compress = comp
+    args.recipe = str(path) if path else None
+
+
 def _float_layers(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(n.strip() for n in (args.float_layers or "").split(",") if n.strip())
 
@@ -145,7 +217,7 @@ def _warm_build(args: argparse.Namespace, console: Console, err: Console) -> boo
     from .targets import load_target
 
     req = Request(args.model, args.target, args.calib, args.eval, args.input_shape, args.model_class,
-                  args.trust_model, not args.no_smoke, _float_layers(args))  # fmt: skip
+                  args.trust_model, not args.no_smoke, _float_layers(args), args.graph_compress.key())  # fmt: skip
     target = load_target(args.target)
     if target.missing(run=req.smoke):
         return False  # the full build names what is missing
@@ -163,6 +235,7 @@ def _warm_build(args: argparse.Namespace, console: Console, err: Console) -> boo
 
 
 def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
+    _resolve_build_args(args)
     if args.prune is not None or args.distill or args.sparse != "auto":
         args.no_cache = True  # the cache key does not cover compression options or training data
     if args.epochs < 1 or args.lr <= 0 or args.temperature <= 0:
@@ -187,6 +260,7 @@ def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
         cache=not args.no_cache,
         cache_dir=args.cache_dir,
         float_layers=_float_layers(args),
+        graph_compress=args.graph_compress,
         compress=CompressOptions(
             prune=args.prune,
             prune_scope=args.prune_scope,

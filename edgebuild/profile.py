@@ -551,7 +551,7 @@ def cmd_profile(args: Any, console: Any, err: Any) -> int:
     out = args.out or args.bundle
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / REPORT, report)
-    write_html(out / HTML, profile)
+    write_html(out / HTML, profile, report)
     print_profile(console, profile, top=args.top)
     err.print(f"[dim]wrote {out / REPORT} and {out / HTML}[/dim]")
     fails = check_gates(profile, gates)

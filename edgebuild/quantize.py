@@ -9,7 +9,7 @@ requantization.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 import torch
 from torch.fx import GraphModule, Node
@@ -84,7 +84,17 @@ MATMUL_OPS = {A.matmul.default, A.bmm.default}
 INT8_MIN, INT8_MAX = -128, 127
 
 
-def _specs() -> tuple[object, object, Callable[[Node, Node, Node], object]]:
+class SharedScaleObserver(pt2e.PerChannelMinMaxObserver):  # type: ignore[misc, name-defined]
+    """Per-channel symmetric weights whose channels all get the layer's largest scale: a layer whose float weights
+    take k shared values (compress/cluster.py) then has at most k distinct int8 values, which Huffman coding stores
+    compactly. Still per-channel in form, so lowering and kernels are unchanged (docs/quantization.md)."""
+
+    def calculate_qparams(self) -> tuple[torch.Tensor, torch.Tensor]:
+        scale, zero_point = super().calculate_qparams()
+        return torch.full_like(scale, float(scale.max())), zero_point
+
+
+def _specs(shared_weight_scale: bool = False) -> tuple[object, object, Callable[[Node, Node, Node], object]]:
     q = pt2e.quantizer
     act = q.QuantizationSpec(
         dtype=torch.int8,
@@ -99,7 +109,9 @@ def _specs() -> tuple[object, object, Callable[[Node, Node, Node], object]]:
         quant_max=127,
         qscheme=torch.per_channel_symmetric,
         ch_axis=0,
-        observer_or_fake_quant_ctr=pt2e.PerChannelMinMaxObserver.with_args(eps=2**-12),
+        observer_or_fake_quant_ctr=(
+            SharedScaleObserver if shared_weight_scale else pt2e.PerChannelMinMaxObserver
+        ).with_args(eps=2**-12),
     )
 
     def bias(x: Node, w: Node, op: Node) -> object:
@@ -132,17 +144,23 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
     (tables) and the value-moving ops around them.
 
     `float_layers`: layers (module paths or node names, lower.matches_float_layer) left unannotated, so they keep
-    float32 weights and run on the float fallback."""
+    float32 weights and run on the float fallback. `shared_weight_scale`: True for every weight, or the weights
+    (get_attr targets) that get one scale per layer (SharedScaleObserver; weight sharing)."""
 
-    def __init__(self, float_layers: Iterable[str] = ()) -> None:
+    def __init__(
+        self, float_layers: Iterable[str] = (), shared_weight_scale: bool | Collection[str] = False
+    ) -> None:
         super().__init__()
         self.float_layers = tuple(float_layers)
+        self.shared_weight_scale = shared_weight_scale
 
     def annotate(self, model: GraphModule) -> GraphModule:
         from .lower import matches_float_layer
 
         q = pt2e.quantizer
         act, weight, bias = _specs()
+        _, shared_weight, _ = _specs(shared_weight_scale=True)
+        shared_scale = self.shared_weight_scale
         done: set[Node] = set()
 
         def mark(node: Node, inputs: dict[Node, object], output: object | None) -> None:
@@ -166,7 +184,12 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
                     if not (isinstance(x, Node) and isinstance(w, Node)):
                         continue
                     inputs[x] = act
-                    inputs[w] = weight
+                    named = (
+                        w.op == "get_attr"
+                        and not isinstance(shared_scale, bool)
+                        and str(w.target) in shared_scale
+                    )
+                    inputs[w] = shared_weight if shared_scale is True or named else weight
                     if isinstance(b, Node):
                         inputs[b] = bias(x, w, node)
                 else:  # add / sub / mul: two tensor operands (broadcasting allowed), no alpha
@@ -240,10 +263,12 @@ def quantize_model(
     exported: GraphModule,
     calibration: Iterable[tuple[torch.Tensor, ...]],
     float_layers: Iterable[str] = (),
+    shared_weight_scale: bool | Collection[str] = False,
 ) -> GraphModule:
     """prepare_pt2e -> run calibration -> convert_pt2e. Returns the q/dq reference graph (BN folded by prepare).
-    Layers named in `float_layers` are not quantized (pass the same names to lower_graph)."""
-    prepared = pt2e.prepare_pt2e(exported, EdgebuildQuantizer(float_layers))
+    Layers named in `float_layers` are not quantized (pass the same names to lower_graph); weights named in
+    `shared_weight_scale` (or all, with True) get one scale per layer."""
+    prepared = pt2e.prepare_pt2e(exported, EdgebuildQuantizer(float_layers, shared_weight_scale))
     n = 0
     with torch.no_grad():
         for batch in calibration:

@@ -77,6 +77,21 @@ def print_summary(console: Console, out: Path, report: dict[str, Any], timings: 
             f"float {acc['float_accuracy']:.2f}% → int8 {acc['int8_accuracy']:.2f}% "
             f"(drop {acc['accuracy_drop_points']:.2f} points)",
         )
+    metrics = acc.get("metrics")
+    if metrics:
+        t.add_row(
+            "macro P / R / F1",
+            " → ".join(
+                f"{name} {m['macro_precision']:.1f} / {m['macro_recall']:.1f} / {m['macro_f1']:.1f}%"
+                for name, m in (("float", metrics["float"]), ("int8", metrics["int8"]))
+            ),
+        )
+    comp = report.get("compression")
+    if comp and len(comp["stages"]) > 2:
+        t.add_row(
+            "compression stages",
+            " → ".join(f"{_bytes(st['bytes'])} ({_ratio(st['compression'])})" for st in comp["stages"]),
+        )
     if acc.get("meaningless"):
         t.add_row("", f"[yellow]accuracy is meaningless: {acc['meaningless']}[/yellow]")
     comp = report.get("compress") or {}
@@ -313,12 +328,110 @@ table{border-collapse:collapse}td,th{padding:2px 10px;text-align:right;border-bo
 td:first-child,th:first-child{text-align:left}
 .warn{background:#fff4d6;padding:8px;border-left:4px solid #e0a800}
 svg text{font-size:11px}.lbl{fill:#222}.dim{fill:#888}.val{fill:#555}.lbl2{fill:#222;font-size:12px}
+.cm td,.cm th{padding:1px 6px;font-size:12px}.cm caption{font-size:12px;text-align:left}.side{display:flex;gap:24px}
 .bar{fill:#3b7dd8}.frame{fill:none;stroke:#ccc}.bound{stroke:#d33;stroke-dasharray:4 3}.tensor{stroke:#fff;stroke-width:.3}
 """
 
 
-def render_html(profile: dict[str, Any]) -> str:
-    """A self-contained page: inline CSS and SVG, no scripts, nothing fetched from the network."""
+# ---- build sections: compression stages and evaluation (in the build's report.html and the profile's) ----------
+
+
+def _confusion_html(cm: list[list[int]], caption: str) -> str:
+    peak = max((max(r) for r in cm), default=1) or 1
+    head = "".join(f"<th>{j}</th>" for j in range(len(cm)))
+    rows = []
+    for i, r in enumerate(cm):
+        cells = []
+        for j, v in enumerate(r):
+            hue = "59,125,216" if i == j else "221,51,51"
+            alpha = 0.08 + 0.6 * v / peak if v else 0
+            cells.append(f"<td style='background:rgba({hue},{alpha:.2f})'>{v}</td>")
+        rows.append(f"<tr><th>{i}</th>{''.join(cells)}</tr>")
+    return (
+        f"<table class='cm'><caption>{_esc(caption)} (rows: true class, columns: predicted)</caption>"
+        f"<tr><th></th>{head}</tr>{''.join(rows)}</table>"
+    )
+
+
+def _ratio(x: float | None) -> str:
+    return "-" if x is None else f"{x}×"
+
+
+def build_sections_html(report: dict[str, Any]) -> str:
+    """HTML for the build's compression stages and labelled-evaluation metrics (empty when it has neither)."""
+    parts: list[str] = []
+    comp = report.get("compression")
+    if comp:
+        rows = "".join(
+            f"<tr><td>{_esc(st['stage'])}</td><td>{st['bytes']:,}</td><td>{_ratio(st['compression'])}</td></tr>"
+            for st in comp["stages"]
+        )
+        parts.append(
+            "<h2>Size after each compression stage</h2>"
+            f"<table id='stages'><tr><th>stage</th><th>bytes</th><th>vs float32</th></tr>{rows}</table>"
+            f"<p>Whole artifact: {comp['artifact_bytes']:,} B.</p>"
+        )
+    metrics = report.get("accuracy", {}).get("metrics")
+    if metrics:
+        names = [("accuracy", "accuracy"), ("macro_precision", "macro precision"), ("macro_recall", "macro recall"),
+                 ("macro_f1", "macro F1")]  # fmt: skip
+        rows = "".join(
+            f"<tr><td>{label}</td><td>{metrics['float'][k]:.2f}%</td><td>{metrics['int8'][k]:.2f}%</td>"
+            f"<td>{metrics['int8'][k] - metrics['float'][k]:+.2f}</td></tr>"
+            for k, label in names
+        )
+        n = report["accuracy"]["samples"]
+        parts.append(
+            f"<h2>Evaluation on {n} labelled samples: float vs compressed int8</h2>"
+            f"<table id='metrics'><tr><th>metric</th><th>float</th><th>int8</th><th>points</th></tr>{rows}</table>"
+            "<div class='side'>"
+            + _confusion_html(metrics["float"]["confusion_matrix"], "float model")
+            + _confusion_html(metrics["int8"]["confusion_matrix"], "compressed int8 model")
+            + "</div>"
+        )
+    return "\n".join(parts)
+
+
+def render_build_html(report: dict[str, Any]) -> str:
+    """The build's report.html: summary, compression stages, evaluation. Self-contained like the profile's."""
+    size, acc = report["size"], report["accuracy"]
+
+    def row(k: str, v: str) -> str:
+        return f"<tr><td>{_esc(k)}</td><td>{_esc(v)}</td></tr>"
+
+    summary = [
+        row("model", f"{report['model']['name']} ({report['model']['format']})"),
+        row("target", report["target"]["name"]),
+        row("artifact", f"{report['artifact']['bytes']:,} B"),
+        row("weights", f"{size['float32_weights_bytes']:,} B float32 -> {size['int8_weights_bytes']:,} B int8"),
+        row("ops", ", ".join(f"{k.lower()} {v}" for k, v in sorted(report["ops"].items()))),
+        row("int8 vs float", f"cosine {acc['cosine_similarity']:.5f}, max |err| {acc['max_abs_error']:.4g} "
+            f"({acc['samples']} samples of {acc['data']})"),
+    ]  # fmt: skip
+    title = f"edgebuild build: {_esc(report['model']['name'])} for {_esc(report['target']['name'])}"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>{title}</title>
+<style>{_CSS}</style></head>
+<body>
+<h1>{title}</h1>
+<table id="summary">{"".join(summary)}</table>
+{build_sections_html(report)}
+<p>Per-op latency and memory: <code>edgebuild profile BUNDLE</code> (rewrites this page with them).</p>
+</body></html>
+"""
+
+
+def write_build_html(path: Path, report: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(render_build_html(report))
+    os.replace(tmp, path)
+
+
+def render_html(profile: dict[str, Any], report: dict[str, Any] | None = None) -> str:
+    """A self-contained page: inline CSS and SVG, no scripts, nothing fetched from the network. With the build's
+    report, its compression and evaluation sections follow the profile's."""
     dev, lat, mem, size = profile["device"], profile["latency_ms"], profile["memory"], profile["size"]
     rss, ov = mem["rss"], mem["overhead"]
     ins = profile.get("instructions")
@@ -384,11 +497,12 @@ def render_html(profile: dict[str, Any]) -> str:
 <h2>All ops</h2>
 <table id="ops"><tr><th>#</th><th>op</th><th>type</th><th>output</th><th>MACs</th><th>ms</th><th>GMAC/s</th>{ins_head}</tr>
 {op_rows}</table>
+{build_sections_html(report) if report else ""}
 </body></html>
 """
 
 
-def write_html(path: Path, profile: dict[str, Any]) -> None:
+def write_html(path: Path, profile: dict[str, Any], report: dict[str, Any] | None = None) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render_html(profile))
+    tmp.write_text(render_html(profile, report))
     os.replace(tmp, path)

@@ -15,7 +15,7 @@ from .ir import DType, Layout, Op, OpCode, Program, Tensor
 
 MAGIC = b"EBMODEL\0"
 VERSION_MAJOR = 1
-VERSION_MINOR = 0
+VERSION_MINOR = 1  # 1.1: CODED_CONSTANTS. A file without it is written as 1.0, readable by 1.0 readers.
 ALIGN = 64
 
 HEADER = struct.Struct("<8sHHIIIQ")  # magic, major, minor, flags, section_count, crc32, file_size
@@ -33,6 +33,12 @@ class Section:
     GRAPH = 5
     CONSTANTS = 6
     METADATA = 7
+    CODED_CONSTANTS = 8  # CONSTANTS, entropy-coded (edgebuild/compress/huffman.py), decoded at load
+
+
+CODED_HEADER = struct.Struct("<QII")  # image_bytes, chunk_count, reserved
+CODED_CHUNK = struct.Struct("<IIQQQQ")  # method, reserved, dst_offset, dst_bytes, src_offset, src_bytes
+assert CODED_HEADER.size == 16 and CODED_CHUNK.size == 40
 
 
 def _align(n: int) -> int:
@@ -52,10 +58,58 @@ class _Strings:
         return self.index[s]
 
 
-def artifact_bytes(program: Program) -> bytes:
-    """The .ebm image of a planned program. Deterministic: same program, same bytes."""
+def coded_constants(image: bytes, chunks: list[tuple[int, int]]) -> bytes:
+    """The CODED_CONSTANTS section of a constant image whose constants are chunks (offset, size), in order: each
+    chunk stored or Huffman-coded, whichever is smallest (docs/artifact.md)."""
+    from .compress.huffman import best_encoding
+
+    records = bytearray()
+    payloads = bytearray()
+    start = CODED_HEADER.size + CODED_CHUNK.size * len(chunks)
+    for off, size in chunks:
+        method, payload = best_encoding(image[off : off + size])
+        records += CODED_CHUNK.pack(method, 0, off, size, start + len(payloads), len(payload))
+        payloads += payload
+    return CODED_HEADER.pack(len(image), len(chunks), 0) + bytes(records) + bytes(payloads)
+
+
+def decode_coded_constants(section: bytes) -> bytes:
+    """The constant image of a CODED_CONSTANTS section, with the loader's checks (ArtifactError if malformed)."""
+    from .compress.huffman import HuffmanError, decode_payload
+
+    if len(section) < CODED_HEADER.size:
+        raise ArtifactError("CODED_CONSTANTS shorter than its header")
+    image_bytes, count, _ = CODED_HEADER.unpack_from(section)
+    if count == 0 or CODED_HEADER.size + count * CODED_CHUNK.size > len(section):
+        raise ArtifactError("CODED_CONSTANTS: bad chunk count")
+    if image_bytes > 1024 * len(section) + 64 * count:  # the loader's per-chunk bounds, summed
+        raise ArtifactError("CODED_CONSTANTS: image_bytes out of bounds")
+    image = bytearray(image_bytes)
+    end = 0
+    for i in range(count):
+        method, _, dst, dst_bytes, src, src_bytes = CODED_CHUNK.unpack_from(
+            section, CODED_HEADER.size + i * CODED_CHUNK.size
+        )
+        if dst != _align(end) or dst_bytes == 0 or dst + dst_bytes > image_bytes:
+            raise ArtifactError(f"CODED_CONSTANTS: chunk {i} does not tile the image")
+        if src < CODED_HEADER.size + count * CODED_CHUNK.size or src + src_bytes > len(section):
+            raise ArtifactError(f"CODED_CONSTANTS: chunk {i} payload out of bounds")
+        try:
+            image[dst : dst + dst_bytes] = decode_payload(method, section[src : src + src_bytes], dst_bytes)
+        except HuffmanError as e:
+            raise ArtifactError(f"CODED_CONSTANTS: chunk {i}: {e}") from e
+        end = dst + dst_bytes
+    if end != image_bytes:
+        raise ArtifactError("CODED_CONSTANTS: image_bytes differs from the end of the last chunk")
+    return bytes(image)
+
+
+def artifact_bytes(program: Program, huffman: bool = False) -> bytes:
+    """The .ebm image of a planned program. Deterministic: same program, same bytes. With `huffman`, constants go
+    to a CODED_CONSTANTS section (each entropy-coded or stored, whichever is smaller) instead of CONSTANTS."""
     strings = _Strings()
 
+    chunks: list[tuple[int, int]] = []
     constants = bytearray()
     tensor_recs = bytearray(struct.pack("<II", len(program.tensors), 0))
     for t in program.tensors:
@@ -67,6 +121,7 @@ def artifact_bytes(program: Program) -> bytes:
             raw = np.ascontiguousarray(t.data, dtype=t.dtype.numpy).tobytes()
             assert len(raw) == t.nbytes, t.name
             constants += raw
+            chunks.append((t.offset, len(raw)))
         tensor_recs += TENSOR.pack(
             name_off,
             name_len,
@@ -106,7 +161,9 @@ def artifact_bytes(program: Program) -> bytes:
         (Section.GRAPH, graph),
         (Section.METADATA, metadata),
     ]
-    if constants:
+    if constants and huffman:
+        sections.append((Section.CODED_CONSTANTS, coded_constants(bytes(constants), chunks)))
+    elif constants:
         sections.append((Section.CONSTANTS, bytes(constants)))
 
     table_end = HEADER.size + SECTION.size * len(sections)
@@ -121,8 +178,19 @@ def artifact_bytes(program: Program) -> bytes:
     file_size = _align(table_end) + len(body)
     after_header = bytes(table) + pad + bytes(body)
     crc = zlib.crc32(after_header) & 0xFFFFFFFF
-    header = HEADER.pack(MAGIC, VERSION_MAJOR, VERSION_MINOR, 0, len(sections), crc, file_size)
+    minor = VERSION_MINOR if huffman and constants else 0
+    header = HEADER.pack(MAGIC, VERSION_MAJOR, minor, 0, len(sections), crc, file_size)
     return header + after_header
+
+
+def section_sizes(data: bytes) -> dict[int, int]:
+    """Size in bytes of each section of a well-formed image, by kind."""
+    _, _, _, _, count, _, _ = HEADER.unpack_from(data)
+    sizes = {}
+    for i in range(count):
+        kind, _, _, size = SECTION.unpack_from(data, HEADER.size + i * SECTION.size)
+        sizes[kind] = size
+    return sizes
 
 
 def write_artifact(program: Program, path: str | os.PathLike[str]) -> int:
@@ -175,6 +243,10 @@ def _read_artifact(data: bytes) -> Program:
         sections[kind] = data[off : off + sz]
     strings = sections[Section.STRINGS]
     constants = sections.get(Section.CONSTANTS, b"")
+    if Section.CODED_CONSTANTS in sections:
+        if Section.CONSTANTS in sections:
+            raise ArtifactError("both CONSTANTS and CODED_CONSTANTS sections")
+        constants = decode_coded_constants(sections[Section.CODED_CONSTANTS])
 
     def name(off: int, length: int) -> str:
         return strings[off : off + length].decode("utf-8")

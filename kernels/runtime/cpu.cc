@@ -178,6 +178,46 @@ bool spmm_kernel(uint32_t isa, SpmmKernel* k) {
   }
 }
 
+const ElemKernels& elem_kernels(uint32_t isa) {
+  static const ElemKernels ref = {eb_qs8_add_ref, eb_qs8_maxpool_ref, eb_qs8_avgpool_ref, eb_qs8_quantize_ref,
+                                  eb_qs8_quantize_to_nhwc_ref};
+  switch (isa) {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    case kIsaAvx512Vnni: {
+      static const ElemKernels k = {eb_qs8_vadd_minmax_ukernel__avx512vnni, eb_qs8_maxpool_minmax_ukernel__avx512vnni,
+                                    eb_qs8_avgpool_minmax_ukernel__avx512vnni, eb_qs8_quantize_ukernel__avx512vnni,
+                                    eb_qs8_quantize_ukernel__avx512vnni_to_nhwc};
+      return k;
+    }
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    case kIsaAvx2: {
+      static const ElemKernels k = {eb_qs8_vadd_minmax_ukernel__avx2, eb_qs8_maxpool_minmax_ukernel__avx2,
+                                    eb_qs8_avgpool_minmax_ukernel__avx2, eb_qs8_quantize_ukernel__avx2,
+                                    eb_qs8_quantize_ukernel__avx2_to_nhwc};
+      return k;
+    }
+#endif
+#ifdef EB_HAVE_ISA_NEON
+    case kIsaNeon:
+    case kIsaNeonDot:
+    case kIsaI8mm: {  // elementwise work has no dot products: every ARM path runs the NEON kernels
+#if defined(__aarch64__)
+      static const ElemKernels k = {eb_qs8_vadd_minmax_ukernel__neon, eb_qs8_maxpool_minmax_ukernel__neon,
+                                    eb_qs8_avgpool_minmax_ukernel__neon, eb_qs8_quantize_ukernel__neon,
+                                    eb_qs8_quantize_ukernel__neon_to_nhwc};
+#else  // armv7: QUANTIZE stays the reference (qs8_quantize__neon.cc says why)
+      static const ElemKernels k = {eb_qs8_vadd_minmax_ukernel__neon, eb_qs8_maxpool_minmax_ukernel__neon,
+                                    eb_qs8_avgpool_minmax_ukernel__neon, eb_qs8_quantize_ref,
+                                    eb_qs8_quantize_to_nhwc_ref};
+#endif
+      return k;
+    }
+#endif
+    default: return ref;
+  }
+}
+
 }  // namespace eb
 
 namespace {

@@ -49,6 +49,16 @@ struct DwKernel {
   uint32_t w_elem;  // 1 = int8, 4 = int16 in the low half of an int32 lane (upper half 0)
 };
 
+// Whole-op kernels of the elementwise and pooling ops for one ISA (the reference kernel where the ISA has none).
+struct ElemKernels {
+  void (*add)(const eb_qs8_add_params*, size_t, const int8_t*, const int8_t*, int8_t*);
+  void (*maxpool)(const eb_qs8_maxpool_params*, const int8_t*, int8_t*);
+  void (*avgpool)(const eb_qs8_avgpool_params*, const int8_t*, int8_t*);
+  void (*quantize)(size_t, const float*, int8_t*, float, int32_t);
+  void (*quantize_to_nhwc)(size_t, size_t, size_t, size_t, const float*, int8_t*, float, int32_t);
+};
+const ElemKernels& elem_kernels(uint32_t isa);
+
 // A sparse micro-kernel (SPARSE_CONV2D / SPARSE_FULLY_CONNECTED) and the strip layout it wants (ukernels_isa.h).
 struct SpmmKernel {
   eb_qs8_spmm_ukernel_fn fn;

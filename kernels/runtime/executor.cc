@@ -31,13 +31,13 @@ void run_quantize(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
   float inv_scale;
   memcpy(&inv_scale, &op.params[1], sizeof inv_scale);  // the IEEE bits of float32(1 / scale)
+  const float* xd = reinterpret_cast<const float*>(x.data);
+  int8_t* yd = reinterpret_cast<int8_t*>(y.data);
   if (op.params[0]) {
-    eb_qs8_quantize_to_nhwc_ref((size_t)x.dims[0], (size_t)x.dims[1], (size_t)x.dims[2], (size_t)x.dims[3],
-                                reinterpret_cast<const float*>(x.data), reinterpret_cast<int8_t*>(y.data),
-                                inv_scale, y.zero_point);
+    elem_kernels(m->isa).quantize_to_nhwc((size_t)x.dims[0], (size_t)x.dims[1], (size_t)x.dims[2],
+                                          (size_t)x.dims[3], xd, yd, inv_scale, y.zero_point);
   } else {
-    eb_qs8_quantize_ref(x.num_elements, reinterpret_cast<const float*>(x.data), reinterpret_cast<int8_t*>(y.data),
-                        inv_scale, y.zero_point);
+    elem_kernels(m->isa).quantize(x.num_elements, xd, yd, inv_scale, y.zero_point);
   }
 }
 
@@ -89,6 +89,26 @@ void fill_rows(const GemmJob& j, size_t m0, size_t rows, int8_t* dst) {
     int8_t* out = dst + r * kc;
     for (int32_t kh = 0; kh < j.kh; ++kh) {
       const int64_t ih = oh * p[0] - p[2] + (int64_t)kh * p[6];
+      if (ih < 0 || ih >= H) {
+        memset(out, zp, (size_t)j.kw * cg);
+        out += (size_t)j.kw * cg;
+        continue;
+      }
+      if (cg == C && p[7] == 1) {
+        // One group, no dilation: the taps of this window row are adjacent pixels, i.e. contiguous bytes of x.
+        const int64_t iw0 = ow * p[1] - p[3], iw1 = iw0 + j.kw;
+        const int64_t v0 = iw0 < 0 ? 0 : iw0, v1 = iw1 > W ? W : iw1;
+        if (v1 <= v0) {
+          memset(out, zp, (size_t)j.kw * C);  // the whole window row is padding
+        } else {
+          const size_t left = (size_t)(v0 - iw0) * C, valid = (size_t)(v1 - v0) * C;
+          memset(out, zp, left);
+          memcpy(out + left, x + ((n * (size_t)H + (size_t)ih) * (size_t)W + (size_t)v0) * C, valid);
+          memset(out + left + valid, zp, (size_t)j.kw * C - left - valid);
+        }
+        out += (size_t)j.kw * C;
+        continue;
+      }
       for (int32_t kw = 0; kw < j.kw; ++kw, out += cg) {
         const int64_t iw = ow * p[1] - p[3] + (int64_t)kw * p[7];
         if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
@@ -447,6 +467,46 @@ void run_fully_connected(eb_model* m, const Op& op) {
                   data_of<const int32_t>(m, op.inputs[4]), reinterpret_cast<int8_t*>(y.data));
 }
 
+struct AddJob {
+  const eb_qs8_add_params* k;
+  void (*fn)(const eb_qs8_add_params*, size_t, const int8_t*, const int8_t*, int8_t*);
+  const int8_t *a, *b;
+  int8_t* y;
+  size_t count, chunk;
+};
+
+void add_task(void* ctx, size_t task, size_t) {
+  const AddJob& j = *static_cast<const AddJob*>(ctx);
+  const size_t i0 = task * j.chunk, n = j.count - i0 < j.chunk ? j.count - i0 : j.chunk;
+  j.fn(j.k, n, j.a + i0, j.b + i0, j.y + i0);
+}
+
+void run_add(eb_model* m, const Op& op) {
+  const Tensor &a = m->tensors[op.inputs[0]], &b = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
+  const int32_t* p = op.params;
+  eb_qs8_add_params k;
+  k.a_zero_point = a.zero_point;
+  k.b_zero_point = b.zero_point;
+  k.output_zero_point = y.zero_point;
+  k.left_shift = p[0];
+  k.a_multiplier = p[1];
+  k.a_shift = p[2];
+  k.b_multiplier = p[3];
+  k.b_shift = p[4];
+  k.output_multiplier = p[5];
+  k.output_shift = p[6];
+  k.output_min = p[7];
+  k.output_max = p[8];
+  AddJob j = {&k, elem_kernels(m->isa).add, reinterpret_cast<const int8_t*>(a.data),
+              reinterpret_cast<const int8_t*>(b.data), reinterpret_cast<int8_t*>(y.data), y.num_elements, 0};
+  // Elementwise: any split gives the same bytes. Chunks of >= 16 KiB, a multiple of 64 elements.
+  const size_t threads = (size_t)m->num_threads;
+  j.chunk = threads <= 1 ? j.count : ((j.count + threads * 2 - 1) / (threads * 2) + 63) / 64 * 64;
+  if (j.chunk < 16384) j.chunk = 16384;
+  if (j.count <= j.chunk) return j.fn(&k, j.count, j.a, j.b, j.y);
+  parallel_for(m, (j.count + j.chunk - 1) / j.chunk, add_task, &j);
+}
+
 // ADD, SUB, MUL (docs/artifact.md): same-shape int8 ADD keeps its flat kernel; everything else broadcasts.
 void run_binary(eb_model* m, const Op& op) {
   const Tensor &a = m->tensors[op.inputs[0]], &b = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
@@ -462,21 +522,7 @@ void run_binary(eb_model* m, const Op& op) {
   }
   const bool same = a.num_elements == y.num_elements && b.num_elements == y.num_elements;
   if (kind == EB_BINARY_ADD && same) {
-    eb_qs8_add_params k;
-    k.a_zero_point = a.zero_point;
-    k.b_zero_point = b.zero_point;
-    k.output_zero_point = y.zero_point;
-    k.left_shift = p[0];
-    k.a_multiplier = p[1];
-    k.a_shift = p[2];
-    k.b_multiplier = p[3];
-    k.b_shift = p[4];
-    k.output_multiplier = p[5];
-    k.output_shift = p[6];
-    k.output_min = p[7];
-    k.output_max = p[8];
-    eb_qs8_add_ref(&k, y.num_elements, reinterpret_cast<const int8_t*>(a.data),
-                   reinterpret_cast<const int8_t*>(b.data), reinterpret_cast<int8_t*>(y.data));
+    run_add(m, op);  // the flat (SIMD, threaded) int8 ADD
     return;
   }
   eb_qs8_binary_params k;
@@ -551,6 +597,35 @@ void run_resize(eb_model* m, const Op& op) {
   }
 }
 
+struct PoolJob {
+  const eb_qs8_maxpool_params* k;
+  void (*fn)(const eb_qs8_maxpool_params*, const int8_t*, int8_t*);
+  const int8_t* x;
+  int8_t* y;
+  size_t rows_per_task;
+};
+
+// Task = output rows [r0, r1) of the batch × output_height rows, as a pool of its own: one image, the rows shifted
+// into a (possibly negative) top padding, so the kernel computes exactly the windows of those rows.
+void maxpool_task(void* ctx, size_t task, size_t) {
+  const PoolJob& j = *static_cast<const PoolJob*>(ctx);
+  const eb_qs8_maxpool_params& k = *j.k;
+  const size_t OH = (size_t)k.output_height, total = (size_t)k.batch * OH;
+  const size_t in_image = (size_t)k.input_height * (size_t)k.input_width * (size_t)k.channels;
+  const size_t out_row = (size_t)k.output_width * (size_t)k.channels;
+  size_t r = task * j.rows_per_task;
+  const size_t r1 = r + j.rows_per_task < total ? r + j.rows_per_task : total;
+  while (r < r1) {  // one piece per image the range touches
+    const size_t n = r / OH, oh0 = r % OH, oh1 = (r1 - n * OH < OH ? r1 - n * OH : OH);
+    eb_qs8_maxpool_params sub = k;
+    sub.batch = 1;
+    sub.output_height = (int32_t)(oh1 - oh0);
+    sub.pad_height = k.pad_height - (int32_t)oh0 * k.stride_height;
+    j.fn(&sub, j.x + n * in_image, j.y + r * out_row);
+    r += oh1 - oh0;
+  }
+}
+
 void run_max_pool(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
   const int32_t* p = op.params;
@@ -571,7 +646,12 @@ void run_max_pool(eb_model* m, const Op& op) {
   k.dilation_width = p[7];
   k.output_min = p[8];
   k.output_max = p[9];
-  eb_qs8_maxpool_ref(&k, reinterpret_cast<const int8_t*>(x.data), reinterpret_cast<int8_t*>(y.data));
+  PoolJob j = {&k, elem_kernels(m->isa).maxpool, reinterpret_cast<const int8_t*>(x.data),
+               reinterpret_cast<int8_t*>(y.data), 0};
+  const size_t threads = (size_t)m->num_threads, rows = (size_t)k.batch * (size_t)k.output_height;
+  if (threads <= 1 || rows < 2) return j.fn(&k, j.x, j.y);
+  j.rows_per_task = (rows + threads * 2 - 1) / (threads * 2);
+  parallel_for(m, (rows + j.rows_per_task - 1) / j.rows_per_task, maxpool_task, &j);
 }
 
 void run_avg_pool(eb_model* m, const Op& op) {
@@ -594,7 +674,7 @@ void run_avg_pool(eb_model* m, const Op& op) {
   k.zero_point = x.zero_point;
   k.output_min = p[7];
   k.output_max = p[8];
-  eb_qs8_avgpool_ref(&k, reinterpret_cast<const int8_t*>(x.data), reinterpret_cast<int8_t*>(y.data));
+  elem_kernels(m->isa).avgpool(&k, reinterpret_cast<const int8_t*>(x.data), reinterpret_cast<int8_t*>(y.data));
 }
 
 void run_concat(eb_model* m, const Op& op) {

@@ -25,7 +25,14 @@ enum SectionKind : uint32_t {
   kSectionGraph = 5,
   kSectionConstants = 6,
   kSectionMetadata = 7,
+  kSectionCodedConstants = 8,  // CONSTANTS, entropy-coded; decoded at load (huffman.h)
+  kSectionLastKnown = kSectionCodedConstants,
 };
+
+// CODED_CONSTANTS chunk methods.
+enum CodedMethod : uint32_t { kCodedStored = 0, kCodedHuffman = 1, kCodedHuffmanRuns = 2 };
+constexpr size_t kCodedHeaderBytes = 16;
+constexpr size_t kCodedChunkBytes = 40;
 
 enum Opcode : uint32_t {
   kOpQuantize = 1,
@@ -121,6 +128,8 @@ struct eb_model {
   void* arena_raw;  // allocation behind arena (aligned to 64)
   uint8_t* arena;
   size_t weights_bytes;  // sum of constant tensor sizes
+  void* constants_raw;   // decoded CODED_CONSTANTS (aligned to 64), or NULL when constants are read in place
+  size_t coded_constants_bytes;  // size of the CODED_CONSTANTS section in the file (0 if absent)
 
   int profiling;
   uint64_t* op_ns;  // num_ops entries

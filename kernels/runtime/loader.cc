@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "edgebuild/ukernels.h"
+#include "huffman.h"
 #include "internal.h"
 
 namespace eb {
@@ -55,6 +56,7 @@ const char* section_name(uint32_t kind) {
     case kSectionGraph: return "GRAPH";
     case kSectionConstants: return "CONSTANTS";
     case kSectionMetadata: return "METADATA";
+    case kSectionCodedConstants: return "CODED_CONSTANTS";
     default: return "unknown";
   }
 }
@@ -140,6 +142,7 @@ class Loader {
     if ((s = read_header()) != EB_OK) return s;
     if ((s = read_section_table()) != EB_OK) return s;
     if ((s = read_tables()) != EB_OK) return s;
+    if ((s = read_coded_constants()) != EB_OK) return s;
     if ((s = read_tensors()) != EB_OK) return s;
     if ((s = read_graph()) != EB_OK) return s;
     if ((s = read_ops()) != EB_OK) return s;
@@ -229,7 +232,7 @@ class Loader {
           return fail(EB_ERR_FORMAT, "section kind %u (%s) appears twice (entries %u and %u)", kind,
                       section_name(kind), j, i);
       kinds[i] = kind;
-      if (kind >= kSectionStrings && kind <= kSectionMetadata) sections_[kind] = Section{true, offset, size};
+      if (kind >= kSectionStrings && kind <= kSectionLastKnown) sections_[kind] = Section{true, offset, size};
       // Unknown kinds are skipped: newer minor versions may add sections.
     }
     const uint32_t required[] = {kSectionStrings, kSectionTensors, kSectionOps, kSectionIntPool, kSectionGraph};
@@ -278,6 +281,143 @@ class Loader {
     return EB_OK;
   }
 
+  // ---- constants: CONSTANTS in place, or CODED_CONSTANTS decoded (docs/artifact.md) ----
+
+  eb_status read_coded_constants() {
+    const Section& raw = sections_[kSectionConstants];
+    const Section& coded = sections_[kSectionCodedConstants];
+    if (raw.present && coded.present)
+      return fail(EB_ERR_FORMAT, "the file has both CONSTANTS and CODED_CONSTANTS sections (at most one is allowed)");
+    if (!coded.present) {
+      consts_ = raw;
+      consts_base_ = raw.present ? buf_ + raw.offset : NULL;
+      return EB_OK;
+    }
+    m_->coded_constants_bytes = (size_t)coded.size;
+    const uint8_t* sec = buf_ + coded.offset;
+#define CFAIL(...) fail(EB_ERR_FORMAT, "section CODED_CONSTANTS: " __VA_ARGS__)
+    if (coded.size < kCodedHeaderBytes)
+      return CFAIL("%llu bytes, shorter than its %zu-byte header", (unsigned long long)coded.size, kCodedHeaderBytes);
+    const uint64_t image_bytes = read_u64(sec);
+    const uint32_t count = read_u32(sec + 8);
+    if (count == 0) return CFAIL("no chunks");
+    if ((uint64_t)count * kCodedChunkBytes > coded.size - kCodedHeaderBytes)
+      return CFAIL("%u chunks × %zu bytes do not fit in its %llu bytes", count, kCodedChunkBytes,
+                   (unsigned long long)coded.size);
+    const uint64_t payload_start = kCodedHeaderBytes + (uint64_t)count * kCodedChunkBytes;
+    // Pass 1: the chunks tile the image (each at the next multiple of 64 after the previous one's end, the last one
+    // ending at image_bytes) and each one's decoded size is bounded by its payload, so a small file cannot ask for
+    // a huge allocation (at most 1024 decoded bytes per coded byte; docs/artifact.md).
+    uint64_t end = 0;
+    for (uint32_t i = 0; i < count; ++i) {
+      const uint8_t* rec = sec + kCodedHeaderBytes + (size_t)i * kCodedChunkBytes;
+      const uint32_t method = read_u32(rec);
+      const uint64_t dst = read_u64(rec + 8), dst_bytes = read_u64(rec + 16);
+      const uint64_t src = read_u64(rec + 24), src_bytes = read_u64(rec + 32);
+      const uint64_t expected = (end + kSectionAlignment - 1) / kSectionAlignment * kSectionAlignment;
+      if (i > 0 && dst != expected)
+        return CFAIL("chunk %u starts at %llu, expected %llu (the next multiple of 64 after chunk %u)", i,
+                     (unsigned long long)dst, (unsigned long long)expected, i - 1);
+      if (i == 0 && dst != 0) return CFAIL("chunk 0 starts at %llu, expected 0", (unsigned long long)dst);
+      if (dst_bytes == 0) return CFAIL("chunk %u is empty", i);
+      if (src < payload_start || !fits(src, src_bytes, coded.size))
+        return CFAIL("chunk %u: payload (offset %llu, %llu bytes) lies outside the section's payload area", i,
+                     (unsigned long long)src, (unsigned long long)src_bytes);
+      uint64_t bound = 0;  // the most bytes this payload can decode to
+      if (method == kCodedStored) {
+        bound = src_bytes;
+        if (src_bytes != dst_bytes)
+          return CFAIL("chunk %u is stored but holds %llu bytes for %llu", i, (unsigned long long)src_bytes,
+                       (unsigned long long)dst_bytes);
+      } else if (method == kCodedHuffman) {
+        if (src_bytes < kHuffmanTableBytes) return CFAIL("chunk %u: payload shorter than its code table", i);
+        bound = (src_bytes - kHuffmanTableBytes) * 8;  // every code is at least one bit
+      } else if (method == kCodedHuffmanRuns) {
+        if (src_bytes < kRunsHeader) return CFAIL("chunk %u: payload shorter than its header", i);
+        const uint64_t pairs = read_u64(sec + src);
+        if (pairs > (src_bytes - kRunsHeader) * 4)  // a pair takes at least two bits
+          return CFAIL("chunk %u: %llu pairs cannot fit in a %llu-byte payload", i, (unsigned long long)pairs,
+                       (unsigned long long)src_bytes);
+        bound = pairs * 256 + 255;  // each pair covers at most 256 bytes; at most 255 zeros follow the last one
+      } else {
+        return CFAIL("chunk %u: unknown method %u (0 stored, 1 huffman, 2 huffman_runs)", i, method);
+      }
+      if (dst_bytes > bound)
+        return CFAIL("chunk %u: %llu decoded bytes cannot come from its %llu-byte payload", i,
+                     (unsigned long long)dst_bytes, (unsigned long long)src_bytes);
+      end = dst + dst_bytes;  // no overflow: dst <= previous end + 63 and dst_bytes <= 2^10 × file size
+    }
+    if (image_bytes != end)
+      return CFAIL("image_bytes %llu differs from the end of the last chunk %llu", (unsigned long long)image_bytes,
+                   (unsigned long long)end);
+    if (image_bytes > (uint64_t)SIZE_MAX - 64)
+      return fail(EB_ERR_NOMEM, "decoded constants of %llu bytes exceed this machine's address space",
+                  (unsigned long long)image_bytes);
+    uint8_t* image = static_cast<uint8_t*>(tracked_alloc_aligned(m_, (size_t)image_bytes, &m_->constants_raw));
+    if (image == NULL)
+      return fail(EB_ERR_NOMEM, "out of memory for %llu bytes of decoded constants", (unsigned long long)image_bytes);
+    // Pass 2: decode (the image is zeroed: padding between chunks and the zeros of HUFFMAN_RUNS are implicit).
+    for (uint32_t i = 0; i < count; ++i) {
+      const uint8_t* rec = sec + kCodedHeaderBytes + (size_t)i * kCodedChunkBytes;
+      const uint32_t method = read_u32(rec);
+      const uint64_t dst = read_u64(rec + 8), dst_bytes = read_u64(rec + 16);
+      const uint8_t* src = sec + read_u64(rec + 24);
+      const uint64_t src_bytes = read_u64(rec + 32);
+      uint8_t* out = image + dst;
+      const char* why = NULL;
+      if (method == kCodedStored) {
+        memcpy(out, src, (size_t)dst_bytes);
+      } else if (method == kCodedHuffman) {
+        why = decode_huffman(src, src_bytes, out, dst_bytes);
+      } else {
+        why = decode_runs(src, src_bytes, out, dst_bytes);
+      }
+      if (why != NULL) return CFAIL("chunk %u: %s", i, why);
+    }
+#undef CFAIL
+    consts_ = Section{true, 0, image_bytes};
+    consts_base_ = image;
+    return EB_OK;
+  }
+
+  static constexpr uint64_t kRunsHeader = 8 + 2 * kHuffmanTableBytes;  // pair count, gap and value tables
+
+  static const char* decode_huffman(const uint8_t* src, uint64_t src_bytes, uint8_t* out, uint64_t n) {
+    HuffmanTable table;
+    const char* why = huffman_table_init(&table, src);
+    if (why != NULL) return why;
+    BitReader bits = {src + kHuffmanTableBytes, src_bytes - kHuffmanTableBytes, 0};
+    for (uint64_t k = 0; k < n; ++k) {
+      const int32_t sym = huffman_decode(&bits, table);
+      if (sym < 0) return sym == -1 ? "the bitstream ends inside a code" : "invalid code in the bitstream";
+      out[k] = (uint8_t)sym;
+    }
+    return bit_reader_finish(bits);
+  }
+
+  static const char* decode_runs(const uint8_t* src, uint64_t src_bytes, uint8_t* out, uint64_t n) {
+    const uint64_t pairs = read_u64(src);
+    BitReader bits = {src + kRunsHeader, src_bytes - kRunsHeader, 0};
+    uint64_t pos = 0;
+    if (pairs > 0) {
+      HuffmanTable gaps, values;
+      const char* why = huffman_table_init(&gaps, src + 8);
+      if (why != NULL) return why;
+      if ((why = huffman_table_init(&values, src + 8 + kHuffmanTableBytes)) != NULL) return why;
+      for (uint64_t k = 0; k < pairs; ++k) {
+        const int32_t gap = huffman_decode(&bits, gaps);
+        if (gap < 0) return gap == -1 ? "the bitstream ends inside a code" : "invalid code in the bitstream";
+        pos += (uint64_t)gap;
+        if (pos >= n) return "a run goes past the end of the chunk";
+        const int32_t value = huffman_decode(&bits, values);
+        if (value < 0) return value == -1 ? "the bitstream ends inside a code" : "invalid code in the bitstream";
+        out[pos++] = (uint8_t)value;
+      }
+    }
+    if (n - pos > 255) return "more than 255 zero bytes follow the last pair";
+    return bit_reader_finish(bits);
+  }
+
   // ---- tensors ----
 
   eb_status read_name(const char* what, uint32_t index, const uint8_t* rec, const char** name, uint32_t* len) {
@@ -298,7 +438,7 @@ class Loader {
     m_->tensors = static_cast<Tensor*>(tracked_calloc(m_, m_->num_tensors, sizeof(Tensor)));
     if (m_->tensors == NULL) return fail(EB_ERR_NOMEM, "out of memory for the tensor table");
     const Section& sec = sections_[kSectionTensors];
-    const Section& consts = sections_[kSectionConstants];
+    const Section& consts = consts_;
     for (uint32_t i = 0; i < m_->num_tensors; ++i) {
       const uint8_t* rec = buf_ + sec.offset + 8 + (size_t)i * kTensorRecordBytes;
       Tensor& t = m_->tensors[i];
@@ -357,7 +497,8 @@ class Loader {
           return TFAIL("arena offset %llu is not a multiple of the element size %zu", TARGS,
                        (unsigned long long)t.offset, esize);
       } else {
-        if (!consts.present) return TFAIL("is constant but the file has no CONSTANTS section", TARGS);
+        if (!consts.present)
+          return TFAIL("is constant but the file has no CONSTANTS or CODED_CONSTANTS section", TARGS);
         if (t.offset % kSectionAlignment != 0)
           return TFAIL("constant offset %llu is not a multiple of 64", TARGS, (unsigned long long)t.offset);
         if (!fits(t.offset, t.size, consts.size))
@@ -616,7 +757,7 @@ class Loader {
   }
   // Constant int32 data, read in place (CONSTANTS and every constant are 64-aligned in a 16-aligned buffer).
   const int32_t* const_i32(int32_t id) {
-    return reinterpret_cast<const int32_t*>(buf_ + sections_[kSectionConstants].offset + T(id).offset);
+    return reinterpret_cast<const int32_t*>(consts_base_ + T(id).offset);
   }
 
   eb_status check_quantize() {
@@ -1280,7 +1421,7 @@ class Loader {
     m_->arena = static_cast<uint8_t*>(tracked_alloc_aligned(m_, (size_t)m_->arena_bytes, &m_->arena_raw));
     if (m_->arena == NULL)
       return fail(EB_ERR_NOMEM, "out of memory for the %llu-byte arena", (unsigned long long)m_->arena_bytes);
-    const uint8_t* constants = buf_ + sections_[kSectionConstants].offset;  // offset 0 if absent: unused then
+    const uint8_t* constants = consts_base_;  // NULL if absent: unused then
     for (uint32_t i = 0; i < m_->num_tensors; ++i) {
       Tensor& t = m_->tensors[i];
       // Constants are never written (outputs are arena tensors, checked), so dropping const here is safe.
@@ -1302,7 +1443,10 @@ class Loader {
   char* err_;
   size_t err_len_;
   uint32_t section_count_ = 0;
-  Section sections_[kSectionMetadata + 1] = {};
+  Section sections_[kSectionLastKnown + 1] = {};
+  // The constant image: CONSTANTS in place, or CODED_CONSTANTS decoded into m_->constants_raw.
+  Section consts_ = {};
+  const uint8_t* consts_base_ = NULL;
   Section strings_ = {};
   const int32_t* pool_ = NULL;
   uint32_t pool_count_ = 0;

@@ -87,6 +87,7 @@ void free_model_parts(eb_model* m) {
   free(m->names);
   free(m->op_ns);
   free(m->arena_raw);
+  free(m->constants_raw);
   free(m->file_raw);
 }
 

@@ -141,6 +141,10 @@ eb_status eb_model_set_threads(eb_model* model, int threads) {
     void* raw = NULL;
     uint8_t* s = static_cast<uint8_t*>(eb::tracked_alloc_aligned(model, model->scratch_per_thread * threads, &raw));
     if (s == NULL) return EB_ERR_NOMEM;
+    if (model->scratch_raw != NULL) {  // the old scratch leaves the tracked bytes with its allocation (model.cc)
+      const size_t old_threads = model->max_threads > 0 ? (size_t)model->max_threads : 1;
+      model->tracked_bytes -= model->scratch_per_thread * old_threads + 63;
+    }
     free(model->scratch_raw);
     model->scratch_raw = raw;
     model->scratch = s;

@@ -61,7 +61,12 @@ def digits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BuildResult]:
 
 def test_digits_bundle_contents(digits: dict[str, BuildResult]) -> None:
     for t, b in digits.items():
-        assert sorted(p.name for p in b.out.iterdir()) == ["edgebuild-run", "model.ebm", "report.json"]
+        assert sorted(p.name for p in b.out.iterdir()) == [
+            "edgebuild-run",
+            "model.ebm",
+            "report.html",
+            "report.json",
+        ]
         r = b.report
         assert r["target"]["name"] == t
         assert r["smoke_run"]["bit_identical_to_host"] is True

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgebuild.ir import DType, Layout, Op, OpCode, Program, Tensor
-from edgebuild.qmath import quantize_multiplier
+from edgebuild.qmath import f32_bits, quantize_multiplier
 from tests.kernels.test_ref_vs_oracle import float_output, int8_input
 
 # Tile sizes of the registered kernels: m (rows) 1, 2, 4, 8; n (columns) 4, 8, 32; k steps 4, 8.
@@ -101,6 +101,167 @@ def conv_case(
     return Case(name + ("-extreme" if extreme else ""), prog, [_codes(rng, (batch, h, w_, c), zx, extreme)])
 
 
+def add_case(count: int, seed: int, *, extreme: bool = False) -> Case:
+    """ADD of two [count] tensors; `extreme`: all -128 codes against zero points of 127 and loader-valid parameters
+    that saturate every sat32 of docs/quantization.md (7) (left shift 24, positive exponents)."""
+    rng = np.random.default_rng(seed)
+    za, zb, zy = (127, 127, -128) if extreme else (int(v) for v in rng.integers(-128, 128, size=3))
+    prog = Program()
+    _, a = int8_input(prog, (count,), za)
+    _, b = int8_input(prog, (count,), zb)
+    if extreme:
+        ls = 24
+        am, ae = int(rng.integers(2**30, 2**31)), int(rng.integers(-2, 31))
+        bm, be = int(rng.integers(2**30, 2**31)), int(rng.integers(-2, 31))
+        om, oe = int(rng.integers(2**30, 2**31)), int(rng.integers(-31, 31))
+    else:
+        sa, sb, sy = (float(v) for v in np.exp(rng.uniform(np.log(1e-3), 0.0, size=3)))
+        twice = 2 * max(sa, sb)
+        ls = 20
+        (am, ae), (bm, be) = quantize_multiplier(sa / twice), quantize_multiplier(sb / twice)
+        om, oe = quantize_multiplier(twice / ((1 << 20) * sy))
+    lo, hi = _act(rng)
+    y = prog.add_tensor(Tensor("add", DType.INT8, (count,), 1.0, zy))
+    prog.add_op(Op(OpCode.ADD, "add", [a, b], [y], [ls, am, ae, bm, be, om, oe, lo, hi]))
+    float_output(prog, y)
+    xa, xb = _codes(rng, (count,), za, extreme), _codes(rng, (count,), zb, extreme)
+    if extreme:  # half the lanes at +127 so both saturation directions occur
+        xa[1::2], xb[::3] = 127 - za, 127 - zb
+    return Case(f"add-{count}{'-extreme' if extreme else ''}", prog, [xa, xb])
+
+
+def _pool_out(size: int, k: int, s: int, p: int, d: int, ceil: bool) -> int:
+    span = size + 2 * p - d * (k - 1) - 1
+    o = (-(-span // s) if ceil else span // s) + 1
+    if ceil and (o - 1) * s >= size + p:  # PyTorch: the last window starts inside the input or the left pad
+        o -= 1
+    return o
+
+
+def pool_case(
+    *,
+    is_max: bool,
+    c: int,
+    k: int,
+    stride: int,
+    pad: int,
+    hw: tuple[int, int],
+    dilation: int = 1,
+    ceil: bool = False,
+    include_pad: bool = False,
+    batch: int = 1,
+    seed: int = 0,
+    all_min: bool = False,
+) -> Case:
+    rng = np.random.default_rng(seed)
+    h, w = hw
+    z = int(rng.integers(-128, 128))
+    oh, ow = _pool_out(h, k, stride, pad, dilation, ceil), _pool_out(w, k, stride, pad, dilation, ceil)
+    prog = Program()
+    _, q = int8_input(prog, (batch, h, w, c), z, Layout.NHWC)
+    y = prog.add_tensor(Tensor("pool", DType.INT8, (batch, oh, ow, c), 1.0, z, Layout.NHWC))
+    lo, hi = _act(rng)
+    if is_max:
+        params = [k, k, stride, stride, pad, pad, dilation, dilation, lo, hi]
+        prog.add_op(Op(OpCode.MAX_POOL2D, "pool", [q], [y], params))
+    else:
+        prog.add_op(
+            Op(
+                OpCode.AVG_POOL2D,
+                "pool",
+                [q],
+                [y],
+                [k, k, stride, stride, pad, pad, int(include_pad), lo, hi],
+            )
+        )
+    float_output(prog, y)
+    kind = "maxpool" if is_max else "avgpool"
+    name = f"{kind}-c{c}-k{k}-s{stride}-p{pad}-d{dilation}-{h}x{w}-b{batch}{'-ceil' if ceil else ''}"
+    name += "-incl" if include_pad else ""
+    return Case(name + ("-min" if all_min else ""), prog, [_codes(rng, (batch, h, w, c), z, all_min)])
+
+
+# Channel counts around the pooling kernels' vectors (8, 16, 32, 64 int8 lanes) and ADD lengths around 8/16/64
+# lanes, past the executor's 16 Ki-element thread chunk.
+POOL_C = (1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 130)
+ADD_N = (1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 129, 1000, 16384, 16385, 40_003)
+
+
+def quantize_case(shape: tuple[int, ...], seed: int, *, to_nhwc: bool = False) -> Case:
+    """QUANTIZE of floats that hit every branch of docs/quantization.md (1): exact ties (k + 0.5 after the scale),
+    NaN, +-inf, -0.0, denormals, values far outside the int8 range; NCHW -> NHWC when to_nhwc."""
+    rng = np.random.default_rng(seed)
+    scale = np.float32(np.exp(rng.uniform(np.log(1e-3), np.log(4.0))))
+    zp = int(rng.integers(-128, 128))
+    n = int(np.prod(shape))
+    x = (rng.standard_normal(n) * 200.0 * scale).astype(np.float32)
+    ties = (rng.integers(-300, 300, size=n) + 0.5).astype(np.float32)
+    special = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-45, -1e-45, 1e30, -1e30], np.float32)
+    pick = rng.random(n)
+    x = np.where(pick < 0.3, ties, x)  # with scale 1 below: exact ties
+    x = np.where(pick > 0.95, special[rng.integers(0, len(special), size=n)], x).astype(np.float32)
+    inv = np.float32(1.0) if seed % 2 else np.float32(1.0 / scale)
+    prog = Program()
+    xin = prog.add_tensor(Tensor("x", DType.FLOAT32, shape))
+    prog.inputs.append(xin)
+    out_shape = (shape[0], shape[2], shape[3], shape[1]) if to_nhwc else shape
+    layout = Layout.NHWC if to_nhwc else Layout.PLAIN
+    q = prog.add_tensor(Tensor("q", DType.INT8, out_shape, float(1.0 / inv), zp, layout))
+    prog.add_op(Op(OpCode.QUANTIZE, "quantize", [xin], [q], [int(to_nhwc), f32_bits(inv)]))
+    float_output(prog, q)
+    return Case(f"quantize-{'x'.join(map(str, shape))}{'-nhwc' if to_nhwc else ''}", prog, [x.reshape(shape)])
+
+
+def elementwise_sweep() -> list[Case]:
+    """ADD, MAX_POOL2D and AVG_POOL2D: vector tails, windows clipped by padding, dilation, ceil mode, batches,
+    windows above the int16 sums of the avgpool kernels (> 256 taps), all -128 inputs, saturating ADD parameters."""
+    cases, seed = [], 9000
+    for n in ADD_N:
+        seed += 1
+        cases.append(add_case(n, seed))
+    for n in (1, 17, 64, 1000):
+        seed += 1
+        cases.append(add_case(n, seed, extreme=True))
+    for c in POOL_C:
+        for is_max in (True, False):
+            for k, stride, pad, hw, ceil in (
+                (3, 2, 1, (9, 8), False),
+                (2, 2, 0, (6, 7), True),
+                (3, 1, 1, (5, 4), False),
+            ):
+                seed += 1
+                cases.append(
+                    pool_case(
+                        is_max=is_max,
+                        c=c,
+                        k=k,
+                        stride=stride,
+                        pad=pad,
+                        hw=hw,
+                        ceil=ceil,
+                        seed=seed,
+                        include_pad=bool(seed % 2),
+                    )
+                )
+    for is_max in (True, False):
+        cases.append(pool_case(is_max=is_max, c=64, k=3, stride=2, pad=1, hw=(12, 11), batch=2, seed=1))
+        cases.append(pool_case(is_max=is_max, c=5, k=7, stride=1, pad=0, hw=(7, 7), seed=2))  # global 7x7
+        cases.append(pool_case(is_max=is_max, c=33, k=16, stride=1, pad=0, hw=(16, 16), seed=3, all_min=True))
+        cases.append(pool_case(is_max=is_max, c=40, k=17, stride=1, pad=0, hw=(17, 17), seed=4, all_min=True))
+    cases.append(pool_case(is_max=True, c=17, k=3, stride=2, pad=2, dilation=2, hw=(9, 10), seed=5))
+    cases.append(pool_case(is_max=True, c=70, k=3, stride=2, pad=1, hw=(11, 9), batch=3, ceil=True, seed=6))
+    cases.append(
+        pool_case(is_max=False, c=1280, k=7, stride=1, pad=0, hw=(7, 7), seed=7)
+    )  # MobileNetV2's mean
+    for n in (1, 3, 7, 8, 9, 15, 16, 17, 33, 100, 1000):
+        seed += 1
+        cases.append(quantize_case((n,), seed))
+    for c, h, w in ((1, 2, 3), (3, 5, 8), (3, 4, 17), (2, 3, 16), (5, 2, 33), (3, 7, 64)):
+        seed += 1
+        cases.append(quantize_case((1 + seed % 2, c, h, w), seed, to_nhwc=True))
+    return cases
+
+
 def sweep() -> list[Case]:
     """The exhaustive small-shape sweep: every FC (m, n, k) of the grids, plus convolutions of every kind the
     executor dispatches (direct 1x1, im2col, grouped, depthwise 3x3 / 5x5 / other, stride 1 / 2, padding,
@@ -135,4 +296,6 @@ def sweep() -> list[Case]:
     cases.append(conv_case(c=4096, oc=9, k=1, seed=seed + 7, hw=(2, 2), extreme=True))  # accumulator extremes
     cases.append(conv_case(c=64, oc=5, k=5, pad=2, seed=seed + 8, hw=(4, 4), extreme=True))
     cases.append(conv_case(c=32, oc=32, k=3, pad=1, groups=32, seed=seed + 9, extreme=True))
-    return cases
+    cases.append(conv_case(c=5, oc=6, k=1, pad=2, seed=seed + 10, hw=(3, 4)))  # windows wholly in the padding
+    cases.append(conv_case(c=4, oc=9, k=3, stride=2, pad=3, seed=seed + 11, hw=(5, 6)))
+    return cases + elementwise_sweep()

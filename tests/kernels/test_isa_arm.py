@@ -21,7 +21,7 @@ from edgebuild import _native
 from edgebuild.ir import Program, Tensor
 from edgebuild.plan import plan_arena
 from edgebuild.serialize import artifact_bytes
-from tests.kernels.isa_cases import Case, conv_case, fc_case
+from tests.kernels.isa_cases import Case, conv_case, elementwise_sweep, fc_case
 from tests.kernels.paths_ran import RAN, record_path
 
 # (target, emulated CPU, forced ISA): plain NEON on an armv8.0 core, dotprod on `-cpu max` (and NEON there too),
@@ -37,7 +37,8 @@ MAX_IO = 60
 
 
 def arm_sweep() -> list[Case]:
-    """Tile edges of the ARM kernels (2x8c8, 4x8c4, depthwise 8 channels) plus every conv kind and the extremes."""
+    """Tile edges of the ARM kernels (2x8c8, 4x8c4, depthwise 8 channels) plus every conv kind and the extremes, and
+    the ADD / pooling sweep of isa_cases.py (NEON kernels on every ARM path)."""
     cases, seed = [], 5000
     for m in (1, 2, 3, 4, 5, 9):
         for n in (1, 7, 8, 9, 17, 24):
@@ -59,7 +60,7 @@ def arm_sweep() -> list[Case]:
     cases.append(conv_case(c=16, oc=16, k=3, pad=2, dilation=2, groups=16, seed=3))
     cases.append(conv_case(c=2048, oc=9, k=1, seed=4, hw=(2, 2), extreme=True))
     cases.append(conv_case(c=32, oc=32, k=3, pad=1, groups=32, seed=5, extreme=True))
-    return cases
+    return cases + elementwise_sweep()
 
 
 def merge(cases: list[Case]) -> tuple[Program, list[np.ndarray]]:
@@ -93,9 +94,14 @@ def batches(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, list[P
     """(artifact, input files, reference output bytes) per batch of at most MAX_IO cases."""
     root = tmp_path_factory.mktemp("isa-arm")
     cases = arm_sweep()
+    groups: list[list[Case]] = [[]]
+    for case in cases:  # at most MAX_IO inputs per artifact (an ADD case has two)
+        if sum(len(c.inputs) for c in groups[-1]) + len(case.inputs) > MAX_IO:
+            groups.append([])
+        groups[-1].append(case)
     out = []
-    for b in range(0, len(cases), MAX_IO):
-        program, inputs = merge(cases[b : b + MAX_IO])
+    for b, group in enumerate(groups):
+        program, inputs = merge(group)
         plan_arena(program)
         blob = artifact_bytes(program)
         path = root / f"batch{b}.ebm"

@@ -228,3 +228,20 @@ def test_runner_survives_truncation(runner_for, artifact: bytes, tmp_path: Path)
         )
         assert done.returncode == 1, n
         assert json.loads(done.stdout)["code"] in ("EB_ERR_FORMAT", "EB_ERR_CHECKSUM")
+
+
+def test_set_threads_tracks_scratch_once(artifact: bytes) -> None:
+    """Growing the thread count replaces the per-thread scratch: the old allocation leaves tracked_bytes with it, so
+    stepping 1 -> 2 -> 3 -> 4 threads tracks exactly what setting 4 at once does (and more than 1 thread does,
+    since this artifact's CONV2D needs im2col scratch on the optimized paths)."""
+    stepped, direct = _native.Model.from_bytes(artifact), _native.Model.from_bytes(artifact)
+    stepped.threads = 1
+    one = stepped.tracked_bytes
+    for t in (2, 3, 4):
+        stepped.threads = t
+    direct.threads = 4
+    assert stepped.tracked_bytes == direct.tracked_bytes
+    if _native.Model.from_bytes(artifact).isa != "ref":
+        assert stepped.tracked_bytes > one
+    stepped.threads = 2  # shrinking keeps the larger scratch: nothing allocated, nothing counted twice
+    assert stepped.tracked_bytes == direct.tracked_bytes

@@ -20,13 +20,15 @@ REGRESSIONS = Path(__file__).parent / "fuzz_regressions"
 
 
 def write_seeds(folder: Path) -> int:
-    """Real artifacts: small random CNNs (every op family the lowering emits) and the digits model."""
+    """Real artifacts: small random CNNs (every op family the lowering emits), three of them Huffman-coded."""
     folder.mkdir(parents=True, exist_ok=True)
     for seed in range(6):
         m = RandomCNN(seed)
         q = quantize_and_lower(m, calibration(m.input_shape(), 2), f"r{seed}")
         plan_arena(q.program)
         (folder / f"random-cnn-{seed}.ebm").write_bytes(artifact_bytes(q.program))
+        if seed < 3:  # the same models with Huffman-coded constants (CODED_CONSTANTS, decoded at load)
+            (folder / f"random-cnn-{seed}-huffman.ebm").write_bytes(artifact_bytes(q.program, huffman=True))
     return len(list(folder.iterdir()))
 
 

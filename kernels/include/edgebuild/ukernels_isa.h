@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "edgebuild/ukernels.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -61,7 +63,26 @@ typedef void (*eb_qs8_spmm_ukernel_fn)(size_t mr, size_t nc, const int8_t* const
   void name(size_t channels, size_t taps, const int8_t* const* input, const void* w, int8_t* output, \
             const eb_qs8_requant_params* rq)
 
+// Elementwise and pooling kernels take a whole op, with the reference kernel's signature (no tile: the channel or
+// element loop is inside); each equals its eb_qs8_<op>_ref twin bit for bit.
+#define EB_DECLARE_VADD(name) \
+  void name(const eb_qs8_add_params* params, size_t count, const int8_t* a, const int8_t* b, int8_t* output)
+#define EB_DECLARE_MAXPOOL(name) void name(const eb_qs8_maxpool_params* params, const int8_t* input, int8_t* output)
+#define EB_DECLARE_AVGPOOL(name) void name(const eb_qs8_avgpool_params* params, const int8_t* input, int8_t* output)
+#define EB_DECLARE_QUANTIZE(name)                                                                     \
+  void name(size_t count, const float* input, int8_t* output, float inv_scale, int32_t zero_point); \
+  void name##_to_nhwc(size_t batch, size_t channels, size_t height, size_t width, const float* input,  \
+                      int8_t* output, float inv_scale, int32_t zero_point)
+
 // x86-64
+EB_DECLARE_VADD(eb_qs8_vadd_minmax_ukernel__avx512vnni);
+EB_DECLARE_MAXPOOL(eb_qs8_maxpool_minmax_ukernel__avx512vnni);
+EB_DECLARE_AVGPOOL(eb_qs8_avgpool_minmax_ukernel__avx512vnni);
+EB_DECLARE_QUANTIZE(eb_qs8_quantize_ukernel__avx512vnni);
+EB_DECLARE_VADD(eb_qs8_vadd_minmax_ukernel__avx2);
+EB_DECLARE_MAXPOOL(eb_qs8_maxpool_minmax_ukernel__avx2);
+EB_DECLARE_AVGPOOL(eb_qs8_avgpool_minmax_ukernel__avx2);
+EB_DECLARE_QUANTIZE(eb_qs8_quantize_ukernel__avx2);
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_8x32c4__avx512vnni);
 EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_1x16__avx512vnni);
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x4c8__avx2);
@@ -69,6 +90,10 @@ EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_8x16c4__avx512vnni);
 EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x8c4__avx2);
 EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_1x8__avx2);
 // ARM (armv7 and armv8)
+EB_DECLARE_VADD(eb_qs8_vadd_minmax_ukernel__neon);
+EB_DECLARE_MAXPOOL(eb_qs8_maxpool_minmax_ukernel__neon);
+EB_DECLARE_AVGPOOL(eb_qs8_avgpool_minmax_ukernel__neon);
+EB_DECLARE_QUANTIZE(eb_qs8_quantize_ukernel__neon);  // aarch64 only
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_2x8c8__neon);
 EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_1x8__neon);
 EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x8c4__neon);

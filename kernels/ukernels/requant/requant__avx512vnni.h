@@ -11,14 +11,19 @@
 //  SRDHM(x, m) for m > 0 (eq. 3 guarantees it) is floor((x·m + 2^30) / 2^31): both nudges of eq. (4a) give that;
 //  RDBPOT(x, n) = (x >> n) + (r > t) with r = x & (2^n − 1), t = ((2^n − 1) >> 1) + (x < 0)  (eq. 4b);
 //  clamping q to [lo, hi] = [act_min − zp, act_max − zp] before adding zp is eq. (6) without an int64 sum.
-static inline __m512i eb_requant_avx512(__m512i acc, __m512i mult, __m512i left, __m512i right, __m512i lo,
-                                        __m512i hi, __m512i zp) {
-  const __m512i one = _mm512_set1_epi32(1);
+// sat32(x · 2^left) for left in [0, 32): lanes beyond INT32_MAX >> left (INT32_MIN >> left) saturate.
+static inline __m512i eb_satshl_avx512(__m512i x, __m512i left) {
   const __m512i max_ok = _mm512_srav_epi32(_mm512_set1_epi32(INT32_MAX), left);
   const __m512i min_ok = _mm512_srav_epi32(_mm512_set1_epi32(INT32_MIN), left);
-  __m512i x = _mm512_sllv_epi32(acc, left);
-  x = _mm512_mask_mov_epi32(x, _mm512_cmpgt_epi32_mask(acc, max_ok), _mm512_set1_epi32(INT32_MAX));
-  x = _mm512_mask_mov_epi32(x, _mm512_cmplt_epi32_mask(acc, min_ok), _mm512_set1_epi32(INT32_MIN));
+  __m512i y = _mm512_sllv_epi32(x, left);
+  y = _mm512_mask_mov_epi32(y, _mm512_cmpgt_epi32_mask(x, max_ok), _mm512_set1_epi32(INT32_MAX));
+  return _mm512_mask_mov_epi32(y, _mm512_cmplt_epi32_mask(x, min_ok), _mm512_set1_epi32(INT32_MIN));
+}
+
+// MBQM(acc, mult, e) of docs/quantization.md (5) with left = max(e, 0), right = max(−e, 0), exactly as eb_mbqm.
+static inline __m512i eb_mbqm_avx512(__m512i acc, __m512i mult, __m512i left, __m512i right) {
+  const __m512i one = _mm512_set1_epi32(1);
+  const __m512i x = eb_satshl_avx512(acc, left);
   const __m512i nudge = _mm512_set1_epi64((int64_t)1 << 30);
   const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(x, mult), nudge);
   const __m512i odd =
@@ -29,9 +34,21 @@ static inline __m512i eb_requant_avx512(__m512i acc, __m512i mult, __m512i left,
   const __m512i rem = _mm512_and_si512(q, mask);
   const __m512i threshold = _mm512_sub_epi32(_mm512_srai_epi32(mask, 1), _mm512_srai_epi32(q, 31));
   q = _mm512_srav_epi32(q, right);
-  q = _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, threshold), q, one);
-  q = _mm512_max_epi32(_mm512_min_epi32(q, hi), lo);
-  return _mm512_add_epi32(q, zp);
+  return _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, threshold), q, one);
+}
+
+static inline __m512i eb_requant_avx512(__m512i acc, __m512i mult, __m512i left, __m512i right, __m512i lo,
+                                        __m512i hi, __m512i zp) {
+  const __m512i q = eb_mbqm_avx512(acc, mult, left, right);
+  return _mm512_add_epi32(_mm512_max_epi32(_mm512_min_epi32(q, hi), lo), zp);
+}
+
+// sat32(a + b): on overflow (a, b of one sign, the wrapped sum of the other) the bound of a's sign.
+static inline __m512i eb_satadd_avx512(__m512i a, __m512i b) {
+  const __m512i s = _mm512_add_epi32(a, b);
+  const __mmask16 ov = _mm512_movepi32_mask(_mm512_and_si512(_mm512_xor_si512(a, s), _mm512_xor_si512(b, s)));
+  const __m512i bound = _mm512_xor_si512(_mm512_srai_epi32(a, 31), _mm512_set1_epi32(INT32_MAX));
+  return _mm512_mask_mov_epi32(s, ov, bound);
 }
 
 #endif  // EDGEBUILD_REQUANT_AVX512VNNI_H_

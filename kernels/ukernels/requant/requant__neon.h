@@ -6,17 +6,21 @@
 
 #include <arm_neon.h>
 
-static inline int32x4_t eb_requant_neon(int32x4_t acc, int32x4_t mult, int32x4_t left, int32x4_t right,
-                                        int32x4_t lo, int32x4_t hi, int32x4_t zp) {
+// MBQM(acc, mult, e) of docs/quantization.md (5), exactly as eb_mbqm (left = max(e, 0), right = max(−e, 0)).
+static inline int32x4_t eb_mbqm_neon(int32x4_t acc, int32x4_t mult, int32x4_t left, int32x4_t right) {
   const int32x4_t one = vdupq_n_s32(1);
   int32x4_t q = vqrdmulhq_s32(vqshlq_s32(acc, left), mult);
   const int32x4_t mask = vsubq_s32(vshlq_s32(one, right), one);
   const int32x4_t rem = vandq_s32(q, mask);
   const int32x4_t threshold = vsubq_s32(vshrq_n_s32(mask, 1), vshrq_n_s32(q, 31));
   q = vshlq_s32(q, vnegq_s32(right));  // arithmetic shift right by `right`
-  q = vsubq_s32(q, vreinterpretq_s32_u32(vcgtq_s32(rem, threshold)));
-  q = vmaxq_s32(vminq_s32(q, hi), lo);
-  return vaddq_s32(q, zp);
+  return vsubq_s32(q, vreinterpretq_s32_u32(vcgtq_s32(rem, threshold)));
+}
+
+static inline int32x4_t eb_requant_neon(int32x4_t acc, int32x4_t mult, int32x4_t left, int32x4_t right,
+                                        int32x4_t lo, int32x4_t hi, int32x4_t zp) {
+  const int32x4_t q = eb_mbqm_neon(acc, mult, left, right);
+  return vaddq_s32(vmaxq_s32(vminq_s32(q, hi), lo), zp);
 }
 
 // Eight requantized lanes (already within int8) to bytes.

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from .calib import Dataset, load_dataset
-from .errors import EdgebuildError
-from .load import LoadedModel
+from ..calib import Dataset, load_dataset
+from ..errors import EdgebuildError
+from ..load import LoadedModel
 
 Log = Any
 
@@ -76,7 +76,7 @@ def compress_model(
     log: Log,
 ) -> tuple[LoadedModel, torch.nn.Module, dict[str, Any]]:
     """(the student to build, the original model, the report's "compress" section)."""
-    from .prune import PruneSpec, prune, prune_channels, sensitivity_scan, sparsity_of
+    from ..prune import PruneSpec, prune, prune_channels, sensitivity_scan, sparsity_of
 
     original = _module_of(loaded)
     teacher = copy.deepcopy(original).eval()
@@ -125,14 +125,14 @@ def compress_model(
                 "nm": list(spec.nm) if spec.method == "nm" else None,
                 "layers": [asdict(x) for x in layers],
             }
-        if acc_data is not None:
+        if acc_data is not None and not opts.prune_gradual:  # gradual: still dense until distillation
             report["float_accuracy_pruned"] = top1(student, acc_data)
     gradual = None
     if opts.prune is not None and opts.prune_gradual:
         gradual = PruneSpec.parse(opts.prune, scope=opts.prune_scope)
         gradual.per_layer = report.get("sensitivity", {}).get("chosen", {})
     if opts.distill:
-        from .distill import DistillOptions, distill
+        from ..distill import DistillOptions, distill
 
         if opts.train_data is not None:
             try:
@@ -148,12 +148,19 @@ def compress_model(
             raise EdgebuildError("--distill supports models with one input")
         x = torch.from_numpy(np.ascontiguousarray(data.inputs[0], dtype=np.float32))
         y = torch.from_numpy(np.asarray(data.labels)).long() if data.labels is not None else None
+        batch = opts.batch_size
+        if loaded.exported is not None:
+            batch = (
+                1  # an export archive's graph keeps the batch size it was exported with (1, checked above)
+            )
+            log("the model is a torch.export archive with a fixed batch of 1: distilling one sample per step "
+                "(slow; a state_dict with --model-class trains in batches)")  # fmt: skip
         log(
             f"distilling on {x.shape[0]} samples of {source} ({'with' if y is not None else 'without'} labels)"
         )
         res = distill(
             student, teacher, x, y, masks,
-            DistillOptions(opts.epochs, opts.lr, opts.batch_size, opts.temperature, seed=opts.seed,
+            DistillOptions(opts.epochs, opts.lr, batch, opts.temperature, seed=opts.seed,
                            progress=opts.progress, gradual=gradual),
         )  # fmt: skip
         report["distill"] = {

@@ -1,0 +1,80 @@
+"""ARM instructions per inference and per layer, counted under qemu-user with edgebuild's TCG plugin
+(kernels/tools/qemu-insn-count.c, the counter `edgebuild profile` uses), for each ARM dispatch path:
+
+    arm64 neondot  (qemu-aarch64 -cpu max,        EDGEBUILD_ISA=neondot: SDOT GEMM)
+    arm64 neon     (qemu-aarch64 -cpu cortex-a53, EDGEBUILD_ISA=neon: armv8.0, no dotprod)
+    armv7 neon     (qemu-arm -cpu max,            EDGEBUILD_ISA=neon)
+    arm64 ref      (qemu-aarch64 -cpu max,        EDGEBUILD_ISA=ref: the reference kernels, the baseline)
+
+Counts are of guest instructions between the runner's profiling markers (one invoke, one thread): deterministic,
+not a latency. The ideal for the GEMM-like ops is MACs / 16 (one SDOT does 16 int8 MACs).
+
+    from bench.arm_insns import arm_instruction_counts
+    counts = arm_instruction_counts(blob, [x])     # {"arm64 neondot": {"per_invoke": ..., "per_op": [...]}, ...}
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CONFIGS = (
+    ("arm64 neondot", "arm64", "max", "neondot"),
+    ("arm64 neon (cortex-a53)", "arm64", "cortex-a53", "neon"),
+    ("armv7 neon", "armv7", "max", "neon"),
+    ("arm64 ref", "arm64", "max", "ref"),
+)
+
+
+def arm_instruction_counts(
+    blob: bytes, xs: list[np.ndarray], configs: tuple[tuple[str, str, str, str], ...] = CONFIGS
+) -> dict[str, dict[str, Any]]:
+    from edgebuild.compile import build_runner
+    from edgebuild.profile import MARKERS, build_insn_plugin, elf_symbols, parse_insn_counts
+    from edgebuild.run import run_runner
+    from edgebuild.run.transports import Local
+    from edgebuild.serialize import read_artifact
+    from edgebuild.targets import load_target
+
+    num_ops = len(read_artifact(blob).ops)
+    plugin = build_insn_plugin()
+    out: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="edgebuild-bench-arm-") as tmp_name:
+        tmp = Path(tmp_name)
+        artifact = tmp / "model.ebm"
+        artifact.write_bytes(blob)
+        inputs = []
+        for i, x in enumerate(xs):
+            inputs.append(tmp / f"x{i}.npy")
+            np.save(inputs[-1], np.ascontiguousarray(x, np.float32))
+        for label, target_name, cpu, isa in configs:
+            target = load_target(target_name)
+            runner = build_runner(target)
+            marks = elf_symbols(runner, MARKERS)
+            counts = tmp / f"insns-{target_name}-{cpu}-{isa}.txt"
+            plugin_args = ",".join(
+                [str(plugin), f"out={counts}"]
+                + [f"{m.removeprefix('eb_profile_')}={hex(marks[m])}" for m in MARKERS]
+            )
+            device = Local(
+                name=f"{target.emulator[0]} -cpu {cpu}",
+                prefix=(target.emulator[0], "-cpu", cpu, "-plugin", plugin_args),
+                env={"EDGEBUILD_ISA": isa},
+            )
+            doc = run_runner(
+                target,
+                runner,
+                artifact,
+                inputs,
+                [],
+                device=device,
+                profile=True,
+                extra_options=("--threads", "1"),
+            )
+            if doc.get("isa") != isa:
+                raise RuntimeError(f"{label}: asked for {isa}, the runner ran {doc.get('isa')}")
+            out[label] = parse_insn_counts(counts.read_text(), num_ops)
+    return out

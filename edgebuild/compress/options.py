@@ -1,0 +1,49 @@
+"""The compression options of a build (no torch import: the CLI's cached-build path reads them)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from ..errors import EdgebuildError
+
+MIN_BITS, MAX_BITS = 2, 8  # k-means codebooks: 4 to 256 shared values per layer
+
+
+@dataclass
+class GraphCompressOptions:
+    cluster_bits: int | None = None  # k-means weight sharing, 2^bits shared values per layer
+    low_rank_energy: float | None = None  # SVD rank keeping this fraction of the squared singular values
+    low_rank_size: float | None = None  # ... or this fraction of each layer's parameters
+    finetune_epochs: int = 2  # distillation epochs over the calibration samples after low-rank / sharing
+    huffman: bool = False  # entropy-code the constants (CODED_CONSTANTS)
+    max_drop: float | None = None  # accuracy budget in points (budget.py): needs labelled --eval data
+
+    @property
+    def transforms_graph(self) -> bool:
+        return (
+            self.cluster_bits is not None
+            or self.low_rank_energy is not None
+            or self.low_rank_size is not None
+        )
+
+    def key(self) -> str:
+        """Canonical text of the options, for the build cache key."""
+        return json.dumps(asdict(self), sort_keys=True)
+
+    def check(self) -> None:
+        if self.cluster_bits is not None and not MIN_BITS <= self.cluster_bits <= MAX_BITS:
+            raise EdgebuildError(
+                f"--cluster-bits {self.cluster_bits}: weight sharing uses {MIN_BITS} to {MAX_BITS} bits per layer"
+            )
+        if self.low_rank_energy is not None and self.low_rank_size is not None:
+            raise EdgebuildError("give --low-rank-energy or --low-rank-size, not both")
+        for name, v in (("--low-rank-energy", self.low_rank_energy), ("--low-rank-size", self.low_rank_size)):
+            if v is not None and not 0.0 < v <= 1.0:
+                raise EdgebuildError(f"{name} {v}: must be a fraction in (0, 1]")
+        if self.max_drop is not None and not self.transforms_graph:
+            raise EdgebuildError(
+                "--max-drop trades compression for accuracy: give --cluster-bits or --low-rank-energy/-size too"
+            )
+        if self.finetune_epochs < 0:
+            raise EdgebuildError(f"--finetune-epochs {self.finetune_epochs}: must be >= 0")

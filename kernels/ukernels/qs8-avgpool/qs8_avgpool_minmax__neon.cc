@@ -1,0 +1,61 @@
+// qs8_avgpool_minmax__neon.cc: int8 AVG_POOL2D (NHWC) for NEON cores (armv7 and armv8, every ARM path).
+//
+// Exactly eb_qs8_avgpool_ref (docs/quantization.md (9)): the window sums of 8 channels per step in int16 lanes
+// (vaddw_s8; windows of at most 256 valid taps cannot overflow them; larger windows and channel tails take the
+// reference loop), then the reference's int64 rounding division per channel.
+#include <arm_neon.h>
+
+#include "edgebuild/requant.h"
+#include "edgebuild/ukernels.h"
+#include "edgebuild/ukernels_isa.h"
+
+extern "C" void eb_qs8_avgpool_minmax_ukernel__neon(const eb_qs8_avgpool_params* p, const int8_t* input,
+                                                    int8_t* output) {
+  const int64_t H = p->input_height, W = p->input_width;
+  const size_t C = (size_t)p->channels;
+  for (size_t n = 0; n < (size_t)p->batch; ++n) {
+    for (int64_t oh = 0; oh < p->output_height; ++oh) {
+      int64_t hs = oh * p->stride_height - p->pad_height;
+      int64_t he = hs + p->kernel_height;
+      if (he > H + p->pad_height) he = H + p->pad_height;
+      const int64_t pool_h = he - hs;
+      if (hs < 0) hs = 0;
+      if (he > H) he = H;
+      for (int64_t ow = 0; ow < p->output_width; ++ow, output += C) {
+        int64_t ws = ow * p->stride_width - p->pad_width;
+        int64_t we = ws + p->kernel_width;
+        if (we > W + p->pad_width) we = W + p->pad_width;
+        const int64_t pool_w = we - ws;
+        if (ws < 0) ws = 0;
+        if (we > W) we = W;
+        const int64_t valid = (he - hs) * (we - ws);  // >= 1, checked at load
+        const int64_t count = p->count_include_pad ? pool_h * pool_w : valid;
+        const int64_t pad_sum = (count - valid) * p->zero_point;
+        const int8_t* first = input + ((n * (size_t)H + (size_t)hs) * (size_t)W + (size_t)ws) * C;
+        const size_t rows = (size_t)(he - hs), cols = (size_t)(we - ws), row_step = (size_t)W * C;
+        size_t c = 0;
+        if (valid <= 256) {  // |sum| <= 128 · 256: int16 lanes cannot overflow
+          for (; c + 8 <= C; c += 8) {
+            int16x8_t acc = vdupq_n_s16(0);
+            for (size_t r = 0; r < rows; ++r) {
+              const int8_t* px = first + r * row_step + c;
+              for (size_t k = 0; k < cols; ++k, px += C) acc = vaddw_s8(acc, vld1_s8(px));
+            }
+            int16_t sums[8];
+            vst1q_s16(sums, acc);
+            for (size_t j = 0; j < 8; ++j) {
+              const int64_t q = eb_div_round_half_away(pad_sum + sums[j], count);
+              output[c + j] = eb_clamp_s8((int32_t)q, p->output_min, p->output_max);
+            }
+          }
+        }
+        for (; c < C; ++c) {  // channel tail, and windows of more than 256 taps: the reference loop
+          int64_t acc = pad_sum;
+          for (size_t r = 0; r < rows; ++r)
+            for (size_t k = 0; k < cols; ++k) acc += first[r * row_step + k * C + c];
+          output[c] = eb_clamp_s8((int32_t)eb_div_round_half_away(acc, count), p->output_min, p->output_max);
+        }
+      }
+    }
+  }
+}
