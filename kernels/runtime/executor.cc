@@ -423,26 +423,33 @@ void run_sparse(eb_model* m, const Op& op) {
                   data_of<const int32_t>(m, op.inputs[4]), reinterpret_cast<int8_t*>(y.data));
 }
 
+// The geometry shared by the int8 and float CONV2D parameter blocks: NHWC shapes of x, w, y and the op's params
+// (docs/artifact.md: stride h/w, pad top/left/bottom/right, dilation h/w, groups).
+template <typename Params>
+void set_conv_geometry(Params* k, const Tensor& x, const Tensor& w, const Tensor& y, const int32_t* p) {
+  k->batch = x.dims[0];
+  k->input_height = x.dims[1];
+  k->input_width = x.dims[2];
+  k->input_channels = x.dims[3];
+  k->output_height = y.dims[1];
+  k->output_width = y.dims[2];
+  k->output_channels = y.dims[3];
+  k->kernel_height = w.dims[1];
+  k->kernel_width = w.dims[2];
+  k->groups = p[8];
+  k->stride_height = p[0];
+  k->stride_width = p[1];
+  k->pad_top = p[2];
+  k->pad_left = p[3];
+  k->dilation_height = p[6];
+  k->dilation_width = p[7];
+}
+
 void run_conv2d(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &w = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
   const int32_t* p = op.params;
   eb_qs8_conv_params k;
-  k.batch = x.dims[0];
-  k.input_height = x.dims[1];
-  k.input_width = x.dims[2];
-  k.input_channels = x.dims[3];
-  k.output_height = y.dims[1];
-  k.output_width = y.dims[2];
-  k.output_channels = y.dims[3];
-  k.kernel_height = w.dims[1];
-  k.kernel_width = w.dims[2];
-  k.groups = p[8];
-  k.stride_height = p[0];
-  k.stride_width = p[1];
-  k.pad_top = p[2];
-  k.pad_left = p[3];
-  k.dilation_height = p[6];
-  k.dilation_width = p[7];
+  set_conv_geometry(&k, x, w, y, p);
   k.input_zero_point = x.zero_point;
   k.output_zero_point = y.zero_point;
   k.output_min = p[9];
@@ -720,22 +727,7 @@ void run_conv2d_f32(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &w = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
   const int32_t* p = op.params;
   eb_f32_conv_params k;
-  k.batch = x.dims[0];
-  k.input_height = x.dims[1];
-  k.input_width = x.dims[2];
-  k.input_channels = x.dims[3];
-  k.output_height = y.dims[1];
-  k.output_width = y.dims[2];
-  k.output_channels = y.dims[3];
-  k.kernel_height = w.dims[1];
-  k.kernel_width = w.dims[2];
-  k.groups = p[8];
-  k.stride_height = p[0];
-  k.stride_width = p[1];
-  k.pad_top = p[2];
-  k.pad_left = p[3];
-  k.dilation_height = p[6];
-  k.dilation_width = p[7];
+  set_conv_geometry(&k, x, w, y, p);
   k.output_min = param_f32(p[9]);
   k.output_max = param_f32(p[10]);
   eb_f32_conv_ref(&k, data_of<const float>(m, op.inputs[0]), data_of<const float>(m, op.inputs[1]),
