@@ -35,7 +35,7 @@ CALIB = 8
 
 @pytest.fixture(scope="module")
 def bert() -> tuple[torch.nn.Module, GraphModule, Program, list[tuple[torch.Tensor, torch.Tensor]]]:
-    model = tiny_bert(act="relu")
+    model = tiny_bert()  # GELU in the FFN: an int8 UNARY table
     ids, types = token_batch(CALIB + 8)
     samples = [(ids[i : i + 1], types[i : i + 1]) for i in range(CALIB + 8)]
     gm = torch.export.export(copy.deepcopy(model), samples[0]).module()
@@ -68,6 +68,7 @@ def test_structure(bert) -> None:
     counts = prog.op_counts()
     assert counts["EMBEDDING"] == 2 and counts["LAYER_NORM"] == 5 and counts["SOFTMAX"] == 2
     assert counts["BATCH_MATMUL"] == 4  # q·kᵀ and p·v of each layer's attention
+    assert counts["UNARY"] == 2  # the FFN GELU of each layer, int8 (a table)
     fcs = [op for op in prog.ops if op.opcode == OpCode.FULLY_CONNECTED]
     assert len(fcs) == 13 and all(prog.tensors[op.outputs[0]].dtype == DType.INT8 for op in fcs)
     assert [prog.tensors[t].dtype for t in prog.inputs] == [DType.INT32, DType.INT32]
