@@ -633,22 +633,29 @@ void maxpool_task(void* ctx, size_t task, size_t) {
   }
 }
 
+// The window geometry shared by the int8 and float MAX/AVG_POOL2D parameter blocks: NHWC shapes of x and y, then
+// params kernel h/w, stride h/w, pad h/w (docs/artifact.md).
+template <typename Params>
+void set_pool_geometry(Params* k, const Tensor& x, const Tensor& y, const int32_t* p) {
+  k->batch = x.dims[0];
+  k->input_height = x.dims[1];
+  k->input_width = x.dims[2];
+  k->channels = x.dims[3];
+  k->output_height = y.dims[1];
+  k->output_width = y.dims[2];
+  k->kernel_height = p[0];
+  k->kernel_width = p[1];
+  k->stride_height = p[2];
+  k->stride_width = p[3];
+  k->pad_height = p[4];
+  k->pad_width = p[5];
+}
+
 void run_max_pool(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
   const int32_t* p = op.params;
   eb_qs8_maxpool_params k;
-  k.batch = x.dims[0];
-  k.input_height = x.dims[1];
-  k.input_width = x.dims[2];
-  k.channels = x.dims[3];
-  k.output_height = y.dims[1];
-  k.output_width = y.dims[2];
-  k.kernel_height = p[0];
-  k.kernel_width = p[1];
-  k.stride_height = p[2];
-  k.stride_width = p[3];
-  k.pad_height = p[4];
-  k.pad_width = p[5];
+  set_pool_geometry(&k, x, y, p);
   k.dilation_height = p[6];
   k.dilation_width = p[7];
   k.output_min = p[8];
@@ -665,18 +672,7 @@ void run_avg_pool(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
   const int32_t* p = op.params;
   eb_qs8_avgpool_params k;
-  k.batch = x.dims[0];
-  k.input_height = x.dims[1];
-  k.input_width = x.dims[2];
-  k.channels = x.dims[3];
-  k.output_height = y.dims[1];
-  k.output_width = y.dims[2];
-  k.kernel_height = p[0];
-  k.kernel_width = p[1];
-  k.stride_height = p[2];
-  k.stride_width = p[3];
-  k.pad_height = p[4];
-  k.pad_width = p[5];
+  set_pool_geometry(&k, x, y, p);
   k.count_include_pad = p[6];
   k.zero_point = x.zero_point;
   k.output_min = p[7];
@@ -744,18 +740,7 @@ void run_fully_connected_f32(eb_model* m, const Op& op) {
 
 eb_f32_pool_params pool_params_f32(const Tensor& x, const Tensor& y, const int32_t* p) {
   eb_f32_pool_params k;
-  k.batch = x.dims[0];
-  k.input_height = x.dims[1];
-  k.input_width = x.dims[2];
-  k.channels = x.dims[3];
-  k.output_height = y.dims[1];
-  k.output_width = y.dims[2];
-  k.kernel_height = p[0];
-  k.kernel_width = p[1];
-  k.stride_height = p[2];
-  k.stride_width = p[3];
-  k.pad_height = p[4];
-  k.pad_width = p[5];
+  set_pool_geometry(&k, x, y, p);
   k.dilation_height = 1;
   k.dilation_width = 1;
   k.count_include_pad = 0;
