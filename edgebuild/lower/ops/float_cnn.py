@@ -15,7 +15,7 @@ from .. import LoweringContext, f32_bits_of, logical, node_shape, op_name, regis
 from .elementwise import _broadcast_operand
 from .float_ops import float_constant
 from .resize import linear_table, nearest_table, upsample_args
-from .shape import SPLITS, _slice_op, pad_args
+from .shape import SPLITS, _slice_op, pad_args, slice_args
 from .unary import FUNCS, unary_func
 
 NO_MIN, NO_MAX = f32_bits_of(-math.inf), f32_bits_of(math.inf)
@@ -76,9 +76,7 @@ def lower_pad_f32(ctx: LoweringContext, node: Node) -> None:
 def lower_slice_f32(ctx: LoweringContext, node: Node) -> None:
     x = _value(ctx, node.args[0])
     xt = ctx.tensor(x)
-    args = list(node.args) + [None] * (5 - len(node.args))
-    axis = int(args[1] or 0) % len(xt.shape)  # type: ignore[call-overload]
-    begin, _, stride = slice(args[2], args[3], args[4]).indices(logical(xt)[axis])  # type: ignore[arg-type]
+    axis, begin, stride = slice_args(node, xt)
     y = ctx.new_float(node, node_shape(node), xt.layout)
     _slice_op(ctx, node, x, y, axis, begin, stride)
 

@@ -109,15 +109,27 @@ def _slice_op(ctx: LoweringContext, node: Node, x: int, y: int, axis: int, start
     ctx.add_op(OpCode.SLICE, node, [x], [y], starts + steps)
 
 
+def _opt_int(v: object) -> int | None:
+    return None if v is None else int(v)  # type: ignore[call-overload]
+
+
+def slice_args(node: Node, xt: Tensor) -> tuple[int, int, int]:
+    """aten.slice.Tensor(x, dim=0, start=None, end=None, step=1) -> (logical axis, begin, step) on `xt`.
+
+    The fx `Argument` union is narrowed to ints here, once: handing it to `slice()` directly sends mypy through every
+    overload of every union member (minutes per call site)."""
+    args: list[object] = [*node.args, *([None] * (5 - len(node.args)))]
+    axis = (_opt_int(args[1]) or 0) % len(xt.shape)
+    start, end, step = (_opt_int(a) for a in args[2:5])
+    begin, _, stride = slice(start, end, step).indices(logical(xt)[axis])
+    return axis, begin, stride
+
+
 @register("aten.slice.Tensor")
 def lower_slice(ctx: LoweringContext, node: Node) -> None:
     x = ctx.input(node.args[0])
     xt = ctx.tensor(x)
-    args = list(node.args) + [None] * (5 - len(node.args))
-    _, dim, start, end, step = args[:5]
-    axis = int(dim or 0) % len(xt.shape)  # type: ignore[call-overload]
-    size = logical(xt)[axis]
-    begin, _, stride = slice(start, end, step).indices(size)  # type: ignore[arg-type]
+    axis, begin, stride = slice_args(node, xt)
     shape, layout = physical(node_shape(node))
     if shape == xt.shape:
         ctx.alias_output(node, x)
