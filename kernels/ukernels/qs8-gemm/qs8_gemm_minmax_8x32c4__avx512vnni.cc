@@ -4,6 +4,9 @@
 // into each int32 lane. A is signed, so each broadcast is flipped to x + 128 (xor 0x80) and the packed bias already
 // holds −(zp_x + 128)·Σw (ukernels_isa.h). 16 accumulators, 2 weight vectors and a broadcast fit the 32 zmm
 // registers; two weight loads and eight broadcasts feed sixteen vpdpbusd.
+//
+// The accumulators and row pointers are named variables, not arrays: GCC 12 keeps an unrolled array of zmm values
+// in registers only by copying it around the loop (and spilling part of it), which halved this kernel's throughput.
 #include <immintrin.h>
 #include <string.h>
 
@@ -11,48 +14,91 @@
 #include "edgebuild/ukernels_isa.h"
 
 namespace {
-constexpr size_t kMR = 8, kNR = 32;
+constexpr size_t kNR = 32;
 
-inline int32_t load_u32(const int8_t* p) {
+inline __m512i broadcast_flipped(const int8_t* p, __m512i flip) {
   int32_t v;
   memcpy(&v, p, 4);
-  return v;
+  return _mm512_xor_si512(_mm512_set1_epi32(v), flip);
+}
+
+// acc += dot4(x, w) per lane. GCC 12 compiles the intrinsic in a loop with a register copy of every accumulator per
+// iteration (and spills, with 16 of them); the asm form updates the accumulator in place.
+inline __m512i dpbusd(__m512i acc, __m512i x, __m512i w) {
+#if defined(__GNUC__) && !defined(__clang__)
+  __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "v"(w));
+  return acc;
+#else
+  return _mm512_dpbusd_epi32(acc, x, w);
+#endif
+}
+
+inline void store_row(int8_t* c, __m512i acc0, __m512i acc1, const int32_t* header, const eb_qs8_requant_params* rq,
+                      __mmask32 mask) {
+  const __m512i lo = _mm512_set1_epi32(rq->lo), hi = _mm512_set1_epi32(rq->hi);
+  const __m512i zp = _mm512_set1_epi32(rq->output_zero_point);
+  const __m128i y0 = _mm512_cvtepi32_epi8(eb_requant_avx512(
+      acc0, _mm512_loadu_si512(header + kNR), _mm512_loadu_si512(header + 2 * kNR),
+      _mm512_loadu_si512(header + 3 * kNR), lo, hi, zp));
+  const __m128i y1 = _mm512_cvtepi32_epi8(eb_requant_avx512(
+      acc1, _mm512_loadu_si512(header + kNR + 16), _mm512_loadu_si512(header + 2 * kNR + 16),
+      _mm512_loadu_si512(header + 3 * kNR + 16), lo, hi, zp));
+  _mm256_mask_storeu_epi8(c, mask, _mm256_inserti128_si256(_mm256_castsi128_si256(y0), y1, 1));
 }
 }  // namespace
 
 extern "C" void eb_qs8_gemm_minmax_ukernel_8x32c4__avx512vnni(size_t mr, size_t nc, size_t kc, const int8_t* a,
                                                               size_t a_stride, const void* w, int8_t* c,
                                                               size_t c_stride, const eb_qs8_requant_params* rq) {
-  const int8_t* rows[kMR];
-  for (size_t i = 0; i < kMR; ++i) rows[i] = a + (i < mr ? i : mr - 1) * a_stride;  // extra rows repeat the last
+  // Rows past mr repeat the last row (their results are not stored).
+  const int8_t* a0 = a;
+  const int8_t* a1 = mr > 1 ? a0 + a_stride : a0;
+  const int8_t* a2 = mr > 2 ? a1 + a_stride : a1;
+  const int8_t* a3 = mr > 3 ? a2 + a_stride : a2;
+  const int8_t* a4 = mr > 4 ? a3 + a_stride : a3;
+  const int8_t* a5 = mr > 5 ? a4 + a_stride : a4;
+  const int8_t* a6 = mr > 6 ? a5 + a_stride : a5;
+  const int8_t* a7 = mr > 7 ? a6 + a_stride : a6;
   const int32_t* header = static_cast<const int32_t*>(w);
-  const __m512i bias0 = _mm512_loadu_si512(header), bias1 = _mm512_loadu_si512(header + 16);
-  __m512i acc0[kMR], acc1[kMR];
-#pragma GCC unroll 8
-  for (size_t i = 0; i < kMR; ++i) {
-    acc0[i] = bias0;
-    acc1[i] = bias1;
-  }
+  __m512i c0l = _mm512_loadu_si512(header), c0h = _mm512_loadu_si512(header + 16);
+  __m512i c1l = c0l, c1h = c0h, c2l = c0l, c2h = c0h, c3l = c0l, c3h = c0h;
+  __m512i c4l = c0l, c4h = c0h, c5l = c0l, c5h = c0h, c6l = c0l, c6h = c0h, c7l = c0l, c7h = c0h;
   const int8_t* wp = static_cast<const int8_t*>(w) + 16 * kNR;
   const __m512i flip = _mm512_set1_epi32((int32_t)0x80808080);
   for (size_t k = 0; k < kc; k += 4, wp += 4 * kNR) {
-    const __m512i w0 = _mm512_loadu_si512(wp), w1 = _mm512_loadu_si512(wp + 64);
-#pragma GCC unroll 8
-    for (size_t i = 0; i < kMR; ++i) {
-      const __m512i x = _mm512_xor_si512(_mm512_set1_epi32(load_u32(rows[i] + k)), flip);
-      acc0[i] = _mm512_dpbusd_epi32(acc0[i], x, w0);
-      acc1[i] = _mm512_dpbusd_epi32(acc1[i], x, w1);
-    }
+    const __m512i wl = _mm512_loadu_si512(wp), wh = _mm512_loadu_si512(wp + 64);
+    __m512i x = broadcast_flipped(a0 + k, flip);
+    c0l = dpbusd(c0l, x, wl);
+    c0h = dpbusd(c0h, x, wh);
+    x = broadcast_flipped(a1 + k, flip);
+    c1l = dpbusd(c1l, x, wl);
+    c1h = dpbusd(c1h, x, wh);
+    x = broadcast_flipped(a2 + k, flip);
+    c2l = dpbusd(c2l, x, wl);
+    c2h = dpbusd(c2h, x, wh);
+    x = broadcast_flipped(a3 + k, flip);
+    c3l = dpbusd(c3l, x, wl);
+    c3h = dpbusd(c3h, x, wh);
+    x = broadcast_flipped(a4 + k, flip);
+    c4l = dpbusd(c4l, x, wl);
+    c4h = dpbusd(c4h, x, wh);
+    x = broadcast_flipped(a5 + k, flip);
+    c5l = dpbusd(c5l, x, wl);
+    c5h = dpbusd(c5h, x, wh);
+    x = broadcast_flipped(a6 + k, flip);
+    c6l = dpbusd(c6l, x, wl);
+    c6h = dpbusd(c6h, x, wh);
+    x = broadcast_flipped(a7 + k, flip);
+    c7l = dpbusd(c7l, x, wl);
+    c7h = dpbusd(c7h, x, wh);
   }
-  const __m512i mult0 = _mm512_loadu_si512(header + kNR), mult1 = _mm512_loadu_si512(header + kNR + 16);
-  const __m512i left0 = _mm512_loadu_si512(header + 2 * kNR), left1 = _mm512_loadu_si512(header + 2 * kNR + 16);
-  const __m512i right0 = _mm512_loadu_si512(header + 3 * kNR), right1 = _mm512_loadu_si512(header + 3 * kNR + 16);
-  const __m512i lo = _mm512_set1_epi32(rq->lo), hi = _mm512_set1_epi32(rq->hi);
-  const __m512i zp = _mm512_set1_epi32(rq->output_zero_point);
-  const __mmask32 store_mask = nc >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << nc) - 1);
-  for (size_t i = 0; i < mr; ++i) {
-    const __m128i y0 = _mm512_cvtepi32_epi8(eb_requant_avx512(acc0[i], mult0, left0, right0, lo, hi, zp));
-    const __m128i y1 = _mm512_cvtepi32_epi8(eb_requant_avx512(acc1[i], mult1, left1, right1, lo, hi, zp));
-    _mm256_mask_storeu_epi8(c + i * c_stride, store_mask, _mm256_inserti128_si256(_mm256_castsi128_si256(y0), y1, 1));
-  }
+  const __mmask32 mask = nc >= kNR ? 0xFFFFFFFFu : (__mmask32)((1u << nc) - 1);
+  store_row(c, c0l, c0h, header, rq, mask);
+  if (mr > 1) store_row(c + c_stride, c1l, c1h, header, rq, mask);
+  if (mr > 2) store_row(c + 2 * c_stride, c2l, c2h, header, rq, mask);
+  if (mr > 3) store_row(c + 3 * c_stride, c3l, c3h, header, rq, mask);
+  if (mr > 4) store_row(c + 4 * c_stride, c4l, c4h, header, rq, mask);
+  if (mr > 5) store_row(c + 5 * c_stride, c5l, c5h, header, rq, mask);
+  if (mr > 6) store_row(c + 6 * c_stride, c6l, c6h, header, rq, mask);
+  if (mr > 7) store_row(c + 7 * c_stride, c7l, c7h, header, rq, mask);
 }
