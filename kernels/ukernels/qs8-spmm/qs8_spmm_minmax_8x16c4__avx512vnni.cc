@@ -11,25 +11,32 @@
 #include "edgebuild/ukernels_isa.h"
 
 namespace {
-constexpr size_t kMR = 8, kNR = 16;
+constexpr size_t kNR = 16;
 
-inline int32_t load_u32(const int8_t* p) {
+inline __m512i broadcast_flipped(const int8_t* p, __m512i flip) {
   int32_t v;
   memcpy(&v, p, 4);
-  return v;
+  return _mm512_xor_si512(_mm512_set1_epi32(v), flip);
 }
 }  // namespace
 
+// Accumulators and row tap tables are named variables, not arrays (see the 8x32c4 GEMM kernel: GCC 12 copies an
+// unrolled array of zmm accumulators around the loop).
 extern "C" void eb_qs8_spmm_minmax_ukernel_8x16c4__avx512vnni(size_t mr, size_t nc, const int8_t* const* a,
                                                               size_t taps, const void* w, int8_t* c, size_t c_stride,
                                                               const eb_qs8_requant_params* rq) {
-  const int8_t* const* rows[kMR];
-  for (size_t i = 0; i < kMR; ++i) rows[i] = a + (i < mr ? i : mr - 1) * taps;  // extra rows repeat the last
+  // Rows past mr repeat the last row (their results are not stored).
+  const int8_t* const* a0 = a;
+  const int8_t* const* a1 = mr > 1 ? a0 + taps : a0;
+  const int8_t* const* a2 = mr > 2 ? a1 + taps : a1;
+  const int8_t* const* a3 = mr > 3 ? a2 + taps : a2;
+  const int8_t* const* a4 = mr > 4 ? a3 + taps : a3;
+  const int8_t* const* a5 = mr > 5 ? a4 + taps : a4;
+  const int8_t* const* a6 = mr > 6 ? a5 + taps : a5;
+  const int8_t* const* a7 = mr > 7 ? a6 + taps : a6;
   const int32_t* header = static_cast<const int32_t*>(w);
-  const __m512i bias = _mm512_loadu_si512(header);
-  __m512i acc[kMR];
-#pragma GCC unroll 8
-  for (size_t i = 0; i < kMR; ++i) acc[i] = bias;
+  __m512i c0 = _mm512_loadu_si512(header);
+  __m512i c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
   const int32_t count = header[4 * kNR];
   const int32_t* idx = header + 4 * kNR + 16;
   const int8_t* wp = reinterpret_cast<const int8_t*>(idx) + ((size_t)count * 8 + 63) / 64 * 64;
@@ -37,18 +44,22 @@ extern "C" void eb_qs8_spmm_minmax_ukernel_8x16c4__avx512vnni(size_t mr, size_t 
   for (int32_t e = 0; e < count; ++e, wp += 4 * kNR) {
     const size_t tap = (size_t)idx[2 * e], off = (size_t)idx[2 * e + 1];
     const __m512i wv = _mm512_loadu_si512(wp);
-#pragma GCC unroll 8
-    for (size_t i = 0; i < kMR; ++i) {
-      const __m512i x = _mm512_xor_si512(_mm512_set1_epi32(load_u32(rows[i][tap] + off)), flip);
-      acc[i] = _mm512_dpbusd_epi32(acc[i], x, wv);
-    }
+    c0 = eb_dpbusd_avx512(c0, broadcast_flipped(a0[tap] + off, flip), wv);
+    c1 = eb_dpbusd_avx512(c1, broadcast_flipped(a1[tap] + off, flip), wv);
+    c2 = eb_dpbusd_avx512(c2, broadcast_flipped(a2[tap] + off, flip), wv);
+    c3 = eb_dpbusd_avx512(c3, broadcast_flipped(a3[tap] + off, flip), wv);
+    c4 = eb_dpbusd_avx512(c4, broadcast_flipped(a4[tap] + off, flip), wv);
+    c5 = eb_dpbusd_avx512(c5, broadcast_flipped(a5[tap] + off, flip), wv);
+    c6 = eb_dpbusd_avx512(c6, broadcast_flipped(a6[tap] + off, flip), wv);
+    c7 = eb_dpbusd_avx512(c7, broadcast_flipped(a7[tap] + off, flip), wv);
   }
   const __m512i mult = _mm512_loadu_si512(header + kNR);
   const __m512i left = _mm512_loadu_si512(header + 2 * kNR), right = _mm512_loadu_si512(header + 3 * kNR);
   const __m512i lo = _mm512_set1_epi32(rq->lo), hi = _mm512_set1_epi32(rq->hi);
   const __m512i zp = _mm512_set1_epi32(rq->output_zero_point);
-  const __mmask16 store_mask = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
+  const __mmask16 mask = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
+  const __m512i acc[8] = {c0, c1, c2, c3, c4, c5, c6, c7};
   for (size_t i = 0; i < mr; ++i)
-    _mm_mask_storeu_epi8(c + i * c_stride, store_mask,
+    _mm_mask_storeu_epi8(c + i * c_stride, mask,
                          _mm512_cvtepi32_epi8(eb_requant_avx512(acc[i], mult, left, right, lo, hi, zp)));
 }

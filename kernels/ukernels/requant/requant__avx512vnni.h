@@ -51,4 +51,16 @@ static inline __m512i eb_satadd_avx512(__m512i a, __m512i b) {
   return _mm512_mask_mov_epi32(s, ov, bound);
 }
 
+// acc + dot4(x, w) per lane (vpdpbusd: x unsigned, w signed). GCC 12 compiles the intrinsic in a loop with a
+// register copy of every accumulator per iteration (and spills when there are 16); the asm form updates the
+// accumulator in place. Shared here because every avx512vnni GEMM-like kernel includes this header.
+static inline __m512i eb_dpbusd_avx512(__m512i acc, __m512i x, __m512i w) {
+#if defined(__GNUC__) && !defined(__clang__)
+  __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "v"(w));
+  return acc;
+#else
+  return _mm512_dpbusd_epi32(acc, x, w);
+#endif
+}
+
 #endif  // EDGEBUILD_REQUANT_AVX512VNNI_H_
