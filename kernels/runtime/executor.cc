@@ -68,7 +68,39 @@ struct GemmJob {
   size_t m_tiles_per_task, n_blocks_per_task, n_tasks_n;
 };
 
+// dst[0, n) = src[0, n) for the short runs im2col copies (a window row of a 3-channel 7×7 stem is 21 bytes):
+// fixed-size memcpy calls, which compile to plain loads and stores, overlapping at the tail, not a libc call per run.
+inline void copy_run(int8_t* dst, const int8_t* src, size_t n) {
+  if (n >= 64) {
+    memcpy(dst, src, n);
+  } else if (n >= 16) {
+    for (size_t i = 0; i + 16 < n; i += 16) memcpy(dst + i, src + i, 16);
+    memcpy(dst + n - 16, src + n - 16, 16);
+  } else if (n >= 8) {
+    memcpy(dst, src, 8);
+    memcpy(dst + n - 8, src + n - 8, 8);
+  } else {
+    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+}
+
+// dst[0, n) = v, the same way.
+inline void fill_run(int8_t* dst, int8_t v, size_t n) {
+  if (n >= 64) {
+    memset(dst, v, n);
+  } else if (n >= 8) {
+    uint64_t v8;
+    memset(&v8, v, 8);
+    for (size_t i = 0; i + 8 < n; i += 8) memcpy(dst + i, &v8, 8);
+    memcpy(dst + n - 8, &v8, 8);
+  } else {
+    for (size_t i = 0; i < n; ++i) dst[i] = v;
+  }
+}
+
 // Writes rows [m0, m0 + rows) of the im2col matrix of group g (or plain rows of x, padded to kc) to dst.
+// The output position (n, oh, ow) advances by one per row (no division per row), and with one group and no dilation
+// a window row is one contiguous run of x whose clipped extent depends on ow only: it is computed once per row.
 void fill_rows(const GemmJob& j, size_t m0, size_t rows, int8_t* dst) {
   const size_t kc = j.plan->kc;
   const int8_t* x = reinterpret_cast<const int8_t*>(j.x->data);
@@ -80,42 +112,50 @@ void fill_rows(const GemmJob& j, size_t m0, size_t rows, int8_t* dst) {
   const int64_t H = t.dims[1], W = t.dims[2];
   const size_t C = (size_t)t.dims[3], cg = j.K / ((size_t)j.kh * (size_t)j.kw);
   const int32_t* p = j.params;
-  const size_t ohw = j.M / (size_t)t.dims[0];
+  const size_t OW = (size_t)j.ow, ohw = j.M / (size_t)t.dims[0], OH = ohw / OW;
   const int8_t zp = (int8_t)t.zero_point;
+  const bool contiguous = cg == C && p[7] == 1;
+  const size_t run = (size_t)j.kw * cg;  // bytes of one window row in the im2col row
+  size_t n = m0 / ohw, oh = m0 % ohw / OW, ow = m0 % OW;
   for (size_t r = 0; r < rows; ++r) {
-    const size_t mm = m0 + r, n = mm / ohw, rem = mm % ohw;
-    const size_t OW = (size_t)j.ow;
-    const int64_t oh = (int64_t)(rem / OW), ow = (int64_t)(rem % OW);
     int8_t* out = dst + r * kc;
-    for (int32_t kh = 0; kh < j.kh; ++kh) {
-      const int64_t ih = oh * p[0] - p[2] + (int64_t)kh * p[6];
-      if (ih < 0 || ih >= H) {
-        memset(out, zp, (size_t)j.kw * cg);
-        out += (size_t)j.kw * cg;
-        continue;
-      }
-      if (cg == C && p[7] == 1) {
-        // One group, no dilation: the taps of this window row are adjacent pixels, i.e. contiguous bytes of x.
-        const int64_t iw0 = ow * p[1] - p[3], iw1 = iw0 + j.kw;
-        const int64_t v0 = iw0 < 0 ? 0 : iw0, v1 = iw1 > W ? W : iw1;
-        if (v1 <= v0) {
-          memset(out, zp, (size_t)j.kw * C);  // the whole window row is padding
-        } else {
-          const size_t left = (size_t)(v0 - iw0) * C, valid = (size_t)(v1 - v0) * C;
-          memset(out, zp, left);
-          memcpy(out + left, x + ((n * (size_t)H + (size_t)ih) * (size_t)W + (size_t)v0) * C, valid);
-          memset(out + left + valid, zp, (size_t)j.kw * C - left - valid);
+    const int64_t iw0 = (int64_t)ow * p[1] - p[3], ih0 = (int64_t)oh * p[0] - p[2];
+    const int64_t v0 = iw0 < 0 ? 0 : iw0, v1 = iw0 + j.kw > W ? W : iw0 + j.kw;
+    const size_t left = v1 > v0 ? (size_t)(v0 - iw0) * C : run, valid = v1 > v0 ? (size_t)(v1 - v0) * C : 0;
+    if (contiguous && valid == run && ih0 >= 0 && ih0 + (int64_t)(j.kh - 1) * p[6] < H) {
+      // The whole window is inside x: kh runs of kw·C bytes, p[6] image rows apart.
+      const size_t row_step = (size_t)p[6] * (size_t)W * C;
+      const int8_t* src = x + ((n * (size_t)H + (size_t)ih0) * (size_t)W + (size_t)v0) * C;
+      for (int32_t kh = 0; kh < j.kh; ++kh, out += run, src += row_step) copy_run(out, src, run);
+    } else {
+      for (int32_t kh = 0; kh < j.kh; ++kh, out += run) {
+        const int64_t ih = ih0 + (int64_t)kh * p[6];
+        if (ih < 0 || ih >= H) {
+          fill_run(out, zp, run);
+          continue;
         }
-        out += (size_t)j.kw * C;
-        continue;
-      }
-      for (int32_t kw = 0; kw < j.kw; ++kw, out += cg) {
-        const int64_t iw = ow * p[1] - p[3] + (int64_t)kw * p[7];
-        if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
-          memset(out, zp, cg);  // padding holds zp_x (docs/artifact.md CONV2D)
-        } else {
-          memcpy(out, x + ((n * (size_t)H + (size_t)ih) * (size_t)W + (size_t)iw) * C + j.group * cg, cg);
+        const int8_t* xrow = x + (n * (size_t)H + (size_t)ih) * (size_t)W * C;
+        if (contiguous) {  // the taps of this window row are adjacent pixels, i.e. contiguous bytes of x
+          if (left != 0) fill_run(out, zp, left);
+          if (valid != 0) copy_run(out + left, xrow + (size_t)v0 * C, valid);
+          if (left + valid != run) fill_run(out + left + valid, zp, run - left - valid);
+          continue;
         }
+        for (int32_t kw = 0; kw < j.kw; ++kw) {
+          const int64_t iw = iw0 + (int64_t)kw * p[7];
+          if (iw < 0 || iw >= W) {
+            fill_run(out + (size_t)kw * cg, zp, cg);  // padding holds zp_x (docs/artifact.md CONV2D)
+          } else {
+            copy_run(out + (size_t)kw * cg, xrow + (size_t)iw * C + j.group * cg, cg);
+          }
+        }
+      }
+    }
+    if (++ow == OW) {
+      ow = 0;
+      if (++oh == OH) {
+        oh = 0;
+        ++n;
       }
     }
   }

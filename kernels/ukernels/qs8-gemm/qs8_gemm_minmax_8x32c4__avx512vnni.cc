@@ -22,17 +22,15 @@ inline __m512i broadcast_flipped(const int8_t* p, __m512i flip) {
   return _mm512_xor_si512(_mm512_set1_epi32(v), flip);
 }
 
-inline void store_row(int8_t* c, __m512i acc0, __m512i acc1, const int32_t* header, const eb_qs8_requant_params* rq,
-                      __mmask32 mask) {
-  const __m512i lo = _mm512_set1_epi32(rq->lo), hi = _mm512_set1_epi32(rq->hi);
-  const __m512i zp = _mm512_set1_epi32(rq->output_zero_point);
-  const __m128i y0 = _mm512_cvtepi32_epi8(eb_requant_avx512(
-      acc0, _mm512_loadu_si512(header + kNR), _mm512_loadu_si512(header + 2 * kNR),
-      _mm512_loadu_si512(header + 3 * kNR), lo, hi, zp));
-  const __m128i y1 = _mm512_cvtepi32_epi8(eb_requant_avx512(
-      acc1, _mm512_loadu_si512(header + kNR + 16), _mm512_loadu_si512(header + 2 * kNR + 16),
-      _mm512_loadu_si512(header + 3 * kNR + 16), lo, hi, zp));
-  _mm256_mask_storeu_epi8(c, mask, _mm256_inserti128_si256(_mm256_castsi128_si256(y0), y1, 1));
+// Requantizes one 16-column half of the tile's rows and stores it. mult points at the half's multipliers in the
+// packed header; its left and right shifts follow kNR and 2·kNR entries later. Constants are loaded once
+// (eb_requant_cols_avx512).
+inline void store_half(int8_t* c, size_t c_stride, size_t mr, const __m512i (&acc)[8], const int32_t* mult,
+                       const eb_qs8_requant_params* rq, __mmask16 mask) {
+  const eb_requant_cols_avx512 cols =
+      eb_requant_cols_load_avx512(mult, mult + kNR, mult + 2 * kNR, rq->lo, rq->hi, rq->output_zero_point);
+  for (size_t i = 0; i < mr; ++i)
+    _mm_mask_storeu_epi8(c + i * c_stride, mask, _mm512_cvtepi32_epi8(eb_requant_apply_avx512(acc[i], &cols)));
 }
 }  // namespace
 
@@ -82,12 +80,8 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_8x32c4__avx512vnni(size_t mr, size_t 
     c7h = eb_dpbusd_avx512(c7h, x, wh);
   }
   const __mmask32 mask = nc >= kNR ? 0xFFFFFFFFu : (__mmask32)((1u << nc) - 1);
-  store_row(c, c0l, c0h, header, rq, mask);
-  if (mr > 1) store_row(c + c_stride, c1l, c1h, header, rq, mask);
-  if (mr > 2) store_row(c + 2 * c_stride, c2l, c2h, header, rq, mask);
-  if (mr > 3) store_row(c + 3 * c_stride, c3l, c3h, header, rq, mask);
-  if (mr > 4) store_row(c + 4 * c_stride, c4l, c4h, header, rq, mask);
-  if (mr > 5) store_row(c + 5 * c_stride, c5l, c5h, header, rq, mask);
-  if (mr > 6) store_row(c + 6 * c_stride, c6l, c6h, header, rq, mask);
-  if (mr > 7) store_row(c + 7 * c_stride, c7l, c7h, header, rq, mask);
+  const __m512i lows[8] = {c0l, c1l, c2l, c3l, c4l, c5l, c6l, c7l};
+  const __m512i highs[8] = {c0h, c1h, c2h, c3h, c4h, c5h, c6h, c7h};
+  store_half(c, c_stride, mr, lows, header + kNR, rq, (__mmask16)mask);
+  if (nc > 16) store_half(c + 16, c_stride, mr, highs, header + kNR + 16, rq, (__mmask16)(mask >> 16));
 }

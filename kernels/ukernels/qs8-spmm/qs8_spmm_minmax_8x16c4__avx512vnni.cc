@@ -53,13 +53,10 @@ extern "C" void eb_qs8_spmm_minmax_ukernel_8x16c4__avx512vnni(size_t mr, size_t 
     c6 = eb_dpbusd_avx512(c6, broadcast_flipped(a6[tap] + off, flip), wv);
     c7 = eb_dpbusd_avx512(c7, broadcast_flipped(a7[tap] + off, flip), wv);
   }
-  const __m512i mult = _mm512_loadu_si512(header + kNR);
-  const __m512i left = _mm512_loadu_si512(header + 2 * kNR), right = _mm512_loadu_si512(header + 3 * kNR);
-  const __m512i lo = _mm512_set1_epi32(rq->lo), hi = _mm512_set1_epi32(rq->hi);
-  const __m512i zp = _mm512_set1_epi32(rq->output_zero_point);
+  const eb_requant_cols_avx512 cols = eb_requant_cols_load_avx512(header + kNR, header + 2 * kNR, header + 3 * kNR,
+                                                                  rq->lo, rq->hi, rq->output_zero_point);
   const __mmask16 mask = nc >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
   const __m512i acc[8] = {c0, c1, c2, c3, c4, c5, c6, c7};
   for (size_t i = 0; i < mr; ++i)
-    _mm_mask_storeu_epi8(c + i * c_stride, mask,
-                         _mm512_cvtepi32_epi8(eb_requant_avx512(acc[i], mult, left, right, lo, hi, zp)));
+    _mm_mask_storeu_epi8(c + i * c_stride, mask, _mm512_cvtepi32_epi8(eb_requant_apply_avx512(acc[i], &cols)));
 }

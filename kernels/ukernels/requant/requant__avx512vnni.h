@@ -20,27 +20,66 @@ static inline __m512i eb_satshl_avx512(__m512i x, __m512i left) {
   return _mm512_mask_mov_epi32(y, _mm512_cmplt_epi32_mask(x, min_ok), _mm512_set1_epi32(INT32_MIN));
 }
 
+// SRDHM(x, mult) then RDBPOT(·, right) (eqs. 4a, 4b) with the per-column constants precomputed: mult_odd = mult
+// >> 32 in each 64-bit lane, rem_mask = 2^right − 1, half = rem_mask >> 1.
+static inline __m512i eb_srdhm_rdbpot_avx512(__m512i x, __m512i mult, __m512i mult_odd, __m512i right,
+                                             __m512i rem_mask, __m512i half) {
+  const __m512i nudge = _mm512_set1_epi64((int64_t)1 << 30);
+  const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(x, mult), nudge);
+  const __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), mult_odd), nudge);
+  // Bits 31..62 of each 64-bit sum: even lanes by a right shift, odd lanes by a left shift of one.
+  __m512i q = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 31), _mm512_slli_epi64(odd, 1));
+  const __m512i rem = _mm512_and_si512(q, rem_mask);
+  const __m512i threshold = _mm512_sub_epi32(half, _mm512_srai_epi32(q, 31));
+  q = _mm512_srav_epi32(q, right);
+  return _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, threshold), q, _mm512_set1_epi32(1));
+}
+
 // MBQM(acc, mult, e) of docs/quantization.md (5) with left = max(e, 0), right = max(−e, 0), exactly as eb_mbqm.
 static inline __m512i eb_mbqm_avx512(__m512i acc, __m512i mult, __m512i left, __m512i right) {
   const __m512i one = _mm512_set1_epi32(1);
-  const __m512i x = eb_satshl_avx512(acc, left);
-  const __m512i nudge = _mm512_set1_epi64((int64_t)1 << 30);
-  const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(x, mult), nudge);
-  const __m512i odd =
-      _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(mult, 32)), nudge);
-  // Bits 31..62 of each 64-bit sum: even lanes by a right shift, odd lanes by a left shift of one.
-  __m512i q = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 31), _mm512_slli_epi64(odd, 1));
-  const __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one);
-  const __m512i rem = _mm512_and_si512(q, mask);
-  const __m512i threshold = _mm512_sub_epi32(_mm512_srai_epi32(mask, 1), _mm512_srai_epi32(q, 31));
-  q = _mm512_srav_epi32(q, right);
-  return _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, threshold), q, one);
+  const __m512i rem_mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one);
+  return eb_srdhm_rdbpot_avx512(eb_satshl_avx512(acc, left), mult, _mm512_srli_epi64(mult, 32), right, rem_mask,
+                                _mm512_srai_epi32(rem_mask, 1));
 }
 
 static inline __m512i eb_requant_avx512(__m512i acc, __m512i mult, __m512i left, __m512i right, __m512i lo,
                                         __m512i hi, __m512i zp) {
   const __m512i q = eb_mbqm_avx512(acc, mult, left, right);
   return _mm512_add_epi32(_mm512_max_epi32(_mm512_min_epi32(q, hi), lo), zp);
+}
+
+// eb_requant_avx512 for 16 output columns whose constants are loaded once per tile and reused for every row. The
+// loads happen before any output store on purpose: an int8 store may alias the packed header, so a compiler must
+// otherwise reload and recompute them per row. Most layers have left = 0 in every column (a multiplier below 1); the
+// saturating shift is then skipped (sat32(x · 2^0) = x).
+typedef struct eb_requant_cols_avx512 {
+  __m512i mult, mult_odd, left, right, rem_mask, half, lo, hi, zp;
+  int any_left;
+} eb_requant_cols_avx512;
+
+static inline eb_requant_cols_avx512 eb_requant_cols_load_avx512(const int32_t* mult, const int32_t* left,
+                                                                 const int32_t* right, int32_t lo, int32_t hi,
+                                                                 int32_t zp) {
+  eb_requant_cols_avx512 c;
+  const __m512i one = _mm512_set1_epi32(1);
+  c.mult = _mm512_loadu_si512(mult);
+  c.mult_odd = _mm512_srli_epi64(c.mult, 32);
+  c.left = _mm512_loadu_si512(left);
+  c.right = _mm512_loadu_si512(right);
+  c.rem_mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, c.right), one);
+  c.half = _mm512_srai_epi32(c.rem_mask, 1);
+  c.lo = _mm512_set1_epi32(lo);
+  c.hi = _mm512_set1_epi32(hi);
+  c.zp = _mm512_set1_epi32(zp);
+  c.any_left = _mm512_test_epi32_mask(c.left, c.left) != 0;
+  return c;
+}
+
+static inline __m512i eb_requant_apply_avx512(__m512i acc, const eb_requant_cols_avx512* c) {
+  const __m512i x = c->any_left ? eb_satshl_avx512(acc, c->left) : acc;
+  const __m512i q = eb_srdhm_rdbpot_avx512(x, c->mult, c->mult_odd, c->right, c->rem_mask, c->half);
+  return _mm512_add_epi32(_mm512_max_epi32(_mm512_min_epi32(q, c->hi), c->lo), c->zp);
 }
 
 // sat32(a + b): on overflow (a, b of one sign, the wrapped sum of the other) the bound of a's sign.
