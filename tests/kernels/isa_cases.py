@@ -101,15 +101,22 @@ def conv_case(
     return Case(name + ("-extreme" if extreme else ""), prog, [_codes(rng, (batch, h, w_, c), zx, extreme)])
 
 
-def add_case(count: int, seed: int, *, extreme: bool = False) -> Case:
+def add_case(count: int, seed: int, *, extreme: bool = False, edge: bool = False) -> Case:
     """ADD of two [count] tensors; `extreme`: all -128 codes against zero points of 127 and loader-valid parameters
-    that saturate every sat32 of docs/quantization.md (7) (left shift 24, positive exponents)."""
+    that saturate every sat32 of docs/quantization.md (7) (left shift 24, positive exponents). `edge`: the largest
+    parameters for which the optimized kernels skip the input-side sat32s (left shift 22, multipliers 2^31 − 1,
+    exponents 0) with both inputs 255 from their zero points, the same sign."""
     rng = np.random.default_rng(seed)
     za, zb, zy = (127, 127, -128) if extreme else (int(v) for v in rng.integers(-128, 128, size=3))
+    if edge:  # both inputs at the same extreme: |a − zp_a + b − zp_b| reaches 510
+        za = zb = 127 if seed % 2 else -128
     prog = Program()
     _, a = int8_input(prog, (count,), za)
     _, b = int8_input(prog, (count,), zb)
-    if extreme:
+    if edge:
+        ls, (am, ae), (bm, be) = 22, (2**31 - 1, 0), (2**31 - 1, 0)
+        om, oe = int(rng.integers(2**30, 2**31)), int(rng.integers(-31, 1))
+    elif extreme:
         ls = 24
         am, ae = int(rng.integers(2**30, 2**31)), int(rng.integers(-2, 31))
         bm, be = int(rng.integers(2**30, 2**31)), int(rng.integers(-2, 31))
@@ -127,7 +134,11 @@ def add_case(count: int, seed: int, *, extreme: bool = False) -> Case:
     xa, xb = _codes(rng, (count,), za, extreme), _codes(rng, (count,), zb, extreme)
     if extreme:  # half the lanes at +127 so both saturation directions occur
         xa[1::2], xb[::3] = 127 - za, 127 - zb
-    return Case(f"add-{count}{'-extreme' if extreme else ''}", prog, [xa, xb])
+    if edge:  # a − zp_a = b − zp_b = ∓255 on every 6th lane, one of them on others
+        far = -128 if za == 127 else 127
+        xa[::2], xb[::3] = far - za, far - zb
+    tag = "-extreme" if extreme else "-edge" if edge else ""
+    return Case(f"add-{count}{tag}", prog, [xa, xb])
 
 
 def _pool_out(size: int, k: int, s: int, p: int, d: int, ceil: bool) -> int:
@@ -222,6 +233,7 @@ def elementwise_sweep() -> list[Case]:
     for n in (1, 17, 64, 1000):
         seed += 1
         cases.append(add_case(n, seed, extreme=True))
+        cases.append(add_case(n, seed, edge=True))
     for c in POOL_C:
         for is_max in (True, False):
             for k, stride, pad, hw, ceil in (
