@@ -21,22 +21,30 @@ inline __m256i load_row8(const int8_t* p) {
 extern "C" void eb_qs8_gemm_minmax_ukernel_4x4c8__avx2(size_t mr, size_t nc, size_t kc, const int8_t* a,
                                                        size_t a_stride, const void* w, int8_t* c, size_t c_stride,
                                                        const eb_qs8_requant_params* rq) {
-  const int8_t* rows[kMR];
-  for (size_t i = 0; i < kMR; ++i) rows[i] = a + (i < mr ? i : mr - 1) * a_stride;
+  // Rows past mr repeat the last row (their results are not stored). Accumulators are named variables: with arrays,
+  // GCC 12 copied each of them once per k step.
+  const int8_t* a0 = a;
+  const int8_t* a1 = mr > 1 ? a0 + a_stride : a0;
+  const int8_t* a2 = mr > 2 ? a1 + a_stride : a1;
+  const int8_t* a3 = mr > 3 ? a2 + a_stride : a2;
   const int32_t* header = static_cast<const int32_t*>(w);
-  __m256i acc01[kMR], acc23[kMR];
-  for (size_t i = 0; i < kMR; ++i) acc01[i] = acc23[i] = _mm256_setzero_si256();
+  __m256i c0_01 = _mm256_setzero_si256(), c0_23 = c0_01, c1_01 = c0_01, c1_23 = c0_01;
+  __m256i c2_01 = c0_01, c2_23 = c0_01, c3_01 = c0_01, c3_23 = c0_01;
   const int16_t* wp = reinterpret_cast<const int16_t*>(header + 4 * kNR);
   for (size_t k = 0; k < kc; k += 8, wp += 8 * kNR) {
     const __m256i w01 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp));
     const __m256i w23 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 16));
-#pragma GCC unroll 4
-    for (size_t i = 0; i < kMR; ++i) {
-      const __m256i x = load_row8(rows[i] + k);
-      acc01[i] = _mm256_add_epi32(acc01[i], _mm256_madd_epi16(x, w01));
-      acc23[i] = _mm256_add_epi32(acc23[i], _mm256_madd_epi16(x, w23));
-    }
+    const __m256i x0 = load_row8(a0 + k), x1 = load_row8(a1 + k), x2 = load_row8(a2 + k), x3 = load_row8(a3 + k);
+    c0_01 = _mm256_add_epi32(c0_01, _mm256_madd_epi16(x0, w01));
+    c0_23 = _mm256_add_epi32(c0_23, _mm256_madd_epi16(x0, w23));
+    c1_01 = _mm256_add_epi32(c1_01, _mm256_madd_epi16(x1, w01));
+    c1_23 = _mm256_add_epi32(c1_23, _mm256_madd_epi16(x1, w23));
+    c2_01 = _mm256_add_epi32(c2_01, _mm256_madd_epi16(x2, w01));
+    c2_23 = _mm256_add_epi32(c2_23, _mm256_madd_epi16(x2, w23));
+    c3_01 = _mm256_add_epi32(c3_01, _mm256_madd_epi16(x3, w01));
+    c3_23 = _mm256_add_epi32(c3_23, _mm256_madd_epi16(x3, w23));
   }
+  const __m256i acc01[kMR] = {c0_01, c1_01, c2_01, c3_01}, acc23[kMR] = {c0_23, c1_23, c2_23, c3_23};
   // Reduce to [c0 c1 c2 c3 | c0 c1 c2 c3] for rows (0, 1) and (2, 3); the bias and constants repeat per half.
   const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   const __m256i bias = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(header)));
