@@ -12,17 +12,27 @@
 
 namespace {
 constexpr size_t kMR = 4, kNR = 8;
+// acc + x[0..3] · w for one stored 8×4 slice: x sign-extended to int16, pairs (x0, x1) and (x2, x3) broadcast.
+inline __m256i entry(__m256i acc, const int8_t* x, __m256i w01, __m256i w23) {
+  int32_t v;
+  memcpy(&v, x, 4);
+  const __m128i x16 = _mm_cvtepi8_epi16(_mm_cvtsi32_si128(v));  // x0 x1 x2 x3 as int16
+  const __m256i x01 = _mm256_broadcastd_epi32(x16);
+  const __m256i x23 = _mm256_broadcastd_epi32(_mm_srli_si128(x16, 4));
+  return _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_madd_epi16(x01, w01), _mm256_madd_epi16(x23, w23)));
+}
 }  // namespace
 
 extern "C" void eb_qs8_spmm_minmax_ukernel_4x8c4__avx2(size_t mr, size_t nc, const int8_t* const* a, size_t taps,
                                                        const void* w, int8_t* c, size_t c_stride,
                                                        const eb_qs8_requant_params* rq) {
-  const int8_t* const* rows[kMR];
-  for (size_t i = 0; i < kMR; ++i) rows[i] = a + (i < mr ? i : mr - 1) * taps;
+  // Rows past mr repeat the last row (their results are not stored); named accumulators (GCC 12 copies an array).
+  const int8_t* const* a0 = a;
+  const int8_t* const* a1 = mr > 1 ? a0 + taps : a0;
+  const int8_t* const* a2 = mr > 2 ? a1 + taps : a1;
+  const int8_t* const* a3 = mr > 3 ? a2 + taps : a2;
   const int32_t* header = static_cast<const int32_t*>(w);
-  const __m256i bias = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(header));
-  __m256i acc[kMR];
-  for (size_t i = 0; i < kMR; ++i) acc[i] = bias;
+  __m256i c0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(header)), c1 = c0, c2 = c0, c3 = c0;
   const int32_t count = header[4 * kNR];
   const int32_t* idx = header + 4 * kNR + 16;
   const int16_t* wp =
@@ -31,17 +41,12 @@ extern "C" void eb_qs8_spmm_minmax_ukernel_4x8c4__avx2(size_t mr, size_t nc, con
     const size_t tap = (size_t)idx[2 * e], off = (size_t)idx[2 * e + 1];
     const __m256i w01 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp));
     const __m256i w23 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + 16));
-#pragma GCC unroll 4
-    for (size_t i = 0; i < kMR; ++i) {
-      int32_t v;
-      memcpy(&v, rows[i][tap] + off, 4);
-      const __m128i x16 = _mm_cvtepi8_epi16(_mm_cvtsi32_si128(v));  // x0 x1 x2 x3 as int16
-      const __m256i x01 = _mm256_broadcastd_epi32(x16);
-      const __m256i x23 = _mm256_broadcastd_epi32(_mm_srli_si128(x16, 4));
-      acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(x01, w01));
-      acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(x23, w23));
-    }
+    c0 = entry(c0, a0[tap] + off, w01, w23);
+    c1 = entry(c1, a1[tap] + off, w01, w23);
+    c2 = entry(c2, a2[tap] + off, w01, w23);
+    c3 = entry(c3, a3[tap] + off, w01, w23);
   }
+  const __m256i acc[kMR] = {c0, c1, c2, c3};
   const __m256i mult = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(header + kNR));
   const __m256i left = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(header + 2 * kNR));
   const __m256i right = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(header + 3 * kNR));
