@@ -230,20 +230,19 @@ struct DwJob {
   const OpPlan* plan;
   const Tensor *x, *y;
   const int32_t* params;
-  int32_t kh, kw;
-  eb_qs8_requant_params rq;
+  eb_qs8_dwconv_params dw;  // the row geometry and requantization every row call shares
   size_t rows_per_task;
 };
 
-// Task = a range of output rows (n, oh) of a depthwise conv.
+// Task = a range of output rows (n, oh) of a depthwise conv; the kernel does a whole row per call.
 void dw_task(void* ctx, size_t task, size_t thread) {
   const DwJob& j = *static_cast<const DwJob*>(ctx);
   const Tensor &x = *j.x, &y = *j.y;
   const int32_t* p = j.params;
-  const int64_t H = x.dims[1], W = x.dims[2];
-  const size_t C = (size_t)x.dims[3], OH = (size_t)y.dims[1], OW = (size_t)y.dims[2];
-  const size_t taps = (size_t)j.kh * (size_t)j.kw;
-  const int8_t** ptrs =
+  const int64_t H = x.dims[1];
+  const size_t row_bytes = (size_t)x.dims[2] * (size_t)x.dims[3], OH = (size_t)y.dims[1];
+  const size_t out_row_bytes = (size_t)y.dims[2] * (size_t)y.dims[3];
+  const int8_t** rows =
       reinterpret_cast<const int8_t**>(j.m->scratch + thread * j.m->scratch_per_thread + j.m->im2col_bytes);
   const int8_t* xd = reinterpret_cast<const int8_t*>(x.data);
   int8_t* yd = reinterpret_cast<int8_t*>(y.data);
@@ -252,19 +251,11 @@ void dw_task(void* ctx, size_t task, size_t thread) {
   for (size_t r = r0; r < r1; ++r) {
     const size_t n = r / OH;
     const int64_t oh = (int64_t)(r % OH);
-    for (size_t ow = 0; ow < OW; ++ow) {
-      size_t t = 0;
-      for (int32_t kh = 0; kh < j.kh; ++kh) {
-        const int64_t ih = oh * p[0] - p[2] + (int64_t)kh * p[6];
-        for (int32_t kw = 0; kw < j.kw; ++kw, ++t) {
-          const int64_t iw = (int64_t)ow * p[1] - p[3] + (int64_t)kw * p[7];
-          ptrs[t] = (ih < 0 || ih >= H || iw < 0 || iw >= W)
-                        ? j.plan->zero_row
-                        : xd + ((n * (size_t)H + (size_t)ih) * (size_t)W + (size_t)iw) * C;
-        }
-      }
-      j.plan->dw.fn(C, taps, ptrs, j.plan->packed, yd + (r * OW + ow) * C, &j.rq);
+    for (size_t i = 0; i < j.dw.kh; ++i) {
+      const int64_t ih = oh * p[0] - p[2] + (int64_t)i * p[6];
+      rows[i] = ih < 0 || ih >= H ? NULL : xd + (n * (size_t)H + (size_t)ih) * row_bytes;  // NULL: padding row
     }
+    j.plan->dw.fn(&j.dw, rows, j.plan->packed, yd + r * out_row_bytes);
   }
 }
 
@@ -278,9 +269,16 @@ void run_conv2d_fast(eb_model* m, const Op& op, const OpPlan& plan) {
     j.x = &x;
     j.y = &y;
     j.params = p;
-    j.kh = w.dims[1];
-    j.kw = w.dims[2];
-    j.rq = requant_of(y, p[9], p[10]);
+    j.dw.channels = (size_t)x.dims[3];
+    j.dw.in_width = (size_t)x.dims[2];
+    j.dw.out_width = (size_t)y.dims[2];
+    j.dw.kh = (size_t)w.dims[1];
+    j.dw.kw = (size_t)w.dims[2];
+    j.dw.stride = (size_t)p[1];
+    j.dw.dilation = (size_t)p[7];
+    j.dw.pad_left = (size_t)p[3];
+    j.dw.zero = plan.zero_row;
+    j.dw.rq = requant_of(y, p[9], p[10]);
     const size_t total = (size_t)y.dims[0] * (size_t)y.dims[1], threads = (size_t)m->num_threads;
     j.rows_per_task = threads <= 1 ? total : (total + threads * 4 - 1) / (threads * 4);
     parallel_for(m, (total + j.rows_per_task - 1) / j.rows_per_task, dw_task, &j);

@@ -44,10 +44,30 @@ typedef struct eb_qs8_requant_params {
 // c[i, j] for i < mr <= MR, j < nc <= NR; reads rows a + i * a_stride for kc bytes.
 typedef void (*eb_qs8_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a_stride,
                                        const void* w, int8_t* c, size_t c_stride, const eb_qs8_requant_params* rq);
-// One output pixel of a depthwise conv: input[t] points at channel 0 of tap t's pixel (or a row of zp_x);
-// writes `channels` bytes to output. w: ceil(channels / CR) packed blocks.
-typedef void (*eb_qs8_dwconv_ukernel_fn)(size_t channels, size_t taps, const int8_t* const* input, const void* w,
-                                         int8_t* output, const eb_qs8_requant_params* rq);
+// One output row of a depthwise conv (OC = C): for window row i, rows[i] points at pixel 0, channel 0 of the input
+// row under it, or is NULL when that row lies in the padding; taps in the padding (NULL rows, and columns outside
+// [0, in_width)) read `zero`, channels bytes (plus 64 of slack) of zp_x. Output pixel ow reads input columns
+// ow·stride − pad_left + kw·dilation. Writes out_width × channels bytes; w: ceil(channels / CR) packed blocks.
+typedef struct eb_qs8_dwconv_params {
+  size_t channels, in_width, out_width;
+  size_t kh, kw, stride, dilation, pad_left;
+  const int8_t* zero;
+  eb_qs8_requant_params rq;
+} eb_qs8_dwconv_params;
+typedef void (*eb_qs8_dwconv_ukernel_fn)(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const void* w,
+                                         int8_t* output);
+
+// Output columns [*lo, *hi) of a depthwise row whose taps all lie in [0, in_width) (no padding check needed there);
+// the columns before lo and from hi on have a tap in the left or right padding.
+static inline void eb_dwconv_interior(const eb_qs8_dwconv_params* p, size_t* lo, size_t* hi) {
+  const size_t span = (p->kw - 1) * p->dilation;
+  size_t a = (p->pad_left + p->stride - 1) / p->stride, b = 0;
+  if (p->in_width + p->pad_left >= span + 1) b = (p->in_width + p->pad_left - span - 1) / p->stride + 1;
+  if (a > p->out_width) a = p->out_width;
+  if (b > p->out_width) b = p->out_width;
+  *lo = a;
+  *hi = b < a ? a : b;
+}
 
 // c[i, j] for i < mr <= MR, j < nc <= NR of one sparse strip w.
 typedef void (*eb_qs8_spmm_ukernel_fn)(size_t mr, size_t nc, const int8_t* const* a, size_t taps, const void* w,
@@ -59,9 +79,8 @@ typedef void (*eb_qs8_spmm_ukernel_fn)(size_t mr, size_t nc, const int8_t* const
 #define EB_DECLARE_GEMM(name)                                                                             \
   void name(size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a_stride, const void* w, int8_t* c, \
             size_t c_stride, const eb_qs8_requant_params* rq)
-#define EB_DECLARE_DWCONV(name)                                                                        \
-  void name(size_t channels, size_t taps, const int8_t* const* input, const void* w, int8_t* output, \
-            const eb_qs8_requant_params* rq)
+#define EB_DECLARE_DWCONV(name) \
+  void name(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const void* w, int8_t* output)
 
 // Elementwise and pooling kernels take a whole op, with the reference kernel's signature (no tile: the channel or
 // element loop is inside); each equals its eb_qs8_<op>_ref twin bit for bit.
@@ -84,18 +103,18 @@ EB_DECLARE_MAXPOOL(eb_qs8_maxpool_minmax_ukernel__avx2);
 EB_DECLARE_AVGPOOL(eb_qs8_avgpool_minmax_ukernel__avx2);
 EB_DECLARE_QUANTIZE(eb_qs8_quantize_ukernel__avx2);
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_8x32c4__avx512vnni);
-EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_1x16__avx512vnni);
+EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_4x16__avx512vnni);
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x4c8__avx2);
 EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_8x16c4__avx512vnni);
 EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x8c4__avx2);
-EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_1x8__avx2);
+EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_4x8__avx2);
 // ARM (armv7 and armv8)
 EB_DECLARE_VADD(eb_qs8_vadd_minmax_ukernel__neon);
 EB_DECLARE_MAXPOOL(eb_qs8_maxpool_minmax_ukernel__neon);
 EB_DECLARE_AVGPOOL(eb_qs8_avgpool_minmax_ukernel__neon);
 EB_DECLARE_QUANTIZE(eb_qs8_quantize_ukernel__neon);  // aarch64 only
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_2x8c8__neon);
-EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_1x8__neon);
+EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_4x8__neon);
 EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x8c4__neon);
 // armv8.2+
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x8c4__neondot);

@@ -1,0 +1,171 @@
+// qs8_dwconv_minmax_4x8__neon.cc: int8 depthwise conv row kernel for NEON cores (armv7 and armv8; dotprod and
+// i8mm cores use it too: a depthwise tap is one MAC per channel, so dot products do not apply).
+//
+// The structure of qs8_dwconv_minmax_4x16__avx512vnni.cc on 8 channels: one call = one output row, channel blocks
+// outer, four columns at a time inside the row without padding checks, checked one-column path at the edges; 3×3
+// and 5×5 at stride 1 and 2 compiled with constant offsets. Two taps are summed in int16 before widening
+// (vmull_s8 + vmlal_s8): |x·w| <= 128·127, so two products fit in int16 exactly; then vaddw into int32.
+#include <arm_neon.h>
+#include <string.h>
+
+#include "../requant/requant__neon.h"
+#include "edgebuild/ukernels_isa.h"
+
+namespace {
+constexpr size_t kCR = 8;
+
+struct Block {
+  const int8_t* wt;  // taps × 8 int8
+  int32x4_t bias_lo, bias_hi, mult_lo, mult_hi, left_lo, left_hi, right_lo, right_hi, lo, hi, zp;
+  size_t n;  // channels of this block (8 but in the last block)
+};
+
+template <bool kFull>
+inline int8x8_t load_x(const int8_t* p, size_t n) {
+  if (kFull) return vld1_s8(p);
+  int8_t buf[8] = {0};
+  memcpy(buf, p, n);  // a partial block reads only its channels
+  return vld1_s8(buf);
+}
+
+struct Acc {
+  int32x4_t lo, hi;
+};
+
+inline void widen_add(Acc& a, int16x8_t s) {
+  a.lo = vaddw_s16(a.lo, vget_low_s16(s));
+  a.hi = vaddw_s16(a.hi, vget_high_s16(s));
+}
+
+template <bool kFull>
+inline void store_y(const Block& b, const Acc& a, int8_t* out) {
+  const int32x4_t y0 = eb_requant_neon(a.lo, b.mult_lo, b.left_lo, b.right_lo, b.lo, b.hi, b.zp);
+  const int32x4_t y1 = eb_requant_neon(a.hi, b.mult_hi, b.left_hi, b.right_hi, b.lo, b.hi, b.zp);
+  const int8x8_t v = eb_narrow8_neon(y0, y1);
+  if (kFull) {
+    vst1_s8(out, v);
+  } else {
+    int8_t buf[8];
+    vst1_s8(buf, v);
+    memcpy(out, buf, b.n);
+  }
+}
+
+template <bool kFull>
+void edge_pixel(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t ow,
+                int8_t* out) {
+  const size_t C = p->channels, W = p->in_width;
+  const int8_t* zero = p->zero + c0;
+  Acc a = {b.bias_lo, b.bias_hi};
+  const int8_t* wt = b.wt;
+  for (size_t i = 0; i < p->kh; ++i) {
+    const int8_t* r = rows[i];
+    size_t iw = ow * p->stride - p->pad_left;  // wraps below 0: then >= W, like a column past the row
+    for (size_t k = 0; k < p->kw; ++k, wt += kCR, iw += p->dilation) {
+      const int8_t* x = r != nullptr && iw < W ? r + iw * C + c0 : zero;
+      widen_add(a, vmull_s8(load_x<kFull>(x, b.n), vld1_s8(wt)));
+    }
+  }
+  store_y<kFull>(b, a, out + ow * C + c0);
+}
+
+// Four interior columns ow .. ow + 3 (every tap inside the row). kKH/kKW/kS = 0: sizes from p.
+template <bool kFull, size_t kKH, size_t kKW, size_t kS>
+inline void interior4(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t ow,
+                      int8_t* out) {
+  const size_t C = p->channels, kh = kKH ? kKH : p->kh, kw = kKW ? kKW : p->kw, s = kS ? kS : p->stride;
+  const size_t d = kKW ? 1 : p->dilation;
+  Acc a0 = {b.bias_lo, b.bias_hi}, a1 = a0, a2 = a0, a3 = a0;
+  int16x8_t p0 = vdupq_n_s16(0), p1 = p0, p2 = p0, p3 = p0;
+  bool open = false;  // p0 .. p3 hold one tap's products, waiting for a second
+  const int8_t* wt = b.wt;
+  for (size_t i = 0; i < kh; ++i) {
+    const int8_t* x = p->zero + c0;
+    size_t step = 0;  // bytes between adjacent input columns: 0 in a padding row (every tap reads zero)
+    if (rows[i] != nullptr) {
+      x = rows[i] + (ow * s - p->pad_left) * C + c0;
+      step = C;
+    }
+    for (size_t k = 0; k < kw; ++k, wt += kCR) {
+      const int8x8_t w = vld1_s8(wt);
+      const int8x8_t x0 = load_x<kFull>(x + (k * d) * step, b.n);
+      const int8x8_t x1 = load_x<kFull>(x + (s + k * d) * step, b.n);
+      const int8x8_t x2 = load_x<kFull>(x + (2 * s + k * d) * step, b.n);
+      const int8x8_t x3 = load_x<kFull>(x + (3 * s + k * d) * step, b.n);
+      if (open) {  // second tap of a pair: two products fit in int16, then widen
+        widen_add(a0, vmlal_s8(p0, x0, w));
+        widen_add(a1, vmlal_s8(p1, x1, w));
+        widen_add(a2, vmlal_s8(p2, x2, w));
+        widen_add(a3, vmlal_s8(p3, x3, w));
+      } else {
+        p0 = vmull_s8(x0, w);
+        p1 = vmull_s8(x1, w);
+        p2 = vmull_s8(x2, w);
+        p3 = vmull_s8(x3, w);
+      }
+      open = !open;
+    }
+  }
+  if (open) {
+    widen_add(a0, p0);
+    widen_add(a1, p1);
+    widen_add(a2, p2);
+    widen_add(a3, p3);
+  }
+  int8_t* y = out + ow * C + c0;
+  store_y<kFull>(b, a0, y);
+  store_y<kFull>(b, a1, y + C);
+  store_y<kFull>(b, a2, y + 2 * C);
+  store_y<kFull>(b, a3, y + 3 * C);
+}
+
+template <bool kFull, size_t kKH, size_t kKW, size_t kS>
+void block_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t lo,
+               size_t hi, int8_t* out) {
+  size_t ow = 0;
+  for (; ow < lo; ++ow) edge_pixel<kFull>(p, rows, b, c0, ow, out);
+  for (; ow + 4 <= hi; ow += 4) interior4<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
+  for (; ow < p->out_width; ++ow) edge_pixel<kFull>(p, rows, b, c0, ow, out);
+}
+
+template <size_t kKH, size_t kKW, size_t kS>
+void dwconv_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const uint8_t* w, int8_t* out) {
+  const size_t C = p->channels, taps = p->kh * p->kw;
+  const size_t block_bytes = (16 * kCR + taps * kCR + 63) / 64 * 64;  // packing.cc
+  size_t lo, hi;
+  eb_dwconv_interior(p, &lo, &hi);
+  Block b;
+  b.lo = vdupq_n_s32(p->rq.lo);
+  b.hi = vdupq_n_s32(p->rq.hi);
+  b.zp = vdupq_n_s32(p->rq.output_zero_point);
+  for (size_t c0 = 0; c0 < C; c0 += kCR, w += block_bytes) {
+    const int32_t* header = reinterpret_cast<const int32_t*>(w);
+    b.bias_lo = vld1q_s32(header);
+    b.bias_hi = vld1q_s32(header + 4);
+    b.mult_lo = vld1q_s32(header + kCR);
+    b.mult_hi = vld1q_s32(header + kCR + 4);
+    b.left_lo = vld1q_s32(header + 2 * kCR);
+    b.left_hi = vld1q_s32(header + 2 * kCR + 4);
+    b.right_lo = vld1q_s32(header + 3 * kCR);
+    b.right_hi = vld1q_s32(header + 3 * kCR + 4);
+    b.wt = reinterpret_cast<const int8_t*>(header + 4 * kCR);
+    b.n = C - c0 < kCR ? C - c0 : kCR;
+    if (b.n == kCR) {
+      block_row<true, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
+    } else {
+      block_row<false, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
+    }
+  }
+}
+}  // namespace
+
+extern "C" void eb_qs8_dwconv_minmax_ukernel_4x8__neon(const eb_qs8_dwconv_params* p, const int8_t* const* rows,
+                                                       const void* w, int8_t* output) {
+  const uint8_t* wb = static_cast<const uint8_t*>(w);
+  const bool plain = p->dilation == 1;
+  if (plain && p->kh == 3 && p->kw == 3 && p->stride == 1) return dwconv_row<3, 3, 1>(p, rows, wb, output);
+  if (plain && p->kh == 3 && p->kw == 3 && p->stride == 2) return dwconv_row<3, 3, 2>(p, rows, wb, output);
+  if (plain && p->kh == 5 && p->kw == 5 && p->stride == 1) return dwconv_row<5, 5, 1>(p, rows, wb, output);
+  if (plain && p->kh == 5 && p->kw == 5 && p->stride == 2) return dwconv_row<5, 5, 2>(p, rows, wb, output);
+  dwconv_row<0, 0, 0>(p, rows, wb, output);
+}
