@@ -77,13 +77,16 @@ def conv_case(
     batch: int = 1,
     seed: int = 0,
     extreme: bool = False,
+    pads: tuple[int, int, int, int] | None = None,
 ) -> Case:
+    """`pads` (top, left, bottom, right) overrides the symmetric `pad`."""
     rng = np.random.default_rng(seed)
     h, w_ = hw
     zx = 127 if extreme else int(rng.integers(-128, 128))
     zy = int(rng.integers(-128, 128))
-    oh = (h + 2 * pad - dilation * (k - 1) - 1) // stride + 1
-    ow = (w_ + 2 * pad - dilation * (k - 1) - 1) // stride + 1
+    pt, pl, pb, pr = pads if pads is not None else (pad, pad, pad, pad)
+    oh = (h + pt + pb - dilation * (k - 1) - 1) // stride + 1
+    ow = (w_ + pl + pr - dilation * (k - 1) - 1) // stride + 1
     prog = Program()
     _, q = int8_input(prog, (batch, h, w_, c), zx, Layout.NHWC)
     shape = (oc, k, k, c // groups)
@@ -94,10 +97,11 @@ def conv_case(
     m_id, s_id = prog.add_constant("m", mult, DType.INT32), prog.add_constant("s", shift, DType.INT32)
     y = prog.add_tensor(Tensor("conv", DType.INT8, (batch, oh, ow, oc), 1.0, zy, Layout.NHWC))
     lo, hi = _act(rng)
-    params = [stride, stride, pad, pad, pad, pad, dilation, dilation, groups, lo, hi]
+    params = [stride, stride, pt, pl, pb, pr, dilation, dilation, groups, lo, hi]
     prog.add_op(Op(OpCode.CONV2D, "conv", [q, wt, bias, m_id, s_id], [y], params))
     float_output(prog, y)
-    name = f"conv-c{c}-oc{oc}-k{k}-s{stride}-p{pad}-g{groups}-d{dilation}-{h}x{w_}-b{batch}"
+    p_name = f"p{pad}" if pads is None else "p" + "-".join(map(str, pads))
+    name = f"conv-c{c}-oc{oc}-k{k}-s{stride}-{p_name}-g{groups}-d{dilation}-{h}x{w_}-b{batch}"
     return Case(name + ("-extreme" if extreme else ""), prog, [_codes(rng, (batch, h, w_, c), zx, extreme)])
 
 
@@ -274,6 +278,38 @@ def elementwise_sweep() -> list[Case]:
     return cases
 
 
+def dw_row_cases(seed: int) -> list[Case]:
+    """Depthwise rows for the row kernels (4 columns a step, unchecked interior, checked edges): widths whose
+    interior leaves 0..3 columns after the 4-column steps, rows with no interior at all, one-sided and asymmetric
+    padding (TF SAME at stride 2 pads right/bottom only), 3x3 / 5x5 at stride 1 and 2, dilation, windows of other
+    sizes, channels across several blocks with a partial last one."""
+    cases = []
+    for c, w_ in ((8, 12), (16, 13), (17, 14), (33, 15), (200, 11), (7, 20)):
+        for kk, stride, pad in ((3, 1, 1), (3, 2, 1), (5, 1, 2), (5, 2, 2)):
+            seed += 1
+            cases.append(conv_case(c=c, oc=c, k=kk, stride=stride, pad=pad, groups=c, seed=seed, hw=(4, w_)))
+    shapes = (
+        (16, 3, 2, (0, 0, 1, 1), 1, (6, 17)),  # TF SAME, stride 2: right/bottom padding only
+        (24, 3, 1, (2, 0, 0, 2), 1, (5, 18)),
+        (9, 5, 1, (1, 3, 3, 1), 1, (5, 16)),
+        (32, 3, 1, (2, 2, 2, 2), 2, (5, 19)),  # dilation 2
+        (17, 3, 2, (3, 3, 3, 3), 3, (7, 21)),  # dilation 3, stride 2
+        (16, 5, 1, (4, 4, 4, 4), 1, (2, 3)),  # no interior column: every column touches the padding
+        (8, 3, 1, (0, 0, 0, 0), 1, (3, 30)),  # no padding at all
+        (40, 2, 1, (0, 1, 1, 0), 1, (4, 23)),  # 2x2
+        (16, 7, 2, (3, 3, 3, 3), 1, (9, 25)),  # 7x7 stride 2
+        (16, 1, 1, (0, 0, 0, 0), 1, (3, 13)),  # 1x1 depthwise
+    )
+    for c, kk, stride, pads, dil, hw in shapes:
+        seed += 1
+        cases.append(
+            conv_case(c=c, oc=c, k=kk, stride=stride, pads=pads, dilation=dil, groups=c, seed=seed, hw=hw)
+        )
+    cases.append(conv_case(c=48, oc=48, k=3, pad=1, groups=48, seed=seed + 1, hw=(6, 22), extreme=True))
+    cases.append(conv_case(c=24, oc=24, k=3, stride=2, pad=1, groups=24, batch=2, seed=seed + 2, hw=(7, 18)))
+    return cases
+
+
 def sweep() -> list[Case]:
     """The exhaustive small-shape sweep: every FC (m, n, k) of the grids, plus convolutions of every kind the
     executor dispatches (direct 1x1, im2col, grouped, depthwise 3x3 / 5x5 / other, stride 1 / 2, padding,
@@ -310,4 +346,4 @@ def sweep() -> list[Case]:
     cases.append(conv_case(c=32, oc=32, k=3, pad=1, groups=32, seed=seed + 9, extreme=True))
     cases.append(conv_case(c=5, oc=6, k=1, pad=2, seed=seed + 10, hw=(3, 4)))  # windows wholly in the padding
     cases.append(conv_case(c=4, oc=9, k=3, stride=2, pad=3, seed=seed + 11, hw=(5, 6)))
-    return cases + elementwise_sweep()
+    return cases + dw_row_cases(seed + 100) + elementwise_sweep()

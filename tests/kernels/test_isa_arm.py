@@ -21,7 +21,7 @@ from edgebuild import _native
 from edgebuild.ir import Program, Tensor
 from edgebuild.plan import plan_arena
 from edgebuild.serialize import artifact_bytes
-from tests.kernels.isa_cases import Case, conv_case, elementwise_sweep, fc_case
+from tests.kernels.isa_cases import Case, conv_case, dw_row_cases, elementwise_sweep, fc_case
 from tests.kernels.paths_ran import RAN, record_path
 
 # (target, emulated CPU, forced ISA): plain NEON on an armv8.0 core, dotprod on `-cpu max` (and NEON there too),
@@ -60,7 +60,7 @@ def arm_sweep() -> list[Case]:
     cases.append(conv_case(c=16, oc=16, k=3, pad=2, dilation=2, groups=16, seed=3))
     cases.append(conv_case(c=2048, oc=9, k=1, seed=4, hw=(2, 2), extreme=True))
     cases.append(conv_case(c=32, oc=32, k=3, pad=1, groups=32, seed=5, extreme=True))
-    return cases + elementwise_sweep()
+    return cases + dw_row_cases(6000) + elementwise_sweep()
 
 
 def merge(cases: list[Case]) -> tuple[Program, list[np.ndarray]]:
