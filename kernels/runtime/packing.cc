@@ -78,6 +78,26 @@ void pack_gemm_group(const GemmKernel& g, size_t N, size_t K, size_t kc, const i
   }
 }
 
+size_t dw_header_bytes(const DwKernel& d) { return (d.rq64 ? 36 : 16) * d.cr; }
+
+// An rq64 depthwise header (ukernels_isa.h): bias' and mult stay, then per channel pair (2i, 2i+1) the int64
+// constants of docs/quantization.md (5) folded into one rounding shift (left = max(e, 0), right = max(−e, 0)):
+//   s = 31 − left + right,  K = 2^(30 − left) + (right > 0 ? 2^(30 + right) : 0),  D = (right > 0 ? −2^31 : 0)
+// and mult[2i + 1] in the low half of an int64 (the odd lanes' multiplier for vpmuldq).
+void pack_rq64(int32_t* h, size_t cr, size_t valid, const int32_t* mult, const int32_t* shift) {
+  int64_t* q = reinterpret_cast<int64_t*>(h + 2 * cr);
+  const size_t half = cr / 2;
+  for (size_t j = 0; j < cr; ++j) {
+    const int32_t m = j < valid ? mult[j] : 1 << 30, e = j < valid ? shift[j] : 0;
+    const int64_t left = e > 0 ? e : 0, right = e < 0 ? -e : 0;
+    const size_t i = j / 2, odd = j % 2;
+    if (odd) q[i] = m;                                                                       // mult_odd
+    q[(1 + odd) * half + i] = ((int64_t)1 << (30 - left)) + (right > 0 ? (int64_t)1 << (30 + right) : 0);  // K
+    q[(3 + odd) * half + i] = right > 0 ? -((int64_t)1 << 31) : 0;                            // D
+    q[(5 + odd) * half + i] = 31 - left + right;                                              // s
+  }
+}
+
 // Depthwise weights w[c, taps] (OC = C, one input channel per group).
 void pack_dw(const DwKernel& d, size_t C, size_t taps, const int8_t* w, const int32_t* bias, const int32_t* mult,
              const int32_t* shift, int32_t zp_x, size_t block_bytes, uint8_t* out) {
@@ -92,7 +112,8 @@ void pack_dw(const DwKernel& d, size_t C, size_t taps, const int8_t* w, const in
       sum[j] = (int32_t)s;
     }
     pack_header(block, cr, valid, bias != NULL ? bias + c0 : NULL, mult + c0, shift + c0, sum, zp_x);
-    uint8_t* dst = block + 16 * cr;
+    if (d.rq64) pack_rq64(reinterpret_cast<int32_t*>(block), cr, valid, mult + c0, shift + c0);
+    uint8_t* dst = block + dw_header_bytes(d);
     for (size_t t = 0; t < taps; ++t)
       for (size_t j = 0; j < cr; ++j, dst += d.w_elem)
         store_elem(dst, d.w_elem, j < valid ? (int32_t)w[(c0 + j) * taps + t] : 0);
@@ -250,7 +271,7 @@ eb_status prepare_ops(eb_model* m, char* err, size_t err_len) {
       const size_t C = N * groups;
       p.kind = kPlanDwconv;
       p.dw = dk;
-      p.block_bytes = round_up(16 * dk.cr + taps * dk.cr * dk.w_elem, 64);
+      p.block_bytes = round_up(dw_header_bytes(dk) + taps * dk.cr * dk.w_elem, 64);
       p.group_bytes = round_up(C, dk.cr) / dk.cr * p.block_bytes;
       p.packed = static_cast<uint8_t*>(tracked_alloc_aligned(m, p.group_bytes, &p.packed_raw));
       p.zero_row = static_cast<int8_t*>(tracked_calloc(m, C + 64, 1));

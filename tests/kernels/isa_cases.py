@@ -78,8 +78,10 @@ def conv_case(
     seed: int = 0,
     extreme: bool = False,
     pads: tuple[int, int, int, int] | None = None,
+    requant: tuple[list[int], list[int], list[int]] | None = None,
 ) -> Case:
-    """`pads` (top, left, bottom, right) overrides the symmetric `pad`."""
+    """`pads` (top, left, bottom, right) overrides the symmetric `pad`; `requant` = (bias, mult, shift) per output
+    channel overrides the drawn ones."""
     rng = np.random.default_rng(seed)
     h, w_ = hw
     zx = 127 if extreme else int(rng.integers(-128, 128))
@@ -94,6 +96,9 @@ def conv_case(
     wt = prog.add_constant("w", wv, DType.INT8)
     bias = prog.add_constant("b", rng.integers(-(2**20), 2**20, size=oc), DType.INT32) if seed % 3 else -1
     mult, shift = _requant(rng, oc)
+    if requant is not None:
+        bias = prog.add_constant("b", requant[0], DType.INT32)
+        mult, shift = requant[1], requant[2]
     m_id, s_id = prog.add_constant("m", mult, DType.INT32), prog.add_constant("s", shift, DType.INT32)
     y = prog.add_tensor(Tensor("conv", DType.INT8, (batch, oh, ow, oc), 1.0, zy, Layout.NHWC))
     lo, hi = _act(rng)
@@ -306,6 +311,21 @@ def dw_row_cases(seed: int) -> list[Case]:
             conv_case(c=c, oc=c, k=kk, stride=stride, pads=pads, dilation=dil, groups=c, seed=seed, hw=hw)
         )
     cases.append(conv_case(c=48, oc=48, k=3, pad=1, groups=48, seed=seed + 1, hw=(6, 22), extreme=True))
+    # Every exponent the loader accepts (-31..30: right shifts up to 31, left shifts up to 30 that saturate), the
+    # extreme multipliers, biases from INT32_MIN to INT32_MAX (the int32 sum wraps) and small ones (rounding ties).
+    for i, big in enumerate((True, False)):
+        rng = np.random.default_rng(seed + 10 + i)
+        c = 62
+        shift = [e for e in range(-31, 31)]
+        mult = [int(v) for v in rng.integers(2**30, 2**31, size=c)]
+        mult[0], mult[1], mult[-1], mult[-2] = 2**30, 2**31 - 1, 2**30, 2**31 - 1
+        span = 2**31 if big else 2**12
+        bias = [int(v) for v in rng.integers(-span, span, size=c)]
+        if big:
+            bias[2], bias[3], bias[-3], bias[-4] = 2**31 - 1, -(2**31), 2**31 - 1, -(2**31)
+        cases.append(
+            conv_case(c=c, oc=c, k=3, pad=1, groups=c, seed=seed + 12 + i, hw=(4, 13), requant=(bias, mult, shift))
+        )
     cases.append(conv_case(c=24, oc=24, k=3, stride=2, pad=1, groups=24, batch=2, seed=seed + 2, hw=(7, 18)))
     return cases
 

@@ -10,7 +10,6 @@
 // path (AVX-512 F/BW/VL + VNNI).
 #include <immintrin.h>
 
-#include "../requant/requant__avx512vnni.h"
 #include "edgebuild/ukernels_isa.h"
 
 namespace {
@@ -27,10 +26,11 @@ inline __m512i dpwssd(__m512i acc, __m512i x, const __m512i& w) {
 #endif
 }
 
-// One channel block: its packed constants (ukernels_isa.h) and what the requantization needs, loaded once a row.
+// One channel block: its packed constants (ukernels_isa.h, the rq64 header), loaded once a row.
 struct Block {
   const __m512i* wt;  // taps × 16 int32 lanes
-  __m512i bias, mult, left, right, lo, hi, zp;
+  __m512i bias, mult, mult_odd, k_even, k_odd, d_even, d_odd, s_even, s_odd;
+  __m512i lo, hi, zp;  // lo/hi as int64, zp as int32 (the op's)
   __mmask16 mask;
 };
 
@@ -40,9 +40,34 @@ inline __m512i load_x(const int8_t* p, __mmask16 mask) {
                                     : _mm_maskz_loadu_epi8(mask, p));
 }
 
+// clamp(MBQM(acc, m, e), lo, hi) + zp of docs/quantization.md (5), (6) as one rounding shift per 64-bit lane:
+//   out = clamp((acc·m + K + (acc < 0 ? D : 0)) >> s, lo, hi),  s = 31 − left + right,
+//   K = 2^(30 − left) + (right > 0 ? 2^(30 + right) : 0),  D = (right > 0 ? −2^31 : 0)   (packing.cc)
+// Why it is exact (m >= 2^30 > 0, so acc·m has acc's sign; left > 0 implies right = 0):
+//  - left = right = 0: SRDHM(acc, m) = floor((acc·m + 2^30) / 2^31) (both nudges of (4a) give that).
+//  - right > 0: RDBPOT(q, r) = floor((q + 2^(r−1) − [q < 0]) / 2^r) (eq. 4b, case by case on q mod 2^r), and
+//    floor((floor(a / 2^31) + n) / 2^r) = floor((a + n·2^31) / 2^(31+r)) for integer n: one shift. [q < 0] may be
+//    taken as [acc < 0]: when they differ q = 0 and both give 0.
+//  - left > 0: without saturation SRDHM(acc·2^left, m) = floor((acc·m + 2^(30−left)) / 2^(31−left)). When
+//    acc·2^left saturates, both the reference (sat32 then SRDHM) and this (no saturation: |value| >= 2^30 here, the
+//    int64 sum cannot overflow as |acc·m| < 2^62) are beyond [−256, 255] with acc's sign, and the clamp to
+//    [lo, hi] (within that range) gives the same bound. So the clamp runs on the int64 values.
+inline __m512i requant(const Block& b, __m512i acc) {
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i pe = _mm512_mul_epi32(acc, b.mult);
+  const __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(acc, 32), b.mult_odd);
+  __m512i te = _mm512_add_epi64(pe, b.k_even), to = _mm512_add_epi64(po, b.k_odd);
+  te = _mm512_mask_add_epi64(te, _mm512_cmplt_epi64_mask(pe, zero), te, b.d_even);
+  to = _mm512_mask_add_epi64(to, _mm512_cmplt_epi64_mask(po, zero), to, b.d_odd);
+  te = _mm512_max_epi64(_mm512_min_epi64(_mm512_srav_epi64(te, b.s_even), b.hi), b.lo);
+  to = _mm512_max_epi64(_mm512_min_epi64(_mm512_srav_epi64(to, b.s_odd), b.hi), b.lo);
+  // Odd channels' int64 results (within int32) into the high halves: dword swap of `to` merged at odd dwords.
+  const __m512i q = _mm512_mask_shuffle_epi32(te, 0xAAAA, to, _MM_PERM_CDAB);
+  return _mm512_add_epi32(q, b.zp);
+}
+
 inline void store_y(const Block& b, __m512i acc, int8_t* out) {
-  const __m512i y = eb_requant_avx512(acc, b.mult, b.left, b.right, b.lo, b.hi, b.zp);
-  _mm512_mask_cvtepi32_storeu_epi8(out, b.mask, y);
+  _mm512_mask_cvtepi32_storeu_epi8(out, b.mask, requant(b, acc));
 }
 
 // Column ow with every tap checked against the padding.
@@ -106,20 +131,25 @@ void block_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const B
 template <size_t kKH, size_t kKW, size_t kS>
 void dwconv_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const uint8_t* w, int8_t* out) {
   const size_t C = p->channels, taps = p->kh * p->kw;
-  const size_t block_bytes = (16 * kCR + taps * kCR * 4 + 63) / 64 * 64;  // packing.cc
+  const size_t block_bytes = (36 * kCR + taps * kCR * 4 + 63) / 64 * 64;  // packing.cc (rq64 header)
   size_t lo, hi;
   eb_dwconv_interior(p, &lo, &hi);
   Block b;
-  b.lo = _mm512_set1_epi32(p->rq.lo);
-  b.hi = _mm512_set1_epi32(p->rq.hi);
+  b.lo = _mm512_set1_epi64(p->rq.lo);
+  b.hi = _mm512_set1_epi64(p->rq.hi);
   b.zp = _mm512_set1_epi32(p->rq.output_zero_point);
   for (size_t c0 = 0; c0 < C; c0 += kCR, w += block_bytes) {
-    const int32_t* header = reinterpret_cast<const int32_t*>(w);
+    const __m512i* header = reinterpret_cast<const __m512i*>(w);
     b.bias = _mm512_loadu_si512(header);
-    b.mult = _mm512_loadu_si512(header + kCR);
-    b.left = _mm512_loadu_si512(header + 2 * kCR);
-    b.right = _mm512_loadu_si512(header + 3 * kCR);
-    b.wt = reinterpret_cast<const __m512i*>(header + 4 * kCR);
+    b.mult = _mm512_loadu_si512(header + 1);
+    b.mult_odd = _mm512_loadu_si512(header + 2);
+    b.k_even = _mm512_loadu_si512(header + 3);
+    b.k_odd = _mm512_loadu_si512(header + 4);
+    b.d_even = _mm512_loadu_si512(header + 5);
+    b.d_odd = _mm512_loadu_si512(header + 6);
+    b.s_even = _mm512_loadu_si512(header + 7);
+    b.s_odd = _mm512_loadu_si512(header + 8);
+    b.wt = header + 9;
     if (C - c0 >= kCR) {
       b.mask = 0xFFFF;
       block_row<true, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
