@@ -324,7 +324,9 @@ def dw_row_cases(seed: int) -> list[Case]:
         if big:
             bias[2], bias[3], bias[-3], bias[-4] = 2**31 - 1, -(2**31), 2**31 - 1, -(2**31)
         cases.append(
-            conv_case(c=c, oc=c, k=3, pad=1, groups=c, seed=seed + 12 + i, hw=(4, 13), requant=(bias, mult, shift))
+            conv_case(
+                c=c, oc=c, k=3, pad=1, groups=c, seed=seed + 12 + i, hw=(4, 13), requant=(bias, mult, shift)
+            )
         )
     cases.append(conv_case(c=24, oc=24, k=3, stride=2, pad=1, groups=24, batch=2, seed=seed + 2, hw=(7, 18)))
     return cases
