@@ -2,9 +2,9 @@
 //
 // One call = one output row. Channel blocks of 16 (one zmm) are the outer loop, so a block's bias, requantization
 // constants and weights stay in registers while the row's pixels stream past, four at a time (four independent
-// accumulator chains). Columns whose window lies inside the row take addresses without checks; only the few
-// columns touching the left/right padding (and the last < 4 columns) take the checked one-pixel path. 3×3 and 5×5
-// at stride 1 and 2 are compiled with constant offsets; other windows take the same loop with run-time sizes.
+// accumulator chains). Columns whose window lies inside the row take addresses without checks (the last < 4 of
+// them one at a time); only the few columns touching the left/right padding check each tap. 3×3 and 5×5 at stride
+// 1 and 2 are compiled with constant offsets; other windows take the same code with run-time sizes.
 // A tap is one MAC per channel, so the 4-way dot products do not help; vpdpwssd of the sign-extended input
 // against the weight in the low half of each lane (high half 0) adds one exact product. Part of the avx512vnni
 // path (AVX-512 F/BW/VL + VNNI).
@@ -70,21 +70,43 @@ inline void store_y(const Block& b, __m512i acc, int8_t* out) {
   _mm512_mask_cvtepi32_storeu_epi8(out, b.mask, requant(b, acc));
 }
 
-// Column ow with every tap checked against the padding.
-template <bool kFull>
+// Column ow with every tap checked against the padding. kKH/kKW/kS = 0: sizes from p.
+template <bool kFull, size_t kKH, size_t kKW, size_t kS>
 void edge_pixel(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t ow,
                 int8_t* out) {
-  const size_t C = p->channels, W = p->in_width;
+  const size_t C = p->channels, W = p->in_width, kh = kKH ? kKH : p->kh, kw = kKW ? kKW : p->kw;
+  const size_t s = kS ? kS : p->stride, d = kKW ? 1 : p->dilation;
   const int8_t* zero = p->zero + c0;
   __m512i acc = b.bias;
   const __m512i* wt = b.wt;
-  for (size_t i = 0; i < p->kh; ++i) {
+  for (size_t i = 0; i < kh; ++i) {
     const int8_t* r = rows[i];
-    size_t iw = ow * p->stride - p->pad_left;  // wraps below 0: then >= W, like a column past the row
-    for (size_t k = 0; k < p->kw; ++k, ++wt, iw += p->dilation) {
+    const size_t iw0 = ow * s - p->pad_left;  // wraps below 0: then >= W, like a column past the row
+    for (size_t k = 0; k < kw; ++k, ++wt) {
+      const size_t iw = iw0 + k * d;
       const int8_t* x = r != nullptr && iw < W ? r + iw * C + c0 : zero;
       acc = dpwssd(acc, load_x<kFull>(x, b.mask), *wt);
     }
+  }
+  store_y(b, acc, out + ow * C + c0);
+}
+
+// One interior column (the last < 4 of the interior).
+template <bool kFull, size_t kKH, size_t kKW, size_t kS>
+void interior1(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t ow,
+               int8_t* out) {
+  const size_t C = p->channels, kh = kKH ? kKH : p->kh, kw = kKW ? kKW : p->kw, s = kS ? kS : p->stride;
+  const size_t d = kKW ? 1 : p->dilation;
+  __m512i acc = b.bias;
+  const __m512i* wt = b.wt;
+  for (size_t i = 0; i < kh; ++i) {
+    const int8_t* x = p->zero + c0;
+    size_t step = 0;
+    if (rows[i] != nullptr) {
+      x = rows[i] + (ow * s - p->pad_left) * C + c0;
+      step = C;
+    }
+    for (size_t k = 0; k < kw; ++k, ++wt) acc = dpwssd(acc, load_x<kFull>(x + (k * d) * step, b.mask), *wt);
   }
   store_y(b, acc, out + ow * C + c0);
 }
@@ -123,9 +145,10 @@ template <bool kFull, size_t kKH, size_t kKW, size_t kS>
 void block_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t lo,
                size_t hi, int8_t* out) {
   size_t ow = 0;
-  for (; ow < lo; ++ow) edge_pixel<kFull>(p, rows, b, c0, ow, out);
+  for (; ow < lo; ++ow) edge_pixel<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
   for (; ow + 4 <= hi; ow += 4) interior4<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
-  for (; ow < p->out_width; ++ow) edge_pixel<kFull>(p, rows, b, c0, ow, out);
+  for (; ow < hi; ++ow) interior1<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
+  for (; ow < p->out_width; ++ow) edge_pixel<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
 }
 
 template <size_t kKH, size_t kKW, size_t kS>

@@ -1,9 +1,11 @@
 // qs8_dwconv_minmax_4x8__avx2.cc: int8 depthwise conv row kernel for AVX2 cores (Haswell+, Zen 1+).
 //
 // The structure of qs8_dwconv_minmax_4x16__avx512vnni.cc on 8 channels per ymm: one call = one output row, channel
-// blocks outer, four columns at a time inside the row without padding checks, checked one-column path at the
-// edges; 3×3 and 5×5 at stride 1 and 2 compiled with constant offsets. vpmaddwd of the sign-extended input against
-// the weight in the low half of each int32 lane (high half 0) is one exact multiply.
+// blocks outer, four columns at a time inside the row without padding checks, checked columns at the edges; 3×3
+// and 5×5 at stride 1 and 2 compiled with constant offsets. Requantization is eb_requant_avx2 (AVX2 has no 64-bit
+// arithmetic shift or min/max for the avx512vnni kernel's one-shift form); its per-block constants are hoisted
+// out of the column loop by the compiler. vpmaddwd of the sign-extended input against the weight in the low half
+// of each int32 lane (high half 0) is one exact multiply.
 #include <immintrin.h>
 #include <string.h>
 
@@ -47,17 +49,20 @@ inline void store_y(const Block& b, __m256i acc, int8_t* out) {
   }
 }
 
-template <bool kFull>
+// Column ow with every tap checked against the padding. kKH/kKW/kS = 0: sizes from p.
+template <bool kFull, size_t kKH, size_t kKW, size_t kS>
 void edge_pixel(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t ow,
                 int8_t* out) {
-  const size_t C = p->channels, W = p->in_width;
+  const size_t C = p->channels, W = p->in_width, kh = kKH ? kKH : p->kh, kw = kKW ? kKW : p->kw;
+  const size_t s = kS ? kS : p->stride, d = kKW ? 1 : p->dilation;
   const int8_t* zero = p->zero + c0;
   __m256i acc = b.bias;
   const __m256i* wt = b.wt;
-  for (size_t i = 0; i < p->kh; ++i) {
+  for (size_t i = 0; i < kh; ++i) {
     const int8_t* r = rows[i];
-    size_t iw = ow * p->stride - p->pad_left;  // wraps below 0: then >= W, like a column past the row
-    for (size_t k = 0; k < p->kw; ++k, ++wt, iw += p->dilation) {
+    const size_t iw0 = ow * s - p->pad_left;  // wraps below 0: then >= W, like a column past the row
+    for (size_t k = 0; k < kw; ++k, ++wt) {
+      const size_t iw = iw0 + k * d;
       const int8_t* x = r != nullptr && iw < W ? r + iw * C + c0 : zero;
       acc = mac(acc, load_x<kFull>(x, b.n), wt);
     }
@@ -65,6 +70,27 @@ void edge_pixel(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const 
   store_y<kFull>(b, acc, out + ow * C + c0);
 }
 
+// One interior column (the last < 4 of the interior).
+template <bool kFull, size_t kKH, size_t kKW, size_t kS>
+void interior1(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t ow,
+               int8_t* out) {
+  const size_t C = p->channels, kh = kKH ? kKH : p->kh, kw = kKW ? kKW : p->kw, s = kS ? kS : p->stride;
+  const size_t d = kKW ? 1 : p->dilation;
+  __m256i acc = b.bias;
+  const __m256i* wt = b.wt;
+  for (size_t i = 0; i < kh; ++i) {
+    const int8_t* x = p->zero + c0;
+    size_t step = 0;
+    if (rows[i] != nullptr) {
+      x = rows[i] + (ow * s - p->pad_left) * C + c0;
+      step = C;
+    }
+    for (size_t k = 0; k < kw; ++k, ++wt) acc = mac(acc, load_x<kFull>(x + (k * d) * step, b.n), wt);
+  }
+  store_y<kFull>(b, acc, out + ow * C + c0);
+}
+
+// Four interior columns ow .. ow + 3 (every tap inside the row). kKH/kKW/kS = 0: sizes from p.
 template <bool kFull, size_t kKH, size_t kKW, size_t kS>
 inline void interior4(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t ow,
                       int8_t* out) {
@@ -97,9 +123,10 @@ template <bool kFull, size_t kKH, size_t kKW, size_t kS>
 void block_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t lo,
                size_t hi, int8_t* out) {
   size_t ow = 0;
-  for (; ow < lo; ++ow) edge_pixel<kFull>(p, rows, b, c0, ow, out);
+  for (; ow < lo; ++ow) edge_pixel<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
   for (; ow + 4 <= hi; ow += 4) interior4<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
-  for (; ow < p->out_width; ++ow) edge_pixel<kFull>(p, rows, b, c0, ow, out);
+  for (; ow < hi; ++ow) interior1<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
+  for (; ow < p->out_width; ++ow) edge_pixel<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
 }
 
 template <size_t kKH, size_t kKW, size_t kS>

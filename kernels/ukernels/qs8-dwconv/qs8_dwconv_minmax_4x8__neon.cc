@@ -2,13 +2,13 @@
 // i8mm cores use it too: a depthwise tap is one MAC per channel, so dot products do not apply).
 //
 // The structure of qs8_dwconv_minmax_4x16__avx512vnni.cc on 8 channels: one call = one output row, channel blocks
-// outer, four columns at a time inside the row without padding checks, checked one-column path at the edges; 3×3
-// and 5×5 at stride 1 and 2 compiled with constant offsets. Two taps are summed in int16 before widening
-// (vmull_s8 + vmlal_s8): |x·w| <= 128·127, so two products fit in int16 exactly; then vaddw into int32.
+// outer, four columns at a time inside the row without padding checks, checked columns at the edges; 3×3 and 5×5
+// at stride 1 and 2 compiled with constant offsets. Requantization: mbqm below, then saturating narrows. Two
+// taps are summed in int16 before widening (vmull_s8 + vmlal_s8): |x·w| <= 128·127, so two products fit in int16
+// exactly; then vaddw into int32.
 #include <arm_neon.h>
 #include <string.h>
 
-#include "../requant/requant__neon.h"
 #include "edgebuild/ukernels_isa.h"
 
 namespace {
@@ -16,9 +16,21 @@ constexpr size_t kCR = 8;
 
 struct Block {
   const int8_t* wt;  // taps × 8 int8
-  int32x4_t bias_lo, bias_hi, mult_lo, mult_hi, left_lo, left_hi, right_lo, right_hi, lo, hi, zp;
+  int32x4_t bias_lo, bias_hi, mult_lo, mult_hi, left_lo, left_hi, nright_lo, nright_hi;  // nright = −right
+  int16x8_t zp;
+  int8x8_t act_min, act_max;
   size_t n;  // channels of this block (8 but in the last block)
 };
+
+// MBQM of docs/quantization.md (5) on 4 lanes: vqshlq_s32 is sat32(x · 2^left), vqrdmulhq_s32 is SRDHM (eq. 4a; it
+// saturates only for −2^31 · −2^31, and m > 0). RDBPOT (eq. 4b) = floor((q + 2^(r−1) − [q < 0]) / 2^r): q − 1 for
+// negative q when r > 0 (the sign bit of q & −r), then vrshlq_s32, which rounds half up without overflow. The
+// saturating q − 1 only holds INT32_MIN, where floor((−2^31 + 2^(r−1)) / 2^r) is the same (2^r divides 2^31).
+inline int32x4_t mbqm(int32x4_t acc, int32x4_t mult, int32x4_t left, int32x4_t nright) {
+  const int32x4_t q = vqrdmulhq_s32(vqshlq_s32(acc, left), mult);
+  const int32x4_t fixup = vshrq_n_s32(vandq_s32(q, nright), 31);
+  return vrshlq_s32(vqaddq_s32(q, fixup), nright);
+}
 
 template <bool kFull>
 inline int8x8_t load_x(const int8_t* p, size_t n) {
@@ -37,11 +49,14 @@ inline void widen_add(Acc& a, int16x8_t s) {
   a.hi = vaddw_s16(a.hi, vget_high_s16(s));
 }
 
+// clamp(q + zp, act_min, act_max) (docs/quantization.md (6)) as saturating narrows: each step is monotone and
+// exact on [−128, 127] − zp, and [act_min, act_max] lies within int8, so out-of-range q clamp to the same bound.
 template <bool kFull>
 inline void store_y(const Block& b, const Acc& a, int8_t* out) {
-  const int32x4_t y0 = eb_requant_neon(a.lo, b.mult_lo, b.left_lo, b.right_lo, b.lo, b.hi, b.zp);
-  const int32x4_t y1 = eb_requant_neon(a.hi, b.mult_hi, b.left_hi, b.right_hi, b.lo, b.hi, b.zp);
-  const int8x8_t v = eb_narrow8_neon(y0, y1);
+  const int32x4_t q0 = mbqm(a.lo, b.mult_lo, b.left_lo, b.nright_lo);
+  const int32x4_t q1 = mbqm(a.hi, b.mult_hi, b.left_hi, b.nright_hi);
+  const int16x8_t y16 = vqaddq_s16(vcombine_s16(vqmovn_s32(q0), vqmovn_s32(q1)), b.zp);
+  const int8x8_t v = vmax_s8(vmin_s8(vqmovn_s16(y16), b.act_max), b.act_min);
   if (kFull) {
     vst1_s8(out, v);
   } else {
@@ -51,20 +66,44 @@ inline void store_y(const Block& b, const Acc& a, int8_t* out) {
   }
 }
 
-template <bool kFull>
+// Column ow with every tap checked against the padding. kKH/kKW/kS = 0: sizes from p.
+template <bool kFull, size_t kKH, size_t kKW, size_t kS>
 void edge_pixel(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t ow,
                 int8_t* out) {
-  const size_t C = p->channels, W = p->in_width;
+  const size_t C = p->channels, W = p->in_width, kh = kKH ? kKH : p->kh, kw = kKW ? kKW : p->kw;
+  const size_t s = kS ? kS : p->stride, d = kKW ? 1 : p->dilation;
   const int8_t* zero = p->zero + c0;
   Acc a = {b.bias_lo, b.bias_hi};
   const int8_t* wt = b.wt;
-  for (size_t i = 0; i < p->kh; ++i) {
+  for (size_t i = 0; i < kh; ++i) {
     const int8_t* r = rows[i];
-    size_t iw = ow * p->stride - p->pad_left;  // wraps below 0: then >= W, like a column past the row
-    for (size_t k = 0; k < p->kw; ++k, wt += kCR, iw += p->dilation) {
+    const size_t iw0 = ow * s - p->pad_left;  // wraps below 0: then >= W, like a column past the row
+    for (size_t k = 0; k < kw; ++k, wt += kCR) {
+      const size_t iw = iw0 + k * d;
       const int8_t* x = r != nullptr && iw < W ? r + iw * C + c0 : zero;
       widen_add(a, vmull_s8(load_x<kFull>(x, b.n), vld1_s8(wt)));
     }
+  }
+  store_y<kFull>(b, a, out + ow * C + c0);
+}
+
+// One interior column (the last < 4 of the interior).
+template <bool kFull, size_t kKH, size_t kKW, size_t kS>
+void interior1(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t ow,
+               int8_t* out) {
+  const size_t C = p->channels, kh = kKH ? kKH : p->kh, kw = kKW ? kKW : p->kw, s = kS ? kS : p->stride;
+  const size_t d = kKW ? 1 : p->dilation;
+  Acc a = {b.bias_lo, b.bias_hi};
+  const int8_t* wt = b.wt;
+  for (size_t i = 0; i < kh; ++i) {
+    const int8_t* x = p->zero + c0;
+    size_t step = 0;
+    if (rows[i] != nullptr) {
+      x = rows[i] + (ow * s - p->pad_left) * C + c0;
+      step = C;
+    }
+    for (size_t k = 0; k < kw; ++k, wt += kCR)
+      widen_add(a, vmull_s8(load_x<kFull>(x + (k * d) * step, b.n), vld1_s8(wt)));
   }
   store_y<kFull>(b, a, out + ow * C + c0);
 }
@@ -123,9 +162,10 @@ template <bool kFull, size_t kKH, size_t kKW, size_t kS>
 void block_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t lo,
                size_t hi, int8_t* out) {
   size_t ow = 0;
-  for (; ow < lo; ++ow) edge_pixel<kFull>(p, rows, b, c0, ow, out);
+  for (; ow < lo; ++ow) edge_pixel<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
   for (; ow + 4 <= hi; ow += 4) interior4<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
-  for (; ow < p->out_width; ++ow) edge_pixel<kFull>(p, rows, b, c0, ow, out);
+  for (; ow < hi; ++ow) interior1<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
+  for (; ow < p->out_width; ++ow) edge_pixel<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
 }
 
 template <size_t kKH, size_t kKW, size_t kS>
@@ -135,9 +175,9 @@ void dwconv_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const 
   size_t lo, hi;
   eb_dwconv_interior(p, &lo, &hi);
   Block b;
-  b.lo = vdupq_n_s32(p->rq.lo);
-  b.hi = vdupq_n_s32(p->rq.hi);
-  b.zp = vdupq_n_s32(p->rq.output_zero_point);
+  b.zp = vdupq_n_s16((int16_t)p->rq.output_zero_point);
+  b.act_min = vdup_n_s8((int8_t)(p->rq.lo + p->rq.output_zero_point));
+  b.act_max = vdup_n_s8((int8_t)(p->rq.hi + p->rq.output_zero_point));
   for (size_t c0 = 0; c0 < C; c0 += kCR, w += block_bytes) {
     const int32_t* header = reinterpret_cast<const int32_t*>(w);
     b.bias_lo = vld1q_s32(header);
@@ -146,8 +186,8 @@ void dwconv_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const 
     b.mult_hi = vld1q_s32(header + kCR + 4);
     b.left_lo = vld1q_s32(header + 2 * kCR);
     b.left_hi = vld1q_s32(header + 2 * kCR + 4);
-    b.right_lo = vld1q_s32(header + 3 * kCR);
-    b.right_hi = vld1q_s32(header + 3 * kCR + 4);
+    b.nright_lo = vnegq_s32(vld1q_s32(header + 3 * kCR));
+    b.nright_hi = vnegq_s32(vld1q_s32(header + 3 * kCR + 4));
     b.wt = reinterpret_cast<const int8_t*>(header + 4 * kCR);
     b.n = C - c0 < kCR ? C - c0 : kCR;
     if (b.n == kCR) {
