@@ -77,7 +77,7 @@ void edge_pixel(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const 
   const size_t C = p->channels, W = p->in_width, kh = kKH ? kKH : p->kh, kw = kKW ? kKW : p->kw;
   const size_t s = kS ? kS : p->stride, d = kKW ? 1 : p->dilation;
   const int8_t* zero = p->zero + c0;
-  __m512i acc = b.bias;
+  __m512i acc = b.bias, odd = _mm512_setzero_si512();  // even and odd window rows: two chains
   const __m512i* wt = b.wt;
   for (size_t i = 0; i < kh; ++i) {
     const int8_t* r = rows[i];
@@ -85,10 +85,14 @@ void edge_pixel(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const 
     for (size_t k = 0; k < kw; ++k, ++wt) {
       const size_t iw = iw0 + k * d;
       const int8_t* x = r != nullptr && iw < W ? r + iw * C + c0 : zero;
-      acc = dpwssd(acc, load_x<kFull>(x, b.mask), *wt);
+      if (i % 2 == 0) {
+        acc = dpwssd(acc, load_x<kFull>(x, b.mask), *wt);
+      } else {
+        odd = dpwssd(odd, load_x<kFull>(x, b.mask), *wt);
+      }
     }
   }
-  store_y(b, acc, out + ow * C + c0);
+  store_y(b, _mm512_add_epi32(acc, odd), out + ow * C + c0);
 }
 
 // One interior column (the last < 4 of the interior).
@@ -97,7 +101,7 @@ void interior1(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const B
                int8_t* out) {
   const size_t C = p->channels, kh = kKH ? kKH : p->kh, kw = kKW ? kKW : p->kw, s = kS ? kS : p->stride;
   const size_t d = kKW ? 1 : p->dilation;
-  __m512i acc = b.bias;
+  __m512i acc = b.bias, odd = _mm512_setzero_si512();  // even and odd window rows: two chains
   const __m512i* wt = b.wt;
   for (size_t i = 0; i < kh; ++i) {
     const int8_t* x = p->zero + c0;
@@ -106,9 +110,15 @@ void interior1(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const B
       x = rows[i] + (ow * s - p->pad_left) * C + c0;
       step = C;
     }
-    for (size_t k = 0; k < kw; ++k, ++wt) acc = dpwssd(acc, load_x<kFull>(x + (k * d) * step, b.mask), *wt);
+    for (size_t k = 0; k < kw; ++k, ++wt) {
+      if (i % 2 == 0) {
+        acc = dpwssd(acc, load_x<kFull>(x + (k * d) * step, b.mask), *wt);
+      } else {
+        odd = dpwssd(odd, load_x<kFull>(x + (k * d) * step, b.mask), *wt);
+      }
+    }
   }
-  store_y(b, acc, out + ow * C + c0);
+  store_y(b, _mm512_add_epi32(acc, odd), out + ow * C + c0);
 }
 
 // Four interior columns ow .. ow + 3 (every tap inside the row). kKH/kKW/kS = 0: sizes from p.
@@ -117,7 +127,9 @@ inline void interior4(const eb_qs8_dwconv_params* p, const int8_t* const* rows, 
                       int8_t* out) {
   const size_t C = p->channels, kh = kKH ? kKH : p->kh, kw = kKW ? kKW : p->kw, s = kS ? kS : p->stride;
   const size_t d = kKW ? 1 : p->dilation;
+  // Two chains per column (even and odd window rows): a column's taps are a serial chain of vpdpwssd otherwise.
   __m512i a0 = b.bias, a1 = b.bias, a2 = b.bias, a3 = b.bias;
+  __m512i e0 = _mm512_setzero_si512(), e1 = e0, e2 = e0, e3 = e0;
   const __m512i* wt = b.wt;
   for (size_t i = 0; i < kh; ++i) {
     const int8_t* x = p->zero + c0;
@@ -128,17 +140,28 @@ inline void interior4(const eb_qs8_dwconv_params* p, const int8_t* const* rows, 
     }
     for (size_t k = 0; k < kw; ++k, ++wt) {
       const __m512i w = *wt;
-      a0 = dpwssd(a0, load_x<kFull>(x + (k * d) * step, b.mask), w);
-      a1 = dpwssd(a1, load_x<kFull>(x + (s + k * d) * step, b.mask), w);
-      a2 = dpwssd(a2, load_x<kFull>(x + (2 * s + k * d) * step, b.mask), w);
-      a3 = dpwssd(a3, load_x<kFull>(x + (3 * s + k * d) * step, b.mask), w);
+      const __m512i x0 = load_x<kFull>(x + (k * d) * step, b.mask);
+      const __m512i x1 = load_x<kFull>(x + (s + k * d) * step, b.mask);
+      const __m512i x2 = load_x<kFull>(x + (2 * s + k * d) * step, b.mask);
+      const __m512i x3 = load_x<kFull>(x + (3 * s + k * d) * step, b.mask);
+      if (i % 2 == 0) {
+        a0 = dpwssd(a0, x0, w);
+        a1 = dpwssd(a1, x1, w);
+        a2 = dpwssd(a2, x2, w);
+        a3 = dpwssd(a3, x3, w);
+      } else {
+        e0 = dpwssd(e0, x0, w);
+        e1 = dpwssd(e1, x1, w);
+        e2 = dpwssd(e2, x2, w);
+        e3 = dpwssd(e3, x3, w);
+      }
     }
   }
   int8_t* y = out + ow * C + c0;
-  store_y(b, a0, y);
-  store_y(b, a1, y + C);
-  store_y(b, a2, y + 2 * C);
-  store_y(b, a3, y + 3 * C);
+  store_y(b, _mm512_add_epi32(a0, e0), y);
+  store_y(b, _mm512_add_epi32(a1, e1), y + C);
+  store_y(b, _mm512_add_epi32(a2, e2), y + 2 * C);
+  store_y(b, _mm512_add_epi32(a3, e3), y + 3 * C);
 }
 
 template <bool kFull, size_t kKH, size_t kKW, size_t kS>

@@ -96,7 +96,9 @@ inline void interior4(const eb_qs8_dwconv_params* p, const int8_t* const* rows, 
                       int8_t* out) {
   const size_t C = p->channels, kh = kKH ? kKH : p->kh, kw = kKW ? kKW : p->kw, s = kS ? kS : p->stride;
   const size_t d = kKW ? 1 : p->dilation;
+  // Two chains per column (even and odd window rows): a column's taps are a serial chain of vpaddd otherwise.
   __m256i a0 = b.bias, a1 = b.bias, a2 = b.bias, a3 = b.bias;
+  __m256i e0 = _mm256_setzero_si256(), e1 = e0, e2 = e0, e3 = e0;
   const __m256i* wt = b.wt;
   for (size_t i = 0; i < kh; ++i) {
     const int8_t* x = p->zero + c0;
@@ -106,17 +108,28 @@ inline void interior4(const eb_qs8_dwconv_params* p, const int8_t* const* rows, 
       step = C;
     }
     for (size_t k = 0; k < kw; ++k, ++wt) {
-      a0 = mac(a0, load_x<kFull>(x + (k * d) * step, b.n), wt);
-      a1 = mac(a1, load_x<kFull>(x + (s + k * d) * step, b.n), wt);
-      a2 = mac(a2, load_x<kFull>(x + (2 * s + k * d) * step, b.n), wt);
-      a3 = mac(a3, load_x<kFull>(x + (3 * s + k * d) * step, b.n), wt);
+      const __m256i x0 = load_x<kFull>(x + (k * d) * step, b.n);
+      const __m256i x1 = load_x<kFull>(x + (s + k * d) * step, b.n);
+      const __m256i x2 = load_x<kFull>(x + (2 * s + k * d) * step, b.n);
+      const __m256i x3 = load_x<kFull>(x + (3 * s + k * d) * step, b.n);
+      if (i % 2 == 0) {
+        a0 = mac(a0, x0, wt);
+        a1 = mac(a1, x1, wt);
+        a2 = mac(a2, x2, wt);
+        a3 = mac(a3, x3, wt);
+      } else {
+        e0 = mac(e0, x0, wt);
+        e1 = mac(e1, x1, wt);
+        e2 = mac(e2, x2, wt);
+        e3 = mac(e3, x3, wt);
+      }
     }
   }
   int8_t* y = out + ow * C + c0;
-  store_y<kFull>(b, a0, y);
-  store_y<kFull>(b, a1, y + C);
-  store_y<kFull>(b, a2, y + 2 * C);
-  store_y<kFull>(b, a3, y + 3 * C);
+  store_y<kFull>(b, _mm256_add_epi32(a0, e0), y);
+  store_y<kFull>(b, _mm256_add_epi32(a1, e1), y + C);
+  store_y<kFull>(b, _mm256_add_epi32(a2, e2), y + 2 * C);
+  store_y<kFull>(b, _mm256_add_epi32(a3, e3), y + 3 * C);
 }
 
 template <bool kFull, size_t kKH, size_t kKW, size_t kS>
