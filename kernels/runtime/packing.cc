@@ -1,5 +1,6 @@
 // packing.cc: at load, packs CONV2D / FULLY_CONNECTED weights for the selected ISA's micro-kernels (layouts in
-// edgebuild/ukernels_isa.h) and sizes the scratch the executor uses (im2col rows, depthwise tap pointers).
+// edgebuild/ukernels_isa.h) and sizes the scratch the executor uses (im2col rows, depthwise row pointers, sparse
+// tap pointers).
 //
 // Packing happens at load, not at build time, because the kernel (and so the layout) is chosen at run time from the
 // CPU the artifact lands on; the artifact keeps the reference layout, so one file serves every ISA of its target.
@@ -317,7 +318,7 @@ eb_status prepare_ops(eb_model* m, char* err, size_t err_len) {
       return EB_ERR_NOMEM;
     }
   }
-  // One scratch region per thread: im2col rows, then tap pointers.
+  // One scratch region per thread: im2col rows, then pointers (a depthwise op's window rows, a sparse tile's taps).
   m->scratch_per_thread = round_up(scratch, 64) + round_up(max_taps * sizeof(void*), 64);
   const size_t threads = m->max_threads > 0 ? (size_t)m->max_threads : 1;
   if (m->scratch_per_thread > 0) {
