@@ -504,7 +504,8 @@ int main(int argc, char** argv) {
   }
 
   printf("{\"status\":\"ok\",\"runner\":\"edgebuild-run\",\"version\":1,\"load_ms\":%.6f", load_ms);
-  printf(",\"isa\":\"%s\",\"threads\":%d", eb_model_isa(model), eb_model_num_threads(model));
+  printf(",\"isa\":\"%s\",\"compiled_isas\":\"%s\",\"threads\":%d", eb_model_isa(model), eb_compiled_isas(),
+         eb_model_num_threads(model));
   qsort(latency, (size_t)iterations, sizeof(double), compare_double);
   printf(",\"latency_ms\":{\"warmup\":%ld,\"iterations\":%ld,\"min\":%.6f,\"median\":%.6f,\"p90\":%.6f,\"max\":%.6f}",
          opt.warmup, iterations, latency[0], percentile(latency, (size_t)iterations, 50),

@@ -1,4 +1,4 @@
-"""Tier 2 on ARM: every NEON / dotprod path against the reference path, bit-exactly, under qemu-user.
+"""Tier 2 on ARM: every NEON / dotprod / i8mm path against the reference path, bit-exactly, under qemu-user.
 
 The sweep is packed into a few multi-input artifacts (the runner takes at most 64 inputs), run by the real static
 `edgebuild-run` of each target under each emulated CPU with EDGEBUILD_ISA forcing the path; the runner's JSON names
@@ -24,24 +24,28 @@ from edgebuild.serialize import artifact_bytes
 from tests.kernels.isa_cases import Case, conv_case, dw_row_cases, elementwise_sweep, fc_case
 from tests.kernels.paths_ran import RAN, record_path
 
-# (target, emulated CPU, forced ISA): plain NEON on an armv8.0 core, dotprod on `-cpu max` (and NEON there too),
-# armv7 NEON. These are every path kernels/ukernels/isa.cmake builds for arm64 and armv7 (i8mm: no kernel yet).
+# (target, emulated CPU, forced ISA): plain NEON on an armv8.0 core, i8mm (SMMLA GEMM) and dotprod on `-cpu max`
+# (and NEON there too), armv7 NEON. test_all_arm_paths_ran checks that these cover every path each target's runner
+# was built with (the runner's "compiled_isas").
 CONFIGS = [
     ("arm64", "cortex-a53", "neon"),
+    ("arm64", "max", "i8mm"),
     ("arm64", "max", "neondot"),
     ("arm64", "max", "neon"),
     ("armv7", "max", "neon"),
 ]
 EMULATOR = {"arm64": "qemu-aarch64", "armv7": "qemu-arm"}
+# The non-reference paths each target's runner was built with, as its JSON line reports them ("compiled_isas").
+COMPILED: dict[str, set[str]] = {}
 MAX_IO = 60
 
 
 def arm_sweep() -> list[Case]:
-    """Tile edges of the ARM kernels (2x8c8, 4x8c4, depthwise 8 channels) plus every conv kind and the extremes, and
-    the ADD / pooling sweep of isa_cases.py (NEON kernels on every ARM path)."""
+    """Tile edges of the ARM kernels (2x8c8, 4x8c4, 4x16c8, depthwise 8 channels) plus every conv kind and the
+    extremes, and the ADD / pooling sweep of isa_cases.py (NEON kernels on every ARM path)."""
     cases, seed = [], 5000
     for m in (1, 2, 3, 4, 5, 9):
-        for n in (1, 7, 8, 9, 17, 24):
+        for n in (1, 7, 8, 9, 16, 17, 24, 33):
             for k in (1, 3, 4, 5, 8, 9, 16, 17, 33):
                 seed += 1
                 cases.append(fc_case(m, n, k, seed))
@@ -150,6 +154,7 @@ def test_arm_isa_matches_reference(
         assert done.returncode == 0, done.stdout + done.stderr
         doc = json.loads(done.stdout)
         assert doc["isa"] == isa, f"asked for {isa}, the runner ran {doc['isa']}"
+        COMPILED[target] = set(doc["compiled_isas"].split(",")) - {"ref"}
         for i, (y, w) in enumerate(zip(outs, want)):
             if np.load(y).tobytes() != w:
                 failures.append(f"batch {b} case {i}")
@@ -159,6 +164,11 @@ def test_arm_isa_matches_reference(
 
 
 def test_all_arm_paths_ran() -> None:
-    """Fails when a path built for an ARM target was skipped (deselected, or its run failed before recording)."""
+    """Fails when a path built for an ARM target was skipped (deselected, or its run failed before recording), or
+    when a target's runner contains a path that CONFIGS does not run at all."""
     missing = [f"{t}/{c} {i}" for t, c, i in CONFIGS if (f"{t}/{c}", i) not in RAN]
     assert not missing, f"ARM paths that did not run: {missing}"
+    for target in EMULATOR:
+        assert target in COMPILED, f"no {target} run reported the paths its runner contains"
+        ran = {isa for (t, isa) in RAN if t.startswith(f"{target}/")}
+        assert COMPILED[target] <= ran, f"{target} runner paths never run: {sorted(COMPILED[target] - ran)}"
