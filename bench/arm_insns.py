@@ -1,16 +1,18 @@
 """ARM instructions per inference and per layer, counted under qemu-user with edgebuild's TCG plugin
 (kernels/tools/qemu-insn-count.c, the counter `edgebuild profile` uses), for each ARM dispatch path:
 
+    arm64 i8mm     (qemu-aarch64 -cpu max,        EDGEBUILD_ISA=i8mm: SMMLA GEMM, the default on such a core)
     arm64 neondot  (qemu-aarch64 -cpu max,        EDGEBUILD_ISA=neondot: SDOT GEMM)
     arm64 neon     (qemu-aarch64 -cpu cortex-a53, EDGEBUILD_ISA=neon: armv8.0, no dotprod)
     armv7 neon     (qemu-arm -cpu max,            EDGEBUILD_ISA=neon)
     arm64 ref      (qemu-aarch64 -cpu max,        EDGEBUILD_ISA=ref: the reference kernels, the baseline)
 
 Counts are of guest instructions between the runner's profiling markers (one invoke, one thread): deterministic,
-not a latency. The ideal for the GEMM-like ops is MACs / 16 (one SDOT does 16 int8 MACs).
+not a latency. The ideal for the GEMM-like ops is MACs / 16 for SDOT (one SDOT does 16 int8 MACs) and MACs / 32 for
+SMMLA (a 2×8 by 8×2 int8 block, 32 MACs).
 
     from bench.arm_insns import arm_instruction_counts
-    counts = arm_instruction_counts(blob, [x])     # {"arm64 neondot": {"per_invoke": ..., "per_op": [...]}, ...}
+    counts = arm_instruction_counts(blob, [x])     # {"arm64 i8mm": {"per_invoke": ..., "per_op": [...]}, ...}
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 import numpy as np
 
 CONFIGS = (
+    ("arm64 i8mm", "arm64", "max", "i8mm"),
     ("arm64 neondot", "arm64", "max", "neondot"),
     ("arm64 neon (cortex-a53)", "arm64", "cortex-a53", "neon"),
     ("armv7 neon", "armv7", "max", "neon"),

@@ -10,8 +10,9 @@ Engines (batch 1, random weights, random calibration, medians over --runs after 
   ort fp32 / int8   ONNX Runtime, int8 = static QDQ, per-channel weights (onnxruntime.quantization)
   litert int8       LiteRT's default path (builtin ops + XNNPACK) on edgebuild's own .tflite export of the model
 Prints each latency and edgebuild / best peer (every engine but edgebuild is a peer).
---arm counts ARM instructions per inference and per layer under qemu (bench/arm_insns.py): arm64 dotprod, arm64
-plain NEON (cortex-a53), armv7, and the reference path, against the ideal MACs / 16 (SDOT).
+--arm counts ARM instructions per inference and per layer under qemu (bench/arm_insns.py): arm64 i8mm, arm64
+dotprod, arm64 plain NEON (cortex-a53), armv7, and the reference path, against the ideal MACs / 16 (SDOT) and
+MACs / 32 (SMMLA, for i8mm).
 --peak measures this core's int8 peak with a tight VNNI loop (kernels' own code path: one 8x32c4 call over an
 L1-resident K) and reports GMAC/s of the GEMM-heavy layers against it; --scaling adds ResNet-18 at 1 and 2 threads.
 Not a test: numbers depend on the machine and its load (the bench prints what it measured, nothing more).
@@ -237,14 +238,18 @@ def arm_report(blob: bytes, xs: list[np.ndarray]) -> None:
         f"  ARM instructions per inference (qemu TCG plugin, 1 thread, {time.perf_counter() - t:.0f}s to count):"
     )
     print(
-        f"    ideal CONV2D+FC at 16 MACs/instruction (SDOT): {ideal / 1e6:9.1f} M  ({sum(macs) / 1e6:.0f} M MACs)"
+        f"    ideal CONV2D+FC at 16 MACs/instruction (SDOT): {ideal / 1e6:9.1f} M, at 32 (SMMLA): "
+        f"{ideal / 2e6:.1f} M  ({sum(macs) / 1e6:.0f} M MACs)"
     )
     ref = counts.get("arm64 ref", {}).get("per_invoke")
     for label, c in counts.items():
         gemm = sum(n for n, m in zip(c["per_op"], macs) if m)
+        # The ideal of the path's own GEMM instruction: SMMLA for i8mm, SDOT (MACs/16) for the others.
+        own = f" = {gemm / (ideal / 2):.2f}x MACs/32" if "i8mm" in label else ""
         vs_ref = f", {ref / c['per_invoke']:5.1f}x fewer than ref" if ref and label != "arm64 ref" else ""
         print(f"    {label:26s} {c['per_invoke'] / 1e6:9.1f} M  (CONV2D+FC {gemm / 1e6:.1f} M = "
-              f"{gemm / ideal:.2f}x ideal{vs_ref}; identical across invokes: {c['identical_across_invokes']})")  # fmt: skip
+              f"{gemm / ideal:.2f}x MACs/16{own}{vs_ref}; identical across invokes: "
+              f"{c['identical_across_invokes']})")  # fmt: skip
     labels = list(counts)
     first = counts[labels[0]]["per_op"]
     print("    heaviest layers (M instructions): " + " | ".join(labels) + " | ideal MACs/16")

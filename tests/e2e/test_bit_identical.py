@@ -1,11 +1,13 @@
 """The spine, end to end: build bundles for host, arm64 and armv7, and get the same bytes everywhere.
 
-Every output is compared byte for byte across four executors of one artifact: the host extension (pybind11),
-the host runner, the arm64 runner under qemu-aarch64 and the armv7 runner under qemu-arm.
+Every output is compared byte for byte across the executors of one artifact: the host extension (pybind11),
+the host runner, the arm64 runner under `qemu-aarch64 -cpu max` on each of its kernel paths (i8mm, its default
+there, then neondot and neon forced through EDGEBUILD_ISA) and the armv7 runner under qemu-arm.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +16,15 @@ import torch
 
 from edgebuild.build import BuildOptions, BuildResult, build, native_model
 from edgebuild.run import run_runner
+from edgebuild.run.transports import qemu
 from edgebuild.targets import load_target
 from tests.conftest import TARGETS
 from tests.models import RandomCNN, calibration
 
 DIGITS = Path("examples/digits")
+# Kernel paths the arm64 runner runs under `qemu-aarch64 -cpu max`: the default (the best there: i8mm), then each
+# other optimized path forced.
+ARM64_PATHS = ("i8mm", "neondot", "neon")
 
 
 def run_everywhere(
@@ -31,14 +37,23 @@ def run_everywhere(
     results["host extension"] = [np.asarray(model.run([x])[0]).tobytes() for x in samples]
     for name, b in bundles.items():
         target = load_target(name)
-        outs = []
-        for i, x in enumerate(samples):
-            xin, yout = tmp / f"{name}-x{i}.npy", tmp / f"{name}-y{i}.npy"
-            np.save(xin, x)
-            doc = run_runner(target, b.out / "edgebuild-run", b.out / "model.ebm", [xin], [yout])
-            assert doc["status"] == "ok"
-            outs.append(np.load(yout).tobytes())
-        results[f"{name} runner"] = outs
+        for isa in ARM64_PATHS if name == "arm64" else (None,):
+            device = None
+            if isa is not None and isa != ARM64_PATHS[0]:
+                base = qemu(target)
+                device = replace(base, env={**base.env, "EDGEBUILD_ISA": isa})
+            outs = []
+            for i, x in enumerate(samples):
+                xin, yout = tmp / f"{name}-{isa}-x{i}.npy", tmp / f"{name}-{isa}-y{i}.npy"
+                np.save(xin, x)
+                doc = run_runner(
+                    target, b.out / "edgebuild-run", b.out / "model.ebm", [xin], [yout], device=device
+                )
+                assert doc["status"] == "ok"
+                if isa is not None:
+                    assert doc["isa"] == isa, f"{name}: expected the {isa} path, the runner ran {doc['isa']}"
+                outs.append(np.load(yout).tobytes())
+            results[f"{name} runner" + (f" ({isa})" if isa else "")] = outs
     return results
 
 
@@ -88,7 +103,9 @@ def test_digits_bit_identical_everywhere(digits: dict[str, BuildResult], tmp_pat
     x = np.load(DIGITS / "eval.npz")["x"]
     samples = [np.ascontiguousarray(x[i : i + 1]) for i in range(0, 60, 12)]
     results = run_everywhere(digits, samples, tmp_path)
-    assert set(results) == {"host extension", "host runner", "arm64 runner", "armv7 runner"}
+    assert set(results) == {"host extension", "host runner", "armv7 runner"} | {
+        f"arm64 runner ({isa})" for isa in ARM64_PATHS
+    }
     first = results["host extension"]
     for name, outs in results.items():
         assert outs == first, f"{name} differs from the host extension"
