@@ -106,30 +106,26 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm(size_t mr, size_t nc, si
                                {acc1_0, acc1_1, acc1_2, acc1_3, acc1_4, acc1_5, acc1_6, acc1_7}};
 
   // docs/quantization.md (5), (6) on every row, one group of 4 columns at a time (its constants loaded once, its
-  // accumulators then dead: no spills), narrowed to int16 per pair of groups; then the mr valid rows are stored.
-  const int32x4_t lo = vdupq_n_s32(rq->lo), hi = vdupq_n_s32(rq->hi), zp = vdupq_n_s32(rq->output_zero_point);
-  int16x8_t half[kMR][2];
-#pragma GCC unroll 2
-  for (size_t h = 0; h < 2; ++h) {
-    int32x4_t y[kMR][2];
-#pragma GCC unroll 2
-    for (size_t u = 0; u < 2; ++u) {
-      const size_t t = 2 * h + u;
-      const int32x4_t mult = vld1q_s32(header + kNR + 4 * t), left = vld1q_s32(header + 2 * kNR + 4 * t);
-      const int32x4_t right = vld1q_s32(header + 3 * kNR + 4 * t);
+  // accumulators then dead: no spills), then the mr valid rows are stored. eb_mbqm_rshl_neon and
+  // eb_narrow16_zp_neon are (5) and (6) in fewer instructions (requant__neon.h says why they are equal).
+  const int16x8_t zp = vdupq_n_s16(static_cast<int16_t>(rq->output_zero_point));
+  const int8x16_t act_min = vdupq_n_s8(static_cast<int8_t>(rq->lo + rq->output_zero_point));
+  const int8x16_t act_max = vdupq_n_s8(static_cast<int8_t>(rq->hi + rq->output_zero_point));
+  int32x4_t y[kMR][4];
 #pragma GCC unroll 4
-      for (size_t i = 0; i < kMR; ++i) {
-        const int64x2_t l = vreinterpretq_s64_s32(acc[i / 2][2 * t]), r = vreinterpretq_s64_s32(acc[i / 2][2 * t + 1]);
-        const int32x4_t row = vreinterpretq_s32_s64(i % 2 ? vzip2q_s64(l, r) : vzip1q_s64(l, r));
-        y[i][u] = eb_requant_neon(row, mult, left, right, lo, hi, zp);
-      }
+  for (size_t t = 0; t < 4; ++t) {
+    const int32x4_t mult = vld1q_s32(header + kNR + 4 * t), left = vld1q_s32(header + 2 * kNR + 4 * t);
+    const int32x4_t neg_right = vnegq_s32(vld1q_s32(header + 3 * kNR + 4 * t));
+#pragma GCC unroll 4
+    for (size_t i = 0; i < kMR; ++i) {
+      const int64x2_t l = vreinterpretq_s64_s32(acc[i / 2][2 * t]), r = vreinterpretq_s64_s32(acc[i / 2][2 * t + 1]);
+      const int32x4_t row = vreinterpretq_s32_s64(i % 2 ? vzip2q_s64(l, r) : vzip1q_s64(l, r));
+      y[i][t] = eb_mbqm_rshl_neon(row, mult, left, neg_right);
     }
-#pragma GCC unroll 4
-    for (size_t i = 0; i < kMR; ++i) half[i][h] = vcombine_s16(vqmovn_s32(y[i][0]), vqmovn_s32(y[i][1]));
   }
   int8x16_t out[kMR];
 #pragma GCC unroll 4
-  for (size_t i = 0; i < kMR; ++i) out[i] = vcombine_s8(vqmovn_s16(half[i][0]), vqmovn_s16(half[i][1]));
+  for (size_t i = 0; i < kMR; ++i) out[i] = eb_narrow16_zp_neon(y[i][0], y[i][1], y[i][2], y[i][3], zp, act_min, act_max);
   for (size_t i = 0; i < mr; ++i) {
     if (nc == kNR) {
       vst1q_s8(c + i * c_stride, out[i]);
