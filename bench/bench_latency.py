@@ -224,13 +224,19 @@ def arm_report(blob: bytes, xs: list[np.ndarray]) -> None:
     from edgebuild.serialize import read_artifact
 
     prog = read_artifact(blob)
-    macs = []
+    macs, depthwise = [], []
     for op in prog.ops:
         if op.opcode in (OpCode.CONV2D, OpCode.FULLY_CONNECTED):
             w, y = prog.tensors[op.inputs[1]].shape, prog.tensors[op.outputs[0]].shape
             macs.append(int(np.prod(y)) * int(np.prod(w[1:])))
+            # params[8] = groups; depthwise = one input channel per group (the depthwise kernels, not the GEMM)
+            depthwise.append(
+                op.opcode == OpCode.CONV2D and op.params[8] > 1 and w[3] == 1 and w[0] == op.params[8]
+            )
         else:
             macs.append(0)
+            depthwise.append(False)
+    gemm_macs = sum(m for m, d in zip(macs, depthwise) if not d)
     t = time.perf_counter()
     counts = arm_instruction_counts(blob, xs)
     ideal = sum(macs) / 16
@@ -250,6 +256,12 @@ def arm_report(blob: bytes, xs: list[np.ndarray]) -> None:
         print(f"    {label:26s} {c['per_invoke'] / 1e6:9.1f} M  (CONV2D+FC {gemm / 1e6:.1f} M = "
               f"{gemm / ideal:.2f}x MACs/16{own}{vs_ref}; identical across invokes: "
               f"{c['identical_across_invokes']})")  # fmt: skip
+        # The GEMM kernel's share alone (depthwise runs its own kernel on every path).
+        if gemm_macs < sum(macs):
+            g = sum(n for n, m, d in zip(c["per_op"], macs, depthwise) if m and not d)
+            own_g = f" = {g / (gemm_macs / 32):.2f}x MACs/32" if "i8mm" in label else ""
+            print(f"    {'':26s}   of which GEMM layers (no depthwise, {gemm_macs / 1e6:.0f} M MACs) {g / 1e6:.1f} M = "
+                  f"{g / (gemm_macs / 16):.2f}x MACs/16{own_g}, depthwise {(gemm - g) / 1e6:.1f} M")  # fmt: skip
     labels = list(counts)
     first = counts[labels[0]]["per_op"]
     print("    heaviest layers (M instructions): " + " | ".join(labels) + " | ideal MACs/16")
