@@ -92,8 +92,8 @@ eb_status select_isa(uint32_t* isa, char* err, size_t err_len) {
   const uint32_t mask = isa_available_mask();
   const char* forced = getenv("EDGEBUILD_ISA");
   if (forced == NULL || forced[0] == '\0') {
-    // Best first. i8mm before neondot: its SMMLA GEMM takes ~2.9x fewer instructions than SDOT's on ResNet-18 under
-    // qemu and fewer on every GEMM layer measured (docs/kernel-naming.md, bench/README.md).
+    // Best first. i8mm before neondot: under qemu its SMMLA GEMM takes 2.0-3.2x fewer instructions than SDOT's on
+    // every GEMM layer of ResNet-18 and MobileNetV2 (docs/kernel-naming.md, bench/README.md).
     static const uint32_t order[] = {kIsaAvx512Vnni, kIsaAvx2, kIsaI8mm, kIsaNeonDot, kIsaNeon};
     *isa = kIsaRef;
     for (uint32_t candidate : order) {
