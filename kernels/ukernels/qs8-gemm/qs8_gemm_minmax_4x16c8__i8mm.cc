@@ -1,14 +1,15 @@
-// qs8_gemm_minmax_4x16c8__i8mm.cc: int8 GEMM microkernel for armv8.6 cores with I8MM (Cortex-A510/A710/X2+,
-// Neoverse N2/V1/V2, Apple M2+).
+// qs8_gemm_minmax_4x16c8__i8mm.cc: int8 GEMM microkernel for armv8.6 cores with I8MM (Cortex-A510/A710/X2 and
+// later, Neoverse N2/V1/V2).
 //
 // SMMLA (vmmlaq_s32) multiplies a 2×8 int8 block of A (two rows, 8 k) by an 8×2 block of B (two columns, 8 k) into a
 // 2×2 int32 block: 32 exact MACs per instruction, twice SDOT. The packed weights are the c8 layout every kr = 8
-// kernel uses ([kc / 8][nr][8], ukernels_isa.h): the 16 bytes of columns j, j + 1 at one k step are exactly the B
-// operand, so packing needs nothing new. A pair of rows is one A operand (8 bytes of each: ldr d + ld1 {v.d}[1]).
-// Per 8 k: 4 A loads, 4 ldp of B, 16 SMMLA for 512 MACs (4x8 would be 4 + 2 + 8 for 256; 8x8 8 + 2 + 16; 6x16 or
-// 8x12 need 24 of the 32 vector registers for accumulators and spill). Accumulators start from the packed bias,
-// duplicated into the 2×2 layout; the 2×2 blocks are unzipped into rows (zip1 / zip2 of 64-bit halves) before the
-// requantization of docs/quantization.md (5), (6), shared with the neon / neondot kernels.
+// kernel uses ([kc / 8][nr][8], ukernels_isa.h): the 16 bytes of columns j and j+1 at one k step are exactly the B
+// operand, so packing needs nothing new. A pair of rows is one A operand: one 16-byte load per row covers two k
+// steps, zip1 / zip2 of the 64-bit halves make the two operands. Per 16 k: 4 row loads, 4 zips, 8 ldp of weights,
+// 32 SMMLA for 1024 MACs (52 instructions with the loop: 1.63× MACs / 32). 4x8 would issue 56 per 1024 and 8x8 52;
+// 6x16 or 8x12 (≈ 46) need 24 of the 32 vector registers for accumulators (docs/kernel-naming.md). Accumulators
+// start from the packed bias, duplicated into the 2×2 layout; the 2×2 blocks are unzipped into rows before the
+// requantization of docs/quantization.md (5), (6) (requant__neon.h).
 #include <arm_neon.h>
 #include <string.h>
 
