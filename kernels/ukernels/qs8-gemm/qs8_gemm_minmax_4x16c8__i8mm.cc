@@ -65,27 +65,27 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm(size_t mr, size_t nc, si
   int32x4_t acc1_4 = acc0_4, acc1_5 = acc0_5, acc1_6 = acc0_6, acc1_7 = acc0_7;
   const int8_t* wp = reinterpret_cast<const int8_t*>(header + 4 * kNR);
 // One 8-k step of the tile: x01, x23 = rows (0, 1) and (2, 3); p = [16 columns][8 k].
-#define EB_I8MM_STEP(x01, x23, p)                                                         \
-  do {                                                                                    \
-    const int8x16_t b0 = vld1q_s8(p), b1 = vld1q_s8(p + 16), b2 = vld1q_s8(p + 32);       \
-    const int8x16_t b3 = vld1q_s8(p + 48), b4 = vld1q_s8(p + 64), b5 = vld1q_s8(p + 80);  \
-    const int8x16_t b6 = vld1q_s8(p + 96), b7 = vld1q_s8(p + 112);                        \
-    acc0_0 = smmla(acc0_0, x01, b0);                                                 \
-    acc1_0 = smmla(acc1_0, x23, b0);                                                 \
-    acc0_1 = smmla(acc0_1, x01, b1);                                                 \
-    acc1_1 = smmla(acc1_1, x23, b1);                                                 \
-    acc0_2 = smmla(acc0_2, x01, b2);                                                 \
-    acc1_2 = smmla(acc1_2, x23, b2);                                                 \
-    acc0_3 = smmla(acc0_3, x01, b3);                                                 \
-    acc1_3 = smmla(acc1_3, x23, b3);                                                 \
-    acc0_4 = smmla(acc0_4, x01, b4);                                                 \
-    acc1_4 = smmla(acc1_4, x23, b4);                                                 \
-    acc0_5 = smmla(acc0_5, x01, b5);                                                 \
-    acc1_5 = smmla(acc1_5, x23, b5);                                                 \
-    acc0_6 = smmla(acc0_6, x01, b6);                                                 \
-    acc1_6 = smmla(acc1_6, x23, b6);                                                 \
-    acc0_7 = smmla(acc0_7, x01, b7);                                                 \
-    acc1_7 = smmla(acc1_7, x23, b7);                                                 \
+#define EB_I8MM_STEP(x01, x23, p)                                                        \
+  do {                                                                                   \
+    const int8x16_t b0 = vld1q_s8(p), b1 = vld1q_s8(p + 16), b2 = vld1q_s8(p + 32);      \
+    const int8x16_t b3 = vld1q_s8(p + 48), b4 = vld1q_s8(p + 64), b5 = vld1q_s8(p + 80); \
+    const int8x16_t b6 = vld1q_s8(p + 96), b7 = vld1q_s8(p + 112);                       \
+    acc0_0 = smmla(acc0_0, x01, b0);                                                     \
+    acc1_0 = smmla(acc1_0, x23, b0);                                                     \
+    acc0_1 = smmla(acc0_1, x01, b1);                                                     \
+    acc1_1 = smmla(acc1_1, x23, b1);                                                     \
+    acc0_2 = smmla(acc0_2, x01, b2);                                                     \
+    acc1_2 = smmla(acc1_2, x23, b2);                                                     \
+    acc0_3 = smmla(acc0_3, x01, b3);                                                     \
+    acc1_3 = smmla(acc1_3, x23, b3);                                                     \
+    acc0_4 = smmla(acc0_4, x01, b4);                                                     \
+    acc1_4 = smmla(acc1_4, x23, b4);                                                     \
+    acc0_5 = smmla(acc0_5, x01, b5);                                                     \
+    acc1_5 = smmla(acc1_5, x23, b5);                                                     \
+    acc0_6 = smmla(acc0_6, x01, b6);                                                     \
+    acc1_6 = smmla(acc1_6, x23, b6);                                                     \
+    acc0_7 = smmla(acc0_7, x01, b7);                                                     \
+    acc1_7 = smmla(acc1_7, x23, b7);                                                     \
   } while (0)
   // Two k steps per iteration: one 16-byte load per row feeds both (zip1 / zip2): 4 + 4 + 8 + 32 instructions per
   // 1024 MACs instead of 2 × (4 loads + 2 inserts + 4 + 16).
@@ -119,14 +119,16 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm(size_t mr, size_t nc, si
     const int32x4_t neg_right = vnegq_s32(vld1q_s32(header + 3 * kNR + 4 * t));
 #pragma GCC unroll 4
     for (size_t i = 0; i < kMR; ++i) {
-      const int64x2_t l = vreinterpretq_s64_s32(acc[i / 2][2 * t]), r = vreinterpretq_s64_s32(acc[i / 2][2 * t + 1]);
+      const int64x2_t l = vreinterpretq_s64_s32(acc[i / 2][2 * t]);
+      const int64x2_t r = vreinterpretq_s64_s32(acc[i / 2][2 * t + 1]);
       const int32x4_t row = vreinterpretq_s32_s64(i % 2 ? vzip2q_s64(l, r) : vzip1q_s64(l, r));
       y[i][t] = eb_mbqm_rshl_neon(row, mult, left, neg_right);
     }
   }
   int8x16_t out[kMR];
 #pragma GCC unroll 4
-  for (size_t i = 0; i < kMR; ++i) out[i] = eb_narrow16_zp_neon(y[i][0], y[i][1], y[i][2], y[i][3], zp, act_min, act_max);
+  for (size_t i = 0; i < kMR; ++i)
+    out[i] = eb_narrow16_zp_neon(y[i][0], y[i][1], y[i][2], y[i][3], zp, act_min, act_max);
   for (size_t i = 0; i < mr; ++i) {
     if (nc == kNR) {
       vst1q_s8(c + i * c_stride, out[i]);
