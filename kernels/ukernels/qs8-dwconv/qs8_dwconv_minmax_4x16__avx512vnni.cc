@@ -30,7 +30,7 @@ inline __m512i dpwssd(__m512i acc, __m512i x, const __m512i& w) {
 struct Block {
   const __m512i* wt;  // taps × 16 int32 lanes
   __m512i bias, mult, mult_odd, k_even, k_odd, d_even, d_odd, s_even, s_odd;
-  __m512i lo, hi, zp;  // lo/hi as int64, zp as int32 (the op's)
+  __m512i lo, hi, lo32, hi32, zp;  // the op's clamp bounds as int64 and int32, zp as int32
   __mmask16 mask;
 };
 
@@ -52,6 +52,10 @@ inline __m512i load_x(const int8_t* p, __mmask16 mask) {
 //    acc·2^left saturates, both the reference (sat32 then SRDHM) and this (no saturation: |value| >= 2^30 here, the
 //    int64 sum cannot overflow as |acc·m| < 2^62) are beyond [−256, 255] with acc's sign, and the clamp to
 //    [lo, hi] (within that range) gives the same bound. So the clamp runs on the int64 values.
+// kNoLeft (no channel of the block has left > 0, i.e. every s >= 31): every value fits in int32 (|acc·m| < 2^62,
+// K + D < 2^62, s >= 32 when right > 0; s = 31, K = 2^30 otherwise), so the two halves are merged first and the
+// clamp runs on 16 int32 lanes.
+template <bool kNoLeft>
 inline __m512i requant(const Block& b, __m512i acc) {
   const __m512i zero = _mm512_setzero_si512();
   const __m512i pe = _mm512_mul_epi32(acc, b.mult);
@@ -59,19 +63,26 @@ inline __m512i requant(const Block& b, __m512i acc) {
   __m512i te = _mm512_add_epi64(pe, b.k_even), to = _mm512_add_epi64(po, b.k_odd);
   te = _mm512_mask_add_epi64(te, _mm512_cmplt_epi64_mask(pe, zero), te, b.d_even);
   to = _mm512_mask_add_epi64(to, _mm512_cmplt_epi64_mask(po, zero), to, b.d_odd);
-  te = _mm512_max_epi64(_mm512_min_epi64(_mm512_srav_epi64(te, b.s_even), b.hi), b.lo);
-  to = _mm512_max_epi64(_mm512_min_epi64(_mm512_srav_epi64(to, b.s_odd), b.hi), b.lo);
+  te = _mm512_srav_epi64(te, b.s_even);
+  to = _mm512_srav_epi64(to, b.s_odd);
+  if (kNoLeft) {
+    const __m512i q = _mm512_mask_shuffle_epi32(te, 0xAAAA, to, _MM_PERM_CDAB);
+    return _mm512_add_epi32(_mm512_max_epi32(_mm512_min_epi32(q, b.hi32), b.lo32), b.zp);
+  }
+  te = _mm512_max_epi64(_mm512_min_epi64(te, b.hi), b.lo);
+  to = _mm512_max_epi64(_mm512_min_epi64(to, b.hi), b.lo);
   // Odd channels' int64 results (within int32) into the high halves: dword swap of `to` merged at odd dwords.
   const __m512i q = _mm512_mask_shuffle_epi32(te, 0xAAAA, to, _MM_PERM_CDAB);
   return _mm512_add_epi32(q, b.zp);
 }
 
+template <bool kNoLeft>
 inline void store_y(const Block& b, __m512i acc, int8_t* out) {
-  _mm512_mask_cvtepi32_storeu_epi8(out, b.mask, requant(b, acc));
+  _mm512_mask_cvtepi32_storeu_epi8(out, b.mask, requant<kNoLeft>(b, acc));
 }
 
 // Column ow with every tap checked against the padding. kKH/kKW/kS = 0: sizes from p.
-template <bool kFull, size_t kKH, size_t kKW, size_t kS>
+template <bool kFull, bool kNoLeft, size_t kKH, size_t kKW, size_t kS>
 void edge_pixel(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t ow,
                 int8_t* out) {
   const size_t C = p->channels, W = p->in_width, kh = kKH ? kKH : p->kh, kw = kKW ? kKW : p->kw;
@@ -92,11 +103,11 @@ void edge_pixel(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const 
       }
     }
   }
-  store_y(b, _mm512_add_epi32(acc, odd), out + ow * C + c0);
+  store_y<kNoLeft>(b, _mm512_add_epi32(acc, odd), out + ow * C + c0);
 }
 
 // One interior column (the last < 4 of the interior).
-template <bool kFull, size_t kKH, size_t kKW, size_t kS>
+template <bool kFull, bool kNoLeft, size_t kKH, size_t kKW, size_t kS>
 void interior1(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t ow,
                int8_t* out) {
   const size_t C = p->channels, kh = kKH ? kKH : p->kh, kw = kKW ? kKW : p->kw, s = kS ? kS : p->stride;
@@ -118,11 +129,11 @@ void interior1(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const B
       }
     }
   }
-  store_y(b, _mm512_add_epi32(acc, odd), out + ow * C + c0);
+  store_y<kNoLeft>(b, _mm512_add_epi32(acc, odd), out + ow * C + c0);
 }
 
 // Four interior columns ow .. ow + 3 (every tap inside the row). kKH/kKW/kS = 0: sizes from p.
-template <bool kFull, size_t kKH, size_t kKW, size_t kS>
+template <bool kFull, bool kNoLeft, size_t kKH, size_t kKW, size_t kS>
 inline void interior4(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t ow,
                       int8_t* out) {
   const size_t C = p->channels, kh = kKH ? kKH : p->kh, kw = kKW ? kKW : p->kw, s = kS ? kS : p->stride;
@@ -158,20 +169,20 @@ inline void interior4(const eb_qs8_dwconv_params* p, const int8_t* const* rows, 
     }
   }
   int8_t* y = out + ow * C + c0;
-  store_y(b, _mm512_add_epi32(a0, e0), y);
-  store_y(b, _mm512_add_epi32(a1, e1), y + C);
-  store_y(b, _mm512_add_epi32(a2, e2), y + 2 * C);
-  store_y(b, _mm512_add_epi32(a3, e3), y + 3 * C);
+  store_y<kNoLeft>(b, _mm512_add_epi32(a0, e0), y);
+  store_y<kNoLeft>(b, _mm512_add_epi32(a1, e1), y + C);
+  store_y<kNoLeft>(b, _mm512_add_epi32(a2, e2), y + 2 * C);
+  store_y<kNoLeft>(b, _mm512_add_epi32(a3, e3), y + 3 * C);
 }
 
-template <bool kFull, size_t kKH, size_t kKW, size_t kS>
+template <bool kFull, bool kNoLeft, size_t kKH, size_t kKW, size_t kS>
 void block_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t lo,
                size_t hi, int8_t* out) {
   size_t ow = 0;
-  for (; ow < lo; ++ow) edge_pixel<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
-  for (; ow + 4 <= hi; ow += 4) interior4<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
-  for (; ow < hi; ++ow) interior1<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
-  for (; ow < p->out_width; ++ow) edge_pixel<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
+  for (; ow < lo; ++ow) edge_pixel<kFull, kNoLeft, kKH, kKW, kS>(p, rows, b, c0, ow, out);
+  for (; ow + 4 <= hi; ow += 4) interior4<kFull, kNoLeft, kKH, kKW, kS>(p, rows, b, c0, ow, out);
+  for (; ow < hi; ++ow) interior1<kFull, kNoLeft, kKH, kKW, kS>(p, rows, b, c0, ow, out);
+  for (; ow < p->out_width; ++ow) edge_pixel<kFull, kNoLeft, kKH, kKW, kS>(p, rows, b, c0, ow, out);
 }
 
 template <size_t kKH, size_t kKW, size_t kS>
@@ -183,6 +194,9 @@ void dwconv_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const 
   Block b;
   b.lo = _mm512_set1_epi64(p->rq.lo);
   b.hi = _mm512_set1_epi64(p->rq.hi);
+  b.lo32 = _mm512_set1_epi32(p->rq.lo);
+  b.hi32 = _mm512_set1_epi32(p->rq.hi);
+  const __m512i s31 = _mm512_set1_epi64(31);
   b.zp = _mm512_set1_epi32(p->rq.output_zero_point);
   for (size_t c0 = 0; c0 < C; c0 += kCR, w += block_bytes) {
     const __m512i* header = reinterpret_cast<const __m512i*>(w);
@@ -196,12 +210,21 @@ void dwconv_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const 
     b.s_even = _mm512_loadu_si512(header + 7);
     b.s_odd = _mm512_loadu_si512(header + 8);
     b.wt = header + 9;
+    const bool no_left = (_mm512_cmplt_epi64_mask(b.s_even, s31) | _mm512_cmplt_epi64_mask(b.s_odd, s31)) == 0;
     if (C - c0 >= kCR) {
       b.mask = 0xFFFF;
-      block_row<true, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
+      if (no_left) {
+        block_row<true, true, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
+      } else {
+        block_row<true, false, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
+      }
     } else {
       b.mask = (__mmask16)((1u << (C - c0)) - 1);
-      block_row<false, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
+      if (no_left) {
+        block_row<false, true, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
+      } else {
+        block_row<false, false, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
+      }
     }
   }
 }
