@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "edgebuild/pool_window.h"
 #include "edgebuild/ukernels.h"
 #include "huffman.h"
 #include "internal.h"
@@ -1255,10 +1256,12 @@ class Loader {
     return EB_OK;
   }
 
-  // The taps k·dilation of a window starting at `start` that fall inside [0, size): does one exist?
+  // The taps k·dilation of a window starting at `start` that fall inside [0, size), as the pooling kernels compute
+  // them: does one exist?
   static bool window_has_tap(int64_t start, int64_t kernel, int64_t dilation, int64_t size) {
-    const int64_t first = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
-    return first < kernel && start + first * dilation < size;
+    int64_t first, last;
+    eb_pool_valid_taps(start, kernel, dilation, size, &first, &last);
+    return first <= last;
   }
 
   // Shared by both pools: x and y int8 NHWC with the same batch, channels, scale and zero point.

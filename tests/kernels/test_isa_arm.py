@@ -93,13 +93,14 @@ def merge(cases: list[Case]) -> tuple[Program, list[np.ndarray]]:
     return merged, inputs
 
 
-@pytest.fixture(scope="module")
-def batches(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, list[Path], list[bytes]]]:
-    """(artifact, input files, reference output bytes) per batch of at most MAX_IO cases."""
-    root = tmp_path_factory.mktemp("isa-arm")
-    cases = arm_sweep()
+Batch = tuple[Path, list[Path], list[bytes]]  # artifact, input files, reference output bytes
+
+
+def write_batches(cases: list[Case], root: Path) -> list[Batch]:
+    """The cases packed into artifacts of at most MAX_IO inputs (an ADD case has two), each with its input files and
+    the host reference path's outputs."""
     groups: list[list[Case]] = [[]]
-    for case in cases:  # at most MAX_IO inputs per artifact (an ADD case has two)
+    for case in cases:
         if sum(len(c.inputs) for c in groups[-1]) + len(case.inputs) > MAX_IO:
             groups.append([])
         groups[-1].append(case)
@@ -125,17 +126,12 @@ def batches(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, list[P
     return out
 
 
-@pytest.mark.parametrize(("target", "cpu", "isa"), CONFIGS, ids=[f"{t}-{c}-{i}" for t, c, i in CONFIGS])
-def test_arm_isa_matches_reference(
-    target: str,
-    cpu: str,
-    isa: str,
-    batches: list[tuple[Path, list[Path], list[bytes]]],
-    runner_for: Callable[[str], Path],
-    tmp_path: Path,
-) -> None:
-    runner = runner_for(target)
-    failures, count = [], 0
+def run_batches(
+    runner: Path, target: str, cpu: str, isa: str, batches: list[Batch], tmp_path: Path
+) -> tuple[list[str], int, dict]:
+    """Every batch through the target's runner under qemu with `isa` forced: (the cases whose output differs from the
+    reference, the number of cases, the runner's JSON line of the last run). Asserts each run succeeded on `isa`."""
+    failures, count, doc = [], 0, {}
     for b, (artifact, inputs, want) in enumerate(batches):
         outs = [tmp_path / f"y{b}-{i}.npy" for i in range(len(want))]
         argv = [EMULATOR[target], "-cpu", cpu, str(runner), str(artifact), "--threads", "2"]
@@ -154,11 +150,29 @@ def test_arm_isa_matches_reference(
         assert done.returncode == 0, done.stdout + done.stderr
         doc = json.loads(done.stdout)
         assert doc["isa"] == isa, f"asked for {isa}, the runner ran {doc['isa']}"
-        COMPILED[target] = set(doc["compiled_isas"].split(",")) - {"ref"}
         for i, (y, w) in enumerate(zip(outs, want)):
             if np.load(y).tobytes() != w:
                 failures.append(f"batch {b} case {i}")
         count += len(want)
+    return failures, count, doc
+
+
+@pytest.fixture(scope="module")
+def batches(tmp_path_factory: pytest.TempPathFactory) -> list[Batch]:
+    return write_batches(arm_sweep(), tmp_path_factory.mktemp("isa-arm"))
+
+
+@pytest.mark.parametrize(("target", "cpu", "isa"), CONFIGS, ids=[f"{t}-{c}-{i}" for t, c, i in CONFIGS])
+def test_arm_isa_matches_reference(
+    target: str,
+    cpu: str,
+    isa: str,
+    batches: list[Batch],
+    runner_for: Callable[[str], Path],
+    tmp_path: Path,
+) -> None:
+    failures, count, doc = run_batches(runner_for(target), target, cpu, isa, batches, tmp_path)
+    COMPILED[target] = set(doc["compiled_isas"].split(",")) - {"ref"}
     assert not failures, f"{target} {cpu} {isa}: differs from ref in {failures[:20]}"
     record_path(f"{target}/{cpu}", isa, count)
 

@@ -102,6 +102,14 @@ CASES = [
         {"AVG_POOL2D": 1},
     ),
     (
+        # The last window ([5, 8) on 6 rows + 1 of padding) runs past the padded input: PyTorch's divisor counts the
+        # padding but not what lies beyond it (pool_window.h, eb_avgpool_window).
+        "avgpool_ceil_padcount_overrun",
+        OneOp(lambda m, x: F.avg_pool2d(m[0](x), 3, 2, 1, True, True), conv(2, 4, 1)),
+        (1, 2, 6, 6),
+        {"AVG_POOL2D": 1},
+    ),
+    (
         "adaptive_avg_1x1",
         OneOp(lambda m, x: F.adaptive_avg_pool2d(m[0](x), 1).flatten(1), conv(2, 4, 1)),
         (1, 2, 5, 5),

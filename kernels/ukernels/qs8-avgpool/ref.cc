@@ -1,4 +1,5 @@
 // qs8-avgpool/ref.cc: reference int8 AVG_POOL2D (NHWC), PyTorch semantics; input and output share scale and zp.
+#include "edgebuild/pool_window.h"
 #include "edgebuild/requant.h"
 #include "edgebuild/ukernels.h"
 
@@ -11,19 +12,11 @@ extern "C" void eb_qs8_avgpool_ref(const eb_qs8_avgpool_params* p, const int8_t*
   const size_t C = (size_t)p->channels;
   for (size_t n = 0; n < (size_t)p->batch; ++n) {
     for (int64_t oh = 0; oh < p->output_height; ++oh) {
-      int64_t hs = oh * p->stride_height - p->pad_height;
-      int64_t he = hs + p->kernel_height;
-      if (he > H + p->pad_height) he = H + p->pad_height;
-      const int64_t pool_h = he - hs;
-      if (hs < 0) hs = 0;
-      if (he > H) he = H;
+      int64_t hs, he, pool_h;
+      eb_avgpool_window(oh, p->stride_height, p->pad_height, p->kernel_height, H, &hs, &he, &pool_h);
       for (int64_t ow = 0; ow < p->output_width; ++ow) {
-        int64_t ws = ow * p->stride_width - p->pad_width;
-        int64_t we = ws + p->kernel_width;
-        if (we > W + p->pad_width) we = W + p->pad_width;
-        const int64_t pool_w = we - ws;
-        if (ws < 0) ws = 0;
-        if (we > W) we = W;
+        int64_t ws, we, pool_w;
+        eb_avgpool_window(ow, p->stride_width, p->pad_width, p->kernel_width, W, &ws, &we, &pool_w);
         const int64_t valid = (he - hs) * (we - ws);  // >= 1, checked at load
         const int64_t count = p->count_include_pad ? pool_h * pool_w : valid;
         for (size_t c = 0; c < C; ++c) {

@@ -3,12 +3,13 @@
 //
 // The structure of qs8_dwconv_minmax_4x16__avx512vnni.cc on 8 channels: one call = one output row, channel blocks
 // outer, four columns at a time inside the row without padding checks, checked columns at the edges; 3×3 and 5×5
-// at stride 1 and 2 compiled with constant offsets. Requantization: mbqm below, then saturating narrows. Two
-// taps are summed in int16 before widening (vmull_s8 + vmlal_s8): |x·w| <= 128·127, so two products fit in int16
-// exactly; then vaddw into int32.
+// at stride 1 and 2 compiled with constant offsets. Requantization: eb_mbqm_rshl_neon (requant__neon.h), then
+// saturating narrows. Two taps are summed in int16 before widening (vmull_s8 + vmlal_s8): |x·w| <= 128·127, so two
+// products fit in int16 exactly; then vaddw into int32.
 #include <arm_neon.h>
 #include <string.h>
 
+#include "../requant/requant__neon.h"
 #include "edgebuild/ukernels_isa.h"
 
 namespace {
@@ -21,16 +22,6 @@ struct Block {
   int8x8_t act_min, act_max;
   size_t n;  // channels of this block (8 but in the last block)
 };
-
-// MBQM of docs/quantization.md (5) on 4 lanes: vqshlq_s32 is sat32(x · 2^left), vqrdmulhq_s32 is SRDHM (eq. 4a; it
-// saturates only for −2^31 · −2^31, and m > 0). RDBPOT (eq. 4b) = floor((q + 2^(r−1) − [q < 0]) / 2^r): q − 1 for
-// negative q when r > 0 (the sign bit of q & −r), then vrshlq_s32, which rounds half up without overflow. The
-// saturating q − 1 only holds INT32_MIN, where floor((−2^31 + 2^(r−1)) / 2^r) is the same (2^r divides 2^31).
-inline int32x4_t mbqm(int32x4_t acc, int32x4_t mult, int32x4_t left, int32x4_t nright) {
-  const int32x4_t q = vqrdmulhq_s32(vqshlq_s32(acc, left), mult);
-  const int32x4_t fixup = vshrq_n_s32(vandq_s32(q, nright), 31);
-  return vrshlq_s32(vqaddq_s32(q, fixup), nright);
-}
 
 template <bool kFull>
 inline int8x8_t load_x(const int8_t* p, size_t n) {
@@ -53,8 +44,8 @@ inline void widen_add(Acc& a, int16x8_t s) {
 // exact on [−128, 127] − zp, and [act_min, act_max] lies within int8, so out-of-range q clamp to the same bound.
 template <bool kFull>
 inline void store_y(const Block& b, const Acc& a, int8_t* out) {
-  const int32x4_t q0 = mbqm(a.lo, b.mult_lo, b.left_lo, b.nright_lo);
-  const int32x4_t q1 = mbqm(a.hi, b.mult_hi, b.left_hi, b.nright_hi);
+  const int32x4_t q0 = eb_mbqm_rshl_neon(a.lo, b.mult_lo, b.left_lo, b.nright_lo);
+  const int32x4_t q1 = eb_mbqm_rshl_neon(a.hi, b.mult_hi, b.left_hi, b.nright_hi);
   const int16x8_t y16 = vqaddq_s16(vcombine_s16(vqmovn_s32(q0), vqmovn_s32(q1)), b.zp);
   const int8x8_t v = vmax_s8(vmin_s8(vqmovn_s16(y16), b.act_max), b.act_min);
   if (kFull) {

@@ -4,19 +4,10 @@
 // the clamp (the loader guarantees act_min <= act_max). Channel tails (< 16) take a scalar loop.
 #include <arm_neon.h>
 
+#include "edgebuild/pool_window.h"
 #include "edgebuild/requant.h"
 #include "edgebuild/ukernels.h"
 #include "edgebuild/ukernels_isa.h"
-
-namespace {
-// Taps k = 0 .. kernel−1 of a window starting at `start` read start + k·dilation; [*first, *last] are the taps
-// inside [0, size) (as in ref.cc).
-void valid_taps(int64_t start, int64_t kernel, int64_t dilation, int64_t size, int64_t* first, int64_t* last) {
-  *first = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
-  *last = start > size - 1 ? -1 : (size - 1 - start) / dilation;
-  if (*last > kernel - 1) *last = kernel - 1;
-}
-}  // namespace
 
 extern "C" void eb_qs8_maxpool_minmax_ukernel__neon(const eb_qs8_maxpool_params* p, const int8_t* input,
                                                     int8_t* output) {
@@ -27,11 +18,11 @@ extern "C" void eb_qs8_maxpool_minmax_ukernel__neon(const eb_qs8_maxpool_params*
     for (int64_t oh = 0; oh < p->output_height; ++oh) {
       const int64_t hs = oh * p->stride_height - p->pad_height;
       int64_t kh0, kh1;
-      valid_taps(hs, p->kernel_height, p->dilation_height, H, &kh0, &kh1);
+      eb_pool_valid_taps(hs, p->kernel_height, p->dilation_height, H, &kh0, &kh1);
       for (int64_t ow = 0; ow < p->output_width; ++ow, output += C) {
         const int64_t ws = ow * p->stride_width - p->pad_width;
         int64_t kw0, kw1;
-        valid_taps(ws, p->kernel_width, p->dilation_width, W, &kw0, &kw1);
+        eb_pool_valid_taps(ws, p->kernel_width, p->dilation_width, W, &kw0, &kw1);
         // The loader checked every window has a tap: kh0 <= kh1 and kw0 <= kw1.
         const int8_t* first = input + ((n * (size_t)H + (size_t)(hs + kh0 * p->dilation_height)) * (size_t)W +
                                        (size_t)(ws + kw0 * p->dilation_width)) * C;

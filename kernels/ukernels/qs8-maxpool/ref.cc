@@ -1,16 +1,7 @@
 // qs8-maxpool/ref.cc: reference int8 MAX_POOL2D (NHWC), PyTorch semantics with dilation and padding.
+#include "edgebuild/pool_window.h"
 #include "edgebuild/requant.h"
 #include "edgebuild/ukernels.h"
-
-// Taps k = 0 .. kernel−1 of a window starting at `start` read input position start + k·dilation; returns the range
-// [*first, *last] of taps inside [0, size) (empty when *first > *last). Computing it instead of testing every tap
-// bounds the work by the input size whatever the kernel parameters are.
-static void valid_taps(int64_t start, int64_t kernel, int64_t dilation, int64_t size, int64_t* first,
-                       int64_t* last) {
-  *first = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
-  *last = start > size - 1 ? -1 : (size - 1 - start) / dilation;
-  if (*last > kernel - 1) *last = kernel - 1;
-}
 
 // docs/artifact.md MAX_POOL2D: the window of output (oh, ow) starts at (oh·sh − pad_h, ow·sw − pad_w) and takes
 // kernel taps dilation apart; taps outside the input are skipped (the loader checked every window has one);
@@ -22,11 +13,11 @@ extern "C" void eb_qs8_maxpool_ref(const eb_qs8_maxpool_params* p, const int8_t*
     for (int64_t oh = 0; oh < p->output_height; ++oh) {
       const int64_t hs = oh * p->stride_height - p->pad_height;
       int64_t kh0, kh1;
-      valid_taps(hs, p->kernel_height, p->dilation_height, H, &kh0, &kh1);
+      eb_pool_valid_taps(hs, p->kernel_height, p->dilation_height, H, &kh0, &kh1);
       for (int64_t ow = 0; ow < p->output_width; ++ow) {
         const int64_t ws = ow * p->stride_width - p->pad_width;
         int64_t kw0, kw1;
-        valid_taps(ws, p->kernel_width, p->dilation_width, W, &kw0, &kw1);
+        eb_pool_valid_taps(ws, p->kernel_width, p->dilation_width, W, &kw0, &kw1);
         for (size_t c = 0; c < C; ++c) {
           int32_t best = -128;
           for (int64_t kh = kh0; kh <= kh1; ++kh) {

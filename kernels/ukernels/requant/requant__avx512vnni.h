@@ -43,13 +43,7 @@ static inline __m512i eb_mbqm_avx512(__m512i acc, __m512i mult, __m512i left, __
                                 _mm512_srai_epi32(rem_mask, 1));
 }
 
-static inline __m512i eb_requant_avx512(__m512i acc, __m512i mult, __m512i left, __m512i right, __m512i lo,
-                                        __m512i hi, __m512i zp) {
-  const __m512i q = eb_mbqm_avx512(acc, mult, left, right);
-  return _mm512_add_epi32(_mm512_max_epi32(_mm512_min_epi32(q, hi), lo), zp);
-}
-
-// eb_requant_avx512 for 16 output columns whose constants are loaded once per tile and reused for every row. The
+// clamp(MBQM(acc, m, e), lo, hi) + zp (eqs. 5, 6) for 16 output columns whose constants are loaded once per tile and reused for every row. The
 // loads happen before any output store on purpose: an int8 store may alias the packed header, so a compiler must
 // otherwise reload and recompute them per row. Most layers have left = 0 in every column (a multiplier below 1); the
 // saturating shift is then skipped (sat32(x · 2^0) = x).
