@@ -28,9 +28,10 @@ class Case:
     inputs: list[np.ndarray]
 
 
-def _requant(rng: np.random.Generator, n: int) -> tuple[list[int], list[int]]:
+def _requant(rng: np.random.Generator, n: int, max_real: float = 4.0) -> tuple[list[int], list[int]]:
     # Real multipliers of conv/fc layers: mostly (1e-4, 1); a few above 1 (left shifts) and near the extremes.
-    reals = np.exp(rng.uniform(np.log(1e-5), np.log(4.0), size=n))
+    # max_real < 0.5: every exponent negative (right >= 1), the columns the rq64 GEMM epilogues take.
+    reals = np.exp(rng.uniform(np.log(1e-5), np.log(max_real), size=n))
     ms = [quantize_multiplier(float(r)) for r in reals]
     return [m for m, _ in ms], [e for _, e in ms]
 
@@ -47,7 +48,7 @@ def _act(rng: np.random.Generator) -> tuple[int, int]:
     return lo, int(rng.integers(lo, 128))
 
 
-def fc_case(m: int, n: int, k: int, seed: int, *, extreme: bool = False) -> Case:
+def fc_case(m: int, n: int, k: int, seed: int, *, extreme: bool = False, max_real: float = 4.0) -> Case:
     rng = np.random.default_rng(seed)
     zx = 127 if extreme else int(rng.integers(-128, 128))
     zy = int(rng.integers(-128, 128))
@@ -56,12 +57,13 @@ def fc_case(m: int, n: int, k: int, seed: int, *, extreme: bool = False) -> Case
     w = np.where(rng.random((n, k)) < 0.5, 127, -127) if extreme else rng.integers(-127, 128, size=(n, k))
     wt = prog.add_constant("w", w, DType.INT8)
     bias = prog.add_constant("b", rng.integers(-(2**20), 2**20, size=n), DType.INT32) if seed % 3 else -1
-    mult, shift = _requant(rng, n)
+    mult, shift = _requant(rng, n, max_real)
     m_id, s_id = prog.add_constant("m", mult, DType.INT32), prog.add_constant("s", shift, DType.INT32)
     y = prog.add_tensor(Tensor("fc", DType.INT8, (m, n), 1.0, zy))
     prog.add_op(Op(OpCode.FULLY_CONNECTED, "fc", [q, wt, bias, m_id, s_id], [y], list(_act(rng))))
     float_output(prog, y)
-    return Case(f"fc-m{m}-n{n}-k{k}{'-extreme' if extreme else ''}", prog, [_codes(rng, (m, k), zx, extreme)])
+    tag = ("-extreme" if extreme else "") + (f"-below{max_real}" if max_real < 4.0 else "")
+    return Case(f"fc-m{m}-n{n}-k{k}{tag}", prog, [_codes(rng, (m, k), zx, extreme)])
 
 
 def conv_case(
@@ -332,6 +334,36 @@ def dw_row_cases(seed: int) -> list[Case]:
     return cases
 
 
+def gemm_rq64_cases(seed: int) -> list[Case]:
+    """GEMM tiles whose columns all have right shifts (the one-rounding-shift epilogue of the avx512vnni kernels):
+    every remainder of the 8-row tile (rows 1..8 computed by their own code), partial column blocks, accumulator
+    extremes, every right shift 1..31 with the extreme multipliers and biases, and one column with exponent 0 in
+    an otherwise qualifying block (the block falls back to the general epilogue)."""
+    cases = []
+    for m in (1, 2, 3, 4, 5, 6, 7, 8, 12, 14, 15, 49):
+        for n, k in ((16, 64), (33, 20), (96, 16)):
+            seed += 1
+            cases.append(fc_case(m, n, k, seed, max_real=0.49))
+    for k in (255, 4096):
+        seed += 1
+        cases.append(fc_case(7, 33, k, seed, extreme=True, max_real=0.49))
+    for i, big in enumerate((True, False)):
+        rng = np.random.default_rng(seed + 10 + i)
+        oc = 62
+        shift = [-(1 + j % 31) for j in range(oc)]
+        mult = [int(v) for v in rng.integers(2**30, 2**31, size=oc)]
+        mult[0], mult[1], mult[-1], mult[-2] = 2**30, 2**31 - 1, 2**30, 2**31 - 1
+        span = 2**31 if big else 2**12
+        bias = [int(v) for v in rng.integers(-span, span, size=oc)]
+        if big:
+            bias[2], bias[3], bias[-3], bias[-4] = 2**31 - 1, -(2**31), 2**31 - 1, -(2**31)
+        cases.append(conv_case(c=24, oc=oc, k=3, pad=1, seed=seed + 12 + i, hw=(5, 7), requant=(bias, mult, shift)))
+        shift = list(shift)
+        shift[5] = 0  # one column of the first 16 without a right shift
+        cases.append(conv_case(c=24, oc=oc, k=1, seed=seed + 14 + i, hw=(3, 5), requant=(bias, mult, shift)))
+    return cases
+
+
 def sweep() -> list[Case]:
     """The exhaustive small-shape sweep: every FC (m, n, k) of the grids, plus convolutions of every kind the
     executor dispatches (direct 1x1, im2col, grouped, depthwise 3x3 / 5x5 / other, stride 1 / 2, padding,
@@ -368,4 +400,4 @@ def sweep() -> list[Case]:
     cases.append(conv_case(c=32, oc=32, k=3, pad=1, groups=32, seed=seed + 9, extreme=True))
     cases.append(conv_case(c=5, oc=6, k=1, pad=2, seed=seed + 10, hw=(3, 4)))  # windows wholly in the padding
     cases.append(conv_case(c=4, oc=9, k=3, stride=2, pad=3, seed=seed + 11, hw=(5, 6)))
-    return cases + dw_row_cases(seed + 100) + elementwise_sweep()
+    return cases + dw_row_cases(seed + 100) + gemm_rq64_cases(seed + 200) + elementwise_sweep()
