@@ -55,7 +55,9 @@ inline __m512i load_x(const int8_t* p, __mmask16 mask) {
 // kNoLeft (no channel of the block has left > 0, i.e. every s >= 31): every value fits in int32 (|acc·m| < 2^62,
 // K + D < 2^62, s >= 32 when right > 0; s = 31, K = 2^30 otherwise), so the two halves are merged first and the
 // clamp runs on 16 int32 lanes.
-template <bool kNoLeft>
+// kSat (kNoLeft, every s >= 32, and the op's clamp is [−128, 127] in output codes): |q| < 2^30, so q + zp cannot
+// overflow and the saturating narrow of store_y is the clamp; the result is q + zp, unclamped.
+template <bool kNoLeft, bool kSat = false>
 inline __m512i requant(const Block& b, __m512i acc) {
   const __m512i zero = _mm512_setzero_si512();
   const __m512i pe = _mm512_mul_epi32(acc, b.mult);
@@ -67,6 +69,7 @@ inline __m512i requant(const Block& b, __m512i acc) {
   to = _mm512_srav_epi64(to, b.s_odd);
   if (kNoLeft) {
     const __m512i q = _mm512_mask_shuffle_epi32(te, 0xAAAA, to, _MM_PERM_CDAB);
+    if (kSat) return _mm512_add_epi32(q, b.zp);
     return _mm512_add_epi32(_mm512_max_epi32(_mm512_min_epi32(q, b.hi32), b.lo32), b.zp);
   }
   te = _mm512_max_epi64(_mm512_min_epi64(te, b.hi), b.lo);
@@ -76,13 +79,18 @@ inline __m512i requant(const Block& b, __m512i acc) {
   return _mm512_add_epi32(q, b.zp);
 }
 
-template <bool kNoLeft>
+// kMode: 0 = some channel has a left shift, 1 = kNoLeft, 2 = kNoLeft and kSat (requant).
+template <int kMode>
 inline void store_y(const Block& b, __m512i acc, int8_t* out) {
-  _mm512_mask_cvtepi32_storeu_epi8(out, b.mask, requant<kNoLeft>(b, acc));
+  if (kMode == 2) {
+    _mm512_mask_cvtsepi32_storeu_epi8(out, b.mask, requant<true, true>(b, acc));
+  } else {
+    _mm512_mask_cvtepi32_storeu_epi8(out, b.mask, requant<kMode == 1>(b, acc));
+  }
 }
 
 // Column ow with every tap checked against the padding. kKH/kKW/kS = 0: sizes from p.
-template <bool kFull, bool kNoLeft, size_t kKH, size_t kKW, size_t kS>
+template <bool kFull, int kMode, size_t kKH, size_t kKW, size_t kS>
 void edge_pixel(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t ow,
                 int8_t* out) {
   const size_t C = p->channels, W = p->in_width, kh = kKH ? kKH : p->kh, kw = kKW ? kKW : p->kw;
@@ -103,11 +111,11 @@ void edge_pixel(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const 
       }
     }
   }
-  store_y<kNoLeft>(b, _mm512_add_epi32(acc, odd), out + ow * C + c0);
+  store_y<kMode>(b, _mm512_add_epi32(acc, odd), out + ow * C + c0);
 }
 
 // One interior column (the last < 4 of the interior).
-template <bool kFull, bool kNoLeft, size_t kKH, size_t kKW, size_t kS>
+template <bool kFull, int kMode, size_t kKH, size_t kKW, size_t kS>
 void interior1(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t ow,
                int8_t* out) {
   const size_t C = p->channels, kh = kKH ? kKH : p->kh, kw = kKW ? kKW : p->kw, s = kS ? kS : p->stride;
@@ -129,11 +137,11 @@ void interior1(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const B
       }
     }
   }
-  store_y<kNoLeft>(b, _mm512_add_epi32(acc, odd), out + ow * C + c0);
+  store_y<kMode>(b, _mm512_add_epi32(acc, odd), out + ow * C + c0);
 }
 
 // Four interior columns ow .. ow + 3 (every tap inside the row). kKH/kKW/kS = 0: sizes from p.
-template <bool kFull, bool kNoLeft, size_t kKH, size_t kKW, size_t kS>
+template <bool kFull, int kMode, size_t kKH, size_t kKW, size_t kS>
 inline void interior4(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t ow,
                       int8_t* out) {
   const size_t C = p->channels, kh = kKH ? kKH : p->kh, kw = kKW ? kKW : p->kw, s = kS ? kS : p->stride;
@@ -169,20 +177,20 @@ inline void interior4(const eb_qs8_dwconv_params* p, const int8_t* const* rows, 
     }
   }
   int8_t* y = out + ow * C + c0;
-  store_y<kNoLeft>(b, _mm512_add_epi32(a0, e0), y);
-  store_y<kNoLeft>(b, _mm512_add_epi32(a1, e1), y + C);
-  store_y<kNoLeft>(b, _mm512_add_epi32(a2, e2), y + 2 * C);
-  store_y<kNoLeft>(b, _mm512_add_epi32(a3, e3), y + 3 * C);
+  store_y<kMode>(b, _mm512_add_epi32(a0, e0), y);
+  store_y<kMode>(b, _mm512_add_epi32(a1, e1), y + C);
+  store_y<kMode>(b, _mm512_add_epi32(a2, e2), y + 2 * C);
+  store_y<kMode>(b, _mm512_add_epi32(a3, e3), y + 3 * C);
 }
 
-template <bool kFull, bool kNoLeft, size_t kKH, size_t kKW, size_t kS>
+template <bool kFull, int kMode, size_t kKH, size_t kKW, size_t kS>
 void block_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t lo,
                size_t hi, int8_t* out) {
   size_t ow = 0;
-  for (; ow < lo; ++ow) edge_pixel<kFull, kNoLeft, kKH, kKW, kS>(p, rows, b, c0, ow, out);
-  for (; ow + 4 <= hi; ow += 4) interior4<kFull, kNoLeft, kKH, kKW, kS>(p, rows, b, c0, ow, out);
-  for (; ow < hi; ++ow) interior1<kFull, kNoLeft, kKH, kKW, kS>(p, rows, b, c0, ow, out);
-  for (; ow < p->out_width; ++ow) edge_pixel<kFull, kNoLeft, kKH, kKW, kS>(p, rows, b, c0, ow, out);
+  for (; ow < lo; ++ow) edge_pixel<kFull, kMode, kKH, kKW, kS>(p, rows, b, c0, ow, out);
+  for (; ow + 4 <= hi; ow += 4) interior4<kFull, kMode, kKH, kKW, kS>(p, rows, b, c0, ow, out);
+  for (; ow < hi; ++ow) interior1<kFull, kMode, kKH, kKW, kS>(p, rows, b, c0, ow, out);
+  for (; ow < p->out_width; ++ow) edge_pixel<kFull, kMode, kKH, kKW, kS>(p, rows, b, c0, ow, out);
 }
 
 template <size_t kKH, size_t kKW, size_t kS>
@@ -198,6 +206,7 @@ void dwconv_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const 
   b.hi32 = _mm512_set1_epi32(p->rq.hi);
   const __m512i s31 = _mm512_set1_epi64(31);
   b.zp = _mm512_set1_epi32(p->rq.output_zero_point);
+  const bool full_range = p->rq.lo + p->rq.output_zero_point == -128 && p->rq.hi + p->rq.output_zero_point == 127;
   for (size_t c0 = 0; c0 < C; c0 += kCR, w += block_bytes) {
     const __m512i* header = reinterpret_cast<const __m512i*>(w);
     b.bias = _mm512_loadu_si512(header);
@@ -211,19 +220,26 @@ void dwconv_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const 
     b.s_odd = _mm512_loadu_si512(header + 8);
     b.wt = header + 9;
     const bool no_left = (_mm512_cmplt_epi64_mask(b.s_even, s31) | _mm512_cmplt_epi64_mask(b.s_odd, s31)) == 0;
+    const bool sat = no_left && full_range &&
+                     (_mm512_cmple_epi64_mask(b.s_even, s31) | _mm512_cmple_epi64_mask(b.s_odd, s31)) == 0;
+    const int mode = sat ? 2 : no_left ? 1 : 0;
     if (C - c0 >= kCR) {
       b.mask = 0xFFFF;
-      if (no_left) {
-        block_row<true, true, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
+      if (mode == 2) {
+        block_row<true, 2, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
+      } else if (mode == 1) {
+        block_row<true, 1, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
       } else {
-        block_row<true, false, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
+        block_row<true, 0, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
       }
     } else {
       b.mask = (__mmask16)((1u << (C - c0)) - 1);
-      if (no_left) {
-        block_row<false, true, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
+      if (mode == 2) {
+        block_row<false, 2, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
+      } else if (mode == 1) {
+        block_row<false, 1, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
       } else {
-        block_row<false, false, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
+        block_row<false, 0, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
       }
     }
   }
