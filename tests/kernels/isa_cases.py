@@ -357,7 +357,9 @@ def gemm_rq64_cases(seed: int) -> list[Case]:
         bias = [int(v) for v in rng.integers(-span, span, size=oc)]
         if big:
             bias[2], bias[3], bias[-3], bias[-4] = 2**31 - 1, -(2**31), 2**31 - 1, -(2**31)
-        cases.append(conv_case(c=24, oc=oc, k=3, pad=1, seed=seed + 12 + i, hw=(5, 7), requant=(bias, mult, shift)))
+        cases.append(
+            conv_case(c=24, oc=oc, k=3, pad=1, seed=seed + 12 + i, hw=(5, 7), requant=(bias, mult, shift))
+        )
         shift = list(shift)
         shift[5] = 0  # one column of the first 16 without a right shift
         cases.append(conv_case(c=24, oc=oc, k=1, seed=seed + 14 + i, hw=(3, 5), requant=(bias, mult, shift)))
