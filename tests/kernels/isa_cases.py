@@ -152,6 +152,72 @@ def add_case(count: int, seed: int, *, extreme: bool = False, edge: bool = False
     return Case(f"add-{count}{tag}", prog, [xa, xb])
 
 
+def add_pairs_case(
+    tag: str,
+    seed: int,
+    ls: int,
+    a: tuple[int | None, int],
+    b: tuple[int | None, int],
+    y: tuple[int | None, int],
+    zps: tuple[int, int, int],
+    act: tuple[int, int] = (-128, 127),
+) -> Case:
+    """ADD of every (a, b) int8 pair (65 536 lanes, then 19 more for a vector tail) with the given left shift,
+    (multiplier, exponent) per input and output (None: a random multiplier in [2^30, 2^31)) and zero points
+    (a, b, y). For the boundaries of the avx512vnni kernel's specialised loop (its comment): left shift 8 and 22,
+    input exponent 0 with m = 2^30 (the larger input scale) or any m, exponents down to -31, and the output shift /
+    zero point at the edge of what it folds into int32."""
+    rng = np.random.default_rng(seed)
+
+    def mult(me: tuple[int | None, int]) -> tuple[int, int]:
+        return (int(rng.integers(2**30, 2**31)) if me[0] is None else me[0]), me[1]
+
+    (am, ae), (bm, be), (om, oe) = mult(a), mult(b), mult(y)
+    za, zb, zy = zps
+    n = 65536 + 19
+    prog = Program()
+    _, qa = int8_input(prog, (n,), za)
+    _, qb = int8_input(prog, (n,), zb)
+    out = prog.add_tensor(Tensor("add", DType.INT8, (n,), 1.0, zy))
+    prog.add_op(Op(OpCode.ADD, "add", [qa, qb], [out], [ls, am, ae, bm, be, om, oe, *act]))
+    float_output(prog, out)
+    codes = np.arange(65536)
+    xa = np.concatenate([codes % 256 - 128, rng.integers(-128, 128, size=19)])
+    xb = np.concatenate([codes // 256 - 128, rng.integers(-128, 128, size=19)])
+    return Case(f"add-pairs-{tag}", prog, [(xa - za).astype(np.float32), (xb - zb).astype(np.float32)])
+
+
+def add_pairs_sweep() -> list[Case]:
+    """add_pairs_case at the boundaries: shifts of the lowering (20) and the ends of the specialised range (8, 22)
+    and just outside them (7, 23); multipliers 2^30 and 2^31 − 1; exponents 0, -1, -30, -31; output exponent where
+    510 · 2^L + 129 · 2^r_y < 2^31 stops holding (L = 20: r_y 23 / 24; L = 22: 15 / 16); zero points at -128 / 127;
+    multipliers that put exact ties in front of each rounding (a nudge or correction off by one changes outputs)."""
+    top, t = 2**31 - 1, 2**30
+    return [
+        add_pairs_case("ls20-lowering", 1, 20, (t, 0), (None, -1), (None, -19), (-5, 3, -10)),
+        add_pairs_case("ls20-lin-b", 2, 20, (None, -2), (t, 0), (None, -18), (127, -128, 127), (-20, 100)),
+        add_pairs_case("ls20-both-lin", 3, 20, (t, 0), (t, 0), (None, -19), (-128, 127, -128)),
+        add_pairs_case("ls8", 4, 8, (None, -3), (None, 0), (None, -7), (127, 127, 0)),
+        add_pairs_case("ls8-r0", 5, 8, (top, 0), (t, 0), (None, -12), (-128, 127, 5), (-128, 0)),
+        add_pairs_case("ls8-ry0", 13, 8, (top, -9), (None, -8), (None, 0), (0, -3, 5), (-128, 0)),
+        add_pairs_case("ls22-max", 6, 22, (top, 0), (top, 0), (None, -15), (127, 127, -128)),
+        add_pairs_case("ls22-ry16", 7, 22, (top, 0), (top, 0), (None, -16), (-128, -128, 127)),
+        add_pairs_case("ls20-ry23", 8, 20, (None, -1), (top, -31), (None, -23), (127, -128, -128)),
+        add_pairs_case("ls20-ry24", 9, 20, (None, -1), (t, 0), (None, -24), (-128, 127, 127)),
+        add_pairs_case("ls22-ry0", 10, 22, (None, -22), (top, -21), (None, 0), (3, -7, 127), (-100, 127)),
+        # Exact ties at every rounding (L = 8, k = 23): m mod 2^23 = 2^22 (d odd) or 2^22 - 1 (d = 1) on the inputs;
+        # m_y = 2^30 + 1 (a' + b' = -1) or 3 * 2^29 (a' + b' = 2 mod 4) at the output, small sums left unclamped.
+        add_pairs_case(
+            "ls8-ties-r0", 14, 8, (t + 2**22 - 1, 0), (t + 5 * 2**23 + 2**22, 0), (t + 1, 0), (0, 0, 0)
+        ),
+        add_pairs_case(
+            "ls8-ties", 15, 8, (t + 2**22, -1), (t + 9 * 2**23 + 2**22 - 1, -2), (3 * 2**29, -1), (0, 0, 0)
+        ),
+        add_pairs_case("ls7", 11, 7, (None, -2), (None, 0), (None, -6), (-128, 127, 1)),
+        add_pairs_case("ls23", 12, 23, (None, -1), (t, 0), (None, -22), (127, -128, -1)),
+    ]
+
+
 def _pool_out(size: int, k: int, s: int, p: int, d: int, ceil: bool) -> int:
     span = size + 2 * p - d * (k - 1) - 1
     o = (-(-span // s) if ceil else span // s) + 1
@@ -245,6 +311,7 @@ def elementwise_sweep() -> list[Case]:
         seed += 1
         cases.append(add_case(n, seed, extreme=True))
         cases.append(add_case(n, seed, edge=True))
+    cases += add_pairs_sweep()
     for c in POOL_C:
         for is_max in (True, False):
             for k, stride, pad, hw, ceil in (
