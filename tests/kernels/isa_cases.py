@@ -213,6 +213,18 @@ def add_pairs_sweep() -> list[Case]:
         add_pairs_case(
             "ls8-ties", 15, 8, (t + 2**22, -1), (t + 9 * 2**23 + 2**22 - 1, -2), (3 * 2**29, -1), (0, 0, 0)
         ),
+        # L >= 17 takes the vpdpwssd form: its boundary and ties found by searching for ones where a nudge or the
+        # sign correction off by one changes outputs (L = 20: the lowering's shift).
+        add_pairs_case("ls16", 16, 16, (None, -3), (None, -5), (None, -14), (-128, 127, 0)),
+        add_pairs_case(
+            "ls17-ties-a", 17, 17, (1135288320, -20), (1256513537, -3), (1217978610, -7), (57, 52, 2)
+        ),
+        add_pairs_case(
+            "ls17-ties-b", 18, 17, (1422467072, -10), (1514921985, -14), (1814566297, 0), (-105, -59, -7)
+        ),
+        add_pairs_case(
+            "ls20-ties", 19, 20, (1472668671, -15), (1749163009, -3), (2044004111, -10), (13, 51, -8)
+        ),
         add_pairs_case("ls7", 11, 7, (None, -2), (None, 0), (None, -6), (-128, 127, 1)),
         add_pairs_case("ls23", 12, 23, (None, -1), (t, 0), (None, -22), (127, -128, -1)),
     ]
