@@ -213,8 +213,7 @@ def add_pairs_sweep() -> list[Case]:
         add_pairs_case(
             "ls8-ties", 15, 8, (t + 2**22, -1), (t + 9 * 2**23 + 2**22 - 1, -2), (3 * 2**29, -1), (0, 0, 0)
         ),
-        # L >= 17 takes the vpdpwssd form: its boundary and ties found by searching for ones where a nudge or the
-        # sign correction off by one changes outputs (L = 20: the lowering's shift).
+        # Ties found by searching for parameters where a nudge or the sign correction off by one changes outputs.
         add_pairs_case("ls16", 16, 16, (None, -3), (None, -5), (None, -14), (-128, 127, 0)),
         add_pairs_case(
             "ls17-ties-a", 17, 17, (1135288320, -20), (1256513537, -3), (1217978610, -7), (57, 52, 2)
@@ -225,6 +224,13 @@ def add_pairs_sweep() -> list[Case]:
         add_pairs_case(
             "ls20-ties", 19, 20, (1472668671, -15), (1749163009, -3), (2044004111, -10), (13, 51, -8)
         ),
+        # The one-shift vpdpwssd form (k + r <= 15) and its edge (k + r = 16 must not take it): searched likewise.
+        add_pairs_case("words-fix", 20, 18, (1683313607, -2), (t, 0), (1610612736, -12), (69, -96, 11)),
+        add_pairs_case("words-nudge-lo", 21, 17, (1882628096, 0), (t, 0), (1610612736, -14), (85, 67, -4)),
+        add_pairs_case(
+            "words-nudge-hi", 22, 17, (1129046015, 0), (1203003391, 0), (1610612736, -12), (43, 36, -14)
+        ),
+        add_pairs_case("words-edge", 23, 18, (1553503479, -3), (t, 0), (1073741825, -16), (113, -78, 4)),
         add_pairs_case("ls7", 11, 7, (None, -2), (None, 0), (None, -6), (-128, 127, 1)),
         add_pairs_case("ls23", 12, 23, (None, -1), (t, 0), (None, -22), (127, -128, -1)),
     ]

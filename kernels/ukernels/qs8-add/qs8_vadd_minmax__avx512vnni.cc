@@ -2,7 +2,7 @@
 //
 // Exactly eb_qs8_add_ref (docs/quantization.md (7)) lane by lane, for any loader-valid parameters. ResNet-18 adds
 // 3136×64-element tensors; every ADD the lowering emits takes the kFast loop below, whose arithmetic is specialised
-// to its parameters (~25 zmm instructions per 16 outputs instead of ~56). Other parameters keep two general loops:
+// to its parameters (~21 zmm instructions per 16 outputs instead of ~56). Other parameters keep two general loops:
 // kNoSat (the three MBQMs with 64-bit products, the sat32s of the input side dropped: left_shift <= 22 and input
 // exponents <= 0 mean |a − zp_a| · 2^left_shift <= 255 · 2^22 < 2^30, and an MBQM with e <= 0 does not grow its
 // input, so |a' + b'| <= 510 · 2^22 < 2^31) and the general one (every sat32 of the reference spelled out). Part of
@@ -17,17 +17,21 @@
 //    SRDHM = floor((d·m + 2^(k−1)) / 2^k) = d·mh + floor((d·ml + 2^(k−1)) / 2^k)   (d·mh·2^k is a multiple of 2^k).
 //    |d·mh| <= 255 · (2^L − 1) < 2^30 and d·ml + 2^(k−1) lies in (−255·2^k, 256·2^k) ⊂ int32 for k <= 23 (L >= 8):
 //    two 32-bit products, no 64-bit one. The zero point goes into the constants: x·mh + (h − zp·mh), x·ml +
-//    (2^(k−1) − zp·ml), all within int32 (|zp · mh| <= 2^29, |zp · ml| <= 2^30).
+//    (2^(k−1) − zp·ml), all within int32 (|zp · mh| <= 2^29, |zp · ml| <= 2^30). The sums of 32-bit products and
+//    constants are exact mod 2^32, so only the values that are shifted need to lie within int32.
 //  - q = SRDHM has d's sign: d > 0 gives q >= 1, d < 0 gives d·m·2^L + 2^30 < 0, so q <= −1. And |q| <= |d|·2^L
 //    (m < 2^31, and rounding to the nearest integer does not pass the integer |d|·2^L).
 //  - RDBPOT(q, r) = (q + h − [q < 0]) >> r for r > 0 (eq. 4b: write q = Q·2^r + R, 0 <= R < 2^r; (4b) gives
 //    Q + [R > h − 1 + [q < 0]], and floor((Q·2^r + R + h − [q < 0]) / 2^r) = Q + [R + h − [q < 0] >= 2^r] as
 //    0 <= R + h − [q < 0] < 2^(r+1); the two conditions are the same). For r = 0, h = fix = 0 and (4b) returns q.
 //    |q + h − 1| < 255 · 2^22 + 2^30 < 2^31: no overflow. [q < 0] = [d < 0].
-//  - kGeneral: vpmulld for both products, [d < 0] from a compare. kWords (k <= 14, i.e. L >= 17): one vpdpwssd of
-//    the int16 pair (ml, fix · 2^k) (both < 2^15) against d as an int32, whose high int16 is −[d < 0] (sign
-//    extension of |d| <= 255), plus 2^(k−1): t = d·ml + 2^(k−1) − fix·[d < 0]·2^k, so t >> k brings the correction
-//    with it (|t| < 257 · 2^k, within int32).
+//  - kGeneral: vpmulld for both products, [d < 0] from a compare, two shifts.
+//  - kWords (k + r <= 15; L = 20 with r <= 4, every ADD of the lowering): with A = d·m + 2^(k−1) and the integer
+//    n = h − fix·[d < 0], RDBPOT(SRDHM) = floor((floor(A / 2^k) + n) / 2^r) = floor((A + n·2^k) / 2^(k+r)), so m is
+//    split at 2^(k+r) instead (mh, ml for that split): a' = d·mh + floor((d·ml + 2^(k−1) + n·2^k) / 2^(k+r)), one
+//    shift. The low part is one vpdpwssd of the int16 pair (ml, fix · 2^k) (ml < 2^15, 2^k <= 2^14) against d as an
+//    int32, whose high int16 is −[d < 0] (sign extension of |d| <= 255), onto 2^(k−1) + h·2^k: within
+//    (−257 · 2^15, 257 · 2^15).
 //  - kLinear: m = 2^30, e = 0 (the larger input scale: M = s / (2 · s) = 0.5) has ml = 0 and r = 0: a' = d·mh.
 //  Output side, sum = a' + b', |sum| <= 510 · 2^L < 2^31 (RDBPOT does not grow |q| either):
 //  - u = sum + 2^31 as an unsigned dword (0 < u < 2^32; a kLinear b carries the 2^31 in its constant, int32 adds
@@ -92,8 +96,8 @@ void vadd(const eb_qs8_add_params* p, size_t count, const int8_t* a, const int8_
 
 // ---- kFast (see the top of the file) ----
 
-// a' of one input: kLinear (m = mh · 2^k exactly and r = 0: a' = d·mh), kWords (k <= 14: the low product and the
-// RDBPOT sign correction in one vpdpwssd), kGeneral (any other m, r).
+// a' of one input: kLinear (m = mh · 2^k exactly and r = 0: a' = d·mh), kWords (k + r <= 15: one vpdpwssd and one
+// shift), kGeneral (any other m, r). Kinds are ordered by cost: the dispatch puts the costlier input first.
 enum InputKind { kGeneral, kWords, kLinear };
 
 struct FastInput {
@@ -103,42 +107,44 @@ struct FastInput {
 InputKind input_kind(int32_t m, int32_t e, int32_t left_shift) {
   const int32_t k = 31 - left_shift;
   if (e == 0 && (m & ((1 << k) - 1)) == 0) return kLinear;
-  return k <= 14 ? kWords : kGeneral;
+  return k - e <= 15 ? kWords : kGeneral;
 }
 
 FastInput fast_input(InputKind kind, int32_t zp, int32_t m, int32_t e, int32_t left_shift) {
-  const int32_t k = 31 - left_shift, r = -e, fix = r > 0 ? 1 : 0;
-  const int32_t mh = m >> k, ml = m & ((1 << k) - 1), h = r > 0 ? 1 << (r - 1) : 0;
+  const int32_t k = 31 - left_shift, r = -e, fix = r > 0 ? 1 : 0, h = r > 0 ? 1 << (r - 1) : 0;
   FastInput in;
-  in.mh = _mm512_set1_epi32(mh);
-  in.ch = _mm512_set1_epi32(h - zp * mh);
-  if (kind == kWords) {  // int16 pair (ml, fix · 2^k) against (d, d < 0 ? −1 : 0), the sign-extended d
+  if (kind == kWords) {  // m split at 2^(k+r); int16 pair (ml, fix · 2^k) against d and its sign extension
+    const int32_t mh = m >> (k + r), ml = m & ((1 << (k + r)) - 1);
+    in.mh = _mm512_set1_epi32(mh);
+    in.ch = _mm512_set1_epi32(-zp * mh);
     in.ml = _mm512_set1_epi32(ml | (fix << k) << 16);
-    in.cl = _mm512_set1_epi32(1 << (k - 1));
+    in.cl = _mm512_set1_epi32((1 << (k - 1)) + (h << k));
+    in.k = _mm512_set1_epi32(k + r);
   } else {
+    const int32_t mh = m >> k, ml = m & ((1 << k) - 1);
+    in.mh = _mm512_set1_epi32(mh);
+    in.ch = _mm512_set1_epi32(h - zp * mh);
     in.ml = _mm512_set1_epi32(ml);
     in.cl = _mm512_set1_epi32((1 << (k - 1)) - zp * ml);
+    in.k = _mm512_set1_epi32(k);
   }
   in.zp = _mm512_set1_epi32(zp);
   in.fix = _mm512_set1_epi32(fix);
-  in.k = _mm512_set1_epi32(k);
   in.r = _mm512_set1_epi32(r);
   return in;
 }
 
 template <InputKind kKind>
 inline __m512i fast_in(const FastInput& in, __m512i x) {
-  const __m512i p = _mm512_add_epi32(_mm512_mullo_epi32(x, in.mh), in.ch);  // d·mh + h
+  const __m512i p = _mm512_add_epi32(_mm512_mullo_epi32(x, in.mh), in.ch);  // d·mh (+ h unless kWords)
   if (kKind == kLinear) return p;
-  __m512i q;
-  if (kKind == kWords) {  // d·ml + 2^(k−1) − [d < 0] · fix · 2^k
+  if (kKind == kWords) {  // d·ml + 2^(k−1) + (h − fix · [d < 0]) · 2^k, shifted by k + r
     const __m512i t = _mm512_dpwssd_epi32(in.cl, _mm512_sub_epi32(x, in.zp), in.ml);
-    q = _mm512_add_epi32(p, _mm512_srav_epi32(t, in.k));  // SRDHM + h − [d < 0] · fix
-  } else {
-    const __m512i t = _mm512_add_epi32(_mm512_mullo_epi32(x, in.ml), in.cl);  // d·ml + 2^(k−1)
-    q = _mm512_add_epi32(p, _mm512_srav_epi32(t, in.k));                      // SRDHM + h
-    q = _mm512_mask_sub_epi32(q, _mm512_cmplt_epi32_mask(x, in.zp), q, in.fix);
+    return _mm512_add_epi32(p, _mm512_srav_epi32(t, in.k));
   }
+  const __m512i t = _mm512_add_epi32(_mm512_mullo_epi32(x, in.ml), in.cl);  // d·ml + 2^(k−1)
+  __m512i q = _mm512_add_epi32(p, _mm512_srav_epi32(t, in.k));               // SRDHM + h
+  q = _mm512_mask_sub_epi32(q, _mm512_cmplt_epi32_mask(x, in.zp), q, in.fix);
   return _mm512_srav_epi32(q, in.r);
 }
 
@@ -207,7 +213,7 @@ void vadd_fast_range(const eb_qs8_add_params* p, size_t count, const int8_t* a, 
   }
 }
 
-// Both non-linear inputs share k, hence the same kind.
+// ka <= kb (the caller swaps the inputs otherwise).
 void vadd_fast_kinds(InputKind ka, InputKind kb, const eb_qs8_add_params* p, size_t count, const int8_t* a,
                      const int8_t* b, int8_t* output) {
   if (ka == kLinear) return vadd_fast_range<kLinear, kLinear>(p, count, a, b, output);
@@ -215,8 +221,9 @@ void vadd_fast_kinds(InputKind ka, InputKind kb, const eb_qs8_add_params* p, siz
     return kb == kLinear ? vadd_fast_range<kWords, kLinear>(p, count, a, b, output)
                          : vadd_fast_range<kWords, kWords>(p, count, a, b, output);
   }
-  return kb == kLinear ? vadd_fast_range<kGeneral, kLinear>(p, count, a, b, output)
-                       : vadd_fast_range<kGeneral, kGeneral>(p, count, a, b, output);
+  if (kb == kLinear) return vadd_fast_range<kGeneral, kLinear>(p, count, a, b, output);
+  return kb == kWords ? vadd_fast_range<kGeneral, kWords>(p, count, a, b, output)
+                      : vadd_fast_range<kGeneral, kGeneral>(p, count, a, b, output);
 }
 
 bool fast_applies(const eb_qs8_add_params* p) {
@@ -230,7 +237,7 @@ extern "C" void eb_qs8_vadd_minmax_ukernel__avx512vnni(const eb_qs8_add_params* 
   if (fast_applies(p)) {
     const InputKind ka = input_kind(p->a_multiplier, p->a_shift, p->left_shift);
     const InputKind kb = input_kind(p->b_multiplier, p->b_shift, p->left_shift);
-    if (ka == kLinear && kb != kLinear) {  // a' + b' = b' + a': the linear input second
+    if (ka > kb) {  // a' + b' = b' + a': the costlier input first
       eb_qs8_add_params q = *p;
       q.a_zero_point = p->b_zero_point;
       q.a_multiplier = p->b_multiplier;
