@@ -124,20 +124,20 @@ eb_status select_isa(uint32_t* isa, char* err, size_t err_len) {
 bool gemm_kernel(uint32_t isa, GemmKernel* k) {
   switch (isa) {
 #ifdef EB_HAVE_ISA_AVX512VNNI
-    case kIsaAvx512Vnni: *k = {eb_qs8_gemm_minmax_ukernel_8x32c4__avx512vnni, 8, 32, 4, 1, 128}; return true;
+    case kIsaAvx512Vnni: *k = {eb_qs8_gemm_minmax_ukernel_8x32c4__avx512vnni, 8, 32, 4, 1, 128, 5}; return true;
 #endif
 #ifdef EB_HAVE_ISA_AVX2
-    case kIsaAvx2: *k = {eb_qs8_gemm_minmax_ukernel_4x4c8__avx2, 4, 4, 8, 2, 0}; return true;
+    case kIsaAvx2: *k = {eb_qs8_gemm_minmax_ukernel_4x4c8__avx2, 4, 4, 8, 2, 0, 4}; return true;
 #endif
 #ifdef EB_HAVE_ISA_NEON
-    case kIsaNeon: *k = {eb_qs8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 0}; return true;
+    case kIsaNeon: *k = {eb_qs8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 0, 4}; return true;
 #endif
 #ifdef EB_HAVE_ISA_NEONDOT
-    case kIsaNeonDot: *k = {eb_qs8_gemm_minmax_ukernel_4x8c4__neondot, 4, 8, 4, 1, 0}; return true;
+    case kIsaNeonDot: *k = {eb_qs8_gemm_minmax_ukernel_4x8c4__neondot, 4, 8, 4, 1, 0, 4}; return true;
 #endif
 #ifdef EB_HAVE_ISA_I8MM
     // SMMLA: 32 MACs per instruction; same c8 packing as the NEON kernel (docs/kernel-naming.md).
-    case kIsaI8mm: *k = {eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm, 4, 16, 8, 1, 0}; return true;
+    case kIsaI8mm: *k = {eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm, 4, 16, 8, 1, 0, 4}; return true;
 #endif
     default: return false;
   }

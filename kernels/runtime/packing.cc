@@ -67,7 +67,25 @@ void pack_gemm_group(const GemmKernel& g, size_t N, size_t K, size_t kc, const i
       sum[j] = (int32_t)s;
     }
     pack_header(block, nr, valid, bias != NULL ? bias + n0 : NULL, mult + n0, shift + n0, sum, zp_x + g.a_offset);
-    uint8_t* dst = block + 16 * nr;
+    if (g.header_arrays == 5) {
+      // rq_u[j] (ukernels_isa.h): 1 when |acc| <= |bias| + 255·Σ|w| (|x − zp_x| <= 255) keeps every int32 value of
+      // the unsigned-offset requantization exact: e <= 0 and |acc| + 2^(r−1) + 128·2^r + 1 <= 2^31 − 1.
+      int32_t* ok = reinterpret_cast<int32_t*>(block) + 4 * nr;
+      for (size_t j = 0; j < nr; ++j) {
+        ok[j] = 1;  // padded columns: not stored, any path will do
+        if (j >= valid) continue;
+        int64_t a = bias != NULL ? (int64_t)bias[n0 + j] : 0;
+        a = a < 0 ? -a : a;
+        for (size_t k = 0; k < K; ++k) {
+          const int64_t v = w[(n0 + j) * K + k];
+          a += 255 * (v < 0 ? -v : v);
+        }
+        const int32_t e = shift[n0 + j];
+        const int64_t r = e < 0 ? -e : 0;
+        ok[j] = e <= 0 && a + (r > 0 ? (int64_t)1 << (r - 1) : 0) + ((int64_t)128 << r) + 1 <= INT32_MAX;
+      }
+    }
+    uint8_t* dst = block + 4 * g.header_arrays * nr;
     for (size_t kb = 0; kb < kc; kb += kr) {
       for (size_t j = 0; j < nr; ++j) {
         for (size_t r = 0; r < kr; ++r, dst += g.w_elem) {
@@ -286,7 +304,7 @@ eb_status prepare_ops(eb_model* m, char* err, size_t err_len) {
     p.kind = kPlanGemm;
     p.gemm = gk;
     p.kc = round_up(K, gk.kr);
-    p.block_bytes = round_up(16 * gk.nr + p.kc * gk.nr * gk.w_elem, 64);
+    p.block_bytes = round_up(4 * gk.header_arrays * gk.nr + p.kc * gk.nr * gk.w_elem, 64);
     p.group_bytes = round_up(N, gk.nr) / gk.nr * p.block_bytes;
     if (op.opcode == kOpConv2d) {
       const int32_t* q = op.params;

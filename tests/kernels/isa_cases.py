@@ -448,7 +448,45 @@ def gemm_rq64_cases(seed: int) -> list[Case]:
         shift = list(shift)
         shift[5] = 0  # one column of the first 16 without a right shift
         cases.append(conv_case(c=24, oc=oc, k=1, seed=seed + 14 + i, hw=(3, 5), requant=(bias, mult, shift)))
+    cases.append(gemm_rqu_bound_case(-128, (-128, 127), seed + 20))
+    cases.append(gemm_rqu_bound_case(127, (-128, 127), seed + 21))
+    cases.append(gemm_rqu_bound_case(-5, (-100, 90), seed + 22))
     return cases
+
+
+def gemm_rqu_bound_case(zy: int, act: tuple[int, int], seed: int) -> Case:
+    """The packer's rq_u bound (packing.cc) at its edge: in the first 16 columns the largest possible |acc|
+    (|bias| + 255·Σ|w|) is exactly the largest the unsigned-offset requantization allows for the column's right
+    shift (rq_u set: that epilogue runs), in the next 16 one more (rq_u clear: another one runs), in the last 16
+    2^31 - 1 with the largest multiplier (that form would overflow: a looser bound fails here). Row 0 reaches
+    that |acc| (every d = x − zp_x = 255), row 1 has acc = bias, rows 2-4 are random; zp_y at an extreme."""
+    rng = np.random.default_rng(seed)
+    k, zx = 3, -128
+    w, bias, mult, shift = [], [], [], []
+    for group in range(3):
+        # (group 2 stays below r = 22 so that a bound looser by 2^29 would flag its whole half)
+        for r in (0, 1, 2, 5, 9, 14, 20, 23) if group < 2 else (0, 1, 2, 3, 5, 9, 14, 20):
+            limit = 2**31 - 2 - (2 ** (r - 1) if r > 0 else 0) - 128 * 2**r
+            extra = (0, 1, 2**31 - 1 - limit)[
+                group
+            ]  # the third: |acc| = 2^31 - 1, where that form would overflow
+            for sign in (1, -1):
+                w.append([127 * sign] * k)
+                bias.append(sign * (limit + extra - 255 * 127 * k))
+                mult.append(2**31 - 1 if group == 2 else int(rng.integers(2**30, 2**31)))
+                shift.append(-r)
+    prog = Program()
+    _, q = int8_input(prog, (5, k), zx)
+    wt = prog.add_constant("w", np.array(w), DType.INT8)
+    b = prog.add_constant("b", bias, DType.INT32)
+    m_id, s_id = prog.add_constant("m", mult, DType.INT32), prog.add_constant("s", shift, DType.INT32)
+    y = prog.add_tensor(Tensor("fc", DType.INT8, (5, len(w)), 1.0, zy))
+    prog.add_op(Op(OpCode.FULLY_CONNECTED, "fc", [q, wt, b, m_id, s_id], [y], list(act)))
+    float_output(prog, y)
+    codes = np.concatenate(
+        [np.full((1, k), 127), np.full((1, k), -128), rng.integers(-128, 128, size=(3, k))]
+    )
+    return Case(f"fc-rqu-bound-zy{zy}-act{act[0]}_{act[1]}", prog, [(codes - zx).astype(np.float32)])
 
 
 def sweep() -> list[Case]:

@@ -9,6 +9,9 @@
 //   int32 mult[nr]    Q31 multiplier of eq. (3)                      (2^30 for padded columns)
 //   int32 left[nr]    max(e, 0)     the shifts of docs/quantization.md (5)
 //   int32 right[nr]   max(-e, 0)
+//   int32 rq_u[nr]    only for kernels with GemmKernel::header_arrays = 5 (the avx512vnni one): 1 when the
+//                     column's bound |bias| + 255·Σ|w| on |acc| makes its unsigned-offset requantization exact
+//                     (requant__avx512vnni.h eb_requantu_*; e <= 0), else 0
 //   weights [kc / kr][nr][kr], each w_elem bytes (int8, or int16 for kernels that multiply in 16 bits),
 //   zero for k >= K and for padded columns.
 // Rows of A are kc bytes long (K padded with anything: the padded weights are 0) and a_stride bytes apart.

@@ -23,11 +23,19 @@ inline __m512i broadcast_flipped(const int8_t* p, __m512i flip) {
 }
 
 // Requantizes one 16-column half of the tile's MR rows and stores it. mult points at the half's multipliers in the
-// packed header; its left and right shifts follow kNR and 2·kNR entries later. Constants are loaded once per tile
-// (eb_requant64_cols_avx512 when every column qualifies, else eb_requant_cols_avx512).
+// packed header; its left shifts, right shifts and rq_u flags follow kNR, 2·kNR and 3·kNR entries later. Constants
+// are loaded once per tile: eb_requantu_cols_avx512 when every column's rq_u is set (12 instructions per 16
+// outputs), else eb_requant64_cols_avx512 when every column has a right shift (15), else eb_requant_cols_avx512.
 template <size_t MR>
 inline void store_half(int8_t* c, size_t c_stride, const __m512i (&acc)[MR], const int32_t* mult,
                        const eb_qs8_requant_params* rq, __mmask16 mask) {
+  eb_requantu_cols_avx512 u;
+  if (eb_requantu_cols_load_avx512(mult, mult + 2 * kNR, mult + 3 * kNR, mask, rq->lo, rq->hi, rq->output_zero_point,
+                                   &u)) {
+    for (size_t i = 0; i < MR; ++i)
+      _mm_mask_storeu_epi8(c + i * c_stride, mask, _mm512_cvtsepi32_epi8(eb_requantu_apply_avx512(acc[i], &u)));
+    return;
+  }
   eb_requant64_cols_avx512 fast;
   if (eb_requant64_cols_load_avx512(mult, mult + kNR, mult + 2 * kNR, mask, rq->lo, rq->hi, rq->output_zero_point,
                                     &fast)) {
@@ -58,7 +66,7 @@ void gemm_tile(size_t nc, size_t kc, const int8_t* a, size_t a_stride, const voi
   __m512i c0l = _mm512_loadu_si512(header), c0h = _mm512_loadu_si512(header + 16);
   __m512i c1l = c0l, c1h = c0h, c2l = c0l, c2h = c0h, c3l = c0l, c3h = c0h;
   __m512i c4l = c0l, c4h = c0h, c5l = c0l, c5h = c0h, c6l = c0l, c6h = c0h, c7l = c0l, c7h = c0h;
-  const int8_t* wp = static_cast<const int8_t*>(w) + 16 * kNR;
+  const int8_t* wp = static_cast<const int8_t*>(w) + 20 * kNR;  // after the five header arrays
   const __m512i flip = _mm512_set1_epi32((int32_t)0x80808080);
   for (size_t k = 0; k < kc; k += 4, wp += 4 * kNR) {
     const __m512i wl = _mm512_loadu_si512(wp), wh = _mm512_loadu_si512(wp + 64);

@@ -131,6 +131,62 @@ static inline __m512i eb_requant64_apply_avx512(__m512i acc, const eb_requant64_
   return q;
 }
 
+// The same once more, for 16 columns whose rq_u flags (ukernels_isa.h) are set: e <= 0 and |acc| small enough
+// that every int32 below is exact. With u = acc + 2^31 as an unsigned dword (0 <= u < 2^32), r = right,
+// fix = [r > 0], h = fix·2^(r−1) and c = h + zp·2^r − m − fix (mod 2^32):
+//  - vpmuludq(u, 2m) + 2^31 + c·2^32 (mod 2^64) has the high dword floor((u·2m + 2^31) / 2^32) + c
+//    = m + floor((acc·m + 2^30) / 2^31) + c = q + h + zp·2^r − fix with q = SRDHM(acc, m) (eq. 4a: m > 0, so both
+//    nudges give the floor; u·2m + 2^31 < 2^64);
+//  - adding fix·[acc >= 0] (u >> 31; a count of 32 gives 0 when r = 0) leaves v = q + h − fix·[acc < 0] + zp·2^r,
+//    and v >> r = RDBPOT(q, r) + zp (eq. 4b as (q + h − [q < 0]) >> r; [acc < 0] stands for [q < 0]: they differ
+//    only at q = 0, where both give 0), exact because |q| <= |acc| and the packer's bound keeps
+//    |v| <= |acc| + 2^(r−1) + 128·2^r + 1 < 2^31;
+//  - the clamp is the saturating narrow, plus a max / min for a narrower activation range.
+// 12 instructions per 16 outputs (the one-shift form above: 15); no sign masks, one variable shift per lane pair.
+typedef struct eb_requantu_cols_avx512 {
+  __m512i m2_even, m2_odd, c_even, c_odd, sign_count, right, act_min, act_max;
+  int clamp;
+} eb_requantu_cols_avx512;
+
+// Fills *c from the per-column mult, right and rq_u (16 each) when every column in `valid` has rq_u set; returns 0
+// otherwise.
+static inline int eb_requantu_cols_load_avx512(const int32_t* mult, const int32_t* right, const int32_t* rq_u,
+                                               __mmask16 valid, int32_t lo, int32_t hi, int32_t zp,
+                                               eb_requantu_cols_avx512* c) {
+  const __m512i ok = _mm512_loadu_si512(rq_u);
+  if (_mm512_mask_cmpeq_epi32_mask(valid, ok, _mm512_setzero_si512()) != 0) return 0;
+  const __m512i m = _mm512_loadu_si512(mult), r = _mm512_loadu_si512(right), one = _mm512_set1_epi32(1);
+  const __m512i m2 = _mm512_slli_epi32(m, 1);  // 2m < 2^32: vpmuludq reads it unsigned
+  c->m2_even = m2;
+  c->m2_odd = _mm512_srli_epi64(m2, 32);
+  const __mmask16 fix = _mm512_test_epi32_mask(r, r);
+  __m512i cc = _mm512_maskz_sllv_epi32(fix, one, _mm512_sub_epi32(r, one));  // h
+  cc = _mm512_add_epi32(cc, _mm512_sllv_epi32(_mm512_set1_epi32(zp), r));
+  cc = _mm512_mask_sub_epi32(_mm512_sub_epi32(cc, m), fix, _mm512_sub_epi32(cc, m), one);
+  const __m512i half = _mm512_set1_epi64((int64_t)1 << 31);
+  c->c_even = _mm512_or_si512(_mm512_slli_epi64(cc, 32), half);
+  c->c_odd = _mm512_or_si512(_mm512_and_si512(cc, _mm512_set1_epi64((int64_t)0xFFFFFFFF00000000)), half);
+  c->sign_count = _mm512_mask_blend_epi32(fix, _mm512_set1_epi32(32), _mm512_set1_epi32(31));
+  c->right = r;
+  c->act_min = _mm512_set1_epi32(lo + zp);
+  c->act_max = _mm512_set1_epi32(hi + zp);
+  c->clamp = lo + zp > -128 || hi + zp < 127;
+  return 1;
+}
+
+// RDBPOT(SRDHM(acc, m), r) + zp per int32 lane, clamped when the activation range is narrower than int8's; narrow
+// with _mm512_cvtsepi32_epi8.
+static inline __m512i eb_requantu_apply_avx512(__m512i acc, const eb_requantu_cols_avx512* c) {
+  const __m512i u = _mm512_xor_si512(acc, _mm512_set1_epi32(INT32_MIN));
+  const __m512i even = _mm512_add_epi64(_mm512_mul_epu32(u, c->m2_even), c->c_even);
+  const __m512i odd = _mm512_add_epi64(_mm512_mul_epu32(_mm512_srli_epi64(u, 32), c->m2_odd), c->c_odd);
+  // High dwords: odd lanes' are in place, even lanes' come down from the pair's upper half.
+  __m512i v = _mm512_mask_shuffle_epi32(odd, 0x5555, even, _MM_PERM_CDAB);
+  v = _mm512_srav_epi32(_mm512_add_epi32(v, _mm512_srlv_epi32(u, c->sign_count)), c->right);
+  if (c->clamp) v = _mm512_min_epi32(_mm512_max_epi32(v, c->act_min), c->act_max);
+  return v;
+}
+
 // sat32(a + b): on overflow (a, b of one sign, the wrapped sum of the other) the bound of a's sign.
 static inline __m512i eb_satadd_avx512(__m512i a, __m512i b) {
   const __m512i s = _mm512_add_epi32(a, b);
