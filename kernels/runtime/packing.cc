@@ -97,13 +97,30 @@ void pack_gemm_group(const GemmKernel& g, size_t N, size_t K, size_t kc, const i
   }
 }
 
-size_t dw_header_bytes(const DwKernel& d) { return (d.rq64 ? 36 : 16) * d.cr; }
+size_t dw_header_bytes(const DwKernel& d) { return (d.rq64 ? 40 : 16) * d.cr; }
 
 // An rq64 depthwise header (ukernels_isa.h): bias' and mult stay, then per channel pair (2i, 2i+1) the int64
 // constants of docs/quantization.md (5) folded into one rounding shift (left = max(e, 0), right = max(−e, 0)):
 //   s = 31 − left + right,  K = 2^(30 − left) + (right > 0 ? 2^(30 + right) : 0),  D = (right > 0 ? −2^31 : 0)
-// and mult[2i + 1] in the low half of an int64 (the odd lanes' multiplier for vpmuldq).
-void pack_rq64(int32_t* h, size_t cr, size_t valid, const int32_t* mult, const int32_t* shift) {
+// and mult[2i + 1] in the low half of an int64 (the odd lanes' multiplier for vpmuldq); then int32 u_right[cr]: the
+// right shift when the unsigned-offset requantization (requant__avx512vnni.h eb_requantu_*) is exact for the
+// channel, i.e. e <= 0 and |bias| + 255·Σ|w| + 2^(r−1) + 128·2^r + 1 <= 2^31 − 1, else −1 (0 for padded channels).
+void pack_rq64(int32_t* h, size_t cr, size_t valid, const int32_t* mult, const int32_t* shift, const int32_t* bias,
+               const int8_t* w, size_t taps) {
+  int32_t* u_right = h + 9 * cr;
+  for (size_t j = 0; j < cr; ++j) {
+    u_right[j] = 0;
+    if (j >= valid) continue;
+    int64_t a = bias != NULL ? (int64_t)bias[j] : 0;
+    a = a < 0 ? -a : a;
+    for (size_t t = 0; t < taps; ++t) {
+      const int64_t v = w[j * taps + t];
+      a += 255 * (v < 0 ? -v : v);
+    }
+    const int64_t r = shift[j] < 0 ? -(int64_t)shift[j] : 0;
+    const bool ok = shift[j] <= 0 && a + (r > 0 ? (int64_t)1 << (r - 1) : 0) + ((int64_t)128 << r) + 1 <= INT32_MAX;
+    u_right[j] = ok ? (int32_t)r : -1;
+  }
   int64_t* q = reinterpret_cast<int64_t*>(h + 2 * cr);
   const size_t half = cr / 2;
   for (size_t j = 0; j < cr; ++j) {
@@ -131,7 +148,9 @@ void pack_dw(const DwKernel& d, size_t C, size_t taps, const int8_t* w, const in
       sum[j] = (int32_t)s;
     }
     pack_header(block, cr, valid, bias != NULL ? bias + c0 : NULL, mult + c0, shift + c0, sum, zp_x);
-    if (d.rq64) pack_rq64(reinterpret_cast<int32_t*>(block), cr, valid, mult + c0, shift + c0);
+    if (d.rq64)
+      pack_rq64(reinterpret_cast<int32_t*>(block), cr, valid, mult + c0, shift + c0, bias != NULL ? bias + c0 : NULL,
+                w + c0 * taps, taps);
     uint8_t* dst = block + dw_header_bytes(d);
     for (size_t t = 0; t < taps; ++t)
       for (size_t j = 0; j < cr; ++j, dst += d.w_elem)

@@ -451,6 +451,9 @@ def gemm_rq64_cases(seed: int) -> list[Case]:
     cases.append(gemm_rqu_bound_case(-128, (-128, 127), seed + 20))
     cases.append(gemm_rqu_bound_case(127, (-128, 127), seed + 21))
     cases.append(gemm_rqu_bound_case(-5, (-100, 90), seed + 22))
+    cases.append(dw_rqu_bound_case(-128, (-128, 127), seed + 23))
+    cases.append(dw_rqu_bound_case(127, (-128, 127), seed + 24))
+    cases.append(dw_rqu_bound_case(-5, (-100, 90), seed + 25))
     return cases
 
 
@@ -487,6 +490,37 @@ def gemm_rqu_bound_case(zy: int, act: tuple[int, int], seed: int) -> Case:
         [np.full((1, k), 127), np.full((1, k), -128), rng.integers(-128, 128, size=(3, k))]
     )
     return Case(f"fc-rqu-bound-zy{zy}-act{act[0]}_{act[1]}", prog, [(codes - zx).astype(np.float32)])
+
+
+def dw_rqu_bound_case(zy: int, act: tuple[int, int], seed: int) -> Case:
+    """gemm_rqu_bound_case for the depthwise kernel's u_right (packing.cc pack_rq64): three blocks of 16 channels,
+    at the bound, one past it, and at |acc| = 2^31 - 1 with the largest multiplier; every input d = 255, so the
+    interior pixels reach the bound (the padding taps add 0)."""
+    rng = np.random.default_rng(seed)
+    taps, zx = 9, -128
+    w, bias, mult, shift = [], [], [], []
+    for group in range(3):
+        for r in (0, 1, 2, 5, 9, 14, 20, 23) if group < 2 else (0, 1, 2, 3, 5, 9, 14, 20):
+            limit = 2**31 - 2 - (2 ** (r - 1) if r > 0 else 0) - 128 * 2**r
+            extra = (0, 1, 2**31 - 1 - limit)[group]
+            for sign in (1, -1):
+                w.append([127 * sign] * taps)
+                bias.append(sign * (limit + extra - 255 * 127 * taps))
+                mult.append(2**31 - 1 if group == 2 else int(rng.integers(2**30, 2**31)))
+                shift.append(-r)
+    c = len(w)
+    prog = Program()
+    _, q = int8_input(prog, (1, 5, 6, c), zx, Layout.NHWC)
+    wt = prog.add_constant("w", np.array(w).reshape(c, 3, 3, 1), DType.INT8)
+    b = prog.add_constant("b", bias, DType.INT32)
+    m_id, s_id = prog.add_constant("m", mult, DType.INT32), prog.add_constant("s", shift, DType.INT32)
+    y = prog.add_tensor(Tensor("conv", DType.INT8, (1, 5, 6, c), 1.0, zy, Layout.NHWC))
+    params = [1, 1, 1, 1, 1, 1, 1, 1, c, act[0], act[1]]
+    prog.add_op(Op(OpCode.CONV2D, "conv", [q, wt, b, m_id, s_id], [y], params))
+    float_output(prog, y)
+    return Case(
+        f"dw-rqu-bound-zy{zy}-act{act[0]}_{act[1]}", prog, [np.full((1, 5, 6, c), 127 - zx, np.float32)]
+    )
 
 
 def sweep() -> list[Case]:

@@ -20,7 +20,8 @@
 // w_elem bytes (w_elem 4 = the int16 weight in the low half of an int32 lane, high half 0). Kernels that requantize
 // with one 64-bit rounding shift (DwKernel::rq64, the avx512vnni one) get instead: bias'[cr], mult[cr], then
 // int64 arrays of cr / 2 (even channels 2i, odd channels 2i + 1): mult_odd (mult[2i + 1]), K_even, K_odd, D_even,
-// D_odd, s_even, s_odd (packing.cc pack_rq64 defines them; the kernel says why they are exact), then the weights.
+// D_odd, s_even, s_odd (packing.cc pack_rq64 defines them; the kernel says why they are exact), int32 u_right[cr]
+// (the right shift where the unsigned-offset requantization is exact for the channel, else −1), then the weights.
 //
 // Packed sparse strip (nr output columns of a SPARSE_CONV2D / SPARSE_FULLY_CONNECTED, packing.cc): the four int32
 // arrays of the GEMM block (bias' with the same −(zp_x + a_offset)·Σw), then int32 count and 15 int32 of padding,

@@ -148,14 +148,10 @@ typedef struct eb_requantu_cols_avx512 {
   int clamp;
 } eb_requantu_cols_avx512;
 
-// Fills *c from the per-column mult, right and rq_u (16 each) when every column in `valid` has rq_u set; returns 0
-// otherwise.
-static inline int eb_requantu_cols_load_avx512(const int32_t* mult, const int32_t* right, const int32_t* rq_u,
-                                               __mmask16 valid, int32_t lo, int32_t hi, int32_t zp,
-                                               eb_requantu_cols_avx512* c) {
-  const __m512i ok = _mm512_loadu_si512(rq_u);
-  if (_mm512_mask_cmpeq_epi32_mask(valid, ok, _mm512_setzero_si512()) != 0) return 0;
-  const __m512i m = _mm512_loadu_si512(mult), r = _mm512_loadu_si512(right), one = _mm512_set1_epi32(1);
+// Fills *c from 16 multipliers m and right shifts r whose columns the packer has proven exact for this form.
+static inline void eb_requantu_cols_init_avx512(__m512i m, __m512i r, int32_t lo, int32_t hi, int32_t zp,
+                                                eb_requantu_cols_avx512* c) {
+  const __m512i one = _mm512_set1_epi32(1);
   const __m512i m2 = _mm512_slli_epi32(m, 1);  // 2m < 2^32: vpmuludq reads it unsigned
   c->m2_even = m2;
   c->m2_odd = _mm512_srli_epi64(m2, 32);
@@ -171,6 +167,16 @@ static inline int eb_requantu_cols_load_avx512(const int32_t* mult, const int32_
   c->act_min = _mm512_set1_epi32(lo + zp);
   c->act_max = _mm512_set1_epi32(hi + zp);
   c->clamp = lo + zp > -128 || hi + zp < 127;
+}
+
+// Fills *c from the per-column mult, right and rq_u (16 each) when every column in `valid` has rq_u set; returns 0
+// otherwise.
+static inline int eb_requantu_cols_load_avx512(const int32_t* mult, const int32_t* right, const int32_t* rq_u,
+                                               __mmask16 valid, int32_t lo, int32_t hi, int32_t zp,
+                                               eb_requantu_cols_avx512* c) {
+  const __m512i ok = _mm512_loadu_si512(rq_u);
+  if (_mm512_mask_cmpeq_epi32_mask(valid, ok, _mm512_setzero_si512()) != 0) return 0;
+  eb_requantu_cols_init_avx512(_mm512_loadu_si512(mult), _mm512_loadu_si512(right), lo, hi, zp, c);
   return 1;
 }
 
