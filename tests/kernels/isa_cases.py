@@ -370,6 +370,41 @@ def elementwise_sweep() -> list[Case]:
     return cases
 
 
+def _extreme_requant(
+    rng: np.random.Generator, shift: list[int], big: bool
+) -> tuple[list[int], list[int], list[int]]:
+    """(bias, mult, shift) per channel for the given exponents: the extreme multipliers at both ends, and biases from
+    INT32_MIN to INT32_MAX (the int32 sum wraps; `big`) or small ones (rounding ties)."""
+    n = len(shift)
+    mult = [int(v) for v in rng.integers(2**30, 2**31, size=n)]
+    mult[0], mult[1], mult[-1], mult[-2] = 2**30, 2**31 - 1, 2**30, 2**31 - 1
+    span = 2**31 if big else 2**12
+    bias = [int(v) for v in rng.integers(-span, span, size=n)]
+    if big:
+        bias[2], bias[3], bias[-3], bias[-4] = 2**31 - 1, -(2**31), 2**31 - 1, -(2**31)
+    return bias, mult, shift
+
+
+def _rqu_bound_columns(
+    rng: np.random.Generator, taps: int
+) -> tuple[list[list[int]], list[int], list[int], list[int]]:
+    """Weights, bias, mult, shift of 48 output channels in three groups of 16 for the rq_u / u_right bound
+    (packing.cc): |bias| + 255·Σ|w| at the largest value the unsigned-offset requantization allows for the
+    channel's right shift, one more, and 2^31 - 1 with the largest multiplier (where that form would overflow;
+    group 2 stays below r = 22 so that a bound looser by 2^29 would flag its whole half)."""
+    w, bias, mult, shift = [], [], [], []
+    for group in range(3):
+        for r in (0, 1, 2, 5, 9, 14, 20, 23) if group < 2 else (0, 1, 2, 3, 5, 9, 14, 20):
+            limit = 2**31 - 2 - (2 ** (r - 1) if r > 0 else 0) - 128 * 2**r
+            extra = (0, 1, 2**31 - 1 - limit)[group]
+            for sign in (1, -1):
+                w.append([127 * sign] * taps)
+                bias.append(sign * (limit + extra - 255 * 127 * taps))
+                mult.append(2**31 - 1 if group == 2 else int(rng.integers(2**30, 2**31)))
+                shift.append(-r)
+    return w, bias, mult, shift
+
+
 def dw_row_cases(seed: int) -> list[Case]:
     """Depthwise rows for the row kernels (4 columns a step, unchecked interior, checked edges): widths whose
     interior leaves 0..3 columns after the 4-column steps, rows with no interior at all, one-sided and asymmetric
@@ -401,15 +436,8 @@ def dw_row_cases(seed: int) -> list[Case]:
     # Every exponent the loader accepts (-31..30: right shifts up to 31, left shifts up to 30 that saturate), the
     # extreme multipliers, biases from INT32_MIN to INT32_MAX (the int32 sum wraps) and small ones (rounding ties).
     for i, big in enumerate((True, False)):
-        rng = np.random.default_rng(seed + 10 + i)
         c = 62
-        shift = [e for e in range(-31, 31)]
-        mult = [int(v) for v in rng.integers(2**30, 2**31, size=c)]
-        mult[0], mult[1], mult[-1], mult[-2] = 2**30, 2**31 - 1, 2**30, 2**31 - 1
-        span = 2**31 if big else 2**12
-        bias = [int(v) for v in rng.integers(-span, span, size=c)]
-        if big:
-            bias[2], bias[3], bias[-3], bias[-4] = 2**31 - 1, -(2**31), 2**31 - 1, -(2**31)
+        bias, mult, shift = _extreme_requant(np.random.default_rng(seed + 10 + i), list(range(-31, 31)), big)
         cases.append(
             conv_case(
                 c=c, oc=c, k=3, pad=1, groups=c, seed=seed + 12 + i, hw=(4, 13), requant=(bias, mult, shift)
@@ -433,15 +461,9 @@ def gemm_rq64_cases(seed: int) -> list[Case]:
         seed += 1
         cases.append(fc_case(7, 33, k, seed, extreme=True, max_real=0.49))
     for i, big in enumerate((True, False)):
-        rng = np.random.default_rng(seed + 10 + i)
         oc = 62
-        shift = [-(1 + j % 31) for j in range(oc)]
-        mult = [int(v) for v in rng.integers(2**30, 2**31, size=oc)]
-        mult[0], mult[1], mult[-1], mult[-2] = 2**30, 2**31 - 1, 2**30, 2**31 - 1
-        span = 2**31 if big else 2**12
-        bias = [int(v) for v in rng.integers(-span, span, size=oc)]
-        if big:
-            bias[2], bias[3], bias[-3], bias[-4] = 2**31 - 1, -(2**31), 2**31 - 1, -(2**31)
+        rng = np.random.default_rng(seed + 10 + i)
+        bias, mult, shift = _extreme_requant(rng, [-(1 + j % 31) for j in range(oc)], big)
         cases.append(
             conv_case(c=24, oc=oc, k=3, pad=1, seed=seed + 12 + i, hw=(5, 7), requant=(bias, mult, shift))
         )
@@ -465,19 +487,7 @@ def gemm_rqu_bound_case(zy: int, act: tuple[int, int], seed: int) -> Case:
     that |acc| (every d = x − zp_x = 255), row 1 has acc = bias, rows 2-4 are random; zp_y at an extreme."""
     rng = np.random.default_rng(seed)
     k, zx = 3, -128
-    w, bias, mult, shift = [], [], [], []
-    for group in range(3):
-        # (group 2 stays below r = 22 so that a bound looser by 2^29 would flag its whole half)
-        for r in (0, 1, 2, 5, 9, 14, 20, 23) if group < 2 else (0, 1, 2, 3, 5, 9, 14, 20):
-            limit = 2**31 - 2 - (2 ** (r - 1) if r > 0 else 0) - 128 * 2**r
-            extra = (0, 1, 2**31 - 1 - limit)[
-                group
-            ]  # the third: |acc| = 2^31 - 1, where that form would overflow
-            for sign in (1, -1):
-                w.append([127 * sign] * k)
-                bias.append(sign * (limit + extra - 255 * 127 * k))
-                mult.append(2**31 - 1 if group == 2 else int(rng.integers(2**30, 2**31)))
-                shift.append(-r)
+    w, bias, mult, shift = _rqu_bound_columns(rng, k)
     prog = Program()
     _, q = int8_input(prog, (5, k), zx)
     wt = prog.add_constant("w", np.array(w), DType.INT8)
@@ -498,16 +508,7 @@ def dw_rqu_bound_case(zy: int, act: tuple[int, int], seed: int) -> Case:
     interior pixels reach the bound (the padding taps add 0)."""
     rng = np.random.default_rng(seed)
     taps, zx = 9, -128
-    w, bias, mult, shift = [], [], [], []
-    for group in range(3):
-        for r in (0, 1, 2, 5, 9, 14, 20, 23) if group < 2 else (0, 1, 2, 3, 5, 9, 14, 20):
-            limit = 2**31 - 2 - (2 ** (r - 1) if r > 0 else 0) - 128 * 2**r
-            extra = (0, 1, 2**31 - 1 - limit)[group]
-            for sign in (1, -1):
-                w.append([127 * sign] * taps)
-                bias.append(sign * (limit + extra - 255 * 127 * taps))
-                mult.append(2**31 - 1 if group == 2 else int(rng.integers(2**30, 2**31)))
-                shift.append(-r)
+    w, bias, mult, shift = _rqu_bound_columns(rng, taps)
     c = len(w)
     prog = Program()
     _, q = int8_input(prog, (1, 5, 6, c), zx, Layout.NHWC)

@@ -198,6 +198,18 @@ void block_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const B
   for (; ow < p->out_width; ++ow) edge_pixel<kFull, kMode, kKH, kKW, kS>(p, rows, b, c0, ow, out);
 }
 
+// block_row with the requantization form picked for the block (kMode, store_y).
+template <bool kFull, size_t kKH, size_t kKW, size_t kS>
+void block_row_mode(int mode, const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0,
+                    size_t lo, size_t hi, int8_t* out) {
+  switch (mode) {
+    case 3: return block_row<kFull, 3, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
+    case 2: return block_row<kFull, 2, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
+    case 1: return block_row<kFull, 1, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
+    default: return block_row<kFull, 0, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
+  }
+}
+
 template <size_t kKH, size_t kKW, size_t kS>
 void dwconv_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const uint8_t* w, int8_t* out) {
   const size_t C = p->channels, taps = p->kh * p->kw;
@@ -235,26 +247,10 @@ void dwconv_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const 
     const int mode = unsigned_form ? 3 : sat ? 2 : no_left ? 1 : 0;
     if (C - c0 >= kCR) {
       b.mask = 0xFFFF;
-      if (mode == 3) {
-        block_row<true, 3, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
-      } else if (mode == 2) {
-        block_row<true, 2, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
-      } else if (mode == 1) {
-        block_row<true, 1, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
-      } else {
-        block_row<true, 0, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
-      }
+      block_row_mode<true, kKH, kKW, kS>(mode, p, rows, b, c0, lo, hi, out);
     } else {
       b.mask = (__mmask16)((1u << (C - c0)) - 1);
-      if (mode == 3) {
-        block_row<false, 3, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
-      } else if (mode == 2) {
-        block_row<false, 2, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
-      } else if (mode == 1) {
-        block_row<false, 1, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
-      } else {
-        block_row<false, 0, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
-      }
+      block_row_mode<false, kKH, kKW, kS>(mode, p, rows, b, c0, lo, hi, out);
     }
   }
 }
