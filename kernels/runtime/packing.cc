@@ -53,6 +53,17 @@ void pack_header(uint8_t* out, size_t nr, size_t valid, const int32_t* bias, con
   }
 }
 
+// Whether the unsigned-offset requantization (requant__avx512vnni.h eb_requantu_*) is exact for an output channel
+// with `bias`, the n weights w and exponent e: |bias| + 255·Σ|w| bounds |acc| (|x − zp_x| <= 255), and that form
+// needs e <= 0 and bound + 2^(r−1) + 128·2^r + 1 <= 2^31 − 1 with r = −e.
+bool requantu_exact(const int32_t* bias, const int8_t* w, size_t n, int32_t e) {
+  int64_t a = bias != NULL ? (int64_t)*bias : 0;
+  a = a < 0 ? -a : a;
+  for (size_t k = 0; k < n; ++k) a += 255 * (int64_t)(w[k] < 0 ? -w[k] : w[k]);
+  const int64_t r = e < 0 ? -(int64_t)e : 0;
+  return e <= 0 && a + (r > 0 ? (int64_t)1 << (r - 1) : 0) + ((int64_t)128 << r) + 1 <= INT32_MAX;
+}
+
 // GEMM weights of one group: rows w[n, 0..K) for n < N, K apart.
 void pack_gemm_group(const GemmKernel& g, size_t N, size_t K, size_t kc, const int8_t* w, const int32_t* bias,
                      const int32_t* mult, const int32_t* shift, int32_t zp_x, size_t block_bytes, uint8_t* out) {
@@ -68,22 +79,10 @@ void pack_gemm_group(const GemmKernel& g, size_t N, size_t K, size_t kc, const i
     }
     pack_header(block, nr, valid, bias != NULL ? bias + n0 : NULL, mult + n0, shift + n0, sum, zp_x + g.a_offset);
     if (g.header_arrays == 5) {
-      // rq_u[j] (ukernels_isa.h): 1 when |acc| <= |bias| + 255·Σ|w| (|x − zp_x| <= 255) keeps every int32 value of
-      // the unsigned-offset requantization exact: e <= 0 and |acc| + 2^(r−1) + 128·2^r + 1 <= 2^31 − 1.
+      // rq_u[j] (ukernels_isa.h); padded columns are not stored: any path will do for them.
       int32_t* ok = reinterpret_cast<int32_t*>(block) + 4 * nr;
-      for (size_t j = 0; j < nr; ++j) {
-        ok[j] = 1;  // padded columns: not stored, any path will do
-        if (j >= valid) continue;
-        int64_t a = bias != NULL ? (int64_t)bias[n0 + j] : 0;
-        a = a < 0 ? -a : a;
-        for (size_t k = 0; k < K; ++k) {
-          const int64_t v = w[(n0 + j) * K + k];
-          a += 255 * (v < 0 ? -v : v);
-        }
-        const int32_t e = shift[n0 + j];
-        const int64_t r = e < 0 ? -e : 0;
-        ok[j] = e <= 0 && a + (r > 0 ? (int64_t)1 << (r - 1) : 0) + ((int64_t)128 << r) + 1 <= INT32_MAX;
-      }
+      for (size_t j = 0; j < nr; ++j)
+        ok[j] = j >= valid || requantu_exact(bias != NULL ? bias + n0 + j : NULL, w + (n0 + j) * K, K, shift[n0 + j]);
     }
     uint8_t* dst = block + 4 * g.header_arrays * nr;
     for (size_t kb = 0; kb < kc; kb += kr) {
@@ -109,17 +108,8 @@ void pack_rq64(int32_t* h, size_t cr, size_t valid, const int32_t* mult, const i
                const int8_t* w, size_t taps) {
   int32_t* u_right = h + 9 * cr;
   for (size_t j = 0; j < cr; ++j) {
-    u_right[j] = 0;
-    if (j >= valid) continue;
-    int64_t a = bias != NULL ? (int64_t)bias[j] : 0;
-    a = a < 0 ? -a : a;
-    for (size_t t = 0; t < taps; ++t) {
-      const int64_t v = w[j * taps + t];
-      a += 255 * (v < 0 ? -v : v);
-    }
-    const int64_t r = shift[j] < 0 ? -(int64_t)shift[j] : 0;
-    const bool ok = shift[j] <= 0 && a + (r > 0 ? (int64_t)1 << (r - 1) : 0) + ((int64_t)128 << r) + 1 <= INT32_MAX;
-    u_right[j] = ok ? (int32_t)r : -1;
+    const bool ok = j >= valid || requantu_exact(bias != NULL ? bias + j : NULL, w + j * taps, taps, shift[j]);
+    u_right[j] = j >= valid ? 0 : ok ? (shift[j] < 0 ? -shift[j] : 0) : -1;
   }
   int64_t* q = reinterpret_cast<int64_t*>(h + 2 * cr);
   const size_t half = cr / 2;
