@@ -142,7 +142,7 @@ static inline __m512i eb_requant64_apply_avx512(__m512i acc, const eb_requant64_
 //    only at q = 0, where both give 0), exact because |q| <= |acc| and the packer's bound keeps
 //    |v| <= |acc| + 2^(r−1) + 128·2^r + 1 < 2^31;
 //  - the clamp is the saturating narrow, plus a max / min for a narrower activation range.
-// 12 instructions per 16 outputs (the one-shift form above: 15); no sign masks, one variable shift per lane pair.
+// 12 instructions per 16 outputs (the one-shift form above: 15): no sign masks and no 64-bit shifts.
 typedef struct eb_requantu_cols_avx512 {
   __m512i m2_even, m2_odd, c_even, c_odd, sign_count, right, act_min, act_max;
   int clamp;
