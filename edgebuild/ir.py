@@ -8,6 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from .ir_ops import OpCode, UnaryFunc, params_class
+
+__all__ = ["DType", "Layout", "Op", "OpCode", "Program", "Storage", "Tensor", "UnaryFunc", "params_class"]
+
 
 class DType(enum.IntEnum):
     INT8 = 1
@@ -33,49 +37,7 @@ class Layout(enum.IntEnum):
     NHWC = 1  # a 4-D activation PyTorch sees as NCHW, stored channels-last
 
 
-class OpCode(enum.IntEnum):
-    QUANTIZE = 1
-    DEQUANTIZE = 2
-    CONV2D = 3
-    FULLY_CONNECTED = 4
-    ADD = 5
-    MAX_POOL2D = 6
-    AVG_POOL2D = 7
-    CONCAT = 8
-    RESHAPE = 9
-    TRANSPOSE = 10
-    CLAMP = 11
-    # issue 8, CNN ops (12-39)
-    UNARY = 12
-    SUB = 13
-    MUL = 14
-    PAD = 15
-    SLICE = 16
-    RESIZE = 17
-
-    # 40..69: issue 8 float fallback / transformer ops (float32 form only for now).
-    BATCH_MATMUL = 40
-    SOFTMAX = 41
-    LAYER_NORM = 42
-    EMBEDDING = 43
-    # Issue 5 (sparse): 70-79. Block-CSR weights (docs/artifact.md, edgebuild/sparse.py).
-    SPARSE_CONV2D = 70
-    SPARSE_FULLY_CONNECTED = 71
-
-
-class UnaryFunc(enum.IntEnum):
-    """UNARY's function (params[0]); kernels/include/edgebuild/ukernels.h EB_UNARY_*."""
-
-    HARDSWISH = 0
-    HARDSIGMOID = 1
-    SIGMOID = 2
-    SILU = 3
-    GELU = 4
-    GELU_TANH = 5
-    TANH = 6
-    LEAKY_RELU = 7
-    PRELU = 8
-
+# The opcodes and the UNARY functions come from the op table (edgebuild/optable.py, generated into ir_ops.py).
 
 MAX_RANK = 6
 

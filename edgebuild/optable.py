@@ -1,0 +1,456 @@
+"""The op table: the one place each runtime op is defined (docs/artifact.md "Ops" is generated from it).
+
+Each op has an opcode, a runtime file (`kernels/runtime/ops/<file>.cc`) and one or more forms. An op's form is told
+by its output: `int8` (the quantized form, or an op that moves int8/float bytes alike when it has one form only, see
+`single`), `float` (the float32 fallback of docs/artifact.md, output float32). A form lists its inputs, outputs and
+named, typed parameters. The parameters keep the artifact's byte layout: one int32 each in INT_POOL, in order;
+`f32` parameters are the IEEE bits of a float32; an array parameter has `count` entries (`rank` of input 0, or
+`2*inputs` for one pair per input).
+
+`python -m edgebuild.opgen` writes, from this table:
+- `kernels/runtime/ops_generated.h`: the Opcode enum, one parameter struct per form, their decoders, the arity
+  and optional-input table, the op-name table and the registration array's declarations;
+- `edgebuild/ir_ops.py`: the Python OpCode enum, UnaryFunc and one dataclass per form (`encode` / `decode`);
+- the op table in `docs/artifact.md` (between the `optable` markers).
+`tests/test_opgen.py` fails when any of them is stale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Parameter kinds: i32 (plain int32), bool (0 or 1, checked by the decoder), f32 (IEEE bits of a float32),
+# enum:<Name> (one of ENUMS[Name], checked by the decoder).
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str = "i32"
+    count: str = ""  # "" scalar; "rank": one per dim of input 0; "2*inputs": a pair per input
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Operand:
+    name: str
+    dtype: str  # i8, i32, f32, any; "i8|f32" in docs only
+    shape: str = ""
+    const: bool = False
+    optional: bool = False  # the tensor id may be -1
+    variadic: bool = False  # one or more tensors (CONCAT)
+
+
+@dataclass(frozen=True)
+class Form:
+    kind: str  # "int8" or "float"
+    inputs: tuple[Operand, ...]
+    outputs: tuple[Operand, ...]
+    params: tuple[Param, ...] = ()
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class OpDef:
+    name: str
+    opcode: int
+    file: str  # kernels/runtime/ops/<file>.cc
+    forms: tuple[Form, ...]
+    single: bool = False  # one form whatever the output dtype (QUANTIZE, DEQUANTIZE, RESHAPE, TRANSPOSE)
+    doc: str = ""
+    since: str = "1.0"
+
+    def form(self, kind: str) -> Form | None:
+        for f in self.forms:
+            if f.kind == kind:
+                return f
+        return None
+
+
+ENUMS: dict[str, tuple[str, ...]] = {
+    # UNARY's function; kernels/include/edgebuild/ukernels.h EB_UNARY_* keep the same values.
+    "UnaryFunc": (
+        "HARDSWISH",
+        "HARDSIGMOID",
+        "SIGMOID",
+        "SILU",
+        "GELU",
+        "GELU_TANH",
+        "TANH",
+        "LEAKY_RELU",
+        "PRELU",
+    ),
+    "ResizeMode": ("NEAREST", "BILINEAR"),
+}
+
+
+def _act(kind: str) -> tuple[Param, ...]:
+    """The activation bounds of a form: int8 codes (eq. 8), or float32 bounds."""
+    if kind == "int8":
+        return (Param("act_min", doc="int8 code"), Param("act_max", doc="int8 code"))
+    return (Param("lo", "f32"), Param("hi", "f32"))
+
+
+_CONV_GEOMETRY = (
+    Param("stride_h"),
+    Param("stride_w"),
+    Param("pad_top"),
+    Param("pad_left"),
+    Param("pad_bottom"),
+    Param("pad_right"),
+    Param("dilation_h"),
+    Param("dilation_w"),
+)
+_REQUANT = (
+    Operand("bias", "i32", "[OC]", const=True, optional=True),
+    Operand("mult", "i32", "[OC]", const=True),
+    Operand("shift", "i32", "[OC]", const=True),
+)
+_POOL_WINDOW = (
+    Param("kernel_h"),
+    Param("kernel_w"),
+    Param("stride_h"),
+    Param("stride_w"),
+    Param("pad_h"),
+    Param("pad_w"),
+)
+_ADD_INT8 = (
+    Param("left_shift"),
+    Param("a_mult"),
+    Param("a_shift"),
+    Param("b_mult"),
+    Param("b_shift"),
+    Param("out_mult"),
+    Param("out_shift"),
+    *_act("int8"),
+)
+
+
+def _x(dtype: str, shape: str = "") -> Operand:
+    return Operand("x", dtype, shape)
+
+
+def _y(dtype: str, shape: str = "") -> Operand:
+    return Operand("y", dtype, shape)
+
+
+def _binary(name: str, opcode: int, file: str, int8_params: tuple[Param, ...], doc: str) -> OpDef:
+    return OpDef(
+        name,
+        opcode,
+        file,
+        (
+            Form("int8", (Operand("a", "i8"), Operand("b", "i8")), (_y("i8"),), int8_params),
+            Form("float", (Operand("a", "f32"), Operand("b", "f32")), (_y("f32"),), _act("float")),
+        ),
+        doc=doc,
+    )
+
+
+def _conv(kind: str, *, groups: bool) -> Form:
+    t = "i8" if kind == "int8" else "f32"
+    wshape = "[OC,KH,KW,C/G]" if groups else "[C,KH,KW,1]"
+    ins: tuple[Operand, ...] = (_x(t, "[N,H,W,C]"), Operand("w", t, wshape, const=True))
+    ins += _REQUANT if kind == "int8" else (Operand("bias", "f32", "[OC]", const=True, optional=True),)
+    geometry = _CONV_GEOMETRY + ((Param("groups"),) if groups else ())
+    return Form(kind, ins, (_y(t, "[N,OH,OW,OC]"),), geometry + _act(kind))
+
+
+def _pool(kind: str, extra: tuple[Param, ...]) -> Form:
+    t = "i8" if kind == "int8" else "f32"
+    return Form(kind, (_x(t, "[N,H,W,C]"),), (_y(t, "[N,OH,OW,C]"),), _POOL_WINDOW + extra + _act(kind))
+
+
+def _mover(kind: str, params: tuple[Param, ...], extra_in: tuple[Operand, ...] = ()) -> Form:
+    t = "i8" if kind == "int8" else "f32"
+    return Form(kind, (_x(t),) + extra_in, (_y(t),), params)
+
+
+OPS: tuple[OpDef, ...] = (
+    OpDef(
+        "QUANTIZE",
+        1,
+        "quantize",
+        (Form("int8", (_x("f32"),), (_y("i8"),), (Param("to_nhwc", "bool"), Param("inv_scale", "f32"))),),
+        single=True,
+        doc="float32 -> int8 (eq. 1); to_nhwc transposes a 4-D NCHW input",
+    ),
+    OpDef(
+        "DEQUANTIZE",
+        2,
+        "dequantize",
+        (Form("int8", (_x("i8"),), (_y("f32"),), (Param("to_nchw", "bool"),)),),
+        single=True,
+        doc="int8 -> float32 (eq. 2); to_nchw transposes an NHWC output",
+    ),
+    OpDef("CONV2D", 3, "conv2d", (_conv("int8", groups=True), _conv("float", groups=True)), doc="eq. 6"),
+    OpDef(
+        "FULLY_CONNECTED",
+        4,
+        "fully_connected",
+        (
+            Form(
+                "int8",
+                (_x("i8", "[..., K]"), Operand("w", "i8", "[N,K]", const=True)) + _REQUANT,
+                (_y("i8", "[..., N]"),),
+                _act("int8"),
+            ),
+            Form(
+                "float",
+                (
+                    _x("f32", "[..., K]"),
+                    Operand("w", "f32", "[N,K]", const=True),
+                    Operand("bias", "f32", "[N]", const=True, optional=True),
+                ),
+                (_y("f32", "[..., N]"),),
+                _act("float"),
+            ),
+        ),
+    ),
+    _binary("ADD", 5, "add", _ADD_INT8, "eq. 7; a and b broadcast to y"),
+    OpDef(
+        "MAX_POOL2D",
+        6,
+        "max_pool2d",
+        (
+            _pool("int8", (Param("dilation_h"), Param("dilation_w"))),
+            _pool("float", (Param("dilation_h"), Param("dilation_w"))),
+        ),
+    ),
+    OpDef(
+        "AVG_POOL2D",
+        7,
+        "avg_pool2d",
+        (
+            _pool("int8", (Param("count_include_pad", "bool"),)),
+            _pool("float", (Param("count_include_pad", "bool"),)),
+        ),
+        doc="eq. 9",
+    ),
+    OpDef(
+        "CONCAT",
+        8,
+        "concat",
+        (
+            Form(
+                "int8",
+                (Operand("x", "i8", variadic=True),),
+                (_y("i8"),),
+                (Param("axis"), Param("input_requant", count="2*inputs", doc="per input: mult, shift")),
+            ),
+            Form("float", (Operand("x", "f32", variadic=True),), (_y("f32"),), (Param("axis"),)),
+        ),
+    ),
+    OpDef(
+        "RESHAPE",
+        9,
+        "reshape",
+        (Form("int8", (_x("any"),), (_y("any"),)),),
+        single=True,
+        doc="byte copy; same dtype and byte size",
+    ),
+    OpDef(
+        "TRANSPOSE",
+        10,
+        "transpose",
+        (Form("int8", (_x("any"),), (_y("any"),), (Param("perm", count="rank"),)),),
+        single=True,
+    ),
+    OpDef("CLAMP", 11, "clamp", (_mover("int8", _act("int8")), _mover("float", _act("float")))),
+    OpDef(
+        "UNARY",
+        12,
+        "unary",
+        (
+            _mover(
+                "int8",
+                (Param("func", "enum:UnaryFunc"), Param("alpha", "f32")),
+                (Operand("table", "i8", "[T,256]", const=True, optional=True),),
+            ),
+            _mover(
+                "float",
+                (Param("func", "enum:UnaryFunc"), Param("alpha", "f32")),
+                (Operand("table", "f32", "[T]", const=True, optional=True),),
+            ),
+        ),
+        doc="eq. 11 (int8: a lookup table)",
+    ),
+    _binary("SUB", 13, "sub", _ADD_INT8, "eq. 7 with a' - b'"),
+    _binary("MUL", 14, "mul", (Param("out_mult"), Param("out_shift"), *_act("int8")), "eq. 12"),
+    OpDef(
+        "PAD",
+        15,
+        "pad",
+        (
+            _mover("int8", (Param("before", count="rank"), Param("after", count="rank"), Param("value"))),
+            _mover(
+                "float", (Param("before", count="rank"), Param("after", count="rank"), Param("value", "f32"))
+            ),
+        ),
+    ),
+    OpDef(
+        "SLICE",
+        16,
+        "slice",
+        (
+            _mover("int8", (Param("start", count="rank"), Param("step", count="rank"))),
+            _mover("float", (Param("start", count="rank"), Param("step", count="rank"))),
+        ),
+    ),
+    OpDef(
+        "RESIZE",
+        17,
+        "resize",
+        (
+            Form(
+                "int8",
+                (
+                    _x("i8", "[N,H,W,C]"),
+                    Operand("rows", "i32", "[OH,3]", const=True),
+                    Operand("cols", "i32", "[OW,3]", const=True),
+                ),
+                (_y("i8", "[N,OH,OW,C]"),),
+                (Param("mode", "enum:ResizeMode"), Param("align_corners", "bool")),
+            ),
+            Form(
+                "float",
+                (
+                    _x("f32", "[N,H,W,C]"),
+                    Operand("rows", "f32", "[OH,3]", const=True),
+                    Operand("cols", "f32", "[OW,3]", const=True),
+                ),
+                (_y("f32", "[N,OH,OW,C]"),),
+                (Param("mode", "enum:ResizeMode"), Param("align_corners", "bool")),
+            ),
+        ),
+        doc="eq. 13",
+    ),
+    OpDef(
+        "BATCH_MATMUL",
+        40,
+        "batch_matmul",
+        (
+            Form(
+                "int8",
+                (Operand("a", "i8", "[..., M, K]"), Operand("b", "i8", "[..., K, N]")),
+                (_y("i8", "[..., M, N]"),),
+                (Param("transpose_b", "bool"), Param("mult"), Param("shift"), *_act("int8")),
+            ),
+            Form(
+                "float",
+                (Operand("a", "f32", "[..., M, K]"), Operand("b", "f32", "[..., K, N]")),
+                (_y("f32", "[..., M, N]"),),
+                (Param("transpose_b", "bool"), Param("alpha", "f32")),
+            ),
+        ),
+    ),
+    OpDef("SOFTMAX", 41, "softmax", (Form("float", (_x("f32"),), (_y("f32"),)),), doc="over the last axis"),
+    OpDef(
+        "LAYER_NORM",
+        42,
+        "layer_norm",
+        (
+            Form(
+                "float",
+                (
+                    _x("f32", "[..., D]"),
+                    Operand("gamma", "f32", "[D]", const=True, optional=True),
+                    Operand("beta", "f32", "[D]", const=True, optional=True),
+                ),
+                (_y("f32"),),
+                (Param("eps", "f32"),),
+            ),
+        ),
+    ),
+    OpDef(
+        "EMBEDDING",
+        43,
+        "embedding",
+        (
+            Form(
+                "float",
+                (Operand("table", "f32", "[V, D]", const=True), Operand("ids", "i32")),
+                (_y("f32", "[ids dims..., D]"),),
+            ),
+        ),
+    ),
+    OpDef(
+        "SPARSE_CONV2D",
+        70,
+        "sparse_conv2d",
+        (
+            Form(
+                "int8",
+                (
+                    _x("i8", "[N,H,W,C]"),
+                    Operand("values", "i8", "[S,BR,BC]", const=True),
+                    *_REQUANT,
+                    Operand("row_ptr", "i32", "[OC/BR+1]", const=True),
+                    Operand("col_idx", "i32", "[S]", const=True),
+                ),
+                (_y("i8", "[N,OH,OW,OC]"),),
+                _CONV_GEOMETRY
+                + (Param("groups"),)
+                + _act("int8")
+                + (Param("kernel_h"), Param("kernel_w"), Param("block_rows"), Param("block_cols")),
+            ),
+        ),
+        doc="block-CSR weights",
+    ),
+    OpDef(
+        "SPARSE_FULLY_CONNECTED",
+        71,
+        "sparse_fully_connected",
+        (
+            Form(
+                "int8",
+                (
+                    _x("i8", "[..., K]"),
+                    Operand("values", "i8", "[S,BR,BC]", const=True),
+                    *_REQUANT,
+                    Operand("row_ptr", "i32", "[N/BR+1]", const=True),
+                    Operand("col_idx", "i32", "[S]", const=True),
+                ),
+                (_y("i8", "[..., N]"),),
+                _act("int8") + (Param("block_rows"), Param("block_cols")),
+            ),
+        ),
+        doc="block-CSR weights",
+    ),
+)
+
+BY_NAME: dict[str, OpDef] = {op.name: op for op in OPS}
+BY_OPCODE: dict[int, OpDef] = {op.opcode: op for op in OPS}
+
+
+@dataclass
+class _Check:
+    errors: list[str] = field(default_factory=list)
+
+
+def check_table() -> list[str]:
+    """Consistency of the table itself (unique names, opcodes and files; forms; parameter kinds)."""
+    errors: list[str] = []
+    for what, key in (("name", "name"), ("opcode", "opcode"), ("file", "file")):
+        seen: dict[object, str] = {}
+        for op in OPS:
+            v = getattr(op, key)
+            if v in seen:
+                errors.append(f"{op.name}: {what} {v!r} also used by {seen[v]}")
+            seen[v] = op.name
+    for op in OPS:
+        kinds = [f.kind for f in op.forms]
+        if len(set(kinds)) != len(kinds) or not set(kinds) <= {"int8", "float"}:
+            errors.append(f"{op.name}: forms {kinds} (each of int8 / float at most once)")
+        if op.single and len(op.forms) != 1:
+            errors.append(f"{op.name}: a single-form op has one form")
+        for f in op.forms:
+            for p in f.params:
+                base = p.kind.split(":")[0]
+                if base not in ("i32", "bool", "f32", "enum") or (base == "enum" and p.kind[5:] not in ENUMS):
+                    errors.append(f"{op.name}.{p.name}: unknown kind {p.kind!r}")
+                if p.count not in ("", "rank", "2*inputs"):
+                    errors.append(f"{op.name}.{p.name}: unknown count {p.count!r}")
+            if sum(1 for p in f.params if p.count) > 1 and any(p.count == "2*inputs" for p in f.params):
+                errors.append(f"{op.name}: a per-input array must be the only array")
+    return errors
