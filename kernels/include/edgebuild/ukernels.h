@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "edgebuild/ops_enums.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -177,18 +178,7 @@ void eb_f32_embedding_ref(size_t count, size_t rows, size_t dim, const float* ta
 
 // UNARY functions (docs/artifact.md, op 12). int8 runs a 256-entry table per channel built at build time; float32
 // runs the formula.
-enum {
-  EB_UNARY_HARDSWISH = 0,
-  EB_UNARY_HARDSIGMOID = 1,
-  EB_UNARY_SIGMOID = 2,
-  EB_UNARY_SILU = 3,
-  EB_UNARY_GELU = 4,
-  EB_UNARY_GELU_TANH = 5,
-  EB_UNARY_TANH = 6,
-  EB_UNARY_LEAKY_RELU = 7,
-  EB_UNARY_PRELU = 8,
-  EB_UNARY_COUNT = 9,
-};
+// (EB_UNARY_* come from the op table: edgebuild/ops_enums.h.)
 // qs8-lut: y[i] = table[c·256 + x[i] + 128], c = 0 when tables == 1, else i % channels (channels = last dim).
 // Output may alias the input exactly.
 void eb_qs8_lut_ref(size_t count, size_t channels, size_t tables, const int8_t* table, const int8_t* input,
