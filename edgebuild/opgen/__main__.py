@@ -1,0 +1,7 @@
+"""python -m edgebuild.opgen"""
+
+import sys
+
+from . import main
+
+sys.exit(main())
