@@ -84,7 +84,7 @@ def models(tmp: Path) -> dict[str, dict[str, Any]]:
         m = make(name)
         calib = tmp / f"{name}.npz"
         np.savez(calib, x=torch.cat(calibration(shape, 16)).numpy())
-        ins = [[t.numpy()] for t in calibration(shape, 2, seed=77)]
+        ins = [[t.numpy()] for t in calibration(shape, 3, seed=77)]
         out[name] = {
             "model": _export(m, (torch.zeros(shape),), tmp / f"{name}.pt"),
             "calib": calib,
@@ -112,7 +112,7 @@ def digest(a: np.ndarray) -> str:
 
 
 def run_all(
-    name: str, target: str, out: Path, inputs: list[list[np.ndarray]], tmp: Path
+    name: str, target: str, out: Path, inputs: list[list[np.ndarray]], tmp: Path, n_out: int
 ) -> dict[str, list[str]]:
     t = load_target(target)
     res: dict[str, list[str]] = {}
@@ -128,7 +128,7 @@ def run_all(
                 p = tmp / f"{name}-{target}-{isa}-x{i}-{k}.npy"
                 np.save(p, arr)
                 xs.append(p)
-            ys = [tmp / f"{name}-{target}-{isa}-y{i}-0.npy"]
+            ys = [tmp / f"{name}-{target}-{isa}-y{i}-{k}.npy" for k in range(n_out)]
             import os
 
             old = os.environ.get("EDGEBUILD_ISA")
@@ -145,9 +145,8 @@ def run_all(
                         os.environ.pop("EDGEBUILD_ISA", None)
                     else:
                         os.environ["EDGEBUILD_ISA"] = old
-            digests.append(
-                digest(np.load(ys[0])) if doc.get("status") == "ok" else f"status {doc.get('status')}"
-            )
+            ok = doc.get("status") == "ok"
+            digests.append("+".join(digest(np.load(y)) for y in ys) if ok else f"status {doc.get('status')}")
         res[isa] = digests
     return res
 
@@ -174,9 +173,12 @@ def main() -> int:
             )
             if args.keep:
                 shutil.copytree(b.out, args.keep / f"{name}-{target}", dirs_exist_ok=True)
-            runs = run_all(name, target, b.out, spec["inputs"], tmp)
+            runs = run_all(name, target, b.out, spec["inputs"], tmp, len(b.program.outputs))
             result[f"{name}/{target}"] = {"ops": b.program.op_counts(), "outputs": runs}
             print(name, target, json.dumps(runs), flush=True)
+    constant = sorted({k.split("/")[0] for k, d in result.items() if len(set(d["outputs"]["ref"])) < 2})
+    if constant:
+        print("WARNING: the same output for every input (a vacuous comparison):", ", ".join(constant))
     args.out.write_text(json.dumps(result, indent=1, sort_keys=True))
     if args.compare:
         before = json.loads(args.compare.read_text())
