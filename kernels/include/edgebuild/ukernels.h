@@ -60,16 +60,22 @@ void eb_qs8_spmm_ref(const eb_qs8_spmm_params* params, const int8_t* input, cons
                      const int32_t* row_ptr, const int32_t* col_idx, const int32_t* bias, const int32_t* multiplier,
                      const int32_t* shift, int8_t* output);
 
-// ---- qs8-add: elementwise ADD of two same-shape tensors, docs/quantization.md (7) ----
-typedef struct eb_qs8_add_params {
+// ---- qs8-vadd: elementwise ADD of two same-shape tensors, docs/quantization.md (7) ----
+typedef struct eb_qs8_vadd_params {
   int32_t a_zero_point, b_zero_point, output_zero_point;
   int32_t left_shift;
   int32_t a_multiplier, a_shift, b_multiplier, b_shift, output_multiplier, output_shift;
   int32_t output_min, output_max;
-} eb_qs8_add_params;
+} eb_qs8_vadd_params;
 // Output may alias an input exactly (elementwise).
-void eb_qs8_add_ref(const eb_qs8_add_params* params, size_t count, const int8_t* a, const int8_t* b,
-                    int8_t* output);
+void eb_qs8_vadd_ref(const eb_qs8_vadd_params* params, size_t count, const int8_t* a, const int8_t* b,
+                     int8_t* output);
+// One element of (7): a' + b' (subtract = 0) or a' − b' (subtract = 1), requantized and clamped. The one int8 ADD / SUB
+// requantization: eb_qs8_vadd_ref and eb_qs8_binary_ref both call it.
+int8_t eb_qs8_vadd_requant_ref(const eb_qs8_vadd_params* params, int32_t a, int32_t b, int32_t subtract);
+// The names before the qs8-add -> qs8-vadd rename, which kernels/runtime still uses: remove once it says vadd.
+typedef eb_qs8_vadd_params eb_qs8_add_params;
+#define eb_qs8_add_ref eb_qs8_vadd_ref
 
 // ---- qs8-maxpool: MAX_POOL2D (PyTorch semantics, dilation, floor or ceil output size) ----
 typedef struct eb_qs8_maxpool_params {

@@ -63,6 +63,12 @@ typedef struct eb_qs8_dwconv_params {
 } eb_qs8_dwconv_params;
 typedef void (*eb_qs8_dwconv_ukernel_fn)(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const void* w,
                                          int8_t* output);
+// The reference twin (kernels/ukernels/qs8-dwconv/ref.cc): the same row, with the weights unpacked: weights [C, KH·KW]
+// (CONV2D's [OC, KH, KW, 1]), bias [C] or NULL, multiplier and shift [C] (eq. 3), and zp_x, which the packed kernels
+// fold into their bias'. Taps in the padding read p->zero (zp_x), i.e. add nothing.
+void eb_qs8_dwconv_ref(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const int8_t* weights,
+                       const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int32_t input_zero_point,
+                       int8_t* output);
 
 // Output columns [*lo, *hi) of a depthwise row whose taps all lie in [0, in_width) (no padding check needed there);
 // the columns before lo and from hi on have a tap in the left or right padding.
@@ -92,7 +98,7 @@ typedef void (*eb_qs8_spmm_ukernel_fn)(size_t mr, size_t nc, const int8_t* const
 // Elementwise and pooling kernels take a whole op, with the reference kernel's signature (no tile: the channel or
 // element loop is inside); each equals its eb_qs8_<op>_ref twin bit for bit.
 #define EB_DECLARE_VADD(name) \
-  void name(const eb_qs8_add_params* params, size_t count, const int8_t* a, const int8_t* b, int8_t* output)
+  void name(const eb_qs8_vadd_params* params, size_t count, const int8_t* a, const int8_t* b, int8_t* output)
 #define EB_DECLARE_MAXPOOL(name) void name(const eb_qs8_maxpool_params* params, const int8_t* input, int8_t* output)
 #define EB_DECLARE_AVGPOOL(name) void name(const eb_qs8_avgpool_params* params, const int8_t* input, int8_t* output)
 #define EB_DECLARE_QUANTIZE(name)                                                                     \
