@@ -411,7 +411,7 @@ void test_dwconv(uint64_t seed) {
 // The row twin against the whole-op reference: eb_qs8_dwconv_ref called row by row (rows NULL in the padding, as
 // the executor builds them) equals eb_qs8_conv_ref on a depthwise CONV2D. Ties the new twin to the op's spec.
 void test_dwconv_ref_vs_conv(uint64_t seed) {
-  Check ck{"qs8-dwconv", "eb_qs8_dwconv_ref(vs eb_qs8_conv_ref)", "ref"};
+  Check ck{"qs8-dwconv", "eb_qs8_dwconv_ref==eb_qs8_conv_ref", "ref"};
   Rng r{seed ^ 0x51ed2701ull};
   struct Ctx {
     Check* ck;

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.models import mobilenet_v2
+from tests.cnn_models import mobilenet_v2
 from edgebuild.build import BuildOptions, build
 from edgebuild.profile import ProfileOptions, profile_bundle
 

@@ -1,4 +1,5 @@
 // qs8_avgpool_minmax__avx2.cc: int8 AVG_POOL2D (NHWC) for AVX2 cores (Haswell+, Zen 1+).
+// Reference twin: eb_qs8_avgpool_ref (qs8-avgpool/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // Exactly eb_qs8_avgpool_ref (docs/quantization.md (9)): the window sums of 16 channels per ymm in int16 lanes
 // (windows of at most 256 valid taps cannot overflow them; larger windows and channel tails take the reference

@@ -1,4 +1,5 @@
 // qs8_dwconv_minmax_4x16__avx512vnni.cc: int8 depthwise conv row kernel for AVX-512 cores (Skylake-X+, Zen 4+).
+// Reference twin: eb_qs8_dwconv_ref (qs8-dwconv/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // One call = one output row. Channel blocks of 16 (one zmm) are the outer loop, so a block's bias, requantization
 // constants and weights stay in registers while the row's pixels stream past, four at a time (four independent

@@ -1,5 +1,6 @@
 // qs8_dwconv_minmax_4x8__neon.cc: int8 depthwise conv row kernel for NEON cores (armv7 and armv8; dotprod and
 // i8mm cores use it too: a depthwise tap is one MAC per channel, so dot products do not apply).
+// Reference twin: eb_qs8_dwconv_ref (qs8-dwconv/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // The structure of qs8_dwconv_minmax_4x16__avx512vnni.cc on 8 channels: one call = one output row, channel blocks
 // outer, four columns at a time inside the row without padding checks, checked columns at the edges; 3×3 and 5×5

@@ -1,4 +1,5 @@
 // qs8_gemm_minmax_2x8c8__neon.cc: int8 GEMM microkernel for NEON cores without dot product (Cortex-A53/A72, armv7).
+// Reference twin: eb_qs8_gemm_ref (qs8-gemm/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // 2 rows × 8 columns, K in steps of 8: vmull_s8 forms 8 exact int16 products and vpadalq_s16 adds their pairs into
 // int32 lanes (one product per int16: two could overflow when a hostile file has −128 weights). 16 accumulators

@@ -1,5 +1,6 @@
 // qs8_gemm_minmax_4x16c8__i8mm.cc: int8 GEMM microkernel for armv8.6 cores with I8MM (Cortex-A510/A710/X2 and
 // later, Neoverse N2/V1/V2).
+// Reference twin: eb_qs8_gemm_ref (qs8-gemm/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // SMMLA (vmmlaq_s32) multiplies a 2×8 int8 block of A (two rows, 8 k) by an 8×2 block of B (two columns, 8 k) into a
 // 2×2 int32 block: 32 exact MACs per instruction, twice SDOT. The packed weights are the c8 layout every kr = 8

@@ -1,4 +1,5 @@
 // qs8_gemm_minmax_4x8c4__neondot.cc: int8 GEMM microkernel for armv8.2 cores with the dot product (Cortex-A55/A76+).
+// Reference twin: eb_qs8_gemm_ref (qs8-gemm/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // 4 rows × 8 columns, K in steps of 4: SDOT adds four int8 products into each int32 lane (exact), with the packed
 // weights of 4 columns × 4 k in one q register and 4 bytes of a row broadcast to every lane. 8 accumulators start

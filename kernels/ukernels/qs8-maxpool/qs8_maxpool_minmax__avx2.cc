@@ -1,4 +1,5 @@
 // qs8_maxpool_minmax__avx2.cc: int8 MAX_POOL2D (NHWC) for AVX2 cores (Haswell+, Zen 1+).
+// Reference twin: eb_qs8_maxpool_ref (qs8-maxpool/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // Exactly eb_qs8_maxpool_ref: per output pixel, vpmaxsb over the valid taps of 32 channels per ymm, then the clamp
 // (the loader guarantees act_min <= act_max). Channel tails (< 32) take a scalar loop.

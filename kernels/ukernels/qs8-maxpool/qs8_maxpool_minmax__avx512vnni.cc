@@ -1,4 +1,5 @@
 // qs8_maxpool_minmax__avx512vnni.cc: int8 MAX_POOL2D (NHWC) for AVX-512 cores (Skylake-X+, Zen 4+).
+// Reference twin: eb_qs8_maxpool_ref (qs8-maxpool/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // Exactly eb_qs8_maxpool_ref: per output pixel, vpmaxsb over the valid taps of 64 channels per zmm (masked tail),
 // then the clamp (the loader guarantees act_min <= act_max, so max-then-min is the reference's clamp). Part of the

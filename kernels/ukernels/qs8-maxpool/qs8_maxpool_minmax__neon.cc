@@ -1,4 +1,5 @@
 // qs8_maxpool_minmax__neon.cc: int8 MAX_POOL2D (NHWC) for NEON cores (armv7 and armv8, every ARM path).
+// Reference twin: eb_qs8_maxpool_ref (qs8-maxpool/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // Exactly eb_qs8_maxpool_ref: per output pixel, vmaxq_s8 over the valid taps of 16 channels per q register, then
 // the clamp (the loader guarantees act_min <= act_max). Channel tails (< 16) take a scalar loop.

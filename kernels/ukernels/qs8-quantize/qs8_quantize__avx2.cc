@@ -1,4 +1,5 @@
 // qs8_quantize__avx2.cc: float32 -> int8 QUANTIZE for AVX2 cores (Haswell+, Zen 1+), 8 floats per ymm.
+// Reference twin: eb_qs8_quantize_ref (qs8-quantize/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // Exactly eb_qs8_quantize_ref (docs/quantization.md (1)): vmulps (never contracted into an FMA), vroundps to
 // nearest-even (nearbyintf's default mode), + zp in float, then the clamp: vmaxps returns its second operand when

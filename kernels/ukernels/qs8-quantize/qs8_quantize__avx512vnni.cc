@@ -1,4 +1,5 @@
 // qs8_quantize__avx512vnni.cc: float32 -> int8 QUANTIZE for AVX-512 cores (Skylake-X+, Zen 4+), 16 floats per zmm.
+// Reference twin: eb_qs8_quantize_ref (qs8-quantize/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // Exactly eb_qs8_quantize_ref (docs/quantization.md (1)): x · inv_scale rounded to float32 (vmulps; the build
 // never contracts it into an FMA), nearbyint = vrndscaleps to nearest-even (the default rounding mode nearbyintf

@@ -1,4 +1,5 @@
 // qs8_quantize__neon.cc: float32 -> int8 QUANTIZE for armv8 NEON (every arm64 path), 4 floats per q register.
+// Reference twin: eb_qs8_quantize_ref (qs8-quantize/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // Exactly eb_qs8_quantize_ref (docs/quantization.md (1)): vmulq_f32 (never contracted), vrndnq_f32 = nearest-even
 // (nearbyintf's default mode), + zp in float, then the clamp with NaN -> −128 by an explicit compare (NEON's vmax

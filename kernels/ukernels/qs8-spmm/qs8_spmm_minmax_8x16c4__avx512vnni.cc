@@ -1,4 +1,5 @@
 // qs8_spmm_minmax_8x16c4__avx512vnni.cc: int8 block-sparse GEMM microkernel for AVX-512 VNNI cores (Ice Lake+, Zen 4+).
+// Reference twin: eb_qs8_spmm_ref (qs8-spmm/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // 8 rows × 16 columns; only the stored 16×4 weight slices of the strip are visited (ukernels_isa.h, sparse strip).
 // Each entry names a tap and a channel offset, so rows are read through per-pixel tap pointers and no im2col copy is

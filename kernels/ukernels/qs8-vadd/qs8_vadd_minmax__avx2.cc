@@ -1,4 +1,5 @@
 // qs8_vadd_minmax__avx2.cc: int8 elementwise ADD for AVX2 cores (Haswell+, Zen 1+), 8 lanes per ymm.
+// Reference twin: eb_qs8_vadd_ref (qs8-vadd/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // Exactly eb_qs8_vadd_ref (docs/quantization.md (7)) lane by lane: the three MBQMs in int32 lanes with 64-bit
 // products and every sat32 of the reference spelled out. The tail goes through a 16-byte stack copy.

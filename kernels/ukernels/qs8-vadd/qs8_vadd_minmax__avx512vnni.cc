@@ -1,4 +1,5 @@
 // qs8_vadd_minmax__avx512vnni.cc: int8 elementwise ADD for AVX-512 cores (Skylake-X+, Zen 4+), 16 lanes per zmm.
+// Reference twin: eb_qs8_vadd_ref (qs8-vadd/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // Exactly eb_qs8_vadd_ref (docs/quantization.md (7)) lane by lane, for any loader-valid parameters. ResNet-18 adds
 // 3136×64-element tensors; every ADD the lowering emits takes the kFast loop below, whose arithmetic is specialised

@@ -1,4 +1,5 @@
 // qs8_vadd_minmax__neon.cc: int8 elementwise ADD for NEON cores (armv7 and armv8, every ARM path), 8 lanes a step.
+// Reference twin: eb_qs8_vadd_ref (qs8-vadd/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // Exactly eb_qs8_vadd_ref (docs/quantization.md (7)): vqshlq_s32 is the reference's sat32(x · 2^left_shift),
 // vqaddq_s32 its sat32(a' + b'), and eb_mbqm_neon its MBQM. The tail goes through an 8-byte stack copy.

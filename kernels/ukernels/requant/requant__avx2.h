@@ -1,4 +1,5 @@
 // requant__avx2.h: docs/quantization.md (4a), (4b), (5), (6) on 8 int32 lanes, for the avx2 micro-kernels.
+// Reference twin: eb_srdhm, eb_rdbpot, eb_mbqm in edgebuild/requant.h, which every lane equals bit for bit.
 // The same steps as requant__avx512vnni.h (see there for why each is exact), with compares and blends.
 #ifndef EDGEBUILD_REQUANT_AVX2_H_
 #define EDGEBUILD_REQUANT_AVX2_H_

@@ -1,4 +1,5 @@
 // requant__avx512vnni.h: docs/quantization.md (4a), (4b), (5), (6) on 16 int32 lanes, for the avx512vnni kernels.
+// Reference twin: eb_srdhm, eb_rdbpot, eb_mbqm in edgebuild/requant.h, which every lane equals bit for bit.
 // Included only by files compiled with the avx512vnni flags (the name decides the flags, STYLE.md).
 #ifndef EDGEBUILD_REQUANT_AVX512VNNI_H_
 #define EDGEBUILD_REQUANT_AVX512VNNI_H_
