@@ -76,8 +76,8 @@ inline void pack_gemm(size_t nr, size_t kr, size_t w_elem, size_t header_arrays,
     pack_header(h, nr, valid, bias != NULL ? bias + n0 : NULL, mult + n0, shift + n0, sum, zp_x + a_offset);
     if (header_arrays == 5) {
       for (size_t j = 0; j < nr; ++j)
-        h[4 * nr + j] = j >= valid || requantu_exact(bias != NULL ? bias + n0 + j : NULL, w + (n0 + j) * K, K, 1,
-                                                     shift[n0 + j]);
+        h[4 * nr + j] =
+            j >= valid || requantu_exact(bias != NULL ? bias + n0 + j : NULL, w + (n0 + j) * K, K, 1, shift[n0 + j]);
     }
     uint8_t* dst = block + 4 * header_arrays * nr;
     for (size_t kb = 0; kb < kc; kb += kr)
@@ -125,8 +125,7 @@ inline void pack_dw(size_t cr, size_t w_elem, bool rq64, size_t C, size_t taps, 
     for (size_t j = 0; j < cr; ++j) sum[j] = j < valid ? column_sum(w + (c0 + j) * taps, taps, 1) : 0;
     int32_t* h = reinterpret_cast<int32_t*>(block);
     pack_header(h, cr, valid, bias != NULL ? bias + c0 : NULL, mult + c0, shift + c0, sum, zp_x);
-    if (rq64)
-      pack_rq64(h, cr, valid, mult + c0, shift + c0, bias != NULL ? bias + c0 : NULL, w + c0 * taps, taps);
+    if (rq64) pack_rq64(h, cr, valid, mult + c0, shift + c0, bias != NULL ? bias + c0 : NULL, w + c0 * taps, taps);
     uint8_t* dst = block + dw_header_bytes(cr, rq64);
     for (size_t t = 0; t < taps; ++t)
       for (size_t j = 0; j < cr; ++j, dst += w_elem)

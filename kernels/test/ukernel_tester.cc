@@ -183,8 +183,8 @@ struct GemmVariant {
 };
 const GemmVariant kGemm[] = {
 #ifdef EB_HAVE_ISA_AVX512VNNI
-    {"eb_qs8_gemm_minmax_ukernel_8x32c4__avx512vnni", "avx512vnni", eb_qs8_gemm_minmax_ukernel_8x32c4__avx512vnni, 8, 32,
-     4, 1, 5, 128},
+    {"eb_qs8_gemm_minmax_ukernel_8x32c4__avx512vnni", "avx512vnni", eb_qs8_gemm_minmax_ukernel_8x32c4__avx512vnni, 8,
+     32, 4, 1, 5, 128},
 #endif
 #ifdef EB_HAVE_ISA_AVX2
     {"eb_qs8_gemm_minmax_ukernel_4x4c8__avx2", "avx2", eb_qs8_gemm_minmax_ukernel_4x4c8__avx2, 4, 4, 8, 2, 4, 0},
@@ -232,8 +232,8 @@ void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, b
 
   const size_t block_bytes = ebt::gemm_block_bytes(v.nr, v.kr, v.w_elem, v.header_arrays, K);
   uint8_t* packed = static_cast<uint8_t*>(alloc64(round_up(N, v.nr) / v.nr * block_bytes));
-  ebt::pack_gemm(v.nr, v.kr, v.w_elem, v.header_arrays, v.a_offset, N, K, w, has_bias ? bias : NULL, mult, shift,
-                 zp_x, packed);
+  ebt::pack_gemm(v.nr, v.kr, v.w_elem, v.header_arrays, v.a_offset, N, K, w, has_bias ? bias : NULL, mult, shift, zp_x,
+                 packed);
   for (size_t i = 0; i < M; ++i) {
     for (size_t k = 0; k < a_stride; ++k) a[i * a_stride + k] = k < K ? x[i * K + k] : r.s8();  // K padding: anything
   }
@@ -358,9 +358,11 @@ void dw_shape(Check& ck, const DwVariant& v, const DwShape& s, int extreme, Rng&
   memset(got, sentinel, out_width * C + 64);
   v.fn(&p, rows, packed, got);
   char why[256];
-  snprintf(why, sizeof why, "C=%zu W=%zu k=%zux%zu stride=%zu dilation=%zu pad=%zu,%zu OW=%zu zp_x=%d zp_y=%d "
-           "clamp=[%d,%d] extreme=%d", C, s.in_width, s.kh, s.kw, s.stride, s.dilation, s.pad_left, s.pad_right,
-           out_width, zp_x, oq.zp, oq.act_min, oq.act_max, extreme);
+  snprintf(why, sizeof why,
+           "C=%zu W=%zu k=%zux%zu stride=%zu dilation=%zu pad=%zu,%zu OW=%zu zp_x=%d zp_y=%d "
+           "clamp=[%d,%d] extreme=%d",
+           C, s.in_width, s.kh, s.kw, s.stride, s.dilation, s.pad_left, s.pad_right, out_width, zp_x, oq.zp, oq.act_min,
+           oq.act_max, extreme);
   // One row of out_width·C bytes, then 64 bytes that must keep the sentinel.
   ck.shape(same_rows(got, out_width * C + 64, want, 1, out_width * C, sentinel, why, sizeof why), why);
   free(x), free(w), free(bias), free(mult), free(shift), free(want), free(got), free(zero), free(rows), free(packed);
@@ -398,10 +400,12 @@ void test_dwconv(uint64_t seed) {
     Check ck{"qs8-dwconv", v->symbol, v->isa};
     Rng r{seed ^ 0x2545f4914f6cdd1dull};
     DwCtx ctx{&ck, v, &r};
-    dw_shapes([](const DwShape& s, void* arg) {
-      DwCtx& c = *static_cast<DwCtx*>(arg);
-      dw_shape(*c.ck, *c.v, s, 0, *c.r);
-    }, &ctx, v->cr);
+    dw_shapes(
+        [](const DwShape& s, void* arg) {
+          DwCtx& c = *static_cast<DwCtx*>(arg);
+          dw_shape(*c.ck, *c.v, s, 0, *c.r);
+        },
+        &ctx, v->cr);
     dw_shape(ck, *v, DwShape{2 * v->cr + 3, 9, 5, 5, 1, 1, 2, 2}, 1, r);
     dw_shape(ck, *v, DwShape{v->cr + 1, 4, 15, 15, 1, 1, 7, 7}, 1, r);
     ck.done();
@@ -417,52 +421,70 @@ void test_dwconv_ref_vs_conv(uint64_t seed) {
     Check* ck;
     Rng* r;
   } ctx{&ck, &r};
-  dw_shapes([](const DwShape& s, void* arg) {
-    Ctx& c = *static_cast<Ctx*>(arg);
-    Rng& r = *c.r;
-    const size_t C = s.channels, H = (size_t)r.range(1, 6), W = s.in_width, taps = s.kh * s.kw;
-    const size_t span_w = (s.kw - 1) * s.dilation + 1, span_h = (s.kh - 1) * s.dilation + 1;
-    const size_t pad_top = s.pad_left, pad_bottom = s.pad_right;
-    if (W + s.pad_left + s.pad_right < span_w || H + pad_top + pad_bottom < span_h) return;
-    const size_t OW = (W + s.pad_left + s.pad_right - span_w) / s.stride + 1;
-    const size_t OH = (H + pad_top + pad_bottom - span_h) / s.stride + 1;
-    int8_t* x = static_cast<int8_t*>(alloc64(H * W * C));
-    int8_t* w = static_cast<int8_t*>(alloc64(C * taps));
-    int32_t* bias = static_cast<int32_t*>(alloc64(C * 4));
-    int32_t* mult = static_cast<int32_t*>(alloc64(C * 4));
-    int32_t* shift = static_cast<int32_t*>(alloc64(C * 4));
-    int8_t* want = static_cast<int8_t*>(alloc64(OH * OW * C));
-    int8_t* got = static_cast<int8_t*>(alloc64(OH * OW * C));
-    int8_t* zero = static_cast<int8_t*>(alloc64(C + 64));
-    const int8_t** rows = static_cast<const int8_t**>(alloc64(s.kh * sizeof(void*)));
-    for (size_t i = 0; i < H * W * C; ++i) x[i] = r.s8();
-    for (size_t i = 0; i < C * taps; ++i) w[i] = r.s8();
-    const int32_t zp_x = pick_zp(r);
-    memset(zero, (int8_t)zp_x, C + 64);
-    for (size_t i = 0; i < C; ++i) {
-      bias[i] = r.range(-(1 << 14), 1 << 14);
-      pick_requant(r, 13 + log2_ceil(taps) / 2, &mult[i], &shift[i]);
-    }
-    const OutQuant oq = pick_out(r);
-    eb_qs8_conv_params cp = {1, (int32_t)H, (int32_t)W, (int32_t)C, (int32_t)OH, (int32_t)OW, (int32_t)C,
-                             (int32_t)s.kh, (int32_t)s.kw, (int32_t)C, (int32_t)s.stride, (int32_t)s.stride,
-                             (int32_t)pad_top, (int32_t)s.pad_left, (int32_t)s.dilation, (int32_t)s.dilation, zp_x,
-                             oq.zp, oq.act_min, oq.act_max};
-    eb_qs8_conv_ref(&cp, x, w, bias, mult, shift, want);
-    eb_qs8_dwconv_params p = {C, W, OW, s.kh, s.kw, s.stride, s.dilation, s.pad_left, zero, requant_of(oq)};
-    for (size_t oh = 0; oh < OH; ++oh) {
-      for (size_t i = 0; i < s.kh; ++i) {
-        const int64_t ih = (int64_t)(oh * s.stride + i * s.dilation) - (int64_t)pad_top;
-        rows[i] = ih < 0 || ih >= (int64_t)H ? NULL : x + (size_t)ih * W * C;
-      }
-      eb_qs8_dwconv_ref(&p, rows, w, bias, mult, shift, zp_x, got + oh * OW * C);
-    }
-    char why[256];
-    snprintf(why, sizeof why, "C=%zu H=%zu W=%zu k=%zux%zu stride=%zu dilation=%zu pad=%zu,%zu", C, H, W, s.kh, s.kw,
-             s.stride, s.dilation, s.pad_left, s.pad_right);
-    c.ck->shape(same_rows(got, OH * OW * C, want, 1, OH * OW * C, 0, why, sizeof why), why);
-    free(x), free(w), free(bias), free(mult), free(shift), free(want), free(got), free(zero), free(rows);
-  }, &ctx, 8);
+  dw_shapes(
+      [](const DwShape& s, void* arg) {
+        Ctx& c = *static_cast<Ctx*>(arg);
+        Rng& r = *c.r;
+        const size_t C = s.channels, H = (size_t)r.range(1, 6), W = s.in_width, taps = s.kh * s.kw;
+        const size_t span_w = (s.kw - 1) * s.dilation + 1, span_h = (s.kh - 1) * s.dilation + 1;
+        const size_t pad_top = s.pad_left, pad_bottom = s.pad_right;
+        if (W + s.pad_left + s.pad_right < span_w || H + pad_top + pad_bottom < span_h) return;
+        const size_t OW = (W + s.pad_left + s.pad_right - span_w) / s.stride + 1;
+        const size_t OH = (H + pad_top + pad_bottom - span_h) / s.stride + 1;
+        int8_t* x = static_cast<int8_t*>(alloc64(H * W * C));
+        int8_t* w = static_cast<int8_t*>(alloc64(C * taps));
+        int32_t* bias = static_cast<int32_t*>(alloc64(C * 4));
+        int32_t* mult = static_cast<int32_t*>(alloc64(C * 4));
+        int32_t* shift = static_cast<int32_t*>(alloc64(C * 4));
+        int8_t* want = static_cast<int8_t*>(alloc64(OH * OW * C));
+        int8_t* got = static_cast<int8_t*>(alloc64(OH * OW * C));
+        int8_t* zero = static_cast<int8_t*>(alloc64(C + 64));
+        const int8_t** rows = static_cast<const int8_t**>(alloc64(s.kh * sizeof(void*)));
+        for (size_t i = 0; i < H * W * C; ++i) x[i] = r.s8();
+        for (size_t i = 0; i < C * taps; ++i) w[i] = r.s8();
+        const int32_t zp_x = pick_zp(r);
+        memset(zero, (int8_t)zp_x, C + 64);
+        for (size_t i = 0; i < C; ++i) {
+          bias[i] = r.range(-(1 << 14), 1 << 14);
+          pick_requant(r, 13 + log2_ceil(taps) / 2, &mult[i], &shift[i]);
+        }
+        const OutQuant oq = pick_out(r);
+        eb_qs8_conv_params cp = {1,
+                                 (int32_t)H,
+                                 (int32_t)W,
+                                 (int32_t)C,
+                                 (int32_t)OH,
+                                 (int32_t)OW,
+                                 (int32_t)C,
+                                 (int32_t)s.kh,
+                                 (int32_t)s.kw,
+                                 (int32_t)C,
+                                 (int32_t)s.stride,
+                                 (int32_t)s.stride,
+                                 (int32_t)pad_top,
+                                 (int32_t)s.pad_left,
+                                 (int32_t)s.dilation,
+                                 (int32_t)s.dilation,
+                                 zp_x,
+                                 oq.zp,
+                                 oq.act_min,
+                                 oq.act_max};
+        eb_qs8_conv_ref(&cp, x, w, bias, mult, shift, want);
+        eb_qs8_dwconv_params p = {C, W, OW, s.kh, s.kw, s.stride, s.dilation, s.pad_left, zero, requant_of(oq)};
+        for (size_t oh = 0; oh < OH; ++oh) {
+          for (size_t i = 0; i < s.kh; ++i) {
+            const int64_t ih = (int64_t)(oh * s.stride + i * s.dilation) - (int64_t)pad_top;
+            rows[i] = ih < 0 || ih >= (int64_t)H ? NULL : x + (size_t)ih * W * C;
+          }
+          eb_qs8_dwconv_ref(&p, rows, w, bias, mult, shift, zp_x, got + oh * OW * C);
+        }
+        char why[256];
+        snprintf(why, sizeof why, "C=%zu H=%zu W=%zu k=%zux%zu stride=%zu dilation=%zu pad=%zu,%zu", C, H, W, s.kh,
+                 s.kw, s.stride, s.dilation, s.pad_left, s.pad_right);
+        c.ck->shape(same_rows(got, OH * OW * C, want, 1, OH * OW * C, 0, why, sizeof why), why);
+        free(x), free(w), free(bias), free(mult), free(shift), free(want), free(got), free(zero), free(rows);
+      },
+      &ctx, 8);
   ck.done();
 }
 
@@ -476,8 +498,8 @@ struct SpmmVariant {
 };
 const SpmmVariant kSpmm[] = {
 #ifdef EB_HAVE_ISA_AVX512VNNI
-    {"eb_qs8_spmm_minmax_ukernel_8x16c4__avx512vnni", "avx512vnni", eb_qs8_spmm_minmax_ukernel_8x16c4__avx512vnni, 8, 16,
-     4, 1, 4, 128},
+    {"eb_qs8_spmm_minmax_ukernel_8x16c4__avx512vnni", "avx512vnni", eb_qs8_spmm_minmax_ukernel_8x16c4__avx512vnni, 8,
+     16, 4, 1, 4, 128},
 #endif
 #ifdef EB_HAVE_ISA_AVX2
     {"eb_qs8_spmm_minmax_ukernel_4x8c4__avx2", "avx2", eb_qs8_spmm_minmax_ukernel_4x8c4__avx2, 4, 8, 4, 2, 2, 0},
@@ -556,8 +578,8 @@ void spmm_shape(Check& ck, const SpmmVariant& v, size_t M, size_t N, size_t C, s
   }
   row_ptr[N] = (int32_t)nnz;
   eb_qs8_spmm_params sp_params;
-  sp_params.conv = {(int32_t)M, 1, 1, (int32_t)K, 1, 1, (int32_t)N, 1, 1, 1, 1, 1, 0, 0, 1, 1, zp_x, oq.zp,
-                    oq.act_min, oq.act_max};
+  sp_params.conv = {(int32_t)M, 1, 1, (int32_t)K, 1, 1, (int32_t)N, 1,     1,          1,
+                    1,          1, 0, 0,          1, 1, zp_x,       oq.zp, oq.act_min, oq.act_max};
   sp_params.block_rows = 1;
   sp_params.block_cols = 1;
   eb_qs8_spmm_ref(&sp_params, gathered, values, row_ptr, col, bias, mult, shift, want);
@@ -570,8 +592,8 @@ void spmm_shape(Check& ck, const SpmmVariant& v, size_t M, size_t N, size_t C, s
     size_t count = 0;
     const size_t bytes = ebt::spmm_strip_bytes(v.nr, v.kr, v.w_elem, w + n0 * K, nc, K, &count);
     uint8_t* strip = static_cast<uint8_t*>(alloc64(bytes));
-    ebt::pack_spmm_strip(v.nr, v.kr, v.w_elem, v.kg, v.a_offset, nc, K, C, w + n0 * K, bias + n0, mult + n0,
-                         shift + n0, zp_x, strip);
+    ebt::pack_spmm_strip(v.nr, v.kr, v.w_elem, v.kg, v.a_offset, nc, K, C, w + n0 * K, bias + n0, mult + n0, shift + n0,
+                         zp_x, strip);
     for (size_t m0 = 0; m0 < M; m0 += v.mr) {
       const size_t mr = M - m0 < v.mr ? M - m0 : v.mr;
       v.fn(mr, nc, ptrs + m0 * taps, taps, strip, got + m0 * c_stride + n0, c_stride, &rq);
@@ -788,32 +810,34 @@ void test_maxpool(uint64_t seed) {
     Check ck{"qs8-maxpool", v->symbol, v->isa};
     Rng r{seed ^ 0xabcdefull};
     PoolCtx<MaxpoolVariant> ctx{&ck, v, &r};
-    pool_shapes([](const PoolShape& s, void* arg) {
-      auto& c = *static_cast<PoolCtx<MaxpoolVariant>*>(arg);
-      Rng& r = *c.r;
-      const int64_t oh = pool_out(s.h, s.k, s.s, s.pad, s.d, s.ceil_mode);
-      const int64_t ow = pool_out(s.w, s.k, s.s, s.pad, s.d, s.ceil_mode);
-      if (oh < 1 || ow < 1 || !every_window_has_tap(oh, s.s, s.pad, s.k, s.d, s.h) ||
-          !every_window_has_tap(ow, s.s, s.pad, s.k, s.d, s.w))
-        return;
-      const OutQuant oq = pick_out(r);
-      const eb_qs8_maxpool_params p = {s.n, s.h, s.w, s.c, (int32_t)oh, (int32_t)ow, s.k, s.k, s.s, s.s, s.pad, s.pad,
-                                       s.d, s.d, oq.act_min, oq.act_max};
-      const size_t in = (size_t)s.n * s.h * s.w * s.c, out = (size_t)s.n * oh * ow * s.c;
-      int8_t* x = static_cast<int8_t*>(alloc64(in + 64));
-      int8_t* want = static_cast<int8_t*>(alloc64(out));
-      int8_t* got = static_cast<int8_t*>(alloc64(out + 64));
-      const bool low = r.chance(10);
-      for (size_t i = 0; i < in; ++i) x[i] = low ? -128 : r.s8();
-      eb_qs8_maxpool_ref(&p, x, want);
-      memset(got, 0x5a, out + 64);
-      c.v->fn(&p, x, got);
-      char why[200];
-      snprintf(why, sizeof why, "N=%d H=%d W=%d C=%d k=%d s=%d pad=%d d=%d ceil=%d clamp=[%d,%d]", s.n, s.h, s.w, s.c,
-               s.k, s.s, s.pad, s.d, (int)s.ceil_mode, oq.act_min, oq.act_max);
-      c.ck->shape(same_rows(got, out + 64, want, 1, out, 0x5a, why, sizeof why), why);
-      free(x), free(want), free(got);
-    }, &ctx, true);
+    pool_shapes(
+        [](const PoolShape& s, void* arg) {
+          auto& c = *static_cast<PoolCtx<MaxpoolVariant>*>(arg);
+          Rng& r = *c.r;
+          const int64_t oh = pool_out(s.h, s.k, s.s, s.pad, s.d, s.ceil_mode);
+          const int64_t ow = pool_out(s.w, s.k, s.s, s.pad, s.d, s.ceil_mode);
+          if (oh < 1 || ow < 1 || !every_window_has_tap(oh, s.s, s.pad, s.k, s.d, s.h) ||
+              !every_window_has_tap(ow, s.s, s.pad, s.k, s.d, s.w))
+            return;
+          const OutQuant oq = pick_out(r);
+          const eb_qs8_maxpool_params p = {s.n, s.h, s.w,   s.c,   (int32_t)oh, (int32_t)ow, s.k,        s.k,
+                                           s.s, s.s, s.pad, s.pad, s.d,         s.d,         oq.act_min, oq.act_max};
+          const size_t in = (size_t)s.n * s.h * s.w * s.c, out = (size_t)s.n * oh * ow * s.c;
+          int8_t* x = static_cast<int8_t*>(alloc64(in + 64));
+          int8_t* want = static_cast<int8_t*>(alloc64(out));
+          int8_t* got = static_cast<int8_t*>(alloc64(out + 64));
+          const bool low = r.chance(10);
+          for (size_t i = 0; i < in; ++i) x[i] = low ? -128 : r.s8();
+          eb_qs8_maxpool_ref(&p, x, want);
+          memset(got, 0x5a, out + 64);
+          c.v->fn(&p, x, got);
+          char why[200];
+          snprintf(why, sizeof why, "N=%d H=%d W=%d C=%d k=%d s=%d pad=%d d=%d ceil=%d clamp=[%d,%d]", s.n, s.h, s.w,
+                   s.c, s.k, s.s, s.pad, s.d, (int)s.ceil_mode, oq.act_min, oq.act_max);
+          c.ck->shape(same_rows(got, out + 64, want, 1, out, 0x5a, why, sizeof why), why);
+          free(x), free(want), free(got);
+        },
+        &ctx, true);
     ck.done();
   }
 }
@@ -824,33 +848,35 @@ void test_avgpool(uint64_t seed) {
     Check ck{"qs8-avgpool", v->symbol, v->isa};
     Rng r{seed ^ 0xfedcbaull};
     PoolCtx<AvgpoolVariant> ctx{&ck, v, &r};
-    pool_shapes([](const PoolShape& s, void* arg) {
-      auto& c = *static_cast<PoolCtx<AvgpoolVariant>*>(arg);
-      Rng& r = *c.r;
-      const int64_t oh = pool_out(s.h, s.k, s.s, s.pad, 1, s.ceil_mode);
-      const int64_t ow = pool_out(s.w, s.k, s.s, s.pad, 1, s.ceil_mode);
-      if (oh < 1 || ow < 1 || !every_window_has_tap(oh, s.s, s.pad, s.k, 1, s.h) ||
-          !every_window_has_tap(ow, s.s, s.pad, s.k, 1, s.w))
-        return;
-      const OutQuant oq = pick_out(r);
-      const int32_t include_pad = r.chance(50) ? 1 : 0;
-      const eb_qs8_avgpool_params p = {s.n, s.h, s.w, s.c, (int32_t)oh, (int32_t)ow, s.k, s.k, s.s, s.s, s.pad, s.pad,
-                                       include_pad, oq.zp, oq.act_min, oq.act_max};
-      const size_t in = (size_t)s.n * s.h * s.w * s.c, out = (size_t)s.n * oh * ow * s.c;
-      int8_t* x = static_cast<int8_t*>(alloc64(in + 64));
-      int8_t* want = static_cast<int8_t*>(alloc64(out));
-      int8_t* got = static_cast<int8_t*>(alloc64(out + 64));
-      const int mode = r.range(0, 9);  // 0: all −128, 1: all 127, else random
-      for (size_t i = 0; i < in; ++i) x[i] = mode == 0 ? -128 : (mode == 1 ? 127 : r.s8());
-      eb_qs8_avgpool_ref(&p, x, want);
-      memset(got, 0x5a, out + 64);
-      c.v->fn(&p, x, got);
-      char why[200];
-      snprintf(why, sizeof why, "N=%d H=%d W=%d C=%d k=%d s=%d pad=%d ceil=%d include_pad=%d zp=%d clamp=[%d,%d]", s.n,
-               s.h, s.w, s.c, s.k, s.s, s.pad, (int)s.ceil_mode, include_pad, oq.zp, oq.act_min, oq.act_max);
-      c.ck->shape(same_rows(got, out + 64, want, 1, out, 0x5a, why, sizeof why), why);
-      free(x), free(want), free(got);
-    }, &ctx, false);
+    pool_shapes(
+        [](const PoolShape& s, void* arg) {
+          auto& c = *static_cast<PoolCtx<AvgpoolVariant>*>(arg);
+          Rng& r = *c.r;
+          const int64_t oh = pool_out(s.h, s.k, s.s, s.pad, 1, s.ceil_mode);
+          const int64_t ow = pool_out(s.w, s.k, s.s, s.pad, 1, s.ceil_mode);
+          if (oh < 1 || ow < 1 || !every_window_has_tap(oh, s.s, s.pad, s.k, 1, s.h) ||
+              !every_window_has_tap(ow, s.s, s.pad, s.k, 1, s.w))
+            return;
+          const OutQuant oq = pick_out(r);
+          const int32_t include_pad = r.chance(50) ? 1 : 0;
+          const eb_qs8_avgpool_params p = {s.n, s.h, s.w,   s.c,   (int32_t)oh, (int32_t)ow, s.k,        s.k,
+                                           s.s, s.s, s.pad, s.pad, include_pad, oq.zp,       oq.act_min, oq.act_max};
+          const size_t in = (size_t)s.n * s.h * s.w * s.c, out = (size_t)s.n * oh * ow * s.c;
+          int8_t* x = static_cast<int8_t*>(alloc64(in + 64));
+          int8_t* want = static_cast<int8_t*>(alloc64(out));
+          int8_t* got = static_cast<int8_t*>(alloc64(out + 64));
+          const int mode = r.range(0, 9);  // 0: all −128, 1: all 127, else random
+          for (size_t i = 0; i < in; ++i) x[i] = mode == 0 ? -128 : (mode == 1 ? 127 : r.s8());
+          eb_qs8_avgpool_ref(&p, x, want);
+          memset(got, 0x5a, out + 64);
+          c.v->fn(&p, x, got);
+          char why[200];
+          snprintf(why, sizeof why, "N=%d H=%d W=%d C=%d k=%d s=%d pad=%d ceil=%d include_pad=%d zp=%d clamp=[%d,%d]",
+                   s.n, s.h, s.w, s.c, s.k, s.s, s.pad, (int)s.ceil_mode, include_pad, oq.zp, oq.act_min, oq.act_max);
+          c.ck->shape(same_rows(got, out + 64, want, 1, out, 0x5a, why, sizeof why), why);
+          free(x), free(want), free(got);
+        },
+        &ctx, false);
     ck.done();
   }
 }
@@ -879,8 +905,8 @@ const QuantizeVariant kQuantize[] = {
 // Floats that break quantizers: ties at .5 (round to nearest even), NaN, ±inf, ±0, denormals, values just past the
 // int8 range, huge values; the rest random around the scale.
 float pick_float(Rng& r, float scale) {
-  static const float specials[] = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 0.0f, -0.0f, 1e-40f, -1e-40f, 127.5f,
-                                   -128.5f, 128.0f, -129.0f, 3e38f, -3e38f, 8388608.5f, 16777217.0f};
+  static const float specials[] = {0.5f,    1.5f,   2.5f,    -0.5f,  -1.5f,   -2.5f, 0.0f,   -0.0f,      1e-40f,
+                                   -1e-40f, 127.5f, -128.5f, 128.0f, -129.0f, 3e38f, -3e38f, 8388608.5f, 16777217.0f};
   const int kind = r.range(0, 99);
   if (kind < 3) return NAN;
   if (kind < 5) return kind == 3 ? INFINITY : -INFINITY;

@@ -49,8 +49,8 @@ typedef struct eb_qs8_requant_params {
 } eb_qs8_requant_params;
 
 // c[i, j] for i < mr <= MR, j < nc <= NR; reads rows a + i * a_stride for kc bytes.
-typedef void (*eb_qs8_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a_stride,
-                                       const void* w, int8_t* c, size_t c_stride, const eb_qs8_requant_params* rq);
+typedef void (*eb_qs8_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a_stride, const void* w,
+                                       int8_t* c, size_t c_stride, const eb_qs8_requant_params* rq);
 // One output row of a depthwise conv (OC = C): for window row i, rows[i] points at pixel 0, channel 0 of the input
 // row under it, or is NULL when that row lies in the padding; taps in the padding (NULL rows, and columns outside
 // [0, in_width)) read `zero`, channels bytes (plus 64 of slack) of zp_x. Output pixel ow reads input columns
@@ -86,10 +86,10 @@ static inline void eb_dwconv_interior(const eb_qs8_dwconv_params* p, size_t* lo,
 typedef void (*eb_qs8_spmm_ukernel_fn)(size_t mr, size_t nc, const int8_t* const* a, size_t taps, const void* w,
                                        int8_t* c, size_t c_stride, const eb_qs8_requant_params* rq);
 
-#define EB_DECLARE_SPMM(name)                                                                                 \
+#define EB_DECLARE_SPMM(name)                                                                                     \
   void name(size_t mr, size_t nc, const int8_t* const* a, size_t taps, const void* w, int8_t* c, size_t c_stride, \
             const eb_qs8_requant_params* rq)
-#define EB_DECLARE_GEMM(name)                                                                             \
+#define EB_DECLARE_GEMM(name)                                                                            \
   void name(size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a_stride, const void* w, int8_t* c, \
             size_t c_stride, const eb_qs8_requant_params* rq)
 #define EB_DECLARE_DWCONV(name) \
@@ -101,10 +101,10 @@ typedef void (*eb_qs8_spmm_ukernel_fn)(size_t mr, size_t nc, const int8_t* const
   void name(const eb_qs8_vadd_params* params, size_t count, const int8_t* a, const int8_t* b, int8_t* output)
 #define EB_DECLARE_MAXPOOL(name) void name(const eb_qs8_maxpool_params* params, const int8_t* input, int8_t* output)
 #define EB_DECLARE_AVGPOOL(name) void name(const eb_qs8_avgpool_params* params, const int8_t* input, int8_t* output)
-#define EB_DECLARE_QUANTIZE(name)                                                                     \
-  void name(size_t count, const float* input, int8_t* output, float inv_scale, int32_t zero_point); \
-  void name##_to_nhwc(size_t batch, size_t channels, size_t height, size_t width, const float* input,  \
-                      int8_t* output, float inv_scale, int32_t zero_point)
+#define EB_DECLARE_QUANTIZE(name)                                                                                     \
+  void name(size_t count, const float* input, int8_t* output, float inv_scale, int32_t zero_point);                   \
+  void name##_to_nhwc(size_t batch, size_t channels, size_t height, size_t width, const float* input, int8_t* output, \
+                      float inv_scale, int32_t zero_point)
 
 // x86-64
 EB_DECLARE_VADD(eb_qs8_vadd_minmax_ukernel__avx512vnni);

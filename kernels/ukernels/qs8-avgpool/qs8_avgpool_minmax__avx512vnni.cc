@@ -34,8 +34,8 @@ extern "C" void eb_qs8_avgpool_minmax_ukernel__avx512vnni(const eb_qs8_avgpool_p
             for (size_t r = 0; r < rows; ++r) {
               const int8_t* px = first + r * row_step + c;
               for (size_t k = 0; k < cols; ++k, px += C)
-                acc = _mm512_add_epi16(
-                    acc, _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(px))));
+                acc = _mm512_add_epi16(acc,
+                                       _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(px))));
             }
             int16_t sums[32];
             _mm512_storeu_si512(sums, acc);

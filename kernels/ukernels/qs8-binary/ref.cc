@@ -30,9 +30,9 @@ int8_t combine(const eb_qs8_binary_params* p, const eb_qs8_vadd_params* add, int
 extern "C" void eb_qs8_binary_ref(const eb_qs8_binary_params* p, size_t rank, const int32_t* a_dims,
                                   const int32_t* b_dims, const int32_t* out_dims, const int8_t* a, const int8_t* b,
                                   int8_t* output) {
-  const eb_qs8_vadd_params add = {p->a_zero_point, p->b_zero_point, p->output_zero_point, p->left_shift,
-                                  p->a_multiplier, p->a_shift,      p->b_multiplier,      p->b_shift,
-                                  p->output_multiplier, p->output_shift, p->output_min, p->output_max};
+  const eb_qs8_vadd_params add = {p->a_zero_point,      p->b_zero_point, p->output_zero_point, p->left_shift,
+                                  p->a_multiplier,      p->a_shift,      p->b_multiplier,      p->b_shift,
+                                  p->output_multiplier, p->output_shift, p->output_min,        p->output_max};
   size_t sa[6], sb[6], index[6] = {0, 0, 0, 0, 0, 0};
   broadcast_strides(rank, a_dims, out_dims, sa);
   broadcast_strides(rank, b_dims, out_dims, sb);

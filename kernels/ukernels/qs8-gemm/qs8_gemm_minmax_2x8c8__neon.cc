@@ -21,8 +21,8 @@ inline int32x4_t reduce4(int32x4_t a, int32x4_t b, int32x4_t c, int32x4_t d) {
 }  // namespace
 
 extern "C" void eb_qs8_gemm_minmax_ukernel_2x8c8__neon(size_t mr, size_t nc, size_t kc, const int8_t* a,
-                                                      size_t a_stride, const void* w, int8_t* c, size_t c_stride,
-                                                      const eb_qs8_requant_params* rq) {
+                                                       size_t a_stride, const void* w, int8_t* c, size_t c_stride,
+                                                       const eb_qs8_requant_params* rq) {
   const int8_t* a0 = a;
   const int8_t* a1 = mr > 1 ? a + a_stride : a;
   const int32_t* header = static_cast<const int32_t*>(w);

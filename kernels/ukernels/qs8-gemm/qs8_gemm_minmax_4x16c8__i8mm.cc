@@ -49,8 +49,8 @@ inline int32x4_t smmla(int32x4_t acc, int8x16_t x, int8x16_t b) {
 }  // namespace
 
 extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm(size_t mr, size_t nc, size_t kc, const int8_t* a,
-                                                       size_t a_stride, const void* w, int8_t* c, size_t c_stride,
-                                                       const eb_qs8_requant_params* rq) {
+                                                        size_t a_stride, const void* w, int8_t* c, size_t c_stride,
+                                                        const eb_qs8_requant_params* rq) {
   // Rows past mr repeat the last valid row (computed, never stored).
   const int8_t* a0 = a;
   const int8_t* a1 = mr > 1 ? a0 + a_stride : a0;

@@ -21,8 +21,8 @@ inline int8x16_t broadcast4(const int8_t* p) {
 }  // namespace
 
 extern "C" void eb_qs8_gemm_minmax_ukernel_4x8c4__neondot(size_t mr, size_t nc, size_t kc, const int8_t* a,
-                                                         size_t a_stride, const void* w, int8_t* c, size_t c_stride,
-                                                         const eb_qs8_requant_params* rq) {
+                                                          size_t a_stride, const void* w, int8_t* c, size_t c_stride,
+                                                          const eb_qs8_requant_params* rq) {
   const int8_t* rows[kMR];
   for (size_t i = 0; i < kMR; ++i) rows[i] = a + (i < mr ? i : mr - 1) * a_stride;
   const int32_t* header = static_cast<const int32_t*>(w);

@@ -30,7 +30,7 @@ inline void store_vec(int8_t* out, int8x8_t q) { vst1_s8(out, q); }
 }  // namespace
 
 extern "C" void eb_qs8_quantize_ukernel__neon(size_t count, const float* input, int8_t* output, float inv_scale,
-                                             int32_t zero_point) {
+                                              int32_t zero_point) {
   size_t i = 0;
   for (; i + VEC <= count; i += VEC) store_vec(output + i, quantize_vec(input + i, inv_scale, zero_point));
   if (i < count) {  // tail: through a zero-padded copy (the padding quantizes to something that is not stored)
@@ -45,8 +45,8 @@ extern "C" void eb_qs8_quantize_ukernel__neon(size_t count, const float* input, 
 // NCHW float in, NHWC int8 out: each channel's row of VEC pixels is quantized in registers, then its bytes are
 // written C apart (a strided byte scatter: the transpose costs one store per element, the math is vectorized).
 extern "C" void eb_qs8_quantize_ukernel__neon_to_nhwc(size_t batch, size_t channels, size_t height, size_t width,
-                                                     const float* input, int8_t* output, float inv_scale,
-                                                     int32_t zero_point) {
+                                                      const float* input, int8_t* output, float inv_scale,
+                                                      int32_t zero_point) {
   int8_t q[VEC];
   for (size_t n = 0; n < batch; ++n) {
     for (size_t h = 0; h < height; ++h) {

@@ -81,10 +81,10 @@ void vadd(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const int8
     const __m512i xb = _mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, b + i)), zp_b);
     __m512i sum;
     if (kNoSat) {
-      const __m512i ra = eb_srdhm_rdbpot_avx512(_mm512_sll_epi32(xa, ls_count), ca.mult, ca.mult_odd, ca.right,
-                                                ca.rem_mask, ca.half);
-      const __m512i rb = eb_srdhm_rdbpot_avx512(_mm512_sll_epi32(xb, ls_count), cb.mult, cb.mult_odd, cb.right,
-                                                cb.rem_mask, cb.half);
+      const __m512i ra =
+          eb_srdhm_rdbpot_avx512(_mm512_sll_epi32(xa, ls_count), ca.mult, ca.mult_odd, ca.right, ca.rem_mask, ca.half);
+      const __m512i rb =
+          eb_srdhm_rdbpot_avx512(_mm512_sll_epi32(xb, ls_count), cb.mult, cb.mult_odd, cb.right, cb.rem_mask, cb.half);
       sum = _mm512_add_epi32(ra, rb);
     } else {
       const __m512i ra = eb_mbqm_avx512(eb_satshl_avx512(xa, ls), ca.mult, ca.left, ca.right);
@@ -144,7 +144,7 @@ inline __m512i fast_in(const FastInput& in, __m512i x) {
     return _mm512_add_epi32(p, _mm512_srav_epi32(t, in.k));
   }
   const __m512i t = _mm512_add_epi32(_mm512_mullo_epi32(x, in.ml), in.cl);  // d·ml + 2^(k−1)
-  __m512i q = _mm512_add_epi32(p, _mm512_srav_epi32(t, in.k));               // SRDHM + h
+  __m512i q = _mm512_add_epi32(p, _mm512_srav_epi32(t, in.k));              // SRDHM + h
   q = _mm512_mask_sub_epi32(q, _mm512_cmplt_epi32_mask(x, in.zp), q, in.fix);
   return _mm512_srav_epi32(q, in.r);
 }

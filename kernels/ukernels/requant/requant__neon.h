@@ -18,8 +18,8 @@ static inline int32x4_t eb_mbqm_neon(int32x4_t acc, int32x4_t mult, int32x4_t le
   return vsubq_s32(q, vreinterpretq_s32_u32(vcgtq_s32(rem, threshold)));
 }
 
-static inline int32x4_t eb_requant_neon(int32x4_t acc, int32x4_t mult, int32x4_t left, int32x4_t right,
-                                        int32x4_t lo, int32x4_t hi, int32x4_t zp) {
+static inline int32x4_t eb_requant_neon(int32x4_t acc, int32x4_t mult, int32x4_t left, int32x4_t right, int32x4_t lo,
+                                        int32x4_t hi, int32x4_t zp) {
   const int32x4_t q = eb_mbqm_neon(acc, mult, left, right);
   return vaddq_s32(vmaxq_s32(vminq_s32(q, hi), lo), zp);
 }

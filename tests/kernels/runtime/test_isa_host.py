@@ -10,8 +10,8 @@ import pytest
 from edgebuild import _native
 from edgebuild.plan import plan_arena
 from edgebuild.serialize import artifact_bytes
-from tests.kernels.runtime.isa_cases import Case, sweep
 from tests.kernels.paths_ran import record_not_run, record_path
+from tests.kernels.runtime.isa_cases import Case, sweep
 
 COMPILED = [i for i in _native.compiled_isas().split(",") if i != "ref"]
 AVAILABLE = set(_native.available_isas().split(","))

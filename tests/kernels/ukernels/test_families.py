@@ -35,9 +35,11 @@ def test_family_has_one_twin_and_names_match(family: str) -> None:
     twin = prefix + "ref"
     for src in sorted(folder.glob("*.cc")):
         symbols = DEFINED.findall(src.read_text())
-        assert symbols, f"{src.name}: defines no extern \"C\" kernel"
+        assert symbols, f'{src.name}: defines no extern "C" kernel'
         for sym in symbols:
-            assert sym.startswith(prefix), f"{family}/{src.name} defines {sym}: the folder must be named after it"
+            assert sym.startswith(prefix), (
+                f"{family}/{src.name} defines {sym}: the folder must be named after it"
+            )
         if src.name == "ref.cc":
             assert twin in symbols, f"{family}/ref.cc does not define {twin}"
             continue
@@ -54,7 +56,9 @@ def test_every_reference_is_built() -> None:
     cmake = (ROOT / "kernels" / "CMakeLists.txt").read_text()
     listed = set(re.findall(r"ukernels/([\w-]+/ref\.cc)", cmake))
     present = {f"{f}/ref.cc" for f in FAMILIES}
-    assert listed == present, f"CMake lists {sorted(listed - present)} that do not exist; misses {present - listed}"
+    assert listed == present, (
+        f"CMake lists {sorted(listed - present)} that do not exist; misses {present - listed}"
+    )
 
 
 def test_every_variant_is_in_the_tester() -> None:
