@@ -65,8 +65,8 @@ def _op_ms(blob: bytes, inputs: list[np.ndarray], runs: int) -> float:
 def kernel_sweep(runs: int) -> dict[str, dict[str, float]]:
     from edgebuild.plan import plan_arena
     from edgebuild.serialize import artifact_bytes
-    from tests.kernels.isa_cases import conv_case, fc_case
-    from tests.kernels.sparse_cases import sparse_twin
+    from tests.kernels.runtime.isa_cases import conv_case, fc_case
+    from tests.kernels.runtime.sparse_cases import sparse_twin
 
     points: dict[str, list[tuple[float, float]]] = {}
     print(

@@ -29,6 +29,7 @@ tools=(
   qemu-arm:qemu-user
   clang-14:clang-14              # sanitizer and libFuzzer builds (tests/trust, docs/fuzzing.md)
   clang-14:libclang-rt-14-dev
+  clang-format-14:clang-format-14  # scripts/lint.sh: clang-format on kernels/ (pinned: versions format differently)
   sshd:openssh-server
   ssh:openssh-client
   chromium:chromium

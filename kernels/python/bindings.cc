@@ -131,8 +131,8 @@ class Model {
   py::list run(const py::sequence& arrays) {
     const size_t n = eb_model_num_inputs(m_);
     if ((size_t)py::len(arrays) != n)
-      throw py::value_error("the model has " + std::to_string(n) + " input(s) but " +
-                            std::to_string(py::len(arrays)) + " array(s) were given");
+      throw py::value_error("the model has " + std::to_string(n) + " input(s) but " + std::to_string(py::len(arrays)) +
+                            " array(s) were given");
     for (size_t i = 0; i < n; ++i) {
       eb_tensor_info info;
       check(eb_model_input_info(m_, i, &info));
@@ -232,7 +232,7 @@ class Model {
   }
 
   eb_model* m_;
-  py::object keepalive_;                    // the bytes the model reads in place
+  py::object keepalive_;                     // the bytes the model reads in place
   std::unique_ptr<void, FreeDeleter> copy_;  // or an aligned copy of them
   bool profiling_ = false;
 };
@@ -249,14 +249,17 @@ PYBIND11_MODULE(_native, m) {
   m.attr("FORMAT_VERSION") = py::make_tuple(EB_FORMAT_VERSION_MAJOR, EB_FORMAT_VERSION_MINOR);
 
   // ISA paths (issue 3): which kernel paths this build contains and which this CPU runs.
-  m.def("compiled_isas", [] { return std::string(eb_compiled_isas()); }, "Comma-separated ISA paths in this build.");
-  m.def("available_isas", [] { return std::string(eb_available_isas()); }, "Comma-separated ISA paths this CPU runs.");
+  m.def(
+      "compiled_isas", [] { return std::string(eb_compiled_isas()); }, "Comma-separated ISA paths in this build.");
+  m.def(
+      "available_isas", [] { return std::string(eb_available_isas()); }, "Comma-separated ISA paths this CPU runs.");
   py::class_<Model>(m, "Model", "A loaded .ebm model with its own arena; not thread-safe.")
       .def(py::init(&Model::open_path), py::arg("path"), "Load a .ebm file (str or os.PathLike).")
       .def_static("from_bytes", &Model::open_bytes, py::arg("data"),
                   "Load from bytes; the model keeps a reference and reads the weights in place.")
-      .def_property_readonly("inputs", [](const Model& self) { return self.graph_tensors(true); },
-                             "Graph inputs: list of dicts id, name, shape, dtype, scale, zero_point, constant.")
+      .def_property_readonly(
+          "inputs", [](const Model& self) { return self.graph_tensors(true); },
+          "Graph inputs: list of dicts id, name, shape, dtype, scale, zero_point, constant.")
       .def_property_readonly("outputs", [](const Model& self) { return self.graph_tensors(false); })
       .def("run", &Model::run, py::arg("inputs"),
            "Run once: float32 arrays in (shapes checked), list of float32 arrays out.")

@@ -386,8 +386,8 @@ void write_npy(const char* path, const eb_tensor_info& info, const float* data) 
   // NumPy pads the preamble + header with spaces to a multiple of 64 and ends it with a newline.
   const size_t total = ((10 + (size_t)n + 1) + 63) / 64 * 64;
   const size_t header_len = total - 10;
-  unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(header_len & 0xFF),
-                           (unsigned char)(header_len >> 8)};
+  unsigned char pre[10] = {
+      0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(header_len & 0xFF), (unsigned char)(header_len >> 8)};
   FILE* f = fopen(path, "wb");
   if (f == NULL) fail(EB_ERR_IO, "cannot write %s: %s", path, strerror(errno));
   bool ok = fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, (size_t)n, f) == (size_t)n;
@@ -472,9 +472,8 @@ int main(int argc, char** argv) {
   const long iterations = opt.iterations;
   double* latency = static_cast<double*>(malloc((size_t)iterations * sizeof(double)));
   // Per-op times of every timed iteration, op-major: op_ms[op * iterations + it].
-  double* op_ms = opt.profile ? static_cast<double*>(malloc((num_ops ? num_ops : 1) * (size_t)iterations *
-                                                             sizeof(double)))
-                              : NULL;
+  double* op_ms =
+      opt.profile ? static_cast<double*>(malloc((num_ops ? num_ops : 1) * (size_t)iterations * sizeof(double))) : NULL;
   if (latency == NULL || (opt.profile && op_ms == NULL)) fail(EB_ERR_NOMEM, "out of memory for timings");
   // What the runner itself holds besides the runtime's tracked bytes (input arrays, timing arrays).
   size_t runner_buffers_bytes = (size_t)iterations * sizeof(double) * (opt.profile ? 1 + (num_ops ? num_ops : 1) : 1);
@@ -531,13 +530,14 @@ int main(int argc, char** argv) {
 
   const long rss_peak_kb = peak_rss_kb();
   const Rss rss_end = current_rss();
-  printf(",\"memory\":{\"arena_bytes\":%zu,\"tracked_bytes\":%zu,\"weights_bytes\":%zu,\"rss_start_kb\":%ld,"
-         "\"rss_peak_kb\":%ld,\"peak_rss_delta_kb\":%ld,\"runner_buffers_bytes\":%zu,\"rss_before_load_kb\":%ld,"
-         "\"rss_anon_before_load_kb\":%ld,\"rss_file_before_load_kb\":%ld,\"rss_end_kb\":%ld,\"rss_anon_end_kb\":%ld,"
-         "\"rss_file_end_kb\":%ld}",
-         eb_model_arena_bytes(model), eb_model_tracked_bytes(model), eb_model_weights_bytes(model), rss_start_kb,
-         rss_peak_kb, rss_peak_kb - rss_start_kb, runner_buffers_bytes, rss_before_load.total, rss_before_load.anon,
-         rss_before_load.file, rss_end.total, rss_end.anon, rss_end.file);
+  printf(
+      ",\"memory\":{\"arena_bytes\":%zu,\"tracked_bytes\":%zu,\"weights_bytes\":%zu,\"rss_start_kb\":%ld,"
+      "\"rss_peak_kb\":%ld,\"peak_rss_delta_kb\":%ld,\"runner_buffers_bytes\":%zu,\"rss_before_load_kb\":%ld,"
+      "\"rss_anon_before_load_kb\":%ld,\"rss_file_before_load_kb\":%ld,\"rss_end_kb\":%ld,\"rss_anon_end_kb\":%ld,"
+      "\"rss_file_end_kb\":%ld}",
+      eb_model_arena_bytes(model), eb_model_tracked_bytes(model), eb_model_weights_bytes(model), rss_start_kb,
+      rss_peak_kb, rss_peak_kb - rss_start_kb, runner_buffers_bytes, rss_before_load.total, rss_before_load.anon,
+      rss_before_load.file, rss_end.total, rss_end.anon, rss_end.file);
   printf(",\"files\":{\"artifact_bytes\":%lld,\"runner_bytes\":%lld}", file_bytes(opt.model), file_bytes(argv[0]));
 
   if (opt.profile) {
@@ -557,8 +557,8 @@ int main(int argc, char** argv) {
       print_tensor_shapes(model, info.inputs, info.num_inputs);
       printf(",\"outputs\":");
       print_tensor_shapes(model, info.outputs, info.num_outputs);
-      printf(",\"macs\":%llu,\"ms\":%.6f,\"ms_min\":%.6f,\"ms_max\":%.6f,\"gmacs_per_s\":%.4f}", macs, median,
-             t[0], t[iterations - 1], median > 0 ? (double)macs / (median * 1e6) : 0.0);
+      printf(",\"macs\":%llu,\"ms\":%.6f,\"ms_min\":%.6f,\"ms_max\":%.6f,\"gmacs_per_s\":%.4f}", macs, median, t[0],
+             t[iterations - 1], median > 0 ? (double)macs / (median * 1e6) : 0.0);
     }
     printf("]");
   }

@@ -25,9 +25,9 @@ enum Marker { kInvokeBegin, kInvokeEnd, kOpBegin, kOpEnd, kMarkers };
 static const char* const kMarkerArg[kMarkers] = {"invoke_begin=", "invoke_end=", "op_begin=", "op_end="};
 
 static uint64_t marker_addr[kMarkers];
-static uint64_t insns;            // guest instructions executed so far
+static uint64_t insns;  // guest instructions executed so far
 static uint64_t invoke_start, op_start;
-static uint64_t* ops;             // op counts of the current invoke
+static uint64_t* ops;  // op counts of the current invoke
 static size_t num_ops, cap_ops;
 static FILE* out;
 
@@ -38,9 +38,7 @@ static void on_marker(unsigned int vcpu, void* userdata) {
       invoke_start = insns;
       num_ops = 0;
       break;
-    case kOpBegin:
-      op_start = insns;
-      break;
+    case kOpBegin: op_start = insns; break;
     case kOpEnd:
       if (num_ops == cap_ops) {
         cap_ops = cap_ops ? 2 * cap_ops : 256;

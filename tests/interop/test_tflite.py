@@ -16,7 +16,7 @@ from edgebuild.qmath import f32_bits, inv_scale_f32, quantize_multiplier
 from edgebuild.serialize import artifact_bytes, read_artifact
 from tests.helpers import native, quantize_and_lower
 from tests.interop.litert import litert_interpreter, run_litert
-from tests.kernels.oracle import mbqm
+from tests.kernels.ukernels.oracle import mbqm
 from tests.models import RandomCNN, calibration
 
 RANDOM_SEEDS = range(10)

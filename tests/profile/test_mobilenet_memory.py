@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.models import mobilenet_v2
 from edgebuild.build import BuildOptions, build
 from edgebuild.profile import ProfileOptions, profile_bundle
+from tests.cnn_models import mobilenet_v2
 
 
 def test_mobilenet_v2_memory(tmp_path: Path) -> None:

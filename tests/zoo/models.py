@@ -1,6 +1,6 @@
 """The CNN half of issue 8's test zoo, written in code (no downloads), with torchvision's layer layouts at small
 widths and resolutions so CI stays fast. Weights are random but seeded, BatchNorm statistics are randomized so that
-folding matters. MobileNetV2 and ResNet-18 come from bench/models.py.
+folding matters. MobileNetV2 and ResNet-18 come from tests/cnn_models.py.
 
 Each entry of ZOO: name -> (constructor, input shape).
 """
@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.models import MobileNetV2, ResNet18, _make_divisible
+from tests.cnn_models import MobileNetV2, ResNet18, _make_divisible
 
 
 def conv_bn(

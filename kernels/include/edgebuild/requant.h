@@ -58,9 +58,7 @@ static inline int64_t eb_div_round_half_away(int64_t a, int64_t n) {
 
 // Wrapping int32 addition: the accumulators of (6) never overflow for a layer the lowering accepts (at most
 // 65 000 taps), but a hostile artifact could make them; wrapping keeps that defined and changes no valid result.
-static inline int32_t eb_add_wrap_s32(int32_t a, int32_t b) {
-  return (int32_t)((uint32_t)a + (uint32_t)b);
-}
+static inline int32_t eb_add_wrap_s32(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
 
 #ifdef __cplusplus
 }  // extern "C"

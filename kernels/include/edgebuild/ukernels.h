@@ -36,16 +36,16 @@ typedef struct eb_qs8_conv_params {
   int32_t input_zero_point, output_zero_point, output_min, output_max;
 } eb_qs8_conv_params;
 // weights [OC, KH, KW, C/G]; bias [OC] or NULL; multiplier, shift [OC] (eq. 3).
-void eb_qs8_conv_ref(const eb_qs8_conv_params* params, const int8_t* input, const int8_t* weights,
-                     const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output);
+void eb_qs8_conv_ref(const eb_qs8_conv_params* params, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                     const int32_t* multiplier, const int32_t* shift, int8_t* output);
 
 // ---- qs8-gemm: FULLY_CONNECTED, y[M, N] = x[M, K] · w[N, K]^T, docs/quantization.md (6) ----
 typedef struct eb_qs8_gemm_params {
   size_t m, n, k;
   int32_t input_zero_point, output_zero_point, output_min, output_max;
 } eb_qs8_gemm_params;
-void eb_qs8_gemm_ref(const eb_qs8_gemm_params* params, const int8_t* input, const int8_t* weights,
-                     const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output);
+void eb_qs8_gemm_ref(const eb_qs8_gemm_params* params, const int8_t* input, const int8_t* weights, const int32_t* bias,
+                     const int32_t* multiplier, const int32_t* shift, int8_t* output);
 
 // ---- qs8-spmm: SPARSE_CONV2D / SPARSE_FULLY_CONNECTED (block-CSR weights, docs/artifact.md) ----
 // The dense weight w[oc, k] (k over (kh, kw, c) as CONV2D's [OC, KH, KW, C]) is values[b, oc % BR, k − col[b]·BC]
@@ -60,16 +60,21 @@ void eb_qs8_spmm_ref(const eb_qs8_spmm_params* params, const int8_t* input, cons
                      const int32_t* row_ptr, const int32_t* col_idx, const int32_t* bias, const int32_t* multiplier,
                      const int32_t* shift, int8_t* output);
 
-// ---- qs8-add: elementwise ADD of two same-shape tensors, docs/quantization.md (7) ----
-typedef struct eb_qs8_add_params {
+// ---- qs8-vadd: elementwise ADD of two same-shape tensors, docs/quantization.md (7) ----
+typedef struct eb_qs8_vadd_params {
   int32_t a_zero_point, b_zero_point, output_zero_point;
   int32_t left_shift;
   int32_t a_multiplier, a_shift, b_multiplier, b_shift, output_multiplier, output_shift;
   int32_t output_min, output_max;
-} eb_qs8_add_params;
+} eb_qs8_vadd_params;
 // Output may alias an input exactly (elementwise).
-void eb_qs8_add_ref(const eb_qs8_add_params* params, size_t count, const int8_t* a, const int8_t* b,
-                    int8_t* output);
+void eb_qs8_vadd_ref(const eb_qs8_vadd_params* params, size_t count, const int8_t* a, const int8_t* b, int8_t* output);
+// One element of (7): a' + b' (subtract = 0) or a' − b' (subtract = 1), requantized and clamped. The one int8 ADD / SUB
+// requantization: eb_qs8_vadd_ref and eb_qs8_binary_ref both call it.
+int8_t eb_qs8_vadd_requant_ref(const eb_qs8_vadd_params* params, int32_t a, int32_t b, int32_t subtract);
+// The names before the qs8-add -> qs8-vadd rename, which kernels/runtime still uses: remove once it says vadd.
+typedef eb_qs8_vadd_params eb_qs8_add_params;
+#define eb_qs8_add_ref eb_qs8_vadd_ref
 
 // ---- qs8-maxpool: MAX_POOL2D (PyTorch semantics, dilation, floor or ceil output size) ----
 typedef struct eb_qs8_maxpool_params {
@@ -141,10 +146,9 @@ void eb_f32_gemm_ref(size_t m, size_t n, size_t k, const float* input, const flo
                      float output_min, float output_max, float* output);
 
 // ---- f32-add: ADD of two same-shape float tensors (output may alias an input exactly) ----
-void eb_f32_add_ref(size_t count, const float* a, const float* b, float output_min, float output_max,
-                    float* output);
+void eb_f32_add_ref(size_t count, const float* a, const float* b, float output_min, float output_max, float* output);
 
-// ---- f32-pool: MAX_POOL2D / AVG_POOL2D in float (NHWC, PyTorch semantics as the int8 kernels) ----
+// ---- f32-maxpool, f32-avgpool: MAX_POOL2D / AVG_POOL2D in float (NHWC, PyTorch semantics like the int8 ones) ----
 typedef struct eb_f32_pool_params {
   int32_t batch, input_height, input_width, channels, output_height, output_width;
   int32_t kernel_height, kernel_width, stride_height, stride_width, pad_height, pad_width;
@@ -171,8 +175,7 @@ void eb_f32_layernorm_ref(size_t rows, size_t cols, const float* input, const fl
                           float eps, float* output);
 
 // ---- f32-embedding: EMBEDDING, y[i, :] = table[ids[i], :]; an id outside [0, rows) gives a zero row ----
-void eb_f32_embedding_ref(size_t count, size_t rows, size_t dim, const float* table, const int32_t* ids,
-                          float* output);
+void eb_f32_embedding_ref(size_t count, size_t rows, size_t dim, const float* table, const int32_t* ids, float* output);
 
 // ---- issue 8 (CNN ops): UNARY, ADD/SUB/MUL with broadcasting, PAD, SLICE, RESIZE; int8 and float32 ----
 

@@ -49,8 +49,8 @@ typedef struct eb_qs8_requant_params {
 } eb_qs8_requant_params;
 
 // c[i, j] for i < mr <= MR, j < nc <= NR; reads rows a + i * a_stride for kc bytes.
-typedef void (*eb_qs8_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a_stride,
-                                       const void* w, int8_t* c, size_t c_stride, const eb_qs8_requant_params* rq);
+typedef void (*eb_qs8_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a_stride, const void* w,
+                                       int8_t* c, size_t c_stride, const eb_qs8_requant_params* rq);
 // One output row of a depthwise conv (OC = C): for window row i, rows[i] points at pixel 0, channel 0 of the input
 // row under it, or is NULL when that row lies in the padding; taps in the padding (NULL rows, and columns outside
 // [0, in_width)) read `zero`, channels bytes (plus 64 of slack) of zp_x. Output pixel ow reads input columns
@@ -63,6 +63,12 @@ typedef struct eb_qs8_dwconv_params {
 } eb_qs8_dwconv_params;
 typedef void (*eb_qs8_dwconv_ukernel_fn)(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const void* w,
                                          int8_t* output);
+// The reference twin (kernels/ukernels/qs8-dwconv/ref.cc): the same row, with the weights unpacked: weights [C, KH·KW]
+// (CONV2D's [OC, KH, KW, 1]), bias [C] or NULL, multiplier and shift [C] (eq. 3), and zp_x, which the packed kernels
+// fold into their bias'. Taps in the padding read p->zero (zp_x), i.e. add nothing.
+void eb_qs8_dwconv_ref(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const int8_t* weights,
+                       const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int32_t input_zero_point,
+                       int8_t* output);
 
 // Output columns [*lo, *hi) of a depthwise row whose taps all lie in [0, in_width) (no padding check needed there);
 // the columns before lo and from hi on have a tap in the left or right padding.
@@ -80,10 +86,10 @@ static inline void eb_dwconv_interior(const eb_qs8_dwconv_params* p, size_t* lo,
 typedef void (*eb_qs8_spmm_ukernel_fn)(size_t mr, size_t nc, const int8_t* const* a, size_t taps, const void* w,
                                        int8_t* c, size_t c_stride, const eb_qs8_requant_params* rq);
 
-#define EB_DECLARE_SPMM(name)                                                                                 \
+#define EB_DECLARE_SPMM(name)                                                                                     \
   void name(size_t mr, size_t nc, const int8_t* const* a, size_t taps, const void* w, int8_t* c, size_t c_stride, \
             const eb_qs8_requant_params* rq)
-#define EB_DECLARE_GEMM(name)                                                                             \
+#define EB_DECLARE_GEMM(name)                                                                            \
   void name(size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a_stride, const void* w, int8_t* c, \
             size_t c_stride, const eb_qs8_requant_params* rq)
 #define EB_DECLARE_DWCONV(name) \
@@ -92,13 +98,13 @@ typedef void (*eb_qs8_spmm_ukernel_fn)(size_t mr, size_t nc, const int8_t* const
 // Elementwise and pooling kernels take a whole op, with the reference kernel's signature (no tile: the channel or
 // element loop is inside); each equals its eb_qs8_<op>_ref twin bit for bit.
 #define EB_DECLARE_VADD(name) \
-  void name(const eb_qs8_add_params* params, size_t count, const int8_t* a, const int8_t* b, int8_t* output)
+  void name(const eb_qs8_vadd_params* params, size_t count, const int8_t* a, const int8_t* b, int8_t* output)
 #define EB_DECLARE_MAXPOOL(name) void name(const eb_qs8_maxpool_params* params, const int8_t* input, int8_t* output)
 #define EB_DECLARE_AVGPOOL(name) void name(const eb_qs8_avgpool_params* params, const int8_t* input, int8_t* output)
-#define EB_DECLARE_QUANTIZE(name)                                                                     \
-  void name(size_t count, const float* input, int8_t* output, float inv_scale, int32_t zero_point); \
-  void name##_to_nhwc(size_t batch, size_t channels, size_t height, size_t width, const float* input,  \
-                      int8_t* output, float inv_scale, int32_t zero_point)
+#define EB_DECLARE_QUANTIZE(name)                                                                                     \
+  void name(size_t count, const float* input, int8_t* output, float inv_scale, int32_t zero_point);                   \
+  void name##_to_nhwc(size_t batch, size_t channels, size_t height, size_t width, const float* input, int8_t* output, \
+                      float inv_scale, int32_t zero_point)
 
 // x86-64
 EB_DECLARE_VADD(eb_qs8_vadd_minmax_ukernel__avx512vnni);

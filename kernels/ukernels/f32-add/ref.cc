@@ -1,4 +1,4 @@
-// f32-add/ref.cc: reference float32 ADD of same-shape tensors (the float fallback of qs8-add).
+// f32-add/ref.cc: reference float32 ADD of same-shape tensors (the float fallback of qs8-vadd).
 #include "edgebuild/ukernels.h"
 
 extern "C" void eb_f32_add_ref(size_t count, const float* a, const float* b, float output_min, float output_max,

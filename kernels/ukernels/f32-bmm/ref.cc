@@ -12,8 +12,8 @@ constexpr size_t kBlock = 8;
 
 // docs/artifact.md BATCH_MATMUL (float): y[b, i, j] = float(Σ_t a[b, i, t] · B[b, t, j] · alpha) with
 // B = b[b] ([K, N]) or b[b]^T (b[b] is [N, K] when transpose_b); the sum in double, rounded once.
-extern "C" void eb_f32_bmm_ref(size_t batch, size_t m, size_t n, size_t k, int transpose_b, float alpha,
-                               const float* a, const float* b, float* output) {
+extern "C" void eb_f32_bmm_ref(size_t batch, size_t m, size_t n, size_t k, int transpose_b, float alpha, const float* a,
+                               const float* b, float* output) {
   const size_t sj = transpose_b ? k : 1, st = transpose_b ? 1 : n;  // element (t, j) of B is bs[t·st + j·sj]
   for (size_t s = 0; s < batch; ++s) {
     const float* as = a + s * m * k;

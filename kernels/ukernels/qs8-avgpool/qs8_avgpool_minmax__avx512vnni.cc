@@ -1,4 +1,5 @@
 // qs8_avgpool_minmax__avx512vnni.cc: int8 AVG_POOL2D (NHWC) for AVX-512 cores (Skylake-X+, Zen 4+).
+// Reference twin: eb_qs8_avgpool_ref (qs8-avgpool/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // Exactly eb_qs8_avgpool_ref (docs/quantization.md (9)): the window sums of 32 channels per zmm in int16 lanes
 // (windows of at most 256 valid taps cannot overflow them; larger windows and channel tails take the reference
@@ -33,8 +34,8 @@ extern "C" void eb_qs8_avgpool_minmax_ukernel__avx512vnni(const eb_qs8_avgpool_p
             for (size_t r = 0; r < rows; ++r) {
               const int8_t* px = first + r * row_step + c;
               for (size_t k = 0; k < cols; ++k, px += C)
-                acc = _mm512_add_epi16(
-                    acc, _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(px))));
+                acc = _mm512_add_epi16(acc,
+                                       _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(px))));
             }
             int16_t sums[32];
             _mm512_storeu_si512(sums, acc);

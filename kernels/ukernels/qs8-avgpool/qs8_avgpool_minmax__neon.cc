@@ -1,4 +1,5 @@
 // qs8_avgpool_minmax__neon.cc: int8 AVG_POOL2D (NHWC) for NEON cores (armv7 and armv8, every ARM path).
+// Reference twin: eb_qs8_avgpool_ref (qs8-avgpool/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // Exactly eb_qs8_avgpool_ref (docs/quantization.md (9)): the window sums of 8 channels per step in int16 lanes
 // (vaddw_s8; windows of at most 256 valid taps cannot overflow them; larger windows and channel tails take the

@@ -13,20 +13,15 @@ void broadcast_strides(size_t rank, const int32_t* dims, const int32_t* out_dims
   }
 }
 
-int8_t combine(const eb_qs8_binary_params* p, int32_t a, int32_t b) {
+int8_t combine(const eb_qs8_binary_params* p, const eb_qs8_vadd_params* add, int32_t a, int32_t b) {
   if (p->op == EB_BINARY_MUL) {
     // docs/quantization.md (12): y = clamp(MBQM((a − zp_a)·(b − zp_b), m_y, e_y) + zp_y); |product| <= 2^16.
     const int32_t prod = (a - p->a_zero_point) * (b - p->b_zero_point);
     const int32_t q = eb_mbqm(prod, p->output_multiplier, p->output_shift);
     return eb_clamp_s8(eb_sat32((int64_t)q + p->output_zero_point), p->output_min, p->output_max);
   }
-  // docs/quantization.md (7); SUB negates b' (TFLite's int8 sub).
-  const int64_t scale_up = (int64_t)1 << p->left_shift;  // loader: 0 <= left_shift <= 24
-  const int32_t ra = eb_mbqm(eb_sat32(((int64_t)a - p->a_zero_point) * scale_up), p->a_multiplier, p->a_shift);
-  const int32_t rb = eb_mbqm(eb_sat32(((int64_t)b - p->b_zero_point) * scale_up), p->b_multiplier, p->b_shift);
-  const int32_t sum = eb_sat32(p->op == EB_BINARY_SUB ? (int64_t)ra - rb : (int64_t)ra + rb);
-  const int32_t q = eb_mbqm(sum, p->output_multiplier, p->output_shift);
-  return eb_clamp_s8(eb_sat32((int64_t)q + p->output_zero_point), p->output_min, p->output_max);
+  // ADD, SUB: docs/quantization.md (7), the one requantization qs8-vadd/ref.cc defines.
+  return eb_qs8_vadd_requant_ref(add, a, b, p->op == EB_BINARY_SUB);
 }
 
 }  // namespace
@@ -35,6 +30,9 @@ int8_t combine(const eb_qs8_binary_params* p, int32_t a, int32_t b) {
 extern "C" void eb_qs8_binary_ref(const eb_qs8_binary_params* p, size_t rank, const int32_t* a_dims,
                                   const int32_t* b_dims, const int32_t* out_dims, const int8_t* a, const int8_t* b,
                                   int8_t* output) {
+  const eb_qs8_vadd_params add = {p->a_zero_point,      p->b_zero_point, p->output_zero_point, p->left_shift,
+                                  p->a_multiplier,      p->a_shift,      p->b_multiplier,      p->b_shift,
+                                  p->output_multiplier, p->output_shift, p->output_min,        p->output_max};
   size_t sa[6], sb[6], index[6] = {0, 0, 0, 0, 0, 0};
   broadcast_strides(rank, a_dims, out_dims, sa);
   broadcast_strides(rank, b_dims, out_dims, sb);
@@ -42,7 +40,7 @@ extern "C" void eb_qs8_binary_ref(const eb_qs8_binary_params* p, size_t rank, co
   for (size_t k = 0; k < rank; ++k) total *= (size_t)out_dims[k];
   size_t ia = 0, ib = 0;
   for (size_t i = 0; i < total; ++i) {
-    output[i] = combine(p, a[ia], b[ib]);
+    output[i] = combine(p, &add, a[ia], b[ib]);
     for (size_t k = rank; k-- > 0;) {
       ia += sa[k];
       ib += sb[k];

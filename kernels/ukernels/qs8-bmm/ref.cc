@@ -16,8 +16,8 @@ extern "C" void eb_qs8_bmm_ref(const eb_qs8_bmm_params* p, const int8_t* a, cons
       for (size_t j = 0; j < n; ++j) {
         int32_t acc = 0;
         for (size_t t = 0; t < k; ++t)
-          acc = eb_add_wrap_s32(acc, ((int32_t)as[i * k + t] - p->a_zero_point) *
-                                         ((int32_t)bs[t * st + j * sj] - p->b_zero_point));
+          acc = eb_add_wrap_s32(
+              acc, ((int32_t)as[i * k + t] - p->a_zero_point) * ((int32_t)bs[t * st + j * sj] - p->b_zero_point));
         const int32_t q = eb_mbqm(acc, p->multiplier, p->shift);
         *output++ = eb_clamp_s8(eb_sat32((int64_t)q + p->output_zero_point), p->output_min, p->output_max);
       }

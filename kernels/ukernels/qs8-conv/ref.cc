@@ -8,8 +8,7 @@
 //   y = clamp(MBQM(acc, mult[oc], shift[oc]) + zp_y, act_min, act_max).
 // Coordinates are int64 (strides and paddings are int32 parameters); flat offsets are size_t of checked indices.
 extern "C" void eb_qs8_conv_ref(const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weights,
-                                const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
-                                int8_t* output) {
+                                const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output) {
   const int64_t H = p->input_height, W = p->input_width;
   const size_t C = (size_t)p->input_channels, OC = (size_t)p->output_channels;
   const size_t KH = (size_t)p->kernel_height, KW = (size_t)p->kernel_width;

@@ -8,8 +8,7 @@ extern "C" void eb_qs8_dequantize_ref(size_t count, const int8_t* input, float* 
 }
 
 extern "C" void eb_qs8_dequantize_to_nchw_ref(size_t batch, size_t height, size_t width, size_t channels,
-                                              const int8_t* input, float* output, float scale,
-                                              int32_t zero_point) {
+                                              const int8_t* input, float* output, float scale, int32_t zero_point) {
   for (size_t n = 0; n < batch; ++n)
     for (size_t c = 0; c < channels; ++c)
       for (size_t h = 0; h < height; ++h)

@@ -1,4 +1,5 @@
 // qs8_dwconv_minmax_4x16__avx512vnni.cc: int8 depthwise conv row kernel for AVX-512 cores (Skylake-X+, Zen 4+).
+// Reference twin: eb_qs8_dwconv_ref (qs8-dwconv/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // One call = one output row. Channel blocks of 16 (one zmm) are the outer loop, so a block's bias, requantization
 // constants and weights stay in registers while the row's pixels stream past, four at a time (four independent
@@ -242,8 +243,8 @@ void dwconv_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const 
       eb_requantu_cols_init_avx512(b.mult, u_right, p->rq.lo, p->rq.hi, p->rq.output_zero_point, &b.u);
     }
     const bool no_left = (_mm512_cmplt_epi64_mask(b.s_even, s31) | _mm512_cmplt_epi64_mask(b.s_odd, s31)) == 0;
-    const bool sat = no_left && full_range &&
-                     (_mm512_cmple_epi64_mask(b.s_even, s31) | _mm512_cmple_epi64_mask(b.s_odd, s31)) == 0;
+    const bool sat =
+        no_left && full_range && (_mm512_cmple_epi64_mask(b.s_even, s31) | _mm512_cmple_epi64_mask(b.s_odd, s31)) == 0;
     const int mode = unsigned_form ? 3 : sat ? 2 : no_left ? 1 : 0;
     if (C - c0 >= kCR) {
       b.mask = 0xFFFF;
@@ -256,9 +257,8 @@ void dwconv_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const 
 }
 }  // namespace
 
-extern "C" void eb_qs8_dwconv_minmax_ukernel_4x16__avx512vnni(const eb_qs8_dwconv_params* p,
-                                                              const int8_t* const* rows, const void* w,
-                                                              int8_t* output) {
+extern "C" void eb_qs8_dwconv_minmax_ukernel_4x16__avx512vnni(const eb_qs8_dwconv_params* p, const int8_t* const* rows,
+                                                              const void* w, int8_t* output) {
   const uint8_t* wb = static_cast<const uint8_t*>(w);
   const bool plain = p->dilation == 1;
   if (plain && p->kh == 3 && p->kw == 3 && p->stride == 1) return dwconv_row<3, 3, 1>(p, rows, wb, output);

@@ -1,4 +1,5 @@
 // qs8_dwconv_minmax_4x8__avx2.cc: int8 depthwise conv row kernel for AVX2 cores (Haswell+, Zen 1+).
+// Reference twin: eb_qs8_dwconv_ref (qs8-dwconv/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // The structure of qs8_dwconv_minmax_4x16__avx512vnni.cc on 8 channels per ymm: one call = one output row, channel
 // blocks outer, four columns at a time inside the row without padding checks, checked columns at the edges; 3×3

@@ -1,11 +1,14 @@
 // qs8_dwconv_minmax_4x8__neon.cc: int8 depthwise conv row kernel for NEON cores (armv7 and armv8; dotprod and
 // i8mm cores use it too: a depthwise tap is one MAC per channel, so dot products do not apply).
+// Reference twin: eb_qs8_dwconv_ref (qs8-dwconv/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // The structure of qs8_dwconv_minmax_4x16__avx512vnni.cc on 8 channels: one call = one output row, channel blocks
 // outer, four columns at a time inside the row without padding checks, checked columns at the edges; 3×3 and 5×5
 // at stride 1 and 2 compiled with constant offsets. Requantization: eb_mbqm_rshl_neon (requant__neon.h), then
-// saturating narrows. Two taps are summed in int16 before widening (vmull_s8 + vmlal_s8): |x·w| <= 128·127, so two
-// products fit in int16 exactly; then vaddw into int32.
+// saturating narrows. Two taps are summed in int16 before widening (vmull_s8 + vmlal_s8): |x·w| <= 128·127 when no
+// weight is −128, so two products fit in int16 exactly; then vaddw into int32. A block with a −128 weight (never from
+// the lowering, whose weights are in [−127, 127], but a valid artifact) widens every product on its own:
+// (−128)·(−128) twice is 32768, one past int16 (found by kernels/test/ukernel_tester.cc).
 #include <arm_neon.h>
 #include <string.h>
 
@@ -16,11 +19,12 @@ namespace {
 constexpr size_t kCR = 8;
 
 struct Block {
-  const int8_t* wt;  // taps × 8 int8
+  const int8_t* wt;                                                                      // taps × 8 int8
   int32x4_t bias_lo, bias_hi, mult_lo, mult_hi, left_lo, left_hi, nright_lo, nright_hi;  // nright = −right
   int16x8_t zp;
   int8x8_t act_min, act_max;
-  size_t n;  // channels of this block (8 but in the last block)
+  size_t n;    // channels of this block (8 but in the last block)
+  bool pairs;  // no weight is −128: two products may be summed in int16
 };
 
 template <bool kFull>
@@ -100,7 +104,7 @@ void interior1(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const B
 }
 
 // Four interior columns ow .. ow + 3 (every tap inside the row). kKH/kKW/kS = 0: sizes from p.
-template <bool kFull, size_t kKH, size_t kKW, size_t kS>
+template <bool kFull, size_t kKH, size_t kKW, size_t kS, bool kPairs>
 inline void interior4(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b, size_t c0, size_t ow,
                       int8_t* out) {
   const size_t C = p->channels, kh = kKH ? kKH : p->kh, kw = kKW ? kKW : p->kw, s = kS ? kS : p->stride;
@@ -122,6 +126,13 @@ inline void interior4(const eb_qs8_dwconv_params* p, const int8_t* const* rows, 
       const int8x8_t x1 = load_x<kFull>(x + (s + k * d) * step, b.n);
       const int8x8_t x2 = load_x<kFull>(x + (2 * s + k * d) * step, b.n);
       const int8x8_t x3 = load_x<kFull>(x + (3 * s + k * d) * step, b.n);
+      if (!kPairs) {
+        widen_add(a0, vmull_s8(x0, w));
+        widen_add(a1, vmull_s8(x1, w));
+        widen_add(a2, vmull_s8(x2, w));
+        widen_add(a3, vmull_s8(x3, w));
+        continue;
+      }
       if (open) {  // second tap of a pair: two products fit in int16, then widen
         widen_add(a0, vmlal_s8(p0, x0, w));
         widen_add(a1, vmlal_s8(p1, x1, w));
@@ -154,7 +165,11 @@ void block_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const B
                size_t hi, int8_t* out) {
   size_t ow = 0;
   for (; ow < lo; ++ow) edge_pixel<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
-  for (; ow + 4 <= hi; ow += 4) interior4<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
+  if (b.pairs) {
+    for (; ow + 4 <= hi; ow += 4) interior4<kFull, kKH, kKW, kS, true>(p, rows, b, c0, ow, out);
+  } else {
+    for (; ow + 4 <= hi; ow += 4) interior4<kFull, kKH, kKW, kS, false>(p, rows, b, c0, ow, out);
+  }
   for (; ow < hi; ++ow) interior1<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
   for (; ow < p->out_width; ++ow) edge_pixel<kFull, kKH, kKW, kS>(p, rows, b, c0, ow, out);
 }
@@ -181,6 +196,8 @@ void dwconv_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const 
     b.nright_hi = vnegq_s32(vld1q_s32(header + 3 * kCR + 4));
     b.wt = reinterpret_cast<const int8_t*>(header + 4 * kCR);
     b.n = C - c0 < kCR ? C - c0 : kCR;
+    b.pairs = true;
+    for (size_t i = 0; i < taps * kCR; ++i) b.pairs = b.pairs && b.wt[i] != -128;
     if (b.n == kCR) {
       block_row<true, kKH, kKW, kS>(p, rows, b, c0, lo, hi, out);
     } else {

@@ -1,4 +1,5 @@
 // qs8_gemm_minmax_2x8c8__neon.cc: int8 GEMM microkernel for NEON cores without dot product (Cortex-A53/A72, armv7).
+// Reference twin: eb_qs8_gemm_ref (qs8-gemm/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // 2 rows × 8 columns, K in steps of 8: vmull_s8 forms 8 exact int16 products and vpadalq_s16 adds their pairs into
 // int32 lanes (one product per int16: two could overflow when a hostile file has −128 weights). 16 accumulators
@@ -20,8 +21,8 @@ inline int32x4_t reduce4(int32x4_t a, int32x4_t b, int32x4_t c, int32x4_t d) {
 }  // namespace
 
 extern "C" void eb_qs8_gemm_minmax_ukernel_2x8c8__neon(size_t mr, size_t nc, size_t kc, const int8_t* a,
-                                                      size_t a_stride, const void* w, int8_t* c, size_t c_stride,
-                                                      const eb_qs8_requant_params* rq) {
+                                                       size_t a_stride, const void* w, int8_t* c, size_t c_stride,
+                                                       const eb_qs8_requant_params* rq) {
   const int8_t* a0 = a;
   const int8_t* a1 = mr > 1 ? a + a_stride : a;
   const int32_t* header = static_cast<const int32_t*>(w);

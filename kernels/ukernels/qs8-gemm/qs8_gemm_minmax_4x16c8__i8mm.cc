@@ -1,5 +1,6 @@
 // qs8_gemm_minmax_4x16c8__i8mm.cc: int8 GEMM microkernel for armv8.6 cores with I8MM (Cortex-A510/A710/X2 and
 // later, Neoverse N2/V1/V2).
+// Reference twin: eb_qs8_gemm_ref (qs8-gemm/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // SMMLA (vmmlaq_s32) multiplies a 2×8 int8 block of A (two rows, 8 k) by an 8×2 block of B (two columns, 8 k) into a
 // 2×2 int32 block: 32 exact MACs per instruction, twice SDOT. The packed weights are the c8 layout every kr = 8
@@ -48,8 +49,8 @@ inline int32x4_t smmla(int32x4_t acc, int8x16_t x, int8x16_t b) {
 }  // namespace
 
 extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm(size_t mr, size_t nc, size_t kc, const int8_t* a,
-                                                       size_t a_stride, const void* w, int8_t* c, size_t c_stride,
-                                                       const eb_qs8_requant_params* rq) {
+                                                        size_t a_stride, const void* w, int8_t* c, size_t c_stride,
+                                                        const eb_qs8_requant_params* rq) {
   // Rows past mr repeat the last valid row (computed, never stored).
   const int8_t* a0 = a;
   const int8_t* a1 = mr > 1 ? a0 + a_stride : a0;

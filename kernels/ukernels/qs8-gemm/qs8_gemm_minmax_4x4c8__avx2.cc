@@ -1,4 +1,5 @@
 // qs8_gemm_minmax_4x4c8__avx2.cc: int8 GEMM microkernel for AVX2 cores without VNNI (Haswell to Skylake, Zen 1-3).
+// Reference twin: eb_qs8_gemm_ref (qs8-gemm/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // 4 rows × 4 columns, K in steps of 8. vpmaddubsw would saturate its int16 pair sums, so inputs are sign-extended
 // to int16 and multiplied by int16 weights (packed as int16 at load) with vpmaddwd, whose pair sums are exact in

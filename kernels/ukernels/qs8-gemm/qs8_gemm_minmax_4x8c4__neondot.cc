@@ -1,4 +1,5 @@
 // qs8_gemm_minmax_4x8c4__neondot.cc: int8 GEMM microkernel for armv8.2 cores with the dot product (Cortex-A55/A76+).
+// Reference twin: eb_qs8_gemm_ref (qs8-gemm/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // 4 rows × 8 columns, K in steps of 4: SDOT adds four int8 products into each int32 lane (exact), with the packed
 // weights of 4 columns × 4 k in one q register and 4 bytes of a row broadcast to every lane. 8 accumulators start
@@ -20,8 +21,8 @@ inline int8x16_t broadcast4(const int8_t* p) {
 }  // namespace
 
 extern "C" void eb_qs8_gemm_minmax_ukernel_4x8c4__neondot(size_t mr, size_t nc, size_t kc, const int8_t* a,
-                                                         size_t a_stride, const void* w, int8_t* c, size_t c_stride,
-                                                         const eb_qs8_requant_params* rq) {
+                                                          size_t a_stride, const void* w, int8_t* c, size_t c_stride,
+                                                          const eb_qs8_requant_params* rq) {
   const int8_t* rows[kMR];
   for (size_t i = 0; i < kMR; ++i) rows[i] = a + (i < mr ? i : mr - 1) * a_stride;
   const int32_t* header = static_cast<const int32_t*>(w);

@@ -1,4 +1,5 @@
 // qs8_gemm_minmax_8x32c4__avx512vnni.cc: int8 GEMM microkernel for AVX-512 VNNI cores (Ice Lake+, Zen 4+).
+// Reference twin: eb_qs8_gemm_ref (qs8-gemm/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // 8 rows × 32 columns per call, K in steps of 4: vpdpbusd multiplies 4 unsigned bytes of A by 4 signed bytes of W
 // into each int32 lane. A is signed, so each broadcast is flipped to x + 128 (xor 0x80) and the packed bias already

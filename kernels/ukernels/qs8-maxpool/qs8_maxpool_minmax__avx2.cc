@@ -1,4 +1,5 @@
 // qs8_maxpool_minmax__avx2.cc: int8 MAX_POOL2D (NHWC) for AVX2 cores (Haswell+, Zen 1+).
+// Reference twin: eb_qs8_maxpool_ref (qs8-maxpool/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // Exactly eb_qs8_maxpool_ref: per output pixel, vpmaxsb over the valid taps of 32 channels per ymm, then the clamp
 // (the loader guarantees act_min <= act_max). Channel tails (< 32) take a scalar loop.
@@ -25,7 +26,8 @@ extern "C" void eb_qs8_maxpool_minmax_ukernel__avx2(const eb_qs8_maxpool_params*
         eb_pool_valid_taps(ws, p->kernel_width, p->dilation_width, W, &kw0, &kw1);
         // The loader checked every window has a tap: kh0 <= kh1 and kw0 <= kw1.
         const int8_t* first = input + ((n * (size_t)H + (size_t)(hs + kh0 * p->dilation_height)) * (size_t)W +
-                                       (size_t)(ws + kw0 * p->dilation_width)) * C;
+                                       (size_t)(ws + kw0 * p->dilation_width)) *
+                                          C;
         const size_t row_step = (size_t)p->dilation_height * (size_t)W * C, col_step = (size_t)p->dilation_width * C;
         const size_t rows = (size_t)(kh1 - kh0 + 1), cols = (size_t)(kw1 - kw0 + 1);
         for (size_t c = 0; c < C; c += 32) {

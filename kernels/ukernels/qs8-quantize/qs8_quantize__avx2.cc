@@ -1,4 +1,5 @@
 // qs8_quantize__avx2.cc: float32 -> int8 QUANTIZE for AVX2 cores (Haswell+, Zen 1+), 8 floats per ymm.
+// Reference twin: eb_qs8_quantize_ref (qs8-quantize/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // Exactly eb_qs8_quantize_ref (docs/quantization.md (1)): vmulps (never contracted into an FMA), vroundps to
 // nearest-even (nearbyintf's default mode), + zp in float, then the clamp: vmaxps returns its second operand when
@@ -28,7 +29,7 @@ inline void store_vec(int8_t* out, __m256i q) {
 }  // namespace
 
 extern "C" void eb_qs8_quantize_ukernel__avx2(size_t count, const float* input, int8_t* output, float inv_scale,
-                                             int32_t zero_point) {
+                                              int32_t zero_point) {
   size_t i = 0;
   for (; i + VEC <= count; i += VEC) store_vec(output + i, quantize_vec(input + i, inv_scale, zero_point));
   if (i < count) {  // tail: through a zero-padded copy (the padding quantizes to something that is not stored)
@@ -43,8 +44,8 @@ extern "C" void eb_qs8_quantize_ukernel__avx2(size_t count, const float* input, 
 // NCHW float in, NHWC int8 out: each channel's row of VEC pixels is quantized in registers, then its bytes are
 // written C apart (a strided byte scatter: the transpose costs one store per element, the math is vectorized).
 extern "C" void eb_qs8_quantize_ukernel__avx2_to_nhwc(size_t batch, size_t channels, size_t height, size_t width,
-                                                     const float* input, int8_t* output, float inv_scale,
-                                                     int32_t zero_point) {
+                                                      const float* input, int8_t* output, float inv_scale,
+                                                      int32_t zero_point) {
   int8_t q[VEC];
   for (size_t n = 0; n < batch; ++n) {
     for (size_t h = 0; h < height; ++h) {

@@ -1,4 +1,5 @@
 // qs8_quantize__avx512vnni.cc: float32 -> int8 QUANTIZE for AVX-512 cores (Skylake-X+, Zen 4+), 16 floats per zmm.
+// Reference twin: eb_qs8_quantize_ref (qs8-quantize/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // Exactly eb_qs8_quantize_ref (docs/quantization.md (1)): x · inv_scale rounded to float32 (vmulps; the build
 // never contracts it into an FMA), nearbyint = vrndscaleps to nearest-even (the default rounding mode nearbyintf
@@ -24,7 +25,7 @@ inline void store_vec(int8_t* out, __m128i q) { _mm_storeu_si128(reinterpret_cas
 }  // namespace
 
 extern "C" void eb_qs8_quantize_ukernel__avx512vnni(size_t count, const float* input, int8_t* output, float inv_scale,
-                                             int32_t zero_point) {
+                                                    int32_t zero_point) {
   size_t i = 0;
   for (; i + VEC <= count; i += VEC) store_vec(output + i, quantize_vec(input + i, inv_scale, zero_point));
   if (i < count) {  // tail: through a zero-padded copy (the padding quantizes to something that is not stored)
@@ -42,15 +43,15 @@ extern "C" void eb_qs8_quantize_ukernel__avx512vnni(size_t count, const float* i
 inline void interleave3(__m128i q0, __m128i q1, __m128i q2, int8_t* out) {
   // idx[3k + c][b] = (16k + b) / 3 when (16k + b) % 3 == c, else −128.
   alignas(16) static const int8_t idx[9][16] = {
-    {0, -128, -128, 1, -128, -128, 2, -128, -128, 3, -128, -128, 4, -128, -128, 5},
-    {-128, 0, -128, -128, 1, -128, -128, 2, -128, -128, 3, -128, -128, 4, -128, -128},
-    {-128, -128, 0, -128, -128, 1, -128, -128, 2, -128, -128, 3, -128, -128, 4, -128},
-    {-128, -128, 6, -128, -128, 7, -128, -128, 8, -128, -128, 9, -128, -128, 10, -128},
-    {5, -128, -128, 6, -128, -128, 7, -128, -128, 8, -128, -128, 9, -128, -128, 10},
-    {-128, 5, -128, -128, 6, -128, -128, 7, -128, -128, 8, -128, -128, 9, -128, -128},
-    {-128, 11, -128, -128, 12, -128, -128, 13, -128, -128, 14, -128, -128, 15, -128, -128},
-    {-128, -128, 11, -128, -128, 12, -128, -128, 13, -128, -128, 14, -128, -128, 15, -128},
-    {10, -128, -128, 11, -128, -128, 12, -128, -128, 13, -128, -128, 14, -128, -128, 15},
+      {0, -128, -128, 1, -128, -128, 2, -128, -128, 3, -128, -128, 4, -128, -128, 5},
+      {-128, 0, -128, -128, 1, -128, -128, 2, -128, -128, 3, -128, -128, 4, -128, -128},
+      {-128, -128, 0, -128, -128, 1, -128, -128, 2, -128, -128, 3, -128, -128, 4, -128},
+      {-128, -128, 6, -128, -128, 7, -128, -128, 8, -128, -128, 9, -128, -128, 10, -128},
+      {5, -128, -128, 6, -128, -128, 7, -128, -128, 8, -128, -128, 9, -128, -128, 10},
+      {-128, 5, -128, -128, 6, -128, -128, 7, -128, -128, 8, -128, -128, 9, -128, -128},
+      {-128, 11, -128, -128, 12, -128, -128, 13, -128, -128, 14, -128, -128, 15, -128, -128},
+      {-128, -128, 11, -128, -128, 12, -128, -128, 13, -128, -128, 14, -128, -128, 15, -128},
+      {10, -128, -128, 11, -128, -128, 12, -128, -128, 13, -128, -128, 14, -128, -128, 15},
   };
   for (int k = 0; k < 3; ++k) {
     const __m128i v = _mm_or_si128(
@@ -65,8 +66,8 @@ inline void interleave3(__m128i q0, __m128i q1, __m128i q2, int8_t* out) {
 // written C apart (a strided byte scatter: the transpose costs one store per element, the math is vectorized);
 // three channels (an RGB input) interleave in registers instead.
 extern "C" void eb_qs8_quantize_ukernel__avx512vnni_to_nhwc(size_t batch, size_t channels, size_t height, size_t width,
-                                                     const float* input, int8_t* output, float inv_scale,
-                                                     int32_t zero_point) {
+                                                            const float* input, int8_t* output, float inv_scale,
+                                                            int32_t zero_point) {
   int8_t q[VEC];
   for (size_t n = 0; n < batch; ++n) {
     for (size_t h = 0; h < height; ++h) {

@@ -1,4 +1,5 @@
 // qs8_quantize__neon.cc: float32 -> int8 QUANTIZE for armv8 NEON (every arm64 path), 4 floats per q register.
+// Reference twin: eb_qs8_quantize_ref (qs8-quantize/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // Exactly eb_qs8_quantize_ref (docs/quantization.md (1)): vmulq_f32 (never contracted), vrndnq_f32 = nearest-even
 // (nearbyintf's default mode), + zp in float, then the clamp with NaN -> −128 by an explicit compare (NEON's vmax
@@ -29,7 +30,7 @@ inline void store_vec(int8_t* out, int8x8_t q) { vst1_s8(out, q); }
 }  // namespace
 
 extern "C" void eb_qs8_quantize_ukernel__neon(size_t count, const float* input, int8_t* output, float inv_scale,
-                                             int32_t zero_point) {
+                                              int32_t zero_point) {
   size_t i = 0;
   for (; i + VEC <= count; i += VEC) store_vec(output + i, quantize_vec(input + i, inv_scale, zero_point));
   if (i < count) {  // tail: through a zero-padded copy (the padding quantizes to something that is not stored)
@@ -44,8 +45,8 @@ extern "C" void eb_qs8_quantize_ukernel__neon(size_t count, const float* input, 
 // NCHW float in, NHWC int8 out: each channel's row of VEC pixels is quantized in registers, then its bytes are
 // written C apart (a strided byte scatter: the transpose costs one store per element, the math is vectorized).
 extern "C" void eb_qs8_quantize_ukernel__neon_to_nhwc(size_t batch, size_t channels, size_t height, size_t width,
-                                                     const float* input, int8_t* output, float inv_scale,
-                                                     int32_t zero_point) {
+                                                      const float* input, int8_t* output, float inv_scale,
+                                                      int32_t zero_point) {
   int8_t q[VEC];
   for (size_t n = 0; n < batch; ++n) {
     for (size_t h = 0; h < height; ++h) {

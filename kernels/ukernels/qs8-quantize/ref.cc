@@ -20,8 +20,7 @@ extern "C" void eb_qs8_quantize_ref(size_t count, const float* input, int8_t* ou
 }
 
 extern "C" void eb_qs8_quantize_to_nhwc_ref(size_t batch, size_t channels, size_t height, size_t width,
-                                            const float* input, int8_t* output, float inv_scale,
-                                            int32_t zero_point) {
+                                            const float* input, int8_t* output, float inv_scale, int32_t zero_point) {
   const float zp = (float)zero_point;
   for (size_t n = 0; n < batch; ++n)
     for (size_t h = 0; h < height; ++h)

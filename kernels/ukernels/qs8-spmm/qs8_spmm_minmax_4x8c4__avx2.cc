@@ -1,4 +1,5 @@
 // qs8_spmm_minmax_4x8c4__avx2.cc: int8 block-sparse GEMM microkernel for AVX2 cores without VNNI (Haswell to Zen 3).
+// Reference twin: eb_qs8_spmm_ref (qs8-spmm/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // 4 rows × 8 columns over the stored 8×4 weight slices of a strip (ukernels_isa.h). As in the dense AVX2 kernel,
 // inputs are sign-extended to int16 and multiplied by int16 weights with vpmaddwd (exact pair sums; vpmaddubsw would

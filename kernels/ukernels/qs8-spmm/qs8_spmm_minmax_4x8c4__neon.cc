@@ -1,5 +1,6 @@
 // qs8_spmm_minmax_4x8c4__neon.cc: int8 block-sparse GEMM microkernel for NEON cores without the dot product
 // (Cortex-A7/A9/A15/A53/A72, armv7 and armv8).
+// Reference twin: eb_qs8_spmm_ref (qs8-spmm/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // 4 rows × 8 columns over the stored 8×4 weight slices of a strip (ukernels_isa.h). Weights are int16 [4 k][8
 // columns] (widened at load); each input byte is sign-extended and multiplied into two int32x4 accumulators with

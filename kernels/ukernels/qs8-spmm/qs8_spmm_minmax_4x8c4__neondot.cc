@@ -1,5 +1,6 @@
 // qs8_spmm_minmax_4x8c4__neondot.cc: int8 block-sparse GEMM microkernel for armv8.2 cores with the dot product
 // (Cortex-A55/A76+).
+// Reference twin: eb_qs8_spmm_ref (qs8-spmm/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // 4 rows × 8 columns over the stored 8×4 weight slices of a strip (ukernels_isa.h): an entry's weights are [8
 // columns][4 k] int8 in two q registers; 4 bytes of a row's tap are broadcast and SDOT adds the four products into

@@ -1,4 +1,5 @@
 // qs8_spmm_minmax_8x16c4__avx512vnni.cc: int8 block-sparse GEMM microkernel for AVX-512 VNNI cores (Ice Lake+, Zen 4+).
+// Reference twin: eb_qs8_spmm_ref (qs8-spmm/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // 8 rows × 16 columns; only the stored 16×4 weight slices of the strip are visited (ukernels_isa.h, sparse strip).
 // Each entry names a tap and a channel offset, so rows are read through per-pixel tap pointers and no im2col copy is
@@ -22,8 +23,8 @@ inline __m512i broadcast_flipped(const int8_t* p, __m512i flip) {
 
 // Accumulators and row tap tables are named variables, not arrays (see the 8x32c4 GEMM kernel: GCC 12 copies an
 // unrolled array of zmm accumulators around the loop).
-extern "C" void eb_qs8_spmm_minmax_ukernel_8x16c4__avx512vnni(size_t mr, size_t nc, const int8_t* const* a,
-                                                              size_t taps, const void* w, int8_t* c, size_t c_stride,
+extern "C" void eb_qs8_spmm_minmax_ukernel_8x16c4__avx512vnni(size_t mr, size_t nc, const int8_t* const* a, size_t taps,
+                                                              const void* w, int8_t* c, size_t c_stride,
                                                               const eb_qs8_requant_params* rq) {
   // Rows past mr repeat the last row (their results are not stored).
   const int8_t* const* a0 = a;

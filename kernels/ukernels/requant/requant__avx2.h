@@ -1,4 +1,5 @@
 // requant__avx2.h: docs/quantization.md (4a), (4b), (5), (6) on 8 int32 lanes, for the avx2 micro-kernels.
+// Reference twin: eb_srdhm, eb_rdbpot, eb_mbqm in edgebuild/requant.h, which every lane equals bit for bit.
 // The same steps as requant__avx512vnni.h (see there for why each is exact), with compares and blends.
 #ifndef EDGEBUILD_REQUANT_AVX2_H_
 #define EDGEBUILD_REQUANT_AVX2_H_
@@ -21,8 +22,7 @@ static inline __m256i eb_mbqm_avx2(__m256i acc, __m256i mult, __m256i left, __m2
   const __m256i x = eb_satshl_avx2(acc, left);
   const __m256i nudge = _mm256_set1_epi64x((int64_t)1 << 30);
   const __m256i even = _mm256_add_epi64(_mm256_mul_epi32(x, mult), nudge);
-  const __m256i odd =
-      _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(mult, 32)), nudge);
+  const __m256i odd = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(mult, 32)), nudge);
   __m256i q = _mm256_blend_epi32(_mm256_srli_epi64(even, 31), _mm256_slli_epi64(odd, 1), 0xAA);
   const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
   const __m256i rem = _mm256_and_si256(q, mask);
@@ -31,8 +31,8 @@ static inline __m256i eb_mbqm_avx2(__m256i acc, __m256i mult, __m256i left, __m2
   return _mm256_sub_epi32(q, _mm256_cmpgt_epi32(rem, threshold));  // a true compare is −1
 }
 
-static inline __m256i eb_requant_avx2(__m256i acc, __m256i mult, __m256i left, __m256i right, __m256i lo,
-                                      __m256i hi, __m256i zp) {
+static inline __m256i eb_requant_avx2(__m256i acc, __m256i mult, __m256i left, __m256i right, __m256i lo, __m256i hi,
+                                      __m256i zp) {
   const __m256i q = eb_mbqm_avx2(acc, mult, left, right);
   return _mm256_add_epi32(_mm256_max_epi32(_mm256_min_epi32(q, hi), lo), zp);
 }

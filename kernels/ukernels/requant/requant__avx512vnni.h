@@ -1,4 +1,5 @@
 // requant__avx512vnni.h: docs/quantization.md (4a), (4b), (5), (6) on 16 int32 lanes, for the avx512vnni kernels.
+// Reference twin: eb_srdhm, eb_rdbpot, eb_mbqm in edgebuild/requant.h, which every lane equals bit for bit.
 // Included only by files compiled with the avx512vnni flags (the name decides the flags, STYLE.md).
 #ifndef EDGEBUILD_REQUANT_AVX512VNNI_H_
 #define EDGEBUILD_REQUANT_AVX512VNNI_H_
@@ -22,8 +23,8 @@ static inline __m512i eb_satshl_avx512(__m512i x, __m512i left) {
 
 // SRDHM(x, mult) then RDBPOT(·, right) (eqs. 4a, 4b) with the per-column constants precomputed: mult_odd = mult
 // >> 32 in each 64-bit lane, rem_mask = 2^right − 1, half = rem_mask >> 1.
-static inline __m512i eb_srdhm_rdbpot_avx512(__m512i x, __m512i mult, __m512i mult_odd, __m512i right,
-                                             __m512i rem_mask, __m512i half) {
+static inline __m512i eb_srdhm_rdbpot_avx512(__m512i x, __m512i mult, __m512i mult_odd, __m512i right, __m512i rem_mask,
+                                             __m512i half) {
   const __m512i nudge = _mm512_set1_epi64((int64_t)1 << 30);
   const __m512i even = _mm512_add_epi64(_mm512_mul_epi32(x, mult), nudge);
   const __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), mult_odd), nudge);
@@ -43,10 +44,10 @@ static inline __m512i eb_mbqm_avx512(__m512i acc, __m512i mult, __m512i left, __
                                 _mm512_srai_epi32(rem_mask, 1));
 }
 
-// clamp(MBQM(acc, m, e), lo, hi) + zp (eqs. 5, 6) for 16 output columns whose constants are loaded once per tile and reused for every row. The
-// loads happen before any output store on purpose: an int8 store may alias the packed header, so a compiler must
-// otherwise reload and recompute them per row. Most layers have left = 0 in every column (a multiplier below 1); the
-// saturating shift is then skipped (sat32(x · 2^0) = x).
+// clamp(MBQM(acc, m, e), lo, hi) + zp (eqs. 5, 6) for 16 output columns whose constants are loaded once per tile and
+// reused for every row. The loads happen before any output store on purpose: an int8 store may alias the packed header,
+// so a compiler must otherwise reload and recompute them per row. Most layers have left = 0 in every column (a
+// multiplier below 1); the saturating shift is then skipped (sat32(x · 2^0) = x).
 typedef struct eb_requant_cols_avx512 {
   __m512i mult, mult_odd, left, right, rem_mask, half, lo, hi, zp;
   int any_left;

@@ -1,6 +1,7 @@
 // requant__neon.h: docs/quantization.md (4a), (4b), (5), (6) on 4 int32 lanes, for the neon / neondot / i8mm
 // kernels (armv7 and armv8). vqshlq_s32 is sat32(x · 2^left); vqrdmulhq_s32 is SRDHM (eq. 4a) exactly (it saturates
 // only for −2^31 · −2^31, and m > 0); RDBPOT (eq. 4b) is spelled out as in requant.h.
+// Reference twin: eb_srdhm, eb_rdbpot, eb_mbqm in edgebuild/requant.h, which every lane equals bit for bit.
 #ifndef EDGEBUILD_REQUANT_NEON_H_
 #define EDGEBUILD_REQUANT_NEON_H_
 
@@ -17,8 +18,8 @@ static inline int32x4_t eb_mbqm_neon(int32x4_t acc, int32x4_t mult, int32x4_t le
   return vsubq_s32(q, vreinterpretq_s32_u32(vcgtq_s32(rem, threshold)));
 }
 
-static inline int32x4_t eb_requant_neon(int32x4_t acc, int32x4_t mult, int32x4_t left, int32x4_t right,
-                                        int32x4_t lo, int32x4_t hi, int32x4_t zp) {
+static inline int32x4_t eb_requant_neon(int32x4_t acc, int32x4_t mult, int32x4_t left, int32x4_t right, int32x4_t lo,
+                                        int32x4_t hi, int32x4_t zp) {
   const int32x4_t q = eb_mbqm_neon(acc, mult, left, right);
   return vaddq_s32(vmaxq_s32(vminq_s32(q, hi), lo), zp);
 }

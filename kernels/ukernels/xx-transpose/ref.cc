@@ -26,8 +26,8 @@ void copy_row_any(unsigned char* y, const unsigned char* x, size_t count, size_t
 // last (output index j_k reads input axis perm[k], so the input offset advances by that axis' input stride).
 // A per-element memmove here made ShuffleNetV2's channel shuffles 92% of its run time (host profile, issue 8); the
 // row loop with constant-size copies stays plain loops.
-extern "C" void eb_xx_transpose_ref(size_t element_size, size_t rank, const int32_t* input_dims,
-                                    const int32_t* perm, const void* input, void* output) {
+extern "C" void eb_xx_transpose_ref(size_t element_size, size_t rank, const int32_t* input_dims, const int32_t* perm,
+                                    const void* input, void* output) {
   size_t input_stride[6];
   size_t stride = element_size;
   for (size_t i = rank; i-- > 0;) {

@@ -1,6 +1,7 @@
 // qs8_vadd_minmax__neon.cc: int8 elementwise ADD for NEON cores (armv7 and armv8, every ARM path), 8 lanes a step.
+// Reference twin: eb_qs8_vadd_ref (qs8-vadd/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
-// Exactly eb_qs8_add_ref (docs/quantization.md (7)): vqshlq_s32 is the reference's sat32(x · 2^left_shift),
+// Exactly eb_qs8_vadd_ref (docs/quantization.md (7)): vqshlq_s32 is the reference's sat32(x · 2^left_shift),
 // vqaddq_s32 its sat32(a' + b'), and eb_mbqm_neon its MBQM. The tail goes through an 8-byte stack copy.
 #include <arm_neon.h>
 #include <string.h>
@@ -9,7 +10,7 @@
 #include "edgebuild/ukernels.h"
 #include "edgebuild/ukernels_isa.h"
 
-extern "C" void eb_qs8_vadd_minmax_ukernel__neon(const eb_qs8_add_params* p, size_t count, const int8_t* a,
+extern "C" void eb_qs8_vadd_minmax_ukernel__neon(const eb_qs8_vadd_params* p, size_t count, const int8_t* a,
                                                  const int8_t* b, int8_t* output) {
   const int16x8_t zp_a = vdupq_n_s16((int16_t)p->a_zero_point), zp_b = vdupq_n_s16((int16_t)p->b_zero_point);
   const int32x4_t ls = vdupq_n_s32(p->left_shift);

@@ -1,5 +1,5 @@
 """Issue 8's CNN ops (UNARY, ADD/SUB/MUL with broadcasting, PAD, SLICE, RESIZE): reference kernels against the NumPy
-oracle (tests/kernels/oracle.py), int8 exactly and float32 within a stated tolerance, over Hypothesis cases; and the
+oracle (tests/kernels/ukernels/oracle.py), int8 exactly and float32 within a stated tolerance, over Hypothesis cases; and the
 loader's rejection of malformed params, with the message that names the rule.
 """
 
@@ -14,8 +14,8 @@ from edgebuild.ir import DType, Layout, Op, OpCode, Program, Tensor, UnaryFunc
 from edgebuild.lower.ops.resize import linear_table, nearest_table, q16
 from edgebuild.qmath import f32_bits, quantize_multiplier
 from tests.helpers import native, run_native
-from tests.kernels.oracle import run_program
-from tests.kernels.test_ref_vs_oracle import (
+from tests.kernels.ukernels.oracle import run_program
+from tests.kernels.ukernels.test_ref_vs_oracle import (
     SETTINGS,
     act_range,
     check,

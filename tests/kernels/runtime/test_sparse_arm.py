@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.kernels.isa_cases import Case
 from tests.kernels.paths_ran import RAN, record_path
-from tests.kernels.sparse_cases import sparse_sweep
-from tests.kernels.test_isa_arm import CONFIGS, Batch, run_batches, write_batches
+from tests.kernels.runtime.isa_cases import Case
+from tests.kernels.runtime.sparse_cases import sparse_sweep
+from tests.kernels.runtime.test_isa_arm import CONFIGS, Batch, run_batches, write_batches
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """Float fallback kernels (kernels/ukernels/f32-*/ref.cc, run through writer -> C++ loader -> executor) against the
-float64 NumPy oracle (tests/kernels/oracle.py), over random shapes and parameters (Hypothesis).
+float64 NumPy oracle (tests/kernels/ukernels/oracle.py), over random shapes and parameters (Hypothesis).
 
 Tolerance: the kernels accumulate in double and round each output once, so they sit within a few float32 ULPs of the
 float64 oracle: |got − want| <= 1e-6 · max(1, max |want|) (about 8 ULPs at the largest output; softmax and
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from edgebuild.ir import DType, Layout, Op, OpCode, Program, Tensor
 from edgebuild.lower import f32_bits_of
 from tests.helpers import native
-from tests.kernels.oracle import run_program
+from tests.kernels.ukernels.oracle import run_program
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 INF = f32_bits_of(math.inf)

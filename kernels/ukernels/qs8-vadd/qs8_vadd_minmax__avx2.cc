@@ -1,6 +1,7 @@
 // qs8_vadd_minmax__avx2.cc: int8 elementwise ADD for AVX2 cores (Haswell+, Zen 1+), 8 lanes per ymm.
+// Reference twin: eb_qs8_vadd_ref (qs8-vadd/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
-// Exactly eb_qs8_add_ref (docs/quantization.md (7)) lane by lane: the three MBQMs in int32 lanes with 64-bit
+// Exactly eb_qs8_vadd_ref (docs/quantization.md (7)) lane by lane: the three MBQMs in int32 lanes with 64-bit
 // products and every sat32 of the reference spelled out. The tail goes through a 16-byte stack copy.
 #include <immintrin.h>
 #include <string.h>
@@ -9,7 +10,7 @@
 #include "edgebuild/ukernels.h"
 #include "edgebuild/ukernels_isa.h"
 
-extern "C" void eb_qs8_vadd_minmax_ukernel__avx2(const eb_qs8_add_params* p, size_t count, const int8_t* a,
+extern "C" void eb_qs8_vadd_minmax_ukernel__avx2(const eb_qs8_vadd_params* p, size_t count, const int8_t* a,
                                                  const int8_t* b, int8_t* output) {
   const __m256i zp_a = _mm256_set1_epi32(p->a_zero_point), zp_b = _mm256_set1_epi32(p->b_zero_point);
   const __m256i ls = _mm256_set1_epi32(p->left_shift);

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from edgebuild.ir import DType, Layout, Op, OpCode, Program, Tensor
 from edgebuild.qmath import f32_bits, quantize_multiplier
-from tests.helpers import run_native
-from tests.kernels.oracle import mbqm, rdbpot, run_program, srdhm
+from tests.helpers import native, run_native
+from tests.kernels.ukernels.oracle import mbqm, rdbpot, run_program, srdhm
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -342,3 +342,11 @@ def test_oracle_rounding_known_values() -> None:
     assert rdbpot(np.array([5, -5, 4, -4, 6, -7]), 1).tolist() == [3, -3, 2, -2, 3, -4]
     assert srdhm(np.array([-(2**31)]), -(2**31)).tolist() == [2**31 - 1]
     assert mbqm(np.array([7, -7]), half, -1).tolist() == [2, -2]  # 7 * 0.25 = 1.75
+
+
+def test_oracle_tier_loads_the_reference_path() -> None:
+    """conftest.py forces EDGEBUILD_ISA=ref: the models above ran the ref.cc kernels, not this machine's best ISA."""
+    prog = Program()
+    _, q = int8_input(prog, (1, 8), 3)
+    float_output(prog, q)
+    assert native(prog).isa == "ref"

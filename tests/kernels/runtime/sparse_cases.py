@@ -11,7 +11,7 @@ import numpy as np
 
 from edgebuild.ir import OpCode, Program
 from edgebuild.sparse import choose_sparse
-from tests.kernels.isa_cases import Case, conv_case, fc_case
+from tests.kernels.runtime.isa_cases import Case, conv_case, fc_case
 
 # Densities of non-zero blocks; "one" keeps a single block, "rows" empties every other block row.
 PATTERNS = ("zero", "one", "rows", 0.1, 0.5, 1.0)

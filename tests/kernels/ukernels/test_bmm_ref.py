@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from edgebuild.ir import DType, Op, OpCode, Program, Tensor
 from edgebuild.qmath import quantize_multiplier
 from tests.helpers import native, run_native
-from tests.kernels.oracle import run_program
-from tests.kernels.test_ref_vs_oracle import codes, float_output, int8_input
+from tests.kernels.ukernels.oracle import run_program
+from tests.kernels.ukernels.test_ref_vs_oracle import codes, float_output, int8_input
 
 
 def bmm_program(lead, m, k, n, tr, zps, real_mult, act=(-128, 127)) -> Program:

@@ -12,7 +12,7 @@ import numpy as np
 
 from edgebuild.ir import DType, Layout, Op, OpCode, Program, Tensor
 from edgebuild.qmath import f32_bits, quantize_multiplier
-from tests.kernels.test_ref_vs_oracle import float_output, int8_input
+from tests.kernels.ukernels.test_ref_vs_oracle import float_output, int8_input
 
 # Tile sizes of the registered kernels: m (rows) 1, 2, 4, 8; n (columns) 4, 8, 32; k steps 4, 8.
 # 1 .. 3 tiles past each, primes, and one either side of powers of two.

@@ -21,8 +21,8 @@ from edgebuild import _native
 from edgebuild.ir import Program, Tensor
 from edgebuild.plan import plan_arena
 from edgebuild.serialize import artifact_bytes
-from tests.kernels.isa_cases import Case, conv_case, dw_row_cases, elementwise_sweep, fc_case
 from tests.kernels.paths_ran import RAN, record_path
+from tests.kernels.runtime.isa_cases import Case, conv_case, dw_row_cases, elementwise_sweep, fc_case
 
 # (target, emulated CPU, forced ISA): plain NEON on an armv8.0 core, i8mm (SMMLA GEMM) and dotprod on `-cpu max`
 # (and NEON there too), armv7 NEON. test_all_arm_paths_ran checks that these cover every path each target's runner

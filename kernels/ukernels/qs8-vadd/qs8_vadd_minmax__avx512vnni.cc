@@ -1,6 +1,7 @@
 // qs8_vadd_minmax__avx512vnni.cc: int8 elementwise ADD for AVX-512 cores (Skylake-X+, Zen 4+), 16 lanes per zmm.
+// Reference twin: eb_qs8_vadd_ref (qs8-vadd/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
-// Exactly eb_qs8_add_ref (docs/quantization.md (7)) lane by lane, for any loader-valid parameters. ResNet-18 adds
+// Exactly eb_qs8_vadd_ref (docs/quantization.md (7)) lane by lane, for any loader-valid parameters. ResNet-18 adds
 // 3136×64-element tensors; every ADD the lowering emits takes the kFast loop below, whose arithmetic is specialised
 // to its parameters (~21 zmm instructions per 16 outputs instead of ~56). Other parameters keep two general loops:
 // kNoSat (the three MBQMs with 64-bit products, the sat32s of the input side dropped: left_shift <= 22 and input
@@ -65,7 +66,7 @@ eb_requant_cols_avx512 mbqm_consts(int32_t m, int32_t e, int32_t lo, int32_t hi,
 }
 
 template <bool kNoSat>
-void vadd(const eb_qs8_add_params* p, size_t count, const int8_t* a, const int8_t* b, int8_t* output) {
+void vadd(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const int8_t* b, int8_t* output) {
   const __m512i zp_a = _mm512_set1_epi32(p->a_zero_point), zp_b = _mm512_set1_epi32(p->b_zero_point);
   const __m512i ls = _mm512_set1_epi32(p->left_shift);
   const __m128i ls_count = _mm_cvtsi32_si128(p->left_shift);
@@ -80,10 +81,10 @@ void vadd(const eb_qs8_add_params* p, size_t count, const int8_t* a, const int8_
     const __m512i xb = _mm512_sub_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, b + i)), zp_b);
     __m512i sum;
     if (kNoSat) {
-      const __m512i ra = eb_srdhm_rdbpot_avx512(_mm512_sll_epi32(xa, ls_count), ca.mult, ca.mult_odd, ca.right,
-                                                ca.rem_mask, ca.half);
-      const __m512i rb = eb_srdhm_rdbpot_avx512(_mm512_sll_epi32(xb, ls_count), cb.mult, cb.mult_odd, cb.right,
-                                                cb.rem_mask, cb.half);
+      const __m512i ra =
+          eb_srdhm_rdbpot_avx512(_mm512_sll_epi32(xa, ls_count), ca.mult, ca.mult_odd, ca.right, ca.rem_mask, ca.half);
+      const __m512i rb =
+          eb_srdhm_rdbpot_avx512(_mm512_sll_epi32(xb, ls_count), cb.mult, cb.mult_odd, cb.right, cb.rem_mask, cb.half);
       sum = _mm512_add_epi32(ra, rb);
     } else {
       const __m512i ra = eb_mbqm_avx512(eb_satshl_avx512(xa, ls), ca.mult, ca.left, ca.right);
@@ -143,7 +144,7 @@ inline __m512i fast_in(const FastInput& in, __m512i x) {
     return _mm512_add_epi32(p, _mm512_srav_epi32(t, in.k));
   }
   const __m512i t = _mm512_add_epi32(_mm512_mullo_epi32(x, in.ml), in.cl);  // d·ml + 2^(k−1)
-  __m512i q = _mm512_add_epi32(p, _mm512_srav_epi32(t, in.k));               // SRDHM + h
+  __m512i q = _mm512_add_epi32(p, _mm512_srav_epi32(t, in.k));              // SRDHM + h
   q = _mm512_mask_sub_epi32(q, _mm512_cmplt_epi32_mask(x, in.zp), q, in.fix);
   return _mm512_srav_epi32(q, in.r);
 }
@@ -166,7 +167,7 @@ inline __m512i fast_add16(const FastInput& ia, const FastInput& ib, const FastOu
 }
 
 template <InputKind kA, InputKind kB, bool kFullRange>
-void vadd_fast(const eb_qs8_add_params* p, size_t count, const int8_t* a, const int8_t* b, int8_t* output) {
+void vadd_fast(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const int8_t* b, int8_t* output) {
   const FastInput ia = fast_input(kA, p->a_zero_point, p->a_multiplier, p->a_shift, p->left_shift);
   FastInput ib = fast_input(kB, p->b_zero_point, p->b_multiplier, p->b_shift, p->left_shift);
   const uint32_t sign = 0x80000000u, m = (uint32_t)p->output_multiplier;
@@ -205,7 +206,7 @@ void vadd_fast(const eb_qs8_add_params* p, size_t count, const int8_t* a, const 
 }
 
 template <InputKind kA, InputKind kB>
-void vadd_fast_range(const eb_qs8_add_params* p, size_t count, const int8_t* a, const int8_t* b, int8_t* output) {
+void vadd_fast_range(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const int8_t* b, int8_t* output) {
   if (p->output_min == -128 && p->output_max == 127) {
     vadd_fast<kA, kB, true>(p, count, a, b, output);
   } else {
@@ -214,7 +215,7 @@ void vadd_fast_range(const eb_qs8_add_params* p, size_t count, const int8_t* a, 
 }
 
 // ka <= kb (the caller swaps the inputs otherwise).
-void vadd_fast_kinds(InputKind ka, InputKind kb, const eb_qs8_add_params* p, size_t count, const int8_t* a,
+void vadd_fast_kinds(InputKind ka, InputKind kb, const eb_qs8_vadd_params* p, size_t count, const int8_t* a,
                      const int8_t* b, int8_t* output) {
   if (ka == kLinear) return vadd_fast_range<kLinear, kLinear>(p, count, a, b, output);
   if (ka == kWords) {
@@ -226,19 +227,19 @@ void vadd_fast_kinds(InputKind ka, InputKind kb, const eb_qs8_add_params* p, siz
                       : vadd_fast_range<kGeneral, kGeneral>(p, count, a, b, output);
 }
 
-bool fast_applies(const eb_qs8_add_params* p) {
+bool fast_applies(const eb_qs8_vadd_params* p) {
   if (p->left_shift < 8 || p->left_shift > 22 || p->a_shift > 0 || p->b_shift > 0 || p->output_shift > 0) return false;
   return (510LL << p->left_shift) + (129LL << -p->output_shift) < ((int64_t)1 << 31);
 }
 }  // namespace
 
-extern "C" void eb_qs8_vadd_minmax_ukernel__avx512vnni(const eb_qs8_add_params* p, size_t count, const int8_t* a,
+extern "C" void eb_qs8_vadd_minmax_ukernel__avx512vnni(const eb_qs8_vadd_params* p, size_t count, const int8_t* a,
                                                        const int8_t* b, int8_t* output) {
   if (fast_applies(p)) {
     const InputKind ka = input_kind(p->a_multiplier, p->a_shift, p->left_shift);
     const InputKind kb = input_kind(p->b_multiplier, p->b_shift, p->left_shift);
     if (ka > kb) {  // a' + b' = b' + a': the costlier input first
-      eb_qs8_add_params q = *p;
+      eb_qs8_vadd_params q = *p;
       q.a_zero_point = p->b_zero_point;
       q.a_multiplier = p->b_multiplier;
       q.a_shift = p->b_shift;

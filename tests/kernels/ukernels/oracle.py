@@ -4,7 +4,7 @@ Written from the equations, not from the C++: the reference kernels must agree w
 
 Float fallback ops (float32 output, docs/artifact.md "Float fallback") are computed in float64 from the same
 definitions (`_float_op`) and rounded once to float32; the f32 reference kernels agree with them within a stated
-tolerance (tests/kernels/test_f32_ref.py), not exactly.
+tolerance (tests/kernels/ukernels/test_f32_ref.py), not exactly.
 """
 
 from __future__ import annotations

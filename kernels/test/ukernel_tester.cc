@@ -1,0 +1,1024 @@
+// ukernel_tester.cc: every optimized micro-kernel against its reference twin, bit-exactly, called directly.
+//
+// In the spirit of XNNPACK's gemm-microkernel-tester: for each family with ISA variants (qs8-gemm, qs8-dwconv,
+// qs8-spmm, qs8-vadd, qs8-maxpool, qs8-avgpool, qs8-quantize), every variant compiled into this build and supported
+// by this CPU (eb_available_isas) runs over shapes that break kernels (sizes from 1 to 2–3 tiles past the tile,
+// primes, powers of two ± 1, strided rows, zero points −128 / 0 / 127, clamps, all −128 inputs with large k, sparse
+// patterns) and must equal the family's ref.cc byte for byte, with the bytes around the output untouched.
+//
+// Output, one line per variant (tests/kernels/ukernels/test_ukernel_tester.py reads it):
+//   ran <family> <symbol> <isa> <shapes> <failures>
+//   not-run <family> <symbol> <isa> <reason>
+// then MISMATCH lines (the first few per variant) and a summary. Exit 1 on any mismatch, or when an ISA named by
+// --require did not run. Options: --isa a,b (run only these ISAs), --require a,b, --quick (fewer shapes).
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edgebuild/edgebuild.h"
+#include "edgebuild/pool_window.h"
+#include "edgebuild/ukernels.h"
+#include "edgebuild/ukernels_isa.h"
+#include "ukernel_pack.h"
+
+namespace {
+
+using ebt::alloc64;
+using ebt::round_up;
+
+// ---- random numbers (xorshift64*: the same sequence on every target) ----
+struct Rng {
+  uint64_t s;
+  uint64_t next() {
+    s ^= s >> 12;
+    s ^= s << 25;
+    s ^= s >> 27;
+    return s * 2685821657736338717ull;
+  }
+  int32_t range(int32_t lo, int32_t hi) { return lo + (int32_t)(next() % (uint64_t)((int64_t)hi - lo + 1)); }
+  int8_t s8() { return (int8_t)(next() >> 56); }
+  bool chance(int percent) { return (int)(next() % 100) < percent; }
+  template <typename T>
+  T pick(const T* v, size_t n) {
+    return v[next() % n];
+  }
+};
+
+// ---- which variants run, and what they did ----
+char g_available[256];
+const char* g_only = NULL;  // --isa
+bool g_quick = false;
+int g_failures = 0;
+
+bool listed(const char* list, const char* isa) {
+  const size_t n = strlen(isa);
+  for (const char* p = list; p != NULL && *p != '\0';) {
+    const char* comma = strchr(p, ',');
+    const size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+    if (len == n && strncmp(p, isa, n) == 0) return true;
+    p = comma != NULL ? comma + 1 : NULL;
+  }
+  return false;
+}
+
+struct Ran {
+  char isa[16];
+  int ran;
+};
+Ran g_isas[16];
+size_t g_num_isas = 0;
+
+void note_isa(const char* isa, bool ran) {
+  for (size_t i = 0; i < g_num_isas; ++i) {
+    if (strcmp(g_isas[i].isa, isa) == 0) {
+      g_isas[i].ran |= ran;
+      return;
+    }
+  }
+  snprintf(g_isas[g_num_isas].isa, sizeof g_isas[0].isa, "%s", isa);
+  g_isas[g_num_isas++].ran = ran;
+}
+
+// Whether a variant of `isa` runs here; prints the not-run line when not.
+bool should_run(const char* family, const char* symbol, const char* isa) {
+  if (!listed(g_available, isa)) {
+    printf("not-run %s %s %s CPU lacks %s (available: %s)\n", family, symbol, isa, isa, g_available);
+    note_isa(isa, false);
+    return false;
+  }
+  if (g_only != NULL && !listed(g_only, isa)) {
+    printf("not-run %s %s %s not selected (--isa %s)\n", family, symbol, isa, g_only);
+    return false;
+  }
+  return true;
+}
+
+// One variant's run: counts shapes and mismatches, prints the first few mismatches.
+struct Check {
+  const char* family;
+  const char* symbol;
+  const char* isa;
+  size_t shapes = 0, failures = 0;
+  void shape(bool ok, const char* what) {
+    ++shapes;
+    if (ok) return;
+    if (failures++ < 5) printf("MISMATCH %s %s %s: %s\n", family, symbol, isa, what);
+  }
+  void done() {
+    printf("ran %s %s %s %zu %zu\n", family, symbol, isa, shapes, failures);
+    g_failures += (int)failures;
+    note_isa(isa, true);
+  }
+};
+
+// First differing byte of got (rows of `cols` bytes, `stride` apart) against want (rows of cols), and whether the
+// stride gap holds the sentinel. Returns true when equal.
+bool same_rows(const int8_t* got, size_t stride, const int8_t* want, size_t rows, size_t cols, int8_t sentinel,
+               char* why, size_t why_len) {
+  for (size_t i = 0; i < rows; ++i) {
+    for (size_t j = 0; j < stride; ++j) {
+      const int8_t g = got[i * stride + j];
+      const int8_t w = j < cols ? want[i * cols + j] : sentinel;
+      if (g != w) {
+        snprintf(why + strlen(why), why_len - strlen(why), " first diff at [%zu, %zu]: got %d want %d%s", i, j, g, w,
+                 j < cols ? "" : " (wrote past the row)");
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+// A Q31 multiplier and an exponent that maps an accumulator of about 2^acc_bits into int8 (jitter ±3), sometimes
+// an extreme one; every pair is loader-valid (2^30 <= m < 2^31, −31 <= e <= 30).
+void pick_requant(Rng& r, int acc_bits, int32_t* m, int32_t* e) {
+  *m = (int32_t)((1u << 30) + (uint32_t)(r.next() >> 34));
+  int32_t s = 7 - acc_bits + r.range(-3, 3);
+  if (r.chance(8)) s = r.range(-31, 30);
+  *e = s < -31 ? -31 : (s > 30 ? 30 : s);
+}
+
+int log2_ceil(size_t x) {
+  int b = 0;
+  while (((size_t)1 << b) < x) ++b;
+  return b;
+}
+
+// Output zero point and clamp: zero points −128 / 0 / 127 / random, clamps full or random.
+struct OutQuant {
+  int32_t zp, act_min, act_max;
+};
+OutQuant pick_out(Rng& r) {
+  static const int32_t zps[] = {-128, 0, 127, 5, -37};
+  OutQuant q;
+  q.zp = r.chance(70) ? r.pick(zps, 5) : r.range(-128, 127);
+  q.act_min = -128;
+  q.act_max = 127;
+  if (r.chance(35)) {
+    q.act_min = r.range(-128, 100);
+    q.act_max = r.range(q.act_min, 127);
+  }
+  return q;
+}
+eb_qs8_requant_params requant_of(const OutQuant& q) {
+  eb_qs8_requant_params rq;
+  rq.output_zero_point = q.zp;
+  rq.lo = q.act_min - q.zp;
+  rq.hi = q.act_max - q.zp;
+  return rq;
+}
+int32_t pick_zp(Rng& r) {
+  static const int32_t zps[] = {-128, 0, 127};
+  return r.chance(75) ? r.pick(zps, 3) : r.range(-128, 127);
+}
+
+// ============================== qs8-gemm ==============================
+struct GemmVariant {
+  const char* symbol;
+  const char* isa;
+  eb_qs8_gemm_ukernel_fn fn;
+  size_t mr, nr, kr, w_elem, header_arrays;
+  int32_t a_offset;
+};
+const GemmVariant kGemm[] = {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    {"eb_qs8_gemm_minmax_ukernel_8x32c4__avx512vnni", "avx512vnni", eb_qs8_gemm_minmax_ukernel_8x32c4__avx512vnni, 8,
+     32, 4, 1, 5, 128},
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    {"eb_qs8_gemm_minmax_ukernel_4x4c8__avx2", "avx2", eb_qs8_gemm_minmax_ukernel_4x4c8__avx2, 4, 4, 8, 2, 4, 0},
+#endif
+#ifdef EB_HAVE_ISA_NEON
+    {"eb_qs8_gemm_minmax_ukernel_2x8c8__neon", "neon", eb_qs8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 4, 0},
+#endif
+#ifdef EB_HAVE_ISA_NEONDOT
+    {"eb_qs8_gemm_minmax_ukernel_4x8c4__neondot", "neondot", eb_qs8_gemm_minmax_ukernel_4x8c4__neondot, 4, 8, 4, 1, 4,
+     0},
+#endif
+#ifdef EB_HAVE_ISA_I8MM
+    {"eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm", "i8mm", eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm, 4, 16, 8, 1, 4, 0},
+#endif
+    {NULL, NULL, NULL, 0, 0, 0, 0, 0, 0},
+};
+
+// One GEMM shape: the variant tiles M × N as the executor does; rows of A are a_stride apart with garbage in the
+// K padding and the gap, C rows c_stride apart with a sentinel in the gap. extreme: every x = −128, every w = −128
+// (or 127), zp_x = 127: the largest |acc| the lowering allows.
+void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, bool strided, int extreme, Rng& r) {
+  const size_t kc = round_up(K, v.kr), a_stride = kc + (strided ? (size_t)r.range(1, 19) : 0);
+  const size_t c_stride = N + (strided ? (size_t)r.range(1, 9) : 0);
+  int8_t* x = static_cast<int8_t*>(alloc64(M * K));
+  int8_t* w = static_cast<int8_t*>(alloc64(N * K));
+  int32_t* bias = static_cast<int32_t*>(alloc64(N * 4));
+  int32_t* mult = static_cast<int32_t*>(alloc64(N * 4));
+  int32_t* shift = static_cast<int32_t*>(alloc64(N * 4));
+  int8_t* want = static_cast<int8_t*>(alloc64(M * N));
+  int8_t* a = static_cast<int8_t*>(alloc64(M * a_stride));
+  int8_t* c = static_cast<int8_t*>(alloc64(M * c_stride));
+  const int8_t wx = extreme == 2 ? 127 : -128;
+  for (size_t i = 0; i < M * K; ++i) x[i] = extreme ? -128 : r.s8();
+  for (size_t i = 0; i < N * K; ++i) w[i] = extreme ? wx : r.s8();
+  const int32_t zp_x = extreme ? 127 : pick_zp(r);
+  const bool has_bias = !r.chance(10);
+  const int acc_bits = extreme ? log2_ceil(K * 255 * 128) : 13 + log2_ceil(K) / 2;
+  for (size_t j = 0; j < N; ++j) {
+    bias[j] = r.chance(5) ? r.range(-(1 << 30), 1 << 30) : r.range(-(1 << 14), 1 << 14);
+    pick_requant(r, acc_bits, &mult[j], &shift[j]);
+  }
+  const OutQuant oq = pick_out(r);
+  eb_qs8_gemm_params gp = {M, N, K, zp_x, oq.zp, oq.act_min, oq.act_max};
+  eb_qs8_gemm_ref(&gp, x, w, has_bias ? bias : NULL, mult, shift, want);
+
+  const size_t block_bytes = ebt::gemm_block_bytes(v.nr, v.kr, v.w_elem, v.header_arrays, K);
+  uint8_t* packed = static_cast<uint8_t*>(alloc64(round_up(N, v.nr) / v.nr * block_bytes));
+  ebt::pack_gemm(v.nr, v.kr, v.w_elem, v.header_arrays, v.a_offset, N, K, w, has_bias ? bias : NULL, mult, shift, zp_x,
+                 packed);
+  for (size_t i = 0; i < M; ++i) {
+    for (size_t k = 0; k < a_stride; ++k) a[i * a_stride + k] = k < K ? x[i * K + k] : r.s8();  // K padding: anything
+  }
+  const int8_t sentinel = 0x5a;
+  memset(c, sentinel, M * c_stride);
+  const eb_qs8_requant_params rq = requant_of(oq);
+  for (size_t m0 = 0; m0 < M; m0 += v.mr) {
+    const size_t mr = M - m0 < v.mr ? M - m0 : v.mr;
+    for (size_t n0 = 0; n0 < N; n0 += v.nr) {
+      const size_t nc = N - n0 < v.nr ? N - n0 : v.nr;
+      v.fn(mr, nc, kc, a + m0 * a_stride, a_stride, packed + n0 / v.nr * block_bytes, c + m0 * c_stride + n0, c_stride,
+           &rq);
+    }
+  }
+  char why[256];
+  snprintf(why, sizeof why, "M=%zu N=%zu K=%zu a_stride=%zu c_stride=%zu zp_x=%d zp_y=%d clamp=[%d,%d] extreme=%d", M,
+           N, K, a_stride, c_stride, zp_x, oq.zp, oq.act_min, oq.act_max, extreme);
+  ck.shape(same_rows(c, c_stride, want, M, N, sentinel, why, sizeof why), why);
+  free(x), free(w), free(bias), free(mult), free(shift), free(want), free(a), free(c), free(packed);
+}
+
+void test_gemm(uint64_t seed) {
+  for (const GemmVariant* v = kGemm; v->fn != NULL; ++v) {
+    if (!should_run("qs8-gemm", v->symbol, v->isa)) continue;
+    Check ck{"qs8-gemm", v->symbol, v->isa};
+    Rng r{seed ^ 0x9e3779b97f4a7c15ull};
+    // m: 1 .. MR + 1 and 2–3 tiles; n: 1 .. NR + 1 and 2–3 tiles; k: around kr, primes, powers of two ± 1.
+    size_t ms[16], ns[40], nm = 0, nn = 0;
+    for (size_t m = 1; m <= v->mr + 1; ++m) ms[nm++] = m;
+    ms[nm++] = 2 * v->mr + 1;
+    ms[nm++] = 3 * v->mr - 1;
+    for (size_t n = 1; n <= v->nr + 1; ++n) ns[nn++] = n;
+    ns[nn++] = 2 * v->nr - 1;
+    ns[nn++] = 2 * v->nr + 1;
+    ns[nn++] = 3 * v->nr;
+    const size_t kr = v->kr;
+    const size_t ks[] = {1, 2, 3, kr - 1, kr, kr + 1, 2 * kr + 1, 3 * kr, 7, 13, 31, 33, 63, 64, 65, 127, 257};
+    const size_t nk = sizeof ks / sizeof ks[0];
+    for (size_t i = 0; i < nm; ++i)
+      for (size_t j = 0; j < nn; ++j)
+        for (size_t l = 0; l < nk; ++l) {
+          if (g_quick && (i + j + l) % 3 != 0) continue;
+          gemm_shape(ck, *v, ms[i], ns[j], ks[l], r.chance(50), 0, r);
+        }
+    // Overflow edge: all −128 with large k (the lowering allows up to 65 000 taps).
+    gemm_shape(ck, *v, v->mr, v->nr + 1, 4099, false, 1, r);
+    gemm_shape(ck, *v, 3, 5, 65000, true, 1, r);
+    gemm_shape(ck, *v, v->mr + 1, v->nr, 8191, true, 2, r);
+    ck.done();
+  }
+}
+
+// ============================== qs8-dwconv ==============================
+struct DwVariant {
+  const char* symbol;
+  const char* isa;
+  eb_qs8_dwconv_ukernel_fn fn;
+  size_t cr, w_elem;
+  bool rq64;
+};
+const DwVariant kDw[] = {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    {"eb_qs8_dwconv_minmax_ukernel_4x16__avx512vnni", "avx512vnni", eb_qs8_dwconv_minmax_ukernel_4x16__avx512vnni, 16,
+     4, true},
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    {"eb_qs8_dwconv_minmax_ukernel_4x8__avx2", "avx2", eb_qs8_dwconv_minmax_ukernel_4x8__avx2, 8, 4, false},
+#endif
+#ifdef EB_HAVE_ISA_NEON
+    {"eb_qs8_dwconv_minmax_ukernel_4x8__neon", "neon", eb_qs8_dwconv_minmax_ukernel_4x8__neon, 8, 1, false},
+#endif
+    {NULL, NULL, NULL, 0, 0, false},
+};
+
+struct DwShape {
+  size_t channels, in_width, kh, kw, stride, dilation, pad_left, pad_right;
+};
+
+// One depthwise row: rows[i] NULL with some probability (window rows in the padding); the ref twin and the packed
+// kernel see the same rows, params and zero row.
+void dw_shape(Check& ck, const DwVariant& v, const DwShape& s, int extreme, Rng& r) {
+  const size_t C = s.channels, taps = s.kh * s.kw, span = (s.kw - 1) * s.dilation + 1;
+  if (s.in_width + s.pad_left + s.pad_right < span) return;
+  const size_t out_width = (s.in_width + s.pad_left + s.pad_right - span) / s.stride + 1;
+  int8_t* x = static_cast<int8_t*>(alloc64(s.kh * s.in_width * C));
+  int8_t* w = static_cast<int8_t*>(alloc64(C * taps));
+  int32_t* bias = static_cast<int32_t*>(alloc64(C * 4));
+  int32_t* mult = static_cast<int32_t*>(alloc64(C * 4));
+  int32_t* shift = static_cast<int32_t*>(alloc64(C * 4));
+  int8_t* want = static_cast<int8_t*>(alloc64(out_width * C));
+  int8_t* got = static_cast<int8_t*>(alloc64(out_width * C + 64));
+  int8_t* zero = static_cast<int8_t*>(alloc64(C + 64));
+  const int8_t** rows = static_cast<const int8_t**>(alloc64(s.kh * sizeof(void*)));
+  for (size_t i = 0; i < s.kh * s.in_width * C; ++i) x[i] = extreme ? -128 : r.s8();
+  for (size_t i = 0; i < C * taps; ++i) w[i] = extreme ? -128 : r.s8();
+  const int32_t zp_x = extreme ? 127 : pick_zp(r);
+  memset(zero, (int8_t)zp_x, C + 64);
+  const bool has_bias = !r.chance(10);
+  const int acc_bits = extreme ? log2_ceil(taps * 255 * 128) : 13 + log2_ceil(taps) / 2;
+  for (size_t c = 0; c < C; ++c) {
+    bias[c] = r.chance(5) ? r.range(-(1 << 30), 1 << 30) : r.range(-(1 << 14), 1 << 14);
+    pick_requant(r, acc_bits, &mult[c], &shift[c]);
+  }
+  for (size_t i = 0; i < s.kh; ++i) rows[i] = r.chance(15) && !extreme ? NULL : x + i * s.in_width * C;
+  const OutQuant oq = pick_out(r);
+  eb_qs8_dwconv_params p;
+  p.channels = C;
+  p.in_width = s.in_width;
+  p.out_width = out_width;
+  p.kh = s.kh;
+  p.kw = s.kw;
+  p.stride = s.stride;
+  p.dilation = s.dilation;
+  p.pad_left = s.pad_left;
+  p.zero = zero;
+  p.rq = requant_of(oq);
+  eb_qs8_dwconv_ref(&p, rows, w, has_bias ? bias : NULL, mult, shift, zp_x, want);
+  const size_t block_bytes = ebt::dw_block_bytes(v.cr, v.w_elem, v.rq64, taps);
+  uint8_t* packed = static_cast<uint8_t*>(alloc64(round_up(C, v.cr) / v.cr * block_bytes));
+  ebt::pack_dw(v.cr, v.w_elem, v.rq64, C, taps, w, has_bias ? bias : NULL, mult, shift, zp_x, packed);
+  const int8_t sentinel = 0x5a;
+  memset(got, sentinel, out_width * C + 64);
+  v.fn(&p, rows, packed, got);
+  char why[256];
+  snprintf(why, sizeof why,
+           "C=%zu W=%zu k=%zux%zu stride=%zu dilation=%zu pad=%zu,%zu OW=%zu zp_x=%d zp_y=%d "
+           "clamp=[%d,%d] extreme=%d",
+           C, s.in_width, s.kh, s.kw, s.stride, s.dilation, s.pad_left, s.pad_right, out_width, zp_x, oq.zp, oq.act_min,
+           oq.act_max, extreme);
+  // One row of out_width·C bytes, then 64 bytes that must keep the sentinel.
+  ck.shape(same_rows(got, out_width * C + 64, want, 1, out_width * C, sentinel, why, sizeof why), why);
+  free(x), free(w), free(bias), free(mult), free(shift), free(want), free(got), free(zero), free(rows), free(packed);
+}
+
+void dw_shapes(void (*each)(const DwShape&, void*), void* ctx, size_t cr) {
+  struct Win {
+    size_t kh, kw, stride, dilation;
+  };
+  // The specialised windows (3×3, 5×5 at stride 1 and 2) and run-time sizes around them.
+  const Win wins[] = {{3, 3, 1, 1}, {3, 3, 2, 1}, {5, 5, 1, 1}, {5, 5, 2, 1}, {1, 1, 1, 1}, {2, 2, 1, 1},
+                      {3, 3, 1, 2}, {7, 7, 2, 1}, {3, 1, 1, 1}, {1, 5, 3, 1}, {3, 3, 3, 1}, {5, 5, 1, 2}};
+  const size_t cs[] = {1, 2, 3, cr - 1, cr, cr + 1, 2 * cr - 1, 2 * cr + 1, 3 * cr + 1, 13, 31, 37, 64};
+  const size_t widths[] = {1, 2, 3, 5, 8, 17};
+  for (const Win& wn : wins)
+    for (size_t ci = 0; ci < sizeof cs / sizeof cs[0]; ++ci)
+      for (size_t width : widths)
+        for (size_t pad = 0; pad < 3; ++pad) {
+          const size_t half = (wn.kw - 1) * wn.dilation / 2;
+          const size_t pl = pad == 0 ? 0 : (pad == 1 ? half : (wn.kw - 1) * wn.dilation);
+          if (g_quick && (ci + width + pad) % 3 != 0) continue;
+          each(DwShape{cs[ci], width, wn.kh, wn.kw, wn.stride, wn.dilation, pl, pad == 2 ? 0 : pl}, ctx);
+        }
+}
+
+struct DwCtx {
+  Check* ck;
+  const DwVariant* v;
+  Rng* r;
+};
+
+void test_dwconv(uint64_t seed) {
+  for (const DwVariant* v = kDw; v->fn != NULL; ++v) {
+    if (!should_run("qs8-dwconv", v->symbol, v->isa)) continue;
+    Check ck{"qs8-dwconv", v->symbol, v->isa};
+    Rng r{seed ^ 0x2545f4914f6cdd1dull};
+    DwCtx ctx{&ck, v, &r};
+    dw_shapes(
+        [](const DwShape& s, void* arg) {
+          DwCtx& c = *static_cast<DwCtx*>(arg);
+          dw_shape(*c.ck, *c.v, s, 0, *c.r);
+        },
+        &ctx, v->cr);
+    dw_shape(ck, *v, DwShape{2 * v->cr + 3, 9, 5, 5, 1, 1, 2, 2}, 1, r);
+    dw_shape(ck, *v, DwShape{v->cr + 1, 4, 15, 15, 1, 1, 7, 7}, 1, r);
+    ck.done();
+  }
+}
+
+// The row twin against the whole-op reference: eb_qs8_dwconv_ref called row by row (rows NULL in the padding, as
+// the executor builds them) equals eb_qs8_conv_ref on a depthwise CONV2D. Ties the new twin to the op's spec.
+void test_dwconv_ref_vs_conv(uint64_t seed) {
+  Check ck{"qs8-dwconv", "eb_qs8_dwconv_ref==eb_qs8_conv_ref", "ref"};
+  Rng r{seed ^ 0x51ed2701ull};
+  struct Ctx {
+    Check* ck;
+    Rng* r;
+  } ctx{&ck, &r};
+  dw_shapes(
+      [](const DwShape& s, void* arg) {
+        Ctx& c = *static_cast<Ctx*>(arg);
+        Rng& r = *c.r;
+        const size_t C = s.channels, H = (size_t)r.range(1, 6), W = s.in_width, taps = s.kh * s.kw;
+        const size_t span_w = (s.kw - 1) * s.dilation + 1, span_h = (s.kh - 1) * s.dilation + 1;
+        const size_t pad_top = s.pad_left, pad_bottom = s.pad_right;
+        if (W + s.pad_left + s.pad_right < span_w || H + pad_top + pad_bottom < span_h) return;
+        const size_t OW = (W + s.pad_left + s.pad_right - span_w) / s.stride + 1;
+        const size_t OH = (H + pad_top + pad_bottom - span_h) / s.stride + 1;
+        int8_t* x = static_cast<int8_t*>(alloc64(H * W * C));
+        int8_t* w = static_cast<int8_t*>(alloc64(C * taps));
+        int32_t* bias = static_cast<int32_t*>(alloc64(C * 4));
+        int32_t* mult = static_cast<int32_t*>(alloc64(C * 4));
+        int32_t* shift = static_cast<int32_t*>(alloc64(C * 4));
+        int8_t* want = static_cast<int8_t*>(alloc64(OH * OW * C));
+        int8_t* got = static_cast<int8_t*>(alloc64(OH * OW * C));
+        int8_t* zero = static_cast<int8_t*>(alloc64(C + 64));
+        const int8_t** rows = static_cast<const int8_t**>(alloc64(s.kh * sizeof(void*)));
+        for (size_t i = 0; i < H * W * C; ++i) x[i] = r.s8();
+        for (size_t i = 0; i < C * taps; ++i) w[i] = r.s8();
+        const int32_t zp_x = pick_zp(r);
+        memset(zero, (int8_t)zp_x, C + 64);
+        for (size_t i = 0; i < C; ++i) {
+          bias[i] = r.range(-(1 << 14), 1 << 14);
+          pick_requant(r, 13 + log2_ceil(taps) / 2, &mult[i], &shift[i]);
+        }
+        const OutQuant oq = pick_out(r);
+        eb_qs8_conv_params cp = {1,
+                                 (int32_t)H,
+                                 (int32_t)W,
+                                 (int32_t)C,
+                                 (int32_t)OH,
+                                 (int32_t)OW,
+                                 (int32_t)C,
+                                 (int32_t)s.kh,
+                                 (int32_t)s.kw,
+                                 (int32_t)C,
+                                 (int32_t)s.stride,
+                                 (int32_t)s.stride,
+                                 (int32_t)pad_top,
+                                 (int32_t)s.pad_left,
+                                 (int32_t)s.dilation,
+                                 (int32_t)s.dilation,
+                                 zp_x,
+                                 oq.zp,
+                                 oq.act_min,
+                                 oq.act_max};
+        eb_qs8_conv_ref(&cp, x, w, bias, mult, shift, want);
+        eb_qs8_dwconv_params p = {C, W, OW, s.kh, s.kw, s.stride, s.dilation, s.pad_left, zero, requant_of(oq)};
+        for (size_t oh = 0; oh < OH; ++oh) {
+          for (size_t i = 0; i < s.kh; ++i) {
+            const int64_t ih = (int64_t)(oh * s.stride + i * s.dilation) - (int64_t)pad_top;
+            rows[i] = ih < 0 || ih >= (int64_t)H ? NULL : x + (size_t)ih * W * C;
+          }
+          eb_qs8_dwconv_ref(&p, rows, w, bias, mult, shift, zp_x, got + oh * OW * C);
+        }
+        char why[256];
+        snprintf(why, sizeof why, "C=%zu H=%zu W=%zu k=%zux%zu stride=%zu dilation=%zu pad=%zu,%zu", C, H, W, s.kh,
+                 s.kw, s.stride, s.dilation, s.pad_left, s.pad_right);
+        c.ck->shape(same_rows(got, OH * OW * C, want, 1, OH * OW * C, 0, why, sizeof why), why);
+        free(x), free(w), free(bias), free(mult), free(shift), free(want), free(got), free(zero), free(rows);
+      },
+      &ctx, 8);
+  ck.done();
+}
+
+// ============================== qs8-spmm ==============================
+struct SpmmVariant {
+  const char* symbol;
+  const char* isa;
+  eb_qs8_spmm_ukernel_fn fn;
+  size_t mr, nr, kr, w_elem, kg;
+  int32_t a_offset;
+};
+const SpmmVariant kSpmm[] = {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    {"eb_qs8_spmm_minmax_ukernel_8x16c4__avx512vnni", "avx512vnni", eb_qs8_spmm_minmax_ukernel_8x16c4__avx512vnni, 8,
+     16, 4, 1, 4, 128},
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    {"eb_qs8_spmm_minmax_ukernel_4x8c4__avx2", "avx2", eb_qs8_spmm_minmax_ukernel_4x8c4__avx2, 4, 8, 4, 2, 2, 0},
+#endif
+#ifdef EB_HAVE_ISA_NEON
+    {"eb_qs8_spmm_minmax_ukernel_4x8c4__neon", "neon", eb_qs8_spmm_minmax_ukernel_4x8c4__neon, 4, 8, 4, 2, 1, 0},
+#endif
+#ifdef EB_HAVE_ISA_NEONDOT
+    {"eb_qs8_spmm_minmax_ukernel_4x8c4__neondot", "neondot", eb_qs8_spmm_minmax_ukernel_4x8c4__neondot, 4, 8, 4, 1, 4,
+     0},
+#endif
+    {NULL, NULL, NULL, 0, 0, 0, 0, 0, 0},
+};
+
+enum Sparsity { kAllZero, kOneNonZero, kEmptyRows, kDense, kRandom, kBlocks, kSparsityCount };
+const char* const kSparsityNames[] = {"all-zero", "one-non-zero", "empty-rows", "dense", "random", "blocks"};
+
+// One sparse tile sweep: M rows (tiled by mr) of `taps` tap pointers to C bytes each (some at the zero row), N
+// columns (one strip per nr). Reference: eb_qs8_spmm_ref as a SPARSE_FULLY_CONNECTED over the gathered rows
+// (K = taps·C input channels, 1×1 blocks).
+void spmm_shape(Check& ck, const SpmmVariant& v, size_t M, size_t N, size_t C, size_t taps, Sparsity sp, bool extreme,
+                Rng& r) {
+  const size_t K = taps * C, c_stride = N + (size_t)r.range(0, 5);
+  int8_t* x = static_cast<int8_t*>(alloc64(M * taps * C));
+  int8_t* gathered = static_cast<int8_t*>(alloc64(M * K));
+  int8_t* w = static_cast<int8_t*>(alloc64(N * K));
+  int32_t* bias = static_cast<int32_t*>(alloc64(N * 4));
+  int32_t* mult = static_cast<int32_t*>(alloc64(N * 4));
+  int32_t* shift = static_cast<int32_t*>(alloc64(N * 4));
+  int8_t* want = static_cast<int8_t*>(alloc64(M * N));
+  int8_t* got = static_cast<int8_t*>(alloc64(M * c_stride));
+  int8_t* zero = static_cast<int8_t*>(alloc64(C + 64));
+  const int8_t** ptrs = static_cast<const int8_t**>(alloc64(M * taps * sizeof(void*)));
+  const int32_t zp_x = extreme ? 127 : pick_zp(r);
+  memset(zero, (int8_t)zp_x, C + 64);
+  for (size_t i = 0; i < M * taps * C; ++i) x[i] = extreme ? -128 : r.s8();
+  for (size_t i = 0; i < M * taps; ++i) ptrs[i] = r.chance(15) && !extreme ? zero : x + i * C;
+  for (size_t i = 0; i < M; ++i)
+    for (size_t t = 0; t < taps; ++t) memcpy(gathered + i * K + t * C, ptrs[i * taps + t], C);
+  const size_t one = (size_t)r.range(0, (int32_t)(N * K - 1));
+  for (size_t n = 0; n < N; ++n) {
+    const bool empty_row = sp == kEmptyRows && n % 3 != 1;
+    for (size_t k = 0; k < K; ++k) {
+      int8_t v8 = extreme ? -128 : r.s8();
+      bool keep;
+      switch (sp) {
+        case kAllZero: keep = false; break;
+        case kOneNonZero: keep = n * K + k == one; break;
+        case kEmptyRows: keep = !empty_row && r.chance(50); break;
+        case kDense: keep = true; break;
+        case kRandom: keep = r.chance(20); break;
+        default: keep = (k / v.kr + n) % 3 == 0; break;  // kBlocks: whole kr slices
+      }
+      if (keep && v8 == 0) v8 = 1;
+      w[n * K + k] = keep ? v8 : 0;
+    }
+  }
+  const int acc_bits = extreme ? log2_ceil(K * 255 * 128) : 13 + log2_ceil(K) / 2;
+  for (size_t j = 0; j < N; ++j) {
+    bias[j] = r.range(-(1 << 14), 1 << 14);
+    pick_requant(r, acc_bits, &mult[j], &shift[j]);
+  }
+  const OutQuant oq = pick_out(r);
+  // Block-CSR with 1×1 blocks: every non-zero weight is a block.
+  int32_t* row_ptr = static_cast<int32_t*>(alloc64((N + 1) * 4));
+  int32_t* col = static_cast<int32_t*>(alloc64(N * K * 4 + 4));
+  int8_t* values = static_cast<int8_t*>(alloc64(N * K + 1));
+  size_t nnz = 0;
+  for (size_t n = 0; n < N; ++n) {
+    row_ptr[n] = (int32_t)nnz;
+    for (size_t k = 0; k < K; ++k) {
+      if (w[n * K + k] == 0) continue;
+      col[nnz] = (int32_t)k;
+      values[nnz++] = w[n * K + k];
+    }
+  }
+  row_ptr[N] = (int32_t)nnz;
+  eb_qs8_spmm_params sp_params;
+  sp_params.conv = {(int32_t)M, 1, 1, (int32_t)K, 1, 1, (int32_t)N, 1,     1,          1,
+                    1,          1, 0, 0,          1, 1, zp_x,       oq.zp, oq.act_min, oq.act_max};
+  sp_params.block_rows = 1;
+  sp_params.block_cols = 1;
+  eb_qs8_spmm_ref(&sp_params, gathered, values, row_ptr, col, bias, mult, shift, want);
+
+  const int8_t sentinel = 0x5a;
+  memset(got, sentinel, M * c_stride);
+  const eb_qs8_requant_params rq = requant_of(oq);
+  for (size_t n0 = 0; n0 < N; n0 += v.nr) {
+    const size_t nc = N - n0 < v.nr ? N - n0 : v.nr;
+    size_t count = 0;
+    const size_t bytes = ebt::spmm_strip_bytes(v.nr, v.kr, v.w_elem, w + n0 * K, nc, K, &count);
+    uint8_t* strip = static_cast<uint8_t*>(alloc64(bytes));
+    ebt::pack_spmm_strip(v.nr, v.kr, v.w_elem, v.kg, v.a_offset, nc, K, C, w + n0 * K, bias + n0, mult + n0, shift + n0,
+                         zp_x, strip);
+    for (size_t m0 = 0; m0 < M; m0 += v.mr) {
+      const size_t mr = M - m0 < v.mr ? M - m0 : v.mr;
+      v.fn(mr, nc, ptrs + m0 * taps, taps, strip, got + m0 * c_stride + n0, c_stride, &rq);
+    }
+    free(strip);
+  }
+  char why[256];
+  snprintf(why, sizeof why, "M=%zu N=%zu C=%zu taps=%zu %s nnz=%zu zp_x=%d zp_y=%d clamp=[%d,%d] extreme=%d", M, N, C,
+           taps, kSparsityNames[sp], nnz, zp_x, oq.zp, oq.act_min, oq.act_max, (int)extreme);
+  ck.shape(same_rows(got, c_stride, want, M, N, sentinel, why, sizeof why), why);
+  free(x), free(gathered), free(w), free(bias), free(mult), free(shift), free(want), free(got), free(zero);
+  free(ptrs), free(row_ptr), free(col), free(values);
+}
+
+void test_spmm(uint64_t seed) {
+  for (const SpmmVariant* v = kSpmm; v->fn != NULL; ++v) {
+    if (!should_run("qs8-spmm", v->symbol, v->isa)) continue;
+    Check ck{"qs8-spmm", v->symbol, v->isa};
+    Rng r{seed ^ 0x7f4a7c159e3779b9ull};
+    const size_t ms[] = {1, 2, v->mr - 1, v->mr, v->mr + 1, 2 * v->mr + 1, 3 * v->mr - 1};
+    const size_t ns[] = {1, 2, 3, v->nr - 1, v->nr, v->nr + 1, 2 * v->nr + 1, 3 * v->nr - 1};
+    const size_t cs[] = {v->kr, 2 * v->kr, 3 * v->kr, 16, 36, 64};
+    const size_t taps_list[] = {1, 2, 9};
+    for (size_t m : ms)
+      for (size_t n : ns)
+        for (size_t c : cs)
+          for (size_t taps : taps_list)
+            for (int sp = 0; sp < kSparsityCount; ++sp) {
+              if ((m + n + c + taps + (size_t)sp) % (g_quick ? 6 : 2) != 0) continue;
+              spmm_shape(ck, *v, m, n, c, taps, (Sparsity)sp, false, r);
+            }
+    spmm_shape(ck, *v, v->mr, v->nr + 1, 1024, 9, kDense, true, r);
+    ck.done();
+  }
+}
+
+// ============================== qs8-vadd ==============================
+struct VaddVariant {
+  const char* symbol;
+  const char* isa;
+  void (*fn)(const eb_qs8_vadd_params*, size_t, const int8_t*, const int8_t*, int8_t*);
+};
+const VaddVariant kVadd[] = {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    {"eb_qs8_vadd_minmax_ukernel__avx512vnni", "avx512vnni", eb_qs8_vadd_minmax_ukernel__avx512vnni},
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    {"eb_qs8_vadd_minmax_ukernel__avx2", "avx2", eb_qs8_vadd_minmax_ukernel__avx2},
+#endif
+#ifdef EB_HAVE_ISA_NEON
+    {"eb_qs8_vadd_minmax_ukernel__neon", "neon", eb_qs8_vadd_minmax_ukernel__neon},
+#endif
+    {NULL, NULL, NULL},
+};
+
+// Loader-valid ADD parameters: the lowering's domain (8 <= left_shift <= 22, exponents <= 0; the avx512vnni fast
+// loop) most of the time, else anything the loader accepts (left_shift 0..24, any valid multiplier).
+eb_qs8_vadd_params pick_vadd(Rng& r) {
+  eb_qs8_vadd_params p;
+  const bool lowering = r.chance(60);
+  p.a_zero_point = pick_zp(r);
+  p.b_zero_point = pick_zp(r);
+  p.left_shift = lowering ? r.range(8, 22) : r.range(0, 24);
+  const OutQuant oq = pick_out(r);
+  p.output_zero_point = oq.zp;
+  p.output_min = oq.act_min;
+  p.output_max = oq.act_max;
+  int32_t* ms[] = {&p.a_multiplier, &p.b_multiplier, &p.output_multiplier};
+  int32_t* es[] = {&p.a_shift, &p.b_shift, &p.output_shift};
+  for (int i = 0; i < 3; ++i) {
+    *ms[i] = (int32_t)((1u << 30) + (uint32_t)(r.next() >> 34));
+    if (!lowering) {
+      *es[i] = r.range(-31, 30);
+    } else if (i < 2) {
+      *es[i] = r.range(-4, 0);
+    } else {  // the output undoes the left shift: e_y around −left_shift, never above 0
+      const int32_t hi = -p.left_shift + 1 > 0 ? 0 : -p.left_shift + 1;
+      *es[i] = r.range(-(p.left_shift + 2), hi);
+    }
+  }
+  return p;
+}
+
+void test_vadd(uint64_t seed) {
+  const size_t counts[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 1000, 4097};
+  for (const VaddVariant* v = kVadd; v->fn != NULL; ++v) {
+    if (!should_run("qs8-vadd", v->symbol, v->isa)) continue;
+    Check ck{"qs8-vadd", v->symbol, v->isa};
+    Rng r{seed ^ 0x1234567ull};
+    for (size_t count : counts) {
+      for (int rep = 0; rep < (g_quick ? 4 : 16); ++rep) {
+        const eb_qs8_vadd_params p = pick_vadd(r);
+        int8_t* a = static_cast<int8_t*>(alloc64(count + 64));
+        int8_t* b = static_cast<int8_t*>(alloc64(count + 64));
+        int8_t* want = static_cast<int8_t*>(alloc64(count));
+        int8_t* got = static_cast<int8_t*>(alloc64(count + 64));
+        const int mode = rep % 4;  // 0 random, 1 all −128, 2 all 127, 3 output aliases a
+        for (size_t i = 0; i < count; ++i) {
+          a[i] = mode == 1 ? -128 : (mode == 2 ? 127 : r.s8());
+          b[i] = mode == 1 ? -128 : (mode == 2 ? 127 : r.s8());
+        }
+        eb_qs8_vadd_ref(&p, count, a, b, want);
+        const int8_t sentinel = 0x5a;
+        memset(got, sentinel, count + 64);
+        int8_t* out = got;
+        if (mode == 3) {
+          v->fn(&p, count, a, b, a);  // in place: output may alias an input exactly
+          memcpy(got, a, count);
+        } else {
+          v->fn(&p, count, a, b, out);
+        }
+        char why[256];
+        snprintf(why, sizeof why, "count=%zu zp=(%d,%d,%d) ls=%d m/e=(%d,%d)(%d,%d)(%d,%d) clamp=[%d,%d] mode=%d",
+                 count, p.a_zero_point, p.b_zero_point, p.output_zero_point, p.left_shift, p.a_multiplier, p.a_shift,
+                 p.b_multiplier, p.b_shift, p.output_multiplier, p.output_shift, p.output_min, p.output_max, mode);
+        ck.shape(same_rows(got, mode == 3 ? count : count + 64, want, 1, count, sentinel, why, sizeof why), why);
+        free(a), free(b), free(want), free(got);
+      }
+    }
+    ck.done();
+  }
+}
+
+// ============================== qs8-maxpool / qs8-avgpool ==============================
+struct MaxpoolVariant {
+  const char* symbol;
+  const char* isa;
+  void (*fn)(const eb_qs8_maxpool_params*, const int8_t*, int8_t*);
+};
+const MaxpoolVariant kMaxpool[] = {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    {"eb_qs8_maxpool_minmax_ukernel__avx512vnni", "avx512vnni", eb_qs8_maxpool_minmax_ukernel__avx512vnni},
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    {"eb_qs8_maxpool_minmax_ukernel__avx2", "avx2", eb_qs8_maxpool_minmax_ukernel__avx2},
+#endif
+#ifdef EB_HAVE_ISA_NEON
+    {"eb_qs8_maxpool_minmax_ukernel__neon", "neon", eb_qs8_maxpool_minmax_ukernel__neon},
+#endif
+    {NULL, NULL, NULL},
+};
+struct AvgpoolVariant {
+  const char* symbol;
+  const char* isa;
+  void (*fn)(const eb_qs8_avgpool_params*, const int8_t*, int8_t*);
+};
+const AvgpoolVariant kAvgpool[] = {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    {"eb_qs8_avgpool_minmax_ukernel__avx512vnni", "avx512vnni", eb_qs8_avgpool_minmax_ukernel__avx512vnni},
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    {"eb_qs8_avgpool_minmax_ukernel__avx2", "avx2", eb_qs8_avgpool_minmax_ukernel__avx2},
+#endif
+#ifdef EB_HAVE_ISA_NEON
+    {"eb_qs8_avgpool_minmax_ukernel__neon", "neon", eb_qs8_avgpool_minmax_ukernel__neon},
+#endif
+    {NULL, NULL, NULL},
+};
+
+// Output size of one pooling axis, PyTorch's rule (floor or ceil mode; in ceil mode the last window must start
+// inside the input or the left padding).
+int64_t pool_out(int64_t size, int64_t k, int64_t s, int64_t pad, int64_t d, bool ceil_mode) {
+  const int64_t span = d * (k - 1) + 1, room = size + 2 * pad - span;
+  if (room < 0) return 0;
+  int64_t o = (ceil_mode ? (room + s - 1) / s : room / s) + 1;
+  if (ceil_mode && (o - 1) * s >= size + pad) --o;
+  return o;
+}
+
+bool every_window_has_tap(int64_t out, int64_t s, int64_t pad, int64_t k, int64_t d, int64_t size) {
+  for (int64_t o = 0; o < out; ++o) {
+    int64_t first, last;
+    eb_pool_valid_taps(o * s - pad, k, d, size, &first, &last);
+    if (first > last) return false;
+  }
+  return true;
+}
+
+struct PoolShape {
+  int32_t n, h, w, c, k, s, pad, d;
+  bool ceil_mode;
+};
+
+void pool_shapes(void (*each)(const PoolShape&, void*), void* ctx, bool dilation) {
+  const int32_t cs[] = {1, 3, 15, 16, 17, 31, 32, 33, 63, 64, 65, 129};
+  const int32_t hws[] = {1, 2, 5, 8, 9};
+  const int32_t ks[] = {1, 2, 3, 5};
+  size_t i = 0;
+  for (int32_t c : cs)
+    for (int32_t hw : hws)
+      for (int32_t k : ks)
+        for (int32_t s = 1; s <= 3; ++s)
+          for (int32_t pad = 0; pad <= k / 2; ++pad)
+            for (int32_t d = 1; d <= (dilation ? 2 : 1); ++d)
+              for (int ceil_mode = 0; ceil_mode < 2; ++ceil_mode) {
+                if (++i % (g_quick ? 11 : 3) != 0) continue;
+                each(PoolShape{1 + (int32_t)(i % 2), hw, hw + (int32_t)(i % 3), c, k, s, pad, d, ceil_mode != 0}, ctx);
+              }
+  // Windows of more than 256 valid taps (the int16 sums fall back to the reference loop).
+  each(PoolShape{1, 17, 17, 33, 17, 1, 0, 1, false}, ctx);
+  each(PoolShape{1, 20, 19, 70, 17, 2, 8, 1, true}, ctx);
+}
+
+template <typename Variant>
+struct PoolCtx {
+  Check* ck;
+  const Variant* v;
+  Rng* r;
+};
+
+void test_maxpool(uint64_t seed) {
+  for (const MaxpoolVariant* v = kMaxpool; v->fn != NULL; ++v) {
+    if (!should_run("qs8-maxpool", v->symbol, v->isa)) continue;
+    Check ck{"qs8-maxpool", v->symbol, v->isa};
+    Rng r{seed ^ 0xabcdefull};
+    PoolCtx<MaxpoolVariant> ctx{&ck, v, &r};
+    pool_shapes(
+        [](const PoolShape& s, void* arg) {
+          auto& c = *static_cast<PoolCtx<MaxpoolVariant>*>(arg);
+          Rng& r = *c.r;
+          const int64_t oh = pool_out(s.h, s.k, s.s, s.pad, s.d, s.ceil_mode);
+          const int64_t ow = pool_out(s.w, s.k, s.s, s.pad, s.d, s.ceil_mode);
+          if (oh < 1 || ow < 1 || !every_window_has_tap(oh, s.s, s.pad, s.k, s.d, s.h) ||
+              !every_window_has_tap(ow, s.s, s.pad, s.k, s.d, s.w))
+            return;
+          const OutQuant oq = pick_out(r);
+          const eb_qs8_maxpool_params p = {s.n, s.h, s.w,   s.c,   (int32_t)oh, (int32_t)ow, s.k,        s.k,
+                                           s.s, s.s, s.pad, s.pad, s.d,         s.d,         oq.act_min, oq.act_max};
+          const size_t in = (size_t)s.n * s.h * s.w * s.c, out = (size_t)s.n * oh * ow * s.c;
+          int8_t* x = static_cast<int8_t*>(alloc64(in + 64));
+          int8_t* want = static_cast<int8_t*>(alloc64(out));
+          int8_t* got = static_cast<int8_t*>(alloc64(out + 64));
+          const bool low = r.chance(10);
+          for (size_t i = 0; i < in; ++i) x[i] = low ? -128 : r.s8();
+          eb_qs8_maxpool_ref(&p, x, want);
+          memset(got, 0x5a, out + 64);
+          c.v->fn(&p, x, got);
+          char why[200];
+          snprintf(why, sizeof why, "N=%d H=%d W=%d C=%d k=%d s=%d pad=%d d=%d ceil=%d clamp=[%d,%d]", s.n, s.h, s.w,
+                   s.c, s.k, s.s, s.pad, s.d, (int)s.ceil_mode, oq.act_min, oq.act_max);
+          c.ck->shape(same_rows(got, out + 64, want, 1, out, 0x5a, why, sizeof why), why);
+          free(x), free(want), free(got);
+        },
+        &ctx, true);
+    ck.done();
+  }
+}
+
+void test_avgpool(uint64_t seed) {
+  for (const AvgpoolVariant* v = kAvgpool; v->fn != NULL; ++v) {
+    if (!should_run("qs8-avgpool", v->symbol, v->isa)) continue;
+    Check ck{"qs8-avgpool", v->symbol, v->isa};
+    Rng r{seed ^ 0xfedcbaull};
+    PoolCtx<AvgpoolVariant> ctx{&ck, v, &r};
+    pool_shapes(
+        [](const PoolShape& s, void* arg) {
+          auto& c = *static_cast<PoolCtx<AvgpoolVariant>*>(arg);
+          Rng& r = *c.r;
+          const int64_t oh = pool_out(s.h, s.k, s.s, s.pad, 1, s.ceil_mode);
+          const int64_t ow = pool_out(s.w, s.k, s.s, s.pad, 1, s.ceil_mode);
+          if (oh < 1 || ow < 1 || !every_window_has_tap(oh, s.s, s.pad, s.k, 1, s.h) ||
+              !every_window_has_tap(ow, s.s, s.pad, s.k, 1, s.w))
+            return;
+          const OutQuant oq = pick_out(r);
+          const int32_t include_pad = r.chance(50) ? 1 : 0;
+          const eb_qs8_avgpool_params p = {s.n, s.h, s.w,   s.c,   (int32_t)oh, (int32_t)ow, s.k,        s.k,
+                                           s.s, s.s, s.pad, s.pad, include_pad, oq.zp,       oq.act_min, oq.act_max};
+          const size_t in = (size_t)s.n * s.h * s.w * s.c, out = (size_t)s.n * oh * ow * s.c;
+          int8_t* x = static_cast<int8_t*>(alloc64(in + 64));
+          int8_t* want = static_cast<int8_t*>(alloc64(out));
+          int8_t* got = static_cast<int8_t*>(alloc64(out + 64));
+          const int mode = r.range(0, 9);  // 0: all −128, 1: all 127, else random
+          for (size_t i = 0; i < in; ++i) x[i] = mode == 0 ? -128 : (mode == 1 ? 127 : r.s8());
+          eb_qs8_avgpool_ref(&p, x, want);
+          memset(got, 0x5a, out + 64);
+          c.v->fn(&p, x, got);
+          char why[200];
+          snprintf(why, sizeof why, "N=%d H=%d W=%d C=%d k=%d s=%d pad=%d ceil=%d include_pad=%d zp=%d clamp=[%d,%d]",
+                   s.n, s.h, s.w, s.c, s.k, s.s, s.pad, (int)s.ceil_mode, include_pad, oq.zp, oq.act_min, oq.act_max);
+          c.ck->shape(same_rows(got, out + 64, want, 1, out, 0x5a, why, sizeof why), why);
+          free(x), free(want), free(got);
+        },
+        &ctx, false);
+    ck.done();
+  }
+}
+
+// ============================== qs8-quantize ==============================
+struct QuantizeVariant {
+  const char* symbol;
+  const char* isa;
+  void (*fn)(size_t, const float*, int8_t*, float, int32_t);
+  void (*to_nhwc)(size_t, size_t, size_t, size_t, const float*, int8_t*, float, int32_t);
+};
+const QuantizeVariant kQuantize[] = {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    {"eb_qs8_quantize_ukernel__avx512vnni", "avx512vnni", eb_qs8_quantize_ukernel__avx512vnni,
+     eb_qs8_quantize_ukernel__avx512vnni_to_nhwc},
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    {"eb_qs8_quantize_ukernel__avx2", "avx2", eb_qs8_quantize_ukernel__avx2, eb_qs8_quantize_ukernel__avx2_to_nhwc},
+#endif
+#if defined(EB_HAVE_ISA_NEON) && defined(__aarch64__)  // armv7 keeps the reference (qs8_quantize__neon.cc)
+    {"eb_qs8_quantize_ukernel__neon", "neon", eb_qs8_quantize_ukernel__neon, eb_qs8_quantize_ukernel__neon_to_nhwc},
+#endif
+    {NULL, NULL, NULL, NULL},
+};
+
+// Floats that break quantizers: ties at .5 (round to nearest even), NaN, ±inf, ±0, denormals, values just past the
+// int8 range, huge values; the rest random around the scale.
+float pick_float(Rng& r, float scale) {
+  static const float specials[] = {0.5f,    1.5f,   2.5f,    -0.5f,  -1.5f,   -2.5f, 0.0f,   -0.0f,      1e-40f,
+                                   -1e-40f, 127.5f, -128.5f, 128.0f, -129.0f, 3e38f, -3e38f, 8388608.5f, 16777217.0f};
+  const int kind = r.range(0, 99);
+  if (kind < 3) return NAN;
+  if (kind < 5) return kind == 3 ? INFINITY : -INFINITY;
+  if (kind < 20) return r.pick(specials, sizeof specials / sizeof specials[0]) * (r.chance(50) ? scale : 1.0f);
+  return (float)((int64_t)(r.next() >> 40) - (1 << 23)) / (float)(1 << 23) * 200.0f * scale;
+}
+
+void test_quantize(uint64_t seed) {
+  const size_t counts[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 255, 1023};
+  for (const QuantizeVariant* v = kQuantize; v->fn != NULL; ++v) {
+    if (!should_run("qs8-quantize", v->symbol, v->isa)) continue;
+    Check ck{"qs8-quantize", v->symbol, v->isa};
+    Rng r{seed ^ 0x5555ull};
+    for (size_t count : counts) {
+      for (int rep = 0; rep < (g_quick ? 3 : 10); ++rep) {
+        const float inv_scale = r.chance(20) ? 1.0f : (float)r.range(1, 100000) / 997.0f;
+        const int32_t zp = pick_zp(r);
+        float* x = static_cast<float*>(alloc64(count * 4 + 64));
+        int8_t* want = static_cast<int8_t*>(alloc64(count));
+        int8_t* got = static_cast<int8_t*>(alloc64(count + 64));
+        for (size_t i = 0; i < count; ++i) x[i] = pick_float(r, 1.0f / inv_scale);
+        eb_qs8_quantize_ref(count, x, want, inv_scale, zp);
+        memset(got, 0x5a, count + 64);
+        v->fn(count, x, got, inv_scale, zp);
+        char why[160];
+        snprintf(why, sizeof why, "count=%zu inv_scale=%a zp=%d", count, (double)inv_scale, zp);
+        ck.shape(same_rows(got, count + 64, want, 1, count, 0x5a, why, sizeof why), why);
+        free(x), free(want), free(got);
+      }
+    }
+    // NCHW float -> NHWC int8; 3 channels take a special path on avx512vnni.
+    const size_t chans[] = {1, 2, 3, 4, 5, 16, 17};
+    const size_t hws[] = {1, 3, 7, 16};
+    for (size_t ch : chans)
+      for (size_t hw : hws)
+        for (size_t batch = 1; batch <= 2; ++batch) {
+          const size_t count = batch * ch * hw * (hw + 1);
+          const float inv_scale = (float)r.range(1, 100000) / 997.0f;
+          const int32_t zp = pick_zp(r);
+          float* x = static_cast<float*>(alloc64(count * 4 + 64));
+          int8_t* want = static_cast<int8_t*>(alloc64(count));
+          int8_t* got = static_cast<int8_t*>(alloc64(count + 64));
+          for (size_t i = 0; i < count; ++i) x[i] = pick_float(r, 1.0f / inv_scale);
+          eb_qs8_quantize_to_nhwc_ref(batch, ch, hw, hw + 1, x, want, inv_scale, zp);
+          memset(got, 0x5a, count + 64);
+          v->to_nhwc(batch, ch, hw, hw + 1, x, got, inv_scale, zp);
+          char why[160];
+          snprintf(why, sizeof why, "to_nhwc N=%zu C=%zu H=%zu W=%zu inv_scale=%a zp=%d", batch, ch, hw, hw + 1,
+                   (double)inv_scale, zp);
+          ck.shape(same_rows(got, count + 64, want, 1, count, 0x5a, why, sizeof why), why);
+          free(x), free(want), free(got);
+        }
+    ck.done();
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* require = NULL;
+  const char* family = NULL;
+  uint64_t seed = 0x243f6a8885a308d3ull;
+  for (int i = 1; i < argc; ++i) {
+    if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc) {
+      g_only = argv[++i];
+    } else if (strcmp(argv[i], "--require") == 0 && i + 1 < argc) {
+      require = argv[++i];
+    } else if (strcmp(argv[i], "--family") == 0 && i + 1 < argc) {
+      family = argv[++i];
+    } else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
+      seed = strtoull(argv[++i], NULL, 0);
+    } else if (strcmp(argv[i], "--quick") == 0) {
+      g_quick = true;
+    } else {
+      fprintf(stderr,
+              "usage: %s [--isa a,b] [--require a,b] [--family qs8-gemm,...] [--seed N] [--quick]\n"
+              "runs every optimized micro-kernel compiled in and supported here against its reference twin\n",
+              argv[0]);
+      return 2;
+    }
+  }
+  snprintf(g_available, sizeof g_available, "%s", eb_available_isas());
+  printf("compiled: %s\navailable: %s\n", eb_compiled_isas(), g_available);
+  struct Family {
+    const char* name;
+    void (*run)(uint64_t);
+  };
+  const Family families[] = {{"qs8-gemm", test_gemm},       {"qs8-dwconv", test_dwconv_ref_vs_conv},
+                             {"qs8-dwconv", test_dwconv},   {"qs8-spmm", test_spmm},
+                             {"qs8-vadd", test_vadd},       {"qs8-maxpool", test_maxpool},
+                             {"qs8-avgpool", test_avgpool}, {"qs8-quantize", test_quantize}};
+  for (const Family& f : families)
+    if (family == NULL || listed(family, f.name)) f.run(seed);
+  // Which ISA paths ran (STYLE.md: print what ran, fail when a required one was skipped).
+  int missing = 0;
+  printf("summary:");
+  for (size_t i = 0; i < g_num_isas; ++i) printf(" %s=%s", g_isas[i].isa, g_isas[i].ran ? "ran" : "not-run");
+  printf("; mismatches %d\n", g_failures);
+  if (require != NULL) {
+    for (const char* p = require; *p != '\0';) {
+      const char* comma = strchr(p, ',');
+      char isa[16];
+      const size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+      snprintf(isa, sizeof isa, "%.*s", (int)len, p);
+      bool ran = false;
+      for (size_t i = 0; i < g_num_isas; ++i) ran |= strcmp(g_isas[i].isa, isa) == 0 && g_isas[i].ran;
+      if (!ran) {
+        printf("REQUIRED-NOT-RUN %s\n", isa);
+        ++missing;
+      }
+      p = comma != NULL ? comma + 1 : p + len;
+    }
+  }
+  return g_failures != 0 || missing != 0 ? 1 : 0;
+}
