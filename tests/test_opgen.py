@@ -23,3 +23,13 @@ def test_params_round_trip() -> None:
     enc = pad.encode()
     assert len(enc) == 7 and PadFloatParams.decode(enc) == pad
     assert params_class(OpCode.TRANSPOSE, "float") is params_class(OpCode.TRANSPOSE, "int8")
+
+
+def test_every_op_has_a_runtime_file() -> None:
+    from pathlib import Path
+
+    root = Path(opgen.ROOT)
+    missing = [
+        op.file for op in OPS if not (root / "kernels" / "runtime" / "ops" / f"{op.file}.cc").is_file()
+    ]
+    assert missing == [], f"ops without kernels/runtime/ops/<op>.cc: {missing}"

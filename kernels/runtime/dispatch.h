@@ -2,8 +2,9 @@
 //
 // At load the runtime picks one ISA for the model: the best the CPU supports among those compiled into this build,
 // or the one EDGEBUILD_ISA forces (an unknown or unavailable name is a load error, never a silent fallback). Then
-// prepare_ops packs every CONV2D / FULLY_CONNECTED weight tensor in the layout that ISA's micro-kernel wants and
-// sizes the scratch buffers; after that, invoke allocates nothing. The reference path is always compiled.
+// prepare_ops calls every op's plan (op.h), which packs its weights in the layout that ISA's micro-kernel wants
+// (packing.h), and sizes the scratch buffers; after that, invoke allocates nothing. The reference path is always
+// compiled.
 #ifndef EDGEBUILD_RUNTIME_DISPATCH_H_
 #define EDGEBUILD_RUNTIME_DISPATCH_H_
 
@@ -72,7 +73,7 @@ struct SpmmKernel {
 
 enum PlanKind : uint32_t { kPlanRef = 0, kPlanGemm = 1, kPlanDwconv = 2, kPlanSpmm = 3 };
 
-// Per-op state for the optimized path of a CONV2D or FULLY_CONNECTED op.
+// Per-op state for the optimized path of an op (CONV2D, FULLY_CONNECTED, SPARSE_*), made by its plan.
 struct OpPlan {
   uint32_t kind;
   GemmKernel gemm;

@@ -5,6 +5,8 @@
 // is not the hot path; the decoded constants are what the kernels read.
 #include "huffman.h"
 
+#include <string.h>
+
 namespace eb {
 
 const char* huffman_table_init(HuffmanTable* table, const uint8_t packed[kHuffmanTableBytes]) {
@@ -57,6 +59,43 @@ const char* bit_reader_finish(const BitReader& r) {
   const uint32_t used = (uint32_t)(r.bit_pos & 7);
   if (used != 0 && (r.data[r.size - 1] & (0xFFu >> used)) != 0) return "the bitstream's padding bits are not zero";
   return NULL;
+}
+
+const char* huffman_decode_chunk(const uint8_t* src, uint64_t src_bytes, uint8_t* out, uint64_t n) {
+  HuffmanTable table;
+  const char* why = huffman_table_init(&table, src);
+  if (why != NULL) return why;
+  BitReader bits = {src + kHuffmanTableBytes, src_bytes - kHuffmanTableBytes, 0};
+  for (uint64_t k = 0; k < n; ++k) {
+    const int32_t sym = huffman_decode(&bits, table);
+    if (sym < 0) return sym == -1 ? "the bitstream ends inside a code" : "invalid code in the bitstream";
+    out[k] = (uint8_t)sym;
+  }
+  return bit_reader_finish(bits);
+}
+
+const char* huffman_runs_decode_chunk(const uint8_t* src, uint64_t src_bytes, uint8_t* out, uint64_t n) {
+  uint64_t pairs;
+  memcpy(&pairs, src, sizeof pairs);  // little-endian (internal.h refuses big-endian hosts)
+  BitReader bits = {src + kHuffmanRunsHeaderBytes, src_bytes - kHuffmanRunsHeaderBytes, 0};
+  uint64_t pos = 0;
+  if (pairs > 0) {
+    HuffmanTable gaps, values;
+    const char* why = huffman_table_init(&gaps, src + 8);
+    if (why != NULL) return why;
+    if ((why = huffman_table_init(&values, src + 8 + kHuffmanTableBytes)) != NULL) return why;
+    for (uint64_t k = 0; k < pairs; ++k) {
+      const int32_t gap = huffman_decode(&bits, gaps);
+      if (gap < 0) return gap == -1 ? "the bitstream ends inside a code" : "invalid code in the bitstream";
+      pos += (uint64_t)gap;
+      if (pos >= n) return "a run goes past the end of the chunk";
+      const int32_t value = huffman_decode(&bits, values);
+      if (value < 0) return value == -1 ? "the bitstream ends inside a code" : "invalid code in the bitstream";
+      out[pos++] = (uint8_t)value;
+    }
+  }
+  if (n - pos > 255) return "more than 255 zero bytes follow the last pair";
+  return bit_reader_finish(bits);
 }
 
 }  // namespace eb

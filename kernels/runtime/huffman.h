@@ -34,6 +34,15 @@ int32_t huffman_decode(BitReader* reader, const HuffmanTable& table);
 // NULL when the reader stopped in the last byte and the rest of that byte is zero padding, else a message.
 const char* bit_reader_finish(const BitReader& reader);
 
+// The header of a HUFFMAN_RUNS payload: pair count (uint64), then the gap and value code tables.
+constexpr uint64_t kHuffmanRunsHeaderBytes = 8 + 2 * kHuffmanTableBytes;
+
+// Decode one CODED_CONSTANTS chunk of n bytes from its payload src[0, src_bytes) into out (zeroed): HUFFMAN
+// (code table, bitstream; src_bytes >= kHuffmanTableBytes) or HUFFMAN_RUNS (kHuffmanRunsHeaderBytes, then
+// (gap, value) pairs). NULL, or why the payload is invalid.
+const char* huffman_decode_chunk(const uint8_t* src, uint64_t src_bytes, uint8_t* out, uint64_t n);
+const char* huffman_runs_decode_chunk(const uint8_t* src, uint64_t src_bytes, uint8_t* out, uint64_t n);
+
 }  // namespace eb
 
 #endif  // EDGEBUILD_RUNTIME_HUFFMAN_H_

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "edgebuild/edgebuild.h"
+#include "ops_generated.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "edgebuild reads the little-endian .ebm format in place: big-endian hosts are not supported"
@@ -16,7 +17,7 @@ namespace eb {
 struct OpPlan;      // dispatch.h
 struct ThreadPool;  // threadpool.h
 
-// docs/artifact.md: section kinds, opcodes, dtypes, storage classes.
+// docs/artifact.md: section kinds, dtypes, storage classes (opcodes: ops_generated.h).
 enum SectionKind : uint32_t {
   kSectionStrings = 1,
   kSectionTensors = 2,
@@ -33,36 +34,6 @@ enum SectionKind : uint32_t {
 enum CodedMethod : uint32_t { kCodedStored = 0, kCodedHuffman = 1, kCodedHuffmanRuns = 2 };
 constexpr size_t kCodedHeaderBytes = 16;
 constexpr size_t kCodedChunkBytes = 40;
-
-enum Opcode : uint32_t {
-  kOpQuantize = 1,
-  kOpDequantize = 2,
-  kOpConv2d = 3,
-  kOpFullyConnected = 4,
-  kOpAdd = 5,
-  kOpMaxPool2d = 6,
-  kOpAvgPool2d = 7,
-  kOpConcat = 8,
-  kOpReshape = 9,
-  kOpTranspose = 10,
-  kOpClamp = 11,
-  // issue 8, CNN ops (12-39)
-  kOpUnary = 12,
-  kOpSub = 13,
-  kOpMul = 14,
-  kOpPad = 15,
-  kOpSlice = 16,
-  kOpResize = 17,
-  // 40..69: issue 8 float fallback / transformer ops.
-  kOpBatchMatmul = 40,
-  kOpSoftmax = 41,
-  kOpLayerNorm = 42,
-  kOpEmbedding = 43,
-  kOpLast = kOpEmbedding,
-  // Issue 5 (sparse): 70–79.
-  kOpSparseConv2d = 70,
-  kOpSparseFullyConnected = 71,
-};
 
 enum Storage : uint8_t { kStorageArena = 0, kStorageConstant = 1 };
 
@@ -93,16 +64,16 @@ struct Tensor {
 
 struct Op {
   uint32_t opcode;
+  uint32_t index;  // op_index(opcode): the op's row in kOpInfo and kOpImpls
+  uint8_t form;    // Form: kFormInt8, or kFormFloat when the output is float32 (single-form ops: kFormInt8)
   const char* name;  // NUL-terminated copy, owned by the model
   uint32_t name_len;
   uint32_t num_inputs, num_outputs, num_params;
   const int32_t* inputs;  // into INT_POOL, in place
   const int32_t* outputs;
-  const int32_t* params;
+  const int32_t* params;  // the raw INT_POOL values (eb_model_op_info); ops read p
+  OpParams p;             // params decoded at load (op_check.cc); the member is the op's form
 };
-
-// Name of an opcode ("CONV2D"), or NULL when unknown.
-const char* opcode_name(uint32_t opcode);
 size_t dtype_size(uint8_t dtype);  // 0 for an unknown dtype
 
 // CRC-32 (IEEE 802.3, zlib's polynomial), as zlib.crc32(data).

@@ -10,38 +10,10 @@
 
 #include "dispatch.h"
 #include "internal.h"
+#include "op.h"
 #include "threadpool.h"
 
 namespace eb {
-
-const char* opcode_name(uint32_t opcode) {
-  switch (opcode) {
-    case kOpQuantize: return "QUANTIZE";
-    case kOpDequantize: return "DEQUANTIZE";
-    case kOpConv2d: return "CONV2D";
-    case kOpFullyConnected: return "FULLY_CONNECTED";
-    case kOpAdd: return "ADD";
-    case kOpMaxPool2d: return "MAX_POOL2D";
-    case kOpAvgPool2d: return "AVG_POOL2D";
-    case kOpConcat: return "CONCAT";
-    case kOpReshape: return "RESHAPE";
-    case kOpTranspose: return "TRANSPOSE";
-    case kOpClamp: return "CLAMP";
-    case kOpUnary: return "UNARY";
-    case kOpSub: return "SUB";
-    case kOpMul: return "MUL";
-    case kOpPad: return "PAD";
-    case kOpSlice: return "SLICE";
-    case kOpResize: return "RESIZE";
-    case kOpBatchMatmul: return "BATCH_MATMUL";
-    case kOpSoftmax: return "SOFTMAX";
-    case kOpLayerNorm: return "LAYER_NORM";
-    case kOpEmbedding: return "EMBEDDING";
-    case kOpSparseConv2d: return "SPARSE_CONV2D";
-    case kOpSparseFullyConnected: return "SPARSE_FULLY_CONNECTED";
-    default: return NULL;
-  }
-}
 
 size_t dtype_size(uint8_t dtype) {
   switch (dtype) {
@@ -315,16 +287,18 @@ eb_status eb_model_set_input_int32(eb_model* model, size_t index, const int32_t*
   if (count != t.num_elements)
     return eb::model_fail(model, EB_ERR_SHAPE, "input %zu ('%s') has %zu elements, got %zu", index, t.name,
                           t.num_elements, count);
-  // Token ids index embedding tables: every EMBEDDING reading this input needs ids in [0, rows).
+  // Token ids index tables (EMBEDDING): every op indexing a table with this input needs ids in [0, rows).
   for (uint32_t k = 0; k < model->num_ops; ++k) {
     const eb::Op& op = model->ops[k];
-    if (op.opcode != eb::kOpEmbedding || op.inputs[1] != id) continue;
-    const int32_t rows = model->tensors[op.inputs[0]].dims[0];
+    const eb::OpImpl& impl = eb::impl_of(op);
+    const int32_t table = impl.indexed_table != NULL ? impl.indexed_table(model, op, id) : -1;
+    if (table < 0) continue;
+    const int32_t rows = model->tensors[table].dims[0];
     for (size_t i = 0; i < count; ++i)
       if (data[i] < 0 || data[i] >= rows)
         return eb::model_fail(model, EB_ERR_ARGUMENT,
                               "input %zu ('%s') element %zu is %d, outside the %d rows of embedding table '%s'",
-                              index, t.name, i, (int)data[i], (int)rows, model->tensors[op.inputs[0]].name);
+                              index, t.name, i, (int)data[i], (int)rows, model->tensors[table].name);
   }
   memcpy(t.data, data, count * sizeof(int32_t));
   return EB_OK;

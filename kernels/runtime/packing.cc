@@ -1,6 +1,6 @@
-// packing.cc: at load, packs CONV2D / FULLY_CONNECTED weights for the selected ISA's micro-kernels (layouts in
-// edgebuild/ukernels_isa.h) and sizes the scratch the executor uses (im2col rows, depthwise row pointers, sparse
-// tap pointers).
+// packing.cc: at load, each op's plan (kernels/runtime/ops/<op>.cc) packs its weights for the selected ISA's
+// micro-kernels with the helpers here (layouts in edgebuild/ukernels_isa.h), and prepare_ops sizes the scratch the
+// executor uses (im2col rows, depthwise row pointers, sparse tap pointers).
 //
 // Packing happens at load, not at build time, because the kernel (and so the layout) is chosen at run time from the
 // CPU the artifact lands on; the artifact keeps the reference layout, so one file serves every ISA of its target.
@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dispatch.h"
-#include "internal.h"
+#include "packing.h"
+
+#include "op.h"
 
 namespace eb {
 
@@ -223,130 +224,96 @@ size_t pack_sparse(const eb_model* m, const Op& op, const SpmmKernel& k, size_t 
   return offset;
 }
 
-const int32_t* i32_or_null(eb_model* m, int32_t id) {
-  return id < 0 ? NULL : reinterpret_cast<const int32_t*>(m->tensors[id].data);
+}  // namespace
+
+eb_status plan_gemm(eb_model* m, OpPlan& p, PlanContext& ctx, const GemmWeights& w, size_t groups, size_t N,
+                    size_t K, size_t M, bool direct_shape) {
+  const GemmKernel& gk = ctx.gemm;
+  p.kind = kPlanGemm;
+  p.gemm = gk;
+  p.kc = round_up(K, gk.kr);
+  p.block_bytes = round_up(4 * gk.header_arrays * gk.nr + p.kc * gk.nr * gk.w_elem, 64);
+  p.group_bytes = round_up(N, gk.nr) / gk.nr * p.block_bytes;
+  p.direct = direct_shape && K == p.kc;
+  p.packed = static_cast<uint8_t*>(tracked_alloc_aligned(m, p.group_bytes * groups, &p.packed_raw));
+  if (p.packed == NULL) return EB_ERR_NOMEM;
+  for (size_t g = 0; g < groups; ++g)
+    pack_gemm_group(gk, N, K, p.kc, w.w + g * N * K, w.bias != NULL ? w.bias + g * N : NULL, w.mult + g * N,
+                    w.shift + g * N, w.zp_x, p.block_bytes, p.packed + g * p.group_bytes);
+  if (!p.direct) {
+    size_t rows = kScratchBudget / p.kc / gk.mr * gk.mr;
+    if (rows < gk.mr) rows = gk.mr;
+    if (rows > round_up(M, gk.mr)) rows = round_up(M, gk.mr);
+    p.chunk_rows = rows;
+    if (rows * p.kc > ctx.im2col_bytes) ctx.im2col_bytes = rows * p.kc;
+  } else {
+    p.chunk_rows = round_up(M, gk.mr);
+  }
+  return EB_OK;
 }
 
-}  // namespace
+eb_status plan_dwconv(eb_model* m, OpPlan& p, PlanContext& ctx, const GemmWeights& w, size_t C, size_t taps) {
+  const DwKernel& dk = ctx.dw;
+  p.kind = kPlanDwconv;
+  p.dw = dk;
+  p.block_bytes = round_up(dw_header_bytes(dk) + taps * dk.cr * dk.w_elem, 64);
+  p.group_bytes = round_up(C, dk.cr) / dk.cr * p.block_bytes;
+  p.packed = static_cast<uint8_t*>(tracked_alloc_aligned(m, p.group_bytes, &p.packed_raw));
+  p.zero_row = static_cast<int8_t*>(tracked_calloc(m, C + 64, 1));
+  if (p.packed == NULL || p.zero_row == NULL) return EB_ERR_NOMEM;
+  memset(p.zero_row, (int8_t)w.zp_x, C + 64);
+  pack_dw(dk, C, taps, w.w, w.bias, w.mult, w.shift, w.zp_x, p.block_bytes, p.packed);
+  if (taps > ctx.max_taps) ctx.max_taps = taps;
+  return EB_OK;
+}
+
+eb_status plan_spmm(eb_model* m, const Op& op, OpPlan& p, PlanContext& ctx, size_t taps, int32_t br, int32_t bc) {
+  // Taps of C channels each; the kernel reads kr channels of one tap, so C % kr == 0 (else the reference path).
+  const SpmmKernel& sk = ctx.spmm;
+  const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
+  const size_t C = (size_t)x.dims[x.rank - 1], K = taps * C, N = (size_t)y.dims[y.rank - 1];
+  if (C % sk.kr != 0) return EB_OK;
+  int8_t* tmp = static_cast<int8_t*>(malloc(sk.nr * K));  // load-time only, freed below
+  if (tmp == NULL) return EB_ERR_NOMEM;
+  const size_t bytes = pack_sparse(m, op, sk, N, K, C, br, bc, x.zero_point, tmp, NULL);
+  p.kind = kPlanSpmm;
+  p.spmm = sk;
+  p.strips = (N + sk.nr - 1) / sk.nr;
+  p.packed = static_cast<uint8_t*>(tracked_alloc_aligned(m, bytes, &p.packed_raw));
+  p.zero_row = static_cast<int8_t*>(tracked_calloc(m, C + 64, 1));
+  if (p.packed != NULL && p.zero_row != NULL) {
+    memset(p.zero_row, (int8_t)x.zero_point, C + 64);
+    pack_sparse(m, op, sk, N, K, C, br, bc, x.zero_point, tmp, p.packed);
+  }
+  free(tmp);
+  if (p.packed == NULL || p.zero_row == NULL) return EB_ERR_NOMEM;
+  if (sk.mr * taps > ctx.max_taps) ctx.max_taps = sk.mr * taps;
+  return EB_OK;
+}
 
 eb_status prepare_ops(eb_model* m, char* err, size_t err_len) {
   if (m->isa == kIsaRef) return EB_OK;
-  GemmKernel gk;
-  DwKernel dk;
-  SpmmKernel sk;
-  const bool have_gemm = gemm_kernel(m->isa, &gk), have_dw = dw_kernel(m->isa, &dk);
-  const bool have_spmm = spmm_kernel(m->isa, &sk);
+  PlanContext ctx = {};
+  ctx.have_gemm = gemm_kernel(m->isa, &ctx.gemm);
+  ctx.have_dw = dw_kernel(m->isa, &ctx.dw);
+  ctx.have_spmm = spmm_kernel(m->isa, &ctx.spmm);
   m->plans = static_cast<OpPlan*>(tracked_calloc(m, m->num_ops, sizeof(OpPlan)));
   if (m->plans == NULL) {
     format_message(err, err_len, "out of memory for op plans");
     return EB_ERR_NOMEM;
   }
-  size_t scratch = 0, max_taps = 0;
   for (uint32_t i = 0; i < m->num_ops; ++i) {
     const Op& op = m->ops[i];
-    OpPlan& p = m->plans[i];
-    if ((op.opcode == kOpSparseConv2d || op.opcode == kOpSparseFullyConnected) && have_spmm) {
-      // Sparse: taps of C channels each; the kernel reads kr channels of one tap, so C % kr == 0 (else reference).
-      const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
-      const bool conv = op.opcode == kOpSparseConv2d;
-      const size_t taps = conv ? (size_t)op.params[11] * (size_t)op.params[12] : 1;
-      const size_t C = (size_t)x.dims[x.rank - 1], K = taps * C, N = (size_t)y.dims[y.rank - 1];
-      const int32_t br = conv ? op.params[13] : op.params[2], bc = conv ? op.params[14] : op.params[3];
-      if (C % sk.kr != 0) continue;
-      int8_t* tmp = static_cast<int8_t*>(malloc(sk.nr * K));  // load-time only, freed below
-      if (tmp == NULL) {
-        format_message(err, err_len, "out of memory packing the weights of op %u", i);
-        return EB_ERR_NOMEM;
-      }
-      const size_t bytes = pack_sparse(m, op, sk, N, K, C, br, bc, x.zero_point, tmp, NULL);
-      p.kind = kPlanSpmm;
-      p.spmm = sk;
-      p.strips = (N + sk.nr - 1) / sk.nr;
-      p.packed = static_cast<uint8_t*>(tracked_alloc_aligned(m, bytes, &p.packed_raw));
-      p.zero_row = static_cast<int8_t*>(tracked_calloc(m, C + 64, 1));
-      if (p.packed != NULL && p.zero_row != NULL) {
-        memset(p.zero_row, (int8_t)x.zero_point, C + 64);
-        pack_sparse(m, op, sk, N, K, C, br, bc, x.zero_point, tmp, p.packed);
-      }
-      free(tmp);
-      if (p.packed == NULL || p.zero_row == NULL) break;
-      if (sk.mr * taps > max_taps) max_taps = sk.mr * taps;
-      continue;
-    }
-    if (op.opcode != kOpConv2d && op.opcode != kOpFullyConnected) continue;
-    if (m->tensors[op.outputs[0]].dtype != EB_DTYPE_INT8) continue;  // the float form runs its reference kernel
-    const Tensor &x = m->tensors[op.inputs[0]], &w = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
-    const int8_t* wd = reinterpret_cast<const int8_t*>(w.data);
-    const int32_t* bias = i32_or_null(m, op.inputs[2]);
-    const int32_t* mult = i32_or_null(m, op.inputs[3]);
-    const int32_t* shift = i32_or_null(m, op.inputs[4]);
-    size_t groups = 1, N, K, M, taps = 1;
-    bool depthwise = false;
-    if (op.opcode == kOpConv2d) {
-      groups = (size_t)op.params[8];
-      const size_t C = (size_t)x.dims[3], OC = (size_t)y.dims[3];
-      taps = (size_t)w.dims[1] * (size_t)w.dims[2];
-      depthwise = groups == C && OC == C && groups > 1;
-      N = OC / groups;
-      K = taps * (C / groups);
-      M = (size_t)y.dims[0] * (size_t)y.dims[1] * (size_t)y.dims[2];
-    } else {
-      N = (size_t)w.dims[0];
-      K = (size_t)w.dims[1];
-      M = x.num_elements / K;
-    }
-    if (depthwise && have_dw) {
-      const size_t C = N * groups;
-      p.kind = kPlanDwconv;
-      p.dw = dk;
-      p.block_bytes = round_up(dw_header_bytes(dk) + taps * dk.cr * dk.w_elem, 64);
-      p.group_bytes = round_up(C, dk.cr) / dk.cr * p.block_bytes;
-      p.packed = static_cast<uint8_t*>(tracked_alloc_aligned(m, p.group_bytes, &p.packed_raw));
-      p.zero_row = static_cast<int8_t*>(tracked_calloc(m, C + 64, 1));
-      if (p.packed == NULL || p.zero_row == NULL) break;
-      memset(p.zero_row, (int8_t)x.zero_point, C + 64);
-      pack_dw(dk, C, taps, wd, bias, mult, shift, x.zero_point, p.block_bytes, p.packed);
-      if (taps > max_taps) max_taps = taps;
-      continue;
-    }
-    if (!have_gemm || depthwise) continue;  // reference path
-    p.kind = kPlanGemm;
-    p.gemm = gk;
-    p.kc = round_up(K, gk.kr);
-    p.block_bytes = round_up(4 * gk.header_arrays * gk.nr + p.kc * gk.nr * gk.w_elem, 64);
-    p.group_bytes = round_up(N, gk.nr) / gk.nr * p.block_bytes;
-    if (op.opcode == kOpConv2d) {
-      const int32_t* q = op.params;
-      p.direct = taps == 1 && groups == 1 && q[0] == 1 && q[1] == 1 && q[2] == 0 && q[3] == 0 && q[4] == 0 &&
-                 q[5] == 0 && K == p.kc;
-    } else {
-      p.direct = K == p.kc;
-    }
-    p.packed = static_cast<uint8_t*>(tracked_alloc_aligned(m, p.group_bytes * groups, &p.packed_raw));
-    if (p.packed == NULL) break;
-    for (size_t g = 0; g < groups; ++g)
-      pack_gemm_group(gk, N, K, p.kc, wd + g * N * K, bias != NULL ? bias + g * N : NULL, mult + g * N,
-                      shift + g * N, x.zero_point, p.block_bytes, p.packed + g * p.group_bytes);
-    if (!p.direct) {
-      size_t rows = kScratchBudget / p.kc / gk.mr * gk.mr;
-      if (rows < gk.mr) rows = gk.mr;
-      if (rows > round_up(M, gk.mr)) rows = round_up(M, gk.mr);
-      p.chunk_rows = rows;
-      if (rows * p.kc > scratch) scratch = rows * p.kc;
-    } else {
-      p.chunk_rows = round_up(M, gk.mr);
-    }
-  }
-  for (uint32_t i = 0; i < m->num_ops; ++i) {
-    const OpPlan& p = m->plans[i];
-    if (p.kind != kPlanRef &&
-        (p.packed == NULL || ((p.kind == kPlanDwconv || p.kind == kPlanSpmm) && p.zero_row == NULL))) {
+    const OpImpl& impl = impl_of(op);
+    if (impl.plan == NULL) continue;
+    const eb_status s = impl.plan(m, op, m->plans[i], ctx);
+    if (s != EB_OK) {
       format_message(err, err_len, "out of memory packing the weights of op %u", i);
-      return EB_ERR_NOMEM;
+      return s;
     }
   }
   // One scratch region per thread: im2col rows, then pointers (a depthwise op's window rows, a sparse tile's taps).
-  m->scratch_per_thread = round_up(scratch, 64) + round_up(max_taps * sizeof(void*), 64);
+  m->scratch_per_thread = round_up(ctx.im2col_bytes, 64) + round_up(ctx.max_taps * sizeof(void*), 64);
   const size_t threads = m->max_threads > 0 ? (size_t)m->max_threads : 1;
   if (m->scratch_per_thread > 0) {
     m->scratch = static_cast<uint8_t*>(tracked_alloc_aligned(m, m->scratch_per_thread * threads, &m->scratch_raw));
@@ -355,7 +322,7 @@ eb_status prepare_ops(eb_model* m, char* err, size_t err_len) {
       return EB_ERR_NOMEM;
     }
   }
-  m->im2col_bytes = round_up(scratch, 64);
+  m->im2col_bytes = round_up(ctx.im2col_bytes, 64);
   return EB_OK;
 }
 

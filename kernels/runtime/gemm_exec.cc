@@ -1,0 +1,256 @@
+// gemm_exec.cc: the optimized execution of CONV2D, FULLY_CONNECTED and the sparse ops (gemm_exec.h): im2col rows,
+// GEMM tiles, depthwise rows and sparse strips, split into tasks that write disjoint outputs, so any thread count
+// gives the same bytes.
+#include "gemm_exec.h"
+
+#include <string.h>
+
+#include "threadpool.h"
+
+namespace eb {
+
+namespace {
+
+// dst[0, n) = src[0, n) for the short runs im2col copies (a window row of a 3-channel 7×7 stem is 21 bytes):
+// fixed-size memcpy calls, which compile to plain loads and stores, overlapping at the tail, not a libc call per run.
+inline void copy_run(int8_t* dst, const int8_t* src, size_t n) {
+  if (n >= 64) {
+    memcpy(dst, src, n);
+  } else if (n >= 16) {
+    for (size_t i = 0; i + 16 < n; i += 16) memcpy(dst + i, src + i, 16);
+    memcpy(dst + n - 16, src + n - 16, 16);
+  } else if (n >= 8) {
+    memcpy(dst, src, 8);
+    memcpy(dst + n - 8, src + n - 8, 8);
+  } else {
+    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+}
+
+// dst[0, n) = v, the same way.
+inline void fill_run(int8_t* dst, int8_t v, size_t n) {
+  if (n >= 64) {
+    memset(dst, v, n);
+  } else if (n >= 8) {
+    uint64_t v8;
+    memset(&v8, v, 8);
+    for (size_t i = 0; i + 8 < n; i += 8) memcpy(dst + i, &v8, 8);
+    memcpy(dst + n - 8, &v8, 8);
+  } else {
+    for (size_t i = 0; i < n; ++i) dst[i] = v;
+  }
+}
+
+// Writes rows [m0, m0 + rows) of the im2col matrix of group g (or plain rows of x, padded to kc) to dst.
+// The output position (n, oh, ow) advances by one per row (no division per row), and with one group and no dilation
+// a window row is one contiguous run of x whose clipped extent depends on ow only: it is computed once per row.
+void fill_rows(const GemmJob& j, size_t m0, size_t rows, int8_t* dst) {
+  const size_t kc = j.plan->kc;
+  const int8_t* x = reinterpret_cast<const int8_t*>(j.x->data);
+  if (j.conv == NULL) {
+    for (size_t r = 0; r < rows; ++r) memcpy(dst + r * kc, x + (m0 + r) * j.K, j.K);
+    return;
+  }
+  const Tensor& t = *j.x;
+  const int64_t H = t.dims[1], W = t.dims[2];
+  const size_t C = (size_t)t.dims[3], cg = j.K / ((size_t)j.kh * (size_t)j.kw);
+  const ConvWindow& c = *j.conv;
+  const size_t OW = (size_t)j.ow, ohw = j.M / (size_t)t.dims[0], OH = ohw / OW;
+  const int8_t zp = (int8_t)t.zero_point;
+  const bool contiguous = cg == C && c.dilation_w == 1;
+  const size_t run = (size_t)j.kw * cg;  // bytes of one window row in the im2col row
+  size_t n = m0 / ohw, oh = m0 % ohw / OW, ow = m0 % OW;
+  for (size_t r = 0; r < rows; ++r) {
+    int8_t* out = dst + r * kc;
+    const int64_t iw0 = (int64_t)ow * c.stride_w - c.pad_left, ih0 = (int64_t)oh * c.stride_h - c.pad_top;
+    const int64_t v0 = iw0 < 0 ? 0 : iw0, v1 = iw0 + j.kw > W ? W : iw0 + j.kw;
+    const size_t left = v1 > v0 ? (size_t)(v0 - iw0) * C : run, valid = v1 > v0 ? (size_t)(v1 - v0) * C : 0;
+    if (contiguous && valid == run && ih0 >= 0 && ih0 + (int64_t)(j.kh - 1) * c.dilation_h < H) {
+      // The whole window is inside x: kh runs of kw·C bytes, c.dilation_h image rows apart.
+      const size_t row_step = (size_t)c.dilation_h * (size_t)W * C;
+      const int8_t* src = x + ((n * (size_t)H + (size_t)ih0) * (size_t)W + (size_t)v0) * C;
+      for (int32_t kh = 0; kh < j.kh; ++kh, out += run, src += row_step) copy_run(out, src, run);
+    } else {
+      for (int32_t kh = 0; kh < j.kh; ++kh, out += run) {
+        const int64_t ih = ih0 + (int64_t)kh * c.dilation_h;
+        if (ih < 0 || ih >= H) {
+          fill_run(out, zp, run);
+          continue;
+        }
+        const int8_t* xrow = x + (n * (size_t)H + (size_t)ih) * (size_t)W * C;
+        if (contiguous) {  // the taps of this window row are adjacent pixels, i.e. contiguous bytes of x
+          if (left != 0) fill_run(out, zp, left);
+          if (valid != 0) copy_run(out + left, xrow + (size_t)v0 * C, valid);
+          if (left + valid != run) fill_run(out + left + valid, zp, run - left - valid);
+          continue;
+        }
+        for (int32_t kw = 0; kw < j.kw; ++kw) {
+          const int64_t iw = iw0 + (int64_t)kw * c.dilation_w;
+          if (iw < 0 || iw >= W) {
+            fill_run(out + (size_t)kw * cg, zp, cg);  // padding holds zp_x (docs/artifact.md CONV2D)
+          } else {
+            copy_run(out + (size_t)kw * cg, xrow + (size_t)iw * C + j.group * cg, cg);
+          }
+        }
+      }
+    }
+    if (++ow == OW) {
+      ow = 0;
+      if (++oh == OH) {
+        oh = 0;
+        ++n;
+      }
+    }
+  }
+}
+
+// Task = a range of m tiles × a range of n blocks. Within it: im2col a chunk of rows, then sweep its n blocks.
+void gemm_task(void* ctx, size_t task, size_t thread) {
+  const GemmJob& j = *static_cast<const GemmJob*>(ctx);
+  const OpPlan& p = *j.plan;
+  const GemmKernel& g = p.gemm;
+  const size_t mr = g.mr, nr = g.nr;
+  const size_t m_tiles = (j.M + mr - 1) / mr, n_blocks = (j.N + nr - 1) / nr;
+  const size_t tm = task / j.n_tasks_n, tn = task % j.n_tasks_n;
+  const size_t mt0 = tm * j.m_tiles_per_task, mt1 = mt0 + j.m_tiles_per_task < m_tiles ? mt0 + j.m_tiles_per_task
+                                                                                        : m_tiles;
+  const size_t nb0 = tn * j.n_blocks_per_task;
+  const size_t nb1 = nb0 + j.n_blocks_per_task < n_blocks ? nb0 + j.n_blocks_per_task : n_blocks;
+  const uint8_t* packed = p.packed + j.group * p.group_bytes;
+  int8_t* scratch = reinterpret_cast<int8_t*>(j.m->scratch + thread * j.m->scratch_per_thread);
+  const size_t chunk_tiles = p.chunk_rows / mr;
+  for (size_t c0 = mt0; c0 < mt1; c0 += chunk_tiles) {
+    const size_t c1 = c0 + chunk_tiles < mt1 ? c0 + chunk_tiles : mt1;
+    const size_t row0 = c0 * mr, rows = (c1 * mr < j.M ? c1 * mr : j.M) - row0;
+    const int8_t* a;
+    size_t a_stride;
+    if (p.direct) {
+      a = reinterpret_cast<const int8_t*>(j.x->data) + row0 * j.K;
+      a_stride = j.K;
+    } else {
+      fill_rows(j, row0, rows, scratch);
+      a = scratch;
+      a_stride = p.kc;
+    }
+    for (size_t mt = 0; mt < rows; mt += mr) {
+      const size_t mrows = rows - mt < mr ? rows - mt : mr;
+      for (size_t nb = nb0; nb < nb1; ++nb) {
+        const size_t n0 = nb * nr, nc = j.N - n0 < nr ? j.N - n0 : nr;
+        g.fn(mrows, nc, p.kc, a + mt * a_stride, a_stride, packed + nb * p.block_bytes,
+             j.y + (row0 + mt) * j.y_stride + j.group * j.N + n0, j.y_stride, &j.rq);
+      }
+    }
+  }
+}
+
+
+// Task = a range of output rows (n, oh) of a depthwise conv; the kernel does a whole row per call.
+void dw_task(void* ctx, size_t task, size_t thread) {
+  const DwJob& j = *static_cast<const DwJob*>(ctx);
+  const Tensor &x = *j.x, &y = *j.y;
+  const ConvWindow& c = *j.conv;
+  const int64_t H = x.dims[1];
+  const size_t row_bytes = (size_t)x.dims[2] * (size_t)x.dims[3], OH = (size_t)y.dims[1];
+  const size_t out_row_bytes = (size_t)y.dims[2] * (size_t)y.dims[3];
+  const int8_t** rows =
+      reinterpret_cast<const int8_t**>(j.m->scratch + thread * j.m->scratch_per_thread + j.m->im2col_bytes);
+  const int8_t* xd = reinterpret_cast<const int8_t*>(x.data);
+  int8_t* yd = reinterpret_cast<int8_t*>(y.data);
+  const size_t total = (size_t)y.dims[0] * OH;
+  const size_t r0 = task * j.rows_per_task, r1 = r0 + j.rows_per_task < total ? r0 + j.rows_per_task : total;
+  for (size_t r = r0; r < r1; ++r) {
+    const size_t n = r / OH;
+    const int64_t oh = (int64_t)(r % OH);
+    for (size_t i = 0; i < j.dw.kh; ++i) {
+      const int64_t ih = oh * c.stride_h - c.pad_top + (int64_t)i * c.dilation_h;
+      rows[i] = ih < 0 || ih >= H ? NULL : xd + (n * (size_t)H + (size_t)ih) * row_bytes;  // NULL: padding row
+    }
+    j.plan->dw.fn(&j.dw, rows, j.plan->packed, yd + r * out_row_bytes);
+  }
+}
+
+// Task = a range of m tiles × a range of strips. Per tile: the tap pointers of its rows, then the strips.
+void spmm_task(void* ctx, size_t task, size_t thread) {
+  const SpmmJob& j = *static_cast<const SpmmJob*>(ctx);
+  const OpPlan& p = *j.plan;
+  const SpmmKernel& k = p.spmm;
+  const size_t mr = k.mr, nr = k.nr, m_tiles = (j.M + mr - 1) / mr;
+  const size_t tm = task / j.n_tasks_n, tn = task % j.n_tasks_n;
+  const size_t mt0 = tm * j.m_tiles_per_task;
+  const size_t mt1 = mt0 + j.m_tiles_per_task < m_tiles ? mt0 + j.m_tiles_per_task : m_tiles;
+  const size_t s0 = tn * j.strips_per_task, s1 = s0 + j.strips_per_task < p.strips ? s0 + j.strips_per_task : p.strips;
+  const int8_t** ptrs =
+      reinterpret_cast<const int8_t**>(j.m->scratch + thread * j.m->scratch_per_thread + j.m->im2col_bytes);
+  const int8_t* xd = reinterpret_cast<const int8_t*>(j.x->data);
+  const uint64_t* offsets = reinterpret_cast<const uint64_t*>(p.packed);
+  for (size_t mt = mt0; mt < mt1; ++mt) {
+    const size_t row0 = mt * mr, rows = j.M - row0 < mr ? j.M - row0 : mr;
+    for (size_t i = 0; i < rows; ++i) {
+      const size_t row = row0 + i;
+      if (j.conv == NULL) {
+        ptrs[i] = xd + row * j.C;
+        continue;
+      }
+      const ConvWindow& q = *j.conv;
+      const Tensor& t = *j.x;
+      const int64_t H = t.dims[1], W = t.dims[2];
+      const size_t OW = (size_t)j.ow, ohw = j.M / (size_t)t.dims[0];
+      const size_t n = row / ohw, rem = row % ohw;
+      const int64_t oh = (int64_t)(rem / OW), ow = (int64_t)(rem % OW);
+      size_t tap = 0;
+      for (int32_t kh = 0; kh < j.kh; ++kh) {
+        const int64_t ih = oh * q.stride_h - q.pad_top + (int64_t)kh * q.dilation_h;
+        for (int32_t kw = 0; kw < j.kw; ++kw, ++tap) {
+          const int64_t iw = ow * q.stride_w - q.pad_left + (int64_t)kw * q.dilation_w;
+          ptrs[i * j.taps + tap] = (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                                       ? p.zero_row  // padding holds zp_x (docs/artifact.md CONV2D)
+                                       : xd + ((n * (size_t)H + (size_t)ih) * (size_t)W + (size_t)iw) * j.C;
+        }
+      }
+    }
+    for (size_t s = s0; s < s1; ++s) {
+      const size_t n0 = s * nr, nc = j.N - n0 < nr ? j.N - n0 : nr;
+      k.fn(rows, nc, ptrs, j.taps, p.packed + offsets[s], j.y + row0 * j.N + n0, j.N, &j.rq);
+    }
+  }
+}
+
+}  // namespace
+
+void run_gemm(GemmJob& j) {
+  const GemmKernel& g = j.plan->gemm;
+  const size_t m_tiles = (j.M + g.mr - 1) / g.mr, n_blocks = (j.N + g.nr - 1) / g.nr;
+  const size_t threads = (size_t)j.m->num_threads;
+  // Split rows first (each thread packs its own rows); when there are few rows, split columns too.
+  size_t tasks_m = m_tiles < threads * 4 ? m_tiles : threads * 4;
+  size_t tasks_n = 1;
+  if (threads > 1 && m_tiles < threads * 2) tasks_n = n_blocks < threads * 2 ? n_blocks : threads * 2;
+  if (threads <= 1) tasks_m = 1;
+  if (tasks_m == 0) tasks_m = 1;
+  j.m_tiles_per_task = (m_tiles + tasks_m - 1) / tasks_m;
+  tasks_m = (m_tiles + j.m_tiles_per_task - 1) / j.m_tiles_per_task;
+  j.n_blocks_per_task = (n_blocks + tasks_n - 1) / tasks_n;
+  j.n_tasks_n = (n_blocks + j.n_blocks_per_task - 1) / j.n_blocks_per_task;
+  parallel_for(j.m, tasks_m * j.n_tasks_n, gemm_task, &j);
+}
+
+void run_dwconv(DwJob& j) {
+  const size_t total = (size_t)j.y->dims[0] * (size_t)j.y->dims[1], threads = (size_t)j.m->num_threads;
+  j.rows_per_task = threads <= 1 ? total : (total + threads * 4 - 1) / (threads * 4);
+  parallel_for(j.m, (total + j.rows_per_task - 1) / j.rows_per_task, dw_task, &j);
+}
+
+void run_spmm(SpmmJob& j) {
+  const OpPlan& plan = *j.plan;
+  const size_t m_tiles = (j.M + plan.spmm.mr - 1) / plan.spmm.mr, threads = (size_t)j.m->num_threads;
+  size_t tasks_m = threads <= 1 ? 1 : (m_tiles < threads * 4 ? m_tiles : threads * 4);
+  size_t tasks_n = 1;
+  if (threads > 1 && m_tiles < threads * 2) tasks_n = plan.strips < threads * 2 ? plan.strips : threads * 2;
+  j.m_tiles_per_task = (m_tiles + tasks_m - 1) / tasks_m;
+  tasks_m = (m_tiles + j.m_tiles_per_task - 1) / j.m_tiles_per_task;
+  j.strips_per_task = (plan.strips + tasks_n - 1) / tasks_n;
+  j.n_tasks_n = (plan.strips + j.strips_per_task - 1) / j.strips_per_task;
+  parallel_for(j.m, tasks_m * j.n_tasks_n, spmm_task, &j);
+}
+
+}  // namespace eb
