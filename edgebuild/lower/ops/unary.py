@@ -104,8 +104,8 @@ def unary_func(node: Node) -> tuple[UnaryFunc, float]:
 @register_annotation(*(name for name in FUNCS if not name.endswith("_.default")))
 def annotate_unary(q: Annotator, node: Node) -> None:
     """Own output observer: the table maps every input code to the output's. A prelu slope stays a float constant
-    (the table folds it in). The in-place variants, which torch.export's functionalization
-    removes, are not annotated."""
+    (the table folds it in). The in-place variants, which torch.export's functionalization removes, are not
+    annotated."""
     x = node.args[0]
     if isinstance(x, Node):
         q.mark(node, {x: q.act}, q.act)
