@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .ir_ops import SINGLE_FORM, OpCode, UnaryFunc, params_class
+from .ir_enums import SINGLE_FORM, OpCode, UnaryFunc
+from .ir_ops import params_class
 
 __all__ = ["DType", "Layout", "Op", "OpCode", "Program", "Storage", "Tensor", "UnaryFunc", "params_class"]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import torch
@@ -20,7 +19,7 @@ from torch.fx import GraphModule, Node
 from .._torchao import pt2e  # noqa: F401  (importing PT2E registers the quantized_decomposed ops)
 from ..errors import EdgebuildError
 from ..ir import DType, Layout, Op, Program, Tensor
-from ..ir_ops import TransposeParams
+from ..ir_ops import OpParams, TransposeParams
 from ..qmath import activation_bounds
 
 Q = torch.ops.quantized_decomposed
@@ -287,7 +286,7 @@ class LoweringContext:
         node: Node,
         inputs: list[int],
         outputs: list[int],
-        params: Any,
+        params: OpParams,
         name: str | None = None,
     ) -> None:
         """Emit the op whose form `params` is (a dataclass of edgebuild/ir_ops.py: its OPCODE is the op's)."""
