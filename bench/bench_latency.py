@@ -229,10 +229,9 @@ def arm_report(blob: bytes, xs: list[np.ndarray]) -> None:
         if op.opcode in (OpCode.CONV2D, OpCode.FULLY_CONNECTED):
             w, y = prog.tensors[op.inputs[1]].shape, prog.tensors[op.outputs[0]].shape
             macs.append(int(np.prod(y)) * int(np.prod(w[1:])))
-            # params[8] = groups; depthwise = one input channel per group (the depthwise kernels, not the GEMM)
-            depthwise.append(
-                op.opcode == OpCode.CONV2D and op.params[8] > 1 and w[3] == 1 and w[0] == op.params[8]
-            )
+            # depthwise = one input channel per group (the depthwise kernels, not the GEMM)
+            groups = prog.params_of(op).groups if op.opcode == OpCode.CONV2D else 1
+            depthwise.append(op.opcode == OpCode.CONV2D and groups > 1 and w[3] == 1 and w[0] == groups)
         else:
             macs.append(0)
             depthwise.append(False)

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .ir_ops import OpCode, UnaryFunc, params_class
+from .ir_enums import SINGLE_FORM, OpCode, UnaryFunc
+from .ir_ops import params_class
 
 __all__ = ["DType", "Layout", "Op", "OpCode", "Program", "Storage", "Tensor", "UnaryFunc", "params_class"]
 
@@ -106,14 +107,21 @@ class Program:
             counts[op.opcode.name] = counts.get(op.opcode.name, 0) + 1
         return counts
 
+    def form_of(self, op: Op) -> str:
+        """The op's form in the op table (edgebuild/optable.py): "float" when its output is float32 (the float
+        fallback, docs/artifact.md), else "int8"; single-form ops (QUANTIZE, DEQUANTIZE, RESHAPE, TRANSPOSE) have
+        "int8" only."""
+        if op.opcode in SINGLE_FORM or self.tensors[op.outputs[0]].dtype != DType.FLOAT32:
+            return "int8"
+        return "float"
+
+    def params_of(self, op: Op) -> Any:
+        """The op's parameters by name: the dataclass of its form (edgebuild/ir_ops.py) decoded from `op.params`."""
+        return params_class(op.opcode, self.form_of(op)).decode(op.params)
+
     def float_form_ops(self) -> list[Op]:
         """Ops in their float32 form (the float fallback: output float32; docs/artifact.md)."""
-        fixed = (OpCode.QUANTIZE, OpCode.DEQUANTIZE, OpCode.RESHAPE, OpCode.TRANSPOSE)
-        return [
-            op
-            for op in self.ops
-            if op.opcode not in fixed and self.tensors[op.outputs[0]].dtype == DType.FLOAT32
-        ]
+        return [op for op in self.ops if self.form_of(op) == "float"]
 
     def weights_bytes(self) -> int:
         return sum(t.nbytes for t in self.tensors if t.data is not None)

@@ -4,11 +4,14 @@ The contract (docs/quantization.md): activations int8 asymmetric per tensor; wei
 channel in [-127, 127]; bias int32 with scale s_x * s_w[c]. Ops that move values without arithmetic (pooling,
 reshapes, concatenation, standalone clamps) share their input's quantization parameters, so their kernels need no
 requantization.
+
+What each op gets is its family's annotation rule (`@register_annotation` in edgebuild/lower/ops/<family>.py, next
+to its lowerings); the Quantizer here walks the graph and applies them through an `Annotator`, which holds the specs
+and the marking.
 """
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Collection, Iterable
 
 import torch
@@ -16,70 +19,7 @@ from torch.fx import GraphModule, Node
 
 from ._torchao import pt2e
 from .errors import EdgebuildError
-
-A = torch.ops.aten
-
-# Ops whose output is requantized by the kernel (their own observer).
-COMPUTE_OPS = {A.conv2d.default, A.linear.default, A.add.Tensor, A.sub.Tensor, A.mul.Tensor}
-BINARY_OPS = {A.add.Tensor, A.sub.Tensor, A.mul.Tensor}
-# Elementwise functions of one tensor: int8 tables (lower/ops/unary.py), own output observer.
-UNARY_OPS = {
-    A.hardswish.default,
-    A.hardsigmoid.default,
-    A.sigmoid.default,
-    A.silu.default,
-    A.gelu.default,
-    A.tanh.default,
-    A.leaky_relu.default,
-    A.prelu.default,
-}
-# split / chunk: the input edge is annotated on the split, each getitem shares it.
-SPLIT_OPS = {A.split.Tensor, A.split_with_sizes.default, A.chunk.default}
-WEIGHTED_OPS = {A.conv2d.default, A.linear.default}
-# Activations our kernels fuse into the producing op's clamp (docs/quantization.md (8)).
-FUSABLE_ACTIVATIONS = {
-    A.relu.default,
-    A.relu_.default,
-    A.relu6.default,
-    A.hardtanh.default,
-    A.hardtanh_.default,
-}
-# Ops whose output shares the first input's scale and zero point.
-SHARED_OPS = {
-    A.max_pool2d.default,
-    A.avg_pool2d.default,
-    A.adaptive_avg_pool2d.default,
-    A.flatten.using_ints,
-    A.view.default,
-    A.reshape.default,
-    A.dropout.default,
-    A.mean.dim,
-    A.clone.default,
-    A._unsafe_view.default,
-    A.relu.default,
-    A.relu_.default,
-    A.relu6.default,
-    A.hardtanh.default,
-    A.hardtanh_.default,
-}
-# Issue 8's value-moving ops: shared like SHARED_OPS, but only behind a producer that is itself int8 (annotated
-# output) or a graph input, so that a transpose / slice between two float ops stays on the float fallback instead
-# of being quantized for nothing.
-MOVER_OPS = {
-    A.permute.default,
-    A.transpose.int,
-    A.contiguous.default,
-    A.slice.Tensor,
-    A.pad.default,
-    A.constant_pad_nd.default,
-    A.upsample_nearest2d.vec,
-    A.upsample_nearest2d.default,
-    A.upsample_bilinear2d.vec,
-    A.upsample_bilinear2d.default,
-}
-CAT_OPS = {A.cat.default, A.concat.default}
-# Products of two activations (attention written out: q @ kᵀ, p @ v): int8 BATCH_MATMUL.
-MATMUL_OPS = {A.matmul.default, A.bmm.default}
+from .lower import ACTIVATIONS, ANNOTATIONS, matches_float_layer, op_name
 
 INT8_MIN, INT8_MAX = -128, 127
 
@@ -134,14 +74,83 @@ def _specs(shared_weight_scale: bool = False) -> tuple[object, object, Callable[
     return act, weight, bias
 
 
-def _single_user(node: Node) -> Node | None:
-    users = list(node.users)
-    return users[0] if len(users) == 1 else None
+class Annotator:
+    """What an annotation rule (lower/registry.py) works with: the specs of the contract above and the marking of
+    nodes. A rule calls `mark` (or one of the shorthands) for the nodes it annotates; marked nodes are not visited
+    again."""
+
+    def __init__(self, shared_weight_scale: bool | Collection[str] = False) -> None:
+        self.act, self._weight, self._bias = _specs()
+        _, self._shared_weight, _ = _specs(shared_weight_scale=True)
+        self.shared_weight_scale = shared_weight_scale
+        self.done: set[Node] = set()
+
+    # --- specs ----------------------------------------------------------------------------------------------
+    def weight(self, w: Node) -> object:
+        """Per-channel symmetric; one scale per layer for the weights named in `shared_weight_scale`."""
+        shared = self.shared_weight_scale
+        named = w.op == "get_attr" and not isinstance(shared, bool) and str(w.target) in shared
+        return self._shared_weight if shared is True or named else self._weight
+
+    def bias(self, x: Node, w: Node, op: Node) -> object:
+        """int32 with scale s_x · s_w[c] (derived from the observers of x and w at `op`)."""
+        return self._bias(x, w, op)
+
+    @staticmethod
+    def shared(x: Node, op: Node) -> object:
+        """The quantization of input edge (x, op), shared (no requantization between them)."""
+        return pt2e.quantizer.SharedQuantizationSpec((x, op))
+
+    # --- marking --------------------------------------------------------------------------------------------
+    def mark(self, node: Node, inputs: dict[Node, object], output: object | None) -> None:
+        node.meta["quantization_annotation"] = pt2e.quantizer.QuantizationAnnotation(
+            input_qspec_map=inputs, output_qspec=output, _annotated=True
+        )
+        self.done.add(node)
+
+    def mark_fusing(self, node: Node, inputs: dict[Node, object]) -> None:
+        """Mark an op that requantizes its output; a fusable activation behind it (its only user) takes the
+        output observer, as the kernel applies it in its clamp (docs/quantization.md (8))."""
+        users = list(node.users)
+        user = users[0] if len(users) == 1 else None
+        if user is not None and user.target in ACTIVATIONS and user.args[0] is node:
+            self.mark(node, inputs, None)
+            self.mark(user, {}, self.act)
+        else:
+            self.mark(node, inputs, self.act)
+
+    def share_input(self, node: Node) -> None:
+        """The output shares the first input's scale and zero point (pooling, reshapes, standalone clamps)."""
+        x = node.args[0]
+        if isinstance(x, Node):
+            self.mark(node, {x: self.act}, self.shared(x, node))
+
+    def share_int8_input(self, node: Node) -> None:
+        """As share_input, but only behind a producer that is itself int8 (annotated output) or a graph input, so
+        that a transpose / slice between two float ops stays on the float fallback instead of being quantized for
+        nothing."""
+        x = node.args[0]
+        if isinstance(x, Node) and self.int8_output(x):
+            self.mark(node, {x: self.act}, self.shared(x, node))
+
+    # --- facts ----------------------------------------------------------------------------------------------
+    @staticmethod
+    def int8_output(node: Node) -> bool:
+        """Is `node`'s output quantized: a graph input, or annotated (earlier in topological order) with an output
+        spec."""
+        if node.op == "placeholder":
+            return True
+        ann = node.meta.get("quantization_annotation")
+        return ann is not None and ann.output_qspec is not None
+
+    @staticmethod
+    def shape(node: Node) -> tuple[int, ...] | None:
+        val = node.meta.get("val")
+        return tuple(val.shape) if isinstance(val, torch.Tensor) else None
 
 
 class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-defined]
-    """Annotates conv2d / linear / add / sub / mul (+ fused relu, relu6, hardtanh), elementwise functions
-    (tables) and the value-moving ops around them.
+    """Annotates what edgebuild runs in int8: each op by its family's rule (edgebuild/lower/ops/).
 
     `float_layers`: layers (module paths or node names, lower.matches_float_layer) left unannotated, so they keep
     float32 weights and run on the float fallback. `shared_weight_scale`: True for every weight, or the weights
@@ -155,108 +164,21 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
         self.shared_weight_scale = shared_weight_scale
 
     def annotate(self, model: GraphModule) -> GraphModule:
-        from .lower import matches_float_layer
+        from .lower import ops as _families  # noqa: F401  (importing it registers the families' rules)
 
-        q = pt2e.quantizer
-        act, weight, bias = _specs()
-        _, shared_weight, _ = _specs(shared_weight_scale=True)
-        shared_scale = self.shared_weight_scale
-        done: set[Node] = set()
-
-        def mark(node: Node, inputs: dict[Node, object], output: object | None) -> None:
-            node.meta["quantization_annotation"] = q.QuantizationAnnotation(
-                input_qspec_map=inputs, output_qspec=output, _annotated=True
-            )
-            done.add(node)
-
-        nodes: list[Node] = list(model.graph.nodes)
-        for node in nodes:
-            if node.op != "call_function" or node in done:
+        annotator = Annotator(self.shared_weight_scale)
+        for node in list(model.graph.nodes):
+            if node.op != "call_function" or node in annotator.done:
                 continue
             if matches_float_layer(node, self.float_layers):
                 continue
-            if node.target in COMPUTE_OPS:
-                inputs: dict[Node, object] = {}
-                x = node.args[0]
-                if node.target in WEIGHTED_OPS:
-                    w = node.args[1]
-                    b = node.args[2] if len(node.args) > 2 else None
-                    if not (isinstance(x, Node) and isinstance(w, Node)):
-                        continue
-                    inputs[x] = act
-                    named = (
-                        w.op == "get_attr"
-                        and not isinstance(shared_scale, bool)
-                        and str(w.target) in shared_scale
-                    )
-                    inputs[w] = shared_weight if shared_scale is True or named else weight
-                    if isinstance(b, Node):
-                        inputs[b] = bias(x, w, node)
-                else:  # add / sub / mul: two tensor operands (broadcasting allowed), no alpha
-                    y = node.args[1]
-                    if not (isinstance(x, Node) and isinstance(y, Node)) or len(node.args) > 2 or node.kwargs:
-                        continue
-                    if _shape(x) is None or _shape(y) is None:
-                        continue
-                    inputs[x] = act
-                    inputs[y] = act
-                user = _single_user(node)
-                if user is not None and user.target in FUSABLE_ACTIVATIONS and user.args[0] is node:
-                    mark(node, inputs, None)
-                    mark(user, {}, act)
-                else:
-                    mark(node, inputs, act)
-            elif node.target in UNARY_OPS:
-                x = node.args[0]
-                if isinstance(x, Node):
-                    mark(node, {x: act}, act)  # a prelu slope stays a float constant: the table folds it in
-            elif node.target in SPLIT_OPS:
-                x = node.args[0]
-                if isinstance(x, Node) and _int8_output(x):
-                    mark(node, {x: act}, None)
-                    for user in node.users:
-                        if user.target is operator.getitem:
-                            mark(user, {}, q.SharedQuantizationSpec((x, node)))
-            elif node.target in MATMUL_OPS:
-                a, b = node.args[0], node.args[1]
-                sa, sb = (_shape(v) if isinstance(v, Node) else None for v in (a, b))
-                if sa is None or sb is None or len(sa) < 2 or len(sa) != len(sb) or sa[:-2] != sb[:-2]:
-                    continue  # broadcasting matmul: the float fallback says why
-                assert isinstance(a, Node) and isinstance(b, Node)
-                mark(node, {a: act, b: act} if a is not b else {a: act}, act)
-            elif node.target in SHARED_OPS or (
-                node.target in MOVER_OPS and isinstance(node.args[0], Node) and _int8_output(node.args[0])
-            ):
-                x = node.args[0]
-                if isinstance(x, Node):
-                    mark(node, {x: act}, q.SharedQuantizationSpec((x, node)))
-            elif node.target in CAT_OPS:
-                arg = node.args[0]
-                tensors = [t for t in arg if isinstance(t, Node)] if isinstance(arg, (list, tuple)) else []
-                if tensors and len(tensors) == len(arg):  # type: ignore[arg-type]
-                    first = tensors[0]
-                    shared = q.SharedQuantizationSpec((first, node))
-                    cat_inputs: dict[Node, object] = {first: act}
-                    for t in tensors[1:]:  # the same node twice (torch.cat([y, y])) is one input edge
-                        cat_inputs.setdefault(t, shared)
-                    mark(node, cat_inputs, shared)
+            rule = ANNOTATIONS.get(op_name(node))
+            if rule is not None:
+                rule(annotator, node)
         return model
 
     def validate(self, model: GraphModule) -> None:
         pass
-
-
-def _int8_output(node: Node) -> bool:
-    """Is `node`'s output quantized: a graph input, or annotated (earlier in topological order) with an output spec."""
-    if node.op == "placeholder":
-        return True
-    ann = node.meta.get("quantization_annotation")
-    return ann is not None and ann.output_qspec is not None
-
-
-def _shape(node: Node) -> tuple[int, ...] | None:
-    val = node.meta.get("val")
-    return tuple(val.shape) if isinstance(val, torch.Tensor) else None
 
 
 def quantize_model(
@@ -279,4 +201,4 @@ def quantize_model(
     return pt2e.convert_pt2e(prepared, fold_quantize=True)
 
 
-__all__ = ["EdgebuildQuantizer", "quantize_model"]
+__all__ = ["Annotator", "EdgebuildQuantizer", "quantize_model"]

@@ -11,7 +11,7 @@ so the choice is about speed only. It is made by a cost model whose constants co
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,12 @@ import numpy as np
 
 from .errors import EdgebuildError
 from .ir import DType, Op, OpCode, Program
+from .ir_ops import (
+    Conv2dInt8Params,
+    FullyConnectedInt8Params,
+    SparseConv2dInt8Params,
+    SparseFullyConnectedInt8Params,
+)
 
 # The kernels read 4 consecutive k (channels of one tap) per weight slice: ukernels_isa.h, sparse strip.
 KERNEL_KR = 4
@@ -119,7 +125,7 @@ def _weight_matrix(program: Program, op: Op) -> tuple[np.ndarray, str] | None:
     if w is None or wt.dtype != DType.INT8:  # a float32 layer (--float-layers) has no sparse int8 form
         return None
     if op.opcode == OpCode.CONV2D:
-        if op.params[8] != 1:
+        if Conv2dInt8Params.decode(op.params).groups != 1:
             return None
         oc, kh, kw, _ = w.shape
         return w.reshape(oc, -1), ("conv1x1" if kh == kw == 1 else "convkxk")
@@ -206,13 +212,16 @@ def _rewrite(
     rp_id = program.add_constant(f"{base}.row_ptr", row_ptr, DType.INT32)
     ci_id = program.add_constant(f"{base}.col_idx", col_idx, DType.INT32)
     x, _, bias, mult, shift = op.inputs
+    br, bc = block
     if op.opcode == OpCode.CONV2D:
         _, kh, kw, _ = w.shape
-        op.opcode = OpCode.SPARSE_CONV2D
-        op.params = [*op.params, kh, kw, *block]
+        conv = asdict(Conv2dInt8Params.decode(op.params))
+        sparse_conv = SparseConv2dInt8Params(**conv, kernel_h=kh, kernel_w=kw, block_rows=br, block_cols=bc)
+        op.opcode, op.params = OpCode.SPARSE_CONV2D, sparse_conv.encode()
     else:
-        op.opcode = OpCode.SPARSE_FULLY_CONNECTED
-        op.params = [*op.params, *block]
+        fc = asdict(FullyConnectedInt8Params.decode(op.params))
+        sparse_fc = SparseFullyConnectedInt8Params(**fc, block_rows=br, block_cols=bc)
+        op.opcode, op.params = OpCode.SPARSE_FULLY_CONNECTED, sparse_fc.encode()
     op.inputs = [x, v_id, bias, mult, shift, rp_id, ci_id]
     drop_unused_constants(program)  # the dense weight
 
@@ -246,14 +255,16 @@ def densify_program(program: Program) -> None:
         channels = program.tensors[x].shape[-1]
         name = program.tensors[v].name.removesuffix(".values") + ".weight"
         if op.opcode == OpCode.SPARSE_CONV2D:
-            kh, kw = op.params[11], op.params[12]
+            sc = SparseConv2dInt8Params.decode(op.params)
+            kh, kw = sc.kernel_h, sc.kernel_w
             w = densify(values, row_ptr, col_idx, oc, kh * kw * channels).reshape(oc, kh, kw, channels)
-            op.opcode = OpCode.CONV2D
-            op.params = op.params[:11]
+            conv = Conv2dInt8Params(**{f.name: getattr(sc, f.name) for f in fields(Conv2dInt8Params)})
+            op.opcode, op.params = OpCode.CONV2D, conv.encode()
         else:
+            sf = SparseFullyConnectedInt8Params.decode(op.params)
             w = densify(values, row_ptr, col_idx, oc, channels)
-            op.opcode = OpCode.FULLY_CONNECTED
-            op.params = op.params[:2]
+            fc = FullyConnectedInt8Params(act_min=sf.act_min, act_max=sf.act_max)
+            op.opcode, op.params = OpCode.FULLY_CONNECTED, fc.encode()
         op.inputs = [x, program.add_constant(name, w, DType.INT8), bias, mult, shift]
     drop_unused_constants(program)
 

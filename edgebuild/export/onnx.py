@@ -15,6 +15,20 @@ from typing import Any
 import numpy as np
 
 from ..ir import DType, Layout, Op, OpCode, Program, Tensor, UnaryFunc
+from ..ir_ops import (
+    AvgPool2dInt8Params,
+    ClampInt8Params,
+    ConcatInt8Params,
+    Conv2dInt8Params,
+    FullyConnectedInt8Params,
+    MaxPool2dInt8Params,
+    PadInt8Params,
+    ResizeInt8Params,
+    ResizeMode,
+    SliceInt8Params,
+    TransposeParams,
+    UnaryInt8Params,
+)
 from . import ExportError, refuse_float_ops
 
 OPSET = 21
@@ -125,23 +139,23 @@ class _Writer:
     # --- ops --------------------------------------------------------------------------------------------------
     def conv(self, op: Op) -> None:
         x, y = op.inputs[0], op.outputs[0]
-        sh, sw, pt, pl, pb, pr, dh, dw, groups, amin, amax = op.params
+        p = Conv2dInt8Params.decode(op.params)
         w = self.program.tensors[op.inputs[1]].data
         assert w is not None
         wf, bf = self.weights(op, w.transpose(0, 3, 1, 2))  # OHWI -> OIHW
         out = self.node(
             "Conv",
             [self.dq(x), wf] + ([bf] if bf else []),
-            strides=[sh, sw],
-            pads=[pt, pl, pb, pr],
-            dilations=[dh, dw],
-            group=groups,
+            strides=[p.stride_h, p.stride_w],
+            pads=[p.pad_top, p.pad_left, p.pad_bottom, p.pad_right],
+            dilations=[p.dilation_h, p.dilation_w],
+            group=p.groups,
         )
-        self.q(y, self.clip(y, out, amin, amax))
+        self.q(y, self.clip(y, out, p.act_min, p.act_max))
 
     def fully_connected(self, op: Op) -> None:
         x, y = op.inputs[0], op.outputs[0]
-        amin, amax = op.params
+        p = FullyConnectedInt8Params.decode(op.params)
         w = self.program.tensors[op.inputs[1]].data
         assert w is not None
         wf, bf = self.weights(op, w)
@@ -150,25 +164,20 @@ class _Writer:
         else:
             out = self.node("MatMul", [self.dq(x), self.node("Transpose", [wf], perm=[1, 0])])
             out = self.node("Add", [out, bf]) if bf else out
-        self.q(y, self.clip(y, out, amin, amax))
-
-    def add(self, op: Op) -> None:
-        a, b = op.inputs
-        y = op.outputs[0]
-        amin, amax = op.params[-2:]
-        self.q(y, self.clip(y, self.node("Add", [self.dq(a), self.dq(b)]), amin, amax))
+        self.q(y, self.clip(y, out, p.act_min, p.act_max))
 
     def binary(self, op: Op) -> None:
-        """SUB, MUL (and ADD): ONNX broadcasts the logical (NCHW) shapes as NumPy does."""
+        """ADD, SUB, MUL: ONNX broadcasts the logical (NCHW) shapes as NumPy does."""
         a, b = op.inputs
         y = op.outputs[0]
-        amin, amax = op.params[-2:]
+        p = self.program.params_of(op)  # AddInt8Params, SubInt8Params or MulInt8Params
         kind = {OpCode.ADD: "Add", OpCode.SUB: "Sub", OpCode.MUL: "Mul"}[op.opcode]
-        self.q(y, self.clip(y, self.node(kind, [self.dq(a), self.dq(b)]), amin, amax))
+        self.q(y, self.clip(y, self.node(kind, [self.dq(a), self.dq(b)]), p.act_min, p.act_max))
 
     def unary(self, op: Op) -> None:
         x, y = op.inputs[0], op.outputs[0]
-        func, alpha_bits = UnaryFunc(op.params[0]), op.params[1]
+        p = UnaryInt8Params.decode(op.params)
+        func = p.func
         v = self.dq(x)
         if func == UnaryFunc.HARDSWISH:
             out = self.node("HardSwish", [v])
@@ -183,8 +192,7 @@ class _Writer:
         elif func == UnaryFunc.TANH:
             out = self.node("Tanh", [v])
         elif func == UnaryFunc.LEAKY_RELU:
-            alpha = float(np.array([alpha_bits], np.int32).view(np.float32)[0])
-            out = self.node("LeakyRelu", [v], alpha=alpha)
+            out = self.node("LeakyRelu", [v], alpha=p.alpha)
         else:
             raise ExportError(
                 f"{op.name}: an int8 PRELU keeps only its lookup table in the artifact, not the slopes ONNX needs"
@@ -194,8 +202,8 @@ class _Writer:
     def pad(self, op: Op) -> None:
         x, y = op.inputs[0], op.outputs[0]
         xt = self.program.tensors[x]
-        r = len(xt.shape)
-        before, after, code = op.params[:r], op.params[r : 2 * r], op.params[2 * r]
+        p = PadInt8Params.decode(op.params)
+        before, after, code = p.before, p.after, p.value
         if xt.layout == Layout.NHWC:  # memory order -> logical (NCHW) order
             before, after = [before[i] for i in TO_NCHW], [after[i] for i in TO_NCHW]
         pads = self.init(self.unique("pads"), np.array(list(before) + list(after), np.int64))
@@ -207,7 +215,8 @@ class _Writer:
         x, y = op.inputs[0], op.outputs[0]
         xt, yt = self.program.tensors[x], self.program.tensors[y]
         r = len(xt.shape)
-        starts, steps = list(op.params[:r]), list(op.params[r:])
+        p = SliceInt8Params.decode(op.params)
+        starts, steps = p.start, p.step
         ends = [s + (n - 1) * st + 1 for s, n, st in zip(starts, yt.shape, steps)]
         order = TO_NCHW if xt.layout == Layout.NHWC else list(range(r))
         arrays = [np.array([v[i] for i in order], np.int64) for v in (starts, ends, steps)]
@@ -218,17 +227,17 @@ class _Writer:
 
     def resize(self, op: Op) -> None:
         x, y = op.inputs[0], op.outputs[0]
-        mode, align = op.params
+        p = ResizeInt8Params.decode(op.params)
         sizes = self.init(self.unique("sizes"), np.array(_logical(self.program.tensors[y]), np.int64))
         attrs: dict[str, Any]
-        if mode == 0:
+        if p.mode == ResizeMode.NEAREST:
             attrs = {
                 "mode": "nearest",
                 "coordinate_transformation_mode": "asymmetric",
                 "nearest_mode": "floor",
             }
         else:
-            ctm = "align_corners" if align else "pytorch_half_pixel"
+            ctm = "align_corners" if p.align_corners else "pytorch_half_pixel"
             attrs = {"mode": "linear", "coordinate_transformation_mode": ctm}
         self.q(y, self.node("Resize", [self.dq(x), "", "", sizes], **attrs))
 
@@ -240,22 +249,25 @@ class _Writer:
         return int(floor != [y.shape[1], y.shape[2]])
 
     def max_pool(self, op: Op) -> None:
-        kh, kw, sh, sw, ph, pw, dh, dw, amin, amax = op.params
+        p = MaxPool2dInt8Params.decode(op.params)
+        kh, kw, sh, sw, ph, pw = p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w
         x, y = op.inputs[0], op.outputs[0]
-        ceil = self._ceil_mode(op, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), (sh, sw), (ph, pw))
+        eff = ((kh - 1) * p.dilation_h + 1, (kw - 1) * p.dilation_w + 1)
+        ceil = self._ceil_mode(op, eff, (sh, sw), (ph, pw))
         out = self.node(
             "MaxPool",
             [self.dq(x)],
             kernel_shape=[kh, kw],
             strides=[sh, sw],
             pads=[ph, pw, ph, pw],
-            dilations=[dh, dw],
+            dilations=[p.dilation_h, p.dilation_w],
             ceil_mode=ceil,
         )
-        self.q(y, self.clip(y, out, amin, amax))
+        self.q(y, self.clip(y, out, p.act_min, p.act_max))
 
     def avg_pool(self, op: Op) -> None:
-        kh, kw, sh, sw, ph, pw, include, amin, amax = op.params
+        p = AvgPool2dInt8Params.decode(op.params)
+        kh, kw, sh, sw, ph, pw = p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w
         x, y = op.inputs[0], op.outputs[0]
         ceil = self._ceil_mode(op, (kh, kw), (sh, sw), (ph, pw))
         out = self.node(
@@ -264,15 +276,15 @@ class _Writer:
             kernel_shape=[kh, kw],
             strides=[sh, sw],
             pads=[ph, pw, ph, pw],
-            count_include_pad=include,
+            count_include_pad=int(p.count_include_pad),
             ceil_mode=ceil,
         )
-        self.q(y, self.clip(y, out, amin, amax))
+        self.q(y, self.clip(y, out, p.act_min, p.act_max))
 
     def concat(self, op: Op) -> None:
         y = op.outputs[0]
         t = self.program.tensors[y]
-        axis = op.params[0]
+        axis = ConcatInt8Params.decode(op.params).axis
         if t.layout == Layout.NHWC:
             axis = NHWC_TO_NCHW_AXIS[axis]
         self.q(y, self.node("Concat", [self.dq(i) for i in op.inputs], axis=axis))
@@ -285,20 +297,22 @@ class _Writer:
     def transpose(self, op: Op) -> None:
         x, y = op.inputs[0], op.outputs[0]
         xt, yt = self.program.tensors[x], self.program.tensors[y]
-        layout_change = (xt.layout, yt.layout, op.params) in (
+        perm = TransposeParams.decode(op.params).perm
+        layout_change = (xt.layout, yt.layout, perm) in (
             (Layout.NHWC, Layout.PLAIN, TO_NCHW),
             (Layout.PLAIN, Layout.NHWC, TO_NHWC),
         )
         if layout_change:  # the same logical (NCHW) tensor
             self.names[y] = self.node("Identity", [self.names[x]], [yt.name])
         elif xt.layout == yt.layout == Layout.PLAIN:
-            self.names[y] = self.node("Transpose", [self.names[x]], [yt.name], perm=list(op.params))
+            self.names[y] = self.node("Transpose", [self.names[x]], [yt.name], perm=perm)
         else:
             raise ExportError(f"{op.name}: a transpose between layouts {xt.layout.name} and {yt.layout.name}")
 
     def clamp(self, op: Op) -> None:
         x, y = op.inputs[0], op.outputs[0]
-        self.q(y, self.clip(y, self.dq(x), *op.params))
+        p = ClampInt8Params.decode(op.params)
+        self.q(y, self.clip(y, self.dq(x), p.act_min, p.act_max))
 
     def quantize(self, op: Op) -> None:
         x, y = op.inputs[0], op.outputs[0]
@@ -326,7 +340,7 @@ class _Writer:
             OpCode.DEQUANTIZE: self.dequantize,
             OpCode.CONV2D: self.conv,
             OpCode.FULLY_CONNECTED: self.fully_connected,
-            OpCode.ADD: self.add,
+            OpCode.ADD: self.binary,
             OpCode.MAX_POOL2D: self.max_pool,
             OpCode.AVG_POOL2D: self.avg_pool,
             OpCode.CONCAT: self.concat,

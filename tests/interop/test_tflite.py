@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from edgebuild.export.tflite import export_tflite
-from edgebuild.ir import DType, Op, OpCode, Program, Tensor
-from edgebuild.qmath import f32_bits, inv_scale_f32, quantize_multiplier
+from edgebuild.ir import DType, Op, Program, Tensor
+from edgebuild.ir_ops import DequantizeParams, FullyConnectedInt8Params, QuantizeParams
+from edgebuild.qmath import inv_scale_f32, quantize_multiplier
 from edgebuild.serialize import artifact_bytes, read_artifact
 from tests.helpers import native, quantize_and_lower
 from tests.interop.litert import litert_interpreter, run_litert
@@ -102,10 +103,13 @@ def _one_fc(m_rows: int, weight_scales: np.ndarray, bias: np.ndarray) -> Program
     e = p.add_constant("fc.shift", np.array([s for _, s in mults]), DType.INT32)
     yq = p.add_tensor(Tensor("yq", DType.INT8, (m_rows, n), sy, 0))
     yf = p.add_tensor(Tensor("y", DType.FLOAT32, (m_rows, n)))
+    q = QuantizeParams(to_nhwc=False, inv_scale=float(inv_scale_f32(sx)))
+    fc = FullyConnectedInt8Params(act_min=-128, act_max=127)
+    dq = DequantizeParams(to_nchw=False)
     p.ops = [
-        Op(OpCode.QUANTIZE, "q", [xf], [xq], [0, f32_bits(inv_scale_f32(sx))]),
-        Op(OpCode.FULLY_CONNECTED, "fc", [xq, w, b, m, e], [yq], [-128, 127]),
-        Op(OpCode.DEQUANTIZE, "dq", [yq], [yf], [0]),
+        Op(q.OPCODE, "q", [xf], [xq], q.encode()),
+        Op(fc.OPCODE, "fc", [xq, w, b, m, e], [yq], fc.encode()),
+        Op(dq.OPCODE, "dq", [yq], [yf], dq.encode()),
     ]
     p.inputs, p.outputs = [xf], [yf]
     p.metadata["weight_scales"] = {"fc.weight": [float(s) for s in weight_scales]}

@@ -1,3 +1,18 @@
-"""One file per op family; importing this package registers every lowering (int8 and float)."""
+"""One module per op family: its int8 lowering, its float lowering and its PT2E annotation rule. Importing this
+package registers them all (lower/registry.py)."""
 
-from . import conv, elementwise, float_cnn, float_ops, pool, resize, shape, transformer, unary  # noqa: F401
+from . import (  # noqa: F401
+    clamp,
+    conv,
+    elementwise,
+    embedding,
+    linear,
+    matmul,
+    norm,
+    pool,
+    quantize,
+    resize,
+    shape,
+    softmax,
+    unary,
+)

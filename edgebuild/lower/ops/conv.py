@@ -1,28 +1,28 @@
-"""Lowerings for conv2d and linear: int8 weights per output channel, int32 bias, Q31 multipliers (eq. 6)."""
+"""CONV2D: aten.conv2d in int8 (int8 weights per output channel, int32 bias, Q31 multipliers, eq. 6) and in float,
+and its PT2E annotation. The weight helpers here serve FULLY_CONNECTED too (lower/ops/linear.py)."""
 
 from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from torch.fx import Node
 
 from ...errors import EdgebuildError
-from ...ir import DType, Layout, OpCode
+from ...ir import DType, Layout
+from ...ir_ops import Conv2dFloatParams, Conv2dInt8Params
 from ...qmath import quantize_multiplier
-from .. import LoweringContext, node_shape, physical, register
+from ..context import LoweringContext, node_shape, pair, physical
+from ..registry import register, register_annotation, register_float
+
+if TYPE_CHECKING:
+    from ...quantize import Annotator
 
 MAX_TAPS = 65_000  # docs/quantization.md (6): keeps the int32 accumulator from overflowing
 
 
-def _pair(v: object, default: int) -> tuple[int, int]:
-    if v is None:
-        return default, default
-    if isinstance(v, int):
-        return v, v
-    vals = [int(x) for x in v]  # type: ignore[union-attr]
-    return (vals[0], vals[0]) if len(vals) == 1 else (vals[0], vals[1])
-
-
-def _weights(
+def requant_weights(
     ctx: LoweringContext,
     node: Node,
     x_scale: float,
@@ -53,21 +53,58 @@ def _weights(
     return w, [bias_id, mult_id, shift_id]
 
 
-@register("aten.conv2d.default")
-def lower_conv2d(ctx: LoweringContext, node: Node) -> None:
+def float_bias(ctx: LoweringContext, node: Node, arg: object) -> int:
+    if arg is None:
+        return -1
+    return ctx.program.add_constant(f"{node.name}.bias", ctx.float_constant(arg), DType.FLOAT32)
+
+
+@register_annotation("aten.conv2d.default")
+def annotate_weighted(q: Annotator, node: Node) -> None:
+    """conv2d / linear: int8 input, int8 per-channel weight, int32 bias, own output observer (or its fused
+    activation's)."""
+    x, w = node.args[0], node.args[1]
+    b = node.args[2] if len(node.args) > 2 else None
+    if not (isinstance(x, Node) and isinstance(w, Node)):
+        return
+    inputs: dict[Node, object] = {x: q.act, w: q.weight(w)}
+    if isinstance(b, Node):
+        inputs[b] = q.bias(x, w, node)
+    q.mark_fusing(node, inputs)
+
+
+def _conv_args(node: Node) -> tuple[object, object, object, dict[str, int]]:
+    """(x, w, b, the geometry fields of CONV2D's params) of an aten.conv2d node."""
     args = list(node.args) + [None] * (7 - len(node.args))
     x_arg, w_arg, b_arg, stride, padding, dilation, groups = args[:7]
+    sh, sw = pair(stride, 1)
+    ph, pw = pair(padding, 0)
+    dh, dw = pair(dilation, 1)
+    g = int(groups) if groups is not None else 1  # type: ignore[call-overload]
+    geometry = {
+        "stride_h": sh,
+        "stride_w": sw,
+        "pad_top": ph,
+        "pad_left": pw,
+        "pad_bottom": ph,
+        "pad_right": pw,
+        "dilation_h": dh,
+        "dilation_w": dw,
+        "groups": g,
+    }
+    return x_arg, w_arg, b_arg, geometry
+
+
+@register("aten.conv2d.default")
+def lower_conv2d(ctx: LoweringContext, node: Node) -> None:
+    x_arg, w_arg, b_arg, geometry = _conv_args(node)
     x = ctx.input(x_arg)
     xt = ctx.tensor(x)
     if xt.layout != Layout.NHWC:
         raise EdgebuildError(f"{node.name}: conv2d input must be 4-D (N, C, H, W)")
-    sh, sw = _pair(stride, 1)
-    ph, pw = _pair(padding, 0)
-    dh, dw = _pair(dilation, 1)
-    g = int(groups) if groups is not None else 1
     shape, layout = physical(node_shape(node))
     y, amin, amax = ctx.new_output(node, shape, layout, fusable=True)
-    w, rest = _weights(ctx, node, xt.scale, ctx.tensor(y).scale, w_arg, b_arg)
+    w, rest = requant_weights(ctx, node, xt.scale, ctx.tensor(y).scale, w_arg, b_arg)
     _, icg, kh, kw = w.shape
     if kh * kw * icg > MAX_TAPS:
         raise EdgebuildError(
@@ -75,24 +112,18 @@ def lower_conv2d(ctx: LoweringContext, node: Node) -> None:
             f"safe range ({MAX_TAPS})"
         )
     w_id = ctx.program.add_constant(f"{node.name}.weight", w.transpose(0, 2, 3, 1), DType.INT8)
-    ctx.add_op(OpCode.CONV2D, node, [x, w_id, *rest], [y], [sh, sw, ph, pw, ph, pw, dh, dw, g, amin, amax])
+    params = Conv2dInt8Params(**geometry, act_min=amin, act_max=amax)
+    ctx.add_op(node, [x, w_id, *rest], [y], params)
 
 
-@register("aten.linear.default")
-def lower_linear(ctx: LoweringContext, node: Node) -> None:
-    args = list(node.args) + [None] * (3 - len(node.args))
-    x_arg, w_arg, b_arg = args[:3]
-    x = ctx.input(x_arg)
-    xt = ctx.tensor(x)
-    if xt.layout == Layout.NHWC:
-        raise EdgebuildError(f"{node.name}: linear on a 4-D activation is not supported; flatten it first")
-    shape = node_shape(node)
-    y, amin, amax = ctx.new_output(node, shape, Layout.PLAIN, fusable=True)
-    w, rest = _weights(ctx, node, xt.scale, ctx.tensor(y).scale, w_arg, b_arg)
-    if w.shape[1] > MAX_TAPS:
-        raise EdgebuildError(
-            f"{node.name}: {w.shape[1]} inputs per output exceed the int32 accumulator's "
-            f"safe range ({MAX_TAPS})"
-        )
-    w_id = ctx.program.add_constant(f"{node.name}.weight", w, DType.INT8)
-    ctx.add_op(OpCode.FULLY_CONNECTED, node, [x, w_id, *rest], [y], [amin, amax])
+@register_float("aten.conv2d.default")
+def lower_conv2d_f32(ctx: LoweringContext, node: Node) -> None:
+    """Float: no fused activation (a standalone CLAMP follows; lower/ops/clamp.py), so no bounds."""
+    x_arg, w_arg, b_arg, geometry = _conv_args(node)
+    x = ctx.float_value(x_arg, Layout.NHWC)
+    w = ctx.float_constant(w_arg)
+    w_id = ctx.program.add_constant(f"{node.name}.weight", w.transpose(0, 2, 3, 1), DType.FLOAT32)
+    b_id = float_bias(ctx, node, b_arg)
+    y = ctx.new_float(node, node_shape(node), Layout.NHWC)
+    params = Conv2dFloatParams(**geometry, lo=-math.inf, hi=math.inf)
+    ctx.add_op(node, [x, w_id, b_id], [y], params)

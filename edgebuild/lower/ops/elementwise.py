@@ -1,19 +1,46 @@
-"""Lowerings for add / sub (TFLite's int8 add, eq. 7) and mul (eq. 12) with broadcasting, standalone activations
-(a clamp, eq. 8) and identities."""
+"""ADD / SUB / MUL: aten.add / sub / mul of two tensors with NumPy broadcasting, in int8 (TFLite's int8 add, eq. 7;
+mul, eq. 12) and in float, and their PT2E annotation."""
 
 from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
 
 from torch.fx import Node
 
 from ...errors import EdgebuildError
-from ...ir import Layout, OpCode
-from ...qmath import activation_bounds, quantize_multiplier
-from .. import LoweringContext, activation_of, logical, node_shape, physical, register
+from ...ir import Layout
+from ...ir_ops import (
+    AddFloatParams,
+    AddInt8Params,
+    MulFloatParams,
+    MulInt8Params,
+    ReshapeParams,
+    SubFloatParams,
+    SubInt8Params,
+)
+from ...qmath import quantize_multiplier
+from ..context import LoweringContext, logical, node_shape, op_name, physical
+from ..registry import register, register_annotation, register_float
+
+if TYPE_CHECKING:
+    from ...quantize import Annotator
 
 ADD_LEFT_SHIFT = 20  # docs/quantization.md (7): headroom for the rescaled operands, as TFLite
 
 
-def _broadcast_operand(
+@register_annotation("aten.add.Tensor", "aten.sub.Tensor", "aten.mul.Tensor")
+def annotate_binary(q: Annotator, node: Node) -> None:
+    """Two tensor operands (broadcasting allowed, no alpha), own output observer (or its fused activation's)."""
+    x, y = node.args[0], node.args[1]
+    if not (isinstance(x, Node) and isinstance(y, Node)) or len(node.args) > 2 or node.kwargs:
+        return
+    if q.shape(x) is None or q.shape(y) is None:
+        return
+    q.mark_fusing(node, {x: q.act, y: q.act})
+
+
+def broadcast_operand(
     ctx: LoweringContext, node: Node, tid: int, out_logical: tuple[int, ...], layout: Layout
 ) -> int:
     """The operand as a tensor of the output's rank and layout (a RESHAPE when its bytes are already in that order)."""
@@ -34,7 +61,7 @@ def _broadcast_operand(
         )
     shape = tuple(padded[a] for a in dst_order)
     out = ctx.temp(f"{node.name}.{t.name}.broadcast", t, shape, layout)
-    ctx.add_op(OpCode.RESHAPE, node, [tid], [out], [], name=f"{node.name}.{t.name}.reshape")
+    ctx.add_op(node, [tid], [out], ReshapeParams(), name=f"{node.name}.{t.name}.reshape")
     return out
 
 
@@ -44,8 +71,8 @@ def _binary_io(ctx: LoweringContext, node: Node, what: str) -> tuple[int, int, i
     a, b = ctx.input(node.args[0]), ctx.input(node.args[1])
     out_logical = node_shape(node)
     shape, layout = physical(out_logical)
-    a = _broadcast_operand(ctx, node, a, out_logical, layout)
-    b = _broadcast_operand(ctx, node, b, out_logical, layout)
+    a = broadcast_operand(ctx, node, a, out_logical, layout)
+    b = broadcast_operand(ctx, node, b, out_logical, layout)
     y, amin, amax = ctx.new_output(node, shape, layout, fusable=True)
     return a, b, y, amin, amax
 
@@ -61,8 +88,19 @@ def lower_add_sub(ctx: LoweringContext, node: Node) -> None:
     am, ash = quantize_multiplier(at.scale / twice_max)
     bm, bsh = quantize_multiplier(bt.scale / twice_max)
     om, osh = quantize_multiplier(twice_max / ((1 << ADD_LEFT_SHIFT) * sy))
-    opcode = OpCode.SUB if sub else OpCode.ADD
-    ctx.add_op(opcode, node, [a, b], [y], [ADD_LEFT_SHIFT, am, ash, bm, bsh, om, osh, amin, amax])
+    cls = SubInt8Params if sub else AddInt8Params
+    params = cls(
+        left_shift=ADD_LEFT_SHIFT,
+        a_mult=am,
+        a_shift=ash,
+        b_mult=bm,
+        b_shift=bsh,
+        out_mult=om,
+        out_shift=osh,
+        act_min=amin,
+        act_max=amax,
+    )
+    ctx.add_op(node, [a, b], [y], params)
 
 
 @register("aten.mul.Tensor")
@@ -71,31 +109,40 @@ def lower_mul(ctx: LoweringContext, node: Node) -> None:
     a, b, y, amin, amax = _binary_io(ctx, node, "mul")
     real = ctx.tensor(a).scale * ctx.tensor(b).scale / ctx.tensor(y).scale
     om, osh = quantize_multiplier(real)
-    ctx.add_op(OpCode.MUL, node, [a, b], [y], [om, osh, amin, amax])
+    ctx.add_op(node, [a, b], [y], MulInt8Params(out_mult=om, out_shift=osh, act_min=amin, act_max=amax))
 
 
-@register(
-    "aten.relu.default",
-    "aten.relu_.default",
-    "aten.relu6.default",
-    "aten.hardtanh.default",
-    "aten.hardtanh_.default",
-)
-def lower_activation(ctx: LoweringContext, node: Node) -> None:
-    """An activation not fused into its producer: a clamp between tensors that share scale and zero point."""
-    x = ctx.input(node.args[0])
-    xt = ctx.tensor(x)
-    y, _, _ = ctx.new_output(node, xt.shape, xt.layout)
-    yt = ctx.tensor(y)
-    if (yt.scale, yt.zero_point) != (xt.scale, xt.zero_point):
-        raise EdgebuildError(f"{node.name}: activation input and output must share quantization parameters")
-    kind, (lo, hi) = activation_of(node)
-    amin, amax = activation_bounds(kind, yt.scale, yt.zero_point, lo, hi)
-    ctx.add_op(OpCode.CLAMP, node, [x], [y], [amin, amax])
+FLOAT_PARAMS = {
+    "aten.add.Tensor": AddFloatParams,
+    "aten.sub.Tensor": SubFloatParams,
+    "aten.mul.Tensor": MulFloatParams,
+}
 
 
-@register("aten.dropout.default", "aten.clone.default", "aten.contiguous.default", "aten.alias.default")
-def lower_identity(ctx: LoweringContext, node: Node) -> None:
-    if node.target.__name__.startswith("dropout") and len(node.args) > 2 and node.args[2]:  # type: ignore[union-attr]
-        raise EdgebuildError(f"{node.name}: dropout in training mode; call model.eval() before exporting")
-    ctx.alias_output(node, ctx.input(node.args[0]))
+@register_float("aten.sub.Tensor", "aten.mul.Tensor")
+def lower_binary_f32(ctx: LoweringContext, node: Node) -> None:
+    """ADD / SUB / MUL in float32 with broadcasting (lower_add_f32 sends broadcasting adds here)."""
+    if len(node.args) != 2 or node.kwargs.get("alpha", 1) != 1 or not isinstance(node.args[1], Node):
+        raise EdgebuildError(
+            f"{node.name}: {op_name(node)} with alpha or a scalar operand has no float lowering"
+        )
+    out = node_shape(node)
+    layout = Layout.NHWC if len(out) == 4 else Layout.PLAIN
+    a = broadcast_operand(ctx, node, ctx.float_value_cnn(node.args[0]), out, layout)
+    b = broadcast_operand(ctx, node, ctx.float_value_cnn(node.args[1]), out, layout)
+    y = ctx.new_float(node, out, layout)
+    ctx.add_op(node, [a, b], [y], FLOAT_PARAMS[op_name(node)](lo=-math.inf, hi=math.inf))
+
+
+@register_float("aten.add.Tensor")
+def lower_add_f32(ctx: LoweringContext, node: Node) -> None:
+    """Operands of one shape are added in the layout the first one has; broadcasting goes to lower_binary_f32."""
+    if len(node.args) != 2 or node.kwargs.get("alpha", 1) != 1 or not isinstance(node.args[1], Node):
+        raise EdgebuildError(f"{node.name}: add with alpha or a scalar operand has no float lowering yet")
+    a = ctx.float_value(node.args[0])
+    b = ctx.float_value(node.args[1], ctx.tensor(a).layout)
+    at, bt = ctx.tensor(a), ctx.tensor(b)
+    if logical(at) != logical(bt):
+        return lower_binary_f32(ctx, node)
+    y = ctx.new_float(node, logical(at), at.layout)
+    ctx.add_op(node, [a, b], [y], AddFloatParams(lo=-math.inf, hi=math.inf))

@@ -1,4 +1,5 @@
-"""Lowerings for upsample (nearest, bilinear): RESIZE with per-row and per-column tables built here.
+"""RESIZE: upsample (nearest, bilinear) in int8 and in float, with per-row and per-column tables built here, and its
+PT2E annotation.
 
 The tables hold, for each output row (column), the two input rows it reads and the weight of the second, computed
 exactly as PyTorch's CPU kernels do (float32 arithmetic, the scale from `scale_factors` when given, else
@@ -8,12 +9,19 @@ has weight 0 and copies codes exactly. Output shares the input's quantization pa
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from torch.fx import Node
 
 from ...errors import EdgebuildError
-from ...ir import DType, Layout, OpCode
-from .. import LoweringContext, logical, node_shape, op_name, physical, register
+from ...ir import DType, Layout
+from ...ir_ops import ResizeFloatParams, ResizeInt8Params, ResizeMode
+from ..context import LoweringContext, logical, node_shape, op_name, physical
+from ..registry import register, register_annotation, register_float
+
+if TYPE_CHECKING:
+    from ...quantize import Annotator
 
 F32 = np.float32
 
@@ -90,12 +98,25 @@ def upsample_args(node: Node) -> tuple[bool, bool, float | None, float | None]:
     return bilinear, align, fh, fw
 
 
-@register(
+UPSAMPLE_OPS = (
     "aten.upsample_nearest2d.vec",
     "aten.upsample_nearest2d.default",
     "aten.upsample_bilinear2d.vec",
     "aten.upsample_bilinear2d.default",
 )
+
+
+@register_annotation(*UPSAMPLE_OPS)
+def annotate_upsample(q: Annotator, node: Node) -> None:
+    """The output shares the input's quantization, behind an int8 producer only (else it stays float)."""
+    q.share_int8_input(node)
+
+
+def _mode(bilinear: bool) -> ResizeMode:
+    return ResizeMode.BILINEAR if bilinear else ResizeMode.NEAREST
+
+
+@register(*UPSAMPLE_OPS)
 def lower_upsample(ctx: LoweringContext, node: Node) -> None:
     bilinear, align, fh, fw = upsample_args(node)
     x = ctx.input(node.args[0])
@@ -115,4 +136,20 @@ def lower_upsample(ctx: LoweringContext, node: Node) -> None:
         raise EdgebuildError(f"{node.name}: upsample input and output must share quantization parameters")
     h_id = ctx.program.add_constant(f"{node.name}.rows", htab, DType.INT32)
     w_id = ctx.program.add_constant(f"{node.name}.cols", wtab, DType.INT32)
-    ctx.add_op(OpCode.RESIZE, node, [x, h_id, w_id], [y], [int(bilinear), int(align)])
+    ctx.add_op(node, [x, h_id, w_id], [y], ResizeInt8Params(mode=_mode(bilinear), align_corners=align))
+
+
+@register_float(*UPSAMPLE_OPS)
+def lower_upsample_f32(ctx: LoweringContext, node: Node) -> None:
+    bilinear, align, fh, fw = upsample_args(node)
+    x = ctx.float_value(node.args[0], Layout.NHWC)
+    (ih, iw), out = logical(ctx.tensor(x))[2:], node_shape(node)
+    if bilinear:
+        ht, wt = linear_table(ih, out[2], align, fh), linear_table(iw, out[3], align, fw)
+    else:
+        ht = nearest_table(ih, out[2], fh).astype(np.float32)
+        wt = nearest_table(iw, out[3], fw).astype(np.float32)
+    h_id = ctx.program.add_constant(f"{node.name}.rows", ht, DType.FLOAT32)
+    w_id = ctx.program.add_constant(f"{node.name}.cols", wt, DType.FLOAT32)
+    y = ctx.new_float(node, out, Layout.NHWC)
+    ctx.add_op(node, [x, h_id, w_id], [y], ResizeFloatParams(mode=_mode(bilinear), align_corners=align))

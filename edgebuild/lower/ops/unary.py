@@ -1,4 +1,5 @@
-"""Lowerings for elementwise functions of one int8 tensor (hardswish, sigmoid, gelu, prelu, ...): a 256-entry table.
+"""UNARY: elementwise functions of one tensor (hardswish, sigmoid, gelu, prelu, ...), in int8 (a 256-entry table)
+and in float (the formula), and their PT2E annotation.
 
 An int8 input takes 256 values, so any elementwise function is exactly a table (TFLite's approach for LOGISTIC,
 TANH, HARD_SWISH on int8). The table is built here from the input and output quantization parameters by doing what
@@ -9,14 +10,20 @@ kernel equals the reference bit for bit, wherever PyTorch's float32 function agr
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 from torch.fx import Node
 
 from ...errors import EdgebuildError
-from ...ir import DType, Layout, OpCode, UnaryFunc
-from ...qmath import f32_bits
-from .. import LoweringContext, register
+from ...ir import DType, Layout, UnaryFunc
+from ...ir_ops import UnaryFloatParams, UnaryInt8Params
+from ..context import LoweringContext, logical, op_name
+from ..registry import register, register_annotation, register_float
+
+if TYPE_CHECKING:
+    from ...quantize import Annotator
 
 A = torch.ops.aten
 
@@ -84,8 +91,6 @@ def build_table(
 
 def unary_func(node: Node) -> tuple[UnaryFunc, float]:
     """The UNARY function of an ATen node, and leaky_relu's slope (0 otherwise)."""
-    from .. import op_name
-
     func = FUNCS[op_name(node)]
     approximate = node.kwargs.get("approximate", node.args[1] if len(node.args) > 1 else "none")
     if func == UnaryFunc.GELU and approximate == "tanh":
@@ -94,6 +99,16 @@ def unary_func(node: Node) -> tuple[UnaryFunc, float]:
     if func == UnaryFunc.LEAKY_RELU:
         alpha = float(node.args[1]) if len(node.args) > 1 else 0.01  # type: ignore[arg-type]
     return func, alpha
+
+
+@register_annotation(*(name for name in FUNCS if not name.endswith("_.default")))
+def annotate_unary(q: Annotator, node: Node) -> None:
+    """Own output observer: the table maps every input code to the output's. A prelu slope stays a float constant
+    (the table folds it in). The in-place variants, which torch.export's functionalization removes, are not
+    annotated."""
+    x = node.args[0]
+    if isinstance(x, Node):
+        q.mark(node, {x: q.act}, q.act)
 
 
 @register(*FUNCS)
@@ -114,5 +129,25 @@ def lower_unary(ctx: LoweringContext, node: Node) -> None:
     yt = ctx.tensor(y)
     table = build_table(func, xt.scale, xt.zero_point, yt.scale, yt.zero_point, alpha)
     t_id = ctx.program.add_constant(f"{node.name}.table", table, DType.INT8)
-    alpha_bits = f32_bits(np.float32(leaky)) if func == UnaryFunc.LEAKY_RELU else 0
-    ctx.add_op(OpCode.UNARY, node, [x, t_id], [y], [int(func), alpha_bits])
+    params = UnaryInt8Params(func=func, alpha=leaky if func == UnaryFunc.LEAKY_RELU else 0.0)
+    ctx.add_op(node, [x, t_id], [y], params)
+
+
+@register_float(*FUNCS)
+def lower_unary_f32(ctx: LoweringContext, node: Node) -> None:
+    func, alpha = unary_func(node)
+    x = ctx.float_value_cnn(node.args[0])
+    xt = ctx.tensor(x)
+    slope = -1
+    if func == UnaryFunc.PRELU:
+        w = ctx.float_constant(node.args[1]).reshape(-1)
+        if (
+            w.size > 1
+            and not (xt.layout == Layout.NHWC or len(xt.shape) == 2)
+            or w.size not in (1, xt.shape[-1])
+        ):
+            raise EdgebuildError(f"{node.name}: prelu with {w.size} slopes on an input of shape {xt.shape}")
+        slope = ctx.program.add_constant(f"{node.name}.slope", w, DType.FLOAT32)
+    y = ctx.new_float(node, logical(xt), xt.layout)
+    params = UnaryFloatParams(func=func, alpha=float(alpha) if func == UnaryFunc.LEAKY_RELU else 0.0)
+    ctx.add_op(node, [x, slope], [y], params)

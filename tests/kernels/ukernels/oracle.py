@@ -93,10 +93,6 @@ FIXED_FORM = (OpCode.QUANTIZE, OpCode.DEQUANTIZE, OpCode.RESHAPE, OpCode.TRANSPO
 OWN_FLOAT_FORM = (OpCode.UNARY, OpCode.PAD, OpCode.SLICE, OpCode.RESIZE)
 
 
-def _f32(bits: int) -> float:
-    return float(np.array([bits], np.int32).view(np.float32)[0])
-
-
 def _pool_windows(h: int, k: int, s: int, p: int, o: int) -> list[tuple[int, int, int]]:
     """(start, end, pool size) per output index, clipped as docs/quantization.md (9)."""
     out = []
@@ -107,14 +103,14 @@ def _pool_windows(h: int, k: int, s: int, p: int, o: int) -> list[tuple[int, int
     return out
 
 
-def _float_op(op, ins: list, out_shape: tuple[int, ...]) -> np.ndarray:
-    """The float form of an op in float64 (then rounded to float32 by the caller)."""
-    p = op.params
+def _float_op(op, p, ins: list, out_shape: tuple[int, ...]) -> np.ndarray:
+    """The float form of an op in float64 (then rounded to float32 by the caller); `p`: its parameters by name."""
     ins = [None if v is None else np.asarray(v, np.float64) if v.dtype.kind == "f" else v for v in ins]
     oc = op.opcode
     if oc == OpCode.CONV2D:
         x, w, b = ins
-        sh, sw, pt, pl, pb, pr, dh, dw, g = p[:9]
+        sh, sw, dh, dw, g = p.stride_h, p.stride_w, p.dilation_h, p.dilation_w, p.groups
+        pt, pl, pb, pr = p.pad_top, p.pad_left, p.pad_bottom, p.pad_right
         n, h, wd, c = x.shape
         o, kh, kw, cg = w.shape
         _, oh, ow, _ = out_shape
@@ -133,44 +129,39 @@ def _float_op(op, ins: list, out_shape: tuple[int, ...]) -> np.ndarray:
                     )
         if b is not None:
             y += b
-        lo, hi = _f32(p[9]), _f32(p[10])
     elif oc == OpCode.FULLY_CONNECTED:
         x, w, b = ins
         y = x.reshape(-1, w.shape[1]) @ w.T + (0.0 if b is None else b)
-        lo, hi = _f32(p[0]), _f32(p[1])
     elif oc in (OpCode.ADD, OpCode.SUB, OpCode.MUL):  # NumPy broadcasting
         fn = {OpCode.ADD: np.add, OpCode.SUB: np.subtract, OpCode.MUL: np.multiply}[oc]
         y = fn(ins[0], ins[1])
-        lo, hi = _f32(p[0]), _f32(p[1])
     elif oc == OpCode.CLAMP:
         y = ins[0]
-        lo, hi = _f32(p[0]), _f32(p[1])
     elif oc in (OpCode.MAX_POOL2D, OpCode.AVG_POOL2D):
         x = ins[0]
         n, h, wd, c = x.shape
         _, oh, ow, _ = out_shape
         y = np.zeros(out_shape)
+        kh, kw, sh, sw, ph, pw = p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w
         if oc == OpCode.MAX_POOL2D:
-            kh, kw, sh, sw, ph, pw, dh, dw = p[:8]
-            lo, hi = _f32(p[8]), _f32(p[9])
+            dh, dw = p.dilation_h, p.dilation_w
             for i in range(oh):
                 for j in range(ow):
                     rows = [r for r in (i * sh - ph + a * dh for a in range(kh)) if 0 <= r < h]
                     cols = [q for q in (j * sw - pw + b_ * dw for b_ in range(kw)) if 0 <= q < wd]
                     y[:, i, j, :] = x[:, rows][:, :, cols].max(axis=(1, 2))
         else:
-            kh, kw, sh, sw, ph, pw, include = p[:7]
-            lo, hi = _f32(p[7]), _f32(p[8])
+            include = p.count_include_pad
             for i, (hs, he, ph_) in enumerate(_pool_windows(h, kh, sh, ph, oh)):
                 for j, (ws, we, pw_) in enumerate(_pool_windows(wd, kw, sw, pw, ow)):
                     count = ph_ * pw_ if include else (he - hs) * (we - ws)
                     y[:, i, j, :] = x[:, hs:he, ws:we, :].sum(axis=(1, 2)) / count
     elif oc == OpCode.CONCAT:
-        return np.concatenate(ins, axis=p[0])
+        return np.concatenate(ins, axis=p.axis)
     elif oc == OpCode.BATCH_MATMUL:
         a, b = ins
-        bb = np.swapaxes(b, -1, -2) if p[0] else b
-        return (a @ bb) * _f32(p[1])
+        bb = np.swapaxes(b, -1, -2) if p.transpose_b else b
+        return (a @ bb) * p.alpha
     elif oc == OpCode.SOFTMAX:
         x = ins[0]
         e = np.exp(x - x.max(axis=-1, keepdims=True))
@@ -179,14 +170,14 @@ def _float_op(op, ins: list, out_shape: tuple[int, ...]) -> np.ndarray:
         x, g_, b_ = ins
         mean = x.mean(axis=-1, keepdims=True)
         var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
-        y = (x - mean) / np.sqrt(var + _f32(p[0]))
+        y = (x - mean) / np.sqrt(var + p.eps)
         return y * (1.0 if g_ is None else g_) + (0.0 if b_ is None else b_)
     elif oc == OpCode.EMBEDDING:
         table, ids = ins
         return table[ids.astype(np.int64)]
     else:
         raise NotImplementedError(f"float {oc.name}")
-    return np.clip(y.reshape(out_shape), lo, hi)
+    return np.clip(y.reshape(out_shape), p.lo, p.hi)
 
 
 def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> list | dict:
@@ -199,14 +190,14 @@ def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> 
     for op in prog.ops:
         ins = [vals[i] if i >= 0 else None for i in op.inputs]
         yt = prog.tensors[op.outputs[0]]
-        p = op.params
+        p = prog.params_of(op)  # the op's parameters by name (edgebuild/ir_ops.py)
         xt = prog.tensors[op.inputs[0]]
         if yt.dtype == DType.FLOAT32 and op.opcode not in FIXED_FORM + OWN_FLOAT_FORM:
-            y = _float_op(op, ins, yt.shape)
+            y = _float_op(op, p, ins, yt.shape)
         elif op.opcode == OpCode.QUANTIZE:
-            inv = np.array([p[1]], np.int32).view(np.float32)[0]
+            inv = np.float32(p.inv_scale)
             x = ins[0]
-            if p[0]:
+            if p.to_nhwc:
                 x = x.transpose(0, 2, 3, 1)
             with np.errstate(invalid="ignore"):
                 v = np.rint(x * inv).astype(np.float32) + np.float32(yt.zero_point)
@@ -214,11 +205,13 @@ def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> 
             y = v.astype(np.int8)
         elif op.opcode == OpCode.DEQUANTIZE:
             y = (ins[0].astype(np.float32) - np.float32(xt.zero_point)) * np.float32(xt.scale)
-            if p[0]:
+            if p.to_nchw:
                 y = y.transpose(0, 3, 1, 2)
         elif op.opcode == OpCode.CONV2D:
             x, w, b, mult, shift = ins
-            sh, sw, pt, pl, pb, pr, dh, dw, g, amin, amax = p
+            sh, sw, dh, dw, g = p.stride_h, p.stride_w, p.dilation_h, p.dilation_w, p.groups
+            pt, pl, pb, pr = p.pad_top, p.pad_left, p.pad_bottom, p.pad_right
+            amin, amax = p.act_min, p.act_max
             n, h, wd, c = x.shape
             oc, kh, kw, cg = w.shape
             _, oh, ow, _ = yt.shape
@@ -246,7 +239,7 @@ def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> 
             y = _clamp8(mbqm(acc, mult.astype(np.int64), shift.astype(np.int64)) + yt.zero_point, amin, amax)
         elif op.opcode == OpCode.FULLY_CONNECTED:
             x, w, b, mult, shift = ins
-            amin, amax = p
+            amin, amax = p.act_min, p.act_max
             k = w.shape[1]
             acc = (x.reshape(-1, k).astype(np.int64) - xt.zero_point) @ w.astype(np.int64).T
             if b is not None:
@@ -254,14 +247,15 @@ def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> 
             y = _clamp8(mbqm(acc, mult.astype(np.int64), shift.astype(np.int64)) + yt.zero_point, amin, amax)
             y = y.reshape(yt.shape)
         elif op.opcode in (OpCode.ADD, OpCode.SUB):
-            ls, am, ash, bm, bsh, om, osh, amin, amax = p
+            ls, am, ash, bm, bsh = p.left_shift, p.a_mult, p.a_shift, p.b_mult, p.b_shift
+            om, osh, amin, amax = p.out_mult, p.out_shift, p.act_min, p.act_max
             bt = prog.tensors[op.inputs[1]]
             a2 = mbqm((ins[0].astype(np.int64) - xt.zero_point) * (1 << ls), am, ash)
             b2 = mbqm((ins[1].astype(np.int64) - bt.zero_point) * (1 << ls), bm, bsh)
             total = a2 - b2 if op.opcode == OpCode.SUB else a2 + b2  # broadcasts
             y = _clamp8(mbqm(total, om, osh) + yt.zero_point, amin, amax)
         elif op.opcode == OpCode.MUL:  # (12)
-            om, osh, amin, amax = p
+            om, osh, amin, amax = p.out_mult, p.out_shift, p.act_min, p.act_max
             bt = prog.tensors[op.inputs[1]]
             prod = (ins[0].astype(np.int64) - xt.zero_point) * (ins[1].astype(np.int64) - bt.zero_point)
             y = _clamp8(mbqm(prod, om, osh) + yt.zero_point, amin, amax)
@@ -275,15 +269,16 @@ def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> 
             )
             y = y.reshape(yt.shape)
         elif op.opcode == OpCode.UNARY:
-            y = unary_f32(UnaryFunc(p[0]), ins[0], np.array([p[1]], np.int32).view(np.float32)[0], ins[1])
+            y = unary_f32(p.func, ins[0], np.float32(p.alpha), ins[1])
         elif op.opcode == OpCode.PAD:
-            r = len(xt.shape)
-            value = p[2 * r] if xt.dtype == DType.INT8 else np.array([p[2 * r]], np.int32).view(np.float32)[0]
-            y = np.pad(ins[0], [(p[d], p[r + d]) for d in range(r)], constant_values=value)
+            value = p.value if xt.dtype == DType.INT8 else np.float32(p.value)
+            y = np.pad(ins[0], list(zip(p.before, p.after)), constant_values=value)
         elif op.opcode == OpCode.SLICE:
-            r = len(xt.shape)
             y = ins[0][
-                tuple(slice(p[d], p[d] + (yt.shape[d] - 1) * p[r + d] + 1, p[r + d]) for d in range(r))
+                tuple(
+                    slice(start, start + (n - 1) * step + 1, step)
+                    for start, step, n in zip(p.start, p.step, yt.shape)
+                )
             ]
         elif op.opcode == OpCode.RESIZE:
             x, ht, wt = ins
@@ -312,8 +307,10 @@ def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> 
             n, h, wd, c = x.shape
             _, oh, ow, _ = yt.shape
             y = np.zeros(yt.shape, np.int64)
+            kh, kw, sh, sw, ph, pw = p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w
+            amin, amax = p.act_min, p.act_max
             if op.opcode == OpCode.MAX_POOL2D:
-                kh, kw, sh, sw, ph, pw, dh, dw, amin, amax = p
+                dh, dw = p.dilation_h, p.dilation_w
                 for i in range(oh):
                     for j in range(ow):
                         rows = [i * sh - ph + a * dh for a in range(kh)]
@@ -322,7 +319,7 @@ def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> 
                         cols = [q for q in cols if 0 <= q < wd]
                         y[:, i, j, :] = x[:, rows][:, :, cols].max(axis=(1, 2))
             else:
-                kh, kw, sh, sw, ph, pw, include, amin, amax = p
+                include = p.count_include_pad
                 for i in range(oh):
                     for j in range(ow):
                         hs, ws = i * sh - ph, j * sw - pw
@@ -335,24 +332,23 @@ def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> 
                         y[:, i, j, :] = _round_half_away_div(acc, np.int64(count))
             y = _clamp8(y, amin, amax)
         elif op.opcode == OpCode.CONCAT:
-            axis = p[0]
             parts = []
             for k, (v, tid) in enumerate(zip(ins, op.inputs)):
-                m, e = p[1 + 2 * k], p[2 + 2 * k]
+                m, e = p.input_requant[2 * k], p.input_requant[2 * k + 1]
                 if m == 0:
                     parts.append(v)
                 else:
                     zx = prog.tensors[tid].zero_point
                     parts.append(_clamp8(mbqm(v.astype(np.int64) - zx, m, e) + yt.zero_point))
-            y = np.concatenate(parts, axis=axis)
+            y = np.concatenate(parts, axis=p.axis)
         elif op.opcode == OpCode.RESHAPE:
             y = ins[0].reshape(yt.shape)
         elif op.opcode == OpCode.TRANSPOSE:
-            y = np.ascontiguousarray(ins[0].transpose(p))
+            y = np.ascontiguousarray(ins[0].transpose(p.perm))
         elif op.opcode == OpCode.CLAMP:
-            y = _clamp8(ins[0], p[0], p[1])
+            y = _clamp8(ins[0], p.act_min, p.act_max)
         elif op.opcode == OpCode.BATCH_MATMUL:
-            tr, mult, shift, amin, amax = p
+            tr, mult, shift, amin, amax = p.transpose_b, p.mult, p.shift, p.act_min, p.act_max
             bt = prog.tensors[op.inputs[1]]
             a = ins[0].astype(np.int64) - xt.zero_point
             b = ins[1].astype(np.int64) - bt.zero_point

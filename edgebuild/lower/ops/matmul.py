@@ -1,78 +1,53 @@
-"""Lowerings of transformer ops (float32 forms): embedding lookup, layer_norm, softmax, batch matmul, and
-scaled_dot_product_attention as torch.export emits it (one ATen op, decomposed here into BATCH_MATMUL -> [ADD mask]
--> SOFTMAX -> BATCH_MATMUL)."""
+"""BATCH_MATMUL: the product of two activations (aten.matmul / bmm) in int8 (eq. 6 with one multiplier) and in float,
+its PT2E annotation, and scaled_dot_product_attention as torch.export emits it (one ATen op, decomposed here into
+BATCH_MATMUL -> [ADD mask] -> SOFTMAX -> BATCH_MATMUL, float)."""
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from torch.fx import Node
 
 from ...errors import EdgebuildError
-from ...ir import DType, Layout, OpCode, Tensor
-from ...qmath import quantize_multiplier
-from .. import (
-    LoweringContext,
-    NotQuantized,
-    f32_bits_of,
-    logical,
-    node_shape,
-    physical,
-    register,
-    register_float,
+from ...ir import DType, Layout, Tensor
+from ...ir_ops import (
+    AddFloatParams,
+    BatchMatmulFloatParams,
+    BatchMatmulInt8Params,
+    SoftmaxFloatParams,
+    TransposeParams,
 )
-from .float_ops import NO_MAX, NO_MIN, float_constant
+from ...qmath import quantize_multiplier
+from ..context import LoweringContext, NotQuantized, logical, node_shape, physical
+from ..registry import register, register_annotation, register_float
+
+if TYPE_CHECKING:
+    from ...quantize import Annotator
+
+MAX_BMM_K = 33025  # docs/artifact.md BATCH_MATMUL: 33025 · 255² < 2^31
 
 
-@register_float("aten.embedding.default")
-def lower_embedding(ctx: LoweringContext, node: Node) -> None:
-    table = float_constant(ctx, node.args[0])
-    ids = ctx.float_value(node.args[1])
-    if ctx.tensor(ids).dtype != DType.INT32:
-        raise EdgebuildError(
-            f"{node.name}: embedding indices must be an integer model input (token ids), not a computed tensor"
-        )
-    t_id = ctx.program.add_constant(f"{node.name}.table", table, DType.FLOAT32)
-    y = ctx.new_float(node, node_shape(node))
-    ctx.add_op(OpCode.EMBEDDING, node, [t_id, ids], [y], [])
+@register_annotation("aten.matmul.default", "aten.bmm.default")
+def annotate_matmul(q: Annotator, node: Node) -> None:
+    """Both operands int8, own output observer; a broadcasting matmul is left to the float fallback (which says
+    why)."""
+    a, b = node.args[0], node.args[1]
+    sa, sb = (q.shape(v) if isinstance(v, Node) else None for v in (a, b))
+    if sa is None or sb is None or len(sa) < 2 or len(sa) != len(sb) or sa[:-2] != sb[:-2]:
+        return
+    assert isinstance(a, Node) and isinstance(b, Node)
+    q.mark(node, {a: q.act, b: q.act} if a is not b else {a: q.act}, q.act)
 
 
-@register_float("aten.layer_norm.default")
-def lower_layer_norm(ctx: LoweringContext, node: Node) -> None:
-    args = list(node.args) + [None] * (5 - len(node.args))
-    x_arg, normalized, w_arg, b_arg, eps = args[:5]
-    x = ctx.float_value(x_arg, Layout.PLAIN)
-    shape = logical(ctx.tensor(x))
-    if list(normalized) != [shape[-1]]:  # type: ignore[call-overload]
-        raise EdgebuildError(
-            f"{node.name}: layer_norm over {list(normalized)} of {shape}: only the last dimension is supported"  # type: ignore[call-overload]
-        )
-    g = (
-        -1
-        if w_arg is None
-        else ctx.program.add_constant(f"{node.name}.weight", float_constant(ctx, w_arg), DType.FLOAT32)
-    )
-    b = (
-        -1
-        if b_arg is None
-        else ctx.program.add_constant(f"{node.name}.bias", float_constant(ctx, b_arg), DType.FLOAT32)
-    )
-    y = ctx.new_float(node, shape)
-    ctx.add_op(OpCode.LAYER_NORM, node, [x, g, b], [y], [f32_bits_of(1e-5 if eps is None else float(eps))])  # type: ignore[arg-type]
-
-
-@register_float("aten.softmax.int", "aten._softmax.default")
-def lower_softmax(ctx: LoweringContext, node: Node) -> None:
-    x = ctx.float_value(node.args[0], Layout.PLAIN)
-    shape = logical(ctx.tensor(x))
-    dim = int(node.args[1]) % len(shape)  # type: ignore[call-overload]
-    if dim != len(shape) - 1:
-        raise EdgebuildError(
-            f"{node.name}: softmax over dim {dim} of {shape}: only the last dimension is supported"
-        )
-    y = ctx.new_float(node, shape)
-    ctx.add_op(OpCode.SOFTMAX, node, [x], [y], [])
+def _plain_int8(ctx: LoweringContext, node: Node, tid: int) -> int:
+    t = ctx.tensor(tid)
+    if t.layout != Layout.NHWC:
+        return tid
+    plain = ctx.program.add_tensor(Tensor(f"{t.name}.plain", DType.INT8, logical(t), t.scale, t.zero_point))
+    ctx.add_op(node, [tid], [plain], TransposeParams(perm=[0, 3, 1, 2]), name=f"{t.name}.to_plain")
+    return plain
 
 
 @register("aten.matmul.default", "aten.bmm.default")
@@ -97,24 +72,14 @@ def lower_matmul_int8(ctx: LoweringContext, node: Node) -> None:
         flat = ctx.program.add_tensor(
             Tensor(f"{node.name}.plain", DType.INT8, out, scale_y, int(qnode.args[2]))
         )  # type: ignore[call-overload]
-        ctx.add_op(OpCode.BATCH_MATMUL, node, [a, b], [flat], [0, mult, shift, -128, 127])
+        params = BatchMatmulInt8Params(transpose_b=False, mult=mult, shift=shift, act_min=-128, act_max=127)
+        ctx.add_op(node, [a, b], [flat], params)
         y, _, _ = ctx.new_output(node, shape, layout)
-        ctx.add_op(OpCode.TRANSPOSE, node, [flat], [y], [0, 2, 3, 1], name=f"{node.name}.to_nhwc")
+        ctx.add_op(node, [flat], [y], TransposeParams(perm=[0, 2, 3, 1]), name=f"{node.name}.to_nhwc")
     else:
         y, amin, amax = ctx.new_output(node, shape, layout)
-        ctx.add_op(OpCode.BATCH_MATMUL, node, [a, b], [y], [0, mult, shift, amin, amax])
-
-
-MAX_BMM_K = 33025  # docs/artifact.md BATCH_MATMUL: 33025 · 255² < 2^31
-
-
-def _plain_int8(ctx: LoweringContext, node: Node, tid: int) -> int:
-    t = ctx.tensor(tid)
-    if t.layout != Layout.NHWC:
-        return tid
-    plain = ctx.program.add_tensor(Tensor(f"{t.name}.plain", DType.INT8, logical(t), t.scale, t.zero_point))
-    ctx.add_op(OpCode.TRANSPOSE, node, [tid], [plain], [0, 3, 1, 2], name=f"{t.name}.to_plain")
-    return plain
+        params = BatchMatmulInt8Params(transpose_b=False, mult=mult, shift=shift, act_min=amin, act_max=amax)
+        ctx.add_op(node, [a, b], [y], params)
 
 
 @register_float("aten.matmul.default", "aten.bmm.default")
@@ -128,7 +93,7 @@ def lower_matmul(ctx: LoweringContext, node: Node) -> None:
             "broadcasting)"
         )
     y = ctx.new_float(node, node_shape(node))
-    ctx.add_op(OpCode.BATCH_MATMUL, node, [a, b], [y], [0, f32_bits_of(1.0)])
+    ctx.add_op(node, [a, b], [y], BatchMatmulFloatParams(transpose_b=False, alpha=1.0))
 
 
 @register_float("aten.scaled_dot_product_attention.default")
@@ -155,14 +120,16 @@ def lower_sdpa(ctx: LoweringContext, node: Node) -> None:
     alpha = float(scale) if scale is not None else 1.0 / math.sqrt(sq[-1])  # type: ignore[arg-type]
     score_shape = (*sq[:-1], sk[-2])
     prog = ctx.program
+    no_bounds = AddFloatParams(lo=-math.inf, hi=math.inf)
     scores = prog.add_tensor(Tensor(f"{node.name}.scores", DType.FLOAT32, score_shape))
-    ctx.add_op(OpCode.BATCH_MATMUL, node, [q, k], [scores], [1, f32_bits_of(alpha)], name=f"{node.name}.qk")
+    qk = BatchMatmulFloatParams(transpose_b=True, alpha=alpha)
+    ctx.add_op(node, [q, k], [scores], qk, name=f"{node.name}.qk")
     mask = args.get("attn_mask")
     if causal:  # PyTorch's is_causal: query i sees keys j <= i (a constant −inf above the diagonal)
         tri = np.triu(np.full(score_shape[-2:], -np.inf, np.float32), k=1)
         m = prog.add_constant(f"{node.name}.causal", np.broadcast_to(tri, score_shape), DType.FLOAT32)
         masked = prog.add_tensor(Tensor(f"{node.name}.masked", DType.FLOAT32, score_shape))
-        ctx.add_op(OpCode.ADD, node, [scores, m], [masked], [NO_MIN, NO_MAX], name=f"{node.name}.causal")
+        ctx.add_op(node, [scores, m], [masked], no_bounds, name=f"{node.name}.causal")
         scores = masked
     elif mask is not None:
         m = ctx.float_value(mask, Layout.PLAIN)
@@ -173,9 +140,11 @@ def lower_sdpa(ctx: LoweringContext, node: Node) -> None:
                 f"shape {score_shape} is supported (expand it in the model)"
             )
         masked = prog.add_tensor(Tensor(f"{node.name}.masked", DType.FLOAT32, score_shape))
-        ctx.add_op(OpCode.ADD, node, [scores, m], [masked], [NO_MIN, NO_MAX], name=f"{node.name}.mask")
+        ctx.add_op(node, [scores, m], [masked], no_bounds, name=f"{node.name}.mask")
         scores = masked
     probs = prog.add_tensor(Tensor(f"{node.name}.probs", DType.FLOAT32, score_shape))
-    ctx.add_op(OpCode.SOFTMAX, node, [scores], [probs], [], name=f"{node.name}.softmax")
+    ctx.add_op(node, [scores], [probs], SoftmaxFloatParams(), name=f"{node.name}.softmax")
     y = ctx.new_float(node, node_shape(node))
-    ctx.add_op(OpCode.BATCH_MATMUL, node, [probs, v], [y], [0, f32_bits_of(1.0)], name=f"{node.name}.pv")
+    ctx.add_op(
+        node, [probs, v], [y], BatchMatmulFloatParams(transpose_b=False, alpha=1.0), name=f"{node.name}.pv"
+    )

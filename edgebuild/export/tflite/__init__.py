@@ -1,0 +1,62 @@
+"""tflite: an edgebuild Program as a TFLite flatbuffer following the TFLite int8 spec (docs/integration.md).
+
+Every edgebuild op maps to TFLite builtins whose reference kernels compute the same integers (docs/quantization.md):
+
+    QUANTIZE (to NHWC)    QUANTIZE, then TRANSPOSE of the int8 tensor (the model keeps PyTorch's NCHW interface)
+    DEQUANTIZE (to NCHW)  TRANSPOSE of the int8 tensor, then DEQUANTIZE
+    CONV2D                CONV_2D (grouped included) or DEPTHWISE_CONV_2D (groups = channels), SAME/VALID padding;
+                          other explicit padding is a PAD op first (pad value = the input's zero point = real 0)
+    FULLY_CONNECTED       RESHAPE + 1×1 CONV_2D + RESHAPE (LiteRT's reference FULLY_CONNECTED rounds once, its
+                          CONV_2D twice like edgebuild: docs/quantization.md, "Measured")
+    ADD                   ADD
+    MAX_POOL2D            MAX_POOL_2D; explicit padding is PADV2 with −128 first (never the max of a window)
+    AVG_POOL2D            AVERAGE_POOL_2D; TFLite averages the taps inside its input, so PyTorch's
+                          count_include_pad=True becomes PAD (zero point) + pool over the padded input
+    CONCAT                CONCATENATION; an input with other scale/zero point is requantized by QUANTIZE first
+    RESHAPE / TRANSPOSE   RESHAPE / TRANSPOSE
+    CLAMP                 MAXIMUM / MINIMUM with an int8 constant of the same scale (no arithmetic)
+
+A fused activation is a TFLite fused activation when TFLite derives the same clamp from the output's scale; else the
+op gets NONE and a MAXIMUM / MINIMUM pair. Requantization multipliers are not stored in a .tflite: the interpreter
+derives them from the float32 scales, so the exporter re-derives them the same way and refuses a model where they
+differ from the artifact's (they never did on the models tested). Weight scales come from the artifact's METADATA.
+
+io="float" keeps edgebuild's interface (float32, NCHW); io="int8" makes the graph inputs and outputs the int8
+tensors (NCHW), for integer-only apps and for the bit-exact test.
+
+Modules: flatbuffer.py (the file being written), tensors.py (tensors, weights and their quantization, fused
+activations), quant.py (what TFLite derives by itself: activation ranges, multipliers, SAME / VALID padding),
+ops.py (the mapping of each op, reading its parameters by name).
+"""
+
+from __future__ import annotations
+
+from ...ir import Program
+from .. import ExportError, refuse_float_ops
+from .ops import OpWriter, tflite_depthwise
+from .quant import tflite_activation_range, tflite_padding
+
+__all__ = ["export_tflite", "tflite_activation_range", "tflite_depthwise", "tflite_padding"]
+
+
+def export_tflite(program: Program, *, io: str = "float") -> bytes:
+    """The .tflite flatbuffer of a Program (as read back from a .ebm); see the module docstring."""
+    w = OpWriter(program, io)
+    handlers = w.handlers()
+    refuse_float_ops(program, "TFLite")
+    for op in program.ops:
+        handler = handlers.get(op.opcode)
+        if handler is None:
+            raise ExportError(
+                f"{op.name}: {op.opcode.name} has no TFLite mapping in edgebuild's exporter yet; "
+                f"the model runs in edgebuild (model.ebm) but cannot be exported as TFLite"
+            )
+        handler(op)
+    for tid in program.inputs:
+        if tid not in w.tmap:
+            raise ExportError(f"graph input {program.tensors[tid].name!r} is not quantized by the model")
+    return w.fb.finish(
+        [w.tmap[t] for t in program.inputs],
+        [w.tmap[t] for t in program.outputs],
+        f"edgebuild export of {program.metadata.get('model', 'model')}",
+    )

@@ -1,0 +1,200 @@
+"""The graph walker: lower_graph visits the q/dq graph in order and decides, per node, int8 or float fallback.
+
+The decisions (lower/__init__.py, "Float fallback"): an op with an int8 lowering is lowered in int8 unless it is in a
+forced float layer; when its int8 lowering finds an input or output that is not int8 (NotQuantized), the partial
+work is undone and its float lowering runs instead, if it has one. An op with only a float lowering runs in float.
+An op with neither is collected, and the build stops with every such op, its count and source lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import torch
+from torch.fx import GraphModule, Node
+
+from ..errors import EdgebuildError
+from ..ir import DType, Layout, Program, Tensor
+from .context import (
+    CHANNEL_DEQUANTIZE,
+    DEQUANTIZE_NODES,
+    QUANTIZE_NODES,
+    FloatBlocked,
+    LoweringContext,
+    NotQuantized,
+    node_shape,
+    op_name,
+    source_line,
+)
+from .registry import FLOAT_LOWERINGS, LOWERINGS
+
+REASON_NO_INT8 = "no int8 kernel"
+REASON_NOT_QUANTIZED = "not quantized by PT2E"
+REASON_FORCED = "forced to float (float_layers)"
+
+SKIPPED_MODULES = {"_guards_fn"}
+
+
+def matches_float_layer(node: Node, float_layers: Iterable[str]) -> bool:
+    """Does `node` belong to one of the named layers (a module path or one of its parents, or the node's name)?"""
+    layers = [name for name in float_layers if name]
+    if not layers:
+        return False
+    if node.name in layers:
+        return True
+    stack = node.meta.get("nn_module_stack") or {}
+    paths: list[str] = []
+    for value in stack.values():
+        path = value[0] if isinstance(value, tuple) else str(value)
+        # torch.export spells module paths "L['self'].encoder.0" or "encoder.0" depending on the version
+        paths.append(path.replace("L['self'].", "").replace("L['self']", ""))
+    return any(p == layer or p.startswith(layer + ".") for p in paths for layer in layers)
+
+
+@dataclass
+class Unsupported:
+    name: str
+    sources: list[str] = field(default_factory=list)
+    reason: str = ""
+
+
+class UnsupportedOpsError(EdgebuildError):
+    def __init__(self, message: str, ops: list[Unsupported]):
+        super().__init__(message)
+        self.ops = ops
+
+
+def _graph_input(ctx: LoweringContext, node: Node) -> None:
+    val = node.meta.get("val")
+    if not isinstance(val, torch.Tensor):
+        raise EdgebuildError(f"model input {node.name!r} is not a tensor; only tensor inputs are supported")
+    if val.dtype == torch.float32:
+        dtype = DType.FLOAT32
+    elif val.dtype in (torch.int32, torch.int64):
+        dtype = DType.INT32  # token ids: int64 data is narrowed to int32 (checked) when it is set
+    else:
+        raise EdgebuildError(
+            f"model input {node.name!r} is {val.dtype}; float32 and integer (token id) inputs are "
+            "supported: cast it in the model or export with float32/int64 example inputs"
+        )
+    if not all(isinstance(d, int) for d in val.shape):
+        raise EdgebuildError(
+            f"model input {node.name!r} has a dynamic shape {tuple(val.shape)}; edgebuild builds static "
+            "shapes (batch 1): export with fixed example inputs (no dynamic_shapes)"
+        )
+    shape = node_shape(node)
+    ctx.values[node] = ctx.program.add_tensor(Tensor(node.name, dtype, shape))
+    ctx.program.inputs.append(ctx.values[node])
+
+
+def lower_graph(gm: GraphModule, name: str = "model", float_layers: Iterable[str] = ()) -> Program:
+    from . import ops  # noqa: F401  (registers the lowerings)
+    from .ops.quantize import dequantize_output, lower_quantize
+
+    ctx = LoweringContext(gm)
+    prog = ctx.program
+    unsupported: dict[str, Unsupported] = {}
+    blocked: list[tuple[Node, str]] = []
+    float_layers = tuple(float_layers)
+    float_ops: list[dict[str, str]] = []
+
+    def snapshot() -> tuple[int, int, set[Node], dict[Node, int], dict[str, object]]:
+        meta = {k: (dict(v) if isinstance(v, dict) else v) for k, v in prog.metadata.items()}
+        return len(prog.tensors), len(prog.ops), set(ctx.consumed), dict(ctx.values), meta
+
+    def restore(snap: tuple[int, int, set[Node], dict[Node, int], dict[str, object]]) -> None:
+        n_tensors, n_ops, consumed, values, meta = snap
+        del prog.tensors[n_tensors:]
+        del prog.ops[n_ops:]
+        ctx.consumed = consumed
+        ctx.values = values
+        prog.metadata = meta
+
+    def lower_float(node: Node, reason: str) -> None:
+        snap = snapshot()
+        try:
+            FLOAT_LOWERINGS[op_name(node)](ctx, node)
+        except FloatBlocked as e:
+            restore(snap)
+            blocked.append((node, str(e)))
+            return
+        float_ops.append(
+            {"op": op_name(node), "node": node.name, "source": source_line(node), "reason": reason}
+        )
+
+    def note_unsupported(node: Node, reason: str = "") -> None:
+        entry = unsupported.setdefault(op_name(node), Unsupported(op_name(node), reason=reason))
+        entry.sources.append(source_line(node) or node.name)
+
+    for node in gm.graph.nodes:
+        if node.op == "placeholder":
+            _graph_input(ctx, node)
+        elif node.op in ("get_attr",) or (node.op == "call_module" and node.target in SKIPPED_MODULES):
+            continue
+        elif node.op == "output":
+            for out in node.args[0]:  # type: ignore[union-attr]
+                try:
+                    src = ctx.input(out)
+                except NotQuantized:
+                    try:
+                        fsrc = ctx.float_value(out, Layout.PLAIN)
+                    except FloatBlocked:
+                        if not unsupported and not blocked:
+                            raise EdgebuildError(
+                                f"model output {getattr(out, 'name', out)!r} has no value: "
+                                "the op that produces it was not lowered"
+                            ) from None
+                        continue
+                    ft = ctx.tensor(fsrc)
+                    if ft.dtype != DType.FLOAT32 or fsrc in prog.inputs or fsrc in prog.outputs:
+                        raise EdgebuildError(
+                            f"model output {out.name!r} is a graph input or repeats another output; "
+                            "edgebuild needs every output computed by an op"
+                        )
+                    prog.outputs.append(fsrc)
+                    continue
+                prog.outputs.append(dequantize_output(ctx, out, src))
+        elif node in ctx.consumed:
+            continue
+        elif node.op == "call_function" and node.target in QUANTIZE_NODES:
+            lower_quantize(ctx, node)
+        elif node.op == "call_function" and (
+            node.target in DEQUANTIZE_NODES or node.target in CHANNEL_DEQUANTIZE
+        ):
+            continue
+        elif node.op == "call_function" and op_name(node) in LOWERINGS:
+            has_float = op_name(node) in FLOAT_LOWERINGS
+            if has_float and matches_float_layer(node, float_layers):
+                lower_float(node, REASON_FORCED)
+                continue
+            snap = snapshot()
+            try:
+                LOWERINGS[op_name(node)](ctx, node)
+            except NotQuantized as e:
+                restore(snap)
+                if has_float:
+                    lower_float(node, REASON_NOT_QUANTIZED)
+                else:
+                    blocked.append((node, str(e)))
+        elif node.op == "call_function" and op_name(node) in FLOAT_LOWERINGS:
+            lower_float(node, REASON_FORCED if matches_float_layer(node, float_layers) else REASON_NO_INT8)
+        else:
+            note_unsupported(node)
+
+    if not unsupported and blocked:
+        for node, _why in blocked:
+            note_unsupported(node, "its inputs or output are not int8 (the quantizer did not annotate it)")
+    if unsupported:
+        lines = [f"{len(unsupported)} op type(s) have no int8 lowering and no float fallback:"]
+        for u in sorted(unsupported.values(), key=lambda u: u.name):
+            where = ", ".join(u.sources[:5]) + (", ..." if len(u.sources) > 5 else "")
+            reason = f" — {u.reason}" if u.reason else ""
+            lines.append(f"  {u.name} ×{len(u.sources)} at {where}{reason}")
+        raise UnsupportedOpsError("\n".join(lines), sorted(unsupported.values(), key=lambda u: u.name))
+    if not prog.outputs:
+        raise EdgebuildError("the model has no outputs")
+    prog.metadata["model"] = name
+    prog.metadata["ops"] = [{"name": op.name, "aten": op.aten, "source": op.source} for op in prog.ops]
+    prog.metadata["float_ops"] = float_ops
+    return prog
