@@ -471,7 +471,7 @@ def _meet_budget(
 
 
 def _choose_sparse(program: Program, target: str, opts: BuildOptions) -> dict[str, Any]:
-    from .prune import PruneSpec
+    from .compress.prune import PruneSpec
     from .sparse import CostModel, choose_sparse, report_section
 
     block = opts.sparse_block

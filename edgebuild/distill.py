@@ -103,7 +103,7 @@ def distill(
             raise EdgebuildError("distillation: none of the pruning masks matches a parameter of the student")
         ptargets: list[Any] = []
         if opts.gradual is not None:
-            from .prune.magnitude import Target, live_targets
+            from .compress.prune.magnitude import Target, live_targets
 
             eager, _ = live_targets(student, opts.gradual)
             ptargets = [Target(t.name, params[t.name], t.kind) for t in eager if t.name in params]
@@ -128,7 +128,7 @@ def distill(
                     idx = order[b0 : b0 + bs]
                     t = result.steps
                     if ptargets and t <= prune_steps and (t % opts.gradual_every == 0 or t == prune_steps):
-                        from .prune.magnitude import apply_masks
+                        from .compress.prune.magnitude import apply_masks
 
                         fraction = 1.0 - (1.0 - t / prune_steps) ** 3
                         with torch.no_grad():

@@ -76,7 +76,7 @@ def compress_model(
     log: Log,
 ) -> tuple[LoadedModel, torch.nn.Module, dict[str, Any]]:
     """(the student to build, the original model, the report's "compress" section)."""
-    from ..prune import PruneSpec, prune, prune_channels, sensitivity_scan, sparsity_of
+    from .prune import PruneSpec, prune, prune_channels, sensitivity_scan, sparsity_of
 
     original = _module_of(loaded)
     teacher = copy.deepcopy(original).eval()

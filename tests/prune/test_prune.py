@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from edgebuild.compress.prune import PruneSpec, find_targets, prune, prune_channels, sensitivity_scan
 from edgebuild.errors import EdgebuildError
-from edgebuild.prune import PruneSpec, find_targets, prune, prune_channels, sensitivity_scan
 from tests.helpers import quantize_and_lower, run_native
 
 

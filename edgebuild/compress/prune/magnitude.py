@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ..errors import EdgebuildError
+from ...errors import EdgebuildError
 
 A = torch.ops.aten
 METHODS = ("unstructured", "block", "nm", "channel")

@@ -1,6 +1,6 @@
 """prune: the compress stage's pruning (DESIGN.md stage 3), on the float model before quantization.
 
-    from edgebuild.prune import PruneSpec, prune
+    from edgebuild.compress.prune import PruneSpec, prune
     report = prune(module, PruneSpec.parse("block:0.9"))         # magnitude, 16x4 blocks, per layer
     report = prune(module, PruneSpec.parse("unstructured:0.8", scope="global"))
     report = prune(module, PruneSpec.parse("2:4"))                # N:M along K
