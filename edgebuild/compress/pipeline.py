@@ -12,7 +12,7 @@ from torch.fx import GraphModule
 
 from .._torchao import pt2e  # noqa: F401  (torchao's quiet import, before fold_batchnorm's)
 from .cluster import cluster_weights, shared_weights
-from .distill import distill
+from .distill import distill_graph
 from .lowrank import factorize_graph
 from .options import GraphCompressOptions
 
@@ -98,7 +98,7 @@ def compress_graph(
             }
             for name, b in books.items()
         }
-    distill(student, gm, samples, opts.finetune_epochs, books)
+    distill_graph(student, gm, samples, opts.finetune_epochs, books)
     report["finetune"] = {
         "epochs": opts.finetune_epochs,
         "samples": len(samples),

@@ -132,7 +132,7 @@ def compress_model(
         gradual = PruneSpec.parse(opts.prune, scope=opts.prune_scope)
         gradual.per_layer = report.get("sensitivity", {}).get("chosen", {})
     if opts.distill:
-        from ..distill import DistillOptions, distill
+        from .distill import DistillOptions, distill_module
 
         if opts.train_data is not None:
             try:
@@ -158,7 +158,7 @@ def compress_model(
         log(
             f"distilling on {x.shape[0]} samples of {source} ({'with' if y is not None else 'without'} labels)"
         )
-        res = distill(
+        res = distill_module(
             student, teacher, x, y, masks,
             DistillOptions(opts.epochs, opts.lr, batch, opts.temperature, seed=opts.seed,
                            progress=opts.progress, gradual=gradual),

@@ -9,7 +9,7 @@
 Weights are pruned in the order the runtime stores them: a conv weight [OC, C, KH, KW] is viewed as the matrix
 [OC, KH·KW·C] of docs/artifact.md (k = (kh·KW + kw)·C + c), so a 1×4 block along K is four input channels of one tap,
 exactly the slice the sparse kernels skip (edgebuild/sparse.py). Pruned weights are exact zeros in the module; the
-masks are returned so fine-tuning can keep them zero (edgebuild/distill.py).
+masks are returned so fine-tuning can keep them zero (compress/distill.py).
 """
 
 from __future__ import annotations
