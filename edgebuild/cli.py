@@ -11,6 +11,7 @@ import json
 import shutil
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -163,7 +164,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _resolve_build_args(args: argparse.Namespace) -> None:
     """Fill args from the recipe (edgebuild.toml or --config) where the command line gave nothing, then defaults."""
-    from .compress.options import GraphCompressOptions
+    from .compress.options import CompressOptions
     from .recipe import PRUNE_DEFAULTS, find_recipe, load_recipe
 
     path = find_recipe(args.config)
@@ -195,14 +196,25 @@ def _resolve_build_args(args: argparse.Namespace) -> None:
     ) in PRUNE_DEFAULTS.items():  # issue 5's options: the recipe applies where the CLI kept the default
         if key in c and getattr(args, key) == default:
             setattr(args, key, c[key])
-    comp = GraphCompressOptions()
+    comp = CompressOptions(
+        prune=args.prune,
+        prune_scope=args.prune_scope,
+        prune_sensitivity=args.prune_sensitivity,
+        prune_gradual=args.prune_gradual,
+        distill=args.distill,
+        train_data=args.train_data,
+        epochs=args.epochs,
+        lr=args.lr,
+        temperature=args.temperature,
+        seed=args.seed,
+    )
     for key in ("cluster_bits", "low_rank_energy", "low_rank_size", "finetune_epochs", "huffman", "max_drop"):
         cli = getattr(args, key)
         value = cli if cli is not None else c.get(key)
         if value is not None:
             setattr(comp, key, float(value) if key.startswith("low_rank") or key == "max_drop" else value)
     comp.check()
-    args.graph_compress = comp
+    args.compress = comp
     args.recipe = str(path) if path else None
 
 
@@ -217,7 +229,7 @@ def _warm_build(args: argparse.Namespace, console: Console, err: Console) -> boo
     from .targets import load_target
 
     req = Request(args.model, args.target, args.calib, args.eval, args.input_shape, args.model_class,
-                  args.trust_model, not args.no_smoke, _float_layers(args), args.graph_compress.key())  # fmt: skip
+                  args.trust_model, not args.no_smoke, _float_layers(args), args.compress.key())  # fmt: skip
     target = load_target(args.target)
     if target.missing(run=req.smoke):
         return False  # the full build names what is missing
@@ -244,7 +256,6 @@ def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
         _export_bundle(args.out or default_out(args.model, args.target), args.export, console)
         return 0
     from .build import BuildOptions, build
-    from .compress import CompressOptions
     from .report import print_summary
 
     opts = BuildOptions(
@@ -260,20 +271,7 @@ def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
         cache=not args.no_cache,
         cache_dir=args.cache_dir,
         float_layers=_float_layers(args),
-        graph_compress=args.graph_compress,
-        compress=CompressOptions(
-            prune=args.prune,
-            prune_scope=args.prune_scope,
-            prune_sensitivity=args.prune_sensitivity,
-            prune_gradual=args.prune_gradual,
-            distill=args.distill,
-            train_data=args.train_data,
-            epochs=args.epochs,
-            lr=args.lr,
-            temperature=args.temperature,
-            seed=args.seed,
-            progress=err.is_terminal,
-        ),
+        compress=replace(args.compress, progress=err.is_terminal),
         sparse=args.sparse,
     )
     result = build(
