@@ -42,6 +42,7 @@ class DistillOptions:
     batch_size: int = 32
     temperature: float = 4.0
     alpha: float = 0.5  # weight of the label loss when labels exist
+    teacher_batch: int = 256  # samples per teacher forward (1 for a torch.export archive: its batch is fixed)
     seed: int = 0
     progress: bool = True
     # Gradual pruning (Zhu & Gupta 2017): the student starts dense and its sparsity follows
@@ -100,7 +101,8 @@ def distill_module(
         torch.manual_seed(opts.seed)
         teacher = copy.deepcopy(teacher).eval()
         with torch.no_grad():
-            soft = torch.cat([teacher(inputs[i : i + 256]) for i in range(0, n, 256)])
+            step = opts.teacher_batch
+            soft = torch.cat([teacher(inputs[i : i + step]) for i in range(0, n, step)])
         example = (inputs[:bs].clone(),)
         gm = torch.export.export(copy.deepcopy(student).train(), example, strict=False).module()
         prepared = pt2e.prepare_qat_pt2e(gm, EdgebuildQuantizer())

@@ -119,11 +119,11 @@ def compress_module(
             raise EdgebuildError("--distill supports models with one input")
         x = torch.from_numpy(np.ascontiguousarray(data.inputs[0], dtype=np.float32))
         y = torch.from_numpy(np.asarray(data.labels)).long() if data.labels is not None else None
-        batch = opts.batch_size
+        batch, teacher_batch = opts.batch_size, 256
         if loaded.exported is not None:
-            batch = (
-                1  # an export archive's graph keeps the batch size it was exported with (1, checked above)
-            )
+            # an export archive's graph keeps the batch size it was exported with (1, checked above): the student's
+            # and the teacher's
+            batch = teacher_batch = 1
             log("the model is a torch.export archive with a fixed batch of 1: distilling one sample per step "
                 "(slow; a state_dict with --model-class trains in batches)")  # fmt: skip
         log(
@@ -132,7 +132,7 @@ def compress_module(
         res = distill_module(
             student, teacher, x, y, masks,
             DistillOptions(opts.epochs, opts.lr, batch, opts.temperature, seed=opts.seed,
-                           progress=opts.progress, gradual=gradual),
+                           progress=opts.progress, gradual=gradual, teacher_batch=teacher_batch),
         )  # fmt: skip
         report["distill"] = {
             "data": source,

@@ -117,3 +117,19 @@ def test_digits_90_percent_sparse_int8_within_one_point_of_float(tmp_path: Path)
     assert layers["conv2.weight"]["sparsity"] >= 0.89 and layers["pw.weight"]["sparsity"] >= 0.89
     original = rep["accuracy"]["against_original_float"]["float_accuracy"]
     assert rep["accuracy"]["int8_accuracy"] >= original - 1.0, rep["accuracy"]
+
+
+def test_distill_a_torch_export_archive(tmp_path: Path) -> None:
+    """An export archive keeps its batch of 1: the student trains and the teacher runs one sample at a time (a batch
+    of samples through the teacher failed torch.export's batch guard with a traceback)."""
+    np.savez(tmp_path / "calib.npz", x=np.load(DIGITS / "calib.npz")["x"][:8])
+    opts = BuildOptions(
+        model=DIGITS / "model.pt",
+        calib=tmp_path / "calib.npz",
+        out=tmp_path / "b",
+        smoke=False,
+        compress=CompressOptions(prune="block16x4:0.5", distill=True, epochs=1, progress=False),
+    )
+    comp = build(opts).report["compression"]
+    assert comp["distill"]["samples"] == 8 and comp["distill"]["steps"] == 8
+    assert len(comp["distill"]["loss_by_epoch"]) == 1
