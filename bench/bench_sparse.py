@@ -114,8 +114,8 @@ def kernel_sweep(runs: int) -> dict[str, dict[str, float]]:
 
 
 def _prune_and_build(model: torch.nn.Module, calib: list[torch.Tensor], sparsity: float, name: str):
+    from edgebuild.compress.prune import PruneSpec, prune
     from edgebuild.plan import plan_arena
-    from edgebuild.prune import PruneSpec, prune
     from edgebuild.serialize import artifact_bytes
     from edgebuild.sparse import choose_sparse
     from tests.helpers import quantize_and_lower

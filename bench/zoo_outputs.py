@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from edgebuild.build import BuildOptions, build
-from edgebuild.compress.prune_stage import CompressOptions
+from edgebuild.compress import CompressOptions
 from edgebuild.run import run_runner
 from edgebuild.run.transports import qemu
 from edgebuild.targets import load_target

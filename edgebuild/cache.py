@@ -56,7 +56,7 @@ class Request:
     trust_model: bool
     smoke: bool
     float_layers: tuple[str, ...] = ()
-    compress: str = ""  # GraphCompressOptions.key() (compression options, canonical JSON)
+    compress: str = ""  # CompressOptions.key() (compression options, canonical JSON)
 
     @classmethod
     def from_options(cls, opts: Any) -> Request:
@@ -70,7 +70,7 @@ class Request:
             opts.trust_model,
             opts.smoke,
             tuple(getattr(opts, "float_layers", ()) or ()),
-            opts.graph_compress.key(),
+            opts.compress.key(),
         )
 
 
@@ -104,9 +104,9 @@ def _package_sources(model_class: str) -> list[Path]:
 
 
 def _default_compress() -> str:
-    from edgebuild.compress.options import GraphCompressOptions
+    from edgebuild.compress.options import CompressOptions
 
-    return GraphCompressOptions().key()
+    return CompressOptions().key()
 
 
 def bundle_key(req: Request) -> str | None:

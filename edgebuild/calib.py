@@ -1,15 +1,21 @@
-"""Calibration and evaluation data: .npz / .npy / .pt tensors whose first dimension counts samples."""
+"""Calibration and evaluation data: .npz / .npy / .pt tensors whose first dimension counts samples, and where a
+build's data comes from (`source_data`: --calib, else random inputs of --input-shape or of the exported shape)."""
 
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from .errors import EdgebuildError
+
+if TYPE_CHECKING:
+    from .load import LoadedModel
 
 RANDOM_SAMPLES = 32
 
@@ -126,3 +132,50 @@ def random_dataset(shapes: list[tuple[int, ...]], samples: int = RANDOM_SAMPLES,
     rng = np.random.default_rng(seed)
     inputs = [rng.standard_normal((samples, *s[1:])).astype(np.float32) for s in shapes]
     return Dataset(inputs, None, "random", random=True)
+
+
+def source_data(
+    loaded: LoadedModel,
+    calib_file: Path | None,
+    eval_file: Path | None,
+    input_shape: str | None,
+    warn: Callable[[str], None],
+) -> tuple[Dataset, Dataset | None]:
+    """(calibration data, labelled evaluation data or None) for a build of `loaded`."""
+    from .capture import exported_input_shapes, exported_integer_inputs
+
+    fixed = exported_input_shapes(loaded)
+    n_inputs = len(fixed) if fixed is not None else 1
+    if calib_file is not None:
+        data = load_dataset(calib_file, n_inputs)
+    elif exported_integer_inputs(loaded):
+        raise EdgebuildError(
+            f"the model has integer inputs {exported_integer_inputs(loaded)} (token ids): random calibration "
+            "cannot make valid ids; pass --calib samples.npz with integer arrays x0, x1, ..."
+        )
+    elif input_shape is not None:
+        shape = parse_shape(input_shape)
+        if shape[0] != 1:
+            raise EdgebuildError(f"--input-shape {input_shape}: the batch dimension must be 1")
+        if fixed is not None and [shape] != fixed:
+            raise EdgebuildError(
+                f"--input-shape {shape} differs from the exported model's input shape(s) {fixed}"
+            )
+        data = random_dataset([shape])
+        warn(
+            "no --calib data: calibrating on RANDOM inputs. The int8 ranges will not fit real data and every "
+            "accuracy figure below is meaningless. Pass --calib samples.npz for a real build."
+        )
+    elif fixed is not None:
+        data = random_dataset(fixed)
+        warn(
+            "no --calib data: calibrating on RANDOM inputs of the exported shape. Accuracy figures are "
+            "meaningless. Pass --calib samples.npz for a real build."
+        )
+    else:
+        raise EdgebuildError(
+            "no calibration data: pass --calib samples.npz, or --input-shape 1,C,H,W for random "
+            "(accuracy-free) calibration"
+        )
+    eval_data = load_dataset(eval_file, n_inputs, labelled=True) if eval_file else None
+    return data, eval_data

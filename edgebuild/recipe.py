@@ -49,7 +49,7 @@ COMPRESS_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "finetune_epochs": (int, False),
     "huffman": (bool, False),
     "max_drop": ((float, int), False),
-    # pruning and recovery (compress/prune_stage.py, docs/sparsity.md)
+    # pruning and recovery (compress/module_stage.py, docs/sparsity.md)
     "prune": (str, False),
     "prune_scope": (str, False),
     "prune_sensitivity": (bool, False),

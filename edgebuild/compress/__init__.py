@@ -1,11 +1,14 @@
-"""compress: the optional float-model stages before quantization, and the entropy coding of the artifact.
+"""compress: the optional float-model stage before quantization (DESIGN.md stage 3), one pipeline with one options
+type and one report key (report.json's `compression`).
 
-- prune_stage.py (issue 5): pruning and distillation on the loaded module, before capture (`CompressOptions`,
-  `compress_model`, re-exported here: `from edgebuild.compress import CompressOptions`).
-- options.py, pipeline.py, lowrank.py, cluster.py, distill.py, budget.py (issue 7): low-rank factorization, k-means
-  weight sharing and distillation on the captured graph, and the --max-drop accuracy budget
-  (`GraphCompressOptions`).
-- huffman.py: the CODED_CONSTANTS coding of the artifact's constants.
+- options.py: `CompressOptions`, every compression option of a build (no torch import).
+- pipeline.py: `compress`, the one entry: the module stage, capture, the graph stage, the --max-drop search.
+- module_stage.py: pruning (prune/) and recovery by distillation, on the loaded nn.Module.
+- graph_stage.py: low-rank factorization (lowrank.py), k-means weight sharing (cluster.py) and fine-tuning by
+  distillation, on the captured graph.
+- distill.py: the distillation loops of both stages.
+- budget.py: the --max-drop accuracy budget.
+- huffman.py: the CODED_CONSTANTS coding of the artifact's constants (serialize.py calls it).
 
 docs/compression.md and docs/sparsity.md describe the options. The re-exports are lazy, so importing
 `edgebuild.compress.options` (the CLI's cached-build path) does not import torch.
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_LAZY = {"CompressOptions": "prune_stage", "compress_model": "prune_stage", "top1": "prune_stage"}
+_LAZY = {"CompressOptions": "options", "Compressed": "pipeline", "compress": "pipeline"}
 
 
 def __getattr__(name: str) -> Any:

@@ -11,16 +11,30 @@ Each layer climbs a ladder of precision: compressed (weight sharing / low-rank) 
 4. Still over budget with every layer plain int8: if float fallback is available, lift layers to float in order of
    how much each alone recovers; otherwise, or when even that fails, the build fails naming the best drop reached.
 
-Every number is a measurement of the real int8 artifact in the runtime, not an estimate.
+Every number is a measurement of the real int8 artifact in the runtime, not an estimate: `search_budget` builds each
+trial with the graph stage and the build's quantize -> lower, serializes it and runs it in the host extension.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EdgebuildError
+
+if TYPE_CHECKING:
+    import torch
+    from torch.fx import GraphModule
+
+    from ..calib import Dataset
+    from ..ir import Program
+    from .options import CompressOptions
+
+    # (weights left uncompressed, layers kept in float) -> (compressed float model, graph-stage report, program)
+    MakeProgram = Callable[
+        [frozenset[str], tuple[str, ...]], tuple[GraphModule, dict[str, Any] | None, Program]
+    ]
 
 
 @dataclass(frozen=True)
@@ -123,3 +137,49 @@ def meet_budget(
         f"--max-drop {max_drop}: no configuration meets the budget, even with every layer in float "
         f"(best: {best.drop:.2f} points below float). Raise --max-drop or check the --eval data."
     )
+
+
+def _module_of(weight: str) -> str:
+    """ "encoder.0.fc.weight" -> "encoder.0.fc": the module path float_layers names."""
+    return weight.rsplit(".", 1)[0]
+
+
+def search_budget(
+    make: MakeProgram,
+    reference: torch.nn.Module,
+    eval_data: Dataset,
+    opts: CompressOptions,
+    log: Callable[[str], None],
+) -> tuple[GraphModule, dict[str, Any] | None, Program, dict[str, Any]]:
+    """--max-drop: `meet_budget` with every trial a real artifact measured by the runtime against the float
+    `reference` on the labelled `eval_data`. Returns the chosen trial's (model, report, program) and report.json's
+    `accuracy_budget`."""
+    from ..capture import run_float
+    from ..evaluate import native_model, top1
+    from ..plan import plan_arena
+    from ..serialize import Section, artifact_bytes, section_sizes
+    from .graph_stage import compressible_layers
+
+    assert opts.max_drop is not None
+    float_acc = top1(lambda s: run_float(reference, s)[0], eval_data)
+    built: dict[Config, tuple[GraphModule, dict[str, Any] | None, Program]] = {}
+
+    def evaluate(cfg: Config) -> Trial:
+        # A float layer keeps its original weights: it is left out of compression as well.
+        floats = tuple(sorted(_module_of(w) for w in cfg.floats))
+        compressed, rep, program = make(cfg.uncompressed | cfg.floats, floats)
+        plan_arena(program)
+        data = artifact_bytes(program, huffman=opts.huffman)
+        native = native_model(data)
+        acc = top1(lambda s: native.run(s)[0], eval_data)
+        sizes = section_sizes(data)
+        built[cfg] = (compressed, rep, program)
+        return Trial(
+            cfg, float_acc - acc, sizes.get(Section.CODED_CONSTANTS, sizes.get(Section.CONSTANTS, 0))
+        )
+
+    layers = compressible_layers(reference)
+    # The ladder's last rung: float fallback kernels (lower/__init__.py), for layers that are modules of the model.
+    result = meet_budget(evaluate, layers, opts.max_drop, [w for w in layers if "." in w], log)
+    compressed, rep, program = built[result.chosen.config]
+    return compressed, rep, program, result.report(opts.max_drop, result.trials[0])

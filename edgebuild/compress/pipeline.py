@@ -1,111 +1,124 @@
-"""The compress stage of a build: low-rank factorization, then weight sharing, then distillation from the original
-model, on the captured float graph (before quantization). Huffman coding of the result happens at serialization.
-Each method is optional and they compose; what each one bought is recorded for the report."""
+"""pipeline: the compress stage of a build (DESIGN.md stage 3), one entry for both of its stages.
+
+    loaded model ──module stage──► capture ──graph stage──────────────────► to_program (quantize -> lower)
+                   pruning,                  low-rank, weight sharing,
+                   distillation              fine-tuning; --max-drop repeats
+                   (module_stage.py)         it per trial (graph_stage.py, budget.py)
+
+The module stage works on the nn.Module (pruning and QAT distillation need the model's own parameters), so capture
+happens here, between the two stages. The graph stage works on the captured graph of every model format. --max-drop
+measures real int8 artifacts, so the caller's quantize -> lower (`to_program`) builds every trial's program and the
+final one; Huffman coding (`opts.huffman`) happens when the build serializes the program. With no option set, this
+is capture followed by `to_program`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch.fx import GraphModule
 
-from .._torchao import pt2e  # noqa: F401  (torchao's quiet import, before fold_batchnorm's)
-from .cluster import cluster_weights, shared_weights
-from .distill import distill
-from .lowrank import factorize_graph
-from .options import GraphCompressOptions
+from ..calib import Dataset
+from ..capture import capture
+from ..errors import EdgebuildError
+from ..ir import Program
+from ..load import LoadedModel
+from .options import CompressOptions
 
-__all__ = ["GraphCompressOptions", "compress_graph", "compressible_layers", "weight_stats"]
+MAX_FINETUNE_SAMPLES = 512  # calibration samples the graph stage distils on
 
-
-def _used(gm: torch.nn.Module) -> set[str] | None:
-    """Names of the tensors a captured graph reads (get_attr), or None for a plain module (all of them)."""
-    if not isinstance(gm, GraphModule):
-        return None
-    return {str(n.target) for n in gm.graph.nodes if n.op == "get_attr"}
+Log = Callable[[str], None]
+# (float graph, extra float layers, shared-scale layers or False) -> the quantized, lowered program
+ToProgram = Callable[[GraphModule, tuple[str, ...], "set[str] | bool"], Program]
 
 
-def weight_stats(gm: torch.nn.Module) -> dict[str, int]:
-    """Float tensors the model uses (parameters and buffers such as BatchNorm statistics) and its conv / linear
-    weights, with how many of those are non-zero (what pruning, low-rank and BN folding change)."""
-    used = _used(gm)
-    tensors = {
-        n: t for n, t in gm.state_dict().items() if t.is_floating_point() and (used is None or n in used)
-    }
-    weights = {n: p for n, p in shared_weights(gm) if used is None or n in used}
-    numel = sum(t.numel() for t in tensors.values())
-    nonzero = sum(int((p != 0).sum()) for p in weights.values())
-    return {
-        "float_values": int(numel),
-        "float32_bytes": int(4 * numel),
-        "weights": int(sum(p.numel() for p in weights.values())),
-        "nonzero_weights": int(nonzero),
-    }
+def _quiet(s: str) -> None:
+    pass
 
 
-def fold_batchnorm(gm: GraphModule) -> None:
-    """Fold conv -> batch_norm pairs of a captured graph into the conv's weight and bias, in place (the fold PT2E's
-    prepare does, done early)."""
-    from torchao.quantization.pt2e.utils import _fuse_conv_bn_  # torchao is imported (quietly) by _torchao
+@dataclass
+class Compressed:
+    float_gm: GraphModule  # the captured model the graph stage starts from (after pruning / distillation)
+    teacher_gm: GraphModule | None  # the original model, captured, when the module stage changed it
+    compressed_gm: GraphModule  # what was quantized
+    program: Program
+    report: (
+        dict[str, Any] | None
+    )  # report.json's compression sections (options, per stage); None: nothing ran
+    budget: dict[str, Any] | None  # report.json's accuracy_budget (--max-drop)
 
-    _fuse_conv_bn_(gm)
+    @property
+    def original_gm(self) -> GraphModule:
+        """The original float model: the reference of the size stages and of the --max-drop search."""
+        return self.teacher_gm if self.teacher_gm is not None else self.float_gm
 
 
-def compressible_layers(gm: torch.nn.Module) -> list[str]:
-    """The weights low-rank and weight sharing act on (names as in the captured graph), in graph order."""
-    used = _used(gm)
-    return [n for n, _ in shared_weights(gm) if used is None or n in used]
+def compress(
+    loaded: LoadedModel,
+    calib: Dataset,
+    eval_data: Dataset | None,
+    opts: CompressOptions,
+    to_program: ToProgram,
+    log: Log = _quiet,
+    warn: Log = _quiet,
+    lap: Log = _quiet,
+) -> Compressed:
+    """Module stage -> capture -> graph stage (-> --max-drop search), then the program. `lap(stage)` marks the end
+    of a timed stage for the build's timings."""
+    from .budget import search_budget
+    from .graph_stage import compress_graph
+    from .module_stage import compress_module
 
-
-def compress_graph(
-    gm: GraphModule,
-    samples: list[tuple[torch.Tensor, ...]],
-    opts: GraphCompressOptions,
-    keep: frozenset[str] = frozenset(),
-) -> tuple[GraphModule, dict[str, Any]]:
-    """The compressed float graph (a new one; `gm` is the teacher and is not modified) and the report section.
-    Weights named in `keep` are left uncompressed (the accuracy budget's plain-int8 rung)."""
     opts.check()
-    report: dict[str, Any] = {"options": asdict(opts), "original": weight_stats(gm)}
-    if not opts.transforms_graph:
-        return gm, report
-    import copy
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        student = copy.deepcopy(gm)
-    if opts.low_rank_energy is not None or opts.low_rank_size is not None:
-        targets = set(compressible_layers(student)) - keep
-        student, done = factorize_graph(
-            student, samples[0], opts.low_rank_energy, opts.low_rank_size, targets
+    if opts.max_drop is not None and (eval_data is None or eval_data.labels is None):
+        raise EdgebuildError(
+            "--max-drop needs labelled evaluation data: pass --eval data.npz with arrays x and y"
         )
-        report["low_rank"] = [asdict(f) for f in done]
-        report["after_low_rank"] = weight_stats(student)
-    books = {}
-    if opts.cluster_bits is not None:
-        # Fold BatchNorm into the convs first (quantization would fold it later, scaling each output channel and so
-        # giving each channel its own copy of the shared values).
-        fold_batchnorm(student)
-        bits = {n: 0 if n in keep else opts.cluster_bits for n in compressible_layers(student)}
-        books = cluster_weights(student, bits)
-        report["weight_sharing"] = {
-            name: {
-                "bits": opts.cluster_bits,
-                "shared_values": len(b.centroids),
-                "weights": int(b.mask.numel()),
-            }
-            for name, b in books.items()
-        }
-    distill(student, gm, samples, opts.finetune_epochs, books)
-    report["finetune"] = {
-        "epochs": opts.finetune_epochs,
-        "samples": len(samples),
-        "method": "distillation (MSE)",
-    }
-    report["compressed"] = weight_stats(student)
-    report["shared_layers"] = sorted(books)
-    if keep:
-        report["uncompressed_layers"] = sorted(keep)
-    return student, report
+    example = calib.sample(0)
+    module_report = None
+    teacher_gm = None
+    if opts.transforms_module:
+        loaded, teacher, module_report = compress_module(loaded, calib, eval_data, opts, log)
+        teacher_gm = capture(LoadedModel(loaded.path, loaded.format, module=teacher), example)
+        lap("compress")
+    float_gm = capture(loaded, example)
+    lap("capture")
+    samples: list[tuple[torch.Tensor, ...]] = []
+    if opts.transforms_graph:
+        if calib.random:
+            warn(
+                "compressing with RANDOM calibration data: distillation fits noise. Pass --calib samples.npz."
+            )
+        samples = [
+            tuple(torch.from_numpy(x) for x in calib.sample(i))
+            for i in range(min(calib.samples, MAX_FINETUNE_SAMPLES))
+        ]
+
+    def make(
+        keep: frozenset[str] = frozenset(), floats: tuple[str, ...] = ()
+    ) -> tuple[GraphModule, dict[str, Any] | None, Program]:
+        """The graph stage, leaving the weights in `keep` uncompressed, then the program with the layers in
+        `floats` kept in float32."""
+        compressed = float_gm
+        rep = None
+        if opts.transforms_graph:
+            log("compressing (low-rank / weight sharing / distillation from the original model)")
+            compressed, rep = compress_graph(float_gm, samples, opts, keep)
+            lap("compress")
+        shared = set(rep["shared_layers"]) if rep else False
+        return compressed, rep, to_program(compressed, floats, shared)
+
+    budget = None
+    if opts.max_drop is not None:
+        assert eval_data is not None
+        reference = teacher_gm if teacher_gm is not None else float_gm
+        compressed_gm, graph_report, program, budget = search_budget(make, reference, eval_data, opts, log)
+    else:
+        compressed_gm, graph_report, program = make()
+    report = None
+    if module_report is not None or graph_report is not None:
+        report = {"options": opts.as_dict(), **(module_report or {}), **(graph_report or {})}
+    return Compressed(float_gm, teacher_gm, compressed_gm, program, report, budget)

@@ -63,14 +63,14 @@ max_drop = 1.0
     bundle = tmp_path / "bundle"
     report = json.loads((bundle / "report.json").read_text())
     comp = report["compression"]
-    assert comp["details"]["options"]["cluster_bits"] == 2  # the command line wins over the recipe
-    assert comp["details"]["options"]["low_rank_energy"] == 1.0  # the recipe fills the rest
-    assert comp["details"]["low_rank"] == []
+    assert comp["options"]["cluster_bits"] == 2  # the command line wins over the recipe
+    assert comp["options"]["low_rank_energy"] == 1.0  # the recipe fills the rest
+    assert comp["low_rank"] == []
     stages = [s["stage"] for s in comp["stages"]]
     assert stages[0] == "float32" and stages[-1] == "Huffman-coded constants" and len(stages) == 4
     data_bytes = (bundle / "model.ebm").read_bytes()
     assert comp["stages"][-1]["bytes"] == section_sizes(data_bytes)[Section.CODED_CONSTANTS]
-    assert all(len(v) > 0 for v in comp["details"]["weight_sharing"].values())
+    assert all(len(v) > 0 for v in comp["weight_sharing"].values())
     # Labelled evaluation: accuracy, macro P/R/F1 and a confusion matrix, float and int8.
     acc = report["accuracy"]
     assert acc["samples"] == 120
@@ -96,7 +96,7 @@ max_drop = 1.0
     assert budget["trials"][0]["accuracy_drop_points"] > 1.0  # fully compressed was over budget
     assert budget["chosen"]["uncompressed"] and budget["size_cost_bytes"] > 0
     assert set(budget["sensitivity_points"]) >= set(budget["chosen"]["uncompressed"])
-    assert sorted(comp["details"]["uncompressed_layers"]) == budget["chosen"]["uncompressed"]
+    assert sorted(comp["uncompressed_layers"]) == budget["chosen"]["uncompressed"]
 
 
 def test_edgebuild_toml_in_the_working_directory_is_read(

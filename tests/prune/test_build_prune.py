@@ -41,14 +41,19 @@ def test_pruned_build_sparse_equals_dense(tmp_path: Path) -> None:
     chosen = sorted(k for k, v in layers.items() if v["chosen"] == "sparse")
     assert len(chosen) == 2 and all(layers[k]["block_sparsity"] >= 0.85 for k in chosen)
     assert all(layers[k]["sparse_bytes"] < layers[k]["dense_bytes"] for k in chosen)
-    prune = sparse_report["compress"]["prune"]
+    # One compression key: the module stage's sections beside the size stages, with the options that ran.
+    assert "compress" not in sparse_report
+    comp = sparse_report["compression"]
+    assert comp["options"]["prune"] == "block16x4:0.9" and comp["options"]["cluster_bits"] is None
+    assert [s["stage"] for s in comp["stages"]][1] == "compressed float32 (non-zero values)"
+    prune = comp["prune"]
     assert prune["method"] == "block" and prune["block"] == [16, 4]
     assert {x["name"] for x in prune["layers"] if not x["skipped"]} == {"conv2.weight", "pw.weight"}
     acc = sparse_report["accuracy"]
     assert "against_original_float" in acc and acc["against_original_float"]["float_accuracy"] > 95
     assert (
-        sparse_report["compress"]["float_accuracy_original"]
-        > sparse_report["compress"]["float_accuracy_pruned"]
+        sparse_report["compression"]["float_accuracy_original"]
+        > sparse_report["compression"]["float_accuracy_pruned"]
     )
     # Numbers: the same program with its sparse ops turned back into CONV2D (the dense reference layout, dense
     # kernels) must give the same bytes.
@@ -108,7 +113,23 @@ def test_digits_90_percent_sparse_int8_within_one_point_of_float(tmp_path: Path)
         ),
     )  # fmt: skip
     rep = build(opts).report
-    layers = {x["name"]: x for x in rep["compress"]["prune"]["layers_after_distill"]}
+    layers = {x["name"]: x for x in rep["compression"]["prune"]["layers_after_distill"]}
     assert layers["conv2.weight"]["sparsity"] >= 0.89 and layers["pw.weight"]["sparsity"] >= 0.89
     original = rep["accuracy"]["against_original_float"]["float_accuracy"]
     assert rep["accuracy"]["int8_accuracy"] >= original - 1.0, rep["accuracy"]
+
+
+def test_distill_a_torch_export_archive(tmp_path: Path) -> None:
+    """An export archive keeps its batch of 1: the student trains and the teacher runs one sample at a time (a batch
+    of samples through the teacher failed torch.export's batch guard with a traceback)."""
+    np.savez(tmp_path / "calib.npz", x=np.load(DIGITS / "calib.npz")["x"][:8])
+    opts = BuildOptions(
+        model=DIGITS / "model.pt",
+        calib=tmp_path / "calib.npz",
+        out=tmp_path / "b",
+        smoke=False,
+        compress=CompressOptions(prune="block16x4:0.5", distill=True, epochs=1, progress=False),
+    )
+    comp = build(opts).report["compression"]
+    assert comp["distill"]["samples"] == 8 and comp["distill"]["steps"] == 8
+    assert len(comp["distill"]["loss_by_epoch"]) == 1

@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from edgebuild.compress.prune import PruneSpec, find_targets, prune, prune_channels, sensitivity_scan
 from edgebuild.errors import EdgebuildError
-from edgebuild.prune import PruneSpec, find_targets, prune, prune_channels, sensitivity_scan
 from tests.helpers import quantize_and_lower, run_native
 
 
@@ -145,7 +145,7 @@ def _acc(m: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
 
 
 def test_distillation_improves_pruned_digits_deterministically() -> None:
-    from edgebuild.distill import DistillOptions, distill
+    from edgebuild.compress.distill import DistillOptions, distill_module
 
     teacher, xtr, xte, ytr, yte = _digits()
     student = copy.deepcopy(teacher)
@@ -153,7 +153,7 @@ def test_distillation_improves_pruned_digits_deterministically() -> None:
     pruned = _acc(student, xte, yte)
     twin = copy.deepcopy(student)
     x, y = torch.from_numpy(xtr), torch.from_numpy(ytr).long()
-    distill(student, teacher, x, y, masks, DistillOptions(epochs=1, lr=3e-3, progress=False))
+    distill_module(student, teacher, x, y, masks, DistillOptions(epochs=1, lr=3e-3, progress=False))
     recovered = _acc(student, xte, yte)
     assert recovered > pruned + 30, (pruned, recovered)
     for name, mask in masks.items():  # pruned weights stayed zero
@@ -161,7 +161,7 @@ def test_distillation_improves_pruned_digits_deterministically() -> None:
     # Same seed, same data: the same weights, bit for bit.
     a, b = copy.deepcopy(twin), copy.deepcopy(twin)
     small = DistillOptions(epochs=1, lr=3e-3, batch_size=16, progress=False)
-    distill(a, teacher, x[:128], y[:128], masks, small)
-    distill(b, teacher, x[:128], y[:128], masks, small)
+    distill_module(a, teacher, x[:128], y[:128], masks, small)
+    distill_module(b, teacher, x[:128], y[:128], masks, small)
     for (n, va), (_, vb) in zip(a.state_dict().items(), b.state_dict().items()):
         assert torch.equal(va, vb), f"{n} differs between two runs with the same seed"

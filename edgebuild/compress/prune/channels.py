@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import EdgebuildError
+from ...errors import EdgebuildError
 
 
 def prune_channels(

@@ -1,237 +1,22 @@
-"""report: report.json (the machine contract) and the terminal summary (for people)."""
+"""report.html: one self-contained page (inline CSS and SVG, no scripts, nothing fetched) for the build, and for
+`edgebuild profile`, which puts its per-op costs, arena timeline and size breakdown before the build's sections."""
 
 from __future__ import annotations
 
-import html
-import json
 import os
+from html import escape
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
-
-def write_json(path: Path, report: dict[str, Any]) -> None:
-    """Stable bytes: sorted keys, no timestamps, so the same build gives the same file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
-
-
-def _bytes(n: int | None) -> str:
-    if n is None:
-        return "-"
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n} B" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
-
-
-def print_summary(console: Console, out: Path, report: dict[str, Any], timings: dict[str, float]) -> None:
-    t = Table(
-        title=f"edgebuild: {report['model']['name']} → {report['target']['name']}",
-        show_header=False,
-        title_justify="left",
-    )
-    t.add_column(style="bold")
-    t.add_column()
-    size = report["size"]
-    t.add_row("bundle", str(out))
-    t.add_row(
-        "weights",
-        f"{_bytes(size['float32_weights_bytes'])} fp32 → {_bytes(size['int8_weights_bytes'])} int8"
-        f" ({size['compression']}×)",
-    )
-    t.add_row("artifact", _bytes(report["artifact"]["bytes"]))
-    t.add_row(
-        "runner", f"{_bytes(report['runner']['bytes'])}{' (static)' if report['runner']['static'] else ''}"
-    )
-    mem = report["memory"]
-    t.add_row("arena", f"{_bytes(mem['arena_bytes'])} (lower bound {_bytes(mem['arena_lower_bound_bytes'])})")
-    t.add_row(
-        "ops", ", ".join(f"{k.lower()} {v}" for k, v in sorted(report["ops"].items(), key=lambda kv: -kv[1]))
-    )
-    float_ops = report.get("float_ops") or []
-    if float_ops:
-        groups: dict[tuple[str, str], int] = {}
-        for e in float_ops:
-            key = (e["op"].removeprefix("aten.").split(".")[0], e["reason"])
-            groups[key] = groups.get(key, 0) + 1
-        t.add_row(
-            "ran in float",
-            f"{len(float_ops)} op(s): "
-            + ", ".join(
-                f"{op} ×{n} ({why})" for (op, why), n in sorted(groups.items(), key=lambda kv: -kv[1])
-            ),
-        )
-    acc = report["accuracy"]
-    line = f"max |err| {acc['max_abs_error']:.4g}, cosine {acc['cosine_similarity']:.5f}" + (
-        f", top-1 agreement {100 * acc['top1_agreement']:.1f}%" if "top1_agreement" in acc else ""
-    )
-    t.add_row(f"int8 vs float ({acc['samples']} samples)", line)
-    if "int8_accuracy" in acc:
-        t.add_row(
-            "accuracy",
-            f"float {acc['float_accuracy']:.2f}% → int8 {acc['int8_accuracy']:.2f}% "
-            f"(drop {acc['accuracy_drop_points']:.2f} points)",
-        )
-    metrics = acc.get("metrics")
-    if metrics:
-        t.add_row(
-            "macro P / R / F1",
-            " → ".join(
-                f"{name} {m['macro_precision']:.1f} / {m['macro_recall']:.1f} / {m['macro_f1']:.1f}%"
-                for name, m in (("float", metrics["float"]), ("int8", metrics["int8"]))
-            ),
-        )
-    comp = report.get("compression")
-    if comp and len(comp["stages"]) > 2:
-        t.add_row(
-            "compression stages",
-            " → ".join(f"{_bytes(st['bytes'])} ({_ratio(st['compression'])})" for st in comp["stages"]),
-        )
-    if acc.get("meaningless"):
-        t.add_row("", f"[yellow]accuracy is meaningless: {acc['meaningless']}[/yellow]")
-    comp = report.get("compress") or {}
-    if "float_accuracy_original" in comp:
-        steps = [f"original float {comp['float_accuracy_original']:.2f}%"]
-        if comp.get("float_accuracy_pruned") is not None:
-            steps.append(f"pruned {comp['float_accuracy_pruned']:.2f}%")
-        if comp.get("float_accuracy_after_recovery") is not None:
-            steps.append(f"after recovery {comp['float_accuracy_after_recovery']:.2f}%")
-        if "int8_accuracy" in acc:
-            steps.append(f"int8 {acc['int8_accuracy']:.2f}%")
-        t.add_row("compression", " → ".join(steps))
-    sparse = report.get("sparse") or {}
-    chosen = [x for x in sparse.get("layers", []) if x["chosen"] == "sparse"]
-    if chosen:
-        t.add_row(
-            "sparse layers",
-            f"{len(chosen)} of {len(sparse['layers'])} (block {sparse['block'][0]}x{sparse['block'][1]}): "
-            + ", ".join(f"{x['op']} {x['expected_gain']:.1f}x" for x in chosen[:6])
-            + (" …" if len(chosen) > 6 else ""),
-        )
-    smoke = report.get("smoke_run")
-    if smoke:
-        ok = (
-            "[green]bit-identical to host[/green]" if smoke["bit_identical_to_host"] else "[red]DIFFERS[/red]"
-        )
-        t.add_row("smoke run", f"{smoke['device']}: {ok}")
-    if timings:
-        t.add_row("build time", ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
-    console.print(t)
-
-
-# ---- profile: the terminal table and report.html ------------------------------------------------------------------
-
-
-def _cost_key(profile: dict[str, Any]) -> str:
-    """Ops are ranked by instructions under qemu (deterministic), else by median time."""
-    return "instructions" if profile.get("instructions") else "ms"
-
-
-def print_profile(console: Console, profile: dict[str, Any], *, top: int = 25) -> None:
-    """The per-op table sorted by cost, then latency, memory and size in a few lines."""
-    key = _cost_key(profile)
-    dev = profile["device"]
-    lat = profile["latency_ms"]
-    ops = sorted(profile["ops"], key=lambda o: -o.get(key, 0))
-    t = Table(
-        title=f"edgebuild profile: {profile['model']} on {dev['name']} (ops by "
-        f"{'instructions' if key == 'instructions' else 'median time'})",
-        title_justify="left",
-    )
-    # Numbers never wrap or truncate: their columns are as wide as their widest cell; on a narrow terminal the
-    # op name, type and shape give way (ellipsis).
-    heads = ["#", "op", "type", "output", "MACs"]
-    heads += ["instructions", "share"] if key == "instructions" else ["ms", "share", "GMAC/s"]
-    rows = []
-    for o in ops[:top]:
-        out = "×".join(str(d) for d in o["outputs"][0]) if o["outputs"] and o["outputs"][0] else "-"
-        macs = f"{o['macs'] / 1e6:.2f}M" if o["macs"] else "-"
-        if key == "instructions":
-            cells = [f"{o['instructions']:,}", f"{100 * o['share_of_instructions']:.1f}%"]
-        else:
-            cells = [
-                f"{o['ms']:.3f}",
-                f"{100 * o['share_of_time']:.1f}%",
-                f"{o['gmacs_per_s']:.2f}" if o["macs"] else "-",
-            ]
-        rows.append([str(o["index"]), o["name"], o["type"], out, macs, *cells])
-    for i, head in enumerate(heads):
-        if head in ("op", "type", "output"):
-            t.add_column(head, overflow="ellipsis", no_wrap=True)
-        else:
-            width = max([len(head)] + [len(r[i]) for r in rows])
-            t.add_column(head, justify="right", no_wrap=True, min_width=width)
-    for r in rows:
-        t.add_row(*r)
-    if len(ops) > top:
-        t.add_row("", f"… {len(ops) - top} more ops", *[""] * (len(heads) - 2))
-    console.print(t)
-    note = f" [yellow]({lat['note']})[/yellow]" if not lat["meaningful"] else ""
-    console.print(
-        f"latency: load {profile['load_ms']:.2f} ms; run median {lat['median']:.3f} ms, min {lat['min']:.3f}, "
-        f"p90 {lat['p90']:.3f}, max {lat['max']:.3f} over {lat['iterations']} run(s) after {lat['warmup']} "
-        f"warm-up{note}"
-    )
-    ins = profile.get("instructions")
-    if ins:
-        console.print(
-            f"instructions per invoke: {ins['per_invoke']:,} = ops {ins['ops_sum']:,} + runtime "
-            f"{ins['runtime_overhead']:,} ({'identical' if ins['identical_across_invokes'] else 'DIFFERENT'} "
-            f"across {ins['invokes_counted']} invokes)"
-        )
-    mem = profile["memory"]
-    ov = mem["overhead"]
-    console.print(
-        f"memory: arena {_bytes(mem['arena_bytes'])} (lower bound {_bytes(mem['arena_lower_bound_bytes'])}, "
-        f"+{100 * mem['arena_over_bound']:.1f}%); tracked peak {_bytes(mem['tracked_peak_bytes'])} = arena + "
-        f"weights {_bytes(mem['weights_bytes'])} + overhead {_bytes(ov['bytes'])} (artifact tables "
-        f"{_bytes(ov['artifact_other_bytes'])}, runtime bookkeeping {_bytes(ov['runtime_bookkeeping_bytes'])})"
-    )
-    rss = mem["rss"]
-    emu = " [yellow](includes qemu itself)[/yellow]" if rss["includes_emulator"] else ""
-    console.print(
-        f"peak RSS {_bytes(rss['peak_bytes'])}{emu}: before load {_bytes(rss['before_load_bytes'])} + code pages "
-        f"{_bytes(rss['code_pages_bytes'])} + tracked + runner buffers = {_bytes(rss['predicted_peak_bytes'])} "
-        f"predicted ({100 * (rss['peak_vs_predicted'] or 0):+.1f}%)"
-    )
-    size = profile["size"]
-    console.print(f"size: artifact {_bytes(size['artifact_bytes'])}, runner {_bytes(size['runner_bytes'])}")
-
-
-def print_comparison(console: Console, cmp: dict[str, Any], *, top: int = 15) -> None:
-    t = Table(title="edgebuild profile --compare", title_justify="left")
-    for col in ("metric", "old", "new", "delta"):
-        t.add_column(col, justify="left" if col == "metric" else "right")
-    for r in cmp["metrics"]:
-
-        def fmt(v: Any) -> str:
-            return "-" if v is None else (f"{v:,.3f}" if isinstance(v, float) else f"{v:,}")
-
-        rel = f" ({100 * r['relative']:+.1f}%)" if r["relative"] is not None else ""
-        d = r["delta"]
-        delta = "-" if d is None else (f"{d:+,.3f}" if isinstance(d, float) else f"{d:+,}") + rel
-        t.add_row(r["metric"], fmt(r["old"]), fmt(r["new"]), delta)
-    console.print(t)
-    if cmp["ops"]:
-        o = Table(title=f"ops with the largest change ({cmp['op_cost']})", title_justify="left")
-        for col in ("op", "type", "old", "new", "delta"):
-            o.add_column(col, justify="left" if col in ("op", "type") else "right")
-        for r in cmp["ops"][:top]:
-            o.add_row(r["name"], r["type"], f"{r['old']:,.6g}", f"{r['new']:,.6g}", f"{r['delta']:+,.6g}")
-        console.print(o)
+from .formatting import cost_key, human_bytes, ratio_text
 
 
 def _esc(s: Any) -> str:
-    return html.escape(str(s), quote=True)
+    return escape(str(s), quote=True)
 
 
 def _svg_op_bars(profile: dict[str, Any], top: int = 40) -> str:
-    key = _cost_key(profile)
+    key = cost_key(profile)
     ops = sorted(profile["ops"], key=lambda o: -o.get(key, 0))[:top]
     peak = max((o.get(key, 0) for o in ops), default=0) or 1
     row, label_w, bar_w = 18, 330, 520
@@ -287,8 +72,8 @@ def _svg_arena(profile: dict[str, Any]) -> str:
     parts.append(
         f'<line x1="{left}" x2="{w - 10}" y1="{bound_y:.1f}" y2="{bound_y:.1f}" class="bound"/>'
         f'<text x="{w - 12}" y="{bound_y - 3:.1f}" text-anchor="end" class="val">lower bound '
-        f"{_bytes(mem['arena_lower_bound_bytes'])}</text>"
-        f'<text x="{left - 4}" y="18" text-anchor="end" class="val">{_bytes(arena)}</text>'
+        f"{human_bytes(mem['arena_lower_bound_bytes'])}</text>"
+        f'<text x="{left - 4}" y="18" text-anchor="end" class="val">{human_bytes(arena)}</text>'
         f'<text x="{left - 4}" y="{h - bottom}" text-anchor="end" class="val">0</text>'
         f'<text x="{left}" y="{h - 6}" class="val">op 0</text>'
         f'<text x="{w - 10}" y="{h - 6}" text-anchor="end" class="val">op {n_ops - 1}</text></svg>'
@@ -313,7 +98,7 @@ def _svg_sizes(profile: dict[str, Any]) -> str:
             f'<rect class="part" x="{x:.1f}" y="0" width="{max(width, 0.5):.1f}" height="{bar_h}" '
             f'fill="hsl({hue},55%,55%)"><title>{_esc(name)}: {b:,} B</title></rect>'
             f'<rect x="0" y="{bar_h + 8 + 22 * i}" width="12" height="12" fill="hsl({hue},55%,55%)"/>'
-            f'<text x="18" y="{bar_h + 19 + 22 * i}" class="lbl2">{_esc(name)}: {_bytes(b)} '
+            f'<text x="18" y="{bar_h + 19 + 22 * i}" class="lbl2">{_esc(name)}: {human_bytes(b)} '
             f"({100 * b / total:.1f}%)</text>"
         )
         x += width
@@ -353,17 +138,13 @@ def _confusion_html(cm: list[list[int]], caption: str) -> str:
     )
 
 
-def _ratio(x: float | None) -> str:
-    return "-" if x is None else f"{x}×"
-
-
 def build_sections_html(report: dict[str, Any]) -> str:
     """HTML for the build's compression stages and labelled-evaluation metrics (empty when it has neither)."""
     parts: list[str] = []
     comp = report.get("compression")
     if comp:
         rows = "".join(
-            f"<tr><td>{_esc(st['stage'])}</td><td>{st['bytes']:,}</td><td>{_ratio(st['compression'])}</td></tr>"
+            f"<tr><td>{_esc(st['stage'])}</td><td>{st['bytes']:,}</td><td>{ratio_text(st['compression'])}</td></tr>"
             for st in comp["stages"]
         )
         parts.append(
@@ -466,7 +247,7 @@ def render_html(profile: dict[str, Any], report: dict[str, Any] | None = None) -
         row("artifact / runner", f"{size['artifact_bytes']:,} B / {size['runner_bytes']:,} B"),
     ]  # fmt: skip
     warn = f'<p class="warn">{_esc(lat["note"])}</p>' if not lat["meaningful"] else ""
-    key = _cost_key(profile)
+    key = cost_key(profile)
     op_rows = "".join(
         f"<tr><td>{o['index']}</td><td style='text-align:left'>{_esc(o['name'])}</td>"
         f"<td style='text-align:left'>{_esc(o['type'])}</td>"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ..errors import EdgebuildError
+from ...errors import EdgebuildError
 
 A = torch.ops.aten
 METHODS = ("unstructured", "block", "nm", "channel")
@@ -170,7 +170,7 @@ def live_targets(model: nn.Module, spec: PruneSpec) -> tuple[list[Target], dict[
 
 def apply_masks(live: list[Target], spec: PruneSpec, fraction: float = 1.0) -> dict[str, torch.Tensor]:
     """Zeroes the smallest weights (blocks) of each target in place, at `fraction` of the spec's sparsity (the
-    gradual schedule of edgebuild/distill.py; 1 = the target). Returns the masks in the parameters' shapes."""
+    gradual schedule of compress/distill.py; 1 = the target). Returns the masks in the parameters' shapes."""
     masks: dict[str, torch.Tensor] = {}
     if spec.method == "nm":
         n, m = spec.nm

@@ -1,18 +1,19 @@
-"""compress: the optional stage between load and capture (DESIGN.md stage 3): pruning, then recovery by distillation.
+"""The module stage of compress/pipeline.py, on the loaded model before capture: pruning, then recovery by
+distillation.
 
-    --prune block:0.9 [--prune-scope global] [--prune-sensitivity]   magnitude pruning (edgebuild/prune)
+    --prune block:0.9 [--prune-scope global] [--prune-sensitivity]   magnitude pruning (compress/prune/)
     --prune channel:0.3                                                channels removed (Torch-Pruning)
     --distill [--train-data train.npz] [--epochs 10] [--lr 1e-3] [--temperature 4] [--seed 0]
 
 It works on an nn.Module (state_dict + --model-class, a pickled module) or a torch.export archive's module, and
-returns the student the rest of the build captures, plus the teacher (the original) for the accuracy report.
+returns the student the rest of the build captures, plus the teacher (the original) for the accuracy report and
+the graph stage.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -20,29 +21,11 @@ import torch
 
 from ..calib import Dataset, load_dataset
 from ..errors import EdgebuildError
+from ..evaluate import float_top1
 from ..load import LoadedModel
+from .options import CompressOptions
 
 Log = Any
-
-
-@dataclass
-class CompressOptions:
-    prune: str | None = None  # PruneSpec.parse text
-    prune_scope: str = "layer"
-    prune_sensitivity: bool = False
-    prune_gradual: bool = False  # with --distill: prune during training (cubic schedule) instead of before it
-    distill: bool = False
-    train_data: Path | None = None
-    epochs: int = 10
-    lr: float = 1e-3
-    batch_size: int = 32
-    temperature: float = 4.0
-    seed: int = 0
-    progress: bool = True
-
-    @property
-    def active(self) -> bool:
-        return self.prune is not None or self.distill
 
 
 def _module_of(loaded: LoadedModel) -> torch.nn.Module:
@@ -56,27 +39,15 @@ def _module_of(loaded: LoadedModel) -> torch.nn.Module:
     return loaded.module
 
 
-def top1(model: torch.nn.Module, data: Dataset) -> float | None:
-    """Float top-1 accuracy (%) on labelled data; None without labels."""
-    if data.labels is None:
-        return None
-    with torch.no_grad():
-        correct = 0
-        for i in range(data.samples):
-            out = model(*(torch.from_numpy(x) for x in data.sample(i)))
-            correct += int(out.reshape(-1).argmax()) == int(data.labels[i])
-    return 100.0 * correct / data.samples
-
-
-def compress_model(
+def compress_module(
     loaded: LoadedModel,
     calib: Dataset,
     eval_data: Dataset | None,
     opts: CompressOptions,
     log: Log,
 ) -> tuple[LoadedModel, torch.nn.Module, dict[str, Any]]:
-    """(the student to build, the original model, the report's "compress" section)."""
-    from ..prune import PruneSpec, prune, prune_channels, sensitivity_scan, sparsity_of
+    """(the student to build, the original model, its sections of report.json's `compression`)."""
+    from .prune import PruneSpec, prune, prune_channels, sensitivity_scan, sparsity_of
 
     original = _module_of(loaded)
     teacher = copy.deepcopy(original).eval()
@@ -86,7 +57,7 @@ def compress_model(
     example = tuple(torch.from_numpy(x) for x in calib.sample(0))
     acc_data = eval_data if eval_data is not None and eval_data.labels is not None else None
     if acc_data is not None:
-        report["float_accuracy_original"] = top1(teacher, acc_data)
+        report["float_accuracy_original"] = float_top1(teacher, acc_data)
     if opts.prune is not None:
         spec = PruneSpec.parse(opts.prune, scope=opts.prune_scope)
         if spec.method == "channel":
@@ -126,13 +97,13 @@ def compress_model(
                 "layers": [asdict(x) for x in layers],
             }
         if acc_data is not None and not opts.prune_gradual:  # gradual: still dense until distillation
-            report["float_accuracy_pruned"] = top1(student, acc_data)
+            report["float_accuracy_pruned"] = float_top1(student, acc_data)
     gradual = None
     if opts.prune is not None and opts.prune_gradual:
         gradual = PruneSpec.parse(opts.prune, scope=opts.prune_scope)
         gradual.per_layer = report.get("sensitivity", {}).get("chosen", {})
     if opts.distill:
-        from ..distill import DistillOptions, distill
+        from .distill import DistillOptions, distill_module
 
         if opts.train_data is not None:
             try:
@@ -148,20 +119,20 @@ def compress_model(
             raise EdgebuildError("--distill supports models with one input")
         x = torch.from_numpy(np.ascontiguousarray(data.inputs[0], dtype=np.float32))
         y = torch.from_numpy(np.asarray(data.labels)).long() if data.labels is not None else None
-        batch = opts.batch_size
+        batch, teacher_batch = opts.batch_size, 256
         if loaded.exported is not None:
-            batch = (
-                1  # an export archive's graph keeps the batch size it was exported with (1, checked above)
-            )
+            # an export archive's graph keeps the batch size it was exported with (1, checked above): the student's
+            # and the teacher's
+            batch = teacher_batch = 1
             log("the model is a torch.export archive with a fixed batch of 1: distilling one sample per step "
                 "(slow; a state_dict with --model-class trains in batches)")  # fmt: skip
         log(
             f"distilling on {x.shape[0]} samples of {source} ({'with' if y is not None else 'without'} labels)"
         )
-        res = distill(
+        res = distill_module(
             student, teacher, x, y, masks,
             DistillOptions(opts.epochs, opts.lr, batch, opts.temperature, seed=opts.seed,
-                           progress=opts.progress, gradual=gradual),
+                           progress=opts.progress, gradual=gradual, teacher_batch=teacher_batch),
         )  # fmt: skip
         report["distill"] = {
             "data": source,
@@ -178,5 +149,5 @@ def compress_model(
             block = gradual.block if gradual is not None and gradual.method == "block" else None
             report["prune"]["layers_after_distill"] = [asdict(x) for x in sparsity_of(student, block)]
         if acc_data is not None:
-            report["float_accuracy_after_recovery"] = top1(student, acc_data)
+            report["float_accuracy_after_recovery"] = float_top1(student, acc_data)
     return LoadedModel(loaded.path, loaded.format, module=student), teacher, report

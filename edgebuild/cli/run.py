@@ -1,0 +1,69 @@
+"""`edgebuild run`: a bundle's runner on its target (qemu for ARM bundles), inputs and outputs as .npy files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+
+from ..errors import EdgebuildError
+
+
+def _load_bundle(bundle: Path) -> dict:
+    report = bundle / "report.json"
+    if not (bundle / "model.ebm").is_file() or not report.is_file():
+        raise EdgebuildError(
+            f"{bundle} is not an edgebuild bundle (no model.ebm / report.json); build one with "
+            "`edgebuild --target TARGET model.pt --out DIR`"
+        )
+    try:
+        return json.loads(report.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise EdgebuildError(f"{report} is unreadable ({e}); rebuild the bundle") from e
+
+
+def cmd_run(args: argparse.Namespace, console: Console, err: Console) -> int:
+    from ..run import device_for, run_runner
+    from ..targets import load_target
+
+    report = _load_bundle(args.bundle)
+    target = load_target(report["target"]["name"])
+    expected = len(report["model"]["inputs"])
+    if len(args.input) != expected:
+        raise EdgebuildError(f"the model has {expected} input(s); pass --input x.npy {expected} time(s)")
+    for x in args.input:
+        if not x.is_file():
+            raise EdgebuildError(f"input file not found: {x}")
+    device = device_for(target, args.device)
+    with tempfile.TemporaryDirectory(prefix="edgebuild-run-") as tmp:
+        # Outputs are written next to the runner first, then moved: a failed run leaves no partial output file.
+        staged = [Path(tmp) / f"output{i}.npy" for i in range(len(args.output))]
+        doc = run_runner(
+            target,
+            args.bundle / "edgebuild-run",
+            args.bundle / "model.ebm",
+            list(args.input),
+            staged,
+            device=device,
+            iterations=args.iterations,
+            warmup=args.warmup,
+        )
+        for src, dst in zip(staged, args.output):
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(src, dst)
+    lat = doc.get("latency_ms", {})
+    note = " (under emulation: not device latency)" if target.needs_emulator else ""
+    for o, path in zip(doc.get("outputs", []), args.output + [None] * len(doc.get("outputs", []))):
+        console.print(
+            f"{o['name']} {tuple(o['shape'])} fnv1a64={o['fnv1a64']}" + (f" -> {path}" if path else "")
+        )
+    if lat:
+        console.print(
+            f"latency median {lat.get('median', 0):.3f} ms over {lat.get('iterations')} run(s) on "
+            f"{device.name}{note}"
+        )
+    return 0

@@ -1,0 +1,82 @@
+"""What a bundle's own files say: its report.json, its artifact's sections and its arena plan (no device needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import EdgebuildError
+from ..plan import tensor_lifetimes
+from ..serialize import HEADER, SECTION, Section, read_artifact
+
+ARTIFACT = "model.ebm"
+RUNNER = "edgebuild-run"
+REPORT = "report.json"
+HTML = "report.html"
+SECTION_NAMES = {
+    Section.STRINGS: "strings",
+    Section.TENSORS: "tensor table",
+    Section.OPS: "op table",
+    Section.INT_POOL: "int pool",
+    Section.GRAPH: "graph",
+    Section.CONSTANTS: "weights (constants)",
+    Section.METADATA: "metadata",
+}
+
+
+def load_bundle(bundle: Path) -> dict[str, Any]:
+    report = bundle / REPORT
+    if not (bundle / ARTIFACT).is_file() or not (bundle / RUNNER).is_file() or not report.is_file():
+        raise EdgebuildError(
+            f"{bundle} is not an edgebuild bundle (needs {ARTIFACT}, {RUNNER} and {REPORT}); build one with "
+            "`edgebuild --target TARGET model.pt --out DIR`"
+        )
+    try:
+        doc = json.loads(report.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise EdgebuildError(f"{report} is unreadable ({e}); rebuild the bundle") from e
+    if not isinstance(doc, dict):
+        raise EdgebuildError(f"{report} is not a report object; rebuild the bundle")
+    return doc
+
+
+def artifact_sections(data: bytes) -> list[dict[str, Any]]:
+    """The artifact's bytes by section (plus header/table/padding), for the size breakdown."""
+    _magic, _major, _minor, _flags, count, _crc, size = HEADER.unpack_from(data)
+    parts = [{"name": "header + section table", "bytes": HEADER.size + count * SECTION.size}]
+    used = parts[0]["bytes"]
+    for i in range(count):
+        kind, _, _off, sz = SECTION.unpack_from(data, HEADER.size + i * SECTION.size)
+        parts.append({"name": SECTION_NAMES.get(kind, f"section {kind}"), "bytes": sz})
+        used += sz
+    parts.append({"name": "alignment padding", "bytes": size - used})
+    return parts
+
+
+def arena_analysis(data: bytes) -> dict[str, Any]:
+    """Planned arena, its lower bound and every arena tensor's lifetime × offset (the arena timeline)."""
+    program = read_artifact(data)
+    lifetimes = tensor_lifetimes(program)
+    bound = 0
+    for step in range(-1, len(program.ops) + 1):
+        bound = max(bound, sum(lt.size for lt in lifetimes if lt.first <= step <= lt.last))
+    timeline = [
+        {
+            "tensor": lt.tensor,
+            "name": program.tensors[lt.tensor].name,
+            "offset": program.tensors[lt.tensor].offset,
+            "bytes": program.tensors[lt.tensor].nbytes,
+            "first_op": lt.first,
+            "last_op": lt.last,
+        }
+        for lt in lifetimes
+    ]
+    arena = program.arena_bytes
+    return {
+        "arena_bytes": arena,
+        "arena_lower_bound_bytes": bound,
+        "arena_over_bound": round(arena / bound - 1, 4) if bound else 0.0,
+        "num_ops": len(program.ops),
+        "timeline": timeline,
+    }

@@ -1,0 +1,116 @@
+"""report.json, the machine contract (schema edgebuild.report/1, docs/report.md): what the build assembles, and
+the stable file it writes. Imports no torch (the CLI's cached-build path writes and reads reports)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..compress.pipeline import Compressed
+    from ..ir import Program
+    from ..plan import ArenaPlan
+    from ..targets import Target
+
+SCHEMA = "edgebuild.report/1"
+
+
+def write_json(path: Path, report: dict[str, Any]) -> None:
+    """Stable bytes: sorted keys, no timestamps, so the same build gives the same file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def float_weight_bytes(gm: torch.nn.Module) -> int:
+    return sum(t.numel() * t.element_size() for t in gm.state_dict().values() if t.is_floating_point())
+
+
+def make_report(
+    model: Path,
+    fmt: str,
+    target: Target,
+    program: Program,
+    plan: ArenaPlan,
+    data: bytes,
+    artifact_file: str,
+    runner: Path,
+    compressed: Compressed,
+    acc: dict[str, Any],
+    smoke: dict[str, Any] | None,
+    sparse: dict[str, Any],
+) -> dict[str, Any]:
+    """The whole report.json; `runner` is the runner's path in the bundle."""
+    fp32 = float_weight_bytes(compressed.original_gm)
+    int8 = program.weights_bytes()
+    inputs = [program.tensors[i] for i in program.inputs]
+    outputs = [program.tensors[i] for i in program.outputs]
+    report: dict[str, Any] = {
+        "schema": SCHEMA,
+        "edgebuild_version": __version__,
+        "model": {
+            "name": model.stem,
+            "format": fmt,
+            "sha256": _sha256(model.read_bytes()),
+            "inputs": [{"name": t.name, "shape": list(t.shape)} for t in inputs],
+            "outputs": [{"name": t.name, "shape": list(t.shape)} for t in outputs],
+        },
+        "target": {"name": target.name, "triple": target.triple, "description": target.description},
+        "artifact": {"file": artifact_file, "bytes": len(data), "sha256": _sha256(data)},
+        "runner": {"file": runner.name, "bytes": runner.stat().st_size, "static": target.static},
+        "size": {
+            "float32_weights_bytes": fp32,
+            "int8_weights_bytes": int8,
+            "compression": round(fp32 / int8, 3) if int8 else None,
+        },
+        "ops": program.op_counts(),
+        # every op lowered to the float fallback, with why (lower/__init__.py) and its source line
+        "float_ops": program.metadata.get("float_ops", []),
+        "memory": {
+            "arena_bytes": plan.arena_bytes,
+            "arena_lower_bound_bytes": plan.lower_bound,
+            "weights_bytes": int8,
+        },
+        "accuracy": acc,
+        "smoke_run": smoke,
+        "sparse": sparse,
+        "compression": compression_report(compressed, program, data),
+    }
+    if compressed.budget is not None:
+        report["accuracy_budget"] = compressed.budget
+    return report
+
+
+def compression_report(compressed: Compressed, program: Program, data: bytes) -> dict[str, Any]:
+    """Bytes after each stage, as in Deep Compression's tables: float32 -> compressed float (low-rank / pruned: its
+    non-zero weights) -> int8 constants (quantized / clustered) -> Huffman-coded constants (when on); then, when
+    compression ran, its options and what each stage did (compress/pipeline.py)."""
+    from ..compress.graph_stage import weight_stats
+    from ..serialize import Section, section_sizes
+
+    fp32 = float_weight_bytes(compressed.original_gm)
+    stages: list[dict[str, Any]] = [{"stage": "float32", "bytes": fp32}]
+    if compressed.report is not None:
+        # The float32 values left after low-rank / weight sharing / BN folding, zero weights not counted (what a
+        # sparse float format would hold; pruned models have many).
+        ws = weight_stats(compressed.compressed_gm)
+        nonzero = ws["float_values"] - ws["weights"] + ws["nonzero_weights"]
+        stages.append({"stage": "compressed float32 (non-zero values)", "bytes": 4 * nonzero})
+    stages.append({"stage": "int8 constants (quantized / clustered)", "bytes": program.weights_bytes()})
+    sizes = section_sizes(data)
+    if Section.CODED_CONSTANTS in sizes:
+        stages.append({"stage": "Huffman-coded constants", "bytes": sizes[Section.CODED_CONSTANTS]})
+    for st in stages:
+        st["compression"] = round(fp32 / st["bytes"], 2) if st["bytes"] else None
+    return {"stages": stages, "artifact_bytes": len(data), **(compressed.report or {})}
