@@ -13,9 +13,10 @@ static void throw_java(JNIEnv* env, const char* cls, const char* msg) {
 static void throw_status(JNIEnv* env, eb_model* m, eb_status s, const char* what) {
   char msg[EB_ERROR_MAX + 64];
   snprintf(msg, sizeof msg, "%s: %s: %s", what, eb_status_name(s), m != NULL ? eb_model_last_error(m) : "");
-  throw_java(env, s == EB_ERR_SHAPE || s == EB_ERR_ARGUMENT ? "java/lang/IllegalArgumentException"
-                                                            : "java/lang/RuntimeException",
-             msg);
+  throw_java(
+      env,
+      s == EB_ERR_SHAPE || s == EB_ERR_ARGUMENT ? "java/lang/IllegalArgumentException" : "java/lang/RuntimeException",
+      msg);
 }
 
 JNIEXPORT jlong JNICALL Java_dev_edgebuild_Model_nativeOpen(JNIEnv* env, jclass cls, jstring path) {
@@ -51,15 +52,15 @@ JNIEXPORT jint JNICALL Java_dev_edgebuild_Model_nativeCount(JNIEnv* env, jclass 
 }
 
 static int info_of(JNIEnv* env, eb_model* m, jboolean output, jint index, eb_tensor_info* info) {
-  eb_status s = index < 0 ? EB_ERR_ARGUMENT
-                          : (output ? eb_model_output_info(m, (size_t)index, info)
-                                    : eb_model_input_info(m, (size_t)index, info));
+  eb_status s =
+      index < 0 ? EB_ERR_ARGUMENT
+                : (output ? eb_model_output_info(m, (size_t)index, info) : eb_model_input_info(m, (size_t)index, info));
   if (s != EB_OK) throw_status(env, m, s, output ? "output index" : "input index");
   return s == EB_OK;
 }
 
 JNIEXPORT jintArray JNICALL Java_dev_edgebuild_Model_nativeShape(JNIEnv* env, jclass cls, jlong h, jboolean output,
-                                                                  jint index) {
+                                                                 jint index) {
   (void)cls;
   eb_tensor_info info;
   if (!info_of(env, (eb_model*)(intptr_t)h, output, index, &info)) return NULL;

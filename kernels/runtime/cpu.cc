@@ -26,14 +26,14 @@ uint32_t cpu_mask() {
   __builtin_cpu_init();
   // libgcc / compiler-rt also check XCR0, i.e. that the OS saves the YMM / ZMM state.
   if (__builtin_cpu_supports("avx2")) mask |= 1u << kIsaAvx2;
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512vnni"))
     mask |= 1u << kIsaAvx512Vnni;
 #elif defined(__aarch64__)
   mask |= 1u << kIsaNeon;  // Advanced SIMD is mandatory in armv8-a
 #if defined(__linux__)
   const unsigned long hwcap = getauxval(AT_HWCAP), hwcap2 = getauxval(AT_HWCAP2);
-  if (hwcap & (1ul << 20)) mask |= 1u << kIsaNeonDot;  // HWCAP_ASIMDDP
+  if (hwcap & (1ul << 20)) mask |= 1u << kIsaNeonDot;                           // HWCAP_ASIMDDP
   if ((hwcap & (1ul << 20)) && (hwcap2 & (1ul << 13))) mask |= 1u << kIsaI8mm;  // HWCAP2_I8MM
 #endif
 #elif defined(__arm__)
@@ -116,8 +116,10 @@ eb_status select_isa(uint32_t* isa, char* err, size_t err_len) {
     *isa = i;
     return EB_OK;
   }
-  format_message(err, err_len, "EDGEBUILD_ISA=%.40s: unknown ISA (known: ref, avx2, avx512vnni, neon, neondot, i8mm; "
-                 "available here: %s)", forced, available);
+  format_message(err, err_len,
+                 "EDGEBUILD_ISA=%.40s: unknown ISA (known: ref, avx2, avx512vnni, neon, neondot, i8mm; "
+                 "available here: %s)",
+                 forced, available);
   return EB_ERR_UNSUPPORTED;
 }
 
@@ -181,7 +183,7 @@ bool spmm_kernel(uint32_t isa, SpmmKernel* k) {
 }
 
 const ElemKernels& elem_kernels(uint32_t isa) {
-  static const ElemKernels ref = {eb_qs8_add_ref, eb_qs8_maxpool_ref, eb_qs8_avgpool_ref, eb_qs8_quantize_ref,
+  static const ElemKernels ref = {eb_qs8_vadd_ref, eb_qs8_maxpool_ref, eb_qs8_avgpool_ref, eb_qs8_quantize_ref,
                                   eb_qs8_quantize_to_nhwc_ref};
   switch (isa) {
 #ifdef EB_HAVE_ISA_AVX512VNNI

@@ -39,9 +39,9 @@ eb_status select_isa(uint32_t* isa, char* err, size_t err_len);
 // A GEMM micro-kernel and the packing it wants (see ukernels_isa.h for the packed block layout).
 struct GemmKernel {
   eb_qs8_gemm_ukernel_fn fn;
-  uint32_t mr, nr, kr;   // rows and columns per call; K is padded to a multiple of kr
-  uint32_t w_elem;       // bytes per packed weight: 1 = int8, 2 = int16
-  int32_t a_offset;      // the kernel reads activations as (x + a_offset): 128 for u8 dot products, else 0
+  uint32_t mr, nr, kr;     // rows and columns per call; K is padded to a multiple of kr
+  uint32_t w_elem;         // bytes per packed weight: 1 = int8, 2 = int16
+  int32_t a_offset;        // the kernel reads activations as (x + a_offset): 128 for u8 dot products, else 0
   uint32_t header_arrays;  // int32 arrays opening each packed block: 4, or 5 with rq_u (ukernels_isa.h)
 };
 
@@ -54,7 +54,7 @@ struct DwKernel {
 
 // Whole-op kernels of the elementwise and pooling ops for one ISA (the reference kernel where the ISA has none).
 struct ElemKernels {
-  void (*add)(const eb_qs8_add_params*, size_t, const int8_t*, const int8_t*, int8_t*);
+  void (*add)(const eb_qs8_vadd_params*, size_t, const int8_t*, const int8_t*, int8_t*);
   void (*maxpool)(const eb_qs8_maxpool_params*, const int8_t*, int8_t*);
   void (*avgpool)(const eb_qs8_avgpool_params*, const int8_t*, int8_t*);
   void (*quantize)(size_t, const float*, int8_t*, float, int32_t);
@@ -78,16 +78,16 @@ struct OpPlan {
   uint32_t kind;
   GemmKernel gemm;
   DwKernel dw;
-  SpmmKernel spmm;       // kPlanSpmm: packed = uint64 strip offsets (64-aligned), then the strips
-  size_t strips;         // kPlanSpmm: ceil(N / nr)
-  uint8_t* packed;       // per group: ceil(N/nr) blocks (GEMM) or ceil(C/cr) blocks (depthwise), 64-aligned
-  void* packed_raw;      // allocation behind packed
-  size_t chunk_rows;     // GEMM rows per im2col chunk (a multiple of mr)
-  size_t group_bytes;    // packed bytes per group
-  size_t block_bytes;    // packed bytes per nr (or cr) block
-  size_t kc;             // K padded to kr
-  bool direct;           // GEMM rows are the input rows themselves (1×1, stride 1, no padding, one group)
-  int8_t* zero_row;      // depthwise and sparse: C bytes of the input zero point, for taps in the padding
+  SpmmKernel spmm;     // kPlanSpmm: packed = uint64 strip offsets (64-aligned), then the strips
+  size_t strips;       // kPlanSpmm: ceil(N / nr)
+  uint8_t* packed;     // per group: ceil(N/nr) blocks (GEMM) or ceil(C/cr) blocks (depthwise), 64-aligned
+  void* packed_raw;    // allocation behind packed
+  size_t chunk_rows;   // GEMM rows per im2col chunk (a multiple of mr)
+  size_t group_bytes;  // packed bytes per group
+  size_t block_bytes;  // packed bytes per nr (or cr) block
+  size_t kc;           // K padded to kr
+  bool direct;         // GEMM rows are the input rows themselves (1×1, stride 1, no padding, one group)
+  int8_t* zero_row;    // depthwise and sparse: C bytes of the input zero point, for taps in the padding
 };
 
 // Builds model->plans for the selected ISA (kIsaRef: no plans). EB_ERR_NOMEM on allocation failure.

@@ -112,8 +112,8 @@ void gemm_task(void* ctx, size_t task, size_t thread) {
   const size_t mr = g.mr, nr = g.nr;
   const size_t m_tiles = (j.M + mr - 1) / mr, n_blocks = (j.N + nr - 1) / nr;
   const size_t tm = task / j.n_tasks_n, tn = task % j.n_tasks_n;
-  const size_t mt0 = tm * j.m_tiles_per_task, mt1 = mt0 + j.m_tiles_per_task < m_tiles ? mt0 + j.m_tiles_per_task
-                                                                                        : m_tiles;
+  const size_t mt0 = tm * j.m_tiles_per_task,
+               mt1 = mt0 + j.m_tiles_per_task < m_tiles ? mt0 + j.m_tiles_per_task : m_tiles;
   const size_t nb0 = tn * j.n_blocks_per_task;
   const size_t nb1 = nb0 + j.n_blocks_per_task < n_blocks ? nb0 + j.n_blocks_per_task : n_blocks;
   const uint8_t* packed = p.packed + j.group * p.group_bytes;
@@ -142,7 +142,6 @@ void gemm_task(void* ctx, size_t task, size_t thread) {
     }
   }
 }
-
 
 // Task = a range of output rows (n, oh) of a depthwise conv; the kernel does a whole row per call.
 void dw_task(void* ctx, size_t task, size_t thread) {

@@ -17,8 +17,9 @@ struct HuffmanTable {
   uint16_t symbols[kHuffmanSymbols];
 };
 
-// Builds the table from the packed code lengths (kHuffmanTableBytes; length 0 = unused). Returns NULL, or a message: a length above 15, no symbol,
-// an oversubscribed code, or an incomplete one (allowed only for a single symbol of length 1).
+// Builds the table from the packed code lengths (kHuffmanTableBytes; length 0 = unused). Returns NULL, or a message: a
+// length above 15, no symbol, an oversubscribed code, or an incomplete one (allowed only for a single symbol of length
+// 1).
 const char* huffman_table_init(HuffmanTable* table, const uint8_t packed[kHuffmanTableBytes]);
 
 // Reads bits most-significant first from data[0, size).

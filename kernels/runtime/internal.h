@@ -49,23 +49,23 @@ constexpr uint32_t kMaxNameBytes = 1024;
 struct Tensor {
   const char* name;  // NUL-terminated copy, owned by the model
   uint32_t name_len;
-  uint8_t dtype;     // eb_dtype
+  uint8_t dtype;  // eb_dtype
   uint8_t rank;
-  uint8_t storage;   // Storage
+  uint8_t storage;  // Storage
   uint8_t layout;
   int32_t dims[EB_MAX_RANK];
   float scale;
   int32_t zero_point;
   uint64_t offset;
-  uint64_t size;     // bytes = num_elements × element size, <= SIZE_MAX
+  uint64_t size;  // bytes = num_elements × element size, <= SIZE_MAX
   size_t num_elements;
-  uint8_t* data;     // arena + offset, or constants + offset (read-only then)
+  uint8_t* data;  // arena + offset, or constants + offset (read-only then)
 };
 
 struct Op {
   uint32_t opcode;
-  uint32_t index;  // op_index(opcode): the op's row in kOpInfo and kOpImpls
-  uint8_t form;    // Form: kFormInt8, or kFormFloat when the output is float32 (single-form ops: kFormInt8)
+  uint32_t index;    // op_index(opcode): the op's row in kOpInfo and kOpImpls
+  uint8_t form;      // Form: kFormInt8, or kFormFloat when the output is float32 (single-form ops: kFormInt8)
   const char* name;  // NUL-terminated copy, owned by the model
   uint32_t name_len;
   uint32_t num_inputs, num_outputs, num_params;
@@ -98,8 +98,8 @@ struct eb_model {
   uint64_t arena_bytes;
   void* arena_raw;  // allocation behind arena (aligned to 64)
   uint8_t* arena;
-  size_t weights_bytes;  // sum of constant tensor sizes
-  void* constants_raw;   // decoded CODED_CONSTANTS (aligned to 64), or NULL when constants are read in place
+  size_t weights_bytes;          // sum of constant tensor sizes
+  void* constants_raw;           // decoded CODED_CONSTANTS (aligned to 64), or NULL when constants are read in place
   size_t coded_constants_bytes;  // size of the CODED_CONSTANTS section in the file (0 if absent)
 
   int profiling;

@@ -126,8 +126,8 @@ class Loader {
                     section_name(kind), kind, (unsigned long long)offset, (unsigned long long)size, size_);
       for (uint32_t j = 0; j < i; ++j)
         if (kinds[j] == kind)
-          return fail(EB_ERR_FORMAT, "section kind %u (%s) appears twice (entries %u and %u)", kind,
-                      section_name(kind), j, i);
+          return fail(EB_ERR_FORMAT, "section kind %u (%s) appears twice (entries %u and %u)", kind, section_name(kind),
+                      j, i);
       kinds[i] = kind;
       if (kind >= kSectionStrings && kind <= kSectionLastKnown) sections_[kind] = Section{true, offset, size};
       // Unknown kinds are skipped: newer minor versions may add sections.
@@ -141,12 +141,13 @@ class Loader {
   // Count fields of TENSORS, OPS, INT_POOL, and the GRAPH header: `8 + count × record_size <= size`.
   eb_status read_counted(uint32_t kind, size_t record_bytes, uint32_t* count) {
     const Section& s = sections_[kind];
-    if (s.size < 8) return fail(EB_ERR_FORMAT, "section %s is %llu bytes, shorter than its 8-byte header",
-                                section_name(kind), (unsigned long long)s.size);
+    if (s.size < 8)
+      return fail(EB_ERR_FORMAT, "section %s is %llu bytes, shorter than its 8-byte header", section_name(kind),
+                  (unsigned long long)s.size);
     *count = read_le<uint32_t>(buf_ + s.offset);
     if ((uint64_t)*count * record_bytes > s.size - 8)
-      return fail(EB_ERR_FORMAT, "section %s: count %u × %zu bytes does not fit in its %llu bytes",
-                  section_name(kind), *count, record_bytes, (unsigned long long)s.size);
+      return fail(EB_ERR_FORMAT, "section %s: count %u × %zu bytes does not fit in its %llu bytes", section_name(kind),
+                  *count, record_bytes, (unsigned long long)s.size);
     return EB_OK;
   }
 
@@ -168,8 +169,8 @@ class Loader {
     m_->num_outputs = read_le<uint32_t>(buf_ + g.offset + 12);
     const uint64_t ids = (uint64_t)m_->num_inputs + m_->num_outputs;
     if (ids * 4 > g.size - 16)
-      return fail(EB_ERR_FORMAT, "section GRAPH: %u inputs + %u outputs do not fit in its %llu bytes",
-                  m_->num_inputs, m_->num_outputs, (unsigned long long)g.size);
+      return fail(EB_ERR_FORMAT, "section GRAPH: %u inputs + %u outputs do not fit in its %llu bytes", m_->num_inputs,
+                  m_->num_outputs, (unsigned long long)g.size);
     m_->graph_ids = reinterpret_cast<const int32_t*>(buf_ + g.offset + 16);
     // The arena is allocated with 64 bytes of alignment slack; it must fit this machine's address space.
     if (m_->arena_bytes > (uint64_t)SIZE_MAX - 64)
@@ -282,8 +283,8 @@ class Loader {
   eb_status read_name(const char* what, uint32_t index, const uint8_t* rec, const char** name, uint32_t* len) {
     const uint32_t offset = read_le<uint32_t>(rec), length = read_le<uint32_t>(rec + 4);
     if (!fits(offset, length, strings_.size))
-      return fail(EB_ERR_FORMAT, "%s %u: name (offset %u, length %u) lies outside STRINGS (%llu bytes)", what,
-                  index, offset, length, (unsigned long long)strings_.size);
+      return fail(EB_ERR_FORMAT, "%s %u: name (offset %u, length %u) lies outside STRINGS (%llu bytes)", what, index,
+                  offset, length, (unsigned long long)strings_.size);
     if (length > kMaxNameBytes)
       return fail(EB_ERR_FORMAT, "%s %u: name of %u bytes exceeds the %u-byte limit", what, index, length,
                   kMaxNameBytes);
@@ -317,16 +318,14 @@ class Loader {
       const size_t esize = dtype_size(t.dtype);
       if (esize == 0) return TFAIL("dtype %u is not 1 (int8), 2 (int32) or 3 (float32)", TARGS, t.dtype);
       if (t.rank > EB_MAX_RANK) return TFAIL("rank %u exceeds %d", TARGS, t.rank, EB_MAX_RANK);
-      if (t.storage > kStorageConstant)
-        return TFAIL("storage %u is not 0 (arena) or 1 (constant)", TARGS, t.storage);
+      if (t.storage > kStorageConstant) return TFAIL("storage %u is not 0 (arena) or 1 (constant)", TARGS, t.storage);
       uint64_t numel = 1;
       for (uint32_t d = 0; d < EB_MAX_RANK; ++d) {
         t.dims[d] = read_le<int32_t>(rec + 12 + 4 * d);
         if (d < t.rank) {
           if (t.dims[d] < 1) return TFAIL("dims[%u] = %d, must be >= 1", TARGS, d, (int)t.dims[d]);
           // numel <= 2^64 / dims: the product cannot overflow (and a real tensor is far smaller).
-          if (numel > UINT64_MAX / (uint64_t)t.dims[d] / esize)
-            return TFAIL("element count overflows", TARGS);
+          if (numel > UINT64_MAX / (uint64_t)t.dims[d] / esize) return TFAIL("element count overflows", TARGS);
           numel *= (uint64_t)t.dims[d];
         } else if (t.dims[d] != 0) {
           return TFAIL("dims[%u] = %d beyond rank %u, must be 0", TARGS, d, (int)t.dims[d], t.rank);
@@ -348,9 +347,8 @@ class Loader {
                      (unsigned long long)numel, esize);
       if (t.storage == kStorageArena) {
         if (!fits(t.offset, t.size, m_->arena_bytes))
-          return TFAIL("arena offset %llu + size %llu exceeds arena_bytes %llu", TARGS,
-                       (unsigned long long)t.offset, (unsigned long long)t.size,
-                       (unsigned long long)m_->arena_bytes);
+          return TFAIL("arena offset %llu + size %llu exceeds arena_bytes %llu", TARGS, (unsigned long long)t.offset,
+                       (unsigned long long)t.size, (unsigned long long)m_->arena_bytes);
         // Kernels access elements through typed pointers; the arena itself is 64-aligned.
         if (t.offset % esize != 0)
           return TFAIL("arena offset %llu is not a multiple of the element size %zu", TARGS,
@@ -385,8 +383,8 @@ class Loader {
       const uint32_t k = is_input ? i : i - m_->num_inputs;
       const int32_t id = m_->graph_ids[i];
       if (id < 0 || (uint32_t)id >= m_->num_tensors)
-        return fail(EB_ERR_FORMAT, "graph %s %u: tensor id %d outside 0..%u", is_input ? "input" : "output", k,
-                    (int)id, m_->num_tensors);
+        return fail(EB_ERR_FORMAT, "graph %s %u: tensor id %d outside 0..%u", is_input ? "input" : "output", k, (int)id,
+                    m_->num_tensors);
       const Tensor& t = m_->tensors[id];
       // Inputs are float32, or int32 (token ids); outputs are float32.
       const bool dtype_ok = t.dtype == EB_DTYPE_FLOAT32 || (is_input && t.dtype == EB_DTYPE_INT32);
@@ -431,8 +429,8 @@ class Loader {
       const uint32_t start = read_le<uint32_t>(rec + 20);
       const uint64_t total = (uint64_t)op.num_inputs + op.num_outputs + op.num_params;
       if (!fits(start, total, pool_count_))
-        return fail(EB_ERR_FORMAT, "op %u (%s '%.*s'): args_start %u + %llu args exceeds INT_POOL (%u values)", i,
-                    type, (int)name_len, name, start, (unsigned long long)total, pool_count_);
+        return fail(EB_ERR_FORMAT, "op %u (%s '%.*s'): args_start %u + %llu args exceeds INT_POOL (%u values)", i, type,
+                    (int)name_len, name, start, (unsigned long long)total, pool_count_);
       op.inputs = pool_ + start;
       op.outputs = op.inputs + op.num_inputs;
       op.params = op.outputs + op.num_outputs;
@@ -448,8 +446,7 @@ class Loader {
     if (m_->names == NULL)
       return fail(EB_ERR_NOMEM, "out of memory for %llu bytes of names", (unsigned long long)names_bytes_);
     char* out = m_->names;
-    for (uint32_t i = 0; i < m_->num_tensors; ++i)
-      out = copy_name(&m_->tensors[i].name, m_->tensors[i].name_len, out);
+    for (uint32_t i = 0; i < m_->num_tensors; ++i) out = copy_name(&m_->tensors[i].name, m_->tensors[i].name_len, out);
     for (uint32_t i = 0; i < m_->num_ops; ++i) out = copy_name(&m_->ops[i].name, m_->ops[i].name_len, out);
     m_->op_ns = static_cast<uint64_t*>(tracked_calloc(m_, m_->num_ops, sizeof(uint64_t)));
     if (m_->op_ns == NULL) return fail(EB_ERR_NOMEM, "out of memory for profile slots");

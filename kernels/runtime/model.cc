@@ -66,8 +66,8 @@ void free_model_parts(eb_model* m) {
 namespace {
 
 // Loads buffer into a fresh model; file_raw (may be NULL) becomes the model's to free, even on failure.
-eb_status open_buffer(const uint8_t* buffer, size_t size, void* file_raw, size_t file_bytes, eb_model** out,
-                      char* err, size_t err_len) {
+eb_status open_buffer(const uint8_t* buffer, size_t size, void* file_raw, size_t file_bytes, eb_model** out, char* err,
+                      size_t err_len) {
   eb_model* m = static_cast<eb_model*>(calloc(1, sizeof(eb_model)));
   if (m == NULL) {
     free(file_raw);
@@ -127,8 +127,8 @@ void fill_info(const eb_model* m, int32_t id, eb_tensor_info* info) {
 int32_t graph_tensor(const eb_model* m, bool is_input, size_t index) {
   const uint32_t count = is_input ? m->num_inputs : m->num_outputs;
   if (index >= count) {
-    model_fail(m, EB_ERR_ARGUMENT, "%s index %zu out of range (the model has %u)", is_input ? "input" : "output",
-               index, count);
+    model_fail(m, EB_ERR_ARGUMENT, "%s index %zu out of range (the model has %u)", is_input ? "input" : "output", index,
+               count);
     return -1;
   }
   return m->graph_ids[(is_input ? 0 : m->num_inputs) + index];
@@ -270,8 +270,8 @@ eb_status eb_model_set_input(eb_model* model, size_t index, const float* data, s
     return eb::model_fail(model, EB_ERR_SHAPE, "input %zu ('%s') has %zu elements, got %zu", index, t.name,
                           t.num_elements, count);
   if (t.dtype != EB_DTYPE_FLOAT32)
-    return eb::model_fail(model, EB_ERR_ARGUMENT, "input %zu ('%s') is %s: set it with eb_model_set_input_int32",
-                          index, t.name, eb_dtype_name((eb_dtype)t.dtype));
+    return eb::model_fail(model, EB_ERR_ARGUMENT, "input %zu ('%s') is %s: set it with eb_model_set_input_int32", index,
+                          t.name, eb_dtype_name((eb_dtype)t.dtype));
   memcpy(t.data, data, count * sizeof(float));
   return EB_OK;
 }
@@ -297,8 +297,8 @@ eb_status eb_model_set_input_int32(eb_model* model, size_t index, const int32_t*
     for (size_t i = 0; i < count; ++i)
       if (data[i] < 0 || data[i] >= rows)
         return eb::model_fail(model, EB_ERR_ARGUMENT,
-                              "input %zu ('%s') element %zu is %d, outside the %d rows of embedding table '%s'",
-                              index, t.name, i, (int)data[i], (int)rows, model->tensors[table].name);
+                              "input %zu ('%s') element %zu is %d, outside the %d rows of embedding table '%s'", index,
+                              t.name, i, (int)data[i], (int)rows, model->tensors[table].name);
   }
   memcpy(t.data, data, count * sizeof(int32_t));
   return EB_OK;
@@ -330,8 +330,8 @@ eb_status eb_model_get_output(const eb_model* model, size_t index, float* data, 
   if (id < 0) return EB_ERR_ARGUMENT;
   const Tensor& t = model->tensors[id];
   if (count != t.num_elements)
-    return eb::model_fail(model, EB_ERR_SHAPE, "output %zu ('%s') has %zu elements, got a buffer of %zu", index,
-                          t.name, t.num_elements, count);
+    return eb::model_fail(model, EB_ERR_SHAPE, "output %zu ('%s') has %zu elements, got a buffer of %zu", index, t.name,
+                          t.num_elements, count);
   memcpy(data, t.data, count * sizeof(float));
   return EB_OK;
 }

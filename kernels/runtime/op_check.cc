@@ -156,8 +156,8 @@ eb_status OpCheck::check_block_csr(int32_t OC, int64_t K, int32_t br, int32_t bc
   }
   const int32_t rows = OC / br, stored = T(v).dims[0];
   if (T(rp).dims[0] != rows + 1)
-    return fail("row_ptr ('%.*s') has %d entries, expected %d block rows + 1", tlen(rp), tname(rp),
-                (int)T(rp).dims[0], (int)rows);
+    return fail("row_ptr ('%.*s') has %d entries, expected %d block rows + 1", tlen(rp), tname(rp), (int)T(rp).dims[0],
+                (int)rows);
   if (T(ci).dims[0] != stored)
     return fail("col_idx ('%.*s') has %d entries, expected %d (the blocks in values)", tlen(ci), tname(ci),
                 (int)T(ci).dims[0], (int)stored);

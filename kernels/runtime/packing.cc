@@ -118,10 +118,10 @@ void pack_rq64(int32_t* h, size_t cr, size_t valid, const int32_t* mult, const i
     const int32_t m = j < valid ? mult[j] : 1 << 30, e = j < valid ? shift[j] : 0;
     const int64_t left = e > 0 ? e : 0, right = e < 0 ? -e : 0;
     const size_t i = j / 2, odd = j % 2;
-    if (odd) q[i] = m;                                                                       // mult_odd
+    if (odd) q[i] = m;                                                                                     // mult_odd
     q[(1 + odd) * half + i] = ((int64_t)1 << (30 - left)) + (right > 0 ? (int64_t)1 << (30 + right) : 0);  // K
-    q[(3 + odd) * half + i] = right > 0 ? -((int64_t)1 << 31) : 0;                            // D
-    q[(5 + odd) * half + i] = 31 - left + right;                                              // s
+    q[(3 + odd) * half + i] = right > 0 ? -((int64_t)1 << 31) : 0;                                         // D
+    q[(5 + odd) * half + i] = 31 - left + right;                                                           // s
   }
 }
 
@@ -226,8 +226,8 @@ size_t pack_sparse(const eb_model* m, const Op& op, const SpmmKernel& k, size_t 
 
 }  // namespace
 
-eb_status plan_gemm(eb_model* m, OpPlan& p, PlanContext& ctx, const GemmWeights& w, size_t groups, size_t N,
-                    size_t K, size_t M, bool direct_shape) {
+eb_status plan_gemm(eb_model* m, OpPlan& p, PlanContext& ctx, const GemmWeights& w, size_t groups, size_t N, size_t K,
+                    size_t M, bool direct_shape) {
   const GemmKernel& gk = ctx.gemm;
   p.kind = kPlanGemm;
   p.gemm = gk;

@@ -25,7 +25,7 @@ struct PlanContext {
 
 // Dense int8 weights with their per-channel requantization (docs/quantization.md (5)) and the input zero point.
 struct GemmWeights {
-  const int8_t* w;  // [groups × N, K] (GEMM) or [C, taps] (depthwise)
+  const int8_t* w;      // [groups × N, K] (GEMM) or [C, taps] (depthwise)
   const int32_t* bias;  // NULL: no bias
   const int32_t* mult;
   const int32_t* shift;
@@ -40,8 +40,7 @@ eb_status plan_gemm(eb_model* m, OpPlan& plan, PlanContext& ctx, const GemmWeigh
 eb_status plan_dwconv(eb_model* m, OpPlan& plan, PlanContext& ctx, const GemmWeights& w, size_t C, size_t taps);
 // A sparse op (inputs: x, values, bias, mult, shift, row_ptr, col_idx) with `taps` window taps per output and
 // br × bc blocks; stays on the reference path when the input channels do not fit the kernel.
-eb_status plan_spmm(eb_model* m, const Op& op, OpPlan& plan, PlanContext& ctx, size_t taps, int32_t br,
-                    int32_t bc);
+eb_status plan_spmm(eb_model* m, const Op& op, OpPlan& plan, PlanContext& ctx, size_t taps, int32_t br, int32_t bc);
 
 }  // namespace eb
 

@@ -38,7 +38,6 @@ void run_tasks(ThreadPool* p, size_t thread) {
   }
 }
 
-
 void* worker_main(void* arg) {
   ThreadPool* p = static_cast<ThreadPool*>(arg);
   pthread_mutex_lock(&p->mu);
@@ -133,8 +132,8 @@ int eb_default_threads(void) {
 eb_status eb_model_set_threads(eb_model* model, int threads) {
   if (model == NULL) return EB_ERR_ARGUMENT;
   if (threads < 1 || threads > eb::kMaxThreads) {
-    eb::format_message(model->last_error, sizeof model->last_error, "threads must be 1..%d, got %d",
-                       eb::kMaxThreads, threads);
+    eb::format_message(model->last_error, sizeof model->last_error, "threads must be 1..%d, got %d", eb::kMaxThreads,
+                       threads);
     return EB_ERR_ARGUMENT;
   }
   if (threads > model->max_threads && model->scratch_per_thread > 0) {

@@ -72,9 +72,6 @@ void eb_qs8_vadd_ref(const eb_qs8_vadd_params* params, size_t count, const int8_
 // One element of (7): a' + b' (subtract = 0) or a' − b' (subtract = 1), requantized and clamped. The one int8 ADD / SUB
 // requantization: eb_qs8_vadd_ref and eb_qs8_binary_ref both call it.
 int8_t eb_qs8_vadd_requant_ref(const eb_qs8_vadd_params* params, int32_t a, int32_t b, int32_t subtract);
-// The names before the qs8-add -> qs8-vadd rename, which kernels/runtime still uses: remove once it says vadd.
-typedef eb_qs8_vadd_params eb_qs8_add_params;
-#define eb_qs8_add_ref eb_qs8_vadd_ref
 
 // ---- qs8-maxpool: MAX_POOL2D (PyTorch semantics, dilation, floor or ceil output size) ----
 typedef struct eb_qs8_maxpool_params {

@@ -18,8 +18,8 @@ eb_status validate(OpCheck& c) {
 }
 
 struct AddJob {
-  const eb_qs8_add_params* k;
-  void (*fn)(const eb_qs8_add_params*, size_t, const int8_t*, const int8_t*, int8_t*);
+  const eb_qs8_vadd_params* k;
+  void (*fn)(const eb_qs8_vadd_params*, size_t, const int8_t*, const int8_t*, int8_t*);
   const int8_t *a, *b;
   int8_t* y;
   size_t count, chunk;
@@ -35,7 +35,7 @@ void add_task(void* ctx, size_t task, size_t) {
 void run_flat(eb_model* m, const Op& op) {
   const Tensor &a = m->tensors[op.inputs[0]], &b = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
   const AddInt8Params& p = op.p.add_int8;
-  eb_qs8_add_params k;
+  eb_qs8_vadd_params k;
   k.a_zero_point = a.zero_point;
   k.b_zero_point = b.zero_point;
   k.output_zero_point = y.zero_point;
@@ -48,8 +48,13 @@ void run_flat(eb_model* m, const Op& op) {
   k.output_shift = p.out_shift;
   k.output_min = p.act_min;
   k.output_max = p.act_max;
-  AddJob j = {&k, elem_kernels(m->isa).add, reinterpret_cast<const int8_t*>(a.data),
-              reinterpret_cast<const int8_t*>(b.data), reinterpret_cast<int8_t*>(y.data), y.num_elements, 0};
+  AddJob j = {&k,
+              elem_kernels(m->isa).add,
+              reinterpret_cast<const int8_t*>(a.data),
+              reinterpret_cast<const int8_t*>(b.data),
+              reinterpret_cast<int8_t*>(y.data),
+              y.num_elements,
+              0};
   // Elementwise: any split gives the same bytes. Chunks of >= 16 KiB, a multiple of 64 elements.
   const size_t threads = (size_t)m->num_threads;
   j.chunk = threads <= 1 ? j.count : ((j.count + threads * 2 - 1) / (threads * 2) + 63) / 64 * 64;
@@ -64,8 +69,8 @@ void run(eb_model* m, const Op& op) {
   if (op.form == kFormFloat) {
     const AddFloatParams& p = op.p.add_float;
     if (!same) return run_binary_f32(m, op, EB_BINARY_ADD, p.lo, p.hi);  // broadcasting
-    eb_f32_add_ref(y.num_elements, reinterpret_cast<const float*>(a.data), reinterpret_cast<const float*>(b.data),
-                   p.lo, p.hi, reinterpret_cast<float*>(y.data));
+    eb_f32_add_ref(y.num_elements, reinterpret_cast<const float*>(a.data), reinterpret_cast<const float*>(b.data), p.lo,
+                   p.hi, reinterpret_cast<float*>(y.data));
     return;
   }
   if (same) return run_flat(m, op);

@@ -40,8 +40,8 @@ eb_status validate(OpCheck& c) {
   bool ok = KB == K && ty.dims[r - 2] == M && ty.dims[r - 1] == N;
   for (uint32_t d = 0; ok && d + 2 < r; ++d) ok = tb.dims[d] == ta.dims[d] && ty.dims[d] == ta.dims[d];
   if (!ok)
-    return c.fail("dims a %s, b %s (transpose_b %d), output %s do not multiply", dims_text(ta).text,
-                  dims_text(tb).text, (int)tr, dims_text(ty).text);
+    return c.fail("dims a %s, b %s (transpose_b %d), output %s do not multiply", dims_text(ta).text, dims_text(tb).text,
+                  (int)tr, dims_text(ty).text);
   return EB_OK;
 }
 

@@ -17,8 +17,8 @@ template <typename Params>
 eb_status validate_form(OpCheck& c, const Params& p) {
   const Op& op = c.op();
   const int32_t x = op.inputs[0], w = op.inputs[1], y = op.outputs[0];
-  const int32_t sh = p.stride_h, sw = p.stride_w, pt = p.pad_top, pl = p.pad_left, pb = p.pad_bottom,
-                pr = p.pad_right, dh = p.dilation_h, dw = p.dilation_w, g = p.groups;
+  const int32_t sh = p.stride_h, sw = p.stride_w, pt = p.pad_top, pl = p.pad_left, pb = p.pad_bottom, pr = p.pad_right,
+                dh = p.dilation_h, dw = p.dilation_w, g = p.groups;
   eb_status s;
   if ((s = c.need_dtype("input", x, c.act_dtype())) != EB_OK) return s;
   if ((s = c.need_rank("input", x, 4)) != EB_OK) return s;
@@ -30,8 +30,7 @@ eb_status validate_form(OpCheck& c, const Params& p) {
   if (sh < 1 || sw < 1) return c.fail("strides (%d, %d) must be >= 1", (int)sh, (int)sw);
   if (dh < 1 || dw < 1) return c.fail("dilations (%d, %d) must be >= 1", (int)dh, (int)dw);
   if (pt < 0 || pl < 0 || pb < 0 || pr < 0)
-    return c.fail("paddings (top %d, left %d, bottom %d, right %d) must be >= 0", (int)pt, (int)pl, (int)pb,
-                  (int)pr);
+    return c.fail("paddings (top %d, left %d, bottom %d, right %d) must be >= 0", (int)pt, (int)pl, (int)pb, (int)pr);
   if ((s = need_act_of(c, p)) != EB_OK) return s;
   const int32_t* xd = c.T(x).dims;
   const int32_t* wd = c.T(w).dims;
@@ -42,8 +41,7 @@ eb_status validate_form(OpCheck& c, const Params& p) {
     return c.fail("input channels %d and output channels %d must both be multiples of groups %d", (int)C, (int)OC,
                   (int)g);
   if (wd[3] != C / g)
-    return c.fail("weight dims %s do not match input channels %d / groups %d", dims_text(c.T(w)).text, (int)C,
-                  (int)g);
+    return c.fail("weight dims %s do not match input channels %d / groups %d", dims_text(c.T(w)).text, (int)C, (int)g);
   if (yd[0] != xd[0] || yd[3] != OC)
     return c.fail("output dims %s do not match batch %d and %d output channels", dims_text(c.T(y)).text, (int)xd[0],
                   (int)OC);
@@ -51,14 +49,15 @@ eb_status validate_form(OpCheck& c, const Params& p) {
   const int64_t num_h = (int64_t)xd[1] + pt + pb - (int64_t)dh * (wd[1] - 1) - 1;
   const int64_t num_w = (int64_t)xd[2] + pl + pr - (int64_t)dw * (wd[2] - 1) - 1;
   if (num_h < 0 || num_w < 0)
-    return c.fail("dilated kernel %dx%d (dilation %d, %d) is larger than the padded input %s", (int)wd[1],
-                  (int)wd[2], (int)dh, (int)dw, dims_text(c.T(x)).text);
+    return c.fail("dilated kernel %dx%d (dilation %d, %d) is larger than the padded input %s", (int)wd[1], (int)wd[2],
+                  (int)dh, (int)dw, dims_text(c.T(x)).text);
   const int64_t oh = num_h / sh + 1, ow = num_w / sw + 1;
   if (yd[1] != oh || yd[2] != ow)
-    return c.fail("output dims %s but input %s, kernel %dx%d, stride (%d,%d), padding (%d,%d,%d,%d), "
-                  "dilation (%d,%d) give %lldx%lld",
-                  dims_text(c.T(y)).text, dims_text(c.T(x)).text, (int)wd[1], (int)wd[2], (int)sh, (int)sw, (int)pt,
-                  (int)pl, (int)pb, (int)pr, (int)dh, (int)dw, (long long)oh, (long long)ow);
+    return c.fail(
+        "output dims %s but input %s, kernel %dx%d, stride (%d,%d), padding (%d,%d,%d,%d), "
+        "dilation (%d,%d) give %lldx%lld",
+        dims_text(c.T(y)).text, dims_text(c.T(x)).text, (int)wd[1], (int)wd[2], (int)sh, (int)sw, (int)pt, (int)pl,
+        (int)pb, (int)pr, (int)dh, (int)dw, (long long)oh, (long long)ow);
   if (c.is_float()) return c.need_f32_vector("bias", op.inputs[2], OC);
   return c.check_channel_params(OC);
 }

@@ -19,8 +19,8 @@ void run(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
   if (op.p.dequantize.to_nchw) {
     eb_qs8_dequantize_to_nchw_ref((size_t)x.dims[0], (size_t)x.dims[1], (size_t)x.dims[2], (size_t)x.dims[3],
-                                  reinterpret_cast<const int8_t*>(x.data), reinterpret_cast<float*>(y.data),
-                                  x.scale, x.zero_point);
+                                  reinterpret_cast<const int8_t*>(x.data), reinterpret_cast<float*>(y.data), x.scale,
+                                  x.zero_point);
   } else {
     eb_qs8_dequantize_ref(x.num_elements, reinterpret_cast<const int8_t*>(x.data), reinterpret_cast<float*>(y.data),
                           x.scale, x.zero_point);

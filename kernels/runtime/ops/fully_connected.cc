@@ -31,8 +31,7 @@ eb_status validate(OpCheck& c) {
   if (tx.rank < 1) return c.fail("input ('%.*s') has rank 0, expected [..., K]", c.tlen(x), c.tname(x));
   const int32_t K = tx.dims[tx.rank - 1], N = tw.dims[0];
   if (tw.dims[1] != K)
-    return c.fail("weight dims %s do not match input dims %s (K = %d)", dims_text(tw).text, dims_text(tx).text,
-                  (int)K);
+    return c.fail("weight dims %s do not match input dims %s (K = %d)", dims_text(tw).text, dims_text(tx).text, (int)K);
   bool ok = ty.rank == tx.rank && ty.dims[ty.rank - 1] == N;
   for (uint32_t d = 0; ok && d + 1 < tx.rank; ++d) ok = ty.dims[d] == tx.dims[d];
   if (!ok)

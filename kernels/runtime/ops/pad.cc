@@ -12,8 +12,8 @@ eb_status validate_pads(OpCheck& c, const Params& p) {
   for (uint32_t d = 0; d < c.T(x).rank; ++d) {
     const int32_t before = p.before[d], after = p.after[d];
     if (before < 0 || after < 0 || (int64_t)c.T(x).dims[d] + before + after != c.T(y).dims[d])
-      return c.fail("dim %u: input %d padded by (%d, %d) is not output %d (pads must be >= 0)", d,
-                    (int)c.T(x).dims[d], (int)before, (int)after, (int)c.T(y).dims[d]);
+      return c.fail("dim %u: input %d padded by (%d, %d) is not output %d (pads must be >= 0)", d, (int)c.T(x).dims[d],
+                    (int)before, (int)after, (int)c.T(y).dims[d]);
   }
   return EB_OK;
 }
@@ -45,8 +45,8 @@ void run(eb_model* m, const Op& op) {
   const PadInt8Params& p = op.p.pad_int8;
   const int8_t code = (int8_t)p.value;  // int8: a code in -128..127 (validated)
   eb_xx_pad_ref(dtype_size(x.dtype), x.rank, x.dims, p.before, y.dims,
-                x.dtype == EB_DTYPE_INT8 ? static_cast<const void*>(&code) : static_cast<const void*>(&p.value),
-                x.data, y.data);
+                x.dtype == EB_DTYPE_INT8 ? static_cast<const void*>(&code) : static_cast<const void*>(&p.value), x.data,
+                y.data);
 }
 
 }  // namespace

@@ -23,8 +23,8 @@ inline eb_status validate_pool_tensors(OpCheck& c, int32_t x, int32_t y) {
 // Every window needs a tap inside the input (the output shape, floor or ceil mode, comes from the tensor). The loops
 // are as long as the output's rows and columns, which the kernel visits anyway. The taps k·dilation of a window are
 // those the pooling kernels compute (eb_pool_valid_taps).
-inline eb_status validate_pool_windows(OpCheck& c, int32_t x, int32_t y, int32_t kh, int32_t kw, int32_t sh,
-                                       int32_t sw, int32_t ph, int32_t pw, int32_t dh, int32_t dw) {
+inline eb_status validate_pool_windows(OpCheck& c, int32_t x, int32_t y, int32_t kh, int32_t kw, int32_t sh, int32_t sw,
+                                       int32_t ph, int32_t pw, int32_t dh, int32_t dw) {
   const int32_t H = c.T(x).dims[1], W = c.T(x).dims[2];
   int64_t first, last;
   for (int64_t o = 0; o < c.T(y).dims[1]; ++o) {

@@ -30,8 +30,8 @@ void run(eb_model* m, const Op& op) {
   const float* xd = reinterpret_cast<const float*>(x.data);
   int8_t* yd = reinterpret_cast<int8_t*>(y.data);
   if (p.to_nhwc) {
-    elem_kernels(m->isa).quantize_to_nhwc((size_t)x.dims[0], (size_t)x.dims[1], (size_t)x.dims[2],
-                                          (size_t)x.dims[3], xd, yd, p.inv_scale, y.zero_point);
+    elem_kernels(m->isa).quantize_to_nhwc((size_t)x.dims[0], (size_t)x.dims[1], (size_t)x.dims[2], (size_t)x.dims[3],
+                                          xd, yd, p.inv_scale, y.zero_point);
   } else {
     elem_kernels(m->isa).quantize(x.num_elements, xd, yd, p.inv_scale, y.zero_point);
   }

@@ -14,9 +14,10 @@ eb_status validate_form(OpCheck& c, const Params& p) {
   for (uint32_t d = 0; d < c.T(x).rank; ++d) {
     const int64_t start = p.start[d], step = p.step[d];
     if (start < 0 || step < 1 || start + (int64_t)(c.T(y).dims[d] - 1) * step >= c.T(x).dims[d])
-      return c.fail("dim %u: start %lld step %lld for %d outputs reads outside input size %d (start >= 0, "
-                    "step >= 1)",
-                    d, (long long)start, (long long)step, (int)c.T(y).dims[d], (int)c.T(x).dims[d]);
+      return c.fail(
+          "dim %u: start %lld step %lld for %d outputs reads outside input size %d (start >= 0, "
+          "step >= 1)",
+          d, (long long)start, (long long)step, (int)c.T(y).dims[d], (int)c.T(x).dims[d]);
   }
   return EB_OK;
 }

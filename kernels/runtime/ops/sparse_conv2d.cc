@@ -15,8 +15,8 @@ eb_status validate(OpCheck& c) {
   const Op& op = c.op();
   const SparseConv2dInt8Params& p = c.p().sparse_conv2d_int8;
   const int32_t x = op.inputs[0], y = op.outputs[0];
-  const int32_t sh = p.stride_h, sw = p.stride_w, pt = p.pad_top, pl = p.pad_left, pb = p.pad_bottom,
-                pr = p.pad_right, dh = p.dilation_h, dw = p.dilation_w;
+  const int32_t sh = p.stride_h, sw = p.stride_w, pt = p.pad_top, pl = p.pad_left, pb = p.pad_bottom, pr = p.pad_right,
+                dh = p.dilation_h, dw = p.dilation_w;
   const int32_t kh = p.kernel_h, kw = p.kernel_w;
   eb_status s;
   if ((s = c.need_dtype("input", x, EB_DTYPE_INT8)) != EB_OK) return s;
@@ -26,8 +26,7 @@ eb_status validate(OpCheck& c) {
   if (sh < 1 || sw < 1) return c.fail("strides (%d, %d) must be >= 1", (int)sh, (int)sw);
   if (dh < 1 || dw < 1) return c.fail("dilations (%d, %d) must be >= 1", (int)dh, (int)dw);
   if (pt < 0 || pl < 0 || pb < 0 || pr < 0)
-    return c.fail("paddings (top %d, left %d, bottom %d, right %d) must be >= 0", (int)pt, (int)pl, (int)pb,
-                  (int)pr);
+    return c.fail("paddings (top %d, left %d, bottom %d, right %d) must be >= 0", (int)pt, (int)pl, (int)pb, (int)pr);
   if (p.groups != 1) return c.fail("groups %d: sparse convolutions have one group", (int)p.groups);
   if ((s = c.need_act(p.act_min, p.act_max)) != EB_OK) return s;
   if (kh < 1 || kw < 1) return c.fail("kernel %dx%d must be at least 1x1", (int)kh, (int)kw);
