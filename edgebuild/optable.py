@@ -17,55 +17,10 @@ named, typed parameters. The parameters keep the artifact's byte layout: one int
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from .opschema import Form, OpDef, Operand, Param
+from .opschema import check_table as _check
 
-# Parameter kinds: i32 (plain int32), bool (0 or 1, checked by the decoder), f32 (IEEE bits of a float32),
-# enum:<Name> (one of ENUMS[Name], checked by the decoder).
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    kind: str = "i32"
-    count: str = ""  # "" scalar; "rank": one per dim of input 0; "2*inputs": a pair per input
-    doc: str = ""
-
-
-@dataclass(frozen=True)
-class Operand:
-    name: str
-    dtype: str  # i8, i32, f32, any; "i8|f32" in docs only
-    shape: str = ""
-    const: bool = False
-    optional: bool = False  # the tensor id may be -1
-    variadic: bool = False  # one or more tensors (CONCAT)
-
-
-@dataclass(frozen=True)
-class Form:
-    kind: str  # "int8" or "float"
-    inputs: tuple[Operand, ...]
-    outputs: tuple[Operand, ...]
-    params: tuple[Param, ...] = ()
-    doc: str = ""
-
-
-@dataclass(frozen=True)
-class OpDef:
-    name: str
-    opcode: int
-    file: str  # kernels/runtime/ops/<file>.cc
-    forms: tuple[Form, ...]
-    single: bool = False  # one form whatever the output dtype (QUANTIZE, DEQUANTIZE, RESHAPE, TRANSPOSE)
-    doc: str = ""
-    since: str = "1.0"
-
-    def form(self, kind: str) -> Form | None:
-        for f in self.forms:
-            if f.kind == kind:
-                return f
-        return None
-
+__all__ = ["BY_NAME", "BY_OPCODE", "ENUMS", "OPS", "Form", "OpDef", "Operand", "Param", "check_table"]
 
 ENUMS: dict[str, tuple[str, ...]] = {
     # UNARY's function; kernels/include/edgebuild/ukernels.h EB_UNARY_* keep the same values.
@@ -423,34 +378,6 @@ BY_NAME: dict[str, OpDef] = {op.name: op for op in OPS}
 BY_OPCODE: dict[int, OpDef] = {op.opcode: op for op in OPS}
 
 
-@dataclass
-class _Check:
-    errors: list[str] = field(default_factory=list)
-
-
 def check_table() -> list[str]:
     """Consistency of the table itself (unique names, opcodes and files; forms; parameter kinds)."""
-    errors: list[str] = []
-    for what, key in (("name", "name"), ("opcode", "opcode"), ("file", "file")):
-        seen: dict[object, str] = {}
-        for op in OPS:
-            v = getattr(op, key)
-            if v in seen:
-                errors.append(f"{op.name}: {what} {v!r} also used by {seen[v]}")
-            seen[v] = op.name
-    for op in OPS:
-        kinds = [f.kind for f in op.forms]
-        if len(set(kinds)) != len(kinds) or not set(kinds) <= {"int8", "float"}:
-            errors.append(f"{op.name}: forms {kinds} (each of int8 / float at most once)")
-        if op.single and len(op.forms) != 1:
-            errors.append(f"{op.name}: a single-form op has one form")
-        for f in op.forms:
-            for p in f.params:
-                base = p.kind.split(":")[0]
-                if base not in ("i32", "bool", "f32", "enum") or (base == "enum" and p.kind[5:] not in ENUMS):
-                    errors.append(f"{op.name}.{p.name}: unknown kind {p.kind!r}")
-                if p.count not in ("", "rank", "2*inputs"):
-                    errors.append(f"{op.name}.{p.name}: unknown count {p.count!r}")
-            if sum(1 for p in f.params if p.count) > 1 and any(p.count == "2*inputs" for p in f.params):
-                errors.append(f"{op.name}: a per-input array must be the only array")
-    return errors
+    return _check(OPS, ENUMS)
