@@ -193,9 +193,13 @@ class _Writer:
             out = self.node("Tanh", [v])
         elif func == UnaryFunc.LEAKY_RELU:
             out = self.node("LeakyRelu", [v], alpha=p.alpha)
-        else:
+        elif func == UnaryFunc.PRELU:
             raise ExportError(
                 f"{op.name}: an int8 PRELU keeps only its lookup table in the artifact, not the slopes ONNX needs"
+            )
+        else:
+            raise ExportError(
+                f"{op.name}: UNARY {func.name} has no mapping in the ONNX exporter; torch.onnx.export the float model"
             )
         self.q(y, out)
 

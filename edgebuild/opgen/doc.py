@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..optable import OPS, Operand, Param
+from ..optable import ENUMS, OPS, Operand, Param
 from .names import DOC
 
 _DT = {"i8": "i8", "i32": "i32", "f32": "f32", "any": "any dtype"}
@@ -48,7 +48,12 @@ def doc_table() -> str:
             outs = ", ".join(_operand_doc(o) for o in form.outputs)
             params = ", ".join(_param_doc(p) for p in form.params) or "none"
             rows.append(f"| {op.opcode} | {op.name} | {kind} | {ins} | {outs} | {params} |")
-    return "\n".join(rows)
+    rows.append("")
+    for name, values in ENUMS.items():
+        listed = ", ".join(f"{i} {v}" for i, v in enumerate(values))
+        rows.append(f"`{name}` (checked at load): {listed}.")
+        rows.append("")
+    return "\n".join(rows).rstrip()
 
 
 DOC_BEGIN = (
