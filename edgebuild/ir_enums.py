@@ -41,6 +41,7 @@ class UnaryFunc(enum.IntEnum):
     TANH = 6
     LEAKY_RELU = 7
     PRELU = 8
+    RECIPROCAL = 9
 
 
 class ResizeMode(enum.IntEnum):

@@ -34,6 +34,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
         "TANH",
         "LEAKY_RELU",
         "PRELU",
+        "RECIPROCAL",
     ),
     "ResizeMode": ("NEAREST", "BILINEAR"),
 }

@@ -600,7 +600,7 @@ inline bool decode_unary_int8(const int32_t* p, uint32_t n, uint32_t rank, uint3
   if (n != 2) return e->count(n, 2);
   uint32_t k = 0;
   o.func = p[k++];
-  if (o.func < 0 || o.func > 8) return e->range("func", o.func, 0, 8);
+  if (o.func < 0 || o.func > 9) return e->range("func", o.func, 0, 9);
   memcpy(&o.alpha, &p[k++], sizeof(float));
   (void)k;
   return true;
@@ -611,7 +611,7 @@ inline bool decode_unary_float(const int32_t* p, uint32_t n, uint32_t rank, uint
   if (n != 2) return e->count(n, 2);
   uint32_t k = 0;
   o.func = p[k++];
-  if (o.func < 0 || o.func > 8) return e->range("func", o.func, 0, 8);
+  if (o.func < 0 || o.func > 9) return e->range("func", o.func, 0, 9);
   memcpy(&o.alpha, &p[k++], sizeof(float));
   (void)k;
   return true;

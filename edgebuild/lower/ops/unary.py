@@ -1,4 +1,4 @@
-"""UNARY: elementwise functions of one tensor (hardswish, sigmoid, gelu, prelu, ...), in int8 (a 256-entry table)
+"""UNARY: elementwise functions of one tensor (hardswish, sigmoid, gelu, prelu, reciprocal, ...), in int8 (a 256-entry table)
 and in float (the formula), and their PT2E annotation.
 
 An int8 input takes 256 values, so any elementwise function is exactly a table (TFLite's approach for LOGISTIC,
@@ -44,6 +44,8 @@ FUNCS = {
     "aten.leaky_relu.default": UnaryFunc.LEAKY_RELU,
     "aten.leaky_relu_.default": UnaryFunc.LEAKY_RELU,
     "aten.prelu.default": UnaryFunc.PRELU,
+    "aten.reciprocal.default": UnaryFunc.RECIPROCAL,
+    "aten.reciprocal_.default": UnaryFunc.RECIPROCAL,
 }
 
 
@@ -65,6 +67,8 @@ def apply_float(func: UnaryFunc, x: torch.Tensor, alpha: float | torch.Tensor) -
         return A.tanh.default(x)
     if func == UnaryFunc.LEAKY_RELU:
         return A.leaky_relu.default(x, float(alpha))
+    if func == UnaryFunc.RECIPROCAL:
+        return A.reciprocal.default(x)
     assert isinstance(alpha, torch.Tensor)
     return torch.where(x > 0, x, x * alpha)
 

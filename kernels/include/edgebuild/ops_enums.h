@@ -12,7 +12,8 @@ enum {
   EB_UNARY_TANH = 6,
   EB_UNARY_LEAKY_RELU = 7,
   EB_UNARY_PRELU = 8,
-  EB_UNARY_COUNT = 9,
+  EB_UNARY_RECIPROCAL = 9,
+  EB_UNARY_COUNT = 10,
 };
 
 enum {

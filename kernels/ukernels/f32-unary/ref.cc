@@ -24,7 +24,8 @@ float apply(int32_t func, float x, float alpha) {
     case EB_UNARY_TANH: return (float)eb_f64_tanh(xd);
     case EB_UNARY_LEAKY_RELU:
     case EB_UNARY_PRELU: return x > 0.0f ? x : x * alpha;
-    default: return x;  // unreachable: the loader checks func
+    case EB_UNARY_RECIPROCAL: return 1.0f / x;  // IEEE division: correctly rounded, the same bits on every target
+    default: return x;                          // unreachable: the loader checks func
   }
 }
 
