@@ -30,6 +30,8 @@ from edgebuild.serialize import write_artifact
 from edgebuild.targets import load_target
 from tests.conftest import TARGETS
 from tests.helpers import Quantized, op_by_op, quantize_and_lower, run_native
+from tests.interop.ort import session
+from tests.interop.test_onnx import FUSED
 from tests.lower.test_cnn_ops_vs_pt2e import EXACT
 from tests.models import calibration
 from tests.zoo.models import ZOO, make
@@ -135,21 +137,17 @@ def test_tiny_yolo_builds_for_every_target(tmp_path: Path) -> None:
         assert [np.load(o).tobytes() for o in outs] == first, f"{t} bundle differs from the host extension"
 
 
+@pytest.mark.parametrize("fused", FUSED)
 @pytest.mark.parametrize("name", ["mobilenet_v3_small", "shufflenet_v2", "tiny_yolo"])
-def test_zoo_onnx(name: str, zoo: Callable[[str], Quantized]) -> None:
-    """ONNX (QDQ) export of the zoo models with the new ops, run in onnxruntime: within tests/interop/test_onnx.py's
-    2 LSB of edgebuild's outputs (onnxruntime computes the functions and resize in float and requantizes)."""
-    import onnxruntime as ort
-
+def test_zoo_onnx(name: str, fused: bool, zoo: Callable[[str], Quantized]) -> None:
+    """ONNX (QDQ) export of the zoo models with the new ops, run in onnxruntime (unfused, and fused where its int8
+    kernels are exact: tests/interop/ort.py): within tests/interop/test_onnx.py's 2 LSB of edgebuild's outputs
+    (onnxruntime computes the functions and resize in float and requantizes)."""
     from edgebuild.export.onnx import export_onnx
     from edgebuild.serialize import artifact_bytes, read_artifact
 
     q = zoo(name)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    sess = ort.InferenceSession(
-        export_onnx(read_artifact(artifact_bytes(q.program))), opts, providers=["CPUExecutionProvider"]
-    )
+    sess = session(export_onnx(read_artifact(artifact_bytes(q.program))), fused)
     scales = [q.program.tensors[op.inputs[0]].scale for op in q.program.ops if op.opcode == OpCode.DEQUANTIZE]
     for x in calibration(ZOO[name][1], 2, seed=77):
         ours = run_native(q.program, [x.numpy()])
