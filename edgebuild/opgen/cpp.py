@@ -210,6 +210,11 @@ def enums_header() -> str:
         "#define EDGEBUILD_OPS_ENUMS_H_",
         "",
     ]
+    # Opcodes for code outside the runtime that sees ops through the C API (runner, fuzzer): eb_op_info's opcode.
+    out.append("enum {")
+    for op in OPS:
+        out.append(f"  EB_OP_{op.name} = {op.opcode},")
+    out += ["};", ""]
     prefixes = {"UnaryFunc": "EB_UNARY", "ResizeMode": "EB_RESIZE"}
     for name, values in ENUMS.items():
         pre = prefixes[name]

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "edgebuild/edgebuild.h"
+#include "edgebuild/ops_enums.h"
 
 namespace {
 
@@ -32,11 +33,11 @@ uint64_t work_estimate(const eb_model* m) {
     if (eb_model_op_info(m, i, &op) != EB_OK || op.num_outputs == 0) continue;
     if (eb_model_tensor_info(m, (size_t)op.outputs[0], &out) != EB_OK) continue;
     uint64_t taps = 1;
-    // Opcodes of docs/artifact.md: 3 CONV2D, 4 FULLY_CONNECTED (weights are input 1), 6/7 MAX/AVG_POOL2D.
-    if ((op.opcode == 3 || op.opcode == 4) && op.num_inputs > 1 &&
+    // CONV2D / FULLY_CONNECTED weights are input 1; a pool's first two params are its window (docs/artifact.md).
+    if ((op.opcode == EB_OP_CONV2D || op.opcode == EB_OP_FULLY_CONNECTED) && op.num_inputs > 1 &&
         eb_model_tensor_info(m, (size_t)op.inputs[1], &w) == EB_OK) {
       taps = (uint64_t)w.num_elements / (uint64_t)(w.dims[0] > 0 ? w.dims[0] : 1);  // KH·KW·C/G or K
-    } else if ((op.opcode == 6 || op.opcode == 7) && op.num_params >= 2) {
+    } else if ((op.opcode == EB_OP_MAX_POOL2D || op.opcode == EB_OP_AVG_POOL2D) && op.num_params >= 2) {
       taps = (uint64_t)op.params[0] * (uint64_t)op.params[1];  // pooling window
     }
     const uint64_t work = (uint64_t)out.num_elements * taps;
