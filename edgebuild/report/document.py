@@ -1,4 +1,4 @@
-"""report.json, the machine contract (schema edgebuild.report/1, docs/report.md): what the build assembles, and
+"""report.json, the machine contract (schema edgebuild.report/2, docs/report.md): what the build assembles, and
 the stable file it writes. Imports no torch (the CLI's cached-build path writes and reads reports)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ..plan import ArenaPlan
     from ..targets import Target
 
-SCHEMA = "edgebuild.report/1"
+SCHEMA = "edgebuild.report/2"
 
 
 def write_json(path: Path, report: dict[str, Any]) -> None:
