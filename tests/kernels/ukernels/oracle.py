@@ -81,10 +81,15 @@ def unary_f32(func: UnaryFunc, x: np.ndarray, alpha: np.float32, slope: np.ndarr
         y = np.tanh(v)
     elif func == UnaryFunc.LEAKY_RELU:
         y = np.where(v > 0, v, v * float(alpha))
-    else:
+    elif func == UnaryFunc.RECIPROCAL:
+        with np.errstate(divide="ignore"):
+            y = 1 / v  # a float64 quotient rounded to float32 is the correctly rounded float32 quotient
+    elif func == UnaryFunc.PRELU:
         assert slope is not None
         s = slope.astype(np.float64)
         y = np.where(v > 0, v, v * (s[0] if s.size == 1 else s))
+    else:
+        raise AssertionError(f"the oracle has no {func.name}: add it here")
     return y.astype(np.float32)
 
 
