@@ -189,7 +189,8 @@ def version_minor(program: Program, *, coded: bool) -> int:
     CODED_CONSTANTS, else 0 (docs/artifact.md, Versioning)."""
     minor = 1 if coded else 0
     for op in program.ops:
-        major, op_minor = (int(v) for v in BY_OPCODE[int(op.opcode)].since.split("."))
+        spec = BY_OPCODE.get(int(op.opcode))  # None: a hand-made opcode (tests of the reader's refusal)
+        major, op_minor = (int(v) for v in spec.since.split(".")) if spec else (VERSION_MAJOR, 0)
         if major == VERSION_MAJOR:
             minor = max(minor, op_minor)
     return minor
