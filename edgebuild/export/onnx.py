@@ -360,8 +360,7 @@ class _Writer:
             OpCode.SLICE: self.slice,
             OpCode.RESIZE: self.resize,
         }
-        issue8 = (OpCode.SUB, OpCode.MUL, OpCode.UNARY, OpCode.PAD, OpCode.SLICE, OpCode.RESIZE)
-        refuse_float_ops(P, "ONNX", mapped=issue8)
+        refuse_float_ops(P, "ONNX", mapped=handlers)
         for op in P.ops:
             handler = handlers.get(op.opcode)
             if handler is None:

@@ -44,7 +44,7 @@ def export_tflite(program: Program, *, io: str = "float") -> bytes:
     """The .tflite flatbuffer of a Program (as read back from a .ebm); see the module docstring."""
     w = OpWriter(program, io)
     handlers = w.handlers()
-    refuse_float_ops(program, "TFLite")
+    refuse_float_ops(program, "TFLite", mapped=handlers)
     for op in program.ops:
         handler = handlers.get(op.opcode)
         if handler is None:
