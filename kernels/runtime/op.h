@@ -30,8 +30,8 @@ struct ConvGeometry {
 };
 template <typename Params>
 ConvGeometry conv_geometry_of(const Params& p) {
-  return ConvGeometry{p.stride_h, p.stride_w, p.pad_top, p.pad_left, p.pad_bottom, p.pad_right, p.dilation_h,
-                      p.dilation_w};
+  return ConvGeometry{p.stride_h,   p.stride_w,  p.pad_top,    p.pad_left,
+                      p.pad_bottom, p.pad_right, p.dilation_h, p.dilation_w};
 }
 
 // The reference kernels' geometry (eb_qs8_conv_params, eb_f32_conv_params): NHWC shapes of x, w, y and the window.

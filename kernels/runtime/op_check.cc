@@ -143,8 +143,7 @@ eb_status OpCheck::need_conv_window(int32_t x, int32_t w, int32_t y, const ConvG
   if ((s = need_rank("weight", w, 4)) != EB_OK) return s;
   if ((s = need_dtype("output", y, act_dtype())) != EB_OK) return s;
   if ((s = need_rank("output", y, 4)) != EB_OK) return s;
-  if (g.stride_h < 1 || g.stride_w < 1)
-    return fail("strides (%d, %d) must be >= 1", (int)g.stride_h, (int)g.stride_w);
+  if (g.stride_h < 1 || g.stride_w < 1) return fail("strides (%d, %d) must be >= 1", (int)g.stride_h, (int)g.stride_w);
   if (g.dilation_h < 1 || g.dilation_w < 1)
     return fail("dilations (%d, %d) must be >= 1", (int)g.dilation_h, (int)g.dilation_w);
   if (g.pad_top < 0 || g.pad_left < 0 || g.pad_bottom < 0 || g.pad_right < 0)

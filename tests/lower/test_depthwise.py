@@ -71,9 +71,18 @@ def test_structure(lowered: Program) -> None:
     counts = lowered.op_counts()
     assert counts.get("DEPTHWISE_CONV2D") == 2 and counts.get("CONV2D") == 3, counts
     convs = [op for op in lowered.ops if op.opcode in (OpCode.CONV2D, OpCode.DEPTHWISE_CONV2D)]
-    assert [op.opcode.name for op in convs] == ["CONV2D", "DEPTHWISE_CONV2D", "CONV2D", "DEPTHWISE_CONV2D", "CONV2D"]
+    assert [op.opcode.name for op in convs] == [
+        "CONV2D",
+        "DEPTHWISE_CONV2D",
+        "CONV2D",
+        "DEPTHWISE_CONV2D",
+        "CONV2D",
+    ]
     grouped = convs[-1]
-    assert Conv2dInt8Params.decode(grouped.params).groups == 6 and lowered.tensors[grouped.inputs[1]].shape[3] == 2
+    assert (
+        Conv2dInt8Params.decode(grouped.params).groups == 6
+        and lowered.tensors[grouped.inputs[1]].shape[3] == 2
+    )
     for op in lowered.ops:
         if op.opcode != OpCode.DEPTHWISE_CONV2D:
             continue

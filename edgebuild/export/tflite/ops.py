@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ...ir import DType, Op, OpCode, Tensor
+from ...ir import DType, Op, OpCode
 from ...ir_ops import (
     AddInt8Params,
     AvgPool2dInt8Params,

@@ -33,8 +33,7 @@ eb_status validate_form(OpCheck& c, const Params& p) {
 }
 
 eb_status validate(OpCheck& c) {
-  return c.is_float() ? validate_form(c, c.p().depthwise_conv2d_float)
-                      : validate_form(c, c.p().depthwise_conv2d_int8);
+  return c.is_float() ? validate_form(c, c.p().depthwise_conv2d_float) : validate_form(c, c.p().depthwise_conv2d_int8);
 }
 
 // The ISA's depthwise kernel packs one channel per output channel: depth multiplier 1 only.

@@ -566,6 +566,11 @@ def sweep() -> list[Case]:
     cases.append(conv_case(c=32, oc=32, k=3, pad=1, groups=32, seed=seed + 9, extreme=True))
     cases.append(conv_case(c=5, oc=6, k=1, pad=2, seed=seed + 10, hw=(3, 4)))  # windows wholly in the padding
     cases.append(conv_case(c=4, oc=9, k=3, stride=2, pad=3, seed=seed + 11, hw=(5, 6)))
-    for c, oc in ((8, 8), (17, 17), (33, 33), (8, 16)):  # depthwise as an older file writes it: CONV2D, groups = C
+    for c, oc in (
+        (8, 8),
+        (17, 17),
+        (33, 33),
+        (8, 16),
+    ):  # depthwise as an older file writes it: CONV2D, groups = C
         cases.append(conv_case(c=c, oc=oc, k=3, pad=1, groups=c, seed=seed + 12 + c + oc, legacy=True))
     return cases + dw_row_cases(seed + 100) + gemm_rq64_cases(seed + 200) + elementwise_sweep()

@@ -15,7 +15,9 @@ from edgebuild.serialize import artifact_bytes
 WINDOW = [1, 1, 1, 1, 1, 1, 1, 1]  # stride 1, padding 1, dilation 1
 
 
-def program(weight_shape: tuple[int, ...] = (4, 3, 3, 1), oc: int = 4, params: list[int] | None = None) -> bytes:
+def program(
+    weight_shape: tuple[int, ...] = (4, 3, 3, 1), oc: int = 4, params: list[int] | None = None
+) -> bytes:
     """x f32 [1,2,6,6] -> QUANTIZE (NCHW->NHWC) -> DEPTHWISE_CONV2D (C = 2) -> DEQUANTIZE (->NCHW)."""
     rng = np.random.default_rng(0)
     p = Program()
