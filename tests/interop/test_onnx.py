@@ -68,7 +68,8 @@ def test_random_cnn_onnx(seed: int, fused: bool) -> None:
     assert lsb <= MAX_LSB + 1e-4 and agree == len(samples), (q.program.op_counts(), lsb, agree)
 
 
-def test_depthwise_onnx() -> None:
+@pytest.mark.parametrize("fused", FUSED)
+def test_depthwise_onnx(fused: bool) -> None:
     """DEPTHWISE_CONV2D -> Conv with group = C (depth multiplier 1 and 2), within the stated agreement."""
     from tests.lower.test_depthwise import SHAPE, Block
 
@@ -79,5 +80,5 @@ def test_depthwise_onnx() -> None:
         next((a.i for a in n.attribute if a.name == "group"), 1) for n in m.graph.node if n.op_type == "Conv"
     )
     assert groups == [1, 1, 6, 6, 12], groups  # expand, project; grouped (6) and dw2 (C = 6); dw (C = 12)
-    lsb, _ = compare(q.program, [c.numpy() for c in calibration(SHAPE, 8, seed=5)])
+    lsb, _ = compare(q.program, [c.numpy() for c in calibration(SHAPE, 8, seed=5)], fused)
     assert lsb <= MAX_LSB + 1e-4, lsb
