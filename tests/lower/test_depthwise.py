@@ -20,6 +20,7 @@ from edgebuild.lower import lower_graph
 from edgebuild.plan import plan_arena
 from edgebuild.quantize import quantize_model
 from edgebuild.serialize import HEADER, artifact_bytes
+from edgebuild.sparse import choose_sparse
 from tests.helpers import native, quantize_and_lower
 from tests.models import calibration
 
@@ -142,3 +143,11 @@ def test_one_channel_input_stays_conv2d() -> None:
     model = nn.Sequential(nn.Conv2d(1, 8, 3)).eval()
     prog = quantize_and_lower(model, calibration((1, 1, 6, 6), 4), "one").program
     assert prog.op_counts().get("CONV2D") == 1 and "DEPTHWISE_CONV2D" not in prog.op_counts()
+
+
+def test_sparse_pass_leaves_depthwise(lowered: Program) -> None:
+    """SPARSE_CONV2D has one group: with every layer forced sparse, the DEPTHWISE_CONV2D ops stay as they are."""
+    prog = copy.deepcopy(lowered)
+    choose_sparse(prog, block=(2, 2), mode="always")
+    counts = prog.op_counts()
+    assert counts.get("DEPTHWISE_CONV2D") == 2 and counts.get("SPARSE_CONV2D", 0) >= 2, counts
