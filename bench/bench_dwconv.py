@@ -3,9 +3,9 @@
     python -m bench.bench_dwconv [--isa avx512vnni avx2] [--reports 3]
 
 Builds MobileNetV2 (bench/models.py, random weights and calibration, as bench_latency does), then for each path
-prints the whole-model median over 30 runs and, for every depthwise CONV2D (groups = channels), the minimum over
-`--reports` profiles of the per-op median of 10 runs (edgebuild's profiler, 1 thread): the minimum keeps the
-number least disturbed by other load on a shared machine. Depthwise MACs = output elements × kh × kw.
+prints the whole-model median over 30 runs and, for every DEPTHWISE_CONV2D (the lowering's depthwise layers), the
+minimum over `--reports` profiles of the per-op median of 10 runs (edgebuild's profiler, 1 thread): the minimum keeps
+the number least disturbed by other load on a shared machine. Depthwise MACs = output elements × kh × kw.
 """
 
 from __future__ import annotations
@@ -37,12 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         layers = []
         for i in range(m.num_ops):
             info = m.op_info(i)
-            if info["type"] != "CONV2D":
+            if info["type"] != "DEPTHWISE_CONV2D":
                 continue
             w = m.tensor_info(info["inputs"][1])["shape"]
             y = m.tensor_info(info["outputs"][0])["shape"]
-            if w[3] != 1 or w[0] != y[3]:  # depthwise: one input channel per output channel
-                continue
             x = m.tensor_info(info["inputs"][0])["shape"]
             ms = min(r[i][2] for r in reports)
             layers.append((info["name"], tuple(x), (w[1], w[2]), tuple(y), ms, reports[0][i][4] / (ms * 1e6)))

@@ -156,7 +156,7 @@ def layer_report(
         info = m.op_info(i)
         ns = statistics.median(r[i] for r in x_runs)
         macs = 0
-        if info["type"] in ("CONV2D", "FULLY_CONNECTED"):
+        if info["type"] in ("CONV2D", "DEPTHWISE_CONV2D", "FULLY_CONNECTED"):
             w = m.tensor_info(info["inputs"][1])["shape"]
             y = m.tensor_info(info["outputs"][0])["shape"]
             macs = int(np.prod(y)) * int(np.prod(w[1:]))
@@ -226,12 +226,11 @@ def arm_report(blob: bytes, xs: list[np.ndarray]) -> None:
     prog = read_artifact(blob)
     macs, depthwise = [], []
     for op in prog.ops:
-        if op.opcode in (OpCode.CONV2D, OpCode.FULLY_CONNECTED):
+        if op.opcode in (OpCode.CONV2D, OpCode.DEPTHWISE_CONV2D, OpCode.FULLY_CONNECTED):
             w, y = prog.tensors[op.inputs[1]].shape, prog.tensors[op.outputs[0]].shape
             macs.append(int(np.prod(y)) * int(np.prod(w[1:])))
-            # depthwise = one input channel per group (the depthwise kernels, not the GEMM)
-            groups = prog.params_of(op).groups if op.opcode == OpCode.CONV2D else 1
-            depthwise.append(op.opcode == OpCode.CONV2D and groups > 1 and w[3] == 1 and w[0] == groups)
+            # the lowering's depthwise layers (the depthwise kernels, not the GEMM)
+            depthwise.append(op.opcode == OpCode.DEPTHWISE_CONV2D)
         else:
             macs.append(0)
             depthwise.append(False)

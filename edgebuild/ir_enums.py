@@ -23,6 +23,7 @@ class OpCode(enum.IntEnum):
     PAD = 15
     SLICE = 16
     RESIZE = 17
+    DEPTHWISE_CONV2D = 18
     BATCH_MATMUL = 40
     SOFTMAX = 41
     LAYER_NORM = 42

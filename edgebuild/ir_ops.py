@@ -328,6 +328,34 @@ class ResizeFloatParams(OpParams, opcode=OpCode.RESIZE, form="float"):
 
 
 @dataclass
+class DepthwiseConv2dInt8Params(OpParams, opcode=OpCode.DEPTHWISE_CONV2D, form="int8"):
+    stride_h: int
+    stride_w: int
+    pad_top: int
+    pad_left: int
+    pad_bottom: int
+    pad_right: int
+    dilation_h: int
+    dilation_w: int
+    act_min: int
+    act_max: int
+
+
+@dataclass
+class DepthwiseConv2dFloatParams(OpParams, opcode=OpCode.DEPTHWISE_CONV2D, form="float"):
+    stride_h: int
+    stride_w: int
+    pad_top: int
+    pad_left: int
+    pad_bottom: int
+    pad_right: int
+    dilation_h: int
+    dilation_w: int
+    lo: float
+    hi: float
+
+
+@dataclass
 class BatchMatmulInt8Params(OpParams, opcode=OpCode.BATCH_MATMUL, form="int8"):
     transpose_b: bool
     mult: int

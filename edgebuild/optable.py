@@ -104,8 +104,9 @@ def _binary(name: str, opcode: int, file: str, int8_params: tuple[Param, ...], d
 
 
 def _conv(kind: str, *, groups: bool) -> Form:
+    """CONV2D's forms (groups) and DEPTHWISE_CONV2D's (no groups: one per input channel, by definition)."""
     t = "i8" if kind == "int8" else "f32"
-    wshape = "[OC,KH,KW,C/G]" if groups else "[C,KH,KW,1]"
+    wshape = "[OC,KH,KW,C/G]" if groups else "[OC,KH,KW,1]"
     ins: tuple[Operand, ...] = (_x(t, "[N,H,W,C]"), Operand("w", t, wshape, const=True))
     ins += _REQUANT if kind == "int8" else (Operand("bias", "f32", "[OC]", const=True, optional=True),)
     geometry = _CONV_GEOMETRY + ((Param("groups"),) if groups else ())
@@ -280,6 +281,14 @@ OPS: tuple[OpDef, ...] = (
             ),
         ),
         doc="eq. 13",
+    ),
+    OpDef(
+        "DEPTHWISE_CONV2D",
+        18,
+        "depthwise_conv2d",
+        (_conv("int8", groups=False), _conv("float", groups=False)),
+        doc="eq. 6 with one group per input channel; OC = C x depth multiplier",
+        since="1.2",
     ),
     OpDef(
         "BATCH_MATMUL",

@@ -12,10 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from .ir import DType, Layout, Op, OpCode, Program, Tensor
+from .optable import BY_OPCODE
 
 MAGIC = b"EBMODEL\0"
 VERSION_MAJOR = 1
-VERSION_MINOR = 1  # 1.1: CODED_CONSTANTS. A file without it is written as 1.0, readable by 1.0 readers.
+# 1.1: CODED_CONSTANTS; 1.2: DEPTHWISE_CONV2D. A file is written as the oldest minor that reads it (version_minor).
+VERSION_MINOR = 2
 ALIGN = 64
 
 HEADER = struct.Struct("<8sHHIIIQ")  # magic, major, minor, flags, section_count, crc32, file_size
@@ -178,9 +180,21 @@ def artifact_bytes(program: Program, huffman: bool = False) -> bytes:
     file_size = _align(table_end) + len(body)
     after_header = bytes(table) + pad + bytes(body)
     crc = zlib.crc32(after_header) & 0xFFFFFFFF
-    minor = VERSION_MINOR if huffman and constants else 0
+    minor = version_minor(program, coded=bool(huffman and constants))
     header = HEADER.pack(MAGIC, VERSION_MAJOR, minor, 0, len(sections), crc, file_size)
     return header + after_header
+
+
+def version_minor(program: Program, *, coded: bool) -> int:
+    """The oldest minor that reads the file: the newest `since` of its ops (the op table), 1 with
+    CODED_CONSTANTS, else 0 (docs/artifact.md, Versioning)."""
+    minor = 1 if coded else 0
+    for op in program.ops:
+        spec = BY_OPCODE.get(int(op.opcode))  # None: a hand-made opcode (tests of the reader's refusal)
+        major, op_minor = (int(v) for v in spec.since.split(".")) if spec else (VERSION_MAJOR, 0)
+        if major == VERSION_MAJOR:
+            minor = max(minor, op_minor)
+    return minor
 
 
 def section_sizes(data: bytes) -> dict[int, int]:

@@ -117,7 +117,8 @@ class LayerChoice:
 
 
 def _weight_matrix(program: Program, op: Op) -> tuple[np.ndarray, str] | None:
-    """The [OC, K] int8 weight of a CONV2D with one group or a FULLY_CONNECTED, and its kernel kind."""
+    """The [OC, K] int8 weight of a CONV2D with one group or a FULLY_CONNECTED, and its kernel kind. A
+    DEPTHWISE_CONV2D stays dense: SPARSE_CONV2D has one group."""
     if op.opcode not in (OpCode.CONV2D, OpCode.FULLY_CONNECTED):
         return None
     wt = program.tensors[op.inputs[1]]

@@ -19,7 +19,6 @@ from ..ir_ops import (
     AvgPool2dInt8Params,
     ClampInt8Params,
     ConcatInt8Params,
-    Conv2dInt8Params,
     FullyConnectedInt8Params,
     MaxPool2dInt8Params,
     PadInt8Params,
@@ -138,8 +137,10 @@ class _Writer:
 
     # --- ops --------------------------------------------------------------------------------------------------
     def conv(self, op: Op) -> None:
+        """CONV2D, and DEPTHWISE_CONV2D as a Conv of C groups (its weight [OC, KH, KW, 1] is OIHW [OC, 1, KH, KW])."""
         x, y = op.inputs[0], op.outputs[0]
-        p = Conv2dInt8Params.decode(op.params)
+        p = self.program.params_of(op)  # Conv2dInt8Params or DepthwiseConv2dInt8Params
+        groups = self.program.tensors[x].shape[3] if op.opcode == OpCode.DEPTHWISE_CONV2D else p.groups
         w = self.program.tensors[op.inputs[1]].data
         assert w is not None
         wf, bf = self.weights(op, w.transpose(0, 3, 1, 2))  # OHWI -> OIHW
@@ -149,7 +150,7 @@ class _Writer:
             strides=[p.stride_h, p.stride_w],
             pads=[p.pad_top, p.pad_left, p.pad_bottom, p.pad_right],
             dilations=[p.dilation_h, p.dilation_w],
-            group=p.groups,
+            group=groups,
         )
         self.q(y, self.clip(y, out, p.act_min, p.act_max))
 
@@ -343,6 +344,7 @@ class _Writer:
             OpCode.QUANTIZE: self.quantize,
             OpCode.DEQUANTIZE: self.dequantize,
             OpCode.CONV2D: self.conv,
+            OpCode.DEPTHWISE_CONV2D: self.conv,
             OpCode.FULLY_CONNECTED: self.fully_connected,
             OpCode.ADD: self.binary,
             OpCode.MAX_POOL2D: self.max_pool,
@@ -358,8 +360,7 @@ class _Writer:
             OpCode.SLICE: self.slice,
             OpCode.RESIZE: self.resize,
         }
-        issue8 = (OpCode.SUB, OpCode.MUL, OpCode.UNARY, OpCode.PAD, OpCode.SLICE, OpCode.RESIZE)
-        refuse_float_ops(P, "ONNX", mapped=issue8)
+        refuse_float_ops(P, "ONNX", mapped=handlers)
         for op in P.ops:
             handler = handlers.get(op.opcode)
             if handler is None:

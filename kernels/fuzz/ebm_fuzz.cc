@@ -33,10 +33,11 @@ uint64_t work_estimate(const eb_model* m) {
     if (eb_model_op_info(m, i, &op) != EB_OK || op.num_outputs == 0) continue;
     if (eb_model_tensor_info(m, (size_t)op.outputs[0], &out) != EB_OK) continue;
     uint64_t taps = 1;
-    // CONV2D / FULLY_CONNECTED weights are input 1; a pool's first two params are its window (docs/artifact.md).
-    if ((op.opcode == EB_OP_CONV2D || op.opcode == EB_OP_FULLY_CONNECTED) && op.num_inputs > 1 &&
-        eb_model_tensor_info(m, (size_t)op.inputs[1], &w) == EB_OK) {
-      taps = (uint64_t)w.num_elements / (uint64_t)(w.dims[0] > 0 ? w.dims[0] : 1);  // KH·KW·C/G or K
+    // CONV2D / DEPTHWISE_CONV2D / FULLY_CONNECTED weights are input 1; a pool's first two params are its window
+    // (docs/artifact.md).
+    if ((op.opcode == EB_OP_CONV2D || op.opcode == EB_OP_DEPTHWISE_CONV2D || op.opcode == EB_OP_FULLY_CONNECTED) &&
+        op.num_inputs > 1 && eb_model_tensor_info(m, (size_t)op.inputs[1], &w) == EB_OK) {
+      taps = (uint64_t)w.num_elements / (uint64_t)(w.dims[0] > 0 ? w.dims[0] : 1);  // KH·KW·C/G, KH·KW or K
     } else if ((op.opcode == EB_OP_MAX_POOL2D || op.opcode == EB_OP_AVG_POOL2D) && op.num_params >= 2) {
       taps = (uint64_t)op.params[0] * (uint64_t)op.params[1];  // pooling window
     }

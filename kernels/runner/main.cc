@@ -197,14 +197,18 @@ long long file_bytes(const char* path) {
   return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
-// Multiply-accumulates of one op (CONV2D, FULLY_CONNECTED; 0 for the others), from its tensors' shapes.
+// Multiply-accumulates of one op (CONV2D, DEPTHWISE_CONV2D, FULLY_CONNECTED; 0 for the others), from its tensors'
+// shapes. By type name, as the runtime reports it (the op table), not by opcode numbers copied here.
 unsigned long long op_macs(const eb_model* model, const eb_op_info& op) {
-  if (op.opcode != 3 && op.opcode != 4) return 0;  // docs/artifact.md: 3 CONV2D, 4 FULLY_CONNECTED
+  if (strcmp(op.type, "CONV2D") != 0 && strcmp(op.type, "DEPTHWISE_CONV2D") != 0 &&
+      strcmp(op.type, "FULLY_CONNECTED") != 0)
+    return 0;
   eb_tensor_info w, y;
   if (eb_model_tensor_info(model, (size_t)op.inputs[1], &w) != EB_OK ||
       eb_model_tensor_info(model, (size_t)op.outputs[0], &y) != EB_OK)
     return 0;
-  // CONV2D: each output element sums KH*KW*(C/G) products (w is [OC,KH,KW,C/G]); FULLY_CONNECTED: K (w is [N,K]).
+  // CONV2D: each output element sums KH*KW*(C/G) products (w is [OC,KH,KW,C/G]; DEPTHWISE_CONV2D's [OC,KH,KW,1]);
+  // FULLY_CONNECTED: K (w is [N,K]).
   unsigned long long per_output = 1;
   for (uint32_t d = 1; d < w.rank; ++d) per_output *= (unsigned long long)w.dims[d];
   return (unsigned long long)y.num_elements * per_output;

@@ -51,7 +51,7 @@ struct GemmJob {
 };
 void run_gemm(GemmJob& j);
 
-// A depthwise CONV2D (plan kind kPlanDwconv): whole output rows per kernel call.
+// A DEPTHWISE_CONV2D with OC = C (plan kind kPlanDwconv): whole output rows per kernel call.
 struct DwJob {
   eb_model* m;
   const OpPlan* plan;

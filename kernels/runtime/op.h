@@ -24,6 +24,38 @@ struct DimsText {
 DimsText dims_text(const Tensor& t);
 const char* dtype_text(uint8_t dtype);
 
+// The window of CONV2D and DEPTHWISE_CONV2D (the first eight params of both, docs/artifact.md).
+struct ConvGeometry {
+  int32_t stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right, dilation_h, dilation_w;
+};
+template <typename Params>
+ConvGeometry conv_geometry_of(const Params& p) {
+  return ConvGeometry{p.stride_h,   p.stride_w,  p.pad_top,    p.pad_left,
+                      p.pad_bottom, p.pad_right, p.dilation_h, p.dilation_w};
+}
+
+// The reference kernels' geometry (eb_qs8_conv_params, eb_f32_conv_params): NHWC shapes of x, w, y and the window.
+template <typename Kernel>
+void set_conv_geometry(Kernel* k, const Tensor& x, const Tensor& w, const Tensor& y, const ConvGeometry& g,
+                       int32_t groups) {
+  k->batch = x.dims[0];
+  k->input_height = x.dims[1];
+  k->input_width = x.dims[2];
+  k->input_channels = x.dims[3];
+  k->output_height = y.dims[1];
+  k->output_width = y.dims[2];
+  k->output_channels = y.dims[3];
+  k->kernel_height = w.dims[1];
+  k->kernel_width = w.dims[2];
+  k->groups = groups;
+  k->stride_height = g.stride_h;
+  k->stride_width = g.stride_w;
+  k->pad_top = g.pad_top;
+  k->pad_left = g.pad_left;
+  k->dilation_height = g.dilation_h;
+  k->dilation_width = g.dilation_w;
+}
+
 // The op being validated and the helpers of its rules. Every failure is EB_ERR_FORMAT with the message
 // "op 3 (CONV2D 'conv1'): ..." in the loader's error buffer. Tensors are named as "weight ('conv1.weight')".
 class OpCheck {
@@ -66,6 +98,11 @@ class OpCheck {
   // Per-channel requantization (inputs 2, 3, 4 of CONV2D / FULLY_CONNECTED / SPARSE_*): bias (optional), mult,
   // shift, all int32 constants [channels], every multiplier valid.
   eb_status check_channel_params(int32_t channels);
+  // A convolution's tensors and window (CONV2D, DEPTHWISE_CONV2D): x, w (constant), y of the form's dtype and
+  // rank 4; strides and dilations >= 1, paddings >= 0.
+  eb_status need_conv_window(int32_t x, int32_t w, int32_t y, const ConvGeometry& g);
+  // y = [N, OH, OW, OC] from x = [N, H, W, C], w = [OC, KH, KW, *] and the window (docs/artifact.md CONV2D).
+  eb_status need_conv_output(int32_t x, int32_t w, int32_t y, const ConvGeometry& g);
   // Block-CSR weights of SPARSE_CONV2D / SPARSE_FULLY_CONNECTED (inputs 1, 5, 6; docs/artifact.md) for an OC × K
   // matrix of br × bc blocks.
   eb_status check_block_csr(int32_t OC, int64_t K, int32_t br, int32_t bc);

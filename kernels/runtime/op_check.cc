@@ -134,6 +134,49 @@ eb_status OpCheck::check_channel_params(int32_t channels) {
 
 // values [S, BR, BC] int8, row_ptr [OC/BR + 1] int32 from 0 to S and non-decreasing, col_idx [S] int32 in
 // [0, K/BC) and strictly increasing within a block row. Kernels index with these, so every rule is checked here.
+eb_status OpCheck::need_conv_window(int32_t x, int32_t w, int32_t y, const ConvGeometry& g) {
+  eb_status s;
+  if ((s = need_dtype("input", x, act_dtype())) != EB_OK) return s;
+  if ((s = need_rank("input", x, 4)) != EB_OK) return s;
+  if ((s = need_dtype("weight", w, act_dtype())) != EB_OK) return s;
+  if ((s = need_const("weight", w)) != EB_OK) return s;
+  if ((s = need_rank("weight", w, 4)) != EB_OK) return s;
+  if ((s = need_dtype("output", y, act_dtype())) != EB_OK) return s;
+  if ((s = need_rank("output", y, 4)) != EB_OK) return s;
+  if (g.stride_h < 1 || g.stride_w < 1) return fail("strides (%d, %d) must be >= 1", (int)g.stride_h, (int)g.stride_w);
+  if (g.dilation_h < 1 || g.dilation_w < 1)
+    return fail("dilations (%d, %d) must be >= 1", (int)g.dilation_h, (int)g.dilation_w);
+  if (g.pad_top < 0 || g.pad_left < 0 || g.pad_bottom < 0 || g.pad_right < 0)
+    return fail("paddings (top %d, left %d, bottom %d, right %d) must be >= 0", (int)g.pad_top, (int)g.pad_left,
+                (int)g.pad_bottom, (int)g.pad_right);
+  return EB_OK;
+}
+
+eb_status OpCheck::need_conv_output(int32_t x, int32_t w, int32_t y, const ConvGeometry& g) {
+  const int32_t* xd = T(x).dims;
+  const int32_t* wd = T(w).dims;
+  const int32_t* yd = T(y).dims;
+  const int32_t OC = wd[0];
+  if (yd[0] != xd[0] || yd[3] != OC)
+    return fail("output dims %s do not match batch %d and %d output channels", dims_text(T(y)).text, (int)xd[0],
+                (int)OC);
+  // OH = (H + pt + pb − dh·(KH−1) − 1) / sh + 1, in int64 (every term is an int32).
+  const int64_t num_h = (int64_t)xd[1] + g.pad_top + g.pad_bottom - (int64_t)g.dilation_h * (wd[1] - 1) - 1;
+  const int64_t num_w = (int64_t)xd[2] + g.pad_left + g.pad_right - (int64_t)g.dilation_w * (wd[2] - 1) - 1;
+  if (num_h < 0 || num_w < 0)
+    return fail("dilated kernel %dx%d (dilation %d, %d) is larger than the padded input %s", (int)wd[1], (int)wd[2],
+                (int)g.dilation_h, (int)g.dilation_w, dims_text(T(x)).text);
+  const int64_t oh = num_h / g.stride_h + 1, ow = num_w / g.stride_w + 1;
+  if (yd[1] != oh || yd[2] != ow)
+    return fail(
+        "output dims %s but input %s, kernel %dx%d, stride (%d,%d), padding (%d,%d,%d,%d), "
+        "dilation (%d,%d) give %lldx%lld",
+        dims_text(T(y)).text, dims_text(T(x)).text, (int)wd[1], (int)wd[2], (int)g.stride_h, (int)g.stride_w,
+        (int)g.pad_top, (int)g.pad_left, (int)g.pad_bottom, (int)g.pad_right, (int)g.dilation_h, (int)g.dilation_w,
+        (long long)oh, (long long)ow);
+  return EB_OK;
+}
+
 eb_status OpCheck::check_block_csr(int32_t OC, int64_t K, int32_t br, int32_t bc) {
   const int32_t v = op_.inputs[1], rp = op_.inputs[5], ci = op_.inputs[6];
   eb_status s;

@@ -32,6 +32,7 @@ enum Opcode : uint32_t {
   kOpPad = 15,
   kOpSlice = 16,
   kOpResize = 17,
+  kOpDepthwiseConv2d = 18,
   kOpBatchMatmul = 40,
   kOpSoftmax = 41,
   kOpLayerNorm = 42,
@@ -40,7 +41,7 @@ enum Opcode : uint32_t {
   kOpSparseFullyConnected = 71,
 };
 
-constexpr uint32_t kOpCount = 23;  // ops in the table (dense indices 0..kOpCount-1)
+constexpr uint32_t kOpCount = 24;  // ops in the table (dense indices 0..kOpCount-1)
 
 // Dense index of an opcode in kOpInfo / kOpImpls, or -1 for an opcode this runtime does not know.
 inline int32_t op_index(uint32_t opcode) {
@@ -62,12 +63,13 @@ inline int32_t op_index(uint32_t opcode) {
     case kOpPad: return 14;
     case kOpSlice: return 15;
     case kOpResize: return 16;
-    case kOpBatchMatmul: return 17;
-    case kOpSoftmax: return 18;
-    case kOpLayerNorm: return 19;
-    case kOpEmbedding: return 20;
-    case kOpSparseConv2d: return 21;
-    case kOpSparseFullyConnected: return 22;
+    case kOpDepthwiseConv2d: return 17;
+    case kOpBatchMatmul: return 18;
+    case kOpSoftmax: return 19;
+    case kOpLayerNorm: return 20;
+    case kOpEmbedding: return 21;
+    case kOpSparseConv2d: return 22;
+    case kOpSparseFullyConnected: return 23;
     default: return -1;
   }
 }
@@ -256,6 +258,30 @@ struct ResizeFloatParams {
   int32_t mode;  // ResizeMode
   int32_t align_corners;
 };
+struct DepthwiseConv2dInt8Params {
+  int32_t stride_h;
+  int32_t stride_w;
+  int32_t pad_top;
+  int32_t pad_left;
+  int32_t pad_bottom;
+  int32_t pad_right;
+  int32_t dilation_h;
+  int32_t dilation_w;
+  int32_t act_min;  // int8 code
+  int32_t act_max;  // int8 code
+};
+struct DepthwiseConv2dFloatParams {
+  int32_t stride_h;
+  int32_t stride_w;
+  int32_t pad_top;
+  int32_t pad_left;
+  int32_t pad_bottom;
+  int32_t pad_right;
+  int32_t dilation_h;
+  int32_t dilation_w;
+  float lo;
+  float hi;
+};
 struct BatchMatmulInt8Params {
   int32_t transpose_b;
   int32_t mult;
@@ -332,6 +358,8 @@ union OpParams {
   SliceFloatParams slice_float;
   ResizeInt8Params resize_int8;
   ResizeFloatParams resize_float;
+  DepthwiseConv2dInt8Params depthwise_conv2d_int8;
+  DepthwiseConv2dFloatParams depthwise_conv2d_float;
   BatchMatmulInt8Params batch_matmul_int8;
   BatchMatmulFloatParams batch_matmul_float;
   SoftmaxFloatParams softmax_float;
@@ -735,6 +763,42 @@ inline bool decode_resize_float(const int32_t* p, uint32_t n, uint32_t rank, uin
   (void)k;
   return true;
 }
+inline bool decode_depthwise_conv2d_int8(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  DepthwiseConv2dInt8Params& o = out->depthwise_conv2d_int8;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 10) return e->count(n, 10);
+  uint32_t k = 0;
+  o.stride_h = p[k++];
+  o.stride_w = p[k++];
+  o.pad_top = p[k++];
+  o.pad_left = p[k++];
+  o.pad_bottom = p[k++];
+  o.pad_right = p[k++];
+  o.dilation_h = p[k++];
+  o.dilation_w = p[k++];
+  o.act_min = p[k++];
+  o.act_max = p[k++];
+  (void)k;
+  return true;
+}
+inline bool decode_depthwise_conv2d_float(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  DepthwiseConv2dFloatParams& o = out->depthwise_conv2d_float;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 10) return e->count(n, 10);
+  uint32_t k = 0;
+  o.stride_h = p[k++];
+  o.stride_w = p[k++];
+  o.pad_top = p[k++];
+  o.pad_left = p[k++];
+  o.pad_bottom = p[k++];
+  o.pad_right = p[k++];
+  o.dilation_h = p[k++];
+  o.dilation_w = p[k++];
+  memcpy(&o.lo, &p[k++], sizeof(float));
+  memcpy(&o.hi, &p[k++], sizeof(float));
+  (void)k;
+  return true;
+}
 inline bool decode_batch_matmul_int8(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
   BatchMatmulInt8Params& o = out->batch_matmul_int8;
   (void)p, (void)rank, (void)inputs, (void)o;
@@ -859,6 +923,7 @@ inline constexpr OpInfo kOpInfo[kOpCount] = {
     {kOpPad, "PAD", false, {{true, 1, 1, -1, 0x0u, decode_pad_int8}, {true, 1, 1, -1, 0x0u, decode_pad_float}}},
     {kOpSlice, "SLICE", false, {{true, 1, 1, -1, 0x0u, decode_slice_int8}, {true, 1, 1, -1, 0x0u, decode_slice_float}}},
     {kOpResize, "RESIZE", false, {{true, 3, 1, 2, 0x0u, decode_resize_int8}, {true, 3, 1, 2, 0x0u, decode_resize_float}}},
+    {kOpDepthwiseConv2d, "DEPTHWISE_CONV2D", false, {{true, 5, 1, 10, 0x4u, decode_depthwise_conv2d_int8}, {true, 3, 1, 10, 0x4u, decode_depthwise_conv2d_float}}},
     {kOpBatchMatmul, "BATCH_MATMUL", false, {{true, 2, 1, 5, 0x0u, decode_batch_matmul_int8}, {true, 2, 1, 2, 0x0u, decode_batch_matmul_float}}},
     {kOpSoftmax, "SOFTMAX", false, {{false, 0, 0, 0, 0, NULL}, {true, 1, 1, 0, 0x0u, decode_softmax_float}}},
     {kOpLayerNorm, "LAYER_NORM", false, {{false, 0, 0, 0, 0, NULL}, {true, 3, 1, 1, 0x6u, decode_layer_norm_float}}},
@@ -893,6 +958,7 @@ extern const OpImpl kOpImplMul;  // ops/mul.cc
 extern const OpImpl kOpImplPad;  // ops/pad.cc
 extern const OpImpl kOpImplSlice;  // ops/slice.cc
 extern const OpImpl kOpImplResize;  // ops/resize.cc
+extern const OpImpl kOpImplDepthwiseConv2d;  // ops/depthwise_conv2d.cc
 extern const OpImpl kOpImplBatchMatmul;  // ops/batch_matmul.cc
 extern const OpImpl kOpImplSoftmax;  // ops/softmax.cc
 extern const OpImpl kOpImplLayerNorm;  // ops/layer_norm.cc
@@ -918,6 +984,7 @@ inline const OpImpl* const kOpImpls[kOpCount] = {
     &kOpImplPad,
     &kOpImplSlice,
     &kOpImplResize,
+    &kOpImplDepthwiseConv2d,
     &kOpImplBatchMatmul,
     &kOpImplSoftmax,
     &kOpImplLayerNorm,

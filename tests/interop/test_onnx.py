@@ -66,3 +66,19 @@ def test_random_cnn_onnx(seed: int, fused: bool) -> None:
     samples = [c.numpy() for c in calibration(model.input_shape(), 8, seed=1000 + seed)]
     lsb, agree = compare(q.program, samples, fused)
     assert lsb <= MAX_LSB + 1e-4 and agree == len(samples), (q.program.op_counts(), lsb, agree)
+
+
+@pytest.mark.parametrize("fused", FUSED)
+def test_depthwise_onnx(fused: bool) -> None:
+    """DEPTHWISE_CONV2D -> Conv with group = C (depth multiplier 1 and 2), within the stated agreement."""
+    from tests.lower.test_depthwise import SHAPE, Block
+
+    torch.manual_seed(3)
+    q = quantize_and_lower(Block(), calibration(SHAPE, 8), "block")
+    m = onnx.load_model_from_string(export_onnx(read_artifact(artifact_bytes(q.program))))
+    groups = sorted(
+        next((a.i for a in n.attribute if a.name == "group"), 1) for n in m.graph.node if n.op_type == "Conv"
+    )
+    assert groups == [1, 1, 6, 6, 12], groups  # expand, project; grouped (6) and dw2 (C = 6); dw (C = 12)
+    lsb, _ = compare(q.program, [c.numpy() for c in calibration(SHAPE, 8, seed=5)], fused)
+    assert lsb <= MAX_LSB + 1e-4, lsb

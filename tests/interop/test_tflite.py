@@ -189,3 +189,19 @@ def _plain_fully_connected(conv_model: bytes) -> bytes:
     b = flatbuffers.Builder(1 << 16)
     b.Finish(model.Pack(b), file_identifier=b"TFL3")
     return bytes(b.Output())
+
+
+def test_depthwise_tflite() -> None:
+    """DEPTHWISE_CONV2D -> DEPTHWISE_CONV_2D (depth multiplier 1 and 2), a grouped CONV2D -> CONV_2D: the exporter
+    reads the opcode the lowering wrote; bit-exact with LiteRT's reference kernels."""
+    from tests.lower.test_depthwise import SHAPE, Block
+
+    torch.manual_seed(3)
+    q = quantize_and_lower(Block(), calibration(SHAPE, 8), "block")
+    assert q.program.op_counts()["DEPTHWISE_CONV2D"] == 2
+    data = export_tflite(read_artifact(artifact_bytes(q.program)))
+    it = litert_interpreter(data, "reference")
+    ops = [d["op_name"] for d in it._get_ops_details()]
+    assert ops.count("DEPTHWISE_CONV_2D") == 2 and ops.count("CONV_2D") == 3, ops
+    r = compare(q.program, [c.numpy() for c in calibration(SHAPE, 8, seed=5)])
+    assert r["bit_exact"] == 1.0 and r["reference"] == 0.0, r

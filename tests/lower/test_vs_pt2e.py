@@ -50,13 +50,30 @@ CASES = [
         "conv_groups_hardtanh",
         OneOp(lambda m, x: F.hardtanh(m[0](x), -0.5, 0.7), conv(4, 8, 3, groups=2)),
         (1, 4, 7, 7),
-        {"CONV2D": 1},
+        {"CONV2D": 1, "DEPTHWISE_CONV2D": 0},  # two input channels per group: not depthwise
     ),
     (
         "depthwise_5x5_s2",
         OneOp(lambda m, x: m[0](x), conv(6, 6, 5, 2, 2, groups=6)),
         (1, 6, 11, 11),
-        {"CONV2D": 1},
+        {"DEPTHWISE_CONV2D": 1, "CONV2D": 0},
+    ),
+    (
+        "depthwise_multiplier2_relu6",
+        OneOp(lambda m, x: F.relu6(m[0](x)), conv(4, 8, 3, 1, 1, groups=4)),
+        (1, 4, 8, 8),
+        {"DEPTHWISE_CONV2D": 1, "CONV2D": 0},
+    ),
+    (
+        "mobilenet_block",
+        OneOp(
+            lambda m, x: m[2](F.relu6(m[1](F.relu6(m[0](x))))),
+            conv(3, 12, 1),
+            conv(12, 12, 3, 2, 1, groups=12),
+            conv(12, 6, 1),
+        ),
+        (1, 3, 10, 10),
+        {"DEPTHWISE_CONV2D": 1, "CONV2D": 2},
     ),
     (
         "conv_bn_folded",
@@ -187,7 +204,7 @@ def test_op_by_op_random_cnn(seed: int) -> None:
     for x in calibration(m.input_shape(), 2, seed=seed + 100):
         checks = op_by_op(q, x.numpy())
         assert len(checks) >= len(
-            [o for o in q.program.ops if o.opcode.name in ("CONV2D", "FULLY_CONNECTED")]
+            [o for o in q.program.ops if o.opcode.name in ("CONV2D", "DEPTHWISE_CONV2D", "FULLY_CONNECTED")]
         )
         assert max(c.max_lsb for c in checks) <= 1, [c for c in checks if c.max_lsb > 1]
 

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from edgebuild.cli import main
@@ -22,8 +23,12 @@ def test_host_profile_document(digits_bundle: Callable[[str], Path]) -> None:
     assert lat["meaningful"] and lat["iterations"] == 5 and lat["warmup"] == 1
     assert 0 < lat["min"] <= lat["median"] <= lat["p90"] <= lat["max"]
     assert prof["load_ms"] > 0
-    convs = [o for o in prof["ops"] if o["type"] == "CONV2D"]
+    convs = [o for o in prof["ops"] if o["type"] in ("CONV2D", "DEPTHWISE_CONV2D")]
     assert convs and all(o["macs"] > 0 for o in convs)
+    # DEPTHWISE_CONV2D (digits has one): output elements × KH·KW, its weight being [OC, KH, KW, 1].
+    (dw,) = [o for o in convs if o["type"] == "DEPTHWISE_CONV2D"]
+    w = dw["inputs"][1]
+    assert w[3] == 1 and dw["macs"] == int(np.prod(dw["outputs"][0])) * w[1] * w[2]
     for o in prof["ops"]:
         assert {"name", "type", "inputs", "outputs", "macs", "ms", "gmacs_per_s"} <= set(o)
         assert all(isinstance(d, int) for d in o["outputs"][0])

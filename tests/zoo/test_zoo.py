@@ -38,10 +38,26 @@ from tests.zoo.models import ZOO, make
 
 # The ops each model must lower to (structure before numbers): a missing one means a pattern fell off the int8 path.
 EXPECTED = {
-    "mobilenet_v2": {"CONV2D", "ADD", "AVG_POOL2D", "FULLY_CONNECTED"},
-    "mobilenet_v3_small": {"CONV2D", "UNARY", "MUL", "ADD", "AVG_POOL2D", "FULLY_CONNECTED"},
+    "mobilenet_v2": {"CONV2D", "DEPTHWISE_CONV2D", "ADD", "AVG_POOL2D", "FULLY_CONNECTED"},
+    "mobilenet_v3_small": {
+        "CONV2D",
+        "DEPTHWISE_CONV2D",
+        "UNARY",
+        "MUL",
+        "ADD",
+        "AVG_POOL2D",
+        "FULLY_CONNECTED",
+    },
     "resnet18": {"CONV2D", "ADD", "MAX_POOL2D", "AVG_POOL2D", "FULLY_CONNECTED"},
-    "shufflenet_v2": {"CONV2D", "SLICE", "CONCAT", "TRANSPOSE", "AVG_POOL2D", "FULLY_CONNECTED"},
+    "shufflenet_v2": {
+        "CONV2D",
+        "DEPTHWISE_CONV2D",
+        "SLICE",
+        "CONCAT",
+        "TRANSPOSE",
+        "AVG_POOL2D",
+        "FULLY_CONNECTED",
+    },
     "squeezenet": {"CONV2D", "CONCAT", "MAX_POOL2D", "AVG_POOL2D"},
     "tiny_yolo": {"CONV2D", "UNARY", "RESIZE", "CONCAT", "MAX_POOL2D"},
 }
@@ -83,7 +99,9 @@ def test_zoo_vs_pt2e(name: str, zoo: Callable[[str], Quantized]) -> None:
             diffs.append(np.rint(np.abs(ref - got) / s).ravel())
         if i == 0:  # op by op on one input (it runs every op's reference once more)
             checks = op_by_op(q, x.numpy())
-            assert len(checks) >= sum(counts.get(k, 0) for k in ("CONV2D", "FULLY_CONNECTED", "UNARY", "MUL"))
+            assert len(checks) >= sum(
+                counts.get(k, 0) for k in ("CONV2D", "DEPTHWISE_CONV2D", "FULLY_CONNECTED", "UNARY", "MUL")
+            )
             bad = [c for c in checks if c.max_lsb > (0 if c.aten in EXACT else 1)]
             assert not bad, bad
     d = np.concatenate(diffs)

@@ -4,8 +4,9 @@ Every edgebuild op maps to TFLite builtins whose reference kernels compute the s
 
     QUANTIZE (to NHWC)    QUANTIZE, then TRANSPOSE of the int8 tensor (the model keeps PyTorch's NCHW interface)
     DEQUANTIZE (to NCHW)  TRANSPOSE of the int8 tensor, then DEQUANTIZE
-    CONV2D                CONV_2D (grouped included) or DEPTHWISE_CONV_2D (groups = channels), SAME/VALID padding;
-                          other explicit padding is a PAD op first (pad value = the input's zero point = real 0)
+    CONV2D                CONV_2D (grouped included), SAME/VALID padding; other explicit padding is a PAD op
+                          first (pad value = the input's zero point = real 0)
+    DEPTHWISE_CONV2D      DEPTHWISE_CONV_2D (depthMultiplier = OC / C), padding as CONV2D
     FULLY_CONNECTED       RESHAPE + 1×1 CONV_2D + RESHAPE (LiteRT's reference FULLY_CONNECTED rounds once, its
                           CONV_2D twice like edgebuild: docs/quantization.md, "Measured")
     ADD                   ADD
@@ -33,17 +34,17 @@ from __future__ import annotations
 
 from ...ir import Program
 from .. import ExportError, refuse_float_ops
-from .ops import OpWriter, tflite_depthwise
+from .ops import OpWriter
 from .quant import tflite_activation_range, tflite_padding
 
-__all__ = ["export_tflite", "tflite_activation_range", "tflite_depthwise", "tflite_padding"]
+__all__ = ["export_tflite", "tflite_activation_range", "tflite_padding"]
 
 
 def export_tflite(program: Program, *, io: str = "float") -> bytes:
     """The .tflite flatbuffer of a Program (as read back from a .ebm); see the module docstring."""
     w = OpWriter(program, io)
     handlers = w.handlers()
-    refuse_float_ops(program, "TFLite")
+    refuse_float_ops(program, "TFLite", mapped=handlers)
     for op in program.ops:
         handler = handlers.get(op.opcode)
         if handler is None:

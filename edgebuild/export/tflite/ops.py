@@ -7,13 +7,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ...ir import DType, Op, OpCode, Tensor
+from ...ir import DType, Op, OpCode
 from ...ir_ops import (
     AddInt8Params,
     AvgPool2dInt8Params,
     ClampInt8Params,
     ConcatInt8Params,
     Conv2dInt8Params,
+    DepthwiseConv2dInt8Params,
     DequantizeParams,
     FullyConnectedInt8Params,
     MaxPool2dInt8Params,
@@ -29,19 +30,13 @@ TO_NCHW = [0, 3, 1, 2]
 ADD_LEFT_SHIFT = 20  # TFLite's int8 ADD (docs/quantization.md (7))
 
 
-def tflite_depthwise(p: Conv2dInt8Params, w: Tensor, x: Tensor) -> bool:
-    """Does this CONV2D go to DEPTHWISE_CONV_2D (one input channel per group, any depth multiplier)? The one place
-    the exporter decides it: the artifact does not say yet (the op table has no depthwise form); when it does, this
-    reads that fact instead."""
-    return p.groups > 1 and w.shape[3] == 1 and p.groups == x.shape[3]
-
-
 class OpWriter(TensorWriter):
     def handlers(self) -> dict[OpCode, Callable[[Op], None]]:
         return {
             OpCode.QUANTIZE: self.quantize,
             OpCode.DEQUANTIZE: self.dequantize,
             OpCode.CONV2D: self.conv,
+            OpCode.DEPTHWISE_CONV2D: self.conv,
             OpCode.FULLY_CONNECTED: self.fully_connected,
             OpCode.ADD: self.add,
             OpCode.MAX_POOL2D: self.max_pool,
@@ -89,10 +84,13 @@ class OpWriter(TensorWriter):
 
     # --- convolution ----------------------------------------------------------------------------------------
     def conv(self, op: Op) -> None:
-        """CONV_2D (grouped included) or DEPTHWISE_CONV_2D; SAME/VALID padding, other explicit padding is a PAD op
-        first (pad value = the input's zero point = real 0)."""
+        """CONV2D -> CONV_2D (grouped included), DEPTHWISE_CONV2D -> DEPTHWISE_CONV_2D (the lowering decided it);
+        SAME/VALID padding, other explicit padding is a PAD op first (pad value = the input's zero point = real 0)."""
         P, fb = self.program, self.fb
-        p = Conv2dInt8Params.decode(op.params)
+        depthwise = op.opcode == OpCode.DEPTHWISE_CONV2D
+        p: Conv2dInt8Params | DepthwiseConv2dInt8Params = (
+            DepthwiseConv2dInt8Params.decode(op.params) if depthwise else Conv2dInt8Params.decode(op.params)
+        )
         x, y = P.tensors[op.inputs[0]], P.tensors[op.outputs[0]]
         w, scales, bias = self.weights(op)
         oc, kh, kw, _ = w.shape
@@ -116,9 +114,7 @@ class OpWriter(TensorWriter):
         act, out = self.fused(op.outputs[0], p.act_min, p.act_max)
         b = self.bias_tensor(op, bias, scales)
         assert w.data is not None
-        if tflite_depthwise(
-            p, w, x
-        ):  # TFLite's depthwise filter is [1, KH, KW, C * multiplier], quantized on axis 3
+        if depthwise:  # TFLite's depthwise filter is [1, KH, KW, C * multiplier], quantized on axis 3
             wdata = np.ascontiguousarray(w.data.transpose(3, 1, 2, 0))
             wt = fb.add_tensor(
                 w.name, DType.INT8, wdata.shape, scale=scales, zero_point=[0] * oc, axis=3, data=wdata
@@ -126,7 +122,7 @@ class OpWriter(TensorWriter):
             opts = fb.options(
                 "DepthwiseConv2DOptions",
                 **geometry,
-                depthMultiplier=oc // p.groups,
+                depthMultiplier=oc // x.shape[3],
                 fusedActivationFunction=act,
             )
             fb.op("DEPTHWISE_CONV_2D", [src, wt, b], [out], opts, "DepthwiseConv2DOptions")

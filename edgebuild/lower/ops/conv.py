@@ -1,5 +1,9 @@
-"""CONV2D: aten.conv2d in int8 (int8 weights per output channel, int32 bias, Q31 multipliers, eq. 6) and in float,
-and its PT2E annotation. The weight helpers here serve FULLY_CONNECTED too (lower/ops/linear.py)."""
+"""CONV2D and DEPTHWISE_CONV2D: aten.conv2d in int8 (int8 weights per output channel, int32 bias, Q31 multipliers,
+eq. 6) and in float, and its PT2E annotation. The weight helpers here serve FULLY_CONNECTED too (lower/ops/linear.py).
+
+Depthwise is decided here, once: groups > 1 with one input channel per group (weight [OC, 1, KH, KW], so
+groups == C_in and OC = C_in x depth multiplier) is DEPTHWISE_CONV2D; the runtime's packer and the exporters read
+the opcode instead of re-deriving it."""
 
 from __future__ import annotations
 
@@ -11,7 +15,13 @@ from torch.fx import Node
 
 from ...errors import EdgebuildError
 from ...ir import DType, Layout
-from ...ir_ops import Conv2dFloatParams, Conv2dInt8Params
+from ...ir_ops import (
+    Conv2dFloatParams,
+    Conv2dInt8Params,
+    DepthwiseConv2dFloatParams,
+    DepthwiseConv2dInt8Params,
+    OpParams,
+)
 from ...qmath import quantize_multiplier
 from ..context import LoweringContext, node_shape, pair, physical
 from ..registry import register, register_annotation, register_float
@@ -95,6 +105,16 @@ def _conv_args(node: Node) -> tuple[object, object, object, dict[str, int]]:
     return x_arg, w_arg, b_arg, geometry
 
 
+def is_depthwise(groups: int, weight_shape: tuple[int, ...]) -> bool:
+    """One input channel per group, more than one group (a 1-channel input stays CONV2D, on the GEMM)."""
+    return groups > 1 and weight_shape[1] == 1
+
+
+def _window(geometry: dict[str, int]) -> dict[str, int]:
+    """DEPTHWISE_CONV2D's geometry: CONV2D's without groups (C, by definition)."""
+    return {k: v for k, v in geometry.items() if k != "groups"}
+
+
 @register("aten.conv2d.default")
 def lower_conv2d(ctx: LoweringContext, node: Node) -> None:
     x_arg, w_arg, b_arg, geometry = _conv_args(node)
@@ -112,7 +132,11 @@ def lower_conv2d(ctx: LoweringContext, node: Node) -> None:
             f"safe range ({MAX_TAPS})"
         )
     w_id = ctx.program.add_constant(f"{node.name}.weight", w.transpose(0, 2, 3, 1), DType.INT8)
-    params = Conv2dInt8Params(**geometry, act_min=amin, act_max=amax)
+    params: OpParams
+    if is_depthwise(geometry["groups"], w.shape):
+        params = DepthwiseConv2dInt8Params(**_window(geometry), act_min=amin, act_max=amax)
+    else:
+        params = Conv2dInt8Params(**geometry, act_min=amin, act_max=amax)
     ctx.add_op(node, [x, w_id, *rest], [y], params)
 
 
@@ -125,5 +149,9 @@ def lower_conv2d_f32(ctx: LoweringContext, node: Node) -> None:
     w_id = ctx.program.add_constant(f"{node.name}.weight", w.transpose(0, 2, 3, 1), DType.FLOAT32)
     b_id = float_bias(ctx, node, b_arg)
     y = ctx.new_float(node, node_shape(node), Layout.NHWC)
-    params = Conv2dFloatParams(**geometry, lo=-math.inf, hi=math.inf)
+    params: OpParams
+    if is_depthwise(geometry["groups"], w.shape):
+        params = DepthwiseConv2dFloatParams(**_window(geometry), lo=-math.inf, hi=math.inf)
+    else:
+        params = Conv2dFloatParams(**geometry, lo=-math.inf, hi=math.inf)
     ctx.add_op(node, [x, w_id, b_id], [y], params)

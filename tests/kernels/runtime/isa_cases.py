@@ -81,9 +81,11 @@ def conv_case(
     extreme: bool = False,
     pads: tuple[int, int, int, int] | None = None,
     requant: tuple[list[int], list[int], list[int]] | None = None,
+    legacy: bool = False,
 ) -> Case:
     """`pads` (top, left, bottom, right) overrides the symmetric `pad`; `requant` = (bias, mult, shift) per output
-    channel overrides the drawn ones."""
+    channel overrides the drawn ones. One input channel per group (groups > 1) is a DEPTHWISE_CONV2D, as the lowering
+    writes it; `legacy` keeps it a CONV2D with groups = C, as a format 1.0 / 1.1 file says it."""
     rng = np.random.default_rng(seed)
     h, w_ = hw
     zx = 127 if extreme else int(rng.integers(-128, 128))
@@ -104,11 +106,15 @@ def conv_case(
     m_id, s_id = prog.add_constant("m", mult, DType.INT32), prog.add_constant("s", shift, DType.INT32)
     y = prog.add_tensor(Tensor("conv", DType.INT8, (batch, oh, ow, oc), 1.0, zy, Layout.NHWC))
     lo, hi = _act(rng)
-    params = [stride, stride, pt, pl, pb, pr, dilation, dilation, groups, lo, hi]
-    prog.add_op(Op(OpCode.CONV2D, "conv", [q, wt, bias, m_id, s_id], [y], params))
+    depthwise = groups > 1 and c == groups and not legacy
+    window = [stride, stride, pt, pl, pb, pr, dilation, dilation]
+    params = window + ([] if depthwise else [groups]) + [lo, hi]
+    opcode = OpCode.DEPTHWISE_CONV2D if depthwise else OpCode.CONV2D
+    prog.add_op(Op(opcode, "conv", [q, wt, bias, m_id, s_id], [y], params))
     float_output(prog, y)
     p_name = f"p{pad}" if pads is None else "p" + "-".join(map(str, pads))
-    name = f"conv-c{c}-oc{oc}-k{k}-s{stride}-{p_name}-g{groups}-d{dilation}-{h}x{w_}-b{batch}"
+    kind = "dwconv" if depthwise else "conv"
+    name = f"{kind}-c{c}-oc{oc}-k{k}-s{stride}-{p_name}-g{groups}-d{dilation}-{h}x{w_}-b{batch}"
     return Case(name + ("-extreme" if extreme else ""), prog, [_codes(rng, (batch, h, w_, c), zx, extreme)])
 
 
@@ -516,8 +522,8 @@ def dw_rqu_bound_case(zy: int, act: tuple[int, int], seed: int) -> Case:
     b = prog.add_constant("b", bias, DType.INT32)
     m_id, s_id = prog.add_constant("m", mult, DType.INT32), prog.add_constant("s", shift, DType.INT32)
     y = prog.add_tensor(Tensor("conv", DType.INT8, (1, 5, 6, c), 1.0, zy, Layout.NHWC))
-    params = [1, 1, 1, 1, 1, 1, 1, 1, c, act[0], act[1]]
-    prog.add_op(Op(OpCode.CONV2D, "conv", [q, wt, b, m_id, s_id], [y], params))
+    params = [1, 1, 1, 1, 1, 1, 1, 1, act[0], act[1]]
+    prog.add_op(Op(OpCode.DEPTHWISE_CONV2D, "conv", [q, wt, b, m_id, s_id], [y], params))
     float_output(prog, y)
     return Case(
         f"dw-rqu-bound-zy{zy}-act{act[0]}_{act[1]}", prog, [np.full((1, 5, 6, c), 127 - zx, np.float32)]
@@ -560,4 +566,11 @@ def sweep() -> list[Case]:
     cases.append(conv_case(c=32, oc=32, k=3, pad=1, groups=32, seed=seed + 9, extreme=True))
     cases.append(conv_case(c=5, oc=6, k=1, pad=2, seed=seed + 10, hw=(3, 4)))  # windows wholly in the padding
     cases.append(conv_case(c=4, oc=9, k=3, stride=2, pad=3, seed=seed + 11, hw=(5, 6)))
+    for c, oc in (
+        (8, 8),
+        (17, 17),
+        (33, 33),
+        (8, 16),
+    ):  # depthwise as an older file writes it: CONV2D, groups = C
+        cases.append(conv_case(c=c, oc=oc, k=3, pad=1, groups=c, seed=seed + 12 + c + oc, legacy=True))
     return cases + dw_row_cases(seed + 100) + gemm_rq64_cases(seed + 200) + elementwise_sweep()
