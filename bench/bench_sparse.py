@@ -242,9 +242,11 @@ def _one_model(name: str, sparsities: list[float], runs: int, peers: set[str]) -
     for kind in sorted(set(d_ops) | set(s_ops), key=lambda k: -max(d_ops.get(k, 0), s_ops.get(k, 0))):
         if max(d_ops.get(kind, 0), s_ops.get(kind, 0)) >= 0.05:
             print(f"    {kind:24s} {d_ops.get(kind, 0.0):7.2f} {s_ops.get(kind, 0.0):7.2f}")
-    conv_d = d_ops.get("CONV2D", 0.0) + d_ops.get("FULLY_CONNECTED", 0.0)
-    conv_s = sum(v for k, v in s_ops.items() if k in ("CONV2D", "FULLY_CONNECTED", "SPARSE_CONV2D",
-                                                       "SPARSE_FULLY_CONNECTED"))  # fmt: skip
+    dense_kinds = ("CONV2D", "DEPTHWISE_CONV2D", "FULLY_CONNECTED")
+    conv_d = sum(v for k, v in d_ops.items() if k in dense_kinds)
+    conv_s = sum(
+        v for k, v in s_ops.items() if k in dense_kinds + ("SPARSE_CONV2D", "SPARSE_FULLY_CONNECTED")
+    )
     print(f"    conv + linear: {conv_d:.2f} -> {conv_s:.2f} ms ({conv_d / conv_s:.2f}x); all ops "
           f"{sum(d_ops.values()):.2f} -> {sum(s_ops.values()):.2f} ms")  # fmt: skip
 

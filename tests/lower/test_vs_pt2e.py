@@ -217,7 +217,8 @@ def test_digits_op_by_op() -> None:
     q = quantize_and_lower(model, cal, "digits")
     assert q.program.op_counts() == {
         "QUANTIZE": 1,
-        "CONV2D": 4,
+        "CONV2D": 3,
+        "DEPTHWISE_CONV2D": 1,
         "MAX_POOL2D": 1,
         "ADD": 1,
         "AVG_POOL2D": 1,
