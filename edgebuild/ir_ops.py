@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, dataclass_transform
 
 from . import optable
 from .ir_enums import SINGLE_FORM, OpCode, ResizeMode, UnaryFunc
@@ -30,6 +30,7 @@ _ENUMS: dict[str, Any] = {"UnaryFunc": UnaryFunc, "ResizeMode": ResizeMode}
 PARAMS: dict[tuple[OpCode, str], Any] = {}  # (opcode, form) -> class, filled as the classes are defined
 
 
+@dataclass_transform()
 class OpParams:
     """Base of the generated classes: encode / decode by the op table's parameter kinds."""
 
@@ -38,6 +39,7 @@ class OpParams:
 
     def __init_subclass__(cls, opcode: OpCode, form: str) -> None:
         cls.OPCODE, cls.FORM = opcode, form
+        dataclass(cls)  # each subclass is a dataclass (dataclass_transform tells type checkers)
         PARAMS[(opcode, form)] = cls
 
     @classmethod
@@ -85,18 +87,15 @@ class OpParams:
         return [f.name for f in fields(self)]  # type: ignore[arg-type]
 
 
-@dataclass
 class QuantizeParams(OpParams, opcode=OpCode.QUANTIZE, form="int8"):
     to_nhwc: bool
     inv_scale: float
 
 
-@dataclass
 class DequantizeParams(OpParams, opcode=OpCode.DEQUANTIZE, form="int8"):
     to_nchw: bool
 
 
-@dataclass
 class Conv2dInt8Params(OpParams, opcode=OpCode.CONV2D, form="int8"):
     stride_h: int
     stride_w: int
@@ -111,7 +110,6 @@ class Conv2dInt8Params(OpParams, opcode=OpCode.CONV2D, form="int8"):
     act_max: int
 
 
-@dataclass
 class Conv2dFloatParams(OpParams, opcode=OpCode.CONV2D, form="float"):
     stride_h: int
     stride_w: int
@@ -126,19 +124,16 @@ class Conv2dFloatParams(OpParams, opcode=OpCode.CONV2D, form="float"):
     hi: float
 
 
-@dataclass
 class FullyConnectedInt8Params(OpParams, opcode=OpCode.FULLY_CONNECTED, form="int8"):
     act_min: int
     act_max: int
 
 
-@dataclass
 class FullyConnectedFloatParams(OpParams, opcode=OpCode.FULLY_CONNECTED, form="float"):
     lo: float
     hi: float
 
 
-@dataclass
 class AddInt8Params(OpParams, opcode=OpCode.ADD, form="int8"):
     left_shift: int
     a_mult: int
@@ -151,13 +146,11 @@ class AddInt8Params(OpParams, opcode=OpCode.ADD, form="int8"):
     act_max: int
 
 
-@dataclass
 class AddFloatParams(OpParams, opcode=OpCode.ADD, form="float"):
     lo: float
     hi: float
 
 
-@dataclass
 class MaxPool2dInt8Params(OpParams, opcode=OpCode.MAX_POOL2D, form="int8"):
     kernel_h: int
     kernel_w: int
@@ -171,7 +164,6 @@ class MaxPool2dInt8Params(OpParams, opcode=OpCode.MAX_POOL2D, form="int8"):
     act_max: int
 
 
-@dataclass
 class MaxPool2dFloatParams(OpParams, opcode=OpCode.MAX_POOL2D, form="float"):
     kernel_h: int
     kernel_w: int
@@ -185,7 +177,6 @@ class MaxPool2dFloatParams(OpParams, opcode=OpCode.MAX_POOL2D, form="float"):
     hi: float
 
 
-@dataclass
 class AvgPool2dInt8Params(OpParams, opcode=OpCode.AVG_POOL2D, form="int8"):
     kernel_h: int
     kernel_w: int
@@ -198,7 +189,6 @@ class AvgPool2dInt8Params(OpParams, opcode=OpCode.AVG_POOL2D, form="int8"):
     act_max: int
 
 
-@dataclass
 class AvgPool2dFloatParams(OpParams, opcode=OpCode.AVG_POOL2D, form="float"):
     kernel_h: int
     kernel_w: int
@@ -211,52 +201,43 @@ class AvgPool2dFloatParams(OpParams, opcode=OpCode.AVG_POOL2D, form="float"):
     hi: float
 
 
-@dataclass
 class ConcatInt8Params(OpParams, opcode=OpCode.CONCAT, form="int8"):
     axis: int
     input_requant: list[int]
 
 
-@dataclass
 class ConcatFloatParams(OpParams, opcode=OpCode.CONCAT, form="float"):
     axis: int
 
 
-@dataclass
 class ReshapeParams(OpParams, opcode=OpCode.RESHAPE, form="int8"):
     pass
 
 
-@dataclass
 class TransposeParams(OpParams, opcode=OpCode.TRANSPOSE, form="int8"):
     perm: list[int]
 
 
-@dataclass
 class ClampInt8Params(OpParams, opcode=OpCode.CLAMP, form="int8"):
     act_min: int
     act_max: int
 
 
-@dataclass
 class ClampFloatParams(OpParams, opcode=OpCode.CLAMP, form="float"):
     lo: float
     hi: float
 
 
-@dataclass
 class UnaryInt8Params(OpParams, opcode=OpCode.UNARY, form="int8"):
     func: UnaryFunc
     alpha: float
 
 
-@dataclass
 class UnaryFloatParams(OpParams, opcode=OpCode.UNARY, form="float"):
     func: UnaryFunc
     alpha: float
 
 
-@dataclass
 class SubInt8Params(OpParams, opcode=OpCode.SUB, form="int8"):
     left_shift: int
     a_mult: int
@@ -269,13 +250,11 @@ class SubInt8Params(OpParams, opcode=OpCode.SUB, form="int8"):
     act_max: int
 
 
-@dataclass
 class SubFloatParams(OpParams, opcode=OpCode.SUB, form="float"):
     lo: float
     hi: float
 
 
-@dataclass
 class MulInt8Params(OpParams, opcode=OpCode.MUL, form="int8"):
     out_mult: int
     out_shift: int
@@ -283,51 +262,43 @@ class MulInt8Params(OpParams, opcode=OpCode.MUL, form="int8"):
     act_max: int
 
 
-@dataclass
 class MulFloatParams(OpParams, opcode=OpCode.MUL, form="float"):
     lo: float
     hi: float
 
 
-@dataclass
 class PadInt8Params(OpParams, opcode=OpCode.PAD, form="int8"):
     before: list[int]
     after: list[int]
     value: int
 
 
-@dataclass
 class PadFloatParams(OpParams, opcode=OpCode.PAD, form="float"):
     before: list[int]
     after: list[int]
     value: float
 
 
-@dataclass
 class SliceInt8Params(OpParams, opcode=OpCode.SLICE, form="int8"):
     start: list[int]
     step: list[int]
 
 
-@dataclass
 class SliceFloatParams(OpParams, opcode=OpCode.SLICE, form="float"):
     start: list[int]
     step: list[int]
 
 
-@dataclass
 class ResizeInt8Params(OpParams, opcode=OpCode.RESIZE, form="int8"):
     mode: ResizeMode
     align_corners: bool
 
 
-@dataclass
 class ResizeFloatParams(OpParams, opcode=OpCode.RESIZE, form="float"):
     mode: ResizeMode
     align_corners: bool
 
 
-@dataclass
 class DepthwiseConv2dInt8Params(OpParams, opcode=OpCode.DEPTHWISE_CONV2D, form="int8"):
     stride_h: int
     stride_w: int
@@ -341,7 +312,6 @@ class DepthwiseConv2dInt8Params(OpParams, opcode=OpCode.DEPTHWISE_CONV2D, form="
     act_max: int
 
 
-@dataclass
 class DepthwiseConv2dFloatParams(OpParams, opcode=OpCode.DEPTHWISE_CONV2D, form="float"):
     stride_h: int
     stride_w: int
@@ -355,7 +325,6 @@ class DepthwiseConv2dFloatParams(OpParams, opcode=OpCode.DEPTHWISE_CONV2D, form=
     hi: float
 
 
-@dataclass
 class BatchMatmulInt8Params(OpParams, opcode=OpCode.BATCH_MATMUL, form="int8"):
     transpose_b: bool
     mult: int
@@ -364,28 +333,23 @@ class BatchMatmulInt8Params(OpParams, opcode=OpCode.BATCH_MATMUL, form="int8"):
     act_max: int
 
 
-@dataclass
 class BatchMatmulFloatParams(OpParams, opcode=OpCode.BATCH_MATMUL, form="float"):
     transpose_b: bool
     alpha: float
 
 
-@dataclass
 class SoftmaxFloatParams(OpParams, opcode=OpCode.SOFTMAX, form="float"):
     pass
 
 
-@dataclass
 class LayerNormFloatParams(OpParams, opcode=OpCode.LAYER_NORM, form="float"):
     eps: float
 
 
-@dataclass
 class EmbeddingFloatParams(OpParams, opcode=OpCode.EMBEDDING, form="float"):
     pass
 
 
-@dataclass
 class SparseConv2dInt8Params(OpParams, opcode=OpCode.SPARSE_CONV2D, form="int8"):
     stride_h: int
     stride_w: int
@@ -404,7 +368,6 @@ class SparseConv2dInt8Params(OpParams, opcode=OpCode.SPARSE_CONV2D, form="int8")
     block_cols: int
 
 
-@dataclass
 class SparseFullyConnectedInt8Params(OpParams, opcode=OpCode.SPARSE_FULLY_CONNECTED, form="int8"):
     act_min: int
     act_max: int

@@ -20,7 +20,7 @@ def _py_type(p: Param) -> str:
 
 def _py_class(op: OpDef, form: Form) -> list[str]:
     name = struct_name(op, form)
-    lines = ["", "", "@dataclass", f'class {name}(OpParams, opcode=OpCode.{op.name}, form="{form.kind}"):']
+    lines = ["", "", f'class {name}(OpParams, opcode=OpCode.{op.name}, form="{form.kind}"):']
     for p in form.params:
         lines.append(f"    {p.name}: {_py_type(p)}")
     if not form.params:
@@ -69,7 +69,7 @@ def python_module() -> str:
         "import struct",
         "from collections.abc import Sequence",
         "from dataclasses import dataclass, fields",
-        "from typing import Any, ClassVar",
+        "from typing import Any, ClassVar, dataclass_transform",
         "",
         "from . import optable",
         "from .ir_enums import SINGLE_FORM, OpCode, ResizeMode, UnaryFunc",
@@ -90,6 +90,7 @@ def python_module() -> str:
         "PARAMS: dict[tuple[OpCode, str], Any] = {}  # (opcode, form) -> class, filled as the classes are defined",
         "",
         "",
+        "@dataclass_transform()",
         "class OpParams:",
         '    """Base of the generated classes: encode / decode by the op table\'s parameter kinds."""',
         "",
@@ -98,6 +99,7 @@ def python_module() -> str:
         "",
         "    def __init_subclass__(cls, opcode: OpCode, form: str) -> None:",
         "        cls.OPCODE, cls.FORM = opcode, form",
+        "        dataclass(cls)  # each subclass is a dataclass (dataclass_transform tells type checkers)",
         "        PARAMS[(opcode, form)] = cls",
         "",
         "    @classmethod",
