@@ -102,7 +102,11 @@ def test_factorized_graph_runs_int8(net: Net) -> None:
         "fc.weight",
     ]  # `out` would qualify too, but is not asked for
     program = lower_graph(quantize_model(fact, [(c,) for c in calib]), "lr")
-    assert program.op_counts()["CONV2D"] == 3 and program.op_counts()["FULLY_CONNECTED"] == 3
+    counts = program.op_counts()
+    # the factorized conv is two CONV2D; the grouped (depthwise) conv stays one DEPTHWISE_CONV2D
+    assert counts["CONV2D"] == 2 and counts["DEPTHWISE_CONV2D"] == 1 and counts["FULLY_CONNECTED"] == 3, (
+        counts
+    )
     x = calib[0].numpy()
     got = run_native(program, [x])[0].ravel()
     with torch.no_grad():
