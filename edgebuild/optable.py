@@ -37,6 +37,14 @@ ENUMS: dict[str, tuple[str, ...]] = {
         "RECIPROCAL",
     ),
     "ResizeMode": ("NEAREST", "BILINEAR"),
+    # --- issue 16, elementwise (ELEMENTWISE, WHERE, CAST): enums here ---
+    # --- end elementwise enums ---
+    # --- issue 16, reductions (REDUCE, CUMSUM): enums here ---
+    # --- end reduction enums ---
+    # --- issue 16, indexing (GATHER, GATHER_ELEMENTS, SCATTER_ELEMENTS, BROADCAST_TO, TOPK): enums here ---
+    # --- end indexing enums ---
+    # --- issue 16, conv (TRANSPOSE_CONV2D, GRID_SAMPLE): enums here ---
+    # --- end conv enums ---
 }
 
 
@@ -290,6 +298,14 @@ OPS: tuple[OpDef, ...] = (
         doc="eq. 6 with one group per input channel; OC = C x depth multiplier",
         since="1.2",
     ),
+    # --- issue 16, elementwise: opcodes 19-21 (spare 31-33) ---
+    # --- end elementwise ops ---
+    # --- issue 16, reductions: opcodes 22-23 (spare 34-35) ---
+    # --- end reduction ops ---
+    # --- issue 16, indexing: opcodes 24-28 (spare 36-37) ---
+    # --- end indexing ops ---
+    # --- issue 16, conv: opcodes 29-30 (spare 38-39) ---
+    # --- end conv ops ---
     OpDef(
         "BATCH_MATMUL",
         40,
