@@ -33,8 +33,8 @@ ops.py (the mapping of each op, reading its parameters by name).
 from __future__ import annotations
 
 from ...ir import Program
-from .. import ExportError, refuse_float_ops
-from .ops import OpWriter
+from .. import ExportError, write_ops
+from .float_ops import Writer
 from .quant import tflite_activation_range, tflite_padding
 
 __all__ = ["export_tflite", "tflite_activation_range", "tflite_padding"]
@@ -42,20 +42,11 @@ __all__ = ["export_tflite", "tflite_activation_range", "tflite_padding"]
 
 def export_tflite(program: Program, *, io: str = "float") -> bytes:
     """The .tflite flatbuffer of a Program (as read back from a .ebm); see the module docstring."""
-    w = OpWriter(program, io)
-    handlers = w.handlers()
-    refuse_float_ops(program, "TFLite", mapped=handlers)
-    for op in program.ops:
-        handler = handlers.get(op.opcode)
-        if handler is None:
-            raise ExportError(
-                f"{op.name}: {op.opcode.name} has no TFLite mapping in edgebuild's exporter yet; "
-                f"the model runs in edgebuild (model.ebm) but cannot be exported as TFLite"
-            )
-        handler(op)
+    w = Writer(program, io)
+    write_ops(program, "TFLite", w.handlers())
     for tid in program.inputs:
         if tid not in w.tmap:
-            raise ExportError(f"graph input {program.tensors[tid].name!r} is not quantized by the model")
+            raise ExportError(f"graph input {program.tensors[tid].name!r} is not used by the model")
     return w.fb.finish(
         [w.tmap[t] for t in program.inputs],
         [w.tmap[t] for t in program.outputs],
