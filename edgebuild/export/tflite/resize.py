@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ...ir import Op, Program, ResizeMode
+from ...ir import Op, Program
+from ...ir_ops import ResizeMode
 from .. import ExportError
 
 
