@@ -11,6 +11,7 @@ rounds in float: agreement with edgebuild is ≤ 1 LSB per op, stated and tested
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -56,6 +57,9 @@ class _Writer:
         self.dq_names: dict[int, str] = {}
         self.weight_scales: dict[str, list[float]] = program.metadata.get("weight_scales", {})
         self.counter = 0
+
+    def handlers(self) -> dict[tuple[OpCode, str], Callable[[Op], None]]:
+        raise NotImplementedError  # export/onnx_float.py's Writer has the table
 
     def val(self, tid: int) -> str:
         """The ONNX name of tensor `tid`'s value as stored (int8 codes of an int8 tensor)."""

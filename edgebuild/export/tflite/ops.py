@@ -3,8 +3,6 @@ by name (edgebuild/ir_ops.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from ...ir import DType, Op, OpCode
@@ -24,22 +22,6 @@ ADD_LEFT_SHIFT = 20  # TFLite's int8 ADD (docs/quantization.md (7))
 
 
 class OpWriter(TensorWriter):
-    def handlers(self) -> dict[OpCode, Callable[[Op], None]]:
-        return {
-            OpCode.QUANTIZE: self.quantize,
-            OpCode.DEQUANTIZE: self.dequantize,
-            OpCode.CONV2D: self.conv,
-            OpCode.DEPTHWISE_CONV2D: self.conv,
-            OpCode.FULLY_CONNECTED: self.fully_connected,
-            OpCode.ADD: self.add,
-            OpCode.MAX_POOL2D: self.max_pool,
-            OpCode.AVG_POOL2D: self.avg_pool,
-            OpCode.CONCAT: self.concat,
-            OpCode.RESHAPE: self.reshape,
-            OpCode.TRANSPOSE: self.transpose,
-            OpCode.CLAMP: self.clamp_op,
-        }
-
     # --- windows and padding --------------------------------------------------------------------------------
     def pad(self, x: int, src: int, pads: list[tuple[int, int]], value: float | None, name: str) -> int:
         """PAD (value None: the zero point, i.e. real 0) or PADV2 (an explicit value: an int8 code of x's
