@@ -101,21 +101,26 @@ class Writer(OpWriter):
         self.write_act(op, builtin, [self.fin(i) for i in op.inputs], opt)
 
     def sub_mul_int8(self, op: Op) -> None:
-        """int8 SUB (eq. 7 with a' - b') and MUL (eq. 12) are TFLite's int8 SUB and MUL: the same multipliers, which
-        the interpreter derives from the float32 scales (checked)."""
+        """int8 SUB (eq. 7 with a' - b') and MUL (eq. 12) are TFLite's int8 SUB and MUL when the multipliers the
+        interpreter derives from the float32 scales are the artifact's; otherwise a float island (within 1 LSB)."""
         P = self.program
         p = P.params_of(op)
         a, b, y = (P.tensors[i] for i in (*op.inputs, op.outputs[0]))
         sa, sb, sy = (float(np.float32(t.scale)) for t in (a, b, y))
-        if op.opcode == OpCode.SUB:
-            if p.left_shift != ADD_LEFT_SHIFT:
-                raise ExportError(f"SUB with left_shift {p.left_shift}; TFLite's int8 SUB uses 20")
-            twice = 2.0 * max(sa, sb)
-            check_multiplier(op, sa / twice, p.a_mult, p.a_shift, "first input")
-            check_multiplier(op, sb / twice, p.b_mult, p.b_shift, "second input")
-            check_multiplier(op, twice / ((1 << ADD_LEFT_SHIFT) * sy), p.out_mult, p.out_shift, "output")
-        else:
-            check_multiplier(op, float(np.float32(sa * sb)) / sy, p.out_mult, p.out_shift, "output")
+        try:
+            if op.opcode == OpCode.SUB:
+                if p.left_shift != ADD_LEFT_SHIFT:
+                    raise ExportError(f"SUB with left_shift {p.left_shift}; TFLite's int8 SUB uses 20")
+                twice = 2.0 * max(sa, sb)
+                check_multiplier(op, sa / twice, p.a_mult, p.a_shift, "first input")
+                check_multiplier(op, sb / twice, p.b_mult, p.b_shift, "second input")
+                check_multiplier(op, twice / ((1 << ADD_LEFT_SHIFT) * sy), p.out_mult, p.out_shift, "output")
+            else:  # mul.cc: double(s_a) * double(s_b) / double(s_y)
+                check_multiplier(op, sa * sb / sy, p.out_mult, p.out_shift, "output")
+        except ExportError:
+            self.binary(op)
+            self.flush_island()
+            return
         builtin, opt = BINARY[op.opcode]
         act, out = self.fused(op.outputs[0], p.act_min, p.act_max)
         ins = [self.tensor(i) for i in op.inputs]
