@@ -21,7 +21,7 @@ KEPT_FOR_PT2E: frozenset[str] = frozenset()
 
 
 def overload_name(op: torch._ops.OpOverload) -> str:
-    """"aten.<name>.<overload>", the key the lowering registries use (lower/registry.py)."""
+    """The key "aten.<name>.<overload>" that the lowering registries use (lower/registry.py)."""
     return f"aten.{op._schema.name.split('::')[-1]}.{op._overloadname}"
 
 

@@ -25,7 +25,9 @@ class MaskedPositions(torch.nn.Module):
         causal = torch.triu(torch.full((s, s), float("-inf")), diagonal=1)
         h = x + self.pos(ids)
         scores = h @ self.w.t() @ h.transpose(1, 2) + causal
-        return torch.softmax(scores, -1) * torch.ones_like(x[..., :1]) + torch.cumsum(ids, 1).float()[..., None]
+        return (
+            torch.softmax(scores, -1) * torch.ones_like(x[..., :1]) + torch.cumsum(ids, 1).float()[..., None]
+        )
 
 
 def _targets(gm: torch.fx.GraphModule) -> list[str]:
