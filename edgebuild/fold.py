@@ -77,6 +77,10 @@ def _too_big(value: Any) -> bool:
     return False
 
 
+def _substitute(node: Node, value: Any) -> Any:
+    return lambda a: value if a is node else a
+
+
 def fold_constants(gm: GraphModule) -> int:
     """Fold `gm`'s constant subgraphs in place; returns how many nodes were folded."""
     values: dict[Node, Any] = {}
@@ -127,8 +131,8 @@ def fold_constants(gm: GraphModule) -> int:
             count += 1
         elif isinstance(value, (int, float, bool)):
             for user in list(node.users):
-                user.args = map_aggregate(user.args, lambda a, n=node, v=value: v if a is n else a)
-                user.kwargs = map_aggregate(user.kwargs, lambda a, n=node, v=value: v if a is n else a)
+                user.args = map_aggregate(user.args, _substitute(node, value))
+                user.kwargs = map_aggregate(user.kwargs, _substitute(node, value))  # type: ignore[assignment]
             count += 1
         # tuples stay: their getitem users were folded themselves
     for node in reversed(list(folded)):  # checks on constants (_assert_tensor_metadata) held and are dropped
