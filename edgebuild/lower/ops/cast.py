@@ -47,3 +47,8 @@ def lower_identity(ctx: LoweringContext, node: Node) -> None:
     if src not in ctx.fvalues:
         ctx.float_value(src, Layout.PLAIN)
     ctx.fvalues[node] = dict(ctx.fvalues[src])
+
+
+@register_float("aten._assert_tensor_metadata.default", "aten._assert_scalar.default")
+def lower_assert(ctx: LoweringContext, node: Node) -> None:
+    """torch.export's metadata checks (around a dtype conversion): nothing to run."""
