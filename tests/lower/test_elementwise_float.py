@@ -117,7 +117,7 @@ def test_unary_functions_match_eager(shape: tuple[int, ...], seed: int) -> None:
 
 def test_unary_special_values() -> None:
     """Zeros, infinities, NaN and domain edges: the same as eager (NaN where torch gives NaN)."""
-    vals = [0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 1e-38, -1e-38, 88.0, -104.0, 0.5, -0.5, 2.5, 1e10]
+    vals = [0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 1e-38, -1e-38, 88.0, -104.0, 0.5, -0.5, 2.5, 1e6]
     x = torch.tensor(vals, dtype=torch.float32)
     fns = {
         "exp": torch.exp, "log": torch.log, "log1p": torch.log1p, "expm1": torch.expm1, "erf": torch.erf,
@@ -179,7 +179,9 @@ def test_binary_functions_match_eager(pair: tuple[tuple[int, ...], tuple[int, ..
     g = torch.Generator().manual_seed(seed)
     a = torch.randn(pair[0], generator=g) * 3
     b = torch.randn(pair[1], generator=g) * 3
-    b = torch.where(torch.rand(pair[1], generator=g) < 0.2, torch.zeros(()), b)  # some zeros: x / 0, fmod(x, 0)
+    b = torch.where(
+        torch.rand(pair[1], generator=g) < 0.2, torch.zeros(()), b
+    )  # some zeros: x / 0, fmod(x, 0)
     prog, model = build(Binary().eval(), (a, b))
     assert {"ELEMENTWISE", "WHERE", "CAST"} <= set(prog.op_counts()), prog.op_counts()
     for (name, (_, exact)), got, ref in zip(BINARY.items(), run(model, (a, b)), Binary()(a, b), strict=True):

@@ -93,6 +93,9 @@ NAMES = tuple(
         "bitwise_xor.Scalar",
         "bitwise_left_shift.Tensor",
         "bitwise_right_shift.Tensor",
+        "__and__.Tensor",
+        "__or__.Tensor",
+        "__xor__.Tensor",
     ]
 )
 # (func, scalar on the right?) -> the UNARY scalar function of a float tensor
@@ -112,8 +115,12 @@ SCALAR_FUNCS = {
 }
 
 
+DUNDER = {"__and__": "bitwise_and", "__or__": "bitwise_or", "__xor__": "bitwise_xor"}
+
+
 def base_name(node: Node) -> str:
-    return op_name(node).split(".")[1].rstrip("_")
+    base = op_name(node).split(".")[1]
+    return DUNDER.get(base, base.rstrip("_"))
 
 
 def operands(node: Node) -> tuple[object, object, float, BinaryFunc]:
