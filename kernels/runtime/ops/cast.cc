@@ -12,11 +12,9 @@ bool numeric(uint8_t dtype) { return dtype == EB_DTYPE_INT32 || dtype == EB_DTYP
 eb_status validate(OpCheck& c) {
   const int32_t x = c.op().inputs[0], y = c.op().outputs[0];
   if (!numeric(c.T(x).dtype))
-    return c.fail("input ('%.*s') is %s, expected int32 or float32", c.tlen(x), c.tname(x),
-                  dtype_text(c.T(x).dtype));
+    return c.fail("input ('%.*s') is %s, expected int32 or float32", c.tlen(x), c.tname(x), dtype_text(c.T(x).dtype));
   if (!numeric(c.T(y).dtype))
-    return c.fail("output ('%.*s') is %s, expected int32 or float32", c.tlen(y), c.tname(y),
-                  dtype_text(c.T(y).dtype));
+    return c.fail("output ('%.*s') is %s, expected int32 or float32", c.tlen(y), c.tname(y), dtype_text(c.T(y).dtype));
   return c.need_same_dims("output", y, "input", x);
 }
 

@@ -51,7 +51,7 @@ float apply(int32_t func, float x, float alpha) {
     case EB_UNARY_LOG10: return (float)eb_f64_log_base(xd, 10);
     case EB_UNARY_LOG1P: return (float)eb_f64_log1p(xd);
     case EB_UNARY_EXPM1: return (float)eb_f64_expm1(xd);
-    case EB_UNARY_SQRT: return __builtin_sqrtf(x);  // IEEE: correctly rounded
+    case EB_UNARY_SQRT: return __builtin_sqrtf(x);          // IEEE: correctly rounded
     case EB_UNARY_RSQRT: return 1.0f / __builtin_sqrtf(x);  // as torch computes it: two IEEE roundings
     case EB_UNARY_ERF: return (float)eb_f64_erf(xd);
     case EB_UNARY_SIN: return (float)eb_f64_trig(xd, 0);

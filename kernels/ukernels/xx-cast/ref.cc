@@ -16,8 +16,7 @@ int32_t f32_to_i32(float x) {
 }  // namespace
 
 // from_int / to_int: the dtypes of input and output (int32 or float32); to_bool: y = x != 0 (NaN != 0 is true).
-extern "C" void eb_xx_cast_ref(size_t count, int from_int, int to_int, int to_bool, const void* input,
-                               void* output) {
+extern "C" void eb_xx_cast_ref(size_t count, int from_int, int to_int, int to_bool, const void* input, void* output) {
   const float* xf = static_cast<const float*>(input);
   const int32_t* xi = static_cast<const int32_t*>(input);
   float* yf = static_cast<float*>(output);
