@@ -33,6 +33,9 @@ enum Opcode : uint32_t {
   kOpSlice = 16,
   kOpResize = 17,
   kOpDepthwiseConv2d = 18,
+  kOpElementwise = 19,
+  kOpWhere = 20,
+  kOpCast = 21,
   kOpBatchMatmul = 40,
   kOpSoftmax = 41,
   kOpLayerNorm = 42,
@@ -41,7 +44,7 @@ enum Opcode : uint32_t {
   kOpSparseFullyConnected = 71,
 };
 
-constexpr uint32_t kOpCount = 24;  // ops in the table (dense indices 0..kOpCount-1)
+constexpr uint32_t kOpCount = 27;  // ops in the table (dense indices 0..kOpCount-1)
 
 // Dense index of an opcode in kOpInfo / kOpImpls, or -1 for an opcode this runtime does not know.
 inline int32_t op_index(uint32_t opcode) {
@@ -64,12 +67,15 @@ inline int32_t op_index(uint32_t opcode) {
     case kOpSlice: return 15;
     case kOpResize: return 16;
     case kOpDepthwiseConv2d: return 17;
-    case kOpBatchMatmul: return 18;
-    case kOpSoftmax: return 19;
-    case kOpLayerNorm: return 20;
-    case kOpEmbedding: return 21;
-    case kOpSparseConv2d: return 22;
-    case kOpSparseFullyConnected: return 23;
+    case kOpElementwise: return 18;
+    case kOpWhere: return 19;
+    case kOpCast: return 20;
+    case kOpBatchMatmul: return 21;
+    case kOpSoftmax: return 22;
+    case kOpLayerNorm: return 23;
+    case kOpEmbedding: return 24;
+    case kOpSparseConv2d: return 25;
+    case kOpSparseFullyConnected: return 26;
     default: return -1;
   }
 }
@@ -282,6 +288,15 @@ struct DepthwiseConv2dFloatParams {
   float lo;
   float hi;
 };
+struct ElementwiseParams {
+  int32_t func;  // BinaryFunc
+};
+struct WhereParams {
+  int32_t unused;  // no params
+};
+struct CastParams {
+  int32_t to_bool;
+};
 struct BatchMatmulInt8Params {
   int32_t transpose_b;
   int32_t mult;
@@ -360,6 +375,9 @@ union OpParams {
   ResizeFloatParams resize_float;
   DepthwiseConv2dInt8Params depthwise_conv2d_int8;
   DepthwiseConv2dFloatParams depthwise_conv2d_float;
+  ElementwiseParams elementwise;
+  WhereParams where;
+  CastParams cast;
   BatchMatmulInt8Params batch_matmul_int8;
   BatchMatmulFloatParams batch_matmul_float;
   SoftmaxFloatParams softmax_float;
@@ -628,7 +646,7 @@ inline bool decode_unary_int8(const int32_t* p, uint32_t n, uint32_t rank, uint3
   if (n != 2) return e->count(n, 2);
   uint32_t k = 0;
   o.func = p[k++];
-  if (o.func < 0 || o.func > 9) return e->range("func", o.func, 0, 9);
+  if (o.func < 0 || o.func > 45) return e->range("func", o.func, 0, 45);
   memcpy(&o.alpha, &p[k++], sizeof(float));
   (void)k;
   return true;
@@ -639,7 +657,7 @@ inline bool decode_unary_float(const int32_t* p, uint32_t n, uint32_t rank, uint
   if (n != 2) return e->count(n, 2);
   uint32_t k = 0;
   o.func = p[k++];
-  if (o.func < 0 || o.func > 9) return e->range("func", o.func, 0, 9);
+  if (o.func < 0 || o.func > 45) return e->range("func", o.func, 0, 45);
   memcpy(&o.alpha, &p[k++], sizeof(float));
   (void)k;
   return true;
@@ -799,6 +817,34 @@ inline bool decode_depthwise_conv2d_float(const int32_t* p, uint32_t n, uint32_t
   (void)k;
   return true;
 }
+inline bool decode_elementwise(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  ElementwiseParams& o = out->elementwise;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 1) return e->count(n, 1);
+  uint32_t k = 0;
+  o.func = p[k++];
+  if (o.func < 0 || o.func > 25) return e->range("func", o.func, 0, 25);
+  (void)k;
+  return true;
+}
+inline bool decode_where(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  WhereParams& o = out->where;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 0) return e->count(n, 0);
+  uint32_t k = 0;
+  (void)k;
+  return true;
+}
+inline bool decode_cast(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  CastParams& o = out->cast;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 1) return e->count(n, 1);
+  uint32_t k = 0;
+  o.to_bool = p[k++];
+  if (o.to_bool != 0 && o.to_bool != 1) return e->range("to_bool", o.to_bool, 0, 1);
+  (void)k;
+  return true;
+}
 inline bool decode_batch_matmul_int8(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
   BatchMatmulInt8Params& o = out->batch_matmul_int8;
   (void)p, (void)rank, (void)inputs, (void)o;
@@ -924,6 +970,9 @@ inline constexpr OpInfo kOpInfo[kOpCount] = {
     {kOpSlice, "SLICE", false, {{true, 1, 1, -1, 0x0u, decode_slice_int8}, {true, 1, 1, -1, 0x0u, decode_slice_float}}},
     {kOpResize, "RESIZE", false, {{true, 3, 1, 2, 0x0u, decode_resize_int8}, {true, 3, 1, 2, 0x0u, decode_resize_float}}},
     {kOpDepthwiseConv2d, "DEPTHWISE_CONV2D", false, {{true, 5, 1, 10, 0x4u, decode_depthwise_conv2d_int8}, {true, 3, 1, 10, 0x4u, decode_depthwise_conv2d_float}}},
+    {kOpElementwise, "ELEMENTWISE", true, {{true, 2, 1, 1, 0x0u, decode_elementwise}, {false, 0, 0, 0, 0, NULL}}},
+    {kOpWhere, "WHERE", true, {{true, 3, 1, 0, 0x0u, decode_where}, {false, 0, 0, 0, 0, NULL}}},
+    {kOpCast, "CAST", true, {{true, 1, 1, 1, 0x0u, decode_cast}, {false, 0, 0, 0, 0, NULL}}},
     {kOpBatchMatmul, "BATCH_MATMUL", false, {{true, 2, 1, 5, 0x0u, decode_batch_matmul_int8}, {true, 2, 1, 2, 0x0u, decode_batch_matmul_float}}},
     {kOpSoftmax, "SOFTMAX", false, {{false, 0, 0, 0, 0, NULL}, {true, 1, 1, 0, 0x0u, decode_softmax_float}}},
     {kOpLayerNorm, "LAYER_NORM", false, {{false, 0, 0, 0, 0, NULL}, {true, 3, 1, 1, 0x6u, decode_layer_norm_float}}},
@@ -959,6 +1008,9 @@ extern const OpImpl kOpImplPad;  // ops/pad.cc
 extern const OpImpl kOpImplSlice;  // ops/slice.cc
 extern const OpImpl kOpImplResize;  // ops/resize.cc
 extern const OpImpl kOpImplDepthwiseConv2d;  // ops/depthwise_conv2d.cc
+extern const OpImpl kOpImplElementwise;  // ops/elementwise.cc
+extern const OpImpl kOpImplWhere;  // ops/where.cc
+extern const OpImpl kOpImplCast;  // ops/cast.cc
 extern const OpImpl kOpImplBatchMatmul;  // ops/batch_matmul.cc
 extern const OpImpl kOpImplSoftmax;  // ops/softmax.cc
 extern const OpImpl kOpImplLayerNorm;  // ops/layer_norm.cc
@@ -985,6 +1037,9 @@ inline const OpImpl* const kOpImpls[kOpCount] = {
     &kOpImplSlice,
     &kOpImplResize,
     &kOpImplDepthwiseConv2d,
+    &kOpImplElementwise,
+    &kOpImplWhere,
+    &kOpImplCast,
     &kOpImplBatchMatmul,
     &kOpImplSoftmax,
     &kOpImplLayerNorm,

@@ -2,7 +2,10 @@
 package registers them all (lower/registry.py)."""
 
 from . import (  # noqa: F401
+    arith,
+    cast,
     clamp,
+    compare,
     conv,
     elementwise,
     embedding,

@@ -220,6 +220,20 @@ void eb_qs8_resize_ref(size_t batch, size_t input_height, size_t input_width, si
 void eb_f32_resize_ref(size_t batch, size_t input_height, size_t input_width, size_t channels, size_t output_height,
                        size_t output_width, const float* htab, const float* wtab, const float* input, float* output);
 
+// ---- issue 16, elementwise ----
+// xx-elementwise: ELEMENTWISE's function (EB_BINARY_FUNC_*, ops_enums.h) of a and b broadcast to the output (same
+// rank <= 6, each dim of a and b equal to the output's or 1); a and b both float32 (is_int 0) or both int32; the
+// output is int32 0/1 for EQ..LOGICAL_XOR, else the inputs' dtype (xx-elementwise/ref.cc: torch's semantics).
+void eb_xx_elementwise_ref(int32_t func, int is_int, size_t rank, const int32_t* a_dims, const int32_t* b_dims,
+                           const int32_t* out_dims, const void* a, const void* b, void* output);
+// xx-where: y = cond != 0 ? a : b, each broadcast to the output (same rank <= 6); a, b, y of one element size.
+void eb_xx_where_ref(size_t element_size, size_t rank, const int32_t* cond_dims, const int32_t* a_dims,
+                     const int32_t* b_dims, const int32_t* out_dims, const int32_t* cond, const void* a, const void* b,
+                     void* output);
+// xx-cast: float32 <-> int32 (float -> int truncates, saturates, NaN -> 0), or to_bool: y = x != 0 (0/1).
+void eb_xx_cast_ref(size_t count, int from_int, int to_int, int to_bool, const void* input, void* output);
+// ---- end elementwise ----
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif
