@@ -24,6 +24,11 @@ class OpCode(enum.IntEnum):
     SLICE = 16
     RESIZE = 17
     DEPTHWISE_CONV2D = 18
+    GATHER = 24
+    GATHER_ELEMENTS = 25
+    SCATTER_ELEMENTS = 26
+    BROADCAST_TO = 27
+    TOPK = 28
     BATCH_MATMUL = 40
     SOFTMAX = 41
     LAYER_NORM = 42
@@ -50,5 +55,26 @@ class ResizeMode(enum.IntEnum):
     BILINEAR = 1
 
 
+class ScatterReduce(enum.IntEnum):
+    NONE = 0
+    ADD = 1
+    MUL = 2
+    MAX = 3
+    MIN = 4
+    MEAN = 5
+
+
 # Ops with one form whatever their output dtype.
-SINGLE_FORM = frozenset({OpCode.QUANTIZE, OpCode.DEQUANTIZE, OpCode.RESHAPE, OpCode.TRANSPOSE})
+SINGLE_FORM = frozenset(
+    {
+        OpCode.QUANTIZE,
+        OpCode.DEQUANTIZE,
+        OpCode.RESHAPE,
+        OpCode.TRANSPOSE,
+        OpCode.GATHER,
+        OpCode.GATHER_ELEMENTS,
+        OpCode.SCATTER_ELEMENTS,
+        OpCode.BROADCAST_TO,
+        OpCode.TOPK,
+    }
+)
