@@ -51,13 +51,14 @@ def build_repeat(ctx: LoweringContext, node: Node, x: int, out: int) -> None:
 
 @mover("aten.select.int")
 def build_select(ctx: LoweringContext, node: Node, x: int, out: int) -> None:
-    """x[..., i, ...]: a GATHER by a 0-d index (the dim goes away)."""
+    """x[..., i, ...]: a GATHER by a one-element index, then a RESHAPE that drops the dim."""
     shape = ctx.tensor(x).shape
     dim = int(node.args[1]) % len(shape)  # type: ignore[call-overload]
     i = int(node.args[2])  # type: ignore[call-overload]
     if not -shape[dim] <= i < shape[dim]:
         raise EdgebuildError(f"{node.name}: index {i} is out of range for dim {dim} of size {shape[dim]}")
-    gather_const(ctx, node, x, dim, np.array(i % shape[dim]), "select", out)
+    picked = gather_const(ctx, node, x, dim, np.array([i % shape[dim]]), "select")
+    finish(ctx, node, picked, out)
 
 
 @mover("aten.flip.default")

@@ -138,13 +138,14 @@ def finish(ctx: LoweringContext, node: Node, y: int, out: int, tag: str = "out")
 # --- index operands -----------------------------------------------------------------------------------------------
 
 
+def _short(node: Node) -> str:
+    parts = str(node.target).split(".")
+    return parts[-2] if len(parts) > 1 else parts[0]
+
+
 def constant_of(ctx: LoweringContext, arg: object) -> np.ndarray | None:
     """The value of a constant tensor operand (through lifted copies), or None for a computed one."""
-    while (
-        isinstance(arg, Node)
-        and arg.op == "call_function"
-        and str(arg.target).split(".")[-2] in _PASS_THROUGH
-    ):
+    while isinstance(arg, Node) and arg.op == "call_function" and _short(arg) in _PASS_THROUGH:
         arg = arg.args[0]
     if isinstance(arg, Node) and arg.op == "get_attr":
         return ctx.constant(arg)
@@ -208,7 +209,11 @@ def lower_moved_float(
     (float32 or int32; or `dtype`)."""
     x = ctx.float_value(node.args[0] if arg is None else arg, Layout.PLAIN)
     out = new_value(ctx, node, node_shape(node), dtype or ctx.tensor(x).dtype)
-    build(ctx, node, x, out)
+    try:
+        build(ctx, node, x, out)
+    except BaseException:
+        del ctx.fvalues[node]  # the walker undoes the tensors and ops; the value must go with them
+        raise
 
 
 def mover(*names: str, annotate: bool = True) -> Callable[[Builder], Builder]:
