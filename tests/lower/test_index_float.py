@@ -91,9 +91,6 @@ def test_expand_repeat_select(shape: tuple[int, ...], data: st.DataObject) -> No
     reps = data.draw(st.lists(st.integers(1, 3), min_size=len(shape), max_size=len(shape) + 1))
     d = data.draw(st.integers(0, len(shape) - 1))
     i = data.draw(st.integers(-shape[d], shape[d] - 1))
-    big = (3,) + tuple(1 if n == 1 else n for n in shape)
-    y = x.narrow(d, 0, 1)
-    check(lambda x: x.repeat(reps).sum() + x.select(d, i).sum() + y.expand(big).sum(), x, ops=set())
     check(lambda x: x.narrow(d, 0, 1).expand((2,) + x.narrow(d, 0, 1).shape), x, ops={"BROADCAST_TO"})
     check(lambda x: x.repeat(reps), x, ops=set())
     check(lambda x: x.select(d, i), x, ops={"GATHER"})
@@ -121,7 +118,8 @@ def test_advanced_indexing(a: int, b: int, c: int, data: st.DataObject) -> None:
     check(lambda x: x[:, j[:, None], k], x, ops={"GATHER"})
     check(lambda x: x[i, :, k[:1]], x, ops={"GATHER"})
     check(lambda x: x.index_select(2, k), x, ops={"GATHER"})
-    check(lambda x: x.diagonal(0, 0, 1) + 0 * x.as_strided((2,), (2,), 1).sum(), x, ops={"GATHER"})
+    check(lambda x: x.diagonal(0, 0, 1), x, ops={"GATHER"})
+    check(lambda x: x.as_strided((2,), (2,), 1), x, ops={"GATHER"})
 
 
 @SETTINGS
