@@ -27,6 +27,11 @@ class OpCode(enum.IntEnum):
     ELEMENTWISE = 19
     WHERE = 20
     CAST = 21
+    GATHER = 24
+    GATHER_ELEMENTS = 25
+    SCATTER_ELEMENTS = 26
+    BROADCAST_TO = 27
+    TOPK = 28
     BATCH_MATMUL = 40
     SOFTMAX = 41
     LAYER_NORM = 42
@@ -118,6 +123,15 @@ class BinaryFunc(enum.IntEnum):
     SHIFT_RIGHT = 25
 
 
+class ScatterReduce(enum.IntEnum):
+    NONE = 0
+    ADD = 1
+    MUL = 2
+    MAX = 3
+    MIN = 4
+    MEAN = 5
+
+
 # Ops with one form whatever their output dtype.
 SINGLE_FORM = frozenset(
     {
@@ -128,5 +142,10 @@ SINGLE_FORM = frozenset(
         OpCode.ELEMENTWISE,
         OpCode.WHERE,
         OpCode.CAST,
+        OpCode.GATHER,
+        OpCode.GATHER_ELEMENTS,
+        OpCode.SCATTER_ELEMENTS,
+        OpCode.BROADCAST_TO,
+        OpCode.TOPK,
     }
 )

@@ -108,6 +108,8 @@ ENUMS: dict[str, tuple[str, ...]] = {
     # --- issue 16, reductions (REDUCE, CUMSUM): enums here ---
     # --- end reduction enums ---
     # --- issue 16, indexing (GATHER, GATHER_ELEMENTS, SCATTER_ELEMENTS, BROADCAST_TO, TOPK): enums here ---
+    # SCATTER_ELEMENTS's combination of a scattered value with the one already there (torch.scatter_reduce).
+    "ScatterReduce": ("NONE", "ADD", "MUL", "MAX", "MIN", "MEAN"),
     # --- end indexing enums ---
     # --- issue 16, conv (TRANSPOSE_CONV2D, GRID_SAMPLE): enums here ---
     # --- end conv enums ---
@@ -404,6 +406,65 @@ OPS: tuple[OpDef, ...] = (
     # --- issue 16, reductions: opcodes 22-23 (spare 34-35) ---
     # --- end reduction ops ---
     # --- issue 16, indexing: opcodes 24-28 (spare 36-37) ---
+    OpDef(
+        "GATHER",
+        24,
+        "gather",
+        (Form("int8", (_x("any"), Operand("indices", "i32")), (_y("any"),), (Param("axis"),)),),
+        single=True,
+        doc="y = x.dims[:axis] + indices.dims + x.dims[axis+1:]; an out-of-range index gives zeros",
+        since="1.3",
+    ),
+    OpDef(
+        "GATHER_ELEMENTS",
+        25,
+        "gather_elements",
+        (Form("int8", (_x("any"), Operand("indices", "i32")), (_y("any"),), (Param("axis"),)),),
+        single=True,
+        doc="torch.gather: y[i] = x[i with i[axis] = indices[i]]; y.dims = indices.dims; out of range: zero",
+        since="1.3",
+    ),
+    OpDef(
+        "SCATTER_ELEMENTS",
+        26,
+        "scatter_elements",
+        (
+            Form(
+                "int8",
+                (_x("any"), Operand("indices", "i32"), Operand("src", "any")),
+                (_y("any"),),
+                (Param("axis"), Param("reduce", "enum:ScatterReduce"), Param("include_self", "bool")),
+            ),
+        ),
+        single=True,
+        doc="y = x with src[i] combined into y[i with i[axis] = indices[i]]; an out-of-range index is skipped",
+        since="1.3",
+    ),
+    OpDef(
+        "BROADCAST_TO",
+        27,
+        "broadcast_to",
+        (Form("int8", (_x("any"),), (_y("any"),)),),
+        single=True,
+        doc="same rank; each input dim is 1 or the output's",
+        since="1.3",
+    ),
+    OpDef(
+        "TOPK",
+        28,
+        "topk",
+        (
+            Form(
+                "int8",
+                (_x("any"),),
+                (_y("any"),),
+                (Param("axis"), Param("k"), Param("largest", "bool"), Param("indices", "bool")),
+            ),
+        ),
+        single=True,
+        doc="the k largest (smallest) along axis, sorted, ties by lower index; y = values, or int32 indices",
+        since="1.3",
+    ),
     # --- end indexing ops ---
     # --- issue 16, conv: opcodes 29-30 (spare 38-39) ---
     # --- end conv ops ---

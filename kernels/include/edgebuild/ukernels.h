@@ -233,6 +233,27 @@ void eb_xx_where_ref(size_t element_size, size_t rank, const int32_t* cond_dims,
 // xx-cast: float32 <-> int32 (float -> int truncates, saturates, NaN -> 0), or to_bool: y = x != 0 (0/1).
 void eb_xx_cast_ref(size_t count, int from_int, int to_int, int to_bool, const void* input, void* output);
 // ---- end elementwise ----
+// --- issue 16, indexing (GATHER, GATHER_ELEMENTS, SCATTER_ELEMENTS, BROADCAST_TO, TOPK) ---
+// Run-time indices i of an axis of n: [0, n) as is, [-n, 0) from the end; any other index reads zeros (gathers)
+// or is skipped (scatter): never an access outside a tensor.
+// xx-gather: x as [outer, axis_size, inner] -> y [outer, count, inner], y[o, j, :] = x[o, indices[j], :].
+void eb_xx_gather_ref(size_t element_size, size_t outer, size_t axis_size, size_t inner, size_t count,
+                      const int32_t* indices, const void* input, void* output);
+// xx-gather: torch.gather over rank <= 6 (y and indices have index_dims).
+void eb_xx_gather_elements_ref(size_t element_size, size_t rank, const int32_t* input_dims, const int32_t* index_dims,
+                               size_t axis, const int32_t* indices, const void* input, void* output);
+// xx-gather: y = x broadcast to output_dims (same rank <= 6; each input dim 1 or the output's).
+void eb_xx_broadcast_ref(size_t element_size, size_t rank, const int32_t* input_dims, const int32_t* output_dims,
+                         const void* input, void* output);
+// xx-scatter: y = x with src combined in at indices along axis (dtype EB_DTYPE_*, reduce EB_SCATTER_REDUCE_*).
+void eb_xx_scatter_elements_ref(int dtype, size_t rank, const int32_t* input_dims, const int32_t* index_dims,
+                                const int32_t* src_dims, size_t axis, int reduce, int include_self,
+                                const int32_t* indices, const void* src, const void* input, void* output);
+// xx-topk: x as [outer, n, inner] -> the k first along n ([outer, k, inner]) by value, ties by lower index; writes
+// values (x's dtype) when values != NULL, int32 indices when indices != NULL.
+void eb_xx_topk_ref(int dtype, size_t outer, size_t n, size_t inner, size_t k, int largest, const void* input,
+                    void* values, int32_t* indices);
+// --- end indexing ---
 
 #ifdef __cplusplus
 }  // extern "C"
