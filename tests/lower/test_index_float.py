@@ -94,7 +94,7 @@ def test_index_pads(rank: int, h: int, w: int, data: st.DataObject) -> None:
     x = rand(shape, h * w)
     pads = [data.draw(st.integers(0, min(h, w) - 1)) for _ in range(2 * rank)]
     for mode in ("reflect", "replicate", "circular"):
-        check(lambda x, mode=mode: F.pad(x, pads, mode=mode), x, ops={"GATHER"})  # type: ignore[misc]
+        check(lambda x, mode=mode: F.pad(x, pads, mode=mode), x, ops={"GATHER"} if any(pads) else set())  # type: ignore[misc]
 
 
 @SETTINGS
