@@ -74,6 +74,25 @@ def _specs(shared_weight_scale: bool = False) -> tuple[object, object, Callable[
     return act, weight, bias
 
 
+def is_float(node: Node) -> bool:
+    """Does `node` produce a floating-point tensor (the only kind PT2E may observe)? Integer and bool tensors (token
+    and position ids, masks, argmax) and non-tensors (shapes, tuples) do not; a node with no recorded value is taken
+    as float, as before."""
+    val = node.meta.get("val")
+    if val is None:
+        return True
+    return isinstance(val, torch.Tensor) and val.dtype.is_floating_point
+
+
+def _shares_dropped(spec: object, dropped: set[object]) -> bool:
+    """A SharedQuantizationSpec (or a derived one) whose edge or node was dropped."""
+    edge = getattr(spec, "edge_or_node", None)
+    if edge is not None and edge in dropped:
+        return True
+    return any(e in dropped or (isinstance(e, tuple) and e[0] in dropped)
+               for e in getattr(spec, "derived_from", ()))  # fmt: skip
+
+
 class Annotator:
     """What an annotation rule (lower/registry.py) works with: the specs of the contract above and the marking of
     nodes. A rule calls `mark` (or one of the shorthands) for the nodes it annotates; marked nodes are not visited
@@ -103,8 +122,20 @@ class Annotator:
 
     # --- marking --------------------------------------------------------------------------------------------
     def mark(self, node: Node, inputs: dict[Node, object], output: object | None) -> None:
+        """Annotate `node`. Integer and bool tensors are never observed: an input edge from one is dropped, an
+        integer output gets no spec, and a spec shared with a dropped edge is dropped with it."""
+        dropped: set[object] = set()
+        kept: dict[Node, object] = {}
+        for x, spec in inputs.items():
+            if not is_float(x) or _shares_dropped(spec, dropped):
+                dropped.add((x, node))
+                dropped.add(x)
+            else:
+                kept[x] = spec
+        if output is not None and (not is_float(node) or _shares_dropped(output, dropped)):
+            output = None
         node.meta["quantization_annotation"] = pt2e.quantizer.QuantizationAnnotation(
-            input_qspec_map=inputs, output_qspec=output, _annotated=True
+            input_qspec_map=kept, output_qspec=output, _annotated=True
         )
         self.done.add(node)
 
@@ -139,7 +170,7 @@ class Annotator:
         """Is `node`'s output quantized: a graph input, or annotated (earlier in topological order) with an output
         spec."""
         if node.op == "placeholder":
-            return True
+            return is_float(node)
         ann = node.meta.get("quantization_annotation")
         return ann is not None and ann.output_qspec is not None
 
