@@ -82,6 +82,12 @@ def layer_of(node: Node) -> str:
     return node.name
 
 
+def _symbolic(node: Node) -> bool:
+    """A node computing a symbolic size or a check on one (sym_size, operator.ge on SymInts), not a tensor."""
+    val = node.meta.get("val")
+    return isinstance(val, (torch.SymInt, torch.SymBool, torch.SymFloat))
+
+
 def _why(node: Node, e: BaseException) -> str:
     """A lowering's failure as one line, without the node-name prefix lowerings put on their messages."""
     text = " ".join(str(e).split()) or type(e).__name__
@@ -154,9 +160,7 @@ def lower_graph(gm: GraphModule, name: str = "model", float_layers: Iterable[str
             restore(snap)
             blocked.append((node, str(e)))
             return
-        except (
-            Exception
-        ) as e:  # an attribute combination the float form refuses, or a bug: listed, walk goes on
+        except Exception as e:  # noqa: BLE001  (a form the float lowering refuses, or a bug: listed, walk goes on)
             restore(snap)
             note_unsupported(node, _why(node, e), ADVICE_FORM)
             return
@@ -227,11 +231,13 @@ def lower_graph(gm: GraphModule, name: str = "model", float_layers: Iterable[str
                     lower_float(node, REASON_NOT_QUANTIZED)
                 else:
                     blocked.append((node, str(e)))
-            except Exception as e:  # the int8 form refuses these attributes (or a bug): listed, walk goes on
+            except Exception as e:  # noqa: BLE001  (a form the int8 lowering refuses, or a bug: listed)
                 restore(snap)
                 note_unsupported(node, _why(node, e), ADVICE_FLOAT if has_float else ADVICE_FORM)
         elif node.op == "call_function" and op_name(node) in FLOAT_LOWERINGS:
             lower_float(node, REASON_FORCED if matches_float_layer(node, float_layers) else REASON_NO_INT8)
+        elif _symbolic(node):
+            continue  # shape arithmetic behind a data-dependent op (nonzero, ...): that op is what is listed
         else:
             note_unsupported(node)
 
