@@ -13,6 +13,7 @@ and the marking.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable, Collection, Iterable
 
 import torch
@@ -239,10 +240,10 @@ def quantize_model(
     batches = list(calibration)
     if not batches:
         raise EdgebuildError("calibration data is empty: give at least one sample with --calib")
-    pristine = copy.deepcopy(exported)
+    pristine = _copy(exported)
     reasons: dict[str, str] = {}
     for _attempt in range(MAX_RETRIES + 1):
-        gm = exported if _attempt == 0 else copy.deepcopy(pristine)
+        gm = exported if _attempt == 0 else _copy(pristine)
         quantizer = EdgebuildQuantizer(tuple(float_layers) + tuple(reasons), shared_weight_scale)
         try:
             prepared = pt2e.prepare_pt2e(gm, quantizer)
@@ -270,6 +271,12 @@ def quantize_model(
         f"quantization failed: PT2E could not observe {len(reasons)} ops ({', '.join(sorted(reasons)[:5])}, ...); "
         "keep those layers float with --float-layers"
     )
+
+
+def _copy(gm: GraphModule) -> GraphModule:
+    with warnings.catch_warnings():  # torch's own pytree deprecation notice, raised while copying the graph
+        warnings.simplefilter("ignore", FutureWarning)
+        return copy.deepcopy(gm)
 
 
 def _one_line(e: BaseException) -> str:
