@@ -32,6 +32,7 @@ from .registry import FLOAT_LOWERINGS, LOWERINGS
 REASON_NO_INT8 = "no int8 kernel"
 REASON_NOT_QUANTIZED = "not quantized by PT2E"
 REASON_FORCED = "forced to float (float_layers)"
+REASON_INT8_REFUSED = "the int8 form refuses it"
 
 SKIPPED_MODULES = {"_guards_fn"}
 # run-time assertions torch.export leaves in a graph (dtype / shape / value checks): nothing to compute
@@ -231,7 +232,13 @@ def lower_graph(gm: GraphModule, name: str = "model", float_layers: Iterable[str
                     lower_float(node, REASON_NOT_QUANTIZED)
                 else:
                     blocked.append((node, str(e)))
-            except Exception as e:  # noqa: BLE001  (a form the int8 lowering refuses, or a bug: listed)
+            except EdgebuildError as e:  # attributes the int8 form refuses: the float form, if it takes them
+                restore(snap)
+                if has_float:
+                    lower_float(node, f"{REASON_INT8_REFUSED}: {_why(node, e)}")
+                else:
+                    note_unsupported(node, _why(node, e), ADVICE_FORM)
+            except Exception as e:  # noqa: BLE001  (a bug in the int8 lowering: listed, the walk goes on)
                 restore(snap)
                 note_unsupported(node, _why(node, e), ADVICE_FLOAT if has_float else ADVICE_FORM)
         elif node.op == "call_function" and op_name(node) in FLOAT_LOWERINGS:

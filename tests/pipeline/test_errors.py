@@ -15,6 +15,7 @@ from torch.fx import Node
 
 from edgebuild.errors import EdgebuildError
 from edgebuild.lower import LOWERINGS, UnsupportedOpsError, lower_graph
+from edgebuild.lower.walker import REASON_INT8_REFUSED
 from edgebuild.quantize import quantize_model
 from tests.trust.conftest import DIGITS, cli
 
@@ -66,28 +67,36 @@ class TwoLayers(nn.Module):
         return self.b(torch.relu(self.a(x)))
 
 
-def test_a_refused_int8_form_says_float_layers_and_the_walk_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An int8 lowering that refuses its node's attributes (EdgebuildError) and one that has a bug (any other
-    exception): both are listed, with what to do, and neither stops the walk before the other is seen."""
+def test_a_refused_int8_form_runs_in_float_and_a_lowering_bug_is_listed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An int8 lowering that refuses its node's attributes (EdgebuildError) leaves the op to its float form
+    (float_ops says why); one with a bug (any other exception) is listed with what to do, after the whole walk."""
     linear = LOWERINGS["aten.linear.default"]
 
     def picky(ctx: object, node: Node) -> None:
         if node.name == "linear":
             raise EdgebuildError(f"{node.name}: 4097 input features exceed the int8 kernel's limit")
-        if node.name == "linear_1":
-            raise ZeroDivisionError("division by zero")
         linear(ctx, node)  # type: ignore[arg-type]
 
     monkeypatch.setitem(LOWERINGS, "aten.linear.default", picky)
+    prog = _lower(TwoLayers(), torch.randn(1, 8))
+    entry = next(e for e in prog.metadata["float_ops"] if e["node"] == "linear")
+    assert entry["reason"] == f"{REASON_INT8_REFUSED}: 4097 input features exceed the int8 kernel's limit"
+
+    def buggy(ctx: object, node: Node) -> None:
+        if node.name == "linear_1":
+            raise ZeroDivisionError("division by zero")
+        picky(ctx, node)
+
+    monkeypatch.setitem(LOWERINGS, "aten.linear.default", buggy)
     with pytest.raises(UnsupportedOpsError) as e:
         _lower(TwoLayers(), torch.randn(1, 8))
     msg = str(e.value)
-    assert msg.startswith("2 op(s) of 1 type(s) cannot be lowered:"), msg
-    refused = next(s for s in msg.splitlines() if "input features" in s)
-    assert "4097 input features exceed" in refused and "--float-layers a" in refused, refused
-    assert "linear:" not in refused  # the node-name prefix is not repeated
-    bug = next(s for s in msg.splitlines() if "internal error" in s)
-    assert "ZeroDivisionError: division by zero" in bug and "--float-layers b" in bug, bug
+    assert msg.startswith("1 op(s) of 1 type(s) cannot be lowered:"), msg
+    bug = msg.splitlines()[1]
+    assert "internal error" in bug and "ZeroDivisionError: division by zero" in bug, bug
+    assert "--float-layers b" in bug, bug
 
 
 def test_an_unexpected_exception_is_one_line_and_leaves_no_bundle(
