@@ -101,7 +101,9 @@ def node_shape(node: Node) -> tuple[int, ...]:
             if isinstance(value, torch.Tensor):
                 return tuple(int(d) for d in value.shape)
         src = node.args[0] if node.args else None
-        passes = isinstance(node.target, torch._ops.OpOverload) and node.target.namespace == "quantized_decomposed"
+        passes = (
+            isinstance(node.target, torch._ops.OpOverload) and node.target.namespace == "quantized_decomposed"
+        )
         if not (passes and isinstance(src, Node)) or seen > 8:
             raise EdgebuildError(f"{node.name}: no shape recorded by torch.export")
         node, seen = src, seen + 1

@@ -30,7 +30,7 @@ def prune_channels(
     if isinstance(model, torch.fx.GraphModule):
         raise EdgebuildError(
             "--prune channel: needs the model as Python code (a state_dict with --model-class, or a pickled module "
-            "with --trust-model): channels cannot be removed from a torch.export graph"
+            "with --trust-model): channels cannot be removed from a torch.export or TorchScript graph"
         )
     ignored = list(ignored or [])
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
