@@ -110,22 +110,22 @@ def _capture_torchscript(module: torch.jit.ScriptModule, args: tuple[torch.Tenso
     try:
         with warnings.catch_warnings():  # it warns about every unused BatchNorm counter
             warnings.simplefilter("ignore")
-            ep = TS2EPConverter(module, args).convert()
-            gm = torch.export.export(ep.module(), args, strict=False).module()
+            converted = TS2EPConverter(module, args).convert().module()
+            for name, _ in module.named_parameters():
+                owner_path, _, leaf = name.rpartition(".")
+                try:
+                    owner = converted.get_submodule(owner_path)
+                except AttributeError:
+                    continue
+                buf = owner._buffers.get(leaf)
+                if isinstance(buf, torch.Tensor) and buf.is_floating_point():
+                    del owner._buffers[leaf]
+                    owner.register_parameter(leaf, torch.nn.Parameter(buf))
+            _plain_convolutions(converted)  # type: ignore[arg-type]
+            ep = torch.export.export(converted, args, strict=False)
     finally:
         quiet.setLevel(level)
-    for name, _ in module.named_parameters():
-        owner_path, _, leaf = name.rpartition(".")
-        try:
-            owner = gm.get_submodule(owner_path)
-        except AttributeError:
-            continue
-        buf = owner._buffers.get(leaf)
-        if isinstance(buf, torch.Tensor) and buf.is_floating_point():
-            del owner._buffers[leaf]
-            owner.register_parameter(leaf, torch.nn.Parameter(buf))
-    _plain_convolutions(gm)  # type: ignore[arg-type]
-    return gm  # type: ignore[return-value]
+    return graph_of(ep)
 
 
 def _plain_convolutions(gm: GraphModule) -> None:
