@@ -53,11 +53,14 @@ def _arrays_from_pt(path: Path) -> dict[str, np.ndarray]:
     raise EdgebuildError(f"{path}: expected a tensor, a list of tensors or a dict of tensors")
 
 
-def load_dataset(path: str | Path, num_inputs: int, *, labelled: bool = False) -> Dataset:
-    """Read samples for a model with `num_inputs` inputs. Keys: `x` (or `x0`, `x1`, ... / the file's order); `y` holds
-    integer labels for evaluation. Several inputs: one array per input, named x0, x1, ... in the order of the
-    model's forward() arguments, each with the same number of samples along dim 0. Float arrays feed float32
-    inputs; integer arrays (int32/int64) feed integer inputs such as token ids."""
+def load_dataset(
+    path: str | Path, num_inputs: int, *, labelled: bool = False, names: list[str] | None = None
+) -> Dataset:
+    """Read samples for a model with `num_inputs` inputs. Keys: `x` (one input), `x0`, `x1`, ... in the order of
+    the model's forward() arguments, or forward()'s own argument names (`names`, e.g. input_ids, attention_mask);
+    one input may have any name. `y` holds integer labels for evaluation. Each array has the same number of samples
+    along dim 0. Float arrays feed float32 inputs; integer arrays (int32/int64) feed integer inputs such as token
+    ids."""
     path = Path(path)
     if not path.is_file():
         raise EdgebuildError(f"data file not found: {path}")
@@ -74,17 +77,24 @@ def load_dataset(path: str | Path, num_inputs: int, *, labelled: bool = False) -
     except Exception as e:
         raise EdgebuildError(f"{path}: cannot read it as .npz, .npy or .pt tensors ({e})") from e
 
-    labels = arrays.pop("y", None)
+    names = list(names or [])[:num_inputs] if names and len(names) >= num_inputs else []
+    labels = arrays.pop("y", None) if "y" not in names else None
+    positional = [f"x{i}" for i in range(num_inputs)]
     if num_inputs == 1 and "x" in arrays:
         inputs = [arrays["x"]]
-    elif all(f"x{i}" in arrays for i in range(num_inputs)):
-        inputs = [arrays[f"x{i}"] for i in range(num_inputs)]
-    elif len(arrays) == num_inputs:
-        inputs = list(arrays.values())
+    elif all(k in arrays for k in positional):
+        inputs = [arrays[k] for k in positional]
+    elif names and all(k in arrays for k in names):
+        inputs = [arrays[k] for k in names]
+    elif len(arrays) == num_inputs and (
+        num_inputs == 1 or list(arrays) == [f"input{i}" for i in range(num_inputs)]
+    ):
+        inputs = list(arrays.values())  # one array for one input, or a .pt list of tensors: the file's order
     else:
+        by_name = f" or by forward()'s arguments ({', '.join(names)})" if names else ""
         raise EdgebuildError(
-            f"{path} has arrays {sorted(arrays)}; the model has {num_inputs} input(s): "
-            f"name them x (one input) or x0, x1, ..."
+            f"{path} has arrays {sorted(arrays)}; the model has {num_inputs} input(s): name the arrays "
+            f"{'x' if num_inputs == 1 else ', '.join(positional)}{by_name}"
         )
     counts = {int(a.shape[0]) if a.ndim else 0 for a in inputs}
     if len(counts) != 1 or 0 in counts:
@@ -112,6 +122,29 @@ def load_dataset(path: str | Path, num_inputs: int, *, labelled: bool = False) -
         labels if labelled else None,
         str(path),
     )
+
+
+def forward_input_names(loaded: LoadedModel) -> list[str] | None:
+    """The names of the model's tensor inputs, in forward()'s order: a torch.export archive's user inputs, a
+    TorchScript forward's arguments, or a Python forward()'s positional parameters without defaults. None if
+    unknown."""
+    import inspect
+
+    if loaded.exported is not None:
+        user = torch.export.graph_signature.InputKind.USER_INPUT
+        return [s.arg.name for s in loaded.exported.graph_signature.input_specs if s.kind == user]
+    module = loaded.module
+    if module is None:
+        return None
+    try:
+        if isinstance(module, torch.jit.ScriptModule):
+            args = getattr(module.forward, "schema").arguments[1:]  # noqa: B009  (not in torch's stubs)
+            return [a.name for a in args if not a.has_default_value()]
+        params = inspect.signature(module.forward).parameters.values()
+    except (AttributeError, RuntimeError, TypeError, ValueError):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p.name for p in params if p.kind in kinds and p.default is inspect.Parameter.empty]
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -145,13 +178,15 @@ def source_data(
     from .capture import exported_input_shapes, exported_integer_inputs
 
     fixed = exported_input_shapes(loaded)
-    n_inputs = len(fixed) if fixed is not None else 1
+    names = forward_input_names(loaded)
+    n_inputs = len(fixed) if fixed is not None else max(1, len(names or ()))
     if calib_file is not None:
-        data = load_dataset(calib_file, n_inputs)
+        data = load_dataset(calib_file, n_inputs, names=names)
     elif exported_integer_inputs(loaded):
         raise EdgebuildError(
             f"the model has integer inputs {exported_integer_inputs(loaded)} (token ids): random calibration "
-            "cannot make valid ids; pass --calib samples.npz with integer arrays x0, x1, ..."
+            "cannot make valid ids; pass --calib samples.npz with integer arrays named by forward()'s arguments "
+            "(or x0, x1, ...)"
         )
     elif input_shape is not None:
         shape = parse_shape(input_shape)
@@ -177,5 +212,5 @@ def source_data(
             "no calibration data: pass --calib samples.npz, or --input-shape 1,C,H,W for random "
             "(accuracy-free) calibration"
         )
-    eval_data = load_dataset(eval_file, n_inputs, labelled=True) if eval_file else None
+    eval_data = load_dataset(eval_file, n_inputs, labelled=True, names=names) if eval_file else None
     return data, eval_data

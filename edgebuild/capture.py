@@ -77,11 +77,7 @@ def capture(loaded: LoadedModel, example: list[np.ndarray]) -> GraphModule:
     module = loaded.module
     try:
         if isinstance(module, torch.jit.ScriptModule):
-            from torch._export.converter import TS2EPConverter
-
-            with warnings.catch_warnings():  # it warns about every unused BatchNorm counter
-                warnings.simplefilter("ignore")
-                ep = TS2EPConverter(module, args).convert()
+            return _capture_torchscript(module, args)
         else:
             ep = torch.export.export(module, args, strict=False)
     except Exception as e:
@@ -96,6 +92,58 @@ def graph_of(ep: torch.export.ExportedProgram) -> GraphModule:
     gm = to_core_aten(ep).module()
     fold_constants(gm)
     return gm
+
+
+def _capture_torchscript(module: torch.jit.ScriptModule, args: tuple[torch.Tensor, ...]) -> GraphModule:
+    """TorchScript -> a static-shape graph whose weights are parameters, as torch.export gives for a module.
+
+    torch's converter (TS2EPConverter) leaves every dimension symbolic (Dim.AUTO) and turns the parameters into
+    buffers: the graph is exported again at the example's (the calibration data's) shapes, and the module's
+    parameters are parameters again (PT2E folds BatchNorm into them; the graph stage fine-tunes them)."""
+    import logging
+
+    from torch._export.converter import TS2EPConverter
+
+    quiet = logging.getLogger("torch._export.non_strict_utils")  # "Dim.AUTO ... specialized" for every input
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():  # it warns about every unused BatchNorm counter
+            warnings.simplefilter("ignore")
+            converted = TS2EPConverter(module, args).convert().module()
+            for name, _ in module.named_parameters():
+                owner_path, _, leaf = name.rpartition(".")
+                try:
+                    owner = converted.get_submodule(owner_path)
+                except AttributeError:
+                    continue
+                buf = owner._buffers.get(leaf)
+                if isinstance(buf, torch.Tensor) and buf.is_floating_point():
+                    del owner._buffers[leaf]
+                    owner.register_parameter(leaf, torch.nn.Parameter(buf))
+            _plain_convolutions(converted)  # type: ignore[arg-type]
+            ep = torch.export.export(converted, args, strict=False)
+    finally:
+        quiet.setLevel(level)
+    return graph_of(ep)
+
+
+def _plain_convolutions(gm: GraphModule) -> None:
+    """A traced TorchScript model calls aten.convolution (from aten::_convolution): a non-transposed 1-D / 2-D one
+    becomes conv1d / conv2d, the op torch.export gives for nn.Conv1d / nn.Conv2d, which PT2E folds BatchNorm into
+    and edgebuild lowers."""
+    conv = {3: torch.ops.aten.conv1d.default, 4: torch.ops.aten.conv2d.default}
+    for node in gm.graph.nodes:
+        if node.op != "call_function" or node.target != torch.ops.aten.convolution.default or node.kwargs:
+            continue
+        x, w, b, stride, padding, dilation, transposed, output_padding, groups = node.args
+        rank = len(w.meta["val"].shape) if isinstance(w, torch.fx.Node) and "val" in w.meta else None
+        if transposed or rank not in conv or any(output_padding):
+            continue
+        node.target = conv[rank]
+        node.args = (x, w, b, stride, padding, dilation, groups)
+    gm.graph.lint()
+    gm.recompile()
 
 
 def run_float(gm: GraphModule | torch.nn.Module, sample: list[np.ndarray]) -> list[np.ndarray]:

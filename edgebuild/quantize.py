@@ -12,6 +12,8 @@ and the marking.
 
 from __future__ import annotations
 
+import copy
+import warnings
 from collections.abc import Callable, Collection, Iterable
 
 import torch
@@ -74,6 +76,25 @@ def _specs(shared_weight_scale: bool = False) -> tuple[object, object, Callable[
     return act, weight, bias
 
 
+def is_float(node: Node) -> bool:
+    """Does `node` produce a floating-point tensor (the only kind PT2E may observe)? Integer and bool tensors (token
+    and position ids, masks, argmax) and non-tensors (shapes, tuples) do not; a node with no recorded value is taken
+    as float, as before."""
+    val = node.meta.get("val")
+    if val is None:
+        return True
+    return isinstance(val, torch.Tensor) and val.dtype.is_floating_point
+
+
+def _shares_dropped(spec: object, dropped: set[object]) -> bool:
+    """A SharedQuantizationSpec (or a derived one) whose edge or node was dropped."""
+    edge = getattr(spec, "edge_or_node", None)
+    if edge is not None and edge in dropped:
+        return True
+    return any(e in dropped or (isinstance(e, tuple) and e[0] in dropped)
+               for e in getattr(spec, "derived_from", ()))  # fmt: skip
+
+
 class Annotator:
     """What an annotation rule (lower/registry.py) works with: the specs of the contract above and the marking of
     nodes. A rule calls `mark` (or one of the shorthands) for the nodes it annotates; marked nodes are not visited
@@ -103,8 +124,20 @@ class Annotator:
 
     # --- marking --------------------------------------------------------------------------------------------
     def mark(self, node: Node, inputs: dict[Node, object], output: object | None) -> None:
+        """Annotate `node`. Integer and bool tensors are never observed: an input edge from one is dropped, an
+        integer output gets no spec, and a spec shared with a dropped edge is dropped with it."""
+        dropped: set[object] = set()
+        kept: dict[Node, object] = {}
+        for x, spec in inputs.items():
+            if not is_float(x) or _shares_dropped(spec, dropped):
+                dropped.add((x, node))
+                dropped.add(x)
+            else:
+                kept[x] = spec
+        if output is not None and (not is_float(node) or _shares_dropped(output, dropped)):
+            output = None
         node.meta["quantization_annotation"] = pt2e.quantizer.QuantizationAnnotation(
-            input_qspec_map=inputs, output_qspec=output, _annotated=True
+            input_qspec_map=kept, output_qspec=output, _annotated=True
         )
         self.done.add(node)
 
@@ -139,7 +172,7 @@ class Annotator:
         """Is `node`'s output quantized: a graph input, or annotated (earlier in topological order) with an output
         spec."""
         if node.op == "placeholder":
-            return True
+            return is_float(node)
         ann = node.meta.get("quantization_annotation")
         return ann is not None and ann.output_qspec is not None
 
@@ -162,6 +195,7 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
         super().__init__()
         self.float_layers = tuple(float_layers)
         self.shared_weight_scale = shared_weight_scale
+        self.failed: dict[str, str] = {}  # node name -> why it was left float
 
     def annotate(self, model: GraphModule) -> GraphModule:
         from .lower import ops as _families  # noqa: F401  (importing it registers the families' rules)
@@ -174,11 +208,19 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
                 continue
             rule = ANNOTATIONS.get(op_name(node))
             if rule is not None:
-                rule(annotator, node)
+                try:
+                    rule(annotator, node)
+                except Exception as e:  # noqa: BLE001  (a rule that cannot handle this node: it stays float)
+                    node.meta.pop("quantization_annotation", None)
+                    annotator.done.discard(node)
+                    self.failed[node.name] = f"not quantized: its annotation rule failed ({_one_line(e)})"
         return model
 
     def validate(self, model: GraphModule) -> None:
         pass
+
+
+MAX_RETRIES = 8  # ops PT2E fails to observe that are left float, one by one, before the build gives up
 
 
 def quantize_model(
@@ -189,16 +231,97 @@ def quantize_model(
 ) -> GraphModule:
     """prepare_pt2e -> run calibration -> convert_pt2e. Returns the q/dq reference graph (BN folded by prepare).
     Layers named in `float_layers` are not quantized (pass the same names to lower_graph); weights named in
-    `shared_weight_scale` (or all, with True) get one scale per layer."""
-    prepared = pt2e.prepare_pt2e(exported, EdgebuildQuantizer(float_layers, shared_weight_scale))
-    n = 0
-    with torch.no_grad():
-        for batch in calibration:
-            prepared(*batch)
-            n += 1
-    if n == 0:
+    `shared_weight_scale` (or all, with True) get one scale per layer.
+
+    It does not crash on an op PT2E cannot handle: a node whose annotation rule fails, or whose observer fails while
+    calibrating, is left float (and quantization starts again without it); the result's `meta` holds
+    "edgebuild_float_reasons" (node name -> why), which lower_graph reports in float_ops. A failure that names no
+    node is one EdgebuildError line."""
+    batches = list(calibration)
+    if not batches:
         raise EdgebuildError("calibration data is empty: give at least one sample with --calib")
-    return pt2e.convert_pt2e(prepared, fold_quantize=True)
+    pristine = _copy(exported)
+    reasons: dict[str, str] = {}
+    for _attempt in range(MAX_RETRIES + 1):
+        gm = exported if _attempt == 0 else _copy(pristine)
+        quantizer = EdgebuildQuantizer(tuple(float_layers) + tuple(reasons), shared_weight_scale)
+        try:
+            prepared = pt2e.prepare_pt2e(gm, quantizer)
+        except Exception as e:
+            raise EdgebuildError(f"quantization failed (PT2E prepare): {_one_line(e)}") from e
+        reasons.update(quantizer.failed)
+        try:
+            with torch.no_grad():
+                for batch in batches:
+                    prepared(*batch)
+        except Exception as e:
+            failed = _calibration_failure(prepared, batches, e)
+            if not failed or all(name in reasons for name in failed):
+                raise EdgebuildError(f"quantization failed while calibrating: {_one_line(e)}") from e
+            for name in failed:
+                reasons.setdefault(name, f"not quantized: PT2E could not observe it ({_one_line(e)})")
+            continue
+        try:
+            converted = pt2e.convert_pt2e(prepared, fold_quantize=True)
+        except Exception as e:
+            raise EdgebuildError(f"quantization failed (PT2E convert): {_one_line(e)}") from e
+        converted.meta["edgebuild_float_reasons"] = dict(reasons)
+        return converted  # type: ignore[no-any-return]
+    raise EdgebuildError(
+        f"quantization failed: PT2E could not observe {len(reasons)} ops ({', '.join(sorted(reasons)[:5])}, ...); "
+        "keep those layers float with --float-layers"
+    )
+
+
+def _copy(gm: GraphModule) -> GraphModule:
+    with warnings.catch_warnings():  # torch's own pytree deprecation notice, raised while copying the graph
+        warnings.simplefilter("ignore", FutureWarning)
+        return copy.deepcopy(gm)
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text[:300]}" if text else type(e).__name__
+
+
+def _calibration_failure(
+    prepared: GraphModule, batches: list[tuple[torch.Tensor, ...]], error: Exception
+) -> list[str]:
+    """The op nodes to leave float after calibration failed: the node whose observer failed (or, for an observer on
+    a graph input, the ops that read it). Raises EdgebuildError when an op of the model itself fails: the float
+    model cannot run on this data."""
+    from .lower.context import source_line
+
+    class Probe(torch.fx.Interpreter):
+        current: Node | None = None
+
+        def run_node(self, n: Node) -> object:
+            self.current = n
+            return super().run_node(n)
+
+    probe = Probe(prepared)
+    for batch in batches:
+        try:
+            with torch.no_grad():
+                probe.run(*batch)
+        except Exception:  # noqa: BLE001  (the failure being located)
+            break
+    else:
+        return []
+    node = probe.current
+    if node is None:
+        return []
+    if node.op == "call_function":
+        where = source_line(node) or node.name
+        raise EdgebuildError(
+            f"the model fails on the calibration data at {op_name(node)} ({where}): {_one_line(error)}"
+        ) from error
+    if node.op != "call_module" or not node.args or not isinstance(node.args[0], Node):
+        return []
+    observed = node.args[0]
+    if observed.op == "call_function":
+        return [observed.name]
+    return [u.name for u in node.users if u.op == "call_function"]
 
 
 __all__ = ["Annotator", "EdgebuildQuantizer", "quantize_model"]

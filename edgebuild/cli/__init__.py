@@ -7,7 +7,12 @@ Every expected failure is an EdgebuildError: one line on stderr, exit 1 (usage e
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
 
 from rich.console import Console
 
@@ -44,7 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         "export": cmd_export,
     }
     try:
-        return handlers[args.command](args, console, err)
+        with contextlib.ExitStack() as stack:
+            if not args.debug:
+                stack.enter_context(_quiet_torch())
+            return handlers[args.command](args, console, err)
     except EdgebuildError as e:
         if args.debug:
             raise
@@ -60,3 +68,44 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("edgebuild: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug (ours or torch's): still one line; --debug shows where
+        if args.debug:
+            raise
+        print(f"edgebuild: error: {internal_error(e)}", file=sys.stderr)
+        return 1
+
+
+def internal_error(e: BaseException) -> str:
+    """An unexpected exception as one line: its type, its first line and where it was raised."""
+    import traceback
+
+    text = str(e).strip().splitlines()
+    first = text[0].strip() if text else ""
+    frames = traceback.extract_tb(e.__traceback__)
+    where = f" (in {frames[-1].name}, {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return (
+        f"internal error: {type(e).__name__}: {first}{where}. This is a bug in edgebuild; please report it with "
+        "the output of the same command with --debug"
+    )
+
+
+# torch's own loggers that print during capture / quantization (e.g. "Dim.AUTO ... specialized", the torch.export
+# archive naming notice, torchao's kernel-library notices)
+_TORCH_LOGGERS = ("torch", "torchao")
+
+
+@contextlib.contextmanager
+def _quiet_torch() -> Iterator[None]:
+    """Python warnings (FutureWarning, UserWarning, ... from torch and friends) and torch's loggers below ERROR are
+    kept off the terminal: edgebuild's own messages go through its console, not through either."""
+    loggers = [logging.getLogger(name) for name in _TORCH_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for lg, level in zip(loggers, levels):
+                lg.setLevel(level)

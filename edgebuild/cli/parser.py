@@ -33,8 +33,8 @@ def make_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--target", help="host (default), arm64, armv7 (see `edgebuild targets`)")
     b.add_argument("--calib", type=Path,
-                   help=".npz/.npy/.pt calibration samples (first dim = samples); several inputs: arrays x0, x1, "
-                        "... in the model's argument order; integer arrays for token-id inputs")  # fmt: skip
+                   help=".npz/.npy/.pt calibration samples (first dim = samples); several inputs: arrays named by "
+                        "forward()'s arguments, or x0, x1, ... in their order; integer arrays for token-id inputs")  # fmt: skip
     b.add_argument(
         "--input-shape", help="e.g. 1,3,32,32: calibrate on random data (accuracy is then meaningless)"
     )

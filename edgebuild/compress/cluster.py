@@ -104,6 +104,8 @@ def finetune_centroids(
     others = [p for n, p in params.items() if n not in books and p.requires_grad]
     # Pruned weights of unclustered layers stay pruned.
     zeros = {n: p.detach() == 0 for n, p in params.items() if n not in books and p.dim() >= 2}
+    if not centroids and not others:
+        return  # nothing trainable (a graph whose weights are all buffers or constants)
     opt = torch.optim.Adam([*centroids.values(), *others], lr=lr)
     for _ in range(epochs):
         for inputs, target in batches():

@@ -28,15 +28,23 @@ from .options import CompressOptions
 Log = Any
 
 
-def _module_of(loaded: LoadedModel) -> torch.nn.Module:
+def _module_of(loaded: LoadedModel, example: list[np.ndarray]) -> torch.nn.Module:
+    """The model as a module whose parameters train: the module itself, or the graph of a torch.export archive or
+    of TorchScript (captured at the calibration data's shapes, batch 1)."""
     if loaded.exported is not None:
         return loaded.exported.module()
-    if loaded.module is None or isinstance(loaded.module, torch.jit.ScriptModule):
-        raise EdgebuildError(
-            "--prune / --distill need the model as Python code: a state_dict with --model-class, a pickled module "
-            "(--trust-model) or a torch.export archive, not TorchScript"
-        )
+    if isinstance(loaded.module, torch.jit.ScriptModule):
+        from ..capture import capture
+
+        return capture(loaded, example)
+    if loaded.module is None:
+        raise EdgebuildError("--prune / --distill: the model file holds no module")
     return loaded.module
+
+
+def _fixed_batch(loaded: LoadedModel) -> bool:
+    """A graph captured at batch 1 (torch.export archive, TorchScript): it trains one sample per step."""
+    return loaded.exported is not None or isinstance(loaded.module, torch.jit.ScriptModule)
 
 
 def compress_module(
@@ -49,7 +57,7 @@ def compress_module(
     """(the student to build, the original model, its sections of report.json's `compression`)."""
     from .prune import PruneSpec, prune, prune_channels, sensitivity_scan, sparsity_of
 
-    original = _module_of(loaded)
+    original = _module_of(loaded, calib.sample(0))
     teacher = copy.deepcopy(original).eval()
     student = copy.deepcopy(original).eval()
     report: dict[str, Any] = {}
@@ -120,11 +128,11 @@ def compress_module(
         x = torch.from_numpy(np.ascontiguousarray(data.inputs[0], dtype=np.float32))
         y = torch.from_numpy(np.asarray(data.labels)).long() if data.labels is not None else None
         batch, teacher_batch = opts.batch_size, 256
-        if loaded.exported is not None:
-            # an export archive's graph keeps the batch size it was exported with (1, checked above): the student's
-            # and the teacher's
+        if _fixed_batch(loaded):
+            # an export archive's graph keeps the batch size it was exported with (1, checked above), a TorchScript
+            # model's is captured at batch 1: the student's and the teacher's
             batch = teacher_batch = 1
-            log("the model is a torch.export archive with a fixed batch of 1: distilling one sample per step "
+            log(f"the model is a {loaded.format} graph with a fixed batch of 1: distilling one sample per step "
                 "(slow; a state_dict with --model-class trains in batches)")  # fmt: skip
         log(
             f"distilling on {x.shape[0]} samples of {source} ({'with' if y is not None else 'without'} labels)"

@@ -83,10 +83,30 @@ def activation_of(node: Node) -> tuple[str, tuple[float, float]]:
 
 
 def node_shape(node: Node) -> tuple[int, ...]:
-    val = node.meta.get("val")
-    if not isinstance(val, torch.Tensor):
-        raise EdgebuildError(f"{node.name}: no shape recorded by torch.export")
-    return tuple(int(d) for d in val.shape)
+    """The static shape of `node`'s tensor. PT2E's quantize / dequantize nodes carry no recorded value: their
+    shape is their input's; a get_attr node's is its tensor's."""
+    seen = 0
+    while True:
+        val = node.meta.get("val")
+        if isinstance(val, torch.Tensor):
+            try:
+                return tuple(int(d) for d in val.shape)
+            except TypeError:  # a symbolic size
+                raise EdgebuildError(f"{node.name}: dynamic shape {tuple(val.shape)}; edgebuild builds static "
+                                     "shapes") from None  # fmt: skip
+        if node.op == "get_attr" and node.graph.owning_module is not None:
+            value: object = node.graph.owning_module
+            for part in str(node.target).split("."):
+                value = getattr(value, part, None)
+            if isinstance(value, torch.Tensor):
+                return tuple(int(d) for d in value.shape)
+        src = node.args[0] if node.args else None
+        passes = (
+            isinstance(node.target, torch._ops.OpOverload) and node.target.namespace == "quantized_decomposed"
+        )
+        if not (passes and isinstance(src, Node)) or seen > 8:
+            raise EdgebuildError(f"{node.name}: no shape recorded by torch.export")
+        node, seen = src, seen + 1
 
 
 def record_qdq_values(gm: GraphModule) -> None:

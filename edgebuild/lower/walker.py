@@ -32,8 +32,13 @@ from .registry import FLOAT_LOWERINGS, LOWERINGS
 REASON_NO_INT8 = "no int8 kernel"
 REASON_NOT_QUANTIZED = "not quantized by PT2E"
 REASON_FORCED = "forced to float (float_layers)"
+REASON_INT8_REFUSED = "the int8 form refuses it"
 
 SKIPPED_MODULES = {"_guards_fn"}
+# run-time assertions torch.export leaves in a graph (dtype / shape / value checks): nothing to compute
+ASSERTIONS = {"aten._assert_tensor_metadata.default", "aten._assert_scalar.default", "aten._assert_async.msg",
+              "aten._assert_async.default", "aten.sym_constrain_range_for_size.default",
+              "aten.sym_constrain_range.default"}  # fmt: skip
 
 
 def matches_float_layer(node: Node, float_layers: Iterable[str]) -> bool:
@@ -52,11 +57,46 @@ def matches_float_layer(node: Node, float_layers: Iterable[str]) -> bool:
     return any(p == layer or p.startswith(layer + ".") for p in paths for layer in layers)
 
 
+ADVICE_MISSING = "op missing: file an issue / see `edgebuild ops`"
+ADVICE_FORM = "this form is missing: file an issue / see `edgebuild ops`"
+ADVICE_FLOAT = "keep it float: --float-layers {layer}"
+REASON_MISSING = "no int8 lowering and no float fallback"
+
+
 @dataclass
 class Unsupported:
     name: str
     sources: list[str] = field(default_factory=list)
     reason: str = ""
+    advice: str = ""
+    layers: list[str] = field(default_factory=list)
+
+
+def layer_of(node: Node) -> str:
+    """The module path of the layer that made `node` (for --float-layers), else the node's name."""
+    stack = node.meta.get("nn_module_stack") or {}
+    for value in reversed(list(stack.values())):
+        path = value[0] if isinstance(value, tuple) else str(value)
+        path = path.replace("L['self'].", "").replace("L['self']", "")
+        if path:
+            return path
+    return node.name
+
+
+def _symbolic(node: Node) -> bool:
+    """A node computing a symbolic size or a check on one (sym_size, operator.ge on SymInts), not a tensor."""
+    val = node.meta.get("val")
+    return isinstance(val, (torch.SymInt, torch.SymBool, torch.SymFloat))
+
+
+def _why(node: Node, e: BaseException) -> str:
+    """A lowering's failure as one line, without the node-name prefix lowerings put on their messages."""
+    text = " ".join(str(e).split()) or type(e).__name__
+    if text.startswith(f"{node.name}: "):
+        text = text[len(node.name) + 2 :]
+    if not isinstance(e, EdgebuildError):
+        text = f"internal error in its lowering ({type(e).__name__}: {text}); please report it"
+    return text
 
 
 class UnsupportedOpsError(EdgebuildError):
@@ -98,6 +138,8 @@ def lower_graph(gm: GraphModule, name: str = "model", float_layers: Iterable[str
     blocked: list[tuple[Node, str]] = []
     float_layers = tuple(float_layers)
     float_ops: list[dict[str, str]] = []
+    # ops the quantizer left float because PT2E could not handle them (quantize.py), with the reason
+    quant_reasons: dict[str, str] = dict(gm.meta.get("edgebuild_float_reasons", {}))
 
     def snapshot() -> tuple[int, int, set[Node], dict[Node, int], dict[str, object]]:
         meta = {k: (dict(v) if isinstance(v, dict) else v) for k, v in prog.metadata.items()}
@@ -119,13 +161,24 @@ def lower_graph(gm: GraphModule, name: str = "model", float_layers: Iterable[str
             restore(snap)
             blocked.append((node, str(e)))
             return
+        except Exception as e:  # noqa: BLE001  (a form the float lowering refuses, or a bug: listed, walk goes on)
+            restore(snap)
+            note_unsupported(node, _why(node, e), ADVICE_FORM)
+            return
         float_ops.append(
-            {"op": op_name(node), "node": node.name, "source": source_line(node), "reason": reason}
+            {
+                "op": op_name(node),
+                "node": node.name,
+                "source": source_line(node),
+                "reason": quant_reasons.get(node.name, reason),
+            }
         )
 
-    def note_unsupported(node: Node, reason: str = "") -> None:
-        entry = unsupported.setdefault(op_name(node), Unsupported(op_name(node), reason=reason))
+    def note_unsupported(node: Node, reason: str = REASON_MISSING, advice: str = ADVICE_MISSING) -> None:
+        key = f"{op_name(node)}\0{reason}"
+        entry = unsupported.setdefault(key, Unsupported(op_name(node), reason=reason, advice=advice))
         entry.sources.append(source_line(node) or node.name)
+        entry.layers.append(layer_of(node))
 
     for node in gm.graph.nodes:
         if node.op == "placeholder":
@@ -155,7 +208,9 @@ def lower_graph(gm: GraphModule, name: str = "model", float_layers: Iterable[str
                     prog.outputs.append(fsrc)
                     continue
                 prog.outputs.append(dequantize_output(ctx, out, src))
-        elif node in ctx.consumed:
+        elif node in ctx.consumed or (
+            node.op == "call_function" and op_name(node) in ASSERTIONS and not node.users
+        ):
             continue
         elif node.op == "call_function" and node.target in QUANTIZE_NODES:
             lower_quantize(ctx, node)
@@ -177,24 +232,47 @@ def lower_graph(gm: GraphModule, name: str = "model", float_layers: Iterable[str
                     lower_float(node, REASON_NOT_QUANTIZED)
                 else:
                     blocked.append((node, str(e)))
+            except EdgebuildError as e:  # attributes the int8 form refuses: the float form, if it takes them
+                restore(snap)
+                if has_float:
+                    lower_float(node, f"{REASON_INT8_REFUSED}: {_why(node, e)}")
+                else:
+                    note_unsupported(node, _why(node, e), ADVICE_FORM)
+            except Exception as e:  # noqa: BLE001  (a bug in the int8 lowering: listed, the walk goes on)
+                restore(snap)
+                note_unsupported(node, _why(node, e), ADVICE_FLOAT if has_float else ADVICE_FORM)
         elif node.op == "call_function" and op_name(node) in FLOAT_LOWERINGS:
             lower_float(node, REASON_FORCED if matches_float_layer(node, float_layers) else REASON_NO_INT8)
+        elif _symbolic(node):
+            continue  # shape arithmetic behind a data-dependent op (nonzero, ...): that op is what is listed
         else:
             note_unsupported(node)
 
     if not unsupported and blocked:
-        for node, _why in blocked:
-            note_unsupported(node, "its inputs or output are not int8 (the quantizer did not annotate it)")
+        for node, _ in blocked:
+            note_unsupported(node, "its inputs or output are not int8 (the quantizer did not annotate it) and it "
+                             "has no float form")  # fmt: skip
     if unsupported:
-        lines = [f"{len(unsupported)} op type(s) have no int8 lowering and no float fallback:"]
-        for u in sorted(unsupported.values(), key=lambda u: u.name):
-            where = ", ".join(u.sources[:5]) + (", ..." if len(u.sources) > 5 else "")
-            reason = f" — {u.reason}" if u.reason else ""
-            lines.append(f"  {u.name} ×{len(u.sources)} at {where}{reason}")
-        raise UnsupportedOpsError("\n".join(lines), sorted(unsupported.values(), key=lambda u: u.name))
+        raise UnsupportedOpsError(
+            _listing(list(unsupported.values())), sorted(unsupported.values(), key=lambda u: u.name)
+        )
     if not prog.outputs:
         raise EdgebuildError("the model has no outputs")
     prog.metadata["model"] = name
     prog.metadata["ops"] = [{"name": op.name, "aten": op.aten, "source": op.source} for op in prog.ops]
     prog.metadata["float_ops"] = float_ops
     return prog
+
+
+def _listing(entries: list[Unsupported]) -> str:
+    """Every op that blocks the build, one line per op and reason: count, source lines, what to do."""
+    entries = sorted(entries, key=lambda u: (u.name, u.reason))
+    nodes = sum(len(u.sources) for u in entries)
+    lines = [f"{nodes} op(s) of {len({u.name for u in entries})} type(s) cannot be lowered:"]
+    for u in entries:
+        where = ", ".join(dict.fromkeys(u.sources[:5])) + (", ..." if len(u.sources) > 5 else "")
+        advice = u.advice.format(layer=",".join(dict.fromkeys(u.layers[:5])))
+        lines.append(
+            f"  {u.name} ×{len(u.sources)} at {where} — {u.reason}" + (f"; {advice}" if advice else "")
+        )
+    return "\n".join(lines)

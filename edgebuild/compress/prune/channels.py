@@ -29,8 +29,8 @@ def prune_channels(
         raise EdgebuildError(f"channel pruning ratio {ratio} must be in [0, 1)")
     if isinstance(model, torch.fx.GraphModule):
         raise EdgebuildError(
-            "channel pruning needs the model's nn.Module (state_dict + --model-class, a pickled module or TorchScript "
-            "converted first), not a torch.export graph"
+            "--prune channel: needs the model as Python code (a state_dict with --model-class, or a pickled module "
+            "with --trust-model): channels cannot be removed from a torch.export or TorchScript graph"
         )
     ignored = list(ignored or [])
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
