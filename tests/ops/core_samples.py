@@ -105,6 +105,11 @@ def _sq(a: torch.Tensor) -> torch.Tensor:
     return A.mul.Tensor(a, a)
 
 
+def _with_indices(r: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """values + indices (as float) of a (values, indices) result, so both are checked."""
+    return r[0] + r[1].to(F32)
+
+
 def _i32(a: torch.Tensor) -> torch.Tensor:
     return A.mul.Scalar(a, 4.0).to(torch.int32)
 
@@ -115,7 +120,9 @@ MASK = torch.tensor([[[True, False, True], [False, True, True], [True, True, Fal
 SAMPLES: dict[str, Sample] = {
     # --- pooling, resize ---
     "aten._adaptive_avg_pool2d.default": unary(lambda a: A._adaptive_avg_pool2d(a, [2, 3]), x(1, 3, 6, 9)),
-    "aten._adaptive_avg_pool3d.default": unary(lambda a: A._adaptive_avg_pool3d(a, [2, 2, 2]), x(1, 2, 4, 4, 6)),
+    "aten._adaptive_avg_pool3d.default": unary(
+        lambda a: A._adaptive_avg_pool3d(a, [2, 2, 2]), x(1, 2, 4, 4, 6)
+    ),
     "aten.adaptive_avg_pool1d.default": unary(lambda a: A.adaptive_avg_pool1d(a, [3]), x(1, 3, 7)),
     "aten.avg_pool1d.default": unary(lambda a: A.avg_pool1d(a, [2], [2]), x(1, 3, 8)),
     "aten.avg_pool2d.default": unary(lambda a: A.avg_pool2d(a, [2, 2], [2, 2]), x(1, 3, 6, 6)),
@@ -126,9 +133,12 @@ SAMPLES: dict[str, Sample] = {
     "aten.max_pool3d_with_indices.default": Sample(
         lambda m, a: A.max_pool3d_with_indices(a, [2, 2, 2], [2, 2, 2])[0], (x(1, 2, 4, 4, 4),)
     ),
-    "aten.upsample_bilinear2d.vec": unary(lambda a: A.upsample_bilinear2d.vec(a, None, False, [2.0, 2.0]),
-                                          x(1, 2, 3, 4)),  # fmt: skip
-    "aten.upsample_nearest2d.vec": unary(lambda a: A.upsample_nearest2d.vec(a, None, [2.0, 3.0]), x(1, 2, 3, 4)),
+    "aten.upsample_bilinear2d.vec": unary(
+        lambda a: A.upsample_bilinear2d.vec(a, None, False, [2.0, 2.0]), x(1, 2, 3, 4)
+    ),
+    "aten.upsample_nearest2d.vec": unary(
+        lambda a: A.upsample_nearest2d.vec(a, None, [2.0, 3.0]), x(1, 2, 3, 4)
+    ),
     "aten.grid_sampler_2d.default": Sample(
         lambda m, a, g: A.grid_sampler_2d(a, g, 0, 0, False), (x(1, 2, 5, 6), u(-1.1, 1.1, 1, 3, 4, 2))
     ),
@@ -139,11 +149,14 @@ SAMPLES: dict[str, Sample] = {
         (x(1, 3, 5, 5),),
         params={"w": _w(4, 3, 3, 3), "b": _w(4, seed=1)},
     ),
-    "aten.addmm.default": Sample(lambda m, a: A.addmm(m.b, a, m.w), (x(1, 4),),
-                                 params={"w": _w(4, 5), "b": _w(5, seed=1)}),  # fmt: skip
+    "aten.addmm.default": Sample(
+        lambda m, a: A.addmm(m.b, a, m.w), (x(1, 4),), params={"w": _w(4, 5), "b": _w(5, seed=1)}
+    ),
     "aten.mm.default": Sample(lambda m, a: A.mm(a, m.w), (x(1, 4),), params={"w": _w(4, 5)}),
     "aten.bmm.default": Sample(lambda m, a, b: A.bmm(a, b), (x(1, 3, 4), x(1, 4, 5))),
-    "aten._cdist_forward.default": Sample(lambda m, a, b: A._cdist_forward(a, b, 2.0, None), (x(1, 4, 3), x(1, 5, 3))),
+    "aten._cdist_forward.default": Sample(
+        lambda m, a, b: A._cdist_forward(a, b, 2.0, None), (x(1, 4, 3), x(1, 5, 3))
+    ),
     "aten._pdist_forward.default": unary(lambda a: A._pdist_forward(a.reshape(4, 3), 2.0), x(1, 12)),
     # --- normalization, softmax ---
     "aten._softmax.default": unary(lambda a: A._softmax(a, 1, False)),
@@ -181,8 +194,8 @@ SAMPLES: dict[str, Sample] = {
     "aten.any.dims": pred(lambda a: A.any.dims(A.gt.Scalar(a, 1.0), [1, 2]), x(1, 3, 4, 2)),
     "aten.argmax.default": pred(lambda a: A.argmax(a, 1), X),
     "aten.argmin.default": pred(lambda a: A.argmin(a, 2, True), X),
-    "aten.max.dim": Sample(lambda m, a: (lambda r: r[0] + r[1].to(F32))(A.max.dim(a, 1)), (X,)),
-    "aten.min.dim": Sample(lambda m, a: (lambda r: r[0] + r[1].to(F32))(A.min.dim(a, 2, True)), (X,)),
+    "aten.max.dim": Sample(lambda m, a: _with_indices(A.max.dim(a, 1)), (X,)),
+    "aten.min.dim": Sample(lambda m, a: _with_indices(A.min.dim(a, 2, True)), (X,)),
     "aten.mean.default": unary(lambda a: A.sub.Tensor(a, A.mean.default(a))),
     "aten.mean.dim": unary(lambda a: A.mean.dim(a, [1], True)),
     "aten.sum.dim_IntList": unary(lambda a: A.sum.dim_IntList(a, [0, 2])),
@@ -191,8 +204,8 @@ SAMPLES: dict[str, Sample] = {
     "aten.var.correction": unary(lambda a: A.var.correction(a, [2], correction=1, keepdim=True)),
     "aten.var.dim": unary(lambda a: A.var.dim(a, [1, 2], False, False)),
     "aten.cumsum.default": unary(lambda a: A.cumsum(a, 2)),
-    "aten.sort.default": Sample(lambda m, a: (lambda r: r[0] + r[1].to(F32))(A.sort(a, 1, True)), (X,)),
-    "aten.topk.default": Sample(lambda m, a: (lambda r: r[0] + r[1].to(F32))(A.topk(a, 2, 2)), (X,)),
+    "aten.sort.default": Sample(lambda m, a: _with_indices(A.sort(a, 1, True)), (X,)),
+    "aten.topk.default": Sample(lambda m, a: _with_indices(A.topk(a, 2, 2)), (X,)),
     # --- elementwise binary (tensor and scalar operands, broadcasting, alpha) ---
     "aten.add.Tensor": Sample(lambda m, a, b: A.add.Tensor(a, b, alpha=2), (X, x(1, 1, 4))),
     "aten.add.Scalar": unary(lambda a: A.add.Scalar(a, 2.5)),
@@ -215,8 +228,9 @@ SAMPLES: dict[str, Sample] = {
     "aten.minimum.default": Sample(lambda m, a, b: A.minimum(a, b), (X, x(1, 1, 4))),
     "aten.atan2.default": Sample(lambda m, a, b: A.atan2(a, b), (X, Y)),
     "aten.clamp.default": unary(lambda a: A.clamp(a, -0.5, 0.7)),
-    "aten.clamp.Tensor": Sample(lambda m, a, lo, hi: A.clamp.Tensor(a, lo, A.add.Tensor(lo, hi.abs())),
-                                (X, Y, x(1, 1, 4))),  # fmt: skip
+    "aten.clamp.Tensor": Sample(
+        lambda m, a, lo, hi: A.clamp.Tensor(a, lo, A.add.Tensor(lo, hi.abs())), (X, Y, x(1, 1, 4))
+    ),
     "aten.where.self": Sample(lambda m, a, b: A.where.self(_gt0(a), a, b), (X, Y)),
     # --- comparisons, logical, bitwise (bool / int results cast to float) ---
     "aten.eq.Tensor": pred(lambda a: A.eq.Tensor(a, A.relu(a)), X),
@@ -244,8 +258,9 @@ SAMPLES: dict[str, Sample] = {
     "aten.bitwise_not.default": pred(lambda a: A.bitwise_not(_gt0(a)), X),
     "aten.isinf.default": pred(lambda a: A.isinf(A.reciprocal(A.relu(a))), X),
     "aten.isnan.default": pred(lambda a: A.isnan(A.mul.Tensor(A.reciprocal(A.relu(a)), a)), X),
-    "aten._to_copy.default": unary(lambda a: A._to_copy(A._to_copy(A.mul.Scalar(a, 3.0), dtype=torch.int64),
-                                                        dtype=F32)),  # fmt: skip
+    "aten._to_copy.default": unary(
+        lambda a: A._to_copy(A._to_copy(A.mul.Scalar(a, 3.0), dtype=torch.int64), dtype=F32)
+    ),
     # --- elementwise unary ---
     "aten.abs.default": unary(A.abs),
     "aten.neg.default": unary(A.neg),
@@ -295,48 +310,61 @@ SAMPLES: dict[str, Sample] = {
     "aten.unsqueeze.default": unary(lambda a: _sq(A.unsqueeze(a, 2))),
     "aten.flip.default": unary(lambda a: A.flip(a, [1, 2])),
     "aten.diagonal.default": unary(lambda a: _sq(A.diagonal(a, 0, 1, 2)), x(1, 4, 5)),
-    "aten.as_strided.default": unary(lambda a: _sq(A.as_strided(a, [1, 3, 2], [12, 1, 4])),
-                                     x(1, 12)),  # fmt: skip
+    "aten.as_strided.default": unary(lambda a: _sq(A.as_strided(a, [1, 3, 2], [12, 1, 4])), x(1, 12)),
     "aten.select.int": unary(lambda a: _sq(A.select(a, 1, 2))),
     "aten.slice.Tensor": unary(lambda a: _sq(A.slice(a, 2, 1, 4, 2))),
     "aten.cat.default": Sample(lambda m, a, b: A.cat([a, b], 1), (X, Y)),
-    "aten.split_with_sizes.default": Sample(lambda m, a: tuple(_sq(t) for t in A.split_with_sizes(a, [1, 2], 1)),
-                                            (X,)),  # fmt: skip
+    "aten.split_with_sizes.default": Sample(
+        lambda m, a: tuple(_sq(t) for t in A.split_with_sizes(a, [1, 2], 1)), (X,)
+    ),
     "aten.constant_pad_nd.default": unary(lambda a: A.constant_pad_nd(a, [1, 2, 0, 1], 0.5)),
     "aten.reflection_pad1d.default": unary(lambda a: A.reflection_pad1d(a, [2, 1])),
     "aten.reflection_pad2d.default": unary(lambda a: A.reflection_pad2d(a, [2, 1, 1, 2]), x(1, 2, 4, 5)),
-    "aten.reflection_pad3d.default": unary(lambda a: A.reflection_pad3d(a, [1, 1, 1, 0, 0, 1]),
-                                           x(1, 2, 3, 3, 3)),  # fmt: skip
+    "aten.reflection_pad3d.default": unary(
+        lambda a: A.reflection_pad3d(a, [1, 1, 1, 0, 0, 1]), x(1, 2, 3, 3, 3)
+    ),
     "aten.replication_pad2d.default": unary(lambda a: A.replication_pad2d(a, [2, 1, 1, 2]), x(1, 2, 4, 5)),
-    "aten.replication_pad3d.default": unary(lambda a: A.replication_pad3d(a, [1, 1, 1, 0, 0, 1]),
-                                            x(1, 2, 3, 3, 3)),  # fmt: skip
+    "aten.replication_pad3d.default": unary(
+        lambda a: A.replication_pad3d(a, [1, 1, 1, 0, 0, 1]), x(1, 2, 3, 3, 3)
+    ),
     # --- indexing, gather / scatter ---
-    "aten.embedding.default": Sample(lambda m, i: A.embedding(m.w, i), (Input((1, 5), int_high=10),),
-                                     params={"w": _w(10, 4)}),  # fmt: skip
+    "aten.embedding.default": Sample(
+        lambda m, i: A.embedding(m.w, i), (Input((1, 5), int_high=10),), params={"w": _w(10, 4)}
+    ),
     "aten._embedding_bag.default": Sample(
         lambda m, a: A._embedding_bag(a.reshape(5, 3), m.i, m.o, False, 0)[0],
         (x(1, 15),),
         params={"i": _idx(0, 2, 4, 1, 3), "o": _idx(0, 2)},
     ),
     "aten.gather.default": Sample(lambda m, a: A.gather(a, 1, m.i), (x(1, 5, 3),), params={"i": SCATTER_IDX}),
-    "aten.index_select.default": Sample(lambda m, a: A.index_select(a, 1, m.i), (x(1, 5, 3),),
-                                        params={"i": _idx(4, 0, 0, 2)}),  # fmt: skip
-    "aten.index.Tensor": Sample(lambda m, a: A.index.Tensor(a, [None, m.i]), (x(1, 5, 3),),
-                                params={"i": _idx(3, 1, 3)}),  # fmt: skip
-    "aten.index_put.default": Sample(lambda m, a, b: A.index_put(a, [None, m.i], b), (x(1, 5, 3), x(1, 2, 3)),
-                                     params={"i": _idx(4, 1)}),  # fmt: skip
-    "aten.scatter.src": Sample(lambda m, a, b: A.scatter.src(a, 1, m.i, b), (x(1, 5, 3), x(1, 2, 3)),
-                               params={"i": SCATTER_IDX}),  # fmt: skip
-    "aten.scatter.value": Sample(lambda m, a: A.scatter.value(a, 1, m.i, 2.5), (x(1, 5, 3),),
-                                 params={"i": SCATTER_IDX}),  # fmt: skip
-    "aten.scatter_add.default": Sample(lambda m, a, b: A.scatter_add(a, 1, m.i, b), (x(1, 5, 3), x(1, 2, 3)),
-                                       params={"i": SCATTER_IDX}),  # fmt: skip
-    "aten.scatter_reduce.two": Sample(lambda m, a, b: A.scatter_reduce.two(a, 1, m.i, b, "amax"),
-                                      (x(1, 5, 3), x(1, 2, 3)), params={"i": SCATTER_IDX}),  # fmt: skip
+    "aten.index_select.default": Sample(
+        lambda m, a: A.index_select(a, 1, m.i), (x(1, 5, 3),), params={"i": _idx(4, 0, 0, 2)}
+    ),
+    "aten.index.Tensor": Sample(
+        lambda m, a: A.index.Tensor(a, [None, m.i]), (x(1, 5, 3),), params={"i": _idx(3, 1, 3)}
+    ),
+    "aten.index_put.default": Sample(
+        lambda m, a, b: A.index_put(a, [None, m.i], b), (x(1, 5, 3), x(1, 2, 3)), params={"i": _idx(4, 1)}
+    ),
+    "aten.scatter.src": Sample(
+        lambda m, a, b: A.scatter.src(a, 1, m.i, b), (x(1, 5, 3), x(1, 2, 3)), params={"i": SCATTER_IDX}
+    ),
+    "aten.scatter.value": Sample(
+        lambda m, a: A.scatter.value(a, 1, m.i, 2.5), (x(1, 5, 3),), params={"i": SCATTER_IDX}
+    ),
+    "aten.scatter_add.default": Sample(
+        lambda m, a, b: A.scatter_add(a, 1, m.i, b), (x(1, 5, 3), x(1, 2, 3)), params={"i": SCATTER_IDX}
+    ),
+    "aten.scatter_reduce.two": Sample(
+        lambda m, a, b: A.scatter_reduce.two(a, 1, m.i, b, "amax"),
+        (x(1, 5, 3), x(1, 2, 3)),
+        params={"i": SCATTER_IDX},
+    ),
     "aten.select_scatter.default": Sample(lambda m, a, b: A.select_scatter(a, b, 1, 2), (X, x(1, 4))),
     "aten.slice_scatter.default": Sample(lambda m, a, b: A.slice_scatter(a, b, 2, 0, 4, 2), (X, x(1, 3, 2))),
-    "aten.masked_scatter.default": Sample(lambda m, a, b: A.masked_scatter(a, m.k, b), (x(1, 3, 3), x(1, 3, 3)),
-                                          params={"k": MASK}),  # fmt: skip
+    "aten.masked_scatter.default": Sample(
+        lambda m, a, b: A.masked_scatter(a, m.k, b), (x(1, 3, 3), x(1, 3, 3)), params={"k": MASK}
+    ),
     "aten.nonzero.default": pred(lambda a: A.nonzero(_gt0(a)), X),
     # --- constants from shapes and arguments (folded at build time) ---
     "aten.arange.start_step": unary(lambda a: A.add.Tensor(a, A.arange.start_step(0, 4, 1, dtype=F32))),
@@ -353,5 +381,7 @@ SAMPLES: dict[str, Sample] = {
     # --- complex, data-dependent ---
     "aten._fft_r2c.default": unary(lambda a: A.abs(torch.fft.rfft(a))),
     "aten._fft_c2r.default": unary(lambda a: torch.fft.irfft(torch.fft.rfft(a), n=4)),
-    "aten._local_scalar_dense.default": unary(lambda a: A.mul.Scalar(a, A._local_scalar_dense(A.amax(a, [0, 1, 2])))),
+    "aten._local_scalar_dense.default": unary(
+        lambda a: A.mul.Scalar(a, A._local_scalar_dense(A.amax(a, [0, 1, 2])))
+    ),
 }
