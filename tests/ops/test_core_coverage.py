@@ -1,6 +1,6 @@
 """Every claim of `edgebuild ops` (edgebuild/coverage.py) is checked by building the op's sample (core_samples.py):
 
-- each sample's graph, after the decomposition capture does, contains its op (or, for an op the table calls
+- each sample's graph, after capture's decomposition (edgebuild/decompose.py), contains its op (or, for an op the table calls
   decomposed, does not, and holds only the ops the table says it becomes);
 - every op claimed covered (float lowering, folded, decomposed) builds in float through the real path (capture ->
   quantize with every node a float layer -> lower -> edgebuild's host runtime) and agrees with PyTorch eager;
@@ -21,7 +21,6 @@ int8 forms against PT2E's q/dq reference graph: within one step of the output's 
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -30,14 +29,17 @@ import pytest
 import torch
 from torch.fx import GraphModule, Node
 
+from edgebuild.capture import capture
 from edgebuild.coverage import DECOMPOSED, OpCoverage, core_aten_ops, coverage_table, docs_stale
+from edgebuild.decompose import kept_ops, to_core_aten
 from edgebuild.errors import EdgebuildError
-from edgebuild.lower import DEQUANTIZE_NODES, FLOAT_LOWERINGS, LOWERINGS, lower_graph, op_name
+from edgebuild.load import LoadedModel
+from edgebuild.lower import DEQUANTIZE_NODES, lower_graph, op_name
 from edgebuild.quantize import quantize_model
 from tests.ops.core_samples import SAMPLES
 
 TABLE = {r.op: r for r in coverage_table()}
-LOWERED = set(LOWERINGS) | set(FLOAT_LOWERINGS)
+KEPT = kept_ops()  # not decomposed by capture
 
 
 class Batch(torch.nn.Module):
@@ -70,20 +72,14 @@ class Batch(torch.nn.Module):
 
 
 def capture_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...]) -> GraphModule:
-    """The graph edgebuild's capture makes: decomposed to core ATen except the ops that have a lowering."""
-    if importlib.util.find_spec("edgebuild.decompose") is not None:
-        from edgebuild.capture import capture
-        from edgebuild.load import LoadedModel
+    """The graph edgebuild builds from: capture's (ops without a lowering decomposed, constants folded)."""
+    loaded = LoadedModel(Path("samples.pt"), "module", module=module)
+    return capture(loaded, [t.numpy() for t in example])
 
-        loaded = LoadedModel(Path("samples.pt"), "module", module=module)
-        return capture(loaded, [t.numpy() for t in example])
-    # until edgebuild/decompose.py lands: the same decomposition here (torch's table minus the lowered ops)
-    table = torch.export.default_decompositions()
-    for name in set(LOWERINGS) | set(FLOAT_LOWERINGS):
-        parts = name.split(".")
-        if len(parts) == 3:
-            table.pop(getattr(getattr(torch.ops.aten, parts[1], None), parts[2], None), None)
-    return torch.export.export(module, example, strict=False).run_decompositions(table).module()
+
+def decomposed_graph(module: torch.nn.Module, example: tuple[torch.Tensor, ...]) -> GraphModule:
+    """Capture's decomposition without its constant folding: where each sample's op is still visible."""
+    return to_core_aten(torch.export.export(module, example, strict=False)).module()
 
 
 def sample_of(node: Node) -> int | None:
@@ -178,7 +174,7 @@ def test_each_sample_graph_contains_its_op() -> None:
     batch = Batch(ops).eval()
     example = batch.example(0)
     plain = torch.export.export(batch, example, strict=False).module()
-    gm = capture_graph(Batch(ops).eval(), example)
+    gm = decomposed_graph(Batch(ops).eval(), example)
 
     def ops_by_sample(g: GraphModule) -> dict[int, set[str]]:
         found: dict[int, set[str]] = {}
@@ -196,7 +192,7 @@ def test_each_sample_graph_contains_its_op() -> None:
             into = set(DECOMPOSED[op][0])
             # a non-core op with a lowering is not decomposed further (squeeze.dim, pad, adaptive_avg_pool2d):
             # it may stand in for a core op of the list
-            extra = {o for o in got - into - (before.get(i, set()) - {op}) if o not in LOWERED}
+            extra = {o for o in got - into - (before.get(i, set()) - {op}) if o not in KEPT}
             if op in got or extra:
                 problems.append(f"{op}: decomposed graph has {sorted(got)}; the table says {sorted(into)}")
         elif op not in got:
@@ -273,12 +269,13 @@ def test_int8_claims_lower_in_int8_within_one_lsb() -> None:
         example = batch.example(7)
         got, refs = run_native(prog, example), qgm(*example)
         outputs = next(n for n in qgm.graph.nodes if n.op == "output").args[0]
+        owner = [op for op, n in zip(part, batch.n_outputs()) for _ in range(n)]
         for k, (g, r, node) in enumerate(zip(got, refs, outputs)):
             lsb = float(node.args[1]) if isinstance(node, Node) and node.target in DEQUANTIZE_NODES else 0.0
             want = r.detach().numpy()
             err = float(np.abs(g.reshape(want.shape) - want).max())
             if err > lsb + 1e-6 + (0.0 if lsb else 1e-5 * max(1.0, float(np.abs(want).max()))):
-                problems.append(f"output {k}: max |ours - PT2E| = {err:.3g}, output LSB {lsb:.3g}")
+                problems.append(f"{owner[k]}: max |ours - PT2E| = {err:.3g}, output LSB {lsb:.3g}")
         return problems
 
     problems = per_sample(ops, check)
@@ -292,8 +289,12 @@ def test_missing_ops_fail_the_build_naming_the_op() -> None:
     ops = with_status(lambda r: r.status == "missing")
 
     def names(op: str) -> list[str]:
-        if op in DECOMPOSED:  # it is gone from the graph: the build names the ops it became that are missing
-            return [o for o in DECOMPOSED[op][0] if TABLE.get(o) is None or not TABLE[o].covered]
+        if op in DECOMPOSED:
+            # it is gone from the graph: the build names an op it became that is missing, by its ATen name, or by
+            # the name of the non-core op capture kept in its place ("aten._adaptive_avg_pool2d.default" is
+            # "aten.adaptive_avg_pool2d.default" when that one has a lowering: "adaptive_avg_pool2d")
+            lacking = [o for o in DECOMPOSED[op][0] if TABLE.get(o) is None or not TABLE[o].covered]
+            return lacking + [o.split(".")[1].lstrip("_") for o in lacking]
         return [op]
 
     def check(part: list[str]) -> list[str]:
