@@ -1,4 +1,4 @@
-"""edgebuild's command line: build (the default), run, profile, export, targets, one module each (parser.py holds
+"""edgebuild's command line: build (the default), run, profile, export, targets, ops, one module each (parser.py holds
 the arguments). Nothing imports this package; it imports no pipeline module before it runs a command.
 
 Every expected failure is an EdgebuildError: one line on stderr, exit 1 (usage errors exit 2, as argparse does).
@@ -19,6 +19,7 @@ from rich.console import Console
 from ..errors import EdgebuildError
 from .build import cmd_build
 from .export import cmd_export
+from .ops import cmd_ops
 from .parser import COMMANDS, make_parser
 from .profile import cmd_profile
 from .run import cmd_run
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         "profile": cmd_profile,
         "targets": cmd_targets,
         "export": cmd_export,
+        "ops": cmd_ops,
     }
     try:
         with contextlib.ExitStack() as stack:

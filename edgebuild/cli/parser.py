@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .ops import add_ops_arguments
 from .profile import add_profile_arguments
 
 # = edgebuild/export/__init__.py FORMATS (the CLI imports no pipeline module before it runs a command)
 EXPORT_FORMATS = ("tflite", "onnx")
-COMMANDS = ("build", "run", "profile", "targets", "export")
+COMMANDS = ("build", "run", "profile", "targets", "export", "ops")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -145,4 +146,6 @@ def make_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("targets", help="list targets and what this machine lacks to build for each")
     t.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    add_ops_arguments(sub.add_parser("ops", help="core ATen ops: int8 / float / missing (docs/ops.md)"))
     return p
