@@ -24,7 +24,7 @@ from ...ir import DType, Tensor, UnaryFunc
 from ...ir_ops import BinaryFunc, UnaryFloatParams
 from ..context import LoweringContext, NotQuantized, op_name
 from ..registry import register, register_annotation, register_float
-from .ewvalue import elementwise, ir_dtype, new_value, node_dtype, value
+from .ewvalue import TensorId, elementwise, ir_dtype, new_value, node_dtype, value
 from .unary import lower_table
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ def operands(node: Node) -> tuple[object, object, float, BinaryFunc]:
 
 
 def _number(arg: object) -> bool:
-    return isinstance(arg, (int, float, bool))
+    return isinstance(arg, (int, float, bool)) and not isinstance(arg, TensorId)
 
 
 @register_float(*NAMES)
@@ -150,11 +150,9 @@ def lower_arith(ctx: LoweringContext, node: Node) -> None:
     second (rsub: the first) operand first."""
     a, b, alpha, func = operands(node)
     work = ir_dtype(node_dtype(node))  # torch's result dtype (true division and atan2 of integers: float)
-    if base_name(node) == "rsub":  # c - alpha·x
-        if alpha != 1:
-            b = _scaled(ctx, node, a, alpha, work)
-            alpha = 1.0
-        a, b = b, a
+    if base_name(node) == "rsub":  # rsub(x, c, alpha) = c - alpha·x
+        a, b = b, (_scaled(ctx, node, a, alpha, work) if alpha != 1 else a)
+        alpha = 1.0
     if func in (B.ADD, B.SUB) and alpha != 1:
         if alpha == -1:
             func = B.SUB if func == B.ADD else B.ADD
@@ -188,7 +186,7 @@ def _scaled(ctx: LoweringContext, node: Node, x: object, alpha: float, work: DTy
     tx = value(ctx, node, x, work, "b")
     ta = value(ctx, node, alpha if work == DType.FLOAT32 else int(alpha), work, "alpha")
     out = ctx.program.add_tensor(Tensor(f"{node.name}.alpha", work, ctx.tensor(tx).shape))
-    return elementwise(ctx, node, B.MUL, tx, ta, out=out)
+    return TensorId(elementwise(ctx, node, B.MUL, tx, ta, out=out))
 
 
 def _scalar_and_tensor(node: Node) -> Node | None:

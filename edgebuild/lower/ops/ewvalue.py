@@ -67,8 +67,15 @@ def constant(ctx: LoweringContext, name: str, value: np.ndarray | Scalar, dtype:
     return ctx.program.add_constant(name, arr.astype(dtype.numpy), dtype)
 
 
+class TensorId(int):
+    """An operand already lowered to IR tensor `int(self)` (not a python number)."""
+
+
 def value(ctx: LoweringContext, node: Node, arg: object, dtype: DType, tag: str) -> int:
-    """`arg` (a node's value, a constant or a python number) as a PLAIN tensor of `dtype` (a CAST when needed)."""
+    """`arg` (a node's value, a constant, a python number or a TensorId) as a PLAIN tensor of `dtype` (a CAST
+    when needed)."""
+    if isinstance(arg, TensorId):
+        return cast(ctx, node, int(arg), dtype, tag)
     if not isinstance(arg, Node):
         if not isinstance(arg, (bool, int, float)):
             raise EdgebuildError(f"{node.name}: operand {arg!r} is not a tensor or a number")
