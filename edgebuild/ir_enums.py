@@ -24,6 +24,8 @@ class OpCode(enum.IntEnum):
     SLICE = 16
     RESIZE = 17
     DEPTHWISE_CONV2D = 18
+    TRANSPOSE_CONV2D = 29
+    GRID_SAMPLE = 30
     BATCH_MATMUL = 40
     SOFTMAX = 41
     LAYER_NORM = 42
@@ -48,6 +50,17 @@ class UnaryFunc(enum.IntEnum):
 class ResizeMode(enum.IntEnum):
     NEAREST = 0
     BILINEAR = 1
+
+
+class GridSampleMode(enum.IntEnum):
+    BILINEAR = 0
+    NEAREST = 1
+
+
+class GridSamplePadding(enum.IntEnum):
+    ZEROS = 0
+    BORDER = 1
+    REFLECTION = 2
 
 
 # Ops with one form whatever their output dtype.

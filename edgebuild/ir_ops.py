@@ -325,6 +325,40 @@ class DepthwiseConv2dFloatParams(OpParams, opcode=OpCode.DEPTHWISE_CONV2D, form=
     hi: float
 
 
+class TransposeConv2dInt8Params(OpParams, opcode=OpCode.TRANSPOSE_CONV2D, form="int8"):
+    stride_h: int
+    stride_w: int
+    pad_h: int
+    pad_w: int
+    output_pad_h: int
+    output_pad_w: int
+    dilation_h: int
+    dilation_w: int
+    groups: int
+    act_min: int
+    act_max: int
+
+
+class TransposeConv2dFloatParams(OpParams, opcode=OpCode.TRANSPOSE_CONV2D, form="float"):
+    stride_h: int
+    stride_w: int
+    pad_h: int
+    pad_w: int
+    output_pad_h: int
+    output_pad_w: int
+    dilation_h: int
+    dilation_w: int
+    groups: int
+    lo: float
+    hi: float
+
+
+class GridSampleFloatParams(OpParams, opcode=OpCode.GRID_SAMPLE, form="float"):
+    mode: GridSampleMode
+    padding: GridSamplePadding
+    align_corners: bool
+
+
 class BatchMatmulInt8Params(OpParams, opcode=OpCode.BATCH_MATMUL, form="int8"):
     transpose_b: bool
     mult: int

@@ -217,7 +217,8 @@ def enums_header() -> str:
     out += ["};", ""]
     prefixes = {"UnaryFunc": "EB_UNARY", "ResizeMode": "EB_RESIZE"}
     for name, values in ENUMS.items():
-        pre = prefixes[name]
+        # an enum without a historical prefix: EB_ + its name in upper snake case (GridSampleMode: EB_GRID_SAMPLE_MODE)
+        pre = prefixes.get(name) or "EB" + "".join("_" + ch if ch.isupper() else ch.upper() for ch in name)
         out.append("enum {")
         for i, v in enumerate(values):
             out.append(f"  {pre}_{v} = {i},")

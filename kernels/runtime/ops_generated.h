@@ -33,6 +33,8 @@ enum Opcode : uint32_t {
   kOpSlice = 16,
   kOpResize = 17,
   kOpDepthwiseConv2d = 18,
+  kOpTransposeConv2d = 29,
+  kOpGridSample = 30,
   kOpBatchMatmul = 40,
   kOpSoftmax = 41,
   kOpLayerNorm = 42,
@@ -41,7 +43,7 @@ enum Opcode : uint32_t {
   kOpSparseFullyConnected = 71,
 };
 
-constexpr uint32_t kOpCount = 24;  // ops in the table (dense indices 0..kOpCount-1)
+constexpr uint32_t kOpCount = 26;  // ops in the table (dense indices 0..kOpCount-1)
 
 // Dense index of an opcode in kOpInfo / kOpImpls, or -1 for an opcode this runtime does not know.
 inline int32_t op_index(uint32_t opcode) {
@@ -64,12 +66,14 @@ inline int32_t op_index(uint32_t opcode) {
     case kOpSlice: return 15;
     case kOpResize: return 16;
     case kOpDepthwiseConv2d: return 17;
-    case kOpBatchMatmul: return 18;
-    case kOpSoftmax: return 19;
-    case kOpLayerNorm: return 20;
-    case kOpEmbedding: return 21;
-    case kOpSparseConv2d: return 22;
-    case kOpSparseFullyConnected: return 23;
+    case kOpTransposeConv2d: return 18;
+    case kOpGridSample: return 19;
+    case kOpBatchMatmul: return 20;
+    case kOpSoftmax: return 21;
+    case kOpLayerNorm: return 22;
+    case kOpEmbedding: return 23;
+    case kOpSparseConv2d: return 24;
+    case kOpSparseFullyConnected: return 25;
     default: return -1;
   }
 }
@@ -282,6 +286,37 @@ struct DepthwiseConv2dFloatParams {
   float lo;
   float hi;
 };
+struct TransposeConv2dInt8Params {
+  int32_t stride_h;
+  int32_t stride_w;
+  int32_t pad_h;
+  int32_t pad_w;
+  int32_t output_pad_h;
+  int32_t output_pad_w;
+  int32_t dilation_h;
+  int32_t dilation_w;
+  int32_t groups;
+  int32_t act_min;  // int8 code
+  int32_t act_max;  // int8 code
+};
+struct TransposeConv2dFloatParams {
+  int32_t stride_h;
+  int32_t stride_w;
+  int32_t pad_h;
+  int32_t pad_w;
+  int32_t output_pad_h;
+  int32_t output_pad_w;
+  int32_t dilation_h;
+  int32_t dilation_w;
+  int32_t groups;
+  float lo;
+  float hi;
+};
+struct GridSampleFloatParams {
+  int32_t mode;  // GridSampleMode
+  int32_t padding;  // GridSamplePadding
+  int32_t align_corners;
+};
 struct BatchMatmulInt8Params {
   int32_t transpose_b;
   int32_t mult;
@@ -360,6 +395,9 @@ union OpParams {
   ResizeFloatParams resize_float;
   DepthwiseConv2dInt8Params depthwise_conv2d_int8;
   DepthwiseConv2dFloatParams depthwise_conv2d_float;
+  TransposeConv2dInt8Params transpose_conv2d_int8;
+  TransposeConv2dFloatParams transpose_conv2d_float;
+  GridSampleFloatParams grid_sample_float;
   BatchMatmulInt8Params batch_matmul_int8;
   BatchMatmulFloatParams batch_matmul_float;
   SoftmaxFloatParams softmax_float;
@@ -799,6 +837,58 @@ inline bool decode_depthwise_conv2d_float(const int32_t* p, uint32_t n, uint32_t
   (void)k;
   return true;
 }
+inline bool decode_transpose_conv2d_int8(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  TransposeConv2dInt8Params& o = out->transpose_conv2d_int8;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 11) return e->count(n, 11);
+  uint32_t k = 0;
+  o.stride_h = p[k++];
+  o.stride_w = p[k++];
+  o.pad_h = p[k++];
+  o.pad_w = p[k++];
+  o.output_pad_h = p[k++];
+  o.output_pad_w = p[k++];
+  o.dilation_h = p[k++];
+  o.dilation_w = p[k++];
+  o.groups = p[k++];
+  o.act_min = p[k++];
+  o.act_max = p[k++];
+  (void)k;
+  return true;
+}
+inline bool decode_transpose_conv2d_float(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  TransposeConv2dFloatParams& o = out->transpose_conv2d_float;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 11) return e->count(n, 11);
+  uint32_t k = 0;
+  o.stride_h = p[k++];
+  o.stride_w = p[k++];
+  o.pad_h = p[k++];
+  o.pad_w = p[k++];
+  o.output_pad_h = p[k++];
+  o.output_pad_w = p[k++];
+  o.dilation_h = p[k++];
+  o.dilation_w = p[k++];
+  o.groups = p[k++];
+  memcpy(&o.lo, &p[k++], sizeof(float));
+  memcpy(&o.hi, &p[k++], sizeof(float));
+  (void)k;
+  return true;
+}
+inline bool decode_grid_sample_float(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  GridSampleFloatParams& o = out->grid_sample_float;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 3) return e->count(n, 3);
+  uint32_t k = 0;
+  o.mode = p[k++];
+  if (o.mode < 0 || o.mode > 1) return e->range("mode", o.mode, 0, 1);
+  o.padding = p[k++];
+  if (o.padding < 0 || o.padding > 2) return e->range("padding", o.padding, 0, 2);
+  o.align_corners = p[k++];
+  if (o.align_corners != 0 && o.align_corners != 1) return e->range("align_corners", o.align_corners, 0, 1);
+  (void)k;
+  return true;
+}
 inline bool decode_batch_matmul_int8(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
   BatchMatmulInt8Params& o = out->batch_matmul_int8;
   (void)p, (void)rank, (void)inputs, (void)o;
@@ -924,6 +1014,8 @@ inline constexpr OpInfo kOpInfo[kOpCount] = {
     {kOpSlice, "SLICE", false, {{true, 1, 1, -1, 0x0u, decode_slice_int8}, {true, 1, 1, -1, 0x0u, decode_slice_float}}},
     {kOpResize, "RESIZE", false, {{true, 3, 1, 2, 0x0u, decode_resize_int8}, {true, 3, 1, 2, 0x0u, decode_resize_float}}},
     {kOpDepthwiseConv2d, "DEPTHWISE_CONV2D", false, {{true, 5, 1, 10, 0x4u, decode_depthwise_conv2d_int8}, {true, 3, 1, 10, 0x4u, decode_depthwise_conv2d_float}}},
+    {kOpTransposeConv2d, "TRANSPOSE_CONV2D", false, {{true, 5, 1, 11, 0x4u, decode_transpose_conv2d_int8}, {true, 3, 1, 11, 0x4u, decode_transpose_conv2d_float}}},
+    {kOpGridSample, "GRID_SAMPLE", false, {{false, 0, 0, 0, 0, NULL}, {true, 2, 1, 3, 0x0u, decode_grid_sample_float}}},
     {kOpBatchMatmul, "BATCH_MATMUL", false, {{true, 2, 1, 5, 0x0u, decode_batch_matmul_int8}, {true, 2, 1, 2, 0x0u, decode_batch_matmul_float}}},
     {kOpSoftmax, "SOFTMAX", false, {{false, 0, 0, 0, 0, NULL}, {true, 1, 1, 0, 0x0u, decode_softmax_float}}},
     {kOpLayerNorm, "LAYER_NORM", false, {{false, 0, 0, 0, 0, NULL}, {true, 3, 1, 1, 0x6u, decode_layer_norm_float}}},
@@ -959,6 +1051,8 @@ extern const OpImpl kOpImplPad;  // ops/pad.cc
 extern const OpImpl kOpImplSlice;  // ops/slice.cc
 extern const OpImpl kOpImplResize;  // ops/resize.cc
 extern const OpImpl kOpImplDepthwiseConv2d;  // ops/depthwise_conv2d.cc
+extern const OpImpl kOpImplTransposeConv2d;  // ops/transpose_conv2d.cc
+extern const OpImpl kOpImplGridSample;  // ops/grid_sample.cc
 extern const OpImpl kOpImplBatchMatmul;  // ops/batch_matmul.cc
 extern const OpImpl kOpImplSoftmax;  // ops/softmax.cc
 extern const OpImpl kOpImplLayerNorm;  // ops/layer_norm.cc
@@ -985,6 +1079,8 @@ inline const OpImpl* const kOpImpls[kOpCount] = {
     &kOpImplSlice,
     &kOpImplResize,
     &kOpImplDepthwiseConv2d,
+    &kOpImplTransposeConv2d,
+    &kOpImplGridSample,
     &kOpImplBatchMatmul,
     &kOpImplSoftmax,
     &kOpImplLayerNorm,

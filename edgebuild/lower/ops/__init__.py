@@ -4,6 +4,7 @@ package registers them all (lower/registry.py)."""
 from . import (  # noqa: F401
     clamp,
     conv,
+    convolution,
     elementwise,
     embedding,
     linear,

@@ -1,5 +1,5 @@
-"""FULLY_CONNECTED: aten.linear in int8 (eq. 6, the weight helpers of lower/ops/conv.py) and in float, and its PT2E
-annotation (the same rule as conv2d)."""
+"""FULLY_CONNECTED: aten.linear over the last axis of an N-D activation, in int8 (eq. 6, the weight helpers of
+lower/ops/conv.py) and in float, and its PT2E annotation (the same rule as conv2d)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from torch.fx import Node
 
 from ...errors import EdgebuildError
 from ...ir import DType, Layout
-from ...ir_ops import FullyConnectedFloatParams, FullyConnectedInt8Params
-from ..context import LoweringContext, node_shape
+from ...ir_ops import FullyConnectedFloatParams, FullyConnectedInt8Params, TransposeParams
+from ..context import LoweringContext, node_shape, physical
 from ..registry import register, register_annotation, register_float
 from .conv import MAX_TAPS, annotate_weighted, float_bias, requant_weights
+from .matmul import plain_int8
 
 register_annotation("aten.linear.default")(annotate_weighted)
 
@@ -23,10 +24,9 @@ def lower_linear(ctx: LoweringContext, node: Node) -> None:
     x_arg, w_arg, b_arg = args[:3]
     x = ctx.input(x_arg)
     xt = ctx.tensor(x)
-    if xt.layout == Layout.NHWC:
-        raise EdgebuildError(f"{node.name}: linear on a 4-D activation is not supported; flatten it first")
     shape = node_shape(node)
-    y, amin, amax = ctx.new_output(node, shape, Layout.PLAIN, fusable=True)
+    phys, layout = physical(shape)
+    y, amin, amax = ctx.new_output(node, phys, layout, fusable=True)
     w, rest = requant_weights(ctx, node, xt.scale, ctx.tensor(y).scale, w_arg, b_arg)
     if w.shape[1] > MAX_TAPS:
         raise EdgebuildError(
@@ -34,7 +34,16 @@ def lower_linear(ctx: LoweringContext, node: Node) -> None:
             f"safe range ({MAX_TAPS})"
         )
     w_id = ctx.program.add_constant(f"{node.name}.weight", w, DType.INT8)
-    ctx.add_op(node, [x, w_id, *rest], [y], FullyConnectedInt8Params(act_min=amin, act_max=amax))
+    # A 4-D activation is stored NHWC (lower/context.py, Layout): the product runs over PyTorch's last axis of the
+    # plain bytes, so the input is transposed to plain and the plain result back to NHWC.
+    x = plain_int8(ctx, node, x)
+    params = FullyConnectedInt8Params(act_min=amin, act_max=amax)
+    if layout != Layout.NHWC:
+        ctx.add_op(node, [x, w_id, *rest], [y], params)
+        return
+    flat = ctx.temp(f"{node.name}.plain", ctx.tensor(y), shape, Layout.PLAIN)
+    ctx.add_op(node, [x, w_id, *rest], [flat], params)
+    ctx.add_op(node, [flat], [y], TransposeParams(perm=[0, 2, 3, 1]), name=f"{node.name}.to_nhwc")
 
 
 @register_float("aten.linear.default")

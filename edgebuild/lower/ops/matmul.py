@@ -41,7 +41,8 @@ def annotate_matmul(q: Annotator, node: Node) -> None:
     q.mark(node, {a: q.act, b: q.act} if a is not b else {a: q.act}, q.act)
 
 
-def _plain_int8(ctx: LoweringContext, node: Node, tid: int) -> int:
+def plain_int8(ctx: LoweringContext, node: Node, tid: int) -> int:
+    """The plain (PyTorch-order) int8 tensor of `tid`: a TRANSPOSE of a 4-D NHWC tensor, else `tid` itself."""
     t = ctx.tensor(tid)
     if t.layout != Layout.NHWC:
         return tid
@@ -64,7 +65,7 @@ def lower_matmul_int8(ctx: LoweringContext, node: Node) -> None:
         raise NotQuantized(f"{node.name}: K = {sa[-1]} exceeds the int32 accumulator's range in int8")
     out = node_shape(node)
     qnode, _, _ = ctx.output_quant(node)  # before anything is emitted: NotQuantized leaves no trace
-    a, b = (_plain_int8(ctx, node, t) for t in (a, b))
+    a, b = (plain_int8(ctx, node, t) for t in (a, b))
     scale_y = float(qnode.args[1])  # type: ignore[arg-type]
     mult, shift = quantize_multiplier(at.scale * bt.scale / scale_y)
     shape, layout = physical(out)

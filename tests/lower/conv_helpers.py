@@ -1,0 +1,26 @@
+"""Shared by tests/lower/test_conv_*.py, test_matmul_*.py, test_rnn_*.py: build a module's float program (every op
+forced to float) and run it on the host runtime."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from edgebuild.ir import Program
+from edgebuild.lower import lower_graph
+from edgebuild.quantize import quantize_model
+from tests.helpers import run_native
+
+
+def float_program(m: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> Program:
+    """The program of `m` with every op forced to float (quantize_model annotates nothing)."""
+    m = m.eval()
+    gm = torch.export.export(m, inputs).module()
+    layers = tuple(n.name for n in gm.graph.nodes if n.op == "call_function")
+    qgm = quantize_model(torch.export.export(m, inputs).module(), [inputs], float_layers=layers)
+    return lower_graph(qgm, "m", float_layers=layers)
+
+
+def run_float(m: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[Program, list[np.ndarray]]:
+    prog = float_program(m, inputs)
+    return prog, run_native(prog, [i.numpy() for i in inputs])
