@@ -58,7 +58,9 @@ def deconv_case(draw: st.DrawFn, two_d: bool) -> tuple[nn.Module, tuple[int, ...
     opw = draw(st.integers(0, max(sw, dw) - 1))
     h, w = draw(st.integers(1, 6)), draw(st.integers(1, 6))
     bias = draw(st.booleans())
-    assume((h - 1) * sh - 2 * ph + dh * (kh - 1) + oph >= 0 and (w - 1) * sw - 2 * pw + dw * (kw - 1) + opw >= 0)
+    assume(
+        (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph >= 0 and (w - 1) * sw - 2 * pw + dw * (kw - 1) + opw >= 0
+    )
     if two_d:
         m = nn.ConvTranspose2d(c, oc, (kh, kw), (sh, sw), (ph, pw), (oph, opw), g, bias, (dh, dw))
         return m, (1, c, h, w)
@@ -79,7 +81,9 @@ def _check_float(m: nn.Module, shape: tuple[int, ...], opcode: str) -> None:
 def test_conv1d_float_matches_eager(case: tuple[nn.Module, tuple[int, ...]]) -> None:
     m, shape = case
     with torch.no_grad():
-        _check_float(m.eval(), shape, "CONV2D" if m.groups == 1 or m.in_channels != m.groups else "DEPTHWISE_CONV2D")
+        _check_float(
+            m.eval(), shape, "CONV2D" if m.groups == 1 or m.in_channels != m.groups else "DEPTHWISE_CONV2D"
+        )
 
 
 @settings(max_examples=6, deadline=None)

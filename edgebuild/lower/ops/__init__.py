@@ -2,6 +2,8 @@
 package registers them all (lower/registry.py)."""
 
 from . import (  # noqa: F401
+    attention,
+    broadcast,
     clamp,
     conv,
     convolution,

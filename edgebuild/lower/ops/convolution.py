@@ -89,7 +89,9 @@ def conv_spec(node: Node) -> ConvSpec:
         x, w, b, stride, padding, out_pad, groups, dilation = a[:8]
         transposed = True
     if isinstance(padding, str):
-        raise EdgebuildError(f"{node.name}: padding={padding!r} (string padding) is not supported; give numbers")
+        raise EdgebuildError(
+            f"{node.name}: padding={padding!r} (string padding) is not supported; give numbers"
+        )
     rank = len(node_shape(node))  # the output's rank is the input's (q/dq nodes may lack shapes)
     if rank not in (3, 4):
         raise EdgebuildError(f"{node.name}: {rank - 2}-D convolution is not supported (1-D and 2-D are)")
