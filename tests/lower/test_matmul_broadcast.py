@@ -167,13 +167,19 @@ def test_sdpa_masks_float(case: tuple[tuple[int, ...], ...], kind: str, computed
         m = Fn(lambda s, q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=s.c0), mask)
         inputs = (q, k, v)
     prog, (got,) = run_float(m, inputs)
-    assert prog.op_counts().get("SOFTMAX") == 1 and prog.op_counts().get("BATCH_MATMUL") == 2, prog.op_counts()
+    assert prog.op_counts().get("SOFTMAX") == 1 and prog.op_counts().get("BATCH_MATMUL") == 2, (
+        prog.op_counts()
+    )
     np.testing.assert_allclose(got, m(*inputs).numpy(), atol=1e-5, rtol=1e-4)
 
 
 def test_sdpa_grouped_query_heads() -> None:
     g = torch.Generator().manual_seed(6)
-    q, k, v = torch.randn(1, 4, 3, 8, generator=g), torch.randn(1, 2, 5, 8, generator=g), torch.randn(1, 2, 5, 8)
+    q, k, v = (
+        torch.randn(1, 4, 3, 8, generator=g),
+        torch.randn(1, 2, 5, 8, generator=g),
+        torch.randn(1, 2, 5, 8),
+    )
     m = Fn(lambda s, q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True))
     _, (got,) = run_float(m, (q, k, v))
     np.testing.assert_allclose(got, m(q, k, v).numpy(), atol=1e-5, rtol=1e-4)

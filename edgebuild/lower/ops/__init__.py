@@ -15,6 +15,7 @@ from . import (  # noqa: F401
     pool,
     quantize,
     resize,
+    sampling,
     shape,
     softmax,
     unary,
