@@ -24,3 +24,21 @@ def float_program(m: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> Progr
 def run_float(m: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[Program, list[np.ndarray]]:
     prog = float_program(m, inputs)
     return prog, run_native(prog, [i.numpy() for i in inputs])
+
+
+def decomposed(m: torch.nn.Module, inputs: tuple[torch.Tensor, ...]):  # -> GraphModule
+    """The module as edgebuild's capture gives it (issue 16): torch.export, then core ATen decompositions."""
+    return torch.export.export(m.eval(), inputs).run_decompositions().module()
+
+
+def float_program_decomposed(m: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> Program:
+    gm = decomposed(m, inputs)
+    layers = tuple(n.name for n in gm.graph.nodes if n.op == "call_function")
+    qgm = quantize_model(decomposed(m, inputs), [inputs], float_layers=layers)
+    return lower_graph(qgm, "m", float_layers=layers)
+
+
+def int8_program_decomposed(m: torch.nn.Module, calib: list[torch.Tensor]):  # -> (GraphModule, Program)
+    """(PT2E's q/dq graph, our program) of a one-input module, decomposed as capture does."""
+    qgm = quantize_model(decomposed(m, (calib[0],)), [(c,) for c in calib])
+    return qgm, lower_graph(qgm, "m")

@@ -23,7 +23,7 @@ from tests.models import calibration
 
 
 class Fn(nn.Module):
-    def __init__(self, fn, *consts: torch.Tensor) -> None:  # noqa: ANN001
+    def __init__(self, fn, *consts: torch.Tensor) -> None:
         super().__init__()
         self.fn = fn
         for i, c in enumerate(consts):
@@ -109,7 +109,7 @@ def test_linear_on_4d_activation_int8_and_float() -> None:
     assert any(c.aten == "aten.linear.default" for c in checks)
     assert max(c.max_lsb for c in checks) <= 1, checks
     x = torch.randn(1, 3, 5, 6)
-    prog, (got,) = run_float(m, (x,))
+    _, (got,) = run_float(m, (x,))
     with torch.no_grad():
         np.testing.assert_allclose(got, m(x).numpy(), atol=2e-5, rtol=1e-5)
 

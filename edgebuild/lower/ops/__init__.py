@@ -13,6 +13,7 @@ from . import (  # noqa: F401
     matmul,
     norm,
     pool,
+    pool_nd,
     quantize,
     resize,
     sampling,
