@@ -9,6 +9,7 @@ from . import (  # noqa: F401
     convolution,
     elementwise,
     embedding,
+    embedding_bag,
     linear,
     matmul,
     norm,
