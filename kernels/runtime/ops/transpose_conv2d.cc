@@ -26,12 +26,12 @@ eb_status validate_form(OpCheck& c, const Params& p) {
   if ((s = c.need_dtype("output", y, dtype)) != EB_OK) return s;
   if ((s = c.need_rank("output", y, 4)) != EB_OK) return s;
   if ((s = need_act_of(c, p)) != EB_OK) return s;
-  if (p.stride_h < 1 || p.stride_w < 1) return c.fail("strides (%d, %d) must be >= 1", (int)p.stride_h, (int)p.stride_w);
+  if (p.stride_h < 1 || p.stride_w < 1)
+    return c.fail("strides (%d, %d) must be >= 1", (int)p.stride_h, (int)p.stride_w);
   if (p.dilation_h < 1 || p.dilation_w < 1)
     return c.fail("dilations (%d, %d) must be >= 1", (int)p.dilation_h, (int)p.dilation_w);
   if (p.pad_h < 0 || p.pad_w < 0) return c.fail("paddings (%d, %d) must be >= 0", (int)p.pad_h, (int)p.pad_w);
-  if (p.output_pad_h < 0 || p.output_pad_w < 0 ||
-      (p.output_pad_h >= p.stride_h && p.output_pad_h >= p.dilation_h) ||
+  if (p.output_pad_h < 0 || p.output_pad_w < 0 || (p.output_pad_h >= p.stride_h && p.output_pad_h >= p.dilation_h) ||
       (p.output_pad_w >= p.stride_w && p.output_pad_w >= p.dilation_w))
     return c.fail("output paddings (%d, %d) must be >= 0 and below the stride or the dilation", (int)p.output_pad_h,
                   (int)p.output_pad_w);
@@ -44,16 +44,17 @@ eb_status validate_form(OpCheck& c, const Params& p) {
   if (wd[3] != C / g)
     return c.fail("weight dims %s do not match input channels %d / groups %d", dims_text(c.T(w)).text, (int)C, (int)g);
   // int64: every term is an int32.
-  const int64_t oh = ((int64_t)xd[1] - 1) * p.stride_h - 2 * (int64_t)p.pad_h +
-                     (int64_t)p.dilation_h * (wd[1] - 1) + p.output_pad_h + 1;
-  const int64_t ow = ((int64_t)xd[2] - 1) * p.stride_w - 2 * (int64_t)p.pad_w +
-                     (int64_t)p.dilation_w * (wd[2] - 1) + p.output_pad_w + 1;
+  const int64_t oh = ((int64_t)xd[1] - 1) * p.stride_h - 2 * (int64_t)p.pad_h + (int64_t)p.dilation_h * (wd[1] - 1) +
+                     p.output_pad_h + 1;
+  const int64_t ow = ((int64_t)xd[2] - 1) * p.stride_w - 2 * (int64_t)p.pad_w + (int64_t)p.dilation_w * (wd[2] - 1) +
+                     p.output_pad_w + 1;
   if (yd[0] != xd[0] || yd[3] != OC || yd[1] != oh || yd[2] != ow)
-    return c.fail("output dims %s but input %s, kernel %dx%d, stride (%d,%d), padding (%d,%d), output padding "
-                  "(%d,%d), dilation (%d,%d) give [%d,%lld,%lld,%d]",
-                  dims_text(c.T(y)).text, dims_text(c.T(x)).text, (int)wd[1], (int)wd[2], (int)p.stride_h,
-                  (int)p.stride_w, (int)p.pad_h, (int)p.pad_w, (int)p.output_pad_h, (int)p.output_pad_w,
-                  (int)p.dilation_h, (int)p.dilation_w, (int)xd[0], (long long)oh, (long long)ow, (int)OC);
+    return c.fail(
+        "output dims %s but input %s, kernel %dx%d, stride (%d,%d), padding (%d,%d), output padding "
+        "(%d,%d), dilation (%d,%d) give [%d,%lld,%lld,%d]",
+        dims_text(c.T(y)).text, dims_text(c.T(x)).text, (int)wd[1], (int)wd[2], (int)p.stride_h, (int)p.stride_w,
+        (int)p.pad_h, (int)p.pad_w, (int)p.output_pad_h, (int)p.output_pad_w, (int)p.dilation_h, (int)p.dilation_w,
+        (int)xd[0], (long long)oh, (long long)ow, (int)OC);
   if (c.is_float()) return c.need_f32_vector("bias", op.inputs[2], OC);
   return c.check_channel_params(OC);
 }
