@@ -14,19 +14,23 @@ from typing import Any, ClassVar, dataclass_transform
 from . import optable
 from .ir_enums import (
     SINGLE_FORM,
+    BinaryFunc,
     GridSampleMode,
     GridSamplePadding,
     OpCode,
     ResizeMode,
+    ScatterReduce,
     UnaryFunc,
 )
 
 __all__ = [
+    "BinaryFunc",
     "GridSampleMode",
     "GridSamplePadding",
     "OpCode",
     "OpParams",
     "ResizeMode",
+    "ScatterReduce",
     "UnaryFunc",
     "bits_f32",
     "f32_bits",
@@ -43,12 +47,7 @@ def bits_f32(bits: int) -> float:
     return float(struct.unpack("<f", struct.pack("<i", bits))[0])
 
 
-_ENUMS: dict[str, Any] = {
-    "UnaryFunc": UnaryFunc,
-    "ResizeMode": ResizeMode,
-    "GridSampleMode": GridSampleMode,
-    "GridSamplePadding": GridSamplePadding,
-}
+_ENUMS: dict[str, Any] = {"UnaryFunc": UnaryFunc, "ResizeMode": ResizeMode, "BinaryFunc": BinaryFunc, "ScatterReduce": ScatterReduce, "GridSampleMode": GridSampleMode, "GridSamplePadding": GridSamplePadding}
 PARAMS: dict[tuple[OpCode, str], Any] = {}  # (opcode, form) -> class, filled as the classes are defined
 
 
@@ -345,6 +344,43 @@ class DepthwiseConv2dFloatParams(OpParams, opcode=OpCode.DEPTHWISE_CONV2D, form=
     dilation_w: int
     lo: float
     hi: float
+
+
+class ElementwiseParams(OpParams, opcode=OpCode.ELEMENTWISE, form="int8"):
+    func: BinaryFunc
+
+
+class WhereParams(OpParams, opcode=OpCode.WHERE, form="int8"):
+    pass
+
+
+class CastParams(OpParams, opcode=OpCode.CAST, form="int8"):
+    to_bool: bool
+
+
+class GatherParams(OpParams, opcode=OpCode.GATHER, form="int8"):
+    axis: int
+
+
+class GatherElementsParams(OpParams, opcode=OpCode.GATHER_ELEMENTS, form="int8"):
+    axis: int
+
+
+class ScatterElementsParams(OpParams, opcode=OpCode.SCATTER_ELEMENTS, form="int8"):
+    axis: int
+    reduce: ScatterReduce
+    include_self: bool
+
+
+class BroadcastToParams(OpParams, opcode=OpCode.BROADCAST_TO, form="int8"):
+    pass
+
+
+class TopkParams(OpParams, opcode=OpCode.TOPK, form="int8"):
+    axis: int
+    k: int
+    largest: bool
+    indices: bool
 
 
 class TransposeConv2dInt8Params(OpParams, opcode=OpCode.TRANSPOSE_CONV2D, form="int8"):
