@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from edgebuild.decompose import to_core_aten
+from edgebuild.fold import fold_constants
 from edgebuild.ir import Program
 from edgebuild.lower import lower_graph
 from edgebuild.quantize import quantize_model
@@ -27,8 +29,11 @@ def run_float(m: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[Pro
 
 
 def decomposed(m: torch.nn.Module, inputs: tuple[torch.Tensor, ...]):  # -> GraphModule
-    """The module as edgebuild's capture gives it (issue 16): torch.export, then core ATen decompositions."""
-    return torch.export.export(m.eval(), inputs).run_decompositions().module()
+    """The module as edgebuild's capture gives it: torch.export, the core ATen decompositions of every op without
+    a lowering, constant subgraphs folded (edgebuild/decompose.py, edgebuild/fold.py)."""
+    gm = to_core_aten(torch.export.export(m.eval(), inputs)).module()
+    fold_constants(gm)
+    return gm
 
 
 def float_program_decomposed(m: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> Program:

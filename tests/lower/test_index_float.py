@@ -132,7 +132,9 @@ def test_computed_indices(rows: int, n: int, data: st.DataObject) -> None:
     check(lambda x: x.gather(1, x.sort(1)[1]), x, ops={"TOPK", "GATHER_ELEMENTS"})
     check(lambda x: x.topk(k, 1, largest=largest)[0], x, ops={"TOPK"})
     check(lambda x: x[x.topk(k, 1)[1][0]], x, ops={"TOPK", "GATHER"})
-    check(lambda x: x[x.sort(1)[1][:1, :1], x.sort(1)[1][:, :1]], x, ops={"TOPK", "GATHER", "GATHER_ELEMENTS"})
+    check(
+        lambda x: x[x.sort(1)[1][:1, :1], x.sort(1)[1][:, :1]], x, ops={"TOPK", "GATHER", "GATHER_ELEMENTS"}
+    )
 
 
 @SETTINGS
@@ -140,7 +142,9 @@ def test_computed_indices(rows: int, n: int, data: st.DataObject) -> None:
 def test_scatter(rows: int, n: int, data: st.DataObject) -> None:
     x = rand((rows, n), 7 * rows + n)
     m = data.draw(st.integers(1, 2 * n))
-    idx = torch.tensor(data.draw(st.lists(st.integers(0, n - 1), min_size=rows * m, max_size=rows * m))).view(rows, m)
+    idx = torch.tensor(data.draw(st.lists(st.integers(0, n - 1), min_size=rows * m, max_size=rows * m))).view(
+        rows, m
+    )
     src = rand((rows, m), 5)
     for reduce in ("sum", "prod", "amax", "amin"):
         for include in (True, False):
