@@ -47,7 +47,14 @@ def bits_f32(bits: int) -> float:
     return float(struct.unpack("<f", struct.pack("<i", bits))[0])
 
 
-_ENUMS: dict[str, Any] = {"UnaryFunc": UnaryFunc, "ResizeMode": ResizeMode, "BinaryFunc": BinaryFunc, "ScatterReduce": ScatterReduce, "GridSampleMode": GridSampleMode, "GridSamplePadding": GridSamplePadding}
+_ENUMS: dict[str, Any] = {
+    "UnaryFunc": UnaryFunc,
+    "ResizeMode": ResizeMode,
+    "BinaryFunc": BinaryFunc,
+    "ScatterReduce": ScatterReduce,
+    "GridSampleMode": GridSampleMode,
+    "GridSamplePadding": GridSamplePadding,
+}
 PARAMS: dict[tuple[OpCode, str], Any] = {}  # (opcode, form) -> class, filled as the classes are defined
 
 

@@ -103,7 +103,7 @@ def python_module() -> str:
         '    return float(struct.unpack("<f", struct.pack("<i", bits))[0])',
         "",
         "",
-        "_ENUMS: dict[str, Any] = {" + ", ".join(f'"{n}": {n}' for n in ENUMS) + "}",
+        *_wrapped("_ENUMS: dict[str, Any] = {", [f'"{n}": {n}' for n in ENUMS], "}"),
         "PARAMS: dict[tuple[OpCode, str], Any] = {}  # (opcode, form) -> class, filled as the classes are defined",
         "",
         "",
