@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from tests.helpers import op_by_op, quantize_and_lower
+from tests.helpers import op_by_op, quantize_and_lower, run_native
 from tests.lower.conv_helpers import run_float
 from tests.models import calibration
 
@@ -183,3 +183,32 @@ def test_sdpa_grouped_query_heads() -> None:
     m = Fn(lambda s, q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True))
     _, (got,) = run_float(m, (q, k, v))
     np.testing.assert_allclose(got, m(q, k, v).numpy(), atol=1e-5, rtol=1e-4)
+
+
+class Addmm(nn.Module):
+    """A linear layer as core ATen writes it: addmm(bias, x, weightᵀ) with a [K, N] constant weight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("w", torch.randn(9, 6) * 0.3)
+        self.register_buffer("b", torch.randn(6) * 0.1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(torch.addmm(self.b, x, self.w))
+
+
+def test_addmm_int8_within_one_lsb() -> None:
+    torch.manual_seed(7)
+    q = quantize_and_lower(Addmm(), calibration((3, 9), 8))
+    assert q.program.op_counts().get("FULLY_CONNECTED") == 1, q.program.op_counts()
+    assert not q.program.metadata.get("float_ops"), q.program.metadata.get("float_ops")
+    # op_by_op reads an op's first tensor argument as its input (addmm's is the bias): compare the output, the
+    # addmm's own quantized result (the input's QUANTIZE is exact: checked by op_by_op's "quantize" entry)
+    qout = next(n for n in q.qgm.graph.nodes if n.op == "output").args[0][0]
+    scale = float(qout.args[1])
+    for seed in (3, 4):
+        x = calibration((3, 9), 1, seed=seed)[0]
+        assert all(c.max_lsb == 0 for c in op_by_op(q, x.numpy()) if c.aten == "quantize")
+        (got,) = run_native(q.program, [x.numpy()])
+        lsb = np.abs(got - q.qgm(x).detach().numpy()).max() / scale
+        assert lsb <= 1.0001, lsb

@@ -118,8 +118,9 @@ def conv_spec(node: Node) -> ConvSpec:
 # --- PT2E annotation -------------------------------------------------------------------------------------------
 
 
-def _transposed_weight_spec() -> object:
-    """Per-channel symmetric int8 on axis 1: a transposed convolution's output channels (groups = 1)."""
+def axis1_weight_spec() -> object:
+    """Per-channel symmetric int8 on axis 1: a transposed convolution's output channels (groups = 1), addmm's
+    [K, N] weight's columns."""
     return pt2e.quantizer.QuantizationSpec(
         dtype=torch.int8,
         quant_min=-127,
@@ -138,7 +139,7 @@ def annotate_convolution(q: Annotator, node: Node) -> None:
         return
     if s.groups != 1 or not isinstance(s.x, Node) or not isinstance(s.w, Node):
         return  # a grouped transposed convolution stays float (its output channels are not one axis)
-    inputs: dict[Node, object] = {s.x: q.act, s.w: _transposed_weight_spec()}
+    inputs: dict[Node, object] = {s.x: q.act, s.w: axis1_weight_spec()}
     if isinstance(s.b, Node):
         inputs[s.b] = q.bias(s.x, s.w, node)
     q.mark_fusing(node, inputs)
@@ -147,7 +148,7 @@ def annotate_convolution(q: Annotator, node: Node) -> None:
 # --- weights ---------------------------------------------------------------------------------------------------
 
 
-def _weight_array(ctx: LoweringContext, arg: object, quantized: bool) -> tuple[np.ndarray, np.ndarray]:
+def weight_array(ctx: LoweringContext, arg: object, quantized: bool) -> tuple[np.ndarray, np.ndarray]:
     """(weights, scales over the output channels): int8 behind dequantize_per_channel (any axis), or float."""
     if quantized:
         if not (isinstance(arg, Node) and arg.target in CHANNEL_DEQUANTIZE):
@@ -257,7 +258,7 @@ def lower_convolution(ctx: LoweringContext, node: Node) -> None:
     else:
         y, amin, amax = ctx.new_output(node, nhwc(out), Layout.NHWC, fusable=True)
         y4 = y
-    w, scales = _weight_array(ctx, s.w, quantized=True)
+    w, scales = weight_array(ctx, s.w, quantized=True)
     if w.dtype != np.int8:
         raise EdgebuildError(f"{node.name}: weights are {w.dtype}, expected int8")
     w4 = _conv_weight(w, s)
@@ -283,7 +284,7 @@ def lower_convolution_f32(ctx: LoweringContext, node: Node) -> None:
         x4 = _rows_to_nhwc(ctx, node, ctx.float_value(s.x, Layout.PLAIN))
     else:
         x4 = ctx.float_value(s.x, Layout.NHWC)
-    w, _ = _weight_array(ctx, s.w, quantized=False)
+    w, _ = weight_array(ctx, s.w, quantized=False)
     w4 = _conv_weight(w.astype(np.float32), s)
     w_id = ctx.program.add_constant(f"{node.name}.weight", w4, DType.FLOAT32)
     b_id = float_bias(ctx, node, s.b)
