@@ -212,3 +212,19 @@ def test_addmm_int8_within_one_lsb() -> None:
         (got,) = run_native(q.program, [x.numpy()])
         lsb = np.abs(got - q.qgm(x).detach().numpy()).max() / scale
         assert lsb <= 1.0001, lsb
+
+
+def test_sdpa_computed_bool_mask() -> None:
+    """A bool mask computed in the model (int32 0/1 at run time) over batch and heads: WHERE(mask, 0, -inf)."""
+    g = torch.Generator().manual_seed(8)
+    q, k, v = (
+        torch.randn(2, 3, 4, 8, generator=g),
+        torch.randn(2, 3, 5, 8, generator=g),
+        torch.randn(2, 3, 5, 8),
+    )
+    mk = torch.randn(2, 1, 1, 5, generator=g)
+    mk[..., 0] = 1.0  # every query sees a key
+    m = Fn(lambda s, q, k, v, mk: F.scaled_dot_product_attention(q, k, v, attn_mask=mk > 0))
+    prog, (got,) = run_float(m, (q, k, v, mk))
+    assert prog.op_counts().get("WHERE") == 1, prog.op_counts()
+    np.testing.assert_allclose(got, m(q, k, v, mk).numpy(), atol=1e-5, rtol=1e-4)

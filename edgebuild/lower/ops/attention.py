@@ -4,8 +4,8 @@
 PyTorch's rules: q [..., L, E], k [..., S, E], v [..., S, Ev] with batch dims that broadcast; `attn_mask` broadcasts
 to the scores [..., L, S] and is either additive (float) or a bool "may attend" mask (True keeps the score, False
 gives −inf); `is_causal` keeps keys j <= i (top-left aligned, tril of an L × S block of ones); `enable_gqa` shares
-each of k's / v's Hkv heads among Hq / Hkv query heads (repeat_interleave over dim −3). A bool mask must be a
-constant (build time: a computed bool tensor has no float form to add)."""
+each of k's / v's Hkv heads among Hq / Hkv query heads (repeat_interleave over dim −3). A bool mask is a
+constant (made additive at build time) or computed (int32 0/1 at run time: WHERE(mask, 0, −inf))."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from torch.fx import Node
 
 from ...errors import EdgebuildError
 from ...ir import DType, Layout, Tensor
-from ...ir_ops import AddFloatParams, BatchMatmulFloatParams, SoftmaxFloatParams
+from ...ir_ops import AddFloatParams, BatchMatmulFloatParams, SoftmaxFloatParams, WhereParams
 from ..context import LoweringContext, logical, node_shape
 from ..registry import register_float
 from .broadcast import broadcast_shape, expand_plain, reshape_plain
@@ -55,17 +55,26 @@ def _mask(ctx: LoweringContext, node: Node, arg: object, score_shape: tuple[int,
         return ctx.program.add_constant(f"{node.name}.mask", value.reshape(shape), DType.FLOAT32)
     m = ctx.float_value(arg, Layout.PLAIN)
     mt = ctx.tensor(m)
-    if mt.dtype != DType.FLOAT32:
-        raise EdgebuildError(
-            f"{node.name}: a bool attn_mask computed at run time is not supported; pass an additive float mask "
-            "(0 where attending, -inf elsewhere)"
-        )
     shape = (1,) * (rank - len(logical(mt))) + logical(mt)
     if len(shape) != rank or broadcast_shape(shape, score_shape) != score_shape:
         raise EdgebuildError(
             f"{node.name}: attn_mask of shape {logical(mt)} does not broadcast to {score_shape}"
         )
-    return reshape_plain(ctx, node, m, shape, "mask")
+    m = reshape_plain(ctx, node, m, shape, "mask")
+    if mt.dtype == DType.FLOAT32:
+        return m
+    if mt.dtype != DType.INT32:
+        raise EdgebuildError(
+            f"{node.name}: attn_mask of dtype {mt.dtype.name}: bool or float masks are supported"
+        )
+    # a bool mask computed at run time (int32 0/1): WHERE(mask, 0, -inf) is its additive form
+    unit = (1,) * rank
+    keep = ctx.program.add_constant(f"{node.name}.keep", np.zeros(unit, np.float32), DType.FLOAT32)
+    drop = ctx.program.add_constant(f"{node.name}.drop", np.full(unit, -np.inf, np.float32), DType.FLOAT32)
+    keep, drop = expand_plain(ctx, node, keep, shape, "keep"), expand_plain(ctx, node, drop, shape, "drop")
+    additive = ctx.program.add_tensor(Tensor(f"{node.name}.additive", DType.FLOAT32, shape))
+    ctx.add_op(node, [m, keep, drop], [additive], WhereParams(), name=f"{node.name}.additive")
+    return additive
 
 
 @register_float("aten.scaled_dot_product_attention.default")
