@@ -72,7 +72,7 @@ def capture(loaded: LoadedModel, example: list[np.ndarray]) -> GraphModule:
         got = [tuple(a.shape) for a in args]
         if got != shapes:
             raise EdgebuildError(f"the model was exported for input shape(s) {shapes}, the data has {got}")
-        return _graph_of(loaded.exported)
+        return graph_of(loaded.exported)
     assert loaded.module is not None
     module = loaded.module
     try:
@@ -87,10 +87,10 @@ def capture(loaded: LoadedModel, example: list[np.ndarray]) -> GraphModule:
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise EdgebuildError(f"torch.export could not capture the model: {first}") from e
-    return _graph_of(ep)
+    return graph_of(ep)
 
 
-def _graph_of(ep: torch.export.ExportedProgram) -> GraphModule:
+def graph_of(ep: torch.export.ExportedProgram) -> GraphModule:
     """The graph edgebuild quantizes and lowers: ops it does not lower decomposed into core ATen, constant
     subgraphs folded (edgebuild/decompose.py, edgebuild/fold.py)."""
     gm = to_core_aten(ep).module()

@@ -15,28 +15,19 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from torch.export import default_decompositions
 
-from edgebuild.lower import FLOAT_LOWERINGS, LOWERINGS, lower_graph
+from edgebuild.capture import graph_of
 from edgebuild.ir import Program
+from edgebuild.lower import lower_graph
 from edgebuild.quantize import quantize_model
 from tests.helpers import native
 
 SETTINGS = settings(max_examples=5, deadline=None)
 
 
-def _name(op: torch._ops.OpOverload) -> str:
-    return f"aten.{op._schema.name.split('::')[-1]}.{op._overloadname}"
-
-
 def export(m: torch.nn.Module, ex: tuple[torch.Tensor, ...]) -> torch.fx.GraphModule:
-    """torch.export, then core ATen except the ops edgebuild lowers (as capture does)."""
-    table = default_decompositions()
-    keep = set(LOWERINGS) | set(FLOAT_LOWERINGS)
-    for op in list(table):
-        if isinstance(op, torch._ops.OpOverload) and _name(op) in keep:
-            del table[op]
-    return torch.export.export(m, ex).run_decompositions(table).module()
+    """torch.export, decomposed to core ATen and folded, as capture does."""
+    return graph_of(torch.export.export(m, ex))
 
 
 class Fn(torch.nn.Module):
@@ -93,7 +84,7 @@ def test_expand_repeat_select(shape: tuple[int, ...], data: st.DataObject) -> No
     i = data.draw(st.integers(-shape[d], shape[d] - 1))
     check(lambda x: x.narrow(d, 0, 1).expand((2,) + x.narrow(d, 0, 1).shape), x, ops={"BROADCAST_TO"})
     check(lambda x: x.repeat(reps), x, ops=set())
-    check(lambda x: x.select(d, i), x, ops={"GATHER"})
+    check(lambda x: x.select(d, i), x, ops={"GATHER"} if shape[d] > 1 else set())  # a size-1 dim: a RESHAPE
 
 
 @SETTINGS
@@ -103,7 +94,7 @@ def test_index_pads(rank: int, h: int, w: int, data: st.DataObject) -> None:
     x = rand(shape, h * w)
     pads = [data.draw(st.integers(0, min(h, w) - 1)) for _ in range(2 * rank)]
     for mode in ("reflect", "replicate", "circular"):
-        check(lambda x, mode=mode: F.pad(x, pads, mode=mode), x, ops={"GATHER"})  # type: ignore[misc]
+        check(lambda x, mode=mode: F.pad(x, pads, mode=mode), x, ops={"GATHER"} if any(pads) else set())  # type: ignore[misc]
 
 
 @SETTINGS
@@ -166,7 +157,7 @@ def test_int32_data_moves() -> None:
     """Integer model inputs (ids) move as int32: flip, repeat, index_select and gather keep their values."""
     ids = torch.tensor([[3, 1, 4, 1, 5], [9, 2, 6, 5, 3]])
     table = torch.randn(10, 3)
-    fn = lambda i: F.embedding(i.flip(1).repeat(1, 2).index_select(1, torch.tensor([0, 9, 2])), table)  # noqa: E731
+    fn = lambda i: F.embedding(i.flip(1).repeat(1, 2).index_select(1, torch.tensor([0, 9, 2])), table)
     prog = float_program(fn, ids)
     assert {"GATHER"} <= set(prog.op_counts()), prog.op_counts()
     got = np.asarray(native(prog).run([ids.numpy().astype(np.int32)])[0])

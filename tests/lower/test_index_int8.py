@@ -12,13 +12,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from edgebuild.lower import lower_graph
 from edgebuild.plan import plan_arena
+from edgebuild.quantize import quantize_model
 from edgebuild.run import run_runner
 from edgebuild.serialize import artifact_bytes
 from edgebuild.targets import load_target
 from tests.conftest import TARGETS
-from edgebuild.lower import lower_graph
-from edgebuild.quantize import quantize_model
 from tests.helpers import Quantized, native, op_by_op
 from tests.models import calibration
 
@@ -74,7 +74,7 @@ def _fn(fn: Callable[..., torch.Tensor]) -> nn.Module:
 def test_same_bytes_on_every_target(runner_for: Callable[[str], Path], tmp_path: Path) -> None:
     from tests.lower.test_index_float import float_program
 
-    fn = lambda x: x.gather(1, x.sort(1)[1]).flip(0).expand(2, 4, 6)[:, :, IDX] + x.topk(2, 1)[0][:, :1]  # noqa: E731
+    fn = lambda x: x.gather(1, x.sort(1)[1]).flip(0).expand(2, 4, 6)[:, :, IDX] + x.topk(2, 1)[0][:, :1]
     x = torch.randn(4, 6, generator=torch.Generator().manual_seed(1))
     prog = float_program(fn, x[None].squeeze(0))
     for op in ("GATHER", "GATHER_ELEMENTS", "TOPK", "BROADCAST_TO"):

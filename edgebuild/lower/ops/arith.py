@@ -159,7 +159,7 @@ def lower_arith(ctx: LoweringContext, node: Node) -> None:
         if alpha == -1:
             func = B.SUB if func == B.ADD else B.ADD
         elif _number(b):
-            b = float(b) * alpha if work == DType.FLOAT32 else int(b) * int(alpha)  # type: ignore[arg-type]
+            b = float(b) * alpha if work == DType.FLOAT32 else int(b) * int(alpha)  # type: ignore[arg-type, call-overload]
         else:
             b = _scaled(ctx, node, b, alpha, work)
     if work == DType.FLOAT32 and (_number(a) or _number(b)):  # a python number with a float tensor

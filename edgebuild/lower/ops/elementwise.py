@@ -151,7 +151,7 @@ def _plain_float(ctx: LoweringContext, node: Node) -> bool:
     from .ewvalue import node_dtype
 
     a, b = node.args[0], node.args[1] if len(node.args) > 1 else None
-    simple = (
+    simple = bool(
         len(node.args) == 2
         and node.kwargs.get("alpha", 1) == 1
         and isinstance(a, Node)

@@ -14,8 +14,8 @@ eb_status validate(OpCheck& c) {
   const Tensor &tx = c.T(x), &ty = c.T(y);
   for (uint32_t d = 0; d < tx.rank; ++d)
     if (tx.dims[d] != 1 && tx.dims[d] != ty.dims[d])
-      return c.fail("input dims %s do not broadcast to output dims %s (dim %u)", dims_text(tx).text,
-                    dims_text(ty).text, d);
+      return c.fail("input dims %s do not broadcast to output dims %s (dim %u)", dims_text(tx).text, dims_text(ty).text,
+                    d);
   return EB_OK;
 }
 

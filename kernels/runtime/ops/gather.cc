@@ -32,8 +32,8 @@ void run(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &idx = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
   const uint32_t axis = (uint32_t)op.p.gather.axis;
   eb_xx_gather_ref(dtype_size(x.dtype), dims_product(x, 0, axis), (size_t)x.dims[axis],
-                   dims_product(x, axis + 1, x.rank), idx.num_elements,
-                   reinterpret_cast<const int32_t*>(idx.data), x.data, y.data);
+                   dims_product(x, axis + 1, x.rank), idx.num_elements, reinterpret_cast<const int32_t*>(idx.data),
+                   x.data, y.data);
 }
 
 }  // namespace

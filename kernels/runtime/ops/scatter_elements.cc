@@ -22,9 +22,10 @@ eb_status validate(OpCheck& c) {
   for (uint32_t d = 0; ok && d < tx.rank; ++d)
     ok = ti.dims[d] <= ts.dims[d] && (d == (uint32_t)p.axis || ti.dims[d] <= tx.dims[d]);
   if (!ok)
-    return c.fail("indices dims %s: expected input rank %u, no dim larger than src dims %s, nor than input dims %s "
-                  "off axis %d",
-                  dims_text(ti).text, tx.rank, dims_text(ts).text, dims_text(tx).text, (int)p.axis);
+    return c.fail(
+        "indices dims %s: expected input rank %u, no dim larger than src dims %s, nor than input dims %s "
+        "off axis %d",
+        dims_text(ti).text, tx.rank, dims_text(ts).text, dims_text(tx).text, (int)p.axis);
   if (tx.dtype == EB_DTYPE_INT8 && p.reduce != EB_SCATTER_REDUCE_NONE && p.reduce != EB_SCATTER_REDUCE_MAX &&
       p.reduce != EB_SCATTER_REDUCE_MIN)
     return c.fail("reduce %d on int8: only NONE, MAX and MIN move int8 codes unchanged", (int)p.reduce);
