@@ -32,6 +32,8 @@ class OpCode(enum.IntEnum):
     SCATTER_ELEMENTS = 26
     BROADCAST_TO = 27
     TOPK = 28
+    TRANSPOSE_CONV2D = 29
+    GRID_SAMPLE = 30
     BATCH_MATMUL = 40
     SOFTMAX = 41
     LAYER_NORM = 42
@@ -130,6 +132,17 @@ class ScatterReduce(enum.IntEnum):
     MAX = 3
     MIN = 4
     MEAN = 5
+
+
+class GridSampleMode(enum.IntEnum):
+    BILINEAR = 0
+    NEAREST = 1
+
+
+class GridSamplePadding(enum.IntEnum):
+    ZEROS = 0
+    BORDER = 1
+    REFLECTION = 2
 
 
 # Ops with one form whatever their output dtype.

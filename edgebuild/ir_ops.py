@@ -12,10 +12,21 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar, dataclass_transform
 
 from . import optable
-from .ir_enums import SINGLE_FORM, BinaryFunc, OpCode, ResizeMode, ScatterReduce, UnaryFunc
+from .ir_enums import (
+    SINGLE_FORM,
+    BinaryFunc,
+    GridSampleMode,
+    GridSamplePadding,
+    OpCode,
+    ResizeMode,
+    ScatterReduce,
+    UnaryFunc,
+)
 
 __all__ = [
     "BinaryFunc",
+    "GridSampleMode",
+    "GridSamplePadding",
     "OpCode",
     "OpParams",
     "ResizeMode",
@@ -41,6 +52,8 @@ _ENUMS: dict[str, Any] = {
     "ResizeMode": ResizeMode,
     "BinaryFunc": BinaryFunc,
     "ScatterReduce": ScatterReduce,
+    "GridSampleMode": GridSampleMode,
+    "GridSamplePadding": GridSamplePadding,
 }
 PARAMS: dict[tuple[OpCode, str], Any] = {}  # (opcode, form) -> class, filled as the classes are defined
 
@@ -375,6 +388,40 @@ class TopkParams(OpParams, opcode=OpCode.TOPK, form="int8"):
     k: int
     largest: bool
     indices: bool
+
+
+class TransposeConv2dInt8Params(OpParams, opcode=OpCode.TRANSPOSE_CONV2D, form="int8"):
+    stride_h: int
+    stride_w: int
+    pad_h: int
+    pad_w: int
+    output_pad_h: int
+    output_pad_w: int
+    dilation_h: int
+    dilation_w: int
+    groups: int
+    act_min: int
+    act_max: int
+
+
+class TransposeConv2dFloatParams(OpParams, opcode=OpCode.TRANSPOSE_CONV2D, form="float"):
+    stride_h: int
+    stride_w: int
+    pad_h: int
+    pad_w: int
+    output_pad_h: int
+    output_pad_w: int
+    dilation_h: int
+    dilation_w: int
+    groups: int
+    lo: float
+    hi: float
+
+
+class GridSampleFloatParams(OpParams, opcode=OpCode.GRID_SAMPLE, form="float"):
+    mode: GridSampleMode
+    padding: GridSamplePadding
+    align_corners: bool
 
 
 class BatchMatmulInt8Params(OpParams, opcode=OpCode.BATCH_MATMUL, form="int8"):

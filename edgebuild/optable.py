@@ -112,6 +112,9 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "ScatterReduce": ("NONE", "ADD", "MUL", "MAX", "MIN", "MEAN"),
     # --- end indexing enums ---
     # --- issue 16, conv (TRANSPOSE_CONV2D, GRID_SAMPLE): enums here ---
+    # GRID_SAMPLE's interpolation and padding, numbered as aten.grid_sampler_2d's integer arguments.
+    "GridSampleMode": ("BILINEAR", "NEAREST"),
+    "GridSamplePadding": ("ZEROS", "BORDER", "REFLECTION"),
     # --- end conv enums ---
 }
 
@@ -186,6 +189,25 @@ def _conv(kind: str, *, groups: bool) -> Form:
     ins: tuple[Operand, ...] = (_x(t, "[N,H,W,C]"), Operand("w", t, wshape, const=True))
     ins += _REQUANT if kind == "int8" else (Operand("bias", "f32", "[OC]", const=True, optional=True),)
     geometry = _CONV_GEOMETRY + ((Param("groups"),) if groups else ())
+    return Form(kind, ins, (_y(t, "[N,OH,OW,OC]"),), geometry + _act(kind))
+
+
+def _transpose_conv(kind: str) -> Form:
+    """TRANSPOSE_CONV2D's forms: CONV2D's operands (weights regrouped to [OC, KH, KW, C/G]), PyTorch's geometry."""
+    t = "i8" if kind == "int8" else "f32"
+    ins: tuple[Operand, ...] = (_x(t, "[N,H,W,C]"), Operand("w", t, "[OC,KH,KW,C/G]", const=True))
+    ins += _REQUANT if kind == "int8" else (Operand("bias", "f32", "[OC]", const=True, optional=True),)
+    geometry = (
+        Param("stride_h"),
+        Param("stride_w"),
+        Param("pad_h"),
+        Param("pad_w"),
+        Param("output_pad_h"),
+        Param("output_pad_w"),
+        Param("dilation_h"),
+        Param("dilation_w"),
+        Param("groups"),
+    )
     return Form(kind, ins, (_y(t, "[N,OH,OW,OC]"),), geometry + _act(kind))
 
 
@@ -467,6 +489,33 @@ OPS: tuple[OpDef, ...] = (
     ),
     # --- end indexing ops ---
     # --- issue 16, conv: opcodes 29-30 (spare 38-39) ---
+    OpDef(
+        "TRANSPOSE_CONV2D",
+        29,
+        "transpose_conv2d",
+        (_transpose_conv("int8"), _transpose_conv("float")),
+        doc="eq. 6 gathered: y[oh] sums x[ih] · w[kh] over oh = ih·sh − ph + kh·dh; PyTorch's conv_transpose2d",
+        since="1.3",
+    ),
+    OpDef(
+        "GRID_SAMPLE",
+        30,
+        "grid_sample",
+        (
+            Form(
+                "float",
+                (_x("f32", "[N,H,W,C]"), Operand("grid", "f32", "[N,OH,OW,2]")),
+                (_y("f32", "[N,OH,OW,C]"),),
+                (
+                    Param("mode", "enum:GridSampleMode"),
+                    Param("padding", "enum:GridSamplePadding"),
+                    Param("align_corners", "bool"),
+                ),
+            ),
+        ),
+        doc="aten.grid_sampler_2d; grid (x, y) in [-1, 1]",
+        since="1.3",
+    ),
     # --- end conv ops ---
     OpDef(
         "BATCH_MATMUL",

@@ -41,6 +41,8 @@ enum Opcode : uint32_t {
   kOpScatterElements = 26,
   kOpBroadcastTo = 27,
   kOpTopk = 28,
+  kOpTransposeConv2d = 29,
+  kOpGridSample = 30,
   kOpBatchMatmul = 40,
   kOpSoftmax = 41,
   kOpLayerNorm = 42,
@@ -49,7 +51,7 @@ enum Opcode : uint32_t {
   kOpSparseFullyConnected = 71,
 };
 
-constexpr uint32_t kOpCount = 32;  // ops in the table (dense indices 0..kOpCount-1)
+constexpr uint32_t kOpCount = 34;  // ops in the table (dense indices 0..kOpCount-1)
 
 // Dense index of an opcode in kOpInfo / kOpImpls, or -1 for an opcode this runtime does not know.
 inline int32_t op_index(uint32_t opcode) {
@@ -80,12 +82,14 @@ inline int32_t op_index(uint32_t opcode) {
     case kOpScatterElements: return 23;
     case kOpBroadcastTo: return 24;
     case kOpTopk: return 25;
-    case kOpBatchMatmul: return 26;
-    case kOpSoftmax: return 27;
-    case kOpLayerNorm: return 28;
-    case kOpEmbedding: return 29;
-    case kOpSparseConv2d: return 30;
-    case kOpSparseFullyConnected: return 31;
+    case kOpTransposeConv2d: return 26;
+    case kOpGridSample: return 27;
+    case kOpBatchMatmul: return 28;
+    case kOpSoftmax: return 29;
+    case kOpLayerNorm: return 30;
+    case kOpEmbedding: return 31;
+    case kOpSparseConv2d: return 32;
+    case kOpSparseFullyConnected: return 33;
     default: return -1;
   }
 }
@@ -327,6 +331,37 @@ struct TopkParams {
   int32_t largest;
   int32_t indices;
 };
+struct TransposeConv2dInt8Params {
+  int32_t stride_h;
+  int32_t stride_w;
+  int32_t pad_h;
+  int32_t pad_w;
+  int32_t output_pad_h;
+  int32_t output_pad_w;
+  int32_t dilation_h;
+  int32_t dilation_w;
+  int32_t groups;
+  int32_t act_min;  // int8 code
+  int32_t act_max;  // int8 code
+};
+struct TransposeConv2dFloatParams {
+  int32_t stride_h;
+  int32_t stride_w;
+  int32_t pad_h;
+  int32_t pad_w;
+  int32_t output_pad_h;
+  int32_t output_pad_w;
+  int32_t dilation_h;
+  int32_t dilation_w;
+  int32_t groups;
+  float lo;
+  float hi;
+};
+struct GridSampleFloatParams {
+  int32_t mode;  // GridSampleMode
+  int32_t padding;  // GridSamplePadding
+  int32_t align_corners;
+};
 struct BatchMatmulInt8Params {
   int32_t transpose_b;
   int32_t mult;
@@ -413,6 +448,9 @@ union OpParams {
   ScatterElementsParams scatter_elements;
   BroadcastToParams broadcast_to;
   TopkParams topk;
+  TransposeConv2dInt8Params transpose_conv2d_int8;
+  TransposeConv2dFloatParams transpose_conv2d_float;
+  GridSampleFloatParams grid_sample_float;
   BatchMatmulInt8Params batch_matmul_int8;
   BatchMatmulFloatParams batch_matmul_float;
   SoftmaxFloatParams softmax_float;
@@ -933,6 +971,58 @@ inline bool decode_topk(const int32_t* p, uint32_t n, uint32_t rank, uint32_t in
   (void)k;
   return true;
 }
+inline bool decode_transpose_conv2d_int8(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  TransposeConv2dInt8Params& o = out->transpose_conv2d_int8;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 11) return e->count(n, 11);
+  uint32_t k = 0;
+  o.stride_h = p[k++];
+  o.stride_w = p[k++];
+  o.pad_h = p[k++];
+  o.pad_w = p[k++];
+  o.output_pad_h = p[k++];
+  o.output_pad_w = p[k++];
+  o.dilation_h = p[k++];
+  o.dilation_w = p[k++];
+  o.groups = p[k++];
+  o.act_min = p[k++];
+  o.act_max = p[k++];
+  (void)k;
+  return true;
+}
+inline bool decode_transpose_conv2d_float(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  TransposeConv2dFloatParams& o = out->transpose_conv2d_float;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 11) return e->count(n, 11);
+  uint32_t k = 0;
+  o.stride_h = p[k++];
+  o.stride_w = p[k++];
+  o.pad_h = p[k++];
+  o.pad_w = p[k++];
+  o.output_pad_h = p[k++];
+  o.output_pad_w = p[k++];
+  o.dilation_h = p[k++];
+  o.dilation_w = p[k++];
+  o.groups = p[k++];
+  memcpy(&o.lo, &p[k++], sizeof(float));
+  memcpy(&o.hi, &p[k++], sizeof(float));
+  (void)k;
+  return true;
+}
+inline bool decode_grid_sample_float(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  GridSampleFloatParams& o = out->grid_sample_float;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 3) return e->count(n, 3);
+  uint32_t k = 0;
+  o.mode = p[k++];
+  if (o.mode < 0 || o.mode > 1) return e->range("mode", o.mode, 0, 1);
+  o.padding = p[k++];
+  if (o.padding < 0 || o.padding > 2) return e->range("padding", o.padding, 0, 2);
+  o.align_corners = p[k++];
+  if (o.align_corners != 0 && o.align_corners != 1) return e->range("align_corners", o.align_corners, 0, 1);
+  (void)k;
+  return true;
+}
 inline bool decode_batch_matmul_int8(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
   BatchMatmulInt8Params& o = out->batch_matmul_int8;
   (void)p, (void)rank, (void)inputs, (void)o;
@@ -1066,6 +1156,8 @@ inline constexpr OpInfo kOpInfo[kOpCount] = {
     {kOpScatterElements, "SCATTER_ELEMENTS", true, {{true, 3, 1, 3, 0x0u, decode_scatter_elements}, {false, 0, 0, 0, 0, NULL}}},
     {kOpBroadcastTo, "BROADCAST_TO", true, {{true, 1, 1, 0, 0x0u, decode_broadcast_to}, {false, 0, 0, 0, 0, NULL}}},
     {kOpTopk, "TOPK", true, {{true, 1, 1, 4, 0x0u, decode_topk}, {false, 0, 0, 0, 0, NULL}}},
+    {kOpTransposeConv2d, "TRANSPOSE_CONV2D", false, {{true, 5, 1, 11, 0x4u, decode_transpose_conv2d_int8}, {true, 3, 1, 11, 0x4u, decode_transpose_conv2d_float}}},
+    {kOpGridSample, "GRID_SAMPLE", false, {{false, 0, 0, 0, 0, NULL}, {true, 2, 1, 3, 0x0u, decode_grid_sample_float}}},
     {kOpBatchMatmul, "BATCH_MATMUL", false, {{true, 2, 1, 5, 0x0u, decode_batch_matmul_int8}, {true, 2, 1, 2, 0x0u, decode_batch_matmul_float}}},
     {kOpSoftmax, "SOFTMAX", false, {{false, 0, 0, 0, 0, NULL}, {true, 1, 1, 0, 0x0u, decode_softmax_float}}},
     {kOpLayerNorm, "LAYER_NORM", false, {{false, 0, 0, 0, 0, NULL}, {true, 3, 1, 1, 0x6u, decode_layer_norm_float}}},
@@ -1109,6 +1201,8 @@ extern const OpImpl kOpImplGatherElements;  // ops/gather_elements.cc
 extern const OpImpl kOpImplScatterElements;  // ops/scatter_elements.cc
 extern const OpImpl kOpImplBroadcastTo;  // ops/broadcast_to.cc
 extern const OpImpl kOpImplTopk;  // ops/topk.cc
+extern const OpImpl kOpImplTransposeConv2d;  // ops/transpose_conv2d.cc
+extern const OpImpl kOpImplGridSample;  // ops/grid_sample.cc
 extern const OpImpl kOpImplBatchMatmul;  // ops/batch_matmul.cc
 extern const OpImpl kOpImplSoftmax;  // ops/softmax.cc
 extern const OpImpl kOpImplLayerNorm;  // ops/layer_norm.cc
@@ -1143,6 +1237,8 @@ inline const OpImpl* const kOpImpls[kOpCount] = {
     &kOpImplScatterElements,
     &kOpImplBroadcastTo,
     &kOpImplTopk,
+    &kOpImplTransposeConv2d,
+    &kOpImplGridSample,
     &kOpImplBatchMatmul,
     &kOpImplSoftmax,
     &kOpImplLayerNorm,

@@ -44,7 +44,20 @@ def requant_weights(
     w, w_scales = ctx.channel_weight(w_arg)
     if w.dtype != np.int8:
         raise EdgebuildError(f"{node.name}: weights are {w.dtype}, expected int8")
-    oc = w.shape[0]
+    return w, requant_constants(ctx, node, x_scale, y_scale, w_scales, w.shape[0], b_arg)
+
+
+def requant_constants(
+    ctx: LoweringContext,
+    node: Node,
+    x_scale: float,
+    y_scale: float,
+    w_scales: np.ndarray,
+    oc: int,
+    b_arg: object,
+) -> list[int]:
+    """[bias id or -1, mult id, shift id] of `oc` output channels with weight scales `w_scales` (one, or per
+    channel)."""
     if w_scales.size == 1:
         w_scales = np.full(oc, float(w_scales.reshape(-1)[0]))
     if b_arg is not None:
@@ -60,7 +73,7 @@ def requant_weights(
     ctx.program.metadata.setdefault("weight_scales", {})[f"{node.name}.weight"] = scales
     mult_id = ctx.program.add_constant(f"{node.name}.multiplier", np.array(mults), DType.INT32)
     shift_id = ctx.program.add_constant(f"{node.name}.shift", np.array(shifts), DType.INT32)
-    return w, [bias_id, mult_id, shift_id]
+    return [bias_id, mult_id, shift_id]
 
 
 def float_bias(ctx: LoweringContext, node: Node, arg: object) -> int:

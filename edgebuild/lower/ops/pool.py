@@ -17,8 +17,9 @@ from ...ir_ops import (
     MaxPool2dInt8Params,
     ReshapeParams,
 )
-from ..context import LoweringContext, logical, node_shape, pair, physical
+from ..context import LoweringContext, NotQuantized, logical, node_shape, pair, physical
 from ..registry import register, register_annotation, register_float
+from .pool_nd import adaptive_avg_f32
 
 if TYPE_CHECKING:
     from ...quantize import Annotator
@@ -27,9 +28,10 @@ NO_BOUNDS = {"lo": -math.inf, "hi": math.inf}  # the float forms' activation bou
 INT8_BOUNDS = {"act_min": -128, "act_max": 127}
 
 
-@register_annotation(
-    "aten.max_pool2d.default", "aten.avg_pool2d.default", "aten.adaptive_avg_pool2d.default", "aten.mean.dim"
-)
+ADAPTIVE = ("aten.adaptive_avg_pool2d.default", "aten._adaptive_avg_pool2d.default")
+
+
+@register_annotation("aten.max_pool2d.default", "aten.avg_pool2d.default", *ADAPTIVE, "aten.mean.dim")
 def annotate_pool(q: Annotator, node: Node) -> None:
     """The output shares the input's scale and zero point."""
     q.share_input(node)
@@ -110,7 +112,7 @@ def lower_avg_pool2d_f32(ctx: LoweringContext, node: Node) -> None:
     ctx.add_op(node, [x], [y], AvgPool2dFloatParams(**window, **NO_BOUNDS))
 
 
-@register("aten.adaptive_avg_pool2d.default", "aten.mean.dim")
+@register(*ADAPTIVE, "aten.mean.dim")
 def lower_adaptive_avg_pool2d(ctx: LoweringContext, node: Node) -> None:
     """Adaptive pooling whose output divides the input evenly is a plain average pool (global pooling: 1×1, any
     odd size). mean over (H, W) is global pooling; without keepdim its [N, C] result is the same bytes as the NHWC
@@ -126,8 +128,8 @@ def lower_adaptive_avg_pool2d(ctx: LoweringContext, node: Node) -> None:
     xt = ctx.tensor(ctx.input(node.args[0]))
     (h, w) = logical(xt)[2:]
     (oh, ow) = node_shape(node)[2:] if keep else (1, 1)
-    if h % oh or w % ow:
-        raise EdgebuildError(f"{node.name}: adaptive_avg_pool2d from {h}x{w} to {oh}x{ow} has uneven windows")
+    if h % oh or w % ow:  # uneven windows: the float form (lower/ops/pool_nd.py)
+        raise NotQuantized(f"{node.name}: adaptive_avg_pool2d from {h}x{w} to {oh}x{ow} has uneven windows")
     params = AvgPool2dInt8Params(**_global_window(h // oh, w // ow), **INT8_BOUNDS)
     if keep:
         x, y = _pool_io(ctx, node)
@@ -144,13 +146,16 @@ def lower_adaptive_avg_pool2d(ctx: LoweringContext, node: Node) -> None:
     ctx.add_op(node, [pooled], [y], ReshapeParams(), name=f"{node.name}.squeeze")
 
 
-@register_float("aten.adaptive_avg_pool2d.default")
+@register_float(*ADAPTIVE)
 def lower_adaptive_avg_pool2d_f32(ctx: LoweringContext, node: Node) -> None:
-    x = ctx.float_value(node.args[0], Layout.NHWC)
+    """Windows that tile the input: one AVG_POOL2D; uneven ones: a constant averaging matrix per axis
+    (lower/ops/pool_nd.py)."""
     out = node_shape(node)
-    (h, w), (oh, ow) = logical(ctx.tensor(x))[2:], out[2:]
+    (h, w), (oh, ow) = logical(ctx.tensor(ctx.float_value(node.args[0])))[2:], out[2:]
     if h % oh or w % ow:
-        raise EdgebuildError(f"{node.name}: adaptive_avg_pool2d from {h}x{w} to {oh}x{ow} has uneven windows")
+        ctx.alias_float(node, adaptive_avg_f32(ctx, node, ctx.float_value(node.args[0], Layout.PLAIN), out))
+        return
+    x = ctx.float_value(node.args[0], Layout.NHWC)
     y = ctx.new_float(node, out, Layout.NHWC)
     ctx.add_op(node, [x], [y], AvgPool2dFloatParams(**_global_window(h // oh, w // ow), **NO_BOUNDS))
 

@@ -220,6 +220,20 @@ void eb_qs8_resize_ref(size_t batch, size_t input_height, size_t input_width, si
 void eb_f32_resize_ref(size_t batch, size_t input_height, size_t input_width, size_t channels, size_t output_height,
                        size_t output_width, const float* htab, const float* wtab, const float* input, float* output);
 
+// ---- issue 16, conv (h-conv): TRANSPOSE_CONV2D, GRID_SAMPLE ----
+// qs8-deconv / f32-deconv: TRANSPOSE_CONV2D gathered per output (NHWC, groups, dilation): input row ih feeds output
+// row oh = ih·stride − pad_top + kh·dilation (PyTorch's conv_transpose2d); weights [OC, KH, KW, C/G], bias [OC] or
+// NULL, per-channel multiplier and shift (int8). The geometry structs are CONV2D's (pad_top/pad_left = padding).
+void eb_qs8_deconv_ref(const eb_qs8_conv_params* params, const int8_t* input, const int8_t* weights,
+                       const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output);
+void eb_f32_deconv_ref(const eb_f32_conv_params* params, const float* input, const float* weights, const float* bias,
+                       float* output);
+// f32-gridsample: GRID_SAMPLE of NHWC [N, H, W, C] at grid [N, OH, OW, 2] (x, y in [-1, 1]) into [N, OH, OW, C];
+// mode 0 bilinear / 1 nearest, padding 0 zeros / 1 border / 2 reflection (EB_GRID_SAMPLE_*).
+void eb_f32_grid_sample_ref(size_t batch, int32_t input_height, int32_t input_width, size_t channels,
+                            size_t output_height, size_t output_width, int32_t mode, int32_t padding,
+                            int32_t align_corners, const float* input, const float* grid, float* output);
+// ---- end issue 16, conv ----
 // ---- issue 16, elementwise ----
 // xx-elementwise: ELEMENTWISE's function (EB_BINARY_FUNC_*, ops_enums.h) of a and b broadcast to the output (same
 // rank <= 6, each dim of a and b equal to the output's or 1); a and b both float32 (is_int 0) or both int32; the
