@@ -14,7 +14,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from edgebuild.errors import EdgebuildError
 from tests.helpers import op_by_op, quantize_and_lower
 from tests.lower.test_vs_pt2e import OneOp, conv
 from tests.models import calibration
@@ -186,10 +185,14 @@ def test_op_by_op(name: str, model: nn.Module, shape: tuple[int, ...], expect: d
     )
 
 
-def test_unsupported_pad_mode_names_op() -> None:
+def test_reflect_pad_moves_int8_codes() -> None:
+    """Reflect padding (issue 16) is a GATHER of int8 codes: exactly PT2E's reference, no float island."""
     m = OneOp(lambda m, x: F.pad(m[0](x), (1, 1, 1, 1), mode="reflect"), conv(3, 4, 1))
-    with pytest.raises(EdgebuildError, match="pad|reflection_pad"):
-        quantize_and_lower(m, calibration((1, 3, 4, 4), 2))
+    q = quantize_and_lower(m, calibration((1, 3, 4, 4), 2))
+    assert "GATHER" in q.program.op_counts() and not q.program.metadata["float_ops"]
+    x = calibration((1, 3, 4, 4), 1)[0].numpy()
+    checks = {c.aten: c.max_lsb for c in op_by_op(q, x)}
+    assert checks["aten.pad.default"] == 0 and checks["aten.conv2d.default"] <= 1, checks  # moves are exact
 
 
 def test_table_matches_reference_on_every_code() -> None:
