@@ -24,6 +24,8 @@ class OpCode(enum.IntEnum):
     SLICE = 16
     RESIZE = 17
     DEPTHWISE_CONV2D = 18
+    REDUCE = 22
+    CUMSUM = 23
     BATCH_MATMUL = 40
     SOFTMAX = 41
     LAYER_NORM = 42
@@ -50,5 +52,19 @@ class ResizeMode(enum.IntEnum):
     BILINEAR = 1
 
 
+class ReduceFunc(enum.IntEnum):
+    SUM = 0
+    MEAN = 1
+    MAX = 2
+    MIN = 3
+    PROD = 4
+    ANY = 5
+    ALL = 6
+    ARGMAX = 7
+    ARGMIN = 8
+    VAR = 9
+    LOGSUMEXP = 10
+
+
 # Ops with one form whatever their output dtype.
-SINGLE_FORM = frozenset({OpCode.QUANTIZE, OpCode.DEQUANTIZE, OpCode.RESHAPE, OpCode.TRANSPOSE})
+SINGLE_FORM = frozenset({OpCode.QUANTIZE, OpCode.DEQUANTIZE, OpCode.RESHAPE, OpCode.TRANSPOSE, OpCode.REDUCE, OpCode.CUMSUM})

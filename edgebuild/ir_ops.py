@@ -325,6 +325,16 @@ class DepthwiseConv2dFloatParams(OpParams, opcode=OpCode.DEPTHWISE_CONV2D, form=
     hi: float
 
 
+class ReduceParams(OpParams, opcode=OpCode.REDUCE, form="int8"):
+    func: ReduceFunc
+    axes: int
+    correction: float
+
+
+class CumsumParams(OpParams, opcode=OpCode.CUMSUM, form="int8"):
+    axis: int
+
+
 class BatchMatmulInt8Params(OpParams, opcode=OpCode.BATCH_MATMUL, form="int8"):
     transpose_b: bool
     mult: int

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..optable import ENUMS, OPS, Form, OpDef, Param
 from .names import STAMP, camel, field_name, fixed_count, struct_name, variable
 
@@ -217,7 +219,7 @@ def enums_header() -> str:
     out += ["};", ""]
     prefixes = {"UnaryFunc": "EB_UNARY", "ResizeMode": "EB_RESIZE"}
     for name, values in ENUMS.items():
-        pre = prefixes[name]
+        pre = prefixes.get(name) or "EB_" + re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()  # ReduceFunc: EB_REDUCE_FUNC
         out.append("enum {")
         for i, v in enumerate(values):
             out.append(f"  {pre}_{v} = {i},")

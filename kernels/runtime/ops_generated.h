@@ -33,6 +33,8 @@ enum Opcode : uint32_t {
   kOpSlice = 16,
   kOpResize = 17,
   kOpDepthwiseConv2d = 18,
+  kOpReduce = 22,
+  kOpCumsum = 23,
   kOpBatchMatmul = 40,
   kOpSoftmax = 41,
   kOpLayerNorm = 42,
@@ -41,7 +43,7 @@ enum Opcode : uint32_t {
   kOpSparseFullyConnected = 71,
 };
 
-constexpr uint32_t kOpCount = 24;  // ops in the table (dense indices 0..kOpCount-1)
+constexpr uint32_t kOpCount = 26;  // ops in the table (dense indices 0..kOpCount-1)
 
 // Dense index of an opcode in kOpInfo / kOpImpls, or -1 for an opcode this runtime does not know.
 inline int32_t op_index(uint32_t opcode) {
@@ -64,12 +66,14 @@ inline int32_t op_index(uint32_t opcode) {
     case kOpSlice: return 15;
     case kOpResize: return 16;
     case kOpDepthwiseConv2d: return 17;
-    case kOpBatchMatmul: return 18;
-    case kOpSoftmax: return 19;
-    case kOpLayerNorm: return 20;
-    case kOpEmbedding: return 21;
-    case kOpSparseConv2d: return 22;
-    case kOpSparseFullyConnected: return 23;
+    case kOpReduce: return 18;
+    case kOpCumsum: return 19;
+    case kOpBatchMatmul: return 20;
+    case kOpSoftmax: return 21;
+    case kOpLayerNorm: return 22;
+    case kOpEmbedding: return 23;
+    case kOpSparseConv2d: return 24;
+    case kOpSparseFullyConnected: return 25;
     default: return -1;
   }
 }
@@ -282,6 +286,14 @@ struct DepthwiseConv2dFloatParams {
   float lo;
   float hi;
 };
+struct ReduceParams {
+  int32_t func;  // ReduceFunc
+  int32_t axes;  // bit k set: axis k of x is reduced
+  float correction;  // VAR: divisor N - correction
+};
+struct CumsumParams {
+  int32_t axis;
+};
 struct BatchMatmulInt8Params {
   int32_t transpose_b;
   int32_t mult;
@@ -360,6 +372,8 @@ union OpParams {
   ResizeFloatParams resize_float;
   DepthwiseConv2dInt8Params depthwise_conv2d_int8;
   DepthwiseConv2dFloatParams depthwise_conv2d_float;
+  ReduceParams reduce;
+  CumsumParams cumsum;
   BatchMatmulInt8Params batch_matmul_int8;
   BatchMatmulFloatParams batch_matmul_float;
   SoftmaxFloatParams softmax_float;
@@ -799,6 +813,27 @@ inline bool decode_depthwise_conv2d_float(const int32_t* p, uint32_t n, uint32_t
   (void)k;
   return true;
 }
+inline bool decode_reduce(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  ReduceParams& o = out->reduce;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 3) return e->count(n, 3);
+  uint32_t k = 0;
+  o.func = p[k++];
+  if (o.func < 0 || o.func > 10) return e->range("func", o.func, 0, 10);
+  o.axes = p[k++];
+  memcpy(&o.correction, &p[k++], sizeof(float));
+  (void)k;
+  return true;
+}
+inline bool decode_cumsum(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  CumsumParams& o = out->cumsum;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 1) return e->count(n, 1);
+  uint32_t k = 0;
+  o.axis = p[k++];
+  (void)k;
+  return true;
+}
 inline bool decode_batch_matmul_int8(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
   BatchMatmulInt8Params& o = out->batch_matmul_int8;
   (void)p, (void)rank, (void)inputs, (void)o;
@@ -924,6 +959,8 @@ inline constexpr OpInfo kOpInfo[kOpCount] = {
     {kOpSlice, "SLICE", false, {{true, 1, 1, -1, 0x0u, decode_slice_int8}, {true, 1, 1, -1, 0x0u, decode_slice_float}}},
     {kOpResize, "RESIZE", false, {{true, 3, 1, 2, 0x0u, decode_resize_int8}, {true, 3, 1, 2, 0x0u, decode_resize_float}}},
     {kOpDepthwiseConv2d, "DEPTHWISE_CONV2D", false, {{true, 5, 1, 10, 0x4u, decode_depthwise_conv2d_int8}, {true, 3, 1, 10, 0x4u, decode_depthwise_conv2d_float}}},
+    {kOpReduce, "REDUCE", true, {{true, 1, 1, 3, 0x0u, decode_reduce}, {false, 0, 0, 0, 0, NULL}}},
+    {kOpCumsum, "CUMSUM", true, {{true, 1, 1, 1, 0x0u, decode_cumsum}, {false, 0, 0, 0, 0, NULL}}},
     {kOpBatchMatmul, "BATCH_MATMUL", false, {{true, 2, 1, 5, 0x0u, decode_batch_matmul_int8}, {true, 2, 1, 2, 0x0u, decode_batch_matmul_float}}},
     {kOpSoftmax, "SOFTMAX", false, {{false, 0, 0, 0, 0, NULL}, {true, 1, 1, 0, 0x0u, decode_softmax_float}}},
     {kOpLayerNorm, "LAYER_NORM", false, {{false, 0, 0, 0, 0, NULL}, {true, 3, 1, 1, 0x6u, decode_layer_norm_float}}},
@@ -959,6 +996,8 @@ extern const OpImpl kOpImplPad;  // ops/pad.cc
 extern const OpImpl kOpImplSlice;  // ops/slice.cc
 extern const OpImpl kOpImplResize;  // ops/resize.cc
 extern const OpImpl kOpImplDepthwiseConv2d;  // ops/depthwise_conv2d.cc
+extern const OpImpl kOpImplReduce;  // ops/reduce.cc
+extern const OpImpl kOpImplCumsum;  // ops/cumsum.cc
 extern const OpImpl kOpImplBatchMatmul;  // ops/batch_matmul.cc
 extern const OpImpl kOpImplSoftmax;  // ops/softmax.cc
 extern const OpImpl kOpImplLayerNorm;  // ops/layer_norm.cc
@@ -985,6 +1024,8 @@ inline const OpImpl* const kOpImpls[kOpCount] = {
     &kOpImplSlice,
     &kOpImplResize,
     &kOpImplDepthwiseConv2d,
+    &kOpImplReduce,
+    &kOpImplCumsum,
     &kOpImplBatchMatmul,
     &kOpImplSoftmax,
     &kOpImplLayerNorm,
