@@ -11,6 +11,7 @@ from . import (  # noqa: F401
     norm,
     pool,
     quantize,
+    reduce,
     resize,
     shape,
     softmax,
