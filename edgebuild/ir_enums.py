@@ -67,4 +67,13 @@ class ReduceFunc(enum.IntEnum):
 
 
 # Ops with one form whatever their output dtype.
-SINGLE_FORM = frozenset({OpCode.QUANTIZE, OpCode.DEQUANTIZE, OpCode.RESHAPE, OpCode.TRANSPOSE, OpCode.REDUCE, OpCode.CUMSUM})
+SINGLE_FORM = frozenset(
+    {
+        OpCode.QUANTIZE,
+        OpCode.DEQUANTIZE,
+        OpCode.RESHAPE,
+        OpCode.TRANSPOSE,
+        OpCode.REDUCE,
+        OpCode.CUMSUM,
+    }
+)

@@ -12,9 +12,18 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar, dataclass_transform
 
 from . import optable
-from .ir_enums import SINGLE_FORM, OpCode, ResizeMode, UnaryFunc
+from .ir_enums import SINGLE_FORM, OpCode, ReduceFunc, ResizeMode, UnaryFunc
 
-__all__ = ["OpCode", "OpParams", "ResizeMode", "UnaryFunc", "bits_f32", "f32_bits", "params_class"]
+__all__ = [
+    "OpCode",
+    "OpParams",
+    "ReduceFunc",
+    "ResizeMode",
+    "UnaryFunc",
+    "bits_f32",
+    "f32_bits",
+    "params_class",
+]
 
 
 def f32_bits(value: float) -> int:
@@ -26,7 +35,7 @@ def bits_f32(bits: int) -> float:
     return float(struct.unpack("<f", struct.pack("<i", bits))[0])
 
 
-_ENUMS: dict[str, Any] = {"UnaryFunc": UnaryFunc, "ResizeMode": ResizeMode}
+_ENUMS: dict[str, Any] = {"UnaryFunc": UnaryFunc, "ResizeMode": ResizeMode, "ReduceFunc": ReduceFunc}
 PARAMS: dict[tuple[OpCode, str], Any] = {}  # (opcode, form) -> class, filled as the classes are defined
 
 

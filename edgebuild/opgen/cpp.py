@@ -219,7 +219,8 @@ def enums_header() -> str:
     out += ["};", ""]
     prefixes = {"UnaryFunc": "EB_UNARY", "ResizeMode": "EB_RESIZE"}
     for name, values in ENUMS.items():
-        pre = prefixes.get(name) or "EB_" + re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()  # ReduceFunc: EB_REDUCE_FUNC
+        # an enum without a prefix of its own: EB_ + its name in upper snake case (ReduceFunc: EB_REDUCE_FUNC)
+        pre = prefixes.get(name) or "EB_" + re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()
         out.append("enum {")
         for i, v in enumerate(values):
             out.append(f"  {pre}_{v} = {i},")

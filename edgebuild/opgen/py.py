@@ -45,14 +45,9 @@ def python_enums() -> str:
         out += ["", "", f"class {name}(enum.IntEnum):"]
         for i, v in enumerate(values):
             out.append(f"    {v} = {i}")
-    single = ", ".join("OpCode." + op.name for op in OPS if op.single)
-    out += [
-        "",
-        "",
-        "# Ops with one form whatever their output dtype.",
-        f"SINGLE_FORM = frozenset({{{single}}})",
-        "",
-    ]
+    out += ["", "", "# Ops with one form whatever their output dtype.", "SINGLE_FORM = frozenset(", "    {"]
+    out += [f"        OpCode.{op.name}," for op in OPS if op.single]
+    out += ["    }", ")", ""]
     return "\n".join(out)
 
 
@@ -72,9 +67,14 @@ def python_module() -> str:
         "from typing import Any, ClassVar, dataclass_transform",
         "",
         "from . import optable",
-        "from .ir_enums import SINGLE_FORM, OpCode, ResizeMode, UnaryFunc",
+        f"from .ir_enums import SINGLE_FORM, OpCode, {', '.join(sorted(ENUMS))}",
         "",
-        '__all__ = ["OpCode", "OpParams", "ResizeMode", "UnaryFunc", "bits_f32", "f32_bits", "params_class"]',
+        "__all__ = [",
+        *(
+            f'    "{n}",'
+            for n in sorted(["OpCode", "OpParams", *ENUMS, "bits_f32", "f32_bits", "params_class"])
+        ),
+        "]",
         "",
         "",
         "def f32_bits(value: float) -> int:",
@@ -86,7 +86,7 @@ def python_module() -> str:
         '    return float(struct.unpack("<f", struct.pack("<i", bits))[0])',
         "",
         "",
-        '_ENUMS: dict[str, Any] = {"UnaryFunc": UnaryFunc, "ResizeMode": ResizeMode}',
+        "_ENUMS: dict[str, Any] = {" + ", ".join(f'"{n}": {n}' for n in ENUMS) + "}",
         "PARAMS: dict[tuple[OpCode, str], Any] = {}  # (opcode, form) -> class, filled as the classes are defined",
         "",
         "",

@@ -35,7 +35,9 @@ def _result(ctx: LoweringContext, node: Node) -> Node:
         return node
     for u in users:
         if u.target is not operator.getitem or int(u.args[1]) != 0:  # type: ignore[call-overload]
-            raise EdgebuildError(f"{node.name}: only its normalized output is supported (not the mean or rstd)")
+            raise EdgebuildError(
+                f"{node.name}: only its normalized output is supported (not the mean or rstd)"
+            )
         ctx.consumed.add(u)
     return users[0]
 
@@ -59,7 +61,9 @@ def _const(ctx: LoweringContext, node: Node, arg: object, what: str, count: int)
     return v
 
 
-def _rows_norm(ctx: LoweringContext, node: Node, x: int, rows: int, cols: int, eps: float, out: int, **gb: int) -> None:
+def _rows_norm(
+    ctx: LoweringContext, node: Node, x: int, rows: int, cols: int, eps: float, out: int, **gb: int
+) -> None:
     """LAYER_NORM of PLAIN `x` viewed as [rows, cols] into `out` (same element count)."""
     a = _reshape(ctx, node, x, (rows, cols), f"{node.name}.rows")
     b = _tensor(ctx, f"{node.name}.normed", (rows, cols))
@@ -76,7 +80,11 @@ def _channel_affine(
     axis = NCHW_TO_NHWC_AXIS[1] if xt.layout == Layout.NHWC else 1
     cshape = tuple(xt.shape[axis] if k == axis else 1 for k in range(rank))
     cur = x
-    steps = [(v, p, n) for v, p, n in ((scale, MulFloatParams, "scale"), (shift, AddFloatParams, "shift")) if v is not None]
+    steps = [
+        (v, p, n)
+        for v, p, n in ((scale, MulFloatParams, "scale"), (shift, AddFloatParams, "shift"))
+        if v is not None
+    ]
     if not steps:
         ctx.add_op(node, [x], [y], ReshapeParams(), name=f"{node.name}.copy")
     for i, (v, params, what) in enumerate(steps):
@@ -132,7 +140,9 @@ def lower_group_norm(ctx: LoweringContext, node: Node) -> None:
         raise EdgebuildError(f"{node.name}: group_norm of {list(xt.shape)} in {groups} groups")
     target = _result(ctx, node)
     scale, shift = _const(ctx, node, w_arg, "weight", c), _const(ctx, node, b_arg, "bias", c)
-    normed = _tensor(ctx, f"{node.name}.groups", xt.shape) if (scale is not None or shift is not None) else None
+    normed = (
+        _tensor(ctx, f"{node.name}.groups", xt.shape) if (scale is not None or shift is not None) else None
+    )
     y = _out(ctx, target, x)
     _rows_norm(ctx, node, x, n * groups, (c // groups) * hw, _eps(eps), normed if normed is not None else y)
     if normed is not None:

@@ -121,7 +121,9 @@ def lower_adaptive_avg_pool2d(ctx: LoweringContext, node: Node) -> None:
         keep = bool(len(node.args) > 2 and node.args[2]) or bool(node.kwargs.get("keepdim", False))
         if dims != [2, 3] or ctx.tensor(ctx.input(node.args[0])).layout != Layout.NHWC:
             # any other mean runs in float (reduce.py's REDUCE MEAN between DEQUANTIZE and QUANTIZE)
-            raise NotQuantized(f"{node.name}: an int8 mean is global pooling over (H, W) of a 4-D tensor only")
+            raise NotQuantized(
+                f"{node.name}: an int8 mean is global pooling over (H, W) of a 4-D tensor only"
+            )
     xt = ctx.tensor(ctx.input(node.args[0]))
     (h, w) = logical(xt)[2:]
     (oh, ow) = node_shape(node)[2:] if keep else (1, 1)

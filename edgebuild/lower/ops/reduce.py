@@ -77,7 +77,9 @@ def _set(ctx: LoweringContext, node: Node, tid: int) -> None:
     ctx.fvalues[node] = {Layout.PLAIN: tid}
 
 
-def _stored_nhwc(ctx: LoweringContext, arg: object, axes: list[int], keep: bool, func: ReduceFunc) -> int | None:
+def _stored_nhwc(
+    ctx: LoweringContext, arg: object, axes: list[int], keep: bool, func: ReduceFunc
+) -> int | None:
     """The NHWC tensor of a 4-D `arg` that has no PLAIN value yet, when reducing it in NHWC gives the same result
     (no TRANSPOSE): keepdim (the output is NHWC too), or kept axes in the same order both ways; an index over
     several axes counts in the stored order, so not then."""
@@ -191,7 +193,9 @@ def lower_cumsum_f32(ctx: LoweringContext, node: Node) -> None:
         raise EdgebuildError(f"{node.name}: cumsum of a 0-d tensor")
     dtype = node.kwargs.get("dtype")
     if dtype is not None and (dtype == torch.float32) != (xt.dtype == DType.FLOAT32):
-        raise EdgebuildError(f"{node.name}: cumsum with dtype={dtype} of a {xt.dtype.name} tensor is not supported")
+        raise EdgebuildError(
+            f"{node.name}: cumsum with dtype={dtype} of a {xt.dtype.name} tensor is not supported"
+        )
     axis = int(node.args[1]) % rank  # type: ignore[call-overload]
     y = ctx.program.add_tensor(Tensor(node.name, xt.dtype, xt.shape))
     ctx.add_op(node, [x], [y], CumsumParams(axis=axis))

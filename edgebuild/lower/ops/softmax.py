@@ -75,6 +75,8 @@ def lower_log_softmax(ctx: LoweringContext, node: Node) -> None:
     m = emit_reduce(ctx, node, x, ReduceFunc.MAX, [axis], kept, name=f"{node.name}.max", layout=xt.layout)
     t = ctx.program.add_tensor(Tensor(f"{node.name}.shifted", xt.dtype, xt.shape, layout=xt.layout))
     ctx.add_op(node, [x, m], [t], no_bounds, name=f"{node.name}.shift")
-    lse = emit_reduce(ctx, node, t, ReduceFunc.LOGSUMEXP, [axis], kept, name=f"{node.name}.lse", layout=xt.layout)
+    lse = emit_reduce(
+        ctx, node, t, ReduceFunc.LOGSUMEXP, [axis], kept, name=f"{node.name}.lse", layout=xt.layout
+    )
     y = _out(ctx, node, x)
     ctx.add_op(node, [t, lse], [y], no_bounds, name=f"{node.name}.sub")

@@ -233,8 +233,7 @@ void eb_f32_reduce_ref(int32_t func, size_t rank, const int32_t* dims, uint32_t 
 void eb_s32_reduce_ref(int32_t func, size_t rank, const int32_t* dims, uint32_t axes, const int32_t* input,
                        int32_t* output);
 // s8 codes (one scale and zero point): MAX and MIN write int8 codes, ARGMAX and ARGMIN int32 positions.
-void eb_s8_reduce_ref(int32_t func, size_t rank, const int32_t* dims, uint32_t axes, const int8_t* input,
-                      void* output);
+void eb_s8_reduce_ref(int32_t func, size_t rank, const int32_t* dims, uint32_t axes, const int8_t* input, void* output);
 // CUMSUM over the middle axis of [outer, n, inner]: f32 keeps the running sum in double and rounds each output
 // once; s32 wraps modulo 2^32. Input and output must not overlap.
 void eb_f32_cumsum_ref(size_t outer, size_t n, size_t inner, const float* input, float* output);

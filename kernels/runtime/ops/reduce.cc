@@ -12,8 +12,7 @@ namespace eb {
 namespace {
 
 bool writes_index_or_bool(int32_t f) {
-  return f == EB_REDUCE_FUNC_ARGMAX || f == EB_REDUCE_FUNC_ARGMIN || f == EB_REDUCE_FUNC_ANY ||
-         f == EB_REDUCE_FUNC_ALL;
+  return f == EB_REDUCE_FUNC_ARGMAX || f == EB_REDUCE_FUNC_ARGMIN || f == EB_REDUCE_FUNC_ANY || f == EB_REDUCE_FUNC_ALL;
 }
 
 eb_status validate(OpCheck& c) {
@@ -54,8 +53,8 @@ eb_status validate(OpCheck& c) {
       ok = ty.dims[j++] == tx.dims[k];
   }
   if (!ok)
-    return c.fail("output dims %s are not input dims %s reduced over axes 0x%x", dims_text(ty).text,
-                  dims_text(tx).text, (unsigned)axes);
+    return c.fail("output dims %s are not input dims %s reduced over axes 0x%x", dims_text(ty).text, dims_text(tx).text,
+                  (unsigned)axes);
   return EB_OK;
 }
 

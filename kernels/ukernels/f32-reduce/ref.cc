@@ -81,7 +81,7 @@ double f64_log(double s) {
   memcpy(&bits, &s, sizeof bits);
   int64_t e = (int64_t)((bits >> 52) & 0x7ff) - 1023;
   if (e == -1023) return f64_log(s * 18014398509481984.0) - 54.0 * 0.6931471805599453;  // subnormal: scale by 2^54
-  bits = (bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull;  // m in [1, 2)
+  bits = (bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull;                        // m in [1, 2)
   double m;
   memcpy(&m, &bits, sizeof m);
   if (m > 1.4142135623730951) m *= 0.5, e += 1;
@@ -185,20 +185,12 @@ extern "C" void eb_s32_reduce_ref(int32_t func, size_t rank, const int32_t* dims
     });
     switch (func) {
       case EB_REDUCE_FUNC_SUM:
-      case EB_REDUCE_FUNC_PROD:
-        output[o] = (int32_t)acc;
-        break;
+      case EB_REDUCE_FUNC_PROD: output[o] = (int32_t)acc; break;
       case EB_REDUCE_FUNC_MAX:
-      case EB_REDUCE_FUNC_MIN:
-        output[o] = best;
-        break;
+      case EB_REDUCE_FUNC_MIN: output[o] = best; break;
       case EB_REDUCE_FUNC_ARGMAX:
-      case EB_REDUCE_FUNC_ARGMIN:
-        output[o] = (int32_t)at;
-        break;
-      case EB_REDUCE_FUNC_ANY:
-        output[o] = nonzero > 0;
-        break;
+      case EB_REDUCE_FUNC_ARGMIN: output[o] = (int32_t)at; break;
+      case EB_REDUCE_FUNC_ANY: output[o] = nonzero > 0; break;
       default:  // ALL (validate admits no other function)
         output[o] = nonzero == w.count;
         break;
