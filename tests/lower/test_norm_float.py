@@ -116,7 +116,7 @@ class Norms(torch.nn.Module):
     st.integers(1, 3),
     st.sampled_from([(2, 1), (4, 2), (6, 3), (3, 3)]),
     st.integers(1, 5),
-    st.integers(1, 6),
+    st.integers(2, 6),  # torch refuses instance norm over one element
     st.integers(1, 3),
     st.integers(0, 2**31 - 1),
 )

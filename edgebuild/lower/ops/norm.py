@@ -22,7 +22,7 @@ from torch.fx import Node
 from ...errors import EdgebuildError
 from ...ir import DType, Layout, Tensor
 from ...ir_ops import AddFloatParams, LayerNormFloatParams, MulFloatParams, ReshapeParams, TransposeParams
-from ..context import NCHW_TO_NHWC_AXIS, LoweringContext, logical, node_shape
+from ..context import NCHW_TO_NHWC_AXIS, LoweringContext, logical
 from ..registry import register_float
 
 _NO_BOUNDS = {"lo": -math.inf, "hi": math.inf}
@@ -187,7 +187,7 @@ def lower_batch_norm_batch_stats(ctx: LoweringContext, node: Node) -> None:
 def lower_batch_norm_inference(ctx: LoweringContext, node: Node) -> None:
     x_arg, w_arg, b_arg, mean_arg, var_arg = node.args[:5]
     eps = node.args[6] if len(node.args) > 6 else node.kwargs.get("eps", 1e-5)
-    arg_shape = node_shape(x_arg)  # type: ignore[arg-type]
+    arg_shape = logical(ctx.tensor(ctx.float_value(x_arg)))  # as stored now: no TRANSPOSE yet
     if len(arg_shape) < 2:
         raise EdgebuildError(f"{node.name}: batch norm of a {len(arg_shape)}-D tensor")
     c = arg_shape[1]

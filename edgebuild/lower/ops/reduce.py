@@ -9,6 +9,7 @@ DESIGN.md) reduce in int32; ARGMAX, ARGMIN, ANY and ALL write int32 (bool as 0/1
 from __future__ import annotations
 
 import operator
+from typing import TYPE_CHECKING
 
 import torch
 from torch.fx import Node
@@ -16,9 +17,12 @@ from torch.fx import Node
 from ...errors import EdgebuildError
 from ...ir import DType, Layout, Tensor
 from ...ir_enums import ReduceFunc
-from ...ir_ops import CumsumParams, ReduceParams
-from ..context import NCHW_TO_NHWC_AXIS, LoweringContext, nhwc, node_shape, op_name
-from ..registry import register_float
+from ...ir_ops import CumsumParams, ReduceParams, TransposeParams
+from ..context import NCHW_TO_NHWC_AXIS, LoweringContext, NotQuantized, logical, nhwc, node_shape, op_name
+from ..registry import register, register_annotation, register_float
+
+if TYPE_CHECKING:
+    from ...quantize import Annotator
 
 # torch's result dtype of each function on an integer (int32-stored) input
 _INT_FUNCS = {ReduceFunc.SUM, ReduceFunc.MAX, ReduceFunc.MIN, ReduceFunc.PROD, ReduceFunc.ANY, ReduceFunc.ALL}
@@ -63,7 +67,8 @@ def emit_reduce(
     if len(xt.shape) > 6:
         raise EdgebuildError(f"{node.name}: a reduction of a {len(xt.shape)}-D tensor (at most 6-D)")
     dtype = DType.INT32 if func in INDEX_FUNCS else xt.dtype
-    y = ctx.program.add_tensor(Tensor(name or node.name, dtype, out_shape, xt.scale, xt.zero_point, layout))
+    scale, zp = (xt.scale, xt.zero_point) if dtype == DType.INT8 else (0.0, 0)
+    y = ctx.program.add_tensor(Tensor(name or node.name, dtype, out_shape, scale, zp, layout))
     mask = sum(1 << a for a in axes)
     ctx.add_op(node, [x], [y], ReduceParams(func=func, axes=mask, correction=float(correction)), name=name)
     return y
@@ -81,14 +86,16 @@ def _stored_nhwc(
     ctx: LoweringContext, arg: object, axes: list[int], keep: bool, func: ReduceFunc
 ) -> int | None:
     """The NHWC tensor of a 4-D `arg` that has no PLAIN value yet, when reducing it in NHWC gives the same result
-    (no TRANSPOSE): keepdim (the output is NHWC too), or kept axes in the same order both ways; an index over
-    several axes counts in the stored order, so not then."""
+    (no TRANSPOSE): keepdim (the output is NHWC too), or kept axes in the same order both ways. Not for an index
+    or bool result kept 4-D (int32 values stay PLAIN) or an index over several axes (it counts in stored order)."""
     have = ctx.fvalues.get(arg) if isinstance(arg, Node) else None
     if not have or Layout.PLAIN in have or Layout.NHWC not in have:
         return None
     kept = [a for a in range(4) if a not in axes]
-    if func in (ReduceFunc.ARGMAX, ReduceFunc.ARGMIN) and len(axes) > 1:
-        return None
+    if func in INDEX_FUNCS and (keep or len(axes) > 1):
+        return (
+            None  # int32 results are PLAIN (their consumers index with them); an index counts in stored order
+        )
     if not keep and 1 in kept and (2 in kept or 3 in kept):
         return None
     return have[Layout.NHWC]
@@ -98,7 +105,7 @@ def _reduce_node(
     ctx: LoweringContext, node: Node, func: ReduceFunc, dim: object, correction: float = 0.0
 ) -> None:
     arg = node.args[0]
-    rank = len(node_shape(arg))  # type: ignore[arg-type]
+    rank = len(logical(ctx.tensor(ctx.float_value(arg))))  # as stored now: no TRANSPOSE yet
     axes = reduced_axes(node, dim, rank)
     out = node_shape(node)
     keep = len(out) == rank
@@ -200,3 +207,68 @@ def lower_cumsum_f32(ctx: LoweringContext, node: Node) -> None:
     y = ctx.program.add_tensor(Tensor(node.name, xt.dtype, xt.shape))
     ctx.add_op(node, [x], [y], CumsumParams(axis=axis))
     _set(ctx, node, y)
+
+
+# --- int8 -------------------------------------------------------------------------------------------------------
+# max and min of int8 codes of one scale and zero point are the codes of the max and min (dequantization is
+# increasing), so amax / amin run on the codes with the input's quantization shared to the output; argmax / argmin
+# likewise read the codes directly (no DEQUANTIZE). Any other reduction of an int8 tensor runs in float.
+
+
+@register_annotation("aten.amax.default", "aten.amin.default")
+def annotate_amax(q: Annotator, node: Node) -> None:
+    q.share_int8_input(node)
+
+
+@register_annotation("aten.argmax.default", "aten.argmin.default")
+def annotate_argmax(q: Annotator, node: Node) -> None:
+    """The input stays int8 behind an int8 producer; the output is an index, never observed."""
+    x = node.args[0]
+    if isinstance(x, Node) and q.int8_output(x):
+        q.mark(node, {x: q.act}, None)
+
+
+def _int8_source(
+    ctx: LoweringContext, node: Node, axes: list[int], keep: bool, func: ReduceFunc
+) -> tuple[int, list[int]]:
+    """The int8 input of a reduction and its stored axes: an NHWC tensor as it is where that gives the same result
+    (the rules of _stored_nhwc), else its PLAIN copy (a TRANSPOSE)."""
+    x = ctx.input(node.args[0])
+    xt = ctx.tensor(x)
+    if xt.layout != Layout.NHWC:
+        return x, axes
+    kept = [a for a in range(4) if a not in axes]
+    reorders = not keep and 1 in kept and (2 in kept or 3 in kept)
+    if not reorders and not (func in INDEX_FUNCS and (keep or len(axes) > 1)):
+        return x, sorted(NCHW_TO_NHWC_AXIS[a] for a in axes)
+    plain = ctx.temp(f"{node.name}.plain", xt, logical(xt), Layout.PLAIN)
+    ctx.add_op(node, [x], [plain], TransposeParams(perm=[0, 3, 1, 2]), name=f"{node.name}.to_plain")
+    return plain, axes
+
+
+@register("aten.amax.default", "aten.amin.default")
+def lower_amax_int8(ctx: LoweringContext, node: Node) -> None:
+    func = ReduceFunc.MAX if "amax" in str(node.target) else ReduceFunc.MIN
+    rank = len(logical(ctx.tensor(ctx.input(node.args[0]))))
+    axes = reduced_axes(node, _arg(node, 1, "dim"), rank)
+    out = node_shape(node)
+    x, stored = _int8_source(ctx, node, axes, len(out) == rank, func)
+    layout = ctx.tensor(x).layout if len(out) == rank else Layout.PLAIN
+    y, _, _ = ctx.new_output(node, nhwc(out) if layout == Layout.NHWC else out, layout)
+    xt, yt = ctx.tensor(x), ctx.tensor(y)
+    if (yt.scale, yt.zero_point) != (xt.scale, xt.zero_point):
+        raise NotQuantized(f"{node.name}: int8 {func.name.lower()} needs the input's scale and zero point")
+    ctx.add_op(node, [x], [y], ReduceParams(func=func, axes=sum(1 << a for a in stored), correction=0.0))
+
+
+@register("aten.argmax.default", "aten.argmin.default")
+def lower_argmax_int8(ctx: LoweringContext, node: Node) -> None:
+    func = ReduceFunc.ARGMAX if "argmax" in str(node.target) else ReduceFunc.ARGMIN
+    rank = len(logical(ctx.tensor(ctx.input(node.args[0]))))
+    axes = reduced_axes(node, _arg(node, 1, "dim"), rank)
+    out = node_shape(node)
+    keep = len(out) == rank
+    x, stored = _int8_source(ctx, node, axes, keep, func)
+    layout = ctx.tensor(x).layout if keep else Layout.PLAIN
+    y = emit_reduce(ctx, node, x, func, stored, nhwc(out) if layout == Layout.NHWC else out, layout=layout)
+    ctx.fvalues[node] = {layout: y}
