@@ -12,13 +12,15 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar, dataclass_transform
 
 from . import optable
-from .ir_enums import SINGLE_FORM, OpCode, ReduceFunc, ResizeMode, UnaryFunc
+from .ir_enums import SINGLE_FORM, BinaryFunc, OpCode, ReduceFunc, ResizeMode, ScatterReduce, UnaryFunc
 
 __all__ = [
+    "BinaryFunc",
     "OpCode",
     "OpParams",
     "ReduceFunc",
     "ResizeMode",
+    "ScatterReduce",
     "UnaryFunc",
     "bits_f32",
     "f32_bits",
@@ -35,7 +37,7 @@ def bits_f32(bits: int) -> float:
     return float(struct.unpack("<f", struct.pack("<i", bits))[0])
 
 
-_ENUMS: dict[str, Any] = {"UnaryFunc": UnaryFunc, "ResizeMode": ResizeMode, "ReduceFunc": ReduceFunc}
+_ENUMS: dict[str, Any] = {"UnaryFunc": UnaryFunc, "ResizeMode": ResizeMode, "BinaryFunc": BinaryFunc, "ReduceFunc": ReduceFunc, "ScatterReduce": ScatterReduce}
 PARAMS: dict[tuple[OpCode, str], Any] = {}  # (opcode, form) -> class, filled as the classes are defined
 
 
@@ -334,6 +336,18 @@ class DepthwiseConv2dFloatParams(OpParams, opcode=OpCode.DEPTHWISE_CONV2D, form=
     hi: float
 
 
+class ElementwiseParams(OpParams, opcode=OpCode.ELEMENTWISE, form="int8"):
+    func: BinaryFunc
+
+
+class WhereParams(OpParams, opcode=OpCode.WHERE, form="int8"):
+    pass
+
+
+class CastParams(OpParams, opcode=OpCode.CAST, form="int8"):
+    to_bool: bool
+
+
 class ReduceParams(OpParams, opcode=OpCode.REDUCE, form="int8"):
     func: ReduceFunc
     axes: int
@@ -342,6 +356,31 @@ class ReduceParams(OpParams, opcode=OpCode.REDUCE, form="int8"):
 
 class CumsumParams(OpParams, opcode=OpCode.CUMSUM, form="int8"):
     axis: int
+
+
+class GatherParams(OpParams, opcode=OpCode.GATHER, form="int8"):
+    axis: int
+
+
+class GatherElementsParams(OpParams, opcode=OpCode.GATHER_ELEMENTS, form="int8"):
+    axis: int
+
+
+class ScatterElementsParams(OpParams, opcode=OpCode.SCATTER_ELEMENTS, form="int8"):
+    axis: int
+    reduce: ScatterReduce
+    include_self: bool
+
+
+class BroadcastToParams(OpParams, opcode=OpCode.BROADCAST_TO, form="int8"):
+    pass
+
+
+class TopkParams(OpParams, opcode=OpCode.TOPK, form="int8"):
+    axis: int
+    k: int
+    largest: bool
+    indices: bool
 
 
 class BatchMatmulInt8Params(OpParams, opcode=OpCode.BATCH_MATMUL, form="int8"):

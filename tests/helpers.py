@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import operator
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch.fx import GraphModule, Interpreter, Node
 
+from edgebuild.capture import graph_of
 from edgebuild.ir import Layout, Program
 from edgebuild.lower import ACTIVATIONS, DEQUANTIZE_NODES, LOWERINGS, QUANTIZE_NODES, lower_graph, op_name
 from edgebuild.lower.ops.shape import SPLITS
@@ -27,8 +29,9 @@ class Quantized:
 def quantize_and_lower(model: torch.nn.Module, calib: list[torch.Tensor], name: str = "m") -> Quantized:
     model = model.eval()
     example = (calib[0],)
-    float_gm = torch.export.export(model, example).module()
-    qgm = quantize_model(torch.export.export(copy.deepcopy(model), example).module(), [(c,) for c in calib])
+    # decomposed to core ATen and folded, as `edgebuild build` does
+    float_gm = graph_of(torch.export.export(model, example))
+    qgm = quantize_model(graph_of(torch.export.export(copy.deepcopy(model), example)), [(c,) for c in calib])
     return Quantized(float_gm, qgm, lower_graph(qgm, name))
 
 
@@ -117,10 +120,13 @@ def op_by_op(q: Quantized, x: np.ndarray) -> list[OpCheck]:
         if not tensor_args or tensor_args[0].target not in DEQUANTIZE_NODES:
             continue  # a fused activation: checked with its producer
         users = list(node.users)
-        if op_name(node) in SPLITS:  # a tuple: compare each part behind its getitem
+        if op_name(node) in SPLITS or (users and all(u.target is operator.getitem for u in users)):
+            # a tuple (split, topk's values and indices): compare each int8 part behind its getitem
             parts = node.target(*map_arg(list(node.args)), **node.kwargs)
             for g in users:
-                qn = next(iter(g.users))
+                qn = next(iter(g.users), None)
+                if qn is None or qn.target not in QUANTIZE_NODES:
+                    continue  # an integer part (indices) or an unused one
                 ref = qn.target(parts[g.args[1]], *qn.args[1:])
                 diff = (ref.int() - ours(qn).int()).abs().max().item()
                 checks.append(OpCheck(g.name, op_name(node), int(diff), ref.numel()))

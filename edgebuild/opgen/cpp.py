@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from ..optable import ENUMS, OPS, Form, OpDef, Param
 from .names import STAMP, camel, field_name, fixed_count, struct_name, variable
 
@@ -217,10 +215,11 @@ def enums_header() -> str:
     for op in OPS:
         out.append(f"  EB_OP_{op.name} = {op.opcode},")
     out += ["};", ""]
-    prefixes = {"UnaryFunc": "EB_UNARY", "ResizeMode": "EB_RESIZE"}
+    prefixes = {"UnaryFunc": "EB_UNARY", "ResizeMode": "EB_RESIZE"}  # older enums keep their short prefixes
     for name, values in ENUMS.items():
-        # an enum without a prefix of its own: EB_ + its name in upper snake case (ReduceFunc: EB_REDUCE_FUNC)
-        pre = prefixes.get(name) or "EB_" + re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()
+        # BinaryFunc -> EB_BINARY_FUNC
+        upper = "".join("_" + ch if ch.isupper() else ch.upper() for ch in name)[1:]
+        pre = prefixes.get(name) or "EB_" + upper
         out.append("enum {")
         for i, v in enumerate(values):
             out.append(f"  {pre}_{v} = {i},")
