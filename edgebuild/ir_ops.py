@@ -37,7 +37,13 @@ def bits_f32(bits: int) -> float:
     return float(struct.unpack("<f", struct.pack("<i", bits))[0])
 
 
-_ENUMS: dict[str, Any] = {"UnaryFunc": UnaryFunc, "ResizeMode": ResizeMode, "BinaryFunc": BinaryFunc, "ReduceFunc": ReduceFunc, "ScatterReduce": ScatterReduce}
+_ENUMS: dict[str, Any] = {
+    "UnaryFunc": UnaryFunc,
+    "ResizeMode": ResizeMode,
+    "BinaryFunc": BinaryFunc,
+    "ReduceFunc": ReduceFunc,
+    "ScatterReduce": ScatterReduce,
+}
 PARAMS: dict[tuple[OpCode, str], Any] = {}  # (opcode, form) -> class, filled as the classes are defined
 
 
