@@ -27,6 +27,8 @@ class OpCode(enum.IntEnum):
     ELEMENTWISE = 19
     WHERE = 20
     CAST = 21
+    REDUCE = 22
+    CUMSUM = 23
     GATHER = 24
     GATHER_ELEMENTS = 25
     SCATTER_ELEMENTS = 26
@@ -125,6 +127,20 @@ class BinaryFunc(enum.IntEnum):
     SHIFT_RIGHT = 25
 
 
+class ReduceFunc(enum.IntEnum):
+    SUM = 0
+    MEAN = 1
+    MAX = 2
+    MIN = 3
+    PROD = 4
+    ANY = 5
+    ALL = 6
+    ARGMAX = 7
+    ARGMIN = 8
+    VAR = 9
+    LOGSUMEXP = 10
+
+
 class ScatterReduce(enum.IntEnum):
     NONE = 0
     ADD = 1
@@ -155,6 +171,8 @@ SINGLE_FORM = frozenset(
         OpCode.ELEMENTWISE,
         OpCode.WHERE,
         OpCode.CAST,
+        OpCode.REDUCE,
+        OpCode.CUMSUM,
         OpCode.GATHER,
         OpCode.GATHER_ELEMENTS,
         OpCode.SCATTER_ELEMENTS,

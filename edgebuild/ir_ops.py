@@ -18,6 +18,7 @@ from .ir_enums import (
     GridSampleMode,
     GridSamplePadding,
     OpCode,
+    ReduceFunc,
     ResizeMode,
     ScatterReduce,
     UnaryFunc,
@@ -29,6 +30,7 @@ __all__ = [
     "GridSamplePadding",
     "OpCode",
     "OpParams",
+    "ReduceFunc",
     "ResizeMode",
     "ScatterReduce",
     "UnaryFunc",
@@ -51,6 +53,7 @@ _ENUMS: dict[str, Any] = {
     "UnaryFunc": UnaryFunc,
     "ResizeMode": ResizeMode,
     "BinaryFunc": BinaryFunc,
+    "ReduceFunc": ReduceFunc,
     "ScatterReduce": ScatterReduce,
     "GridSampleMode": GridSampleMode,
     "GridSamplePadding": GridSamplePadding,
@@ -363,6 +366,16 @@ class WhereParams(OpParams, opcode=OpCode.WHERE, form="int8"):
 
 class CastParams(OpParams, opcode=OpCode.CAST, form="int8"):
     to_bool: bool
+
+
+class ReduceParams(OpParams, opcode=OpCode.REDUCE, form="int8"):
+    func: ReduceFunc
+    axes: int
+    correction: float
+
+
+class CumsumParams(OpParams, opcode=OpCode.CUMSUM, form="int8"):
+    axis: int
 
 
 class GatherParams(OpParams, opcode=OpCode.GATHER, form="int8"):

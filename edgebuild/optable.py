@@ -106,6 +106,20 @@ ENUMS: dict[str, tuple[str, ...]] = {
     ),
     # --- end elementwise enums ---
     # --- issue 16, reductions (REDUCE, CUMSUM): enums here ---
+    # REDUCE's function; ARGMAX/ARGMIN/ANY/ALL write int32 (ANY/ALL 0/1), the rest the input's dtype.
+    "ReduceFunc": (
+        "SUM",
+        "MEAN",
+        "MAX",
+        "MIN",
+        "PROD",
+        "ANY",
+        "ALL",
+        "ARGMAX",
+        "ARGMIN",
+        "VAR",
+        "LOGSUMEXP",
+    ),
     # --- end reduction enums ---
     # --- issue 16, indexing (GATHER, GATHER_ELEMENTS, SCATTER_ELEMENTS, BROADCAST_TO, TOPK): enums here ---
     # SCATTER_ELEMENTS's combination of a scattered value with the one already there (torch.scatter_reduce).
@@ -426,6 +440,35 @@ OPS: tuple[OpDef, ...] = (
     ),
     # --- end elementwise ops ---
     # --- issue 16, reductions: opcodes 22-23 (spare 34-35) ---
+    OpDef(
+        "REDUCE",
+        22,
+        "reduce",
+        (
+            Form(
+                "int8",
+                (_x("any"),),
+                (_y("any", "x dims, reduced dims 1 or dropped"),),
+                (
+                    Param("func", "enum:ReduceFunc"),
+                    Param("axes", doc="bit k set: axis k of x is reduced"),
+                    Param("correction", "f32", doc="VAR: divisor N - correction"),
+                ),
+            ),
+        ),
+        single=True,
+        doc="f32 (any func), i32 (not MEAN/VAR/LOGSUMEXP), i8 (MAX/MIN keep scale and zero point; ARGMAX/ARGMIN)",
+        since="1.3",
+    ),
+    OpDef(
+        "CUMSUM",
+        23,
+        "cumsum",
+        (Form("int8", (_x("any"),), (_y("any"),), (Param("axis"),)),),
+        single=True,
+        doc="f32 (running sum in double) or i32 (wraps); y dims = x dims",
+        since="1.3",
+    ),
     # --- end reduction ops ---
     # --- issue 16, indexing: opcodes 24-28 (spare 36-37) ---
     OpDef(

@@ -36,6 +36,8 @@ enum Opcode : uint32_t {
   kOpElementwise = 19,
   kOpWhere = 20,
   kOpCast = 21,
+  kOpReduce = 22,
+  kOpCumsum = 23,
   kOpGather = 24,
   kOpGatherElements = 25,
   kOpScatterElements = 26,
@@ -51,7 +53,7 @@ enum Opcode : uint32_t {
   kOpSparseFullyConnected = 71,
 };
 
-constexpr uint32_t kOpCount = 34;  // ops in the table (dense indices 0..kOpCount-1)
+constexpr uint32_t kOpCount = 36;  // ops in the table (dense indices 0..kOpCount-1)
 
 // Dense index of an opcode in kOpInfo / kOpImpls, or -1 for an opcode this runtime does not know.
 inline int32_t op_index(uint32_t opcode) {
@@ -77,19 +79,21 @@ inline int32_t op_index(uint32_t opcode) {
     case kOpElementwise: return 18;
     case kOpWhere: return 19;
     case kOpCast: return 20;
-    case kOpGather: return 21;
-    case kOpGatherElements: return 22;
-    case kOpScatterElements: return 23;
-    case kOpBroadcastTo: return 24;
-    case kOpTopk: return 25;
-    case kOpTransposeConv2d: return 26;
-    case kOpGridSample: return 27;
-    case kOpBatchMatmul: return 28;
-    case kOpSoftmax: return 29;
-    case kOpLayerNorm: return 30;
-    case kOpEmbedding: return 31;
-    case kOpSparseConv2d: return 32;
-    case kOpSparseFullyConnected: return 33;
+    case kOpReduce: return 21;
+    case kOpCumsum: return 22;
+    case kOpGather: return 23;
+    case kOpGatherElements: return 24;
+    case kOpScatterElements: return 25;
+    case kOpBroadcastTo: return 26;
+    case kOpTopk: return 27;
+    case kOpTransposeConv2d: return 28;
+    case kOpGridSample: return 29;
+    case kOpBatchMatmul: return 30;
+    case kOpSoftmax: return 31;
+    case kOpLayerNorm: return 32;
+    case kOpEmbedding: return 33;
+    case kOpSparseConv2d: return 34;
+    case kOpSparseFullyConnected: return 35;
     default: return -1;
   }
 }
@@ -311,6 +315,14 @@ struct WhereParams {
 struct CastParams {
   int32_t to_bool;
 };
+struct ReduceParams {
+  int32_t func;  // ReduceFunc
+  int32_t axes;  // bit k set: axis k of x is reduced
+  float correction;  // VAR: divisor N - correction
+};
+struct CumsumParams {
+  int32_t axis;
+};
 struct GatherParams {
   int32_t axis;
 };
@@ -443,6 +455,8 @@ union OpParams {
   ElementwiseParams elementwise;
   WhereParams where;
   CastParams cast;
+  ReduceParams reduce;
+  CumsumParams cumsum;
   GatherParams gather;
   GatherElementsParams gather_elements;
   ScatterElementsParams scatter_elements;
@@ -918,6 +932,27 @@ inline bool decode_cast(const int32_t* p, uint32_t n, uint32_t rank, uint32_t in
   (void)k;
   return true;
 }
+inline bool decode_reduce(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  ReduceParams& o = out->reduce;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 3) return e->count(n, 3);
+  uint32_t k = 0;
+  o.func = p[k++];
+  if (o.func < 0 || o.func > 10) return e->range("func", o.func, 0, 10);
+  o.axes = p[k++];
+  memcpy(&o.correction, &p[k++], sizeof(float));
+  (void)k;
+  return true;
+}
+inline bool decode_cumsum(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  CumsumParams& o = out->cumsum;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 1) return e->count(n, 1);
+  uint32_t k = 0;
+  o.axis = p[k++];
+  (void)k;
+  return true;
+}
 inline bool decode_gather(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
   GatherParams& o = out->gather;
   (void)p, (void)rank, (void)inputs, (void)o;
@@ -1151,6 +1186,8 @@ inline constexpr OpInfo kOpInfo[kOpCount] = {
     {kOpElementwise, "ELEMENTWISE", true, {{true, 2, 1, 1, 0x0u, decode_elementwise}, {false, 0, 0, 0, 0, NULL}}},
     {kOpWhere, "WHERE", true, {{true, 3, 1, 0, 0x0u, decode_where}, {false, 0, 0, 0, 0, NULL}}},
     {kOpCast, "CAST", true, {{true, 1, 1, 1, 0x0u, decode_cast}, {false, 0, 0, 0, 0, NULL}}},
+    {kOpReduce, "REDUCE", true, {{true, 1, 1, 3, 0x0u, decode_reduce}, {false, 0, 0, 0, 0, NULL}}},
+    {kOpCumsum, "CUMSUM", true, {{true, 1, 1, 1, 0x0u, decode_cumsum}, {false, 0, 0, 0, 0, NULL}}},
     {kOpGather, "GATHER", true, {{true, 2, 1, 1, 0x0u, decode_gather}, {false, 0, 0, 0, 0, NULL}}},
     {kOpGatherElements, "GATHER_ELEMENTS", true, {{true, 2, 1, 1, 0x0u, decode_gather_elements}, {false, 0, 0, 0, 0, NULL}}},
     {kOpScatterElements, "SCATTER_ELEMENTS", true, {{true, 3, 1, 3, 0x0u, decode_scatter_elements}, {false, 0, 0, 0, 0, NULL}}},
@@ -1196,6 +1233,8 @@ extern const OpImpl kOpImplDepthwiseConv2d;  // ops/depthwise_conv2d.cc
 extern const OpImpl kOpImplElementwise;  // ops/elementwise.cc
 extern const OpImpl kOpImplWhere;  // ops/where.cc
 extern const OpImpl kOpImplCast;  // ops/cast.cc
+extern const OpImpl kOpImplReduce;  // ops/reduce.cc
+extern const OpImpl kOpImplCumsum;  // ops/cumsum.cc
 extern const OpImpl kOpImplGather;  // ops/gather.cc
 extern const OpImpl kOpImplGatherElements;  // ops/gather_elements.cc
 extern const OpImpl kOpImplScatterElements;  // ops/scatter_elements.cc
@@ -1232,6 +1271,8 @@ inline const OpImpl* const kOpImpls[kOpCount] = {
     &kOpImplElementwise,
     &kOpImplWhere,
     &kOpImplCast,
+    &kOpImplReduce,
+    &kOpImplCumsum,
     &kOpImplGather,
     &kOpImplGatherElements,
     &kOpImplScatterElements,

@@ -173,7 +173,7 @@ class Unlowerable(nn.Module):
         self.fc = nn.Linear(8, 8)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cumsum(self.fc(x), dim=-1)  # no lowering of any kind
+        return torch.cumprod(self.fc(x), dim=-1)  # no lowering of any kind
 
 
 def test_op_with_no_lowering_stops_the_build_naming_op_count_and_line() -> None:
@@ -182,8 +182,8 @@ def test_op_with_no_lowering_stops_the_build_naming_op_count_and_line() -> None:
         lower(model, [(torch.randn(1, 8),)])
     msg = str(e.value)
     assert "no int8 lowering and no float fallback" in msg
-    assert "aten.cumsum.default ×1 at test_float_fallback.py:" in msg
-    assert [u.name for u in e.value.ops] == ["aten.cumsum.default"]
+    assert "aten.cumprod.default ×1 at test_float_fallback.py:" in msg
+    assert [u.name for u in e.value.ops] == ["aten.cumprod.default"]
 
 
 class Unquantized(nn.Module):

@@ -22,6 +22,7 @@ from . import (  # noqa: F401
     pool,
     pool_nd,
     quantize,
+    reduce,
     resize,
     sampling,
     scatter,

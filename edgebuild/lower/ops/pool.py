@@ -122,8 +122,9 @@ def lower_adaptive_avg_pool2d(ctx: LoweringContext, node: Node) -> None:
         dims = sorted(int(d) % 4 for d in node.args[1])  # type: ignore[union-attr]
         keep = bool(len(node.args) > 2 and node.args[2]) or bool(node.kwargs.get("keepdim", False))
         if dims != [2, 3] or ctx.tensor(ctx.input(node.args[0])).layout != Layout.NHWC:
-            raise EdgebuildError(
-                f"{node.name}: mean is supported over the spatial dims (2, 3) of a 4-D tensor only, not {dims}"
+            # any other mean runs in float (reduce.py's REDUCE MEAN between DEQUANTIZE and QUANTIZE)
+            raise NotQuantized(
+                f"{node.name}: an int8 mean is global pooling over (H, W) of a 4-D tensor only"
             )
     xt = ctx.tensor(ctx.input(node.args[0]))
     (h, w) = logical(xt)[2:]
@@ -158,26 +159,3 @@ def lower_adaptive_avg_pool2d_f32(ctx: LoweringContext, node: Node) -> None:
     x = ctx.float_value(node.args[0], Layout.NHWC)
     y = ctx.new_float(node, out, Layout.NHWC)
     ctx.add_op(node, [x], [y], AvgPool2dFloatParams(**_global_window(h // oh, w // ow), **NO_BOUNDS))
-
-
-@register_float("aten.mean.dim")
-def lower_mean_f32(ctx: LoweringContext, node: Node) -> None:
-    """mean over (H, W) of a 4-D tensor: a global AVG_POOL2D (then a RESHAPE without keepdim)."""
-    dims = sorted(int(d) % 4 for d in node.args[1])  # type: ignore[union-attr]
-    x = ctx.float_value(node.args[0], Layout.NHWC)
-    xt = ctx.tensor(x)
-    if dims != [2, 3] or len(xt.shape) != 4:
-        raise EdgebuildError(
-            f"{node.name}: mean is supported over the spatial dims (2, 3) of a 4-D tensor only"
-        )
-    n, h, w, c = xt.shape
-    keep = bool(len(node.args) > 2 and node.args[2]) or bool(node.kwargs.get("keepdim", False))
-    params = AvgPool2dFloatParams(**_global_window(h, w), **NO_BOUNDS)
-    if keep:
-        y = ctx.new_float(node, (n, c, 1, 1), Layout.NHWC)
-        ctx.add_op(node, [x], [y], params)
-        return
-    pooled = ctx.temp(f"{node.name}.pooled", xt, (n, 1, 1, c), Layout.NHWC)
-    ctx.add_op(node, [x], [pooled], params)
-    y = ctx.new_float(node, (n, c))
-    ctx.add_op(node, [pooled], [y], ReshapeParams(), name=f"{node.name}.squeeze")

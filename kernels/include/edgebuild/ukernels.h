@@ -268,6 +268,25 @@ void eb_xx_scatter_elements_ref(int dtype, size_t rank, const int32_t* input_dim
 void eb_xx_topk_ref(int dtype, size_t outer, size_t n, size_t inner, size_t k, int largest, const void* input,
                     void* values, int32_t* indices);
 // --- end indexing ---
+// ---- issue 16, reductions: REDUCE and CUMSUM (f32-reduce) ----
+// REDUCE of x [dims] over the axes whose bit is set in `axes` (bit k: axis k; rank <= 6); y holds the kept dims in
+// order (row-major), whether or not the reduced dims are kept as 1. Reduced elements are visited in row-major
+// order of the reduced axes; ARGMAX/ARGMIN give the position in that order (first index on ties). func is
+// EB_REDUCE_FUNC_* (edgebuild/ops_enums.h).
+// f32: sums, means, products, variances accumulate in double and round once; MAX/MIN/ARGMAX/ARGMIN treat NaN as
+// the extreme (torch); ANY/ALL test x != 0. ARGMAX/ARGMIN/ANY/ALL write int32, the others float.
+void eb_f32_reduce_ref(int32_t func, size_t rank, const int32_t* dims, uint32_t axes, float correction,
+                       const float* input, void* output);
+// s32: SUM and PROD wrap modulo 2^32; MAX, MIN, PROD, ANY, ALL, ARGMAX, ARGMIN; output int32.
+void eb_s32_reduce_ref(int32_t func, size_t rank, const int32_t* dims, uint32_t axes, const int32_t* input,
+                       int32_t* output);
+// s8 codes (one scale and zero point): MAX and MIN write int8 codes, ARGMAX and ARGMIN int32 positions.
+void eb_s8_reduce_ref(int32_t func, size_t rank, const int32_t* dims, uint32_t axes, const int8_t* input, void* output);
+// CUMSUM over the middle axis of [outer, n, inner]: f32 keeps the running sum in double and rounds each output
+// once; s32 wraps modulo 2^32. Input and output must not overlap.
+void eb_f32_cumsum_ref(size_t outer, size_t n, size_t inner, const float* input, float* output);
+void eb_s32_cumsum_ref(size_t outer, size_t n, size_t inner, const int32_t* input, int32_t* output);
+// ---- end reductions ----
 
 #ifdef __cplusplus
 }  // extern "C"
