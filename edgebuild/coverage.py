@@ -67,8 +67,43 @@ FOLDED: dict[str, str] = {
 }
 
 _TABLE = "torch's core decomposition table"
+_OURS = "edgebuild's decomposition (edgebuild/decompose.py DECOMPOSITIONS)"
 # op -> (the ops it becomes, how); tests/ops/test_core_coverage.py checks each against the sample's graph
 DECOMPOSED: dict[str, tuple[tuple[str, ...], str]] = {
+    "aten._cdist_forward.default": (
+        (
+            "aten.unsqueeze.default",
+            "aten.sub.Tensor",
+            "aten.mul.Tensor",
+            "aten.abs.default",
+            "aten.pow.Tensor_Scalar",
+            "aten.sum.dim_IntList",
+            "aten.amax.default",
+            "aten.sqrt.default",
+            "aten.ne.Scalar",
+            "aten._to_copy.default",
+        ),
+        _OURS,
+    ),
+    "aten._pdist_forward.default": (
+        (
+            "aten.slice.Tensor",
+            "aten.squeeze.dim",
+            "aten.cat.default",
+            "aten.unsqueeze.default",
+            "aten.sub.Tensor",
+            "aten.mul.Tensor",
+            "aten.abs.default",
+            "aten.pow.Tensor_Scalar",
+            "aten.sum.dim_IntList",
+            "aten.amax.default",
+            "aten.sqrt.default",
+            "aten.ne.Scalar",
+            "aten._to_copy.default",
+            "aten.view.default",
+        ),
+        _OURS,
+    ),
     "aten.fill.Scalar": (("aten.full_like.default",), _TABLE),
     "aten.squeeze.dim": (("aten.squeeze.dims",), _TABLE),
     "aten.var.dim": (("aten.var.correction",), _TABLE),

@@ -20,6 +20,33 @@ from .errors import EdgebuildError
 KEPT_FOR_PT2E: frozenset[str] = frozenset()
 
 
+def _cdist(x1: torch.Tensor, x2: torch.Tensor, p: float, compute_mode: int | None = None) -> torch.Tensor:
+    """torch.cdist as elementwise ops and a reduction (torch's own kernel has no core decomposition)."""
+    d = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # [..., P, R, M]
+    if p == 0:
+        return (d != 0).sum(-1).to(x1.dtype)
+    if p == float("inf"):
+        return d.abs().amax(-1)
+    if p == 1:
+        return d.abs().sum(-1)
+    if p == 2:
+        return (d * d).sum(-1).sqrt()
+    return d.abs().pow(p).sum(-1).pow(1.0 / p)
+
+
+def _pdist(x: torch.Tensor, p: float = 2.0) -> torch.Tensor:
+    """torch.pdist: the distances of rows i < j in row-major order, row i against the rows after it (static N)."""
+    rows = [_cdist(x[i : i + 1], x[i + 1 :], p).reshape(-1) for i in range(x.shape[0] - 1)]
+    return torch.cat(rows) if rows else x.new_zeros((0,))
+
+
+# edgebuild's own decompositions of core ops torch leaves whole (docs/ops.md "decomposed").
+DECOMPOSITIONS = {
+    torch.ops.aten._cdist_forward.default: _cdist,
+    torch.ops.aten._pdist_forward.default: _pdist,
+}
+
+
 def overload_name(op: torch._ops.OpOverload) -> str:
     """The key "aten.<name>.<overload>" that the lowering registries use (lower/registry.py)."""
     return f"aten.{op._schema.name.split('::')[-1]}.{op._overloadname}"
@@ -40,6 +67,7 @@ def to_core_aten(ep: torch.export.ExportedProgram) -> torch.export.ExportedProgr
     for op in list(table.keys()):
         if isinstance(op, torch._ops.OpOverload) and op.namespace == "aten" and overload_name(op) in keep:
             del table[op]
+    table.update(DECOMPOSITIONS)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
