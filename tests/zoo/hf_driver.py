@@ -35,7 +35,9 @@ if TYPE_CHECKING:
     from edgebuild.build import BuildResult
 
 TARGETS = ("host", "arm64", "armv7")
-CALIB = 8  # calibration samples
+CALIB = (
+    4  # calibration samples (PT2E's HistogramObserver dominates the build time: ~0.2 s per sample per model)
+)
 EVAL = 4  # held-out samples for the accuracy figures
 CROSS = 1  # of which run on every target's runner (a qemu run costs ~0.5 s)
 MIN_COSINE = 0.99  # the starting bound; per-family exceptions are stated in test_hf_zoo.py
@@ -84,9 +86,10 @@ def sensitivity(outs: list[np.ndarray]) -> float:
 
 
 _NOISE = [
-    (re.compile(r"\b[a-z_]+_\d+\b"), "<node>"),  # node names: add_3, dequantize_per_tensor_default_42
+    (re.compile(r"^[a-z_][a-z0-9_]*: "), ""),  # the node the message starts with: "add_3: ...", "linear: ..."
+    (re.compile(r"\b[a-z_]+_\d+\b"), "<node>"),  # node names inside: dequantize_per_tensor_default_42
     (re.compile(r"\(\d+(, \d+)*,?\)"), "<shape>"),
-    (re.compile(r"\b\d+\b"), "N"),
+    (re.compile(r"\b\d+\b(?!-D)"), "N"),
 ]
 
 

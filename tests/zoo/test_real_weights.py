@@ -42,7 +42,7 @@ from tests.zoo.real_weights import (
 PNET_SOFTMAX = "softmax over dim 1"  # P-Net's face map [1, 2, 19, 19]: softmax over the channels
 MINILM_ADD = "add with alpha or a scalar operand has no float lowering yet"
 XFAIL = {"pnet": PNET_SOFTMAX}  # what fails on main today (a substring of the build error)
-MAX_PROB_ERR = 0.05
+MAX_PROB_ERR, MEAN_PROB_ERR = 0.15, 0.03
 THRESHOLDS = {"pnet": 0.6, "rnet": 0.7, "onet": 0.7}  # MTCNN's defaults (facenet_pytorch MTCNN thresholds)
 SIZES = {"pnet": 48, "rnet": 24, "onet": 48}
 N = 16
@@ -88,7 +88,7 @@ def test_mtcnn(
         ref = [o.numpy() for o in model(torch.from_numpy(x))]
     got = [np.concatenate([o[k] for o in ours]) for k in range(len(ref))]
     prob, prob_ref = got[-1][:, 1], ref[-1][:, 1]  # the face probability (P-Net: per window)
-    err = float(np.abs(prob - prob_ref).max())
+    err, mean_err = float(np.abs(prob - prob_ref).max()), float(np.abs(prob - prob_ref).mean())
     t = THRESHOLDS[net]
     clear = np.abs(prob_ref - t) > MAX_PROB_ERR
     flipped = int(((prob > t) != (prob_ref > t))[clear].sum())
@@ -98,7 +98,7 @@ def test_mtcnn(
     )
     face_ref = prob_ref.reshape(N, -1).max(1) > t
     assert face_ref[is_face].mean() >= 0.5, "the synthetic faces should look like faces to the float net"
-    assert err <= MAX_PROB_ERR
+    assert err <= MAX_PROB_ERR and mean_err <= MEAN_PROB_ERR
     assert flipped == 0
     assert min(regress) >= MIN_COSINE
 
