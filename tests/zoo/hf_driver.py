@@ -10,13 +10,16 @@ cosine of the input-dependent part (`cosine_dev`: both outputs minus the float o
 a constant offset cannot inflate. `sensitivity` (mean ‖f(a) − f(b)‖ / ‖f(a)‖ over pairs of samples) shows the
 float output depends on the input at all.
 
-Calibration data are keyed x0, x1, ... (the model's forward() order; edgebuild also accepts `x` for one input).
+Calibration data are keyed x0, x1, ... (the model's forward() order); EDGEBUILD_ZOO_CALIB_BY_NAME=1 keys them by
+forward()'s argument names instead (input_ids, attention_mask, pixel_values, ...).
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
+import os
 import re
 import time
 import traceback
@@ -41,6 +44,8 @@ CALIB = (
 EVAL = 4  # held-out samples for the accuracy figures
 CROSS = 1  # of which run on every target's runner (a qemu run costs ~0.5 s)
 MIN_COSINE = 0.99  # the issue's starting bound; per-family exceptions are stated in test_hf_zoo.py
+# --calib keyed by forward()'s argument names (input_ids, ...) instead of x0, x1, ...: on once that lands on main
+CALIB_BY_NAME = bool(int(os.environ.get("EDGEBUILD_ZOO_CALIB_BY_NAME", "0")))
 MIN_SENSITIVITY = 0.05  # below this the float output is (nearly) constant and agreement means nothing
 
 
@@ -110,15 +115,27 @@ def export_model(model: torch.nn.Module, inputs: list[np.ndarray], path: Path) -
     torch.export.save(torch.export.export(model, example), path)
 
 
-def save_calib(inputs: list[np.ndarray], path: Path) -> None:
-    np.savez(path, **{f"x{i}": x for i, x in enumerate(inputs)})
+def save_calib(inputs: list[np.ndarray], path: Path, names: list[str] | None = None) -> None:
+    """inputs keyed x0, x1, ... or, given `names` (forward()'s argument names), by those names."""
+    keys = names or [f"x{i}" for i in range(len(inputs))]
+    np.savez(path, **dict(zip(keys, inputs)))
+
+
+def argument_names(model: torch.nn.Module, n: int) -> list[str]:
+    """The first n parameter names of model.forward (input_ids, attention_mask, pixel_values, ...)."""
+    return list(inspect.signature(model.forward).parameters)[:n]
 
 
 def build_module(
-    model: torch.nn.Module, calib: list[np.ndarray], tmp: Path, quiet: bool = True
+    model: torch.nn.Module,
+    calib: list[np.ndarray],
+    tmp: Path,
+    quiet: bool = True,
+    by_name: bool = CALIB_BY_NAME,
 ) -> BuildResult:
-    """torch.export at batch 1 -> tmp/model.pt, calib -> tmp/calib.npz (x0, x1, ...) -> edgebuild.build for host
-    into tmp/bundle (no smoke run: the caller runs the artifact on every target). Raises what build raises."""
+    """torch.export at batch 1 -> tmp/model.pt, calib -> tmp/calib.npz (keyed x0, x1, ..., or by forward()'s
+    argument names with `by_name`) -> edgebuild.build for host into tmp/bundle (no smoke run: the caller runs the
+    artifact on every target). Raises what build raises."""
     from edgebuild.build import BuildOptions, build
 
     model_path, calib_path = tmp / "model.pt", tmp / "calib.npz"
@@ -130,7 +147,7 @@ def build_module(
         if quiet:
             warnings.simplefilter("ignore")
         export_model(model, calib, model_path)
-        save_calib(calib, calib_path)
+        save_calib(calib, calib_path, argument_names(model, len(calib)) if by_name else None)
         return build(BuildOptions(model_path, "host", calib=calib_path, out=tmp / "bundle", smoke=False))
 
 
