@@ -66,7 +66,7 @@ def _fmt(v: float | None, spec: str) -> str:
 def table(results: list[ZooResult]) -> str:
     head = (
         f"{'model':16s} {'family':12s} {'float':>5s} {'cos':>7s} {'cos_dev':>7s} {'sens':>5s} {'KiB':>6s} "
-        f"{'build s':>7s} {'targets':8s} status"
+        f"{'build s':>7s} {'cpu s':>6s} {'targets':8s} status"
     )
     lines = [head, "-" * len(head)]
     for r in results:
@@ -76,6 +76,7 @@ def table(results: list[ZooResult]) -> str:
             f"{r.name:16s} {r.family:12s} {_fmt(r.float_ops, 'd'):>5s} {_fmt(r.cosine, '.4f'):>7s} "
             f"{_fmt(r.cosine_dev, '.4f'):>7s} {_fmt(r.sensitivity, '.2f'):>5s} "
             f"{_fmt(None if r.size is None else r.size / 1024, '.0f'):>6s} {_fmt(r.build_s, '.1f'):>7s} "
+            f"{_fmt(r.cpu_s, '.1f'):>6s} "
             f"{targets:8s} {status[:150]}"
         )
     return "\n".join(lines)
