@@ -8,7 +8,9 @@ import numpy as np
 import torch
 from torch.fx import GraphModule
 
+from .decompose import to_core_aten
 from .errors import EdgebuildError
+from .fold import fold_constants
 from .load import LoadedModel
 
 
@@ -70,7 +72,7 @@ def capture(loaded: LoadedModel, example: list[np.ndarray]) -> GraphModule:
         got = [tuple(a.shape) for a in args]
         if got != shapes:
             raise EdgebuildError(f"the model was exported for input shape(s) {shapes}, the data has {got}")
-        return loaded.exported.module()
+        return graph_of(loaded.exported)
     assert loaded.module is not None
     module = loaded.module
     try:
@@ -85,7 +87,15 @@ def capture(loaded: LoadedModel, example: list[np.ndarray]) -> GraphModule:
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise EdgebuildError(f"torch.export could not capture the model: {first}") from e
-    return ep.module()
+    return graph_of(ep)
+
+
+def graph_of(ep: torch.export.ExportedProgram) -> GraphModule:
+    """The graph edgebuild quantizes and lowers: ops it does not lower decomposed into core ATen, constant
+    subgraphs folded (edgebuild/decompose.py, edgebuild/fold.py)."""
+    gm = to_core_aten(ep).module()
+    fold_constants(gm)
+    return gm
 
 
 def run_float(gm: GraphModule | torch.nn.Module, sample: list[np.ndarray]) -> list[np.ndarray]:

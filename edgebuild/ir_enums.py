@@ -24,6 +24,14 @@ class OpCode(enum.IntEnum):
     SLICE = 16
     RESIZE = 17
     DEPTHWISE_CONV2D = 18
+    ELEMENTWISE = 19
+    WHERE = 20
+    CAST = 21
+    GATHER = 24
+    GATHER_ELEMENTS = 25
+    SCATTER_ELEMENTS = 26
+    BROADCAST_TO = 27
+    TOPK = 28
     BATCH_MATMUL = 40
     SOFTMAX = 41
     LAYER_NORM = 42
@@ -43,6 +51,42 @@ class UnaryFunc(enum.IntEnum):
     LEAKY_RELU = 7
     PRELU = 8
     RECIPROCAL = 9
+    EXP = 10
+    LOG = 11
+    LOG2 = 12
+    LOG10 = 13
+    LOG1P = 14
+    EXPM1 = 15
+    SQRT = 16
+    RSQRT = 17
+    ERF = 18
+    SIN = 19
+    COS = 20
+    TAN = 21
+    ASIN = 22
+    ACOS = 23
+    ATAN = 24
+    SINH = 25
+    COSH = 26
+    ASINH = 27
+    ACOSH = 28
+    ATANH = 29
+    ABS = 30
+    SIGN = 31
+    NEG = 32
+    FLOOR = 33
+    CEIL = 34
+    ROUND = 35
+    TRUNC = 36
+    ELU = 37
+    POW_SCALAR = 38
+    ADD_SCALAR = 39
+    MUL_SCALAR = 40
+    RSUB_SCALAR = 41
+    DIV_SCALAR = 42
+    RDIV_SCALAR = 43
+    MAX_SCALAR = 44
+    MIN_SCALAR = 45
 
 
 class ResizeMode(enum.IntEnum):
@@ -50,5 +94,58 @@ class ResizeMode(enum.IntEnum):
     BILINEAR = 1
 
 
+class BinaryFunc(enum.IntEnum):
+    ADD = 0
+    SUB = 1
+    MUL = 2
+    DIV = 3
+    DIV_TRUNC = 4
+    DIV_FLOOR = 5
+    POW = 6
+    MAXIMUM = 7
+    MINIMUM = 8
+    EQ = 9
+    NE = 10
+    LT = 11
+    LE = 12
+    GT = 13
+    GE = 14
+    LOGICAL_AND = 15
+    LOGICAL_OR = 16
+    LOGICAL_XOR = 17
+    BITWISE_AND = 18
+    BITWISE_OR = 19
+    BITWISE_XOR = 20
+    FMOD = 21
+    REMAINDER = 22
+    ATAN2 = 23
+    SHIFT_LEFT = 24
+    SHIFT_RIGHT = 25
+
+
+class ScatterReduce(enum.IntEnum):
+    NONE = 0
+    ADD = 1
+    MUL = 2
+    MAX = 3
+    MIN = 4
+    MEAN = 5
+
+
 # Ops with one form whatever their output dtype.
-SINGLE_FORM = frozenset({OpCode.QUANTIZE, OpCode.DEQUANTIZE, OpCode.RESHAPE, OpCode.TRANSPOSE})
+SINGLE_FORM = frozenset(
+    {
+        OpCode.QUANTIZE,
+        OpCode.DEQUANTIZE,
+        OpCode.RESHAPE,
+        OpCode.TRANSPOSE,
+        OpCode.ELEMENTWISE,
+        OpCode.WHERE,
+        OpCode.CAST,
+        OpCode.GATHER,
+        OpCode.GATHER_ELEMENTS,
+        OpCode.SCATTER_ELEMENTS,
+        OpCode.BROADCAST_TO,
+        OpCode.TOPK,
+    }
+)

@@ -12,9 +12,19 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar, dataclass_transform
 
 from . import optable
-from .ir_enums import SINGLE_FORM, OpCode, ResizeMode, UnaryFunc
+from .ir_enums import SINGLE_FORM, BinaryFunc, OpCode, ResizeMode, ScatterReduce, UnaryFunc
 
-__all__ = ["OpCode", "OpParams", "ResizeMode", "UnaryFunc", "bits_f32", "f32_bits", "params_class"]
+__all__ = [
+    "BinaryFunc",
+    "OpCode",
+    "OpParams",
+    "ResizeMode",
+    "ScatterReduce",
+    "UnaryFunc",
+    "bits_f32",
+    "f32_bits",
+    "params_class",
+]
 
 
 def f32_bits(value: float) -> int:
@@ -26,7 +36,7 @@ def bits_f32(bits: int) -> float:
     return float(struct.unpack("<f", struct.pack("<i", bits))[0])
 
 
-_ENUMS: dict[str, Any] = {"UnaryFunc": UnaryFunc, "ResizeMode": ResizeMode}
+_ENUMS: dict[str, Any] = {"UnaryFunc": UnaryFunc, "ResizeMode": ResizeMode, "BinaryFunc": BinaryFunc, "ScatterReduce": ScatterReduce}
 PARAMS: dict[tuple[OpCode, str], Any] = {}  # (opcode, form) -> class, filled as the classes are defined
 
 
@@ -323,6 +333,43 @@ class DepthwiseConv2dFloatParams(OpParams, opcode=OpCode.DEPTHWISE_CONV2D, form=
     dilation_w: int
     lo: float
     hi: float
+
+
+class ElementwiseParams(OpParams, opcode=OpCode.ELEMENTWISE, form="int8"):
+    func: BinaryFunc
+
+
+class WhereParams(OpParams, opcode=OpCode.WHERE, form="int8"):
+    pass
+
+
+class CastParams(OpParams, opcode=OpCode.CAST, form="int8"):
+    to_bool: bool
+
+
+class GatherParams(OpParams, opcode=OpCode.GATHER, form="int8"):
+    axis: int
+
+
+class GatherElementsParams(OpParams, opcode=OpCode.GATHER_ELEMENTS, form="int8"):
+    axis: int
+
+
+class ScatterElementsParams(OpParams, opcode=OpCode.SCATTER_ELEMENTS, form="int8"):
+    axis: int
+    reduce: ScatterReduce
+    include_self: bool
+
+
+class BroadcastToParams(OpParams, opcode=OpCode.BROADCAST_TO, form="int8"):
+    pass
+
+
+class TopkParams(OpParams, opcode=OpCode.TOPK, form="int8"):
+    axis: int
+    k: int
+    largest: bool
+    indices: bool
 
 
 class BatchMatmulInt8Params(OpParams, opcode=OpCode.BATCH_MATMUL, form="int8"):

@@ -35,13 +35,81 @@ ENUMS: dict[str, tuple[str, ...]] = {
         "LEAKY_RELU",
         "PRELU",
         "RECIPROCAL",
+        # issue 16, elementwise: float32 formulas in kernels/ukernels/f32-unary/ref.cc (f32math.h); alpha as noted
+        "EXP",
+        "LOG",
+        "LOG2",
+        "LOG10",
+        "LOG1P",
+        "EXPM1",
+        "SQRT",
+        "RSQRT",
+        "ERF",
+        "SIN",
+        "COS",
+        "TAN",
+        "ASIN",
+        "ACOS",
+        "ATAN",
+        "SINH",
+        "COSH",
+        "ASINH",
+        "ACOSH",
+        "ATANH",
+        "ABS",
+        "SIGN",
+        "NEG",
+        "FLOOR",
+        "CEIL",
+        "ROUND",
+        "TRUNC",
+        "ELU",  # alpha: the negative slope's scale
+        "POW_SCALAR",  # x ** alpha
+        "ADD_SCALAR",  # x + alpha
+        "MUL_SCALAR",  # x * alpha
+        "RSUB_SCALAR",  # alpha - x
+        "DIV_SCALAR",  # x / alpha
+        "RDIV_SCALAR",  # alpha / x
+        "MAX_SCALAR",  # torch.maximum(x, alpha): NaN propagates
+        "MIN_SCALAR",  # torch.minimum(x, alpha)
     ),
     "ResizeMode": ("NEAREST", "BILINEAR"),
     # --- issue 16, elementwise (ELEMENTWISE, WHERE, CAST): enums here ---
+    # ELEMENTWISE's function (kernels/ukernels/xx-elementwise/ref.cc has the semantics, torch's).
+    "BinaryFunc": (
+        "ADD",
+        "SUB",
+        "MUL",
+        "DIV",
+        "DIV_TRUNC",
+        "DIV_FLOOR",
+        "POW",
+        "MAXIMUM",
+        "MINIMUM",
+        "EQ",
+        "NE",
+        "LT",
+        "LE",
+        "GT",
+        "GE",
+        "LOGICAL_AND",
+        "LOGICAL_OR",
+        "LOGICAL_XOR",
+        "BITWISE_AND",
+        "BITWISE_OR",
+        "BITWISE_XOR",
+        "FMOD",
+        "REMAINDER",
+        "ATAN2",
+        "SHIFT_LEFT",
+        "SHIFT_RIGHT",
+    ),
     # --- end elementwise enums ---
     # --- issue 16, reductions (REDUCE, CUMSUM): enums here ---
     # --- end reduction enums ---
     # --- issue 16, indexing (GATHER, GATHER_ELEMENTS, SCATTER_ELEMENTS, BROADCAST_TO, TOPK): enums here ---
+    # SCATTER_ELEMENTS's combination of a scattered value with the one already there (torch.scatter_reduce).
+    "ScatterReduce": ("NONE", "ADD", "MUL", "MAX", "MIN", "MEAN"),
     # --- end indexing enums ---
     # --- issue 16, conv (TRANSPOSE_CONV2D, GRID_SAMPLE): enums here ---
     # --- end conv enums ---
@@ -299,10 +367,104 @@ OPS: tuple[OpDef, ...] = (
         since="1.2",
     ),
     # --- issue 16, elementwise: opcodes 19-21 (spare 31-33) ---
+    OpDef(
+        "ELEMENTWISE",
+        19,
+        "elementwise",
+        (
+            Form(
+                "int8",
+                (Operand("a", "any"), Operand("b", "any")),
+                (_y("any"),),
+                (Param("func", "enum:BinaryFunc"),),
+            ),
+        ),
+        single=True,
+        since="1.3",
+        doc="a, b: both float32 or both int32, broadcast to y (same rank); y int32 for comparisons and logical "
+        "functions, else a's dtype",
+    ),
+    OpDef(
+        "WHERE",
+        20,
+        "where",
+        (Form("int8", (Operand("cond", "i32"), Operand("a", "any"), Operand("b", "any")), (_y("any"),)),),
+        single=True,
+        since="1.3",
+        doc="y = cond != 0 ? a : b; cond, a, b broadcast to y (same rank); a, b, y of one dtype",
+    ),
+    OpDef(
+        "CAST",
+        21,
+        "cast",
+        (Form("int8", (_x("any"),), (_y("any"),), (Param("to_bool", "bool"),)),),
+        single=True,
+        since="1.3",
+        doc="float32 <-> int32 (float -> int truncates, saturates, NaN -> 0); to_bool: y = x != 0 (int32 0/1)",
+    ),
     # --- end elementwise ops ---
     # --- issue 16, reductions: opcodes 22-23 (spare 34-35) ---
     # --- end reduction ops ---
     # --- issue 16, indexing: opcodes 24-28 (spare 36-37) ---
+    OpDef(
+        "GATHER",
+        24,
+        "gather",
+        (Form("int8", (_x("any"), Operand("indices", "i32")), (_y("any"),), (Param("axis"),)),),
+        single=True,
+        doc="y = x.dims[:axis] + indices.dims + x.dims[axis+1:]; an out-of-range index gives zeros",
+        since="1.3",
+    ),
+    OpDef(
+        "GATHER_ELEMENTS",
+        25,
+        "gather_elements",
+        (Form("int8", (_x("any"), Operand("indices", "i32")), (_y("any"),), (Param("axis"),)),),
+        single=True,
+        doc="torch.gather: y[i] = x[i with i[axis] = indices[i]]; y.dims = indices.dims; out of range: zero",
+        since="1.3",
+    ),
+    OpDef(
+        "SCATTER_ELEMENTS",
+        26,
+        "scatter_elements",
+        (
+            Form(
+                "int8",
+                (_x("any"), Operand("indices", "i32"), Operand("src", "any")),
+                (_y("any"),),
+                (Param("axis"), Param("reduce", "enum:ScatterReduce"), Param("include_self", "bool")),
+            ),
+        ),
+        single=True,
+        doc="y = x with src[i] combined into y[i with i[axis] = indices[i]]; an out-of-range index is skipped",
+        since="1.3",
+    ),
+    OpDef(
+        "BROADCAST_TO",
+        27,
+        "broadcast_to",
+        (Form("int8", (_x("any"),), (_y("any"),)),),
+        single=True,
+        doc="same rank; each input dim is 1 or the output's",
+        since="1.3",
+    ),
+    OpDef(
+        "TOPK",
+        28,
+        "topk",
+        (
+            Form(
+                "int8",
+                (_x("any"),),
+                (_y("any"),),
+                (Param("axis"), Param("k"), Param("largest", "bool"), Param("indices", "bool")),
+            ),
+        ),
+        single=True,
+        doc="the k largest (smallest) along axis, sorted, ties by lower index; y = values, or int32 indices",
+        since="1.3",
+    ),
     # --- end indexing ops ---
     # --- issue 16, conv: opcodes 29-30 (spare 38-39) ---
     # --- end conv ops ---

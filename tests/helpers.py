@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch.fx import GraphModule, Interpreter, Node
 
+from edgebuild.capture import graph_of
 from edgebuild.ir import Layout, Program
 from edgebuild.lower import ACTIVATIONS, DEQUANTIZE_NODES, LOWERINGS, QUANTIZE_NODES, lower_graph, op_name
 from edgebuild.lower.ops.shape import SPLITS
@@ -27,8 +28,8 @@ class Quantized:
 def quantize_and_lower(model: torch.nn.Module, calib: list[torch.Tensor], name: str = "m") -> Quantized:
     model = model.eval()
     example = (calib[0],)
-    float_gm = torch.export.export(model, example).module()
-    qgm = quantize_model(torch.export.export(copy.deepcopy(model), example).module(), [(c,) for c in calib])
+    float_gm = graph_of(torch.export.export(model, example))  # decomposed and folded as `edgebuild build` does
+    qgm = quantize_model(graph_of(torch.export.export(copy.deepcopy(model), example)), [(c,) for c in calib])
     return Quantized(float_gm, qgm, lower_graph(qgm, name))
 
 

@@ -6,11 +6,11 @@ Both exporters start from the artifact, not from the PyTorch model: what is expo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import EdgebuildError
-from ..ir import Program
+from ..ir import Op, OpCode, Program
 from ..serialize import ArtifactError, read_artifact
 
 FORMATS = ("tflite", "onnx")
@@ -20,18 +20,29 @@ class ExportError(EdgebuildError):
     """The artifact uses something the target format cannot express exactly."""
 
 
-def refuse_float_ops(program: Program, fmt: str, mapped: Iterable[int] = ()) -> None:
-    """The exporters write int8 ops only: a program with float-fallback ops (or an opcode they do not know) is
-    refused with the list of those ops. `mapped`: opcodes beyond QUANTIZE .. CLAMP that the exporter writes."""
-    known = set(range(1, 12)) | {
-        int(m) for m in mapped
-    }  # QUANTIZE .. CLAMP: the int8 opcodes both exporters write
-    bad = program.float_form_ops() + [op for op in program.ops if int(op.opcode) not in known]
-    if bad:
-        names = ", ".join(sorted({f"{op.opcode.name} ({op.aten or op.name})" for op in bad}))
+Handler = Callable[[Op], None]
+
+
+def write_ops(program: Program, fmt: str, handlers: dict[tuple[OpCode, str], Handler]) -> None:
+    """Run each op's handler, keyed by (opcode, form) ("int8" or "float", Program.form_of). Every op that has no
+    handler, or whose handler refuses it, is collected, and the export stops with one line naming all of them."""
+    refused: list[str] = []
+    for op in program.ops:
+        form = program.form_of(op)
+        handler = handlers.get((op.opcode, form))
+        try:
+            if handler is None:
+                raise ExportError(
+                    f"{op.opcode.name} ({form} form) has no {fmt} mapping in edgebuild's exporter"
+                )
+            handler(op)
+        except ExportError as e:
+            reason = str(e).removeprefix(f"{op.name}: ")
+            refused.append(f"{op.name} [{op.opcode.name}, {op.aten or 'no ATen op'}]: {reason}")
+    if refused:
         raise ExportError(
-            f"the {fmt} exporter writes int8 ops only, and {len(bad)} op(s) of this build run on edgebuild's float "
-            f"fallback or have no {fmt} mapping: {names}. Export a build whose ops all have int8 kernels."
+            f"the {fmt} exporter cannot write {len(refused)} op(s) of this build (the model runs in edgebuild, "
+            f"model.ebm): " + "; ".join(refused)
         )
 
 

@@ -4,36 +4,34 @@ The graph is in PyTorch's layout (NCHW), as ONNX tools expect: an edgebuild NHWC
 the layout TRANSPOSEs edgebuild inserts around reshapes become identities. Every int8 tensor of the artifact is a
 QuantizeLinear output with the artifact's scale and zero point; weights are int8 initializers with per-channel
 scales (DequantizeLinear, axis 0), biases int32 with scale s_x·s_w[c]. A fused activation is a Clip to the values of
-its int8 bounds. onnxruntime fuses such QDQ groups into its int8 kernels (QLinearConv, …), whose requantization
+its int8 bounds. A float-form op (edgebuild's float fallback) is the ONNX op on float32 values, between the
+DequantizeLinear / QuantizeLinear of the int8 graph (export/onnx_float.py). onnxruntime fuses such QDQ groups into its int8 kernels (QLinearConv, …), whose requantization
 rounds in float: agreement with edgebuild is ≤ 1 LSB per op, stated and tested in tests/interop/test_onnx.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ..ir import DType, Layout, Op, OpCode, Program, Tensor, UnaryFunc
+from ..ir import DType, Layout, Op, OpCode, Program, Tensor
 from ..ir_ops import (
-    AvgPool2dInt8Params,
-    ClampInt8Params,
-    ConcatInt8Params,
-    FullyConnectedInt8Params,
-    MaxPool2dInt8Params,
-    PadInt8Params,
-    ResizeInt8Params,
     ResizeMode,
-    SliceInt8Params,
     TransposeParams,
-    UnaryInt8Params,
 )
-from . import ExportError, refuse_float_ops
+from . import ExportError, write_ops
 
 OPSET = 21
 TO_NCHW = [0, 3, 1, 2]
 TO_NHWC = [0, 2, 3, 1]
 NHWC_TO_NCHW_AXIS = {0: 0, 1: 2, 2: 3, 3: 1}
+
+
+def _bounds(p: Any) -> tuple[float, float]:
+    """An op's clamp: int8 codes of its int8 form, real bounds of its float form."""
+    return (p.act_min, p.act_max) if hasattr(p, "act_min") else (p.lo, p.hi)
 
 
 def _logical(t: Tensor) -> list[int]:
@@ -60,6 +58,13 @@ class _Writer:
         self.weight_scales: dict[str, list[float]] = program.metadata.get("weight_scales", {})
         self.counter = 0
 
+    def handlers(self) -> dict[tuple[OpCode, str], Callable[[Op], None]]:
+        raise NotImplementedError  # export/onnx_float.py's Writer has the table
+
+    def val(self, tid: int) -> str:
+        """The ONNX name of tensor `tid`'s value as stored (int8 codes of an int8 tensor)."""
+        return self.names.get(tid, self.program.tensors[tid].name)
+
     def unique(self, base: str) -> str:
         self.counter += 1
         return f"{base}__{self.counter}"
@@ -80,23 +85,45 @@ class _Writer:
         return s, z
 
     def dq(self, tid: int) -> str:
-        """The float (dequantized) value of int8 tensor `tid`."""
+        """The float value of tensor `tid`: an int8 tensor dequantized (once); a float32 (or int32) activation as
+        it is; a constant as an initializer."""
+        t = self.program.tensors[tid]
+        if t.data is not None:
+            if tid not in self.dq_names:
+                data = t.data.transpose(0, 3, 1, 2) if t.layout == Layout.NHWC else t.data
+                self.dq_names[tid] = self.init(self.unique(t.name), data.astype(t.dtype.numpy))
+            return self.dq_names[tid]
+        if t.dtype != DType.INT8:
+            return self.names.get(tid, t.name)
         if tid not in self.dq_names:
             s, z = self.qparams(tid)
             self.dq_names[tid] = self.node("DequantizeLinear", [self.names[tid], s, z])
         return self.dq_names[tid]
 
     def q(self, tid: int, value: str) -> None:
-        """Quantize float `value` into int8 tensor `tid`."""
-        s, z = self.qparams(tid)
-        self.names[tid] = self.node("QuantizeLinear", [value, s, z], [self.program.tensors[tid].name])
-
-    def clip(self, tid: int, value: str, amin: int, amax: int) -> str:
-        if (amin, amax) == (-128, 127):
-            return value
+        """Quantize float `value` into int8 tensor `tid`; a float32 output `tid` is `value` itself (graph outputs
+        get their own name)."""
         t = self.program.tensors[tid]
-        lo = np.float32(amin - t.zero_point) * np.float32(t.scale)
-        hi = np.float32(amax - t.zero_point) * np.float32(t.scale)
+        if t.dtype != DType.INT8:
+            if tid in self.program.outputs:
+                value = self.node("Identity", [value], [t.name])
+            self.names[tid] = value
+            return
+        s, z = self.qparams(tid)
+        self.names[tid] = self.node("QuantizeLinear", [value, s, z], [t.name])
+
+    def clip(self, tid: int, value: str, amin: float, amax: float) -> str:
+        """The clamp of output `tid`: int8 codes of an int8 tensor, real bounds of a float32 one."""
+        t = self.program.tensors[tid]
+        if t.dtype == DType.INT8:
+            if (amin, amax) == (-128, 127):
+                return value
+            lo = np.float32(amin - t.zero_point) * np.float32(t.scale)
+            hi = np.float32(amax - t.zero_point) * np.float32(t.scale)
+        else:
+            if (amin, amax) == (-np.inf, np.inf):
+                return value
+            lo, hi = np.float32(amin), np.float32(amax)
         return self.node(
             "Clip",
             [value, self.init(self.unique("lo"), np.array(lo)), self.init(self.unique("hi"), np.array(hi))],
@@ -105,6 +132,13 @@ class _Writer:
     def weights(self, op: Op, w_values: np.ndarray) -> tuple[str, str]:
         P = self.program
         w = P.tensors[op.inputs[1]]
+        if w.dtype == DType.FLOAT32:  # a float form: float32 initializers
+            wf = self.init(w.name, w_values.astype(np.float32))
+            if op.inputs[2] < 0:
+                return wf, ""
+            b = P.tensors[op.inputs[2]]
+            assert b.data is not None
+            return wf, self.init(b.name, b.data.astype(np.float32))
         scales = self.weight_scales.get(w.name)
         if scales is None:
             raise ExportError(f"{op.name}: the artifact does not record the scales of {w.name!r}; rebuild it")
@@ -152,11 +186,11 @@ class _Writer:
             dilations=[p.dilation_h, p.dilation_w],
             group=groups,
         )
-        self.q(y, self.clip(y, out, p.act_min, p.act_max))
+        self.q(y, self.clip(y, out, *_bounds(p)))
 
     def fully_connected(self, op: Op) -> None:
         x, y = op.inputs[0], op.outputs[0]
-        p = FullyConnectedInt8Params.decode(op.params)
+        p = self.program.params_of(op)
         w = self.program.tensors[op.inputs[1]].data
         assert w is not None
         wf, bf = self.weights(op, w)
@@ -165,7 +199,7 @@ class _Writer:
         else:
             out = self.node("MatMul", [self.dq(x), self.node("Transpose", [wf], perm=[1, 0])])
             out = self.node("Add", [out, bf]) if bf else out
-        self.q(y, self.clip(y, out, p.act_min, p.act_max))
+        self.q(y, self.clip(y, out, *_bounds(p)))
 
     def binary(self, op: Op) -> None:
         """ADD, SUB, MUL: ONNX broadcasts the logical (NCHW) shapes as NumPy does."""
@@ -173,46 +207,21 @@ class _Writer:
         y = op.outputs[0]
         p = self.program.params_of(op)  # AddInt8Params, SubInt8Params or MulInt8Params
         kind = {OpCode.ADD: "Add", OpCode.SUB: "Sub", OpCode.MUL: "Mul"}[op.opcode]
-        self.q(y, self.clip(y, self.node(kind, [self.dq(a), self.dq(b)]), p.act_min, p.act_max))
-
-    def unary(self, op: Op) -> None:
-        x, y = op.inputs[0], op.outputs[0]
-        p = UnaryInt8Params.decode(op.params)
-        func = p.func
-        v = self.dq(x)
-        if func == UnaryFunc.HARDSWISH:
-            out = self.node("HardSwish", [v])
-        elif func == UnaryFunc.HARDSIGMOID:
-            out = self.node("HardSigmoid", [v], alpha=1.0 / 6.0, beta=0.5)
-        elif func == UnaryFunc.SIGMOID:
-            out = self.node("Sigmoid", [v])
-        elif func == UnaryFunc.SILU:
-            out = self.node("Mul", [v, self.node("Sigmoid", [v])])
-        elif func in (UnaryFunc.GELU, UnaryFunc.GELU_TANH):
-            out = self.node("Gelu", [v], approximate="tanh" if func == UnaryFunc.GELU_TANH else "none")
-        elif func == UnaryFunc.TANH:
-            out = self.node("Tanh", [v])
-        elif func == UnaryFunc.LEAKY_RELU:
-            out = self.node("LeakyRelu", [v], alpha=p.alpha)
-        elif func == UnaryFunc.PRELU:
-            raise ExportError(
-                f"{op.name}: an int8 PRELU keeps only its lookup table in the artifact, not the slopes ONNX needs"
-            )
-        else:
-            raise ExportError(
-                f"{op.name}: UNARY {func.name} has no mapping in the ONNX exporter; torch.onnx.export the float model"
-            )
-        self.q(y, out)
+        self.q(y, self.clip(y, self.node(kind, [self.dq(a), self.dq(b)]), *_bounds(p)))
 
     def pad(self, op: Op) -> None:
         x, y = op.inputs[0], op.outputs[0]
         xt = self.program.tensors[x]
-        p = PadInt8Params.decode(op.params)
-        before, after, code = p.before, p.after, p.value
+        p = self.program.params_of(op)
+        before, after = p.before, p.after
         if xt.layout == Layout.NHWC:  # memory order -> logical (NCHW) order
             before, after = [before[i] for i in TO_NCHW], [after[i] for i in TO_NCHW]
         pads = self.init(self.unique("pads"), np.array(list(before) + list(after), np.int64))
-        value = np.float32(code - xt.zero_point) * np.float32(xt.scale)
+        value = (
+            np.float32(p.value - xt.zero_point) * np.float32(xt.scale)
+            if xt.dtype == DType.INT8
+            else np.float32(p.value)
+        )
         cval = self.init(self.unique("pad_value"), np.array(value, np.float32))
         self.q(y, self.node("Pad", [self.dq(x), pads, cval], mode="constant"))
 
@@ -220,19 +229,19 @@ class _Writer:
         x, y = op.inputs[0], op.outputs[0]
         xt, yt = self.program.tensors[x], self.program.tensors[y]
         r = len(xt.shape)
-        p = SliceInt8Params.decode(op.params)
+        p = self.program.params_of(op)
         starts, steps = p.start, p.step
         ends = [s + (n - 1) * st + 1 for s, n, st in zip(starts, yt.shape, steps)]
         order = TO_NCHW if xt.layout == Layout.NHWC else list(range(r))
         arrays = [np.array([v[i] for i in order], np.int64) for v in (starts, ends, steps)]
         names = [self.init(self.unique(k), a) for k, a in zip(("starts", "ends", "steps"), arrays)]
         axes = self.init(self.unique("axes"), np.arange(r, dtype=np.int64))
-        out = self.node("Slice", [self.names[x], names[0], names[1], axes, names[2]], [yt.name])
+        out = self.node("Slice", [self.val(x), names[0], names[1], axes, names[2]], [yt.name])
         self.names[y] = out
 
     def resize(self, op: Op) -> None:
         x, y = op.inputs[0], op.outputs[0]
-        p = ResizeInt8Params.decode(op.params)
+        p = self.program.params_of(op)
         sizes = self.init(self.unique("sizes"), np.array(_logical(self.program.tensors[y]), np.int64))
         attrs: dict[str, Any]
         if p.mode == ResizeMode.NEAREST:
@@ -254,7 +263,7 @@ class _Writer:
         return int(floor != [y.shape[1], y.shape[2]])
 
     def max_pool(self, op: Op) -> None:
-        p = MaxPool2dInt8Params.decode(op.params)
+        p = self.program.params_of(op)
         kh, kw, sh, sw, ph, pw = p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w
         x, y = op.inputs[0], op.outputs[0]
         eff = ((kh - 1) * p.dilation_h + 1, (kw - 1) * p.dilation_w + 1)
@@ -268,10 +277,10 @@ class _Writer:
             dilations=[p.dilation_h, p.dilation_w],
             ceil_mode=ceil,
         )
-        self.q(y, self.clip(y, out, p.act_min, p.act_max))
+        self.q(y, self.clip(y, out, *_bounds(p)))
 
     def avg_pool(self, op: Op) -> None:
-        p = AvgPool2dInt8Params.decode(op.params)
+        p = self.program.params_of(op)
         kh, kw, sh, sw, ph, pw = p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w
         x, y = op.inputs[0], op.outputs[0]
         ceil = self._ceil_mode(op, (kh, kw), (sh, sw), (ph, pw))
@@ -284,12 +293,12 @@ class _Writer:
             count_include_pad=int(p.count_include_pad),
             ceil_mode=ceil,
         )
-        self.q(y, self.clip(y, out, p.act_min, p.act_max))
+        self.q(y, self.clip(y, out, *_bounds(p)))
 
     def concat(self, op: Op) -> None:
         y = op.outputs[0]
         t = self.program.tensors[y]
-        axis = ConcatInt8Params.decode(op.params).axis
+        axis = self.program.params_of(op).axis
         if t.layout == Layout.NHWC:
             axis = NHWC_TO_NCHW_AXIS[axis]
         self.q(y, self.node("Concat", [self.dq(i) for i in op.inputs], axis=axis))
@@ -297,81 +306,60 @@ class _Writer:
     def reshape(self, op: Op) -> None:
         x, y = op.inputs[0], op.outputs[0]
         shape = self.init(self.unique("shape"), np.array(_logical(self.program.tensors[y]), np.int64))
-        self.names[y] = self.node("Reshape", [self.names[x], shape], [self.program.tensors[y].name])
+        self.names[y] = self.node("Reshape", [self.val(x), shape], [self.program.tensors[y].name])
 
     def transpose(self, op: Op) -> None:
+        """TRANSPOSE of memory order as a Transpose of logical (NCHW) order: with x's memory axes in logical terms
+        (NHWC: TO_NHWC) and y's logical axes in memory terms (NHWC: TO_NCHW), logical perm[j] = in[perm[out[j]]].
+        A layout change (NHWC <-> PLAIN of the same NCHW tensor) is an Identity."""
         x, y = op.inputs[0], op.outputs[0]
         xt, yt = self.program.tensors[x], self.program.tensors[y]
         perm = TransposeParams.decode(op.params).perm
-        layout_change = (xt.layout, yt.layout, perm) in (
-            (Layout.NHWC, Layout.PLAIN, TO_NCHW),
-            (Layout.PLAIN, Layout.NHWC, TO_NHWC),
-        )
-        if layout_change:  # the same logical (NCHW) tensor
-            self.names[y] = self.node("Identity", [self.names[x]], [yt.name])
-        elif xt.layout == yt.layout == Layout.PLAIN:
-            self.names[y] = self.node("Transpose", [self.names[x]], [yt.name], perm=perm)
+        ident = list(range(len(perm)))
+        into = TO_NHWC if xt.layout == Layout.NHWC else ident
+        out = TO_NCHW if yt.layout == Layout.NHWC else ident
+        logical = [into[perm[out[j]]] for j in range(len(perm))]
+        if logical == ident:  # the same logical tensor
+            self.names[y] = self.node("Identity", [self.val(x)], [yt.name])
         else:
-            raise ExportError(f"{op.name}: a transpose between layouts {xt.layout.name} and {yt.layout.name}")
+            self.names[y] = self.node("Transpose", [self.val(x)], [yt.name], perm=logical)
 
     def clamp(self, op: Op) -> None:
         x, y = op.inputs[0], op.outputs[0]
-        p = ClampInt8Params.decode(op.params)
-        self.q(y, self.clip(y, self.dq(x), p.act_min, p.act_max))
+        p = self.program.params_of(op)
+        self.q(y, self.clip(y, self.dq(x), *_bounds(p)))
 
     def quantize(self, op: Op) -> None:
         x, y = op.inputs[0], op.outputs[0]
-        if self.io == "int8":
+        if self.io == "int8" and x in self.program.inputs:
             self.names[y] = self.program.tensors[x].name
             self.graph_inputs.append((self.names[y], 3, _logical(self.program.tensors[y])))
             return
-        self.q(y, self.program.tensors[x].name)
+        self.q(y, self.dq(x))
 
     def dequantize(self, op: Op) -> None:
         x, y = op.inputs[0], op.outputs[0]
-        if self.io == "int8":
-            self.graph_outputs.append((self.names[x], 3, _logical(self.program.tensors[x])))
+        if self.io == "int8" and y in self.program.outputs:
+            self.graph_outputs.append((self.val(x), 3, _logical(self.program.tensors[x])))
             return
         s, z = self.qparams(x)
-        self.node("DequantizeLinear", [self.names[x], s, z], [self.program.tensors[y].name])
+        self.names[y] = self.node("DequantizeLinear", [self.val(x), s, z], [self.program.tensors[y].name])
 
     def write(self) -> bytes:
         P = self.program
         helper, TP = self.helper, self.onnx.TensorProto
         self.graph_inputs: list[tuple[str, int, list[int]]] = []
         self.graph_outputs: list[tuple[str, int, list[int]]] = []
-        handlers = {
-            OpCode.QUANTIZE: self.quantize,
-            OpCode.DEQUANTIZE: self.dequantize,
-            OpCode.CONV2D: self.conv,
-            OpCode.DEPTHWISE_CONV2D: self.conv,
-            OpCode.FULLY_CONNECTED: self.fully_connected,
-            OpCode.ADD: self.binary,
-            OpCode.MAX_POOL2D: self.max_pool,
-            OpCode.AVG_POOL2D: self.avg_pool,
-            OpCode.CONCAT: self.concat,
-            OpCode.RESHAPE: self.reshape,
-            OpCode.TRANSPOSE: self.transpose,
-            OpCode.CLAMP: self.clamp,
-            OpCode.SUB: self.binary,
-            OpCode.MUL: self.binary,
-            OpCode.UNARY: self.unary,
-            OpCode.PAD: self.pad,
-            OpCode.SLICE: self.slice,
-            OpCode.RESIZE: self.resize,
-        }
-        refuse_float_ops(P, "ONNX", mapped=handlers)
-        for op in P.ops:
-            handler = handlers.get(op.opcode)
-            if handler is None:
-                raise ExportError(
-                    f"{op.name}: {op.opcode.name} has no ONNX mapping in edgebuild's exporter yet; "
-                    f"the model runs in edgebuild (model.ebm) but cannot be exported as ONNX"
-                )
-            handler(op)
+        for tid in P.inputs:
+            self.names[tid] = P.tensors[tid].name
+        write_ops(P, "ONNX", self.handlers())
         if self.io == "float":
-            ins = [(P.tensors[t].name, TP.FLOAT, list(P.tensors[t].shape)) for t in P.inputs]
-            outs = [(P.tensors[t].name, TP.FLOAT, list(P.tensors[t].shape)) for t in P.outputs]
+            ins = [
+                (P.tensors[t].name, _onnx_type(TP, P.tensors[t]), list(P.tensors[t].shape)) for t in P.inputs
+            ]
+            outs = [
+                (P.tensors[t].name, _onnx_type(TP, P.tensors[t]), list(P.tensors[t].shape)) for t in P.outputs
+            ]
         else:
             ins = [(n, TP.INT8, s) for n, _, s in self.graph_inputs]
             outs = [(n, TP.INT8, s) for n, _, s in self.graph_outputs]
@@ -389,8 +377,12 @@ class _Writer:
         return bytes(model.SerializeToString())
 
 
+def _onnx_type(TP: Any, t: Tensor) -> int:
+    return {DType.FLOAT32: TP.FLOAT, DType.INT32: TP.INT32, DType.INT8: TP.INT8}[t.dtype]
+
+
 def export_onnx(program: Program, *, io: str = "float") -> bytes:
     """The ONNX (QDQ) model of a Program (as read back from a .ebm); see the module docstring."""
-    if any(t.dtype == DType.INT32 and t.data is None for t in program.tensors):
-        raise ExportError("int32 activations have no QDQ form")
-    return _Writer(program, io).write()
+    from .onnx_float import Writer
+
+    return Writer(program, io).write()

@@ -89,6 +89,33 @@ def node_shape(node: Node) -> tuple[int, ...]:
     return tuple(int(d) for d in val.shape)
 
 
+def record_qdq_values(gm: GraphModule) -> None:
+    """Give the quantize / dequantize nodes PT2E inserted the `val` (shape and dtype) torch.export records for every
+    other node: the value they wrap, as int8 (quantize) or float32 (dequantize)."""
+    for node in gm.graph.nodes:
+        if "val" in node.meta or node.op != "call_function":
+            continue
+        if (
+            node.target in QUANTIZE_NODES
+            or node.target in DEQUANTIZE_NODES
+            or node.target in CHANNEL_DEQUANTIZE
+        ):
+            src = node.args[0]
+            val = src.meta.get("val") if isinstance(src, Node) else None
+            if val is None and isinstance(src, Node) and src.op == "get_attr":
+                val = _attr_tensor(gm, str(src.target))
+            if isinstance(val, torch.Tensor):
+                dtype = torch.int8 if node.target in QUANTIZE_NODES else torch.float32
+                node.meta["val"] = torch.empty(tuple(val.shape), dtype=dtype, device="meta")
+
+
+def _attr_tensor(gm: GraphModule, target: str) -> torch.Tensor | None:
+    value: object = gm
+    for part in target.split("."):
+        value = getattr(value, part, None)
+    return value if isinstance(value, torch.Tensor) else None
+
+
 def nhwc(shape: tuple[int, ...]) -> tuple[int, ...]:
     n, c, h, w = shape
     return (n, h, w, c)
@@ -126,6 +153,9 @@ class LoweringContext:
         default_factory=set
     )  # nodes already lowered as part of another (fused relu, q)
     fvalues: dict[Node, dict[Layout, int]] = field(default_factory=dict)  # float (or int32) value of a node
+
+    def __post_init__(self) -> None:
+        record_qdq_values(self.gm)
 
     # --- float fallback -----------------------------------------------------------------------------------
     def float_value(self, arg: object, layout: Layout | None = None) -> int:

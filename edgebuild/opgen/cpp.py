@@ -215,9 +215,11 @@ def enums_header() -> str:
     for op in OPS:
         out.append(f"  EB_OP_{op.name} = {op.opcode},")
     out += ["};", ""]
-    prefixes = {"UnaryFunc": "EB_UNARY", "ResizeMode": "EB_RESIZE"}
+    prefixes = {"UnaryFunc": "EB_UNARY", "ResizeMode": "EB_RESIZE"}  # older enums keep their short prefixes
     for name, values in ENUMS.items():
-        pre = prefixes[name]
+        # BinaryFunc -> EB_BINARY_FUNC
+        upper = "".join("_" + ch if ch.isupper() else ch.upper() for ch in name)[1:]
+        pre = prefixes.get(name) or "EB_" + upper
         out.append("enum {")
         for i, v in enumerate(values):
             out.append(f"  {pre}_{v} = {i},")

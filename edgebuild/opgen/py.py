@@ -45,15 +45,30 @@ def python_enums() -> str:
         out += ["", "", f"class {name}(enum.IntEnum):"]
         for i, v in enumerate(values):
             out.append(f"    {v} = {i}")
-    single = ", ".join("OpCode." + op.name for op in OPS if op.single)
-    out += [
-        "",
-        "",
-        "# Ops with one form whatever their output dtype.",
-        f"SINGLE_FORM = frozenset({{{single}}})",
-        "",
-    ]
+    single = ["OpCode." + op.name for op in OPS if op.single]
+    out += ["", "", "# Ops with one form whatever their output dtype."]
+    line = f"SINGLE_FORM = frozenset({{{', '.join(single)}}})"
+    if len(line) <= 110:
+        out += [line, ""]
+    else:  # as ruff format writes it
+        out += ["SINGLE_FORM = frozenset(", "    {", *(f"        {s}," for s in single), "    }", ")", ""]
     return "\n".join(out)
+
+
+_ALL_FUNCS = ['"bits_f32"', '"f32_bits"', '"params_class"']
+
+
+def _wrapped(head: str, items: list[str], tail: str) -> list[str]:
+    """`head item, item tail` on one line, or one item a line when longer than 110 (as ruff format writes it)."""
+    line = f"{head}{', '.join(items)}{tail}"
+    return [line] if len(line) <= 110 else [head, *(f"    {n}," for n in items), tail]
+
+
+def _import_enums() -> list[str]:
+    """`from .ir_enums import ...` of every enum, as ruff's isort and formatter write it."""
+    names = ["SINGLE_FORM", *sorted(["OpCode", *ENUMS])]
+    line = f"from .ir_enums import {', '.join(names)}"
+    return [line] if len(line) <= 110 else _wrapped("from .ir_enums import (", names, ")")
 
 
 def python_module() -> str:
@@ -72,9 +87,11 @@ def python_module() -> str:
         "from typing import Any, ClassVar, dataclass_transform",
         "",
         "from . import optable",
-        "from .ir_enums import SINGLE_FORM, OpCode, ResizeMode, UnaryFunc",
+        *_import_enums(),
         "",
-        '__all__ = ["OpCode", "OpParams", "ResizeMode", "UnaryFunc", "bits_f32", "f32_bits", "params_class"]',
+        *_wrapped(
+            "__all__ = [", [f'"{n}"' for n in sorted(["OpCode", "OpParams", *ENUMS])] + _ALL_FUNCS, "]"
+        ),
         "",
         "",
         "def f32_bits(value: float) -> int:",
@@ -86,7 +103,7 @@ def python_module() -> str:
         '    return float(struct.unpack("<f", struct.pack("<i", bits))[0])',
         "",
         "",
-        '_ENUMS: dict[str, Any] = {"UnaryFunc": UnaryFunc, "ResizeMode": ResizeMode}',
+        "_ENUMS: dict[str, Any] = {" + ", ".join(f'"{n}": {n}' for n in ENUMS) + "}",
         "PARAMS: dict[tuple[OpCode, str], Any] = {}  # (opcode, form) -> class, filled as the classes are defined",
         "",
         "",

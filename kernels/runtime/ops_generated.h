@@ -33,6 +33,14 @@ enum Opcode : uint32_t {
   kOpSlice = 16,
   kOpResize = 17,
   kOpDepthwiseConv2d = 18,
+  kOpElementwise = 19,
+  kOpWhere = 20,
+  kOpCast = 21,
+  kOpGather = 24,
+  kOpGatherElements = 25,
+  kOpScatterElements = 26,
+  kOpBroadcastTo = 27,
+  kOpTopk = 28,
   kOpBatchMatmul = 40,
   kOpSoftmax = 41,
   kOpLayerNorm = 42,
@@ -41,7 +49,7 @@ enum Opcode : uint32_t {
   kOpSparseFullyConnected = 71,
 };
 
-constexpr uint32_t kOpCount = 24;  // ops in the table (dense indices 0..kOpCount-1)
+constexpr uint32_t kOpCount = 32;  // ops in the table (dense indices 0..kOpCount-1)
 
 // Dense index of an opcode in kOpInfo / kOpImpls, or -1 for an opcode this runtime does not know.
 inline int32_t op_index(uint32_t opcode) {
@@ -64,12 +72,20 @@ inline int32_t op_index(uint32_t opcode) {
     case kOpSlice: return 15;
     case kOpResize: return 16;
     case kOpDepthwiseConv2d: return 17;
-    case kOpBatchMatmul: return 18;
-    case kOpSoftmax: return 19;
-    case kOpLayerNorm: return 20;
-    case kOpEmbedding: return 21;
-    case kOpSparseConv2d: return 22;
-    case kOpSparseFullyConnected: return 23;
+    case kOpElementwise: return 18;
+    case kOpWhere: return 19;
+    case kOpCast: return 20;
+    case kOpGather: return 21;
+    case kOpGatherElements: return 22;
+    case kOpScatterElements: return 23;
+    case kOpBroadcastTo: return 24;
+    case kOpTopk: return 25;
+    case kOpBatchMatmul: return 26;
+    case kOpSoftmax: return 27;
+    case kOpLayerNorm: return 28;
+    case kOpEmbedding: return 29;
+    case kOpSparseConv2d: return 30;
+    case kOpSparseFullyConnected: return 31;
     default: return -1;
   }
 }
@@ -282,6 +298,35 @@ struct DepthwiseConv2dFloatParams {
   float lo;
   float hi;
 };
+struct ElementwiseParams {
+  int32_t func;  // BinaryFunc
+};
+struct WhereParams {
+  int32_t unused;  // no params
+};
+struct CastParams {
+  int32_t to_bool;
+};
+struct GatherParams {
+  int32_t axis;
+};
+struct GatherElementsParams {
+  int32_t axis;
+};
+struct ScatterElementsParams {
+  int32_t axis;
+  int32_t reduce;  // ScatterReduce
+  int32_t include_self;
+};
+struct BroadcastToParams {
+  int32_t unused;  // no params
+};
+struct TopkParams {
+  int32_t axis;
+  int32_t k;
+  int32_t largest;
+  int32_t indices;
+};
 struct BatchMatmulInt8Params {
   int32_t transpose_b;
   int32_t mult;
@@ -360,6 +405,14 @@ union OpParams {
   ResizeFloatParams resize_float;
   DepthwiseConv2dInt8Params depthwise_conv2d_int8;
   DepthwiseConv2dFloatParams depthwise_conv2d_float;
+  ElementwiseParams elementwise;
+  WhereParams where;
+  CastParams cast;
+  GatherParams gather;
+  GatherElementsParams gather_elements;
+  ScatterElementsParams scatter_elements;
+  BroadcastToParams broadcast_to;
+  TopkParams topk;
   BatchMatmulInt8Params batch_matmul_int8;
   BatchMatmulFloatParams batch_matmul_float;
   SoftmaxFloatParams softmax_float;
@@ -628,7 +681,7 @@ inline bool decode_unary_int8(const int32_t* p, uint32_t n, uint32_t rank, uint3
   if (n != 2) return e->count(n, 2);
   uint32_t k = 0;
   o.func = p[k++];
-  if (o.func < 0 || o.func > 9) return e->range("func", o.func, 0, 9);
+  if (o.func < 0 || o.func > 45) return e->range("func", o.func, 0, 45);
   memcpy(&o.alpha, &p[k++], sizeof(float));
   (void)k;
   return true;
@@ -639,7 +692,7 @@ inline bool decode_unary_float(const int32_t* p, uint32_t n, uint32_t rank, uint
   if (n != 2) return e->count(n, 2);
   uint32_t k = 0;
   o.func = p[k++];
-  if (o.func < 0 || o.func > 9) return e->range("func", o.func, 0, 9);
+  if (o.func < 0 || o.func > 45) return e->range("func", o.func, 0, 45);
   memcpy(&o.alpha, &p[k++], sizeof(float));
   (void)k;
   return true;
@@ -799,6 +852,87 @@ inline bool decode_depthwise_conv2d_float(const int32_t* p, uint32_t n, uint32_t
   (void)k;
   return true;
 }
+inline bool decode_elementwise(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  ElementwiseParams& o = out->elementwise;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 1) return e->count(n, 1);
+  uint32_t k = 0;
+  o.func = p[k++];
+  if (o.func < 0 || o.func > 25) return e->range("func", o.func, 0, 25);
+  (void)k;
+  return true;
+}
+inline bool decode_where(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  WhereParams& o = out->where;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 0) return e->count(n, 0);
+  uint32_t k = 0;
+  (void)k;
+  return true;
+}
+inline bool decode_cast(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  CastParams& o = out->cast;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 1) return e->count(n, 1);
+  uint32_t k = 0;
+  o.to_bool = p[k++];
+  if (o.to_bool != 0 && o.to_bool != 1) return e->range("to_bool", o.to_bool, 0, 1);
+  (void)k;
+  return true;
+}
+inline bool decode_gather(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  GatherParams& o = out->gather;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 1) return e->count(n, 1);
+  uint32_t k = 0;
+  o.axis = p[k++];
+  (void)k;
+  return true;
+}
+inline bool decode_gather_elements(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  GatherElementsParams& o = out->gather_elements;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 1) return e->count(n, 1);
+  uint32_t k = 0;
+  o.axis = p[k++];
+  (void)k;
+  return true;
+}
+inline bool decode_scatter_elements(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  ScatterElementsParams& o = out->scatter_elements;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 3) return e->count(n, 3);
+  uint32_t k = 0;
+  o.axis = p[k++];
+  o.reduce = p[k++];
+  if (o.reduce < 0 || o.reduce > 5) return e->range("reduce", o.reduce, 0, 5);
+  o.include_self = p[k++];
+  if (o.include_self != 0 && o.include_self != 1) return e->range("include_self", o.include_self, 0, 1);
+  (void)k;
+  return true;
+}
+inline bool decode_broadcast_to(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  BroadcastToParams& o = out->broadcast_to;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 0) return e->count(n, 0);
+  uint32_t k = 0;
+  (void)k;
+  return true;
+}
+inline bool decode_topk(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  TopkParams& o = out->topk;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 4) return e->count(n, 4);
+  uint32_t k = 0;
+  o.axis = p[k++];
+  o.k = p[k++];
+  o.largest = p[k++];
+  if (o.largest != 0 && o.largest != 1) return e->range("largest", o.largest, 0, 1);
+  o.indices = p[k++];
+  if (o.indices != 0 && o.indices != 1) return e->range("indices", o.indices, 0, 1);
+  (void)k;
+  return true;
+}
 inline bool decode_batch_matmul_int8(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
   BatchMatmulInt8Params& o = out->batch_matmul_int8;
   (void)p, (void)rank, (void)inputs, (void)o;
@@ -924,6 +1058,14 @@ inline constexpr OpInfo kOpInfo[kOpCount] = {
     {kOpSlice, "SLICE", false, {{true, 1, 1, -1, 0x0u, decode_slice_int8}, {true, 1, 1, -1, 0x0u, decode_slice_float}}},
     {kOpResize, "RESIZE", false, {{true, 3, 1, 2, 0x0u, decode_resize_int8}, {true, 3, 1, 2, 0x0u, decode_resize_float}}},
     {kOpDepthwiseConv2d, "DEPTHWISE_CONV2D", false, {{true, 5, 1, 10, 0x4u, decode_depthwise_conv2d_int8}, {true, 3, 1, 10, 0x4u, decode_depthwise_conv2d_float}}},
+    {kOpElementwise, "ELEMENTWISE", true, {{true, 2, 1, 1, 0x0u, decode_elementwise}, {false, 0, 0, 0, 0, NULL}}},
+    {kOpWhere, "WHERE", true, {{true, 3, 1, 0, 0x0u, decode_where}, {false, 0, 0, 0, 0, NULL}}},
+    {kOpCast, "CAST", true, {{true, 1, 1, 1, 0x0u, decode_cast}, {false, 0, 0, 0, 0, NULL}}},
+    {kOpGather, "GATHER", true, {{true, 2, 1, 1, 0x0u, decode_gather}, {false, 0, 0, 0, 0, NULL}}},
+    {kOpGatherElements, "GATHER_ELEMENTS", true, {{true, 2, 1, 1, 0x0u, decode_gather_elements}, {false, 0, 0, 0, 0, NULL}}},
+    {kOpScatterElements, "SCATTER_ELEMENTS", true, {{true, 3, 1, 3, 0x0u, decode_scatter_elements}, {false, 0, 0, 0, 0, NULL}}},
+    {kOpBroadcastTo, "BROADCAST_TO", true, {{true, 1, 1, 0, 0x0u, decode_broadcast_to}, {false, 0, 0, 0, 0, NULL}}},
+    {kOpTopk, "TOPK", true, {{true, 1, 1, 4, 0x0u, decode_topk}, {false, 0, 0, 0, 0, NULL}}},
     {kOpBatchMatmul, "BATCH_MATMUL", false, {{true, 2, 1, 5, 0x0u, decode_batch_matmul_int8}, {true, 2, 1, 2, 0x0u, decode_batch_matmul_float}}},
     {kOpSoftmax, "SOFTMAX", false, {{false, 0, 0, 0, 0, NULL}, {true, 1, 1, 0, 0x0u, decode_softmax_float}}},
     {kOpLayerNorm, "LAYER_NORM", false, {{false, 0, 0, 0, 0, NULL}, {true, 3, 1, 1, 0x6u, decode_layer_norm_float}}},
@@ -959,6 +1101,14 @@ extern const OpImpl kOpImplPad;  // ops/pad.cc
 extern const OpImpl kOpImplSlice;  // ops/slice.cc
 extern const OpImpl kOpImplResize;  // ops/resize.cc
 extern const OpImpl kOpImplDepthwiseConv2d;  // ops/depthwise_conv2d.cc
+extern const OpImpl kOpImplElementwise;  // ops/elementwise.cc
+extern const OpImpl kOpImplWhere;  // ops/where.cc
+extern const OpImpl kOpImplCast;  // ops/cast.cc
+extern const OpImpl kOpImplGather;  // ops/gather.cc
+extern const OpImpl kOpImplGatherElements;  // ops/gather_elements.cc
+extern const OpImpl kOpImplScatterElements;  // ops/scatter_elements.cc
+extern const OpImpl kOpImplBroadcastTo;  // ops/broadcast_to.cc
+extern const OpImpl kOpImplTopk;  // ops/topk.cc
 extern const OpImpl kOpImplBatchMatmul;  // ops/batch_matmul.cc
 extern const OpImpl kOpImplSoftmax;  // ops/softmax.cc
 extern const OpImpl kOpImplLayerNorm;  // ops/layer_norm.cc
@@ -985,6 +1135,14 @@ inline const OpImpl* const kOpImpls[kOpCount] = {
     &kOpImplSlice,
     &kOpImplResize,
     &kOpImplDepthwiseConv2d,
+    &kOpImplElementwise,
+    &kOpImplWhere,
+    &kOpImplCast,
+    &kOpImplGather,
+    &kOpImplGatherElements,
+    &kOpImplScatterElements,
+    &kOpImplBroadcastTo,
+    &kOpImplTopk,
     &kOpImplBatchMatmul,
     &kOpImplSoftmax,
     &kOpImplLayerNorm,

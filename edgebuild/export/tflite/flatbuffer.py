@@ -30,6 +30,25 @@ VERSIONS = {
     "PADV2": 2,
     "MAXIMUM": 2,
     "MINIMUM": 2,
+    "SUB": 2,
+    "MUL": 2,
+    "CAST": 1,
+    "GATHER": 2,
+    "STRIDED_SLICE": 2,
+    "RESIZE_NEAREST_NEIGHBOR": 2,
+    "RESIZE_BILINEAR": 1,
+    # float32 builtins (version 1 covers float32)
+    "SOFTMAX": 1,
+    "MEAN": 1,
+    "RSQRT": 1,
+    "DIV": 1,
+    "HARD_SWISH": 1,
+    "LOGISTIC": 1,
+    "TANH": 1,
+    "GELU": 1,
+    "LEAKY_RELU": 1,
+    "PRELU": 1,
+    "BATCH_MATMUL": 1,
 }
 
 

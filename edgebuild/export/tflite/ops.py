@@ -3,21 +3,12 @@ by name (edgebuild/ir_ops.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from ...ir import DType, Op, OpCode
 from ...ir_ops import (
     AddInt8Params,
-    AvgPool2dInt8Params,
-    ClampInt8Params,
-    ConcatInt8Params,
-    Conv2dInt8Params,
-    DepthwiseConv2dInt8Params,
     DequantizeParams,
-    FullyConnectedInt8Params,
-    MaxPool2dInt8Params,
     QuantizeParams,
     TransposeParams,
 )
@@ -31,25 +22,10 @@ ADD_LEFT_SHIFT = 20  # TFLite's int8 ADD (docs/quantization.md (7))
 
 
 class OpWriter(TensorWriter):
-    def handlers(self) -> dict[OpCode, Callable[[Op], None]]:
-        return {
-            OpCode.QUANTIZE: self.quantize,
-            OpCode.DEQUANTIZE: self.dequantize,
-            OpCode.CONV2D: self.conv,
-            OpCode.DEPTHWISE_CONV2D: self.conv,
-            OpCode.FULLY_CONNECTED: self.fully_connected,
-            OpCode.ADD: self.add,
-            OpCode.MAX_POOL2D: self.max_pool,
-            OpCode.AVG_POOL2D: self.avg_pool,
-            OpCode.CONCAT: self.concat,
-            OpCode.RESHAPE: self.reshape,
-            OpCode.TRANSPOSE: self.transpose,
-            OpCode.CLAMP: self.clamp_op,
-        }
-
     # --- windows and padding --------------------------------------------------------------------------------
-    def pad(self, x: int, src: int, pads: list[tuple[int, int]], value: int | None, name: str) -> int:
-        """PAD (value = zero point) or PADV2 (explicit int8 value) of an NHWC tensor; returns the padded tensor."""
+    def pad(self, x: int, src: int, pads: list[tuple[int, int]], value: float | None, name: str) -> int:
+        """PAD (value None: the zero point, i.e. real 0) or PADV2 (an explicit value: an int8 code of x's
+        quantization, or a float32) of tensor `src` (edgebuild tensor `x`); returns the padded tensor."""
         fb = self.fb
         t = self.program.tensors[x]
         shape = [d + a + b for d, (a, b) in zip(t.shape, pads)]
@@ -58,7 +34,7 @@ class OpWriter(TensorWriter):
         if value is None:
             fb.op("PAD", [src, paddings], [out], fb.options("PadOptions"), "PadOptions")
         else:
-            v = self.const_i8(f"{name}.pad_value", value, x)
+            v = self.const_like(f"{name}.pad_value", value, x)
             fb.op("PADV2", [src, paddings, v], [out], fb.options("PadV2Options"), "PadV2Options")
         return out
 
@@ -67,7 +43,7 @@ class OpWriter(TensorWriter):
         op: Op,
         dims: list[Window],
         candidates: list[tuple[str, list[tuple[int, int]]]],
-        pad_value: int | None,
+        pad_value: float | None,
         what: str,
     ) -> tuple[int, str]:
         """Pick the first (padding kind, explicit pads per spatial dim) that TFLite runs as PyTorch did."""
@@ -85,14 +61,14 @@ class OpWriter(TensorWriter):
     # --- convolution ----------------------------------------------------------------------------------------
     def conv(self, op: Op) -> None:
         """CONV2D -> CONV_2D (grouped included), DEPTHWISE_CONV2D -> DEPTHWISE_CONV_2D (the lowering decided it);
-        SAME/VALID padding, other explicit padding is a PAD op first (pad value = the input's zero point = real 0)."""
+        SAME/VALID padding, other explicit padding is a PAD op first (pad value = the input's zero point = real 0).
+        int8 or float32 alike (the form is the tensors' dtype)."""
         P, fb = self.program, self.fb
         depthwise = op.opcode == OpCode.DEPTHWISE_CONV2D
-        p: Conv2dInt8Params | DepthwiseConv2dInt8Params = (
-            DepthwiseConv2dInt8Params.decode(op.params) if depthwise else Conv2dInt8Params.decode(op.params)
-        )
+        p = P.params_of(op)  # Conv2d / DepthwiseConv2d, Int8 / Float
         x, y = P.tensors[op.inputs[0]], P.tensors[op.outputs[0]]
-        w, scales, bias = self.weights(op)
+        w = P.tensors[op.inputs[1]]
+        assert w.data is not None
         oc, kh, kw, _ = w.shape
         dims = [
             Window(x.shape[1], y.shape[1], kh, p.stride_h, p.dilation_h, p.pad_top, p.pad_bottom),
@@ -111,14 +87,9 @@ class OpWriter(TensorWriter):
             "dilationHFactor": p.dilation_h,
             "dilationWFactor": p.dilation_w,
         }
-        act, out = self.fused(op.outputs[0], p.act_min, p.act_max)
-        b = self.bias_tensor(op, bias, scales)
-        assert w.data is not None
+        act, out = self.fused(op.outputs[0], *self.bounds(p))
         if depthwise:  # TFLite's depthwise filter is [1, KH, KW, C * multiplier], quantized on axis 3
-            wdata = np.ascontiguousarray(w.data.transpose(3, 1, 2, 0))
-            wt = fb.add_tensor(
-                w.name, DType.INT8, wdata.shape, scale=scales, zero_point=[0] * oc, axis=3, data=wdata
-            )
+            wt, b = self.weight_bias(op, w.data.transpose(3, 1, 2, 0), 3)
             opts = fb.options(
                 "DepthwiseConv2DOptions",
                 **geometry,
@@ -127,29 +98,23 @@ class OpWriter(TensorWriter):
             )
             fb.op("DEPTHWISE_CONV_2D", [src, wt, b], [out], opts, "DepthwiseConv2DOptions")
         else:  # OHWI, as stored; TFLite infers groups from input channels / filter input channels
-            wt = fb.add_tensor(
-                w.name, DType.INT8, w.shape, scale=scales, zero_point=[0] * oc, axis=0, data=w.data
-            )
+            wt, b = self.weight_bias(op, w.data, 0)
             opts = fb.options("Conv2DOptions", **geometry, fusedActivationFunction=act)
             fb.op("CONV_2D", [src, wt, b], [out], opts, "Conv2DOptions")
         self.flush_clamp()
 
     def fully_connected(self, op: Op) -> None:
         """As RESHAPE [1, 1, M, K] -> 1×1 CONV_2D -> RESHAPE: LiteRT's reference FULLY_CONNECTED rounds once, its
-        CONV_2D rounds twice as edgebuild does (docs/quantization.md, "Measured")."""
+        CONV_2D rounds twice as edgebuild does (docs/quantization.md, "Measured"). The float form likewise."""
         P, fb = self.program, self.fb
-        p = FullyConnectedInt8Params.decode(op.params)
+        p = P.params_of(op)
         x, y = P.tensors[op.inputs[0]], P.tensors[op.outputs[0]]
-        w, scales, bias = self.weights(op)
+        w = P.tensors[op.inputs[1]]
+        assert w.data is not None
         n, k = w.shape
         rows = x.numel // k
-        act, out = self.fused(op.outputs[0], p.act_min, p.act_max)
-        b = self.bias_tensor(op, bias, scales)
-        assert w.data is not None
-        wdata = np.ascontiguousarray(w.data.reshape(n, 1, 1, k))
-        wt = fb.add_tensor(
-            w.name, DType.INT8, wdata.shape, scale=scales, zero_point=[0] * n, axis=0, data=wdata
-        )
+        act, out = self.fused(op.outputs[0], *self.bounds(p))
+        wt, b = self.weight_bias(op, w.data.reshape(n, 1, 1, k), 0)
         x4 = self.like(op.inputs[0], f"{op.name}.rows", [1, 1, rows, k])
         self.reshape_to(self.tensor(op.inputs[0]), x4, [1, 1, rows, k], f"{op.name}.in")
         y4 = self.like(op.outputs[0], f"{op.name}.conv", [1, 1, rows, n])
@@ -184,14 +149,14 @@ class OpWriter(TensorWriter):
         self.flush_clamp()
 
     def clamp_op(self, op: Op) -> None:
-        p = ClampInt8Params.decode(op.params)
-        self.clamp(self.tensor(op.inputs[0]), op.outputs[0], p.act_min, p.act_max)
+        lo, hi = self.bounds(self.program.params_of(op))
+        self.clamp(self.tensor(op.inputs[0]), self.tensor(op.outputs[0]), lo, hi)
 
     # --- pooling --------------------------------------------------------------------------------------------
     def max_pool(self, op: Op) -> None:
         """MAX_POOL_2D; explicit padding is PADV2 with −128 first (never the max of a window)."""
         P = self.program
-        p = MaxPool2dInt8Params.decode(op.params)
+        p = P.params_of(op)
         x, y = P.tensors[op.inputs[0]], P.tensors[op.outputs[0]]
         if p.dilation_h != 1 or p.dilation_w != 1:
             raise ExportError(f"{op.name}: TFLite's MAX_POOL_2D has no dilation")
@@ -204,15 +169,16 @@ class OpWriter(TensorWriter):
             ("SAME", [(0, 0), (0, 0)]),
             ("VALID", [(p.pad_h, dims[0].needed_after()), (p.pad_w, dims[1].needed_after())]),
         ]
-        src, kind = self.windowed(op, dims, candidates, -128, "max pooling")
+        lowest = -np.inf if x.dtype == DType.FLOAT32 else -128
+        src, kind = self.windowed(op, dims, candidates, lowest, "max pooling")
         window = (p.kernel_h, p.kernel_w, p.stride_h, p.stride_w)
-        self.pool("MAX_POOL_2D", op, src, kind, window, p.act_min, p.act_max)
+        self.pool("MAX_POOL_2D", op, src, kind, window, *self.bounds(p))
 
     def avg_pool(self, op: Op) -> None:
         """AVERAGE_POOL_2D. TFLite averages the taps inside its input, so PyTorch's count_include_pad=True becomes
         PAD (zero point) + pool over the padded input."""
         P = self.program
-        p = AvgPool2dInt8Params.decode(op.params)
+        p = P.params_of(op)
         x, y = P.tensors[op.inputs[0]], P.tensors[op.outputs[0]]
         ph, pw = p.pad_h, p.pad_w
         dims = [
@@ -227,7 +193,7 @@ class OpWriter(TensorWriter):
             candidates = [(kind, [(0, 0), (0, 0)]) for kind in ("VALID", "SAME")]
         src, kind = self.windowed(op, dims, candidates, None, "average pooling")
         window = (p.kernel_h, p.kernel_w, p.stride_h, p.stride_w)
-        self.pool("AVERAGE_POOL_2D", op, src, kind, window, p.act_min, p.act_max)
+        self.pool("AVERAGE_POOL_2D", op, src, kind, window, *self.bounds(p))
 
     def pool(
         self,
@@ -236,8 +202,8 @@ class OpWriter(TensorWriter):
         src: int,
         kind: str,
         window: tuple[int, int, int, int],
-        amin: int,
-        amax: int,
+        amin: float,
+        amax: float,
     ) -> None:
         """One MAX_POOL_2D / AVERAGE_POOL_2D with its fused clamp, reading `src` (the input, or a PAD of it)."""
         kh, kw, sh, sw = window
@@ -259,10 +225,11 @@ class OpWriter(TensorWriter):
         """CONCATENATION; an input with other scale/zero point is requantized by QUANTIZE first (eq. 10)."""
         P = self.program
         y = op.outputs[0]
-        p = ConcatInt8Params.decode(op.params)
+        p = P.params_of(op)
+        requant = getattr(p, "input_requant", [0] * (2 * len(op.inputs)))  # the float form has none
         ins = []
         for i, tid in enumerate(op.inputs):
-            mult, shift = p.input_requant[2 * i], p.input_requant[2 * i + 1]
+            mult, shift = requant[2 * i], requant[2 * i + 1]
             src = self.tensor(tid)
             if mult != 0:  # TFLite's int8 CONCATENATION requires equal scales
                 xt = P.tensors[tid]
@@ -294,14 +261,12 @@ class OpWriter(TensorWriter):
 
     # --- the int8 boundaries --------------------------------------------------------------------------------
     def quantize(self, op: Op) -> None:
-        """Graph input f32 (NCHW) -> int8 (NHWC): QUANTIZE in NCHW, then an int8 TRANSPOSE."""
+        """f32 (a graph input, NCHW, or a float op's output) -> int8: QUANTIZE, then an int8 TRANSPOSE when to_nhwc."""
         P = self.program
         x, y = op.inputs[0], op.outputs[0]
         to_nhwc = QuantizeParams.decode(op.params).to_nhwc
         xt = P.tensors[x]
-        if x not in P.inputs:
-            raise ExportError(f"{op.name}: QUANTIZE of a tensor that is not a graph input")
-        if self.io == "int8":
+        if self.io == "int8" and x in P.inputs:
             q = self.like(y, xt.name, xt.shape)
             self.tmap[x] = q
         else:
@@ -314,20 +279,19 @@ class OpWriter(TensorWriter):
             self.tmap[y] = q
 
     def dequantize(self, op: Op) -> None:
-        """int8 (NHWC) -> graph output f32 (NCHW): an int8 TRANSPOSE, then DEQUANTIZE."""
+        """int8 -> f32 (a graph output, or a float op's input): an int8 TRANSPOSE when to_nchw, then DEQUANTIZE."""
         P = self.program
         x, y = op.inputs[0], op.outputs[0]
         to_nchw = DequantizeParams.decode(op.params).to_nchw
         xt, yt = P.tensors[x], P.tensors[y]
-        if y not in P.outputs:
-            raise ExportError(f"{op.name}: DEQUANTIZE to a tensor that is not a graph output")
+        int8_out = self.io == "int8" and y in P.outputs
         src = self.tensor(x)
         if to_nchw:
-            name = yt.name if self.io == "int8" else f"{xt.name}.nchw"
+            name = yt.name if int8_out else f"{xt.name}.nchw"
             nchw = self.like(x, name, yt.shape)
             self.transpose_to(src, self.fb.const_i32(f"{op.name}.perm", TO_NCHW), nchw)
             src = nchw
-        if self.io == "int8":
+        if int8_out:
             self.tmap[y] = src
         else:
             self.fb.op("DEQUANTIZE", [src], [self.tensor(y)])

@@ -2,16 +2,23 @@
 package registers them all (lower/registry.py)."""
 
 from . import (  # noqa: F401
+    arith,
+    cast,
     clamp,
+    compare,
     conv,
     elementwise,
     embedding,
+    index,
     linear,
     matmul,
+    movement,
     norm,
+    pad,
     pool,
     quantize,
     resize,
+    scatter,
     shape,
     softmax,
     unary,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import torch
 from torch.fx import Node
 
 from ...errors import EdgebuildError
@@ -20,7 +21,7 @@ from ...ir_ops import (
     SubInt8Params,
 )
 from ...qmath import quantize_multiplier
-from ..context import LoweringContext, logical, node_shape, op_name, physical
+from ..context import LoweringContext, NotQuantized, logical, node_shape, op_name, physical
 from ..registry import register, register_annotation, register_float
 
 if TYPE_CHECKING:
@@ -29,9 +30,24 @@ if TYPE_CHECKING:
 ADD_LEFT_SHIFT = 20  # docs/quantization.md (7): headroom for the rescaled operands, as TFLite
 
 
-@register_annotation("aten.add.Tensor", "aten.sub.Tensor", "aten.mul.Tensor")
+NAMES = (
+    "aten.add.Tensor",
+    "aten.sub.Tensor",
+    "aten.mul.Tensor",
+    "aten.add_.Tensor",
+    "aten.sub_.Tensor",
+    "aten.mul_.Tensor",
+)
+
+
+@register_annotation(*NAMES)
 def annotate_binary(q: Annotator, node: Node) -> None:
-    """Two tensor operands (broadcasting allowed, no alpha), own output observer (or its fused activation's)."""
+    """Two tensor operands (broadcasting allowed, no alpha), own output observer (or its fused activation's); one
+    tensor and a python number: arith.annotate_scalar (a table)."""
+    from .arith import annotate_scalar
+
+    if annotate_scalar(q, node):
+        return
     x, y = node.args[0], node.args[1]
     if not (isinstance(x, Node) and isinstance(y, Node)) or len(node.args) > 2 or node.kwargs:
         return
@@ -66,8 +82,8 @@ def broadcast_operand(
 
 
 def _binary_io(ctx: LoweringContext, node: Node, what: str) -> tuple[int, int, int, int, int]:
-    if len(node.args) != 2 or node.kwargs.get("alpha", 1) != 1:
-        raise EdgebuildError(f"{node.name}: {what} with alpha or a scalar operand is not supported in int8")
+    if len(node.args) != 2 or node.kwargs.get("alpha", 1) != 1 or not isinstance(node.args[1], Node):
+        raise NotQuantized(f"{node.name}: {what} with alpha or a scalar operand")  # arith.py / the float form
     a, b = ctx.input(node.args[0]), ctx.input(node.args[1])
     out_logical = node_shape(node)
     shape, layout = physical(out_logical)
@@ -77,10 +93,22 @@ def _binary_io(ctx: LoweringContext, node: Node, what: str) -> tuple[int, int, i
     return a, b, y, amin, amax
 
 
-@register("aten.add.Tensor", "aten.sub.Tensor")
+def _scalar_int8(ctx: LoweringContext, node: Node) -> bool:
+    """One tensor and a python number: arith.py's table (True when it lowered the node)."""
+    from .arith import _scalar_and_tensor, lower_scalar_int8
+
+    if _scalar_and_tensor(node) is None:
+        return False
+    lower_scalar_int8(ctx, node)
+    return True
+
+
+@register("aten.add.Tensor", "aten.sub.Tensor", "aten.add_.Tensor", "aten.sub_.Tensor")
 def lower_add_sub(ctx: LoweringContext, node: Node) -> None:
     """TFLite's int8 add (eq. 7), with NumPy broadcasting; sub negates the rescaled second operand."""
-    sub = str(node.target).startswith("aten.sub")
+    if _scalar_int8(ctx, node):
+        return
+    sub = op_name(node).startswith("aten.sub")
     a, b, y, amin, amax = _binary_io(ctx, node, "sub" if sub else "add")
     at, bt = ctx.tensor(a), ctx.tensor(b)
     sy = ctx.tensor(y).scale
@@ -103,42 +131,59 @@ def lower_add_sub(ctx: LoweringContext, node: Node) -> None:
     ctx.add_op(node, [a, b], [y], params)
 
 
-@register("aten.mul.Tensor")
+@register("aten.mul.Tensor", "aten.mul_.Tensor")
 def lower_mul(ctx: LoweringContext, node: Node) -> None:
     """TFLite's int8 mul (docs/quantization.md (12)), with NumPy broadcasting (SE blocks: x · gate[N, C, 1, 1])."""
+    if _scalar_int8(ctx, node):
+        return
     a, b, y, amin, amax = _binary_io(ctx, node, "mul")
     real = ctx.tensor(a).scale * ctx.tensor(b).scale / ctx.tensor(y).scale
     om, osh = quantize_multiplier(real)
     ctx.add_op(node, [a, b], [y], MulInt8Params(out_mult=om, out_shift=osh, act_min=amin, act_max=amax))
 
 
-FLOAT_PARAMS = {
-    "aten.add.Tensor": AddFloatParams,
-    "aten.sub.Tensor": SubFloatParams,
-    "aten.mul.Tensor": MulFloatParams,
-}
+FLOAT_PARAMS = {"add": AddFloatParams, "sub": SubFloatParams, "mul": MulFloatParams}
 
 
-@register_float("aten.sub.Tensor", "aten.mul.Tensor")
+def _plain_float(ctx: LoweringContext, node: Node) -> bool:
+    """Two float32 tensors, no alpha: the ADD / SUB / MUL float forms; anything else is arith.py's ELEMENTWISE."""
+    from .arith import lower_arith
+    from .ewvalue import node_dtype
+
+    a, b = node.args[0], node.args[1] if len(node.args) > 1 else None
+    simple = (
+        len(node.args) == 2
+        and node.kwargs.get("alpha", 1) == 1
+        and isinstance(a, Node)
+        and isinstance(b, Node)
+        and node_dtype(node) == torch.float32
+        and node_dtype(a) == torch.float32
+        and node_dtype(b) == torch.float32
+    )
+    if not simple:
+        lower_arith(ctx, node)
+    return simple
+
+
+@register_float("aten.sub.Tensor", "aten.mul.Tensor", "aten.sub_.Tensor", "aten.mul_.Tensor")
 def lower_binary_f32(ctx: LoweringContext, node: Node) -> None:
     """ADD / SUB / MUL in float32 with broadcasting (lower_add_f32 sends broadcasting adds here)."""
-    if len(node.args) != 2 or node.kwargs.get("alpha", 1) != 1 or not isinstance(node.args[1], Node):
-        raise EdgebuildError(
-            f"{node.name}: {op_name(node)} with alpha or a scalar operand has no float lowering"
-        )
+    if not _plain_float(ctx, node):
+        return
     out = node_shape(node)
     layout = Layout.NHWC if len(out) == 4 else Layout.PLAIN
     a = broadcast_operand(ctx, node, ctx.float_value_cnn(node.args[0]), out, layout)
     b = broadcast_operand(ctx, node, ctx.float_value_cnn(node.args[1]), out, layout)
     y = ctx.new_float(node, out, layout)
-    ctx.add_op(node, [a, b], [y], FLOAT_PARAMS[op_name(node)](lo=-math.inf, hi=math.inf))
+    kind = op_name(node).split(".")[1].rstrip("_")
+    ctx.add_op(node, [a, b], [y], FLOAT_PARAMS[kind](lo=-math.inf, hi=math.inf))
 
 
-@register_float("aten.add.Tensor")
+@register_float("aten.add.Tensor", "aten.add_.Tensor")
 def lower_add_f32(ctx: LoweringContext, node: Node) -> None:
     """Operands of one shape are added in the layout the first one has; broadcasting goes to lower_binary_f32."""
-    if len(node.args) != 2 or node.kwargs.get("alpha", 1) != 1 or not isinstance(node.args[1], Node):
-        raise EdgebuildError(f"{node.name}: add with alpha or a scalar operand has no float lowering yet")
+    if not _plain_float(ctx, node):
+        return
     a = ctx.float_value(node.args[0])
     b = ctx.float_value(node.args[1], ctx.tensor(a).layout)
     at, bt = ctx.tensor(a), ctx.tensor(b)

@@ -1,5 +1,5 @@
-"""RESHAPE, TRANSPOSE, CONCAT, SLICE, PAD: values moved, not computed — flatten / view / reshape, permute /
-transpose, cat, slice / split / chunk, constant pad and the identities (dropout, clone, ...), in int8 and in float,
+"""RESHAPE, TRANSPOSE, CONCAT, SLICE: values moved, not computed — flatten / view / reshape, (un)squeeze, permute /
+transpose, cat, slice / split / chunk and the identities (dropout, clone, ...), in int8 and in float,
 and their PT2E annotations (the output shares the input's quantization; cat shares its first input's).
 
 4-D activations live as NHWC; PyTorch's reshapes are defined on NCHW order. A reshape of an NHWC tensor with more
@@ -20,16 +20,16 @@ from ...ir import DType, Layout, Tensor
 from ...ir_ops import (
     ConcatFloatParams,
     ConcatInt8Params,
-    PadFloatParams,
-    PadInt8Params,
     ReshapeParams,
     SliceFloatParams,
     SliceInt8Params,
     TransposeParams,
 )
-from ...qmath import quantize_multiplier, quantize_value
+from ...qmath import quantize_multiplier
 from ..context import NCHW_TO_NHWC_AXIS, LoweringContext, logical, node_shape, op_name, physical
 from ..registry import register, register_annotation, register_float
+from .index import SORTS, lower_sorted_item
+from .moving import float_input, new_value
 
 if TYPE_CHECKING:
     from ...quantize import Annotator
@@ -47,11 +47,16 @@ IDENTITIES = ("aten.dropout.default", "aten.clone.default", "aten.contiguous.def
     "aten.view.default",
     "aten.reshape.default",
     "aten._unsafe_view.default",
+    "aten.unsqueeze.default",
+    "aten.squeeze.dim",
+    "aten.squeeze.dims",
     "aten.dropout.default",
     "aten.clone.default",
+    "aten.alias.default",
 )
 def annotate_reshape(q: Annotator, node: Node) -> None:
-    q.share_input(node)
+    if float_input(node.args[0]):  # integer tensors (ids, masks) are never observed
+        q.share_input(node)
 
 
 @register_annotation(
@@ -64,14 +69,15 @@ def annotate_reshape(q: Annotator, node: Node) -> None:
 )
 def annotate_moved(q: Annotator, node: Node) -> None:
     """Behind an int8 producer only: between two float ops they stay float."""
-    q.share_int8_input(node)
+    if float_input(node.args[0]):
+        q.share_int8_input(node)
 
 
 @register_annotation(*SPLITS)
 def annotate_split(q: Annotator, node: Node) -> None:
     """The input edge is annotated on the split, each getitem shares it."""
     x = node.args[0]
-    if isinstance(x, Node) and q.int8_output(x):
+    if isinstance(x, Node) and float_input(x) and q.int8_output(x):
         q.mark(node, {x: q.act}, None)
         for user in node.users:
             if user.target is operator.getitem:
@@ -83,7 +89,7 @@ def annotate_cat(q: Annotator, node: Node) -> None:
     """Every input and the output share the first input's quantization."""
     arg = node.args[0]
     tensors = [t for t in arg if isinstance(t, Node)] if isinstance(arg, (list, tuple)) else []
-    if tensors and len(tensors) == len(arg):  # type: ignore[arg-type]
+    if tensors and len(tensors) == len(arg) and all(float_input(t) for t in tensors):  # type: ignore[arg-type]
         first = tensors[0]
         shared = q.shared(first, node)
         inputs: dict[Node, object] = {first: q.act}
@@ -99,7 +105,15 @@ def _spatial(shape: tuple[int, ...]) -> int:
     return shape[2] * shape[3] if len(shape) == 4 else 1
 
 
-@register("aten.flatten.using_ints", "aten.view.default", "aten.reshape.default", "aten._unsafe_view.default")
+@register(
+    "aten.flatten.using_ints",
+    "aten.view.default",
+    "aten.reshape.default",
+    "aten._unsafe_view.default",
+    "aten.unsqueeze.default",
+    "aten.squeeze.dim",
+    "aten.squeeze.dims",
+)
 def lower_reshape(ctx: LoweringContext, node: Node) -> None:
     x = ctx.input(node.args[0])
     xt = ctx.tensor(x)
@@ -135,7 +149,7 @@ def lower_reshape(ctx: LoweringContext, node: Node) -> None:
 def lower_reshape_f32(ctx: LoweringContext, node: Node) -> None:
     """A reshape in PyTorch's (logical) element order: the input is made plain first."""
     x = ctx.float_value(node.args[0], Layout.PLAIN)
-    y = ctx.new_float(node, node_shape(node))
+    y = new_value(ctx, node, node_shape(node), ctx.tensor(x).dtype)
     ctx.add_op(node, [x], [y], ReshapeParams())
 
 
@@ -179,7 +193,7 @@ def lower_permute_f32(ctx: LoweringContext, node: Node) -> None:
         d0, d1 = (0, 1) if len(node.args) < 3 else (int(node.args[1]) % rank, int(node.args[2]) % rank)  # type: ignore[call-overload]
         perm = list(range(rank))
         perm[d0], perm[d1] = perm[d1], perm[d0]
-    y = ctx.new_float(node, node_shape(node))
+    y = new_value(ctx, node, node_shape(node), ctx.tensor(x).dtype)
     ctx.add_op(node, [x], [y], TransposeParams(perm=perm))
 
 
@@ -252,6 +266,13 @@ def _slice_op(ctx: LoweringContext, node: Node, x: int, y: int, axis: int, start
     ctx.add_op(node, [x], [y], cls(start=starts, step=steps))
 
 
+def _new_like(ctx: LoweringContext, node: Node, xt: Tensor) -> int:
+    """The float-path output of `node` in x's layout and dtype (float32, or int32 ids / masks)."""
+    if xt.dtype == DType.FLOAT32:
+        return ctx.new_float(node, node_shape(node), xt.layout)
+    return new_value(ctx, node, node_shape(node), xt.dtype)
+
+
 def _opt_int(v: object) -> int | None:
     return None if v is None else int(v)  # type: ignore[call-overload]
 
@@ -288,7 +309,7 @@ def lower_slice_f32(ctx: LoweringContext, node: Node) -> None:
     x = ctx.float_value_cnn(node.args[0])
     xt = ctx.tensor(x)
     axis, begin, stride = slice_args(node, xt)
-    y = ctx.new_float(node, node_shape(node), xt.layout)
+    y = _new_like(ctx, node, xt)
     _slice_op(ctx, node, x, y, axis, begin, stride)
 
 
@@ -307,6 +328,9 @@ def lower_split_f32(ctx: LoweringContext, node: Node) -> None:
 def lower_getitem(ctx: LoweringContext, node: Node) -> None:
     """Part `index` of split / split_with_sizes / chunk: a SLICE starting after the parts before it."""
     src, index = node.args[0], int(node.args[1])  # type: ignore[arg-type]
+    if isinstance(src, Node) and op_name(src) in SORTS:
+        lower_sorted_item(ctx, node, float_form=False)
+        return
     if not isinstance(src, Node) or op_name(src) not in SPLITS:
         raise EdgebuildError(f"{node.name}: getitem of {getattr(src, 'name', src)} is not supported")
     x = ctx.input(src.args[0])
@@ -325,6 +349,9 @@ def lower_getitem(ctx: LoweringContext, node: Node) -> None:
 @register_float("getitem")
 def lower_getitem_f32(ctx: LoweringContext, node: Node) -> None:
     src, index = node.args[0], int(node.args[1])  # type: ignore[arg-type]
+    if isinstance(src, Node) and op_name(src) in SORTS:
+        lower_sorted_item(ctx, node, float_form=True)
+        return
     if not isinstance(src, Node) or op_name(src) not in SPLITS:
         raise EdgebuildError(f"{node.name}: getitem of {getattr(src, 'name', src)} has no float lowering")
     x = ctx.float_value_cnn(src.args[0])
@@ -332,50 +359,5 @@ def lower_getitem_f32(ctx: LoweringContext, node: Node) -> None:
     dim = src.args[2] if len(src.args) > 2 else src.kwargs.get("dim", 0)
     axis = int(dim) % len(xt.shape)  # type: ignore[call-overload]
     start = sum(int(p.shape[axis]) for p in src.meta["val"][:index])
-    y = ctx.new_float(node, node_shape(node), xt.layout)
+    y = _new_like(ctx, node, xt)
     _slice_op(ctx, node, x, y, axis, start, 1)
-
-
-# --- pad ----------------------------------------------------------------------------------------------------------
-
-
-def pad_args(node: Node, xt: Tensor) -> tuple[list[int], list[int], float]:
-    """(before, after) per stored dim of `xt` and the pad value of a constant pad node."""
-    pads = [int(p) for p in node.args[1]]  # type: ignore[union-attr]
-    if node.target == torch.ops.aten.pad.default:
-        mode = node.args[2] if len(node.args) > 2 else node.kwargs.get("mode", "constant")
-        value = node.args[3] if len(node.args) > 3 else node.kwargs.get("value")
-        if mode != "constant":
-            raise EdgebuildError(f"{node.name}: pad mode {mode!r} is not supported (only 'constant')")
-    else:
-        value = node.args[2] if len(node.args) > 2 else node.kwargs.get("value", 0.0)
-    if any(p < 0 for p in pads):
-        raise EdgebuildError(f"{node.name}: negative padding (cropping) is not supported; use slicing")
-    rank = len(xt.shape)
-    before, after = [0] * rank, [0] * rank
-    for i in range(len(pads) // 2):  # pairs from the last logical dim backwards
-        axis = _to_physical_axis(xt, rank - 1 - i)
-        before[axis], after[axis] = pads[2 * i], pads[2 * i + 1]
-    return before, after, float(value or 0.0)  # type: ignore[arg-type]
-
-
-@register("aten.pad.default", "aten.constant_pad_nd.default")
-def lower_pad(ctx: LoweringContext, node: Node) -> None:
-    """Constant padding; the value is quantized with the (shared) output parameters, 0 -> the zero point exactly."""
-    x = ctx.input(node.args[0])
-    xt = ctx.tensor(x)
-    before, after, value = pad_args(node, xt)
-    shape, layout = physical(node_shape(node))
-    y, _, _ = ctx.new_output(node, shape, layout)
-    yt = ctx.tensor(y)
-    code = max(-128, min(127, quantize_value(value, yt.scale, yt.zero_point)))
-    ctx.add_op(node, [x], [y], PadInt8Params(before=before, after=after, value=code))
-
-
-@register_float("aten.pad.default", "aten.constant_pad_nd.default")
-def lower_pad_f32(ctx: LoweringContext, node: Node) -> None:
-    x = ctx.float_value_cnn(node.args[0])
-    xt = ctx.tensor(x)
-    before, after, value = pad_args(node, xt)
-    y = ctx.new_float(node, node_shape(node), xt.layout)
-    ctx.add_op(node, [x], [y], PadFloatParams(before=before, after=after, value=value))

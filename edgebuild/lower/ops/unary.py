@@ -18,7 +18,7 @@ from torch.fx import Node
 
 from ...errors import EdgebuildError
 from ...ir import DType, Layout, UnaryFunc
-from ...ir_ops import UnaryFloatParams, UnaryInt8Params
+from ...ir_ops import BinaryFunc, UnaryFloatParams, UnaryInt8Params
 from ..context import LoweringContext, logical, op_name
 from ..registry import register, register_annotation, register_float
 
@@ -47,6 +47,45 @@ FUNCS = {
     "aten.reciprocal.default": UnaryFunc.RECIPROCAL,
     "aten.reciprocal_.default": UnaryFunc.RECIPROCAL,
 }
+# issue 16: the elementwise functions of one tensor (and their in-place variants)
+ELEMENTWISE_FUNCS = {
+    name: UnaryFunc[name.upper()]
+    for name in [
+        "exp",
+        "log",
+        "log2",
+        "log10",
+        "log1p",
+        "expm1",
+        "sqrt",
+        "rsqrt",
+        "erf",
+        "sin",
+        "cos",
+        "tan",
+        "asin",
+        "acos",
+        "atan",
+        "sinh",
+        "cosh",
+        "asinh",
+        "acosh",
+        "atanh",
+        "abs",
+        "sign",
+        "neg",
+        "floor",
+        "ceil",
+        "round",
+        "trunc",
+        "elu",
+    ]
+}
+for _name, _func in ELEMENTWISE_FUNCS.items():
+    FUNCS[f"aten.{_name}.default"] = _func
+    FUNCS[f"aten.{_name}_.default"] = _func
+# on an integer tensor: identity (floor, ceil, round, trunc) or integer arithmetic (abs, neg, sign)
+INTEGER_IDENTITY = {UnaryFunc.FLOOR, UnaryFunc.CEIL, UnaryFunc.ROUND, UnaryFunc.TRUNC}
 
 
 def apply_float(func: UnaryFunc, x: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor:
@@ -102,7 +141,34 @@ def unary_func(node: Node) -> tuple[UnaryFunc, float]:
     alpha = 0.0
     if func == UnaryFunc.LEAKY_RELU:
         alpha = float(node.args[1]) if len(node.args) > 1 else 0.01  # type: ignore[arg-type]
+    if func == UnaryFunc.ELU:
+        alpha = float(node.kwargs.get("alpha", node.args[1] if len(node.args) > 1 else 1.0))  # type: ignore[arg-type]
     return func, alpha
+
+
+def lower_table(ctx: LoweringContext, node: Node, x_arg: Node, func: UnaryFunc, alpha: float) -> None:
+    """int8 UNARY of any elementwise function of one int8 tensor: the table is `node`'s own ATen op run on the 256
+    dequantized codes (every other operand as in the graph), then quantized: PT2E's reference, code by code.
+    `func` and `alpha` only name the function in the artifact (the int8 kernel reads the table)."""
+    x = ctx.input(x_arg)
+    xt = ctx.tensor(x)
+    y, _, _ = ctx.new_output(node, xt.shape, xt.layout)
+    yt = ctx.tensor(y)
+    q = torch.arange(-128, 128, dtype=torch.int32)
+    real = (q - xt.zero_point).to(torch.float32) * torch.tensor(xt.scale, dtype=torch.float32)  # eq. (2)
+
+    def swap(a: object) -> object:
+        return real if a is x_arg else a
+
+    args = tuple(swap(a) for a in node.args)
+    kwargs = {k: swap(v) for k, v in node.kwargs.items()}
+    out = node.target(*args, **kwargs)  # type: ignore[operator]
+    table = torch.ops.quantized_decomposed.quantize_per_tensor.default(
+        out.to(torch.float32).reshape(1, 256), yt.scale, yt.zero_point, -128, 127, torch.int8
+    )
+    t_id = ctx.program.add_constant(f"{node.name}.table", table.numpy().astype(np.int8), DType.INT8)
+    alpha = alpha if np.isfinite(alpha) else 0.0
+    ctx.add_op(node, [x, t_id], [y], UnaryInt8Params(func=func, alpha=float(np.float32(alpha))))
 
 
 @register_annotation(*(name for name in FUNCS if not name.endswith("_.default")))
@@ -111,13 +177,21 @@ def annotate_unary(q: Annotator, node: Node) -> None:
     (the table folds it in). The in-place variants, which torch.export's functionalization removes, are not
     annotated."""
     x = node.args[0]
-    if isinstance(x, Node):
-        q.mark(node, {x: q.act}, q.act)
+    if not isinstance(x, Node):
+        return
+    if FUNCS[op_name(node)] in ELEMENTWISE_FUNCS.values():  # issue 16's: only behind an int8 float producer
+        val = node.meta.get("val")
+        if not (isinstance(val, torch.Tensor) and val.dtype == torch.float32 and q.int8_output(x)):
+            return
+    q.mark(node, {x: q.act}, q.act)
 
 
 @register(*FUNCS)
 def lower_unary(ctx: LoweringContext, node: Node) -> None:
     func, leaky = unary_func(node)
+    if func != UnaryFunc.PRELU:
+        assert isinstance(node.args[0], Node)
+        return lower_table(ctx, node, node.args[0], func, leaky)
     x = ctx.input(node.args[0])
     xt = ctx.tensor(x)
     alpha: float | np.ndarray = leaky
@@ -137,10 +211,47 @@ def lower_unary(ctx: LoweringContext, node: Node) -> None:
     ctx.add_op(node, [x, t_id], [y], params)
 
 
+def _elu_scales(node: Node) -> None:
+    scale = node.kwargs.get("scale", node.args[2] if len(node.args) > 2 else 1.0)
+    input_scale = node.kwargs.get("input_scale", node.args[3] if len(node.args) > 3 else 1.0)
+    if scale != 1 or input_scale != 1:
+        raise EdgebuildError(f"{node.name}: elu with scale or input_scale other than 1 has no float lowering")
+
+
+def _lower_integer(ctx: LoweringContext, node: Node, func: UnaryFunc) -> None:
+    """abs, neg, sign of an int32 tensor through ELEMENTWISE; floor, ceil, round, trunc are the identity."""
+    from .ewvalue import elementwise, new_value, temp_value, value
+
+    x = value(ctx, node, node.args[0], DType.INT32, "x")
+    if func in INTEGER_IDENTITY:
+        ctx.fvalues[node] = {Layout.PLAIN: x}
+        return
+    zero = value(ctx, node, 0, DType.INT32, "zero")
+    if func == UnaryFunc.NEG:
+        elementwise(ctx, node, BinaryFunc.SUB, zero, x)
+    elif func == UnaryFunc.ABS:
+        neg = elementwise(ctx, node, BinaryFunc.SUB, zero, x, out=temp_value(ctx, node, "neg", DType.INT32))
+        elementwise(ctx, node, BinaryFunc.MAXIMUM, x, neg)
+    elif func == UnaryFunc.SIGN:
+        pos = elementwise(ctx, node, BinaryFunc.GT, x, zero, out=temp_value(ctx, node, "pos", DType.INT32))
+        neg = elementwise(ctx, node, BinaryFunc.LT, x, zero, out=temp_value(ctx, node, "neg", DType.INT32))
+        elementwise(ctx, node, BinaryFunc.SUB, pos, neg)
+    else:
+        new_value(ctx, node, DType.INT32)  # keeps mypy's flow simple; unreachable for integer inputs
+        raise EdgebuildError(f"{node.name}: {op_name(node)} of an integer tensor")
+
+
 @register_float(*FUNCS)
 def lower_unary_f32(ctx: LoweringContext, node: Node) -> None:
     func, alpha = unary_func(node)
-    x = ctx.float_value_cnn(node.args[0])
+    val = node.meta.get("val")
+    if isinstance(val, torch.Tensor) and not val.dtype.is_floating_point:
+        return _lower_integer(ctx, node, func)
+    if func == UnaryFunc.ELU:
+        _elu_scales(node)
+    # elementwise: any layout the input already has (NHWC after a conv, PLAIN elsewhere); PReLU's slopes index the
+    # channel, which is the last stored dim in NHWC only
+    x = ctx.float_value_cnn(node.args[0]) if func == UnaryFunc.PRELU else ctx.float_value(node.args[0])
     xt = ctx.tensor(x)
     slope = -1
     if func == UnaryFunc.PRELU:
@@ -153,5 +264,6 @@ def lower_unary_f32(ctx: LoweringContext, node: Node) -> None:
             raise EdgebuildError(f"{node.name}: prelu with {w.size} slopes on an input of shape {xt.shape}")
         slope = ctx.program.add_constant(f"{node.name}.slope", w, DType.FLOAT32)
     y = ctx.new_float(node, logical(xt), xt.layout)
-    params = UnaryFloatParams(func=func, alpha=float(alpha) if func == UnaryFunc.LEAKY_RELU else 0.0)
+    with_alpha = func in (UnaryFunc.LEAKY_RELU, UnaryFunc.ELU)
+    params = UnaryFloatParams(func=func, alpha=float(alpha) if with_alpha else 0.0)
     ctx.add_op(node, [x, slope], [y], params)

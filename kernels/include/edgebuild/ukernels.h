@@ -220,6 +220,41 @@ void eb_qs8_resize_ref(size_t batch, size_t input_height, size_t input_width, si
 void eb_f32_resize_ref(size_t batch, size_t input_height, size_t input_width, size_t channels, size_t output_height,
                        size_t output_width, const float* htab, const float* wtab, const float* input, float* output);
 
+// ---- issue 16, elementwise ----
+// xx-elementwise: ELEMENTWISE's function (EB_BINARY_FUNC_*, ops_enums.h) of a and b broadcast to the output (same
+// rank <= 6, each dim of a and b equal to the output's or 1); a and b both float32 (is_int 0) or both int32; the
+// output is int32 0/1 for EQ..LOGICAL_XOR, else the inputs' dtype (xx-elementwise/ref.cc: torch's semantics).
+void eb_xx_elementwise_ref(int32_t func, int is_int, size_t rank, const int32_t* a_dims, const int32_t* b_dims,
+                           const int32_t* out_dims, const void* a, const void* b, void* output);
+// xx-where: y = cond != 0 ? a : b, each broadcast to the output (same rank <= 6); a, b, y of one element size.
+void eb_xx_where_ref(size_t element_size, size_t rank, const int32_t* cond_dims, const int32_t* a_dims,
+                     const int32_t* b_dims, const int32_t* out_dims, const int32_t* cond, const void* a, const void* b,
+                     void* output);
+// xx-cast: float32 <-> int32 (float -> int truncates, saturates, NaN -> 0), or to_bool: y = x != 0 (0/1).
+void eb_xx_cast_ref(size_t count, int from_int, int to_int, int to_bool, const void* input, void* output);
+// ---- end elementwise ----
+// --- issue 16, indexing (GATHER, GATHER_ELEMENTS, SCATTER_ELEMENTS, BROADCAST_TO, TOPK) ---
+// Run-time indices i of an axis of n: [0, n) as is, [-n, 0) from the end; any other index reads zeros (gathers)
+// or is skipped (scatter): never an access outside a tensor.
+// xx-gather: x as [outer, axis_size, inner] -> y [outer, count, inner], y[o, j, :] = x[o, indices[j], :].
+void eb_xx_gather_ref(size_t element_size, size_t outer, size_t axis_size, size_t inner, size_t count,
+                      const int32_t* indices, const void* input, void* output);
+// xx-gather: torch.gather over rank <= 6 (y and indices have index_dims).
+void eb_xx_gather_elements_ref(size_t element_size, size_t rank, const int32_t* input_dims, const int32_t* index_dims,
+                               size_t axis, const int32_t* indices, const void* input, void* output);
+// xx-gather: y = x broadcast to output_dims (same rank <= 6; each input dim 1 or the output's).
+void eb_xx_broadcast_ref(size_t element_size, size_t rank, const int32_t* input_dims, const int32_t* output_dims,
+                         const void* input, void* output);
+// xx-scatter: y = x with src combined in at indices along axis (dtype EB_DTYPE_*, reduce EB_SCATTER_REDUCE_*).
+void eb_xx_scatter_elements_ref(int dtype, size_t rank, const int32_t* input_dims, const int32_t* index_dims,
+                                const int32_t* src_dims, size_t axis, int reduce, int include_self,
+                                const int32_t* indices, const void* src, const void* input, void* output);
+// xx-topk: x as [outer, n, inner] -> the k first along n ([outer, k, inner]) by value, ties by lower index; writes
+// values (x's dtype) when values != NULL, int32 indices when indices != NULL.
+void eb_xx_topk_ref(int dtype, size_t outer, size_t n, size_t inner, size_t k, int largest, const void* input,
+                    void* values, int32_t* indices);
+// --- end indexing ---
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif

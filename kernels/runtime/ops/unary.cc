@@ -1,6 +1,6 @@
 // unary.cc: UNARY (docs/artifact.md): int8 x -> y through a constant int8 table [T, 256] (T = 1 or the last dim of
 // x, built at build time from the function); float32 x -> y by the function's formula, with a constant float32
-// slope [T] for PRELU and no table (-1) otherwise.
+// slope [T] for PRELU and no table (-1) otherwise (kernels/ukernels/f32-unary/ref.cc: the functions).
 #include <math.h>
 #include <string.h>
 
@@ -27,7 +27,9 @@ eb_status validate(OpCheck& c) {
   if (!needs_table) {
     if (t != -1) return c.fail("a float32 %d function takes no table (input 1 must be -1)", (int)func);
     const float alpha = c.p().unary_float.alpha;
-    if (!isfinite(alpha)) {
+    // The scalar functions (x + alpha, ...) take an infinite alpha too (x * inf is torch's too); never NaN.
+    const bool scalar_func = func >= EB_UNARY_POW_SCALAR && func <= EB_UNARY_MIN_SCALAR;
+    if (scalar_func ? alpha != alpha : !isfinite(alpha)) {
       uint32_t bits;
       memcpy(&bits, &alpha, sizeof bits);
       return c.fail("alpha (bits 0x%08x) is not finite", (unsigned)bits);
