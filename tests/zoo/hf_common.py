@@ -29,6 +29,8 @@ SEQ = 12  # tokens per text sample
 VOCAB = 128
 IMAGE = 32  # pixels per side (vision models that downsample 32x get 64)
 INIT = 0.2  # initializer_range of the transformer configs
+RESIDUAL_GAIN = 0.25  # inverted-residual branches (MobileNetV2, MobileViT) relative to their skip path
+VAR_FLOOR = 0.25  # fitted BatchNorm variances at least this fraction of their layer's median
 
 
 @dataclass(frozen=True)
@@ -109,8 +111,19 @@ def _fit_batchnorm(model: nn.Module, inputs: list[np.ndarray]) -> None:
             m.bias.copy_(torch.randn(c, generator=g) * 0.1)
             m.train()
         model(*(torch.from_numpy(x) for x in inputs))
+        for m in norms:
+            # a channel the random convs left nearly constant would be scaled up to unit variance, amplifying
+            # any perturbation (int8 rounding included) many times: a trained net has no such channels
+            m.running_var.clamp_(min=float(m.running_var.median()) * VAR_FLOOR)
     for m in norms:
         m.eval()
+    with torch.no_grad():
+        for block in model.modules():
+            # an inverted-residual block's last BatchNorm scaled down, as training leaves residual branches small
+            # relative to the skip path (without this, 10+ random residual blocks amplify any perturbation)
+            if getattr(block, "use_residual", False) and hasattr(block, "reduce_1x1"):
+                block.reduce_1x1.normalization.weight.mul_(RESIDUAL_GAIN)
+                block.reduce_1x1.normalization.bias.mul_(RESIDUAL_GAIN)
 
 
 def instantiate(entry: HFModel) -> nn.Module:

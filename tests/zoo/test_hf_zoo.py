@@ -43,48 +43,40 @@ DEFAULT = (
     "qwen3",
 )
 
-SCALAR_ADD = "add with alpha or a scalar operand has no float lowering yet"
-INT_OBSERVER = 'histogram_cpu" not implemented for'  # the quantizer observes an integer tensor
-NO_SHAPE = "no shape recorded by torch.export"
-SCALAR_MUL = "aten.mul.Tensor with alpha or a scalar operand has no float lowering"
-ADD_INPLACE = "no lowering: aten.add_.Tensor"
-DROPOUT_INPLACE = "no lowering: aten.dropout_.default"  # nn.Dropout(inplace=True), an identity in eval
+INT_OBSERVER = 'histogram_cpu" not implemented for'  # the quantizer observes an integer tensor (a traceback)
+MASK_SCALE = "is out of the int8 range"  # requantization of a tensor holding the mask constant finfo.min
+MASK_INT8 = "PT2E's q/dq reference is as far off"  # attention scores + finfo.min mask made int8: scale ~1e36
+MEAN_LAST = "mean is supported over the spatial dims"  # RMSNorm's mean over the last dim
+GROUP_NORM = "getitem of native_group_norm is not supported"
+BN_LEGIT = "getitem of _native_batch_norm_legit_no_training is not supported"
 LINEAR_4D = "linear on a 4-D activation is not supported"
+ADDMM = "no lowering: aten.addmm.default"  # GPT-2's Conv1D (addmm with a 2-D view)
+CONV1D = "no lowering: aten.convolution.default"  # Whisper's conv1d front end
+INT8_LOSS = "cosine < 0.99"  # int8 output further from float than the bound (see bench/README.md)
 
-# model -> the failure it has on main today (a substring of the first error line)
+# model -> how it fails on main today (a substring of its first error line or failure reason)
 XFAIL: dict[str, str] = {
-    "bert": SCALAR_ADD,
-    "bert_masked": SCALAR_ADD,
-    "distilbert": SCALAR_ADD,
+    "bert_masked": MASK_SCALE,
     "roberta": INT_OBSERVER,
-    "albert": SCALAR_ADD,
-    "electra": SCALAR_ADD,
-    "deberta_v2": INT_OBSERVER,
-    "mobilebert": NO_SHAPE,
-    "gpt2": INT_OBSERVER,
-    "gpt_neo": SCALAR_ADD,
-    "llama": SCALAR_ADD,
-    "mistral": SCALAR_ADD,
-    "qwen2": SCALAR_ADD,
-    "qwen3": SCALAR_ADD,
-    "phi": SCALAR_ADD,
-    "opt": INT_OBSERVER,
-    "gemma": NO_SHAPE,
-    "resnet": ADD_INPLACE,
+    "mobilebert": INT8_LOSS,
+    "gpt2": ADDMM,
+    "gpt_neo": MASK_INT8,
+    "llama": MEAN_LAST,
+    "mistral": MEAN_LAST,
+    "qwen2": MEAN_LAST,
+    "qwen3": MEAN_LAST,
+    "phi": INT8_LOSS,
+    "opt": MASK_INT8,
+    "gemma": MEAN_LAST,
+    "resnet": INT8_LOSS,
     "convnext": LINEAR_4D,
     "convnextv2": LINEAR_4D,
-    "mobilenet_v2": DROPOUT_INPLACE,
-    "efficientnet": NO_SHAPE,
-    "regnet": NO_SHAPE,
-    "vit": SCALAR_ADD,
-    "deit": SCALAR_ADD,
-    "swin": SCALAR_MUL,
-    "mobilevit": NO_SHAPE,
-    "segformer": SCALAR_MUL,
-    "poolformer": NO_SHAPE,
-    "wav2vec2": NO_SHAPE,
-    "hubert": NO_SHAPE,
-    "whisper_encoder": NO_SHAPE,
+    "efficientnet": BN_LEGIT,
+    "regnet": INT8_LOSS,
+    "poolformer": GROUP_NORM,
+    "wav2vec2": GROUP_NORM,
+    "hubert": GROUP_NORM,
+    "whisper_encoder": CONV1D,
 }
 
 # Per-model cosine bounds below MIN_COSINE, each with its reason (none yet).
@@ -93,7 +85,7 @@ COSINE_BOUND: dict[str, float] = {}
 
 def check(r: ZooResult) -> None:
     expected = XFAIL.get(r.name)
-    if r.status != "ok" and expected is not None and expected in r.error:
+    if r.status != "ok" and expected is not None and any(expected in t for t in [r.error, *r.reasons]):
         raise KnownFailure(r.error)
     assert r.status != "traceback", f"{r.name}: a raw traceback reached the user:\n{r.message}"
     assert r.status != "build failed", f"{r.name}: {r.message}"
