@@ -73,6 +73,7 @@ XFAIL: dict[str, str] = {
     "convnextv2": LINEAR_4D,
     "efficientnet": BN_LEGIT,
     "regnet": INT8_LOSS,
+    "mobilevit": INT8_LOSS,
     "poolformer": GROUP_NORM,
     "wav2vec2": GROUP_NORM,
     "hubert": GROUP_NORM,
