@@ -7,7 +7,8 @@
 # devices; the tests start their own sshd on loopback), chromium (the report.html check) and adb (Android phones).
 # apt runs only when one is missing.
 # Python: torch==2.13.0 first (pinned exactly: a loose torch pulls several GB of CUDA packages), the build tools,
-# then edgebuild itself, editable, with its test extra. PYTHON=... picks the interpreter (default: python3).
+# then edgebuild itself, editable, with its test extra, then facenet-pytorch without its requirements.
+# PYTHON=... picks the interpreter (default: python3).
 # EDGEBUILD_SETUP_FORCE=1 reinstalls edgebuild even when its sources have not changed.
 set -euo pipefail
 
@@ -100,6 +101,16 @@ else
   say "installing edgebuild (editable, with test extras)"
   "${pip[@]}" --no-build-isolation -e ".[test]"
   mkdir -p build && printf '%s\n' "$stamp" >"$stamp_file"
+fi
+
+# facenet-pytorch's MTCNN weights (tests/zoo/test_real_weights.py), without its requirements: they would replace
+# torch 2.13 with 2.2 and add torchvision. The tests load PNet/RNet/ONet without the torchvision-using parts.
+FACENET_VERSION=2.6.0
+if [[ $("$PYTHON" -c 'import importlib.metadata as m; print(m.version("facenet-pytorch"))' 2>/dev/null) == "$FACENET_VERSION" ]]; then
+  say "facenet-pytorch $FACENET_VERSION: present"
+else
+  say "installing facenet-pytorch==$FACENET_VERSION (--no-deps)"
+  "${pip[@]}" --no-deps "facenet-pytorch==$FACENET_VERSION"
 fi
 
 # pyenv only puts a new console script on PATH after a rehash (its pip hook usually does this already).

@@ -1,0 +1,121 @@
+"""The third-party zoo (tests/zoo/hf_models.py: 32 `transformers` architectures, small configs, realistic init) built
+the way a user builds it (tests/zoo/hf_driver.py): torch.export at batch 1 -> `edgebuild.build` with calibration
+data -> one artifact, run on the host extension and on the host, arm64 and armv7 runners.
+
+Each model must (1) build, (2) give byte-identical outputs on every target it runs on, (3) have a float output that
+depends on its input (sensitivity ≥ 0.05: agreement on a constant means nothing) and (4) agree with the float
+PyTorch model: cosine similarity ≥ 0.99 over 4 held-out samples (MIN_COSINE; the issue's starting bound: int8
+activations carry ~1/256 of their range as rounding noise per layer, which on 1-2 layer models with LayerNorm /
+BatchNorm re-centering leaves the output direction within a few tenths of a percent).
+
+Every model runs on all three targets. The default run takes the models of DEFAULT (13 of 32: every family, and
+the odd ones out: a run-time attention mask, depthwise and grouped convs, windowed attention, a decoder head that
+upsamples); the rest are marked slow (`-m slow`): one model costs 5-15 s of CPU (PT2E's histogram observers
+dominate), and the whole zoo does not fit the default run's ~5 minutes on two cores. Models that do not build on main yet are xfail(strict=True) with the cause
+they fail with today (XFAIL): a model whose failure changes is reported as a failure (update the reason), and one
+that starts to pass XPASSes strictly (delete its line).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TARGETS
+from tests.zoo.hf_driver import MIN_COSINE, MIN_SENSITIVITY, KnownFailure, ZooResult, build_and_check
+from tests.zoo.hf_models import HF_ZOO
+
+DEFAULT = (
+    "bert_masked",
+    "distilbert",
+    "gpt2",
+    "llama",
+    "resnet",
+    "mobilenet_v2",
+    "convnext",
+    "vit",
+    "swin",
+    "segformer",
+    "wav2vec2",
+    "whisper_encoder",
+    "qwen3",
+)
+
+INT_OBSERVER = 'histogram_cpu" not implemented for'  # the quantizer observes an integer tensor (a traceback)
+MASK_SCALE = "is out of the int8 range"  # requantization of a tensor holding the mask constant finfo.min
+MASK_INT8 = "PT2E's q/dq reference is as far off"  # attention scores + finfo.min mask made int8: scale ~1e36
+MEAN_LAST = "mean is supported over the spatial dims"  # RMSNorm's mean over the last dim
+GROUP_NORM = "getitem of native_group_norm is not supported"
+BN_LEGIT = "getitem of _native_batch_norm_legit_no_training is not supported"
+LINEAR_4D = "linear on a 4-D activation is not supported"
+ADDMM = "no lowering: aten.addmm.default"  # GPT-2's Conv1D (addmm with a 2-D view)
+CONV1D = "no lowering: aten.convolution.default"  # Whisper's conv1d front end
+INT8_LOSS = "cosine < 0.99"  # int8 output further from float than the bound (see bench/README.md)
+
+# model -> how it fails on main today (a substring of its first error line or failure reason)
+XFAIL: dict[str, str] = {
+    "bert_masked": MASK_SCALE,
+    "roberta": INT_OBSERVER,
+    "mobilebert": INT8_LOSS,
+    "gpt2": ADDMM,
+    "gpt_neo": MASK_INT8,
+    "llama": MEAN_LAST,
+    "mistral": MEAN_LAST,
+    "qwen2": MEAN_LAST,
+    "qwen3": MEAN_LAST,
+    "phi": INT8_LOSS,
+    "opt": MASK_INT8,
+    "gemma": MEAN_LAST,
+    "resnet": INT8_LOSS,
+    "convnext": LINEAR_4D,
+    "convnextv2": LINEAR_4D,
+    "efficientnet": BN_LEGIT,
+    "regnet": INT8_LOSS,
+    "mobilevit": INT8_LOSS,
+    "poolformer": GROUP_NORM,
+    "wav2vec2": GROUP_NORM,
+    "hubert": GROUP_NORM,
+    "whisper_encoder": CONV1D,
+}
+
+# Per-model cosine bounds below MIN_COSINE, each with its reason (none yet).
+COSINE_BOUND: dict[str, float] = {}
+
+
+def check(r: ZooResult) -> None:
+    expected = XFAIL.get(r.name)
+    if r.status != "ok" and expected is not None and any(expected in t for t in [r.error, *r.reasons]):
+        raise KnownFailure(r.error)
+    assert r.status != "traceback", f"{r.name}: a raw traceback reached the user:\n{r.message}"
+    assert r.status != "build failed", f"{r.name}: {r.message}"
+    assert all(r.identical.values()), f"{r.name}: outputs differ across targets {r.identical}"
+    assert r.sensitivity is not None and r.sensitivity >= MIN_SENSITIVITY, (
+        f"{r.name}: the float output hardly depends on the input (sensitivity {r.sensitivity})"
+    )
+    bound = COSINE_BOUND.get(r.name, MIN_COSINE)
+    assert r.cosine is not None and r.cosine >= bound, (
+        f"{r.name}: cosine {r.cosine} < {bound} (input-dependent part: {r.cosine_dev}; float ops {r.float_ops})"
+    )
+
+
+def _marks(name: str) -> list[pytest.MarkDecorator]:
+    marks = [] if name in DEFAULT else [pytest.mark.slow]
+    if name in XFAIL:
+        marks.append(pytest.mark.xfail(reason=XFAIL[name], strict=True, raises=KnownFailure))
+    return marks
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=_marks(n)) for n in HF_ZOO])
+def test_hf_model(name: str, runner_for: Callable[[str], Path], tmp_path: Path) -> None:
+    r = build_and_check(name, tmp_path, TARGETS, runner_for)
+    check(r)
+    assert set(r.identical) == set(TARGETS)
+
+
+def test_catalogue() -> None:
+    """The issue's zoo: ≥ 25 architectures across text encoders, decoders, vision and audio."""
+    families = {m.family for m in HF_ZOO.values()}
+    assert len(HF_ZOO) >= 25 and families == {"text-encoder", "decoder", "vision", "audio"}
+    assert set(DEFAULT) <= set(HF_ZOO) and set(XFAIL) <= set(HF_ZOO)
