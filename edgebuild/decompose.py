@@ -40,10 +40,36 @@ def _pdist(x: torch.Tensor, p: float = 2.0) -> torch.Tensor:
     return torch.cat(rows) if rows else x.new_zeros((0,))
 
 
+def _vector_norm(
+    x: torch.Tensor,
+    ord: float = 2.0,
+    dim: list[int] | int | None = None,
+    keepdim: bool = False,
+    *,
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """torch.linalg.vector_norm (ConvNeXt-V2's global response norm) as elementwise ops and a reduction."""
+    dims = list(range(x.dim())) if dim is None else ([dim] if isinstance(dim, int) else list(dim))
+    if dtype is not None:
+        x = x.to(dtype)
+    if ord == float("inf"):
+        return x.abs().amax(dims, keepdim)
+    if ord == float("-inf"):
+        return x.abs().amin(dims, keepdim)
+    if ord == 0:
+        return (x != 0).sum(dims, keepdim).to(x.dtype)
+    if ord == 1:
+        return x.abs().sum(dims, keepdim)
+    if ord == 2:
+        return (x * x).sum(dims, keepdim).sqrt()
+    return x.abs().pow(ord).sum(dims, keepdim).pow(1.0 / ord)
+
+
 # edgebuild's own decompositions of core ops torch leaves whole (docs/ops.md "decomposed").
 DECOMPOSITIONS = {
     torch.ops.aten._cdist_forward.default: _cdist,
     torch.ops.aten._pdist_forward.default: _pdist,
+    torch.ops.aten.linalg_vector_norm.default: _vector_norm,
 }
 
 

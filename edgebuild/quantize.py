@@ -261,6 +261,12 @@ def quantize_model(
             for name in failed:
                 reasons.setdefault(name, f"not quantized: PT2E could not observe it ({_one_line(e)})")
             continue
+        wide = {k: v for k, v in _wide_ranges(prepared).items() if k not in reasons}
+        if (
+            wide
+        ):  # a masking constant (finfo.min, -1e4) would leave int8 no codes for the rest: keep those float
+            reasons.update(wide)
+            continue
         try:
             converted = pt2e.convert_pt2e(prepared, fold_quantize=True)
         except Exception as e:
@@ -271,6 +277,35 @@ def quantize_model(
         f"quantization failed: PT2E could not observe {len(reasons)} ops ({', '.join(sorted(reasons)[:5])}, ...); "
         "keep those layers float with --float-layers"
     )
+
+
+WIDE_RANGE = (
+    1e4  # |activation| at or above this is a masking constant, not a value int8 can share a scale with
+)
+
+
+def _wide_ranges(prepared: GraphModule) -> dict[str, str]:
+    """The ops to leave float because an observer saw values of magnitude >= WIDE_RANGE (an attention mask filled
+    with finfo.min or -10000): the op producing the observed value and the ops reading it."""
+    out: dict[str, str] = {}
+    for node in prepared.graph.nodes:
+        if node.op != "call_module":
+            continue
+        obs = prepared.get_submodule(str(node.target))
+        lo, hi = getattr(obs, "min_val", None), getattr(obs, "max_val", None)
+        if not (isinstance(lo, torch.Tensor) and isinstance(hi, torch.Tensor)) or lo.numel() == 0:
+            continue
+        peak = float(torch.maximum(lo.abs().max(), hi.abs().max()))
+        if not peak >= WIDE_RANGE:
+            continue
+        src = node.args[0]
+        why = f"not quantized: its values reach {peak:.3g} (a masking constant); int8 would lose the rest"
+        if isinstance(src, Node) and src.op == "call_function":
+            out[src.name] = why
+        for user in node.users:
+            if user.op == "call_function":
+                out[user.name] = why
+    return out
 
 
 def _copy(gm: GraphModule) -> GraphModule:

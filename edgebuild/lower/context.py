@@ -212,7 +212,13 @@ class LoweringContext:
             elif arg.op == "placeholder" and arg in self.values:
                 have[Layout.PLAIN] = self.values[arg]
             elif arg.op == "get_attr":
-                have[Layout.PLAIN] = self.program.add_constant(arg.name, self.constant(arg), DType.FLOAT32)
+                data = self.constant(arg)
+                if data.dtype.kind in "iub":  # integer and bool constants stay integers, narrowed to int32
+                    if data.size and (data.min() < -(2**31) or data.max() >= 2**31):
+                        raise EdgebuildError(f"{arg.name}: integer constant outside the int32 range")
+                    have[Layout.PLAIN] = self.program.add_constant(arg.name, data.astype(np.int32), DType.INT32)
+                else:
+                    have[Layout.PLAIN] = self.program.add_constant(arg.name, data, DType.FLOAT32)
             else:
                 raise FloatBlocked(f"{arg.name} was not lowered")
             self.fvalues[arg] = have

@@ -141,16 +141,20 @@ def lower_graph(gm: GraphModule, name: str = "model", float_layers: Iterable[str
     # ops the quantizer left float because PT2E could not handle them (quantize.py), with the reason
     quant_reasons: dict[str, str] = dict(gm.meta.get("edgebuild_float_reasons", {}))
 
-    def snapshot() -> tuple[int, int, set[Node], dict[Node, int], dict[str, object]]:
-        meta = {k: (dict(v) if isinstance(v, dict) else v) for k, v in prog.metadata.items()}
-        return len(prog.tensors), len(prog.ops), set(ctx.consumed), dict(ctx.values), meta
+    Snapshot = tuple[int, int, set[Node], dict[Node, int], dict[str, object], dict[Node, dict[Layout, int]]]
 
-    def restore(snap: tuple[int, int, set[Node], dict[Node, int], dict[str, object]]) -> None:
-        n_tensors, n_ops, consumed, values, meta = snap
+    def snapshot() -> Snapshot:
+        meta = {k: (dict(v) if isinstance(v, dict) else v) for k, v in prog.metadata.items()}
+        fvalues = {k: dict(v) for k, v in ctx.fvalues.items()}  # an undone lowering's float tensors go too
+        return len(prog.tensors), len(prog.ops), set(ctx.consumed), dict(ctx.values), meta, fvalues
+
+    def restore(snap: Snapshot) -> None:
+        n_tensors, n_ops, consumed, values, meta, fvalues = snap
         del prog.tensors[n_tensors:]
         del prog.ops[n_ops:]
         ctx.consumed = consumed
         ctx.values = values
+        ctx.fvalues = fvalues
         prog.metadata = meta
 
     def lower_float(node: Node, reason: str) -> None:

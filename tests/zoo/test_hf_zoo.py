@@ -43,41 +43,19 @@ DEFAULT = (
     "qwen3",
 )
 
-INT_OBSERVER = 'histogram_cpu" not implemented for'  # the quantizer observes an integer tensor (a traceback)
-MASK_SCALE = "is out of the int8 range"  # requantization of a tensor holding the mask constant finfo.min
-MASK_INT8 = "PT2E's q/dq reference is as far off"  # attention scores + finfo.min mask made int8: scale ~1e36
-MEAN_LAST = "mean is supported over the spatial dims"  # RMSNorm's mean over the last dim
-GROUP_NORM = "getitem of native_group_norm is not supported"
-BN_LEGIT = "getitem of _native_batch_norm_legit_no_training is not supported"
-LINEAR_4D = "linear on a 4-D activation is not supported"
-ADDMM = "no lowering: aten.addmm.default"  # GPT-2's Conv1D (addmm with a 2-D view)
-CONV1D = "no lowering: aten.convolution.default"  # Whisper's conv1d front end
 INT8_LOSS = "cosine < 0.99"  # int8 output further from float than the bound (see bench/README.md)
 
-# model -> how it fails on main today (a substring of its first error line or failure reason)
+# model -> how it fails on main today (a substring of its first error line or failure reason). Each of these builds,
+# runs bit-identically on every target and agrees with PT2E's own q/dq reference (cosine >= 0.977); PT2E's
+# reference itself is as far from float (0.94-0.989 with 4 calibration samples): the loss is int8's, not a lowering's.
 XFAIL: dict[str, str] = {
-    "bert_masked": MASK_SCALE,
-    "roberta": INT_OBSERVER,
     "mobilebert": INT8_LOSS,
-    "gpt2": ADDMM,
-    "gpt_neo": MASK_INT8,
-    "llama": MEAN_LAST,
-    "mistral": MEAN_LAST,
-    "qwen2": MEAN_LAST,
-    "qwen3": MEAN_LAST,
-    "phi": INT8_LOSS,
-    "opt": MASK_INT8,
-    "gemma": MEAN_LAST,
+    "qwen2": INT8_LOSS,
+    "qwen3": INT8_LOSS,
     "resnet": INT8_LOSS,
-    "convnext": LINEAR_4D,
-    "convnextv2": LINEAR_4D,
-    "efficientnet": BN_LEGIT,
+    "efficientnet": INT8_LOSS,
     "regnet": INT8_LOSS,
     "mobilevit": INT8_LOSS,
-    "poolformer": GROUP_NORM,
-    "wav2vec2": GROUP_NORM,
-    "hubert": GROUP_NORM,
-    "whisper_encoder": CONV1D,
 }
 
 # Per-model cosine bounds below MIN_COSINE, each with its reason (none yet).

@@ -6,7 +6,7 @@ and O-Net (48 px), 48 px scenes with one small face (or none) for P-Net, normali
 of them, figures on 16 others. Bounds:
 - the face probability (softmax output) within PNET_SOFTMAX = "softmax over dim 1"  # P-Net's face map [1, 2, 19, 19]: softmax over the channels
 MINILM_ADD = "is out of the int8 range"  # the attention mask's finfo.min requantized (degenerate scale)
-XFAIL = {"pnet": PNET_SOFTMAX}  # what fails on main today (a substring of the build error)
+XFAIL: dict[str, str] = {}  # what fails on main today (a substring of the build error)
 MAX_PROB_ERR = 0.05 of float everywhere, and the accept / reject
   decision at MTCNN's own thresholds (P 0.6, R 0.7, O 0.7) the same for every crop / P-Net window whose float
   probability is not within 0.05 of the threshold (closer than the error bound, either decision is within tolerance);
@@ -41,7 +41,7 @@ from tests.zoo.real_weights import (
 
 PNET_SOFTMAX = "softmax over dim 1"  # P-Net's face map [1, 2, 19, 19]: softmax over the channels
 MINILM_ADD = "is out of the int8 range"  # the attention mask's finfo.min requantized (degenerate scale)
-XFAIL = {"pnet": PNET_SOFTMAX}  # what fails on main today (a substring of the build error)
+XFAIL: dict[str, str] = {}  # what fails on main today (a substring of the build error)
 MAX_PROB_ERR, MEAN_PROB_ERR = 0.15, 0.03
 THRESHOLDS = {"pnet": 0.6, "rnet": 0.7, "onet": 0.7}  # MTCNN's defaults (facenet_pytorch MTCNN thresholds)
 SIZES = {"pnet": 48, "rnet": 24, "onet": 48}
@@ -103,7 +103,6 @@ def test_mtcnn(
     assert min(regress) >= MIN_COSINE
 
 
-@pytest.mark.xfail(reason=MINILM_ADD, strict=True, raises=KnownFailure)
 def test_minilm(runner_for: Callable[[str], Path], tmp_path: Path) -> None:
     model, tok = minilm()
     calib = tokenize(tok, CALIB_SENTENCES)
