@@ -215,6 +215,22 @@ def core_aten_ops() -> tuple[str, ...]:
     return tuple(sorted(set(found)))
 
 
+# Ops with a registered lowering that does not yet cover what their core form can express (tests/ops holds these):
+# listed as missing with why, so the table never claims more than the tests show.
+KNOWN_GAPS: dict[str, str] = {
+    "aten._embedding_bag.default": "lowered only with constant offsets (a bag matrix); computed offsets are missing",
+    "aten._native_batch_norm_legit.default": (
+        "batch statistics (a training-mode BatchNorm) reach the graph as _native_batch_norm_legit_functional, "
+        "which has no lowering"
+    ),
+    "aten.copy.default": "a copy that broadcasts its source is refused",
+}
+# Ops whose int8 lowering is registered but refused for some operands: claimed float only.
+INT8_GAPS: dict[str, str] = {
+    "aten.scatter.value": "int8 scatter of a python number: the runtime refuses its scale (float form only)",
+}
+
+
 def _registries() -> tuple[set[str], set[str]]:
     from .lower import ops  # noqa: F401  (registers every family)
     from .lower.registry import FLOAT_LOWERINGS, LOWERINGS
@@ -229,6 +245,8 @@ def coverage_table() -> list[OpCoverage]:
         i8, f32 = op in int8_ops, op in float_ops
         if not (i8 or f32):
             return None
+        if op in INT8_GAPS:
+            return OpCoverage(op, "lowered", False, f32, INT8_GAPS[op])
         return OpCoverage(op, "lowered", i8, f32, "" if f32 else "int8 only: no float fallback")
 
     def direct(op: str) -> OpCoverage | None:
@@ -237,6 +255,8 @@ def coverage_table() -> list[OpCoverage]:
     rows = []
     for op in core_aten_ops():
         row = None if op in EXCLUDED else direct(op)
+        if op in KNOWN_GAPS:
+            row = OpCoverage(op, "missing", False, False, KNOWN_GAPS[op])
         if row is None and op in EXCLUDED:
             row = OpCoverage(op, "excluded", False, False, EXCLUDED[op])
         elif row is None and op in DECOMPOSED:

@@ -216,7 +216,9 @@ class LoweringContext:
                 if data.dtype.kind in "iub":  # integer and bool constants stay integers, narrowed to int32
                     if data.size and (data.min() < -(2**31) or data.max() >= 2**31):
                         raise EdgebuildError(f"{arg.name}: integer constant outside the int32 range")
-                    have[Layout.PLAIN] = self.program.add_constant(arg.name, data.astype(np.int32), DType.INT32)
+                    have[Layout.PLAIN] = self.program.add_constant(
+                        arg.name, data.astype(np.int32), DType.INT32
+                    )
                 else:
                     have[Layout.PLAIN] = self.program.add_constant(arg.name, data, DType.FLOAT32)
             else:

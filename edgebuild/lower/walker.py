@@ -85,6 +85,8 @@ def layer_of(node: Node) -> str:
 
 def _symbolic(node: Node) -> bool:
     """A node computing a symbolic size or a check on one (sym_size, operator.ge on SymInts), not a tensor."""
+    if node.target is torch.ops.aten._local_scalar_dense.default:
+        return False  # Tensor.item(): a data-dependent value, not a size: reported as missing
     val = node.meta.get("val")
     return isinstance(val, (torch.SymInt, torch.SymBool, torch.SymFloat))
 

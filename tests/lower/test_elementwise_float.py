@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from edgebuild.capture import graph_of
 from edgebuild.lower import lower_graph
 from tests.helpers import native
 
@@ -28,7 +29,7 @@ SETTINGS = settings(max_examples=10, deadline=None)
 
 
 def build(m: nn.Module, inputs: tuple[torch.Tensor, ...]):  # -> (program, native model)
-    gm = torch.export.export(m, inputs).module()
+    gm = graph_of(torch.export.export(m, inputs))  # decomposed and folded as the build does
     prog = lower_graph(gm, "m")
     return prog, native(prog)
 

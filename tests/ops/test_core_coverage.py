@@ -30,7 +30,7 @@ import torch
 from torch.fx import GraphModule, Node
 
 from edgebuild.capture import capture
-from edgebuild.coverage import DECOMPOSED, OpCoverage, core_aten_ops, coverage_table, docs_stale
+from edgebuild.coverage import DECOMPOSED, KNOWN_GAPS, OpCoverage, core_aten_ops, coverage_table, docs_stale
 from edgebuild.decompose import kept_ops, to_core_aten
 from edgebuild.errors import EdgebuildError
 from edgebuild.load import LoadedModel
@@ -195,7 +195,9 @@ def test_each_sample_graph_contains_its_op() -> None:
             extra = {o for o in got - into - (before.get(i, set()) - {op}) if o not in KEPT}
             if op in got or extra:
                 problems.append(f"{op}: decomposed graph has {sorted(got)}; the table says {sorted(into)}")
-        elif op not in got:
+        elif (
+            op not in got and op not in KNOWN_GAPS
+        ):  # a known gap may never reach the graph (coverage.py says why)
             problems.append(f"{op}: not in its sample's graph {sorted(got)}")
     assert problems == [], "\n".join(problems)
 
@@ -300,7 +302,8 @@ def test_int8_claims_lower_in_int8_within_one_lsb() -> None:
 
 
 def test_missing_ops_fail_the_build_naming_the_op() -> None:
-    ops = with_status(lambda r: r.status == "missing")
+    # KNOWN_GAPS have a lowering that refuses part of what the op expresses: their samples fail on that refusal
+    ops = [op for op in with_status(lambda r: r.status == "missing") if op not in KNOWN_GAPS]
 
     def names(op: str) -> list[str]:
         if op in DECOMPOSED:
