@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..ir import Layout, Op, OpCode, UnaryFunc
+from ..ir_enums import ReduceFunc
 from . import ExportError
 from .onnx import _Writer
 
@@ -26,6 +27,7 @@ class Writer(_Writer):
             (OpCode.SOFTMAX, "float"): self.softmax,
             (OpCode.LAYER_NORM, "float"): self.layer_norm,
             (OpCode.EMBEDDING, "float"): self.embedding,
+            (OpCode.REDUCE, "int8"): self.reduce,  # one form for every dtype (docs/artifact.md)
         }
         for form in ("int8", "float"):
             for code, fn in (
@@ -88,6 +90,27 @@ class Writer(_Writer):
         else:
             raise ExportError(f"UNARY {func.name} has no mapping in the ONNX exporter")
         self.q(y, out)
+
+    def reduce(self, op: Op) -> None:
+        """REDUCE's SUM / MEAN / MAX / MIN / PROD as ONNX Reduce* (axes: the stored axes, as logical axes)."""
+        p: Any = self.program.params_of(op)
+        func = ReduceFunc(p.func)
+        onnx_op = {
+            ReduceFunc.SUM: "ReduceSum",
+            ReduceFunc.MEAN: "ReduceMean",
+            ReduceFunc.MAX: "ReduceMax",
+            ReduceFunc.MIN: "ReduceMin",
+            ReduceFunc.PROD: "ReduceProd",
+        }.get(func)
+        if onnx_op is None:
+            raise ExportError(f"REDUCE {func.name} has no ONNX mapping in edgebuild's exporter")
+        x, y = op.inputs[0], op.outputs[0]
+        t = self.program.tensors[x]
+        stored = [a for a in range(len(t.shape)) if (p.axes >> a) & 1]
+        axes = sorted((0, 2, 3, 1)[a] if t.layout == Layout.NHWC else a for a in stored)
+        keep = int(len(self.program.tensors[y].shape) == len(t.shape))
+        ax = self.init(self.unique("axes"), np.array(axes, np.int64))
+        self.q(y, self.node(onnx_op, [self.dq(x), ax], keepdims=keep))
 
     def softmax(self, op: Op) -> None:
         x, y = op.inputs[0], op.outputs[0]

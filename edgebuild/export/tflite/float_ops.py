@@ -5,10 +5,12 @@ float builtin -> QUANTIZE (TensorWriter.fin / fout). The table is in export/tfli
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ...ir import DType, Op, OpCode, UnaryFunc
+from ...ir_enums import ReduceFunc
 from .. import ExportError
 from .ops import ADD_LEFT_SHIFT, OpWriter
 from .quant import check_multiplier
@@ -34,6 +36,7 @@ class Writer(OpWriter):
             (OpCode.RESIZE, "int8"): self.island(self.resize),
             (OpCode.BATCH_MATMUL, "int8"): self.island(self.batch_matmul),
             (OpCode.SOFTMAX, "float"): self.softmax,
+            (OpCode.REDUCE, "int8"): self.reduce,  # one form for every dtype; int8 runs as a float island
             (OpCode.LAYER_NORM, "float"): self.layer_norm,
             (OpCode.EMBEDDING, "float"): self.embedding,
             (OpCode.UNARY, "float"): self.unary,
@@ -260,6 +263,28 @@ class Writer(OpWriter):
         self.flush_island()
 
     # --- normalization and matrix products ------------------------------------------------------------------
+    def reduce(self, op: Op) -> None:
+        """REDUCE's SUM / MEAN / MAX / MIN / PROD as SUM / MEAN / REDUCE_MAX / REDUCE_MIN / REDUCE_PROD over the
+        stored axes (TFLite tensors are stored as edgebuild's), in float32."""
+        p: Any = self.program.params_of(op)
+        func = ReduceFunc(p.func)
+        builtin = {
+            ReduceFunc.SUM: "SUM",
+            ReduceFunc.MEAN: "MEAN",
+            ReduceFunc.MAX: "REDUCE_MAX",
+            ReduceFunc.MIN: "REDUCE_MIN",
+            ReduceFunc.PROD: "REDUCE_PROD",
+        }.get(func)
+        if builtin is None:
+            raise ExportError(f"REDUCE {func.name} has no TFLite mapping in edgebuild's exporter")
+        x, y = op.inputs[0], op.outputs[0]
+        rank = len(self.program.tensors[x].shape)
+        axes = self.fb.const_i32(f"{op.name}.axes", [a for a in range(rank) if (p.axes >> a) & 1])
+        keep = len(self.program.tensors[y].shape) == rank
+        opts = self.fb.options("ReducerOptions", keepDims=keep)
+        self.fb.op(builtin, [self.fin(x), axes], [self.fout(y)], opts, "ReducerOptions")
+        self.flush_island()
+
     def softmax(self, op: Op) -> None:
         """SOFTMAX over the last axis, beta 1."""
         opts = self.fb.options("SoftmaxOptions", beta=1.0)
