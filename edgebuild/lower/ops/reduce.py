@@ -1,7 +1,7 @@
 """REDUCE and CUMSUM: sum, mean, amax, amin, max/min (values and indices), argmax, argmin, var, prod, any, all,
 logsumexp and cumsum over any dims, in PLAIN layout (PyTorch's own axes).
 
-Float tensors reduce in float32 with double accumulation (f32-reduce); int32 tensors (int64 and bool narrowed,
+Float tensors reduce in float32 with double accumulation (xx-reduce); int32 tensors (int64 and bool narrowed,
 DESIGN.md) reduce in int32; ARGMAX, ARGMIN, ANY and ALL write int32 (bool as 0/1). mean over (H, W) of an int8
 4-D activation stays the global AVG_POOL2D of pool.py; its float form is here (a REDUCE like every other mean).
 """

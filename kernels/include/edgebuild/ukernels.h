@@ -230,9 +230,9 @@ void eb_f32_deconv_ref(const eb_f32_conv_params* params, const float* input, con
                        float* output);
 // f32-gridsample: GRID_SAMPLE of NHWC [N, H, W, C] at grid [N, OH, OW, 2] (x, y in [-1, 1]) into [N, OH, OW, C];
 // mode 0 bilinear / 1 nearest, padding 0 zeros / 1 border / 2 reflection (EB_GRID_SAMPLE_*).
-void eb_f32_grid_sample_ref(size_t batch, int32_t input_height, int32_t input_width, size_t channels,
-                            size_t output_height, size_t output_width, int32_t mode, int32_t padding,
-                            int32_t align_corners, const float* input, const float* grid, float* output);
+void eb_f32_gridsample_ref(size_t batch, int32_t input_height, int32_t input_width, size_t channels,
+                           size_t output_height, size_t output_width, int32_t mode, int32_t padding,
+                           int32_t align_corners, const float* input, const float* grid, float* output);
 // ---- end issue 16, conv ----
 // ---- issue 16, elementwise ----
 // xx-elementwise: ELEMENTWISE's function (EB_BINARY_FUNC_*, ops_enums.h) of a and b broadcast to the output (same
@@ -257,35 +257,36 @@ void eb_xx_gather_ref(size_t element_size, size_t outer, size_t axis_size, size_
 void eb_xx_gather_elements_ref(size_t element_size, size_t rank, const int32_t* input_dims, const int32_t* index_dims,
                                size_t axis, const int32_t* indices, const void* input, void* output);
 // xx-gather: y = x broadcast to output_dims (same rank <= 6; each input dim 1 or the output's).
-void eb_xx_broadcast_ref(size_t element_size, size_t rank, const int32_t* input_dims, const int32_t* output_dims,
-                         const void* input, void* output);
+void eb_xx_gather_broadcast_ref(size_t element_size, size_t rank, const int32_t* input_dims, const int32_t* output_dims,
+                                const void* input, void* output);
 // xx-scatter: y = x with src combined in at indices along axis (dtype EB_DTYPE_*, reduce EB_SCATTER_REDUCE_*).
-void eb_xx_scatter_elements_ref(int dtype, size_t rank, const int32_t* input_dims, const int32_t* index_dims,
-                                const int32_t* src_dims, size_t axis, int reduce, int include_self,
-                                const int32_t* indices, const void* src, const void* input, void* output);
+void eb_xx_scatter_ref(int dtype, size_t rank, const int32_t* input_dims, const int32_t* index_dims,
+                       const int32_t* src_dims, size_t axis, int reduce, int include_self, const int32_t* indices,
+                       const void* src, const void* input, void* output);
 // xx-topk: x as [outer, n, inner] -> the k first along n ([outer, k, inner]) by value, ties by lower index; writes
 // values (x's dtype) when values != NULL, int32 indices when indices != NULL.
 void eb_xx_topk_ref(int dtype, size_t outer, size_t n, size_t inner, size_t k, int largest, const void* input,
                     void* values, int32_t* indices);
 // --- end indexing ---
-// ---- issue 16, reductions: REDUCE and CUMSUM (f32-reduce) ----
+// ---- issue 16, reductions: REDUCE and CUMSUM (xx-reduce) ----
 // REDUCE of x [dims] over the axes whose bit is set in `axes` (bit k: axis k; rank <= 6); y holds the kept dims in
 // order (row-major), whether or not the reduced dims are kept as 1. Reduced elements are visited in row-major
 // order of the reduced axes; ARGMAX/ARGMIN give the position in that order (first index on ties). func is
 // EB_REDUCE_FUNC_* (edgebuild/ops_enums.h).
 // f32: sums, means, products, variances accumulate in double and round once; MAX/MIN/ARGMAX/ARGMIN treat NaN as
 // the extreme (torch); ANY/ALL test x != 0. ARGMAX/ARGMIN/ANY/ALL write int32, the others float.
-void eb_f32_reduce_ref(int32_t func, size_t rank, const int32_t* dims, uint32_t axes, float correction,
-                       const float* input, void* output);
+void eb_xx_reduce_ref(int32_t func, size_t rank, const int32_t* dims, uint32_t axes, float correction,
+                      const float* input, void* output);
 // s32: SUM and PROD wrap modulo 2^32; MAX, MIN, PROD, ANY, ALL, ARGMAX, ARGMIN; output int32.
-void eb_s32_reduce_ref(int32_t func, size_t rank, const int32_t* dims, uint32_t axes, const int32_t* input,
-                       int32_t* output);
+void eb_xx_reduce_s32_ref(int32_t func, size_t rank, const int32_t* dims, uint32_t axes, const int32_t* input,
+                          int32_t* output);
 // s8 codes (one scale and zero point): MAX and MIN write int8 codes, ARGMAX and ARGMIN int32 positions.
-void eb_s8_reduce_ref(int32_t func, size_t rank, const int32_t* dims, uint32_t axes, const int8_t* input, void* output);
+void eb_xx_reduce_s8_ref(int32_t func, size_t rank, const int32_t* dims, uint32_t axes, const int8_t* input,
+                         void* output);
 // CUMSUM over the middle axis of [outer, n, inner]: f32 keeps the running sum in double and rounds each output
 // once; s32 wraps modulo 2^32. Input and output must not overlap.
-void eb_f32_cumsum_ref(size_t outer, size_t n, size_t inner, const float* input, float* output);
-void eb_s32_cumsum_ref(size_t outer, size_t n, size_t inner, const int32_t* input, int32_t* output);
+void eb_xx_reduce_cumsum_ref(size_t outer, size_t n, size_t inner, const float* input, float* output);
+void eb_xx_reduce_cumsum_s32_ref(size_t outer, size_t n, size_t inner, const int32_t* input, int32_t* output);
 // ---- end reductions ----
 
 #ifdef __cplusplus

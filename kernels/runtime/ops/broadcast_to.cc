@@ -21,7 +21,7 @@ eb_status validate(OpCheck& c) {
 
 void run(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
-  eb_xx_broadcast_ref(dtype_size(x.dtype), x.rank, x.dims, y.dims, x.data, y.data);
+  eb_xx_gather_broadcast_ref(dtype_size(x.dtype), x.rank, x.dims, y.dims, x.data, y.data);
 }
 
 }  // namespace

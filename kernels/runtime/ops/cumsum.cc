@@ -28,9 +28,10 @@ void run(eb_model* m, const Op& op) {
   for (uint32_t k = axis + 1; k < x.rank; ++k) inner *= (size_t)x.dims[k];
   const size_t n = (size_t)x.dims[axis];
   if (x.dtype == EB_DTYPE_FLOAT32)
-    eb_f32_cumsum_ref(outer, n, inner, reinterpret_cast<const float*>(x.data), reinterpret_cast<float*>(y.data));
+    eb_xx_reduce_cumsum_ref(outer, n, inner, reinterpret_cast<const float*>(x.data), reinterpret_cast<float*>(y.data));
   else
-    eb_s32_cumsum_ref(outer, n, inner, reinterpret_cast<const int32_t*>(x.data), reinterpret_cast<int32_t*>(y.data));
+    eb_xx_reduce_cumsum_s32_ref(outer, n, inner, reinterpret_cast<const int32_t*>(x.data),
+                                reinterpret_cast<int32_t*>(y.data));
 }
 
 }  // namespace

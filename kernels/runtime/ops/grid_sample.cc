@@ -29,9 +29,9 @@ eb_status validate(OpCheck& c) {
 void run(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
   const GridSampleFloatParams& p = op.p.grid_sample_float;
-  eb_f32_grid_sample_ref((size_t)x.dims[0], x.dims[1], x.dims[2], (size_t)x.dims[3], (size_t)y.dims[1],
-                         (size_t)y.dims[2], p.mode, p.padding, p.align_corners, data_of<const float>(m, op.inputs[0]),
-                         data_of<const float>(m, op.inputs[1]), data_of<float>(m, op.outputs[0]));
+  eb_f32_gridsample_ref((size_t)x.dims[0], x.dims[1], x.dims[2], (size_t)x.dims[3], (size_t)y.dims[1],
+                        (size_t)y.dims[2], p.mode, p.padding, p.align_corners, data_of<const float>(m, op.inputs[0]),
+                        data_of<const float>(m, op.inputs[1]), data_of<float>(m, op.outputs[0]));
 }
 
 }  // namespace

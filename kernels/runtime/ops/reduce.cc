@@ -63,12 +63,12 @@ void run(eb_model* m, const Op& op) {
   const ReduceParams& p = op.p.reduce;
   const uint32_t axes = (uint32_t)p.axes;
   if (x.dtype == EB_DTYPE_FLOAT32)
-    eb_f32_reduce_ref(p.func, x.rank, x.dims, axes, p.correction, reinterpret_cast<const float*>(x.data), y.data);
+    eb_xx_reduce_ref(p.func, x.rank, x.dims, axes, p.correction, reinterpret_cast<const float*>(x.data), y.data);
   else if (x.dtype == EB_DTYPE_INT32)
-    eb_s32_reduce_ref(p.func, x.rank, x.dims, axes, reinterpret_cast<const int32_t*>(x.data),
-                      reinterpret_cast<int32_t*>(y.data));
+    eb_xx_reduce_s32_ref(p.func, x.rank, x.dims, axes, reinterpret_cast<const int32_t*>(x.data),
+                         reinterpret_cast<int32_t*>(y.data));
   else
-    eb_s8_reduce_ref(p.func, x.rank, x.dims, axes, reinterpret_cast<const int8_t*>(x.data), y.data);
+    eb_xx_reduce_s8_ref(p.func, x.rank, x.dims, axes, reinterpret_cast<const int8_t*>(x.data), y.data);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // scatter_elements.cc: SCATTER_ELEMENTS: y = x with src combined in along axis at indices (torch.scatter,
 // scatter_add, scatter_reduce, index_put with accumulate). int8 moves codes: reduce NONE, MAX or MIN only, and src
-// shares x's scale and zero point. A run-time index outside [-n, n) is skipped (eb_xx_scatter_elements_ref).
+// shares x's scale and zero point. A run-time index outside [-n, n) is skipped (eb_xx_scatter_ref).
 #include "edgebuild/ukernels.h"
 #include "indexing.h"
 
@@ -37,8 +37,8 @@ void run(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &idx = m->tensors[op.inputs[1]], &src = m->tensors[op.inputs[2]];
   const Tensor& y = m->tensors[op.outputs[0]];
   const ScatterElementsParams& p = op.p.scatter_elements;
-  eb_xx_scatter_elements_ref(x.dtype, x.rank, x.dims, idx.dims, src.dims, (size_t)p.axis, p.reduce, p.include_self,
-                             reinterpret_cast<const int32_t*>(idx.data), src.data, x.data, y.data);
+  eb_xx_scatter_ref(x.dtype, x.rank, x.dims, idx.dims, src.dims, (size_t)p.axis, p.reduce, p.include_self,
+                    reinterpret_cast<const int32_t*>(idx.data), src.data, x.data, y.data);
 }
 
 }  // namespace

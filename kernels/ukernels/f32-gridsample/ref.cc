@@ -36,9 +36,9 @@ static float eb_gs_coordinate(float g, int32_t size, int32_t padding, int32_t al
 // A usable coordinate: finite and within one pixel of [0, size − 1] (so floor() fits an int64 exactly).
 static inline int eb_gs_near(float c, int32_t size) { return c > -2.0f && c < (float)size + 1.0f; }
 
-extern "C" void eb_f32_grid_sample_ref(size_t batch, int32_t input_height, int32_t input_width, size_t channels,
-                                       size_t output_height, size_t output_width, int32_t mode, int32_t padding,
-                                       int32_t align_corners, const float* input, const float* grid, float* output) {
+extern "C" void eb_f32_gridsample_ref(size_t batch, int32_t input_height, int32_t input_width, size_t channels,
+                                      size_t output_height, size_t output_width, int32_t mode, int32_t padding,
+                                      int32_t align_corners, const float* input, const float* grid, float* output) {
   const int64_t H = input_height, W = input_width;
   for (size_t n = 0; n < batch; ++n) {
     const float* img = input + n * (size_t)H * (size_t)W * channels;

@@ -65,8 +65,8 @@ extern "C" void eb_xx_gather_elements_ref(size_t element_size, size_t rank, cons
 }
 
 // y[p] = x[p with every dim where x has size 1 set to 0] (same rank).
-extern "C" void eb_xx_broadcast_ref(size_t element_size, size_t rank, const int32_t* input_dims,
-                                    const int32_t* output_dims, const void* input, void* output) {
+extern "C" void eb_xx_gather_broadcast_ref(size_t element_size, size_t rank, const int32_t* input_dims,
+                                           const int32_t* output_dims, const void* input, void* output) {
   size_t stride[6], total = 1, s = 1;
   for (size_t k = rank; k-- > 0;) {
     stride[k] = input_dims[k] == 1 ? 0 : s;

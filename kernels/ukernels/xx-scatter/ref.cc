@@ -80,9 +80,9 @@ void scatter(size_t rank, const int32_t* input_dims, const int32_t* index_dims, 
 // y = x, then for each index position p (row-major): y[p with p[axis] = indices[p]] = reduce(that, src[p]).
 // Contributions to one element are applied in increasing order of their position along the axis (PyTorch's CPU
 // order, so float sums round the same). A index outside [-n, n) is skipped. src has dims >= the index's.
-extern "C" void eb_xx_scatter_elements_ref(int dtype, size_t rank, const int32_t* input_dims, const int32_t* index_dims,
-                                           const int32_t* src_dims, size_t axis, int reduce, int include_self,
-                                           const int32_t* indices, const void* src, const void* input, void* output) {
+extern "C" void eb_xx_scatter_ref(int dtype, size_t rank, const int32_t* input_dims, const int32_t* index_dims,
+                                  const int32_t* src_dims, size_t axis, int reduce, int include_self,
+                                  const int32_t* indices, const void* src, const void* input, void* output) {
   size_t count = 1;
   for (size_t k = 0; k < rank; ++k) count *= (size_t)input_dims[k];
   const size_t size = dtype == EB_DTYPE_INT8 ? 1 : 4;

@@ -10,6 +10,7 @@ tolerance (tests/kernels/ukernels/test_f32_ref.py), not exactly.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -88,9 +89,57 @@ def unary_f32(func: UnaryFunc, x: np.ndarray, alpha: np.float32, slope: np.ndarr
         assert slope is not None
         s = slope.astype(np.float64)
         y = np.where(v > 0, v, v * (s[0] if s.size == 1 else s))
+    elif func.name in _NUMPY_F64:
+        with np.errstate(all="ignore"):
+            y = _NUMPY_F64[func.name](v, float(alpha))
     else:
         raise AssertionError(f"the oracle has no {func.name}: add it here")
     return y.astype(np.float32)
+
+
+def _round_half_even(v: np.ndarray, _a: float) -> np.ndarray:
+    return np.round(v)  # numpy rounds half to even, as torch.round
+
+
+# issue 16's functions, in float64 (the kernel computes in double and rounds once); the *_SCALAR forms take alpha
+_NUMPY_F64: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+    "EXP": lambda v, a: np.exp(v),
+    "LOG": lambda v, a: np.log(v),
+    "LOG2": lambda v, a: np.log2(v),
+    "LOG10": lambda v, a: np.log10(v),
+    "LOG1P": lambda v, a: np.log1p(v),
+    "EXPM1": lambda v, a: np.expm1(v),
+    "SQRT": lambda v, a: np.sqrt(v),
+    "RSQRT": lambda v, a: 1 / np.sqrt(v),
+    "ERF": lambda v, a: np.vectorize(math.erf)(v),
+    "SIN": lambda v, a: np.sin(v),
+    "COS": lambda v, a: np.cos(v),
+    "TAN": lambda v, a: np.tan(v),
+    "ASIN": lambda v, a: np.arcsin(v),
+    "ACOS": lambda v, a: np.arccos(v),
+    "ATAN": lambda v, a: np.arctan(v),
+    "SINH": lambda v, a: np.sinh(v),
+    "COSH": lambda v, a: np.cosh(v),
+    "ASINH": lambda v, a: np.arcsinh(v),
+    "ACOSH": lambda v, a: np.arccosh(v),
+    "ATANH": lambda v, a: np.arctanh(v),
+    "ABS": lambda v, a: np.abs(v),
+    "SIGN": lambda v, a: np.sign(v),
+    "NEG": lambda v, a: -v,
+    "FLOOR": lambda v, a: np.floor(v),
+    "CEIL": lambda v, a: np.ceil(v),
+    "ROUND": _round_half_even,
+    "TRUNC": lambda v, a: np.trunc(v),
+    "ELU": lambda v, a: np.where(v > 0, v, a * np.expm1(v)),
+    "POW_SCALAR": lambda v, a: np.power(v, a),
+    "ADD_SCALAR": lambda v, a: v + a,
+    "MUL_SCALAR": lambda v, a: v * a,
+    "RSUB_SCALAR": lambda v, a: a - v,
+    "DIV_SCALAR": lambda v, a: v / a,
+    "RDIV_SCALAR": lambda v, a: a / v,
+    "MAX_SCALAR": lambda v, a: np.maximum(v, a),
+    "MIN_SCALAR": lambda v, a: np.minimum(v, a),
+}
 
 
 FIXED_FORM = (OpCode.QUANTIZE, OpCode.DEQUANTIZE, OpCode.RESHAPE, OpCode.TRANSPOSE)

@@ -1,4 +1,4 @@
-// f32-reduce/ref.cc: reference REDUCE (f32, s32, s8) and CUMSUM (f32, s32): plain loops, a fixed visiting order.
+// xx-reduce/ref.cc: reference REDUCE (f32, s32, s8) and CUMSUM (f32, s32): plain loops, a fixed visiting order.
 #include <stdint.h>
 
 #include "edgebuild/f32math.h"
@@ -97,8 +97,8 @@ inline bool is_nan(float v) { return v != v; }
 
 }  // namespace
 
-extern "C" void eb_f32_reduce_ref(int32_t func, size_t rank, const int32_t* dims, uint32_t axes, float correction,
-                                  const float* input, void* output) {
+extern "C" void eb_xx_reduce_ref(int32_t func, size_t rank, const int32_t* dims, uint32_t axes, float correction,
+                                 const float* input, void* output) {
   const Walk w = make_walk(rank, dims, axes);
   float* yf = static_cast<float*>(output);
   int32_t* yi = static_cast<int32_t*>(output);
@@ -170,8 +170,8 @@ extern "C" void eb_f32_reduce_ref(int32_t func, size_t rank, const int32_t* dims
   });
 }
 
-extern "C" void eb_s32_reduce_ref(int32_t func, size_t rank, const int32_t* dims, uint32_t axes, const int32_t* input,
-                                  int32_t* output) {
+extern "C" void eb_xx_reduce_s32_ref(int32_t func, size_t rank, const int32_t* dims, uint32_t axes,
+                                     const int32_t* input, int32_t* output) {
   const Walk w = make_walk(rank, dims, axes);
   for_each_output(w, [&](size_t o, size_t base) {
     uint32_t acc = func == EB_REDUCE_FUNC_PROD ? 1u : 0u;  // unsigned: wraps without undefined behaviour
@@ -198,8 +198,8 @@ extern "C" void eb_s32_reduce_ref(int32_t func, size_t rank, const int32_t* dims
   });
 }
 
-extern "C" void eb_s8_reduce_ref(int32_t func, size_t rank, const int32_t* dims, uint32_t axes, const int8_t* input,
-                                 void* output) {
+extern "C" void eb_xx_reduce_s8_ref(int32_t func, size_t rank, const int32_t* dims, uint32_t axes, const int8_t* input,
+                                    void* output) {
   const Walk w = make_walk(rank, dims, axes);
   const bool want_max = func == EB_REDUCE_FUNC_MAX || func == EB_REDUCE_FUNC_ARGMAX;
   for_each_output(w, [&](size_t o, size_t base) {
@@ -215,7 +215,7 @@ extern "C" void eb_s8_reduce_ref(int32_t func, size_t rank, const int32_t* dims,
   });
 }
 
-extern "C" void eb_f32_cumsum_ref(size_t outer, size_t n, size_t inner, const float* input, float* output) {
+extern "C" void eb_xx_reduce_cumsum_ref(size_t outer, size_t n, size_t inner, const float* input, float* output) {
   for (size_t a = 0; a < outer; ++a) {
     for (size_t c = 0; c < inner; ++c) {
       double s = 0.0;
@@ -228,7 +228,8 @@ extern "C" void eb_f32_cumsum_ref(size_t outer, size_t n, size_t inner, const fl
   }
 }
 
-extern "C" void eb_s32_cumsum_ref(size_t outer, size_t n, size_t inner, const int32_t* input, int32_t* output) {
+extern "C" void eb_xx_reduce_cumsum_s32_ref(size_t outer, size_t n, size_t inner, const int32_t* input,
+                                            int32_t* output) {
   for (size_t a = 0; a < outer; ++a) {
     for (size_t c = 0; c < inner; ++c) {
       uint32_t s = 0;
