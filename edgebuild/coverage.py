@@ -68,40 +68,25 @@ FOLDED: dict[str, str] = {
 
 _TABLE = "torch's core decomposition table"
 _OURS = "edgebuild's decomposition (edgebuild/decompose.py DECOMPOSITIONS)"
+# what decompose._cdist becomes, for every p
+_CDIST_INTO = (
+    "aten.unsqueeze.default",
+    "aten.sub.Tensor",
+    "aten.mul.Tensor",
+    "aten.abs.default",
+    "aten.pow.Tensor_Scalar",
+    "aten.sum.dim_IntList",
+    "aten.amax.default",
+    "aten.sqrt.default",
+    "aten.ne.Scalar",
+    "aten._to_copy.default",
+)
 # op -> (the ops it becomes, how); tests/ops/test_core_coverage.py checks each against the sample's graph
 DECOMPOSED: dict[str, tuple[tuple[str, ...], str]] = {
-    "aten._cdist_forward.default": (
-        (
-            "aten.unsqueeze.default",
-            "aten.sub.Tensor",
-            "aten.mul.Tensor",
-            "aten.abs.default",
-            "aten.pow.Tensor_Scalar",
-            "aten.sum.dim_IntList",
-            "aten.amax.default",
-            "aten.sqrt.default",
-            "aten.ne.Scalar",
-            "aten._to_copy.default",
-        ),
-        _OURS,
-    ),
+    "aten._cdist_forward.default": (_CDIST_INTO, _OURS),
+    # row i against the rows after it: slices, one cdist each, concatenated
     "aten._pdist_forward.default": (
-        (
-            "aten.slice.Tensor",
-            "aten.squeeze.dim",
-            "aten.cat.default",
-            "aten.unsqueeze.default",
-            "aten.sub.Tensor",
-            "aten.mul.Tensor",
-            "aten.abs.default",
-            "aten.pow.Tensor_Scalar",
-            "aten.sum.dim_IntList",
-            "aten.amax.default",
-            "aten.sqrt.default",
-            "aten.ne.Scalar",
-            "aten._to_copy.default",
-            "aten.view.default",
-        ),
+        ("aten.slice.Tensor", "aten.squeeze.dim", "aten.cat.default", "aten.view.default", *_CDIST_INTO),
         _OURS,
     ),
     "aten.fill.Scalar": (("aten.full_like.default",), _TABLE),

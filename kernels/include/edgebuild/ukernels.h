@@ -224,6 +224,15 @@ void eb_f32_resize_ref(size_t batch, size_t input_height, size_t input_width, si
 // qs8-deconv / f32-deconv: TRANSPOSE_CONV2D gathered per output (NHWC, groups, dilation): input row ih feeds output
 // row oh = ih·stride − pad_top + kh·dilation (PyTorch's conv_transpose2d); weights [OC, KH, KW, C/G], bias [OC] or
 // NULL, per-channel multiplier and shift (int8). The geometry structs are CONV2D's (pad_top/pad_left = padding).
+// The input index a transposed conv's output index o gathers from for tap k (one axis): i with i·stride = o + pad −
+// k·dilation, or −1 when no input row (or column) lands there. Shared by both deconv references.
+static inline int64_t eb_deconv_source(int64_t o, int64_t pad, int64_t k, int64_t dilation, int64_t stride,
+                                       int64_t size) {
+  const int64_t t = o + pad - k * dilation;
+  if (t < 0 || t % stride != 0) return -1;
+  const int64_t i = t / stride;
+  return i < size ? i : -1;
+}
 void eb_qs8_deconv_ref(const eb_qs8_conv_params* params, const int8_t* input, const int8_t* weights,
                        const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output);
 void eb_f32_deconv_ref(const eb_f32_conv_params* params, const float* input, const float* weights, const float* bias,

@@ -4,14 +4,6 @@
 // docs/artifact.md TRANSPOSE_CONV2D (float): qs8-deconv/ref.cc's sum over the same taps in the same order,
 //   y[n, oh, ow, oc] = clamp(bias[oc] + Σ x[n, ih, iw, g·C/G + c] · w[oc, kh, kw, c])
 // in double, rounded once (ukernels.h, f32 conventions).
-static inline int64_t eb_deconv_source_f32(int64_t o, int64_t pad, int64_t k, int64_t dilation, int64_t stride,
-                                           int64_t size) {
-  const int64_t t = o + pad - k * dilation;
-  if (t < 0 || t % stride != 0) return -1;
-  const int64_t i = t / stride;
-  return i < size ? i : -1;
-}
-
 extern "C" void eb_f32_deconv_ref(const eb_f32_conv_params* p, const float* input, const float* weights,
                                   const float* bias, float* output) {
   const int64_t H = p->input_height, W = p->input_width;
@@ -25,12 +17,10 @@ extern "C" void eb_f32_deconv_ref(const eb_f32_conv_params* p, const float* inpu
           const size_t c0 = (oc / group_out) * group_in;
           double acc = bias != NULL ? (double)bias[oc] : 0.0;
           for (size_t kh = 0; kh < KH; ++kh) {
-            const int64_t ih =
-                eb_deconv_source_f32(oh, p->pad_top, (int64_t)kh, p->dilation_height, p->stride_height, H);
+            const int64_t ih = eb_deconv_source(oh, p->pad_top, (int64_t)kh, p->dilation_height, p->stride_height, H);
             if (ih < 0) continue;
             for (size_t kw = 0; kw < KW; ++kw) {
-              const int64_t iw =
-                  eb_deconv_source_f32(ow, p->pad_left, (int64_t)kw, p->dilation_width, p->stride_width, W);
+              const int64_t iw = eb_deconv_source(ow, p->pad_left, (int64_t)kw, p->dilation_width, p->stride_width, W);
               if (iw < 0) continue;
               const float* x = input + ((n * (size_t)H + (size_t)ih) * (size_t)W + (size_t)iw) * C + c0;
               const float* w = weights + ((oc * KH + kh) * KW + kw) * group_in;

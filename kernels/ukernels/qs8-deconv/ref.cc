@@ -9,14 +9,6 @@
 // over the taps with (oh + pt − kh·dh) = ih·sh and (ow + pl − kw·dw) = iw·sw for an ih, iw inside the input, in the
 // order kh, kw, c; then y = clamp(MBQM(acc, mult[oc], shift[oc]) + zp_y, act_min, act_max).
 // Every read index is checked against the input, so no geometry reads outside it.
-static inline int64_t eb_deconv_source(int64_t o, int64_t pad, int64_t k, int64_t dilation, int64_t stride,
-                                       int64_t size) {
-  const int64_t t = o + pad - k * dilation;
-  if (t < 0 || t % stride != 0) return -1;
-  const int64_t i = t / stride;
-  return i < size ? i : -1;
-}
-
 extern "C" void eb_qs8_deconv_ref(const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weights,
                                   const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
                                   int8_t* output) {
