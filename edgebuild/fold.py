@@ -39,7 +39,8 @@ SHAPE_ONLY = {
 _NO_FOLD = {torch.ops.aten.lift_fresh_copy.default}
 
 
-def _attr(gm: GraphModule, target: str) -> Any:
+def attr_value(gm: GraphModule, target: str) -> Any:
+    """The object a get_attr node's dotted `target` names on `gm` (AttributeError when there is none)."""
     value: Any = gm
     for part in target.split("."):
         value = getattr(value, part)
@@ -86,7 +87,7 @@ def fold_constants(gm: GraphModule) -> int:
     values: dict[Node, Any] = {}
     for node in gm.graph.nodes:
         if node.op == "get_attr":
-            values[node] = _attr(gm, str(node.target))
+            values[node] = attr_value(gm, str(node.target))
     folded: dict[Node, Any] = {}
     for node in list(gm.graph.nodes):
         if not _foldable(node):

@@ -18,6 +18,7 @@ from torch.fx import GraphModule, Node
 
 from .._torchao import pt2e  # noqa: F401  (importing PT2E registers the quantized_decomposed ops)
 from ..errors import EdgebuildError
+from ..fold import attr_value
 from ..ir import DType, Layout, Op, Program, Tensor
 from ..ir_ops import OpParams, TransposeParams
 from ..qmath import activation_bounds
@@ -130,9 +131,10 @@ def record_qdq_values(gm: GraphModule) -> None:
 
 
 def _attr_tensor(gm: GraphModule, target: str) -> torch.Tensor | None:
-    value: object = gm
-    for part in target.split("."):
-        value = getattr(value, part, None)
+    try:
+        value = attr_value(gm, target)
+    except AttributeError:
+        return None
     return value if isinstance(value, torch.Tensor) else None
 
 
@@ -286,9 +288,7 @@ class LoweringContext:
     def constant(self, arg: object) -> np.ndarray:
         """The value of a get_attr node (a folded int8/int32 weight, a scale vector)."""
         if isinstance(arg, Node) and arg.op == "get_attr":
-            value = self.gm
-            for part in str(arg.target).split("."):
-                value = getattr(value, part)
+            value = attr_value(self.gm, str(arg.target))
             assert isinstance(value, torch.Tensor)
             return value.detach().cpu().numpy()
         raise NotQuantized(str(arg))
