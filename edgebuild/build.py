@@ -33,7 +33,7 @@ from .compress.pipeline import compress
 from .errors import EdgebuildError
 from .evaluate import accuracy_section, native_model, smoke_test
 from .ir import Program
-from .load import load_model
+from .load import LoadedModel, load_model
 from .lower import lower_graph
 from .paths import default_out
 from .plan import ArenaPlan, plan_arena
@@ -50,12 +50,13 @@ REPORT = "report.json"
 
 @dataclass
 class BuildOptions:
-    model: Path
+    # A model file, or a model held in memory (edgebuild/api.py: its `path` names a file identifying its program)
+    model: Path | LoadedModel
     target: str = "host"
-    calib: Path | None = None
+    calib: Any = None  # a .npz/.npy/.pt path, or data held in memory (calib.read_data)
     input_shape: str | None = None
     out: Path | None = None
-    eval: Path | None = None
+    eval: Any = None  # as calib, with labels
     model_class: str | None = None
     trust_model: bool = False
     smoke: bool = True
@@ -86,6 +87,7 @@ def build(opts: BuildOptions, log: Log = lambda s: None, warn: Log = lambda s: N
     """The whole pipeline; with `opts.cache`, a verified copy of an identical earlier build when there is one."""
     if (
         not opts.cache
+        or not _from_files(opts)
         or opts.compress.transforms_module
         or opts.sparse != "auto"
         or opts.sparse_block is not None
@@ -98,6 +100,7 @@ def build(opts: BuildOptions, log: Log = lambda s: None, warn: Log = lambda s: N
     cache = BundleCache.for_request(Request.from_options(opts), opts.cache_dir)
     if cache is None:
         return _build(opts, log, warn, None)
+    assert isinstance(opts.model, Path)  # _from_files
     out = opts.out or default_out(opts.model, target.name)
     with cache.locked():  # a concurrent build of the same key waits here, then copies our entry
         hit = cache.restore(out, log)
@@ -128,7 +131,10 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
         t0 = now
 
     target = _target(opts)
-    loaded = load_model(opts.model, model_class=opts.model_class, trust_model=opts.trust_model)
+    if isinstance(opts.model, LoadedModel):
+        loaded = opts.model
+    else:
+        loaded = load_model(opts.model, model_class=opts.model_class, trust_model=opts.trust_model)
     calib, eval_data = source_data(loaded, opts.calib, opts.eval, opts.input_shape, warn)
     lap("load")
 
@@ -144,7 +150,7 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
             shared_weight_scale=shared,
         )
         lap("quantize")
-        prog = lower_graph(qgm, name=opts.model.stem, float_layers=float_layers)
+        prog = lower_graph(qgm, name=loaded.path.stem, float_layers=float_layers)
         lap("lower")
         return prog
 
@@ -160,7 +166,7 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
     runner_path = _build_runner(target, log)
     lap("compile")
 
-    out = opts.out or default_out(opts.model, target.name)
+    out = opts.out or default_out(loaded.path, target.name)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
@@ -180,7 +186,7 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
         from .report import make_report, write_build_html, write_json
 
         report = make_report(
-            opts.model,
+            loaded.path,
             loaded.format,
             target,
             program,
@@ -205,6 +211,13 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return BuildResult(out, report, program, plan, timings)
+
+
+def _from_files(opts: BuildOptions) -> bool:
+    """The model and its data are files: what the cache keys (a model or data held in memory is not cached)."""
+    return isinstance(opts.model, Path) and all(
+        d is None or isinstance(d, Path) for d in (opts.calib, opts.eval)
+    )
 
 
 def _target(opts: BuildOptions) -> Target:

@@ -4,10 +4,10 @@ build's data comes from (`source_data`: --calib, else random inputs of --input-s
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -53,30 +53,46 @@ def _arrays_from_pt(path: Path) -> dict[str, np.ndarray]:
     raise EdgebuildError(f"{path}: expected a tensor, a list of tensors or a dict of tensors")
 
 
-def load_dataset(
-    path: str | Path, num_inputs: int, *, labelled: bool = False, names: list[str] | None = None
-) -> Dataset:
-    """Read samples for a model with `num_inputs` inputs. Keys: `x` (one input), `x0`, `x1`, ... in the order of
-    the model's forward() arguments, or forward()'s own argument names (`names`, e.g. input_ids, attention_mask);
-    one input may have any name. `y` holds integer labels for evaluation. Each array has the same number of samples
-    along dim 0. Float arrays feed float32 inputs; integer arrays (int32/int64) feed integer inputs such as token
-    ids."""
+def read_arrays(path: str | Path) -> dict[str, np.ndarray]:
+    """The arrays of a .npz / .npy / .pt data file, by name."""
     path = Path(path)
     if not path.is_file():
         raise EdgebuildError(f"data file not found: {path}")
     try:
         if zipfile.is_zipfile(path) and path.suffix != ".pt":
             with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-        elif path.suffix == ".npy":
-            arrays = {"x": np.load(path, allow_pickle=False)}
-        else:
-            arrays = _arrays_from_pt(path)
+                return {k: z[k] for k in z.files}
+        if path.suffix == ".npy":
+            return {"x": np.load(path, allow_pickle=False)}
+        return _arrays_from_pt(path)
     except EdgebuildError:
         raise
     except Exception as e:
         raise EdgebuildError(f"{path}: cannot read it as .npz, .npy or .pt tensors ({e})") from e
 
+
+def load_dataset(
+    path: str | Path, num_inputs: int, *, labelled: bool = False, names: list[str] | None = None
+) -> Dataset:
+    """Read samples for a model with `num_inputs` inputs from a file (`dataset_from_arrays` says how arrays are
+    named)."""
+    return dataset_from_arrays(read_arrays(path), num_inputs, labelled=labelled, names=names, where=str(path))
+
+
+def dataset_from_arrays(
+    arrays: dict[str, np.ndarray],
+    num_inputs: int,
+    *,
+    labelled: bool = False,
+    names: list[str] | None = None,
+    where: str = "data",
+) -> Dataset:
+    """Samples for a model with `num_inputs` inputs. Keys: `x` (one input), `x0`, `x1`, ... in the order of
+    the model's forward() arguments, or forward()'s own argument names (`names`, e.g. input_ids, attention_mask);
+    one input may have any name. `y` holds integer labels for evaluation. Each array has the same number of samples
+    along dim 0. Float arrays feed float32 inputs; integer arrays (int32/int64) feed integer inputs such as token
+    ids."""
+    arrays = dict(arrays)
     names = list(names or [])[:num_inputs] if names and len(names) >= num_inputs else []
     labels = arrays.pop("y", None) if "y" not in names else None
     positional = [f"x{i}" for i in range(num_inputs)]
@@ -93,35 +109,109 @@ def load_dataset(
     else:
         by_name = f" or by forward()'s arguments ({', '.join(names)})" if names else ""
         raise EdgebuildError(
-            f"{path} has arrays {sorted(arrays)}; the model has {num_inputs} input(s): name the arrays "
+            f"{where} has arrays {sorted(arrays)}; the model has {num_inputs} input(s): name the arrays "
             f"{'x' if num_inputs == 1 else ', '.join(positional)}{by_name}"
         )
     counts = {int(a.shape[0]) if a.ndim else 0 for a in inputs}
     if len(counts) != 1 or 0 in counts:
         raise EdgebuildError(
-            f"{path}: every input needs the same number (≥ 1) of samples along its first dimension"
+            f"{where}: every input needs the same number (≥ 1) of samples along its first dimension"
         )
     for i, a in enumerate(inputs):
         if a.dtype.kind in "iu":
             if a.size and (a.min() < -(2**31) or a.max() >= 2**31):
-                raise EdgebuildError(f"{path}: integer input {i} has values outside int32")
+                raise EdgebuildError(f"{where}: integer input {i} has values outside int32")
             continue
         if not np.issubdtype(a.dtype, np.floating):
             raise EdgebuildError(
-                f"{path}: input {i} is {a.dtype}; float or integer (token id) arrays are expected"
+                f"{where}: input {i} is {a.dtype}; float or integer (token id) arrays are expected"
             )
         if not np.all(np.isfinite(a)):
-            raise EdgebuildError(f"{path}: input {i} contains NaN or infinity")
+            raise EdgebuildError(f"{where}: input {i} contains NaN or infinity")
     if labelled:
         if labels is None:
-            raise EdgebuildError(f"{path}: evaluation data needs labels in an array named y")
+            raise EdgebuildError(f"{where}: evaluation data needs labels in an array named y")
         if labels.shape[0] != inputs[0].shape[0]:
-            raise EdgebuildError(f"{path}: {labels.shape[0]} labels for {inputs[0].shape[0]} samples")
+            raise EdgebuildError(f"{where}: {labels.shape[0]} labels for {inputs[0].shape[0]} samples")
     return Dataset(
         [a.astype(np.int64 if a.dtype.kind in "iu" else np.float32) for a in inputs],
         labels if labelled else None,
-        str(path),
+        where,
     )
+
+
+# Keys of a dict sample (a batch of a Hugging Face style DataLoader) that hold labels, unless forward() takes them
+_LABEL_KEYS = ("y", "labels", "label")
+
+
+def _numpy(value: Any, where: str) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    if isinstance(value, (np.ndarray, np.generic, int, float)):
+        return np.asarray(value)
+    raise EdgebuildError(f"{where}: expected a tensor or an array, got {type(value).__name__}")
+
+
+def arrays_from_memory(
+    data: Any,
+    num_inputs: int,
+    *,
+    names: list[str] | None = None,
+    shapes: list[tuple[int, ...]] | None = None,
+    where: str = "calib",
+) -> dict[str, np.ndarray]:
+    """Data held in memory -> named arrays for `dataset_from_arrays`: an array or tensor (one input, samples along
+    dim 0), a dict of them (named as in a .npz), or an iterable of items (a DataLoader, a list, a generator), each a
+    tensor, a tuple (the inputs in forward()'s order, then optionally the labels) or a dict. An item's first
+    dimension is its batch (DataLoader batches are split into samples); an item without it (one dimension fewer
+    than `shapes`, the model's input shapes when known) is one sample."""
+    if isinstance(data, (np.ndarray, torch.Tensor)):
+        return {"x": _numpy(data, where)}
+    if isinstance(data, Mapping):
+        return {str(k): _numpy(v, f"{where}[{k!r}]") for k, v in data.items()}
+    if isinstance(data, (str, bytes)) or not isinstance(data, Iterable):
+        raise EdgebuildError(
+            f"{where}: {type(data).__name__} is not data: pass an array, a dict of arrays, a DataLoader, a list "
+            "of samples or a .npz path"
+        )
+    forward = list(names or [])
+    columns: dict[str, list[np.ndarray]] = {}
+    for n, item in enumerate(data):
+        at = f"{where} item {n}"
+        if isinstance(item, Mapping):
+            keyed = {str(k): _numpy(v, f"{at}[{k!r}]") for k, v in item.items()}
+            label_key = next((k for k in _LABEL_KEYS if k in keyed and k not in forward), None)
+            label = keyed.pop(label_key) if label_key else None
+            arrays = [keyed[k] for k in keyed]
+            keys = list(keyed)
+        else:
+            parts = list(item) if isinstance(item, (tuple, list)) else [item]
+            if len(parts) not in (num_inputs, num_inputs + 1):
+                raise EdgebuildError(
+                    f"{at} has {len(parts)} part(s); the model has {num_inputs} input(s): give the inputs in "
+                    "forward()'s order, then optionally the labels"
+                )
+            arrays = [_numpy(p, at) for p in parts[:num_inputs]]
+            label = _numpy(parts[num_inputs], at) if len(parts) > num_inputs else None
+            keys = ["x"] if num_inputs == 1 else [f"x{i}" for i in range(num_inputs)]
+        if shapes is not None and len(shapes) == len(arrays):
+            # one sample without its batch dimension (a torch Dataset's item): add it
+            arrays = [a[None] if a.ndim == len(s) - 1 else a for a, s in zip(arrays, shapes)]
+        if label is not None:
+            keys, arrays = keys + ["y"], arrays + [label.reshape(-1)]
+        if n and sorted(keys) != sorted(columns):
+            raise EdgebuildError(f"{at} has parts {keys}, item 0 had {list(columns)}: every item needs the same")
+        for k, a in zip(keys, arrays):
+            columns.setdefault(k, []).append(a if a.ndim else a.reshape(1))
+    if not columns:
+        raise EdgebuildError(f"{where} is empty: it yielded no samples")
+    out: dict[str, np.ndarray] = {}
+    for k, parts in columns.items():
+        try:
+            out[k] = np.concatenate(parts)
+        except ValueError as e:
+            raise EdgebuildError(f"{where}: the items' {k!r} arrays do not stack ({e})") from e
+    return out
 
 
 def forward_input_names(loaded: LoadedModel) -> list[str] | None:
@@ -167,21 +257,42 @@ def random_dataset(shapes: list[tuple[int, ...]], samples: int = RANDOM_SAMPLES,
     return Dataset(inputs, None, "random", random=True)
 
 
+def read_data(
+    data: Any,
+    num_inputs: int,
+    *,
+    labelled: bool = False,
+    names: list[str] | None = None,
+    shapes: list[tuple[int, ...]] | None = None,
+    where: str = "calib",
+) -> Dataset:
+    """A data file (str or Path), a Dataset, or data held in memory (`arrays_from_memory`) -> a Dataset."""
+    if isinstance(data, (str, Path)):
+        return load_dataset(data, num_inputs, labelled=labelled, names=names)
+    if isinstance(data, Dataset):
+        named = {f"x{i}": x for i, x in enumerate(data.inputs)}
+        arrays = named | ({"y": data.labels} if data.labels is not None else {})
+        return dataset_from_arrays(arrays, len(data.inputs), labelled=labelled, where=data.source or where)
+    arrays = arrays_from_memory(data, num_inputs, names=names, shapes=shapes, where=where)
+    return dataset_from_arrays(arrays, num_inputs, labelled=labelled, names=names, where=where)
+
+
 def source_data(
     loaded: LoadedModel,
-    calib_file: Path | None,
-    eval_file: Path | None,
+    calib_file: Any,
+    eval_file: Any,
     input_shape: str | None,
     warn: Callable[[str], None],
 ) -> tuple[Dataset, Dataset | None]:
-    """(calibration data, labelled evaluation data or None) for a build of `loaded`."""
+    """(calibration data, labelled evaluation data or None) for a build of `loaded`. The data are files (paths) or
+    held in memory (`read_data`)."""
     from .capture import exported_input_shapes, exported_integer_inputs
 
     fixed = exported_input_shapes(loaded)
     names = forward_input_names(loaded)
     n_inputs = len(fixed) if fixed is not None else max(1, len(names or ()))
     if calib_file is not None:
-        data = load_dataset(calib_file, n_inputs, names=names)
+        data = read_data(calib_file, n_inputs, names=names, shapes=fixed)
     elif exported_integer_inputs(loaded):
         raise EdgebuildError(
             f"the model has integer inputs {exported_integer_inputs(loaded)} (token ids): random calibration "
@@ -212,5 +323,7 @@ def source_data(
             "no calibration data: pass --calib samples.npz, or --input-shape 1,C,H,W for random "
             "(accuracy-free) calibration"
         )
-    eval_data = load_dataset(eval_file, n_inputs, labelled=True, names=names) if eval_file else None
+    eval_data = None
+    if eval_file is not None:
+        eval_data = read_data(eval_file, n_inputs, labelled=True, names=names, shapes=fixed, where="eval")
     return data, eval_data

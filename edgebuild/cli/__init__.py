@@ -8,15 +8,12 @@ Every expected failure is an EdgebuildError: one line on stderr, exit 1 (usage e
 from __future__ import annotations
 
 import contextlib
-import logging
 import sys
-import warnings
-from collections.abc import Iterator
-from pathlib import Path
 
 from rich.console import Console
 
-from ..errors import EdgebuildError
+from ..api import quiet_torch
+from ..errors import EdgebuildError, internal_error
 from .build import cmd_build
 from .export import cmd_export
 from .ops import cmd_ops
@@ -25,7 +22,7 @@ from .profile import cmd_profile
 from .run import cmd_run
 from .targets import cmd_targets
 
-__all__ = ["main"]
+__all__ = ["internal_error", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with contextlib.ExitStack() as stack:
             if not args.debug:
-                stack.enter_context(_quiet_torch())
+                stack.enter_context(quiet_torch())
             return handlers[args.command](args, console, err)
     except EdgebuildError as e:
         if args.debug:
@@ -75,39 +72,3 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"edgebuild: error: {internal_error(e)}", file=sys.stderr)
         return 1
-
-
-def internal_error(e: BaseException) -> str:
-    """An unexpected exception as one line: its type, its first line and where it was raised."""
-    import traceback
-
-    text = str(e).strip().splitlines()
-    first = text[0].strip() if text else ""
-    frames = traceback.extract_tb(e.__traceback__)
-    where = f" (in {frames[-1].name}, {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
-    return (
-        f"internal error: {type(e).__name__}: {first}{where}. This is a bug in edgebuild; please report it with "
-        "the output of the same command with --debug"
-    )
-
-
-# torch's own loggers that print during capture / quantization (e.g. "Dim.AUTO ... specialized", the torch.export
-# archive naming notice, torchao's kernel-library notices)
-_TORCH_LOGGERS = ("torch", "torchao")
-
-
-@contextlib.contextmanager
-def _quiet_torch() -> Iterator[None]:
-    """Python warnings (FutureWarning, UserWarning, ... from torch and friends) and torch's loggers below ERROR are
-    kept off the terminal: edgebuild's own messages go through its console, not through either."""
-    loggers = [logging.getLogger(name) for name in _TORCH_LOGGERS]
-    levels = [lg.level for lg in loggers]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for lg in loggers:
-            lg.setLevel(logging.ERROR)
-        try:
-            yield
-        finally:
-            for lg, level in zip(loggers, levels):
-                lg.setLevel(level)

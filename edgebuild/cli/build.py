@@ -1,5 +1,5 @@
 """`edgebuild build`: options from the recipe and the command line, a cached bundle when one matches, else the
-pipeline (edgebuild/build.py)."""
+Python API's build (edgebuild/api.py), which runs the pipeline (edgebuild/build.py)."""
 
 from __future__ import annotations
 
@@ -107,30 +107,28 @@ def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
     if not args.no_cache and _warm_build(args, console, err):
         export_bundle(args.out or default_out(args.model, args.target), args.export, console)
         return 0
-    from ..build import BuildOptions, build
+    from ..api import build
     from ..report import print_summary
+    from ..targets import load_target
 
-    opts = BuildOptions(
-        model=args.model,
-        target=args.target,
+    bundle = build(
+        args.model,
         calib=args.calib,
-        input_shape=args.input_shape,
-        out=args.out,
+        target=args.target,
         eval=args.eval,
+        out=args.out or default_out(args.model, load_target(args.target).name),
+        input_shape=args.input_shape,
+        float_layers=_float_layers(args),
         model_class=args.model_class,
         trust_model=args.trust_model,
         smoke=not args.no_smoke,
         cache=not args.no_cache,
         cache_dir=args.cache_dir,
-        float_layers=_float_layers(args),
-        compress=replace(args.compress, progress=err.is_terminal),
         sparse=args.sparse,
-    )
-    result = build(
-        opts,
+        compress=replace(args.compress, progress=err.is_terminal),
         log=lambda s: err.print(f"[dim]{s}[/dim]"),
         warn=lambda s: err.print(f"[bold yellow]WARNING:[/bold yellow] [yellow]{s}[/yellow]"),
     )
-    print_summary(console, result.out, result.report, result.timings)
-    export_bundle(result.out, args.export, console)
+    print_summary(console, bundle.path, bundle.report, bundle.timings)
+    export_bundle(bundle.path, args.export, console)
     return 0

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 from pathlib import Path
@@ -102,7 +103,8 @@ def test_a_refused_int8_form_runs_in_float_and_a_lowering_bug_is_listed(
 def test_an_unexpected_exception_is_one_line_and_leaves_no_bundle(
     tmp_path: Path, small_calib: Path, edgebuild, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import edgebuild.build as pipeline
+    # the module, not the API function edgebuild.build (edgebuild/__init__.py)
+    pipeline = importlib.import_module("edgebuild.build")
 
     def boom(*args: object, **kwargs: object) -> None:
         raise ValueError("arena of -1 bytes\nsecond line")

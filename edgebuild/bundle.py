@@ -1,0 +1,208 @@
+"""Bundle: a built model as a Python object (docs/api.md), the folder `edgebuild build` writes, with the commands
+that use it as methods: `run` (edgebuild/run/), `profile` (edgebuild/profile/), `export` (edgebuild/export/).
+
+A bundle built by `edgebuild.build(..., out=None)` lives in a temporary directory that the Bundle owns: it is removed
+when the object is garbage-collected or the interpreter exits (`save` copies it somewhere to keep). A bundle loaded
+with `load_bundle` or built with `out=` is the caller's and is never removed.
+
+Importing this module imports neither torch nor numpy: the methods import what they use.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import json
+import os
+import shutil
+import tempfile
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import EdgebuildError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["Bundle", "load_bundle"]
+
+ARTIFACT = "model.ebm"  # = build.ARTIFACT, RUNNER, REPORT (that module imports torch)
+RUNNER = "edgebuild-run"
+REPORT = "report.json"
+
+
+class Bundle:
+    """A built model: `path` (the folder), `target` (its name), `report` (report.json as a dict)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        report: dict[str, Any] | None = None,
+        *,
+        owned: str | Path | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.report: dict[str, Any] = report if report is not None else _read_report(self.path)
+        self.timings: dict[str, float] = dict(timings or {})  # seconds per build stage, when just built
+        # a temporary directory holding the bundle, removed with this object
+        self._cleanup = weakref.finalize(self, shutil.rmtree, str(owned), True) if owned else None
+
+    @property
+    def target(self) -> str:
+        return str(self.report["target"]["name"])
+
+    @property
+    def name(self) -> str:
+        return str(self.report["model"]["name"])
+
+    @property
+    def artifact(self) -> Path:
+        return self.path / ARTIFACT
+
+    @property
+    def runner(self) -> Path:
+        return self.path / RUNNER
+
+    @property
+    def temporary(self) -> bool:
+        """True when the bundle lives in a temporary directory removed with this object (built with out=None)."""
+        return self._cleanup is not None and self._cleanup.alive
+
+    def input_shapes(self) -> list[tuple[int, ...]]:
+        return [tuple(i["shape"]) for i in self.report["model"]["inputs"]]
+
+    def run(self, *inputs: Any, threads: int | None = None, device: str | None = None) -> list[np.ndarray]:
+        """Run the bundle's runner on its target (this machine for host bundles, qemu-user for ARM ones, or
+        `device`: local, qemu, ssh://user@host, adb[:serial]) on one sample; returns the outputs. Inputs are arrays
+        or tensors in forward()'s order, with or without the batch dimension of 1."""
+        import numpy as np
+
+        from .run import device_for, run_runner
+        from .targets import load_target
+
+        target = load_target(self.target)
+        arrays = self._inputs(inputs)
+        kwargs: dict[str, Any] = {}
+        if threads is not None:  # forwarded only when given: run_runner takes it from issue 20 on
+            _check_threads(threads, "threads" in inspect.signature(run_runner).parameters)
+            kwargs["threads"] = threads
+        with tempfile.TemporaryDirectory(prefix="edgebuild-run-") as tmp:
+            ins = [Path(tmp) / f"input{i}.npy" for i in range(len(arrays))]
+            for path, x in zip(ins, arrays):
+                np.save(path, x)
+            outs = [Path(tmp) / f"output{i}.npy" for i in range(len(self.report["model"]["outputs"]))]
+            run_runner(target, self.runner, self.artifact, ins, outs, device=device_for(target, device), **kwargs)
+            return [np.load(p) for p in outs]
+
+    def _inputs(self, inputs: Sequence[Any]) -> list[np.ndarray]:
+        import numpy as np
+
+        shapes = self.input_shapes()
+        if len(inputs) != len(shapes):
+            raise EdgebuildError(f"{self.name} has {len(shapes)} input(s) {shapes}; run() got {len(inputs)}")
+        arrays = []
+        for i, (x, shape) in enumerate(zip(inputs, shapes)):
+            if hasattr(x, "detach"):  # a torch tensor
+                x = x.detach().cpu().numpy()
+            a = np.asarray(x)
+            if a.shape == shape[1:]:
+                a = a[None]
+            if a.shape != shape:
+                raise EdgebuildError(f"input {i} has shape {a.shape}; {self.name} takes {shape}")
+            arrays.append(np.ascontiguousarray(a, dtype=np.int64 if a.dtype.kind in "iu" else np.float32))
+        return arrays
+
+    def profile(
+        self, device: str | None = None, threads: int | None = None, **options: Any
+    ) -> dict[str, Any]:
+        """Per-op latency, memory and size on `device` (default: this machine for host bundles, qemu for ARM):
+        report.json's `profile` document (docs/report.md). `options`: ProfileOptions fields (warmup, iterations,
+        inputs: arrays or .npy paths, count_instructions, timeout). Writes nothing into the bundle."""
+        import numpy as np
+
+        from .profile import ProfileOptions, profile_bundle
+
+        known = set(ProfileOptions.__dataclass_fields__) - {"bundle", "device"}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise EdgebuildError(f"profile(): unknown option(s) {unknown}; known: {sorted(known)}")
+        if threads is not None:
+            _check_threads(threads, "threads" in ProfileOptions.__dataclass_fields__)
+            options["threads"] = threads
+        with tempfile.TemporaryDirectory(prefix="edgebuild-profile-") as tmp:
+            given = options.get("inputs") or []
+            if given and not all(isinstance(x, (str, Path)) for x in given):
+                paths = [Path(tmp) / f"input{i}.npy" for i in range(len(given))]
+                for path, x in zip(paths, self._inputs(given)):
+                    np.save(path, x)
+                options["inputs"] = paths
+            else:
+                options["inputs"] = [Path(x) for x in given]
+            return profile_bundle(ProfileOptions(bundle=self.path, device=device, **options))
+
+    def export(self, format: str, io: str = "float", out: str | Path | None = None) -> Path:
+        """The model as `format` ("tflite" for LiteRT, "onnx" for ONNX Runtime) at `out` (default: model.<format>
+        in the bundle); `io`: "float" (float32 inputs and outputs, as edgebuild's) or "int8"."""
+        from .export import export_file
+
+        return export_file(self.path, format, Path(out) if out is not None else self.path / f"model.{format}", io=io)
+
+    def save(self, path: str | Path) -> Bundle:
+        """Copy the bundle to `path` (replaced if it exists); returns the copy, which is the caller's to keep."""
+        dest = Path(path)
+        if dest.resolve() == self.path.resolve():
+            return self
+        if dest.exists():
+            if not (dest / ARTIFACT).is_file():
+                raise EdgebuildError(f"{dest} exists and is not a bundle; pick another path or remove it")
+            shutil.rmtree(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(self.path, dest)
+        os.chmod(dest / RUNNER, 0o755)
+        return Bundle(dest, json.loads(json.dumps(self.report)), timings=self.timings)
+
+    def summary(self) -> str:
+        """The build summary `edgebuild build` prints, as text."""
+        from rich.console import Console
+
+        from .report import print_summary
+
+        console = Console(file=io.StringIO(), width=110, record=True, color_system=None)
+        print_summary(console, self.path, self.report, self.timings)
+        return console.export_text()
+
+    def __repr__(self) -> str:
+        size = self.report.get("artifact", {}).get("bytes")
+        kib = f", {size / 1024:.1f} KiB artifact" if isinstance(size, int) else ""
+        return f"<edgebuild.Bundle {self.name} for {self.target} at {self.path}{kib}>"
+
+
+def _check_threads(threads: int, supported: bool) -> None:
+    if not supported:
+        raise EdgebuildError("this edgebuild's runner options have no thread count; leave threads=None")
+    if not isinstance(threads, int) or threads < 1:
+        raise EdgebuildError(f"threads={threads!r}: a positive number of threads, or None for the default")
+
+
+def _read_report(path: Path) -> dict[str, Any]:
+    report = path / REPORT
+    if not path.is_dir() or not (path / ARTIFACT).is_file() or not (path / RUNNER).is_file() or not report.is_file():
+        raise EdgebuildError(
+            f"{path} is not an edgebuild bundle (needs {ARTIFACT}, {RUNNER} and {REPORT}); build one with "
+            "edgebuild.build(model, ..., out=DIR) or `edgebuild --target TARGET model.pt --out DIR`"
+        )
+    try:
+        doc = json.loads(report.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise EdgebuildError(f"{report} is unreadable ({e}); rebuild the bundle") from e
+    if not isinstance(doc, dict) or not isinstance(doc.get("target"), dict) or "model" not in doc:
+        raise EdgebuildError(f"{report} is not an edgebuild build report; rebuild the bundle")
+    return doc
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    """A bundle folder written by `edgebuild build` or `Bundle.save` (EdgebuildError if it is not one)."""
+    return Bundle(path)
