@@ -130,7 +130,9 @@ def dataset_from_arrays(
             raise EdgebuildError(f"{where}: input {i} contains NaN or infinity")
     if labelled:
         if labels is None:
-            raise EdgebuildError(f"{where}: evaluation data needs labels in an array named y")
+            raise EdgebuildError(
+                f"{where}: evaluation data needs labels: an array named y, or (inputs, labels) items"
+            )
         if labels.shape[0] != inputs[0].shape[0]:
             raise EdgebuildError(f"{where}: {labels.shape[0]} labels for {inputs[0].shape[0]} samples")
     return Dataset(
@@ -273,6 +275,7 @@ def read_data(
         named = {f"x{i}": x for i, x in enumerate(data.inputs)}
         arrays = named | ({"y": data.labels} if data.labels is not None else {})
         return dataset_from_arrays(arrays, len(data.inputs), labelled=labelled, where=data.source or where)
+    where = f"{where} ({type(data).__name__})"  # the report's accuracy.data, and the errors' subject
     arrays = arrays_from_memory(data, num_inputs, names=names, shapes=shapes, where=where)
     return dataset_from_arrays(arrays, num_inputs, labelled=labelled, names=names, where=where)
 
