@@ -100,7 +100,9 @@ def _build(a: dict[str, Any]) -> Bundle:
         if fmt not in FORMATS:
             raise EdgebuildError(f"export={fmt!r}: one of {', '.join(FORMATS)}")
     floats = a["float_layers"]
-    floats = tuple(n.strip() for n in floats.split(",") if n.strip()) if isinstance(floats, str) else tuple(floats)
+    floats = (
+        tuple(n.strip() for n in floats.split(",") if n.strip()) if isinstance(floats, str) else tuple(floats)
+    )
     shape = a["input_shape"]
     if shape is not None and not isinstance(shape, str):
         shape = ",".join(str(int(d)) for d in shape)
@@ -170,7 +172,9 @@ def _compress_options(given: CompressOptions | None, fields: dict[str, Any]) -> 
             f"build(): unknown option(s) {', '.join(unknown)}; compression options are {', '.join(sorted(known))}"
         )
     if given is not None and fields:
-        raise EdgebuildError("build(): give compress=CompressOptions(...) or its fields as keywords, not both")
+        raise EdgebuildError(
+            "build(): give compress=CompressOptions(...) or its fields as keywords, not both"
+        )
     comp = given if given is not None else CompressOptions(**fields)
     if comp.train_data is not None:
         comp.train_data = Path(comp.train_data)
@@ -190,7 +194,9 @@ def _in_memory(a: dict[str, Any], scratch: Path, calib: Any) -> tuple[LoadedMode
     obj = a["model"]
     if isinstance(obj, torch.export.ExportedProgram):
         if a["example_inputs"] is not None:
-            raise EdgebuildError("example_inputs is for an nn.Module: an ExportedProgram has its input shapes")
+            raise EdgebuildError(
+                "example_inputs is for an nn.Module: an ExportedProgram has its input shapes"
+            )
         ep, fmt, default = obj, "ExportedProgram (in memory)", "model"
     elif isinstance(obj, torch.nn.Module):
         if isinstance(obj, torch.jit.ScriptModule):
@@ -249,10 +255,9 @@ def _export(module: torch.nn.Module, args: tuple[torch.Tensor, ...]) -> torch.ex
 
     import torch
 
-    try:
+    # a module that cannot be copied (open handles, ...) is exported in place, its modes restored below
+    with contextlib.suppress(Exception):
         module = copy.deepcopy(module)
-    except Exception:  # not copyable (open handles, ...): export it in place, its modes restored below
-        pass
     modes = {m: m.training for m in module.modules()}
     module.eval()
     try:
@@ -260,7 +265,9 @@ def _export(module: torch.nn.Module, args: tuple[torch.Tensor, ...]) -> torch.ex
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         shapes = [tuple(t.shape) for t in args]
-        raise EdgebuildError(f"torch.export could not capture the model at input shape(s) {shapes}: {first}") from e
+        raise EdgebuildError(
+            f"torch.export could not capture the model at input shape(s) {shapes}: {first}"
+        ) from e
     finally:
         for m, training in modes.items():
             m.train(training)

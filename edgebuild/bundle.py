@@ -94,7 +94,9 @@ class Bundle:
             for path, x in zip(ins, arrays):
                 np.save(path, x)
             outs = [Path(tmp) / f"output{i}.npy" for i in range(len(self.report["model"]["outputs"]))]
-            run_runner(target, self.runner, self.artifact, ins, outs, device=device_for(target, device), **kwargs)
+            run_runner(
+                target, self.runner, self.artifact, ins, outs, device=device_for(target, device), **kwargs
+            )
             return [np.load(p) for p in outs]
 
     def _inputs(self, inputs: Sequence[Any]) -> list[np.ndarray]:
@@ -148,7 +150,9 @@ class Bundle:
         in the bundle); `io`: "float" (float32 inputs and outputs, as edgebuild's) or "int8"."""
         from .export import export_file
 
-        return export_file(self.path, format, Path(out) if out is not None else self.path / f"model.{format}", io=io)
+        return export_file(
+            self.path, format, Path(out) if out is not None else self.path / f"model.{format}", io=io
+        )
 
     def save(self, path: str | Path) -> Bundle:
         """Copy the bundle to `path` (replaced if it exists); returns the copy, which is the caller's to keep."""
@@ -189,7 +193,12 @@ def _check_threads(threads: int, supported: bool) -> None:
 
 def _read_report(path: Path) -> dict[str, Any]:
     report = path / REPORT
-    if not path.is_dir() or not (path / ARTIFACT).is_file() or not (path / RUNNER).is_file() or not report.is_file():
+    if (
+        not path.is_dir()
+        or not (path / ARTIFACT).is_file()
+        or not (path / RUNNER).is_file()
+        or not report.is_file()
+    ):
         raise EdgebuildError(
             f"{path} is not an edgebuild bundle (needs {ARTIFACT}, {RUNNER} and {REPORT}); build one with "
             "edgebuild.build(model, ..., out=DIR) or `edgebuild --target TARGET model.pt --out DIR`"

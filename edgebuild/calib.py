@@ -202,7 +202,9 @@ def arrays_from_memory(
         if label is not None:
             keys, arrays = keys + ["y"], arrays + [label.reshape(-1)]
         if n and sorted(keys) != sorted(columns):
-            raise EdgebuildError(f"{at} has parts {keys}, item 0 had {list(columns)}: every item needs the same")
+            raise EdgebuildError(
+                f"{at} has parts {keys}, item 0 had {list(columns)}: every item needs the same"
+            )
         for k, a in zip(keys, arrays):
             columns.setdefault(k, []).append(a if a.ndim else a.reshape(1))
     if not columns:

@@ -27,7 +27,9 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, dict]:
     x = samples(N)
     np.savez(folder / "calib.npz", x=x)
     np.savez(folder / "eval.npz", x=x, y=np.arange(N) % 10)
-    b = edgebuild.build(make_cnn(), (x[:1],), folder / "calib.npz", eval=str(folder / "eval.npz"), smoke=False)
+    b = edgebuild.build(
+        make_cnn(), (x[:1],), folder / "calib.npz", eval=str(folder / "eval.npz"), smoke=False
+    )
     return b.artifact.read_bytes(), b.report["accuracy"]
 
 
@@ -47,7 +49,9 @@ def _forms() -> dict[str, object]:
 
 
 @pytest.mark.parametrize("form", list(_forms()))
-def test_calibration_forms_give_the_same_artifact(form: str, reference: tuple[bytes, dict], empty_cwd: Path) -> None:
+def test_calibration_forms_give_the_same_artifact(
+    form: str, reference: tuple[bytes, dict], empty_cwd: Path
+) -> None:
     x = samples(N)
     b = edgebuild.build(make_cnn(), (x[:1],), _forms()[form], smoke=False)
     assert b.report["accuracy"]["samples"] == N
@@ -83,7 +87,9 @@ def test_load_bundle_of_a_cli_build(tmp_path: Path) -> None:
     assert b.report["model"]["name"] == "model"
     x = np.load(digits / "calib.npz")["x"][:1]
     np.save(tmp_path / "x.npy", x)
-    assert main(["run", str(out), "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy")]) == 0
+    assert (
+        main(["run", str(out), "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy")]) == 0
+    )
     assert b.run(x)[0].tobytes() == np.load(tmp_path / "y.npy").tobytes()
     del b
     assert out.is_dir()  # a loaded bundle is the caller's: never removed

@@ -52,7 +52,10 @@ def test_cnn_in_memory_host_and_arm64(empty_cwd: Path) -> None:
     assert model.training and all(m.training for m in model.modules())
     assert all(torch.equal(weights[k], v) for k, v in model.state_dict().items())
     assert host.target == "host" and arm.target == "arm64"
-    assert host.report["model"]["name"] == "SmallCNN" and host.report["model"]["format"] == "nn.Module (in memory)"
+    assert (
+        host.report["model"]["name"] == "SmallCNN"
+        and host.report["model"]["format"] == "nn.Module (in memory)"
+    )
     assert host.report["smoke_run"]["bit_identical_to_host"] and arm.report["smoke_run"]["emulated"]
     assert "SmallCNN" in repr(host) and "arm64" in repr(arm) and "int8 vs float" in host.summary()
 
