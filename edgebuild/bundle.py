@@ -148,11 +148,15 @@ class Bundle:
     def export(self, format: str, io: str = "float", out: str | Path | None = None) -> Path:
         """The model as `format` ("tflite" for LiteRT, "onnx" for ONNX Runtime) at `out` (default: model.<format>
         in the bundle); `io`: "float" (float32 inputs and outputs, as edgebuild's) or "int8"."""
+        import warnings
+
         from .export import export_file
 
-        return export_file(
-            self.path, format, Path(out) if out is not None else self.path / f"model.{format}", io=io
-        )
+        with warnings.catch_warnings():  # flatbuffers' own deprecation notice, raised while writing a .tflite
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return export_file(
+                self.path, format, Path(out) if out is not None else self.path / f"model.{format}", io=io
+            )
 
     def save(self, path: str | Path) -> Bundle:
         """Copy the bundle to `path` (replaced if it exists); returns the copy, which is the caller's to keep."""
