@@ -76,7 +76,7 @@ def build(
     args = dict(locals())
     try:
         with quiet_torch():
-            return _build(args)
+            return _build(**args)
     except EdgebuildError:
         raise
     except OSError as e:  # a file we cannot read or write: the user's to fix
@@ -86,66 +86,91 @@ def build(
         raise EdgebuildError(internal_error(e)) from e
 
 
-def _build(a: dict[str, Any]) -> Bundle:
+def _build(
+    model: Any,
+    example_inputs: Any,
+    calib: Any,
+    target: str,
+    *,
+    eval: Any,
+    out: str | Path | None,
+    name: str | None,
+    input_shape: str | Sequence[int] | None,
+    float_layers: Sequence[str] | str,
+    model_class: str | None,
+    trust_model: bool,
+    smoke: bool,
+    cache: bool,
+    cache_dir: str | Path | None,
+    sparse: str,
+    sparse_block: tuple[int, int] | None,
+    export: Sequence[str] | str,
+    compress: CompressOptions | None,
+    log: Callable[[str], None],
+    warn: Callable[[str], None],
+    compress_options: dict[str, Any],
+) -> Bundle:
     from .build import BuildOptions
     from .build import build as run_pipeline
 
-    if not isinstance(a["target"], str):
-        raise EdgebuildError(f"target={a['target']!r}: a target name such as host, arm64 or armv7")
-    comp = _compress_options(a["compress"], a["compress_options"])
-    formats = [a["export"]] if isinstance(a["export"], str) else list(a["export"])
+    if not isinstance(target, str):
+        raise EdgebuildError(f"target={target!r}: a target name such as host, arm64 or armv7")
+    comp = _compress_options(compress, compress_options)
+    formats = [export] if isinstance(export, str) else list(export)
     from .export import FORMATS
 
     for fmt in formats:
         if fmt not in FORMATS:
             raise EdgebuildError(f"export={fmt!r}: one of {', '.join(FORMATS)}")
-    floats = a["float_layers"]
+    floats = float_layers
     floats = (
         tuple(n.strip() for n in floats.split(",") if n.strip()) if isinstance(floats, str) else tuple(floats)
     )
-    shape = a["input_shape"]
+    shape = input_shape
     if shape is not None and not isinstance(shape, str):
         shape = ",".join(str(int(d)) for d in shape)
-    calib, evaluation = _data_arg(a["calib"]), _data_arg(a["eval"])
+    calib, evaluation = _data_arg(calib), _data_arg(eval)
     with contextlib.ExitStack() as stack:
-        if isinstance(a["model"], (str, Path)):
-            if a["example_inputs"] is not None:
+        if isinstance(model, (str, Path)):
+            if example_inputs is not None:
                 raise EdgebuildError(
                     "example_inputs is for a model held in memory; a model file is captured at the calibration "
                     "data's shapes (or input_shape=)"
                 )
-            model: Path | LoadedModel = Path(a["model"])
-            stem = Path(a["model"]).stem
+            if name is not None:
+                raise EdgebuildError("name= is for a model held in memory; a model file is named by its stem")
+            source: Path | LoadedModel = Path(model)
+            stem = Path(model).stem
         else:
             scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="edgebuild-model-")))
-            model, calib = _in_memory(a, scratch, calib)
-            stem = model.path.stem
-        out, owned = a["out"], None
+            source, calib = _in_memory(model, example_inputs, name, scratch, calib)
+            stem = source.path.stem
+        owned = None
         if out is None:  # a temporary directory the Bundle owns: nothing is written where the caller is
             owned = Path(tempfile.mkdtemp(prefix="edgebuild-"))
-            out = owned / f"{stem}-{a['target']}"
+            out = owned / f"{stem}-{target}"
         try:
             opts = BuildOptions(
-                model=model,
-                target=a["target"],
+                model=source,
+                target=target,
                 calib=calib,
                 input_shape=shape,
                 out=Path(out),
                 eval=evaluation,
-                model_class=a["model_class"],
-                trust_model=bool(a["trust_model"]),
-                smoke=bool(a["smoke"]),
-                cache=bool(a["cache"]),
-                cache_dir=Path(a["cache_dir"]) if a["cache_dir"] is not None else None,
+                model_class=model_class,
+                trust_model=bool(trust_model),
+                smoke=bool(smoke),
+                cache=bool(cache),
+                cache_dir=Path(cache_dir) if cache_dir is not None else None,
                 float_layers=floats,
                 compress=comp,
-                sparse=a["sparse"],
-                sparse_block=a["sparse_block"],
+                sparse=sparse,
+                sparse_block=sparse_block,
             )
-            result = run_pipeline(opts, log=a["log"], warn=a["warn"])
+            result = run_pipeline(opts, log=log, warn=warn)
             bundle = Bundle(result.out, result.report, owned=owned, timings=result.timings)
             for fmt in formats:
-                a["log"](f"exported {bundle.export(fmt)}")
+                log(f"exported {bundle.export(fmt)}")
             return bundle
         except BaseException:
             if owned is not None:
@@ -182,7 +207,9 @@ def _compress_options(given: CompressOptions | None, fields: dict[str, Any]) -> 
     return comp
 
 
-def _in_memory(a: dict[str, Any], scratch: Path, calib: Any) -> tuple[LoadedModel, Any]:
+def _in_memory(
+    obj: Any, example_inputs: Any, name: str | None, scratch: Path, calib: Any
+) -> tuple[LoadedModel, Any]:
     """(the LoadedModel of an nn.Module or ExportedProgram, the calibration data): a module is exported here at
     `example_inputs`, else at the first calibration sample (the data then goes on converted: an iterator is read
     once)."""
@@ -191,9 +218,8 @@ def _in_memory(a: dict[str, Any], scratch: Path, calib: Any) -> tuple[LoadedMode
     from .calib import forward_input_names, read_data
     from .load import LoadedModel
 
-    obj = a["model"]
     if isinstance(obj, torch.export.ExportedProgram):
-        if a["example_inputs"] is not None:
+        if example_inputs is not None:
             raise EdgebuildError(
                 "example_inputs is for an nn.Module: an ExportedProgram has its input shapes"
             )
@@ -201,7 +227,7 @@ def _in_memory(a: dict[str, Any], scratch: Path, calib: Any) -> tuple[LoadedMode
     elif isinstance(obj, torch.nn.Module):
         if isinstance(obj, torch.jit.ScriptModule):
             raise EdgebuildError("a TorchScript module: save it (torch.jit.save) and pass the file's path")
-        example = a["example_inputs"]
+        example = example_inputs
         if example is None:
             if calib is None:
                 raise EdgebuildError(
@@ -217,8 +243,8 @@ def _in_memory(a: dict[str, Any], scratch: Path, calib: Any) -> tuple[LoadedMode
             f"model is a {type(obj).__name__}: pass an nn.Module, a torch.export ExportedProgram or a model file's "
             "path"
         )
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", a["name"] or default).strip("._") or "model"
-    ident = scratch / f"{name}.program"
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name or default).strip("._") or "model"
+    ident = scratch / f"{stem}.program"
     ident.write_text(f"edgebuild in-memory program {_digest(ep)}\n")
     return LoadedModel(ident, fmt, exported=ep), calib
 
