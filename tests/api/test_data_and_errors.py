@@ -122,6 +122,9 @@ def test_bad_inputs_are_one_line_errors(tmp_path: Path, empty_cwd: Path) -> None
         "eval without labels": lambda: edgebuild.build(make_cnn(), (x[:1],), x, eval=x),
         "unknown option": lambda: edgebuild.build(make_cnn(), (x[:1],), x, prnue="2:4"),
         "batch of 2": lambda: edgebuild.build(make_cnn(), (x[:2],), x),
+        "options twice": lambda: edgebuild.build(
+            make_cnn(), (x[:1],), x, compress=edgebuild.CompressOptions(huffman=True), huffman=True
+        ),
     }
     expected = {
         "not a bundle": "is not an edgebuild bundle",
@@ -132,6 +135,7 @@ def test_bad_inputs_are_one_line_errors(tmp_path: Path, empty_cwd: Path) -> None
         "eval without labels": "needs labels",
         "unknown option": "unknown option(s) prnue",
         "batch of 2": "batch 1",
+        "options twice": "not both",
     }
     for name, call in cases.items():
         with pytest.raises(edgebuild.EdgebuildError) as e:
@@ -151,3 +155,12 @@ def test_random_calibration_warns(empty_cwd: Path) -> None:
     with pytest.warns(edgebuild.EdgebuildWarning, match="RANDOM"):
         b = edgebuild.build(make_cnn(), (x,), smoke=False)
     assert b.report["accuracy"]["meaningless"] == "random calibration data"
+
+
+def test_compression_options_and_exports(empty_cwd: Path) -> None:
+    """CompressOptions' fields are keywords of build(); export= writes the formats into the bundle."""
+    x = samples(N)
+    b = edgebuild.build(make_cnn(), (x[:1],), x, smoke=False, prune="unstructured:0.5", export=["onnx"])
+    assert b.report["compression"]["options"]["prune"] == "unstructured:0.5"
+    assert b.report["compression"]["prune"]["sparsity"] == 0.5
+    assert (b.path / "model.onnx").is_file()
