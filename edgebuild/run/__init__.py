@@ -26,6 +26,7 @@ from edgebuild.run.transports import (
 from edgebuild.targets import Target
 
 __all__ = [
+    "MAX_THREADS",
     "Adb",
     "Completed",
     "Device",
@@ -33,9 +34,8 @@ __all__ = [
     "Local",
     "RunnerError",
     "Ssh",
-    "device_for",
-    "MAX_THREADS",
     "check_threads",
+    "device_for",
     "emulator_available",
     "parse_runner_output",
     "qemu",

@@ -31,7 +31,9 @@ from tests.kernels.runtime.test_isa_arm import merge
 def model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
     """A GEMM and a conv big enough to split into many tasks, as one artifact with its input files."""
     root = tmp_path_factory.mktemp("threads")
-    program, inputs = merge([fc_case(67, 96, 200, 1), conv_case(c=16, oc=24, k=3, pad=1, seed=2, hw=(19, 17))])
+    program, inputs = merge(
+        [fc_case(67, 96, 200, 1), conv_case(c=16, oc=24, k=3, pad=1, seed=2, hw=(19, 17))]
+    )
     plan_arena(program)
     (root / "m.ebm").write_bytes(artifact_bytes(program))
     files = []
@@ -135,7 +137,9 @@ def test_default_is_the_affinity_count(runner_for: Callable[[str], Path], model)
         if Path(f"/sys/devices/system/cpu/cpu{c}/cpu_capacity").exists()
     }
     if len(capacities) > 1:
-        pytest.skip(f"this machine's CPUs differ in capacity ({sorted(capacities)}): the fake-tree tests cover it")
+        pytest.skip(
+            f"this machine's CPUs differ in capacity ({sorted(capacities)}): the fake-tree tests cover it"
+        )
     doc = run(runner_for("host"), model)
     want = min(len(allowed), 64)
     assert (doc["threads"], doc["default_threads"], doc["cpus"], doc["pinned"]) == (
@@ -150,16 +154,19 @@ def test_default_is_the_affinity_count(runner_for: Callable[[str], Path], model)
 LITTLE, MID, BIG = 381, 870, 1024
 PHONES = {
     # name: (fake tree, (threads, cpus, pinned))
-    "4 little + 4 big": (dict(capacity=[LITTLE] * 4 + [BIG] * 4), (4, "4-7", True)),
-    "4 big + 4 little": (dict(capacity=[BIG] * 4 + [LITTLE] * 4), (4, "0-3", True)),
+    "4 little + 4 big": ({"capacity": [LITTLE] * 4 + [BIG] * 4}, (4, "4-7", True)),
+    "4 big + 4 little": ({"capacity": [BIG] * 4 + [LITTLE] * 4}, (4, "0-3", True)),
     # the middle cluster of a 1 + 3 + 4 phone is worth its threads; only the slowest cluster goes
-    "1 prime + 3 mid + 4 little": (dict(capacity=[LITTLE] * 4 + [MID] * 3 + [BIG]), (4, "4-7", True)),
-    "max frequency without capacity": (dict(max_freq=[1_800_000] * 6 + [2_850_000] * 2), (2, "6-7", True)),
-    "capacities a few percent apart": (dict(capacity=[990] * 4 + [BIG] * 4), (8, "0-7", False)),
-    "capacity missing on one CPU": (dict(capacity=[LITTLE] * 4 + [BIG] * 3), (8, "0-7", False)),
-    "taskset to the little cores": (dict(allowed="0-3", capacity=[LITTLE] * 4 + [BIG] * 4), (4, "0-3", False)),
-    "taskset across clusters": (dict(allowed="2-5", capacity=[LITTLE] * 4 + [BIG] * 4), (2, "4-5", True)),
-    "no sysfs at all": (dict(), (8, "0-7", False)),
+    "1 prime + 3 mid + 4 little": ({"capacity": [LITTLE] * 4 + [MID] * 3 + [BIG]}, (4, "4-7", True)),
+    "max frequency without capacity": ({"max_freq": [1_800_000] * 6 + [2_850_000] * 2}, (2, "6-7", True)),
+    "capacities a few percent apart": ({"capacity": [990] * 4 + [BIG] * 4}, (8, "0-7", False)),
+    "capacity missing on one CPU": ({"capacity": [LITTLE] * 4 + [BIG] * 3}, (8, "0-7", False)),
+    "taskset to the little cores": (
+        {"allowed": "0-3", "capacity": [LITTLE] * 4 + [BIG] * 4},
+        (4, "0-3", False),
+    ),
+    "taskset across clusters": ({"allowed": "2-5", "capacity": [LITTLE] * 4 + [BIG] * 4}, (2, "4-5", True)),
+    "no sysfs at all": ({}, (8, "0-7", False)),
 }
 
 
@@ -188,23 +195,30 @@ QUOTAS = {
     "v2 1.5 CPUs round up": (V2, {"fs/cgroup/user.slice/app.scope/cpu.max": "150000 100000\n"}, 2),
     "v2 parent's limit binds": (
         V2,
-        {"fs/cgroup/user.slice/cpu.max": "300000 100000\n", "fs/cgroup/user.slice/app.scope/cpu.max": "max 100000\n"},
+        {
+            "fs/cgroup/user.slice/cpu.max": "300000 100000\n",
+            "fs/cgroup/user.slice/app.scope/cpu.max": "max 100000\n",
+        },
         3,
     ),
     "v2 tiny quota is still one": (V2, {"fs/cgroup/user.slice/app.scope/cpu.max": "1000 100000\n"}, 1),
     "v2 namespace root": ("0::/\n", {"fs/cgroup/cpu.max": "200000 100000\n"}, 2),
     "v1 half a CPU": (
         V1,
-        {"fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "50000\n",
-         "fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000\n"},
+        {
+            "fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "50000\n",
+            "fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000\n",
+        },
         1,
-    ),  # fmt: skip
+    ),
     "v1 no limit": (
         V1,
-        {"fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "-1\n",
-         "fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000\n"},
+        {
+            "fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "-1\n",
+            "fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000\n",
+        },
         8,
-    ),  # fmt: skip
+    ),
     "v1 own folder only (no cgroup namespace)": (
         V1,
         {"fs/cgroup/cpu/cpu.cfs_quota_us": "300000\n", "fs/cgroup/cpu/cpu.cfs_period_us": "100000\n"},
@@ -232,7 +246,9 @@ def test_quota_and_big_cores_together(runner_for: Callable[[str], Path], model, 
     assert (doc["threads"], doc["cpus"], doc["pinned"]) == (2, "4-7", True)
 
 
-def test_outputs_bit_identical_for_any_thread_count(runner_for: Callable[[str], Path], model, tmp_path: Path) -> None:
+def test_outputs_bit_identical_for_any_thread_count(
+    runner_for: Callable[[str], Path], model, tmp_path: Path
+) -> None:
     runner = runner_for("host")
     outputs: dict[str, list[bytes]] = {}
     hashes: dict[str, list[str]] = {}
@@ -246,7 +262,9 @@ def test_outputs_bit_identical_for_any_thread_count(runner_for: Callable[[str], 
     assert all(v == hashes["1"] for v in hashes.values())
 
 
-def test_arm64_runner_picks_the_big_cores_under_qemu(runner_for: Callable[[str], Path], model, tmp_path: Path) -> None:
+def test_arm64_runner_picks_the_big_cores_under_qemu(
+    runner_for: Callable[[str], Path], model, tmp_path: Path
+) -> None:
     qemu = shutil.which("qemu-aarch64")
     assert qemu is not None, "qemu-aarch64 missing (bash scripts/setup.sh installs qemu-user)"
     env = fake_machine(tmp_path, capacity=[LITTLE] * 4 + [BIG] * 4)
