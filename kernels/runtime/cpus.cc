@@ -53,7 +53,7 @@ bool read_text(const char* path, char* buf, size_t len) {
   return n > 0;
 }
 
-// A decimal at *p after blanks; advances *p past it. Values above 2^62 are refused (no file here holds one).
+// A decimal at *p after blanks; advances *p past it. Values near 2^62 and above are refused (no file here holds one).
 bool parse_number(const char** p, long long* out) {
   const char* s = *p;
   while (*s == ' ' || *s == '\t') ++s;
@@ -62,8 +62,8 @@ bool parse_number(const char** p, long long* out) {
   if (*s < '0' || *s > '9') return false;
   long long v = 0;
   for (; *s >= '0' && *s <= '9'; ++s) {
+    if (v > ((1ll << 62) - 9) / 10) return false;
     v = v * 10 + (*s - '0');
-    if (v > (1ll << 62)) return false;
   }
   *out = negative ? -v : v;
   *p = s;

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -272,3 +273,27 @@ def test_arm64_runner_picks_the_big_cores_under_qemu(
     assert (doc["threads"], doc["cpus"], doc["pinned"]) == (4, "4-7", True)
     ones = run(runner_for("arm64"), model, "--threads", "1", prefix=(qemu, "-cpu", "max"))
     assert [o["fnv1a64"] for o in ones["outputs"]] == [o["fnv1a64"] for o in doc["outputs"]]
+
+
+def test_threads_pin_themselves_to_the_fast_cores(
+    runner_for: Callable[[str], Path], model, tmp_path: Path
+) -> None:
+    """The CPUs this test may use as the big cores and one more CPU as a little core: every worker and the runner's
+    own thread ask the kernel for exactly the big cores, and the kernel agrees (seen with the real strace)."""
+    strace = shutil.which("strace")
+    if strace is None:
+        pytest.skip("strace is not installed: the pinning is checked through the system calls it traces")
+    big = sorted(os.sched_getaffinity(0))
+    little = big[-1] + 1
+    env = fake_machine(tmp_path, allowed=cpu_list({*big, little}), capacity=[BIG] * little + [LITTLE])
+    log = tmp_path / "strace.log"
+    prefix = (strace, "-f", "-qq", "-e", "trace=sched_setaffinity", "-o", str(log))
+    try:
+        doc = run(runner_for("host"), model, env=env, prefix=prefix)
+    except AssertionError as e:
+        if "ptrace" in str(e) or "Operation not permitted" in str(e):
+            pytest.skip(f"strace cannot trace here: {e}")
+        raise
+    assert (doc["threads"], doc["cpus"], doc["pinned"]) == (len(big), cpu_list(set(big)), True)
+    calls = re.findall(r"sched_setaffinity\(0, \d+, \[([\d ]+)\]\)\s*=\s*(-?\d+)", log.read_text())
+    assert calls == [(" ".join(map(str, big)), "0")] * len(big), log.read_text()  # the workers and the caller
