@@ -10,7 +10,6 @@ Importing this module imports neither torch nor numpy: the methods import what t
 
 from __future__ import annotations
 
-import inspect
 import io
 import json
 import os
@@ -80,22 +79,25 @@ class Bundle:
         or tensors in forward()'s order, with or without the batch dimension of 1."""
         import numpy as np
 
-        from .run import device_for, run_runner
+        from .run import check_threads, device_for, run_runner
         from .targets import load_target
 
         target = load_target(self.target)
         arrays = self._inputs(inputs)
-        kwargs: dict[str, Any] = {}
-        if threads is not None:  # forwarded only when given: run_runner takes it from issue 20 on
-            _check_threads(threads, "threads" in inspect.signature(run_runner).parameters)
-            kwargs["threads"] = threads
+        check_threads(threads)
         with tempfile.TemporaryDirectory(prefix="edgebuild-run-") as tmp:
             ins = [Path(tmp) / f"input{i}.npy" for i in range(len(arrays))]
             for path, x in zip(ins, arrays):
                 np.save(path, x)
             outs = [Path(tmp) / f"output{i}.npy" for i in range(len(self.report["model"]["outputs"]))]
             run_runner(
-                target, self.runner, self.artifact, ins, outs, device=device_for(target, device), **kwargs
+                target,
+                self.runner,
+                self.artifact,
+                ins,
+                outs,
+                device=device_for(target, device),
+                threads=threads,
             )
             return [np.load(p) for p in outs]
 
@@ -127,13 +129,10 @@ class Bundle:
 
         from .profile import ProfileOptions, profile_bundle
 
-        known = set(ProfileOptions.__dataclass_fields__) - {"bundle", "device"}
+        known = set(ProfileOptions.__dataclass_fields__) - {"bundle", "device", "threads"}
         unknown = sorted(set(options) - known)
         if unknown:
             raise EdgebuildError(f"profile(): unknown option(s) {unknown}; known: {sorted(known)}")
-        if threads is not None:
-            _check_threads(threads, "threads" in ProfileOptions.__dataclass_fields__)
-            options["threads"] = threads
         with tempfile.TemporaryDirectory(prefix="edgebuild-profile-") as tmp:
             given = options.get("inputs") or []
             if given and not all(isinstance(x, (str, Path)) for x in given):
@@ -143,7 +142,7 @@ class Bundle:
                 options["inputs"] = paths
             else:
                 options["inputs"] = [Path(x) for x in given]
-            return profile_bundle(ProfileOptions(bundle=self.path, device=device, **options))
+            return profile_bundle(ProfileOptions(bundle=self.path, device=device, threads=threads, **options))
 
     def export(self, format: str, io: str = "float", out: str | Path | None = None) -> Path:
         """The model as `format` ("tflite" for LiteRT, "onnx" for ONNX Runtime) at `out` (default: model.<format>
@@ -186,13 +185,6 @@ class Bundle:
         size = self.report.get("artifact", {}).get("bytes")
         kib = f", {size / 1024:.1f} KiB artifact" if isinstance(size, int) else ""
         return f"<edgebuild.Bundle {self.name} for {self.target} at {self.path}{kib}>"
-
-
-def _check_threads(threads: int, supported: bool) -> None:
-    if not supported:
-        raise EdgebuildError("this edgebuild's runner options have no thread count; leave threads=None")
-    if not isinstance(threads, int) or threads < 1:
-        raise EdgebuildError(f"threads={threads!r}: a positive number of threads, or None for the default")
 
 
 def _read_report(path: Path) -> dict[str, Any]:

@@ -148,6 +148,9 @@ def test_bad_inputs_are_one_line_errors(tmp_path: Path, empty_cwd: Path) -> None
     with pytest.raises(edgebuild.EdgebuildError) as e:
         b.run(np.zeros((1, 3, 8, 8), np.float32))
     assert "takes (1, 3, 16, 16)" in _one_line(e)
+    with pytest.raises(edgebuild.EdgebuildError) as e:
+        b.run(x[:1], threads=0)
+    assert "threads must be" in _one_line(e)
 
 
 def test_random_calibration_warns(empty_cwd: Path) -> None:

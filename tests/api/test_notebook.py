@@ -69,8 +69,12 @@ def test_cnn_in_memory_host_and_arm64(empty_cwd: Path) -> None:
         err = float(np.abs(h - ref).max())
         assert err <= CNN_TOLERANCE * float(np.abs(ref).max()), (i, err, float(np.abs(ref).max()))
 
-    profile = host.profile(warmup=1, iterations=3)
+    # threads: the same bytes on one thread and on three (on the host and under qemu)
+    one = [b.run(held_out[0], threads=1)[0].tobytes() for b in (host, arm)]
+    assert one == [b.run(held_out[0], threads=3)[0].tobytes() for b in (host, arm)]
+    profile = host.profile(warmup=1, iterations=3, threads=2)
     assert profile["latency_ms"]["median"] > 0 and profile["latency_ms"]["iterations"] == 3
+    assert profile["device"]["threads"] == 2
     assert len(profile["ops"]) == sum(host.report["ops"].values())
 
     tflite, onnx = host.export("tflite"), host.export("onnx")
