@@ -160,10 +160,17 @@ def test_random_calibration_warns(empty_cwd: Path) -> None:
     assert b.report["accuracy"]["meaningless"] == "random calibration data"
 
 
-def test_compression_options_and_exports(empty_cwd: Path) -> None:
-    """CompressOptions' fields are keywords of build(); export= writes the formats into the bundle."""
+def test_compression_options_exports_and_out(tmp_path: Path, empty_cwd: Path) -> None:
+    """CompressOptions' fields are keywords of build(); export= writes the formats into the bundle; out= is where
+    the bundle goes, the caller's to keep."""
     x = samples(N)
-    b = edgebuild.build(make_cnn(), (x[:1],), x, smoke=False, prune="unstructured:0.5", export=["onnx"])
+    out = tmp_path / "pruned"
+    b = edgebuild.build(
+        make_cnn(), (x[:1],), x, out=out, smoke=False, prune="unstructured:0.5", export=["onnx"]
+    )
+    assert b.path == out and not b.temporary
     assert b.report["compression"]["options"]["prune"] == "unstructured:0.5"
     assert b.report["compression"]["prune"]["sparsity"] == 0.5
     assert (b.path / "model.onnx").is_file()
+    del b
+    assert (out / "model.ebm").is_file()
