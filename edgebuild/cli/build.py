@@ -4,10 +4,10 @@ pipeline (edgebuild/build.py)."""
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 
 from rich.console import Console
 
+from .. import progress
 from ..errors import EdgebuildError
 from ..paths import default_out
 from .export import export_bundle
@@ -123,14 +123,15 @@ def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
         cache=not args.no_cache,
         cache_dir=args.cache_dir,
         float_layers=_float_layers(args),
-        compress=replace(args.compress, progress=err.is_terminal),
+        compress=args.compress,
         sparse=args.sparse,
     )
-    result = build(
-        opts,
-        log=lambda s: err.print(f"[dim]{s}[/dim]"),
-        warn=lambda s: err.print(f"[bold yellow]WARNING:[/bold yellow] [yellow]{s}[/yellow]"),
-    )
+    with progress.shown(err):  # bars on stderr when it is a terminal; stdout keeps the summary
+        result = build(
+            opts,
+            log=lambda s: err.print(f"[dim]{s}[/dim]"),
+            warn=lambda s: err.print(f"[bold yellow]WARNING:[/bold yellow] [yellow]{s}[/yellow]"),
+        )
     print_summary(console, result.out, result.report, result.timings)
     export_bundle(result.out, args.export, console)
     return 0

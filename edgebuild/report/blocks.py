@@ -69,12 +69,17 @@ def _text(v: Any) -> str:
 
 def json_block(value: Any, block_id: str) -> str:
     """Any JSON value as HTML, for report sections whose fields vary by option (compression details, footprint):
-    a list of objects is a table over the union of their keys, an object a key/value table (nested values
-    recursively), a scalar its text; `*_bytes` numbers read in KiB too."""
+    a list of objects is a table over the union of their keys, an object of objects a table with a row per key,
+    another object a key/value table (nested values recursively), a scalar its text; `*_bytes` numbers read in KiB
+    too."""
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         keys = list(dict.fromkeys(k for v in value for k in v))
         rows = [[_scalar(k, v.get(k)) for k in keys] for v in value]
         return table(keys, rows, block_id, left=1)
+    if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+        keys = list(dict.fromkeys(k for v in value.values() for k in v))  # e.g. per-layer weight sharing
+        rows = [[name] + [_scalar(k, v.get(k)) for k in keys] for name, v in value.items()]
+        return table(["", *keys], rows, block_id, left=1)
     if isinstance(value, dict):
         parts = []
         for k, v in value.items():
