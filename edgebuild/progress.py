@@ -57,10 +57,13 @@ class _Display:
         if self.open == 0:
             self.bar.start()
         self.open += 1
-        return self.bar.add_task(description, total=total)
+        task_id = self.bar.add_task(description, total=total)
+        self.bar.refresh()
+        return task_id
 
     def remove(self, task_id: TaskID) -> None:
         assert self.bar is not None
+        self.bar.refresh()  # draw the task's last state (rich redraws on a timer, a short task may never show)
         self.bar.remove_task(task_id)
         self.open -= 1
         if self.open == 0:

@@ -82,7 +82,8 @@ max_drop = 1.0
         assert 0 <= m["macro_f1"] <= 100
     assert acc["metrics"]["int8"]["accuracy"] == pytest.approx(acc["int8_accuracy"])
     html = (bundle / "report.html").read_text()
-    assert "Size after each compression stage" in html and "compressed int8 model" in html
+    assert "id='stages'" in html and "id='cm-int8'" in html and "id='compression-weight_sharing'" in html
+    assert "id='accuracy-budget'" in html
     # The runtime loads the Huffman-coded artifact and agrees with the report's figures.
     m = _native.Model.from_bytes(data_bytes)
     ev = np.load(data / "eval.npz")
