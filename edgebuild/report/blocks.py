@@ -63,6 +63,8 @@ def _text(v: Any) -> str:
     if isinstance(v, int):
         return f"{v:,}"
     if isinstance(v, (list, tuple)):
+        if not v:
+            return "none"
         return "×".join(str(x) for x in v) if all(isinstance(x, int) for x in v) else ", ".join(map(str, v))
     return str(v)
 
@@ -171,15 +173,17 @@ def svg_parts(
 
 def confusion_html(cm: list[list[int]], caption: str, table_id: str = "") -> str:
     """A confusion matrix as a heat-map table: blue on the diagonal (right), red off it (confusions), the colour's
-    strength the count relative to the largest cell."""
-    peak = max((max(r) for r in cm if r), default=1) or 1
+    strength the count relative to the largest cell of its kind (so a single confusion still stands out)."""
+    n = len(cm)
+    peak = max((cm[i][i] for i in range(n)), default=1) or 1
+    peak_off = max((cm[i][j] for i in range(n) for j in range(n) if i != j), default=1) or 1
     head = "".join(f"<th>{j}</th>" for j in range(len(cm)))
     rows = []
     for i, r in enumerate(cm):
         cells = []
         for j, v in enumerate(r):
             hue = "59,125,216" if i == j else "221,51,51"
-            alpha = 0.08 + 0.6 * v / peak if v else 0
+            alpha = (0.08 + 0.6 * v / peak if i == j else 0.25 + 0.55 * v / peak_off) if v else 0
             cells.append(
                 f"<td style='background:rgba({hue},{alpha:.2f})' title='true {i}, predicted {j}'>{v}</td>"
             )

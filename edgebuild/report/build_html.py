@@ -169,14 +169,21 @@ def _sparse(report: dict[str, Any]) -> str:
     return _section("sparse", "Dense or sparse kernels per layer", head + html)
 
 
+# report.json's keys are sorted; the page reads in pipeline order: options, module stage, graph stage, results
+_COMPRESSION_ORDER = ("options", "prune", "sensitivity", "distill", "float_accuracy_original", "float_accuracy_pruned",
+                      "float_accuracy_after_recovery", "low_rank", "weight_sharing", "shared_layers",
+                      "uncompressed_layers", "finetune", "original", "after_low_rank", "compressed")  # fmt: skip
+
+
 def _compression(report: dict[str, Any]) -> str:
     comp = report.get("compression") or {}
     details = {k: v for k, v in comp.items() if k not in ("stages", "artifact_bytes")}
     if not details:
         return _section("compression", "Compression", "<p id='compression-none'>No compression option: plain int8 "
                         "quantization (see --prune, --cluster-bits, --low-rank-energy, --huffman).</p>")  # fmt: skip
+    order = {k: i for i, k in enumerate(_COMPRESSION_ORDER)}
     parts = []
-    for key, value in details.items():
+    for key, value in sorted(details.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])):
         parts.append(f"<h3>{esc(key.replace('_', ' '))}</h3>" + json_block(value, f"compression-{key}"))
     return _section("compression", "Compression stages", "\n".join(parts))
 

@@ -95,6 +95,13 @@ def test_build_html_sections_and_escaping(bundle: Path) -> None:
     assert "None: every op runs in int8." in page and "id='compression-none'" in page
     assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", page) and "<script" not in page
 
+    # A report written before these sections existed (a cached or older bundle) still renders.
+    old = copy.deepcopy(report)
+    for key in ("by_layer", "artifact_sections"):
+        del old["size"][key]
+    del old["toolchain"], old["sparse"], old["compression"]
+    assert "id='sec-accuracy'" in render_build_html(old)
+
     hostile = render_build_html(_hostile(report))
     assert "<script>" not in hostile and "<b>&" not in hostile and "<i>odel" not in hostile
     assert "&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in hostile and "blk.0&lt;b&gt;&amp;" in hostile
