@@ -42,22 +42,15 @@ class _Display:
 
     def add(self, description: str, total: int | None) -> TaskID:
         if self.bar is None:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                SpinnerColumn,
-                TextColumn,
-                TimeElapsedColumn,
-            )
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                MofNCompleteColumn(), TimeElapsedColumn(), console=self.console,
-                                transient=True)  # fmt: skip
+            count = TextColumn("{task.fields[count]}")
+            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), count,
+                                TimeElapsedColumn(), console=self.console, transient=True)  # fmt: skip
         if self.open == 0:
             self.bar.start()
         self.open += 1
-        task_id = self.bar.add_task(description, total=total)
+        task_id = self.bar.add_task(description, total=total, count=_count(0, total))
         self.bar.refresh()
         return task_id
 
@@ -111,11 +104,12 @@ def task(description: str, total: int | None = None) -> Iterator[Advance]:
     bar = display.bar
     assert bar is not None
 
+    done = 0
+
     def advance(n: int = 1, description: str | None = None) -> None:
-        if description is None:
-            bar.advance(task_id, n)
-        else:
-            bar.update(task_id, advance=n, description=description)
+        nonlocal done
+        done += n
+        bar.update(task_id, advance=n, description=description, count=_count(done, total))
 
     try:
         yield advance
@@ -128,6 +122,13 @@ def status(description: str) -> Iterator[None]:
     """A spinner for one step whose progress cannot be measured (a subprocess)."""
     with task(description):
         yield
+
+
+def _count(done: int, total: int | None) -> str:
+    """ "12/200"; a task of unknown length shows how many steps it did, a spinner (`status`) nothing."""
+    if total is not None:
+        return f"{done}/{total}"
+    return str(done) if done else ""
 
 
 def _nothing(n: int = 1, description: str | None = None) -> None:

@@ -4,6 +4,12 @@ through it (here the top-1 evaluation and calibration, run for real)."""
 from __future__ import annotations
 
 import io
+import os
+import pty
+import subprocess
+import sys
+import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +20,8 @@ from edgebuild import progress
 from edgebuild.calib import Dataset
 from edgebuild.evaluate import top1
 from edgebuild.quantize import quantize_model
+
+DIGITS = Path(__file__).resolve().parents[1] / "examples" / "digits"
 
 
 def _terminal() -> tuple[Console, io.StringIO]:
@@ -78,3 +86,37 @@ def test_stages_report_their_progress() -> None:
     text = buf.getvalue()
     assert "top-1 on 7 samples" in text and "7/7" in text
     assert "calibrating" in text and "5/5" in text
+
+
+def test_cli_build_draws_on_a_terminal_stderr_and_keeps_stdout_clean(tmp_path: Path) -> None:
+    """`edgebuild build` with stderr on a pseudo-terminal and stdout on a pipe: bars on the terminal only."""
+    np.savez(tmp_path / "calib.npz", x=np.load(DIGITS / "calib.npz")["x"][:16])
+    master, slave = pty.openpty()
+    env = dict(os.environ, COLUMNS="100", TERM="xterm")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edgebuild.cli", "build", str(DIGITS / "model.pt"), "--calib",
+         str(tmp_path / "calib.npz"), "--out", str(tmp_path / "b"), "--no-cache", "--no-smoke"],
+        stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL, env=env, text=True,
+    )  # fmt: skip
+    os.close(slave)
+    chunks: list[bytes] = []
+
+    def drain() -> None:  # a full pty buffer would block the build
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed its end
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    out, _ = proc.communicate(timeout=600)
+    reader.join(timeout=30)
+    os.close(master)
+    err = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0, err[-2000:]
+    assert "calibrating" in err and "16/16" in err and "comparing float and int8" in err
+    assert "edgebuild: model" in out and "calibrating" not in out and "\x1b[" not in out
