@@ -226,8 +226,28 @@ def _target(report: dict[str, Any]) -> str:
     body = kv_table(rows, "toolchain")
     fp = report.get("footprint")
     if fp:
-        body += "<h3>Runtime footprint</h3>" + json_block(fp, "footprint")
+        body += "<h3>What the runtime costs an app</h3>" + _footprint(fp)
     return _section("target", "Target and toolchain", body)
+
+
+def _footprint(fp: dict[str, Any]) -> str:
+    """report.json's `footprint` (edgebuild/footprint.py: stripped runtime library and runner); any other shape as
+    it is."""
+    run, lib = fp.get("runner"), fp.get("library")
+    if not isinstance(run, dict) or "bytes" not in run:
+        return json_block(fp, "footprint")
+    rows = []
+    if isinstance(lib, dict) and "bytes" in lib:
+        rows.append((f"runtime library ({lib.get('name', 'libedgebuild')}, stripped)",
+                     f"{lib['bytes']:,} B ({human_bytes(lib['bytes'])})"))  # fmt: skip
+    ops = fp.get("ops") or []
+    kind = ("static" if run.get("static") else "dynamic") + (
+        f", lean: {len(ops)} ops" if fp.get("lean") else ""
+    )
+    rows.append((f"runner ({kind}, stripped)", f"{run['bytes']:,} B ({human_bytes(run['bytes'])})"))
+    if fp.get("lean"):
+        rows.append(("ops linked", ", ".join(ops)))
+    return kv_table(rows, "footprint")
 
 
 _SECTIONS = (

@@ -81,7 +81,10 @@ def _hostile(report: dict[str, Any]) -> dict[str, Any]:
     r["size"]["by_layer"] = sorted(layers + extra, key=lambda x: -x["bytes"])
     r["float_ops"] = [{"op": "aten.layer_norm.default", "node": "</td><script>alert(1)</script>",
                        "source": "m.py:3", "reason": "no int8 kernel"}]  # fmt: skip
-    r["footprint"] = {"library_stripped_bytes": 150_000, "runner_stripped_bytes": 280_000, "lean": True}
+    # the shape edgebuild/footprint.py writes (another branch)
+    r["footprint"] = {"target": "host", "lean": True, "ops": ["ADD", "CONV2D"],
+                      "runner": {"static": False, "bytes": 280_000, "file_bytes": 290_000},
+                      "library": {"name": "libedgebuild.so", "bytes": 150_000, "file_bytes": 160_000}}  # fmt: skip
     return r
 
 
@@ -106,7 +109,7 @@ def test_build_html_sections_and_escaping(bundle: Path) -> None:
     assert "<script>" not in hostile and "<b>&" not in hostile and "<i>odel" not in hostile
     assert "&lt;/td&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in hostile and "blk.0&lt;b&gt;&amp;" in hostile
     assert f"{len(_hostile(report)['size']['by_layer']) - TOP_LAYERS} other layers" in hostile
-    assert "id='footprint'" in hostile and "150,000 (146.5 KiB)" in hostile
+    assert "id='footprint'" in hostile and "150,000 B (146.5 KiB)" in hostile and "lean: 2 ops" in hostile
 
 
 def _dom(page: Path, tmp: Path) -> tuple[str, str]:
