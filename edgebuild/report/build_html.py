@@ -69,7 +69,7 @@ def _accuracy(report: dict[str, Any]) -> str:
     return _section("accuracy", "Accuracy", "\n".join(parts))
 
 
-def _size_stages(report: dict[str, Any]) -> str:
+def _size_stages(report: dict[str, Any], sections_chart: bool) -> str:
     comp = report.get("compression") or {}
     stages = list(comp.get("stages", []))
     fp32 = report["size"]["float32_weights_bytes"]
@@ -92,7 +92,7 @@ def _size_stages(report: dict[str, Any]) -> str:
         table(["stage", "bytes", "vs float32 weights"], trows, "stages"),
     ]
     sections = report["size"].get("artifact_sections")
-    if sections:
+    if sections and sections_chart:
         parts.append("<h3>Artifact by section</h3>")
         parts.append(svg_parts("artifact-sections", [(s["name"], s["bytes"]) for s in sections if s["bytes"] > 0],
                                css_class="apart"))  # fmt: skip
@@ -262,10 +262,11 @@ _SECTIONS = (
 )
 
 
-def build_sections_html(report: dict[str, Any]) -> str:
-    """Every build section, in reading order (a section with nothing to say is left out)."""
-    parts = [_accuracy(report), _size_stages(report), _size_layers(report), _float_ops(report), _sparse(report),
-             _compression(report), _memory(report), _target(report)]  # fmt: skip
+def build_sections_html(report: dict[str, Any], *, in_profile: bool = False) -> str:
+    """Every build section, in reading order (a section with nothing to say is left out). `in_profile`: on the
+    profile's page, whose size breakdown already shows the artifact's sections."""
+    parts = [_accuracy(report), _size_stages(report, not in_profile), _size_layers(report), _float_ops(report),
+             _sparse(report), _compression(report), _memory(report), _target(report)]  # fmt: skip
     return "\n".join(p for p in parts if p)
 
 

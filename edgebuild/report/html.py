@@ -131,7 +131,7 @@ def render_html(profile: dict[str, Any], report: dict[str, Any] | None = None) -
 <h2>All ops</h2>
 <table id="ops"><tr><th>#</th><th>op</th><th>type</th><th>output</th><th>MACs</th><th>ms</th><th>GMAC/s</th>{ins_head}</tr>
 {op_rows}</table>
-{build_sections_html(report) if report else ""}
+{build_sections_html(report, in_profile=True) if report else ""}
 """
     return page(f"edgebuild profile: {profile['model']} on {dev['name']}", body)
 

@@ -152,3 +152,6 @@ def test_profile_page_carries_the_build_sections(bundle: Path) -> None:
     prof = profile_bundle(ProfileOptions(bundle, warmup=0, iterations=1))
     page = render_html(prof, _report(bundle))
     assert page.index('id="op-cost-chart"') < page.index("id='sec-accuracy'") < page.index("id='sec-target'")
+    assert (
+        'id="size-breakdown"' in page and 'id="artifact-sections"' not in page
+    )  # the artifact's sections once
