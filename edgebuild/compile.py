@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from edgebuild import paths
+from edgebuild import paths, progress
 from edgebuild.errors import EdgebuildError
 from edgebuild.targets import Target, describe_missing
 
@@ -50,7 +50,8 @@ def build_runner(target: Target, *, verbose: bool = False) -> Path:
         # Another process may have built it while we waited for the lock.
         if _valid_entry(entry):
             return entry / RUNNER
-        staged = _build_entry(target, kernels, key, runners, verbose=verbose)
+        with progress.status(f"compiling the {target.name} runner"):
+            staged = _build_entry(target, kernels, key, runners, verbose=verbose)
         _install_entry(staged, entry)
     return entry / RUNNER
 

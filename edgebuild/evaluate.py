@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from . import progress
 from .calib import Dataset
 from .capture import run_float
 from .errors import EdgebuildError
@@ -63,22 +64,24 @@ def accuracy_report(float_gm: torch.nn.Module, native: Any, data: Dataset) -> di
     q_pred: list[int] = []
     top1_same = f_correct = q_correct = 0
     classify = True
-    for i in range(n):
-        sample = data.sample(i)
-        f = run_float(float_gm, sample)
-        q = [np.asarray(o) for o in native.run(sample)]
-        f_all.append(np.concatenate([o.ravel() for o in f]))
-        q_all.append(np.concatenate([o.ravel() for o in q]))
-        classify = classify and f[0].ndim == 2 and f[0].shape[0] == 1 and f[0].shape[1] > 1
-        if classify:
-            fa, qa = int(f[0].argmax()), int(q[0].argmax())
-            top1_same += fa == qa
-            f_pred.append(fa)
-            q_pred.append(qa)
-            if data.labels is not None:
-                label = int(data.labels[i])
-                f_correct += fa == label
-                q_correct += qa == label
+    with progress.task("comparing float and int8", total=n) as advance:
+        for i in range(n):
+            sample = data.sample(i)
+            f = run_float(float_gm, sample)
+            q = [np.asarray(o) for o in native.run(sample)]
+            f_all.append(np.concatenate([o.ravel() for o in f]))
+            q_all.append(np.concatenate([o.ravel() for o in q]))
+            classify = classify and f[0].ndim == 2 and f[0].shape[0] == 1 and f[0].shape[1] > 1
+            if classify:
+                fa, qa = int(f[0].argmax()), int(q[0].argmax())
+                top1_same += fa == qa
+                f_pred.append(fa)
+                q_pred.append(qa)
+                if data.labels is not None:
+                    label = int(data.labels[i])
+                    f_correct += fa == label
+                    q_correct += qa == label
+            advance()
     fv, qv = np.concatenate(f_all).astype(np.float64), np.concatenate(q_all).astype(np.float64)
     denom = np.linalg.norm(fv) * np.linalg.norm(qv)
     rep: dict[str, Any] = {
@@ -123,9 +126,11 @@ def classification_metrics(y_true: list[int], y_pred: list[int], classes: int) -
 def top1(predict: Callable[[list[np.ndarray]], Any], data: Dataset) -> float:
     """Top-1 accuracy (%) of `predict` (one sample's arrays -> its output logits) on labelled data."""
     assert data.labels is not None
-    hits = sum(
-        int(np.asarray(predict(data.sample(i))).argmax()) == int(data.labels[i]) for i in range(data.samples)
-    )
+    hits = 0
+    with progress.task(f"top-1 on {data.samples} samples", total=data.samples) as advance:
+        for i in range(data.samples):
+            hits += int(np.asarray(predict(data.sample(i))).argmax()) == int(data.labels[i])
+            advance()
     return 100.0 * hits / data.samples
 
 
@@ -146,7 +151,10 @@ def smoke_test(
 
     expected = [np.asarray(o) for o in native.run(sample)]
     device = device_for(target)
-    with tempfile.TemporaryDirectory(prefix="edgebuild-smoke-") as tmp:
+    with (
+        progress.status(f"smoke run on {device.name}"),
+        tempfile.TemporaryDirectory(prefix="edgebuild-smoke-") as tmp,
+    ):
         ins = []
         for i, x in enumerate(sample):
             ins.append(Path(tmp) / f"input{i}.npy")

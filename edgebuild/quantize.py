@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection, Iterable
 import torch
 from torch.fx import GraphModule, Node
 
+from . import progress
 from ._torchao import pt2e
 from .errors import EdgebuildError
 from .lower import ACTIVATIONS, ANNOTATIONS, matches_float_layer, op_name
@@ -251,9 +252,10 @@ def quantize_model(
             raise EdgebuildError(f"quantization failed (PT2E prepare): {_one_line(e)}") from e
         reasons.update(quantizer.failed)
         try:
-            with torch.no_grad():
+            with torch.no_grad(), progress.task("calibrating", total=len(batches)) as advance:
                 for batch in batches:
                     prepared(*batch)
+                    advance()
         except Exception as e:
             failed = _calibration_failure(prepared, batches, e)
             if not failed or all(name in reasons for name in failed):

@@ -4,10 +4,10 @@ Python API's build (edgebuild/api.py), which runs the pipeline (edgebuild/build.
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 
 from rich.console import Console
 
+from .. import progress
 from ..errors import EdgebuildError
 from ..paths import default_out
 from .export import export_bundle
@@ -111,24 +111,25 @@ def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
     from ..report import print_summary
     from ..targets import load_target
 
-    bundle = build(
-        args.model,
-        calib=args.calib,
-        target=args.target,
-        eval=args.eval,
-        out=args.out or default_out(args.model, load_target(args.target).name),
-        input_shape=args.input_shape,
-        float_layers=_float_layers(args),
-        model_class=args.model_class,
-        trust_model=args.trust_model,
-        smoke=not args.no_smoke,
-        cache=not args.no_cache,
-        cache_dir=args.cache_dir,
-        sparse=args.sparse,
-        compress=replace(args.compress, progress=err.is_terminal),
-        log=lambda s: err.print(f"[dim]{s}[/dim]"),
-        warn=lambda s: err.print(f"[bold yellow]WARNING:[/bold yellow] [yellow]{s}[/yellow]"),
-    )
+    with progress.shown(err):  # bars on stderr when it is a terminal; stdout keeps the summary
+        bundle = build(
+            args.model,
+            calib=args.calib,
+            target=args.target,
+            eval=args.eval,
+            out=args.out or default_out(args.model, load_target(args.target).name),
+            input_shape=args.input_shape,
+            float_layers=_float_layers(args),
+            model_class=args.model_class,
+            trust_model=args.trust_model,
+            smoke=not args.no_smoke,
+            cache=not args.no_cache,
+            cache_dir=args.cache_dir,
+            sparse=args.sparse,
+            compress=args.compress,
+            log=lambda s: err.print(f"[dim]{s}[/dim]"),
+            warn=lambda s: err.print(f"[bold yellow]WARNING:[/bold yellow] [yellow]{s}[/yellow]"),
+        )
     print_summary(console, bundle.path, bundle.report, bundle.timings)
     export_bundle(bundle.path, args.export, console)
     return 0

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .. import progress
 from ..errors import EdgebuildError
 
 if TYPE_CHECKING:
@@ -91,15 +92,28 @@ def meet_budget(
     """The cheapest configuration found whose drop is <= max_drop (see the module docstring), or EdgebuildError.
     `float_layers`: layers that may run in float, or None when this build has no float fallback."""
     trials: list[Trial] = []
+    with progress.task("accuracy budget: trial 1") as advance:
 
-    def run(cfg: Config) -> Trial:
-        t = evaluate(cfg)
-        trials.append(t)
-        log(
-            f"accuracy budget: {len(cfg.uncompressed)} uncompressed, {len(cfg.floats)} float -> drop {t.drop:.2f}"
-        )
-        return t
+        def run(cfg: Config) -> Trial:
+            t = evaluate(cfg)
+            trials.append(t)
+            log(
+                f"accuracy budget: {len(cfg.uncompressed)} uncompressed, {len(cfg.floats)} float -> drop {t.drop:.2f}"
+            )
+            advance(1, f"accuracy budget: trial {len(trials) + 1}, last drop {t.drop:.2f} points")
+            return t
 
+        return _search(run, layers, max_drop, float_layers, trials)
+
+
+def _search(
+    run: Callable[[Config], Trial],
+    layers: list[str],
+    max_drop: float,
+    float_layers: list[str] | None,
+    trials: list[Trial],
+) -> BudgetResult:
+    """meet_budget's ladder, each rung measured by `run` (which records it in `trials`)."""
     full = run(Config())
     if full.drop <= max_drop:
         return BudgetResult(full, trials)

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import progress
 from ..errors import EdgebuildError
 from .options import MAX_BITS, MIN_BITS
 
@@ -68,24 +69,32 @@ def cluster_weights(module: nn.Module, bits: int | dict[str, int]) -> dict[str, 
     """Cluster every conv / linear weight in place (bits per layer, or one width for all); returns the codebooks.
     A layer named with 0 bits in a dict is left alone."""
     books: dict[str, Codebook] = {}
-    for name, p in shared_weights(module):
-        b = bits.get(name, 0) if isinstance(bits, dict) else bits
-        if b == 0:
-            continue
-        if not MIN_BITS <= b <= MAX_BITS:
-            raise EdgebuildError(f"weight sharing: {b} bits for {name}; use {MIN_BITS}..{MAX_BITS}")
-        w = p.detach().cpu().numpy()
-        mask = w != 0
-        if not mask.any():
-            continue
-        centroids, labels = kmeans_1d(w[mask], 2**b)
-        index = np.zeros(w.shape, dtype=np.int64)
-        index[mask] = labels
-        book = Codebook(name, torch.from_numpy(centroids), torch.from_numpy(index), torch.from_numpy(mask))
-        with torch.no_grad():
-            p.copy_(book.weight())
-        books[name] = book
+    layers = shared_weights(module)
+    with progress.task("weight sharing (k-means)", total=len(layers)) as advance:
+        for name, p in layers:
+            b = bits.get(name, 0) if isinstance(bits, dict) else bits
+            book = _cluster_one(name, p, b) if b else None
+            if book is not None:
+                books[name] = book
+            advance()
     return books
+
+
+def _cluster_one(name: str, p: nn.Parameter, b: int) -> Codebook | None:
+    """One layer's weights clustered in place to 2^b shared values; None when all of them are zero."""
+    if not MIN_BITS <= b <= MAX_BITS:
+        raise EdgebuildError(f"weight sharing: {b} bits for {name}; use {MIN_BITS}..{MAX_BITS}")
+    w = p.detach().cpu().numpy()
+    mask = w != 0
+    if not mask.any():
+        return None
+    centroids, labels = kmeans_1d(w[mask], 2**b)
+    index = np.zeros(w.shape, dtype=np.int64)
+    index[mask] = labels
+    book = Codebook(name, torch.from_numpy(centroids), torch.from_numpy(index), torch.from_numpy(mask))
+    with torch.no_grad():
+        p.copy_(book.weight())
+    return book
 
 
 def finetune_centroids(

@@ -22,7 +22,7 @@ graph's codebooks; each gives the bundles it always gave.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import progress
 from .._torchao import pt2e
 from ..errors import EdgebuildError
 from .cluster import Codebook, finetune_centroids
@@ -44,7 +45,6 @@ class DistillOptions:
     alpha: float = 0.5  # weight of the label loss when labels exist
     teacher_batch: int = 256  # samples per teacher forward (1 for a torch.export archive: its batch is fixed)
     seed: int = 0
-    progress: bool = True
     # Gradual pruning (Zhu & Gupta 2017): the student starts dense and its sparsity follows
     # s_t = s · (1 − (1 − t / T)³) over the first `gradual_fraction` of the steps, masks recomputed by magnitude
     # every `gradual_every` steps; then the masks are fixed and training goes on.
@@ -62,21 +62,6 @@ class DistillResult:
     masks: dict[str, torch.Tensor] = field(
         default_factory=dict
     )  # the final masks (gradual pruning sets them)
-
-
-def _progress(enabled: bool) -> tuple[Callable[[int, str], None], Callable[[], None], Callable[[], None]]:
-    if not enabled:
-        return (lambda n, d: None), (lambda: None), (lambda: None)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   transient=False)  # fmt: skip
-    task = bar.add_task("distilling", total=None)
-
-    def update(n: int, desc: str) -> None:
-        bar.update(task, advance=n, description=desc)
-
-    return update, bar.start, bar.stop
 
 
 def distill_module(
@@ -127,10 +112,8 @@ def distill_module(
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps_total)  # lr → 0 over the run
         gen = torch.Generator().manual_seed(opts.seed)
         result = DistillResult(samples=n, used_labels=labels is not None)
-        update, start, stop = _progress(opts.progress)
-        start()
         T = opts.temperature
-        try:
+        with progress.task("distilling", total=steps_total) as update:
             for epoch in range(opts.epochs):
                 order = torch.randperm(n, generator=gen)
                 total, count = 0.0, 0
@@ -161,8 +144,6 @@ def distill_module(
                     result.steps += 1
                     update(1, f"distilling epoch {epoch + 1}/{opts.epochs} loss {total / count:.4f}")
                 result.losses.append(total / max(count, 1))
-        finally:
-            stop()
         pt2e.move_exported_model_to_eval(prepared)
         # Copy trained parameters and BatchNorm statistics back by name (fake-quant modules have no eager twin).
         trained = prepared.state_dict()
@@ -200,6 +181,7 @@ def distill_graph(
     def batches() -> Iterator[tuple[tuple[torch.Tensor, ...], torch.Tensor | None]]:
         for i in torch.randperm(len(samples), generator=gen).tolist():
             yield samples[i], targets[i]
+            advance()  # the step on this sample is done when the next is asked for
 
     def loss(
         out: torch.Tensor, _inputs: tuple[torch.Tensor, ...], target: torch.Tensor | None
@@ -207,7 +189,8 @@ def distill_graph(
         assert target is not None
         return torch.nn.functional.mse_loss(out, target)
 
-    finetune_centroids(student, books or {}, batches, loss, epochs=epochs, lr=lr)
+    with progress.task("fine-tuning the compressed graph", total=epochs * len(samples)) as advance:
+        finetune_centroids(student, books or {}, batches, loss, epochs=epochs, lr=lr)
 
 
 def _first(out: object) -> torch.Tensor:

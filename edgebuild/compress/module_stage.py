@@ -140,7 +140,7 @@ def compress_module(
         res = distill_module(
             student, teacher, x, y, masks,
             DistillOptions(opts.epochs, opts.lr, batch, opts.temperature, seed=opts.seed,
-                           progress=opts.progress, gradual=gradual, teacher_batch=teacher_batch),
+                           gradual=gradual, teacher_batch=teacher_batch),
         )  # fmt: skip
         report["distill"] = {
             "data": source,

@@ -27,7 +27,6 @@ class CompressOptions:
     batch_size: int = 32
     temperature: float = 4.0
     seed: int = 0
-    progress: bool = True  # a progress bar while distilling (how it looks, not what it builds)
     # Graph stage, on the captured graph (graph_stage.py, budget.py, docs/compression.md)
     cluster_bits: int | None = None  # k-means weight sharing, 2^bits shared values per layer
     low_rank_energy: float | None = None  # SVD rank keeping this fraction of the squared singular values
@@ -52,7 +51,6 @@ class CompressOptions:
     def as_dict(self) -> dict[str, Any]:
         """The options that shape the bundle, JSON-ready (report.json's compression.options)."""
         d = asdict(self)
-        del d["progress"]
         if self.train_data is not None:
             d["train_data"] = str(self.train_data)
         return d

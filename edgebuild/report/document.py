@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,12 +68,15 @@ def make_report(
             "outputs": [{"name": t.name, "shape": list(t.shape)} for t in outputs],
         },
         "target": {"name": target.name, "triple": target.triple, "description": target.description},
+        "toolchain": toolchain(target),
         "artifact": {"file": artifact_file, "bytes": len(data), "sha256": _sha256(data)},
         "runner": {"file": runner.name, "bytes": runner.stat().st_size, "static": target.static},
         "size": {
             "float32_weights_bytes": fp32,
             "int8_weights_bytes": int8,
             "compression": round(fp32 / int8, 3) if int8 else None,
+            "by_layer": layer_sizes(program),
+            "artifact_sections": _artifact_sections(data),
         },
         "ops": program.op_counts(),
         # every op lowered to the float fallback, with why (lower/__init__.py) and its source line
@@ -90,6 +94,52 @@ def make_report(
     if compressed.budget is not None:
         report["accuracy_budget"] = compressed.budget
     return report
+
+
+def layer_sizes(program: Program) -> list[dict[str, Any]]:
+    """The artifact's constants (weights, biases, codebooks, sparse indices) by the op that reads them, largest
+    first: `op` (node name), `type` (opcode), `aten`, `bytes`, `tensors`. A constant read by several ops counts for
+    the first; constants no op reads (none today) go to a row with `op` null, so the bytes sum to weights_bytes."""
+    seen: set[int] = set()
+    rows: list[dict[str, Any]] = []
+    for op in program.ops:
+        own = [i for i in op.inputs if i >= 0 and program.tensors[i].data is not None and i not in seen]
+        seen.update(own)
+        if own:
+            nbytes = sum(program.tensors[i].nbytes for i in own)
+            rows.append({"op": op.name, "type": op.opcode.name, "aten": op.aten, "bytes": nbytes,
+                         "tensors": len(own)})  # fmt: skip
+    rest = [t for i, t in enumerate(program.tensors) if t.data is not None and i not in seen]
+    if rest:
+        rows.append({"op": None, "type": None, "aten": "", "bytes": sum(t.nbytes for t in rest),
+                     "tensors": len(rest)})  # fmt: skip
+    rows.sort(key=lambda r: -r["bytes"])
+    return rows
+
+
+def _artifact_sections(data: bytes) -> list[dict[str, Any]]:
+    from ..profile.bundle import artifact_sections
+
+    return artifact_sections(data)
+
+
+def toolchain(target: Target) -> dict[str, Any]:
+    """What compiled the runner: the target's C++ compiler (its --version line), flags, CMake toolchain file and
+    the emulator a smoke run used (null when the target runs here)."""
+    try:
+        done = subprocess.run(
+            [target.cxx_compiler, "--version"], check=False, capture_output=True, text=True, timeout=60
+        )
+        version = done.stdout.splitlines()[0] if done.returncode == 0 and done.stdout else None
+    except (OSError, subprocess.SubprocessError):
+        version = None
+    return {
+        "compiler": target.cxx_compiler,
+        "compiler_version": version,
+        "flags": list(target.flags),
+        "toolchain_file": target.toolchain_file.name if target.toolchain_file else None,
+        "emulator": " ".join(target.emulator) if target.needs_emulator else None,
+    }
 
 
 def compression_report(compressed: Compressed, program: Program, data: bytes) -> dict[str, Any]:

@@ -26,7 +26,7 @@ def _build(tmp: Path, sparse: str) -> tuple[dict, bytes]:
         eval=DIGITS / "eval.npz",
         out=tmp / sparse,
         smoke=False,
-        compress=CompressOptions(prune="block16x4:0.9", progress=False),
+        compress=CompressOptions(prune="block16x4:0.9"),
         sparse=sparse,
     )
     res = build(opts)
@@ -109,7 +109,7 @@ def test_digits_90_percent_sparse_int8_within_one_point_of_float(tmp_path: Path)
         smoke=False,
         compress=CompressOptions(
             prune="block1x4:0.9", prune_gradual=True, distill=True, train_data=tmp_path / "train.npz",
-            epochs=30, lr=3e-3, progress=False,
+            epochs=30, lr=3e-3,
         ),
     )  # fmt: skip
     rep = build(opts).report
@@ -128,7 +128,7 @@ def test_distill_a_torch_export_archive(tmp_path: Path) -> None:
         calib=tmp_path / "calib.npz",
         out=tmp_path / "b",
         smoke=False,
-        compress=CompressOptions(prune="block16x4:0.5", distill=True, epochs=1, progress=False),
+        compress=CompressOptions(prune="block16x4:0.5", distill=True, epochs=1),
     )
     comp = build(opts).report["compression"]
     assert comp["distill"]["samples"] == 8 and comp["distill"]["steps"] == 8

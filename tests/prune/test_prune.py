@@ -153,14 +153,14 @@ def test_distillation_improves_pruned_digits_deterministically() -> None:
     pruned = _acc(student, xte, yte)
     twin = copy.deepcopy(student)
     x, y = torch.from_numpy(xtr), torch.from_numpy(ytr).long()
-    distill_module(student, teacher, x, y, masks, DistillOptions(epochs=1, lr=3e-3, progress=False))
+    distill_module(student, teacher, x, y, masks, DistillOptions(epochs=1, lr=3e-3))
     recovered = _acc(student, xte, yte)
     assert recovered > pruned + 30, (pruned, recovered)
     for name, mask in masks.items():  # pruned weights stayed zero
         assert torch.all(dict(student.named_parameters())[name].detach()[mask == 0] == 0)
     # Same seed, same data: the same weights, bit for bit.
     a, b = copy.deepcopy(twin), copy.deepcopy(twin)
-    small = DistillOptions(epochs=1, lr=3e-3, batch_size=16, progress=False)
+    small = DistillOptions(epochs=1, lr=3e-3, batch_size=16)
     distill_module(a, teacher, x[:128], y[:128], masks, small)
     distill_module(b, teacher, x[:128], y[:128], masks, small)
     for (n, va), (_, vb) in zip(a.state_dict().items(), b.state_dict().items()):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ... import progress
 from .magnitude import PruneSpec, _fits, find_targets, prune
 
 LEVELS = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95)
@@ -48,15 +49,19 @@ def sensitivity_scan(
     names = [t.name for t in targets]
     sizes = {t.name: t.param.numel() for t in targets}
     layers: dict[str, dict[float, float]] = {}
-    for name in names:
-        layers[name] = {0.0: 0.0}
-        for level in levels[1:]:
-            trial = copy.deepcopy(model)
-            per_layer = {n: 0.0 for n in names} | {name: level}
-            one = PruneSpec(spec.method, 0.0, spec.block, spec.nm, "layer", per_layer, spec.keep_classifier)
-            prune(trial, one)
-            with torch.no_grad():
-                layers[name][level] = _kl(ref, [trial(*s) for s in samples])
+    with progress.task("pruning sensitivity scan", total=len(names) * (len(levels) - 1)) as advance:
+        for name in names:
+            layers[name] = {0.0: 0.0}
+            for level in levels[1:]:
+                trial = copy.deepcopy(model)
+                per_layer = {n: 0.0 for n in names} | {name: level}
+                one = PruneSpec(
+                    spec.method, 0.0, spec.block, spec.nm, "layer", per_layer, spec.keep_classifier
+                )
+                prune(trial, one)
+                with torch.no_grad():
+                    layers[name][level] = _kl(ref, [trial(*s) for s in samples])
+                advance()
     chosen = {n: 0.0 for n in names}
     total = sum(sizes.values())
 
