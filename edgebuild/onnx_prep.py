@@ -60,7 +60,9 @@ def prepare(path: Path, model: onnx.ModelProto, shapes: list[tuple[int, ...]]) -
     for vi in list(g.value_info):  # inferred again below, from the static inputs
         g.value_info.remove(vi)
     notes = []
-    pairs = _drop_qdq_pairs(g)
+    _fold(path, model)  # Constant nodes and weight DequantizeLinear first: a pair's scale may be a Constant
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    pairs = _drop_qdq_pairs(model, opset)
     _fold(path, model)
     left = sorted({n.op_type for n in g.node if n.op_type in ("QuantizeLinear", "DequantizeLinear")})
     if left:
@@ -70,8 +72,8 @@ def prepare(path: Path, model: onnx.ModelProto, shapes: list[tuple[int, ...]]) -
         )
     if pairs:
         notes.append(
-            f"{path.name} is a QDQ model: its {pairs} QuantizeLinear/DequantizeLinear pair(s) were removed and the "
-            "weights dequantized; edgebuild quantized it again from the calibration data to its own contract "
+            f"{path.name} is a QDQ model: its {pairs} QuantizeLinear/DequantizeLinear pair(s) became clamps to "
+            "their ranges and its weights were dequantized; edgebuild quantized it again from the calibration data to its own contract "
             "(per-tensor int8 activations, per-channel symmetric int8 weights): the file's scales were not used"
         )
     _pad_rank3(model)
@@ -121,33 +123,66 @@ def _rename(g: onnx.GraphProto, old: str, new: str) -> None:
             o.name = new
 
 
-def _drop_qdq_pairs(g: onnx.GraphProto) -> int:
-    """DequantizeLinear(QuantizeLinear(x)) -> x, for every pair. Returns how many pairs were removed."""
+_QRANGE = {
+    onnx.TensorProto.INT8: (-128, 127),
+    onnx.TensorProto.UINT8: (0, 255),
+    onnx.TensorProto.INT16: (-32768, 32767),
+    onnx.TensorProto.UINT16: (0, 65535),
+}
+
+
+def _drop_qdq_pairs(model: onnx.ModelProto, opset: int) -> int:
+    """DequantizeLinear(QuantizeLinear(x)) -> Clip(x) to the pair's representable range, for every pair whose scale
+    and zero point are constants. The saturation is kept (onnxruntime's quantizer drops a Relu / Clip behind a
+    Conv and lets the quantization range do it), the rounding is not: edgebuild quantizes again. Returns how many
+    pairs were replaced."""
+    g = model.graph
+    ranks = {vi.name: len(vi.type.tensor_type.shape.dim) for vi in _inferred(model).graph.value_info}
+    ranks.update({vi.name: len(vi.type.tensor_type.shape.dim) for vi in g.input})
     producer = {o: n for n in g.node for o in n.output}
-    outputs = {o.name for o in g.output}
-    replace: dict[str, str] = {}
-    dropped: list[onnx.NodeProto] = []
-    for n in g.node:
-        if n.op_type != "DequantizeLinear":
-            continue
-        q = producer.get(n.input[0])
-        if q is None or q.op_type != "QuantizeLinear" or n.output[0] in outputs:
-            continue
-        replace[n.output[0]] = q.input[0]
-        dropped.append(n)
-    if not replace:
-        return 0
-    for n in g.node:
-        for i, name in enumerate(n.input):
-            if name in replace:
-                n.input[i] = replace[name]
-    for n in dropped:
-        g.node.remove(n)
-    used = {i for n in g.node for i in n.input} | outputs
+    inits = {t.name: t for t in g.initializer}
+    count = 0
     for n in list(g.node):
-        if n.op_type == "QuantizeLinear" and n.output[0] not in used:
-            g.node.remove(n)
-    return len(dropped)
+        q = producer.get(n.input[0]) if n.op_type == "DequantizeLinear" else None
+        if q is None or q.op_type != "QuantizeLinear" or any(i not in inits for i in q.input[1:] if i):
+            continue
+        scale = numpy_helper.to_array(inits[q.input[1]]).astype(np.float32)
+        zp_t = inits[q.input[2]] if len(q.input) > 2 and q.input[2] else None
+        zp = numpy_helper.to_array(zp_t).astype(np.float32) if zp_t is not None else np.zeros_like(scale)
+        qmin, qmax = _QRANGE.get(zp_t.data_type if zp_t is not None else onnx.TensorProto.UINT8, (None, None))
+        if qmin is None:
+            continue  # int4, float8 ...: left in place, refused below
+        lo, hi = (qmin - zp) * scale, (qmax - zp) * scale
+        at = list(g.node).index(n)
+        g.node.remove(n)
+        base = n.output[0]
+        if scale.size == 1 and opset >= 11:
+            names = [f"{base}__qmin", f"{base}__qmax"]
+            g.initializer.extend(
+                [numpy_helper.from_array(np.float32(v.reshape(())), k) for v, k in zip((lo, hi), names)]
+            )
+            g.node.insert(at, helper.make_node("Clip", [q.input[0], *names], [base]))
+        else:  # per-axis: broadcast bounds along the pair's axis
+            axis = next((a.i for a in q.attribute if a.name == "axis"), 1)
+            rank = ranks.get(q.input[0], axis + 1)
+            shape = [1] * max(rank, axis + 1)
+            shape[axis] = -1 if scale.size > 1 else 1
+            names = [f"{base}__qmin", f"{base}__qmax", f"{base}__low"]
+            g.initializer.extend(
+                [numpy_helper.from_array(v.reshape(shape).astype(np.float32), k) for v, k in zip((lo, hi), names)]
+            )
+            g.node.insert(at, helper.make_node("Min", [q.input[0], names[1]], [names[2]]))
+            g.node.insert(at + 1, helper.make_node("Max", [names[2], names[0]], [base]))
+        count += 1
+    used = {i for m in g.node for i in m.input} | {o.name for o in g.output}
+    for m in list(g.node):
+        if m.op_type == "QuantizeLinear" and m.output[0] not in used:
+            g.node.remove(m)
+    return count
+
+
+def _inferred(model: onnx.ModelProto) -> onnx.ModelProto:
+    return onnx.shape_inference.infer_shapes(model)
 
 
 def _static_shape(vi: onnx.ValueInfoProto) -> list[int] | None:
@@ -205,6 +240,8 @@ def _evaluate(
         return None
     if any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for a in n.attribute):
         return None
+    if n.op_type == "DequantizeLinear":
+        return [_dequantize(n, [numpy_helper.to_array(known[name]) if name else None for name in n.input])]
     from onnx.reference import ReferenceEvaluator
 
     names = [name for name in n.input if name]
@@ -223,6 +260,19 @@ def _evaluate(
     if any(np.asarray(v).size > _FOLD_LIMIT for v in values):
         return None
     return [np.asarray(v) for v in values]
+
+
+def _dequantize(n: onnx.NodeProto, args: list[np.ndarray | None]) -> np.ndarray:
+    """DequantizeLinear of a constant (weights, int32 biases): onnx's reference evaluator implements only opset 19+."""
+    x, scale = args[0], args[1]
+    assert x is not None and scale is not None
+    zp = args[2] if len(args) > 2 and args[2] is not None else np.zeros_like(scale, dtype=np.int64)
+    axis = next((a.i for a in n.attribute if a.name == "axis"), 1)
+    if scale.ndim == 1 and scale.size > 1:
+        shape = [1] * x.ndim
+        shape[axis] = scale.size
+        scale, zp = scale.reshape(shape), zp.reshape(shape)
+    return ((x.astype(np.int64) - zp.astype(np.int64)) * scale.astype(np.float32)).astype(np.float32)
 
 
 def _resolve_ifs(g: onnx.GraphProto, known: dict[str, onnx.TensorProto]) -> bool:
@@ -249,7 +299,7 @@ def _pad_rank3(model: onnx.ModelProto) -> None:
     """A reflect / edge Pad of a rank-1 or rank-2 tensor runs on it with unit axes in front (Unsqueeze, Pad,
     Squeeze): PyTorch (and onnx2torch's converter) pads the trailing dims of 3-D to 5-D tensors only."""
     g = model.graph
-    ranks = {vi.name: len(vi.type.tensor_type.shape.dim) for vi in onnx.shape_inference.infer_shapes(model).graph.value_info}
+    ranks = {vi.name: len(vi.type.tensor_type.shape.dim) for vi in _inferred(model).graph.value_info}
     ranks.update({vi.name: len(vi.type.tensor_type.shape.dim) for vi in g.input})
     inits = {t.name: t for t in g.initializer}
     for n in list(g.node):
