@@ -1,0 +1,122 @@
+"""ONNX files that torch.onnx.export writes for zoo models (tests/models.py RandomCNN), and onnxruntime's own
+quantized forms of them, built by edgebuild and compared with ONNX Runtime on the same files.
+
+Bounds:
+- float: edgebuild's float program (the graph lowered without quantization) against ONNX Runtime on the float file:
+  |diff| <= 1e-5 * max(1, max|ORT|). Both compute in float32 and differ only in summation order: a K-term dot
+  product differs by at most ~K·ε·Σ|terms| (K <= 12·3·3 = 108 here, ε = 6e-8: ~6e-6 of the terms' scale), through
+  at most five layers. Measured 1.2e-7.
+- int8: the int8 program against ONNX Runtime's float output, on 8 samples not used for calibration: cosine >= 0.99
+  (MIN_COSINE of the zoo) and the same arg-max (top-1) on every sample. Measured cosine >= 0.9997.
+- QDQ: a file quantized by onnxruntime.quantization (QDQ format, per-channel int8 weights, int8 activations) is
+  built (its pairs become clamps, edgebuild re-quantizes from the same calibration samples) and compared with ONNX
+  Runtime running the QDQ file itself: cosine >= 0.99, same top-1. Measured >= 0.9998.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from edgebuild.capture import capture
+from edgebuild.errors import EdgebuildError
+from edgebuild.load import detect_format, load_model
+from edgebuild.lower import lower_graph
+from edgebuild.quantize import quantize_model
+from tests.helpers import run_native
+from tests.models import RandomCNN
+from tests.onnx_in.onnx_files import export_onnx, ort_run, quantize_with_ort
+from tests.zoo.hf_driver import MIN_COSINE, cosine
+
+FLOAT_REL = 1e-5
+N_CALIB, N_EVAL = 16, 8
+
+
+def samples(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((N_CALIB + N_EVAL, *shape[1:])).astype(np.float32)
+
+
+def int8_program(path: Path, xs: np.ndarray):  # -> Program
+    loaded = load_model(path)
+    gm = capture(loaded, [xs[:1]])
+    return lower_graph(quantize_model(gm, [(torch.from_numpy(x[None]),) for x in xs[:N_CALIB]]), name="q")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_exported_zoo_model(tmp_path: Path, seed: int) -> None:
+    model = RandomCNN(seed)
+    shape = model.input_shape()
+    path = export_onnx(model, shape, tmp_path / "m.onnx")
+    assert detect_format(path) == "onnx"
+    xs = samples(shape, seed)
+
+    loaded = load_model(path)
+    assert loaded.format == "onnx" and loaded.exported is not None
+    user = torch.export.graph_signature.InputKind.USER_INPUT
+    assert [s.arg.name for s in loaded.exported.graph_signature.input_specs if s.kind == user] == ["image"]
+
+    gm = capture(loaded, [xs[:1]])
+    float_prog = lower_graph(copy.deepcopy(gm), name="f")
+    outs = []
+    for x in xs[N_CALIB:]:
+        want = ort_run(path, {"image": x[None]})[0]
+        got = run_native(float_prog, [x[None]])[0].reshape(want.shape)
+        assert np.abs(got - want).max() <= FLOAT_REL * max(1.0, float(np.abs(want).max()))
+        outs.append(got)
+    assert np.abs(outs[0] - outs[1]).max() > 1e-3, "the output does not depend on the input"
+
+    qprog = lower_graph(
+        quantize_model(gm, [(torch.from_numpy(x[None]),) for x in xs[:N_CALIB]]), name="q"
+    )
+    for x in xs[N_CALIB:]:
+        want = ort_run(path, {"image": x[None]})[0]
+        got = run_native(qprog, [x[None]])[0].reshape(want.shape)
+        assert cosine(got, want) >= MIN_COSINE
+        assert got.argmax() == want.argmax()
+
+
+def test_qdq_file_requantized(tmp_path: Path) -> None:
+    model = RandomCNN(0)
+    shape = model.input_shape()
+    xs = samples(shape, 0)
+    qdq = quantize_with_ort(export_onnx(model, shape, tmp_path / "m.onnx"), tmp_path / "qdq.onnx", xs[:N_CALIB], "qdq")
+    loaded = load_model(qdq)
+    assert len(loaded.notes) == 1 and "scales were not used" in loaded.notes[0]
+    qprog = int8_program(qdq, xs)
+    for x in xs[N_CALIB:]:
+        want = ort_run(qdq, {"image": x[None]})[0]
+        got = run_native(qprog, [x[None]])[0].reshape(want.shape)
+        assert cosine(got, want) >= MIN_COSINE
+        assert got.argmax() == want.argmax()
+
+
+def test_qoperator_file_refused(tmp_path: Path) -> None:
+    model = RandomCNN(0)
+    shape = model.input_shape()
+    qop = quantize_with_ort(
+        export_onnx(model, shape, tmp_path / "m.onnx"), tmp_path / "qop.onnx", samples(shape, 0)[:4], "qoperator"
+    )
+    with pytest.raises(EdgebuildError, match="QOperator-format quantized ONNX model .*QLinearConv") as e:
+        load_model(qop)
+    assert "\n" not in str(e.value)
+
+
+def test_dynamic_dims_need_a_shape(tmp_path: Path) -> None:
+    model = RandomCNN(3)  # global pooling: any spatial size
+    assert model.global_pool
+    dyn = {"image": {0: "batch", 2: "height", 3: "width"}}
+    path = export_onnx(model, model.input_shape(), tmp_path / "dyn.onnx", dynamic=dyn)
+    with pytest.raises(EdgebuildError, match=r"input 'image' has dynamic dimensions \[batch, 1, height, width\]"):
+        load_model(path)
+    loaded = load_model(path, input_shape="1,1,20,24")
+    assert loaded.exported is not None
+    ph = next(n for n in loaded.exported.graph.nodes if n.op == "placeholder" and n.name == "image")
+    assert tuple(ph.meta["val"].shape) == (1, 1, 20, 24)
+    x = np.random.default_rng(0).standard_normal((1, 1, 20, 24)).astype(np.float32)
+    got = loaded.exported.module()(torch.from_numpy(x)).detach().numpy()
+    want = ort_run(path, {"image": x})[0]
+    assert np.abs(got - want).max() <= FLOAT_REL * max(1.0, float(np.abs(want).max()))
