@@ -7,15 +7,19 @@ The file is prepared with the `onnx` package before onnx2torch sees it, because 
    is refused. An input whose first dimension is not 1 (silero-vad's state [2, 1, 128]) gets a leading batch axis
    of 1: edgebuild's data files count samples along dim 0.
 2. Constant nodes become initializers (paddle2onnx keeps weights in them; onnx2torch does not read them).
-3. QuantizeLinear / DequantizeLinear (QDQ) pairs are removed: weights are dequantized into float initializers and
-   activation fake-quantization is dropped. edgebuild then quantizes again from the calibration data to its own
-   contract (docs/quantization.md): the file's scales are not used, and the build says so. QOperator files
-   (QLinearConv, ConvInteger, ...) are refused: their integer ops have no float meaning to start from.
+3. QDQ files: weights behind DequantizeLinear are dequantized into float initializers, and each activation
+   QuantizeLinear -> DequantizeLinear pair becomes a Clip to the pair's representable range (the saturation is
+   kept: onnxruntime's quantizer drops a Relu / Clip behind a Conv and lets the range do it; the rounding is not).
+   edgebuild then quantizes again from the calibration data to its own contract (docs/quantization.md): the file's
+   scales are not used, and the build says so. QOperator files (QLinearConv, ConvInteger, ...) are refused.
 4. Shape inference, then every node whose inputs are all known is evaluated (onnx's reference evaluator) and
    replaced by an initializer, until nothing changes: Shape -> Gather -> Concat chains feeding Reshape / Resize /
    Slice become numbers, and an If whose condition became known is replaced by its branch.
-5. onnx2torch converts the graph; its integer initializers (shape operands, read with `.tolist()`) become plain
-   tensor attributes, which torch.export reads as values, not as data-dependent symbols.
+5. onnx2torch converts the graph (edgebuild/onnx_lstm.py adds LSTM, which it lacks). Its converters read shape
+   operands with `.tolist()` / `.numpy()` at run time, which torch.export rejects on its fake tensors: Squeeze /
+   Unsqueeze / ReduceSum with constant axes become onnx2torch's static-axes forms, and every other converter with
+   integer constant operands gets them as real tensors, made inside its call with the fake-tensor mode lifted.
+6. torch.export captures it at the static shapes, inputs named as the ONNX inputs (the calibration keys).
 
 Unsupported ops are listed, all at once, with the opset, on one line.
 """
@@ -25,17 +29,17 @@ from __future__ import annotations
 import re
 import sys
 import types
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from .errors import EdgebuildError
 
 if TYPE_CHECKING:
     import onnx
     import torch
+
 
 @dataclass
 class OnnxModel:
@@ -132,7 +136,9 @@ def _stub_torchvision() -> types.ModuleType:
     ops = types.ModuleType("torchvision.ops")
 
     def unavailable(*_: Any, **__: Any) -> Any:
-        raise EdgebuildError("the ONNX model uses NonMaxSuppression or RoiAlign, which edgebuild does not build")
+        raise EdgebuildError(
+            "the ONNX model uses NonMaxSuppression or RoiAlign, which edgebuild does not build"
+        )
 
     ops.roi_align = ops.nms = ops.box_convert = unavailable  # type: ignore[attr-defined]
     tv.ops = ops  # type: ignore[attr-defined]
@@ -191,7 +197,9 @@ def convert_onnx(path: Path, given: list[tuple[int, ...]] | None = None) -> Onnx
         torch.zeros((1, *s) if e else s, dtype=_torch_dtype(vi)) for s, e, vi in zip(shapes, extra, inputs)
     )
     try:
-        ep = torch.export.export(module, example, strict=False)
+        with warnings.catch_warnings():  # onnx2torch's converters trip torch's deprecation notices
+            warnings.simplefilter("ignore")
+            ep = torch.export.export(module, example, strict=False)
     except EdgebuildError:
         raise
     except Exception as e:
@@ -227,6 +235,14 @@ def _values_not_symbols(gm: torch.fx.GraphModule) -> None:
                 setattr(mod, name, buf)
 
 
+def _attr(gm: torch.fx.GraphModule, node: torch.fx.Node) -> torch.Tensor:
+    import torch
+
+    value = torch.fx.graph_module._get_attr(gm, str(node.target))
+    assert isinstance(value, torch.Tensor)
+    return value
+
+
 def _static_axes(gm: torch.fx.GraphModule) -> None:
     """onnx2torch's Squeeze / Unsqueeze / ReduceSum with an axes operand (opset 13+) sort the axes tensor, which
     torch.export traces as data (`.item()` on a fake tensor fails). With constant axes they become the converter's own
@@ -242,7 +258,7 @@ def _static_axes(gm: torch.fx.GraphModule) -> None:
         axes_node = node.args[1]
         if not (isinstance(axes_node, torch.fx.Node) and axes_node.op == "get_attr"):
             continue
-        axes = [int(a) for a in torch.fx.graph_module._get_attr(gm, axes_node.target).reshape(-1).tolist()]
+        axes = [int(a) for a in _attr(gm, axes_node).reshape(-1).tolist()]
         mod = gm.get_submodule(node.target)
         new: torch.nn.Module
         if isinstance(mod, OnnxSqueezeDynamicAxes):
@@ -273,9 +289,7 @@ def _bind_constants(gm: torch.fx.GraphModule) -> None:
 
         def constant(a: object) -> bool:
             return (
-                isinstance(a, torch.fx.Node)
-                and a.op == "get_attr"
-                and not torch.fx.graph_module._get_attr(gm, a.target).is_floating_point()
+                isinstance(a, torch.fx.Node) and a.op == "get_attr" and not _attr(gm, a).is_floating_point()
             )
 
         if not any(constant(a) for a in (*node.args, *node.kwargs.values())):
@@ -284,13 +298,13 @@ def _bind_constants(gm: torch.fx.GraphModule) -> None:
         args = []
         for i, a in enumerate(node.args):
             if constant(a):
-                bound[i] = torch.fx.graph_module._get_attr(gm, a.target).clone()
+                bound[i] = _attr(gm, a).clone()
             else:
                 args.append(a)
         kwargs = {}
         for k, a in node.kwargs.items():
             if constant(a):
-                bound[k] = torch.fx.graph_module._get_attr(gm, a.target).clone()
+                bound[k] = _attr(gm, a).clone()
             else:
                 kwargs[k] = a
         owner, _, leaf = node.target.rpartition(".")
@@ -327,7 +341,9 @@ def _real_constants_class() -> type:
         def __init__(self, inner: torch.nn.Module, bound: dict[int | str, torch.Tensor], n_args: int) -> None:
             super().__init__()
             self.inner = inner
-            self.bound = {k: v.numpy() for k, v in bound.items()}  # not attributes: torch.export would lift them
+            self.bound = {
+                k: v.numpy() for k, v in bound.items()
+            }  # not attributes: torch.export would lift them
             self.n_args = n_args
 
         def forward(self, *args: Any, **kwargs: Any) -> Any:

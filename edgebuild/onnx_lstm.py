@@ -57,7 +57,10 @@ def _convert(node: Any, graph: Any) -> Any:
     direction = a.get("direction", "forward")
     direction = direction.decode() if isinstance(direction, bytes) else direction
     acts = [x.decode() if isinstance(x, bytes) else x for x in a.get("activations", [])]
-    if acts and [s.lower() for s in acts] not in (["sigmoid", "tanh", "tanh"], ["sigmoid", "tanh", "tanh"] * 2):
+    if acts and [s.lower() for s in acts] not in (
+        ["sigmoid", "tanh", "tanh"],
+        ["sigmoid", "tanh", "tanh"] * 2,
+    ):
         raise NotImplementedError(f"LSTM activations {acts} (only Sigmoid, Tanh, Tanh)")
     if a.get("clip") is not None or a.get("input_forget", 0):
         raise NotImplementedError("LSTM with clip or input_forget")
@@ -83,9 +86,8 @@ def _convert(node: Any, graph: Any) -> Any:
             getattr(lstm, f"weight_hh_l0{sfx}").copy_(_gates(r[k]))
             getattr(lstm, f"bias_ih_l0{sfx}").copy_(_gates(bias[k, :four_h]))
             getattr(lstm, f"bias_hh_l0{sfx}").copy_(_gates(bias[k, four_h:]))
-    module: nn.Module = OnnxLSTM(lstm.eval(), int(a.get("layout", 0)))
-    if direction == "reverse":
-        module = _Reversed(module)
+    cell = OnnxLSTM(lstm.eval(), int(a.get("layout", 0)))
+    module: nn.Module = _Reversed(cell) if direction == "reverse" else cell
     return OperationConverterResult(
         torch_module=module,
         onnx_mapping=OnnxMapping(inputs=(x_name, h_name, c_name), outputs=node.output_values),

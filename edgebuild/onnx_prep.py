@@ -27,12 +27,22 @@ QOPERATOR_OPS = {
     "DynamicQuantizeLinear",
 }
 # Never evaluated ahead of time: random ops, and loops (an If is resolved by its condition instead).
-_NOT_FOLDED = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Loop", "Scan"}
+_NOT_FOLDED = {
+    "RandomNormal",
+    "RandomUniform",
+    "RandomNormalLike",
+    "RandomUniformLike",
+    "Multinomial",
+    "Loop",
+    "Scan",
+}
 _FOLD_LIMIT = 1 << 24  # elements: a larger constant result stays a graph op
 _MAX_PASSES = 32
 
 
-def prepare(path: Path, model: onnx.ModelProto, shapes: list[tuple[int, ...]]) -> tuple[onnx.ModelProto, list[str]]:
+def prepare(
+    path: Path, model: onnx.ModelProto, shapes: list[tuple[int, ...]]
+) -> tuple[onnx.ModelProto, list[str]]:
     """(the prepared model, notes for the user)."""
     from .onnx_in import graph_inputs, identifier
 
@@ -149,9 +159,10 @@ def _drop_qdq_pairs(model: onnx.ModelProto, opset: int) -> int:
         scale = numpy_helper.to_array(inits[q.input[1]]).astype(np.float32)
         zp_t = inits[q.input[2]] if len(q.input) > 2 and q.input[2] else None
         zp = numpy_helper.to_array(zp_t).astype(np.float32) if zp_t is not None else np.zeros_like(scale)
-        qmin, qmax = _QRANGE.get(zp_t.data_type if zp_t is not None else onnx.TensorProto.UINT8, (None, None))
-        if qmin is None:
+        qrange = _QRANGE.get(zp_t.data_type if zp_t is not None else onnx.TensorProto.UINT8)
+        if qrange is None:
             continue  # int4, float8 ...: left in place, refused below
+        qmin, qmax = qrange
         lo, hi = (qmin - zp) * scale, (qmax - zp) * scale
         at = list(g.node).index(n)
         g.node.remove(n)
@@ -159,7 +170,10 @@ def _drop_qdq_pairs(model: onnx.ModelProto, opset: int) -> int:
         if scale.size == 1 and opset >= 11:
             names = [f"{base}__qmin", f"{base}__qmax"]
             g.initializer.extend(
-                [numpy_helper.from_array(np.float32(v.reshape(())), k) for v, k in zip((lo, hi), names)]
+                [
+                    numpy_helper.from_array(np.asarray(v.reshape(()), np.float32), k)
+                    for v, k in zip((lo, hi), names)
+                ]
             )
             g.node.insert(at, helper.make_node("Clip", [q.input[0], *names], [base]))
         else:  # per-axis: broadcast bounds along the pair's axis
@@ -169,7 +183,10 @@ def _drop_qdq_pairs(model: onnx.ModelProto, opset: int) -> int:
             shape[axis] = -1 if scale.size > 1 else 1
             names = [f"{base}__qmin", f"{base}__qmax", f"{base}__low"]
             g.initializer.extend(
-                [numpy_helper.from_array(v.reshape(shape).astype(np.float32), k) for v, k in zip((lo, hi), names)]
+                [
+                    numpy_helper.from_array(v.reshape(shape).astype(np.float32), k)
+                    for v, k in zip((lo, hi), names)
+                ]
             )
             g.node.insert(at, helper.make_node("Min", [q.input[0], names[1]], [names[2]]))
             g.node.insert(at + 1, helper.make_node("Max", [names[2], names[0]], [base]))
@@ -235,7 +252,7 @@ def _evaluate(
         if n.op_type == "Size":
             return [np.array(int(np.prod(shape)), dtype=np.int64)]
         attrs = {a.name: a.i for a in n.attribute}
-        return [shape[attrs.get("start", 0) : attrs["end"] if "end" in attrs else None]]
+        return [shape[attrs.get("start", 0) : attrs.get("end")]]
     if any(name and name not in known for name in n.input):
         return None
     if any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for a in n.attribute):
@@ -255,7 +272,7 @@ def _evaluate(
     tiny = helper.make_model(graph, opset_imports=model.opset_import, ir_version=model.ir_version)
     try:
         values = ReferenceEvaluator(tiny).run(None, {})
-    except Exception:  # an op the reference evaluator lacks: it stays a graph op
+    except Exception:  # noqa: BLE001  (an op or form the reference evaluator lacks: it stays a graph op)
         return None
     if any(np.asarray(v).size > _FOLD_LIMIT for v in values):
         return None
@@ -311,10 +328,15 @@ def _pad_rank3(model: onnx.ModelProto) -> None:
             continue  # an axes operand (opset 18): left as it is
         extra = 3 - rank
         pads = numpy_helper.to_array(inits[n.input[1]]).astype(np.int64)
-        new_pads = np.concatenate([np.zeros(extra, np.int64), pads[:rank], np.zeros(extra, np.int64), pads[rank:]])
+        new_pads = np.concatenate(
+            [np.zeros(extra, np.int64), pads[:rank], np.zeros(extra, np.int64), pads[rank:]]
+        )
         pads_name, axes_name = f"{n.output[0]}__pads3", f"{n.output[0]}__axes3"
         g.initializer.extend(
-            [numpy_helper.from_array(new_pads, pads_name), numpy_helper.from_array(np.arange(extra), axes_name)]
+            [
+                numpy_helper.from_array(new_pads, pads_name),
+                numpy_helper.from_array(np.arange(extra), axes_name),
+            ]
         )
         at = list(g.node).index(n)
         up, padded = f"{n.output[0]}__up", f"{n.output[0]}__padded"

@@ -25,7 +25,9 @@ def silero_path(name: str = SILERO_FILE) -> Path:
     return path
 
 
-def export_onnx(model: torch.nn.Module, shape: tuple[int, ...], path: Path, dynamic: dict | None = None) -> Path:
+def export_onnx(
+    model: torch.nn.Module, shape: tuple[int, ...], path: Path, dynamic: dict | None = None
+) -> Path:
     with warnings.catch_warnings():  # the TorchScript exporter's deprecation notice
         warnings.simplefilter("ignore")
         torch.onnx.export(

@@ -43,7 +43,9 @@ FLOAT_ATOL = 1e-5
 PROB_ERR = 0.15
 THRESHOLD = 0.5
 N = 32
-_STFT = "onnx.F0::If_0_then_branch__Inline_0__/stft/"  # module paths: onnx2torch names modules after ONNX nodes
+_STFT = (
+    "onnx.F0::If_0_then_branch__Inline_0__/stft/"  # module paths: onnx2torch names modules after ONNX nodes
+)
 FLOAT_LAYERS = tuple(_STFT + op for op in ("Pow", "Pow_1", "Add", "Sqrt"))
 
 
@@ -115,7 +117,12 @@ def test_int8_build(stream, tmp_path: Path, target: str) -> None:
 def test_if_on_an_input_is_refused(tmp_path: Path) -> None:
     path = silero_path(SILERO_IF_FILE)  # input [?, ?]: the calibration data gives the chunk length
     calib = tmp_path / "calib.npz"
-    np.savez(calib, input=np.zeros((2, 512), np.float32), state=np.zeros((2, 2, 1, 128), np.float32), sr=[16000] * 2)
+    np.savez(
+        calib,
+        input=np.zeros((2, 512), np.float32),
+        state=np.zeros((2, 2, 1, 128), np.float32),
+        sr=[16000] * 2,
+    )
     with pytest.raises(EdgebuildError, match=r"ONNX op\(s\) edgebuild cannot convert: If \(opset 16\)") as e:
         load_model(path, calib=calib)
     assert "\n" not in str(e.value)

@@ -69,9 +69,7 @@ def test_exported_zoo_model(tmp_path: Path, seed: int) -> None:
         outs.append(got)
     assert np.abs(outs[0] - outs[1]).max() > 1e-3, "the output does not depend on the input"
 
-    qprog = lower_graph(
-        quantize_model(gm, [(torch.from_numpy(x[None]),) for x in xs[:N_CALIB]]), name="q"
-    )
+    qprog = lower_graph(quantize_model(gm, [(torch.from_numpy(x[None]),) for x in xs[:N_CALIB]]), name="q")
     for x in xs[N_CALIB:]:
         want = ort_run(path, {"image": x[None]})[0]
         got = run_native(qprog, [x[None]])[0].reshape(want.shape)
@@ -83,7 +81,9 @@ def test_qdq_file_requantized(tmp_path: Path) -> None:
     model = RandomCNN(0)
     shape = model.input_shape()
     xs = samples(shape, 0)
-    qdq = quantize_with_ort(export_onnx(model, shape, tmp_path / "m.onnx"), tmp_path / "qdq.onnx", xs[:N_CALIB], "qdq")
+    qdq = quantize_with_ort(
+        export_onnx(model, shape, tmp_path / "m.onnx"), tmp_path / "qdq.onnx", xs[:N_CALIB], "qdq"
+    )
     loaded = load_model(qdq)
     assert len(loaded.notes) == 1 and "scales were not used" in loaded.notes[0]
     qprog = int8_program(qdq, xs)
@@ -98,7 +98,10 @@ def test_qoperator_file_refused(tmp_path: Path) -> None:
     model = RandomCNN(0)
     shape = model.input_shape()
     qop = quantize_with_ort(
-        export_onnx(model, shape, tmp_path / "m.onnx"), tmp_path / "qop.onnx", samples(shape, 0)[:4], "qoperator"
+        export_onnx(model, shape, tmp_path / "m.onnx"),
+        tmp_path / "qop.onnx",
+        samples(shape, 0)[:4],
+        "qoperator",
     )
     with pytest.raises(EdgebuildError, match="QOperator-format quantized ONNX model .*QLinearConv") as e:
         load_model(qop)
@@ -110,7 +113,9 @@ def test_dynamic_dims_need_a_shape(tmp_path: Path) -> None:
     assert model.global_pool
     dyn = {"image": {0: "batch", 2: "height", 3: "width"}}
     path = export_onnx(model, model.input_shape(), tmp_path / "dyn.onnx", dynamic=dyn)
-    with pytest.raises(EdgebuildError, match=r"input 'image' has dynamic dimensions \[batch, 1, height, width\]"):
+    with pytest.raises(
+        EdgebuildError, match=r"input 'image' has dynamic dimensions \[batch, 1, height, width\]"
+    ):
         load_model(path)
     loaded = load_model(path, input_shape="1,1,20,24")
     assert loaded.exported is not None
