@@ -226,8 +226,8 @@ def load_model(
     fmt = detect_format(path)
     if fmt == "unknown":
         raise EdgebuildError(
-            f"{path} is not a model file edgebuild reads (expected torch.export.save, torch.jit.save or torch.save "
-            "output, or an ONNX file)"
+            f"{path} is not a PyTorch model file nor an ONNX model (expected torch.export.save, torch.jit.save or "
+            "torch.save output, or an .onnx file)"
         )
     if fmt == "onnx":
         return _load_onnx(path, input_shape, calib)
