@@ -46,3 +46,15 @@ def test_truncated_onnx_file(tmp_path: Path) -> None:
     assert len(lines) == 1 and "not a readable ONNX model" in lines[0] and "truncated" in lines[0], r.stderr
     assert "Traceback" not in r.stderr
     assert not out.exists() and not list(tmp_path.glob(".bundle*"))
+
+
+def test_onnx_builds_are_keyed_by_content(tmp_path: Path) -> None:
+    from edgebuild.build import BuildOptions
+    from edgebuild.cache import Request, bundle_key
+
+    model = RandomCNN(0)
+    path = export_onnx(model, model.input_shape(), tmp_path / "cnn.onnx")
+    key = bundle_key(Request.from_options(BuildOptions(model=path)))
+    assert key is not None and key == bundle_key(Request.from_options(BuildOptions(model=path)))
+    export_onnx(RandomCNN(1), RandomCNN(1).input_shape(), path)  # other weights, same file name
+    assert bundle_key(Request.from_options(BuildOptions(model=path))) not in (None, key)
