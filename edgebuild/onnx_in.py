@@ -187,7 +187,7 @@ def convert_onnx(path: Path, given: list[tuple[int, ...]] | None = None) -> Onnx
         gm = onnx2torch_module().convert(model, save_input_names=True)
     except Exception as e:  # a converter that refuses an attribute (NotImplementedError), or a bad graph
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise EdgebuildError(f"{path}: onnx2torch cannot convert the model: {first}") from e
+        raise EdgebuildError(f"{path}: onnx2torch cannot convert {_failing_node(e, model)}: {first}") from e
     _values_not_symbols(gm)
     _static_axes(gm)
     _bind_constants(gm)
@@ -206,6 +206,21 @@ def convert_onnx(path: Path, given: list[tuple[int, ...]] | None = None) -> Onnx
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise EdgebuildError(f"{path}: torch.export cannot capture the converted ONNX model: {first}") from e
     return OnnxModel(ep, names, notes)
+
+
+def _failing_node(e: BaseException, model: onnx.ModelProto) -> str:
+    """'the ONNX op Pad (opset 13, node "pad_1")' for the node onnx2torch's convert() was converting, read from
+    its frame in the traceback; 'the model' when it failed elsewhere."""
+    tb = e.__traceback__
+    node = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name == "convert" and "onnx_node" in tb.tb_frame.f_locals:
+            node = tb.tb_frame.f_locals["onnx_node"]
+        tb = tb.tb_next
+    if node is None:
+        return "the model"
+    opsets = {o.domain or "": o.version for o in model.opset_import}
+    return f'the ONNX op {node.operation_type} (opset {opsets.get(node.domain, "?")}, node "{node.name}")'
 
 
 def _torch_dtype(vi: onnx.ValueInfoProto) -> torch.dtype:
@@ -244,11 +259,12 @@ def _attr(gm: torch.fx.GraphModule, node: torch.fx.Node) -> torch.Tensor:
 
 
 def _static_axes(gm: torch.fx.GraphModule) -> None:
-    """onnx2torch's Squeeze / Unsqueeze / ReduceSum with an axes operand (opset 13+) sort the axes tensor, which
-    torch.export traces as data (`.item()` on a fake tensor fails). With constant axes they become the converter's own
-    static-axes forms."""
+    """onnx2torch's Squeeze / Unsqueeze / ReduceSum with an axes operand (opset 13+) sort the axes tensor, and its
+    Reshape compares the shape tensor with 0, which torch.export traces as data (`.item()` fails). With a constant
+    operand they become the converter's own static-axes forms, and a reshape to a fixed shape."""
     import torch
     from onnx2torch.node_converters.reduce import OnnxReduceSumDynamicAxes, OnnxReduceSumStaticAxes
+    from onnx2torch.node_converters.reshape import OnnxReshape
     from onnx2torch.node_converters.squeeze import OnnxSqueezeDynamicAxes, OnnxSqueezeStaticAxes
     from onnx2torch.node_converters.unsqueeze import OnnxUnsqueezeDynamicAxes, OnnxUnsqueezeStaticAxes
 
@@ -267,6 +283,8 @@ def _static_axes(gm: torch.fx.GraphModule) -> None:
             new = OnnxUnsqueezeStaticAxes(axes=axes)
         elif isinstance(mod, OnnxReduceSumDynamicAxes) and axes:
             new = OnnxReduceSumStaticAxes(axes, mod._keepdims, mod._noop_with_empty_axes)
+        elif isinstance(mod, OnnxReshape) and 0 not in axes:  # the operand is the shape (zeros: onnx_prep)
+            new = _static_reshape_class()(axes)
         else:
             continue
         owner, _, leaf = node.target.rpartition(".")
@@ -359,3 +377,17 @@ def _real_constants_class() -> type:
                 return self.inner(*full, **kwargs)
 
     return RealConstants
+
+
+def _static_reshape_class() -> type:
+    import torch
+
+    class StaticReshape(torch.nn.Module):
+        def __init__(self, shape: list[int]) -> None:
+            super().__init__()
+            self.shape = shape
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.reshape(x, self.shape)
+
+    return StaticReshape

@@ -87,6 +87,7 @@ def prepare(
             "(per-tensor int8 activations, per-channel symmetric int8 weights): the file's scales were not used"
         )
     _pad_rank3(model)
+    _reshape_zeros(model)
     _single_output_producers(g)
     _drop_unused_initializers(g)
     return model, notes
@@ -344,6 +345,28 @@ def _pad_rank3(model: onnx.ModelProto) -> None:
         g.node.insert(at + 2, helper.make_node("Squeeze", [padded, axes_name], [n.output[0]]))
         n.input[0], n.input[1] = up, pads_name
         n.output[0] = padded
+
+
+def _reshape_zeros(model: onnx.ModelProto) -> None:
+    """A 0 in a constant Reshape shape (copy the input's dim) becomes that dim: onnx2torch's Reshape resolves zeros
+    by iterating over the shape tensor, which torch.export cannot trace even with the values known."""
+    g = model.graph
+    inferred = _inferred(model).graph
+    shapes = {vi.name: _static_shape(vi) for vi in [*inferred.value_info, *inferred.input]}
+    inits = {t.name: t for t in g.initializer}
+    for n in g.node:
+        if n.op_type != "Reshape" or n.input[1] not in inits or shapes.get(n.input[0]) is None:
+            continue
+        if any(a.name == "allowzero" and a.i for a in n.attribute):
+            continue
+        target = numpy_helper.to_array(inits[n.input[1]]).astype(np.int64)
+        if not (target == 0).any():
+            continue
+        dims = shapes[n.input[0]] or []
+        fixed = np.array([dims[i] if v == 0 else v for i, v in enumerate(target)], np.int64)
+        name = f"{n.output[0]}__shape"
+        g.initializer.append(numpy_helper.from_array(fixed, name))
+        n.input[1] = name
 
 
 def _single_output_producers(g: onnx.GraphProto) -> None:

@@ -146,3 +146,25 @@ def test_exported_resnet18_float(tmp_path: Path) -> None:
         assert np.abs(got - want).max() <= 1e-4 * max(1.0, float(np.abs(want).max()))
         outs.append(got)
     assert np.abs(outs[0] - outs[1]).max() > 1e-4, "the output does not depend on the input"
+
+
+def test_converter_refusal_names_the_op(tmp_path: Path) -> None:
+    """An attribute onnx2torch's converter does not implement (Reshape allowzero=1) is refused on one line naming
+    the op, its opset and the node."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "shape"], ["y"], allowzero=1, name="reshape_1")],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 24])],
+        initializer=[helper.make_tensor("shape", TensorProto.INT64, [2], [1, 24])],
+    )
+    path = tmp_path / "allowzero.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)]), path)
+    with pytest.raises(
+        EdgebuildError, match=r'the ONNX op Reshape \(opset 14, node "reshape_1"\): .*allowzero'
+    ) as e:
+        load_model(path)
+    assert "\n" not in str(e.value)
