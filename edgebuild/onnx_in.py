@@ -12,9 +12,8 @@ The file is prepared with the `onnx` package before onnx2torch sees it, because 
    kept: onnxruntime's quantizer drops a Relu / Clip behind a Conv and lets the range do it; the rounding is not).
    edgebuild then quantizes again from the calibration data to its own contract (docs/quantization.md): the file's
    scales are not used, and the build says so. QOperator files (QLinearConv, ConvInteger, ...) are refused.
-4. Shape inference, then every node whose inputs are all known is evaluated (onnx's reference evaluator) and
-   replaced by an initializer, until nothing changes: Shape -> Gather -> Concat chains feeding Reshape / Resize /
-   Slice become numbers, and an If whose condition became known is replaced by its branch.
+4. Nodes whose inputs are known (shapes from shape inference) are evaluated until none is left (onnx_prep.py): Shape
+   -> Gather -> Concat chains become numbers, an If whose condition became known is replaced by its branch.
 5. onnx2torch converts the graph (edgebuild/onnx_lstm.py adds LSTM, which it lacks). Its converters read shape
    operands with `.tolist()` / `.numpy()` at run time, which torch.export rejects on its fake tensors: Squeeze /
    Unsqueeze / ReduceSum with constant axes become onnx2torch's static-axes forms, and every other converter with
@@ -184,7 +183,7 @@ def convert_onnx(path: Path, given: list[tuple[int, ...]] | None = None) -> Onnx
     inputs = graph_inputs(model)
     names = [vi.name for vi in inputs]  # identifiers now (onnx_prep.prepare)
     try:
-        gm = onnx2torch_module().convert(model, save_input_names=True)
+        gm = onnx2torch_module().convert(model, save_input_names=True).eval()  # BatchNorm: running statistics
     except Exception as e:  # a converter that refuses an attribute (NotImplementedError), or a bad graph
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise EdgebuildError(f"{path}: onnx2torch cannot convert {_failing_node(e, model)}: {first}") from e
@@ -209,8 +208,7 @@ def convert_onnx(path: Path, given: list[tuple[int, ...]] | None = None) -> Onnx
 
 
 def _failing_node(e: BaseException, model: onnx.ModelProto) -> str:
-    """'the ONNX op Pad (opset 13, node "pad_1")' for the node onnx2torch's convert() was converting, read from
-    its frame in the traceback; 'the model' when it failed elsewhere."""
+    """'the ONNX op Pad (opset 13, node "pad_1")': the node convert() was at, read from its traceback frame."""
     tb = e.__traceback__
     node = None
     while tb is not None:
@@ -243,11 +241,13 @@ def _values_not_symbols(gm: torch.fx.GraphModule) -> None:
     axes, never weights: as plain attributes they are constants torch.export reads by value."""
     import torch
 
-    for mod in gm.modules():
-        for name, buf in list(mod._buffers.items()):
-            if buf is not None and not buf.is_floating_point() and buf.dtype != torch.bool:
-                del mod._buffers[name]
-                setattr(mod, name, buf)
+    inits = getattr(
+        gm, "initializers", torch.nn.Module()
+    )  # onnx2torch's container; BatchNorm's counters stay
+    for name, buf in list(inits._buffers.items()):
+        if buf is not None and not buf.is_floating_point() and buf.dtype != torch.bool:
+            del inits._buffers[name]
+            setattr(inits, name, buf)
 
 
 def _attr(gm: torch.fx.GraphModule, node: torch.fx.Node) -> torch.Tensor:
@@ -300,14 +300,21 @@ def _bind_constants(gm: torch.fx.GraphModule) -> None:
     converter's `.tolist()` / `.numpy()` read values, while its data input, a traced fake tensor, is traced as
     usual."""
     import torch
+    from onnx2torch.node_converters.resize import OnnxResize, OnnxResizeV10
 
     for node in list(gm.graph.nodes):
         if node.op != "call_module":
             continue
 
-        def constant(a: object) -> bool:
+        resize = isinstance(gm.get_submodule(str(node.target)), (OnnxResize, OnnxResizeV10))
+
+        def constant(a: object, resize: bool = resize, data: object = node.args[0]) -> bool:
+            """An integer operand; or a Resize's float scales / roi (not its data input)."""
             return (
-                isinstance(a, torch.fx.Node) and a.op == "get_attr" and not _attr(gm, a).is_floating_point()
+                isinstance(a, torch.fx.Node)
+                and a.op == "get_attr"
+                and (resize or not _attr(gm, a).is_floating_point())
+                and a is not data
             )
 
         if not any(constant(a) for a in (*node.args, *node.kwargs.values())):
