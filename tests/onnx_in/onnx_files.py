@@ -26,8 +26,9 @@ def silero_path(name: str = SILERO_FILE) -> Path:
 
 
 def export_onnx(
-    model: torch.nn.Module, shape: tuple[int, ...], path: Path, dynamic: dict | None = None
+    model: torch.nn.Module, shape: tuple[int, ...], path: Path, dynamic: dict | None = None, fold: bool = True
 ) -> Path:
+    """`fold=False` keeps BatchNormalization nodes (the exporter otherwise folds them into the convolutions)."""
     with warnings.catch_warnings():  # the TorchScript exporter's deprecation notice
         warnings.simplefilter("ignore")
         torch.onnx.export(
@@ -36,6 +37,7 @@ def export_onnx(
             str(path),
             dynamo=False,
             opset_version=OPSET,
+            do_constant_folding=fold,
             input_names=["image"],
             output_names=["logits"],
             dynamic_axes=dynamic if dynamic is not None else {"image": {0: "batch"}, "logits": {0: "batch"}},

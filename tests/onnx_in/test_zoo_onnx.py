@@ -168,3 +168,20 @@ def test_converter_refusal_names_the_op(tmp_path: Path) -> None:
     ) as e:
         load_model(path)
     assert "\n" not in str(e.value)
+
+
+def test_batchnorm_nodes_use_running_statistics(tmp_path: Path) -> None:
+    """BatchNormalization nodes (as paddle2onnx and unfolded exports leave them) convert with their running
+    statistics: the converted program matches ONNX Runtime within the float bound on a single sample (batch
+    statistics of one sample would not)."""
+    import onnx
+
+    from tests import cnn_models
+
+    model, shape = cnn_models.resnet18(resolution=32, width=0.25)
+    path = export_onnx(model, shape, tmp_path / "bn.onnx", fold=False)
+    assert any(n.op_type == "BatchNormalization" for n in onnx.load(str(path)).graph.node)
+    x = samples(shape, 0)[:1]
+    want = ort_run(path, {"image": x})[0]
+    got = load_model(path).exported.module()(torch.from_numpy(x)).detach().numpy()  # type: ignore[union-attr]
+    assert np.abs(got - want).max() <= 1e-4 * max(1.0, float(np.abs(want).max()))
