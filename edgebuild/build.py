@@ -134,7 +134,15 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
     if isinstance(opts.model, LoadedModel):
         loaded = opts.model
     else:
-        loaded = load_model(opts.model, model_class=opts.model_class, trust_model=opts.trust_model)
+        loaded = load_model(
+            opts.model,
+            model_class=opts.model_class,
+            trust_model=opts.trust_model,
+            input_shape=opts.input_shape,
+            calib=opts.calib,
+        )
+    for note in loaded.notes:
+        warn(note)
     calib, eval_data = source_data(loaded, opts.calib, opts.eval, opts.input_shape, warn)
     lap("load")
 

@@ -154,7 +154,8 @@ def bundle_key(req: Request) -> str | None:
     native = importlib.util.find_spec("edgebuild._native")
     if native is not None and native.origin:
         feed("native", paths.sha256_file(Path(native.origin)).encode())
-    for dist in ("torch", "torchao", "numpy", "scikit-learn"):
+    onnx_dists = ("onnx", "onnx2torch") if fmt == "onnx" else ()  # an ONNX file is converted by these
+    for dist in ("torch", "torchao", "numpy", "scikit-learn", *onnx_dists):
         try:
             feed(dist, importlib.metadata.version(dist).encode())
         except importlib.metadata.PackageNotFoundError:

@@ -1,7 +1,8 @@
 """load: model.pt -> nn.Module or ExportedProgram, the format told by content (zip members), not by extension.
 
-Accepted: torch.export archives (`torch.export.save`), TorchScript (`torch.jit.save`), a `state_dict` with
-`--model-class pkg.mod:Class`, and a pickled whole module with `--trust-model` only (unpickling runs code).
+Accepted: torch.export archives (`torch.export.save`), TorchScript (`torch.jit.save`), ONNX files (converted by
+onnx_in.py), a `state_dict` with `--model-class pkg.mod:Class`, and a pickled whole module with `--trust-model` only
+(unpickling runs code).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import pickletools
 import re
 import sys
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # torch is imported where a model is read: the build cache asks detect_format cheaply
     import torch
@@ -26,19 +27,22 @@ from .errors import EdgebuildError
 @dataclass
 class LoadedModel:
     path: Path
-    format: str  # "torch.export", "torchscript", "state_dict", "pickled module"
+    format: str  # "torch.export", "torchscript", "onnx", "state_dict", "pickled module"
     module: torch.nn.Module | None = None
     exported: torch.export.ExportedProgram | None = None
+    notes: list[str] = field(default_factory=list)  # what the build tells the user about the conversion
 
 
 def detect_format(path: Path) -> str:
-    """'torch.export', 'torchscript', 'torch.save' (a pickle in a zip) or 'legacy pickle', from the bytes."""
+    """'torch.export', 'torchscript', 'torch.save' (a pickle in a zip), 'legacy pickle' or 'onnx', from the bytes."""
+    from .onnx_in import is_onnx
+
     with open(path, "rb") as f:
         head = f.read(4)
     if head[:2] == b"\x80\x02" or head[:1] == b"\x80":
         return "legacy pickle"
     if not zipfile.is_zipfile(path):
-        return "unknown"
+        return "onnx" if is_onnx(head) else "unknown"
     try:
         with zipfile.ZipFile(path) as z:
             names = z.namelist()
@@ -205,7 +209,16 @@ def _state_dict_of(obj: object) -> dict[str, torch.Tensor] | None:
     return None
 
 
-def load_model(path: str | Path, *, model_class: str | None = None, trust_model: bool = False) -> LoadedModel:
+def load_model(
+    path: str | Path,
+    *,
+    model_class: str | None = None,
+    trust_model: bool = False,
+    input_shape: str | None = None,
+    calib: Any = None,
+) -> LoadedModel:
+    """`input_shape` / `calib` (a data file or data held in memory, as `calib.read_data` takes) give an ONNX file's
+    dynamic dimensions (other formats ignore them)."""
     import torch
 
     path = Path(path)
@@ -214,8 +227,11 @@ def load_model(path: str | Path, *, model_class: str | None = None, trust_model:
     fmt = detect_format(path)
     if fmt == "unknown":
         raise EdgebuildError(
-            f"{path} is not a PyTorch model file (expected torch.export.save, torch.jit.save or torch.save output)"
+            f"{path} is not a PyTorch model file nor an ONNX model (expected torch.export.save, torch.jit.save or "
+            "torch.save output, or an .onnx file)"
         )
+    if fmt == "onnx":
+        return _load_onnx(path, input_shape, calib)
 
     if fmt == "torch.export":
         if not trust_model:
@@ -279,3 +295,20 @@ def load_model(path: str | Path, *, model_class: str | None = None, trust_model:
     if not isinstance(obj, torch.nn.Module):
         raise EdgebuildError(f"{path} holds a {type(obj).__name__}, not a torch.nn.Module")
     return LoadedModel(path, "pickled module", module=obj.eval())
+
+
+def _load_onnx(path: Path, input_shape: str | None, calib: Any) -> LoadedModel:
+    """An ONNX file as a static-shape torch.export program (onnx_in.py); its dynamic dimensions, if any, from
+    --input-shape (one input) or the calibration data's arrays."""
+    from .calib import parse_shape, read_data
+    from .onnx_in import convert_onnx, graph_inputs, identifier, read_model
+
+    given: list[tuple[int, ...]] | None = None
+    if input_shape is not None:
+        given = [parse_shape(input_shape)]
+    elif calib is not None:
+        names = [identifier(vi.name) for vi in graph_inputs(read_model(path))]
+        data = read_data(calib, len(names), names=names)
+        given = [(1, *a.shape[1:]) for a in data.inputs]
+    converted = convert_onnx(path, given)
+    return LoadedModel(path, "onnx", exported=converted.exported, notes=converted.notes)

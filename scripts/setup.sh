@@ -113,6 +113,16 @@ else
   "${pip[@]}" --no-deps "facenet-pytorch==$FACENET_VERSION"
 fi
 
+# onnx2torch (ONNX in: edgebuild/onnx_in.py), without its requirements: they add torchvision, whose PyPI build breaks
+# beside torch 2.13. edgebuild imports it with a stand-in for torchvision (only its NMS / RoiAlign converters use it).
+ONNX2TORCH_VERSION=1.5.15
+if [[ $("$PYTHON" -c 'import importlib.metadata as m; print(m.version("onnx2torch"))' 2>/dev/null) == "$ONNX2TORCH_VERSION" ]]; then
+  say "onnx2torch $ONNX2TORCH_VERSION: present"
+else
+  say "installing onnx2torch==$ONNX2TORCH_VERSION (--no-deps)"
+  "${pip[@]}" --no-deps "onnx2torch==$ONNX2TORCH_VERSION"
+fi
+
 # pyenv only puts a new console script on PATH after a rehash (its pip hook usually does this already).
 on_path() { command -v edgebuild >/dev/null 2>&1 && command -v ninja >/dev/null 2>&1; }
 if ! on_path && command -v pyenv >/dev/null 2>&1; then
