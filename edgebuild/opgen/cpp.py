@@ -199,13 +199,13 @@ def cpp_header() -> str:
     out += [
         "",
         "// A lean runtime (`edgebuild build --lean`, kernels/CMakeLists.txt EDGEBUILD_OPS) defines EB_LEAN and",
-        "// EB_OP_<NAME> for each op it keeps; the others are NULL here, so nothing references their OpImpl and the",
+        "// EB_LEAN_OP_<NAME> for each op it keeps; the others are NULL here, so nothing references their OpImpl and the",
         "// linker's --gc-sections drops them with the micro-kernels only they call. The loader refuses a NULL op.",
         "inline const OpImpl* const kOpImpls[kOpCount] = {",
     ]
     for op in OPS:
         out += [
-            f"#if !defined(EB_LEAN) || defined(EB_OP_{op.name})",
+            f"#if !defined(EB_LEAN) || defined(EB_LEAN_OP_{op.name})",
             f"    &kOpImpl{camel(op.name)},",
             "#else",
             "    NULL,",
