@@ -103,19 +103,25 @@ def record_footprint(
 
 
 def footprint_section(runner: Path) -> dict[str, Any] | None:
-    """report.json's "footprint" for a runner built by compile.py (found in the runner cache by its checksum), or
-    None when its cache entry is gone."""
+    """report.json's "footprint" for a runner built by compile.py, found in the runner cache by its checksum (of
+    entries with the same binary, whose kernels differ only in what the runner does not link, the newest), or None
+    when its cache entry is gone."""
     try:
         digest = paths.sha256_file(runner)
     except OSError:
         return None
-    for checksum in sorted((paths.cache_root() / "runners").glob("*/edgebuild-run.sha256")):
+    found: list[tuple[float, Path]] = []
+    for checksum in (paths.cache_root() / "runners").glob("*/edgebuild-run.sha256"):
         try:
-            if checksum.read_text().split()[0] != digest:
-                continue
-            doc: dict[str, Any] = json.loads((checksum.parent / FOOTPRINT).read_text())
+            if checksum.read_text().split()[0] == digest and (checksum.parent / FOOTPRINT).is_file():
+                found.append(((checksum.parent / FOOTPRINT).stat().st_mtime, checksum.parent / FOOTPRINT))
+        except (OSError, IndexError):
+            continue
+    for _, path in sorted(found, reverse=True):
+        try:
+            doc: dict[str, Any] = json.loads(path.read_text())
             return doc
-        except (OSError, IndexError, ValueError):
+        except (OSError, ValueError):
             continue
     return None
 
