@@ -63,8 +63,10 @@ def build(
     cache_dir: str | Path | None = None,
     sparse: str = "auto",
     sparse_block: tuple[int, int] | None = None,
+    lean: bool = False,
     export: Sequence[str] | str = (),
     compress: CompressOptions | None = None,
+    progress: bool = False,
     log: Callable[[str], None] | None = None,
     warn: Callable[[str], None] | None = None,
     **compress_options: Any,
@@ -104,14 +106,17 @@ def _build(
     cache_dir: str | Path | None,
     sparse: str,
     sparse_block: tuple[int, int] | None,
+    lean: bool,
     export: Sequence[str] | str,
     compress: CompressOptions | None,
+    progress: bool,
     log: Callable[[str], None],
     warn: Callable[[str], None],
     compress_options: dict[str, Any],
 ) -> Bundle:
     from .build import BuildOptions
     from .build import build as run_pipeline
+    from .progress import shown as progress_shown
 
     if not isinstance(target, str):
         raise EdgebuildError(f"target={target!r}: a target name such as host, arm64 or armv7")
@@ -166,8 +171,13 @@ def _build(
                 compress=comp,
                 sparse=sparse,
                 sparse_block=sparse_block,
+                lean=bool(lean),
             )
-            result = run_pipeline(opts, log=log, warn=warn)
+            if progress:  # rich bars on stderr when it is a terminal (or a notebook); a caller's own
+                with progress_shown(True):  # progress.shown(console) block works as well
+                    result = run_pipeline(opts, log=log, warn=warn)
+            else:
+                result = run_pipeline(opts, log=log, warn=warn)
             bundle = Bundle(result.out, result.report, owned=owned, timings=result.timings)
             for fmt in formats:
                 log(f"exported {bundle.export(fmt)}")

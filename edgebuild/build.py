@@ -69,6 +69,7 @@ class BuildOptions:
     # Dense-or-sparse kernels per layer: auto (cost model), always, never (edgebuild/sparse.py)
     sparse: str = "auto"
     sparse_block: tuple[int, int] | None = None  # block-CSR block; default: the --prune block, else 16x4
+    lean: bool = False  # a runner with only this model's ops (compile.py; docs/footprint.md)
 
 
 @dataclass
@@ -171,7 +172,7 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
     data = artifact_bytes(program, huffman=opts.compress.huffman)
     lap("plan+serialize")
 
-    runner_path = _build_runner(target, log)
+    runner_path = _build_runner(target, log, {op.opcode.name for op in program.ops} if opts.lean else None)
     lap("compile")
 
     out = opts.out or default_out(loaded.path, target.name)
@@ -265,11 +266,11 @@ def _recording(warn: Log, into: list[str]) -> Log:
     return record
 
 
-def _build_runner(target: Target, log: Log) -> Path:
-    from .compile import build_runner
+def _build_runner(target: Target, log: Log, ops: set[str] | None = None) -> Path:
+    from .compile import build_runner, lean_ops
 
     log(f"compiling edgebuild-run for {target.name} (cached after the first build)")
-    return build_runner(target)
+    return build_runner(target, ops=None if ops is None else lean_ops(ops))
 
 
 def _replace_dir(stage: Path, out: Path) -> None:

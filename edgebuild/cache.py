@@ -57,6 +57,7 @@ class Request:
     smoke: bool
     float_layers: tuple[str, ...] = ()
     compress: str = ""  # CompressOptions.key() (compression options, canonical JSON)
+    lean: bool = False  # a runner with only the model's ops (compile.py); its op set follows from the model
 
     @classmethod
     def from_options(cls, opts: Any) -> Request:
@@ -71,6 +72,7 @@ class Request:
             opts.smoke,
             tuple(getattr(opts, "float_layers", ()) or ()),
             opts.compress.key(),
+            bool(getattr(opts, "lean", False)),
         )
 
 
@@ -145,6 +147,8 @@ def bundle_key(req: Request) -> str | None:
         options["float_layers"] = list(req.float_layers)
     if req.compress and req.compress != _default_compress():  # likewise
         options["compress"] = req.compress
+    if req.lean:  # likewise
+        options["lean"] = True
     feed("options", json.dumps(options, sort_keys=True).encode())
     if req.model_class:
         for f in _package_sources(req.model_class):

@@ -3,6 +3,9 @@
 The cache entry `cache_root()/runners/<target>-<key>/` holds the binary, its sha256 and a `build.json` note.
 The key hashes the target file, its toolchain file, every file under `kernels/`, the compiler's `--version` and
 cmake's version, so a changed kernel or compiler is a new entry and an old entry is never patched in place.
+A lean runner (`edgebuild build --lean`) keeps only the ops it is given (kernels/CMakeLists.txt EDGEBUILD_OPS): its
+entry is `<target>-lean-<key>`, the op set in the key. Each entry also records `footprint.json`: the stripped sizes
+of the runner and of libedgebuild.so built from the same objects (edgebuild/footprint.py).
 An entry is built in a temporary sibling folder and renamed into place, so a reader never sees half of one; a
 lock file makes a second concurrent build of the same entry wait for the first instead of repeating it.
 """
@@ -19,30 +22,34 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from edgebuild import paths, progress
 from edgebuild.errors import EdgebuildError
+from edgebuild.footprint import record_footprint
 from edgebuild.targets import Target, describe_missing
 
 RUNNER = "edgebuild-run"
 # Bump when the way this module builds changes (cmake arguments, entry layout): old entries then miss.
-_RECIPE = "edgebuild-runner-recipe-1"
+_RECIPE = "edgebuild-runner-recipe-2"
+LIBRARY = "edgebuild_shared"  # kernels/CMakeLists.txt: libedgebuild.so, the runtime library an app links
 _KEY_CHARS = 16
 _ERROR_TAIL_LINES = 20
 
 
-def build_runner(target: Target, *, verbose: bool = False) -> Path:
-    """The `edgebuild-run` binary for `target`, from the cache or freshly built. Raises EdgebuildError."""
+def build_runner(target: Target, *, verbose: bool = False, ops: Collection[str] | None = None) -> Path:
+    """The `edgebuild-run` binary for `target`, from the cache or freshly built; with `ops` (op table names), a
+    lean runner that has only those ops. Raises EdgebuildError."""
     missing = target.missing(run=False)
     if missing:
         raise EdgebuildError(f"cannot build the {target.name} runner: {describe_missing(missing)}")
     kernels = _kernels_dir()
-    key = runner_cache_key(target, kernels)
+    lean = None if ops is None else sorted(set(ops))
+    key = runner_cache_key(target, kernels, lean)
     runners = paths.cache_root() / "runners"
-    entry = runners / f"{target.name}-{key}"
+    entry = runners / f"{target.name}{'-lean' if lean is not None else ''}-{key}"
     if _valid_entry(entry):
         return entry / RUNNER
     runners.mkdir(parents=True, exist_ok=True)
@@ -51,13 +58,25 @@ def build_runner(target: Target, *, verbose: bool = False) -> Path:
         if _valid_entry(entry):
             return entry / RUNNER
         with progress.status(f"compiling the {target.name} runner"):
-            staged = _build_entry(target, kernels, key, runners, verbose=verbose)
+            staged = _build_entry(target, kernels, key, runners, lean, verbose=verbose)
         _install_entry(staged, entry)
     return entry / RUNNER
 
 
-def runner_cache_key(target: Target, kernels: Path | None = None) -> str:
-    """Hex digest naming a runner build: target + toolchain files, kernel sources, compiler and cmake versions."""
+def lean_ops(opcode_names: Collection[str]) -> list[str]:
+    """The op set of a lean runner for a program whose ops have these names, checked against the op table."""
+    from edgebuild.optable import OPS
+
+    known = {op.name for op in OPS}
+    unknown = sorted(set(opcode_names) - known)
+    if unknown:
+        raise EdgebuildError(f"cannot build a lean runner: ops {', '.join(unknown)} are not in the op table")
+    return sorted(set(opcode_names))
+
+
+def runner_cache_key(target: Target, kernels: Path | None = None, ops: Collection[str] | None = None) -> str:
+    """Hex digest naming a runner build: target + toolchain files, kernel sources, compiler and cmake versions,
+    and for a lean runner its op set."""
     kernels = kernels or _kernels_dir()
     h = hashlib.sha256()
 
@@ -75,6 +94,8 @@ def runner_cache_key(target: Target, kernels: Path | None = None) -> str:
         feed("file", f.read_bytes())
     feed("cxx", _tool_version([target.cxx_compiler, "--version"]))
     feed("cmake", _tool_version(["cmake", "--version"]))
+    if ops is not None:
+        feed("lean-ops", ";".join(sorted(set(ops))).encode())
     return h.hexdigest()[:_KEY_CHARS]
 
 
@@ -119,7 +140,9 @@ def _locked(lock_path: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _build_entry(target: Target, kernels: Path, key: str, runners: Path, *, verbose: bool) -> Path:
+def _build_entry(
+    target: Target, kernels: Path, key: str, runners: Path, lean: list[str] | None, *, verbose: bool
+) -> Path:
     """Configure and build in a fresh folder next to the cache entries; returns the staged entry folder."""
     staged = Path(tempfile.mkdtemp(prefix=f".{target.name}-{key}-", dir=runners))
     staged.chmod(0o755)  # mkdtemp makes it private; a shared cache should stay readable
@@ -130,6 +153,7 @@ def _build_entry(target: Target, kernels: Path, key: str, runners: Path, *, verb
         f"-DEDGEBUILD_STATIC={'ON' if target.static else 'OFF'}",
         f"-DCMAKE_C_FLAGS={' '.join(target.flags)}",
         f"-DCMAKE_CXX_FLAGS={' '.join(target.flags)}",
+        f"-DEDGEBUILD_OPS={';'.join(lean or [])}",
     ]  # fmt: skip
     if target.toolchain_file is not None:
         configure.append(f"-DCMAKE_TOOLCHAIN_FILE={target.toolchain_file}")
@@ -139,7 +163,7 @@ def _build_entry(target: Target, kernels: Path, key: str, runners: Path, *, verb
             f"-DCMAKE_C_COMPILER={target.c_compiler}",
             f"-DCMAKE_CXX_COMPILER={target.cxx_compiler}",
         ]
-    build = ["cmake", "--build", str(build_dir), "--target", RUNNER]
+    build = ["cmake", "--build", str(build_dir), "--target", RUNNER, LIBRARY]
     started = time.monotonic()
     try:
         _run_logged(configure, f"configure the {target.name} runner", verbose=verbose)
@@ -147,6 +171,7 @@ def _build_entry(target: Target, kernels: Path, key: str, runners: Path, *, verb
         built = _find_binary(build_dir)
         shutil.copy2(built, staged / RUNNER)
         (staged / f"{RUNNER}.sha256").write_text(f"{paths.sha256_file(staged / RUNNER)}  {RUNNER}\n")
+        record_footprint(staged, build_dir, target, lean)
         note = {
             "target": target.name,
             "key": key,

@@ -81,7 +81,7 @@ def _warm_build(args: argparse.Namespace, console: Console, err: Console) -> boo
     from ..targets import load_target
 
     req = Request(args.model, args.target, args.calib, args.eval, args.input_shape, args.model_class,
-                  args.trust_model, not args.no_smoke, _float_layers(args), args.compress.key())  # fmt: skip
+                  args.trust_model, not args.no_smoke, _float_layers(args), args.compress.key(), args.lean)  # fmt: skip
     target = load_target(args.target)
     if target.missing(run=req.smoke):
         return False  # the full build names what is missing
@@ -127,6 +127,7 @@ def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
             cache_dir=args.cache_dir,
             sparse=args.sparse,
             compress=args.compress,
+            lean=args.lean,
             log=lambda s: err.print(f"[dim]{s}[/dim]"),
             warn=lambda s: err.print(f"[bold yellow]WARNING:[/bold yellow] [yellow]{s}[/yellow]"),
         )

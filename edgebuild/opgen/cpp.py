@@ -196,9 +196,21 @@ def cpp_header() -> str:
     ]
     for op in OPS:
         out.append(f"extern const OpImpl kOpImpl{camel(op.name)};  // ops/{op.file}.cc")
-    out += ["", "inline const OpImpl* const kOpImpls[kOpCount] = {"]
+    out += [
+        "",
+        "// A lean runtime (`edgebuild build --lean`, kernels/CMakeLists.txt EDGEBUILD_OPS) defines EB_LEAN and",
+        "// EB_LEAN_OP_<NAME> for each op it keeps; the others are NULL here, so nothing references their OpImpl and the",
+        "// linker's --gc-sections drops them with the micro-kernels only they call. The loader refuses a NULL op.",
+        "inline const OpImpl* const kOpImpls[kOpCount] = {",
+    ]
     for op in OPS:
-        out.append(f"    &kOpImpl{camel(op.name)},")
+        out += [
+            f"#if !defined(EB_LEAN) || defined(EB_LEAN_OP_{op.name})",
+            f"    &kOpImpl{camel(op.name)},",
+            "#else",
+            "    NULL,",
+            "#endif",
+        ]
     out += ["};", "", "}  // namespace eb", "", "#endif  // EDGEBUILD_RUNTIME_OPS_GENERATED_H_", ""]
     return "\n".join(out)
 

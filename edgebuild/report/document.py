@@ -93,6 +93,10 @@ def make_report(
     }
     if compressed.budget is not None:
         report["accuracy_budget"] = compressed.budget
+    from ..footprint import footprint_section
+
+    # the runtime library and the runner, stripped (docs/footprint.md)
+    report["footprint"] = footprint_section(runner)
     return report
 
 

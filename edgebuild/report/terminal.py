@@ -31,6 +31,10 @@ def print_summary(console: Console, out: Path, report: dict[str, Any], timings: 
         "runner",
         f"{human_bytes(report['runner']['bytes'])}{' (static)' if report['runner']['static'] else ''}",
     )
+    from ..footprint import footprint_line
+
+    if footprint_line(report.get("footprint")):
+        t.add_row("footprint", str(footprint_line(report.get("footprint"))))
     mem = report["memory"]
     t.add_row(
         "arena",

@@ -83,10 +83,9 @@ void list_available(char* buf, size_t len) {
 
 const char* isa_name(uint32_t isa) { return isa < kIsaCount ? kIsaNames[isa] : "unknown"; }
 
-uint32_t isa_available_mask() {
-  static const uint32_t mask = cpu_mask() & compiled_mask();
-  return mask;
-}
+// Recomputed per call (a few instructions, at load): a function-local static with a dynamic initializer would pull
+// the C++ runtime's init guard, and with it the exception machinery and demangler (~80 KiB), into a static binary.
+uint32_t isa_available_mask() { return cpu_mask() & compiled_mask(); }
 
 eb_status select_isa(uint32_t* isa, char* err, size_t err_len) {
   const uint32_t mask = isa_available_mask();

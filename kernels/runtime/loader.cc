@@ -423,6 +423,14 @@ class Loader {
       }
       op.index = (uint32_t)index;
       const char* type = kOpInfo[index].name;
+      if (kOpImpls[index] == NULL) {  // a lean runtime built for another model (ops_generated.h)
+        char built[256];
+        built_ops_text(built, sizeof built);
+        return fail(EB_ERR_UNSUPPORTED,
+                    "op %u (%s '%.*s'): %s is not in this lean runtime (built with %s); rebuild with "
+                    "`edgebuild build --lean` for this model, or without --lean",
+                    i, type, (int)name_len, name, type, built);
+      }
       op.num_inputs = read_le<uint16_t>(rec + 12);
       op.num_outputs = read_le<uint16_t>(rec + 14);
       op.num_params = read_le<uint32_t>(rec + 16);

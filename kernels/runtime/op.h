@@ -154,6 +154,9 @@ eb_status param_error_text(OpCheck& check, const ParamError& e);
 // The opcodes this runtime knows, as "1..17, 40..43, 70..71" (from kOpInfo), for the unknown-opcode message.
 void known_opcodes_text(char* buf, size_t len);
 
+// The ops this runtime was built with, as "QUANTIZE, CONV2D, ..." (a lean runtime lacks some; ops_generated.h).
+void built_ops_text(char* buf, size_t len);
+
 // Typed access to a tensor's data.
 template <typename T>
 inline T* data_of(const eb_model* m, int32_t id) {

@@ -317,4 +317,16 @@ void known_opcodes_text(char* buf, size_t len) {
   }
 }
 
+void built_ops_text(char* buf, size_t len) {
+  if (buf == NULL || len == 0) return;
+  buf[0] = '\0';
+  size_t n = 0;
+  for (uint32_t i = 0; i < kOpCount && n < len; ++i) {
+    if (kOpImpls[i] == NULL) continue;
+    const int w = snprintf(buf + n, len - n, "%s%s", n ? ", " : "", kOpInfo[i].name);
+    if (w < 0) return;
+    n += (size_t)w;
+  }
+}
+
 }  // namespace eb

@@ -1249,43 +1249,190 @@ extern const OpImpl kOpImplEmbedding;  // ops/embedding.cc
 extern const OpImpl kOpImplSparseConv2d;  // ops/sparse_conv2d.cc
 extern const OpImpl kOpImplSparseFullyConnected;  // ops/sparse_fully_connected.cc
 
+// A lean runtime (`edgebuild build --lean`, kernels/CMakeLists.txt EDGEBUILD_OPS) defines EB_LEAN and
+// EB_LEAN_OP_<NAME> for each op it keeps; the others are NULL here, so nothing references their OpImpl and the
+// linker's --gc-sections drops them with the micro-kernels only they call. The loader refuses a NULL op.
 inline const OpImpl* const kOpImpls[kOpCount] = {
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_QUANTIZE)
     &kOpImplQuantize,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_DEQUANTIZE)
     &kOpImplDequantize,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_CONV2D)
     &kOpImplConv2d,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_FULLY_CONNECTED)
     &kOpImplFullyConnected,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_ADD)
     &kOpImplAdd,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_MAX_POOL2D)
     &kOpImplMaxPool2d,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_AVG_POOL2D)
     &kOpImplAvgPool2d,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_CONCAT)
     &kOpImplConcat,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_RESHAPE)
     &kOpImplReshape,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_TRANSPOSE)
     &kOpImplTranspose,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_CLAMP)
     &kOpImplClamp,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_UNARY)
     &kOpImplUnary,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_SUB)
     &kOpImplSub,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_MUL)
     &kOpImplMul,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_PAD)
     &kOpImplPad,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_SLICE)
     &kOpImplSlice,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_RESIZE)
     &kOpImplResize,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_DEPTHWISE_CONV2D)
     &kOpImplDepthwiseConv2d,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_ELEMENTWISE)
     &kOpImplElementwise,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_WHERE)
     &kOpImplWhere,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_CAST)
     &kOpImplCast,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_REDUCE)
     &kOpImplReduce,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_CUMSUM)
     &kOpImplCumsum,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_GATHER)
     &kOpImplGather,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_GATHER_ELEMENTS)
     &kOpImplGatherElements,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_SCATTER_ELEMENTS)
     &kOpImplScatterElements,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_BROADCAST_TO)
     &kOpImplBroadcastTo,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_TOPK)
     &kOpImplTopk,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_TRANSPOSE_CONV2D)
     &kOpImplTransposeConv2d,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_GRID_SAMPLE)
     &kOpImplGridSample,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_BATCH_MATMUL)
     &kOpImplBatchMatmul,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_SOFTMAX)
     &kOpImplSoftmax,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_LAYER_NORM)
     &kOpImplLayerNorm,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_EMBEDDING)
     &kOpImplEmbedding,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_SPARSE_CONV2D)
     &kOpImplSparseConv2d,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_SPARSE_FULLY_CONNECTED)
     &kOpImplSparseFullyConnected,
+#else
+    NULL,
+#endif
 };
 
 }  // namespace eb
