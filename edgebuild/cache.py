@@ -113,7 +113,7 @@ def _default_compress() -> str:
 
 def bundle_key(req: Request) -> str | None:
     """Hex key of a build's result, or None when the result cannot be keyed (a pickled whole module)."""
-    from edgebuild.compile import runner_cache_key
+    from edgebuild.compile import runner_cache_key, runner_libc
     from edgebuild.load import detect_format
     from edgebuild.targets import load_target
 
@@ -149,6 +149,10 @@ def bundle_key(req: Request) -> str | None:
         options["compress"] = req.compress
     if req.lean:  # likewise
         options["lean"] = True
+        target = load_target(req.target)
+        if runner_libc(target, lean=True) == "musl" and target.musl_toolchain_file is not None:  # likewise
+            options["libc"] = "musl"
+            feed("musl-toolchain", target.musl_toolchain_file.read_bytes())
     feed("options", json.dumps(options, sort_keys=True).encode())
     if req.model_class:
         for f in _package_sources(req.model_class):

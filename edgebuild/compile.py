@@ -4,7 +4,8 @@ The cache entry `cache_root()/runners/<target>-<key>/` holds the binary, its sha
 The key hashes the target file, its toolchain file, every file under `kernels/`, the compiler's `--version` and
 cmake's version, so a changed kernel or compiler is a new entry and an old entry is never patched in place.
 A lean runner (`edgebuild build --lean`) keeps only the ops it is given (kernels/CMakeLists.txt EDGEBUILD_OPS): its
-entry is `<target>-lean-<key>`, the op set in the key. Each entry also records `footprint.json`: the stripped sizes
+entry is `<target>-lean-<key>`, the op set in the key; on a target whose toml names a musl toolchain ([lean]) it links
+against musl when that is installed (`<target>-lean-musl-<key>`, the libc in the key). Each entry also records `footprint.json`: the stripped sizes
 of the runner and of libedgebuild.so built from the same objects (edgebuild/footprint.py).
 An entry is built in a temporary sibling folder and renamed into place, so a reader never sees half of one; a
 lock file makes a second concurrent build of the same entry wait for the first instead of repeating it.
@@ -49,7 +50,9 @@ def build_runner(target: Target, *, verbose: bool = False, ops: Collection[str] 
     lean = None if ops is None else sorted(set(ops))
     key = runner_cache_key(target, kernels, lean)
     runners = paths.cache_root() / "runners"
-    entry = runners / f"{target.name}{'-lean' if lean is not None else ''}-{key}"
+    libc = runner_libc(target, lean=lean is not None)
+    kind = ("-lean" if lean is not None else "") + ("-musl" if libc == "musl" else "")
+    entry = runners / f"{target.name}{kind}-{key}"
     if _valid_entry(entry):
         return entry / RUNNER
     runners.mkdir(parents=True, exist_ok=True)
@@ -74,9 +77,19 @@ def lean_ops(opcode_names: Collection[str]) -> list[str]:
     return sorted(set(opcode_names))
 
 
+def runner_libc(target: Target, *, lean: bool) -> str:
+    """The C library a runner links: "musl" for a lean runner of a target with a musl toolchain when musl is
+    installed (docs/footprint.md), else "glibc" (static on arm64 and armv7, the system's on the host)."""
+    return "musl" if lean and target.musl_available else "glibc"
+
+
+def _toolchain_file(target: Target, libc: str) -> Path | None:
+    return target.musl_toolchain_file if libc == "musl" else target.toolchain_file
+
+
 def runner_cache_key(target: Target, kernels: Path | None = None, ops: Collection[str] | None = None) -> str:
     """Hex digest naming a runner build: target + toolchain files, kernel sources, compiler and cmake versions,
-    and for a lean runner its op set."""
+    and for a lean runner its op set and, when it links musl, that and musl's toolchain file."""
     kernels = kernels or _kernels_dir()
     h = hashlib.sha256()
 
@@ -96,6 +109,11 @@ def runner_cache_key(target: Target, kernels: Path | None = None, ops: Collectio
     feed("cmake", _tool_version(["cmake", "--version"]))
     if ops is not None:
         feed("lean-ops", ";".join(sorted(set(ops))).encode())
+        musl = _toolchain_file(target, runner_libc(target, lean=True))
+        if musl is not None and musl != target.toolchain_file:  # only then: glibc keys stay what they were
+            feed("libc", b"musl")
+            feed("musl-toolchain", musl.read_bytes())
+            feed("musl-version", _tool_version(["dpkg-query", "-W", "-f=${Version}", *target.musl_packages], True))
     return h.hexdigest()[:_KEY_CHARS]
 
 
@@ -112,10 +130,13 @@ def _kernels_dir() -> Path:
         raise EdgebuildError(str(e)) from e
 
 
-def _tool_version(argv: list[str]) -> bytes:
+def _tool_version(argv: list[str], optional: bool = False) -> bytes:
+    """`argv`'s output; with `optional`, b"-" when it cannot run (dpkg-query on a system without dpkg)."""
     try:
         done = subprocess.run(argv, capture_output=True, check=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as e:
+        if optional:
+            return b"-"
         raise EdgebuildError(f"cannot run {' '.join(argv)}: {e}") from e
     return done.stdout
 
@@ -145,6 +166,8 @@ def _build_entry(
 ) -> Path:
     """Configure and build in a fresh folder next to the cache entries; returns the staged entry folder."""
     staged = Path(tempfile.mkdtemp(prefix=f".{target.name}-{key}-", dir=runners))
+    libc = runner_libc(target, lean=lean is not None)
+    toolchain = _toolchain_file(target, libc)
     staged.chmod(0o755)  # mkdtemp makes it private; a shared cache should stay readable
     build_dir = staged / "build"
     configure = [
@@ -155,8 +178,8 @@ def _build_entry(
         f"-DCMAKE_CXX_FLAGS={' '.join(target.flags)}",
         f"-DEDGEBUILD_OPS={';'.join(lean or [])}",
     ]  # fmt: skip
-    if target.toolchain_file is not None:
-        configure.append(f"-DCMAKE_TOOLCHAIN_FILE={target.toolchain_file}")
+    if toolchain is not None:
+        configure.append(f"-DCMAKE_TOOLCHAIN_FILE={toolchain}")
     else:
         # No toolchain file: name the target's compilers so the key's `--version` is the compiler used.
         configure += [
@@ -171,10 +194,11 @@ def _build_entry(
         built = _find_binary(build_dir)
         shutil.copy2(built, staged / RUNNER)
         (staged / f"{RUNNER}.sha256").write_text(f"{paths.sha256_file(staged / RUNNER)}  {RUNNER}\n")
-        record_footprint(staged, build_dir, target, lean)
+        record_footprint(staged, build_dir, target, lean, libc)
         note = {
             "target": target.name,
             "key": key,
+            "libc": libc,
             "configure": configure,
             "compiler": _tool_version([target.cxx_compiler, "--version"])
             .decode(errors="replace")

@@ -4,7 +4,8 @@ Both figures are of stripped ELF files that compile.py builds from the same obje
 
 - library: `libedgebuild.so`, stripped: the runtime an app links (the C API, every op of the build with all the ISA
   variants dispatch chooses from at run time; no weights, which live in the .ebm);
-- runner: `edgebuild-run`, stripped (static on arm64 and armv7, so the C library is inside).
+- runner: `edgebuild-run`, stripped (static on arm64 and armv7, so the C library is inside: glibc, or musl for a
+  lean runner when musl is installed; `libc` says which).
 
 Each is given as `bytes`, the sections loaded from the file (code, read-only data, unwind tables, data: `size`'s
 text + data, what the figure of a budget means), and `file_bytes`, the stripped file itself, which adds the padding
@@ -86,7 +87,7 @@ def strip_tool(build_dir: Path) -> str:
 
 
 def record_footprint(
-    entry: Path, build_dir: Path, target: Target, ops: Sequence[str] | None
+    entry: Path, build_dir: Path, target: Target, ops: Sequence[str] | None, libc: str = "glibc"
 ) -> dict[str, Any]:
     """Measure the runner in `entry` and the library built beside it in `build_dir`; write entry/footprint.json."""
     strip = strip_tool(build_dir)
@@ -95,7 +96,7 @@ def record_footprint(
         "target": target.name,
         "lean": ops is not None,
         "ops": None if ops is None else list(ops),
-        "runner": {"static": target.static, **measure(entry / "edgebuild-run", strip)},
+        "runner": {"static": target.static, "libc": libc, **measure(entry / "edgebuild-run", strip)},
         "library": None if not libraries else {"name": "libedgebuild.so", **measure(libraries[0], strip)},
     }
     (entry / FOOTPRINT).write_text(json.dumps(doc, indent=1) + "\n")
@@ -131,8 +132,8 @@ def _kib(n: int) -> str:
 
 
 def footprint_line(section: dict[str, Any] | None) -> str | None:
-    """One line for the terminal summary, e.g. "runtime library 199 KiB (libedgebuild.so, stripped) · runner 731 KiB
-    (static, stripped, lean: 9 ops)"."""
+    """One line for the terminal summary, e.g. "runtime library 120 KiB (libedgebuild.so, stripped) · runner 185 KiB
+    (static, musl, stripped, lean: 9 ops)"."""
     if not section:
         return None
     parts = []
@@ -140,7 +141,7 @@ def footprint_line(section: dict[str, Any] | None) -> str | None:
     if lib:
         parts.append(f"runtime library {_kib(lib['bytes'])} (libedgebuild.so, stripped)")
     run = section["runner"]
-    kind = ["static" if run.get("static") else "dynamic", "stripped"]
+    kind = ["static" if run.get("static") else "dynamic", *([run["libc"]] if run.get("libc") else []), "stripped"]
     if section.get("lean"):
         kind.append(f"lean: {len(section.get('ops') or [])} ops")
     parts.append(f"runner {_kib(run['bytes'])} ({', '.join(kind)})")

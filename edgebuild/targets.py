@@ -55,6 +55,20 @@ class Target:
     emulator_packages: tuple[str, ...]
     device_needs: str
     source: Path  # the toml file itself (its bytes are part of the runner cache key)
+    # [lean]: lean runners link statically against musl when its files are installed (docs/footprint.md)
+    musl_toolchain_file: Path | None = None  # absolute; None = lean runners use the target's own libc
+    musl_specs: Path | None = None  # GCC specs file of the musl package; its presence means musl is installed
+    musl_packages: tuple[str, ...] = ()
+
+    @property
+    def musl_available(self) -> bool:
+        """True when lean runners for this target link against musl: the target names a musl toolchain and the
+        musl package is installed (scripts/setup.sh with EDGEBUILD_SETUP_MUSL=1)."""
+        return self.musl_toolchain_file is not None and self.musl_specs is not None and self.musl_specs.is_file()
+
+    def musl_fix(self) -> str:
+        """How to install musl for this target's lean runners."""
+        return _debian_fix(self.musl_packages) + " after `dpkg --add-architecture` (docs/footprint.md)"
 
     @property
     def runs_natively(self) -> bool:
@@ -125,7 +139,9 @@ def _read_target(path: Path) -> Target:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         compiler: dict[str, Any] = data["compiler"]
         emulator: dict[str, Any] = data.get("emulator", {})
+        lean: dict[str, Any] = data.get("lean", {})
         toolchain = compiler.get("toolchain_file", "")
+        musl_toolchain = lean.get("musl_toolchain_file", "")
         # "native" (host): this machine, e.g. x86_64 and x86_64-linux-gnu.
         machine = platform.machine() if data["machine"] == "native" else data["machine"]
         triple = f"{machine}-linux-gnu" if data["triple"] == "native" else data["triple"]
@@ -145,11 +161,15 @@ def _read_target(path: Path) -> Target:
             emulator_packages=tuple(emulator.get("debian_packages", ())),
             device_needs=data.get("device", {}).get("needs", ""),
             source=path.resolve(),
+            musl_toolchain_file=(path.parent / musl_toolchain).resolve() if musl_toolchain else None,
+            musl_specs=Path(lean["musl_specs"]) if musl_toolchain else None,
+            musl_packages=tuple(lean.get("musl_debian_packages", ())),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError) as e:
         raise EdgebuildError(f"target file {path} is malformed: {type(e).__name__}: {e}") from e
     if target.name != path.stem:
         raise EdgebuildError(f"target file {path} says name = {target.name!r}; it must match the file name")
-    if target.toolchain_file is not None and not target.toolchain_file.is_file():
-        raise EdgebuildError(f"target {target.name}: toolchain file {target.toolchain_file} does not exist")
+    for toolchain_file in (target.toolchain_file, target.musl_toolchain_file):
+        if toolchain_file is not None and not toolchain_file.is_file():
+            raise EdgebuildError(f"target {target.name}: toolchain file {toolchain_file} does not exist")
     return target

@@ -241,9 +241,8 @@ def _footprint(fp: dict[str, Any]) -> str:
         rows.append((f"runtime library ({lib.get('name', 'libedgebuild')}, stripped)",
                      f"{lib['bytes']:,} B ({human_bytes(lib['bytes'])})"))  # fmt: skip
     ops = fp.get("ops") or []
-    kind = ("static" if run.get("static") else "dynamic") + (
-        f", lean: {len(ops)} ops" if fp.get("lean") else ""
-    )
+    kind = ("static" if run.get("static") else "dynamic") + (f", {run['libc']}" if run.get("libc") else "")
+    kind += f", lean: {len(ops)} ops" if fp.get("lean") else ""
     rows.append((f"runner ({kind}, stripped)", f"{run['bytes']:,} B ({human_bytes(run['bytes'])})"))
     if fp.get("lean"):
         rows.append(("ops linked", ", ".join(ops)))
