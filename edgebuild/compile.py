@@ -113,7 +113,8 @@ def runner_cache_key(target: Target, kernels: Path | None = None, ops: Collectio
         if musl is not None and musl != target.toolchain_file:  # only then: glibc keys stay what they were
             feed("libc", b"musl")
             feed("musl-toolchain", musl.read_bytes())
-            feed("musl-version", _tool_version(["dpkg-query", "-W", "-f=${Version}", *target.musl_packages], True))
+            dpkg_query = ["dpkg-query", "-W", "-f=${Version}", *target.musl_packages]
+            feed("musl-version", _tool_version(dpkg_query, optional=True))
     return h.hexdigest()[:_KEY_CHARS]
 
 

@@ -121,9 +121,12 @@ def footprint_section(runner: Path) -> dict[str, Any] | None:
     for _, path in sorted(found, reverse=True):
         try:
             doc: dict[str, Any] = json.loads(path.read_text())
-            return doc
         except (OSError, ValueError):
             continue
+        # Entries recorded before the libc was (footprint.json without "libc") all linked glibc.
+        if isinstance(doc.get("runner"), dict):
+            doc["runner"].setdefault("libc", "glibc")
+        return doc
     return None
 
 
@@ -141,7 +144,7 @@ def footprint_line(section: dict[str, Any] | None) -> str | None:
     if lib:
         parts.append(f"runtime library {_kib(lib['bytes'])} (libedgebuild.so, stripped)")
     run = section["runner"]
-    kind = ["static" if run.get("static") else "dynamic", *([run["libc"]] if run.get("libc") else []), "stripped"]
+    kind = ["static" if run.get("static") else "dynamic", run.get("libc", "glibc"), "stripped"]
     if section.get("lean"):
         kind.append(f"lean: {len(section.get('ops') or [])} ops")
     parts.append(f"runner {_kib(run['bytes'])} ({', '.join(kind)})")

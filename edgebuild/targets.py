@@ -64,7 +64,8 @@ class Target:
     def musl_available(self) -> bool:
         """True when lean runners for this target link against musl: the target names a musl toolchain and the
         musl package is installed (scripts/setup.sh with EDGEBUILD_SETUP_MUSL=1)."""
-        return self.musl_toolchain_file is not None and self.musl_specs is not None and self.musl_specs.is_file()
+        specs = self.musl_specs
+        return self.musl_toolchain_file is not None and specs is not None and specs.is_file()
 
     def musl_fix(self) -> str:
         """How to install musl for this target's lean runners."""

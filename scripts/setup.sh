@@ -10,6 +10,7 @@
 # then edgebuild itself, editable, with its test extra, then facenet-pytorch without its requirements.
 # PYTHON=... picks the interpreter (default: python3).
 # EDGEBUILD_SETUP_FORCE=1 reinstalls edgebuild even when its sources have not changed.
+# EDGEBUILD_SETUP_MUSL=1 also installs musl for arm64/armv7 (multiarch), for small `--lean` runners (see below).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -58,6 +59,42 @@ if ((${#missing[@]})); then
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
   say "Debian packages: all present"
+fi
+
+# --- musl for lean runners (opt-in: EDGEBUILD_SETUP_MUSL=1) ----------------------------------------------------
+# `edgebuild build --lean` links arm64/armv7 runners statically against musl when Debian's musl-dev:arm64 /
+# musl-dev:armhf are installed (targets/*.toml [lean]; docs/footprint.md: digits 181 KiB instead of 688 KiB with
+# glibc). Not by default: they are foreign-architecture packages, so this adds arm64 and armhf to dpkg's
+# architectures, and every later `apt-get update` then fetches their package lists too (on Ubuntu they live on
+# ports.ubuntu.com, so apt's sources must say so first, or apt-get update fails: then this step undoes its change).
+if [[ ${EDGEBUILD_SETUP_MUSL:-0} == 1 ]]; then
+  musl=()
+  [[ -f /usr/lib/aarch64-linux-musl/musl-gcc.specs ]] || musl+=(arm64)
+  [[ -f /usr/lib/arm-linux-musleabihf/musl-gcc.specs ]] || musl+=(armhf)
+  if ((${#musl[@]})); then
+    command -v dpkg >/dev/null || die "EDGEBUILD_SETUP_MUSL=1 needs dpkg and apt-get (Debian or Ubuntu)"
+    sudo=()
+    if [[ $(id -u) != 0 ]]; then
+      command -v sudo >/dev/null || die "not root and no sudo; run as root: dpkg --add-architecture ... (docs/footprint.md)"
+      sudo=(sudo)
+    fi
+    added=()
+    for arch in "${musl[@]}"; do
+      if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+        "${sudo[@]}" dpkg --add-architecture "$arch" && added+=("$arch")
+      fi
+    done
+    say "installing Debian packages: ${musl[*]/#/musl-dev:}"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! "${sudo[@]}" apt-get update -qq; then
+      for arch in "${added[@]}"; do "${sudo[@]}" dpkg --remove-architecture "$arch"; done
+      "${sudo[@]}" apt-get update -qq || true
+      die "apt-get update failed with architectures ${musl[*]} added (removed again); give apt sources for them (Ubuntu: ports.ubuntu.com) and rerun"
+    fi
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${musl[@]/#/musl-dev:}" >/dev/null
+  else
+    say "musl for lean runners (musl-dev:arm64, musl-dev:armhf): present"
+  fi
 fi
 
 # --- Python packages -------------------------------------------------------------------------------------------

@@ -60,7 +60,8 @@ def _run(
     prefix = list(target.emulator)
     if prefix:  # cross targets: qemu-user (static runners need no sysroot)
         prefix += ["-L", f"/usr/{target.triple}"]
-    argv = [*prefix, str(runner), str(model), "--input", str(x), "--output", str(y), "--threads", str(threads)]
+    argv = [*prefix, str(runner), str(model), "--input", str(x), "--output", str(y)]
+    argv += ["--threads", str(threads)]
     return subprocess.run(argv, check=False, capture_output=True, text=True, timeout=300)
 
 
