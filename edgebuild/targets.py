@@ -68,8 +68,15 @@ class Target:
         return self.musl_toolchain_file is not None and specs is not None and specs.is_file()
 
     def musl_fix(self) -> str:
-        """How to install musl for this target's lean runners."""
-        return _debian_fix(self.musl_packages) + " after `dpkg --add-architecture` (docs/footprint.md)"
+        """How to install musl for this target's lean runners (Debian multiarch packages such as musl-dev:arm64)."""
+        names = " ".join(self.musl_packages)
+        steps = [f"dpkg --add-architecture {p.partition(':')[2]}" for p in self.musl_packages if ":" in p]
+        steps += ["apt-get update"] if steps else []
+        steps.append(f"apt-get install {names}")
+        how = " && ".join(steps)
+        return (
+            f"install Debian's {names} ({how}, or EDGEBUILD_SETUP_MUSL=1 scripts/setup.sh; docs/footprint.md)"
+        )
 
     @property
     def runs_natively(self) -> bool:
