@@ -49,6 +49,24 @@ def test_target_fields() -> None:
         assert "CMAKE_SYSROOT" not in "".join(
             line for line in t.toolchain_file.read_text().splitlines() if not line.lstrip().startswith("#")
         )
+    # [lean]: musl for lean runners (docs/footprint.md); the host has none, so its lean runners link glibc.
+    assert arm64.musl_packages == ("musl-dev:arm64",) and armv7.musl_packages == ("musl-dev:armhf",)
+    for t, triple in ((arm64, "aarch64-linux-musl"), (armv7, "arm-linux-musleabihf")):
+        assert t.musl_toolchain_file == t.toolchain_file.parent / f"{triple}.cmake"
+        assert t.musl_specs == Path(f"/usr/lib/{triple}/musl-gcc.specs")
+        assert t.musl_available == t.musl_specs.is_file()
+    assert host.musl_toolchain_file is None and not host.musl_available
+
+
+def test_missing_musl_toolchain_file_is_refused(tmp_path: Path) -> None:
+    from edgebuild.targets import _read_target
+
+    text = (targets_dir() / "arm64.toml").read_text().replace("aarch64-linux-musl.cmake", "no-such.cmake")
+    (tmp_path / "arm64.toml").write_text(text)
+    (tmp_path / "cmake").mkdir()
+    shutil.copy(targets_dir() / "cmake" / "aarch64-linux-gnu.cmake", tmp_path / "cmake")
+    with pytest.raises(EdgebuildError, match="no-such.cmake does not exist"):
+        _read_target(tmp_path / "arm64.toml")
 
 
 def test_unknown_target_lists_the_known_ones() -> None:
