@@ -247,3 +247,16 @@ def test_targets_lists_all(capsys) -> None:
     for name in ("host", "arm64", "armv7"):
         assert name in out
     assert "ready" in out
+
+
+def test_targets_says_which_libc_lean_runners_link(tmp_path: Path) -> None:
+    import dataclasses
+
+    from edgebuild.cli.targets import target_status
+    from edgebuild.targets import load_target
+
+    arm64 = load_target("arm64")
+    without = dataclasses.replace(arm64, musl_specs=tmp_path / "absent.specs")
+    assert target_status(without).endswith("; --lean links glibc (musl: musl-dev:arm64 not installed)")
+    assert target_status(arm64).endswith("musl" if arm64.musl_available else "not installed)")
+    assert "--lean" not in target_status(load_target("host"))
