@@ -52,7 +52,8 @@ def make_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--no-smoke", action="store_true", default=None, help="skip the smoke run on the target")
     b.add_argument("--lean", action="store_true",
-                   help="a runner with only this model's ops (smaller; refuses models with other ops)")  # fmt: skip
+                   help="a runner with only this model's ops (smaller; refuses models with other ops; static musl "
+                        "on arm64/armv7 when installed, docs/footprint.md)")  # fmt: skip
     b.add_argument("--float-layers", metavar="A,B",
                    help="keep these layers float32 (module paths such as encoder.0.attn, or graph node names)")  # fmt: skip
     b.add_argument("--export", action="append", default=None, choices=EXPORT_FORMATS,
