@@ -32,7 +32,7 @@ _BUILD = """
 import sys, numpy as np, torch
 from pathlib import Path
 from bench.models import mobilenet_v2, resnet18
-from edgebuild.build import BuildOptions, build
+from edgebuild.pipeline import BuildOptions, build
 name, out = sys.argv[1], Path(sys.argv[2])
 torch.manual_seed(0)  # bench/models.py seeds only the BatchNorm statistics: seed every weight here
 model, shape = {"mobilenet_v2": mobilenet_v2, "resnet18": resnet18}[name]()

@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from edgebuild.build import BuildOptions, build
 from edgebuild.compress import CompressOptions
+from edgebuild.pipeline import BuildOptions, build
 from edgebuild.run import run_runner
 from edgebuild.run.transports import qemu
 from edgebuild.targets import load_target

@@ -9,16 +9,14 @@ The Python API (docs/api.md):
 Importing edgebuild is cheap: the names below are imported on first use (torch only when a build starts), so the
 CLI's cached build never pays for torch.
 
-`edgebuild.build` is the API's function. The pipeline module of the same name (edgebuild/build.py) is imported as
-`from edgebuild.build import BuildOptions` or `importlib.import_module("edgebuild.build")`: importing a submodule
+`edgebuild.build` is the API's function. The pipeline module of the same name (edgebuild/pipeline.py) is imported as
+`from edgebuild.pipeline import BuildOptions` or `importlib.import_module("edgebuild.pipeline")`: importing a submodule
 sets the package's attribute of its name, and this package keeps that attribute the function (`_Package` below).
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 from .errors import EdgebuildError, EdgebuildWarning
@@ -43,6 +41,7 @@ __all__ = [
 
 # name -> the module that defines it, imported on first use
 _LAZY = {
+    "build": ".api",
     "Bundle": ".bundle",
     "load_bundle": ".bundle",
     "CompressOptions": ".compress.options",
@@ -59,21 +58,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
-
-
-class _Package(types.ModuleType):
-    """`edgebuild.build` is the API's function, whatever imported the pipeline module edgebuild/build.py (the import
-    system then assigns the submodule to the package's attribute: that assignment is ignored)."""
-
-    @property
-    def build(self) -> Any:
-        from .api import build
-
-        return build
-
-    @build.setter
-    def build(self, value: Any) -> None:
-        pass
-
-
-sys.modules[__name__].__class__ = _Package

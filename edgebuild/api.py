@@ -2,7 +2,7 @@
 ExportedProgram) or a model file, with calibration data in memory or in a file, and returns a `Bundle`.
 
 It is the one way into the pipeline: `edgebuild build` (cli/build.py) calls it too. It maps its arguments onto
-`BuildOptions` and calls `edgebuild.build.build` (the pipeline module, edgebuild/build.py):
+`BuildOptions` and calls `edgebuild.pipeline.build`:
 
 - a model file: passed on as a path, as the CLI always did (load.py reads it; the build cache applies);
 - an nn.Module: exported here with `torch.export` at `example_inputs` (or at the first calibration sample), in eval
@@ -114,8 +114,8 @@ def _build(
     warn: Callable[[str], None],
     compress_options: dict[str, Any],
 ) -> Bundle:
-    from .build import BuildOptions
-    from .build import build as run_pipeline
+    from .pipeline import BuildOptions
+    from .pipeline import build as run_pipeline
     from .progress import shown as progress_shown
 
     if not isinstance(target, str):

@@ -1,5 +1,5 @@
 """`edgebuild build`: options from the recipe and the command line, a cached bundle when one matches, else the
-Python API's build (edgebuild/api.py), which runs the pipeline (edgebuild/build.py)."""
+Python API's build (edgebuild/api.py), which runs the pipeline (edgebuild/pipeline.py)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from edgebuild.build import BuildOptions, BuildResult, build, native_model
+from edgebuild.pipeline import BuildOptions, BuildResult, build, native_model
 from edgebuild.run import run_runner
 from edgebuild.run.transports import qemu
 from edgebuild.targets import load_target

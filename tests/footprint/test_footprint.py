@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import torch
 
-from edgebuild.build import BuildOptions, build
 from edgebuild.cache import Request, bundle_key
 from edgebuild.compile import build_runner, lean_ops, runner_cache_key, runner_libc
 from edgebuild.footprint import FOOTPRINT, footprint_line, loaded_bytes, measure
+from edgebuild.pipeline import BuildOptions, build
 from edgebuild.plan import plan_arena
 from edgebuild.serialize import artifact_bytes
 from edgebuild.targets import Target, load_target

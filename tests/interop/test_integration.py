@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgebuild.build import BuildOptions, build
 from edgebuild.paths import source_root
+from edgebuild.pipeline import BuildOptions, build
 from edgebuild.targets import load_target
 
 ROOT = source_root()
@@ -169,7 +169,7 @@ def test_c_api_through_cffi(bundle: tuple[Path, Path, list[str]], host_prefix: P
     assert eb.eb_model_invoke(m) == eb.EB_OK
     y = np.empty(10, np.float32)
     assert eb.eb_model_get_output(m, 0, ffi.cast("float*", y.ctypes.data), 10) == eb.EB_OK
-    from edgebuild.build import native_model
+    from edgebuild.pipeline import native_model
 
     np.testing.assert_array_equal(y, np.asarray(native_model(data).run([x.reshape(1, 1, 8, 8)])[0]).ravel())
     ns = ffi.new("uint64_t*")

@@ -49,8 +49,8 @@ def test_truncated_onnx_file(tmp_path: Path) -> None:
 
 
 def test_onnx_builds_are_keyed_by_content(tmp_path: Path) -> None:
-    from edgebuild.build import BuildOptions
     from edgebuild.cache import Request, bundle_key
+    from edgebuild.pipeline import BuildOptions
 
     model = RandomCNN(0)
     path = export_onnx(model, model.input_shape(), tmp_path / "cnn.onnx")

@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgebuild.build import BuildOptions, build, native_model
 from edgebuild.capture import capture
 from edgebuild.errors import EdgebuildError
 from edgebuild.load import load_model
 from edgebuild.lower import lower_graph
+from edgebuild.pipeline import BuildOptions, build, native_model
 from edgebuild.run import run_runner
 from edgebuild.serialize import artifact_bytes
 from edgebuild.targets import load_target

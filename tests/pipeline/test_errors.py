@@ -103,8 +103,7 @@ def test_a_refused_int8_form_runs_in_float_and_a_lowering_bug_is_listed(
 def test_an_unexpected_exception_is_one_line_and_leaves_no_bundle(
     tmp_path: Path, small_calib: Path, edgebuild, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # the module, not the API function edgebuild.build (edgebuild/__init__.py)
-    pipeline = importlib.import_module("edgebuild.build")
+    pipeline = importlib.import_module("edgebuild.pipeline")
 
     def boom(*args: object, **kwargs: object) -> None:
         raise ValueError("arena of -1 bytes\nsecond line")

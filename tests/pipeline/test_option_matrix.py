@@ -1,6 +1,6 @@
 """Every documented build option (README.md, docs/compression.md, docs/sparsity.md) on every accepted model format,
-on the digits example: a torch.export archive, TorchScript (`torch.jit.script` and `torch.jit.trace`) and a
-state_dict with --model-class. Each build ends in a bundle, or in one `edgebuild: error:` line where the option
+on the digits example: a torch.export archive, TorchScript (`torch.jit.script` and `torch.jit.trace`), a
+state_dict with --model-class and an ONNX file (`torch.onnx.export`, converted by onnx2torch). Each build ends in a bundle, or in one `edgebuild: error:` line where the option
 cannot apply to the format (channel pruning needs the model as Python code); never a traceback.
 
 The default run builds a representative subset (each format, each option family, the README's own `--distill`
@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 import torch
 
+from tests.onnx_in.onnx_files import export_onnx
 from tests.trust.conftest import DIGITS
 
-FORMATS = ("export", "script", "trace", "state_dict")
+FORMATS = ("export", "script", "trace", "state_dict", "onnx")
 
 # docs/compression.md's combination
 COMPRESSION_DOCS = ("--cluster-bits", "4", "--low-rank-energy", "0.95", "--finetune-epochs", "1", "--huffman")
@@ -40,6 +41,8 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "float-layers": ("--float-layers", "fc"),
     "sparse-always": ("--prune", "block:0.5", "--sparse", "always"),
     "sparse-never": ("--prune", "block:0.5", "--sparse", "never"),
+    "lean": ("--lean",),
+    "export-formats": ("--export", "tflite", "--export", "onnx"),
 }
 
 DEFAULT = {
@@ -49,12 +52,15 @@ DEFAULT = {
     ("state_dict", "prune-nm"),
     ("trace", "prune-block"),  # TorchScript is pruned as its captured graph
     ("script", "prune-channel"),  # refused in one line
+    ("onnx", "plain"),  # issue 20: ONNX in
+    ("onnx", "distill"),  # training on the converted graph
+    ("state_dict", "lean"),
 }
 
 
 def expected_refusal(fmt: str, option: str) -> str | None:
     """The one-line error a format/option pair must give, or None when it must build."""
-    if fmt in ("export", "script", "trace") and option == "prune-channel":
+    if fmt in ("export", "script", "trace", "onnx") and option == "prune-channel":
         return "channels cannot be removed from a torch.export or TorchScript graph"
     return None
 
@@ -69,11 +75,12 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     example = torch.zeros(1, 1, 8, 8)
     torch.jit.save(torch.jit.script(model), str(d / "script.pt"))
     torch.jit.save(torch.jit.trace(model, example), str(d / "trace.pt"))
+    export_onnx(model, (1, 1, 8, 8), d / "model.onnx")
     np.savez(d / "calib.npz", x=np.load(DIGITS / "calib.npz")["x"][:8])
     ev = np.load(DIGITS / "eval.npz")
     np.savez(d / "eval.npz", x=ev["x"][:40], y=ev["y"][:40])
     return {"dir": d, "export": DIGITS / "model.pt", "script": d / "script.pt", "trace": d / "trace.pt",
-            "state_dict": DIGITS / "state_dict.pt"}  # fmt: skip
+            "state_dict": DIGITS / "state_dict.pt", "onnx": d / "model.onnx"}  # fmt: skip
 
 
 def _cases() -> list[object]:

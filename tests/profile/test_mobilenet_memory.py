@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from edgebuild.build import BuildOptions, build
+from edgebuild.pipeline import BuildOptions, build
 from edgebuild.profile import ProfileOptions, profile_bundle
 from tests.cnn_models import mobilenet_v2
 

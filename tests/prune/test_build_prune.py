@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgebuild.build import BuildOptions, build, native_model
 from edgebuild.cli import main
 from edgebuild.compress import CompressOptions
+from edgebuild.pipeline import BuildOptions, build, native_model
 from edgebuild.plan import plan_arena
 from edgebuild.serialize import artifact_bytes, read_artifact
 from edgebuild.sparse import densify_program

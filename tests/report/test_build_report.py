@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from edgebuild.build import BuildOptions, build
+from edgebuild.pipeline import BuildOptions, build
 from edgebuild.report import render_build_html, render_html
 from edgebuild.report.build_html import TOP_LAYERS
 from edgebuild.serialize import Section, read_artifact, section_sizes

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgebuild.build import BuildOptions, build
+from edgebuild.pipeline import BuildOptions, build
 from edgebuild.serialize import artifact_bytes, read_artifact
 from tests.trust.conftest import DIGITS, cli
 

@@ -58,7 +58,7 @@ def models() -> list[tuple[str, bytes, np.ndarray]]:
 
 
 def test_digits_under_sanitizers(sanitized_runner: Path, tmp_path: Path, small_calib: Path) -> None:
-    from edgebuild.build import BuildOptions
+    from edgebuild.pipeline import BuildOptions
     from tests.trust.test_error_surface import build as build_bundle  # the pipeline itself
 
     out = tmp_path / "digits"

@@ -43,8 +43,8 @@ def diagnose(
     tmp: Path,
     quiet: bool = True,
 ) -> None:
-    from edgebuild.build import native_model
     from edgebuild.capture import graph_of
+    from edgebuild.pipeline import native_model
     from edgebuild.quantize import quantize_model
 
     tmp.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """Build one third-party model (tests/zoo/hf_models.py) the way a user would, and measure it.
 
-    export (torch.export, batch 1) -> model.pt -> edgebuild.build.build(target="host", calib=calib.npz) -> model.ebm
+    export (torch.export, batch 1) -> model.pt -> edgebuild.pipeline.build(target="host", calib=calib.npz) -> model.ebm
     -> the same artifact on the host extension and on the host, arm64 and armv7 runners (ARM under qemu-user)
 
 The artifact is built ONCE (the bytes do not depend on the target: only the runner does) and run everywhere; the
@@ -35,7 +35,7 @@ import torch
 from tests.zoo.hf_models import HF_ZOO, HFModel, instantiate
 
 if TYPE_CHECKING:
-    from edgebuild.build import BuildResult
+    from edgebuild.pipeline import BuildResult
 
 TARGETS = ("host", "arm64", "armv7")
 CALIB = (
@@ -143,7 +143,7 @@ def build_module(
     """torch.export at batch 1 -> tmp/model.pt, calib -> tmp/calib.npz (keyed x0, x1, ..., or by forward()'s
     argument names with `by_name`) -> edgebuild.build for host into tmp/bundle (no smoke run: the caller runs the
     artifact on every target). Raises what build raises."""
-    from edgebuild.build import BuildOptions, build
+    from edgebuild.pipeline import BuildOptions, build
 
     model_path, calib_path = tmp / "model.pt", tmp / "calib.npz"
     with (
@@ -248,8 +248,8 @@ def _check(
     runner_for: Callable[[str], Path] | None,
     quiet: bool,
 ) -> None:
-    from edgebuild.build import native_model
     from edgebuild.errors import EdgebuildError
+    from edgebuild.pipeline import native_model
 
     tmp.mkdir(parents=True, exist_ok=True)
     model = instantiate(entry)

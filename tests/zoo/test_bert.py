@@ -169,7 +169,7 @@ def test_all_float_build_within_1e5_of_pytorch(bert) -> None:
 def test_builds_and_runs_on_every_target(bert, target: str, tmp_path: Path) -> None:
     """edgebuild build of a torch.export archive with --calib of two integer arrays; the smoke run on the target
     (qemu for ARM) must give the host extension's bytes (the build fails otherwise), float parts included."""
-    from edgebuild.build import BuildOptions, build
+    from edgebuild.pipeline import BuildOptions, build
 
     model, _, _, samples = bert
     archive = tmp_path / "bert.pt2"

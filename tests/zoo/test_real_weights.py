@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 import torch
 
-from edgebuild.build import native_model
+from edgebuild.pipeline import native_model
 from tests.conftest import TARGETS
 from tests.zoo.hf_driver import MIN_COSINE, KnownFailure, build_expecting, cosine, run_on_targets
 from tests.zoo.real_weights import (

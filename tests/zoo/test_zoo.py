@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 import torch
 
-from edgebuild.build import BuildOptions, build
 from edgebuild.ir import OpCode
+from edgebuild.pipeline import BuildOptions, build
 from edgebuild.plan import plan_arena
 from edgebuild.run import run_runner
 from edgebuild.serialize import write_artifact
