@@ -189,7 +189,8 @@ size_t pack_sparse(const eb_model* m, const Op& op, const SpmmKernel& k, size_t 
       count += any;
     }
     if (out != NULL) {
-      memcpy(out + s * 8, &offset, 8);
+      const uint64_t offset64 = offset;  // the table holds uint64_t (gemm_exec.cc); size_t is 4 bytes on armv7
+      memcpy(out + s * 8, &offset64, 8);
       uint8_t* strip = out + offset;
       int32_t sum[64];
       for (size_t j = 0; j < nr; ++j) {
