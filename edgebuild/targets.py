@@ -68,7 +68,7 @@ class Target:
     def missing(self, *, build: bool = True, run: bool = True) -> list[MissingTool]:
         """What this machine lacks to build (compilers, cmake, ninja) and to run (emulator) for this target.
 
-        Looks programs up on the current PATH, so narrowing PATH hides them.
+        Looks programs up on the current PATH, so narrowing PATH hides them (ninja: see `tool_path`).
         """
         missing: list[MissingTool] = []
         if build:
@@ -76,11 +76,36 @@ class Target:
                 if shutil.which(program) is None:
                     missing.append(MissingTool(program, "build", _debian_fix(self.compiler_packages)))
             for program, fix in _BUILD_TOOLS.items():
-                if shutil.which(program) is None:
+                if tool_path(program) is None:
                     missing.append(MissingTool(program, "build", fix))
         if run and self.needs_emulator and shutil.which(self.emulator[0]) is None:
             missing.append(MissingTool(self.emulator[0], "run", _debian_fix(self.emulator_packages)))
         return missing
+
+
+def tool_path(program: str) -> str | None:
+    """Where a build tool is: on PATH, or for ninja also where this interpreter's `ninja` package put it.
+
+    The second place lets a project virtual environment that is not activated (`.venv/bin/edgebuild ...`, the
+    README's commands) build runners: pip installs ninja into the environment's bin folder, which is not on PATH.
+    """
+    found = shutil.which(program)
+    if found is None and program == "ninja":
+        try:
+            import ninja  # the PyPI package scripts/setup.sh installs (its binary, not a Python API)
+        except ImportError:
+            return None
+        found = shutil.which("ninja", path=str(ninja.BIN_DIR))
+    return found
+
+
+def ninja_generator() -> list[str]:
+    """CMake arguments selecting the Ninja generator with the ninja `tool_path` finds (cmake itself only looks on
+    PATH)."""
+    ninja = tool_path("ninja")
+    if ninja is None:
+        raise EdgebuildError(f"ninja not found: {_BUILD_TOOLS['ninja']}")
+    return ["-G", "Ninja", f"-DCMAKE_MAKE_PROGRAM={ninja}"]
 
 
 def describe_missing(missing: list[MissingTool]) -> str:
