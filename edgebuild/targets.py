@@ -7,8 +7,11 @@ and `run/` do, from a `Target`.
 
 from __future__ import annotations
 
+import os
 import platform
 import shutil
+import sys
+import sysconfig
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,10 +87,11 @@ class Target:
 
 
 def tool_path(program: str) -> str | None:
-    """Where a build tool is: on PATH, or for ninja also where this interpreter's `ninja` package put it.
+    """Where a build tool is: on PATH, or for ninja also where this interpreter's `ninja` package put its binary.
 
     The second place lets a project virtual environment that is not activated (`.venv/bin/edgebuild ...`, the
-    README's commands) build runners: pip installs ninja into the environment's bin folder, which is not on PATH.
+    README's commands) build runners: pip installs ninja into the environment's bin folder, which is not on PATH,
+    or, for a venv made with --system-site-packages, into the bin folder of the base installation.
     """
     found = shutil.which(program)
     if found is None and program == "ninja":
@@ -95,7 +99,10 @@ def tool_path(program: str) -> str | None:
             import ninja  # the PyPI package scripts/setup.sh installs (its binary, not a Python API)
         except ImportError:
             return None
-        found = shutil.which("ninja", path=str(ninja.BIN_DIR))
+        folders = [str(ninja.BIN_DIR)] if ninja.BIN_DIR else []  # "" when it is not beside this interpreter
+        for prefix in dict.fromkeys((sys.prefix, sys.base_prefix)):
+            folders.append(sysconfig.get_path("scripts", vars={"base": prefix, "platbase": prefix}))
+        found = shutil.which("ninja", path=os.pathsep.join(folders))
     return found
 
 
