@@ -17,7 +17,7 @@
 # https://download.pytorch.org/whl/cpu unless pip's configuration offers it already. Where that index cannot be
 # reached, EDGEBUILD_CHECK_WHEELS=DIR (default: pip's find-links folder on this host, if it holds a torch wheel)
 # is mounted read-only at the same path inside and handed to pip as PIP_FIND_LINKS; nothing else of this host's
-# pip configuration goes in.
+# pip configuration goes in (but its extra certificate authorities do, see below).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -71,7 +71,7 @@ mount -t proc proc "$root/proc" && mounted+=("$root/proc")
 bind /sys /sys
 bind /dev /dev
 bind /dev/pts /dev/pts
-mkdir -p "$root.tmp" && bind "$root.tmp" /tmp  # on disk: pip unpacks torch there
+mkdir -p "$root.tmp" && chmod 1777 "$root.tmp" && bind "$root.tmp" /tmp  # on disk: pip unpacks torch there
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 
 in_root() {  # a login-less root shell with a clean environment, no stdin
@@ -91,12 +91,21 @@ git clone -q --no-hardlinks "$repo" "$root/root/edgebuild"
 git -C "$root/root/edgebuild" checkout -q "$commit"
 say "clone of $commit ($(git log -1 --format=%s "$commit" | cut -c1-60))"
 
+# A host behind a TLS-inspecting proxy trusts extra certificate authorities (/usr/local/share/ca-certificates);
+# the root filesystem gets the same ones, and pip (which otherwise reads only its own bundle) the system store.
+pip_env=()
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  in_root update-ca-certificates >/dev/null
+  pip_env+=(PIP_CERT=/etc/ssl/certs/ca-certificates.crt)
+  say "this host's extra certificate authorities are trusted inside: $(cd /usr/local/share/ca-certificates && ls ./*.crt | tr '\n' ' ')"
+fi
+
 # Torch wheels for pip, when this host has them in its find-links folder.
 wheels=${EDGEBUILD_CHECK_WHEELS-$(pip config get global.find-links 2>/dev/null || echo "${PIP_FIND_LINKS:-}")}
-pip_env=()
 if [[ -n $wheels ]] && compgen -G "$wheels/torch-*.whl" >/dev/null; then
   bind "$wheels" "$wheels" ro
-  pip_env=(PIP_FIND_LINKS="$wheels")
+  pip_env+=(PIP_FIND_LINKS="$wheels")
   say "pip finds links in $wheels (read-only): $(cd "$wheels" && ls torch-*.whl | tr '\n' ' ')"
 fi
 
