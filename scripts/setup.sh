@@ -81,7 +81,8 @@ debian_python_package() { printf 'python%s-%s' "$("$1" -c 'import sys; print("%d
 
 venv=$PWD/.venv
 if [[ -n ${PYTHON:-} ]]; then
-  PYTHON=$(command -v "$PYTHON") || die "PYTHON=$PYTHON: no such interpreter"
+  given=$PYTHON
+  PYTHON=$(command -v "$given") || die "PYTHON=$given: no such interpreter"
 elif [[ -n ${VIRTUAL_ENV:-} ]]; then
   PYTHON=$VIRTUAL_ENV/bin/python
   # The README's commands run .venv/bin/...: point .venv at the active environment when nothing else is there.
