@@ -96,9 +96,12 @@ elif [[ -n ${VIRTUAL_ENV:-} ]]; then
   fi
 else
   if ! [[ -x $venv/bin/python ]] || ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
-    base=python3
-    command -v "$base" >/dev/null || die "python3 not found: install Debian package python3 (apt-get install python3)"
-    new_enough "$base" || die "python3 is $("$base" --version 2>&1); edgebuild needs Python >= 3.11"
+    base=
+    for candidate in python3 python3.13 python3.12 python3.11; do  # Ubuntu 22.04's python3 is 3.10
+      if command -v "$candidate" >/dev/null && new_enough "$candidate"; then base=$candidate && break; fi
+    done
+    [[ -n $base ]] || die "edgebuild needs Python >= 3.11; python3 is $(python3 --version 2>&1 || echo missing)
+  (Debian 12, Ubuntu 24.04: apt-get install python3; Ubuntu 22.04: apt-get install python3.11)"
     if ! "$base" -c 'import ensurepip' 2>/dev/null; then
       apt_install "$(debian_python_package "$base" venv)"
     fi
