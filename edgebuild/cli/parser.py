@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from .ops import add_ops_arguments
-from .profile import add_profile_arguments
+from .profile import THREADS_HELP, add_profile_arguments
 
 # = edgebuild/export/__init__.py FORMATS (the CLI imports no pipeline module before it runs a command)
 EXPORT_FORMATS = ("tflite", "onnx")
@@ -130,6 +130,7 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--device", help="local or qemu (default: local for host bundles, qemu for ARM)")
     r.add_argument("--iterations", type=int, default=1)
     r.add_argument("--warmup", type=int, default=0)
+    r.add_argument("--threads", type=int, help=THREADS_HELP)
     r.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     add_profile_arguments(

@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EdgebuildError
+from .run import threads_note
+
+THREADS_HELP = "threads (1..64; default: the CPUs the process may use, the big cores of a big.LITTLE CPU)"
 
 
 def add_profile_arguments(p: Any) -> None:
@@ -17,6 +20,7 @@ def add_profile_arguments(p: Any) -> None:
     )
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--iterations", type=int, default=10)
+    p.add_argument("--threads", type=int, help=THREADS_HELP)
     p.add_argument(
         "--input", action="append", type=Path, default=[], help=".npy input (default: seeded random)"
     )
@@ -70,6 +74,7 @@ def cmd_profile(args: Any, console: Any, err: Any) -> int:
         warmup=args.warmup,
         iterations=args.iterations,
         inputs=args.input,
+        threads=args.threads,
     )
     profile = profile_bundle(opts, log=lambda s: err.print(f"[dim]{s}[/dim]"))
     report = load_bundle(args.bundle)
@@ -79,6 +84,7 @@ def cmd_profile(args: Any, console: Any, err: Any) -> int:
     write_json(out / REPORT, report)
     write_html(out / HTML, profile, report)
     print_profile(console, profile, top=args.top)
+    err.print(f"[dim]{threads_note(profile['device'])}[/dim]")
     err.print(f"[dim]wrote {out / REPORT} and {out / HTML}[/dim]")
     fails = check_gates(profile, gates)
     if fails:

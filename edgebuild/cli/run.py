@@ -7,6 +7,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -27,9 +28,10 @@ def _load_bundle(bundle: Path) -> dict:
 
 
 def cmd_run(args: argparse.Namespace, console: Console, err: Console) -> int:
-    from ..run import device_for, run_runner
+    from ..run import check_threads, device_for, run_runner
     from ..targets import load_target
 
+    check_threads(args.threads)
     report = _load_bundle(args.bundle)
     target = load_target(report["target"]["name"])
     expected = len(report["model"]["inputs"])
@@ -51,6 +53,7 @@ def cmd_run(args: argparse.Namespace, console: Console, err: Console) -> int:
             device=device,
             iterations=args.iterations,
             warmup=args.warmup,
+            threads=args.threads,
         )
         for src, dst in zip(staged, args.output):
             dst.parent.mkdir(parents=True, exist_ok=True)
@@ -66,4 +69,16 @@ def cmd_run(args: argparse.Namespace, console: Console, err: Console) -> int:
             f"latency median {lat.get('median', 0):.3f} ms over {lat.get('iterations')} run(s) on "
             f"{device.name}{note}"
         )
+    console.print(threads_note(doc))
     return 0
+
+
+def threads_note(doc: dict[str, Any]) -> str:
+    """The runner's threads and CPUs, as its JSON line (or a profile's `device`) reports them."""
+    threads = doc.get("threads")
+    if threads is None:
+        return "threads: not reported by this runner"
+    cpus = doc.get("cpus")
+    where = f" on CPUs {cpus}" if cpus else ""
+    pinned = " (pinned to the fast cores)" if doc.get("pinned") else ""
+    return f"threads: {threads}{where}{pinned}"

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EdgebuildError
-from ..run import Device, Local, device_for, run_runner
+from ..run import Device, Local, check_threads, device_for, run_runner
 from ..targets import Target, load_target
 from .bundle import ARTIFACT, RUNNER, arena_analysis, artifact_sections, load_bundle
 from .insns import MARKERS, build_insn_plugin, elf_symbols, parse_insn_counts
@@ -26,7 +26,8 @@ class ProfileOptions:
     warmup: int = 2
     iterations: int = 10
     inputs: list[Path] = field(default_factory=list)  # default: seeded random inputs of the model's shapes
-    count_instructions: bool = True  # under qemu: run with the instruction-count plugin
+    count_instructions: bool = True  # under qemu: run with the instruction-count plugin (needs one thread)
+    threads: int | None = None  # the runner's --threads (1..64); None: the runtime's default for the device
     timeout: float | None = 600
 
 
@@ -63,6 +64,7 @@ def _device_kind(spec: str | None, target: Target) -> str:
 
 def profile_bundle(opts: ProfileOptions, log: Any = lambda s: None) -> dict[str, Any]:
     """Run the bundle's runner with --profile on the chosen device; returns the `profile` document."""
+    check_threads(opts.threads)
     bundle = opts.bundle
     report = load_bundle(bundle)
     target = load_target(report["target"]["name"])
@@ -71,6 +73,10 @@ def profile_bundle(opts: ProfileOptions, log: Any = lambda s: None) -> dict[str,
     data = (bundle / ARTIFACT).read_bytes()
     arena = arena_analysis(data)
     counting = kind == "qemu" and opts.count_instructions
+    if counting and opts.threads is not None and opts.threads > 1:
+        # The plugin's counter is one per process: several threads would mix their ops' counts.
+        log(f"instruction counts skipped: they need one thread, and {opts.threads} were asked for")
+        counting = False
     with tempfile.TemporaryDirectory(prefix="edgebuild-profile-") as tmp_name:
         tmp = Path(tmp_name)
         inputs = model_inputs(report, opts.inputs, tmp)
@@ -85,7 +91,7 @@ def profile_bundle(opts: ProfileOptions, log: Any = lambda s: None) -> dict[str,
             )
             device = Local(name=device.name, prefix=(*device.prefix, "-plugin", plugin_args), env=device.env)
             # The plugin's counter is one per process: count a single-threaded run (runners that take --threads).
-            if b"--threads" in (bundle / RUNNER).read_bytes():
+            if opts.threads is None and b"--threads" in (bundle / RUNNER).read_bytes():
                 extra = ("--threads", "1")
         log(f"profiling on {device.name}: {opts.warmup} warm-up + {opts.iterations} timed run(s)")
         doc = run_runner(
@@ -100,6 +106,7 @@ def profile_bundle(opts: ProfileOptions, log: Any = lambda s: None) -> dict[str,
             profile=True,
             timeout=opts.timeout,
             extra_options=extra,
+            threads=opts.threads,
         )
         insns = parse_insn_counts(counts_file.read_text(), arena["num_ops"]) if counting else None
     return make_profile(report, target, kind, device.name, doc, arena, data, bundle, insns)
@@ -150,6 +157,8 @@ def make_profile(
             "target": target.name,
             "isa": doc.get("isa"),  # kernel path the runner picked, when it says
             "threads": doc.get("threads"),
+            "cpus": doc.get("cpus"),  # the CPUs the threads ran on ("4-7"), when the runner says
+            "pinned": doc.get("pinned"),  # held to a big.LITTLE CPU's fast cores
         },
         "load_ms": doc["load_ms"],
         "latency_ms": latency,

@@ -1,7 +1,7 @@
 """run: execute an `edgebuild-run` binary on a device and read the one JSON line it prints.
 
 Runner contract: `edgebuild-run MODEL.ebm [--input x.npy]... [--output y.npy]... [--warmup N] [--iterations N]
-[--profile]` prints `{"status":"ok",...}` (exit 0) or `{"status":"error","code":...,"message":...}` (exit 1).
+[--profile] [--threads N]` prints `{"status":"ok",...}` (exit 0) or `{"status":"error","code":...,"message":...}` (exit 1).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from edgebuild.run.transports import (
 from edgebuild.targets import Target
 
 __all__ = [
+    "MAX_THREADS",
     "Adb",
     "Completed",
     "Device",
@@ -33,6 +34,7 @@ __all__ = [
     "Local",
     "RunnerError",
     "Ssh",
+    "check_threads",
     "device_for",
     "emulator_available",
     "parse_runner_output",
@@ -41,6 +43,7 @@ __all__ = [
 ]
 
 _TAIL = 15
+MAX_THREADS = 64  # = the runtime's limit (kernels/runtime/threadpool.cc)
 
 
 class RunnerError(EdgebuildError):
@@ -50,6 +53,17 @@ class RunnerError(EdgebuildError):
         super().__init__(f"edgebuild-run: {message} (code {code})")
         self.code = code
         self.message = message
+
+
+def check_threads(threads: int | None) -> None:
+    """None (the runtime's default: the CPUs this process may use) or 1..MAX_THREADS, else a one-line error."""
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS:
+        raise EdgebuildError(
+            f"threads must be 1..{MAX_THREADS} (got {threads!r}); omit it for the default, the CPUs this process "
+            "may use"
+        )
 
 
 def run_runner(
@@ -66,14 +80,18 @@ def run_runner(
     device: Device | None = None,
     timeout: float | None = None,
     extra_options: tuple[str, ...] = (),
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Run `runner` on `artifact` on the target's device (default: here, or qemu-user for ARM).
 
-    Returns the runner's JSON document. Raises RunnerError for the runner's own error report and EdgebuildError
+    `threads`: the runner's --threads (1..64); None leaves the runtime's default, the CPUs the process may use on
+    the device (affinity, cgroup quota, the fast cores of a big.LITTLE CPU). Returns the runner's JSON document
+    (its `threads`, `cpus` and `pinned` say what ran). Raises RunnerError for the runner's own error report and EdgebuildError
     for a missing emulator, a crash (signal) or output that is not the contract's JSON line.
     """
     if iterations < 1 or warmup < 0:
         raise EdgebuildError(f"iterations must be ≥ 1 and warmup ≥ 0 (got {iterations}, {warmup})")
+    check_threads(threads)
     runner = Path(runner)
     if not runner.is_file():
         raise EdgebuildError(f"runner {runner} does not exist")
@@ -81,6 +99,8 @@ def run_runner(
     options = ["--warmup", str(warmup), "--iterations", str(iterations)]
     if profile:
         options.append("--profile")
+    if threads is not None:
+        options += ["--threads", str(threads)]
     options += extra_options
     call = Invocation(
         runner=runner,

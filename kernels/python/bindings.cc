@@ -253,6 +253,8 @@ PYBIND11_MODULE(_native, m) {
       "compiled_isas", [] { return std::string(eb_compiled_isas()); }, "Comma-separated ISA paths in this build.");
   m.def(
       "available_isas", [] { return std::string(eb_available_isas()); }, "Comma-separated ISA paths this CPU runs.");
+  m.def("default_threads", &eb_default_threads,
+        "Threads for this process: its CPUs by affinity and cgroup quota, the fast cores of a big.LITTLE CPU.");
   py::class_<Model>(m, "Model", "A loaded .ebm model with its own arena; not thread-safe.")
       .def(py::init(&Model::open_path), py::arg("path"), "Load a .ebm file (str or os.PathLike).")
       .def_static("from_bytes", &Model::open_bytes, py::arg("data"),
@@ -283,5 +285,11 @@ PYBIND11_MODULE(_native, m) {
             eb_model* m = const_cast<eb_model*>(self.get());
             if (eb_model_set_threads(m, n) != EB_OK) throw py::value_error(eb_model_last_error(m));
           },
-          "Threads eb_model_invoke uses (1 at load); outputs are bit-identical for any count.");
+          "Threads eb_model_invoke uses (1 at load); outputs are bit-identical for any count.")
+      .def_property_readonly(
+          "cpus", [](const Model& self) { return std::string(eb_model_cpus(self.get())); },
+          "CPUs the threads run on as a Linux CPU list (\"4-7\"), fixed when threads is set (\"\" before).")
+      .def_property_readonly(
+          "pinned", [](const Model& self) { return eb_model_threads_pinned(self.get()) != 0; },
+          "True when the worker threads are held to a big.LITTLE CPU's fast cores.");
 }

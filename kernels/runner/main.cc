@@ -3,6 +3,10 @@
 //   edgebuild-run MODEL.ebm [--input x.npy]... [--output y.npy]... [--warmup N] [--iterations N] [--profile]
 //                 [--threads N]      (EDGEBUILD_ISA=ref|avx2|avx512vnni|neon|neondot|i8mm forces a kernel path)
 //
+// --threads defaults to eb_default_threads(): the CPUs this process may use (affinity, cgroup quota), the fast
+// cores of a big.LITTLE CPU. When the runtime pins its workers to those cores, the runner pins its own thread (the
+// caller, which runs tasks too) there as well.
+//
 // stdout carries exactly one JSON line (the machine contract read by edgebuild's run/profile stages); errors also
 // go to stderr. Exit codes: 0 ok, 1 runtime or data error (JSON with "status":"error"), 2 bad command line.
 // Plain C library only, so that a static build runs unchanged on Linux boards and on Android through adb.
@@ -38,7 +42,7 @@ void usage(const char* why) {
   fprintf(stderr,
           "edgebuild-run: %s\n"
           "usage: edgebuild-run MODEL.ebm [--input x.npy]... [--output y.npy]... [--warmup N (default 1)]\n"
-          "                     [--iterations N (default 1)] [--profile] [--threads N (default: all CPUs)]\n",
+          "                     [--iterations N (default 1)] [--profile] [--threads N (default: the usable CPUs)]\n",
           why);
   exit(2);
 }
@@ -441,8 +445,10 @@ int main(int argc, char** argv) {
   const double load_ms = now_ms() - load_start;
   if (status == EB_ERR_IO) fail(status, "%s", err);  // the message names the file already
   if (status != EB_OK) fail(status, "%s: %s", opt.model, err);
-  const int threads = opt.threads > 0 ? (int)opt.threads : eb_default_threads();
+  const int default_threads = eb_default_threads();
+  const int threads = opt.threads > 0 ? (int)opt.threads : default_threads;
   if (eb_model_set_threads(model, threads) != EB_OK) fail(EB_ERR_NOMEM, "%s", eb_model_last_error(model));
+  eb_model_pin_caller(model);  // best effort: a thread the OS will not move still computes the same bytes
 
   const size_t num_inputs = eb_model_num_inputs(model), num_outputs = eb_model_num_outputs(model);
   if ((size_t)opt.num_inputs != num_inputs)
@@ -509,6 +515,8 @@ int main(int argc, char** argv) {
   printf("{\"status\":\"ok\",\"runner\":\"edgebuild-run\",\"version\":1,\"load_ms\":%.6f", load_ms);
   printf(",\"isa\":\"%s\",\"compiled_isas\":\"%s\",\"threads\":%d", eb_model_isa(model), eb_compiled_isas(),
          eb_model_num_threads(model));
+  printf(",\"default_threads\":%d,\"cpus\":\"%s\",\"pinned\":%s", default_threads, eb_model_cpus(model),
+         eb_model_threads_pinned(model) ? "true" : "false");
   qsort(latency, (size_t)iterations, sizeof(double), compare_double);
   printf(",\"latency_ms\":{\"warmup\":%ld,\"iterations\":%ld,\"min\":%.6f,\"median\":%.6f,\"p90\":%.6f,\"max\":%.6f}",
          opt.warmup, iterations, latency[0], percentile(latency, (size_t)iterations, 50),

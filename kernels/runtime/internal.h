@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpus.h"
 #include "edgebuild/edgebuild.h"
 #include "ops_generated.h"
 
@@ -116,6 +117,11 @@ struct eb_model {
   int32_t max_threads;  // threads the scratch is sized for
   int32_t num_threads;  // threads an invoke uses (1 = the caller only)
   eb::ThreadPool* pool;
+  // The CPUs of the last eb_model_set_threads (cpus.h): pinned when the workers are held to a big.LITTLE CPU's
+  // fast cores; cpu_list is eb_model_cpus' text.
+  bool pinned;
+  eb::CpuMask cpus;
+  char cpu_list[128];
 
   size_t tracked_bytes;
   mutable char last_error[EB_ERROR_MAX];  // const accessors report argument errors here too

@@ -1,11 +1,15 @@
 // threadpool.cc: worker threads for eb_model_set_threads, and the ISA / thread queries of the C API.
 //
 // Workers sleep on a condition variable between ops; tasks are handed out through an atomic counter. Plain
-// pthreads and GCC atomics: no STL, no exceptions (STYLE.md deployment limits).
+// pthreads and GCC atomics: no STL, no exceptions (STYLE.md deployment limits). Which CPUs they run on is cpus.cc's
+// answer: on a big.LITTLE CPU each worker pins itself to the fast cores (as a set: the scheduler still balances
+// them there), because the scheduler may otherwise place a thread that sleeps between ops on a little core, and
+// an op waits for its slowest task.
 #include <pthread.h>
 #include <stdlib.h>
-#include <unistd.h>
+#include <string.h>
 
+#include "cpus.h"
 #include "dispatch.h"
 #include "internal.h"
 #include "threadpool.h"
@@ -26,6 +30,8 @@ struct ThreadPool {
   void* ctx;
   size_t count;
   size_t next;  // atomic
+  bool pin;     // workers restrict themselves to cpus
+  CpuMask cpus;
 };
 
 namespace {
@@ -40,6 +46,7 @@ void run_tasks(ThreadPool* p, size_t thread) {
 
 void* worker_main(void* arg) {
   ThreadPool* p = static_cast<ThreadPool*>(arg);
+  if (p->pin) pin_current_thread(p->cpus);  // best effort: a refusal leaves the thread where the caller's may run
   pthread_mutex_lock(&p->mu);
   const size_t index = (size_t)(++p->busy);  // 1..workers, in start order
   if (p->busy == p->workers) pthread_cond_signal(&p->done);
@@ -97,10 +104,12 @@ void destroy_pool(eb_model* m) {
 
 namespace {
 
-// Starts `workers` threads; on failure keeps the ones that started.
-eb_status start_pool(eb_model* m, int workers) {
+// Starts `workers` threads, pinned to cpus when pin; on failure keeps the ones that started.
+eb_status start_pool(eb_model* m, int workers, bool pin, const CpuMask& cpus) {
   ThreadPool* p = static_cast<ThreadPool*>(calloc(1, sizeof(ThreadPool)));
   if (p == NULL) return EB_ERR_NOMEM;
+  p->pin = pin;
+  p->cpus = cpus;
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->wake, NULL);
   pthread_cond_init(&p->done, NULL);
@@ -125,8 +134,9 @@ extern "C" {
 const char* eb_model_isa(const eb_model* model) { return model == NULL ? "" : eb::isa_name(model->isa); }
 
 int eb_default_threads(void) {
-  const long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n < 1 ? 1 : (n > eb::kMaxThreads ? eb::kMaxThreads : (int)n);
+  eb::CpuPlan plan;
+  eb::plan_cpus(&plan, eb::kMaxThreads);
+  return plan.default_threads;
 }
 
 eb_status eb_model_set_threads(eb_model* model, int threads) {
@@ -149,10 +159,21 @@ eb_status eb_model_set_threads(eb_model* model, int threads) {
     model->scratch = s;
   }
   if (threads > model->max_threads) model->max_threads = threads;
+  // Pinned to the fast cores of a big.LITTLE CPU when they are enough for every thread; more threads than fast
+  // cores were asked for on purpose, and float on every allowed CPU.
+  eb::CpuPlan plan;
+  eb::plan_cpus(&plan, eb::kMaxThreads);
+  const bool pin = plan.fast_count < plan.allowed_count && threads <= plan.fast_count;
+  const eb::CpuMask& cpus = pin ? plan.fast : plan.allowed;
   const int workers = threads - 1;
-  if (model->pool != NULL && model->pool->workers != workers) eb::destroy_pool(model);
+  if (model->pool != NULL &&
+      (model->pool->workers != workers || model->pool->pin != pin || memcmp(&model->pool->cpus, &cpus, sizeof cpus)))
+    eb::destroy_pool(model);
+  model->pinned = pin;
+  model->cpus = cpus;
+  eb::format_cpu_list(cpus, model->cpu_list, sizeof model->cpu_list);
   if (workers > 0 && model->pool == NULL) {
-    const eb_status s = eb::start_pool(model, workers);
+    const eb_status s = eb::start_pool(model, workers, pin, cpus);
     if (s != EB_OK) {
       eb::destroy_pool(model);
       model->num_threads = 1;
@@ -165,5 +186,20 @@ eb_status eb_model_set_threads(eb_model* model, int threads) {
 }
 
 int eb_model_num_threads(const eb_model* model) { return model == NULL ? 0 : model->num_threads; }
+
+const char* eb_model_cpus(const eb_model* model) { return model == NULL ? "" : model->cpu_list; }
+
+int eb_model_threads_pinned(const eb_model* model) { return model != NULL && model->pinned ? 1 : 0; }
+
+eb_status eb_model_pin_caller(eb_model* model) {
+  if (model == NULL) return EB_ERR_ARGUMENT;
+  if (!model->pinned) return EB_OK;
+  if (!eb::pin_current_thread(model->cpus)) {
+    eb::format_message(model->last_error, sizeof model->last_error, "cannot pin the calling thread to CPUs %s",
+                       model->cpu_list);
+    return EB_ERR_UNSUPPORTED;
+  }
+  return EB_OK;
+}
 
 }  // extern "C"

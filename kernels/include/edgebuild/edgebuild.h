@@ -131,8 +131,24 @@ const char* eb_model_isa(const eb_model* model);
 // threads and sizes their scratch now, so invoke still allocates nothing.
 eb_status eb_model_set_threads(eb_model* model, int threads);
 int eb_model_num_threads(const eb_model* model);
-// The number of online CPUs (at most 64): edgebuild-run's default --threads.
+// Threads for this machine (at most 64; edgebuild-run's default --threads): the CPUs this process may use by its
+// affinity mask (taskset, cpusets), capped by its cgroup CPU quota (ceil(quota / period) of cgroup v2 cpu.max or v1
+// cpu.cfs_quota_us / cpu.cfs_period_us, the strictest of its cgroup and their parents), and on a big.LITTLE CPU
+// without the slowest cluster (by sysfs cpu_capacity, else cpufreq/cpuinfo_max_freq; a cluster counts as slow
+// when it runs at most 3/4 as fast as the fastest core). Files that are missing are skipped. Test hooks: the
+// environment variables EDGEBUILD_SYSFS_ROOT and EDGEBUILD_PROC_ROOT replace /sys and /proc (and with the latter set,
+// the Cpus_allowed_list of its self/status, when present, stands for the affinity mask).
 int eb_default_threads(void);
+// The CPUs the model's threads run on, fixed by the last eb_model_set_threads, as a Linux CPU list such as "4-7"
+// ("" before): the fast cores when the workers are pinned, else every CPU the process may use.
+const char* eb_model_cpus(const eb_model* model);
+// 1 when eb_model_set_threads pinned the worker threads to the fast cores: on a big.LITTLE CPU, for at most as many
+// threads as fast cores (more threads float on every allowed CPU). Threads on a uniform CPU are never pinned.
+int eb_model_threads_pinned(const eb_model* model);
+// Pins the calling thread to eb_model_cpus when the workers are pinned (otherwise changes nothing). The runtime
+// never moves the thread that calls eb_model_invoke on its own, as it belongs to the application; edgebuild-run
+// calls this. EB_ERR_UNSUPPORTED when the OS refuses.
+eb_status eb_model_pin_caller(eb_model* model);
 // Comma-separated ISA names: compiled into this build, and of those the ones this CPU runs ("ref" always).
 const char* eb_compiled_isas(void);
 const char* eb_available_isas(void);
