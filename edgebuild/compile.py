@@ -30,7 +30,7 @@ from pathlib import Path
 from edgebuild import paths, progress
 from edgebuild.errors import EdgebuildError
 from edgebuild.footprint import record_footprint
-from edgebuild.targets import Target, describe_missing
+from edgebuild.targets import Target, describe_missing, ninja_generator
 
 RUNNER = "edgebuild-run"
 # Bump when the way this module builds changes (cmake arguments, entry layout): old entries then miss.
@@ -172,7 +172,7 @@ def _build_entry(
     staged.chmod(0o755)  # mkdtemp makes it private; a shared cache should stay readable
     build_dir = staged / "build"
     configure = [
-        "cmake", "-S", str(kernels), "-B", str(build_dir), "-G", "Ninja",
+        "cmake", "-S", str(kernels), "-B", str(build_dir), *ninja_generator(),
         "-DCMAKE_BUILD_TYPE=Release",
         f"-DEDGEBUILD_STATIC={'ON' if target.static else 'OFF'}",
         f"-DCMAKE_C_FLAGS={' '.join(target.flags)}",

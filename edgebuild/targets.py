@@ -7,8 +7,11 @@ and `run/` do, from a `Target`.
 
 from __future__ import annotations
 
+import os
 import platform
 import shutil
+import sys
+import sysconfig
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,7 +93,7 @@ class Target:
     def missing(self, *, build: bool = True, run: bool = True) -> list[MissingTool]:
         """What this machine lacks to build (compilers, cmake, ninja) and to run (emulator) for this target.
 
-        Looks programs up on the current PATH, so narrowing PATH hides them.
+        Looks programs up on the current PATH, so narrowing PATH hides them (ninja: see `tool_path`).
         """
         missing: list[MissingTool] = []
         if build:
@@ -98,11 +101,40 @@ class Target:
                 if shutil.which(program) is None:
                     missing.append(MissingTool(program, "build", _debian_fix(self.compiler_packages)))
             for program, fix in _BUILD_TOOLS.items():
-                if shutil.which(program) is None:
+                if tool_path(program) is None:
                     missing.append(MissingTool(program, "build", fix))
         if run and self.needs_emulator and shutil.which(self.emulator[0]) is None:
             missing.append(MissingTool(self.emulator[0], "run", _debian_fix(self.emulator_packages)))
         return missing
+
+
+def tool_path(program: str) -> str | None:
+    """Where a build tool is: on PATH, or for ninja also where this interpreter's `ninja` package put its binary.
+
+    The second place lets a project virtual environment that is not activated (`.venv/bin/edgebuild ...`, the
+    README's commands) build runners: pip installs ninja into the environment's bin folder, which is not on PATH,
+    or, for a venv made with --system-site-packages, into the bin folder of the base installation.
+    """
+    found = shutil.which(program)
+    if found is None and program == "ninja":
+        try:
+            import ninja  # the PyPI package scripts/setup.sh installs (its binary, not a Python API)
+        except ImportError:
+            return None
+        folders = [str(ninja.BIN_DIR)] if ninja.BIN_DIR else []  # "" when it is not beside this interpreter
+        for prefix in dict.fromkeys((sys.prefix, sys.base_prefix)):
+            folders.append(sysconfig.get_path("scripts", vars={"base": prefix, "platbase": prefix}))
+        found = shutil.which("ninja", path=os.pathsep.join(folders))
+    return found
+
+
+def ninja_generator() -> list[str]:
+    """CMake arguments selecting the Ninja generator with the ninja `tool_path` finds (cmake itself only looks on
+    PATH)."""
+    ninja = tool_path("ninja")
+    if ninja is None:
+        raise EdgebuildError(f"ninja not found: {_BUILD_TOOLS['ninja']}")
+    return ["-G", "Ninja", f"-DCMAKE_MAKE_PROGRAM={ninja}"]
 
 
 def describe_missing(missing: list[MissingTool]) -> str:

@@ -3,9 +3,14 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 status=0
-ruff check edgebuild tests examples bench || status=1
-ruff format --check -q edgebuild tests examples bench || status=1
-mypy edgebuild || status=1
+# ruff and mypy of the interpreter named by PYTHON=..., else of the project's .venv (scripts/setup.sh), else python3's.
+python=${PYTHON:-}
+if [[ -z $python ]]; then
+  if [[ -x .venv/bin/python ]]; then python=.venv/bin/python; else python=python3; fi
+fi
+"$python" -m ruff check edgebuild tests examples bench || status=1
+"$python" -m ruff format --check -q edgebuild tests examples bench || status=1
+"$python" -m mypy edgebuild || status=1
 # Runtime and kernels run on devices with no C++ runtime to speak of: no exceptions, RTTI or STL containers.
 if grep -rnE 'std::(vector|map|string|unordered_map|shared_ptr|unique_ptr|function)|\bthrow\b|\btry\b|dynamic_cast|typeid' \
      kernels/ukernels kernels/runtime; then

@@ -6,19 +6,39 @@
 # Debian packages: the ARM cross compilers and qemu-user; for `edgebuild profile` and its tests: openssh (ssh
 # devices; the tests start their own sshd on loopback), chromium (the report.html check) and adb (Android phones).
 # apt runs only when one is missing.
-# Python: torch==2.13.0 first (pinned exactly: a loose torch pulls several GB of CUDA packages), the build tools,
-# then edgebuild itself, editable, with its test extra, then facenet-pytorch without its requirements.
-# PYTHON=... picks the interpreter (default: python3).
+# Python: everything goes into the project's virtual environment .venv in this checkout (Debian's and Ubuntu's
+# python3 refuse pip installs outside one, PEP 668). It is made with --system-site-packages, so a torch 2.13.0
+# the machine already has is reused rather than downloaded again. Into it: torch==2.13.0 first (pinned exactly; on
+# x86_64 the CPU build, as PyPI's pulls several GB of CUDA packages), the build tools, then edgebuild itself,
+# editable, with its test extra, then facenet-pytorch without its requirements. `.venv/bin/edgebuild` runs without
+# activating it; `. .venv/bin/activate` puts edgebuild on PATH.
+# An activated virtual environment ($VIRTUAL_ENV) is used instead of making .venv (.venv becomes a link to it).
+# PYTHON=... installs into that interpreter as it is, without a virtual environment.
+# EDGEBUILD_TORCH_INDEX=URL: where the x86_64 CPU torch comes from when pip's own configuration does not offer it
+# (default https://download.pytorch.org/whl/cpu).
 # EDGEBUILD_SETUP_FORCE=1 reinstalls edgebuild even when its sources have not changed.
 # EDGEBUILD_SETUP_MUSL=1 also installs musl for arm64/armv7 (multiarch), for small `--lean` runners (see below).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-PYTHON=${PYTHON:-python3}
 TORCH_VERSION=2.13.0
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
+
+# apt-get install, as root or through sudo.
+apt_install() {
+  say "installing Debian packages: $*"
+  command -v apt-get >/dev/null || die "apt-get not found; install these packages by hand: $*"
+  local sudo=()
+  if [[ $(id -u) != 0 ]]; then
+    command -v sudo >/dev/null || die "not root and no sudo; run: apt-get install $*"
+    sudo=(sudo)
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
 
 # --- Debian packages -------------------------------------------------------------------------------------------
 # program:package pairs; a package is installed only when its program is missing.
@@ -38,6 +58,7 @@ tools=(
   adb:adb
   javac:openjdk-17-jdk-headless  # the Java binding's tests (kernels/java, docs/integration.md)
   pkg-config:pkg-config          # the C library package's edgebuild.pc (tests/interop)
+  strace:strace                  # tests/kernels/runtime/test_threads.py: workers pin to the fast cores (syscalls seen)
 )
 missing=()
 for pair in "${tools[@]}"; do
@@ -47,16 +68,7 @@ for pair in "${tools[@]}"; do
   fi
 done
 if ((${#missing[@]})); then
-  say "installing Debian packages: ${missing[*]}"
-  command -v apt-get >/dev/null || die "apt-get not found; install these packages by hand: ${missing[*]}"
-  sudo=()
-  if [[ $(id -u) != 0 ]]; then
-    command -v sudo >/dev/null || die "not root and no sudo; run: apt-get install ${missing[*]}"
-    sudo=(sudo)
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt_install "${missing[@]}"
 else
   say "Debian packages: all present"
 fi
@@ -97,23 +109,75 @@ if [[ ${EDGEBUILD_SETUP_MUSL:-0} == 1 ]]; then
   fi
 fi
 
-# --- Python packages -------------------------------------------------------------------------------------------
-"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
-  || die "$PYTHON is $("$PYTHON" --version 2>&1); edgebuild needs Python >= 3.10"
-# Debian's own python3 refuses pip installs outside a virtual environment (PEP 668): say what to do instead.
+# --- Python: the interpreter and its virtual environment -----------------------------------------------------
+# $1 runs Python >= 3.11 (pyproject.toml's requires-python)?
+new_enough() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }
+# Debian ships parts of the standard distribution in separate packages named after the interpreter's version:
+# python3.11-venv (ensurepip, without which `python3 -m venv` fails) and python3.11-dev (Python.h, for the
+# pybind11 module). $1 = interpreter, $2 = suffix.
+debian_python_package() { printf 'python%s-%s' "$("$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" "$2"; }
+
+venv=$PWD/.venv
+if [[ -n ${PYTHON:-} ]]; then
+  given=$PYTHON
+  PYTHON=$(command -v "$given") || die "PYTHON=$given: no such interpreter"
+elif [[ -n ${VIRTUAL_ENV:-} ]]; then
+  PYTHON=$VIRTUAL_ENV/bin/python
+  # The README's commands run .venv/bin/...: point .venv at the active environment when nothing else is there.
+  if [[ $(realpath -m "$VIRTUAL_ENV") != $(realpath -m "$venv") ]]; then
+    if [[ ! -e $venv || -L $venv ]]; then
+      ln -sfn "$VIRTUAL_ENV" "$venv"
+      say "using the active virtual environment $VIRTUAL_ENV (.venv links to it)"
+    else
+      say "warning: using the active virtual environment $VIRTUAL_ENV, not this checkout's .venv"
+    fi
+  fi
+else
+  if ! [[ -x $venv/bin/python ]] || ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
+    base=
+    for candidate in python3 python3.13 python3.12 python3.11; do  # Ubuntu 22.04's python3 is 3.10
+      if command -v "$candidate" >/dev/null && new_enough "$candidate"; then base=$candidate && break; fi
+    done
+    [[ -n $base ]] || die "edgebuild needs Python >= 3.11; python3 is $(python3 --version 2>&1 || echo missing)
+  (Debian 12, Ubuntu 24.04: apt-get install python3; Ubuntu 22.04: apt-get install python3.11)"
+    if ! "$base" -c 'import ensurepip' 2>/dev/null; then
+      apt_install "$(debian_python_package "$base" venv)"
+    fi
+    say "creating the virtual environment .venv ($("$base" --version 2>&1), with its system site packages)"
+    rm -rf "$venv"  # a half-made one (e.g. from a failed `python3 -m venv`) would not get pip
+    "$base" -m venv --system-site-packages "$venv"
+  fi
+  PYTHON=$venv/bin/python
+fi
+new_enough "$PYTHON" || die "$PYTHON is $("$PYTHON" --version 2>&1); edgebuild needs Python >= 3.11"
+# PYTHON= given by hand may still be a system Python that pip may not change (PEP 668): say what to do instead.
 if "$PYTHON" -c 'import sys, sysconfig, pathlib
 sys.exit(sys.prefix != sys.base_prefix or not (pathlib.Path(sysconfig.get_path("stdlib")) / "EXTERNALLY-MANAGED").exists())'
 then
-  die "$PYTHON is the system's Python, which pip may not change; make a virtual environment first:
-  python3 -m venv .venv && . .venv/bin/activate && ./scripts/setup.sh"
+  die "$PYTHON is the system's Python, which pip may not change; run ./scripts/setup.sh without PYTHON= (it makes .venv)"
 fi
+if ! "$PYTHON" -c 'import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; then
+  apt_install "$(debian_python_package "$PYTHON" dev)"  # headers for the pybind11 module
+fi
+
+# --- Python packages -------------------------------------------------------------------------------------------
 pip=("$PYTHON" -m pip install --quiet --disable-pip-version-check)
 
 if "$PYTHON" -c "import sys, torch; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null; then
   say "torch $TORCH_VERSION: present"
 else
-  say "installing torch==$TORCH_VERSION"
-  "${pip[@]}" "torch==$TORCH_VERSION"
+  torch=("torch==$TORCH_VERSION")
+  if [[ $(uname -m) == x86_64 ]]; then
+    # PyPI's x86_64 torch is the CUDA build; the CPU build is the +cpu release on PyTorch's own index. One that pip's
+    # configuration already offers (find-links, a mirror) is used as is.
+    torch=("torch==$TORCH_VERSION+cpu")
+    if ! "$PYTHON" -m pip install --dry-run --quiet --no-deps "${torch[@]}" >/dev/null 2>&1; then
+      torch+=(--extra-index-url "${EDGEBUILD_TORCH_INDEX:-https://download.pytorch.org/whl/cpu}")
+    fi
+  fi
+  say "installing ${torch[*]}"
+  "${pip[@]}" "${torch[@]}"
 fi
 
 # The build backend is used without isolation, so its tools must be in this environment.
@@ -160,14 +224,4 @@ else
   "${pip[@]}" --no-deps "onnx2torch==$ONNX2TORCH_VERSION"
 fi
 
-# pyenv only puts a new console script on PATH after a rehash (its pip hook usually does this already).
-on_path() { command -v edgebuild >/dev/null 2>&1 && command -v ninja >/dev/null 2>&1; }
-if ! on_path && command -v pyenv >/dev/null 2>&1; then
-  pyenv rehash
-fi
-if on_path; then
-  say "ready: $(command -v edgebuild)"
-else
-  # Runner builds need ninja on PATH too, not only inside scikit-build-core.
-  say "warning: edgebuild or ninja is not on PATH; add $("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))') to PATH"
-fi
+say "ready: $("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/edgebuild"

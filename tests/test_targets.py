@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from edgebuild.compile import build_runner
 from edgebuild.errors import EdgebuildError
 from edgebuild.run import Completed, RunnerError, device_for, parse_runner_output, run_runner
-from edgebuild.targets import list_targets, load_target, targets_dir
+from edgebuild.targets import list_targets, load_target, ninja_generator, targets_dir, tool_path
 from tests.conftest import TARGETS
 
 
@@ -23,7 +25,7 @@ def narrowed_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hide: set[str
     for t in list_targets():
         tools |= {t.c_compiler, t.cxx_compiler}
     for tool in tools - hide:
-        found = shutil.which(tool)
+        found = tool_path(tool)
         assert found, f"{tool} should be installed on a test machine (scripts/setup.sh)"
         os.symlink(found, bin_dir / tool)
     monkeypatch.setenv("PATH", str(bin_dir))
@@ -99,7 +101,38 @@ def test_missing_cross_compiler_names_its_debian_package(
 
 def test_missing_build_tools_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     narrowed_path(tmp_path, monkeypatch, hide={"cmake", "ninja"})
+    # ninja off PATH is still found where this interpreter's `ninja` package put it (an unactivated .venv) ...
+    assert {m.program for m in load_target("host").missing()} == {"cmake"}
+    # ... and is missing when that package is absent too.
+    monkeypatch.setitem(sys.modules, "ninja", None)
     assert {m.program for m in load_target("host").missing()} == {"cmake", "ninja"}
+
+
+def test_cmake_builds_with_ninja_off_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`.venv/bin/edgebuild` without an activated venv: cmake gets the package's ninja by path, not from PATH."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("cmake", "c++", "g++", "as", "ld"):  # the compiler runs its assembler and linker from PATH
+        found = shutil.which(tool)
+        assert found, f"{tool} should be installed on a test machine (scripts/setup.sh)"
+        os.symlink(found, bin_dir / tool)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert shutil.which("ninja") is None and tool_path("ninja") is not None
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.16)\nproject(p CXX)\nadd_executable(p p.cc)\n"
+    )
+    (src / "p.cc").write_text("int main() { return 0; }\n")
+    for argv in (
+        ["cmake", "-S", src, "-B", tmp_path / "b", *ninja_generator()],
+        ["cmake", "--build", tmp_path / "b"],
+    ):
+        done = subprocess.run(
+            [str(a) for a in argv], capture_output=True, text=True, check=False, timeout=300
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "b" / "p").is_file()
 
 
 def test_missing_emulator_names_qemu_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from edgebuild.paths import source_root
 from edgebuild.pipeline import BuildOptions, build
-from edgebuild.targets import load_target
+from edgebuild.targets import load_target, ninja_generator
 
 ROOT = source_root()
 DOC = ROOT / "docs" / "integration.md"
@@ -44,7 +44,7 @@ def run(argv: list[str | Path], **kw: object) -> str:
 def install_package(target: str, build_dir: Path, prefix: Path) -> Path:
     t = load_target(target)
     cmd: list[str | Path] = [
-        "cmake", "-S", ROOT / "kernels", "-B", build_dir, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
+        "cmake", "-S", ROOT / "kernels", "-B", build_dir, *ninja_generator(), "-DCMAKE_BUILD_TYPE=Release",
         f"-DCMAKE_C_FLAGS={' '.join(t.flags)}", f"-DCMAKE_CXX_FLAGS={' '.join(t.flags)}",
     ]  # fmt: skip
     if t.toolchain_file is not None:
@@ -107,7 +107,7 @@ def test_c_example_host(bundle: tuple[Path, Path, list[str]], host_prefix: Path,
     src.mkdir()
     (src / "main.c").write_text(doc_example("main.c"))
     (src / "CMakeLists.txt").write_text(doc_example("CMakeLists.txt"))
-    run(["cmake", "-S", src, "-B", src / "build", "-G", "Ninja", f"-DCMAKE_PREFIX_PATH={host_prefix}"])
+    run(["cmake", "-S", src, "-B", src / "build", *ninja_generator(), f"-DCMAKE_PREFIX_PATH={host_prefix}"])
     run(["cmake", "--build", src / "build"])
     printed = run([src / "build" / "example", out / "model.ebm", x])
     assert printed.splitlines() == expected
@@ -207,7 +207,7 @@ def test_java_example(bundle: tuple[Path, Path, list[str]], work: Path) -> None:
     jni = work / "build-jni"
     env = dict(os.environ, JAVA_HOME=str(_java_home()))
     run(
-        ["cmake", "-S", ROOT / "kernels/java", "-B", jni, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release"],
+        ["cmake", "-S", ROOT / "kernels/java", "-B", jni, *ninja_generator(), "-DCMAKE_BUILD_TYPE=Release"],
         env=env,
     )
     run(["cmake", "--build", jni], env=env)

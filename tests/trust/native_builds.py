@@ -13,7 +13,7 @@ from pathlib import Path
 
 from edgebuild import paths
 from edgebuild.compile import runner_cache_key
-from edgebuild.targets import load_target
+from edgebuild.targets import load_target, ninja_generator
 
 KERNELS = paths.source_root() / "kernels"
 VARIANTS = {
@@ -45,7 +45,7 @@ def build(variant: str) -> Path:
     with (root / f".{variant}.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (out / binary).is_file():
-            configure = ["cmake", "-S", str(KERNELS), "-B", str(out), "-G", "Ninja", "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+            configure = ["cmake", "-S", str(KERNELS), "-B", str(out), *ninja_generator(), "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
                          f"-DCMAKE_C_COMPILER={cc}", f"-DCMAKE_CXX_COMPILER={cxx}", "-DEDGEBUILD_INSTALL=OFF", *flags]  # fmt: skip
             for argv in (configure, ["cmake", "--build", str(out), "--target", binary]):
                 done = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=900)

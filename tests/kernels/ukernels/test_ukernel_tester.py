@@ -22,7 +22,7 @@ import pytest
 
 from edgebuild import paths
 from edgebuild.compile import runner_cache_key
-from edgebuild.targets import load_target
+from edgebuild.targets import load_target, ninja_generator
 from tests.kernels.paths_ran import record_not_run, record_path
 
 TESTER = "edgebuild-ukernel-tester"
@@ -67,7 +67,7 @@ def build_tester(target_name: str) -> Path:
             return entry / TESTER
         build = Path(tempfile.mkdtemp(prefix=f".{entry.name}-", dir=root))
         configure = [
-            "cmake", "-S", str(paths.source_root() / "kernels"), "-B", str(build), "-G", "Ninja",
+            "cmake", "-S", str(paths.source_root() / "kernels"), "-B", str(build), *ninja_generator(),
             "-DCMAKE_BUILD_TYPE=Release", "-DEDGEBUILD_INSTALL=OFF",
             f"-DEDGEBUILD_STATIC={'ON' if target.static else 'OFF'}",
             f"-DCMAKE_C_FLAGS={' '.join(target.flags)}", f"-DCMAKE_CXX_FLAGS={' '.join(target.flags)}",
