@@ -76,7 +76,10 @@ def cmd_profile(args: Any, console: Any, err: Any) -> int:
         inputs=args.input,
         threads=args.threads,
     )
-    profile = profile_bundle(opts, log=lambda s: err.print(f"[dim]{s}[/dim]"))
+    from .. import progress
+
+    with progress.shown(err):  # a spinner on stderr for a runner compile, when stderr is a terminal
+        profile = profile_bundle(opts, log=lambda s: err.print(f"[dim]{s}[/dim]"))
     report = load_bundle(args.bundle)
     report["profile"] = profile
     out = args.out or args.bundle

@@ -29,7 +29,7 @@ def print_summary(console: Console, out: Path, report: dict[str, Any], timings: 
     t.add_row("artifact", human_bytes(report["artifact"]["bytes"]))
     t.add_row(
         "runner",
-        f"{human_bytes(report['runner']['bytes'])}{' (static)' if report['runner']['static'] else ''}",
+        f"{human_bytes(report['runner']['bytes'])} ({'static, ' if report['runner']['static'] else ''}file with symbols)",
     )
     from ..footprint import footprint_line
 
