@@ -7,16 +7,13 @@ onnx_in.py), a `state_dict` with `--model-class pkg.mod:Class`, and a pickled wh
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import io
-import logging
 import pickle
 import pickletools
 import re
 import sys
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,21 +31,6 @@ class LoadedModel:
     module: torch.nn.Module | None = None
     exported: torch.export.ExportedProgram | None = None
     notes: list[str] = field(default_factory=list)  # what the build tells the user about the conversion
-
-
-@contextlib.contextmanager
-def quiet_serde_log() -> Iterator[None]:
-    """torch 2.13's deserializer logs "Fallback to weights_only=False succeeded ... %s ... %s" with one argument for two
-    placeholders (torch/_export/serde/serialize.py) when an archive member needs the full unpickler (--trust-model):
-    formatting that record fails, and logging then prints a traceback (or raises, under pytest's log capture, as seen
-    with Debian's Python 3.11.2). The logger is kept above WARNING while an archive is read."""
-    log = logging.getLogger("torch._export.serde.serialize")
-    level = log.level
-    log.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        log.setLevel(level)
 
 
 def detect_format(path: Path) -> str:
@@ -254,11 +236,14 @@ def load_model(
     if fmt == "torch.export":
         if not trust_model:
             refuse_unsafe_pickles(path)
+        from .api import quiet_torch
+
         try:
-            with (
-                open(path, "rb") as f,
-                quiet_serde_log(),
-            ):  # a file object: torch only accepts paths ending .pt2
+            # quiet_torch: with --trust-model, torch 2.13 logs "Fallback to weights_only=False succeeded" with one
+            # argument for two placeholders (torch/_export/serde/serialize.py); formatting that record prints a
+            # traceback (or raises under pytest's log capture, as seen with Debian's Python 3.11.2).
+            # A file object: torch only accepts paths that end in .pt2.
+            with open(path, "rb") as f, quiet_torch():
                 ep = torch.export.load(f)
         except Exception as e:
             raise EdgebuildError(f"{path}: cannot read the torch.export archive: {e}") from e

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from edgebuild.api import quiet_torch
 from edgebuild.errors import EdgebuildError
-from edgebuild.load import load_model, pickle_globals, quiet_serde_log
+from edgebuild.load import load_model, pickle_globals
 from examples.digits.model import DigitsCNN
 from tests.models import RandomCNN
 
@@ -83,7 +84,7 @@ def test_plain_torch_export_load_runs_a_planted_pickle(export_archive: Path, tmp
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil.pt2"
     rewrite_zip(export_archive, evil, {"data/sample_inputs/model.pt": torch_saved({"x": Payload(marker)})})
-    with open(evil, "rb") as f, quiet_serde_log():  # torch's own malformed log record (edgebuild/load.py)
+    with open(evil, "rb") as f, quiet_torch():  # torch's own malformed log record (edgebuild/load.py)
         torch.export.load(f)
     assert marker.exists(), (
         "torch.export.load no longer unpickles example inputs; the scan is then belt and braces"
