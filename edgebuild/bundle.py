@@ -25,9 +25,9 @@ from .errors import EdgebuildError
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["Bundle", "load_bundle"]
+__all__ = ["Bundle", "load_bundle", "read_report"]
 
-ARTIFACT = "model.ebm"  # = build.ARTIFACT, RUNNER, REPORT (that module imports torch)
+ARTIFACT = "model.ebm"  # a bundle's files (the pipeline, profile and CLI take these names from here)
 RUNNER = "edgebuild-run"
 REPORT = "report.json"
 
@@ -44,7 +44,7 @@ class Bundle:
         timings: dict[str, float] | None = None,
     ) -> None:
         self.path = Path(path)
-        self.report: dict[str, Any] = report if report is not None else _read_report(self.path)
+        self.report: dict[str, Any] = report if report is not None else read_report(self.path)
         self.timings: dict[str, float] = dict(timings or {})  # seconds per build stage, when just built
         # a temporary directory holding the bundle, removed with this object
         self._cleanup = weakref.finalize(self, shutil.rmtree, str(owned), True) if owned else None
@@ -187,7 +187,8 @@ class Bundle:
         return f"<edgebuild.Bundle {self.name} for {self.target} at {self.path}{kib}>"
 
 
-def _read_report(path: Path) -> dict[str, Any]:
+def read_report(path: Path) -> dict[str, Any]:
+    """A bundle folder's report.json, after checking the folder holds a bundle (one-line EdgebuildError if not)."""
     report = path / REPORT
     if (
         not path.is_dir()

@@ -27,6 +27,7 @@ import torch
 from torch.fx import GraphModule
 
 from . import __version__
+from .bundle import ARTIFACT, REPORT, RUNNER
 from .calib import source_data
 from .compress.options import CompressOptions
 from .compress.pipeline import compress
@@ -42,10 +43,6 @@ from .serialize import artifact_bytes
 from .targets import Target, describe_missing, load_target
 
 __all__ = ["ARTIFACT", "REPORT", "RUNNER", "BuildOptions", "BuildResult", "build", "native_model"]
-
-ARTIFACT = "model.ebm"
-RUNNER = "edgebuild-run"
-REPORT = "report.json"
 
 
 @dataclass

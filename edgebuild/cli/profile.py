@@ -49,10 +49,10 @@ def cmd_profile(args: Any, console: Any, err: Any) -> int:
         ProfileOptions,
         check_gates,
         compare_profiles,
-        load_bundle,
         parse_size,
         profile_bundle,
         read_profile,
+        read_report,
     )
     from ..report import print_comparison, print_profile, write_html, write_json
 
@@ -80,7 +80,7 @@ def cmd_profile(args: Any, console: Any, err: Any) -> int:
 
     with progress.shown(err):  # a spinner on stderr for a runner compile, when stderr is a terminal
         profile = profile_bundle(opts, log=lambda s: err.print(f"[dim]{s}[/dim]"))
-    report = load_bundle(args.bundle)
+    report = read_report(args.bundle)
     report["profile"] = profile
     out = args.out or args.bundle
     out.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -14,25 +13,13 @@ from rich.console import Console
 from ..errors import EdgebuildError
 
 
-def _load_bundle(bundle: Path) -> dict:
-    report = bundle / "report.json"
-    if not (bundle / "model.ebm").is_file() or not report.is_file():
-        raise EdgebuildError(
-            f"{bundle} is not an edgebuild bundle (no model.ebm / report.json); build one with "
-            "`edgebuild --target TARGET model.pt --out DIR`"
-        )
-    try:
-        return json.loads(report.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise EdgebuildError(f"{report} is unreadable ({e}); rebuild the bundle") from e
-
-
 def cmd_run(args: argparse.Namespace, console: Console, err: Console) -> int:
+    from ..bundle import read_report
     from ..run import check_threads, device_for, run_runner
     from ..targets import load_target
 
     check_threads(args.threads)
-    report = _load_bundle(args.bundle)
+    report = read_report(args.bundle)
     target = load_target(report["target"]["name"])
     expected = len(report["model"]["inputs"])
     if len(args.input) != expected:

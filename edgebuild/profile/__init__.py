@@ -18,7 +18,8 @@ Gates (`--max-latency-ms`, `--max-peak-memory`, `--max-size`, `--max-instruction
 
 from __future__ import annotations
 
-from .bundle import ARTIFACT, HTML, REPORT, RUNNER, arena_analysis, artifact_sections, load_bundle
+from ..bundle import ARTIFACT, REPORT, RUNNER, read_report
+from .bundle import HTML, arena_analysis, artifact_sections
 from .gates import GateFailed, Gates, check_gates, compare_profiles, parse_size, read_profile
 from .insns import MARKERS, build_insn_plugin, elf_symbols, parse_insn_counts
 from .measure import SCHEMA, ProfileOptions, make_profile, profile_bundle
@@ -39,10 +40,10 @@ __all__ = [
     "check_gates",
     "compare_profiles",
     "elf_symbols",
-    "load_bundle",
     "make_profile",
     "parse_insn_counts",
     "parse_size",
     "profile_bundle",
     "read_profile",
+    "read_report",
 ]

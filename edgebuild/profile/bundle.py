@@ -1,18 +1,13 @@
-"""What a bundle's own files say: its report.json, its artifact's sections and its arena plan (no device needed)."""
+"""What a bundle's artifact says: its sections and its arena plan (no device needed; report.json is read by
+edgebuild/bundle.py's read_report)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-from ..errors import EdgebuildError
 from ..plan import tensor_lifetimes
 from ..serialize import HEADER, SECTION, Section, read_artifact
 
-ARTIFACT = "model.ebm"
-RUNNER = "edgebuild-run"
-REPORT = "report.json"
 HTML = "report.html"
 SECTION_NAMES = {
     Section.STRINGS: "strings",
@@ -23,22 +18,6 @@ SECTION_NAMES = {
     Section.CONSTANTS: "weights (constants)",
     Section.METADATA: "metadata",
 }
-
-
-def load_bundle(bundle: Path) -> dict[str, Any]:
-    report = bundle / REPORT
-    if not (bundle / ARTIFACT).is_file() or not (bundle / RUNNER).is_file() or not report.is_file():
-        raise EdgebuildError(
-            f"{bundle} is not an edgebuild bundle (needs {ARTIFACT}, {RUNNER} and {REPORT}); build one with "
-            "`edgebuild --target TARGET model.pt --out DIR`"
-        )
-    try:
-        doc = json.loads(report.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise EdgebuildError(f"{report} is unreadable ({e}); rebuild the bundle") from e
-    if not isinstance(doc, dict):
-        raise EdgebuildError(f"{report} is not a report object; rebuild the bundle")
-    return doc
 
 
 def artifact_sections(data: bytes) -> list[dict[str, Any]]:

@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from ..bundle import ARTIFACT, RUNNER, read_report
 from ..errors import EdgebuildError
 from ..run import Device, Local, check_threads, device_for, run_runner
 from ..targets import Target, load_target
-from .bundle import ARTIFACT, RUNNER, arena_analysis, artifact_sections, load_bundle
+from .bundle import arena_analysis, artifact_sections
 from .insns import MARKERS, build_insn_plugin, elf_symbols, parse_insn_counts
 
 SCHEMA = "edgebuild.profile/1"
@@ -66,7 +67,7 @@ def profile_bundle(opts: ProfileOptions, log: Any = lambda s: None) -> dict[str,
     """Run the bundle's runner with --profile on the chosen device; returns the `profile` document."""
     check_threads(opts.threads)
     bundle = opts.bundle
-    report = load_bundle(bundle)
+    report = read_report(bundle)
     target = load_target(report["target"]["name"])
     kind = _device_kind(opts.device, target)
     device: Device = device_for(target, opts.device)
