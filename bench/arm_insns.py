@@ -57,7 +57,7 @@ def arm_instruction_counts(
             target = load_target(target_name)
             runner = build_runner(target)
             marks = elf_symbols(runner, MARKERS)
-            counts = tmp / f"insns-{target_name}-{cpu}-{isa}.txt"
+            counts = tmp / f"insns-{target_name}-{cpu.replace(',', '_').replace('=', '-')}-{isa}.txt"  # no "," in a plugin argument
             plugin_args = ",".join(
                 [str(plugin), f"out={counts}"]
                 + [f"{m.removeprefix('eb_profile_')}={hex(marks[m])}" for m in MARKERS]
