@@ -134,8 +134,8 @@ bool gemm_kernel(uint32_t isa, GemmKernel* k) {
     case kIsaNeon: *k = {eb_qs8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 0, 4}; return true;
 #endif
 #ifdef EB_HAVE_ISA_NEONDOT
-    // Lane-indexed SDOT, one 16-byte load per row and 16 k (docs/kernel-naming.md).
-    case kIsaNeonDot: *k = {eb_qs8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 0, 4}; return true;
+    // Lane-indexed SDOT, one 16-byte load per row and 16 k; one call per tile of rows (docs/kernel-naming.md).
+    case kIsaNeonDot: *k = {eb_qs8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 0, 4, 1}; return true;
 #endif
 #ifdef EB_HAVE_ISA_I8MM
     // SMMLA: 32 MACs per instruction; same c8 packing as the NEON kernel (docs/kernel-naming.md).

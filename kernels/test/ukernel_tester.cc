@@ -180,6 +180,7 @@ struct GemmVariant {
   eb_qs8_gemm_ukernel_fn fn;
   size_t mr, nr, kr, w_elem, header_arrays;
   int32_t a_offset;
+  bool nc_any = false;  // GemmKernel::nc_any: one call may take every column (ukernels_isa.h)
 };
 const GemmVariant kGemm[] = {
 #ifdef EB_HAVE_ISA_AVX512VNNI
@@ -194,7 +195,7 @@ const GemmVariant kGemm[] = {
 #endif
 #ifdef EB_HAVE_ISA_NEONDOT
     {"eb_qs8_gemm_minmax_ukernel_4x16c4__neondot", "neondot", eb_qs8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1,
-     4, 0},
+     4, 0, true},
 #endif
 #ifdef EB_HAVE_ISA_I8MM
     {"eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm", "i8mm", eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm, 4, 16, 8, 1, 4, 0},
@@ -240,8 +241,14 @@ void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, b
   const int8_t sentinel = 0x5a;
   memset(c, sentinel, M * c_stride);
   const eb_qs8_requant_params rq = requant_of(oq);
+  // An nc_any kernel gets every column in one call per tile of rows, or (as the others) one block per call.
+  const bool whole_rows = v.nc_any && r.chance(50);
   for (size_t m0 = 0; m0 < M; m0 += v.mr) {
     const size_t mr = M - m0 < v.mr ? M - m0 : v.mr;
+    if (whole_rows) {
+      v.fn(mr, N, kc, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, &rq);
+      continue;
+    }
     for (size_t n0 = 0; n0 < N; n0 += v.nr) {
       const size_t nc = N - n0 < v.nr ? N - n0 : v.nr;
       v.fn(mr, nc, kc, a + m0 * a_stride, a_stride, packed + n0 / v.nr * block_bytes, c + m0 * c_stride + n0, c_stride,
@@ -249,8 +256,9 @@ void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, b
     }
   }
   char why[256];
-  snprintf(why, sizeof why, "M=%zu N=%zu K=%zu a_stride=%zu c_stride=%zu zp_x=%d zp_y=%d clamp=[%d,%d] extreme=%d", M,
-           N, K, a_stride, c_stride, zp_x, oq.zp, oq.act_min, oq.act_max, extreme);
+  snprintf(why, sizeof why,
+           "M=%zu N=%zu K=%zu a_stride=%zu c_stride=%zu zp_x=%d zp_y=%d clamp=[%d,%d] extreme=%d whole_rows=%d", M, N,
+           K, a_stride, c_stride, zp_x, oq.zp, oq.act_min, oq.act_max, extreme, (int)whole_rows);
   ck.shape(same_rows(c, c_stride, want, M, N, sentinel, why, sizeof why), why);
   free(x), free(w), free(bias), free(mult), free(shift), free(want), free(a), free(c), free(packed);
 }

@@ -60,6 +60,17 @@ inline int8x16x4_t load_w(const int8_t*& p) {
 #endif
 }
 
+// The bias of columns 0-7 or 8-15 (p) into two accumulators with one ldp. volatile: GCC would otherwise load the 16
+// bias values once and copy them into each row's accumulators (1 + 12 instructions instead of 8 ldp per tile).
+inline void load_bias(const int32_t* p, int32x4_t& lo, int32x4_t& hi) {
+#if defined(__GNUC__) && !defined(__clang__)
+  __asm__ volatile("ldp %q0, %q1, [%2]" : "=w"(lo), "=w"(hi) : "r"(p), "m"(*reinterpret_cast<const int32_t(*)[8]>(p)));
+#else
+  lo = vld1q_s32(p);
+  hi = vld1q_s32(p + 4);
+#endif
+}
+
 // MBQM (5) on one vector of 4 columns whose left shift is applied already (or 0).
 inline int32x4_t mbqm(int32x4_t acc, int32x4_t mult, int32x4_t neg_right) {
   const int32x4_t q = vqrdmulhq_s32(acc, mult);
@@ -105,105 +116,121 @@ inline void store_partial(int8_t* p, int8x16_t v, size_t nc) {
 extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c4__neondot(size_t mr, size_t nc, size_t kc, const int8_t* a,
                                                            size_t a_stride, const void* w, int8_t* c, size_t c_stride,
                                                            const eb_qs8_requant_params* rq) {
-  // Rows past mr repeat the last valid row (computed, never stored).
-  const int8_t* a0 = a;
-  const int8_t* a1 = mr > 1 ? a0 + a_stride : a0;
-  const int8_t* a2 = mr > 2 ? a1 + a_stride : a1;
-  const int8_t* a3 = mr > 3 ? a2 + a_stride : a2;
-  const int32_t* header = static_cast<const int32_t*>(w);
-  const int32x4x4_t bias = vld1q_s32_x4(header);
-  int32x4_t acc00 = bias.val[0], acc01 = bias.val[1], acc02 = bias.val[2], acc03 = bias.val[3];
-  int32x4_t acc10 = acc00, acc11 = acc01, acc12 = acc02, acc13 = acc03;
-  int32x4_t acc20 = acc00, acc21 = acc01, acc22 = acc02, acc23 = acc03;
-  int32x4_t acc30 = acc00, acc31 = acc01, acc32 = acc02, acc33 = acc03;
-  const int8_t* wp = reinterpret_cast<const int8_t*>(header + 4 * kNR);
-// One 4-k step: b = the 16 columns × 4 k; x0..x3 the rows, l the lane holding this step's 4 k.
-#define EB_DOT_STEP(dot, b, x0, x1, x2, x3, l) \
-  do {                                        \
-    acc00 = dot<l>(acc00, b.val[0], x0);      \
-    acc01 = dot<l>(acc01, b.val[1], x0);      \
-    acc02 = dot<l>(acc02, b.val[2], x0);      \
-    acc03 = dot<l>(acc03, b.val[3], x0);      \
-    acc10 = dot<l>(acc10, b.val[0], x1);      \
-    acc11 = dot<l>(acc11, b.val[1], x1);      \
-    acc12 = dot<l>(acc12, b.val[2], x1);      \
-    acc13 = dot<l>(acc13, b.val[3], x1);      \
-    acc20 = dot<l>(acc20, b.val[0], x2);      \
-    acc21 = dot<l>(acc21, b.val[1], x2);      \
-    acc22 = dot<l>(acc22, b.val[2], x2);      \
-    acc23 = dot<l>(acc23, b.val[3], x2);      \
-    acc30 = dot<l>(acc30, b.val[0], x3);      \
-    acc31 = dot<l>(acc31, b.val[1], x3);      \
-    acc32 = dot<l>(acc32, b.val[2], x3);      \
-    acc33 = dot<l>(acc33, b.val[3], x3);      \
-  } while (0)
-  // Each weight load is issued one 4-k step ahead of its SDOTs (8 weight registers), for in-order cores (A55).
-  for (size_t n = kc >> 4; n != 0; --n) {
-    const int8x16_t x0 = vld1q_s8(a0), x1 = vld1q_s8(a1), x2 = vld1q_s8(a2), x3 = vld1q_s8(a3);
-    a0 += 16, a1 += 16, a2 += 16, a3 += 16;
-    const int8x16x4_t b0 = load_w(wp);
-    const int8x16x4_t b1 = load_w(wp);
-    EB_DOT_STEP(dotq, b0, x0, x1, x2, x3, 0);
-    const int8x16x4_t b2 = load_w(wp);
-    EB_DOT_STEP(dotq, b1, x0, x1, x2, x3, 1);
-    const int8x16x4_t b3 = load_w(wp);
-    EB_DOT_STEP(dotq, b2, x0, x1, x2, x3, 2);
-    EB_DOT_STEP(dotq, b3, x0, x1, x2, x3, 3);
-  }
-  if (kc & 8) {
-    const int8x8_t x0 = vld1_s8(a0), x1 = vld1_s8(a1), x2 = vld1_s8(a2), x3 = vld1_s8(a3);
-    a0 += 8, a1 += 8, a2 += 8, a3 += 8;
-    const int8x16x4_t b0 = load_w(wp);
-    const int8x16x4_t b1 = load_w(wp);
-    EB_DOT_STEP(dot, b0, x0, x1, x2, x3, 0);
-    EB_DOT_STEP(dot, b1, x0, x1, x2, x3, 1);
-  }
-  if (kc & 4) {
-    int32_t v0, v1, v2, v3;
-    memcpy(&v0, a0, 4), memcpy(&v1, a1, 4), memcpy(&v2, a2, 4), memcpy(&v3, a3, 4);
-    const int8x8_t x0 = vreinterpret_s8_s32(vdup_n_s32(v0)), x1 = vreinterpret_s8_s32(vdup_n_s32(v1));
-    const int8x8_t x2 = vreinterpret_s8_s32(vdup_n_s32(v2)), x3 = vreinterpret_s8_s32(vdup_n_s32(v3));
-    const int8x16x4_t b0 = load_w(wp);
-    EB_DOT_STEP(dot, b0, x0, x1, x2, x3, 0);
-  }
-#undef EB_DOT_STEP
-
-  // docs/quantization.md (5): the left shift only where a column has one (e > 0).
-  const int32x4x4_t mult = vld1q_s32_x4(header + kNR), left = vld1q_s32_x4(header + 2 * kNR);
-  const int32x4x4_t right = vld1q_s32_x4(header + 3 * kNR);
-  const uint32x4_t any_left = vreinterpretq_u32_s32(
-      vorrq_s32(vorrq_s32(left.val[0], left.val[1]), vorrq_s32(left.val[2], left.val[3])));
-  if (vmaxvq_u32(any_left) != 0) {
-#define EB_LSHIFT(r, t) r = vqshlq_s32(r, left.val[t])
-    EB_LSHIFT(acc00, 0), EB_LSHIFT(acc01, 1), EB_LSHIFT(acc02, 2), EB_LSHIFT(acc03, 3);
-    EB_LSHIFT(acc10, 0), EB_LSHIFT(acc11, 1), EB_LSHIFT(acc12, 2), EB_LSHIFT(acc13, 3);
-    EB_LSHIFT(acc20, 0), EB_LSHIFT(acc21, 1), EB_LSHIFT(acc22, 2), EB_LSHIFT(acc23, 3);
-    EB_LSHIFT(acc30, 0), EB_LSHIFT(acc31, 1), EB_LSHIFT(acc32, 2), EB_LSHIFT(acc33, 3);
-#undef EB_LSHIFT
-  }
-  const int32x4_t nr0 = vnegq_s32(right.val[0]), nr1 = vnegq_s32(right.val[1]);
-  const int32x4_t nr2 = vnegq_s32(right.val[2]), nr3 = vnegq_s32(right.val[3]);
-  const int16x8_t zp = vdupq_n_s16(static_cast<int16_t>(rq->output_zero_point));
-  const int8x16_t act_min = vdupq_n_s8(static_cast<int8_t>(rq->lo + rq->output_zero_point));
-  const int8x16_t act_max = vdupq_n_s8(static_cast<int8_t>(rq->hi + rq->output_zero_point));
-#define EB_ROW(i)                                                                                              \
-  narrow(mbqm(acc##i##0, mult.val[0], nr0), mbqm(acc##i##1, mult.val[1], nr1), mbqm(acc##i##2, mult.val[2], nr2), \
-         mbqm(acc##i##3, mult.val[3], nr3), zp, act_min, act_max)
-  const int8x16_t y0 = EB_ROW(0), y1 = EB_ROW(1), y2 = EB_ROW(2), y3 = EB_ROW(3);
-#undef EB_ROW
-  int8_t* c1 = mr > 1 ? c + c_stride : c;
+  // Rows past mr repeat the last valid row (computed; stored to that row again, with the same bytes).
+  const int8_t* const r0 = a;
+  const int8_t* const r1 = mr > 1 ? r0 + a_stride : r0;
+  const int8_t* const r2 = mr > 2 ? r1 + a_stride : r1;
+  const int8_t* const r3 = mr > 3 ? r2 + a_stride : r2;
+  int8_t* c0 = c;
+  int8_t* c1 = mr > 1 ? c0 + c_stride : c0;
   int8_t* c2 = mr > 2 ? c1 + c_stride : c1;
   int8_t* c3 = mr > 3 ? c2 + c_stride : c2;
-  // Rows past mr store to the last valid row, in reverse order so the valid row's own bytes land last.
-  if (nc == kNR) {
+  const size_t block_bytes = 4 * 4 * kNR + kc * kNR;  // header_arrays = 4; kc·16 is a multiple of 64
+  // nc may exceed 16 (GemmKernel::nc_any): the blocks of 16 columns are consecutive in the packed weights.
+  for (const uint8_t* block = static_cast<const uint8_t*>(w);; block += block_bytes) {
+    const int32_t* header = reinterpret_cast<const int32_t*>(block);
+    int32x4_t acc00, acc01, acc02, acc03, acc10, acc11, acc12, acc13;
+    int32x4_t acc20, acc21, acc22, acc23, acc30, acc31, acc32, acc33;
+    load_bias(header, acc00, acc01), load_bias(header + 8, acc02, acc03);
+    load_bias(header, acc10, acc11), load_bias(header + 8, acc12, acc13);
+    load_bias(header, acc20, acc21), load_bias(header + 8, acc22, acc23);
+    load_bias(header, acc30, acc31), load_bias(header + 8, acc32, acc33);
+    const int8_t *a0 = r0, *a1 = r1, *a2 = r2, *a3 = r3;
+    const int8_t* wp = reinterpret_cast<const int8_t*>(header + 4 * kNR);
+// One 4-k step: b = the 16 columns × 4 k; x0..x3 the rows, l the lane holding this step's 4 k.
+#define EB_DOT_STEP(dot, b, x0, x1, x2, x3, l) \
+  do {                                         \
+    acc00 = dot<l>(acc00, b.val[0], x0);       \
+    acc01 = dot<l>(acc01, b.val[1], x0);       \
+    acc02 = dot<l>(acc02, b.val[2], x0);       \
+    acc03 = dot<l>(acc03, b.val[3], x0);       \
+    acc10 = dot<l>(acc10, b.val[0], x1);       \
+    acc11 = dot<l>(acc11, b.val[1], x1);       \
+    acc12 = dot<l>(acc12, b.val[2], x1);       \
+    acc13 = dot<l>(acc13, b.val[3], x1);       \
+    acc20 = dot<l>(acc20, b.val[0], x2);       \
+    acc21 = dot<l>(acc21, b.val[1], x2);       \
+    acc22 = dot<l>(acc22, b.val[2], x2);       \
+    acc23 = dot<l>(acc23, b.val[3], x2);       \
+    acc30 = dot<l>(acc30, b.val[0], x3);       \
+    acc31 = dot<l>(acc31, b.val[1], x3);       \
+    acc32 = dot<l>(acc32, b.val[2], x3);       \
+    acc33 = dot<l>(acc33, b.val[3], x3);       \
+  } while (0)
+    // Each weight load is issued one 4-k step ahead of its SDOTs (8 weight registers), for in-order cores (A55).
+    for (size_t n = kc >> 4; n != 0; --n) {
+      const int8x16_t x0 = vld1q_s8(a0), x1 = vld1q_s8(a1), x2 = vld1q_s8(a2), x3 = vld1q_s8(a3);
+      a0 += 16, a1 += 16, a2 += 16, a3 += 16;
+      const int8x16x4_t b0 = load_w(wp);
+      const int8x16x4_t b1 = load_w(wp);
+      EB_DOT_STEP(dotq, b0, x0, x1, x2, x3, 0);
+      const int8x16x4_t b2 = load_w(wp);
+      EB_DOT_STEP(dotq, b1, x0, x1, x2, x3, 1);
+      const int8x16x4_t b3 = load_w(wp);
+      EB_DOT_STEP(dotq, b2, x0, x1, x2, x3, 2);
+      EB_DOT_STEP(dotq, b3, x0, x1, x2, x3, 3);
+    }
+    if (kc & 8) {
+      const int8x8_t x0 = vld1_s8(a0), x1 = vld1_s8(a1), x2 = vld1_s8(a2), x3 = vld1_s8(a3);
+      a0 += 8, a1 += 8, a2 += 8, a3 += 8;
+      const int8x16x4_t b0 = load_w(wp);
+      const int8x16x4_t b1 = load_w(wp);
+      EB_DOT_STEP(dot, b0, x0, x1, x2, x3, 0);
+      EB_DOT_STEP(dot, b1, x0, x1, x2, x3, 1);
+    }
+    if (kc & 4) {
+      int32_t v0, v1, v2, v3;
+      memcpy(&v0, a0, 4), memcpy(&v1, a1, 4), memcpy(&v2, a2, 4), memcpy(&v3, a3, 4);
+      const int8x8_t x0 = vreinterpret_s8_s32(vdup_n_s32(v0)), x1 = vreinterpret_s8_s32(vdup_n_s32(v1));
+      const int8x8_t x2 = vreinterpret_s8_s32(vdup_n_s32(v2)), x3 = vreinterpret_s8_s32(vdup_n_s32(v3));
+      const int8x16x4_t b0 = load_w(wp);
+      EB_DOT_STEP(dot, b0, x0, x1, x2, x3, 0);
+    }
+#undef EB_DOT_STEP
+
+    // docs/quantization.md (5): the left shift only where a column has one (e > 0).
+    const int32x4x4_t mult = vld1q_s32_x4(header + kNR), left = vld1q_s32_x4(header + 2 * kNR);
+    const int32x4x4_t right = vld1q_s32_x4(header + 3 * kNR);
+    const uint32x4_t any_left =
+        vreinterpretq_u32_s32(vorrq_s32(vorrq_s32(left.val[0], left.val[1]), vorrq_s32(left.val[2], left.val[3])));
+    if (vmaxvq_u32(any_left) != 0) {
+#define EB_LSHIFT(r, t) r = vqshlq_s32(r, left.val[t])
+      EB_LSHIFT(acc00, 0), EB_LSHIFT(acc01, 1), EB_LSHIFT(acc02, 2), EB_LSHIFT(acc03, 3);
+      EB_LSHIFT(acc10, 0), EB_LSHIFT(acc11, 1), EB_LSHIFT(acc12, 2), EB_LSHIFT(acc13, 3);
+      EB_LSHIFT(acc20, 0), EB_LSHIFT(acc21, 1), EB_LSHIFT(acc22, 2), EB_LSHIFT(acc23, 3);
+      EB_LSHIFT(acc30, 0), EB_LSHIFT(acc31, 1), EB_LSHIFT(acc32, 2), EB_LSHIFT(acc33, 3);
+#undef EB_LSHIFT
+    }
+    const int32x4_t nr0 = vnegq_s32(right.val[0]), nr1 = vnegq_s32(right.val[1]);
+    const int32x4_t nr2 = vnegq_s32(right.val[2]), nr3 = vnegq_s32(right.val[3]);
+    const int16x8_t zp = vdupq_n_s16(static_cast<int16_t>(rq->output_zero_point));
+    const int8x16_t act_min = vdupq_n_s8(static_cast<int8_t>(rq->lo + rq->output_zero_point));
+    const int8x16_t act_max = vdupq_n_s8(static_cast<int8_t>(rq->hi + rq->output_zero_point));
+#define EB_ROW(i)                                                                                                 \
+  narrow(mbqm(acc##i##0, mult.val[0], nr0), mbqm(acc##i##1, mult.val[1], nr1), mbqm(acc##i##2, mult.val[2], nr2), \
+         mbqm(acc##i##3, mult.val[3], nr3), zp, act_min, act_max)
+    const int8x16_t y0 = EB_ROW(0), y1 = EB_ROW(1), y2 = EB_ROW(2), y3 = EB_ROW(3);
+#undef EB_ROW
+    if (nc <= kNR) {
+      // Rows are stored last to first: a repeated row (mr < 4) gets its own bytes last.
+      if (nc == kNR) {
+        vst1q_s8(c3, y3);
+        vst1q_s8(c2, y2);
+        vst1q_s8(c1, y1);
+        vst1q_s8(c0, y0);
+      } else {
+        store_partial(c3, y3, nc);
+        store_partial(c2, y2, nc);
+        store_partial(c1, y1, nc);
+        store_partial(c0, y0, nc);
+      }
+      return;
+    }
     vst1q_s8(c3, y3);
     vst1q_s8(c2, y2);
     vst1q_s8(c1, y1);
-    vst1q_s8(c, y0);
-  } else {
-    store_partial(c3, y3, nc);
-    store_partial(c2, y2, nc);
-    store_partial(c1, y1, nc);
-    store_partial(c, y0, nc);
+    vst1q_s8(c0, y0);
+    c0 += kNR, c1 += kNR, c2 += kNR, c3 += kNR;
+    nc -= kNR;
   }
 }
