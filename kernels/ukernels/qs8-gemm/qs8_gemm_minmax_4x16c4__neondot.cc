@@ -113,18 +113,15 @@ inline void store_partial(int8_t* p, int8x16_t v, size_t nc) {
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-schedule-insns", "no-ivopts")
 #endif
-extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c4__neondot(size_t mr, size_t nc, size_t kc, const int8_t* a,
-                                                           size_t a_stride, const void* w, int8_t* c, size_t c_stride,
-                                                           const eb_qs8_requant_params* rq) {
-  // Rows past mr repeat the last valid row (computed; stored to that row again, with the same bytes).
-  const int8_t* const r0 = a;
-  const int8_t* const r1 = mr > 1 ? r0 + a_stride : r0;
-  const int8_t* const r2 = mr > 2 ? r1 + a_stride : r1;
-  const int8_t* const r3 = mr > 3 ? r2 + a_stride : r2;
-  int8_t* c0 = c;
-  int8_t* c1 = mr > 1 ? c0 + c_stride : c0;
-  int8_t* c2 = mr > 2 ? c1 + c_stride : c1;
-  int8_t* c3 = mr > 3 ? c2 + c_stride : c2;
+namespace {
+// Rows r0..r3 (R of them; rows past R are neither computed nor stored) × all nc columns. R = 4 also serves a tile of
+// 3 rows (r3 = r2, c3 = c2: the repeated row stores its own bytes twice).
+template <int R>
+void gemm_rows(size_t nc, size_t kc, const int8_t* const r0, const int8_t* r1, const int8_t* r2, const int8_t* r3,
+               const void* w, int8_t* c0, int8_t* c1, int8_t* c2, int8_t* c3, const eb_qs8_requant_params* rq) {
+  if (R < 2) r1 = r0;  // the loads and SDOTs of unused rows are dead code the compiler drops
+  if (R < 3) r2 = r0;
+  if (R < 4) r3 = r0;
   const size_t block_bytes = 4 * 4 * kNR + kc * kNR;  // header_arrays = 4; kc·16 is a multiple of 64
   // nc may exceed 16 (GemmKernel::nc_any): the blocks of 16 columns are consecutive in the packed weights.
   for (const uint8_t* block = static_cast<const uint8_t*>(w);; block += block_bytes) {
@@ -132,9 +129,11 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c4__neondot(size_t mr, size_t nc,
     int32x4_t acc00, acc01, acc02, acc03, acc10, acc11, acc12, acc13;
     int32x4_t acc20, acc21, acc22, acc23, acc30, acc31, acc32, acc33;
     load_bias(header, acc00, acc01), load_bias(header + 8, acc02, acc03);
-    load_bias(header, acc10, acc11), load_bias(header + 8, acc12, acc13);
-    load_bias(header, acc20, acc21), load_bias(header + 8, acc22, acc23);
-    load_bias(header, acc30, acc31), load_bias(header + 8, acc32, acc33);
+    acc10 = acc11 = acc12 = acc13 = acc20 = acc21 = acc22 = acc23 = acc30 = acc31 = acc32 = acc33 =
+        acc00;  // dead if unused
+    if (R > 1) load_bias(header, acc10, acc11), load_bias(header + 8, acc12, acc13);
+    if (R > 2) load_bias(header, acc20, acc21), load_bias(header + 8, acc22, acc23);
+    if (R > 3) load_bias(header, acc30, acc31), load_bias(header + 8, acc32, acc33);
     const int8_t *a0 = r0, *a1 = r1, *a2 = r2, *a3 = r3;
     const int8_t* wp = reinterpret_cast<const int8_t*>(header + 4 * kNR);
 // One 4-k step: b = the 16 columns × 4 k; x0..x3 the rows, l the lane holding this step's 4 k.
@@ -214,23 +213,40 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c4__neondot(size_t mr, size_t nc,
     if (nc <= kNR) {
       // Rows are stored last to first: a repeated row (mr < 4) gets its own bytes last.
       if (nc == kNR) {
-        vst1q_s8(c3, y3);
-        vst1q_s8(c2, y2);
-        vst1q_s8(c1, y1);
+        if (R > 3) vst1q_s8(c3, y3);
+        if (R > 2) vst1q_s8(c2, y2);
+        if (R > 1) vst1q_s8(c1, y1);
         vst1q_s8(c0, y0);
       } else {
-        store_partial(c3, y3, nc);
-        store_partial(c2, y2, nc);
-        store_partial(c1, y1, nc);
+        if (R > 3) store_partial(c3, y3, nc);
+        if (R > 2) store_partial(c2, y2, nc);
+        if (R > 1) store_partial(c1, y1, nc);
         store_partial(c0, y0, nc);
       }
       return;
     }
-    vst1q_s8(c3, y3);
-    vst1q_s8(c2, y2);
-    vst1q_s8(c1, y1);
+    if (R > 3) vst1q_s8(c3, y3);
+    if (R > 2) vst1q_s8(c2, y2);
+    if (R > 1) vst1q_s8(c1, y1);
     vst1q_s8(c0, y0);
     c0 += kNR, c1 += kNR, c2 += kNR, c3 += kNR;
     nc -= kNR;
+  }
+}
+}  // namespace
+
+extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c4__neondot(size_t mr, size_t nc, size_t kc, const int8_t* a,
+                                                           size_t a_stride, const void* w, int8_t* c, size_t c_stride,
+                                                           const eb_qs8_requant_params* rq) {
+  const int8_t* r1 = a + a_stride;
+  int8_t* c1 = c + c_stride;
+  if (mr >= 3) {  // a tile of 3 repeats its last row
+    const int8_t* r2 = r1 + a_stride;
+    int8_t* c2 = c1 + c_stride;
+    gemm_rows<4>(nc, kc, a, r1, r2, mr > 3 ? r2 + a_stride : r2, w, c, c1, c2, mr > 3 ? c2 + c_stride : c2, rq);
+  } else if (mr == 2) {
+    gemm_rows<2>(nc, kc, a, r1, r1, r1, w, c, c1, c1, c1, rq);
+  } else {
+    gemm_rows<1>(nc, kc, a, a, a, a, w, c, c, c, c, rq);
   }
 }
