@@ -123,6 +123,9 @@ void gemm_rows(size_t nc, size_t kc, const int8_t* const r0, const int8_t* r1, c
   if (R < 3) r2 = r0;
   if (R < 4) r3 = r0;
   const size_t block_bytes = 4 * 4 * kNR + kc * kNR;  // header_arrays = 4; kc·16 is a multiple of 64
+  const int16x8_t zp = vdupq_n_s16(static_cast<int16_t>(rq->output_zero_point));
+  const int8x16_t act_min = vdupq_n_s8(static_cast<int8_t>(rq->lo + rq->output_zero_point));
+  const int8x16_t act_max = vdupq_n_s8(static_cast<int8_t>(rq->hi + rq->output_zero_point));
   // nc may exceed 16 (GemmKernel::nc_any): the blocks of 16 columns are consecutive in the packed weights.
   for (const uint8_t* block = static_cast<const uint8_t*>(w);; block += block_bytes) {
     const int32_t* header = reinterpret_cast<const int32_t*>(block);
@@ -188,8 +191,7 @@ void gemm_rows(size_t nc, size_t kc, const int8_t* const r0, const int8_t* r1, c
 #undef EB_DOT_STEP
 
     // docs/quantization.md (5): the left shift only where a column has one (e > 0).
-    const int32x4x4_t mult = vld1q_s32_x4(header + kNR), left = vld1q_s32_x4(header + 2 * kNR);
-    const int32x4x4_t right = vld1q_s32_x4(header + 3 * kNR);
+    const int32x4x4_t left = vld1q_s32_x4(header + 2 * kNR);
     const uint32x4_t any_left =
         vreinterpretq_u32_s32(vorrq_s32(vorrq_s32(left.val[0], left.val[1]), vorrq_s32(left.val[2], left.val[3])));
     if (vmaxvq_u32(any_left) != 0) {
@@ -200,14 +202,15 @@ void gemm_rows(size_t nc, size_t kc, const int8_t* const r0, const int8_t* r1, c
       EB_LSHIFT(acc30, 0), EB_LSHIFT(acc31, 1), EB_LSHIFT(acc32, 2), EB_LSHIFT(acc33, 3);
 #undef EB_LSHIFT
     }
-    const int32x4_t nr0 = vnegq_s32(right.val[0]), nr1 = vnegq_s32(right.val[1]);
-    const int32x4_t nr2 = vnegq_s32(right.val[2]), nr3 = vnegq_s32(right.val[3]);
-    const int16x8_t zp = vdupq_n_s16(static_cast<int16_t>(rq->output_zero_point));
-    const int8x16_t act_min = vdupq_n_s8(static_cast<int8_t>(rq->lo + rq->output_zero_point));
-    const int8x16_t act_max = vdupq_n_s8(static_cast<int8_t>(rq->hi + rq->output_zero_point));
-#define EB_ROW(i)                                                                                                 \
-  narrow(mbqm(acc##i##0, mult.val[0], nr0), mbqm(acc##i##1, mult.val[1], nr1), mbqm(acc##i##2, mult.val[2], nr2), \
-         mbqm(acc##i##3, mult.val[3], nr3), zp, act_min, act_max)
+    // Plain q loads (GCC pairs them into ldp): a 4-register struct's lanes go through the stack here.
+    const int32x4_t m0 = vld1q_s32(header + kNR), m1 = vld1q_s32(header + kNR + 4);
+    const int32x4_t m2 = vld1q_s32(header + kNR + 8), m3 = vld1q_s32(header + kNR + 12);
+    const int32x4_t nr0 = vnegq_s32(vld1q_s32(header + 3 * kNR)), nr1 = vnegq_s32(vld1q_s32(header + 3 * kNR + 4));
+    const int32x4_t nr2 = vnegq_s32(vld1q_s32(header + 3 * kNR + 8));
+    const int32x4_t nr3 = vnegq_s32(vld1q_s32(header + 3 * kNR + 12));
+#define EB_ROW(i)                                                                                                    \
+  narrow(mbqm(acc##i##0, m0, nr0), mbqm(acc##i##1, m1, nr1), mbqm(acc##i##2, m2, nr2), mbqm(acc##i##3, m3, nr3), zp, \
+         act_min, act_max)
     const int8x16_t y0 = EB_ROW(0), y1 = EB_ROW(1), y2 = EB_ROW(2), y3 = EB_ROW(3);
 #undef EB_ROW
     if (nc <= kNR) {
