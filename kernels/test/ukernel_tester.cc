@@ -278,7 +278,8 @@ void test_gemm(uint64_t seed) {
     ns[nn++] = 2 * v->nr + 1;
     ns[nn++] = 3 * v->nr;
     const size_t kr = v->kr;
-    const size_t ks[] = {1, 2, 3, kr - 1, kr, kr + 1, 2 * kr + 1, 3 * kr, 7, 13, 31, 33, 63, 64, 65, 127, 257};
+    // 49 and 60: a 32-k step plus every shorter tail (16, 8, 4) of the neondot kernel.
+    const size_t ks[] = {1, 2, 3, kr - 1, kr, kr + 1, 2 * kr + 1, 3 * kr, 7, 13, 31, 33, 49, 60, 63, 64, 65, 127, 257};
     const size_t nk = sizeof ks / sizeof ks[0];
     for (size_t i = 0; i < nm; ++i)
       for (size_t j = 0; j < nn; ++j)

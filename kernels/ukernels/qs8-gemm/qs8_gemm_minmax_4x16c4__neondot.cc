@@ -60,6 +60,17 @@ inline int8x16x4_t load_w(const int8_t*& p) {
 #endif
 }
 
+// 32 bytes of a row (k and k + 16) with one post-indexed ldp; GCC 12 emits the ldp but a separate add per row.
+inline void load_row32(const int8_t*& p, int8x16_t& lo, int8x16_t& hi) {
+#if defined(__GNUC__) && !defined(__clang__)
+  __asm__("ldp %q0, %q1, [%2], 32" : "=w"(lo), "=w"(hi), "+r"(p) : "m"(*reinterpret_cast<const int8_t(*)[32]>(p)));
+#else
+  lo = vld1q_s8(p);
+  hi = vld1q_s8(p + 16);
+  p += 32;
+#endif
+}
+
 // The bias of columns 0-7 or 8-15 (p) into two accumulators with one ldp. volatile: GCC would otherwise load the 16
 // bias values once and copy them into each row's accumulators (1 + 12 instructions instead of 8 ldp per tile).
 inline void load_bias(const int32_t* p, int32x4_t& lo, int32x4_t& hi) {
@@ -160,7 +171,29 @@ void gemm_rows(size_t nc, size_t kc, const int8_t* const r0, const int8_t* r1, c
     acc33 = dot<l>(acc33, b.val[3], x3);       \
   } while (0)
     // Each weight load is issued one 4-k step ahead of its SDOTs (8 weight registers), for in-order cores (A55).
-    for (size_t n = kc >> 4; n != 0; --n) {
+    // 32 k per iteration: each row is one 32-byte ldp (4 row loads and 8 weight loads per 128 SDOTs), and all 32
+    // vector registers are in use (16 accumulators, 8 row halves, 8 weights).
+    for (size_t n = kc >> 5; n != 0; --n) {
+      int8x16_t x0, y0, x1, y1, x2, y2, x3, y3;
+      load_row32(a0, x0, y0), load_row32(a1, x1, y1), load_row32(a2, x2, y2), load_row32(a3, x3, y3);
+      const int8x16x4_t b0 = load_w(wp);
+      const int8x16x4_t b1 = load_w(wp);
+      EB_DOT_STEP(dotq, b0, x0, x1, x2, x3, 0);
+      const int8x16x4_t b2 = load_w(wp);
+      EB_DOT_STEP(dotq, b1, x0, x1, x2, x3, 1);
+      const int8x16x4_t b3 = load_w(wp);
+      EB_DOT_STEP(dotq, b2, x0, x1, x2, x3, 2);
+      const int8x16x4_t b4 = load_w(wp);
+      EB_DOT_STEP(dotq, b3, x0, x1, x2, x3, 3);
+      const int8x16x4_t b5 = load_w(wp);
+      EB_DOT_STEP(dotq, b4, y0, y1, y2, y3, 0);
+      const int8x16x4_t b6 = load_w(wp);
+      EB_DOT_STEP(dotq, b5, y0, y1, y2, y3, 1);
+      const int8x16x4_t b7 = load_w(wp);
+      EB_DOT_STEP(dotq, b6, y0, y1, y2, y3, 2);
+      EB_DOT_STEP(dotq, b7, y0, y1, y2, y3, 3);
+    }
+    if (kc & 16) {
       const int8x16_t x0 = vld1q_s8(a0), x1 = vld1q_s8(a1), x2 = vld1q_s8(a2), x3 = vld1q_s8(a3);
       a0 += 16, a1 += 16, a2 += 16, a3 += 16;
       const int8x16x4_t b0 = load_w(wp);
