@@ -4,12 +4,18 @@
 //
 // 4 rows × 16 columns, the c4 packing ([kc / 4][16][4], ukernels_isa.h). The lane-indexed SDOT (vdotq_laneq_s32)
 // multiplies 4 columns × 4 k of packed weights by the 4 bytes of one row in lane l of a register holding 16 k of
-// that row, so each row is loaded once per 16 k (one 16-byte load, no broadcasts) and the weights of one 4-k step,
-// all 16 columns, are one 64-byte ld1 {4 registers}. Per 16 k: 4 row loads, 4 weight loads, 64 SDOT for 1024 MACs
-// (72 instructions with neither broadcasts nor reductions: 1.13× MACs / 16 with the loop control). 16 accumulators,
-// 4 rows and 8 weight registers (two steps in flight) fit the 32 vector registers; 8x8 would need the same loads
-// per 1024 MACs, and 6x16 (24 accumulators) leaves no room for a 4-register weight load.
-// K need not be a multiple of 16: an 8-k and a 4-k step use the 64-bit lane form (kc is a multiple of 4).
+// that row, so a row is loaded once per 16 k (no broadcasts) and the weights of one 4-k step, all 16 columns, are
+// one 64-byte ld1 {4 registers}. The k loop takes 32 k per iteration: 4 row loads (one 32-byte ldp each), 8 weight
+// loads, 128 SDOTs for 2048 MACs, 142 instructions with the loop control (1.11× MACs / 16; the broadcast 4x8c4
+// kernel it replaces issued 2.6×). 16 accumulators, 8 row halves and 8 weight registers (each load one 4-k step
+// ahead of its SDOTs, for in-order cores) use all 32 vector registers; 8x8 needs as many loads per MAC, 6x16 (24
+// accumulators) leaves no room for a 4-register weight load. llvm-mca: 66 cycles per iteration on Cortex-A76 (the
+// two SDOT pipes' bound is 64), 170 on Cortex-A55. K need not be a multiple of 32: 16-, 8- and 4-k steps follow
+// (kc is a multiple of 4).
+//
+// Per-call overhead matters in the small-K 1×1 layers of MobileNetV2 (K = 16..96), so one call takes a tile of rows
+// across every block of columns the executor hands it (nc > 16, GemmKernel::nc_any), and tiles of 1 or 2 rows (the
+// last tile of a 7×7 layer, FULLY_CONNECTED with M = 1) compute only their rows.
 //
 // Requantization, docs/quantization.md (5), (6): SQRDMULH is SRDHM (4a) exactly; RDBPOT (4b) is "q − 1 where q < 0
 // and n > 0" (AND with −n, then SSRA by 31) and SRSHL by −n. That is requant__neon.h's eb_mbqm_rshl_neon with its
@@ -21,7 +27,7 @@
 #include "edgebuild/ukernels_isa.h"
 
 namespace {
-constexpr size_t kMR = 4, kNR = 16;
+constexpr size_t kNR = 16;
 
 // acc += the 4 columns × 4 k of b dotted with the 4 bytes in lane L of x (SDOT by element). GCC 12 compiles
 // vdotq_laneq_s32 on 16 live accumulators with register copies and spills in the k loop; the in-place asm keeps
