@@ -5,12 +5,17 @@
 // SMMLA (vmmlaq_s32) multiplies a 2×8 int8 block of A (two rows, 8 k) by an 8×2 block of B (two columns, 8 k) into a
 // 2×2 int32 block: 32 exact MACs per instruction, twice SDOT. The packed weights are the c8 layout every kr = 8
 // kernel uses ([kc / 8][nr][8], ukernels_isa.h): the 16 bytes of columns j and j+1 at one k step are exactly the B
-// operand, so packing needs nothing new. A pair of rows is one A operand: one 16-byte load per row covers two k
-// steps, zip1 / zip2 of the 64-bit halves make the two operands. Per 16 k: 4 row loads, 4 zips, 8 ldp of weights,
-// 32 SMMLA for 1024 MACs (52 instructions with the loop: 1.63× MACs / 32). 4x8 would issue 56 per 1024 and 8x8 52;
-// 6x16 or 8x12 (≈ 46) need 24 of the 32 vector registers for accumulators (docs/kernel-naming.md). Accumulators
-// start from the packed bias, duplicated into the 2×2 layout; the 2×2 blocks are unzipped into rows before the
-// requantization of docs/quantization.md (5), (6) (requant__neon.h).
+// operand, so packing needs nothing new, and one 4-register `ld1` fetches the operands of 8 columns. A pair of rows
+// is one A operand: one 16-byte load per row covers two k steps, zip1 / zip2 of the 64-bit halves make the two
+// operands. Per 16 k: 4 row loads, 4 zips, 4 weight loads, 32 SMMLA for 1024 MACs (44, 46 with the loop control:
+// 1.44× MACs / 32). 8x8 would need 8 row loads and 8 zips for the same 32 SMMLA; 6x16 or 8x12 need 24 of the 32
+// vector registers for accumulators (docs/kernel-naming.md).
+//
+// The accumulators stay in SMMLA's 2×2 order ([r0c0, r0c1, r1c0, r1c1] for rows 2P, 2P + 1 and columns 2Q, 2Q + 1)
+// through the whole kernel: they start from the bias replicated into that order (`ld4r` of 64-bit column pairs, one
+// instruction per 4 registers), the requantization constants are loaded in the same order, and only the narrowed
+// bytes are put in row order (one UZP per two rows: the 16-bit lanes of the narrowed bytes are column pairs of
+// alternating rows). This costs 4 permutes per tile where un-zipping the int32 blocks costs 16.
 #include <arm_neon.h>
 #include <string.h>
 
@@ -18,23 +23,7 @@
 #include "edgebuild/ukernels_isa.h"
 
 namespace {
-constexpr size_t kMR = 4, kNR = 16;
-
-// [b[j], b[j + 1], b[j], b[j + 1]]: the bias of columns j, j + 1 in SMMLA's 2×2 layout (rows r, r + 1).
-inline int32x4_t bias_pair(const int32_t* b) {
-  int64_t v;
-  memcpy(&v, b, 8);
-  return vreinterpretq_s32_s64(vdupq_n_s64(v));
-}
-
-// Rows r, r + 1 of one 8-k step: 8 bytes of each (the A operand of SMMLA).
-inline int8x16_t pair8(const int8_t* r0, const int8_t* r1) { return vcombine_s8(vld1_s8(r0), vld1_s8(r1)); }
-
-// Half h of two 16-byte row loads: rows r, r + 1 at k + 8h (zip1 / zip2 of the 64-bit halves).
-inline int8x16_t pair_half(int8x16_t r0, int8x16_t r1, int h) {
-  const int64x2_t u = vreinterpretq_s64_s8(r0), v = vreinterpretq_s64_s8(r1);
-  return vreinterpretq_s8_s64(h ? vzip2q_s64(u, v) : vzip1q_s64(u, v));
-}
+constexpr size_t kNR = 16;
 
 // acc += x · bᵀ (SMMLA). GCC 12 turns vmmlaq_s32 on 16 live accumulators into extra register copies in the k loop;
 // the in-place asm keeps each accumulator in one register (the same fix as eb_dpbusd_avx512).
@@ -45,6 +34,36 @@ inline int32x4_t smmla(int32x4_t acc, int8x16_t x, int8x16_t b) {
 #else
   return vmmlaq_s32(acc, x, b);
 #endif
+}
+
+// Half h of two 16-byte row loads: rows r, r + 1 at k + 8h (zip1 / zip2 of the 64-bit halves).
+inline int8x16_t pair_half(int8x16_t r0, int8x16_t r1, int h) {
+  const int64x2_t u = vreinterpretq_s64_s8(r0), v = vreinterpretq_s64_s8(r1);
+  return vreinterpretq_s8_s64(h ? vzip2q_s64(u, v) : vzip1q_s64(u, v));
+}
+
+// Eight int32 of a header array (columns 8h .. 8h + 7) in SMMLA order: register q = [v[2q], v[2q + 1]] twice.
+inline int64x2x4_t pairs8(const int32_t* v) { return vld4q_dup_s64(reinterpret_cast<const int64_t*>(v)); }
+inline int32x4_t s32(int64x2_t v) { return vreinterpretq_s32_s64(v); }
+
+// Stores the first nc (< 16) bytes of v at c.
+inline void store_partial(int8_t* c, int8x16_t v, size_t nc) {
+  if (nc & 8) {
+    vst1_s8(c, vget_low_s8(v));
+    c += 8;
+    v = vextq_s8(v, v, 8);
+  }
+  if (nc & 4) {
+    vst1q_lane_s32(reinterpret_cast<int32_t*>(c), vreinterpretq_s32_s8(v), 0);
+    c += 4;
+    v = vextq_s8(v, v, 4);
+  }
+  if (nc & 2) {
+    vst1q_lane_s16(reinterpret_cast<int16_t*>(c), vreinterpretq_s16_s8(v), 0);
+    c += 2;
+    v = vextq_s8(v, v, 2);
+  }
+  if (nc & 1) vst1q_lane_s8(c, v, 0);
 }
 }  // namespace
 
@@ -57,39 +76,41 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm(size_t mr, size_t nc, si
   const int8_t* a2 = mr > 2 ? a1 + a_stride : a1;
   const int8_t* a3 = mr > 3 ? a2 + a_stride : a2;
   const int32_t* header = static_cast<const int32_t*>(w);
-  // accP_Q: rows 2P, 2P + 1 × columns 2Q, 2Q + 1 as [r0c0, r0c1, r1c0, r1c1], starting from the bias. Named
-  // registers, not an array: GCC 12 keeps these in registers (an array's copies cost movs in the loop).
-  int32x4_t acc0_0 = bias_pair(header + 0), acc0_1 = bias_pair(header + 2), acc0_2 = bias_pair(header + 4);
-  int32x4_t acc0_3 = bias_pair(header + 6), acc0_4 = bias_pair(header + 8), acc0_5 = bias_pair(header + 10);
-  int32x4_t acc0_6 = bias_pair(header + 12), acc0_7 = bias_pair(header + 14);
-  int32x4_t acc1_0 = acc0_0, acc1_1 = acc0_1, acc1_2 = acc0_2, acc1_3 = acc0_3;
-  int32x4_t acc1_4 = acc0_4, acc1_5 = acc0_5, acc1_6 = acc0_6, acc1_7 = acc0_7;
+  // accP_Q: rows 2P, 2P + 1 × columns 2Q, 2Q + 1 in SMMLA order, starting from the bias. Named registers, not an
+  // array: GCC 12 keeps these in registers (an array's copies cost movs in the loop). Rows 2, 3 load the bias again
+  // (4 ld4r instead of 2 ld4r and 8 register copies); the empty asm hides that it is the same address from GCC.
+  const int64x2x4_t b0 = pairs8(header), b1 = pairs8(header + 8);
+  const int32_t* header_again = header;
+  __asm__("" : "+r"(header_again));
+  const int64x2x4_t b2 = pairs8(header_again), b3 = pairs8(header_again + 8);
+  int32x4_t acc0_0 = s32(b0.val[0]), acc0_1 = s32(b0.val[1]), acc0_2 = s32(b0.val[2]), acc0_3 = s32(b0.val[3]);
+  int32x4_t acc0_4 = s32(b1.val[0]), acc0_5 = s32(b1.val[1]), acc0_6 = s32(b1.val[2]), acc0_7 = s32(b1.val[3]);
+  int32x4_t acc1_0 = s32(b2.val[0]), acc1_1 = s32(b2.val[1]), acc1_2 = s32(b2.val[2]), acc1_3 = s32(b2.val[3]);
+  int32x4_t acc1_4 = s32(b3.val[0]), acc1_5 = s32(b3.val[1]), acc1_6 = s32(b3.val[2]), acc1_7 = s32(b3.val[3]);
   const int8_t* wp = reinterpret_cast<const int8_t*>(header + 4 * kNR);
-// One 8-k step of the tile: x01, x23 = rows (0, 1) and (2, 3); p = [16 columns][8 k].
-#define EB_I8MM_STEP(x01, x23, p)                                                        \
-  do {                                                                                   \
-    const int8x16_t b0 = vld1q_s8(p), b1 = vld1q_s8(p + 16), b2 = vld1q_s8(p + 32);      \
-    const int8x16_t b3 = vld1q_s8(p + 48), b4 = vld1q_s8(p + 64), b5 = vld1q_s8(p + 80); \
-    const int8x16_t b6 = vld1q_s8(p + 96), b7 = vld1q_s8(p + 112);                       \
-    acc0_0 = smmla(acc0_0, x01, b0);                                                     \
-    acc1_0 = smmla(acc1_0, x23, b0);                                                     \
-    acc0_1 = smmla(acc0_1, x01, b1);                                                     \
-    acc1_1 = smmla(acc1_1, x23, b1);                                                     \
-    acc0_2 = smmla(acc0_2, x01, b2);                                                     \
-    acc1_2 = smmla(acc1_2, x23, b2);                                                     \
-    acc0_3 = smmla(acc0_3, x01, b3);                                                     \
-    acc1_3 = smmla(acc1_3, x23, b3);                                                     \
-    acc0_4 = smmla(acc0_4, x01, b4);                                                     \
-    acc1_4 = smmla(acc1_4, x23, b4);                                                     \
-    acc0_5 = smmla(acc0_5, x01, b5);                                                     \
-    acc1_5 = smmla(acc1_5, x23, b5);                                                     \
-    acc0_6 = smmla(acc0_6, x01, b6);                                                     \
-    acc1_6 = smmla(acc1_6, x23, b6);                                                     \
-    acc0_7 = smmla(acc0_7, x01, b7);                                                     \
-    acc1_7 = smmla(acc1_7, x23, b7);                                                     \
+// One 8-k step of the tile: x01, x23 = rows (0, 1) and (2, 3); p = [16 columns][8 k], two 64-byte loads.
+#define EB_I8MM_STEP(x01, x23, p)                \
+  do {                                           \
+    const int8x16x4_t lo = vld1q_s8_x4(p);       \
+    acc0_0 = smmla(acc0_0, x01, lo.val[0]);      \
+    acc1_0 = smmla(acc1_0, x23, lo.val[0]);      \
+    acc0_1 = smmla(acc0_1, x01, lo.val[1]);      \
+    acc1_1 = smmla(acc1_1, x23, lo.val[1]);      \
+    acc0_2 = smmla(acc0_2, x01, lo.val[2]);      \
+    acc1_2 = smmla(acc1_2, x23, lo.val[2]);      \
+    acc0_3 = smmla(acc0_3, x01, lo.val[3]);      \
+    acc1_3 = smmla(acc1_3, x23, lo.val[3]);      \
+    const int8x16x4_t hi = vld1q_s8_x4(p + 64);  \
+    acc0_4 = smmla(acc0_4, x01, hi.val[0]);      \
+    acc1_4 = smmla(acc1_4, x23, hi.val[0]);      \
+    acc0_5 = smmla(acc0_5, x01, hi.val[1]);      \
+    acc1_5 = smmla(acc1_5, x23, hi.val[1]);      \
+    acc0_6 = smmla(acc0_6, x01, hi.val[2]);      \
+    acc1_6 = smmla(acc1_6, x23, hi.val[2]);      \
+    acc0_7 = smmla(acc0_7, x01, hi.val[3]);      \
+    acc1_7 = smmla(acc1_7, x23, hi.val[3]);      \
   } while (0)
-  // Two k steps per iteration: one 16-byte load per row feeds both (zip1 / zip2): 4 + 4 + 8 + 32 instructions per
-  // 1024 MACs instead of 2 × (4 loads + 2 inserts + 4 + 16).
+  // Two k steps per iteration: one 16-byte load per row feeds both (zip1 / zip2).
   const size_t k16 = kc & ~static_cast<size_t>(15);
   size_t k = 0;
   for (; k < k16; k += 16, wp += 16 * kNR) {
@@ -100,43 +121,89 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm(size_t mr, size_t nc, si
     EB_I8MM_STEP(y01, y23, wp + 8 * kNR);
   }
   if (kc & 8) {  // kc is a multiple of 8
-    const int8x16_t x01 = pair8(a0 + k, a1 + k), x23 = pair8(a2 + k, a3 + k);
+    const int8x16_t x01 = vcombine_s8(vld1_s8(a0 + k), vld1_s8(a1 + k));
+    const int8x16_t x23 = vcombine_s8(vld1_s8(a2 + k), vld1_s8(a3 + k));
     EB_I8MM_STEP(x01, x23, wp);
   }
 #undef EB_I8MM_STEP
-  const int32x4_t acc[2][8] = {{acc0_0, acc0_1, acc0_2, acc0_3, acc0_4, acc0_5, acc0_6, acc0_7},
-                               {acc1_0, acc1_1, acc1_2, acc1_3, acc1_4, acc1_5, acc1_6, acc1_7}};
+  int32x4_t acc[2][8] = {{acc0_0, acc0_1, acc0_2, acc0_3, acc0_4, acc0_5, acc0_6, acc0_7},
+                         {acc1_0, acc1_1, acc1_2, acc1_3, acc1_4, acc1_5, acc1_6, acc1_7}};
 
-  // docs/quantization.md (5), (6) on every row, one group of 4 columns at a time (its constants loaded once, its
-  // accumulators then dead: no spills), then the mr valid rows are stored. eb_mbqm_rshl_neon and
-  // eb_narrow16_zp_neon are (5) and (6) in fewer instructions (requant__neon.h says why they are equal).
+  // docs/quantization.md (5) on every accumulator, 8 columns (one ld4r per constant array) at a time.
+  // Fast path: when every stored column has e < 0 (right = −e > 0, left = 0: the usual case, multipliers below
+  // 1/2), the left shift is the identity and RDBPOT's "−1 when x < 0" needs no test of n, so MBQM is SQRDMULH,
+  // SSRA #31 (x + (x >> 31): x > INT32_MIN since m < 2^31, so it never wraps) and SRSHL: 3 instructions instead of
+  // eb_mbqm_rshl_neon's 6 (requant__neon.h says why SRSHL by −n is RDBPOT after the −1). Columns at or past nc are
+  // never stored, so their shifts do not matter.
+  const int32x4x4_t right = vld1q_s32_x4(header + 3 * kNR);
+  uint32x4_t rmin = vminq_u32(vminq_u32(vreinterpretq_u32_s32(right.val[0]), vreinterpretq_u32_s32(right.val[1])),
+                              vminq_u32(vreinterpretq_u32_s32(right.val[2]), vreinterpretq_u32_s32(right.val[3])));
+  if (nc != kNR) {  // only the first nc columns count: the others read as 1
+    const uint32x4_t lane = {0, 1, 2, 3}, n = vdupq_n_u32(static_cast<uint32_t>(nc)), one = vdupq_n_u32(1);
+    uint32x4_t m = vdupq_n_u32(~0u);
+    for (uint32_t g = 0; g < 4; ++g) {
+      const uint32x4_t valid = vcltq_u32(vaddq_u32(lane, vdupq_n_u32(4 * g)), n);
+      m = vminq_u32(m, vbslq_u32(valid, vreinterpretq_u32_s32(right.val[g]), one));
+    }
+    rmin = m;
+  }
+  if (vminvq_u32(rmin) != 0) {
+#pragma GCC unroll 2
+    for (size_t h = 0; h < 2; ++h) {
+      const int64x2x4_t mult = pairs8(header + kNR + 8 * h), nr = pairs8(header + 3 * kNR + 8 * h);
+#pragma GCC unroll 4
+      for (size_t q = 0; q < 4; ++q) {
+        const int32x4_t neg_right = vnegq_s32(s32(nr.val[q]));
+#pragma GCC unroll 2
+        for (size_t p = 0; p < 2; ++p) {
+          int32x4_t x = vqrdmulhq_s32(acc[p][4 * h + q], s32(mult.val[q]));
+          x = vsraq_n_s32(x, x, 31);
+          acc[p][4 * h + q] = vrshlq_s32(x, neg_right);
+        }
+      }
+    }
+  } else {
+#pragma GCC unroll 2
+    for (size_t h = 0; h < 2; ++h) {
+      const int64x2x4_t mult = pairs8(header + kNR + 8 * h), left = pairs8(header + 2 * kNR + 8 * h);
+      const int64x2x4_t nr = pairs8(header + 3 * kNR + 8 * h);
+#pragma GCC unroll 4
+      for (size_t q = 0; q < 4; ++q) {
+        const int32x4_t neg_right = vnegq_s32(s32(nr.val[q]));
+#pragma GCC unroll 2
+        for (size_t p = 0; p < 2; ++p)
+          acc[p][4 * h + q] = eb_mbqm_rshl_neon(acc[p][4 * h + q], s32(mult.val[q]), s32(left.val[q]), neg_right);
+      }
+    }
+  }
+
+  // docs/quantization.md (6) as in eb_narrow16_zp_neon, on SMMLA's order: the bytes of rows 2P, 2P + 1 come out as
+  // 16-bit lanes [r0 c0c1, r1 c0c1, r0 c2c3, r1 c2c3, ...] (8 columns per register); UZP1 / UZP2 of those lanes
+  // give the two rows.
   const int16x8_t zp = vdupq_n_s16(static_cast<int16_t>(rq->output_zero_point));
   const int8x16_t act_min = vdupq_n_s8(static_cast<int8_t>(rq->lo + rq->output_zero_point));
   const int8x16_t act_max = vdupq_n_s8(static_cast<int8_t>(rq->hi + rq->output_zero_point));
-  int32x4_t y[kMR][4];
-#pragma GCC unroll 4
-  for (size_t t = 0; t < 4; ++t) {
-    const int32x4_t mult = vld1q_s32(header + kNR + 4 * t), left = vld1q_s32(header + 2 * kNR + 4 * t);
-    const int32x4_t neg_right = vnegq_s32(vld1q_s32(header + 3 * kNR + 4 * t));
-#pragma GCC unroll 4
-    for (size_t i = 0; i < kMR; ++i) {
-      const int64x2_t l = vreinterpretq_s64_s32(acc[i / 2][2 * t]);
-      const int64x2_t r = vreinterpretq_s64_s32(acc[i / 2][2 * t + 1]);
-      const int32x4_t row = vreinterpretq_s32_s64(i % 2 ? vzip2q_s64(l, r) : vzip1q_s64(l, r));
-      y[i][t] = eb_mbqm_rshl_neon(row, mult, left, neg_right);
+  int8x16_t out[4];
+#pragma GCC unroll 2
+  for (size_t p = 0; p < 2; ++p) {
+    int8x16_t half[2];
+#pragma GCC unroll 2
+    for (size_t h = 0; h < 2; ++h) {
+      const int32x4_t* v = &acc[p][4 * h];
+      const int16x8_t lo = vqaddq_s16(vcombine_s16(vqmovn_s32(v[0]), vqmovn_s32(v[1])), zp);
+      const int16x8_t hi = vqaddq_s16(vcombine_s16(vqmovn_s32(v[2]), vqmovn_s32(v[3])), zp);
+      half[h] = vminq_s8(vmaxq_s8(vcombine_s8(vqmovn_s16(lo), vqmovn_s16(hi)), act_min), act_max);
     }
+    const int16x8_t u = vreinterpretq_s16_s8(half[0]), v = vreinterpretq_s16_s8(half[1]);
+    out[2 * p] = vreinterpretq_s8_s16(vuzp1q_s16(u, v));
+    out[2 * p + 1] = vreinterpretq_s8_s16(vuzp2q_s16(u, v));
   }
-  int8x16_t out[kMR];
-#pragma GCC unroll 4
-  for (size_t i = 0; i < kMR; ++i)
-    out[i] = eb_narrow16_zp_neon(y[i][0], y[i][1], y[i][2], y[i][3], zp, act_min, act_max);
-  for (size_t i = 0; i < mr; ++i) {
-    if (nc == kNR) {
-      vst1q_s8(c + i * c_stride, out[i]);
-    } else {
-      int8_t tmp[kNR];
-      vst1q_s8(tmp, out[i]);
-      memcpy(c + i * c_stride, tmp, nc);
-    }
+  if (nc == kNR) {
+    vst1q_s8(c, out[0]);
+    if (mr > 1) vst1q_s8(c + c_stride, out[1]);
+    if (mr > 2) vst1q_s8(c + 2 * c_stride, out[2]);
+    if (mr > 3) vst1q_s8(c + 3 * c_stride, out[3]);
+  } else {
+    for (size_t i = 0; i < mr; ++i) store_partial(c + i * c_stride, out[i], nc);
   }
 }
