@@ -25,23 +25,6 @@
 namespace {
 constexpr size_t kNR = 16;
 
-// acc += x · bᵀ (SMMLA). GCC 12 turns vmmlaq_s32 on 16 live accumulators into extra register copies in the k loop;
-// the in-place asm keeps each accumulator in one register (the same fix as eb_dpbusd_avx512).
-inline int32x4_t smmla(int32x4_t acc, int8x16_t x, int8x16_t b) {
-#if defined(__GNUC__) && !defined(__clang__)
-  __asm__("smmla %0.4s, %1.16b, %2.16b" : "+w"(acc) : "w"(x), "w"(b));
-  return acc;
-#else
-  return vmmlaq_s32(acc, x, b);
-#endif
-}
-
-// Half h of two 16-byte row loads: rows r, r + 1 at k + 8h (zip1 / zip2 of the 64-bit halves).
-inline int8x16_t pair_half(int8x16_t r0, int8x16_t r1, int h) {
-  const int64x2_t u = vreinterpretq_s64_s8(r0), v = vreinterpretq_s64_s8(r1);
-  return vreinterpretq_s8_s64(h ? vzip2q_s64(u, v) : vzip1q_s64(u, v));
-}
-
 // Eight int32 of a header array (columns 8h .. 8h + 7) in SMMLA order: register q = [v[2q], v[2q + 1]] twice.
 inline int64x2x4_t pairs8(const int32_t* v) { return vld4q_dup_s64(reinterpret_cast<const int64_t*>(v)); }
 inline int32x4_t s32(int64x2_t v) { return vreinterpretq_s32_s64(v); }
@@ -76,56 +59,109 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm(size_t mr, size_t nc, si
   const int8_t* a2 = mr > 2 ? a1 + a_stride : a1;
   const int8_t* a3 = mr > 3 ? a2 + a_stride : a2;
   const int32_t* header = static_cast<const int32_t*>(w);
-  // accP_Q: rows 2P, 2P + 1 × columns 2Q, 2Q + 1 in SMMLA order, starting from the bias. Named registers, not an
-  // array: GCC 12 keeps these in registers (an array's copies cost movs in the loop). Rows 2, 3 load the bias again
-  // (4 ld4r instead of 2 ld4r and 8 register copies); the empty asm hides that it is the same address from GCC.
-  const int64x2x4_t b0 = pairs8(header), b1 = pairs8(header + 8);
-  const int32_t* header_again = header;
-  __asm__("" : "+r"(header_again));
-  const int64x2x4_t b2 = pairs8(header_again), b3 = pairs8(header_again + 8);
-  int32x4_t acc0_0 = s32(b0.val[0]), acc0_1 = s32(b0.val[1]), acc0_2 = s32(b0.val[2]), acc0_3 = s32(b0.val[3]);
-  int32x4_t acc0_4 = s32(b1.val[0]), acc0_5 = s32(b1.val[1]), acc0_6 = s32(b1.val[2]), acc0_7 = s32(b1.val[3]);
-  int32x4_t acc1_0 = s32(b2.val[0]), acc1_1 = s32(b2.val[1]), acc1_2 = s32(b2.val[2]), acc1_3 = s32(b2.val[3]);
-  int32x4_t acc1_4 = s32(b3.val[0]), acc1_5 = s32(b3.val[1]), acc1_6 = s32(b3.val[2]), acc1_7 = s32(b3.val[3]);
+  // accP_Q: rows 2P, 2P + 1 × columns 2Q, 2Q + 1 in SMMLA order, pinned to v16 + 8P + Q so that one ld4r (64-bit
+  // column pairs, replicated) starts four of them from the bias and the k loop below can name them.
+  register int32x4_t acc0_0 __asm__("v16"), acc0_1 __asm__("v17"), acc0_2 __asm__("v18"), acc0_3 __asm__("v19");
+  register int32x4_t acc0_4 __asm__("v20"), acc0_5 __asm__("v21"), acc0_6 __asm__("v22"), acc0_7 __asm__("v23");
+  register int32x4_t acc1_0 __asm__("v24"), acc1_1 __asm__("v25"), acc1_2 __asm__("v26"), acc1_3 __asm__("v27");
+  register int32x4_t acc1_4 __asm__("v28"), acc1_5 __asm__("v29"), acc1_6 __asm__("v30"), acc1_7 __asm__("v31");
   const int8_t* wp = reinterpret_cast<const int8_t*>(header + 4 * kNR);
-// One 8-k step of the tile: x01, x23 = rows (0, 1) and (2, 3); p = [16 columns][8 k], two 64-byte loads.
-#define EB_I8MM_STEP(x01, x23, p)                \
-  do {                                           \
-    const int8x16x4_t lo = vld1q_s8_x4(p);       \
-    acc0_0 = smmla(acc0_0, x01, lo.val[0]);      \
-    acc1_0 = smmla(acc1_0, x23, lo.val[0]);      \
-    acc0_1 = smmla(acc0_1, x01, lo.val[1]);      \
-    acc1_1 = smmla(acc1_1, x23, lo.val[1]);      \
-    acc0_2 = smmla(acc0_2, x01, lo.val[2]);      \
-    acc1_2 = smmla(acc1_2, x23, lo.val[2]);      \
-    acc0_3 = smmla(acc0_3, x01, lo.val[3]);      \
-    acc1_3 = smmla(acc1_3, x23, lo.val[3]);      \
-    const int8x16x4_t hi = vld1q_s8_x4(p + 64);  \
-    acc0_4 = smmla(acc0_4, x01, hi.val[0]);      \
-    acc1_4 = smmla(acc1_4, x23, hi.val[0]);      \
-    acc0_5 = smmla(acc0_5, x01, hi.val[1]);      \
-    acc1_5 = smmla(acc1_5, x23, hi.val[1]);      \
-    acc0_6 = smmla(acc0_6, x01, hi.val[2]);      \
-    acc1_6 = smmla(acc1_6, x23, hi.val[2]);      \
-    acc0_7 = smmla(acc0_7, x01, hi.val[3]);      \
-    acc1_7 = smmla(acc1_7, x23, hi.val[3]);      \
-  } while (0)
-  // Two k steps per iteration: one 16-byte load per row feeds both (zip1 / zip2).
-  const size_t k16 = kc & ~static_cast<size_t>(15);
-  size_t k = 0;
-  for (; k < k16; k += 16, wp += 16 * kNR) {
-    const int8x16_t r0 = vld1q_s8(a0 + k), r1 = vld1q_s8(a1 + k), r2 = vld1q_s8(a2 + k), r3 = vld1q_s8(a3 + k);
-    const int8x16_t x01 = pair_half(r0, r1, 0), x23 = pair_half(r2, r3, 0);
-    EB_I8MM_STEP(x01, x23, wp);
-    const int8x16_t y01 = pair_half(r0, r1, 1), y23 = pair_half(r2, r3, 1);
-    EB_I8MM_STEP(y01, y23, wp + 8 * kNR);
-  }
-  if (kc & 8) {  // kc is a multiple of 8
-    const int8x16_t x01 = vcombine_s8(vld1_s8(a0 + k), vld1_s8(a1 + k));
-    const int8x16_t x23 = vcombine_s8(vld1_s8(a2 + k), vld1_s8(a3 + k));
-    EB_I8MM_STEP(x01, x23, wp);
-  }
-#undef EB_I8MM_STEP
+  ptrdiff_t n = static_cast<ptrdiff_t>(kc >> 3);  // 8-k steps (kc is a multiple of 8)
+  // The k loop is assembly because GCC 12 cannot be steered to it from intrinsics: it indexes the post-incremented
+  // pointers with one counter plus an address add per weight load (51 instructions per iteration instead of 46),
+  // or, when the increments are hidden from it, hoists all four weight loads and spills; and it copies ld4r's
+  // results into other registers (16 movs) instead of loading the accumulators in place. Per 16 k: 4 row loads
+  // (v0–v3), 4 zips (v4, v6 = rows (0, 1), (2, 3) at k .. k + 7; v5, v7 at k + 8 .. k + 15), 4 weight loads of
+  // 8 columns × 8 k into v0–v3, each followed by its 8 SMMLA, subs, b.ge. Only v0–v7 are scratch: v8–v15 are
+  // callee-saved.
+  __asm__ volatile(
+      "ld4r {v16.2d - v19.2d}, [%[h]]\n"
+      "ld4r {v20.2d - v23.2d}, [%[h8]]\n"
+      "ld4r {v24.2d - v27.2d}, [%[h]]\n"
+      "ld4r {v28.2d - v31.2d}, [%[h8]]\n"
+      "subs %[n], %[n], #2\n"
+      "b.lt 2f\n"
+      "1:\n"
+      "ldr q0, [%[a0]], #16\n"
+      "ldr q1, [%[a1]], #16\n"
+      "ldr q2, [%[a2]], #16\n"
+      "ldr q3, [%[a3]], #16\n"
+      "zip1 v4.2d, v0.2d, v1.2d\n"
+      "zip2 v5.2d, v0.2d, v1.2d\n"
+      "zip1 v6.2d, v2.2d, v3.2d\n"
+      "zip2 v7.2d, v2.2d, v3.2d\n"
+      "ld1 {v0.16b - v3.16b}, [%[w]], #64\n"
+      "smmla v16.4s, v4.16b, v0.16b\n"
+      "smmla v24.4s, v6.16b, v0.16b\n"
+      "smmla v17.4s, v4.16b, v1.16b\n"
+      "smmla v25.4s, v6.16b, v1.16b\n"
+      "smmla v18.4s, v4.16b, v2.16b\n"
+      "smmla v26.4s, v6.16b, v2.16b\n"
+      "smmla v19.4s, v4.16b, v3.16b\n"
+      "smmla v27.4s, v6.16b, v3.16b\n"
+      "ld1 {v0.16b - v3.16b}, [%[w]], #64\n"
+      "smmla v20.4s, v4.16b, v0.16b\n"
+      "smmla v28.4s, v6.16b, v0.16b\n"
+      "smmla v21.4s, v4.16b, v1.16b\n"
+      "smmla v29.4s, v6.16b, v1.16b\n"
+      "smmla v22.4s, v4.16b, v2.16b\n"
+      "smmla v30.4s, v6.16b, v2.16b\n"
+      "smmla v23.4s, v4.16b, v3.16b\n"
+      "smmla v31.4s, v6.16b, v3.16b\n"
+      "ld1 {v0.16b - v3.16b}, [%[w]], #64\n"
+      "smmla v16.4s, v5.16b, v0.16b\n"
+      "smmla v24.4s, v7.16b, v0.16b\n"
+      "smmla v17.4s, v5.16b, v1.16b\n"
+      "smmla v25.4s, v7.16b, v1.16b\n"
+      "smmla v18.4s, v5.16b, v2.16b\n"
+      "smmla v26.4s, v7.16b, v2.16b\n"
+      "smmla v19.4s, v5.16b, v3.16b\n"
+      "smmla v27.4s, v7.16b, v3.16b\n"
+      "subs %[n], %[n], #2\n"
+      "ld1 {v0.16b - v3.16b}, [%[w]], #64\n"
+      "smmla v20.4s, v5.16b, v0.16b\n"
+      "smmla v28.4s, v7.16b, v0.16b\n"
+      "smmla v21.4s, v5.16b, v1.16b\n"
+      "smmla v29.4s, v7.16b, v1.16b\n"
+      "smmla v22.4s, v5.16b, v2.16b\n"
+      "smmla v30.4s, v7.16b, v2.16b\n"
+      "smmla v23.4s, v5.16b, v3.16b\n"
+      "smmla v31.4s, v7.16b, v3.16b\n"
+      "b.ge 1b\n"
+      "2:\n"
+      // n is now −1 (one 8-k step left) or −2. ldr d clears the upper halves: zip1 pairs the rows.
+      "tbz %[n], #0, 3f\n"
+      "ldr d0, [%[a0]]\n"
+      "ldr d1, [%[a1]]\n"
+      "ldr d2, [%[a2]]\n"
+      "ldr d3, [%[a3]]\n"
+      "zip1 v4.2d, v0.2d, v1.2d\n"
+      "zip1 v6.2d, v2.2d, v3.2d\n"
+      "ld1 {v0.16b - v3.16b}, [%[w]], #64\n"
+      "smmla v16.4s, v4.16b, v0.16b\n"
+      "smmla v24.4s, v6.16b, v0.16b\n"
+      "smmla v17.4s, v4.16b, v1.16b\n"
+      "smmla v25.4s, v6.16b, v1.16b\n"
+      "smmla v18.4s, v4.16b, v2.16b\n"
+      "smmla v26.4s, v6.16b, v2.16b\n"
+      "smmla v19.4s, v4.16b, v3.16b\n"
+      "smmla v27.4s, v6.16b, v3.16b\n"
+      "ld1 {v0.16b - v3.16b}, [%[w]], #64\n"
+      "smmla v20.4s, v4.16b, v0.16b\n"
+      "smmla v28.4s, v6.16b, v0.16b\n"
+      "smmla v21.4s, v4.16b, v1.16b\n"
+      "smmla v29.4s, v6.16b, v1.16b\n"
+      "smmla v22.4s, v4.16b, v2.16b\n"
+      "smmla v30.4s, v6.16b, v2.16b\n"
+      "smmla v23.4s, v4.16b, v3.16b\n"
+      "smmla v31.4s, v6.16b, v3.16b\n"
+      "3:\n"
+      : "=w"(acc0_0), "=w"(acc0_1), "=w"(acc0_2), "=w"(acc0_3), "=w"(acc0_4), "=w"(acc0_5), "=w"(acc0_6),
+        "=w"(acc0_7), "=w"(acc1_0), "=w"(acc1_1), "=w"(acc1_2), "=w"(acc1_3), "=w"(acc1_4), "=w"(acc1_5),
+        "=w"(acc1_6), "=w"(acc1_7), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [w] "+r"(wp),
+        [n] "+r"(n)
+      : [h] "r"(header), [h8] "r"(header + 8)
+      : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7");
   int32x4_t acc[2][8] = {{acc0_0, acc0_1, acc0_2, acc0_3, acc0_4, acc0_5, acc0_6, acc0_7},
                          {acc1_0, acc1_1, acc1_2, acc1_3, acc1_4, acc1_5, acc1_6, acc1_7}};
 
