@@ -43,6 +43,7 @@ struct GemmKernel {
   uint32_t w_elem;         // bytes per packed weight: 1 = int8, 2 = int16
   int32_t a_offset;        // the kernel reads activations as (x + a_offset): 128 for u8 dot products, else 0
   uint32_t header_arrays;  // int32 arrays opening each packed block: 4, or 5 with rq_u (ukernels_isa.h)
+  uint32_t nc_any = 0;     // 1: one call takes any nc, walking the consecutive packed blocks itself (ukernels_isa.h)
 };
 
 struct DwKernel {

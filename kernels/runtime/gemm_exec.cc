@@ -134,6 +134,12 @@ void gemm_task(void* ctx, size_t task, size_t thread) {
     }
     for (size_t mt = 0; mt < rows; mt += mr) {
       const size_t mrows = rows - mt < mr ? rows - mt : mr;
+      if (g.nc_any) {  // the kernel walks the task's blocks itself
+        const size_t n0 = nb0 * nr, n1 = nb1 * nr < j.N ? nb1 * nr : j.N;
+        g.fn(mrows, n1 - n0, p.kc, a + mt * a_stride, a_stride, packed + nb0 * p.block_bytes,
+             j.y + (row0 + mt) * j.y_stride + j.group * j.N + n0, j.y_stride, &j.rq);
+        continue;
+      }
       for (size_t nb = nb0; nb < nb1; ++nb) {
         const size_t n0 = nb * nr, nc = j.N - n0 < nr ? j.N - n0 : nr;
         g.fn(mrows, nc, p.kc, a + mt * a_stride, a_stride, packed + nb * p.block_bytes,

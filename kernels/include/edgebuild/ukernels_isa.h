@@ -48,7 +48,9 @@ typedef struct eb_qs8_requant_params {
   int32_t lo, hi;
 } eb_qs8_requant_params;
 
-// c[i, j] for i < mr <= MR, j < nc <= NR; reads rows a + i * a_stride for kc bytes.
+// c[i, j] for i < mr <= MR, j < nc <= NR; reads rows a + i * a_stride for kc bytes. A kernel registered with
+// GemmKernel::nc_any (the neondot one) also takes nc > NR: columns [NR·b, NR·b + NR) from the b-th of the packed
+// blocks that follow w one after another (block_bytes apart: the header and kc·NR weights, a multiple of 64 bytes).
 typedef void (*eb_qs8_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a_stride, const void* w,
                                        int8_t* c, size_t c_stride, const eb_qs8_requant_params* rq);
 // One output row of a depthwise conv (OC = C): for window row i, rows[i] points at pixel 0, channel 0 of the input

@@ -7,9 +7,14 @@
 // kernel uses ([kc / 8][nr][8], ukernels_isa.h): the 16 bytes of columns j and j+1 at one k step are exactly the B
 // operand, so packing needs nothing new, and one 4-register `ld1` fetches the operands of 8 columns. A pair of rows
 // is one A operand: one 16-byte load per row covers two k steps, zip1 / zip2 of the 64-bit halves make the two
-// operands. Per 16 k: 4 row loads, 4 zips, 4 weight loads, 32 SMMLA for 1024 MACs (44, 46 with the loop control:
+// operands. Per 16 k: 4 row loads, 4 zips, 4 weight loads, 32 SMMLA for 1024 MACs (46 with the loop control:
 // 1.44× MACs / 32). 8x8 would need 8 row loads and 8 zips for the same 32 SMMLA; 6x16 or 8x12 need 24 of the 32
 // vector registers for accumulators (docs/kernel-naming.md).
+//
+// One call covers every column block of its rows (GemmKernel::nc_any, ukernels_isa.h): the per-call work (row
+// pointers, output constants, saving registers) is paid once per 4 rows, and the first block's loop also stores its
+// zipped A operands to the stack, so that every further block reads them with one 64-byte load per 16 k: 39
+// instructions per 16 k (1.22× MACs / 32) instead of 46.
 //
 // The accumulators stay in SMMLA's 2×2 order ([r0c0, r0c1, r1c0, r1c1] for rows 2P, 2P + 1 and columns 2Q, 2Q + 1)
 // through the whole kernel: they start from the bias replicated into that order (`ld4r` of 64-bit column pairs, one
@@ -24,6 +29,9 @@
 
 namespace {
 constexpr size_t kNR = 16;
+// Longest kc whose zipped rows (4 · kc bytes, on the stack) are kept for the blocks after the first: ResNet's 3×3×512
+// convolutions; longer rows are zipped again per block. 18 KiB of stack, within musl's 128 KiB thread stacks.
+constexpr size_t kMaxZippedKc = 4608;
 
 // Eight int32 of a header array (columns 8h .. 8h + 7) in SMMLA order: register q = [v[2q], v[2q + 1]] twice.
 inline int64x2x4_t pairs8(const int32_t* v) { return vld4q_dup_s64(reinterpret_cast<const int64_t*>(v)); }
@@ -50,196 +58,233 @@ inline void store_partial(int8_t* c, int8x16_t v, size_t nc) {
 }
 }  // namespace
 
+// Assembly pieces of the k loops (see the kernel for why they are assembly). Accumulator accP_Q (rows 2P, 2P + 1,
+// columns 2Q, 2Q + 1) lives in v(16 + 8P + Q). EB_I8MM_COLS_LO / _HI: the next 8 columns × 8 k of weights (64 bytes)
+// into v0–v3, then their 8 SMMLA with A operands X01 (rows 0, 1) and X23 (rows 2, 3).
+// clang-format off
+#define EB_I8MM_COLS_LO(X01, X23)             \
+  "ld1 {v0.16b - v3.16b}, [%[w]], #64\n"      \
+  "smmla v16.4s, " X01 ".16b, v0.16b\n"       \
+  "smmla v24.4s, " X23 ".16b, v0.16b\n"       \
+  "smmla v17.4s, " X01 ".16b, v1.16b\n"       \
+  "smmla v25.4s, " X23 ".16b, v1.16b\n"       \
+  "smmla v18.4s, " X01 ".16b, v2.16b\n"       \
+  "smmla v26.4s, " X23 ".16b, v2.16b\n"       \
+  "smmla v19.4s, " X01 ".16b, v3.16b\n"       \
+  "smmla v27.4s, " X23 ".16b, v3.16b\n"
+#define EB_I8MM_COLS_HI(X01, X23)             \
+  "ld1 {v0.16b - v3.16b}, [%[w]], #64\n"      \
+  "smmla v20.4s, " X01 ".16b, v0.16b\n"       \
+  "smmla v28.4s, " X23 ".16b, v0.16b\n"       \
+  "smmla v21.4s, " X01 ".16b, v1.16b\n"       \
+  "smmla v29.4s, " X23 ".16b, v1.16b\n"       \
+  "smmla v22.4s, " X01 ".16b, v2.16b\n"       \
+  "smmla v30.4s, " X23 ".16b, v2.16b\n"       \
+  "smmla v23.4s, " X01 ".16b, v3.16b\n"       \
+  "smmla v31.4s, " X23 ".16b, v3.16b\n"
+// The bias of the block in SMMLA order, replicated for both row pairs (ld4r: 4 accumulators per load); leaves
+// %[w] at the block's weights, 256 bytes after its header.
+#define EB_I8MM_BIAS                          \
+  "ld4r {v16.2d - v19.2d}, [%[w]], #32\n"     \
+  "ld4r {v20.2d - v23.2d}, [%[w]]\n"          \
+  "sub %[w], %[w], #32\n"                     \
+  "ld4r {v24.2d - v27.2d}, [%[w]], #32\n"     \
+  "ld4r {v28.2d - v31.2d}, [%[w]]\n"           \
+  "add %[w], %[w], #224\n"
+// 16 k of four rows: 4 loads, zipped into v4, v6 = rows (0, 1), (2, 3) at k .. k + 7 and v5, v7 at k + 8 .. k + 15.
+#define EB_I8MM_ROWS16                        \
+  "ldr q0, [%[a0]], #16\n"                    \
+  "ldr q1, [%[a1]], #16\n"                    \
+  "ldr q2, [%[a2]], #16\n"                    \
+  "ldr q3, [%[a3]], #16\n"                    \
+  "zip1 v4.2d, v0.2d, v1.2d\n"                \
+  "zip2 v5.2d, v0.2d, v1.2d\n"                \
+  "zip1 v6.2d, v2.2d, v3.2d\n"                \
+  "zip2 v7.2d, v2.2d, v3.2d\n"
+// The last 8 k when kc % 16 = 8: ldr d clears the upper halves, so zip1 pairs the rows (v4 = rows 0, 1; v5 = 2, 3).
+#define EB_I8MM_ROWS8                         \
+  "ldr d0, [%[a0]]\n"                         \
+  "ldr d1, [%[a1]]\n"                         \
+  "ldr d2, [%[a2]]\n"                         \
+  "ldr d3, [%[a3]]\n"                         \
+  "zip1 v4.2d, v0.2d, v1.2d\n"                \
+  "zip1 v5.2d, v2.2d, v3.2d\n"
+// The SMMLA of 16 k (operands in v4–v7) and of the last 8 k (v4, v5). %[n] counts 8-k steps, minus 2 per 16 k: it
+// ends at −1 when an 8-k step is left, −2 otherwise.
+#define EB_I8MM_MMLA16                        \
+  EB_I8MM_COLS_LO("v4", "v6") EB_I8MM_COLS_HI("v4", "v6") \
+  EB_I8MM_COLS_LO("v5", "v7") "subs %[n], %[n], #2\n" \
+  EB_I8MM_COLS_HI("v5", "v7")
+#define EB_I8MM_MMLA8 EB_I8MM_COLS_LO("v4", "v5") EB_I8MM_COLS_HI("v4", "v5")
+#define EB_I8MM_OUTPUTS                                                                                           \
+  "=w"(acc0_0), "=w"(acc0_1), "=w"(acc0_2), "=w"(acc0_3), "=w"(acc0_4), "=w"(acc0_5), "=w"(acc0_6), "=w"(acc0_7), \
+      "=w"(acc1_0), "=w"(acc1_1), "=w"(acc1_2), "=w"(acc1_3), "=w"(acc1_4), "=w"(acc1_5), "=w"(acc1_6), "=w"(acc1_7)
+#define EB_I8MM_CLOBBERS "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7"
+// clang-format on
+
 extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm(size_t mr, size_t nc, size_t kc, const int8_t* a,
                                                         size_t a_stride, const void* w, int8_t* c, size_t c_stride,
                                                         const eb_qs8_requant_params* rq) {
-  // Rows past mr repeat the last valid row (computed, never stored).
+  // Rows past mr repeat the last valid row (computed) and are stored to a sink.
   const int8_t* a0 = a;
   const int8_t* a1 = mr > 1 ? a0 + a_stride : a0;
   const int8_t* a2 = mr > 2 ? a1 + a_stride : a1;
   const int8_t* a3 = mr > 3 ? a2 + a_stride : a2;
-  const int32_t* header = static_cast<const int32_t*>(w);
-  // accP_Q: rows 2P, 2P + 1 × columns 2Q, 2Q + 1 in SMMLA order, pinned to v16 + 8P + Q so that one ld4r (64-bit
-  // column pairs, replicated) starts four of them from the bias and the k loop below can name them.
+  int8_t sink[kNR];
+  int8_t* c0 = c;
+  int8_t* c1 = mr > 1 ? c0 + c_stride : sink;
+  int8_t* c2 = mr > 2 ? c0 + 2 * c_stride : sink;
+  int8_t* c3 = mr > 3 ? c0 + 3 * c_stride : sink;
+  const int16x8_t zp = vdupq_n_s16(static_cast<int16_t>(rq->output_zero_point));
+  const int32_t y_min = rq->lo + rq->output_zero_point, y_max = rq->hi + rq->output_zero_point;
+  const int8x16_t act_min = vdupq_n_s8(static_cast<int8_t>(y_min)), act_max = vdupq_n_s8(static_cast<int8_t>(y_max));
+  const bool clamp = y_min > -128 || y_max < 127;  // else narrowing's saturation is the clamp
+  // The first block's zipped A operands ([kc / 16][x01, y01, x23, y23], then [x01, x23] for a last 8 k), for the
+  // blocks after it.
+  alignas(16) int8_t zipped[4 * kMaxZippedKc];
+  const bool keep = nc > kNR && kc <= kMaxZippedKc;
+  // accP_Q: rows 2P, 2P + 1 × columns 2Q, 2Q + 1 in SMMLA order, pinned to v16 + 8P + Q so that one ld4r starts four
+  // of them from the bias and the k loops can name them.
   register int32x4_t acc0_0 __asm__("v16"), acc0_1 __asm__("v17"), acc0_2 __asm__("v18"), acc0_3 __asm__("v19");
   register int32x4_t acc0_4 __asm__("v20"), acc0_5 __asm__("v21"), acc0_6 __asm__("v22"), acc0_7 __asm__("v23");
   register int32x4_t acc1_0 __asm__("v24"), acc1_1 __asm__("v25"), acc1_2 __asm__("v26"), acc1_3 __asm__("v27");
   register int32x4_t acc1_4 __asm__("v28"), acc1_5 __asm__("v29"), acc1_6 __asm__("v30"), acc1_7 __asm__("v31");
-  const int8_t* wp = reinterpret_cast<const int8_t*>(header + 4 * kNR);
-  ptrdiff_t n = static_cast<ptrdiff_t>(kc >> 3);  // 8-k steps (kc is a multiple of 8)
-  // The k loop is assembly because GCC 12 cannot be steered to it from intrinsics: it indexes the post-incremented
-  // pointers with one counter plus an address add per weight load (51 instructions per iteration instead of 46),
-  // or, when the increments are hidden from it, hoists all four weight loads and spills; and it copies ld4r's
-  // results into other registers (16 movs) instead of loading the accumulators in place. Per 16 k: 4 row loads
-  // (v0–v3), 4 zips (v4, v6 = rows (0, 1), (2, 3) at k .. k + 7; v5, v7 at k + 8 .. k + 15), 4 weight loads of
-  // 8 columns × 8 k into v0–v3, each followed by its 8 SMMLA, subs, b.ge. Only v0–v7 are scratch: v8–v15 are
-  // callee-saved.
-  __asm__ volatile(
-      "ld4r {v16.2d - v19.2d}, [%[h]]\n"
-      "ld4r {v20.2d - v23.2d}, [%[h8]]\n"
-      "ld4r {v24.2d - v27.2d}, [%[h]]\n"
-      "ld4r {v28.2d - v31.2d}, [%[h8]]\n"
-      "subs %[n], %[n], #2\n"
-      "b.lt 2f\n"
-      "1:\n"
-      "ldr q0, [%[a0]], #16\n"
-      "ldr q1, [%[a1]], #16\n"
-      "ldr q2, [%[a2]], #16\n"
-      "ldr q3, [%[a3]], #16\n"
-      "zip1 v4.2d, v0.2d, v1.2d\n"
-      "zip2 v5.2d, v0.2d, v1.2d\n"
-      "zip1 v6.2d, v2.2d, v3.2d\n"
-      "zip2 v7.2d, v2.2d, v3.2d\n"
-      "ld1 {v0.16b - v3.16b}, [%[w]], #64\n"
-      "smmla v16.4s, v4.16b, v0.16b\n"
-      "smmla v24.4s, v6.16b, v0.16b\n"
-      "smmla v17.4s, v4.16b, v1.16b\n"
-      "smmla v25.4s, v6.16b, v1.16b\n"
-      "smmla v18.4s, v4.16b, v2.16b\n"
-      "smmla v26.4s, v6.16b, v2.16b\n"
-      "smmla v19.4s, v4.16b, v3.16b\n"
-      "smmla v27.4s, v6.16b, v3.16b\n"
-      "ld1 {v0.16b - v3.16b}, [%[w]], #64\n"
-      "smmla v20.4s, v4.16b, v0.16b\n"
-      "smmla v28.4s, v6.16b, v0.16b\n"
-      "smmla v21.4s, v4.16b, v1.16b\n"
-      "smmla v29.4s, v6.16b, v1.16b\n"
-      "smmla v22.4s, v4.16b, v2.16b\n"
-      "smmla v30.4s, v6.16b, v2.16b\n"
-      "smmla v23.4s, v4.16b, v3.16b\n"
-      "smmla v31.4s, v6.16b, v3.16b\n"
-      "ld1 {v0.16b - v3.16b}, [%[w]], #64\n"
-      "smmla v16.4s, v5.16b, v0.16b\n"
-      "smmla v24.4s, v7.16b, v0.16b\n"
-      "smmla v17.4s, v5.16b, v1.16b\n"
-      "smmla v25.4s, v7.16b, v1.16b\n"
-      "smmla v18.4s, v5.16b, v2.16b\n"
-      "smmla v26.4s, v7.16b, v2.16b\n"
-      "smmla v19.4s, v5.16b, v3.16b\n"
-      "smmla v27.4s, v7.16b, v3.16b\n"
-      "subs %[n], %[n], #2\n"
-      "ld1 {v0.16b - v3.16b}, [%[w]], #64\n"
-      "smmla v20.4s, v5.16b, v0.16b\n"
-      "smmla v28.4s, v7.16b, v0.16b\n"
-      "smmla v21.4s, v5.16b, v1.16b\n"
-      "smmla v29.4s, v7.16b, v1.16b\n"
-      "smmla v22.4s, v5.16b, v2.16b\n"
-      "smmla v30.4s, v7.16b, v2.16b\n"
-      "smmla v23.4s, v5.16b, v3.16b\n"
-      "smmla v31.4s, v7.16b, v3.16b\n"
-      "b.ge 1b\n"
-      "2:\n"
-      // n is now −1 (one 8-k step left) or −2. ldr d clears the upper halves: zip1 pairs the rows.
-      "tbz %[n], #0, 3f\n"
-      "ldr d0, [%[a0]]\n"
-      "ldr d1, [%[a1]]\n"
-      "ldr d2, [%[a2]]\n"
-      "ldr d3, [%[a3]]\n"
-      "zip1 v4.2d, v0.2d, v1.2d\n"
-      "zip1 v6.2d, v2.2d, v3.2d\n"
-      "ld1 {v0.16b - v3.16b}, [%[w]], #64\n"
-      "smmla v16.4s, v4.16b, v0.16b\n"
-      "smmla v24.4s, v6.16b, v0.16b\n"
-      "smmla v17.4s, v4.16b, v1.16b\n"
-      "smmla v25.4s, v6.16b, v1.16b\n"
-      "smmla v18.4s, v4.16b, v2.16b\n"
-      "smmla v26.4s, v6.16b, v2.16b\n"
-      "smmla v19.4s, v4.16b, v3.16b\n"
-      "smmla v27.4s, v6.16b, v3.16b\n"
-      "ld1 {v0.16b - v3.16b}, [%[w]], #64\n"
-      "smmla v20.4s, v4.16b, v0.16b\n"
-      "smmla v28.4s, v6.16b, v0.16b\n"
-      "smmla v21.4s, v4.16b, v1.16b\n"
-      "smmla v29.4s, v6.16b, v1.16b\n"
-      "smmla v22.4s, v4.16b, v2.16b\n"
-      "smmla v30.4s, v6.16b, v2.16b\n"
-      "smmla v23.4s, v4.16b, v3.16b\n"
-      "smmla v31.4s, v6.16b, v3.16b\n"
-      "3:\n"
-      : "=w"(acc0_0), "=w"(acc0_1), "=w"(acc0_2), "=w"(acc0_3), "=w"(acc0_4), "=w"(acc0_5), "=w"(acc0_6),
-        "=w"(acc0_7), "=w"(acc1_0), "=w"(acc1_1), "=w"(acc1_2), "=w"(acc1_3), "=w"(acc1_4), "=w"(acc1_5),
-        "=w"(acc1_6), "=w"(acc1_7), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [w] "+r"(wp),
-        [n] "+r"(n)
-      : [h] "r"(header), [h8] "r"(header + 8)
-      : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7");
-  int32x4_t acc[2][8] = {{acc0_0, acc0_1, acc0_2, acc0_3, acc0_4, acc0_5, acc0_6, acc0_7},
-                         {acc1_0, acc1_1, acc1_2, acc1_3, acc1_4, acc1_5, acc1_6, acc1_7}};
-
-  // docs/quantization.md (5) on every accumulator, 8 columns (one ld4r per constant array) at a time.
-  // Fast path: when every stored column has e < 0 (right = −e > 0, left = 0: the usual case, multipliers below
-  // 1/2), the left shift is the identity and RDBPOT's "−1 when x < 0" needs no test of n, so MBQM is SQRDMULH,
-  // SSRA #31 (x + (x >> 31): x > INT32_MIN since m < 2^31, so it never wraps) and SRSHL: 3 instructions instead of
-  // eb_mbqm_rshl_neon's 6 (requant__neon.h says why SRSHL by −n is RDBPOT after the −1). Columns at or past nc are
-  // never stored, so their shifts do not matter.
-  const int32x4x4_t right = vld1q_s32_x4(header + 3 * kNR);
-  uint32x4_t rmin = vminq_u32(vminq_u32(vreinterpretq_u32_s32(right.val[0]), vreinterpretq_u32_s32(right.val[1])),
-                              vminq_u32(vreinterpretq_u32_s32(right.val[2]), vreinterpretq_u32_s32(right.val[3])));
-  if (nc != kNR) {  // only the first nc columns count: the others read as 1
-    const uint32x4_t lane = {0, 1, 2, 3}, n = vdupq_n_u32(static_cast<uint32_t>(nc)), one = vdupq_n_u32(1);
-    uint32x4_t m = vdupq_n_u32(~0u);
-    for (uint32_t g = 0; g < 4; ++g) {
-      const uint32x4_t valid = vcltq_u32(vaddq_u32(lane, vdupq_n_u32(4 * g)), n);
-      m = vminq_u32(m, vbslq_u32(valid, vreinterpretq_u32_s32(right.val[g]), one));
+  const int8_t* block = static_cast<const int8_t*>(w);
+  for (bool first = true;; first = false) {
+    const int32_t* header = reinterpret_cast<const int32_t*>(block);
+    const int8_t* wp = block;
+    const int8_t *r0 = a0, *r1 = a1, *r2 = a2, *r3 = a3;
+    int8_t* z = zipped;
+    ptrdiff_t n = static_cast<ptrdiff_t>(kc >> 3);  // 8-k steps (kc is a multiple of 8)
+    // The k loops are assembly because GCC 12 cannot be steered to them from intrinsics: it indexes the
+    // post-incremented pointers with one counter plus an address add per weight load (51 instructions per 16 k
+    // instead of 46), or, when the increments are hidden from it, hoists all four weight loads and spills; and it
+    // copies ld4r's results into other registers (16 movs) instead of loading the accumulators in place. Only v0–v7
+    // are scratch (v8–v15 are callee-saved). Each loop leaves wp at the next block.
+    if (first && keep) {  // rows, zipped and kept
+      __asm__ volatile(EB_I8MM_BIAS
+                       "subs %[n], %[n], #2\n"
+                       "b.lt 2f\n"
+                       "1:\n" EB_I8MM_ROWS16 "st1 {v4.16b - v7.16b}, [%[z]], #64\n" EB_I8MM_MMLA16
+                       "b.ge 1b\n"
+                       "2:\n"
+                       "tbz %[n], #0, 3f\n" EB_I8MM_ROWS8 "st1 {v4.16b - v5.16b}, [%[z]]\n" EB_I8MM_MMLA8 "3:\n"
+                       : EB_I8MM_OUTPUTS, [a0] "+r"(r0), [a1] "+r"(r1), [a2] "+r"(r2), [a3] "+r"(r3), [w] "+r"(wp),
+                         [n] "+r"(n), [z] "+r"(z)
+                       :
+                       : EB_I8MM_CLOBBERS);
+    } else if (first || !keep) {  // rows
+      __asm__ volatile(
+          EB_I8MM_BIAS
+          "subs %[n], %[n], #2\n"
+          "b.lt 2f\n"
+          "1:\n" EB_I8MM_ROWS16 EB_I8MM_MMLA16
+          "b.ge 1b\n"
+          "2:\n"
+          "tbz %[n], #0, 3f\n" EB_I8MM_ROWS8 EB_I8MM_MMLA8 "3:\n"
+          : EB_I8MM_OUTPUTS, [a0] "+r"(r0), [a1] "+r"(r1), [a2] "+r"(r2), [a3] "+r"(r3), [w] "+r"(wp), [n] "+r"(n)
+          :
+          : EB_I8MM_CLOBBERS);
+    } else {  // the kept operands: one 64-byte load per 16 k
+      __asm__ volatile(EB_I8MM_BIAS
+                       "subs %[n], %[n], #2\n"
+                       "b.lt 2f\n"
+                       "1:\n"
+                       "ld1 {v4.16b - v7.16b}, [%[z]], #64\n" EB_I8MM_MMLA16
+                       "b.ge 1b\n"
+                       "2:\n"
+                       "tbz %[n], #0, 3f\n"
+                       "ld1 {v4.16b - v5.16b}, [%[z]]\n" EB_I8MM_MMLA8 "3:\n"
+                       : EB_I8MM_OUTPUTS, [w] "+r"(wp), [n] "+r"(n), [z] "+r"(z)
+                       :
+                       : EB_I8MM_CLOBBERS);
     }
-    rmin = m;
-  }
-  if (vminvq_u32(rmin) != 0) {
+    int32x4_t acc[2][8] = {{acc0_0, acc0_1, acc0_2, acc0_3, acc0_4, acc0_5, acc0_6, acc0_7},
+                           {acc1_0, acc1_1, acc1_2, acc1_3, acc1_4, acc1_5, acc1_6, acc1_7}};
+    // docs/quantization.md (5) on every accumulator, 8 columns (one ld4r per constant array) at a time.
+    // Fast path: when every stored column has e < 0 (right = −e > 0, left = 0: the usual case, multipliers below
+    // 1/2), the left shift is the identity and RDBPOT's "−1 when x < 0" needs no test of n, so MBQM is SQRDMULH,
+    // SSRA #31 (x + (x >> 31): x > INT32_MIN since m < 2^31, so it never wraps) and SRSHL: 3 instructions instead of
+    // eb_mbqm_rshl_neon's 6 (requant__neon.h says why SRSHL by −n is RDBPOT after the −1). Columns at or past nc are
+    // never stored, so their shifts do not matter.
+    const int32x4x4_t right = vld1q_s32_x4(header + 3 * kNR);
+    uint32x4_t rmin = vminq_u32(vminq_u32(vreinterpretq_u32_s32(right.val[0]), vreinterpretq_u32_s32(right.val[1])),
+                                vminq_u32(vreinterpretq_u32_s32(right.val[2]), vreinterpretq_u32_s32(right.val[3])));
+    if (nc < kNR) {  // only the first nc columns count: the others read as 1
+      const uint32x4_t lane = {0, 1, 2, 3}, lim = vdupq_n_u32(static_cast<uint32_t>(nc)), one = vdupq_n_u32(1);
+      uint32x4_t m = vdupq_n_u32(~0u);
+      for (uint32_t g = 0; g < 4; ++g) {
+        const uint32x4_t valid = vcltq_u32(vaddq_u32(lane, vdupq_n_u32(4 * g)), lim);
+        m = vminq_u32(m, vbslq_u32(valid, vreinterpretq_u32_s32(right.val[g]), one));
+      }
+      rmin = m;
+    }
+    if (vminvq_u32(rmin) != 0) {
 #pragma GCC unroll 2
-    for (size_t h = 0; h < 2; ++h) {
-      const int64x2x4_t mult = pairs8(header + kNR + 8 * h), nr = pairs8(header + 3 * kNR + 8 * h);
+      for (size_t h = 0; h < 2; ++h) {
+        const int64x2x4_t mult = pairs8(header + kNR + 8 * h), nr = pairs8(header + 3 * kNR + 8 * h);
 #pragma GCC unroll 4
-      for (size_t q = 0; q < 4; ++q) {
-        const int32x4_t neg_right = vnegq_s32(s32(nr.val[q]));
+        for (size_t q = 0; q < 4; ++q) {
+          const int32x4_t neg_right = vnegq_s32(s32(nr.val[q]));
 #pragma GCC unroll 2
-        for (size_t p = 0; p < 2; ++p) {
-          int32x4_t x = vqrdmulhq_s32(acc[p][4 * h + q], s32(mult.val[q]));
-          x = vsraq_n_s32(x, x, 31);
-          acc[p][4 * h + q] = vrshlq_s32(x, neg_right);
+          for (size_t p = 0; p < 2; ++p) {
+            int32x4_t x = vqrdmulhq_s32(acc[p][4 * h + q], s32(mult.val[q]));
+            x = vsraq_n_s32(x, x, 31);
+            acc[p][4 * h + q] = vrshlq_s32(x, neg_right);
+          }
+        }
+      }
+    } else {
+#pragma GCC unroll 2
+      for (size_t h = 0; h < 2; ++h) {
+        const int64x2x4_t mult = pairs8(header + kNR + 8 * h), left = pairs8(header + 2 * kNR + 8 * h);
+        const int64x2x4_t nr = pairs8(header + 3 * kNR + 8 * h);
+#pragma GCC unroll 4
+        for (size_t q = 0; q < 4; ++q) {
+          const int32x4_t neg_right = vnegq_s32(s32(nr.val[q]));
+#pragma GCC unroll 2
+          for (size_t p = 0; p < 2; ++p)
+            acc[p][4 * h + q] = eb_mbqm_rshl_neon(acc[p][4 * h + q], s32(mult.val[q]), s32(left.val[q]), neg_right);
         }
       }
     }
-  } else {
-#pragma GCC unroll 2
-    for (size_t h = 0; h < 2; ++h) {
-      const int64x2x4_t mult = pairs8(header + kNR + 8 * h), left = pairs8(header + 2 * kNR + 8 * h);
-      const int64x2x4_t nr = pairs8(header + 3 * kNR + 8 * h);
-#pragma GCC unroll 4
-      for (size_t q = 0; q < 4; ++q) {
-        const int32x4_t neg_right = vnegq_s32(s32(nr.val[q]));
-#pragma GCC unroll 2
-        for (size_t p = 0; p < 2; ++p)
-          acc[p][4 * h + q] = eb_mbqm_rshl_neon(acc[p][4 * h + q], s32(mult.val[q]), s32(left.val[q]), neg_right);
-      }
-    }
-  }
 
-  // docs/quantization.md (6) as in eb_narrow16_zp_neon, on SMMLA's order: the bytes of rows 2P, 2P + 1 come out as
-  // 16-bit lanes [r0 c0c1, r1 c0c1, r0 c2c3, r1 c2c3, ...] (8 columns per register); UZP1 / UZP2 of those lanes
-  // give the two rows.
-  const int16x8_t zp = vdupq_n_s16(static_cast<int16_t>(rq->output_zero_point));
-  const int8x16_t act_min = vdupq_n_s8(static_cast<int8_t>(rq->lo + rq->output_zero_point));
-  const int8x16_t act_max = vdupq_n_s8(static_cast<int8_t>(rq->hi + rq->output_zero_point));
-  int8x16_t out[4];
+    // docs/quantization.md (6) as in eb_narrow16_zp_neon, on SMMLA's order: the bytes of rows 2P, 2P + 1 come out as
+    // 16-bit lanes [r0 c0c1, r1 c0c1, r0 c2c3, r1 c2c3, ...] (8 columns per register); UZP1 / UZP2 of those lanes
+    // give the two rows.
+    int8x16_t out[4];
 #pragma GCC unroll 2
-  for (size_t p = 0; p < 2; ++p) {
-    int8x16_t half[2];
+    for (size_t p = 0; p < 2; ++p) {
+      int8x16_t half[2];
 #pragma GCC unroll 2
-    for (size_t h = 0; h < 2; ++h) {
-      const int32x4_t* v = &acc[p][4 * h];
-      const int16x8_t lo = vqaddq_s16(vcombine_s16(vqmovn_s32(v[0]), vqmovn_s32(v[1])), zp);
-      const int16x8_t hi = vqaddq_s16(vcombine_s16(vqmovn_s32(v[2]), vqmovn_s32(v[3])), zp);
-      half[h] = vminq_s8(vmaxq_s8(vcombine_s8(vqmovn_s16(lo), vqmovn_s16(hi)), act_min), act_max);
+      for (size_t h = 0; h < 2; ++h) {
+        const int32x4_t* v = &acc[p][4 * h];
+        const int16x8_t lo = vqaddq_s16(vcombine_s16(vqmovn_s32(v[0]), vqmovn_s32(v[1])), zp);
+        const int16x8_t hi = vqaddq_s16(vcombine_s16(vqmovn_s32(v[2]), vqmovn_s32(v[3])), zp);
+        half[h] = vcombine_s8(vqmovn_s16(lo), vqmovn_s16(hi));
+        if (clamp) half[h] = vminq_s8(vmaxq_s8(half[h], act_min), act_max);
+      }
+      const int16x8_t u = vreinterpretq_s16_s8(half[0]), v = vreinterpretq_s16_s8(half[1]);
+      out[2 * p] = vreinterpretq_s8_s16(vuzp1q_s16(u, v));
+      out[2 * p + 1] = vreinterpretq_s8_s16(vuzp2q_s16(u, v));
     }
-    const int16x8_t u = vreinterpretq_s16_s8(half[0]), v = vreinterpretq_s16_s8(half[1]);
-    out[2 * p] = vreinterpretq_s8_s16(vuzp1q_s16(u, v));
-    out[2 * p + 1] = vreinterpretq_s8_s16(vuzp2q_s16(u, v));
-  }
-  if (nc == kNR) {
-    vst1q_s8(c, out[0]);
-    if (mr > 1) vst1q_s8(c + c_stride, out[1]);
-    if (mr > 2) vst1q_s8(c + 2 * c_stride, out[2]);
-    if (mr > 3) vst1q_s8(c + 3 * c_stride, out[3]);
-  } else {
-    for (size_t i = 0; i < mr; ++i) store_partial(c + i * c_stride, out[i], nc);
+    if (nc < kNR) {
+      store_partial(c0, out[0], nc);
+      store_partial(c1, out[1], nc);
+      store_partial(c2, out[2], nc);
+      store_partial(c3, out[3], nc);
+      return;
+    }
+    vst1q_s8(c0, out[0]);
+    vst1q_s8(c1, out[1]);
+    vst1q_s8(c2, out[2]);
+    vst1q_s8(c3, out[3]);
+    nc -= kNR;
+    if (nc == 0) return;
+    c0 += kNR;
+    c1 = mr > 1 ? c1 + kNR : sink;
+    c2 = mr > 2 ? c2 + kNR : sink;
+    c3 = mr > 3 ? c3 + kNR : sink;
+    block = wp;
   }
 }
