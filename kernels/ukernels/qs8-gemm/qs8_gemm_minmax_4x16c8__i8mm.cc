@@ -56,6 +56,82 @@ inline void store_partial(int8_t* c, int8x16_t v, size_t nc) {
   }
   if (nc & 1) vst1q_lane_s8(c, v, 0);
 }
+// The output constants of a call: docs/quantization.md (6).
+struct Out {
+  int16x8_t zp;
+  int8x16_t act_min, act_max;
+  bool clamp;  // false: [act_min, act_max] is all of int8 and narrowing's saturation is the clamp
+};
+
+// The accumulators of one block (SMMLA order, accP_Q = acc[P][Q]) to its 4 rows of 16 bytes (row i in out[i]).
+inline void requantize(const int32_t* header, size_t nc, int32x4_t (&acc)[2][8], const Out& o, int8x16_t (&out)[4]) {
+  // docs/quantization.md (5) on every accumulator, 8 columns (one ld4r per constant array) at a time.
+  // Fast path: when every stored column has e < 0 (right = −e > 0, left = 0: the usual case, multipliers below
+  // 1/2), the left shift is the identity and RDBPOT's "−1 when x < 0" needs no test of n, so MBQM is SQRDMULH,
+  // SSRA #31 (x + (x >> 31): x > INT32_MIN since m < 2^31, so it never wraps) and SRSHL: 3 instructions instead of
+  // eb_mbqm_rshl_neon's 6 (requant__neon.h says why SRSHL by −n is RDBPOT after the −1). Columns at or past nc are
+  // never stored, so their shifts do not matter.
+  const int32x4x4_t right = vld1q_s32_x4(header + 3 * kNR);
+  uint32x4_t rmin = vminq_u32(vminq_u32(vreinterpretq_u32_s32(right.val[0]), vreinterpretq_u32_s32(right.val[1])),
+                              vminq_u32(vreinterpretq_u32_s32(right.val[2]), vreinterpretq_u32_s32(right.val[3])));
+  if (nc < kNR) {  // only the first nc columns count: the others read as 1
+    const uint32x4_t lane = {0, 1, 2, 3}, lim = vdupq_n_u32(static_cast<uint32_t>(nc)), one = vdupq_n_u32(1);
+    uint32x4_t m = vdupq_n_u32(~0u);
+    for (uint32_t g = 0; g < 4; ++g) {
+      const uint32x4_t valid = vcltq_u32(vaddq_u32(lane, vdupq_n_u32(4 * g)), lim);
+      m = vminq_u32(m, vbslq_u32(valid, vreinterpretq_u32_s32(right.val[g]), one));
+    }
+    rmin = m;
+  }
+  if (vminvq_u32(rmin) != 0) {
+#pragma GCC unroll 2
+    for (size_t h = 0; h < 2; ++h) {
+      const int64x2x4_t mult = pairs8(header + kNR + 8 * h), nr = pairs8(header + 3 * kNR + 8 * h);
+#pragma GCC unroll 4
+      for (size_t q = 0; q < 4; ++q) {
+        const int32x4_t neg_right = vnegq_s32(s32(nr.val[q]));
+#pragma GCC unroll 2
+        for (size_t p = 0; p < 2; ++p) {
+          int32x4_t x = vqrdmulhq_s32(acc[p][4 * h + q], s32(mult.val[q]));
+          x = vsraq_n_s32(x, x, 31);
+          acc[p][4 * h + q] = vrshlq_s32(x, neg_right);
+        }
+      }
+    }
+  } else {
+#pragma GCC unroll 2
+    for (size_t h = 0; h < 2; ++h) {
+      const int64x2x4_t mult = pairs8(header + kNR + 8 * h), left = pairs8(header + 2 * kNR + 8 * h);
+      const int64x2x4_t nr = pairs8(header + 3 * kNR + 8 * h);
+#pragma GCC unroll 4
+      for (size_t q = 0; q < 4; ++q) {
+        const int32x4_t neg_right = vnegq_s32(s32(nr.val[q]));
+#pragma GCC unroll 2
+        for (size_t p = 0; p < 2; ++p)
+          acc[p][4 * h + q] = eb_mbqm_rshl_neon(acc[p][4 * h + q], s32(mult.val[q]), s32(left.val[q]), neg_right);
+      }
+    }
+  }
+
+  // docs/quantization.md (6) as in eb_narrow16_zp_neon, on SMMLA's order: the bytes of rows 2P, 2P + 1 come out as
+  // 16-bit lanes [r0 c0c1, r1 c0c1, r0 c2c3, r1 c2c3, ...] (8 columns per register); UZP1 / UZP2 of those lanes
+  // give the two rows.
+#pragma GCC unroll 2
+  for (size_t p = 0; p < 2; ++p) {
+    int8x16_t half[2];
+#pragma GCC unroll 2
+    for (size_t h = 0; h < 2; ++h) {
+      const int32x4_t* v = &acc[p][4 * h];
+      const int16x8_t lo = vqaddq_s16(vcombine_s16(vqmovn_s32(v[0]), vqmovn_s32(v[1])), o.zp);
+      const int16x8_t hi = vqaddq_s16(vcombine_s16(vqmovn_s32(v[2]), vqmovn_s32(v[3])), o.zp);
+      half[h] = vcombine_s8(vqmovn_s16(lo), vqmovn_s16(hi));
+      if (o.clamp) half[h] = vminq_s8(vmaxq_s8(half[h], o.act_min), o.act_max);
+    }
+    const int16x8_t u = vreinterpretq_s16_s8(half[0]), v = vreinterpretq_s16_s8(half[1]);
+    out[2 * p] = vreinterpretq_s8_s16(vuzp1q_s16(u, v));
+    out[2 * p + 1] = vreinterpretq_s8_s16(vuzp2q_s16(u, v));
+  }
+}
 }  // namespace
 
 // Assembly pieces of the k loops (see the kernel for why they are assembly). Accumulator accP_Q (rows 2P, 2P + 1,
@@ -125,20 +201,22 @@ inline void store_partial(int8_t* c, int8x16_t v, size_t nc) {
 extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm(size_t mr, size_t nc, size_t kc, const int8_t* a,
                                                         size_t a_stride, const void* w, int8_t* c, size_t c_stride,
                                                         const eb_qs8_requant_params* rq) {
-  // Rows past mr repeat the last valid row (computed) and are stored to a sink.
+  // Rows past mr repeat the last valid row, in and out: a repeated row computes the same bytes as the row it
+  // repeats, so storing both to one place stores the right ones.
   const int8_t* a0 = a;
   const int8_t* a1 = mr > 1 ? a0 + a_stride : a0;
   const int8_t* a2 = mr > 2 ? a1 + a_stride : a1;
   const int8_t* a3 = mr > 3 ? a2 + a_stride : a2;
-  int8_t sink[kNR];
   int8_t* c0 = c;
-  int8_t* c1 = mr > 1 ? c0 + c_stride : sink;
-  int8_t* c2 = mr > 2 ? c0 + 2 * c_stride : sink;
-  int8_t* c3 = mr > 3 ? c0 + 3 * c_stride : sink;
-  const int16x8_t zp = vdupq_n_s16(static_cast<int16_t>(rq->output_zero_point));
+  int8_t* c1 = mr > 1 ? c0 + c_stride : c0;
+  int8_t* c2 = mr > 2 ? c1 + c_stride : c1;
+  int8_t* c3 = mr > 3 ? c2 + c_stride : c2;
+  Out o;
+  o.zp = vdupq_n_s16(static_cast<int16_t>(rq->output_zero_point));
   const int32_t y_min = rq->lo + rq->output_zero_point, y_max = rq->hi + rq->output_zero_point;
-  const int8x16_t act_min = vdupq_n_s8(static_cast<int8_t>(y_min)), act_max = vdupq_n_s8(static_cast<int8_t>(y_max));
-  const bool clamp = y_min > -128 || y_max < 127;  // else narrowing's saturation is the clamp
+  o.act_min = vdupq_n_s8(static_cast<int8_t>(y_min));
+  o.act_max = vdupq_n_s8(static_cast<int8_t>(y_max));
+  o.clamp = y_min > -128 || y_max < 127;
   // The first block's zipped A operands ([kc / 16][x01, y01, x23, y23], then [x01, x23] for a last 8 k), for the
   // blocks after it.
   alignas(16) int8_t zipped[4 * kMaxZippedKc];
@@ -149,43 +227,17 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm(size_t mr, size_t nc, si
   register int32x4_t acc0_4 __asm__("v20"), acc0_5 __asm__("v21"), acc0_6 __asm__("v22"), acc0_7 __asm__("v23");
   register int32x4_t acc1_0 __asm__("v24"), acc1_1 __asm__("v25"), acc1_2 __asm__("v26"), acc1_3 __asm__("v27");
   register int32x4_t acc1_4 __asm__("v28"), acc1_5 __asm__("v29"), acc1_6 __asm__("v30"), acc1_7 __asm__("v31");
-  const int8_t* block = static_cast<const int8_t*>(w);
+  const int8_t* wp = static_cast<const int8_t*>(w);  // each k loop leaves it at the next block
   for (bool first = true;; first = false) {
-    const int32_t* header = reinterpret_cast<const int32_t*>(block);
-    const int8_t* wp = block;
-    const int8_t *r0 = a0, *r1 = a1, *r2 = a2, *r3 = a3;
-    int8_t* z = zipped;
+    const int32_t* header = reinterpret_cast<const int32_t*>(wp);
     ptrdiff_t n = static_cast<ptrdiff_t>(kc >> 3);  // 8-k steps (kc is a multiple of 8)
+    int8_t* z = zipped;
     // The k loops are assembly because GCC 12 cannot be steered to them from intrinsics: it indexes the
     // post-incremented pointers with one counter plus an address add per weight load (51 instructions per 16 k
     // instead of 46), or, when the increments are hidden from it, hoists all four weight loads and spills; and it
     // copies ld4r's results into other registers (16 movs) instead of loading the accumulators in place. Only v0–v7
-    // are scratch (v8–v15 are callee-saved). Each loop leaves wp at the next block.
-    if (first && keep) {  // rows, zipped and kept
-      __asm__ volatile(EB_I8MM_BIAS
-                       "subs %[n], %[n], #2\n"
-                       "b.lt 2f\n"
-                       "1:\n" EB_I8MM_ROWS16 "st1 {v4.16b - v7.16b}, [%[z]], #64\n" EB_I8MM_MMLA16
-                       "b.ge 1b\n"
-                       "2:\n"
-                       "tbz %[n], #0, 3f\n" EB_I8MM_ROWS8 "st1 {v4.16b - v5.16b}, [%[z]]\n" EB_I8MM_MMLA8 "3:\n"
-                       : EB_I8MM_OUTPUTS, [a0] "+r"(r0), [a1] "+r"(r1), [a2] "+r"(r2), [a3] "+r"(r3), [w] "+r"(wp),
-                         [n] "+r"(n), [z] "+r"(z)
-                       :
-                       : EB_I8MM_CLOBBERS);
-    } else if (first || !keep) {  // rows
-      __asm__ volatile(
-          EB_I8MM_BIAS
-          "subs %[n], %[n], #2\n"
-          "b.lt 2f\n"
-          "1:\n" EB_I8MM_ROWS16 EB_I8MM_MMLA16
-          "b.ge 1b\n"
-          "2:\n"
-          "tbz %[n], #0, 3f\n" EB_I8MM_ROWS8 EB_I8MM_MMLA8 "3:\n"
-          : EB_I8MM_OUTPUTS, [a0] "+r"(r0), [a1] "+r"(r1), [a2] "+r"(r2), [a3] "+r"(r3), [w] "+r"(wp), [n] "+r"(n)
-          :
-          : EB_I8MM_CLOBBERS);
-    } else {  // the kept operands: one 64-byte load per 16 k
+    // are scratch (v8–v15 are callee-saved).
+    if (keep && !first) {  // the kept operands: one 64-byte load per 16 k
       __asm__ volatile(EB_I8MM_BIAS
                        "subs %[n], %[n], #2\n"
                        "b.lt 2f\n"
@@ -198,93 +250,50 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm(size_t mr, size_t nc, si
                        : EB_I8MM_OUTPUTS, [w] "+r"(wp), [n] "+r"(n), [z] "+r"(z)
                        :
                        : EB_I8MM_CLOBBERS);
+    } else if (keep) {  // rows, zipped and kept
+      const int8_t *r0 = a0, *r1 = a1, *r2 = a2, *r3 = a3;
+      __asm__ volatile(EB_I8MM_BIAS
+                       "subs %[n], %[n], #2\n"
+                       "b.lt 2f\n"
+                       "1:\n" EB_I8MM_ROWS16 "st1 {v4.16b - v7.16b}, [%[z]], #64\n" EB_I8MM_MMLA16
+                       "b.ge 1b\n"
+                       "2:\n"
+                       "tbz %[n], #0, 3f\n" EB_I8MM_ROWS8 "st1 {v4.16b - v5.16b}, [%[z]]\n" EB_I8MM_MMLA8 "3:\n"
+                       : EB_I8MM_OUTPUTS, [a0] "+r"(r0), [a1] "+r"(r1), [a2] "+r"(r2), [a3] "+r"(r3), [w] "+r"(wp),
+                         [n] "+r"(n), [z] "+r"(z)
+                       :
+                       : EB_I8MM_CLOBBERS);
+    } else {  // rows
+      const int8_t *r0 = a0, *r1 = a1, *r2 = a2, *r3 = a3;
+      __asm__ volatile(
+          EB_I8MM_BIAS
+          "subs %[n], %[n], #2\n"
+          "b.lt 2f\n"
+          "1:\n" EB_I8MM_ROWS16 EB_I8MM_MMLA16
+          "b.ge 1b\n"
+          "2:\n"
+          "tbz %[n], #0, 3f\n" EB_I8MM_ROWS8 EB_I8MM_MMLA8 "3:\n"
+          : EB_I8MM_OUTPUTS, [a0] "+r"(r0), [a1] "+r"(r1), [a2] "+r"(r2), [a3] "+r"(r3), [w] "+r"(wp), [n] "+r"(n)
+          :
+          : EB_I8MM_CLOBBERS);
     }
     int32x4_t acc[2][8] = {{acc0_0, acc0_1, acc0_2, acc0_3, acc0_4, acc0_5, acc0_6, acc0_7},
                            {acc1_0, acc1_1, acc1_2, acc1_3, acc1_4, acc1_5, acc1_6, acc1_7}};
-    // docs/quantization.md (5) on every accumulator, 8 columns (one ld4r per constant array) at a time.
-    // Fast path: when every stored column has e < 0 (right = −e > 0, left = 0: the usual case, multipliers below
-    // 1/2), the left shift is the identity and RDBPOT's "−1 when x < 0" needs no test of n, so MBQM is SQRDMULH,
-    // SSRA #31 (x + (x >> 31): x > INT32_MIN since m < 2^31, so it never wraps) and SRSHL: 3 instructions instead of
-    // eb_mbqm_rshl_neon's 6 (requant__neon.h says why SRSHL by −n is RDBPOT after the −1). Columns at or past nc are
-    // never stored, so their shifts do not matter.
-    const int32x4x4_t right = vld1q_s32_x4(header + 3 * kNR);
-    uint32x4_t rmin = vminq_u32(vminq_u32(vreinterpretq_u32_s32(right.val[0]), vreinterpretq_u32_s32(right.val[1])),
-                                vminq_u32(vreinterpretq_u32_s32(right.val[2]), vreinterpretq_u32_s32(right.val[3])));
-    if (nc < kNR) {  // only the first nc columns count: the others read as 1
-      const uint32x4_t lane = {0, 1, 2, 3}, lim = vdupq_n_u32(static_cast<uint32_t>(nc)), one = vdupq_n_u32(1);
-      uint32x4_t m = vdupq_n_u32(~0u);
-      for (uint32_t g = 0; g < 4; ++g) {
-        const uint32x4_t valid = vcltq_u32(vaddq_u32(lane, vdupq_n_u32(4 * g)), lim);
-        m = vminq_u32(m, vbslq_u32(valid, vreinterpretq_u32_s32(right.val[g]), one));
-      }
-      rmin = m;
-    }
-    if (vminvq_u32(rmin) != 0) {
-#pragma GCC unroll 2
-      for (size_t h = 0; h < 2; ++h) {
-        const int64x2x4_t mult = pairs8(header + kNR + 8 * h), nr = pairs8(header + 3 * kNR + 8 * h);
-#pragma GCC unroll 4
-        for (size_t q = 0; q < 4; ++q) {
-          const int32x4_t neg_right = vnegq_s32(s32(nr.val[q]));
-#pragma GCC unroll 2
-          for (size_t p = 0; p < 2; ++p) {
-            int32x4_t x = vqrdmulhq_s32(acc[p][4 * h + q], s32(mult.val[q]));
-            x = vsraq_n_s32(x, x, 31);
-            acc[p][4 * h + q] = vrshlq_s32(x, neg_right);
-          }
-        }
-      }
-    } else {
-#pragma GCC unroll 2
-      for (size_t h = 0; h < 2; ++h) {
-        const int64x2x4_t mult = pairs8(header + kNR + 8 * h), left = pairs8(header + 2 * kNR + 8 * h);
-        const int64x2x4_t nr = pairs8(header + 3 * kNR + 8 * h);
-#pragma GCC unroll 4
-        for (size_t q = 0; q < 4; ++q) {
-          const int32x4_t neg_right = vnegq_s32(s32(nr.val[q]));
-#pragma GCC unroll 2
-          for (size_t p = 0; p < 2; ++p)
-            acc[p][4 * h + q] = eb_mbqm_rshl_neon(acc[p][4 * h + q], s32(mult.val[q]), s32(left.val[q]), neg_right);
-        }
-      }
-    }
-
-    // docs/quantization.md (6) as in eb_narrow16_zp_neon, on SMMLA's order: the bytes of rows 2P, 2P + 1 come out as
-    // 16-bit lanes [r0 c0c1, r1 c0c1, r0 c2c3, r1 c2c3, ...] (8 columns per register); UZP1 / UZP2 of those lanes
-    // give the two rows.
     int8x16_t out[4];
-#pragma GCC unroll 2
-    for (size_t p = 0; p < 2; ++p) {
-      int8x16_t half[2];
-#pragma GCC unroll 2
-      for (size_t h = 0; h < 2; ++h) {
-        const int32x4_t* v = &acc[p][4 * h];
-        const int16x8_t lo = vqaddq_s16(vcombine_s16(vqmovn_s32(v[0]), vqmovn_s32(v[1])), zp);
-        const int16x8_t hi = vqaddq_s16(vcombine_s16(vqmovn_s32(v[2]), vqmovn_s32(v[3])), zp);
-        half[h] = vcombine_s8(vqmovn_s16(lo), vqmovn_s16(hi));
-        if (clamp) half[h] = vminq_s8(vmaxq_s8(half[h], act_min), act_max);
-      }
-      const int16x8_t u = vreinterpretq_s16_s8(half[0]), v = vreinterpretq_s16_s8(half[1]);
-      out[2 * p] = vreinterpretq_s8_s16(vuzp1q_s16(u, v));
-      out[2 * p + 1] = vreinterpretq_s8_s16(vuzp2q_s16(u, v));
-    }
+    requantize(header, nc, acc, o, out);
     if (nc < kNR) {
-      store_partial(c0, out[0], nc);
-      store_partial(c1, out[1], nc);
-      store_partial(c2, out[2], nc);
       store_partial(c3, out[3], nc);
+      store_partial(c2, out[2], nc);
+      store_partial(c1, out[1], nc);
+      store_partial(c0, out[0], nc);
       return;
     }
-    vst1q_s8(c0, out[0]);
-    vst1q_s8(c1, out[1]);
-    vst1q_s8(c2, out[2]);
     vst1q_s8(c3, out[3]);
+    vst1q_s8(c2, out[2]);
+    vst1q_s8(c1, out[1]);
+    vst1q_s8(c0, out[0]);
     nc -= kNR;
     if (nc == 0) return;
-    c0 += kNR;
-    c1 = mr > 1 ? c1 + kNR : sink;
-    c2 = mr > 2 ? c2 + kNR : sink;
-    c3 = mr > 3 ? c3 + kNR : sink;
-    block = wp;
+    c0 += kNR, c1 += kNR, c2 += kNR, c3 += kNR;
   }
 }
