@@ -56,6 +56,7 @@ inline void store_partial(int8_t* c, int8x16_t v, size_t nc) {
   }
   if (nc & 1) vst1q_lane_s8(c, v, 0);
 }
+
 // The output constants of a call: docs/quantization.md (6).
 struct Out {
   int16x8_t zp;
