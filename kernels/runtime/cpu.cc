@@ -138,8 +138,9 @@ bool gemm_kernel(uint32_t isa, GemmKernel* k) {
     case kIsaNeonDot: *k = {eb_qs8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 0, 4, 1}; return true;
 #endif
 #ifdef EB_HAVE_ISA_I8MM
-    // SMMLA: 32 MACs per instruction; same c8 packing as the NEON kernel (docs/kernel-naming.md).
-    case kIsaI8mm: *k = {eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm, 4, 16, 8, 1, 0, 4}; return true;
+    // SMMLA: 32 MACs per instruction; same c8 packing as the NEON kernel; one call per tile of rows
+    // (docs/kernel-naming.md).
+    case kIsaI8mm: *k = {eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm, 4, 16, 8, 1, 0, 4, 1}; return true;
 #endif
     default: return false;
   }

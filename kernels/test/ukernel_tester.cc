@@ -198,7 +198,8 @@ const GemmVariant kGemm[] = {
      4, 0, true},
 #endif
 #ifdef EB_HAVE_ISA_I8MM
-    {"eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm", "i8mm", eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm, 4, 16, 8, 1, 4, 0},
+    {"eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm", "i8mm", eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm, 4, 16, 8, 1, 4, 0,
+     true},
 #endif
     {NULL, NULL, NULL, 0, 0, 0, 0, 0, 0},
 };
@@ -291,6 +292,11 @@ void test_gemm(uint64_t seed) {
     gemm_shape(ck, *v, v->mr, v->nr + 1, 4099, false, 1, r);
     gemm_shape(ck, *v, 3, 5, 65000, true, 1, r);
     gemm_shape(ck, *v, v->mr + 1, v->nr, 8191, true, 2, r);
+    // i8mm keeps the zipped rows of the first block for kc <= 4608 only: rows longer and shorter, several blocks.
+    if (strcmp(v->isa, "i8mm") == 0) {
+      const size_t long_ks[] = {4600, 4608, 4616, 6000};
+      for (size_t k : long_ks) gemm_shape(ck, *v, v->mr + 2, 3 * v->nr - 5, k, true, 0, r);
+    }
     ck.done();
   }
 }
