@@ -131,7 +131,13 @@ bool gemm_kernel(uint32_t isa, GemmKernel* k) {
     case kIsaAvx2: *k = {eb_qs8_gemm_minmax_ukernel_4x4c8__avx2, 4, 4, 8, 2, 0, 4}; return true;
 #endif
 #ifdef EB_HAVE_ISA_NEON
+#if defined(__aarch64__)
+    // Two int8 products per int16 lane: exact for weights in [−127, 127]; gemm_kernel_for_weights swaps in 2x8c8
+    // for a layer holding a −128. armv7 keeps 2x8c8 (16 q registers: the 16 accumulators would spill).
+    case kIsaNeon: *k = {eb_qs8_gemm_minmax_ukernel_2x8c16__neon, 2, 8, 16, 1, 0, 4}; return true;
+#else
     case kIsaNeon: *k = {eb_qs8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 0, 4}; return true;
+#endif
 #endif
 #ifdef EB_HAVE_ISA_NEONDOT
     case kIsaNeonDot: *k = {eb_qs8_gemm_minmax_ukernel_4x8c4__neondot, 4, 8, 4, 1, 0, 4}; return true;
@@ -142,6 +148,22 @@ bool gemm_kernel(uint32_t isa, GemmKernel* k) {
 #endif
     default: return false;
   }
+}
+
+void gemm_kernel_for_weights(const int8_t* w, size_t n, GemmKernel* k) {
+#if defined(EB_HAVE_ISA_NEON) && defined(__aarch64__)
+  // 2x8c16 sums two products in an int16 lane: (−128)·(−128) twice would wrap. docs/quantization.md keeps weights in
+  // [−127, 127], so only a hand-made or hostile file gets here; 2x8c8 (one product per lane) is exact for any int8.
+  if (k->fn != eb_qs8_gemm_minmax_ukernel_2x8c16__neon) return;
+  for (size_t i = 0; i < n; ++i) {
+    if (w[i] == -128) {
+      *k = {eb_qs8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 0, 4};
+      return;
+    }
+  }
+#else
+  (void)w, (void)n, (void)k;
+#endif
 }
 
 bool dw_kernel(uint32_t isa, DwKernel* k) {

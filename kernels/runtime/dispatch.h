@@ -96,6 +96,9 @@ void free_plans(eb_model* model);
 
 // Kernel tables (gemm_kernel / dw_kernel return false when the ISA has no such kernel).
 bool gemm_kernel(uint32_t isa, GemmKernel* out);
+// The GEMM kernel for one layer: k (from gemm_kernel) unless it is exact only for weights in [−127, 127] and the
+// layer's n weights w hold a −128; then the ISA's kernel that is exact for any int8.
+void gemm_kernel_for_weights(const int8_t* w, size_t n, GemmKernel* k);
 bool dw_kernel(uint32_t isa, DwKernel* out);
 bool spmm_kernel(uint32_t isa, SpmmKernel* out);
 

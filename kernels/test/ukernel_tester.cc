@@ -180,6 +180,7 @@ struct GemmVariant {
   eb_qs8_gemm_ukernel_fn fn;
   size_t mr, nr, kr, w_elem, header_arrays;
   int32_t a_offset;
+  bool w127;  // exact for weights in [−127, 127] only (docs/quantization.md): the shapes draw none of −128
 };
 const GemmVariant kGemm[] = {
 #ifdef EB_HAVE_ISA_AVX512VNNI
@@ -191,6 +192,8 @@ const GemmVariant kGemm[] = {
 #endif
 #ifdef EB_HAVE_ISA_NEON
     {"eb_qs8_gemm_minmax_ukernel_2x8c8__neon", "neon", eb_qs8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 4, 0},
+    {"eb_qs8_gemm_minmax_ukernel_2x8c16__neon", "neon", eb_qs8_gemm_minmax_ukernel_2x8c16__neon, 2, 8, 16, 1, 4, 0,
+     true},
 #endif
 #ifdef EB_HAVE_ISA_NEONDOT
     {"eb_qs8_gemm_minmax_ukernel_4x8c4__neondot", "neondot", eb_qs8_gemm_minmax_ukernel_4x8c4__neondot, 4, 8, 4, 1, 4,
@@ -216,9 +219,12 @@ void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, b
   int8_t* want = static_cast<int8_t*>(alloc64(M * N));
   int8_t* a = static_cast<int8_t*>(alloc64(M * a_stride));
   int8_t* c = static_cast<int8_t*>(alloc64(M * c_stride));
-  const int8_t wx = extreme == 2 ? 127 : -128;
+  const int8_t w_min = v.w127 ? -127 : -128, wx = extreme == 2 ? 127 : w_min;
   for (size_t i = 0; i < M * K; ++i) x[i] = extreme ? -128 : r.s8();
-  for (size_t i = 0; i < N * K; ++i) w[i] = extreme ? wx : r.s8();
+  for (size_t i = 0; i < N * K; ++i) {
+    w[i] = extreme ? wx : r.s8();
+    if (w[i] < w_min) w[i] = w_min;
+  }
   const int32_t zp_x = extreme ? 127 : pick_zp(r);
   const bool has_bias = !r.chance(10);
   const int acc_bits = extreme ? log2_ceil(K * 255 * 128) : 13 + log2_ceil(K) / 2;
