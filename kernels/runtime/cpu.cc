@@ -18,6 +18,9 @@ namespace eb {
 
 namespace {
 
+// NEON GEMM layers with K below this run 4x16__neon, the others 2x8c16__neon (gemm_kernel_for_layer).
+constexpr size_t kGemmNeonSmallK = 48;
+
 const char* const kIsaNames[kIsaCount] = {"ref", "avx2", "avx512vnni", "neon", "neondot", "i8mm"};
 
 uint32_t cpu_mask() {
@@ -132,8 +135,8 @@ bool gemm_kernel(uint32_t isa, GemmKernel* k) {
 #endif
 #ifdef EB_HAVE_ISA_NEON
 #if defined(__aarch64__)
-    // Two int8 products per int16 lane: exact for weights in [−127, 127]; gemm_kernel_for_weights swaps in 2x8c8
-    // for a layer holding a −128. armv7 keeps 2x8c8 (16 q registers: the 16 accumulators would spill).
+    // Two int8 products per int16 lane: exact for weights in [−127, 127]; gemm_kernel_for_layer swaps in 4x16 for
+    // small K and 2x8c8 for a layer holding a −128. armv7 keeps 2x8c8 (16 q registers: the accumulators would spill).
     case kIsaNeon: *k = {eb_qs8_gemm_minmax_ukernel_2x8c16__neon, 2, 8, 16, 1, 0, 4}; return true;
 #else
     case kIsaNeon: *k = {eb_qs8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 0, 4}; return true;
@@ -150,11 +153,18 @@ bool gemm_kernel(uint32_t isa, GemmKernel* k) {
   }
 }
 
-void gemm_kernel_for_weights(const int8_t* w, size_t n, GemmKernel* k) {
+void gemm_kernel_for_layer(size_t K, const int8_t* w, size_t n, GemmKernel* k) {
 #if defined(EB_HAVE_ISA_NEON) && defined(__aarch64__)
+  if (k->fn != eb_qs8_gemm_minmax_ukernel_2x8c16__neon) return;
+  // Small K: 4x16 (SMLAL by lane on int16 weights) yields 64 outputs a call against 2x8c16's 16, so the per-call
+  // work and 2x8c16's reduction weigh less, and K needs no padding to 16; from K = 48 on, 2x8c16's cheaper MACs win
+  // (MobileNetV2 on cortex-a53: docs/kernel-naming.md). It is exact for any int8 weight.
+  if (K < kGemmNeonSmallK) {
+    *k = {eb_qs8_gemm_minmax_ukernel_4x16__neon, 4, 16, 1, 2, 0, 4};
+    return;
+  }
   // 2x8c16 sums two products in an int16 lane: (−128)·(−128) twice would wrap. docs/quantization.md keeps weights in
   // [−127, 127], so only a hand-made or hostile file gets here; 2x8c8 (one product per lane) is exact for any int8.
-  if (k->fn != eb_qs8_gemm_minmax_ukernel_2x8c16__neon) return;
   for (size_t i = 0; i < n; ++i) {
     if (w[i] == -128) {
       *k = {eb_qs8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 0, 4};
@@ -162,7 +172,7 @@ void gemm_kernel_for_weights(const int8_t* w, size_t n, GemmKernel* k) {
     }
   }
 #else
-  (void)w, (void)n, (void)k;
+  (void)K, (void)w, (void)n, (void)k;
 #endif
 }
 

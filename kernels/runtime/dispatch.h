@@ -96,9 +96,9 @@ void free_plans(eb_model* model);
 
 // Kernel tables (gemm_kernel / dw_kernel return false when the ISA has no such kernel).
 bool gemm_kernel(uint32_t isa, GemmKernel* out);
-// The GEMM kernel for one layer: k (from gemm_kernel) unless it is exact only for weights in [−127, 127] and the
-// layer's n weights w hold a −128; then the ISA's kernel that is exact for any int8.
-void gemm_kernel_for_weights(const int8_t* w, size_t n, GemmKernel* k);
+// The GEMM kernel for one layer of depth K whose n weights are w: k (from gemm_kernel), or another kernel of the same
+// ISA that suits the layer better (by K), or that is exact where k is not (a −128 weight; cpu.cc says which).
+void gemm_kernel_for_layer(size_t K, const int8_t* w, size_t n, GemmKernel* k);
 bool dw_kernel(uint32_t isa, DwKernel* out);
 bool spmm_kernel(uint32_t isa, SpmmKernel* out);
 

@@ -194,6 +194,7 @@ const GemmVariant kGemm[] = {
     {"eb_qs8_gemm_minmax_ukernel_2x8c8__neon", "neon", eb_qs8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 4, 0},
     {"eb_qs8_gemm_minmax_ukernel_2x8c16__neon", "neon", eb_qs8_gemm_minmax_ukernel_2x8c16__neon, 2, 8, 16, 1, 4, 0,
      true},
+    {"eb_qs8_gemm_minmax_ukernel_4x16__neon", "neon", eb_qs8_gemm_minmax_ukernel_4x16__neon, 4, 16, 1, 2, 4, 0},
 #endif
 #ifdef EB_HAVE_ISA_NEONDOT
     {"eb_qs8_gemm_minmax_ukernel_4x8c4__neondot", "neondot", eb_qs8_gemm_minmax_ukernel_4x8c4__neondot, 4, 8, 4, 1, 4,
@@ -275,7 +276,7 @@ void test_gemm(uint64_t seed) {
     ns[nn++] = 2 * v->nr - 1;
     ns[nn++] = 2 * v->nr + 1;
     ns[nn++] = 3 * v->nr;
-    const size_t kr = v->kr;
+    const size_t kr = v->kr > 1 ? v->kr : 8;  // kr 1 (by-lane kernels): around their step of 8 k
     const size_t ks[] = {1, 2, 3, kr - 1, kr, kr + 1, 2 * kr + 1, 3 * kr, 7, 13, 31, 33, 63, 64, 65, 127, 257};
     const size_t nk = sizeof ks / sizeof ks[0];
     for (size_t i = 0; i < nm; ++i)
