@@ -153,14 +153,23 @@ bool gemm_kernel(uint32_t isa, GemmKernel* k) {
   }
 }
 
-void gemm_kernel_for_layer(size_t K, const int8_t* w, size_t n, GemmKernel* k) {
+void gemm_kernel_for_layer(size_t K, const int8_t* w, size_t n, const int32_t* shift, size_t channels, GemmKernel* k) {
 #if defined(EB_HAVE_ISA_NEON) && defined(__aarch64__)
   if (k->fn != eb_qs8_gemm_minmax_ukernel_2x8c16__neon) return;
+  // With every exponent <= 0 (the usual case: s_x·s_w < s_y), the rshift twins leave out the left shift.
+  bool right_only = true;
+  for (size_t i = 0; i < channels; ++i) right_only = right_only && shift[i] <= 0;
   // Small K: 4x16 (SMLAL by lane on int16 weights) yields 64 outputs a call against 2x8c16's 16, so the per-call
   // work and 2x8c16's reduction weigh less, and K needs no padding to 16; from K = 48 on, 2x8c16's cheaper MACs win
   // (MobileNetV2 on cortex-a53: docs/kernel-naming.md). It is exact for any int8 weight.
   if (K < kGemmNeonSmallK) {
-    *k = {eb_qs8_gemm_minmax_ukernel_4x16__neon, 4, 16, 1, 2, 0, 4};
+    *k = {right_only ? eb_qs8_gemm_minmax_rshift_ukernel_4x16__neon : eb_qs8_gemm_minmax_ukernel_4x16__neon,
+          4,
+          16,
+          1,
+          2,
+          0,
+          4};
     return;
   }
   // 2x8c16 sums two products in an int16 lane: (−128)·(−128) twice would wrap. docs/quantization.md keeps weights in
@@ -171,8 +180,9 @@ void gemm_kernel_for_layer(size_t K, const int8_t* w, size_t n, GemmKernel* k) {
       return;
     }
   }
+  if (right_only) k->fn = eb_qs8_gemm_minmax_rshift_ukernel_2x8c16__neon;
 #else
-  (void)K, (void)w, (void)n, (void)k;
+  (void)K, (void)w, (void)n, (void)shift, (void)channels, (void)k;
 #endif
 }
 

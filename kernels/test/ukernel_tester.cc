@@ -180,7 +180,8 @@ struct GemmVariant {
   eb_qs8_gemm_ukernel_fn fn;
   size_t mr, nr, kr, w_elem, header_arrays;
   int32_t a_offset;
-  bool w127;  // exact for weights in [−127, 127] only (docs/quantization.md): the shapes draw none of −128
+  bool w127;    // exact for weights in [−127, 127] only (docs/quantization.md): the shapes draw none of −128
+  bool rshift;  // for exponents <= 0 only (no left shift): the shapes draw none above 0
 };
 const GemmVariant kGemm[] = {
 #ifdef EB_HAVE_ISA_AVX512VNNI
@@ -195,6 +196,10 @@ const GemmVariant kGemm[] = {
     {"eb_qs8_gemm_minmax_ukernel_2x8c16__neon", "neon", eb_qs8_gemm_minmax_ukernel_2x8c16__neon, 2, 8, 16, 1, 4, 0,
      true},
     {"eb_qs8_gemm_minmax_ukernel_4x16__neon", "neon", eb_qs8_gemm_minmax_ukernel_4x16__neon, 4, 16, 1, 2, 4, 0},
+    {"eb_qs8_gemm_minmax_rshift_ukernel_2x8c16__neon", "neon", eb_qs8_gemm_minmax_rshift_ukernel_2x8c16__neon, 2, 8, 16,
+     1, 4, 0, true, true},
+    {"eb_qs8_gemm_minmax_rshift_ukernel_4x16__neon", "neon", eb_qs8_gemm_minmax_rshift_ukernel_4x16__neon, 4, 16, 1, 2,
+     4, 0, false, true},
 #endif
 #ifdef EB_HAVE_ISA_NEONDOT
     {"eb_qs8_gemm_minmax_ukernel_4x8c4__neondot", "neondot", eb_qs8_gemm_minmax_ukernel_4x8c4__neondot, 4, 8, 4, 1, 4,
@@ -232,6 +237,7 @@ void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, b
   for (size_t j = 0; j < N; ++j) {
     bias[j] = r.chance(5) ? r.range(-(1 << 30), 1 << 30) : r.range(-(1 << 14), 1 << 14);
     pick_requant(r, acc_bits, &mult[j], &shift[j]);
+    if (v.rshift && shift[j] > 0) shift[j] = -shift[j];
   }
   const OutQuant oq = pick_out(r);
   eb_qs8_gemm_params gp = {M, N, K, zp_x, oq.zp, oq.act_min, oq.act_max};
