@@ -52,6 +52,27 @@ constexpr size_t kNR = 8, kKR = 16;
   EB_ACC4(op, "v6", "v7", "v16", "v17", "4", "5")                  \
   EB_MUL4("smlal2", "16b", "v4", "v5", "v18", "v19", "v20", "v21") \
   EB_ACC4(op, "v18", "v19", "v20", "v21", "6", "7")
+// One 16-k block of a single row (x0 = v0): the same products for 8 columns, no second row.
+#define EB_GEMM_BLOCK1(op)                                        \
+  "ldr q0, [%[pa0]], #16\n"                                        \
+  "ld1 {v2.16b, v3.16b, v4.16b, v5.16b}, [%[pw]], #64\n"           \
+  EB_MUL1("smull", "8b", "v6", "v7", "v16", "v17")                 \
+  EB_MUL1("smlal2", "16b", "v6", "v7", "v16", "v17")               \
+  "ld1 {v2.16b, v3.16b, v4.16b, v5.16b}, [%[pw]], #64\n"           \
+  EB_ACC1(op, "v6", "v7", "v16", "v17", "0", "1", "2", "3")        \
+  EB_MUL1("smull", "8b", "v6", "v7", "v16", "v17")                 \
+  EB_MUL1("smlal2", "16b", "v6", "v7", "v16", "v17")               \
+  EB_ACC1(op, "v6", "v7", "v16", "v17", "4", "5", "6", "7")
+#define EB_MUL1(ins, half, p0, p1, p2, p3)                  \
+  ins " " p0 ".8h, v0." half ", v2." half "\n"              \
+  ins " " p1 ".8h, v0." half ", v3." half "\n"              \
+  ins " " p2 ".8h, v0." half ", v4." half "\n"              \
+  ins " " p3 ".8h, v0." half ", v5." half "\n"
+#define EB_ACC1(op, p0, p1, p2, p3, j0, j1, j2, j3)         \
+  op " %[a0" j0 "].4s, " p0 ".8h\n"                         \
+  op " %[a0" j1 "].4s, " p1 ".8h\n"                         \
+  op " %[a0" j2 "].4s, " p2 ".8h\n"                         \
+  op " %[a0" j3 "].4s, " p3 ".8h\n"
 // clang-format on
 #else
 // Σ of the 16 products x[k]·w[k] in 8 int16 lanes, lane i = x[i]·w[i] + x[i + 8]·w[i + 8] (exact: see above).
@@ -93,57 +114,13 @@ inline int32x4_t mbqm(int32x4_t acc, int32x4_t mult, int32x4_t left, int32x4_t n
 }  // namespace
 
 namespace {
-// kLeft = false: every column's exponent is <= 0 (left shifts all 0), so sat32(acc · 2^0) = acc is skipped.
+// docs/quantization.md (5) and (6) for the 2×8 tile: reduce the accumulators (4 partial sums each), add bias', MBQM
+// per column, + zp_y, clamp, store mr rows. kLeft = false: every column's exponent is <= 0 (left shifts all 0), so
+// sat32(acc · 2^0) = acc is skipped.
 template <bool kLeft>
-inline void gemm_2x8c16(size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a_stride, const void* w, int8_t* c,
-                        size_t c_stride, const eb_qs8_requant_params* rq) {
-  const int8_t* a0 = a;
-  const int8_t* a1 = mr > 1 ? a + a_stride : a;
-  const int32_t* header = static_cast<const int32_t*>(w);
-  const int8_t* wp = reinterpret_cast<const int8_t*>(header + 4 * kNR);
-  int32x4_t acc0[kNR], acc1[kNR];
-#if defined(__aarch64__)
-  // The K loop in assembly: GCC 12 either spills 4 of the 16 accumulators to the stack inside the loop (its pre-RA
-  // scheduler hoists the 8 weight loads and 16 products) or, without that pass, chains every product through one
-  // register, which stalls an in-order core at each step. Here each SMULL → SMLAL2 → SADALP chain has 4-8
-  // independent instructions between its steps, and the second half's weights load while the first half's products
-  // accumulate (Cortex-A53 under llvm-mca: 75 cycles per 16 k, 256 MACs, with the loop branch).
-  size_t blocks = kc / kKR - 1;  // kc is a positive multiple of 16 (K >= 1): the first block always exists
-  const int8_t* wq = wp;
-  __asm__ volatile(EB_GEMM_BLOCK("saddlp") "cbz %[blocks], 2f\n"
-                   "1:\n" EB_GEMM_BLOCK("sadalp") "subs %[blocks], %[blocks], #1\n"
-                   "b.ne 1b\n"
-                   "2:\n"
-                   : [a00] "=&w"(acc0[0]), [a01] "=&w"(acc0[1]), [a02] "=&w"(acc0[2]), [a03] "=&w"(acc0[3]),
-                     [a04] "=&w"(acc0[4]), [a05] "=&w"(acc0[5]), [a06] "=&w"(acc0[6]), [a07] "=&w"(acc0[7]),
-                     [a10] "=&w"(acc1[0]), [a11] "=&w"(acc1[1]), [a12] "=&w"(acc1[2]), [a13] "=&w"(acc1[3]),
-                     [a14] "=&w"(acc1[4]), [a15] "=&w"(acc1[5]), [a16] "=&w"(acc1[6]), [a17] "=&w"(acc1[7]),
-                     [pa0] "+r"(a0), [pa1] "+r"(a1), [pw] "+r"(wq), [blocks] "+r"(blocks)
-                   :
-                   : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17", "v18", "v19",
-                     "v20", "v21");
-#else
-  {
-    const int8x16_t x0 = vld1q_s8(a0), x1 = vld1q_s8(a1);
-#pragma GCC unroll 8
-    for (size_t j = 0; j < kNR; ++j) {
-      const int8x16_t wj = vld1q_s8(wp + kKR * j);
-      acc0[j] = vpaddlq_s16(dot_pairs(x0, wj));
-      acc1[j] = vpaddlq_s16(dot_pairs(x1, wj));
-    }
-    wp += kKR * kNR;
-  }
-  for (size_t k = kKR; k < kc; k += kKR, wp += kKR * kNR) {
-    const int8x16_t x0 = vld1q_s8(a0 + k), x1 = vld1q_s8(a1 + k);
-#pragma GCC unroll 8
-    for (size_t j = 0; j < kNR; ++j) {
-      const int8x16_t wj = vld1q_s8(wp + kKR * j);
-      acc0[j] = vpadalq_s16(acc0[j], dot_pairs(x0, wj));
-      acc1[j] = vpadalq_s16(acc1[j], dot_pairs(x1, wj));
-    }
-  }
-#endif
-  // docs/quantization.md (5): bias' (zp_x folded in, ukernels_isa.h), then MBQM per column.
+inline void finish(const int32x4_t* acc0, const int32x4_t* acc1, size_t mr, size_t nc, const int32_t* header, int8_t* c,
+                   size_t c_stride, const eb_qs8_requant_params* rq) {
+  // bias' has zp_x folded in (ukernels_isa.h).
   const int32x4_t bias_lo = vld1q_s32(header), bias_hi = vld1q_s32(header + 4);
   const int32x4_t mult_lo = vld1q_s32(header + kNR), mult_hi = vld1q_s32(header + kNR + 4);
   const int32x4_t left_lo = vld1q_s32(header + 2 * kNR), left_hi = vld1q_s32(header + 2 * kNR + 4);  // unused: !kLeft
@@ -168,6 +145,74 @@ inline void gemm_2x8c16(size_t mr, size_t nc, size_t kc, const int8_t* a, size_t
     store_partial(c, vget_low_s8(y), nc);
     if (mr > 1) store_partial(c + c_stride, vget_high_s8(y), nc);
   }
+}
+
+template <bool kLeft>
+inline void gemm_2x8c16(size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a_stride, const void* w, int8_t* c,
+                        size_t c_stride, const eb_qs8_requant_params* rq) {
+  const int8_t* a0 = a;
+  const int32_t* header = static_cast<const int32_t*>(w);
+  const int8_t* wp = reinterpret_cast<const int8_t*>(header + 4 * kNR);
+#if defined(__aarch64__)
+  // The K loop in assembly: GCC 12 either spills 4 of the 16 accumulators to the stack inside the loop (its pre-RA
+  // scheduler hoists the 8 weight loads and 16 products) or, without that pass, chains every product through one
+  // register, which stalls an in-order core at each step. Here each SMULL → SMLAL2 → SADALP chain has 4-8
+  // independent instructions between its steps, and the second half's weights load while the first half's products
+  // accumulate (Cortex-A53 under llvm-mca: 75 cycles per 16 k, 256 MACs, with the loop branch).
+  size_t blocks = kc / kKR - 1;  // kc is a positive multiple of 16 (K >= 1): the first block always exists
+  if (mr > 1) {
+    const int8_t* a1 = a + a_stride;
+    int32x4_t acc0[kNR], acc1[kNR];
+    __asm__ volatile(EB_GEMM_BLOCK("saddlp") "cbz %[blocks], 2f\n"
+                     "1:\n" EB_GEMM_BLOCK("sadalp") "subs %[blocks], %[blocks], #1\n"
+                     "b.ne 1b\n"
+                     "2:\n"
+                     : [a00] "=&w"(acc0[0]), [a01] "=&w"(acc0[1]), [a02] "=&w"(acc0[2]), [a03] "=&w"(acc0[3]),
+                       [a04] "=&w"(acc0[4]), [a05] "=&w"(acc0[5]), [a06] "=&w"(acc0[6]), [a07] "=&w"(acc0[7]),
+                       [a10] "=&w"(acc1[0]), [a11] "=&w"(acc1[1]), [a12] "=&w"(acc1[2]), [a13] "=&w"(acc1[3]),
+                       [a14] "=&w"(acc1[4]), [a15] "=&w"(acc1[5]), [a16] "=&w"(acc1[6]), [a17] "=&w"(acc1[7]),
+                       [pa0] "+r"(a0), [pa1] "+r"(a1), [pw] "+r"(wp), [blocks] "+r"(blocks)
+                     :
+                     : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17", "v18", "v19",
+                       "v20", "v21");
+    finish<kLeft>(acc0, acc1, mr, nc, header, c, c_stride, rq);
+  } else {  // one row (FULLY_CONNECTED on one pixel, the last tile of an odd M): half the work, 27 per 16 k
+    int32x4_t acc0[kNR];
+    __asm__ volatile(EB_GEMM_BLOCK1("saddlp") "cbz %[blocks], 2f\n"
+                     "1:\n" EB_GEMM_BLOCK1("sadalp") "subs %[blocks], %[blocks], #1\n"
+                     "b.ne 1b\n"
+                     "2:\n"
+                     : [a00] "=&w"(acc0[0]), [a01] "=&w"(acc0[1]), [a02] "=&w"(acc0[2]), [a03] "=&w"(acc0[3]),
+                       [a04] "=&w"(acc0[4]), [a05] "=&w"(acc0[5]), [a06] "=&w"(acc0[6]), [a07] "=&w"(acc0[7]),
+                       [pa0] "+r"(a0), [pw] "+r"(wp), [blocks] "+r"(blocks)
+                     :
+                     : "cc", "memory", "v0", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17");
+    finish<kLeft>(acc0, acc0, 1, nc, header, c, c_stride, rq);  // row 1 repeats row 0, not stored
+  }
+#else
+  const int8_t* a1 = mr > 1 ? a + a_stride : a;
+  int32x4_t acc0[kNR], acc1[kNR];
+  {
+    const int8x16_t x0 = vld1q_s8(a0), x1 = vld1q_s8(a1);
+#pragma GCC unroll 8
+    for (size_t j = 0; j < kNR; ++j) {
+      const int8x16_t wj = vld1q_s8(wp + kKR * j);
+      acc0[j] = vpaddlq_s16(dot_pairs(x0, wj));
+      acc1[j] = vpaddlq_s16(dot_pairs(x1, wj));
+    }
+    wp += kKR * kNR;
+  }
+  for (size_t k = kKR; k < kc; k += kKR, wp += kKR * kNR) {
+    const int8x16_t x0 = vld1q_s8(a0 + k), x1 = vld1q_s8(a1 + k);
+#pragma GCC unroll 8
+    for (size_t j = 0; j < kNR; ++j) {
+      const int8x16_t wj = vld1q_s8(wp + kKR * j);
+      acc0[j] = vpadalq_s16(acc0[j], dot_pairs(x0, wj));
+      acc1[j] = vpadalq_s16(acc1[j], dot_pairs(x1, wj));
+    }
+  }
+  finish<kLeft>(acc0, acc1, mr, nc, header, c, c_stride, rq);
+#endif
 }
 }  // namespace
 
