@@ -18,9 +18,6 @@ namespace eb {
 
 namespace {
 
-// NEON GEMM layers with K below this run 4x16__neon, the others 2x8c16__neon (gemm_kernel_for_layer).
-constexpr size_t kGemmNeonSmallK = 48;
-
 const char* const kIsaNames[kIsaCount] = {"ref", "avx2", "avx512vnni", "neon", "neondot", "i8mm"};
 
 uint32_t cpu_mask() {
@@ -155,6 +152,7 @@ bool gemm_kernel(uint32_t isa, GemmKernel* k) {
 
 void gemm_kernel_for_layer(size_t K, const int8_t* w, size_t n, const int32_t* shift, size_t channels, GemmKernel* k) {
 #if defined(EB_HAVE_ISA_NEON) && defined(__aarch64__)
+  constexpr size_t kSmallK = 48;  // K below it: 4x16, else 2x8c16
   if (k->fn != eb_qs8_gemm_minmax_ukernel_2x8c16__neon) return;
   // With every exponent <= 0 (the usual case: s_x·s_w < s_y), the rshift twins leave out the left shift.
   bool right_only = true;
@@ -162,7 +160,7 @@ void gemm_kernel_for_layer(size_t K, const int8_t* w, size_t n, const int32_t* s
   // Small K: 4x16 (SMLAL by lane on int16 weights) yields 64 outputs a call against 2x8c16's 16, so the per-call
   // work and 2x8c16's reduction weigh less, and K needs no padding to 16; from K = 48 on, 2x8c16's cheaper MACs win
   // (MobileNetV2 on cortex-a53: docs/kernel-naming.md). It is exact for any int8 weight.
-  if (K < kGemmNeonSmallK) {
+  if (K < kSmallK) {
     *k = {right_only ? eb_qs8_gemm_minmax_rshift_ukernel_4x16__neon : eb_qs8_gemm_minmax_ukernel_4x16__neon,
           4,
           16,
