@@ -4,7 +4,7 @@
 //
 // 4 rows × 16 columns, one k a step: weights packed as int16 ([kc][16], GemmKernel w_elem 2), 8 activations of a row
 // widened once per 8 k, then SMLAL by lane: 4 exact MACs per instruction into int32, no reduction. Per MAC that is
-// 25% more than 2x8c16's SMULL + SMLAL2 + SADALP, but a call yields 64 outputs instead of 16: where K is small
+// 31% more than 2x8c16's SMULL + SMLAL2 + SADALP, but a call yields 64 outputs instead of 16: where K is small
 // (MobileNetV2's 1×1 expansions, K = 16..32) the per-call work (the executor's loop, the block header, the
 // requantization constants) and 2x8c16's reduction outweigh the K loop, and K needs no padding to 16 (K = 24 runs
 // direct). kernels/runtime/cpu.cc gemm_kernel_for_layer picks it by K. Requantization: docs/quantization.md (5) as
@@ -37,25 +37,24 @@ inline void mac16(int32x4_t* acc, const int16_t* w, int16x4_t x) {
   "smlal %[c" i "2].4s, " wb ".4h, v" i ".h[" L "]\n"         \
   "smlal2 %[c" i "3].4s, " wb ".8h, v" i ".h[" L "]\n"
 #define EB_K(L, wa, wb) EB_ROW("0", L, wa, wb) EB_ROW("1", L, wa, wb) EB_ROW("2", L, wa, wb) EB_ROW("3", L, wa, wb)
-// 8 k: the next k's weights load while this k's 16 SMLAL issue.
-#define EB_GEMM_8K                                       \
-  "ldr d0, [%[pa0]], #8\n"                               \
-  "ldr d1, [%[pa1]], #8\n"                               \
-  "ldr d2, [%[pa2]], #8\n"                               \
-  "ldr d3, [%[pa3]], #8\n"                               \
-  "ldp q4, q5, [%[pw]], #32\n"                           \
-  "sxtl v0.8h, v0.8b\n"                                  \
-  "sxtl v1.8h, v1.8b\n"                                  \
-  "sxtl v2.8h, v2.8b\n"                                  \
-  "sxtl v3.8h, v3.8b\n"                                  \
-  "ldp q6, q7, [%[pw]], #32\n" EB_K("0", "v4", "v5")     \
-  "ldp q4, q5, [%[pw]], #32\n" EB_K("1", "v6", "v7")     \
-  "ldp q6, q7, [%[pw]], #32\n" EB_K("2", "v4", "v5")     \
-  "ldp q4, q5, [%[pw]], #32\n" EB_K("3", "v6", "v7")     \
-  "ldp q6, q7, [%[pw]], #32\n" EB_K("4", "v4", "v5")     \
-  "ldp q4, q5, [%[pw]], #32\n" EB_K("5", "v6", "v7")     \
-  "ldp q6, q7, [%[pw]], #32\n" EB_K("6", "v4", "v5")     \
-  EB_K("7", "v6", "v7")
+// 8 k: the weights of two k a load (LD1 of 4 registers), two k ahead of their SMLAL.
+#define EB_GEMM_8K                                                 \
+  "ldr d0, [%[pa0]], #8\n"                                         \
+  "ldr d1, [%[pa1]], #8\n"                                         \
+  "ldr d2, [%[pa2]], #8\n"                                         \
+  "ldr d3, [%[pa3]], #8\n"                                         \
+  "ld1 {v4.8h, v5.8h, v6.8h, v7.8h}, [%[pw]], #64\n"               \
+  "sxtl v0.8h, v0.8b\n"                                            \
+  "sxtl v1.8h, v1.8b\n"                                            \
+  "sxtl v2.8h, v2.8b\n"                                            \
+  "sxtl v3.8h, v3.8b\n"                                            \
+  "ld1 {v8.8h, v9.8h, v10.8h, v11.8h}, [%[pw]], #64\n"             \
+  EB_K("0", "v4", "v5") EB_K("1", "v6", "v7")                      \
+  "ld1 {v4.8h, v5.8h, v6.8h, v7.8h}, [%[pw]], #64\n"               \
+  EB_K("2", "v8", "v9") EB_K("3", "v10", "v11")                    \
+  "ld1 {v8.8h, v9.8h, v10.8h, v11.8h}, [%[pw]], #64\n"             \
+  EB_K("4", "v4", "v5") EB_K("5", "v6", "v7")                      \
+  EB_K("6", "v8", "v9") EB_K("7", "v10", "v11")
 // clang-format on
 #endif
 
@@ -122,9 +121,9 @@ inline void gemm_4x16(size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a
   int32x4_t acc[kMR][4];
 #if defined(__aarch64__)
   // All of the K loop in assembly: from intrinsics GCC 12 keeps the accumulators in a stack array and shuffles them
-  // with MOVs inside the loop. The accumulators start at bias' (16 instructions); then 8 k per iteration, 144
-  // instructions: 4 loads and 4 SXTL of activations, 8 LDP of weights, 128 SMLAL (512 MACs); then K % 8 one k at a
-  // time (the 3-channel stem's K = 27).
+  // with MOVs inside the loop. The accumulators start at bias' (16 instructions); then 8 k per iteration, 142
+  // instructions (with the loop branch): 4 loads and 4 SXTL of activations, 4 LD1 of weights, 128 SMLAL (512 MACs;
+  // 173 cycles on cortex-a53 under llvm-mca); then K % 8 one k at a time (the 3-channel stem's K = 27).
   size_t k = kc;
   __asm__ volatile(
       "ldp %q[c00], %q[c01], [%[hdr]]\n"
@@ -168,7 +167,8 @@ inline void gemm_4x16(size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a
         [c30] "=&w"(acc[3][0]), [c31] "=&w"(acc[3][1]), [c32] "=&w"(acc[3][2]), [c33] "=&w"(acc[3][3]),
         [pa0] "+r"(a0), [pa1] "+r"(a1), [pa2] "+r"(a2), [pa3] "+r"(a3), [pw] "+r"(wp), [k] "+r"(k)
       : [hdr] "r"(header)
-      : "cc", "memory", "x16", "x17", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7");
+      : "cc", "memory", "x16", "x17", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10",
+        "v11");
 #else
   for (size_t q = 0; q < 4; ++q) acc[0][q] = acc[1][q] = acc[2][q] = acc[3][q] = vld1q_s32(header + 4 * q);  // bias'
   size_t k = kc;
