@@ -213,7 +213,7 @@ const GemmVariant kGemm[] = {
 
 // One GEMM shape: the variant tiles M × N as the executor does; rows of A are a_stride apart with garbage in the
 // K padding and the gap, C rows c_stride apart with a sentinel in the gap. extreme: every x = −128, every w = −128
-// (or 127), zp_x = 127: the largest |acc| the lowering allows.
+// (−127 for w127 kernels; or 127), zp_x = 127: the largest |acc| the lowering allows.
 void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, bool strided, int extreme, Rng& r) {
   const size_t kc = round_up(K, v.kr), a_stride = kc + (strided ? (size_t)r.range(1, 19) : 0);
   const size_t c_stride = N + (strided ? (size_t)r.range(1, 9) : 0);
