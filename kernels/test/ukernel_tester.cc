@@ -181,6 +181,8 @@ struct GemmVariant {
   size_t mr, nr, kr, w_elem, header_arrays;
   int32_t a_offset;
   bool nc_any = false;  // GemmKernel::nc_any: one call may take every column (ukernels_isa.h)
+  bool w127 = false;  // exact for weights in [−127, 127] only (docs/quantization.md): the shapes draw none of −128
+  bool rshift = false;  // for exponents <= 0 only (no left shift): the shapes draw none above 0
 };
 const GemmVariant kGemm[] = {
 #ifdef EB_HAVE_ISA_AVX512VNNI
@@ -192,6 +194,13 @@ const GemmVariant kGemm[] = {
 #endif
 #ifdef EB_HAVE_ISA_NEON
     {"eb_qs8_gemm_minmax_ukernel_2x8c8__neon", "neon", eb_qs8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 4, 0},
+    {"eb_qs8_gemm_minmax_ukernel_2x8c16__neon", "neon", eb_qs8_gemm_minmax_ukernel_2x8c16__neon, 2, 8, 16, 1, 4, 0,
+     false, true},
+    {"eb_qs8_gemm_minmax_ukernel_4x16__neon", "neon", eb_qs8_gemm_minmax_ukernel_4x16__neon, 4, 16, 1, 2, 4, 0},
+    {"eb_qs8_gemm_minmax_rshift_ukernel_2x8c16__neon", "neon", eb_qs8_gemm_minmax_rshift_ukernel_2x8c16__neon, 2, 8, 16,
+     1, 4, 0, false, true, true},
+    {"eb_qs8_gemm_minmax_rshift_ukernel_4x16__neon", "neon", eb_qs8_gemm_minmax_rshift_ukernel_4x16__neon, 4, 16, 1, 2,
+     4, 0, false, false, true},
 #endif
 #ifdef EB_HAVE_ISA_NEONDOT
     {"eb_qs8_gemm_minmax_ukernel_4x16c4__neondot", "neondot", eb_qs8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1,
@@ -206,7 +215,7 @@ const GemmVariant kGemm[] = {
 
 // One GEMM shape: the variant tiles M × N as the executor does; rows of A are a_stride apart with garbage in the
 // K padding and the gap, C rows c_stride apart with a sentinel in the gap. extreme: every x = −128, every w = −128
-// (or 127), zp_x = 127: the largest |acc| the lowering allows.
+// (−127 for w127 kernels; or 127), zp_x = 127: the largest |acc| the lowering allows.
 void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, bool strided, int extreme, Rng& r) {
   const size_t kc = round_up(K, v.kr), a_stride = kc + (strided ? (size_t)r.range(1, 19) : 0);
   const size_t c_stride = N + (strided ? (size_t)r.range(1, 9) : 0);
@@ -218,15 +227,19 @@ void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, b
   int8_t* want = static_cast<int8_t*>(alloc64(M * N));
   int8_t* a = static_cast<int8_t*>(alloc64(M * a_stride));
   int8_t* c = static_cast<int8_t*>(alloc64(M * c_stride));
-  const int8_t wx = extreme == 2 ? 127 : -128;
+  const int8_t w_min = v.w127 ? -127 : -128, wx = extreme == 2 ? 127 : w_min;
   for (size_t i = 0; i < M * K; ++i) x[i] = extreme ? -128 : r.s8();
-  for (size_t i = 0; i < N * K; ++i) w[i] = extreme ? wx : r.s8();
+  for (size_t i = 0; i < N * K; ++i) {
+    w[i] = extreme ? wx : r.s8();
+    if (w[i] < w_min) w[i] = w_min;
+  }
   const int32_t zp_x = extreme ? 127 : pick_zp(r);
   const bool has_bias = !r.chance(10);
   const int acc_bits = extreme ? log2_ceil(K * 255 * 128) : 13 + log2_ceil(K) / 2;
   for (size_t j = 0; j < N; ++j) {
     bias[j] = r.chance(5) ? r.range(-(1 << 30), 1 << 30) : r.range(-(1 << 14), 1 << 14);
     pick_requant(r, acc_bits, &mult[j], &shift[j]);
+    if (v.rshift && shift[j] > 0) shift[j] = -shift[j];
   }
   const OutQuant oq = pick_out(r);
   eb_qs8_gemm_params gp = {M, N, K, zp_x, oq.zp, oq.act_min, oq.act_max};
@@ -278,7 +291,7 @@ void test_gemm(uint64_t seed) {
     ns[nn++] = 2 * v->nr - 1;
     ns[nn++] = 2 * v->nr + 1;
     ns[nn++] = 3 * v->nr;
-    const size_t kr = v->kr;
+    const size_t kr = v->kr > 1 ? v->kr : 8;  // kr 1 (by-lane kernels): around their step of 8 k
     // 49 and 60: a 32-k step plus every shorter tail (16, 8, 4) of the neondot kernel.
     const size_t ks[] = {1, 2, 3, kr - 1, kr, kr + 1, 2 * kr + 1, 3 * kr, 7, 13, 31, 33, 49, 60, 63, 64, 65, 127, 257};
     const size_t nk = sizeof ks / sizeof ks[0];
