@@ -293,19 +293,20 @@ struct DwVariant {
   eb_qs8_dwconv_ukernel_fn fn;
   size_t cr, w_elem;
   bool rq64;
+  bool flags;  // DwKernel::flags: −right and the EB_DW_BLOCK_* flags in the header
 };
 const DwVariant kDw[] = {
 #ifdef EB_HAVE_ISA_AVX512VNNI
     {"eb_qs8_dwconv_minmax_ukernel_4x16__avx512vnni", "avx512vnni", eb_qs8_dwconv_minmax_ukernel_4x16__avx512vnni, 16,
-     4, true},
+     4, true, false},
 #endif
 #ifdef EB_HAVE_ISA_AVX2
-    {"eb_qs8_dwconv_minmax_ukernel_4x8__avx2", "avx2", eb_qs8_dwconv_minmax_ukernel_4x8__avx2, 8, 4, false},
+    {"eb_qs8_dwconv_minmax_ukernel_4x8__avx2", "avx2", eb_qs8_dwconv_minmax_ukernel_4x8__avx2, 8, 4, false, false},
 #endif
 #ifdef EB_HAVE_ISA_NEON
-    {"eb_qs8_dwconv_minmax_ukernel_4x8__neon", "neon", eb_qs8_dwconv_minmax_ukernel_4x8__neon, 8, 1, false},
+    {"eb_qs8_dwconv_minmax_ukernel_2x16__neon", "neon", eb_qs8_dwconv_minmax_ukernel_2x16__neon, 16, 1, false, true},
 #endif
-    {NULL, NULL, NULL, 0, 0, false},
+    {NULL, NULL, NULL, 0, 0, false, false},
 };
 
 struct DwShape {
@@ -351,9 +352,9 @@ void dw_shape(Check& ck, const DwVariant& v, const DwShape& s, int extreme, Rng&
   p.zero = zero;
   p.rq = requant_of(oq);
   eb_qs8_dwconv_ref(&p, rows, w, has_bias ? bias : NULL, mult, shift, zp_x, want);
-  const size_t block_bytes = ebt::dw_block_bytes(v.cr, v.w_elem, v.rq64, taps);
+  const size_t block_bytes = ebt::dw_block_bytes(v.cr, v.w_elem, v.rq64, taps, v.flags);
   uint8_t* packed = static_cast<uint8_t*>(alloc64(round_up(C, v.cr) / v.cr * block_bytes));
-  ebt::pack_dw(v.cr, v.w_elem, v.rq64, C, taps, w, has_bias ? bias : NULL, mult, shift, zp_x, packed);
+  ebt::pack_dw(v.cr, v.w_elem, v.rq64, C, taps, w, has_bias ? bias : NULL, mult, shift, zp_x, packed, v.flags);
   const int8_t sentinel = 0x5a;
   memset(got, sentinel, out_width * C + 64);
   v.fn(&p, rows, packed, got);
