@@ -27,6 +27,10 @@
 #include "../requant/requant__neon.h"
 #include "edgebuild/ukernels_isa.h"
 
+// The row loop of a block must be one function with its weights in registers: GCC otherwise outlines some of the
+// eight block_row instantiations and reloads the weights from memory at every step.
+#define EB_ALWAYS_INLINE inline __attribute__((always_inline))
+
 namespace {
 constexpr size_t kCR = 16;
 
@@ -117,10 +121,14 @@ struct Rq {
   }
 };
 
-template <bool kFast, bool kFull>
-inline void store_y(const Block& b, const Rq<kFast>& rq, const Acc& a, int8_t* out) {
-  const int8x16_t y = eb_narrow16_zp_neon(rq.apply(a.v0, 0), rq.apply(a.v1, 1), rq.apply(a.v2, 2), rq.apply(a.v3, 3),
-                                          b.zp, b.act_min, b.act_max);
+template <bool kFast, bool kFull, bool kClamp>
+EB_ALWAYS_INLINE void store_y(const Block& b, const Rq<kFast>& rq, const Acc& a, int8_t* out) {
+  // docs/quantization.md (6) as in eb_narrow16_zp_neon; the clamp is left out when [act_min, act_max] is all of
+  // int8 (a ReLU6 whose output zero point is −128, as the lowering's are).
+  const int16x8_t lo = vqaddq_s16(vcombine_s16(vqmovn_s32(rq.apply(a.v0, 0)), vqmovn_s32(rq.apply(a.v1, 1))), b.zp);
+  const int16x8_t hi = vqaddq_s16(vcombine_s16(vqmovn_s32(rq.apply(a.v2, 2)), vqmovn_s32(rq.apply(a.v3, 3))), b.zp);
+  int8x16_t y = vcombine_s8(vqmovn_s16(lo), vqmovn_s16(hi));
+  if (kClamp) y = vminq_s8(vmaxq_s8(y, b.act_min), b.act_max);
   if (kFull) {
     vst1q_s8(out, y);
   } else {
@@ -152,8 +160,8 @@ struct Weights<0> {
 
 // Accumulates the taps of kP pixels: tap(p, i, k) is the address of pixel p's tap (i, k).
 template <size_t kP, bool kPairs, bool kFull, class W, class Tap>
-inline void accumulate(Acc* acc, size_t kh, size_t kw, size_t n, const W& w, const Tap& tap) {
-  Prod open[kP];
+EB_ALWAYS_INLINE void accumulate(Acc* acc, size_t kh, size_t kw, size_t n, const W& w, const Tap& tap) {
+  Prod open[kP] = {};  // (always written before it is read; the initializer keeps -Wmaybe-uninitialized quiet)
   bool pending = false;  // open[] holds one tap's products waiting for a second
   size_t t = 0;
   for (size_t i = 0; i < kh; ++i) {
@@ -195,19 +203,19 @@ struct Geom {
 };
 
 // kP interior columns (every tap inside the row); tap(q, i, k) is the address of column q's tap (i, k).
-template <size_t kP, bool kFast, bool kFull, size_t kKH, size_t kKW, size_t kS, class W, class Tap>
-inline void interior(const Geom<kKH, kKW, kS>& g, const Block& b, const W& w, const Tap& tap, int8_t* y) {
+template <size_t kP, bool kFast, bool kFull, bool kClamp, size_t kKH, size_t kKW, size_t kS, class W, class Tap>
+EB_ALWAYS_INLINE void interior(const Geom<kKH, kKW, kS>& g, const Block& b, const W& w, const Tap& tap, int8_t* y) {
   Acc acc[kP];
   for (size_t q = 0; q < kP; ++q) acc[q] = bias(b);
   accumulate<kP, kFast, kFull>(acc, g.kh(), g.kw(), b.n, w, tap);
   const Rq<kFast> rq(b.hdr);
-  for (size_t q = 0; q < kP; ++q) store_y<kFast, kFull>(b, rq, acc[q], y + q * g.C);
+  for (size_t q = 0; q < kP; ++q) store_y<kFast, kFull, kClamp>(b, rq, acc[q], y + q * g.C);
 }
 
 // Column ow with every tap checked against the padding: a tap outside the row, or in a padding row, reads the zero
 // row. Constant windows gather the kKH·kKW tap addresses first, so the taps themselves are the interior's code.
-template <bool kFast, bool kFull, size_t kKH, size_t kKW, size_t kS, class W>
-inline void edge(const Geom<kKH, kKW, kS>& g, const int8_t* const* rows, const int8_t* zero, const Block& b,
+template <bool kFast, bool kFull, bool kClamp, size_t kKH, size_t kKW, size_t kS, class W>
+EB_ALWAYS_INLINE void edge(const Geom<kKH, kKW, kS>& g, const int8_t* const* rows, const int8_t* zero, const Block& b,
                  const W& w, size_t ow, int8_t* out) {
   Acc acc[1] = {bias(b)};
   const size_t C = g.C, c0 = b.c0, d = g.d(), W_ = g.W;
@@ -226,17 +234,17 @@ inline void edge(const Geom<kKH, kKW, kS>& g, const int8_t* const* rows, const i
       return rows[i] != nullptr && iw < W_ ? rows[i] + iw * C + c0 : zero;
     });
   }
-  store_y<kFast, kFull>(b, Rq<kFast>(b.hdr), acc[0], out + ow * C + c0);
+  store_y<kFast, kFull, kClamp>(b, Rq<kFast>(b.hdr), acc[0], out + ow * C + c0);
 }
 
-template <bool kFast, bool kFull, size_t kKH, size_t kKW, size_t kS, class W>
-inline void block_row(const eb_qs8_dwconv_params* p, const Geom<kKH, kKW, kS>& g, const int8_t* const* rows,
+template <bool kFast, bool kFull, bool kClamp, size_t kKH, size_t kKW, size_t kS, class W>
+EB_ALWAYS_INLINE void block_row(const eb_qs8_dwconv_params* p, const Geom<kKH, kKW, kS>& g, const int8_t* const* rows,
                       const Block& b, const W& w, size_t lo, size_t hi, int8_t* out) {
   constexpr size_t kMaxKH = kKH ? kKH : 16;
   const size_t kh = g.kh(), C = g.C, s = g.s(), d = g.d();
   const int8_t* zero = p->zero + b.c0;
   size_t ow = 0;
-  for (; ow < lo; ++ow) edge<kFast, kFull>(g, rows, zero, b, w, ow, out);
+  for (; ow < lo; ++ow) edge<kFast, kFull, kClamp>(g, rows, zero, b, w, ow, out);
   bool all_rows = kh <= kMaxKH;
   for (size_t i = 0; i < kh && all_rows; ++i) all_rows = rows[i] != nullptr;
   if (all_rows && ow < hi) {
@@ -247,8 +255,8 @@ inline void block_row(const eb_qs8_dwconv_params* p, const Geom<kKH, kKW, kS>& g
     size_t off = (ow * s - g.pad_left) * C;  // ow >= lo: ow·s >= pad_left
     int8_t* y = out + ow * C + b.c0;
     const auto tap = [&](size_t q, size_t i, size_t k) { return r[i] + (q * s + k * d) * C + off; };
-    for (; ow + 2 <= hi; ow += 2, y += 2 * C, off += 2 * s * C) interior<2, kFast, kFull>(g, b, w, tap, y);
-    if (ow < hi) interior<1, kFast, kFull>(g, b, w, tap, y), ++ow;
+    for (; ow + 2 <= hi; ow += 2, y += 2 * C, off += 2 * s * C) interior<2, kFast, kFull, kClamp>(g, b, w, tap, y);
+    if (ow < hi) interior<1, kFast, kFull, kClamp>(g, b, w, tap, y), ++ow;
   } else if (kh <= kMaxKH && ow < hi) {
     // Some window rows in the padding: those read the zero row at every tap (step 0).
     const int8_t* x[kMaxKH];
@@ -260,20 +268,20 @@ inline void block_row(const eb_qs8_dwconv_params* p, const Geom<kKH, kKW, kS>& g
     int8_t* y = out + ow * C + b.c0;
     const auto tap = [&](size_t q, size_t i, size_t k) { return x[i] + (q * s + k * d) * step[i]; };
     for (; ow + 2 <= hi; ow += 2, y += 2 * C) {
-      interior<2, kFast, kFull>(g, b, w, tap, y);
+      interior<2, kFast, kFull, kClamp>(g, b, w, tap, y);
       for (size_t i = 0; i < kh; ++i) x[i] += 2 * s * step[i];
     }
-    if (ow < hi) interior<1, kFast, kFull>(g, b, w, tap, y), ++ow;
+    if (ow < hi) interior<1, kFast, kFull, kClamp>(g, b, w, tap, y), ++ow;
   }
-  for (; ow < p->out_width; ++ow) edge<kFast, kFull>(g, rows, zero, b, w, ow, out);
+  for (; ow < p->out_width; ++ow) edge<kFast, kFull, kClamp>(g, rows, zero, b, w, ow, out);
 }
 
-template <bool kFast, bool kFull, size_t kKH, size_t kKW, size_t kS>
-void run_block(const eb_qs8_dwconv_params* p, const Geom<kKH, kKW, kS>& g, const int8_t* const* rows, const Block& b,
+template <bool kFast, bool kFull, bool kClamp, size_t kKH, size_t kKW, size_t kS>
+EB_ALWAYS_INLINE void run_block(const eb_qs8_dwconv_params* p, const Geom<kKH, kKW, kS>& g, const int8_t* const* rows, const Block& b,
                size_t lo, size_t hi, int8_t* out) {
   constexpr size_t kTaps = kKH * kKW <= 9 ? kKH * kKW : 0;
   const Weights<kTaps> w(b.wt);
-  block_row<kFast, kFull>(p, g, rows, b, w, lo, hi, out);
+  block_row<kFast, kFull, kClamp>(p, g, rows, b, w, lo, hi, out);
 }
 
 template <size_t kKH, size_t kKW, size_t kS>
@@ -288,6 +296,7 @@ void dwconv_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const 
   b.zp = vdupq_n_s16((int16_t)p->rq.output_zero_point);
   b.act_min = vdupq_n_s8((int8_t)(p->rq.lo + p->rq.output_zero_point));
   b.act_max = vdupq_n_s8((int8_t)(p->rq.hi + p->rq.output_zero_point));
+  const bool clamp = p->rq.lo + p->rq.output_zero_point > -128 || p->rq.hi + p->rq.output_zero_point < 127;
   for (size_t c0 = 0; c0 < C; c0 += kCR, w += block_bytes) {
     b.hdr = reinterpret_cast<const int32_t*>(w);
     b.wt = reinterpret_cast<const int8_t*>(b.hdr + 5 * kCR);
@@ -295,12 +304,14 @@ void dwconv_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const 
     b.n = C - c0 < kCR ? C - c0 : kCR;
     const uint32_t flags = (uint32_t)b.hdr[4 * kCR];
     const bool fast = (flags & (EB_DW_BLOCK_PAIRS | EB_DW_BLOCK_RSHIFT)) == (EB_DW_BLOCK_PAIRS | EB_DW_BLOCK_RSHIFT);
-    if (b.n == kCR && fast) {
-      run_block<true, true>(p, g, rows, b, lo, hi, out);
+    if (b.n == kCR && fast && !clamp) {
+      run_block<true, true, false>(p, g, rows, b, lo, hi, out);
+    } else if (b.n == kCR && fast) {
+      run_block<true, true, true>(p, g, rows, b, lo, hi, out);
     } else if (b.n == kCR) {
-      run_block<false, true>(p, g, rows, b, lo, hi, out);
+      run_block<false, true, true>(p, g, rows, b, lo, hi, out);
     } else {
-      run_block<false, false>(p, g, rows, b, lo, hi, out);
+      run_block<false, false, true>(p, g, rows, b, lo, hi, out);
     }
   }
 }
