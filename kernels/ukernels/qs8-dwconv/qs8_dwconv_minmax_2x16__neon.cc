@@ -49,9 +49,7 @@ inline int16x8_t mlal_lo(int16x8_t a, int8x16_t x, int8x16_t w) {
 }
 #else
 inline int16x8_t mull_lo(int8x16_t x, int8x16_t w) { return vmull_s8(vget_low_s8(x), vget_low_s8(w)); }
-inline int16x8_t mlal_lo(int16x8_t a, int8x16_t x, int8x16_t w) {
-  return vmlal_s8(a, vget_low_s8(x), vget_low_s8(w));
-}
+inline int16x8_t mlal_lo(int16x8_t a, int8x16_t x, int8x16_t w) { return vmlal_s8(a, vget_low_s8(x), vget_low_s8(w)); }
 #endif
 #if defined(__aarch64__)
 inline int16x8_t mull_hi(int8x16_t x, int8x16_t w) { return vmull_high_s8(x, w); }
@@ -161,7 +159,7 @@ struct Weights<0> {
 // Accumulates the taps of kP pixels: tap(p, i, k) is the address of pixel p's tap (i, k).
 template <size_t kP, bool kPairs, bool kFull, class W, class Tap>
 EB_ALWAYS_INLINE void accumulate(Acc* acc, size_t kh, size_t kw, size_t n, const W& w, const Tap& tap) {
-  Prod open[kP] = {};  // (always written before it is read; the initializer keeps -Wmaybe-uninitialized quiet)
+  Prod open[kP] = {};    // (always written before it is read; the initializer keeps -Wmaybe-uninitialized quiet)
   bool pending = false;  // open[] holds one tap's products waiting for a second
   size_t t = 0;
   for (size_t i = 0; i < kh; ++i) {
@@ -189,13 +187,7 @@ template <size_t kKH, size_t kKW, size_t kS>
 struct Geom {
   size_t kh_, kw_, s_, d_, C, W, pad_left;
   explicit Geom(const eb_qs8_dwconv_params* p)
-      : kh_(p->kh),
-        kw_(p->kw),
-        s_(p->stride),
-        d_(p->dilation),
-        C(p->channels),
-        W(p->in_width),
-        pad_left(p->pad_left) {}
+      : kh_(p->kh), kw_(p->kw), s_(p->stride), d_(p->dilation), C(p->channels), W(p->in_width), pad_left(p->pad_left) {}
   size_t kh() const { return kKH ? kKH : kh_; }
   size_t kw() const { return kKW ? kKW : kw_; }
   size_t s() const { return kS ? kS : s_; }
@@ -216,7 +208,7 @@ EB_ALWAYS_INLINE void interior(const Geom<kKH, kKW, kS>& g, const Block& b, cons
 // row. Constant windows gather the kKH·kKW tap addresses first, so the taps themselves are the interior's code.
 template <bool kFast, bool kFull, bool kClamp, size_t kKH, size_t kKW, size_t kS, class W>
 EB_ALWAYS_INLINE void edge(const Geom<kKH, kKW, kS>& g, const int8_t* const* rows, const int8_t* zero, const Block& b,
-                 const W& w, size_t ow, int8_t* out) {
+                           const W& w, size_t ow, int8_t* out) {
   Acc acc[1] = {bias(b)};
   const size_t C = g.C, c0 = b.c0, d = g.d(), W_ = g.W;
   const size_t iw0 = ow * g.s() - g.pad_left;  // wraps below 0: then >= W_, like a column past the row
@@ -239,7 +231,7 @@ EB_ALWAYS_INLINE void edge(const Geom<kKH, kKW, kS>& g, const int8_t* const* row
 
 template <bool kFast, bool kFull, bool kClamp, size_t kKH, size_t kKW, size_t kS, class W>
 EB_ALWAYS_INLINE void block_row(const eb_qs8_dwconv_params* p, const Geom<kKH, kKW, kS>& g, const int8_t* const* rows,
-                      const Block& b, const W& w, size_t lo, size_t hi, int8_t* out) {
+                                const Block& b, const W& w, size_t lo, size_t hi, int8_t* out) {
   constexpr size_t kMaxKH = kKH ? kKH : 16;
   const size_t kh = g.kh(), C = g.C, s = g.s(), d = g.d();
   const int8_t* zero = p->zero + b.c0;
@@ -277,8 +269,8 @@ EB_ALWAYS_INLINE void block_row(const eb_qs8_dwconv_params* p, const Geom<kKH, k
 }
 
 template <bool kFast, bool kFull, bool kClamp, size_t kKH, size_t kKW, size_t kS>
-EB_ALWAYS_INLINE void run_block(const eb_qs8_dwconv_params* p, const Geom<kKH, kKW, kS>& g, const int8_t* const* rows, const Block& b,
-               size_t lo, size_t hi, int8_t* out) {
+EB_ALWAYS_INLINE void run_block(const eb_qs8_dwconv_params* p, const Geom<kKH, kKW, kS>& g, const int8_t* const* rows,
+                                const Block& b, size_t lo, size_t hi, int8_t* out) {
   constexpr size_t kTaps = kKH * kKW <= 9 ? kKH * kKW : 0;
   const Weights<kTaps> w(b.wt);
   block_row<kFast, kFull, kClamp>(p, g, rows, b, w, lo, hi, out);

@@ -51,8 +51,7 @@ inline void max64(const Window& w, size_t c, int8x16_t lo, int8x16_t hi, int8_t*
 #endif
 
 template <size_t kR, size_t kC, bool kClamp>
-inline void pixel(const eb_qs8_maxpool_params* p, const Window& w, size_t C, int8x16_t lo, int8x16_t hi,
-                  int8_t* out) {
+inline void pixel(const eb_qs8_maxpool_params* p, const Window& w, size_t C, int8x16_t lo, int8x16_t hi, int8_t* out) {
   size_t c = 0;
 #if defined(__aarch64__)
   for (; C - c >= 64; c += 64) max64<kR, kC, kClamp>(w, c, lo, hi, out);

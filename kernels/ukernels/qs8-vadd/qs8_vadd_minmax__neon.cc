@@ -81,10 +81,10 @@ inline int8x16_t fast16(const Fast& f, int8x16_t va, int8x16_t vb) {
     sum[2] = vmlal_s16(srdhm_rdbpot(vmull_s16(vget_low_s16(b1), f.c_b), f.m_b, f.nr_b), vget_low_s16(a1), f.c_a);
     sum[3] = mlal_hi(srdhm_rdbpot(mull_hi(b1, f.c_b), f.m_b, f.nr_b), a1, f.c_a);
   }
-  const int16x8_t y0 = vaddq_s16(low_halves(srdhm_rdbpot(sum[0], f.m_y, f.nr_y), srdhm_rdbpot(sum[1], f.m_y, f.nr_y)),
-                                 f.zp_y);
-  const int16x8_t y1 = vaddq_s16(low_halves(srdhm_rdbpot(sum[2], f.m_y, f.nr_y), srdhm_rdbpot(sum[3], f.m_y, f.nr_y)),
-                                 f.zp_y);
+  const int16x8_t y0 =
+      vaddq_s16(low_halves(srdhm_rdbpot(sum[0], f.m_y, f.nr_y), srdhm_rdbpot(sum[1], f.m_y, f.nr_y)), f.zp_y);
+  const int16x8_t y1 =
+      vaddq_s16(low_halves(srdhm_rdbpot(sum[2], f.m_y, f.nr_y), srdhm_rdbpot(sum[3], f.m_y, f.nr_y)), f.zp_y);
   int8x16_t y = vcombine_s8(vqmovn_s16(y0), vqmovn_s16(y1));
   if (kClamp) y = vminq_s8(vmaxq_s8(y, f.lo), f.hi);
   return y;
