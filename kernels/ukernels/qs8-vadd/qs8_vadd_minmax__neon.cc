@@ -109,6 +109,12 @@ void vadd_fast(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const
   f.m_y = vdupq_n_s32(p->output_multiplier);
   f.nr_y = vdupq_n_s32(p->output_shift);
   size_t i = 0;
+  for (; count - i >= 32; i += 32) {  // two independent chains (in-order cores wait on each one's latency)
+    const int8x16_t y0 = fast16<kLinB, kClamp>(f, vld1q_s8(a + i), vld1q_s8(b + i));
+    const int8x16_t y1 = fast16<kLinB, kClamp>(f, vld1q_s8(a + i + 16), vld1q_s8(b + i + 16));
+    vst1q_s8(output + i, y0);
+    vst1q_s8(output + i + 16, y1);
+  }
   for (; count - i >= 16; i += 16) vst1q_s8(output + i, fast16<kLinB, kClamp>(f, vld1q_s8(a + i), vld1q_s8(b + i)));
   if (i < count) {  // the tail through a 16-byte stack copy
     int8_t ta[16] = {0}, tb[16] = {0}, ty[16];
