@@ -189,16 +189,16 @@ void gemm_kernel_for_layer(size_t K, const int8_t* w, size_t n, const int32_t* s
 bool dw_kernel(uint32_t isa, DwKernel* k) {
   switch (isa) {
 #ifdef EB_HAVE_ISA_AVX512VNNI
-    case kIsaAvx512Vnni: *k = {eb_qs8_dwconv_minmax_ukernel_4x16__avx512vnni, 16, 4, 1}; return true;
+    case kIsaAvx512Vnni: *k = {eb_qs8_dwconv_minmax_ukernel_4x16__avx512vnni, 16, 4, 1, 0}; return true;
 #endif
 #ifdef EB_HAVE_ISA_AVX2
-    case kIsaAvx2: *k = {eb_qs8_dwconv_minmax_ukernel_4x8__avx2, 8, 4, 0}; return true;
+    case kIsaAvx2: *k = {eb_qs8_dwconv_minmax_ukernel_4x8__avx2, 8, 4, 0, 0}; return true;
 #endif
 #ifdef EB_HAVE_ISA_NEON
     // dotprod and i8mm cores run the NEON depthwise kernel (a depthwise tap is one MAC per channel: no dot product).
     case kIsaNeon:
     case kIsaNeonDot:
-    case kIsaI8mm: *k = {eb_qs8_dwconv_minmax_ukernel_4x8__neon, 8, 1, 0}; return true;
+    case kIsaI8mm: *k = {eb_qs8_dwconv_minmax_ukernel_2x16__neon, 16, 1, 0, 1}; return true;
 #endif
     default: return false;
   }

@@ -51,6 +51,7 @@ struct DwKernel {
   uint32_t cr;      // channels per block
   uint32_t w_elem;  // 1 = int8, 4 = int16 in the low half of an int32 lane (upper half 0)
   uint32_t rq64;    // 1: the block header holds the 64-bit rounding constants instead of the shifts (ukernels_isa.h)
+  uint32_t flags;   // 1: the header holds −right and a fifth array of EB_DW_BLOCK_* flags (ukernels_isa.h)
 };
 
 // Whole-op kernels of the elementwise and pooling ops for one ISA (the reference kernel where the ISA has none).

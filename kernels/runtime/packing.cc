@@ -97,7 +97,7 @@ void pack_gemm_group(const GemmKernel& g, size_t N, size_t K, size_t kc, const i
   }
 }
 
-size_t dw_header_bytes(const DwKernel& d) { return (d.rq64 ? 40 : 16) * d.cr; }
+size_t dw_header_bytes(const DwKernel& d) { return (d.rq64 ? 40 : d.flags ? 20 : 16) * d.cr; }
 
 // An rq64 depthwise header (ukernels_isa.h): bias' and mult stay, then per channel pair (2i, 2i+1) the int64
 // constants of docs/quantization.md (5) folded into one rounding shift (left = max(e, 0), right = max(−e, 0)):
@@ -125,6 +125,21 @@ void pack_rq64(int32_t* h, size_t cr, size_t valid, const int32_t* mult, const i
   }
 }
 
+// The flags header of ukernels_isa.h (DwKernel::flags): −right in the fourth array, then flags[cr] with the block's
+// EB_DW_BLOCK_* bits in flags[0]. Padded channels are left out of the flags: their outputs are never stored.
+void pack_dw_flags(int32_t* h, size_t cr, size_t valid, const int32_t* shift, const int8_t* w, size_t taps) {
+  int32_t flags = EB_DW_BLOCK_PAIRS | EB_DW_BLOCK_RSHIFT;
+  for (size_t j = 0; j < cr; ++j) {
+    h[3 * cr + j] = -h[3 * cr + j];
+    h[4 * cr + j] = 0;
+    if (j >= valid) continue;
+    if (shift[j] >= 0) flags &= ~EB_DW_BLOCK_RSHIFT;
+    for (size_t t = 0; t < taps; ++t)
+      if (w[j * taps + t] == -128) flags &= ~EB_DW_BLOCK_PAIRS;
+  }
+  h[4 * cr] = flags;
+}
+
 // Depthwise weights w[c, taps] (OC = C, one input channel per group).
 void pack_dw(const DwKernel& d, size_t C, size_t taps, const int8_t* w, const int32_t* bias, const int32_t* mult,
              const int32_t* shift, int32_t zp_x, size_t block_bytes, uint8_t* out) {
@@ -142,6 +157,7 @@ void pack_dw(const DwKernel& d, size_t C, size_t taps, const int8_t* w, const in
     if (d.rq64)
       pack_rq64(reinterpret_cast<int32_t*>(block), cr, valid, mult + c0, shift + c0, bias != NULL ? bias + c0 : NULL,
                 w + c0 * taps, taps);
+    if (d.flags) pack_dw_flags(reinterpret_cast<int32_t*>(block), cr, valid, shift + c0, w + c0 * taps, taps);
     uint8_t* dst = block + dw_header_bytes(d);
     for (size_t t = 0; t < taps; ++t)
       for (size_t j = 0; j < cr; ++j, dst += d.w_elem)

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edgebuild/ukernels_isa.h"
+
 namespace ebt {
 
 inline size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
@@ -88,9 +90,24 @@ inline void pack_gemm(size_t nr, size_t kr, size_t w_elem, size_t header_arrays,
 }
 
 // ---- Depthwise: blocks of cr channels: header (4 int32 arrays, or the rq64 form), then weights [taps][cr] ----
-inline size_t dw_header_bytes(size_t cr, bool rq64) { return (rq64 ? 40 : 16) * cr; }
-inline size_t dw_block_bytes(size_t cr, size_t w_elem, bool rq64, size_t taps) {
-  return round_up(dw_header_bytes(cr, rq64) + taps * cr * w_elem, 64);
+inline size_t dw_header_bytes(size_t cr, bool rq64, bool flags = false) { return (rq64 ? 40 : flags ? 20 : 16) * cr; }
+inline size_t dw_block_bytes(size_t cr, size_t w_elem, bool rq64, size_t taps, bool flags = false) {
+  return round_up(dw_header_bytes(cr, rq64, flags) + taps * cr * w_elem, 64);
+}
+
+// The flags header (ukernels_isa.h, DwKernel::flags): −right, then flags[cr] with EB_DW_BLOCK_* in flags[0] from
+// the valid channels.
+inline void pack_dw_flags(int32_t* h, size_t cr, size_t valid, const int32_t* shift, const int8_t* w, size_t taps) {
+  int32_t flags = EB_DW_BLOCK_PAIRS | EB_DW_BLOCK_RSHIFT;
+  for (size_t j = 0; j < cr; ++j) {
+    h[3 * cr + j] = -h[3 * cr + j];
+    h[4 * cr + j] = 0;
+    if (j >= valid) continue;
+    if (shift[j] >= 0) flags &= ~EB_DW_BLOCK_RSHIFT;
+    for (size_t t = 0; t < taps; ++t)
+      if (w[j * taps + t] == -128) flags &= ~EB_DW_BLOCK_PAIRS;
+  }
+  h[4 * cr] = flags;
 }
 
 // The rq64 header after bias' and mult (ukernels_isa.h): int64 mult_odd, K, D, s per channel pair, int32 u_right.
@@ -116,8 +133,8 @@ inline void pack_rq64(int32_t* h, size_t cr, size_t valid, const int32_t* mult, 
 
 // w [C, taps]; out: ceil(C / cr) blocks of dw_block_bytes.
 inline void pack_dw(size_t cr, size_t w_elem, bool rq64, size_t C, size_t taps, const int8_t* w, const int32_t* bias,
-                    const int32_t* mult, const int32_t* shift, int32_t zp_x, uint8_t* out) {
-  const size_t block_bytes = dw_block_bytes(cr, w_elem, rq64, taps);
+                    const int32_t* mult, const int32_t* shift, int32_t zp_x, uint8_t* out, bool flags = false) {
+  const size_t block_bytes = dw_block_bytes(cr, w_elem, rq64, taps, flags);
   int32_t sum[64];
   for (size_t c0 = 0; c0 < C; c0 += cr) {
     const size_t valid = C - c0 < cr ? C - c0 : cr;
@@ -126,7 +143,8 @@ inline void pack_dw(size_t cr, size_t w_elem, bool rq64, size_t C, size_t taps, 
     int32_t* h = reinterpret_cast<int32_t*>(block);
     pack_header(h, cr, valid, bias != NULL ? bias + c0 : NULL, mult + c0, shift + c0, sum, zp_x);
     if (rq64) pack_rq64(h, cr, valid, mult + c0, shift + c0, bias != NULL ? bias + c0 : NULL, w + c0 * taps, taps);
-    uint8_t* dst = block + dw_header_bytes(cr, rq64);
+    if (flags) pack_dw_flags(h, cr, valid, shift + c0, w + c0 * taps, taps);
+    uint8_t* dst = block + dw_header_bytes(cr, rq64, flags);
     for (size_t t = 0; t < taps; ++t)
       for (size_t j = 0; j < cr; ++j, dst += w_elem)
         store_elem(dst, w_elem, j < valid ? (int32_t)w[(c0 + j) * taps + t] : 0);

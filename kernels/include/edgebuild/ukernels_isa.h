@@ -22,6 +22,8 @@
 // int64 arrays of cr / 2 (even channels 2i, odd channels 2i + 1): mult_odd (mult[2i + 1]), K_even, K_odd, D_even,
 // D_odd, s_even, s_odd (packing.cc pack_rq64 defines them; the kernel says why they are exact), int32 u_right[cr]
 // (the right shift where the unsigned-offset requantization is exact for the channel, else −1), then the weights.
+// Kernels with DwKernel::flags = 1 (the NEON one) get the four arrays with the right shift negated (−right, the
+// count of a rounding shift left), then int32 flags[cr]: flags[0] holds the block's EB_DW_BLOCK_* bits, the rest 0.
 //
 // Packed sparse strip (nr output columns of a SPARSE_CONV2D / SPARSE_FULLY_CONNECTED, packing.cc): the four int32
 // arrays of the GEMM block (bias' with the same −(zp_x + a_offset)·Σw), then int32 count and 15 int32 of padding,
@@ -71,6 +73,11 @@ typedef void (*eb_qs8_dwconv_ukernel_fn)(const eb_qs8_dwconv_params* p, const in
 void eb_qs8_dwconv_ref(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const int8_t* weights,
                        const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int32_t input_zero_point,
                        int8_t* output);
+
+// Depthwise block flags (DwKernel::flags): no weight of the block is −128, so two int8 products sum exactly in int16;
+// every valid channel of the block has e < 0 (left shift 0, right shift >= 1).
+#define EB_DW_BLOCK_PAIRS 1
+#define EB_DW_BLOCK_RSHIFT 2
 
 // Output columns [*lo, *hi) of a depthwise row whose taps all lie in [0, in_width) (no padding check needed there);
 // the columns before lo and from hi on have a tap in the left or right padding.
@@ -133,7 +140,7 @@ EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_2x8c16__neon);         // weights in 
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_rshift_ukernel_2x8c16__neon);  // and exponents <= 0 only
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x16__neon);
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_rshift_ukernel_4x16__neon);  // exponents <= 0 only
-EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_4x8__neon);
+EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_2x16__neon);
 EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x8c4__neon);
 // armv8.2+
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x16c4__neondot);
