@@ -256,6 +256,8 @@ PYBIND11_MODULE(_native, m) {
   m.def("default_threads", &eb_default_threads,
         "Threads for this process: its CPUs by affinity and cgroup quota, the fast cores of a big.LITTLE CPU.");
   m.def(
+      "known_cpus", [] { return std::string(eb_known_cpus()); }, "Comma-separated core names EDGEBUILD_CPU accepts.");
+  m.def(
       "detect_cpu",
       [] {
         const char *name, *cls;

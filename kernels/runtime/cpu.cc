@@ -54,18 +54,22 @@ const Core kCores[] = {
 };
 constexpr size_t kNumCores = sizeof kCores / sizeof kCores[0];
 
-// "cortex-a53, cortex-a55, ..." (each name once) into buf.
-void list_cores(char* buf, size_t len) {
+}  // namespace
+
+// "cortex-a53, cortex-a55, ..." (each name once, `sep` between) into buf.
+void list_cores(char* buf, size_t len, const char* sep) {
   size_t n = 0;
   buf[0] = '\0';
   for (size_t i = 0; i < kNumCores && n < len; ++i) {
     bool seen = false;
     for (size_t j = 0; j < i; ++j) seen |= strcmp(kCores[j].name, kCores[i].name) == 0;
     if (seen) continue;
-    const int w = snprintf(buf + n, len - n, "%s%s", n ? ", " : "", kCores[i].name);
+    const int w = snprintf(buf + n, len - n, "%s%s", n ? sep : "", kCores[i].name);
     if (w > 0) n += (size_t)w;
   }
 }
+
+namespace {
 
 uint32_t cpu_mask() {
   uint32_t mask = 1u << kIsaRef;
@@ -151,7 +155,7 @@ eb_status select_core(CoreChoice* choice, char* err, size_t err_len) {
       return EB_OK;
     }
     char known[1024];
-    list_cores(known, sizeof known);
+    list_cores(known, sizeof known, ", ");
     format_message(err, err_len, "EDGEBUILD_CPU=%.40s: unknown core (known: %s)", forced, known);
     return EB_ERR_UNSUPPORTED;
   }
@@ -418,6 +422,12 @@ const char* eb_model_core_class(const eb_model* model) {
 }
 
 const char* eb_model_cpu_source(const eb_model* model) { return model == NULL ? "" : model->core.note; }
+
+const char* eb_known_cpus(void) {
+  static char buf[1024];
+  eb::list_cores(buf, sizeof buf, ",");
+  return buf;
+}
 
 eb_status eb_detect_cpu(const char** name, const char** core_class, char* source, size_t source_len, char* err,
                         size_t err_len) {

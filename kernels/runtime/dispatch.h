@@ -40,6 +40,7 @@ const char* core_class_name(uint32_t cls);  // "in-order", "out-of-order", "unkn
 // unknown name: EB_ERR_UNSUPPORTED and a message listing the known ones. An unknown MIDR is no error (class unknown:
 // the default kernels).
 eb_status select_core(CoreChoice* choice, char* err, size_t err_len);
+void list_cores(char* buf, size_t len, const char* sep);  // the table's names, each once
 // Bit i set: ISA i is compiled into this build and this CPU (and OS) supports it. Bit kIsaRef is always set.
 uint32_t isa_available_mask();
 uint32_t compiled_mask();  // ISAs whose kernels this build contains

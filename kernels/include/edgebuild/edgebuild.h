@@ -139,6 +139,8 @@ const char* eb_model_cpu_source(const eb_model* model);
 // The micro-kernel variant that runs a family's ops ("qs8-gemm": "qs8_gemm_minmax_4x8c4__neondot_a55"), "" when the
 // reference kernels run it.
 const char* eb_model_kernel(const eb_model* model, const char* family);
+// The core names EDGEBUILD_CPU accepts, comma-separated ("cortex-a7,cortex-a9,...").
+const char* eb_known_cpus(void);
 // The core a model opened now would be chosen for, without a model (eb_model_cpu's, eb_model_core_class's and
 // eb_model_cpu_source's answers; source_len >= 64). EB_ERR_UNSUPPORTED, with the message in err, for an unknown
 // EDGEBUILD_CPU.
