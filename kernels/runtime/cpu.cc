@@ -266,6 +266,14 @@ bool default_dw_kernel(uint32_t isa, DwKernel* k) {
   }
 }
 
+// A tuned entry: the positional fields of a table entry, then its name and the core classes it is for, set by name so
+// that a field added to GemmKernel later does not shift them.
+constexpr GemmKernel tuned_for(GemmKernel k, const char* name, uint32_t cores) {
+  k.name = name;
+  k.cores = cores;
+  return k;
+}
+
 // Variants tuned for a class of cores (their `cores` is not 0): when one matches the core, it replaces the ISA's
 // default. An ISA's entries go in its case, most specific first; the packing follows the entry's mr / nr / kr, so a
 // variant may tile differently from the default.
@@ -273,11 +281,11 @@ size_t tuned_gemm_kernels(uint32_t isa, const GemmKernel** list) {
   switch (isa) {
 #ifdef EB_HAVE_ISA_NEONDOT
     case kIsaNeonDot: {
-      // In-order cores (A55): 64-bit row loads feeding lane-indexed SDOTs in an order GCC schedules for the A55
-      // (the file says why; bench/arm_mca.py gives its cycles on A55 and A76).
-      static const GemmKernel k[] = {
-          {eb_qs8_gemm_minmax_ukernel_4x8c4__neondot_a55, 4, 8, 4, 1, 0, 4, "qs8_gemm_minmax_4x8c4__neondot_a55",
-           kCoresInOrder},
+      // In-order cores (A55, A510): 64-bit row loads feeding lane-indexed SDOTs, the next step's loads between this
+      // step's SDOTs (the file says why; bench/arm_mca.py gives its cycles on A55 and A76 against the default).
+      static constexpr GemmKernel k[] = {
+          tuned_for({eb_qs8_gemm_minmax_ukernel_4x8c4__neondot_a55, 4, 8, 4, 1, 0, 4},
+                    "qs8_gemm_minmax_4x8c4__neondot_a55", kCoresInOrder),
       };
       *list = k;
       return sizeof k / sizeof k[0];
@@ -322,8 +330,10 @@ bool dw_kernel(uint32_t isa, DwKernel* k, uint32_t cls) {
 void gemm_kernel_name(const GemmKernel& k, uint32_t isa, char* buf, size_t len) {
   if (k.name != NULL)
     snprintf(buf, len, "%s", k.name);
-  else
+  else if (k.kr > 1)
     snprintf(buf, len, "qs8_gemm_minmax_%ux%uc%u__%s", k.mr, k.nr, k.kr, isa_name(isa));
+  else
+    snprintf(buf, len, "qs8_gemm_minmax_%ux%u__%s", k.mr, k.nr, isa_name(isa));
 }
 
 bool spmm_kernel(uint32_t isa, SpmmKernel* k) {
