@@ -50,53 +50,45 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_4x8c4__neondot_a55(size_t mr, size_t 
     // loop iteration computes A while loading B, then B while loading the next A; then the 1 or 2 steps left.
     size_t pairs = (steps - 1) / 2;
     const size_t two = (steps - 1) % 2;  // 1: two steps are left after the loop
+    // One instruction per line below: clang-format would pack the string macros into one run-on line.
+    // clang-format off
 #define EB_SDOT(c, w, x, lane) "sdot %[" c "].4s, " w ".16b, " x ".4b[" lane "]\n\t"
 #define EB_LOAD(xb0, xb1, xb2, xb3, wb0, wb1, wb2, wb3, off) \
-  "ldr " xb0                                                 \
-  ", [%[r0]]\n\t"                                            \
-  "ldr " xb1                                                 \
-  ", [%[r1]]\n\t"                                            \
-  "ldr " xb2                                                 \
-  ", [%[r2]]\n\t"                                            \
-  "ldr " xb3                                                 \
-  ", [%[r3]]\n\t"                                            \
-  "ldr " wb0 ", [%[wp], #" off                               \
-  "]\n\t"                                                    \
-  "ldr " wb1 ", [%[wp], #" off                               \
-  " + 16]\n\t"                                               \
-  "ldr " wb2 ", [%[wp], #" off                               \
-  " + 32]\n\t"                                               \
+  "ldr " xb0 ", [%[r0]]\n\t"                                 \
+  "ldr " xb1 ", [%[r1]]\n\t"                                 \
+  "ldr " xb2 ", [%[r2]]\n\t"                                 \
+  "ldr " xb3 ", [%[r3]]\n\t"                                 \
+  "ldr " wb0 ", [%[wp], #" off "]\n\t"                       \
+  "ldr " wb1 ", [%[wp], #" off " + 16]\n\t"                  \
+  "ldr " wb2 ", [%[wp], #" off " + 32]\n\t"                  \
   "ldr " wb3 ", [%[wp], #" off " + 48]\n\t"
 // One step's 16 SDOTs (rows xa*, weights wa*), with the next step's 8 loads (into xb*, wb*) one after every two.
-#define EB_STEP(xa0, xa1, xa2, xa3, wa0, wa1, wa2, wa3, xb0, xb1, xb2, xb3, wb0, wb1, wb2, wb3, roff, off)          \
-  EB_SDOT("c0l", wa0, xa0, "0")                                                                                     \
-  EB_SDOT("c0h", wa1, xa0, "0") "ldr " xb0 ", [%[r0], #" roff "]\n\t" EB_SDOT("c1l", wa0, xa1, "0") EB_SDOT(        \
-      "c1h", wa1, xa1, "0") "ldr " xb1 ", [%[r1], #" roff "]\n\t" EB_SDOT("c2l", wa0, xa2, "0")                     \
-      EB_SDOT("c2h", wa1, xa2, "0") "ldr " xb2 ", [%[r2], #" roff "]\n\t" EB_SDOT("c3l", wa0, xa3, "0") EB_SDOT(    \
-          "c3h", wa1, xa3, "0") "ldr " xb3 ", [%[r3], #" roff "]\n\t" EB_SDOT("c0l", wa2, xa0, "1")                 \
-          EB_SDOT("c0h", wa3, xa0, "1") "ldr " wb0 ", [%[wp], #" off "]\n\t" EB_SDOT("c1l", wa2, xa1, "1") EB_SDOT( \
-              "c1h", wa3, xa1, "1") "ldr " wb1 ", [%[wp], #" off " + 16]\n\t" EB_SDOT("c2l", wa2, xa2, "1")         \
-              EB_SDOT("c2h", wa3, xa2, "1") "ldr " wb2 ", [%[wp], #" off " + 32]\n\t" EB_SDOT("c3l", wa2, xa3, "1") \
-                  EB_SDOT("c3h", wa3, xa3, "1") "ldr " wb3 ", [%[wp], #" off " + 48]\n\t"
+#define EB_STEP(xa0, xa1, xa2, xa3, wa0, wa1, wa2, wa3, xb0, xb1, xb2, xb3, wb0, wb1, wb2, wb3, roff, off) \
+  EB_SDOT("c0l", wa0, xa0, "0") EB_SDOT("c0h", wa1, xa0, "0") "ldr " xb0 ", [%[r0], #" roff "]\n\t"        \
+  EB_SDOT("c1l", wa0, xa1, "0") EB_SDOT("c1h", wa1, xa1, "0") "ldr " xb1 ", [%[r1], #" roff "]\n\t"        \
+  EB_SDOT("c2l", wa0, xa2, "0") EB_SDOT("c2h", wa1, xa2, "0") "ldr " xb2 ", [%[r2], #" roff "]\n\t"        \
+  EB_SDOT("c3l", wa0, xa3, "0") EB_SDOT("c3h", wa1, xa3, "0") "ldr " xb3 ", [%[r3], #" roff "]\n\t"        \
+  EB_SDOT("c0l", wa2, xa0, "1") EB_SDOT("c0h", wa3, xa0, "1") "ldr " wb0 ", [%[wp], #" off "]\n\t"         \
+  EB_SDOT("c1l", wa2, xa1, "1") EB_SDOT("c1h", wa3, xa1, "1") "ldr " wb1 ", [%[wp], #" off " + 16]\n\t"    \
+  EB_SDOT("c2l", wa2, xa2, "1") EB_SDOT("c2h", wa3, xa2, "1") "ldr " wb2 ", [%[wp], #" off " + 32]\n\t"    \
+  EB_SDOT("c3l", wa2, xa3, "1") EB_SDOT("c3h", wa3, xa3, "1") "ldr " wb3 ", [%[wp], #" off " + 48]\n\t"
 // Row pointers and the weight pointer past what was loaded (immediate offsets above: a load with writeback costs more
 // issue slots on an in-order core than an add beside an SDOT).
-#define EB_ADVANCE(rows, weights) \
-  "add %[r0], %[r0], #" rows      \
-  "\n\t"                          \
-  "add %[r1], %[r1], #" rows      \
-  "\n\t"                          \
-  "add %[r2], %[r2], #" rows      \
-  "\n\t"                          \
-  "add %[r3], %[r3], #" rows      \
-  "\n\t"                          \
+#define EB_ADVANCE(rows, weights)          \
+  "add %[r0], %[r0], #" rows "\n\t"       \
+  "add %[r1], %[r1], #" rows "\n\t"       \
+  "add %[r2], %[r2], #" rows "\n\t"       \
+  "add %[r3], %[r3], #" rows "\n\t"       \
   "add %[wp], %[wp], #" weights "\n\t"
-#define EB_LAST(xa0, xa1, xa2, xa3, wa0, wa1, wa2, wa3)                                                 \
-  EB_SDOT("c0l", wa0, xa0, "0")                                                                         \
-  EB_SDOT("c0h", wa1, xa0, "0") EB_SDOT("c1l", wa0, xa1, "0") EB_SDOT("c1h", wa1, xa1, "0")             \
-      EB_SDOT("c2l", wa0, xa2, "0") EB_SDOT("c2h", wa1, xa2, "0") EB_SDOT("c3l", wa0, xa3, "0")         \
-          EB_SDOT("c3h", wa1, xa3, "0") EB_SDOT("c0l", wa2, xa0, "1") EB_SDOT("c0h", wa3, xa0, "1")     \
-              EB_SDOT("c1l", wa2, xa1, "1") EB_SDOT("c1h", wa3, xa1, "1") EB_SDOT("c2l", wa2, xa2, "1") \
-                  EB_SDOT("c2h", wa3, xa2, "1") EB_SDOT("c3l", wa2, xa3, "1") EB_SDOT("c3h", wa3, xa3, "1")
+// The last step's 16 SDOTs, nothing to load.
+#define EB_LAST(xa0, xa1, xa2, xa3, wa0, wa1, wa2, wa3)                                          \
+  EB_SDOT("c0l", wa0, xa0, "0") EB_SDOT("c0h", wa1, xa0, "0") EB_SDOT("c1l", wa0, xa1, "0")      \
+  EB_SDOT("c1h", wa1, xa1, "0") EB_SDOT("c2l", wa0, xa2, "0") EB_SDOT("c2h", wa1, xa2, "0")      \
+  EB_SDOT("c3l", wa0, xa3, "0") EB_SDOT("c3h", wa1, xa3, "0") EB_SDOT("c0l", wa2, xa0, "1")      \
+  EB_SDOT("c0h", wa3, xa0, "1") EB_SDOT("c1l", wa2, xa1, "1") EB_SDOT("c1h", wa3, xa1, "1")      \
+  EB_SDOT("c2l", wa2, xa2, "1") EB_SDOT("c2h", wa3, xa2, "1") EB_SDOT("c3l", wa2, xa3, "1")      \
+  EB_SDOT("c3h", wa3, xa3, "1")
+    // clang-format on
     __asm__ volatile(
         EB_LOAD("d24", "d25", "d26", "d27", "q28", "q29", "q30", "q31", "0")
         EB_ADVANCE("8", "64")
