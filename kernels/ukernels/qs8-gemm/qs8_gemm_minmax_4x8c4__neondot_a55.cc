@@ -62,16 +62,18 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_4x8c4__neondot_a55(size_t mr, size_t 
   "ldr " wb1 ", [%[wp], #" off " + 16]\n\t"                  \
   "ldr " wb2 ", [%[wp], #" off " + 32]\n\t"                  \
   "ldr " wb3 ", [%[wp], #" off " + 48]\n\t"
-// One step's 16 SDOTs (rows xa*, weights wa*), with the next step's 8 loads (into xb*, wb*) one after every two.
-#define EB_STEP(xa0, xa1, xa2, xa3, wa0, wa1, wa2, wa3, xb0, xb1, xb2, xb3, wb0, wb1, wb2, wb3, roff, off) \
-  EB_SDOT("c0l", wa0, xa0, "0") EB_SDOT("c0h", wa1, xa0, "0") "ldr " xb0 ", [%[r0], #" roff "]\n\t"        \
-  EB_SDOT("c1l", wa0, xa1, "0") EB_SDOT("c1h", wa1, xa1, "0") "ldr " xb1 ", [%[r1], #" roff "]\n\t"        \
-  EB_SDOT("c2l", wa0, xa2, "0") EB_SDOT("c2h", wa1, xa2, "0") "ldr " xb2 ", [%[r2], #" roff "]\n\t"        \
-  EB_SDOT("c3l", wa0, xa3, "0") EB_SDOT("c3h", wa1, xa3, "0") "ldr " xb3 ", [%[r3], #" roff "]\n\t"        \
+// One step's 16 SDOTs (rows xa*, weights wa*), with the next step's 8 loads (into xb*, wb*) one after every two;
+// p0..p3 and pw are issued after the loads from r0..r3 and after the last weight load (pointer updates and the loop
+// count: integer instructions that pair with an SDOT instead of queueing at the loop end).
+#define EB_STEP(xa0, xa1, xa2, xa3, wa0, wa1, wa2, wa3, xb0, xb1, xb2, xb3, wb0, wb1, wb2, wb3, roff, off, p0, p1, p2, p3, pw) \
+  EB_SDOT("c0l", wa0, xa0, "0") EB_SDOT("c0h", wa1, xa0, "0") "ldr " xb0 ", [%[r0], #" roff "]\n\t" p0     \
+  EB_SDOT("c1l", wa0, xa1, "0") EB_SDOT("c1h", wa1, xa1, "0") "ldr " xb1 ", [%[r1], #" roff "]\n\t" p1     \
+  EB_SDOT("c2l", wa0, xa2, "0") EB_SDOT("c2h", wa1, xa2, "0") "ldr " xb2 ", [%[r2], #" roff "]\n\t" p2     \
+  EB_SDOT("c3l", wa0, xa3, "0") EB_SDOT("c3h", wa1, xa3, "0") "ldr " xb3 ", [%[r3], #" roff "]\n\t" p3     \
   EB_SDOT("c0l", wa2, xa0, "1") EB_SDOT("c0h", wa3, xa0, "1") "ldr " wb0 ", [%[wp], #" off "]\n\t"         \
   EB_SDOT("c1l", wa2, xa1, "1") EB_SDOT("c1h", wa3, xa1, "1") "ldr " wb1 ", [%[wp], #" off " + 16]\n\t"    \
   EB_SDOT("c2l", wa2, xa2, "1") EB_SDOT("c2h", wa3, xa2, "1") "ldr " wb2 ", [%[wp], #" off " + 32]\n\t"    \
-  EB_SDOT("c3l", wa2, xa3, "1") EB_SDOT("c3h", wa3, xa3, "1") "ldr " wb3 ", [%[wp], #" off " + 48]\n\t"
+  EB_SDOT("c3l", wa2, xa3, "1") EB_SDOT("c3h", wa3, xa3, "1") "ldr " wb3 ", [%[wp], #" off " + 48]\n\t" pw
 // Row pointers and the weight pointer past what was loaded (immediate offsets above: a load with writeback costs more
 // issue slots on an in-order core than an add beside an SDOT).
 #define EB_ADVANCE(rows, weights)          \
@@ -95,16 +97,15 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_4x8c4__neondot_a55(size_t mr, size_t 
         "cbz %[pairs], 3f\n\t"
         "1:\n\t"
         EB_STEP("v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "d0", "d1", "d2", "d3", "q4", "q5", "q6", "q7",
-                "0", "0")
+                "0", "0", "subs %[pairs], %[pairs], #1\n\t", "", "", "", "")
         EB_STEP("v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "d24", "d25", "d26", "d27", "q28", "q29", "q30", "q31",
-                "8", "64")
-        EB_ADVANCE("16", "128")
-        "subs %[pairs], %[pairs], #1\n\t"
+                "8", "64", "add %[r0], %[r0], #16\n\t", "add %[r1], %[r1], #16\n\t", "add %[r2], %[r2], #16\n\t",
+                "add %[r3], %[r3], #16\n\t", "add %[wp], %[wp], #128\n\t")
         "b.ne 1b\n\t"
         "3:\n\t"
         "cbz %[two], 4f\n\t"
         EB_STEP("v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "d0", "d1", "d2", "d3", "q4", "q5", "q6", "q7",
-                "0", "0")
+                "0", "0", "", "", "", "", "")
         EB_ADVANCE("8", "64")
         EB_LAST("v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7")
         "b 5f\n\t"
