@@ -33,8 +33,10 @@ CONFIGS = (
 
 
 def arm_instruction_counts(
-    blob: bytes, xs: list[np.ndarray], configs: tuple[tuple[str, str, str, str], ...] = CONFIGS
+    blob: bytes, xs: list[np.ndarray], configs: tuple[tuple[str, ...], ...] = CONFIGS
 ) -> dict[str, dict[str, Any]]:
+    """Per config (label, target, qemu -cpu, EDGEBUILD_ISA[, EDGEBUILD_CPU]): the counts, plus the `kernels` the
+    runner reports (the core's variants: EDGEBUILD_CPU=cortex-a55 picks the in-order ones)."""
     from edgebuild.compile import build_runner
     from edgebuild.profile import MARKERS, build_insn_plugin, elf_symbols, parse_insn_counts
     from edgebuild.run import run_runner
@@ -53,11 +55,13 @@ def arm_instruction_counts(
         for i, x in enumerate(xs):
             inputs.append(tmp / f"x{i}.npy")
             np.save(inputs[-1], np.ascontiguousarray(x, np.float32))
-        for label, target_name, cpu, isa in configs:
+        for label, target_name, cpu, isa, *core in configs:
             target = load_target(target_name)
             runner = build_runner(target)
             marks = elf_symbols(runner, MARKERS)
-            counts = tmp / f"insns-{target_name}-{cpu.replace(',', '_').replace('=', '-')}-{isa}.txt"  # no "," in a plugin argument
+            counts = (
+                tmp / f"insns-{target_name}-{cpu.replace(',', '_').replace('=', '-')}-{isa}.txt"
+            )  # no "," in a plugin argument
             plugin_args = ",".join(
                 [str(plugin), f"out={counts}"]
                 + [f"{m.removeprefix('eb_profile_')}={hex(marks[m])}" for m in MARKERS]
@@ -65,7 +69,7 @@ def arm_instruction_counts(
             device = Local(
                 name=f"{target.emulator[0]} -cpu {cpu}",
                 prefix=(target.emulator[0], "-cpu", cpu, "-plugin", plugin_args),
-                env={"EDGEBUILD_ISA": isa},
+                env={"EDGEBUILD_ISA": isa, **({"EDGEBUILD_CPU": core[0]} if core and core[0] else {})},
             )
             doc = run_runner(
                 target,
@@ -79,5 +83,5 @@ def arm_instruction_counts(
             )
             if doc.get("isa") != isa:
                 raise RuntimeError(f"{label}: asked for {isa}, the runner ran {doc.get('isa')}")
-            out[label] = parse_insn_counts(counts.read_text(), num_ops)
+            out[label] = {**parse_insn_counts(counts.read_text(), num_ops), "kernels": doc.get("kernels", {})}
     return out

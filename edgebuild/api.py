@@ -64,6 +64,7 @@ def build(
     sparse: str = "auto",
     sparse_block: tuple[int, int] | None = None,
     lean: bool = False,
+    cpu: str | None = None,
     export: Sequence[str] | str = (),
     compress: CompressOptions | None = None,
     progress: bool = False,
@@ -107,6 +108,7 @@ def _build(
     sparse: str,
     sparse_block: tuple[int, int] | None,
     lean: bool,
+    cpu: str | None,
     export: Sequence[str] | str,
     compress: CompressOptions | None,
     progress: bool,
@@ -120,6 +122,9 @@ def _build(
 
     if not isinstance(target, str):
         raise EdgebuildError(f"target={target!r}: a target name such as host, arm64 or armv7")
+    from .run import check_cpu
+
+    check_cpu(cpu)
     comp = _compress_options(compress, compress_options)
     formats = [export] if isinstance(export, str) else list(export)
     from .export import FORMATS
@@ -179,6 +184,10 @@ def _build(
             else:
                 result = run_pipeline(opts, log=log, warn=warn)
             bundle = Bundle(result.out, result.report, owned=owned, timings=result.timings)
+            if cpu is not None:  # a run-time choice: recorded for run and profile, the build is the same
+                from .bundle import record_cpu
+
+                bundle.report = record_cpu(bundle.path, cpu)
             for fmt in formats:
                 log(f"exported {bundle.export(fmt)}")
             return bundle

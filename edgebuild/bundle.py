@@ -54,6 +54,12 @@ class Bundle:
         return str(self.report["target"]["name"])
 
     @property
+    def cpu(self) -> str | None:
+        """The core the bundle was built for (`--cpu` or the target file's `cpu`), which run and profile pass to
+        the runner by default; None: the device's own core, read by the runtime."""
+        return bundle_cpu(self.report)
+
+    @property
     def name(self) -> str:
         return str(self.report["model"]["name"])
 
@@ -73,10 +79,13 @@ class Bundle:
     def input_shapes(self) -> list[tuple[int, ...]]:
         return [tuple(i["shape"]) for i in self.report["model"]["inputs"]]
 
-    def run(self, *inputs: Any, threads: int | None = None, device: str | None = None) -> list[np.ndarray]:
+    def run(
+        self, *inputs: Any, threads: int | None = None, device: str | None = None, cpu: str | None = None
+    ) -> list[np.ndarray]:
         """Run the bundle's runner on its target (this machine for host bundles, qemu-user for ARM ones, or
         `device`: local, qemu, ssh://user@host, adb[:serial]) on one sample; returns the outputs. Inputs are arrays
-        or tensors in forward()'s order, with or without the batch dimension of 1."""
+        or tensors in forward()'s order, with or without the batch dimension of 1. `cpu`: the core the kernel
+        variants are chosen for (default: the bundle's `cpu`, else the device's own)."""
         import numpy as np
 
         from .run import check_threads, device_for, run_runner
@@ -98,6 +107,7 @@ class Bundle:
                 outs,
                 device=device_for(target, device),
                 threads=threads,
+                cpu=cpu or self.cpu,
             )
             return [np.load(p) for p in outs]
 
@@ -120,7 +130,7 @@ class Bundle:
         return arrays
 
     def profile(
-        self, device: str | None = None, threads: int | None = None, **options: Any
+        self, device: str | None = None, threads: int | None = None, cpu: str | None = None, **options: Any
     ) -> dict[str, Any]:
         """Per-op latency, memory and size on `device` (default: this machine for host bundles, qemu for ARM):
         report.json's `profile` document (docs/report.md). `options`: ProfileOptions fields (warmup, iterations,
@@ -129,7 +139,7 @@ class Bundle:
 
         from .profile import ProfileOptions, profile_bundle
 
-        known = set(ProfileOptions.__dataclass_fields__) - {"bundle", "device", "threads"}
+        known = set(ProfileOptions.__dataclass_fields__) - {"bundle", "device", "threads", "cpu"}
         unknown = sorted(set(options) - known)
         if unknown:
             raise EdgebuildError(f"profile(): unknown option(s) {unknown}; known: {sorted(known)}")
@@ -142,7 +152,9 @@ class Bundle:
                 options["inputs"] = paths
             else:
                 options["inputs"] = [Path(x) for x in given]
-            return profile_bundle(ProfileOptions(bundle=self.path, device=device, threads=threads, **options))
+            return profile_bundle(
+                ProfileOptions(bundle=self.path, device=device, threads=threads, cpu=cpu, **options)
+            )
 
     def export(self, format: str, io: str = "float", out: str | Path | None = None) -> Path:
         """The model as `format` ("tflite" for LiteRT, "onnx" for ONNX Runtime) at `out` (default: model.<format>
@@ -207,6 +219,26 @@ def read_report(path: Path) -> dict[str, Any]:
     if not isinstance(doc, dict) or not isinstance(doc.get("target"), dict) or "model" not in doc:
         raise EdgebuildError(f"{report} is not an edgebuild build report; rebuild the bundle")
     return doc
+
+
+def bundle_cpu(report: dict[str, Any]) -> str | None:
+    """The core a bundle's report names for run and profile (its target's `cpu`), or None."""
+    cpu = report["target"].get("cpu")
+    return cpu if isinstance(cpu, str) and cpu else None
+
+
+def record_cpu(path: str | Path, cpu: str) -> dict[str, Any]:
+    """Writes `cpu` into the bundle's report.json (target.cpu) and returns the report. The core is a run-time
+    choice: the artifact and the runner are the same for every core, so a cached build serves every --cpu."""
+    from .run import check_cpu
+
+    check_cpu(cpu)
+    report = read_report(Path(path))
+    report["target"]["cpu"] = cpu
+    from .report import write_json
+
+    write_json(Path(path) / REPORT, report)
+    return report
 
 
 def load_bundle(path: str | Path) -> Bundle:

@@ -62,6 +62,9 @@ class Target:
     musl_toolchain_file: Path | None = None  # absolute; None = lean runners use the target's own libc
     musl_specs: Path | None = None  # GCC specs file of the musl package; its presence means musl is installed
     musl_packages: tuple[str, ...] = ()
+    # the core the kernel variants are chosen for on the device (EDGEBUILD_CPU; `cpu = "cortex-a55"` in the file);
+    # None: the runtime reads it from the device's CPU
+    cpu: str | None = None
 
     @property
     def musl_available(self) -> bool:
@@ -204,9 +207,17 @@ def _read_target(path: Path) -> Target:
             musl_toolchain_file=(path.parent / musl_toolchain).resolve() if musl_toolchain else None,
             musl_specs=Path(lean["musl_specs"]) if musl_toolchain else None,
             musl_packages=tuple(lean.get("musl_debian_packages", ())),
+            cpu=data.get("cpu"),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError) as e:
         raise EdgebuildError(f"target file {path} is malformed: {type(e).__name__}: {e}") from e
+    if target.cpu is not None:
+        from .run import check_cpu
+
+        try:
+            check_cpu(target.cpu)
+        except EdgebuildError as e:
+            raise EdgebuildError(f"target file {path}: {e}") from e
     if target.name != path.stem:
         raise EdgebuildError(f"target file {path} says name = {target.name!r}; it must match the file name")
     for toolchain_file in (target.toolchain_file, target.musl_toolchain_file):

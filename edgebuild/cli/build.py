@@ -4,6 +4,8 @@ Python API's build (edgebuild/api.py), which runs the pipeline (edgebuild/pipeli
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -99,13 +101,18 @@ def _warm_build(args: argparse.Namespace, console: Console, err: Console) -> boo
 
 
 def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
+    from ..run import check_cpu
+
     _resolve_build_args(args)
+    check_cpu(args.cpu)  # before the build: a misspelt core fails in a second, not after it
     if args.prune is not None or args.distill or args.sparse != "auto":
         args.no_cache = True  # the cache key does not cover compression options or training data
     if args.epochs < 1 or args.lr <= 0 or args.temperature <= 0:
         raise EdgebuildError("--epochs must be >= 1, --lr and --temperature > 0")
     if not args.no_cache and _warm_build(args, console, err):
-        export_bundle(args.out or default_out(args.model, args.target), args.export, console)
+        out = args.out or default_out(args.model, args.target)
+        _record_cpu(out, args.cpu)
+        export_bundle(out, args.export, console)
         return 0
     from ..api import build
     from ..report import print_summary
@@ -131,6 +138,15 @@ def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
             log=lambda s: err.print(f"[dim]{s}[/dim]"),
             warn=lambda s: err.print(f"[bold yellow]WARNING:[/bold yellow] [yellow]{s}[/yellow]"),
         )
+    if args.cpu is not None:
+        bundle.report = _record_cpu(bundle.path, args.cpu)
     print_summary(console, bundle.path, bundle.report, bundle.timings)
     export_bundle(bundle.path, args.export, console)
     return 0
+
+
+def _record_cpu(out: Path, cpu: str | None) -> dict[str, Any]:
+    """--cpu into the bundle's report (run and profile pass it to the runner); the report as it now is."""
+    from ..bundle import read_report, record_cpu
+
+    return record_cpu(out, cpu) if cpu is not None else read_report(out)

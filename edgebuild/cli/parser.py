@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from .ops import add_ops_arguments
-from .profile import THREADS_HELP, add_profile_arguments
+from .profile import CPU_HELP, THREADS_HELP, add_profile_arguments
 
 # = edgebuild/export/__init__.py FORMATS (the CLI imports no pipeline module before it runs a command)
 EXPORT_FORMATS = ("tflite", "onnx")
@@ -51,6 +51,8 @@ def make_parser() -> argparse.ArgumentParser:
         help="allow unpickling a whole pickled module (runs code from the file)",
     )
     b.add_argument("--no-smoke", action="store_true", default=None, help="skip the smoke run on the target")
+    b.add_argument("--cpu", help=CPU_HELP + "; recorded in the bundle for run and profile (default: the target "
+                   "file's cpu)")  # fmt: skip
     b.add_argument("--lean", action="store_true",
                    help="a runner with only this model's ops (smaller; refuses models with other ops; static musl "
                         "on arm64/armv7 when installed, docs/footprint.md)")  # fmt: skip
@@ -134,6 +136,7 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--iterations", type=int, default=1)
     r.add_argument("--warmup", type=int, default=0)
     r.add_argument("--threads", type=int, help=THREADS_HELP)
+    r.add_argument("--cpu", help=CPU_HELP + " (default: the bundle's)")
     r.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     add_profile_arguments(

@@ -7,9 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EdgebuildError
-from .run import threads_note
+from .run import cpu_note, threads_note
 
 THREADS_HELP = "threads (1..64; default: the CPUs the process may use, the big cores of a big.LITTLE CPU)"
+CPU_HELP = (
+    "the core the kernel variants are chosen for, e.g. cortex-a55 or cortex-a76 (EDGEBUILD_CPU; default: the "
+    "device's own, by its MIDR)"
+)
 
 
 def add_profile_arguments(p: Any) -> None:
@@ -21,6 +25,7 @@ def add_profile_arguments(p: Any) -> None:
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--iterations", type=int, default=10)
     p.add_argument("--threads", type=int, help=THREADS_HELP)
+    p.add_argument("--cpu", help=CPU_HELP + " (default: the bundle's)")
     p.add_argument(
         "--input", action="append", type=Path, default=[], help=".npy input (default: seeded random)"
     )
@@ -75,6 +80,7 @@ def cmd_profile(args: Any, console: Any, err: Any) -> int:
         iterations=args.iterations,
         inputs=args.input,
         threads=args.threads,
+        cpu=args.cpu,
     )
     from .. import progress
 
@@ -88,6 +94,7 @@ def cmd_profile(args: Any, console: Any, err: Any) -> int:
     write_html(out / HTML, profile, report)
     print_profile(console, profile, top=args.top)
     err.print(f"[dim]{threads_note(profile['device'])}[/dim]")
+    err.print(f"[dim]{cpu_note(profile['device'])}[/dim]")
     err.print(f"[dim]wrote {out / REPORT} and {out / HTML}[/dim]")
     fails = check_gates(profile, gates)
     if fails:

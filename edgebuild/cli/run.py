@@ -14,11 +14,12 @@ from ..errors import EdgebuildError
 
 
 def cmd_run(args: argparse.Namespace, console: Console, err: Console) -> int:
-    from ..bundle import read_report
-    from ..run import check_threads, device_for, run_runner
+    from ..bundle import bundle_cpu, read_report
+    from ..run import check_cpu, check_threads, device_for, run_runner
     from ..targets import load_target
 
     check_threads(args.threads)
+    check_cpu(args.cpu)
     report = read_report(args.bundle)
     target = load_target(report["target"]["name"])
     expected = len(report["model"]["inputs"])
@@ -41,6 +42,7 @@ def cmd_run(args: argparse.Namespace, console: Console, err: Console) -> int:
             iterations=args.iterations,
             warmup=args.warmup,
             threads=args.threads,
+            cpu=args.cpu or bundle_cpu(report),
         )
         for src, dst in zip(staged, args.output):
             dst.parent.mkdir(parents=True, exist_ok=True)
@@ -57,7 +59,17 @@ def cmd_run(args: argparse.Namespace, console: Console, err: Console) -> int:
             f"{device.name}{note}"
         )
     console.print(threads_note(doc))
+    console.print(cpu_note(doc))
     return 0
+
+
+def cpu_note(doc: dict[str, Any]) -> str:
+    """The core the kernel variants were chosen for and the GEMM variant, as the runner (or a profile's `device`)
+    reports them."""
+    if "cpu" not in doc:
+        return "cpu: not reported by this runner"
+    gemm = (doc.get("kernels") or {}).get("qs8-gemm") or "reference"
+    return f"cpu: {doc['cpu']} ({doc.get('core_class')}; {doc.get('cpu_source')}), GEMM kernel {gemm}"
 
 
 def threads_note(doc: dict[str, Any]) -> str:

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from ..bundle import ARTIFACT, RUNNER, read_report
+from ..bundle import ARTIFACT, RUNNER, bundle_cpu, read_report
 from ..errors import EdgebuildError
-from ..run import Device, Local, check_threads, device_for, run_runner
+from ..run import Device, Local, check_cpu, check_threads, device_for, run_runner
 from ..targets import Target, load_target
 from .bundle import arena_analysis, artifact_sections
 from .insns import MARKERS, build_insn_plugin, elf_symbols, parse_insn_counts
@@ -29,6 +29,7 @@ class ProfileOptions:
     inputs: list[Path] = field(default_factory=list)  # default: seeded random inputs of the model's shapes
     count_instructions: bool = True  # under qemu: run with the instruction-count plugin (needs one thread)
     threads: int | None = None  # the runner's --threads (1..64); None: the runtime's default for the device
+    cpu: str | None = None  # the runner's --cpu (a core name); None: the bundle's, else the device's core
     timeout: float | None = 600
 
 
@@ -66,6 +67,7 @@ def _device_kind(spec: str | None, target: Target) -> str:
 def profile_bundle(opts: ProfileOptions, log: Any = lambda s: None) -> dict[str, Any]:
     """Run the bundle's runner with --profile on the chosen device; returns the `profile` document."""
     check_threads(opts.threads)
+    check_cpu(opts.cpu)
     bundle = opts.bundle
     report = read_report(bundle)
     target = load_target(report["target"]["name"])
@@ -108,6 +110,7 @@ def profile_bundle(opts: ProfileOptions, log: Any = lambda s: None) -> dict[str,
             timeout=opts.timeout,
             extra_options=extra,
             threads=opts.threads,
+            cpu=opts.cpu or bundle_cpu(report),
         )
         insns = parse_insn_counts(counts_file.read_text(), arena["num_ops"]) if counting else None
     return make_profile(report, target, kind, device.name, doc, arena, data, bundle, insns)
@@ -160,6 +163,12 @@ def make_profile(
             "threads": doc.get("threads"),
             "cpus": doc.get("cpus"),  # the CPUs the threads ran on ("4-7"), when the runner says
             "pinned": doc.get("pinned"),  # held to a big.LITTLE CPU's fast cores
+            # the core the kernel variants were chosen for (--cpu / EDGEBUILD_CPU, or the device's MIDR), its class,
+            # how it was found, and the variant of each kernel family that ran
+            "cpu": doc.get("cpu"),
+            "core_class": doc.get("core_class"),
+            "cpu_source": doc.get("cpu_source"),
+            "kernels": doc.get("kernels"),
         },
         "load_ms": doc["load_ms"],
         "latency_ms": latency,

@@ -67,7 +67,13 @@ def make_report(
             "inputs": [{"name": t.name, "shape": list(t.shape)} for t in inputs],
             "outputs": [{"name": t.name, "shape": list(t.shape)} for t in outputs],
         },
-        "target": {"name": target.name, "triple": target.triple, "description": target.description},
+        # cpu: the core run and profile name to the runner by default (the target file's `cpu`, or --cpu)
+        "target": {
+            "name": target.name,
+            "triple": target.triple,
+            "description": target.description,
+            "cpu": target.cpu,
+        },
         "toolchain": toolchain(target),
         "artifact": {"file": artifact_file, "bytes": len(data), "sha256": _sha256(data)},
         "runner": {"file": runner.name, "bytes": runner.stat().st_size, "static": target.static},

@@ -1,12 +1,13 @@
 """run: execute an `edgebuild-run` binary on a device and read the one JSON line it prints.
 
 Runner contract: `edgebuild-run MODEL.ebm [--input x.npy]... [--output y.npy]... [--warmup N] [--iterations N]
-[--profile] [--threads N]` prints `{"status":"ok",...}` (exit 0) or `{"status":"error","code":...,"message":...}` (exit 1).
+[--profile] [--threads N] [--cpu CORE]` prints `{"status":"ok",...}` (exit 0) or `{"status":"error","code":...,"message":...}` (exit 1).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import signal
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = [
     "Local",
     "RunnerError",
     "Ssh",
+    "check_cpu",
     "check_threads",
     "device_for",
     "emulator_available",
@@ -66,6 +68,28 @@ def check_threads(threads: int | None) -> None:
         )
 
 
+def check_cpu(cpu: str | None) -> None:
+    """None (the runtime reads the core from the CPU) or a core name of the runtime's table (EDGEBUILD_CPU, --cpu),
+    else a one-line error listing the known ones. The table is the runtime's (kernels/runtime/cpu.cc), asked through
+    the host extension; without it only the spelling is checked and the runner refuses an unknown name at load."""
+    if cpu is None:
+        return
+    if not isinstance(cpu, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", cpu):
+        raise EdgebuildError(f"cpu must be a core name such as cortex-a55 (got {cpu!r})")
+    known = known_cpus()
+    if known and cpu not in known:
+        raise EdgebuildError(f"unknown cpu {cpu!r} (known: {', '.join(known)})")
+
+
+def known_cpus() -> tuple[str, ...]:
+    """The core names the runtime knows, or () when the host extension is not built."""
+    try:
+        from edgebuild import _native
+    except ImportError:
+        return ()
+    return tuple(_native.known_cpus().split(","))
+
+
 def run_runner(
     target: Target,
     runner: Path,
@@ -81,17 +105,20 @@ def run_runner(
     timeout: float | None = None,
     extra_options: tuple[str, ...] = (),
     threads: int | None = None,
+    cpu: str | None = None,
 ) -> dict[str, Any]:
     """Run `runner` on `artifact` on the target's device (default: here, or qemu-user for ARM).
 
     `threads`: the runner's --threads (1..64); None leaves the runtime's default, the CPUs the process may use on
     the device (affinity, cgroup quota, the fast cores of a big.LITTLE CPU). Returns the runner's JSON document
-    (its `threads`, `cpus` and `pinned` say what ran). Raises RunnerError for the runner's own error report and EdgebuildError
+    (its `threads`, `cpus` and `pinned` say what ran). `cpu`: the runner's --cpu, the core the kernel variants are
+    chosen for (None: the device's own, by its MIDR); its `cpu`, `core_class` and `kernels` say what ran. Raises RunnerError for the runner's own error report and EdgebuildError
     for a missing emulator, a crash (signal) or output that is not the contract's JSON line.
     """
     if iterations < 1 or warmup < 0:
         raise EdgebuildError(f"iterations must be ≥ 1 and warmup ≥ 0 (got {iterations}, {warmup})")
     check_threads(threads)
+    check_cpu(cpu)
     runner = Path(runner)
     if not runner.is_file():
         raise EdgebuildError(f"runner {runner} does not exist")
@@ -101,6 +128,8 @@ def run_runner(
         options.append("--profile")
     if threads is not None:
         options += ["--threads", str(threads)]
+    if cpu is not None:
+        options += ["--cpu", cpu]
     options += extra_options
     call = Invocation(
         runner=runner,

@@ -255,6 +255,23 @@ PYBIND11_MODULE(_native, m) {
       "available_isas", [] { return std::string(eb_available_isas()); }, "Comma-separated ISA paths this CPU runs.");
   m.def("default_threads", &eb_default_threads,
         "Threads for this process: its CPUs by affinity and cgroup quota, the fast cores of a big.LITTLE CPU.");
+  m.def(
+      "known_cpus", [] { return std::string(eb_known_cpus()); }, "Comma-separated core names EDGEBUILD_CPU accepts.");
+  m.def(
+      "detect_cpu",
+      [] {
+        const char *name, *cls;
+        char source[64], err[512];
+        const eb_status s = eb_detect_cpu(&name, &cls, source, sizeof source, err, sizeof err);
+        if (s != EB_OK) throw_load_error(s, err);
+        py::dict d;
+        d["cpu"] = name;
+        d["core_class"] = cls;
+        d["source"] = std::string(source);
+        return d;
+      },
+      "The core a model loaded now would pick kernel variants for: dict cpu, core_class, source (EDGEBUILD_CPU, or "
+      "the MIDR of the CPUs the threads run on).");
   py::class_<Model>(m, "Model", "A loaded .ebm model with its own arena; not thread-safe.")
       .def(py::init(&Model::open_path), py::arg("path"), "Load a .ebm file (str or os.PathLike).")
       .def_static("from_bytes", &Model::open_bytes, py::arg("data"),
@@ -279,6 +296,15 @@ PYBIND11_MODULE(_native, m) {
       .def_property_readonly("weights_bytes", [](const Model& self) { return eb_model_weights_bytes(self.get()); })
       // ISA paths (issue 3): the kernel path chosen at load (EDGEBUILD_ISA forces one) and the invoke threads.
       .def_property_readonly("isa", [](const Model& self) { return std::string(eb_model_isa(self.get())); })
+      // The core the kernel variants were chosen for (EDGEBUILD_CPU forces one) and the GEMM variant that runs.
+      .def_property_readonly("cpu", [](const Model& self) { return std::string(eb_model_cpu(self.get())); })
+      .def_property_readonly("core_class",
+                             [](const Model& self) { return std::string(eb_model_core_class(self.get())); })
+      .def_property_readonly("cpu_source",
+                             [](const Model& self) { return std::string(eb_model_cpu_source(self.get())); })
+      .def_property_readonly(
+          "gemm_kernel", [](const Model& self) { return std::string(eb_model_kernel(self.get(), "qs8-gemm")); },
+          "The qs8-gemm variant the plans use (\"\" on the reference path).")
       .def_property(
           "threads", [](const Model& self) { return eb_model_num_threads(self.get()); },
           [](Model& self, int n) {

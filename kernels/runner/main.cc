@@ -1,7 +1,11 @@
 // main.cc: edgebuild-run, the standalone runner: load a .ebm, feed .npy inputs, time invokes, print one JSON line.
 //
 //   edgebuild-run MODEL.ebm [--input x.npy]... [--output y.npy]... [--warmup N] [--iterations N] [--profile]
-//                 [--threads N]      (EDGEBUILD_ISA=ref|avx2|avx512vnni|neon|neondot|i8mm forces a kernel path)
+//                 [--threads N] [--cpu CORE]
+//                 (EDGEBUILD_ISA=ref|avx2|avx512vnni|neon|neondot|i8mm forces a kernel path)
+//
+// --cpu names the core the kernel variants are chosen for (cortex-a55, cortex-a76, ...: the runtime's core table,
+// edgebuild.h eb_model_cpu); it sets EDGEBUILD_CPU for the runtime, which otherwise reads the core from the CPU.
 //
 // --threads defaults to eb_default_threads(): the CPUs this process may use (affinity, cgroup quota), the fast
 // cores of a big.LITTLE CPU. When the runtime pins its workers to those cores, the runner pins its own thread (the
@@ -35,14 +39,16 @@ struct Options {
   long warmup;
   long iterations;
   bool profile;
-  long threads;  // 0: eb_default_threads()
+  long threads;     // 0: eb_default_threads()
+  const char* cpu;  // --cpu: EDGEBUILD_CPU for the runtime, or NULL
 };
 
 void usage(const char* why) {
   fprintf(stderr,
           "edgebuild-run: %s\n"
           "usage: edgebuild-run MODEL.ebm [--input x.npy]... [--output y.npy]... [--warmup N (default 1)]\n"
-          "                     [--iterations N (default 1)] [--profile] [--threads N (default: the usable CPUs)]\n",
+          "                     [--iterations N (default 1)] [--profile] [--threads N (default: the usable CPUs)]\n"
+          "                     [--cpu CORE (default: the CPU's own, e.g. cortex-a76)]\n",
           why);
   exit(2);
 }
@@ -76,6 +82,9 @@ Options parse_args(int argc, char** argv) {
       if (!has_value || !parse_count(argv[++i], 1, &o.iterations)) usage("--iterations needs an integer >= 1");
     } else if (strcmp(a, "--threads") == 0) {
       if (!has_value || !parse_count(argv[++i], 1, &o.threads) || o.threads > 64) usage("--threads needs 1..64");
+    } else if (strcmp(a, "--cpu") == 0) {
+      if (!has_value || argv[i + 1][0] == '\0') usage("--cpu needs a core name such as cortex-a55");
+      o.cpu = argv[++i];
     } else if (strcmp(a, "--profile") == 0) {
       o.profile = true;
     } else if (a[0] == '-' && a[1] != '\0') {
@@ -435,6 +444,7 @@ uint64_t fnv1a64(const void* data, size_t n) {
 int main(int argc, char** argv) {
   const long rss_start_kb = peak_rss_kb();
   const Options opt = parse_args(argc, argv);
+  if (opt.cpu != NULL) setenv("EDGEBUILD_CPU", opt.cpu, 1);  // read by the runtime at open (an unknown name fails it)
 
   char err[EB_ERROR_MAX];
   eb_model* model = NULL;
@@ -517,6 +527,9 @@ int main(int argc, char** argv) {
          eb_model_num_threads(model));
   printf(",\"default_threads\":%d,\"cpus\":\"%s\",\"pinned\":%s", default_threads, eb_model_cpus(model),
          eb_model_threads_pinned(model) ? "true" : "false");
+  printf(",\"cpu\":\"%s\",\"core_class\":\"%s\",\"cpu_source\":", eb_model_cpu(model), eb_model_core_class(model));
+  json_string(stdout, eb_model_cpu_source(model));
+  printf(",\"kernels\":{\"qs8-gemm\":\"%s\"}", eb_model_kernel(model, "qs8-gemm"));
   qsort(latency, (size_t)iterations, sizeof(double), compare_double);
   printf(",\"latency_ms\":{\"warmup\":%ld,\"iterations\":%ld,\"min\":%.6f,\"median\":%.6f,\"p90\":%.6f,\"max\":%.6f}",
          opt.warmup, iterations, latency[0], percentile(latency, (size_t)iterations, 50),

@@ -259,7 +259,133 @@ void read_affinity(CpuPlan* plan) {
   }
 }
 
+// A hexadecimal ("0x41", "0x00000000410fd0b0") at *p after blanks; advances *p past it.
+bool parse_hex(const char** p, uint64_t* out) {
+  const char* s = *p;
+  while (*s == ' ' || *s == '\t') ++s;
+  if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) return false;
+  s += 2;
+  uint64_t v = 0;
+  int digits = 0;
+  for (;; ++s, ++digits) {
+    const char c = *s;
+    const int d = c >= '0' && c <= '9'   ? c - '0'
+                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                         : -1;
+    if (d < 0) break;
+    if (digits == 16) return false;
+    v = v << 4 | (uint64_t)d;
+  }
+  if (digits == 0) return false;
+  *out = v;
+  *p = s;
+  return true;
+}
+
+// implementer << 16 | part, as detect_midr compares cores (0: unknown).
+uint32_t core_code(uint64_t implementer, uint64_t part) {
+  return implementer > 0 && implementer <= 0xff && part <= 0xfff ? (uint32_t)(implementer << 16 | part) : 0;
+}
+
+// The value after "key<blanks>:" at the start of line, or NULL.
+const char* field(const char* line, const char* key) {
+  const size_t n = strlen(key);
+  if (strncmp(line, key, n) != 0) return NULL;
+  line += n;
+  while (*line == ' ' || *line == '\t') ++line;
+  return *line == ':' ? line + 1 : NULL;
+}
+
+// Per CPU of `cpus`, code[cpu] from /proc/cpuinfo: its "processor : N" blocks' CPU implementer and CPU part. Read a
+// line at a time through a fixed buffer (a 128-core server's file is ~100 KiB); lines longer than it are skipped.
+// Kernels that print one block for all CPUs (old armv7 ones) give every CPU its values.
+void read_cpuinfo(const char* proc, const CpuMask& cpus, uint32_t* code) {
+  char path[kPathMax];
+  if (snprintf(path, sizeof path, "%s/cpuinfo", proc) >= (int)sizeof path) return;
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  char buf[4096];
+  size_t have = 0;
+  bool eof = false, skipping = false;
+  long long cpu = -1;
+  uint64_t implementer = 0;
+  while (!eof || have > 0) {
+    if (!eof && have + 1 < sizeof buf) {
+      const ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0)
+        eof = true;
+      else
+        have += (size_t)r;
+    }
+    char* nl = static_cast<char*>(memchr(buf, '\n', have));
+    if (nl == NULL && !eof && have + 1 < sizeof buf) continue;  // read more
+    const size_t len = nl != NULL ? (size_t)(nl - buf) : have;
+    buf[len] = '\0';
+    if (!skipping) {
+      const char* v;
+      long long n;
+      uint64_t x;
+      if ((v = field(buf, "processor")) != NULL && parse_number(&v, &n)) {
+        cpu = n;
+        implementer = 0;
+      } else if ((v = field(buf, "CPU implementer")) != NULL && parse_hex(&v, &x)) {
+        implementer = x;
+      } else if ((v = field(buf, "CPU part")) != NULL && parse_hex(&v, &x)) {
+        const uint32_t c = core_code(implementer, x);
+        for (int i = 0; i < kMaxCpus; ++i)
+          if (cpu_in(cpus, i) && (cpu < 0 || cpu == i) && code[i] == 0) code[i] = c;
+      }
+    }
+    skipping = nl == NULL && !eof;  // a line longer than the buffer: drop it up to its end
+    const size_t used = nl != NULL ? len + 1 : have;
+    memmove(buf, buf + used, have - used);
+    have -= used;
+  }
+  close(fd);
+}
+
 }  // namespace
+
+bool detect_midr(const CpuMask& cpus, uint32_t* implementer, uint32_t* part, const char** from) {
+  const char* sys = root("EDGEBUILD_SYSFS_ROOT", "/sys");
+  const char* proc = root("EDGEBUILD_PROC_ROOT", "/proc");
+  static_assert(kMaxCpus * sizeof(uint32_t) <= 4096, "code table lives on the stack");
+  uint32_t code[kMaxCpus];
+  memset(code, 0, sizeof code);
+  bool any = false;
+  for (int cpu = 0; cpu < kMaxCpus; ++cpu) {
+    if (!cpu_in(cpus, cpu)) continue;
+    char path[kPathMax], text[64];
+    const char* p = text;
+    uint64_t midr;
+    if (snprintf(path, sizeof path, "%s/devices/system/cpu/cpu%d/regs/identification/midr_el1", sys, cpu) <
+            (int)sizeof path &&
+        read_text(path, text, sizeof text) && parse_hex(&p, &midr)) {
+      code[cpu] = core_code(midr >> 24 & 0xff, midr >> 4 & 0xfff);
+      any |= code[cpu] != 0;
+    }
+  }
+  *from = "sysfs";
+  if (!any) {
+    read_cpuinfo(proc, cpus, code);
+    *from = "cpuinfo";
+  }
+  // The most common core among the CPUs (a phone's prime + big cluster: the big cores), the first on a tie.
+  uint32_t best = 0;
+  int best_count = 0;
+  for (int cpu = 0; cpu < kMaxCpus; ++cpu) {
+    if (!cpu_in(cpus, cpu) || code[cpu] == 0 || code[cpu] == best) continue;
+    int count = 0;
+    for (int other = cpu; other < kMaxCpus; ++other) count += cpu_in(cpus, other) && code[other] == code[cpu];
+    if (count > best_count) best = code[cpu], best_count = count;
+  }
+  if (best == 0) return false;
+  *implementer = best >> 16;
+  *part = best & 0xffff;
+  return true;
+}
 
 void plan_cpus(CpuPlan* plan, int max_threads) {
   const char* sys = root("EDGEBUILD_SYSFS_ROOT", "/sys");

@@ -31,6 +31,37 @@ void plan_cpus(CpuPlan* plan, int max_threads);
 // Writes mask as a Linux CPU list ("0-3,6"); a list longer than len ends in "...".
 void format_cpu_list(const CpuMask& mask, char* buf, size_t len);
 
+// The core of the CPUs in `cpus` (implementer and part of their MIDR): the one most of them share, the lowest-numbered
+// CPU's on a tie. Per CPU, sysfs devices/system/cpu/cpuN/regs/identification/midr_el1 (arm64 Linux), else the
+// "CPU implementer" / "CPU part" lines of /proc/cpuinfo (armv7, kernels without that file), under the test hooks'
+// roots. False when neither names any of these CPUs (x86, or qemu-user, which shows the host's files); *from says
+// which source answered ("sysfs" or "cpuinfo").
+bool detect_midr(const CpuMask& cpus, uint32_t* implementer, uint32_t* part, const char** from);
+
+// What distinguishes cores for kernel scheduling: an in-order core (Cortex-A53/A55/A510) stalls on every load-use
+// and dependency the instruction order leaves; an out-of-order one (A72, A76, X1, Neoverse) hides them.
+enum CoreClass : uint32_t { kCoreUnknown = 0, kCoreInOrder = 1, kCoreOutOfOrder = 2 };
+constexpr uint32_t core_bit(uint32_t cls) { return 1u << cls; }
+constexpr uint32_t kCoresInOrder = core_bit(kCoreInOrder);
+constexpr uint32_t kCoresOutOfOrder = core_bit(kCoreOutOfOrder);
+
+// One row of the core table (cpu.cc kCores): the name EDGEBUILD_CPU, --cpu and targets/*.toml use, its MIDR
+// implementer and part, its class, and the ISA paths it has (which cap the automatic choice when it is forced).
+struct Core {
+  const char* name;
+  uint32_t implementer, part;
+  uint32_t cls;
+  uint32_t isas;  // bit i: has ISA i
+};
+
+// The core kernels are chosen for: the table row (NULL when unknown), its class, and how it was found.
+struct CoreChoice {
+  const Core* core;
+  uint32_t cls;
+  bool forced;    // named by EDGEBUILD_CPU
+  char note[64];  // "EDGEBUILD_CPU", "MIDR 0x41:0xd0b (sysfs)", "MIDR 0x41:0xd99 (not in the table)", "not found"
+};
+
 // Restricts the calling thread to mask; false when the OS refuses (or has no affinity call).
 bool pin_current_thread(const CpuMask& mask);
 

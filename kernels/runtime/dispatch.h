@@ -5,12 +5,18 @@
 // prepare_ops calls every op's plan (op.h), which packs its weights in the layout that ISA's micro-kernel wants
 // (packing.h), and sizes the scratch buffers; after that, invoke allocates nothing. The reference path is always
 // compiled.
+//
+// The core (Cortex-A55, A76, ...) picks among variants of one ISA: two cores with the same features (A55 and A76 both
+// have dotprod, A53 and A72 neither) want differently scheduled kernels. select_core reads it from the MIDR of the
+// CPUs the threads run on (cpus.h), or takes the one EDGEBUILD_CPU names; a kernel entry's `cores` says which core
+// classes it is tuned for, and an entry without one is the ISA's default.
 #ifndef EDGEBUILD_RUNTIME_DISPATCH_H_
 #define EDGEBUILD_RUNTIME_DISPATCH_H_
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpus.h"
 #include "edgebuild/edgebuild.h"
 #include "edgebuild/ukernels_isa.h"
 
@@ -29,12 +35,20 @@ enum Isa : uint32_t {
 };
 
 const char* isa_name(uint32_t isa);
+const char* core_class_name(uint32_t cls);  // "in-order", "out-of-order", "unknown"
+// The detected core (MIDR of the CPUs the threads run on, cpus.h detect_midr), or the one EDGEBUILD_CPU names. An
+// unknown name: EB_ERR_UNSUPPORTED and a message listing the known ones. An unknown MIDR is no error (class unknown:
+// the default kernels).
+eb_status select_core(CoreChoice* choice, char* err, size_t err_len);
+void list_cores(char* buf, size_t len, const char* sep);  // the table's names, each once
 // Bit i set: ISA i is compiled into this build and this CPU (and OS) supports it. Bit kIsaRef is always set.
 uint32_t isa_available_mask();
 uint32_t compiled_mask();  // ISAs whose kernels this build contains
 // The best available ISA, or the one EDGEBUILD_ISA names. On an unknown or unavailable name: EB_ERR_UNSUPPORTED and
 // a message listing what is available.
-eb_status select_isa(uint32_t* isa, char* err, size_t err_len);
+// A forced core (EDGEBUILD_CPU) caps the automatic choice to the ISAs that core has, so that EDGEBUILD_CPU=cortex-a53
+// on a dotprod CPU runs what an A53 would; EDGEBUILD_ISA still forces any path the CPU supports.
+eb_status select_isa(uint32_t* isa, char* err, size_t err_len, const CoreChoice* core = nullptr);
 
 // A GEMM micro-kernel and the packing it wants (see ukernels_isa.h for the packed block layout).
 struct GemmKernel {
@@ -44,6 +58,10 @@ struct GemmKernel {
   int32_t a_offset;        // the kernel reads activations as (x + a_offset): 128 for u8 dot products, else 0
   uint32_t header_arrays;  // int32 arrays opening each packed block: 4, or 5 with rq_u (ukernels_isa.h)
   uint32_t nc_any = 0;     // 1: one call takes any nc, walking the consecutive packed blocks itself (ukernels_isa.h)
+  // Optional (a table entry may stop before them): the symbol without eb_ / ukernel_ (derived from the fields and
+  // the ISA when NULL), and the core classes the variant is tuned for (0: the ISA's default, for any core).
+  const char* name = nullptr;
+  uint32_t cores = 0;
 };
 
 struct DwKernel {
@@ -52,6 +70,8 @@ struct DwKernel {
   uint32_t w_elem;  // 1 = int8, 4 = int16 in the low half of an int32 lane (upper half 0)
   uint32_t rq64;    // 1: the block header holds the 64-bit rounding constants instead of the shifts (ukernels_isa.h)
   uint32_t flags;   // 1: the header holds −right and a fifth array of EB_DW_BLOCK_* flags (ukernels_isa.h)
+  const char* name = nullptr;  // optional, as GemmKernel's
+  uint32_t cores = 0;
 };
 
 // Whole-op kernels of the elementwise and pooling ops for one ISA (the reference kernel where the ISA has none).
@@ -96,13 +116,16 @@ struct OpPlan {
 eb_status prepare_ops(eb_model* model, char* err, size_t err_len);
 void free_plans(eb_model* model);
 
-// Kernel tables (gemm_kernel / dw_kernel return false when the ISA has no such kernel).
-bool gemm_kernel(uint32_t isa, GemmKernel* out);
+// Kernel tables (gemm_kernel / dw_kernel return false when the ISA has no such kernel): the variant tuned for the
+// core class `cls` when the ISA has one, else the ISA's default.
+bool gemm_kernel(uint32_t isa, GemmKernel* out, uint32_t cls = kCoreUnknown);
 // The GEMM kernel for one layer of depth K whose n weights are w and whose `channels` output channels have the
 // exponents shift: k (from gemm_kernel), or another kernel of the same ISA that suits the layer better (by K, or
 // exponents all <= 0), or that is exact where k is not (a −128 weight); cpu.cc says which.
 void gemm_kernel_for_layer(size_t K, const int8_t* w, size_t n, const int32_t* shift, size_t channels, GemmKernel* k);
-bool dw_kernel(uint32_t isa, DwKernel* out);
+bool dw_kernel(uint32_t isa, DwKernel* out, uint32_t cls = kCoreUnknown);
+// The kernel's name for reports ("qs8_gemm_minmax_4x8c4__neondot"): its `name`, else derived from its tile and isa.
+void gemm_kernel_name(const GemmKernel& k, uint32_t isa, char* buf, size_t len);
 bool spmm_kernel(uint32_t isa, SpmmKernel* out);
 
 }  // namespace eb

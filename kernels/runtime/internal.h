@@ -109,8 +109,10 @@ struct eb_model {
   // Optimized paths (dispatch.h, packing.cc, threadpool.cc): the ISA chosen at load, per-op packed weights,
   // per-thread scratch, and the worker threads of eb_model_set_threads.
   uint32_t isa;
-  eb::OpPlan* plans;  // num_ops entries, or NULL on the reference path
-  uint8_t* scratch;   // max_threads × scratch_per_thread bytes, 64-aligned
+  eb::CoreChoice core;   // the core the kernel variants are chosen for (select_core)
+  char gemm_kernel[64];  // the GEMM variant the plans use ("" on the reference path), eb_model_kernel's answer
+  eb::OpPlan* plans;     // num_ops entries, or NULL on the reference path
+  uint8_t* scratch;      // max_threads × scratch_per_thread bytes, 64-aligned
   void* scratch_raw;
   size_t scratch_per_thread;
   size_t im2col_bytes;  // first part of each thread's scratch; tap pointers follow

@@ -80,7 +80,9 @@ eb_status open_buffer(const uint8_t* buffer, size_t size, void* file_raw, size_t
   m->file_raw = file_raw;
   eb_status status = load_model(m, buffer, size, err, err_len);
   // The ISA path and its packed weights (dispatch.h): EDGEBUILD_ISA naming an unavailable path fails the load.
-  if (status == EB_OK) status = select_isa(&m->isa, err, err_len);
+  // The core (EDGEBUILD_CPU, else the MIDR of the CPUs the threads run on) picks among an ISA's kernel variants.
+  if (status == EB_OK) status = select_core(&m->core, err, err_len);
+  if (status == EB_OK) status = select_isa(&m->isa, err, err_len, &m->core);
   m->max_threads = m->num_threads = 1;
   if (status == EB_OK) status = prepare_ops(m, err, err_len);
   if (status != EB_OK) {

@@ -205,6 +205,8 @@ const GemmVariant kGemm[] = {
 #ifdef EB_HAVE_ISA_NEONDOT
     {"eb_qs8_gemm_minmax_ukernel_4x16c4__neondot", "neondot", eb_qs8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1,
      4, 0, true},
+    {"eb_qs8_gemm_minmax_ukernel_4x8c4__neondot_a55", "neondot", eb_qs8_gemm_minmax_ukernel_4x8c4__neondot_a55, 4, 8, 4,
+     1, 4, 0},
 #endif
 #ifdef EB_HAVE_ISA_I8MM
     {"eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm", "i8mm", eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm, 4, 16, 8, 1, 4, 0,

@@ -9,7 +9,7 @@ set(EDGEBUILD_ISA_DEFINITIONS "")
 string(TOLOWER "${CMAKE_SYSTEM_PROCESSOR}" _eb_proc)
 set(_eb_ukernels ${CMAKE_CURRENT_LIST_DIR})
 
-# Flags per ISA suffix (the part of the file name after "__").
+# Flags per ISA suffix (the part of the file name after "__", up to a variant tag: `__neondot_a55` is neondot).
 set(_eb_flags_avx2 -mavx2)
 # GCC 12 warns about its own _mm512_undefined_* helpers inside the intrinsics headers: silenced for these files.
 set(_eb_flags_avx512vnni -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -Wno-maybe-uninitialized)
@@ -28,7 +28,7 @@ else()
 endif()
 
 foreach(_isa IN LISTS _eb_isas)
-  file(GLOB _files ${_eb_ukernels}/*/*__${_isa}.cc)
+  file(GLOB _files ${_eb_ukernels}/*/*__${_isa}.cc ${_eb_ukernels}/*/*__${_isa}_*.cc)
   list(SORT _files)
   if(NOT _files)
     continue()

@@ -127,6 +127,25 @@ size_t eb_model_weights_bytes(const eb_model* model);
 // path this build and CPU support, or the one the environment variable EDGEBUILD_ISA names when the model is opened
 // (an unknown or unavailable name fails the open with EB_ERR_UNSUPPORTED). Every path gives bit-identical outputs.
 const char* eb_model_isa(const eb_model* model);
+// The core the kernel variants were chosen for at open: "cortex-a55", "cortex-a76", ... or "unknown". It is the
+// environment variable EDGEBUILD_CPU when set (an unknown name fails the open with EB_ERR_UNSUPPORTED and lists the
+// known ones; it also caps the automatic ISA choice to what that core has), else the core of the CPUs the threads
+// run on by their MIDR (sysfs midr_el1, else /proc/cpuinfo; the fast cluster of a big.LITTLE CPU). Its class
+// ("in-order", "out-of-order" or "unknown") decides between variants of one ISA (docs/kernel-naming.md); the
+// source says how it was found ("EDGEBUILD_CPU", "MIDR 0x41:0xd0b (sysfs)", "no MIDR found", ...).
+const char* eb_model_cpu(const eb_model* model);
+const char* eb_model_core_class(const eb_model* model);
+const char* eb_model_cpu_source(const eb_model* model);
+// The micro-kernel variant that runs a family's ops ("qs8-gemm": "qs8_gemm_minmax_4x8c4__neondot_a55"), "" when the
+// reference kernels run it.
+const char* eb_model_kernel(const eb_model* model, const char* family);
+// The core names EDGEBUILD_CPU accepts, comma-separated ("cortex-a7,cortex-a9,...").
+const char* eb_known_cpus(void);
+// The core a model opened now would be chosen for, without a model (eb_model_cpu's, eb_model_core_class's and
+// eb_model_cpu_source's answers; source_len >= 64). EB_ERR_UNSUPPORTED, with the message in err, for an unknown
+// EDGEBUILD_CPU.
+eb_status eb_detect_cpu(const char** name, const char** core_class, char* source, size_t source_len, char* err,
+                        size_t err_len);
 // Threads eb_model_invoke uses (1 at open; at most 64); outputs are bit-identical for any count. Starts the worker
 // threads and sizes their scratch now, so invoke still allocates nothing.
 eb_status eb_model_set_threads(eb_model* model, int threads);

@@ -34,6 +34,12 @@ CONFIGS = [
     ("arm64", "max", "neon"),
     ("armv7", "max", "neon"),
 ]
+# Core-tuned variants (kernels/runtime/cpu.cc tuned_gemm_kernels): (target, emulated CPU, EDGEBUILD_CPU, the ISA the
+# automatic choice must give, the GEMM variant that must run). qemu has no A55 model: on `-cpu max` the named core also
+# caps the choice to its features (an A55 has no i8mm), so neondot runs with the in-order variant.
+CORE_CONFIGS = [
+    ("arm64", "max", "cortex-a55", "neondot", "qs8_gemm_minmax_4x8c4__neondot_a55"),
+]
 EMULATOR = {"arm64": "qemu-aarch64", "armv7": "qemu-arm"}
 # The non-reference paths each target's runner was built with, as its JSON line reports them ("compiled_isas").
 COMPILED: dict[str, set[str]] = {}
@@ -138,10 +144,17 @@ def write_batches(cases: list[Case], root: Path) -> list[Batch]:
 
 
 def run_batches(
-    runner: Path, target: str, cpu: str, isa: str, batches: list[Batch], tmp_path: Path
+    runner: Path,
+    target: str,
+    cpu: str,
+    isa: str,
+    batches: list[Batch],
+    tmp_path: Path,
+    core: str | None = None,
 ) -> tuple[list[str], int, dict]:
     """Every batch through the target's runner under qemu with `isa` forced: (the cases whose output differs from the
-    reference, the number of cases, the runner's JSON line of the last run). Asserts each run succeeded on `isa`."""
+    reference, the number of cases, the runner's JSON line of the last run). Asserts each run succeeded on `isa`.
+    With `core`, EDGEBUILD_CPU names it instead and the automatic choice must give `isa`."""
     failures, count, doc = [], 0, {}
     for b, (artifact, inputs, want) in enumerate(batches):
         outs = [tmp_path / f"y{b}-{i}.npy" for i in range(len(want))]
@@ -156,7 +169,9 @@ def run_batches(
             capture_output=True,
             text=True,
             timeout=600,
-            env={**os.environ, "EDGEBUILD_ISA": isa},
+            env={**os.environ, "EDGEBUILD_ISA": isa}
+            if core is None
+            else {**os.environ, "EDGEBUILD_CPU": core},
         )
         assert done.returncode == 0, done.stdout + done.stderr
         doc = json.loads(done.stdout)
@@ -188,10 +203,35 @@ def test_arm_isa_matches_reference(
     record_path(f"{target}/{cpu}", isa, count)
 
 
+@pytest.mark.parametrize(
+    ("target", "cpu", "core", "isa", "kernel"),
+    CORE_CONFIGS,
+    ids=[f"{t}-{c}-{k}" for t, c, k, _, _ in CORE_CONFIGS],
+)
+def test_arm_core_variant_matches_reference(
+    target: str,
+    cpu: str,
+    core: str,
+    isa: str,
+    kernel: str,
+    batches: list[Batch],
+    runner_for: Callable[[str], Path],
+    tmp_path: Path,
+) -> None:
+    failures, count, doc = run_batches(runner_for(target), target, cpu, isa, batches, tmp_path, core=core)
+    assert (doc["cpu"], doc["cpu_source"]) == (core, "EDGEBUILD_CPU")
+    assert doc["kernels"]["qs8-gemm"] == kernel, f"{core} ran {doc['kernels']}, not {kernel}"
+    assert not failures, f"{target} {cpu} {core} {kernel}: differs from ref in {failures[:20]}"
+    record_path(f"{target}/{cpu}+{core}", f"{isa} {kernel}", count)
+
+
 def test_all_arm_paths_ran() -> None:
     """Fails when a path built for an ARM target was skipped (deselected, or its run failed before recording), or
     when a target's runner contains a path that CONFIGS does not run at all."""
     missing = [f"{t}/{c} {i}" for t, c, i in CONFIGS if (f"{t}/{c}", i) not in RAN]
+    missing += [
+        f"{t}/{c}+{k} {i} {v}" for t, c, k, i, v in CORE_CONFIGS if (f"{t}/{c}+{k}", f"{i} {v}") not in RAN
+    ]
     assert not missing, f"ARM paths that did not run: {missing}"
     for target in EMULATOR:
         assert target in COMPILED, f"no {target} run reported the paths its runner contains"
