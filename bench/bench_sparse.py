@@ -2,6 +2,7 @@
 
     python -m bench.bench_sparse [--kernels] [--write-costs] [--models resnet18 mobilenet_v2]
                                  [--sparsity 0.5 0.7 0.9] [--runs 20] [--peers torch_fp32,torch_int8,ort_int8,litert]
+    python -m bench.bench_sparse --arm [--models resnet18 mobilenet_v2] [--sparsity 0.9] [--cache DIR]
 
 --kernels: per kernel kind (conv 1x1, conv kxk, linear) and layer shape of ResNet-18 / MobileNetV2, the time of one
 SPARSE op over its dense twin (the same pruned weights, one thread, the op's own time from the runtime's profiler,
@@ -15,6 +16,12 @@ kernels), quantized, lowered, and each layer made sparse where the cost model pr
 int8 (the unpruned model), our sparse int8 at each sparsity, and the dense peers on the same (unpruned) model: a
 dense engine does the same work whatever the zeros. Ratios: dense / sparse (speed-up) and sparse / best peer.
 Not a test: the numbers depend on the machine and its load.
+
+--arm: instructions per inference of our dense build and of the same model block-pruned to each --sparsity (built for
+the arm64 target, so each layer is dense or sparse as the arm64 cost model decides), counted under qemu-user on
+cortex-a53 (EDGEBUILD_ISA=neon), cortex-a76 (neondot) and max,sme=off (i8mm) with bench/arm_insns.py's TCG plugin:
+deterministic, so the dense / sparse ratio is reproducible run to run. Per op type, and the ratio per core.
+--cache DIR keeps the artifacts (sparse-<model>-<sparsity>.ebm) between runs.
 """
 
 from __future__ import annotations
@@ -113,7 +120,9 @@ def kernel_sweep(runs: int) -> dict[str, dict[str, float]]:
     return fits
 
 
-def _prune_and_build(model: torch.nn.Module, calib: list[torch.Tensor], sparsity: float, name: str):
+def _prune_and_build(
+    model: torch.nn.Module, calib: list[torch.Tensor], sparsity: float, name: str, target: str = "host"
+):
     from edgebuild.compress.prune import PruneSpec, prune
     from edgebuild.plan import plan_arena
     from edgebuild.serialize import artifact_bytes
@@ -124,7 +133,7 @@ def _prune_and_build(model: torch.nn.Module, calib: list[torch.Tensor], sparsity
     if sparsity > 0:
         prune(pruned, PruneSpec("block", sparsity, BLOCK))
     q = quantize_and_lower(pruned, calib, name)
-    choices = choose_sparse(q.program, "host", block=BLOCK, mode="auto" if sparsity > 0 else "never")
+    choices = choose_sparse(q.program, target, block=BLOCK, mode="auto" if sparsity > 0 else "never")
     plan_arena(q.program)
     return artifact_bytes(q.program), choices
 
@@ -251,15 +260,68 @@ def _one_model(name: str, sparsities: list[float], runs: int, peers: set[str]) -
           f"{sum(d_ops.values()):.2f} -> {sum(s_ops.values()):.2f} ms")  # fmt: skip
 
 
+# (label, target, qemu -cpu, EDGEBUILD_ISA): the three ARM cores of issue 17.
+ARM_CORES = (
+    ("cortex-a53 neon", "arm64", "cortex-a53", "neon"),
+    ("cortex-a76 neondot", "arm64", "cortex-a76", "neondot"),
+    ("max,sme=off i8mm", "arm64", "max,sme=off", "i8mm"),
+)
+
+
+def arm_sweep(names: list[str], sparsities: list[float], cache: Path | None) -> None:
+    """Dense vs sparse instructions per inference on the ARM cores (bench/arm_insns.py)."""
+    from bench.arm_insns import arm_instruction_counts
+    from edgebuild.ir import OpCode
+    from edgebuild.serialize import read_artifact
+
+    for name in names:
+        model, shape = MODELS[name]()
+        calib = calibration(shape, 4)
+        xs = [calibration(shape, 1, seed=99)[0].numpy()]
+        blobs: dict[float, bytes] = {}
+        for s in [0.0, *sparsities]:
+            f = cache / f"sparse-{name}-{round(s * 100)}.ebm" if cache else None
+            if f is not None and f.exists():
+                blobs[s] = f.read_bytes()
+                continue
+            blob, choices = _prune_and_build(model, calib, s, name, "arm64")
+            blobs[s] = blob
+            if f is not None:
+                f.write_bytes(blob)
+        print(f"\n== {name} {shape}: ARM instructions per inference (M), qemu TCG plugin, 1 thread")
+        for s, blob in blobs.items():
+            prog = read_artifact(blob)
+            kinds = [OpCode(op.opcode).name for op in prog.ops]
+            n_sparse = sum(k.startswith("SPARSE_") for k in kinds)
+            n_gemm = sum(k in ("CONV2D", "FULLY_CONNECTED") for k in kinds) + n_sparse
+            counts = arm_instruction_counts(blob, xs, ARM_CORES)
+            if s == 0.0:
+                dense = counts
+            tag = "dense" if s == 0.0 else f"{s:.0%} block-sparse ({n_sparse}/{n_gemm} conv/FC layers sparse)"
+            print(f"  {tag}")
+            for label, c in counts.items():
+                by: dict[str, float] = {}
+                for k, n in zip(kinds, c["per_op"]):
+                    by[k] = by.get(k, 0.0) + n
+                parts = " ".join(f"{k} {v / 1e6:.1f}" for k, v in sorted(by.items(), key=lambda kv: -kv[1]) if v >= 5e4)
+                ratio = "" if s == 0.0 else f"  {dense[label]['per_invoke'] / c['per_invoke']:.2f}x fewer than dense"
+                print(f"    {label:20s} {c['per_invoke'] / 1e6:8.1f}{ratio}   ({parts})", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kernels", action="store_true", help="per-kernel sparse/dense ratios and break-even")
     ap.add_argument("--write-costs", action="store_true", help="store the fitted lines (needs --kernels)")
     ap.add_argument("--models", nargs="*", default=["resnet18", "mobilenet_v2"], choices=list(MODELS))
-    ap.add_argument("--sparsity", nargs="+", type=float, default=[0.5, 0.7, 0.9])
+    ap.add_argument("--sparsity", nargs="+", type=float, help="default 0.5 0.7 0.9 (--arm: 0.9)")
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--peers", default="torch_fp32,torch_int8,ort_fp32,ort_int8,litert")
+    ap.add_argument("--arm", action="store_true", help="dense vs sparse ARM instruction counts (qemu), not times")
+    ap.add_argument("--cache", type=Path, help="--arm: directory keeping the built artifacts between runs")
     args = ap.parse_args(argv)
+    if args.arm:
+        arm_sweep(args.models, args.sparsity or [0.9], args.cache)
+        return 0
     torch.set_num_threads(1)
     from edgebuild import _native
 
@@ -277,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
             COSTS_FILE.write_text(json.dumps(doc, indent=2) + "\n")
             print(f"wrote {COSTS_FILE}")
     if args.models:
-        model_sweep(args.models, args.sparsity, args.runs, set(args.peers.split(",")))
+        model_sweep(args.models, args.sparsity or [0.5, 0.7, 0.9], args.runs, set(args.peers.split(",")))
     return 0
 
 
