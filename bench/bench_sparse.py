@@ -284,7 +284,7 @@ def arm_sweep(names: list[str], sparsities: list[float], cache: Path | None) -> 
             if f is not None and f.exists():
                 blobs[s] = f.read_bytes()
                 continue
-            blob, choices = _prune_and_build(model, calib, s, name, "arm64")
+            blob, _ = _prune_and_build(model, calib, s, name, "arm64")
             blobs[s] = blob
             if f is not None:
                 f.write_bytes(blob)
@@ -303,8 +303,14 @@ def arm_sweep(names: list[str], sparsities: list[float], cache: Path | None) -> 
                 by: dict[str, float] = {}
                 for k, n in zip(kinds, c["per_op"]):
                     by[k] = by.get(k, 0.0) + n
-                parts = " ".join(f"{k} {v / 1e6:.1f}" for k, v in sorted(by.items(), key=lambda kv: -kv[1]) if v >= 5e4)
-                ratio = "" if s == 0.0 else f"  {dense[label]['per_invoke'] / c['per_invoke']:.2f}x fewer than dense"
+                parts = " ".join(
+                    f"{k} {v / 1e6:.1f}" for k, v in sorted(by.items(), key=lambda kv: -kv[1]) if v >= 5e4
+                )
+                ratio = (
+                    ""
+                    if s == 0.0
+                    else f"  {dense[label]['per_invoke'] / c['per_invoke']:.2f}x fewer than dense"
+                )
                 print(f"    {label:20s} {c['per_invoke'] / 1e6:8.1f}{ratio}   ({parts})", flush=True)
 
 
@@ -316,7 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sparsity", nargs="+", type=float, help="default 0.5 0.7 0.9 (--arm: 0.9)")
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--peers", default="torch_fp32,torch_int8,ort_fp32,ort_int8,litert")
-    ap.add_argument("--arm", action="store_true", help="dense vs sparse ARM instruction counts (qemu), not times")
+    ap.add_argument(
+        "--arm", action="store_true", help="dense vs sparse ARM instruction counts (qemu), not times"
+    )
     ap.add_argument("--cache", type=Path, help="--arm: directory keeping the built artifacts between runs")
     args = ap.parse_args(argv)
     if args.arm:

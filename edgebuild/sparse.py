@@ -29,7 +29,7 @@ from .ir_ops import (
 # The kernels read 4 consecutive k (channels of one tap) per weight slice: ukernels_isa.h, sparse strip.
 KERNEL_KR = 4
 # Output columns per strip of the sparse kernel each target's best ISA runs (kernels/runtime/cpu.cc spmm_kernel).
-KERNEL_NR = {"host": 16, "arm64": 8, "armv7": 8}
+KERNEL_NR = {"host": 16, "arm64": 16, "armv7": 16}
 MIN_GAIN = 1.15  # predicted dense/sparse time ratio below which a layer stays dense (margin for model error)
 COSTS_FILE = Path(__file__).with_name("sparse_costs.json")
 

@@ -222,8 +222,7 @@ size_t pack_sparse(const eb_model* m, const Op& op, const SpmmKernel& k, size_t 
         hdr[2] = (has_m128 ? 1 : 0) | (has_left ? 2 : 0);
         offs = idx + 2 * groups;
       }
-      uint8_t* wdst = reinterpret_cast<uint8_t*>(idx) +
-                      round_up(k.grouped ? groups * 8 + count * 4 : count * 8, 64);
+      uint8_t* wdst = reinterpret_cast<uint8_t*>(idx) + round_up(k.grouped ? groups * 8 + count * 4 : count * 8, 64);
       size_t e = 0, g = 0;
       last_tap = (size_t)-1;
       for (size_t kb = 0; kb < K; kb += kr) {

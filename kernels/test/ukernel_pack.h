@@ -160,8 +160,8 @@ inline size_t spmm_strip_bytes(size_t nr, size_t kr, size_t w_elem, bool grouped
 }
 
 inline void pack_spmm_strip(size_t nr, size_t kr, size_t w_elem, size_t kg, int32_t a_offset, bool grouped,
-                            size_t valid, size_t K, size_t C, const int8_t* w, const int32_t* bias,
-                            const int32_t* mult, const int32_t* shift, int32_t zp_x, uint8_t* out) {
+                            size_t valid, size_t K, size_t C, const int8_t* w, const int32_t* bias, const int32_t* mult,
+                            const int32_t* shift, int32_t zp_x, uint8_t* out) {
   int32_t sum[64];
   for (size_t j = 0; j < nr; ++j) sum[j] = j < valid ? column_sum(w + j * K, K, 1) : 0;
   pack_header(reinterpret_cast<int32_t*>(out), nr, valid, bias, mult, shift, sum, zp_x + a_offset);

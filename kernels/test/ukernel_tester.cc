@@ -606,8 +606,8 @@ void spmm_shape(Check& ck, const SpmmVariant& v, size_t M, size_t N, size_t C, s
     free(strip);
   }
   char why[256];
-  snprintf(why, sizeof why, "M=%zu N=%zu C=%zu taps=%zu %s nnz=%zu zp_x=%d zp_y=%d clamp=[%d,%d] extreme=%d w_min=%d", M,
-           N, C, taps, kSparsityNames[sp], nnz, zp_x, oq.zp, oq.act_min, oq.act_max, (int)extreme, (int)w_min);
+  snprintf(why, sizeof why, "M=%zu N=%zu C=%zu taps=%zu %s nnz=%zu zp_x=%d zp_y=%d clamp=[%d,%d] extreme=%d w_min=%d",
+           M, N, C, taps, kSparsityNames[sp], nnz, zp_x, oq.zp, oq.act_min, oq.act_max, (int)extreme, (int)w_min);
   ck.shape(same_rows(got, c_stride, want, M, N, sentinel, why, sizeof why), why);
   free(x), free(gathered), free(w), free(bias), free(mult), free(shift), free(want), free(got), free(zero);
   free(ptrs), free(row_ptr), free(col), free(values);

@@ -51,9 +51,7 @@ inline Pairs load_pairs(const int8_t* p) {
 
 // Products of the low or high 8 bytes (4 columns × 2 k).
 inline int16x8_t mull_lo(int8x16_t w, int8x16_t x) { return vmull_s8(vget_low_s8(w), vget_low_s8(x)); }
-inline int16x8_t mlal_lo(int16x8_t p, int8x16_t w, int8x16_t x) {
-  return vmlal_s8(p, vget_low_s8(w), vget_low_s8(x));
-}
+inline int16x8_t mlal_lo(int16x8_t p, int8x16_t w, int8x16_t x) { return vmlal_s8(p, vget_low_s8(w), vget_low_s8(x)); }
 #if defined(__aarch64__)
 inline int16x8_t mull_hi(int8x16_t w, int8x16_t x) { return vmull_high_s8(w, x); }
 inline int16x8_t mlal_hi(int16x8_t p, int8x16_t w, int8x16_t x) { return vmlal_high_s8(p, w, x); }
@@ -78,12 +76,12 @@ inline int32x4_t mbqm_shifted(int32x4_t shifted, int32x4_t mult, int32x4_t neg_r
 }  // namespace
 
 // The entry loop, with MAC = EB_MAC2 or EB_MAC1; named accumulators (GCC keeps an array of vectors in memory).
-#define EB_SPMM_NEON_ROW(MAC, x, r)            \
-  MAC(r##0, lo, wv.k01_lo, wv.k23_lo, x);      \
-  MAC(r##1, hi, wv.k01_lo, wv.k23_lo, x);      \
-  MAC(r##2, lo, wv.k01_hi, wv.k23_hi, x);      \
+#define EB_SPMM_NEON_ROW(MAC, x, r)       \
+  MAC(r##0, lo, wv.k01_lo, wv.k23_lo, x); \
+  MAC(r##1, hi, wv.k01_lo, wv.k23_lo, x); \
+  MAC(r##2, lo, wv.k01_hi, wv.k23_hi, x); \
   MAC(r##3, hi, wv.k01_hi, wv.k23_hi, x)
-#define EB_SPMM_NEON_LOOP(MAC)                                                \
+#define EB_SPMM_NEON_LOOP(MAC)                                               \
   for (int32_t g = 0; g < groups; ++g, group += 2) {                         \
     const size_t tap = (size_t)group[0];                                     \
     const int8_t *p0 = r0[tap], *p1 = r1[tap], *p2 = r2[tap], *p3 = r3[tap]; \
