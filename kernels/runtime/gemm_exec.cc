@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "edgebuild/requant.h"
 #include "threadpool.h"
 
 namespace eb {
@@ -227,7 +228,32 @@ void spmm_task(void* ctx, size_t task, size_t thread) {
   const int8_t* xd = reinterpret_cast<const int8_t*>(j.x->data);
   const uint64_t* offsets = reinterpret_cast<const uint64_t*>(p.packed);
   const eb_qs8_spmm_ukernel_fn fn = k.fn;
-  for (size_t mt = mt0; mt < mt1; ++mt) {
+  // A strip with no stored slice (count 0: frequent at high sparsity, e.g. a 1×1 layer with few input channels)
+  // gives every row the same bytes, its requantized bias (Σw = 0, so bias' = bias): computed once here with the
+  // reference's scalar helpers, docs/quantization.md (5) and (6), and stored per row instead of a kernel call.
+  const size_t r0 = mt0 * mr, r1 = mt1 * mr < j.M ? mt1 * mr : j.M;
+  bool any_stored = false;
+  for (size_t s = s0; s < s1; ++s) {
+    const int32_t* h = reinterpret_cast<const int32_t*>(p.packed + offsets[s]);
+    any_stored |= h[4 * nr] != 0;
+    if (h[4 * nr] != 0) continue;
+    const size_t n0 = s * nr, nc = j.N - n0 < nr ? j.N - n0 : nr;
+    int8_t row[64];
+    for (size_t c = 0; c < nc; ++c) {
+      int32_t q = eb_mbqm(h[c], h[nr + c], h[2 * nr + c] - h[3 * nr + c]);
+      q = q < j.rq.lo ? j.rq.lo : (q > j.rq.hi ? j.rq.hi : q);
+      row[c] = (int8_t)(q + j.rq.output_zero_point);
+    }
+    int8_t* y = j.y + r0 * j.N + n0;
+    if (nc == 16) {
+      for (size_t r = r0; r < r1; ++r, y += j.N) memcpy(y, row, 16);
+    } else if (nc == 8) {
+      for (size_t r = r0; r < r1; ++r, y += j.N) memcpy(y, row, 8);
+    } else {
+      for (size_t r = r0; r < r1; ++r, y += j.N) memcpy(y, row, nc);
+    }
+  }
+  for (size_t mt = mt0; mt < mt1 && any_stored; ++mt) {
     const size_t row0 = mt * mr, rows = j.M - row0 < mr ? j.M - row0 : mr;
     if (j.conv == NULL) {
       for (size_t i = 0; i < rows; ++i) ptrs[i] = xd + (row0 + i) * j.C;
@@ -236,8 +262,10 @@ void spmm_task(void* ctx, size_t task, size_t thread) {
     }
     int8_t* y = j.y + row0 * j.N;
     for (size_t s = s0; s < s1; ++s) {
+      const uint8_t* strip = p.packed + offsets[s];
+      if (reinterpret_cast<const int32_t*>(strip)[4 * nr] == 0) continue;  // written above
       const size_t n0 = s * nr, nc = j.N - n0 < nr ? j.N - n0 : nr;
-      fn(rows, nc, ptrs, j.taps, p.packed + offsets[s], y + n0, j.N, &j.rq);
+      fn(rows, nc, ptrs, j.taps, strip, y + n0, j.N, &j.rq);
     }
   }
 }
