@@ -68,10 +68,12 @@ inline int16x8_t mlal_hi(int16x8_t p, int8x16_t w, int8x16_t x) {
 #define EB_MAC1(acc, HALF, w01, w23, x) \
   acc = vpadalq_s16(vpadalq_s16(acc, mull_##HALF(w01, x.x01)), mull_##HALF(w23, x.x23))
 
-// eb_mbqm_rshl_neon (requant__neon.h, exact) after its left shift, which the caller applies only when needed.
+// eb_mbqm_rshl_neon (requant__neon.h, exact) after its left shift, which the caller applies only when needed, with
+// its saturating "q − 1 where q < 0 and n > 0" as a plain shift-right-accumulate: the loader keeps m in [2^30, 2^31)
+// (docs/quantization.md (3)), so |q| = |SRDHM(x, m)| <= 2^31 − 1 and q − 1 cannot wrap (the saturation never acts).
 inline int32x4_t mbqm_shifted(int32x4_t shifted, int32x4_t mult, int32x4_t neg_right) {
   const int32x4_t q = vqrdmulhq_s32(shifted, mult);
-  return vrshlq_s32(vqaddq_s32(q, vshrq_n_s32(vandq_s32(q, neg_right), 31)), neg_right);
+  return vrshlq_s32(vsraq_n_s32(q, vandq_s32(q, neg_right), 31), neg_right);
 }
 }  // namespace
 
@@ -81,22 +83,24 @@ inline int32x4_t mbqm_shifted(int32x4_t shifted, int32x4_t mult, int32x4_t neg_r
   MAC(r##1, hi, wv.k01_lo, wv.k23_lo, x); \
   MAC(r##2, lo, wv.k01_hi, wv.k23_hi, x); \
   MAC(r##3, hi, wv.k01_hi, wv.k23_hi, x)
-#define EB_SPMM_NEON_LOOP(MAC)                                               \
-  for (int32_t g = 0; g < groups; ++g, group += 2) {                         \
-    const size_t tap = (size_t)group[0];                                     \
-    const int8_t *p0 = r0[tap], *p1 = r1[tap], *p2 = r2[tap], *p3 = r3[tap]; \
-    for (int32_t n = group[1]; n > 0; --n, wp += 4 * kNR) {                  \
-      const size_t o = (size_t)*off++;                                       \
-      const Weights wv = load_weights(wp);                                   \
-      const Pairs x0 = load_pairs(p0 + o);                                   \
-      EB_SPMM_NEON_ROW(MAC, x0, a0);                                         \
-      const Pairs x1 = load_pairs(p1 + o);                                   \
-      EB_SPMM_NEON_ROW(MAC, x1, a1);                                         \
-      const Pairs x2 = load_pairs(p2 + o);                                   \
-      EB_SPMM_NEON_ROW(MAC, x2, a2);                                         \
-      const Pairs x3 = load_pairs(p3 + o);                                   \
-      EB_SPMM_NEON_ROW(MAC, x3, a3);                                         \
-    }                                                                        \
+#define EB_SPMM_NEON_LOOP(MAC)                                                    \
+  for (const int32_t* const end = group + 2 * groups; group != end; group += 2) { \
+    const size_t tap = (size_t)group[0];                                          \
+    const int8_t *p0 = r0[tap], *p1 = r1[tap], *p2 = r2[tap], *p3 = r3[tap];      \
+    const int32_t* const run_end = off + group[1]; /* n >= 1 */                   \
+    do {                                                                          \
+      const size_t o = (size_t)*off++;                                            \
+      const Weights wv = load_weights(wp);                                        \
+      const Pairs x0 = load_pairs(p0 + o);                                        \
+      EB_SPMM_NEON_ROW(MAC, x0, a0);                                              \
+      const Pairs x1 = load_pairs(p1 + o);                                        \
+      EB_SPMM_NEON_ROW(MAC, x1, a1);                                              \
+      const Pairs x2 = load_pairs(p2 + o);                                        \
+      EB_SPMM_NEON_ROW(MAC, x2, a2);                                              \
+      const Pairs x3 = load_pairs(p3 + o);                                        \
+      EB_SPMM_NEON_ROW(MAC, x3, a3);                                              \
+      wp += 4 * kNR;                                                              \
+    } while (off != run_end);                                                     \
   }
 
 extern "C" void eb_qs8_spmm_minmax_ukernel_4x16c4__neon(size_t mr, size_t nc, const int8_t* const* a, size_t taps,

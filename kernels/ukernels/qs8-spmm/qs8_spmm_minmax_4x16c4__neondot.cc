@@ -24,10 +24,12 @@ inline int8x8_t load4(const int8_t* p) {
   memcpy(&v, p, 4);
   return vreinterpret_s8_u64(vcreate_u64(v));
 }
-// eb_mbqm_rshl_neon (requant__neon.h, exact) after its left shift, which the caller applies only when needed.
+// eb_mbqm_rshl_neon (requant__neon.h, exact) after its left shift, which the caller applies only when needed, with
+// its saturating "q − 1 where q < 0 and n > 0" as a plain shift-right-accumulate: the loader keeps m in [2^30, 2^31)
+// (docs/quantization.md (3)), so |q| = |SRDHM(x, m)| <= 2^31 − 1 and q − 1 cannot wrap (the saturation never acts).
 inline int32x4_t mbqm_shifted(int32x4_t shifted, int32x4_t mult, int32x4_t neg_right) {
   const int32x4_t q = vqrdmulhq_s32(shifted, mult);
-  return vrshlq_s32(vqaddq_s32(q, vshrq_n_s32(vandq_s32(q, neg_right), 31)), neg_right);
+  return vrshlq_s32(vsraq_n_s32(q, vandq_s32(q, neg_right), 31), neg_right);
 }
 }  // namespace
 
@@ -49,10 +51,11 @@ extern "C" void eb_qs8_spmm_minmax_ukernel_4x16c4__neondot(size_t mr, size_t nc,
   const int32_t* group = header + 4 * kNR + 16;
   const int32_t* off = group + 2 * groups;
   const int8_t* wp = reinterpret_cast<const int8_t*>(group) + ((size_t)(2 * groups + count) * 4 + 63) / 64 * 64;
-  for (int32_t g = 0; g < groups; ++g, group += 2) {
+  for (const int32_t* const end = group + 2 * groups; group != end; group += 2) {
     const size_t tap = (size_t)group[0];
     const int8_t *p0 = r0[tap], *p1 = r1[tap], *p2 = r2[tap], *p3 = r3[tap];
-    for (int32_t n = group[1]; n > 0; --n, wp += 4 * kNR) {
+    const int32_t* const run_end = off + group[1];  // n >= 1
+    do {
       const size_t o = (size_t)*off++;
       const int8x16x4_t wv = vld1q_s8_x4(wp);
       const int8x8_t x0 = load4(p0 + o), x1 = load4(p1 + o), x2 = load4(p2 + o), x3 = load4(p3 + o);
@@ -72,7 +75,8 @@ extern "C" void eb_qs8_spmm_minmax_ukernel_4x16c4__neondot(size_t mr, size_t nc,
       a31 = vdotq_lane_s32(a31, wv.val[1], x3, 0);
       a32 = vdotq_lane_s32(a32, wv.val[2], x3, 0);
       a33 = vdotq_lane_s32(a33, wv.val[3], x3, 0);
-    }
+      wp += 4 * kNR;
+    } while (off != run_end);
   }
   int32x4_t acc[kMR][4] = {{a00, a01, a02, a03}, {a10, a11, a12, a13}, {a20, a21, a22, a23}, {a30, a31, a32, a33}};
   // docs/quantization.md (5): the left shift only where a column has e > 0 (flags bit 1; sqshl by 0 is the identity).
