@@ -62,12 +62,6 @@ inline int16x8_t mlal_hi(int16x8_t p, int8x16_t w, int8x16_t x) {
 }
 #endif
 
-// Columns 0-3 (LO) or 4-7 (HI) of a 16-byte weight pair += their 4 products with the row: two int16 products per
-// lane (mac2: no −128 weight) or one (mac1: any weight).
-#define EB_MAC2(acc, HALF, w01, w23, x) acc = vpadalq_s16(acc, mlal_##HALF(mull_##HALF(w01, x.x01), w23, x.x23))
-#define EB_MAC1(acc, HALF, w01, w23, x) \
-  acc = vpadalq_s16(vpadalq_s16(acc, mull_##HALF(w01, x.x01)), mull_##HALF(w23, x.x23))
-
 // eb_mbqm_rshl_neon (requant__neon.h, exact) after its left shift, which the caller applies only when needed, with
 // its saturating "q − 1 where q < 0 and n > 0" as a plain shift-right-accumulate: the loader keeps m in [2^30, 2^31)
 // (docs/quantization.md (3)), so |q| = |SRDHM(x, m)| <= 2^31 − 1 and q − 1 cannot wrap (the saturation never acts).
@@ -77,13 +71,31 @@ inline int32x4_t mbqm_shifted(int32x4_t shifted, int32x4_t mult, int32x4_t neg_r
 }
 }  // namespace
 
-// The entry loop, with MAC = EB_MAC2 or EB_MAC1; named accumulators (GCC keeps an array of vectors in memory).
-#define EB_SPMM_NEON_ROW(MAC, x, r)       \
-  MAC(r##0, lo, wv.k01_lo, wv.k23_lo, x); \
-  MAC(r##1, hi, wv.k01_lo, wv.k23_lo, x); \
-  MAC(r##2, lo, wv.k01_hi, wv.k23_hi, x); \
-  MAC(r##3, hi, wv.k01_hi, wv.k23_hi, x)
-#define EB_SPMM_NEON_LOOP(MAC)                                                    \
+// One row's 16 columns += their products with the row's 4 bytes, as four independent chains (columns 0-3, 4-7, 8-11,
+// 12-15) advanced step by step: an in-order core (Cortex-A53) would stall on each chain's next step. ROW2: two
+// int16 products per lane (no −128 weight in the strip); ROW1: one (any weight).
+#define EB_SPMM_NEON_ROW2(x, r)                                               \
+  {                                                                           \
+    int16x8_t t0 = mull_lo(wv.k01_lo, x.x01), t1 = mull_hi(wv.k01_lo, x.x01); \
+    int16x8_t t2 = mull_lo(wv.k01_hi, x.x01), t3 = mull_hi(wv.k01_hi, x.x01); \
+    t0 = mlal_lo(t0, wv.k23_lo, x.x23), t1 = mlal_hi(t1, wv.k23_lo, x.x23);   \
+    t2 = mlal_lo(t2, wv.k23_hi, x.x23), t3 = mlal_hi(t3, wv.k23_hi, x.x23);   \
+    r##0 = vpadalq_s16(r##0, t0), r##1 = vpadalq_s16(r##1, t1);               \
+    r##2 = vpadalq_s16(r##2, t2), r##3 = vpadalq_s16(r##3, t3);               \
+  }
+#define EB_SPMM_NEON_ROW1(x, r)                                               \
+  {                                                                           \
+    int16x8_t t0 = mull_lo(wv.k01_lo, x.x01), t1 = mull_hi(wv.k01_lo, x.x01); \
+    int16x8_t t2 = mull_lo(wv.k01_hi, x.x01), t3 = mull_hi(wv.k01_hi, x.x01); \
+    r##0 = vpadalq_s16(r##0, t0), r##1 = vpadalq_s16(r##1, t1);               \
+    r##2 = vpadalq_s16(r##2, t2), r##3 = vpadalq_s16(r##3, t3);               \
+    t0 = mull_lo(wv.k23_lo, x.x23), t1 = mull_hi(wv.k23_lo, x.x23);           \
+    t2 = mull_lo(wv.k23_hi, x.x23), t3 = mull_hi(wv.k23_hi, x.x23);           \
+    r##0 = vpadalq_s16(r##0, t0), r##1 = vpadalq_s16(r##1, t1);               \
+    r##2 = vpadalq_s16(r##2, t2), r##3 = vpadalq_s16(r##3, t3);               \
+  }
+// The entry loop with ROW = EB_SPMM_NEON_ROW2 or _ROW1; named accumulators (GCC keeps an array of vectors in memory).
+#define EB_SPMM_NEON_LOOP(ROW)                                                    \
   for (const int32_t* const end = group + 2 * groups; group != end; group += 2) { \
     const size_t tap = (size_t)group[0];                                          \
     const int8_t *p0 = r0[tap], *p1 = r1[tap], *p2 = r2[tap], *p3 = r3[tap];      \
@@ -92,13 +104,13 @@ inline int32x4_t mbqm_shifted(int32x4_t shifted, int32x4_t mult, int32x4_t neg_r
       const size_t o = (size_t)*off++;                                            \
       const Weights wv = load_weights(wp);                                        \
       const Pairs x0 = load_pairs(p0 + o);                                        \
-      EB_SPMM_NEON_ROW(MAC, x0, a0);                                              \
+      ROW(x0, a0);                                                                \
       const Pairs x1 = load_pairs(p1 + o);                                        \
-      EB_SPMM_NEON_ROW(MAC, x1, a1);                                              \
+      ROW(x1, a1);                                                                \
       const Pairs x2 = load_pairs(p2 + o);                                        \
-      EB_SPMM_NEON_ROW(MAC, x2, a2);                                              \
+      ROW(x2, a2);                                                                \
       const Pairs x3 = load_pairs(p3 + o);                                        \
-      EB_SPMM_NEON_ROW(MAC, x3, a3);                                              \
+      ROW(x3, a3);                                                                \
       wp += 4 * kNR;                                                              \
     } while (off != run_end);                                                     \
   }
@@ -121,9 +133,9 @@ extern "C" void eb_qs8_spmm_minmax_ukernel_4x16c4__neon(size_t mr, size_t nc, co
   const int32_t* off = group + 2 * groups;
   const int8_t* wp = reinterpret_cast<const int8_t*>(group) + ((size_t)(2 * groups + count) * 4 + 63) / 64 * 64;
   if (flags & 1) {
-    EB_SPMM_NEON_LOOP(EB_MAC1)
+    EB_SPMM_NEON_LOOP(EB_SPMM_NEON_ROW1)
   } else {
-    EB_SPMM_NEON_LOOP(EB_MAC2)
+    EB_SPMM_NEON_LOOP(EB_SPMM_NEON_ROW2)
   }
   int32x4_t acc[kMR][4] = {{a00, a01, a02, a03}, {a10, a11, a12, a13}, {a20, a21, a22, a23}, {a30, a31, a32, a33}};
   // docs/quantization.md (5): the left shift only where a column has e > 0 (flags bit 1; sqshl by 0 is the identity).
