@@ -153,19 +153,20 @@ extern "C" void eb_qs8_spmm_minmax_ukernel_4x16c4__neon(size_t mr, size_t nc, co
   const int16x8_t zp = vdupq_n_s16((int16_t)rq->output_zero_point);
   const int8x16_t act_min = vdupq_n_s8((int8_t)(rq->lo + rq->output_zero_point));
   const int8x16_t act_max = vdupq_n_s8((int8_t)(rq->hi + rq->output_zero_point));
-  int8x16_t out[kMR];
-  for (size_t i = 0; i < kMR; ++i)  // docs/quantization.md (6)
-    out[i] = eb_narrow16_zp_neon(acc[i][0], acc[i][1], acc[i][2], acc[i][3], zp, act_min, act_max);
+  // docs/quantization.md (6); a full strip stores each row with one instruction (the partial one goes through a
+  // buffer only on its own path, so the common path keeps its rows in registers).
+  const int8x16_t o0 = eb_narrow16_zp_neon(acc[0][0], acc[0][1], acc[0][2], acc[0][3], zp, act_min, act_max);
+  const int8x16_t o1 = eb_narrow16_zp_neon(acc[1][0], acc[1][1], acc[1][2], acc[1][3], zp, act_min, act_max);
+  const int8x16_t o2 = eb_narrow16_zp_neon(acc[2][0], acc[2][1], acc[2][2], acc[2][3], zp, act_min, act_max);
+  const int8x16_t o3 = eb_narrow16_zp_neon(acc[3][0], acc[3][1], acc[3][2], acc[3][3], zp, act_min, act_max);
   if (nc == kNR) {
-    vst1q_s8(c, out[0]);
-    if (mr > 1) vst1q_s8(c + c_stride, out[1]);
-    if (mr > 2) vst1q_s8(c + 2 * c_stride, out[2]);
-    if (mr > 3) vst1q_s8(c + 3 * c_stride, out[3]);
+    vst1q_s8(c, o0);
+    if (mr > 1) vst1q_s8(c + c_stride, o1);
+    if (mr > 2) vst1q_s8(c + 2 * c_stride, o2);
+    if (mr > 3) vst1q_s8(c + 3 * c_stride, o3);
     return;
   }
-  for (size_t i = 0; i < mr; ++i) {
-    int8_t tmp[kNR];
-    vst1q_s8(tmp, out[i]);
-    memcpy(c + i * c_stride, tmp, nc);
-  }
+  int8_t tmp[kMR][kNR];
+  vst1q_s8(tmp[0], o0), vst1q_s8(tmp[1], o1), vst1q_s8(tmp[2], o2), vst1q_s8(tmp[3], o3);
+  for (size_t i = 0; i < mr; ++i) memcpy(c + i * c_stride, tmp[i], nc);
 }
