@@ -131,17 +131,59 @@ bool gemm_kernel(uint32_t isa, GemmKernel* k) {
     case kIsaAvx2: *k = {eb_qs8_gemm_minmax_ukernel_4x4c8__avx2, 4, 4, 8, 2, 0, 4}; return true;
 #endif
 #ifdef EB_HAVE_ISA_NEON
+#if defined(__aarch64__)
+    // Two int8 products per int16 lane: exact for weights in [−127, 127]; gemm_kernel_for_layer swaps in 4x16 for
+    // small K and 2x8c8 for a layer holding a −128. armv7 keeps 2x8c8 (16 q registers: the accumulators would spill).
+    case kIsaNeon: *k = {eb_qs8_gemm_minmax_ukernel_2x8c16__neon, 2, 8, 16, 1, 0, 4}; return true;
+#else
     case kIsaNeon: *k = {eb_qs8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 0, 4}; return true;
 #endif
+#endif
 #ifdef EB_HAVE_ISA_NEONDOT
-    case kIsaNeonDot: *k = {eb_qs8_gemm_minmax_ukernel_4x8c4__neondot, 4, 8, 4, 1, 0, 4}; return true;
+    // Lane-indexed SDOT, one 16-byte load per row and 16 k; one call per tile of rows (docs/kernel-naming.md).
+    case kIsaNeonDot: *k = {eb_qs8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 0, 4, 1}; return true;
 #endif
 #ifdef EB_HAVE_ISA_I8MM
-    // SMMLA: 32 MACs per instruction; same c8 packing as the NEON kernel (docs/kernel-naming.md).
-    case kIsaI8mm: *k = {eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm, 4, 16, 8, 1, 0, 4}; return true;
+    // SMMLA: 32 MACs per instruction; same c8 packing as the NEON kernel; one call per tile of rows
+    // (docs/kernel-naming.md).
+    case kIsaI8mm: *k = {eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm, 4, 16, 8, 1, 0, 4, 1}; return true;
 #endif
     default: return false;
   }
+}
+
+void gemm_kernel_for_layer(size_t K, const int8_t* w, size_t n, const int32_t* shift, size_t channels, GemmKernel* k) {
+#if defined(EB_HAVE_ISA_NEON) && defined(__aarch64__)
+  constexpr size_t kSmallK = 48;  // K below it: 4x16, else 2x8c16
+  if (k->fn != eb_qs8_gemm_minmax_ukernel_2x8c16__neon) return;
+  // With every exponent <= 0 (the usual case: s_x·s_w < s_y), the rshift twins leave out the left shift.
+  bool right_only = true;
+  for (size_t i = 0; i < channels; ++i) right_only = right_only && shift[i] <= 0;
+  // Small K: 4x16 (SMLAL by lane on int16 weights) yields 64 outputs a call against 2x8c16's 16, so the per-call
+  // work and 2x8c16's reduction weigh less, and K needs no padding to 16; from K = 48 on, 2x8c16's cheaper MACs win
+  // (MobileNetV2 on cortex-a53: docs/kernel-naming.md). It is exact for any int8 weight.
+  if (K < kSmallK) {
+    *k = {right_only ? eb_qs8_gemm_minmax_rshift_ukernel_4x16__neon : eb_qs8_gemm_minmax_ukernel_4x16__neon,
+          4,
+          16,
+          1,
+          2,
+          0,
+          4};
+    return;
+  }
+  // 2x8c16 sums two products in an int16 lane: (−128)·(−128) twice would wrap. docs/quantization.md keeps weights in
+  // [−127, 127], so only a hand-made or hostile file gets here; 2x8c8 (one product per lane) is exact for any int8.
+  for (size_t i = 0; i < n; ++i) {
+    if (w[i] == -128) {
+      *k = {eb_qs8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 0, 4};
+      return;
+    }
+  }
+  if (right_only) k->fn = eb_qs8_gemm_minmax_rshift_ukernel_2x8c16__neon;
+#else
+  (void)K, (void)w, (void)n, (void)shift, (void)channels, (void)k;
+#endif
 }
 
 bool dw_kernel(uint32_t isa, DwKernel* k) {

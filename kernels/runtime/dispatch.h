@@ -43,6 +43,7 @@ struct GemmKernel {
   uint32_t w_elem;         // bytes per packed weight: 1 = int8, 2 = int16
   int32_t a_offset;        // the kernel reads activations as (x + a_offset): 128 for u8 dot products, else 0
   uint32_t header_arrays;  // int32 arrays opening each packed block: 4, or 5 with rq_u (ukernels_isa.h)
+  uint32_t nc_any = 0;     // 1: one call takes any nc, walking the consecutive packed blocks itself (ukernels_isa.h)
 };
 
 struct DwKernel {
@@ -97,6 +98,10 @@ void free_plans(eb_model* model);
 
 // Kernel tables (gemm_kernel / dw_kernel return false when the ISA has no such kernel).
 bool gemm_kernel(uint32_t isa, GemmKernel* out);
+// The GEMM kernel for one layer of depth K whose n weights are w and whose `channels` output channels have the
+// exponents shift: k (from gemm_kernel), or another kernel of the same ISA that suits the layer better (by K, or
+// exponents all <= 0), or that is exact where k is not (a −128 weight); cpu.cc says which.
+void gemm_kernel_for_layer(size_t K, const int8_t* w, size_t n, const int32_t* shift, size_t channels, GemmKernel* k);
 bool dw_kernel(uint32_t isa, DwKernel* out);
 bool spmm_kernel(uint32_t isa, SpmmKernel* out);
 

@@ -257,7 +257,9 @@ size_t pack_sparse(const eb_model* m, const Op& op, const SpmmKernel& k, size_t 
 
 eb_status plan_gemm(eb_model* m, OpPlan& p, PlanContext& ctx, const GemmWeights& w, size_t groups, size_t N, size_t K,
                     size_t M, bool direct_shape) {
-  const GemmKernel& gk = ctx.gemm;
+  GemmKernel gk = ctx.gemm;
+  // The ISA may pick another kernel for the layer's K, weights or exponents (cpu.cc).
+  gemm_kernel_for_layer(K, w.w, groups * N * K, w.shift, groups * N, &gk);
   p.kind = kPlanGemm;
   p.gemm = gk;
   p.kc = round_up(K, gk.kr);

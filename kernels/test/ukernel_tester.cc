@@ -180,6 +180,9 @@ struct GemmVariant {
   eb_qs8_gemm_ukernel_fn fn;
   size_t mr, nr, kr, w_elem, header_arrays;
   int32_t a_offset;
+  bool nc_any = false;  // GemmKernel::nc_any: one call may take every column (ukernels_isa.h)
+  bool w127 = false;  // exact for weights in [−127, 127] only (docs/quantization.md): the shapes draw none of −128
+  bool rshift = false;  // for exponents <= 0 only (no left shift): the shapes draw none above 0
 };
 const GemmVariant kGemm[] = {
 #ifdef EB_HAVE_ISA_AVX512VNNI
@@ -191,20 +194,28 @@ const GemmVariant kGemm[] = {
 #endif
 #ifdef EB_HAVE_ISA_NEON
     {"eb_qs8_gemm_minmax_ukernel_2x8c8__neon", "neon", eb_qs8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 4, 0},
+    {"eb_qs8_gemm_minmax_ukernel_2x8c16__neon", "neon", eb_qs8_gemm_minmax_ukernel_2x8c16__neon, 2, 8, 16, 1, 4, 0,
+     false, true},
+    {"eb_qs8_gemm_minmax_ukernel_4x16__neon", "neon", eb_qs8_gemm_minmax_ukernel_4x16__neon, 4, 16, 1, 2, 4, 0},
+    {"eb_qs8_gemm_minmax_rshift_ukernel_2x8c16__neon", "neon", eb_qs8_gemm_minmax_rshift_ukernel_2x8c16__neon, 2, 8, 16,
+     1, 4, 0, false, true, true},
+    {"eb_qs8_gemm_minmax_rshift_ukernel_4x16__neon", "neon", eb_qs8_gemm_minmax_rshift_ukernel_4x16__neon, 4, 16, 1, 2,
+     4, 0, false, false, true},
 #endif
 #ifdef EB_HAVE_ISA_NEONDOT
-    {"eb_qs8_gemm_minmax_ukernel_4x8c4__neondot", "neondot", eb_qs8_gemm_minmax_ukernel_4x8c4__neondot, 4, 8, 4, 1, 4,
-     0},
+    {"eb_qs8_gemm_minmax_ukernel_4x16c4__neondot", "neondot", eb_qs8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1,
+     4, 0, true},
 #endif
 #ifdef EB_HAVE_ISA_I8MM
-    {"eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm", "i8mm", eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm, 4, 16, 8, 1, 4, 0},
+    {"eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm", "i8mm", eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm, 4, 16, 8, 1, 4, 0,
+     true},
 #endif
     {NULL, NULL, NULL, 0, 0, 0, 0, 0, 0},
 };
 
 // One GEMM shape: the variant tiles M × N as the executor does; rows of A are a_stride apart with garbage in the
 // K padding and the gap, C rows c_stride apart with a sentinel in the gap. extreme: every x = −128, every w = −128
-// (or 127), zp_x = 127: the largest |acc| the lowering allows.
+// (−127 for w127 kernels; or 127), zp_x = 127: the largest |acc| the lowering allows.
 void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, bool strided, int extreme, Rng& r) {
   const size_t kc = round_up(K, v.kr), a_stride = kc + (strided ? (size_t)r.range(1, 19) : 0);
   const size_t c_stride = N + (strided ? (size_t)r.range(1, 9) : 0);
@@ -216,15 +227,19 @@ void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, b
   int8_t* want = static_cast<int8_t*>(alloc64(M * N));
   int8_t* a = static_cast<int8_t*>(alloc64(M * a_stride));
   int8_t* c = static_cast<int8_t*>(alloc64(M * c_stride));
-  const int8_t wx = extreme == 2 ? 127 : -128;
+  const int8_t w_min = v.w127 ? -127 : -128, wx = extreme == 2 ? 127 : w_min;
   for (size_t i = 0; i < M * K; ++i) x[i] = extreme ? -128 : r.s8();
-  for (size_t i = 0; i < N * K; ++i) w[i] = extreme ? wx : r.s8();
+  for (size_t i = 0; i < N * K; ++i) {
+    w[i] = extreme ? wx : r.s8();
+    if (w[i] < w_min) w[i] = w_min;
+  }
   const int32_t zp_x = extreme ? 127 : pick_zp(r);
   const bool has_bias = !r.chance(10);
   const int acc_bits = extreme ? log2_ceil(K * 255 * 128) : 13 + log2_ceil(K) / 2;
   for (size_t j = 0; j < N; ++j) {
     bias[j] = r.chance(5) ? r.range(-(1 << 30), 1 << 30) : r.range(-(1 << 14), 1 << 14);
     pick_requant(r, acc_bits, &mult[j], &shift[j]);
+    if (v.rshift && shift[j] > 0) shift[j] = -shift[j];
   }
   const OutQuant oq = pick_out(r);
   eb_qs8_gemm_params gp = {M, N, K, zp_x, oq.zp, oq.act_min, oq.act_max};
@@ -240,8 +255,14 @@ void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, b
   const int8_t sentinel = 0x5a;
   memset(c, sentinel, M * c_stride);
   const eb_qs8_requant_params rq = requant_of(oq);
+  // An nc_any kernel gets every column in one call per tile of rows, or (as the others) one block per call.
+  const bool whole_rows = v.nc_any && r.chance(50);
   for (size_t m0 = 0; m0 < M; m0 += v.mr) {
     const size_t mr = M - m0 < v.mr ? M - m0 : v.mr;
+    if (whole_rows) {
+      v.fn(mr, N, kc, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, &rq);
+      continue;
+    }
     for (size_t n0 = 0; n0 < N; n0 += v.nr) {
       const size_t nc = N - n0 < v.nr ? N - n0 : v.nr;
       v.fn(mr, nc, kc, a + m0 * a_stride, a_stride, packed + n0 / v.nr * block_bytes, c + m0 * c_stride + n0, c_stride,
@@ -249,8 +270,9 @@ void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, b
     }
   }
   char why[256];
-  snprintf(why, sizeof why, "M=%zu N=%zu K=%zu a_stride=%zu c_stride=%zu zp_x=%d zp_y=%d clamp=[%d,%d] extreme=%d", M,
-           N, K, a_stride, c_stride, zp_x, oq.zp, oq.act_min, oq.act_max, extreme);
+  snprintf(why, sizeof why,
+           "M=%zu N=%zu K=%zu a_stride=%zu c_stride=%zu zp_x=%d zp_y=%d clamp=[%d,%d] extreme=%d whole_rows=%d", M, N,
+           K, a_stride, c_stride, zp_x, oq.zp, oq.act_min, oq.act_max, extreme, (int)whole_rows);
   ck.shape(same_rows(c, c_stride, want, M, N, sentinel, why, sizeof why), why);
   free(x), free(w), free(bias), free(mult), free(shift), free(want), free(a), free(c), free(packed);
 }
@@ -269,8 +291,9 @@ void test_gemm(uint64_t seed) {
     ns[nn++] = 2 * v->nr - 1;
     ns[nn++] = 2 * v->nr + 1;
     ns[nn++] = 3 * v->nr;
-    const size_t kr = v->kr;
-    const size_t ks[] = {1, 2, 3, kr - 1, kr, kr + 1, 2 * kr + 1, 3 * kr, 7, 13, 31, 33, 63, 64, 65, 127, 257};
+    const size_t kr = v->kr > 1 ? v->kr : 8;  // kr 1 (by-lane kernels): around their step of 8 k
+    // 49 and 60: a 32-k step plus every shorter tail (16, 8, 4) of the neondot kernel.
+    const size_t ks[] = {1, 2, 3, kr - 1, kr, kr + 1, 2 * kr + 1, 3 * kr, 7, 13, 31, 33, 49, 60, 63, 64, 65, 127, 257};
     const size_t nk = sizeof ks / sizeof ks[0];
     for (size_t i = 0; i < nm; ++i)
       for (size_t j = 0; j < nn; ++j)
@@ -282,6 +305,11 @@ void test_gemm(uint64_t seed) {
     gemm_shape(ck, *v, v->mr, v->nr + 1, 4099, false, 1, r);
     gemm_shape(ck, *v, 3, 5, 65000, true, 1, r);
     gemm_shape(ck, *v, v->mr + 1, v->nr, 8191, true, 2, r);
+    // i8mm keeps the zipped rows of the first block for kc <= 4608 only: rows longer and shorter, several blocks.
+    if (strcmp(v->isa, "i8mm") == 0) {
+      const size_t long_ks[] = {4600, 4608, 4616, 6000};
+      for (size_t k : long_ks) gemm_shape(ck, *v, v->mr + 2, 3 * v->nr - 5, k, true, 0, r);
+    }
     ck.done();
   }
 }

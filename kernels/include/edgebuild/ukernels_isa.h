@@ -53,7 +53,9 @@ typedef struct eb_qs8_requant_params {
   int32_t lo, hi;
 } eb_qs8_requant_params;
 
-// c[i, j] for i < mr <= MR, j < nc <= NR; reads rows a + i * a_stride for kc bytes.
+// c[i, j] for i < mr <= MR, j < nc <= NR; reads rows a + i * a_stride for kc bytes. A kernel registered with
+// GemmKernel::nc_any (the neondot one) also takes nc > NR: columns [NR·b, NR·b + NR) from the b-th of the packed
+// blocks that follow w one after another (block_bytes apart: the header and kc·NR weights, a multiple of 64 bytes).
 typedef void (*eb_qs8_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a_stride, const void* w,
                                        int8_t* c, size_t c_stride, const eb_qs8_requant_params* rq);
 // One output row of a depthwise conv (OC = C): for window row i, rows[i] points at pixel 0, channel 0 of the input
@@ -132,10 +134,14 @@ EB_DECLARE_MAXPOOL(eb_qs8_maxpool_minmax_ukernel__neon);
 EB_DECLARE_AVGPOOL(eb_qs8_avgpool_minmax_ukernel__neon);
 EB_DECLARE_QUANTIZE(eb_qs8_quantize_ukernel__neon);  // aarch64 only
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_2x8c8__neon);
+EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_2x8c16__neon);         // weights in [−127, 127] only
+EB_DECLARE_GEMM(eb_qs8_gemm_minmax_rshift_ukernel_2x8c16__neon);  // and exponents <= 0 only
+EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x16__neon);
+EB_DECLARE_GEMM(eb_qs8_gemm_minmax_rshift_ukernel_4x16__neon);  // exponents <= 0 only
 EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_4x8__neon);
 EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x16c4__neon);
 // armv8.2+
-EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x8c4__neondot);
+EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x16c4__neondot);
 EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x16c4__neondot);
 // armv8.6 I8MM (aarch64)
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm);

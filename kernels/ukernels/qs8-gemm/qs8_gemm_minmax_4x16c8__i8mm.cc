@@ -5,12 +5,22 @@
 // SMMLA (vmmlaq_s32) multiplies a 2×8 int8 block of A (two rows, 8 k) by an 8×2 block of B (two columns, 8 k) into a
 // 2×2 int32 block: 32 exact MACs per instruction, twice SDOT. The packed weights are the c8 layout every kr = 8
 // kernel uses ([kc / 8][nr][8], ukernels_isa.h): the 16 bytes of columns j and j+1 at one k step are exactly the B
-// operand, so packing needs nothing new. A pair of rows is one A operand: one 16-byte load per row covers two k
-// steps, zip1 / zip2 of the 64-bit halves make the two operands. Per 16 k: 4 row loads, 4 zips, 8 ldp of weights,
-// 32 SMMLA for 1024 MACs (52 instructions with the loop: 1.63× MACs / 32). 4x8 would issue 56 per 1024 and 8x8 52;
-// 6x16 or 8x12 (≈ 46) need 24 of the 32 vector registers for accumulators (docs/kernel-naming.md). Accumulators
-// start from the packed bias, duplicated into the 2×2 layout; the 2×2 blocks are unzipped into rows before the
-// requantization of docs/quantization.md (5), (6) (requant__neon.h).
+// operand, so packing needs nothing new, and one 4-register `ld1` fetches the operands of 8 columns. A pair of rows
+// is one A operand: one 16-byte load per row covers two k steps, zip1 / zip2 of the 64-bit halves make the two
+// operands. Per 16 k: 4 row loads, 4 zips, 4 weight loads, 32 SMMLA for 1024 MACs (46 with the loop control:
+// 1.44× MACs / 32). 8x8 would need 8 row loads and 8 zips for the same 32 SMMLA; 6x16 or 8x12 need 24 of the 32
+// vector registers for accumulators (docs/kernel-naming.md).
+//
+// One call covers every column block of its rows (GemmKernel::nc_any, ukernels_isa.h): the per-call work (row
+// pointers, output constants, saving registers) is paid once per 4 rows, and the first block's loop also stores its
+// zipped A operands to the stack, so that every further block reads them with one 64-byte load per 16 k: 39
+// instructions per 16 k (1.22× MACs / 32) instead of 46.
+//
+// The accumulators stay in SMMLA's 2×2 order ([r0c0, r0c1, r1c0, r1c1] for rows 2P, 2P + 1 and columns 2Q, 2Q + 1)
+// through the whole kernel: they start from the bias replicated into that order (`ld4r` of 64-bit column pairs, one
+// instruction per 4 registers), the requantization constants are loaded in the same order, and only the narrowed
+// bytes are put in row order (one UZP per two rows: the 16-bit lanes of the narrowed bytes are column pairs of
+// alternating rows). This costs 4 permutes per tile where un-zipping the int32 blocks costs 16.
 #include <arm_neon.h>
 #include <string.h>
 
@@ -18,125 +28,278 @@
 #include "edgebuild/ukernels_isa.h"
 
 namespace {
-constexpr size_t kMR = 4, kNR = 16;
+constexpr size_t kNR = 16;
+// Longest kc whose zipped rows (4 · kc bytes, on the stack) are kept for the blocks after the first: ResNet's 3×3×512
+// convolutions; longer rows are zipped again per block. 18 KiB of stack, within musl's 128 KiB thread stacks.
+constexpr size_t kMaxZippedKc = 4608;
 
-// [b[j], b[j + 1], b[j], b[j + 1]]: the bias of columns j, j + 1 in SMMLA's 2×2 layout (rows r, r + 1).
-inline int32x4_t bias_pair(const int32_t* b) {
-  int64_t v;
-  memcpy(&v, b, 8);
-  return vreinterpretq_s32_s64(vdupq_n_s64(v));
+// Eight int32 of a header array (columns 8h .. 8h + 7) in SMMLA order: register q = [v[2q], v[2q + 1]] twice.
+inline int64x2x4_t pairs8(const int32_t* v) { return vld4q_dup_s64(reinterpret_cast<const int64_t*>(v)); }
+inline int32x4_t s32(int64x2_t v) { return vreinterpretq_s32_s64(v); }
+
+// Stores the first nc (< 16) bytes of v at c.
+inline void store_partial(int8_t* c, int8x16_t v, size_t nc) {
+  if (nc & 8) {
+    vst1_s8(c, vget_low_s8(v));
+    c += 8;
+    v = vextq_s8(v, v, 8);
+  }
+  if (nc & 4) {
+    vst1q_lane_s32(reinterpret_cast<int32_t*>(c), vreinterpretq_s32_s8(v), 0);
+    c += 4;
+    v = vextq_s8(v, v, 4);
+  }
+  if (nc & 2) {
+    vst1q_lane_s16(reinterpret_cast<int16_t*>(c), vreinterpretq_s16_s8(v), 0);
+    c += 2;
+    v = vextq_s8(v, v, 2);
+  }
+  if (nc & 1) vst1q_lane_s8(c, v, 0);
 }
 
-// Rows r, r + 1 of one 8-k step: 8 bytes of each (the A operand of SMMLA).
-inline int8x16_t pair8(const int8_t* r0, const int8_t* r1) { return vcombine_s8(vld1_s8(r0), vld1_s8(r1)); }
+// The output constants of a call: docs/quantization.md (6).
+struct Out {
+  int16x8_t zp;
+  int8x16_t act_min, act_max;
+  bool clamp;  // false: [act_min, act_max] is all of int8 and narrowing's saturation is the clamp
+};
 
-// Half h of two 16-byte row loads: rows r, r + 1 at k + 8h (zip1 / zip2 of the 64-bit halves).
-inline int8x16_t pair_half(int8x16_t r0, int8x16_t r1, int h) {
-  const int64x2_t u = vreinterpretq_s64_s8(r0), v = vreinterpretq_s64_s8(r1);
-  return vreinterpretq_s8_s64(h ? vzip2q_s64(u, v) : vzip1q_s64(u, v));
-}
+// The accumulators of one block (SMMLA order, accP_Q = acc[P][Q]) to its 4 rows of 16 bytes (row i in out[i]).
+inline void requantize(const int32_t* header, size_t nc, int32x4_t (&acc)[2][8], const Out& o, int8x16_t (&out)[4]) {
+  // docs/quantization.md (5) on every accumulator, 8 columns (one ld4r per constant array) at a time.
+  // Fast path: when every stored column has e < 0 (right = −e > 0, left = 0: the usual case, multipliers below
+  // 1/2), the left shift is the identity and RDBPOT's "−1 when x < 0" needs no test of n, so MBQM is SQRDMULH,
+  // SSRA #31 (x + (x >> 31): x > INT32_MIN since m < 2^31, so it never wraps) and SRSHL: 3 instructions instead of
+  // eb_mbqm_rshl_neon's 6 (requant__neon.h says why SRSHL by −n is RDBPOT after the −1). Columns at or past nc are
+  // never stored, so their shifts do not matter.
+  const int32x4x4_t right = vld1q_s32_x4(header + 3 * kNR);
+  uint32x4_t rmin = vminq_u32(vminq_u32(vreinterpretq_u32_s32(right.val[0]), vreinterpretq_u32_s32(right.val[1])),
+                              vminq_u32(vreinterpretq_u32_s32(right.val[2]), vreinterpretq_u32_s32(right.val[3])));
+  if (nc < kNR) {  // only the first nc columns count: the others read as 1
+    const uint32x4_t lane = {0, 1, 2, 3}, lim = vdupq_n_u32(static_cast<uint32_t>(nc)), one = vdupq_n_u32(1);
+    uint32x4_t m = vdupq_n_u32(~0u);
+    for (uint32_t g = 0; g < 4; ++g) {
+      const uint32x4_t valid = vcltq_u32(vaddq_u32(lane, vdupq_n_u32(4 * g)), lim);
+      m = vminq_u32(m, vbslq_u32(valid, vreinterpretq_u32_s32(right.val[g]), one));
+    }
+    rmin = m;
+  }
+  if (vminvq_u32(rmin) != 0) {
+#pragma GCC unroll 2
+    for (size_t h = 0; h < 2; ++h) {
+      const int64x2x4_t mult = pairs8(header + kNR + 8 * h), nr = pairs8(header + 3 * kNR + 8 * h);
+#pragma GCC unroll 4
+      for (size_t q = 0; q < 4; ++q) {
+        const int32x4_t neg_right = vnegq_s32(s32(nr.val[q]));
+#pragma GCC unroll 2
+        for (size_t p = 0; p < 2; ++p) {
+          int32x4_t x = vqrdmulhq_s32(acc[p][4 * h + q], s32(mult.val[q]));
+          x = vsraq_n_s32(x, x, 31);
+          acc[p][4 * h + q] = vrshlq_s32(x, neg_right);
+        }
+      }
+    }
+  } else {
+#pragma GCC unroll 2
+    for (size_t h = 0; h < 2; ++h) {
+      const int64x2x4_t mult = pairs8(header + kNR + 8 * h), left = pairs8(header + 2 * kNR + 8 * h);
+      const int64x2x4_t nr = pairs8(header + 3 * kNR + 8 * h);
+#pragma GCC unroll 4
+      for (size_t q = 0; q < 4; ++q) {
+        const int32x4_t neg_right = vnegq_s32(s32(nr.val[q]));
+#pragma GCC unroll 2
+        for (size_t p = 0; p < 2; ++p)
+          acc[p][4 * h + q] = eb_mbqm_rshl_neon(acc[p][4 * h + q], s32(mult.val[q]), s32(left.val[q]), neg_right);
+      }
+    }
+  }
 
-// acc += x · bᵀ (SMMLA). GCC 12 turns vmmlaq_s32 on 16 live accumulators into extra register copies in the k loop;
-// the in-place asm keeps each accumulator in one register (the same fix as eb_dpbusd_avx512).
-inline int32x4_t smmla(int32x4_t acc, int8x16_t x, int8x16_t b) {
-#if defined(__GNUC__) && !defined(__clang__)
-  __asm__("smmla %0.4s, %1.16b, %2.16b" : "+w"(acc) : "w"(x), "w"(b));
-  return acc;
-#else
-  return vmmlaq_s32(acc, x, b);
-#endif
+  // docs/quantization.md (6) as in eb_narrow16_zp_neon, on SMMLA's order: the bytes of rows 2P, 2P + 1 come out as
+  // 16-bit lanes [r0 c0c1, r1 c0c1, r0 c2c3, r1 c2c3, ...] (8 columns per register); UZP1 / UZP2 of those lanes
+  // give the two rows.
+#pragma GCC unroll 2
+  for (size_t p = 0; p < 2; ++p) {
+    int8x16_t half[2];
+#pragma GCC unroll 2
+    for (size_t h = 0; h < 2; ++h) {
+      const int32x4_t* v = &acc[p][4 * h];
+      const int16x8_t lo = vqaddq_s16(vcombine_s16(vqmovn_s32(v[0]), vqmovn_s32(v[1])), o.zp);
+      const int16x8_t hi = vqaddq_s16(vcombine_s16(vqmovn_s32(v[2]), vqmovn_s32(v[3])), o.zp);
+      half[h] = vcombine_s8(vqmovn_s16(lo), vqmovn_s16(hi));
+      if (o.clamp) half[h] = vminq_s8(vmaxq_s8(half[h], o.act_min), o.act_max);
+    }
+    const int16x8_t u = vreinterpretq_s16_s8(half[0]), v = vreinterpretq_s16_s8(half[1]);
+    out[2 * p] = vreinterpretq_s8_s16(vuzp1q_s16(u, v));
+    out[2 * p + 1] = vreinterpretq_s8_s16(vuzp2q_s16(u, v));
+  }
 }
 }  // namespace
+
+// Assembly pieces of the k loops (see the kernel for why they are assembly). Accumulator accP_Q (rows 2P, 2P + 1,
+// columns 2Q, 2Q + 1) lives in v(16 + 8P + Q). EB_I8MM_COLS_LO / _HI: columns 0–7 / 8–15 × 8 k of weights (64
+// bytes) into v0–v3, then their 8 SMMLA with A operands X01 (rows 0, 1) and X23 (rows 2, 3). The two halves step
+// through the weights with two pointers (%[w] and x16 = %[w] + 64, each advanced by x17 = 128): with one pointer the
+// four post-indexed loads of 16 k form a chain that llvm-mca (LLVM 14, -mcpu=neoverse-n2 / cortex-a76) puts on the
+// critical path, 32 cycles per 16 k instead of 22.
+// clang-format off
+#define EB_I8MM_COLS_LO(X01, X23)             \
+  "ld1 {v0.16b - v3.16b}, [%[w]], x17\n"      \
+  "smmla v16.4s, " X01 ".16b, v0.16b\n"       \
+  "smmla v24.4s, " X23 ".16b, v0.16b\n"       \
+  "smmla v17.4s, " X01 ".16b, v1.16b\n"       \
+  "smmla v25.4s, " X23 ".16b, v1.16b\n"       \
+  "smmla v18.4s, " X01 ".16b, v2.16b\n"       \
+  "smmla v26.4s, " X23 ".16b, v2.16b\n"       \
+  "smmla v19.4s, " X01 ".16b, v3.16b\n"       \
+  "smmla v27.4s, " X23 ".16b, v3.16b\n"
+#define EB_I8MM_COLS_HI(X01, X23)             \
+  "ld1 {v0.16b - v3.16b}, [x16], x17\n"       \
+  "smmla v20.4s, " X01 ".16b, v0.16b\n"       \
+  "smmla v28.4s, " X23 ".16b, v0.16b\n"       \
+  "smmla v21.4s, " X01 ".16b, v1.16b\n"       \
+  "smmla v29.4s, " X23 ".16b, v1.16b\n"       \
+  "smmla v22.4s, " X01 ".16b, v2.16b\n"       \
+  "smmla v30.4s, " X23 ".16b, v2.16b\n"       \
+  "smmla v23.4s, " X01 ".16b, v3.16b\n"       \
+  "smmla v31.4s, " X23 ".16b, v3.16b\n"
+// The bias of the block in SMMLA order, replicated for both row pairs (ld4r: 4 accumulators per load); leaves
+// %[w] at the block's weights, 256 bytes after its header, and x16, x17 as EB_I8MM_COLS_HI wants them.
+#define EB_I8MM_BIAS                          \
+  "ld4r {v16.2d - v19.2d}, [%[w]], #32\n"     \
+  "ld4r {v20.2d - v23.2d}, [%[w]]\n"          \
+  "sub %[w], %[w], #32\n"                     \
+  "ld4r {v24.2d - v27.2d}, [%[w]], #32\n"     \
+  "ld4r {v28.2d - v31.2d}, [%[w]]\n"           \
+  "add x16, %[w], #288\n"                      \
+  "add %[w], %[w], #224\n"                     \
+  "mov x17, #128\n"
+// 16 k of four rows: 4 loads, zipped into v4, v6 = rows (0, 1), (2, 3) at k .. k + 7 and v5, v7 at k + 8 .. k + 15.
+#define EB_I8MM_ROWS16                        \
+  "ldr q0, [%[a0]], #16\n"                    \
+  "ldr q1, [%[a1]], #16\n"                    \
+  "ldr q2, [%[a2]], #16\n"                    \
+  "ldr q3, [%[a3]], #16\n"                    \
+  "zip1 v4.2d, v0.2d, v1.2d\n"                \
+  "zip2 v5.2d, v0.2d, v1.2d\n"                \
+  "zip1 v6.2d, v2.2d, v3.2d\n"                \
+  "zip2 v7.2d, v2.2d, v3.2d\n"
+// The last 8 k when kc % 16 = 8: ldr d clears the upper halves, so zip1 pairs the rows (v4 = rows 0, 1; v5 = 2, 3).
+#define EB_I8MM_ROWS8                         \
+  "ldr d0, [%[a0]]\n"                         \
+  "ldr d1, [%[a1]]\n"                         \
+  "ldr d2, [%[a2]]\n"                         \
+  "ldr d3, [%[a3]]\n"                         \
+  "zip1 v4.2d, v0.2d, v1.2d\n"                \
+  "zip1 v5.2d, v2.2d, v3.2d\n"
+// The SMMLA of 16 k (operands in v4–v7) and of the last 8 k (v4, v5). %[n] counts 8-k steps, minus 2 per 16 k: it
+// ends at −1 when an 8-k step is left, −2 otherwise.
+#define EB_I8MM_MMLA16                        \
+  EB_I8MM_COLS_LO("v4", "v6") EB_I8MM_COLS_HI("v4", "v6") \
+  EB_I8MM_COLS_LO("v5", "v7") "subs %[n], %[n], #2\n" \
+  EB_I8MM_COLS_HI("v5", "v7")
+#define EB_I8MM_MMLA8 EB_I8MM_COLS_LO("v4", "v5") EB_I8MM_COLS_HI("v4", "v5")
+#define EB_I8MM_OUTPUTS                                                                                           \
+  "=w"(acc0_0), "=w"(acc0_1), "=w"(acc0_2), "=w"(acc0_3), "=w"(acc0_4), "=w"(acc0_5), "=w"(acc0_6), "=w"(acc0_7), \
+      "=w"(acc1_0), "=w"(acc1_1), "=w"(acc1_2), "=w"(acc1_3), "=w"(acc1_4), "=w"(acc1_5), "=w"(acc1_6), "=w"(acc1_7)
+#define EB_I8MM_CLOBBERS "cc", "memory", "x16", "x17", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7"
+// clang-format on
 
 extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm(size_t mr, size_t nc, size_t kc, const int8_t* a,
                                                         size_t a_stride, const void* w, int8_t* c, size_t c_stride,
                                                         const eb_qs8_requant_params* rq) {
-  // Rows past mr repeat the last valid row (computed, never stored).
+  // Rows past mr repeat the last valid row, in and out: a repeated row computes the same bytes as the row it
+  // repeats, so storing both to one place stores the right ones.
   const int8_t* a0 = a;
   const int8_t* a1 = mr > 1 ? a0 + a_stride : a0;
   const int8_t* a2 = mr > 2 ? a1 + a_stride : a1;
   const int8_t* a3 = mr > 3 ? a2 + a_stride : a2;
-  const int32_t* header = static_cast<const int32_t*>(w);
-  // accP_Q: rows 2P, 2P + 1 × columns 2Q, 2Q + 1 as [r0c0, r0c1, r1c0, r1c1], starting from the bias. Named
-  // registers, not an array: GCC 12 keeps these in registers (an array's copies cost movs in the loop).
-  int32x4_t acc0_0 = bias_pair(header + 0), acc0_1 = bias_pair(header + 2), acc0_2 = bias_pair(header + 4);
-  int32x4_t acc0_3 = bias_pair(header + 6), acc0_4 = bias_pair(header + 8), acc0_5 = bias_pair(header + 10);
-  int32x4_t acc0_6 = bias_pair(header + 12), acc0_7 = bias_pair(header + 14);
-  int32x4_t acc1_0 = acc0_0, acc1_1 = acc0_1, acc1_2 = acc0_2, acc1_3 = acc0_3;
-  int32x4_t acc1_4 = acc0_4, acc1_5 = acc0_5, acc1_6 = acc0_6, acc1_7 = acc0_7;
-  const int8_t* wp = reinterpret_cast<const int8_t*>(header + 4 * kNR);
-// One 8-k step of the tile: x01, x23 = rows (0, 1) and (2, 3); p = [16 columns][8 k].
-#define EB_I8MM_STEP(x01, x23, p)                                                        \
-  do {                                                                                   \
-    const int8x16_t b0 = vld1q_s8(p), b1 = vld1q_s8(p + 16), b2 = vld1q_s8(p + 32);      \
-    const int8x16_t b3 = vld1q_s8(p + 48), b4 = vld1q_s8(p + 64), b5 = vld1q_s8(p + 80); \
-    const int8x16_t b6 = vld1q_s8(p + 96), b7 = vld1q_s8(p + 112);                       \
-    acc0_0 = smmla(acc0_0, x01, b0);                                                     \
-    acc1_0 = smmla(acc1_0, x23, b0);                                                     \
-    acc0_1 = smmla(acc0_1, x01, b1);                                                     \
-    acc1_1 = smmla(acc1_1, x23, b1);                                                     \
-    acc0_2 = smmla(acc0_2, x01, b2);                                                     \
-    acc1_2 = smmla(acc1_2, x23, b2);                                                     \
-    acc0_3 = smmla(acc0_3, x01, b3);                                                     \
-    acc1_3 = smmla(acc1_3, x23, b3);                                                     \
-    acc0_4 = smmla(acc0_4, x01, b4);                                                     \
-    acc1_4 = smmla(acc1_4, x23, b4);                                                     \
-    acc0_5 = smmla(acc0_5, x01, b5);                                                     \
-    acc1_5 = smmla(acc1_5, x23, b5);                                                     \
-    acc0_6 = smmla(acc0_6, x01, b6);                                                     \
-    acc1_6 = smmla(acc1_6, x23, b6);                                                     \
-    acc0_7 = smmla(acc0_7, x01, b7);                                                     \
-    acc1_7 = smmla(acc1_7, x23, b7);                                                     \
-  } while (0)
-  // Two k steps per iteration: one 16-byte load per row feeds both (zip1 / zip2): 4 + 4 + 8 + 32 instructions per
-  // 1024 MACs instead of 2 × (4 loads + 2 inserts + 4 + 16).
-  const size_t k16 = kc & ~static_cast<size_t>(15);
-  size_t k = 0;
-  for (; k < k16; k += 16, wp += 16 * kNR) {
-    const int8x16_t r0 = vld1q_s8(a0 + k), r1 = vld1q_s8(a1 + k), r2 = vld1q_s8(a2 + k), r3 = vld1q_s8(a3 + k);
-    const int8x16_t x01 = pair_half(r0, r1, 0), x23 = pair_half(r2, r3, 0);
-    EB_I8MM_STEP(x01, x23, wp);
-    const int8x16_t y01 = pair_half(r0, r1, 1), y23 = pair_half(r2, r3, 1);
-    EB_I8MM_STEP(y01, y23, wp + 8 * kNR);
-  }
-  if (kc & 8) {  // kc is a multiple of 8
-    const int8x16_t x01 = pair8(a0 + k, a1 + k), x23 = pair8(a2 + k, a3 + k);
-    EB_I8MM_STEP(x01, x23, wp);
-  }
-#undef EB_I8MM_STEP
-  const int32x4_t acc[2][8] = {{acc0_0, acc0_1, acc0_2, acc0_3, acc0_4, acc0_5, acc0_6, acc0_7},
-                               {acc1_0, acc1_1, acc1_2, acc1_3, acc1_4, acc1_5, acc1_6, acc1_7}};
-
-  // docs/quantization.md (5), (6) on every row, one group of 4 columns at a time (its constants loaded once, its
-  // accumulators then dead: no spills), then the mr valid rows are stored. eb_mbqm_rshl_neon and
-  // eb_narrow16_zp_neon are (5) and (6) in fewer instructions (requant__neon.h says why they are equal).
-  const int16x8_t zp = vdupq_n_s16(static_cast<int16_t>(rq->output_zero_point));
-  const int8x16_t act_min = vdupq_n_s8(static_cast<int8_t>(rq->lo + rq->output_zero_point));
-  const int8x16_t act_max = vdupq_n_s8(static_cast<int8_t>(rq->hi + rq->output_zero_point));
-  int32x4_t y[kMR][4];
-#pragma GCC unroll 4
-  for (size_t t = 0; t < 4; ++t) {
-    const int32x4_t mult = vld1q_s32(header + kNR + 4 * t), left = vld1q_s32(header + 2 * kNR + 4 * t);
-    const int32x4_t neg_right = vnegq_s32(vld1q_s32(header + 3 * kNR + 4 * t));
-#pragma GCC unroll 4
-    for (size_t i = 0; i < kMR; ++i) {
-      const int64x2_t l = vreinterpretq_s64_s32(acc[i / 2][2 * t]);
-      const int64x2_t r = vreinterpretq_s64_s32(acc[i / 2][2 * t + 1]);
-      const int32x4_t row = vreinterpretq_s32_s64(i % 2 ? vzip2q_s64(l, r) : vzip1q_s64(l, r));
-      y[i][t] = eb_mbqm_rshl_neon(row, mult, left, neg_right);
+  int8_t* c0 = c;
+  int8_t* c1 = mr > 1 ? c0 + c_stride : c0;
+  int8_t* c2 = mr > 2 ? c1 + c_stride : c1;
+  int8_t* c3 = mr > 3 ? c2 + c_stride : c2;
+  Out o;
+  o.zp = vdupq_n_s16(static_cast<int16_t>(rq->output_zero_point));
+  const int32_t y_min = rq->lo + rq->output_zero_point, y_max = rq->hi + rq->output_zero_point;
+  o.act_min = vdupq_n_s8(static_cast<int8_t>(y_min));
+  o.act_max = vdupq_n_s8(static_cast<int8_t>(y_max));
+  o.clamp = y_min > -128 || y_max < 127;
+  // The first block's zipped A operands ([kc / 16][x01, y01, x23, y23], then [x01, x23] for a last 8 k), for the
+  // blocks after it.
+  alignas(16) int8_t zipped[4 * kMaxZippedKc];
+  const bool keep = nc > kNR && kc <= kMaxZippedKc;
+  // accP_Q: rows 2P, 2P + 1 × columns 2Q, 2Q + 1 in SMMLA order, pinned to v16 + 8P + Q so that one ld4r starts four
+  // of them from the bias and the k loops can name them.
+  register int32x4_t acc0_0 __asm__("v16"), acc0_1 __asm__("v17"), acc0_2 __asm__("v18"), acc0_3 __asm__("v19");
+  register int32x4_t acc0_4 __asm__("v20"), acc0_5 __asm__("v21"), acc0_6 __asm__("v22"), acc0_7 __asm__("v23");
+  register int32x4_t acc1_0 __asm__("v24"), acc1_1 __asm__("v25"), acc1_2 __asm__("v26"), acc1_3 __asm__("v27");
+  register int32x4_t acc1_4 __asm__("v28"), acc1_5 __asm__("v29"), acc1_6 __asm__("v30"), acc1_7 __asm__("v31");
+  const int8_t* wp = static_cast<const int8_t*>(w);  // each k loop leaves it at the next block
+  for (bool first = true;; first = false) {
+    const int32_t* header = reinterpret_cast<const int32_t*>(wp);
+    ptrdiff_t n = static_cast<ptrdiff_t>(kc >> 3);  // 8-k steps (kc is a multiple of 8)
+    int8_t* z = zipped;
+    // The k loops are assembly because GCC 12 cannot be steered to them from intrinsics: it indexes the
+    // post-incremented pointers with one counter plus an address add per weight load (51 instructions per 16 k
+    // instead of 46), or, when the increments are hidden from it, hoists all four weight loads and spills; and it
+    // copies ld4r's results into other registers (16 movs) instead of loading the accumulators in place. Only v0–v7
+    // are scratch (v8–v15 are callee-saved).
+    if (keep && !first) {  // the kept operands: one 64-byte load per 16 k
+      __asm__ volatile(EB_I8MM_BIAS
+                       "subs %[n], %[n], #2\n"
+                       "b.lt 2f\n"
+                       "1:\n"
+                       "ld1 {v4.16b - v7.16b}, [%[z]], #64\n" EB_I8MM_MMLA16
+                       "b.ge 1b\n"
+                       "2:\n"
+                       "tbz %[n], #0, 3f\n"
+                       "ld1 {v4.16b - v5.16b}, [%[z]]\n" EB_I8MM_MMLA8 "3:\n"
+                       : EB_I8MM_OUTPUTS, [w] "+r"(wp), [n] "+r"(n), [z] "+r"(z)
+                       :
+                       : EB_I8MM_CLOBBERS);
+    } else if (keep) {  // rows, zipped and kept
+      const int8_t *r0 = a0, *r1 = a1, *r2 = a2, *r3 = a3;
+      __asm__ volatile(EB_I8MM_BIAS
+                       "subs %[n], %[n], #2\n"
+                       "b.lt 2f\n"
+                       "1:\n" EB_I8MM_ROWS16 "st1 {v4.16b - v7.16b}, [%[z]], #64\n" EB_I8MM_MMLA16
+                       "b.ge 1b\n"
+                       "2:\n"
+                       "tbz %[n], #0, 3f\n" EB_I8MM_ROWS8 "st1 {v4.16b - v5.16b}, [%[z]]\n" EB_I8MM_MMLA8 "3:\n"
+                       : EB_I8MM_OUTPUTS, [a0] "+r"(r0), [a1] "+r"(r1), [a2] "+r"(r2), [a3] "+r"(r3), [w] "+r"(wp),
+                         [n] "+r"(n), [z] "+r"(z)
+                       :
+                       : EB_I8MM_CLOBBERS);
+    } else {  // rows
+      const int8_t *r0 = a0, *r1 = a1, *r2 = a2, *r3 = a3;
+      __asm__ volatile(
+          EB_I8MM_BIAS
+          "subs %[n], %[n], #2\n"
+          "b.lt 2f\n"
+          "1:\n" EB_I8MM_ROWS16 EB_I8MM_MMLA16
+          "b.ge 1b\n"
+          "2:\n"
+          "tbz %[n], #0, 3f\n" EB_I8MM_ROWS8 EB_I8MM_MMLA8 "3:\n"
+          : EB_I8MM_OUTPUTS, [a0] "+r"(r0), [a1] "+r"(r1), [a2] "+r"(r2), [a3] "+r"(r3), [w] "+r"(wp), [n] "+r"(n)
+          :
+          : EB_I8MM_CLOBBERS);
     }
-  }
-  int8x16_t out[kMR];
-#pragma GCC unroll 4
-  for (size_t i = 0; i < kMR; ++i)
-    out[i] = eb_narrow16_zp_neon(y[i][0], y[i][1], y[i][2], y[i][3], zp, act_min, act_max);
-  for (size_t i = 0; i < mr; ++i) {
-    if (nc == kNR) {
-      vst1q_s8(c + i * c_stride, out[i]);
-    } else {
-      int8_t tmp[kNR];
-      vst1q_s8(tmp, out[i]);
-      memcpy(c + i * c_stride, tmp, nc);
+    int32x4_t acc[2][8] = {{acc0_0, acc0_1, acc0_2, acc0_3, acc0_4, acc0_5, acc0_6, acc0_7},
+                           {acc1_0, acc1_1, acc1_2, acc1_3, acc1_4, acc1_5, acc1_6, acc1_7}};
+    int8x16_t out[4];
+    requantize(header, nc, acc, o, out);
+    if (nc < kNR) {
+      store_partial(c3, out[3], nc);
+      store_partial(c2, out[2], nc);
+      store_partial(c1, out[1], nc);
+      store_partial(c0, out[0], nc);
+      return;
     }
+    vst1q_s8(c3, out[3]);
+    vst1q_s8(c2, out[2]);
+    vst1q_s8(c1, out[1]);
+    vst1q_s8(c0, out[0]);
+    nc -= kNR;
+    if (nc == 0) return;
+    c0 += kNR, c1 += kNR, c2 += kNR, c3 += kNR;
   }
 }

@@ -35,6 +35,13 @@ static inline int32x4_t eb_mbqm_rshl_neon(int32x4_t acc, int32x4_t mult, int32x4
   return vrshlq_s32(vqaddq_s32(q, fixup), neg_right);
 }
 
+// eb_mbqm_rshl_neon for columns whose exponent e <= 0 (left = 0): sat32(acc · 2^0) = acc, so the SQSHL is left out.
+static inline int32x4_t eb_mbqm_rshr_neon(int32x4_t acc, int32x4_t mult, int32x4_t neg_right) {
+  const int32x4_t q = vqrdmulhq_s32(acc, mult);
+  const int32x4_t fixup = vshrq_n_s32(vandq_s32(q, neg_right), 31);
+  return vrshlq_s32(vqaddq_s32(q, fixup), neg_right);
+}
+
 // Sixteen MBQM results to bytes: docs/quantization.md (6) as sat8(sat16(sat16(q) + zp_y)) clamped to
 // [act_min, act_max]. Equal to clamp(q + zp_y, act_min, act_max) for every int32 q: |zp_y| ≤ 128, so a q that
 // saturates int16 lands beyond int8 on the same side either way.

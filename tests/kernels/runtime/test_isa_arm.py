@@ -64,7 +64,18 @@ def arm_sweep() -> list[Case]:
     cases.append(conv_case(c=16, oc=16, k=3, pad=2, dilation=2, groups=16, seed=3))
     cases.append(conv_case(c=2048, oc=9, k=1, seed=4, hw=(2, 2), extreme=True))
     cases.append(conv_case(c=32, oc=32, k=3, pad=1, groups=32, seed=5, extreme=True))
+    cases.append(with_m128_weights(fc_case(3, 9, 64, 6, extreme=True)))
     return cases + dw_row_cases(6000) + elementwise_sweep()
+
+
+def with_m128_weights(case: Case) -> Case:
+    """The case with every weight −128, which docs/quantization.md never writes (weights stop at −127) but a hand-made
+    file may: against all −128 inputs two products summed in an int16 lane wrap, so the NEON path must take its exact
+    2x8c8 kernel for this layer (cpu.cc gemm_kernel_for_weights) instead of 2x8c16."""
+    w = next(t for t in case.program.tensors if t.name == "w")
+    assert w.data is not None
+    w.data = np.full_like(w.data, -128)
+    return Case(case.name + "-w128", case.program, case.inputs)
 
 
 def merge(cases: list[Case]) -> tuple[Program, list[np.ndarray]]:
