@@ -2,6 +2,7 @@
 
     python -m bench.bench_sparse [--kernels] [--write-costs] [--models resnet18 mobilenet_v2]
                                  [--sparsity 0.5 0.7 0.9] [--runs 20] [--peers torch_fp32,torch_int8,ort_int8,litert]
+    python -m bench.bench_sparse --arm [--models resnet18 mobilenet_v2] [--sparsity 0.9] [--cache DIR]
 
 --kernels: per kernel kind (conv 1x1, conv kxk, linear) and layer shape of ResNet-18 / MobileNetV2, the time of one
 SPARSE op over its dense twin (the same pruned weights, one thread, the op's own time from the runtime's profiler,
@@ -15,6 +16,14 @@ kernels), quantized, lowered, and each layer made sparse where the cost model pr
 int8 (the unpruned model), our sparse int8 at each sparsity, and the dense peers on the same (unpruned) model: a
 dense engine does the same work whatever the zeros. Ratios: dense / sparse (speed-up) and sparse / best peer.
 Not a test: the numbers depend on the machine and its load.
+
+--arm: instructions per inference of our dense build and of the same model block-pruned to each --sparsity (built for
+the arm64 target, so each layer is dense or sparse as the arm64 cost model decides), counted under qemu-user on
+cortex-a53 (EDGEBUILD_ISA=neon), cortex-a76 (neondot) and max,sme=off (i8mm) with bench/arm_insns.py's TCG plugin:
+deterministic, so the dense / sparse ratio is reproducible run to run. Per op type, and the ratio per core.
+--cache DIR keeps the artifacts (sparse-<model>-<sparsity>.ebm) between runs. --arm --write-costs makes every
+eligible layer sparse and fits, per layer kind, sparse / dense instructions against the slice density on the worst
+of the three cores: the arm64 lines of edgebuild/sparse_costs.json (e.g. --sparsity 0.3 0.5 0.7 0.9).
 """
 
 from __future__ import annotations
@@ -113,7 +122,14 @@ def kernel_sweep(runs: int) -> dict[str, dict[str, float]]:
     return fits
 
 
-def _prune_and_build(model: torch.nn.Module, calib: list[torch.Tensor], sparsity: float, name: str):
+def _prune_and_build(
+    model: torch.nn.Module,
+    calib: list[torch.Tensor],
+    sparsity: float,
+    name: str,
+    target: str = "host",
+    mode: str | None = None,
+):
     from edgebuild.compress.prune import PruneSpec, prune
     from edgebuild.plan import plan_arena
     from edgebuild.serialize import artifact_bytes
@@ -124,7 +140,8 @@ def _prune_and_build(model: torch.nn.Module, calib: list[torch.Tensor], sparsity
     if sparsity > 0:
         prune(pruned, PruneSpec("block", sparsity, BLOCK))
     q = quantize_and_lower(pruned, calib, name)
-    choices = choose_sparse(q.program, "host", block=BLOCK, mode="auto" if sparsity > 0 else "never")
+    mode = mode or ("auto" if sparsity > 0 else "never")
+    choices = choose_sparse(q.program, target, block=BLOCK, mode=mode)
     plan_arena(q.program)
     return artifact_bytes(q.program), choices
 
@@ -251,15 +268,143 @@ def _one_model(name: str, sparsities: list[float], runs: int, peers: set[str]) -
           f"{sum(d_ops.values()):.2f} -> {sum(s_ops.values()):.2f} ms")  # fmt: skip
 
 
+# (label, target, qemu -cpu, EDGEBUILD_ISA): the three ARM cores of issue 17.
+ARM_CORES = (
+    ("cortex-a53 neon", "arm64", "cortex-a53", "neon"),
+    ("cortex-a76 neondot", "arm64", "cortex-a76", "neondot"),
+    ("max,sme=off i8mm", "arm64", "max,sme=off", "i8mm"),
+)
+
+
+def _layer_kind(prog, op) -> tuple[str, float]:  # (kernel kind, slice density at the ARM strip width)
+    from edgebuild.ir import OpCode
+    from edgebuild.ir_ops import SparseConv2dInt8Params
+    from edgebuild.sparse import KERNEL_NR, densify, slice_density
+
+    values, row_ptr, col_idx = (prog.tensors[op.inputs[i]].data for i in (1, 5, 6))
+    oc, k = prog.tensors[op.outputs[0]].shape[-1], prog.tensors[op.inputs[0]].shape[-1]
+    kind = "linear"
+    if op.opcode == OpCode.SPARSE_CONV2D:
+        sc = SparseConv2dInt8Params.decode(op.params)
+        k *= sc.kernel_h * sc.kernel_w
+        kind = "conv1x1" if sc.kernel_h == sc.kernel_w == 1 else "convkxk"
+    return kind, slice_density(densify(values, row_ptr, col_idx, oc, k), KERNEL_NR["arm64"])
+
+
+def arm_sweep(names: list[str], sparsities: list[float], cache: Path | None, write_costs: bool) -> None:
+    """Dense vs sparse instructions per inference on the ARM cores (bench/arm_insns.py). With write_costs, every
+    eligible layer is made sparse ("always") and each one's instructions over its dense twin's, per core, give the
+    arm64 lines of the cost model (the worst core per layer, fitted per kernel kind)."""
+    from bench.arm_insns import arm_instruction_counts
+    from edgebuild.ir import OpCode
+    from edgebuild.serialize import read_artifact
+
+    points: dict[str, list[tuple[float, dict[str, float]]]] = {}  # kind -> (density, {core: sparse / dense})
+    for name in names:
+        model, shape = MODELS[name]()
+        calib = calibration(shape, 4)
+        xs = [calibration(shape, 1, seed=99)[0].numpy()]
+        blobs: dict[float, bytes] = {}
+        for s in [0.0, *sparsities]:
+            mode = "never" if s == 0 else ("always" if write_costs else "auto")
+            tag = f"sparse-{name}-{round(s * 100)}" + ("-always" if mode == "always" else "")
+            f = cache / f"{tag}.ebm" if cache else None
+            if f is not None and f.exists():
+                blobs[s] = f.read_bytes()
+                continue
+            blobs[s], _ = _prune_and_build(model, calib, s, name, "arm64", mode)
+            if f is not None:
+                f.write_bytes(blobs[s])
+        print(f"\n== {name} {shape}: ARM instructions per inference (M), qemu TCG plugin, 1 thread")
+        dense: dict[str, dict] = {}
+        dense_ops: dict[str, int] = {}
+        for s, blob in blobs.items():
+            prog = read_artifact(blob)
+            kinds = [OpCode(op.opcode).name for op in prog.ops]
+            n_sparse = sum(k.startswith("SPARSE_") for k in kinds)
+            n_gemm = sum(k in ("CONV2D", "FULLY_CONNECTED") for k in kinds) + n_sparse
+            counts = arm_instruction_counts(blob, xs, ARM_CORES)
+            if s == 0.0:
+                dense, dense_ops = counts, {op.name: i for i, op in enumerate(prog.ops)}
+            tag = "dense" if s == 0.0 else f"{s:.0%} block-sparse ({n_sparse}/{n_gemm} conv/FC layers sparse)"
+            print(f"  {tag}")
+            for label, c in counts.items():
+                by: dict[str, float] = {}
+                for k, n in zip(kinds, c["per_op"]):
+                    by[k] = by.get(k, 0.0) + n
+                parts = " ".join(
+                    f"{k} {v / 1e6:.1f}" for k, v in sorted(by.items(), key=lambda kv: -kv[1]) if v >= 5e4
+                )
+                ratio = (
+                    ""
+                    if s == 0.0
+                    else f"  {dense[label]['per_invoke'] / c['per_invoke']:.2f}x fewer than dense"
+                )
+                print(f"    {label:20s} {c['per_invoke'] / 1e6:8.1f}{ratio}   ({parts})", flush=True)
+            for i, op in enumerate(prog.ops):
+                if s == 0.0 or not kinds[i].startswith("SPARSE_") or op.name not in dense_ops:
+                    continue
+                kind, density = _layer_kind(prog, op)
+                d = dense_ops[op.name]
+                per_core = {lb: counts[lb]["per_op"][i] / dense[lb]["per_op"][d] for lb in counts}
+                points.setdefault(kind, []).append((density, per_core))
+    if write_costs:
+        _write_arm_costs(points)
+
+
+def _write_arm_costs(points: dict[str, list[tuple[float, dict[str, float]]]]) -> None:
+    from edgebuild.sparse import COSTS_FILE
+
+    def fit(pts: list[tuple[float, float]]) -> dict[str, float]:
+        d, r = np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
+        c1, c0 = np.polyfit(d, r, 1)
+        return {
+            "c0": round(float(c0), 4),
+            "c1": round(float(c1), 4),
+            "break_even_density": round((1 - c0) / c1, 3),
+        }
+
+    print(
+        "\nfit sparse/dense instructions = c0 + c1 * slice density, per layer kind (arm64, 16-column strips):"
+    )
+    kinds, cores = {}, {}
+    for kind, pts in points.items():
+        if len(pts) < 2:
+            continue
+        kinds[kind] = fit([(dn, max(pc.values())) for dn, pc in pts])  # the worst core, layer by layer
+        for label in pts[0][1]:
+            cores.setdefault(label, {})[kind] = fit([(dn, pc[label]) for dn, pc in pts])
+            print(f"  {kind:8s} {label:20s} {cores[label][kind]}")
+        print(f"  {kind:8s} {'worst core':20s} {kinds[kind]}")
+    doc = json.loads(COSTS_FILE.read_text())
+    doc.setdefault("targets", {})["arm64"] = {
+        "source": "bench/bench_sparse.py --arm --write-costs: instructions per layer under qemu, block "
+        f"{BLOCK[0]}x{BLOCK[1]}, worst of " + ", ".join(cores),
+        "kinds": kinds,
+        "cores": cores,
+    }
+    COSTS_FILE.write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"wrote {COSTS_FILE} (targets.arm64)")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kernels", action="store_true", help="per-kernel sparse/dense ratios and break-even")
-    ap.add_argument("--write-costs", action="store_true", help="store the fitted lines (needs --kernels)")
+    ap.add_argument(
+        "--write-costs", action="store_true", help="store the fitted lines (needs --kernels or --arm)"
+    )
     ap.add_argument("--models", nargs="*", default=["resnet18", "mobilenet_v2"], choices=list(MODELS))
-    ap.add_argument("--sparsity", nargs="+", type=float, default=[0.5, 0.7, 0.9])
+    ap.add_argument("--sparsity", nargs="+", type=float, help="default 0.5 0.7 0.9 (--arm: 0.9)")
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--peers", default="torch_fp32,torch_int8,ort_fp32,ort_int8,litert")
+    ap.add_argument(
+        "--arm", action="store_true", help="dense vs sparse ARM instruction counts (qemu), not times"
+    )
+    ap.add_argument("--cache", type=Path, help="--arm: directory keeping the built artifacts between runs")
     args = ap.parse_args(argv)
+    if args.arm:
+        arm_sweep(args.models, args.sparsity or [0.9], args.cache, args.write_costs)
+        return 0
     torch.set_num_threads(1)
     from edgebuild import _native
 
@@ -277,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
             COSTS_FILE.write_text(json.dumps(doc, indent=2) + "\n")
             print(f"wrote {COSTS_FILE}")
     if args.models:
-        model_sweep(args.models, args.sparsity, args.runs, set(args.peers.split(",")))
+        model_sweep(args.models, args.sparsity or [0.5, 0.7, 0.9], args.runs, set(args.peers.split(",")))
     return 0
 
 

@@ -11,7 +11,7 @@ so the choice is about speed only. It is made by a cost model whose constants co
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from .ir_ops import (
 # The kernels read 4 consecutive k (channels of one tap) per weight slice: ukernels_isa.h, sparse strip.
 KERNEL_KR = 4
 # Output columns per strip of the sparse kernel each target's best ISA runs (kernels/runtime/cpu.cc spmm_kernel).
-KERNEL_NR = {"host": 16, "arm64": 8, "armv7": 8}
+KERNEL_NR = {"host": 16, "arm64": 16, "armv7": 16}
 MIN_GAIN = 1.15  # predicted dense/sparse time ratio below which a layer stays dense (margin for model error)
 COSTS_FILE = Path(__file__).with_name("sparse_costs.json")
 
@@ -81,23 +81,35 @@ def slice_density(w: np.ndarray, nr: int, kr: int = KERNEL_KR) -> float:
 @dataclass
 class CostModel:
     """Sparse time / dense time = c0 + c1 · slice_density, per kernel kind (conv1x1, convkxk, linear), fitted by
-    bench/bench_sparse.py on the host. break_even = (1 − c0) / c1."""
+    bench/bench_sparse.py: `kinds` on the host (wall time, --kernels), `targets[t]` for a cross target t from
+    instructions per layer under qemu (--arm), the worst of the target's cores per kind, so that a layer made sparse is
+    expected to be faster on each of them. A kind a target has no fit for uses the host's. break_even = (1 − c0) / c1.
+    """
 
     kinds: dict[str, tuple[float, float]]
     source: str
+    targets: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = COSTS_FILE) -> CostModel:
         doc = json.loads(path.read_text())
         kinds = {k: (float(v["c0"]), float(v["c1"])) for k, v in doc["kinds"].items()}
-        return cls(kinds, doc.get("source", str(path)))
+        targets = {
+            t: {k: (float(v["c0"]), float(v["c1"])) for k, v in section["kinds"].items()}
+            for t, section in doc.get("targets", {}).items()
+        }
+        return cls(kinds, doc.get("source", str(path)), targets)
 
-    def ratio(self, kind: str, density: float) -> float:
-        c0, c1 = self.kinds[kind]
+    def _line(self, kind: str, target: str | None) -> tuple[float, float]:
+        own = self.targets.get(target or "", {})
+        return own[kind] if kind in own else self.kinds[kind]
+
+    def ratio(self, kind: str, density: float, target: str | None = None) -> float:
+        c0, c1 = self._line(kind, target)
         return c0 + c1 * density
 
-    def break_even(self, kind: str) -> float:
-        c0, c1 = self.kinds[kind]
+    def break_even(self, kind: str, target: str | None = None) -> float:
+        c0, c1 = self._line(kind, target)
         return (1.0 - c0) / c1
 
 
@@ -161,7 +173,7 @@ def choose_sparse(
         channels = program.tensors[op.inputs[0]].shape[-1]
         tiles = oc % br == 0 and k % bc == 0
         density = slice_density(w, nr)
-        gain = 1.0 / costs.ratio(kind, density)
+        gain = 1.0 / costs.ratio(kind, density, target)
         record = LayerChoice(
             op=op.name,
             kind=kind,

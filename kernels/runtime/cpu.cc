@@ -387,11 +387,11 @@ bool spmm_kernel(uint32_t isa, SpmmKernel* k) {
     case kIsaAvx2: *k = {eb_qs8_spmm_minmax_ukernel_4x8c4__avx2, 4, 8, 4, 2, 2, 0}; return true;
 #endif
 #ifdef EB_HAVE_ISA_NEON
-    case kIsaNeon: *k = {eb_qs8_spmm_minmax_ukernel_4x8c4__neon, 4, 8, 4, 2, 1, 0}; return true;
+    case kIsaNeon: *k = {eb_qs8_spmm_minmax_ukernel_4x16c4__neon, 4, 16, 4, 1, 2, 0, 1}; return true;
 #endif
 #ifdef EB_HAVE_ISA_NEONDOT
     case kIsaNeonDot:
-    case kIsaI8mm: *k = {eb_qs8_spmm_minmax_ukernel_4x8c4__neondot, 4, 8, 4, 1, 4, 0}; return true;
+    case kIsaI8mm: *k = {eb_qs8_spmm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 4, 0, 1}; return true;
 #endif
     default: return false;
   }

@@ -91,6 +91,7 @@ struct SpmmKernel {
   uint32_t w_elem;
   uint32_t kg;  // weights of an entry are [kr / kg][nr][kg]: kg consecutive k of one column together
   int32_t a_offset;
+  uint32_t grouped;  // 1: the grouped strip index of the ARM kernels (ukernels_isa.h), 0: (tap, offset) pairs
 };
 
 enum PlanKind : uint32_t { kPlanRef = 0, kPlanGemm = 1, kPlanDwconv = 2, kPlanSpmm = 3 };

@@ -9,6 +9,7 @@
 #include <arm_neon.h>
 #endif
 
+#include "edgebuild/requant.h"
 #include "threadpool.h"
 
 namespace eb {
@@ -253,6 +254,50 @@ void dw_task(void* ctx, size_t task, size_t thread) {
   }
 }
 
+// The tap pointers of rows [row0, row0 + rows) of a SPARSE_CONV2D (ukernels_isa.h: ptrs[i·taps + t]). The output
+// position advances by one per row (no division per row); a window wholly inside x (most rows) is kh runs of kw
+// pointers a fixed step apart, with no bounds check per tap.
+void conv_tap_pointers(const SpmmJob& j, size_t row0, size_t rows, const int8_t** ptrs) {
+  const ConvWindow& q = *j.conv;
+  const Tensor& t = *j.x;
+  const int8_t* xd = reinterpret_cast<const int8_t*>(t.data);
+  const int8_t* zero = j.plan->zero_row;  // padding holds zp_x (docs/artifact.md CONV2D)
+  const int64_t H = t.dims[1], W = t.dims[2];
+  const size_t C = j.C, OW = (size_t)j.ow, ohw = j.M / (size_t)t.dims[0], OH = ohw / OW;
+  const int64_t span_h = (int64_t)(j.kh - 1) * q.dilation_h, span_w = (int64_t)(j.kw - 1) * q.dilation_w;
+  const size_t step_h = (size_t)q.dilation_h * (size_t)W * C, step_w = (size_t)q.dilation_w * C;
+  size_t n = row0 / ohw, oh = row0 % ohw / OW, ow = row0 % OW;
+  for (size_t i = 0; i < rows; ++i, ptrs += j.taps) {
+    const int64_t ih0 = (int64_t)oh * q.stride_h - q.pad_top, iw0 = (int64_t)ow * q.stride_w - q.pad_left;
+    if (ih0 >= 0 && ih0 + span_h < H && iw0 >= 0 && iw0 + span_w < W) {
+      const int8_t* row = xd + ((n * (size_t)H + (size_t)ih0) * (size_t)W + (size_t)iw0) * C;
+      size_t tap = 0;
+      for (int32_t kh = 0; kh < j.kh; ++kh, row += step_h) {
+        const int8_t* p = row;
+        for (int32_t kw = 0; kw < j.kw; ++kw, ++tap, p += step_w) ptrs[tap] = p;
+      }
+    } else {
+      size_t tap = 0;
+      for (int32_t kh = 0; kh < j.kh; ++kh) {
+        const int64_t ih = ih0 + (int64_t)kh * q.dilation_h;
+        for (int32_t kw = 0; kw < j.kw; ++kw, ++tap) {
+          const int64_t iw = iw0 + (int64_t)kw * q.dilation_w;
+          ptrs[tap] = (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                          ? zero
+                          : xd + ((n * (size_t)H + (size_t)ih) * (size_t)W + (size_t)iw) * C;
+        }
+      }
+    }
+    if (++ow == OW) {
+      ow = 0;
+      if (++oh == OH) {
+        oh = 0;
+        ++n;
+      }
+    }
+  }
+}
+
 // Task = a range of m tiles × a range of strips. Per tile: the tap pointers of its rows, then the strips.
 void spmm_task(void* ctx, size_t task, size_t thread) {
   const SpmmJob& j = *static_cast<const SpmmJob*>(ctx);
@@ -267,34 +312,45 @@ void spmm_task(void* ctx, size_t task, size_t thread) {
       reinterpret_cast<const int8_t**>(j.m->scratch + thread * j.m->scratch_per_thread + j.m->im2col_bytes);
   const int8_t* xd = reinterpret_cast<const int8_t*>(j.x->data);
   const uint64_t* offsets = reinterpret_cast<const uint64_t*>(p.packed);
-  for (size_t mt = mt0; mt < mt1; ++mt) {
-    const size_t row0 = mt * mr, rows = j.M - row0 < mr ? j.M - row0 : mr;
-    for (size_t i = 0; i < rows; ++i) {
-      const size_t row = row0 + i;
-      if (j.conv == NULL) {
-        ptrs[i] = xd + row * j.C;
-        continue;
-      }
-      const ConvWindow& q = *j.conv;
-      const Tensor& t = *j.x;
-      const int64_t H = t.dims[1], W = t.dims[2];
-      const size_t OW = (size_t)j.ow, ohw = j.M / (size_t)t.dims[0];
-      const size_t n = row / ohw, rem = row % ohw;
-      const int64_t oh = (int64_t)(rem / OW), ow = (int64_t)(rem % OW);
-      size_t tap = 0;
-      for (int32_t kh = 0; kh < j.kh; ++kh) {
-        const int64_t ih = oh * q.stride_h - q.pad_top + (int64_t)kh * q.dilation_h;
-        for (int32_t kw = 0; kw < j.kw; ++kw, ++tap) {
-          const int64_t iw = ow * q.stride_w - q.pad_left + (int64_t)kw * q.dilation_w;
-          ptrs[i * j.taps + tap] = (ih < 0 || ih >= H || iw < 0 || iw >= W)
-                                       ? p.zero_row  // padding holds zp_x (docs/artifact.md CONV2D)
-                                       : xd + ((n * (size_t)H + (size_t)ih) * (size_t)W + (size_t)iw) * j.C;
-        }
-      }
+  const eb_qs8_spmm_ukernel_fn fn = k.fn;
+  // A strip with no stored slice (count 0: frequent at high sparsity, e.g. a 1×1 layer with few input channels)
+  // gives every row the same bytes, its requantized bias (Σw = 0, so bias' = bias): computed once here with the
+  // reference's scalar helpers, docs/quantization.md (5) and (6), and stored per row instead of a kernel call.
+  const size_t r0 = mt0 * mr, r1 = mt1 * mr < j.M ? mt1 * mr : j.M;
+  bool any_stored = false;
+  for (size_t s = s0; s < s1; ++s) {
+    const int32_t* h = reinterpret_cast<const int32_t*>(p.packed + offsets[s]);
+    any_stored |= h[4 * nr] != 0;
+    if (h[4 * nr] != 0) continue;
+    const size_t n0 = s * nr, nc = j.N - n0 < nr ? j.N - n0 : nr;
+    int8_t row[64];
+    for (size_t c = 0; c < nc; ++c) {
+      int32_t q = eb_mbqm(h[c], h[nr + c], h[2 * nr + c] - h[3 * nr + c]);
+      q = q < j.rq.lo ? j.rq.lo : (q > j.rq.hi ? j.rq.hi : q);
+      row[c] = (int8_t)(q + j.rq.output_zero_point);
     }
+    int8_t* y = j.y + r0 * j.N + n0;
+    if (nc == 16) {
+      for (size_t r = r0; r < r1; ++r, y += j.N) memcpy(y, row, 16);
+    } else if (nc == 8) {
+      for (size_t r = r0; r < r1; ++r, y += j.N) memcpy(y, row, 8);
+    } else {
+      for (size_t r = r0; r < r1; ++r, y += j.N) memcpy(y, row, nc);
+    }
+  }
+  for (size_t mt = mt0; mt < mt1 && any_stored; ++mt) {
+    const size_t row0 = mt * mr, rows = j.M - row0 < mr ? j.M - row0 : mr;
+    if (j.conv == NULL) {
+      for (size_t i = 0; i < rows; ++i) ptrs[i] = xd + (row0 + i) * j.C;
+    } else {
+      conv_tap_pointers(j, row0, rows, ptrs);
+    }
+    int8_t* y = j.y + row0 * j.N;
     for (size_t s = s0; s < s1; ++s) {
+      const uint8_t* strip = p.packed + offsets[s];
+      if (reinterpret_cast<const int32_t*>(strip)[4 * nr] == 0) continue;  // written above
       const size_t n0 = s * nr, nc = j.N - n0 < nr ? j.N - n0 : nr;
-      k.fn(rows, nc, ptrs, j.taps, p.packed + offsets[s], j.y + row0 * j.N + n0, j.N, &j.rq);
+      fn(rows, nc, ptrs, j.taps, strip, y + n0, j.N, &j.rq);
     }
   }
 }

@@ -180,9 +180,18 @@ void densify_rows(const eb_model* m, const Op& op, int32_t br, int32_t bc, size_
   }
 }
 
-// Bytes of one packed sparse strip with `count` entries (ukernels_isa.h).
-size_t strip_bytes(const SpmmKernel& k, size_t count) {
-  return 16 * k.nr + 64 + round_up(count * 8, 64) + round_up(count * k.nr * k.kr * k.w_elem, 64);
+// Whether any of the strip's `valid` columns has a non-zero weight in k = kb + [0, kr): the slice is stored.
+bool slice_used(const int8_t* tmp, size_t K, size_t valid, size_t kr, size_t kb) {
+  for (size_t j = 0; j < valid; ++j)
+    for (size_t r = 0; r < kr; ++r)
+      if (tmp[j * K + kb + r] != 0) return true;
+  return false;
+}
+
+// Bytes of one packed sparse strip with `count` entries in `groups` runs of one tap (ukernels_isa.h).
+size_t strip_bytes(const SpmmKernel& k, size_t count, size_t groups) {
+  const size_t index = k.grouped ? groups * 8 + count * 4 : count * 8;
+  return 16 * k.nr + 64 + round_up(index, 64) + round_up(count * k.nr * k.kr * k.w_elem, 64);
 }
 
 // Packs a sparse op for kernel k: strip offsets, then one strip per nr output columns. tmp: nr × K bytes. With
@@ -197,37 +206,56 @@ size_t pack_sparse(const eb_model* m, const Op& op, const SpmmKernel& k, size_t 
   for (size_t s = 0; s < strips; ++s) {
     const size_t n0 = s * nr, valid = N - n0 < nr ? N - n0 : nr;
     densify_rows(m, op, br, bc, K, n0, valid, tmp);
-    size_t count = 0;
+    size_t count = 0, groups = 0, last_tap = (size_t)-1;
     for (size_t kb = 0; kb < K; kb += kr) {
-      bool any = false;
-      for (size_t j = 0; j < valid && !any; ++j)
-        for (size_t r = 0; r < kr && !any; ++r) any = tmp[j * K + kb + r] != 0;
-      count += any;
+      if (!slice_used(tmp, K, valid, kr, kb)) continue;
+      ++count;
+      if (kb / C != last_tap) ++groups, last_tap = kb / C;
     }
     if (out != NULL) {
       const uint64_t offset64 = offset;  // the table holds uint64_t (gemm_exec.cc); size_t is 4 bytes on armv7
       memcpy(out + s * 8, &offset64, 8);
       uint8_t* strip = out + offset;
       int32_t sum[64];
+      bool has_m128 = false, has_left = false;
       for (size_t j = 0; j < nr; ++j) {
         uint32_t t = 0;
-        for (size_t kk = 0; j < valid && kk < K; ++kk) t += (uint32_t)(int32_t)tmp[j * K + kk];
+        for (size_t kk = 0; j < valid && kk < K; ++kk) {
+          t += (uint32_t)(int32_t)tmp[j * K + kk];
+          has_m128 |= tmp[j * K + kk] == -128;
+        }
         sum[j] = (int32_t)t;
+        has_left |= j < valid && shift[n0 + j] > 0;
       }
       pack_header(strip, nr, valid, bias != NULL ? bias + n0 : NULL, mult + n0, shift + n0, sum, zp_x + k.a_offset);
       int32_t* hdr = reinterpret_cast<int32_t*>(strip + 16 * nr);
       memset(hdr, 0, 64);
       hdr[0] = (int32_t)count;
       int32_t* idx = hdr + 16;
-      uint8_t* wdst = reinterpret_cast<uint8_t*>(idx) + round_up(count * 8, 64);
-      size_t e = 0;
+      int32_t* offs = idx;  // grouped: the channel offsets follow the (tap, n) pairs
+      if (k.grouped) {
+        hdr[1] = (int32_t)groups;
+        hdr[2] = (has_m128 ? 1 : 0) | (has_left ? 2 : 0);
+        offs = idx + 2 * groups;
+      }
+      uint8_t* wdst = reinterpret_cast<uint8_t*>(idx) + round_up(k.grouped ? groups * 8 + count * 4 : count * 8, 64);
+      size_t e = 0, g = 0;
+      last_tap = (size_t)-1;
       for (size_t kb = 0; kb < K; kb += kr) {
-        bool any = false;
-        for (size_t j = 0; j < valid && !any; ++j)
-          for (size_t r = 0; r < kr && !any; ++r) any = tmp[j * K + kb + r] != 0;
-        if (!any) continue;
-        idx[2 * e] = (int32_t)(kb / C);
-        idx[2 * e + 1] = (int32_t)(kb % C);
+        if (!slice_used(tmp, K, valid, kr, kb)) continue;
+        if (k.grouped) {
+          if (kb / C != last_tap) {
+            last_tap = kb / C;
+            idx[2 * g] = (int32_t)last_tap;
+            idx[2 * g + 1] = 0;
+            ++g;
+          }
+          ++idx[2 * g - 1];
+          offs[e] = (int32_t)(kb % C);
+        } else {
+          idx[2 * e] = (int32_t)(kb / C);
+          idx[2 * e + 1] = (int32_t)(kb % C);
+        }
         // [kr / kg][nr][kg]
         for (size_t g0 = 0; g0 < kr; g0 += k.kg)
           for (size_t j = 0; j < nr; ++j)
@@ -236,7 +264,7 @@ size_t pack_sparse(const eb_model* m, const Op& op, const SpmmKernel& k, size_t 
         ++e;
       }
     }
-    offset += strip_bytes(k, count);
+    offset += strip_bytes(k, count, groups);
   }
   return offset;
 }

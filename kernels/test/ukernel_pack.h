@@ -153,41 +153,69 @@ inline void pack_dw(size_t cr, size_t w_elem, bool rq64, size_t C, size_t taps, 
 
 // ---- Sparse strip of nr columns: the 4 GEMM arrays, int32 count + 15 padding, (tap, offset) pairs padded to 64
 // bytes, then weights [count][kr / kg][nr][kg]. An entry covers k = tap·C + offset + [0, kr) where any of the
-// strip's columns has a non-zero weight. w [valid, K] are the strip's dense rows (K = taps·C, C % kr == 0). ----
-inline size_t spmm_strip_bytes(size_t nr, size_t kr, size_t w_elem, const int8_t* w, size_t valid, size_t K,
-                               size_t* count_out) {
-  size_t count = 0;
-  for (size_t kb = 0; kb < K; kb += kr) {
-    bool any = false;
-    for (size_t j = 0; j < valid && !any; ++j)
-      for (size_t r = 0; r < kr && !any; ++r) any = w[j * K + kb + r] != 0;
-    count += any;
-  }
-  *count_out = count;
-  return 16 * nr + 64 + round_up(count * 8, 64) + round_up(count * nr * kr * w_elem, 64);
+// strip's columns has a non-zero weight. w [valid, K] are the strip's dense rows (K = taps·C, C % kr == 0).
+// grouped (the ARM kernels): count, groups, flags (bit 0: a −128 weight; bit 1: a left shift), 13 padding, then
+// (tap, n) pairs per run of entries of one tap, then count channel offsets, padded to 64 bytes. ----
+inline bool spmm_slice_used(const int8_t* w, size_t valid, size_t K, size_t kr, size_t kb) {
+  for (size_t j = 0; j < valid; ++j)
+    for (size_t r = 0; r < kr; ++r)
+      if (w[j * K + kb + r] != 0) return true;
+  return false;
 }
 
-inline void pack_spmm_strip(size_t nr, size_t kr, size_t w_elem, size_t kg, int32_t a_offset, size_t valid, size_t K,
-                            size_t C, const int8_t* w, const int32_t* bias, const int32_t* mult, const int32_t* shift,
-                            int32_t zp_x, uint8_t* out) {
+inline size_t spmm_strip_bytes(size_t nr, size_t kr, size_t w_elem, bool grouped, const int8_t* w, size_t valid,
+                               size_t K, size_t C, size_t* count_out, size_t* groups_out) {
+  size_t count = 0, groups = 0, last = (size_t)-1;
+  for (size_t kb = 0; kb < K; kb += kr) {
+    if (!spmm_slice_used(w, valid, K, kr, kb)) continue;
+    ++count;
+    if (kb / C != last) ++groups, last = kb / C;
+  }
+  *count_out = count;
+  *groups_out = groups;
+  const size_t index = grouped ? groups * 8 + count * 4 : count * 8;
+  return 16 * nr + 64 + round_up(index, 64) + round_up(count * nr * kr * w_elem, 64);
+}
+
+inline void pack_spmm_strip(size_t nr, size_t kr, size_t w_elem, size_t kg, int32_t a_offset, bool grouped,
+                            size_t valid, size_t K, size_t C, const int8_t* w, const int32_t* bias, const int32_t* mult,
+                            const int32_t* shift, int32_t zp_x, uint8_t* out) {
   int32_t sum[64];
   for (size_t j = 0; j < nr; ++j) sum[j] = j < valid ? column_sum(w + j * K, K, 1) : 0;
   pack_header(reinterpret_cast<int32_t*>(out), nr, valid, bias, mult, shift, sum, zp_x + a_offset);
   int32_t* hdr = reinterpret_cast<int32_t*>(out + 16 * nr);
-  size_t count = 0;
-  spmm_strip_bytes(nr, kr, w_elem, w, valid, K, &count);
+  size_t count = 0, groups = 0;
+  spmm_strip_bytes(nr, kr, w_elem, grouped, w, valid, K, C, &count, &groups);
   memset(hdr, 0, 64);
   hdr[0] = (int32_t)count;
   int32_t* idx = hdr + 16;
-  uint8_t* wdst = reinterpret_cast<uint8_t*>(idx) + round_up(count * 8, 64);
-  size_t e = 0;
+  int32_t* offs = idx + 2 * groups;
+  if (grouped) {
+    bool m128 = false, left = false;
+    for (size_t j = 0; j < valid; ++j) {
+      left |= shift[j] > 0;
+      for (size_t k = 0; k < K; ++k) m128 |= w[j * K + k] == -128;
+    }
+    hdr[1] = (int32_t)groups;
+    hdr[2] = (m128 ? 1 : 0) | (left ? 2 : 0);
+  }
+  uint8_t* wdst = reinterpret_cast<uint8_t*>(idx) + round_up(grouped ? groups * 8 + count * 4 : count * 8, 64);
+  size_t e = 0, g = 0, last = (size_t)-1;
   for (size_t kb = 0; kb < K; kb += kr) {
-    bool any = false;
-    for (size_t j = 0; j < valid && !any; ++j)
-      for (size_t r = 0; r < kr && !any; ++r) any = w[j * K + kb + r] != 0;
-    if (!any) continue;
-    idx[2 * e] = (int32_t)(kb / C);
-    idx[2 * e + 1] = (int32_t)(kb % C);
+    if (!spmm_slice_used(w, valid, K, kr, kb)) continue;
+    if (grouped) {
+      if (kb / C != last) {
+        last = kb / C;
+        idx[2 * g] = (int32_t)last;
+        idx[2 * g + 1] = 0;
+        ++g;
+      }
+      ++idx[2 * g - 1];
+      offs[e] = (int32_t)(kb % C);
+    } else {
+      idx[2 * e] = (int32_t)(kb / C);
+      idx[2 * e + 1] = (int32_t)(kb % C);
+    }
     for (size_t g0 = 0; g0 < kr; g0 += kg)
       for (size_t j = 0; j < nr; ++j)
         for (size_t r = 0; r < kg; ++r, wdst += w_elem)

@@ -526,23 +526,25 @@ struct SpmmVariant {
   eb_qs8_spmm_ukernel_fn fn;
   size_t mr, nr, kr, w_elem, kg;
   int32_t a_offset;
+  bool grouped;  // the ARM kernels' grouped strip index (ukernels_isa.h)
 };
 const SpmmVariant kSpmm[] = {
 #ifdef EB_HAVE_ISA_AVX512VNNI
     {"eb_qs8_spmm_minmax_ukernel_8x16c4__avx512vnni", "avx512vnni", eb_qs8_spmm_minmax_ukernel_8x16c4__avx512vnni, 8,
-     16, 4, 1, 4, 128},
+     16, 4, 1, 4, 128, false},
 #endif
 #ifdef EB_HAVE_ISA_AVX2
-    {"eb_qs8_spmm_minmax_ukernel_4x8c4__avx2", "avx2", eb_qs8_spmm_minmax_ukernel_4x8c4__avx2, 4, 8, 4, 2, 2, 0},
+    {"eb_qs8_spmm_minmax_ukernel_4x8c4__avx2", "avx2", eb_qs8_spmm_minmax_ukernel_4x8c4__avx2, 4, 8, 4, 2, 2, 0, false},
 #endif
 #ifdef EB_HAVE_ISA_NEON
-    {"eb_qs8_spmm_minmax_ukernel_4x8c4__neon", "neon", eb_qs8_spmm_minmax_ukernel_4x8c4__neon, 4, 8, 4, 2, 1, 0},
+    {"eb_qs8_spmm_minmax_ukernel_4x16c4__neon", "neon", eb_qs8_spmm_minmax_ukernel_4x16c4__neon, 4, 16, 4, 1, 2, 0,
+     true},
 #endif
 #ifdef EB_HAVE_ISA_NEONDOT
-    {"eb_qs8_spmm_minmax_ukernel_4x8c4__neondot", "neondot", eb_qs8_spmm_minmax_ukernel_4x8c4__neondot, 4, 8, 4, 1, 4,
-     0},
+    {"eb_qs8_spmm_minmax_ukernel_4x16c4__neondot", "neondot", eb_qs8_spmm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1,
+     4, 0, true},
 #endif
-    {NULL, NULL, NULL, 0, 0, 0, 0, 0, 0},
+    {NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, false},
 };
 
 enum Sparsity { kAllZero, kOneNonZero, kEmptyRows, kDense, kRandom, kBlocks, kSparsityCount };
@@ -551,8 +553,10 @@ const char* const kSparsityNames[] = {"all-zero", "one-non-zero", "empty-rows", 
 // One sparse tile sweep: M rows (tiled by mr) of `taps` tap pointers to C bytes each (some at the zero row), N
 // columns (one strip per nr). Reference: eb_qs8_spmm_ref as a SPARSE_FULLY_CONNECTED over the gathered rows
 // (K = taps·C input channels, 1×1 blocks).
+// w_min: the smallest weight (−128, or −127 for the NEON kernel's two-products-per-int16 path, which the packer
+// selects for strips without −128); `extreme` makes every weight w_min and every input −128.
 void spmm_shape(Check& ck, const SpmmVariant& v, size_t M, size_t N, size_t C, size_t taps, Sparsity sp, bool extreme,
-                Rng& r) {
+                Rng& r, int8_t w_min = -128) {
   const size_t K = taps * C, c_stride = N + (size_t)r.range(0, 5);
   int8_t* x = static_cast<int8_t*>(alloc64(M * taps * C));
   int8_t* gathered = static_cast<int8_t*>(alloc64(M * K));
@@ -574,7 +578,8 @@ void spmm_shape(Check& ck, const SpmmVariant& v, size_t M, size_t N, size_t C, s
   for (size_t n = 0; n < N; ++n) {
     const bool empty_row = sp == kEmptyRows && n % 3 != 1;
     for (size_t k = 0; k < K; ++k) {
-      int8_t v8 = extreme ? -128 : r.s8();
+      int8_t v8 = extreme ? w_min : r.s8();
+      if (v8 < w_min) v8 = w_min;
       bool keep;
       switch (sp) {
         case kAllZero: keep = false; break;
@@ -620,11 +625,11 @@ void spmm_shape(Check& ck, const SpmmVariant& v, size_t M, size_t N, size_t C, s
   const eb_qs8_requant_params rq = requant_of(oq);
   for (size_t n0 = 0; n0 < N; n0 += v.nr) {
     const size_t nc = N - n0 < v.nr ? N - n0 : v.nr;
-    size_t count = 0;
-    const size_t bytes = ebt::spmm_strip_bytes(v.nr, v.kr, v.w_elem, w + n0 * K, nc, K, &count);
+    size_t count = 0, groups = 0;
+    const size_t bytes = ebt::spmm_strip_bytes(v.nr, v.kr, v.w_elem, v.grouped, w + n0 * K, nc, K, C, &count, &groups);
     uint8_t* strip = static_cast<uint8_t*>(alloc64(bytes));
-    ebt::pack_spmm_strip(v.nr, v.kr, v.w_elem, v.kg, v.a_offset, nc, K, C, w + n0 * K, bias + n0, mult + n0, shift + n0,
-                         zp_x, strip);
+    ebt::pack_spmm_strip(v.nr, v.kr, v.w_elem, v.kg, v.a_offset, v.grouped, nc, K, C, w + n0 * K, bias + n0, mult + n0,
+                         shift + n0, zp_x, strip);
     for (size_t m0 = 0; m0 < M; m0 += v.mr) {
       const size_t mr = M - m0 < v.mr ? M - m0 : v.mr;
       v.fn(mr, nc, ptrs + m0 * taps, taps, strip, got + m0 * c_stride + n0, c_stride, &rq);
@@ -632,8 +637,8 @@ void spmm_shape(Check& ck, const SpmmVariant& v, size_t M, size_t N, size_t C, s
     free(strip);
   }
   char why[256];
-  snprintf(why, sizeof why, "M=%zu N=%zu C=%zu taps=%zu %s nnz=%zu zp_x=%d zp_y=%d clamp=[%d,%d] extreme=%d", M, N, C,
-           taps, kSparsityNames[sp], nnz, zp_x, oq.zp, oq.act_min, oq.act_max, (int)extreme);
+  snprintf(why, sizeof why, "M=%zu N=%zu C=%zu taps=%zu %s nnz=%zu zp_x=%d zp_y=%d clamp=[%d,%d] extreme=%d w_min=%d",
+           M, N, C, taps, kSparsityNames[sp], nnz, zp_x, oq.zp, oq.act_min, oq.act_max, (int)extreme, (int)w_min);
   ck.shape(same_rows(got, c_stride, want, M, N, sentinel, why, sizeof why), why);
   free(x), free(gathered), free(w), free(bias), free(mult), free(shift), free(want), free(got), free(zero);
   free(ptrs), free(row_ptr), free(col), free(values);
@@ -654,9 +659,10 @@ void test_spmm(uint64_t seed) {
           for (size_t taps : taps_list)
             for (int sp = 0; sp < kSparsityCount; ++sp) {
               if ((m + n + c + taps + (size_t)sp) % (g_quick ? 6 : 2) != 0) continue;
-              spmm_shape(ck, *v, m, n, c, taps, (Sparsity)sp, false, r);
+              spmm_shape(ck, *v, m, n, c, taps, (Sparsity)sp, false, r, (m + c) % 4 < 2 ? -128 : -127);
             }
     spmm_shape(ck, *v, v->mr, v->nr + 1, 1024, 9, kDense, true, r);
+    spmm_shape(ck, *v, v->mr, v->nr + 1, 1024, 9, kDense, true, r, -127);
     ck.done();
   }
 }

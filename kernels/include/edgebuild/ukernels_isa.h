@@ -30,6 +30,11 @@
 // then count int32 pairs (tap, offset) padded to 64 bytes, then weights [count][nr × kr] of w_elem bytes in the
 // kernel's own order. Entry b covers k = tap·C + offset + [0, kr) for every column of the strip: only the kr-wide
 // column slices of the strip holding a non-zero weight are stored, so the work is proportional to them.
+// The ARM kernels (SpmmKernel::grouped) read a grouped index instead: after the four arrays, int32 count, int32
+// groups, int32 flags (bit 0: a weight of the strip is −128; bit 1: a column has a left shift, e > 0), 13 int32 of
+// padding; then `groups` int32 pairs (tap, n): the next n >= 1 entries all read tap `tap`; then count int32 channel
+// offsets, the whole index padded to 64 bytes; then the weights as above. A kernel loads a row's tap pointer once
+// per group, not once per entry.
 // A pixel's taps are pointers: a[i·taps + t] = channel 0 of row i's tap t (or a row of zp_x in the padding).
 #ifndef EDGEBUILD_UKERNELS_ISA_H_
 #define EDGEBUILD_UKERNELS_ISA_H_
@@ -141,11 +146,11 @@ EB_DECLARE_GEMM(eb_qs8_gemm_minmax_rshift_ukernel_2x8c16__neon);  // and exponen
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x16__neon);
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_rshift_ukernel_4x16__neon);  // exponents <= 0 only
 EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_2x16__neon);
-EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x8c4__neon);
+EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x16c4__neon);
 // armv8.2+
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x16c4__neondot);
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x8c4__neondot_a55);  // in-order cores (cpu.cc tuned_gemm_kernels)
-EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x8c4__neondot);
+EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x16c4__neondot);
 // armv8.6 I8MM (aarch64)
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm);
 

@@ -4,14 +4,16 @@ test_sparse.py holds bit-identical to the dense reference on the same pruned wei
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from edgebuild.sparse import CostModel, choose_sparse, slice_density
 from tests.kernels.paths_ran import RAN, record_path
-from tests.kernels.runtime.isa_cases import Case
-from tests.kernels.runtime.sparse_cases import sparse_sweep
+from tests.kernels.runtime.isa_cases import Case, conv_case
+from tests.kernels.runtime.sparse_cases import sparse_sweep, sparse_twin
 from tests.kernels.runtime.test_isa_arm import CONFIGS, Batch, run_batches, write_batches
 
 
@@ -38,3 +40,28 @@ def test_arm_sparse_matches_reference(
 def test_all_arm_sparse_paths_ran() -> None:
     missing = [f"{t}/{c} {i}" for t, c, i in CONFIGS if (f"{t}/{c}", f"sparse-{i}") not in RAN]
     assert not missing, f"ARM sparse paths that did not run: {missing}"
+
+
+def test_cost_model_line_per_target() -> None:
+    """choose_sparse decides an arm64 layer with the arm64 line (bench_sparse --arm --write-costs: instruction
+    counts, worst core) and a host layer with the host's: a layer sparse on one can stay dense on the other."""
+    costs = CostModel({"convkxk": (0.0, 1.0)}, "test", {"arm64": {"convkxk": (0.0, 2.0)}})
+    case = conv_case(c=16, oc=32, k=3, pad=1, seed=3, hw=(5, 5))
+    half = sparse_twin(case, (16, 4), 0.5, 4).dense  # about half of the 16×4 slices non-zero
+    w = half.tensors[half.ops[1].inputs[1]].data
+    assert w is not None
+    density = slice_density(w.reshape(w.shape[0], -1), 16)
+    assert 0.25 < density < 0.75
+    chosen = {}
+    for target in ("host", "arm64"):
+        prog = copy.deepcopy(half)
+        (choice,) = choose_sparse(prog, target, costs=costs)
+        chosen[target] = choice.chosen
+        assert choice.expected_gain == (
+            1.0 if choice.chosen == "dense" else pytest.approx(1 / (costs.ratio("convkxk", density, target)))
+        )
+    assert chosen == {"host": "sparse", "arm64": "dense"}
+    # A kind the target has no line for falls back to the host's; the stored model has an arm64 line per conv kind.
+    assert costs.ratio("convkxk", 0.3, "armv7") == costs.ratio("convkxk", 0.3)
+    stored = CostModel.load()
+    assert {"conv1x1", "convkxk"} <= set(stored.targets["arm64"])
