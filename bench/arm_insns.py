@@ -33,8 +33,13 @@ CONFIGS = (
 
 
 def arm_instruction_counts(
-    blob: bytes, xs: list[np.ndarray], configs: tuple[tuple[str, str, str, str], ...] = CONFIGS
+    blob: bytes,
+    xs: list[np.ndarray],
+    configs: tuple[tuple[str, str, str, str], ...] = CONFIGS,
+    *,
+    outputs: bool = False,
 ) -> dict[str, dict[str, Any]]:
+    """`outputs`: also return the runner's float outputs of the counted invoke (key "outputs", a list of arrays)."""
     from edgebuild.compile import build_runner
     from edgebuild.profile import MARKERS, build_insn_plugin, elf_symbols, parse_insn_counts
     from edgebuild.run import run_runner
@@ -67,12 +72,13 @@ def arm_instruction_counts(
                 prefix=(target.emulator[0], "-cpu", cpu, "-plugin", plugin_args),
                 env={"EDGEBUILD_ISA": isa},
             )
+            ys = [tmp / f"y{i}-{len(out)}.npy" for i in range(len(read_artifact(blob).outputs))] if outputs else []
             doc = run_runner(
                 target,
                 runner,
                 artifact,
                 inputs,
-                [],
+                ys,
                 device=device,
                 profile=True,
                 extra_options=("--threads", "1"),
@@ -80,4 +86,6 @@ def arm_instruction_counts(
             if doc.get("isa") != isa:
                 raise RuntimeError(f"{label}: asked for {isa}, the runner ran {doc.get('isa')}")
             out[label] = parse_insn_counts(counts.read_text(), num_ops)
+            if outputs:
+                out[label]["outputs"] = [np.load(y) for y in ys]
     return out
