@@ -62,7 +62,9 @@ def arm_instruction_counts(
             target = load_target(target_name)
             runner = build_runner(target)
             marks = elf_symbols(runner, MARKERS)
-            counts = tmp / f"insns-{target_name}-{cpu.replace(',', '_').replace('=', '-')}-{isa}.txt"  # no "," in a plugin argument
+            counts = (
+                tmp / f"insns-{target_name}-{cpu.replace(',', '_').replace('=', '-')}-{isa}.txt"
+            )  # no "," in a plugin argument
             plugin_args = ",".join(
                 [str(plugin), f"out={counts}"]
                 + [f"{m.removeprefix('eb_profile_')}={hex(marks[m])}" for m in MARKERS]
@@ -72,7 +74,11 @@ def arm_instruction_counts(
                 prefix=(target.emulator[0], "-cpu", cpu, "-plugin", plugin_args),
                 env={"EDGEBUILD_ISA": isa},
             )
-            ys = [tmp / f"y{i}-{len(out)}.npy" for i in range(len(read_artifact(blob).outputs))] if outputs else []
+            ys = (
+                [tmp / f"y{i}-{len(out)}.npy" for i in range(len(read_artifact(blob).outputs))]
+                if outputs
+                else []
+            )
             doc = run_runner(
                 target,
                 runner,

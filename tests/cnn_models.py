@@ -138,16 +138,24 @@ def randomized(model: nn.Module, seed: int = 0, input_shape: tuple[int, ...] = (
         for m in model.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 fan_in = m.weight[0].numel()
-                gain = 2.0 if isinstance(m, nn.Conv2d) else 1.0  # ReLU-family after convs; logits after linear
-                m.weight.copy_(torch.randn(m.weight.shape, generator=g, dtype=torch.float64) * (gain / fan_in) ** 0.5)
+                gain = (
+                    2.0 if isinstance(m, nn.Conv2d) else 1.0
+                )  # ReLU-family after convs; logits after linear
+                m.weight.copy_(
+                    torch.randn(m.weight.shape, generator=g, dtype=torch.float64) * (gain / fan_in) ** 0.5
+                )
                 if m.bias is not None:
                     m.bias.copy_((torch.rand(m.bias.shape, generator=g, dtype=torch.float64) - 0.5) * 0.2)
         bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-        for m in bns:  # running statistics := this batch's (momentum None: a cumulative average over one batch)
+        for (
+            m
+        ) in bns:  # running statistics := this batch's (momentum None: a cumulative average over one batch)
             m.reset_running_stats()
             m.momentum = None
         convs = [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.bias is not None]
-        shifts = {m: (torch.rand(m.out_channels, generator=g, dtype=torch.float64) - 0.5) * 0.2 for m in convs}
+        shifts = {
+            m: (torch.rand(m.out_channels, generator=g, dtype=torch.float64) - 0.5) * 0.2 for m in convs
+        }
 
         def fit(m: nn.Module, _inputs: object, y: torch.Tensor) -> torch.Tensor:
             mean, std = y.mean((0, 2, 3)), y.std((0, 2, 3)).clamp_min(1e-6)

@@ -25,7 +25,11 @@ CORES = {
     "a76": ("cortex-a76", "neondot"),
     "max": ("max,sme=off", "i8mm"),
 }
-ENGINE_LABELS = {"litert-xnnpack": "LiteRT + XNNPACK", "litert-builtin": "LiteRT builtin (ruy)", "ort": "ONNX Runtime"}
+ENGINE_LABELS = {
+    "litert-xnnpack": "LiteRT + XNNPACK",
+    "litert-builtin": "LiteRT builtin (ruy)",
+    "ort": "ONNX Runtime",
+}
 SPREAD_MIN = 0.05  # the float output must vary with the input before any agreement figure is reported
 
 
@@ -89,8 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     p.add_argument("--cores", nargs="+", default=list(CORES), choices=list(CORES))
     p.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
-    p.add_argument("--no-cross-check", action="store_true", help="skip the (11 − 1 invokes)/10 whole-process check")
-    p.add_argument("--rebuild", action="store_true", help="delete the cached rootfs and models first (a cold run)")
+    p.add_argument(
+        "--no-cross-check", action="store_true", help="skip the (11 − 1 invokes)/10 whole-process check"
+    )
+    p.add_argument(
+        "--rebuild", action="store_true", help="delete the cached rootfs and models first (a cold run)"
+    )
     args = p.parse_args(argv)
 
     t_start = time.perf_counter()

@@ -29,14 +29,21 @@ LITERT_LIBRARY = "ai_edge_litert/libpywrap_litert_common.so"
 CATEGORIES = ("conv+FC", "depthwise", "ADD", "other")  # bucket 1, 2, 3; "other" = bucket 0 and 4
 # by (mangled) symbol name, first match wins: depthwise before conv ("depthwise_conv"), ADD before the rest
 CATEGORY_PATTERNS = (
-    ("depthwise", re.compile(r"dwconv|depthwise|DepthwiseConv", re.I)),
+    ("depthwise", re.compile(r"dwconv|depthwise|DepthwiseConv", re.IGNORECASE)),
     ("ADD", re.compile(r"_vaddc?_|builtin3add|AddElementwise|BroadcastAdd|add_nd|elementwise_binary")),
-    ("conv+FC", re.compile(r"gemm|conv(?!ert)|fully_?connected|FullyConnected|3ruy|im2col|packw|pack_qs8", re.I)),
+    (
+        "conv+FC",
+        re.compile(
+            r"gemm|conv(?!ert)|fully_?connected|FullyConnected|3ruy|im2col|packw|pack_qs8", re.IGNORECASE
+        ),
+    ),
 )
 BUCKET = {"conv+FC": 1, "depthwise": 2, "ADD": 3, "other": 4}
 # TFLite's own kernels (the builtin op resolver's), bucketed apart (bucket + 4) to tell whether XNNPACK ran the whole
 # model: on the XNNPACK path, instructions in them mean ops the delegate did not take
-BUILTIN_KERNELS = re.compile(r"tflite3ops7builtin|optimized_ops|optimized_integer_ops|reference_ops|reference_integer_ops")
+BUILTIN_KERNELS = re.compile(
+    r"tflite3ops7builtin|optimized_ops|optimized_integer_ops|reference_ops|reference_integer_ops"
+)
 
 
 def elf_functions(path: Path) -> list[tuple[int, int, str]]:
@@ -44,7 +51,7 @@ def elf_functions(path: Path) -> list[tuple[int, int, str]]:
     data = path.read_bytes()
     if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
         raise ValueError(f"{path} is not a 64-bit little-endian ELF")
-    shoff, = struct.unpack_from("<Q", data, 0x28)
+    (shoff,) = struct.unpack_from("<Q", data, 0x28)
     shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
     sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
     out = []
@@ -53,7 +60,9 @@ def elf_functions(path: Path) -> list[tuple[int, int, str]]:
             continue
         stroff = sections[link][4]
         for i in range(size // entsize):
-            st_name, st_info, _other, shndx, value, st_size = struct.unpack_from("<IBBHQQ", data, off + i * entsize)
+            st_name, st_info, _other, shndx, value, st_size = struct.unpack_from(
+                "<IBBHQQ", data, off + i * entsize
+            )
             if st_info & 0xF != 2 or shndx == 0 or st_size == 0:  # STT_FUNC, defined, sized
                 continue
             end = data.index(b"\0", stroff + st_name)

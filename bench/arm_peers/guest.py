@@ -45,7 +45,9 @@ def main() -> None:
 
         syscall(GETPID, magic_n + 2, library_base(LITERT_LIBRARY))
         resolver = (
-            OpResolverType.AUTO if engine == "litert-xnnpack" else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+            OpResolverType.AUTO
+            if engine == "litert-xnnpack"
+            else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         )
         it = Interpreter(model_path=model, num_threads=1, experimental_op_resolver_type=resolver)
         it.allocate_tensors()

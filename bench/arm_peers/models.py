@@ -63,7 +63,9 @@ class Prepared:
     tflite: Path  # edgebuild export --format tflite --io int8
     onnx: Path  # edgebuild export --format onnx --io int8
     q: np.ndarray  # the int8 input the peers get
-    x: np.ndarray  # the same input as float, exactly on the int8 grid (edgebuild's runner quantizes it back to q)
+    x: (
+        np.ndarray
+    )  # the same input as float, exactly on the int8 grid (edgebuild's runner quantizes it back to q)
     out_scale: float
     out_zero_point: int
 
@@ -79,7 +81,7 @@ def _sources_hash() -> str:
     return h.hexdigest()[:16]
 
 
-def prepare(name: str, cache: Path, log=print) -> Prepared:  # noqa: ANN001 - a print-like callable
+def prepare(name: str, cache: Path, log=print) -> Prepared:
     model, shape = MODELS[name]()
     g = torch.Generator().manual_seed(1)
     calib = torch.randn((8, *shape[1:]), generator=g).numpy()
@@ -95,7 +97,9 @@ def prepare(name: str, cache: Path, log=print) -> Prepared:  # noqa: ANN001 - a 
 
         log(f"{name}: building the edgebuild artifact (arm64) and its int8 exports")
         folder.mkdir(parents=True, exist_ok=True)
-        bundle = edgebuild.build(model, (torch.from_numpy(calib[:1]),), calib=calib, target="arm64", smoke=False)
+        bundle = edgebuild.build(
+            model, (torch.from_numpy(calib[:1]),), calib=calib, target="arm64", smoke=False
+        )
         (folder / ".model.ebm").write_bytes((bundle.path / "model.ebm").read_bytes())
         export_file(folder / ".model.ebm", "tflite", folder / ".model.tflite", io="int8")
         export_file(folder / ".model.ebm", "onnx", folder / ".model.onnx", io="int8")
@@ -109,7 +113,9 @@ def prepare(name: str, cache: Path, log=print) -> Prepared:  # noqa: ANN001 - a 
         it.get_output_details()[0]["quantization"],
     )
     if tuple(it.get_input_details()[0]["shape"]) != tuple(shape):
-        raise RuntimeError(f"{name}: the .tflite input is {it.get_input_details()[0]['shape']}, the model's {shape}")
+        raise RuntimeError(
+            f"{name}: the .tflite input is {it.get_input_details()[0]['shape']}, the model's {shape}"
+        )
     x0 = torch.randn(shape, generator=torch.Generator().manual_seed(7)).numpy()
     q = np.clip(np.round(x0 / in_scale) + in_zp, -128, 127).astype(np.int8)
     x = (in_scale * (q.astype(np.float32) - in_zp)).astype(np.float32)

@@ -20,9 +20,17 @@ from pathlib import Path
 SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
 GUEST_PYTHON = "3.11"  # bookworm's python3
-WHEELS = ("ai-edge-litert==2.3.0", "onnxruntime==1.31.1")  # LiteRT as pinned in pyproject's export extra; ORT as in interop
+WHEELS = (
+    "ai-edge-litert==2.3.0",
+    "onnxruntime==1.31.1",
+)  # LiteRT as pinned in pyproject's export extra; ORT as in interop
 # manylinux tags pip must accept for the guest: bookworm's glibc is 2.36; pip 23 does not infer older tags itself
-PLATFORMS = ("manylinux_2_28_aarch64", "manylinux_2_27_aarch64", "manylinux_2_17_aarch64", "manylinux2014_aarch64")
+PLATFORMS = (
+    "manylinux_2_28_aarch64",
+    "manylinux_2_27_aarch64",
+    "manylinux_2_17_aarch64",
+    "manylinux2014_aarch64",
+)
 KEY = f"{SUITE}-py{GUEST_PYTHON}-" + "-".join(w.replace("==", "") for w in WHEELS) + "-v1"
 SITE = f"usr/local/lib/python{GUEST_PYTHON}/dist-packages"
 
@@ -43,9 +51,11 @@ CORES = {
         0xD47,
         0x2,
         0,
-        "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm jscvt fcma lrcpc dcpop "
-        "sha3 sm3 sm4 asimddp sha512 asimdfhm dit uscat ilrcpc flagm sb paca pacg dcpodp flagm2 frint svei8mm "
-        "i8mm bf16",
+        (
+            "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm jscvt fcma lrcpc dcpop "
+            "sha3 sm3 sm4 asimddp sha512 asimdfhm dit uscat ilrcpc flagm sb paca pacg dcpodp flagm2 frint svei8mm "
+            "i8mm bf16"
+        ),
     ),
 }
 
@@ -84,7 +94,11 @@ def _run(cmd: list[str], what: str) -> None:
 
 def _missing_tools() -> list[str]:
     need = {"debootstrap": "debootstrap", "dpkg-deb": "dpkg", "qemu-aarch64": "qemu-user", "gcc": "gcc"}
-    return [pkg for tool, pkg in need.items() if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists()]
+    return [
+        pkg
+        for tool, pkg in need.items()
+        if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists()
+    ]
 
 
 def _unpack_wheel(wheel: Path, site: Path) -> None:
@@ -108,7 +122,7 @@ def _unpack_wheel(wheel: Path, site: Path) -> None:
                 target.chmod(mode)
 
 
-def build_rootfs(log=print) -> Path:  # noqa: ANN001 - a print-like callable
+def build_rootfs(log=print) -> Path:
     """The cached rootfs, built if missing. Returns its path."""
     root = cache_dir() / f"rootfs-{KEY}"
     if (root / ".complete").is_file():
@@ -117,14 +131,25 @@ def build_rootfs(log=print) -> Path:  # noqa: ANN001 - a print-like callable
     if missing:
         raise SystemExit(f"bench.arm_peers needs: apt-get install -y {' '.join(missing)}")
     if os.geteuid() != 0:
-        raise SystemExit("building the rootfs needs root (debootstrap unpacks files owned by root): run as root once")
+        raise SystemExit(
+            "building the rootfs needs root (debootstrap unpacks files owned by root): run as root once"
+        )
     if root.exists():
         shutil.rmtree(root)
     root.parent.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
     log(f"rootfs: debootstrap --foreign --arch=arm64 {SUITE} (python3) into {root}")
     _run(
-        ["debootstrap", "--foreign", "--arch=arm64", "--variant=minbase", "--include=python3", SUITE, str(root), MIRROR],
+        [
+            "debootstrap",
+            "--foreign",
+            "--arch=arm64",
+            "--variant=minbase",
+            "--include=python3",
+            SUITE,
+            str(root),
+            MIRROR,
+        ],
         "debootstrap",
     )
     for deb in sorted((root / "var/cache/apt/archives").glob("*.deb")):  # python3 and its dependencies

@@ -199,7 +199,6 @@ static int read_ranges(const char* path) {
   return 0;
 }
 
-
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t* info, int argc, char** argv) {
   (void)info;
   const char* path = NULL;
