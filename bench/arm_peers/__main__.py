@@ -215,8 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             share = r["not_delegated"] / r["litert-xnnpack"]
             shares[r["model"]] = max(shares.get(r["model"], 0.0), share)
         print(
-            "- instructions in TFLite's builtin kernels on the XNNPACK path (ops the delegate did not take; under "
-            "0.5%: XNNPACK ran the model whole): "
+            "- share of the XNNPACK path's instructions in TFLite's builtin kernels (ops the delegate did not take; "
+            "near 0%: XNNPACK ran the model whole): "
             + ", ".join(f"{LABELS[k]} {v * 100:.2f}%" for k, v in shares.items())
         )
     if "ort" in args.engines:

@@ -7,9 +7,10 @@ it). Artifacts and exports are cached by the model's weights, the calibration da
   architectures (tests/zoo/models.py) at their published sizes, for what the two big models do not have:
   concatenation and ceil-mode max pooling (SqueezeNet), channel split (strided slices), channel shuffle
   (reshape-transpose-reshape) and concatenation around depthwise layers (ShuffleNetV2). Every run prints the share
-  of the XNNPACK path's instructions spent in TFLite's builtin kernels (ops the delegate did not take): 0.00% for
-  SqueezeNet (XNNPACK runs it whole), ~11% for ShuffleNetV2 (some of its 49 TRANSPOSE / 35 RESHAPE / 26
-  STRIDED_SLICE ops stay on the builtin kernels). MobileNetV3-small (opt-in, below) is worse at ~39%.
+  of the XNNPACK path's instructions spent in TFLite's builtin kernels (ops the delegate did not take): 0.5% for
+  SqueezeNet (nearly whole; MobileNetV2 0.15%, ResNet-18 5.4%, likely its PADV2 with -128 before max pooling),
+  ~12% for ShuffleNetV2 (some of its 49 TRANSPOSE / 35 RESHAPE / 26 STRIDED_SLICE ops stay on the builtin
+  kernels). MobileNetV3-small (opt-in, below) is worse at ~39%.
 All weights are trained-like random (tests/cnn_models.randomized), 1000 classes.
 """
 
