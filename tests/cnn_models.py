@@ -124,7 +124,7 @@ def randomized(model: nn.Module, seed: int = 0, input_shape: tuple[int, ...] = (
 
     Convolutions and linear layers get He (fan-in) normal weights, the scale that keeps a ReLU network's activations
     at unit variance (He et al. 2015); biases are small. BatchNorm is fitted: its running statistics are the mean and
-    variance of its input over a batch of 8 standard-normal inputs of `input_shape` (one pass in training mode,
+    variance of its input over a batch of 8 standard-normal inputs of `input_shape` (one pass, BatchNorm in training mode,
     float64 so the statistics do not depend on the CPU's float32 summation order), so every normalized activation is
     centred and of unit scale, as after training; its affine weights are then drawn around 1 and 0, so folding
     BatchNorm into the convolutions is exercised with non-trivial values. A convolution with a bias (in these models,
@@ -164,7 +164,9 @@ def randomized(model: nn.Module, seed: int = 0, input_shape: tuple[int, ...] = (
             return (y - mean.view(1, -1, 1, 1)) / std.view(1, -1, 1, 1) + shifts[m].view(1, -1, 1, 1)
 
         hooks = [m.register_forward_hook(fit) for m in convs]
-        model.double().train()
+        model.double().eval()  # dropout off (it would draw from torch's global generator); BatchNorm alone trains
+        for m in bns:
+            m.train()
         model(torch.randn((8, *input_shape[1:]), generator=g, dtype=torch.float64))
         model.float()
         for h in hooks:
