@@ -93,7 +93,13 @@ def _run(cmd: list[str], what: str) -> None:
 
 
 def _missing_tools() -> list[str]:
-    need = {"debootstrap": "debootstrap", "dpkg-deb": "dpkg", "qemu-aarch64": "qemu-user", "gcc": "gcc"}
+    need = {
+        "debootstrap": "debootstrap",
+        "dpkg-deb": "dpkg",
+        "qemu-aarch64": "qemu-user",
+        "gcc": "gcc",  # the TCG plugin
+        "aarch64-linux-gnu-g++": "g++-aarch64-linux-gnu",  # edgebuild's arm64 runner
+    }
     return [
         pkg
         for tool, pkg in need.items()
