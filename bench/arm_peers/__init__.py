@@ -1,6 +1,6 @@
 """bench/arm_peers (issue 17): edgebuild next to LiteRT and ONNX Runtime on emulated ARM cores, by one command:
 
-    python -m bench.arm_peers          # as root, on Debian with: apt-get install -y debootstrap qemu-user gcc
+    python -m bench.arm_peers          # as root, on Debian with: apt-get install -y debootstrap qemu-user gcc g++-aarch64-linux-gnu
 
 What it does:
 - rootfs.py: an arm64 Debian bookworm rootfs (debootstrap --foreign + dpkg-deb -x, no binfmt), with python3, and
