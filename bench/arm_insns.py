@@ -33,10 +33,15 @@ CONFIGS = (
 
 
 def arm_instruction_counts(
-    blob: bytes, xs: list[np.ndarray], configs: tuple[tuple[str, ...], ...] = CONFIGS
+    blob: bytes,
+    xs: list[np.ndarray],
+    configs: tuple[tuple[str, ...], ...] = CONFIGS,
+    *,
+    outputs: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Per config (label, target, qemu -cpu, EDGEBUILD_ISA[, EDGEBUILD_CPU]): the counts, plus the `kernels` the
-    runner reports (the core's variants: EDGEBUILD_CPU=cortex-a55 picks the in-order ones)."""
+    runner reports (the core's variants: EDGEBUILD_CPU=cortex-a55 picks the in-order ones). `outputs`: also return
+    the runner's float outputs of the counted invoke (key "outputs", a list of arrays)."""
     from edgebuild.compile import build_runner
     from edgebuild.profile import MARKERS, build_insn_plugin, elf_symbols, parse_insn_counts
     from edgebuild.run import run_runner
@@ -59,9 +64,8 @@ def arm_instruction_counts(
             target = load_target(target_name)
             runner = build_runner(target)
             marks = elf_symbols(runner, MARKERS)
-            counts = (
-                tmp / f"insns-{target_name}-{cpu.replace(',', '_').replace('=', '-')}-{isa}.txt"
-            )  # no "," in a plugin argument
+            # No "," or "=" from the -cpu spelling (max,sme=off): qemu splits plugin arguments at ",".
+            counts = tmp / f"insns-{target_name}-{cpu.replace(',', '_').replace('=', '-')}-{isa}.txt"
             plugin_args = ",".join(
                 [str(plugin), f"out={counts}"]
                 + [f"{m.removeprefix('eb_profile_')}={hex(marks[m])}" for m in MARKERS]
@@ -71,12 +75,17 @@ def arm_instruction_counts(
                 prefix=(target.emulator[0], "-cpu", cpu, "-plugin", plugin_args),
                 env={"EDGEBUILD_ISA": isa, **({"EDGEBUILD_CPU": core[0]} if core and core[0] else {})},
             )
+            ys = (
+                [tmp / f"y{i}-{len(out)}.npy" for i in range(len(read_artifact(blob).outputs))]
+                if outputs
+                else []
+            )
             doc = run_runner(
                 target,
                 runner,
                 artifact,
                 inputs,
-                [],
+                ys,
                 device=device,
                 profile=True,
                 extra_options=("--threads", "1"),
@@ -84,4 +93,6 @@ def arm_instruction_counts(
             if doc.get("isa") != isa:
                 raise RuntimeError(f"{label}: asked for {isa}, the runner ran {doc.get('isa')}")
             out[label] = {**parse_insn_counts(counts.read_text(), num_ops), "kernels": doc.get("kernels", {})}
+            if outputs:
+                out[label]["outputs"] = [np.load(y) for y in ys]
     return out
