@@ -48,12 +48,33 @@ def mobilenet_v3_small() -> tuple[nn.Module, tuple[int, ...]]:
     return randomized(MobileNetV3Small(num_classes=1000, width=1.0), 0, SHAPE), SHAPE
 
 
+class _Logits(nn.Module):
+    """A `transformers` image classifier called with pixel_values, returning its logits tensor."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(pixel_values=x).logits
+
+
+def hf_mobilenet_v2() -> tuple[nn.Module, tuple[int, ...]]:
+    """transformers' MobileNetV2ForImageClassification built from its config (1.0 @224, 1000 labels): the same
+    network family as ours, written by somebody else (TF-style 'same' padding, its own block layout)."""
+    from transformers import MobileNetV2Config, MobileNetV2ForImageClassification
+
+    net = MobileNetV2ForImageClassification(MobileNetV2Config(image_size=224, num_labels=1000))
+    return randomized(_Logits(net), 0, SHAPE), SHAPE
+
+
 MODELS: dict[str, Callable[[], tuple[nn.Module, tuple[int, ...]]]] = {
     "mobilenet_v2": mobilenet_v2,
     "resnet18": resnet18,
     "squeezenet": squeezenet,
     "shufflenet_v2": shufflenet_v2,
     "mobilenet_v3_small": mobilenet_v3_small,
+    "hf_mobilenet_v2": hf_mobilenet_v2,
 }
 # MobileNetV3-small is there to be asked for: XNNPACK leaves ~39% of its instructions to TFLite's builtin kernels
 # (its .tflite has 28 GATHER and 28 CAST ops, which the delegate does not take), so it says little about XNNPACK
@@ -64,6 +85,7 @@ LABELS = {
     "squeezenet": "SqueezeNet 1.1 @224",
     "shufflenet_v2": "ShuffleNetV2 1.0× @224",
     "mobilenet_v3_small": "MobileNetV3-small 1.0 @224",
+    "hf_mobilenet_v2": "transformers MobileNetV2 1.0 @224",
 }
 
 
