@@ -3,28 +3,78 @@
 
 #include "edgebuild/ukernels.h"
 
-// Every output element is the value, then the input is copied row by row (last dim) into its window.
+namespace {
+
+// bytes of `value` repeated: memset when every byte of the element is the same (int8 codes, 0.0f), else the first
+// element written once and then copied onto the bytes after it in doubling blocks.
+void fill(unsigned char* y, size_t bytes, size_t element_size, const unsigned char* value, bool uniform) {
+  if (bytes == 0) return;
+  if (uniform) {
+    memset(y, value[0], bytes);
+    return;
+  }
+  memcpy(y, value, element_size);
+  for (size_t done = element_size; done < bytes;) {
+    const size_t n = done < bytes - done ? done : bytes - done;
+    memcpy(y + done, y, n);
+    done += n;
+  }
+}
+
+struct PadWalk {
+  size_t last;  // the innermost padded dim: the dims after it are whole, so a run of the input is contiguous there
+  size_t element_size;
+  const int32_t *in_dims, *before, *out_dims;
+  size_t in_stride[6], out_stride[6];  // bytes
+  const unsigned char* value;
+  bool uniform;
+
+  // The output block of dim d at y from the input block at x: the `before` rows, the input's rows, the `after` rows.
+  void block(size_t d, const unsigned char* x, unsigned char* y) const {
+    const size_t lead = (size_t)before[d] * out_stride[d], n = (size_t)in_dims[d];
+    const size_t tail = ((size_t)out_dims[d] - n - (size_t)before[d]) * out_stride[d];
+    fill(y, lead, element_size, value, uniform);
+    if (d == last) {
+      memcpy(y + lead, x, n * in_stride[d]);  // one contiguous run: in_stride[last] == out_stride[last]
+    } else {
+      for (size_t i = 0; i < n; ++i) block(d + 1, x + i * in_stride[d], y + lead + i * out_stride[d]);
+    }
+    fill(y + lead + n * out_stride[d], tail, element_size, value, uniform);
+  }
+};
+
+}  // namespace
+
+// Padded dims are walked outside in; the trailing dims that no pad touches are merged into one run, so NHWC padded
+// in H and W copies rows of W·C elements and fills the border with memset. Every output byte is written once.
 extern "C" void eb_xx_pad_ref(size_t element_size, size_t rank, const int32_t* input_dims, const int32_t* pad_before,
                               const int32_t* output_dims, const void* value, const void* input, void* output) {
-  size_t out_stride[6], total = 1, in_total = 1;
+  PadWalk w;
+  w.element_size = element_size;
+  w.in_dims = input_dims;
+  w.before = pad_before;
+  w.out_dims = output_dims;
+  w.value = (const unsigned char*)value;
+  w.uniform = true;
+  for (size_t b = 1; b < element_size; ++b) w.uniform = w.uniform && w.value[b] == w.value[0];
+  size_t in_total = element_size, out_total = element_size;
   for (size_t k = rank; k-- > 0;) {
-    out_stride[k] = total;
-    total *= (size_t)output_dims[k];
+    w.in_stride[k] = in_total;
+    w.out_stride[k] = out_total;
     in_total *= (size_t)input_dims[k];
+    out_total *= (size_t)output_dims[k];
   }
-  unsigned char* y = (unsigned char*)output;
-  for (size_t i = 0; i < total; ++i) memcpy(y + i * element_size, value, element_size);
-  if (in_total == 0) return;
-  const size_t row = rank == 0 ? 1 : (size_t)input_dims[rank - 1];
-  const unsigned char* x = (const unsigned char*)input;
-  size_t index[6] = {0, 0, 0, 0, 0, 0};
-  for (size_t r = 0; r < in_total / row; ++r) {
-    size_t off = 0;
-    for (size_t k = 0; k < rank; ++k) off += (index[k] + (size_t)pad_before[k]) * out_stride[k];
-    memcpy(y + off * element_size, x + r * row * element_size, row * element_size);
-    for (size_t k = rank - 1; k-- > 0;) {  // odometer over every dim but the last
-      if (++index[k] < (size_t)input_dims[k]) break;
-      index[k] = 0;
-    }
+  size_t padded = rank;  // rank: no dim is padded
+  for (size_t k = 0; k < rank; ++k)
+    if (input_dims[k] != output_dims[k]) padded = k;
+  if (in_total == 0) {  // an empty input: all value (and no read of a possibly NULL input)
+    fill((unsigned char*)output, out_total, element_size, w.value, w.uniform);
+    return;
   }
+  if (padded == rank) {
+    memcpy(output, input, out_total);
+    return;
+  }
+  w.last = padded;
+  w.block(0, (const unsigned char*)input, (unsigned char*)output);
 }

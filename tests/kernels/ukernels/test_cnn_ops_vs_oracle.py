@@ -180,6 +180,36 @@ def test_pad(case: tuple[Program, list[np.ndarray], bool]) -> None:
     np.testing.assert_array_equal(run_native(prog, inputs)[0], run_program(prog, inputs)[0])
 
 
+
+@pytest.mark.parametrize("rank", range(1, 7))
+@pytest.mark.parametrize("is_float", [False, True])
+def test_pad_runs(rank: int, is_float: bool) -> None:
+    """The kernel merges the trailing unpadded dims into one run: pad every subset of dims (the innermost padded dim
+    anywhere, unpadded dims between padded ones), element sizes 1 (memset) and 4 (a float whose bytes differ: the
+    pattern fill), against the oracle."""
+    rng = np.random.default_rng(rank)
+    shape = tuple(int(d) for d in rng.integers(1, 4, rank))
+    for mask in range(1 << rank):
+        before = [int(rng.integers(1, 3)) if mask >> d & 1 else 0 for d in range(rank)]
+        after = [int(rng.integers(0, 3)) if mask >> d & 1 else 0 for d in range(rank)]
+        out = tuple(d + b + a for d, b, a in zip(shape, before, after))
+        prog = Program()
+        if is_float:
+            x = float_io(prog, shape)
+            y = float_out(prog, out)
+            value = f32_bits(np.float32(1.7))
+            inputs = [rng.standard_normal(shape).astype(np.float32)]
+        else:
+            _, x = int8_input(prog, shape, 3)
+            y = prog.add_tensor(Tensor("p", DType.INT8, out, 1.0, 3))
+            value = -7
+            inputs = [codes(rng, shape, 3)]
+        prog.add_op(Op(OpCode.PAD, "pad", [x], [y], before + after + [value]))
+        if not is_float:
+            float_output(prog, y)
+        np.testing.assert_array_equal(run_native(prog, inputs)[0], run_program(prog, inputs)[0], err_msg=f"{mask=}")
+
+
 @st.composite
 def slice_case(draw: st.DrawFn) -> tuple[Program, list[np.ndarray]]:
     shape = draw(shapes(max_rank=6))
