@@ -27,6 +27,7 @@ from .context import (
     op_name,
     source_line,
 )
+from .fold_pad import fold_pads
 from .registry import FLOAT_LOWERINGS, LOWERINGS
 
 REASON_NO_INT8 = "no int8 kernel"
@@ -264,6 +265,7 @@ def lower_graph(gm: GraphModule, name: str = "model", float_layers: Iterable[str
         )
     if not prog.outputs:
         raise EdgebuildError("the model has no outputs")
+    fold_pads(prog)  # F.pad before a convolution -> the convolution's padding (fold_pad.py)
     prog.metadata["model"] = name
     prog.metadata["ops"] = [{"name": op.name, "aten": op.aten, "source": op.source} for op in prog.ops]
     prog.metadata["float_ops"] = float_ops
