@@ -15,9 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import edgebuild.lower.walker as walker
 from edgebuild.ir import OpCode
-from edgebuild.lower import lower_graph
+from edgebuild.lower import lower_graph, walker
 from tests.helpers import quantize_and_lower, run_native
 from tests.lower.test_conv_targets import _same_everywhere
 from tests.models import calibration
@@ -27,7 +26,9 @@ class SamePadNet(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         torch.manual_seed(0)
-        self.stem = nn.Conv2d(3, 8, 3, 2)  # after F.pad (0, 1, 0, 1): TF 'same' of a stride-2 conv on an even input
+        self.stem = nn.Conv2d(
+            3, 8, 3, 2
+        )  # after F.pad (0, 1, 0, 1): TF 'same' of a stride-2 conv on an even input
         self.dw = nn.Conv2d(8, 8, 3, 1, groups=8)  # after F.pad (1, 1, 1, 1), plus its own padding below
         self.dw2 = nn.Conv2d(8, 8, 3, 2, padding=(1, 0), groups=8)  # pad (0, 1, 0, 1) added to its own (1, 0)
         self.pw = nn.Conv2d(8, 8, 1)
@@ -61,11 +62,16 @@ def test_pads_folded_into_convs(programs: tuple) -> None:
     q, unfolded = programs
     pads = [op for op in q.program.ops if op.opcode == OpCode.PAD]
     assert sum(op.opcode == OpCode.PAD for op in unfolded.ops) - len(pads) == 3, q.program.op_counts()
-    convs = {op.name: q.program.params_of(op) for op in q.program.ops if op.opcode in (OpCode.CONV2D,
-                                                                                       OpCode.DEPTHWISE_CONV2D)}
+    convs = {
+        op.name: q.program.params_of(op)
+        for op in q.program.ops
+        if op.opcode in (OpCode.CONV2D, OpCode.DEPTHWISE_CONV2D)
+    }
     pads_of = {n: (c.pad_top, c.pad_left, c.pad_bottom, c.pad_right) for n, c in convs.items()}
     assert sorted(pads_of.values()).count((0, 0, 1, 1)) == 1, pads_of  # stem
-    assert (1, 1, 1, 1) in pads_of.values() and (1, 0, 2, 1) in pads_of.values(), pads_of  # dw, dw2 (own (1, 0))
+    assert (1, 1, 1, 1) in pads_of.values() and (1, 0, 2, 1) in pads_of.values(), (
+        pads_of
+    )  # dw, dw2 (own (1, 0))
     xs = [c.numpy() for c in calibration(SHAPE, 6, seed=7)]
     for x in xs:
         a, b = run_native(q.program, [x]), run_native(unfolded, [x])

@@ -180,7 +180,6 @@ def test_pad(case: tuple[Program, list[np.ndarray], bool]) -> None:
     np.testing.assert_array_equal(run_native(prog, inputs)[0], run_program(prog, inputs)[0])
 
 
-
 @pytest.mark.parametrize("rank", range(1, 7))
 @pytest.mark.parametrize("is_float", [False, True])
 def test_pad_runs(rank: int, is_float: bool) -> None:
@@ -207,7 +206,9 @@ def test_pad_runs(rank: int, is_float: bool) -> None:
         prog.add_op(Op(OpCode.PAD, "pad", [x], [y], before + after + [value]))
         if not is_float:
             float_output(prog, y)
-        np.testing.assert_array_equal(run_native(prog, inputs)[0], run_program(prog, inputs)[0], err_msg=f"{mask=}")
+        np.testing.assert_array_equal(
+            run_native(prog, inputs)[0], run_program(prog, inputs)[0], err_msg=f"{mask=}"
+        )
 
 
 @st.composite
