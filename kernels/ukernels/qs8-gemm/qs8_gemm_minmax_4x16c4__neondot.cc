@@ -19,8 +19,11 @@
 //
 // Requantization, docs/quantization.md (5), (6): SQRDMULH is SRDHM (4a) exactly; RDBPOT (4b) is "q − 1 where q < 0
 // and n > 0" (AND with −n, then SSRA by 31) and SRSHL by −n. That is requant__neon.h's eb_mbqm_rshl_neon with its
-// saturating add made plain: SQRDMULH's result is ≥ −(2^31 − 1) (m < 2^31), so q − 1 cannot wrap. The left shift
-// (e > 0, rare: a multiplier ≥ 1) is applied only when a column of the block has one. 4 instructions per 4 outputs.
+// saturating add made plain: SQRDMULH's result is ≥ −(2^31 − 1) (m < 2^31), so q − 1 cannot wrap. The packed header
+// holds −n and the block's EB_GEMM_BLOCK_* flags (GemmKernel::flags, computed once at load): the left shift (e > 0,
+// rare: a multiplier ≥ 1) is applied only when a column of the block has one, and when every column has n > 0 (the
+// usual case) the AND is left out: 3 instructions per 4 outputs (4 otherwise), no negation and no shift test per
+// block (25 fewer instructions per 64 outputs than before the flags).
 #include <arm_neon.h>
 #include <string.h>
 
@@ -254,7 +257,7 @@ void gemm_rows(size_t nc, size_t kc, const int8_t* const r0, const int8_t* r1, c
     const int32x4_t m2 = vld1q_s32(header + kNR + 8), m3 = vld1q_s32(header + kNR + 12);
     const int32x4_t nr0 = vld1q_s32(header + 3 * kNR), nr1 = vld1q_s32(header + 3 * kNR + 4);  // −right
     const int32x4_t nr2 = vld1q_s32(header + 3 * kNR + 8), nr3 = vld1q_s32(header + 3 * kNR + 12);
-#define EB_MBQM(form, i)                                                                                          \
+#define EB_MBQM(form, i)                                                                                            \
   acc##i##0 = form(acc##i##0, m0, nr0), acc##i##1 = form(acc##i##1, m1, nr1), acc##i##2 = form(acc##i##2, m2, nr2), \
   acc##i##3 = form(acc##i##3, m3, nr3)
     if (flags & EB_GEMM_BLOCK_RSHIFT) {
