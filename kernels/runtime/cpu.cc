@@ -244,12 +244,15 @@ bool default_gemm_kernel(uint32_t isa, GemmKernel* k) {
 #endif
 #ifdef EB_HAVE_ISA_NEONDOT
     // Lane-indexed SDOT, one 16-byte load per row and 16 k; one call per tile of rows (docs/kernel-naming.md).
-    case kIsaNeonDot: *k = {eb_qs8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 0, 4, 1}; return true;
+    // The flags header (GemmKernel::flags): −right and per-block EB_GEMM_BLOCK_* bits.
+    case kIsaNeonDot:
+      *k = {eb_qs8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 0, 5, 1, nullptr, 0, 1};
+      return true;
 #endif
 #ifdef EB_HAVE_ISA_I8MM
     // SMMLA: 32 MACs per instruction; same c8 packing as the NEON kernel; one call per tile of rows
     // (docs/kernel-naming.md).
-    case kIsaI8mm: *k = {eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm, 4, 16, 8, 1, 0, 4, 1}; return true;
+    case kIsaI8mm: *k = {eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm, 4, 16, 8, 1, 0, 5, 1, nullptr, 0, 1}; return true;
 #endif
     default: return false;
   }

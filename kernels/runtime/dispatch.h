@@ -56,12 +56,15 @@ struct GemmKernel {
   uint32_t mr, nr, kr;     // rows and columns per call; K is padded to a multiple of kr
   uint32_t w_elem;         // bytes per packed weight: 1 = int8, 2 = int16
   int32_t a_offset;        // the kernel reads activations as (x + a_offset): 128 for u8 dot products, else 0
-  uint32_t header_arrays;  // int32 arrays opening each packed block: 4, or 5 with rq_u (ukernels_isa.h)
+  uint32_t header_arrays;  // int32 arrays opening each packed block: 4, or 5 with rq_u or flags (ukernels_isa.h)
   uint32_t nc_any = 0;     // 1: one call takes any nc, walking the consecutive packed blocks itself (ukernels_isa.h)
   // Optional (a table entry may stop before them): the symbol without eb_ / ukernel_ (derived from the fields and
   // the ISA when NULL), and the core classes the variant is tuned for (0: the ISA's default, for any core).
   const char* name = nullptr;
   uint32_t cores = 0;
+  // 1 (with header_arrays = 5): the fourth array holds −right and the fifth the block's EB_GEMM_BLOCK_* flags
+  // instead of rq_u (ukernels_isa.h), so the kernel neither negates the shifts nor tests them per block.
+  uint32_t flags = 0;
 };
 
 struct DwKernel {

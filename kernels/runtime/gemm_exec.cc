@@ -103,6 +103,42 @@ void fill_rows_contiguous(const GemmJob& j, size_t m0, size_t rows, int8_t* dst)
       base = kh_hi > kh_lo ? x + (n * (size_t)H + (size_t)ih_lo) * (size_t)W * C : x;  // x: no row is read
       new_oh = false;
     }
+    // Runs of 8..32 bytes (the 3-channel stems: 3×3×3 and 7×7×3) with the whole window inside the image: every
+    // output pixel but the last of this row's interior ones is copied here, each window row as two overlapping
+    // 8- or 16-byte moves, without the per-pixel clipping and bookkeeping below (~110 instructions per im2col row
+    // of MobileNetV2's stem before).
+    if (kh_lo == 0 && kh_hi == KH && run >= 8 && run <= 32) {
+      // last: the largest ow·stride_w whose window ends inside the image.
+      const int64_t iw0 = (int64_t)ow * c.stride_w - c.pad_left, last = W - j.kw + c.pad_left;
+      if (iw0 >= 0 && iw0 + j.kw <= W) {
+        const size_t ow_end = (size_t)(last / c.stride_w) + 1 < OW ? (size_t)(last / c.stride_w) + 1 : OW;
+        size_t cnt = ow_end - ow < rows - r ? ow_end - ow : rows - r;
+        if (cnt > 1) {
+          --cnt;  // the last one goes the usual way, which also advances (oh, n)
+          const int8_t* src = base + (size_t)iw0 * C;
+          const size_t src_step = (size_t)c.stride_w * C;
+          int8_t* out = dst + r * kc;
+          if (run <= 16) {
+            for (size_t i = 0; i < cnt; ++i, src += src_step, out += kc) {
+              const int8_t* s = src;
+              for (size_t kh = 0; kh < KH; ++kh, s += row_step) {
+                memcpy(out + kh * run, s, 8);
+                memcpy(out + kh * run + run - 8, s + run - 8, 8);
+              }
+            }
+          } else {
+            for (size_t i = 0; i < cnt; ++i, src += src_step, out += kc) {
+              const int8_t* s = src;
+              for (size_t kh = 0; kh < KH; ++kh, s += row_step) {
+                memcpy(out + kh * run, s, 16);
+                memcpy(out + kh * run + run - 16, s + run - 16, 16);
+              }
+            }
+          }
+          r += cnt, ow += cnt;  // ow + cnt < ow_end <= OW: still this output row
+        }
+      }
+    }
     int8_t* out = dst + r * kc;
     if (kh_lo != 0) fill_run(out, zp, kh_lo * run);  // window rows above the image hold zp_x (docs/artifact.md)
     const int64_t iw0 = (int64_t)ow * c.stride_w - c.pad_left;

@@ -79,7 +79,18 @@ void pack_gemm_group(const GemmKernel& g, size_t N, size_t K, size_t kc, const i
       sum[j] = (int32_t)s;
     }
     pack_header(block, nr, valid, bias != NULL ? bias + n0 : NULL, mult + n0, shift + n0, sum, zp_x + g.a_offset);
-    if (g.header_arrays == 5) {
+    if (g.flags) {
+      // −right and the block's flags (ukernels_isa.h, GemmKernel::flags); padded columns are never stored.
+      int32_t* h = reinterpret_cast<int32_t*>(block);
+      int32_t f = EB_GEMM_BLOCK_RSHIFT;
+      for (size_t j = 0; j < nr; ++j) {
+        h[3 * nr + j] = -h[3 * nr + j];
+        h[4 * nr + j] = 0;
+        if (j < valid && shift[n0 + j] >= 0) f &= ~EB_GEMM_BLOCK_RSHIFT;
+        if (j < valid && shift[n0 + j] > 0) f |= EB_GEMM_BLOCK_LSHIFT;
+      }
+      h[4 * nr] = f;
+    } else if (g.header_arrays == 5) {
       // rq_u[j] (ukernels_isa.h); padded columns are not stored: any path will do for them.
       int32_t* ok = reinterpret_cast<int32_t*>(block) + 4 * nr;
       for (size_t j = 0; j < nr; ++j)

@@ -67,7 +67,7 @@ inline size_t gemm_block_bytes(size_t nr, size_t kr, size_t w_elem, size_t heade
 // w [N, K]; out: ceil(N / nr) blocks of gemm_block_bytes.
 inline void pack_gemm(size_t nr, size_t kr, size_t w_elem, size_t header_arrays, int32_t a_offset, size_t N, size_t K,
                       const int8_t* w, const int32_t* bias, const int32_t* mult, const int32_t* shift, int32_t zp_x,
-                      uint8_t* out) {
+                      uint8_t* out, bool flags = false) {
   const size_t kc = round_up(K, kr), block_bytes = gemm_block_bytes(nr, kr, w_elem, header_arrays, K);
   int32_t sum[64];
   for (size_t n0 = 0; n0 < N; n0 += nr) {
@@ -76,7 +76,16 @@ inline void pack_gemm(size_t nr, size_t kr, size_t w_elem, size_t header_arrays,
     for (size_t j = 0; j < nr; ++j) sum[j] = j < valid ? column_sum(w + (n0 + j) * K, K, 1) : 0;
     int32_t* h = reinterpret_cast<int32_t*>(block);
     pack_header(h, nr, valid, bias != NULL ? bias + n0 : NULL, mult + n0, shift + n0, sum, zp_x + a_offset);
-    if (header_arrays == 5) {
+    if (flags) {  // GemmKernel::flags: −right, then EB_GEMM_BLOCK_* over the valid columns in flags[0]
+      int32_t f = EB_GEMM_BLOCK_RSHIFT;
+      for (size_t j = 0; j < nr; ++j) {
+        h[3 * nr + j] = -h[3 * nr + j];
+        h[4 * nr + j] = 0;
+        if (j < valid && shift[n0 + j] >= 0) f &= ~EB_GEMM_BLOCK_RSHIFT;
+        if (j < valid && shift[n0 + j] > 0) f |= EB_GEMM_BLOCK_LSHIFT;
+      }
+      h[4 * nr] = f;
+    } else if (header_arrays == 5) {
       for (size_t j = 0; j < nr; ++j)
         h[4 * nr + j] =
             j >= valid || requantu_exact(bias != NULL ? bias + n0 + j : NULL, w + (n0 + j) * K, K, 1, shift[n0 + j]);

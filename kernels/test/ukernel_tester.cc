@@ -183,6 +183,7 @@ struct GemmVariant {
   bool nc_any = false;  // GemmKernel::nc_any: one call may take every column (ukernels_isa.h)
   bool w127 = false;  // exact for weights in [−127, 127] only (docs/quantization.md): the shapes draw none of −128
   bool rshift = false;  // for exponents <= 0 only (no left shift): the shapes draw none above 0
+  bool flags = false;   // GemmKernel::flags: −right and EB_GEMM_BLOCK_* in the header (header_arrays 5)
 };
 const GemmVariant kGemm[] = {
 #ifdef EB_HAVE_ISA_AVX512VNNI
@@ -204,13 +205,13 @@ const GemmVariant kGemm[] = {
 #endif
 #ifdef EB_HAVE_ISA_NEONDOT
     {"eb_qs8_gemm_minmax_ukernel_4x16c4__neondot", "neondot", eb_qs8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1,
-     4, 0, true},
+     5, 0, true, false, false, true},
     {"eb_qs8_gemm_minmax_ukernel_4x8c4__neondot_a55", "neondot", eb_qs8_gemm_minmax_ukernel_4x8c4__neondot_a55, 4, 8, 4,
      1, 4, 0},
 #endif
 #ifdef EB_HAVE_ISA_I8MM
-    {"eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm", "i8mm", eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm, 4, 16, 8, 1, 4, 0,
-     true},
+    {"eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm", "i8mm", eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm, 4, 16, 8, 1, 5, 0,
+     true, false, false, true},
 #endif
     {NULL, NULL, NULL, 0, 0, 0, 0, 0, 0},
 };
@@ -250,7 +251,7 @@ void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, b
   const size_t block_bytes = ebt::gemm_block_bytes(v.nr, v.kr, v.w_elem, v.header_arrays, K);
   uint8_t* packed = static_cast<uint8_t*>(alloc64(round_up(N, v.nr) / v.nr * block_bytes));
   ebt::pack_gemm(v.nr, v.kr, v.w_elem, v.header_arrays, v.a_offset, N, K, w, has_bias ? bias : NULL, mult, shift, zp_x,
-                 packed);
+                 packed, v.flags);
   for (size_t i = 0; i < M; ++i) {
     for (size_t k = 0; k < a_stride; ++k) a[i * a_stride + k] = k < K ? x[i * K + k] : r.s8();  // K padding: anything
   }

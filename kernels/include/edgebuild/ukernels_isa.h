@@ -12,6 +12,9 @@
 //   int32 rq_u[nr]    only for kernels with GemmKernel::header_arrays = 5 (the avx512vnni one): 1 when the
 //                     column's bound |bias| + 255·Σ|w| on |acc| makes its unsigned-offset requantization exact
 //                     (requant__avx512vnni.h eb_requantu_*; e <= 0), else 0
+//   Kernels with GemmKernel::flags = 1 (the neondot 4x16c4 and i8mm ones, header_arrays = 5) get instead the
+//   right shift negated in the fourth array (−right, the count of a rounding shift left) and int32 flags[nr]:
+//   flags[0] holds the block's EB_GEMM_BLOCK_* bits, the rest 0.
 //   weights [kc / kr][nr][kr], each w_elem bytes (int8, or int16 for kernels that multiply in 16 bits),
 //   zero for k >= K and for padded columns.
 // Rows of A are kc bytes long (K padded with anything: the padded weights are 0) and a_stride bytes apart.
@@ -83,6 +86,10 @@ void eb_qs8_dwconv_ref(const eb_qs8_dwconv_params* p, const int8_t* const* rows,
 // every valid channel of the block has e < 0 (left shift 0, right shift >= 1).
 #define EB_DW_BLOCK_PAIRS 1
 #define EB_DW_BLOCK_RSHIFT 2
+// GEMM block flags (GemmKernel::flags), over the block's valid columns (the executor's nc always ends at N):
+// RSHIFT: every one has e < 0 (left shift 0, right shift >= 1); LSHIFT: some one has e > 0.
+#define EB_GEMM_BLOCK_RSHIFT 1
+#define EB_GEMM_BLOCK_LSHIFT 2
 
 // Output columns [*lo, *hi) of a depthwise row whose taps all lie in [0, in_width) (no padding check needed there);
 // the columns before lo and from hi on have a tap in the left or right padding.

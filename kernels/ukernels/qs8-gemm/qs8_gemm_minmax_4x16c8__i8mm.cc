@@ -65,37 +65,25 @@ struct Out {
 };
 
 // The accumulators of one block (SMMLA order, accP_Q = acc[P][Q]) to its 4 rows of 16 bytes (row i in out[i]).
-inline void requantize(const int32_t* header, size_t nc, int32x4_t (&acc)[2][8], const Out& o, int8x16_t (&out)[4]) {
-  // docs/quantization.md (5) on every accumulator, 8 columns (one ld4r per constant array) at a time.
-  // Fast path: when every stored column has e < 0 (right = −e > 0, left = 0: the usual case, multipliers below
-  // 1/2), the left shift is the identity and RDBPOT's "−1 when x < 0" needs no test of n, so MBQM is SQRDMULH,
-  // SSRA #31 (x + (x >> 31): x > INT32_MIN since m < 2^31, so it never wraps) and SRSHL: 3 instructions instead of
-  // eb_mbqm_rshl_neon's 6 (requant__neon.h says why SRSHL by −n is RDBPOT after the −1). Columns at or past nc are
-  // never stored, so their shifts do not matter.
-  const int32x4x4_t right = vld1q_s32_x4(header + 3 * kNR);
-  uint32x4_t rmin = vminq_u32(vminq_u32(vreinterpretq_u32_s32(right.val[0]), vreinterpretq_u32_s32(right.val[1])),
-                              vminq_u32(vreinterpretq_u32_s32(right.val[2]), vreinterpretq_u32_s32(right.val[3])));
-  if (nc < kNR) {  // only the first nc columns count: the others read as 1
-    const uint32x4_t lane = {0, 1, 2, 3}, lim = vdupq_n_u32(static_cast<uint32_t>(nc)), one = vdupq_n_u32(1);
-    uint32x4_t m = vdupq_n_u32(~0u);
-    for (uint32_t g = 0; g < 4; ++g) {
-      const uint32x4_t valid = vcltq_u32(vaddq_u32(lane, vdupq_n_u32(4 * g)), lim);
-      m = vminq_u32(m, vbslq_u32(valid, vreinterpretq_u32_s32(right.val[g]), one));
-    }
-    rmin = m;
-  }
-  if (vminvq_u32(rmin) != 0) {
+inline void requantize(const int32_t* header, int32x4_t (&acc)[2][8], const Out& o, int8x16_t (&out)[4]) {
+  // docs/quantization.md (5) on every accumulator, 8 columns (one ld4r per constant array) at a time. The header
+  // holds −right and the block's flags (GemmKernel::flags, packed once at load), so neither a negation nor a test of
+  // the shifts is needed here.
+  // Fast path: when every stored column has e < 0 (EB_GEMM_BLOCK_RSHIFT: right = −e > 0, left = 0: the usual case,
+  // multipliers below 1/2), the left shift is the identity and RDBPOT's "−1 when x < 0" needs no test of n, so MBQM
+  // is SQRDMULH, SSRA #31 (x + (x >> 31): x > INT32_MIN since m < 2^31, so it never wraps) and SRSHL: 3
+  // instructions instead of eb_mbqm_rshl_neon's 6 (requant__neon.h says why SRSHL by −n is RDBPOT after the −1).
+  if (header[4 * kNR] & EB_GEMM_BLOCK_RSHIFT) {
 #pragma GCC unroll 2
     for (size_t h = 0; h < 2; ++h) {
       const int64x2x4_t mult = pairs8(header + kNR + 8 * h), nr = pairs8(header + 3 * kNR + 8 * h);
 #pragma GCC unroll 4
       for (size_t q = 0; q < 4; ++q) {
-        const int32x4_t neg_right = vnegq_s32(s32(nr.val[q]));
 #pragma GCC unroll 2
         for (size_t p = 0; p < 2; ++p) {
           int32x4_t x = vqrdmulhq_s32(acc[p][4 * h + q], s32(mult.val[q]));
           x = vsraq_n_s32(x, x, 31);
-          acc[p][4 * h + q] = vrshlq_s32(x, neg_right);
+          acc[p][4 * h + q] = vrshlq_s32(x, s32(nr.val[q]));
         }
       }
     }
@@ -106,10 +94,9 @@ inline void requantize(const int32_t* header, size_t nc, int32x4_t (&acc)[2][8],
       const int64x2x4_t nr = pairs8(header + 3 * kNR + 8 * h);
 #pragma GCC unroll 4
       for (size_t q = 0; q < 4; ++q) {
-        const int32x4_t neg_right = vnegq_s32(s32(nr.val[q]));
 #pragma GCC unroll 2
         for (size_t p = 0; p < 2; ++p)
-          acc[p][4 * h + q] = eb_mbqm_rshl_neon(acc[p][4 * h + q], s32(mult.val[q]), s32(left.val[q]), neg_right);
+          acc[p][4 * h + q] = eb_mbqm_rshl_neon(acc[p][4 * h + q], s32(mult.val[q]), s32(left.val[q]), s32(nr.val[q]));
       }
     }
   }
@@ -163,15 +150,16 @@ inline void requantize(const int32_t* header, size_t nc, int32x4_t (&acc)[2][8],
   "smmla v23.4s, " X01 ".16b, v3.16b\n"       \
   "smmla v31.4s, " X23 ".16b, v3.16b\n"
 // The bias of the block in SMMLA order, replicated for both row pairs (ld4r: 4 accumulators per load); leaves
-// %[w] at the block's weights, 256 bytes after its header, and x16, x17 as EB_I8MM_COLS_HI wants them.
+// %[w] at the block's weights, 320 bytes after its header (GemmKernel::flags: 5 arrays), and x16, x17 as
+// EB_I8MM_COLS_HI wants them.
 #define EB_I8MM_BIAS                          \
   "ld4r {v16.2d - v19.2d}, [%[w]], #32\n"     \
   "ld4r {v20.2d - v23.2d}, [%[w]]\n"          \
   "sub %[w], %[w], #32\n"                     \
   "ld4r {v24.2d - v27.2d}, [%[w]], #32\n"     \
   "ld4r {v28.2d - v31.2d}, [%[w]]\n"           \
-  "add x16, %[w], #288\n"                      \
-  "add %[w], %[w], #224\n"                     \
+  "add x16, %[w], #352\n"                      \
+  "add %[w], %[w], #288\n"                     \
   "mov x17, #128\n"
 // 16 k of four rows: 4 loads, zipped into v4, v6 = rows (0, 1), (2, 3) at k .. k + 7 and v5, v7 at k + 8 .. k + 15.
 #define EB_I8MM_ROWS16                        \
@@ -286,7 +274,7 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm(size_t mr, size_t nc, si
     int32x4_t acc[2][8] = {{acc0_0, acc0_1, acc0_2, acc0_3, acc0_4, acc0_5, acc0_6, acc0_7},
                            {acc1_0, acc1_1, acc1_2, acc1_3, acc1_4, acc1_5, acc1_6, acc1_7}};
     int8x16_t out[4];
-    requantize(header, nc, acc, o, out);
+    requantize(header, acc, o, out);
     if (nc < kNR) {
       store_partial(c3, out[3], nc);
       store_partial(c2, out[2], nc);
