@@ -66,7 +66,7 @@ typedef struct eb_qs8_vadd_params {
   int32_t left_shift;
   int32_t a_multiplier, a_shift, b_multiplier, b_shift, output_multiplier, output_shift;
   int32_t output_min, output_max;
-  // Optional, NULL when unset: 1024 bytes from eb_qs8_vadd_table_neon (the arm64 NEON kernel's lookup loop). Every
+  // Optional, NULL when unset: 1344 bytes from eb_qs8_vadd_table_neon (the arm64 NEON kernel's lookup loop). Every
   // other kernel, and the reference, ignores it.
   const uint8_t* table;
 } eb_qs8_vadd_params;

@@ -66,7 +66,7 @@ eb_status plan(eb_model* m, const Op& op, OpPlan& plan, PlanContext&) {
   if (op.form == kFormFloat || !same_shape(m, op) || elem_kernels(m->isa).add != eb_qs8_vadd_minmax_ukernel__neon)
     return EB_OK;
   const eb_qs8_vadd_params k = flat_params(m, op);
-  uint8_t* table = static_cast<uint8_t*>(tracked_alloc_aligned(m, 1024, &plan.packed_raw));
+  uint8_t* table = static_cast<uint8_t*>(tracked_alloc_aligned(m, 1344, &plan.packed_raw));
   if (table == NULL) return EB_ERR_NOMEM;
   if (eb_qs8_vadd_table_neon(&k, table)) {
     plan.kind = kPlanTable;

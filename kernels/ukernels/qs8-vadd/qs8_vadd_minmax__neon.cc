@@ -211,7 +211,7 @@ void vadd_fast_range(const eb_qs8_vadd_params* p, size_t count, const int8_t* a,
 #if defined(__aarch64__)
 // kLut's loop, 64 outputs a step, in inline asm: with intrinsics GCC 12 spills (the four-register TBL tables need
 // consecutive registers; measured 219 instructions per 64 outputs, most of them moves and spills). One table pointer
-// walks the 1024 bytes in the order they are used (build_table's layout: for a, per chunk c of 64 entries, X then R;
+// walks the table in the order they are used (build_table's layout: for a, per chunk c of 64 entries, X then R;
 // then for b, G then R'), so every table load is one post-incremented ld1. Chunk c's index is the byte − 64c
 // (>= 64, TBX keeps the lane, outside the chunk). v8–v11 X, v12–v15 R, v16–v19 G, v20–v23 R'; v4–v7 the indices.
 #define EB_VADD_LUT_SIDE(X0, X1, X2, X3, R0, R1, R2, R3)                                                     \
@@ -242,6 +242,34 @@ void vadd_fast_range(const eb_qs8_vadd_params* p, size_t count, const int8_t* a,
   "sub v10.16b, v10.16b, v14.16b\n sub v11.16b, v11.16b, v15.16b\n"                                          \
   "sqadd v8.16b, v8.16b, v16.16b\n sqadd v9.16b, v9.16b, v17.16b\n"                                          \
   "sqadd v10.16b, v10.16b, v18.16b\n sqadd v11.16b, v11.16b, v19.16b\n"
+// Wide mode (build_table): b's side has three tables, G+ (v16–v19), G− (v25–v28) and R' (v20–v23), and the sum is
+// formed in the unsigned domain y + 128: uqsub(uqadd(U − mask, G+), G−) (one of G+, G− is 0 in every entry), then
+// eor 0x80 (v29) gives y.
+#define EB_VADD_LUT_LOOK(OP, Y0, Y1, Y2, Y3)                                                                 \
+  "ld1 {v0.16b-v3.16b}, [%[tp]], #64\n" OP " " Y0 ".16b, {v0.16b-v3.16b}, v4.16b\n" OP " " Y1               \
+  ".16b, {v0.16b-v3.16b}, v5.16b\n" OP " " Y2 ".16b, {v0.16b-v3.16b}, v6.16b\n" OP " " Y3                   \
+  ".16b, {v0.16b-v3.16b}, v7.16b\n"
+#define EB_VADD_LUT_NEXT                                                                                     \
+  "sub v4.16b, v4.16b, v24.16b\n sub v5.16b, v5.16b, v24.16b\n"                                              \
+  "sub v6.16b, v6.16b, v24.16b\n sub v7.16b, v7.16b, v24.16b\n"
+#define EB_VADD_LUT_CHUNK3(OP)                                                                               \
+  EB_VADD_LUT_LOOK(OP, "v16", "v17", "v18", "v19")                                                           \
+  EB_VADD_LUT_LOOK(OP, "v25", "v26", "v27", "v28") EB_VADD_LUT_LOOK(OP, "v20", "v21", "v22", "v23")
+#define EB_VADD_LUT_BODY_WIDE                                                                                \
+  "mov %[tp], %[t]\n"                                                                                        \
+  "ld1 {v4.16b-v7.16b}, [%[a]], #64\n" EB_VADD_LUT_SIDE("v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15") \
+  "ld1 {v4.16b-v7.16b}, [%[b]], #64\n" EB_VADD_LUT_CHUNK3("tbl") EB_VADD_LUT_NEXT EB_VADD_LUT_CHUNK3("tbx")    \
+  EB_VADD_LUT_NEXT EB_VADD_LUT_CHUNK3("tbx") EB_VADD_LUT_NEXT EB_VADD_LUT_CHUNK3("tbx")                      \
+  "cmhi v12.16b, v12.16b, v20.16b\n cmhi v13.16b, v13.16b, v21.16b\n"                                        \
+  "cmhi v14.16b, v14.16b, v22.16b\n cmhi v15.16b, v15.16b, v23.16b\n"                                        \
+  "sub v8.16b, v8.16b, v12.16b\n sub v9.16b, v9.16b, v13.16b\n"                                              \
+  "sub v10.16b, v10.16b, v14.16b\n sub v11.16b, v11.16b, v15.16b\n"                                          \
+  "uqadd v8.16b, v8.16b, v16.16b\n uqadd v9.16b, v9.16b, v17.16b\n"                                          \
+  "uqadd v10.16b, v10.16b, v18.16b\n uqadd v11.16b, v11.16b, v19.16b\n"                                      \
+  "uqsub v8.16b, v8.16b, v25.16b\n uqsub v9.16b, v9.16b, v26.16b\n"                                          \
+  "uqsub v10.16b, v10.16b, v27.16b\n uqsub v11.16b, v11.16b, v28.16b\n"                                      \
+  "eor v8.16b, v8.16b, v29.16b\n eor v9.16b, v9.16b, v29.16b\n"                                              \
+  "eor v10.16b, v10.16b, v29.16b\n eor v11.16b, v11.16b, v29.16b\n"
 #define EB_VADD_LUT_CLAMP                                                                                    \
   "smax v8.16b, v8.16b, %[lo].16b\n smax v9.16b, v9.16b, %[lo].16b\n"                                        \
   "smax v10.16b, v10.16b, %[lo].16b\n smax v11.16b, v11.16b, %[lo].16b\n"                                    \
@@ -249,44 +277,38 @@ void vadd_fast_range(const eb_qs8_vadd_params* p, size_t count, const int8_t* a,
   "smin v10.16b, v10.16b, %[hi].16b\n smin v11.16b, v11.16b, %[hi].16b\n"
 #define EB_VADD_LUT_CLOBBERS                                                                                 \
   "memory", "cc", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", \
-      "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24"
+      "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29"
 
 // n >= 1 steps of 64 outputs.
-template <bool kClamp>
+template <bool kClamp, bool kWide>
 void lut64(const uint8_t* t, size_t n, const int8_t* a, const int8_t* b, int8_t* y, int8x16_t lo, int8x16_t hi) {
   const uint8_t* tp;
-  if (kClamp) {
-    __asm__ volatile("movi v24.16b, #64\n"
-                     "1:\n" EB_VADD_LUT_BODY EB_VADD_LUT_CLAMP
-                     "st1 {v8.16b-v11.16b}, [%[y]], #64\n"
-                     "subs %[n], %[n], #1\n"
-                     "b.ne 1b\n"
-                     : [a] "+r"(a), [b] "+r"(b), [y] "+r"(y), [n] "+r"(n), [tp] "=&r"(tp)
-                     : [t] "r"(t), [lo] "w"(lo), [hi] "w"(hi)
-                     : EB_VADD_LUT_CLOBBERS);
-  } else {
-    (void)lo, (void)hi;
-    __asm__ volatile("movi v24.16b, #64\n"
-                     "1:\n" EB_VADD_LUT_BODY
-                     "st1 {v8.16b-v11.16b}, [%[y]], #64\n"
-                     "subs %[n], %[n], #1\n"
-                     "b.ne 1b\n"
-                     : [a] "+r"(a), [b] "+r"(b), [y] "+r"(y), [n] "+r"(n), [tp] "=&r"(tp)
-                     : [t] "r"(t)
-                     : EB_VADD_LUT_CLOBBERS);
-  }
+#define EB_VADD_LUT_ASM(BODY)                                                                                \
+  __asm__ volatile("movi v24.16b, #64\n movi v29.16b, #0x80\n"                                                \
+                   "1:\n" BODY                                                                               \
+                   "st1 {v8.16b-v11.16b}, [%[y]], #64\n"                                                      \
+                   "subs %[n], %[n], #1\n"                                                                   \
+                   "b.ne 1b\n"                                                                               \
+                   : [a] "+r"(a), [b] "+r"(b), [y] "+r"(y), [n] "+r"(n), [tp] "=&r"(tp)                        \
+                   : [t] "r"(t), [lo] "w"(lo), [hi] "w"(hi)                                                   \
+                   : EB_VADD_LUT_CLOBBERS)
+  if (kWide && kClamp) EB_VADD_LUT_ASM(EB_VADD_LUT_BODY_WIDE EB_VADD_LUT_CLAMP);
+  if (kWide && !kClamp) EB_VADD_LUT_ASM(EB_VADD_LUT_BODY_WIDE);
+  if (!kWide && kClamp) EB_VADD_LUT_ASM(EB_VADD_LUT_BODY EB_VADD_LUT_CLAMP);
+  if (!kWide && !kClamp) EB_VADD_LUT_ASM(EB_VADD_LUT_BODY);
+#undef EB_VADD_LUT_ASM
 }
 
-template <bool kClamp>
+template <bool kClamp, bool kWide>
 void vadd_lut(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const int8_t* b, int8_t* output) {
   const int8x16_t lo = vdupq_n_s8((int8_t)p->output_min), hi = vdupq_n_s8((int8_t)p->output_max);
   const size_t n = count / 64, i = n * 64;
-  if (n > 0) lut64<kClamp>(p->table, n, a, b, output, lo, hi);
+  if (n > 0) lut64<kClamp, kWide>(p->table, n, a, b, output, lo, hi);
   if (i < count) {  // the tail through 64-byte stack copies
     int8_t ta[64] = {0}, tb[64] = {0}, ty[64];
     memcpy(ta, a + i, count - i);
     memcpy(tb, b + i, count - i);
-    lut64<kClamp>(p->table, 1, ta, tb, ty, lo, hi);
+    lut64<kClamp, kWide>(p->table, 1, ta, tb, ty, lo, hi);
     memcpy(output + i, ty, count - i);
   }
 }
@@ -296,6 +318,11 @@ inline size_t at_x(int i) { return (size_t)(128 * (i / 64) + i % 64); }
 inline size_t at_r(int i) { return at_x(i) + 64; }
 inline size_t at_g(int i) { return at_x(i) + 512; }
 inline size_t at_rb(int i) { return at_x(i) + 576; }
+// Wide mode: b's side per chunk G+, G−, R' (192 bytes); the mode byte after both layouts.
+inline size_t at_gp(int i) { return (size_t)(512 + 192 * (i / 64) + i % 64); }
+inline size_t at_gn(int i) { return at_gp(i) + 64; }
+inline size_t at_rbw(int i) { return at_gp(i) + 128; }
+constexpr size_t kModeByte = 1280;
 
 // kLut's tables: the comment at the top of the file. The scalar reference math (requant.h) gives a' and b'.
 int build_table(const eb_qs8_vadd_params* p, uint8_t* table) {
@@ -359,19 +386,41 @@ int build_table(const eb_qs8_vadd_params* p, uint8_t* table) {
   }
   const int64_t t_lo = -128 - xmin > gmax - 127 ? -128 - xmin : gmax - 127;
   const int64_t t_hi = 126 - xmax < gmin + 128 ? 126 - xmax : gmin + 128;
-  if (t_lo > t_hi) return 0;
-  for (int i = 0; i < 256; ++i) {
-    table[at_x(i)] = (uint8_t)(int8_t)(X[i] + t_lo);
-    table[at_r(i)] = R[i];
-    table[at_g(i)] = (uint8_t)(int8_t)(G[i] - t_lo);
-    table[at_rb(i)] = Rb[i];
+  const bool wide = t_lo > t_hi;
+  if (wide) {  // U = X − xmin in [0, 254], V = G + xmin + 128 in [−255, 255] as G+ − G−
+    if (xmax - xmin > 254 || gmin + xmin + 128 < -255 || gmax + xmin + 128 > 255) return 0;
+    for (int i = 0; i < 256; ++i) {
+      const int64_t v = G[i] + xmin + 128;
+      table[at_x(i)] = (uint8_t)(X[i] - xmin);
+      table[at_r(i)] = R[i];
+      table[at_gp(i)] = (uint8_t)(v > 0 ? v : 0);
+      table[at_gn(i)] = (uint8_t)(v < 0 ? -v : 0);
+      table[at_rbw(i)] = Rb[i];
+    }
+  } else {
+    for (int i = 0; i < 256; ++i) {
+      table[at_x(i)] = (uint8_t)(int8_t)(X[i] + t_lo);
+      table[at_r(i)] = R[i];
+      table[at_g(i)] = (uint8_t)(int8_t)(G[i] - t_lo);
+      table[at_rb(i)] = Rb[i];
+    }
   }
+  table[kModeByte] = wide ? 1 : 0;
   // The check: lut64's arithmetic, lane by lane, against the reference on every input pair.
   for (int i = 0; i < 256; ++i) {
     for (int j = 0; j < 256; ++j) {
-      const int32_t s = (int8_t)table[at_x(i)] + (table[at_r(i)] > table[at_rb(j)] ? 1 : 0) + (int8_t)table[at_g(j)];
-      const int8_t y = eb_clamp_s8(s < -128 ? -128 : (s > 127 ? 127 : s), p->output_min, p->output_max);
-      if (y != eb_qs8_vadd_requant_ref(p, (int8_t)(uint8_t)i, (int8_t)(uint8_t)j, 0)) return 0;
+      int32_t s;
+      if (wide) {
+        s = table[at_x(i)] + (table[at_r(i)] > table[at_rbw(j)] ? 1 : 0) + table[at_gp(j)];
+        s = (s > 255 ? 255 : s) - table[at_gn(j)];
+        s = (s < 0 ? 0 : s) - 128;
+      } else {
+        s = (int8_t)table[at_x(i)] + (table[at_r(i)] > table[at_rb(j)] ? 1 : 0) + (int8_t)table[at_g(j)];
+        s = s < -128 ? -128 : (s > 127 ? 127 : s);
+      }
+      if (eb_clamp_s8(s, p->output_min, p->output_max) !=
+          eb_qs8_vadd_requant_ref(p, (int8_t)(uint8_t)i, (int8_t)(uint8_t)j, 0))
+        return 0;
     }
   }
   return 1;
@@ -392,8 +441,13 @@ extern "C" void eb_qs8_vadd_minmax_ukernel__neon(const eb_qs8_vadd_params* p, si
                                                  const int8_t* b, int8_t* output) {
 #if defined(__aarch64__)
   if (p->table != NULL) {
-    if (p->output_min == -128 && p->output_max == 127) return vadd_lut<false>(p, count, a, b, output);
-    return vadd_lut<true>(p, count, a, b, output);
+    const bool full = p->output_min == -128 && p->output_max == 127;
+    if (p->table[kModeByte]) {
+      if (full) return vadd_lut<false, true>(p, count, a, b, output);
+      return vadd_lut<true, true>(p, count, a, b, output);
+    }
+    if (full) return vadd_lut<false, false>(p, count, a, b, output);
+    return vadd_lut<true, false>(p, count, a, b, output);
   }
 #endif
   if (!linear(p->a_multiplier, p->a_shift) && linear(p->b_multiplier, p->b_shift)) {
