@@ -214,25 +214,31 @@ void vadd_fast_range(const eb_qs8_vadd_params* p, size_t count, const int8_t* a,
 // walks the table in the order they are used (build_table's layout: for a, per chunk c of 64 entries, X then R;
 // then for b, G then R'), so every table load is one post-incremented ld1. Chunk c's index is the byte − 64c
 // (>= 64, TBX keeps the lane, outside the chunk). v8–v11 X, v12–v15 R, v16–v19 G, v20–v23 R'; v4–v7 the indices.
-#define EB_VADD_LUT_SIDE(X0, X1, X2, X3, R0, R1, R2, R3)                                                     \
-  "ld1 {v0.16b-v3.16b}, [%[tp]], #64\n"                                                                      \
-  "tbl " X0 ".16b, {v0.16b-v3.16b}, v4.16b\n tbl " X1 ".16b, {v0.16b-v3.16b}, v5.16b\n"                     \
-  "tbl " X2 ".16b, {v0.16b-v3.16b}, v6.16b\n tbl " X3 ".16b, {v0.16b-v3.16b}, v7.16b\n"                     \
-  "ld1 {v0.16b-v3.16b}, [%[tp]], #64\n"                                                                      \
-  "tbl " R0 ".16b, {v0.16b-v3.16b}, v4.16b\n tbl " R1 ".16b, {v0.16b-v3.16b}, v5.16b\n"                     \
-  "tbl " R2 ".16b, {v0.16b-v3.16b}, v6.16b\n tbl " R3 ".16b, {v0.16b-v3.16b}, v7.16b\n"                     \
-  EB_VADD_LUT_CHUNK(X0, X1, X2, X3, R0, R1, R2, R3)                                                          \
-  EB_VADD_LUT_CHUNK(X0, X1, X2, X3, R0, R1, R2, R3) EB_VADD_LUT_CHUNK(X0, X1, X2, X3, R0, R1, R2, R3)
-#define EB_VADD_LUT_CHUNK(X0, X1, X2, X3, R0, R1, R2, R3)                                                    \
-  "sub v4.16b, v4.16b, v24.16b\n sub v5.16b, v5.16b, v24.16b\n"                                              \
-  "sub v6.16b, v6.16b, v24.16b\n sub v7.16b, v7.16b, v24.16b\n"                                              \
-  "ld1 {v0.16b-v3.16b}, [%[tp]], #64\n"                                                                      \
-  "tbx " X0 ".16b, {v0.16b-v3.16b}, v4.16b\n tbx " X1 ".16b, {v0.16b-v3.16b}, v5.16b\n"                     \
-  "tbx " X2 ".16b, {v0.16b-v3.16b}, v6.16b\n tbx " X3 ".16b, {v0.16b-v3.16b}, v7.16b\n"                     \
-  "ld1 {v0.16b-v3.16b}, [%[tp]], #64\n"                                                                      \
-  "tbx " R0 ".16b, {v0.16b-v3.16b}, v4.16b\n tbx " R1 ".16b, {v0.16b-v3.16b}, v5.16b\n"                     \
+#define EB_VADD_LUT_SIDE(X0, X1, X2, X3, R0, R1, R2, R3)                              \
+  "ld1 {v0.16b-v3.16b}, [%[tp]], #64\n"                                               \
+  "tbl " X0 ".16b, {v0.16b-v3.16b}, v4.16b\n tbl " X1                                 \
+  ".16b, {v0.16b-v3.16b}, v5.16b\n"                                                   \
+  "tbl " X2 ".16b, {v0.16b-v3.16b}, v6.16b\n tbl " X3                                 \
+  ".16b, {v0.16b-v3.16b}, v7.16b\n"                                                   \
+  "ld1 {v0.16b-v3.16b}, [%[tp]], #64\n"                                               \
+  "tbl " R0 ".16b, {v0.16b-v3.16b}, v4.16b\n tbl " R1                                 \
+  ".16b, {v0.16b-v3.16b}, v5.16b\n"                                                   \
+  "tbl " R2 ".16b, {v0.16b-v3.16b}, v6.16b\n tbl " R3                                 \
+  ".16b, {v0.16b-v3.16b}, v7.16b\n" EB_VADD_LUT_CHUNK(X0, X1, X2, X3, R0, R1, R2, R3) \
+      EB_VADD_LUT_CHUNK(X0, X1, X2, X3, R0, R1, R2, R3) EB_VADD_LUT_CHUNK(X0, X1, X2, X3, R0, R1, R2, R3)
+#define EB_VADD_LUT_CHUNK(X0, X1, X2, X3, R0, R1, R2, R3)       \
+  "sub v4.16b, v4.16b, v24.16b\n sub v5.16b, v5.16b, v24.16b\n" \
+  "sub v6.16b, v6.16b, v24.16b\n sub v7.16b, v7.16b, v24.16b\n" \
+  "ld1 {v0.16b-v3.16b}, [%[tp]], #64\n"                         \
+  "tbx " X0 ".16b, {v0.16b-v3.16b}, v4.16b\n tbx " X1           \
+  ".16b, {v0.16b-v3.16b}, v5.16b\n"                             \
+  "tbx " X2 ".16b, {v0.16b-v3.16b}, v6.16b\n tbx " X3           \
+  ".16b, {v0.16b-v3.16b}, v7.16b\n"                             \
+  "ld1 {v0.16b-v3.16b}, [%[tp]], #64\n"                         \
+  "tbx " R0 ".16b, {v0.16b-v3.16b}, v4.16b\n tbx " R1           \
+  ".16b, {v0.16b-v3.16b}, v5.16b\n"                             \
   "tbx " R2 ".16b, {v0.16b-v3.16b}, v6.16b\n tbx " R3 ".16b, {v0.16b-v3.16b}, v7.16b\n"
-#define EB_VADD_LUT_BODY                                                                                     \
+#define EB_VADD_LUT_BODY \
   "mov %[tp], %[t]\n"                                                                                        \
   "ld1 {v4.16b-v7.16b}, [%[a]], #64\n" EB_VADD_LUT_SIDE("v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15") \
   "ld1 {v4.16b-v7.16b}, [%[b]], #64\n" EB_VADD_LUT_SIDE("v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23") \
@@ -245,17 +251,17 @@ void vadd_fast_range(const eb_qs8_vadd_params* p, size_t count, const int8_t* a,
 // Wide mode (build_table): b's side has three tables, G+ (v16–v19), G− (v25–v28) and R' (v20–v23), and the sum is
 // formed in the unsigned domain y + 128: uqsub(uqadd(U − mask, G+), G−) (one of G+, G− is 0 in every entry), then
 // eor 0x80 (v29) gives y.
-#define EB_VADD_LUT_LOOK(OP, Y0, Y1, Y2, Y3)                                                                 \
-  "ld1 {v0.16b-v3.16b}, [%[tp]], #64\n" OP " " Y0 ".16b, {v0.16b-v3.16b}, v4.16b\n" OP " " Y1               \
-  ".16b, {v0.16b-v3.16b}, v5.16b\n" OP " " Y2 ".16b, {v0.16b-v3.16b}, v6.16b\n" OP " " Y3                   \
+#define EB_VADD_LUT_LOOK(OP, Y0, Y1, Y2, Y3)                                                  \
+  "ld1 {v0.16b-v3.16b}, [%[tp]], #64\n" OP " " Y0 ".16b, {v0.16b-v3.16b}, v4.16b\n" OP " " Y1 \
+  ".16b, {v0.16b-v3.16b}, v5.16b\n" OP " " Y2 ".16b, {v0.16b-v3.16b}, v6.16b\n" OP " " Y3     \
   ".16b, {v0.16b-v3.16b}, v7.16b\n"
-#define EB_VADD_LUT_NEXT                                                                                     \
-  "sub v4.16b, v4.16b, v24.16b\n sub v5.16b, v5.16b, v24.16b\n"                                              \
+#define EB_VADD_LUT_NEXT                                        \
+  "sub v4.16b, v4.16b, v24.16b\n sub v5.16b, v5.16b, v24.16b\n" \
   "sub v6.16b, v6.16b, v24.16b\n sub v7.16b, v7.16b, v24.16b\n"
-#define EB_VADD_LUT_CHUNK3(OP)                                                                               \
-  EB_VADD_LUT_LOOK(OP, "v16", "v17", "v18", "v19")                                                           \
+#define EB_VADD_LUT_CHUNK3(OP)                     \
+  EB_VADD_LUT_LOOK(OP, "v16", "v17", "v18", "v19") \
   EB_VADD_LUT_LOOK(OP, "v25", "v26", "v27", "v28") EB_VADD_LUT_LOOK(OP, "v20", "v21", "v22", "v23")
-#define EB_VADD_LUT_BODY_WIDE                                                                                \
+#define EB_VADD_LUT_BODY_WIDE \
   "mov %[tp], %[t]\n"                                                                                        \
   "ld1 {v4.16b-v7.16b}, [%[a]], #64\n" EB_VADD_LUT_SIDE("v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15") \
   "ld1 {v4.16b-v7.16b}, [%[b]], #64\n" EB_VADD_LUT_CHUNK3("tbl") EB_VADD_LUT_NEXT EB_VADD_LUT_CHUNK3("tbx")    \
@@ -270,12 +276,12 @@ void vadd_fast_range(const eb_qs8_vadd_params* p, size_t count, const int8_t* a,
   "uqsub v10.16b, v10.16b, v27.16b\n uqsub v11.16b, v11.16b, v28.16b\n"                                      \
   "eor v8.16b, v8.16b, v29.16b\n eor v9.16b, v9.16b, v29.16b\n"                                              \
   "eor v10.16b, v10.16b, v29.16b\n eor v11.16b, v11.16b, v29.16b\n"
-#define EB_VADD_LUT_CLAMP                                                                                    \
-  "smax v8.16b, v8.16b, %[lo].16b\n smax v9.16b, v9.16b, %[lo].16b\n"                                        \
-  "smax v10.16b, v10.16b, %[lo].16b\n smax v11.16b, v11.16b, %[lo].16b\n"                                    \
-  "smin v8.16b, v8.16b, %[hi].16b\n smin v9.16b, v9.16b, %[hi].16b\n"                                        \
+#define EB_VADD_LUT_CLAMP                                                 \
+  "smax v8.16b, v8.16b, %[lo].16b\n smax v9.16b, v9.16b, %[lo].16b\n"     \
+  "smax v10.16b, v10.16b, %[lo].16b\n smax v11.16b, v11.16b, %[lo].16b\n" \
+  "smin v8.16b, v8.16b, %[hi].16b\n smin v9.16b, v9.16b, %[hi].16b\n"     \
   "smin v10.16b, v10.16b, %[hi].16b\n smin v11.16b, v11.16b, %[hi].16b\n"
-#define EB_VADD_LUT_CLOBBERS                                                                                 \
+#define EB_VADD_LUT_CLOBBERS                                                                                     \
   "memory", "cc", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", \
       "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29"
 
@@ -283,15 +289,16 @@ void vadd_fast_range(const eb_qs8_vadd_params* p, size_t count, const int8_t* a,
 template <bool kClamp, bool kWide>
 void lut64(const uint8_t* t, size_t n, const int8_t* a, const int8_t* b, int8_t* y, int8x16_t lo, int8x16_t hi) {
   const uint8_t* tp;
-#define EB_VADD_LUT_ASM(BODY)                                                                                \
-  __asm__ volatile("movi v24.16b, #64\n movi v29.16b, #0x80\n"                                                \
-                   "1:\n" BODY                                                                               \
-                   "st1 {v8.16b-v11.16b}, [%[y]], #64\n"                                                      \
-                   "subs %[n], %[n], #1\n"                                                                   \
-                   "b.ne 1b\n"                                                                               \
-                   : [a] "+r"(a), [b] "+r"(b), [y] "+r"(y), [n] "+r"(n), [tp] "=&r"(tp)                        \
-                   : [t] "r"(t), [lo] "w"(lo), [hi] "w"(hi)                                                   \
-                   : EB_VADD_LUT_CLOBBERS)
+#define EB_VADD_LUT_ASM(BODY)                                              \
+  __asm__ volatile(                                                        \
+      "movi v24.16b, #64\n movi v29.16b, #0x80\n"                          \
+      "1:\n" BODY                                                          \
+      "st1 {v8.16b-v11.16b}, [%[y]], #64\n"                                \
+      "subs %[n], %[n], #1\n"                                              \
+      "b.ne 1b\n"                                                          \
+      : [a] "+r"(a), [b] "+r"(b), [y] "+r"(y), [n] "+r"(n), [tp] "=&r"(tp) \
+      : [t] "r"(t), [lo] "w"(lo), [hi] "w"(hi)                             \
+      : EB_VADD_LUT_CLOBBERS)
   if (kWide && kClamp) EB_VADD_LUT_ASM(EB_VADD_LUT_BODY_WIDE EB_VADD_LUT_CLAMP);
   if (kWide && !kClamp) EB_VADD_LUT_ASM(EB_VADD_LUT_BODY_WIDE);
   if (!kWide && kClamp) EB_VADD_LUT_ASM(EB_VADD_LUT_BODY EB_VADD_LUT_CLAMP);
@@ -357,16 +364,20 @@ int build_table(const eb_qs8_vadd_params* p, uint8_t* table) {
     int lo = 0, hi = 256;  // #{θ <= φ_i}
     while (lo < hi) {
       const int mid = (lo + hi) / 2;
-      if (sorted[mid] <= phi[i]) lo = mid + 1;
-      else hi = mid;
+      if (sorted[mid] <= phi[i])
+        lo = mid + 1;
+      else
+        hi = mid;
     }
     if (lo == 256) X[i] += 1, lo = 0;
     R[i] = (uint8_t)lo;
     lo = 0, hi = 256;  // #{θ < θ_i}
     while (lo < hi) {
       const int mid = (lo + hi) / 2;
-      if (sorted[mid] < theta[i]) lo = mid + 1;
-      else hi = mid;
+      if (sorted[mid] < theta[i])
+        lo = mid + 1;
+      else
+        hi = mid;
     }
     Rb[i] = (uint8_t)lo;
   }
