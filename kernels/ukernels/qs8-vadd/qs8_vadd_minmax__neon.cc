@@ -33,8 +33,14 @@
 // in bytes (R_i = 256 is carry 1 always: X_i + 1, R_i = 0). X and G are then clamped to where they can change
 // clamp(y, lo, hi) and shifted by ±t into int8 (X <= 126, so X + carry does not wrap). Four 256-byte tables
 // (X, R, G, R'), indexed by the input bytes, looked up with TBL / TBX over four 64-byte chunks; then
-// y = sqadd(X − mask, G) and the clamp. The table builder checks the result against eb_qs8_vadd_requant_ref on all
-// 65536 input pairs and gives up (no table, the loops above) when any differs: exact by construction and check.
+// y = sqadd(X − mask, G) and the clamp. When X and G do not both fit int8 that way (an output scale that spreads one
+// input over more than 256 codes: half of ResNet-18's ADDs), the wide mode (~37 per 16) keeps U = X − min X in
+// [0, 254] and splits V = G + min X + 128 in [−255, 255] into two tables G+ − G−, and forms y + 128 in unsigned
+// bytes: uqsub(uqadd(U + carry, G+), G−) = clamp(U + carry + V, 0, 255) as one of G+, G− is 0. When neither fits
+// (both inputs over more than 254 codes) there is no table. The builder checks the result, lane by lane as the
+// loop computes it, against eb_qs8_vadd_requant_ref on all 65536 input pairs and gives up (no table, the loops
+// above) when any differs: exact by construction and by that check. Building costs ~65536 reference evaluations per
+// ADD op, once, at load.
 #include <arm_neon.h>
 #include <string.h>
 
