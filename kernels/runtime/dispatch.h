@@ -97,7 +97,8 @@ struct SpmmKernel {
   uint32_t grouped;  // 1: the grouped strip index of the ARM kernels (ukernels_isa.h), 0: (tap, offset) pairs
 };
 
-enum PlanKind : uint32_t { kPlanRef = 0, kPlanGemm = 1, kPlanDwconv = 2, kPlanSpmm = 3 };
+// kPlanTable: packed = an op's lookup table (ADD: eb_qs8_vadd_table_neon).
+enum PlanKind : uint32_t { kPlanRef = 0, kPlanGemm = 1, kPlanDwconv = 2, kPlanSpmm = 3, kPlanTable = 4 };
 
 // Per-op state for the optimized path of an op (CONV2D, FULLY_CONNECTED, SPARSE_*), made by its plan.
 struct OpPlan {

@@ -691,6 +691,7 @@ const VaddVariant kVadd[] = {
 // loop) most of the time, else anything the loader accepts (left_shift 0..24, any valid multiplier).
 eb_qs8_vadd_params pick_vadd(Rng& r) {
   eb_qs8_vadd_params p;
+  p.table = NULL;
   const bool lowering = r.chance(60);
   p.a_zero_point = pick_zp(r);
   p.b_zero_point = pick_zp(r);
@@ -782,6 +783,50 @@ void test_vadd(uint64_t seed) {
       ck.shape(same_rows(got, n + 64, want, 1, n, 0x5a, why, sizeof why), why);
     }
     free(a), free(b), free(want), free(got);
+#ifdef EB_HAVE_ISA_NEON
+    // The neon kernel's lookup loop (arm64; the table the ADD op plans at load): every input pair (a 256 × 256
+    // grid, 65536 outputs) for parameters the table builder accepts, which checks the same pairs in scalar; here
+    // the SIMD loop itself, at counts that end in a tail, against the reference.
+    if (v->fn == eb_qs8_vadd_minmax_ukernel__neon) {
+      const size_t grid = 65536 + 37;
+      int8_t* ga = static_cast<int8_t*>(alloc64(grid));
+      int8_t* gb = static_cast<int8_t*>(alloc64(grid));
+      int8_t* gwant = static_cast<int8_t*>(alloc64(grid));
+      int8_t* ggot = static_cast<int8_t*>(alloc64(grid + 64));
+      uint8_t* table = static_cast<uint8_t*>(alloc64(1344));
+      for (size_t i = 0; i < grid; ++i) ga[i] = (int8_t)(i & 255), gb[i] = (int8_t)((i >> 8) & 255);
+      int built = 0;
+      // Two of ResNet-18's ADDs (the lowering's parameters): the first fits the int8 sum (narrow mode), the second's
+      // output scale needs the unsigned sum with G+ / G− (wide mode); arm64 must build both.
+      const eb_qs8_vadd_params fixed[2] = {
+          {-17, -128, -128, 20, 1259272523, -1, 1 << 30, 0, 1893783792, -19, -128, 127, NULL},
+          {-6, -128, -128, 20, 1804623253, -2, 1 << 30, 0, 1101045907, -18, -128, 127, NULL}};
+      for (int rep = 0; rep < (g_quick ? 6 : 12) + 2; ++rep) {
+        eb_qs8_vadd_params p = rep < 2 ? fixed[rep] : pick_vadd(r);
+        if (!eb_qs8_vadd_table_neon(&p, table)) {
+#if defined(__aarch64__)
+          if (rep < 2) ck.shape(false, "table: the builder declined a ResNet-18 ADD");
+#endif
+          continue;
+        }
+        ++built;
+        p.table = table;
+        const size_t n = rep % 2 ? grid : 65536;
+        eb_qs8_vadd_ref(&p, n, ga, gb, gwant);
+        memset(ggot, 0x5a, grid + 64);
+        v->fn(&p, n, ga, gb, ggot);
+        char why[200];
+        snprintf(why, sizeof why, "table: count=%zu zp=(%d,%d,%d) ls=%d m/e=(%d,%d)(%d,%d)(%d,%d) clamp=[%d,%d]", n,
+                 p.a_zero_point, p.b_zero_point, p.output_zero_point, p.left_shift, p.a_multiplier, p.a_shift,
+                 p.b_multiplier, p.b_shift, p.output_multiplier, p.output_shift, p.output_min, p.output_max);
+        ck.shape(same_rows(ggot, grid + 64, gwant, 1, n, 0x5a, why, sizeof why), why);
+      }
+#if defined(__aarch64__)
+      if (built == 0) ck.shape(false, "table: the builder accepted none of the parameters");
+#endif
+      free(ga), free(gb), free(gwant), free(ggot), free(table);
+    }
+#endif
     ck.done();
   }
 }

@@ -66,6 +66,9 @@ typedef struct eb_qs8_vadd_params {
   int32_t left_shift;
   int32_t a_multiplier, a_shift, b_multiplier, b_shift, output_multiplier, output_shift;
   int32_t output_min, output_max;
+  // Optional, NULL when unset: 1344 bytes from eb_qs8_vadd_table_neon (the arm64 NEON kernel's lookup loop). Every
+  // other kernel, and the reference, ignores it.
+  const uint8_t* table;
 } eb_qs8_vadd_params;
 // Output may alias an input exactly (elementwise).
 void eb_qs8_vadd_ref(const eb_qs8_vadd_params* params, size_t count, const int8_t* a, const int8_t* b, int8_t* output);

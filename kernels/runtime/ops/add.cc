@@ -1,8 +1,10 @@
 // add.cc: ADD (docs/artifact.md): int8 (docs/quantization.md (7)) or float32, with broadcasting. Same-shape int8 ADD
 // runs the ISA's flat kernel split across threads; everything else runs the broadcasting reference kernels.
+#include <stdlib.h>
 #include <string.h>
 
 #include "../dispatch.h"
+#include "../gemm_exec.h"
 #include "../threadpool.h"
 #include "binary.h"
 
@@ -31,8 +33,8 @@ void add_task(void* ctx, size_t task, size_t) {
   j.fn(j.k, n, j.a + i0, j.b + i0, j.y + i0);
 }
 
-// Same-shape int8: the flat (SIMD, threaded) kernel.
-void run_flat(eb_model* m, const Op& op) {
+// The flat kernel's parameters (table: NULL; run_flat sets the plan's).
+eb_qs8_vadd_params flat_params(const eb_model* m, const Op& op) {
   const Tensor &a = m->tensors[op.inputs[0]], &b = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
   const AddInt8Params& p = op.p.add_int8;
   eb_qs8_vadd_params k;
@@ -48,10 +50,47 @@ void run_flat(eb_model* m, const Op& op) {
   k.output_shift = p.out_shift;
   k.output_min = p.act_min;
   k.output_max = p.act_max;
+  k.table = NULL;
+  return k;
+}
+
+bool same_shape(const eb_model* m, const Op& op) {
+  const Tensor &a = m->tensors[op.inputs[0]], &b = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
+  return a.num_elements == y.num_elements && b.num_elements == y.num_elements;
+}
+
+// Load time, same-shape int8 ADD on an ARM ISA: the neon kernel's lookup table (eb_qs8_vadd_table_neon; none when
+// the builder declines: the kernel then computes (7) in SIMD).
+eb_status plan(eb_model* m, const Op& op, OpPlan& plan, PlanContext&) {
+#ifdef EB_HAVE_ISA_NEON
+  if (op.form == kFormFloat || !same_shape(m, op) || elem_kernels(m->isa).add != eb_qs8_vadd_minmax_ukernel__neon)
+    return EB_OK;
+  const eb_qs8_vadd_params k = flat_params(m, op);
+  uint8_t* table = static_cast<uint8_t*>(tracked_alloc_aligned(m, 1344, &plan.packed_raw));
+  if (table == NULL) return EB_ERR_NOMEM;
+  if (eb_qs8_vadd_table_neon(&k, table)) {
+    plan.kind = kPlanTable;
+    plan.packed = table;
+  } else {
+    free(plan.packed_raw);
+    plan.packed_raw = NULL;
+  }
+#else
+  (void)m, (void)op, (void)plan;
+#endif
+  return EB_OK;
+}
+
+// Same-shape int8: the flat (SIMD, threaded) kernel.
+void run_flat(eb_model* m, const Op& op) {
+  const Tensor& y = m->tensors[op.outputs[0]];
+  eb_qs8_vadd_params k = flat_params(m, op);
+  const OpPlan* plan = plan_of(m, op);
+  if (plan != NULL) k.table = plan->packed;
   AddJob j = {&k,
               elem_kernels(m->isa).add,
-              reinterpret_cast<const int8_t*>(a.data),
-              reinterpret_cast<const int8_t*>(b.data),
+              reinterpret_cast<const int8_t*>(m->tensors[op.inputs[0]].data),
+              reinterpret_cast<const int8_t*>(m->tensors[op.inputs[1]].data),
               reinterpret_cast<int8_t*>(y.data),
               y.num_elements,
               0};
@@ -65,7 +104,7 @@ void run_flat(eb_model* m, const Op& op) {
 
 void run(eb_model* m, const Op& op) {
   const Tensor &a = m->tensors[op.inputs[0]], &b = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
-  const bool same = a.num_elements == y.num_elements && b.num_elements == y.num_elements;
+  const bool same = same_shape(m, op);
   if (op.form == kFormFloat) {
     const AddFloatParams& p = op.p.add_float;
     if (!same) return run_binary_f32(m, op, EB_BINARY_ADD, p.lo, p.hi);  // broadcasting
@@ -83,6 +122,6 @@ void run(eb_model* m, const Op& op) {
 
 }  // namespace
 
-const OpImpl kOpImplAdd = {validate, NULL, run, NULL, NULL};
+const OpImpl kOpImplAdd = {validate, plan, run, NULL, NULL};
 
 }  // namespace eb
