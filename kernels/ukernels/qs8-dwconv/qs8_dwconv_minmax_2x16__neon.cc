@@ -276,9 +276,19 @@ EB_ALWAYS_INLINE void run_block(const eb_qs8_dwconv_params* p, const Geom<kKH, k
   block_row<kFast, kFull, kClamp>(p, g, rows, b, w, lo, hi, out);
 }
 
+// Any block of any window, one instantiation: the general requantization, a partial block, a clamp (a no-op for a
+// full int8 range). Not inlined, so the constant-size rows below share it (the library's size budget, issue 20).
+__attribute__((noinline)) void general_block(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const Block& b,
+                                             size_t lo, size_t hi, int8_t* out) {
+  const Geom<0, 0, 0> g(p);
+  run_block<false, false, true>(p, g, rows, b, lo, hi, out);
+}
+
+// Constant-size windows (kKH > 0) run their fast blocks — all 16 channels, the two-taps-in-int16 and right-shift
+// forms (EB_DW_BLOCK_PAIRS | EB_DW_BLOCK_RSHIFT), no clamp: MobileNetV2's ReLU6 layers — with the window unrolled;
+// every other block runs general_block.
 template <size_t kKH, size_t kKW, size_t kS>
 void dwconv_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const uint8_t* w, int8_t* out) {
-  const Geom<kKH, kKW, kS> g(p);
   const size_t C = p->channels, taps = p->kh * p->kw;
   const size_t block_bytes = (20 * kCR + taps * kCR + 63) / 64 * 64;  // packing.cc dw_header_bytes
   size_t lo, hi;
@@ -296,14 +306,11 @@ void dwconv_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const 
     b.n = C - c0 < kCR ? C - c0 : kCR;
     const uint32_t flags = (uint32_t)b.hdr[4 * kCR];
     const bool fast = (flags & (EB_DW_BLOCK_PAIRS | EB_DW_BLOCK_RSHIFT)) == (EB_DW_BLOCK_PAIRS | EB_DW_BLOCK_RSHIFT);
-    if (b.n == kCR && fast && !clamp) {
+    if (kKH != 0 && b.n == kCR && fast && !clamp) {
+      const Geom<kKH, kKW, kS> g(p);
       run_block<true, true, false>(p, g, rows, b, lo, hi, out);
-    } else if (b.n == kCR && fast) {
-      run_block<true, true, true>(p, g, rows, b, lo, hi, out);
-    } else if (b.n == kCR) {
-      run_block<false, true, true>(p, g, rows, b, lo, hi, out);
     } else {
-      run_block<false, false, true>(p, g, rows, b, lo, hi, out);
+      general_block(p, rows, b, lo, hi, out);
     }
   }
 }
@@ -315,7 +322,5 @@ extern "C" void eb_qs8_dwconv_minmax_ukernel_2x16__neon(const eb_qs8_dwconv_para
   const bool plain = p->dilation == 1;
   if (plain && p->kh == 3 && p->kw == 3 && p->stride == 1) return dwconv_row<3, 3, 1>(p, rows, wb, output);
   if (plain && p->kh == 3 && p->kw == 3 && p->stride == 2) return dwconv_row<3, 3, 2>(p, rows, wb, output);
-  if (plain && p->kh == 5 && p->kw == 5 && p->stride == 1) return dwconv_row<5, 5, 1>(p, rows, wb, output);
-  if (plain && p->kh == 5 && p->kw == 5 && p->stride == 2) return dwconv_row<5, 5, 2>(p, rows, wb, output);
   dwconv_row<0, 0, 0>(p, rows, wb, output);
 }

@@ -2,10 +2,10 @@
 // Reference twin: eb_qs8_maxpool_ref (qs8-maxpool/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
 //
 // Exactly eb_qs8_maxpool_ref: per output pixel, vmaxq_s8 over the valid taps of the channels, then the clamp (the
-// loader guarantees act_min <= act_max; left out when it is all of int8). The first valid tap starts the maximum
-// (every window has one), so no −128 fill is needed. Channels go 64 a step on aarch64 (one ld1 of four registers per
-// tap), then 16, then a scalar tail; a 3×3 window whose taps are all valid (ResNet's stem pool, but at its edges)
-// is unrolled.
+// loader guarantees act_min <= act_max; always applied, one instantiation less for the size budget). The first valid
+// tap starts the maximum (every window has one), so no −128 fill is needed. Channels go 64 a step on aarch64 (one ld1
+// of four registers per tap), then 16, then a scalar tail; a 3×3 window whose taps are all valid (ResNet's stem pool,
+// but at its edges) is unrolled.
 #include <arm_neon.h>
 
 #include "edgebuild/pool_window.h"
@@ -21,7 +21,7 @@ struct Window {
   size_t rows, cols, row_step, col_step;
 };
 
-template <size_t kR, size_t kC, bool kClamp>
+template <size_t kR, size_t kC>
 inline int8x16_t max16(const Window& w, size_t c, int8x16_t lo, int8x16_t hi) {
   const size_t rows = kR ? kR : w.rows, cols = kC ? kC : w.cols;
   int8x16_t best = vld1q_s8(w.first + c);
@@ -29,11 +29,11 @@ inline int8x16_t max16(const Window& w, size_t c, int8x16_t lo, int8x16_t hi) {
     const int8_t* px = w.first + r * w.row_step + c;
     for (size_t k = r == 0 ? 1 : 0; k < cols; ++k) best = vmaxq_s8(best, vld1q_s8(px + k * w.col_step));
   }
-  return kClamp ? vminq_s8(vmaxq_s8(best, lo), hi) : best;
+  return vminq_s8(vmaxq_s8(best, lo), hi);
 }
 
 #if defined(__aarch64__)
-template <size_t kR, size_t kC, bool kClamp>
+template <size_t kR, size_t kC>
 inline void max64(const Window& w, size_t c, int8x16_t lo, int8x16_t hi, int8_t* out) {
   const size_t rows = kR ? kR : w.rows, cols = kC ? kC : w.cols;
   int8x16x4_t best = vld1q_s8_x4(w.first + c);
@@ -44,19 +44,18 @@ inline void max64(const Window& w, size_t c, int8x16_t lo, int8x16_t hi, int8_t*
       for (int j = 0; j < 4; ++j) best.val[j] = vmaxq_s8(best.val[j], t.val[j]);
     }
   }
-  if (kClamp)
-    for (int j = 0; j < 4; ++j) best.val[j] = vminq_s8(vmaxq_s8(best.val[j], lo), hi);
+  for (int j = 0; j < 4; ++j) best.val[j] = vminq_s8(vmaxq_s8(best.val[j], lo), hi);
   vst1q_s8_x4(out + c, best);
 }
 #endif
 
-template <size_t kR, size_t kC, bool kClamp>
+template <size_t kR, size_t kC>
 inline void pixel(const eb_qs8_maxpool_params* p, const Window& w, size_t C, int8x16_t lo, int8x16_t hi, int8_t* out) {
   size_t c = 0;
 #if defined(__aarch64__)
-  for (; C - c >= 64; c += 64) max64<kR, kC, kClamp>(w, c, lo, hi, out);
+  for (; C - c >= 64; c += 64) max64<kR, kC>(w, c, lo, hi, out);
 #endif
-  for (; C - c >= 16; c += 16) vst1q_s8(out + c, max16<kR, kC, kClamp>(w, c, lo, hi));
+  for (; C - c >= 16; c += 16) vst1q_s8(out + c, max16<kR, kC>(w, c, lo, hi));
   for (; c < C; ++c) {
     int32_t best = -128;
     for (size_t r = 0; r < w.rows; ++r) {
@@ -67,7 +66,6 @@ inline void pixel(const eb_qs8_maxpool_params* p, const Window& w, size_t C, int
   }
 }
 
-template <bool kClamp>
 void maxpool(const eb_qs8_maxpool_params* p, const int8_t* input, int8_t* output) {
   const int8x16_t lo = vdupq_n_s8((int8_t)p->output_min), hi = vdupq_n_s8((int8_t)p->output_max);
   const int64_t H = p->input_height, W = p->input_width;
@@ -92,9 +90,9 @@ void maxpool(const eb_qs8_maxpool_params* p, const int8_t* input, int8_t* output
         w.row_step = row_step;
         w.col_step = col_step;
         if (w.rows == 3 && w.cols == 3) {
-          pixel<3, 3, kClamp>(p, w, C, lo, hi, output);
+          pixel<3, 3>(p, w, C, lo, hi, output);
         } else {
-          pixel<0, 0, kClamp>(p, w, C, lo, hi, output);
+          pixel<0, 0>(p, w, C, lo, hi, output);
         }
       }
     }
@@ -104,6 +102,5 @@ void maxpool(const eb_qs8_maxpool_params* p, const int8_t* input, int8_t* output
 
 extern "C" void eb_qs8_maxpool_minmax_ukernel__neon(const eb_qs8_maxpool_params* p, const int8_t* input,
                                                     int8_t* output) {
-  if (p->output_min == -128 && p->output_max == 127) return maxpool<false>(p, input, output);
-  maxpool<true>(p, input, output);
+  maxpool(p, input, output);
 }

@@ -81,7 +81,7 @@ struct Fast {
 };
 
 // Sixteen outputs of the kFast loop (kLinB: both inputs linear).
-template <bool kLinB, bool kClamp>
+template <bool kLinB>
 inline int8x16_t fast16(const Fast& f, int8x16_t va, int8x16_t vb) {
   int32x4_t sum[4];
   if (kLinB) {  // (d_a + d_b) · 2^(L−1)
@@ -106,11 +106,11 @@ inline int8x16_t fast16(const Fast& f, int8x16_t va, int8x16_t vb) {
   const int16x8_t y1 =
       vaddq_s16(low_halves(srdhm_rdbpot(sum[2], f.m_y, f.nr_y), srdhm_rdbpot(sum[3], f.m_y, f.nr_y)), f.zp_y);
   int8x16_t y = vcombine_s8(vqmovn_s16(y0), vqmovn_s16(y1));
-  if (kClamp) y = vminq_s8(vmaxq_s8(y, f.lo), f.hi);
+  y = vminq_s8(vmaxq_s8(y, f.lo), f.hi);  // always: one instantiation less (size budget); a no-op for all of int8
   return y;
 }
 
-template <bool kLinB, bool kClamp>
+template <bool kLinB>
 void vadd_fast(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const int8_t* b, int8_t* output) {
   const int32_t L = p->left_shift, pa = L > 15 ? L - 15 : 0, pb = L > 14 ? L - 14 : 0;
   Fast f;
@@ -130,17 +130,17 @@ void vadd_fast(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const
   f.nr_y = vdupq_n_s32(p->output_shift);
   size_t i = 0;
   for (; count - i >= 32; i += 32) {  // two independent chains (in-order cores wait on each one's latency)
-    const int8x16_t y0 = fast16<kLinB, kClamp>(f, vld1q_s8(a + i), vld1q_s8(b + i));
-    const int8x16_t y1 = fast16<kLinB, kClamp>(f, vld1q_s8(a + i + 16), vld1q_s8(b + i + 16));
+    const int8x16_t y0 = fast16<kLinB>(f, vld1q_s8(a + i), vld1q_s8(b + i));
+    const int8x16_t y1 = fast16<kLinB>(f, vld1q_s8(a + i + 16), vld1q_s8(b + i + 16));
     vst1q_s8(output + i, y0);
     vst1q_s8(output + i + 16, y1);
   }
-  for (; count - i >= 16; i += 16) vst1q_s8(output + i, fast16<kLinB, kClamp>(f, vld1q_s8(a + i), vld1q_s8(b + i)));
+  for (; count - i >= 16; i += 16) vst1q_s8(output + i, fast16<kLinB>(f, vld1q_s8(a + i), vld1q_s8(b + i)));
   if (i < count) {  // the tail through a 16-byte stack copy
     int8_t ta[16] = {0}, tb[16] = {0}, ty[16];
     memcpy(ta, a + i, count - i);
     memcpy(tb, b + i, count - i);
-    vst1q_s8(ty, fast16<kLinB, kClamp>(f, vld1q_s8(ta), vld1q_s8(tb)));
+    vst1q_s8(ty, fast16<kLinB>(f, vld1q_s8(ta), vld1q_s8(tb)));
     memcpy(output + i, ty, count - i);
   }
 }
@@ -210,8 +210,7 @@ void vadd_general(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, co
 
 template <bool kLinB>
 void vadd_fast_range(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const int8_t* b, int8_t* output) {
-  if (p->output_min == -128 && p->output_max == 127) return vadd_fast<kLinB, false>(p, count, a, b, output);
-  vadd_fast<kLinB, true>(p, count, a, b, output);
+  vadd_fast<kLinB>(p, count, a, b, output);
 }
 
 #if defined(__aarch64__)
