@@ -33,8 +33,8 @@ inline int32x4_t mbqm_shifted(int32x4_t shifted, int32x4_t mult, int32x4_t neg_r
 }
 // docs/quantization.md (5) for one 4-column block j of the 4 rows: the left shift only where a column has e > 0
 // (flags bit 1; sqshl by 0 is the identity), then mbqm_shifted.
-inline void requant_block(int32x4_t& x0, int32x4_t& x1, int32x4_t& x2, int32x4_t& x3, const int32_t* header,
-                          size_t j, bool left) {
+inline void requant_block(int32x4_t& x0, int32x4_t& x1, int32x4_t& x2, int32x4_t& x3, const int32_t* header, size_t j,
+                          bool left) {
   if (left) {
     const int32x4_t l = vld1q_s32(header + 2 * kNR + 4 * j);
     x0 = vqshlq_s32(x0, l), x1 = vqshlq_s32(x1, l), x2 = vqshlq_s32(x2, l), x3 = vqshlq_s32(x3, l);

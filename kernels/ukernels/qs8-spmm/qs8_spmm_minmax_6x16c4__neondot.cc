@@ -80,8 +80,8 @@ extern "C" void eb_qs8_spmm_minmax_ukernel_6x16c4__neondot(size_t mr, size_t nc,
     do {
       const size_t o = (size_t)*off++;
       const int8x16x4_t wv = vld1q_s8_x4(wp);
-      const int8x8_t x0 = load4(p0 + o), x1 = load4(p1 + o), x2 = load4(p2 + o), x3 = load4(p3 + o),
-                     x4 = load4(p4 + o), x5 = load4(p5 + o);
+      const int8x8_t x0 = load4(p0 + o), x1 = load4(p1 + o), x2 = load4(p2 + o), x3 = load4(p3 + o), x4 = load4(p4 + o),
+                     x5 = load4(p5 + o);
       a00 = vdotq_lane_s32(a00, wv.val[0], x0, 0);
       a01 = vdotq_lane_s32(a01, wv.val[1], x0, 0);
       a02 = vdotq_lane_s32(a02, wv.val[2], x0, 0);
