@@ -32,6 +32,13 @@ KERNEL_KR = 4
 KERNEL_NR = {"host": 16, "arm64": 16, "armv7": 16}
 MIN_GAIN = 1.15  # predicted dense/sparse time ratio below which a layer stays dense (margin for model error)
 COSTS_FILE = Path(__file__).with_name("sparse_costs.json")
+# Per target, the output-channels × K (= taps · input channels) product below which a layer stays dense whatever its
+# density: the sparse kernel's cost per row of outputs has a fixed part (per 16-column strip: the tap group, the
+# requantization and the call, ~25 instructions a row on arm64) that the density line does not see, and on a layer
+# with little work per row it dominates. Measured (bench_sparse --arm, per layer): MobileNetV2's first 1×1
+# projection (K 32, 16 output channels, 112×112 rows) ran 1.5× more instructions sparse than dense on the i8mm core
+# at 90%, while the smallest layer sparse wins on (its 1×1 expansion, K 16, 96 channels: 1536) gained 1.45×.
+MIN_ROW_WORK = {"arm64": 1024}
 
 
 def block_csr(w: np.ndarray, block: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -200,6 +207,11 @@ def choose_sparse(
             record.reason = f"{channels} input channels: the sparse kernels need a multiple of {KERNEL_KR}"
         elif mode == "never":
             record.reason = "sparse kernels disabled"
+        elif mode == "auto" and oc * k < MIN_ROW_WORK.get(target, 0):
+            record.reason = (
+                f"{oc} output channels x K {k} < {MIN_ROW_WORK[target]}: too little work per row for the sparse "
+                "kernel's fixed cost"
+            )
         elif mode == "auto" and gain < MIN_GAIN:
             record.reason = f"predicted gain {gain:.2f}x < {MIN_GAIN}x (slice density {density:.2f})"
         else:

@@ -394,7 +394,7 @@ bool spmm_kernel(uint32_t isa, SpmmKernel* k) {
 #endif
 #ifdef EB_HAVE_ISA_NEONDOT
     case kIsaNeonDot:
-    case kIsaI8mm: *k = {eb_qs8_spmm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 4, 0, 1}; return true;
+    case kIsaI8mm: *k = {eb_qs8_spmm_minmax_ukernel_6x16c4__neondot, 6, 16, 4, 1, 4, 0, 1}; return true;
 #endif
     default: return false;
   }

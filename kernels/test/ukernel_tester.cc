@@ -544,6 +544,8 @@ const SpmmVariant kSpmm[] = {
 #ifdef EB_HAVE_ISA_NEONDOT
     {"eb_qs8_spmm_minmax_ukernel_4x16c4__neondot", "neondot", eb_qs8_spmm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1,
      4, 0, true},
+    {"eb_qs8_spmm_minmax_ukernel_6x16c4__neondot", "neondot", eb_qs8_spmm_minmax_ukernel_6x16c4__neondot, 6, 16, 4, 1,
+     4, 0, true},
 #endif
     {NULL, NULL, NULL, 0, 0, 0, 0, 0, 0, false},
 };

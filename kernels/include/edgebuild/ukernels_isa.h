@@ -161,6 +161,7 @@ EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x16c4__neon);
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x16c4__neondot);
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x8c4__neondot_a55);  // in-order cores (cpu.cc tuned_gemm_kernels)
 EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x16c4__neondot);
+EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_6x16c4__neondot);
 // armv8.6 I8MM (aarch64)
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm);
 

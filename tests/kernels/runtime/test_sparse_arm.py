@@ -65,3 +65,22 @@ def test_cost_model_line_per_target() -> None:
     assert costs.ratio("convkxk", 0.3, "armv7") == costs.ratio("convkxk", 0.3)
     stored = CostModel.load()
     assert {"conv1x1", "convkxk"} <= set(stored.targets["arm64"])
+
+
+def test_arm64_keeps_small_layers_dense() -> None:
+    """A layer with little work per row (16 output channels × K 32: MobileNetV2's first 1×1 projection, slower sparse
+    on the i8mm core) stays dense on arm64 whatever its density; the same layer is sparse on the host."""
+    costs = CostModel({"conv1x1": (0.0, 1.0)}, "test", {"arm64": {"conv1x1": (0.0, 1.0)}})
+    chosen = {}
+    for c, oc in ((32, 16), (16, 96)):
+        case = conv_case(c=c, oc=oc, k=1, pad=0, seed=5, hw=(4, 4))
+        sparse = sparse_twin(case, (16, 4), "one", 4).dense  # one 16×4 block kept
+        for target in ("host", "arm64"):
+            (choice,) = choose_sparse(copy.deepcopy(sparse), target, costs=costs)
+            chosen[(oc, c, target)] = choice.chosen
+    assert chosen == {
+        (16, 32, "host"): "sparse",
+        (16, 32, "arm64"): "dense",
+        (96, 16, "host"): "sparse",
+        (96, 16, "arm64"): "sparse",
+    }
