@@ -198,8 +198,6 @@ const GemmVariant kGemm[] = {
     {"eb_qs8_gemm_minmax_ukernel_2x8c16__neon", "neon", eb_qs8_gemm_minmax_ukernel_2x8c16__neon, 2, 8, 16, 1, 4, 0,
      false, true},
     {"eb_qs8_gemm_minmax_ukernel_4x16__neon", "neon", eb_qs8_gemm_minmax_ukernel_4x16__neon, 4, 16, 1, 2, 4, 0},
-    {"eb_qs8_gemm_minmax_rshift_ukernel_2x8c16__neon", "neon", eb_qs8_gemm_minmax_rshift_ukernel_2x8c16__neon, 2, 8, 16,
-     1, 4, 0, false, true, true},
     {"eb_qs8_gemm_minmax_rshift_ukernel_4x16__neon", "neon", eb_qs8_gemm_minmax_rshift_ukernel_4x16__neon, 4, 16, 1, 2,
      4, 0, false, false, true},
 #endif
@@ -542,8 +540,6 @@ const SpmmVariant kSpmm[] = {
      true},
 #endif
 #ifdef EB_HAVE_ISA_NEONDOT
-    {"eb_qs8_spmm_minmax_ukernel_4x16c4__neondot", "neondot", eb_qs8_spmm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1,
-     4, 0, true},
     {"eb_qs8_spmm_minmax_ukernel_6x16c4__neondot", "neondot", eb_qs8_spmm_minmax_ukernel_6x16c4__neondot, 6, 16, 4, 1,
      4, 0, true},
 #endif

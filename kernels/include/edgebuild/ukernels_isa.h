@@ -152,7 +152,6 @@ EB_DECLARE_AVGPOOL(eb_qs8_avgpool_minmax_ukernel__neon);
 EB_DECLARE_QUANTIZE(eb_qs8_quantize_ukernel__neon);  // aarch64 only
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_2x8c8__neon);
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_2x8c16__neon);         // weights in [−127, 127] only
-EB_DECLARE_GEMM(eb_qs8_gemm_minmax_rshift_ukernel_2x8c16__neon);  // and exponents <= 0 only
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x16__neon);
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_rshift_ukernel_4x16__neon);  // exponents <= 0 only
 EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_2x16__neon);
@@ -160,7 +159,6 @@ EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x16c4__neon);
 // armv8.2+
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x16c4__neondot);
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x8c4__neondot_a55);  // in-order cores (cpu.cc tuned_gemm_kernels)
-EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x16c4__neondot);
 EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_6x16c4__neondot);
 // armv8.6 I8MM (aarch64)
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm);

@@ -221,11 +221,3 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_2x8c16__neon(size_t mr, size_t nc, si
                                                         const eb_qs8_requant_params* rq) {
   gemm_2x8c16<true>(mr, nc, kc, a, a_stride, w, c, c_stride, rq);
 }
-
-// The same for a layer whose exponents are all <= 0 (kernels/runtime/cpu.cc gemm_kernel_for_layer): 4 instructions
-// fewer per 16 outputs.
-extern "C" void eb_qs8_gemm_minmax_rshift_ukernel_2x8c16__neon(size_t mr, size_t nc, size_t kc, const int8_t* a,
-                                                               size_t a_stride, const void* w, int8_t* c,
-                                                               size_t c_stride, const eb_qs8_requant_params* rq) {
-  gemm_2x8c16<false>(mr, nc, kc, a, a_stride, w, c, c_stride, rq);
-}
