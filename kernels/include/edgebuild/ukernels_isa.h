@@ -151,7 +151,7 @@ EB_DECLARE_MAXPOOL(eb_qs8_maxpool_minmax_ukernel__neon);
 EB_DECLARE_AVGPOOL(eb_qs8_avgpool_minmax_ukernel__neon);
 EB_DECLARE_QUANTIZE(eb_qs8_quantize_ukernel__neon);  // aarch64 only
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_2x8c8__neon);
-EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_2x8c16__neon);         // weights in [−127, 127] only
+EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_2x8c16__neon);  // weights in [−127, 127] only
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x16__neon);
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_rshift_ukernel_4x16__neon);  // exponents <= 0 only
 EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_2x16__neon);
