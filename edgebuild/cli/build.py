@@ -135,11 +135,10 @@ def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
             sparse=args.sparse,
             compress=args.compress,
             lean=args.lean,
+            cpu=args.cpu,
             log=lambda s: err.print(f"[dim]{s}[/dim]"),
             warn=lambda s: err.print(f"[bold yellow]WARNING:[/bold yellow] [yellow]{s}[/yellow]"),
         )
-    if args.cpu is not None:
-        bundle.report = _record_cpu(bundle.path, args.cpu)
     print_summary(console, bundle.path, bundle.report, bundle.timings)
     export_bundle(bundle.path, args.export, console)
     return 0

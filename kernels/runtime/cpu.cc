@@ -258,25 +258,6 @@ bool default_gemm_kernel(uint32_t isa, GemmKernel* k) {
   }
 }
 
-// The ISA's default depthwise kernel.
-bool default_dw_kernel(uint32_t isa, DwKernel* k) {
-  switch (isa) {
-#ifdef EB_HAVE_ISA_AVX512VNNI
-    case kIsaAvx512Vnni: *k = {eb_qs8_dwconv_minmax_ukernel_4x16__avx512vnni, 16, 4, 1, 0}; return true;
-#endif
-#ifdef EB_HAVE_ISA_AVX2
-    case kIsaAvx2: *k = {eb_qs8_dwconv_minmax_ukernel_4x8__avx2, 8, 4, 0, 0}; return true;
-#endif
-#ifdef EB_HAVE_ISA_NEON
-    // dotprod and i8mm cores run the NEON depthwise kernel (a depthwise tap is one MAC per channel: no dot product).
-    case kIsaNeon:
-    case kIsaNeonDot:
-    case kIsaI8mm: *k = {eb_qs8_dwconv_minmax_ukernel_2x16__neon, 16, 1, 0, 1}; return true;
-#endif
-    default: return false;
-  }
-}
-
 // A tuned entry: the positional fields of a table entry, then its name and the core classes it is for, set by name so
 // that a field added to GemmKernel later does not shift them.
 constexpr GemmKernel tuned_for(GemmKernel k, const char* name, uint32_t cores) {
@@ -304,12 +285,6 @@ size_t tuned_gemm_kernels(uint32_t isa, const GemmKernel** list) {
 #endif
     default: (void)list; return 0;
   }
-}
-
-size_t tuned_dw_kernels(uint32_t isa, const DwKernel** list) {
-  (void)isa;
-  (void)list;
-  return 0;  // none yet: add a switch on isa as tuned_gemm_kernels has
 }
 
 }  // namespace
@@ -360,16 +335,24 @@ bool gemm_kernel(uint32_t isa, GemmKernel* k, uint32_t cls) {
   return default_gemm_kernel(isa, k);
 }
 
-bool dw_kernel(uint32_t isa, DwKernel* k, uint32_t cls) {
-  const DwKernel* tuned = NULL;
-  const size_t n = tuned_dw_kernels(isa, &tuned);
-  for (size_t i = 0; i < n; ++i) {
-    if (tuned[i].cores & core_bit(cls)) {
-      *k = tuned[i];
-      return true;
-    }
+// The ISA's depthwise kernel.
+bool dw_kernel(uint32_t isa, DwKernel* k) {
+  switch (isa) {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    case kIsaAvx512Vnni: *k = {eb_qs8_dwconv_minmax_ukernel_4x16__avx512vnni, 16, 4, 1, 0}; return true;
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    case kIsaAvx2: *k = {eb_qs8_dwconv_minmax_ukernel_4x8__avx2, 8, 4, 0, 0}; return true;
+#endif
+#ifdef EB_HAVE_ISA_NEON
+    // dotprod and i8mm cores run the NEON depthwise kernel too: an SDOT one ran fewer instructions but more llvm-mca
+    // cycles on the A55 and A76 models (bench/README.md, issue 17).
+    case kIsaNeon:
+    case kIsaNeonDot:
+    case kIsaI8mm: *k = {eb_qs8_dwconv_minmax_ukernel_2x16__neon, 16, 1, 0, 1}; return true;
+#endif
+    default: return false;
   }
-  return default_dw_kernel(isa, k);
 }
 
 void gemm_kernel_name(const GemmKernel& k, uint32_t isa, char* buf, size_t len) {

@@ -73,8 +73,6 @@ struct DwKernel {
   uint32_t w_elem;  // 1 = int8, 4 = int16 in the low half of an int32 lane (upper half 0)
   uint32_t rq64;    // 1: the block header holds the 64-bit rounding constants instead of the shifts (ukernels_isa.h)
   uint32_t flags;   // 1: the header holds −right and a fifth array of EB_DW_BLOCK_* flags (ukernels_isa.h)
-  const char* name = nullptr;  // optional, as GemmKernel's
-  uint32_t cores = 0;
 };
 
 // Whole-op kernels of the elementwise and pooling ops for one ISA (the reference kernel where the ISA has none).
@@ -128,7 +126,7 @@ bool gemm_kernel(uint32_t isa, GemmKernel* out, uint32_t cls = kCoreUnknown);
 // exponents shift: k (from gemm_kernel), or another kernel of the same ISA that suits the layer better (by K, or
 // exponents all <= 0), or that is exact where k is not (a −128 weight); cpu.cc says which.
 void gemm_kernel_for_layer(size_t K, const int8_t* w, size_t n, const int32_t* shift, size_t channels, GemmKernel* k);
-bool dw_kernel(uint32_t isa, DwKernel* out, uint32_t cls = kCoreUnknown);
+bool dw_kernel(uint32_t isa, DwKernel* out);  // one per ISA (no core-tuned depthwise variant yet)
 // The kernel's name for reports ("qs8_gemm_minmax_4x8c4__neondot"): its `name`, else derived from its tile and isa.
 void gemm_kernel_name(const GemmKernel& k, uint32_t isa, char* buf, size_t len);
 bool spmm_kernel(uint32_t isa, SpmmKernel* out);

@@ -353,7 +353,7 @@ eb_status prepare_ops(eb_model* m, char* err, size_t err_len) {
   if (m->isa == kIsaRef) return EB_OK;
   PlanContext ctx = {};
   ctx.have_gemm = gemm_kernel(m->isa, &ctx.gemm, m->core.cls);
-  ctx.have_dw = dw_kernel(m->isa, &ctx.dw, m->core.cls);
+  ctx.have_dw = dw_kernel(m->isa, &ctx.dw);
   if (ctx.have_gemm) gemm_kernel_name(ctx.gemm, m->isa, m->gemm_kernel, sizeof m->gemm_kernel);
   ctx.have_spmm = spmm_kernel(m->isa, &ctx.spmm);
   m->plans = static_cast<OpPlan*>(tracked_calloc(m, m->num_ops, sizeof(OpPlan)));

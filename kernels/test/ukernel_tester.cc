@@ -791,7 +791,7 @@ void test_vadd(uint64_t seed) {
       int8_t* gb = static_cast<int8_t*>(alloc64(grid));
       int8_t* gwant = static_cast<int8_t*>(alloc64(grid));
       int8_t* ggot = static_cast<int8_t*>(alloc64(grid + 64));
-      uint8_t* table = static_cast<uint8_t*>(alloc64(1344));
+      uint8_t* table = static_cast<uint8_t*>(alloc64(EB_QS8_VADD_TABLE_BYTES));
       for (size_t i = 0; i < grid; ++i) ga[i] = (int8_t)(i & 255), gb[i] = (int8_t)((i >> 8) & 255);
       int built = 0;
       // Two of ResNet-18's ADDs (the lowering's parameters): the first fits the int8 sum (narrow mode), the second's

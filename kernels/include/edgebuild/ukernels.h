@@ -61,13 +61,14 @@ void eb_qs8_spmm_ref(const eb_qs8_spmm_params* params, const int8_t* input, cons
                      const int32_t* shift, int8_t* output);
 
 // ---- qs8-vadd: elementwise ADD of two same-shape tensors, docs/quantization.md (7) ----
+#define EB_QS8_VADD_TABLE_BYTES 1344  // eb_qs8_vadd_params.table (qs8-vadd/qs8_vadd_minmax__neon.cc lays it out)
 typedef struct eb_qs8_vadd_params {
   int32_t a_zero_point, b_zero_point, output_zero_point;
   int32_t left_shift;
   int32_t a_multiplier, a_shift, b_multiplier, b_shift, output_multiplier, output_shift;
   int32_t output_min, output_max;
-  // Optional, NULL when unset: 1344 bytes from eb_qs8_vadd_table_neon (the arm64 NEON kernel's lookup loop). Every
-  // other kernel, and the reference, ignores it.
+  // Optional, NULL when unset: EB_QS8_VADD_TABLE_BYTES from eb_qs8_vadd_table_neon (the arm64 NEON kernel's lookup
+  // loop). Every other kernel, and the reference, ignores it.
   const uint8_t* table;
 } eb_qs8_vadd_params;
 // Output may alias an input exactly (elementwise).

@@ -144,8 +144,8 @@ EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x8c4__avx2);
 EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_4x8__avx2);
 // ARM (armv7 and armv8)
 EB_DECLARE_VADD(eb_qs8_vadd_minmax_ukernel__neon);
-// The neon ADD's lookup table (eb_qs8_vadd_params.table, 1344 bytes) for params: 1 when built (arm64 only) and equal
-// to eb_qs8_vadd_requant_ref on all 256 × 256 input pairs, else 0 (the kernel then computes (7) in SIMD).
+// The neon ADD's lookup table (eb_qs8_vadd_params.table, EB_QS8_VADD_TABLE_BYTES) for params: 1 when built (arm64 only)
+// and equal to eb_qs8_vadd_requant_ref on all 256 × 256 input pairs, else 0 (the kernel then computes (7) in SIMD).
 int eb_qs8_vadd_table_neon(const eb_qs8_vadd_params* params, uint8_t* table);
 EB_DECLARE_MAXPOOL(eb_qs8_maxpool_minmax_ukernel__neon);
 EB_DECLARE_AVGPOOL(eb_qs8_avgpool_minmax_ukernel__neon);

@@ -1,6 +1,5 @@
 // add.cc: ADD (docs/artifact.md): int8 (docs/quantization.md (7)) or float32, with broadcasting. Same-shape int8 ADD
 // runs the ISA's flat kernel split across threads; everything else runs the broadcasting reference kernels.
-#include <stdlib.h>
 #include <string.h>
 
 #include "../dispatch.h"
@@ -66,15 +65,13 @@ eb_status plan(eb_model* m, const Op& op, OpPlan& plan, PlanContext&) {
   if (op.form == kFormFloat || !same_shape(m, op) || elem_kernels(m->isa).add != eb_qs8_vadd_minmax_ukernel__neon)
     return EB_OK;
   const eb_qs8_vadd_params k = flat_params(m, op);
-  uint8_t* table = static_cast<uint8_t*>(tracked_alloc_aligned(m, 1344, &plan.packed_raw));
+  uint8_t built[EB_QS8_VADD_TABLE_BYTES];  // allocated (and counted) only when the builder accepts the parameters
+  if (!eb_qs8_vadd_table_neon(&k, built)) return EB_OK;
+  uint8_t* table = static_cast<uint8_t*>(tracked_alloc_aligned(m, sizeof built, &plan.packed_raw));
   if (table == NULL) return EB_ERR_NOMEM;
-  if (eb_qs8_vadd_table_neon(&k, table)) {
-    plan.kind = kPlanTable;
-    plan.packed = table;
-  } else {
-    free(plan.packed_raw);
-    plan.packed_raw = NULL;
-  }
+  memcpy(table, built, sizeof built);
+  plan.kind = kPlanTable;
+  plan.packed = table;
 #else
   (void)m, (void)op, (void)plan;
 #endif

@@ -335,6 +335,7 @@ inline size_t at_gp(int i) { return (size_t)(512 + 192 * (i / 64) + i % 64); }
 inline size_t at_gn(int i) { return at_gp(i) + 64; }
 inline size_t at_rbw(int i) { return at_gp(i) + 128; }
 constexpr size_t kModeByte = 1280;
+static_assert(kModeByte < EB_QS8_VADD_TABLE_BYTES, "the table ends with its mode byte");
 
 // kLut's tables: the comment at the top of the file. The scalar reference math (requant.h) gives a' and b'.
 int build_table(const eb_qs8_vadd_params* p, uint8_t* table) {
