@@ -462,6 +462,11 @@ class EmbeddingFloatParams(OpParams, opcode=OpCode.EMBEDDING, form="float"):
     pass
 
 
+class DynamicFullyConnectedFloatParams(OpParams, opcode=OpCode.DYNAMIC_FULLY_CONNECTED, form="float"):
+    lo: float
+    hi: float
+
+
 class SparseConv2dInt8Params(OpParams, opcode=OpCode.SPARSE_CONV2D, form="int8"):
     stride_h: int
     stride_w: int

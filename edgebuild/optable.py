@@ -609,6 +609,28 @@ OPS: tuple[OpDef, ...] = (
             ),
         ),
     ),
+    # issue 19: a linear layer quantized at run time (docs/quantization.md (14)-(15)): float32 in and out, int8
+    # weights per output channel; the input's rows are quantized per row into the op's scratch.
+    OpDef(
+        "DYNAMIC_FULLY_CONNECTED",
+        44,
+        "dynamic_fully_connected",
+        (
+            Form(
+                "float",
+                (
+                    _x("f32", "[..., K]"),
+                    Operand("w", "i8", "[N,K]", const=True),
+                    Operand("w_scale", "f32", "[N]", const=True),
+                    Operand("bias", "f32", "[N]", const=True, optional=True),
+                ),
+                (_y("f32", "[..., N]"),),
+                _act("float"),
+            ),
+        ),
+        doc="eqs. 14-15",
+        since="1.4",
+    ),
     OpDef(
         "SPARSE_CONV2D",
         70,

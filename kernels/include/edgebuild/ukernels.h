@@ -146,6 +146,20 @@ void eb_f32_conv_ref(const eb_f32_conv_params* params, const float* input, const
 void eb_f32_gemm_ref(size_t m, size_t n, size_t k, const float* input, const float* weights, const float* bias,
                      float output_min, float output_max, float* output);
 
+// ---- qd8-quantize, qd8-gemm: DYNAMIC_FULLY_CONNECTED (issue 19), docs/quantization.md (14) and (15) ----
+// One row's dynamic quantization: its scale s and zero point zp (14).
+typedef struct eb_qd8_row_params {
+  float scale;
+  int32_t zero_point;
+} eb_qd8_row_params;
+// x [m, k] (row stride x_stride floats) -> q [m, k] (row stride k) and params[m], eq. (14).
+void eb_qd8_quantize_ref(size_t m, size_t k, const float* x, size_t x_stride, int8_t* q, eb_qd8_row_params* params);
+// y [m, n] (row stride y_stride) = clamp(float(q · w^T − zp · Σ_k w) · (s · w_scale) + bias), eq. (15).
+// q [m, k] from eb_qd8_quantize_*; w [n, k] int8 (per-channel symmetric); w_scale [n]; bias [n] or NULL.
+void eb_qd8_gemm_ref(size_t m, size_t n, size_t k, const int8_t* q, const eb_qd8_row_params* params, const int8_t* w,
+                     const float* w_scale, const float* bias, float output_min, float output_max, float* y,
+                     size_t y_stride);
+
 // ---- f32-add: ADD of two same-shape float tensors (output may alias an input exactly) ----
 void eb_f32_add_ref(size_t count, const float* a, const float* b, float output_min, float output_max, float* output);
 
