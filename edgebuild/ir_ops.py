@@ -467,6 +467,11 @@ class DynamicFullyConnectedFloatParams(OpParams, opcode=OpCode.DYNAMIC_FULLY_CON
     hi: float
 
 
+class DynamicBatchMatmulFloatParams(OpParams, opcode=OpCode.DYNAMIC_BATCH_MATMUL, form="float"):
+    transpose_b: bool
+    alpha: float
+
+
 class SparseConv2dInt8Params(OpParams, opcode=OpCode.SPARSE_CONV2D, form="int8"):
     stride_h: int
     stride_w: int

@@ -631,6 +631,23 @@ OPS: tuple[OpDef, ...] = (
         doc="eqs. 14-15",
         since="1.4",
     ),
+    # issue 19: a product of two float32 activations quantized at run time (docs/quantization.md (14)-(16)):
+    # attention's Q·Kᵀ and P·V in a dynamically quantized transformer.
+    OpDef(
+        "DYNAMIC_BATCH_MATMUL",
+        45,
+        "dynamic_batch_matmul",
+        (
+            Form(
+                "float",
+                (Operand("a", "f32", "[..., M, K]"), Operand("b", "f32", "[..., K, N]")),
+                (_y("f32", "[..., M, N]"),),
+                (Param("transpose_b", "bool"), Param("alpha", "f32")),
+            ),
+        ),
+        doc="eqs. 14-16",
+        since="1.4",
+    ),
     OpDef(
         "SPARSE_CONV2D",
         70,

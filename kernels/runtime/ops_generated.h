@@ -50,11 +50,12 @@ enum Opcode : uint32_t {
   kOpLayerNorm = 42,
   kOpEmbedding = 43,
   kOpDynamicFullyConnected = 44,
+  kOpDynamicBatchMatmul = 45,
   kOpSparseConv2d = 70,
   kOpSparseFullyConnected = 71,
 };
 
-constexpr uint32_t kOpCount = 37;  // ops in the table (dense indices 0..kOpCount-1)
+constexpr uint32_t kOpCount = 38;  // ops in the table (dense indices 0..kOpCount-1)
 
 // Dense index of an opcode in kOpInfo / kOpImpls, or -1 for an opcode this runtime does not know.
 inline int32_t op_index(uint32_t opcode) {
@@ -94,8 +95,9 @@ inline int32_t op_index(uint32_t opcode) {
     case kOpLayerNorm: return 32;
     case kOpEmbedding: return 33;
     case kOpDynamicFullyConnected: return 34;
-    case kOpSparseConv2d: return 35;
-    case kOpSparseFullyConnected: return 36;
+    case kOpDynamicBatchMatmul: return 35;
+    case kOpSparseConv2d: return 36;
+    case kOpSparseFullyConnected: return 37;
     default: return -1;
   }
 }
@@ -400,6 +402,10 @@ struct DynamicFullyConnectedFloatParams {
   float lo;
   float hi;
 };
+struct DynamicBatchMatmulFloatParams {
+  int32_t transpose_b;
+  float alpha;
+};
 struct SparseConv2dInt8Params {
   int32_t stride_h;
   int32_t stride_w;
@@ -477,6 +483,7 @@ union OpParams {
   LayerNormFloatParams layer_norm_float;
   EmbeddingFloatParams embedding_float;
   DynamicFullyConnectedFloatParams dynamic_fully_connected_float;
+  DynamicBatchMatmulFloatParams dynamic_batch_matmul_float;
   SparseConv2dInt8Params sparse_conv2d_int8;
   SparseFullyConnectedInt8Params sparse_fully_connected_int8;
 };
@@ -1125,6 +1132,17 @@ inline bool decode_dynamic_fully_connected_float(const int32_t* p, uint32_t n, u
   (void)k;
   return true;
 }
+inline bool decode_dynamic_batch_matmul_float(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  DynamicBatchMatmulFloatParams& o = out->dynamic_batch_matmul_float;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 2) return e->count(n, 2);
+  uint32_t k = 0;
+  o.transpose_b = p[k++];
+  if (o.transpose_b != 0 && o.transpose_b != 1) return e->range("transpose_b", o.transpose_b, 0, 1);
+  memcpy(&o.alpha, &p[k++], sizeof(float));
+  (void)k;
+  return true;
+}
 inline bool decode_sparse_conv2d_int8(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
   SparseConv2dInt8Params& o = out->sparse_conv2d_int8;
   (void)p, (void)rank, (void)inputs, (void)o;
@@ -1217,6 +1235,7 @@ inline constexpr OpInfo kOpInfo[kOpCount] = {
     {kOpLayerNorm, "LAYER_NORM", false, {{false, 0, 0, 0, 0, NULL}, {true, 3, 1, 1, 0x6u, decode_layer_norm_float}}},
     {kOpEmbedding, "EMBEDDING", false, {{false, 0, 0, 0, 0, NULL}, {true, 2, 1, 0, 0x0u, decode_embedding_float}}},
     {kOpDynamicFullyConnected, "DYNAMIC_FULLY_CONNECTED", false, {{false, 0, 0, 0, 0, NULL}, {true, 4, 1, 2, 0x8u, decode_dynamic_fully_connected_float}}},
+    {kOpDynamicBatchMatmul, "DYNAMIC_BATCH_MATMUL", false, {{false, 0, 0, 0, 0, NULL}, {true, 2, 1, 2, 0x0u, decode_dynamic_batch_matmul_float}}},
     {kOpSparseConv2d, "SPARSE_CONV2D", false, {{true, 7, 1, 15, 0x4u, decode_sparse_conv2d_int8}, {false, 0, 0, 0, 0, NULL}}},
     {kOpSparseFullyConnected, "SPARSE_FULLY_CONNECTED", false, {{true, 7, 1, 4, 0x4u, decode_sparse_fully_connected_int8}, {false, 0, 0, 0, 0, NULL}}},
 };
@@ -1265,6 +1284,7 @@ extern const OpImpl kOpImplSoftmax;  // ops/softmax.cc
 extern const OpImpl kOpImplLayerNorm;  // ops/layer_norm.cc
 extern const OpImpl kOpImplEmbedding;  // ops/embedding.cc
 extern const OpImpl kOpImplDynamicFullyConnected;  // ops/dynamic_fully_connected.cc
+extern const OpImpl kOpImplDynamicBatchMatmul;  // ops/dynamic_batch_matmul.cc
 extern const OpImpl kOpImplSparseConv2d;  // ops/sparse_conv2d.cc
 extern const OpImpl kOpImplSparseFullyConnected;  // ops/sparse_fully_connected.cc
 
@@ -1444,6 +1464,11 @@ inline const OpImpl* const kOpImpls[kOpCount] = {
 #endif
 #if !defined(EB_LEAN) || defined(EB_LEAN_OP_DYNAMIC_FULLY_CONNECTED)
     &kOpImplDynamicFullyConnected,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_DYNAMIC_BATCH_MATMUL)
+    &kOpImplDynamicBatchMatmul,
 #else
     NULL,
 #endif

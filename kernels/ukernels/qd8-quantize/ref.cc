@@ -49,3 +49,30 @@ extern "C" void eb_qd8_quantize_ref(size_t m, size_t k, const float* x, size_t x
     params[r].zero_point = zp;
   }
 }
+
+extern "C" void eb_qc8_quantize_ref(size_t n, size_t k, const float* b, size_t stride_j, size_t stride_t, int8_t* q,
+                                    float* scale) {
+  for (size_t j = 0; j < n; ++j, q += k) {
+    const float* bj = b + j * stride_j;
+    float c = 0.0f;
+    bool ok = true;
+    for (size_t t = 0; t < k; ++t) {
+      const float v = bj[t * stride_t];
+      ok = ok && finite(v);
+      const float a = v < 0.0f ? -v : v;
+      c = a > c ? a : c;
+    }
+    const float s = c / 127.0f;
+    if (!ok || !(s >= FLT_MIN)) {  // (16): NaN outputs for a non-finite column; 0 for an all-zero / subnormal one
+      scale[j] = ok ? 1.0f : NAN;
+      for (size_t t = 0; t < k; ++t) q[t] = 0;
+      continue;
+    }
+    const float inv = 1.0f / s;
+    for (size_t t = 0; t < k; ++t) {
+      const int32_t v = rne(bj[t * stride_t] * inv);  // |v| <= 127 (1 + 2^-22): clamp after rounding
+      q[t] = (int8_t)(v < -127 ? -127 : (v > 127 ? 127 : v));
+    }
+    scale[j] = s;
+  }
+}
