@@ -85,18 +85,25 @@ def dynamic_fc(x: np.ndarray, w: np.ndarray, w_scale: np.ndarray, bias: np.ndarr
     wi = prog.add_constant("w", w, DType.INT8)
     si = prog.add_constant("w_scale", w_scale, DType.FLOAT32)
     bi = -1 if bias is None else prog.add_constant("b", bias, DType.FLOAT32)
-    prog.add_op(Op(OpCode.DYNAMIC_FULLY_CONNECTED, "fc", [xi, wi, si, bi], [y], [f32_bits_of(v) for v in bounds]))
+    prog.add_op(
+        Op(OpCode.DYNAMIC_FULLY_CONNECTED, "fc", [xi, wi, si, bi], [y], [f32_bits_of(v) for v in bounds])
+    )
     return prog
 
 
 @pytest.mark.parametrize("isa", HOST_ISAS)
-@pytest.mark.parametrize(("m", "k", "n", "with_bias", "bounds"), [
-    (1, 1, 1, False, (-np.inf, np.inf)),
-    (7, 13, 5, True, (-np.inf, np.inf)),
-    (37, 384, 67, True, (0.0, np.inf)),
-    (5, 1536, 33, True, (-1.0, 2.5)),
-])
-def test_dynamic_fully_connected(monkeypatch, isa: str, m: int, k: int, n: int, with_bias: bool, bounds) -> None:
+@pytest.mark.parametrize(
+    ("m", "k", "n", "with_bias", "bounds"),
+    [
+        (1, 1, 1, False, (-np.inf, np.inf)),
+        (7, 13, 5, True, (-np.inf, np.inf)),
+        (37, 384, 67, True, (0.0, np.inf)),
+        (5, 1536, 33, True, (-1.0, 2.5)),
+    ],
+)
+def test_dynamic_fully_connected(
+    monkeypatch, isa: str, m: int, k: int, n: int, with_bias: bool, bounds
+) -> None:
     monkeypatch.setenv("EDGEBUILD_ISA", isa)
     rng = np.random.default_rng(m * 1000 + k)
     x = rows_with_edges(rng, m, k).reshape(1, m, k)
@@ -112,14 +119,20 @@ def test_dynamic_fully_connected(monkeypatch, isa: str, m: int, k: int, n: int, 
 
 
 @pytest.mark.parametrize("isa", HOST_ISAS)
-@pytest.mark.parametrize(("batch", "m", "k", "n", "transpose_b"), [(1, 1, 1, 1, 0), (3, 5, 32, 17, 1), (2, 9, 40, 32, 0)])
-def test_dynamic_batch_matmul(monkeypatch, isa: str, batch: int, m: int, k: int, n: int, transpose_b: int) -> None:
+@pytest.mark.parametrize(
+    ("batch", "m", "k", "n", "transpose_b"), [(1, 1, 1, 1, 0), (3, 5, 32, 17, 1), (2, 9, 40, 32, 0)]
+)
+def test_dynamic_batch_matmul(
+    monkeypatch, isa: str, batch: int, m: int, k: int, n: int, transpose_b: int
+) -> None:
     monkeypatch.setenv("EDGEBUILD_ISA", isa)
     rng = np.random.default_rng(batch * 100 + n)
     a = np.stack([rows_with_edges(rng, m, k) for _ in range(batch)])
     b = rng.standard_normal((batch, n, k) if transpose_b else (batch, k, n)).astype(F)
     if n > 3:
-        b[0, ..., 1] = 0.0  # an all-zero vector of b (a column of B when not transposed, a row's last entry else)
+        b[0, ..., 1] = (
+            0.0  # an all-zero vector of b (a column of B when not transposed, a row's last entry else)
+        )
     alpha = F(0.125 + 1e-3)
     prog = Program()
     ai = prog.add_tensor(Tensor("a", DType.FLOAT32, a.shape))
@@ -127,7 +140,9 @@ def test_dynamic_batch_matmul(monkeypatch, isa: str, batch: int, m: int, k: int,
     prog.inputs += [ai, bi]
     y = prog.add_tensor(Tensor("y", DType.FLOAT32, (batch, m, n)))
     prog.outputs.append(y)
-    prog.add_op(Op(OpCode.DYNAMIC_BATCH_MATMUL, "bmm", [ai, bi], [y], [transpose_b, f32_bits_of(float(alpha))]))
+    prog.add_op(
+        Op(OpCode.DYNAMIC_BATCH_MATMUL, "bmm", [ai, bi], [y], [transpose_b, f32_bits_of(float(alpha))])
+    )
     ours = np.asarray(native(prog).run([a, b])[0])
     for s in range(batch):
         q, sa, zp = quantize_rows(a[s])
