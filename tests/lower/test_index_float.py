@@ -92,7 +92,8 @@ def test_expand_repeat_select(shape: tuple[int, ...], data: st.DataObject) -> No
 def test_index_pads(rank: int, h: int, w: int, data: st.DataObject) -> None:
     shape = (1, 2, h, w)[-rank - 1 :] if rank < 3 else (1, 2, 3, h, w)
     x = rand(shape, h * w)
-    pads = [data.draw(st.integers(0, min(h, w) - 1)) for _ in range(2 * rank)]
+    # reflect needs each pad < its dim: pairs run from the last dim backwards (rank 3's depth dim is 3)
+    pads = [data.draw(st.integers(0, shape[-1 - i // 2] - 1)) for i in range(2 * rank)]
     for mode in ("reflect", "replicate", "circular"):
         check(lambda x, mode=mode: F.pad(x, pads, mode=mode), x, ops={"GATHER"} if any(pads) else set())  # type: ignore[misc]
 

@@ -48,12 +48,16 @@ extern "C" void eb_xx_transpose_ref(size_t element_size, size_t rank, const int3
   unsigned char* y = (unsigned char*)output;
   size_t offset = 0;  // input byte offset of the current output row's first element
   for (size_t done = 0; done < total_bytes; done += row_bytes) {
-    switch (element_size) {
-      case 1: copy_row<1>(y + done, x + offset, row, row_step); break;
-      case 2: copy_row<2>(y + done, x + offset, row, row_step); break;
-      case 4: copy_row<4>(y + done, x + offset, row, row_step); break;
-      case 8: copy_row<8>(y + done, x + offset, row, row_step); break;
-      default: copy_row_any(y + done, x + offset, row, row_step, element_size); break;
+    if (row_step == element_size) {  // the last axis stays last: one contiguous run (attention's head split/merge)
+      memmove(y + done, x + offset, row_bytes);
+    } else {
+      switch (element_size) {
+        case 1: copy_row<1>(y + done, x + offset, row, row_step); break;
+        case 2: copy_row<2>(y + done, x + offset, row, row_step); break;
+        case 4: copy_row<4>(y + done, x + offset, row, row_step); break;
+        case 8: copy_row<8>(y + done, x + offset, row, row_step); break;
+        default: copy_row_any(y + done, x + offset, row, row_step, element_size); break;
+      }
     }
     for (size_t k = rank > 0 ? rank - 1 : 0; k-- > 0;) {  // odometer over the output axes before the last
       offset += out_stride[k];
