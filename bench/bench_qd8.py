@@ -13,6 +13,7 @@ the op's own.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import tempfile
 import time
@@ -125,8 +126,9 @@ def main(argv: list[str] | None = None) -> int:
                 for _ in range(args.rounds):  # alternate engines within each round
                     for isa, model in engines.items():
                         times[isa].append(edgebuild_s(model, x, args.runs))
-                    times["torch fp32"].append(median_s(lambda: torch.nn.functional.linear(xt, wt, bt), args.runs))
-                    times["ort int8"].append(median_s(lambda: sess.run(None, {"x": x}), args.runs))
+                    torch_fn = functools.partial(torch.nn.functional.linear, xt, wt, bt)
+                    times["torch fp32"].append(median_s(torch_fn, args.runs))
+                    times["ort int8"].append(median_s(functools.partial(sess.run, None, {"x": x}), args.runs))
             ops = 2.0 * m * k * n
             best = {name: min(t) for name, t in times.items()}
             spread = {name: (max(t) - min(t)) / min(t) for name, t in times.items()}

@@ -65,22 +65,17 @@ const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
     // x86-64: vpdpbusd on q + 128 (8 rows × 32 columns), vpmaddwd on int16 (4 × 16).
 #ifdef EB_HAVE_ISA_AVX512VNNI
     case kIsaAvx512Vnni: {
-      static const Qd8Kernel k = {eb_qd8_quantize_ukernel__avx512vnni,
-                                  eb_qd8_gemm_minmax_ukernel_8x32c4__avx512vnni,
-                                  8,
-                                  32,
-                                  4,
-                                  1,
-                                  128,
-                                  1,
-                                  "qd8_gemm_minmax_8x32c4__avx512vnni"};
+      static const Qd8Kernel k = {
+          eb_qd8_quantize_ukernel__avx512vnni, eb_qd8_gemm_minmax_ukernel_8x32c4__avx512vnni, 8, 32, 4, 1, 128, 1,
+          "qd8_gemm_minmax_8x32c4__avx512vnni"};
       return &k;
     }
 #endif
 #ifdef EB_HAVE_ISA_AVX2
     case kIsaAvx2: {
-      static const Qd8Kernel k = {eb_qd8_quantize_ukernel__avx2, eb_qd8_gemm_minmax_ukernel_4x16c2__avx2, 4, 16, 2, 2, 0,
-                                  2, "qd8_gemm_minmax_4x16c2__avx2"};
+      static const Qd8Kernel k = {
+          eb_qd8_quantize_ukernel__avx2, eb_qd8_gemm_minmax_ukernel_4x16c2__avx2, 4, 16, 2, 2, 0, 2,
+          "qd8_gemm_minmax_4x16c2__avx2"};
       return &k;
     }
 #endif
@@ -89,8 +84,8 @@ const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
   }
 }
 
-eb_status plan_qd8(eb_model* m, OpPlan& p, PlanContext& ctx, const Qd8Kernel& k, const int8_t* w,
-                   const float* w_scale, const float* bias, size_t N, size_t K) {
+eb_status plan_qd8(eb_model* m, OpPlan& p, PlanContext& ctx, const Qd8Kernel& k, const int8_t* w, const float* w_scale,
+                   const float* bias, size_t N, size_t K) {
   const size_t nr = k.nr, kr = k.kr;
   p.kind = kPlanQd8;
   p.qd8 = &k;

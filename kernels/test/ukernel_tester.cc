@@ -1,10 +1,11 @@
 // ukernel_tester.cc: every optimized micro-kernel against its reference twin, bit-exactly, called directly.
 //
 // In the spirit of XNNPACK's gemm-microkernel-tester: for each family with ISA variants (qs8-gemm, qs8-dwconv,
-// qs8-spmm, qs8-vadd, qs8-maxpool, qs8-avgpool, qs8-quantize, qd8-quantize, qd8-gemm), every variant compiled into this build and supported
-// by this CPU (eb_available_isas) runs over shapes that break kernels (sizes from 1 to 2–3 tiles past the tile,
-// primes, powers of two ± 1, strided rows, zero points −128 / 0 / 127, clamps, all −128 inputs with large k, sparse
-// patterns) and must equal the family's ref.cc byte for byte, with the bytes around the output untouched.
+// qs8-spmm, qs8-vadd, qs8-maxpool, qs8-avgpool, qs8-quantize, qd8-quantize, qd8-gemm), every variant compiled into this
+// build and supported by this CPU (eb_available_isas) runs over shapes that break kernels (sizes from 1 to 2–3 tiles
+// past the tile, primes, powers of two ± 1, strided rows, zero points −128 / 0 / 127, clamps, all −128 inputs with
+// large k, sparse patterns) and must equal the family's ref.cc byte for byte, with the bytes around the output
+// untouched.
 //
 // Output, one line per variant (tests/kernels/ukernels/test_ukernel_tester.py reads it):
 //   ran <family> <symbol> <isa> <shapes> <failures>
@@ -1075,7 +1076,6 @@ void test_quantize(uint64_t seed) {
   }
 }
 
-
 // ============================== qd8-quantize, qd8-gemm ==============================
 // DYNAMIC_FULLY_CONNECTED (docs/quantization.md (14), (15)). A variant pair stores the quantized rows as q + a_offset
 // in a_elem-byte elements (kernels/runtime/qd8_gemm.h Qd8Kernel); the GEMM reads packed qd8 blocks (ukernels_isa.h),
@@ -1159,7 +1159,8 @@ void qd8_fill_row(Rng& r, float* x, size_t k, int kind) {
 }
 
 void test_qd8_quantize(uint64_t seed) {
-  const size_t ks[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 127, 129, 383, 384, 385, 1536};
+  const size_t ks[] = {1,  2,  3,  4,  5,  7,  8,   9,   15,  16,  17,  31,  32,
+                       33, 47, 48, 63, 64, 65, 127, 129, 383, 384, 385, 1536};
   for (const Qd8Variant* v = kQd8; v->quantize != NULL; ++v) {
     if (!should_run("qd8-quantize", v->quantize_symbol, v->isa)) continue;
     Check ck{"qd8-quantize", v->quantize_symbol, v->isa};
@@ -1263,8 +1264,7 @@ void qd8_gemm_shape(Check& ck, const Qd8Variant& v, size_t M, size_t N, size_t K
   eb_qd8_row_params* params = static_cast<eb_qd8_row_params*>(alloc64(M * sizeof(eb_qd8_row_params)));
   const int8_t qx = r.chance(50) ? 127 : -128;
   for (size_t i = 0; i < M * K; ++i) q[i] = extreme == 1 ? qx : r.s8();
-  for (size_t i = 0; i < N * K; ++i)
-    w[i] = extreme == 1 ? (r.chance(50) ? 127 : -127) : (int8_t)r.range(-127, 127);
+  for (size_t i = 0; i < N * K; ++i) w[i] = extreme == 1 ? (r.chance(50) ? 127 : -127) : (int8_t)r.range(-127, 127);
   for (size_t j = 0; j < N; ++j) {
     w_scale[j] = r.chance(5) ? 0.0f : (float)r.range(1, 1 << 20) / (float)(1 << 27);
     bias[j] = r.chance(5) ? -0.0f : (float)r.range(-1000000, 1000000) / 1000.0f;
@@ -1369,11 +1369,16 @@ int main(int argc, char** argv) {
     const char* name;
     void (*run)(uint64_t);
   };
-  const Family families[] = {{"qs8-gemm", test_gemm},       {"qs8-dwconv", test_dwconv_ref_vs_conv},
-                             {"qs8-dwconv", test_dwconv},   {"qs8-spmm", test_spmm},
-                             {"qs8-vadd", test_vadd},       {"qs8-maxpool", test_maxpool},
-                             {"qs8-avgpool", test_avgpool}, {"qs8-quantize", test_quantize},
-                             {"qd8-quantize", test_qd8_quantize}, {"qd8-gemm", test_qd8_gemm}};
+  const Family families[] = {{"qs8-gemm", test_gemm},
+                             {"qs8-dwconv", test_dwconv_ref_vs_conv},
+                             {"qs8-dwconv", test_dwconv},
+                             {"qs8-spmm", test_spmm},
+                             {"qs8-vadd", test_vadd},
+                             {"qs8-maxpool", test_maxpool},
+                             {"qs8-avgpool", test_avgpool},
+                             {"qs8-quantize", test_quantize},
+                             {"qd8-quantize", test_qd8_quantize},
+                             {"qd8-gemm", test_qd8_gemm}};
   for (const Family& f : families)
     if (family == NULL || listed(family, f.name)) f.run(seed);
   // Which ISA paths ran (STYLE.md: print what ran, fail when a required one was skipped).

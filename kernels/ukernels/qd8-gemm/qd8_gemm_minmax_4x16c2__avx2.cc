@@ -21,8 +21,7 @@ inline __m256i broadcast(const uint8_t* p) {
   return _mm256_set1_epi32(v);
 }
 
-inline void store_row(float* c, __m256i acc, float s, __m256 w_scale, __m256 bias, __m256 lo, __m256 hi,
-                      size_t cols) {
+inline void store_row(float* c, __m256i acc, float s, __m256 w_scale, __m256 bias, __m256 lo, __m256 hi, size_t cols) {
   const __m256 u = _mm256_mul_ps(_mm256_set1_ps(s), w_scale);
   __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), u);
   y = _mm256_add_ps(y, bias);
@@ -106,10 +105,9 @@ void gemm_tile(size_t nc, size_t kc, const uint8_t* a, size_t a_stride, const eb
 }
 }  // namespace
 
-extern "C" void eb_qd8_gemm_minmax_ukernel_4x16c2__avx2(size_t mr, size_t nc, size_t kc, const void* a,
-                                                        size_t a_stride, const eb_qd8_row_params* params,
-                                                        const void* w, float* c, size_t c_stride, float output_min,
-                                                        float output_max) {
+extern "C" void eb_qd8_gemm_minmax_ukernel_4x16c2__avx2(size_t mr, size_t nc, size_t kc, const void* a, size_t a_stride,
+                                                        const eb_qd8_row_params* params, const void* w, float* c,
+                                                        size_t c_stride, float output_min, float output_max) {
   const uint8_t* au = static_cast<const uint8_t*>(a);
   const uint8_t* wu = static_cast<const uint8_t*>(w);
   switch (mr) {

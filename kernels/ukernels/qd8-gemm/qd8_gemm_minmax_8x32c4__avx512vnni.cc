@@ -57,13 +57,13 @@ void gemm_tile(size_t nc, size_t kc, const uint8_t* a, size_t a_stride, const eb
     __m512i corr = _mm512_set1_epi32(-(params[0].zero_point + 128));
     __m512i c0l = _mm512_mullo_epi32(sum_l, corr), c0h = _mm512_mullo_epi32(sum_h, corr);
     __m512i c1l, c1h, c2l, c2h, c3l, c3h, c4l, c4h, c5l, c5h, c6l, c6h, c7l, c7h;
-#define EB_QD8_INIT(i)                                                                                 \
-  if constexpr (MR > i) {                                                                              \
-    corr = _mm512_set1_epi32(-(params[i].zero_point + 128));                                           \
-    c##i##l = _mm512_mullo_epi32(sum_l, corr);                                                         \
-    c##i##h = _mm512_mullo_epi32(sum_h, corr);                                                         \
-  } else {                                                                                             \
-    c##i##l = c##i##h = _mm512_setzero_si512();                                                        \
+#define EB_QD8_INIT(i)                                       \
+  if constexpr (MR > i) {                                    \
+    corr = _mm512_set1_epi32(-(params[i].zero_point + 128)); \
+    c##i##l = _mm512_mullo_epi32(sum_l, corr);               \
+    c##i##h = _mm512_mullo_epi32(sum_h, corr);               \
+  } else {                                                   \
+    c##i##l = c##i##h = _mm512_setzero_si512();              \
   }
     EB_QD8_INIT(1)
     EB_QD8_INIT(2)
@@ -79,9 +79,9 @@ void gemm_tile(size_t nc, size_t kc, const uint8_t* a, size_t a_stride, const eb
       __m512i x = broadcast(a0 + k);
       c0l = eb_dpbusd_avx512(c0l, x, wl);
       c0h = eb_dpbusd_avx512(c0h, x, wh);
-#define EB_QD8_STEP(i)                     \
-  if constexpr (MR > i) {                  \
-    x = broadcast(a##i + k);               \
+#define EB_QD8_STEP(i)                          \
+  if constexpr (MR > i) {                       \
+    x = broadcast(a##i + k);                    \
     c##i##l = eb_dpbusd_avx512(c##i##l, x, wl); \
     c##i##h = eb_dpbusd_avx512(c##i##h, x, wh); \
   }
