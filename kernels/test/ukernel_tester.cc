@@ -1167,12 +1167,12 @@ void test_qd8_quantize(uint64_t seed) {
     Rng r{seed ^ 0xd8d8ull};
     for (size_t k : ks) {
       for (int rep = 0; rep < (g_quick ? 4 : 12); ++rep) {
-        const size_t m = (size_t)r.range(1, 5), x_stride = k + (size_t)r.range(0, 3);
-        const size_t q_stride = k * v->a_elem + (size_t)r.range(0, 2) * 16 + 16;  // bytes past the row: sentinel
+        const size_t m = (size_t)r.range(1, 11), x_stride = k + (size_t)r.range(0, 3);  // 1 or 2 groups of 8
+        const size_t q_stride = k * v->a_elem + (size_t)r.range(0, 2) * 16 + 16;        // bytes past the row: sentinel
         float* x = static_cast<float*>(alloc64(m * x_stride * 4));
         int8_t* want = static_cast<int8_t*>(alloc64(m * k));
         uint8_t* got = static_cast<uint8_t*>(alloc64(m * q_stride));
-        eb_qd8_row_params pw[5], pg[5];
+        eb_qd8_row_params pw[11], pg[11];
         for (size_t i = 0; i < m; ++i) qd8_fill_row(r, x + i * x_stride, k, rep < 11 ? rep : r.range(0, 10));
         eb_qd8_quantize_ref(m, k, x, x_stride, want, pw);
         memset(got, 0x5a, m * q_stride);
