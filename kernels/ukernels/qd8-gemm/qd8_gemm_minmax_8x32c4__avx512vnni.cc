@@ -13,6 +13,7 @@
 // One call walks every 32-column block of its nc; a tile of MR < 8 rows computes only its rows. Accumulators are
 // named variables and vpdpbusd is eb_dpbusd_avx512 (requant__avx512vnni.h says why).
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #include "../requant/requant__avx512vnni.h"
@@ -27,17 +28,19 @@ inline __m512i broadcast(const uint8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
-// (15)'s float steps for one 16-column half of a row, stored under mask.
+// (15)'s float steps for one 16-column half of a row, stored under mask. Without bounds (lo = −inf, hi = +inf, the
+// transformer linears) the clamp is the identity for every y, NaN included, and is left out.
+template <bool kClamp>
 inline void store_row(float* c, __m512i acc, float s, __m512 w_scale, __m512 bias, __m512 lo, __m512 hi,
                       __mmask16 mask) {
   const __m512 u = _mm512_mul_ps(_mm512_set1_ps(s), w_scale);
   __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), u);
   y = _mm512_add_ps(y, bias);
-  y = _mm512_min_ps(hi, _mm512_max_ps(lo, y));
+  if (kClamp) y = _mm512_min_ps(hi, _mm512_max_ps(lo, y));
   _mm512_mask_storeu_ps(c, mask, y);
 }
 
-template <size_t MR>
+template <size_t MR, bool kClamp>
 void gemm_tile(size_t nc, size_t kc, const uint8_t* a, size_t a_stride, const eb_qd8_row_params* params,
                const uint8_t* w, float* c, size_t c_stride, float output_min, float output_max) {
   const uint8_t* a0 = a;
@@ -103,8 +106,8 @@ void gemm_tile(size_t nc, size_t kc, const uint8_t* a, size_t a_stride, const eb
     const __m512i all_l[8] = {c0l, c1l, c2l, c3l, c4l, c5l, c6l, c7l};
     const __m512i all_h[8] = {c0h, c1h, c2h, c3h, c4h, c5h, c6h, c7h};
     for (size_t i = 0; i < MR; ++i) {
-      store_row(c + i * c_stride, all_l[i], params[i].scale, sc_l, b_l, lo, hi, ml);
-      if (mh != 0) store_row(c + i * c_stride + 16, all_h[i], params[i].scale, sc_h, b_h, lo, hi, mh);
+      store_row<kClamp>(c + i * c_stride, all_l[i], params[i].scale, sc_l, b_l, lo, hi, ml);
+      if (mh != 0) store_row<kClamp>(c + i * c_stride + 16, all_h[i], params[i].scale, sc_h, b_h, lo, hi, mh);
     }
   }
 }
@@ -116,14 +119,27 @@ extern "C" void eb_qd8_gemm_minmax_ukernel_8x32c4__avx512vnni(size_t mr, size_t 
                                                               float output_min, float output_max) {
   const uint8_t* au = static_cast<const uint8_t*>(a);
   const uint8_t* wu = static_cast<const uint8_t*>(w);
+  const bool clamp = !(output_min == -INFINITY && output_max == INFINITY);
+  if (clamp) {
+    switch (mr) {
+      case 1: return gemm_tile<1, true>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
+      case 2: return gemm_tile<2, true>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
+      case 3: return gemm_tile<3, true>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
+      case 4: return gemm_tile<4, true>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
+      case 5: return gemm_tile<5, true>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
+      case 6: return gemm_tile<6, true>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
+      case 7: return gemm_tile<7, true>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
+      default: return gemm_tile<8, true>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
+    }
+  }
   switch (mr) {
-    case 1: return gemm_tile<1>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
-    case 2: return gemm_tile<2>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
-    case 3: return gemm_tile<3>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
-    case 4: return gemm_tile<4>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
-    case 5: return gemm_tile<5>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
-    case 6: return gemm_tile<6>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
-    case 7: return gemm_tile<7>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
-    default: return gemm_tile<8>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
+    case 1: return gemm_tile<1, false>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
+    case 2: return gemm_tile<2, false>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
+    case 3: return gemm_tile<3, false>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
+    case 4: return gemm_tile<4, false>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
+    case 5: return gemm_tile<5, false>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
+    case 6: return gemm_tile<6, false>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
+    case 7: return gemm_tile<7, false>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
+    default: return gemm_tile<8, false>(nc, kc, au, a_stride, params, wu, c, c_stride, output_min, output_max);
   }
 }
