@@ -29,6 +29,43 @@ void store_elem(uint8_t* dst, uint32_t elem, int32_t v) {
   }
 }
 
+// Packs w [N, K], w_scale [N], bias [N] (or NULL) into ceil(N / nr) blocks of block_bytes (ukernels_isa.h "qd8").
+void pack_blocks(const Qd8Kernel& k, const int8_t* w, const float* w_scale, const float* bias, size_t N, size_t K,
+                 size_t kc, size_t block_bytes, uint8_t* packed) {
+  const size_t nr = k.nr, kr = k.kr;
+  memset(packed, 0, round_up(N, nr) / nr * block_bytes);
+  for (size_t n0 = 0; n0 < N; n0 += nr) {
+    const size_t valid = N - n0 < nr ? N - n0 : nr;
+    uint8_t* block = packed + (n0 / nr) * block_bytes;
+    int32_t* wsum = reinterpret_cast<int32_t*>(block);
+    float* scale = reinterpret_cast<float*>(block + 4 * nr);
+    float* b = reinterpret_cast<float*>(block + 8 * nr);
+    for (size_t j = 0; j < nr; ++j) {
+      int32_t s = 0;  // |Σ| <= 127·K < 2^31 (K <= 16384, validate)
+      for (size_t kk = 0; j < valid && kk < K; ++kk) s += w[(n0 + j) * K + kk];
+      wsum[j] = s;
+      scale[j] = j < valid ? w_scale[n0 + j] : 0.0f;
+      b[j] = j < valid && bias != NULL ? bias[n0 + j] : -0.0f;  // x + (−0) == x: "no bias" without a branch
+    }
+    uint8_t* dst = block + 12 * nr;
+    for (size_t kb = 0; kb < kc; kb += kr)
+      for (size_t j = 0; j < nr; ++j)
+        for (size_t r = 0; r < kr; ++r, dst += k.w_elem) {
+          const size_t kk = kb + r;
+          store_elem(dst, k.w_elem, j < valid && kk < K ? (int32_t)w[(n0 + j) * K + kk] : 0);
+        }
+  }
+}
+
+// Quantizes rows [row0, row0 + rows) of x [M, K] into the tile a (padding K to kc) and multiplies them by packed.
+void tile(const Qd8Kernel& k, size_t kc, const float* x, size_t K, size_t rows, uint8_t* a, size_t a_stride,
+          eb_qd8_row_params* params, const uint8_t* packed, float* y, size_t N, float lo, float hi) {
+  const size_t pad = (kc - K) * k.a_elem;
+  k.quantize(rows, K, x, K, a, a_stride, params);
+  for (size_t r = 0; pad != 0 && r < rows; ++r) memset(a + r * a_stride + K * k.a_elem, 0, pad);
+  k.gemm(rows, N, kc, a, a_stride, params, packed, y, N, lo, hi);
+}
+
 struct Qd8Job {
   eb_model* m;
   const OpPlan* plan;
@@ -94,28 +131,7 @@ eb_status plan_qd8(eb_model* m, OpPlan& p, PlanContext& ctx, const Qd8Kernel& k,
   p.group_bytes = round_up(N, nr) / nr * p.block_bytes;
   p.packed = static_cast<uint8_t*>(tracked_alloc_aligned(m, p.group_bytes, &p.packed_raw));
   if (p.packed == NULL) return EB_ERR_NOMEM;
-  memset(p.packed, 0, p.group_bytes);
-  for (size_t n0 = 0; n0 < N; n0 += nr) {
-    const size_t valid = N - n0 < nr ? N - n0 : nr;
-    uint8_t* block = p.packed + (n0 / nr) * p.block_bytes;
-    int32_t* wsum = reinterpret_cast<int32_t*>(block);
-    float* scale = reinterpret_cast<float*>(block + 4 * nr);
-    float* b = reinterpret_cast<float*>(block + 8 * nr);
-    for (size_t j = 0; j < nr; ++j) {
-      int32_t s = 0;  // |Σ| <= 127·K < 2^31 (K <= 16384, validate)
-      for (size_t kk = 0; j < valid && kk < K; ++kk) s += w[(n0 + j) * K + kk];
-      wsum[j] = s;
-      scale[j] = j < valid ? w_scale[n0 + j] : 0.0f;
-      b[j] = j < valid && bias != NULL ? bias[n0 + j] : -0.0f;  // x + (−0) == x: "no bias" without a branch
-    }
-    uint8_t* dst = block + 12 * nr;
-    for (size_t kb = 0; kb < p.kc; kb += kr)
-      for (size_t j = 0; j < nr; ++j)
-        for (size_t r = 0; r < kr; ++r, dst += k.w_elem) {
-          const size_t kk = kb + r;
-          store_elem(dst, k.w_elem, j < valid && kk < K ? (int32_t)w[(n0 + j) * K + kk] : 0);
-        }
-  }
+  pack_blocks(k, w, w_scale, bias, N, K, p.kc, p.block_bytes, p.packed);
   // One tile of quantized rows per thread, in the first scratch region (im2col's; ops never run at once).
   const size_t need = params_bytes(k) + k.mr * a_stride_of(k, p.kc);
   if (need > ctx.im2col_bytes) ctx.im2col_bytes = need;
@@ -130,6 +146,80 @@ void run_qd8(eb_model* m, const OpPlan& plan, const float* x, float* y, size_t M
   const size_t tasks = threads <= 1 ? 1 : (m_tiles < threads * 4 ? m_tiles : threads * 4);
   j.tiles_per_task = (m_tiles + tasks - 1) / tasks;
   parallel_for(m, (m_tiles + j.tiles_per_task - 1) / j.tiles_per_task, qd8_task, &j);
+}
+
+// ---- DYNAMIC_BATCH_MATMUL: B quantized per column (16) and packed per batch, at run time, in the scratch ----
+
+namespace {
+
+// Per-thread scratch of one batch: [A tile params | A tile rows | packed B | q_b [N, K] | s_b [N]], 64-aligned parts.
+struct BmmLayout {
+  size_t a_params, a_rows, packed, qb, sb, total;
+};
+
+BmmLayout bmm_layout(const Qd8Kernel& k, size_t kc, size_t block_bytes, size_t N, size_t K) {
+  BmmLayout l;
+  l.a_params = 0;
+  l.a_rows = params_bytes(k);
+  l.packed = l.a_rows + k.mr * a_stride_of(k, kc);
+  l.qb = l.packed + round_up(N, k.nr) / k.nr * block_bytes;
+  l.sb = l.qb + round_up(N * K, 64);
+  l.total = l.sb + round_up(N * sizeof(float), 64);
+  return l;
+}
+
+struct BmmJob {
+  eb_model* m;
+  const OpPlan* plan;
+  const float *a, *b;
+  float* y;
+  size_t M, N, K;
+  int32_t transpose_b;
+  float alpha;
+};
+
+void bmm_task(void* ctx, size_t batch, size_t thread) {
+  const BmmJob& j = *static_cast<const BmmJob*>(ctx);
+  const OpPlan& p = *j.plan;
+  const Qd8Kernel& k = *p.qd8;
+  const BmmLayout l = bmm_layout(k, p.kc, p.block_bytes, j.N, j.K);
+  uint8_t* scratch = j.m->scratch + thread * j.m->scratch_per_thread;
+  int8_t* qb = reinterpret_cast<int8_t*>(scratch + l.qb);
+  float* sb = reinterpret_cast<float*>(scratch + l.sb);
+  const float* b = j.b + batch * j.K * j.N;
+  // (16): column j of B is row j of b with transpose_b, else column j of b.
+  eb_qc8_quantize_ref(j.N, j.K, b, j.transpose_b ? j.K : 1, j.transpose_b ? 1 : j.N, qb, sb);
+  for (size_t c = 0; c < j.N; ++c) sb[c] = sb[c] * j.alpha;  // (16): w_scale = s_b · alpha
+  pack_blocks(k, qb, sb, NULL, j.N, j.K, p.kc, p.block_bytes, scratch + l.packed);
+  const float* a = j.a + batch * j.M * j.K;
+  float* y = j.y + batch * j.M * j.N;
+  const size_t a_stride = a_stride_of(k, p.kc);
+  for (size_t row0 = 0; row0 < j.M; row0 += k.mr) {
+    const size_t rows = j.M - row0 < k.mr ? j.M - row0 : k.mr;
+    tile(k, p.kc, a + row0 * j.K, j.K, rows, scratch + l.a_rows, a_stride,
+         reinterpret_cast<eb_qd8_row_params*>(scratch + l.a_params), scratch + l.packed, y + row0 * j.N, j.N, -INFINITY,
+         INFINITY);
+  }
+}
+
+}  // namespace
+
+eb_status plan_qd8_bmm(OpPlan& p, PlanContext& ctx, const Qd8Kernel& k, size_t N, size_t K) {
+  p.kind = kPlanQd8;
+  p.qd8 = &k;
+  p.kc = round_up(K, k.kr);
+  p.block_bytes = eb_qd8_block_bytes(k.nr, p.kc, k.w_elem);
+  p.packed = NULL;  // packed per batch at run time, in the scratch
+  const size_t need = bmm_layout(k, p.kc, p.block_bytes, N, K).total;
+  if (need > ctx.im2col_bytes) ctx.im2col_bytes = need;
+  return EB_OK;
+}
+
+void run_qd8_bmm(eb_model* m, const OpPlan& plan, const float* a, const float* b, float* y, size_t batch, size_t M,
+                 size_t N, size_t K, int32_t transpose_b, float alpha) {
+  if (batch == 0 || M == 0 || N == 0) return;
+  BmmJob j = {m, &plan, a, b, y, M, N, K, transpose_b, alpha};
+  parallel_for(m, batch, bmm_task, &j);  // one batch (attention head) per task: disjoint outputs, any thread count
 }
 
 }  // namespace eb

@@ -40,6 +40,13 @@ eb_status plan_qd8(eb_model* m, OpPlan& plan, PlanContext& ctx, const Qd8Kernel&
 void run_qd8(eb_model* m, const OpPlan& plan, const float* x, float* y, size_t M, size_t N, size_t K, float lo,
              float hi);
 
+// DYNAMIC_BATCH_MATMUL (issue 19): B [K, N] (b, or bᵀ with transpose_b) has no constants to pack at load; plan
+// sizes the per-thread scratch for one batch's quantized and packed B (16) and a tile of A, run quantizes and packs
+// B per batch and multiplies (15); batches split over the model's threads.
+eb_status plan_qd8_bmm(OpPlan& plan, PlanContext& ctx, const Qd8Kernel& k, size_t N, size_t K);
+void run_qd8_bmm(eb_model* m, const OpPlan& plan, const float* a, const float* b, float* y, size_t batch, size_t M,
+                 size_t N, size_t K, int32_t transpose_b, float alpha);
+
 }  // namespace eb
 
 #endif  // EDGEBUILD_RUNTIME_QD8_GEMM_H_

@@ -4,7 +4,10 @@
 // The reference path quantizes one row and one column at a time on the stack.
 #include <math.h>
 
+#include "../gemm_exec.h"
 #include "../op.h"
+#include "../packing.h"
+#include "../qd8_gemm.h"
 #include "edgebuild/ukernels.h"
 
 namespace eb {
@@ -38,7 +41,16 @@ eb_status validate(OpCheck& c) {
   return EB_OK;
 }
 
-void run(eb_model* m, const Op& op) {
+// The ISA's qd8 kernels (qd8_gemm_kernel) with B quantized and packed per batch at run time; else the reference.
+eb_status plan(eb_model* m, const Op& op, OpPlan& plan, PlanContext& ctx) {
+  const Qd8Kernel* k = qd8_gemm_kernel(m->isa);
+  if (k == NULL) return EB_OK;
+  const Tensor& y = m->tensors[op.outputs[0]];
+  const Tensor& a = m->tensors[op.inputs[0]];
+  return plan_qd8_bmm(plan, ctx, *k, (size_t)y.dims[y.rank - 1], (size_t)a.dims[a.rank - 1]);
+}
+
+void run_ref(eb_model* m, const Op& op) {
   const Tensor &a = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
   const DynamicBatchMatmulFloatParams& p = op.p.dynamic_batch_matmul_float;
   const uint32_t r = a.rank;
@@ -63,8 +75,19 @@ void run(eb_model* m, const Op& op) {
   }
 }
 
+void run(eb_model* m, const Op& op) {
+  const OpPlan* plan = plan_of(m, op);
+  if (plan == NULL) return run_ref(m, op);
+  const Tensor &a = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
+  const DynamicBatchMatmulFloatParams& p = op.p.dynamic_batch_matmul_float;
+  const uint32_t r = a.rank;
+  const size_t M = (size_t)a.dims[r - 2], K = (size_t)a.dims[r - 1], N = (size_t)y.dims[r - 1];
+  run_qd8_bmm(m, *plan, data_of<const float>(m, op.inputs[0]), data_of<const float>(m, op.inputs[1]),
+              data_of<float>(m, op.outputs[0]), a.num_elements / (M * K), M, N, K, p.transpose_b, p.alpha);
+}
+
 }  // namespace
 
-const OpImpl kOpImplDynamicBatchMatmul = {validate, NULL, run, NULL, NULL};
+const OpImpl kOpImplDynamicBatchMatmul = {validate, plan, run, NULL, NULL};
 
 }  // namespace eb
