@@ -116,9 +116,10 @@ def onnx_export(model: torch.nn.Module, seq: int, folder: Path) -> Path:
     return path
 
 
-def ort_engine(model: torch.nn.Module, seq: int, folder: Path) -> dict[str, Run]:
+def ort_models(model: torch.nn.Module, seq: int, folder: Path) -> dict[str, Path]:
+    """ONNX Runtime's int8 models of the encoder at `seq` (cached in `folder`), by label: quantize_dynamic with
+    per-tensor or per-channel weights, on the plain export or on the one ORT's transformer optimizer fused."""
     import onnx
-    import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers import optimizer
 
@@ -131,7 +132,7 @@ def ort_engine(model: torch.nn.Module, seq: int, folder: Path) -> dict[str, Run]
             )
             opt.save_model_to_file(str(folder / "tmp.onnx"))
         (folder / "tmp.onnx").replace(fused)
-    runs: dict[str, Run] = {}
+    out: dict[str, Path] = {}
     for base, tag in ((plain, ""), (fused, " fused")):
         for per_channel in (False, True):
             q = folder / f"{base.stem}-int8{'-pc' if per_channel else ''}.onnx"
@@ -146,17 +147,26 @@ def ort_engine(model: torch.nn.Module, seq: int, folder: Path) -> dict[str, Run]
                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
                     )
                 (folder / "tmp.onnx").replace(q)
-            so = ort.SessionOptions()
-            so.intra_op_num_threads = 1
-            so.inter_op_num_threads = 1
-            so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            sess = ort.InferenceSession(str(q), so, providers=["CPUExecutionProvider"])
+            out[f"ORT int8{tag}{' per-channel' if per_channel else ''}"] = q
+    return out
 
-            def run(ids: np.ndarray, mask: np.ndarray, s: Any = sess) -> np.ndarray:
-                return s.run(None, {"input_ids": ids, "attention_mask": mask})[0]
 
-            runs[f"ORT int8{tag}{' per-channel' if per_channel else ''}"] = run
+def ort_engine(model: torch.nn.Module, seq: int, folder: Path) -> dict[str, Run]:
+    import onnxruntime as ort
+
+    runs: dict[str, Run] = {}
+    for label, path in ort_models(model, seq, folder).items():
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = 1
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+        def run(ids: np.ndarray, mask: np.ndarray, s: Any = sess) -> np.ndarray:
+            return s.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+        runs[label] = run
     return runs
 
 
@@ -219,14 +229,22 @@ def edgebuild_dynamic_supported() -> bool:
 
 
 def edgebuild_artifact(
-    model: torch.nn.Module, seq: int, calib: list[np.ndarray], folder: Path, dynamic: bool
+    model: torch.nn.Module,
+    seq: int,
+    calib: list[np.ndarray],
+    folder: Path,
+    dynamic: bool,
+    target: str = "host",
 ) -> bytes:
-    """The host artifact, cached by edgebuild's Python sources (bench/arm_peers/models.py's hash), seq and mode."""
+    """The artifact for `target`, cached by edgebuild's Python sources (bench/arm_peers/models.py's hash), seq,
+    target and mode."""
     import edgebuild
     from bench.arm_peers.models import _sources_hash
 
-    h = hashlib.sha256(f"{_sources_hash()}-{seq}-{dynamic}".encode() + calib[0].tobytes()).hexdigest()[:16]
-    path = folder / f"minilm-{seq}-edgebuild-{h}.ebm"
+    h = hashlib.sha256(
+        f"{_sources_hash()}-{seq}-{dynamic}-{target}".encode() + calib[0].tobytes()
+    ).hexdigest()[:16]
+    path = folder / f"minilm-{seq}-edgebuild-{target}-{h}.ebm"
     if not path.is_file():
         opts: dict[str, Any] = {"activations": "dynamic"} if dynamic else {}
         x = (torch.from_numpy(calib[0][:1]), torch.from_numpy(calib[1][:1]))
@@ -235,7 +253,7 @@ def edgebuild_artifact(
                 model,
                 x,
                 calib={"input_ids": calib[0], "attention_mask": calib[1]},
-                target="host",
+                target=target,
                 smoke=False,
                 **opts,
             )
@@ -332,8 +350,20 @@ def measure(
     return wall, cpu
 
 
+def load() -> tuple[torch.nn.Module, Any, Path]:
+    """(the SentenceEncoder, its tokenizer, the cache folder of its exports: keyed by the weights)."""
+    from tests.zoo.real_weights import minilm
+
+    with quiet():
+        model, tok = minilm()
+    digest = hashlib.sha256(b"".join(v.numpy().tobytes() for v in model.state_dict().values()))
+    folder = cache_dir() / digest.hexdigest()[:12]
+    folder.mkdir(parents=True, exist_ok=True)
+    return model, tok, folder
+
+
 def main(argv: list[str] | None = None) -> int:
-    from tests.zoo.real_weights import CALIB_SENTENCES, SENTENCES, minilm, tokenize
+    from tests.zoo.real_weights import CALIB_SENTENCES, SENTENCES, tokenize
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seq", type=int, nargs="+", default=[32, 128])
@@ -341,13 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    with quiet():
-        model, tok = minilm()
-    folder = (
-        cache_dir()
-        / hashlib.sha256(b"".join(v.numpy().tobytes() for v in model.state_dict().values())).hexdigest()[:12]
-    )
-    folder.mkdir(parents=True, exist_ok=True)
+    model, tok, folder = load()
     uptime = os.getloadavg()
     t0 = time.perf_counter()
     for seq in args.seq:
