@@ -291,7 +291,27 @@ def edgebuild_engine(
     def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return np.asarray(m.run([ids, mask])[0])
 
+    run.model = m  # type: ignore[attr-defined]  # for op_times
+    run.program = prog  # type: ignore[attr-defined]
     return {label: run}
+
+
+def op_times(run: Any, ids: np.ndarray, mask: np.ndarray, n: int = 10) -> list[tuple[str, float, int]]:
+    """edgebuild's profiler: (opcode/dtype of its first input, median ms, number of ops), by total, largest first."""
+    m, prog = run.model, run.program
+    m.profiling = True
+    per_run = []
+    for _ in range(n):
+        m.run([ids, mask])
+        per_run.append(m.op_times_ns())
+    m.profiling = False
+    total: dict[str, float] = {}
+    count: dict[str, int] = {}
+    for i, op in enumerate(prog.ops):
+        key = op_name(op.opcode) + (f"/{prog.tensors[op.inputs[0]].dtype.name.lower()}" if op.inputs else "")
+        total[key] = total.get(key, 0.0) + statistics.median(r[i] for r in per_run) / 1e6
+        count[key] = count.get(key, 0) + 1
+    return sorted(((k, v, count[k]) for k, v in total.items()), key=lambda r: -r[1])
 
 
 def op_name(code: int) -> str:
@@ -418,6 +438,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"{'' if a['distinct'] >= MIN_DISTINCT else ' **output ignores the input**'} |"
             )
         print()
+        for k, run in runs.items():
+            if hasattr(run, "model"):
+                rows = op_times(run, *samples[0])
+                print(
+                    f"- {k}, per op type (profiler, median of 10; ms, number of ops): "
+                    + ", ".join(f"{name} {ms:.2f} ({n})" for name, ms, n in rows if ms >= 0.01)
+                )
         for k in cpu:
             if statistics.median(cpu[k]) > 1.3 * statistics.median(wall[k]):
                 print(f"- note: {k} used more CPU time than wall time: more than one thread ran")
