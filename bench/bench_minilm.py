@@ -1,7 +1,7 @@
 """all-MiniLM-L6-v2 (real weights, real sentences) on edgebuild against PyTorch fp32, ONNX Runtime int8 and
 ExecuTorch + XNNPACK int8, in one run (issue 19):
 
-    python -m bench.bench_minilm [--seq 32 128] [--runs 30] [--engines torch ort executorch edgebuild]
+    python -m bench.bench_minilm [--seq 32 128] [--runs 30] [--engines torch ort executorch edgebuild] [--also-default]
 
 The graph, the same for every engine: tests/zoo/real_weights.py's SentenceEncoder, i.e. all-MiniLM-L6-v2 as
 sentence-transformers runs it (BERT's last hidden state, mean-pooled over the attention mask, L2-normalized),
@@ -26,7 +26,9 @@ Engines (batch 1, one thread each):
   edgebuild      edgebuild.build(..., target="host") run in-process (edgebuild._native, the ISA dispatch picks).
                  With `activations="dynamic"` when edgebuild.build accepts it (dynamic int8 linears, eq. 14-15 of
                  docs/quantization.md), else the default build (static int8 where the calibration allows, float
-                 fallback for the rest); the column's label says which.
+                 fallback for the rest); the column's label says which. --also-default measures both builds.
+                 Artifacts, ONNX models and the .pte are cached in ~/.cache/edgebuild/bench-minilm/ (a warm run
+                 takes ~1 minute; a cold one ~5, ExecuTorch's lowering at seq 128 the longest).
 Timing: every engine is warmed up (3 calls), then the engines alternate call by call (round r runs each engine once
 on sentence r mod 12, the order rotating per round), and each latency is the median of --runs calls. The figure
 compared is the process's CPU time per call (time.process_time: every thread of the process, so an engine that ran
@@ -223,9 +225,15 @@ def executorch_engine(
 
 
 def edgebuild_dynamic_supported() -> bool:
+    """Whether edgebuild.build takes `activations=` (issue 19's dynamic int8 linears): as its own keyword, or as a
+    field of CompressOptions (which build() takes as keywords too)."""
     import edgebuild
+    from edgebuild.compress.options import CompressOptions
 
-    return "activations" in inspect.signature(edgebuild.build).parameters
+    return (
+        "activations" in inspect.signature(edgebuild.build).parameters
+        or "activations" in CompressOptions.__dataclass_fields__
+    )
 
 
 def edgebuild_artifact(
@@ -263,11 +271,10 @@ def edgebuild_artifact(
 
 
 def edgebuild_engine(
-    model: torch.nn.Module, seq: int, calib: list[np.ndarray], folder: Path
+    model: torch.nn.Module, seq: int, calib: list[np.ndarray], folder: Path, dynamic: bool
 ) -> dict[str, Run]:
     from edgebuild import _native
 
-    dynamic = edgebuild_dynamic_supported()
     blob = edgebuild_artifact(model, seq, calib, folder, dynamic)
     m = _native.Model.from_bytes(blob)
     m.threads = 1
@@ -389,6 +396,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seq", type=int, nargs="+", default=[32, 128])
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
+    ap.add_argument(
+        "--also-default",
+        action="store_true",
+        help="when edgebuild has dynamic activations, measure its default build too (before / after in one run)",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     model, tok, folder = load()
@@ -409,7 +421,10 @@ def main(argv: list[str] | None = None) -> int:
             log(f"seq {seq}: ExecuTorch program ready ({time.perf_counter() - t:.0f} s)")
         t = time.perf_counter()
         if "edgebuild" in args.engines:
-            runs.update(edgebuild_engine(model, seq, calib, folder))
+            dynamic = edgebuild_dynamic_supported()
+            if args.also_default and dynamic:
+                runs.update(edgebuild_engine(model, seq, calib, folder, False))
+            runs.update(edgebuild_engine(model, seq, calib, folder, dynamic))
             log(f"seq {seq}: edgebuild built ({time.perf_counter() - t:.0f} s)")
         if "torch" not in args.engines:
             del runs["torch fp32"]
@@ -448,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
         for k in cpu:
             if statistics.median(cpu[k]) > 1.3 * statistics.median(wall[k]):
                 print(f"- note: {k} used more CPU time than wall time: more than one thread ran")
-        eb = next((k for k in med if k.startswith("edgebuild")), None)
+        eb = next((k for k in reversed(med) if k.startswith("edgebuild")), None)  # the dynamic one when both
         peers = {k: v for k, v in med.items() if k.startswith(("ORT", "ExecuTorch"))}
         if eb is not None:
             if "torch fp32" in med:
