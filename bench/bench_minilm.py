@@ -154,7 +154,11 @@ def ort_models(model: torch.nn.Module, seq: int, folder: Path) -> dict[str, Path
 
 
 def ort_engine(model: torch.nn.Module, seq: int, folder: Path) -> dict[str, Run]:
-    import onnxruntime as ort
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        log("onnxruntime is not installed: pip install -e .[bench]  (onnxruntime==1.31.1; skipped)")
+        return {}
 
     runs: dict[str, Run] = {}
     for label, path in ort_models(model, seq, folder).items():
