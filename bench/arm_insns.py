@@ -59,7 +59,8 @@ def arm_instruction_counts(
         inputs = []
         for i, x in enumerate(xs):
             inputs.append(tmp / f"x{i}.npy")
-            np.save(inputs[-1], np.ascontiguousarray(x, np.float32))
+            # token ids stay integers (the runner reads int32/int64 .npy for them); everything else is float32
+            np.save(inputs[-1], np.ascontiguousarray(x, x.dtype if x.dtype.kind in "iu" else np.float32))
         for label, target_name, cpu, isa, *core in configs:
             target = load_target(target_name)
             runner = build_runner(target)

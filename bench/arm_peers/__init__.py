@@ -18,5 +18,7 @@ What it does:
   a76 → neondot, max → i8mm.
 - agreement: edgebuild's int8 output against each engine's, max |Δ| in LSB and top-1, reported only when the float
   model's output varies with the input; and against LiteRT's reference kernels on the host (must be 0 LSB).
+- minilm.py (issue 19, `--models minilm [--seq 32 128]`): all-MiniLM-L6-v2 with its real weights, edgebuild against
+  ONNX Runtime's quantize_dynamic int8 models (bench/bench_minilm.py's, the same as on x86) and its fp32 export.
 It prints markdown tables (bench/README.md carries them).
 """

@@ -3,6 +3,10 @@ per invoke on emulated ARM cores, per op category, and output agreement in LSB. 
 
     python -m bench.arm_peers [--models mobilenet_v2 resnet18 squeezenet shufflenet_v2] [--cores a53 a76 max]
                               [--no-cross-check] [--rebuild]
+    python -m bench.arm_peers --models minilm --cores a76 [--seq 32 128]    # all-MiniLM-L6-v2 vs ONNX Runtime
+
+minilm (issue 19) is measured by bench/arm_peers/minilm.py: edgebuild vs ONNX Runtime only (int8 quantize_dynamic
+and fp32), its own tables.
 """
 
 from __future__ import annotations
@@ -90,7 +94,14 @@ def main(argv: list[str] | None = None) -> int:
     from tests.cnn_models import output_spread
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), choices=list(MODELS))
+    p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), choices=[*MODELS, "minilm"])
+    p.add_argument(
+        "--seq",
+        type=int,
+        nargs="+",
+        default=[32],
+        help="minilm's sequence lengths (seq 128 costs ~4x seq 32)",
+    )
     p.add_argument("--cores", nargs="+", default=list(CORES), choices=list(CORES))
     p.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
     p.add_argument(
@@ -116,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     cross: list[str] = []
     notes: list[str] = []
-    for name in args.models:
+    for name in [n for n in args.models if n in MODELS]:
         prep = prepare(name, cache, log)
         spread = output_spread(prep.model, prep.shape)
         varies = spread >= SPREAD_MIN
@@ -161,6 +172,12 @@ def main(argv: list[str] | None = None) -> int:
                         f"(11 invokes − 1 invoke)/10 of the whole process {m(whole)} "
                         f"({(whole / row[engine] - 1) * 100:+.2f}%)"
                     )
+    minilm_lines: list[str] = []
+    if "minilm" in args.models:
+        from .minilm import run_minilm
+
+        cores = {c: CORES[c] for c in args.cores}
+        minilm_lines = run_minilm(args.seq, cores, root, plugin, ranges, not args.no_cross_check, log)
     elapsed = time.perf_counter() - t_start
 
     def engine_cell(row: dict[str, Any], engine: str) -> str:
@@ -171,7 +188,11 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{'cold' if cold else 'warm'} run: {elapsed / 60:.1f} min in all, of which rootfs "
         f"{'built' if cold else 'found in the cache'} in {t_rootfs:.0f} s\n"
     )
-    print("Instructions per invoke (1 thread; M = 10⁶):\n")
+    for line in minilm_lines:
+        print(line)
+    if not rows:
+        return 0
+    print("\nInstructions per invoke (1 thread; M = 10⁶):\n")
     print(
         "| model | `-cpu` | edgebuild (path) | "
         + " | ".join(ENGINE_LABELS[e] for e in args.engines)

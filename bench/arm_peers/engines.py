@@ -129,24 +129,29 @@ def run_engine(
     ranges: Path,
     engine: str,
     model: Path,
-    x: np.ndarray,
+    x: np.ndarray | dict[str, np.ndarray],
     cpu: str,
     *,
     invokes: int = 2,
 ) -> dict[str, Any]:
     """Run `engine` on `model` (one thread) in the rootfs under `qemu-aarch64 -cpu cpu`; `invokes` invokes, the last
-    counted. Returns the counts and the output (int8)."""
+    counted. `x`: the one input, or several by input name. Returns the counts and the (first) output."""
     present_core(root, cpu)
     with tempfile.TemporaryDirectory(prefix="edgebuild-arm-peers-") as tmp_name:
         tmp = Path(tmp_name)
-        np.save(tmp / "x.npy", x)
+        if isinstance(x, dict):
+            x_file = tmp / "x.npz"
+            np.savez(x_file, **x)
+        else:
+            x_file = tmp / "x.npy"
+            np.save(x_file, x)
         counts = tmp / "counts.txt"
         plugin_args = f"{plugin},out={counts},syscall={GETPID},magic={MAGIC:#x}"
         if engine.startswith("litert"):
             plugin_args += f",ranges={ranges}"
         cmd = [
             "qemu-aarch64", "-cpu", cpu, "-L", str(root), "-plugin", plugin_args, str(guest_python(root)),
-            str(Path(__file__).with_name("guest.py")), engine, str(model), str(tmp / "x.npy"), str(tmp / "y.npy"),
+            str(Path(__file__).with_name("guest.py")), engine, str(model), str(x_file), str(tmp / "y.npy"),
             str(invokes), f"{MAGIC:#x}",
         ]  # fmt: skip
         done = subprocess.run(cmd, capture_output=True, text=True, check=False, env={"PYTHONHASHSEED": "0"})

@@ -3,7 +3,8 @@ engines' aarch64 wheels; no edgebuild here). One engine, one model, one thread:
 
     python3 guest.py ENGINE MODEL X.npy OUT.npy INVOKES MAGIC
 
-ENGINE: litert-xnnpack (LiteRT's default resolver, which applies XNNPACK itself), litert-builtin (builtin kernels
+X.npy is the model's one input; an X.npz holds several, by input name (ONNX Runtime) or in the model's input order
+(LiteRT). ENGINE: litert-xnnpack (LiteRT's default resolver, which applies XNNPACK itself), litert-builtin (builtin kernels
 without the default delegates: ruy GEMMs), ort (ONNX Runtime, CPU provider, default graph optimizations, which fuse
 the QDQ groups into its int8 kernels). The model is created, then invoked INVOKES times with the same int8 input;
 the last invoke lies between two marker syscalls (getpid with first argument MAGIC, then MAGIC+1) that the TCG
@@ -39,7 +40,9 @@ def main() -> None:
     syscall = libc.syscall
     syscall.argtypes = [ctypes.c_long, ctypes.c_ulong, ctypes.c_ulong]
     magic_n = int(magic, 0)
-    x = np.load(x_path)
+    loaded = np.load(x_path)
+    xs = dict(loaded.items()) if x_path.endswith(".npz") else None
+    x = next(iter(xs.values())) if xs else loaded
     if engine.startswith("litert"):
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
@@ -51,7 +54,8 @@ def main() -> None:
         )
         it = Interpreter(model_path=model, num_threads=1, experimental_op_resolver_type=resolver)
         it.allocate_tensors()
-        it.set_tensor(it.get_input_details()[0]["index"], x)
+        for detail, value in zip(it.get_input_details(), xs.values() if xs else [x]):
+            it.set_tensor(detail["index"], value)
         out_index = it.get_output_details()[0]["index"]
         run = it.invoke
     elif engine == "ort":
@@ -62,7 +66,7 @@ def main() -> None:
         so.inter_op_num_threads = 1
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
-        feed = {sess.get_inputs()[0].name: x}
+        feed = xs if xs else {sess.get_inputs()[0].name: x}
         result: list[np.ndarray] = []
 
         def run() -> None:
