@@ -216,7 +216,8 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
         super().__init__()
         self.float_layers = tuple(float_layers)
         self.shared_weight_scale = shared_weight_scale
-        self.dynamic = frozenset(dynamic)  # node names of the linear layers quantized at run time (dynamic_linears)
+        # node names of the linear layers quantized at run time (dynamic_linears)
+        self.dynamic = frozenset(dynamic)
         self.failed: dict[str, str] = {}  # node name -> why it was left float
 
     def annotate(self, model: GraphModule) -> GraphModule:

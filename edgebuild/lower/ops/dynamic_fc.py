@@ -50,17 +50,17 @@ def linear_parts(node: Node) -> tuple[Node, Node, bool, object] | None:
     if target == "aten.linear.default":
         x, w = node.args[0], node.args[1]
         b = node.args[2] if len(node.args) > 2 else node.kwargs.get("bias")
-        if isinstance(x, Node) and isinstance(w, Node) and is_constant(w) and _rank(w) == 2:
-            if b is None or (is_constant(b) and _rank(b) == 1):
-                return x, w, False, b
+        bias_ok = b is None or (is_constant(b) and _rank(b) == 1)
+        if isinstance(x, Node) and isinstance(w, Node) and is_constant(w) and _rank(w) == 2 and bias_ok:
+            return x, w, False, b
         return None
     if target == "aten.addmm.default":
         parts = _addmm_parts(node)
         if parts is None:
             return None
-        b, x, w = parts
-        assert isinstance(x, Node) and isinstance(w, Node)
-        return (x, w, True, b) if _rank(w) == 2 else None
+        bias, mat1, mat2 = parts
+        assert isinstance(mat1, Node) and isinstance(mat2, Node)
+        return (mat1, mat2, True, bias) if _rank(mat2) == 2 else None
     if target in MATMUL_OPS:
         x, w = node.args[0], node.args[1]
         if isinstance(x, Node) and is_constant(w) and not is_constant(x) and _rank(w) == 2 and _rank(x) >= 1:
