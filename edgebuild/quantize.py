@@ -9,7 +9,7 @@ Dynamic activation quantization (`activations`, docs/quantization.md (14)-(15)):
 left unannotated, like float layers, so their inputs stay float32; lowering gives them DYNAMIC_FULLY_CONNECTED (int8
 weights per output channel, the input quantized per row at run time). The ops around them that only float values
 reach (layer norm, softmax, GELU, the attention products, the mask add) stay float too: in a build with dynamic
-layers, an op other than a convolution or a linear layer is annotated only when one of its inputs is int8 already.
+layers, an op other than a convolution or a linear layer is annotated only when an int8 op's output reaches it.
 
 What each op gets is its family's annotation rule (`@register_annotation` in edgebuild/lower/ops/<family>.py, next
 to its lowerings); the Quantizer here walks the graph and applies them through an `Annotator`, which holds the specs
@@ -246,10 +246,11 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
 
 
 def _int8_input(node: Node) -> bool:
-    """Does an int8 value reach `node` (a graph input or an annotated output), or does no float value (a node with
-    only constants, integer or non-tensor inputs, which has nothing to keep float)?"""
+    """Does an int8 value reach `node` (an annotated op's output), or no float value at all (only constants, integer
+    or non-tensor inputs: nothing to keep float)? A float graph input does not count: a transformer's residual
+    stream starts there, and per-tensor int8 is what loses it; a convolution quantizes it for itself."""
     floats = [x for x in node.all_input_nodes if x.op != "get_attr" and is_float(x)]
-    return not floats or any(Annotator.int8_output(x) for x in floats)
+    return not floats or any(x.op != "placeholder" and Annotator.int8_output(x) for x in floats)
 
 
 def has_attention_or_norm(gm: GraphModule) -> bool:

@@ -23,7 +23,12 @@ from .linear import _addmm_parts
 from .matmul import MATMUL_OPS, is_constant
 
 MAX_K = 16384  # kernels/runtime/ops/dynamic_fully_connected.cc kMaxK: the runtime refuses longer rows
-LINEAR_OPS = ("aten.linear.default", "aten.addmm.default", *MATMUL_OPS)
+# bmm multiplies by a 3-D operand: never a linear layer's weight
+LINEAR_OPS = (
+    "aten.linear.default",
+    "aten.addmm.default",
+    *(op for op in MATMUL_OPS if op != "aten.bmm.default"),
+)
 
 
 def quantize_weight_rows(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
