@@ -27,22 +27,8 @@ def test_report_records_the_choice(empty_cwd: Path) -> None:
 
 
 def test_in_the_cache_key_and_recipe(tmp_path: Path) -> None:
-    keys = {
-        a: bundle_key(
-            Request(
-                DIGITS / "model.pt",
-                "host",
-                DIGITS / "calib.npz",
-                None,
-                None,
-                None,
-                False,
-                True,
-                activations=a,
-            )
-        )  # fmt: skip
-        for a in ("static", "dynamic", "auto")
-    }
+    digits = (DIGITS / "model.pt", "host", DIGITS / "calib.npz", None, None, None, False, True)
+    keys = {a: bundle_key(Request(*digits, activations=a)) for a in ("static", "dynamic", "auto")}
     assert None not in keys.values() and len(set(keys.values())) == 3
     recipe = tmp_path / "edgebuild.toml"
     recipe.write_text('[build]\nactivations = "dynamic"\n')

@@ -74,7 +74,7 @@ def test_dynamic_rung_before_float() -> None:
     )
     assert r.chosen.config == Config(dynamic=frozenset({"fc2"})) and r.chosen.drop == pytest.approx(0.6)
     assert r.dynamic_sensitivity == pytest.approx({"fc1": 0.5, "fc2": 2.0})
-    assert [t.config for t in r.trials][0] == Config()  # static first
+    assert r.trials[0].config == Config()  # static first
     r = meet_budget(
         evaluate_dynamic, [], 0.0, ["fc1", "conv"], dynamic_layers=["fc1", "fc2"], compressing=False
     )
