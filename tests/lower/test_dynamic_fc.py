@@ -243,3 +243,11 @@ def test_addmm_and_mm_dynamic() -> None:
     q2, s2 = quantize_weight_rows(model.w2.detach().numpy().T)
     h = qd8_reference(x, q1, s1, model.b1.detach().numpy())
     assert np.array_equal(run_native(prog, [x])[0], qd8_reference(h, q2, s2, None))
+
+
+def test_too_long_rows_fall_back_to_float() -> None:
+    """K above the runtime's 16384 (kernels/runtime/ops/dynamic_fully_connected.cc): the float form, with why."""
+    _, prog = _build(Linear(16385, 2).eval(), (1, 16385), "dynamic")
+    assert prog.op_counts() == {"FULLY_CONNECTED": 1}
+    (entry,) = prog.metadata["float_ops"]
+    assert entry["reason"].startswith("the dynamic form refuses it: K = 16385 exceeds")
