@@ -64,6 +64,7 @@ def build(
     sparse: str = "auto",
     sparse_block: tuple[int, int] | None = None,
     lean: bool = False,
+    activations: str = "auto",
     cpu: str | None = None,
     export: Sequence[str] | str = (),
     compress: CompressOptions | None = None,
@@ -108,6 +109,7 @@ def _build(
     sparse: str,
     sparse_block: tuple[int, int] | None,
     lean: bool,
+    activations: str,
     cpu: str | None,
     export: Sequence[str] | str,
     compress: CompressOptions | None,
@@ -125,7 +127,9 @@ def _build(
     from .run import check_cpu
 
     check_cpu(cpu)
-    comp = _compress_options(compress, compress_options)
+    if activations not in ("static", "dynamic", "auto"):
+        raise EdgebuildError(f"activations={activations!r}: one of static, dynamic, auto")
+    comp = _compress_options(compress, compress_options, activations)
     formats = [export] if isinstance(export, str) else list(export)
     from .export import FORMATS
 
@@ -177,6 +181,7 @@ def _build(
                 sparse=sparse,
                 sparse_block=sparse_block,
                 lean=bool(lean),
+                activations=activations,
             )
             if progress:  # rich bars on stderr when it is a terminal (or a notebook); a caller's own
                 with progress_shown(True):  # progress.shown(console) block works as well
@@ -206,7 +211,9 @@ def _data_arg(data: Any) -> Any:
     return Path(data) if isinstance(data, str) else data
 
 
-def _compress_options(given: CompressOptions | None, fields: dict[str, Any]) -> CompressOptions:
+def _compress_options(
+    given: CompressOptions | None, fields: dict[str, Any], activations: str = "static"
+) -> CompressOptions:
     from .compress.options import CompressOptions
 
     known = set(CompressOptions.__dataclass_fields__)
@@ -222,7 +229,7 @@ def _compress_options(given: CompressOptions | None, fields: dict[str, Any]) -> 
     comp = given if given is not None else CompressOptions(**fields)
     if comp.train_data is not None:
         comp.train_data = Path(comp.train_data)
-    comp.check()
+    comp.check(activations)
     return comp
 
 

@@ -58,6 +58,7 @@ class Request:
     float_layers: tuple[str, ...] = ()
     compress: str = ""  # CompressOptions.key() (compression options, canonical JSON)
     lean: bool = False  # a runner with only the model's ops (compile.py); its op set follows from the model
+    activations: str = "auto"  # --activations (quantize.py): static / dynamic / auto
 
     @classmethod
     def from_options(cls, opts: Any) -> Request:
@@ -73,6 +74,7 @@ class Request:
             tuple(getattr(opts, "float_layers", ()) or ()),
             opts.compress.key(),
             bool(getattr(opts, "lean", False)),
+            str(getattr(opts, "activations", "auto")),
         )
 
 
@@ -143,6 +145,7 @@ def bundle_key(req: Request) -> str | None:
     if not (feed_file("model", req.model) and feed_file("calib", req.calib) and feed_file("eval", req.eval)):
         return None
     options = {k: getattr(req, k) for k in ("target", "input_shape", "model_class", "trust_model", "smoke")}
+    options["activations"] = req.activations
     if req.float_layers:  # only when set, so the keys of earlier builds stay valid
         options["float_layers"] = list(req.float_layers)
     if req.compress and req.compress != _default_compress():  # likewise

@@ -3,7 +3,8 @@
 The op list comes from torch itself: every registered `aten` OpOverload tagged `torch.Tag.core`. Each is, in this
 order of precedence,
 
-- **lowered**: it has an int8 lowering (lower/registry.py LOWERINGS) and/or a float one (FLOAT_LOWERINGS);
+- **lowered**: it has an int8 lowering (lower/registry.py LOWERINGS) and/or a float one (FLOAT_LOWERINGS); `dynamic`
+  says it also has a dynamic form (DYNAMIC_LOWERINGS: DYNAMIC_FULLY_CONNECTED, `--activations`);
 - **folded**: FOLDED below — its output depends only on its arguments and static shapes, so build-time constant
   folding turns it into a constant and no kernel is needed;
 - **decomposed**: DECOMPOSED below — capture never leaves it in the graph (torch's core decomposition table or
@@ -168,6 +169,7 @@ class OpCoverage:
     int8: bool
     float: bool
     note: str
+    dynamic: bool = False  # a dynamic form: DYNAMIC_FULLY_CONNECTED for a product by a constant weight
 
     @property
     def covered(self) -> bool:
@@ -216,23 +218,27 @@ INT8_GAPS: dict[str, str] = {
 }
 
 
-def _registries() -> tuple[set[str], set[str]]:
-    from .lower import ops  # noqa: F401  (registers every family)
-    from .lower.registry import FLOAT_LOWERINGS, LOWERINGS
+DYNAMIC_NOTE = "dynamic: DYNAMIC_FULLY_CONNECTED by a constant 2-D weight (--activations)"
 
-    return set(LOWERINGS), set(FLOAT_LOWERINGS)
+
+def _registries() -> tuple[set[str], set[str], set[str]]:
+    from .lower import ops  # noqa: F401  (registers every family)
+    from .lower.registry import DYNAMIC_LOWERINGS, FLOAT_LOWERINGS, LOWERINGS
+
+    return set(LOWERINGS), set(FLOAT_LOWERINGS), set(DYNAMIC_LOWERINGS)
 
 
 def coverage_table() -> list[OpCoverage]:
-    int8_ops, float_ops = _registries()
+    int8_ops, float_ops, dynamic_ops = _registries()
 
     def lowered(op: str) -> OpCoverage | None:
-        i8, f32 = op in int8_ops, op in float_ops
+        i8, f32, dyn = op in int8_ops, op in float_ops, op in dynamic_ops
         if not (i8 or f32):
             return None
         if op in INT8_GAPS:
-            return OpCoverage(op, "lowered", False, f32, INT8_GAPS[op])
-        return OpCoverage(op, "lowered", i8, f32, "" if f32 else "int8 only: no float fallback")
+            return OpCoverage(op, "lowered", False, f32, INT8_GAPS[op], dyn)
+        notes = ("" if f32 else "int8 only: no float fallback", DYNAMIC_NOTE if dyn else "")
+        return OpCoverage(op, "lowered", i8, f32, "; ".join(n for n in notes if n), dyn)
 
     def direct(op: str) -> OpCoverage | None:
         return lowered(op) or (OpCoverage(op, "folded", False, False, FOLDED[op]) if op in FOLDED else None)

@@ -67,6 +67,9 @@ class BuildOptions:
     sparse: str = "auto"
     sparse_block: tuple[int, int] | None = None  # block-CSR block; default: the --prune block, else 16x4
     lean: bool = False  # a runner with only this model's ops (compile.py; docs/footprint.md)
+    # Linear layers' activations: static (PT2E per-tensor int8), dynamic (DYNAMIC_FULLY_CONNECTED: per row at run
+    # time), auto (dynamic in transformers, static otherwise; per layer under --max-drop): quantize.py
+    activations: str = "auto"
 
 
 @dataclass
@@ -144,9 +147,15 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
     calib, eval_data = source_data(loaded, opts.calib, opts.eval, opts.input_shape, warn)
     lap("load")
 
-    def to_program(gm: GraphModule, floats: tuple[str, ...], shared: set[str] | bool) -> Program:
+    def to_program(
+        gm: GraphModule,
+        floats: tuple[str, ...],
+        shared: set[str] | bool,
+        dynamic: tuple[str, ...] | None = None,
+    ) -> Program:
         """quantize -> lower, the layers in `floats` (with opts.float_layers) kept in float32; `shared`: the
-        weight-shared layers, which get one weight scale each."""
+        weight-shared layers, which get one weight scale each; `dynamic`: the linear layers quantized at run time
+        (the --max-drop search's choice), or None for what opts.activations picks."""
         float_layers = tuple(opts.float_layers) + floats
         log(f"quantizing with {calib.samples} calibration sample(s)")
         qgm = quantize_model(
@@ -154,6 +163,8 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
             (tuple(torch.from_numpy(x) for x in calib.sample(i)) for i in range(calib.samples)),
             float_layers=float_layers,
             shared_weight_scale=shared,
+            activations=opts.activations if dynamic is None else "static",
+            dynamic_layers=dynamic or (),
         )
         lap("quantize")
         prog = lower_graph(qgm, name=loaded.path.stem, float_layers=float_layers)
@@ -161,11 +172,15 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
         return prog
 
     # capture happens inside compress: pruning and distillation work on the module, before it
-    compressed = compress(loaded, calib, eval_data, opts.compress, to_program, log, warn, lap)
+    compressed = compress(
+        loaded, calib, eval_data, opts.compress, to_program, log, warn, lap, activations=opts.activations
+    )
     program = compressed.program
     sparse_report = _choose_sparse(program, target.name, opts)
     plan = plan_arena(program)
-    program.metadata.update({"target": target.name, "edgebuild_version": __version__})
+    program.metadata.update(
+        {"target": target.name, "edgebuild_version": __version__, "activations": opts.activations}
+    )
     data = artifact_bytes(program, huffman=opts.compress.huffman)
     lap("plan+serialize")
 

@@ -5,6 +5,12 @@ channel in [-127, 127]; bias int32 with scale s_x * s_w[c]. Ops that move values
 reshapes, concatenation, standalone clamps) share their input's quantization parameters, so their kernels need no
 requantization.
 
+Dynamic activation quantization (`activations`, docs/quantization.md (14)-(15)): the linear layers chosen dynamic are
+left unannotated, like float layers, so their inputs stay float32; lowering gives them DYNAMIC_FULLY_CONNECTED (int8
+weights per output channel, the input quantized per row at run time). The ops around them that only float values
+reach (layer norm, softmax, GELU, the attention products, the mask add) stay float too: in a build with dynamic
+layers, an op other than a convolution or a linear layer is annotated only when an int8 op's output reaches it.
+
 What each op gets is its family's annotation rule (`@register_annotation` in edgebuild/lower/ops/<family>.py, next
 to its lowerings); the Quantizer here walks the graph and applies them through an `Annotator`, which holds the specs
 and the marking.
@@ -25,6 +31,17 @@ from .errors import EdgebuildError
 from .lower import ACTIVATIONS, ANNOTATIONS, matches_float_layer, op_name
 
 INT8_MIN, INT8_MAX = -128, 127
+# --activations: static (per-tensor int8 activations calibrated by PT2E), dynamic (every linear layer quantizes its
+# input per row at run time), auto (dynamic in models with attention or layer norm, static otherwise)
+ACTIVATION_MODES = ("static", "dynamic", "auto")
+# ops that quantize their input with a weight of their own: annotated behind a float producer too (a convolution
+# stays int8 in a build with dynamic linear layers)
+WEIGHTED_OPS = frozenset({"aten.conv2d.default", "aten.linear.default", "aten.addmm.default",
+                          "aten.convolution.default", "aten.conv1d.default", "aten.conv3d.default",
+                          "aten.conv_transpose2d.input", "aten.conv_transpose1d.default"})  # fmt: skip
+# what makes a model a transformer for `auto`: a normalization over features, or attention
+NORM_OPS = frozenset({"aten.layer_norm.default", "aten.native_layer_norm.default", "aten.rms_norm.default"})
+SOFTMAX_OPS = frozenset({"aten.softmax.int", "aten._softmax.default"})
 
 
 class SharedScaleObserver(pt2e.PerChannelMinMaxObserver):  # type: ignore[misc, name-defined]
@@ -191,11 +208,16 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
     (get_attr targets) that get one scale per layer (SharedScaleObserver; weight sharing)."""
 
     def __init__(
-        self, float_layers: Iterable[str] = (), shared_weight_scale: bool | Collection[str] = False
+        self,
+        float_layers: Iterable[str] = (),
+        shared_weight_scale: bool | Collection[str] = False,
+        dynamic: Collection[str] = (),
     ) -> None:
         super().__init__()
         self.float_layers = tuple(float_layers)
         self.shared_weight_scale = shared_weight_scale
+        # node names of the linear layers quantized at run time (dynamic_linears)
+        self.dynamic = frozenset(dynamic)
         self.failed: dict[str, str] = {}  # node name -> why it was left float
 
     def annotate(self, model: GraphModule) -> GraphModule:
@@ -205,8 +227,10 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
         for node in list(model.graph.nodes):
             if node.op != "call_function" or node in annotator.done:
                 continue
-            if matches_float_layer(node, self.float_layers):
+            if matches_float_layer(node, self.float_layers) or node.name in self.dynamic:
                 continue
+            if self.dynamic and op_name(node) not in WEIGHTED_OPS and not _int8_input(node):
+                continue  # only float values reach it (a dynamic layer's output): it stays float
             rule = ANNOTATIONS.get(op_name(node))
             if rule is not None:
                 try:
@@ -221,6 +245,59 @@ class EdgebuildQuantizer(pt2e.quantizer.Quantizer):  # type: ignore[misc, name-d
         pass
 
 
+def _int8_input(node: Node) -> bool:
+    """Does an int8 value reach `node` (an annotated op's output), or no float value at all (only constants, integer
+    or non-tensor inputs: nothing to keep float)? A float graph input does not count: a transformer's residual
+    stream starts there, and per-tensor int8 is what loses it; a convolution quantizes it for itself."""
+    floats = [x for x in node.all_input_nodes if x.op != "get_attr" and is_float(x)]
+    return not floats or any(x.op != "placeholder" and Annotator.int8_output(x) for x in floats)
+
+
+def has_attention_or_norm(gm: GraphModule) -> bool:
+    """A transformer, for `activations="auto"`: a layer norm (or RMS norm), scaled-dot-product attention, or a
+    softmax with a product of two activations (eager attention)."""
+    from .lower.ops.matmul import MATMUL_OPS, is_constant
+
+    names: set[str] = set()
+    products = False
+    for n in gm.graph.nodes:
+        if n.op != "call_function":
+            continue
+        name = op_name(n)
+        names.add(name)
+        if name in MATMUL_OPS and len(n.args) >= 2:
+            products = products or not (is_constant(n.args[0]) or is_constant(n.args[1]))
+    if names & NORM_OPS or any("scaled_dot_product" in name for name in names):
+        return True
+    return products and bool(names & SOFTMAX_OPS)
+
+
+def dynamic_linears(
+    gm: GraphModule,
+    activations: str = "static",
+    dynamic_layers: Iterable[str] = (),
+    float_layers: Iterable[str] = (),
+) -> dict[str, str]:
+    """The linear layers to quantize dynamically (node name -> layer): every one with "dynamic", every one in a
+    model with attention or layer norm with "auto", none with "static"; plus those named in `dynamic_layers`
+    (module paths or node names, as float_layers). Layers in `float_layers` stay float."""
+    if activations not in ACTIVATION_MODES:
+        raise EdgebuildError(f"activations={activations!r}: one of {', '.join(ACTIVATION_MODES)}")
+    from .lower.ops.dynamic_fc import linear_parts
+    from .lower.walker import layer_of
+
+    every = activations == "dynamic" or (activations == "auto" and has_attention_or_norm(gm))
+    named = tuple(dynamic_layers)
+    floats = tuple(float_layers)
+    out: dict[str, str] = {}
+    for n in gm.graph.nodes:
+        if n.op != "call_function" or linear_parts(n) is None or matches_float_layer(n, floats):
+            continue
+        if every or matches_float_layer(n, named):
+            out[n.name] = layer_of(n)
+    return out
+
+
 MAX_RETRIES = 8  # ops PT2E fails to observe that are left float, one by one, before the build gives up
 
 
@@ -229,10 +306,14 @@ def quantize_model(
     calibration: Iterable[tuple[torch.Tensor, ...]],
     float_layers: Iterable[str] = (),
     shared_weight_scale: bool | Collection[str] = False,
+    activations: str = "static",
+    dynamic_layers: Iterable[str] = (),
 ) -> GraphModule:
     """prepare_pt2e -> run calibration -> convert_pt2e. Returns the q/dq reference graph (BN folded by prepare).
     Layers named in `float_layers` are not quantized (pass the same names to lower_graph); weights named in
-    `shared_weight_scale` (or all, with True) get one scale per layer.
+    `shared_weight_scale` (or all, with True) get one scale per layer. The linear layers `dynamic_linears` picks
+    (`activations`, `dynamic_layers`) are left unannotated and named in the result's meta["edgebuild_dynamic"]
+    (node name -> layer), which lower_graph reads: they become DYNAMIC_FULLY_CONNECTED.
 
     It does not crash on an op PT2E cannot handle: a node whose annotation rule fails, or whose observer fails while
     calibrating, is left float (and quantization starts again without it); the result's `meta` holds
@@ -241,11 +322,13 @@ def quantize_model(
     batches = list(calibration)
     if not batches:
         raise EdgebuildError("calibration data is empty: give at least one sample with --calib")
+    float_layers = tuple(float_layers)
+    dynamic = dynamic_linears(exported, activations, dynamic_layers, float_layers)
     pristine = _copy(exported)
     reasons: dict[str, str] = {}
     for _attempt in range(MAX_RETRIES + 1):
         gm = exported if _attempt == 0 else _copy(pristine)
-        quantizer = EdgebuildQuantizer(tuple(float_layers) + tuple(reasons), shared_weight_scale)
+        quantizer = EdgebuildQuantizer(float_layers + tuple(reasons), shared_weight_scale, dynamic)
         try:
             prepared = pt2e.prepare_pt2e(gm, quantizer)
         except Exception as e:
@@ -274,6 +357,7 @@ def quantize_model(
         except Exception as e:
             raise EdgebuildError(f"quantization failed (PT2E convert): {_one_line(e)}") from e
         converted.meta["edgebuild_float_reasons"] = dict(reasons)
+        converted.meta["edgebuild_dynamic"] = dict(dynamic)
         return converted  # type: ignore[no-any-return]
     raise EdgebuildError(
         f"quantization failed: PT2E could not observe {len(reasons)} ops ({', '.join(sorted(reasons)[:5])}, ...); "
@@ -361,4 +445,4 @@ def _calibration_failure(
     return [u.name for u in node.users if u.op == "call_function"]
 
 
-__all__ = ["Annotator", "EdgebuildQuantizer", "quantize_model"]
+__all__ = ["ACTIVATION_MODES", "Annotator", "EdgebuildQuantizer", "dynamic_linears", "quantize_model"]

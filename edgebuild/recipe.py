@@ -39,6 +39,7 @@ BUILD_KEYS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "smoke": (bool, False),
     "export": (list, False),
     "float_layers": (str, False),  # "a,b" as on the command line
+    "activations": (str, False),  # static | dynamic | auto
     "cache": (bool, False),
     "cache_dir": (str, True),
 }

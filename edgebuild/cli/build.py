@@ -34,6 +34,11 @@ def _resolve_build_args(args: argparse.Namespace) -> None:
     pick("float_layers", "float_layers", None)
     pick("target", "target", "host")
     pick("trust_model", "trust_model", False)
+    pick("activations", "activations", "auto")
+    if args.activations not in ("static", "dynamic", "auto"):
+        raise EdgebuildError(
+            f"{path}: [build] activations {args.activations!r} is not one of static, dynamic, auto"
+        )
     pick("export", "export", [])
     if args.no_smoke is None:
         args.no_smoke = not b.get("smoke", True)
@@ -67,7 +72,7 @@ def _resolve_build_args(args: argparse.Namespace) -> None:
         value = cli if cli is not None else c.get(key)
         if value is not None:
             setattr(comp, key, float(value) if key.startswith("low_rank") or key == "max_drop" else value)
-    comp.check()
+    comp.check(args.activations)
     args.compress = comp
     args.recipe = str(path) if path else None
 
@@ -83,7 +88,8 @@ def _warm_build(args: argparse.Namespace, console: Console, err: Console) -> boo
     from ..targets import load_target
 
     req = Request(args.model, args.target, args.calib, args.eval, args.input_shape, args.model_class,
-                  args.trust_model, not args.no_smoke, _float_layers(args), args.compress.key(), args.lean)  # fmt: skip
+                  args.trust_model, not args.no_smoke, _float_layers(args), args.compress.key(), args.lean,
+                  args.activations)  # fmt: skip
     target = load_target(args.target)
     if target.missing(run=req.smoke):
         return False  # the full build names what is missing
@@ -135,6 +141,7 @@ def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
             sparse=args.sparse,
             compress=args.compress,
             lean=args.lean,
+            activations=args.activations,
             cpu=args.cpu,
             log=lambda s: err.print(f"[dim]{s}[/dim]"),
             warn=lambda s: err.print(f"[bold yellow]WARNING:[/bold yellow] [yellow]{s}[/yellow]"),

@@ -28,6 +28,9 @@ def cmd_ops(args: argparse.Namespace, console: Console, err: Console) -> int:
         return 0
     if args.coverage:
         console.print(summary(rows), highlight=False, soft_wrap=True)
+        dynamic = [r.op for r in rows if r.dynamic]
+        if dynamic:  # linear layers' dynamic form (--activations)
+            console.print(f"dynamic (DYNAMIC_FULLY_CONNECTED): {', '.join(dynamic)}", highlight=False)
         missing = [r for r in rows if r.status == "missing"]
         if missing:
             console.print(f"missing ({len(missing)}):", highlight=False)

@@ -58,6 +58,10 @@ def make_parser() -> argparse.ArgumentParser:
                         "on arm64/armv7 when installed, docs/footprint.md)")  # fmt: skip
     b.add_argument("--float-layers", metavar="A,B",
                    help="keep these layers float32 (module paths such as encoder.0.attn, or graph node names)")  # fmt: skip
+    b.add_argument("--activations", choices=("static", "dynamic", "auto"),
+                   help="linear layers' activations: static int8 (calibrated), dynamic (quantized per row at run "
+                        "time, int8 weights), auto (default: dynamic in transformers, static otherwise; per layer "
+                        "with --max-drop)")  # fmt: skip
     b.add_argument("--export", action="append", default=None, choices=EXPORT_FORMATS,
                    help="also write model.tflite / model.onnx into the bundle (repeatable)")  # fmt: skip
     b.add_argument(

@@ -59,7 +59,9 @@ class CompressOptions:
         """Canonical text of the options, for the build cache key."""
         return json.dumps(self.as_dict(), sort_keys=True)
 
-    def check(self) -> None:
+    def check(self, activations: str = "static") -> None:
+        """Refuse contradictory options. `activations` (the build's --activations): with "auto", --max-drop alone
+        chooses static or dynamic activations per linear layer (budget.py), so it needs no compression option."""
         if self.cluster_bits is not None and not MIN_BITS <= self.cluster_bits <= MAX_BITS:
             raise EdgebuildError(
                 f"--cluster-bits {self.cluster_bits}: weight sharing uses {MIN_BITS} to {MAX_BITS} bits per layer"
@@ -69,9 +71,10 @@ class CompressOptions:
         for name, v in (("--low-rank-energy", self.low_rank_energy), ("--low-rank-size", self.low_rank_size)):
             if v is not None and not 0.0 < v <= 1.0:
                 raise EdgebuildError(f"{name} {v}: must be a fraction in (0, 1]")
-        if self.max_drop is not None and not self.transforms_graph:
+        if self.max_drop is not None and not self.transforms_graph and activations != "auto":
             raise EdgebuildError(
-                "--max-drop trades compression for accuracy: give --cluster-bits or --low-rank-energy/-size too"
+                f"--max-drop trades compression or dynamic activations for accuracy, and --activations "
+                f"{activations} fixes them: give --cluster-bits or --low-rank-energy/-size, or --activations auto"
             )
         if self.finetune_epochs < 0:
             raise EdgebuildError(f"--finetune-epochs {self.finetune_epochs}: must be >= 0")

@@ -31,8 +31,9 @@ from .options import CompressOptions
 MAX_FINETUNE_SAMPLES = 512  # calibration samples the graph stage distils on
 
 Log = Callable[[str], None]
-# (float graph, extra float layers, shared-scale layers or False) -> the quantized, lowered program
-ToProgram = Callable[[GraphModule, tuple[str, ...], "set[str] | bool"], Program]
+# (float graph, extra float layers, shared-scale layers or False, dynamic linear layers or None for the build's
+# --activations) -> the quantized, lowered program
+ToProgram = Callable[[GraphModule, tuple[str, ...], "set[str] | bool", "tuple[str, ...] | None"], Program]
 
 
 def _quiet(s: str) -> None:
@@ -65,14 +66,16 @@ def compress(
     log: Log = _quiet,
     warn: Log = _quiet,
     lap: Log = _quiet,
+    activations: str = "static",
 ) -> Compressed:
     """Module stage -> capture -> graph stage (-> --max-drop search), then the program. `lap(stage)` marks the end
-    of a timed stage for the build's timings."""
+    of a timed stage for the build's timings. `activations` (the build's --activations): with "auto", the
+    --max-drop search also chooses static or dynamic activations per linear layer (budget.py)."""
     from .budget import search_budget
     from .graph_stage import compress_graph
     from .module_stage import compress_module
 
-    opts.check()
+    opts.check(activations)
     if opts.max_drop is not None and (eval_data is None or eval_data.labels is None):
         raise EdgebuildError(
             "--max-drop needs labelled evaluation data: pass --eval data.npz with arrays x and y"
@@ -98,10 +101,12 @@ def compress(
         ]
 
     def make(
-        keep: frozenset[str] = frozenset(), floats: tuple[str, ...] = ()
+        keep: frozenset[str] = frozenset(),
+        floats: tuple[str, ...] = (),
+        dynamic: tuple[str, ...] | None = None,
     ) -> tuple[GraphModule, dict[str, Any] | None, Program]:
         """The graph stage, leaving the weights in `keep` uncompressed, then the program with the layers in
-        `floats` kept in float32."""
+        `floats` kept in float32 and those in `dynamic` quantized at run time (None: as --activations says)."""
         compressed = float_gm
         rep = None
         if opts.transforms_graph:
@@ -109,13 +114,15 @@ def compress(
             compressed, rep = compress_graph(float_gm, samples, opts, keep)
             lap("compress")
         shared = set(rep["shared_layers"]) if rep else False
-        return compressed, rep, to_program(compressed, floats, shared)
+        return compressed, rep, to_program(compressed, floats, shared, dynamic)
 
     budget = None
     if opts.max_drop is not None:
         assert eval_data is not None
         reference = teacher_gm if teacher_gm is not None else float_gm
-        compressed_gm, graph_report, program, budget = search_budget(make, reference, eval_data, opts, log)
+        compressed_gm, graph_report, program, budget = search_budget(
+            make, reference, eval_data, opts, log, per_layer_dynamic=activations == "auto"
+        )
     else:
         compressed_gm, graph_report, program = make()
     report = None

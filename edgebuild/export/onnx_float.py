@@ -28,6 +28,7 @@ class Writer(_Writer):
             (OpCode.LAYER_NORM, "float"): self.layer_norm,
             (OpCode.EMBEDDING, "float"): self.embedding,
             (OpCode.REDUCE, "int8"): self.reduce,  # one form for every dtype (docs/artifact.md)
+            (OpCode.DYNAMIC_FULLY_CONNECTED, "float"): self.dynamic_fully_connected,
         }
         for form in ("int8", "float"):
             for code, fn in (
@@ -49,6 +50,30 @@ class Writer(_Writer):
             ):
                 h[(code, form)] = fn
         return h
+
+    def dynamic_fully_connected(self, op: Op) -> None:
+        """DYNAMIC_FULLY_CONNECTED as DequantizeLinear of its int8 weights (per output channel, axis 0) and a float
+        MatMul (+ Add of the bias): ONNX's DynamicQuantizeLinear takes one uint8 scale per tensor, not one per row as
+        docs/quantization.md (14), so the export computes the layer in float on the same weight values; it differs
+        from the artifact by the input's rounding to int8 only (tests/interop/test_onnx_float.py)."""
+        P = self.program
+        x, y = op.inputs[0], op.outputs[0]
+        w, s = P.tensors[op.inputs[1]], P.tensors[op.inputs[2]]
+        assert w.data is not None and s.data is not None
+        wf = self.node(
+            "DequantizeLinear",
+            [
+                self.init(w.name, w.data.astype(np.int8)),
+                self.init(f"{w.name}.scale", s.data.astype(np.float32)),
+                self.init(f"{w.name}.zero_point", np.zeros(w.shape[0], np.int8)),
+            ],
+            axis=0,
+        )
+        out = self.node("MatMul", [self.dq(x), self.node("Transpose", [wf], perm=[1, 0])])
+        if op.inputs[3] >= 0:
+            out = self.node("Add", [out, self.dq(op.inputs[3])])
+        p = P.params_of(op)
+        self.q(y, self.clip(y, out, float(p.lo), float(p.hi)))
 
     def last_axis(self, tid: int) -> int:
         """The logical axis of the last memory axis (ops "over the last axis")."""

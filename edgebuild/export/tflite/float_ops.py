@@ -42,6 +42,7 @@ class Writer(OpWriter):
             (OpCode.UNARY, "float"): self.unary,
             (OpCode.RESIZE, "float"): self.resize,
             (OpCode.BATCH_MATMUL, "float"): self.batch_matmul,
+            (OpCode.DYNAMIC_FULLY_CONNECTED, "float"): self.dynamic_fully_connected,
         }
         for code in (OpCode.ADD, OpCode.SUB, OpCode.MUL):
             h[(code, "float")] = self.binary
@@ -59,6 +60,21 @@ class Writer(OpWriter):
             ):
                 h[(code, form)] = fn
         return h
+
+    def dynamic_fully_connected(self, op: Op) -> None:
+        """DYNAMIC_FULLY_CONNECTED as a float32 1×1 CONV_2D on its dequantized weights (q_w · s_w, float32): TFLite
+        has no builtin that quantizes each row as docs/quantization.md (14) does (its hybrid FULLY_CONNECTED rounds
+        its own way), so the export computes the layer in float on the same weight values; it differs from the
+        artifact by the input's rounding to int8 only (tests/interop/test_tflite_float.py)."""
+        P = self.program
+        w, s = P.tensors[op.inputs[1]], P.tensors[op.inputs[2]]
+        assert w.data is not None and s.data is not None
+        n, k = w.shape
+        wf = (w.data.astype(np.float32) * s.data.astype(np.float32)[:, None]).astype("<f4")
+        wt = self.fb.add_tensor(w.name, DType.FLOAT32, [n, 1, 1, k], data=wf.reshape(n, 1, 1, k))
+        bias = op.inputs[3]
+        b = self.constant(bias) if bias >= 0 else self.const_f32(f"{op.name}.bias", np.zeros(n, np.float32))
+        self.fc_as_conv(op, wt, b, n, k)
 
     def island(self, handler: Callable[[Op], None]) -> Callable[[Op], None]:
         """An int8 op as its float builtin between DEQUANTIZE and QUANTIZE (the handler reads its inputs with fin

@@ -106,15 +106,18 @@ class OpWriter(TensorWriter):
     def fully_connected(self, op: Op) -> None:
         """As RESHAPE [1, 1, M, K] -> 1×1 CONV_2D -> RESHAPE: LiteRT's reference FULLY_CONNECTED rounds once, its
         CONV_2D rounds twice as edgebuild does (docs/quantization.md, "Measured"). The float form likewise."""
+        w = self.program.tensors[op.inputs[1]]
+        assert w.data is not None
+        n, k = w.shape
+        self.fc_as_conv(op, *self.weight_bias(op, w.data.reshape(n, 1, 1, k), 0), n, k)
+
+    def fc_as_conv(self, op: Op, wt: int, b: int, n: int, k: int) -> None:
+        """x [..., K] · wt [N, 1, 1, K] + b as RESHAPE [1, 1, M, K] -> 1×1 CONV_2D -> RESHAPE (fully_connected)."""
         P, fb = self.program, self.fb
         p = P.params_of(op)
         x, y = P.tensors[op.inputs[0]], P.tensors[op.outputs[0]]
-        w = P.tensors[op.inputs[1]]
-        assert w.data is not None
-        n, k = w.shape
         rows = x.numel // k
         act, out = self.fused(op.outputs[0], *self.bounds(p))
-        wt, b = self.weight_bias(op, w.data.reshape(n, 1, 1, k), 0)
         x4 = self.like(op.inputs[0], f"{op.name}.rows", [1, 1, rows, k])
         self.reshape_to(self.tensor(op.inputs[0]), x4, [1, 1, rows, k], f"{op.name}.in")
         y4 = self.like(op.outputs[0], f"{op.name}.conv", [1, 1, rows, n])

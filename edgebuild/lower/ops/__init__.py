@@ -10,6 +10,7 @@ from . import (  # noqa: F401
     compare,
     conv,
     convolution,
+    dynamic_fc,
     elementwise,
     embedding,
     embedding_bag,

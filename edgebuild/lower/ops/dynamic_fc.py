@@ -1,0 +1,105 @@
+"""DYNAMIC_FULLY_CONNECTED: a linear layer with int8 weights per output channel and float32 activations quantized per
+row at run time (docs/quantization.md (14)-(15)). Its forms in the graph are the linear layers the quantizer leaves
+unannotated as dynamic (edgebuild/quantize.py, `--activations`): aten.linear with a constant weight, an addmm that is
+a linear layer (lower/ops/linear.py), and matmul / mm by a constant 2-D matrix. Its input is the float value of the
+activation (a DEQUANTIZE in front when the producer is int8), its output float32.
+
+The weights are quantized here, once, in numpy float32 as (14)'s preamble says: s_w[n] = max_k |w[n, k]| / 127 (1 for
+an all-zero row, and for a row so small that the division underflows to 0), q_w = clamp(rne(w / s_w), -127, 127)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from torch.fx import Node
+
+from ...errors import EdgebuildError
+from ...ir import DType, Layout
+from ...ir_ops import DynamicFullyConnectedFloatParams
+from ..context import LoweringContext, node_shape, op_name
+from ..registry import register_dynamic
+from .linear import _addmm_parts
+from .matmul import MATMUL_OPS, is_constant
+
+MAX_K = 16384  # kernels/runtime/ops/dynamic_fully_connected.cc kMaxK: the runtime refuses longer rows
+# bmm multiplies by a 3-D operand: never a linear layer's weight
+LINEAR_OPS = (
+    "aten.linear.default",
+    "aten.addmm.default",
+    *(op for op in MATMUL_OPS if op != "aten.bmm.default"),
+)
+
+
+def quantize_weight_rows(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(q_w int8 [N, K], s_w float32 [N]) of a float weight [N, K]: symmetric per output channel, every step in
+    float32 (docs/quantization.md (14), preamble)."""
+    w = np.asarray(w, dtype=np.float32)
+    if w.ndim != 2:
+        raise EdgebuildError(f"a dynamic linear layer needs a 2-D weight, got {w.shape}")
+    if not np.isfinite(w).all():
+        raise EdgebuildError("the weight holds NaN or infinity")
+    amax = np.abs(w).max(axis=1) if w.shape[1] else np.zeros(w.shape[0], np.float32)
+    scale = amax / np.float32(127)
+    scale = np.where(scale == 0, np.float32(1), scale).astype(np.float32)
+    q = np.clip(np.rint(w / scale[:, None]), -127, 127).astype(np.int8)
+    return q, scale
+
+
+def linear_parts(node: Node) -> tuple[Node, Node, bool, object] | None:
+    """(x, weight node, transposed, bias or None) of a linear layer the dynamic form takes: y = x · Wᵀ + b with a
+    constant W stored [N, K] (transposed = False: aten.linear) or [K, N] (addmm, matmul, mm); else None."""
+    if node.op != "call_function":
+        return None
+    target = op_name(node)
+    if target == "aten.linear.default":
+        x, w = node.args[0], node.args[1]
+        b = node.args[2] if len(node.args) > 2 else node.kwargs.get("bias")
+        bias_ok = b is None or (is_constant(b) and _rank(b) == 1)
+        if isinstance(x, Node) and isinstance(w, Node) and is_constant(w) and _rank(w) == 2 and bias_ok:
+            return x, w, False, b
+        return None
+    if target == "aten.addmm.default":
+        parts = _addmm_parts(node)
+        if parts is None:
+            return None
+        bias, mat1, mat2 = parts
+        assert isinstance(mat1, Node) and isinstance(mat2, Node)
+        return (mat1, mat2, True, bias) if _rank(mat2) == 2 else None
+    if target in MATMUL_OPS:
+        x, w = node.args[0], node.args[1]
+        if isinstance(x, Node) and is_constant(w) and not is_constant(x) and _rank(w) == 2 and _rank(x) >= 1:
+            assert isinstance(w, Node)
+            return x, w, True, None
+    return None
+
+
+def _rank(arg: object) -> int:
+    val = arg.meta.get("val") if isinstance(arg, Node) else None
+    shape = getattr(val, "shape", None)
+    return len(shape) if shape is not None else -1
+
+
+@register_dynamic(*LINEAR_OPS)
+def lower_dynamic_linear(ctx: LoweringContext, node: Node) -> None:
+    """DYNAMIC_FULLY_CONNECTED of a linear layer (linear_parts): the weight quantized per row here, the bias float."""
+    parts = linear_parts(node)
+    if parts is None:
+        raise EdgebuildError(f"{node.name}: not a linear layer with a constant 2-D weight")
+    x_arg, w_arg, transposed, b_arg = parts
+    w = ctx.float_constant(w_arg)
+    w = np.ascontiguousarray(w.T if transposed else w)
+    if w.shape[1] > MAX_K:
+        raise EdgebuildError(f"{node.name}: K = {w.shape[1]} exceeds the dynamic form's {MAX_K}")
+    q, scale = quantize_weight_rows(w)
+    w_id = ctx.program.add_constant(f"{node.name}.weight", q, DType.INT8)
+    s_id = ctx.program.add_constant(f"{node.name}.w_scale", scale, DType.FLOAT32)
+    b_id = -1
+    if b_arg is not None:
+        b = ctx.float_constant(b_arg).reshape(-1)
+        if b.size != w.shape[0]:
+            raise EdgebuildError(f"{node.name}: bias of {b.size} values for {w.shape[0]} outputs")
+        b_id = ctx.program.add_constant(f"{node.name}.bias", b, DType.FLOAT32)
+    x = ctx.float_value(x_arg, Layout.PLAIN)
+    y = ctx.new_float(node, node_shape(node))
+    ctx.add_op(node, [x, w_id, s_id, b_id], [y], DynamicFullyConnectedFloatParams(lo=-math.inf, hi=math.inf))
