@@ -14,10 +14,6 @@
 #include <string.h>
 
 // ---- lanes: the few operations spelled differently for a scalar and a GCC vector ----
-typedef double eb_f64x8 __attribute__((vector_size(64)));
-typedef int64_t eb_i64x8 __attribute__((vector_size(64)));
-typedef uint64_t eb_u64x8 __attribute__((vector_size(64)));
-
 static inline double eb_sel(bool m, double a, double b) { return m ? a : b; }
 static inline uint64_t eb_bits(double x) {
   uint64_t b;
@@ -29,12 +25,7 @@ static inline double eb_from_bits(uint64_t b) {
   memcpy(&x, &b, sizeof x);
   return x;
 }
-// The vector forms are always inlined: a file built without the ISA never passes a vector across a call.
-static inline __attribute__((always_inline)) eb_f64x8 eb_sel(eb_i64x8 m, eb_f64x8 a, eb_f64x8 b) {
-  return m ? a : b;
-}
-static inline __attribute__((always_inline)) eb_u64x8 eb_bits(eb_f64x8 x) { return (eb_u64x8)x; }
-static inline __attribute__((always_inline)) eb_f64x8 eb_from_bits(eb_u64x8 b) { return (eb_f64x8)b; }
+// (The vector forms are in f32lanes.h, included by the SIMD files only, before this header.)
 // c in every lane (0 + c: exact for every c but −0).
 template <class D>
 static inline D eb_splat(double c) {
@@ -115,7 +106,7 @@ static inline double eb_f64_exp(double x) {
 // ---- erf ----
 // |z| < 1: erf(z) = z·P(2z² − 1), P of degree 10 fitted to erf(z)/z (Chebyshev interpolation, relative error
 // < 1.4e-15). |z| >= 1: erfc(u), u = |z|, = exp(−u²)·Q(t), t = (1/u − c)/h, Q of degree 14 fitted to erfc(u)·exp(u²)
-// for u in [1, 10.5] (relative error < 5e-15); erfc(u) = 0 beyond u = 10.5 (it is < 1e-49 there: GELU's float result
+// for u in [1, 10.5] (relative error < 4e-10); erfc(u) = 0 beyond u = 10.5 (it is < 1e-49 there: GELU's float result
 // is ±0). scripts/fit_erf.py computes the coefficients with mpmath.
 static const double kEbErfP[11] = {
     0x1.ee51eb23cb7edp-1,  -0x1.1fd1629215297p-3,  0x1.454368017b2dep-6,  -0x1.2b902b7b018cdp-9,
@@ -183,8 +174,9 @@ static inline D eb_gelu(D x) {
 }
 template <class D>
 static inline D eb_gelu_tanh(D x) {
+  // PyTorch's 0.5·x·(1 + tanh(inner)) with 1 + tanh(y) = 2 / (1 + exp(−2y)): no cancellation for x < 0.
   const D inner = 0.79788456080286536 * (x + 0.044715 * x * x * x);
-  return 0.5 * x * (1.0 + eb_tanh(inner));
+  return x / (1.0 + eb_exp_f64(inner * -2.0));
 }
 template <class D>
 static inline D eb_silu(D x) {
