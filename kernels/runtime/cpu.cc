@@ -441,7 +441,7 @@ F32SoftmaxFn f32_softmax_fn(uint32_t isa) {
     case kIsaAvx2: return eb_f32_softmax_ukernel__avx2;
 #endif
 #ifdef EB_F32_NEON_CASES
-    EB_F32_NEON_CASES return eb_f32_softmax_ukernel__neon;
+      EB_F32_NEON_CASES return eb_f32_softmax_ukernel__neon;
 #endif
     default: return eb_f32_softmax_ref;
   }
@@ -456,7 +456,7 @@ F32LayernormFn f32_layernorm_fn(uint32_t isa) {
     case kIsaAvx2: return eb_f32_layernorm_ukernel__avx2;
 #endif
 #ifdef EB_F32_NEON_CASES
-    EB_F32_NEON_CASES return eb_f32_layernorm_ukernel__neon;
+      EB_F32_NEON_CASES return eb_f32_layernorm_ukernel__neon;
 #endif
     default: return eb_f32_layernorm_ref;
   }
@@ -471,7 +471,7 @@ F32UnaryFn f32_unary_fn(uint32_t isa) {
     case kIsaAvx2: return eb_f32_unary_ukernel__avx2;
 #endif
 #ifdef EB_F32_NEON_CASES
-    EB_F32_NEON_CASES return eb_f32_unary_ukernel__neon;
+      EB_F32_NEON_CASES return eb_f32_unary_ukernel__neon;
 #endif
     default: return eb_f32_unary_ref;
   }

@@ -90,8 +90,8 @@ const ElemKernels& elem_kernels(uint32_t isa);
 typedef void (*F32SoftmaxFn)(size_t rows, size_t cols, const float* input, float* output);
 typedef void (*F32LayernormFn)(size_t rows, size_t cols, const float* input, const float* gamma, const float* beta,
                                float eps, float* output);
-typedef void (*F32UnaryFn)(int32_t func, size_t count, size_t channels, size_t slopes, const float* slope,
-                           float alpha, const float* input, float* output);
+typedef void (*F32UnaryFn)(int32_t func, size_t count, size_t channels, size_t slopes, const float* slope, float alpha,
+                           const float* input, float* output);
 F32SoftmaxFn f32_softmax_fn(uint32_t isa);
 F32LayernormFn f32_layernorm_fn(uint32_t isa);
 F32UnaryFn f32_unary_fn(uint32_t isa);

@@ -1107,9 +1107,9 @@ float bits_float(uint32_t b) {
 // kind 0: around 0 at a random scale (1e-3 .. 1e3), 1: any bit pattern (NaN, inf, subnormals), 2: a special value,
 // 3: a large common offset with small spread (layer norm's cancellation).
 float pick_f32(Rng& r, int mode, float offset) {
-  static const float specials[] = {0.0f,   -0.0f,  1e-40f, -1e-40f, 1.17549435e-38f, 88.7228394f, 88.72283f,
-                                   -87.3f, -103.97f, -104.0f, 1.0f, -1.0f, 1.4142135f, -1.4142135f, 14.85f, -14.85f,
-                                   3e38f,  -3e38f, 20.0f, -20.0f, 1e-4f, -1e-4f, 7.5f, -7.5f};
+  static const float specials[] = {0.0f,     -0.0f,   1e-40f, -1e-40f, 1.17549435e-38f, 88.7228394f, 88.72283f, -87.3f,
+                                   -103.97f, -104.0f, 1.0f,   -1.0f,   1.4142135f,      -1.4142135f, 14.85f,    -14.85f,
+                                   3e38f,    -3e38f,  20.0f,  -20.0f,  1e-4f,           -1e-4f,      7.5f,      -7.5f};
   const int k = r.range(0, 99);
   if (mode == 1 && k < 1) return NAN;
   if (mode == 1 && k < 2) return k & 1 ? INFINITY : -INFINITY;
@@ -1139,9 +1139,10 @@ bool same_floats(const float* got, const float* want, size_t n, size_t pad, char
   return true;
 }
 
-const size_t kF32Cols[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
-                           24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46,
-                           47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 128, 384};
+const size_t kF32Cols[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14,  15, 16, 17, 18,
+                           19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,  33, 34, 35, 36,
+                           37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50,  51, 52, 53, 54,
+                           55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 128, 384};
 
 void test_f32(uint64_t seed, int which) {
   for (const F32Variant* v = kF32; v->isa != NULL; ++v) {
@@ -1200,8 +1201,8 @@ void test_f32(uint64_t seed, int which) {
           memset(got, 0x5a, n * 4 + 64);
           v->layernorm(rows, cols, x, gp, bp, eps, got);
           char why[200];
-          snprintf(why, sizeof why, "rows=%zu cols=%zu mode=%d gamma=%d beta=%d eps=%g", rows, cols, mode,
-                   gp != NULL, bp != NULL, (double)eps);
+          snprintf(why, sizeof why, "rows=%zu cols=%zu mode=%d gamma=%d beta=%d eps=%g", rows, cols, mode, gp != NULL,
+                   bp != NULL, (double)eps);
           ck.shape(same_floats(got, want, n, 16, why, sizeof why), why);
           free(x), free(g), free(b), free(want), free(got);
         }
@@ -1214,8 +1215,8 @@ void test_f32(uint64_t seed, int which) {
       Check ck{"f32-unary", "eb_f32_unary_ukernel", v->isa};
       ck.symbol = sym;
       Rng r{seed ^ 0x0e1full};
-      const int32_t funcs[] = {EB_UNARY_GELU, EB_UNARY_GELU_TANH, EB_UNARY_TANH, EB_UNARY_SILU,
-                               EB_UNARY_SIGMOID, EB_UNARY_EXP, EB_UNARY_ERF, EB_UNARY_HARDSWISH};
+      const int32_t funcs[] = {EB_UNARY_GELU,    EB_UNARY_GELU_TANH, EB_UNARY_TANH, EB_UNARY_SILU,
+                               EB_UNARY_SIGMOID, EB_UNARY_EXP,       EB_UNARY_ERF,  EB_UNARY_HARDSWISH};
       const size_t counts[] = {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 63, 67, 384, 1536};
       for (int32_t func : funcs) {
         for (size_t count : counts) {
@@ -1274,11 +1275,11 @@ int main(int argc, char** argv) {
     const char* name;
     void (*run)(uint64_t);
   };
-  const Family families[] = {{"qs8-gemm", test_gemm},       {"qs8-dwconv", test_dwconv_ref_vs_conv},
-                             {"qs8-dwconv", test_dwconv},   {"qs8-spmm", test_spmm},
-                             {"qs8-vadd", test_vadd},       {"qs8-maxpool", test_maxpool},
-                             {"qs8-avgpool", test_avgpool}, {"qs8-quantize", test_quantize},
-                             {"f32-softmax", test_f32_softmax},    {"f32-layernorm", test_f32_layernorm},
+  const Family families[] = {{"qs8-gemm", test_gemm},           {"qs8-dwconv", test_dwconv_ref_vs_conv},
+                             {"qs8-dwconv", test_dwconv},       {"qs8-spmm", test_spmm},
+                             {"qs8-vadd", test_vadd},           {"qs8-maxpool", test_maxpool},
+                             {"qs8-avgpool", test_avgpool},     {"qs8-quantize", test_quantize},
+                             {"f32-softmax", test_f32_softmax}, {"f32-layernorm", test_f32_layernorm},
                              {"f32-unary", test_f32_unary}};
   for (const Family& f : families)
     if (family == NULL || listed(family, f.name)) f.run(seed);

@@ -6,14 +6,18 @@
 // lane runs f32math.h's templates, the very code the references instantiate with `double`: the same IEEE operations
 // in the same order, no FMA (-ffp-contract=off, and no fma in the source), conversions float <-> double that are
 // exact or rounded to nearest on every target; a row's sums keep element c in partial c % 8 (8/N registers) and end
-// in f32math.h's tree on the stored partials, the references' order. Tails run on a padded copy with the pad lanes masked out of sums.
-// Not for armv7: its NEON flushes subnormals and has no double lanes (the __neon files compile to nothing there).
+// in f32math.h's tree on the stored partials, the references' order. Tails run on a padded copy with the pad lanes
+// masked out of sums. Not for armv7: its NEON flushes subnormals and has no double lanes (the __neon files compile to
+// nothing there).
 #ifndef EDGEBUILD_F32LANES_H_
 #define EDGEBUILD_F32LANES_H_
 
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#endif
 
 // Every function taking or returning a vector is static to the including file, which is built with one ISA's flags:
 // GCC's note that a vector argument's ABI differs between ISAs does not apply.
@@ -21,16 +25,16 @@
 
 // The lane forms of f32math.h's scalar helpers, declared before its templates so that they find them: N double lanes
 // in the ISA's natural register (N = 8 AVX-512, 4 AVX2, 2 NEON), N float lanes beside them.
-#define EB_F32LANES_TYPES(N, DBYTES)                                                                            \
-  typedef double eb_f64x##N __attribute__((vector_size(DBYTES)));                                               \
-  typedef int64_t eb_i64x##N __attribute__((vector_size(DBYTES)));                                              \
-  typedef uint64_t eb_u64x##N __attribute__((vector_size(DBYTES)));                                             \
-  typedef float eb_f32x##N __attribute__((vector_size(DBYTES / 2)));                                            \
-  typedef int32_t eb_i32x##N __attribute__((vector_size(DBYTES / 2)));                                          \
-  static inline __attribute__((always_inline)) eb_f64x##N eb_sel(eb_i64x##N m, eb_f64x##N a, eb_f64x##N b) {    \
-    return m ? a : b;                                                                                           \
-  }                                                                                                             \
-  static inline __attribute__((always_inline)) eb_u64x##N eb_bits(eb_f64x##N x) { return (eb_u64x##N)x; }      \
+#define EB_F32LANES_TYPES(N, DBYTES)                                                                         \
+  typedef double eb_f64x##N __attribute__((vector_size(DBYTES)));                                            \
+  typedef int64_t eb_i64x##N __attribute__((vector_size(DBYTES)));                                           \
+  typedef uint64_t eb_u64x##N __attribute__((vector_size(DBYTES)));                                          \
+  typedef float eb_f32x##N __attribute__((vector_size(DBYTES / 2)));                                         \
+  typedef int32_t eb_i32x##N __attribute__((vector_size(DBYTES / 2)));                                       \
+  static inline __attribute__((always_inline)) eb_f64x##N eb_sel(eb_i64x##N m, eb_f64x##N a, eb_f64x##N b) { \
+    return m ? a : b;                                                                                        \
+  }                                                                                                          \
+  static inline __attribute__((always_inline)) eb_u64x##N eb_bits(eb_f64x##N x) { return (eb_u64x##N)x; }    \
   static inline __attribute__((always_inline)) eb_f64x##N eb_from_bits(eb_u64x##N b) { return (eb_f64x##N)b; }
 EB_F32LANES_TYPES(8, 64)
 EB_F32LANES_TYPES(4, 32)
@@ -98,8 +102,20 @@ struct Lanes {
     memcpy(buf, &v, sizeof v);
     memcpy(p, buf, n * sizeof(float));
   }
-  static inline __attribute__((always_inline)) D widen(F v) { return __builtin_convertvector(v, D); }
-  static inline __attribute__((always_inline)) F narrow(D v) { return __builtin_convertvector(v, F); }
+  // GCC 12 lowers a 2-lane float <-> double __builtin_convertvector lane by lane: NEON's fcvtl / fcvtn do it whole
+  // (the same IEEE conversions: exact widening, narrowing rounded to nearest).
+  static inline __attribute__((always_inline)) D widen(F v) {
+#if defined(__aarch64__)
+    if constexpr (N == 2) return (D)vcvt_f64_f32((float32x2_t)v);
+#endif
+    return __builtin_convertvector(v, D);
+  }
+  static inline __attribute__((always_inline)) F narrow(D v) {
+#if defined(__aarch64__)
+    if constexpr (N == 2) return (F)vcvt_f32_f64((float64x2_t)v);
+#endif
+    return __builtin_convertvector(v, F);
+  }
   // Lanes [0, n) set.
   static inline __attribute__((always_inline)) I64 first(size_t n) {
     I64 iota;
@@ -116,7 +132,6 @@ struct Lanes {
     return (F)(x != x ? (I32)(xb | 0x00400000) : (I32)nan_made(y));
   }
   // Element j·N + i of each 8-element block is partial j·N + i: register j, lane i.
-  static inline size_t rest(size_t cols, size_t c) { return cols > c ? cols - c : 0; }
 
   static void softmax(size_t rows, size_t cols, const float* input, float* output) {
     const float ninf = -1.0f / 0.0f;
@@ -125,28 +140,36 @@ struct Lanes {
       float* y = output + r * cols;
       F m[G];
       for (int j = 0; j < G; ++j) m[j] = F{} + ninf;
-      for (size_t c = 0; c < cols; c += kRow) {
+      // Whole 8-element blocks, then the tail block (the same body with n known at compile time in the first).
+      auto max_block = [&](size_t c, size_t in_block) __attribute__((always_inline)) {
+#pragma GCC unroll 8
         for (int j = 0; j < G; ++j) {
-          const size_t n = rest(cols, c + j * N);
+          const size_t n = in_block > (size_t)(j * N) ? in_block - j * N : 0;
           if (n == 0) break;
           const F v = load(x + c + j * N, n, ninf);
           m[j] = v > m[j] ? v : m[j];  // eb_max2 per lane
         }
-      }
+      };
+      size_t c = 0;
+      for (; c + kRow <= cols; c += kRow) max_block(c, kRow);
+      if (c < cols) max_block(c, cols - c);
       float mp[kRow];
       memcpy(mp, m, sizeof mp);
       const float mx = eb_tree8_max(mp);
       D s[G];
       for (int j = 0; j < G; ++j) s[j] = D{};
-      for (size_t c = 0; c < cols; c += kRow) {
+      auto exp_block = [&](size_t c, size_t in_block) __attribute__((always_inline)) {
+#pragma GCC unroll 8
         for (int j = 0; j < G; ++j) {
-          const size_t n = rest(cols, c + j * N);
+          const size_t n = in_block > (size_t)(j * N) ? in_block - j * N : 0;
           if (n == 0) break;
           const F e = narrow(eb_exp_f32(widen(load(x + c + j * N, n, ninf) - mx)));
           store(y + c + j * N, n, e);
           s[j] = s[j] + (n >= (size_t)N ? widen(e) : eb_sel(first(n), widen(e), D{}));
         }
-      }
+      };
+      for (c = 0; c + kRow <= cols; c += kRow) exp_block(c, kRow);
+      if (c < cols) exp_block(c, cols - c);
       double sp[kRow];
       memcpy(sp, s, sizeof sp);
       const double sum = eb_tree8_sum(sp);
@@ -155,10 +178,8 @@ struct Lanes {
         continue;
       }
       const double inv = 1.0 / sum;
-      for (size_t c = 0; c < cols; c += N) {
-        const size_t n = rest(cols, c);
-        store(y + c, n, narrow(widen(load(y + c, n, 0.0f)) * inv));
-      }
+      for (c = 0; c + N <= cols; c += N) store(y + c, N, narrow(widen(load(y + c, N, 0.0f)) * inv));
+      if (c < cols) store(y + c, cols - c, narrow(widen(load(y + c, cols - c, 0.0f)) * inv));
     }
   }
 
@@ -169,45 +190,55 @@ struct Lanes {
       float* y = output + r * cols;
       D s[G];
       for (int j = 0; j < G; ++j) s[j] = D{};
-      for (size_t c = 0; c < cols; c += kRow) {
+      auto sum_block = [&](size_t c, size_t in_block) __attribute__((always_inline)) {
+#pragma GCC unroll 8
         for (int j = 0; j < G; ++j) {
-          const size_t n = rest(cols, c + j * N);
+          const size_t n = in_block > (size_t)(j * N) ? in_block - j * N : 0;
           if (n == 0) break;
           s[j] = s[j] + widen(load(x + c + j * N, n, 0.0f));  // + 0 in pad lanes: exact (no partial is ever −0)
         }
-      }
+      };
+      size_t c = 0;
+      for (; c + kRow <= cols; c += kRow) sum_block(c, kRow);
+      if (c < cols) sum_block(c, cols - c);
       double p[kRow];
       memcpy(p, s, sizeof p);
       const double mean = eb_tree8_sum(p) / (double)cols;
       for (int j = 0; j < G; ++j) s[j] = D{};
-      for (size_t c = 0; c < cols; c += kRow) {
+      auto var_block = [&](size_t c, size_t in_block) __attribute__((always_inline)) {
+#pragma GCC unroll 8
         for (int j = 0; j < G; ++j) {
-          const size_t n = rest(cols, c + j * N);
+          const size_t n = in_block > (size_t)(j * N) ? in_block - j * N : 0;
           if (n == 0) break;
           const D d = widen(load(x + c + j * N, n, 0.0f)) - mean;
           s[j] = s[j] + (n >= (size_t)N ? d * d : eb_sel(first(n), d * d, D{}));
         }
-      }
+      };
+      for (c = 0; c + kRow <= cols; c += kRow) var_block(c, kRow);
+      if (c < cols) var_block(c, cols - c);
       memcpy(p, s, sizeof p);
       const double var = eb_tree8_sum(p) / (double)cols;
       const double inv = 1.0 / __builtin_sqrt(var + (double)eps);
-      for (size_t c = 0; c < cols; c += N) {
-        const size_t n = rest(cols, c);
+      auto out = [&](size_t c, size_t n) __attribute__((always_inline)) {
         D t = (widen(load(x + c, n, 0.0f)) - mean) * inv;
         if (gamma != NULL) t = t * widen(load(gamma + c, n, 0.0f));
         if (beta != NULL) t = t + widen(load(beta + c, n, 0.0f));
         store(y + c, n, nan_made(narrow(t)));
-      }
+      };
+      for (c = 0; c + N <= cols; c += N) out(c, N);
+      if (c < cols) out(c, cols - c);
     }
   }
 
   template <D (*Fn)(D)>
   static void map(size_t count, const float* input, float* output) {
-    for (size_t i = 0; i < count; i += N) {
-      const size_t n = rest(count, i);
+    auto step = [&](size_t i, size_t n) __attribute__((always_inline)) {
       const F x = load(input + i, n, 0.0f);
       store(output + i, n, fix_nan(x, narrow(Fn(widen(x)))));
-    }
+    };
+    size_t i = 0;
+    for (; i + N <= count; i += N) step(i, N);
+    if (i < count) step(i, count - i);
   }
 
   // UNARY: the functions f32math.h has as templates run here, the others in the reference.

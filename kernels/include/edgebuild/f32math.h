@@ -48,8 +48,8 @@ static inline float eb_tree8_max(const float* p) {
 // subtracting 1.5·2^52), r = (x − k·ln2_hi) − k·ln2_lo (ln2_hi has 33 significant bits, so k·ln2_hi is exact),
 // |r| <= ln2/2 + 2^-40; exp(r) as its Taylor polynomial of degree 11 in Horner form (truncation < 6.5e-15
 // relative); 2^k from the exponent bits of the shifted sum (k + 1023 in [2, 2046]: a normal double).
-static const double kEbExpC[12] = {1.0,         1.0,          1.0 / 2,       1.0 / 6,        1.0 / 24,        1.0 / 120,
-                                   1.0 / 720,   1.0 / 5040,   1.0 / 40320,   1.0 / 362880,   1.0 / 3628800,   1.0 / 39916800};
+static const double kEbExpC[12] = {1.0,       1.0,        1.0 / 2,     1.0 / 6,      1.0 / 24,      1.0 / 120,
+                                   1.0 / 720, 1.0 / 5040, 1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800};
 template <class D>
 static inline D eb_exp_kernel(D x) {
   const double shifter = 0x1.8p52;
@@ -108,15 +108,15 @@ static inline double eb_f64_exp(double x) {
 // < 1.4e-15). |z| >= 1: erfc(u), u = |z|, = exp(−u²)·Q(t), t = (1/u − c)/h, Q of degree 14 fitted to erfc(u)·exp(u²)
 // for u in [1, 10.5] (relative error < 4e-10); erfc(u) = 0 beyond u = 10.5 (it is < 1e-49 there: GELU's float result
 // is ±0). scripts/fit_erf.py computes the coefficients with mpmath.
-static const double kEbErfP[11] = {
-    0x1.ee51eb23cb7edp-1,  -0x1.1fd1629215297p-3,  0x1.454368017b2dep-6,  -0x1.2b902b7b018cdp-9,
-    0x1.c82aa24938f72p-13, -0x1.26399236542dap-16, 0x1.486639cba6695p-20, -0x1.429d723f73d8fp-24,
-    0x1.1ad4571ca70bap-28, -0x1.c1d525cbe373ap-33, 0x1.44b4143ed5009p-37};
-static const double kEbErfcQ[15] = {
-    0x1.19ed787009aaap-2,   0x1.7b933eb691ab6p-3,   -0x1.303d1e6584c84p-5,  0x1.94117d32167b4p-9,
-    0x1.f729156caab56p-10,  -0x1.5d5e57fa064dcp-10, 0x1.fe9653fd4cacap-12,  -0x1.6a27cf36ee3b6p-14,
-    -0x1.e2876c01b211cp-16, 0x1.20a941443e652p-15,  -0x1.5d019727b3405p-16, 0x1.7da98e9818491p-17,
-    -0x1.11e2701d47b04p-19, -0x1.a0cb743db8a68p-19, 0x1.a87d849f417a9p-20};
+static const double kEbErfP[11] = {0x1.ee51eb23cb7edp-1,   -0x1.1fd1629215297p-3,  0x1.454368017b2dep-6,
+                                   -0x1.2b902b7b018cdp-9,  0x1.c82aa24938f72p-13,  -0x1.26399236542dap-16,
+                                   0x1.486639cba6695p-20,  -0x1.429d723f73d8fp-24, 0x1.1ad4571ca70bap-28,
+                                   -0x1.c1d525cbe373ap-33, 0x1.44b4143ed5009p-37};
+static const double kEbErfcQ[15] = {0x1.19ed787009aaap-2,   0x1.7b933eb691ab6p-3,   -0x1.303d1e6584c84p-5,
+                                    0x1.94117d32167b4p-9,   0x1.f729156caab56p-10,  -0x1.5d5e57fa064dcp-10,
+                                    0x1.fe9653fd4cacap-12,  -0x1.6a27cf36ee3b6p-14, -0x1.e2876c01b211cp-16,
+                                    0x1.20a941443e652p-15,  -0x1.5d019727b3405p-16, 0x1.7da98e9818491p-17,
+                                    -0x1.11e2701d47b04p-19, -0x1.a0cb743db8a68p-19, 0x1.a87d849f417a9p-20};
 
 // erf(z) for |z| < 1 (any z: the caller selects).
 template <class D>

@@ -28,8 +28,8 @@ void run(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
   const size_t cols = (size_t)x.dims[x.rank - 1];
   f32_layernorm_fn(m->isa)(x.num_elements / cols, cols, reinterpret_cast<const float*>(x.data),
-                       data_or_null<float>(m, op.inputs[1]), data_or_null<float>(m, op.inputs[2]),
-                       op.p.layer_norm_float.eps, reinterpret_cast<float*>(y.data));
+                           data_or_null<float>(m, op.inputs[1]), data_or_null<float>(m, op.inputs[2]),
+                           op.p.layer_norm_float.eps, reinterpret_cast<float*>(y.data));
 }
 
 }  // namespace

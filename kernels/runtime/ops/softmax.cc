@@ -19,7 +19,7 @@ void run(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
   const size_t cols = (size_t)x.dims[x.rank - 1];
   f32_softmax_fn(m->isa)(x.num_elements / cols, cols, reinterpret_cast<const float*>(x.data),
-                     reinterpret_cast<float*>(y.data));
+                         reinterpret_cast<float*>(y.data));
 }
 
 }  // namespace

@@ -67,8 +67,8 @@ void run(eb_model* m, const Op& op) {
   }
   const UnaryFloatParams& p = op.p.unary_float;
   f32_unary_fn(m->isa)(p.func, x.num_elements, channels, t != NULL ? (size_t)t->dims[0] : 1,
-                   t != NULL ? reinterpret_cast<const float*>(t->data) : NULL, p.alpha,
-                   reinterpret_cast<const float*>(x.data), reinterpret_cast<float*>(y.data));
+                       t != NULL ? reinterpret_cast<const float*>(t->data) : NULL, p.alpha,
+                       reinterpret_cast<const float*>(x.data), reinterpret_cast<float*>(y.data));
 }
 
 }  // namespace

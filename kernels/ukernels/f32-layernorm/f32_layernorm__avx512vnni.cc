@@ -5,6 +5,6 @@
 #include "edgebuild/ukernels_isa.h"
 
 extern "C" void eb_f32_layernorm_ukernel__avx512vnni(size_t rows, size_t cols, const float* input, const float* gamma,
-                                          const float* beta, float eps, float* output) {
+                                                     const float* beta, float eps, float* output) {
   eb_lanes::Lanes<8>::layernorm(rows, cols, input, gamma, beta, eps, output);
 }
