@@ -40,6 +40,19 @@ EB_F32LANES_TYPES(8, 64)
 EB_F32LANES_TYPES(4, 32)
 EB_F32LANES_TYPES(2, 16)
 #undef EB_F32LANES_TYPES
+// Does some / every lane of a comparison hold (f32math.h's branches that only skip work)?
+template <class M>
+static inline __attribute__((always_inline)) bool eb_lanes_any(M m) {
+  int64_t acc = 0;
+  for (size_t i = 0; i < sizeof m / sizeof m[0]; ++i) acc |= m[i];
+  return acc != 0;
+}
+static inline __attribute__((always_inline)) bool eb_any(eb_i64x8 m) { return eb_lanes_any(m); }
+static inline __attribute__((always_inline)) bool eb_any(eb_i64x4 m) { return eb_lanes_any(m); }
+static inline __attribute__((always_inline)) bool eb_any(eb_i64x2 m) { return eb_lanes_any(m); }
+static inline __attribute__((always_inline)) bool eb_all(eb_i64x8 m) { return !eb_lanes_any(~m); }
+static inline __attribute__((always_inline)) bool eb_all(eb_i64x4 m) { return !eb_lanes_any(~m); }
+static inline __attribute__((always_inline)) bool eb_all(eb_i64x2 m) { return !eb_lanes_any(~m); }
 
 #include "edgebuild/f32math.h"
 #include "edgebuild/ukernels.h"

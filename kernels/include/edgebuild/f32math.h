@@ -15,6 +15,8 @@
 
 // ---- lanes: the few operations spelled differently for a scalar and a GCC vector ----
 static inline double eb_sel(bool m, double a, double b) { return m ? a : b; }
+static inline bool eb_any(bool m) { return m; }
+static inline bool eb_all(bool m) { return m; }
 static inline uint64_t eb_bits(double x) {
   uint64_t b;
   memcpy(&b, &x, sizeof b);
@@ -140,11 +142,13 @@ static inline D eb_erfc_large(D z) {
 }
 
 // 1 + erf(z): 1 + z·P for |z| < 1; erfc(−z) for z <= −1, 2 − erfc(z) for z >= 1 (no cancellation on either side).
+// Each side is evaluated only when some lane takes it (eb_any / eb_all): a lane's result is the same either way.
 template <class D>
 static inline D eb_one_plus_erf(D z) {
   const D a = eb_sel(z < 0.0, -z, z);
-  const D small = eb_erf_small(z) + 1.0;
-  const D c = eb_erfc_large(z);
+  D small = D(), c = D();
+  if (eb_any(a < 1.0)) small = eb_erf_small(z) + 1.0;
+  if (!eb_all(a < 1.0)) c = eb_erfc_large(z);
   return eb_sel(a < 1.0, small, eb_sel(z < 0.0, c, 2.0 - c));
 }
 
@@ -152,8 +156,10 @@ static inline D eb_one_plus_erf(D z) {
 template <class D>
 static inline D eb_erf(D z) {
   const D a = eb_sel(z < 0.0, -z, z);
-  const D c = 1.0 - eb_erfc_large(z);
-  return eb_sel(a < 1.0, eb_erf_small(z), eb_sel(z < 0.0, -c, c));
+  D small = D(), c = D();
+  if (eb_any(a < 1.0)) small = eb_erf_small(z);
+  if (!eb_all(a < 1.0)) c = 1.0 - eb_erfc_large(z);
+  return eb_sel(a < 1.0, small, eb_sel(z < 0.0, -c, c));
 }
 
 // tanh(x) = (1 − e)/(1 + e), e = exp(−2|x|), signed; |x| − |x|³/3 below 1e-4, where 1 − e would cancel; 1 above 20.
