@@ -59,6 +59,7 @@ static inline D eb_exp_kernel(D x) {
   const D k = t - shifter;
   const D r = (x - k * 0x1.62e42fefp-1) - k * 0x1.473de6af278edp-34;
   D p = r * kEbExpC[11] + kEbExpC[10];
+#pragma GCC unroll 16
   for (int i = 9; i >= 0; --i) p = p * r + kEbExpC[i];
   return p * eb_from_bits((eb_bits(t) + 1023) << 52);
 }
@@ -125,6 +126,7 @@ template <class D>
 static inline D eb_erf_small(D z) {
   const D t = z * z * 2.0 - 1.0;
   D p = t * kEbErfP[10] + kEbErfP[9];
+#pragma GCC unroll 16
   for (int i = 8; i >= 0; --i) p = p * t + kEbErfP[i];
   return z * p;
 }
@@ -136,6 +138,7 @@ static inline D eb_erfc_large(D z) {
   const D u = eb_sel(a < 1.0, eb_splat<D>(1.0), eb_sel(a > 10.5, eb_splat<D>(10.5), a));
   const D t = (1.0 / u) * 0x1.1af286bca1af2p+1 + -0x1.35e50d79435e6p+0;
   D q = t * kEbErfcQ[14] + kEbErfcQ[13];
+#pragma GCC unroll 16
   for (int i = 12; i >= 0; --i) q = q * t + kEbErfcQ[i];
   const D e = eb_exp_kernel(-(u * u)) * q;
   return eb_sel(a > 10.5, eb_splat<D>(0.0), e);
