@@ -1,7 +1,8 @@
 // ukernel_tester.cc: every optimized micro-kernel against its reference twin, bit-exactly, called directly.
 //
 // In the spirit of XNNPACK's gemm-microkernel-tester: for each family with ISA variants (qs8-gemm, qs8-dwconv,
-// qs8-spmm, qs8-vadd, qs8-maxpool, qs8-avgpool, qs8-quantize), every variant compiled into this build and supported
+// qs8-spmm, qs8-vadd, qs8-maxpool, qs8-avgpool, qs8-quantize; issue 19's float f32-softmax, f32-layernorm,
+// f32-unary, compared as float bits: 0 ULP), every variant compiled into this build and supported
 // by this CPU (eb_available_isas) runs over shapes that break kernels (sizes from 1 to 2–3 tiles past the tile,
 // primes, powers of two ± 1, strided rows, zero points −128 / 0 / 127, clamps, all −128 inputs with large k, sparse
 // patterns) and must equal the family's ref.cc byte for byte, with the bytes around the output untouched.
