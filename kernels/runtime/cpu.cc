@@ -424,6 +424,60 @@ const ElemKernels& elem_kernels(uint32_t isa) {
   }
 }
 
+// The float kernels (dispatch.h). ARM: every arm64 path runs the __neon ones (no dot products here); armv7 keeps
+// the references (its NEON flushes subnormals and has no double lanes).
+#if defined(EB_HAVE_ISA_NEON) && defined(__aarch64__)
+#define EB_F32_NEON_CASES \
+  case kIsaNeon:          \
+  case kIsaNeonDot:       \
+  case kIsaI8mm:
+#endif
+
+F32SoftmaxFn f32_softmax_fn(uint32_t isa) {
+  switch (isa) {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    case kIsaAvx512Vnni: return eb_f32_softmax_ukernel__avx512vnni;
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    case kIsaAvx2: return eb_f32_softmax_ukernel__avx2;
+#endif
+#ifdef EB_F32_NEON_CASES
+      EB_F32_NEON_CASES return eb_f32_softmax_ukernel__neon;
+#endif
+    default: return eb_f32_softmax_ref;
+  }
+}
+
+F32LayernormFn f32_layernorm_fn(uint32_t isa) {
+  switch (isa) {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    case kIsaAvx512Vnni: return eb_f32_layernorm_ukernel__avx512vnni;
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    case kIsaAvx2: return eb_f32_layernorm_ukernel__avx2;
+#endif
+#ifdef EB_F32_NEON_CASES
+      EB_F32_NEON_CASES return eb_f32_layernorm_ukernel__neon;
+#endif
+    default: return eb_f32_layernorm_ref;
+  }
+}
+
+F32UnaryFn f32_unary_fn(uint32_t isa) {
+  switch (isa) {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    case kIsaAvx512Vnni: return eb_f32_unary_ukernel__avx512vnni;
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    case kIsaAvx2: return eb_f32_unary_ukernel__avx2;
+#endif
+#ifdef EB_F32_NEON_CASES
+      EB_F32_NEON_CASES return eb_f32_unary_ukernel__neon;
+#endif
+    default: return eb_f32_unary_ref;
+  }
+}
+
 }  // namespace eb
 
 namespace {

@@ -85,6 +85,17 @@ struct ElemKernels {
 };
 const ElemKernels& elem_kernels(uint32_t isa);
 
+// The float kernels of SOFTMAX, LAYER_NORM and UNARY for one ISA (issue 19): a SIMD variant equal to the reference bit
+// for bit, or the reference where the ISA has none (armv7).
+typedef void (*F32SoftmaxFn)(size_t rows, size_t cols, const float* input, float* output);
+typedef void (*F32LayernormFn)(size_t rows, size_t cols, const float* input, const float* gamma, const float* beta,
+                               float eps, float* output);
+typedef void (*F32UnaryFn)(int32_t func, size_t count, size_t channels, size_t slopes, const float* slope, float alpha,
+                           const float* input, float* output);
+F32SoftmaxFn f32_softmax_fn(uint32_t isa);
+F32LayernormFn f32_layernorm_fn(uint32_t isa);
+F32UnaryFn f32_unary_fn(uint32_t isa);
+
 // A sparse micro-kernel (SPARSE_CONV2D / SPARSE_FULLY_CONNECTED) and the strip layout it wants (ukernels_isa.h).
 struct SpmmKernel {
   eb_qs8_spmm_ukernel_fn fn;

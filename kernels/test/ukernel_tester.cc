@@ -1,11 +1,11 @@
 // ukernel_tester.cc: every optimized micro-kernel against its reference twin, bit-exactly, called directly.
 //
 // In the spirit of XNNPACK's gemm-microkernel-tester: for each family with ISA variants (qs8-gemm, qs8-dwconv,
-// qs8-spmm, qs8-vadd, qs8-maxpool, qs8-avgpool, qs8-quantize, qd8-quantize, qd8-gemm), every variant compiled into this
-// build and supported by this CPU (eb_available_isas) runs over shapes that break kernels (sizes from 1 to 2–3 tiles
-// past the tile, primes, powers of two ± 1, strided rows, zero points −128 / 0 / 127, clamps, all −128 inputs with
-// large k, sparse patterns) and must equal the family's ref.cc byte for byte, with the bytes around the output
-// untouched.
+// qs8-spmm, qs8-vadd, qs8-maxpool, qs8-avgpool, qs8-quantize, qd8-quantize, qd8-gemm; issue 19's float
+// f32-softmax, f32-layernorm, f32-unary, compared as float bits: 0 ULP), every variant compiled into this build and
+// supported by this CPU (eb_available_isas) runs over shapes that break kernels (sizes from 1 to 2–3 tiles past the
+// tile, primes, powers of two ± 1, strided rows, zero points −128 / 0 / 127, clamps, all −128 inputs with large k,
+// sparse patterns) and must equal the family's ref.cc byte for byte, with the bytes around the output untouched.
 //
 // Output, one line per variant (tests/kernels/ukernels/test_ukernel_tester.py reads it):
 //   ran <family> <symbol> <isa> <shapes> <failures>
@@ -1076,8 +1076,7 @@ void test_quantize(uint64_t seed) {
   }
 }
 
-// ============================== qd8-quantize, qd8-gemm ==============================
-// DYNAMIC_FULLY_CONNECTED (docs/quantization.md (14), (15)). A variant pair stores the quantized rows as q + a_offset
+// ============================== qd8-quantize, qd8-gemm =======================// DYNAMIC_FULLY_CONNECTED (docs/quantization.md (14), (15)). A variant pair stores the quantized rows as q + a_offset
 // in a_elem-byte elements (kernels/runtime/qd8_gemm.h Qd8Kernel); the GEMM reads packed qd8 blocks (ukernels_isa.h),
 // packed here from the documented layout, independently of the runtime's packer.
 struct Qd8Variant {
@@ -1337,6 +1336,175 @@ void test_qd8_gemm(uint64_t seed) {
     ck.done();
   }
 }
+=======
+// ============================== f32-softmax, f32-layernorm, f32-unary (issue 19) ==============================
+// Float kernels equal their references bit for bit (0 ULP): rows of 1..67 and the transformer's 128 / 384 / 1536,
+// tails, NaN, ±inf, subnormals, ±0, huge and tiny magnitudes, rows with a large common offset.
+struct F32Variant {
+  const char* isa;
+  void (*softmax)(size_t, size_t, const float*, float*);
+  void (*layernorm)(size_t, size_t, const float*, const float*, const float*, float, float*);
+  void (*unary)(int32_t, size_t, size_t, size_t, const float*, float, const float*, float*);
+};
+const F32Variant kF32[] = {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    {"avx512vnni", eb_f32_softmax_ukernel__avx512vnni, eb_f32_layernorm_ukernel__avx512vnni,
+     eb_f32_unary_ukernel__avx512vnni},
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    {"avx2", eb_f32_softmax_ukernel__avx2, eb_f32_layernorm_ukernel__avx2, eb_f32_unary_ukernel__avx2},
+#endif
+#if defined(EB_HAVE_ISA_NEON) && defined(__aarch64__)  // armv7 keeps the references (f32lanes.h)
+    {"neon", eb_f32_softmax_ukernel__neon, eb_f32_layernorm_ukernel__neon, eb_f32_unary_ukernel__neon},
+#endif
+    {NULL, NULL, NULL, NULL},
+};
+
+float bits_float(uint32_t b) {
+  float f;
+  memcpy(&f, &b, sizeof f);
+  return f;
+}
+
+// kind 0: around 0 at a random scale (1e-3 .. 1e3), 1: any bit pattern (NaN, inf, subnormals), 2: a special value,
+// 3: a large common offset with small spread (layer norm's cancellation).
+float pick_f32(Rng& r, int mode, float offset) {
+  static const float specials[] = {0.0f,     -0.0f,   1e-40f, -1e-40f, 1.17549435e-38f, 88.7228394f, 88.72283f, -87.3f,
+                                   -103.97f, -104.0f, 1.0f,   -1.0f,   1.4142135f,      -1.4142135f, 14.85f,    -14.85f,
+                                   3e38f,    -3e38f,  20.0f,  -20.0f,  1e-4f,           -1e-4f,      7.5f,      -7.5f};
+  const int k = r.range(0, 99);
+  if (mode == 1 && k < 1) return NAN;
+  if (mode == 1 && k < 2) return k & 1 ? INFINITY : -INFINITY;
+  if (mode == 1 && k < 12) return bits_float((uint32_t)(r.next() >> 32));
+  if (mode == 1 && k < 20) return r.pick(specials, sizeof specials / sizeof specials[0]);
+  const float unit = (float)((int64_t)(r.next() >> 40) - (1 << 23)) / (float)(1 << 23);
+  if (mode == 3) return offset + unit;
+  static const float scales[] = {1e-3f, 0.1f, 1.0f, 3.0f, 10.0f, 30.0f, 120.0f, 1e3f};
+  return unit * r.pick(scales, sizeof scales / sizeof scales[0]);
+}
+
+bool same_floats(const float* got, const float* want, size_t n, size_t pad, char* why, size_t why_len) {
+  for (size_t i = 0; i < n + pad; ++i) {
+    uint32_t g, w;
+    memcpy(&g, got + i, 4);
+    if (i < n) {
+      memcpy(&w, want + i, 4);
+    } else {
+      w = 0x5a5a5a5au;
+    }
+    if (g != w) {
+      snprintf(why + strlen(why), why_len - strlen(why), " first diff at %zu: got %08x want %08x%s", i, g, w,
+               i < n ? "" : " (wrote past the end)");
+      return false;
+    }
+  }
+  return true;
+}
+
+const size_t kF32Cols[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14,  15, 16, 17, 18,
+                           19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,  33, 34, 35, 36,
+                           37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50,  51, 52, 53, 54,
+                           55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 128, 384};
+
+void test_f32(uint64_t seed, int which) {
+  for (const F32Variant* v = kF32; v->isa != NULL; ++v) {
+    char sym[96];
+    // softmax
+    snprintf(sym, sizeof sym, "eb_f32_softmax_ukernel__%s", v->isa);
+    if (which == 0 && should_run("f32-softmax", sym, v->isa)) {
+      Check ck{"f32-softmax", "eb_f32_softmax_ukernel", v->isa};
+      ck.symbol = sym;
+      Rng r{seed ^ 0x50f7ull};
+      for (size_t cols : kF32Cols) {
+        for (int rep = 0; rep < (g_quick ? 2 : 4); ++rep) {
+          const size_t rows = (size_t)r.range(1, 3);
+          const int mode = rep == 3 ? 1 : 0;
+          const size_t n = rows * cols;
+          float* x = static_cast<float*>(alloc64(n * 4 + 64));
+          float* want = static_cast<float*>(alloc64(n * 4 + 64));
+          float* got = static_cast<float*>(alloc64(n * 4 + 64));
+          for (size_t i = 0; i < n; ++i) x[i] = pick_f32(r, mode, 0.0f);
+          if (rep == 2 && cols > 1) x[r.range(0, (int32_t)n - 1)] = -INFINITY;
+          eb_f32_softmax_ref(rows, cols, x, want);
+          memset(got, 0x5a, n * 4 + 64);
+          v->softmax(rows, cols, x, got);
+          char why[200];
+          snprintf(why, sizeof why, "rows=%zu cols=%zu mode=%d", rows, cols, mode);
+          ck.shape(same_floats(got, want, n, 16, why, sizeof why), why);
+          free(x), free(want), free(got);
+        }
+      }
+      ck.done();
+    }
+    // layer norm
+    snprintf(sym, sizeof sym, "eb_f32_layernorm_ukernel__%s", v->isa);
+    if (which == 1 && should_run("f32-layernorm", sym, v->isa)) {
+      Check ck{"f32-layernorm", "eb_f32_layernorm_ukernel", v->isa};
+      ck.symbol = sym;
+      Rng r{seed ^ 0x1a7eull};
+      for (size_t cols : kF32Cols) {
+        for (int rep = 0; rep < (g_quick ? 3 : 6); ++rep) {
+          const size_t rows = (size_t)r.range(1, 3);
+          const int mode = rep == 5 ? 1 : (rep == 4 ? 3 : 0);
+          const float offset = (float)r.range(-30000, 30000);
+          const size_t n = rows * cols;
+          float* x = static_cast<float*>(alloc64(n * 4 + 64));
+          float* g = static_cast<float*>(alloc64(cols * 4 + 64));
+          float* b = static_cast<float*>(alloc64(cols * 4 + 64));
+          float* want = static_cast<float*>(alloc64(n * 4 + 64));
+          float* got = static_cast<float*>(alloc64(n * 4 + 64));
+          for (size_t i = 0; i < n; ++i) x[i] = pick_f32(r, mode, offset);
+          for (size_t i = 0; i < cols; ++i) g[i] = pick_f32(r, 0, 0.0f), b[i] = pick_f32(r, 0, 0.0f);
+          const float* gp = rep % 3 == 1 ? NULL : g;
+          const float* bp = rep % 3 == 2 ? NULL : b;
+          static const float epss[] = {1e-12f, 1e-5f, 0.0f, 1.0f};
+          const float eps = r.pick(epss, 4);
+          eb_f32_layernorm_ref(rows, cols, x, gp, bp, eps, want);
+          memset(got, 0x5a, n * 4 + 64);
+          v->layernorm(rows, cols, x, gp, bp, eps, got);
+          char why[200];
+          snprintf(why, sizeof why, "rows=%zu cols=%zu mode=%d gamma=%d beta=%d eps=%g", rows, cols, mode, gp != NULL,
+                   bp != NULL, (double)eps);
+          ck.shape(same_floats(got, want, n, 16, why, sizeof why), why);
+          free(x), free(g), free(b), free(want), free(got);
+        }
+      }
+      ck.done();
+    }
+    // unary: the functions in lanes, and one that goes through the reference
+    snprintf(sym, sizeof sym, "eb_f32_unary_ukernel__%s", v->isa);
+    if (which == 2 && should_run("f32-unary", sym, v->isa)) {
+      Check ck{"f32-unary", "eb_f32_unary_ukernel", v->isa};
+      ck.symbol = sym;
+      Rng r{seed ^ 0x0e1full};
+      const int32_t funcs[] = {EB_UNARY_GELU,    EB_UNARY_GELU_TANH, EB_UNARY_TANH, EB_UNARY_SILU,
+                               EB_UNARY_SIGMOID, EB_UNARY_EXP,       EB_UNARY_ERF,  EB_UNARY_HARDSWISH};
+      const size_t counts[] = {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 63, 67, 384, 1536};
+      for (int32_t func : funcs) {
+        for (size_t count : counts) {
+          for (int rep = 0; rep < (g_quick ? 2 : 4); ++rep) {
+            const int mode = rep & 1;
+            float* x = static_cast<float*>(alloc64(count * 4 + 64));
+            float* want = static_cast<float*>(alloc64(count * 4 + 64));
+            float* got = static_cast<float*>(alloc64(count * 4 + 64));
+            for (size_t i = 0; i < count; ++i) x[i] = pick_f32(r, mode, 0.0f);
+            eb_f32_unary_ref(func, count, 1, 1, NULL, 0.0f, x, want);
+            memset(got, 0x5a, count * 4 + 64);
+            v->unary(func, count, 1, 1, NULL, 0.0f, x, got);
+            char why[200];
+            snprintf(why, sizeof why, "func=%d count=%zu mode=%d", (int)func, count, mode);
+            ck.shape(same_floats(got, want, count, 16, why, sizeof why), why);
+            free(x), free(want), free(got);
+          }
+        }
+      }
+      ck.done();
+    }
+  }
+}
+void test_f32_softmax(uint64_t seed) { test_f32(seed, 0); }
+void test_f32_layernorm(uint64_t seed) { test_f32(seed, 1); }
+void test_f32_unary(uint64_t seed) { test_f32(seed, 2); }
 
 }  // namespace
 
@@ -1378,7 +1546,10 @@ int main(int argc, char** argv) {
                              {"qs8-avgpool", test_avgpool},
                              {"qs8-quantize", test_quantize},
                              {"qd8-quantize", test_qd8_quantize},
-                             {"qd8-gemm", test_qd8_gemm}};
+                             {"qd8-gemm", test_qd8_gemm},
+                             {"f32-softmax", test_f32_softmax},
+                             {"f32-layernorm", test_f32_layernorm},
+                             {"f32-unary", test_f32_unary}};
   for (const Family& f : families)
     if (family == NULL || listed(family, f.name)) f.run(seed);
   // Which ISA paths ran (STYLE.md: print what ran, fail when a required one was skipped).

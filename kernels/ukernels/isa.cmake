@@ -10,7 +10,7 @@ string(TOLOWER "${CMAKE_SYSTEM_PROCESSOR}" _eb_proc)
 set(_eb_ukernels ${CMAKE_CURRENT_LIST_DIR})
 
 # Flags per ISA suffix (the part of the file name after "__", up to a variant tag: `__neondot_a55` is neondot).
-set(_eb_flags_avx2 -mavx2)
+set(_eb_flags_avx2 -mavx2 -Wno-psabi)  # -Wno-psabi: f32lanes.h keeps its 64-byte vectors inside the file
 # GCC 12 warns about its own _mm512_undefined_* helpers inside the intrinsics headers: silenced for these files.
 set(_eb_flags_avx512vnni -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -Wno-maybe-uninitialized)
 set(_eb_flags_neon "")  # baseline on aarch64; armv7 targets pass -mfpu=neon-vfpv4 already (targets/armv7.toml)

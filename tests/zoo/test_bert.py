@@ -237,3 +237,46 @@ def test_eager_attention_runs_int8_batch_matmuls_within_1_lsb_of_pt2e() -> None:
         for got, ref in zip(outs, qgm(*x)):
             r, g = ref.detach().numpy().ravel().astype(np.float64), got.ravel().astype(np.float64)
             assert g @ r / (np.linalg.norm(g) * np.linalg.norm(r)) >= 0.999
+
+
+def test_all_float_build_is_bit_identical_on_every_target_and_isa(
+    bert, runner_for, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19: the all-float encoder (layer norms, softmax, GELU on the SIMD float kernels of each path) gives the
+    same bytes on the host's reference, AVX2 and AVX-512 paths, on arm64 (NEON, under qemu as a Cortex-A76) and on
+    armv7 (its reference kernels)."""
+    import json
+    import subprocess
+
+    from edgebuild import _native
+
+    model, _, _, samples = bert
+    gm = torch.export.export(copy.deepcopy(model), samples[0]).module()
+    layers = tuple(n.name for n in gm.graph.nodes if n.op == "call_function")
+    prog = lower_graph(quantize_model(gm, samples[:2], float_layers=layers), "bert", float_layers=layers)
+    counts = prog.op_counts()
+    assert counts.get("SOFTMAX", 0) + counts.get("LAYER_NORM", 0) > 0 and "UNARY" in counts, counts
+    plan_arena(prog)
+    blob = artifact_bytes(prog)
+    ids, types = token_batch(2, seed=7)
+    inputs = [ids[:1].numpy(), types[:1].numpy()]
+    runs: dict[str, list[bytes]] = {}
+    for isa in ("ref", *(i for i in ("avx2", "avx512vnni") if i in _native.available_isas().split(","))):
+        monkeypatch.setenv("EDGEBUILD_ISA", isa)
+        runs[f"host/{isa}"] = [np.asarray(o).tobytes() for o in _native.Model.from_bytes(blob).run(inputs)]
+    monkeypatch.delenv("EDGEBUILD_ISA")
+    artifact = tmp_path / "bert.ebm"
+    artifact.write_bytes(blob)
+    for i, x in enumerate(inputs):
+        np.save(tmp_path / f"x{i}.npy", x)
+    for target, cpu, emulator in (("arm64", "cortex-a76", "qemu-aarch64"), ("armv7", "max", "qemu-arm")):
+        argv = [emulator, "-cpu", cpu, str(runner_for(target)), str(artifact)]
+        argv += ["--input", str(tmp_path / "x0.npy"), "--input", str(tmp_path / "x1.npy")]
+        argv += ["--output", str(tmp_path / f"{target}0.npy"), "--output", str(tmp_path / f"{target}1.npy")]
+        done = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+        isa = json.loads(done.stdout)["isa"]
+        runs[f"{target}/{isa}"] = [np.load(tmp_path / f"{target}{i}.npy").tobytes() for i in range(2)]
+    assert any(k.startswith("arm64/neon") for k in runs) and "host/ref" in runs, sorted(runs)
+    differ = [k for k, v in runs.items() if v != runs["host/ref"]]
+    assert not differ, f"float outputs differ from the host reference path on {differ} (ran {sorted(runs)})"

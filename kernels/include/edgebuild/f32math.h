@@ -1,86 +1,208 @@
 // f32math.h: float functions the f32 kernels need, in plain IEEE double arithmetic so every target gives the same
 // bits (libm's expf differs between glibc builds and may use FMA; kernels are compiled with -ffp-contract=off).
+//
+// Issue 19: the functions the SIMD float kernels vectorize (exp, 1 + erf, tanh, GELU, SiLU, sigmoid) are templates
+// over the lane type D: `double` in the scalar references, an 8-lane GCC vector (eb_f64x8) in the SIMD variants
+// (f32-softmax, f32-layernorm, f32-unary: *__avx512vnni.cc, *__avx2.cc, *__neon.cc). One source: the same IEEE
+// double operations in the same order on every lane, no FMA, no libm, so every variant equals its reference bit for
+// bit. Each is a fixed polynomial with explicit range reduction; docs/artifact.md "Float functions" gives the error
+// measured over every float input (scripts/f32math_ulp.cc).
 #ifndef EDGEBUILD_F32MATH_H_
 #define EDGEBUILD_F32MATH_H_
 
 #include <stdint.h>
 #include <string.h>
 
-// exp(x) rounded to float: x = k·ln2 + r with |r| <= ln2/2, exp(r) by its Taylor series to degree 13 (truncation
-// error < 2^-52 relative), times 2^k built from the exponent bits, then one rounding double -> float.
-static inline float eb_f32_exp(float x) {
-  if (x != x) return x;                     // NaN
-  if (x > 88.7228394f) return 1.0f / 0.0f;  // exp(x) > FLT_MAX
-  if (x < -103.972084f) return 0.0f;        // exp(x) < half the smallest subnormal
-  const double xd = (double)x;
-  const double t = xd * 1.4426950408889634;  // x / ln2
-  const int64_t k = (int64_t)(t >= 0.0 ? t + 0.5 : t - 0.5);
-  const double r = xd - (double)k * 0.6931471805599453;
-  // Horner form of Σ r^i / i!: p = 1 + r/1·(1 + r/2·(1 + … (1 + r/13))), with the reciprocals as constants.
-  static const double kInv[14] = {0.0,     1.0,     1.0 / 2, 1.0 / 3,  1.0 / 4,  1.0 / 5,  1.0 / 6,
-                                  1.0 / 7, 1.0 / 8, 1.0 / 9, 1.0 / 10, 1.0 / 11, 1.0 / 12, 1.0 / 13};
-  double p = 1.0;
-  for (int i = 13; i >= 1; --i) p = 1.0 + p * r * kInv[i];
-  const uint64_t bits = (uint64_t)(k + 1023) << 52;  // 2^k; -150 <= k <= 128 stays a normal double
-  double scale;
-  memcpy(&scale, &bits, sizeof scale);
-  return (float)(p * scale);
+// ---- lanes: the few operations spelled differently for a scalar and a GCC vector ----
+static inline double eb_sel(bool m, double a, double b) { return m ? a : b; }
+static inline bool eb_any(bool m) { return m; }
+static inline bool eb_all(bool m) { return m; }
+static inline uint64_t eb_bits(double x) {
+  uint64_t b;
+  memcpy(&b, &x, sizeof b);
+  return b;
+}
+static inline double eb_from_bits(uint64_t b) {
+  double x;
+  memcpy(&x, &b, sizeof x);
+  return x;
+}
+// (The vector forms are in f32lanes.h, included by the SIMD files only, before this header.)
+// c in every lane (0 + c: exact for every c but −0).
+template <class D>
+static inline D eb_splat(double c) {
+  return D() + c;
 }
 
-// ---- double helpers for UNARY's float form (f32-unary): same construction, no libm, results rounded once ----
+// ---- row reductions (SOFTMAX, LAYER_NORM): element c of a row goes to partial p[c % 8], then a fixed tree ----
+// ((p0 + p4) + (p2 + p6)) + ((p1 + p5) + (p3 + p7)): one 8-lane register, or two of 4, or four of 2, halved in turn.
+static inline double eb_tree8_sum(const double* p) {
+  return ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
+}
+// The larger of a and b, a when they compare equal or b is NaN (NaNs never win; ±0 keep their order).
+static inline float eb_max2(float a, float b) { return b > a ? b : a; }
+static inline float eb_tree8_max(const float* p) {
+  return eb_max2(eb_max2(eb_max2(p[0], p[4]), eb_max2(p[2], p[6])), eb_max2(eb_max2(p[1], p[5]), eb_max2(p[3], p[7])));
+}
 
-// exp(x) in double: the range reduction and series of eb_f32_exp without the final rounding to float.
+// ---- exp ----
+// exp(x) for x in [−708, 709] (NaN gives a NaN): x = k·ln2 + r with k = x/ln2 rounded to nearest-even (by adding and
+// subtracting 1.5·2^52), r = (x − k·ln2_hi) − k·ln2_lo (ln2_hi has 33 significant bits, so k·ln2_hi is exact),
+// |r| <= ln2/2 + 2^-40; exp(r) as its Taylor polynomial of degree 11 in Horner form (truncation < 6.5e-15
+// relative); 2^k from the exponent bits of the shifted sum (k + 1023 in [2, 2046]: a normal double).
+static const double kEbExpC[12] = {1.0,       1.0,        1.0 / 2,     1.0 / 6,      1.0 / 24,      1.0 / 120,
+                                   1.0 / 720, 1.0 / 5040, 1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800};
+template <class D>
+static inline D eb_exp_kernel(D x) {
+  const double shifter = 0x1.8p52;
+  const D t = x * 1.4426950408889634 + shifter;
+  const D k = t - shifter;
+  const D r = (x - k * 0x1.62e42fefp-1) - k * 0x1.473de6af278edp-34;
+  D p = r * kEbExpC[11] + kEbExpC[10];
+#pragma GCC unroll 16
+  for (int i = 9; i >= 0; --i) p = p * r + kEbExpC[i];
+  return p * eb_from_bits((eb_bits(t) + 1023) << 52);
+}
+
+// exp(x) in double for any x: +inf above 709, 0 below −708 (the callers add it to 1, divide by it or round it to
+// float, where those ends are right); NaN gives a NaN.
+template <class D>
+static inline D eb_exp_f64(D x) {
+  const D c = eb_sel(x < -708.0, eb_splat<D>(-708.0), eb_sel(x > 709.0, eb_splat<D>(709.0), x));
+  const D e = eb_exp_kernel(c);
+  return eb_sel(x > 709.0, eb_splat<D>(1.0 / 0.0), eb_sel(x < -708.0, eb_splat<D>(0.0), e));
+}
+
+// exp of a float (in double), before the one rounding to float: +inf from 88.7228394 (the first float whose exp
+// exceeds FLT_MAX), 0 below −103.972084 (exp < half the smallest subnormal).
+template <class D>
+static inline D eb_exp_f32(D x) {
+  const D e = eb_exp_f64(x);
+  return eb_sel(x > 88.72283935546875, eb_splat<D>(1.0 / 0.0), eb_sel(x < -103.97208404541015625, eb_splat<D>(0.0), e));
+}
+
+// A NaN comes back with its quiet bit set (what float -> double -> float gives on every target); the f32 kernels
+// return it for a NaN input, and 0x7fc00000 for a NaN they make (x86 and ARM make different default NaNs).
+static inline float eb_f32_quiet(float x) {
+  uint32_t b;
+  memcpy(&b, &x, sizeof b);
+  b |= 0x00400000u;
+  memcpy(&x, &b, sizeof x);
+  return x;
+}
+static inline float eb_f32_nan(void) {
+  const uint32_t b = 0x7fc00000u;
+  float x;
+  memcpy(&x, &b, sizeof x);
+  return x;
+}
+
+static inline float eb_f32_exp(float x) {
+  if (x != x) return eb_f32_quiet(x);
+  return (float)eb_exp_f32((double)x);
+}
 static inline double eb_f64_exp(double x) {
   if (x != x) return x;
-  if (x > 709.0) return 1.0 / 0.0;
-  if (x < -708.0) return 0.0;  // below the smallest normal double; callers add it to 1 or divide by it
-  const double t = x * 1.4426950408889634;
-  const int64_t k = (int64_t)(t >= 0.0 ? t + 0.5 : t - 0.5);
-  const double r = x - (double)k * 0.6931471805599453;
-  double p = 1.0;
-  for (int i = 13; i >= 1; --i) p = 1.0 + p * r / (double)i;
-  const uint64_t bits = (uint64_t)(k + 1023) << 52;
-  double scale;
-  memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
+  return eb_exp_f64(x);
 }
 
-// tanh(x) = (1 − e)/(1 + e), e = exp(−2|x|), signed; x − x³/3 near 0 where 1 − e would cancel.
+// ---- erf ----
+// |z| < 1: erf(z) = z·P(2z² − 1), P of degree 10 fitted to erf(z)/z (Chebyshev interpolation, relative error
+// < 1.4e-15). |z| >= 1: erfc(u), u = |z|, = exp(−u²)·Q(t), t = (1/u − c)/h, Q of degree 14 fitted to erfc(u)·exp(u²)
+// for u in [1, 10.5] (relative error < 4e-10); erfc(u) = 0 beyond u = 10.5 (it is < 1e-49 there: GELU's float result
+// is ±0). scripts/fit_erf.py computes the coefficients with mpmath.
+static const double kEbErfP[11] = {0x1.ee51eb23cb7edp-1,   -0x1.1fd1629215297p-3,  0x1.454368017b2dep-6,
+                                   -0x1.2b902b7b018cdp-9,  0x1.c82aa24938f72p-13,  -0x1.26399236542dap-16,
+                                   0x1.486639cba6695p-20,  -0x1.429d723f73d8fp-24, 0x1.1ad4571ca70bap-28,
+                                   -0x1.c1d525cbe373ap-33, 0x1.44b4143ed5009p-37};
+static const double kEbErfcQ[15] = {0x1.19ed787009aaap-2,   0x1.7b933eb691ab6p-3,   -0x1.303d1e6584c84p-5,
+                                    0x1.94117d32167b4p-9,   0x1.f729156caab56p-10,  -0x1.5d5e57fa064dcp-10,
+                                    0x1.fe9653fd4cacap-12,  -0x1.6a27cf36ee3b6p-14, -0x1.e2876c01b211cp-16,
+                                    0x1.20a941443e652p-15,  -0x1.5d019727b3405p-16, 0x1.7da98e9818491p-17,
+                                    -0x1.11e2701d47b04p-19, -0x1.a0cb743db8a68p-19, 0x1.a87d849f417a9p-20};
+
+// erf(z) for |z| < 1 (any z: the caller selects).
+template <class D>
+static inline D eb_erf_small(D z) {
+  const D t = z * z * 2.0 - 1.0;
+  D p = t * kEbErfP[10] + kEbErfP[9];
+#pragma GCC unroll 16
+  for (int i = 8; i >= 0; --i) p = p * t + kEbErfP[i];
+  return z * p;
+}
+
+// erfc(|z|) for |z| >= 1 (any z: the caller selects; u is clamped to [1, 10.5] so no lane overflows).
+template <class D>
+static inline D eb_erfc_large(D z) {
+  const D a = eb_sel(z < 0.0, -z, z);
+  const D u = eb_sel(a < 1.0, eb_splat<D>(1.0), eb_sel(a > 10.5, eb_splat<D>(10.5), a));
+  const D t = (1.0 / u) * 0x1.1af286bca1af2p+1 + -0x1.35e50d79435e6p+0;
+  D q = t * kEbErfcQ[14] + kEbErfcQ[13];
+#pragma GCC unroll 16
+  for (int i = 12; i >= 0; --i) q = q * t + kEbErfcQ[i];
+  const D e = eb_exp_kernel(-(u * u)) * q;
+  return eb_sel(a > 10.5, eb_splat<D>(0.0), e);
+}
+
+// 1 + erf(z): 1 + z·P for |z| < 1; erfc(−z) for z <= −1, 2 − erfc(z) for z >= 1 (no cancellation on either side).
+// Each side is evaluated only when some lane takes it (eb_any / eb_all): a lane's result is the same either way.
+template <class D>
+static inline D eb_one_plus_erf(D z) {
+  const D a = eb_sel(z < 0.0, -z, z);
+  D small = D(), c = D();
+  if (eb_any(a < 1.0)) small = eb_erf_small(z) + 1.0;
+  if (!eb_all(a < 1.0)) c = eb_erfc_large(z);
+  return eb_sel(a < 1.0, small, eb_sel(z < 0.0, c, 2.0 - c));
+}
+
+// erf(z): z·P for |z| < 1 (relative accuracy down to the smallest z), ±(1 − erfc(|z|)) beyond.
+template <class D>
+static inline D eb_erf(D z) {
+  const D a = eb_sel(z < 0.0, -z, z);
+  D small = D(), c = D();
+  if (eb_any(a < 1.0)) small = eb_erf_small(z);
+  if (!eb_all(a < 1.0)) c = 1.0 - eb_erfc_large(z);
+  return eb_sel(a < 1.0, small, eb_sel(z < 0.0, -c, c));
+}
+
+// tanh(x) = (1 − e)/(1 + e), e = exp(−2|x|), signed; |x| − |x|³/3 below 1e-4, where 1 − e would cancel; 1 above 20.
+template <class D>
+static inline D eb_tanh(D x) {
+  const D ax = eb_sel(x < 0.0, -x, x);
+  const D e = eb_exp_f64(ax * -2.0);
+  const D mid = (1.0 - e) / (1.0 + e);
+  const D t = eb_sel(ax > 20.0, eb_splat<D>(1.0), eb_sel(ax < 1e-4, ax - ax * ax * ax / 3.0, mid));
+  return eb_sel(x < 0.0, -t, t);
+}
+
+// UNARY's float functions with SIMD variants (f32-unary), in double before the one rounding to float, for x finite
+// or ±inf (NaN inputs: the caller). The formulas are PyTorch's.
+template <class D>
+static inline D eb_gelu(D x) {
+  return 0.5 * x * eb_one_plus_erf(x * 0.70710678118654752);
+}
+template <class D>
+static inline D eb_gelu_tanh(D x) {
+  // PyTorch's 0.5·x·(1 + tanh(inner)) with 1 + tanh(y) = 2 / (1 + exp(−2y)): no cancellation for x < 0.
+  const D inner = 0.79788456080286536 * (x + 0.044715 * x * x * x);
+  return x / (1.0 + eb_exp_f64(inner * -2.0));
+}
+template <class D>
+static inline D eb_silu(D x) {
+  return x / (1.0 + eb_exp_f64(-x));
+}
+template <class D>
+static inline D eb_sigmoid(D x) {
+  return 1.0 / (1.0 + eb_exp_f64(-x));
+}
+
 static inline double eb_f64_tanh(double x) {
-  const double ax = x < 0.0 ? -x : x;
   if (x != x) return x;
-  double t;
-  if (ax > 20.0) {
-    t = 1.0;
-  } else if (ax < 1e-4) {
-    t = ax - ax * ax * ax / 3.0;
-  } else {
-    const double e = eb_f64_exp(-2.0 * ax);
-    t = (1.0 - e) / (1.0 + e);
-  }
-  return x < 0.0 ? -t : t;
+  return eb_tanh(x);
 }
-
-// erfc(x) for x >= 2: exp(−x²)/√π divided by the continued fraction x + (1/2)/(x + 1/(x + (3/2)/(x + …))),
-// evaluated backwards from 80 terms (converged to double precision for x >= 2).
-static inline double eb_f64_erfc_large(double x) {
-  double f = x;
-  for (int k = 80; k >= 1; --k) f = x + (0.5 * (double)k) / f;
-  return eb_f64_exp(-x * x) / (1.7724538509055160 * f);
-}
-
-// 1 + erf(x): the Maclaurin series for |x| < 2 (terms stay below 3: no cancellation), erfc otherwise.
 static inline double eb_f64_one_plus_erf(double x) {
   if (x != x) return x;
-  if (x <= -2.0) return eb_f64_erfc_large(-x);
-  if (x >= 2.0) return 2.0 - eb_f64_erfc_large(x);
-  double term = x, sum = x;  // Σ (−1)^n x^(2n+1) / (n! (2n+1))
-  const double x2 = x * x;
-  for (int n = 1; n < 60; ++n) {
-    term *= -x2 / (double)n;
-    sum += term / (double)(2 * n + 1);
-  }
-  return 1.0 + 1.1283791670955126 * sum;  // 2/√π
+  return eb_one_plus_erf(x);
 }
 
 // ---- issue 16, elementwise: the double helpers of UNARY's elementwise functions (f32-unary). Each is accurate to a
@@ -310,18 +432,10 @@ static inline double eb_f64_atanh(double x) {
   return x < 0.0 ? -t : t;
 }
 
-// erf: the Maclaurin series for |x| < 2, 1 − erfc beyond (as eb_f64_one_plus_erf, without adding 1 near 0).
+// erf(x) (the ERF op): eb_erf above.
 static inline double eb_f64_erf(double x) {
   if (x != x) return x;
-  if (x <= -2.0) return eb_f64_erfc_large(-x) - 1.0;
-  if (x >= 2.0) return 1.0 - eb_f64_erfc_large(x);
-  double term = x, sum = x;
-  const double x2 = x * x;
-  for (int n = 1; n < 60; ++n) {
-    term *= -x2 / (double)n;
-    sum += term / (double)(2 * n + 1);
-  }
-  return 1.1283791670955126 * sum;
+  return eb_erf(x);
 }
 
 // Is y an integer, and an odd one? (|y| >= 2^53 is even.)

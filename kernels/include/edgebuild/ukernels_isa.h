@@ -127,6 +127,25 @@ typedef void (*eb_qs8_spmm_ukernel_fn)(size_t mr, size_t nc, const int8_t* const
   void name##_to_nhwc(size_t batch, size_t channels, size_t height, size_t width, const float* input, int8_t* output, \
                       float inv_scale, int32_t zero_point)
 
+// Float kernels (issue 19): the whole op with the eb_f32_<op>_ref signature, equal to it bit for bit
+// (edgebuild/f32lanes.h); the __neon ones on aarch64 only (armv7 keeps the references).
+#define EB_DECLARE_F32_SOFTMAX(name) void name(size_t rows, size_t cols, const float* input, float* output)
+#define EB_DECLARE_F32_LAYERNORM(name)                                                                      \
+  void name(size_t rows, size_t cols, const float* input, const float* gamma, const float* beta, float eps, \
+            float* output)
+#define EB_DECLARE_F32_UNARY(name)                                                                       \
+  void name(int32_t func, size_t count, size_t channels, size_t slopes, const float* slope, float alpha, \
+            const float* input, float* output)
+EB_DECLARE_F32_SOFTMAX(eb_f32_softmax_ukernel__avx512vnni);
+EB_DECLARE_F32_SOFTMAX(eb_f32_softmax_ukernel__avx2);
+EB_DECLARE_F32_SOFTMAX(eb_f32_softmax_ukernel__neon);
+EB_DECLARE_F32_LAYERNORM(eb_f32_layernorm_ukernel__avx512vnni);
+EB_DECLARE_F32_LAYERNORM(eb_f32_layernorm_ukernel__avx2);
+EB_DECLARE_F32_LAYERNORM(eb_f32_layernorm_ukernel__neon);
+EB_DECLARE_F32_UNARY(eb_f32_unary_ukernel__avx512vnni);
+EB_DECLARE_F32_UNARY(eb_f32_unary_ukernel__avx2);
+EB_DECLARE_F32_UNARY(eb_f32_unary_ukernel__neon);
+
 // x86-64
 EB_DECLARE_VADD(eb_qs8_vadd_minmax_ukernel__avx512vnni);
 EB_DECLARE_MAXPOOL(eb_qs8_maxpool_minmax_ukernel__avx512vnni);

@@ -1,6 +1,7 @@
 // layer_norm.cc: LAYER_NORM (float32 only): over the last axis D, with optional constant gamma and beta [D].
 #include <math.h>
 
+#include "../dispatch.h"
 #include "../op.h"
 #include "edgebuild/ukernels.h"
 
@@ -26,9 +27,9 @@ eb_status validate(OpCheck& c) {
 void run(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
   const size_t cols = (size_t)x.dims[x.rank - 1];
-  eb_f32_layernorm_ref(x.num_elements / cols, cols, reinterpret_cast<const float*>(x.data),
-                       data_or_null<float>(m, op.inputs[1]), data_or_null<float>(m, op.inputs[2]),
-                       op.p.layer_norm_float.eps, reinterpret_cast<float*>(y.data));
+  f32_layernorm_fn(m->isa)(x.num_elements / cols, cols, reinterpret_cast<const float*>(x.data),
+                           data_or_null<float>(m, op.inputs[1]), data_or_null<float>(m, op.inputs[2]),
+                           op.p.layer_norm_float.eps, reinterpret_cast<float*>(y.data));
 }
 
 }  // namespace

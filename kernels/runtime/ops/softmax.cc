@@ -1,4 +1,5 @@
 // softmax.cc: SOFTMAX (float32 only): over the last axis; output dims = input dims.
+#include "../dispatch.h"
 #include "../op.h"
 #include "edgebuild/ukernels.h"
 
@@ -17,8 +18,8 @@ eb_status validate(OpCheck& c) {
 void run(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
   const size_t cols = (size_t)x.dims[x.rank - 1];
-  eb_f32_softmax_ref(x.num_elements / cols, cols, reinterpret_cast<const float*>(x.data),
-                     reinterpret_cast<float*>(y.data));
+  f32_softmax_fn(m->isa)(x.num_elements / cols, cols, reinterpret_cast<const float*>(x.data),
+                         reinterpret_cast<float*>(y.data));
 }
 
 }  // namespace

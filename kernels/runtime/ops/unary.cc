@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../dispatch.h"
 #include "../op.h"
 #include "edgebuild/ukernels.h"
 
@@ -65,9 +66,9 @@ void run(eb_model* m, const Op& op) {
     return;
   }
   const UnaryFloatParams& p = op.p.unary_float;
-  eb_f32_unary_ref(p.func, x.num_elements, channels, t != NULL ? (size_t)t->dims[0] : 1,
-                   t != NULL ? reinterpret_cast<const float*>(t->data) : NULL, p.alpha,
-                   reinterpret_cast<const float*>(x.data), reinterpret_cast<float*>(y.data));
+  f32_unary_fn(m->isa)(p.func, x.num_elements, channels, t != NULL ? (size_t)t->dims[0] : 1,
+                       t != NULL ? reinterpret_cast<const float*>(t->data) : NULL, p.alpha,
+                       reinterpret_cast<const float*>(x.data), reinterpret_cast<float*>(y.data));
 }
 
 }  // namespace

@@ -29,23 +29,29 @@ float pow_scalar(float x, float e) {
 float max_nan(float a, float b) { return a != a || b != b ? a + b : (a > b ? a : b); }
 float min_nan(float a, float b) { return a != a || b != b ? a + b : (a < b ? a : b); }
 
+// The functions with SIMD variants (f32_unary__<isa>.cc): f32math.h's templates in double, rounded once; a NaN input
+// comes back quiet, a NaN they make is 0x7fc00000 (x86 and ARM make different default NaNs).
+template <double (*F)(double)>
+float lanes_fn(float x) {
+  if (x != x) return eb_f32_quiet(x);
+  const float y = (float)F((double)x);
+  return y != y ? eb_f32_nan() : y;
+}
+
 float apply(int32_t func, float x, float alpha) {
   const double xd = (double)x;
   switch (func) {
     case EB_UNARY_HARDSWISH: return x * clamp06(x + 3.0f) / 6.0f;
     case EB_UNARY_HARDSIGMOID: return clamp06(x + 3.0f) / 6.0f;
-    case EB_UNARY_SIGMOID: return (float)(1.0 / (1.0 + eb_f64_exp(-xd)));
-    case EB_UNARY_SILU: return (float)(xd / (1.0 + eb_f64_exp(-xd)));
-    case EB_UNARY_GELU: return (float)(0.5 * xd * eb_f64_one_plus_erf(xd * 0.70710678118654752));
-    case EB_UNARY_GELU_TANH: {
-      const double inner = 0.79788456080286536 * (xd + 0.044715 * xd * xd * xd);
-      return (float)(0.5 * xd * (1.0 + eb_f64_tanh(inner)));
-    }
-    case EB_UNARY_TANH: return (float)eb_f64_tanh(xd);
+    case EB_UNARY_SIGMOID: return lanes_fn<eb_sigmoid<double>>(x);
+    case EB_UNARY_SILU: return lanes_fn<eb_silu<double>>(x);
+    case EB_UNARY_GELU: return lanes_fn<eb_gelu<double>>(x);
+    case EB_UNARY_GELU_TANH: return lanes_fn<eb_gelu_tanh<double>>(x);
+    case EB_UNARY_TANH: return lanes_fn<eb_tanh<double>>(x);
     case EB_UNARY_LEAKY_RELU:
     case EB_UNARY_PRELU: return x > 0.0f ? x : x * alpha;
     case EB_UNARY_RECIPROCAL: return 1.0f / x;  // IEEE division: correctly rounded, the same bits on every target
-    case EB_UNARY_EXP: return eb_f32_exp(x);
+    case EB_UNARY_EXP: return lanes_fn<eb_exp_f32<double>>(x);
     case EB_UNARY_LOG: return (float)eb_f64_log(xd);
     case EB_UNARY_LOG2: return (float)eb_f64_log_base(xd, 2);
     case EB_UNARY_LOG10: return (float)eb_f64_log_base(xd, 10);
@@ -53,7 +59,7 @@ float apply(int32_t func, float x, float alpha) {
     case EB_UNARY_EXPM1: return (float)eb_f64_expm1(xd);
     case EB_UNARY_SQRT: return __builtin_sqrtf(x);          // IEEE: correctly rounded
     case EB_UNARY_RSQRT: return 1.0f / __builtin_sqrtf(x);  // as torch computes it: two IEEE roundings
-    case EB_UNARY_ERF: return (float)eb_f64_erf(xd);
+    case EB_UNARY_ERF: return lanes_fn<eb_erf<double>>(x);
     case EB_UNARY_SIN: return (float)eb_f64_trig(xd, 0);
     case EB_UNARY_COS: return (float)eb_f64_trig(xd, 1);
     case EB_UNARY_TAN: return (float)eb_f64_trig(xd, 2);

@@ -1,0 +1,9 @@
+// f32_softmax__avx512vnni.cc: float32 SOFTMAX over the last axis for AVX-512: 8 double lanes in a zmm.
+// Reference twin: eb_f32_softmax_ref (f32-softmax/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc): the
+// shared lane code of edgebuild/f32lanes.h says why.
+#include "edgebuild/f32lanes.h"
+#include "edgebuild/ukernels_isa.h"
+
+extern "C" void eb_f32_softmax_ukernel__avx512vnni(size_t rows, size_t cols, const float* input, float* output) {
+  eb_lanes::Lanes<8>::softmax(rows, cols, input, output);
+}

@@ -1,0 +1,11 @@
+// f32_unary__avx512vnni.cc: float32 UNARY for AVX-512: 8 double lanes in a zmm: GELU, GELU_TANH, TANH, SILU, SIGMOID,
+// EXP and ERF in lanes, every other function through the reference. Reference twin: eb_f32_unary_ref
+// (f32-unary/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc): the shared lane code of edgebuild/f32lanes.h
+// says why.
+#include "edgebuild/f32lanes.h"
+#include "edgebuild/ukernels_isa.h"
+
+extern "C" void eb_f32_unary_ukernel__avx512vnni(int32_t func, size_t count, size_t channels, size_t slopes,
+                                                 const float* slope, float alpha, const float* input, float* output) {
+  eb_lanes::Lanes<8>::unary(func, count, channels, slopes, slope, alpha, input, output);
+}
