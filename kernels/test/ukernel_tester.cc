@@ -1076,7 +1076,8 @@ void test_quantize(uint64_t seed) {
   }
 }
 
-// ============================== qd8-quantize, qd8-gemm =======================// DYNAMIC_FULLY_CONNECTED (docs/quantization.md (14), (15)). A variant pair stores the quantized rows as q + a_offset
+// ============================== qd8-quantize, qd8-gemm ==============================
+// DYNAMIC_FULLY_CONNECTED (docs/quantization.md (14), (15)). A variant pair stores the quantized rows as q + a_offset
 // in a_elem-byte elements (kernels/runtime/qd8_gemm.h Qd8Kernel); the GEMM reads packed qd8 blocks (ukernels_isa.h),
 // packed here from the documented layout, independently of the runtime's packer.
 struct Qd8Variant {
@@ -1336,7 +1337,6 @@ void test_qd8_gemm(uint64_t seed) {
     ck.done();
   }
 }
-=======
 // ============================== f32-softmax, f32-layernorm, f32-unary (issue 19) ==============================
 // Float kernels equal their references bit for bit (0 ULP): rows of 1..67 and the transformer's 128 / 384 / 1536,
 // tails, NaN, ±inf, subnormals, ±0, huge and tiny magnitudes, rows with a large common offset.
