@@ -1075,6 +1075,252 @@ void test_quantize(uint64_t seed) {
   }
 }
 
+// ============================== qd8-quantize, qd8-gemm (DYNAMIC_FULLY_CONNECTED) ==============================
+struct Qd8QuantizeVariant {
+  const char* symbol;
+  const char* isa;
+  void (*fn)(size_t, size_t, const float*, size_t, int8_t*, eb_qd8_row_params*);
+};
+const Qd8QuantizeVariant kQd8Quantize[] = {
+#if defined(EB_HAVE_ISA_NEON) && defined(__aarch64__)  // armv7 keeps the reference (qd8_quantize__neon.cc)
+    {"eb_qd8_quantize_ukernel__neon", "neon", eb_qd8_quantize_ukernel__neon},
+#endif
+    {NULL, NULL, NULL},
+};
+
+uint32_t bits_of(float v) {
+  uint32_t u;
+  memcpy(&u, &v, 4);
+  return u;
+}
+
+// One row of k floats of a kind that breaks (14): random at a scale from 1e-30 to 1e30, all zero, a NaN or an
+// infinity somewhere, ±3e38 (hi − lo overflows to inf), one sign only, ±0 only, subnormals only (s < FLT_MIN),
+// a range just above FLT_MIN · 255 (subnormal inputs matter), exact ties of x · inv.
+void qd8_row(Rng& r, float* x, size_t k, int kind) {
+  static const float scales[] = {1e-30f, 1e-6f, 1e-3f, 1.0f, 3.7f, 1e3f, 1e30f};
+  const float scale = r.pick(scales, sizeof scales / sizeof scales[0]);
+  for (size_t i = 0; i < k; ++i) x[i] = (float)((int64_t)(r.next() >> 40) - (1 << 23)) / (float)(1 << 23) * scale;
+  switch (kind) {
+    case 1:
+      for (size_t i = 0; i < k; ++i) x[i] = 0.0f;
+      break;
+    case 2: x[r.next() % k] = NAN; break;
+    case 3: x[r.next() % k] = r.chance(50) ? INFINITY : -INFINITY; break;
+    case 4:
+      for (size_t i = 0; i < k; ++i) x[i] = r.chance(50) ? 3e38f : -3e38f;
+      break;
+    case 5:
+      for (size_t i = 0; i < k; ++i) x[i] = fabsf(x[i]);
+      break;
+    case 6:
+      for (size_t i = 0; i < k; ++i) x[i] = -fabsf(x[i]);
+      break;
+    case 7:
+      for (size_t i = 0; i < k; ++i) x[i] = r.chance(50) ? -0.0f : 0.0f;
+      break;
+    case 8:
+      for (size_t i = 0; i < k; ++i) x[i] = (float)r.range(-1000, 1000) * 1e-42f;
+      break;
+    case 9:
+      for (size_t i = 0; i < k; ++i) x[i] = (float)r.range(-(1 << 20), 1 << 20) * 1e-45f * 64.0f;
+      break;
+    case 10:  // integers and half-integers on a range of 255: x · inv lands on ties
+      for (size_t i = 0; i < k; ++i) x[i] = (float)r.range(-255, 255) * 0.5f;
+      break;
+    default: break;
+  }
+}
+
+void test_qd8_quantize(uint64_t seed) {
+  const size_t ks[] = {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 384, 1023, 1536};
+  for (const Qd8QuantizeVariant* v = kQd8Quantize; v->fn != NULL; ++v) {
+    if (!should_run("qd8-quantize", v->symbol, v->isa)) continue;
+    Check ck{"qd8-quantize", v->symbol, v->isa};
+    Rng r{seed ^ 0x7153ull};
+    for (size_t k : ks) {
+      for (int rep = 0; rep < (g_quick ? 4 : 12); ++rep) {
+        const size_t m = (size_t)r.range(1, 5), x_stride = k + (r.chance(50) ? (size_t)r.range(1, 7) : 0);
+        float* x = static_cast<float*>(alloc64(m * x_stride * 4));
+        int8_t* want = static_cast<int8_t*>(alloc64(m * k));
+        int8_t* got = static_cast<int8_t*>(alloc64(m * k + 64));
+        eb_qd8_row_params pw[5], pg[5];
+        char kinds[16] = {0};
+        for (size_t i = 0; i < m; ++i) {
+          const int kind = r.chance(50) ? 0 : r.range(1, 10);
+          kinds[i] = (char)('0' + kind % 10);
+          qd8_row(r, x + i * x_stride, k, kind);
+        }
+        eb_qd8_quantize_ref(m, k, x, x_stride, want, pw);
+        memset(got, 0x5a, m * k + 64);
+        memset(pg, 0x5a, sizeof pg);
+        v->fn(m, k, x, x_stride, got, pg);
+        char why[200];
+        snprintf(why, sizeof why, "m=%zu k=%zu x_stride=%zu row kinds %s", m, k, x_stride, kinds);
+        bool ok = same_rows(got, m * k + 64, want, 1, m * k, 0x5a, why, sizeof why);
+        for (size_t i = 0; i < m && ok; ++i) {
+          if (bits_of(pg[i].scale) != bits_of(pw[i].scale) || pg[i].zero_point != pw[i].zero_point) {
+            snprintf(why + strlen(why), sizeof why - strlen(why), " row %zu: scale %a zp %d, want %a %d", i,
+                     (double)pg[i].scale, pg[i].zero_point, (double)pw[i].scale, pw[i].zero_point);
+            ok = false;
+          }
+        }
+        ck.shape(ok, why);
+        free(x), free(want), free(got);
+      }
+    }
+    ck.done();
+  }
+}
+
+struct Qd8GemmVariant {
+  const char* symbol;
+  const char* isa;
+  void (*fn)(size_t, size_t, size_t, const int8_t*, size_t, const eb_qd8_row_params*, const void*, float*, size_t,
+             const eb_qd8_gemm_params*);
+  size_t mr, nr, kr;
+  bool nc_any;  // one call may take every column (ukernels_isa.h)
+};
+const Qd8GemmVariant kQd8Gemm[] = {
+#ifdef EB_HAVE_ISA_NEONDOT
+    {"eb_qd8_gemm_minmax_ukernel_4x16c4__neondot", "neondot", eb_qd8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4,
+     true},
+#endif
+    {NULL, NULL, NULL, 0, 0, 0, false},
+};
+
+// The ARM qd8 block (ukernels_isa.h): wsum, w_scale, bias (−0 without one) of nr columns, weights [kc / kr][nr][kr].
+size_t qd8_block_bytes(size_t nr, size_t kr, size_t K) {
+  return round_up(EB_QD8_GEMM_HEADER_BYTES(nr) + round_up(K, kr) * nr, 64);
+}
+void pack_qd8(size_t nr, size_t kr, size_t N, size_t K, const int8_t* w, const float* w_scale, const float* bias,
+              uint8_t* out) {
+  const size_t kc = round_up(K, kr), block_bytes = qd8_block_bytes(nr, kr, K);
+  for (size_t n0 = 0; n0 < N; n0 += nr) {
+    uint8_t* block = out + (n0 / nr) * block_bytes;
+    int32_t* wsum = reinterpret_cast<int32_t*>(block);
+    float* ws = reinterpret_cast<float*>(block) + nr;
+    float* b = ws + nr;
+    for (size_t j = 0; j < nr; ++j) {
+      const bool in = n0 + j < N;
+      wsum[j] = in ? ebt::column_sum(w + (n0 + j) * K, K, 1) : 0;
+      ws[j] = in ? w_scale[n0 + j] : 0.0f;
+      b[j] = in && bias != NULL ? bias[n0 + j] : -0.0f;
+    }
+    int8_t* dst = reinterpret_cast<int8_t*>(block + EB_QD8_GEMM_HEADER_BYTES(nr));
+    for (size_t kb = 0; kb < kc; kb += kr)
+      for (size_t j = 0; j < nr; ++j)
+        for (size_t i = 0; i < kr; ++i) *dst++ = n0 + j < N && kb + i < K ? w[(n0 + j) * K + kb + i] : 0;
+  }
+}
+
+// One qd8 GEMM shape, tiled as a driver does. q rows and their parameters are drawn directly (any int8, any zp,
+// scales from tiny to huge, NaN and 1 as (14) gives them); w_scale may be 0, subnormal or negative (−0 outputs),
+// bias may be absent; bounds none, relu-like [0, inf] (−0 at the bound), or finite. extreme: q = −128, zp = 127,
+// w = 127 (or −128): the largest |acc| of (15).
+void qd8_gemm_shape(Check& ck, const Qd8GemmVariant& v, size_t M, size_t N, size_t K, bool strided, int extreme,
+                    Rng& r) {
+  const size_t kc = round_up(K, v.kr), a_stride = kc + (strided ? (size_t)r.range(1, 19) : 0);
+  const size_t c_stride = N + (strided ? (size_t)r.range(1, 9) : 0);
+  int8_t* q = static_cast<int8_t*>(alloc64(M * K + 1));
+  int8_t* w = static_cast<int8_t*>(alloc64(N * K));
+  float* w_scale = static_cast<float*>(alloc64(N * 4));
+  float* bias = static_cast<float*>(alloc64(N * 4));
+  float* want = static_cast<float*>(alloc64(M * N * 4));
+  int8_t* a = static_cast<int8_t*>(alloc64(M * a_stride));
+  float* c = static_cast<float*>(alloc64(M * c_stride * 4));
+  eb_qd8_row_params* rows = static_cast<eb_qd8_row_params*>(alloc64(M * sizeof(eb_qd8_row_params)));
+  for (size_t i = 0; i < M * K; ++i) q[i] = extreme ? -128 : r.s8();
+  for (size_t i = 0; i < N * K; ++i) w[i] = extreme == 1 ? 127 : extreme == 2 ? -128 : r.s8();
+  static const float row_scales[] = {1e-20f, 1.1754944e-38f, 1.0f, 3e30f};
+  for (size_t i = 0; i < M; ++i) {
+    const int kind = r.range(0, 19);
+    rows[i].scale = kind == 0 ? NAN : kind < 3 ? r.pick(row_scales, 4) : (float)r.range(1, 1 << 20) * 1e-7f;
+    rows[i].zero_point = extreme ? 127 : kind == 0 ? 0 : r.chance(20) ? (r.chance(50) ? -128 : 127) : pick_zp(r);
+  }
+  for (size_t j = 0; j < N; ++j) {
+    const int kind = r.range(0, 29);
+    w_scale[j] = kind == 0   ? 0.0f
+                 : kind == 1 ? 1e-40f
+                 : kind == 2 ? -(float)r.range(1, 1000) * 1e-5f
+                             : (float)r.range(1, 1 << 20) * 1e-8f;
+    bias[j] = r.chance(10) ? (r.chance(50) ? 0.0f : -0.0f) : (float)r.range(-(1 << 20), 1 << 20) * 1e-4f;
+  }
+  const bool has_bias = !r.chance(25);
+  const int bounds = r.range(0, 3);
+  const float lo = bounds == 1 ? 0.0f : bounds == 2 ? -(float)r.range(1, 100) * 0.1f : -INFINITY;
+  const float hi = bounds == 2 ? (float)r.range(1, 100) * 0.1f : bounds == 3 ? -0.0f : INFINITY;
+  eb_qd8_gemm_ref(M, N, K, q, rows, w, w_scale, has_bias ? bias : NULL, lo, hi, want, N);
+
+  const size_t block_bytes = qd8_block_bytes(v.nr, v.kr, K);
+  uint8_t* packed = static_cast<uint8_t*>(alloc64(round_up(N, v.nr) / v.nr * block_bytes));
+  pack_qd8(v.nr, v.kr, N, K, w, w_scale, has_bias ? bias : NULL, packed);
+  for (size_t i = 0; i < M; ++i) {
+    for (size_t k = 0; k < a_stride; ++k) a[i * a_stride + k] = k < K ? q[i * K + k] : r.s8();  // K padding: anything
+  }
+  const uint32_t sentinel = 0x7fc05a5au;
+  for (size_t i = 0; i < M * c_stride; ++i) memcpy(c + i, &sentinel, 4);
+  const eb_qd8_gemm_params gp = {lo, hi};
+  const bool whole_rows = v.nc_any && r.chance(50);
+  for (size_t m0 = 0; m0 < M; m0 += v.mr) {
+    const size_t mr = M - m0 < v.mr ? M - m0 : v.mr;
+    if (whole_rows) {
+      v.fn(mr, N, kc, a + m0 * a_stride, a_stride, rows + m0, packed, c + m0 * c_stride, c_stride, &gp);
+      continue;
+    }
+    for (size_t n0 = 0; n0 < N; n0 += v.nr) {
+      const size_t nc = N - n0 < v.nr ? N - n0 : v.nr;
+      v.fn(mr, nc, kc, a + m0 * a_stride, a_stride, rows + m0, packed + n0 / v.nr * block_bytes, c + m0 * c_stride + n0,
+           c_stride, &gp);
+    }
+  }
+  char why[320];
+  snprintf(why, sizeof why,
+           "M=%zu N=%zu K=%zu a_stride=%zu c_stride=%zu bias=%d bounds=[%g,%g] extreme=%d whole_rows=%d", M, N, K,
+           a_stride, c_stride, (int)has_bias, (double)lo, (double)hi, extreme, (int)whole_rows);
+  bool ok = true;
+  for (size_t i = 0; i < M && ok; ++i)
+    for (size_t j = 0; j < c_stride && ok; ++j) {
+      const uint32_t g = bits_of(c[i * c_stride + j]), e = j < N ? bits_of(want[i * N + j]) : sentinel;
+      if (g != e) {
+        snprintf(why + strlen(why), sizeof why - strlen(why), " first diff at [%zu, %zu]: got %08x want %08x%s", i, j,
+                 g, e, j < N ? "" : " (wrote past the row)");
+        ok = false;
+      }
+    }
+  ck.shape(ok, why);
+  free(q), free(w), free(w_scale), free(bias), free(want), free(a), free(c), free(rows), free(packed);
+}
+
+void test_qd8_gemm(uint64_t seed) {
+  for (const Qd8GemmVariant* v = kQd8Gemm; v->fn != NULL; ++v) {
+    if (!should_run("qd8-gemm", v->symbol, v->isa)) continue;
+    Check ck{"qd8-gemm", v->symbol, v->isa};
+    Rng r{seed ^ 0x1d8ull};
+    size_t ms[16], ns[40], nm = 0, nn = 0;
+    for (size_t m = 1; m <= v->mr + 1; ++m) ms[nm++] = m;
+    ms[nm++] = 2 * v->mr + 1;
+    ms[nm++] = 3 * v->mr - 1;
+    for (size_t n = 1; n <= v->nr + 1; ++n) ns[nn++] = n;
+    ns[nn++] = 2 * v->nr - 1;
+    ns[nn++] = 3 * v->nr;
+    // Every tail of a 32-k step (16, 8, 4 and their sums), primes, MiniLM's 384.
+    const size_t ks[] = {1, 3, 4, 5, 8, 12, 16, 28, 31, 32, 33, 49, 60, 64, 65, 127, 384};
+    const size_t nk = sizeof ks / sizeof ks[0];
+    for (size_t i = 0; i < nm; ++i)
+      for (size_t j = 0; j < nn; ++j)
+        for (size_t l = 0; l < nk; ++l) {
+          if ((i + j + l) % (g_quick ? 5 : 2) != 0) continue;
+          qd8_gemm_shape(ck, *v, ms[i], ns[j], ks[l], r.chance(50), 0, r);
+        }
+    // The largest |acc| of (15): K · 255 · 127 just below 2^31.
+    qd8_gemm_shape(ck, *v, v->mr, v->nr + 1, 4099, false, 1, r);
+    qd8_gemm_shape(ck, *v, 3, 5, 65000, true, 1, r);
+    qd8_gemm_shape(ck, *v, v->mr + 1, v->nr, 8191, true, 2, r);
+    ck.done();
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -1106,10 +1352,16 @@ int main(int argc, char** argv) {
     const char* name;
     void (*run)(uint64_t);
   };
-  const Family families[] = {{"qs8-gemm", test_gemm},       {"qs8-dwconv", test_dwconv_ref_vs_conv},
-                             {"qs8-dwconv", test_dwconv},   {"qs8-spmm", test_spmm},
-                             {"qs8-vadd", test_vadd},       {"qs8-maxpool", test_maxpool},
-                             {"qs8-avgpool", test_avgpool}, {"qs8-quantize", test_quantize}};
+  const Family families[] = {{"qs8-gemm", test_gemm},
+                             {"qs8-dwconv", test_dwconv_ref_vs_conv},
+                             {"qs8-dwconv", test_dwconv},
+                             {"qs8-spmm", test_spmm},
+                             {"qs8-vadd", test_vadd},
+                             {"qs8-maxpool", test_maxpool},
+                             {"qs8-avgpool", test_avgpool},
+                             {"qs8-quantize", test_quantize},
+                             {"qd8-quantize", test_qd8_quantize},
+                             {"qd8-gemm", test_qd8_gemm}};
   for (const Family& f : families)
     if (family == NULL || listed(family, f.name)) f.run(seed);
   // Which ISA paths ran (STYLE.md: print what ran, fail when a required one was skipped).

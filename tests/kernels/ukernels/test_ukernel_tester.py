@@ -34,8 +34,8 @@ ALL = ("qs8-gemm", "qs8-dwconv", "qs8-spmm", "qs8-vadd", "qs8-maxpool", "qs8-avg
 FAMILIES = {
     ("host", "avx2"): ALL,
     ("host", "avx512vnni"): ALL,
-    ("arm64", "neon"): ALL,
-    ("arm64", "neondot"): ("qs8-gemm", "qs8-spmm"),
+    ("arm64", "neon"): (*ALL, "qd8-quantize"),
+    ("arm64", "neondot"): ("qs8-gemm", "qs8-spmm", "qd8-gemm"),
     ("arm64", "i8mm"): ("qs8-gemm",),
     ("armv7", "neon"): ALL[:-1],
 }
