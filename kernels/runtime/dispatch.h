@@ -97,6 +97,9 @@ struct SpmmKernel {
 
 // kPlanTable: packed = an op's lookup table (ADD: eb_qs8_vadd_table_neon).
 enum PlanKind : uint32_t { kPlanRef = 0, kPlanGemm = 1, kPlanDwconv = 2, kPlanSpmm = 3, kPlanTable = 4 };
+// DYNAMIC_FULLY_CONNECTED's plan (qd8_gemm.h): packed = the qd8 blocks, qd8 = the ISA's table entry.
+constexpr uint32_t kPlanQd8 = 5;
+struct Qd8Kernel;
 
 // Per-op state for the optimized path of an op (CONV2D, FULLY_CONNECTED, SPARSE_*), made by its plan.
 struct OpPlan {
@@ -113,6 +116,7 @@ struct OpPlan {
   size_t kc;           // K padded to kr
   bool direct;         // GEMM rows are the input rows themselves (1×1, stride 1, no padding, one group)
   int8_t* zero_row;    // depthwise and sparse: C bytes of the input zero point, for taps in the padding
+  const Qd8Kernel* qd8;  // kPlanQd8: the quantize + GEMM pair (qd8_gemm.h)
 };
 
 // Builds model->plans for the selected ISA (kIsaRef: no plans). EB_ERR_NOMEM on allocation failure.

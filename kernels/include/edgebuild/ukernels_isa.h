@@ -184,6 +184,37 @@ EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm);
 EB_DECLARE_QD8_QUANTIZE(eb_qd8_quantize_ukernel__neon);  // aarch64 only
 EB_DECLARE_QD8_GEMM(eb_qd8_gemm_minmax_ukernel_4x16c4__neondot);
 
+// ---- qd8: DYNAMIC_FULLY_CONNECTED (issue 19), docs/quantization.md (14) and (15); kernels/runtime/qd8_gemm.h ----
+// A quantize variant computes (14) for m rows of x exactly as eb_qd8_quantize_ref and stores each row's k codes as
+// q + a_offset in elements of a_elem bytes (the table entry's Qd8Kernel fields; the variant's file says which),
+// rows q_stride bytes apart; it writes no byte past the row's k elements.
+typedef void (*eb_qd8_quantize_ukernel_fn)(size_t m, size_t k, const float* x, size_t x_stride, void* q,
+                                           size_t q_stride, eb_qd8_row_params* params);
+// A GEMM variant computes (15) for mr <= MR rows of quantized A (a_stride bytes apart, kc elements each: K padded to
+// the kernel's kr with anything, the padded weights are 0) and nc >= 1 columns, walking ceil(nc / NR) consecutive
+// packed blocks (each eb_qd8_block_bytes(NR, kc, w_elem) long). Packed qd8 block (NR columns, qd8_gemm.cc):
+//   int32 wsum[NR]     Σ_k w[n, k]                      (0 for padded columns)
+//   float w_scale[NR]  s_w[n]                           (0 for padded columns)
+//   float bias[NR]     b[n], or −0.0f without a bias    (x + (−0) == x for every float x, NaN and −0 included)
+//   weights [kc / kr][NR][kr], w_elem bytes each, zero for k >= K and for padded columns.
+typedef void (*eb_qd8_gemm_ukernel_fn)(size_t mr, size_t nc, size_t kc, const void* a, size_t a_stride,
+                                       const eb_qd8_row_params* params, const void* w, float* c, size_t c_stride,
+                                       float output_min, float output_max);
+static inline size_t eb_qd8_block_bytes(size_t nr, size_t kc, size_t w_elem) {
+  return (12 * nr + kc * nr * w_elem + 63) / 64 * 64;
+}
+#define EB_DECLARE_QD8_QUANTIZE(name) \
+  void name(size_t m, size_t k, const float* x, size_t x_stride, void* q, size_t q_stride, eb_qd8_row_params* params)
+#define EB_DECLARE_QD8_GEMM(name)                                                                             \
+  void name(size_t mr, size_t nc, size_t kc, const void* a, size_t a_stride, const eb_qd8_row_params* params, \
+            const void* w, float* c, size_t c_stride, float output_min, float output_max)
+// x86-64
+EB_DECLARE_QD8_QUANTIZE(eb_qd8_quantize_ukernel__avx512vnni);  // uint8 q + 128
+EB_DECLARE_QD8_QUANTIZE(eb_qd8_quantize_ukernel__avx2);        // int16 q
+EB_DECLARE_QD8_GEMM(eb_qd8_gemm_minmax_ukernel_8x32c4__avx512vnni);
+EB_DECLARE_QD8_GEMM(eb_qd8_gemm_minmax_ukernel_4x16c2__avx2);
+// ARM: the qd8arm helper's declarations go here.
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif

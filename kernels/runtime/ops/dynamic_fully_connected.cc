@@ -1,7 +1,10 @@
 // dynamic_fully_connected.cc: DYNAMIC_FULLY_CONNECTED (issue 19): y[..., N] = x[..., K] · w[N, K]ᵀ with x float32
 // quantized per row at run time (docs/quantization.md (14)) and w int8 per output channel, scaled back to float32
-// (15). The reference path quantizes one row at a time into a stack buffer.
+// (15). The reference path quantizes one row at a time into a stack buffer; the optimized path (qd8_gemm.h) packs
+// the weights at load and runs the ISA's quantize + GEMM pair over row tiles.
+#include "../gemm_exec.h"
 #include "../op.h"
+#include "../qd8_gemm.h"
 #include "edgebuild/ukernels.h"
 
 namespace eb {
@@ -38,7 +41,16 @@ eb_status validate(OpCheck& c) {
   return c.need_f32_vector("bias", op.inputs[3], N);
 }
 
-void run(eb_model* m, const Op& op) {
+// The ISA's qd8 kernels when it has them (qd8_gemm_kernel), else nothing: run takes the reference path.
+eb_status plan(eb_model* m, const Op& op, OpPlan& plan, PlanContext& ctx) {
+  const Qd8Kernel* k = qd8_gemm_kernel(m->isa);
+  if (k == NULL) return EB_OK;
+  const Tensor& w = m->tensors[op.inputs[1]];
+  return plan_qd8(m, plan, ctx, *k, data_of<const int8_t>(m, op.inputs[1]), data_of<const float>(m, op.inputs[2]),
+                  data_or_null<float>(m, op.inputs[3]), (size_t)w.dims[0], (size_t)w.dims[1]);
+}
+
+void run_ref(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &w = m->tensors[op.inputs[1]];
   const DynamicFullyConnectedFloatParams& p = op.p.dynamic_fully_connected_float;
   const size_t k = (size_t)w.dims[1], n = (size_t)w.dims[0], rows = x.num_elements / k;
@@ -53,8 +65,18 @@ void run(eb_model* m, const Op& op) {
   }
 }
 
+void run(eb_model* m, const Op& op) {
+  const OpPlan* plan = plan_of(m, op);
+  if (plan == NULL) return run_ref(m, op);
+  const Tensor &x = m->tensors[op.inputs[0]], &w = m->tensors[op.inputs[1]];
+  const DynamicFullyConnectedFloatParams& p = op.p.dynamic_fully_connected_float;
+  const size_t k = (size_t)w.dims[1], n = (size_t)w.dims[0];
+  run_qd8(m, *plan, data_of<const float>(m, op.inputs[0]), data_of<float>(m, op.outputs[0]), x.num_elements / k, n,
+          k, p.lo, p.hi);
+}
+
 }  // namespace
 
-const OpImpl kOpImplDynamicFullyConnected = {validate, NULL, run, NULL, NULL};
+const OpImpl kOpImplDynamicFullyConnected = {validate, plan, run, NULL, NULL};
 
 }  // namespace eb

@@ -1,0 +1,119 @@
+// qd8_gemm.cc: DYNAMIC_FULLY_CONNECTED's optimized path (qd8_gemm.h): the per-ISA table, packing at load, and the
+// row-tile execution. Each task quantizes the rows of one tile into its thread's scratch (docs/quantization.md
+// (14), once per row per op) and runs the GEMM over every column of that tile (15) while the quantized rows are hot
+// in L1; tasks write disjoint rows of y, so any thread count gives the same bytes.
+#include "qd8_gemm.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "packing.h"
+#include "threadpool.h"
+
+namespace eb {
+
+namespace {
+
+size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+// Bytes of one tile's quantized rows in the scratch: params first (64-aligned), then mr rows of a_stride bytes.
+size_t params_bytes(const Qd8Kernel& k) { return round_up(k.mr * sizeof(eb_qd8_row_params), 64); }
+size_t a_stride_of(const Qd8Kernel& k, size_t kc) { return round_up(kc * k.a_elem, 64); }
+
+void store_elem(uint8_t* dst, uint32_t elem, int32_t v) {
+  if (elem == 1) {
+    *reinterpret_cast<int8_t*>(dst) = (int8_t)v;
+  } else {
+    const int16_t s = (int16_t)v;
+    memcpy(dst, &s, 2);
+  }
+}
+
+struct Qd8Job {
+  eb_model* m;
+  const OpPlan* plan;
+  const float* x;
+  float* y;
+  size_t M, N, K;
+  float lo, hi;
+  size_t tiles_per_task;
+};
+
+void qd8_task(void* ctx, size_t task, size_t thread) {
+  const Qd8Job& j = *static_cast<const Qd8Job*>(ctx);
+  const OpPlan& p = *j.plan;
+  const Qd8Kernel& k = *p.qd8;
+  const size_t mr = k.mr, m_tiles = (j.M + mr - 1) / mr;
+  const size_t t0 = task * j.tiles_per_task, t1 = t0 + j.tiles_per_task < m_tiles ? t0 + j.tiles_per_task : m_tiles;
+  uint8_t* scratch = j.m->scratch + thread * j.m->scratch_per_thread;
+  eb_qd8_row_params* params = reinterpret_cast<eb_qd8_row_params*>(scratch);
+  uint8_t* a = scratch + params_bytes(k);
+  const size_t a_stride = a_stride_of(k, p.kc), pad = (p.kc - j.K) * k.a_elem;
+  for (size_t t = t0; t < t1; ++t) {
+    const size_t row0 = t * mr, rows = j.M - row0 < mr ? j.M - row0 : mr;
+    k.quantize(rows, j.K, j.x + row0 * j.K, j.K, a, a_stride, params);
+    // K padded to kr: the padded weights are 0, so any defined bytes will do.
+    for (size_t r = 0; pad != 0 && r < rows; ++r) memset(a + r * a_stride + j.K * k.a_elem, 0, pad);
+    k.gemm(rows, j.N, p.kc, a, a_stride, params, p.packed, j.y + row0 * j.N, j.N, j.lo, j.hi);
+  }
+}
+
+}  // namespace
+
+const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
+  switch (isa) {
+    // x86-64 entries (qd8x86).
+    // ARM entries: #ifdef EB_HAVE_ISA_NEON / EB_HAVE_ISA_NEONDOT / EB_HAVE_ISA_I8MM cases go here (qd8arm).
+    default: (void)isa; return NULL;
+  }
+}
+
+eb_status plan_qd8(eb_model* m, OpPlan& p, PlanContext& ctx, const Qd8Kernel& k, const int8_t* w,
+                   const float* w_scale, const float* bias, size_t N, size_t K) {
+  const size_t nr = k.nr, kr = k.kr;
+  p.kind = kPlanQd8;
+  p.qd8 = &k;
+  p.kc = round_up(K, kr);
+  p.block_bytes = eb_qd8_block_bytes(nr, p.kc, k.w_elem);
+  p.group_bytes = round_up(N, nr) / nr * p.block_bytes;
+  p.packed = static_cast<uint8_t*>(tracked_alloc_aligned(m, p.group_bytes, &p.packed_raw));
+  if (p.packed == NULL) return EB_ERR_NOMEM;
+  memset(p.packed, 0, p.group_bytes);
+  for (size_t n0 = 0; n0 < N; n0 += nr) {
+    const size_t valid = N - n0 < nr ? N - n0 : nr;
+    uint8_t* block = p.packed + (n0 / nr) * p.block_bytes;
+    int32_t* wsum = reinterpret_cast<int32_t*>(block);
+    float* scale = reinterpret_cast<float*>(block + 4 * nr);
+    float* b = reinterpret_cast<float*>(block + 8 * nr);
+    for (size_t j = 0; j < nr; ++j) {
+      int32_t s = 0;  // |Σ| <= 127·K < 2^31 (K <= 16384, validate)
+      for (size_t kk = 0; j < valid && kk < K; ++kk) s += w[(n0 + j) * K + kk];
+      wsum[j] = s;
+      scale[j] = j < valid ? w_scale[n0 + j] : 0.0f;
+      b[j] = j < valid && bias != NULL ? bias[n0 + j] : -0.0f;  // x + (−0) == x: "no bias" without a branch
+    }
+    uint8_t* dst = block + 12 * nr;
+    for (size_t kb = 0; kb < p.kc; kb += kr)
+      for (size_t j = 0; j < nr; ++j)
+        for (size_t r = 0; r < kr; ++r, dst += k.w_elem) {
+          const size_t kk = kb + r;
+          store_elem(dst, k.w_elem, j < valid && kk < K ? (int32_t)w[(n0 + j) * K + kk] : 0);
+        }
+  }
+  // One tile of quantized rows per thread, in the first scratch region (im2col's; ops never run at once).
+  const size_t need = params_bytes(k) + k.mr * a_stride_of(k, p.kc);
+  if (need > ctx.im2col_bytes) ctx.im2col_bytes = need;
+  return EB_OK;
+}
+
+void run_qd8(eb_model* m, const OpPlan& plan, const float* x, float* y, size_t M, size_t N, size_t K, float lo,
+             float hi) {
+  if (M == 0 || N == 0) return;
+  Qd8Job j = {m, &plan, x, y, M, N, K, lo, hi, 0};
+  const size_t m_tiles = (M + plan.qd8->mr - 1) / plan.qd8->mr, threads = (size_t)m->num_threads;
+  const size_t tasks = threads <= 1 ? 1 : (m_tiles < threads * 4 ? m_tiles : threads * 4);
+  j.tiles_per_task = (m_tiles + tasks - 1) / tasks;
+  parallel_for(m, (m_tiles + j.tiles_per_task - 1) / j.tiles_per_task, qd8_task, &j);
+}
+
+}  // namespace eb

@@ -1,0 +1,45 @@
+// qd8_gemm.h: DYNAMIC_FULLY_CONNECTED's optimized path (issue 19): the per-ISA kernel table, the weight packing done
+// at load, and the execution over row tiles (quantize a tile's rows, then the GEMM over every column).
+//
+// docs/quantization.md (14) quantizes each row of x once per op; (15) multiplies in int32 and scales back to float.
+// A table entry pairs a quantize variant with the GEMM variant that reads its output (element size and offset), so
+// the two are always chosen together. The reference ISA has no entry: the op runs the reference kernels.
+#ifndef EDGEBUILD_RUNTIME_QD8_GEMM_H_
+#define EDGEBUILD_RUNTIME_QD8_GEMM_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dispatch.h"
+#include "internal.h"
+
+namespace eb {
+
+struct PlanContext;  // packing.h
+
+// A quantize + GEMM pair of one ISA and the layouts they share (ukernels_isa.h "qd8").
+struct Qd8Kernel {
+  eb_qd8_quantize_ukernel_fn quantize;
+  eb_qd8_gemm_ukernel_fn gemm;
+  uint32_t mr, nr, kr;  // rows and columns per GEMM tile; K padded to a multiple of kr
+  uint32_t a_elem;      // bytes per quantized element: 1 (int8, or uint8 with a_offset 128) or 2 (int16)
+  int32_t a_offset;     // the quantizer stores q + a_offset (128: unsigned bytes for vpdpbusd), the GEMM subtracts it
+  uint32_t w_elem;      // bytes per packed weight: 1 = int8, 2 = int16
+  const char* name;     // the GEMM variant without eb_ / ukernel_, for reports
+};
+
+// The ISA's qd8 kernels, or NULL (reference ISA, or no variant for it yet).
+const Qd8Kernel* qd8_gemm_kernel(uint32_t isa);
+
+// At load: packs w [N, K] int8, w_scale [N], bias [N] (or NULL) for kernel k into plan (kind kPlanQd8) and grows
+// the per-thread scratch in ctx for one tile of quantized rows. EB_ERR_NOMEM on allocation failure.
+eb_status plan_qd8(eb_model* m, OpPlan& plan, PlanContext& ctx, const Qd8Kernel& k, const int8_t* w,
+                   const float* w_scale, const float* bias, size_t N, size_t K);
+
+// y [M, N] = (15) of x [M, K] (rows quantized by (14)) on a kPlanQd8 plan; rows split over the model's threads.
+void run_qd8(eb_model* m, const OpPlan& plan, const float* x, float* y, size_t M, size_t N, size_t K, float lo,
+             float hi);
+
+}  // namespace eb
+
+#endif  // EDGEBUILD_RUNTIME_QD8_GEMM_H_
