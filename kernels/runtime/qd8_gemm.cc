@@ -64,6 +64,17 @@ const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
   switch (isa) {
     // x86-64 entries (qd8x86).
     // ARM entries: #ifdef EB_HAVE_ISA_NEON / EB_HAVE_ISA_NEONDOT / EB_HAVE_ISA_I8MM cases go here (qd8arm).
+#if defined(EB_HAVE_ISA_NEONDOT) && defined(__aarch64__)
+    // SDOT by element (Cortex-A76/A55 class); I8MM cores have the dot product too and run it as well.
+    case kIsaNeonDot:
+    case kIsaI8mm: {
+      // mr 4, nr 16, kr 4; int8 q (a_elem 1, a_offset 0); int8 weights.
+      static const Qd8Kernel k = {
+          eb_qd8_quantize_ukernel__neon,    eb_qd8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 0, 1,
+          "qd8_gemm_minmax_4x16c4__neondot"};
+      return &k;
+    }
+#endif
     default: (void)isa; return NULL;
   }
 }

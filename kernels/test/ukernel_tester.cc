@@ -1079,7 +1079,7 @@ void test_quantize(uint64_t seed) {
 struct Qd8QuantizeVariant {
   const char* symbol;
   const char* isa;
-  void (*fn)(size_t, size_t, const float*, size_t, int8_t*, eb_qd8_row_params*);
+  eb_qd8_quantize_ukernel_fn fn;
 };
 const Qd8QuantizeVariant kQd8Quantize[] = {
 #if defined(EB_HAVE_ISA_NEON) && defined(__aarch64__)  // armv7 keeps the reference (qd8_quantize__neon.cc)
@@ -1141,9 +1141,10 @@ void test_qd8_quantize(uint64_t seed) {
     for (size_t k : ks) {
       for (int rep = 0; rep < (g_quick ? 4 : 12); ++rep) {
         const size_t m = (size_t)r.range(1, 5), x_stride = k + (r.chance(50) ? (size_t)r.range(1, 7) : 0);
+        const size_t q_stride = k + (r.chance(50) ? (size_t)r.range(1, 70) : 0);
         float* x = static_cast<float*>(alloc64(m * x_stride * 4));
         int8_t* want = static_cast<int8_t*>(alloc64(m * k));
-        int8_t* got = static_cast<int8_t*>(alloc64(m * k + 64));
+        int8_t* got = static_cast<int8_t*>(alloc64(m * q_stride + 64));
         eb_qd8_row_params pw[5], pg[5];
         char kinds[16] = {0};
         for (size_t i = 0; i < m; ++i) {
@@ -1152,12 +1153,15 @@ void test_qd8_quantize(uint64_t seed) {
           qd8_row(r, x + i * x_stride, k, kind);
         }
         eb_qd8_quantize_ref(m, k, x, x_stride, want, pw);
-        memset(got, 0x5a, m * k + 64);
+        memset(got, 0x5a, m * q_stride + 64);
         memset(pg, 0x5a, sizeof pg);
-        v->fn(m, k, x, x_stride, got, pg);
+        v->fn(m, k, x, x_stride, got, q_stride, pg);
         char why[200];
-        snprintf(why, sizeof why, "m=%zu k=%zu x_stride=%zu row kinds %s", m, k, x_stride, kinds);
-        bool ok = same_rows(got, m * k + 64, want, 1, m * k, 0x5a, why, sizeof why);
+        snprintf(why, sizeof why, "m=%zu k=%zu x_stride=%zu q_stride=%zu row kinds %s", m, k, x_stride, q_stride,
+                 kinds);
+        // Rows q_stride apart, the gaps and the 64 bytes after the last row untouched.
+        bool ok = same_rows(got, q_stride, want, m, k, 0x5a, why, sizeof why);
+        for (size_t i = 0; i < 64 && ok; ++i) ok = got[m * q_stride + i] == 0x5a;
         for (size_t i = 0; i < m && ok; ++i) {
           if (bits_of(pg[i].scale) != bits_of(pw[i].scale) || pg[i].zero_point != pw[i].zero_point) {
             snprintf(why + strlen(why), sizeof why - strlen(why), " row %zu: scale %a zp %d, want %a %d", i,
@@ -1176,8 +1180,7 @@ void test_qd8_quantize(uint64_t seed) {
 struct Qd8GemmVariant {
   const char* symbol;
   const char* isa;
-  void (*fn)(size_t, size_t, size_t, const int8_t*, size_t, const eb_qd8_row_params*, const void*, float*, size_t,
-             const eb_qd8_gemm_params*);
+  eb_qd8_gemm_ukernel_fn fn;
   size_t mr, nr, kr;
   bool nc_any;  // one call may take every column (ukernels_isa.h)
 };
@@ -1190,9 +1193,7 @@ const Qd8GemmVariant kQd8Gemm[] = {
 };
 
 // The ARM qd8 block (ukernels_isa.h): wsum, w_scale, bias (−0 without one) of nr columns, weights [kc / kr][nr][kr].
-size_t qd8_block_bytes(size_t nr, size_t kr, size_t K) {
-  return round_up(EB_QD8_GEMM_HEADER_BYTES(nr) + round_up(K, kr) * nr, 64);
-}
+size_t qd8_block_bytes(size_t nr, size_t kr, size_t K) { return eb_qd8_block_bytes(nr, round_up(K, kr), 1); }
 void pack_qd8(size_t nr, size_t kr, size_t N, size_t K, const int8_t* w, const float* w_scale, const float* bias,
               uint8_t* out) {
   const size_t kc = round_up(K, kr), block_bytes = qd8_block_bytes(nr, kr, K);
@@ -1207,7 +1208,7 @@ void pack_qd8(size_t nr, size_t kr, size_t N, size_t K, const int8_t* w, const f
       ws[j] = in ? w_scale[n0 + j] : 0.0f;
       b[j] = in && bias != NULL ? bias[n0 + j] : -0.0f;
     }
-    int8_t* dst = reinterpret_cast<int8_t*>(block + EB_QD8_GEMM_HEADER_BYTES(nr));
+    int8_t* dst = reinterpret_cast<int8_t*>(block + 12 * nr);
     for (size_t kb = 0; kb < kc; kb += kr)
       for (size_t j = 0; j < nr; ++j)
         for (size_t i = 0; i < kr; ++i) *dst++ = n0 + j < N && kb + i < K ? w[(n0 + j) * K + kb + i] : 0;
@@ -1260,18 +1261,17 @@ void qd8_gemm_shape(Check& ck, const Qd8GemmVariant& v, size_t M, size_t N, size
   }
   const uint32_t sentinel = 0x7fc05a5au;
   for (size_t i = 0; i < M * c_stride; ++i) memcpy(c + i, &sentinel, 4);
-  const eb_qd8_gemm_params gp = {lo, hi};
   const bool whole_rows = v.nc_any && r.chance(50);
   for (size_t m0 = 0; m0 < M; m0 += v.mr) {
     const size_t mr = M - m0 < v.mr ? M - m0 : v.mr;
     if (whole_rows) {
-      v.fn(mr, N, kc, a + m0 * a_stride, a_stride, rows + m0, packed, c + m0 * c_stride, c_stride, &gp);
+      v.fn(mr, N, kc, a + m0 * a_stride, a_stride, rows + m0, packed, c + m0 * c_stride, c_stride, lo, hi);
       continue;
     }
     for (size_t n0 = 0; n0 < N; n0 += v.nr) {
       const size_t nc = N - n0 < v.nr ? N - n0 : v.nr;
       v.fn(mr, nc, kc, a + m0 * a_stride, a_stride, rows + m0, packed + n0 / v.nr * block_bytes, c + m0 * c_stride + n0,
-           c_stride, &gp);
+           c_stride, lo, hi);
     }
   }
   char why[320];

@@ -127,24 +127,6 @@ typedef void (*eb_qs8_spmm_ukernel_fn)(size_t mr, size_t nc, const int8_t* const
   void name##_to_nhwc(size_t batch, size_t channels, size_t height, size_t width, const float* input, int8_t* output, \
                       float inv_scale, int32_t zero_point)
 
-// DYNAMIC_FULLY_CONNECTED (issue 19), docs/quantization.md (14), (15). Packed block of nr columns (the ARM kernels):
-//   int32 wsum[nr]     Σ_k q_w[n, k]   (0 for padded columns)
-//   float w_scale[nr]  s_w[n]          (0 for padded columns)
-//   float bias[nr]     b[n], or −0.0f for every column when the op has no bias (y + (−0) = y bit for bit)
-//   weights [kc / kr][nr][kr] int8, zero for k >= K and for padded columns.
-// Rows of q are kc bytes (K padded with anything) a_stride bytes apart; row i's scale and zero point in rows[i].
-// Like GemmKernel::nc_any, a call takes nc > nr: the blocks of nr columns follow one another in w.
-typedef struct eb_qd8_gemm_params {
-  float output_min, output_max;  // the fused activation's bounds; both infinite for none
-} eb_qd8_gemm_params;
-#define EB_QD8_GEMM_HEADER_BYTES(nr) (3 * 4 * (nr))
-#define EB_DECLARE_QD8_GEMM(name)                                                                             \
-  void name(size_t mr, size_t nc, size_t kc, const int8_t* a, size_t a_stride, const eb_qd8_row_params* rows, \
-            const void* w, float* c, size_t c_stride, const eb_qd8_gemm_params* p)
-// Quantizes like eb_qd8_quantize_ref (its signature).
-#define EB_DECLARE_QD8_QUANTIZE(name) \
-  void name(size_t m, size_t k, const float* x, size_t x_stride, int8_t* q, eb_qd8_row_params* params)
-
 // x86-64
 EB_DECLARE_VADD(eb_qs8_vadd_minmax_ukernel__avx512vnni);
 EB_DECLARE_MAXPOOL(eb_qs8_maxpool_minmax_ukernel__avx512vnni);
@@ -180,9 +162,6 @@ EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x8c4__neondot_a55);  // in-order cor
 EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_6x16c4__neondot);
 // armv8.6 I8MM (aarch64)
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x16c8__i8mm);
-// DYNAMIC_FULLY_CONNECTED on ARM
-EB_DECLARE_QD8_QUANTIZE(eb_qd8_quantize_ukernel__neon);  // aarch64 only
-EB_DECLARE_QD8_GEMM(eb_qd8_gemm_minmax_ukernel_4x16c4__neondot);
 
 // ---- qd8: DYNAMIC_FULLY_CONNECTED (issue 19), docs/quantization.md (14) and (15); kernels/runtime/qd8_gemm.h ----
 // A quantize variant computes (14) for m rows of x exactly as eb_qd8_quantize_ref and stores each row's k codes as
@@ -213,7 +192,9 @@ EB_DECLARE_QD8_QUANTIZE(eb_qd8_quantize_ukernel__avx512vnni);  // uint8 q + 128
 EB_DECLARE_QD8_QUANTIZE(eb_qd8_quantize_ukernel__avx2);        // int16 q
 EB_DECLARE_QD8_GEMM(eb_qd8_gemm_minmax_ukernel_8x32c4__avx512vnni);
 EB_DECLARE_QD8_GEMM(eb_qd8_gemm_minmax_ukernel_4x16c2__avx2);
-// ARM: the qd8arm helper's declarations go here.
+// ARM: int8 q (a_offset 0)
+EB_DECLARE_QD8_QUANTIZE(eb_qd8_quantize_ukernel__neon);  // aarch64 only
+EB_DECLARE_QD8_GEMM(eb_qd8_gemm_minmax_ukernel_4x16c4__neondot);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -28,6 +28,7 @@
 
 namespace {
 constexpr size_t kNR = 16;
+constexpr size_t kHeaderBytes = 12 * kNR;  // wsum, w_scale, bias (ukernels_isa.h "qd8")
 
 // acc += the 4 columns × 4 k of b dotted with the 4 bytes in lane L of x (SDOT by element). As in the qs8 kernel,
 // GCC 12 compiles vdotq_laneq_s32 on 16 live accumulators with register copies and spills; the asm keeps each
@@ -114,14 +115,14 @@ namespace {
 template <int R>
 void gemm_rows(size_t nc, size_t kc, const int8_t* const r0, const int8_t* r1, const int8_t* r2, const int8_t* r3,
                float32x4_t scale, int32x4_t neg_zp, const void* w, float* c0, float* c1, float* c2, float* c3,
-               const eb_qd8_gemm_params* p) {
+               float output_min, float output_max) {
   if (R < 2) r1 = r0;  // the loads and SDOTs of unused rows are dead code the compiler drops
   if (R < 3) r2 = r0;
   if (R < 4) r3 = r0;
-  const size_t block_bytes = EB_QD8_GEMM_HEADER_BYTES(kNR) + kc * kNR;
-  const float32x4_t lo = vdupq_n_f32(p->output_min), hi = vdupq_n_f32(p->output_max);
+  const size_t block_bytes = eb_qd8_block_bytes(kNR, kc, 1);  // kHeaderBytes + kc · 16: a multiple of 64
+  const float32x4_t lo = vdupq_n_f32(output_min), hi = vdupq_n_f32(output_max);
   // No bounds when both are infinite: the reference's compares then never select one.
-  const bool bounded = !(p->output_min == -__builtin_inff() && p->output_max == __builtin_inff());
+  const bool bounded = !(output_min == -__builtin_inff() && output_max == __builtin_inff());
   for (const uint8_t* block = static_cast<const uint8_t*>(w);; block += block_bytes) {
     const int32_t* wsum = reinterpret_cast<const int32_t*>(block);
     // (15): acc starts at −zp[m] · Σ_k q_w[n, k] (exact modulo 2^32, as the reference's subtraction).
@@ -142,7 +143,7 @@ void gemm_rows(size_t nc, size_t kc, const int8_t* const r0, const int8_t* r1, c
 #undef EB_INIT
     }
     const int8_t *a0 = r0, *a1 = r1, *a2 = r2, *a3 = r3;
-    const int8_t* wp = reinterpret_cast<const int8_t*>(block + EB_QD8_GEMM_HEADER_BYTES(kNR));
+    const int8_t* wp = reinterpret_cast<const int8_t*>(block + kHeaderBytes);
 // One 4-k step: b = the 16 columns × 4 k; x0..x3 the rows, l the lane holding this step's 4 k.
 #define EB_DOT_STEP(dot, b, x0, x1, x2, x3, l) \
   do {                                         \
@@ -264,10 +265,11 @@ void gemm_rows(size_t nc, size_t kc, const int8_t* const r0, const int8_t* r1, c
 
 }  // namespace
 
-extern "C" void eb_qd8_gemm_minmax_ukernel_4x16c4__neondot(size_t mr, size_t nc, size_t kc, const int8_t* a,
+extern "C" void eb_qd8_gemm_minmax_ukernel_4x16c4__neondot(size_t mr, size_t nc, size_t kc, const void* a_,
                                                            size_t a_stride, const eb_qd8_row_params* rows,
-                                                           const void* w, float* c, size_t c_stride,
-                                                           const eb_qd8_gemm_params* p) {
+                                                           const void* w, float* c, size_t c_stride, float output_min,
+                                                           float output_max) {
+  const int8_t* a = static_cast<const int8_t*>(a_);
   // The tile's row scales and negated zero points, one lane per row (a repeated row's lanes are its own).
   float s[4];
   int32_t nzp[4];
@@ -284,10 +286,10 @@ extern "C" void eb_qd8_gemm_minmax_ukernel_4x16c4__neondot(size_t mr, size_t nc,
     const int8_t* r2 = r1 + a_stride;
     float* c2 = c1 + c_stride;
     gemm_rows<4>(nc, kc, a, r1, r2, mr > 3 ? r2 + a_stride : r2, scale, neg_zp, w, c, c1, c2,
-                 mr > 3 ? c2 + c_stride : c2, p);
+                 mr > 3 ? c2 + c_stride : c2, output_min, output_max);
   } else if (mr == 2) {
-    gemm_rows<2>(nc, kc, a, r1, r1, r1, scale, neg_zp, w, c, c1, c1, c1, p);
+    gemm_rows<2>(nc, kc, a, r1, r1, r1, scale, neg_zp, w, c, c1, c1, c1, output_min, output_max);
   } else {
-    gemm_rows<1>(nc, kc, a, a, a, a, scale, neg_zp, w, c, c, c, c, p);
+    gemm_rows<1>(nc, kc, a, a, a, a, scale, neg_zp, w, c, c, c, c, output_min, output_max);
   }
 }

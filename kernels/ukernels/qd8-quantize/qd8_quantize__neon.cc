@@ -1,6 +1,7 @@
 // qd8_quantize__neon.cc: DYNAMIC_FULLY_CONNECTED's per-row dynamic quantization of float32 rows to int8 for armv8
 // NEON (every arm64 path), docs/quantization.md (14).
 // Reference twin: eb_qd8_quantize_ref (qd8-quantize/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
+// Stores int8 q (Qd8Kernel a_elem 1, a_offset 0), rows q_stride bytes apart; nothing past a row's k bytes.
 //
 // Two passes over a row, 16 floats per step. The first keeps 4 running minima and maxima (FMIN / FMAX, which return
 // NaN when either operand is NaN), started at 0 as the reference's lo and hi; the row is finite exactly when the
@@ -39,10 +40,11 @@ inline int8x16_t quantize16(const float* x, float32x4_t inv, int16x8_t zp) {
 
 }  // namespace
 
-extern "C" void eb_qd8_quantize_ukernel__neon(size_t m, size_t k, const float* x, size_t x_stride, int8_t* q,
-                                              eb_qd8_row_params* params) {
+extern "C" void eb_qd8_quantize_ukernel__neon(size_t m, size_t k, const float* x, size_t x_stride, void* q_,
+                                              size_t q_stride, eb_qd8_row_params* params) {
+  int8_t* q = static_cast<int8_t*>(q_);
   const size_t body = k & ~static_cast<size_t>(15), tail = k - body;
-  for (size_t r = 0; r < m; ++r, x += x_stride, q += k) {
+  for (size_t r = 0; r < m; ++r, x += x_stride, q += q_stride) {
     float last[16] = {0};  // the row's last k mod 16 floats, then zeros
     if (tail != 0) memcpy(last, x + body, tail * sizeof(float));
     float32x4_t mn0 = vdupq_n_f32(0.0f), mn1 = mn0, mn2 = mn0, mn3 = mn0;
