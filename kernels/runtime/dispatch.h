@@ -116,7 +116,8 @@ struct OpPlan {
   size_t kc;           // K padded to kr
   bool direct;         // GEMM rows are the input rows themselves (1×1, stride 1, no padding, one group)
   int8_t* zero_row;    // depthwise and sparse: C bytes of the input zero point, for taps in the padding
-  const Qd8Kernel* qd8;  // kPlanQd8: the quantize + GEMM pair (qd8_gemm.h)
+  // kPlanQd8: the quantize + GEMM pair (qd8_gemm.h).
+  const Qd8Kernel* qd8;
 };
 
 // Builds model->plans for the selected ISA (kIsaRef: no plans). EB_ERR_NOMEM on allocation failure.

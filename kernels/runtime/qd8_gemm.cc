@@ -62,7 +62,23 @@ void qd8_task(void* ctx, size_t task, size_t thread) {
 
 const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
   switch (isa) {
-    // x86-64 entries (qd8x86).
+    // x86-64: vpdpbusd on q + 128 (8 rows × 32 columns), vpmaddwd on int16 (4 × 16).
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    case kIsaAvx512Vnni: {
+      static const Qd8Kernel k = {
+          eb_qd8_quantize_ukernel__avx512vnni, eb_qd8_gemm_minmax_ukernel_8x32c4__avx512vnni, 8, 32, 4, 1, 128, 1,
+          "qd8_gemm_minmax_8x32c4__avx512vnni"};
+      return &k;
+    }
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    case kIsaAvx2: {
+      static const Qd8Kernel k = {
+          eb_qd8_quantize_ukernel__avx2, eb_qd8_gemm_minmax_ukernel_4x16c2__avx2, 4, 16, 2, 2, 0, 2,
+          "qd8_gemm_minmax_4x16c2__avx2"};
+      return &k;
+    }
+#endif
     // ARM entries: #ifdef EB_HAVE_ISA_NEON / EB_HAVE_ISA_NEONDOT / EB_HAVE_ISA_I8MM cases go here (qd8arm).
 #if defined(EB_HAVE_ISA_NEONDOT) && defined(__aarch64__)
     // SDOT by element (Cortex-A76/A55 class); I8MM cores have the dot product too and run it as well.
@@ -79,8 +95,8 @@ const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
   }
 }
 
-eb_status plan_qd8(eb_model* m, OpPlan& p, PlanContext& ctx, const Qd8Kernel& k, const int8_t* w,
-                   const float* w_scale, const float* bias, size_t N, size_t K) {
+eb_status plan_qd8(eb_model* m, OpPlan& p, PlanContext& ctx, const Qd8Kernel& k, const int8_t* w, const float* w_scale,
+                   const float* bias, size_t N, size_t K) {
   const size_t nr = k.nr, kr = k.kr;
   p.kind = kPlanQd8;
   p.qd8 = &k;

@@ -1,10 +1,11 @@
 // ukernel_tester.cc: every optimized micro-kernel against its reference twin, bit-exactly, called directly.
 //
 // In the spirit of XNNPACK's gemm-microkernel-tester: for each family with ISA variants (qs8-gemm, qs8-dwconv,
-// qs8-spmm, qs8-vadd, qs8-maxpool, qs8-avgpool, qs8-quantize), every variant compiled into this build and supported
-// by this CPU (eb_available_isas) runs over shapes that break kernels (sizes from 1 to 2–3 tiles past the tile,
-// primes, powers of two ± 1, strided rows, zero points −128 / 0 / 127, clamps, all −128 inputs with large k, sparse
-// patterns) and must equal the family's ref.cc byte for byte, with the bytes around the output untouched.
+// qs8-spmm, qs8-vadd, qs8-maxpool, qs8-avgpool, qs8-quantize, qd8-quantize, qd8-gemm), every variant compiled into this
+// build and supported by this CPU (eb_available_isas) runs over shapes that break kernels (sizes from 1 to 2–3 tiles
+// past the tile, primes, powers of two ± 1, strided rows, zero points −128 / 0 / 127, clamps, all −128 inputs with
+// large k, sparse patterns) and must equal the family's ref.cc byte for byte, with the bytes around the output
+// untouched.
 //
 // Output, one line per variant (tests/kernels/ukernels/test_ukernel_tester.py reads it):
 //   ran <family> <symbol> <isa> <shapes> <failures>
@@ -1075,98 +1076,132 @@ void test_quantize(uint64_t seed) {
   }
 }
 
-// ============================== qd8-quantize, qd8-gemm (DYNAMIC_FULLY_CONNECTED) ==============================
-struct Qd8QuantizeVariant {
-  const char* symbol;
+// ============================== qd8-quantize, qd8-gemm ==============================
+// DYNAMIC_FULLY_CONNECTED (docs/quantization.md (14), (15)). A variant pair stores the quantized rows as q + a_offset
+// in a_elem-byte elements (kernels/runtime/qd8_gemm.h Qd8Kernel); the GEMM reads packed qd8 blocks (ukernels_isa.h),
+// packed here from the documented layout, independently of the runtime's packer.
+struct Qd8Variant {
+  const char* quantize_symbol;
+  const char* gemm_symbol;
   const char* isa;
-  eb_qd8_quantize_ukernel_fn fn;
+  eb_qd8_quantize_ukernel_fn quantize;
+  eb_qd8_gemm_ukernel_fn gemm;
+  size_t mr, nr, kr, a_elem;
+  int32_t a_offset;
+  size_t w_elem;
 };
-const Qd8QuantizeVariant kQd8Quantize[] = {
-#if defined(EB_HAVE_ISA_NEON) && defined(__aarch64__)  // armv7 keeps the reference (qd8_quantize__neon.cc)
-    {"eb_qd8_quantize_ukernel__neon", "neon", eb_qd8_quantize_ukernel__neon},
+const Qd8Variant kQd8[] = {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    {"eb_qd8_quantize_ukernel__avx512vnni", "eb_qd8_gemm_minmax_ukernel_8x32c4__avx512vnni", "avx512vnni",
+     eb_qd8_quantize_ukernel__avx512vnni, eb_qd8_gemm_minmax_ukernel_8x32c4__avx512vnni, 8, 32, 4, 1, 128, 1},
 #endif
-    {NULL, NULL, NULL},
+#ifdef EB_HAVE_ISA_AVX2
+    {"eb_qd8_quantize_ukernel__avx2", "eb_qd8_gemm_minmax_ukernel_4x16c2__avx2", "avx2", eb_qd8_quantize_ukernel__avx2,
+     eb_qd8_gemm_minmax_ukernel_4x16c2__avx2, 4, 16, 2, 2, 0, 2},
+#endif
+    // ARM variants (qd8arm) go here.
+#if defined(EB_HAVE_ISA_NEONDOT) && defined(__aarch64__)
+    {"eb_qd8_quantize_ukernel__neon", "eb_qd8_gemm_minmax_ukernel_4x16c4__neondot", "neondot",
+     eb_qd8_quantize_ukernel__neon, eb_qd8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 0, 1},
+#endif
+    {NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0},
 };
 
-uint32_t bits_of(float v) {
-  uint32_t u;
-  memcpy(&u, &v, 4);
-  return u;
+// Element i of a quantized row as the variant stores it (q + a_offset, a_elem bytes), and back.
+void qd8_put(uint8_t* row, size_t i, size_t a_elem, int32_t v) {
+  if (a_elem == 1) {
+    row[i] = (uint8_t)v;
+  } else {
+    const int16_t s = (int16_t)v;
+    memcpy(row + 2 * i, &s, 2);
+  }
+}
+int32_t qd8_get(const uint8_t* row, size_t i, size_t a_elem, int32_t a_offset) {
+  if (a_elem == 1) return a_offset != 0 ? (int32_t)row[i] - a_offset : (int32_t)(int8_t)row[i];
+  int16_t s;
+  memcpy(&s, row + 2 * i, 2);
+  return (int32_t)s - a_offset;
 }
 
-// One row of k floats of a kind that breaks (14): random at a scale from 1e-30 to 1e30, all zero, a NaN or an
-// infinity somewhere, ±3e38 (hi − lo overflows to inf), one sign only, ±0 only, subnormals only (s < FLT_MIN),
-// a range just above FLT_MIN · 255 (subnormal inputs matter), exact ties of x · inv.
-void qd8_row(Rng& r, float* x, size_t k, int kind) {
-  static const float scales[] = {1e-30f, 1e-6f, 1e-3f, 1.0f, 3.7f, 1e3f, 1e30f};
-  const float scale = r.pick(scales, sizeof scales / sizeof scales[0]);
-  for (size_t i = 0; i < k; ++i) x[i] = (float)((int64_t)(r.next() >> 40) - (1 << 23)) / (float)(1 << 23) * scale;
+// Rows that break (14): random around a scale, shifted off 0, all zero, a NaN, ±inf, a subnormal or a huge range,
+// one sign only, −0s, ties of x·inv at .5, a single non-zero value.
+void qd8_fill_row(Rng& r, float* x, size_t k, int kind) {
+  const float scale = r.chance(50) ? 1.0f : (float)r.range(1, 1000000) / 1000.0f;
+  const float shift = r.chance(30) ? (float)r.range(-50, 50) * scale / 10.0f : 0.0f;
+  for (size_t i = 0; i < k; ++i)
+    x[i] = (float)((int64_t)(r.next() >> 40) - (1 << 23)) / (float)(1 << 23) * scale + shift;
   switch (kind) {
-    case 1:
-      for (size_t i = 0; i < k; ++i) x[i] = 0.0f;
-      break;
+    case 1: memset(x, 0, k * 4); break;
     case 2: x[r.next() % k] = NAN; break;
     case 3: x[r.next() % k] = r.chance(50) ? INFINITY : -INFINITY; break;
     case 4:
-      for (size_t i = 0; i < k; ++i) x[i] = r.chance(50) ? 3e38f : -3e38f;
+      for (size_t i = 0; i < k; ++i) x[i] *= 1e-39f;  // s < FLT_MIN
       break;
     case 5:
-      for (size_t i = 0; i < k; ++i) x[i] = fabsf(x[i]);
+      for (size_t i = 0; i < k; ++i) x[i] = x[i] / scale * 1.7e38f;  // hi − lo near FLT_MAX
       break;
     case 6:
-      for (size_t i = 0; i < k; ++i) x[i] = -fabsf(x[i]);
+      for (size_t i = 0; i < k; ++i) x[i] = fabsf(x[i]) + 1.0f;
       break;
     case 7:
-      for (size_t i = 0; i < k; ++i) x[i] = r.chance(50) ? -0.0f : 0.0f;
+      for (size_t i = 0; i < k; ++i) x[i] = -fabsf(x[i]);
       break;
     case 8:
-      for (size_t i = 0; i < k; ++i) x[i] = (float)r.range(-1000, 1000) * 1e-42f;
+      for (size_t i = 0; i < k; ++i) x[i] = r.chance(50) ? -0.0f : 0.0f;
       break;
-    case 9:
-      for (size_t i = 0; i < k; ++i) x[i] = (float)r.range(-(1 << 20), 1 << 20) * 1e-45f * 64.0f;
+    case 9:  // lo = −127.5, hi = 127.5: s = 1, so x · inv = x and the .5 ties meet round-half-even
+      for (size_t i = 0; i < k; ++i) x[i] = (float)r.range(-127, 127) + (r.chance(50) ? 0.5f : 0.0f);
+      x[0] = -127.5f;
+      if (k > 1) x[k - 1] = 127.5f;
       break;
-    case 10:  // integers and half-integers on a range of 255: x · inv lands on ties
-      for (size_t i = 0; i < k; ++i) x[i] = (float)r.range(-255, 255) * 0.5f;
+    case 10:
+      memset(x, 0, k * 4);
+      x[r.next() % k] = r.chance(50) ? 3.0f : -1e-30f;
       break;
     default: break;
   }
 }
 
 void test_qd8_quantize(uint64_t seed) {
-  const size_t ks[] = {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 384, 1023, 1536};
-  for (const Qd8QuantizeVariant* v = kQd8Quantize; v->fn != NULL; ++v) {
-    if (!should_run("qd8-quantize", v->symbol, v->isa)) continue;
-    Check ck{"qd8-quantize", v->symbol, v->isa};
-    Rng r{seed ^ 0x7153ull};
+  const size_t ks[] = {1,  2,  3,  4,  5,  7,  8,   9,   15,  16,  17,  31,  32,
+                       33, 47, 48, 63, 64, 65, 127, 129, 383, 384, 385, 1536};
+  for (const Qd8Variant* v = kQd8; v->quantize != NULL; ++v) {
+    if (!should_run("qd8-quantize", v->quantize_symbol, v->isa)) continue;
+    Check ck{"qd8-quantize", v->quantize_symbol, v->isa};
+    Rng r{seed ^ 0xd8d8ull};
     for (size_t k : ks) {
       for (int rep = 0; rep < (g_quick ? 4 : 12); ++rep) {
-        const size_t m = (size_t)r.range(1, 5), x_stride = k + (r.chance(50) ? (size_t)r.range(1, 7) : 0);
-        const size_t q_stride = k + (r.chance(50) ? (size_t)r.range(1, 70) : 0);
+        const size_t m = (size_t)r.range(1, 11), x_stride = k + (size_t)r.range(0, 3);  // 1 or 2 groups of 8
+        const size_t q_stride = k * v->a_elem + (size_t)r.range(0, 2) * 16 + 16;        // bytes past the row: sentinel
         float* x = static_cast<float*>(alloc64(m * x_stride * 4));
         int8_t* want = static_cast<int8_t*>(alloc64(m * k));
-        int8_t* got = static_cast<int8_t*>(alloc64(m * q_stride + 64));
-        eb_qd8_row_params pw[5], pg[5];
-        char kinds[16] = {0};
-        for (size_t i = 0; i < m; ++i) {
-          const int kind = r.chance(50) ? 0 : r.range(1, 10);
-          kinds[i] = (char)('0' + kind % 10);
-          qd8_row(r, x + i * x_stride, k, kind);
-        }
+        uint8_t* got = static_cast<uint8_t*>(alloc64(m * q_stride));
+        eb_qd8_row_params pw[11], pg[11];
+        for (size_t i = 0; i < m; ++i) qd8_fill_row(r, x + i * x_stride, k, rep < 11 ? rep : r.range(0, 10));
         eb_qd8_quantize_ref(m, k, x, x_stride, want, pw);
-        memset(got, 0x5a, m * q_stride + 64);
+        memset(got, 0x5a, m * q_stride);
         memset(pg, 0x5a, sizeof pg);
-        v->fn(m, k, x, x_stride, got, q_stride, pg);
+        v->quantize(m, k, x, x_stride, got, q_stride, pg);
         char why[200];
-        snprintf(why, sizeof why, "m=%zu k=%zu x_stride=%zu q_stride=%zu row kinds %s", m, k, x_stride, q_stride,
-                 kinds);
-        // Rows q_stride apart, the gaps and the 64 bytes after the last row untouched.
-        bool ok = same_rows(got, q_stride, want, m, k, 0x5a, why, sizeof why);
-        for (size_t i = 0; i < 64 && ok; ++i) ok = got[m * q_stride + i] == 0x5a;
+        snprintf(why, sizeof why, "m=%zu k=%zu kind=%d", m, k, rep);
+        bool ok = true;
         for (size_t i = 0; i < m && ok; ++i) {
-          if (bits_of(pg[i].scale) != bits_of(pw[i].scale) || pg[i].zero_point != pw[i].zero_point) {
+          if (memcmp(&pw[i], &pg[i], sizeof pw[i]) != 0) {
             snprintf(why + strlen(why), sizeof why - strlen(why), " row %zu: scale %a zp %d, want %a %d", i,
                      (double)pg[i].scale, pg[i].zero_point, (double)pw[i].scale, pw[i].zero_point);
             ok = false;
+          }
+          for (size_t j = 0; j < k && ok; ++j) {
+            if (qd8_get(got + i * q_stride, j, v->a_elem, v->a_offset) != want[i * k + j]) {
+              snprintf(why + strlen(why), sizeof why - strlen(why), " q[%zu, %zu] differs", i, j);
+              ok = false;
+            }
+          }
+          for (size_t j = k * v->a_elem; j < q_stride && ok; ++j) {
+            if (got[i * q_stride + j] != 0x5a) {
+              snprintf(why + strlen(why), sizeof why - strlen(why), " wrote past row %zu", i);
+              ok = false;
+            }
           }
         }
         ck.shape(ok, why);
@@ -1177,146 +1212,135 @@ void test_qd8_quantize(uint64_t seed) {
   }
 }
 
-struct Qd8GemmVariant {
-  const char* symbol;
-  const char* isa;
-  eb_qd8_gemm_ukernel_fn fn;
-  size_t mr, nr, kr;
-  bool nc_any;  // one call may take every column (ukernels_isa.h)
-};
-const Qd8GemmVariant kQd8Gemm[] = {
-#ifdef EB_HAVE_ISA_NEONDOT
-    {"eb_qd8_gemm_minmax_ukernel_4x16c4__neondot", "neondot", eb_qd8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4,
-     true},
-#endif
-    {NULL, NULL, NULL, 0, 0, 0, false},
-};
-
-// The ARM qd8 block (ukernels_isa.h): wsum, w_scale, bias (−0 without one) of nr columns, weights [kc / kr][nr][kr].
-size_t qd8_block_bytes(size_t nr, size_t kr, size_t K) { return eb_qd8_block_bytes(nr, round_up(K, kr), 1); }
-void pack_qd8(size_t nr, size_t kr, size_t N, size_t K, const int8_t* w, const float* w_scale, const float* bias,
-              uint8_t* out) {
-  const size_t kc = round_up(K, kr), block_bytes = qd8_block_bytes(nr, kr, K);
-  for (size_t n0 = 0; n0 < N; n0 += nr) {
-    uint8_t* block = out + (n0 / nr) * block_bytes;
-    int32_t* wsum = reinterpret_cast<int32_t*>(block);
-    float* ws = reinterpret_cast<float*>(block) + nr;
-    float* b = ws + nr;
-    for (size_t j = 0; j < nr; ++j) {
-      const bool in = n0 + j < N;
-      wsum[j] = in ? ebt::column_sum(w + (n0 + j) * K, K, 1) : 0;
-      ws[j] = in ? w_scale[n0 + j] : 0.0f;
-      b[j] = in && bias != NULL ? bias[n0 + j] : -0.0f;
+// The packed qd8 blocks of ukernels_isa.h for w [n, k].
+uint8_t* qd8_pack(const Qd8Variant& v, const int8_t* w, const float* w_scale, const float* bias, size_t n, size_t k) {
+  const size_t nr = v.nr, kc = round_up(k, v.kr), bb = eb_qd8_block_bytes(nr, kc, v.w_elem);
+  uint8_t* out = static_cast<uint8_t*>(alloc64(round_up(n, nr) / nr * bb));
+  memset(out, 0, round_up(n, nr) / nr * bb);
+  for (size_t n0 = 0; n0 < n; n0 += nr) {
+    uint8_t* b = out + n0 / nr * bb;
+    for (size_t j = 0; j < nr && n0 + j < n; ++j) {
+      int32_t s = 0;
+      for (size_t i = 0; i < k; ++i) s += w[(n0 + j) * k + i];
+      memcpy(b + 4 * j, &s, 4);
+      memcpy(b + 4 * (nr + j), &w_scale[n0 + j], 4);
+      const float bj = bias != NULL ? bias[n0 + j] : -0.0f;
+      memcpy(b + 4 * (2 * nr + j), &bj, 4);
     }
-    int8_t* dst = reinterpret_cast<int8_t*>(block + 12 * nr);
-    for (size_t kb = 0; kb < kc; kb += kr)
+    for (size_t j = n - n0 < nr ? n - n0 : nr; j < nr; ++j) {
+      const float nz = -0.0f;
+      memcpy(b + 4 * (2 * nr + j), &nz, 4);
+    }
+    uint8_t* d = b + 12 * nr;
+    for (size_t kb = 0; kb < kc; kb += v.kr)
       for (size_t j = 0; j < nr; ++j)
-        for (size_t i = 0; i < kr; ++i) *dst++ = n0 + j < N && kb + i < K ? w[(n0 + j) * K + kb + i] : 0;
+        for (size_t i = 0; i < v.kr; ++i, d += v.w_elem) {
+          const int32_t x = n0 + j < n && kb + i < k ? w[(n0 + j) * k + kb + i] : 0;
+          if (v.w_elem == 1) {
+            *d = (uint8_t)x;
+          } else {
+            const int16_t s = (int16_t)x;
+            memcpy(d, &s, 2);
+          }
+        }
   }
+  return out;
 }
 
-// One qd8 GEMM shape, tiled as a driver does. q rows and their parameters are drawn directly (any int8, any zp,
-// scales from tiny to huge, NaN and 1 as (14) gives them); w_scale may be 0, subnormal or negative (−0 outputs),
-// bias may be absent; bounds none, relu-like [0, inf] (−0 at the bound), or finite. extreme: q = −128, zp = 127,
-// w = 127 (or −128): the largest |acc| of (15).
-void qd8_gemm_shape(Check& ck, const Qd8GemmVariant& v, size_t M, size_t N, size_t K, bool strided, int extreme,
-                    Rng& r) {
-  const size_t kc = round_up(K, v.kr), a_stride = kc + (strided ? (size_t)r.range(1, 19) : 0);
-  const size_t c_stride = N + (strided ? (size_t)r.range(1, 9) : 0);
-  int8_t* q = static_cast<int8_t*>(alloc64(M * K + 1));
+float qd8_pick_scale(Rng& r) {
+  const int kind = r.range(0, 99);
+  if (kind < 4) return NAN;  // a non-finite row (14)
+  if (kind < 8) return 1.0f;
+  if (kind < 11) return 1e-30f;  // s·s_w subnormal
+  if (kind < 14) return 3e30f;   // y overflows to ±inf
+  return (float)r.range(1, 1 << 20) / (float)(1 << 24);
+}
+
+// extreme: 1 = q all at one end and w all ±127 (the int32 bound of (15)), 2 = zero points at ±128 / 127.
+void qd8_gemm_shape(Check& ck, const Qd8Variant& v, size_t M, size_t N, size_t K, int extreme, Rng& r) {
+  const size_t kc = round_up(K, v.kr), a_stride = kc * v.a_elem + (size_t)r.range(0, 1) * 64;
+  const size_t c_stride = N + (size_t)r.range(0, 3);
+  int8_t* q = static_cast<int8_t*>(alloc64(M * K));
+  uint8_t* a = static_cast<uint8_t*>(alloc64(M * a_stride));
   int8_t* w = static_cast<int8_t*>(alloc64(N * K));
   float* w_scale = static_cast<float*>(alloc64(N * 4));
   float* bias = static_cast<float*>(alloc64(N * 4));
-  float* want = static_cast<float*>(alloc64(M * N * 4));
-  int8_t* a = static_cast<int8_t*>(alloc64(M * a_stride));
-  float* c = static_cast<float*>(alloc64(M * c_stride * 4));
-  eb_qd8_row_params* rows = static_cast<eb_qd8_row_params*>(alloc64(M * sizeof(eb_qd8_row_params)));
-  for (size_t i = 0; i < M * K; ++i) q[i] = extreme ? -128 : r.s8();
-  for (size_t i = 0; i < N * K; ++i) w[i] = extreme == 1 ? 127 : extreme == 2 ? -128 : r.s8();
-  static const float row_scales[] = {1e-20f, 1.1754944e-38f, 1.0f, 3e30f};
-  for (size_t i = 0; i < M; ++i) {
-    const int kind = r.range(0, 19);
-    rows[i].scale = kind == 0 ? NAN : kind < 3 ? r.pick(row_scales, 4) : (float)r.range(1, 1 << 20) * 1e-7f;
-    rows[i].zero_point = extreme ? 127 : kind == 0 ? 0 : r.chance(20) ? (r.chance(50) ? -128 : 127) : pick_zp(r);
-  }
+  eb_qd8_row_params* params = static_cast<eb_qd8_row_params*>(alloc64(M * sizeof(eb_qd8_row_params)));
+  const int8_t qx = r.chance(50) ? 127 : -128;
+  for (size_t i = 0; i < M * K; ++i) q[i] = extreme == 1 ? qx : r.s8();
+  for (size_t i = 0; i < N * K; ++i) w[i] = extreme == 1 ? (r.chance(50) ? 127 : -127) : (int8_t)r.range(-127, 127);
   for (size_t j = 0; j < N; ++j) {
-    const int kind = r.range(0, 29);
-    w_scale[j] = kind == 0   ? 0.0f
-                 : kind == 1 ? 1e-40f
-                 : kind == 2 ? -(float)r.range(1, 1000) * 1e-5f
-                             : (float)r.range(1, 1 << 20) * 1e-8f;
-    bias[j] = r.chance(10) ? (r.chance(50) ? 0.0f : -0.0f) : (float)r.range(-(1 << 20), 1 << 20) * 1e-4f;
+    w_scale[j] = r.chance(5) ? 0.0f : (float)r.range(1, 1 << 20) / (float)(1 << 27);
+    if (r.chance(3)) w_scale[j] = -w_scale[j];  // outside the contract, but gives y = −0 (0 · u < 0) at the bounds
+    bias[j] = r.chance(5) ? -0.0f : (float)r.range(-1000000, 1000000) / 1000.0f;
   }
-  const bool has_bias = !r.chance(25);
-  const int bounds = r.range(0, 3);
-  const float lo = bounds == 1 ? 0.0f : bounds == 2 ? -(float)r.range(1, 100) * 0.1f : -INFINITY;
-  const float hi = bounds == 2 ? (float)r.range(1, 100) * 0.1f : bounds == 3 ? -0.0f : INFINITY;
-  eb_qd8_gemm_ref(M, N, K, q, rows, w, w_scale, has_bias ? bias : NULL, lo, hi, want, N);
-
-  const size_t block_bytes = qd8_block_bytes(v.nr, v.kr, K);
-  uint8_t* packed = static_cast<uint8_t*>(alloc64(round_up(N, v.nr) / v.nr * block_bytes));
-  pack_qd8(v.nr, v.kr, N, K, w, w_scale, has_bias ? bias : NULL, packed);
   for (size_t i = 0; i < M; ++i) {
-    for (size_t k = 0; k < a_stride; ++k) a[i * a_stride + k] = k < K ? q[i * K + k] : r.s8();  // K padding: anything
+    params[i].scale = qd8_pick_scale(r);
+    static const int32_t zps[] = {-128, 127, 0};
+    params[i].zero_point = extreme != 0 ? r.pick(zps, 3) : r.range(-128, 127);
   }
-  const uint32_t sentinel = 0x7fc05a5au;
-  for (size_t i = 0; i < M * c_stride; ++i) memcpy(c + i, &sentinel, 4);
-  const bool whole_rows = v.nc_any && r.chance(50);
+  memset(a, 0xa5, M * a_stride);  // K's padding to kc holds anything (the padded weights are 0)
+  for (size_t i = 0; i < M; ++i)
+    for (size_t j = 0; j < K; ++j) qd8_put(a + i * a_stride, j, v.a_elem, q[i * K + j] + v.a_offset);
+  const bool has_bias = r.chance(70);
+  float lo = -INFINITY, hi = INFINITY;
+  if (r.chance(40)) {
+    lo = (float)r.range(-3000, 0) / 1000.0f;
+    hi = lo + (float)r.range(0, 6000) / 1000.0f;
+  } else if (r.chance(20)) {
+    lo = 0.0f;  // ReLU
+  } else if (r.chance(10)) {
+    hi = -0.0f;  // FMIN would give −0 for a +0 output; the reference's compare keeps +0
+  }
+  uint8_t* packed = qd8_pack(v, w, w_scale, has_bias ? bias : NULL, N, K);
+  float* want = static_cast<float*>(alloc64(M * c_stride * 4));
+  float* got = static_cast<float*>(alloc64(M * c_stride * 4 + 64));
+  eb_qd8_gemm_ref(M, N, K, q, params, w, w_scale, has_bias ? bias : NULL, lo, hi, want, c_stride);
+  memset(got, 0x5a, M * c_stride * 4 + 64);
   for (size_t m0 = 0; m0 < M; m0 += v.mr) {
-    const size_t mr = M - m0 < v.mr ? M - m0 : v.mr;
-    if (whole_rows) {
-      v.fn(mr, N, kc, a + m0 * a_stride, a_stride, rows + m0, packed, c + m0 * c_stride, c_stride, lo, hi);
-      continue;
-    }
-    for (size_t n0 = 0; n0 < N; n0 += v.nr) {
-      const size_t nc = N - n0 < v.nr ? N - n0 : v.nr;
-      v.fn(mr, nc, kc, a + m0 * a_stride, a_stride, rows + m0, packed + n0 / v.nr * block_bytes, c + m0 * c_stride + n0,
-           c_stride, lo, hi);
-    }
+    const size_t rows = M - m0 < v.mr ? M - m0 : v.mr;
+    v.gemm(rows, N, kc, a + m0 * a_stride, a_stride, params + m0, packed, got + m0 * c_stride, c_stride, lo, hi);
   }
-  char why[320];
-  snprintf(why, sizeof why,
-           "M=%zu N=%zu K=%zu a_stride=%zu c_stride=%zu bias=%d bounds=[%g,%g] extreme=%d whole_rows=%d", M, N, K,
-           a_stride, c_stride, (int)has_bias, (double)lo, (double)hi, extreme, (int)whole_rows);
+  char why[200];
+  snprintf(why, sizeof why, "M=%zu N=%zu K=%zu extreme=%d bias=%d lo=%a hi=%a", M, N, K, extreme, (int)has_bias,
+           (double)lo, (double)hi);
   bool ok = true;
-  for (size_t i = 0; i < M && ok; ++i)
+  for (size_t i = 0; i < M && ok; ++i) {
     for (size_t j = 0; j < c_stride && ok; ++j) {
-      const uint32_t g = bits_of(c[i * c_stride + j]), e = j < N ? bits_of(want[i * N + j]) : sentinel;
-      if (g != e) {
-        snprintf(why + strlen(why), sizeof why - strlen(why), " first diff at [%zu, %zu]: got %08x want %08x%s", i, j,
-                 g, e, j < N ? "" : " (wrote past the row)");
+      uint32_t g, wv = 0x5a5a5a5au;
+      memcpy(&g, got + i * c_stride + j, 4);
+      if (j < N) memcpy(&wv, want + i * c_stride + j, 4);
+      if (g != wv) {
+        snprintf(why + strlen(why), sizeof why - strlen(why), " [%zu, %zu]: got %08x want %08x%s", i, j, g, wv,
+                 j < N ? "" : " (wrote past the row)");
         ok = false;
       }
     }
+  }
   ck.shape(ok, why);
-  free(q), free(w), free(w_scale), free(bias), free(want), free(a), free(c), free(rows), free(packed);
+  free(q), free(a), free(w), free(w_scale), free(bias), free(params), free(packed), free(want), free(got);
 }
 
 void test_qd8_gemm(uint64_t seed) {
-  for (const Qd8GemmVariant* v = kQd8Gemm; v->fn != NULL; ++v) {
-    if (!should_run("qd8-gemm", v->symbol, v->isa)) continue;
-    Check ck{"qd8-gemm", v->symbol, v->isa};
-    Rng r{seed ^ 0x1d8ull};
-    size_t ms[16], ns[40], nm = 0, nn = 0;
-    for (size_t m = 1; m <= v->mr + 1; ++m) ms[nm++] = m;
-    ms[nm++] = 2 * v->mr + 1;
-    ms[nm++] = 3 * v->mr - 1;
-    for (size_t n = 1; n <= v->nr + 1; ++n) ns[nn++] = n;
-    ns[nn++] = 2 * v->nr - 1;
-    ns[nn++] = 3 * v->nr;
-    // Every tail of a 32-k step (16, 8, 4 and their sums), primes, MiniLM's 384.
-    const size_t ks[] = {1, 3, 4, 5, 8, 12, 16, 28, 31, 32, 33, 49, 60, 64, 65, 127, 384};
-    const size_t nk = sizeof ks / sizeof ks[0];
-    for (size_t i = 0; i < nm; ++i)
-      for (size_t j = 0; j < nn; ++j)
-        for (size_t l = 0; l < nk; ++l) {
-          if ((i + j + l) % (g_quick ? 5 : 2) != 0) continue;
-          qd8_gemm_shape(ck, *v, ms[i], ns[j], ks[l], r.chance(50), 0, r);
+  for (const Qd8Variant* v = kQd8; v->gemm != NULL; ++v) {
+    if (!should_run("qd8-gemm", v->gemm_symbol, v->isa)) continue;
+    Check ck{"qd8-gemm", v->gemm_symbol, v->isa};
+    Rng r{seed ^ 0x9d8ull};
+    const size_t mr = v->mr, nr = v->nr;
+    const size_t ms[] = {1, 2, mr - 1, mr, mr + 1, 2 * mr + 3, 3 * mr};
+    const size_t ns[] = {1, 3, nr - 1, nr, nr + 1, 2 * nr + 5, 3 * nr};
+    const size_t ks[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 65, 127, 384};
+    for (size_t M : ms)
+      for (size_t N : ns)
+        for (size_t K : ks) {
+          if (g_quick && r.chance(60)) continue;
+          qd8_gemm_shape(ck, *v, M, N, K, r.chance(15) ? 2 : 0, r);
         }
-    // The largest |acc| of (15): K · 255 · 127 just below 2^31.
-    qd8_gemm_shape(ck, *v, v->mr, v->nr + 1, 4099, false, 1, r);
-    qd8_gemm_shape(ck, *v, 3, 5, 65000, true, 1, r);
-    qd8_gemm_shape(ck, *v, v->mr + 1, v->nr, 8191, true, 2, r);
+    // The int32 bound of (15) at the op's largest K (dynamic_fully_connected.cc kMaxK) and MiniLM's shapes.
+    qd8_gemm_shape(ck, *v, mr, nr + 3, 16384, 1, r);
+    qd8_gemm_shape(ck, *v, mr + 1, 2 * nr, 4093, 1, r);
+    qd8_gemm_shape(ck, *v, 32, 384, 384, 0, r);
+    qd8_gemm_shape(ck, *v, 13, 64, 1536, 2, r);
     ck.done();
   }
 }

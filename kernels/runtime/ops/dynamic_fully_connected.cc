@@ -71,8 +71,8 @@ void run(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &w = m->tensors[op.inputs[1]];
   const DynamicFullyConnectedFloatParams& p = op.p.dynamic_fully_connected_float;
   const size_t k = (size_t)w.dims[1], n = (size_t)w.dims[0];
-  run_qd8(m, *plan, data_of<const float>(m, op.inputs[0]), data_of<float>(m, op.outputs[0]), x.num_elements / k, n,
-          k, p.lo, p.hi);
+  run_qd8(m, *plan, data_of<const float>(m, op.inputs[0]), data_of<float>(m, op.outputs[0]), x.num_elements / k, n, k,
+          p.lo, p.hi);
 }
 
 }  // namespace

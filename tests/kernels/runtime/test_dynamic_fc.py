@@ -23,7 +23,12 @@ F32 = np.float32
 
 
 def program(
-    x_shape: tuple[int, ...], w: np.ndarray, w_scale: np.ndarray, bias: np.ndarray | None, lo: float, hi: float
+    x_shape: tuple[int, ...],
+    w: np.ndarray,
+    w_scale: np.ndarray,
+    bias: np.ndarray | None,
+    lo: float,
+    hi: float,
 ) -> Program:
     prog = Program()
     x = prog.add_tensor(Tensor("x", DType.FLOAT32, x_shape))
@@ -33,7 +38,9 @@ def program(
     bt = prog.add_constant("bias", bias, DType.FLOAT32) if bias is not None else -1
     y = prog.add_tensor(Tensor("y", DType.FLOAT32, x_shape[:-1] + (w.shape[0],)))
     prog.outputs.append(y)
-    prog.add_op(Op(OpCode.DYNAMIC_FULLY_CONNECTED, "dfc", [x, wt, st, bt], [y], [f32_bits_of(lo), f32_bits_of(hi)]))
+    prog.add_op(
+        Op(OpCode.DYNAMIC_FULLY_CONNECTED, "dfc", [x, wt, st, bt], [y], [f32_bits_of(lo), f32_bits_of(hi)])
+    )
     plan_arena(prog)
     return prog
 
@@ -115,14 +122,18 @@ def cases():
         lo, hi = (-math.inf, math.inf) if i % 2 else (-0.5, 2.0)
         shape = (m, k) if i % 5 else (1, m, k)
         x = rows_of(rng, m, k, special=i % 2 == 0).reshape(shape)
-        out.append((f"m{m}-n{n}-k{k}", program(shape, w, w_scale, bias, lo, hi), x, (w, w_scale, bias, lo, hi)))
+        out.append(
+            (f"m{m}-n{n}-k{k}", program(shape, w, w_scale, bias, lo, hi), x, (w, w_scale, bias, lo, hi))
+        )
     return out
 
 
 CASES = cases()
 
 
-def run(prog: Program, x: np.ndarray, isa: str, monkeypatch: pytest.MonkeyPatch, threads: int = 1) -> np.ndarray:
+def run(
+    prog: Program, x: np.ndarray, isa: str, monkeypatch: pytest.MonkeyPatch, threads: int = 1
+) -> np.ndarray:
     monkeypatch.setenv("EDGEBUILD_ISA", isa)
     model = _native.Model.from_bytes(artifact_bytes(prog))
     assert model.isa == isa
@@ -149,6 +160,8 @@ def test_isa_matches_reference(isa: str, monkeypatch: pytest.MonkeyPatch) -> Non
         for threads in (1, 3):
             got = run(prog, x, isa, monkeypatch, threads)
             if got.tobytes() != want.tobytes():
-                failures.append(f"{name} threads={threads}: {np.count_nonzero(got.view(np.uint32) != want.view(np.uint32))} differ")
+                failures.append(
+                    f"{name} threads={threads}: {np.count_nonzero(got.view(np.uint32) != want.view(np.uint32))} differ"
+                )
     assert not failures, "\n".join(failures)
     record_path("host", isa, len(CASES))

@@ -31,11 +31,12 @@ ISAS = {"host": ("avx2", "avx512vnni"), "arm64": ("neon", "neondot", "i8mm"), "a
 # The families each (target, ISA) has variants of (the rest of that path runs another ISA's kernel or the reference:
 # dotprod / i8mm cores run the NEON depthwise and elementwise kernels; armv7 quantizes with the reference).
 ALL = ("qs8-gemm", "qs8-dwconv", "qs8-spmm", "qs8-vadd", "qs8-maxpool", "qs8-avgpool", "qs8-quantize")
+QD8 = ("qd8-quantize", "qd8-gemm")  # DYNAMIC_FULLY_CONNECTED (issue 19)
 FAMILIES = {
-    ("host", "avx2"): ALL,
-    ("host", "avx512vnni"): ALL,
-    ("arm64", "neon"): (*ALL, "qd8-quantize"),
-    ("arm64", "neondot"): ("qs8-gemm", "qs8-spmm", "qd8-gemm"),
+    ("host", "avx2"): ALL + QD8,
+    ("host", "avx512vnni"): ALL + QD8,
+    ("arm64", "neon"): ALL,
+    ("arm64", "neondot"): ("qs8-gemm", "qs8-spmm", *QD8),
     ("arm64", "i8mm"): ("qs8-gemm",),
     ("armv7", "neon"): ALL[:-1],
 }
