@@ -13,8 +13,8 @@
 // int16 (exact: |v| <= 256), + zp in int16 (exact: |v + zp| <= 384), and SQXTN to int8, whose saturation is the
 // clamp: 16 instructions per 16 floats. A row's last k mod 16 floats go through a 16-float buffer padded with zeros
 // (0 changes neither lo = min(0, ...) nor hi = max(0, ...)), so both passes have one vector path.
-// aarch64 only: armv7 NEON flushes subnormal inputs (a row's range can be near FLT_MIN, where they matter) and has no
-// rounding conversion; armv7 keeps the reference (kernels/runtime/cpu.cc).
+// armv7 NEON flushes subnormal inputs (a row's range can be near FLT_MIN, where they matter) and has no rounding
+// conversion: there this symbol is the reference kernel, row by row.
 #include <arm_neon.h>
 #include <float.h>
 #include <math.h>
@@ -89,5 +89,11 @@ extern "C" void eb_qd8_quantize_ukernel__neon(size_t m, size_t k, const float* x
     params[r].scale = s;
     params[r].zero_point = zp;
   }
+}
+#else   // armv7: the reference, row by row into rows q_stride bytes apart (the GEMM's pair needs this signature)
+extern "C" void eb_qd8_quantize_ukernel__neon(size_t m, size_t k, const float* x, size_t x_stride, void* q,
+                                              size_t q_stride, eb_qd8_row_params* params) {
+  for (size_t r = 0; r < m; ++r)
+    eb_qd8_quantize_ref(1, k, x + r * x_stride, x_stride, static_cast<int8_t*>(q) + r * q_stride, params + r);
 }
 #endif  // __aarch64__

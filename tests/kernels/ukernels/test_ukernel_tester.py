@@ -35,10 +35,10 @@ QD8 = ("qd8-quantize", "qd8-gemm")  # DYNAMIC_FULLY_CONNECTED (issue 19)
 FAMILIES = {
     ("host", "avx2"): ALL + QD8,
     ("host", "avx512vnni"): ALL + QD8,
-    ("arm64", "neon"): ALL,
+    ("arm64", "neon"): ALL + QD8,
     ("arm64", "neondot"): ("qs8-gemm", "qs8-spmm", *QD8),
     ("arm64", "i8mm"): ("qs8-gemm",),
-    ("armv7", "neon"): ALL[:-1],
+    ("armv7", "neon"): ALL[:-1] + QD8,
 }
 
 
