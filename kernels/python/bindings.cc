@@ -305,6 +305,13 @@ PYBIND11_MODULE(_native, m) {
       .def_property_readonly(
           "gemm_kernel", [](const Model& self) { return std::string(eb_model_kernel(self.get(), "qs8-gemm")); },
           "The qs8-gemm variant the plans use (\"\" on the reference path).")
+      .def(
+          "kernel",
+          [](const Model& self, const std::string& family) {
+            return std::string(eb_model_kernel(self.get(), family.c_str()));
+          },
+          py::arg("family"),
+          "The variant that runs a family's ops (\"qd8-gemm\": ...), \"\" for the reference kernels.")
       .def_property(
           "threads", [](const Model& self) { return eb_model_num_threads(self.get()); },
           [](Model& self, int n) {

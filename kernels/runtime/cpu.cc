@@ -11,6 +11,7 @@
 #include "cpus.h"
 #include "dispatch.h"
 #include "internal.h"
+#include "qd8_gemm.h"
 
 #if (defined(__aarch64__) || defined(__arm__)) && defined(__linux__)
 #include <sys/auxv.h>
@@ -481,6 +482,10 @@ eb_status eb_detect_cpu(const char** name, const char** core_class, char* source
 const char* eb_model_kernel(const eb_model* model, const char* family) {
   if (model == NULL || family == NULL) return "";
   if (strcmp(family, "qs8-gemm") == 0) return model->gemm_kernel;
+  if (strcmp(family, "qd8-gemm") == 0 && model->plans != NULL) {  // DYNAMIC_FULLY_CONNECTED (qd8_gemm.h)
+    for (uint32_t i = 0; i < model->num_ops; ++i)
+      if (model->plans[i].kind == eb::kPlanQd8) return model->plans[i].qd8->name;
+  }
   return "";
 }
 

@@ -136,8 +136,8 @@ const char* eb_model_isa(const eb_model* model);
 const char* eb_model_cpu(const eb_model* model);
 const char* eb_model_core_class(const eb_model* model);
 const char* eb_model_cpu_source(const eb_model* model);
-// The micro-kernel variant that runs a family's ops ("qs8-gemm": "qs8_gemm_minmax_4x8c4__neondot_a55"), "" when the
-// reference kernels run it.
+// The micro-kernel variant that runs a family's ops ("qs8-gemm": "qs8_gemm_minmax_4x8c4__neondot_a55"; "qd8-gemm":
+// DYNAMIC_FULLY_CONNECTED's), "" when the reference kernels run it.
 const char* eb_model_kernel(const eb_model* model, const char* family);
 // The core names EDGEBUILD_CPU accepts, comma-separated ("cortex-a7,cortex-a9,...").
 const char* eb_known_cpus(void);

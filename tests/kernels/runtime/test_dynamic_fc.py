@@ -154,6 +154,11 @@ def test_isa_matches_reference(isa: str, monkeypatch: pytest.MonkeyPatch) -> Non
         reason = f"compiled in, but this CPU lacks {isa}"
         record_not_run("host", isa, reason)
         pytest.skip(f"{isa} NOT run: {reason}")
+    monkeypatch.setenv("EDGEBUILD_ISA", isa)
+    # The optimized path ran (kernels/runtime/qd8_gemm.cc's table), not the reference one.
+    assert _native.Model.from_bytes(artifact_bytes(CASES[0][1])).kernel("qd8-gemm").endswith(f"__{isa}")
+    monkeypatch.setenv("EDGEBUILD_ISA", "ref")
+    assert _native.Model.from_bytes(artifact_bytes(CASES[0][1])).kernel("qd8-gemm") == ""
     failures = []
     for name, prog, x, _ in CASES:
         want = run(prog, x, "ref", monkeypatch)
