@@ -15,6 +15,11 @@ from tests.kernels.runtime.isa_cases import Case
 from tests.kernels.runtime.test_dynamic_fc import CASES
 from tests.kernels.runtime.test_isa_arm import CONFIGS, Batch, run_batches, write_batches
 
+# The qd8 GEMM each forced ARM path runs (kernels/runtime/qd8_gemm.cc), as the runner's JSON names it: a missing table
+# entry would run the reference kernels and still match the reference.
+KERNEL = {"neon": "qd8_gemm_minmax_2x8c8__neon", "neondot": "qd8_gemm_minmax_4x16c4__neondot"}
+KERNEL["i8mm"] = KERNEL["neondot"]  # I8MM cores have the dot product; no SMMLA variant yet
+
 
 @pytest.fixture(scope="module")
 def qd8_batches(tmp_path_factory: pytest.TempPathFactory) -> list[Batch]:
@@ -31,6 +36,7 @@ def test_arm_dynamic_fc_matches_reference(
     runner_for: Callable[[str], Path],
     tmp_path: Path,
 ) -> None:
-    failures, count, _ = run_batches(runner_for(target), target, cpu, isa, qd8_batches, tmp_path)
+    failures, count, doc = run_batches(runner_for(target), target, cpu, isa, qd8_batches, tmp_path)
     assert not failures, f"{target} {cpu} {isa}: DYNAMIC_FULLY_CONNECTED differs from ref in {failures}"
+    assert doc["kernels"].get("qd8-gemm") == KERNEL[isa], f"{target} {cpu} {isa} ran {doc['kernels']}"
     record_path(f"{target}/{cpu}", f"qd8-{isa}", count)
