@@ -529,7 +529,8 @@ int main(int argc, char** argv) {
          eb_model_threads_pinned(model) ? "true" : "false");
   printf(",\"cpu\":\"%s\",\"core_class\":\"%s\",\"cpu_source\":", eb_model_cpu(model), eb_model_core_class(model));
   json_string(stdout, eb_model_cpu_source(model));
-  printf(",\"kernels\":{\"qs8-gemm\":\"%s\"}", eb_model_kernel(model, "qs8-gemm"));
+  printf(",\"kernels\":{\"qs8-gemm\":\"%s\",\"qd8-gemm\":\"%s\"}", eb_model_kernel(model, "qs8-gemm"),
+         eb_model_kernel(model, "qd8-gemm"));
   qsort(latency, (size_t)iterations, sizeof(double), compare_double);
   printf(",\"latency_ms\":{\"warmup\":%ld,\"iterations\":%ld,\"min\":%.6f,\"median\":%.6f,\"p90\":%.6f,\"max\":%.6f}",
          opt.warmup, iterations, latency[0], percentile(latency, (size_t)iterations, 50),

@@ -117,6 +117,26 @@ const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
     }
 #endif
     // ARM entries: #ifdef EB_HAVE_ISA_NEON / EB_HAVE_ISA_NEONDOT / EB_HAVE_ISA_I8MM cases go here (qd8arm).
+#ifdef EB_HAVE_ISA_NEON
+    // armv8.0 cores (Cortex-A53/A72) and armv7: VMULL + VPADAL (armv7 quantizes with the reference, row by row).
+    case kIsaNeon: {
+      static const Qd8Kernel k = {
+          eb_qd8_quantize_ukernel__neon, eb_qd8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 0, 1,
+          "qd8_gemm_minmax_2x8c8__neon"};
+      return &k;
+    }
+#endif
+#if defined(EB_HAVE_ISA_NEONDOT) && defined(__aarch64__)
+    // SDOT by element (Cortex-A76/A55 class); I8MM cores have the dot product too and run it as well.
+    case kIsaNeonDot:
+    case kIsaI8mm: {
+      // mr 4, nr 16, kr 4; int8 q (a_elem 1, a_offset 0); int8 weights.
+      static const Qd8Kernel k = {
+          eb_qd8_quantize_ukernel__neon,    eb_qd8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 0, 1,
+          "qd8_gemm_minmax_4x16c4__neondot"};
+      return &k;
+    }
+#endif
     default: (void)isa; return NULL;
   }
 }

@@ -1099,7 +1099,15 @@ const Qd8Variant kQd8[] = {
     {"eb_qd8_quantize_ukernel__avx2", "eb_qd8_gemm_minmax_ukernel_4x16c2__avx2", "avx2", eb_qd8_quantize_ukernel__avx2,
      eb_qd8_gemm_minmax_ukernel_4x16c2__avx2, 4, 16, 2, 2, 0, 2},
 #endif
-    // ARM variants (qd8arm) go here.
+// ARM variants (qd8arm) go here.
+#ifdef EB_HAVE_ISA_NEON
+    {"eb_qd8_quantize_ukernel__neon", "eb_qd8_gemm_minmax_ukernel_2x8c8__neon", "neon", eb_qd8_quantize_ukernel__neon,
+     eb_qd8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 0, 1},
+#endif
+#if defined(EB_HAVE_ISA_NEONDOT) && defined(__aarch64__)
+    {"eb_qd8_quantize_ukernel__neon", "eb_qd8_gemm_minmax_ukernel_4x16c4__neondot", "neondot",
+     eb_qd8_quantize_ukernel__neon, eb_qd8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 0, 1},
+#endif
     {NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, 0, 0},
 };
 
@@ -1267,6 +1275,8 @@ void qd8_gemm_shape(Check& ck, const Qd8Variant& v, size_t M, size_t N, size_t K
   for (size_t i = 0; i < N * K; ++i) w[i] = extreme == 1 ? (r.chance(50) ? 127 : -127) : (int8_t)r.range(-127, 127);
   for (size_t j = 0; j < N; ++j) {
     w_scale[j] = r.chance(5) ? 0.0f : (float)r.range(1, 1 << 20) / (float)(1 << 27);
+    if (r.chance(3)) w_scale[j] = -w_scale[j];  // outside the contract, but gives y = −0 (0 · u < 0) at the bounds
+    if (r.chance(3)) w_scale[j] = (float)r.range(1, 1000) * 1e-12f;  // with s = 1e-30: u subnormal (armv7 NEON: 0)
     bias[j] = r.chance(5) ? -0.0f : (float)r.range(-1000000, 1000000) / 1000.0f;
   }
   for (size_t i = 0; i < M; ++i) {
@@ -1284,6 +1294,8 @@ void qd8_gemm_shape(Check& ck, const Qd8Variant& v, size_t M, size_t N, size_t K
     hi = lo + (float)r.range(0, 6000) / 1000.0f;
   } else if (r.chance(20)) {
     lo = 0.0f;  // ReLU
+  } else if (r.chance(10)) {
+    hi = -0.0f;  // FMIN would give −0 for a +0 output; the reference's compare keeps +0
   }
   uint8_t* packed = qd8_pack(v, w, w_scale, has_bias ? bias : NULL, N, K);
   float* want = static_cast<float*>(alloc64(M * c_stride * 4));

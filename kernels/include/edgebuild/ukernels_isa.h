@@ -211,7 +211,10 @@ EB_DECLARE_QD8_QUANTIZE(eb_qd8_quantize_ukernel__avx512vnni);  // uint8 q + 128
 EB_DECLARE_QD8_QUANTIZE(eb_qd8_quantize_ukernel__avx2);        // int16 q
 EB_DECLARE_QD8_GEMM(eb_qd8_gemm_minmax_ukernel_8x32c4__avx512vnni);
 EB_DECLARE_QD8_GEMM(eb_qd8_gemm_minmax_ukernel_4x16c2__avx2);
-// ARM: the qd8arm helper's declarations go here.
+// ARM: int8 q (a_offset 0)
+EB_DECLARE_QD8_QUANTIZE(eb_qd8_quantize_ukernel__neon);  // armv7: the reference, row by row
+EB_DECLARE_QD8_GEMM(eb_qd8_gemm_minmax_ukernel_2x8c8__neon);
+EB_DECLARE_QD8_GEMM(eb_qd8_gemm_minmax_ukernel_4x16c4__neondot);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -36,10 +36,10 @@ F32 = ("f32-softmax", "f32-layernorm", "f32-unary")  # issue 19's float kernels;
 FAMILIES = {
     ("host", "avx2"): ALL + QD8 + F32,
     ("host", "avx512vnni"): ALL + QD8 + F32,
-    ("arm64", "neon"): ALL + F32,
-    ("arm64", "neondot"): ("qs8-gemm", "qs8-spmm"),
+    ("arm64", "neon"): ALL + QD8 + F32,
+    ("arm64", "neondot"): ("qs8-gemm", "qs8-spmm", *QD8),
     ("arm64", "i8mm"): ("qs8-gemm",),
-    ("armv7", "neon"): ALL[:-1],
+    ("armv7", "neon"): ALL[:-1] + QD8,
 }
 
 
