@@ -1,4 +1,5 @@
-// softmax.cc: SOFTMAX (float32 only): over the last axis; output dims = input dims.
+// softmax.cc: SOFTMAX over the last axis; output dims = input dims. float32, or int8 as TFLite's int8 SOFTMAX
+// (docs/quantization.md (16)-(20)): the output has scale 1/256 and zero point -128.
 #include "../op.h"
 #include "edgebuild/ukernels.h"
 
@@ -6,19 +7,54 @@ namespace eb {
 
 namespace {
 
+eb_status validate_int8(OpCheck& c, int32_t x, int32_t y) {
+  const SoftmaxInt8Params& p = c.p().softmax_int8;
+  const Tensor& yt = c.T(y);
+  if (yt.zero_point != -128 || yt.scale != 1.0f / 256.0f)
+    return c.fail(
+        "int8 output ('%.*s') has scale %g and zero point %d; int8 SOFTMAX writes scale 1/256, zero point "
+        "-128 (docs/quantization.md (20))",
+        c.tlen(y), c.tname(y), (double)yt.scale, (int)yt.zero_point);
+  const int32_t cols = c.T(x).dims[c.T(x).rank - 1];
+  if (cols > EB_QS8_SOFTMAX_MAX_COLS)
+    return c.fail(
+        "int8 softmax over %d values; at most %d keep the sum of exponentials in int32 (docs/quantization.md "
+        "(19))",
+        (int)cols, EB_QS8_SOFTMAX_MAX_COLS);
+  if (p.input_mult < (1 << 30))
+    return c.fail("input_mult %d outside [2^30, 2^31) (docs/quantization.md (16))", (int)p.input_mult);
+  if (p.input_shift < 0 || p.input_shift > 31)
+    return c.fail("input_shift %d outside [0, 31] (docs/quantization.md (16))", (int)p.input_shift);
+  // (16): diff_min keeps d·2^input_shift within int32 for every difference d >= diff_min
+  const int64_t radius = ((int64_t)31 << 26) >> p.input_shift;
+  if (p.diff_min > 0 || p.diff_min < -radius)
+    return c.fail("diff_min %d outside [-%lld, 0] for input_shift %d (docs/quantization.md (16))", (int)p.diff_min,
+                  (long long)radius, (int)p.input_shift);
+  return EB_OK;
+}
+
 eb_status validate(OpCheck& c) {
   const int32_t x = c.op().inputs[0], y = c.op().outputs[0];
   eb_status s;
-  if ((s = c.need_dtype("input", x, EB_DTYPE_FLOAT32)) != EB_OK) return s;
+  if ((s = c.need_dtype("input", x, c.act_dtype())) != EB_OK) return s;
+  if ((s = c.need_dtype("output", y, c.act_dtype())) != EB_OK) return s;
   if (c.T(x).rank < 1) return c.fail("input ('%.*s') has rank 0", c.tlen(x), c.tname(x));
-  return c.need_same_dims("output", y, "input", x);
+  if ((s = c.need_same_dims("output", y, "input", x)) != EB_OK) return s;
+  return c.is_float() ? EB_OK : validate_int8(c, x, y);
 }
 
 void run(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
   const size_t cols = (size_t)x.dims[x.rank - 1];
-  eb_f32_softmax_ref(x.num_elements / cols, cols, reinterpret_cast<const float*>(x.data),
-                     reinterpret_cast<float*>(y.data));
+  if (cols == 0) return;
+  if (op.form == kFormFloat) {
+    eb_f32_softmax_ref(x.num_elements / cols, cols, reinterpret_cast<const float*>(x.data),
+                       reinterpret_cast<float*>(y.data));
+    return;
+  }
+  const SoftmaxInt8Params& p = op.p.softmax_int8;
+  eb_qs8_softmax_ref(x.num_elements / cols, cols, reinterpret_cast<const int8_t*>(x.data),
+                     reinterpret_cast<int8_t*>(y.data), p.input_mult, p.input_shift, p.diff_min);
 }
 
 }  // namespace
