@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from edgebuild.ir import DType, Op, OpCode, Program, Tensor
-from edgebuild.qmath import SOFTMAX_MAX_COLS, SOFTMAX_OUT_SCALE, SOFTMAX_OUT_ZP, softmax_params
+from edgebuild.ir_ops import QuantizeParams
+from edgebuild.qmath import SOFTMAX_MAX_COLS, SOFTMAX_OUT_SCALE, SOFTMAX_OUT_ZP, inv_scale_f32, softmax_params
 from tests.helpers import native, run_native
 from tests.kernels.ukernels.oracle import run_program
 from tests.kernels.ukernels.test_ref_vs_oracle import float_output, int8_input
@@ -18,9 +19,12 @@ SCALES = (1e-7, 2.0**-20, 1e-3, 0.0123, 0.0625, 0.1, 0.37, 1.0, 8.0, 32.0, 1e4)
 
 
 def softmax_program(shape: tuple[int, ...], params: tuple[int, int, int], out_scale: float = SOFTMAX_OUT_SCALE,
-                    out_zp: int = SOFTMAX_OUT_ZP) -> Program:  # fmt: skip
+                    out_zp: int = SOFTMAX_OUT_ZP, in_scale: float = 1.0) -> Program:  # fmt: skip
+    """float x -> QUANTIZE (in_scale, zero point 0) -> SOFTMAX (params) -> DEQUANTIZE."""
     prog = Program()
     _, q = int8_input(prog, shape, 0)
+    prog.tensors[q].scale = in_scale
+    prog.ops[-1].params = QuantizeParams(to_nhwc=False, inv_scale=float(inv_scale_f32(in_scale))).encode()
     y = prog.add_tensor(Tensor("qy", DType.INT8, shape, out_scale, out_zp))
     prog.add_op(Op(OpCode.SOFTMAX, "softmax", [q], [y], list(params)))
     float_output(prog, y)
