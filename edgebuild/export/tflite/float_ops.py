@@ -306,7 +306,9 @@ class Writer(OpWriter):
                 f"{derived} TFLite derives from the input scale {x.scale:g}"
             )
         opts = self.fb.options("SoftmaxOptions", beta=1.0)
-        self.fb.op("SOFTMAX", [self.tensor(op.inputs[0])], [self.tensor(op.outputs[0])], opts, "SoftmaxOptions")
+        self.fb.op(
+            "SOFTMAX", [self.tensor(op.inputs[0])], [self.tensor(op.outputs[0])], opts, "SoftmaxOptions"
+        )
 
     def layer_norm(self, op: Op) -> None:
         """LAYER_NORM (TFLite has no builtin): MEAN, SUB, MUL, MEAN, ADD eps, RSQRT, MUL, then gamma and beta."""

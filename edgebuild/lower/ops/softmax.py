@@ -95,7 +95,9 @@ def lower_softmax_int8(ctx: LoweringContext, node: Node) -> None:
     qnode, _, _ = ctx.output_quant(node)
     scale, zp = float(qnode.args[1]), int(qnode.args[2])  # type: ignore[arg-type]
     if (scale, zp) != (SOFTMAX_OUT_SCALE, SOFTMAX_OUT_ZP):
-        raise NotQuantized(f"{node.name}: int8 softmax writes scale 1/256, zero point -128, not {scale:g}, {zp}")
+        raise NotQuantized(
+            f"{node.name}: int8 softmax writes scale 1/256, zero point -128, not {scale:g}, {zp}"
+        )
     if xt.shape[axis] > SOFTMAX_MAX_COLS:
         raise NotQuantized(f"{node.name}: int8 softmax over {xt.shape[axis]} > {SOFTMAX_MAX_COLS} values")
     try:
