@@ -149,3 +149,19 @@ def test_float_input_keeps_float_softmax() -> None:
     softmaxes = [op for op in prog.ops if op.opcode == OpCode.SOFTMAX]
     assert len(softmaxes) == 1
     assert prog.tensors[softmaxes[0].outputs[0]].dtype == DType.FLOAT32
+
+
+def test_attention_onnx_within_2_lsb(attention) -> None:
+    """The ONNX export (int8 SOFTMAX as DequantizeLinear, Softmax, QuantizeLinear; onnxruntime unfused, i.e. the QDQ
+    graph's own float semantics): the model's output within the 2 LSB of docs/integration.md."""
+    from edgebuild.export.onnx import export_onnx
+    from tests.interop.ort import session
+
+    q, samples = attention
+    prog = q.program
+    sess = session(export_onnx(read_artifact(artifact_bytes(prog))), fused=False)
+    out_scale = prog.tensors[next(o for o in prog.ops if o.outputs[0] == prog.outputs[0]).inputs[0]].scale
+    for x in samples:
+        ours = all_tensors(prog, [x])[prog.outputs[0]]
+        theirs = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+        assert float(np.abs(ours - theirs).max()) <= 2 * out_scale * (1 + 1e-4)
