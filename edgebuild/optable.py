@@ -584,7 +584,7 @@ OPS: tuple[OpDef, ...] = (
         41,
         "softmax",
         (
-            # issue 19: TFLite's int8 SOFTMAX (docs/quantization.md (16)-(19)); y has scale 1/256, zero point -128
+            # issue 19: TFLite's int8 SOFTMAX (docs/quantization.md (16)-(20)); y has scale 1/256, zero point -128
             Form(
                 "int8",
                 (_x("i8"),),
