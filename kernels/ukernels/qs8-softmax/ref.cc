@@ -60,13 +60,17 @@ int32_t reciprocal_q31(int32_t sum, int32_t* bits_over_unit) {
 
 // docs/quantization.md (16)-(20). A difference d = x - max lies in [-255, 0], so the exponentials of a call are the
 // 256 values exp_q31 takes on those d: they are computed once per call (the table is the equation evaluated on
-// every possible d, not an approximation), which keeps the per-element cost to a lookup, a sum and one SRDHM.
+// every possible d, not an approximation), which keeps the per-element cost to a lookup, a sum and one product.
+// Every operand below is >= 0 (E, its sum, the reciprocal F > 0), where RDBPOT(v, n) is (v + 2^(n-1)) >> n and
+// SRDHM(F, E) is (F·E + 2^30) >> 31; and E = 0 below diff_min gives exactly the -128 that (20) prescribes there.
 extern "C" void eb_qs8_softmax_ref(size_t rows, size_t cols, const int8_t* input, int8_t* output, int32_t input_mult,
                                    int32_t input_shift, int32_t diff_min) {
-  int32_t exps[256];  // exps[-d]: (18) of (17), 0 below diff_min
+  int32_t exps[256];   // exps[-d]: (18) of (17), 0 below diff_min
+  int32_t terms[256];  // terms[-d] = RDBPOT(exps[-d], 12): the row sum's terms (19)
   for (int32_t d = 0; d > -256; --d) {
     // (17): d·2^shift fits int32 whenever d >= diff_min (that is what diff_min is for)
     exps[-d] = d >= diff_min ? exp_q31(eb_srdhm((int32_t)((int64_t)d * ((int64_t)1 << input_shift)), input_mult)) : 0;
+    terms[-d] = (int32_t)(((uint32_t)exps[-d] + (1u << 11)) >> 12);  // exps <= 2^31 - 1: no overflow in uint32
   }
   for (size_t r = 0; r < rows; ++r) {
     const int8_t* x = input + r * cols;
@@ -74,13 +78,14 @@ extern "C" void eb_qs8_softmax_ref(size_t rows, size_t cols, const int8_t* input
     int32_t mx = -128;
     for (size_t c = 0; c < cols; ++c) mx = x[c] > mx ? x[c] : mx;
     int32_t sum = 0;  // (19): at most cols · 2^19, so cols <= EB_QS8_SOFTMAX_MAX_COLS keeps it below 2^31
-    for (size_t c = 0; c < cols; ++c) sum += eb_rdbpot(exps[mx - x[c]], 12);
+    for (size_t c = 0; c < cols; ++c) sum += terms[mx - x[c]];
     int32_t bits_over_unit;
-    const int32_t inv = reciprocal_q31(sum, &bits_over_unit);
+    const int64_t inv = reciprocal_q31(sum, &bits_over_unit);
+    const int shift = (int)bits_over_unit + 23;  // in [23, 34]: sum in [2^19, 2^31) gives bits_over_unit in [0, 11]
+    const int64_t half = (int64_t)1 << (shift - 1);
     for (size_t c = 0; c < cols; ++c) {  // (20)
-      const int32_t d = x[c] - mx;
-      const int32_t q = d >= diff_min ? eb_rdbpot(eb_srdhm(inv, exps[-d]), bits_over_unit + 23) - 128 : -128;
-      y[c] = eb_clamp_s8(q, -128, 127);
+      const int64_t p = (inv * exps[mx - x[c]] + ((int64_t)1 << 30)) >> 31;
+      y[c] = eb_clamp_s8((int32_t)((p + half) >> shift) - 128, -128, 127);
     }
   }
 }
