@@ -450,6 +450,12 @@ class BatchMatmulFloatParams(OpParams, opcode=OpCode.BATCH_MATMUL, form="float")
     alpha: float
 
 
+class SoftmaxInt8Params(OpParams, opcode=OpCode.SOFTMAX, form="int8"):
+    input_mult: int
+    input_shift: int
+    diff_min: int
+
+
 class SoftmaxFloatParams(OpParams, opcode=OpCode.SOFTMAX, form="float"):
     pass
 

@@ -579,7 +579,26 @@ OPS: tuple[OpDef, ...] = (
             ),
         ),
     ),
-    OpDef("SOFTMAX", 41, "softmax", (Form("float", (_x("f32"),), (_y("f32"),)),), doc="over the last axis"),
+    OpDef(
+        "SOFTMAX",
+        41,
+        "softmax",
+        (
+            # issue 19: TFLite's int8 SOFTMAX (docs/quantization.md (17)-(21)); y has scale 1/256, zero point -128
+            Form(
+                "int8",
+                (_x("i8"),),
+                (_y("i8"),),
+                (
+                    Param("input_mult", doc="Q31 multiplier of beta·s_x·2^26 (eq. 16)"),
+                    Param("input_shift", doc="its left shift, 0..31"),
+                    Param("diff_min", doc="differences below it give exp 0 (eq. 16)"),
+                ),
+            ),
+            Form("float", (_x("f32"),), (_y("f32"),)),
+        ),
+        doc="over the last axis",
+    ),
     OpDef(
         "LAYER_NORM",
         42,

@@ -59,3 +59,26 @@ def activation_bounds(
 
 def f32_bits(value: np.float32) -> int:
     return int(np.array([value], dtype="<f4").view("<i4")[0])
+
+
+# docs/quantization.md (21): TFLite's int8 SOFTMAX output parameters
+SOFTMAX_OUT_SCALE, SOFTMAX_OUT_ZP = 1.0 / 256.0, -128
+SOFTMAX_MAX_COLS = 4095  # docs/quantization.md (20): the row's sum of exponentials stays in int32
+
+
+def softmax_params(input_scale: float, beta: float = 1.0) -> tuple[int, int, int]:
+    """docs/quantization.md (17): (input_mult, input_shift, diff_min) of int8 SOFTMAX, as TFLite's interpreter
+    derives them from the float32 input scale (the real multiplier capped at 2^31 − 1, a left shift in [0, 31])."""
+    real = min(beta * float(np.float32(input_scale)) * float(1 << 26), float(2**31 - 1))
+    if not (real >= 1.0 and math.isfinite(real)):
+        raise EdgebuildError(
+            f"int8 softmax of an input with scale {input_scale:.3g}: below 2^-26 there is no fixed-point "
+            "multiplier (check the calibration data)"
+        )
+    frac, shift = math.frexp(real)
+    mult = math.floor(frac * (1 << 31) + 0.5)  # round half away from zero, as (3)
+    if mult == 1 << 31:
+        mult //= 2
+        shift += 1
+    diff_min = -math.floor(31.0 * float(1 << 26) / float(1 << shift))
+    return mult, shift, diff_min

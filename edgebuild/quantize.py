@@ -113,6 +113,14 @@ def _shares_dropped(spec: object, dropped: set[object]) -> bool:
                for e in getattr(spec, "derived_from", ()))  # fmt: skip
 
 
+def _fixed_output(node: Node) -> object | None:
+    """The fixed output quantization of `node` (int8 softmax: 1/256, −128), if it has one. An input edge from it
+    takes the same spec, so PT2E observes nothing there and puts no requantization between the two ops."""
+    ann = node.meta.get("quantization_annotation")
+    spec = getattr(ann, "output_qspec", None)
+    return spec if isinstance(spec, pt2e.quantizer.FixedQParamsQuantizationSpec) else None
+
+
 class Annotator:
     """What an annotation rule (lower/registry.py) works with: the specs of the contract above and the marking of
     nodes. A rule calls `mark` (or one of the shorthands) for the nodes it annotates; marked nodes are not visited
@@ -147,6 +155,7 @@ class Annotator:
         dropped: set[object] = set()
         kept: dict[Node, object] = {}
         for x, spec in inputs.items():
+            spec = _fixed_output(x) if spec is self.act and _fixed_output(x) is not None else spec
             if not is_float(x) or _shares_dropped(spec, dropped):
                 dropped.add((x, node))
                 dropped.add(x)

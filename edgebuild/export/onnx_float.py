@@ -25,6 +25,8 @@ class Writer(_Writer):
             (OpCode.RESHAPE, "int8"): self.reshape,
             (OpCode.TRANSPOSE, "int8"): self.transpose,
             (OpCode.SOFTMAX, "float"): self.softmax,
+            # int8: DequantizeLinear, Softmax, QuantizeLinear (ONNX has no int8 softmax; within 1 LSB)
+            (OpCode.SOFTMAX, "int8"): self.softmax,
             (OpCode.LAYER_NORM, "float"): self.layer_norm,
             (OpCode.EMBEDDING, "float"): self.embedding,
             (OpCode.REDUCE, "int8"): self.reduce,  # one form for every dtype (docs/artifact.md)

@@ -389,6 +389,11 @@ struct BatchMatmulFloatParams {
   int32_t transpose_b;
   float alpha;
 };
+struct SoftmaxInt8Params {
+  int32_t input_mult;  // Q31 multiplier of beta·s_x·2^26 (eq. 16)
+  int32_t input_shift;  // its left shift, 0..31
+  int32_t diff_min;  // differences below it give exp 0 (eq. 16)
+};
 struct SoftmaxFloatParams {
   int32_t unused;  // no params
 };
@@ -479,6 +484,7 @@ union OpParams {
   GridSampleFloatParams grid_sample_float;
   BatchMatmulInt8Params batch_matmul_int8;
   BatchMatmulFloatParams batch_matmul_float;
+  SoftmaxInt8Params softmax_int8;
   SoftmaxFloatParams softmax_float;
   LayerNormFloatParams layer_norm_float;
   EmbeddingFloatParams embedding_float;
@@ -1097,6 +1103,17 @@ inline bool decode_batch_matmul_float(const int32_t* p, uint32_t n, uint32_t ran
   (void)k;
   return true;
 }
+inline bool decode_softmax_int8(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  SoftmaxInt8Params& o = out->softmax_int8;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (n != 3) return e->count(n, 3);
+  uint32_t k = 0;
+  o.input_mult = p[k++];
+  o.input_shift = p[k++];
+  o.diff_min = p[k++];
+  (void)k;
+  return true;
+}
 inline bool decode_softmax_float(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
   SoftmaxFloatParams& o = out->softmax_float;
   (void)p, (void)rank, (void)inputs, (void)o;
@@ -1231,7 +1248,7 @@ inline constexpr OpInfo kOpInfo[kOpCount] = {
     {kOpTransposeConv2d, "TRANSPOSE_CONV2D", false, {{true, 5, 1, 11, 0x4u, decode_transpose_conv2d_int8}, {true, 3, 1, 11, 0x4u, decode_transpose_conv2d_float}}},
     {kOpGridSample, "GRID_SAMPLE", false, {{false, 0, 0, 0, 0, NULL}, {true, 2, 1, 3, 0x0u, decode_grid_sample_float}}},
     {kOpBatchMatmul, "BATCH_MATMUL", false, {{true, 2, 1, 5, 0x0u, decode_batch_matmul_int8}, {true, 2, 1, 2, 0x0u, decode_batch_matmul_float}}},
-    {kOpSoftmax, "SOFTMAX", false, {{false, 0, 0, 0, 0, NULL}, {true, 1, 1, 0, 0x0u, decode_softmax_float}}},
+    {kOpSoftmax, "SOFTMAX", false, {{true, 1, 1, 3, 0x0u, decode_softmax_int8}, {true, 1, 1, 0, 0x0u, decode_softmax_float}}},
     {kOpLayerNorm, "LAYER_NORM", false, {{false, 0, 0, 0, 0, NULL}, {true, 3, 1, 1, 0x6u, decode_layer_norm_float}}},
     {kOpEmbedding, "EMBEDDING", false, {{false, 0, 0, 0, 0, NULL}, {true, 2, 1, 0, 0x0u, decode_embedding_float}}},
     {kOpDynamicFullyConnected, "DYNAMIC_FULLY_CONNECTED", false, {{false, 0, 0, 0, 0, NULL}, {true, 4, 1, 2, 0x8u, decode_dynamic_fully_connected_float}}},

@@ -24,7 +24,7 @@ from tests.helpers import native
 from tests.interop.ort import session
 from tests.interop.test_onnx import MAX_LSB
 from tests.interop.test_tflite import output_scale
-from tests.interop.test_tflite_float import Mixed, SoftmaxCNN, SoftmaxMLP, as_np, build, images
+from tests.interop.test_tflite_float import FLOAT_SOFTMAX, Mixed, SoftmaxCNN, SoftmaxMLP, as_np, build, images
 
 REL = 1e-5
 
@@ -52,7 +52,7 @@ def op_types(prog: Program) -> list[str]:
 
 def test_softmax_classifier_onnx() -> None:
     torch.manual_seed(0)
-    prog = build(SoftmaxCNN(), images((1, 1, 16, 16), 16, 0))
+    prog = build(SoftmaxCNN(), images((1, 1, 16, 16), 16, 0), float_layers=FLOAT_SOFTMAX)
     assert op_types(prog).count("Softmax") == 1
     logits = next(op.inputs[0] for op in prog.ops if op.opcode.name == "DEQUANTIZE")
     absd, _ = compare(prog, as_np(images((1, 1, 16, 16), 6, 1)))
@@ -62,7 +62,7 @@ def test_softmax_classifier_onnx() -> None:
 def test_float_islands_onnx() -> None:
     """softmax between int8 layers, a forced float conv inside an int8 CNN: outputs within MAX_LSB."""
     torch.manual_seed(0)
-    for model, shape, layers in ((SoftmaxMLP(), (1, 24), ()), (Mixed(), (1, 3, 8, 8), ("b",))):
+    for model, shape, layers in ((SoftmaxMLP(), (1, 24), FLOAT_SOFTMAX), (Mixed(), (1, 3, 8, 8), ("b",))):
         prog = build(model, images(shape, 16, 0), float_layers=layers)
         assert prog.float_form_ops()
         absd, _ = compare(prog, as_np(images(shape, 6, 2)))

@@ -63,6 +63,11 @@ class SoftmaxMLP(nn.Module):
         return self.fc2(torch.softmax(self.fc1(x), dim=-1))  # softmax: no int8 kernel
 
 
+class LogSoftmaxMLP(SoftmaxMLP):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(torch.log_softmax(self.fc1(x), dim=-1))  # log_softmax: no int8 kernel
+
+
 def mlp_calib(n: int = 16) -> list[tuple[torch.Tensor, ...]]:
     g = torch.Generator().manual_seed(0)
     return [(torch.randn(1, 24, generator=g),) for _ in range(n)]
@@ -70,15 +75,15 @@ def mlp_calib(n: int = 16) -> list[tuple[torch.Tensor, ...]]:
 
 def test_op_without_int8_kernel_runs_in_float_between_int8_ops() -> None:
     torch.manual_seed(0)
-    model = SoftmaxMLP().eval()
+    model = LogSoftmaxMLP().eval()
     calib = mlp_calib()
     qgm, prog = lower(model, calib)
     f = forms(prog)
-    i = f.index(("SOFTMAX", "FLOAT32"))
-    # the boundaries: int8 FC -> DEQUANTIZE -> float SOFTMAX -> QUANTIZE -> int8 FC
-    assert f[i - 1] == ("DEQUANTIZE", "FLOAT32") and f[i + 1] == ("QUANTIZE", "INT8")
+    i = f.index(("REDUCE", "FLOAT32"))
+    # the boundaries: int8 FC -> DEQUANTIZE -> float log_softmax (max, shift, logsumexp, sub) -> QUANTIZE -> int8 FC
+    assert f[i - 1] == ("DEQUANTIZE", "FLOAT32") and f[i + 4] == ("QUANTIZE", "INT8")
     assert f.count(("FULLY_CONNECTED", "INT8")) == 2
-    (entry,) = [e for e in prog.metadata["float_ops"] if e["op"] == "aten.softmax.int"]
+    (entry,) = [e for e in prog.metadata["float_ops"] if e["op"] == "aten.log_softmax.int"]
     assert entry["reason"] == REASON_NO_INT8
     assert entry["source"].startswith("test_float_fallback.py:")
     for x in calib[:4]:
@@ -125,8 +130,9 @@ def test_model_with_no_quantized_op_is_all_float_and_within_1e5_of_pytorch() -> 
     _, prog = lower(model, calib)
     assert "QUANTIZE" not in prog.op_counts() and "DEQUANTIZE" not in prog.op_counts()
     reasons = {e["op"]: e["reason"] for e in prog.metadata["float_ops"]}
-    assert reasons["aten.layer_norm.default"] == reasons["aten.softmax.int"] == REASON_NO_INT8
-    assert reasons["aten.contiguous.default"] == REASON_NOT_QUANTIZED  # an int8 lowering exists, PT2E left it
+    assert reasons["aten.layer_norm.default"] == REASON_NO_INT8
+    # an int8 lowering exists, PT2E left it float (softmax: its input is float, so it is not annotated)
+    assert reasons["aten.contiguous.default"] == reasons["aten.softmax.int"] == REASON_NOT_QUANTIZED
     x = (torch.randn(1, 8, 16),)
     assert rel_err(run(prog, x)[0], model(*x).detach().numpy()) <= 1e-5
 
@@ -201,10 +207,11 @@ def test_op_pt2e_left_in_float_is_reported_as_not_quantized() -> None:
     model = Unquantized().eval()
     calib = [(torch.randn(1, 8),)]
     gm = torch.export.export(copy.deepcopy(model), calib[0]).module()
-    qgm = quantize_model(gm, calib, float_layers=("fc",))  # quantizer skips fc, the lowering is not told
+    # the quantizer skips fc and softmax (which has an int8 form now), the lowering is not told
+    qgm = quantize_model(gm, calib, float_layers=("fc", "softmax"))
     prog = lower_graph(qgm, "m")
     reasons = {e["op"]: e["reason"] for e in prog.metadata["float_ops"]}
-    assert reasons == {"aten.softmax.int": REASON_NO_INT8, "aten.linear.default": REASON_NOT_QUANTIZED}
+    assert reasons == {"aten.softmax.int": REASON_NOT_QUANTIZED, "aten.linear.default": REASON_NOT_QUANTIZED}
     x = (torch.randn(1, 8),)
     assert rel_err(run(prog, x)[0], model(*x).detach().numpy()) <= 1e-5
 

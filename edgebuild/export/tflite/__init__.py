@@ -22,6 +22,7 @@ Every edgebuild op maps to TFLite builtins whose reference kernels compute the s
     RESIZE                RESIZE_NEAREST_NEIGHBOR (a copy); bilinear as a float island; the options are the ones
                           under which TFLite reads the artifact's tables' source pixels (resize.py), else refused
     BATCH_MATMUL          a float island (BATCH_MATMUL float32, then QUANTIZE)
+    SOFTMAX               SOFTMAX on int8 tensors, beta 1 (TFLite's int8 SOFTMAX is eqs. 16-20; parameters checked)
 
 Float forms (edgebuild's float fallback: output float32) are TFLite's float32 builtins on float32 tensors, between
 the DEQUANTIZE / QUANTIZE that the artifact has at its int8/float boundaries: CONV_2D, DEPTHWISE_CONV_2D, 1×1 CONV_2D

@@ -37,8 +37,8 @@ VERSIONS = {
     "STRIDED_SLICE": 2,
     "RESIZE_NEAREST_NEIGHBOR": 2,
     "RESIZE_BILINEAR": 1,
+    "SOFTMAX": 2,  # int8 (version 1 is float32 only; the resolvers accept 2 for float32 too)
     # float32 builtins (version 1 covers float32)
-    "SOFTMAX": 1,
     "MEAN": 1,
     "RSQRT": 1,
     "DIV": 1,

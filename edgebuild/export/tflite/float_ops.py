@@ -36,6 +36,7 @@ class Writer(OpWriter):
             (OpCode.RESIZE, "int8"): self.island(self.resize),
             (OpCode.BATCH_MATMUL, "int8"): self.island(self.batch_matmul),
             (OpCode.SOFTMAX, "float"): self.softmax,
+            (OpCode.SOFTMAX, "int8"): self.softmax_int8,
             (OpCode.REDUCE, "int8"): self.reduce,  # one form for every dtype; int8 runs as a float island
             (OpCode.LAYER_NORM, "float"): self.layer_norm,
             (OpCode.EMBEDDING, "float"): self.embedding,
@@ -306,6 +307,24 @@ class Writer(OpWriter):
         opts = self.fb.options("SoftmaxOptions", beta=1.0)
         self.fb.op("SOFTMAX", [self.fin(op.inputs[0])], [self.fout(op.outputs[0])], opts, "SoftmaxOptions")
         self.flush_island()
+
+    def softmax_int8(self, op: Op) -> None:
+        """int8 SOFTMAX (docs/quantization.md (17)-(21)) is TFLite's int8 SOFTMAX, beta 1: its reference kernel derives
+        the same input multiplier, shift and diff_min from the float32 input scale (checked here)."""
+        from ...qmath import softmax_params
+
+        p = self.program.params_of(op)
+        x, y = (self.program.tensors[t] for t in (op.inputs[0], op.outputs[0]))
+        derived = softmax_params(float(np.float32(x.scale)))
+        if derived != (p.input_mult, p.input_shift, p.diff_min) or (y.scale, y.zero_point) != (1 / 256, -128):
+            raise ExportError(
+                f"{op.name}: int8 SOFTMAX parameters {(p.input_mult, p.input_shift, p.diff_min)} differ from the "
+                f"{derived} TFLite derives from the input scale {x.scale:g}"
+            )
+        opts = self.fb.options("SoftmaxOptions", beta=1.0)
+        self.fb.op(
+            "SOFTMAX", [self.tensor(op.inputs[0])], [self.tensor(op.outputs[0])], opts, "SoftmaxOptions"
+        )
 
     def layer_norm(self, op: Op) -> None:
         """LAYER_NORM (TFLite has no builtin): MEAN, SUB, MUL, MEAN, ADD eps, RSQRT, MUL, then gamma and beta."""

@@ -188,6 +188,13 @@ void eb_f32_bmm_ref(size_t batch, size_t m, size_t n, size_t k, int transpose_b,
 // ---- f32-softmax: SOFTMAX over the last axis, rows × cols ----
 void eb_f32_softmax_ref(size_t rows, size_t cols, const float* input, float* output);
 
+// ---- qs8-softmax: SOFTMAX over the last axis in int8, TFLite's reference kernel (docs/quantization.md (17)-(21)) ----
+// y has scale 1/256 and zero point -128; input_mult, input_shift (0..31) and diff_min from (17). cols in
+// [1, EB_QS8_SOFTMAX_MAX_COLS] (the row's sum of exponentials stays below 2^31).
+#define EB_QS8_SOFTMAX_MAX_COLS 4095
+void eb_qs8_softmax_ref(size_t rows, size_t cols, const int8_t* input, int8_t* output, int32_t input_mult,
+                        int32_t input_shift, int32_t diff_min);
+
 // ---- f32-layernorm: LAYER_NORM over the last axis; gamma, beta [cols] or NULL ----
 void eb_f32_layernorm_ref(size_t rows, size_t cols, const float* input, const float* gamma, const float* beta,
                           float eps, float* output);

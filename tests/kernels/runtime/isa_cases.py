@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgebuild.ir import DType, Layout, Op, OpCode, Program, Tensor
-from edgebuild.qmath import f32_bits, quantize_multiplier
+from edgebuild.qmath import f32_bits, quantize_multiplier, softmax_params
 from tests.kernels.ukernels.test_ref_vs_oracle import float_output, int8_input
 
 # Tile sizes of the registered kernels: m (rows) 1, 2, 4, 8; n (columns) 4, 8, 32; k steps 4, 8.
@@ -373,7 +373,25 @@ def elementwise_sweep() -> list[Case]:
     for c, h, w in ((1, 2, 3), (3, 5, 8), (3, 4, 17), (2, 3, 16), (5, 2, 33), (3, 7, 64)):
         seed += 1
         cases.append(quantize_case((1 + seed % 2, c, h, w), seed, to_nhwc=True))
+    for cols, scale in ((1, 0.1), (7, 0.01), (16, 0.05), (33, 0.3), (128, 0.05), (257, 2.0), (300, 1e4)):
+        seed += 1
+        cases.append(softmax_case(cols, scale, seed))
     return cases
+
+
+def softmax_case(cols: int, scale: float, seed: int) -> Case:
+    """int8 SOFTMAX (docs/quantization.md (17)-(21)) of 5 random rows, a row of equal codes and a one-hot row."""
+    rng = np.random.default_rng(seed)
+    prog = Program()
+    _, x = int8_input(prog, (7, cols), 0)
+    y = prog.add_tensor(Tensor("softmax", DType.INT8, (7, cols), 1 / 256, -128))
+    prog.add_op(Op(OpCode.SOFTMAX, "softmax", [x], [y], list(softmax_params(scale))))
+    float_output(prog, y)
+    q = _codes(rng, (7, cols), 0)
+    q[5] = 3
+    q[6] = -128
+    q[6, cols // 2] = 127
+    return Case(f"softmax_{cols}_{scale:g}", prog, [q])
 
 
 def _extreme_requant(

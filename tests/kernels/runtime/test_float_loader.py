@@ -79,11 +79,30 @@ CASES = [
         "do not multiply",
     ),
     (
-        "softmax has no int8 form",
+        "layer_norm has no int8 form",
         lambda p, x, y: p.add_op(
-            Op(OpCode.SOFTMAX, "s", [x], [p.add_tensor(Tensor("q", DType.INT8, (2, 8), 1.0, 0))], [])
+            Op(
+                OpCode.LAYER_NORM,
+                "ln",
+                [x, -1, -1],
+                [p.add_tensor(Tensor("q", DType.INT8, (2, 8), 1.0, 0))],
+                [0],
+            )
         ),
         "has no int8 form",
+    ),
+    (
+        "int8 softmax of a float input",
+        lambda p, x, y: p.add_op(
+            Op(
+                OpCode.SOFTMAX,
+                "s",
+                [x],
+                [p.add_tensor(Tensor("q", DType.INT8, (2, 8), 1 / 256, -128))],
+                [1 << 30, 20, -100],
+            )
+        ),
+        "input ('x') is float32, expected int8",
     ),
 ]
 

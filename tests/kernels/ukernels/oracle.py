@@ -52,6 +52,55 @@ def mbqm(x: np.ndarray, m: np.ndarray, e: np.ndarray) -> np.ndarray:
     return rdbpot(srdhm(shifted, m), right)
 
 
+def _sat32(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.asarray(x, np.int64), I32_MIN, I32_MAX)
+
+
+# docs/quantization.md (19)-(20): gemmlowp's constants (Q0.31 unless noted)
+EXP_MINUS_EIGHTH, ONE_THIRD = 1895147668, 715827883
+EXP_MINUS_POW2 = (1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242)  # exp(-2^j), j = -2..4
+NEWTON_A, NEWTON_B = 1515870810, -1010580540  # 48/17 and -32/17 in Q2.29
+
+
+def softmax_exp(a: np.ndarray) -> np.ndarray:
+    """(19): exp(a · 2^-26) in Q0.31, a <= 0 (elementwise)."""
+    a = np.asarray(a, np.int64)
+    r = (a & ((1 << 24) - 1)) - (1 << 24)
+    t = r * 32 + (1 << 28)
+    t2 = srdhm(t, t)
+    t3, t4 = srdhm(t2, t), srdhm(t2, t2)
+    poly = rdbpot(srdhm(rdbpot(t4, 2) + t3, ONE_THIRD) + t2, 1)
+    e = EXP_MINUS_EIGHTH + srdhm(EXP_MINUS_EIGHTH, t + poly)
+    whole = r - a
+    for j, k in enumerate(EXP_MINUS_POW2):
+        e = np.where((whole >> (24 + j)) & 1, srdhm(e, k), e)
+    return np.where(a == 0, I32_MAX, e)
+
+
+def softmax_reciprocal(total: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(20): (1 / total as Q0.31 of the normalized sum, bits over unit) for Q12.19 row sums in [1, 2^31)."""
+    total = np.asarray(total, np.int64)
+    # leading zeros of the 32-bit total (log2 is exact enough below 2^31)
+    h = 31 - np.floor(np.log2(total)).astype(np.int64)
+    z = ((total << h) & 0xFFFFFFFF) - (1 << 31)
+    half = (z + I32_MAX + 1) // 2  # z >= 0: rounding the half sum away from zero is rounding up
+    x = NEWTON_A + srdhm(half, NEWTON_B)
+    for _ in range(3):
+        x = x + _sat32(srdhm(x, (1 << 29) - srdhm(half, x)) * 4)
+    return _sat32(x * 2), 12 - h
+
+
+def softmax_int8(q: np.ndarray, mult: int, shift: int, diff_min: int) -> np.ndarray:
+    """(17)-(21) over the last axis, one element at a time (no table): int8 codes of scale 1/256, zero point -128."""
+    x = np.asarray(q, np.int64)
+    d = x - x.max(axis=-1, keepdims=True)
+    ok = d >= diff_min
+    e = softmax_exp(srdhm(np.where(ok, d, 0) * (1 << shift), mult))
+    total = np.sum(np.where(ok, rdbpot(e, 12), 0), axis=-1, keepdims=True)
+    inv, over = softmax_reciprocal(total)
+    return np.where(ok, np.clip(rdbpot(srdhm(inv, e), over + 23) - 128, -128, 127), -128)
+
+
 def _round_half_away_div(a: np.ndarray, n: np.ndarray) -> np.ndarray:
     """(9)"""
     return np.where(a >= 0, (a + n // 2) // n, -((-a + n // 2) // n))
@@ -408,6 +457,8 @@ def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> 
             b = ins[1].astype(np.int64) - bt.zero_point
             acc = a @ (np.swapaxes(b, -1, -2) if tr else b)
             y = _clamp8(mbqm(acc, mult, shift) + yt.zero_point, amin, amax)
+        elif op.opcode == OpCode.SOFTMAX:  # int8: (17)-(21)
+            y = softmax_int8(ins[0], p.input_mult, p.input_shift, p.diff_min)
         else:
             raise NotImplementedError(op.opcode)
         assert y.shape == yt.shape, (op.name, y.shape, yt.shape)
@@ -417,4 +468,4 @@ def run_program(prog: Program, inputs: list[np.ndarray], keep: bool = False) -> 
     return [vals[o] for o in prog.outputs]
 
 
-__all__ = ["DType", "mbqm", "rdbpot", "run_program", "srdhm"]
+__all__ = ["DType", "mbqm", "rdbpot", "run_program", "softmax_int8", "srdhm"]
