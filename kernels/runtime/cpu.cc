@@ -423,6 +423,51 @@ const ElemKernels& elem_kernels(uint32_t isa) {
   }
 }
 
+// Float matmuls: double lanes, one per output column (f32-bmm/f32_bmm__avx512vnni.cc says why that is the reference's
+// bits). The avx2 file uses FMA3, which AVX2 does not imply. armv7 keeps the reference (its NEON has no double lanes).
+#if defined(EB_HAVE_ISA_AVX2) && (defined(__x86_64__) || defined(__i386__))
+namespace {
+bool have_fma() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("fma");
+}
+}  // namespace
+#endif
+
+F32BmmFn f32_bmm_fn(uint32_t isa) {
+  switch (isa) {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    case kIsaAvx512Vnni: return eb_f32_bmm_ukernel__avx512vnni;
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    case kIsaAvx2: return have_fma() ? eb_f32_bmm_ukernel__avx2 : nullptr;
+#endif
+#if defined(EB_HAVE_ISA_NEON) && defined(__aarch64__)
+    case kIsaNeon:
+    case kIsaNeonDot:
+    case kIsaI8mm: return eb_f32_bmm_ukernel__neon;
+#endif
+    default: return nullptr;
+  }
+}
+
+F32GemmFn f32_gemm_fn(uint32_t isa) {
+  switch (isa) {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    case kIsaAvx512Vnni: return eb_f32_gemm_ukernel__avx512vnni;
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    case kIsaAvx2: return have_fma() ? eb_f32_gemm_ukernel__avx2 : nullptr;
+#endif
+#if defined(EB_HAVE_ISA_NEON) && defined(__aarch64__)
+    case kIsaNeon:
+    case kIsaNeonDot:
+    case kIsaI8mm: return eb_f32_gemm_ukernel__neon;
+#endif
+    default: return nullptr;
+  }
+}
+
 }  // namespace eb
 
 namespace {

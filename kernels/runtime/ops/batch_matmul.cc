@@ -3,7 +3,9 @@
 // by alpha.
 #include <math.h>
 
+#include "../dispatch.h"
 #include "../op.h"
+#include "../packing.h"
 #include "edgebuild/ukernels.h"
 
 namespace eb {
@@ -45,14 +47,29 @@ eb_status validate(OpCheck& c) {
   return EB_OK;
 }
 
+// The float form on the ISA's kernel (f32_bmm_fn): its scratch, a panel of b and rows of a in double, at the front
+// of the per-thread scratch. The int8 form has no plan.
+eb_status plan(eb_model* m, const Op& op, OpPlan&, PlanContext& ctx) {
+  if (op.form != kFormFloat || f32_bmm_fn(m->isa) == nullptr) return EB_OK;
+  const Tensor& a = m->tensors[op.inputs[0]];
+  const size_t bytes = EB_F32_MM_SCRATCH_BYTES(a.dims[a.rank - 1]);
+  if (bytes > ctx.im2col_bytes) ctx.im2col_bytes = bytes;
+  return EB_OK;
+}
+
 void run(eb_model* m, const Op& op) {
   const Tensor &a = m->tensors[op.inputs[0]], &b = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
   const uint32_t r = a.rank;
   if (op.form == kFormFloat) {
     const BatchMatmulFloatParams& p = op.p.batch_matmul_float;
     const size_t M = (size_t)a.dims[r - 2], K = (size_t)a.dims[r - 1], N = (size_t)y.dims[r - 1];
-    eb_f32_bmm_ref(a.num_elements / (M * K), M, N, K, p.transpose_b, p.alpha, data_of<const float>(m, op.inputs[0]),
-                   data_of<const float>(m, op.inputs[1]), data_of<float>(m, op.outputs[0]));
+    const float *ad = data_of<const float>(m, op.inputs[0]), *bd = data_of<const float>(m, op.inputs[1]);
+    float* yd = data_of<float>(m, op.outputs[0]);
+    const F32BmmFn fn = f32_bmm_fn(m->isa);  // bit-identical to the reference (dispatch.h)
+    if (fn != nullptr && m->scratch != nullptr && m->im2col_bytes >= EB_F32_MM_SCRATCH_BYTES(K))
+      fn(a.num_elements / (M * K), M, N, K, p.transpose_b, p.alpha, ad, bd, yd, m->scratch);
+    else
+      eb_f32_bmm_ref(a.num_elements / (M * K), M, N, K, p.transpose_b, p.alpha, ad, bd, yd);
     return;
   }
   const BatchMatmulInt8Params& p = op.p.batch_matmul_int8;
@@ -75,6 +92,6 @@ void run(eb_model* m, const Op& op) {
 
 }  // namespace
 
-const OpImpl kOpImplBatchMatmul = {validate, NULL, run, NULL, NULL};
+const OpImpl kOpImplBatchMatmul = {validate, plan, run, NULL, NULL};
 
 }  // namespace eb

@@ -31,10 +31,12 @@ ISAS = {"host": ("avx2", "avx512vnni"), "arm64": ("neon", "neondot", "i8mm"), "a
 # The families each (target, ISA) has variants of (the rest of that path runs another ISA's kernel or the reference:
 # dotprod / i8mm cores run the NEON depthwise and elementwise kernels; armv7 quantizes with the reference).
 ALL = ("qs8-gemm", "qs8-dwconv", "qs8-spmm", "qs8-vadd", "qs8-maxpool", "qs8-avgpool", "qs8-quantize")
+# The float matmuls: double lanes, so x86 and aarch64 only (armv7 NEON has none: the reference runs there).
+F32 = ("f32-bmm", "f32-gemm")
 FAMILIES = {
-    ("host", "avx2"): ALL,
-    ("host", "avx512vnni"): ALL,
-    ("arm64", "neon"): ALL,
+    ("host", "avx2"): ALL + F32,
+    ("host", "avx512vnni"): ALL + F32,
+    ("arm64", "neon"): ALL + F32,
     ("arm64", "neondot"): ("qs8-gemm", "qs8-spmm"),
     ("arm64", "i8mm"): ("qs8-gemm",),
     ("armv7", "neon"): ALL[:-1],
