@@ -468,6 +468,15 @@ F32GemmFn f32_gemm_fn(uint32_t isa) {
   }
 }
 
+Qs8BmmFn qs8_bmm_fn(uint32_t isa) {
+  switch (isa) {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    case kIsaAvx512Vnni: return eb_qs8_bmm_ukernel__avx512vnni;
+#endif
+    default: (void)isa; return nullptr;
+  }
+}
+
 }  // namespace eb
 
 namespace {

@@ -95,6 +95,11 @@ typedef void (*F32GemmFn)(size_t m, size_t n, size_t k, const float* input, cons
                           float output_min, float output_max, float* output, void* scratch);
 F32BmmFn f32_bmm_fn(uint32_t isa);
 F32GemmFn f32_gemm_fn(uint32_t isa);
+// The int8 BATCH_MATMUL kernel of an ISA (kernels/ukernels/qs8-bmm), or NULL (the reference runs): eb_qs8_bmm_ref's
+// signature plus a scratch of EB_QS8_BMM_SCRATCH_BYTES(m, k) bytes, reserved by the op's plan. Bit-identical.
+typedef void (*Qs8BmmFn)(const eb_qs8_bmm_params* params, const int8_t* a, const int8_t* b, int8_t* output,
+                         void* scratch);
+Qs8BmmFn qs8_bmm_fn(uint32_t isa);
 
 // A sparse micro-kernel (SPARSE_CONV2D / SPARSE_FULLY_CONNECTED) and the strip layout it wants (ukernels_isa.h).
 struct SpmmKernel {

@@ -1,10 +1,10 @@
 // ukernel_tester.cc: every optimized micro-kernel against its reference twin, bit-exactly, called directly.
 //
 // In the spirit of XNNPACK's gemm-microkernel-tester: for each family with ISA variants (qs8-gemm, qs8-dwconv,
-// qs8-spmm, qs8-vadd, qs8-maxpool, qs8-avgpool, qs8-quantize, f32-bmm, f32-gemm), every variant compiled into this
-// build and supported by this CPU (eb_available_isas) runs over shapes that break kernels (sizes from 1 to 2–3 tiles
-// past the tile, primes, powers of two ± 1, strided rows, zero points −128 / 0 / 127, clamps, all −128 inputs with
-// large k, sparse patterns) and must equal the family's ref.cc byte for byte, with the bytes around the output
+// qs8-spmm, qs8-vadd, qs8-maxpool, qs8-avgpool, qs8-quantize, qs8-bmm, f32-bmm, f32-gemm), every variant compiled into
+// this build and supported by this CPU (eb_available_isas) runs over shapes that break kernels (sizes from 1 to 2–3
+// tiles past the tile, primes, powers of two ± 1, strided rows, zero points −128 / 0 / 127, clamps, all −128 inputs
+// with large k, sparse patterns) and must equal the family's ref.cc byte for byte, with the bytes around the output
 // untouched.
 //
 // Output, one line per variant (tests/kernels/ukernels/test_ukernel_tester.py reads it):
@@ -1274,6 +1274,84 @@ void test_f32_mm(uint64_t seed) {
   }
 }
 
+// ============================== qs8-bmm ==============================
+struct QBmmVariant {
+  const char* symbol;
+  const char* isa;
+  void (*fn)(const eb_qs8_bmm_params*, const int8_t*, const int8_t*, int8_t*, void*);
+};
+const QBmmVariant kQBmm[] = {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    {"eb_qs8_bmm_ukernel__avx512vnni", "avx512vnni", eb_qs8_bmm_ukernel__avx512vnni},
+#endif
+    {NULL, NULL, NULL},
+};
+
+// int8 BATCH_MATMUL byte for byte against eb_qs8_bmm_ref: MiniLM's attention shapes, then random ones around the
+// tiles (m around 8, n around 16 / 32, k around 4, k = 1), both layouts of b, zero points −128 / 0 / 127 / random,
+// random and extreme multipliers, clamps; `extreme` shapes hold every a and b at −128 with zero points 127 (the
+// largest |acc| the loader allows at that k) or at 127 with −128.
+void test_qs8_bmm(uint64_t seed) {
+  for (const QBmmVariant* v = kQBmm; v->fn != NULL; ++v) {
+    if (!should_run("qs8-bmm", v->symbol, v->isa)) continue;
+    Check ck{"qs8-bmm", v->symbol, v->isa};
+    Rng r{seed ^ 0xb33ull};
+    static const size_t ms[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 32, 33};
+    static const size_t ns[] = {1, 2, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100};
+    static const size_t ks[] = {1, 2, 3, 4, 5, 7, 8, 9, 31, 32, 33, 63, 64, 65, 128, 129};
+    const int count = g_quick ? 60 : 250;
+    for (int i = -4; i < count; ++i) {
+      eb_qs8_bmm_params p;
+      p.batch = (size_t)r.range(1, 3);
+      p.m = r.pick(ms, sizeof ms / sizeof ms[0]);
+      p.n = r.pick(ns, sizeof ns / sizeof ns[0]);
+      p.k = r.pick(ks, sizeof ks / sizeof ks[0]);
+      p.transpose_b = r.chance(50);
+      int extreme = r.chance(10) ? r.range(1, 2) : 0;
+      if (i < 0) {  // MiniLM: Q·Kᵀ and P·V at seq 32 and 128 (12 heads × 32 dims)
+        const bool s128 = i >= -2;
+        p.batch = s128 ? 2 : 12;
+        p.m = s128 ? 128 : 32;
+        p.transpose_b = (i & 1) == 0;
+        p.n = p.transpose_b ? p.m : 32;
+        p.k = p.transpose_b ? 32 : p.m;
+        extreme = 0;
+      } else if (r.chance(3)) {
+        p.k = (size_t)r.range(1000, 4000);
+      }
+      p.a_zero_point = pick_zp(r);
+      p.b_zero_point = pick_zp(r);
+      const OutQuant q = pick_out(r);
+      p.output_zero_point = q.zp;
+      p.output_min = q.act_min;
+      p.output_max = q.act_max;
+      pick_requant(r, log2_ceil(p.k) + 14, &p.multiplier, &p.shift);
+      if (extreme == 1) p.a_zero_point = p.b_zero_point = 127;
+      if (extreme == 2) p.a_zero_point = p.b_zero_point = -128;
+      const size_t na = p.batch * p.m * p.k, nb = p.batch * p.k * p.n, ny = p.batch * p.m * p.n;
+      int8_t* a = static_cast<int8_t*>(alloc64(na + 64));
+      int8_t* b = static_cast<int8_t*>(alloc64(nb + 64));
+      int8_t* want = static_cast<int8_t*>(alloc64(ny + 64));
+      int8_t* got = static_cast<int8_t*>(alloc64(ny + 64));
+      const size_t sb = EB_QS8_BMM_SCRATCH_BYTES(p.m, p.k);
+      void* scratch = alloc64(sb);
+      memset(scratch, 0x7f, sb);
+      for (size_t j = 0; j < na; ++j) a[j] = extreme == 1 ? -128 : extreme == 2 ? 127 : r.s8();
+      for (size_t j = 0; j < nb; ++j) b[j] = extreme == 1 ? -128 : extreme == 2 ? 127 : r.s8();
+      eb_qs8_bmm_ref(&p, a, b, want);
+      memset(got, 0x5a, ny + 64);
+      v->fn(&p, a, b, got, scratch);
+      char why[200];
+      snprintf(why, sizeof why, "batch=%zu m=%zu n=%zu k=%zu transpose_b=%d zp=%d,%d,%d mult=%d shift=%d act=[%d,%d]",
+               p.batch, p.m, p.n, p.k, p.transpose_b, p.a_zero_point, p.b_zero_point, p.output_zero_point, p.multiplier,
+               p.shift, p.output_min, p.output_max);
+      ck.shape(same_rows(got, ny + 64, want, 1, ny, 0x5a, why, sizeof why), why);
+      free(a), free(b), free(want), free(got), free(scratch);
+    }
+    ck.done();
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -1309,7 +1387,7 @@ int main(int argc, char** argv) {
                              {"qs8-dwconv", test_dwconv},   {"qs8-spmm", test_spmm},
                              {"qs8-vadd", test_vadd},       {"qs8-maxpool", test_maxpool},
                              {"qs8-avgpool", test_avgpool}, {"qs8-quantize", test_quantize},
-                             {"f32-bmm", test_f32_mm}};
+                             {"f32-bmm", test_f32_mm},      {"qs8-bmm", test_qs8_bmm}};
   for (const Family& f : families)
     if (family == NULL || listed(family, f.name)) f.run(seed);
   // Which ISA paths ran (STYLE.md: print what ran, fail when a required one was skipped).

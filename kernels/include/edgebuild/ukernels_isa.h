@@ -146,6 +146,14 @@ typedef void (*eb_qs8_spmm_ukernel_fn)(size_t mr, size_t nc, const int8_t* const
   void name(size_t m, size_t n, size_t k, int transpose_b, const float* a, const float* b, const float* bias, \
             float alpha, float lo, float hi, float* y, void* scratch)
 
+// int8 BATCH_MATMUL (eb_qs8_bmm_ref's twin variants): the reference signature plus `scratch`,
+// EB_QS8_BMM_SCRATCH_BYTES(m, k) bytes, 64-aligned (a panel of b and a's rows, repacked per batch).
+#define EB_QS8_BMM_KC(k) (((size_t)(k) + 3) & ~(size_t)3)
+#define EB_QS8_BMM_SCRATCH_BYTES(m, k) \
+  (EB_QS8_BMM_KC(k) * 32 + (((size_t)(m)*EB_QS8_BMM_KC(k) + 63) & ~(size_t)63) + (size_t)(m)*4 + 64)
+#define EB_DECLARE_QS8_BMM(name) \
+  void name(const eb_qs8_bmm_params* params, const int8_t* a, const int8_t* b, int8_t* output, void* scratch)
+
 // x86-64
 EB_DECLARE_VADD(eb_qs8_vadd_minmax_ukernel__avx512vnni);
 EB_DECLARE_MAXPOOL(eb_qs8_maxpool_minmax_ukernel__avx512vnni);
@@ -164,6 +172,7 @@ EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_4x8__avx2);
 EB_DECLARE_F32_MATRIX(eb_f32_bmm_matrix__avx512vnni);
 EB_DECLARE_F32_BMM(eb_f32_bmm_ukernel__avx512vnni);
 EB_DECLARE_F32_GEMM(eb_f32_gemm_ukernel__avx512vnni);
+EB_DECLARE_QS8_BMM(eb_qs8_bmm_ukernel__avx512vnni);
 EB_DECLARE_F32_MATRIX(eb_f32_bmm_matrix__avx2);
 EB_DECLARE_F32_BMM(eb_f32_bmm_ukernel__avx2);
 EB_DECLARE_F32_GEMM(eb_f32_gemm_ukernel__avx2);

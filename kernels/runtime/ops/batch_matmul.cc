@@ -47,12 +47,14 @@ eb_status validate(OpCheck& c) {
   return EB_OK;
 }
 
-// The float form on the ISA's kernel (f32_bmm_fn): its scratch, a panel of b and rows of a in double, at the front
-// of the per-thread scratch. The int8 form has no plan.
+// The ISA's kernel of the form (f32_bmm_fn, qs8_bmm_fn): its scratch (repacked panels of b and rows of a) at the
+// front of the per-thread scratch.
 eb_status plan(eb_model* m, const Op& op, OpPlan&, PlanContext& ctx) {
-  if (op.form != kFormFloat || f32_bmm_fn(m->isa) == nullptr) return EB_OK;
   const Tensor& a = m->tensors[op.inputs[0]];
-  const size_t bytes = EB_F32_MM_SCRATCH_BYTES(a.dims[a.rank - 1]);
+  const size_t M = (size_t)a.dims[a.rank - 2], K = (size_t)a.dims[a.rank - 1];
+  size_t bytes = 0;
+  if (op.form == kFormFloat && f32_bmm_fn(m->isa) != nullptr) bytes = EB_F32_MM_SCRATCH_BYTES(K);
+  if (op.form == kFormInt8 && qs8_bmm_fn(m->isa) != nullptr) bytes = EB_QS8_BMM_SCRATCH_BYTES(M, K);
   if (bytes > ctx.im2col_bytes) ctx.im2col_bytes = bytes;
   return EB_OK;
 }
@@ -86,8 +88,13 @@ void run(eb_model* m, const Op& op) {
   k.shift = p.shift;
   k.output_min = p.act_min;
   k.output_max = p.act_max;
-  eb_qs8_bmm_ref(&k, reinterpret_cast<const int8_t*>(a.data), reinterpret_cast<const int8_t*>(b.data),
-                 reinterpret_cast<int8_t*>(y.data));
+  const int8_t *ad = reinterpret_cast<const int8_t*>(a.data), *bd = reinterpret_cast<const int8_t*>(b.data);
+  int8_t* yd = reinterpret_cast<int8_t*>(y.data);
+  const Qs8BmmFn fn = qs8_bmm_fn(m->isa);  // bit-identical to the reference (dispatch.h)
+  if (fn != nullptr && m->scratch != nullptr && m->im2col_bytes >= EB_QS8_BMM_SCRATCH_BYTES(k.m, k.k))
+    fn(&k, ad, bd, yd, m->scratch);
+  else
+    eb_qs8_bmm_ref(&k, ad, bd, yd);
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ ALL = ("qs8-gemm", "qs8-dwconv", "qs8-spmm", "qs8-vadd", "qs8-maxpool", "qs8-avg
 F32 = ("f32-bmm", "f32-gemm")
 FAMILIES = {
     ("host", "avx2"): ALL + F32,
-    ("host", "avx512vnni"): ALL + F32,
+    ("host", "avx512vnni"): ALL + F32 + ("qs8-bmm",),
     ("arm64", "neon"): ALL + F32,
     ("arm64", "neondot"): ("qs8-gemm", "qs8-spmm"),
     ("arm64", "i8mm"): ("qs8-gemm",),

@@ -1,7 +1,8 @@
-"""The float BATCH_MATMUL and FULLY_CONNECTED on every x86 path against the reference path, bit for bit, through the
-runtime (the op's plan reserves the kernel's scratch, the run picks f32_bmm_fn / f32_gemm_fn): MiniLM's attention
-shapes, tails around the tiles, both layouts of B, alpha, bias, clamps, NaN / inf / subnormal inputs, 1 and 3
-threads. The kernels themselves are held to their twins by the microkernel tester (also under qemu for arm64)."""
+"""The float BATCH_MATMUL and FULLY_CONNECTED, and the int8 BATCH_MATMUL, on every x86 path against the reference
+path, bit for bit, through the runtime (the op's plan reserves the kernel's scratch, the run picks f32_bmm_fn /
+f32_gemm_fn / qs8_bmm_fn): MiniLM's attention shapes, tails around the tiles, both layouts of B, alpha, bias, clamps,
+NaN / inf / subnormal inputs, zero points, 1 and 3 threads. The kernels themselves are held to their twins by the
+microkernel tester (also under qemu for arm64)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from edgebuild.ir import DType, Op, OpCode, Program, Tensor
 from edgebuild.lower import f32_bits_of
 from edgebuild.plan import plan_arena
 from edgebuild.serialize import artifact_bytes
+from tests.kernels.ukernels.test_bmm_ref import bmm_program as int8_bmm_program
+from tests.kernels.ukernels.test_ref_vs_oracle import codes
 
 AVAILABLE = [i for i in _native.available_isas().split(",") if i != "ref"]
 
@@ -97,3 +100,29 @@ def test_float_matmul_matches_reference(isa: str, name: str, build, special: boo
             f"{name} on {isa}, {threads} threads: {int((~same).sum())} of {w.size} outputs differ"
         )
     assert np.isfinite(np.frombuffer(want, np.float32)).any()  # not a vacuous comparison
+
+
+INT8_CASES = [
+    # (name, batch dims, m, k, n, transpose_b, zero points a / b / y, real multiplier, activation range)
+    ("minilm-qk-seq32", (1, 12), 32, 32, 32, 1, (3, -5, 0), 0.002, (-128, 127)),
+    ("minilm-pv-seq32", (1, 12), 32, 32, 32, 0, (-128, 0, -128), 0.004, (-128, 127)),
+    ("minilm-qk-seq128", (1, 2), 128, 32, 128, 1, (0, 0, 7), 0.003, (-128, 127)),
+    ("minilm-pv-seq128", (1, 2), 128, 128, 32, 0, (-128, 3, -9), 0.001, (-100, 90)),
+    ("tails", (2, 3), 9, 5, 33, 0, (127, -128, 1), 0.0005, (-128, 127)),
+    ("tails-t", (3,), 17, 7, 65, 1, (127, 127, 0), 0.0004, (-20, 127)),
+]
+
+
+@pytest.mark.parametrize("isa", AVAILABLE)
+@pytest.mark.parametrize("case", INT8_CASES, ids=[c[0] for c in INT8_CASES])
+def test_int8_bmm_matches_reference(isa: str, case: tuple, monkeypatch) -> None:
+    name, lead, m, k, n, tr, zps, mult, act = case
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    prog = int8_bmm_program(lead, m, k, n, tr, zps, mult, act)
+    plan_arena(prog)
+    blob = artifact_bytes(prog)
+    inputs = [codes(rng, prog.tensors[t].shape, zp) for t, zp in zip(prog.inputs, zps, strict=False)]
+    want = run(blob, "ref", inputs, 1, monkeypatch)
+    assert len(set(np.frombuffer(want, np.float32).tolist())) > 10  # not a saturated, vacuous output
+    for threads in (1, 3):
+        assert run(blob, isa, inputs, threads, monkeypatch) == want, f"{name} on {isa}, {threads} threads"
