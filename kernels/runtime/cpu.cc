@@ -473,6 +473,10 @@ Qs8BmmFn qs8_bmm_fn(uint32_t isa) {
 #ifdef EB_HAVE_ISA_AVX512VNNI
     case kIsaAvx512Vnni: return eb_qs8_bmm_ukernel__avx512vnni;
 #endif
+#if defined(EB_HAVE_ISA_NEONDOT) && defined(__aarch64__)
+    case kIsaNeonDot:
+    case kIsaI8mm: return eb_qs8_bmm_ukernel__neondot;  // every I8MM core has dotprod
+#endif
     default: (void)isa; return nullptr;
   }
 }

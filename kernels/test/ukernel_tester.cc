@@ -1284,6 +1284,9 @@ const QBmmVariant kQBmm[] = {
 #ifdef EB_HAVE_ISA_AVX512VNNI
     {"eb_qs8_bmm_ukernel__avx512vnni", "avx512vnni", eb_qs8_bmm_ukernel__avx512vnni},
 #endif
+#if defined(EB_HAVE_ISA_NEONDOT) && defined(__aarch64__)
+    {"eb_qs8_bmm_ukernel__neondot", "neondot", eb_qs8_bmm_ukernel__neondot},
+#endif
     {NULL, NULL, NULL},
 };
 

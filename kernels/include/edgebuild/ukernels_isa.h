@@ -148,7 +148,7 @@ typedef void (*eb_qs8_spmm_ukernel_fn)(size_t mr, size_t nc, const int8_t* const
 
 // int8 BATCH_MATMUL (eb_qs8_bmm_ref's twin variants): the reference signature plus `scratch`,
 // EB_QS8_BMM_SCRATCH_BYTES(m, k) bytes, 64-aligned (a panel of b and a's rows, repacked per batch).
-#define EB_QS8_BMM_KC(k) (((size_t)(k) + 3) & ~(size_t)3)
+#define EB_QS8_BMM_KC(k) (((size_t)(k) + 15) & ~(size_t)15)  // k rounded up to 16 (the kernels pad it to 4 or 16)
 #define EB_QS8_BMM_SCRATCH_BYTES(m, k) \
   (EB_QS8_BMM_KC(k) * 32 + (((size_t)(m)*EB_QS8_BMM_KC(k) + 63) & ~(size_t)63) + (size_t)(m)*4 + 64)
 #define EB_DECLARE_QS8_BMM(name) \
@@ -195,6 +195,7 @@ EB_DECLARE_F32_MATRIX(eb_f32_bmm_matrix__neon);
 EB_DECLARE_F32_BMM(eb_f32_bmm_ukernel__neon);
 EB_DECLARE_F32_GEMM(eb_f32_gemm_ukernel__neon);
 // armv8.2+
+EB_DECLARE_QS8_BMM(eb_qs8_bmm_ukernel__neondot);  // aarch64 only
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x16c4__neondot);
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x8c4__neondot_a55);  // in-order cores (cpu.cc tuned_gemm_kernels)
 EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_6x16c4__neondot);

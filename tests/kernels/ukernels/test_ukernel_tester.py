@@ -37,7 +37,7 @@ FAMILIES = {
     ("host", "avx2"): ALL + F32,
     ("host", "avx512vnni"): ALL + F32 + ("qs8-bmm",),
     ("arm64", "neon"): ALL + F32,
-    ("arm64", "neondot"): ("qs8-gemm", "qs8-spmm"),
+    ("arm64", "neondot"): ("qs8-gemm", "qs8-spmm", "qs8-bmm"),
     ("arm64", "i8mm"): ("qs8-gemm",),
     ("armv7", "neon"): ALL[:-1],
 }
