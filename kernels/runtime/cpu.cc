@@ -475,6 +475,61 @@ F32UnaryFn f32_unary_fn(uint32_t isa) {
       EB_F32_NEON_CASES return eb_f32_unary_ukernel__neon;
 #endif
     default: return eb_f32_unary_ref;
+// Float matmuls: double lanes, one per output column (f32-bmm/f32_bmm__avx512vnni.cc says why that is the reference's
+// bits). The avx2 file uses FMA3, which AVX2 does not imply. armv7 keeps the reference (its NEON has no double lanes).
+#if defined(EB_HAVE_ISA_AVX2) && (defined(__x86_64__) || defined(__i386__))
+namespace {
+bool have_fma() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("fma");
+}
+}  // namespace
+#endif
+
+F32BmmFn f32_bmm_fn(uint32_t isa) {
+  switch (isa) {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    case kIsaAvx512Vnni: return eb_f32_bmm_ukernel__avx512vnni;
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    case kIsaAvx2: return have_fma() ? eb_f32_bmm_ukernel__avx2 : nullptr;
+#endif
+#if defined(EB_HAVE_ISA_NEON) && defined(__aarch64__)
+    case kIsaNeon:
+    case kIsaNeonDot:
+    case kIsaI8mm: return eb_f32_bmm_ukernel__neon;
+#endif
+    default: return nullptr;
+  }
+}
+
+F32GemmFn f32_gemm_fn(uint32_t isa) {
+  switch (isa) {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    case kIsaAvx512Vnni: return eb_f32_gemm_ukernel__avx512vnni;
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    case kIsaAvx2: return have_fma() ? eb_f32_gemm_ukernel__avx2 : nullptr;
+#endif
+#if defined(EB_HAVE_ISA_NEON) && defined(__aarch64__)
+    case kIsaNeon:
+    case kIsaNeonDot:
+    case kIsaI8mm: return eb_f32_gemm_ukernel__neon;
+#endif
+    default: return nullptr;
+  }
+}
+
+Qs8BmmFn qs8_bmm_fn(uint32_t isa) {
+  switch (isa) {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    case kIsaAvx512Vnni: return eb_qs8_bmm_ukernel__avx512vnni;
+#endif
+#if defined(EB_HAVE_ISA_NEONDOT) && defined(__aarch64__)
+    case kIsaNeonDot:
+    case kIsaI8mm: return eb_qs8_bmm_ukernel__neondot;  // every I8MM core has dotprod
+#endif
+    default: (void)isa; return nullptr;
   }
 }
 

@@ -95,6 +95,21 @@ typedef void (*F32UnaryFn)(int32_t func, size_t count, size_t channels, size_t s
 F32SoftmaxFn f32_softmax_fn(uint32_t isa);
 F32LayernormFn f32_layernorm_fn(uint32_t isa);
 F32UnaryFn f32_unary_fn(uint32_t isa);
+// The float matmul kernels of an ISA (kernels/ukernels/f32-bmm, f32-gemm; ukernels_isa.h), or NULL where the ISA has
+// none (the reference runs): the reference kernel's signature plus a scratch of EB_F32_MM_SCRATCH_BYTES(k) bytes,
+// which the op's plan reserves at the front of the per-thread scratch. Bit-identical to eb_f32_bmm_ref /
+// eb_f32_gemm_ref, so the choice changes time only.
+typedef void (*F32BmmFn)(size_t batch, size_t m, size_t n, size_t k, int transpose_b, float alpha, const float* a,
+                         const float* b, float* output, void* scratch);
+typedef void (*F32GemmFn)(size_t m, size_t n, size_t k, const float* input, const float* weights, const float* bias,
+                          float output_min, float output_max, float* output, void* scratch);
+F32BmmFn f32_bmm_fn(uint32_t isa);
+F32GemmFn f32_gemm_fn(uint32_t isa);
+// The int8 BATCH_MATMUL kernel of an ISA (kernels/ukernels/qs8-bmm), or NULL (the reference runs): eb_qs8_bmm_ref's
+// signature plus a scratch of EB_QS8_BMM_SCRATCH_BYTES(m, k) bytes, reserved by the op's plan. Bit-identical.
+typedef void (*Qs8BmmFn)(const eb_qs8_bmm_params* params, const int8_t* a, const int8_t* b, int8_t* output,
+                         void* scratch);
+Qs8BmmFn qs8_bmm_fn(uint32_t isa);
 
 // A sparse micro-kernel (SPARSE_CONV2D / SPARSE_FULLY_CONNECTED) and the strip layout it wants (ukernels_isa.h).
 struct SpmmKernel {

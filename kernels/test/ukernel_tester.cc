@@ -1,11 +1,12 @@
 // ukernel_tester.cc: every optimized micro-kernel against its reference twin, bit-exactly, called directly.
 //
 // In the spirit of XNNPACK's gemm-microkernel-tester: for each family with ISA variants (qs8-gemm, qs8-dwconv,
-// qs8-spmm, qs8-vadd, qs8-maxpool, qs8-avgpool, qs8-quantize, qd8-quantize, qd8-gemm; issue 19's float
-// f32-softmax, f32-layernorm, f32-unary, compared as float bits: 0 ULP), every variant compiled into this build and
-// supported by this CPU (eb_available_isas) runs over shapes that break kernels (sizes from 1 to 2–3 tiles past the
-// tile, primes, powers of two ± 1, strided rows, zero points −128 / 0 / 127, clamps, all −128 inputs with large k,
-// sparse patterns) and must equal the family's ref.cc byte for byte, with the bytes around the output untouched.
+// qs8-spmm, qs8-vadd, qs8-maxpool, qs8-avgpool, qs8-quantize, qs8-bmm, qd8-quantize, qd8-gemm; issue 19's float
+// f32-bmm, f32-gemm, f32-softmax, f32-layernorm, f32-unary, compared as float bits: 0 ULP), every variant compiled
+// into this build and supported by this CPU (eb_available_isas) runs over shapes that break kernels (sizes from 1 to
+// 2–3 tiles past the tile, primes, powers of two ± 1, strided rows, zero points −128 / 0 / 127, clamps, all −128
+// inputs with large k, sparse patterns) and must equal the family's ref.cc byte for byte, with the bytes around the
+// output untouched.
 //
 // Output, one line per variant (tests/kernels/ukernels/test_ukernel_tester.py reads it):
 //   ran <family> <symbol> <isa> <shapes> <failures>
@@ -1407,6 +1408,67 @@ bool same_floats(const float* got, const float* want, size_t n, size_t pad, char
     if (g != w) {
       snprintf(why + strlen(why), why_len - strlen(why), " first diff at %zu: got %08x want %08x%s", i, g, w,
                i < n ? "" : " (wrote past the end)");
+// ============================== f32-bmm, f32-gemm ==============================
+// The float matmuls (issue 19) equal their twins at 0 ULP: every output's bits, a NaN where the twin has one (NaN
+// payloads are no part of the contract: x86 and ARM differ there already). Each ISA's file has one matrix core that
+// both the BATCH_MATMUL and the FULLY_CONNECTED kernel call; it is also called directly, with a non-transposed B, a
+// bias and a clamp at once, against eb_f32_gemm_ref on the transposed copy of B.
+struct F32MmVariant {
+  const char* isa;
+  const char* bmm_symbol;
+  void (*bmm)(size_t, size_t, size_t, size_t, int, float, const float*, const float*, float*, void*);
+  const char* gemm_symbol;
+  void (*gemm)(size_t, size_t, size_t, const float*, const float*, const float*, float, float, float*, void*);
+  const char* matrix_symbol;
+  void (*matrix)(size_t, size_t, size_t, int, const float*, const float*, const float*, float, float, float, float*,
+                 void*);
+};
+const F32MmVariant kF32Mm[] = {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    {"avx512vnni", "eb_f32_bmm_ukernel__avx512vnni", eb_f32_bmm_ukernel__avx512vnni, "eb_f32_gemm_ukernel__avx512vnni",
+     eb_f32_gemm_ukernel__avx512vnni, "eb_f32_bmm_matrix__avx512vnni", eb_f32_bmm_matrix__avx512vnni},
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    {"avx2", "eb_f32_bmm_ukernel__avx2", eb_f32_bmm_ukernel__avx2, "eb_f32_gemm_ukernel__avx2",
+     eb_f32_gemm_ukernel__avx2, "eb_f32_bmm_matrix__avx2", eb_f32_bmm_matrix__avx2},
+#endif
+#if defined(EB_HAVE_ISA_NEON) && defined(__aarch64__)  // armv7 keeps the twins (no double lanes)
+    {"neon", "eb_f32_bmm_ukernel__neon", eb_f32_bmm_ukernel__neon, "eb_f32_gemm_ukernel__neon",
+     eb_f32_gemm_ukernel__neon, "eb_f32_bmm_matrix__neon", eb_f32_bmm_matrix__neon},
+#endif
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+// Operands: kind 0 plain (|x| around 2^−4 .. 2^4), 1 a wide range (2^−140 .. 2^127: subnormals, products past the
+// float range, cancellations; no NaN or inf), 2 as 1 with ±0, the least subnormals, NaN and ±inf sprinkled in.
+float pick_mm_float(Rng& r, int kind) {
+  const float u = (float)((int64_t)(r.next() >> 40) - (1 << 23)) / (float)(1 << 23);  // [-1, 1)
+  if (kind == 0) return ldexpf(u, r.range(-4, 4));
+  if (kind == 2) {
+    static const float specials[] = {0.0f, -0.0f, 1e-45f, -1e-45f, 1e-40f, 1.17549435e-38f, 3.4e38f, -3.4e38f};
+    const int c = r.range(0, 999);
+    if (c < 4) return NAN;
+    if (c < 8) return c < 6 ? INFINITY : -INFINITY;
+    if (c < 80) return r.pick(specials, sizeof specials / sizeof specials[0]);
+  }
+  return ldexpf(u, r.chance(50) ? r.range(-140, 127) : r.range(-10, 10));
+}
+
+// Equal bits, or both NaN; the `pad` floats after `count` still hold the 0x5a sentinel.
+bool same_floats(const float* got, const float* want, size_t count, size_t pad, char* why, size_t why_len) {
+  for (size_t i = 0; i < count; ++i) {
+    uint32_t g, w;
+    memcpy(&g, got + i, 4);
+    memcpy(&w, want + i, 4);
+    if (g == w || (isnan(got[i]) && isnan(want[i]))) continue;
+    snprintf(why + strlen(why), why_len - strlen(why), " first diff at %zu: got %a want %a", i, (double)got[i],
+             (double)want[i]);
+    return false;
+  }
+  const uint8_t* tail = reinterpret_cast<const uint8_t*>(got + count);
+  for (size_t i = 0; i < pad * 4; ++i) {
+    if (tail[i] != 0x5a) {
+      snprintf(why + strlen(why), why_len - strlen(why), " wrote past the output");
       return false;
     }
   }
@@ -1517,6 +1579,217 @@ void test_f32(uint64_t seed, int which) {
 void test_f32_softmax(uint64_t seed) { test_f32(seed, 0); }
 void test_f32_layernorm(uint64_t seed) { test_f32(seed, 1); }
 void test_f32_unary(uint64_t seed) { test_f32(seed, 2); }
+struct F32MmShape {
+  size_t batch, m, n, k;
+  int transpose_b, kind;
+  float alpha;
+};
+
+// One shape through the variant's BATCH_MATMUL, its FULLY_CONNECTED (a = x, b = w, batch rows folded into m) and
+// its matrix core with a non-transposed B, a bias and a clamp.
+void f32_mm_shape(Check& bmm, Check& gemm, Check& matrix, const F32MmVariant& v, const F32MmShape& s, Rng& r) {
+  constexpr size_t kPad = 16;
+  const size_t na = s.batch * s.m * s.k, nb = s.batch * s.k * s.n, ny = s.batch * s.m * s.n;
+  float* a = static_cast<float*>(alloc64(na * 4 + 64));
+  float* b = static_cast<float*>(alloc64(nb * 4 + 64));
+  float* bt = static_cast<float*>(alloc64(nb * 4 + 64));
+  float* bias = static_cast<float*>(alloc64(s.n * 4 + 64));
+  float* want = static_cast<float*>(alloc64(ny * 4 + 64));
+  float* got = static_cast<float*>(alloc64((ny + kPad) * 4 + 64));
+  void* scratch = alloc64(EB_F32_MM_SCRATCH_BYTES(s.k));
+  for (size_t i = 0; i < na; ++i) a[i] = pick_mm_float(r, s.kind);
+  for (size_t i = 0; i < nb; ++i) b[i] = pick_mm_float(r, s.kind);
+  for (size_t j = 0; j < s.n; ++j) bias[j] = pick_mm_float(r, s.kind);
+  char why[256];
+  const auto run = [&](Check& ck, const char* what) {
+    snprintf(why, sizeof why, "%s batch=%zu m=%zu n=%zu k=%zu transpose_b=%d kind=%d alpha=%a", what, s.batch, s.m, s.n,
+             s.k, s.transpose_b, s.kind, (double)s.alpha);
+    ck.shape(same_floats(got, want, ny, kPad, why, sizeof why), why);
+  };
+  // BATCH_MATMUL. The scratch starts as NaN bytes: a kernel must not read what it did not write.
+  memset(scratch, 0xff, EB_F32_MM_SCRATCH_BYTES(s.k));
+  eb_f32_bmm_ref(s.batch, s.m, s.n, s.k, s.transpose_b, s.alpha, a, b, want);
+  memset(got, 0x5a, (ny + kPad) * 4);
+  v.bmm(s.batch, s.m, s.n, s.k, s.transpose_b, s.alpha, a, b, got, scratch);
+  run(bmm, "bmm");
+  // FULLY_CONNECTED: x [batch·m, k], w [n, k] (the first n·k of b), bias or none, a clamp (none, ReLU, ReLU6,
+  // a random one, ±0 bounds, lo = hi).
+  const size_t rows = s.batch * s.m, nyf = rows * s.n;
+  float lo = -INFINITY, hi = INFINITY;
+  const int c = r.range(0, 5);
+  if (c == 1) lo = 0.0f;
+  if (c == 2) lo = 0.0f, hi = 6.0f;
+  if (c == 3) lo = -0.0f, hi = 0.0f;
+  if (c == 4) lo = -fabsf(pick_mm_float(r, 0)), hi = fabsf(pick_mm_float(r, 0));
+  if (c == 5) lo = hi = pick_mm_float(r, 0);
+  const float* fb = r.chance(70) ? bias : NULL;
+  memset(scratch, 0xff, EB_F32_MM_SCRATCH_BYTES(s.k));
+  eb_f32_gemm_ref(rows, s.n, s.k, a, b, fb, lo, hi, want);
+  memset(got, 0x5a, (ny + kPad) * 4);
+  v.gemm(rows, s.n, s.k, a, b, fb, lo, hi, got, scratch);
+  snprintf(why, sizeof why, "gemm lo=%a hi=%a bias=%d", (double)lo, (double)hi, fb != NULL);
+  gemm.shape(same_floats(got, want, nyf, kPad, why, sizeof why), why);
+  // The matrix core with B = b[0] as [k, n] (not transposed), the bias and the clamp: eb_f32_gemm_ref on bᵀ.
+  for (size_t t = 0; t < s.k; ++t)
+    for (size_t j = 0; j < s.n; ++j) bt[j * s.k + t] = b[t * s.n + j];
+  const size_t nym = s.m * s.n;
+  memset(scratch, 0xff, EB_F32_MM_SCRATCH_BYTES(s.k));
+  eb_f32_gemm_ref(s.m, s.n, s.k, a, bt, fb, lo, hi, want);
+  memset(got, 0x5a, (ny + kPad) * 4);
+  v.matrix(s.m, s.n, s.k, 0, a, b, fb, 1.0f, lo, hi, got, scratch);
+  snprintf(why, sizeof why, "matrix m=%zu n=%zu k=%zu kind=%d lo=%a hi=%a bias=%d", s.m, s.n, s.k, s.kind, (double)lo,
+           (double)hi, fb != NULL);
+  matrix.shape(same_floats(got, want, nym, ny + kPad - nym, why, sizeof why), why);
+  free(a), free(b), free(bt), free(bias), free(want), free(got), free(scratch);
+}
+
+// The step the float matmuls rest on: for floats x, w and a double acc, fma(x, w, acc) == acc + x·w with the product
+// rounded to double first, because a float × float product is exact in double (f32_bmm__avx512vnni.cc). Checked on
+// every target, over random and extreme operands (subnormal, huge, signed zeros, inf, NaN: NaN == NaN).
+void test_f32_fma_lemma(uint64_t seed) {
+  Check ck{"f32-bmm", "fma-equals-mul-add", "ref"};
+  Rng r{seed ^ 0xf3a2ull};
+  const int reps = g_quick ? 2000 : 20000;
+  for (int i = 0; i < reps; ++i) {
+    const float x = pick_mm_float(r, r.range(0, 2)), w = pick_mm_float(r, r.range(0, 2));
+    volatile double p = (double)x * (double)w;  // rounded to double here, as the twins do (-ffp-contract=off)
+    double acc = (double)pick_mm_float(r, 2) * (double)pick_mm_float(r, 1);
+    if (r.chance(30)) acc = -p;  // exact cancellation: the sign of a zero sum
+    const double fused = fma((double)x, (double)w, acc), separate = acc + p;
+    uint64_t fb, sb;
+    memcpy(&fb, &fused, 8);
+    memcpy(&sb, &separate, 8);
+    char why[160];
+    snprintf(why, sizeof why, "x=%a w=%a acc=%a: fma %a, mul+add %a", (double)x, (double)w, acc, fused, separate);
+    ck.shape(fb == sb || (isnan(fused) && isnan(separate)), why);
+  }
+  ck.done();
+}
+
+void test_f32_mm(uint64_t seed) {
+  test_f32_fma_lemma(seed);
+  for (const F32MmVariant* v = kF32Mm; v->bmm != NULL; ++v) {
+    if (!should_run("f32-bmm", v->bmm_symbol, v->isa)) continue;
+#if defined(__x86_64__) || defined(__i386__)
+    if (strcmp(v->isa, "avx2") == 0 && !__builtin_cpu_supports("fma")) {  // cpu.cc picks it only with FMA too
+      printf("not-run f32-bmm %s avx2 CPU lacks fma\n", v->bmm_symbol);
+      continue;
+    }
+#endif
+    Check bmm{"f32-bmm", v->bmm_symbol, v->isa}, gemm{"f32-gemm", v->gemm_symbol, v->isa};
+    Check matrix{"f32-bmm", v->matrix_symbol, v->isa};
+    Rng r{seed ^ 0xf32ull};
+    // MiniLM's attention (12 heads × 32 dims, seq 32 and 128: Q·Kᵀ with alpha 1/√32, P·V), then random shapes:
+    // sizes around the tiles (1, the tile ± 1, several tiles and a tail), k = 1, both layouts of B.
+    const F32MmShape fixed[] = {
+        {12, 32, 32, 32, 1, 0, 0.17677669f},
+        {12, 32, 32, 32, 0, 0, 1.0f},
+        {g_quick ? 1u : 2u, 128, 128, 32, 1, 0, 0.17677669f},
+        {g_quick ? 1u : 2u, 128, 32, 128, 0, 0, 1.0f},
+        {1, 1, 1, 1, 0, 0, 1.0f},
+        {1, 1, 1, 1, 1, 2, 1.0f},
+    };
+    for (const F32MmShape& s : fixed) f32_mm_shape(bmm, gemm, matrix, *v, s, r);
+    static const size_t sizes[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 15, 16, 17, 24, 31, 32, 33, 63, 64, 65, 97};
+    static const float alphas[] = {1.0f, 0.125f, 0.17677669f, -3.0f, 1e-30f, 1e30f, 0.0f};
+    const int count = g_quick ? 60 : 250;
+    for (int i = 0; i < count; ++i) {
+      F32MmShape s;
+      s.batch = (size_t)r.range(1, 3);
+      s.m = r.pick(sizes, sizeof sizes / sizeof sizes[0]);
+      s.n = r.chance(20) ? (size_t)r.range(66, 140) : r.pick(sizes, sizeof sizes / sizeof sizes[0]);
+      s.k = r.chance(15) ? 1 : r.pick(sizes, sizeof sizes / sizeof sizes[0]);
+      s.transpose_b = r.chance(50);
+      s.kind = r.chance(60) ? 0 : r.range(1, 2);
+      s.alpha = r.chance(50) ? 1.0f : r.pick(alphas, sizeof alphas / sizeof alphas[0]);
+      f32_mm_shape(bmm, gemm, matrix, *v, s, r);
+    }
+    bmm.done();
+    gemm.done();
+    matrix.done();
+  }
+}
+
+// ============================== qs8-bmm ==============================
+struct QBmmVariant {
+  const char* symbol;
+  const char* isa;
+  void (*fn)(const eb_qs8_bmm_params*, const int8_t*, const int8_t*, int8_t*, void*);
+};
+const QBmmVariant kQBmm[] = {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    {"eb_qs8_bmm_ukernel__avx512vnni", "avx512vnni", eb_qs8_bmm_ukernel__avx512vnni},
+#endif
+#if defined(EB_HAVE_ISA_NEONDOT) && defined(__aarch64__)
+    {"eb_qs8_bmm_ukernel__neondot", "neondot", eb_qs8_bmm_ukernel__neondot},
+#endif
+    {NULL, NULL, NULL},
+};
+
+// int8 BATCH_MATMUL byte for byte against eb_qs8_bmm_ref: MiniLM's attention shapes, then random ones around the
+// tiles (m around 8, n around 16 / 32, k around 4, k = 1), both layouts of b, zero points −128 / 0 / 127 / random,
+// random and extreme multipliers, clamps; `extreme` shapes hold every a and b at −128 with zero points 127 (the
+// largest |acc| the loader allows at that k) or at 127 with −128.
+void test_qs8_bmm(uint64_t seed) {
+  for (const QBmmVariant* v = kQBmm; v->fn != NULL; ++v) {
+    if (!should_run("qs8-bmm", v->symbol, v->isa)) continue;
+    Check ck{"qs8-bmm", v->symbol, v->isa};
+    Rng r{seed ^ 0xb33ull};
+    static const size_t ms[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 32, 33};
+    static const size_t ns[] = {1, 2, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100};
+    static const size_t ks[] = {1, 2, 3, 4, 5, 7, 8, 9, 31, 32, 33, 63, 64, 65, 128, 129};
+    const int count = g_quick ? 60 : 250;
+    for (int i = -4; i < count; ++i) {
+      eb_qs8_bmm_params p;
+      p.batch = (size_t)r.range(1, 3);
+      p.m = r.pick(ms, sizeof ms / sizeof ms[0]);
+      p.n = r.pick(ns, sizeof ns / sizeof ns[0]);
+      p.k = r.pick(ks, sizeof ks / sizeof ks[0]);
+      p.transpose_b = r.chance(50);
+      int extreme = r.chance(10) ? r.range(1, 2) : 0;
+      if (i < 0) {  // MiniLM: Q·Kᵀ and P·V at seq 32 and 128 (12 heads × 32 dims)
+        const bool s128 = i >= -2;
+        p.batch = s128 ? 2 : 12;
+        p.m = s128 ? 128 : 32;
+        p.transpose_b = (i & 1) == 0;
+        p.n = p.transpose_b ? p.m : 32;
+        p.k = p.transpose_b ? 32 : p.m;
+        extreme = 0;
+      } else if (r.chance(3)) {
+        p.k = (size_t)r.range(1000, 4000);
+      }
+      p.a_zero_point = pick_zp(r);
+      p.b_zero_point = pick_zp(r);
+      const OutQuant q = pick_out(r);
+      p.output_zero_point = q.zp;
+      p.output_min = q.act_min;
+      p.output_max = q.act_max;
+      pick_requant(r, log2_ceil(p.k) + 14, &p.multiplier, &p.shift);
+      if (extreme == 1) p.a_zero_point = p.b_zero_point = 127;
+      if (extreme == 2) p.a_zero_point = p.b_zero_point = -128;
+      const size_t na = p.batch * p.m * p.k, nb = p.batch * p.k * p.n, ny = p.batch * p.m * p.n;
+      int8_t* a = static_cast<int8_t*>(alloc64(na + 64));
+      int8_t* b = static_cast<int8_t*>(alloc64(nb + 64));
+      int8_t* want = static_cast<int8_t*>(alloc64(ny + 64));
+      int8_t* got = static_cast<int8_t*>(alloc64(ny + 64));
+      const size_t sb = EB_QS8_BMM_SCRATCH_BYTES(p.m, p.k);
+      void* scratch = alloc64(sb);
+      memset(scratch, 0x7f, sb);
+      for (size_t j = 0; j < na; ++j) a[j] = extreme == 1 ? -128 : extreme == 2 ? 127 : r.s8();
+      for (size_t j = 0; j < nb; ++j) b[j] = extreme == 1 ? -128 : extreme == 2 ? 127 : r.s8();
+      eb_qs8_bmm_ref(&p, a, b, want);
+      memset(got, 0x5a, ny + 64);
+      v->fn(&p, a, b, got, scratch);
+      char why[200];
+      snprintf(why, sizeof why, "batch=%zu m=%zu n=%zu k=%zu transpose_b=%d zp=%d,%d,%d mult=%d shift=%d act=[%d,%d]",
+               p.batch, p.m, p.n, p.k, p.transpose_b, p.a_zero_point, p.b_zero_point, p.output_zero_point, p.multiplier,
+               p.shift, p.output_min, p.output_max);
+      ck.shape(same_rows(got, ny + 64, want, 1, ny, 0x5a, why, sizeof why), why);
+      free(a), free(b), free(want), free(got), free(scratch);
+    }
+    ck.done();
+  }
+}
 
 }  // namespace
 
@@ -1561,7 +1834,9 @@ int main(int argc, char** argv) {
                              {"qd8-gemm", test_qd8_gemm},
                              {"f32-softmax", test_f32_softmax},
                              {"f32-layernorm", test_f32_layernorm},
-                             {"f32-unary", test_f32_unary}};
+                             {"f32-unary", test_f32_unary},
+                             {"f32-bmm", test_f32_mm},
+                             {"qs8-bmm", test_qs8_bmm}};
   for (const Family& f : families)
     if (family == NULL || listed(family, f.name)) f.run(seed);
   // Which ISA paths ran (STYLE.md: print what ran, fail when a required one was skipped).

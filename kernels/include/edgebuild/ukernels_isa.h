@@ -145,6 +145,32 @@ EB_DECLARE_F32_LAYERNORM(eb_f32_layernorm_ukernel__neon);
 EB_DECLARE_F32_UNARY(eb_f32_unary_ukernel__avx512vnni);
 EB_DECLARE_F32_UNARY(eb_f32_unary_ukernel__avx2);
 EB_DECLARE_F32_UNARY(eb_f32_unary_ukernel__neon);
+// Float matmuls (issue 19), bit-identical to eb_f32_bmm_ref / eb_f32_gemm_ref: the reference signature plus
+// `scratch`, EB_F32_MM_SCRATCH_BYTES(k) bytes, 64-aligned (the runtime's per-thread scratch, sized by the op's plan):
+// up to EB_F32_MM_SCRATCH_NC columns of B and EB_F32_MM_SCRATCH_MR rows of a, converted to double.
+#define EB_F32_MM_SCRATCH_NC 64
+#define EB_F32_MM_SCRATCH_MR 8
+#define EB_F32_MM_SCRATCH_BYTES(k) ((size_t)(k) * (EB_F32_MM_SCRATCH_NC + EB_F32_MM_SCRATCH_MR) * sizeof(double))
+#define EB_DECLARE_F32_BMM(name)                                                                                      \
+  void name(size_t batch, size_t m, size_t n, size_t k, int transpose_b, float alpha, const float* a, const float* b, \
+            float* output, void* scratch)
+#define EB_DECLARE_F32_GEMM(name)                                                                      \
+  void name(size_t m, size_t n, size_t k, const float* input, const float* weights, const float* bias, \
+            float output_min, float output_max, float* output, void* scratch)
+// The matrix core both call, one per ISA (f32-bmm/f32_bmm__<isa>.cc): y[i, j] = clamp(float((init_j + Σ_t a[i, t] ·
+// B[t, j]) · alpha), lo, hi), the sum in double over t in order, init_j = bias[j] (0 when bias is NULL); B[t, j] =
+// b[t·n + j], or b[j·k + t] with transpose_b; a [m, k], y [m, n] dense.
+#define EB_DECLARE_F32_MATRIX(name)                                                                           \
+  void name(size_t m, size_t n, size_t k, int transpose_b, const float* a, const float* b, const float* bias, \
+            float alpha, float lo, float hi, float* y, void* scratch)
+
+// int8 BATCH_MATMUL (eb_qs8_bmm_ref's twin variants): the reference signature plus `scratch`,
+// EB_QS8_BMM_SCRATCH_BYTES(m, k) bytes, 64-aligned (a panel of b and a's rows, repacked per batch).
+#define EB_QS8_BMM_KC(k) (((size_t)(k) + 15) & ~(size_t)15)  // k rounded up to 16 (the kernels pad it to 4 or 16)
+#define EB_QS8_BMM_SCRATCH_BYTES(m, k) \
+  (EB_QS8_BMM_KC(k) * 32 + (((size_t)(m)*EB_QS8_BMM_KC(k) + 63) & ~(size_t)63) + (size_t)(m)*4 + 64)
+#define EB_DECLARE_QS8_BMM(name) \
+  void name(const eb_qs8_bmm_params* params, const int8_t* a, const int8_t* b, int8_t* output, void* scratch)
 
 // x86-64
 EB_DECLARE_VADD(eb_qs8_vadd_minmax_ukernel__avx512vnni);
@@ -161,6 +187,13 @@ EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x4c8__avx2);
 EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_8x16c4__avx512vnni);
 EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x8c4__avx2);
 EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_4x8__avx2);
+EB_DECLARE_F32_MATRIX(eb_f32_bmm_matrix__avx512vnni);
+EB_DECLARE_F32_BMM(eb_f32_bmm_ukernel__avx512vnni);
+EB_DECLARE_F32_GEMM(eb_f32_gemm_ukernel__avx512vnni);
+EB_DECLARE_QS8_BMM(eb_qs8_bmm_ukernel__avx512vnni);
+EB_DECLARE_F32_MATRIX(eb_f32_bmm_matrix__avx2);
+EB_DECLARE_F32_BMM(eb_f32_bmm_ukernel__avx2);
+EB_DECLARE_F32_GEMM(eb_f32_gemm_ukernel__avx2);
 // ARM (armv7 and armv8)
 EB_DECLARE_VADD(eb_qs8_vadd_minmax_ukernel__neon);
 // The neon ADD's lookup table (eb_qs8_vadd_params.table, EB_QS8_VADD_TABLE_BYTES) for params: 1 when built (arm64 only)
@@ -175,7 +208,12 @@ EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x16__neon);
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_rshift_ukernel_4x16__neon);  // exponents <= 0 only
 EB_DECLARE_DWCONV(eb_qs8_dwconv_minmax_ukernel_2x16__neon);
 EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_4x16c4__neon);
+// aarch64 only (armv7 NEON has no double lanes: the float matmuls keep the reference there)
+EB_DECLARE_F32_MATRIX(eb_f32_bmm_matrix__neon);
+EB_DECLARE_F32_BMM(eb_f32_bmm_ukernel__neon);
+EB_DECLARE_F32_GEMM(eb_f32_gemm_ukernel__neon);
 // armv8.2+
+EB_DECLARE_QS8_BMM(eb_qs8_bmm_ukernel__neondot);  // aarch64 only
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x16c4__neondot);
 EB_DECLARE_GEMM(eb_qs8_gemm_minmax_ukernel_4x8c4__neondot_a55);  // in-order cores (cpu.cc tuned_gemm_kernels)
 EB_DECLARE_SPMM(eb_qs8_spmm_minmax_ukernel_6x16c4__neondot);

@@ -3,7 +3,9 @@
 // by alpha.
 #include <math.h>
 
+#include "../dispatch.h"
 #include "../op.h"
+#include "../packing.h"
 #include "edgebuild/ukernels.h"
 
 namespace eb {
@@ -45,14 +47,31 @@ eb_status validate(OpCheck& c) {
   return EB_OK;
 }
 
+// The ISA's kernel of the form (f32_bmm_fn, qs8_bmm_fn): its scratch (repacked panels of b and rows of a) at the
+// front of the per-thread scratch.
+eb_status plan(eb_model* m, const Op& op, OpPlan&, PlanContext& ctx) {
+  const Tensor& a = m->tensors[op.inputs[0]];
+  const size_t M = (size_t)a.dims[a.rank - 2], K = (size_t)a.dims[a.rank - 1];
+  size_t bytes = 0;
+  if (op.form == kFormFloat && f32_bmm_fn(m->isa) != nullptr) bytes = EB_F32_MM_SCRATCH_BYTES(K);
+  if (op.form == kFormInt8 && qs8_bmm_fn(m->isa) != nullptr) bytes = EB_QS8_BMM_SCRATCH_BYTES(M, K);
+  if (bytes > ctx.im2col_bytes) ctx.im2col_bytes = bytes;
+  return EB_OK;
+}
+
 void run(eb_model* m, const Op& op) {
   const Tensor &a = m->tensors[op.inputs[0]], &b = m->tensors[op.inputs[1]], &y = m->tensors[op.outputs[0]];
   const uint32_t r = a.rank;
   if (op.form == kFormFloat) {
     const BatchMatmulFloatParams& p = op.p.batch_matmul_float;
     const size_t M = (size_t)a.dims[r - 2], K = (size_t)a.dims[r - 1], N = (size_t)y.dims[r - 1];
-    eb_f32_bmm_ref(a.num_elements / (M * K), M, N, K, p.transpose_b, p.alpha, data_of<const float>(m, op.inputs[0]),
-                   data_of<const float>(m, op.inputs[1]), data_of<float>(m, op.outputs[0]));
+    const float *ad = data_of<const float>(m, op.inputs[0]), *bd = data_of<const float>(m, op.inputs[1]);
+    float* yd = data_of<float>(m, op.outputs[0]);
+    const F32BmmFn fn = f32_bmm_fn(m->isa);  // bit-identical to the reference (dispatch.h)
+    if (fn != nullptr && m->scratch != nullptr && m->im2col_bytes >= EB_F32_MM_SCRATCH_BYTES(K))
+      fn(a.num_elements / (M * K), M, N, K, p.transpose_b, p.alpha, ad, bd, yd, m->scratch);
+    else
+      eb_f32_bmm_ref(a.num_elements / (M * K), M, N, K, p.transpose_b, p.alpha, ad, bd, yd);
     return;
   }
   const BatchMatmulInt8Params& p = op.p.batch_matmul_int8;
@@ -69,12 +88,17 @@ void run(eb_model* m, const Op& op) {
   k.shift = p.shift;
   k.output_min = p.act_min;
   k.output_max = p.act_max;
-  eb_qs8_bmm_ref(&k, reinterpret_cast<const int8_t*>(a.data), reinterpret_cast<const int8_t*>(b.data),
-                 reinterpret_cast<int8_t*>(y.data));
+  const int8_t *ad = reinterpret_cast<const int8_t*>(a.data), *bd = reinterpret_cast<const int8_t*>(b.data);
+  int8_t* yd = reinterpret_cast<int8_t*>(y.data);
+  const Qs8BmmFn fn = qs8_bmm_fn(m->isa);  // bit-identical to the reference (dispatch.h)
+  if (fn != nullptr && m->scratch != nullptr && m->im2col_bytes >= EB_QS8_BMM_SCRATCH_BYTES(k.m, k.k))
+    fn(&k, ad, bd, yd, m->scratch);
+  else
+    eb_qs8_bmm_ref(&k, ad, bd, yd);
 }
 
 }  // namespace
 
-const OpImpl kOpImplBatchMatmul = {validate, NULL, run, NULL, NULL};
+const OpImpl kOpImplBatchMatmul = {validate, plan, run, NULL, NULL};
 
 }  // namespace eb

@@ -43,7 +43,11 @@ eb_status validate(OpCheck& c) {
 
 // The int8 form on the ISA's GEMM kernel: rows of x are the GEMM rows.
 eb_status plan(eb_model* m, const Op& op, OpPlan& plan, PlanContext& ctx) {
-  if (op.form != kFormInt8 || !ctx.have_gemm) return EB_OK;  // the float form runs its reference kernel
+  if (op.form == kFormFloat && f32_gemm_fn(m->isa) != nullptr) {  // the float kernel's scratch (run_f32)
+    const size_t bytes = EB_F32_MM_SCRATCH_BYTES(m->tensors[op.inputs[1]].dims[1]);
+    if (bytes > ctx.im2col_bytes) ctx.im2col_bytes = bytes;
+  }
+  if (op.form != kFormInt8 || !ctx.have_gemm) return EB_OK;
   const Tensor &x = m->tensors[op.inputs[0]], &w = m->tensors[op.inputs[1]];
   const GemmWeights wt = {data_of<const int8_t>(m, op.inputs[1]), data_or_null<int32_t>(m, op.inputs[2]),
                           data_of<const int32_t>(m, op.inputs[3]), data_of<const int32_t>(m, op.inputs[4]),
@@ -92,9 +96,14 @@ void run_f32(eb_model* m, const Op& op) {
   const Tensor &x = m->tensors[op.inputs[0]], &w = m->tensors[op.inputs[1]];
   const FullyConnectedFloatParams& q = op.p.fully_connected_float;
   const size_t k = (size_t)w.dims[1], n = (size_t)w.dims[0];
-  eb_f32_gemm_ref(x.num_elements / k, n, k, data_of<const float>(m, op.inputs[0]),
-                  data_of<const float>(m, op.inputs[1]), data_or_null<float>(m, op.inputs[2]), q.lo, q.hi,
-                  data_of<float>(m, op.outputs[0]));
+  const float *xd = data_of<const float>(m, op.inputs[0]), *wd = data_of<const float>(m, op.inputs[1]);
+  const float* bias = data_or_null<float>(m, op.inputs[2]);
+  float* yd = data_of<float>(m, op.outputs[0]);
+  const F32GemmFn fn = f32_gemm_fn(m->isa);  // bit-identical to the reference (dispatch.h)
+  if (fn != nullptr && m->scratch != nullptr && m->im2col_bytes >= EB_F32_MM_SCRATCH_BYTES(k))
+    fn(x.num_elements / k, n, k, xd, wd, bias, q.lo, q.hi, yd, m->scratch);
+  else
+    eb_f32_gemm_ref(x.num_elements / k, n, k, xd, wd, bias, q.lo, q.hi, yd);
 }
 
 void run(eb_model* m, const Op& op) {

@@ -32,12 +32,14 @@ ISAS = {"host": ("avx2", "avx512vnni"), "arm64": ("neon", "neondot", "i8mm"), "a
 # dotprod / i8mm cores run the NEON depthwise and elementwise kernels; armv7 quantizes with the reference).
 ALL = ("qs8-gemm", "qs8-dwconv", "qs8-spmm", "qs8-vadd", "qs8-maxpool", "qs8-avgpool", "qs8-quantize")
 QD8 = ("qd8-quantize", "qd8-gemm")  # DYNAMIC_FULLY_CONNECTED (issue 19)
-F32 = ("f32-softmax", "f32-layernorm", "f32-unary")  # issue 19's float kernels; armv7 keeps the references
+# issue 19's float kernels: SOFTMAX, LAYER_NORM, UNARY and the float matmuls (double lanes), x86 and aarch64 only
+# (armv7 NEON has no double lanes and flushes subnormals: the references run there).
+F32 = ("f32-softmax", "f32-layernorm", "f32-unary", "f32-bmm", "f32-gemm")
 FAMILIES = {
     ("host", "avx2"): ALL + QD8 + F32,
-    ("host", "avx512vnni"): ALL + QD8 + F32,
+    ("host", "avx512vnni"): ALL + QD8 + F32 + ("qs8-bmm",),
     ("arm64", "neon"): ALL + QD8 + F32,
-    ("arm64", "neondot"): ("qs8-gemm", "qs8-spmm", *QD8),
+    ("arm64", "neondot"): ("qs8-gemm", "qs8-spmm", "qs8-bmm", *QD8),
     ("arm64", "i8mm"): ("qs8-gemm",),
     ("armv7", "neon"): ALL[:-1] + QD8,
 }

@@ -1,0 +1,16 @@
+// f32_gemm__neon.cc: float32 FULLY_CONNECTED for aarch64 NEON (armv7 keeps the twin: no double lanes). Reference twin:
+// eb_f32_gemm_ref (f32-gemm/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc).
+//
+// y = x · wᵀ + bias is the float BATCH_MATMUL's product with B = wᵀ (transposed, [N, K] as stored), the bias as
+// each sum's start value, alpha 1 (exact: multiplying a double by 1 returns it) and the clamp: the matrix core of
+// f32-bmm/f32_bmm__neon.cc, whose opening comment says why its double FMAs give the twin's bits.
+#if defined(__aarch64__)
+#include "edgebuild/ukernels_isa.h"
+
+// docs/artifact.md FULLY_CONNECTED (float), as eb_f32_gemm_ref; scratch: EB_F32_MM_SCRATCH_BYTES(k), 64-aligned.
+extern "C" void eb_f32_gemm_ukernel__neon(size_t m, size_t n, size_t k, const float* input, const float* weights,
+                                          const float* bias, float output_min, float output_max, float* output,
+                                          void* scratch) {
+  eb_f32_bmm_matrix__neon(m, n, k, 1, input, weights, bias, 1.0f, output_min, output_max, output, scratch);
+}
+#endif  // __aarch64__
