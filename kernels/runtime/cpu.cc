@@ -475,6 +475,9 @@ F32UnaryFn f32_unary_fn(uint32_t isa) {
       EB_F32_NEON_CASES return eb_f32_unary_ukernel__neon;
 #endif
     default: return eb_f32_unary_ref;
+  }
+}
+
 // Float matmuls: double lanes, one per output column (f32-bmm/f32_bmm__avx512vnni.cc says why that is the reference's
 // bits). The avx2 file uses FMA3, which AVX2 does not imply. armv7 keeps the reference (its NEON has no double lanes).
 #if defined(EB_HAVE_ISA_AVX2) && (defined(__x86_64__) || defined(__i386__))

@@ -1408,67 +1408,6 @@ bool same_floats(const float* got, const float* want, size_t n, size_t pad, char
     if (g != w) {
       snprintf(why + strlen(why), why_len - strlen(why), " first diff at %zu: got %08x want %08x%s", i, g, w,
                i < n ? "" : " (wrote past the end)");
-// ============================== f32-bmm, f32-gemm ==============================
-// The float matmuls (issue 19) equal their twins at 0 ULP: every output's bits, a NaN where the twin has one (NaN
-// payloads are no part of the contract: x86 and ARM differ there already). Each ISA's file has one matrix core that
-// both the BATCH_MATMUL and the FULLY_CONNECTED kernel call; it is also called directly, with a non-transposed B, a
-// bias and a clamp at once, against eb_f32_gemm_ref on the transposed copy of B.
-struct F32MmVariant {
-  const char* isa;
-  const char* bmm_symbol;
-  void (*bmm)(size_t, size_t, size_t, size_t, int, float, const float*, const float*, float*, void*);
-  const char* gemm_symbol;
-  void (*gemm)(size_t, size_t, size_t, const float*, const float*, const float*, float, float, float*, void*);
-  const char* matrix_symbol;
-  void (*matrix)(size_t, size_t, size_t, int, const float*, const float*, const float*, float, float, float, float*,
-                 void*);
-};
-const F32MmVariant kF32Mm[] = {
-#ifdef EB_HAVE_ISA_AVX512VNNI
-    {"avx512vnni", "eb_f32_bmm_ukernel__avx512vnni", eb_f32_bmm_ukernel__avx512vnni, "eb_f32_gemm_ukernel__avx512vnni",
-     eb_f32_gemm_ukernel__avx512vnni, "eb_f32_bmm_matrix__avx512vnni", eb_f32_bmm_matrix__avx512vnni},
-#endif
-#ifdef EB_HAVE_ISA_AVX2
-    {"avx2", "eb_f32_bmm_ukernel__avx2", eb_f32_bmm_ukernel__avx2, "eb_f32_gemm_ukernel__avx2",
-     eb_f32_gemm_ukernel__avx2, "eb_f32_bmm_matrix__avx2", eb_f32_bmm_matrix__avx2},
-#endif
-#if defined(EB_HAVE_ISA_NEON) && defined(__aarch64__)  // armv7 keeps the twins (no double lanes)
-    {"neon", "eb_f32_bmm_ukernel__neon", eb_f32_bmm_ukernel__neon, "eb_f32_gemm_ukernel__neon",
-     eb_f32_gemm_ukernel__neon, "eb_f32_bmm_matrix__neon", eb_f32_bmm_matrix__neon},
-#endif
-    {NULL, NULL, NULL, NULL, NULL, NULL, NULL},
-};
-
-// Operands: kind 0 plain (|x| around 2^−4 .. 2^4), 1 a wide range (2^−140 .. 2^127: subnormals, products past the
-// float range, cancellations; no NaN or inf), 2 as 1 with ±0, the least subnormals, NaN and ±inf sprinkled in.
-float pick_mm_float(Rng& r, int kind) {
-  const float u = (float)((int64_t)(r.next() >> 40) - (1 << 23)) / (float)(1 << 23);  // [-1, 1)
-  if (kind == 0) return ldexpf(u, r.range(-4, 4));
-  if (kind == 2) {
-    static const float specials[] = {0.0f, -0.0f, 1e-45f, -1e-45f, 1e-40f, 1.17549435e-38f, 3.4e38f, -3.4e38f};
-    const int c = r.range(0, 999);
-    if (c < 4) return NAN;
-    if (c < 8) return c < 6 ? INFINITY : -INFINITY;
-    if (c < 80) return r.pick(specials, sizeof specials / sizeof specials[0]);
-  }
-  return ldexpf(u, r.chance(50) ? r.range(-140, 127) : r.range(-10, 10));
-}
-
-// Equal bits, or both NaN; the `pad` floats after `count` still hold the 0x5a sentinel.
-bool same_floats(const float* got, const float* want, size_t count, size_t pad, char* why, size_t why_len) {
-  for (size_t i = 0; i < count; ++i) {
-    uint32_t g, w;
-    memcpy(&g, got + i, 4);
-    memcpy(&w, want + i, 4);
-    if (g == w || (isnan(got[i]) && isnan(want[i]))) continue;
-    snprintf(why + strlen(why), why_len - strlen(why), " first diff at %zu: got %a want %a", i, (double)got[i],
-             (double)want[i]);
-    return false;
-  }
-  const uint8_t* tail = reinterpret_cast<const uint8_t*>(got + count);
-  for (size_t i = 0; i < pad * 4; ++i) {
-    if (tail[i] != 0x5a) {
-      snprintf(why + strlen(why), why_len - strlen(why), " wrote past the output");
       return false;
     }
   }
@@ -1579,6 +1518,73 @@ void test_f32(uint64_t seed, int which) {
 void test_f32_softmax(uint64_t seed) { test_f32(seed, 0); }
 void test_f32_layernorm(uint64_t seed) { test_f32(seed, 1); }
 void test_f32_unary(uint64_t seed) { test_f32(seed, 2); }
+// ============================== f32-bmm, f32-gemm ==============================
+// The float matmuls (issue 19) equal their twins at 0 ULP: every output's bits, a NaN where the twin has one (NaN
+// payloads are no part of the contract: x86 and ARM differ there already). Each ISA's file has one matrix core that
+// both the BATCH_MATMUL and the FULLY_CONNECTED kernel call; it is also called directly, with a non-transposed B, a
+// bias and a clamp at once, against eb_f32_gemm_ref on the transposed copy of B.
+struct F32MmVariant {
+  const char* isa;
+  const char* bmm_symbol;
+  void (*bmm)(size_t, size_t, size_t, size_t, int, float, const float*, const float*, float*, void*);
+  const char* gemm_symbol;
+  void (*gemm)(size_t, size_t, size_t, const float*, const float*, const float*, float, float, float*, void*);
+  const char* matrix_symbol;
+  void (*matrix)(size_t, size_t, size_t, int, const float*, const float*, const float*, float, float, float, float*,
+                 void*);
+};
+const F32MmVariant kF32Mm[] = {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    {"avx512vnni", "eb_f32_bmm_ukernel__avx512vnni", eb_f32_bmm_ukernel__avx512vnni, "eb_f32_gemm_ukernel__avx512vnni",
+     eb_f32_gemm_ukernel__avx512vnni, "eb_f32_bmm_matrix__avx512vnni", eb_f32_bmm_matrix__avx512vnni},
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    {"avx2", "eb_f32_bmm_ukernel__avx2", eb_f32_bmm_ukernel__avx2, "eb_f32_gemm_ukernel__avx2",
+     eb_f32_gemm_ukernel__avx2, "eb_f32_bmm_matrix__avx2", eb_f32_bmm_matrix__avx2},
+#endif
+#if defined(EB_HAVE_ISA_NEON) && defined(__aarch64__)  // armv7 keeps the twins (no double lanes)
+    {"neon", "eb_f32_bmm_ukernel__neon", eb_f32_bmm_ukernel__neon, "eb_f32_gemm_ukernel__neon",
+     eb_f32_gemm_ukernel__neon, "eb_f32_bmm_matrix__neon", eb_f32_bmm_matrix__neon},
+#endif
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+// Operands: kind 0 plain (|x| around 2^−4 .. 2^4), 1 a wide range (2^−140 .. 2^127: subnormals, products past the
+// float range, cancellations; no NaN or inf), 2 as 1 with ±0, the least subnormals, NaN and ±inf sprinkled in.
+float pick_mm_float(Rng& r, int kind) {
+  const float u = (float)((int64_t)(r.next() >> 40) - (1 << 23)) / (float)(1 << 23);  // [-1, 1)
+  if (kind == 0) return ldexpf(u, r.range(-4, 4));
+  if (kind == 2) {
+    static const float specials[] = {0.0f, -0.0f, 1e-45f, -1e-45f, 1e-40f, 1.17549435e-38f, 3.4e38f, -3.4e38f};
+    const int c = r.range(0, 999);
+    if (c < 4) return NAN;
+    if (c < 8) return c < 6 ? INFINITY : -INFINITY;
+    if (c < 80) return r.pick(specials, sizeof specials / sizeof specials[0]);
+  }
+  return ldexpf(u, r.chance(50) ? r.range(-140, 127) : r.range(-10, 10));
+}
+
+// Equal bits, or both NaN; the `pad` floats after `count` still hold the 0x5a sentinel.
+bool same_floats_or_nan(const float* got, const float* want, size_t count, size_t pad, char* why, size_t why_len) {
+  for (size_t i = 0; i < count; ++i) {
+    uint32_t g, w;
+    memcpy(&g, got + i, 4);
+    memcpy(&w, want + i, 4);
+    if (g == w || (isnan(got[i]) && isnan(want[i]))) continue;
+    snprintf(why + strlen(why), why_len - strlen(why), " first diff at %zu: got %a want %a", i, (double)got[i],
+             (double)want[i]);
+    return false;
+  }
+  const uint8_t* tail = reinterpret_cast<const uint8_t*>(got + count);
+  for (size_t i = 0; i < pad * 4; ++i) {
+    if (tail[i] != 0x5a) {
+      snprintf(why + strlen(why), why_len - strlen(why), " wrote past the output");
+      return false;
+    }
+  }
+  return true;
+}
+
 struct F32MmShape {
   size_t batch, m, n, k;
   int transpose_b, kind;
@@ -1604,7 +1610,7 @@ void f32_mm_shape(Check& bmm, Check& gemm, Check& matrix, const F32MmVariant& v,
   const auto run = [&](Check& ck, const char* what) {
     snprintf(why, sizeof why, "%s batch=%zu m=%zu n=%zu k=%zu transpose_b=%d kind=%d alpha=%a", what, s.batch, s.m, s.n,
              s.k, s.transpose_b, s.kind, (double)s.alpha);
-    ck.shape(same_floats(got, want, ny, kPad, why, sizeof why), why);
+    ck.shape(same_floats_or_nan(got, want, ny, kPad, why, sizeof why), why);
   };
   // BATCH_MATMUL. The scratch starts as NaN bytes: a kernel must not read what it did not write.
   memset(scratch, 0xff, EB_F32_MM_SCRATCH_BYTES(s.k));
@@ -1628,7 +1634,7 @@ void f32_mm_shape(Check& bmm, Check& gemm, Check& matrix, const F32MmVariant& v,
   memset(got, 0x5a, (ny + kPad) * 4);
   v.gemm(rows, s.n, s.k, a, b, fb, lo, hi, got, scratch);
   snprintf(why, sizeof why, "gemm lo=%a hi=%a bias=%d", (double)lo, (double)hi, fb != NULL);
-  gemm.shape(same_floats(got, want, nyf, kPad, why, sizeof why), why);
+  gemm.shape(same_floats_or_nan(got, want, nyf, kPad, why, sizeof why), why);
   // The matrix core with B = b[0] as [k, n] (not transposed), the bias and the clamp: eb_f32_gemm_ref on bᵀ.
   for (size_t t = 0; t < s.k; ++t)
     for (size_t j = 0; j < s.n; ++j) bt[j * s.k + t] = b[t * s.n + j];
@@ -1639,7 +1645,7 @@ void f32_mm_shape(Check& bmm, Check& gemm, Check& matrix, const F32MmVariant& v,
   v.matrix(s.m, s.n, s.k, 0, a, b, fb, 1.0f, lo, hi, got, scratch);
   snprintf(why, sizeof why, "matrix m=%zu n=%zu k=%zu kind=%d lo=%a hi=%a bias=%d", s.m, s.n, s.k, s.kind, (double)lo,
            (double)hi, fb != NULL);
-  matrix.shape(same_floats(got, want, nym, ny + kPad - nym, why, sizeof why), why);
+  matrix.shape(same_floats_or_nan(got, want, nym, ny + kPad - nym, why, sizeof why), why);
   free(a), free(b), free(bt), free(bias), free(want), free(got), free(scratch);
 }
 
