@@ -208,7 +208,7 @@ void bmm_task(void* ctx, size_t batch, size_t thread) {
   float* sb = reinterpret_cast<float*>(scratch + l.sb);
   const float* b = j.b + batch * j.K * j.N;
   // (16): column j of B is row j of b with transpose_b, else column j of b.
-  eb_qc8_quantize_ref(j.N, j.K, b, j.transpose_b ? j.K : 1, j.transpose_b ? 1 : j.N, qb, sb);
+  eb_qd8_quantize_cols_ref(j.N, j.K, b, j.transpose_b ? j.K : 1, j.transpose_b ? 1 : j.N, qb, sb);
   for (size_t c = 0; c < j.N; ++c) sb[c] = sb[c] * j.alpha;  // (16): w_scale = s_b · alpha
   pack_blocks(k, qb, sb, NULL, j.N, j.K, p.kc, p.block_bytes, scratch + l.packed);
   const float* a = j.a + batch * j.M * j.K;

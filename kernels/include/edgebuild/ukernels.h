@@ -156,7 +156,8 @@ typedef struct eb_qd8_row_params {
 void eb_qd8_quantize_ref(size_t m, size_t k, const float* x, size_t x_stride, int8_t* q, eb_qd8_row_params* params);
 // DYNAMIC_BATCH_MATMUL's b: n vectors of k floats, element t of vector j at b[j · stride_j + t · stride_t],
 // quantized symmetrically per vector into q [n, k] and scale[n] (docs/quantization.md (16)).
-void eb_qc8_quantize_ref(size_t n, size_t k, const float* b, size_t stride_j, size_t stride_t, int8_t* q, float* scale);
+void eb_qd8_quantize_cols_ref(size_t n, size_t k, const float* b, size_t stride_j, size_t stride_t, int8_t* q,
+                              float* scale);
 // y [m, n] (row stride y_stride) = clamp(float(q · w^T − zp · Σ_k w) · (s · w_scale) + bias), eq. (15).
 // q [m, k] from eb_qd8_quantize_*; w [n, k] int8 (per-channel symmetric); w_scale [n]; bias [n] or NULL.
 void eb_qd8_gemm_ref(size_t m, size_t n, size_t k, const int8_t* q, const eb_qd8_row_params* params, const int8_t* w,

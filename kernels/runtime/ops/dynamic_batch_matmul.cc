@@ -64,7 +64,7 @@ void run_ref(eb_model* m, const Op& op) {
   for (size_t s = 0; s < batch; ++s, as += M * K, bs += K * N, ys += M * N) {
     for (size_t j = 0; j < N; ++j) {
       float sb;
-      eb_qc8_quantize_ref(1, K, bs + j * stride_j, stride_j, stride_t, qb, &sb);
+      eb_qd8_quantize_cols_ref(1, K, bs + j * stride_j, stride_j, stride_t, qb, &sb);
       const float ws = sb * p.alpha;  // (16): w_scale = s_b · alpha
       for (size_t i = 0; i < M; ++i) {
         eb_qd8_row_params rp;

@@ -50,8 +50,8 @@ extern "C" void eb_qd8_quantize_ref(size_t m, size_t k, const float* x, size_t x
   }
 }
 
-extern "C" void eb_qc8_quantize_ref(size_t n, size_t k, const float* b, size_t stride_j, size_t stride_t, int8_t* q,
-                                    float* scale) {
+extern "C" void eb_qd8_quantize_cols_ref(size_t n, size_t k, const float* b, size_t stride_j, size_t stride_t,
+                                         int8_t* q, float* scale) {
   for (size_t j = 0; j < n; ++j, q += k) {
     const float* bj = b + j * stride_j;
     float c = 0.0f;
