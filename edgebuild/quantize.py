@@ -289,10 +289,11 @@ def dynamic_linears(
 ) -> dict[str, str]:
     """The linear layers to quantize dynamically (node name -> layer): every one with "dynamic", every one in a
     model with attention or layer norm with "auto", none with "static"; plus those named in `dynamic_layers`
-    (module paths or node names, as float_layers). Layers in `float_layers` stay float."""
+    (module paths or node names, as float_layers). Layers in `float_layers` stay float. Products of two activations
+    (attention's Q·Kᵀ and P·V) are chosen with them: DYNAMIC_BATCH_MATMUL."""
     if activations not in ACTIVATION_MODES:
         raise EdgebuildError(f"activations={activations!r}: one of {', '.join(ACTIVATION_MODES)}")
-    from .lower.ops.dynamic_fc import linear_parts
+    from .lower.ops.dynamic_fc import activation_product, linear_parts
     from .lower.walker import layer_of
 
     every = activations == "dynamic" or (activations == "auto" and has_attention_or_norm(gm))
@@ -300,7 +301,9 @@ def dynamic_linears(
     floats = tuple(float_layers)
     out: dict[str, str] = {}
     for n in gm.graph.nodes:
-        if n.op != "call_function" or linear_parts(n) is None or matches_float_layer(n, floats):
+        if n.op != "call_function" or matches_float_layer(n, floats):
+            continue
+        if linear_parts(n) is None and activation_product(n) is None:
             continue
         if every or matches_float_layer(n, named):
             out[n.name] = layer_of(n)

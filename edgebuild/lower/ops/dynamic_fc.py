@@ -4,6 +4,9 @@ unannotated as dynamic (edgebuild/quantize.py, `--activations`): aten.linear wit
 a linear layer (lower/ops/linear.py), and matmul / mm by a constant 2-D matrix. Its input is the float value of the
 activation (a DEQUANTIZE in front when the producer is int8), its output float32.
 
+DYNAMIC_BATCH_MATMUL: a product of two float activations (attention's Q·Kᵀ and P·V) in a model whose linear layers
+are dynamic: both operands quantized at run time, a per row, b per output column (docs/quantization.md (16)).
+
 The weights are quantized here, once, in numpy float32 as (14)'s preamble says: s_w[n] = max_k |w[n, k]| / 127 (1 for
 an all-zero row, and for a row so small that the division underflows to 0), q_w = clamp(rne(w / s_w), -127, 127)."""
 
@@ -16,11 +19,12 @@ from torch.fx import Node
 
 from ...errors import EdgebuildError
 from ...ir import DType, Layout
-from ...ir_ops import DynamicFullyConnectedFloatParams
-from ..context import LoweringContext, node_shape, op_name
+from ...ir import Tensor
+from ...ir_ops import DynamicBatchMatmulFloatParams, DynamicFullyConnectedFloatParams, ReshapeParams
+from ..context import LoweringContext, logical, node_shape, op_name
 from ..registry import register_dynamic
 from .linear import _addmm_parts
-from .matmul import MATMUL_OPS, is_constant
+from .matmul import MATMUL_OPS, _batched, is_constant, matmul_shapes
 
 MAX_K = 16384  # kernels/runtime/ops/dynamic_fully_connected.cc kMaxK: the runtime refuses longer rows
 # bmm multiplies by a 3-D operand: never a linear layer's weight
@@ -80,11 +84,44 @@ def _rank(arg: object) -> int:
     return len(shape) if shape is not None else -1
 
 
-@register_dynamic(*LINEAR_OPS)
+def activation_product(node: Node) -> tuple[Node, Node] | None:
+    """(a, b) of a matmul / bmm of two activations, both of rank >= 2 (attention's products); else None."""
+    if node.op != "call_function" or op_name(node) not in MATMUL_OPS or len(node.args) < 2:
+        return None
+    a, b = node.args[0], node.args[1]
+    if not (isinstance(a, Node) and isinstance(b, Node)) or is_constant(a) or is_constant(b):
+        return None
+    return (a, b) if _rank(a) >= 2 and _rank(b) >= 2 else None
+
+
+def lower_dynamic_product(ctx: LoweringContext, node: Node) -> None:
+    """DYNAMIC_BATCH_MATMUL of two activations (torch.matmul's rules: batch dims broadcast by an expand first)."""
+    parts = activation_product(node)
+    if parts is None:
+        raise EdgebuildError(f"{node.name}: not a product of two activations of rank >= 2")
+    a, b = ctx.float_value(parts[0], Layout.PLAIN), ctx.float_value(parts[1], Layout.PLAIN)
+    fa, fb, full = matmul_shapes(logical(ctx.tensor(a)), logical(ctx.tensor(b)))
+    if fa[-1] > MAX_K:
+        raise EdgebuildError(f"{node.name}: K = {fa[-1]} exceeds the dynamic form's {MAX_K}")
+    a, b = _batched(ctx, node, a, fa, "a"), _batched(ctx, node, b, fb, "b")
+    y = ctx.new_float(node, node_shape(node))
+    params = DynamicBatchMatmulFloatParams(transpose_b=False, alpha=1.0)
+    if tuple(full) == tuple(ctx.tensor(y).shape):
+        ctx.add_op(node, [a, b], [y], params)
+        return
+    flat = ctx.program.add_tensor(Tensor(f"{node.name}.full", DType.FLOAT32, full))
+    ctx.add_op(node, [a, b], [flat], params)
+    ctx.add_op(node, [flat], [y], ReshapeParams(), name=f"{node.name}.squeeze")
+
+
+@register_dynamic(*LINEAR_OPS, "aten.bmm.default")
 def lower_dynamic_linear(ctx: LoweringContext, node: Node) -> None:
-    """DYNAMIC_FULLY_CONNECTED of a linear layer (linear_parts): the weight quantized per row here, the bias float."""
+    """DYNAMIC_FULLY_CONNECTED of a linear layer (linear_parts): the weight quantized per row here, the bias float;
+    DYNAMIC_BATCH_MATMUL of a product of two activations (activation_product)."""
     parts = linear_parts(node)
     if parts is None:
+        if activation_product(node) is not None:
+            return lower_dynamic_product(ctx, node)
         raise EdgebuildError(f"{node.name}: not a linear layer with a constant 2-D weight")
     x_arg, w_arg, transposed, b_arg = parts
     w = ctx.float_constant(w_arg)
