@@ -4,6 +4,7 @@
 // in L1; tasks write disjoint rows of y, so any thread count gives the same bytes.
 #include "qd8_gemm.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -48,6 +49,12 @@ void pack_blocks(const Qd8Kernel& k, const int8_t* w, const float* w_scale, cons
       b[j] = j < valid && bias != NULL ? bias[n0 + j] : -0.0f;  // x + (−0) == x: "no bias" without a branch
     }
     uint8_t* dst = block + 12 * nr;
+    if (k.w_elem == 1) {  // int8: kr consecutive k of one column are consecutive in w (the block was zeroed)
+      for (size_t kb = 0; kb < kc; kb += kr, dst += nr * kr)
+        for (size_t j = 0; j < valid && kb < K; ++j)
+          memcpy(dst + j * kr, w + (n0 + j) * K + kb, K - kb < kr ? K - kb : kr);
+      continue;
+    }
     for (size_t kb = 0; kb < kc; kb += kr)
       for (size_t j = 0; j < nr; ++j)
         for (size_t r = 0; r < kr; ++r, dst += k.w_elem) {
@@ -174,7 +181,7 @@ namespace {
 
 // Per-thread scratch of one batch: [A tile params | A tile rows | packed B | q_b [N, K] | s_b [N]], 64-aligned parts.
 struct BmmLayout {
-  size_t a_params, a_rows, packed, qb, sb, total;
+  size_t a_params, a_rows, packed, qb, sb, cmax, bad, inv, total;
 };
 
 BmmLayout bmm_layout(const Qd8Kernel& k, size_t kc, size_t block_bytes, size_t N, size_t K) {
@@ -184,8 +191,75 @@ BmmLayout bmm_layout(const Qd8Kernel& k, size_t kc, size_t block_bytes, size_t N
   l.packed = l.a_rows + k.mr * a_stride_of(k, kc);
   l.qb = l.packed + round_up(N, k.nr) / k.nr * block_bytes;
   l.sb = l.qb + round_up(N * K, 64);
-  l.total = l.sb + round_up(N * sizeof(float), 64);
+  l.cmax = l.sb + round_up(N * sizeof(float), 64);
+  l.bad = l.cmax + round_up(N * sizeof(float), 64);
+  l.inv = l.bad + round_up(N * sizeof(float), 64);
+  l.total = l.inv + round_up(N * sizeof(float), 64);
   return l;
+}
+
+// (16) for every column of B (b [K, N], or b [N, K] with transpose_b), the same bits as eb_qd8_quantize_cols_ref
+// but in passes the compiler vectorizes for a row-major B: the columns' |max| and finiteness (v − v is NaN for a
+// NaN or an infinity, and NaN sticks in the sum), then the codes, rounded half to even by the 1.5·2^23 add-subtract
+// (exact for |v · inv| <= 2^22; here <= 127 (1 + 2^-22)). qb [N, K]; w_scale[N] = s_b · alpha.
+void quantize_b(const float* b, size_t K, size_t N, int32_t transpose_b, float alpha, float* cmax, float* bad,
+                float* inv, int8_t* qb, float* w_scale) {
+  const float kRound = 12582912.0f;  // 1.5 · 2^23
+  for (size_t c = 0; c < N; ++c) cmax[c] = bad[c] = 0.0f;
+  if (!transpose_b) {
+    for (size_t t = 0; t < K; ++t) {
+      const float* row = b + t * N;
+      for (size_t c = 0; c < N; ++c) {
+        const float v = row[c], a = v < 0.0f ? -v : v;
+        bad[c] = bad[c] + (v - v);
+        cmax[c] = a > cmax[c] ? a : cmax[c];
+      }
+    }
+  } else {
+    for (size_t c = 0; c < N; ++c) {
+      const float* col = b + c * K;
+      float m = 0.0f, e = 0.0f;
+      for (size_t t = 0; t < K; ++t) {
+        const float v = col[t], a = v < 0.0f ? -v : v;
+        e = e + (v - v);
+        m = a > m ? a : m;
+      }
+      cmax[c] = m;
+      bad[c] = e;
+    }
+  }
+  for (size_t c = 0; c < N; ++c) {
+    const float s = cmax[c] / 127.0f;
+    const bool ok = bad[c] == 0.0f;
+    if (!ok || !(s >= FLT_MIN)) {  // (16): NaN outputs for a non-finite column; 0 for an all-zero / subnormal one
+      w_scale[c] = (ok ? 1.0f : NAN) * alpha;
+      inv[c] = 0.0f;  // codes 0 (a non-finite column's codes are forced to 0 below)
+      continue;
+    }
+    inv[c] = 1.0f / s;
+    w_scale[c] = s * alpha;
+  }
+  if (!transpose_b) {
+    for (size_t t = 0; t < K; ++t) {
+      const float* row = b + t * N;
+      for (size_t c = 0; c < N; ++c) {
+        float r = row[c] * inv[c];
+        r = bad[c] == 0.0f ? (r + kRound) - kRound : 0.0f;
+        qb[c * K + t] = (int8_t)(r < -127.0f ? -127.0f : (r > 127.0f ? 127.0f : r));
+      }
+    }
+  } else {
+    for (size_t c = 0; c < N; ++c) {
+      const float* col = b + c * K;
+      const float ic = inv[c];
+      const bool ok = bad[c] == 0.0f;
+      for (size_t t = 0; t < K; ++t) {
+        float r = col[t] * ic;
+        r = ok ? (r + kRound) - kRound : 0.0f;
+        qb[c * K + t] = (int8_t)(r < -127.0f ? -127.0f : (r > 127.0f ? 127.0f : r));
+      }
+    }
+  }
 }
 
 struct BmmJob {
@@ -207,9 +281,8 @@ void bmm_task(void* ctx, size_t batch, size_t thread) {
   int8_t* qb = reinterpret_cast<int8_t*>(scratch + l.qb);
   float* sb = reinterpret_cast<float*>(scratch + l.sb);
   const float* b = j.b + batch * j.K * j.N;
-  // (16): column j of B is row j of b with transpose_b, else column j of b.
-  eb_qd8_quantize_cols_ref(j.N, j.K, b, j.transpose_b ? j.K : 1, j.transpose_b ? 1 : j.N, qb, sb);
-  for (size_t c = 0; c < j.N; ++c) sb[c] = sb[c] * j.alpha;  // (16): w_scale = s_b · alpha
+  quantize_b(b, j.K, j.N, j.transpose_b, j.alpha, reinterpret_cast<float*>(scratch + l.cmax),
+             reinterpret_cast<float*>(scratch + l.bad), reinterpret_cast<float*>(scratch + l.inv), qb, sb);
   pack_blocks(k, qb, sb, NULL, j.N, j.K, p.kc, p.block_bytes, scratch + l.packed);
   const float* a = j.a + batch * j.M * j.K;
   float* y = j.y + batch * j.M * j.N;

@@ -20,8 +20,11 @@ import torch
 from torch.fx import Node
 
 from ...errors import EdgebuildError
-from ...ir import DType, Tensor, UnaryFunc
+import math
+
+from ...ir import DType, Layout, OpCode, Tensor, UnaryFunc
 from ...ir_ops import BinaryFunc, UnaryFloatParams
+from ...ir_ops import f32_bits as f32_bits_of
 from ..context import LoweringContext, NotQuantized, op_name
 from ..registry import register, register_annotation, register_float
 from .ewvalue import TensorId, elementwise, ir_dtype, new_value, node_dtype, value
@@ -166,6 +169,8 @@ def lower_arith(ctx: LoweringContext, node: Node) -> None:
         sfunc = SCALAR_FUNCS.get((func, right))
         if func == B.SUB and right:  # x - c == x + (-c) exactly
             sfunc, scalar = UnaryFunc.ADD_SCALAR, -float(scalar)  # type: ignore[arg-type]
+        if sfunc == UnaryFunc.MUL_SCALAR and isinstance(tensor, Node) and fold_scale(ctx, node, tensor, scalar):
+            return
         if sfunc is not None and isinstance(tensor, Node):
             x = value(ctx, node, tensor, DType.FLOAT32, "x")
             y = new_value(ctx, node, DType.FLOAT32, ctx.tensor(x).shape)
@@ -176,6 +181,25 @@ def lower_arith(ctx: LoweringContext, node: Node) -> None:
     ta = value(ctx, node, a, work, "a")
     tb = value(ctx, node, b, work, "b")
     elementwise(ctx, node, func, ta, tb)
+
+
+def fold_scale(ctx: LoweringContext, node: Node, product: Node, scalar: object) -> bool:
+    """`product · scalar` where the product is a float (or dynamic) BATCH_MATMUL with alpha 1 that nothing else reads
+    (attention's scores · 1/√d): the scalar becomes the op's alpha and `node` aliases its output, so no pass over
+    the scores is spent on the scale. False (nothing emitted) otherwise."""
+    have = ctx.fvalues.get(product, {})
+    tid = have.get(Layout.PLAIN)
+    if len(product.users) != 1 or len(have) != 1 or tid is None or not math.isfinite(float(scalar)):  # type: ignore[arg-type]
+        return False
+    op = next((o for o in reversed(ctx.program.ops) if tid in o.outputs), None)
+    one = f32_bits_of(1.0)
+    if op is None or op.opcode not in (OpCode.BATCH_MATMUL, OpCode.DYNAMIC_BATCH_MATMUL) or len(op.params) != 2:
+        return False
+    if ctx.tensor(tid).dtype != DType.FLOAT32 or op.params[1] != one:
+        return False
+    op.params[1] = f32_bits_of(float(scalar))  # type: ignore[arg-type]  # BATCH_MATMUL (float) / DYNAMIC_…: alpha
+    ctx.alias_float(node, tid)
+    return True
 
 
 INT_ONLY = (B.BITWISE_AND, B.BITWISE_OR, B.BITWISE_XOR, B.SHIFT_LEFT, B.SHIFT_RIGHT)

@@ -21,7 +21,7 @@ from ...ir_ops import (
     SubInt8Params,
 )
 from ...qmath import quantize_multiplier
-from ..context import LoweringContext, NotQuantized, logical, node_shape, op_name, physical
+from ..context import DEQUANTIZE_NODES, LoweringContext, NotQuantized, logical, node_shape, op_name, physical
 from ..registry import register, register_annotation, register_float
 
 if TYPE_CHECKING:
@@ -165,15 +165,30 @@ def _plain_float(ctx: LoweringContext, node: Node) -> bool:
     return simple
 
 
+def _float_layout(ctx: LoweringContext, node: Node, out: tuple[int, ...]) -> Layout:
+    """NHWC for a 4-D result when an operand already exists in NHWC (a CNN's activations), else PLAIN: a 4-D
+    tensor that is not an image (attention scores [B, heads, T, T] plus their mask) stays in PyTorch's order rather
+    than being transposed to NHWC and back around the op."""
+    if len(out) != 4:
+        return Layout.PLAIN
+    for arg in node.args[:2]:
+        if isinstance(arg, Node) and Layout.NHWC in ctx.fvalues.get(arg, {}):
+            return Layout.NHWC
+        src = arg.args[0] if isinstance(arg, Node) and arg.target in DEQUANTIZE_NODES and arg.args else None
+        if isinstance(src, Node) and src in ctx.values and ctx.tensor(ctx.values[src]).layout == Layout.NHWC:
+            return Layout.NHWC  # an int8 image's dequantized value
+    return Layout.PLAIN
+
+
 @register_float("aten.sub.Tensor", "aten.mul.Tensor", "aten.sub_.Tensor", "aten.mul_.Tensor")
 def lower_binary_f32(ctx: LoweringContext, node: Node) -> None:
     """ADD / SUB / MUL in float32 with broadcasting (lower_add_f32 sends broadcasting adds here)."""
     if not _plain_float(ctx, node):
         return
     out = node_shape(node)
-    layout = Layout.NHWC if len(out) == 4 else Layout.PLAIN
-    a = broadcast_operand(ctx, node, ctx.float_value_cnn(node.args[0]), out, layout)
-    b = broadcast_operand(ctx, node, ctx.float_value_cnn(node.args[1]), out, layout)
+    layout = _float_layout(ctx, node, out)
+    a = broadcast_operand(ctx, node, ctx.float_value(node.args[0], layout), out, layout)
+    b = broadcast_operand(ctx, node, ctx.float_value(node.args[1], layout), out, layout)
     y = ctx.new_float(node, out, layout)
     kind = op_name(node).split(".")[1].rstrip("_")
     ctx.add_op(node, [a, b], [y], FLOAT_PARAMS[kind](lo=-math.inf, hi=math.inf))

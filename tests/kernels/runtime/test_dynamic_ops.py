@@ -130,9 +130,11 @@ def test_dynamic_batch_matmul(
     a = np.stack([rows_with_edges(rng, m, k) for _ in range(batch)])
     b = rng.standard_normal((batch, n, k) if transpose_b else (batch, k, n)).astype(F)
     if n > 3:
-        b[0, ..., 1] = (
-            0.0  # an all-zero vector of b (a column of B when not transposed, a row's last entry else)
-        )
+        b[0, ..., 1] = 0.0  # an all-zero vector of b (a column of B untransposed, a row's last entry else)
+        if transpose_b:
+            b[-1, 2, 0] = np.inf  # column 2 of B non-finite: its outputs are NaN
+        else:
+            b[-1, 0, 2] = np.nan
     alpha = F(0.125 + 1e-3)
     prog = Program()
     ai = prog.add_tensor(Tensor("a", DType.FLOAT32, a.shape))
