@@ -244,7 +244,7 @@ struct Lanes {
   }
 
   // Whole vectors in the loop; the tail (< N floats) runs the same loop on a zero-padded copy (lanes are independent,
-  // the pad lanes' results are dropped), so each function's body is compiled once, not twice: -4 KiB arm64
+  // the pad lanes' results are dropped), so each function's body is compiled once, not twice: -3.1 KiB arm64
   // (issue 20's budget). noinline keeps that call a call.
   template <D (*Fn)(D)>
   static __attribute__((noinline)) void map(size_t count, const float* input, float* output) {
