@@ -1,5 +1,6 @@
 // f32_unary__neon.cc: float32 UNARY for arm64 NEON (every arm64 path): 2 double lanes in a q register; armv7 keeps the
-// reference: GELU, GELU_TANH, TANH, SILU, SIGMOID, EXP and ERF in lanes, every other function through the reference.
+// reference: GELU, GELU_TANH, TANH, SILU, SIGMOID and EXP in lanes, every other function (ERF too: footprint) through
+// the reference.
 // Reference twin: eb_f32_unary_ref (f32-unary/ref.cc); equal bit for bit (kernels/test/ukernel_tester.cc): the shared
 // lane code of edgebuild/f32lanes.h says why.
 #include "edgebuild/f32lanes.h"
