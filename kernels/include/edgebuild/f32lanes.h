@@ -43,7 +43,7 @@ EB_F32LANES_TYPES(2, 16)
 // GELU's float32 lanes (f32math.h eb_gelu_f32): 16 / 8 / 4 floats, the register eb_f64x8 / x4 / x2 fills.
 typedef float eb_f32x16 __attribute__((vector_size(64)));
 typedef int32_t eb_i32x16 __attribute__((vector_size(64)));
-#define EB_F32LANES_BITS(W)                                                                                   \
+#define EB_F32LANES_BITS(W)                                                                                \
   static inline __attribute__((always_inline)) eb_i32x##W eb_fbits(eb_f32x##W x) { return (eb_i32x##W)x; } \
   static inline __attribute__((always_inline)) eb_f32x##W eb_ffrom(eb_i32x##W b) { return (eb_f32x##W)b; }
 EB_F32LANES_BITS(16)
@@ -278,14 +278,22 @@ struct Lanes {
     auto step = [&](size_t i, size_t n) __attribute__((always_inline)) {
       float buf[W] = {};
       FW x;
-      memcpy(buf, input + i, n * sizeof(float));
-      memcpy(&x, buf, sizeof x);
+      if (n == W) {
+        memcpy(&x, input + i, sizeof x);
+      } else {
+        memcpy(buf, input + i, n * sizeof(float));
+        memcpy(&x, buf, sizeof x);
+      }
       const FW y = eb_gelu_f32<FW, IW>(x);
       const IW xb = (IW)x, yb = (IW)y;
       // the references' NaN rules: a NaN input comes back quiet, a NaN made from a number (−inf · 0) is 0x7fc00000
       const FW out = (FW)(x != x ? (IW)(xb | 0x00400000) : (y != y ? (IW)(yb * 0 + 0x7fc00000) : yb));
-      memcpy(buf, &out, sizeof out);
-      memcpy(output + i, buf, n * sizeof(float));
+      if (n == W) {
+        memcpy(output + i, &out, sizeof out);
+      } else {
+        memcpy(buf, &out, sizeof out);
+        memcpy(output + i, buf, n * sizeof(float));
+      }
     };
     size_t i = 0;
     for (; i + W <= count; i += W) step(i, W);
