@@ -1384,7 +1384,8 @@ float bits_float(uint32_t b) {
 float pick_f32(Rng& r, int mode, float offset) {
   static const float specials[] = {0.0f,     -0.0f,   1e-40f, -1e-40f, 1.17549435e-38f, 88.7228394f, 88.72283f, -87.3f,
                                    -103.97f, -104.0f, 1.0f,   -1.0f,   1.4142135f,      -1.4142135f, 14.85f,    -14.85f,
-                                   3e38f,    -3e38f,  20.0f,  -20.0f,  1e-4f,           -1e-4f,      7.5f,      -7.5f};
+                                   3e38f,    -3e38f,  20.0f,  -20.0f,  1e-4f,           -1e-4f,      7.5f,      -7.5f,
+                                   -14.5f,   -14.49f, -13.9f, -12.0f,  -11.3f};  // GELU's subnormal tail
   const int k = r.range(0, 99);
   if (mode == 1 && k < 1) return NAN;
   if (mode == 1 && k < 2) return k & 1 ? INFINITY : -INFINITY;

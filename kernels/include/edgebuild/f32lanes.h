@@ -40,6 +40,16 @@ EB_F32LANES_TYPES(8, 64)
 EB_F32LANES_TYPES(4, 32)
 EB_F32LANES_TYPES(2, 16)
 #undef EB_F32LANES_TYPES
+// GELU's float32 lanes (f32math.h eb_gelu_f32): 16 / 8 / 4 floats, the register eb_f64x8 / x4 / x2 fills.
+typedef float eb_f32x16 __attribute__((vector_size(64)));
+typedef int32_t eb_i32x16 __attribute__((vector_size(64)));
+#define EB_F32LANES_BITS(W)                                                                                \
+  static inline __attribute__((always_inline)) eb_i32x##W eb_fbits(eb_f32x##W x) { return (eb_i32x##W)x; } \
+  static inline __attribute__((always_inline)) eb_f32x##W eb_ffrom(eb_i32x##W b) { return (eb_f32x##W)b; }
+EB_F32LANES_BITS(16)
+EB_F32LANES_BITS(8)
+EB_F32LANES_BITS(4)
+#undef EB_F32LANES_BITS
 // Does some / every lane of a comparison hold (f32math.h's branches that only skip work)?
 template <class M>
 static inline __attribute__((always_inline)) bool eb_lanes_any(M m) {
@@ -67,6 +77,8 @@ struct Types<8> {
   typedef eb_i64x8 I64;
   typedef eb_f32x8 F;
   typedef eb_i32x8 I32;
+  typedef eb_f32x16 FW;
+  typedef eb_i32x16 IW;
 };
 template <>
 struct Types<4> {
@@ -74,6 +86,8 @@ struct Types<4> {
   typedef eb_i64x4 I64;
   typedef eb_f32x4 F;
   typedef eb_i32x4 I32;
+  typedef eb_f32x8 FW;
+  typedef eb_i32x8 IW;
 };
 template <>
 struct Types<2> {
@@ -81,6 +95,8 @@ struct Types<2> {
   typedef eb_i64x2 I64;
   typedef eb_f32x2 F;
   typedef eb_i32x2 I32;
+  typedef eb_f32x4 FW;
+  typedef eb_i32x4 IW;
 };
 
 constexpr size_t kRow = 8;  // partials per row sum (f32math.h eb_tree8_*): G = 8 / N registers of N lanes
@@ -263,11 +279,41 @@ struct Lanes {
     }
   }
 
+  // GELU on 2N float32 lanes (f32math.h eb_gelu_f32); a tail runs on a zero-padded copy.
+  static void gelu(size_t count, const float* input, float* output) {
+    typedef typename Types<N>::FW FW;
+    typedef typename Types<N>::IW IW;
+    constexpr size_t W = 2 * N;
+    auto step = [&](size_t i, size_t n) __attribute__((always_inline)) {
+      float buf[W] = {};
+      FW x;
+      if (n == W) {
+        memcpy(&x, input + i, sizeof x);
+      } else {
+        memcpy(buf, input + i, n * sizeof(float));
+        memcpy(&x, buf, sizeof x);
+      }
+      const FW y = eb_gelu_f32<FW, IW>(x);
+      const IW xb = (IW)x, yb = (IW)y;
+      // the references' NaN rules: a NaN input comes back quiet, a NaN made from a number (−inf · 0) is 0x7fc00000
+      const FW out = (FW)(x != x ? (IW)(xb | 0x00400000) : (y != y ? (IW)(yb * 0 + 0x7fc00000) : yb));
+      if (n == W) {
+        memcpy(output + i, &out, sizeof out);
+      } else {
+        memcpy(buf, &out, sizeof out);
+        memcpy(output + i, buf, n * sizeof(float));
+      }
+    };
+    size_t i = 0;
+    for (; i + W <= count; i += W) step(i, W);
+    if (i < count) step(i, count - i);
+  }
+
   // UNARY: the functions f32math.h has as templates run here, the others in the reference.
   static void unary(int32_t func, size_t count, size_t channels, size_t slopes, const float* slope, float alpha,
                     const float* input, float* output) {
     switch (func) {
-      case EB_UNARY_GELU: map<eb_gelu<D>>(count, input, output); return;
+      case EB_UNARY_GELU: gelu(count, input, output); return;
       case EB_UNARY_GELU_TANH: map<eb_gelu_tanh<D>>(count, input, output); return;
       case EB_UNARY_TANH: map<eb_tanh<D>>(count, input, output); return;
       case EB_UNARY_SILU: map<eb_silu<D>>(count, input, output); return;

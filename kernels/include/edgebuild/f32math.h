@@ -27,6 +27,16 @@ static inline double eb_from_bits(uint64_t b) {
   memcpy(&x, &b, sizeof x);
   return x;
 }
+static inline int32_t eb_fbits(float x) {
+  int32_t b;
+  memcpy(&b, &x, sizeof b);
+  return b;
+}
+static inline float eb_ffrom(int32_t b) {
+  float x;
+  memcpy(&x, &b, sizeof x);
+  return x;
+}
 // (The vector forms are in f32lanes.h, included by the SIMD files only, before this header.)
 // c in every lane (0 + c: exact for every c but −0).
 template <class D>
@@ -180,6 +190,58 @@ static inline D eb_tanh(D x) {
 template <class D>
 static inline D eb_gelu(D x) {
   return 0.5 * x * eb_one_plus_erf(x * 0.70710678118654752);
+}
+// GELU in float32 (UNARY's GELU): F is `float` in the reference, a GCC vector of 16 / 8 / 4 floats in the SIMD
+// variants, I its int32 twin; the same float32 operations in the same order, no FMA. For x finite or ±inf (NaN: the
+// caller). GELU(x) = x·Φ(x) with q = Φ(−a), a = min(|x|, 14.5), = exp(−a²/2)·R(a):
+// - a² = a_hi² + a_lo·(a + a_hi), a_hi = a with its 12 low mantissa bits cleared (a_hi² exact): exp(−a²/2) keeps its
+//   relative accuracy up to a² = 210 (a² rounded once would lose ~100 ulp there);
+// - exp(h + l), h = −a_hi²/2: k = round(h·log2 e) (by adding and subtracting 1.5·2^23), r = (h − k·ln2_hi) − k·ln2_lo
+//   + l (k·ln2_hi exact), degree-7 Taylor polynomial, times 2^k as 2^(k>>1)·2^(k−(k>>1)) (both normal: k ≥ −152),
+//   applied last so that a subnormal result is rounded once;
+// - R(a) = Φ(−a)·exp(a²/2) = P(a)/Q(a), degrees 4 / 5, positive float32 coefficients (scripts/fit_gelu.py, relative
+//   error < 3.3e-8 on [0, 14.5]);
+// - x < 0: y = ((x·R·e)·2^k1)·2^k2; x ≥ 0: y = x·(1 − R·e·2^k) (no cancellation: R·e·2^k ≤ 0.5); x < −14.5:
+//   x·0 (−0, and NaN for −inf as before; the true value is below half the smallest subnormal from x = −14.2).
+template <class F, class I>
+static inline F eb_gelu_f32(F x) {
+  const F zero = F{};
+  const F lim = zero + 14.5f;
+  F a = eb_ffrom(eb_fbits(x) & 0x7fffffff);
+  a = a < lim ? a : lim;
+  const F a_hi = eb_ffrom(eb_fbits(a) & -4096);
+  const F a_lo = a - a_hi;
+  const F h = -0.5f * (a_hi * a_hi);
+  const F l = -0.5f * (a_lo * (a + a_hi));
+  const F kr = h * 0x1.715476p+0f + 12582912.0f;
+  const F kf = kr - 12582912.0f;
+  const I k = eb_fbits(kr) - 0x4b400000;
+  const F r = ((h - kf * 0x1.62e4p-1f) - kf * 0x1.7f7d1cp-20f) + l;
+  F e = zero + 0x1.a01a02p-13f;
+  e = e * r + 0x1.6c16c2p-10f;
+  e = e * r + 0x1.111112p-7f;
+  e = e * r + 0x1.555556p-5f;
+  e = e * r + 0x1.555556p-3f;
+  e = e * r + 0.5f;
+  e = e * r + 1.0f;
+  e = e * r + 1.0f;
+  F p = zero + 0x1.1a0708p-8f;
+  p = p * a + 0x1.5677d6p-5f;
+  p = p * a + 0x1.7e1bfap-3f;
+  p = p * a + 0x1.c536ecp-2f;
+  p = p * a + 0.5f;
+  F q = zero + 0x1.617732p-7f;
+  q = q * a + 0x1.ad3e4cp-4f;
+  q = q * a + 0x1.e9cfc2p-2f;
+  q = q * a + 0x1.374e68p+0f;
+  q = q * a + 0x1.aeddbp+0f;
+  q = q * a + 1.0f;
+  const F m = (p / q) * e;
+  const I k1 = k >> 1;
+  const I k2 = k - k1;
+  const F s = ((x < zero ? x * m : m) * eb_ffrom((k1 + 127) << 23)) * eb_ffrom((k2 + 127) << 23);
+  const F y = x < zero ? s : x * (1.0f - s);
+  return x < -lim ? x * zero : y;
 }
 template <class D>
 static inline D eb_gelu_tanh(D x) {

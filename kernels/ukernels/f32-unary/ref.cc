@@ -38,6 +38,13 @@ float lanes_fn(float x) {
   return y != y ? eb_f32_nan() : y;
 }
 
+// GELU in float32 (f32math.h eb_gelu_f32), the NaN rules of lanes_fn.
+float gelu_f32(float x) {
+  if (x != x) return eb_f32_quiet(x);
+  const float y = eb_gelu_f32<float, int32_t>(x);
+  return y != y ? eb_f32_nan() : y;
+}
+
 float apply(int32_t func, float x, float alpha) {
   const double xd = (double)x;
   switch (func) {
@@ -45,7 +52,7 @@ float apply(int32_t func, float x, float alpha) {
     case EB_UNARY_HARDSIGMOID: return clamp06(x + 3.0f) / 6.0f;
     case EB_UNARY_SIGMOID: return lanes_fn<eb_sigmoid<double>>(x);
     case EB_UNARY_SILU: return lanes_fn<eb_silu<double>>(x);
-    case EB_UNARY_GELU: return lanes_fn<eb_gelu<double>>(x);
+    case EB_UNARY_GELU: return gelu_f32(x);
     case EB_UNARY_GELU_TANH: return lanes_fn<eb_gelu_tanh<double>>(x);
     case EB_UNARY_TANH: return lanes_fn<eb_tanh<double>>(x);
     case EB_UNARY_LEAKY_RELU:
