@@ -30,7 +30,8 @@ import torch
 # edgebuild's opcodes by category, for its per-op split
 CATEGORY_OPS = {
     "FC": ("FULLY_CONNECTED", "DYNAMIC_FULLY_CONNECTED", "SPARSE_FULLY_CONNECTED"),
-    "BMM": ("BATCH_MATMUL",),
+    "BMM": ("BATCH_MATMUL", "DYNAMIC_BATCH_MATMUL"),
+    "add": ("ADD",),
     "softmax": ("SOFTMAX",),
     "norm": ("LAYER_NORM",),
     "GELU": ("UNARY",),

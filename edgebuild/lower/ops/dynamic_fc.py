@@ -18,8 +18,7 @@ import numpy as np
 from torch.fx import Node
 
 from ...errors import EdgebuildError
-from ...ir import DType, Layout
-from ...ir import Tensor
+from ...ir import DType, Layout, Tensor
 from ...ir_ops import DynamicBatchMatmulFloatParams, DynamicFullyConnectedFloatParams, ReshapeParams
 from ..context import LoweringContext, logical, node_shape, op_name
 from ..registry import register_dynamic
