@@ -39,6 +39,11 @@ foreach(_isa IN LISTS _eb_isas)
     endif()
   endforeach()
   list(APPEND EDGEBUILD_ISA_SOURCES ${_files})
+  if(_isa STREQUAL "avx2" AND EXISTS ${_eb_ukernels}/f32-bmm/f32_bmm__avx2.cc)
+    # FMA3 is not part of AVX2: the float matmul core uses it, and cpu.cc picks it only on CPUs that report FMA.
+    # A compile flag, not `#pragma GCC target`: clang (the fuzz build) does not apply the pragma to inlined intrinsics.
+    set_property(SOURCE ${_eb_ukernels}/f32-bmm/f32_bmm__avx2.cc APPEND PROPERTY COMPILE_OPTIONS -mfma)
+  endif()
   string(TOUPPER ${_isa} _upper)
   list(APPEND EDGEBUILD_ISA_DEFINITIONS EB_HAVE_ISA_${_upper}=1)
 endforeach()

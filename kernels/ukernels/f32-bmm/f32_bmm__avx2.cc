@@ -5,9 +5,8 @@
 // The arithmetic is f32_bmm__avx512vnni.cc's (its opening comment says why a double FMA per t, one lane per output
 // column, gives the twin's bits), with 16 ymm registers: tiles of 6 rows × 8 columns (12 accumulators, 2 panel
 // rows, a broadcast), per t 2 panel loads, 6 broadcast loads of a[i, t] (in double) and 12 FMAs. FMA3 is not part of
-// AVX2 proper: the file is compiled for it (the pragma below) and cpu.cc picks it only when the CPU reports FMA
+// AVX2 proper: the file is compiled with -mfma (ukernels/isa.cmake) and cpu.cc picks it only when the CPU reports FMA
 // (every AVX2 core from Haswell and Zen 1 on).
-#pragma GCC target("fma")
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
