@@ -14,14 +14,13 @@ codes (unary.lower_table): equal to PT2E's q/dq reference bit for bit.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import torch
 from torch.fx import Node
 
 from ...errors import EdgebuildError
-import math
-
 from ...ir import DType, Layout, OpCode, Tensor, UnaryFunc
 from ...ir_ops import BinaryFunc, UnaryFloatParams
 from ...ir_ops import f32_bits as f32_bits_of
@@ -169,7 +168,11 @@ def lower_arith(ctx: LoweringContext, node: Node) -> None:
         sfunc = SCALAR_FUNCS.get((func, right))
         if func == B.SUB and right:  # x - c == x + (-c) exactly
             sfunc, scalar = UnaryFunc.ADD_SCALAR, -float(scalar)  # type: ignore[arg-type]
-        if sfunc == UnaryFunc.MUL_SCALAR and isinstance(tensor, Node) and fold_scale(ctx, node, tensor, scalar):
+        if (
+            sfunc == UnaryFunc.MUL_SCALAR
+            and isinstance(tensor, Node)
+            and fold_scale(ctx, node, tensor, scalar)
+        ):
             return
         if sfunc is not None and isinstance(tensor, Node):
             x = value(ctx, node, tensor, DType.FLOAT32, "x")
@@ -193,7 +196,11 @@ def fold_scale(ctx: LoweringContext, node: Node, product: Node, scalar: object) 
         return False
     op = next((o for o in reversed(ctx.program.ops) if tid in o.outputs), None)
     one = f32_bits_of(1.0)
-    if op is None or op.opcode not in (OpCode.BATCH_MATMUL, OpCode.DYNAMIC_BATCH_MATMUL) or len(op.params) != 2:
+    if (
+        op is None
+        or op.opcode not in (OpCode.BATCH_MATMUL, OpCode.DYNAMIC_BATCH_MATMUL)
+        or len(op.params) != 2
+    ):
         return False
     if ctx.tensor(tid).dtype != DType.FLOAT32 or op.params[1] != one:
         return False
