@@ -92,13 +92,10 @@ void qd8_task(void* ctx, size_t task, size_t thread) {
   uint8_t* scratch = j.m->scratch + thread * j.m->scratch_per_thread;
   eb_qd8_row_params* params = reinterpret_cast<eb_qd8_row_params*>(scratch);
   uint8_t* a = scratch + params_bytes(k);
-  const size_t a_stride = a_stride_of(k, p.kc), pad = (p.kc - j.K) * k.a_elem;
+  const size_t a_stride = a_stride_of(k, p.kc);
   for (size_t t = t0; t < t1; ++t) {
     const size_t row0 = t * mr, rows = j.M - row0 < mr ? j.M - row0 : mr;
-    k.quantize(rows, j.K, j.x + row0 * j.K, j.K, a, a_stride, params);
-    // K padded to kr: the padded weights are 0, so any defined bytes will do.
-    for (size_t r = 0; pad != 0 && r < rows; ++r) memset(a + r * a_stride + j.K * k.a_elem, 0, pad);
-    k.gemm(rows, j.N, p.kc, a, a_stride, params, p.packed, j.y + row0 * j.N, j.N, j.lo, j.hi);
+    tile(k, p.kc, j.x + row0 * j.K, j.K, rows, a, a_stride, params, p.packed, j.y + row0 * j.N, j.N, j.lo, j.hi);
   }
 }
 
@@ -179,7 +176,8 @@ void run_qd8(eb_model* m, const OpPlan& plan, const float* x, float* y, size_t M
 
 namespace {
 
-// Per-thread scratch of one batch: [A tile params | A tile rows | packed B | q_b [N, K] | s_b [N]], 64-aligned parts.
+// Per-thread scratch of one batch, 64-aligned parts: A tile params | A tile rows | packed B | q_b [N, K] | w_scale [N]
+// | the column maxima, finiteness sums and reciprocals of quantize_b [N] each.
 struct BmmLayout {
   size_t a_params, a_rows, packed, qb, sb, cmax, bad, inv, total;
 };

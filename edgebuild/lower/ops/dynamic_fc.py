@@ -25,7 +25,7 @@ from ..registry import register_dynamic
 from .linear import _addmm_parts
 from .matmul import MATMUL_OPS, _batched, is_constant, matmul_shapes
 
-MAX_K = 16384  # kernels/runtime/ops/dynamic_fully_connected.cc kMaxK: the runtime refuses longer rows
+MAX_K = 16384  # EB_QD8_MAX_K (edgebuild/ukernels.h): the runtime refuses longer rows
 # bmm multiplies by a 3-D operand: never a linear layer's weight
 LINEAR_OPS = (
     "aten.linear.default",

@@ -147,6 +147,9 @@ void eb_f32_gemm_ref(size_t m, size_t n, size_t k, const float* input, const flo
                      float output_min, float output_max, float* output);
 
 // ---- qd8-quantize, qd8-gemm: DYNAMIC_FULLY_CONNECTED (issue 19), docs/quantization.md (14) and (15) ----
+// The longest row (K) the dynamic ops accept: (15)'s int32 bound needs K · 255 · 127 < 2^31, and the reference path
+// quantizes a row on the stack.
+#define EB_QD8_MAX_K 16384
 // One row's dynamic quantization: its scale s and zero point zp (14).
 typedef struct eb_qd8_row_params {
   float scale;

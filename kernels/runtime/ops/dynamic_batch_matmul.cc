@@ -14,7 +14,7 @@ namespace eb {
 
 namespace {
 
-constexpr int32_t kMaxK = 16384;  // the reference path's stack rows; (15)'s int32 bound needs K · 255 · 127 < 2^31
+constexpr int32_t kMaxK = EB_QD8_MAX_K;
 
 eb_status validate(OpCheck& c) {
   const Op& op = c.op();

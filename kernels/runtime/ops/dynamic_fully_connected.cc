@@ -11,8 +11,7 @@ namespace eb {
 
 namespace {
 
-// Longest row the reference path quantizes on the stack (and the int32 bound of (15): K · 255 · 127 < 2^31).
-constexpr int32_t kMaxK = 16384;
+constexpr int32_t kMaxK = EB_QD8_MAX_K;
 
 // x [..., K] float32, w [N, K] int8 constant, w_scale [N] and bias [N] float32 constants, y [..., N] float32.
 eb_status validate(OpCheck& c) {
