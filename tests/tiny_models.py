@@ -11,11 +11,13 @@ the microcontroller tests and bench/ (tests must not import bench/).
 
 from __future__ import annotations
 
+import itertools
+
 from torch import nn
 
 from .cnn_models import randomized
 
-__all__ = ["TINY_MODELS", "Autoencoder", "DSCNN", "MobileNetV1", "ResNet8", "tiny_model"]
+__all__ = ["DSCNN", "TINY_MODELS", "Autoencoder", "MobileNetV1", "ResNet8", "tiny_model"]
 
 
 def _conv_bn_relu(
@@ -112,7 +114,7 @@ class Autoencoder(nn.Module):
 
         dims = [inputs, hidden, hidden, hidden, hidden, code, hidden, hidden, hidden, hidden]
         layers: list[nn.Module] = []
-        for i, o in zip(dims, dims[1:], strict=False):
+        for i, o in itertools.pairwise(dims):
             layers += fc(i, o)
         layers.append(nn.Linear(hidden, inputs))
         self.net = nn.Sequential(*layers)

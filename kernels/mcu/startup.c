@@ -62,6 +62,12 @@ void Reset_Handler(void) {
 static void Fault_Handler(void) { _exit(3); }
 
 __attribute__((section(".vectors"), used)) const void* const eb_vectors[16] = {
-    &__stack_top,         (const void*)Reset_Handler, (const void*)Fault_Handler, (const void*)Fault_Handler,
-    (const void*)Fault_Handler, (const void*)Fault_Handler, (const void*)Fault_Handler, (const void*)Fault_Handler,
+    &__stack_top,
+    (const void*)Reset_Handler,
+    (const void*)Fault_Handler,
+    (const void*)Fault_Handler,
+    (const void*)Fault_Handler,
+    (const void*)Fault_Handler,
+    (const void*)Fault_Handler,
+    (const void*)Fault_Handler,
 };

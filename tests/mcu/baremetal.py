@@ -144,8 +144,10 @@ def run_program(
         plugin = build_insn_plugin()
         cmd[1:1] = [
             "-plugin",
-            f"{plugin},out={out_file},invoke_begin={addrs[names[0]]:#x},invoke_end={addrs[names[1]]:#x},"
-            "op_begin=0x1,op_end=0x3",
+            (
+                f"{plugin},out={out_file},invoke_begin={addrs[names[0]]:#x},invoke_end={addrs[names[1]]:#x},"
+                "op_begin=0x1,op_end=0x3"
+            ),
         ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     insns = None
