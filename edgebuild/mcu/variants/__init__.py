@@ -60,6 +60,9 @@ class Variant:
     # Extra constant arrays (int8 / int16 / int32 numpy arrays, emitted as const arrays in flash) computed at build
     # time, passed after the reference's arguments: e.g. per-channel sums of the weights for a zero-point fold.
     extra: Callable[[Params, Constants], list[np.ndarray]] | None = None
+    # The weights as the kernel reads them (a build-time reordering or widening), emitted and passed in place of the
+    # reference layout, which is then not emitted (so flash holds one copy). None: the reference layout.
+    pack: Callable[[Params, Constants], np.ndarray] | None = None
     priority: int = 0  # the highest-priority applicable variant wins
 
 
