@@ -1,0 +1,294 @@
+// mve_gemm_test.cc: bare-metal tester of the Cortex-M55 MVE CONV2D and FULLY_CONNECTED variants against their
+// references (eb_qs8_conv_ref, eb_qs8_gemm_ref), byte for byte, and their instruction-count bench (run under
+// qemu-system-arm -M mps3-an547 by tests/mcu/test_mve_gemm.py and tests/mcu/baremetal.py).
+//
+//   mve_gemm_test test SEED CASES     random cases that break kernels; prints the paths that ran, exits 1 on a mismatch
+//   mve_gemm_test bench conv ref|mve BxHxWxCxOCxKHxKWxSHxSWxPTxPLxPBxPR
+//   mve_gemm_test bench fc ref|mve MxKxN
+//                                     one call between eb_profile_invoke_begin / _end (the instruction counter's markers)
+//
+// b' (the zero-point fold the variants take, docs/quantization.md (6)) is computed here as edgebuild/mcu/variants/
+// mve_conv.py computes it at build time: b − zp_x·Σw, wrapping to int32.
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edgebuild/ukernels.h"
+
+extern "C" {
+void eb_qs8_gemm_minmax_ukernel_2x2c16__mve(const eb_qs8_gemm_params* p, const int8_t* input, const int8_t* weights,
+                                            const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                            int8_t* output, const int32_t* bias_folded);
+void eb_qs8_conv_minmax_ukernel_1x1__mve(const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weights,
+                                         const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                         int8_t* output, const int32_t* bias_folded);
+void eb_qs8_conv_minmax_ukernel__mve(const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weights,
+                                     const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                     int8_t* output, const int32_t* bias_folded, void* scratch);
+__attribute__((noinline)) void eb_profile_invoke_begin(void) { __asm__ volatile(""); }
+__attribute__((noinline)) void eb_profile_invoke_end(void) { __asm__ volatile(""); }
+}
+
+namespace {
+
+constexpr size_t kMaxIn = 192 * 1024, kMaxOut = 64 * 1024, kMaxW = 128 * 1024, kMaxOC = 1024, kMaxScratch = 8 * 1024;
+int8_t g_input[kMaxIn], g_weights[kMaxW], g_out_ref[kMaxOut + 16], g_out_var[kMaxOut + 16];
+int32_t g_bias[kMaxOC], g_folded[kMaxOC], g_mult[kMaxOC], g_shift[kMaxOC];
+alignas(16) int8_t g_scratch[kMaxScratch + 16];
+
+uint32_t g_state = 1;
+uint32_t next_u32() {  // xorshift32
+  g_state ^= g_state << 13;
+  g_state ^= g_state >> 17;
+  g_state ^= g_state << 5;
+  return g_state;
+}
+int32_t uniform(int32_t lo, int32_t hi) { return lo + (int32_t)(next_u32() % (uint32_t)(hi - lo + 1)); }
+int32_t pick(const int32_t* values, int n) { return values[next_u32() % (uint32_t)n]; }
+
+void fold(size_t oc, size_t k, int32_t zp_x, const int32_t* bias) {
+  for (size_t o = 0; o < oc; ++o) {
+    int32_t sum = 0;
+    for (size_t i = 0; i < k; ++i) sum += g_weights[o * k + i];
+    const uint32_t b = bias != NULL ? (uint32_t)bias[o] : 0u;
+    g_folded[o] = (int32_t)(b - (uint32_t)zp_x * (uint32_t)sum);
+  }
+}
+
+// Random data for one case: inputs mostly uniform, sometimes all at one extreme; weights in [−127, 127] (−128 too,
+// sometimes: the kernels do not rely on its absence); per-channel multipliers in [2^30, 2^31) with the ends, and
+// exponents either anywhere in [−31, 30] or near the one that keeps outputs in range (small n: many RDBPOT ties).
+void fill_case(size_t in_bytes, size_t w_bytes, size_t oc, size_t k, bool* has_bias) {
+  const int mode = (int)(next_u32() % 8);
+  for (size_t i = 0; i < in_bytes; ++i) {
+    g_input[i] = (int8_t)(mode == 0 ? -128 : mode == 1 ? 127 : uniform(-128, 127));
+  }
+  const bool w128 = next_u32() % 4 == 0;
+  for (size_t i = 0; i < w_bytes; ++i) g_weights[i] = (int8_t)uniform(w128 ? -128 : -127, 127);
+  *has_bias = next_u32() % 5 != 0;
+  const bool wide = next_u32() % 3 == 0;
+  int32_t typical = 0;  // log2 of a typical |acc|
+  for (size_t kk = k * 255 * 127; kk > 1; kk >>= 1) ++typical;
+  for (size_t o = 0; o < oc; ++o) {
+    const int32_t r = (int32_t)(next_u32() % 8);
+    g_bias[o] = r == 0 ? INT32_MAX - uniform(0, 1000) : r == 1 ? INT32_MIN + uniform(0, 1000) : uniform(-100000, 100000);
+    const int32_t m = (int32_t)(next_u32() % 6);
+    g_mult[o] = m == 0 ? (1 << 30) : m == 1 ? INT32_MAX : (int32_t)((1u << 30) + (next_u32() >> 2));
+    if (wide) {
+      g_shift[o] = uniform(-31, 30);
+    } else {
+      const int32_t e = 8 - typical + uniform(-3, 3);
+      g_shift[o] = e < -31 ? -31 : (e > 30 ? 30 : e);
+      if (next_u32() % 4 == 0) g_shift[o] = uniform(-4, -1);  // ties of (4b) for |acc| of a few units
+    }
+  }
+}
+
+void pick_output(int32_t* zp_y, int32_t* lo, int32_t* hi) {
+  static const int32_t zps[] = {-128, 127, 0, -5, 33};
+  *zp_y = next_u32() % 2 ? pick(zps, 5) : uniform(-128, 127);
+  *lo = -128;
+  *hi = 127;
+  const int32_t c = (int32_t)(next_u32() % 4);
+  if (c == 1) *lo = uniform(-128, 20);
+  if (c == 2) *hi = uniform(-20, 127);
+  if (c == 3) {
+    *lo = uniform(-128, 0);
+    *hi = uniform(*lo, 127);
+  }
+}
+
+int32_t pick_zp_x() {
+  static const int32_t zps[] = {-128, 127, 0, -1, 1};
+  return next_u32() % 2 ? pick(zps, 5) : uniform(-128, 127);
+}
+
+int compare(const char* what, int index, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    if (g_out_ref[i] != g_out_var[i]) {
+      printf("MISMATCH %s case %d at %u: ref %d mve %d\n", what, index, (unsigned)i, g_out_ref[i], g_out_var[i]);
+      return 1;
+    }
+  }
+  // Past the end of the output: untouched (the variants' predicated stores write only their columns).
+  for (size_t i = count; i < count + 16; ++i) {
+    if (g_out_var[i] != (int8_t)0x5a) {
+      printf("MISMATCH %s case %d: wrote past the output (byte %u)\n", what, index, (unsigned)(i - count));
+      return 1;
+    }
+  }
+  return 0;
+}
+
+bool conv_1x1_applies(const eb_qs8_conv_params& p) {  // mirrors edgebuild/mcu/variants/mve_conv.py
+  return p.kernel_height == 1 && p.kernel_width == 1 && p.pad_top == 0 && p.pad_left == 0 &&
+         (p.output_height - 1) * p.stride_height < p.input_height &&
+         (p.output_width - 1) * p.stride_width < p.input_width;
+}
+
+int run_conv(const eb_qs8_conv_params& p, bool has_bias, bool force_general, int index, int* paths) {
+  const size_t out = (size_t)p.batch * p.output_height * p.output_width * p.output_channels;
+  const size_t K = (size_t)p.kernel_height * p.kernel_width * p.input_channels;
+  const int32_t* bias = has_bias ? g_bias : NULL;
+  fold((size_t)p.output_channels, K, p.input_zero_point, bias);
+  eb_qs8_conv_ref(&p, g_input, g_weights, bias, g_mult, g_shift, g_out_ref);
+  memset(g_out_var, 0x5a, out + 16);
+  if (conv_1x1_applies(p) && !force_general) {
+    ++paths[0];
+    eb_qs8_conv_minmax_ukernel_1x1__mve(&p, g_input, g_weights, bias, g_mult, g_shift, g_out_var, g_folded);
+  } else {
+    ++paths[1];
+    memset(g_scratch, 0x77, sizeof g_scratch);  // the variant must not read stale patch bytes
+    eb_qs8_conv_minmax_ukernel__mve(&p, g_input, g_weights, bias, g_mult, g_shift, g_out_var, g_folded, g_scratch);
+  }
+  return compare("conv", index, out);
+}
+
+int conv_case(int index, int* paths) {
+  eb_qs8_conv_params p;
+  static const int32_t ks[] = {1, 1, 1, 2, 3, 3, 3, 5};
+  const int shape = (int)(next_u32() % 10);
+  p.kernel_height = pick(ks, 8);
+  p.kernel_width = next_u32() % 3 ? p.kernel_height : pick(ks, 8);
+  if (shape == 0) {  // KWS's first layer: 10×4 on one channel, stride 2
+    p.kernel_height = 10;
+    p.kernel_width = 4;
+  }
+  static const int32_t wide_c[] = {16, 31, 32, 33, 48};
+  p.input_channels = shape == 1 ? pick(wide_c, 5) : uniform(1, 17);
+  p.output_channels = uniform(1, 17);
+  p.batch = next_u32() % 6 == 0 ? 3 : 1;
+  p.groups = 1;
+  p.stride_height = uniform(1, 2);
+  p.stride_width = next_u32() % 2 ? p.stride_height : uniform(1, 2);
+  p.dilation_height = next_u32() % 6 == 0 ? 2 : 1;
+  p.dilation_width = next_u32() % 6 == 0 ? 2 : 1;
+  const int32_t eff_h = (p.kernel_height - 1) * p.dilation_height + 1;
+  const int32_t eff_w = (p.kernel_width - 1) * p.dilation_width + 1;
+  p.input_height = uniform(1, 9) + (shape == 0 ? 6 : 0);
+  p.input_width = uniform(1, 9);
+  const bool pad = next_u32() % 3 != 0;
+  p.pad_top = pad ? uniform(0, eff_h - 1) : 0;
+  p.pad_left = pad ? uniform(0, eff_w - 1) : 0;
+  const int32_t pad_bottom = pad ? uniform(0, eff_h - 1) : 0, pad_right = pad ? uniform(0, eff_w - 1) : 0;
+  const int32_t span_h = p.input_height + p.pad_top + pad_bottom - eff_h;
+  const int32_t span_w = p.input_width + p.pad_left + pad_right - eff_w;
+  if (span_h < 0 || span_w < 0) return -1;  // no output: draw again
+  p.output_height = span_h / p.stride_height + 1;
+  p.output_width = span_w / p.stride_width + 1;
+  p.input_zero_point = pick_zp_x();
+  pick_output(&p.output_zero_point, &p.output_min, &p.output_max);
+  const size_t K = (size_t)p.kernel_height * p.kernel_width * p.input_channels;
+  bool has_bias;
+  fill_case((size_t)p.batch * p.input_height * p.input_width * p.input_channels, K * p.output_channels,
+            (size_t)p.output_channels, K, &has_bias);
+  int bad = run_conv(p, has_bias, false, index, paths);
+  if (conv_1x1_applies(p)) bad |= run_conv(p, has_bias, true, index, paths);  // the general path on 1×1 too
+  return bad;
+}
+
+int fc_case(int index, int* paths) {
+  eb_qs8_gemm_params p;
+  static const int32_t ms[] = {1, 1, 2, 3, 4, 5};
+  p.m = (size_t)pick(ms, 6);
+  const int shape = (int)(next_u32() % 3);
+  p.k = shape == 0 ? (size_t)uniform(1, 17) : (size_t)(16 * uniform(0, 4) + uniform(0, 15));
+  if (p.k == 0) p.k = 1;
+  p.n = (size_t)uniform(1, 19);
+  p.input_zero_point = pick_zp_x();
+  pick_output(&p.output_zero_point, &p.output_min, &p.output_max);
+  bool has_bias;
+  fill_case(p.m * p.k, p.n * p.k, p.n, p.k, &has_bias);
+  const int32_t* bias = has_bias ? g_bias : NULL;
+  fold(p.n, p.k, p.input_zero_point, bias);
+  eb_qs8_gemm_ref(&p, g_input, g_weights, bias, g_mult, g_shift, g_out_ref);
+  memset(g_out_var, 0x5a, p.m * p.n + 16);
+  eb_qs8_gemm_minmax_ukernel_2x2c16__mve(&p, g_input, g_weights, bias, g_mult, g_shift, g_out_var, g_folded);
+  ++paths[p.m % 2 == 0 ? 2 : 3];
+  return compare("fc", index, p.m * p.n);
+}
+
+int run_tests(uint32_t seed, int cases) {
+  g_state = seed != 0 ? seed : 1;
+  int paths[4] = {0, 0, 0, 0}, bad = 0, done = 0;
+  while (done < cases) {
+    const int r = done % 2 == 0 ? conv_case(done, paths) : fc_case(done, paths);
+    if (r < 0) continue;
+    bad += r;
+    ++done;
+  }
+  printf("paths: conv_1x1 %d, conv_im2col %d, fc_even_rows %d, fc_odd_rows %d\n", paths[0], paths[1], paths[2],
+         paths[3]);
+  printf("%d cases, %d mismatches\n", cases, bad);
+  return bad == 0 && paths[0] > 0 && paths[1] > 0 && paths[2] > 0 && paths[3] > 0 ? 0 : 1;
+}
+
+int bench(int argc, char** argv) {
+  if (argc < 4) return 2;
+  const bool conv = strcmp(argv[2], "conv") == 0, mve = strcmp(argv[3], "mve") == 0;
+  // The shape is one argument, numbers joined by 'x' (semihosting passes at most 15 arguments; QEMU's option
+  // syntax takes commas).
+  int v[16] = {0};
+  const char* s = argc > 4 ? argv[4] : "";
+  for (int i = 0; i < 16 && *s != '\0'; ++i) {
+    v[i] = (int)strtol(s, (char**)&s, 10);
+    if (*s == 'x') ++s;
+  }
+  g_state = 12345;
+  bool has_bias;
+  if (conv) {
+    eb_qs8_conv_params p;
+    p.batch = v[0], p.input_height = v[1], p.input_width = v[2], p.input_channels = v[3], p.output_channels = v[4];
+    p.kernel_height = v[5], p.kernel_width = v[6], p.stride_height = v[7], p.stride_width = v[8];
+    p.pad_top = v[9], p.pad_left = v[10];
+    p.groups = 1, p.dilation_height = 1, p.dilation_width = 1;
+    p.output_height = (p.input_height + v[9] + v[11] - p.kernel_height) / p.stride_height + 1;
+    p.output_width = (p.input_width + v[10] + v[12] - p.kernel_width) / p.stride_width + 1;
+    p.input_zero_point = -3, p.output_zero_point = 5, p.output_min = -128, p.output_max = 127;
+    const size_t K = (size_t)p.kernel_height * p.kernel_width * p.input_channels;
+    const size_t in = (size_t)p.batch * p.input_height * p.input_width * p.input_channels;
+    const size_t out = (size_t)p.batch * p.output_height * p.output_width * p.output_channels;
+    if (in > kMaxIn || out > kMaxOut || K * p.output_channels > kMaxW || 2 * K > kMaxScratch) return 2;
+    fill_case(in, K * p.output_channels, (size_t)p.output_channels, K, &has_bias);
+    fold((size_t)p.output_channels, K, p.input_zero_point, g_bias);
+    const bool one = conv_1x1_applies(p);
+    eb_profile_invoke_begin();
+    if (!mve) {
+      eb_qs8_conv_ref(&p, g_input, g_weights, g_bias, g_mult, g_shift, g_out_ref);
+    } else if (one) {
+      eb_qs8_conv_minmax_ukernel_1x1__mve(&p, g_input, g_weights, g_bias, g_mult, g_shift, g_out_var, g_folded);
+    } else {
+      eb_qs8_conv_minmax_ukernel__mve(&p, g_input, g_weights, g_bias, g_mult, g_shift, g_out_var, g_folded, g_scratch);
+    }
+    eb_profile_invoke_end();
+    printf("macs %u path %s\n", (unsigned)(out * K), !mve ? "ref" : one ? "1x1" : "im2col");
+  } else {
+    eb_qs8_gemm_params p;
+    p.m = (size_t)v[0], p.k = (size_t)v[1], p.n = (size_t)v[2];
+    p.input_zero_point = -3, p.output_zero_point = 5, p.output_min = -128, p.output_max = 127;
+    if (p.m * p.k > kMaxIn || p.m * p.n > kMaxOut || p.n * p.k > kMaxW || p.n > kMaxOC) return 2;
+    fill_case(p.m * p.k, p.n * p.k, p.n, p.k, &has_bias);
+    fold(p.n, p.k, p.input_zero_point, g_bias);
+    eb_profile_invoke_begin();
+    if (!mve) {
+      eb_qs8_gemm_ref(&p, g_input, g_weights, g_bias, g_mult, g_shift, g_out_ref);
+    } else {
+      eb_qs8_gemm_minmax_ukernel_2x2c16__mve(&p, g_input, g_weights, g_bias, g_mult, g_shift, g_out_var, g_folded);
+    }
+    eb_profile_invoke_end();
+    printf("macs %u path %s\n", (unsigned)(p.m * p.n * p.k), mve ? "mve" : "ref");
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && strcmp(argv[1], "test") == 0) {
+    return run_tests(argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 1u, argc > 3 ? atoi(argv[3]) : 200);
+  }
+  if (argc >= 2 && strcmp(argv[1], "bench") == 0) return bench(argc, argv);
+  printf("usage: %s test SEED CASES | bench conv|fc ref|mve ...\n", argc > 0 ? argv[0] : "mve_gemm_test");
+  return 2;
+}
