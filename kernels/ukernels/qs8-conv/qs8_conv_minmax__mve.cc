@@ -6,16 +6,21 @@
 // Σ x·w + b'[oc] with b' = b − zp_x·Σw folded at build time (edgebuild/mcu/variants/mve_conv.py), so a padding tap
 // holding the code zp_x adds zp_x·w, which the fold takes back: exactly the reference's skipped tap (all mod 2^32).
 //  - eb_qs8_conv_minmax_ukernel_1x1__mve: 1×1 kernels without padding (pointwise convolutions, strided 1×1 skips):
-//    a pixel's C channels are already a row in NHWC, so the rows are read in place, no copy.
-//  - eb_qs8_conv_minmax_ukernel__mve: any kernel, stride, padding, dilation: the patches of two pixels are gathered
-//    into the scratch (2·K bytes of the arena; a padding tap filled with zp_x), then the row kernel runs on them.
+//    a pixel's C channels are already a row in NHWC, read in place (one row-kernel call per output row, or one for
+//    the whole tensor at stride 1).
+//  - eb_qs8_conv_minmax_ukernel__mve: any kernel, stride, padding, dilation: the patches of a block of pixels are
+//    gathered into the scratch (padding taps filled with zp_x), then the row kernel runs on the block. A patch
+//    inside the input is KH runs of KW·C contiguous bytes (NHWC), copied 16 bytes a move; the gather costs about
+//    K / 8 instructions per pixel against K·OC / 32 for the products. The block is up to 8 pixels, fewer when
+//    K is large, so the scratch stays under 2 KiB where it can (kernel-call overhead per block).
 #include <arm_mve.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "edgebuild/ukernels.h"
 
-// Defined in qs8-gemm/qs8_gemm_minmax_2x2c16__mve.cc (both files are the variants' sources).
+// Defined in qs8-gemm/qs8_gemm_minmax_2x2c16__mve.cc (both files are the variants' sources): rows r < p->m at
+// input + r·input_stride (p->k bytes each) against weights [p->n, p->k], output row r at output + r·p->n.
 extern "C" void eb_qs8_gemm_rows_minmax_ukernel_2x2c16__mve(const eb_qs8_gemm_params* p, const int8_t* input,
                                                             size_t input_stride, const int8_t* weights,
                                                             const int32_t* bias_folded, const int32_t* multiplier,
@@ -36,45 +41,46 @@ eb_qs8_gemm_params rows_params(const eb_qs8_conv_params* p, size_t rows, size_t 
 }
 
 inline void copy_bytes(int8_t* dst, const int8_t* src, int32_t n) {
-  for (; n > 0; n -= 16, src += 16, dst += 16) {
+  for (; n >= 16; n -= 16, src += 16, dst += 16) vstrbq_s8(dst, vldrbq_s8(src));
+  if (n > 0) {
     const mve_pred16_t p = vctp8q((uint32_t)n);
     vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
   }
 }
 
 inline void fill_bytes(int8_t* dst, int8x16_t value, int32_t n) {
-  for (; n > 0; n -= 16, dst += 16) vstrbq_p_s8(dst, value, vctp8q((uint32_t)n));
+  for (; n >= 16; n -= 16, dst += 16) vstrbq_s8(dst, value);
+  if (n > 0) vstrbq_p_s8(dst, value, vctp8q((uint32_t)n));
 }
 
 // The patch of output pixel (b, oh, ow) in the weights' (kh, kw, c) order; taps outside the input hold zp_x.
 void gather_patch(const eb_qs8_conv_params* p, const int8_t* input, int32_t b, int32_t oh, int32_t ow, int8x16_t zp,
                   int8_t* dst) {
   const int32_t H = p->input_height, W = p->input_width, C = p->input_channels;
-  const int32_t KH = p->kernel_height, KW = p->kernel_width;
-  const int32_t iw0 = ow * p->stride_width - p->pad_left;
-  for (int32_t kh = 0; kh < KH; ++kh, dst += KW * C) {
-    const int32_t ih = oh * p->stride_height - p->pad_top + kh * p->dilation_height;
+  const int32_t KH = p->kernel_height, KW = p->kernel_width, run = KW * C;
+  const int32_t iw0 = ow * p->stride_width - p->pad_left, ih0 = oh * p->stride_height - p->pad_top;
+  const size_t row_bytes = (size_t)W * (size_t)C;
+  const int8_t* image = input + (size_t)b * (size_t)H * row_bytes;
+  if (p->dilation_width == 1 && iw0 >= 0 && iw0 + KW <= W && ih0 >= 0 &&
+      ih0 + (KH - 1) * p->dilation_height < H) {  // inside: KH runs of KW·C bytes
+    const int8_t* src = image + (size_t)ih0 * row_bytes + (size_t)iw0 * (size_t)C;
+    const size_t step = (size_t)p->dilation_height * row_bytes;
+    for (int32_t kh = 0; kh < KH; ++kh, src += step, dst += run) copy_bytes(dst, src, run);
+    return;
+  }
+  for (int32_t kh = 0; kh < KH; ++kh, dst += run) {
+    const int32_t ih = ih0 + kh * p->dilation_height;
     if (ih < 0 || ih >= H) {
-      fill_bytes(dst, zp, KW * C);
+      fill_bytes(dst, zp, run);
       continue;
     }
-    const int8_t* row = input + ((size_t)b * (size_t)H + (size_t)ih) * (size_t)W * (size_t)C;
-    if (p->dilation_width == 1) {  // the row's valid taps are one contiguous run of C·(kw_hi − kw_lo) bytes
-      int32_t kw_lo = iw0 < 0 ? -iw0 : 0;
-      int32_t kw_hi = W - iw0 < KW ? W - iw0 : KW;
-      if (kw_lo > KW) kw_lo = KW;
-      if (kw_hi < kw_lo) kw_hi = kw_lo;
-      fill_bytes(dst, zp, kw_lo * C);
-      copy_bytes(dst + kw_lo * C, row + (ptrdiff_t)(iw0 + kw_lo) * C, (kw_hi - kw_lo) * C);
-      fill_bytes(dst + kw_hi * C, zp, (KW - kw_hi) * C);
-    } else {
-      for (int32_t kw = 0; kw < KW; ++kw) {
-        const int32_t iw = iw0 + kw * p->dilation_width;
-        if (iw < 0 || iw >= W) {
-          fill_bytes(dst + kw * C, zp, C);
-        } else {
-          copy_bytes(dst + kw * C, row + (size_t)iw * (size_t)C, C);
-        }
+    const int8_t* row = image + (size_t)ih * row_bytes;
+    for (int32_t kw = 0; kw < KW; ++kw) {
+      const int32_t iw = iw0 + kw * p->dilation_width;
+      if (iw < 0 || iw >= W) {
+        fill_bytes(dst + kw * C, zp, C);
+      } else {
+        copy_bytes(dst + kw * C, row + (size_t)iw * (size_t)C, C);
       }
     }
   }
@@ -107,22 +113,29 @@ extern "C" void eb_qs8_conv_minmax_ukernel_1x1__mve(const eb_qs8_conv_params* p,
   }
 }
 
-// Any CONV2D with groups 1; scratch: 2·KH·KW·C bytes (16-byte aligned) of the arena.
+// Pixels per gathered block (even, 2..8) and so the scratch: 8·K bytes up to K = 256, then 2 KiB, at least 2·K.
+extern "C" size_t eb_qs8_conv_minmax_ukernel__mve_block(size_t k) {
+  size_t rows = k == 0 ? 8 : 2048 / k;
+  rows = rows > 8 ? 8 : rows;
+  return rows < 2 ? 2 : rows & ~(size_t)1;
+}
+
+// Any CONV2D with groups 1; scratch: eb_qs8_conv_minmax_ukernel__mve_block(K)·K bytes, K = KH·KW·C (16-byte
+// aligned) of the arena.
 extern "C" void eb_qs8_conv_minmax_ukernel__mve(const eb_qs8_conv_params* p, const int8_t* input,
                                                 const int8_t* weights, const int32_t* bias, const int32_t* multiplier,
                                                 const int32_t* shift, int8_t* output, const int32_t* bias_folded,
                                                 void* scratch) {
   (void)bias;
   const size_t K = (size_t)p->kernel_height * (size_t)p->kernel_width * (size_t)p->input_channels;
-  const size_t OC = (size_t)p->output_channels;
+  const size_t OC = (size_t)p->output_channels, block = eb_qs8_conv_minmax_ukernel__mve_block(K);
   const int32_t OH = p->output_height, OW = p->output_width;
   const int8x16_t zp = vdupq_n_s8((int8_t)p->input_zero_point);
   int8_t* rows = (int8_t*)scratch;
-  const eb_qs8_gemm_params pair = rows_params(p, 2, K), one = rows_params(p, 1, K);
   int32_t b = 0, oh = 0, ow = 0;  // the next pixel
   const size_t pixels = (size_t)p->batch * (size_t)OH * (size_t)OW;
   for (size_t i = 0; i < pixels;) {
-    const size_t count = pixels - i >= 2 ? 2 : 1;
+    const size_t count = pixels - i >= block ? block : pixels - i;
     for (size_t r = 0; r < count; ++r) {
       gather_patch(p, input, b, oh, ow, zp, rows + r * K);
       if (++ow == OW) {
@@ -133,8 +146,8 @@ extern "C" void eb_qs8_conv_minmax_ukernel__mve(const eb_qs8_conv_params* p, con
         }
       }
     }
-    eb_qs8_gemm_rows_minmax_ukernel_2x2c16__mve(count == 2 ? &pair : &one, rows, K, weights, bias_folded, multiplier,
-                                                shift, output + i * OC);
+    const eb_qs8_gemm_params g = rows_params(p, count, K);
+    eb_qs8_gemm_rows_minmax_ukernel_2x2c16__mve(&g, rows, K, weights, bias_folded, multiplier, shift, output + i * OC);
     i += count;
   }
 }
