@@ -3,16 +3,25 @@
 // qemu-system-arm -M mps3-an547 by tests/mcu/test_mve_gemm.py and tests/mcu/baremetal.py).
 //
 //   mve_gemm_test test SEED CASES     random cases that break kernels; prints the paths that ran, exits 1 on a mismatch
+//   mve_gemm_test case FILE FUNCTION SCRATCH
+//                                     one case written by the Python test: parameters, data and b' as the registry's
+//                                     `extra` computed it (edgebuild/mcu/variants/mve_*.py); runs FUNCTION (the variant
+//                                     `choose` picked) with exactly SCRATCH bytes of scratch (its `scratch_bytes`),
+//                                     checks the bytes after the scratch and the output are untouched; exits 1 if not
 //   mve_gemm_test bench conv ref|mve BxHxWxCxOCxKHxKWxSHxSWxPTxPLxPBxPR
 //   mve_gemm_test bench fc ref|mve MxKxN
-//                                     one call between eb_profile_invoke_begin / _end (the instruction counter's markers)
+//                                     one call between eb_profile_invoke_begin / _end (the instruction counter's
+//                                     markers)
 //
-// b' (the zero-point fold the variants take, docs/quantization.md (6)) is computed here as edgebuild/mcu/variants/
-// mve_conv.py computes it at build time: b − zp_x·Σw, wrapping to int32.
+// For `test` and `bench`, b' (the zero-point fold the variants take, docs/quantization.md (6)) is computed here as
+// edgebuild/mcu/variants/mve_conv.py computes it at build time: b − zp_x·Σw, wrapping to int32; `case` reads the
+// registry's own.
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "edgebuild/ukernels.h"
 
@@ -26,6 +35,7 @@ void eb_qs8_conv_minmax_ukernel_1x1__mve(const eb_qs8_conv_params* p, const int8
 void eb_qs8_conv_minmax_ukernel__mve(const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weights,
                                      const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
                                      int8_t* output, const int32_t* bias_folded, void* scratch);
+size_t eb_qs8_conv_minmax_ukernel__mve_block(size_t k);
 __attribute__((noinline)) void eb_profile_invoke_begin(void) { __asm__ volatile(""); }
 __attribute__((noinline)) void eb_profile_invoke_end(void) { __asm__ volatile(""); }
 }
@@ -72,7 +82,9 @@ void fill_case(size_t in_bytes, size_t w_bytes, size_t oc, size_t k, bool* has_b
   for (size_t kk = k * 255 * 127; kk > 1; kk >>= 1) ++typical;
   for (size_t o = 0; o < oc; ++o) {
     const int32_t r = (int32_t)(next_u32() % 8);
-    g_bias[o] = r == 0 ? INT32_MAX - uniform(0, 1000) : r == 1 ? INT32_MIN + uniform(0, 1000) : uniform(-100000, 100000);
+    g_bias[o] = r == 0   ? INT32_MAX - uniform(0, 1000)
+                : r == 1 ? INT32_MIN + uniform(0, 1000)
+                         : uniform(-100000, 100000);
     const int32_t m = (int32_t)(next_u32() % 6);
     g_mult[o] = m == 0 ? (1 << 30) : m == 1 ? INT32_MAX : (int32_t)((1u << 30) + (next_u32() >> 2));
     if (wide) {
@@ -224,6 +236,91 @@ int run_tests(uint32_t seed, int cases) {
   return bad == 0 && paths[0] > 0 && paths[1] > 0 && paths[2] > 0 && paths[3] > 0 ? 0 : 1;
 }
 
+// File layout (little-endian int32 unless said): kind (0 conv, 1 fc), has_bias, then 20 conv parameters in
+// eb_qs8_conv_params order or m, n, k, zp_x, zp_y, min, max; the input and weight bytes; bias, multiplier, shift and
+// b' (OC each).
+// Read with open / read, not fopen: newlib's fopen mallocs its buffer, and rdimon's sbrk refuses a heap (.bss in
+// ISRAM) above the stack (DTCM) on mps3-an547, so fopen fails with ENOMEM there.
+bool read_all(int fd, void* dst, size_t bytes) {
+  for (char* p = (char*)dst; bytes > 0;) {
+    const int got = (int)read(fd, p, bytes);
+    if (got <= 0) return false;
+    p += got;
+    bytes -= (size_t)got;
+  }
+  return true;
+}
+
+int run_case(const char* path, const char* function, size_t scratch_bytes) {
+  const int f = open(path, O_RDONLY);
+  if (f < 0) {
+    printf("cannot open %s\n", path);
+    return 2;
+  }
+  int32_t head[22];
+  if (!read_all(f, head, sizeof head)) {
+    printf("%s: short header\n", path);
+    return 2;
+  }
+  const bool conv = head[0] == 0, has_bias = head[1] != 0;
+  eb_qs8_conv_params cp;
+  eb_qs8_gemm_params gp;
+  size_t in = 0, oc = 0, k = 0, out = 0;
+  if (conv) {
+    memcpy(&cp, head + 2, sizeof cp);
+    k = (size_t)cp.kernel_height * cp.kernel_width * cp.input_channels;
+    oc = (size_t)cp.output_channels;
+    in = (size_t)cp.batch * cp.input_height * cp.input_width * cp.input_channels;
+    out = (size_t)cp.batch * cp.output_height * cp.output_width * oc;
+  } else {
+    gp.m = (size_t)head[2], gp.n = (size_t)head[3], gp.k = (size_t)head[4];
+    gp.input_zero_point = head[5], gp.output_zero_point = head[6], gp.output_min = head[7], gp.output_max = head[8];
+    k = gp.k, oc = gp.n, in = gp.m * gp.k, out = gp.m * gp.n;
+  }
+  if (in > kMaxIn || oc * k > kMaxW || oc > kMaxOC || out > kMaxOut || scratch_bytes > kMaxScratch) {
+    printf("%s: case too large for the tester's buffers\n", path);
+    return 2;
+  }
+  const bool ok = read_all(f, g_input, in) && read_all(f, g_weights, oc * k) && read_all(f, g_bias, 4 * oc) &&
+                  read_all(f, g_mult, 4 * oc) && read_all(f, g_shift, 4 * oc) && read_all(f, g_folded, 4 * oc);
+  close(f);
+  if (!ok) {
+    printf("%s: short file\n", path);
+    return 2;
+  }
+  const int32_t* bias = has_bias ? g_bias : NULL;
+  memset(g_out_var, 0x5a, out + 16);
+  memset(g_scratch, 0x77, sizeof g_scratch);
+  if (conv) {
+    eb_qs8_conv_ref(&cp, g_input, g_weights, bias, g_mult, g_shift, g_out_ref);
+    if (strcmp(function, "eb_qs8_conv_minmax_ukernel_1x1__mve") == 0) {
+      eb_qs8_conv_minmax_ukernel_1x1__mve(&cp, g_input, g_weights, bias, g_mult, g_shift, g_out_var, g_folded);
+    } else if (strcmp(function, "eb_qs8_conv_minmax_ukernel__mve") == 0) {
+      eb_qs8_conv_minmax_ukernel__mve(&cp, g_input, g_weights, bias, g_mult, g_shift, g_out_var, g_folded,
+                                      scratch_bytes > 0 ? g_scratch : NULL);
+    } else {
+      printf("unknown conv function %s\n", function);
+      return 2;
+    }
+  } else {
+    if (strcmp(function, "eb_qs8_gemm_minmax_ukernel_2x2c16__mve") != 0) {
+      printf("unknown fc function %s\n", function);
+      return 2;
+    }
+    eb_qs8_gemm_ref(&gp, g_input, g_weights, bias, g_mult, g_shift, g_out_ref);
+    eb_qs8_gemm_minmax_ukernel_2x2c16__mve(&gp, g_input, g_weights, bias, g_mult, g_shift, g_out_var, g_folded);
+  }
+  for (size_t i = scratch_bytes; i < sizeof g_scratch; ++i) {
+    if (g_scratch[i] != 0x77) {
+      printf("MISMATCH %s: wrote scratch byte %u of %u\n", function, (unsigned)i, (unsigned)scratch_bytes);
+      return 1;
+    }
+  }
+  const int bad = compare(function, 0, out);
+  printf("%s: %u outputs, %s\n", function, (unsigned)out, bad ? "mismatch" : "bit-identical");
+  return bad;
+}
+
 int bench(int argc, char** argv) {
   if (argc < 4) return 2;
   const bool conv = strcmp(argv[2], "conv") == 0, mve = strcmp(argv[3], "mve") == 0;
@@ -289,6 +386,14 @@ int main(int argc, char** argv) {
     return run_tests(argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 1u, argc > 3 ? atoi(argv[3]) : 200);
   }
   if (argc >= 2 && strcmp(argv[1], "bench") == 0) return bench(argc, argv);
-  printf("usage: %s test SEED CASES | bench conv|fc ref|mve ...\n", argc > 0 ? argv[0] : "mve_gemm_test");
+  if (argc >= 5 && strcmp(argv[1], "case") == 0) return run_case(argv[2], argv[3], (size_t)strtoul(argv[4], NULL, 10));
+  if (argc >= 2 && strcmp(argv[1], "block") == 0) {  // the gather block for each K (the registry mirrors it)
+    for (int i = 2; i < argc; ++i) {
+      printf("%u\n", (unsigned)eb_qs8_conv_minmax_ukernel__mve_block((size_t)strtoul(argv[i], NULL, 10)));
+    }
+    return 0;
+  }
+  printf("usage: %s test SEED CASES | case FILE FUNCTION SCRATCH | block K... | bench conv|fc ref|mve SHAPE\n",
+         argc > 0 ? argv[0] : "mve_gemm_test");
   return 2;
 }

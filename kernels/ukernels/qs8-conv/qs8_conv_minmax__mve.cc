@@ -122,10 +122,9 @@ extern "C" size_t eb_qs8_conv_minmax_ukernel__mve_block(size_t k) {
 
 // Any CONV2D with groups 1; scratch: eb_qs8_conv_minmax_ukernel__mve_block(K)·K bytes, K = KH·KW·C (16-byte
 // aligned) of the arena.
-extern "C" void eb_qs8_conv_minmax_ukernel__mve(const eb_qs8_conv_params* p, const int8_t* input,
-                                                const int8_t* weights, const int32_t* bias, const int32_t* multiplier,
-                                                const int32_t* shift, int8_t* output, const int32_t* bias_folded,
-                                                void* scratch) {
+extern "C" void eb_qs8_conv_minmax_ukernel__mve(const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weights,
+                                                const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                                int8_t* output, const int32_t* bias_folded, void* scratch) {
   (void)bias;
   const size_t K = (size_t)p->kernel_height * (size_t)p->kernel_width * (size_t)p->input_channels;
   const size_t OC = (size_t)p->output_channels, block = eb_qs8_conv_minmax_ukernel__mve_block(K);

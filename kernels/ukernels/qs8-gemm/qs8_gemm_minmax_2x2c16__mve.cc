@@ -25,8 +25,7 @@ namespace {
 //    (a saturating add): that moves exactly the negative ties down and changes no other result. x & right has the
 //    sign bit set iff x < 0 and n > 0 (right = −n is negative), so the shift by 31 gives the −1 or 0.
 // Then sat32(q + zp_y) (VQADD) and the clamp to [act_min, act_max].
-inline int32x4_t requantize(int32x4_t acc, int32x4_t mult, int32x4_t shift, int32x4_t zp, int32x4_t lo,
-                            int32x4_t hi) {
+inline int32x4_t requantize(int32x4_t acc, int32x4_t mult, int32x4_t shift, int32x4_t zp, int32x4_t lo, int32x4_t hi) {
   const int32x4_t zero = vdupq_n_s32(0);
   const int32x4_t left = vmaxq_s32(shift, zero);
   const int32x4_t right = vminq_s32(shift, zero);
@@ -118,8 +117,8 @@ extern "C" __attribute__((optimize("no-ivopts"))) void eb_qs8_gemm_rows_minmax_u
       const int8_t* ws[2] = {w, w + K};
       int32_t a[2][2];
       dot<2, 2>(x, ws, K, a);
-      int32x4_t acc = vaddq_s32(lanes(a[0][0], a[0][1], a[1][0], a[1][1]),
-                                vldrwq_gather_shifted_offset_s32(bias_folded, col));
+      int32x4_t acc =
+          vaddq_s32(lanes(a[0][0], a[0][1], a[1][0], a[1][1]), vldrwq_gather_shifted_offset_s32(bias_folded, col));
       const int32x4_t q = requantize(acc, vldrwq_gather_shifted_offset_s32(multiplier, col),
                                      vldrwq_gather_shifted_offset_s32(shift, col), zp, lo, hi);
       vstrbq_scatter_offset_s32(y + n, at, q);
@@ -134,7 +133,8 @@ extern "C" __attribute__((optimize("no-ivopts"))) void eb_qs8_gemm_rows_minmax_u
       const uint32x4_t c = vdupq_n_u32(cn);
       uint32x4_t rows = vdupq_n_u32(0);
       rows = vsetq_lane_u32((uint32_t)N, rows, 1);
-      const int32x4_t acc = vaddq_s32(lanes(a[0][0], a[1][0], 0, 0), vldrwq_gather_shifted_offset_z_s32(bias_folded, c, two));
+      const int32x4_t acc =
+          vaddq_s32(lanes(a[0][0], a[1][0], 0, 0), vldrwq_gather_shifted_offset_z_s32(bias_folded, c, two));
       const int32x4_t q = requantize(acc, vldrwq_gather_shifted_offset_z_s32(multiplier, c, two),
                                      vldrwq_gather_shifted_offset_z_s32(shift, c, two), zp, lo, hi);
       vstrbq_scatter_offset_p_s32(y + n, rows, q, two);
@@ -152,7 +152,8 @@ extern "C" __attribute__((optimize("no-ivopts"))) void eb_qs8_gemm_rows_minmax_u
       dot<1, 4>(x, ws, K, a);
       const mve_pred16_t valid = vctp32q((uint32_t)(left < 4 ? left : 4));
       const int32x4_t acc = vaddq_s32(lanes(a[0][0], a[0][1], a[0][2], a[0][3]), vldrwq_z_s32(bias_folded + n, valid));
-      const int32x4_t q = requantize(acc, vldrwq_z_s32(multiplier + n, valid), vldrwq_z_s32(shift + n, valid), zp, lo, hi);
+      const int32x4_t q =
+          requantize(acc, vldrwq_z_s32(multiplier + n, valid), vldrwq_z_s32(shift + n, valid), zp, lo, hi);
       vstrbq_p_s32(y + n, q, valid);
     }
   }

@@ -1,0 +1,81 @@
+"""Cortex-M55 MVE (Helium) variants of CONV2D (groups 1): kernels/ukernels/qs8-conv/qs8_conv_minmax__mve.cc, which
+runs its GEMM rows through the FULLY_CONNECTED row kernel of qs8-gemm/qs8_gemm_minmax_2x2c16__mve.cc.
+
+Both take b' = b − zp_x·Σw per output channel (`fold_bias`, docs/quantization.md (6) with the input zero point
+folded), so the kernels multiply raw int8 codes and a padding tap is the code zp_x. The weights keep the reference
+layout [OC, KH, KW, C] (already the GEMM's [OC, K]): no `pack`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgebuild.mcu.variants import Constants, Params, Variant
+
+_SOURCES = ("ukernels/qs8-conv/qs8_conv_minmax__mve.cc", "ukernels/qs8-gemm/qs8_gemm_minmax_2x2c16__mve.cc")
+_ARGS = (
+    "const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weights, const int32_t* bias, "
+    "const int32_t* multiplier, const int32_t* shift, int8_t* output, const int32_t* bias_folded"
+)
+
+
+def fold_bias(zero_point: int, weights: np.ndarray, bias: np.ndarray | None, channels: int) -> np.ndarray:
+    """b'[c] = b[c] − zp_x·Σ_k w[c, k], wrapped to int32 as the kernels' accumulators wrap (equal mod 2^32)."""
+    sums = weights.reshape(channels, -1).astype(np.int64).sum(axis=1)
+    b = np.zeros(channels, np.int64) if bias is None else np.asarray(bias, np.int64).reshape(channels)
+    folded = (b - int(zero_point) * sums) & 0xFFFFFFFF
+    return folded.astype(np.uint32).view(np.int32)
+
+
+def _extra(p: Params, c: Constants) -> list[np.ndarray]:
+    weights = c["weights"]
+    assert weights is not None
+    return [fold_bias(p["input_zero_point"], weights, c["bias"], p["output_channels"])]
+
+
+def _is_1x1_in_place(p: Params) -> bool:
+    return (
+        p["groups"] == 1
+        and p["kernel_height"] == 1
+        and p["kernel_width"] == 1
+        and p["pad_top"] == 0
+        and p["pad_left"] == 0
+        and (p["output_height"] - 1) * p["stride_height"] < p["input_height"]
+        and (p["output_width"] - 1) * p["stride_width"] < p["input_width"]
+    )
+
+
+def gather_block(k: int) -> int:
+    """Pixels per gathered block of eb_qs8_conv_minmax_ukernel__mve (its `_block` function, the same rule)."""
+    rows = 8 if k == 0 else min(8, 2048 // k)
+    return 2 if rows < 2 else rows & ~1
+
+
+def _scratch(p: Params) -> int:
+    k = p["kernel_height"] * p["kernel_width"] * p["input_channels"]
+    return (gather_block(k) * k + 15) // 16 * 16
+
+
+VARIANTS = [
+    Variant(
+        family="conv",
+        isa="mve",
+        function="eb_qs8_conv_minmax_ukernel_1x1__mve",
+        prototype=f"void eb_qs8_conv_minmax_ukernel_1x1__mve({_ARGS});",
+        sources=_SOURCES,
+        applies=_is_1x1_in_place,
+        extra=_extra,
+        priority=2,
+    ),
+    Variant(
+        family="conv",
+        isa="mve",
+        function="eb_qs8_conv_minmax_ukernel__mve",
+        prototype=f"void eb_qs8_conv_minmax_ukernel__mve({_ARGS}, void* scratch);",
+        sources=_SOURCES,
+        applies=lambda p: p["groups"] == 1,
+        scratch_bytes=_scratch,
+        extra=_extra,
+        priority=1,
+    ),
+]
