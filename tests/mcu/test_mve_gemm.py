@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(
 CORE = "cortex-m55"
 SOURCES = [
     KERNELS / "mcu" / "test" / "mve_gemm_test.cc",
-    KERNELS / "ukernels" / "qs8-gemm" / "qs8_gemm_minmax_2x2c16__mve.cc",
+    KERNELS / "ukernels" / "qs8-gemm" / "qs8_gemm_minmax_1x4c16__mve.cc",
     KERNELS / "ukernels" / "qs8-conv" / "qs8_conv_minmax__mve.cc",
     KERNELS / "ukernels" / "qs8-gemm" / "ref.cc",
     KERNELS / "ukernels" / "qs8-conv" / "ref.cc",
@@ -66,7 +66,7 @@ def test_random_cases_bit_identical(tester: Path, seed: int) -> None:
 
 
 def test_a_wrong_kernel_would_fail(tester: Path, tmp_path: Path) -> None:
-    # The case harness compares for real: a b' off by 2^24 in one channel (about 2^5 of its typical |acc|) must
+    # The case harness compares for real: a b' (in the records) off by 2^24 in one channel (about 2^5 of its typical |acc|) must
     # give a mismatch.
     p = _conv_params(h=5, w=5, c=16, oc=4, k=1, stride=1, pad=0)
     path = _write_case(tmp_path / "bad.bin", p, np.random.default_rng(0), corrupt=True)
@@ -137,10 +137,12 @@ def _write_case(path: Path, p: dict[str, int], rng: np.random.Generator, *, corr
     v = choose(family, "mve", p)
     assert v is not None and v.extra is not None
     (folded,) = v.extra(p, {"weights": weights, "bias": bias, "multiplier": mult, "shift": shift})
-    assert folded.dtype == np.int32 and folded.shape == (oc,)
-    if corrupt:
+    assert folded.dtype == np.int32 and folded.shape == ((oc + 3) // 4 * 12,)
+    if corrupt:  # b' of the last channel
         folded = folded.copy()
-        folded.view(np.uint32)[-1:] += np.uint32(1 << 24)  # wraps like the kernel's int32
+        folded.view(np.uint32)[(oc - 1) // 4 * 12 + (oc - 1) % 4 : (oc - 1) // 4 * 12 + (oc - 1) % 4 + 1] += (
+            np.uint32(1 << 24)
+        )
     with open(path, "wb") as f:
         f.write(struct.pack(f"<{len(head)}i", *head))
         f.writelines(np.ascontiguousarray(a).tobytes() for a in (x, weights, bias, mult, shift, folded))

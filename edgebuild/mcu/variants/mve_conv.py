@@ -1,9 +1,11 @@
 """Cortex-M55 MVE (Helium) variants of CONV2D (groups 1): kernels/ukernels/qs8-conv/qs8_conv_minmax__mve.cc, which
-runs its GEMM rows through the FULLY_CONNECTED row kernel of qs8-gemm/qs8_gemm_minmax_2x2c16__mve.cc.
+runs its GEMM rows through the FULLY_CONNECTED row kernel of qs8-gemm/qs8_gemm_minmax_1x4c16__mve.cc.
 
-Both take b' = b − zp_x·Σw per output channel (`fold_bias`, docs/quantization.md (6) with the input zero point
-folded), so the kernels multiply raw int8 codes and a padding tap is the code zp_x. The weights keep the reference
-layout [OC, KH, KW, C] (already the GEMM's [OC, K]): no `pack`.
+Both take one `extra` array, the row kernel's records: per 4 output channels b'[4], multiplier[4], exponent[4]
+(int32), with b' = b − zp_x·Σw (`fold_bias`, docs/quantization.md (6) with the input zero point folded), so the
+kernels multiply raw int8 codes and a padding tap is the code zp_x; one record feeds a 1 × 4 tile's requantization
+with three contiguous loads. The weights keep the reference layout [OC, KH, KW, C] (already the GEMM's [OC, K]): no
+`pack`.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import numpy as np
 
 from edgebuild.mcu.variants import Constants, Params, Variant
 
-_SOURCES = ("ukernels/qs8-conv/qs8_conv_minmax__mve.cc", "ukernels/qs8-gemm/qs8_gemm_minmax_2x2c16__mve.cc")
+_SOURCES = ("ukernels/qs8-conv/qs8_conv_minmax__mve.cc", "ukernels/qs8-gemm/qs8_gemm_minmax_1x4c16__mve.cc")
 _ARGS = (
     "const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weights, const int32_t* bias, "
-    "const int32_t* multiplier, const int32_t* shift, int8_t* output, const int32_t* bias_folded"
+    "const int32_t* multiplier, const int32_t* shift, int8_t* output, const int32_t* records"
 )
 
 
@@ -27,10 +29,22 @@ def fold_bias(zero_point: int, weights: np.ndarray, bias: np.ndarray | None, cha
     return folded.astype(np.uint32).view(np.int32)
 
 
+def records(zero_point: int, c: Constants, channels: int) -> np.ndarray:
+    """The row kernel's records [ceil(channels / 4), 3, 4] int32 (flattened): b', multiplier, exponent per 4
+    channels; channels past the last hold b' 0, multiplier 2^30, exponent 0 (requantized, never stored)."""
+    weights, mult, shift = c["weights"], c["multiplier"], c["shift"]
+    assert weights is not None and mult is not None and shift is not None
+    groups = (channels + 3) // 4
+    out = np.zeros((3, groups * 4), np.int32)
+    out[1, :] = 1 << 30
+    out[0, :channels] = fold_bias(zero_point, weights, c["bias"], channels)
+    out[1, :channels] = np.asarray(mult, np.int64).reshape(channels)
+    out[2, :channels] = np.asarray(shift, np.int64).reshape(channels)
+    return np.ascontiguousarray(out.reshape(3, groups, 4).transpose(1, 0, 2)).reshape(-1)
+
+
 def _extra(p: Params, c: Constants) -> list[np.ndarray]:
-    weights = c["weights"]
-    assert weights is not None
-    return [fold_bias(p["input_zero_point"], weights, c["bias"], p["output_channels"])]
+    return [records(p["input_zero_point"], c, p["output_channels"])]
 
 
 def _is_1x1_in_place(p: Params) -> bool:

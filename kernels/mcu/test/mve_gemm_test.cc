@@ -4,18 +4,19 @@
 //
 //   mve_gemm_test test SEED CASES     random cases that break kernels; prints the paths that ran, exits 1 on a mismatch
 //   mve_gemm_test case FILE FUNCTION SCRATCH
-//                                     one case written by the Python test: parameters, data and b' as the registry's
-//                                     `extra` computed it (edgebuild/mcu/variants/mve_*.py); runs FUNCTION (the variant
-//                                     `choose` picked) with exactly SCRATCH bytes of scratch (its `scratch_bytes`),
-//                                     checks the bytes after the scratch and the output are untouched; exits 1 if not
+//                                     one case written by the Python test: parameters, data and the records the
+//                                     registry's `extra` computed it (edgebuild/mcu/variants/mve_*.py); runs FUNCTION
+//                                     (the variant `choose` picked) with exactly SCRATCH bytes of scratch (its
+//                                     `scratch_bytes`), checks the bytes after the scratch and the output are
+//                                     untouched; exits 1 if not
 //   mve_gemm_test bench conv ref|mve BxHxWxCxOCxKHxKWxSHxSWxPTxPLxPBxPR
 //   mve_gemm_test bench fc ref|mve MxKxN
 //                                     one call between eb_profile_invoke_begin / _end (the instruction counter's
 //                                     markers)
 //
-// For `test` and `bench`, b' (the zero-point fold the variants take, docs/quantization.md (6)) is computed here as
-// edgebuild/mcu/variants/mve_conv.py computes it at build time: b − zp_x·Σw, wrapping to int32; `case` reads the
-// registry's own.
+// For `test` and `bench`, the variants' records (b' = b − zp_x·Σw, the zero-point fold of docs/quantization.md (6),
+// with the multipliers and exponents) are built here as edgebuild/mcu/variants/mve_conv.py builds them at build
+// time; `case` reads the registry's own.
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,15 +27,15 @@
 #include "edgebuild/ukernels.h"
 
 extern "C" {
-void eb_qs8_gemm_minmax_ukernel_2x2c16__mve(const eb_qs8_gemm_params* p, const int8_t* input, const int8_t* weights,
+void eb_qs8_gemm_minmax_ukernel_1x4c16__mve(const eb_qs8_gemm_params* p, const int8_t* input, const int8_t* weights,
                                             const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
-                                            int8_t* output, const int32_t* bias_folded);
+                                            int8_t* output, const int32_t* records);
 void eb_qs8_conv_minmax_ukernel_1x1__mve(const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weights,
                                          const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
-                                         int8_t* output, const int32_t* bias_folded);
+                                         int8_t* output, const int32_t* records);
 void eb_qs8_conv_minmax_ukernel__mve(const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weights,
                                      const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
-                                     int8_t* output, const int32_t* bias_folded, void* scratch);
+                                     int8_t* output, const int32_t* records, void* scratch);
 size_t eb_qs8_conv_minmax_ukernel__mve_block(size_t k);
 __attribute__((noinline)) void eb_profile_invoke_begin(void) { __asm__ volatile(""); }
 __attribute__((noinline)) void eb_profile_invoke_end(void) { __asm__ volatile(""); }
@@ -44,7 +45,7 @@ namespace {
 
 constexpr size_t kMaxIn = 192 * 1024, kMaxOut = 64 * 1024, kMaxW = 128 * 1024, kMaxOC = 1024, kMaxScratch = 8 * 1024;
 int8_t g_input[kMaxIn], g_weights[kMaxW], g_out_ref[kMaxOut + 16], g_out_var[kMaxOut + 16];
-int32_t g_bias[kMaxOC], g_folded[kMaxOC], g_mult[kMaxOC], g_shift[kMaxOC];
+int32_t g_bias[kMaxOC], g_mult[kMaxOC], g_shift[kMaxOC], g_records[3 * (kMaxOC + 3)];
 alignas(16) int8_t g_scratch[kMaxScratch + 16];
 
 uint32_t g_state = 1;
@@ -57,12 +58,21 @@ uint32_t next_u32() {  // xorshift32
 int32_t uniform(int32_t lo, int32_t hi) { return lo + (int32_t)(next_u32() % (uint32_t)(hi - lo + 1)); }
 int32_t pick(const int32_t* values, int n) { return values[next_u32() % (uint32_t)n]; }
 
-void fold(size_t oc, size_t k, int32_t zp_x, const int32_t* bias) {
-  for (size_t o = 0; o < oc; ++o) {
+// The variants' per-channel records, as edgebuild/mcu/variants/mve_conv.py `records` builds them: per 4 channels
+// b'[4] (b − zp_x·Σw, wrapping), multiplier[4], exponent[4]; channels past oc hold 0, 2^30, 0.
+void build_records(size_t oc, size_t k, int32_t zp_x, const int32_t* bias) {
+  for (size_t o = 0; o < (oc + 3) / 4 * 4; ++o) {
+    int32_t* rec = g_records + (o / 4) * 12 + o % 4;
+    if (o >= oc) {
+      rec[0] = 0, rec[4] = 1 << 30, rec[8] = 0;
+      continue;
+    }
     int32_t sum = 0;
     for (size_t i = 0; i < k; ++i) sum += g_weights[o * k + i];
     const uint32_t b = bias != NULL ? (uint32_t)bias[o] : 0u;
-    g_folded[o] = (int32_t)(b - (uint32_t)zp_x * (uint32_t)sum);
+    rec[0] = (int32_t)(b - (uint32_t)zp_x * (uint32_t)sum);
+    rec[4] = g_mult[o];
+    rec[8] = g_shift[o];
   }
 }
 
@@ -143,16 +153,16 @@ int run_conv(const eb_qs8_conv_params& p, bool has_bias, bool force_general, int
   const size_t out = (size_t)p.batch * p.output_height * p.output_width * p.output_channels;
   const size_t K = (size_t)p.kernel_height * p.kernel_width * p.input_channels;
   const int32_t* bias = has_bias ? g_bias : NULL;
-  fold((size_t)p.output_channels, K, p.input_zero_point, bias);
+  build_records((size_t)p.output_channels, K, p.input_zero_point, bias);
   eb_qs8_conv_ref(&p, g_input, g_weights, bias, g_mult, g_shift, g_out_ref);
   memset(g_out_var, 0x5a, out + 16);
   if (conv_1x1_applies(p) && !force_general) {
     ++paths[0];
-    eb_qs8_conv_minmax_ukernel_1x1__mve(&p, g_input, g_weights, bias, g_mult, g_shift, g_out_var, g_folded);
+    eb_qs8_conv_minmax_ukernel_1x1__mve(&p, g_input, g_weights, bias, g_mult, g_shift, g_out_var, g_records);
   } else {
     ++paths[1];
     memset(g_scratch, 0x77, sizeof g_scratch);  // the variant must not read stale patch bytes
-    eb_qs8_conv_minmax_ukernel__mve(&p, g_input, g_weights, bias, g_mult, g_shift, g_out_var, g_folded, g_scratch);
+    eb_qs8_conv_minmax_ukernel__mve(&p, g_input, g_weights, bias, g_mult, g_shift, g_out_var, g_records, g_scratch);
   }
   return compare("conv", index, out);
 }
@@ -213,10 +223,10 @@ int fc_case(int index, int* paths) {
   bool has_bias;
   fill_case(p.m * p.k, p.n * p.k, p.n, p.k, &has_bias);
   const int32_t* bias = has_bias ? g_bias : NULL;
-  fold(p.n, p.k, p.input_zero_point, bias);
+  build_records(p.n, p.k, p.input_zero_point, bias);
   eb_qs8_gemm_ref(&p, g_input, g_weights, bias, g_mult, g_shift, g_out_ref);
   memset(g_out_var, 0x5a, p.m * p.n + 16);
-  eb_qs8_gemm_minmax_ukernel_2x2c16__mve(&p, g_input, g_weights, bias, g_mult, g_shift, g_out_var, g_folded);
+  eb_qs8_gemm_minmax_ukernel_1x4c16__mve(&p, g_input, g_weights, bias, g_mult, g_shift, g_out_var, g_records);
   ++paths[p.m % 2 == 0 ? 2 : 3];
   return compare("fc", index, p.m * p.n);
 }
@@ -238,7 +248,7 @@ int run_tests(uint32_t seed, int cases) {
 
 // File layout (little-endian int32 unless said): kind (0 conv, 1 fc), has_bias, then 20 conv parameters in
 // eb_qs8_conv_params order or m, n, k, zp_x, zp_y, min, max; the input and weight bytes; bias, multiplier, shift and
-// b' (OC each).
+// the records (12 int32 per 4 channels).
 // Read with open / read, not fopen: newlib's fopen mallocs its buffer, and rdimon's sbrk refuses a heap (.bss in
 // ISRAM) above the stack (DTCM) on mps3-an547, so fopen fails with ENOMEM there.
 bool read_all(int fd, void* dst, size_t bytes) {
@@ -282,7 +292,8 @@ int run_case(const char* path, const char* function, size_t scratch_bytes) {
     return 2;
   }
   const bool ok = read_all(f, g_input, in) && read_all(f, g_weights, oc * k) && read_all(f, g_bias, 4 * oc) &&
-                  read_all(f, g_mult, 4 * oc) && read_all(f, g_shift, 4 * oc) && read_all(f, g_folded, 4 * oc);
+                  read_all(f, g_mult, 4 * oc) && read_all(f, g_shift, 4 * oc) &&
+                  read_all(f, g_records, 48 * ((oc + 3) / 4));
   close(f);
   if (!ok) {
     printf("%s: short file\n", path);
@@ -294,21 +305,21 @@ int run_case(const char* path, const char* function, size_t scratch_bytes) {
   if (conv) {
     eb_qs8_conv_ref(&cp, g_input, g_weights, bias, g_mult, g_shift, g_out_ref);
     if (strcmp(function, "eb_qs8_conv_minmax_ukernel_1x1__mve") == 0) {
-      eb_qs8_conv_minmax_ukernel_1x1__mve(&cp, g_input, g_weights, bias, g_mult, g_shift, g_out_var, g_folded);
+      eb_qs8_conv_minmax_ukernel_1x1__mve(&cp, g_input, g_weights, bias, g_mult, g_shift, g_out_var, g_records);
     } else if (strcmp(function, "eb_qs8_conv_minmax_ukernel__mve") == 0) {
-      eb_qs8_conv_minmax_ukernel__mve(&cp, g_input, g_weights, bias, g_mult, g_shift, g_out_var, g_folded,
+      eb_qs8_conv_minmax_ukernel__mve(&cp, g_input, g_weights, bias, g_mult, g_shift, g_out_var, g_records,
                                       scratch_bytes > 0 ? g_scratch : NULL);
     } else {
       printf("unknown conv function %s\n", function);
       return 2;
     }
   } else {
-    if (strcmp(function, "eb_qs8_gemm_minmax_ukernel_2x2c16__mve") != 0) {
+    if (strcmp(function, "eb_qs8_gemm_minmax_ukernel_1x4c16__mve") != 0) {
       printf("unknown fc function %s\n", function);
       return 2;
     }
     eb_qs8_gemm_ref(&gp, g_input, g_weights, bias, g_mult, g_shift, g_out_ref);
-    eb_qs8_gemm_minmax_ukernel_2x2c16__mve(&gp, g_input, g_weights, bias, g_mult, g_shift, g_out_var, g_folded);
+    eb_qs8_gemm_minmax_ukernel_1x4c16__mve(&gp, g_input, g_weights, bias, g_mult, g_shift, g_out_var, g_records);
   }
   for (size_t i = scratch_bytes; i < sizeof g_scratch; ++i) {
     if (g_scratch[i] != 0x77) {
@@ -348,15 +359,15 @@ int bench(int argc, char** argv) {
     const size_t out = (size_t)p.batch * p.output_height * p.output_width * p.output_channels;
     if (in > kMaxIn || out > kMaxOut || K * p.output_channels > kMaxW || 2 * K > kMaxScratch) return 2;
     fill_case(in, K * p.output_channels, (size_t)p.output_channels, K, &has_bias);
-    fold((size_t)p.output_channels, K, p.input_zero_point, g_bias);
+    build_records((size_t)p.output_channels, K, p.input_zero_point, g_bias);
     const bool one = conv_1x1_applies(p);
     eb_profile_invoke_begin();
     if (!mve) {
       eb_qs8_conv_ref(&p, g_input, g_weights, g_bias, g_mult, g_shift, g_out_ref);
     } else if (one) {
-      eb_qs8_conv_minmax_ukernel_1x1__mve(&p, g_input, g_weights, g_bias, g_mult, g_shift, g_out_var, g_folded);
+      eb_qs8_conv_minmax_ukernel_1x1__mve(&p, g_input, g_weights, g_bias, g_mult, g_shift, g_out_var, g_records);
     } else {
-      eb_qs8_conv_minmax_ukernel__mve(&p, g_input, g_weights, g_bias, g_mult, g_shift, g_out_var, g_folded, g_scratch);
+      eb_qs8_conv_minmax_ukernel__mve(&p, g_input, g_weights, g_bias, g_mult, g_shift, g_out_var, g_records, g_scratch);
     }
     eb_profile_invoke_end();
     printf("macs %u path %s\n", (unsigned)(out * K), !mve ? "ref" : one ? "1x1" : "im2col");
@@ -366,12 +377,12 @@ int bench(int argc, char** argv) {
     p.input_zero_point = -3, p.output_zero_point = 5, p.output_min = -128, p.output_max = 127;
     if (p.m * p.k > kMaxIn || p.m * p.n > kMaxOut || p.n * p.k > kMaxW || p.n > kMaxOC) return 2;
     fill_case(p.m * p.k, p.n * p.k, p.n, p.k, &has_bias);
-    fold(p.n, p.k, p.input_zero_point, g_bias);
+    build_records(p.n, p.k, p.input_zero_point, g_bias);
     eb_profile_invoke_begin();
     if (!mve) {
       eb_qs8_gemm_ref(&p, g_input, g_weights, g_bias, g_mult, g_shift, g_out_ref);
     } else {
-      eb_qs8_gemm_minmax_ukernel_2x2c16__mve(&p, g_input, g_weights, g_bias, g_mult, g_shift, g_out_var, g_folded);
+      eb_qs8_gemm_minmax_ukernel_1x4c16__mve(&p, g_input, g_weights, g_bias, g_mult, g_shift, g_out_var, g_records);
     }
     eb_profile_invoke_end();
     printf("macs %u path %s\n", (unsigned)(p.m * p.n * p.k), mve ? "mve" : "ref");

@@ -1,10 +1,12 @@
 // qs8_conv_minmax__mve.cc: int8 CONV2D (groups 1) for Cortex-M55 (Helium / MVE), bit-identical to eb_qs8_conv_ref.
 //
 // Every output pixel is a row of the GEMM y[pixels, OC] = patches[pixels, KH·KW·C] · w[OC, KH·KW·C]^T, run by the MVE
-// row kernel of qs8-gemm/qs8_gemm_minmax_2x2c16__mve.cc (2 pixels × 2 output channels per VMLADAVA tile). The
+// row kernel of qs8-gemm/qs8_gemm_minmax_1x4c16__mve.cc (1 pixel × 4 output channels per VMLADAVA tile). The
 // weights' reference layout [OC, KH, KW, C] is already that GEMM's [OC, K]. docs/quantization.md (6) is computed as
-// Σ x·w + b'[oc] with b' = b − zp_x·Σw folded at build time (edgebuild/mcu/variants/mve_conv.py), so a padding tap
-// holding the code zp_x adds zp_x·w, which the fold takes back: exactly the reference's skipped tap (all mod 2^32).
+// Σ x·w + b'[oc] with b' = b − zp_x·Σw folded at build time into the row kernel's per-channel records
+// (edgebuild/mcu/variants/mve_conv.py), so a padding tap holding the code zp_x adds zp_x·w, which the fold takes
+// back: exactly the reference's skipped tap (all mod 2^32). bias, multiplier and shift are not read (the records
+// hold them).
 //  - eb_qs8_conv_minmax_ukernel_1x1__mve: 1×1 kernels without padding (pointwise convolutions, strided 1×1 skips):
 //    a pixel's C channels are already a row in NHWC, read in place (one row-kernel call per output row, or one for
 //    the whole tensor at stride 1).
@@ -20,12 +22,12 @@
 
 #include "edgebuild/ukernels.h"
 
-// Defined in qs8-gemm/qs8_gemm_minmax_2x2c16__mve.cc (both files are the variants' sources): rows r < p->m at
-// input + r·input_stride (p->k bytes each) against weights [p->n, p->k], output row r at output + r·p->n.
-extern "C" void eb_qs8_gemm_rows_minmax_ukernel_2x2c16__mve(const eb_qs8_gemm_params* p, const int8_t* input,
+// Defined in qs8-gemm/qs8_gemm_minmax_1x4c16__mve.cc (both files are the variants' sources): rows r < p->m at
+// input + r·input_stride (p->k bytes each) against weights [p->n, p->k], output row r at output + r·p->n; records
+// [b'[4], multiplier[4], exponent[4]] per 4 output channels.
+extern "C" void eb_qs8_gemm_rows_minmax_ukernel_1x4c16__mve(const eb_qs8_gemm_params* p, const int8_t* input,
                                                             size_t input_stride, const int8_t* weights,
-                                                            const int32_t* bias_folded, const int32_t* multiplier,
-                                                            const int32_t* shift, int8_t* output);
+                                                            const int32_t* records, int8_t* output);
 
 namespace {
 
@@ -104,13 +106,13 @@ void gather_patch(const eb_qs8_conv_params* p, const int8_t* input, int32_t b, i
 extern "C" void eb_qs8_conv_minmax_ukernel_1x1__mve(const eb_qs8_conv_params* p, const int8_t* input,
                                                     const int8_t* weights, const int32_t* bias,
                                                     const int32_t* multiplier, const int32_t* shift, int8_t* output,
-                                                    const int32_t* bias_folded) {
-  (void)bias;
+                                                    const int32_t* records) {
+  (void)bias, (void)multiplier, (void)shift;
   const size_t H = (size_t)p->input_height, W = (size_t)p->input_width, C = (size_t)p->input_channels;
   const size_t OH = (size_t)p->output_height, OW = (size_t)p->output_width, OC = (size_t)p->output_channels;
   if (p->stride_height == 1 && p->stride_width == 1 && OH == H && OW == W) {  // all pixels are one matrix
     const eb_qs8_gemm_params g = rows_params(p, (size_t)p->batch * H * W, C);
-    eb_qs8_gemm_rows_minmax_ukernel_2x2c16__mve(&g, input, C, weights, bias_folded, multiplier, shift, output);
+    eb_qs8_gemm_rows_minmax_ukernel_1x4c16__mve(&g, input, C, weights, records, output);
     return;
   }
   const eb_qs8_gemm_params g = rows_params(p, OW, C);
@@ -118,8 +120,7 @@ extern "C" void eb_qs8_conv_minmax_ukernel_1x1__mve(const eb_qs8_conv_params* p,
   for (size_t b = 0; b < (size_t)p->batch; ++b) {
     for (size_t oh = 0; oh < OH; ++oh) {
       const int8_t* x = input + (b * H + oh * (size_t)p->stride_height) * W * C;
-      eb_qs8_gemm_rows_minmax_ukernel_2x2c16__mve(&g, x, x_stride, weights, bias_folded, multiplier, shift,
-                                                  output + (b * OH + oh) * OW * OC);
+      eb_qs8_gemm_rows_minmax_ukernel_1x4c16__mve(&g, x, x_stride, weights, records, output + (b * OH + oh) * OW * OC);
     }
   }
 }
@@ -135,8 +136,8 @@ extern "C" size_t eb_qs8_conv_minmax_ukernel__mve_block(size_t k) {
 // aligned) of the arena.
 extern "C" void eb_qs8_conv_minmax_ukernel__mve(const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weights,
                                                 const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
-                                                int8_t* output, const int32_t* bias_folded, void* scratch) {
-  (void)bias;
+                                                int8_t* output, const int32_t* records, void* scratch) {
+  (void)bias, (void)multiplier, (void)shift;
   const int32_t H = p->input_height, W = p->input_width, C = p->input_channels;
   const int32_t KH = p->kernel_height, KW = p->kernel_width, OH = p->output_height, OW = p->output_width;
   const size_t K = (size_t)KH * (size_t)KW * (size_t)C, OC = (size_t)p->output_channels;
@@ -164,7 +165,7 @@ extern "C" void eb_qs8_conv_minmax_ukernel__mve(const eb_qs8_conv_params* p, con
           gather_patch(p, input, b, oh, ow, zp, dst);
         }
         if (++filled == block) {
-          eb_qs8_gemm_rows_minmax_ukernel_2x2c16__mve(&g, rows, K, weights, bias_folded, multiplier, shift, y);
+          eb_qs8_gemm_rows_minmax_ukernel_1x4c16__mve(&g, rows, K, weights, records, y);
           y += block * OC;
           filled = 0;
         }
@@ -173,6 +174,6 @@ extern "C" void eb_qs8_conv_minmax_ukernel__mve(const eb_qs8_conv_params* p, con
   }
   if (filled > 0) {
     g.m = filled;
-    eb_qs8_gemm_rows_minmax_ukernel_2x2c16__mve(&g, rows, K, weights, bias_folded, multiplier, shift, y);
+    eb_qs8_gemm_rows_minmax_ukernel_1x4c16__mve(&g, rows, K, weights, records, y);
   }
 }
