@@ -42,16 +42,18 @@ inline int32x4_t requantize(int32x4_t acc, int32x4_t mult, int32x4_t shift, int3
 __attribute__((always_inline)) inline void tile(const int8_t* x, const int8_t*& w, const int32_t*& rec, int8_t*& y,
                                                 size_t K, int32x4_t lo, int32x4_t hi, int32x4_t zp) {
   const int8_t *w1, *w2, *w3;
-  int32_t a0, a1, a2, a3;
+  // The accumulators start at b' with one LDM, which takes its registers in ascending order: so they are pinned
+  // (VMLADAVA's accumulator must be an even register too).
+  register int32_t a0 __asm__("r4");
+  register int32_t a1 __asm__("r6");
+  register int32_t a2 __asm__("r8");
+  register int32_t a3 __asm__("r10");
   int8x16_t vx, v0, v1, v2, v3;
   __asm__ volatile(
       "add %[w1], %[w0], %[K]\n\t"
       "add %[w2], %[w1], %[K]\n\t"
       "add %[w3], %[w2], %[K]\n\t"
-      "mov %[a0], #0\n\t"
-      "mov %[a1], #0\n\t"
-      "mov %[a2], #0\n\t"
-      "mov %[a3], #0\n\t"
+      "ldmia %[rec]!, {r4, r6, r8, r10}\n\t"
       "lsr lr, %[K], #4\n\t"
       "wls lr, lr, 2f\n"
       "1:\n\t"
@@ -72,10 +74,9 @@ __attribute__((always_inline)) inline void tile(const int8_t* x, const int8_t*& 
       "beq 3f\n\t"
       "vctp.8 lr\n\t"
       "vmov.i32 %q[vx], #0\n\t"
-      "vpstt\n\t"
+      "vpstttt\n\t"
       "vldrbt.8 %q[vx], [%[x]]\n\t"
       "vldrbt.8 %q[v0], [%[w0]]\n\t"
-      "vpstt\n\t"
       "vldrbt.8 %q[v1], [%[w1]]\n\t"
       "vldrbt.8 %q[v2], [%[w2]]\n\t"
       "vpst\n\t"
@@ -89,15 +90,13 @@ __attribute__((always_inline)) inline void tile(const int8_t* x, const int8_t*& 
       "bic lr, %[K], #15\n\t"
       "sub %[x], %[x], lr\n\t"
       "mov %[w0], %[w3]\n\t"
-      // requantize (see `requantize`): lanes a0..a3 (one lane a move: the two-lane VMOV's lane order is where
-      // QEMU 7.2 and the architecture manual's wording could differ, so it is not used), + b', the exponent split
+      // requantize (see `requantize`): lanes a0..a3 (b' included; one lane a move: the two-lane VMOV's lane order
+      // is where QEMU 7.2 and the architecture manual's wording could differ, so it is not used), the exponent split
       // into left / right
       "vmov.32 %q[vx][0], %[a0]\n\t"
       "vmov.32 %q[vx][1], %[a1]\n\t"
       "vmov.32 %q[vx][2], %[a2]\n\t"
       "vmov.32 %q[vx][3], %[a3]\n\t"
-      "vldrw.32 %q[v0], [%[rec]], #16\n\t"
-      "vadd.i32 %q[vx], %q[vx], %q[v0]\n\t"
       "vldrw.32 %q[v1], [%[rec]], #16\n\t"
       "vldrw.32 %q[v2], [%[rec]], #16\n\t"
       "vshr.s32 %q[v0], %q[v2], #31\n\t"
@@ -113,8 +112,8 @@ __attribute__((always_inline)) inline void tile(const int8_t* x, const int8_t*& 
       "vmin.s32 %q[vx], %q[vx], %q[hi]\n\t"
       "vadd.i32 %q[vx], %q[vx], %q[zp]\n\t"
       "vstrb.32 %q[vx], [%[y]], #4\n\t"
-      : [x] "+r"(x), [w0] "+r"(w), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [a0] "=&Te"(a0), [a1] "=&Te"(a1),
-        [a2] "=&Te"(a2), [a3] "=&Te"(a3), [rec] "+r"(rec), [y] "+r"(y), [vx] "=&w"(vx), [v0] "=&w"(v0), [v1] "=&w"(v1),
+      : [x] "+r"(x), [w0] "+r"(w), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [a0] "=&r"(a0), [a1] "=&r"(a1),
+        [a2] "=&r"(a2), [a3] "=&r"(a3), [rec] "+r"(rec), [y] "+r"(y), [vx] "=&w"(vx), [v0] "=&w"(v0), [v1] "=&w"(v1),
         [v2] "=&w"(v2), [v3] "=&w"(v3)
       : [K] "r"(K), [lo] "w"(lo), [hi] "w"(hi), [zp] "w"(zp)
       : "lr", "cc", "memory");
