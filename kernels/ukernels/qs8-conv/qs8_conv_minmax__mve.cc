@@ -25,9 +25,10 @@
 // Defined in qs8-gemm/qs8_gemm_minmax_1x4c16__mve.cc (both files are the variants' sources): rows r < p->m at
 // input + r·input_stride (p->k bytes each) against weights [p->n, p->k], output row r at output + r·p->n; records
 // [b'[4], multiplier[4], exponent[4]] per 4 output channels.
-extern "C" void eb_qs8_gemm_rows_minmax_ukernel_1x4c16__mve(const eb_qs8_gemm_params* p, const int8_t* input,
-                                                            size_t input_stride, const int8_t* weights,
-                                                            const int32_t* records, int8_t* output);
+extern "C" {
+void eb_qs8_gemm_rows_minmax_ukernel_1x4c16__mve(const eb_qs8_gemm_params* p, const int8_t* input, size_t input_stride,
+                                                 const int8_t* weights, const int32_t* records, int8_t* output);
+}
 
 namespace {
 
