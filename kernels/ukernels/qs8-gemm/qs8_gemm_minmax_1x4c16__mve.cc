@@ -37,8 +37,33 @@ inline int32x4_t requantize(int32x4_t acc, int32x4_t mult, int32x4_t shift, int3
   return vaddq_s32(vminq_s32(vmaxq_s32(x, lo), hi), zp);
 }
 
+// The requantization of a tile, in assembly (see `requantize`): lanes a0..a3 (b' included; one lane a move: the
+// two-lane VMOV's lane order is where QEMU 7.2 and the architecture manual's wording could differ, so it is not
+// used), the exponent split into left / right, 4 bytes stored.
+#define EB_MVE_TILE_REQUANTIZE              \
+  "vmov.32 %q[vx][0], %[a0]\n\t"            \
+  "vmov.32 %q[vx][1], %[a1]\n\t"            \
+  "vmov.32 %q[vx][2], %[a2]\n\t"            \
+  "vmov.32 %q[vx][3], %[a3]\n\t"            \
+  "vldrw.32 %q[v1], [%[rec]], #16\n\t"      \
+  "vldrw.32 %q[v2], [%[rec]], #16\n\t"      \
+  "vshr.s32 %q[v0], %q[v2], #31\n\t"        \
+  "vand %q[v3], %q[v2], %q[v0]\n\t"         \
+  "vbic %q[v2], %q[v2], %q[v0]\n\t"         \
+  "vqshl.s32 %q[vx], %q[vx], %q[v2]\n\t"    \
+  "vqrdmulh.s32 %q[vx], %q[vx], %q[v1]\n\t" \
+  "vand %q[v0], %q[vx], %q[v3]\n\t"         \
+  "vshr.s32 %q[v0], %q[v0], #31\n\t"        \
+  "vqadd.s32 %q[vx], %q[vx], %q[v0]\n\t"    \
+  "vrshl.s32 %q[vx], %q[vx], %q[v3]\n\t"    \
+  "vmax.s32 %q[vx], %q[vx], %q[lo]\n\t"     \
+  "vmin.s32 %q[vx], %q[vx], %q[hi]\n\t"     \
+  "vadd.i32 %q[vx], %q[vx], %q[zp]\n\t"     \
+  "vstrb.32 %q[vx], [%[y]], #4\n\t"
+
 // One 1 × 4 tile: y[0..3] from row x (K bytes) and weight rows w, w + K, w + 2K, w + 3K, record rec; advances w by
-// 4K, rec by 12 and y by 4; x is left as it was.
+// 4K, rec by 12 and y by 4; x is left as it was. kShort: K <= 16, one predicated step and no loop.
+template <bool kShort>
 __attribute__((always_inline)) inline void tile(const int8_t* x, const int8_t*& w, const int32_t*& rec, int8_t*& y,
                                                 size_t K, int32x4_t lo, int32x4_t hi, int32x4_t zp) {
   const int8_t *w1, *w2, *w3;
@@ -49,74 +74,80 @@ __attribute__((always_inline)) inline void tile(const int8_t* x, const int8_t*& 
   register int32_t a2 __asm__("r8");
   register int32_t a3 __asm__("r10");
   int8x16_t vx, v0, v1, v2, v3;
-  __asm__ volatile(
-      "add %[w1], %[w0], %[K]\n\t"
-      "add %[w2], %[w1], %[K]\n\t"
-      "add %[w3], %[w2], %[K]\n\t"
-      "ldmia %[rec]!, {r4, r6, r8, r10}\n\t"
-      "lsr lr, %[K], #4\n\t"
-      "wls lr, lr, 2f\n"
-      "1:\n\t"
-      "vldrb.8 %q[vx], [%[x]], #16\n\t"
-      "vldrb.8 %q[v0], [%[w0]], #16\n\t"
-      "vldrb.8 %q[v1], [%[w1]], #16\n\t"
-      "vldrb.8 %q[v2], [%[w2]], #16\n\t"
-      "vldrb.8 %q[v3], [%[w3]], #16\n\t"
-      "vmladava.s8 %[a0], %q[vx], %q[v0]\n\t"
-      "vmladava.s8 %[a1], %q[vx], %q[v1]\n\t"
-      "vmladava.s8 %[a2], %q[vx], %q[v2]\n\t"
-      "vmladava.s8 %[a3], %q[vx], %q[v3]\n\t"
-      "le lr, 1b\n"
-      "2:\n\t"
-      // The K tail: x's inactive lanes are zero, so whatever the weights' hold adds 0; the loads touch only the
-      // tail's bytes. w3 then moves to the end of its row, which is the next tile's first row; x back to its start.
-      "ands lr, %[K], #15\n\t"
-      "beq 3f\n\t"
-      "vctp.8 lr\n\t"
-      "vmov.i32 %q[vx], #0\n\t"
-      "vpstttt\n\t"
-      "vldrbt.8 %q[vx], [%[x]]\n\t"
-      "vldrbt.8 %q[v0], [%[w0]]\n\t"
-      "vldrbt.8 %q[v1], [%[w1]]\n\t"
-      "vldrbt.8 %q[v2], [%[w2]]\n\t"
-      "vpst\n\t"
-      "vldrbt.8 %q[v3], [%[w3]]\n\t"
-      "vmladava.s8 %[a0], %q[vx], %q[v0]\n\t"
-      "vmladava.s8 %[a1], %q[vx], %q[v1]\n\t"
-      "vmladava.s8 %[a2], %q[vx], %q[v2]\n\t"
-      "vmladava.s8 %[a3], %q[vx], %q[v3]\n\t"
-      "add %[w3], %[w3], lr\n"
-      "3:\n\t"
-      "bic lr, %[K], #15\n\t"
-      "sub %[x], %[x], lr\n\t"
-      "mov %[w0], %[w3]\n\t"
-      // requantize (see `requantize`): lanes a0..a3 (b' included; one lane a move: the two-lane VMOV's lane order
-      // is where QEMU 7.2 and the architecture manual's wording could differ, so it is not used), the exponent split
-      // into left / right
-      "vmov.32 %q[vx][0], %[a0]\n\t"
-      "vmov.32 %q[vx][1], %[a1]\n\t"
-      "vmov.32 %q[vx][2], %[a2]\n\t"
-      "vmov.32 %q[vx][3], %[a3]\n\t"
-      "vldrw.32 %q[v1], [%[rec]], #16\n\t"
-      "vldrw.32 %q[v2], [%[rec]], #16\n\t"
-      "vshr.s32 %q[v0], %q[v2], #31\n\t"
-      "vand %q[v3], %q[v2], %q[v0]\n\t"
-      "vbic %q[v2], %q[v2], %q[v0]\n\t"
-      "vqshl.s32 %q[vx], %q[vx], %q[v2]\n\t"
-      "vqrdmulh.s32 %q[vx], %q[vx], %q[v1]\n\t"
-      "vand %q[v0], %q[vx], %q[v3]\n\t"
-      "vshr.s32 %q[v0], %q[v0], #31\n\t"
-      "vqadd.s32 %q[vx], %q[vx], %q[v0]\n\t"
-      "vrshl.s32 %q[vx], %q[vx], %q[v3]\n\t"
-      "vmax.s32 %q[vx], %q[vx], %q[lo]\n\t"
-      "vmin.s32 %q[vx], %q[vx], %q[hi]\n\t"
-      "vadd.i32 %q[vx], %q[vx], %q[zp]\n\t"
-      "vstrb.32 %q[vx], [%[y]], #4\n\t"
-      : [x] "+r"(x), [w0] "+r"(w), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [a0] "=&r"(a0), [a1] "=&r"(a1),
-        [a2] "=&r"(a2), [a3] "=&r"(a3), [rec] "+r"(rec), [y] "+r"(y), [vx] "=&w"(vx), [v0] "=&w"(v0), [v1] "=&w"(v1),
-        [v2] "=&w"(v2), [v3] "=&w"(v3)
-      : [K] "r"(K), [lo] "w"(lo), [hi] "w"(hi), [zp] "w"(zp)
-      : "lr", "cc", "memory");
+  if constexpr (kShort) {
+    __asm__ volatile(
+        "add %[w1], %[w0], %[K]\n\t"
+        "add %[w2], %[w1], %[K]\n\t"
+        "add %[w3], %[w2], %[K]\n\t"
+        "ldmia %[rec]!, {r4, r6, r8, r10}\n\t"
+        // x's inactive lanes are zero, so whatever the weights' hold adds 0; the loads touch only K bytes.
+        "vctp.8 %[K]\n\t"
+        "vmov.i32 %q[vx], #0\n\t"
+        "vpstttt\n\t"
+        "vldrbt.8 %q[vx], [%[x]]\n\t"
+        "vldrbt.8 %q[v0], [%[w0]]\n\t"
+        "vldrbt.8 %q[v1], [%[w1]]\n\t"
+        "vldrbt.8 %q[v2], [%[w2]]\n\t"
+        "vpst\n\t"
+        "vldrbt.8 %q[v3], [%[w3]]\n\t"
+        "vmladava.s8 %[a0], %q[vx], %q[v0]\n\t"
+        "vmladava.s8 %[a1], %q[vx], %q[v1]\n\t"
+        "vmladava.s8 %[a2], %q[vx], %q[v2]\n\t"
+        "vmladava.s8 %[a3], %q[vx], %q[v3]\n\t"
+        "add %[w0], %[w3], %[K]\n\t" EB_MVE_TILE_REQUANTIZE
+        : [w0] "+r"(w), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2),
+          [a3] "=&r"(a3), [rec] "+r"(rec), [y] "+r"(y), [vx] "=&w"(vx), [v0] "=&w"(v0), [v1] "=&w"(v1), [v2] "=&w"(v2),
+          [v3] "=&w"(v3)
+        : [x] "r"(x), [K] "r"(K), [lo] "w"(lo), [hi] "w"(hi), [zp] "w"(zp)
+        : "cc", "memory");
+  } else {
+    __asm__ volatile(
+        "add %[w1], %[w0], %[K]\n\t"
+        "add %[w2], %[w1], %[K]\n\t"
+        "add %[w3], %[w2], %[K]\n\t"
+        "ldmia %[rec]!, {r4, r6, r8, r10}\n\t"
+        "lsr lr, %[K], #4\n\t"
+        "wls lr, lr, 2f\n"
+        "1:\n\t"
+        "vldrb.8 %q[vx], [%[x]], #16\n\t"
+        "vldrb.8 %q[v0], [%[w0]], #16\n\t"
+        "vldrb.8 %q[v1], [%[w1]], #16\n\t"
+        "vldrb.8 %q[v2], [%[w2]], #16\n\t"
+        "vldrb.8 %q[v3], [%[w3]], #16\n\t"
+        "vmladava.s8 %[a0], %q[vx], %q[v0]\n\t"
+        "vmladava.s8 %[a1], %q[vx], %q[v1]\n\t"
+        "vmladava.s8 %[a2], %q[vx], %q[v2]\n\t"
+        "vmladava.s8 %[a3], %q[vx], %q[v3]\n\t"
+        "le lr, 1b\n"
+        "2:\n\t"
+        // The K tail as the short tile's step. w3 then moves to the end of its row, which is the next tile's first
+        // row; x back to its start.
+        "ands lr, %[K], #15\n\t"
+        "beq 3f\n\t"
+        "vctp.8 lr\n\t"
+        "vmov.i32 %q[vx], #0\n\t"
+        "vpstttt\n\t"
+        "vldrbt.8 %q[vx], [%[x]]\n\t"
+        "vldrbt.8 %q[v0], [%[w0]]\n\t"
+        "vldrbt.8 %q[v1], [%[w1]]\n\t"
+        "vldrbt.8 %q[v2], [%[w2]]\n\t"
+        "vpst\n\t"
+        "vldrbt.8 %q[v3], [%[w3]]\n\t"
+        "vmladava.s8 %[a0], %q[vx], %q[v0]\n\t"
+        "vmladava.s8 %[a1], %q[vx], %q[v1]\n\t"
+        "vmladava.s8 %[a2], %q[vx], %q[v2]\n\t"
+        "vmladava.s8 %[a3], %q[vx], %q[v3]\n\t"
+        "add %[w3], %[w3], lr\n"
+        "3:\n\t"
+        "bic lr, %[K], #15\n\t"
+        "sub %[x], %[x], lr\n\t"
+        "mov %[w0], %[w3]\n\t" EB_MVE_TILE_REQUANTIZE
+        : [x] "+r"(x), [w0] "+r"(w), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [a0] "=&r"(a0), [a1] "=&r"(a1),
+          [a2] "=&r"(a2), [a3] "=&r"(a3), [rec] "+r"(rec), [y] "+r"(y), [vx] "=&w"(vx), [v0] "=&w"(v0), [v1] "=&w"(v1),
+          [v2] "=&w"(v2), [v3] "=&w"(v3)
+        : [K] "r"(K), [lo] "w"(lo), [hi] "w"(hi), [zp] "w"(zp)
+        : "lr", "cc", "memory");
+  }
 }
 
 // The last n < 4 columns (intrinsics; weight rows past N are not read: their pointers repeat the last row).
@@ -152,7 +183,11 @@ extern "C" void eb_qs8_gemm_rows_minmax_ukernel_1x4c16__mve(const eb_qs8_gemm_pa
     const int8_t* w = weights;
     const int32_t* rec = records;
     int8_t* y = output + m * N;
-    for (size_t n = N / 4; n != 0; --n) tile(x, w, rec, y, K, lo, hi, zp);
+    if (K <= 16) {
+      for (size_t n = N / 4; n != 0; --n) tile<true>(x, w, rec, y, K, lo, hi, zp);
+    } else {
+      for (size_t n = N / 4; n != 0; --n) tile<false>(x, w, rec, y, K, lo, hi, zp);
+    }
     if ((N & 3) != 0) tail_tile(x, w, rec, y, K, N & 3, lo, hi, zp);
   }
 }
