@@ -214,3 +214,40 @@ def test_instructions_against_cmsis_nn(tester: Path, kind: str, shape: str, macs
         f"({counts['mve'] / macs:.3f}/MAC), CMSIS-NN {CMSIS_NN[kind]} ({CMSIS_NN[kind] / macs:.3f}/MAC)"
     )
     assert counts["mve"] <= 0.9 * CMSIS_NN[kind]
+
+
+def test_registry_choice_and_records() -> None:
+    # Pure Python (no toolchain needed, but the module is skipped without one): which variant each shape gets, and
+    # the records' layout: per 4 channels b' (wrapped), multiplier, exponent; padding channels b' 0, 2^30, 0.
+    p = _conv_params(h=8, w=8, c=16, oc=6, k=1, stride=2, pad=0)
+    v = choose("conv", "mve", p)
+    assert v is not None and v.function == "eb_qs8_conv_minmax_ukernel_1x1__mve" and v.scratch_bytes(p) == 0
+    for other in ({"pad_top": 1}, {"kernel_height": 3}, {"groups": 2}, {"output_width": 5}):
+        q = {**p, **other}
+        v = choose("conv", "mve", q)
+        if q["groups"] != 1:
+            assert v is None
+        else:
+            assert (
+                v is not None and v.function == "eb_qs8_conv_minmax_ukernel__mve" and v.scratch_bytes(q) >= 16
+            )
+    weights = np.full((6, 16), 127, np.int8)
+    consts = {
+        "weights": weights,
+        "bias": np.array([2**31 - 1, 0, -5, 7, 1, 2], np.int32),
+        "multiplier": np.arange(2**30, 2**30 + 6, dtype=np.int32),
+        "shift": np.array([-31, 30, 0, -1, 5, -7], np.int32),
+    }
+    v = choose("conv", "mve", p)
+    assert v is not None and v.extra is not None
+    (rec,) = v.extra({**p, "input_zero_point": -128}, consts)
+    assert rec.dtype == np.int32 and rec.shape == (24,)
+    rec = rec.reshape(2, 3, 4)
+    folded = (np.array([2**31 - 1, 0, -5, 7, 1, 2], np.int64) + 128 * 16 * 127 + 2**31) % 2**32 - 2**31
+    assert rec[0, 0].tolist() == folded[:4].tolist() and rec[1, 0, :2].tolist() == folded[4:].tolist()
+    assert rec[0, 1].tolist() == consts["multiplier"][:4].tolist() and rec[1, 1].tolist()[2:] == [
+        2**30,
+        2**30,
+    ]
+    assert rec[0, 2].tolist() == [-31, 30, 0, -1] and rec[1, 2].tolist() == [5, -7, 0, 0]
+    assert rec[1, 0, 2:].tolist() == [0, 0]
