@@ -8,9 +8,10 @@
 // VMLADAVA multiplies 16 int8 pairs and adds them to a scalar accumulator: one instruction per 16 MACs. A tile is one
 // row × 4 columns: 5 loads + 4 VMLADAVA + LE per 64 MACs, the K tail one predicated step, then the 4 accumulators are
 // requantized together in int32 lanes and stored as 4 bytes. The per-column constants come from one build-time
-// record per 4 columns, [b'[4], multiplier[4], exponent[4]] (`extra`, edgebuild/mcu/variants/mve_fc.py `records`),
-// read with 3 post-incremented loads. A tile is inline assembly: GCC 12 compiles the intrinsics' version to 80 or so
-// instructions of spills and predicate moves around the 10-instruction loop; this is 32.
+// record per 4 columns, [b'[4], multiplier[4], exponent[4]] (`extra`: `records` in edgebuild/mcu/variants/
+// mve_conv.py), read with one LDM and 2 post-incremented vector loads. A tile is inline assembly: GCC 12 compiles
+// the intrinsics' version to 80 or so instructions of spills and predicate moves around the 10-instruction loop;
+// this is ~33 (~20 of them the requantization of 4 outputs).
 #include <arm_mve.h>
 #include <stddef.h>
 #include <stdint.h>
