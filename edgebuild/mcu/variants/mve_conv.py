@@ -38,8 +38,9 @@ def records(zero_point: int, c: Constants, channels: int) -> np.ndarray:
     out = np.zeros((3, groups * 4), np.int32)
     out[1, :] = 1 << 30
     out[0, :channels] = fold_bias(zero_point, weights, c["bias"], channels)
-    out[1, :channels] = np.asarray(mult, np.int64).reshape(channels)
-    out[2, :channels] = np.asarray(shift, np.int64).reshape(channels)
+    # One value per channel (a per-tensor value of size 1 broadcasts).
+    out[1, :channels] = np.broadcast_to(np.asarray(mult, np.int64).reshape(-1), (channels,))
+    out[2, :channels] = np.broadcast_to(np.asarray(shift, np.int64).reshape(-1), (channels,))
     return np.ascontiguousarray(out.reshape(3, groups, 4).transpose(1, 0, 2)).reshape(-1)
 
 
