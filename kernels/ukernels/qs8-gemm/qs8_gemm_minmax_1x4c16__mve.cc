@@ -38,20 +38,89 @@ inline int32x4_t requantize(int32x4_t acc, int32x4_t mult, int32x4_t shift, int3
   return vaddq_s32(vminq_s32(vmaxq_s32(x, lo), hi), zp);
 }
 
-// The requantization of a tile, in assembly (see `requantize`): lanes a0..a3 (b' included; one lane a move: the
-// two-lane VMOV's lane order is where QEMU 7.2 and the architecture manual's wording could differ, so it is not
-// used), the exponent split into left / right, 4 bytes stored.
-#define EB_MVE_TILE_REQUANTIZE              \
-  "vmov.32 %q[vx][0], %[a0]\n\t"            \
-  "vmov.32 %q[vx][1], %[a1]\n\t"            \
-  "vmov.32 %q[vx][2], %[a2]\n\t"            \
-  "vmov.32 %q[vx][3], %[a3]\n\t"            \
-  "vldrw.32 %q[v1], [%[rec]], #16\n\t"      \
-  "vldrw.32 %q[v2], [%[rec]], #16\n\t"      \
-  "vshr.s32 %q[v0], %q[v2], #31\n\t"        \
-  "vand %q[v3], %q[v2], %q[v0]\n\t"         \
-  "vbic %q[v2], %q[v2], %q[v0]\n\t"         \
-  "vqshl.s32 %q[vx], %q[vx], %q[v2]\n\t"    \
+// A tile's K loop, in assembly: the accumulators start at b' (one LDM), then 16 k a step: 5 loads, 4 VMLADAVA, LE;
+// the K tail (1..15) one predicated step: x's inactive lanes are zero, so whatever the weights' hold adds 0, and the
+// loads touch only the tail's bytes. w3 then moves to the end of its row, which is the next tile's first row; x back
+// to its start.
+#define EB_MVE_TILE_K_LOOP                \
+  "add %[w1], %[w0], %[K]\n\t"            \
+  "add %[w2], %[w1], %[K]\n\t"            \
+  "add %[w3], %[w2], %[K]\n\t"            \
+  "ldmia %[rec]!, {r4, r6, r8, r10}\n\t"  \
+  "lsr lr, %[K], #4\n\t"                  \
+  "wls lr, lr, 2f\n"                      \
+  "1:\n\t"                                \
+  "vldrb.8 %q[vx], [%[x]], #16\n\t"       \
+  "vldrb.8 %q[v0], [%[w0]], #16\n\t"      \
+  "vldrb.8 %q[v1], [%[w1]], #16\n\t"      \
+  "vldrb.8 %q[v2], [%[w2]], #16\n\t"      \
+  "vldrb.8 %q[v3], [%[w3]], #16\n\t"      \
+  "vmladava.s8 %[a0], %q[vx], %q[v0]\n\t" \
+  "vmladava.s8 %[a1], %q[vx], %q[v1]\n\t" \
+  "vmladava.s8 %[a2], %q[vx], %q[v2]\n\t" \
+  "vmladava.s8 %[a3], %q[vx], %q[v3]\n\t" \
+  "le lr, 1b\n"                           \
+  "2:\n\t"                                \
+  "ands lr, %[K], #15\n\t"                \
+  "beq 3f\n\t"                            \
+  "vctp.8 lr\n\t"                         \
+  "vmov.i32 %q[vx], #0\n\t"               \
+  "vpstttt\n\t"                           \
+  "vldrbt.8 %q[vx], [%[x]]\n\t"           \
+  "vldrbt.8 %q[v0], [%[w0]]\n\t"          \
+  "vldrbt.8 %q[v1], [%[w1]]\n\t"          \
+  "vldrbt.8 %q[v2], [%[w2]]\n\t"          \
+  "vpst\n\t"                              \
+  "vldrbt.8 %q[v3], [%[w3]]\n\t"          \
+  "vmladava.s8 %[a0], %q[vx], %q[v0]\n\t" \
+  "vmladava.s8 %[a1], %q[vx], %q[v1]\n\t" \
+  "vmladava.s8 %[a2], %q[vx], %q[v2]\n\t" \
+  "vmladava.s8 %[a3], %q[vx], %q[v3]\n\t" \
+  "add %[w3], %[w3], lr\n"                \
+  "3:\n\t"                                \
+  "bic lr, %[K], #15\n\t"                 \
+  "sub %[x], %[x], lr\n\t"                \
+  "mov %[w0], %[w3]\n\t"
+
+// The same for K <= 16: the predicated step alone, no loop.
+#define EB_MVE_TILE_K_SHORT               \
+  "add %[w1], %[w0], %[K]\n\t"            \
+  "add %[w2], %[w1], %[K]\n\t"            \
+  "add %[w3], %[w2], %[K]\n\t"            \
+  "ldmia %[rec]!, {r4, r6, r8, r10}\n\t"  \
+  "vctp.8 %[K]\n\t"                       \
+  "vmov.i32 %q[vx], #0\n\t"               \
+  "vpstttt\n\t"                           \
+  "vldrbt.8 %q[vx], [%[x]]\n\t"           \
+  "vldrbt.8 %q[v0], [%[w0]]\n\t"          \
+  "vldrbt.8 %q[v1], [%[w1]]\n\t"          \
+  "vldrbt.8 %q[v2], [%[w2]]\n\t"          \
+  "vpst\n\t"                              \
+  "vldrbt.8 %q[v3], [%[w3]]\n\t"          \
+  "vmladava.s8 %[a0], %q[vx], %q[v0]\n\t" \
+  "vmladava.s8 %[a1], %q[vx], %q[v1]\n\t" \
+  "vmladava.s8 %[a2], %q[vx], %q[v2]\n\t" \
+  "vmladava.s8 %[a3], %q[vx], %q[v3]\n\t" \
+  "add %[w0], %[w3], %[K]\n\t"
+
+// A tile's requantization (see `requantize`): lanes a0..a3 (b' included; one lane a move: the two-lane VMOV's lane
+// order is where QEMU 7.2 and the architecture manual's wording could differ, so it is not used) and the
+// multipliers, then the exponents: any sign (split into left and right, VQSHL by left), or, when every exponent of
+// the layer is <= 0 (checked per call), the exponents are the right shifts as they are and there is no left shift.
+#define EB_MVE_TILE_LANES        \
+  "vmov.32 %q[vx][0], %[a0]\n\t" \
+  "vmov.32 %q[vx][1], %[a1]\n\t" \
+  "vmov.32 %q[vx][2], %[a2]\n\t" \
+  "vmov.32 %q[vx][3], %[a3]\n\t" \
+  "vldrw.32 %q[v1], [%[rec]], #16\n\t"
+#define EB_MVE_TILE_EXPONENT_ANY       \
+  "vldrw.32 %q[v2], [%[rec]], #16\n\t" \
+  "vshr.s32 %q[v0], %q[v2], #31\n\t"   \
+  "vand %q[v3], %q[v2], %q[v0]\n\t"    \
+  "vbic %q[v2], %q[v2], %q[v0]\n\t"    \
+  "vqshl.s32 %q[vx], %q[vx], %q[v2]\n\t"
+#define EB_MVE_TILE_EXPONENT_RIGHT "vldrw.32 %q[v3], [%[rec]], #16\n\t"
+#define EB_MVE_TILE_FINISH                  \
   "vqrdmulh.s32 %q[vx], %q[vx], %q[v1]\n\t" \
   "vand %q[v0], %q[vx], %q[v3]\n\t"         \
   "vshr.s32 %q[v0], %q[v0], #31\n\t"        \
@@ -62,9 +131,20 @@ inline int32x4_t requantize(int32x4_t acc, int32x4_t mult, int32x4_t shift, int3
   "vadd.i32 %q[vx], %q[vx], %q[zp]\n\t"     \
   "vstrb.32 %q[vx], [%[y]], #4\n\t"
 
+#define EB_MVE_TILE_OUTPUTS                                                                                         \
+  [w0] "+r"(w), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2),     \
+      [a3] "=&r"(a3), [rec] "+r"(rec), [y] "+r"(y), [vx] "=&w"(vx), [v0] "=&w"(v0), [v1] "=&w"(v1), [v2] "=&w"(v2), \
+      [v3] "=&w"(v3)
+#define EB_MVE_TILE_INPUTS [K] "r"(K), [lo] "w"(lo), [hi] "w"(hi), [zp] "w"(zp)
+// The loop moves x (and puts it back) and counts in LR; the short tile only reads x and leaves LR to the caller.
+#define EB_MVE_TILE_ASM_LOOP(body) \
+  __asm__ volatile(body : [x] "+r"(x), EB_MVE_TILE_OUTPUTS:EB_MVE_TILE_INPUTS : "lr", "cc", "memory")
+#define EB_MVE_TILE_ASM_SHORT(body) \
+  __asm__ volatile(body:EB_MVE_TILE_OUTPUTS : [x] "r"(x), EB_MVE_TILE_INPUTS : "cc", "memory")
+
 // One 1 × 4 tile: y[0..3] from row x (K bytes) and weight rows w, w + K, w + 2K, w + 3K, record rec; advances w by
-// 4K, rec by 12 and y by 4; x is left as it was. kShort: K <= 16, one predicated step and no loop.
-template <bool kShort>
+// 4K, rec by 12 and y by 4; x is left as it was. kShort: K <= 16; kRight: every exponent <= 0.
+template <bool kShort, bool kRight>
 __attribute__((always_inline)) inline void tile(const int8_t* x, const int8_t*& w, const int32_t*& rec, int8_t*& y,
                                                 size_t K, int32x4_t lo, int32x4_t hi, int32x4_t zp) {
   const int8_t *w1, *w2, *w3;
@@ -75,79 +155,14 @@ __attribute__((always_inline)) inline void tile(const int8_t* x, const int8_t*& 
   register int32_t a2 __asm__("r8");
   register int32_t a3 __asm__("r10");
   int8x16_t vx, v0, v1, v2, v3;
-  if constexpr (kShort) {
-    __asm__ volatile(
-        "add %[w1], %[w0], %[K]\n\t"
-        "add %[w2], %[w1], %[K]\n\t"
-        "add %[w3], %[w2], %[K]\n\t"
-        "ldmia %[rec]!, {r4, r6, r8, r10}\n\t"
-        // x's inactive lanes are zero, so whatever the weights' hold adds 0; the loads touch only K bytes.
-        "vctp.8 %[K]\n\t"
-        "vmov.i32 %q[vx], #0\n\t"
-        "vpstttt\n\t"
-        "vldrbt.8 %q[vx], [%[x]]\n\t"
-        "vldrbt.8 %q[v0], [%[w0]]\n\t"
-        "vldrbt.8 %q[v1], [%[w1]]\n\t"
-        "vldrbt.8 %q[v2], [%[w2]]\n\t"
-        "vpst\n\t"
-        "vldrbt.8 %q[v3], [%[w3]]\n\t"
-        "vmladava.s8 %[a0], %q[vx], %q[v0]\n\t"
-        "vmladava.s8 %[a1], %q[vx], %q[v1]\n\t"
-        "vmladava.s8 %[a2], %q[vx], %q[v2]\n\t"
-        "vmladava.s8 %[a3], %q[vx], %q[v3]\n\t"
-        "add %[w0], %[w3], %[K]\n\t" EB_MVE_TILE_REQUANTIZE
-        : [w0] "+r"(w), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2),
-          [a3] "=&r"(a3), [rec] "+r"(rec), [y] "+r"(y), [vx] "=&w"(vx), [v0] "=&w"(v0), [v1] "=&w"(v1), [v2] "=&w"(v2),
-          [v3] "=&w"(v3)
-        : [x] "r"(x), [K] "r"(K), [lo] "w"(lo), [hi] "w"(hi), [zp] "w"(zp)
-        : "cc", "memory");
+  if constexpr (kShort && kRight) {
+    EB_MVE_TILE_ASM_SHORT(EB_MVE_TILE_K_SHORT EB_MVE_TILE_LANES EB_MVE_TILE_EXPONENT_RIGHT EB_MVE_TILE_FINISH);
+  } else if constexpr (kShort) {
+    EB_MVE_TILE_ASM_SHORT(EB_MVE_TILE_K_SHORT EB_MVE_TILE_LANES EB_MVE_TILE_EXPONENT_ANY EB_MVE_TILE_FINISH);
+  } else if constexpr (kRight) {
+    EB_MVE_TILE_ASM_LOOP(EB_MVE_TILE_K_LOOP EB_MVE_TILE_LANES EB_MVE_TILE_EXPONENT_RIGHT EB_MVE_TILE_FINISH);
   } else {
-    __asm__ volatile(
-        "add %[w1], %[w0], %[K]\n\t"
-        "add %[w2], %[w1], %[K]\n\t"
-        "add %[w3], %[w2], %[K]\n\t"
-        "ldmia %[rec]!, {r4, r6, r8, r10}\n\t"
-        "lsr lr, %[K], #4\n\t"
-        "wls lr, lr, 2f\n"
-        "1:\n\t"
-        "vldrb.8 %q[vx], [%[x]], #16\n\t"
-        "vldrb.8 %q[v0], [%[w0]], #16\n\t"
-        "vldrb.8 %q[v1], [%[w1]], #16\n\t"
-        "vldrb.8 %q[v2], [%[w2]], #16\n\t"
-        "vldrb.8 %q[v3], [%[w3]], #16\n\t"
-        "vmladava.s8 %[a0], %q[vx], %q[v0]\n\t"
-        "vmladava.s8 %[a1], %q[vx], %q[v1]\n\t"
-        "vmladava.s8 %[a2], %q[vx], %q[v2]\n\t"
-        "vmladava.s8 %[a3], %q[vx], %q[v3]\n\t"
-        "le lr, 1b\n"
-        "2:\n\t"
-        // The K tail as the short tile's step. w3 then moves to the end of its row, which is the next tile's first
-        // row; x back to its start.
-        "ands lr, %[K], #15\n\t"
-        "beq 3f\n\t"
-        "vctp.8 lr\n\t"
-        "vmov.i32 %q[vx], #0\n\t"
-        "vpstttt\n\t"
-        "vldrbt.8 %q[vx], [%[x]]\n\t"
-        "vldrbt.8 %q[v0], [%[w0]]\n\t"
-        "vldrbt.8 %q[v1], [%[w1]]\n\t"
-        "vldrbt.8 %q[v2], [%[w2]]\n\t"
-        "vpst\n\t"
-        "vldrbt.8 %q[v3], [%[w3]]\n\t"
-        "vmladava.s8 %[a0], %q[vx], %q[v0]\n\t"
-        "vmladava.s8 %[a1], %q[vx], %q[v1]\n\t"
-        "vmladava.s8 %[a2], %q[vx], %q[v2]\n\t"
-        "vmladava.s8 %[a3], %q[vx], %q[v3]\n\t"
-        "add %[w3], %[w3], lr\n"
-        "3:\n\t"
-        "bic lr, %[K], #15\n\t"
-        "sub %[x], %[x], lr\n\t"
-        "mov %[w0], %[w3]\n\t" EB_MVE_TILE_REQUANTIZE
-        : [x] "+r"(x), [w0] "+r"(w), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [a0] "=&r"(a0), [a1] "=&r"(a1),
-          [a2] "=&r"(a2), [a3] "=&r"(a3), [rec] "+r"(rec), [y] "+r"(y), [vx] "=&w"(vx), [v0] "=&w"(v0), [v1] "=&w"(v1),
-          [v2] "=&w"(v2), [v3] "=&w"(v3)
-        : [K] "r"(K), [lo] "w"(lo), [hi] "w"(hi), [zp] "w"(zp)
-        : "lr", "cc", "memory");
+    EB_MVE_TILE_ASM_LOOP(EB_MVE_TILE_K_LOOP EB_MVE_TILE_LANES EB_MVE_TILE_EXPONENT_ANY EB_MVE_TILE_FINISH);
   }
 }
 
@@ -168,6 +183,20 @@ void tail_tile(const int8_t* x, const int8_t* w, const int32_t* rec, int8_t* y, 
   vstrbq_p_s32(y, requantize(sums, vldrwq_s32(rec + 4), vldrwq_s32(rec + 8), lo, hi, zp), vctp32q((uint32_t)n));
 }
 
+// Rows r = 0..M − 1 (see eb_qs8_gemm_rows_minmax_ukernel_1x4c16__mve), one tile variant for all.
+template <bool kShort, bool kRight>
+void rows(size_t M, size_t N, size_t K, const int8_t* input, size_t input_stride, const int8_t* weights,
+          const int32_t* records, int8_t* output, int32x4_t lo, int32x4_t hi, int32x4_t zp) {
+  for (size_t m = 0; m < M; ++m) {
+    const int8_t* x = input + m * input_stride;
+    const int8_t* w = weights;
+    const int32_t* rec = records;
+    int8_t* y = output + m * N;
+    for (size_t n = N / 4; n != 0; --n) tile<kShort, kRight>(x, w, rec, y, K, lo, hi, zp);
+    if ((N & 3) != 0) tail_tile(x, w, rec, y, K, N & 3, lo, hi, zp);
+  }
+}
+
 }  // namespace
 
 // Rows r = 0..p->m − 1 of x (row r at input + r·input_stride, p->k bytes) against weights [p->n, p->k]; output row r
@@ -179,17 +208,17 @@ extern "C" void eb_qs8_gemm_rows_minmax_ukernel_1x4c16__mve(const eb_qs8_gemm_pa
   const int32_t zp_y = p->output_zero_point;
   const int32x4_t lo = vdupq_n_s32(p->output_min - zp_y), hi = vdupq_n_s32(p->output_max - zp_y);
   const int32x4_t zp = vdupq_n_s32(zp_y);
-  for (size_t m = 0; m < M; ++m) {
-    const int8_t* x = input + m * input_stride;
-    const int8_t* w = weights;
-    const int32_t* rec = records;
-    int8_t* y = output + m * N;
-    if (K <= 16) {
-      for (size_t n = N / 4; n != 0; --n) tile<true>(x, w, rec, y, K, lo, hi, zp);
-    } else {
-      for (size_t n = N / 4; n != 0; --n) tile<false>(x, w, rec, y, K, lo, hi, zp);
-    }
-    if ((N & 3) != 0) tail_tile(x, w, rec, y, K, N & 3, lo, hi, zp);
+  // Every exponent <= 0 (the usual case: M < 1)? Then the tiles skip the left shift.
+  int32_t max_exponent = INT32_MIN;
+  for (size_t g = 0; g < N / 4; ++g) max_exponent = vmaxvq_s32(max_exponent, vldrwq_s32(records + 12 * g + 8));
+  if (K <= 16 && max_exponent <= 0) {
+    rows<true, true>(M, N, K, input, input_stride, weights, records, output, lo, hi, zp);
+  } else if (K <= 16) {
+    rows<true, false>(M, N, K, input, input_stride, weights, records, output, lo, hi, zp);
+  } else if (max_exponent <= 0) {
+    rows<false, true>(M, N, K, input, input_stride, weights, records, output, lo, hi, zp);
+  } else {
+    rows<false, false>(M, N, K, input, input_stride, weights, records, output, lo, hi, zp);
   }
 }
 
