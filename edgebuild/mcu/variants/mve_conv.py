@@ -62,8 +62,7 @@ def _is_1x1_in_place(p: Params) -> bool:
 
 def gather_block(k: int) -> int:
     """Pixels per gathered block of eb_qs8_conv_minmax_ukernel__mve (its `_block` function, the same rule)."""
-    rows = 8 if k == 0 else min(8, 2048 // k)
-    return 2 if rows < 2 else rows & ~1
+    return 8 if k == 0 else max(1, min(8, 2048 // k))
 
 
 def _scratch(p: Params) -> int:
