@@ -121,6 +121,14 @@ void gather_patch(const eb_qs8_conv_params* p, const int8_t* input, int32_t b, i
       continue;
     }
     const int8_t* row = image + (size_t)ih * row_bytes;
+    if (p->dilation_width == 1) {  // the row's taps inside the input are one run: zp_x, the run, zp_x
+      const int32_t lo = iw0 < 0 ? (-iw0 < KW ? -iw0 : KW) : 0;
+      const int32_t hi = W - iw0 < KW ? (W - iw0 > lo ? W - iw0 : lo) : KW;
+      fill_bytes(dst, zp, lo * C);
+      if (hi > lo) copy_bytes(dst + lo * C, row + (ptrdiff_t)(iw0 + lo) * C, (hi - lo) * C);
+      fill_bytes(dst + hi * C, zp, (KW - hi) * C);
+      continue;
+    }
     for (int32_t kw = 0; kw < KW; ++kw) {
       const int32_t iw = iw0 + kw * p->dilation_width;
       if (iw < 0 || iw >= W) {
