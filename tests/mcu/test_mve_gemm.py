@@ -163,6 +163,10 @@ TINY_CASES = [
     ("ic conv 3x3 64->64", _conv_params(h=4, w=4, c=64, oc=64, k=3, stride=1, pad=1)),
     ("ic skip 1x1 s2 16->32", _conv_params(h=8, w=8, c=16, oc=32, k=1, stride=2, pad=0)),
     ("cmsis-nn conv 3x3 16->16 batch 3", _conv_params(h=5, w=6, c=16, oc=16, k=3, stride=1, pad=1, batch=3)),
+    (
+        "3x3 on 256 channels (K > 2048: one-pixel blocks)",
+        _conv_params(h=3, w=4, c=256, oc=9, k=3, stride=1, pad=1),
+    ),
     ("ad fc 640->128", {"m": 1, "n": 128, "k": 640}),
     ("ad fc 128->8", {"m": 1, "n": 8, "k": 128}),
     ("ad fc 8->128", {"m": 1, "n": 128, "k": 8}),
