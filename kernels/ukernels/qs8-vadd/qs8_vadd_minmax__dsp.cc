@@ -16,16 +16,10 @@ namespace {
 
 template <bool kFast>
 inline int32_t add_one(const int32_t* ta, const int32_t* tb, int32_t a, int32_t b, const eb_dsp_rq* rq,
-                       const eb_qs8_vadd_params* p) {
+                       const eb_qs8_vadd_params* p, uint32_t pos_pair) {
   const int32_t sum = __qadd(ta[a], tb[b]);
-  if (kFast) {
-    int64_t k = (int64_t)(((uint64_t)(uint32_t)rq->k_hi << 32) | rq->k_lo);
-    const uint32_t pos = 0x80008000u & ~(uint32_t)(sum >> 31);
-    k = __smlald((int16x2_t)pos, (int16x2_t)pos, k);
-    k += (int64_t)sum * rq->multiplier;
-    return __ssat((int32_t)(k >> 32) >> rq->shift_m1, 8);
-  }
-  return eb_dsp_requant_s8(sum, rq, p->output_multiplier, p->output_shift, p->output_zero_point);
+  if (kFast) return eb_dsp_requant_fast_s8(sum, rq, pos_pair);
+  return eb_dsp_requant_ref_s8(sum, p->output_multiplier, p->output_shift, p->output_zero_point);
 }
 
 template <bool kFast>
@@ -34,16 +28,17 @@ void add(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const int8_
   const int32_t* ta = tables + 128;  // indexed by the signed code
   const int32_t* tb = tables + 256 + 128;
   const uint32_t lo4 = eb_dsp_splat8(p->output_min), hi4 = eb_dsp_splat8(p->output_max);
+  const uint32_t pos_pair = eb_dsp_pos_pair();
   size_t i = 0;
   for (; i + 4 <= count; i += 4) {
     const uint32_t av = eb_dsp_load32(a + i), bv = eb_dsp_load32(b + i);
-    const int32_t q0 = add_one<kFast>(ta, tb, (int8_t)av, (int8_t)bv, rq, p);
-    const int32_t q1 = add_one<kFast>(ta, tb, (int8_t)(av >> 8), (int8_t)(bv >> 8), rq, p);
-    const int32_t q2 = add_one<kFast>(ta, tb, (int8_t)(av >> 16), (int8_t)(bv >> 16), rq, p);
-    const int32_t q3 = add_one<kFast>(ta, tb, (int8_t)(av >> 24), (int8_t)(bv >> 24), rq, p);
+    const int32_t q0 = add_one<kFast>(ta, tb, (int8_t)av, (int8_t)bv, rq, p, pos_pair);
+    const int32_t q1 = add_one<kFast>(ta, tb, (int8_t)(av >> 8), (int8_t)(bv >> 8), rq, p, pos_pair);
+    const int32_t q2 = add_one<kFast>(ta, tb, (int8_t)(av >> 16), (int8_t)(bv >> 16), rq, p, pos_pair);
+    const int32_t q3 = add_one<kFast>(ta, tb, (int8_t)(av >> 24), (int8_t)(bv >> 24), rq, p, pos_pair);
     eb_dsp_store32(y + i, eb_dsp_clamp4(eb_dsp_pack4(q0, q1, q2, q3), lo4, hi4));
   }
-  for (; i < count; ++i) y[i] = eb_clamp_s8(add_one<kFast>(ta, tb, a[i], b[i], rq, p), p->output_min, p->output_max);
+  for (; i < count; ++i) y[i] = eb_clamp_s8(add_one<kFast>(ta, tb, a[i], b[i], rq, p, pos_pair), p->output_min, p->output_max);
 }
 
 }  // namespace

@@ -24,27 +24,36 @@
 
 // The per-channel constants of the fast form: K (low word, high word), m, and n − 1; n − 1 = −1 marks a channel
 // outside the fast form's domain (m <= 0, e >= 0 or e < −23), which takes the reference's eb_mbqm.
+// The build emits it as int32 words [k_lo, k_hi, m, n − 1] (little-endian K), 4-byte aligned, so K's type says so
+// (LDRD needs only word alignment on ARMv7-M).
+typedef int64_t eb_dsp_i64_a4 __attribute__((aligned(4)));
 typedef struct eb_dsp_rq {
-  uint32_t k_lo;
-  int32_t k_hi;
+  eb_dsp_i64_a4 k;
   int32_t multiplier;
   int32_t shift_m1;
 } eb_dsp_rq;
 
-// MBQM(x, m, e) + zp saturated to int8 (the clamp to [act_min, act_max] follows, bytewise): the fast form when
-// rq->shift_m1 >= 0, else (5) as the reference computes it (sat32(q + zp), then [−128, 127]).
-static inline int32_t eb_dsp_requant_s8(int32_t x, const eb_dsp_rq* rq, int32_t multiplier, int32_t shift,
-                                        int32_t zero_point) {
-  const int32_t sh = rq->shift_m1;
-  if (__builtin_expect(sh < 0, 0)) {
-    const int32_t q = eb_sat32((int64_t)eb_mbqm(x, multiplier, shift) + zero_point);
-    return q < -128 ? -128 : (q > 127 ? 127 : q);
-  }
-  int64_t k = (int64_t)(((uint64_t)(uint32_t)rq->k_hi << 32) | rq->k_lo);
-  const uint32_t pos = 0x80008000u & ~(uint32_t)(x >> 31);  // two halfwords −2^15 when x >= 0, else 0
-  k = __smlald((int16x2_t)pos, (int16x2_t)pos, k);            // + [x >= 0]·2^31
-  k += (int64_t)x * rq->multiplier;                           // SMLAL
-  return __ssat((int32_t)(k >> 32) >> sh, 8);
+// The reference's (5) for a channel outside the fast form: sat32(MBQM(x, m, e) + zp), saturated to [−128, 127].
+static inline int32_t eb_dsp_requant_ref_s8(int32_t x, int32_t multiplier, int32_t shift, int32_t zero_point) {
+  const int32_t q = eb_sat32((int64_t)eb_mbqm(x, multiplier, shift) + zero_point);
+  return q < -128 ? -128 : (q > 127 ? 127 : q);
+}
+
+// MBQM(x, m, e) + zp saturated to int8 in the fast form (rq->shift_m1 >= 0; the clamp to [act_min, act_max]
+// follows, bytewise). `pos_pair` is 0x80008000 (the caller keeps it in a register).
+static inline int32_t eb_dsp_requant_fast_s8(int32_t x, const eb_dsp_rq* rq, uint32_t pos_pair) {
+  int64_t k = rq->k;
+  const uint32_t pos = pos_pair & ~(uint32_t)(x >> 31);  // two halfwords −2^15 when x >= 0, else 0 (BIC)
+  k = __smlald((int16x2_t)pos, (int16x2_t)pos, k);         // + [x >= 0]·2^31
+  k += (int64_t)x * rq->multiplier;                        // SMLAL
+  return __ssat((int32_t)(k >> 32) >> rq->shift_m1, 8);
+}
+
+// 0x80008000 in a register the compiler cannot rematerialize as an immediate operand (BIC takes the register form).
+static inline uint32_t eb_dsp_pos_pair(void) {
+  uint32_t v = 0x80008000u;
+  __asm__("" : "+r"(v));
+  return v;
 }
 
 // sxtb16 of x rotated right by 8 (bytes 1 and 3, sign-extended to halfwords). ACLE's __sxtb16 has no rotation
@@ -80,9 +89,24 @@ static inline uint32_t eb_dsp_clamp4(uint32_t x, uint32_t lo4, uint32_t hi4) {
   return (uint32_t)__sel((int8x4_t)m, (int8x4_t)lo4);
 }
 
-// Four int8-saturated values, byte 0 first.
+// Four int8-saturated values, byte 0 first: PKHBT pairs (b0, b2) and (b1, b3) into halfwords, UXTB16 keeps their
+// low bytes, one ORR interleaves them. GCC 12's arm_acle.h has no __pkhbt (and does not form PKHBT from the
+// shift-and-mask C), hence the asm.
+static inline uint32_t eb_dsp_pkhbt16(int32_t lo, int32_t hi) {
+  uint32_t r;
+  __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi));
+  return r;
+}
+
 static inline uint32_t eb_dsp_pack4(int32_t b0, int32_t b1, int32_t b2, int32_t b3) {
-  return (uint32_t)(uint8_t)b0 | (uint32_t)(uint8_t)b1 << 8 | (uint32_t)(uint8_t)b2 << 16 | (uint32_t)b3 << 24;
+  return (uint32_t)__uxtb16((int8x4_t)eb_dsp_pkhbt16(b0, b2)) | (uint32_t)__uxtb16((int8x4_t)eb_dsp_pkhbt16(b1, b3)) << 8;
+}
+
+// Whether every channel takes the fast form (then the kernels run without the per-channel test).
+static inline int eb_dsp_all_fast(const eb_dsp_rq* rq, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (rq[i].shift_m1 < 0) return 0;
+  return 1;
 }
 
 #endif  // EDGEBUILD_REQUANT_DSP_H_
