@@ -20,10 +20,10 @@
 extern "C" {
 void eb_qs8_conv_dw_minmax_ukernel_1x4__dsp(const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weights,
                                             const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
-                                            int8_t* output, const int32_t* bias_zx, const eb_dsp_rq* rq,
+                                            int8_t* output, const int32_t* bias_zx, const int32_t* rq,
                                             int8_t* scratch);
 void eb_qs8_vadd_minmax_ukernel__dsp(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const int8_t* b,
-                                     int8_t* output, const int32_t* tables, const eb_dsp_rq* rq);
+                                     int8_t* output, const int32_t* tables, const int32_t* rq);
 void eb_qs8_avgpool_minmax_ukernel__dsp(const eb_qs8_avgpool_params* p, const int8_t* input, int8_t* output);
 void eb_qs8_maxpool_minmax_ukernel__dsp(const eb_qs8_maxpool_params* p, const int8_t* input, int8_t* output);
 __attribute__((noinline)) void eb_profile_invoke_begin(void) { __asm__ volatile(""); }
@@ -178,7 +178,7 @@ bool check_dw(unsigned cases) {
     memset(out_ref, 0x5a, n + 16), memset(out_dsp, 0x5a, n + 16);
     eb_qs8_conv_ref(&p, in_a, weights, with_bias ? bias : NULL, mult, shift, out_ref);
     eb_qs8_conv_dw_minmax_ukernel_1x4__dsp(&p, in_a, packed, with_bias ? bias : NULL, mult, shift, out_dsp, bias_zx,
-                                           rq, scratch_buf);
+                                           (const int32_t*)rq, scratch_buf);
     if (!compare("dwconv", n, i)) {
       printf("  N%d H%d W%d C%d K%dx%d s%dx%d d%dx%d pad %d,%d out %dx%d zx %d zy %d clamp [%d, %d]\n", p.batch,
              p.input_height, p.input_width, p.input_channels, p.kernel_height, p.kernel_width, p.stride_height,
@@ -229,10 +229,10 @@ bool check_add(unsigned cases) {
     eb_qs8_vadd_ref(&p, count, in_a, in_b, out_ref);
     const int mode = (int)(i % 3);  // 0: separate output, 1: output == a, 2: output == b
     if (mode == 0) {
-      eb_qs8_vadd_minmax_ukernel__dsp(&p, count, in_a, in_b, out_dsp, tables, &r);
+      eb_qs8_vadd_minmax_ukernel__dsp(&p, count, in_a, in_b, out_dsp, tables, (const int32_t*)&r);
     } else {
       int8_t* dst = mode == 1 ? in_a : in_b;
-      eb_qs8_vadd_minmax_ukernel__dsp(&p, count, in_a, in_b, dst, tables, &r);
+      eb_qs8_vadd_minmax_ukernel__dsp(&p, count, in_a, in_b, dst, tables, (const int32_t*)&r);
       memcpy(out_dsp, dst, count);
       ++aliased;
     }
@@ -397,7 +397,7 @@ int bench(int argc, char** argv) {
     if (ref)
       eb_qs8_conv_ref(&p, in_a, weights, bias, mult, shift, out_ref);
     else
-      eb_qs8_conv_dw_minmax_ukernel_1x4__dsp(&p, in_a, packed, bias, mult, shift, out_ref, bias_zx, rq, scratch_buf);
+      eb_qs8_conv_dw_minmax_ukernel_1x4__dsp(&p, in_a, packed, bias, mult, shift, out_ref, bias_zx, (const int32_t*)rq, scratch_buf);
     eb_profile_invoke_end();
     printf("macs %lu\n", (unsigned long)(p.output_height * p.output_width) * C * T);
   } else if (strcmp(what, "add") == 0) {  // count
@@ -413,7 +413,7 @@ int bench(int argc, char** argv) {
     if (ref)
       eb_qs8_vadd_ref(&p, (size_t)a[0], in_a, in_b, out_ref);
     else
-      eb_qs8_vadd_minmax_ukernel__dsp(&p, (size_t)a[0], in_a, in_b, out_ref, tables, &r);
+      eb_qs8_vadd_minmax_ukernel__dsp(&p, (size_t)a[0], in_a, in_b, out_ref, tables, (const int32_t*)&r);
     eb_profile_invoke_end();
   } else {  // avg / max: H W C K stride pad (K 0: global)
     const int32_t K = a[3] > 0 ? a[3] : a[0], KW = a[3] > 0 ? a[3] : a[1];

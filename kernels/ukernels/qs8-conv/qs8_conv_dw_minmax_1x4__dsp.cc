@@ -168,8 +168,9 @@ extern "C" void eb_qs8_conv_dw_minmax_ukernel_1x4__dsp(const eb_qs8_conv_params*
                                                        const int8_t* weights, const int32_t* bias,
                                                        const int32_t* multiplier, const int32_t* shift,
                                                        int8_t* output, const int32_t* bias_zx,
-                                                       const eb_dsp_rq* rq, int8_t* scratch) {
+                                                       const int32_t* rq_words, int8_t* scratch) {
   (void)bias;  // folded into bias_zx
+  const eb_dsp_rq* rq = reinterpret_cast<const eb_dsp_rq*>(rq_words);  // int32 words [C][4], the struct's layout
   const size_t C = (size_t)p->input_channels;
   memset(scratch, (int8_t)p->input_zero_point, C);
   const Out o = {rq,

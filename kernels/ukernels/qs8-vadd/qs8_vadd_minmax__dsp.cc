@@ -45,7 +45,8 @@ void add(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const int8_
 
 extern "C" void eb_qs8_vadd_minmax_ukernel__dsp(const eb_qs8_vadd_params* p, size_t count, const int8_t* a,
                                                 const int8_t* b, int8_t* output, const int32_t* tables,
-                                                const eb_dsp_rq* rq) {
+                                                const int32_t* rq_words) {
+  const eb_dsp_rq* rq = reinterpret_cast<const eb_dsp_rq*>(rq_words);  // int32 words [4], the struct's layout
   if (rq->shift_m1 >= 0)
     add<true>(p, count, a, b, output, tables, rq);
   else
