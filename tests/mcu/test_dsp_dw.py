@@ -15,7 +15,9 @@ import pytest
 from edgebuild.mcu.variants import choose
 from tests.mcu.baremetal import KERNELS, compile_program, missing_tools, run_program
 
-pytestmark = pytest.mark.skipif(bool(missing_tools()), reason=f"Cortex-M toolchain missing: {missing_tools()}")
+pytestmark = pytest.mark.skipif(
+    bool(missing_tools()), reason=f"Cortex-M toolchain missing: {missing_tools()}"
+)
 
 SOURCES = [
     "mcu/test/dsp_dw_test.cc",
@@ -28,7 +30,11 @@ SOURCES = [
     "ukernels/qs8-avgpool/qs8_avgpool_minmax__dsp.cc",
     "ukernels/qs8-maxpool/qs8_maxpool_minmax__dsp.cc",
 ]
-HEADERS = ["ukernels/requant/requant__dsp.h", "include/edgebuild/requant.h", "include/edgebuild/pool_window.h"]
+HEADERS = [
+    "ukernels/requant/requant__dsp.h",
+    "include/edgebuild/requant.h",
+    "include/edgebuild/pool_window.h",
+]
 CMSIS_NN_DW_3X3_32 = 2_420_000  # issue 18: CMSIS-NN, M4/DSP, depthwise 3x3 on 32x32x32
 
 
@@ -103,9 +109,13 @@ def test_build_time_arrays_match_the_tester(tester: Path) -> None:
 
 
 def test_depthwise_3x3_instructions_under_goal(tester: Path) -> None:
-    run = run_program("cortex-m4", tester, ("bench", "dw", "dsp", "32", "32", "32", "3", "1", "1"), count=True)
+    run = run_program(
+        "cortex-m4", tester, ("bench", "dw", "dsp", "32", "32", "32", "3", "1", "1"), count=True
+    )
     assert run.returncode == 0 and run.insns is not None, run.stdout
-    assert run.insns <= 0.9 * CMSIS_NN_DW_3X3_32, f"{run.insns} instructions, goal {0.9 * CMSIS_NN_DW_3X3_32:.0f}"
+    assert run.insns <= 0.9 * CMSIS_NN_DW_3X3_32, (
+        f"{run.insns} instructions, goal {0.9 * CMSIS_NN_DW_3X3_32:.0f}"
+    )
 
 
 def test_registry_applies() -> None:

@@ -21,7 +21,9 @@ def extra(p: Params, c: Constants) -> list[np.ndarray]:
     ta = [mbqm(_sat32((v - p["a_zero_point"]) * up), p["a_multiplier"], p["a_shift"]) for v in codes]
     tb = [mbqm(_sat32((v - p["b_zero_point"]) * up), p["b_multiplier"], p["b_shift"]) for v in codes]
     tables = np.array(ta + tb, dtype=np.int64).astype(np.int32)
-    rq = requant_words(np.array([p["output_multiplier"]]), np.array([p["output_shift"]]), p["output_zero_point"])
+    rq = requant_words(
+        np.array([p["output_multiplier"]]), np.array([p["output_shift"]]), p["output_zero_point"]
+    )
     return [tables, rq.reshape(-1)]
 
 

@@ -8,7 +8,8 @@
 //                                   fold, requantization constants, ADD tables), for the Python test to compare
 //                                   with edgebuild/mcu/variants/dsp_*.py
 //   dsp_dw_test bench <what> ...    one call between eb_profile_invoke_begin / _end (instruction counts):
-//       dw ref|dsp H W C K stride pad   add ref|dsp count   avg ref|dsp H W C K stride pad   max ref|dsp H W C K stride pad
+//       dw ref|dsp H W C K stride pad   add ref|dsp count   avg ref|dsp H W C K stride pad   max ref|dsp H W C K stride
+//       pad
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +21,7 @@
 extern "C" {
 void eb_qs8_conv_dw_minmax_ukernel_1x4__dsp(const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weights,
                                             const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
-                                            int8_t* output, const int32_t* bias_zx, const int32_t* rq,
-                                            int8_t* scratch);
+                                            int8_t* output, const int32_t* bias_zx, const int32_t* rq, int8_t* scratch);
 void eb_qs8_vadd_minmax_ukernel__dsp(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const int8_t* b,
                                      int8_t* output, const int32_t* tables, const int32_t* rq);
 void eb_qs8_avgpool_minmax_ukernel__dsp(const eb_qs8_avgpool_params* p, const int8_t* input, int8_t* output);
@@ -58,7 +58,8 @@ eb_dsp_rq make_rq(int32_t m, int32_t e, int32_t zp) {
   eb_dsp_rq r = {0, m, -1};
   if (m <= 0 || e > -1 || e < -23 || zp < -128 || zp > 128) return r;  // outside the fast form: the reference's
   const int32_t n = -e;
-  const int64_t k = ((int64_t)1 << 30) + ((int64_t)1 << (n + 30)) - ((int64_t)1 << 31) + (int64_t)zp * ((int64_t)1 << (31 + n));
+  const int64_t k =
+      ((int64_t)1 << 30) + ((int64_t)1 << (n + 30)) - ((int64_t)1 << 31) + (int64_t)zp * ((int64_t)1 << (31 + n));
   r.k = k;
   r.shift_m1 = n - 1;
   return r;
@@ -130,7 +131,8 @@ eb_qs8_conv_params random_dw(bool big) {
     p.input_channels = chance(70) ? uniform(1, 17) : uniform(18, 40);
     p.input_height = uniform(1, 9), p.input_width = uniform(1, 9);
     if (big) p.input_height = uniform(8, 14), p.input_width = uniform(8, 14);
-    static const int32_t ks[][2] = {{3, 3}, {3, 3}, {3, 3}, {3, 3}, {1, 1}, {5, 5}, {3, 1}, {1, 3}, {2, 2}, {7, 7}, {9, 9}};
+    static const int32_t ks[][2] = {{3, 3}, {3, 3}, {3, 3}, {3, 3}, {1, 1}, {5, 5},
+                                    {3, 1}, {1, 3}, {2, 2}, {7, 7}, {9, 9}};
     const int32_t* k = ks[next() % (sizeof ks / sizeof ks[0])];
     p.kernel_height = k[0], p.kernel_width = k[1];
     p.stride_height = chance(60) ? 1 : (chance(80) ? 2 : 3);
@@ -397,7 +399,8 @@ int bench(int argc, char** argv) {
     if (ref)
       eb_qs8_conv_ref(&p, in_a, weights, bias, mult, shift, out_ref);
     else
-      eb_qs8_conv_dw_minmax_ukernel_1x4__dsp(&p, in_a, packed, bias, mult, shift, out_ref, bias_zx, (const int32_t*)rq, scratch_buf);
+      eb_qs8_conv_dw_minmax_ukernel_1x4__dsp(&p, in_a, packed, bias, mult, shift, out_ref, bias_zx, (const int32_t*)rq,
+                                             scratch_buf);
     eb_profile_invoke_end();
     printf("macs %lu\n", (unsigned long)(p.output_height * p.output_width) * C * T);
   } else if (strcmp(what, "add") == 0) {  // count
@@ -417,7 +420,8 @@ int bench(int argc, char** argv) {
     eb_profile_invoke_end();
   } else {  // avg / max: H W C K stride pad (K 0: global)
     const int32_t K = a[3] > 0 ? a[3] : a[0], KW = a[3] > 0 ? a[3] : a[1];
-    const int32_t oh = (int32_t)out_size(a[0], a[5], a[5], K, 1, a[4]), ow = (int32_t)out_size(a[1], a[5], a[5], KW, 1, a[4]);
+    const int32_t oh = (int32_t)out_size(a[0], a[5], a[5], K, 1, a[4]),
+                  ow = (int32_t)out_size(a[1], a[5], a[5], KW, 1, a[4]);
     fill(in_a, (size_t)(a[0] * a[1] * a[2]));
     if (strcmp(what, "avg") == 0) {
       const eb_qs8_avgpool_params p = {1, a[0], a[1], a[2], oh, ow, K, KW, a[4], a[4], a[5], a[5], 0, -4, -128, 127};
@@ -458,6 +462,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc >= 2 && strcmp(argv[1], "bench") == 0) return bench(argc, argv);
-  printf("usage: %s check <seed> [cases] | dump <seed> | bench <what> ref|dsp ...\n", argc > 0 ? argv[0] : "dsp_dw_test");
+  printf("usage: %s check <seed> [cases] | dump <seed> | bench <what> ref|dsp ...\n",
+         argc > 0 ? argv[0] : "dsp_dw_test");
   return 2;
 }

@@ -57,17 +57,17 @@ inline int8_t store_one(int32_t acc, size_t c, const Out& o) {
 }
 
 // The 4 channels of one tap: a0 += x0·w0, a1 += x1·w1, a2 += x2·w2, a3 += x3·w3.
-#define EB_DW_TAP(xword, wword)                        \
-  do {                                                 \
-    const uint32_t xv = (xword), wv = (wword);         \
-    const int32_t xe = __sxtb16((int8x4_t)xv);         \
-    const int32_t we = __sxtb16((int8x4_t)wv);         \
-    const int32_t xo = eb_dsp_sxtb16_ror8(xv);         \
-    const int32_t wo = eb_dsp_sxtb16_ror8(wv);         \
-    a0 = __smlabb((int16x2_t)xe, (int16x2_t)we, a0);   \
-    a2 = __smlatt((int16x2_t)xe, (int16x2_t)we, a2);   \
-    a1 = __smlabb((int16x2_t)xo, (int16x2_t)wo, a1);   \
-    a3 = __smlatt((int16x2_t)xo, (int16x2_t)wo, a3);   \
+#define EB_DW_TAP(xword, wword)                      \
+  do {                                               \
+    const uint32_t xv = (xword), wv = (wword);       \
+    const int32_t xe = __sxtb16((int8x4_t)xv);       \
+    const int32_t we = __sxtb16((int8x4_t)wv);       \
+    const int32_t xo = eb_dsp_sxtb16_ror8(xv);       \
+    const int32_t wo = eb_dsp_sxtb16_ror8(wv);       \
+    a0 = __smlabb((int16x2_t)xe, (int16x2_t)we, a0); \
+    a2 = __smlatt((int16x2_t)xe, (int16x2_t)we, a2); \
+    a1 = __smlabb((int16x2_t)xo, (int16x2_t)wo, a1); \
+    a3 = __smlatt((int16x2_t)xo, (int16x2_t)wo, a3); \
   } while (0)
 
 // An interior 3×3 pixel: tap (kh, kw) of channel c reads x[kh·rs + kw·cs + c].
@@ -142,16 +142,15 @@ void dwconv(const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weig
         const int32_t iw0 = ow * p->stride_width - p->pad_left;
         const bool in = rows_in && iw0 >= 0 && iw0 + (KW - 1) * dw < W;
         if (in && KH == 3 && KW == 3) {
-          pixel_3x3<kFast>(image + ((size_t)ih0 * (size_t)W + (size_t)iw0) * C, rs, cs, C, weights, bias_zx, o,
-                           output);
+          pixel_3x3<kFast>(image + ((size_t)ih0 * (size_t)W + (size_t)iw0) * C, rs, cs, C, weights, bias_zx, o, output);
         } else {
           size_t t = 0;
           for (int32_t kh = 0; kh < KH; ++kh) {
             const int32_t ih = ih0 + kh * dh;
             for (int32_t kw = 0; kw < KW; ++kw, ++t) {
               const int32_t iw = iw0 + kw * dw;
-              taps[t] = ih >= 0 && ih < H && iw >= 0 && iw < W ? image + ((size_t)ih * (size_t)W + (size_t)iw) * C
-                                                               : scratch;
+              taps[t] =
+                  ih >= 0 && ih < H && iw >= 0 && iw < W ? image + ((size_t)ih * (size_t)W + (size_t)iw) * C : scratch;
             }
           }
           pixel_taps<kFast>(taps, T, C, weights, bias_zx, o, output);
@@ -166,10 +165,10 @@ void dwconv(const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weig
 
 extern "C" void eb_qs8_conv_dw_minmax_ukernel_1x4__dsp(const eb_qs8_conv_params* p, const int8_t* input,
                                                        const int8_t* weights, const int32_t* bias,
-                                                       const int32_t* multiplier, const int32_t* shift,
-                                                       int8_t* output, const int32_t* bias_zx,
-                                                       const int32_t* rq_words, int8_t* scratch) {
-  (void)bias;  // folded into bias_zx
+                                                       const int32_t* multiplier, const int32_t* shift, int8_t* output,
+                                                       const int32_t* bias_zx, const int32_t* rq_words,
+                                                       int8_t* scratch) {
+  (void)bias;                                                          // folded into bias_zx
   const eb_dsp_rq* rq = reinterpret_cast<const eb_dsp_rq*>(rq_words);  // int32 words [C][4], the struct's layout
   const size_t C = (size_t)p->input_channels;
   memset(scratch, (int8_t)p->input_zero_point, C);

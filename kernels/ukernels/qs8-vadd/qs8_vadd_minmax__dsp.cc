@@ -23,8 +23,8 @@ inline int32_t add_one(const int32_t* ta, const int32_t* tb, int32_t a, int32_t 
 }
 
 template <bool kFast>
-void add(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const int8_t* b, int8_t* y,
-         const int32_t* tables, const eb_dsp_rq* rq) {
+void add(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const int8_t* b, int8_t* y, const int32_t* tables,
+         const eb_dsp_rq* rq) {
   const int32_t* ta = tables + 128;  // indexed by the signed code
   const int32_t* tb = tables + 256 + 128;
   const uint32_t lo4 = eb_dsp_splat8(p->output_min), hi4 = eb_dsp_splat8(p->output_max);
@@ -38,7 +38,8 @@ void add(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const int8_
     const int32_t q3 = add_one<kFast>(ta, tb, (int8_t)(av >> 24), (int8_t)(bv >> 24), rq, p, pos_pair);
     eb_dsp_store32(y + i, eb_dsp_clamp4(eb_dsp_pack4(q0, q1, q2, q3), lo4, hi4));
   }
-  for (; i < count; ++i) y[i] = eb_clamp_s8(add_one<kFast>(ta, tb, a[i], b[i], rq, p, pos_pair), p->output_min, p->output_max);
+  for (; i < count; ++i)
+    y[i] = eb_clamp_s8(add_one<kFast>(ta, tb, a[i], b[i], rq, p, pos_pair), p->output_min, p->output_max);
 }
 
 }  // namespace

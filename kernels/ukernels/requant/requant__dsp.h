@@ -44,8 +44,8 @@ static inline int32_t eb_dsp_requant_ref_s8(int32_t x, int32_t multiplier, int32
 static inline int32_t eb_dsp_requant_fast_s8(int32_t x, const eb_dsp_rq* rq, uint32_t pos_pair) {
   int64_t k = rq->k;
   const uint32_t pos = pos_pair & ~(uint32_t)(x >> 31);  // two halfwords −2^15 when x >= 0, else 0 (BIC)
-  k = __smlald((int16x2_t)pos, (int16x2_t)pos, k);         // + [x >= 0]·2^31
-  k += (int64_t)x * rq->multiplier;                        // SMLAL
+  k = __smlald((int16x2_t)pos, (int16x2_t)pos, k);       // + [x >= 0]·2^31
+  k += (int64_t)x * rq->multiplier;                      // SMLAL
   return __ssat((int32_t)(k >> 32) >> rq->shift_m1, 8);
 }
 
@@ -83,9 +83,9 @@ static inline uint32_t eb_dsp_splat8(int32_t v) { return (uint32_t)(uint8_t)v * 
 
 // Bytewise clamp exactly as eb_clamp_s8: x < lo ? lo : (x > hi ? hi : x) (also when lo > hi).
 static inline uint32_t eb_dsp_clamp4(uint32_t x, uint32_t lo4, uint32_t hi4) {
-  __ssub8((int8x4_t)x, (int8x4_t)hi4);                       // GE where x >= hi
+  __ssub8((int8x4_t)x, (int8x4_t)hi4);                             // GE where x >= hi
   const uint32_t m = (uint32_t)__sel((int8x4_t)hi4, (int8x4_t)x);  // min(x, hi)
-  __ssub8((int8x4_t)x, (int8x4_t)lo4);                       // GE where x >= lo
+  __ssub8((int8x4_t)x, (int8x4_t)lo4);                             // GE where x >= lo
   return (uint32_t)__sel((int8x4_t)m, (int8x4_t)lo4);
 }
 
@@ -99,7 +99,8 @@ static inline uint32_t eb_dsp_pkhbt16(int32_t lo, int32_t hi) {
 }
 
 static inline uint32_t eb_dsp_pack4(int32_t b0, int32_t b1, int32_t b2, int32_t b3) {
-  return (uint32_t)__uxtb16((int8x4_t)eb_dsp_pkhbt16(b0, b2)) | (uint32_t)__uxtb16((int8x4_t)eb_dsp_pkhbt16(b1, b3)) << 8;
+  return (uint32_t)__uxtb16((int8x4_t)eb_dsp_pkhbt16(b0, b2)) | (uint32_t)__uxtb16((int8x4_t)eb_dsp_pkhbt16(b1, b3))
+                                                                    << 8;
 }
 
 // Whether every channel takes the fast form (then the kernels run without the per-channel test).
