@@ -43,17 +43,28 @@ extern "C" void eb_qs8_avgpool_minmax_ukernel__dsp(const eb_qs8_avgpool_params* 
         for (; c < C4; c += 4) {
           int32_t s0 = pad_sum, s1 = pad_sum, s2 = pad_sum, s3 = pad_sum;
           int32_t even = 0, odd = 0;  // int16 lanes: channels (c, c+2) and (c+1, c+3)
-          int32_t in_lanes = 0;
           const int8_t* row = first + c;
-          for (int32_t r = 0; r < rows; ++r, row += row_step) {
-            const int8_t* x = row;
-            for (int32_t k = 0; k < cols; ++k, x += C) {
-              const uint32_t v = eb_dsp_load32(x);
-              even = __sxtab16(even, (int8x4_t)v);
-              odd = eb_dsp_sxtab16_ror8(odd, v);
-              if (__builtin_expect(++in_lanes == 256, 0)) {
-                s0 += (int16_t)even, s2 += even >> 16, s1 += (int16_t)odd, s3 += odd >> 16;
-                even = odd = in_lanes = 0;
+          if (valid <= 256) {  // the common case: no flush, the tap loop is a load and two SXTAB16
+            for (int32_t r = 0; r < rows; ++r, row += row_step) {
+              const int8_t* x = row;
+              for (int32_t k = 0; k < cols; ++k, x += C) {
+                const uint32_t v = eb_dsp_load32(x);
+                even = __sxtab16(even, (int8x4_t)v);
+                odd = eb_dsp_sxtab16_ror8(odd, v);
+              }
+            }
+          } else {
+            int32_t in_lanes = 0;
+            for (int32_t r = 0; r < rows; ++r, row += row_step) {
+              const int8_t* x = row;
+              for (int32_t k = 0; k < cols; ++k, x += C) {
+                const uint32_t v = eb_dsp_load32(x);
+                even = __sxtab16(even, (int8x4_t)v);
+                odd = eb_dsp_sxtab16_ror8(odd, v);
+                if (++in_lanes == 256) {
+                  s0 += (int16_t)even, s2 += even >> 16, s1 += (int16_t)odd, s3 += odd >> 16;
+                  even = odd = in_lanes = 0;
+                }
               }
             }
           }
