@@ -55,12 +55,13 @@ void clamp_range(int32_t* lo, int32_t* hi) {
 
 // ---- the build-time arrays (edgebuild/mcu/variants/dsp_*.py compute the same; `dump` lets the Python test check) --
 eb_dsp_rq make_rq(int32_t m, int32_t e, int32_t zp) {
-  eb_dsp_rq r = {0, m, -1};
+  eb_dsp_rq r = {0, 0, m, -1};
   if (m <= 0 || e > -1 || e < -23 || zp < -128 || zp > 128) return r;  // outside the fast form: the reference's
   const int32_t n = -e;
   const int64_t k =
       ((int64_t)1 << 30) + ((int64_t)1 << (n + 30)) - ((int64_t)1 << 31) + (int64_t)zp * ((int64_t)1 << (31 + n));
-  r.k = k;
+  r.k_lo = (uint32_t)(uint64_t)k;
+  r.k_hi = (int32_t)(k >> 32);
   r.shift_m1 = n - 1;
   return r;
 }

@@ -24,11 +24,10 @@
 
 // The per-channel constants of the fast form: K (low word, high word), m, and n − 1; n − 1 = −1 marks a channel
 // outside the fast form's domain (m <= 0, e >= 0 or e < −23), which takes the reference's eb_mbqm.
-// The build emits it as int32 words [k_lo, k_hi, m, n − 1] (little-endian K), 4-byte aligned, so K's type says so
-// (LDRD needs only word alignment on ARMv7-M).
-typedef int64_t eb_dsp_i64_a4 __attribute__((aligned(4)));
+// The build emits it as int32 words [k_lo, k_hi, m, n − 1] (K little-endian).
 typedef struct eb_dsp_rq {
-  eb_dsp_i64_a4 k;
+  uint32_t k_lo;
+  int32_t k_hi;
   int32_t multiplier;
   int32_t shift_m1;
 } eb_dsp_rq;
@@ -41,12 +40,19 @@ static inline int32_t eb_dsp_requant_ref_s8(int32_t x, int32_t multiplier, int32
 
 // MBQM(x, m, e) + zp saturated to int8 in the fast form (rq->shift_m1 >= 0; the clamp to [act_min, act_max]
 // follows, bytewise). `pos_pair` is 0x80008000 (the caller keeps it in a register).
+// The two multiply-accumulates are asm: GCC 12 keeps an int64 in an even/odd register pair and, with four channels
+// in flight, moves those pairs through the stack (~8 instructions more per output); SMLALD / SMLAL take any two
+// registers as RdLo, RdHi.
 static inline int32_t eb_dsp_requant_fast_s8(int32_t x, const eb_dsp_rq* rq, uint32_t pos_pair) {
-  int64_t k = rq->k;
+  uint32_t lo = rq->k_lo;
+  int32_t hi = rq->k_hi;
   const uint32_t pos = pos_pair & ~(uint32_t)(x >> 31);  // two halfwords −2^15 when x >= 0, else 0 (BIC)
-  k = __smlald((int16x2_t)pos, (int16x2_t)pos, k);       // + [x >= 0]·2^31
-  k += (int64_t)x * rq->multiplier;                      // SMLAL
-  return __ssat((int32_t)(k >> 32) >> rq->shift_m1, 8);
+  __asm__(
+      "smlald %0, %1, %2, %2\n\t"  // + [x >= 0]·2^31
+      "smlal %0, %1, %3, %4"       // + x·m
+      : "+&r"(lo), "+&r"(hi)
+      : "r"(pos), "r"(x), "r"(rq->multiplier));
+  return __ssat(hi >> rq->shift_m1, 8);
 }
 
 // 0x80008000 in a register the compiler cannot rematerialize as an immediate operand (BIC takes the register form).
