@@ -1,17 +1,18 @@
 // requant/requant__dsp.h: the Cortex-M DSP-extension lanes of edgebuild/requant.h, shared by the __dsp kernels.
 //
 // MBQM (docs/quantization.md (5)) in one 64-bit multiply-accumulate and one shift, for a channel whose multiplier m
-// is positive and whose exponent e lies in [-23, -1] (every layer the lowering emits: (3) gives 2^30 <= m < 2^31 and
-// the scales of conv, depthwise and ADD outputs give e < 0). With n = -e:
+// is positive and whose exponent e lies in [-23, -1] (the usual case: (3) gives 2^30 <= m < 2^31, and depthwise and
+// ADD outputs have M < 1/2; other channels take the reference's eb_mbqm). With n = -e:
 //   SRDHM(x, m) = floor((x·m + 2^30) / 2^31)  exactly: for x·m >= 0 the truncating division of (4a) is a floor; for
-//     x·m < 0 it truncates (x·m + 1 − 2^30) / 2^31, i.e. floor((x·m + 1 − 2^30 + 2^31 − 1) / 2^31), the same floor.
+//     x·m < 0 the numerator v = x·m + 1 − 2^30 is negative, so truncation is a ceiling, ceil(v / 2^31) =
+//     floor((v + 2^31 − 1) / 2^31) = floor((x·m + 2^30) / 2^31).
 //     (The one saturating input, x = m = −2^31, needs m < 0.)
 //   RDBPOT(t, n) = floor((t + 2^(n−1) − [t < 0]) / 2^n) for n >= 1 (4b's threshold moved into the numerator), and
 //     [t < 0] may read [x < 0]: with m > 0 they differ only when t = 0, where both give 0.
 //   Nested floors merge: floor((floor(P / 2^31) + k) / 2^n) = floor((P + k·2^31) / 2^(31+n)). So
 //     MBQM(x, m, e) + zp = (x·m + K + [x >= 0]·2^31) >> (31 + n),   K = 2^30 + 2^(n+30) − 2^31 + zp·2^(31+n),
-//   whose every term fits int64 for n <= 23 and |zp| <= 128 (|x·m| < 2^62, |K| < 2^61 + 2^30), and whose result
-//   is (high word) >> (n − 1). K is computed at build time (edgebuild/mcu/variants/dsp_*.py, eb_dsp_rq_*).
+//   which fits int64 for n <= 23 and |zp| <= 128 (|x·m| < 2^62, |K| + 2^31 < 2^61 + 2^54), and whose result is
+//   (high word) >> (n − 1). K is computed at build time (edgebuild/mcu/variants/_dsp_requant.py, requant_words).
 // [x >= 0]·2^31 = 2·(−2^15)·(−2^15) when x >= 0: one SMLALD of the halfword pair 0x80008000 masked by x's sign.
 #ifndef EDGEBUILD_REQUANT_DSP_H_
 #define EDGEBUILD_REQUANT_DSP_H_
