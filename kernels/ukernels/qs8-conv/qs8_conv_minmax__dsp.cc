@@ -1,0 +1,103 @@
+// qs8_conv_minmax__dsp.cc: Cortex-M DSP extension (M4/M7/M33) int8 CONV2D, groups 1, any kernel size, stride,
+// padding and dilation; bit-identical to its reference twin eb_qs8_conv_ref.
+//
+// Output pixels go two at a time through the SMLAD GEMM core of qs8-gemm/qs8_gemm_minmax_2x2c4__dsp.cc: each
+// pixel's K = KH·KW·C taps form one row of x (im2col), widened to int16 minus zp_x once per pixel
+// (eb_qs8_gemm_dsp_pack_rows) and then multiplied against every output channel's weight row [KH, KW, C] as the
+// reference stores it. A padding tap holds zp_x, so it contributes (zp_x − zp_x)·w = 0, exactly as the reference's
+// skipped tap. A pointwise convolution (1x1, no padding) reads its rows in place; others gather each pixel's taps
+// into the scratch first.
+#include <string.h>
+
+#include "../qs8-gemm/qs8_gemm_dsp.h"
+#include "edgebuild/ukernels.h"
+
+namespace {
+
+inline void copy_bytes(int8_t* dst, const int8_t* src, size_t n) {
+  if (((n | (size_t)dst | (size_t)src) & 3u) == 0) {  // whole words (channels a multiple of 4, aligned tensors)
+    for (size_t i = 0; i < n; i += 4) {
+      uint32_t v;
+      memcpy(&v, src + i, 4);
+      memcpy(dst + i, &v, 4);
+    }
+  } else {
+    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+}
+
+// The K taps of output pixel (n, oh, ow): a pointer into the input when they are contiguous there (pointwise),
+// else gathered into `row` (padding taps = zp_x).
+const int8_t* taps(const eb_qs8_conv_params* p, const int8_t* input, int32_t n, int32_t oh, int32_t ow,
+                   bool pointwise, int8_t* row) {
+  const size_t C = (size_t)p->input_channels;
+  if (pointwise) {
+    const int32_t ih = oh * p->stride_height, iw = ow * p->stride_width;
+    if (ih < p->input_height && iw < p->input_width) {
+      return input + (((size_t)n * (size_t)p->input_height + (size_t)ih) * (size_t)p->input_width + (size_t)iw) * C;
+    }
+    memset(row, p->input_zero_point, C);
+    return row;
+  }
+  int8_t* dst = row;
+  for (int32_t kh = 0; kh < p->kernel_height; ++kh) {
+    const int32_t ih = oh * p->stride_height - p->pad_top + kh * p->dilation_height;
+    const bool row_in = ih >= 0 && ih < p->input_height;
+    for (int32_t kw = 0; kw < p->kernel_width; ++kw, dst += C) {
+      const int32_t iw = ow * p->stride_width - p->pad_left + kw * p->dilation_width;
+      if (row_in && iw >= 0 && iw < p->input_width) {
+        copy_bytes(dst, input + (((size_t)n * (size_t)p->input_height + (size_t)ih) * (size_t)p->input_width +
+                                 (size_t)iw) * C,
+                   C);
+      } else {
+        memset(dst, p->input_zero_point, C);
+      }
+    }
+  }
+  return row;
+}
+
+}  // namespace
+
+// The reference's arguments plus scratch: EB_QS8_GEMM_DSP_PACKED_BYTES(K), and EB_QS8_CONV_DSP_GATHER_BYTES(K) more
+// unless the convolution is pointwise (1x1, pad_top = pad_left = 0), K = KH·KW·C (qs8-gemm/qs8_gemm_dsp.h).
+extern "C" void eb_qs8_conv_minmax_ukernel__dsp(const eb_qs8_conv_params* p, const int8_t* input,
+                                                const int8_t* weights, const int32_t* bias, const int32_t* multiplier,
+                                                const int32_t* shift, int8_t* output, void* scratch) {
+  const size_t K = (size_t)p->kernel_height * (size_t)p->kernel_width * (size_t)p->input_channels;
+  const size_t OC = (size_t)p->output_channels;
+  const bool pointwise = p->kernel_height == 1 && p->kernel_width == 1 && p->pad_top == 0 && p->pad_left == 0;
+  int16_t* packed = (int16_t*)scratch;
+  int8_t* gather = (int8_t*)scratch + EB_QS8_GEMM_DSP_PACKED_BYTES(K);
+  eb_qs8_gemm_dsp_tile t;
+  t.x = packed;
+  t.weights = weights;
+  t.bias = bias;
+  t.multiplier = multiplier;
+  t.shift = shift;
+  t.n = OC;
+  t.k = K;
+  t.output_zero_point = p->output_zero_point;
+  t.output_min = p->output_min;
+  t.output_max = p->output_max;
+  const size_t pixels = (size_t)p->batch * (size_t)p->output_height * (size_t)p->output_width;
+  int32_t n = 0, oh = 0, ow = 0;  // the next pixel's coordinates
+  for (size_t pix = 0; pix < pixels; pix += 2) {
+    const size_t rows = pixels - pix >= 2 ? 2 : 1;
+    const int8_t* src[2] = {NULL, NULL};
+    for (size_t r = 0; r < rows; ++r) {
+      src[r] = taps(p, input, n, oh, ow, pointwise, gather + r * K);
+      if (++ow == p->output_width) {
+        ow = 0;
+        if (++oh == p->output_height) {
+          oh = 0;
+          ++n;
+        }
+      }
+    }
+    eb_qs8_gemm_dsp_pack_rows(src[0], src[1], K, p->input_zero_point, packed);
+    t.y0 = output + pix * OC;
+    t.y1 = t.y0 + OC;
+    eb_qs8_gemm_minmax_ukernel_2x2c4__dsp(&t, rows);
+  }
+}

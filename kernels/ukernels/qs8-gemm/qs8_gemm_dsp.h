@@ -1,0 +1,46 @@
+// qs8_gemm_dsp.h: the Cortex-M DSP-extension (SMLAD / SXTB16) GEMM core shared by the FULLY_CONNECTED kernel
+// (qs8_gemm_minmax_2x2c4__dsp.cc) and the CONV2D kernel (qs8-conv/qs8_conv_minmax__dsp.cc). Both equal their
+// reference twins, eb_qs8_gemm_ref and eb_qs8_conv_ref, bit for bit.
+#ifndef EDGEBUILD_QS8_GEMM_DSP_H_
+#define EDGEBUILD_QS8_GEMM_DSP_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// One or two rows of x, already minus zp_x, as int16 in the order SMLAD consumes them against SXTB16-widened
+// weights: per group of 4 k, the pair (x0, x2) then the pair (x1, x3) (SXTB16 of a weight word gives (w0, w2), of
+// the word rotated by 8 (w1, w3)); two rows interleave per group: row 0's two words, then row 1's. The K % 4 tail
+// follows in natural order, row 0's then row 1's. Size: rows * k int16.
+void eb_qs8_gemm_dsp_pack_rows(const int8_t* row0, const int8_t* row1, size_t k, int32_t input_zero_point,
+                               int16_t* packed);
+
+typedef struct eb_qs8_gemm_dsp_tile {
+  const int16_t* x;  // eb_qs8_gemm_dsp_pack_rows's layout
+  const int8_t* weights;  // [n, k], the reference's layout
+  const int32_t* bias;  // [n] or NULL
+  const int32_t* multiplier;  // [n], docs/quantization.md (3)
+  const int32_t* shift;  // [n]
+  int8_t* y0;  // row 0's n outputs
+  int8_t* y1;  // row 1's (used when rows = 2)
+  size_t n, k;
+  int32_t output_zero_point, output_min, output_max;
+} eb_qs8_gemm_dsp_tile;
+
+// y_r[c] = clamp(MBQM(bias[c] + Σ_k x_r[k] · w[c, k], m[c], e[c]) + zp_y, min, max) for r < rows (1 or 2), every
+// c < n: docs/quantization.md (5) and (6). Two output channels (and two rows) a step.
+void eb_qs8_gemm_minmax_ukernel_2x2c4__dsp(const eb_qs8_gemm_dsp_tile* t, size_t rows);
+
+// Bytes of scratch the whole-op kernels need (16-byte aligned): the packed rows, and for a CONV2D that is not a
+// pointwise (1x1, unpadded) one, two gathered int8 rows of its K = KH * KW * C taps.
+#define EB_QS8_GEMM_DSP_PACKED_BYTES(k) ((((size_t)(k) * 4u) + 15u) & ~(size_t)15u)
+#define EB_QS8_CONV_DSP_GATHER_BYTES(k) ((((size_t)(k) * 2u) + 15u) & ~(size_t)15u)
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif
+
+#endif  // EDGEBUILD_QS8_GEMM_DSP_H_
