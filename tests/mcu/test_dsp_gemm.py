@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from edgebuild.mcu.variants import choose
-from edgebuild.mcu.variants import dsp_conv, dsp_fc
+from edgebuild.mcu.variants import choose, dsp_conv, dsp_fc
 
 from .baremetal import KERNELS, compile_program, missing_tools, run_program
 
 pytestmark = pytest.mark.skipif(
-    bool(missing_tools()), reason=f"needs {', '.join(missing_tools())} (scripts/setup.sh installs the MCU toolchain)"
+    bool(missing_tools()),
+    reason=f"needs {', '.join(missing_tools())} (scripts/setup.sh installs the MCU toolchain)",
 )
 
 SOURCES = [
@@ -39,7 +39,7 @@ def test_dsp_conv_and_fc_equal_their_references(tester: Path, seed: int, cases: 
     assert " 0 failures" in run.stdout, run.stdout
 
 
-def conv_params(n, h, w, c, oc, kh, kw, s, pad) -> dict[str, int]:  # noqa: ANN001
+def conv_params(n, h, w, c, oc, kh, kw, s, pad) -> dict[str, int]:
     return {
         "batch": n,
         "input_height": h,
@@ -105,14 +105,21 @@ def tiny_conv_layers() -> list[dict[str, int]]:
         module, shape = tiny_model(name)
         found: list[dict[str, int]] = []
 
-        def hook(mod, inputs, output, found=found) -> None:  # noqa: ANN001
+        def hook(mod, inputs, output, found=found) -> None:
             if mod.groups != 1:
                 return
             x = inputs[0]
             found.append(
                 {
                     **conv_params(
-                        1, x.shape[2], x.shape[3], x.shape[1], output.shape[1], *mod.kernel_size, mod.stride[0], 0
+                        1,
+                        x.shape[2],
+                        x.shape[3],
+                        x.shape[1],
+                        output.shape[1],
+                        *mod.kernel_size,
+                        mod.stride[0],
+                        0,
                     ),
                     "stride_width": mod.stride[1],
                     "pad_top": mod.padding[0],

@@ -49,7 +49,10 @@ VARIANTS = [
             "const int8_t* weights, const int32_t* bias, const int32_t* multiplier, const int32_t* shift, "
             "int8_t* output, void* scratch);"
         ),
-        sources=("ukernels/qs8-conv/qs8_conv_minmax__dsp.cc", "ukernels/qs8-gemm/qs8_gemm_minmax_2x2c4__dsp.cc"),
+        sources=(
+            "ukernels/qs8-conv/qs8_conv_minmax__dsp.cc",
+            "ukernels/qs8-gemm/qs8_gemm_minmax_2x2c4__dsp.cc",
+        ),
         applies=applies,
         scratch_bytes=scratch_bytes,
         priority=1,

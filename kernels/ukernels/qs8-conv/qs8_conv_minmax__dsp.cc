@@ -28,8 +28,8 @@ inline void copy_bytes(int8_t* dst, const int8_t* src, size_t n) {
 
 // The K taps of output pixel (n, oh, ow): a pointer into the input when they are contiguous there (pointwise),
 // else gathered into `row` (padding taps = zp_x).
-const int8_t* taps(const eb_qs8_conv_params* p, const int8_t* input, int32_t n, int32_t oh, int32_t ow,
-                   bool pointwise, int8_t* row) {
+const int8_t* taps(const eb_qs8_conv_params* p, const int8_t* input, int32_t n, int32_t oh, int32_t ow, bool pointwise,
+                   int8_t* row) {
   const size_t C = (size_t)p->input_channels;
   if (pointwise) {
     const int32_t ih = oh * p->stride_height, iw = ow * p->stride_width;
@@ -46,9 +46,9 @@ const int8_t* taps(const eb_qs8_conv_params* p, const int8_t* input, int32_t n, 
     for (int32_t kw = 0; kw < p->kernel_width; ++kw, dst += C) {
       const int32_t iw = ow * p->stride_width - p->pad_left + kw * p->dilation_width;
       if (row_in && iw >= 0 && iw < p->input_width) {
-        copy_bytes(dst, input + (((size_t)n * (size_t)p->input_height + (size_t)ih) * (size_t)p->input_width +
-                                 (size_t)iw) * C,
-                   C);
+        copy_bytes(
+            dst, input + (((size_t)n * (size_t)p->input_height + (size_t)ih) * (size_t)p->input_width + (size_t)iw) * C,
+            C);
       } else {
         memset(dst, p->input_zero_point, C);
       }
@@ -61,9 +61,9 @@ const int8_t* taps(const eb_qs8_conv_params* p, const int8_t* input, int32_t n, 
 
 // The reference's arguments plus scratch: EB_QS8_GEMM_DSP_PACKED_BYTES(K), and EB_QS8_CONV_DSP_GATHER_BYTES(K) more
 // unless the convolution is pointwise (1x1, pad_top = pad_left = 0), K = KH·KW·C (qs8-gemm/qs8_gemm_dsp.h).
-extern "C" void eb_qs8_conv_minmax_ukernel__dsp(const eb_qs8_conv_params* p, const int8_t* input,
-                                                const int8_t* weights, const int32_t* bias, const int32_t* multiplier,
-                                                const int32_t* shift, int8_t* output, void* scratch) {
+extern "C" void eb_qs8_conv_minmax_ukernel__dsp(const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weights,
+                                                const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                                int8_t* output, void* scratch) {
   const size_t K = (size_t)p->kernel_height * (size_t)p->kernel_width * (size_t)p->input_channels;
   const size_t OC = (size_t)p->output_channels;
   const bool pointwise = p->kernel_height == 1 && p->kernel_width == 1 && p->pad_top == 0 && p->pad_left == 0;

@@ -19,13 +19,13 @@ void eb_qs8_gemm_dsp_pack_rows(const int8_t* row0, const int8_t* row1, size_t k,
                                int16_t* packed);
 
 typedef struct eb_qs8_gemm_dsp_tile {
-  const int16_t* x;  // eb_qs8_gemm_dsp_pack_rows's layout
-  const int8_t* weights;  // [n, k], the reference's layout
-  const int32_t* bias;  // [n] or NULL
+  const int16_t* x;           // eb_qs8_gemm_dsp_pack_rows's layout
+  const int8_t* weights;      // [n, k], the reference's layout
+  const int32_t* bias;        // [n] or NULL
   const int32_t* multiplier;  // [n], docs/quantization.md (3)
-  const int32_t* shift;  // [n]
-  int8_t* y0;  // row 0's n outputs
-  int8_t* y1;  // row 1's (used when rows = 2)
+  const int32_t* shift;       // [n]
+  int8_t* y0;                 // row 0's n outputs
+  int8_t* y1;                 // row 1's (used when rows = 2)
   size_t n, k;
   int32_t output_zero_point, output_min, output_max;
 } eb_qs8_gemm_dsp_tile;
@@ -36,8 +36,8 @@ void eb_qs8_gemm_minmax_ukernel_2x2c4__dsp(const eb_qs8_gemm_dsp_tile* t, size_t
 
 // Bytes of scratch the whole-op kernels need (16-byte aligned): the packed rows, and for a CONV2D that is not a
 // pointwise (1x1, unpadded) one, two gathered int8 rows of its K = KH * KW * C taps.
-#define EB_QS8_GEMM_DSP_PACKED_BYTES(k) ((((size_t)(k) * 4u) + 15u) & ~(size_t)15u)
-#define EB_QS8_CONV_DSP_GATHER_BYTES(k) ((((size_t)(k) * 2u) + 15u) & ~(size_t)15u)
+#define EB_QS8_GEMM_DSP_PACKED_BYTES(k) ((((size_t)(k)*4u) + 15u) & ~(size_t)15u)
+#define EB_QS8_CONV_DSP_GATHER_BYTES(k) ((((size_t)(k)*2u) + 15u) & ~(size_t)15u)
 
 #ifdef __cplusplus
 }  // extern "C"

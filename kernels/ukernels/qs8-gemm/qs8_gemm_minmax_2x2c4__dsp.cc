@@ -36,15 +36,17 @@ inline int32_t sxtab16_ror8(uint32_t a, uint32_t w) {
   return r;
 }
 
-// Requantization of one channel, docs/quantization.md (5), with MBQM(acc, m, e) for 2^0 < ... computed as one
-// 64-bit multiply-accumulate and one shift when e < 0 (the usual case, M < 0.5) and m > 0 (eq. 3: m >= 2^30):
-//   SRDHM(acc, m) = floor(P / 2^31) with P = acc·m + 2^30 (the nudge with truncating division is round-half-up:
-//   for P < 0, trunc((P + 1 − 2^31) / 2^31) = floor(P / 2^31)); it saturates only for acc = m = −2^31, not a
-//   valid m. With n = −e >= 1, RDBPOT(x, n) = floor((x + 2^(n−1) − [x < 0]) / 2^n) (r > t ⇔ r + 2^(n−1) −
-//   [x < 0] >= 2^n), and floor(floor(P / 2^31) + c) / 2^n) = floor((P + c·2^31) / 2^(31+n)) for an integer c, so
-//   MBQM = (acc·m + K) >> (31 + n),  K = 2^30 + 2^(n+30) − [x < 0]·2^31,
-// the high word of the 64-bit sum shifted right by n − 1. [x < 0] may be taken as [acc < 0]: they differ only when
-// x = 0, where both give 0 (P + (2^(n−1) − 1)·2^31 < 2^(n+30) for 0 <= P < 2^30). Other (m, e) take eb_mbqm.
+// Requantization of one channel, docs/quantization.md (5): when e < 0 (the usual case, M < 0.5) and m > 0 (eq. 3:
+// m >= 2^30), MBQM(acc, m, e) is one 64-bit multiply-accumulate and one shift:
+//   SRDHM(acc, m) = floor(P / 2^31), P = acc·m + 2^30: (4a)'s nudge with a truncating division rounds half up
+//   (for acc·m < 0, trunc((acc·m + 1 − 2^30) / 2^31) = floor((acc·m + 2^30) / 2^31)); it saturates only for
+//   acc = m = −2^31, not a valid m. With n = −e >= 1, (4b) is RDBPOT(x, n) = floor((x + 2^(n−1) − [x < 0]) / 2^n)
+//   (r > t ⇔ r + 2^(n−1) − [x < 0] >= 2^n), and floor((floor(P / 2^31) + c) / 2^n) = floor((P + c·2^31) /
+//   2^(31+n)) for an integer c, so
+//     MBQM = (acc·m + K) >> (31 + n),  K = 2^30 + 2^(n+30) − [x < 0]·2^31,
+//   the high word of the 64-bit sum shifted right by n − 1. [x < 0] may be taken as [acc < 0]: they differ only
+//   when x = 0, where both give 0 (P + (2^(n−1) − 1)·2^31 < 2^(n+30) for 0 <= P < 2^30).
+// Other (m, e) take eb_mbqm itself.
 __attribute__((noinline)) int32_t mbqm_slow(int32_t acc, int32_t m, int32_t e) { return eb_mbqm(acc, m, e); }
 
 struct Rq {
@@ -59,7 +61,7 @@ inline Rq rq_setup(int32_t m, int32_t e) {
   r.e = e;
   r.fast = m > 0 && e < 0 && e >= -31;
   const uint32_t n = r.fast ? (uint32_t)-e : 1u;
-  const uint32_t b = 1u << n;  // 2^n: K = 2^30 + b·2^30 as (hi, lo)
+  const uint32_t b = 1u << n;        // 2^n: K = 2^30 + b·2^30 as (hi, lo)
   r.k_lo = 0x40000000u | (b << 30);  // b << 30 keeps only n = 1's 2^31
   r.k_hi = b >> 2;
   r.sh = (int32_t)n - 1;
@@ -113,35 +115,35 @@ inline void group(const uint32_t*& x, const int8_t*& w0, const int8_t*& w1, int3
 // 14 registers (4 accumulators, 4 x words, 2 weight words, 3 pointers and the end), which GCC 12's allocator does
 // not find from the intrinsics (it spills the end pointer and re-reads it every group). Per group of the 2 x 2:
 // 2 LDRD (both rows' x), 2 LDR (two weight words, unaligned allowed), 4 SXTB16, 8 SMLAD.
-#define EB_DSP_2X2_GROUP                           \
-  "ldrd %[xa0], %[xa1], [%[x]], #8\n\t"            \
-  "ldrd %[xb0], %[xb1], [%[x]], #8\n\t"            \
-  "ldr %[w], [%[w0]], #4\n\t"                     \
-  "sxtb16 %[we], %[w]\n\t"                        \
-  "sxtb16 %[w], %[w], ror #8\n\t"                 \
-  "smlad %[a00], %[we], %[xa0], %[a00]\n\t"       \
-  "smlad %[a10], %[we], %[xb0], %[a10]\n\t"       \
-  "smlad %[a00], %[w], %[xa1], %[a00]\n\t"        \
-  "smlad %[a10], %[w], %[xb1], %[a10]\n\t"        \
-  "ldr %[w], [%[w1]], #4\n\t"                     \
-  "sxtb16 %[we], %[w]\n\t"                        \
-  "sxtb16 %[w], %[w], ror #8\n\t"                 \
-  "smlad %[a01], %[we], %[xa0], %[a01]\n\t"       \
-  "smlad %[a11], %[we], %[xb0], %[a11]\n\t"       \
-  "smlad %[a01], %[w], %[xa1], %[a01]\n\t"        \
+#define EB_DSP_2X2_GROUP                    \
+  "ldrd %[xa0], %[xa1], [%[x]], #8\n\t"     \
+  "ldrd %[xb0], %[xb1], [%[x]], #8\n\t"     \
+  "ldr %[w], [%[w0]], #4\n\t"               \
+  "sxtb16 %[we], %[w]\n\t"                  \
+  "sxtb16 %[w], %[w], ror #8\n\t"           \
+  "smlad %[a00], %[we], %[xa0], %[a00]\n\t" \
+  "smlad %[a10], %[we], %[xb0], %[a10]\n\t" \
+  "smlad %[a00], %[w], %[xa1], %[a00]\n\t"  \
+  "smlad %[a10], %[w], %[xb1], %[a10]\n\t"  \
+  "ldr %[w], [%[w1]], #4\n\t"               \
+  "sxtb16 %[we], %[w]\n\t"                  \
+  "sxtb16 %[w], %[w], ror #8\n\t"           \
+  "smlad %[a01], %[we], %[xa0], %[a01]\n\t" \
+  "smlad %[a11], %[we], %[xb0], %[a11]\n\t" \
+  "smlad %[a01], %[w], %[xa1], %[a01]\n\t"  \
   "smlad %[a11], %[w], %[xb1], %[a11]\n\t"
 
-#define EB_DSP_1X2_GROUP                           \
-  "ldrd %[xa0], %[xa1], [%[x]], #8\n\t"            \
-  "ldr %[w], [%[w0]], #4\n\t"                     \
-  "sxtb16 %[we], %[w]\n\t"                        \
-  "sxtb16 %[w], %[w], ror #8\n\t"                 \
-  "smlad %[a00], %[we], %[xa0], %[a00]\n\t"       \
-  "smlad %[a00], %[w], %[xa1], %[a00]\n\t"        \
-  "ldr %[w], [%[w1]], #4\n\t"                     \
-  "sxtb16 %[we], %[w]\n\t"                        \
-  "sxtb16 %[w], %[w], ror #8\n\t"                 \
-  "smlad %[a01], %[we], %[xa0], %[a01]\n\t"       \
+#define EB_DSP_1X2_GROUP                    \
+  "ldrd %[xa0], %[xa1], [%[x]], #8\n\t"     \
+  "ldr %[w], [%[w0]], #4\n\t"               \
+  "sxtb16 %[we], %[w]\n\t"                  \
+  "sxtb16 %[w], %[w], ror #8\n\t"           \
+  "smlad %[a00], %[we], %[xa0], %[a00]\n\t" \
+  "smlad %[a00], %[w], %[xa1], %[a00]\n\t"  \
+  "ldr %[w], [%[w1]], #4\n\t"               \
+  "sxtb16 %[we], %[w]\n\t"                  \
+  "sxtb16 %[w], %[w], ror #8\n\t"           \
+  "smlad %[a01], %[we], %[xa0], %[a01]\n\t" \
   "smlad %[a01], %[w], %[xa1], %[a01]\n\t"
 
 // ROWS x COLS tile of outputs (columns c, c + 1) over all k: x is eb_qs8_gemm_dsp_pack_rows's layout, group g of
@@ -167,17 +169,17 @@ inline void tile(const eb_qs8_gemm_dsp_tile* t, size_t c) {
       __asm__ volatile("1:\n\t" EB_DSP_2X2_GROUP EB_DSP_2X2_GROUP
                        "cmp %[x], %[end]\n\t"
                        "bne 1b\n\t"
-                       : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [x] "+r"(x),
-                         [w0] "+r"(w0), [w1] "+r"(w1), [xa0] "=&r"(xa0), [xa1] "=&r"(xa1), [xb0] "=&r"(xb0),
-                         [xb1] "=&r"(xb1), [w] "=&r"(w), [we] "=&r"(we)
+                       : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [x] "+r"(x), [w0] "+r"(w0),
+                         [w1] "+r"(w1), [xa0] "=&r"(xa0), [xa1] "=&r"(xa1), [xb0] "=&r"(xb0), [xb1] "=&r"(xb1),
+                         [w] "=&r"(w), [we] "=&r"(we)
                        : [end] "r"(end)
                        : "memory");
     } else {
       __asm__ volatile("1:\n\t" EB_DSP_1X2_GROUP EB_DSP_1X2_GROUP
                        "cmp %[x], %[end]\n\t"
                        "bne 1b\n\t"
-                       : [a00] "+r"(a00), [a01] "+r"(a01), [x] "+r"(x), [w0] "+r"(w0), [w1] "+r"(w1),
-                         [xa0] "=&r"(xa0), [xa1] "=&r"(xa1), [w] "=&r"(w), [we] "=&r"(we)
+                       : [a00] "+r"(a00), [a01] "+r"(a01), [x] "+r"(x), [w0] "+r"(w0), [w1] "+r"(w1), [xa0] "=&r"(xa0),
+                         [xa1] "=&r"(xa1), [w] "=&r"(w), [we] "=&r"(we)
                        : [end] "r"(end)
                        : "memory");
     }
@@ -216,8 +218,8 @@ void all_columns(const eb_qs8_gemm_dsp_tile* t) {
 
 }  // namespace
 
-extern "C" void eb_qs8_gemm_dsp_pack_rows(const int8_t* row0, const int8_t* row1, size_t k,
-                                          int32_t input_zero_point, int16_t* packed) {
+extern "C" void eb_qs8_gemm_dsp_pack_rows(const int8_t* row0, const int8_t* row1, size_t k, int32_t input_zero_point,
+                                          int16_t* packed) {
   // SXTAB16(offset, w) adds the sign-extended bytes 0 and 2 of w to the halfwords of offset: (x0 − zp, x2 − zp).
   const uint32_t offset = ((uint32_t)(-input_zero_point) & 0xFFFFu) * 0x10001u;
   const size_t groups = k / 4, tail = k % 4, rows = row1 != NULL ? 2 : 1;
@@ -249,9 +251,9 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_2x2c4__dsp(const eb_qs8_gemm_dsp_tile
 }
 
 // FULLY_CONNECTED, the reference's arguments plus EB_QS8_GEMM_DSP_PACKED_BYTES(k) of scratch: rows two at a time.
-extern "C" void eb_qs8_gemm_minmax_ukernel__dsp(const eb_qs8_gemm_params* p, const int8_t* input,
-                                                const int8_t* weights, const int32_t* bias, const int32_t* multiplier,
-                                                const int32_t* shift, int8_t* output, void* scratch) {
+extern "C" void eb_qs8_gemm_minmax_ukernel__dsp(const eb_qs8_gemm_params* p, const int8_t* input, const int8_t* weights,
+                                                const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                                int8_t* output, void* scratch) {
   eb_qs8_gemm_dsp_tile t;
   t.x = (const int16_t*)scratch;
   t.weights = weights;
