@@ -49,18 +49,18 @@ inline int32_t sxtab16_ror8(uint32_t a, uint32_t w) {
 // Other (m, e) take eb_mbqm itself.
 __attribute__((noinline)) int32_t mbqm_slow(int32_t acc, int32_t m, int32_t e) { return eb_mbqm(acc, m, e); }
 
+// One channel's constants for the fast path: m, K for acc >= 0 as (k_hi, k_lo), and the final shift n − 1.
 struct Rq {
-  int32_t m, e, sh;
-  uint32_t k_lo, k_hi;  // K for acc >= 0
-  bool fast;
+  int32_t m, sh;
+  uint32_t k_lo, k_hi;
 };
 
-inline Rq rq_setup(int32_t m, int32_t e) {
+inline bool rq_fast(int32_t m, int32_t e) { return m > 0 && e < 0 && e >= -31; }
+
+inline Rq rq_setup(int32_t m, int32_t e) {  // for rq_fast(m, e)
   Rq r;
   r.m = m;
-  r.e = e;
-  r.fast = m > 0 && e < 0 && e >= -31;
-  const uint32_t n = r.fast ? (uint32_t)-e : 1u;
+  const uint32_t n = (uint32_t)-e;
   const uint32_t b = 1u << n;        // 2^n: K = 2^30 + b·2^30 as (hi, lo)
   r.k_lo = 0x40000000u | (b << 30);  // b << 30 keeps only n = 1's 2^31
   r.k_hi = b >> 2;
@@ -68,53 +68,23 @@ inline Rq rq_setup(int32_t m, int32_t e) {
   return r;
 }
 
-inline int32_t rq_apply(const Rq& r, int32_t acc) {
-  if (__builtin_expect(r.fast, 1)) {
-    const uint64_t k = (((uint64_t)r.k_hi << 32) | r.k_lo) - ((uint64_t)(acc < 0) << 31);
-    const int64_t sum = (int64_t)(k + (uint64_t)((int64_t)acc * r.m));
-    return (int32_t)(sum >> 32) >> r.sh;
-  }
-  return mbqm_slow(acc, r.m, r.e);
+// MBQM(acc, m, e) + zp_y for rq_fast(m, e): |MBQM| <= 2^30 there (n >= 1), so + zp_y cannot overflow.
+inline int32_t rq_apply(const Rq& r, int32_t acc, int32_t zp) {
+  const uint64_t k = (((uint64_t)r.k_hi << 32) | r.k_lo) - ((uint64_t)(acc < 0) << 31);
+  const int64_t sum = (int64_t)(k + (uint64_t)((int64_t)acc * r.m));
+  return ((int32_t)(sum >> 32) >> r.sh) + zp;
 }
 
-// q + zp_y saturated to int32 (QADD: sat32 of eq. 6's output stage), then clamped to [min, max].
-inline int8_t finish(int32_t q, int32_t zp, int32_t lo, int32_t hi) { return eb_clamp_s8(__qadd(q, zp), lo, hi); }
-
-// One group of 4 k of a ROWS x COLS tile in C (the odd group the unrolled loops leave, and the 1-column tiles).
-template <int ROWS, int COLS>
-inline void group(const uint32_t*& x, const int8_t*& w0, const int8_t*& w1, int32_t& a00, int32_t& a01, int32_t& a10,
-                  int32_t& a11) {
-  const uint32_t xa0 = x[0], xa1 = x[1];
-  const uint32_t xb0 = ROWS > 1 ? x[2] : 0, xb1 = ROWS > 1 ? x[3] : 0;
-  x += 2 * ROWS;
-  {
-    const uint32_t w = load_u32(w0);
-    w0 += 4;
-    const int32_t we = __sxtb16(w), wo = sxtb16_ror8(w);
-    a00 = __smlad(we, xa0, a00);
-    a00 = __smlad(wo, xa1, a00);
-    if (ROWS > 1) {
-      a10 = __smlad(we, xb0, a10);
-      a10 = __smlad(wo, xb1, a10);
-    }
-  }
-  if (COLS > 1) {
-    const uint32_t w = load_u32(w1);
-    w1 += 4;
-    const int32_t we = __sxtb16(w), wo = sxtb16_ror8(w);
-    a01 = __smlad(we, xa0, a01);
-    a01 = __smlad(wo, xa1, a01);
-    if (ROWS > 1) {
-      a11 = __smlad(we, xb0, a11);
-      a11 = __smlad(wo, xb1, a11);
-    }
-  }
+// Any (m, e): eq. (6)'s output stage exactly as the reference writes it.
+inline int8_t finish_slow(int32_t acc, int32_t m, int32_t e, int32_t zp, int32_t lo, int32_t hi) {
+  return eb_clamp_s8(__qadd(mbqm_slow(acc, m, e), zp), lo, hi);
 }
 
-// The k loop of the 2 x 2 and 1 x 2 tiles, two groups (8 k) an iteration, in inline assembly: the 2 x 2 loop needs
-// 14 registers (4 accumulators, 4 x words, 2 weight words, 3 pointers and the end), which GCC 12's allocator does
-// not find from the intrinsics (it spills the end pointer and re-reads it every group). Per group of the 2 x 2:
-// 2 LDRD (both rows' x), 2 LDR (two weight words, unaligned allowed), 4 SXTB16, 8 SMLAD.
+// The k loop of the 2 x 2 and 1 x 2 tiles in inline assembly, two groups of 4 k an iteration, entered at the
+// second group when the group count is odd. The 2 x 2 loop needs 14 registers (4 accumulators, 4 x words, 2 weight
+// words, 3 pointers and the end), which GCC 12 does not find from the intrinsics (it spills the end pointer and
+// re-reads it every group). Per group of the 2 x 2: 2 LDRD (both rows' x), 2 LDR (two weight words, unaligned
+// allowed), 4 SXTB16 (the rotated form is one instruction here), 8 SMLAD: 16 instructions for 16 MACs.
 #define EB_DSP_2X2_GROUP                    \
   "ldrd %[xa0], %[xa1], [%[x]], #8\n\t"     \
   "ldrd %[xb0], %[xb1], [%[x]], #8\n\t"     \
@@ -146,74 +116,123 @@ inline void group(const uint32_t*& x, const int8_t*& w0, const int8_t*& w1, int3
   "smlad %[a01], %[we], %[xa0], %[a01]\n\t" \
   "smlad %[a01], %[w], %[xa1], %[a01]\n\t"
 
-// ROWS x COLS tile of outputs (columns c, c + 1) over all k: x is eb_qs8_gemm_dsp_pack_rows's layout, group g of
-// row r at words (g·ROWS + r)·2 + {0, 1}.
-template <int ROWS, int COLS>
-inline void tile(const eb_qs8_gemm_dsp_tile* t, size_t c) {
-  const size_t k = t->k, groups = k / 4, tail = k % 4;
-  const int8_t* w0 = t->weights + c * k;
-  const int8_t* w1 = w0 + (COLS > 1 ? k : 0);
-  const int32_t b0 = t->bias != NULL ? t->bias[c] : 0;
-  const int32_t b1 = (COLS > 1 && t->bias != NULL) ? t->bias[c + 1] : 0;
-  int32_t a00 = b0, a01 = b1, a10 = b0, a11 = b1;  // a<row><col>
-  const uint32_t* x = (const uint32_t*)t->x;
-  size_t g = 0;
-  if (groups % 2 != 0) {
-    group<ROWS, COLS>(x, w0, w1, a00, a01, a10, a11);
-    g = 1;
+// (end − x) in bytes is groups · 8 · ROWS: its bit 8·ROWS says whether the group count is odd.
+#define EB_DSP_LOOP(GROUP, ODD_BIT) \
+  "sub %[w], %[end], %[x]\n\t"      \
+  "tst %[w], #" ODD_BIT             \
+  "\n\t"                            \
+  "bne 2f\n\t"                      \
+  "1:\n\t" GROUP "2:\n\t" GROUP     \
+  "cmp %[x], %[end]\n\t"            \
+  "bne 1b\n\t"
+
+// One group of 4 k of a ROWS x 1 tile (the odd last column) in C.
+template <int ROWS>
+inline void group_1col(const uint32_t*& x, const int8_t*& w0, int32_t& a0, int32_t& a1) {
+  const uint32_t w = load_u32(w0);
+  w0 += 4;
+  const int32_t we = __sxtb16(w), wo = sxtb16_ror8(w);
+  a0 = __smlad(we, x[0], a0);
+  a0 = __smlad(wo, x[1], a0);
+  if (ROWS > 1) {
+    a1 = __smlad(we, x[2], a1);
+    a1 = __smlad(wo, x[3], a1);
   }
-  if (COLS == 2 && g < groups) {
-    const uint32_t* end = x + (groups - g) * 2 * ROWS;
-    uint32_t xa0, xa1, xb0, xb1, w, we;
-    if (ROWS == 2) {
-      __asm__ volatile("1:\n\t" EB_DSP_2X2_GROUP EB_DSP_2X2_GROUP
-                       "cmp %[x], %[end]\n\t"
-                       "bne 1b\n\t"
-                       : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [x] "+r"(x), [w0] "+r"(w0),
-                         [w1] "+r"(w1), [xa0] "=&r"(xa0), [xa1] "=&r"(xa1), [xb0] "=&r"(xb0), [xb1] "=&r"(xb1),
-                         [w] "=&r"(w), [we] "=&r"(we)
-                       : [end] "r"(end)
-                       : "memory");
-    } else {
-      __asm__ volatile("1:\n\t" EB_DSP_1X2_GROUP EB_DSP_1X2_GROUP
-                       "cmp %[x], %[end]\n\t"
-                       "bne 1b\n\t"
-                       : [a00] "+r"(a00), [a01] "+r"(a01), [x] "+r"(x), [w0] "+r"(w0), [w1] "+r"(w1), [xa0] "=&r"(xa0),
-                         [xa1] "=&r"(xa1), [w] "=&r"(w), [we] "=&r"(we)
-                       : [end] "r"(end)
-                       : "memory");
+  x += 2 * ROWS;
+}
+
+// All n columns of ROWS (1 or 2) rows: x is eb_qs8_gemm_dsp_pack_rows's layout, group g of row r at words
+// (g·ROWS + r)·2 + {0, 1}, the K % 4 tail after the groups, row 0's then row 1's.
+template <int ROWS>
+void columns(const eb_qs8_gemm_dsp_tile* t) {
+  const size_t k = t->k, n = t->n, groups = k / 4, tail = k % 4;
+  const uint32_t* const xg = (const uint32_t*)t->x;
+  const uint32_t* const xg_end = xg + groups * 2 * ROWS;
+  const int16_t* const xt = (const int16_t*)xg_end;
+  const int8_t* w = t->weights;
+  const int32_t* const bias = t->bias;
+  const int32_t* const mult = t->multiplier;
+  const int32_t* const shift = t->shift;
+  int8_t* const y0 = t->y0;
+  int8_t* const y1 = t->y1;
+  const int32_t zp = t->output_zero_point, lo = t->output_min, hi = t->output_max;
+  // The clamp to [lo, hi] on four int8 lanes at once: SSUB8 sets a lane's GE flag where a − b >= 0, SEL picks.
+  const uint32_t lo4 = (uint32_t)(uint8_t)lo * 0x01010101u, hi4 = (uint32_t)(uint8_t)hi * 0x01010101u;
+  size_t c = 0;
+  for (; c + 2 <= n; c += 2, w += 2 * k) {
+    int32_t a00 = bias != NULL ? bias[c] : 0, a01 = bias != NULL ? bias[c + 1] : 0;
+    int32_t a10 = a00, a11 = a01;  // a<row><col>
+    const int8_t* w0 = w;
+    const int8_t* w1 = w + k;
+    if (groups != 0) {
+      const uint32_t* x = xg;
+      uint32_t xa0, xa1, xb0, xb1, wv, we;
+      if (ROWS == 2) {
+        __asm__ volatile(EB_DSP_LOOP(EB_DSP_2X2_GROUP, "16")
+                         : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [x] "+r"(x),
+                           [w0] "+r"(w0), [w1] "+r"(w1), [xa0] "=&r"(xa0), [xa1] "=&r"(xa1), [xb0] "=&r"(xb0),
+                           [xb1] "=&r"(xb1), [w] "=&r"(wv), [we] "=&r"(we)
+                         : [end] "r"(xg_end)
+                         : "cc", "memory");
+      } else {
+        __asm__ volatile(EB_DSP_LOOP(EB_DSP_1X2_GROUP, "8")
+                         : [a00] "+r"(a00), [a01] "+r"(a01), [x] "+r"(x), [w0] "+r"(w0), [w1] "+r"(w1),
+                           [xa0] "=&r"(xa0), [xa1] "=&r"(xa1), [w] "=&r"(wv), [we] "=&r"(we)
+                         : [end] "r"(xg_end)
+                         : "cc", "memory");
+      }
     }
-  } else {
-    for (; g < groups; ++g) group<ROWS, COLS>(x, w0, w1, a00, a01, a10, a11);
-  }
-  if (tail != 0) {  // natural order: row 0's tail, then row 1's
-    const int16_t* xt = (const int16_t*)x;
     for (size_t i = 0; i < tail; ++i) {
-      const int32_t xa = xt[i], xb = ROWS > 1 ? xt[tail + i] : 0;
+      const int32_t xa = xt[i];
       a00 = eb_add_wrap_s32(a00, xa * w0[i]);
-      if (ROWS > 1) a10 = eb_add_wrap_s32(a10, xb * w0[i]);
-      if (COLS > 1) {
-        a01 = eb_add_wrap_s32(a01, xa * w1[i]);
-        if (ROWS > 1) a11 = eb_add_wrap_s32(a11, xb * w1[i]);
+      a01 = eb_add_wrap_s32(a01, xa * w1[i]);
+      if (ROWS > 1) {
+        const int32_t xb = xt[tail + i];
+        a10 = eb_add_wrap_s32(a10, xb * w0[i]);
+        a11 = eb_add_wrap_s32(a11, xb * w1[i]);
+      }
+    }
+    const int32_t m0 = mult[c], e0 = shift[c], m1 = mult[c + 1], e1 = shift[c + 1];
+    if (__builtin_expect(rq_fast(m0, e0) && rq_fast(m1, e1), 1)) {
+      const Rq r0 = rq_setup(m0, e0), r1 = rq_setup(m1, e1);
+      // Saturated to int8 (SSAT), then packed as bytes [y0[c], y0[c + 1], y1[c], y1[c + 1]] and clamped together.
+      uint32_t v = (uint32_t)__ssat(rq_apply(r0, a00, zp), 8) & 0xFFu;
+      v |= ((uint32_t)__ssat(rq_apply(r1, a01, zp), 8) & 0xFFu) << 8;
+      if (ROWS > 1) {
+        v |= ((uint32_t)__ssat(rq_apply(r0, a10, zp), 8) & 0xFFu) << 16;
+        v |= (uint32_t)__ssat(rq_apply(r1, a11, zp), 8) << 24;
+      }
+      __ssub8(v, lo4);
+      v = __sel(v, lo4);
+      __ssub8(hi4, v);
+      v = __sel(v, hi4);
+      const uint16_t v0 = (uint16_t)v;
+      memcpy(y0 + c, &v0, 2);
+      if (ROWS > 1) {
+        const uint16_t v1 = (uint16_t)(v >> 16);
+        memcpy(y1 + c, &v1, 2);
+      }
+    } else {
+      y0[c] = finish_slow(a00, m0, e0, zp, lo, hi);
+      y0[c + 1] = finish_slow(a01, m1, e1, zp, lo, hi);
+      if (ROWS > 1) {
+        y1[c] = finish_slow(a10, m0, e0, zp, lo, hi);
+        y1[c + 1] = finish_slow(a11, m1, e1, zp, lo, hi);
       }
     }
   }
-  const int32_t zp = t->output_zero_point, lo = t->output_min, hi = t->output_max;
-  const Rq r0 = rq_setup(t->multiplier[c], t->shift[c]);
-  t->y0[c] = finish(rq_apply(r0, a00), zp, lo, hi);
-  if (ROWS > 1) t->y1[c] = finish(rq_apply(r0, a10), zp, lo, hi);
-  if (COLS > 1) {
-    const Rq r1 = rq_setup(t->multiplier[c + 1], t->shift[c + 1]);
-    t->y0[c + 1] = finish(rq_apply(r1, a01), zp, lo, hi);
-    if (ROWS > 1) t->y1[c + 1] = finish(rq_apply(r1, a11), zp, lo, hi);
+  if (c < n) {  // the last column of an odd n
+    int32_t a0 = bias != NULL ? bias[c] : 0, a1 = a0;
+    const uint32_t* x = xg;
+    const int8_t* w0 = w;
+    for (size_t g = 0; g < groups; ++g) group_1col<ROWS>(x, w0, a0, a1);
+    for (size_t i = 0; i < tail; ++i) {
+      a0 = eb_add_wrap_s32(a0, xt[i] * w0[i]);
+      if (ROWS > 1) a1 = eb_add_wrap_s32(a1, xt[tail + i] * w0[i]);
+    }
+    y0[c] = finish_slow(a0, mult[c], shift[c], zp, lo, hi);
+    if (ROWS > 1) y1[c] = finish_slow(a1, mult[c], shift[c], zp, lo, hi);
   }
-}
-
-template <int ROWS>
-void all_columns(const eb_qs8_gemm_dsp_tile* t) {
-  size_t c = 0;
-  for (; c + 2 <= t->n; c += 2) tile<ROWS, 2>(t, c);
-  if (c < t->n) tile<ROWS, 1>(t, c);
 }
 
 }  // namespace
@@ -244,9 +263,9 @@ extern "C" void eb_qs8_gemm_dsp_pack_rows(const int8_t* row0, const int8_t* row1
 
 extern "C" void eb_qs8_gemm_minmax_ukernel_2x2c4__dsp(const eb_qs8_gemm_dsp_tile* t, size_t rows) {
   if (rows >= 2) {
-    all_columns<2>(t);
+    columns<2>(t);
   } else {
-    all_columns<1>(t);
+    columns<1>(t);
   }
 }
 
