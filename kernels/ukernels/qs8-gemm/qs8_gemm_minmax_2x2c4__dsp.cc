@@ -116,6 +116,31 @@ inline int8_t finish_slow(int32_t acc, int32_t m, int32_t e, int32_t zp, int32_t
   "smlad %[a01], %[we], %[xa0], %[a01]\n\t" \
   "smlad %[a01], %[w], %[xa1], %[a01]\n\t"
 
+// One row by 4 columns (FULLY_CONNECTED at batch 1): 1 LDRD, 4 LDR, 8 SXTB16, 8 SMLAD per 16 MACs. Columns 1 and 3
+// are read at [column 0 or 2 + k] (a register offset) before the post-increment, so 13 registers suffice.
+#define EB_DSP_1X4_GROUP                  \
+  "ldrd %[xa0], %[xa1], [%[x]], #8\n\t"   \
+  "ldr %[w], [%[w0], %[k]]\n\t"           \
+  "sxtb16 %[we], %[w]\n\t"                \
+  "sxtb16 %[w], %[w], ror #8\n\t"         \
+  "smlad %[a1], %[we], %[xa0], %[a1]\n\t" \
+  "smlad %[a1], %[w], %[xa1], %[a1]\n\t"  \
+  "ldr %[w], [%[w0]], #4\n\t"             \
+  "sxtb16 %[we], %[w]\n\t"                \
+  "sxtb16 %[w], %[w], ror #8\n\t"         \
+  "smlad %[a0], %[we], %[xa0], %[a0]\n\t" \
+  "smlad %[a0], %[w], %[xa1], %[a0]\n\t"  \
+  "ldr %[w], [%[w2], %[k]]\n\t"           \
+  "sxtb16 %[we], %[w]\n\t"                \
+  "sxtb16 %[w], %[w], ror #8\n\t"         \
+  "smlad %[a3], %[we], %[xa0], %[a3]\n\t" \
+  "smlad %[a3], %[w], %[xa1], %[a3]\n\t"  \
+  "ldr %[w], [%[w2]], #4\n\t"             \
+  "sxtb16 %[we], %[w]\n\t"                \
+  "sxtb16 %[w], %[w], ror #8\n\t"         \
+  "smlad %[a2], %[we], %[xa0], %[a2]\n\t" \
+  "smlad %[a2], %[w], %[xa1], %[a2]\n\t"
+
 // (end − x) in bytes is groups · 8 · ROWS: its bit 8·ROWS says whether the group count is odd.
 #define EB_DSP_LOOP(GROUP, ODD_BIT) \
   "sub %[w], %[end], %[x]\n\t"      \
@@ -159,6 +184,55 @@ void columns(const eb_qs8_gemm_dsp_tile* t) {
   // The clamp to [lo, hi] on four int8 lanes at once: SSUB8 sets a lane's GE flag where a − b >= 0, SEL picks.
   const uint32_t lo4 = (uint32_t)(uint8_t)lo * 0x01010101u, hi4 = (uint32_t)(uint8_t)hi * 0x01010101u;
   size_t c = 0;
+  if (ROWS == 1) {  // 4 columns a tile: each x word pair feeds 8 SMLADs
+    for (; c + 4 <= n; c += 4, w += 4 * k) {
+      int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+      if (bias != NULL) {
+        a0 = bias[c];
+        a1 = bias[c + 1];
+        a2 = bias[c + 2];
+        a3 = bias[c + 3];
+      }
+      const int8_t* w0 = w;
+      const int8_t* w2 = w + 2 * k;
+      if (groups != 0) {
+        const uint32_t* x = xg;
+        uint32_t xa0, xa1, wv, we;
+        __asm__ volatile(EB_DSP_LOOP(EB_DSP_1X4_GROUP, "8")
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w0] "+r"(w0),
+                           [w2] "+r"(w2), [xa0] "=&r"(xa0), [xa1] "=&r"(xa1), [w] "=&r"(wv), [we] "=&r"(we)
+                         : [end] "r"(xg_end), [k] "r"(k)
+                         : "cc", "memory");
+      }
+      const int8_t* w1 = w0 + k;  // the tails of columns 1 and 3
+      const int8_t* w3 = w2 + k;
+      for (size_t i = 0; i < tail; ++i) {
+        const int32_t xa = xt[i];
+        a0 = eb_add_wrap_s32(a0, xa * w0[i]);
+        a1 = eb_add_wrap_s32(a1, xa * w1[i]);
+        a2 = eb_add_wrap_s32(a2, xa * w2[i]);
+        a3 = eb_add_wrap_s32(a3, xa * w3[i]);
+      }
+      const int32_t m0 = mult[c], e0 = shift[c], m1 = mult[c + 1], e1 = shift[c + 1];
+      const int32_t m2 = mult[c + 2], e2 = shift[c + 2], m3 = mult[c + 3], e3 = shift[c + 3];
+      if (__builtin_expect(rq_fast(m0, e0) && rq_fast(m1, e1) && rq_fast(m2, e2) && rq_fast(m3, e3), 1)) {
+        uint32_t v = (uint32_t)__ssat(rq_apply(rq_setup(m0, e0), a0, zp), 8) & 0xFFu;
+        v |= ((uint32_t)__ssat(rq_apply(rq_setup(m1, e1), a1, zp), 8) & 0xFFu) << 8;
+        v |= ((uint32_t)__ssat(rq_apply(rq_setup(m2, e2), a2, zp), 8) & 0xFFu) << 16;
+        v |= (uint32_t)__ssat(rq_apply(rq_setup(m3, e3), a3, zp), 8) << 24;
+        __ssub8(v, lo4);
+        v = __sel(v, lo4);
+        __ssub8(hi4, v);
+        v = __sel(v, hi4);
+        memcpy(y0 + c, &v, 4);
+      } else {
+        y0[c] = finish_slow(a0, m0, e0, zp, lo, hi);
+        y0[c + 1] = finish_slow(a1, m1, e1, zp, lo, hi);
+        y0[c + 2] = finish_slow(a2, m2, e2, zp, lo, hi);
+        y0[c + 3] = finish_slow(a3, m3, e3, zp, lo, hi);
+      }
+    }
+  }
   for (; c + 2 <= n; c += 2, w += 2 * k) {
     int32_t a00 = bias != NULL ? bias[c] : 0, a01 = bias != NULL ? bias[c + 1] : 0;
     int32_t a10 = a00, a11 = a01;  // a<row><col>
