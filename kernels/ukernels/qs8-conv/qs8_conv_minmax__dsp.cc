@@ -14,43 +14,51 @@
 
 namespace {
 
+// Unaligned word copies (LDR / STR allow them on M4 / M7 / M33), then the last 0..3 bytes.
 inline void copy_bytes(int8_t* dst, const int8_t* src, size_t n) {
-  if (((n | (size_t)dst | (size_t)src) & 3u) == 0) {  // whole words (channels a multiple of 4, aligned tensors)
-    for (size_t i = 0; i < n; i += 4) {
-      uint32_t v;
-      memcpy(&v, src + i, 4);
-      memcpy(dst + i, &v, 4);
-    }
-  } else {
-    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
+  for (; n >= 4; n -= 4, src += 4, dst += 4) {
+    uint32_t v;
+    memcpy(&v, src, 4);
+    memcpy(dst, &v, 4);
   }
+  for (size_t i = 0; i < n; ++i) dst[i] = src[i];
 }
 
 // The K taps of output pixel (n, oh, ow): a pointer into the input when they are contiguous there (pointwise),
-// else gathered into `row` (padding taps = zp_x).
+// else gathered into `row` (padding taps = zp_x). A kernel row whose taps all lie inside the input is one copy of
+// KW·C bytes when the dilation along W is 1.
 const int8_t* taps(const eb_qs8_conv_params* p, const int8_t* input, int32_t n, int32_t oh, int32_t ow, bool pointwise,
                    int8_t* row) {
-  const size_t C = (size_t)p->input_channels;
+  const size_t C = (size_t)p->input_channels, W = (size_t)p->input_width;
+  const int8_t* image = input + (size_t)n * (size_t)p->input_height * W * C;
   if (pointwise) {
     const int32_t ih = oh * p->stride_height, iw = ow * p->stride_width;
-    if (ih < p->input_height && iw < p->input_width) {
-      return input + (((size_t)n * (size_t)p->input_height + (size_t)ih) * (size_t)p->input_width + (size_t)iw) * C;
-    }
+    if (ih < p->input_height && iw < p->input_width) return image + ((size_t)ih * W + (size_t)iw) * C;
     memset(row, p->input_zero_point, C);
     return row;
   }
+  const int32_t KW = p->kernel_width, dw = p->dilation_width;
+  const int32_t iw0 = ow * p->stride_width - p->pad_left;
+  const bool cols_in = iw0 >= 0 && iw0 + (KW - 1) * dw < p->input_width;
+  const size_t row_bytes = (size_t)KW * C;
   int8_t* dst = row;
-  for (int32_t kh = 0; kh < p->kernel_height; ++kh) {
+  for (int32_t kh = 0; kh < p->kernel_height; ++kh, dst += row_bytes) {
     const int32_t ih = oh * p->stride_height - p->pad_top + kh * p->dilation_height;
-    const bool row_in = ih >= 0 && ih < p->input_height;
-    for (int32_t kw = 0; kw < p->kernel_width; ++kw, dst += C) {
-      const int32_t iw = ow * p->stride_width - p->pad_left + kw * p->dilation_width;
-      if (row_in && iw >= 0 && iw < p->input_width) {
-        copy_bytes(
-            dst, input + (((size_t)n * (size_t)p->input_height + (size_t)ih) * (size_t)p->input_width + (size_t)iw) * C,
-            C);
+    if (ih < 0 || ih >= p->input_height) {
+      memset(dst, p->input_zero_point, row_bytes);
+      continue;
+    }
+    const int8_t* src = image + (size_t)ih * W * C;
+    if (cols_in && dw == 1) {
+      copy_bytes(dst, src + (size_t)iw0 * C, row_bytes);
+      continue;
+    }
+    for (int32_t kw = 0; kw < KW; ++kw) {
+      const int32_t iw = iw0 + kw * dw;
+      if (iw >= 0 && iw < p->input_width) {
+        copy_bytes(dst + (size_t)kw * C, src + (size_t)iw * C, C);
       } else {
-        memset(dst, p->input_zero_point, C);
+        memset(dst + (size_t)kw * C, p->input_zero_point, C);
       }
     }
   }
