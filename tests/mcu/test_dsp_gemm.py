@@ -46,6 +46,8 @@ def conv_params(n, h, w, c, oc, kh, kw, s, pad) -> dict[str, int]:
         "input_width": w,
         "input_channels": c,
         "output_channels": oc,
+        "output_height": (h + 2 * pad - kh) // s + 1,
+        "output_width": (w + 2 * pad - kw) // s + 1,
         "kernel_height": kh,
         "kernel_width": kw,
         "groups": 1,

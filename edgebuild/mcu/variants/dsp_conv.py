@@ -17,7 +17,16 @@ def _taps(p: Params) -> int:
 
 
 def _pointwise(p: Params) -> bool:
-    return p["kernel_height"] == 1 and p["kernel_width"] == 1 and p["pad_top"] == 0 and p["pad_left"] == 0
+    """eb_qs8_conv_dsp_pointwise (qs8_gemm_dsp.h): 1x1, no padding, every output pixel inside the input, so each
+    pixel's taps are read in place."""
+    return (
+        p["kernel_height"] == 1
+        and p["kernel_width"] == 1
+        and p["pad_top"] == 0
+        and p["pad_left"] == 0
+        and (int(p["output_height"]) - 1) * int(p["stride_height"]) < int(p["input_height"])
+        and (int(p["output_width"]) - 1) * int(p["stride_width"]) < int(p["input_width"])
+    )
 
 
 def scratch_bytes(p: Params) -> int:

@@ -121,7 +121,7 @@ int compare(const char* what, size_t count, size_t scratch) {
 
 size_t conv_scratch(const eb_qs8_conv_params& p) {  // edgebuild/mcu/variants/dsp_conv.py's scratch_bytes
   const size_t k = (size_t)p.kernel_height * (size_t)p.kernel_width * (size_t)p.input_channels;
-  const bool pointwise = p.kernel_height == 1 && p.kernel_width == 1 && p.pad_top == 0 && p.pad_left == 0;
+  const bool pointwise = eb_qs8_conv_dsp_pointwise(&p);
   return EB_QS8_GEMM_DSP_PACKED_BYTES(k) + (pointwise ? 0 : EB_QS8_CONV_DSP_GATHER_BYTES(k));
 }
 
@@ -253,6 +253,11 @@ int run_tests(uint32_t seed, int cases) {
   failures += run_conv_case(conv_shape(1, 4, 4, 8, 16, 1, 1, 1, 1, 0, 0), true, index++);     // VWW pointwise
   failures += run_conv_case(conv_shape(1, 6, 6, 16, 32, 1, 1, 2, 2, 0, 0), true, index++);    // IC skip conv
   failures += run_conv_case(conv_shape(3, 5, 5, 16, 32, 3, 3, 2, 2, 1, 1), true, index++);    // IC stride 2, batch 3
+  {
+    eb_qs8_conv_params p = conv_shape(2, 3, 4, 5, 6, 1, 1, 2, 1, 0, 0);
+    p.output_height += 1;  // rows past the input: every tap skipped, the output is the bias alone
+    failures += run_conv_case(p, true, index++);
+  }
   failures += run_fc_case(1, 256, 64, index++);
   failures += run_fc_case(3, 129, 7, index++);
   g_tiny = true;

@@ -31,12 +31,7 @@ const int8_t* taps(const eb_qs8_conv_params* p, const int8_t* input, int32_t n, 
                    int8_t* row) {
   const size_t C = (size_t)p->input_channels, W = (size_t)p->input_width;
   const int8_t* image = input + (size_t)n * (size_t)p->input_height * W * C;
-  if (pointwise) {
-    const int32_t ih = oh * p->stride_height, iw = ow * p->stride_width;
-    if (ih < p->input_height && iw < p->input_width) return image + ((size_t)ih * W + (size_t)iw) * C;
-    memset(row, p->input_zero_point, C);
-    return row;
-  }
+  if (pointwise) return image + ((size_t)(oh * p->stride_height) * W + (size_t)(ow * p->stride_width)) * C;
   const int32_t KW = p->kernel_width, dw = p->dilation_width;
   const int32_t iw0 = ow * p->stride_width - p->pad_left;
   const bool cols_in = iw0 >= 0 && iw0 + (KW - 1) * dw < p->input_width;
@@ -68,13 +63,13 @@ const int8_t* taps(const eb_qs8_conv_params* p, const int8_t* input, int32_t n, 
 }  // namespace
 
 // The reference's arguments plus scratch: EB_QS8_GEMM_DSP_PACKED_BYTES(K), and EB_QS8_CONV_DSP_GATHER_BYTES(K) more
-// unless the convolution is pointwise (1x1, pad_top = pad_left = 0), K = KH·KW·C (qs8-gemm/qs8_gemm_dsp.h).
+// unless eb_qs8_conv_dsp_pointwise(p), K = KH·KW·C (qs8-gemm/qs8_gemm_dsp.h).
 extern "C" void eb_qs8_conv_minmax_ukernel__dsp(const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weights,
                                                 const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
                                                 int8_t* output, void* scratch) {
   const size_t K = (size_t)p->kernel_height * (size_t)p->kernel_width * (size_t)p->input_channels;
   const size_t OC = (size_t)p->output_channels;
-  const bool pointwise = p->kernel_height == 1 && p->kernel_width == 1 && p->pad_top == 0 && p->pad_left == 0;
+  const bool pointwise = eb_qs8_conv_dsp_pointwise(p);
   int16_t* packed = (int16_t*)scratch;
   int8_t* gather = (int8_t*)scratch + EB_QS8_GEMM_DSP_PACKED_BYTES(K);
   eb_qs8_gemm_dsp_tile t;

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "edgebuild/ukernels.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -34,10 +36,18 @@ typedef struct eb_qs8_gemm_dsp_tile {
 // c < n: docs/quantization.md (5) and (6). Two output channels (and two rows) a step.
 void eb_qs8_gemm_minmax_ukernel_2x2c4__dsp(const eb_qs8_gemm_dsp_tile* t, size_t rows);
 
-// Bytes of scratch the whole-op kernels need (16-byte aligned): the packed rows, and for a CONV2D that is not a
-// pointwise (1x1, unpadded) one, two gathered int8 rows of its K = KH * KW * C taps.
+// Bytes of scratch the whole-op kernels need (16-byte aligned): the packed rows, and for a CONV2D that is not
+// pointwise, two gathered int8 rows of its K = KH * KW * C taps.
 #define EB_QS8_GEMM_DSP_PACKED_BYTES(k) ((((size_t)(k)*4u) + 15u) & ~(size_t)15u)
 #define EB_QS8_CONV_DSP_GATHER_BYTES(k) ((((size_t)(k)*2u) + 15u) & ~(size_t)15u)
+
+// A CONV2D whose pixels' taps are contiguous in the input: 1x1, no padding, every output pixel inside the input
+// (edgebuild/mcu/variants/dsp_conv.py's _pointwise says the same).
+static inline int eb_qs8_conv_dsp_pointwise(const eb_qs8_conv_params* p) {
+  return p->kernel_height == 1 && p->kernel_width == 1 && p->pad_top == 0 && p->pad_left == 0 &&
+         (int64_t)(p->output_height - 1) * p->stride_height < p->input_height &&
+         (int64_t)(p->output_width - 1) * p->stride_width < p->input_width;
+}
 
 #ifdef __cplusplus
 }  // extern "C"
