@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from edgebuild.mcu.variants import choose, dsp_conv, dsp_fc
+from edgebuild.mcu.variants import choose
 
 from .baremetal import KERNELS, compile_program, missing_tools, run_program
 
@@ -91,10 +91,22 @@ def test_instruction_counts_are_reported(tester: Path, kind: str, shape: tuple[s
     # The Python registry's scratch size is the one the C kernel uses (the tester prints the kernel header's).
     if kind == "conv":
         v = [int(a) for a in shape]
-        p = conv_params(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[9])
-        assert dsp_conv.scratch_bytes(p) == scratch
+        chosen = choose("conv", "dsp", conv_params(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[9]))
+        assert (
+            chosen is not None
+            and chosen.scratch_bytes(conv_params(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[9]))
+            == scratch
+        )
     else:
-        assert dsp_fc.scratch_bytes({"m": int(shape[0]), "k": int(shape[1]), "n": int(shape[2])}) == scratch
+        fields = {
+            "m": int(shape[0]),
+            "k": int(shape[1]),
+            "n": int(shape[2]),
+            "output_min": -128,
+            "output_max": 127,
+        }
+        chosen = choose("fc", "dsp", fields)
+        assert chosen is not None and chosen.scratch_bytes(fields) == scratch
 
 
 def tiny_conv_layers() -> list[dict[str, int]]:
@@ -148,5 +160,9 @@ def test_every_tiny_model_conv_runs_on_the_dsp_kernel() -> None:
         assert v is not None and v.function == "eb_qs8_conv_minmax_ukernel__dsp", p
         assert v.scratch_bytes(p) <= 8 * 1024, p  # im2col of two pixels: small next to the activations
     assert choose("conv", "dsp", {**layers[0], "groups": 4}) is None  # grouped / depthwise: not this family
-    fc = choose("fc", "dsp", {"m": 1, "n": 12, "k": 64, "output_min": -128, "output_max": 127})
-    assert fc is not None and fc.function == "eb_qs8_gemm_minmax_ukernel__dsp"
+    fc = {"m": 1, "n": 12, "k": 64, "output_min": -128, "output_max": 127}
+    one_row = choose("fc", "dsp", fc)
+    assert one_row is not None and one_row.function == "eb_qs8_gemm_minmax_ukernel_1x4c4__dsp"
+    assert one_row.scratch_bytes(fc) == 0  # batch 1 adds nothing to the arena
+    rows = choose("fc", "dsp", {**fc, "m": 3})
+    assert rows is not None and rows.function == "eb_qs8_gemm_minmax_ukernel__dsp"
