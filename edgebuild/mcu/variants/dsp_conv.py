@@ -29,11 +29,16 @@ def _pointwise(p: Params) -> bool:
     )
 
 
+def _gathers(p: Params) -> bool:
+    """eb_qs8_conv_dsp_gathers: taps gathered as int8 first unless pointwise or C % 4 = 0."""
+    return not _pointwise(p) and int(p["input_channels"]) % 4 != 0
+
+
 def scratch_bytes(p: Params) -> int:
     """EB_QS8_GEMM_DSP_PACKED_BYTES(K) (two pixels' taps as int16), plus EB_QS8_CONV_DSP_GATHER_BYTES(K) (two
-    gathered int8 rows) unless pointwise: kernels/ukernels/qs8-gemm/qs8_gemm_dsp.h."""
+    gathered int8 rows) when it gathers: kernels/ukernels/qs8-gemm/qs8_gemm_dsp.h."""
     k = _taps(p)
-    return _round16(4 * k) + (0 if _pointwise(p) else _round16(2 * k))
+    return _round16(4 * k) + (_round16(2 * k) if _gathers(p) else 0)
 
 
 def applies(p: Params) -> bool:

@@ -124,8 +124,7 @@ int compare(const char* what, size_t count, size_t scratch) {
 
 size_t conv_scratch(const eb_qs8_conv_params& p) {  // edgebuild/mcu/variants/dsp_conv.py's scratch_bytes
   const size_t k = (size_t)p.kernel_height * (size_t)p.kernel_width * (size_t)p.input_channels;
-  const bool pointwise = eb_qs8_conv_dsp_pointwise(&p);
-  return EB_QS8_GEMM_DSP_PACKED_BYTES(k) + (pointwise ? 0 : EB_QS8_CONV_DSP_GATHER_BYTES(k));
+  return EB_QS8_GEMM_DSP_PACKED_BYTES(k) + (eb_qs8_conv_dsp_gathers(&p) ? EB_QS8_CONV_DSP_GATHER_BYTES(k) : 0);
 }
 
 int run_conv_case(eb_qs8_conv_params p, bool has_bias, int index) {

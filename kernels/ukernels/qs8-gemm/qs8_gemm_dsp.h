@@ -4,6 +4,7 @@
 #ifndef EDGEBUILD_QS8_GEMM_DSP_H_
 #define EDGEBUILD_QS8_GEMM_DSP_H_
 
+#include <arm_acle.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +13,19 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+// SXTB16 of w rotated right by 8: (w1, w3); SXTAB16 likewise. One instruction with the rotate operand: GCC 12
+// emits __sxtb16 of a rotated value as a separate ROR, and ACLE has no intrinsic for the rotated forms.
+static inline int32_t eb_sxtb16_ror8(uint32_t w) {
+  int32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(w));
+  return r;
+}
+static inline int32_t eb_sxtab16_ror8(uint32_t a, uint32_t w) {
+  int32_t r;
+  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(w));
+  return r;
+}
 
 // One or two rows of x, already minus zp_x, as int16 in the order SMLAD consumes them against SXTB16-widened
 // weights: per group of 4 k, the pair (x0, x2) then the pair (x1, x3) (SXTB16 of a weight word gives (w0, w2), of
@@ -36,8 +50,8 @@ typedef struct eb_qs8_gemm_dsp_tile {
 // c < n: docs/quantization.md (5) and (6). Two output channels (and two rows) a step.
 void eb_qs8_gemm_minmax_ukernel_2x2c4__dsp(const eb_qs8_gemm_dsp_tile* t, size_t rows);
 
-// Bytes of scratch the whole-op kernels need (16-byte aligned): the packed rows, and for a CONV2D that is not
-// pointwise, two gathered int8 rows of its K = KH * KW * C taps.
+// Bytes of scratch the whole-op kernels need (16-byte aligned): the packed rows, and for a CONV2D that
+// eb_qs8_conv_dsp_gathers, two gathered int8 rows of its K = KH * KW * C taps.
 #define EB_QS8_GEMM_DSP_PACKED_BYTES(k) ((((size_t)(k)*4u) + 15u) & ~(size_t)15u)
 #define EB_QS8_CONV_DSP_GATHER_BYTES(k) ((((size_t)(k)*2u) + 15u) & ~(size_t)15u)
 
@@ -47,6 +61,12 @@ static inline int eb_qs8_conv_dsp_pointwise(const eb_qs8_conv_params* p) {
   return p->kernel_height == 1 && p->kernel_width == 1 && p->pad_top == 0 && p->pad_left == 0 &&
          (int64_t)(p->output_height - 1) * p->stride_height < p->input_height &&
          (int64_t)(p->output_width - 1) * p->stride_width < p->input_width;
+}
+
+// A CONV2D whose taps are gathered as int8 before they are widened: neither pointwise nor with C % 4 = 0 (whole
+// groups of 4 channels per tap are widened straight from the input).
+static inline int eb_qs8_conv_dsp_gathers(const eb_qs8_conv_params* p) {
+  return !eb_qs8_conv_dsp_pointwise(p) && p->input_channels % 4 != 0;
 }
 
 #ifdef __cplusplus

@@ -8,7 +8,6 @@
 // MACs. |x - zp| <= 255 and |w| <= 128 fit int16 and a pair of products fits int32, and SMLAD's accumulation wraps
 // like eb_add_wrap_s32, so the accumulator equals the reference's. The requantization (5) is done once per output
 // (rq_apply below, derivation there).
-#include <arm_acle.h>
 #include <string.h>
 
 #include "edgebuild/requant.h"
@@ -21,19 +20,6 @@ inline uint32_t load_u32(const void* p) {  // unaligned-safe (LDR on M4/M7/M33 a
   uint32_t v;
   memcpy(&v, p, 4);
   return v;
-}
-
-// SXTB16 of w rotated right by 8: (w1, w3); SXTAB16 likewise. One instruction with the rotate operand: GCC 12
-// emits __sxtb16 of a rotated value as a separate ROR, and ACLE has no intrinsic for the rotated forms.
-inline int32_t sxtb16_ror8(uint32_t w) {
-  int32_t r;
-  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(w));
-  return r;
-}
-inline int32_t sxtab16_ror8(uint32_t a, uint32_t w) {
-  int32_t r;
-  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(w));
-  return r;
 }
 
 // Requantization of one channel, docs/quantization.md (5): when e < 0 (the usual case, M < 0.5) and m > 0 (eq. 3:
@@ -207,7 +193,7 @@ template <int ROWS>
 inline void group_1col(const uint32_t*& x, const int8_t*& w0, int32_t& a0, int32_t& a1) {
   const uint32_t w = load_u32(w0);
   w0 += 4;
-  const int32_t we = __sxtb16(w), wo = sxtb16_ror8(w);
+  const int32_t we = __sxtb16(w), wo = eb_sxtb16_ror8(w);
   a0 = __smlad(we, x[0], a0);
   a0 = __smlad(wo, x[1], a0);
   if (ROWS > 1) {
@@ -354,11 +340,11 @@ extern "C" void eb_qs8_gemm_dsp_pack_rows(const int8_t* row0, const int8_t* row1
   for (size_t g = 0; g < groups; ++g) {
     const uint32_t a = load_u32(row0 + 4 * g);
     out[0] = __sxtab16(offset, a);
-    out[1] = sxtab16_ror8(offset, a);
+    out[1] = eb_sxtab16_ror8(offset, a);
     if (rows > 1) {
       const uint32_t b = load_u32(row1 + 4 * g);
       out[2] = __sxtab16(offset, b);
-      out[3] = sxtab16_ror8(offset, b);
+      out[3] = eb_sxtab16_ror8(offset, b);
     }
     out += 2 * rows;
   }
@@ -424,7 +410,7 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_1x4c4__dsp(const eb_qs8_gemm_params* 
       for (const int8_t* x = input; x != x_end; x += 4, w0 += 4) {
         const uint32_t xv = load_u32(x), wv = load_u32(w0);
         a = __smlad(__sxtb16(wv), __sxtab16(offs, xv), a);
-        a = __smlad(sxtb16_ror8(wv), sxtab16_ror8(offs, xv), a);
+        a = __smlad(eb_sxtb16_ror8(wv), eb_sxtab16_ror8(offs, xv), a);
       }
       for (size_t i = 0; i < tail; ++i) a = eb_add_wrap_s32(a, (x_end[i] - zx) * w0[i]);
       output[c] = finish_slow(a, multiplier[c], shift[c], zp, lo, hi);
