@@ -66,103 +66,71 @@ inline int8_t finish_slow(int32_t acc, int32_t m, int32_t e, int32_t zp, int32_t
   return eb_clamp_s8(__qadd(mbqm_slow(acc, m, e), zp), lo, hi);
 }
 
-// The k loop of the 2 x 2 and 1 x 2 tiles in inline assembly, two groups of 4 k an iteration, entered at the
-// second group when the group count is odd. The 2 x 2 loop needs 14 registers (4 accumulators, 4 x words, 2 weight
-// words, 3 pointers and the end), which GCC 12 does not find from the intrinsics (it spills the end pointer and
-// re-reads it every group). Per group of the 2 x 2: 2 LDRD (both rows' x), 2 LDR (two weight words, unaligned
-// allowed), 4 SXTB16 (the rotated form is one instruction here), 8 SMLAD: 16 instructions for 16 MACs.
-#define EB_DSP_2X2_GROUP                    \
-  "ldrd %[xa0], %[xa1], [%[x]], #8\n\t"     \
-  "ldrd %[xb0], %[xb1], [%[x]], #8\n\t"     \
-  "ldr %[w], [%[w0]], #4\n\t"               \
-  "sxtb16 %[we], %[w]\n\t"                  \
-  "sxtb16 %[w], %[w], ror #8\n\t"           \
-  "smlad %[a00], %[we], %[xa0], %[a00]\n\t" \
-  "smlad %[a10], %[we], %[xb0], %[a10]\n\t" \
-  "smlad %[a00], %[w], %[xa1], %[a00]\n\t"  \
-  "smlad %[a10], %[w], %[xb1], %[a10]\n\t"  \
-  "ldr %[w], [%[w1]], #4\n\t"               \
-  "sxtb16 %[we], %[w]\n\t"                  \
-  "sxtb16 %[w], %[w], ror #8\n\t"           \
-  "smlad %[a01], %[we], %[xa0], %[a01]\n\t" \
-  "smlad %[a11], %[we], %[xb0], %[a11]\n\t" \
-  "smlad %[a01], %[w], %[xa1], %[a01]\n\t"  \
-  "smlad %[a11], %[w], %[xb1], %[a11]\n\t"
+// The k loops, in assembly: per group of 4 k of a 2 x 2 tile, 2 LDRD (both rows' x), 2 LDR (two weight words,
+// unaligned allowed), 4 SXTB16 (the rotated form is one instruction; ACLE has no intrinsic for it), 8 SMLAD: 16
+// instructions for 16 MACs, two groups an iteration, entered at the second group when the count is odd ((end − x)
+// in bytes is groups·8·rows). A 2 x 2 loop needs 14 registers, so it cannot be inline asm with operands: GCC's
+// allocator fails on it at -Os and -O3 or with a frame pointer ("impossible constraints"). So each loop is a naked
+// function with its registers spelled out, whatever the optimization level, taking its state in a struct:
+//   r0 = the struct, r1..r4 the accumulators, r5 x, r6 the end of x, r7 / r8 the weight pointers, r9 k, r10 the
+//   SXTAB16 offset (−zp_x in both halves); the rest are temporaries.
+struct LoopArgs {
+  int32_t acc[4];    // 2 x 2: a00, a01, a10, a11; 1 x 2: a00, a01; 1 x 4: a0..a3
+  const void* x;     // groups >= 1
+  const void* end;   // x + groups groups
+  const int8_t* w0;  // column 0's weights
+  const int8_t* w1;  // column 1's (1 x 4: column 2's)
+  size_t k;          // 1 x 4: the weight row length (columns 1 and 3 are read at [w0 + k], [w1 + k])
+  uint32_t offset;   // 1 x 4 on int8 x
+};
 
-#define EB_DSP_1X2_GROUP                    \
-  "ldrd %[xa0], %[xa1], [%[x]], #8\n\t"     \
-  "ldr %[w], [%[w0]], #4\n\t"               \
-  "sxtb16 %[we], %[w]\n\t"                  \
-  "sxtb16 %[w], %[w], ror #8\n\t"           \
-  "smlad %[a00], %[we], %[xa0], %[a00]\n\t" \
-  "smlad %[a00], %[w], %[xa1], %[a00]\n\t"  \
-  "ldr %[w], [%[w1]], #4\n\t"               \
-  "sxtb16 %[we], %[w]\n\t"                  \
-  "sxtb16 %[w], %[w], ror #8\n\t"           \
-  "smlad %[a01], %[we], %[xa0], %[a01]\n\t" \
-  "smlad %[a01], %[w], %[xa1], %[a01]\n\t"
+#define EB_DSP_LOOP_BEGIN(LAST, ODD) \
+  "push {r0, r4-r11, lr}\n\t"        \
+  "ldm r0, {r1-" LAST                \
+  "}\n\t"                            \
+  "sub lr, r6, r5\n\t"               \
+  "tst lr, #" ODD                    \
+  "\n\t"                             \
+  "bne 2f\n\t"                       \
+  "1:\n\t"
+#define EB_DSP_LOOP_END \
+  "cmp r5, r6\n\t"      \
+  "bne 1b\n\t"          \
+  "ldr r0, [sp]\n\t"    \
+  "stm r0, {r1-r4}\n\t" \
+  "pop {r0, r4-r11, pc}\n\t"
 
-// One row by 4 columns (FULLY_CONNECTED at batch 1): 1 LDRD, 4 LDR, 8 SXTB16, 8 SMLAD per 16 MACs. Columns 1 and 3
-// are read at [column 0 or 2 + k] (a register offset) before the post-increment, so 13 registers suffice.
-#define EB_DSP_1X4_GROUP                  \
-  "ldrd %[xa0], %[xa1], [%[x]], #8\n\t"   \
-  "ldr %[w], [%[w0], %[k]]\n\t"           \
-  "sxtb16 %[we], %[w]\n\t"                \
-  "sxtb16 %[w], %[w], ror #8\n\t"         \
-  "smlad %[a1], %[we], %[xa0], %[a1]\n\t" \
-  "smlad %[a1], %[w], %[xa1], %[a1]\n\t"  \
-  "ldr %[w], [%[w0]], #4\n\t"             \
-  "sxtb16 %[we], %[w]\n\t"                \
-  "sxtb16 %[w], %[w], ror #8\n\t"         \
-  "smlad %[a0], %[we], %[xa0], %[a0]\n\t" \
-  "smlad %[a0], %[w], %[xa1], %[a0]\n\t"  \
-  "ldr %[w], [%[w2], %[k]]\n\t"           \
-  "sxtb16 %[we], %[w]\n\t"                \
-  "sxtb16 %[w], %[w], ror #8\n\t"         \
-  "smlad %[a3], %[we], %[xa0], %[a3]\n\t" \
-  "smlad %[a3], %[w], %[xa1], %[a3]\n\t"  \
-  "ldr %[w], [%[w2]], #4\n\t"             \
-  "sxtb16 %[we], %[w]\n\t"                \
-  "sxtb16 %[w], %[w], ror #8\n\t"         \
-  "smlad %[a2], %[we], %[xa0], %[a2]\n\t" \
-  "smlad %[a2], %[w], %[xa1], %[a2]\n\t"
+// One weight word at ADDR widened into r0 (w0, w2) and lr (w1, w3), then two SMLADs into ACC with x words XE, XO.
+#define EB_DSP_W(ADDR) "ldr lr, " ADDR "\n\t sxtb16 r0, lr\n\t sxtb16 lr, lr, ror #8\n\t"
+#define EB_DSP_MAC(ACC, XE, XO) "smlad " ACC ", r0, " XE ", " ACC "\n\t smlad " ACC ", lr, " XO ", " ACC "\n\t"
 
-// The same with x read as int8 and widened in the loop (SXTAB16 adds −zp_x): FULLY_CONNECTED at batch 1 without
-// scratch, 23 instructions per 16 MACs.
-#define EB_DSP_1X4_S8_GROUP                     \
-  "ldr %[xa1], [%[x]], #4\n\t"                  \
-  "sxtab16 %[xa0], %[offs], %[xa1]\n\t"         \
-  "sxtab16 %[xa1], %[offs], %[xa1], ror #8\n\t" \
-  "ldr %[w], [%[w0], %[k]]\n\t"                 \
-  "sxtb16 %[we], %[w]\n\t"                      \
-  "sxtb16 %[w], %[w], ror #8\n\t"               \
-  "smlad %[a1], %[we], %[xa0], %[a1]\n\t"       \
-  "smlad %[a1], %[w], %[xa1], %[a1]\n\t"        \
-  "ldr %[w], [%[w0]], #4\n\t"                   \
-  "sxtb16 %[we], %[w]\n\t"                      \
-  "sxtb16 %[w], %[w], ror #8\n\t"               \
-  "smlad %[a0], %[we], %[xa0], %[a0]\n\t"       \
-  "smlad %[a0], %[w], %[xa1], %[a0]\n\t"        \
-  "ldr %[w], [%[w2], %[k]]\n\t"                 \
-  "sxtb16 %[we], %[w]\n\t"                      \
-  "sxtb16 %[w], %[w], ror #8\n\t"               \
-  "smlad %[a3], %[we], %[xa0], %[a3]\n\t"       \
-  "smlad %[a3], %[w], %[xa1], %[a3]\n\t"        \
-  "ldr %[w], [%[w2]], #4\n\t"                   \
-  "sxtb16 %[we], %[w]\n\t"                      \
-  "sxtb16 %[w], %[w], ror #8\n\t"               \
-  "smlad %[a2], %[we], %[xa0], %[a2]\n\t"       \
-  "smlad %[a2], %[w], %[xa1], %[a2]\n\t"
+#define EB_DSP_2X2_GROUP                                                                                      \
+  "ldrd r9, r10, [r5], #8\n\t ldrd r11, r12, [r5], #8\n\t" EB_DSP_W("[r7], #4") EB_DSP_MAC("r1", "r9", "r10") \
+      EB_DSP_MAC("r3", "r11", "r12") EB_DSP_W("[r8], #4") EB_DSP_MAC("r2", "r9", "r10") EB_DSP_MAC("r4", "r11", "r12")
+#define EB_DSP_1X2_GROUP                                                                               \
+  "ldrd r9, r10, [r5], #8\n\t" EB_DSP_W("[r7], #4") EB_DSP_MAC("r1", "r9", "r10") EB_DSP_W("[r8], #4") \
+      EB_DSP_MAC("r2", "r9", "r10")
+#define EB_DSP_1X4_MACS                                                                                   \
+  EB_DSP_W("[r7, r9]")                                                                                    \
+  EB_DSP_MAC("r2", "r11", "r12") EB_DSP_W("[r7], #4") EB_DSP_MAC("r1", "r11", "r12") EB_DSP_W("[r8, r9]") \
+      EB_DSP_MAC("r4", "r11", "r12") EB_DSP_W("[r8], #4") EB_DSP_MAC("r3", "r11", "r12")
+// 1 x 4 on int16 x (21 instructions per 16 MACs) and on int8 x widened here (23).
+#define EB_DSP_1X4_GROUP "ldrd r11, r12, [r5], #8\n\t" EB_DSP_1X4_MACS
+#define EB_DSP_1X4_S8_GROUP \
+  "ldr r12, [r5], #4\n\t sxtab16 r11, r10, r12\n\t sxtab16 r12, r10, r12, ror #8\n\t" EB_DSP_1X4_MACS
 
-// (end − x) in bytes is groups · 8 · ROWS: its bit 8·ROWS says whether the group count is odd.
-#define EB_DSP_LOOP(GROUP, ODD_BIT) \
-  "sub %[w], %[end], %[x]\n\t"      \
-  "tst %[w], #" ODD_BIT             \
-  "\n\t"                            \
-  "bne 2f\n\t"                      \
-  "1:\n\t" GROUP "2:\n\t" GROUP     \
-  "cmp %[x], %[end]\n\t"            \
-  "bne 1b\n\t"
+__attribute__((naked, noinline)) void loop_2x2(LoopArgs*) {
+  __asm__ volatile(EB_DSP_LOOP_BEGIN("r8", "16") EB_DSP_2X2_GROUP "2:\n\t" EB_DSP_2X2_GROUP EB_DSP_LOOP_END);
+}
+__attribute__((naked, noinline)) void loop_1x2(LoopArgs*) {
+  __asm__ volatile(EB_DSP_LOOP_BEGIN("r8", "8") EB_DSP_1X2_GROUP "2:\n\t" EB_DSP_1X2_GROUP EB_DSP_LOOP_END);
+}
+__attribute__((naked, noinline)) void loop_1x4(LoopArgs*) {
+  __asm__ volatile(EB_DSP_LOOP_BEGIN("r9", "8") EB_DSP_1X4_GROUP "2:\n\t" EB_DSP_1X4_GROUP EB_DSP_LOOP_END);
+}
+__attribute__((naked, noinline)) void loop_1x4_s8(LoopArgs*) {
+  __asm__ volatile(EB_DSP_LOOP_BEGIN("r10", "4") EB_DSP_1X4_S8_GROUP "2:\n\t" EB_DSP_1X4_S8_GROUP EB_DSP_LOOP_END);
+}
 
 // Four adjacent outputs of one row: requantized (fast path when every channel allows it), clamped as packed bytes.
 inline void finish4(int32_t a0, int32_t a1, int32_t a2, int32_t a3, const int32_t* mult, const int32_t* shift,
@@ -230,17 +198,16 @@ void columns(const eb_qs8_gemm_dsp_tile* t) {
         a2 = bias[c + 2];
         a3 = bias[c + 3];
       }
-      const int8_t* w0 = w;
-      const int8_t* w2 = w + 2 * k;
       if (groups != 0) {
-        const uint32_t* x = xg;
-        uint32_t xa0, xa1, wv, we;
-        __asm__ volatile(EB_DSP_LOOP(EB_DSP_1X4_GROUP, "8")
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w0] "+r"(w0),
-                           [w2] "+r"(w2), [xa0] "=&r"(xa0), [xa1] "=&r"(xa1), [w] "=&r"(wv), [we] "=&r"(we)
-                         : [end] "r"(xg_end), [k] "r"(k)
-                         : "cc", "memory");
+        LoopArgs s = {{a0, a1, a2, a3}, xg, xg_end, w, w + 2 * k, k, 0};
+        loop_1x4(&s);
+        a0 = s.acc[0];
+        a1 = s.acc[1];
+        a2 = s.acc[2];
+        a3 = s.acc[3];
       }
+      const int8_t* w0 = w + 4 * groups;  // the tails
+      const int8_t* w2 = w0 + 2 * k;
       const int8_t* w1 = w0 + k;  // the tails of columns 1 and 3
       const int8_t* w3 = w2 + k;
       for (size_t i = 0; i < tail; ++i) {
@@ -256,26 +223,20 @@ void columns(const eb_qs8_gemm_dsp_tile* t) {
   for (; c + 2 <= n; c += 2, w += 2 * k) {
     int32_t a00 = bias != NULL ? bias[c] : 0, a01 = bias != NULL ? bias[c + 1] : 0;
     int32_t a10 = a00, a11 = a01;  // a<row><col>
-    const int8_t* w0 = w;
-    const int8_t* w1 = w + k;
     if (groups != 0) {
-      const uint32_t* x = xg;
-      uint32_t xa0, xa1, xb0, xb1, wv, we;
+      LoopArgs s = {{a00, a01, a10, a11}, xg, xg_end, w, w + k, 0, 0};
       if (ROWS == 2) {
-        __asm__ volatile(EB_DSP_LOOP(EB_DSP_2X2_GROUP, "16")
-                         : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [x] "+r"(x),
-                           [w0] "+r"(w0), [w1] "+r"(w1), [xa0] "=&r"(xa0), [xa1] "=&r"(xa1), [xb0] "=&r"(xb0),
-                           [xb1] "=&r"(xb1), [w] "=&r"(wv), [we] "=&r"(we)
-                         : [end] "r"(xg_end)
-                         : "cc", "memory");
+        loop_2x2(&s);
       } else {
-        __asm__ volatile(EB_DSP_LOOP(EB_DSP_1X2_GROUP, "8")
-                         : [a00] "+r"(a00), [a01] "+r"(a01), [x] "+r"(x), [w0] "+r"(w0), [w1] "+r"(w1),
-                           [xa0] "=&r"(xa0), [xa1] "=&r"(xa1), [w] "=&r"(wv), [we] "=&r"(we)
-                         : [end] "r"(xg_end)
-                         : "cc", "memory");
+        loop_1x2(&s);
       }
+      a00 = s.acc[0];
+      a01 = s.acc[1];
+      a10 = s.acc[2];
+      a11 = s.acc[3];
     }
+    const int8_t* w0 = w + 4 * groups;  // the tails
+    const int8_t* w1 = w0 + k;
     for (size_t i = 0; i < tail; ++i) {
       const int32_t xa = xt[i];
       a00 = eb_add_wrap_s32(a00, xa * w0[i]);
@@ -381,17 +342,16 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_1x4c4__dsp(const eb_qs8_gemm_params* 
         a2 = bias[c + 2];
         a3 = bias[c + 3];
       }
-      const int8_t* w0 = w;
-      const int8_t* w2 = w + 2 * k;
       if (groups != 0) {
-        const int8_t* x = input;
-        uint32_t xa0, xa1, wv, we;
-        __asm__ volatile(EB_DSP_LOOP(EB_DSP_1X4_S8_GROUP, "4")
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w0] "+r"(w0),
-                           [w2] "+r"(w2), [xa0] "=&r"(xa0), [xa1] "=&r"(xa1), [w] "=&r"(wv), [we] "=&r"(we)
-                         : [end] "r"(x_end), [k] "r"(k), [offs] "r"(offs)
-                         : "cc", "memory");
+        LoopArgs s = {{a0, a1, a2, a3}, input, x_end, w, w + 2 * k, k, offs};
+        loop_1x4_s8(&s);
+        a0 = s.acc[0];
+        a1 = s.acc[1];
+        a2 = s.acc[2];
+        a3 = s.acc[3];
       }
+      const int8_t* w0 = w + 4 * groups;  // the tails
+      const int8_t* w2 = w0 + 2 * k;
       const int8_t* w1 = w0 + k;
       const int8_t* w3 = w2 + k;
       for (size_t i = 0; i < tail; ++i) {
