@@ -84,6 +84,7 @@ struct LoopArgs {
   uint32_t offset;   // 1 x 4 on int8 x
 };
 
+// clang-format off (one instruction per line; clang-format-14 reflows these macros differently on each pass)
 #define EB_DSP_LOOP_BEGIN(LAST, ODD) \
   "push {r0, r4-r11, lr}\n\t"        \
   "ldm r0, {r1-" LAST                \
@@ -101,23 +102,39 @@ struct LoopArgs {
   "pop {r0, r4-r11, pc}\n\t"
 
 // One weight word at ADDR widened into r0 (w0, w2) and lr (w1, w3), then two SMLADs into ACC with x words XE, XO.
-#define EB_DSP_W(ADDR) "ldr lr, " ADDR "\n\t sxtb16 r0, lr\n\t sxtb16 lr, lr, ror #8\n\t"
-#define EB_DSP_MAC(ACC, XE, XO) "smlad " ACC ", r0, " XE ", " ACC "\n\t smlad " ACC ", lr, " XO ", " ACC "\n\t"
+#define EB_DSP_W(ADDR) \
+  "ldr lr, " ADDR      \
+  "\n\t"               \
+  "sxtb16 r0, lr\n\t"  \
+  "sxtb16 lr, lr, ror #8\n\t"
+#define EB_DSP_MAC(ACC, XE, XO)     \
+  "smlad " ACC ", r0, " XE ", " ACC \
+  "\n\t"                            \
+  "smlad " ACC ", lr, " XO ", " ACC "\n\t"
 
-#define EB_DSP_2X2_GROUP                                                                                      \
-  "ldrd r9, r10, [r5], #8\n\t ldrd r11, r12, [r5], #8\n\t" EB_DSP_W("[r7], #4") EB_DSP_MAC("r1", "r9", "r10") \
-      EB_DSP_MAC("r3", "r11", "r12") EB_DSP_W("[r8], #4") EB_DSP_MAC("r2", "r9", "r10") EB_DSP_MAC("r4", "r11", "r12")
+#define EB_DSP_2X2_GROUP                                                                                          \
+  "ldrd r9, r10, [r5], #8\n\t"                                                                                    \
+  "ldrd r11, r12, [r5], #8\n\t" EB_DSP_W("[r7], #4") EB_DSP_MAC("r1", "r9", "r10") EB_DSP_MAC("r3", "r11", "r12") \
+      EB_DSP_W("[r8], #4") EB_DSP_MAC("r2", "r9", "r10") EB_DSP_MAC("r4", "r11", "r12")
 #define EB_DSP_1X2_GROUP                                                                               \
   "ldrd r9, r10, [r5], #8\n\t" EB_DSP_W("[r7], #4") EB_DSP_MAC("r1", "r9", "r10") EB_DSP_W("[r8], #4") \
       EB_DSP_MAC("r2", "r9", "r10")
-#define EB_DSP_1X4_MACS                                                                                   \
-  EB_DSP_W("[r7, r9]")                                                                                    \
-  EB_DSP_MAC("r2", "r11", "r12") EB_DSP_W("[r7], #4") EB_DSP_MAC("r1", "r11", "r12") EB_DSP_W("[r8, r9]") \
-      EB_DSP_MAC("r4", "r11", "r12") EB_DSP_W("[r8], #4") EB_DSP_MAC("r3", "r11", "r12")
+#define EB_DSP_1X4_MACS          \
+  EB_DSP_W("[r7, r9]")           \
+  EB_DSP_MAC("r2", "r11", "r12") \
+  EB_DSP_W("[r7], #4")           \
+  EB_DSP_MAC("r1", "r11", "r12") \
+  EB_DSP_W("[r8, r9]")           \
+  EB_DSP_MAC("r4", "r11", "r12") \
+  EB_DSP_W("[r8], #4")           \
+  EB_DSP_MAC("r3", "r11", "r12")
 // 1 x 4 on int16 x (21 instructions per 16 MACs) and on int8 x widened here (23).
 #define EB_DSP_1X4_GROUP "ldrd r11, r12, [r5], #8\n\t" EB_DSP_1X4_MACS
-#define EB_DSP_1X4_S8_GROUP \
-  "ldr r12, [r5], #4\n\t sxtab16 r11, r10, r12\n\t sxtab16 r12, r10, r12, ror #8\n\t" EB_DSP_1X4_MACS
+#define EB_DSP_1X4_S8_GROUP   \
+  "ldr r12, [r5], #4\n\t"     \
+  "sxtab16 r11, r10, r12\n\t" \
+  "sxtab16 r12, r10, r12, ror #8\n\t" EB_DSP_1X4_MACS
+// clang-format on
 
 __attribute__((naked, noinline)) void loop_2x2(LoopArgs*) {
   __asm__ volatile(EB_DSP_LOOP_BEGIN("r8", "16") EB_DSP_2X2_GROUP "2:\n\t" EB_DSP_2X2_GROUP EB_DSP_LOOP_END);
