@@ -83,8 +83,8 @@ inline uint32_t* zeros(size_t groups, uint32_t* dst, size_t stride) {
 // layout) when C % 4 = 0: each tap is C / 4 whole groups; a padding tap's groups are 0 (zp_x − zp_x). A kernel row
 // inside the input with dilation 1 along W is KW·C / 4 contiguous groups.
 void widen_taps(const eb_qs8_conv_params* p, const int8_t* input, int32_t n, int32_t oh, int32_t ow, size_t r,
-                size_t rows, uint32_t offset, uint32_t* packed) {
-  const size_t C = (size_t)p->input_channels, W = (size_t)p->input_width, groups = C / 4, stride = 2 * rows;
+                uint32_t offset, uint32_t* packed) {
+  const size_t C = (size_t)p->input_channels, W = (size_t)p->input_width, groups = C / 4, stride = 4;
   const int32_t KW = p->kernel_width, dw = p->dilation_width;
   const int8_t* image = input + (size_t)n * (size_t)p->input_height * W * C;
   const int32_t iw0 = ow * p->stride_width - p->pad_left;
@@ -145,7 +145,8 @@ extern "C" void eb_qs8_conv_minmax_ukernel__dsp(const eb_qs8_conv_params* p, con
       if (pointwise || gathers) {
         src[r] = taps(p, input, n, oh, ow, pointwise, gather + r * K);
       } else {
-        widen_taps(p, input, n, oh, ow, r, rows, offset, (uint32_t*)packed);
+        widen_taps(p, input, n, oh, ow, r, offset, (uint32_t*)packed);
+        if (rows == 1) widen_taps(p, input, n, oh, ow, 1, offset, (uint32_t*)packed);  // one pixel: packed twice
       }
       if (++ow == p->output_width) {
         ow = 0;

@@ -27,10 +27,10 @@ static inline int32_t eb_sxtab16_ror8(uint32_t a, uint32_t w) {
   return r;
 }
 
-// One or two rows of x, already minus zp_x, as int16 in the order SMLAD consumes them against SXTB16-widened
-// weights: per group of 4 k, the pair (x0, x2) then the pair (x1, x3) (SXTB16 of a weight word gives (w0, w2), of
-// the word rotated by 8 (w1, w3)); two rows interleave per group: row 0's two words, then row 1's. The K % 4 tail
-// follows in natural order, row 0's then row 1's. Size: rows * k int16.
+// Two rows of x (row1 NULL: row0 twice), already minus zp_x, as int16 in the order SMLAD consumes them against
+// SXTB16-widened weights: per group of 4 k, the pair (x0, x2) then the pair (x1, x3) (SXTB16 of a weight word gives
+// (w0, w2), of the word rotated by 8 (w1, w3)); the rows interleave per group: row 0's two words, then row 1's. The
+// K % 4 tail follows in natural order, row 0's then row 1's. Size: 2 * k int16.
 void eb_qs8_gemm_dsp_pack_rows(const int8_t* row0, const int8_t* row1, size_t k, int32_t input_zero_point,
                                int16_t* packed);
 
@@ -41,13 +41,14 @@ typedef struct eb_qs8_gemm_dsp_tile {
   const int32_t* multiplier;  // [n], docs/quantization.md (3)
   const int32_t* shift;       // [n]
   int8_t* y0;                 // row 0's n outputs
-  int8_t* y1;                 // row 1's (used when rows = 2)
+  int8_t* y1;                 // row 1's (rows = 2)
   size_t n, k;
   int32_t output_zero_point, output_min, output_max;
 } eb_qs8_gemm_dsp_tile;
 
 // y_r[c] = clamp(MBQM(bias[c] + Σ_k x_r[k] · w[c, k], m[c], e[c]) + zp_y, min, max) for r < rows (1 or 2), every
-// c < n: docs/quantization.md (5) and (6). Two output channels (and two rows) a step.
+// c < n: docs/quantization.md (5) and (6). Two output channels of both rows a step; rows = 1 takes x with row 0
+// packed twice and writes row 1's outputs, which are row 0's, over them (one tile shape, half the code).
 void eb_qs8_gemm_minmax_ukernel_2x2c4__dsp(const eb_qs8_gemm_dsp_tile* t, size_t rows);
 
 // Bytes of scratch the whole-op kernels need (16-byte aligned): the packed rows, and for a CONV2D that

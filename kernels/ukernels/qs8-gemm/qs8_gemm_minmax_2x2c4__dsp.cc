@@ -69,13 +69,14 @@ inline int8_t finish_slow(int32_t acc, int32_t m, int32_t e, int32_t zp, int32_t
 // The k loops, in assembly: per group of 4 k of a 2 x 2 tile, 2 LDRD (both rows' x), 2 LDR (two weight words,
 // unaligned allowed), 4 SXTB16 (the rotated form is one instruction; ACLE has no intrinsic for it), 8 SMLAD: 16
 // instructions for 16 MACs, two groups an iteration, entered at the second group when the count is odd ((end − x)
-// in bytes is groups·8·rows). A 2 x 2 loop needs 14 registers, so it cannot be inline asm with operands: GCC's
-// allocator fails on it at -Os and -O3 or with a frame pointer ("impossible constraints"). So each loop is a naked
-// function with its registers spelled out, whatever the optimization level, taking its state in a struct:
+// in bytes is 16 per group in the 2 x 2 loop, 4 in the 1 x 4 one). A 2 x 2 loop needs 14 registers, so it cannot be
+// inline asm with operands: GCC's allocator fails on it at -Os and -O3 or with a frame pointer ("impossible
+// constraints"). So each loop is a naked function with its registers spelled out, whatever the optimization level,
+// taking its state in a struct:
 //   r0 = the struct, r1..r4 the accumulators, r5 x, r6 the end of x, r7 / r8 the weight pointers, r9 k, r10 the
 //   SXTAB16 offset (−zp_x in both halves); the rest are temporaries.
 struct LoopArgs {
-  int32_t acc[4];    // 2 x 2: a00, a01, a10, a11; 1 x 2: a00, a01; 1 x 4: a0..a3
+  int32_t acc[4];    // 2 x 2: a00, a01, a10, a11; 1 x 4: a0..a3
   const void* x;     // groups >= 1
   const void* end;   // x + groups groups
   const int8_t* w0;  // column 0's weights
@@ -84,66 +85,58 @@ struct LoopArgs {
   uint32_t offset;   // 1 x 4 on int8 x
 };
 
-// clang-format off (one instruction per line; clang-format-14 reflows these macros differently on each pass)
-#define EB_DSP_LOOP_BEGIN(LAST, ODD) \
-  "push {r0, r4-r11, lr}\n\t"        \
-  "ldm r0, {r1-" LAST                \
-  "}\n\t"                            \
-  "sub lr, r6, r5\n\t"               \
-  "tst lr, #" ODD                    \
-  "\n\t"                             \
-  "bne 2f\n\t"                       \
+// One instruction per line (clang-format-14 reflows these string macros differently on each pass).
+// clang-format off
+#define EB_DSP_LOOP_BEGIN(LAST, ODD)    \
+  "push {r0, r4-r11, lr}\n\t"           \
+  "ldm r0, {r1-" LAST "}\n\t"           \
+  "sub lr, r6, r5\n\t"                  \
+  "tst lr, #" ODD "\n\t"                \
+  "bne 2f\n\t"                          \
   "1:\n\t"
-#define EB_DSP_LOOP_END \
-  "cmp r5, r6\n\t"      \
-  "bne 1b\n\t"          \
-  "ldr r0, [sp]\n\t"    \
-  "stm r0, {r1-r4}\n\t" \
+#define EB_DSP_LOOP_END                 \
+  "cmp r5, r6\n\t"                      \
+  "bne 1b\n\t"                          \
+  "ldr r0, [sp]\n\t"                    \
+  "stm r0, {r1-r4}\n\t"                 \
   "pop {r0, r4-r11, pc}\n\t"
 
 // One weight word at ADDR widened into r0 (w0, w2) and lr (w1, w3), then two SMLADs into ACC with x words XE, XO.
-#define EB_DSP_W(ADDR) \
-  "ldr lr, " ADDR      \
-  "\n\t"               \
-  "sxtb16 r0, lr\n\t"  \
+#define EB_DSP_W(ADDR)                  \
+  "ldr lr, " ADDR "\n\t"                \
+  "sxtb16 r0, lr\n\t"                   \
   "sxtb16 lr, lr, ror #8\n\t"
-#define EB_DSP_MAC(ACC, XE, XO)     \
-  "smlad " ACC ", r0, " XE ", " ACC \
-  "\n\t"                            \
+#define EB_DSP_MAC(ACC, XE, XO)         \
+  "smlad " ACC ", r0, " XE ", " ACC "\n\t" \
   "smlad " ACC ", lr, " XO ", " ACC "\n\t"
 
-#define EB_DSP_2X2_GROUP                                                                                          \
-  "ldrd r9, r10, [r5], #8\n\t"                                                                                    \
-  "ldrd r11, r12, [r5], #8\n\t" EB_DSP_W("[r7], #4") EB_DSP_MAC("r1", "r9", "r10") EB_DSP_MAC("r3", "r11", "r12") \
-      EB_DSP_W("[r8], #4") EB_DSP_MAC("r2", "r9", "r10") EB_DSP_MAC("r4", "r11", "r12")
-#define EB_DSP_1X2_GROUP                                                                               \
-  "ldrd r9, r10, [r5], #8\n\t" EB_DSP_W("[r7], #4") EB_DSP_MAC("r1", "r9", "r10") EB_DSP_W("[r8], #4") \
-      EB_DSP_MAC("r2", "r9", "r10")
-#define EB_DSP_1X4_MACS          \
-  EB_DSP_W("[r7, r9]")           \
-  EB_DSP_MAC("r2", "r11", "r12") \
-  EB_DSP_W("[r7], #4")           \
-  EB_DSP_MAC("r1", "r11", "r12") \
-  EB_DSP_W("[r8, r9]")           \
-  EB_DSP_MAC("r4", "r11", "r12") \
-  EB_DSP_W("[r8], #4")           \
+#define EB_DSP_2X2_GROUP                \
+  "ldrd r9, r10, [r5], #8\n\t"          \
+  "ldrd r11, r12, [r5], #8\n\t"         \
+  EB_DSP_W("[r7], #4")                  \
+  EB_DSP_MAC("r1", "r9", "r10")         \
+  EB_DSP_MAC("r3", "r11", "r12")        \
+  EB_DSP_W("[r8], #4")                  \
+  EB_DSP_MAC("r2", "r9", "r10")         \
+  EB_DSP_MAC("r4", "r11", "r12")
+
+// 1 x 4 on int8 x widened here: 23 instructions per 16 MACs.
+#define EB_DSP_1X4_S8_GROUP             \
+  "ldr r12, [r5], #4\n\t"               \
+  "sxtab16 r11, r10, r12\n\t"           \
+  "sxtab16 r12, r10, r12, ror #8\n\t"   \
+  EB_DSP_W("[r7, r9]")                  \
+  EB_DSP_MAC("r2", "r11", "r12")        \
+  EB_DSP_W("[r7], #4")                  \
+  EB_DSP_MAC("r1", "r11", "r12")        \
+  EB_DSP_W("[r8, r9]")                  \
+  EB_DSP_MAC("r4", "r11", "r12")        \
+  EB_DSP_W("[r8], #4")                  \
   EB_DSP_MAC("r3", "r11", "r12")
-// 1 x 4 on int16 x (21 instructions per 16 MACs) and on int8 x widened here (23).
-#define EB_DSP_1X4_GROUP "ldrd r11, r12, [r5], #8\n\t" EB_DSP_1X4_MACS
-#define EB_DSP_1X4_S8_GROUP   \
-  "ldr r12, [r5], #4\n\t"     \
-  "sxtab16 r11, r10, r12\n\t" \
-  "sxtab16 r12, r10, r12, ror #8\n\t" EB_DSP_1X4_MACS
 // clang-format on
 
 __attribute__((naked, noinline)) void loop_2x2(LoopArgs*) {
   __asm__ volatile(EB_DSP_LOOP_BEGIN("r8", "16") EB_DSP_2X2_GROUP "2:\n\t" EB_DSP_2X2_GROUP EB_DSP_LOOP_END);
-}
-__attribute__((naked, noinline)) void loop_1x2(LoopArgs*) {
-  __asm__ volatile(EB_DSP_LOOP_BEGIN("r8", "8") EB_DSP_1X2_GROUP "2:\n\t" EB_DSP_1X2_GROUP EB_DSP_LOOP_END);
-}
-__attribute__((naked, noinline)) void loop_1x4(LoopArgs*) {
-  __asm__ volatile(EB_DSP_LOOP_BEGIN("r9", "8") EB_DSP_1X4_GROUP "2:\n\t" EB_DSP_1X4_GROUP EB_DSP_LOOP_END);
 }
 __attribute__((naked, noinline)) void loop_1x4_s8(LoopArgs*) {
   __asm__ volatile(EB_DSP_LOOP_BEGIN("r10", "4") EB_DSP_1X4_S8_GROUP "2:\n\t" EB_DSP_1X4_S8_GROUP EB_DSP_LOOP_END);
@@ -173,28 +166,12 @@ inline void finish4(int32_t a0, int32_t a1, int32_t a2, int32_t a3, const int32_
   }
 }
 
-// One group of 4 k of a ROWS x 1 tile (the odd last column) in C.
-template <int ROWS>
-inline void group_1col(const uint32_t*& x, const int8_t*& w0, int32_t& a0, int32_t& a1) {
-  const uint32_t w = load_u32(w0);
-  w0 += 4;
-  const int32_t we = __sxtb16(w), wo = eb_sxtb16_ror8(w);
-  a0 = __smlad(we, x[0], a0);
-  a0 = __smlad(wo, x[1], a0);
-  if (ROWS > 1) {
-    a1 = __smlad(we, x[2], a1);
-    a1 = __smlad(wo, x[3], a1);
-  }
-  x += 2 * ROWS;
-}
-
-// All n columns of ROWS (1 or 2) rows: x is eb_qs8_gemm_dsp_pack_rows's layout, group g of row r at words
-// (g·ROWS + r)·2 + {0, 1}, the K % 4 tail after the groups, row 0's then row 1's.
-template <int ROWS>
+// All n columns of the two packed rows: x is eb_qs8_gemm_dsp_pack_rows's layout, group g of row r at words
+// (2g + r)·2 + {0, 1}, the K % 4 tail after the groups, row 0's then row 1's.
 void columns(const eb_qs8_gemm_dsp_tile* t) {
   const size_t k = t->k, n = t->n, groups = k / 4, tail = k % 4;
   const uint32_t* const xg = (const uint32_t*)t->x;
-  const uint32_t* const xg_end = xg + groups * 2 * ROWS;
+  const uint32_t* const xg_end = xg + groups * 4;
   const int16_t* const xt = (const int16_t*)xg_end;
   const int8_t* w = t->weights;
   const int32_t* const bias = t->bias;
@@ -206,47 +183,12 @@ void columns(const eb_qs8_gemm_dsp_tile* t) {
   // The clamp to [lo, hi] on four int8 lanes at once: SSUB8 sets a lane's GE flag where a − b >= 0, SEL picks.
   const uint32_t lo4 = (uint32_t)(uint8_t)lo * 0x01010101u, hi4 = (uint32_t)(uint8_t)hi * 0x01010101u;
   size_t c = 0;
-  if (ROWS == 1) {  // 4 columns a tile: each x word pair feeds 8 SMLADs
-    for (; c + 4 <= n; c += 4, w += 4 * k) {
-      int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-      if (bias != NULL) {
-        a0 = bias[c];
-        a1 = bias[c + 1];
-        a2 = bias[c + 2];
-        a3 = bias[c + 3];
-      }
-      if (groups != 0) {
-        LoopArgs s = {{a0, a1, a2, a3}, xg, xg_end, w, w + 2 * k, k, 0};
-        loop_1x4(&s);
-        a0 = s.acc[0];
-        a1 = s.acc[1];
-        a2 = s.acc[2];
-        a3 = s.acc[3];
-      }
-      const int8_t* w0 = w + 4 * groups;  // the tails
-      const int8_t* w2 = w0 + 2 * k;
-      const int8_t* w1 = w0 + k;  // the tails of columns 1 and 3
-      const int8_t* w3 = w2 + k;
-      for (size_t i = 0; i < tail; ++i) {
-        const int32_t xa = xt[i];
-        a0 = eb_add_wrap_s32(a0, xa * w0[i]);
-        a1 = eb_add_wrap_s32(a1, xa * w1[i]);
-        a2 = eb_add_wrap_s32(a2, xa * w2[i]);
-        a3 = eb_add_wrap_s32(a3, xa * w3[i]);
-      }
-      finish4(a0, a1, a2, a3, mult + c, shift + c, zp, lo, hi, y0 + c);
-    }
-  }
   for (; c + 2 <= n; c += 2, w += 2 * k) {
     int32_t a00 = bias != NULL ? bias[c] : 0, a01 = bias != NULL ? bias[c + 1] : 0;
     int32_t a10 = a00, a11 = a01;  // a<row><col>
     if (groups != 0) {
       LoopArgs s = {{a00, a01, a10, a11}, xg, xg_end, w, w + k, 0, 0};
-      if (ROWS == 2) {
-        loop_2x2(&s);
-      } else {
-        loop_1x2(&s);
-      }
+      loop_2x2(&s);
       a00 = s.acc[0];
       a01 = s.acc[1];
       a10 = s.acc[2];
@@ -255,14 +197,11 @@ void columns(const eb_qs8_gemm_dsp_tile* t) {
     const int8_t* w0 = w + 4 * groups;  // the tails
     const int8_t* w1 = w0 + k;
     for (size_t i = 0; i < tail; ++i) {
-      const int32_t xa = xt[i];
+      const int32_t xa = xt[i], xb = xt[tail + i];
       a00 = eb_add_wrap_s32(a00, xa * w0[i]);
       a01 = eb_add_wrap_s32(a01, xa * w1[i]);
-      if (ROWS > 1) {
-        const int32_t xb = xt[tail + i];
-        a10 = eb_add_wrap_s32(a10, xb * w0[i]);
-        a11 = eb_add_wrap_s32(a11, xb * w1[i]);
-      }
+      a10 = eb_add_wrap_s32(a10, xb * w0[i]);
+      a11 = eb_add_wrap_s32(a11, xb * w1[i]);
     }
     const int32_t m0 = mult[c], e0 = shift[c], m1 = mult[c + 1], e1 = shift[c + 1];
     if (__builtin_expect(rq_fast(m0, e0) && rq_fast(m1, e1), 1)) {
@@ -270,40 +209,38 @@ void columns(const eb_qs8_gemm_dsp_tile* t) {
       // Saturated to int8 (SSAT), then packed as bytes [y0[c], y0[c + 1], y1[c], y1[c + 1]] and clamped together.
       uint32_t v = (uint32_t)__ssat(rq_apply(r0, a00, zp), 8) & 0xFFu;
       v |= ((uint32_t)__ssat(rq_apply(r1, a01, zp), 8) & 0xFFu) << 8;
-      if (ROWS > 1) {
-        v |= ((uint32_t)__ssat(rq_apply(r0, a10, zp), 8) & 0xFFu) << 16;
-        v |= (uint32_t)__ssat(rq_apply(r1, a11, zp), 8) << 24;
-      }
+      v |= ((uint32_t)__ssat(rq_apply(r0, a10, zp), 8) & 0xFFu) << 16;
+      v |= (uint32_t)__ssat(rq_apply(r1, a11, zp), 8) << 24;
       __ssub8(v, lo4);
       v = __sel(v, lo4);
       __ssub8(hi4, v);
       v = __sel(v, hi4);
-      const uint16_t v0 = (uint16_t)v;
+      const uint16_t v0 = (uint16_t)v, v1 = (uint16_t)(v >> 16);
+      memcpy(y1 + c, &v1, 2);  // row 1 first: when y1 = y0 (one row packed twice) the bytes are the same
       memcpy(y0 + c, &v0, 2);
-      if (ROWS > 1) {
-        const uint16_t v1 = (uint16_t)(v >> 16);
-        memcpy(y1 + c, &v1, 2);
-      }
     } else {
+      y1[c] = finish_slow(a10, m0, e0, zp, lo, hi);
+      y1[c + 1] = finish_slow(a11, m1, e1, zp, lo, hi);
       y0[c] = finish_slow(a00, m0, e0, zp, lo, hi);
       y0[c + 1] = finish_slow(a01, m1, e1, zp, lo, hi);
-      if (ROWS > 1) {
-        y1[c] = finish_slow(a10, m0, e0, zp, lo, hi);
-        y1[c + 1] = finish_slow(a11, m1, e1, zp, lo, hi);
-      }
     }
   }
-  if (c < n) {  // the last column of an odd n
+  if (c < n) {  // the last column of an odd n, in C
     int32_t a0 = bias != NULL ? bias[c] : 0, a1 = a0;
     const uint32_t* x = xg;
     const int8_t* w0 = w;
-    for (size_t g = 0; g < groups; ++g) group_1col<ROWS>(x, w0, a0, a1);
+    for (size_t g = 0; g < groups; ++g, x += 4, w0 += 4) {
+      const uint32_t wv = load_u32(w0);
+      const int32_t we = __sxtb16(wv), wo = eb_sxtb16_ror8(wv);
+      a0 = __smlad(wo, x[1], __smlad(we, x[0], a0));
+      a1 = __smlad(wo, x[3], __smlad(we, x[2], a1));
+    }
     for (size_t i = 0; i < tail; ++i) {
       a0 = eb_add_wrap_s32(a0, xt[i] * w0[i]);
-      if (ROWS > 1) a1 = eb_add_wrap_s32(a1, xt[tail + i] * w0[i]);
+      a1 = eb_add_wrap_s32(a1, xt[tail + i] * w0[i]);
     }
+    y1[c] = finish_slow(a1, mult[c], shift[c], zp, lo, hi);
     y0[c] = finish_slow(a0, mult[c], shift[c], zp, lo, hi);
-    if (ROWS > 1) y1[c] = finish_slow(a1, mult[c], shift[c], zp, lo, hi);
   }
 }
 
@@ -311,33 +248,32 @@ void columns(const eb_qs8_gemm_dsp_tile* t) {
 
 extern "C" void eb_qs8_gemm_dsp_pack_rows(const int8_t* row0, const int8_t* row1, size_t k, int32_t input_zero_point,
                                           int16_t* packed) {
+  if (row1 == NULL) row1 = row0;  // one row: packed twice (eb_qs8_gemm_minmax_ukernel_2x2c4__dsp with rows = 1)
   // SXTAB16(offset, w) adds the sign-extended bytes 0 and 2 of w to the halfwords of offset: (x0 − zp, x2 − zp).
   const uint32_t offset = ((uint32_t)(-input_zero_point) & 0xFFFFu) * 0x10001u;
-  const size_t groups = k / 4, tail = k % 4, rows = row1 != NULL ? 2 : 1;
+  const size_t groups = k / 4, tail = k % 4;
   uint32_t* out = (uint32_t*)packed;
-  for (size_t g = 0; g < groups; ++g) {
-    const uint32_t a = load_u32(row0 + 4 * g);
+  for (size_t g = 0; g < groups; ++g, out += 4) {
+    const uint32_t a = load_u32(row0 + 4 * g), b = load_u32(row1 + 4 * g);
     out[0] = __sxtab16(offset, a);
     out[1] = eb_sxtab16_ror8(offset, a);
-    if (rows > 1) {
-      const uint32_t b = load_u32(row1 + 4 * g);
-      out[2] = __sxtab16(offset, b);
-      out[3] = eb_sxtab16_ror8(offset, b);
-    }
-    out += 2 * rows;
+    out[2] = __sxtab16(offset, b);
+    out[3] = eb_sxtab16_ror8(offset, b);
   }
   int16_t* t = (int16_t*)out;
-  for (size_t i = 0; i < tail; ++i) t[i] = (int16_t)(row0[4 * groups + i] - input_zero_point);
-  if (rows > 1) {
-    for (size_t i = 0; i < tail; ++i) t[tail + i] = (int16_t)(row1[4 * groups + i] - input_zero_point);
+  for (size_t i = 0; i < tail; ++i) {
+    t[i] = (int16_t)(row0[4 * groups + i] - input_zero_point);
+    t[tail + i] = (int16_t)(row1[4 * groups + i] - input_zero_point);
   }
 }
 
 extern "C" void eb_qs8_gemm_minmax_ukernel_2x2c4__dsp(const eb_qs8_gemm_dsp_tile* t, size_t rows) {
   if (rows >= 2) {
-    columns<2>(t);
-  } else {
-    columns<1>(t);
+    columns(t);
+  } else {  // row 1 is row 0 packed again: its outputs land on row 0's, with the same bytes
+    eb_qs8_gemm_dsp_tile one = *t;
+    one.y1 = one.y0;
+    columns(&one);
   }
 }
 
