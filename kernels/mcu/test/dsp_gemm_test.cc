@@ -18,9 +18,6 @@ extern "C" {
 void eb_qs8_conv_minmax_ukernel__dsp(const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weights,
                                      const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
                                      int8_t* output, void* scratch);
-void eb_qs8_gemm_minmax_ukernel_1x4c4__dsp(const eb_qs8_gemm_params* p, const int8_t* input, const int8_t* weights,
-                                           const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
-                                           int8_t* output);
 void eb_qs8_gemm_minmax_ukernel__dsp(const eb_qs8_gemm_params* p, const int8_t* input, const int8_t* weights,
                                      const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
                                      int8_t* output, void* scratch);

@@ -156,6 +156,20 @@ extern "C" void eb_qs8_conv_minmax_ukernel__dsp(const eb_qs8_conv_params* p, con
         }
       }
     }
+    if (rows == 1 && (pointwise || gathers)) {
+      // A last odd pixel (each band of a streamed conv may end on one) as a one-row FULLY_CONNECTED on its int8 taps,
+      // rather than packed twice: 23 instructions per 16 MACs instead of 32.
+      eb_qs8_gemm_params one;
+      one.m = 1;
+      one.n = OC;
+      one.k = K;
+      one.input_zero_point = p->input_zero_point;
+      one.output_zero_point = p->output_zero_point;
+      one.output_min = p->output_min;
+      one.output_max = p->output_max;
+      eb_qs8_gemm_minmax_ukernel_1x4c4__dsp(&one, src[0], weights, bias, multiplier, shift, output + pix * OC);
+      break;
+    }
     if (pointwise || gathers) {
       eb_qs8_gemm_dsp_pack_rows(src[0], src[1], K, p->input_zero_point, packed);
     }

@@ -51,6 +51,11 @@ typedef struct eb_qs8_gemm_dsp_tile {
 // packed twice and writes row 1's outputs, which are row 0's, over them (one tile shape, half the code).
 void eb_qs8_gemm_minmax_ukernel_2x2c4__dsp(const eb_qs8_gemm_dsp_tile* t, size_t rows);
 
+// FULLY_CONNECTED of one row with the reference's signature (no scratch; the CONV2D kernel's last odd pixel).
+void eb_qs8_gemm_minmax_ukernel_1x4c4__dsp(const eb_qs8_gemm_params* p, const int8_t* input, const int8_t* weights,
+                                           const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                           int8_t* output);
+
 // Bytes of scratch the whole-op kernels need (16-byte aligned): the packed rows, and for a CONV2D that
 // eb_qs8_conv_dsp_gathers, two gathered int8 rows of its K = KH * KW * C taps.
 #define EB_QS8_GEMM_DSP_PACKED_BYTES(k) ((((size_t)(k)*4u) + 15u) & ~(size_t)15u)
