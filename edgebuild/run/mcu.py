@@ -133,3 +133,176 @@ def split_outputs(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.nd
         out.append(flat[at : at + n].reshape(shape).copy())
         at += n
     return out
+
+
+def _load_inputs(report: dict[str, Any], given: list[Path]) -> list[np.ndarray]:
+    shapes = [tuple(i["shape"]) for i in report["model"]["inputs"]]
+    if len(given) != len(shapes):
+        raise EdgebuildError(f"the model has {len(shapes)} input(s); pass --input x.npy {len(shapes)} time(s)")
+    arrays = []
+    for path, shape in zip(given, shapes):
+        if not path.is_file():
+            raise EdgebuildError(f"input file not found: {path}")
+        try:
+            a = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise EdgebuildError(f"{path} is not a .npy array ({e})") from e
+        if a.shape != shape:
+            raise EdgebuildError(f"input {path} has shape {a.shape}; the model takes {shape}")
+        arrays.append(a)
+    return arrays
+
+
+def run_bundle(
+    bundle: Path,
+    report: dict[str, Any],
+    target: Target,
+    inputs: list[np.ndarray],
+    *,
+    device: str | None = None,
+    threads: int | None = None,
+    cpu: str | None = None,
+    iterations: int = 1,
+) -> list[np.ndarray]:
+    """An MCU bundle's firmware on one sample; the outputs in the model's shapes (float32)."""
+    check_device(target, device)
+    refuse_linux_options(target, threads=threads, cpu=cpu)
+    done = run_firmware(target, bundle / FIRMWARE, inputs, iterations=iterations)
+    return split_outputs(done.outputs[0], [tuple(o["shape"]) for o in report["model"]["outputs"]])
+
+
+def cli_run(args: Any, report: dict[str, Any], target: Target, console: Any) -> int:
+    """`edgebuild run` on an MCU bundle."""
+    check_device(target, args.device)
+    refuse_linux_options(target, threads=args.threads, cpu=args.cpu)
+    arrays = _load_inputs(report, list(args.input))
+    outs = run_bundle(args.bundle, report, target, arrays, iterations=args.warmup + args.iterations)
+    for i, (o, y) in enumerate(zip(report["model"]["outputs"], outs)):
+        path = args.output[i] if i < len(args.output) else None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            staged = path.with_name(f".{path.name}.tmp.npy")
+            np.save(staged, y)
+            staged.replace(path)
+        console.print(f"{o['name']} {tuple(y.shape)} fnv1a64={fnv1a64(y.tobytes())}" + (f" -> {path}" if path else ""))
+    assert target.mcu is not None
+    console.print(f"ran on qemu-system-arm -M {target.mcu.board} (no clock: `edgebuild profile` counts instructions)")
+    return 0
+
+
+def fnv1a64(data: bytes) -> str:
+    """The runner's output checksum (FNV-1a, 64 bits), so MCU and Linux runs print comparable lines."""
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"
+
+
+NO_CLOCK_NOTE = "no clock under qemu-system-arm: compare instruction counts (deterministic), not time"
+
+
+def profile_firmware(opts: Any, report: dict[str, Any], target: Target, log: Any = lambda s: None) -> dict[str, Any]:
+    """`edgebuild profile` on an MCU bundle: one counted run of the firmware (warm-up + iterations invokes), the
+    per-op instructions from the plugin, flash and RAM from the build (report.json's `mcu`) and the stack measured
+    in this run. The same `profile` document as other targets (schema edgebuild.profile/1) plus its `mcu` part."""
+    from ..profile.bundle import arena_analysis, artifact_sections
+    from ..profile.insns import parse_insn_counts
+    from ..profile.measure import SCHEMA, model_inputs
+
+    assert target.mcu is not None
+    check_device(target, opts.device)
+    refuse_linux_options(target, threads=opts.threads, cpu=opts.cpu)
+    mcu = report.get("mcu")
+    if not isinstance(mcu, dict):
+        raise EdgebuildError(f"{opts.bundle}/report.json has no mcu section; rebuild the bundle")
+    kernels = list(mcu.get("kernels") or [])
+    data = (opts.bundle / "model.ebm").read_bytes()
+    with tempfile.TemporaryDirectory(prefix="edgebuild-profile-") as tmp:
+        paths = model_inputs(report, list(opts.inputs), Path(tmp))
+        arrays = [np.load(p) for p in paths]
+    n = max(1, opts.warmup + opts.iterations)
+    log(f"profiling on qemu-system-arm -M {target.mcu.board}: {n} invoke(s), instructions counted")
+    done = run_firmware(target, opts.bundle / FIRMWARE, arrays, iterations=n, count=opts.count_instructions)
+    insns = None
+    if done.insns is not None:
+        insns = parse_insn_counts(done.insns, len(kernels))
+    ops = []
+    for i, k in enumerate(kernels):
+        entry = {
+            "index": k.get("index", i),
+            "name": k.get("name", f"op{i}"),
+            "type": k.get("type", "?"),
+            "function": k.get("function"),
+            "outputs": k.get("outputs") or [],
+            "macs": int(k.get("macs") or 0),
+            "ms": 0.0,
+            "share_of_time": 0.0,
+            "gmacs_per_s": 0.0,
+        }
+        if insns is not None:
+            entry["instructions"] = insns["per_op"][i]
+            entry["share_of_instructions"] = insns["per_op"][i] / max(1, insns["ops_sum"])
+            if entry["macs"]:
+                entry["instructions_per_mac"] = round(insns["per_op"][i] / entry["macs"], 3)
+        ops.append(entry)
+    if insns is not None:
+        insns = {k: v for k, v in insns.items() if k != "per_op"}
+    arena = arena_analysis(data)
+    ram, flash = mcu["ram"], mcu["flash"]
+    measured_stack = done.doc.get("stack_bytes")
+    elf_bytes = (opts.bundle / FIRMWARE).stat().st_size
+    return {
+        "schema": SCHEMA,
+        "device": {
+            "kind": "qemu",
+            "name": done.device,
+            "emulated": True,
+            "target": target.name,
+            "isa": target.mcu.isa,
+            "threads": 1,
+            "cpus": None,
+            "pinned": None,
+            "cpu": target.name,
+            "core_class": "microcontroller",
+            "cpu_source": "target file",
+            "kernels": {k.get("type", "?"): k.get("function") for k in kernels},
+        },
+        "load_ms": 0.0,
+        "latency_ms": {"median": 0.0, "min": 0.0, "p90": 0.0, "max": 0.0, "iterations": n, "warmup": 0,
+                       "meaningful": False, "note": NO_CLOCK_NOTE},  # fmt: skip
+        "ops": ops,
+        "instructions": insns,
+        "memory": {
+            # the firmware's arena (model.h's EB_MODEL_ARENA_BYTES, after the MCU memory plan); the bound is the
+            # artifact's plan's, before any in-place or fused execution
+            "arena_bytes": ram["arena_bytes"],
+            "arena_lower_bound_bytes": arena["arena_lower_bound_bytes"],
+            "arena_over_bound": round(ram["arena_bytes"] / arena["arena_lower_bound_bytes"] - 1, 4)
+            if arena["arena_lower_bound_bytes"]
+            else 0.0,
+            "weights_bytes": flash["weights_bytes"],
+            # what --max-peak-memory gates on an MCU bundle: RAM = arena + static + stack (no heap, no OS)
+            "tracked_peak_bytes": ram["total_bytes"] if ram["total_bytes"] is not None else ram["arena_bytes"],
+            "overhead": {"bytes": (ram["static_bytes"] or 0) + (ram["stack_bytes"] or 0),
+                         "artifact_other_bytes": 0,
+                         "runtime_bookkeeping_bytes": (ram["static_bytes"] or 0) + (ram["stack_bytes"] or 0)},  # fmt: skip
+            "rss": {"source": "none (bare metal)", "peak_bytes": None, "includes_emulator": False},
+        },
+        "size": {
+            "artifact_bytes": len(data),
+            "runner_bytes": elf_bytes,
+            "weights_bytes": flash["weights_bytes"],
+            "artifact_sections": artifact_sections(data),
+        },
+        "arena_timeline": [],
+        "model": report["model"]["name"],
+        "mcu": {
+            "board": target.mcu.board,
+            "isa": target.mcu.isa,
+            "flash": flash,
+            "ram": ram,
+            "stack_measured_bytes": measured_stack,
+            "stack_static_bound_bytes": (mcu.get("stack") or {}).get("bytes"),
+            "firmware_bytes": elf_bytes,
+        },
+    }
