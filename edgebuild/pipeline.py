@@ -94,7 +94,9 @@ def build(opts: BuildOptions, log: Log = lambda s: None, warn: Log = lambda s: N
     if (
         not opts.cache
         or not _from_files(opts)
-        or load_target(opts.target).is_mcu  # firmware is not cached whole (its kernel objects are: mcu/firmware.py)
+        or load_target(
+            opts.target
+        ).is_mcu  # firmware is not cached whole (its kernel objects are: mcu/firmware.py)
         or opts.compress.transforms_module
         or opts.sparse != "auto"
         or opts.sparse_block is not None
@@ -142,7 +144,9 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
 
     check_gates(opts.max_ram, opts.max_flash, target)
     if target.is_mcu:  # what cannot apply to firmware is refused before any work; the rest works as elsewhere
-        check_options(target, huffman=bool(opts.compress.huffman), sparse=opts.sparse, activations=opts.activations)
+        check_options(
+            target, huffman=bool(opts.compress.huffman), sparse=opts.sparse, activations=opts.activations
+        )
         # dense kernels only, static activations (auto would pick dynamic for a transformer's linear layers)
         opts = copy.copy(opts)
         opts.sparse = "never"
@@ -201,7 +205,9 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
 
     runner_path = None
     if not target.is_mcu:  # a microcontroller gets firmware instead, built in the stage below
-        runner_path = _build_runner(target, log, {op.opcode.name for op in program.ops} if opts.lean else None)
+        runner_path = _build_runner(
+            target, log, {op.opcode.name for op in program.ops} if opts.lean else None
+        )
         lap("compile")
 
     out = opts.out or default_out(loaded.path, target.name)
@@ -221,7 +227,15 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
 
             sample = (eval_data or calib).sample(0) if opts.smoke else None
             mcu_section, smoke = build_mcu(
-                target, program, stage, native, sample, max_ram=opts.max_ram, max_flash=opts.max_flash, log=log
+                target,
+                program,
+                stage,
+                native,
+                sample,
+                model_name=loaded.path.stem,
+                max_ram=opts.max_ram,
+                max_flash=opts.max_flash,
+                log=log,
             )
             lap("firmware + smoke run" if opts.smoke else "firmware")
         acc = accuracy_section(compressed, native, calib, eval_data)

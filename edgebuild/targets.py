@@ -141,7 +141,11 @@ def _has_newlib(compiler: str) -> bool:
     """True when the bare-metal compiler finds newlib's semihosting specs (libnewlib-arm-none-eabi)."""
     try:
         done = subprocess.run(
-            [compiler, "-print-file-name=rdimon.specs"], capture_output=True, text=True, check=False, timeout=30
+            [compiler, "-print-file-name=rdimon.specs"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
         )
     except (OSError, subprocess.SubprocessError):
         return False
@@ -223,7 +227,7 @@ def _read_target(path: Path) -> Target:
         lean: dict[str, Any] = data.get("lean", {})
         kind = data.get("kind", "linux")
         if kind not in ("linux", "mcu"):
-            raise EdgebuildError(f"target file {path}: kind = {kind!r}; use \"linux\" or \"mcu\"")
+            raise EdgebuildError(f'target file {path}: kind = {kind!r}; use "linux" or "mcu"')
         mcu = _read_mcu(path, data["mcu"]) if kind == "mcu" else None
         toolchain = compiler.get("toolchain_file", "")
         musl_toolchain = lean.get("musl_toolchain_file", "")
@@ -281,7 +285,7 @@ def _read_mcu(path: Path, m: dict[str, Any]) -> Mcu:
         raise EdgebuildError(f"target file {path}: linker script {script} does not exist")
     isa = m.get("isa") or None
     if isa not in (None, "dsp", "mve"):
-        raise EdgebuildError(f"target file {path}: [mcu] isa = {isa!r}; use \"dsp\", \"mve\" or \"\"")
+        raise EdgebuildError(f'target file {path}: [mcu] isa = {isa!r}; use "dsp", "mve" or ""')
     opt = m.get("opt", "-O2")
     if opt not in ("-O0", "-O1", "-O2", "-O3", "-Os", "-Oz"):
         raise EdgebuildError(f"target file {path}: [mcu] opt = {opt!r}; use -O2, -Os, ...")

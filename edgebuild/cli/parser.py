@@ -32,7 +32,9 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--config", type=Path, help="recipe file (default: ./edgebuild.toml if present); CLI overrides it"
     )
-    b.add_argument("--target", help="host (default), arm64, armv7, cortex-m4, cortex-m55 (see `edgebuild targets`)")
+    b.add_argument(
+        "--target", help="host (default), arm64, armv7, cortex-m4, cortex-m55 (see `edgebuild targets`)"
+    )
     b.add_argument("--calib", type=Path,
                    help=".npz/.npy/.pt calibration samples (first dim = samples); several inputs: arrays named by "
                         "forward()'s arguments, or x0, x1, ... in their order; integer arrays for token-id inputs")  # fmt: skip

@@ -49,8 +49,8 @@ def check_options(
         )
     if sparse == "always":
         raise EdgebuildError(
-            f"--sparse always does not apply to {name}: its kernels are dense (pruned weights still shrink with "
-            "--sparse never, as zeros); use --sparse auto or never"
+            f"--sparse always does not apply to {name}: its kernels are dense (pruned weights are stored with their "
+            "zeros); use --sparse auto or never (auto means never there)"
         )
     if activations == "dynamic":
         raise EdgebuildError(
@@ -73,7 +73,9 @@ def check_gates(max_ram: int | None, max_flash: int | None, target: Target) -> N
                 "gated by `edgebuild profile --max-peak-memory / --max-size`"
             )
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise EdgebuildError(f"{flag} must be a positive number of bytes (got {value!r}), e.g. 131072 or 128KiB")
+            raise EdgebuildError(
+                f"{flag} must be a positive number of bytes (got {value!r}), e.g. 131072 or 128KiB"
+            )
 
 
 def build_mcu(
@@ -83,6 +85,7 @@ def build_mcu(
     native: Any,
     sample: list[np.ndarray] | None,
     *,
+    model_name: str = "model",
     max_ram: int | None = None,
     max_flash: int | None = None,
     log: Any = lambda s: None,
@@ -96,11 +99,12 @@ def build_mcu(
     mcu.mkdir()
     log(f"generating model.c for {target.name} ({target.mcu.isa or 'reference'} kernels)")
     aot = write_model_sources(program, mcu, isa=target.mcu.isa)
-    kernel_files = write_mcu_folder(mcu, list(aot.kernel_sources), target, program.name)
+    kernel_files = write_mcu_folder(mcu, list(aot.kernel_sources), target, model_name)
     log(f"compiling firmware.elf for {target.mcu.board} (kernel objects cached across builds)")
     fw = build_firmware(target, mcu, stage, log)
     figures = measure_firmware(fw, aot.arena_bytes)
     section = _section(target, aot, figures, kernel_files, max_ram, max_flash)
+    section["kernels"] = [_with_shapes(program, k) for k in section["kernels"]]
     smoke = None
     if sample is not None:
         smoke = smoke_run(target, stage / FIRMWARE, native, sample)
@@ -152,6 +156,32 @@ def _section(
     return section
 
 
+def _with_shapes(program: Program, step: dict[str, Any]) -> dict[str, Any]:
+    """A step of eb_model_run with its output shape and MACs (output elements × the weights' elements per output
+    channel, for the ops with constant weights: conv, depthwise, fully connected), from the Program's ops it runs."""
+    by_name = {op.name: op for op in program.ops}
+    src = [by_name[n] for n in step.get("fused", []) if n in by_name]
+    out = dict(step)
+    if not src:
+        return out
+    last = src[-1]
+    out["outputs"] = [list(program.tensors[t].shape) for t in last.outputs if t >= 0]
+    macs = 0
+    for op in src:
+        w = program.tensors[op.inputs[1]] if len(op.inputs) > 1 and op.inputs[1] >= 0 else None
+        if (
+            w is not None
+            and w.data is not None
+            and op.opcode.name in ("CONV2D", "DEPTHWISE_CONV2D", "FULLY_CONNECTED")
+            and w.shape
+            and w.shape[0]
+        ):
+            elems = int(np.prod(program.tensors[op.outputs[0]].shape))
+            macs += elems * int(np.prod(w.shape)) // int(w.shape[0])
+    out["macs"] = macs
+    return out
+
+
 def _budget(section: dict[str, Any], kind: str, budget: int, gate: int | None) -> None:
     part = section[kind]
     part["budget_bytes"] = budget
@@ -167,8 +197,8 @@ def check_budgets(target: Target, section: dict[str, Any]) -> None:
     checks = [
         ("flash", flash["total_bytes"], f"code {flash['code_bytes']:,} + weights {flash['weights_bytes']:,}",
          flash["budget_bytes"], flash["gate_bytes"], "--max-flash"),
-        ("RAM", ram["total_bytes"], f"arena {ram['arena_bytes']:,} + static {ram['static_bytes']:,} + stack "
-         f"{ram['stack_bytes'] if ram['stack_bytes'] is not None else '?'}",
+        ("RAM", ram["total_bytes"], (f"arena {ram['arena_bytes']:,} + static {ram['static_bytes']:,} + stack "
+         f"{ram['stack_bytes'] if ram['stack_bytes'] is not None else '?'}"),
          ram["budget_bytes"], ram["gate_bytes"], "--max-ram"),
     ]  # fmt: skip
     for what, total, parts, budget, gate, flag in checks:
@@ -214,4 +244,3 @@ def smoke_run(target: Target, elf: Path, native: Any, sample: list[np.ndarray]) 
         "tracked_bytes": None,
         "stack_bytes": done.doc.get("stack_bytes"),
     }
-

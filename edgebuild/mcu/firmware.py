@@ -45,7 +45,7 @@ MAP = "firmware.map"
 # stack figure of ours; each is counted with this allowance. newlib's and libgcc's ARM routines of this kind are
 # leaf functions that save at most a few registers (≤ 32 bytes); 64 leaves room.
 LIBRARY_CALL_STACK_BYTES = 64
-_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)
 
 
 def kernels_root() -> Path:
@@ -71,7 +71,9 @@ def kernel_files(kernel_sources: list[str]) -> list[str]:
             continue
         path = root / rel
         if not path.is_file():
-            raise EdgebuildError(f"kernel file {path} does not exist (a code generator bug: please report it)")
+            raise EdgebuildError(
+                f"kernel file {path} does not exist (a code generator bug: please report it)"
+            )
         seen[rel] = None
         for name in _INCLUDE.findall(path.read_text(encoding="utf-8", errors="replace")):
             for base in (path.parent, root / "include"):
@@ -246,7 +248,9 @@ def build_firmware(target: Target, mcu: Path, out: Path, log: Any = lambda s: No
 
 # ---- what the firmware holds --------------------------------------------------------------------------------------
 
-_MAP_SECTION = re.compile(r"^ (\.[\w.$]+|COMMON)\s*(?:\n\s+)?(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(\S.*)$", re.M)
+_MAP_SECTION = re.compile(
+    r"^ (\.[\w.$]+|COMMON)\s*(?:\n\s+)?(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(\S.*)$", re.MULTILINE
+)
 
 
 def map_sections(map_text: str) -> list[tuple[str, int, int, str]]:
@@ -309,7 +313,7 @@ def stack_bound(
     """The deepest stack a call of `root` can reach: the largest sum of frames along a call path of the static call
     graph. Calls to functions outside the graph (the C library, libgcc) count LIBRARY_CALL_STACK_BYTES each; a
     recursion, an unbounded (dynamic) frame or an indirect call makes the bound unknown (None)."""
-    by_short = {}
+    by_short: dict[str, str] = {}
     for title in frames:
         by_short.setdefault(_short(title), title)
     external: set[str] = set()
@@ -385,10 +389,11 @@ def measure_firmware(fw: Firmware, arena_bytes: int) -> dict[str, Any]:
             "arena_bytes": arena_bytes,
             "static_bytes": max(0, static_ram),
             "stack_bytes": stack["bytes"],
-            "total_bytes": None if stack["bytes"] is None else arena_bytes + max(0, static_ram) + stack["bytes"],
+            "total_bytes": None
+            if stack["bytes"] is None
+            else arena_bytes + max(0, static_ram) + stack["bytes"],
         },
         "stack": stack,
         # the test harness, startup code, newlib (stdio, semihosting) and libgcc: firmware.elf's, not the model's
         "firmware_other": {"flash_bytes": other_flash, "ram_bytes": other_ram},
     }
-

@@ -259,27 +259,31 @@ def _mcu(report: dict[str, Any]) -> str:
     def limit(part: dict[str, Any]) -> str:
         gate = f"; gate {part['gate_bytes']:,} B" if part.get("gate_bytes") else ""
         margin = part.get("margin_bytes")
-        return f"budget {part['budget_bytes']:,} B{gate}" + (f"; margin {margin:,} B" if margin is not None else "")
+        return f"budget {part['budget_bytes']:,} B{gate}" + (
+            f"; margin {margin:,} B" if margin is not None else ""
+        )
 
     stack = r["stack_bytes"]
     rows = [
-        ("board / kernels", f"{mcu['board']} (qemu-system-arm), {mcu.get('isa') or 'reference'} kernels, "
-         f"{' '.join(mcu.get('flags') or [])} {mcu.get('opt', '')}"),
+        ("board / kernels", (f"{mcu['board']} (qemu-system-arm), {mcu.get('isa') or 'reference'} kernels, "
+         f"{' '.join(mcu.get('flags') or [])} {mcu.get('opt', '')}")),
         ("budgets from", mcu.get("budget_part") or ""),
-        ("flash", f"{f['total_bytes']:,} B = code {f['code_bytes']:,} (model.c {f['code_model_bytes']:,}, kernels "
-         f"{f['code_kernels_bytes']:,}) + weights {f['weights_bytes']:,} ({limit(f)})"),
+        ("flash", (f"{f['total_bytes']:,} B = code {f['code_bytes']:,} (model.c {f['code_model_bytes']:,}, kernels "
+         f"{f['code_kernels_bytes']:,}) + weights {f['weights_bytes']:,} ({limit(f)})")),
         ("RAM", (f"{r['total_bytes']:,} B" if r["total_bytes"] is not None else "unbounded")
          + f" = arena {r['arena_bytes']:,} + static {r['static_bytes']:,} + stack "
          + (f"{stack:,}" if stack is not None else "?") + f" ({limit(r)})"),
         ("stack", f"{r.get('stack_source', '')}: deepest path {' → '.join(st.get('path') or [])}"
          + (f"; measured under qemu {st['measured_bytes']:,} B" if st.get("measured_bytes") is not None else "")
          + (f"; unbounded: {st['why_unknown']}" if st.get("why_unknown") else "")),
-        ("not the model's", f"harness, startup, newlib and libgcc: flash {mcu['firmware_other']['flash_bytes']:,} B, "
-         f"RAM {mcu['firmware_other']['ram_bytes']:,} B (firmware.elf only)"),
+        ("not the model's", (f"harness, startup, newlib and libgcc: flash {mcu['firmware_other']['flash_bytes']:,} B, "
+         f"RAM {mcu['firmware_other']['ram_bytes']:,} B (firmware.elf only)")),
     ]  # fmt: skip
     parts = [
         kv_table(rows, "mcu"),
-        svg_parts("mcu-flash", [("code", f["code_bytes"]), ("weights", f["weights_bytes"])], css_class="apart"),
+        svg_parts(
+            "mcu-flash", [("code", f["code_bytes"]), ("weights", f["weights_bytes"])], css_class="apart"
+        ),
     ]
     kernels = mcu.get("kernels") or []
     if kernels:

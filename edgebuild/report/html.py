@@ -161,7 +161,9 @@ def _render_mcu(profile: dict[str, Any], report: dict[str, Any] | None) -> str:
     op_rows = "".join(
         f"<tr><td>{o['index']}</td><td style='text-align:left'>{esc(o['name'])}</td>"
         f"<td style='text-align:left'>{esc(o['type'])}</td><td style='text-align:left'>{esc(o.get('function') or '')}"
-        f"</td><td>{o['macs']:,}</td>" + (f"<td>{o['instructions']:,}</td>" if "instructions" in o else "") + "</tr>"
+        f"</td><td>{o['macs']:,}</td>"
+        + (f"<td>{o['instructions']:,}</td>" if "instructions" in o else "")
+        + "</tr>"
         for o in sorted(profile["ops"], key=lambda o: -o.get("instructions", 0))
     )
     ins_head = "<th>instructions</th>" if ins else ""

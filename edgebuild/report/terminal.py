@@ -27,10 +27,14 @@ def print_summary(console: Console, out: Path, report: dict[str, Any], timings: 
         f" ({size['compression']}×)",
     )
     t.add_row("artifact", human_bytes(report["artifact"]["bytes"]))
-    t.add_row(
-        "runner",
-        f"{human_bytes(report['runner']['bytes'])} ({'static, ' if report['runner']['static'] else ''}file with symbols)",
-    )
+    if report.get("mcu"):
+        t.add_row("firmware", f"firmware.elf {human_bytes(report['runner']['bytes'])} (test harness + model, file with "
+                  "symbols and debug info; the model's flash and RAM below)")  # fmt: skip
+    else:
+        t.add_row(
+            "runner",
+            f"{human_bytes(report['runner']['bytes'])} ({'static, ' if report['runner']['static'] else ''}file with symbols)",
+        )
     from ..footprint import footprint_line
 
     if footprint_line(report.get("footprint")):
@@ -142,10 +146,14 @@ def mcu_lines(mcu: dict[str, Any]) -> list[str]:
     total = human_bytes(r["total_bytes"]) if r["total_bytes"] is not None else "?"
     return [
         f"mcu: {mcu['board']}, {mcu.get('isa') or 'reference'} kernels",
-        f"flash: {human_bytes(f['total_bytes'])} = code {human_bytes(f['code_bytes'])} + weights "
-        f"{human_bytes(f['weights_bytes'])} ({limit(f)})",
-        f"RAM: {total} = arena {human_bytes(r['arena_bytes'])} + static {human_bytes(r['static_bytes'])} + stack "
-        f"{stack_text} ({limit(r)})",
+        (
+            f"flash: {human_bytes(f['total_bytes'])} = code {human_bytes(f['code_bytes'])} + weights "
+            f"{human_bytes(f['weights_bytes'])} ({limit(f)})"
+        ),
+        (
+            f"RAM: {total} = arena {human_bytes(r['arena_bytes'])} + static {human_bytes(r['static_bytes'])} + stack "
+            f"{stack_text} ({limit(r)})"
+        ),
     ]
 
 
@@ -188,12 +196,15 @@ def print_profile(console: Console, profile: dict[str, Any], *, top: int = 25) -
     if len(ops) > top:
         t.add_row("", f"… {len(ops) - top} more ops", *[""] * (len(heads) - 2))
     console.print(t)
-    note = f" [yellow]({lat['note']})[/yellow]" if not lat["meaningful"] else ""
-    console.print(
-        f"latency: load {profile['load_ms']:.2f} ms; run median {lat['median']:.3f} ms, min {lat['min']:.3f}, "
-        f"p90 {lat['p90']:.3f}, max {lat['max']:.3f} over {lat['iterations']} run(s) after {lat['warmup']} "
-        f"warm-up{note}"
-    )
+    if "mcu" in profile:  # bare metal under qemu-system-arm: no clock, instructions instead
+        console.print(f"[yellow]{lat.get('note', '')}[/yellow]")
+    else:
+        note = f" [yellow]({lat['note']})[/yellow]" if not lat["meaningful"] else ""
+        console.print(
+            f"latency: load {profile['load_ms']:.2f} ms; run median {lat['median']:.3f} ms, min {lat['min']:.3f}, "
+            f"p90 {lat['p90']:.3f}, max {lat['max']:.3f} over {lat['iterations']} run(s) after {lat['warmup']} "
+            f"warm-up{note}"
+        )
     ins = profile.get("instructions")
     if ins:
         console.print(

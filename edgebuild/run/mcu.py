@@ -47,7 +47,9 @@ def check_device(target: Target, device: str | None) -> None:
 
 def refuse_linux_options(target: Target, *, threads: int | None = None, cpu: str | None = None) -> None:
     if threads is not None:
-        raise EdgebuildError(f"--threads does not apply to {target.name}: the firmware runs on one core, no OS")
+        raise EdgebuildError(
+            f"--threads does not apply to {target.name}: the firmware runs on one core, no OS"
+        )
     if cpu is not None:
         raise EdgebuildError(
             f"--cpu does not apply to {target.name}: its core is the target's (the kernels are chosen at build time)"
@@ -105,14 +107,18 @@ def run_firmware(
                 stdin=subprocess.DEVNULL,
             )  # fmt: skip
         except subprocess.TimeoutExpired as e:
-            raise EdgebuildError(f"{FIRMWARE} on qemu {target.mcu.board} did not finish within {timeout} s") from e
+            raise EdgebuildError(
+                f"{FIRMWARE} on qemu {target.mcu.board} did not finish within {timeout} s"
+            ) from e
         except OSError as e:
             raise EdgebuildError(f"cannot start {cmd[0]}: {e}") from e
         from . import parse_runner_output
 
         where = f"qemu-system-arm -M {target.mcu.board}"
         if done.returncode == 3 and '"status"' not in done.stdout:
-            raise EdgebuildError(f"{FIRMWARE} faulted on {where} (a HardFault: exit status 3); please report it")
+            raise EdgebuildError(
+                f"{FIRMWARE} faulted on {where} (a HardFault: exit status 3); please report it"
+            )
         # the status line comes through semihosting's console, which QEMU writes to stderr
         doc = parse_runner_output(Completed(done.returncode, done.stdout + done.stderr, ""), where=where)
         data = (tmp / "out.bin").read_bytes()
@@ -138,7 +144,9 @@ def split_outputs(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.nd
 def _load_inputs(report: dict[str, Any], given: list[Path]) -> list[np.ndarray]:
     shapes = [tuple(i["shape"]) for i in report["model"]["inputs"]]
     if len(given) != len(shapes):
-        raise EdgebuildError(f"the model has {len(shapes)} input(s); pass --input x.npy {len(shapes)} time(s)")
+        raise EdgebuildError(
+            f"the model has {len(shapes)} input(s); pass --input x.npy {len(shapes)} time(s)"
+        )
     arrays = []
     for path, shape in zip(given, shapes):
         if not path.is_file():
@@ -184,9 +192,13 @@ def cli_run(args: Any, report: dict[str, Any], target: Target, console: Any) -> 
             staged = path.with_name(f".{path.name}.tmp.npy")
             np.save(staged, y)
             staged.replace(path)
-        console.print(f"{o['name']} {tuple(y.shape)} fnv1a64={fnv1a64(y.tobytes())}" + (f" -> {path}" if path else ""))
+        console.print(
+            f"{o['name']} {tuple(y.shape)} fnv1a64={fnv1a64(y.tobytes())}" + (f" -> {path}" if path else "")
+        )
     assert target.mcu is not None
-    console.print(f"ran on qemu-system-arm -M {target.mcu.board} (no clock: `edgebuild profile` counts instructions)")
+    console.print(
+        f"ran on qemu-system-arm -M {target.mcu.board} (no clock: `edgebuild profile` counts instructions)"
+    )
     return 0
 
 
@@ -201,7 +213,9 @@ def fnv1a64(data: bytes) -> str:
 NO_CLOCK_NOTE = "no clock under qemu-system-arm: compare instruction counts (deterministic), not time"
 
 
-def profile_firmware(opts: Any, report: dict[str, Any], target: Target, log: Any = lambda s: None) -> dict[str, Any]:
+def profile_firmware(
+    opts: Any, report: dict[str, Any], target: Target, log: Any = lambda s: None
+) -> dict[str, Any]:
     """`edgebuild profile` on an MCU bundle: one counted run of the firmware (warm-up + iterations invokes), the
     per-op instructions from the plugin, flash and RAM from the build (report.json's `mcu`) and the stack measured
     in this run. The same `profile` document as other targets (schema edgebuild.profile/1) plus its `mcu` part."""
@@ -268,8 +282,16 @@ def profile_firmware(opts: Any, report: dict[str, Any], target: Target, log: Any
             "kernels": {k.get("type", "?"): k.get("function") for k in kernels},
         },
         "load_ms": 0.0,
-        "latency_ms": {"median": 0.0, "min": 0.0, "p90": 0.0, "max": 0.0, "iterations": n, "warmup": 0,
-                       "meaningful": False, "note": NO_CLOCK_NOTE},  # fmt: skip
+        "latency_ms": {
+            "median": 0.0,
+            "min": 0.0,
+            "p90": 0.0,
+            "max": 0.0,
+            "iterations": n,
+            "warmup": 0,
+            "meaningful": False,
+            "note": NO_CLOCK_NOTE,
+        },
         "ops": ops,
         "instructions": insns,
         "memory": {
@@ -282,10 +304,14 @@ def profile_firmware(opts: Any, report: dict[str, Any], target: Target, log: Any
             else 0.0,
             "weights_bytes": flash["weights_bytes"],
             # what --max-peak-memory gates on an MCU bundle: RAM = arena + static + stack (no heap, no OS)
-            "tracked_peak_bytes": ram["total_bytes"] if ram["total_bytes"] is not None else ram["arena_bytes"],
-            "overhead": {"bytes": (ram["static_bytes"] or 0) + (ram["stack_bytes"] or 0),
-                         "artifact_other_bytes": 0,
-                         "runtime_bookkeeping_bytes": (ram["static_bytes"] or 0) + (ram["stack_bytes"] or 0)},  # fmt: skip
+            "tracked_peak_bytes": ram["total_bytes"]
+            if ram["total_bytes"] is not None
+            else ram["arena_bytes"],
+            "overhead": {
+                "bytes": (ram["static_bytes"] or 0) + (ram["stack_bytes"] or 0),
+                "artifact_other_bytes": 0,
+                "runtime_bookkeeping_bytes": (ram["static_bytes"] or 0) + (ram["stack_bytes"] or 0),
+            },
             "rss": {"source": "none (bare metal)", "peak_bytes": None, "includes_emulator": False},
         },
         "size": {
