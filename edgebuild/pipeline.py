@@ -144,8 +144,13 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
 
     check_gates(opts.max_ram, opts.max_flash, target)
     if target.is_mcu:  # what cannot apply to firmware is refused before any work; the rest works as elsewhere
+        comp = opts.compress
         check_options(
-            target, huffman=bool(opts.compress.huffman), sparse=opts.sparse, activations=opts.activations
+            target,
+            huffman=bool(comp.huffman),
+            sparse=opts.sparse,
+            activations=opts.activations,
+            max_drop_alone=comp.max_drop is not None and not comp.transforms_graph,
         )
         # dense kernels only, static activations (auto would pick dynamic for a transformer's linear layers)
         opts = copy.copy(opts)

@@ -39,6 +39,7 @@ def check_options(
     sparse: str = "auto",
     activations: str = "auto",
     cpu: str | None = None,
+    max_drop_alone: bool = False,
 ) -> None:
     """One line for each build option that does not apply to a microcontroller target (the others work)."""
     name = target.name
@@ -56,6 +57,11 @@ def check_options(
         raise EdgebuildError(
             f"--activations dynamic does not apply to {name}: dynamic activations quantize in float at run time, "
             "which the microcontroller kernels do not do; use --activations static (auto is static there)"
+        )
+    if max_drop_alone and activations == "auto":
+        raise EdgebuildError(
+            f"--max-drop without compression options does not apply to {name}: it would trade static for dynamic "
+            "activations, which the microcontroller kernels do not do; add --cluster-bits or --low-rank-energy/-size"
         )
     if cpu is not None:
         raise EdgebuildError(

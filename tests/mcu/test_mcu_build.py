@@ -70,8 +70,9 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     np.savez(d / "calib.npz", x=np.load(DIGITS / "calib.npz")["x"][:8])
     ev = np.load(DIGITS / "eval.npz")
     np.savez(d / "eval.npz", x=ev["x"][:40], y=ev["y"][:40])
-    # A random CNN (tests/models.py) whose ops the generator supports: conv, depthwise, pooling, residual adds, FC.
-    model = RandomCNN(3).eval()
+    # A random CNN (tests/models.py): 3 input channels, concatenated 1×1 branches, depthwise convs, average pooling with
+    # padding, no global pool (a flatten into the FC).
+    model = RandomCNN(7).eval()
     shape = model.input_shape()
     torch.export.save(torch.export.export(model, (torch.zeros(shape),)), str(d / "cnn.pt"))
     g = torch.Generator().manual_seed(1)
@@ -192,11 +193,11 @@ REFUSED = {
     "sparse-always": "--sparse always does not apply to cortex-m4",
     "activations-dynamic": "--activations dynamic does not apply to cortex-m4",
     "max-drop-static": "--max-drop trades compression or dynamic activations for accuracy",
-    "max-drop-activations": "--max-drop trades compression or dynamic activations for accuracy",
+    "max-drop-activations": "--max-drop without compression options does not apply to cortex-m4",
     "prune-channel": "channels cannot be removed from a torch.export or TorchScript graph",
 }
 # Built by default (the rest are marked slow): the options an MCU user reaches for first.
-DEFAULT = {"lean", "export-formats", "prune-nm", "cluster", *REFUSED}
+DEFAULT = {"lean", "export-formats", "prune-nm", *REFUSED}
 
 
 def _option_cases() -> Iterator[object]:
