@@ -227,3 +227,37 @@ def test_cpu_option_is_refused(work: dict[str, Path]) -> None:
     code, _, err = cli(str(DIGITS / "model.pt"), "--target", "cortex-m55", "--calib", str(work["calib"]),
                        "--out", str(work["dir"] / "cpu"), "--cpu", "cortex-a55")  # fmt: skip
     assert code == 1 and "--cpu does not apply to cortex-m55" in one_error(err)
+
+
+def test_targets_list_the_mcu_fields(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    m4, m55 = load_target("cortex-m4"), load_target("cortex-m55")
+    assert m4.is_mcu and m4.mcu is not None and m55.mcu is not None
+    assert (m4.mcu.board, m4.mcu.isa, m55.mcu.board, m55.mcu.isa) == (
+        "mps2-an386",
+        "dsp",
+        "mps3-an547",
+        "mve",
+    )
+    assert "-mfpu=fpv4-sp-d16" in m4.flags and "-mcpu=cortex-m55" in m55.flags
+    assert m4.mcu.linker_script.is_file() and m4.toolchain_file is not None and m4.toolchain_file.is_file()
+    assert (m4.mcu.flash_bytes, m4.mcu.ram_bytes) == (512 * 1024, 128 * 1024)
+    assert not load_target("arm64").is_mcu
+    code, out, _ = cli("targets")
+    assert code == 0 and "mps2-an386" in out and "mps3-an547" in out
+    # Without the emulator, what is missing is named with its Debian package
+    import os
+    import shutil
+
+    from edgebuild.targets import describe_missing
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("arm-none-eabi-gcc", "arm-none-eabi-g++", "cmake", "ninja"):
+        found = shutil.which(tool)
+        if found:
+            os.symlink(found, bin_dir / tool)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    missing = m4.missing()
+    assert [m.program for m in missing] == ["qemu-system-arm"]
+    assert "apt-get install qemu-system-arm" in describe_missing(missing)
+    assert m4.missing(run=False) == []
