@@ -213,7 +213,7 @@ def check_budgets(target: Target, section: dict[str, Any]) -> None:
         if gate is not None and total > gate:
             raise EdgebuildError(
                 f"{target.name}: {what} {total:,} bytes ({parts}) exceeds {flag} {gate:,} by {total - gate:,}: "
-                f"shrink the model (fewer channels, --prune channel:S, --cluster-bits) or raise {flag}"
+                f"shrink the model (narrower or fewer layers; --prune channel:S removes channels) or raise {flag}"
             )
         if total > budget:
             raise EdgebuildError(

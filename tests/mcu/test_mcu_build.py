@@ -261,3 +261,23 @@ def test_targets_list_the_mcu_fields(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert [m.program for m in missing] == ["qemu-system-arm"]
     assert "apt-get install qemu-system-arm" in describe_missing(missing)
     assert m4.missing(run=False) == []
+
+
+@pytest.mark.parametrize("core", ["cortex-m7", "cortex-m33"])
+def test_dsp_sources_run_on_m7_and_m33(
+    core: str, bundles: dict[tuple[str, str], Path], work: dict[str, Path]
+) -> None:
+    """cortex-m7 and cortex-m33 choose the same (dsp) kernels as cortex-m4: the M4 bundle's mcu/ folder, built into
+    firmware for their boards (an500; an505 running secure, mps2-an505.ld), gives the host's bytes."""
+    from edgebuild.mcu.firmware import build_firmware
+    from edgebuild.run.mcu import run_firmware, split_outputs
+
+    target = load_target(core)
+    assert target.mcu is not None and target.mcu.isa == load_target("cortex-m4").mcu.isa  # type: ignore[union-attr]
+    out = bundles[("digits", "cortex-m4")]
+    fw = build_firmware(target, out / "mcu", work["dir"] / f"fw-{core}")
+    native = native_model((out / "model.ebm").read_bytes())
+    for x in _samples(work, "digits", 2):
+        want = np.asarray(native.run([x])[0])
+        got = split_outputs(run_firmware(target, fw.elf, [x]).outputs[0], [want.shape])[0]
+        assert got.tobytes() == want.tobytes()
