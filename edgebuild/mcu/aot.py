@@ -36,7 +36,9 @@ class AotBundle:
     weights_bytes: int  # the const arrays of model_data.c
     inputs: list[dict[str, Any]]
     outputs: list[dict[str, Any]]
-    ops: list[dict[str, Any]]  # per step of eb_model_run: index, type, name, function, fused (source op names)
+    ops: list[
+        dict[str, Any]
+    ]  # per step of eb_model_run: index, type, name, function, fused (source op names)
     # The ordinary plan's live-tensor lower bound over the same int8 middle (edgebuild/plan.py's 64-byte
     # alignment, no in-place, no fusion): what arena_bytes is measured against.
     baseline_arena_bytes: int = 0
@@ -78,7 +80,10 @@ def write_model_sources(program: Program, out_dir: Path, *, isa: str | None) -> 
                 "fused": [o.name for o in src],
             }
         )
-        body.append(f"  // op {profiled}: {ops[-1]['type']} {src[0].name!r}" + (f" + {src[1].name!r}" if len(src) > 1 else ""))
+        body.append(
+            f"  // op {profiled}: {ops[-1]['type']} {src[0].name!r}"
+            + (f" + {src[1].name!r}" if len(src) > 1 else "")
+        )
         body.append("  EB_OP_BEGIN();")
         body += ["  " + line for line in call.lines]
         body.append("  EB_OP_END();")
@@ -223,9 +228,13 @@ def _io_functions(em: Emitter, program: Program, edges: Any, io_in: list, io_out
             else:
                 fn, head = "eb_qs8_quantize_ref", [str(tensors[t].numel)]
             em.use(fn)
-            lines.append(f"    case {i}: {fn}({', '.join(head)}, x, {dst}, {c_float(p.inv_scale)}, {zp}); break;")
+            lines.append(
+                f"    case {i}: {fn}({', '.join(head)}, x, {dst}, {c_float(p.inv_scale)}, {zp}); break;"
+            )
         else:
-            lines.append(f"    case {i}: memcpy(eb_arena + {plan.offsets[t]}, x, {tensors[t].nbytes}); break;")
+            lines.append(
+                f"    case {i}: memcpy(eb_arena + {plan.offsets[t]}, x, {tensors[t].nbytes}); break;"
+            )
     lines += ["    default: break;", "  }", "}", ""]
     lines += [
         "// The model's DEQUANTIZE ops, from the int8 output tensors into the caller's float buffer (docs/quantization.md (2)).",
@@ -245,7 +254,9 @@ def _io_functions(em: Emitter, program: Program, edges: Any, io_in: list, io_out
             q = f"{c_float(tensors[x].scale)}, {tensors[x].zero_point}"
             lines.append(f"    case {i}: {fn}({', '.join(head)}, {src}, y, {q}); break;")
         else:
-            lines.append(f"    case {i}: memcpy(y, eb_arena + {plan.offsets[t]}, {tensors[t].nbytes}); break;")
+            lines.append(
+                f"    case {i}: memcpy(y, eb_arena + {plan.offsets[t]}, {tensors[t].nbytes}); break;"
+            )
     lines += ["    default: break;", "  }", "}"]
     return lines
 

@@ -117,10 +117,14 @@ class Emitter:
     plan: McuPlan
     isa: str | None
     statics: list[str] = field(default_factory=list)  # model.c file-scope declarations (params, dims)
-    data: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)  # model_data.c arrays: name -> (ctype, a)
+    data: dict[str, tuple[str, np.ndarray]] = field(
+        default_factory=dict
+    )  # model_data.c arrays: name -> (ctype, a)
     prototypes: dict[str, str] = field(default_factory=dict)  # variant symbol -> its declaration
     sources: list[str] = field(default_factory=list)
-    packed: dict[tuple[int, str], str] = field(default_factory=dict)  # (weights tensor, variant) -> array name
+    packed: dict[tuple[int, str], str] = field(
+        default_factory=dict
+    )  # (weights tensor, variant) -> array name
     _count: int = 0
 
     # ---- names and pointers ----
@@ -379,7 +383,11 @@ class Emitter:
         (self.use_variant(cv) if cv else self.use("eb_qs8_conv_ref"))
         (self.use_variant(av) if av else self.use("eb_qs8_vadd_ref"))
         cargs = self.weight_args(conv, cv, fields) + self.extra_args(conv, cv, fields, f"{index}c")
-        if cv is not None and step.kernel_scratch >= 0 and self.variant_scratch(conv, [b for _, b in bands]) > 0:
+        if (
+            cv is not None
+            and step.kernel_scratch >= 0
+            and self.variant_scratch(conv, [b for _, b in bands]) > 0
+        ):
             cargs.append(self.scratch_ptr(step.kernel_scratch))
         elif cv is not None and self.variant_scratch(conv, [b for _, b in bands]) > 0:
             raise AssertionError("conv variant scratch not planned")
@@ -389,7 +397,9 @@ class Emitter:
             ab.reverse()
         aargs = [*ab, "out + off", *aextra]
         if av is not None and av.scratch_bytes(self.vadd_fields(add)) > 0:
-            raise EdgebuildError(f"op {add.name!r}: add variant {av.function} needs scratch inside a fused conv")
+            raise EdgebuildError(
+                f"op {add.name!r}: add variant {av.function} needs scratch inside a fused conv"
+            )
         lines = [
             "{",
             f"  eb_qs8_conv_params p = {p_conv};",
@@ -440,7 +450,9 @@ def unsupported(op: Op) -> EdgebuildError:
 Fn = Callable[[Emitter, int, Step, Op], Call]
 
 
-def _variant_call(e: Emitter, index: int, op: Op, ref: str, struct: str, fields: dict[str, Any], args: list[str]) -> Call:
+def _variant_call(
+    e: Emitter, index: int, op: Op, ref: str, struct: str, fields: dict[str, Any], args: list[str]
+) -> Call:
     """A variant-family op: `args` are the reference's arguments after params, weights arguments included."""
     v = e.variant_of(op)
     p = e.params(struct, fields)
@@ -460,7 +472,12 @@ def _conv(e: Emitter, index: int, step: Step, op: Op) -> Call:
     if e.program.form_of(op) == "float":
         p = e.params("eb_f32_conv_params", fields)
         e.use("eb_f32_conv_ref")
-        args = [e.ptr(op.inputs[0]), e.ptr(op.inputs[1]), e.ptr(op.inputs[2]), e.ptr(op.outputs[0], const=False)]
+        args = [
+            e.ptr(op.inputs[0]),
+            e.ptr(op.inputs[1]),
+            e.ptr(op.inputs[2]),
+            e.ptr(op.outputs[0], const=False),
+        ]
         return Call([f"eb_f32_conv_ref(&{p}, {', '.join(args)});"], ["eb_f32_conv_ref"])
     v = e.variant_of(op)
     args = [e.ptr(op.inputs[0]), *e.weight_args(op, v, fields), e.ptr(op.outputs[0], const=False)]
@@ -508,9 +525,15 @@ def _binary(e: Emitter, op: Op, kind: str) -> Call:
     }
     if kind != "MUL":  # set_add_sub_int8 (binary.h)
         f.update(
-            left_shift=p.left_shift, a_multiplier=p.a_mult, a_shift=p.a_shift, b_multiplier=p.b_mult, b_shift=p.b_shift
+            left_shift=p.left_shift,
+            a_multiplier=p.a_mult,
+            a_shift=p.a_shift,
+            b_multiplier=p.b_mult,
+            b_shift=p.b_shift,
         )
-    f.update(output_multiplier=p.out_mult, output_shift=p.out_shift, output_min=p.act_min, output_max=p.act_max)
+    f.update(
+        output_multiplier=p.out_mult, output_shift=p.out_shift, output_min=p.act_min, output_max=p.act_max
+    )
     name = e.params("eb_qs8_binary_params", f)
     e.use("eb_qs8_binary_ref")
     args = [f"&{name}", str(rank), *dims, e.ptr(a), e.ptr(b), e.ptr(y, const=False)]
@@ -560,7 +583,9 @@ def _clamp(e: Emitter, index: int, step: Step, op: Op) -> Call:
     x, y = e.ptr(op.inputs[0]), e.ptr(op.outputs[0], const=False)
     if e.program.form_of(op) == "float":
         e.use("eb_f32_clamp_ref")
-        return Call([f"eb_f32_clamp_ref({n}, {x}, {y}, {c_float(p.lo)}, {c_float(p.hi)});"], ["eb_f32_clamp_ref"])
+        return Call(
+            [f"eb_f32_clamp_ref({n}, {x}, {y}, {c_float(p.lo)}, {c_float(p.hi)});"], ["eb_f32_clamp_ref"]
+        )
     e.use("eb_qs8_clamp_ref")
     return Call([f"eb_qs8_clamp_ref({n}, {x}, {y}, {p.act_min}, {p.act_max});"], ["eb_qs8_clamp_ref"])
 
@@ -619,7 +644,16 @@ def _pad(e: Emitter, index: int, step: Step, op: Op) -> Call:
     v = e._name("padv")
     e.statics.append(f"static const {ctype} {v} = {value};")
     e.use("eb_xx_pad_ref")
-    args = [str(size), str(len(t[x].shape)), e.dims(x), before, e.dims(y), f"&{v}", e.ptr(x), e.ptr(y, const=False)]
+    args = [
+        str(size),
+        str(len(t[x].shape)),
+        e.dims(x),
+        before,
+        e.dims(y),
+        f"&{v}",
+        e.ptr(x),
+        e.ptr(y, const=False),
+    ]
     return Call([f"eb_xx_pad_ref({', '.join(args)});"], ["eb_xx_pad_ref"])
 
 
@@ -628,7 +662,14 @@ def _transpose(e: Emitter, index: int, step: Step, op: Op) -> Call:
     x = op.inputs[0]
     perm = e.i32_array("perm", list(e.program.params_of(op).perm))
     e.use("eb_xx_transpose_ref")
-    args = [str(t[x].dtype.itemsize), str(len(t[x].shape)), e.dims(x), perm, e.ptr(x), e.ptr(op.outputs[0], const=False)]
+    args = [
+        str(t[x].dtype.itemsize),
+        str(len(t[x].shape)),
+        e.dims(x),
+        perm,
+        e.ptr(x),
+        e.ptr(op.outputs[0], const=False),
+    ]
     return Call([f"eb_xx_transpose_ref({', '.join(args)});"], ["eb_xx_transpose_ref"])
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..ir import DType, OpCode, Program
 from ..plan import ALIGN as HOST_ALIGN
@@ -69,7 +70,9 @@ class McuPlan:
     steps: list[Step]
     aliases: dict[int, int]  # RESHAPE output tensor -> the input tensor whose bytes it is
     notes: list[str]  # what the plan did, for the report
-    baseline_bytes: int  # the ordinary plan's live-tensor lower bound over the same int8 middle (plan.py, 64 B)
+    baseline_bytes: (
+        int  # the ordinary plan's live-tensor lower bound over the same int8 middle (plan.py, 64 B)
+    )
     lower_bound: int  # this plan's own live-buffer bound (arena_bytes >= it)
 
 
@@ -161,8 +164,8 @@ def plan_mcu(
     for t in program.outputs:
         if t not in edges.dequantize:
             last[t] = end
-    for t in first:
-        last.setdefault(t, first[t])
+    for t, f in first.items():
+        last.setdefault(t, f)
     consumers: dict[int, list[int]] = {}
     for i in middle:
         for t in ops[i].inputs:
@@ -262,33 +265,44 @@ def plan_mcu(
 
     # Buffers: extent and lifetime of their tensors.
     items: dict[tuple[str, int], tuple[int, int, int]] = {}  # key -> (first, last, bytes)
-    for t in first:
+    for t, born in first.items():
         if t in dropped:
             continue
         r = buffers.find(t)
-        f, l_, n = items.get(("b", r), (first[t], last[t], 0))
-        items[("b", r)] = (min(f, first[t]), max(l_, last[t]), max(n, _align(size[t])))
+        f, l_, n = items.get(("b", r), (born, last[t], 0))
+        items[("b", r)] = (min(f, born), max(l_, last[t]), max(n, _align(size[t])))
     for k, (i, n, _) in scratch_items.items():
         items[("s", k)] = (i, i, _align(n))
 
-    placed: list[tuple[int, int, int, int]] = []  # (offset, end, first, last)
-    where: dict[tuple[str, int], int] = {}
-    arena_bytes = 0
-    for key, (f, l_, n) in sorted(items.items(), key=lambda kv: (-kv[1][2], kv[1][0], kv[0])):
-        offset = 0
-        busy = sorted((o, e) for o, e, pf, pl in placed if not (pl < f or l_ < pf))
-        for o, e in busy:
-            if offset + n <= o:
-                break
-            offset = max(offset, e)
-        placed.append((offset, offset + n, f, l_))
-        where[key] = offset
-        arena_bytes = max(arena_bytes, offset + n)
+    # Greedy placement under a few orders (plan.py's largest-first, then by birth): the smallest arena wins.
+    orders = [
+        lambda kv: (-kv[1][2], kv[1][0], kv[0]),
+        lambda kv: (kv[1][0], -kv[1][2], kv[0]),
+        lambda kv: (-(kv[1][1] - kv[1][0]), -kv[1][2], kv[0]),
+    ]
+    where, arena_bytes = min((_place(items, key) for key in orders), key=lambda r: r[1])
 
     offsets = {t: where[("b", buffers.find(t))] for t in first if t not in dropped}
     scratch = {k: (where[("s", k)], n) for k, (_, n, _) in scratch_items.items()}
     bound = _live_bound(items, range(-1, end + 1))
     return McuPlan(offsets, scratch, arena_bytes, steps, aliases, notes, baseline, bound)
+
+
+def _place(items: dict, order: Callable[[Any], Any]) -> tuple[dict, int]:
+    """Each item at the lowest offset clear of every placed item whose lifetime overlaps its own."""
+    placed: list[tuple[int, int, int, int]] = []  # (offset, end, first, last)
+    where: dict = {}
+    arena = 0
+    for key, (f, l_, n) in sorted(items.items(), key=order):
+        offset = 0
+        for o, e in sorted((o, e) for o, e, pf, pl in placed if not (pl < f or l_ < pf)):
+            if offset + n <= o:
+                break
+            offset = max(offset, e)
+        placed.append((offset, offset + n, f, l_))
+        where[key] = offset
+        arena = max(arena, offset + n)
+    return where, arena
 
 
 def _live_bound(items: dict, steps: range) -> int:

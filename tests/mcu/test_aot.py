@@ -1,0 +1,256 @@
+"""The ahead-of-time code generator (edgebuild/mcu/aot.py) on the host: model.c + model_data.c + the listed kernel
+sources compiled with the host gcc into a small driver (aot_harness.c) give outputs byte-identical to the host
+runtime's, through the float API and through the int8 API alone, on the four MLPerf Tiny models, random CNNs and
+the digits example; the MCU memory plan (in place, aliases, conv + residual-add fusion) is exercised by the same
+comparison. model.c also compiles for Cortex-M4 with -Wall -Wextra -Werror and references no libc but memcpy.
+
+Lowering the models costs ~1 minute, so the lowered programs are kept in pytest's cache keyed by a hash of
+edgebuild's Python sources, the model files and torch's version.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from edgebuild.errors import EdgebuildError
+from edgebuild.ir import DType, OpCode, Program
+from edgebuild.mcu.aot import AotBundle, write_model_sources
+from edgebuild.mcu.memplan import find_edges, plan_mcu
+from edgebuild.plan import plan_arena
+from edgebuild.serialize import artifact_bytes, read_artifact
+
+ROOT = Path(__file__).resolve().parents[2]
+KERNELS = ROOT / "kernels"
+HARNESS = Path(__file__).with_name("aot_harness.c")
+MODELS = ("kws", "vww", "ic", "ad", "rand2", "rand5", "digits")
+
+
+def _lower(name: str) -> Program:
+    from tests.helpers import quantize_and_lower
+    from tests.models import RandomCNN, calibration
+    from tests.tiny_models import tiny_model
+
+    if name == "digits":
+        sys.path.insert(0, str(ROOT))
+        from examples.digits.model import DigitsCNN
+
+        m = DigitsCNN()
+        m.load_state_dict(torch.load(ROOT / "examples/digits/state_dict.pt"))
+        x = np.load(ROOT / "examples/digits/calib.npz")["x"]
+        return quantize_and_lower(m, [torch.from_numpy(x[i : i + 1]) for i in range(8)], name).program
+    if name.startswith("rand"):
+        r = RandomCNN(int(name[4:]))
+        return quantize_and_lower(r, calibration(r.input_shape(), 2), name).program
+    module, shape = tiny_model(name)
+    return quantize_and_lower(module, calibration(shape, 2), name).program
+
+
+def _source_key() -> str:
+    h = hashlib.sha256(torch.__version__.encode())
+    files = sorted((ROOT / "edgebuild").rglob("*.py")) + [
+        ROOT / "tests" / f for f in ("tiny_models.py", "models.py", "cnn_models.py", "helpers.py")
+    ]
+    files += [ROOT / "examples/digits/model.py", ROOT / "examples/digits/state_dict.pt"]
+    for f in files:
+        if "/mcu/" in str(f):
+            continue  # the generator itself does not change the lowered programs
+        h.update(str(f.relative_to(ROOT)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:20]
+
+
+@pytest.fixture(scope="module")
+def program(request: pytest.FixtureRequest) -> Callable[[str], Program]:
+    cache_dir = Path(request.config.cache.mkdir("mcu-aot-programs"))
+    key = _source_key()
+    memo: dict[str, Program] = {}
+
+    def get(name: str) -> Program:
+        if name not in memo:
+            path = cache_dir / f"{name}-{key}.ebm"
+            if not path.is_file():
+                prog = _lower(name)
+                plan_arena(prog)
+                path.write_bytes(artifact_bytes(prog))
+            memo[name] = read_artifact(path.read_bytes())
+        return copy.deepcopy(memo[name])
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def objects(tmp_path_factory: pytest.TempPathFactory) -> Callable[[list[str]], list[Path]]:
+    """The kernel sources compiled for the host once per module."""
+    out = tmp_path_factory.mktemp("aot-obj")
+    done: dict[str, Path] = {}
+
+    def get(sources: list[str]) -> list[Path]:
+        for s in sources:
+            if s not in done:
+                o = out / (s.replace("/", "_") + ".o")
+                cmd = [
+                    "g++",
+                    "-O2",
+                    "-std=c++17",
+                    "-fno-exceptions",
+                    "-fno-rtti",
+                    "-c",
+                    f"-I{KERNELS / 'include'}",
+                ]
+                subprocess.run([*cmd, str(KERNELS / s), "-o", str(o)], check=True)
+                done[s] = o
+        return [done[s] for s in sources]
+
+    return get
+
+
+class Built:
+    def __init__(self, program: Program, bundle: AotBundle, exe: Path, out: Path) -> None:
+        self.program, self.bundle, self.exe, self.out = program, bundle, exe, out
+
+    def run(self, mode: str, data: bytes) -> bytes:
+        (self.out / "in.bin").write_bytes(data)
+        subprocess.run([str(self.exe), mode, str(self.out / "in.bin"), str(self.out / "out.bin")], check=True)
+        return (self.out / "out.bin").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def built(
+    program: Callable[[str], Program], objects: Callable, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], Built]:
+    memo: dict[str, Built] = {}
+
+    def get(name: str) -> Built:
+        if name not in memo:
+            prog = program(name)
+            out = tmp_path_factory.mktemp(f"aot-{name}")
+            bundle = write_model_sources(copy.deepcopy(prog), out, isa=None)
+            exe = out / "harness"
+            srcs = [str(out / "model.c"), str(out / "model_data.c"), str(HARNESS)]
+            cmd = ["gcc", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{KERNELS / 'include'}", f"-I{out}"]
+            objs = [str(o) for o in objects(bundle.kernel_sources)]
+            subprocess.run([*cmd, *srcs, *objs, "-lm", "-o", str(exe)], check=True)
+            memo[name] = Built(prog, bundle, exe, out)
+        return memo[name]
+
+    return get
+
+
+def _inputs(prog: Program, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(prog.tensors[t].shape).astype(np.float32) for t in prog.inputs]
+
+
+def _host(prog: Program, xs: list[np.ndarray]) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
+    """The host runtime's outputs and every arena tensor (a plan without reuse keeps them all)."""
+    from edgebuild import _native
+
+    p = copy.deepcopy(prog)
+    plan_arena(p, reuse=False)
+    m = _native.Model.from_bytes(artifact_bytes(p))
+    outs = [np.asarray(o) for o in m.run([np.ascontiguousarray(x) for x in xs])]
+    tensors = {t: np.asarray(m.tensor(t)).copy() for t, v in enumerate(p.tensors) if v.data is None}
+    return outs, tensors
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_float_api_matches_host(built: Callable[[str], Built], name: str) -> None:
+    b = built(name)
+    for seed in (0, 1):
+        xs = _inputs(b.program, seed)
+        want, _ = _host(b.program, xs)
+        got = b.run("f", b"".join(x.tobytes() for x in xs))
+        assert got == b"".join(np.ascontiguousarray(y, np.float32).tobytes() for y in want), name
+
+
+@pytest.mark.parametrize("name", ("ic", "vww", "digits", "rand2"))
+def test_int8_api_matches_host(built: Callable[[str], Built], name: str) -> None:
+    b = built(name)
+    xs = _inputs(b.program, 2)
+    _, tensors = _host(b.program, xs)
+    data = b"".join(tensors[d["tensor"]].tobytes() for d in b.bundle.inputs)
+    got = b.run("q", data)
+    want = b"".join(tensors[d["tensor"]].tobytes() for d in b.bundle.outputs)
+    assert got == want
+    assert all(d["dtype"] == "int8" for d in b.bundle.inputs + b.bundle.outputs)
+
+
+def test_plan_goes_under_the_live_tensor_bound(built: Callable[[str], Built]) -> None:
+    """Structure before numbers: the rewrites the float/int8 comparisons above cover did happen."""
+    ic = built("ic").bundle
+    assert [o["type"] for o in ic.ops].count("CONV2D+ADD") == 3  # ResNet-8's three residual blocks
+    assert ic.baseline_arena_bytes == 49152 and ic.arena_bytes <= 34 * 1024
+    assert "RESHAPE" not in [o["type"] for o in ic.ops]  # an alias, no copy
+    assert any("in place" in n for n in built("rand2").bundle.plan_notes)
+    assert any(o["type"] == "CONV2D+ADD" for o in built("digits").bundle.ops)
+    for name in MODELS:
+        b = built(name).bundle
+        assert b.arena_bytes <= b.baseline_arena_bytes, name
+
+
+def test_plan_keeps_live_buffers_apart(program: Callable[[str], Program]) -> None:
+    """No two tensors live at once share a byte unless the plan tied them (alias, in place, fused)."""
+    for name in ("ic", "vww", "rand5"):
+        prog = program(name)
+        plan = plan_mcu(prog, find_edges(prog))
+        spans = []
+        for t, off in plan.offsets.items():
+            spans.append((off, off + prog.tensors[t].nbytes, t))
+        assert max(e for _, e, _ in spans) <= plan.arena_bytes
+        for off, n in plan.scratch.values():
+            assert off + n <= plan.arena_bytes and off % 16 == 0
+
+
+def test_unsupported_op_is_one_line_error(program: Callable[[str], Program], tmp_path: Path) -> None:
+    prog = program("kws")
+    op = next(o for o in prog.ops if o.opcode == OpCode.AVG_POOL2D)
+    op.opcode = OpCode.GATHER
+    with pytest.raises(EdgebuildError, match=r"^op GATHER \('.*'\) has no microcontroller code generator; "):
+        write_model_sources(prog, tmp_path, isa=None)
+
+
+def test_int8_output_is_refused(program: Callable[[str], Program], tmp_path: Path) -> None:
+    prog = program("ad")
+    deq = next(o for o in prog.ops if o.opcode == OpCode.DEQUANTIZE)
+    prog.outputs = [deq.inputs[0]]  # the model ends on an int8 tensor: nothing to dequantize
+    prog.ops.remove(deq)
+    assert prog.tensors[deq.inputs[0]].dtype == DType.INT8
+    with pytest.raises(
+        EdgebuildError, match=r"model output '.*' \(FULLY_CONNECTED '.*'\) is int8: .* float tensor$"
+    ):
+        write_model_sources(prog, tmp_path, isa=None)
+
+
+@pytest.mark.skipif(
+    shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc (scripts/setup.sh)"
+)
+@pytest.mark.parametrize("name", ("kws", "ic"))
+def test_model_c_is_freestanding_on_cortex_m4(built: Callable[[str], Built], name: str) -> None:
+    b = built(name)
+    flags = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-O2", "-Wall", "-Wextra"]
+    flags += ["-Werror", "-ffunction-sections", f"-I{KERNELS / 'include'}", f"-I{b.out}"]
+    undefined: set[str] = set()
+    defined: set[str] = set()
+    for src in ("model.c", "model_data.c"):
+        obj = b.out / (src + ".m4.o")
+        subprocess.run(["arm-none-eabi-gcc", *flags, "-c", str(b.out / src), "-o", str(obj)], check=True)
+        nm = subprocess.run(["arm-none-eabi-nm", str(obj)], check=True, capture_output=True, text=True)
+        for line in nm.stdout.splitlines():
+            kind, sym = line.split()[-2:]
+            (undefined if kind == "U" else defined).add(sym)
+    undefined -= defined
+    kernels = {f for o in b.bundle.ops for f in o["functions"]}
+    edges = {f"eb_qs8_{k}_ref" for k in ("quantize", "quantize_to_nhwc", "dequantize", "dequantize_to_nchw")}
+    allowed = kernels | edges | {"memcpy"}
+    assert undefined <= allowed, undefined - allowed  # no malloc, no stdio, no kernel the model does not run
+    assert not any(n in undefined for n in ("malloc", "free", "printf", "puts"))
