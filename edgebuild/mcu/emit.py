@@ -352,6 +352,8 @@ class Emitter:
     def emit_step(self, index: int, step: Step) -> Call:
         if step.kind == "conv_add":
             return self.emit_conv_add(index, step)
+        if step.kind == "conv_stream":
+            return self.emit_conv_stream(index, step)
         op = self.program.ops[step.ops[0]]
         fn = _EMITTERS.get(op.opcode)
         if fn is None:
@@ -360,67 +362,72 @@ class Emitter:
 
     def emit_conv_add(self, index: int, step: Step) -> Call:
         """A conv computed a band of output rows at a time into scratch, each band added in place into the skip
-        tensor (memplan.py): the band's conv is the reference conv with the input moved to the band's first input
-        row and pad_top / input_height adjusted, so every sum is the whole conv's."""
-        prog = self.program
-        conv, add = prog.ops[step.ops[0]], prog.ops[step.ops[1]]
-        bands = band_params(self.conv_fields(conv), step.band_rows)
-        cv = self.variant_of(conv, [b for _, b in bands])
-        fields = self.conv_fields(conv)
-        p_conv = self.params("eb_qs8_conv_params", fields)
+        tensor (memplan.py)."""
+        add = self.program.ops[step.ops[1]]
         av = self.variant_of(add)
-        p_add = self.params("eb_qs8_vadd_params", {**self.vadd_fields(add), "table": "NULL"})
-        x = prog.tensors[conv.inputs[0]]
-        y = prog.tensors[conv.outputs[0]]
-        row_in = x.shape[2] * x.shape[3]
-        row_out = y.shape[2] * y.shape[3]
-        band = f"((int8_t*)(eb_arena + {self.plan.scratch[step.scratch][0]}))"
-        skip_t = add.inputs[1 - step.add_conv_operand]
-        skip = f"((int8_t*)(eb_arena + {self.plan.offsets[skip_t]}))"
-        out = f"((int8_t*)(eb_arena + {self.plan.offsets[add.outputs[0]]}))"
-        conv_fn = cv.function if cv else "eb_qs8_conv_ref"
+        fields = self.vadd_fields(add)
+        p_add = self.params("eb_qs8_vadd_params", {**fields, "table": "NULL"})
         add_fn = av.function if av else "eb_qs8_vadd_ref"
-        (self.use_variant(cv) if cv else self.use("eb_qs8_conv_ref"))
-        (self.use_variant(av) if av else self.use("eb_qs8_vadd_ref"))
-        cargs = self.weight_args(conv, cv, fields) + self.extra_args(conv, cv, fields, f"{index}c")
-        if (
-            cv is not None
-            and step.kernel_scratch >= 0
-            and self.variant_scratch(conv, [b for _, b in bands]) > 0
-        ):
-            cargs.append(self.scratch_ptr(step.kernel_scratch))
-        elif cv is not None and self.variant_scratch(conv, [b for _, b in bands]) > 0:
-            raise AssertionError("conv variant scratch not planned")
-        aextra = self.extra_args(add, av, self.vadd_fields(add), f"{index}a")
-        ab = ["(const int8_t*)band", "(const int8_t*)(skip + off)"]
-        if step.add_conv_operand == 1:
-            ab.reverse()
-        aargs = [*ab, "out + off", *aextra]
-        if av is not None and av.scratch_bytes(self.vadd_fields(add)) > 0:
+        self.use_variant(av) if av else self.use("eb_qs8_vadd_ref")
+        if av is not None and av.scratch_bytes(fields) > 0:
             raise EdgebuildError(
                 f"op {add.name!r}: add variant {av.function} needs scratch inside a fused conv"
             )
+        ab = ["(const int8_t*)band", f"{self.ptr(add.inputs[1 - step.add_conv_operand])} + off"]
+        if step.add_conv_operand == 1:
+            ab.reverse()
+        out = f"(int8_t*)(eb_arena + {self.plan.offsets[add.outputs[0]]})"
+        args = ["rows_bytes", *ab, f"{out} + off", *self.extra_args(add, av, fields, f"{index}a")]
+        return self._banded(index, step, f"{add_fn}(&{p_add}, {', '.join(args)});", add_fn)
+
+    def emit_conv_stream(self, index: int, step: Step) -> Call:
+        """A conv computed a band of rows at a time into scratch, each band copied into its place, which overlaps
+        the conv's input where the rows still to come no longer read it (memplan._stream_offset)."""
+        y = self.program.ops[step.ops[0]].outputs[0]
+        out = f"(eb_arena + {self.plan.offsets[y]})"
+        return self._banded(index, step, f"memcpy({out} + off, band, rows_bytes);", "memcpy")
+
+    def _banded(self, index: int, step: Step, tail: str, tail_fn: str) -> Call:
+        """The conv of `step` a band of step.band_rows output rows at a time into the band scratch, then `tail`
+        (band rows [r0, r0 + rows) are at byte `off` of the output, `rows_bytes` long). A band is the reference
+        conv with the input moved to the band's first input row and pad_top / input_height adjusted, so every
+        output element is the same sum as the whole conv's (docs/quantization.md (6))."""
+        conv = self.program.ops[step.ops[0]]
+        fields = self.conv_fields(conv)
+        bands = [b for _, b in band_params(fields, step.band_rows)]
+        cv = self.variant_of(conv, bands)
+        p_conv = self.params("eb_qs8_conv_params", fields)
+        x = self.program.tensors[conv.inputs[0]]
+        y = self.program.tensors[conv.outputs[0]]
+        row_in = x.shape[2] * x.shape[3]
+        row_out = y.shape[2] * y.shape[3]
+        band = f"((int8_t*)(eb_arena + {self.plan.scratch[step.scratch][0]}))"
+        conv_fn = cv.function if cv else "eb_qs8_conv_ref"
+        self.use_variant(cv) if cv else self.use("eb_qs8_conv_ref")
+        cargs = self.weight_args(conv, cv, fields)
+        cargs += ["band", *self.extra_args(conv, cv, fields, f"{index}c")]
+        if cv is not None and self.variant_scratch(conv, bands) > 0:
+            cargs.append(self.scratch_ptr(step.kernel_scratch))
+        oh, rows = y.shape[1], step.band_rows
         lines = [
             "{",
             f"  eb_qs8_conv_params p = {p_conv};",
             f"  int8_t* band = {band};",
-            f"  int8_t* skip = {skip};",
-            f"  int8_t* out = {out};",
-            f"  for (int32_t r0 = 0; r0 < {y.shape[1]}; r0 += {step.band_rows}) {{",
-            f"    const int32_t rows = {y.shape[1]} - r0 < {step.band_rows} ? {y.shape[1]} - r0 : {step.band_rows};",
+            f"  for (int32_t r0 = 0; r0 < {oh}; r0 += {rows}) {{",
+            f"    const int32_t rows = {oh} - r0 < {rows} ? {oh} - r0 : {rows};",
             f"    const int32_t ih0 = r0 * {fields['stride_height']} - {fields['pad_top']};",
-            f"    const size_t off = (size_t)r0 * {row_out};",
+            f"    const size_t off = (size_t)r0 * {row_out}, rows_bytes = (size_t)rows * {row_out};",
             "    p.output_height = rows;",
             "    p.pad_top = ih0 < 0 ? -ih0 : 0;",
             f"    p.input_height = ih0 < 0 ? {x.shape[1]} : {x.shape[1]} - ih0;",
             f"    {conv_fn}(&p, {self.ptr(conv.inputs[0])} + (ih0 < 0 ? 0 : (size_t)ih0 * {row_in}), "
-            + ", ".join([*cargs[:4], "band", *cargs[4:]])
+            + ", ".join(cargs)
             + ");",
-            f"    {add_fn}(&{p_add}, (size_t)rows * {row_out}, " + ", ".join(aargs) + ");",
+            f"    {tail}",
             "  }",
             "}",
         ]
-        return Call(lines, [conv_fn, add_fn])
+        return Call(lines, [conv_fn, tail_fn])
 
 
 def band_params(fields: dict[str, Any], rows: int) -> list[tuple[int, dict[str, Any]]]:

@@ -120,8 +120,20 @@ class Built:
 
     def run(self, mode: str, data: bytes) -> bytes:
         (self.out / "in.bin").write_bytes(data)
-        subprocess.run([str(self.exe), mode, str(self.out / "in.bin"), str(self.out / "out.bin")], check=True)
+        cmd = [str(self.exe), mode, str(self.out / "in.bin"), str(self.out / "out.bin")]
+        subprocess.run(cmd, check=True, cwd=self.out)
         return (self.out / "out.bin").read_bytes()
+
+    def trace(self) -> dict[int, bytes]:
+        """Each op's output as the last run wrote it (EB_MODEL_TRACE), by op index."""
+        data = (self.out / "trace.bin").read_bytes()
+        out: dict[int, bytes] = {}
+        k = 0
+        while k < len(data):
+            op, n = np.frombuffer(data[k : k + 8], np.uint32)
+            out[int(op)] = data[k + 8 : k + 8 + int(n)]
+            k += 8 + int(n)
+        return out
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +149,16 @@ def built(
             bundle = write_model_sources(copy.deepcopy(prog), out, isa=None)
             exe = out / "harness"
             srcs = [str(out / "model.c"), str(out / "model_data.c"), str(HARNESS)]
-            cmd = ["gcc", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{KERNELS / 'include'}", f"-I{out}"]
+            cmd = [
+                "gcc",
+                "-O2",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-DEB_MODEL_TRACE",
+                f"-I{KERNELS / 'include'}",
+                f"-I{out}",
+            ]
             objs = [str(o) for o in objects(bundle.kernel_sources)]
             subprocess.run([*cmd, *srcs, *objs, "-lm", "-o", str(exe)], check=True)
             memo[name] = Built(prog, bundle, exe, out)
@@ -165,12 +186,18 @@ def _host(prog: Program, xs: list[np.ndarray]) -> tuple[list[np.ndarray], dict[i
 
 @pytest.mark.parametrize("name", MODELS)
 def test_float_api_matches_host(built: Callable[[str], Built], name: str) -> None:
+    """The float outputs, and every op's output as model.c writes it (so an in-place write or a fused band that
+    clobbered bytes still to be read shows at the op that read them, even when the final logits would hide it)."""
     b = built(name)
     for seed in (0, 1):
         xs = _inputs(b.program, seed)
-        want, _ = _host(b.program, xs)
+        want, tensors = _host(b.program, xs)
         got = b.run("f", b"".join(x.tobytes() for x in xs))
         assert got == b"".join(np.ascontiguousarray(y, np.float32).tobytes() for y in want), name
+        trace = b.trace()
+        assert sorted(trace) == list(range(len(b.bundle.ops)))
+        for o in b.bundle.ops:
+            assert trace[o["index"]] == tensors[o["output"]].tobytes(), (name, o)
 
 
 @pytest.mark.parametrize("name", ("ic", "vww", "digits", "rand2"))
