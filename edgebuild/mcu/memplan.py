@@ -21,6 +21,8 @@ edgebuild/plan.py places tensors (largest first, lowest offset beside every buff
 
 from __future__ import annotations
 
+import functools
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +36,8 @@ ALIGN = 16  # every buffer starts 16-byte aligned (the arena is aligned(16)); Co
 
 # A band of a fused conv: at most this many bytes of output rows (and at least one row) per kernel call.
 BAND_BYTES = 1024
+# Shuffled placement orders tried besides the two fixed ones (seeded): the greedy placer is order-sensitive.
+RESTARTS = 16
 
 # Ops whose int8 or float reference kernel lets the output alias an input exactly (ukernels.h).
 _ELEMENTWISE_INPLACE = (OpCode.ADD, OpCode.CLAMP)
@@ -142,25 +146,46 @@ def plan_mcu(
     variant asks for (0: none).
 
     Streaming a conv over its input costs a copy of its output (model.c copies each band), so it is only used
-    where it lowers the arena: convs are tried one at a time, largest live set first, and kept when the arena
-    (or, at the same arena, the live-buffer bound) goes down."""
-    best = _plan(program, edges, fuse, inplace, frozenset(), kernel_scratch)
+    where it lowers the arena: a local search over the set of streamed convs (toggling one at a time) keeps the
+    smallest arena with the fewest streamed convs."""
+    base = _plan(program, edges, fuse, inplace, frozenset(), kernel_scratch, RESTARTS)
     if not inplace:
-        return best
-    convs = [i for i in best.live_at if program.ops[i].opcode in (OpCode.CONV2D, OpCode.DEPTHWISE_CONV2D)]
+        return base
+    convs = [i for i in base.live_at if program.ops[i].opcode in (OpCode.CONV2D, OpCode.DEPTHWISE_CONV2D)]
 
-    def cost(plan: McuPlan) -> tuple[int, int, int]:
-        # the arena first; then the fewest streamed convs (each copies its output once more), then the bound
-        return plan.arena_bytes, len(plan.streamed), plan.lower_bound
+    # The search looks at the live-buffer bound only (no placement: fast); the sets it finds are then placed.
+    def bound_of(stream: frozenset[int]) -> McuPlan:
+        return _plan(program, edges, fuse, inplace, stream, kernel_scratch, -1)
 
-    # Local search over the set of streamed convs: the best single toggle while one improves.
-    for _ in range(4 * len(convs) + 1):
-        trials = [_plan(program, edges, fuse, inplace, best.streamed ^ {i}, kernel_scratch) for i in convs]
-        trial = min(trials, key=cost, default=best)
-        if cost(trial) >= cost(best):
-            break
-        best = trial
-    return best
+    def descend(plan: McuPlan, cost: Callable[[McuPlan], tuple[int, ...]]) -> McuPlan:
+        """The best single toggle of a streamed conv, while one improves `cost`."""
+        for _ in range(2 * len(convs) + 1):
+            trial = min((bound_of(plan.streamed ^ {i}) for i in convs), key=cost, default=plan)
+            if cost(trial) >= cost(plan):
+                break
+            plan = trial
+        return plan
+
+    def frugal(plan: McuPlan) -> tuple[int, ...]:
+        # the bound first; then the fewest streamed convs (each copies its output once more)
+        return plan.lower_bound, len(plan.streamed)
+
+    def eager(plan: McuPlan) -> tuple[int, ...]:
+        # any lower live set counts: finds chains of streamed convs that only lower the peak together
+        return plan.lower_bound, sum(plan.live_at.values())
+
+    start = bound_of(frozenset())
+    found = [descend(start, frugal)]
+    plan = descend(start, eager)
+    for i in sorted(plan.streamed):  # drop the streamed convs that do not lower the bound
+        trial = bound_of(plan.streamed - {i})
+        if trial.lower_bound <= plan.lower_bound:
+            plan = trial
+    found.append(plan)
+    placed = [base] + [
+        _plan(program, edges, fuse, inplace, p.streamed, kernel_scratch, RESTARTS) for p in found
+    ]
+    return min(placed, key=lambda p: (p.arena_bytes, len(p.streamed)))
 
 
 def _plan(
@@ -170,7 +195,10 @@ def _plan(
     inplace: bool,
     stream: frozenset[int],
     kernel_scratch: Callable[[Step], int],
+    restarts: int,
 ) -> McuPlan:
+    """One plan with the convs of `stream` streamed; buffers placed under two orders and `restarts` shuffled
+    ones (-1: not placed, for the search: offsets empty, arena 0)."""
     ops = program.ops
     tensors = program.tensors
     edge_ops = edges.edge_ops()
@@ -335,10 +363,18 @@ def _plan(
     def extent(members: list) -> int:
         return max(r + n for r, n, _, _ in members)
 
-    orders = [
+    live_at = {i: sum(_live_bytes(members, i) for members in bodies.values()) for i in middle}
+    bound = max(live_at.values(), default=0)
+    if restarts < 0:
+        return McuPlan({}, {}, 0, steps, aliases, notes, baseline, bound, live_at, frozenset(streamed))
+    orders: list[Callable[[Any], Any]] = [
         lambda kv: (-extent(kv[1]), min(m[2] for m in kv[1]), kv[0]),
         lambda kv: (min(m[2] for m in kv[1]), -extent(kv[1]), kv[0]),
     ]
+    rng = random.Random(0)  # deterministic: the same program always gets the same plan
+    for _ in range(restarts):
+        rank = {key: rng.random() for key in bodies}
+        orders.append(functools.partial(_by_rank, rank))
     where, arena_bytes = min((_place(bodies, key) for key in orders), key=lambda r: r[1])
 
     offsets = {
@@ -347,11 +383,13 @@ def _plan(
         if t not in dropped
     }
     scratch_at = {k: (where[("s", k)], n) for k, (_, n) in scratch_items.items()}
-    live_at = {i: sum(_live_bytes(members, i) for members in bodies.values()) for i in middle}
-    bound = max(live_at.values(), default=0)
     return McuPlan(
         offsets, scratch_at, arena_bytes, steps, aliases, notes, baseline, bound, live_at, frozenset(streamed)
     )
+
+
+def _by_rank(rank: dict, kv: tuple) -> float:
+    return float(rank[kv[0]])
 
 
 def _live_bytes(members: list[tuple[int, int, int, int]], step: int) -> int:
