@@ -40,6 +40,9 @@ KERNEL_SOURCES: dict[str, tuple[str, ...]] = {
     "eb_qs8_clamp_ref": ("ukernels/qs8-clamp/ref.cc",),
     "eb_qs8_softmax_ref": ("ukernels/qs8-softmax/ref.cc",),
     "eb_xx_copy_ref": ("ukernels/xx-copy/ref.cc",),
+    "eb_qs8_lut_ref": ("ukernels/qs8-lut/ref.cc",),
+    "eb_f32_unary_ref": ("ukernels/f32-unary/ref.cc",),
+    "eb_xx_gather_broadcast_ref": ("ukernels/xx-gather/ref.cc",),
     "eb_xx_transpose_ref": ("ukernels/xx-transpose/ref.cc",),
     "eb_xx_pad_ref": ("ukernels/xx-pad/ref.cc",),
     "eb_xx_reduce_ref": ("ukernels/xx-reduce/ref.cc",),
@@ -740,6 +743,47 @@ def _dequantize(e: Emitter, index: int, step: Step, op: Op) -> Call:
     return Call([f"{fn}({', '.join(head + tail)});"], [fn])
 
 
+def _unary(e: Emitter, index: int, step: Step, op: Op) -> Call:
+    """UNARY: int8 through its constant [T, 256] table (qs8-lut), float32 by the formula (slope table for PRELU)."""
+    t = e.program.tensors
+    x, table = op.inputs[0], op.inputs[1]
+    channels = t[x].shape[-1] if t[x].shape else 1
+    xp, yp = e.ptr(x), e.ptr(op.outputs[0], const=False)
+    if e.program.form_of(op) == "int8":
+        e.use("eb_qs8_lut_ref")
+        args = [str(t[x].numel), str(channels), str(t[table].shape[0]), e.ptr(table), xp, yp]
+        return Call([f"eb_qs8_lut_ref({', '.join(args)});"], ["eb_qs8_lut_ref"])
+    p = e.program.params_of(op)
+    slopes = t[table].shape[0] if table >= 0 else 1
+    e.use("eb_f32_unary_ref")
+    args = [
+        str(int(p.func)),
+        str(t[x].numel),
+        str(channels),
+        str(slopes),
+        e.ptr(table),
+        c_float(p.alpha),
+        xp,
+        yp,
+    ]
+    return Call([f"eb_f32_unary_ref({', '.join(args)});"], ["eb_f32_unary_ref"])
+
+
+def _broadcast_to(e: Emitter, index: int, step: Step, op: Op) -> Call:
+    t = e.program.tensors
+    x, y = op.inputs[0], op.outputs[0]
+    e.use("eb_xx_gather_broadcast_ref")
+    args = [
+        str(t[x].dtype.itemsize),
+        str(len(t[x].shape)),
+        e.dims(x),
+        e.dims(y),
+        e.ptr(x),
+        e.ptr(y, const=False),
+    ]
+    return Call([f"eb_xx_gather_broadcast_ref({', '.join(args)});"], ["eb_xx_gather_broadcast_ref"])
+
+
 _EMITTERS: dict[OpCode, Fn] = {
     OpCode.QUANTIZE: _quantize,
     OpCode.DEQUANTIZE: _dequantize,
@@ -758,5 +802,7 @@ _EMITTERS: dict[OpCode, Fn] = {
     OpCode.TRANSPOSE: _transpose,
     OpCode.SOFTMAX: _softmax,
     OpCode.REDUCE: _reduce,
+    OpCode.UNARY: _unary,
+    OpCode.BROADCAST_TO: _broadcast_to,
 }
 SUPPORTED = frozenset(op.name for op in _EMITTERS)

@@ -39,8 +39,10 @@ BAND_BYTES = 1024
 # Shuffled placement orders tried besides the two fixed ones (seeded): the greedy placer is order-sensitive.
 RESTARTS = 16
 
-# Ops whose int8 or float reference kernel lets the output alias an input exactly (ukernels.h).
-_ELEMENTWISE_INPLACE = (OpCode.ADD, OpCode.CLAMP)
+# Ops whose reference kernel lets the output alias an input exactly (ukernels.h: qs8-vadd, f32-add, qs8-clamp,
+# f32-clamp, qs8-lut); ADD only when its operands have the output's shape (the broadcasting kernel does not say so),
+# UNARY only in int8 (the table lookup).
+_ELEMENTWISE_INPLACE = (OpCode.ADD, OpCode.CLAMP, OpCode.UNARY)
 
 
 @dataclass
@@ -317,7 +319,7 @@ def _plan(
             aliases[op.outputs[0]] = op.inputs[0]
             steps.append(Step([i]))
             continue
-        if inplace and op.opcode in _ELEMENTWISE_INPLACE:
+        if inplace and op.opcode in _ELEMENTWISE_INPLACE and _alias_safe(program, i):
             y = op.outputs[0]
             srcs = [t for t in op.inputs if arena(t)]
             for t in srcs:
@@ -386,6 +388,16 @@ def _plan(
     return McuPlan(
         offsets, scratch_at, arena_bytes, steps, aliases, notes, baseline, bound, live_at, frozenset(streamed)
     )
+
+
+def _alias_safe(program: Program, i: int) -> bool:
+    op = program.ops[i]
+    shapes = {program.tensors[t].shape for t in op.inputs if t >= 0 and program.tensors[t].data is None}
+    if op.opcode == OpCode.ADD:
+        return shapes == {program.tensors[op.outputs[0]].shape}
+    if op.opcode == OpCode.UNARY:
+        return program.form_of(op) == "int8"
+    return True
 
 
 def _by_rank(rank: dict, kv: tuple) -> float:

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from edgebuild.errors import EdgebuildError
 from edgebuild.ir import DType, OpCode, Program
@@ -32,7 +34,53 @@ from edgebuild.serialize import artifact_bytes, read_artifact
 ROOT = Path(__file__).resolve().parents[2]
 KERNELS = ROOT / "kernels"
 HARNESS = Path(__file__).with_name("aot_harness.c")
-MODELS = ("kws", "vww", "ic", "ad", "rand2", "rand5", "digits")
+# The four MLPerf Tiny models, random CNNs, the digits example (also with layers kept in float: a float output, a
+# float input read by a float op, float ops in the middle), and OpsNet (the other ops the generator emits).
+MODELS = (
+    "kws",
+    "vww",
+    "ic",
+    "ad",
+    "rand2",
+    "rand5",
+    "digits",
+    "digits-fc",
+    "digits-conv1",
+    "digits-dw",
+    "ops",
+)
+_FLOAT_LAYERS = {"digits-fc": ("fc",), "digits-conv1": ("conv1",), "digits-dw": ("dw", "pw")}
+
+
+class OpsNet(nn.Module):
+    """UNARY (table), CLAMP, MUL, PAD, REDUCE, BROADCAST_TO, CONCAT, TRANSPOSE, SOFTMAX in int8."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.c2 = nn.Conv2d(8, 8, 1)
+        self.fc = nn.Linear(8 * 5 * 5 * 2, 6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.c1(x)
+        z = F.hardtanh(y + 0.5, -1.0, 1.0)
+        w = self.c2(z) * torch.sigmoid(z)
+        w = F.max_pool2d(F.pad(w, (1, 1, 1, 1)), 2)
+        u = torch.cat([w, w.amax(dim=1, keepdim=True).expand_as(w)], dim=1)
+        return F.softmax(self.fc(u.permute(0, 2, 3, 1).reshape(1, -1)), dim=-1)
+
+
+def _quantize_and_lower(
+    model: nn.Module, calib: list[torch.Tensor], name: str, floats: tuple[str, ...]
+) -> Program:
+    from edgebuild.lower import lower_graph
+    from edgebuild.quantize import quantize_model
+    from tests.helpers import graph_of
+
+    ep = torch.export.export(copy.deepcopy(model).eval(), (calib[0],))
+    qgm = quantize_model(graph_of(ep), [(c,) for c in calib], float_layers=floats)
+    return lower_graph(qgm, name, float_layers=floats)
 
 
 def _lower(name: str) -> Program:
@@ -40,14 +88,17 @@ def _lower(name: str) -> Program:
     from tests.models import RandomCNN, calibration
     from tests.tiny_models import tiny_model
 
-    if name == "digits":
+    if name.startswith("digits"):
         sys.path.insert(0, str(ROOT))
         from examples.digits.model import DigitsCNN
 
         m = DigitsCNN()
         m.load_state_dict(torch.load(ROOT / "examples/digits/state_dict.pt"))
         x = np.load(ROOT / "examples/digits/calib.npz")["x"]
-        return quantize_and_lower(m, [torch.from_numpy(x[i : i + 1]) for i in range(8)], name).program
+        calib = [torch.from_numpy(x[i : i + 1]) for i in range(8)]
+        return _quantize_and_lower(m, calib, name, _FLOAT_LAYERS.get(name, ()))
+    if name == "ops":
+        return _quantize_and_lower(OpsNet(), calibration((1, 3, 8, 8), 4), name, ())
     if name.startswith("rand"):
         r = RandomCNN(int(name[4:]))
         return quantize_and_lower(r, calibration(r.input_shape(), 2), name).program
@@ -60,7 +111,7 @@ def _source_key() -> str:
     files = sorted((ROOT / "edgebuild").rglob("*.py")) + [
         ROOT / "tests" / f for f in ("tiny_models.py", "models.py", "cnn_models.py", "helpers.py")
     ]
-    files += [ROOT / "examples/digits/model.py", ROOT / "examples/digits/state_dict.pt"]
+    files += [ROOT / "examples/digits/model.py", ROOT / "examples/digits/state_dict.pt", Path(__file__)]
     for f in files:
         if "/mcu/" in str(f):
             continue  # the generator itself does not change the lowered programs
@@ -229,6 +280,14 @@ def test_plan_goes_under_the_live_tensor_bound(built: Callable[[str], Built]) ->
     for name in MODELS:
         b = built(name).bundle
         assert b.arena_bytes <= b.baseline_arena_bytes, name
+    ran = {t for name in MODELS for o in built(name).bundle.ops for t in o["type"].split("+")}
+    from edgebuild.mcu.emit import SUPPORTED
+
+    # every op the generator supports ran in some model above, but SUB (MUL's broadcasting kernel with ADD's
+    # parameters) and RESHAPE (always an alias here: no code)
+    assert SUPPORTED - {"SUB", "RESHAPE"} <= ran, SUPPORTED - ran
+    forms = {(o.opcode.name, built(n).program.form_of(o)) for n in MODELS for o in built(n).program.ops}
+    assert {("CONV2D", "float"), ("FULLY_CONNECTED", "float"), ("DEPTHWISE_CONV2D", "float")} <= forms
 
 
 def test_plan_keeps_live_buffers_apart(program: Callable[[str], Program]) -> None:
