@@ -81,6 +81,13 @@ class McuPlan:
     lower_bound: int  # this plan's own live-buffer bound (arena_bytes >= it)
     live_at: dict[int, int] = field(default_factory=dict)  # op index -> bytes of the buffers live there
     streamed: frozenset[int] = frozenset()  # convs streamed over their input
+    buffer_of: dict[int, int] = field(
+        default_factory=dict
+    )  # arena tensor -> its buffer (tensors tied together)
+    lifetimes: dict[int, tuple[int, int]] = field(
+        default_factory=dict
+    )  # arena tensor -> (first, last) op index
+    scratch_step: dict[int, int] = field(default_factory=dict)  # scratch item -> the op index it is used at
 
 
 def find_edges(program: Program) -> Edges:
@@ -385,8 +392,21 @@ def _plan(
         if t not in dropped
     }
     scratch_at = {k: (where[("s", k)], n) for k, (_, n) in scratch_items.items()}
+    kept = [t for t in first if t not in dropped]
     return McuPlan(
-        offsets, scratch_at, arena_bytes, steps, aliases, notes, baseline, bound, live_at, frozenset(streamed)
+        offsets,
+        scratch_at,
+        arena_bytes,
+        steps,
+        aliases,
+        notes,
+        baseline,
+        bound,
+        live_at,
+        frozenset(streamed),
+        {t: buffers.find(t) for t in kept},
+        {t: (first[t], last[t]) for t in kept},
+        {k: i for k, (i, _) in scratch_items.items()},
     )
 
 
