@@ -288,14 +288,17 @@ class Emitter:
         """The op's constants as variants/__init__.py `Constants` names them."""
         t = self.program.tensors
 
-        def data(i: int) -> np.ndarray | None:
+        weighted = op.opcode in (OpCode.CONV2D, OpCode.DEPTHWISE_CONV2D, OpCode.FULLY_CONNECTED)
+
+        def data(k: int) -> np.ndarray | None:  # add and the pools have no constants: all None
+            i = op.inputs[k] if weighted else -1
             return None if i < 0 else t[i].data
 
         return {
-            "weights": data(op.inputs[1]),
-            "bias": data(op.inputs[2]),
-            "multiplier": data(op.inputs[3]),
-            "shift": data(op.inputs[4]),
+            "weights": data(1),
+            "bias": data(2),
+            "multiplier": data(3),
+            "shift": data(4),
         }
 
     def variant_params(self, op: Op) -> dict[str, int] | None:

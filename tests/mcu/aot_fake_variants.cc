@@ -27,9 +27,11 @@ void eb_test_conv_variant(const eb_qs8_conv_params* p, const int8_t* input, cons
   if (!ok) output[0] ^= 0x55;
 }
 
-// no extras, no scratch: the reference.
-void eb_test_add_variant(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const int8_t* b, int8_t* out) {
+// extra[0] = {a_zero_point, b_zero_point} (an op without constants), no scratch.
+void eb_test_add_variant(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const int8_t* b, int8_t* out,
+                         const int32_t* zps) {
   eb_qs8_vadd_ref(p, count, a, b, out);
+  if (zps[0] != p->a_zero_point || zps[1] != p->b_zero_point) out[0] ^= 0x55;
 }
 
 // extra[0] = {n, k}: checked against the parameters.

@@ -408,8 +408,9 @@ def _fake_variants() -> tuple:
             "dsp",
             "eb_test_add_variant",
             "void eb_test_add_variant(const eb_qs8_vadd_params* p, size_t n, const int8_t* a, const int8_t* b, "
-            "int8_t* y);",
+            "int8_t* y, const int32_t* zps);",
             src,
+            extra=lambda p, c: [np.array([p["a_zero_point"], p["b_zero_point"]], np.int32)],
         ),
         Variant(
             "fc",
@@ -441,6 +442,7 @@ def test_variants_called_by_the_registry_convention(
     bundle = write_model_sources(copy.deepcopy(prog), tmp_path, isa="dsp")
     called = {f for o in bundle.ops for f in o["functions"]}
     assert {"eb_test_conv_variant", "eb_test_fc_variant"} <= called
+    assert name == "kws" or "eb_test_add_variant" in called
     assert "eb_qs8_conv_ref" not in called and "../tests/mcu/aot_fake_variants.cc" in bundle.kernel_sources
     data = (tmp_path / "model_data.c").read_text()
     conv_w = [o.inputs[1] for o in prog.ops if o.opcode in (OpCode.CONV2D, OpCode.DEPTHWISE_CONV2D)]
