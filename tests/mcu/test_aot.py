@@ -30,6 +30,7 @@ from edgebuild.mcu.aot import AotBundle, write_model_sources
 from edgebuild.mcu.memplan import find_edges, plan_mcu
 from edgebuild.plan import plan_arena
 from edgebuild.serialize import artifact_bytes, read_artifact
+from tests.mcu.baremetal import compile_program, missing_tools, run_program
 
 ROOT = Path(__file__).resolve().parents[2]
 KERNELS = ROOT / "kernels"
@@ -462,3 +463,41 @@ def test_variants_called_by_the_registry_convention(
     trace = b.trace()
     for o in bundle.ops:
         assert trace[o["index"]] == tensors[o["output"]].tobytes(), o
+
+
+@pytest.mark.skipif(
+    bool(missing_tools()), reason="needs arm-none-eabi-gcc and qemu-system-arm (scripts/setup.sh)"
+)
+@pytest.mark.parametrize(("name", "core", "isa"), [("ic", "cortex-m4", "dsp"), ("kws", "cortex-m55", "mve")])
+def test_bit_identical_under_qemu_with_the_cores_variants(
+    program: Callable[[str], Program], request: pytest.FixtureRequest, name: str, core: str, isa: str
+) -> None:
+    """The generated model on the core (qemu-system-arm), with the kernel variants `choose` picks for its ISA,
+    inside fused bands (IC) and streamed bands (KWS): every op's output (an FNV-1a hash per op, printed by
+    aot_qemu_harness.c) and the output bytes equal the host runtime's."""
+    prog = program(name)
+    cache = Path(request.config.cache.mkdir("mcu-aot-elf"))
+    src = cache / f"{name}-{core}"
+    bundle = write_model_sources(copy.deepcopy(prog), src, isa=isa)
+    xs = _inputs(prog, 4)
+    _, tensors = _host(prog, xs)
+    x = tensors[bundle.inputs[0]["tensor"]].reshape(-1)
+    (src / "inputs.h").write_text(
+        f"static const int8_t eb_test_input[{x.size}] = {{{','.join(map(str, x))}}};\n"
+    )
+    sources = [src / "model.c", src / "model_data.c", Path(__file__).with_name("aot_qemu_harness.c")]
+    sources += [KERNELS / k for k in bundle.kernel_sources]
+    elf = compile_program(core, sources, src / "build", defines=("EB_MODEL_TRACE",), include_dirs=(src,))
+    run = run_program(core, elf)
+    assert run.returncode == 0, run.stdout
+    lines = set(run.stdout.splitlines())
+
+    def fnv(data: bytes) -> int:
+        h = 2166136261
+        for byte in data:
+            h = ((h ^ byte) * 16777619) & 0xFFFFFFFF
+        return h
+
+    for o in bundle.ops:
+        assert f"op {o['index']} {fnv(tensors[o['output']].tobytes()):08x}" in lines, (o, run.stdout[-2000:])
+    assert f"out {tensors[bundle.outputs[0]['tensor']].tobytes().hex()}" in lines
