@@ -36,7 +36,9 @@ class AotBundle:
     weights_bytes: int  # the const arrays of model_data.c
     inputs: list[dict[str, Any]]
     outputs: list[dict[str, Any]]
-    ops: list[dict[str, Any]]  # per step of eb_model_run: index, type, name, function, fused (source op names)
+    ops: list[
+        dict[str, Any]
+    ]  # per step of eb_model_run: index, type, name, function, fused (source op names)
     # The ordinary plan's live-tensor lower bound over the same int8 middle (edgebuild/plan.py's 64-byte
     # alignment, no in-place, no fusion): what arena_bytes is measured against.
     baseline_arena_bytes: int = 0
@@ -54,10 +56,9 @@ def write_model_sources(program: Program, out_dir: Path, *, isa: str | None) -> 
     io_in = [_input_io(program, edges, t) for t in program.inputs]
     io_out = [_output_io(program, edges, t) for t in program.outputs]
 
-    # Plan once to learn the steps, then again with the scratch the chosen kernel variants ask for.
-    probe = Emitter(program, plan_mcu(program, edges), isa)
-    scratch = {tuple(st.ops): _step_scratch(probe, st) for st in probe.plan.steps}
-    plan = plan_mcu(program, edges, kernel_scratch=lambda st: scratch.get(tuple(st.ops), 0))
+    # The scratch each step's kernel variant asks for does not depend on the plan (only on the op and its bands).
+    probe = Emitter(program, plan_mcu(program, edges, fuse=False, inplace=False), isa)
+    plan = plan_mcu(program, edges, kernel_scratch=lambda st: _step_scratch(probe, st))
     em = Emitter(program, plan, isa)
 
     body: list[str] = []
@@ -68,6 +69,7 @@ def write_model_sources(program: Program, out_dir: Path, *, isa: str | None) -> 
         if not call.lines:
             continue  # an alias: no code, not an op of the profile
         src = [program.ops[i] for i in step.ops]
+        y = src[-1].outputs[0]
         ops.append(
             {
                 "index": profiled,
@@ -76,12 +78,15 @@ def write_model_sources(program: Program, out_dir: Path, *, isa: str | None) -> 
                 "function": call.functions[0],
                 "functions": call.functions,
                 "fused": [o.name for o in src],
+                "output": y,
             }
         )
-        body.append(f"  // op {profiled}: {ops[-1]['type']} {src[0].name!r}" + (f" + {src[1].name!r}" if len(src) > 1 else ""))
+        names = " + ".join(repr(o.name) for o in src)
+        body.append(f"  // op {profiled}: {ops[-1]['type']} {names}")
         body.append("  EB_OP_BEGIN();")
         body += ["  " + line for line in call.lines]
         body.append("  EB_OP_END();")
+        body.append(f"  EB_TRACE({profiled}, {plan.offsets[y]}, {program.tensors[y].nbytes});")
         profiled += 1
 
     io_code = _io_functions(em, program, edges, io_in, io_out)
@@ -111,7 +116,7 @@ def write_model_sources(program: Program, out_dir: Path, *, isa: str | None) -> 
 def _step_scratch(em: Emitter, step: Step) -> int:
     prog = em.program
     op = prog.ops[step.ops[0]]
-    if step.kind == "conv_add":
+    if step.kind in ("conv_add", "conv_stream"):
         bands = [b for _, b in band_params(em.conv_fields(op), step.band_rows)]
         return em.variant_scratch(op, bands)
     return em.variant_scratch(op) if em.variant_params(op) is not None else 0
@@ -223,9 +228,13 @@ def _io_functions(em: Emitter, program: Program, edges: Any, io_in: list, io_out
             else:
                 fn, head = "eb_qs8_quantize_ref", [str(tensors[t].numel)]
             em.use(fn)
-            lines.append(f"    case {i}: {fn}({', '.join(head)}, x, {dst}, {c_float(p.inv_scale)}, {zp}); break;")
+            lines.append(
+                f"    case {i}: {fn}({', '.join(head)}, x, {dst}, {c_float(p.inv_scale)}, {zp}); break;"
+            )
         else:
-            lines.append(f"    case {i}: memcpy(eb_arena + {plan.offsets[t]}, x, {tensors[t].nbytes}); break;")
+            lines.append(
+                f"    case {i}: memcpy(eb_arena + {plan.offsets[t]}, x, {tensors[t].nbytes}); break;"
+            )
     lines += ["    default: break;", "  }", "}", ""]
     lines += [
         "// The model's DEQUANTIZE ops, from the int8 output tensors into the caller's float buffer (docs/quantization.md (2)).",
@@ -245,7 +254,9 @@ def _io_functions(em: Emitter, program: Program, edges: Any, io_in: list, io_out
             q = f"{c_float(tensors[x].scale)}, {tensors[x].zero_point}"
             lines.append(f"    case {i}: {fn}({', '.join(head)}, {src}, y, {q}); break;")
         else:
-            lines.append(f"    case {i}: memcpy(y, eb_arena + {plan.offsets[t]}, {tensors[t].nbytes}); break;")
+            lines.append(
+                f"    case {i}: memcpy(y, eb_arena + {plan.offsets[t]}, {tensors[t].nbytes}); break;"
+            )
     lines += ["    default: break;", "  }", "}"]
     return lines
 
@@ -279,7 +290,8 @@ def _model_h(arena: int, io_in: list, io_out: list, num_ops: int) -> str:
             'extern "C" {',
             "#endif",
             "",
-            "// The tensors as the kernels use them, inside the arena (NHWC for images).",
+            "// The tensors as the kernels use them, inside the arena (NHWC for images). eb_model_run may overwrite an",
+            "// input tensor (ops run in place over tensors they are the last reader of): set the inputs before each run.",
             "void* eb_model_input(int i);",
             "size_t eb_model_input_bytes(int i);",
             "const void* eb_model_output(int i);",
@@ -331,6 +343,12 @@ def _model_c(em: Emitter, body: list[str], io_code: list[str], name: str) -> str
             "#else",
             "#define EB_OP_BEGIN() ((void)0)",
             "#define EB_OP_END() ((void)0)",
+            "#endif",
+            "#ifdef EB_MODEL_TRACE  // tests: each op's output as it is written (tests/mcu/test_aot.py)",
+            "extern void eb_model_trace(int op, const void* data, size_t bytes);",
+            "#define EB_TRACE(op, offset, bytes) eb_model_trace(op, eb_arena + (offset), bytes)",
+            "#else",
+            "#define EB_TRACE(op, offset, bytes) ((void)0)",
             "#endif",
             "",
             "// Constants (model_data.c, in flash)",

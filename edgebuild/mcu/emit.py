@@ -40,6 +40,9 @@ KERNEL_SOURCES: dict[str, tuple[str, ...]] = {
     "eb_qs8_clamp_ref": ("ukernels/qs8-clamp/ref.cc",),
     "eb_qs8_softmax_ref": ("ukernels/qs8-softmax/ref.cc",),
     "eb_xx_copy_ref": ("ukernels/xx-copy/ref.cc",),
+    "eb_qs8_lut_ref": ("ukernels/qs8-lut/ref.cc",),
+    "eb_f32_unary_ref": ("ukernels/f32-unary/ref.cc",),
+    "eb_xx_gather_broadcast_ref": ("ukernels/xx-gather/ref.cc",),
     "eb_xx_transpose_ref": ("ukernels/xx-transpose/ref.cc",),
     "eb_xx_pad_ref": ("ukernels/xx-pad/ref.cc",),
     "eb_xx_reduce_ref": ("ukernels/xx-reduce/ref.cc",),
@@ -117,10 +120,14 @@ class Emitter:
     plan: McuPlan
     isa: str | None
     statics: list[str] = field(default_factory=list)  # model.c file-scope declarations (params, dims)
-    data: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)  # model_data.c arrays: name -> (ctype, a)
+    data: dict[str, tuple[str, np.ndarray]] = field(
+        default_factory=dict
+    )  # model_data.c arrays: name -> (ctype, a)
     prototypes: dict[str, str] = field(default_factory=dict)  # variant symbol -> its declaration
     sources: list[str] = field(default_factory=list)
-    packed: dict[tuple[int, str], str] = field(default_factory=dict)  # (weights tensor, variant) -> array name
+    packed: dict[tuple[int, str], str] = field(
+        default_factory=dict
+    )  # (weights tensor, variant) -> array name
     _count: int = 0
 
     # ---- names and pointers ----
@@ -281,14 +288,17 @@ class Emitter:
         """The op's constants as variants/__init__.py `Constants` names them."""
         t = self.program.tensors
 
-        def data(i: int) -> np.ndarray | None:
+        weighted = op.opcode in (OpCode.CONV2D, OpCode.DEPTHWISE_CONV2D, OpCode.FULLY_CONNECTED)
+
+        def data(k: int) -> np.ndarray | None:  # add and the pools have no constants: all None
+            i = op.inputs[k] if weighted else -1
             return None if i < 0 else t[i].data
 
         return {
-            "weights": data(op.inputs[1]),
-            "bias": data(op.inputs[2]),
-            "multiplier": data(op.inputs[3]),
-            "shift": data(op.inputs[4]),
+            "weights": data(1),
+            "bias": data(2),
+            "multiplier": data(3),
+            "shift": data(4),
         }
 
     def variant_params(self, op: Op) -> dict[str, int] | None:
@@ -348,6 +358,8 @@ class Emitter:
     def emit_step(self, index: int, step: Step) -> Call:
         if step.kind == "conv_add":
             return self.emit_conv_add(index, step)
+        if step.kind == "conv_stream":
+            return self.emit_conv_stream(index, step)
         op = self.program.ops[step.ops[0]]
         fn = _EMITTERS.get(op.opcode)
         if fn is None:
@@ -356,61 +368,72 @@ class Emitter:
 
     def emit_conv_add(self, index: int, step: Step) -> Call:
         """A conv computed a band of output rows at a time into scratch, each band added in place into the skip
-        tensor (memplan.py): the band's conv is the reference conv with the input moved to the band's first input
-        row and pad_top / input_height adjusted, so every sum is the whole conv's."""
-        prog = self.program
-        conv, add = prog.ops[step.ops[0]], prog.ops[step.ops[1]]
-        bands = band_params(self.conv_fields(conv), step.band_rows)
-        cv = self.variant_of(conv, [b for _, b in bands])
-        fields = self.conv_fields(conv)
-        p_conv = self.params("eb_qs8_conv_params", fields)
+        tensor (memplan.py)."""
+        add = self.program.ops[step.ops[1]]
         av = self.variant_of(add)
-        p_add = self.params("eb_qs8_vadd_params", {**self.vadd_fields(add), "table": "NULL"})
-        x = prog.tensors[conv.inputs[0]]
-        y = prog.tensors[conv.outputs[0]]
+        fields = self.vadd_fields(add)
+        p_add = self.params("eb_qs8_vadd_params", {**fields, "table": "NULL"})
+        add_fn = av.function if av else "eb_qs8_vadd_ref"
+        self.use_variant(av) if av else self.use("eb_qs8_vadd_ref")
+        if av is not None and av.scratch_bytes(fields) > 0:
+            raise EdgebuildError(
+                f"op {add.name!r}: add variant {av.function} needs scratch inside a fused conv"
+            )
+        ab = ["(const int8_t*)band", f"{self.ptr(add.inputs[1 - step.add_conv_operand])} + off"]
+        if step.add_conv_operand == 1:
+            ab.reverse()
+        out = f"(int8_t*)(eb_arena + {self.plan.offsets[add.outputs[0]]})"
+        args = ["rows_bytes", *ab, f"{out} + off", *self.extra_args(add, av, fields, f"{index}a")]
+        return self._banded(index, step, f"{add_fn}(&{p_add}, {', '.join(args)});", add_fn)
+
+    def emit_conv_stream(self, index: int, step: Step) -> Call:
+        """A conv computed a band of rows at a time into scratch, each band copied into its place, which overlaps
+        the conv's input where the rows still to come no longer read it (memplan._stream_offset)."""
+        y = self.program.ops[step.ops[0]].outputs[0]
+        out = f"(eb_arena + {self.plan.offsets[y]})"
+        return self._banded(index, step, f"memcpy({out} + off, band, rows_bytes);", "memcpy")
+
+    def _banded(self, index: int, step: Step, tail: str, tail_fn: str) -> Call:
+        """The conv of `step` a band of step.band_rows output rows at a time into the band scratch, then `tail`
+        (band rows [r0, r0 + rows) are at byte `off` of the output, `rows_bytes` long). A band is the reference
+        conv with the input moved to the band's first input row and pad_top / input_height adjusted, so every
+        output element is the same sum as the whole conv's (docs/quantization.md (6))."""
+        conv = self.program.ops[step.ops[0]]
+        fields = self.conv_fields(conv)
+        bands = [b for _, b in band_params(fields, step.band_rows)]
+        cv = self.variant_of(conv, bands)
+        p_conv = self.params("eb_qs8_conv_params", fields)
+        x = self.program.tensors[conv.inputs[0]]
+        y = self.program.tensors[conv.outputs[0]]
         row_in = x.shape[2] * x.shape[3]
         row_out = y.shape[2] * y.shape[3]
         band = f"((int8_t*)(eb_arena + {self.plan.scratch[step.scratch][0]}))"
-        skip_t = add.inputs[1 - step.add_conv_operand]
-        skip = f"((int8_t*)(eb_arena + {self.plan.offsets[skip_t]}))"
-        out = f"((int8_t*)(eb_arena + {self.plan.offsets[add.outputs[0]]}))"
         conv_fn = cv.function if cv else "eb_qs8_conv_ref"
-        add_fn = av.function if av else "eb_qs8_vadd_ref"
-        (self.use_variant(cv) if cv else self.use("eb_qs8_conv_ref"))
-        (self.use_variant(av) if av else self.use("eb_qs8_vadd_ref"))
-        cargs = self.weight_args(conv, cv, fields) + self.extra_args(conv, cv, fields, f"{index}c")
-        if cv is not None and step.kernel_scratch >= 0 and self.variant_scratch(conv, [b for _, b in bands]) > 0:
+        self.use_variant(cv) if cv else self.use("eb_qs8_conv_ref")
+        cargs = self.weight_args(conv, cv, fields)
+        cargs += ["band", *self.extra_args(conv, cv, fields, f"{index}c")]
+        if cv is not None and self.variant_scratch(conv, bands) > 0:
             cargs.append(self.scratch_ptr(step.kernel_scratch))
-        elif cv is not None and self.variant_scratch(conv, [b for _, b in bands]) > 0:
-            raise AssertionError("conv variant scratch not planned")
-        aextra = self.extra_args(add, av, self.vadd_fields(add), f"{index}a")
-        ab = ["(const int8_t*)band", "(const int8_t*)(skip + off)"]
-        if step.add_conv_operand == 1:
-            ab.reverse()
-        aargs = [*ab, "out + off", *aextra]
-        if av is not None and av.scratch_bytes(self.vadd_fields(add)) > 0:
-            raise EdgebuildError(f"op {add.name!r}: add variant {av.function} needs scratch inside a fused conv")
+        oh, rows = y.shape[1], step.band_rows
         lines = [
             "{",
             f"  eb_qs8_conv_params p = {p_conv};",
             f"  int8_t* band = {band};",
-            f"  int8_t* skip = {skip};",
-            f"  int8_t* out = {out};",
-            f"  for (int32_t r0 = 0; r0 < {y.shape[1]}; r0 += {step.band_rows}) {{",
-            f"    const int32_t rows = {y.shape[1]} - r0 < {step.band_rows} ? {y.shape[1]} - r0 : {step.band_rows};",
+            f"  for (int32_t r0 = 0; r0 < {oh}; r0 += {rows}) {{",
+            f"    const int32_t rows = {oh} - r0 < {rows} ? {oh} - r0 : {rows};",
             f"    const int32_t ih0 = r0 * {fields['stride_height']} - {fields['pad_top']};",
-            f"    const size_t off = (size_t)r0 * {row_out};",
+            f"    const size_t off = (size_t)r0 * {row_out}, rows_bytes = (size_t)rows * {row_out};",
             "    p.output_height = rows;",
             "    p.pad_top = ih0 < 0 ? -ih0 : 0;",
             f"    p.input_height = ih0 < 0 ? {x.shape[1]} : {x.shape[1]} - ih0;",
             f"    {conv_fn}(&p, {self.ptr(conv.inputs[0])} + (ih0 < 0 ? 0 : (size_t)ih0 * {row_in}), "
-            + ", ".join([*cargs[:4], "band", *cargs[4:]])
+            + ", ".join(cargs)
             + ");",
-            f"    {add_fn}(&{p_add}, (size_t)rows * {row_out}, " + ", ".join(aargs) + ");",
+            f"    {tail}",
             "  }",
             "}",
         ]
-        return Call(lines, [conv_fn, add_fn])
+        return Call(lines, [conv_fn, tail_fn])
 
 
 def band_params(fields: dict[str, Any], rows: int) -> list[tuple[int, dict[str, Any]]]:
@@ -440,7 +463,9 @@ def unsupported(op: Op) -> EdgebuildError:
 Fn = Callable[[Emitter, int, Step, Op], Call]
 
 
-def _variant_call(e: Emitter, index: int, op: Op, ref: str, struct: str, fields: dict[str, Any], args: list[str]) -> Call:
+def _variant_call(
+    e: Emitter, index: int, op: Op, ref: str, struct: str, fields: dict[str, Any], args: list[str]
+) -> Call:
     """A variant-family op: `args` are the reference's arguments after params, weights arguments included."""
     v = e.variant_of(op)
     p = e.params(struct, fields)
@@ -460,7 +485,12 @@ def _conv(e: Emitter, index: int, step: Step, op: Op) -> Call:
     if e.program.form_of(op) == "float":
         p = e.params("eb_f32_conv_params", fields)
         e.use("eb_f32_conv_ref")
-        args = [e.ptr(op.inputs[0]), e.ptr(op.inputs[1]), e.ptr(op.inputs[2]), e.ptr(op.outputs[0], const=False)]
+        args = [
+            e.ptr(op.inputs[0]),
+            e.ptr(op.inputs[1]),
+            e.ptr(op.inputs[2]),
+            e.ptr(op.outputs[0], const=False),
+        ]
         return Call([f"eb_f32_conv_ref(&{p}, {', '.join(args)});"], ["eb_f32_conv_ref"])
     v = e.variant_of(op)
     args = [e.ptr(op.inputs[0]), *e.weight_args(op, v, fields), e.ptr(op.outputs[0], const=False)]
@@ -508,9 +538,15 @@ def _binary(e: Emitter, op: Op, kind: str) -> Call:
     }
     if kind != "MUL":  # set_add_sub_int8 (binary.h)
         f.update(
-            left_shift=p.left_shift, a_multiplier=p.a_mult, a_shift=p.a_shift, b_multiplier=p.b_mult, b_shift=p.b_shift
+            left_shift=p.left_shift,
+            a_multiplier=p.a_mult,
+            a_shift=p.a_shift,
+            b_multiplier=p.b_mult,
+            b_shift=p.b_shift,
         )
-    f.update(output_multiplier=p.out_mult, output_shift=p.out_shift, output_min=p.act_min, output_max=p.act_max)
+    f.update(
+        output_multiplier=p.out_mult, output_shift=p.out_shift, output_min=p.act_min, output_max=p.act_max
+    )
     name = e.params("eb_qs8_binary_params", f)
     e.use("eb_qs8_binary_ref")
     args = [f"&{name}", str(rank), *dims, e.ptr(a), e.ptr(b), e.ptr(y, const=False)]
@@ -560,7 +596,9 @@ def _clamp(e: Emitter, index: int, step: Step, op: Op) -> Call:
     x, y = e.ptr(op.inputs[0]), e.ptr(op.outputs[0], const=False)
     if e.program.form_of(op) == "float":
         e.use("eb_f32_clamp_ref")
-        return Call([f"eb_f32_clamp_ref({n}, {x}, {y}, {c_float(p.lo)}, {c_float(p.hi)});"], ["eb_f32_clamp_ref"])
+        return Call(
+            [f"eb_f32_clamp_ref({n}, {x}, {y}, {c_float(p.lo)}, {c_float(p.hi)});"], ["eb_f32_clamp_ref"]
+        )
     e.use("eb_qs8_clamp_ref")
     return Call([f"eb_qs8_clamp_ref({n}, {x}, {y}, {p.act_min}, {p.act_max});"], ["eb_qs8_clamp_ref"])
 
@@ -619,7 +657,16 @@ def _pad(e: Emitter, index: int, step: Step, op: Op) -> Call:
     v = e._name("padv")
     e.statics.append(f"static const {ctype} {v} = {value};")
     e.use("eb_xx_pad_ref")
-    args = [str(size), str(len(t[x].shape)), e.dims(x), before, e.dims(y), f"&{v}", e.ptr(x), e.ptr(y, const=False)]
+    args = [
+        str(size),
+        str(len(t[x].shape)),
+        e.dims(x),
+        before,
+        e.dims(y),
+        f"&{v}",
+        e.ptr(x),
+        e.ptr(y, const=False),
+    ]
     return Call([f"eb_xx_pad_ref({', '.join(args)});"], ["eb_xx_pad_ref"])
 
 
@@ -628,7 +675,14 @@ def _transpose(e: Emitter, index: int, step: Step, op: Op) -> Call:
     x = op.inputs[0]
     perm = e.i32_array("perm", list(e.program.params_of(op).perm))
     e.use("eb_xx_transpose_ref")
-    args = [str(t[x].dtype.itemsize), str(len(t[x].shape)), e.dims(x), perm, e.ptr(x), e.ptr(op.outputs[0], const=False)]
+    args = [
+        str(t[x].dtype.itemsize),
+        str(len(t[x].shape)),
+        e.dims(x),
+        perm,
+        e.ptr(x),
+        e.ptr(op.outputs[0], const=False),
+    ]
     return Call([f"eb_xx_transpose_ref({', '.join(args)});"], ["eb_xx_transpose_ref"])
 
 
@@ -692,6 +746,47 @@ def _dequantize(e: Emitter, index: int, step: Step, op: Op) -> Call:
     return Call([f"{fn}({', '.join(head + tail)});"], [fn])
 
 
+def _unary(e: Emitter, index: int, step: Step, op: Op) -> Call:
+    """UNARY: int8 through its constant [T, 256] table (qs8-lut), float32 by the formula (slope table for PRELU)."""
+    t = e.program.tensors
+    x, table = op.inputs[0], op.inputs[1]
+    channels = t[x].shape[-1] if t[x].shape else 1
+    xp, yp = e.ptr(x), e.ptr(op.outputs[0], const=False)
+    if e.program.form_of(op) == "int8":
+        e.use("eb_qs8_lut_ref")
+        args = [str(t[x].numel), str(channels), str(t[table].shape[0]), e.ptr(table), xp, yp]
+        return Call([f"eb_qs8_lut_ref({', '.join(args)});"], ["eb_qs8_lut_ref"])
+    p = e.program.params_of(op)
+    slopes = t[table].shape[0] if table >= 0 else 1
+    e.use("eb_f32_unary_ref")
+    args = [
+        str(int(p.func)),
+        str(t[x].numel),
+        str(channels),
+        str(slopes),
+        e.ptr(table),
+        c_float(p.alpha),
+        xp,
+        yp,
+    ]
+    return Call([f"eb_f32_unary_ref({', '.join(args)});"], ["eb_f32_unary_ref"])
+
+
+def _broadcast_to(e: Emitter, index: int, step: Step, op: Op) -> Call:
+    t = e.program.tensors
+    x, y = op.inputs[0], op.outputs[0]
+    e.use("eb_xx_gather_broadcast_ref")
+    args = [
+        str(t[x].dtype.itemsize),
+        str(len(t[x].shape)),
+        e.dims(x),
+        e.dims(y),
+        e.ptr(x),
+        e.ptr(y, const=False),
+    ]
+    return Call([f"eb_xx_gather_broadcast_ref({', '.join(args)});"], ["eb_xx_gather_broadcast_ref"])
+
+
 _EMITTERS: dict[OpCode, Fn] = {
     OpCode.QUANTIZE: _quantize,
     OpCode.DEQUANTIZE: _dequantize,
@@ -710,5 +805,7 @@ _EMITTERS: dict[OpCode, Fn] = {
     OpCode.TRANSPOSE: _transpose,
     OpCode.SOFTMAX: _softmax,
     OpCode.REDUCE: _reduce,
+    OpCode.UNARY: _unary,
+    OpCode.BROADCAST_TO: _broadcast_to,
 }
 SUPPORTED = frozenset(op.name for op in _EMITTERS)
