@@ -10,9 +10,9 @@ static library `edgebuild_model` (`add_subdirectory(mcu)` + `target_link_librari
 (kernels/mcu/harness.c), the startup code (kernels/mcu/startup.c) and the board's linker script, through the
 bare-metal toolchain file (targets/cmake/arm-none-eabi.cmake) and ninja. The CMake build folder is kept per target
 in the cache (cache_root()/mcu/<target>-<key>, the key hashing the target file, the toolchain and firmware CMake
-files and the flags), and the model folder is synced into it file by file, rewriting only files whose bytes
-changed: ninja then recompiles only what changed, so a second model reuses every kernel object it shares with the
-first (keyed by source bytes, through the timestamps, and by flags, through ninja's command-line check).
+files and the flags), and the model folder is copied into it file by file, rewriting only files whose bytes
+changed: ninja then recompiles only what changed, so a later model reuses every kernel object an earlier one
+compiled (keyed by source bytes, through the timestamps, and by flags, through ninja's command-line check).
 
 `measure_firmware` reads firmware.map and the `.ci` call-graph files (`-fcallgraph-info=su`, which carries the
 `-fstack-usage` figures) into report.json's `mcu` footprint: flash = code (model.c and the kernels: .text, .rodata,
@@ -182,19 +182,14 @@ def _locked(folder: Path) -> Iterator[None]:
 
 
 def _sync(src: Path, dest: Path) -> None:
-    """Make `dest` a copy of `src`, rewriting only files whose bytes differ (so their timestamps, which ninja
-    compares, change only then) and removing files `src` does not have."""
-    wanted = {p.relative_to(src) for p in src.rglob("*") if p.is_file()}
-    if dest.is_dir():
-        for p in sorted(dest.rglob("*"), reverse=True):
-            rel = p.relative_to(dest)
-            if p.is_file() and rel not in wanted:
-                p.unlink()
-            elif p.is_dir() and not any(p.iterdir()):
-                p.rmdir()
-    for rel in sorted(wanted):
-        s, d = src / rel, dest / rel
-        data = s.read_bytes()
+    """Copy `src` over `dest`, rewriting only files whose bytes differ (so their timestamps, which ninja compares,
+    change only then). Files `src` lacks stay: the snippet lists what is compiled, and a kernel a later model needs
+    again keeps its timestamp, hence its object."""
+    for path in sorted(src.rglob("*")):
+        if not path.is_file():
+            continue
+        d = dest / path.relative_to(src)
+        data = path.read_bytes()
         if d.is_file() and d.read_bytes() == data:
             continue
         d.parent.mkdir(parents=True, exist_ok=True)
