@@ -66,6 +66,8 @@ def build(
     lean: bool = False,
     activations: str = "auto",
     cpu: str | None = None,
+    max_ram: int | str | None = None,
+    max_flash: int | str | None = None,
     export: Sequence[str] | str = (),
     compress: CompressOptions | None = None,
     progress: bool = False,
@@ -90,6 +92,19 @@ def build(
         raise EdgebuildError(internal_error(e)) from e
 
 
+def _size_arg(name: str, value: int | str | None) -> int | None:
+    """max_ram= / max_flash=: bytes as an int, or a size text such as "128KiB" (profile.gates.parse_size)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        from .profile.gates import parse_size
+
+        return parse_size(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise EdgebuildError(f"{name}={value!r}: a positive number of bytes, or a size such as '128KiB'")
+    return value
+
+
 def _build(
     model: Any,
     example_inputs: Any,
@@ -111,6 +126,8 @@ def _build(
     lean: bool,
     activations: str,
     cpu: str | None,
+    max_ram: int | str | None,
+    max_flash: int | str | None,
     export: Sequence[str] | str,
     compress: CompressOptions | None,
     progress: bool,
@@ -127,6 +144,13 @@ def _build(
     from .run import check_cpu
 
     check_cpu(cpu)
+    from .targets import load_target
+
+    if cpu is not None and load_target(target).is_mcu:
+        from .mcu.build import check_options
+
+        check_options(load_target(target), cpu=cpu)
+    ram_gate, flash_gate = _size_arg("max_ram", max_ram), _size_arg("max_flash", max_flash)
     if activations not in ("static", "dynamic", "auto"):
         raise EdgebuildError(f"activations={activations!r}: one of static, dynamic, auto")
     comp = _compress_options(compress, compress_options, activations)
@@ -182,6 +206,8 @@ def _build(
                 sparse_block=sparse_block,
                 lean=bool(lean),
                 activations=activations,
+                max_ram=ram_gate,
+                max_flash=flash_gate,
             )
             if progress:  # rich bars on stderr when it is a terminal (or a notebook); a caller's own
                 with progress_shown(True):  # progress.shown(console) block works as well

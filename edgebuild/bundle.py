@@ -30,6 +30,7 @@ __all__ = ["Bundle", "load_bundle", "read_report"]
 ARTIFACT = "model.ebm"  # a bundle's files (the pipeline, profile and CLI take these names from here)
 RUNNER = "edgebuild-run"
 REPORT = "report.json"
+FIRMWARE = "firmware.elf"  # a microcontroller bundle's (edgebuild/mcu/firmware.py)
 
 
 class Bundle:
@@ -94,6 +95,10 @@ class Bundle:
         target = load_target(self.target)
         arrays = self._inputs(inputs)
         check_threads(threads)
+        if target.is_mcu:  # firmware.elf under qemu-system-arm (edgebuild/run/mcu.py)
+            from .run.mcu import run_bundle
+
+            return run_bundle(self.path, self.report, target, arrays, device=device, threads=threads, cpu=cpu)
         with tempfile.TemporaryDirectory(prefix="edgebuild-run-") as tmp:
             ins = [Path(tmp) / f"input{i}.npy" for i in range(len(arrays))]
             for path, x in zip(ins, arrays):
@@ -180,7 +185,8 @@ class Bundle:
             shutil.rmtree(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(self.path, dest)
-        os.chmod(dest / RUNNER, 0o755)
+        if (dest / RUNNER).is_file():
+            os.chmod(dest / RUNNER, 0o755)
         return Bundle(dest, json.loads(json.dumps(self.report)), timings=self.timings)
 
     def summary(self) -> str:
@@ -205,7 +211,8 @@ def read_report(path: Path) -> dict[str, Any]:
     if (
         not path.is_dir()
         or not (path / ARTIFACT).is_file()
-        or not (path / RUNNER).is_file()
+        # a microcontroller bundle has firmware.elf (edgebuild/mcu/) where others have the runner
+        or not ((path / RUNNER).is_file() or (path / FIRMWARE).is_file())
         or not report.is_file()
     ):
         raise EdgebuildError(

@@ -43,6 +43,10 @@ _ERROR_TAIL_LINES = 20
 def build_runner(target: Target, *, verbose: bool = False, ops: Collection[str] | None = None) -> Path:
     """The `edgebuild-run` binary for `target`, from the cache or freshly built; with `ops` (op table names), a
     lean runner that has only those ops. Raises EdgebuildError."""
+    if target.is_mcu:
+        raise EdgebuildError(
+            f"{target.name} has no Linux runner: its builds are firmware (edgebuild/mcu/, docs/microcontrollers.md)"
+        )
     missing = target.missing(run=False)
     if missing:
         raise EdgebuildError(f"cannot build the {target.name} runner: {describe_missing(missing)}")

@@ -36,6 +36,7 @@ from .evaluate import accuracy_section, native_model, smoke_test
 from .ir import Program
 from .load import LoadedModel, load_model
 from .lower import lower_graph
+from .mcu.firmware import FIRMWARE
 from .paths import default_out
 from .plan import ArenaPlan, plan_arena
 from .quantize import quantize_model
@@ -70,6 +71,10 @@ class BuildOptions:
     # Linear layers' activations: static (PT2E per-tensor int8), dynamic (DYNAMIC_FULLY_CONNECTED: per row at run
     # time), auto (dynamic in transformers, static otherwise; per layer under --max-drop): quantize.py
     activations: str = "auto"
+    # Microcontroller targets: gates on the firmware's RAM (arena + static data + stack) and flash (code + weights),
+    # in bytes, beside the target file's budgets (edgebuild/mcu/build.py)
+    max_ram: int | None = None
+    max_flash: int | None = None
 
 
 @dataclass
@@ -89,6 +94,9 @@ def build(opts: BuildOptions, log: Log = lambda s: None, warn: Log = lambda s: N
     if (
         not opts.cache
         or not _from_files(opts)
+        or load_target(
+            opts.target
+        ).is_mcu  # firmware is not cached whole (its kernel objects are: mcu/firmware.py)
         or opts.compress.transforms_module
         or opts.sparse != "auto"
         or opts.sparse_block is not None
@@ -132,6 +140,22 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
         t0 = now
 
     target = _target(opts)
+    from .mcu.build import check_gates, check_options
+
+    check_gates(opts.max_ram, opts.max_flash, target)
+    if target.is_mcu:  # what cannot apply to firmware is refused before any work; the rest works as elsewhere
+        comp = opts.compress
+        check_options(
+            target,
+            huffman=bool(comp.huffman),
+            sparse=opts.sparse,
+            activations=opts.activations,
+            max_drop_alone=comp.max_drop is not None and not comp.transforms_graph,
+        )
+        # dense kernels only, static activations (auto would pick dynamic for a transformer's linear layers)
+        opts = copy.copy(opts)
+        opts.sparse = "never"
+        opts.activations = "static" if opts.activations == "auto" else opts.activations
     if isinstance(opts.model, LoadedModel):
         loaded = opts.model
     else:
@@ -184,22 +208,44 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
     data = artifact_bytes(program, huffman=opts.compress.huffman)
     lap("plan+serialize")
 
-    runner_path = _build_runner(target, log, {op.opcode.name for op in program.ops} if opts.lean else None)
-    lap("compile")
+    runner_path = None
+    if not target.is_mcu:  # a microcontroller gets firmware instead, built in the stage below
+        runner_path = _build_runner(
+            target, log, {op.opcode.name for op in program.ops} if opts.lean else None
+        )
+        lap("compile")
 
     out = opts.out or default_out(loaded.path, target.name)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         (stage / ARTIFACT).write_bytes(data)
-        shutil.copy2(runner_path, stage / RUNNER)
-        os.chmod(stage / RUNNER, 0o755)
+        if runner_path is not None:
+            shutil.copy2(runner_path, stage / RUNNER)
+            os.chmod(stage / RUNNER, 0o755)
 
         native = native_model(data)
+        smoke = None
+        mcu_section = None
+        if target.is_mcu:
+            from .mcu.build import build_mcu
+
+            sample = (eval_data or calib).sample(0) if opts.smoke else None
+            mcu_section, smoke = build_mcu(
+                target,
+                program,
+                stage,
+                native,
+                sample,
+                model_name=loaded.path.stem,
+                max_ram=opts.max_ram,
+                max_flash=opts.max_flash,
+                log=log,
+            )
+            lap("firmware + smoke run" if opts.smoke else "firmware")
         acc = accuracy_section(compressed, native, calib, eval_data)
         lap("accuracy")
-        smoke = None
-        if opts.smoke:
+        if opts.smoke and not target.is_mcu:
             sample = (eval_data or calib).sample(0)
             smoke = smoke_test(target, stage / RUNNER, stage / ARTIFACT, native, sample)
             lap("smoke run")
@@ -214,12 +260,14 @@ def _build(opts: BuildOptions, log: Log, warn: Log, cache: Any) -> BuildResult:
             plan,
             data,
             ARTIFACT,
-            stage / RUNNER,
+            stage / (FIRMWARE if target.is_mcu else RUNNER),
             compressed,
             acc,
             smoke,
             sparse_report,
         )
+        if mcu_section is not None:
+            report["mcu"] = mcu_section
         write_json(stage / REPORT, report)
         write_build_html(stage / "report.html", report)
         if cache is not None:

@@ -1,8 +1,9 @@
 """Targets as data: `targets/<name>.toml` says how to build and run for a device; this module reads those files.
 
-A target is what a user types (`host`, `arm64`, `armv7`). Adding one is adding a toml file and, for a cross
-compiler, a CMake toolchain file (docs/adding-a-target.md). Nothing here builds or runs anything: `compile.py`
-and `run/` do, from a `Target`.
+A target is what a user types (`host`, `arm64`, `armv7`, `cortex-m4`). Adding one is adding a toml file and, for a
+cross compiler, a CMake toolchain file (docs/adding-a-target.md). Nothing here builds or runs anything: `compile.py`
+and `run/` do, from a `Target`. A microcontroller target (`kind = "mcu"`, an `[mcu]` section: `Mcu`) is built by
+edgebuild/mcu/ into bare-metal firmware instead of a Linux runner (docs/microcontrollers.md).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import sysconfig
 import tomllib
@@ -40,6 +42,20 @@ class MissingTool:
 
 
 @dataclass(frozen=True)
+class Mcu:
+    """A microcontroller target's `[mcu]` section: the QEMU board its firmware runs on, the linker script for that
+    board, the kernel variants' ISA, and the budgets a build is checked against (docs/microcontrollers.md)."""
+
+    board: str  # qemu-system-arm -M
+    linker_script: Path  # absolute (the file names it under kernels/mcu/boards/)
+    isa: str | None  # "dsp", "mve", or None for the reference kernels only
+    opt: str  # optimization level of the model and kernel objects, e.g. "-O2"
+    flash_bytes: int  # budget: code + weights
+    ram_bytes: int  # budget: arena + static data + stack
+    budget_part: str  # the part the budgets describe (shown with a budget failure)
+
+
+@dataclass(frozen=True)
 class Target:
     """One `targets/<name>.toml`: compiler, flags, toolchain, emulator and what a device needs."""
 
@@ -65,6 +81,12 @@ class Target:
     # the core the kernel variants are chosen for on the device (EDGEBUILD_CPU; `cpu = "cortex-a55"` in the file);
     # None: the runtime reads it from the device's CPU
     cpu: str | None = None
+    kind: str = "linux"  # "linux" (a runner and model.ebm) or "mcu" (firmware: edgebuild/mcu/)
+    mcu: Mcu | None = None  # the [mcu] section, for kind "mcu"
+
+    @property
+    def is_mcu(self) -> bool:
+        return self.mcu is not None
 
     @property
     def musl_available(self) -> bool:
@@ -106,9 +128,29 @@ class Target:
             for program, fix in _BUILD_TOOLS.items():
                 if tool_path(program) is None:
                     missing.append(MissingTool(program, "build", fix))
+            if self.is_mcu and shutil.which(self.c_compiler) is not None and not _has_newlib(self.c_compiler):
+                # Debian packages the compiler and newlib (libc, librdimon) apart: the firmware needs both
+                newlib = tuple(p for p in self.compiler_packages if "newlib" in p) or self.compiler_packages
+                missing.append(MissingTool("newlib (rdimon.specs)", "build", _debian_fix(newlib)))
         if run and self.needs_emulator and shutil.which(self.emulator[0]) is None:
             missing.append(MissingTool(self.emulator[0], "run", _debian_fix(self.emulator_packages)))
         return missing
+
+
+def _has_newlib(compiler: str) -> bool:
+    """True when the bare-metal compiler finds newlib's semihosting specs (libnewlib-arm-none-eabi)."""
+    try:
+        done = subprocess.run(
+            [compiler, "-print-file-name=rdimon.specs"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    found = done.stdout.strip()
+    return done.returncode == 0 and os.path.isabs(found) and os.path.isfile(found)
 
 
 def tool_path(program: str) -> str | None:
@@ -183,6 +225,10 @@ def _read_target(path: Path) -> Target:
         compiler: dict[str, Any] = data["compiler"]
         emulator: dict[str, Any] = data.get("emulator", {})
         lean: dict[str, Any] = data.get("lean", {})
+        kind = data.get("kind", "linux")
+        if kind not in ("linux", "mcu"):
+            raise EdgebuildError(f'target file {path}: kind = {kind!r}; use "linux" or "mcu"')
+        mcu = _read_mcu(path, data["mcu"]) if kind == "mcu" else None
         toolchain = compiler.get("toolchain_file", "")
         musl_toolchain = lean.get("musl_toolchain_file", "")
         # "native" (host): this machine, e.g. x86_64 and x86_64-linux-gnu.
@@ -208,8 +254,10 @@ def _read_target(path: Path) -> Target:
             musl_specs=Path(lean["musl_specs"]) if musl_toolchain else None,
             musl_packages=tuple(lean.get("musl_debian_packages", ())),
             cpu=data.get("cpu"),
+            kind=kind,
+            mcu=mcu,
         )
-    except (tomllib.TOMLDecodeError, KeyError, TypeError) as e:
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
         raise EdgebuildError(f"target file {path} is malformed: {type(e).__name__}: {e}") from e
     if target.cpu is not None:
         from .run import check_cpu
@@ -224,3 +272,32 @@ def _read_target(path: Path) -> Target:
         if toolchain_file is not None and not toolchain_file.is_file():
             raise EdgebuildError(f"target {target.name}: toolchain file {toolchain_file} does not exist")
     return target
+
+
+def mcu_boards_dir() -> Path:
+    """kernels/mcu/boards/: the boards' linker scripts a target file's `[mcu] linker_script` names."""
+    return paths.source_root() / "kernels" / "mcu" / "boards"
+
+
+def _read_mcu(path: Path, m: dict[str, Any]) -> Mcu:
+    script = mcu_boards_dir() / m["linker_script"]
+    if "/" in m["linker_script"] or not script.is_file():
+        raise EdgebuildError(f"target file {path}: linker script {script} does not exist")
+    isa = m.get("isa") or None
+    if isa not in (None, "dsp", "mve"):
+        raise EdgebuildError(f'target file {path}: [mcu] isa = {isa!r}; use "dsp", "mve" or ""')
+    opt = m.get("opt", "-O2")
+    if opt not in ("-O0", "-O1", "-O2", "-O3", "-Os", "-Oz"):
+        raise EdgebuildError(f"target file {path}: [mcu] opt = {opt!r}; use -O2, -Os, ...")
+    flash, ram = int(m["flash_bytes"]), int(m["ram_bytes"])
+    if flash <= 0 or ram <= 0:
+        raise ValueError("[mcu] flash_bytes and ram_bytes must be positive")
+    return Mcu(
+        board=str(m["board"]),
+        linker_script=script,
+        isa=isa,
+        opt=opt,
+        flash_bytes=flash,
+        ram_bytes=ram,
+        budget_part=str(m.get("budget_part", "")),
+    )

@@ -3,7 +3,8 @@
 #
 #   ./scripts/setup.sh            # idempotent, non-interactive; a few seconds when everything is present
 #
-# Debian packages: the ARM cross compilers and qemu-user; for `edgebuild profile` and its tests: openssh (ssh
+# Debian packages: the ARM cross compilers and qemu-user; the bare-metal compiler gcc-arm-none-eabi with newlib and
+# qemu-system-arm for microcontroller targets (~1 GB together); for `edgebuild profile` and its tests: openssh (ssh
 # devices; the tests start their own sshd on loopback), chromium (the report.html check) and adb (Android phones).
 # apt runs only when one is missing.
 # Python: everything goes into the project's virtual environment .venv in this checkout (Debian's and Ubuntu's
@@ -59,6 +60,8 @@ tools=(
   javac:openjdk-17-jdk-headless  # the Java binding's tests (kernels/java, docs/integration.md)
   pkg-config:pkg-config          # the C library package's edgebuild.pc (tests/interop)
   strace:strace                  # tests/kernels/runtime/test_threads.py: workers pin to the fast cores (syscalls seen)
+  arm-none-eabi-gcc:gcc-arm-none-eabi  # microcontroller targets (targets/cortex-m*.toml, docs/microcontrollers.md)
+  qemu-system-arm:qemu-system-arm      # runs their firmware (mps2-an386, mps3-an547)
 )
 missing=()
 for pair in "${tools[@]}"; do
@@ -67,6 +70,11 @@ for pair in "${tools[@]}"; do
     missing+=("$package")
   fi
 done
+# newlib for the microcontroller firmware (libc + semihosting; no program to look for): its specs file. Not the
+# C++ library package (libstdc++-arm-none-eabi-newlib, 1.5 GB): the firmware links no libstdc++.
+if ! [[ -f /usr/lib/arm-none-eabi/newlib/rdimon.specs ]] && [[ " ${missing[*]-} " != *" libnewlib-arm-none-eabi "* ]]; then
+  missing+=(libnewlib-arm-none-eabi)
+fi
 if ((${#missing[@]})); then
   apt_install "${missing[@]}"
 else

@@ -91,8 +91,8 @@ def _warm_build(args: argparse.Namespace, console: Console, err: Console) -> boo
                   args.trust_model, not args.no_smoke, _float_layers(args), args.compress.key(), args.lean,
                   args.activations)  # fmt: skip
     target = load_target(args.target)
-    if target.missing(run=req.smoke):
-        return False  # the full build names what is missing
+    if target.missing(run=req.smoke) or target.is_mcu:
+        return False  # the full build names what is missing; firmware is not cached whole (mcu/firmware.py)
     cache = BundleCache.for_request(req, args.cache_dir)
     out = args.out or default_out(args.model, target.name)
     hit = cache.restore(out, log=lambda s: err.print(f"[dim]{s}[/dim]")) if cache else None
@@ -143,6 +143,8 @@ def cmd_build(args: argparse.Namespace, console: Console, err: Console) -> int:
             lean=args.lean,
             activations=args.activations,
             cpu=args.cpu,
+            max_ram=args.max_ram,
+            max_flash=args.max_flash,
             log=lambda s: err.print(f"[dim]{s}[/dim]"),
             warn=lambda s: err.print(f"[bold yellow]WARNING:[/bold yellow] [yellow]{s}[/yellow]"),
         )

@@ -32,7 +32,9 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--config", type=Path, help="recipe file (default: ./edgebuild.toml if present); CLI overrides it"
     )
-    b.add_argument("--target", help="host (default), arm64, armv7 (see `edgebuild targets`)")
+    b.add_argument(
+        "--target", help="host (default), arm64, armv7, cortex-m4, cortex-m55 (see `edgebuild targets`)"
+    )
     b.add_argument("--calib", type=Path,
                    help=".npz/.npy/.pt calibration samples (first dim = samples); several inputs: arrays named by "
                         "forward()'s arguments, or x0, x1, ... in their order; integer arrays for token-id inputs")  # fmt: skip
@@ -56,6 +58,11 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--lean", action="store_true",
                    help="a runner with only this model's ops (smaller; refuses models with other ops; static musl "
                         "on arm64/armv7 when installed, docs/footprint.md)")  # fmt: skip
+    b.add_argument("--max-ram", metavar="BYTES",
+                   help="microcontroller targets: fail when RAM (arena + static data + stack) exceeds this, e.g. "
+                        "96KiB (besides the target's own budget)")  # fmt: skip
+    b.add_argument("--max-flash", metavar="BYTES",
+                   help="microcontroller targets: fail when flash (code + weights) exceeds this, e.g. 256KiB")  # fmt: skip
     b.add_argument("--float-layers", metavar="A,B",
                    help="keep these layers float32 (module paths such as encoder.0.attn, or graph node names)")  # fmt: skip
     b.add_argument("--activations", choices=("static", "dynamic", "auto"),

@@ -93,8 +93,9 @@ def cmd_profile(args: Any, console: Any, err: Any) -> int:
     write_json(out / REPORT, report)
     write_html(out / HTML, profile, report)
     print_profile(console, profile, top=args.top)
-    err.print(f"[dim]{threads_note(profile['device'])}[/dim]")
-    err.print(f"[dim]{cpu_note(profile['device'])}[/dim]")
+    if "mcu" not in profile:  # a microcontroller has one core and no OS: no threads or core choice to report
+        err.print(f"[dim]{threads_note(profile['device'])}[/dim]")
+        err.print(f"[dim]{cpu_note(profile['device'])}[/dim]")
     err.print(f"[dim]wrote {out / REPORT} and {out / HTML}[/dim]")
     fails = check_gates(profile, gates)
     if fails:

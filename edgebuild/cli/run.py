@@ -18,10 +18,14 @@ def cmd_run(args: argparse.Namespace, console: Console, err: Console) -> int:
     from ..run import check_cpu, check_threads, device_for, run_runner
     from ..targets import load_target
 
-    check_threads(args.threads)
-    check_cpu(args.cpu)
     report = read_report(args.bundle)
     target = load_target(report["target"]["name"])
+    if target.is_mcu:  # firmware.elf under qemu-system-arm
+        from ..run.mcu import cli_run
+
+        return cli_run(args, report, target, console)
+    check_threads(args.threads)
+    check_cpu(args.cpu)
     expected = len(report["model"]["inputs"])
     if len(args.input) != expected:
         raise EdgebuildError(f"the model has {expected} input(s); pass --input x.npy {expected} time(s)")

@@ -20,7 +20,14 @@ def cmd_targets(args: argparse.Namespace, console: Console, err: Console) -> int
     for col in ("target", "triple", "devices", "status on this machine"):
         t.add_column(col)
     for tg in list_targets():
-        t.add_row(tg.name, tg.triple, tg.description, target_status(tg))
+        triple = tg.triple
+        if tg.mcu is not None:  # microcontrollers: the QEMU board and the budgets a build is checked against
+            m = tg.mcu
+            triple += (
+                f"\n{m.board}, {m.isa or 'reference'} kernels\nflash {m.flash_bytes // 1024} KiB, "
+                f"RAM {m.ram_bytes // 1024} KiB"
+            )
+        t.add_row(tg.name, triple, tg.description, target_status(tg))
     console.print(t)
     return 0
 

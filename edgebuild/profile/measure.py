@@ -66,11 +66,15 @@ def _device_kind(spec: str | None, target: Target) -> str:
 
 def profile_bundle(opts: ProfileOptions, log: Any = lambda s: None) -> dict[str, Any]:
     """Run the bundle's runner with --profile on the chosen device; returns the `profile` document."""
-    check_threads(opts.threads)
-    check_cpu(opts.cpu)
     bundle = opts.bundle
     report = read_report(bundle)
     target = load_target(report["target"]["name"])
+    if target.is_mcu:  # firmware.elf under qemu-system-arm (edgebuild/run/mcu.py)
+        from ..run.mcu import profile_firmware
+
+        return profile_firmware(opts, report, target, log)
+    check_threads(opts.threads)
+    check_cpu(opts.cpu)
     kind = _device_kind(opts.device, target)
     device: Device = device_for(target, opts.device)
     data = (bundle / ARTIFACT).read_bytes()

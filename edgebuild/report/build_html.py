@@ -249,7 +249,55 @@ def _footprint(fp: dict[str, Any]) -> str:
     return kv_table(rows, "footprint")
 
 
+def _mcu(report: dict[str, Any]) -> str:
+    """A microcontroller build: flash and RAM against the part's budget, the stack bound, the kernels each op calls."""
+    mcu = report.get("mcu")
+    if not mcu:
+        return ""
+    f, r, st = mcu["flash"], mcu["ram"], mcu.get("stack") or {}
+
+    def limit(part: dict[str, Any]) -> str:
+        gate = f"; gate {part['gate_bytes']:,} B" if part.get("gate_bytes") else ""
+        margin = part.get("margin_bytes")
+        return f"budget {part['budget_bytes']:,} B{gate}" + (
+            f"; margin {margin:,} B" if margin is not None else ""
+        )
+
+    stack = r["stack_bytes"]
+    rows = [
+        ("board / kernels", (f"{mcu['board']} (qemu-system-arm), {mcu.get('isa') or 'reference'} kernels, "
+         f"{' '.join(mcu.get('flags') or [])} {mcu.get('opt', '')}")),
+        ("budgets from", mcu.get("budget_part") or ""),
+        ("flash", (f"{f['total_bytes']:,} B = code {f['code_bytes']:,} (model.c {f['code_model_bytes']:,}, kernels "
+         f"{f['code_kernels_bytes']:,}) + weights {f['weights_bytes']:,} ({limit(f)})")),
+        ("RAM", (f"{r['total_bytes']:,} B" if r["total_bytes"] is not None else "unbounded")
+         + f" = arena {r['arena_bytes']:,} + static {r['static_bytes']:,} + stack "
+         + (f"{stack:,}" if stack is not None else "?") + f" ({limit(r)})"),
+        ("stack", f"{r.get('stack_source', '')}: deepest path {' → '.join(st.get('path') or [])}"
+         + (f"; measured under qemu {st['measured_bytes']:,} B" if st.get("measured_bytes") is not None else "")
+         + (f"; unbounded: {st['why_unknown']}" if st.get("why_unknown") else "")),
+        ("not the model's", (f"harness, startup, newlib and libgcc: flash {mcu['firmware_other']['flash_bytes']:,} B, "
+         f"RAM {mcu['firmware_other']['ram_bytes']:,} B (firmware.elf only)")),
+    ]  # fmt: skip
+    parts = [
+        kv_table(rows, "mcu"),
+        svg_parts(
+            "mcu-flash", [("code", f["code_bytes"]), ("weights", f["weights_bytes"])], css_class="apart"
+        ),
+    ]
+    kernels = mcu.get("kernels") or []
+    if kernels:
+        krows = [(k.get("index", i), k.get("name", ""), k.get("type", ""), k.get("function", ""))
+                 for i, k in enumerate(kernels)]  # fmt: skip
+        parts.append(f"<h3>The {len(kernels)} ops model.c runs and the kernel each calls</h3>"
+                     + table(["#", "op", "type", "kernel"], krows, "mcu-kernels", left=0, left_too=(1, 2, 3)))  # fmt: skip
+    parts.append(f"<p>Files: mcu/ ({len(mcu.get('files') or [])} files: model.c, model.h, model_data.c, "
+                 "CMakeLists.txt, the kernels), firmware.elf, firmware.map.</p>")  # fmt: skip
+    return _section("mcu", "Microcontroller: flash and RAM", "\n".join(parts))
+
+
 _SECTIONS = (
+    ("mcu", "mcu"),
     ("accuracy", "accuracy"),
     ("size", "size"),
     ("layers", "layers"),
@@ -264,7 +312,7 @@ _SECTIONS = (
 def build_sections_html(report: dict[str, Any], *, in_profile: bool = False) -> str:
     """Every build section, in reading order (a section with nothing to say is left out). `in_profile`: on the
     profile's page, whose size breakdown already shows the artifact's sections."""
-    parts = [_accuracy(report), _size_stages(report, not in_profile), _size_layers(report), _float_ops(report),
+    parts = [_mcu(report), _accuracy(report), _size_stages(report, not in_profile), _size_layers(report), _float_ops(report),
              _sparse(report), _compression(report), _memory(report), _target(report)]  # fmt: skip
     return "\n".join(p for p in parts if p)
 

@@ -76,6 +76,8 @@ def render_html(profile: dict[str, Any], report: dict[str, Any] | None = None) -
     dev, lat, mem, size = profile["device"], profile["latency_ms"], profile["memory"], profile["size"]
     rss, ov = mem["rss"], mem["overhead"]
     ins = profile.get("instructions")
+    if "mcu" in profile:
+        return _render_mcu(profile, report)
 
     def row(k: str, v: str) -> str:
         return f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>"
@@ -130,6 +132,50 @@ def render_html(profile: dict[str, Any], report: dict[str, Any] | None = None) -
 {_svg_sizes(profile)}
 <h2>All ops</h2>
 <table id="ops"><tr><th>#</th><th>op</th><th>type</th><th>output</th><th>MACs</th><th>ms</th><th>GMAC/s</th>{ins_head}</tr>
+{op_rows}</table>
+{build_sections_html(report, in_profile=True) if report else ""}
+"""
+    return page(f"edgebuild profile: {profile['model']} on {dev['name']}", body)
+
+
+def _render_mcu(profile: dict[str, Any], report: dict[str, Any] | None) -> str:
+    """An MCU bundle's profile page: instructions per op (no clock under qemu-system-arm), flash and RAM."""
+    from .terminal import mcu_lines
+
+    dev, ins, mcu = profile["device"], profile.get("instructions"), profile["mcu"]
+
+    def row(k: str, v: str) -> str:
+        return f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>"
+
+    summary = [row("device", f"{dev['name']} ({dev['kind']})")]
+    if ins:
+        summary.append(row("instructions per invoke", f"{ins['per_invoke']:,} (ops {ins['ops_sum']:,} + "
+                           f"model.c between ops {ins['runtime_overhead']:,}; "
+                           f"{'identical' if ins['identical_across_invokes'] else 'DIFFERENT'} across "
+                           f"{ins['invokes_counted']} invokes)"))  # fmt: skip
+    for line in mcu_lines(mcu):
+        k, _, v = line.partition(": ")
+        summary.append(row(k, v))
+    if mcu.get("stack_measured_bytes") is not None:
+        summary.append(row("stack measured in this run", f"{mcu['stack_measured_bytes']:,} B"))
+    op_rows = "".join(
+        f"<tr><td>{o['index']}</td><td style='text-align:left'>{esc(o['name'])}</td>"
+        f"<td style='text-align:left'>{esc(o['type'])}</td><td style='text-align:left'>{esc(o.get('function') or '')}"
+        f"</td><td>{o['macs']:,}</td>"
+        + (f"<td>{o['instructions']:,}</td>" if "instructions" in o else "")
+        + "</tr>"
+        for o in sorted(profile["ops"], key=lambda o: -o.get("instructions", 0))
+    )
+    ins_head = "<th>instructions</th>" if ins else ""
+    f = mcu["flash"]
+    body = f"""<p class="warn">{esc(profile["latency_ms"].get("note", ""))}</p>
+<table id="summary">{"".join(summary)}</table>
+<h2>Per-op cost (instructions, deterministic), top 40</h2>
+{_svg_op_bars(profile) if ins else ""}
+<h2>Flash</h2>
+{svg_parts("mcu-flash-profile", [("code", f["code_bytes"]), ("weights", f["weights_bytes"])])}
+<h2>All ops</h2>
+<table id="ops"><tr><th>#</th><th>op</th><th>type</th><th>kernel</th><th>MACs</th>{ins_head}</tr>
 {op_rows}</table>
 {build_sections_html(report, in_profile=True) if report else ""}
 """

@@ -27,14 +27,22 @@ def print_summary(console: Console, out: Path, report: dict[str, Any], timings: 
         f" ({size['compression']}×)",
     )
     t.add_row("artifact", human_bytes(report["artifact"]["bytes"]))
-    t.add_row(
-        "runner",
-        f"{human_bytes(report['runner']['bytes'])} ({'static, ' if report['runner']['static'] else ''}file with symbols)",
-    )
+    if report.get("mcu"):
+        t.add_row("firmware", f"firmware.elf {human_bytes(report['runner']['bytes'])} (test harness + model, file with "
+                  "symbols and debug info; the model's flash and RAM below)")  # fmt: skip
+    else:
+        t.add_row(
+            "runner",
+            f"{human_bytes(report['runner']['bytes'])} ({'static, ' if report['runner']['static'] else ''}file with symbols)",
+        )
     from ..footprint import footprint_line
 
     if footprint_line(report.get("footprint")):
         t.add_row("footprint", str(footprint_line(report.get("footprint"))))
+    if report.get("mcu"):
+        for line in mcu_lines(report["mcu"]):
+            what, _, rest = line.partition(": ")
+            t.add_row(what, rest)
     mem = report["memory"]
     t.add_row(
         "arena",
@@ -123,6 +131,32 @@ def print_summary(console: Console, out: Path, report: dict[str, Any], timings: 
     console.print(t)
 
 
+def mcu_lines(mcu: dict[str, Any]) -> list[str]:
+    """A microcontroller build's flash and RAM against its budget, as `what: figures` lines."""
+    f, r = mcu["flash"], mcu["ram"]
+
+    def limit(part: dict[str, Any]) -> str:
+        gate = f", gate {human_bytes(part['gate_bytes'])}" if part.get("gate_bytes") else ""
+        margin = part.get("margin_bytes")
+        left = f", {human_bytes(margin)} left" if margin is not None else ""
+        return f"budget {human_bytes(part['budget_bytes'])}{gate}{left}"
+
+    stack = r["stack_bytes"]
+    stack_text = human_bytes(stack) if stack is not None else "unbounded"
+    total = human_bytes(r["total_bytes"]) if r["total_bytes"] is not None else "?"
+    return [
+        f"mcu: {mcu['board']}, {mcu.get('isa') or 'reference'} kernels",
+        (
+            f"flash: {human_bytes(f['total_bytes'])} = code {human_bytes(f['code_bytes'])} + weights "
+            f"{human_bytes(f['weights_bytes'])} ({limit(f)})"
+        ),
+        (
+            f"RAM: {total} = arena {human_bytes(r['arena_bytes'])} + static {human_bytes(r['static_bytes'])} + stack "
+            f"{stack_text} ({limit(r)})"
+        ),
+    ]
+
+
 def print_profile(console: Console, profile: dict[str, Any], *, top: int = 25) -> None:
     """The per-op table sorted by cost, then latency, memory and size in a few lines."""
     key = cost_key(profile)
@@ -162,12 +196,15 @@ def print_profile(console: Console, profile: dict[str, Any], *, top: int = 25) -
     if len(ops) > top:
         t.add_row("", f"… {len(ops) - top} more ops", *[""] * (len(heads) - 2))
     console.print(t)
-    note = f" [yellow]({lat['note']})[/yellow]" if not lat["meaningful"] else ""
-    console.print(
-        f"latency: load {profile['load_ms']:.2f} ms; run median {lat['median']:.3f} ms, min {lat['min']:.3f}, "
-        f"p90 {lat['p90']:.3f}, max {lat['max']:.3f} over {lat['iterations']} run(s) after {lat['warmup']} "
-        f"warm-up{note}"
-    )
+    if "mcu" in profile:  # bare metal under qemu-system-arm: no clock, instructions instead
+        console.print(f"[yellow]{lat.get('note', '')}[/yellow]")
+    else:
+        note = f" [yellow]({lat['note']})[/yellow]" if not lat["meaningful"] else ""
+        console.print(
+            f"latency: load {profile['load_ms']:.2f} ms; run median {lat['median']:.3f} ms, min {lat['min']:.3f}, "
+            f"p90 {lat['p90']:.3f}, max {lat['max']:.3f} over {lat['iterations']} run(s) after {lat['warmup']} "
+            f"warm-up{note}"
+        )
     ins = profile.get("instructions")
     if ins:
         console.print(
@@ -175,6 +212,12 @@ def print_profile(console: Console, profile: dict[str, Any], *, top: int = 25) -
             f"{ins['runtime_overhead']:,} ({'identical' if ins['identical_across_invokes'] else 'DIFFERENT'} "
             f"across {ins['invokes_counted']} invokes)"
         )
+    if "mcu" in profile:  # bare metal: flash and RAM of the firmware instead of the OS's view
+        for line in mcu_lines(profile["mcu"]):
+            console.print(line)
+        if profile["mcu"].get("stack_measured_bytes") is not None:
+            console.print(f"stack measured in this run: {profile['mcu']['stack_measured_bytes']:,} B")
+        return
     mem = profile["memory"]
     ov = mem["overhead"]
     console.print(

@@ -297,6 +297,13 @@ def qemu(target: Target) -> Local:
 def device_for(target: Target, spec: str | None = None) -> Device:
     """The device a user asked for (`local`, `qemu`, `ssh://user@host[:port]`, `adb[:serial]`; None = local when
     possible, else qemu)."""
+    if target.is_mcu:  # firmware runs through edgebuild/run/mcu.py, under qemu-system-arm only
+        from .mcu import check_device
+
+        check_device(target, spec)
+        raise EdgebuildError(
+            f"{target.name} firmware runs through `edgebuild run BUNDLE` (edgebuild/run/mcu.py)"
+        )
     if spec is None:
         return Local() if target.runs_natively else qemu(target)
     if spec == "local":
