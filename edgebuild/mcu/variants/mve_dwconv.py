@@ -1,8 +1,8 @@
 """Cortex-M55 MVE (Helium) DEPTHWISE_CONV2D: kernels/ukernels/qs8-dwconv/qs8_dwconv_minmax__mve.cc.
 
 Depth multiplier 1 (groups = input channels = output channels), any window, stride, dilation and padding. Built at
-build time: the weights re-laid tap-major ([KH·KW][C], same size), the bias with the input zero point folded in and
-the exponents split into their left and right parts (docs/quantization.md (5), (6))."""
+build time: the weights re-laid per block of four channels, tap-major, and the requantization constants of each block
+with the input zero point folded into the bias (docs/quantization.md (5), (6)); both padded to whole blocks."""
 
 from __future__ import annotations
 
@@ -23,9 +23,18 @@ def _weights(p: Params, k: Constants) -> np.ndarray:
     return np.asarray(w, dtype=np.int8).reshape(p["output_channels"], p["kernel_height"] * p["kernel_width"])
 
 
+def _blocks(c: int) -> int:
+    return -(-c // 4)
+
+
 def pack(p: Params, k: Constants) -> np.ndarray:
-    """[C, KH, KW, 1] -> [KH·KW, C]: one tap of four channels is one widening load."""
-    return np.ascontiguousarray(_weights(p, k).T).reshape(-1)
+    """[C, KH, KW, 1] -> [⌈C/4⌉, KH·KW, 4], the last block's missing channels zero: a block's taps are consecutive
+    4-byte groups (one widening load each, at an immediate offset)."""
+    w = _weights(p, k)
+    c, taps = w.shape
+    padded = np.zeros((_blocks(c) * 4, taps), np.int8)
+    padded[:c] = w
+    return np.ascontiguousarray(padded.reshape(-1, 4, taps).transpose(0, 2, 1)).reshape(-1)
 
 
 def _wrap32(v: np.ndarray) -> np.ndarray:
@@ -33,15 +42,21 @@ def _wrap32(v: np.ndarray) -> np.ndarray:
 
 
 def extra(p: Params, k: Constants) -> list[np.ndarray]:
-    """bias_fold = bias − zp_x·Σ_taps w (wrapping: the reference's sum wraps too), left = max(e, 0), rneg = min(e, 0)."""
+    """One int32 array [⌈C/4⌉, 4, 4]: per block of four channels bias_fold = bias − zp_x·Σ_taps w (wrapping: the
+    reference's sum wraps too), the multiplier, left = max(e, 0) and rneg = min(e, 0); the padding channels 0."""
     w = _weights(p, k).astype(np.int64)
+    c = w.shape[0]
     bias = k["bias"]
-    b = np.zeros(w.shape[0], np.int64) if bias is None else np.asarray(bias, np.int64)
-    fold = _wrap32(b - int(p["input_zero_point"]) * w.sum(axis=1))
-    shift = k["shift"]
-    assert shift is not None
-    e = np.asarray(shift, np.int32)
-    return [fold, np.maximum(e, 0).astype(np.int32), np.minimum(e, 0).astype(np.int32)]
+    b = np.zeros(c, np.int64) if bias is None else np.asarray(bias, np.int64)
+    mult, shift = k["multiplier"], k["shift"]
+    assert mult is not None and shift is not None
+    e = np.asarray(shift, np.int64)
+    rows = np.zeros((4, _blocks(c) * 4), np.int64)
+    rows[0, :c] = b - int(p["input_zero_point"]) * w.sum(axis=1)
+    rows[1, :c] = np.asarray(mult, np.int64)
+    rows[2, :c] = np.maximum(e, 0)
+    rows[3, :c] = np.minimum(e, 0)
+    return [_wrap32(rows.reshape(4, -1, 4).transpose(1, 0, 2).reshape(-1))]
 
 
 VARIANTS = [
@@ -52,7 +67,7 @@ VARIANTS = [
         prototype=(
             f"void {FUNCTION}(const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weights, "
             "const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output, "
-            "const int32_t* bias_fold, const int32_t* left, const int32_t* rneg);"
+            "const int32_t* consts);"
         ),
         sources=("ukernels/qs8-dwconv/qs8_dwconv_minmax__mve.cc",),
         applies=applies,

@@ -5,8 +5,8 @@
 // take (packed weights, folded bias, split shifts) are the ones edgebuild/mcu/variants/mve_*.py computes: the test
 // covers those functions too. The file is a sequence of little-endian int32 records, each starting with its family
 // (0 ends the file); arrays are padded to 4 bytes:
-//   1 dwconv   20 eb_qs8_conv_params fields, has_bias; input, weights [C][KH·KW], packed weights, bias (if has_bias),
-//              multiplier, shift, bias_fold, left, rneg (int32 [C] each)
+//   1 dwconv   20 eb_qs8_conv_params fields, has_bias; input, weights [C][KH·KW], packed weights [⌈C/4⌉][KH·KW][4],
+//              bias (if has_bias), multiplier, shift (int32 [C] each), consts (int32 [⌈C/4⌉][4][4])
 //   2 add      12 eb_qs8_vadd_params fields (table NULL), count, alias (0: own output, 1: output = a, 2: = b); a, b
 //   3 avgpool  16 eb_qs8_avgpool_params fields; input
 //   4 maxpool  16 eb_qs8_maxpool_params fields; input
@@ -21,8 +21,7 @@
 extern "C" {
 void eb_qs8_dwconv_minmax_ukernel__mve(const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weights,
                                        const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
-                                       int8_t* output, const int32_t* bias_fold, const int32_t* left,
-                                       const int32_t* rneg);
+                                       int8_t* output, const int32_t* consts);
 void eb_qs8_vadd_minmax_ukernel__mve(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const int8_t* b,
                                      int8_t* output);
 void eb_qs8_avgpool_minmax_ukernel__mve(const eb_qs8_avgpool_params* p, const int8_t* input, int8_t* output);
@@ -99,13 +98,12 @@ int dwconv(Reader& r, Mode mode, int index) {
   const size_t C = (size_t)p.input_channels, taps = (size_t)p.kernel_height * (size_t)p.kernel_width;
   const int8_t* input = r.array<int8_t>((size_t)p.batch * p.input_height * p.input_width * C);
   const int8_t* weights = r.array<int8_t>(C * taps);
-  const int8_t* packed = r.array<int8_t>(C * taps);
+  const size_t blocks = (C + 3) / 4;
+  const int8_t* packed = r.array<int8_t>(blocks * 4 * taps);
   const int32_t* bias = has_bias ? r.array<int32_t>(C) : NULL;
   const int32_t* mult = r.array<int32_t>(C);
   const int32_t* shift = r.array<int32_t>(C);
-  const int32_t* fold = r.array<int32_t>(C);
-  const int32_t* left = r.array<int32_t>(C);
-  const int32_t* rneg = r.array<int32_t>(C);
+  const int32_t* consts = r.array<int32_t>(blocks * 16);
   const size_t n = (size_t)p.batch * p.output_height * p.output_width * C;
   if (mode == kRef || mode == kCheck) {
     if (mode == kRef) eb_profile_invoke_begin();
@@ -114,7 +112,7 @@ int dwconv(Reader& r, Mode mode, int index) {
   }
   if (mode == kMve || mode == kCheck) {
     if (mode == kMve) eb_profile_invoke_begin();
-    eb_qs8_dwconv_minmax_ukernel__mve(&p, input, packed, bias, mult, shift, out_mve, fold, left, rneg);
+    eb_qs8_dwconv_minmax_ukernel__mve(&p, input, packed, bias, mult, shift, out_mve, consts);
     if (mode == kMve) eb_profile_invoke_end();
   }
   return mode == kCheck ? compare(index, "dwconv", n) : 0;
