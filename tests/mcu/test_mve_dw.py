@@ -197,7 +197,11 @@ def all_cases() -> bytes:
     for kh, kw in ((1, 1), (5, 5), (3, 1), (1, 3), (7, 7)):
         for _ in range(2):
             cases.append(dwconv_case(rng, kh=kh, kw=kw, pt=kh // 2, pl=kw // 2))
-    cases.append(dwconv_case(rng, dh=2, dw=2, pt=2, pl=2, pb=2, pr=2))
+    for _ in range(6):  # dilated 3x3, paddings up to 2, strides up to 3
+        d = int(rng.integers(1, 3))
+        cases.append(dwconv_case(rng, h=int(rng.integers(3, 12)), w=int(rng.integers(3, 12)), dh=d, dw=3 - d,
+                                 pt=int(rng.integers(0, 3)), pl=int(rng.integers(0, 3)), pb=int(rng.integers(0, 3)),
+                                 pr=int(rng.integers(0, 3)), sh=int(rng.integers(1, 4)), sw=int(rng.integers(1, 4))))
     cases.append(dwconv_case(rng, h=1, w=1, pt=1, pl=1, pb=1, pr=1, c=17))
     cases.append(dwconv_case(rng, h=8, w=8, pt=0, pl=2, pb=1, pr=0, c=9, sh=1, sw=1, extreme=True))
     # add: every count 1..67, aliasing either input, extreme parameters.

@@ -2,29 +2,29 @@
 // Reference twin: eb_qs8_conv_ref with groups = channels (qs8-conv/ref.cc); equal bit for bit
 // (kernels/mcu/test/mve_dw_test.cc under qemu-system-arm -M mps3-an547, tests/mcu/test_mve_dw.py).
 //
-// Four channels per int32 vector: vldrbq_s32 widens four int8 to int32, and a tap is vmulq + vaddq (MVE has no
-// vector-by-vector multiply-accumulate; the products and sums wrap modulo 2^32 like the twin's eb_add_wrap_s32).
-//
 // Build-time arguments (edgebuild/mcu/variants/mve_dwconv.py), per block of four channels, the last block padded
-// with zeros so that every weight and constant load is a whole vector:
-//   weights  packed [⌈C/4⌉][KH·KW][4]: a block's taps are consecutive 4-byte groups (immediate load offsets)
+// with zeros so that every weight and constant load of a block is a whole vector:
+//   weights  packed [⌈C/4⌉][KH·KW][4]
 //   consts   [⌈C/4⌉][4][4] int32: bias_fold, multiplier, left = max(e, 0), rneg = min(e, 0) of the block's channels,
-//            bias_fold = bias − zp_x·Σ_t w[c, t]: (6)'s Σ (x − zp_x)·w becomes bias_fold + Σ x·w, equal modulo 2^32;
-//            a tap in the padding, which the twin skips, then adds zp_x·w (its share of the fold) instead of x·w
+//            bias_fold = bias − zp_x·Σ_t w[c, t]: (6)'s Σ (x − zp_x)·w becomes bias_fold + Σ x·w, equal modulo 2^32
+//            to the twin's wrapping sum; a tap in the padding, which the twin skips, then adds zp_x·w (its share of
+//            the fold) instead of x·w.
 //
-// 3×3 windows (dilation 1, stride 1 or 2) run two output columns a step, which share their input loads (stride 1:
-// four column loads per window row for two pixels, stride 2: five); a window row in the padding (the first and last
-// output rows under padding) adds zp_x·w by vmlaq_n_s32. Other pixels (the columns at the edges, other windows)
-// run one pixel over all taps. Input loads and output stores of the last block are predicated (vctp32q), so
-// nothing outside the tensors is touched.
+// 3×3 windows (any stride and dilation): one channel at a time, four outputs per int32 vector along a line of the
+// output (a run of columns, or of rows for the edge columns). A tap is one gather load (vldrbq_gather_offset_s32:
+// the four outputs' inputs) and one vmlaq_n_s32 by the channel's weight, a scalar in a core register: 2 instructions
+// per 4 MACs, where four channels per vector would need a load, a multiply and an add (MVE has no vector-by-vector
+// multiply-accumulate). The requantization's constants are scalars too (vqrdmulhq_n_s32, vrshlq_n_s32); a scatter
+// store writes the four outputs. Window rows (for the first and last output rows) or columns (for the first and last
+// output columns) in the padding are skipped, their zp_x·w added to the channel's scalar bias; the corners, other
+// windows and too small inputs run `pixel`: four channels per vector (vldrbq_s32 widening loads, vmulq + vaddq,
+// wrapping modulo 2^32 like the twin), every tap checked.
 #include <arm_mve.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "../requant/requant__mve.h"
 #include "edgebuild/ukernels.h"
-
-#define EB_INLINE inline __attribute__((always_inline))
 
 namespace {
 
@@ -33,17 +33,12 @@ struct Out {
   int32x4_t lo, hi;
 };
 
-// consts block k: bias_fold k[0..3], multiplier k[4..7], left k[8..11], rneg k[12..15].
-EB_INLINE int32x4_t requant(const Out& o, int32x4_t acc, const int32_t* k) {
-  return eb_zp_clamp_mve(eb_mbqm_mve(acc, vldrwq_s32(k + 4), vldrwq_s32(k + 8), vldrwq_s32(k + 12)), o.zp_y, o.lo,
-                         o.hi);
-}
-
 struct Geometry {
   int32_t H, W, C, KH, KW, dh, dw;
 };
 
-// One output pixel, any window: taps inside the input add x·w, taps in the padding zp_x·w.
+// One output pixel, any window: taps inside the input add x·w, taps in the padding zp_x·w. k: consts block 0
+// (bias_fold k[0..3], multiplier k[4..7], left k[8..11], rneg k[12..15]).
 __attribute__((noinline)) void pixel(const Out& o, const Geometry& g, const int8_t* image, const int8_t* w,
                                      const int32_t* k, int32_t ih0, int32_t iw0, int8_t* y) {
   const size_t C = (size_t)g.C;
@@ -64,91 +59,138 @@ __attribute__((noinline)) void pixel(const Out& o, const Geometry& g, const int8
         }
       }
     }
-    vstrbq_p_s32(y, requant(o, acc, k), pred);
+    const int32x4_t q = eb_mbqm_mve(acc, vldrwq_s32(k + 4), vldrwq_s32(k + 8), vldrwq_s32(k + 12));
+    vstrbq_p_s32(y, eb_zp_clamp_mve(q, o.zp_y, o.lo, o.hi), pred);
   }
 }
 
-
-// The padding-free interior of a 3×3 window (dilation 1, column stride S), one channel at a time, four output columns
-// per vector: lane i holds output column ow + i, so a tap is one gather load (vldrbq_gather_offset_s32: the four
-// columns' inputs, S·C bytes apart) and one vmlaq_n_s32 by the channel's weight, a scalar in a core register:
-// 2 instructions per 4 MACs where four channels per vector need a load, a multiply and an add (MVE multiplies
-// vectors by vectors without accumulating). The requantization constants are scalars too (vqrdmulhq_n_s32,
-// vrshlq_n_s32); a scatter store writes the four outputs, C bytes apart. kLeft / kRight: the channel's exponent
-// has a left / right shift (docs/quantization.md (5); requant__mve.h gives the steps and their proof).
-struct Interior {
-  const int8_t* image;  // the batch's first row of the image, channel 0
-  int8_t* output;       // the batch's first output row, channel 0
-  size_t C, row, out_row;
-  int32_t sh, pt, pl, oh_lo, oh_hi, ow_lo, cols;
+// A set of output lines for the gather path. The window's taps are (outer, inner) pairs, 3 × 3: outer = window row
+// and inner = window column for a run along the output's columns, transposed for a run along its rows. Outer taps
+// [O0, O1) are inside the input for every output of the set, inner taps all three.
+struct Lines {
+  const int8_t* x;  // input at outer tap O0, inner tap 0 of the first line's first output, channel 0
+  int8_t* y;        // the first line's first output, channel 0
+  size_t C;
+  uint32_t lane_in, lane_out;  // bytes between consecutive outputs of a line, in the input and in the output
+  uint32_t inner;              // bytes between inner taps
+  size_t outer;                // bytes between outer taps
+  size_t line_in, line_out;    // bytes between lines
+  int32_t lanes, lines;        // outputs per line, lines
+  bool transposed;             // outer = window column
 };
 
-// The channel's 9 weights and requantization scalars, in locals: the byte stores of the output may alias any
-// memory, so GCC would reload them from memory after every store.
+// The channel's taps as scalars (in locals: the output's byte stores may alias anything, so GCC would reload
+// them from memory after every store) and its requantization constants.
 struct Channel {
-  int32_t w[9];
-  int32_t fold, m, left, rneg, zp_y;
+  int32_t w[9];  // [outer][inner]
+  int32_t fold, m, rneg, left, zp_y;
 };
 
-template <int S, bool kLeft, bool kRight, bool kTail>
-EB_INLINE int32x4_t interior_group(const int8_t* x, size_t row, const Channel& ch, uint32x4_t off0, uint32x4_t off1,
-                                   uint32x4_t off2, mve_pred16_t pred) {
+template <int O0, int O1, bool kRight, bool kTail>
+inline __attribute__((always_inline)) int32x4_t group(const int8_t* x, size_t outer, const Channel& ch,
+                                                      uint32x4_t off0, uint32x4_t off1, uint32x4_t off2,
+                                                      mve_pred16_t pred) {
   int32x4_t acc = vdupq_n_s32(ch.fold);
 #pragma GCC unroll 3
-  for (int kh = 0; kh < 3; ++kh, x += row) {
+  for (int t = O0; t < O1; ++t, x += outer) {
     if (kTail) {
-      acc = vmlaq_n_s32(acc, vldrbq_gather_offset_z_s32(x, off0, pred), ch.w[3 * kh]);
-      acc = vmlaq_n_s32(acc, vldrbq_gather_offset_z_s32(x, off1, pred), ch.w[3 * kh + 1]);
-      acc = vmlaq_n_s32(acc, vldrbq_gather_offset_z_s32(x, off2, pred), ch.w[3 * kh + 2]);
+      acc = vmlaq_n_s32(acc, vldrbq_gather_offset_z_s32(x, off0, pred), ch.w[3 * t]);
+      acc = vmlaq_n_s32(acc, vldrbq_gather_offset_z_s32(x, off1, pred), ch.w[3 * t + 1]);
+      acc = vmlaq_n_s32(acc, vldrbq_gather_offset_z_s32(x, off2, pred), ch.w[3 * t + 2]);
     } else {
-      acc = vmlaq_n_s32(acc, vldrbq_gather_offset_s32(x, off0), ch.w[3 * kh]);
-      acc = vmlaq_n_s32(acc, vldrbq_gather_offset_s32(x, off1), ch.w[3 * kh + 1]);
-      acc = vmlaq_n_s32(acc, vldrbq_gather_offset_s32(x, off2), ch.w[3 * kh + 2]);
+      acc = vmlaq_n_s32(acc, vldrbq_gather_offset_s32(x, off0), ch.w[3 * t]);
+      acc = vmlaq_n_s32(acc, vldrbq_gather_offset_s32(x, off1), ch.w[3 * t + 1]);
+      acc = vmlaq_n_s32(acc, vldrbq_gather_offset_s32(x, off2), ch.w[3 * t + 2]);
     }
   }
-  if (kLeft) acc = vqshlq_r_s32(acc, ch.left);
-  acc = vqrdmulhq_n_s32(acc, ch.m);
+  // docs/quantization.md (5) with scalar (m, e), as requant__mve.h: sat32(acc·2^left) (left is 0 for e <= 0, and
+  // VQSHL by 0 changes nothing), SRDHM, then for e < 0 RDBPOT's tie fix and rounding shift.
+  acc = vqrdmulhq_n_s32(vqshlq_r_s32(acc, ch.left), ch.m);
   if (kRight) acc = vrshlq_n_s32(vqaddq_s32(acc, vshrq_n_s32(acc, 31)), ch.rneg);
   return vqaddq_n_s32(acc, ch.zp_y);
 }
 
-template <int S, bool kLeft, bool kRight>
-__attribute__((noinline)) void interior_channel(const Out& o, const Interior& in, const int8_t* wt, const int32_t* k,
-                                                size_t c) {
-  // wt: the channel's tap 0 in the packed block (taps 4 bytes apart); k: its bias_fold (the block's rows 16 bytes
-  // apart).
-  Channel ch;
-  for (int t = 0; t < 9; ++t) ch.w[t] = wt[4 * t];
-  ch.fold = k[0];
-  ch.m = k[4];
-  ch.left = k[8];
-  ch.rneg = k[12];
-  ch.zp_y = o.zp_y;
+template <int O0, int O1, bool kRight>
+__attribute__((noinline)) void lines_channel(const Out& o, const Lines& l, const Channel& channel, size_t c) {
+  const Channel ch = channel;
   const int32x4_t lo = o.lo, hi = o.hi;
-  const size_t C = in.C, row = in.row;
-  const uint32x4_t off0 = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)(S * C));
-  const uint32x4_t off1 = vaddq_n_u32(off0, (uint32_t)C), off2 = vaddq_n_u32(off0, (uint32_t)(2 * C));
-  const uint32x4_t out_off = vmulq_n_u32(vidupq_n_u32(0, 1), (uint32_t)C);
-  const int8_t* x_row = in.image + (size_t)(in.oh_lo * in.sh - in.pt) * row + (size_t)(in.ow_lo * S - in.pl) * C + c;
-  int8_t* y_row = in.output + (size_t)in.oh_lo * in.out_row + (size_t)in.ow_lo * C + c;
-  const size_t x_step = (size_t)in.sh * row;
-  for (int32_t oh = in.oh_lo; oh < in.oh_hi; ++oh, x_row += x_step, y_row += in.out_row) {
-    const int8_t* x = x_row;
-    int8_t* y = y_row;
-    int32_t j = in.cols;
-    for (; j >= 4; j -= 4, x += 4 * S * C, y += 4 * C) {
-      const int32x4_t q = interior_group<S, kLeft, kRight, false>(x, row, ch, off0, off1, off2, 0);
+  const uint32x4_t off0 = vmulq_n_u32(vidupq_n_u32(0, 1), l.lane_in);
+  const uint32x4_t off1 = vaddq_n_u32(off0, l.inner), off2 = vaddq_n_u32(off0, 2 * l.inner);
+  const uint32x4_t out_off = vmulq_n_u32(vidupq_n_u32(0, 1), l.lane_out);
+  const size_t outer = l.outer, x_step = 4 * (size_t)l.lane_in, y_step = 4 * (size_t)l.lane_out;
+  const int8_t* x_line = l.x + c;
+  int8_t* y_line = l.y + c;
+  for (int32_t i = 0; i < l.lines; ++i, x_line += l.line_in, y_line += l.line_out) {
+    const int8_t* x = x_line;
+    int8_t* y = y_line;
+    int32_t j = l.lanes;
+    for (; j >= 4; j -= 4, x += x_step, y += y_step) {
+      const int32x4_t q = group<O0, O1, kRight, false>(x, outer, ch, off0, off1, off2, 0);
       vstrbq_scatter_offset_s32(y, out_off, vminq_s32(vmaxq_s32(q, lo), hi));
     }
     if (j > 0) {
       const mve_pred16_t pred = vctp32q((uint32_t)j);
-      const int32x4_t q = interior_group<S, kLeft, kRight, true>(x, row, ch, off0, off1, off2, pred);
+      const int32x4_t q = group<O0, O1, kRight, true>(x, outer, ch, off0, off1, off2, pred);
       vstrbq_scatter_offset_p_s32(y, out_off, vminq_s32(vmaxq_s32(q, lo), hi), pred);
     }
   }
 }
 
-using InteriorFn = void (*)(const Out&, const Interior&, const int8_t*, const int32_t*, size_t);
+using LinesFn = void (*)(const Out&, const Lines&, const Channel&, size_t);
+
+// Every channel of `l`, whose valid outer taps are [o0, o1) (o1 − o0 >= 2).
+void run_lines(const Out& o, const Lines& l, int o0, int o1, const int8_t* weights, const int32_t* consts) {
+  static const LinesFn kFns[3][2] = {{lines_channel<0, 3, false>, lines_channel<0, 3, true>},
+                                     {lines_channel<1, 3, false>, lines_channel<1, 3, true>},
+                                     {lines_channel<0, 2, false>, lines_channel<0, 2, true>}};
+  const int shape = o0 == 1 ? 1 : (o1 == 2 ? 2 : 0);
+  for (size_t c = 0; c < l.C; ++c) {
+    const int8_t* wt = weights + (c / 4) * 36 + c % 4;  // tap t of the channel at wt[4t], t = kh·3 + kw
+    const int32_t* k = consts + (c / 4) * 16 + c % 4;
+    Channel ch;
+    int32_t pad = 0;  // Σ of the weights of the outer taps in the padding
+    for (int a = 0; a < 3; ++a) {
+      for (int b = 0; b < 3; ++b) {
+        const int32_t w = wt[4 * (l.transposed ? b * 3 + a : a * 3 + b)];
+        ch.w[a * 3 + b] = w;
+        if (a < o0 || a >= o1) pad += w;
+      }
+    }
+    // Those taps add zp_x·w (wrapping, as every product of the sum).
+    ch.fold = (int32_t)((uint32_t)k[0] + (uint32_t)o.zp_x * (uint32_t)pad);
+    ch.m = k[4];
+    ch.left = k[8];
+    ch.rneg = k[12];
+    ch.zp_y = o.zp_y;
+    kFns[shape][k[12] < 0 ? 1 : 0](o, l, ch, c);
+  }
+}
+
+// [lo, hi): the outputs along one axis whose 3 taps (dilation d, stride s, padding pad) are all inside [0, size).
+void full_range(int32_t size, int32_t out, int32_t s, int32_t pad, int32_t d, int32_t* lo, int32_t* hi) {
+  int32_t a = (pad + s - 1) / s;
+  const int32_t last = size - 1 + pad - 2 * d;  // o·s <= last
+  int32_t b = last < 0 ? 0 : last / s + 1;
+  if (a > out) a = out;
+  if (b > out) b = out;
+  if (b < a) b = a;
+  *lo = a;
+  *hi = b;
+}
+
+// The taps [t0, t1) of output o inside [0, size) along one axis.
+void valid_taps(int32_t o, int32_t size, int32_t s, int32_t pad, int32_t d, int* t0, int* t1) {
+  *t0 = 3;
+  *t1 = 0;
+  for (int t = 0; t < 3; ++t) {
+    const int32_t i = o * s - pad + t * d;
+    if (i >= 0 && i < size) {
+      if (t < *t0) *t0 = t;
+      *t1 = t + 1;
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" void eb_qs8_dwconv_minmax_ukernel__mve(const eb_qs8_conv_params* p, const int8_t* input,
@@ -174,45 +216,78 @@ extern "C" void eb_qs8_dwconv_minmax_ukernel__mve(const eb_qs8_conv_params* p, c
   const int32_t OH = p->output_height, OW = p->output_width, sh = p->stride_height, sw = p->stride_width;
   const int32_t pt = p->pad_top, pl = p->pad_left;
   const size_t C = (size_t)g.C, row = (size_t)g.W * C, plane = (size_t)g.H * row;
-  // Columns [ow_lo, ow_hi) have their whole window inside the input's width.
-  int32_t ow_lo = (pl + sw - 1) / sw;
-  const int32_t last = g.W - 1 + pl - (g.KW - 1) * g.dw;  // ow·sw <= last
-  int32_t ow_hi = last < 0 ? 0 : last / sw + 1;
-  if (ow_lo > OW) ow_lo = OW;
-  if (ow_hi > OW) ow_hi = OW;
-  if (ow_hi < ow_lo) ow_hi = ow_lo;
-  const bool fast3x3 = g.KH == 3 && g.KW == 3 && g.dh == 1 && g.dw == 1 && (sw == 1 || sw == 2);
-  // Rows [oh_lo, oh_hi) have their whole window inside the input's height.
-  int32_t oh_lo = (pt + sh - 1) / sh;
-  const int32_t last_h = g.H - 1 + pt - (g.KH - 1) * g.dh;
-  int32_t oh_hi = last_h < 0 ? 0 : last_h / sh + 1;
-  if (oh_lo > OH) oh_lo = OH;
-  if (oh_hi > OH) oh_hi = OH;
-  if (oh_hi < oh_lo) oh_hi = oh_lo;
-  const bool interior = fast3x3 && oh_hi > oh_lo && ow_hi > ow_lo;
   const size_t out_row = (size_t)OW * C, out_plane = (size_t)OH * out_row;
-  for (int32_t n = 0; n < p->batch; ++n, output += out_plane) {
-    const int8_t* image = input + (size_t)n * plane;
-    if (interior) {
-      static const InteriorFn kInterior[2][4] = {
-          {interior_channel<1, false, false>, interior_channel<1, false, true>, interior_channel<1, true, false>,
-           interior_channel<1, true, true>},
-          {interior_channel<2, false, false>, interior_channel<2, false, true>, interior_channel<2, true, false>,
-           interior_channel<2, true, true>}};
-      const Interior in = {image, output, C, row, out_row, sh, pt, pl, oh_lo, oh_hi, ow_lo, ow_hi - ow_lo};
-      for (size_t c = 0; c < C; ++c) {
-        const int32_t* k = consts + (c / 4) * 16 + c % 4;
-        kInterior[sw - 1][(k[8] > 0 ? 2 : 0) + (k[12] < 0 ? 1 : 0)](o, in, weights + (c / 4) * 36 + c % 4, k, c);
+  // The gather path: rows [oh_lo, oh_hi) have their window's rows inside the input, columns [ow_lo, ow_hi) their
+  // window's columns.
+  int32_t oh_lo = 0, oh_hi = 0, ow_lo = 0, ow_hi = 0;
+  if (g.KH == 3 && g.KW == 3) {
+    full_range(g.H, OH, sh, pt, g.dh, &oh_lo, &oh_hi);
+    full_range(g.W, OW, sw, pl, g.dw, &ow_lo, &ow_hi);
+  }
+  const bool rows_ok = oh_hi > oh_lo, cols_ok = ow_hi > ow_lo;
+  for (int32_t n = 0; n < p->batch; ++n, input += plane, output += out_plane) {
+    if (rows_ok && cols_ok) {
+      Lines l;
+      l.C = C;
+      // The interior and the edge rows: lines along the output's columns.
+      l.lane_in = (uint32_t)((size_t)sw * C);
+      l.lane_out = (uint32_t)C;
+      l.inner = (uint32_t)((size_t)g.dw * C);
+      l.outer = (size_t)g.dh * row;
+      l.lanes = ow_hi - ow_lo;
+      l.transposed = false;
+      const size_t x_col = (size_t)(ow_lo * sw - pl) * C, y_col = (size_t)ow_lo * C;
+      l.line_in = (size_t)sh * row;
+      l.line_out = out_row;
+      l.x = input + (size_t)(oh_lo * sh - pt) * row + x_col;
+      l.y = output + (size_t)oh_lo * out_row + y_col;
+      l.lines = oh_hi - oh_lo;
+      run_lines(o, l, 0, 3, weights, consts);
+      l.lines = 1;
+      for (int32_t oh = 0; oh < OH; ++oh) {
+        if (oh == oh_lo) oh = oh_hi;
+        if (oh >= OH) break;
+        int t0, t1;
+        valid_taps(oh, g.H, sh, pt, g.dh, &t0, &t1);
+        if (t1 - t0 < 2) continue;  // pixel
+        l.x = input + (size_t)(oh * sh - pt + t0 * g.dh) * row + x_col;
+        l.y = output + (size_t)oh * out_row + y_col;
+        run_lines(o, l, t0, t1, weights, consts);
+      }
+      // The edge columns: lines along the output's rows of the interior.
+      l.lane_in = (uint32_t)((size_t)sh * row);
+      l.lane_out = (uint32_t)out_row;
+      l.inner = (uint32_t)((size_t)g.dh * row);
+      l.outer = (size_t)g.dw * C;
+      l.lanes = oh_hi - oh_lo;
+      l.transposed = true;
+      for (int32_t ow = 0; ow < OW; ++ow) {
+        if (ow == ow_lo) ow = ow_hi;
+        if (ow >= OW) break;
+        int t0, t1;
+        valid_taps(ow, g.W, sw, pl, g.dw, &t0, &t1);
+        if (t1 - t0 < 2) continue;  // pixel
+        l.x = input + (size_t)(oh_lo * sh - pt) * row + (size_t)(ow * sw - pl + t0 * g.dw) * C;
+        l.y = output + (size_t)oh_lo * out_row + (size_t)ow * C;
+        run_lines(o, l, t0, t1, weights, consts);
       }
     }
-    // Every other output pixel: the rows and columns whose window reaches into the padding, or all of them.
+    // Every other output pixel.
+    const bool gather = rows_ok && cols_ok;
     for (int32_t oh = 0; oh < OH; ++oh) {
-      const bool row_done = interior && oh >= oh_lo && oh < oh_hi;
-      int8_t* y = output + (size_t)oh * out_row;
+      const bool row_inner = gather && oh >= oh_lo && oh < oh_hi;  // the edge columns' lines cover it
+      int r0 = 0, r1 = 0;
+      if (gather && !row_inner) valid_taps(oh, g.H, sh, pt, g.dh, &r0, &r1);
+      const bool row_lines = row_inner || r1 - r0 >= 2;  // [ow_lo, ow_hi) done
       for (int32_t ow = 0; ow < OW; ++ow) {
-        if (row_done && ow == ow_lo) ow = ow_hi;
+        if (row_lines && ow == ow_lo) ow = ow_hi;
         if (ow >= OW) break;
-        pixel(o, g, image, weights, consts, oh * sh - pt, ow * sw - pl, y + (size_t)ow * C);
+        if (row_inner) {
+          int c0, c1;
+          valid_taps(ow, g.W, sw, pl, g.dw, &c0, &c1);
+          if (c1 - c0 >= 2) continue;
+        }
+        pixel(o, g, input, weights, consts, oh * sh - pt, ow * sw - pl, output + (size_t)oh * out_row + (size_t)ow * C);
       }
     }
   }
