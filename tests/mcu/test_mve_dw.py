@@ -20,7 +20,8 @@ from edgebuild.mcu.variants import choose
 from tests.mcu.baremetal import KERNELS, compile_program, missing_tools, run_program
 
 pytestmark = pytest.mark.skipif(
-    bool(missing_tools()), reason=f"Cortex-M toolchain missing ({', '.join(missing_tools())}): scripts/setup.sh"
+    bool(missing_tools()),
+    reason=f"Cortex-M toolchain missing ({', '.join(missing_tools())}): scripts/setup.sh",
 )
 
 SOURCES = [
@@ -35,17 +36,44 @@ SOURCES = [
     KERNELS / "ukernels" / "qs8-maxpool" / "qs8_maxpool_minmax__mve.cc",
 ]
 
-CONV_FIELDS = (
-    "batch input_height input_width input_channels output_height output_width output_channels kernel_height "
-    "kernel_width groups stride_height stride_width pad_top pad_left dilation_height dilation_width "
-    "input_zero_point output_zero_point output_min output_max"
-).split()
-VADD_FIELDS = (
-    "a_zero_point b_zero_point output_zero_point left_shift a_multiplier a_shift b_multiplier b_shift "
-    "output_multiplier output_shift output_min output_max"
-).split()
-POOL_HEAD = "batch input_height input_width channels output_height output_width".split()
-POOL_GEOM = "kernel_height kernel_width stride_height stride_width pad_height pad_width".split()
+CONV_FIELDS = [
+    "batch",
+    "input_height",
+    "input_width",
+    "input_channels",
+    "output_height",
+    "output_width",
+    "output_channels",
+    "kernel_height",
+    "kernel_width",
+    "groups",
+    "stride_height",
+    "stride_width",
+    "pad_top",
+    "pad_left",
+    "dilation_height",
+    "dilation_width",
+    "input_zero_point",
+    "output_zero_point",
+    "output_min",
+    "output_max",
+]
+VADD_FIELDS = [
+    "a_zero_point",
+    "b_zero_point",
+    "output_zero_point",
+    "left_shift",
+    "a_multiplier",
+    "a_shift",
+    "b_multiplier",
+    "b_shift",
+    "output_multiplier",
+    "output_shift",
+    "output_min",
+    "output_max",
+]
+POOL_HEAD = ["batch", "input_height", "input_width", "channels", "output_height", "output_width"]
+POOL_GEOM = ["kernel_height", "kernel_width", "stride_height", "stride_width", "pad_height", "pad_width"]
 AVGPOOL_FIELDS = [*POOL_HEAD, *POOL_GEOM, "count_include_pad", "zero_point", "output_min", "output_max"]
 MAXPOOL_FIELDS = [*POOL_HEAD, *POOL_GEOM, "dilation_height", "dilation_width", "output_min", "output_max"]
 
@@ -62,7 +90,7 @@ def _arr(a: np.ndarray) -> bytes:
 def quantize_multiplier(real: float) -> tuple[int, int]:
     """docs/quantization.md (3)."""
     frac, e = math.frexp(real)
-    m = int(math.floor(abs(frac) * 2**31 + 0.5))
+    m = math.floor(abs(frac) * 2**31 + 0.5)
     if m == 2**31:
         m, e = 2**30, e + 1
     return m, e
@@ -103,7 +131,6 @@ def dwconv_case(rng: np.random.Generator, **kw: int) -> bytes:
     p["input_zero_point"] = int(rng.choice([-128, 127])) if extreme else int(rng.integers(-128, 128))
     p["output_zero_point"] = int(rng.choice([-128, 127])) if extreme else int(rng.integers(-128, 128))
     p["output_min"], p["output_max"] = _clamp(rng, p["output_zero_point"])
-    taps = p["kernel_height"] * p["kernel_width"]
     x = rng.integers(-128, 128, size=(p["batch"], p["input_height"], p["input_width"], c), dtype=np.int8)
     w = rng.integers(-127, 128, size=(c, p["kernel_height"], p["kernel_width"], 1), dtype=np.int8)
     if extreme:
@@ -167,7 +194,10 @@ def pool_case(rng: np.random.Generator, family: int, **kw: int) -> bytes:
         c = kw.get("c", int(rng.integers(1, 18)))
         kh, kwid = kw.get("kh", int(rng.integers(1, 4))), kw.get("kw", int(rng.integers(1, 4)))
         sh, sw = kw.get("sh", int(rng.integers(1, 3))), kw.get("sw", int(rng.integers(1, 3)))
-        ph, pw = kw.get("ph", int(rng.integers(0, kh // 2 + 1))), kw.get("pw", int(rng.integers(0, kwid // 2 + 1)))
+        ph, pw = (
+            kw.get("ph", int(rng.integers(0, kh // 2 + 1))),
+            kw.get("pw", int(rng.integers(0, kwid // 2 + 1))),
+        )
         dh, dw = (kw.get("dh", 1), kw.get("dw", 1)) if family == 3 else (int(rng.integers(1, 3)), 1)
         ceil = bool(kw.get("ceil", int(rng.integers(0, 2))))
         oh, ow = _pool_out(h, kh, sh, ph, dh, ceil), _pool_out(w, kwid, sw, pw, dw, ceil)
@@ -199,9 +229,21 @@ def all_cases() -> bytes:
             cases.append(dwconv_case(rng, kh=kh, kw=kw, pt=kh // 2, pl=kw // 2))
     for _ in range(6):  # dilated 3x3, paddings up to 2, strides up to 3
         d = int(rng.integers(1, 3))
-        cases.append(dwconv_case(rng, h=int(rng.integers(3, 12)), w=int(rng.integers(3, 12)), dh=d, dw=3 - d,
-                                 pt=int(rng.integers(0, 3)), pl=int(rng.integers(0, 3)), pb=int(rng.integers(0, 3)),
-                                 pr=int(rng.integers(0, 3)), sh=int(rng.integers(1, 4)), sw=int(rng.integers(1, 4))))
+        cases.append(
+            dwconv_case(
+                rng,
+                h=int(rng.integers(3, 12)),
+                w=int(rng.integers(3, 12)),
+                dh=d,
+                dw=3 - d,
+                pt=int(rng.integers(0, 3)),
+                pl=int(rng.integers(0, 3)),
+                pb=int(rng.integers(0, 3)),
+                pr=int(rng.integers(0, 3)),
+                sh=int(rng.integers(1, 4)),
+                sw=int(rng.integers(1, 4)),
+            )
+        )
     cases.append(dwconv_case(rng, h=1, w=1, pt=1, pl=1, pb=1, pr=1, c=17))
     cases.append(dwconv_case(rng, h=8, w=8, pt=0, pl=2, pb=1, pr=0, c=9, sh=1, sw=1, extreme=True))
     # add: every count 1..67, aliasing either input, extreme parameters.
@@ -217,7 +259,9 @@ def all_cases() -> bytes:
         for h, w, c in ((5, 5, 17), (7, 3, 16), (1, 1, 5), (9, 9, 33)):
             cases.append(pool_case(rng, family, h=h, w=w, c=c, kh=h, kw=w, sh=1, sw=1, ph=0, pw=0))
         for include in (0, 1):
-            cases.append(pool_case(rng, family, h=6, w=7, c=11, kh=3, kw=3, sh=2, sw=2, ph=1, pw=1, include=include))
+            cases.append(
+                pool_case(rng, family, h=6, w=7, c=11, kh=3, kw=3, sh=2, sw=2, ph=1, pw=1, include=include)
+            )
     return b"".join(cases) + _i32(0)
 
 
@@ -269,19 +313,34 @@ def bench() -> None:
     elf = compile_program("cortex-m55", SOURCES, cache_root() / "mcu-tests" / "mve_dw")
     rng = np.random.default_rng(1)
     rows = [
-        ("dwconv 3x3 s1 32x32x32 (CMSIS-NN 0.81 M)", dwconv_case(rng, batch=1, h=32, w=32, c=32, sh=1, sw=1,
-                                                                 pt=1, pb=1, pl=1, pr=1, extreme=False), 294912),
-        ("dwconv 3x3 s2 32x32x32", dwconv_case(rng, batch=1, h=32, w=32, c=32, sh=2, sw=2, pt=0, pb=1, pl=0, pr=1,
-                                               extreme=False), 16 * 16 * 32 * 9),
+        (
+            "dwconv 3x3 s1 32x32x32 (CMSIS-NN 0.81 M)",
+            dwconv_case(rng, batch=1, h=32, w=32, c=32, sh=1, sw=1, pt=1, pb=1, pl=1, pr=1, extreme=False),
+            294912,
+        ),
+        (
+            "dwconv 3x3 s2 32x32x32",
+            dwconv_case(rng, batch=1, h=32, w=32, c=32, sh=2, sw=2, pt=0, pb=1, pl=0, pr=1, extreme=False),
+            16 * 16 * 32 * 9,
+        ),
         ("add 32x32x16 (IC)", add_case(rng, 32 * 32 * 16), 0),
         ("add 16x16x32 (IC)", add_case(rng, 16 * 16 * 32), 0),
         ("add 8x8x64 (IC)", add_case(rng, 8 * 8 * 64), 0),
-        ("avgpool global 25x5x64 (KWS)", pool_case(rng, 3, batch=1, h=25, w=5, c=64, kh=25, kw=5, sh=1, sw=1,
-                                                   ph=0, pw=0, ceil=0), 0),
-        ("avgpool global 3x3x64 (VWW)", pool_case(rng, 3, batch=1, h=3, w=3, c=64, kh=3, kw=3, sh=1, sw=1, ph=0,
-                                                  pw=0, ceil=0), 0),
-        ("maxpool 2x2 s2 32x32x16", pool_case(rng, 4, batch=1, h=32, w=32, c=16, kh=2, kw=2, sh=2, sw=2, ph=0,
-                                              pw=0, ceil=0), 0),
+        (
+            "avgpool global 25x5x64 (KWS)",
+            pool_case(rng, 3, batch=1, h=25, w=5, c=64, kh=25, kw=5, sh=1, sw=1, ph=0, pw=0, ceil=0),
+            0,
+        ),
+        (
+            "avgpool global 3x3x64 (VWW)",
+            pool_case(rng, 3, batch=1, h=3, w=3, c=64, kh=3, kw=3, sh=1, sw=1, ph=0, pw=0, ceil=0),
+            0,
+        ),
+        (
+            "maxpool 2x2 s2 32x32x16",
+            pool_case(rng, 4, batch=1, h=32, w=32, c=16, kh=2, kw=2, sh=2, sw=2, ph=0, pw=0, ceil=0),
+            0,
+        ),
     ]
     with tempfile.TemporaryDirectory() as d:
         for name, case, macs in rows:

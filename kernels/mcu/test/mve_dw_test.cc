@@ -82,8 +82,8 @@ long read_file(const char* path, uint8_t* buf, size_t capacity) {
 int compare(int index, const char* family, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     if (out_ref[i] != out_mve[i]) {
-      printf("case %d (%s): byte %u of %u: reference %d, mve %d\n", index, family, (unsigned)i, (unsigned)n,
-             out_ref[i], out_mve[i]);
+      printf("case %d (%s): byte %u of %u: reference %d, mve %d\n", index, family, (unsigned)i, (unsigned)n, out_ref[i],
+             out_mve[i]);
       return 1;
     }
   }
@@ -188,12 +188,8 @@ int main(int argc, char** argv) {
     const int32_t family = r.i32();
     if (family == 0) break;
     switch (family) {
-      case 1:
-        failures += dwconv(r, mode, index);
-        break;
-      case 2:
-        failures += add(r, mode, index);
-        break;
+      case 1: failures += dwconv(r, mode, index); break;
+      case 2: failures += add(r, mode, index); break;
       case 3:
         failures += pool<eb_qs8_avgpool_params>(r, mode, index, "avgpool", eb_qs8_avgpool_ref,
                                                 eb_qs8_avgpool_minmax_ukernel__mve);
@@ -202,9 +198,7 @@ int main(int argc, char** argv) {
         failures += pool<eb_qs8_maxpool_params>(r, mode, index, "maxpool", eb_qs8_maxpool_ref,
                                                 eb_qs8_maxpool_minmax_ukernel__mve);
         break;
-      default:
-        printf("case %d: unknown family %d\n", index, (int)family);
-        return 2;
+      default: printf("case %d: unknown family %d\n", index, (int)family); return 2;
     }
     if (mode != kCheck) break;
   }

@@ -87,9 +87,8 @@ struct Channel {
 };
 
 template <int O0, int O1, bool kRight, bool kTail>
-inline __attribute__((always_inline)) int32x4_t group(const int8_t* x, size_t outer, const Channel& ch,
-                                                      uint32x4_t off0, uint32x4_t off1, uint32x4_t off2,
-                                                      mve_pred16_t pred) {
+inline __attribute__((always_inline)) int32x4_t group(const int8_t* x, size_t outer, const Channel& ch, uint32x4_t off0,
+                                                      uint32x4_t off1, uint32x4_t off2, mve_pred16_t pred) {
   int32x4_t acc = vdupq_n_s32(ch.fold);
 #pragma GCC unroll 3
   for (int t = O0; t < O1; ++t, x += outer) {
@@ -194,9 +193,8 @@ void valid_taps(int32_t o, int32_t size, int32_t s, int32_t pad, int32_t d, int*
 }  // namespace
 
 extern "C" void eb_qs8_dwconv_minmax_ukernel__mve(const eb_qs8_conv_params* p, const int8_t* input,
-                                                   const int8_t* weights, const int32_t* bias,
-                                                   const int32_t* multiplier, const int32_t* shift, int8_t* output,
-                                                   const int32_t* consts) {
+                                                  const int8_t* weights, const int32_t* bias, const int32_t* multiplier,
+                                                  const int32_t* shift, int8_t* output, const int32_t* consts) {
   (void)bias;        // folded into consts
   (void)multiplier;  // copied into consts
   (void)shift;       // split into consts
