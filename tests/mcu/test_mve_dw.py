@@ -30,7 +30,7 @@ SOURCES = [
     KERNELS / "ukernels" / "qs8-vadd" / "ref.cc",
     KERNELS / "ukernels" / "qs8-avgpool" / "ref.cc",
     KERNELS / "ukernels" / "qs8-maxpool" / "ref.cc",
-    KERNELS / "ukernels" / "qs8-dwconv" / "qs8_dwconv_minmax__mve.cc",
+    KERNELS / "ukernels" / "qs8-conv" / "qs8_conv_dw_minmax__mve.cc",
     KERNELS / "ukernels" / "qs8-vadd" / "qs8_vadd_minmax__mve.cc",
     KERNELS / "ukernels" / "qs8-avgpool" / "qs8_avgpool_minmax__mve.cc",
     KERNELS / "ukernels" / "qs8-maxpool" / "qs8_maxpool_minmax__mve.cc",

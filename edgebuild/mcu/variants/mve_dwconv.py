@@ -1,4 +1,4 @@
-"""Cortex-M55 MVE (Helium) DEPTHWISE_CONV2D: kernels/ukernels/qs8-dwconv/qs8_dwconv_minmax__mve.cc.
+"""Cortex-M55 MVE (Helium) DEPTHWISE_CONV2D: kernels/ukernels/qs8-conv/qs8_conv_dw_minmax__mve.cc.
 
 Depth multiplier 1 (groups = input channels = output channels), any window, stride, dilation and padding. Built at
 build time: the weights re-laid per block of four channels, tap-major, and the requantization constants of each block
@@ -10,7 +10,7 @@ import numpy as np
 
 from edgebuild.mcu.variants import Constants, Params, Variant
 
-FUNCTION = "eb_qs8_dwconv_minmax_ukernel__mve"
+FUNCTION = "eb_qs8_conv_dw_minmax_ukernel__mve"
 
 
 def applies(p: Params) -> bool:
@@ -69,7 +69,7 @@ VARIANTS = [
             "const int32_t* bias, const int32_t* multiplier, const int32_t* shift, int8_t* output, "
             "const int32_t* consts);"
         ),
-        sources=("ukernels/qs8-dwconv/qs8_dwconv_minmax__mve.cc",),
+        sources=("ukernels/qs8-conv/qs8_conv_dw_minmax__mve.cc",),
         applies=applies,
         extra=extra,
         pack=pack,

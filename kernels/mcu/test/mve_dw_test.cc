@@ -19,9 +19,9 @@
 #include "edgebuild/ukernels.h"
 
 extern "C" {
-void eb_qs8_dwconv_minmax_ukernel__mve(const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weights,
-                                       const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
-                                       int8_t* output, const int32_t* consts);
+void eb_qs8_conv_dw_minmax_ukernel__mve(const eb_qs8_conv_params* p, const int8_t* input, const int8_t* weights,
+                                        const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
+                                        int8_t* output, const int32_t* consts);
 void eb_qs8_vadd_minmax_ukernel__mve(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const int8_t* b,
                                      int8_t* output);
 void eb_qs8_avgpool_minmax_ukernel__mve(const eb_qs8_avgpool_params* p, const int8_t* input, int8_t* output);
@@ -112,7 +112,7 @@ int dwconv(Reader& r, Mode mode, int index) {
   }
   if (mode == kMve || mode == kCheck) {
     if (mode == kMve) eb_profile_invoke_begin();
-    eb_qs8_dwconv_minmax_ukernel__mve(&p, input, packed, bias, mult, shift, out_mve, consts);
+    eb_qs8_conv_dw_minmax_ukernel__mve(&p, input, packed, bias, mult, shift, out_mve, consts);
     if (mode == kMve) eb_profile_invoke_end();
   }
   return mode == kCheck ? compare(index, "dwconv", n) : 0;

@@ -1,4 +1,4 @@
-// qs8_dwconv_minmax__mve.cc: int8 DEPTHWISE_CONV2D (depth multiplier 1) for Cortex-M55 MVE (Helium), the whole op.
+// qs8_conv_dw_minmax__mve.cc: int8 DEPTHWISE_CONV2D (depth multiplier 1) for Cortex-M55 MVE (Helium), the whole op.
 // Reference twin: eb_qs8_conv_ref with groups = channels (qs8-conv/ref.cc); equal bit for bit
 // (kernels/mcu/test/mve_dw_test.cc under qemu-system-arm -M mps3-an547, tests/mcu/test_mve_dw.py).
 //
@@ -192,9 +192,10 @@ void valid_taps(int32_t o, int32_t size, int32_t s, int32_t pad, int32_t d, int*
 
 }  // namespace
 
-extern "C" void eb_qs8_dwconv_minmax_ukernel__mve(const eb_qs8_conv_params* p, const int8_t* input,
-                                                  const int8_t* weights, const int32_t* bias, const int32_t* multiplier,
-                                                  const int32_t* shift, int8_t* output, const int32_t* consts) {
+extern "C" void eb_qs8_conv_dw_minmax_ukernel__mve(const eb_qs8_conv_params* p, const int8_t* input,
+                                                   const int8_t* weights, const int32_t* bias,
+                                                   const int32_t* multiplier, const int32_t* shift, int8_t* output,
+                                                   const int32_t* consts) {
   (void)bias;        // folded into consts
   (void)multiplier;  // copied into consts
   (void)shift;       // split into consts
