@@ -177,7 +177,10 @@ def add_case(rng: np.random.Generator, count: int, alias: int = 0, extreme: bool
     p["output_min"], p["output_max"] = _clamp(rng, p["output_zero_point"])
     a = rng.integers(-128, 128, size=count, dtype=np.int8)
     b = rng.integers(-128, 128, size=count, dtype=np.int8)
-    return _i32(2, *(p[f] for f in VADD_FIELDS), count, alias) + _arr(a) + _arr(b)
+    v = choose("add", "mve", p)
+    assert v is not None and v.extra is not None
+    tables = b"".join(_arr(t) for t in v.extra(p, {}))
+    return _i32(2, *(p[f] for f in VADD_FIELDS), count, alias) + _arr(a) + _arr(b) + tables
 
 
 def _pool_out(size: int, k: int, s: int, pad: int, d: int, ceil: bool) -> int:

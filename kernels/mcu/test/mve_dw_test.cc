@@ -7,7 +7,8 @@
 // (0 ends the file); arrays are padded to 4 bytes:
 //   1 dwconv   20 eb_qs8_conv_params fields, has_bias; input, weights [C][KH·KW], packed weights [⌈C/4⌉][KH·KW][4],
 //              bias (if has_bias), multiplier, shift (int32 [C] each), consts (int32 [⌈C/4⌉][4][4])
-//   2 add      12 eb_qs8_vadd_params fields (table NULL), count, alias (0: own output, 1: output = a, 2: = b); a, b
+//   2 add      12 eb_qs8_vadd_params fields (table NULL), count, alias (0: own output, 1: output = a, 2: = b); a, b,
+//              table_a, table_b (int32 [256] each)
 //   3 avgpool  16 eb_qs8_avgpool_params fields; input
 //   4 maxpool  16 eb_qs8_maxpool_params fields; input
 // Usage: mve_dw_test <file> check      every case, reference vs variant; exit 1 on any difference
@@ -23,7 +24,7 @@ void eb_qs8_conv_dw_minmax_ukernel__mve(const eb_qs8_conv_params* p, const int8_
                                         const int32_t* bias, const int32_t* multiplier, const int32_t* shift,
                                         int8_t* output, const int32_t* consts);
 void eb_qs8_vadd_minmax_ukernel__mve(const eb_qs8_vadd_params* p, size_t count, const int8_t* a, const int8_t* b,
-                                     int8_t* output);
+                                     int8_t* output, const int32_t* table_a, const int32_t* table_b);
 void eb_qs8_avgpool_minmax_ukernel__mve(const eb_qs8_avgpool_params* p, const int8_t* input, int8_t* output);
 void eb_qs8_maxpool_minmax_ukernel__mve(const eb_qs8_maxpool_params* p, const int8_t* input, int8_t* output);
 __attribute__((noinline)) void eb_profile_invoke_begin(void) { __asm__ volatile(""); }
@@ -127,6 +128,8 @@ int add(Reader& r, Mode mode, int index) {
   const int32_t alias = r.i32();
   const int8_t* a = r.array<int8_t>(count);
   const int8_t* b = r.array<int8_t>(count);
+  const int32_t* table_a = r.array<int32_t>(256);
+  const int32_t* table_b = r.array<int32_t>(256);
   if (mode == kRef || mode == kCheck) {
     if (mode == kRef) eb_profile_invoke_begin();
     eb_qs8_vadd_ref(&p, count, a, b, out_ref);
@@ -143,7 +146,7 @@ int add(Reader& r, Mode mode, int index) {
       out = alias_buf;
     }
     if (mode == kMve) eb_profile_invoke_begin();
-    eb_qs8_vadd_minmax_ukernel__mve(&p, count, a_in, b_in, out);
+    eb_qs8_vadd_minmax_ukernel__mve(&p, count, a_in, b_in, out, table_a, table_b);
     if (mode == kMve) eb_profile_invoke_end();
     if (alias != 0) memcpy(out_mve, alias_buf, count);
   }
