@@ -261,6 +261,9 @@ def all_cases() -> bytes:
             cases.append(pool_case(rng, family))
         for h, w, c in ((5, 5, 17), (7, 3, 16), (1, 1, 5), (9, 9, 33)):
             cases.append(pool_case(rng, family, h=h, w=w, c=c, kh=h, kw=w, sh=1, sw=1, ph=0, pw=0))
+        # Windows over 256 taps (avgpool's int32 sums) and over 5781 (its int64 division).
+        cases.append(pool_case(rng, family, h=17, w=19, c=5, kh=17, kw=19, sh=1, sw=1, ph=0, pw=0, batch=1))
+        cases.append(pool_case(rng, family, h=77, w=76, c=3, kh=77, kw=76, sh=1, sw=1, ph=0, pw=0, batch=1))
         for include in (0, 1):
             cases.append(
                 pool_case(rng, family, h=6, w=7, c=11, kh=3, kw=3, sh=2, sw=2, ph=1, pw=1, include=include)
