@@ -86,6 +86,15 @@ struct Channel {
   int32_t fold, m, rneg, left, zp_y;
 };
 
+// docs/quantization.md (5) with the channel's scalar (m, e), as requant__mve.h: sat32(acc·2^left) (left is 0 for
+// e <= 0, and VQSHL by 0 changes nothing), SRDHM, then for e < 0 RDBPOT's tie fix and rounding shift; + zp_y.
+template <bool kRight>
+inline __attribute__((always_inline)) int32x4_t requant(int32x4_t acc, const Channel& ch) {
+  acc = vqrdmulhq_n_s32(vqshlq_r_s32(acc, ch.left), ch.m);
+  if (kRight) acc = vrshlq_n_s32(vqaddq_s32(acc, vshrq_n_s32(acc, 31)), ch.rneg);
+  return vqaddq_n_s32(acc, ch.zp_y);
+}
+
 template <int O0, int O1, bool kRight, bool kTail>
 inline __attribute__((always_inline)) int32x4_t group(const int8_t* x, size_t outer, const Channel& ch, uint32x4_t off0,
                                                       uint32x4_t off1, uint32x4_t off2, mve_pred16_t pred) {
@@ -102,11 +111,29 @@ inline __attribute__((always_inline)) int32x4_t group(const int8_t* x, size_t ou
       acc = vmlaq_n_s32(acc, vldrbq_gather_offset_s32(x, off2), ch.w[3 * t + 2]);
     }
   }
-  // docs/quantization.md (5) with scalar (m, e), as requant__mve.h: sat32(acc·2^left) (left is 0 for e <= 0, and
-  // VQSHL by 0 changes nothing), SRDHM, then for e < 0 RDBPOT's tie fix and rounding shift.
-  acc = vqrdmulhq_n_s32(vqshlq_r_s32(acc, ch.left), ch.m);
-  if (kRight) acc = vrshlq_n_s32(vqaddq_s32(acc, vshrq_n_s32(acc, 31)), ch.rneg);
-  return vqaddq_n_s32(acc, ch.zp_y);
+  return requant<kRight>(acc, ch);
+}
+
+// Two lines whose windows overlap in all but one outer tap (the interior at row stride = row dilation): line 1's
+// outer tap t is line 0's tap t + 1, so 4 outer taps' gathers (12) serve 18 multiply-accumulates.
+template <bool kRight>
+inline __attribute__((always_inline)) void group_pair(const int8_t* x, size_t outer, const Channel& ch, uint32x4_t off0,
+                                                      uint32x4_t off1, uint32x4_t off2, int32x4_t* q0, int32x4_t* q1) {
+  int32x4_t acc0 = vdupq_n_s32(ch.fold), acc1 = acc0;
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; ++r, x += outer) {
+    int32x4_t g = vldrbq_gather_offset_s32(x, off0);
+    if (r < 3) acc0 = vmlaq_n_s32(acc0, g, ch.w[3 * r]);
+    if (r > 0) acc1 = vmlaq_n_s32(acc1, g, ch.w[3 * r - 3]);
+    g = vldrbq_gather_offset_s32(x, off1);
+    if (r < 3) acc0 = vmlaq_n_s32(acc0, g, ch.w[3 * r + 1]);
+    if (r > 0) acc1 = vmlaq_n_s32(acc1, g, ch.w[3 * r - 2]);
+    g = vldrbq_gather_offset_s32(x, off2);
+    if (r < 3) acc0 = vmlaq_n_s32(acc0, g, ch.w[3 * r + 2]);
+    if (r > 0) acc1 = vmlaq_n_s32(acc1, g, ch.w[3 * r - 1]);
+  }
+  *q0 = requant<kRight>(acc0, ch);
+  *q1 = requant<kRight>(acc1, ch);
 }
 
 template <int O0, int O1, bool kRight>
@@ -119,7 +146,28 @@ __attribute__((noinline)) void lines_channel(const Out& o, const Lines& l, const
   const size_t outer = l.outer, x_step = 4 * (size_t)l.lane_in, y_step = 4 * (size_t)l.lane_out;
   const int8_t* x_line = l.x + c;
   int8_t* y_line = l.y + c;
-  for (int32_t i = 0; i < l.lines; ++i, x_line += l.line_in, y_line += l.line_out) {
+  int32_t i = 0;
+  if (O0 == 0 && O1 == 3 && l.line_in == outer) {
+    for (; i + 2 <= l.lines; i += 2, x_line += 2 * l.line_in, y_line += 2 * l.line_out) {
+      const int8_t* x = x_line;
+      int8_t* y = y_line;
+      for (int32_t j = 4; j <= l.lanes; j += 4, x += x_step, y += y_step) {
+        int32x4_t q0, q1;
+        group_pair<kRight>(x, outer, ch, off0, off1, off2, &q0, &q1);
+        vstrbq_scatter_offset_s32(y, out_off, vminq_s32(vmaxq_s32(q0, lo), hi));
+        vstrbq_scatter_offset_s32(y + l.line_out, out_off, vminq_s32(vmaxq_s32(q1, lo), hi));
+      }
+      const int32_t j = l.lanes % 4;
+      if (j > 0) {  // the lanes' tail, one line at a time
+        const mve_pred16_t pred = vctp32q((uint32_t)j);
+        for (int k = 0; k < 2; ++k, x += l.line_in, y += l.line_out) {
+          const int32x4_t q = group<O0, O1, kRight, true>(x, outer, ch, off0, off1, off2, pred);
+          vstrbq_scatter_offset_p_s32(y, out_off, vminq_s32(vmaxq_s32(q, lo), hi), pred);
+        }
+      }
+    }
+  }
+  for (; i < l.lines; ++i, x_line += l.line_in, y_line += l.line_out) {
     const int8_t* x = x_line;
     int8_t* y = y_line;
     int32_t j = l.lanes;
