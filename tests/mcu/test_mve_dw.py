@@ -329,6 +329,21 @@ def bench() -> None:
             dwconv_case(rng, batch=1, h=32, w=32, c=32, sh=2, sw=2, pt=0, pb=1, pl=0, pr=1, extreme=False),
             16 * 16 * 32 * 9,
         ),
+        (
+            "dwconv 3x3 s1 25x5x64 (KWS)",
+            dwconv_case(rng, batch=1, h=25, w=5, c=64, sh=1, sw=1, pt=1, pb=1, pl=1, pr=1, extreme=False),
+            25 * 5 * 64 * 9,
+        ),
+        (
+            "dwconv 3x3 s1 48x48x8 (VWW)",
+            dwconv_case(rng, batch=1, h=48, w=48, c=8, sh=1, sw=1, pt=1, pb=1, pl=1, pr=1, extreme=False),
+            48 * 48 * 8 * 9,
+        ),
+        (
+            "dwconv 3x3 s2 48x48x16 (VWW)",
+            dwconv_case(rng, batch=1, h=48, w=48, c=16, sh=2, sw=2, pt=0, pb=1, pl=0, pr=1, extreme=False),
+            24 * 24 * 16 * 9,
+        ),
         ("add 32x32x16 (IC)", add_case(rng, 32 * 32 * 16), 0),
         ("add 16x16x32 (IC)", add_case(rng, 16 * 16 * 32), 0),
         ("add 8x8x64 (IC)", add_case(rng, 8 * 8 * 64), 0),

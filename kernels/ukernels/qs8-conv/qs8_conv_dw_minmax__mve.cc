@@ -289,7 +289,22 @@ extern "C" void eb_qs8_conv_dw_minmax_ukernel__mve(const eb_qs8_conv_params* p, 
       l.x = input + (size_t)(oh_lo * sh - pt) * row + x_col;
       l.y = output + (size_t)oh_lo * out_row + y_col;
       l.lines = oh_hi - oh_lo;
-      run_lines(o, l, 0, 3, weights, consts);
+      if (oh_hi - oh_lo > ow_hi - ow_lo) {
+        // A tall interior (KWS's 25×5 maps: 3 interior columns) runs its lines along the rows: more full vectors.
+        Lines t = l;
+        t.lane_in = (uint32_t)l.line_in;
+        t.lane_out = (uint32_t)l.line_out;
+        t.inner = (uint32_t)l.outer;
+        t.outer = l.inner;
+        t.line_in = l.lane_in;
+        t.line_out = l.lane_out;
+        t.lanes = l.lines;
+        t.lines = l.lanes;
+        t.transposed = true;
+        run_lines(o, t, 0, 3, weights, consts);
+      } else {
+        run_lines(o, l, 0, 3, weights, consts);
+      }
       l.lines = 1;
       for (int32_t oh = 0; oh < OH; ++oh) {
         if (oh == oh_lo) oh = oh_hi;
