@@ -136,13 +136,19 @@ inline __attribute__((always_inline)) void group_pair(const int8_t* x, size_t ou
   *q1 = requant<kRight>(acc1, ch);
 }
 
+// The gather and scatter offsets of a set of lines, and the clamp.
+struct Vectors {
+  int32x4_t lo, hi;
+  uint32x4_t off0, off1, off2, out_off;
+};
+
+// The lines of one channel (c: its offset in a pixel). A function of its own: inlined into the channel loop, GCC 12
+// keeps fewer of the channel's weights in core registers.
 template <int O0, int O1, bool kRight>
-__attribute__((noinline)) void lines_channel(const Out& o, const Lines& l, const Channel& channel, size_t c) {
+__attribute__((noinline)) void lines_channel(const Lines& l, const Channel& channel, size_t c, const Vectors& v) {
   const Channel ch = channel;
-  const int32x4_t lo = o.lo, hi = o.hi;
-  const uint32x4_t off0 = vmulq_n_u32(vidupq_n_u32(0, 1), l.lane_in);
-  const uint32x4_t off1 = vaddq_n_u32(off0, l.inner), off2 = vaddq_n_u32(off0, 2 * l.inner);
-  const uint32x4_t out_off = vmulq_n_u32(vidupq_n_u32(0, 1), l.lane_out);
+  const int32x4_t lo = v.lo, hi = v.hi;
+  const uint32x4_t off0 = v.off0, off1 = v.off1, off2 = v.off2, out_off = v.out_off;
   const size_t outer = l.outer, x_step = 4 * (size_t)l.lane_in, y_step = 4 * (size_t)l.lane_out;
   const int8_t* x_line = l.x + c;
   int8_t* y_line = l.y + c;
@@ -183,14 +189,16 @@ __attribute__((noinline)) void lines_channel(const Out& o, const Lines& l, const
   }
 }
 
-using LinesFn = void (*)(const Out&, const Lines&, const Channel&, size_t);
-
-// Every channel of `l`, whose valid outer taps are [o0, o1) (o1 − o0 >= 2).
-void run_lines(const Out& o, const Lines& l, int o0, int o1, const int8_t* weights, const int32_t* consts) {
-  static const LinesFn kFns[3][2] = {{lines_channel<0, 3, false>, lines_channel<0, 3, true>},
-                                     {lines_channel<1, 3, false>, lines_channel<1, 3, true>},
-                                     {lines_channel<0, 2, false>, lines_channel<0, 2, true>}};
-  const int shape = o0 == 1 ? 1 : (o1 == 2 ? 2 : 0);
+// Every channel of `l`, whose valid outer taps are [O0, O1).
+template <int O0, int O1>
+__attribute__((noinline)) void lines_all(const Out& o, const Lines& l, const int8_t* weights, const int32_t* consts) {
+  Vectors v;
+  v.lo = o.lo;
+  v.hi = o.hi;
+  v.off0 = vmulq_n_u32(vidupq_n_u32(0, 1), l.lane_in);
+  v.off1 = vaddq_n_u32(v.off0, l.inner);
+  v.off2 = vaddq_n_u32(v.off0, 2 * l.inner);
+  v.out_off = vmulq_n_u32(vidupq_n_u32(0, 1), l.lane_out);
   for (size_t c = 0; c < l.C; ++c) {
     const int8_t* wt = weights + (c / 4) * 36 + c % 4;  // tap t of the channel at wt[4t], t = kh·3 + kw
     const int32_t* k = consts + (c / 4) * 16 + c % 4;
@@ -200,7 +208,7 @@ void run_lines(const Out& o, const Lines& l, int o0, int o1, const int8_t* weigh
       for (int b = 0; b < 3; ++b) {
         const int32_t w = wt[4 * (l.transposed ? b * 3 + a : a * 3 + b)];
         ch.w[a * 3 + b] = w;
-        if (a < o0 || a >= o1) pad += w;
+        if (a < O0 || a >= O1) pad += w;
       }
     }
     // Those taps add zp_x·w (wrapping, as every product of the sum).
@@ -209,7 +217,22 @@ void run_lines(const Out& o, const Lines& l, int o0, int o1, const int8_t* weigh
     ch.left = k[8];
     ch.rneg = k[12];
     ch.zp_y = o.zp_y;
-    kFns[shape][k[12] < 0 ? 1 : 0](o, l, ch, c);
+    if (ch.rneg < 0) {
+      lines_channel<O0, O1, true>(l, ch, c, v);
+    } else {
+      lines_channel<O0, O1, false>(l, ch, c, v);
+    }
+  }
+}
+
+// Every channel of `l`, whose valid outer taps are [o0, o1) (o1 − o0 >= 2).
+void run_lines(const Out& o, const Lines& l, int o0, int o1, const int8_t* weights, const int32_t* consts) {
+  if (o0 == 1) {
+    lines_all<1, 3>(o, l, weights, consts);
+  } else if (o1 == 2) {
+    lines_all<0, 2>(o, l, weights, consts);
+  } else {
+    lines_all<0, 3>(o, l, weights, consts);
   }
 }
 
