@@ -248,6 +248,10 @@ def all_cases() -> bytes:
             )
         )
     cases.append(dwconv_case(rng, h=1, w=1, pt=1, pl=1, pb=1, pr=1, c=17))
+    # More channels (larger gather offsets), tall and wide maps (the interior's lines along rows or columns).
+    cases.append(dwconv_case(rng, h=6, w=5, c=64, sh=1, sw=1, pt=1, pb=1, pl=1, pr=1, batch=2))
+    cases.append(dwconv_case(rng, h=11, w=4, c=7, sh=1, sw=1, pt=1, pb=1, pl=1, pr=1))
+    cases.append(dwconv_case(rng, h=4, w=13, c=6, sh=2, sw=1, pt=1, pb=0, pl=0, pr=1))
     cases.append(dwconv_case(rng, h=8, w=8, pt=0, pl=2, pb=1, pr=0, c=9, sh=1, sw=1, extreme=True))
     # add: every count 1..67, aliasing either input, extreme parameters.
     for n in range(1, 68):
