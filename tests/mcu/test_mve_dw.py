@@ -135,8 +135,13 @@ def dwconv_case(rng: np.random.Generator, **kw: int) -> bytes:
     w = rng.integers(-127, 128, size=(c, p["kernel_height"], p["kernel_width"], 1), dtype=np.int8)
     if extreme:
         w[rng.random(w.shape) < 0.5] = int(rng.choice([-127, 127]))
+    ties = kw.get("ties", 0)
+    if ties:  # small sums and right shifts of 1..3: RDBPOT's ties inside the clamp range
+        x = np.clip(p["input_zero_point"] + rng.integers(-3, 4, size=x.shape), -128, 127).astype(np.int8)
+        w = rng.integers(-3, 4, size=w.shape, dtype=np.int8)
     has_bias = int(rng.integers(0, 4)) != 0
-    bias = rng.integers(-(2**20), 2**20, size=c).astype(np.int32) if has_bias else None
+    bias_range = 20 if ties else 2**20
+    bias = rng.integers(-bias_range, bias_range, size=c).astype(np.int32) if has_bias else None
     mult = rng.integers(2**30, 2**31, size=c, dtype=np.int64).astype(np.int32)
     mult[rng.random(c) < 0.2] = 2**31 - 1
     mult[rng.random(c) < 0.2] = 2**30
@@ -144,6 +149,8 @@ def dwconv_case(rng: np.random.Generator, **kw: int) -> bytes:
     # where RDBPOT's ties (its round half away from zero against MVE's half up) are frequent.
     lo_e, hi_e = [(-31, 4), (-14, -4), (-3, 0)][kw.get("exponents", int(rng.integers(0, 3)))]
     shift = rng.integers(lo_e, hi_e + 1, size=c).astype(np.int32)
+    if ties:
+        shift = rng.integers(-3, 0, size=c).astype(np.int32)
     consts = {"weights": w, "bias": bias, "multiplier": mult, "shift": shift}
     v = choose("dwconv", "mve", p)
     assert v is not None and v.pack is not None and v.extra is not None
@@ -154,7 +161,9 @@ def dwconv_case(rng: np.random.Generator, **kw: int) -> bytes:
     return out
 
 
-def add_case(rng: np.random.Generator, count: int, alias: int = 0, extreme: bool = False) -> bytes:
+def add_case(
+    rng: np.random.Generator, count: int, alias: int = 0, extreme: bool = False, ties: bool = False
+) -> bytes:
     p = {
         "a_zero_point": int(rng.integers(-128, 128)),
         "b_zero_point": int(rng.integers(-128, 128)),
@@ -174,6 +183,12 @@ def add_case(rng: np.random.Generator, count: int, alias: int = 0, extreme: bool
         p["a_multiplier"], p["a_shift"] = quantize_multiplier(sa / s)
         p["b_multiplier"], p["b_shift"] = quantize_multiplier(sb / s)
         p["output_multiplier"], p["output_shift"] = quantize_multiplier(s / (2**20 * sy))
+    if ties:  # halves at every step and small right shifts: ties of (4a) and (4b) inside the clamp range
+        p["left_shift"] = 0
+        p["a_multiplier"] = p["b_multiplier"] = 2**30
+        p["a_shift"] = p["b_shift"] = 0
+        p["output_multiplier"] = int(rng.choice([2**30, int(rng.integers(2**30, 2**31))]))
+        p["output_shift"] = int(rng.integers(-3, 0))
     p["output_min"], p["output_max"] = _clamp(rng, p["output_zero_point"])
     a = rng.integers(-128, 128, size=count, dtype=np.int8)
     b = rng.integers(-128, 128, size=count, dtype=np.int8)
@@ -227,6 +242,10 @@ def all_cases() -> bytes:
             cases.append(dwconv_case(rng, c=c, sh=s, sw=s, pt=1, pb=1, pl=1, pr=1, h=7, w=9))
     for _ in range(40):
         cases.append(dwconv_case(rng))
+    for _ in range(10):  # ties of RDBPOT at stride 1 with 3x3 windows (every path of the kernel)
+        cases.append(
+            dwconv_case(rng, ties=1, sh=1, sw=1, h=int(rng.integers(4, 12)), w=int(rng.integers(4, 12)))
+        )
     for kh, kw in ((1, 1), (5, 5), (3, 1), (1, 3), (7, 7)):
         for _ in range(2):
             cases.append(dwconv_case(rng, kh=kh, kw=kw, pt=kh // 2, pl=kw // 2))
@@ -256,6 +275,8 @@ def all_cases() -> bytes:
     # add: every count 1..67, aliasing either input, extreme parameters.
     for n in range(1, 68):
         cases.append(add_case(rng, n, alias=n % 3, extreme=n % 4 == 0))
+    for n in (5, 8, 13, 64, 64, 64, 100, 301):
+        cases.append(add_case(rng, n, alias=n % 3, ties=True))
     for n in (128, 200, 1024):
         cases.append(add_case(rng, n, alias=int(rng.integers(0, 3))))
         cases.append(add_case(rng, n, extreme=True))
@@ -293,7 +314,9 @@ def test_mve_dw_bit_exact(elf: Path, tmp_path: Path) -> None:
 def test_mve_dw_tester_can_fail(elf: Path, tmp_path: Path) -> None:
     """A case the variant cannot match (a packed weight flipped) must fail: the comparison is live."""
     rng = np.random.default_rng(7)
-    case = bytearray(dwconv_case(rng, c=5, h=4, w=4, pt=1, pb=1, pl=1, pr=1, sh=1, sw=1, extreme=False))
+    case = bytearray(
+        dwconv_case(rng, c=5, h=4, w=4, pt=1, pb=1, pl=1, pr=1, sh=1, sw=1, extreme=False, exponents=1)
+    )
     # The packed weights follow the header (family, 20 fields, has_bias), the input and the reference weights.
     header = 4 * 22
     batch = struct.unpack_from("<i", case, 4)[0]
@@ -325,27 +348,37 @@ def bench() -> None:
     rows = [
         (
             "dwconv 3x3 s1 32x32x32 (CMSIS-NN 0.81 M)",
-            dwconv_case(rng, batch=1, h=32, w=32, c=32, sh=1, sw=1, pt=1, pb=1, pl=1, pr=1, extreme=False),
+            dwconv_case(
+                rng, batch=1, h=32, w=32, c=32, sh=1, sw=1, pt=1, pb=1, pl=1, pr=1, extreme=False, exponents=1
+            ),
             294912,
         ),
         (
             "dwconv 3x3 s2 32x32x32",
-            dwconv_case(rng, batch=1, h=32, w=32, c=32, sh=2, sw=2, pt=0, pb=1, pl=0, pr=1, extreme=False),
+            dwconv_case(
+                rng, batch=1, h=32, w=32, c=32, sh=2, sw=2, pt=0, pb=1, pl=0, pr=1, extreme=False, exponents=1
+            ),
             16 * 16 * 32 * 9,
         ),
         (
             "dwconv 3x3 s1 25x5x64 (KWS)",
-            dwconv_case(rng, batch=1, h=25, w=5, c=64, sh=1, sw=1, pt=1, pb=1, pl=1, pr=1, extreme=False),
+            dwconv_case(
+                rng, batch=1, h=25, w=5, c=64, sh=1, sw=1, pt=1, pb=1, pl=1, pr=1, extreme=False, exponents=1
+            ),
             25 * 5 * 64 * 9,
         ),
         (
             "dwconv 3x3 s1 48x48x8 (VWW)",
-            dwconv_case(rng, batch=1, h=48, w=48, c=8, sh=1, sw=1, pt=1, pb=1, pl=1, pr=1, extreme=False),
+            dwconv_case(
+                rng, batch=1, h=48, w=48, c=8, sh=1, sw=1, pt=1, pb=1, pl=1, pr=1, extreme=False, exponents=1
+            ),
             48 * 48 * 8 * 9,
         ),
         (
             "dwconv 3x3 s2 48x48x16 (VWW)",
-            dwconv_case(rng, batch=1, h=48, w=48, c=16, sh=2, sw=2, pt=0, pb=1, pl=0, pr=1, extreme=False),
+            dwconv_case(
+                rng, batch=1, h=48, w=48, c=16, sh=2, sw=2, pt=0, pb=1, pl=0, pr=1, extreme=False, exponents=1
+            ),
             24 * 24 * 16 * 9,
         ),
         ("add 32x32x16 (IC)", add_case(rng, 32 * 32 * 16), 0),

@@ -86,6 +86,113 @@ struct Channel {
   int32_t fold, m, rneg, left, zp_y;
 };
 
+// What pair_groups_asm reads, at the offsets it reads them.
+struct AsmChannel {
+  int32_t w[9];
+  int32_t fold, m, rneg, zp_y;
+  int32_t unused[3];
+  int32_t hi[4];  // the clamp's upper bound (16-byte aligned from the struct's start)
+};
+static_assert(offsetof(AsmChannel, fold) == 36 && offsetof(AsmChannel, m) == 40 && offsetof(AsmChannel, rneg) == 44 &&
+                  offsetof(AsmChannel, zp_y) == 48 && offsetof(AsmChannel, hi) == 64,
+              "pair_groups_asm reads these offsets");
+
+// `groups` steps of group_pair for a channel with e < 0 (left 0, right shift n >= 1), in inline assembly: GCC 12
+// keeps 8 q registers and 9 scalar weights for this loop poorly (it spills the accumulators' start value and
+// reloads weights and constants around every group: 86 instructions a step). Here the weights of a window row are
+// loaded once, into the 3 registers the next row's multiply-accumulates for line 1 reuse, the requantization's
+// scalars into the same registers after the sums, and the clamp's upper bound into the gather register: 70
+// instructions a step, the same operations as group_pair + requant<true> + the clamp (equal outputs, tested).
+__attribute__((noinline)) void pair_groups_asm(const int8_t* x, int8_t* y, int32_t groups, size_t outer, size_t x_step,
+                                               size_t y_step, size_t line_out, const AsmChannel* ch, uint32x4_t off0,
+                                               uint32x4_t off1, uint32x4_t off2, uint32x4_t out_off, int32x4_t lo) {
+  int32x4_t acc0, acc1, g;
+  const int8_t* xr;
+  int32_t w0, w1, w2;
+  __asm__ volatile(
+      "dls lr, %[n]\n"
+      "1:\n"
+      "ldr %[w0], [%[ch], #36]\n"
+      "vdup.32 %q[a0], %[w0]\n"
+      "vmov %q[a1], %q[a0]\n"
+      "mov %[xr], %[x]\n"
+      // window row 0: line 0 only
+      "ldr %[w0], [%[ch], #0]\n"
+      "ldr %[w1], [%[ch], #4]\n"
+      "ldr %[w2], [%[ch], #8]\n"
+      "vldrb.s32 %q[g], [%[xr], %q[o0]]\n"
+      "vmla.s32 %q[a0], %q[g], %[w0]\n"
+      "vldrb.s32 %q[g], [%[xr], %q[o1]]\n"
+      "vmla.s32 %q[a0], %q[g], %[w1]\n"
+      "vldrb.s32 %q[g], [%[xr], %q[o2]]\n"
+      "vmla.s32 %q[a0], %q[g], %[w2]\n"
+      "add %[xr], %[outer]\n"
+      // input rows 1 and 2: line 1 with the previous row's weights, line 0 with this row's
+      "vldrb.s32 %q[g], [%[xr], %q[o0]]\n"
+      "vmla.s32 %q[a1], %q[g], %[w0]\n"
+      "ldr %[w0], [%[ch], #12]\n"
+      "vmla.s32 %q[a0], %q[g], %[w0]\n"
+      "vldrb.s32 %q[g], [%[xr], %q[o1]]\n"
+      "vmla.s32 %q[a1], %q[g], %[w1]\n"
+      "ldr %[w1], [%[ch], #16]\n"
+      "vmla.s32 %q[a0], %q[g], %[w1]\n"
+      "vldrb.s32 %q[g], [%[xr], %q[o2]]\n"
+      "vmla.s32 %q[a1], %q[g], %[w2]\n"
+      "ldr %[w2], [%[ch], #20]\n"
+      "vmla.s32 %q[a0], %q[g], %[w2]\n"
+      "add %[xr], %[outer]\n"
+      "vldrb.s32 %q[g], [%[xr], %q[o0]]\n"
+      "vmla.s32 %q[a1], %q[g], %[w0]\n"
+      "ldr %[w0], [%[ch], #24]\n"
+      "vmla.s32 %q[a0], %q[g], %[w0]\n"
+      "vldrb.s32 %q[g], [%[xr], %q[o1]]\n"
+      "vmla.s32 %q[a1], %q[g], %[w1]\n"
+      "ldr %[w1], [%[ch], #28]\n"
+      "vmla.s32 %q[a0], %q[g], %[w1]\n"
+      "vldrb.s32 %q[g], [%[xr], %q[o2]]\n"
+      "vmla.s32 %q[a1], %q[g], %[w2]\n"
+      "ldr %[w2], [%[ch], #32]\n"
+      "vmla.s32 %q[a0], %q[g], %[w2]\n"
+      "add %[xr], %[outer]\n"
+      // input row 3: line 1 only
+      "vldrb.s32 %q[g], [%[xr], %q[o0]]\n"
+      "vmla.s32 %q[a1], %q[g], %[w0]\n"
+      "vldrb.s32 %q[g], [%[xr], %q[o1]]\n"
+      "vmla.s32 %q[a1], %q[g], %[w1]\n"
+      "vldrb.s32 %q[g], [%[xr], %q[o2]]\n"
+      "vmla.s32 %q[a1], %q[g], %[w2]\n"
+      // requant<true> (SRDHM, the tie fix, the rounding shift, + zp_y) and the clamp, line 0 then line 1
+      "ldr %[w0], [%[ch], #40]\n"
+      "ldr %[w1], [%[ch], #44]\n"
+      "ldr %[w2], [%[ch], #48]\n"
+      "vqrdmulh.s32 %q[a0], %q[a0], %[w0]\n"
+      "vshr.s32 %q[g], %q[a0], #31\n"
+      "vqadd.s32 %q[a0], %q[a0], %q[g]\n"
+      "vrshl.s32 %q[a0], %[w1]\n"
+      "vqadd.s32 %q[a0], %q[a0], %[w2]\n"
+      "vldrw.32 %q[g], [%[ch], #64]\n"
+      "vmax.s32 %q[a0], %q[a0], %q[lo]\n"
+      "vmin.s32 %q[a0], %q[a0], %q[g]\n"
+      "vstrb.32 %q[a0], [%[y], %q[oo]]\n"
+      "vqrdmulh.s32 %q[a1], %q[a1], %[w0]\n"
+      "vshr.s32 %q[a0], %q[a1], #31\n"
+      "vqadd.s32 %q[a1], %q[a1], %q[a0]\n"
+      "vrshl.s32 %q[a1], %[w1]\n"
+      "vqadd.s32 %q[a1], %q[a1], %[w2]\n"
+      "vmax.s32 %q[a1], %q[a1], %q[lo]\n"
+      "vmin.s32 %q[a1], %q[a1], %q[g]\n"
+      "add %[xr], %[y], %[lout]\n"
+      "vstrb.32 %q[a1], [%[xr], %q[oo]]\n"
+      "add %[x], %[xs]\n"
+      "add %[y], %[ys]\n"
+      "le lr, 1b\n"
+      : [x] "+r"(x), [y] "+r"(y), [xr] "=&r"(xr), [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [a0] "=&w"(acc0),
+        [a1] "=&w"(acc1), [g] "=&w"(g)
+      : [n] "r"(groups), [outer] "r"(outer), [xs] "r"(x_step), [ys] "r"(y_step), [lout] "r"(line_out), [ch] "r"(ch),
+        [o0] "w"(off0), [o1] "w"(off1), [o2] "w"(off2), [oo] "w"(out_off), [lo] "w"(lo)
+      : "lr", "memory");
+}
+
 // docs/quantization.md (5) with the channel's scalar (m, e), as requant__mve.h: sat32(acc·2^left) (left is 0 for
 // e <= 0, and VQSHL by 0 changes nothing), SRDHM, then for e < 0 RDBPOT's tie fix and rounding shift; + zp_y.
 template <bool kRight>
@@ -154,10 +261,30 @@ __attribute__((noinline)) void lines_channel(const Lines& l, const Channel& chan
   int8_t* y_line = l.y + c;
   int32_t i = 0;
   if (O0 == 0 && O1 == 3 && l.line_in == outer) {
+    // A separate copy for the assembly: were ch's address taken, GCC would reload its weights after every store.
+    AsmChannel asm_ch;
+    for (int t = 0; t < 9; ++t) asm_ch.w[t] = ch.w[t];
+    asm_ch.fold = ch.fold;
+    asm_ch.m = ch.m;
+    asm_ch.rneg = ch.rneg;
+    asm_ch.zp_y = ch.zp_y;
+    vst1q_s32(asm_ch.hi, hi);
     for (; i + 2 <= l.lines; i += 2, x_line += 2 * l.line_in, y_line += 2 * l.line_out) {
       const int8_t* x = x_line;
       int8_t* y = y_line;
-      for (int32_t j = 4; j <= l.lanes; j += 4, x += x_step, y += y_step) {
+      int32_t end = 4;  // lanes covered after the next group
+      if (kRight && ch.left == 0 && l.lanes >= 4) {
+        pair_groups_asm(x, y, l.lanes / 4, outer, x_step, y_step, l.line_out, &asm_ch, off0, off1, off2, out_off, lo);
+        if (l.lanes % 4 != 0) {
+          // The tail as one more group ending at the last lane: it overlaps the previous group, whose outputs it
+          // writes again with the same values (the input is not the output).
+          const size_t back = (size_t)(l.lanes - 4);
+          pair_groups_asm(x + back * l.lane_in, y + back * l.lane_out, 1, outer, x_step, y_step, l.line_out, &asm_ch,
+                          off0, off1, off2, out_off, lo);
+        }
+        continue;
+      }
+      for (; end <= l.lanes; end += 4, x += x_step, y += y_step) {
         int32x4_t q0, q1;
         group_pair<kRight>(x, outer, ch, off0, off1, off2, &q0, &q1);
         vstrbq_scatter_offset_s32(y, out_off, vminq_s32(vmaxq_s32(q0, lo), hi));
