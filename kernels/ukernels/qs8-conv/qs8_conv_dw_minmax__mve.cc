@@ -422,6 +422,9 @@ extern "C" void eb_qs8_conv_dw_minmax_ukernel__mve(const eb_qs8_conv_params* p, 
     full_range(g.W, OW, sw, pl, g.dw, &ow_lo, &ow_hi);
   }
   const bool rows_ok = oh_hi > oh_lo, cols_ok = ow_hi > ow_lo;
+  // Edge rows (columns) take lines when those have a whole vector of outputs; shorter ones cost more per output in
+  // the lines' per-channel setup and a predicated group than `pixel` does (KWS's 25×5: 3 columns).
+  const bool edge_rows = ow_hi - ow_lo >= 4, edge_cols = oh_hi - oh_lo >= 4;
   for (int32_t n = 0; n < p->batch; ++n, input += plane, output += out_plane) {
     if (rows_ok && cols_ok) {
       Lines l;
@@ -456,7 +459,7 @@ extern "C" void eb_qs8_conv_dw_minmax_ukernel__mve(const eb_qs8_conv_params* p, 
         run_lines(o, l, 0, 3, weights, consts);
       }
       l.lines = 1;
-      for (int32_t oh = 0; oh < OH; ++oh) {
+      for (int32_t oh = 0; edge_rows && oh < OH; ++oh) {
         if (oh == oh_lo) oh = oh_hi;
         if (oh >= OH) break;
         int t0, t1;
@@ -473,7 +476,7 @@ extern "C" void eb_qs8_conv_dw_minmax_ukernel__mve(const eb_qs8_conv_params* p, 
       l.outer = (size_t)g.dw * C;
       l.lanes = oh_hi - oh_lo;
       l.transposed = true;
-      for (int32_t ow = 0; ow < OW; ++ow) {
+      for (int32_t ow = 0; edge_cols && ow < OW; ++ow) {
         if (ow == ow_lo) ow = ow_hi;
         if (ow >= OW) break;
         int t0, t1;
@@ -490,11 +493,11 @@ extern "C" void eb_qs8_conv_dw_minmax_ukernel__mve(const eb_qs8_conv_params* p, 
       const bool row_inner = gather && oh >= oh_lo && oh < oh_hi;  // the edge columns' lines cover it
       int r0 = 0, r1 = 0;
       if (gather && !row_inner) valid_taps(oh, g.H, sh, pt, g.dh, &r0, &r1);
-      const bool row_lines = row_inner || r1 - r0 >= 2;  // [ow_lo, ow_hi) done
+      const bool row_lines = row_inner || (edge_rows && r1 - r0 >= 2);  // [ow_lo, ow_hi) done
       for (int32_t ow = 0; ow < OW; ++ow) {
         if (row_lines && ow == ow_lo) ow = ow_hi;
         if (ow >= OW) break;
-        if (row_inner) {
+        if (row_inner && edge_cols) {
           int c0, c1;
           valid_taps(ow, g.W, sw, pl, g.dw, &c0, &c1);
           if (c1 - c0 >= 2) continue;
