@@ -37,30 +37,68 @@ struct Geometry {
   int32_t H, W, C, KH, KW, dh, dw;
 };
 
-// One output pixel, any window: taps inside the input add x·w, taps in the padding zp_x·w. k: consts block 0
-// (bias_fold k[0..3], multiplier k[4..7], left k[8..11], rneg k[12..15]).
+// The taps [*t0, *t1) of a window starting at `start` (kernel taps `d` apart) inside [0, size): a range, because the
+// positions increase with the tap.
+inline void tap_range(int32_t start, int32_t kernel, int32_t d, int32_t size, int32_t* t0, int32_t* t1) {
+  int32_t a = start >= 0 ? 0 : (-start + d - 1) / d;
+  int32_t b = start > size - 1 ? 0 : (size - 1 - start) / d + 1;
+  if (b > kernel) b = kernel;
+  if (a > b) a = b;
+  *t0 = a;
+  *t1 = b;
+}
+
+// One block of four channels of `pixel`: x at the window's first valid tap, w at the block's tap 0.
+template <bool kTail>
+inline __attribute__((always_inline)) void pixel_block(const Out& o, const Geometry& g, const int8_t* x,
+                                                       const int8_t* w, const int32_t* k, int32_t kh0, int32_t kh1,
+                                                       int32_t kw0, int32_t kw1, size_t row_step, size_t col_step,
+                                                       int8_t* y, mve_pred16_t pred) {
+  int32x4_t acc = vldrwq_s32(k);
+  for (int32_t kh = 0; kh < g.KH; ++kh) {
+    if (kh < kh0 || kh >= kh1) {
+      for (int32_t kw = 0; kw < g.KW; ++kw, w += 4) acc = vmlaq_n_s32(acc, vldrbq_s32(w), o.zp_x);
+      continue;
+    }
+    int32_t kw = 0;
+    for (; kw < kw0; ++kw, w += 4) acc = vmlaq_n_s32(acc, vldrbq_s32(w), o.zp_x);
+    const int8_t* t = x;
+    for (; kw < kw1; ++kw, w += 4, t += col_step) {
+      const int32x4_t xv = kTail ? vldrbq_z_s32(t, pred) : vldrbq_s32(t);
+      acc = vaddq_s32(acc, vmulq_s32(xv, vldrbq_s32(w)));
+    }
+    for (; kw < g.KW; ++kw, w += 4) acc = vmlaq_n_s32(acc, vldrbq_s32(w), o.zp_x);
+    x += row_step;
+  }
+  const int32x4_t q =
+      eb_zp_clamp_mve(eb_mbqm_mve(acc, vldrwq_s32(k + 4), vldrwq_s32(k + 8), vldrwq_s32(k + 12)), o.zp_y, o.lo, o.hi);
+  if (kTail) {
+    vstrbq_p_s32(y, q, pred);
+  } else {
+    vstrbq_s32(y, q);
+  }
+}
+
+// One output pixel, any window: taps inside the input (a rectangle of the window) add x·w, taps in the padding
+// zp_x·w. k: consts block 0 (bias_fold k[0..3], multiplier k[4..7], left k[8..11], rneg k[12..15]).
 __attribute__((noinline)) void pixel(const Out& o, const Geometry& g, const int8_t* image, const int8_t* w,
                                      const int32_t* k, int32_t ih0, int32_t iw0, int8_t* y) {
   const size_t C = (size_t)g.C;
-  for (int32_t c = 0; c < g.C; c += 4, k += 16, y += 4) {
-    const mve_pred16_t pred = vctp32q((uint32_t)(g.C - c));
-    int32x4_t acc = vldrwq_s32(k);
-    for (int32_t kh = 0; kh < g.KH; ++kh) {
-      const int32_t ih = ih0 + kh * g.dh;
-      const bool row_in = ih >= 0 && ih < g.H;
-      for (int32_t kw = 0; kw < g.KW; ++kw, w += 4) {
-        const int32_t iw = iw0 + kw * g.dw;
-        const int32x4_t wv = vldrbq_s32(w);
-        if (row_in && iw >= 0 && iw < g.W) {
-          const int32x4_t x = vldrbq_z_s32(image + ((size_t)ih * (size_t)g.W + (size_t)iw) * C + (size_t)c, pred);
-          acc = vaddq_s32(acc, vmulq_s32(x, wv));
-        } else {
-          acc = vmlaq_n_s32(acc, wv, o.zp_x);
-        }
-      }
-    }
-    const int32x4_t q = eb_mbqm_mve(acc, vldrwq_s32(k + 4), vldrwq_s32(k + 8), vldrwq_s32(k + 12));
-    vstrbq_p_s32(y, eb_zp_clamp_mve(q, o.zp_y, o.lo, o.hi), pred);
+  int32_t kh0, kh1, kw0, kw1;
+  tap_range(ih0, g.KH, g.dh, g.H, &kh0, &kh1);
+  tap_range(iw0, g.KW, g.dw, g.W, &kw0, &kw1);
+  // The first valid tap (any address when there is none: then nothing is read).
+  const int8_t* x = kh0 < kh1 && kw0 < kw1
+                        ? image + ((size_t)(ih0 + kh0 * g.dh) * (size_t)g.W + (size_t)(iw0 + kw0 * g.dw)) * C
+                        : image;
+  const size_t row_step = (size_t)g.dh * (size_t)g.W * C, col_step = (size_t)g.dw * C;
+  const size_t taps4 = (size_t)g.KH * (size_t)g.KW * 4;
+  size_t c = 0;
+  for (; c + 4 <= C; c += 4, w += taps4, k += 16) {
+    pixel_block<false>(o, g, x + c, w, k, kh0, kh1, kw0, kw1, row_step, col_step, y + c, 0);
+  }
+  if (c < C) {
+    pixel_block<true>(o, g, x + c, w, k, kh0, kh1, kw0, kw1, row_step, col_step, y + c, vctp32q((uint32_t)(C - c)));
   }
 }
 
