@@ -136,7 +136,7 @@ def dwconv_case(rng: np.random.Generator, **kw: int) -> bytes:
     if extreme:
         w[rng.random(w.shape) < 0.5] = int(rng.choice([-127, 127]))
     ties = kw.get("ties", 0)
-    if ties:  # small sums and right shifts of 1..3: RDBPOT's ties inside the clamp range
+    if ties:  # small sums and shifts of -3..2: RDBPOT's ties (and e >= 0) inside the clamp range
         x = np.clip(p["input_zero_point"] + rng.integers(-3, 4, size=x.shape), -128, 127).astype(np.int8)
         w = rng.integers(-3, 4, size=w.shape, dtype=np.int8)
     has_bias = int(rng.integers(0, 4)) != 0
@@ -150,7 +150,7 @@ def dwconv_case(rng: np.random.Generator, **kw: int) -> bytes:
     lo_e, hi_e = [(-31, 4), (-14, -4), (-3, 0)][kw.get("exponents", int(rng.integers(0, 3)))]
     shift = rng.integers(lo_e, hi_e + 1, size=c).astype(np.int32)
     if ties:
-        shift = rng.integers(-3, 0, size=c).astype(np.int32)
+        shift = rng.integers(-3, 3, size=c).astype(np.int32)  # e >= 0 too: no right shift, no tie fix
     consts = {"weights": w, "bias": bias, "multiplier": mult, "shift": shift}
     v = choose("dwconv", "mve", p)
     assert v is not None and v.pack is not None and v.extra is not None

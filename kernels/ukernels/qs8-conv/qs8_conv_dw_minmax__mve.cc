@@ -125,25 +125,26 @@ struct Lines {
 struct Channel {
   int32_t w[9];  // [outer][inner]
   int32_t fold, m, rneg, left, zp_y;
+  int32_t tie;  // 1 when e < 0 (rneg < 0): RDBPOT's tie fix applies
 };
 
 // What pair_groups_asm reads, at the offsets it reads them.
 struct AsmChannel {
   int32_t w[9];
-  int32_t fold, m, rneg, zp_y;
-  int32_t unused[3];
+  int32_t fold, m, rneg, zp_y, tie;
+  int32_t unused[2];
   int32_t hi[4];  // the clamp's upper bound (16-byte aligned from the struct's start)
 };
 static_assert(offsetof(AsmChannel, fold) == 36 && offsetof(AsmChannel, m) == 40 && offsetof(AsmChannel, rneg) == 44 &&
-                  offsetof(AsmChannel, zp_y) == 48 && offsetof(AsmChannel, hi) == 64,
+                  offsetof(AsmChannel, zp_y) == 48 && offsetof(AsmChannel, tie) == 52 && offsetof(AsmChannel, hi) == 64,
               "pair_groups_asm reads these offsets");
 
-// `groups` steps of group_pair for a channel with e < 0 (left 0, right shift n >= 1), in inline assembly: GCC 12
-// keeps 8 q registers and 9 scalar weights for this loop poorly (it spills the accumulators' start value and
-// reloads weights and constants around every group: 86 instructions a step). Here the weights of a window row are
-// loaded once, into the 3 registers the next row's multiply-accumulates for line 1 reuse, the requantization's
-// scalars into the same registers after the sums, and the clamp's upper bound into the gather register: 70
-// instructions a step, the same operations as group_pair + requant<true> + the clamp (equal outputs, tested).
+// `groups` steps of group_pair for a channel with e <= 0 (no left shift), in inline assembly: GCC 12 keeps 8 q
+// registers and 9 scalar weights for this loop poorly (it spills the accumulators' start value and reloads weights
+// and constants around every group: 86 instructions a step). Here the weights of a window row are loaded once, into
+// the 3 registers the next row's multiply-accumulates for line 1 reuse, the requantization's scalars into the same
+// registers after the sums, and the clamp's upper bound into the gather register: 70 instructions a step, the same
+// operations as group_pair + requant + the clamp (equal outputs, tested).
 __attribute__((noinline)) void pair_groups_asm(const int8_t* x, int8_t* y, int32_t groups, size_t outer, size_t x_step,
                                                size_t y_step, size_t line_out, const AsmChannel* ch, uint32x4_t off0,
                                                uint32x4_t off1, uint32x4_t off2, uint32x4_t out_off, int32x4_t lo) {
@@ -202,13 +203,14 @@ __attribute__((noinline)) void pair_groups_asm(const int8_t* x, int8_t* y, int32
       "vmla.s32 %q[a1], %q[g], %[w1]\n"
       "vldrb.s32 %q[g], [%[xr], %q[o2]]\n"
       "vmla.s32 %q[a1], %q[g], %[w2]\n"
-      // requant<true> (SRDHM, the tie fix, the rounding shift, + zp_y) and the clamp, line 0 then line 1
+      // requant (SRDHM, the tie fix, the rounding shift, + zp_y) and the clamp, line 0 then line 1
       "ldr %[w0], [%[ch], #40]\n"
       "ldr %[w1], [%[ch], #44]\n"
       "ldr %[w2], [%[ch], #48]\n"
+      "ldr %[xr], [%[ch], #52]\n"
       "vqrdmulh.s32 %q[a0], %q[a0], %[w0]\n"
       "vshr.s32 %q[g], %q[a0], #31\n"
-      "vqadd.s32 %q[a0], %q[a0], %q[g]\n"
+      "vmla.s32 %q[a0], %q[g], %[xr]\n"
       "vrshl.s32 %q[a0], %[w1]\n"
       "vqadd.s32 %q[a0], %q[a0], %[w2]\n"
       "vldrw.32 %q[g], [%[ch], #64]\n"
@@ -217,7 +219,7 @@ __attribute__((noinline)) void pair_groups_asm(const int8_t* x, int8_t* y, int32
       "vstrb.32 %q[a0], [%[y], %q[oo]]\n"
       "vqrdmulh.s32 %q[a1], %q[a1], %[w0]\n"
       "vshr.s32 %q[a0], %q[a1], #31\n"
-      "vqadd.s32 %q[a1], %q[a1], %q[a0]\n"
+      "vmla.s32 %q[a1], %q[a0], %[xr]\n"
       "vrshl.s32 %q[a1], %[w1]\n"
       "vqadd.s32 %q[a1], %q[a1], %[w2]\n"
       "vmax.s32 %q[a1], %q[a1], %q[lo]\n"
@@ -235,15 +237,16 @@ __attribute__((noinline)) void pair_groups_asm(const int8_t* x, int8_t* y, int32
 }
 
 // docs/quantization.md (5) with the channel's scalar (m, e), as requant__mve.h: sat32(acc·2^left) (left is 0 for
-// e <= 0, and VQSHL by 0 changes nothing), SRDHM, then for e < 0 RDBPOT's tie fix and rounding shift; + zp_y.
-template <bool kRight>
+// e <= 0, and VQSHL by 0 changes nothing), SRDHM, RDBPOT's tie fix q + tie·(q >> 31) (q − [q < 0] for e < 0, q for
+// e >= 0; VMLA by the scalar 0 or 1, which cannot wrap: SRDHM of int32 operands is >= −2^31 + 1, as
+// (−2^31)·(2^31 − 1) is the most negative product) and the rounding shift by rneg (0 for e >= 0: no shift); + zp_y.
 inline __attribute__((always_inline)) int32x4_t requant(int32x4_t acc, const Channel& ch) {
   acc = vqrdmulhq_n_s32(vqshlq_r_s32(acc, ch.left), ch.m);
-  if (kRight) acc = vrshlq_n_s32(vqaddq_s32(acc, vshrq_n_s32(acc, 31)), ch.rneg);
+  acc = vrshlq_n_s32(vmlaq_n_s32(acc, vshrq_n_s32(acc, 31), ch.tie), ch.rneg);
   return vqaddq_n_s32(acc, ch.zp_y);
 }
 
-template <int O0, int O1, bool kRight, bool kTail>
+template <int O0, int O1, bool kTail>
 inline __attribute__((always_inline)) int32x4_t group(const int8_t* x, size_t outer, const Channel& ch, uint32x4_t off0,
                                                       uint32x4_t off1, uint32x4_t off2, mve_pred16_t pred) {
   int32x4_t acc = vdupq_n_s32(ch.fold);
@@ -259,12 +262,11 @@ inline __attribute__((always_inline)) int32x4_t group(const int8_t* x, size_t ou
       acc = vmlaq_n_s32(acc, vldrbq_gather_offset_s32(x, off2), ch.w[3 * t + 2]);
     }
   }
-  return requant<kRight>(acc, ch);
+  return requant(acc, ch);
 }
 
 // Two lines whose windows overlap in all but one outer tap (the interior at row stride = row dilation): line 1's
 // outer tap t is line 0's tap t + 1, so 4 outer taps' gathers (12) serve 18 multiply-accumulates.
-template <bool kRight>
 inline __attribute__((always_inline)) void group_pair(const int8_t* x, size_t outer, const Channel& ch, uint32x4_t off0,
                                                       uint32x4_t off1, uint32x4_t off2, int32x4_t* q0, int32x4_t* q1) {
   int32x4_t acc0 = vdupq_n_s32(ch.fold), acc1 = acc0;
@@ -280,8 +282,8 @@ inline __attribute__((always_inline)) void group_pair(const int8_t* x, size_t ou
     if (r < 3) acc0 = vmlaq_n_s32(acc0, g, ch.w[3 * r + 2]);
     if (r > 0) acc1 = vmlaq_n_s32(acc1, g, ch.w[3 * r - 1]);
   }
-  *q0 = requant<kRight>(acc0, ch);
-  *q1 = requant<kRight>(acc1, ch);
+  *q0 = requant(acc0, ch);
+  *q1 = requant(acc1, ch);
 }
 
 // The gather and scatter offsets of a set of lines, and the clamp.
@@ -292,7 +294,7 @@ struct Vectors {
 
 // The lines of one channel (c: its offset in a pixel). A function of its own: inlined into the channel loop, GCC 12
 // keeps fewer of the channel's weights in core registers.
-template <int O0, int O1, bool kRight>
+template <int O0, int O1>
 __attribute__((noinline)) void lines_channel(const Lines& l, const Channel& channel, size_t c, const Vectors& v) {
   const Channel ch = channel;
   const int32x4_t lo = v.lo, hi = v.hi;
@@ -309,12 +311,13 @@ __attribute__((noinline)) void lines_channel(const Lines& l, const Channel& chan
     asm_ch.m = ch.m;
     asm_ch.rneg = ch.rneg;
     asm_ch.zp_y = ch.zp_y;
+    asm_ch.tie = ch.tie;
     vst1q_s32(asm_ch.hi, hi);
     for (; i + 2 <= l.lines; i += 2, x_line += 2 * l.line_in, y_line += 2 * l.line_out) {
       const int8_t* x = x_line;
       int8_t* y = y_line;
       int32_t end = 4;  // lanes covered after the next group
-      if (kRight && ch.left == 0 && l.lanes >= 4) {
+      if (ch.left == 0 && l.lanes >= 4) {
         pair_groups_asm(x, y, l.lanes / 4, outer, x_step, y_step, l.line_out, &asm_ch, off0, off1, off2, out_off, lo);
         if (l.lanes % 4 != 0) {
           // The tail as one more group ending at the last lane: it overlaps the previous group, whose outputs it
@@ -327,7 +330,7 @@ __attribute__((noinline)) void lines_channel(const Lines& l, const Channel& chan
       }
       for (; end <= l.lanes; end += 4, x += x_step, y += y_step) {
         int32x4_t q0, q1;
-        group_pair<kRight>(x, outer, ch, off0, off1, off2, &q0, &q1);
+        group_pair(x, outer, ch, off0, off1, off2, &q0, &q1);
         vstrbq_scatter_offset_s32(y, out_off, vminq_s32(vmaxq_s32(q0, lo), hi));
         vstrbq_scatter_offset_s32(y + l.line_out, out_off, vminq_s32(vmaxq_s32(q1, lo), hi));
       }
@@ -335,7 +338,7 @@ __attribute__((noinline)) void lines_channel(const Lines& l, const Channel& chan
       if (j > 0) {  // the lanes' tail, one line at a time
         const mve_pred16_t pred = vctp32q((uint32_t)j);
         for (int k = 0; k < 2; ++k, x += l.line_in, y += l.line_out) {
-          const int32x4_t q = group<O0, O1, kRight, true>(x, outer, ch, off0, off1, off2, pred);
+          const int32x4_t q = group<O0, O1, true>(x, outer, ch, off0, off1, off2, pred);
           vstrbq_scatter_offset_p_s32(y, out_off, vminq_s32(vmaxq_s32(q, lo), hi), pred);
         }
       }
@@ -346,12 +349,12 @@ __attribute__((noinline)) void lines_channel(const Lines& l, const Channel& chan
     int8_t* y = y_line;
     int32_t j = l.lanes;
     for (; j >= 4; j -= 4, x += x_step, y += y_step) {
-      const int32x4_t q = group<O0, O1, kRight, false>(x, outer, ch, off0, off1, off2, 0);
+      const int32x4_t q = group<O0, O1, false>(x, outer, ch, off0, off1, off2, 0);
       vstrbq_scatter_offset_s32(y, out_off, vminq_s32(vmaxq_s32(q, lo), hi));
     }
     if (j > 0) {
       const mve_pred16_t pred = vctp32q((uint32_t)j);
-      const int32x4_t q = group<O0, O1, kRight, true>(x, outer, ch, off0, off1, off2, pred);
+      const int32x4_t q = group<O0, O1, true>(x, outer, ch, off0, off1, off2, pred);
       vstrbq_scatter_offset_p_s32(y, out_off, vminq_s32(vmaxq_s32(q, lo), hi), pred);
     }
   }
@@ -385,11 +388,8 @@ __attribute__((noinline)) void lines_all(const Out& o, const Lines& l, const int
     ch.left = k[8];
     ch.rneg = k[12];
     ch.zp_y = o.zp_y;
-    if (ch.rneg < 0) {
-      lines_channel<O0, O1, true>(l, ch, c, v);
-    } else {
-      lines_channel<O0, O1, false>(l, ch, c, v);
-    }
+    ch.tie = ch.rneg < 0 ? 1 : 0;
+    lines_channel<O0, O1>(l, ch, c, v);
   }
 }
 
