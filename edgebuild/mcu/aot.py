@@ -121,6 +121,9 @@ def write_model_sources(program: Program, out_dir: Path, *, isa: str | None) -> 
 def _step_scratch(em: Emitter, step: Step) -> int:
     prog = em.program
     op = prog.ops[step.ops[0]]
+    if step.kind == "chain":  # A and B run one after the other: one scratch serves both
+        bands_a, bands_b = em.chain_bands(step)
+        return max(em.variant_scratch(op, bands_a), em.variant_scratch(prog.ops[step.ops[1]], bands_b))
     if step.kind in ("conv_add", "conv_stream"):
         bands = [b for _, b in band_params(em.conv_fields(op), step.band_rows)]
         return em.variant_scratch(op, bands)

@@ -40,6 +40,8 @@ ALIGN = 16  # every buffer starts 16-byte aligned (the arena is aligned(16)); Co
 # call), 2.91 M in 2 KiB bands; IC's fused bands cost nothing measurable at 1 KiB.
 BAND_BYTES = 1024
 STREAM_BAND_BYTES = 2048
+# In the set of choices the search toggles, a conv's index means "stream it", index + CHAIN "chain it to the next".
+CHAIN = 1 << 20
 # Shuffled placement orders tried besides the two fixed ones (seeded): the greedy placer is order-sensitive.
 RESTARTS = 16
 
@@ -65,10 +67,11 @@ class Step:
     """One step of eb_model_run: one op, or a conv fused with the residual ADD after it."""
 
     ops: list[int]  # program op indices (conv, add for a fusion)
-    kind: str = "op"  # "op" | "conv_add" | "conv_stream"
+    kind: str = "op"  # "op" | "conv_add" | "conv_stream" | "chain" (conv -> conv [-> residual ADD])
     band_rows: int = 0  # conv_add: output rows per band
     scratch: int = -1  # conv_add: id of the band's scratch item (McuPlan.scratch)
     kernel_scratch: int = -1  # id of the scratch item of the step's kernel variant (Variant.scratch_bytes)
+    window: int = -1  # chain: id of the scratch item holding the window of the intermediate tensor's rows
     add_conv_operand: int = 0  # conv_add: which ADD input (0 = a, 1 = b) the conv produces
 
 
@@ -165,6 +168,7 @@ def plan_mcu(
     if not inplace:
         return base
     convs = [i for i in base.live_at if program.ops[i].opcode in (OpCode.CONV2D, OpCode.DEPTHWISE_CONV2D)]
+    convs += [i + CHAIN for i in convs]  # the same conv as the head of a chain
 
     # The search looks at the live-buffer bound only (no placement: fast); the sets it finds are then placed.
     def bound_of(stream: frozenset[int]) -> McuPlan:
@@ -303,11 +307,74 @@ def _plan(
         rows = max(1, min(tensors[t].shape[1], BAND_BYTES // max(row, 1)))
         return Step([p, i], "conv_add", band_rows=rows, add_conv_operand=0 if t == a else 1)
 
-    skip_next = False
+    def chain_at(pos: int) -> Step | None:
+        """conv A -> conv B (-> the residual ADD B fuses into) with A's output never whole: B runs in bands and
+        A computes the rows of its output each band needs into a window (chain_schedule)."""
+        if pos + 1 >= len(middle):
+            return None
+        a, b = middle[pos], middle[pos + 1]
+        opa, opb = ops[a], ops[b]
+        convs = (OpCode.CONV2D, OpCode.DEPTHWISE_CONV2D)
+        if opa.opcode not in convs or opb.opcode not in convs:
+            return None
+        if program.form_of(opa) != "int8" or program.form_of(opb) != "int8":
+            return None
+        h, x = opa.outputs[0], opa.inputs[0]
+        if opb.inputs[0] != h or consumers.get(h) != [b] or last[h] != b or not arena(x):
+            return None
+        if tensors[x].shape[0] != 1 or tensors[h].shape[0] != 1 or tensors[h].shape[1] < 2:
+            return None
+        add = fusion_at(pos + 1)
+        yb = tensors[opb.outputs[0]]
+        orow = yb.shape[2] * yb.shape[3]
+        rows = add.band_rows if add else max(1, min(yb.shape[1] - 1, BAND_BYTES // max(orow, 1)))
+        fa, fb = conv_geometry(program, a), conv_geometry(program, b)
+        sched = chain_schedule(fa, fb, rows)
+        if add is not None:
+            skip = ops[add.ops[1]].inputs[1 - add.add_conv_operand]
+            if buffers.find(skip) == buffers.find(x):
+                if buffers.offset(skip) != buffers.offset(x):
+                    return None
+                # the ADD writes the skip rows of each band in place: rows A still reads later must be intact
+                for k, (r0, n, _, _, _, whi) in enumerate(sched[:-1]):
+                    if whi < fa["output_height"] and r0 + n > max(
+                        0, whi * fa["stride_height"] - fa["pad_top"]
+                    ):
+                        return None
+        st = Step([a, b] + (add.ops[1:] if add else []), "chain", band_rows=rows)
+        st.add_conv_operand = add.add_conv_operand if add else 0
+        return st
+
+    skip_ops = 0
     for pos, i in enumerate(middle):
         op = ops[i]
-        if skip_next:
-            skip_next = False
+        if skip_ops:
+            skip_ops -= 1
+            continue
+        st = chain_at(pos) if i + CHAIN in stream else None
+        if st is not None:
+            a, b, end_op = ops[st.ops[0]], ops[st.ops[1]], st.ops[-1]
+            h = a.outputs[0]
+            dropped.add(h)
+            last[a.inputs[0]] = max(last[a.inputs[0]], end_op)  # A runs until the chain's last op
+            hrow = tensors[h].shape[2] * tensors[h].shape[3]
+            sched = chain_schedule(
+                conv_geometry(program, st.ops[0]), conv_geometry(program, st.ops[1]), st.band_rows
+            )
+            st.window = scratch(end_op, max(whi - wlo for _, _, wlo, _, _, whi in sched) * hrow)
+            yb = tensors[b.outputs[0]]
+            if len(st.ops) == 3:
+                add = ops[st.ops[2]]
+                dropped.add(b.outputs[0])
+                buffers.attach(add.inputs[1 - st.add_conv_operand], add.outputs[0])
+                st.scratch = scratch(end_op, st.band_rows * yb.shape[2] * yb.shape[3])
+            streamed.add(i + CHAIN)
+            names = " -> ".join(ops[k].name for k in st.ops)
+            notes.append(
+                f"{names}: chained, {st.band_rows} row(s) a band, {a.name}'s output in a window of rows"
+            )
+            steps.append(st)
+            skip_ops = len(st.ops) - 1
             continue
         st = fusion_at(pos)
         if st is not None:
@@ -323,7 +390,7 @@ def _plan(
                 f"{conv.name} + {add.name}: conv fused into the residual add, {st.band_rows} row(s) a band"
             )
             steps.append(st)
-            skip_next = True
+            skip_ops = 1
             continue
         if op.opcode == OpCode.RESHAPE and arena(op.inputs[0]):
             buffers.attach(op.inputs[0], op.outputs[0])
@@ -441,6 +508,45 @@ def _live_bytes(members: list[tuple[int, int, int, int]], step: int) -> int:
             total += b - reach
             reach = b
     return total
+
+
+def conv_geometry(program: Program, i: int) -> dict[str, int]:
+    """The row geometry of conv op i (its reference struct's fields a band changes or reads)."""
+    op = program.ops[i]
+    x, w, y = (program.tensors[t] for t in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    p = program.params_of(op)
+    return {
+        "input_height": x.shape[1],
+        "output_height": y.shape[1],
+        "kernel_height": w.shape[1],
+        "stride_height": p.stride_h,
+        "pad_top": p.pad_top,
+        "dilation_height": p.dilation_h,
+    }
+
+
+def chain_schedule(
+    fa: dict[str, int], fb: dict[str, int], rows: int
+) -> list[tuple[int, int, int, int, int, int]]:
+    """The bands of a chain A -> B, as model.c's loop runs them: (B's first row r0, its rows n, the window's first
+    row wlo, A's first row a0 and row count an computed for this band, the window's end whi). Before band r0 the
+    window drops the rows of A's output below the band's first input row (moving the rest to its start), then A
+    computes the rows up to the band's last input row."""
+    hh = fb["input_height"]
+    wlo = whi = 0
+    out = []
+    for r0 in range(0, fb["output_height"], rows):
+        n = min(rows, fb["output_height"] - r0)
+        lo = max(0, r0 * fb["stride_height"] - fb["pad_top"])
+        last_row = (r0 + n - 1) * fb["stride_height"] - fb["pad_top"]
+        hi = max(lo, min(hh, last_row + (fb["kernel_height"] - 1) * fb["dilation_height"] + 1))
+        if lo > wlo:
+            whi = max(whi, lo)
+            wlo = lo
+        a0, an = whi, max(0, hi - whi)
+        whi = max(whi, hi)
+        out.append((r0, n, wlo, a0, an, whi))
+    return out
 
 
 def _stream_offset(program: Program, i: int) -> tuple[int, int] | None:
