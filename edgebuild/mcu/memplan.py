@@ -2,21 +2,29 @@
 
 A microcontroller's model runs only the int8 middle of the program in its arena: the QUANTIZE ops of the float
 inputs and the DEQUANTIZE ops of the float outputs run from / to the caller's float buffers (aot.py), so neither
-float tensor takes arena bytes. Over that middle, three rewrites let tensors share bytes that the ordinary plan
-keeps apart (each one is bit-identical: the kernels compute the same sums, only where bytes live changes):
+float tensor takes arena bytes. Over that middle, these rewrites let tensors share bytes that the ordinary plan
+keeps apart. Each is bit-identical: every kernel call is the reference's (or its variant's) on the same codes, so
+every output element is the same sum (docs/quantization.md (6), (7)); only where bytes live changes.
 
 - RESHAPE aliases: its output is its input's bytes (no copy, no step in model.c).
-- In place: an elementwise op (ADD of same-shape tensors, CLAMP) writes its output over an input that dies there;
-  the reference kernels allow that exact aliasing (ukernels.h "Output may alias an input exactly").
-- Conv + residual ADD fusion: a CONV2D (or DEPTHWISE_CONV2D) whose output only feeds the next op, a same-shape
-  ADD whose other operand (the skip tensor) dies there, is computed a band of output rows at a time into a small
-  scratch, and each band is added in place into the skip tensor. A band of rows [r0, r1) is the reference conv
-  with the input pointer moved to the band's first input row and pad_top / input_height adjusted, so every output
-  element is the same sum (docs/quantization.md (6)) and the ADD is (7) on the same pairs of codes. ResNet-8's
-  blocks never hold the conv's full output: IC's peak drops by one 32x32x16 tensor.
+- In place: an elementwise op (ADD of same-shape tensors, CLAMP, int8 UNARY) writes its output over an input that
+  dies there; the reference kernels allow that exact aliasing (ukernels.h "Output may alias an input exactly").
+- Conv + residual ADD: a CONV2D / DEPTHWISE_CONV2D whose output only feeds the next op, a same-shape ADD whose
+  other operand (the skip tensor) dies there, runs a band of output rows at a time into a small scratch, and each
+  band is added in place into the skip tensor. A band of rows [r0, r1) is the conv with the input pointer moved
+  to the band's first input row and pad_top / input_height adjusted (emit.band_params).
+- Streamed conv: a conv whose input dies there runs in bands into scratch and copies each band into place, its
+  output overlapping its input where the later bands no longer read it (_stream_offset): pointwise, depthwise and
+  strided convs of a MobileNet chain need the larger of input and output plus a row or so, not their sum.
+- Chain: conv A -> conv B (-> the residual ADD B fuses into), A's output never whole: B runs in bands and A
+  computes the rows each band reads into a window of rows (chain_schedule). ResNet-8's first block then holds its
+  skip tensor and a few rows, not three 32x32x16 tensors.
 
-Tensors tied by these rewrites form one *buffer* (same offset); buffers and per-step scratch are placed as
-edgebuild/plan.py places tensors (largest first, lowest offset beside every buffer whose lifetime overlaps).
+Fusion is taken wherever it applies (it is faster too: one pass less). Streaming and chains cost a copy or more
+kernel calls, so a local search keeps only those that lower the arena (plan_mcu). Tensors tied by these rewrites
+form one buffer, a rigid body of members at fixed offsets, each keeping its own lifetime; buffers and per-step
+scratch are placed greedily (lowest offset clear of every placed member whose lifetime overlaps) under a few
+orders, the smallest arena kept.
 """
 
 from __future__ import annotations
@@ -87,7 +95,7 @@ class McuPlan:
     baseline_bytes: int
     lower_bound: int  # this plan's own live-buffer bound (arena_bytes >= it)
     live_at: dict[int, int] = field(default_factory=dict)  # op index -> bytes of the buffers live there
-    streamed: frozenset[int] = frozenset()  # convs streamed over their input
+    streamed: frozenset[int] = frozenset()  # convs streamed over their input; chain heads as index + CHAIN
     buffer_of: dict[int, int] = field(
         default_factory=dict
     )  # arena tensor -> its buffer (tensors tied together)
@@ -161,9 +169,9 @@ def plan_mcu(
     ordinary plan of the same tensors. `kernel_scratch(step)`: the bytes of arena scratch the step's kernel
     variant asks for (0: none).
 
-    Streaming a conv over its input costs a copy of its output (model.c copies each band), so it is only used
-    where it lowers the arena: a local search over the set of streamed convs (toggling one at a time) keeps the
-    smallest arena with the fewest streamed convs."""
+    Streaming a conv over its input costs a copy of its output (model.c copies each band), a chain more kernel
+    calls, so they are only used where they lower the arena: a local search over the set of streamed convs and
+    chain heads (toggling one at a time) keeps the smallest arena with the fewest of them."""
     base = _plan(program, edges, fuse, inplace, frozenset(), kernel_scratch, RESTARTS)
     if not inplace:
         return base
