@@ -35,9 +35,10 @@ from tests.mcu.baremetal import compile_program, missing_tools, run_program
 ROOT = Path(__file__).resolve().parents[2]
 KERNELS = ROOT / "kernels"
 HARNESS = Path(__file__).with_name("aot_harness.c")
-# The four MLPerf Tiny models, a random CNN, the digits example (also with layers kept in float: a float input read
-# by a float op, float ops in the middle, a float output), and OpsNet (the other ops the generator emits).
-MODELS = ("kws", "vww", "ic", "ad", "rand2", "digits", "digits-float", "ops")
+# The four MLPerf Tiny models, random CNNs (rand19 chains two convs of odd geometry), the digits example (also with
+# layers kept in float: a float input read by a float op, float ops in the middle, a float output), and OpsNet (the
+# other ops the generator emits).
+MODELS = ("kws", "vww", "ic", "ad", "rand2", "rand19", "digits", "digits-float", "ops")
 _FLOAT_LAYERS = {"digits-float": ("conv1", "dw", "fc")}
 
 
