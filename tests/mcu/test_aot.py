@@ -268,6 +268,7 @@ def test_plan_goes_under_the_live_tensor_bound(built: Callable[[str], Built]) ->
     assert kws.arena_bytes <= 0.75 * kws.baseline_arena_bytes and any("streamed" in n for n in kws.plan_notes)
     assert "RESHAPE" not in [o["type"] for o in ic.ops]  # an alias, no copy
     assert any("in place" in n for n in built("rand2").bundle.plan_notes)
+    assert any("chained" in n for n in built("rand19").bundle.plan_notes)
     assert any(o["type"].endswith("CONV2D+ADD") for o in built("digits").bundle.ops)
     for name in MODELS:
         b = built(name).bundle
