@@ -34,15 +34,19 @@ class AotBundle:
     kernel_sources: list[str]  # relative to kernels/, e.g. "ukernels/qs8-conv/ref.cc"
     arena_bytes: int
     weights_bytes: int  # the const arrays of model_data.c
+    # per model input / output: name, shape (the float tensor's), dtype and arena_shape (the tensor in the arena:
+    # eb_model_input / eb_model_output), scale, zero_point, f32_count, tensor (its id in the Program)
     inputs: list[dict[str, Any]]
     outputs: list[dict[str, Any]]
-    ops: list[
-        dict[str, Any]
-    ]  # per step of eb_model_run: index, type, name, function, fused (source op names)
-    # The ordinary plan's live-tensor lower bound over the same int8 middle (edgebuild/plan.py's 64-byte
-    # alignment, no in-place, no fusion): what arena_bytes is measured against.
+    # per op of eb_model_run (as profiled): index, type ("CONV2D", or "CONV2D+ADD" fused), name, function (the
+    # kernel it calls), functions (every function its code calls), fused (the source ops' names), output (tensor id)
+    ops: list[dict[str, Any]]
+    # For comparison: the ordinary plan's live-tensor lower bound over the same int8 middle (edgebuild/plan.py's
+    # 64-byte alignment, no in-place, no fusion), and the host build's arena (plan.py over the whole program,
+    # float edges included: Program.arena_bytes as planned).
     baseline_arena_bytes: int = 0
-    plan_notes: list[str] = field(default_factory=list)
+    host_arena_bytes: int = 0
+    plan_notes: list[str] = field(default_factory=list)  # what the MCU plan did (fusions, in place, streamed)
 
 
 def write_model_sources(program: Program, out_dir: Path, *, isa: str | None) -> AotBundle:
@@ -92,7 +96,7 @@ def write_model_sources(program: Program, out_dir: Path, *, isa: str | None) -> 
     io_code = _io_functions(em, program, edges, io_in, io_out)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    name = str(program.metadata.get("name") or "model")
+    name = str(program.metadata.get("model") or "model")
     arena = max(plan.arena_bytes, 16)
     files = [
         _write(out_dir / MODEL_H, _model_h(arena, io_in, io_out, profiled)),
@@ -109,6 +113,7 @@ def write_model_sources(program: Program, out_dir: Path, *, isa: str | None) -> 
         io_out,
         ops,
         plan.baseline_bytes,
+        program.arena_bytes,
         list(plan.notes),
     )
 
@@ -116,6 +121,9 @@ def write_model_sources(program: Program, out_dir: Path, *, isa: str | None) -> 
 def _step_scratch(em: Emitter, step: Step) -> int:
     prog = em.program
     op = prog.ops[step.ops[0]]
+    if step.kind == "chain":  # A and B run one after the other: one scratch serves both
+        bands_a, bands_b = em.chain_bands(step)
+        return max(em.variant_scratch(op, bands_a), em.variant_scratch(prog.ops[step.ops[1]], bands_b))
     if step.kind in ("conv_add", "conv_stream"):
         bands = [b for _, b in band_params(em.conv_fields(op), step.band_rows)]
         return em.variant_scratch(op, bands)

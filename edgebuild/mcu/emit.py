@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import EdgebuildError
 from ..ir import DType, Op, OpCode, Program
-from .memplan import McuPlan, Step
+from .memplan import McuPlan, Step, chain_schedule, conv_geometry
 from .variants import Variant, choose
 
 __all__ = ["KERNEL_SOURCES", "SUPPORTED", "Emitter", "c_float", "family_of"]
@@ -360,6 +360,8 @@ class Emitter:
             return self.emit_conv_add(index, step)
         if step.kind == "conv_stream":
             return self.emit_conv_stream(index, step)
+        if step.kind == "chain":
+            return self.emit_chain(index, step)
         op = self.program.ops[step.ops[0]]
         fn = _EMITTERS.get(op.opcode)
         if fn is None:
@@ -392,6 +394,121 @@ class Emitter:
         y = self.program.ops[step.ops[0]].outputs[0]
         out = f"(eb_arena + {self.plan.offsets[y]})"
         return self._banded(index, step, f"memcpy({out} + off, band, rows_bytes);", "memcpy")
+
+    def chain_bands(self, step: Step) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The parameters conv A and conv B of a chain are called with, band by band (model.c's loop)."""
+        a, b = (self.program.ops[i] for i in step.ops[:2])
+        fa, fb = self.conv_fields(a), self.conv_fields(b)
+        pa, pb = [], []
+        for r0, n, wlo, a0, an, _ in chain_schedule(
+            conv_geometry(self.program, step.ops[0]), fb, step.band_rows
+        ):
+            if an > 0:
+                ih0 = a0 * fa["stride_height"] - fa["pad_top"]
+                h = fa["input_height"] if ih0 < 0 else fa["input_height"] - ih0
+                pa.append({**fa, "output_height": an, "pad_top": max(0, -ih0), "input_height": h})
+            ib0 = r0 * fb["stride_height"] - fb["pad_top"] - wlo
+            h = fb["input_height"] - wlo - max(ib0, 0)
+            pb.append({**fb, "output_height": n, "pad_top": max(0, -ib0), "input_height": h})
+        return pa, pb
+
+    def emit_chain(self, index: int, step: Step) -> Call:
+        """conv A -> conv B [-> ADD]: B a band of rows at a time; before each band the window of A's output
+        drops the rows no later band reads (memmove to its start) and A computes the rows the band reads next
+        (memplan.chain_schedule). Every call is the reference conv on a band (input moved, pad_top and
+        input_height adjusted), so every element is the whole conv's sum (docs/quantization.md (6))."""
+        prog = self.program
+        a, b = prog.ops[step.ops[0]], prog.ops[step.ops[1]]
+        fa, fb = self.conv_fields(a), self.conv_fields(b)
+        bands_a, bands_b = self.chain_bands(step)
+        va, vb = self.variant_of(a, bands_a), self.variant_of(b, bands_b)
+        fn_a = va.function if va else "eb_qs8_conv_ref"
+        fn_b = vb.function if vb else "eb_qs8_conv_ref"
+        for v in (va, vb):
+            self.use_variant(v) if v else self.use("eb_qs8_conv_ref")
+        p_a = self.params("eb_qs8_conv_params", fa)
+        p_b = self.params("eb_qs8_conv_params", fb)
+        x, h = prog.tensors[a.inputs[0]], prog.tensors[a.outputs[0]]
+        y = prog.tensors[b.outputs[0]]
+        xrow, hrow, yrow = (t.shape[2] * t.shape[3] for t in (x, h, y))
+        hh, oh, rows = fb["input_height"], fb["output_height"], step.band_rows
+        sb, pb_, khb, dhb = fb["stride_height"], fb["pad_top"], fb["kernel_height"], fb["dilation_height"]
+        sa, pa_, ha = fa["stride_height"], fa["pad_top"], fa["input_height"]
+        win = f"((int8_t*)(eb_arena + {self.plan.scratch[step.window][0]}))"
+        args_a = self.weight_args(a, va, fa) + ["win + (size_t)(whi - wlo) * " + str(hrow)]
+        args_a += self.extra_args(a, va, fa, f"{index}a")
+        if va is not None and self.variant_scratch(a, bands_a) > 0:
+            args_a.append(self.scratch_ptr(step.kernel_scratch))
+        if len(step.ops) == 3:
+            out = "band"
+        else:
+            out = f"(int8_t*)(eb_arena + {self.plan.offsets[b.outputs[0]]}) + (size_t)r0 * {yrow}"
+        args_b = self.weight_args(b, vb, fb) + [out] + self.extra_args(b, vb, fb, f"{index}b")
+        if vb is not None and self.variant_scratch(b, bands_b) > 0:
+            args_b.append(self.scratch_ptr(step.kernel_scratch))
+        lines = [
+            "{",
+            f"  eb_qs8_conv_params pa = {p_a}, pb = {p_b};",
+            f"  int8_t* win = {win};",
+            "  int32_t wlo = 0, whi = 0;",
+        ]
+        functions = [fn_b, fn_a]
+        if len(step.ops) == 3:
+            add = prog.ops[step.ops[2]]
+            av = self.variant_of(add)
+            afields = self.vadd_fields(add)
+            if av is not None and av.scratch_bytes(afields) > 0:
+                raise EdgebuildError(
+                    f"op {add.name!r}: add variant {av.function} needs scratch inside a chain"
+                )
+            p_add = self.params("eb_qs8_vadd_params", {**afields, "table": "NULL"})
+            add_fn = av.function if av else "eb_qs8_vadd_ref"
+            self.use_variant(av) if av else self.use("eb_qs8_vadd_ref")
+            ab = ["(const int8_t*)band", f"{self.ptr(add.inputs[1 - step.add_conv_operand])} + off"]
+            if step.add_conv_operand == 1:
+                ab.reverse()
+            dst = f"(int8_t*)(eb_arena + {self.plan.offsets[add.outputs[0]]}) + off"
+            aargs = ["(size_t)rows * " + str(yrow), *ab, dst, *self.extra_args(add, av, afields, f"{index}d")]
+            lines.append(f"  int8_t* band = ((int8_t*)(eb_arena + {self.plan.scratch[step.scratch][0]}));")
+            tail = [
+                f"    const size_t off = (size_t)r0 * {yrow};",
+                f"    {add_fn}(&{p_add}, {', '.join(aargs)});",
+            ]
+            functions.append(add_fn)
+        else:
+            tail = []
+        lines += [
+            f"  for (int32_t r0 = 0; r0 < {oh}; r0 += {rows}) {{",
+            f"    const int32_t rows = {oh} - r0 < {rows} ? {oh} - r0 : {rows};",
+            f"    int32_t lo = r0 * {sb} - {pb_}, hi = (r0 + rows - 1) * {sb} - {pb_} + {(khb - 1) * dhb + 1};",
+            "    if (lo < 0) lo = 0;",
+            f"    if (hi > {hh}) hi = {hh};",
+            "    if (hi < lo) hi = lo;",
+            "    if (lo > wlo) {  // drop the rows no band reads again",
+            f"      if (whi > lo) memmove(win, win + (size_t)(lo - wlo) * {hrow}, (size_t)(whi - lo) * {hrow});",
+            "      else whi = lo;",
+            "      wlo = lo;",
+            "    }",
+            "    if (hi > whi) {  // A's rows [whi, hi) into the window",
+            f"      const int32_t ih0 = whi * {sa} - {pa_};",
+            "      pa.output_height = hi - whi;",
+            "      pa.pad_top = ih0 < 0 ? -ih0 : 0;",
+            f"      pa.input_height = ih0 < 0 ? {ha} : {ha} - ih0;",
+            f"      {fn_a}(&pa, {self.ptr(a.inputs[0])} + (ih0 < 0 ? 0 : (size_t)ih0 * {xrow}), {', '.join(args_a)});",
+            "      whi = hi;",
+            "    }",
+            "    {  // B's rows [r0, r0 + rows) from the window",
+            f"      const int32_t ib0 = r0 * {sb} - {pb_} - wlo;",
+            "      pb.output_height = rows;",
+            "      pb.pad_top = ib0 < 0 ? -ib0 : 0;",
+            f"      pb.input_height = {hh} - wlo - (ib0 < 0 ? 0 : ib0);",
+            f"      {fn_b}(&pb, (const int8_t*)win + (ib0 < 0 ? 0 : (size_t)ib0 * {hrow}), {', '.join(args_b)});",
+            "    }",
+            *tail,
+            "  }",
+            "}",
+        ]
+        return Call(lines, functions)
 
     def _banded(self, index: int, step: Step, tail: str, tail_fn: str) -> Call:
         """The conv of `step` a band of step.band_rows output rows at a time into the band scratch, then `tail`

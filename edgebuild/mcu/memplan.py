@@ -2,21 +2,29 @@
 
 A microcontroller's model runs only the int8 middle of the program in its arena: the QUANTIZE ops of the float
 inputs and the DEQUANTIZE ops of the float outputs run from / to the caller's float buffers (aot.py), so neither
-float tensor takes arena bytes. Over that middle, three rewrites let tensors share bytes that the ordinary plan
-keeps apart (each one is bit-identical: the kernels compute the same sums, only where bytes live changes):
+float tensor takes arena bytes. Over that middle, these rewrites let tensors share bytes that the ordinary plan
+keeps apart. Each is bit-identical: every kernel call is the reference's (or its variant's) on the same codes, so
+every output element is the same sum (docs/quantization.md (6), (7)); only where bytes live changes.
 
 - RESHAPE aliases: its output is its input's bytes (no copy, no step in model.c).
-- In place: an elementwise op (ADD of same-shape tensors, CLAMP) writes its output over an input that dies there;
-  the reference kernels allow that exact aliasing (ukernels.h "Output may alias an input exactly").
-- Conv + residual ADD fusion: a CONV2D (or DEPTHWISE_CONV2D) whose output only feeds the next op, a same-shape
-  ADD whose other operand (the skip tensor) dies there, is computed a band of output rows at a time into a small
-  scratch, and each band is added in place into the skip tensor. A band of rows [r0, r1) is the reference conv
-  with the input pointer moved to the band's first input row and pad_top / input_height adjusted, so every output
-  element is the same sum (docs/quantization.md (6)) and the ADD is (7) on the same pairs of codes. ResNet-8's
-  blocks never hold the conv's full output: IC's peak drops by one 32x32x16 tensor.
+- In place: an elementwise op (ADD of same-shape tensors, CLAMP, int8 UNARY) writes its output over an input that
+  dies there; the reference kernels allow that exact aliasing (ukernels.h "Output may alias an input exactly").
+- Conv + residual ADD: a CONV2D / DEPTHWISE_CONV2D whose output only feeds the next op, a same-shape ADD whose
+  other operand (the skip tensor) dies there, runs a band of output rows at a time into a small scratch, and each
+  band is added in place into the skip tensor. A band of rows [r0, r1) is the conv with the input pointer moved
+  to the band's first input row and pad_top / input_height adjusted (emit.band_params).
+- Streamed conv: a conv whose input dies there runs in bands into scratch and copies each band into place, its
+  output overlapping its input where the later bands no longer read it (_stream_offset): pointwise, depthwise and
+  strided convs of a MobileNet chain need the larger of input and output plus a row or so, not their sum.
+- Chain: conv A -> conv B (-> the residual ADD B fuses into), A's output never whole: B runs in bands and A
+  computes the rows each band reads into a window of rows (chain_schedule). ResNet-8's first block then holds its
+  skip tensor and a few rows, not three 32x32x16 tensors.
 
-Tensors tied by these rewrites form one *buffer* (same offset); buffers and per-step scratch are placed as
-edgebuild/plan.py places tensors (largest first, lowest offset beside every buffer whose lifetime overlaps).
+Fusion is taken wherever it applies (it is faster too: one pass less). Streaming and chains cost a copy or more
+kernel calls, so a local search keeps only those that lower the arena (plan_mcu). Tensors tied by these rewrites
+form one buffer, a rigid body of members at fixed offsets, each keeping its own lifetime; buffers and per-step
+scratch are placed greedily (lowest offset clear of every placed member whose lifetime overlaps) under a few
+orders, the smallest arena kept.
 """
 
 from __future__ import annotations
@@ -40,6 +48,8 @@ ALIGN = 16  # every buffer starts 16-byte aligned (the arena is aligned(16)); Co
 # call), 2.91 M in 2 KiB bands; IC's fused bands cost nothing measurable at 1 KiB.
 BAND_BYTES = 1024
 STREAM_BAND_BYTES = 2048
+# In the set of choices the search toggles, a conv's index means "stream it", index + CHAIN "chain it to the next".
+CHAIN = 1 << 20
 # Shuffled placement orders tried besides the two fixed ones (seeded): the greedy placer is order-sensitive.
 RESTARTS = 16
 
@@ -65,10 +75,11 @@ class Step:
     """One step of eb_model_run: one op, or a conv fused with the residual ADD after it."""
 
     ops: list[int]  # program op indices (conv, add for a fusion)
-    kind: str = "op"  # "op" | "conv_add" | "conv_stream"
+    kind: str = "op"  # "op" | "conv_add" | "conv_stream" | "chain" (conv -> conv [-> residual ADD])
     band_rows: int = 0  # conv_add: output rows per band
     scratch: int = -1  # conv_add: id of the band's scratch item (McuPlan.scratch)
     kernel_scratch: int = -1  # id of the scratch item of the step's kernel variant (Variant.scratch_bytes)
+    window: int = -1  # chain: id of the scratch item holding the window of the intermediate tensor's rows
     add_conv_operand: int = 0  # conv_add: which ADD input (0 = a, 1 = b) the conv produces
 
 
@@ -84,7 +95,7 @@ class McuPlan:
     baseline_bytes: int
     lower_bound: int  # this plan's own live-buffer bound (arena_bytes >= it)
     live_at: dict[int, int] = field(default_factory=dict)  # op index -> bytes of the buffers live there
-    streamed: frozenset[int] = frozenset()  # convs streamed over their input
+    streamed: frozenset[int] = frozenset()  # convs streamed over their input; chain heads as index + CHAIN
     buffer_of: dict[int, int] = field(
         default_factory=dict
     )  # arena tensor -> its buffer (tensors tied together)
@@ -158,13 +169,14 @@ def plan_mcu(
     ordinary plan of the same tensors. `kernel_scratch(step)`: the bytes of arena scratch the step's kernel
     variant asks for (0: none).
 
-    Streaming a conv over its input costs a copy of its output (model.c copies each band), so it is only used
-    where it lowers the arena: a local search over the set of streamed convs (toggling one at a time) keeps the
-    smallest arena with the fewest streamed convs."""
+    Streaming a conv over its input costs a copy of its output (model.c copies each band), a chain more kernel
+    calls, so they are only used where they lower the arena: a local search over the set of streamed convs and
+    chain heads (toggling one at a time) keeps the smallest arena with the fewest of them."""
     base = _plan(program, edges, fuse, inplace, frozenset(), kernel_scratch, RESTARTS)
     if not inplace:
         return base
     convs = [i for i in base.live_at if program.ops[i].opcode in (OpCode.CONV2D, OpCode.DEPTHWISE_CONV2D)]
+    convs += [i + CHAIN for i in convs]  # the same conv as the head of a chain
 
     # The search looks at the live-buffer bound only (no placement: fast); the sets it finds are then placed.
     def bound_of(stream: frozenset[int]) -> McuPlan:
@@ -303,11 +315,74 @@ def _plan(
         rows = max(1, min(tensors[t].shape[1], BAND_BYTES // max(row, 1)))
         return Step([p, i], "conv_add", band_rows=rows, add_conv_operand=0 if t == a else 1)
 
-    skip_next = False
+    def chain_at(pos: int) -> Step | None:
+        """conv A -> conv B (-> the residual ADD B fuses into) with A's output never whole: B runs in bands and
+        A computes the rows of its output each band needs into a window (chain_schedule)."""
+        if pos + 1 >= len(middle):
+            return None
+        a, b = middle[pos], middle[pos + 1]
+        opa, opb = ops[a], ops[b]
+        convs = (OpCode.CONV2D, OpCode.DEPTHWISE_CONV2D)
+        if opa.opcode not in convs or opb.opcode not in convs:
+            return None
+        if program.form_of(opa) != "int8" or program.form_of(opb) != "int8":
+            return None
+        h, x = opa.outputs[0], opa.inputs[0]
+        if opb.inputs[0] != h or consumers.get(h) != [b] or last[h] != b or not arena(x):
+            return None
+        if tensors[x].shape[0] != 1 or tensors[h].shape[0] != 1 or tensors[h].shape[1] < 2:
+            return None
+        add = fusion_at(pos + 1)
+        yb = tensors[opb.outputs[0]]
+        orow = yb.shape[2] * yb.shape[3]
+        rows = add.band_rows if add else max(1, min(yb.shape[1] - 1, BAND_BYTES // max(orow, 1)))
+        fa, fb = conv_geometry(program, a), conv_geometry(program, b)
+        sched = chain_schedule(fa, fb, rows)
+        if add is not None:
+            skip = ops[add.ops[1]].inputs[1 - add.add_conv_operand]
+            if buffers.find(skip) == buffers.find(x):
+                if buffers.offset(skip) != buffers.offset(x):
+                    return None
+                # the ADD writes the skip rows of each band in place: rows A still reads later must be intact
+                for k, (r0, n, _, _, _, whi) in enumerate(sched[:-1]):
+                    if whi < fa["output_height"] and r0 + n > max(
+                        0, whi * fa["stride_height"] - fa["pad_top"]
+                    ):
+                        return None
+        st = Step([a, b] + (add.ops[1:] if add else []), "chain", band_rows=rows)
+        st.add_conv_operand = add.add_conv_operand if add else 0
+        return st
+
+    skip_ops = 0
     for pos, i in enumerate(middle):
         op = ops[i]
-        if skip_next:
-            skip_next = False
+        if skip_ops:
+            skip_ops -= 1
+            continue
+        st = chain_at(pos) if i + CHAIN in stream else None
+        if st is not None:
+            a, b, end_op = ops[st.ops[0]], ops[st.ops[1]], st.ops[-1]
+            h = a.outputs[0]
+            dropped.add(h)
+            last[a.inputs[0]] = max(last[a.inputs[0]], end_op)  # A runs until the chain's last op
+            hrow = tensors[h].shape[2] * tensors[h].shape[3]
+            sched = chain_schedule(
+                conv_geometry(program, st.ops[0]), conv_geometry(program, st.ops[1]), st.band_rows
+            )
+            st.window = scratch(end_op, max(whi - wlo for _, _, wlo, _, _, whi in sched) * hrow)
+            yb = tensors[b.outputs[0]]
+            if len(st.ops) == 3:
+                add = ops[st.ops[2]]
+                dropped.add(b.outputs[0])
+                buffers.attach(add.inputs[1 - st.add_conv_operand], add.outputs[0])
+                st.scratch = scratch(end_op, st.band_rows * yb.shape[2] * yb.shape[3])
+            streamed.add(i + CHAIN)
+            names = " -> ".join(ops[k].name for k in st.ops)
+            notes.append(
+                f"{names}: chained, {st.band_rows} row(s) a band, {a.name}'s output in a window of rows"
+            )
+            steps.append(st)
+            skip_ops = len(st.ops) - 1
             continue
         st = fusion_at(pos)
         if st is not None:
@@ -323,7 +398,7 @@ def _plan(
                 f"{conv.name} + {add.name}: conv fused into the residual add, {st.band_rows} row(s) a band"
             )
             steps.append(st)
-            skip_next = True
+            skip_ops = 1
             continue
         if op.opcode == OpCode.RESHAPE and arena(op.inputs[0]):
             buffers.attach(op.inputs[0], op.outputs[0])
@@ -441,6 +516,45 @@ def _live_bytes(members: list[tuple[int, int, int, int]], step: int) -> int:
             total += b - reach
             reach = b
     return total
+
+
+def conv_geometry(program: Program, i: int) -> dict[str, int]:
+    """The row geometry of conv op i (its reference struct's fields a band changes or reads)."""
+    op = program.ops[i]
+    x, w, y = (program.tensors[t] for t in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    p = program.params_of(op)
+    return {
+        "input_height": x.shape[1],
+        "output_height": y.shape[1],
+        "kernel_height": w.shape[1],
+        "stride_height": p.stride_h,
+        "pad_top": p.pad_top,
+        "dilation_height": p.dilation_h,
+    }
+
+
+def chain_schedule(
+    fa: dict[str, int], fb: dict[str, int], rows: int
+) -> list[tuple[int, int, int, int, int, int]]:
+    """The bands of a chain A -> B, as model.c's loop runs them: (B's first row r0, its rows n, the window's first
+    row wlo, A's first row a0 and row count an computed for this band, the window's end whi). Before band r0 the
+    window drops the rows of A's output below the band's first input row (moving the rest to its start), then A
+    computes the rows up to the band's last input row."""
+    hh = fb["input_height"]
+    wlo = whi = 0
+    out = []
+    for r0 in range(0, fb["output_height"], rows):
+        n = min(rows, fb["output_height"] - r0)
+        lo = max(0, r0 * fb["stride_height"] - fb["pad_top"])
+        last_row = (r0 + n - 1) * fb["stride_height"] - fb["pad_top"]
+        hi = max(lo, min(hh, last_row + (fb["kernel_height"] - 1) * fb["dilation_height"] + 1))
+        if lo > wlo:
+            whi = max(whi, lo)
+            wlo = lo
+        a0, an = whi, max(0, hi - whi)
+        whi = max(whi, hi)
+        out.append((r0, n, wlo, a0, an, whi))
+    return out
 
 
 def _stream_offset(program: Program, i: int) -> tuple[int, int] | None:

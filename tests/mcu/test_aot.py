@@ -2,7 +2,7 @@
 sources compiled with the host gcc into a small driver (aot_harness.c) give outputs byte-identical to the host
 runtime's, through the float API and through the int8 API alone, on the four MLPerf Tiny models, random CNNs and
 the digits example; the MCU memory plan (in place, aliases, conv + residual-add fusion) is exercised by the same
-comparison. model.c also compiles for Cortex-M4 with -Wall -Wextra -Werror and references no libc but memcpy.
+comparison. model.c also compiles for Cortex-M4 with -Wall -Wextra -Werror and references no libc but memcpy and memmove.
 
 Lowering the models costs ~1 minute, so the lowered programs are kept in pytest's cache keyed by a hash of
 edgebuild's Python sources, the model files and torch's version.
@@ -35,9 +35,10 @@ from tests.mcu.baremetal import compile_program, missing_tools, run_program
 ROOT = Path(__file__).resolve().parents[2]
 KERNELS = ROOT / "kernels"
 HARNESS = Path(__file__).with_name("aot_harness.c")
-# The four MLPerf Tiny models, a random CNN, the digits example (also with layers kept in float: a float input read
-# by a float op, float ops in the middle, a float output), and OpsNet (the other ops the generator emits).
-MODELS = ("kws", "vww", "ic", "ad", "rand2", "digits", "digits-float", "ops")
+# The four MLPerf Tiny models, random CNNs (rand19 chains two convs of odd geometry), the digits example (also with
+# layers kept in float: a float input read by a float op, float ops in the middle, a float output), and OpsNet (the
+# other ops the generator emits).
+MODELS = ("kws", "vww", "ic", "ad", "rand2", "rand19", "digits", "digits-float", "ops")
 _FLOAT_LAYERS = {"digits-float": ("conv1", "dw", "fc")}
 
 
@@ -76,7 +77,7 @@ def _lower(name: str) -> Program:
     from tests.models import RandomCNN, calibration
     from tests.tiny_models import tiny_model
 
-    if name.startswith("digits"):
+    if name in ("digits", "digits-float"):
         sys.path.insert(0, str(ROOT))
         from examples.digits.model import DigitsCNN
 
@@ -255,16 +256,20 @@ def test_plan_goes_under_the_live_tensor_bound(built: Callable[[str], Built]) ->
     """Structure before numbers: the rewrites the float/int8 comparisons above cover did happen, and the arenas
     of the issue's goal (peak RAM <= 0.6x TFLM's on VWW and IC) went down by what they gave when written."""
     ic = built("ic").bundle
-    assert [o["type"] for o in ic.ops].count("CONV2D+ADD") == 3  # ResNet-8's three residual blocks
-    assert ic.baseline_arena_bytes == 49152 and ic.arena_bytes <= 34 * 1024
+    types = [o["type"] for o in ic.ops]
+    # ResNet-8's three residual blocks: every residual ADD fused with the conv before it, and block 1's two
+    # convs chained (the first one's output never whole)
+    assert sum(t.endswith("CONV2D+ADD") for t in types) == 3 and "CONV2D+CONV2D+ADD" in types
+    assert ic.baseline_arena_bytes == 49152 and ic.arena_bytes <= 27 * 1024
     vww = built("vww").bundle
-    assert vww.baseline_arena_bytes == 55296 and vww.arena_bytes <= 40 * 1024
-    assert any("streamed" in n for n in vww.plan_notes)
+    assert vww.baseline_arena_bytes == 55296 and vww.arena_bytes <= 32 * 1024
+    assert any("chained" in n for n in vww.plan_notes)
     kws = built("kws").bundle
     assert kws.arena_bytes <= 0.75 * kws.baseline_arena_bytes and any("streamed" in n for n in kws.plan_notes)
     assert "RESHAPE" not in [o["type"] for o in ic.ops]  # an alias, no copy
     assert any("in place" in n for n in built("rand2").bundle.plan_notes)
-    assert any(o["type"] == "CONV2D+ADD" for o in built("digits").bundle.ops)
+    assert any("chained" in n for n in built("rand19").bundle.plan_notes)
+    assert any(o["type"].endswith("CONV2D+ADD") for o in built("digits").bundle.ops)
     for name in MODELS:
         b = built(name).bundle
         assert b.arena_bytes <= b.baseline_arena_bytes, name
@@ -323,7 +328,7 @@ def test_int8_output_is_refused(program: Callable[[str], Program], tmp_path: Pat
 @pytest.mark.skipif(
     shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc (scripts/setup.sh)"
 )
-@pytest.mark.parametrize("name", ("kws", "ic", "digits-dw", "ops"))
+@pytest.mark.parametrize("name", ("kws", "ic", "digits-float", "ops"))
 def test_model_c_is_freestanding_on_cortex_m4(built: Callable[[str], Built], name: str) -> None:
     b = built(name)
     flags = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-O2", "-Wall", "-Wextra"]
@@ -354,7 +359,7 @@ def test_model_c_is_freestanding_on_cortex_m4(built: Callable[[str], Built], nam
     assert markers <= set(nm.split())
     kernels = {f for o in b.bundle.ops for f in o["functions"]}
     edges = {f"eb_qs8_{k}_ref" for k in ("quantize", "quantize_to_nhwc", "dequantize", "dequantize_to_nchw")}
-    allowed = kernels | edges | {"memcpy"}
+    allowed = kernels | edges | {"memcpy", "memmove"}
     assert undefined <= allowed, undefined - allowed  # no malloc, no stdio, no kernel the model does not run
     assert not any(n in undefined for n in ("malloc", "free", "printf", "puts"))
 
