@@ -350,7 +350,8 @@ eb_status plan_spmm(eb_model* m, const Op& op, OpPlan& p, PlanContext& ctx, size
       tap_off = static_cast<size_t*>(malloc(taps * sizeof(size_t)));
       if (tap_off == NULL) return EB_ERR_NOMEM;
       for (size_t t = 0; t < taps; ++t)
-        tap_off[t] = ((t / (size_t)kw) * (size_t)conv->dilation_h * wp + (t % (size_t)kw) * (size_t)conv->dilation_w) * C;
+        tap_off[t] =
+            ((t / (size_t)kw) * (size_t)conv->dilation_h * wp + (t % (size_t)kw) * (size_t)conv->dilation_w) * C;
       p.flat_hp = (int32_t)hp;
       p.flat_wp = (int32_t)wp;
       p.flat_copy = hp != H || wp != W;
