@@ -346,7 +346,11 @@ eb_status plan_spmm(eb_model* m, const Op& op, OpPlan& p, PlanContext& ctx, size
     const size_t H = (size_t)x.dims[1], W = (size_t)x.dims[2];
     const size_t hp = H + (size_t)conv->pad_top + (size_t)conv->pad_bottom;
     const size_t wp = W + (size_t)conv->pad_left + (size_t)conv->pad_right;
-    if (hp * wp * C * (size_t)x.dims[0] < ((size_t)1 << 31)) {
+    // The offsets are int32; a padded copy is kept within 4 × the im2col budget (a larger input keeps the tap
+    // pointers: the scratch is per thread).
+    const uint64_t bytes = (uint64_t)hp * wp * C * (uint64_t)x.dims[0];
+    const bool copy = hp != H || wp != W;
+    if (bytes < ((uint64_t)1 << 31) && (!copy || bytes <= 4 * kScratchBudget)) {
       tap_off = static_cast<size_t*>(malloc(taps * sizeof(size_t)));
       if (tap_off == NULL) return EB_ERR_NOMEM;
       for (size_t t = 0; t < taps; ++t)
@@ -354,8 +358,8 @@ eb_status plan_spmm(eb_model* m, const Op& op, OpPlan& p, PlanContext& ctx, size
             ((t / (size_t)kw) * (size_t)conv->dilation_h * wp + (t % (size_t)kw) * (size_t)conv->dilation_w) * C;
       p.flat_hp = (int32_t)hp;
       p.flat_wp = (int32_t)wp;
-      p.flat_copy = hp != H || wp != W;
-      if (p.flat_copy) pad_bytes = hp * wp * C * (size_t)x.dims[0];
+      p.flat_copy = copy;
+      if (copy) pad_bytes = (size_t)bytes;
     }
   }
   int8_t* tmp = static_cast<int8_t*>(malloc(sk.nr * K));  // load-time only, freed below
