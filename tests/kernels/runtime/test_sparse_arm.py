@@ -92,6 +92,8 @@ def test_arm_sparse_conv_past_the_flat_copy_budget(
     """A k×k sparse conv whose padded input exceeds the flat path's copy budget (packing.cc plan_spmm: 4 × 256 KiB;
     here 522 × 514 × 4 bytes) keeps the per-tap pointers on the grouped kernels, and gives the reference's bytes."""
     case = sparse_twin(conv_case(c=4, oc=16, k=3, pad=1, seed=21, hw=(520, 512)), (16, 4), 0.5, 21)
-    batches = write_batches([Case(case.name, case.sparse, case.inputs)], tmp_path_factory.mktemp("sparse-big"))
+    batches = write_batches(
+        [Case(case.name, case.sparse, case.inputs)], tmp_path_factory.mktemp("sparse-big")
+    )
     failures, count, _ = run_batches(runner_for("arm64"), "arm64", "max", "neondot", batches, tmp_path)
     assert count == 1 and not failures, failures
