@@ -142,6 +142,11 @@ struct OpPlan {
   size_t kc;           // K padded to kr
   bool direct;         // GEMM rows are the input rows themselves (1×1, stride 1, no padding, one group)
   int8_t* zero_row;    // depthwise and sparse: C bytes of the input zero point, for taps in the padding
+  // kPlanSpmm of a SPARSE_CONV2D with several taps and a grouped kernel ("flat"): the entry offsets are offsets from
+  // a row's first tap in an input of flat_hp × flat_wp pixels (the input with its padding, copied by run_spmm into
+  // the scratch when flat_copy), so each row needs one pointer and each strip one tap group. 0: tap pointers.
+  int32_t flat_hp, flat_wp;
+  bool flat_copy;
   // kPlanQd8: the quantize + GEMM pair (qd8_gemm.h).
   const Qd8Kernel* qd8;
 };

@@ -374,9 +374,22 @@ void spmm_task(void* ctx, size_t task, size_t thread) {
       for (size_t r = r0; r < r1; ++r, y += j.N) memcpy(y, row, nc);
     }
   }
+  // Flat (OpPlan::flat_wp): a row's pointer is its first tap in the (padded) input, the strip's offsets do the rest.
+  const int8_t* const xf = p.flat_copy ? reinterpret_cast<const int8_t*>(j.m->scratch) : xd;
+  const size_t taps = p.flat_wp != 0 ? 1 : j.taps;
   for (size_t mt = mt0; mt < mt1 && any_stored; ++mt) {
     const size_t row0 = mt * mr, rows = j.M - row0 < mr ? j.M - row0 : mr;
-    if (j.conv == NULL) {
+    if (p.flat_wp != 0) {
+      const size_t OW = (size_t)j.ow, ohw = j.M / (size_t)j.x->dims[0], hp = (size_t)p.flat_hp, wp = (size_t)p.flat_wp;
+      size_t n = row0 / ohw, oh = row0 % ohw / OW, ow = row0 % OW;
+      for (size_t i = 0; i < rows; ++i) {
+        ptrs[i] = xf + ((n * hp + oh * (size_t)j.conv->stride_h) * wp + ow * (size_t)j.conv->stride_w) * j.C;
+        if (++ow == OW) {
+          ow = 0;
+          if (++oh == ohw / OW) oh = 0, ++n;
+        }
+      }
+    } else if (j.conv == NULL) {
       for (size_t i = 0; i < rows; ++i) ptrs[i] = xd + (row0 + i) * j.C;
     } else {
       conv_tap_pointers(j, row0, rows, ptrs);
@@ -386,7 +399,7 @@ void spmm_task(void* ctx, size_t task, size_t thread) {
       const uint8_t* strip = p.packed + offsets[s];
       if (reinterpret_cast<const int32_t*>(strip)[4 * nr] == 0) continue;  // written above
       const size_t n0 = s * nr, nc = j.N - n0 < nr ? j.N - n0 : nr;
-      fn(rows, nc, ptrs, j.taps, strip, y + n0, j.N, &j.rq);
+      fn(rows, nc, ptrs, taps, strip, y + n0, j.N, &j.rq);
     }
   }
 }
@@ -418,6 +431,29 @@ void run_dwconv(DwJob& j) {
 
 void run_spmm(SpmmJob& j) {
   const OpPlan& plan = *j.plan;
+  if (plan.flat_copy) {
+    // The input with its padding (zp_x, docs/artifact.md CONV2D) into the front of thread 0's scratch (packing.cc
+    // plan_spmm sized it), read by every task.
+    const Tensor& x = *j.x;
+    const ConvWindow& q = *j.conv;
+    const size_t H = (size_t)x.dims[1], W = (size_t)x.dims[2], C = j.C, hp = (size_t)plan.flat_hp;
+    const size_t wp = (size_t)plan.flat_wp, row = W * C, prow = wp * C, left = (size_t)q.pad_left * C;
+    const size_t top = (size_t)q.pad_top, right = prow - left - row;
+    const int8_t* src = reinterpret_cast<const int8_t*>(x.data);
+    int8_t* dst = reinterpret_cast<int8_t*>(j.m->scratch);
+    const int zp = (int8_t)x.zero_point;
+    for (size_t n = 0; n < (size_t)x.dims[0]; ++n) {
+      memset(dst, zp, top * prow + left);
+      dst += top * prow + left;
+      for (size_t h = 0; h < H; ++h, src += row, dst += prow) {
+        memcpy(dst, src, row);
+        memset(dst + row, zp, h + 1 < H ? right + left : right);
+      }
+      const size_t bottom = (hp - top - H) * prow;
+      memset(dst - left, zp, bottom);  // dst - left: the row after the last one, from its start
+      dst = dst - left + bottom;
+    }
+  }
   const size_t m_tiles = (j.M + plan.spmm.mr - 1) / plan.spmm.mr, threads = (size_t)j.m->num_threads;
   size_t tasks_m = threads <= 1 ? 1 : (m_tiles < threads * 4 ? m_tiles : threads * 4);
   size_t tasks_n = 1;

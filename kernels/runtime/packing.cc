@@ -206,9 +206,10 @@ size_t strip_bytes(const SpmmKernel& k, size_t count, size_t groups) {
 }
 
 // Packs a sparse op for kernel k: strip offsets, then one strip per nr output columns. tmp: nr × K bytes. With
-// out == NULL only returns the bytes needed.
+// out == NULL only returns the bytes needed. tap_off (grouped kernels only): each tap's byte offset from a row's
+// first tap (OpPlan::flat_wp); the strip is then one tap group (tap 0) whose entry offsets are tap_off[tap] + channel.
 size_t pack_sparse(const eb_model* m, const Op& op, const SpmmKernel& k, size_t N, size_t K, size_t C, int32_t br,
-                   int32_t bc, int32_t zp_x, int8_t* tmp, uint8_t* out) {
+                   int32_t bc, int32_t zp_x, const size_t* tap_off, int8_t* tmp, uint8_t* out) {
   const size_t nr = k.nr, kr = k.kr, strips = (N + nr - 1) / nr;
   const int32_t* bias = op.inputs[2] < 0 ? NULL : reinterpret_cast<const int32_t*>(m->tensors[op.inputs[2]].data);
   const int32_t* mult = reinterpret_cast<const int32_t*>(m->tensors[op.inputs[3]].data);
@@ -221,7 +222,8 @@ size_t pack_sparse(const eb_model* m, const Op& op, const SpmmKernel& k, size_t 
     for (size_t kb = 0; kb < K; kb += kr) {
       if (!slice_used(tmp, K, valid, kr, kb)) continue;
       ++count;
-      if (kb / C != last_tap) ++groups, last_tap = kb / C;
+      const size_t tap = tap_off != NULL ? 0 : kb / C;
+      if (tap != last_tap) ++groups, last_tap = tap;
     }
     if (out != NULL) {
       const uint64_t offset64 = offset;  // the table holds uint64_t (gemm_exec.cc); size_t is 4 bytes on armv7
@@ -255,14 +257,15 @@ size_t pack_sparse(const eb_model* m, const Op& op, const SpmmKernel& k, size_t 
       for (size_t kb = 0; kb < K; kb += kr) {
         if (!slice_used(tmp, K, valid, kr, kb)) continue;
         if (k.grouped) {
-          if (kb / C != last_tap) {
-            last_tap = kb / C;
+          const size_t tap = tap_off != NULL ? 0 : kb / C;
+          if (tap != last_tap) {
+            last_tap = tap;
             idx[2 * g] = (int32_t)last_tap;
             idx[2 * g + 1] = 0;
             ++g;
           }
           ++idx[2 * g - 1];
-          offs[e] = (int32_t)(kb % C);
+          offs[e] = (int32_t)((tap_off != NULL ? tap_off[kb / C] : 0) + kb % C);
         } else {
           idx[2 * e] = (int32_t)(kb / C);
           idx[2 * e + 1] = (int32_t)(kb % C);
@@ -325,15 +328,46 @@ eb_status plan_dwconv(eb_model* m, OpPlan& p, PlanContext& ctx, const GemmWeight
   return EB_OK;
 }
 
-eb_status plan_spmm(eb_model* m, const Op& op, OpPlan& p, PlanContext& ctx, size_t taps, int32_t br, int32_t bc) {
+eb_status plan_spmm(eb_model* m, const Op& op, OpPlan& p, PlanContext& ctx, size_t taps, int32_t br, int32_t bc,
+                    const ConvGeometry* conv, int32_t kw) {
   // Taps of C channels each; the kernel reads kr channels of one tap, so C % kr == 0 (else the reference path).
   const SpmmKernel& sk = ctx.spmm;
   const Tensor &x = m->tensors[op.inputs[0]], &y = m->tensors[op.outputs[0]];
   const size_t C = (size_t)x.dims[x.rank - 1], K = taps * C, N = (size_t)y.dims[y.rank - 1];
   if (C % sk.kr != 0) return EB_OK;
+  // A conv of several taps on a grouped (ARM) kernel runs flat: the tap groups of a strip cost ~13 instructions each
+  // per call and the tap pointers of a tile ~3 each; flat, a row has one pointer into the padded input and a strip
+  // one group, for one copy of the input with its padding per invoke (bench/README.md, sparse table).
+  size_t* tap_off = NULL;
+  p.flat_hp = p.flat_wp = 0;
+  p.flat_copy = false;
+  size_t pad_bytes = 0;
+  if (conv != NULL && taps > 1 && sk.grouped) {
+    const size_t H = (size_t)x.dims[1], W = (size_t)x.dims[2];
+    const size_t hp = H + (size_t)conv->pad_top + (size_t)conv->pad_bottom;
+    const size_t wp = W + (size_t)conv->pad_left + (size_t)conv->pad_right;
+    // The offsets are int32; a padded copy is kept within 4 × the im2col budget (a larger input keeps the tap
+    // pointers: the scratch is per thread).
+    const uint64_t bytes = (uint64_t)hp * wp * C * (uint64_t)x.dims[0];
+    const bool copy = hp != H || wp != W;
+    if (bytes < ((uint64_t)1 << 31) && (!copy || bytes <= 4 * kScratchBudget)) {
+      tap_off = static_cast<size_t*>(malloc(taps * sizeof(size_t)));
+      if (tap_off == NULL) return EB_ERR_NOMEM;
+      for (size_t t = 0; t < taps; ++t)
+        tap_off[t] =
+            ((t / (size_t)kw) * (size_t)conv->dilation_h * wp + (t % (size_t)kw) * (size_t)conv->dilation_w) * C;
+      p.flat_hp = (int32_t)hp;
+      p.flat_wp = (int32_t)wp;
+      p.flat_copy = copy;
+      if (copy) pad_bytes = (size_t)bytes;
+    }
+  }
   int8_t* tmp = static_cast<int8_t*>(malloc(sk.nr * K));  // load-time only, freed below
-  if (tmp == NULL) return EB_ERR_NOMEM;
-  const size_t bytes = pack_sparse(m, op, sk, N, K, C, br, bc, x.zero_point, tmp, NULL);
+  if (tmp == NULL) {
+    free(tap_off);
+    return EB_ERR_NOMEM;
+  }
+  const size_t bytes = pack_sparse(m, op, sk, N, K, C, br, bc, x.zero_point, tap_off, tmp, NULL);
   p.kind = kPlanSpmm;
   p.spmm = sk;
   p.strips = (N + sk.nr - 1) / sk.nr;
@@ -341,10 +375,13 @@ eb_status plan_spmm(eb_model* m, const Op& op, OpPlan& p, PlanContext& ctx, size
   p.zero_row = static_cast<int8_t*>(tracked_calloc(m, C + 64, 1));
   if (p.packed != NULL && p.zero_row != NULL) {
     memset(p.zero_row, (int8_t)x.zero_point, C + 64);
-    pack_sparse(m, op, sk, N, K, C, br, bc, x.zero_point, tmp, p.packed);
+    pack_sparse(m, op, sk, N, K, C, br, bc, x.zero_point, tap_off, tmp, p.packed);
   }
   free(tmp);
+  free(tap_off);
   if (p.packed == NULL || p.zero_row == NULL) return EB_ERR_NOMEM;
+  // The padded input goes to the front of thread 0's scratch (the im2col region; sparse ops use no im2col).
+  if (pad_bytes > ctx.im2col_bytes) ctx.im2col_bytes = pad_bytes;
   if (sk.mr * taps > ctx.max_taps) ctx.max_taps = sk.mr * taps;
   return EB_OK;
 }

@@ -12,6 +12,8 @@
 
 namespace eb {
 
+struct ConvGeometry;  // op.h
+
 // What prepare_ops hands every plan: the selected ISA's kernels (have_*: the ISA has one) and the per-thread
 // scratch the plans so far need, which a plan grows.
 struct PlanContext {
@@ -39,8 +41,10 @@ eb_status plan_gemm(eb_model* m, OpPlan& plan, PlanContext& ctx, const GemmWeigh
 // A depthwise conv of C channels (one input channel per group) with `taps` window taps.
 eb_status plan_dwconv(eb_model* m, OpPlan& plan, PlanContext& ctx, const GemmWeights& w, size_t C, size_t taps);
 // A sparse op (inputs: x, values, bias, mult, shift, row_ptr, col_idx) with `taps` window taps per output and
-// br × bc blocks; stays on the reference path when the input channels do not fit the kernel.
-eb_status plan_spmm(eb_model* m, const Op& op, OpPlan& plan, PlanContext& ctx, size_t taps, int32_t br, int32_t bc);
+// br × bc blocks; stays on the reference path when the input channels do not fit the kernel. conv: SPARSE_CONV2D's
+// window (kh × kw = taps), or NULL.
+eb_status plan_spmm(eb_model* m, const Op& op, OpPlan& plan, PlanContext& ctx, size_t taps, int32_t br, int32_t bc,
+                    const ConvGeometry* conv = NULL, int32_t kw = 1);
 
 }  // namespace eb
 

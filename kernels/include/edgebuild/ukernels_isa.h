@@ -37,7 +37,9 @@
 // groups, int32 flags (bit 0: a weight of the strip is −128; bit 1: a column has a left shift, e > 0), 13 int32 of
 // padding; then `groups` int32 pairs (tap, n): the next n >= 1 entries all read tap `tap`; then count int32 channel
 // offsets, the whole index padded to 64 bytes; then the weights as above. A kernel loads a row's tap pointer once
-// per group, not once per entry.
+// per group, not once per entry. A SPARSE_CONV2D of several taps is packed flat for them (OpPlan::flat_wp): one
+// group (tap 0) whose offsets are byte offsets from a row's first tap in the padded input, called with taps = 1;
+// the kernels do not tell the two apart.
 // A pixel's taps are pointers: a[i·taps + t] = channel 0 of row i's tap t (or a row of zp_x in the padding).
 #ifndef EDGEBUILD_UKERNELS_ISA_H_
 #define EDGEBUILD_UKERNELS_ISA_H_

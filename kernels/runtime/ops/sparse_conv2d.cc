@@ -50,7 +50,9 @@ eb_status validate(OpCheck& c) {
 eb_status plan(eb_model* m, const Op& op, OpPlan& plan, PlanContext& ctx) {
   if (!ctx.have_spmm) return EB_OK;
   const SparseConv2dInt8Params& q = op.p.sparse_conv2d_int8;
-  return plan_spmm(m, op, plan, ctx, (size_t)q.kernel_h * (size_t)q.kernel_w, q.block_rows, q.block_cols);
+  const ConvGeometry g = conv_geometry_of(q);
+  return plan_spmm(m, op, plan, ctx, (size_t)q.kernel_h * (size_t)q.kernel_w, q.block_rows, q.block_cols, &g,
+                   q.kernel_w);
 }
 
 void run_fast(eb_model* m, const Op& op, const OpPlan& plan) {

@@ -80,6 +80,10 @@ def sparse_sweep(full: bool = False) -> list[SparseCase]:
         {"c": 8, "oc": 16, "k": 3, "pad": 2, "dilation": 2},
         {"c": 16, "oc": 16, "k": 3, "pad": 1, "batch": 2, "hw": (5, 4)},
         {"c": 3, "oc": 16, "k": 3, "pad": 1},  # channels not a multiple of 4: the reference path
+        # The ARM kernels' flat path (packing.cc plan_spmm): no padding (rows point into the input itself), and
+        # padding on two sides only (the padded copy's edges).
+        {"c": 8, "oc": 16, "k": 3},
+        {"c": 8, "oc": 24, "k": 3, "stride": 2, "pads": (0, 1, 1, 0)},
     ]
     if full:
         conv_shapes += [

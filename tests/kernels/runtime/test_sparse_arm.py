@@ -84,3 +84,16 @@ def test_arm64_keeps_small_layers_dense() -> None:
         (96, 16, "host"): "sparse",
         (96, 16, "arm64"): "sparse",
     }
+
+
+def test_arm_sparse_conv_past_the_flat_copy_budget(
+    runner_for: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """A k×k sparse conv whose padded input exceeds the flat path's copy budget (packing.cc plan_spmm: 4 × 256 KiB;
+    here 522 × 514 × 4 bytes) keeps the per-tap pointers on the grouped kernels, and gives the reference's bytes."""
+    case = sparse_twin(conv_case(c=4, oc=16, k=3, pad=1, seed=21, hw=(520, 512)), (16, 4), 0.5, 21)
+    batches = write_batches(
+        [Case(case.name, case.sparse, case.inputs)], tmp_path_factory.mktemp("sparse-big")
+    )
+    failures, count, _ = run_batches(runner_for("arm64"), "arm64", "max", "neondot", batches, tmp_path)
+    assert count == 1 and not failures, failures
