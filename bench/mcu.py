@@ -401,6 +401,16 @@ def print_kernels(rows: list[KernelRow]) -> None:
     )
 
 
+def one_line(e: BaseException) -> str:
+    """The error's last line of text and where it was raised (file:line), for the FAILED lines."""
+    import traceback
+
+    tb = traceback.extract_tb(e.__traceback__)
+    where = f" ({Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
+    text = str(e).strip().splitlines()
+    return (text[-1] if text else "") + where
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", default=list(TINY_MODELS), choices=list(TINY_MODELS))
@@ -425,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"kernel variants registered: {', '.join(registered) or 'none (reference kernels only)'}")
     t0 = time.time()
     result: dict[str, Any] = {"variants": registered}
+    errors: list[str] = []
     with tempfile.TemporaryDirectory(prefix="edgebuild-bench-mcu-") as tmp:
         work = args.work or Path(tmp)
         if not args.no_models:
@@ -435,7 +446,10 @@ def main(argv: list[str] | None = None) -> int:
                 x = np.zeros(shape, np.int8)
                 a = tflm_arena(hb.tflite, x)
                 for core in args.cores:
-                    rows.append(measure_model(name, core, hb, work / name / core, (a.smallest, a.head)))
+                    try:
+                        rows.append(measure_model(name, core, hb, work / name / core, (a.smallest, a.head)))
+                    except Exception as e:  # noqa: BLE001  (a generator or kernel bug: a FAILED line, the rest runs)
+                        errors.append(f"{name} on {core}: {type(e).__name__}: {one_line(e)}")
                     print(f"  [{time.time() - t0:.0f} s] {name} on {core}", file=sys.stderr)
             print_models(rows)
             result["models"] = [asdict(r) for r in rows]
@@ -446,15 +460,21 @@ def main(argv: list[str] | None = None) -> int:
                 torch.manual_seed(0)
                 hb = host_build(make(), shape, work / kernel / "host")
                 for core in args.cores:
-                    krows.append(measure_kernel(kernel, core, hb, work / kernel / core))
+                    try:
+                        krows.append(measure_kernel(kernel, core, hb, work / kernel / core))
+                    except Exception as e:  # noqa: BLE001  (as above)
+                        errors.append(f"{kernel} on {core}: {type(e).__name__}: {one_line(e)}")
                     print(f"  [{time.time() - t0:.0f} s] {kernel} on {core}", file=sys.stderr)
             print()
             print_kernels(krows)
             result["kernels"] = [asdict(r) for r in krows]
+    for e in errors:
+        print(f"FAILED {e}")
+    result["errors"] = errors
     print(f"({time.time() - t0:.0f} s)")
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
-    return 0
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":
