@@ -47,7 +47,7 @@ import torch
 from torch import nn
 
 from edgebuild import api
-from edgebuild.ir import Layout, OpCode, Program
+from edgebuild.ir import Layout, Op, OpCode, Program
 from tests.mcu.baremetal import KERNELS, compile_program, missing_tools, run_program
 from tests.mcu.tflm import HostInt8, tflm_arena
 from tests.tiny_models import TINY_MODELS, tiny_model
@@ -335,29 +335,161 @@ class KernelRow:
     bit_exact: bool  # both builds' outputs equal the host runtime's
 
 
+def op_fields(program: Program, op: Op) -> dict[str, int]:
+    """The reference's parameter struct for a CONV2D / DEPTHWISE_CONV2D (eb_qs8_conv_params) or FULLY_CONNECTED
+    (eb_qs8_gemm_params), field by field, as the ahead-of-time generator fills it (variants/__init__.py `Params`)."""
+    t = program.tensors
+    x, w, y = t[op.inputs[0]], t[op.inputs[1]], t[op.outputs[0]]
+    p = program.params_of(op)
+    zps = {"input_zero_point": x.zero_point, "output_zero_point": y.zero_point}
+    clamp = {"output_min": p.act_min, "output_max": p.act_max}
+    if op.opcode == OpCode.FULLY_CONNECTED:
+        k = w.shape[1]
+        return {"m": x.numel // k, "n": w.shape[0], "k": k, **zps, **clamp}
+    return {
+        "batch": x.shape[0],
+        "input_height": x.shape[1],
+        "input_width": x.shape[2],
+        "input_channels": x.shape[3],
+        "output_height": y.shape[1],
+        "output_width": y.shape[2],
+        "output_channels": y.shape[3],
+        "kernel_height": w.shape[1],
+        "kernel_width": w.shape[2],
+        "groups": p.groups if op.opcode == OpCode.CONV2D else x.shape[3],  # depthwise: a group per channel
+        "stride_height": p.stride_h,
+        "stride_width": p.stride_w,
+        "pad_top": p.pad_top,
+        "pad_left": p.pad_left,
+        "dilation_height": p.dilation_h,
+        "dilation_width": p.dilation_w,
+        **zps,
+        **clamp,
+    }
+
+
+_C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t", np.dtype(np.int32): "int32_t"}
+
+
+def c_array(name: str, a: np.ndarray) -> str:
+    a = np.ascontiguousarray(a).ravel()
+    body = ",".join(str(int(v)) for v in a) or "0"
+    return f"static const {_C_TYPES[a.dtype]} {name}[{max(a.size, 1)}] __attribute__((aligned(16))) = {{{body}}};"
+
+
+def kernel_harness(family: str, fields: dict[str, int], consts: dict[str, Any], variant: Any) -> str:
+    """A test program calling the family's reference (argv[1] "ref") or `variant` ("var", per the calling
+    convention of edgebuild/mcu/variants/__init__.py) once between the instruction-count markers, on the harness's
+    LCG input; prints the output bytes."""
+    conv = family in ("conv", "dwconv")
+    struct, ref = (
+        ("eb_qs8_conv_params", "eb_qs8_conv_ref") if conv else ("eb_qs8_gemm_params", "eb_qs8_gemm_ref")
+    )
+    f = fields
+    x_bytes = (
+        f["batch"] * f["input_height"] * f["input_width"] * f["input_channels"] if conv else f["m"] * f["k"]
+    )
+    y_bytes = (
+        f["batch"] * f["output_height"] * f["output_width"] * f["output_channels"]
+        if conv
+        else f["m"] * f["n"]
+    )
+    lines = [
+        "#include <stdint.h>",
+        "#include <stdio.h>",
+        "#include <string.h>",
+        '#include "edgebuild/ukernels.h"',
+        '__attribute__((noipa)) void eb_profile_invoke_begin(void) { __asm__ volatile(""); }',
+        '__attribute__((noipa)) void eb_profile_invoke_end(void) { __asm__ volatile(""); }',
+        f"static const {struct} P = {{" + ", ".join(f".{k} = {int(v)}" for k, v in f.items()) + "};",
+        c_array("W", consts["weights"]),
+        c_array("B", consts["bias"]),
+        c_array("M", consts["multiplier"]),
+        c_array("S", consts["shift"]),
+        f"static int8_t X[{x_bytes}] __attribute__((aligned(16)));",
+        f"static int8_t Y[{y_bytes}] __attribute__((aligned(16)));",
+    ]
+    args = ["&P", "X", "W", "B", "M", "S", "Y"]
+    if variant is not None:
+        lines.append(variant.prototype)
+        if variant.pack is not None:
+            lines.append(c_array("WP", variant.pack(f, consts)))
+            args[2] = "WP"
+        for j, e in enumerate(variant.extra(f, consts) if variant.extra is not None else []):
+            lines.append(c_array(f"E{j}", e))
+            args.append(f"E{j}")
+        scratch = variant.scratch_bytes(f)
+        if scratch > 0:
+            lines.append(f"static uint8_t SCRATCH[{scratch}] __attribute__((aligned(16)));")
+            args.append("SCRATCH")
+    call_var = f"{variant.function}({', '.join(args)});" if variant is not None else "return 2;"
+    lines += [
+        "int main(int argc, char** argv) {",
+        "  uint32_t state = 12345u;",
+        f"  for (int j = 0; j < {x_bytes}; ++j) {{ state = state * 1664525u + 1013904223u; X[j] = (int8_t)(state >> 24); }}",
+        '  const int var = argc > 1 && strcmp(argv[1], "var") == 0;',
+        "  eb_profile_invoke_begin();",
+        f"  if (var) {{ {call_var} }} else {{ {ref}(&P, X, W, B, M, S, Y); }}",
+        "  eb_profile_invoke_end();",
+        '  printf("out 0 ");',
+        f'  for (int j = 0; j < {y_bytes}; ++j) printf("%02x", (uint8_t)Y[j]);',
+        '  printf("\\n");',
+        "  return 0;",
+        "}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def measure_kernel(kernel: str, core: str, hb: HostBuild, work: Path) -> KernelRow:
-    counts, outputs, function = {}, {}, ""
-    for isa in (None, ISA[core]):
-        fw = build_firmware(hb.program, core, isa, work / (isa or "ref"))
-        run = run_firmware(fw, hb.program)
-        counts[isa], outputs[isa] = run.insns, run.outputs
-        if isa is not None:
-            function = ",".join(
-                dict.fromkeys(f for op in fw.ops for f in op.get("functions", [op["function"]]))
-            )
-    host = [host_int8_output(hb, run.input_codes[0])]
+    """The one-op model's kernel called directly (not through model.c, whose memory plan may split the op into
+    row bands): the reference and the variant `choose` picks for the core, with the op's own constants."""
+    from edgebuild.mcu.variants import choose
+
+    prog = hb.program
+    (op,) = [o for o in prog.ops if o.opcode in MAC_OPS]
+    fields = op_fields(prog, op)
+    t = prog.tensors
+    consts = {
+        "weights": t[op.inputs[1]].data,
+        "bias": t[op.inputs[2]].data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None,
+        "multiplier": t[op.inputs[3]].data,
+        "shift": t[op.inputs[4]].data,
+    }
+    if consts["bias"] is None:
+        raise RuntimeError(f"{kernel}: the one-op model has no bias")
+    variant = choose(kernel, ISA[core], fields)
+    work.mkdir(parents=True, exist_ok=True)
+    src = work / f"kernel_{kernel}.c"
+    src.write_text(kernel_harness(kernel, fields, consts, variant))
+    family_ref = "ukernels/qs8-conv/ref.cc" if kernel in ("conv", "dwconv") else "ukernels/qs8-gemm/ref.cc"
+    sources = [
+        src,
+        *(KERNELS / s for s in dict.fromkeys([family_ref, *(variant.sources if variant else ())])),
+    ]
+    elf = compile_program(core, sources, work / "build")
+    counts, outputs = {}, {}
+    for mode in ("ref", "var") if variant is not None else ("ref",):
+        done = run_program(core, elf, (mode,), count=True, timeout=900)
+        if done.returncode != 0 or done.insns is None:
+            raise RuntimeError(f"{elf.name} {mode} on {core}: exit {done.returncode}\n{done.stdout[-2000:]}")
+        counts[mode] = done.insns
+        outputs[mode] = re.findall(r"^out 0 ([0-9a-f]*)$", done.stdout, re.MULTILINE)
+    counts.setdefault("var", counts["ref"])
+    outputs.setdefault("var", outputs["ref"])
+    x, _ = lcg_bytes(t[op.inputs[0]].numel)
+    host = host_int8_output(hb, x).hex()
     cmsis = CMSIS_NN[kernel][core]
     return KernelRow(
         kernel,
         core,
-        program_macs(hb.program),
-        counts[None],
-        function,
-        counts[ISA[core]],
+        program_macs(prog),
+        counts["ref"],
+        variant.function if variant is not None else "(none registered: the reference)",
+        counts["var"],
         cmsis,
-        counts[None] / cmsis,
-        counts[ISA[core]] / cmsis,
-        outputs[None] == host and outputs[ISA[core]] == host,
+        counts["ref"] / cmsis,
+        counts["var"] / cmsis,
+        outputs["ref"] == outputs["var"] == [host],
     )
 
 
@@ -384,7 +516,9 @@ def print_models(rows: list[ModelRow]) -> None:
 
 
 def print_kernels(rows: list[KernelRow]) -> None:
-    print("CMSIS-NN kernel shapes: instructions per call (eb_model_run of a one-op model = the kernel call)")
+    print(
+        "CMSIS-NN kernel shapes: instructions per kernel call (the op's constants from a one-op host build)"
+    )
     print(
         f"{'kernel':7} {'core':10} {'MACs':>9} {'reference':>10} {'/MAC':>6} {'variant':>10} {'/MAC':>6} "
         f"{'CMSIS-NN':>9} {'ref/CMSIS':>9} {'var/CMSIS':>9} exact  function"
