@@ -2,7 +2,7 @@
 under qemu-system-arm, in instructions (not a test).
 
     python -m bench.mcu [--models kws vww ic ad] [--cores cortex-m4 cortex-m55] [--kernels conv fc dwconv]
-                        [--no-models] [--no-kernels] [--json out.json]
+                        [--no-models] [--no-kernels] [--references] [--json out.json] [--markdown] [--work DIR]
 
 Each model (tests/tiny_models.py, seeded trained-like weights) is built for host with edgebuild.api (random
 calibration), and its int8 program is compiled ahead of time by edgebuild.mcu.aot.write_model_sources with the
@@ -286,8 +286,10 @@ class ModelRow:
     functions: dict[str, int] = field(default_factory=dict)  # kernel function -> calls
 
 
-def measure_model(name: str, core: str, hb: HostBuild, work: Path, tflm: tuple[int, int]) -> ModelRow:
-    fw = build_firmware(hb.program, core, ISA[core], work)
+def measure_model(
+    name: str, core: str, hb: HostBuild, work: Path, tflm: tuple[int, int], *, references: bool = False
+) -> ModelRow:
+    fw = build_firmware(hb.program, core, None if references else ISA[core], work)
     run = run_firmware(fw, hb.program)
     exact = len(hb.program.inputs) == 1 and run.outputs == [host_int8_output(hb, run.input_codes[0])]
     macs = program_macs(hb.program)
@@ -535,6 +537,42 @@ def print_kernels(rows: list[KernelRow]) -> None:
     )
 
 
+def markdown(result: dict[str, Any]) -> str:
+    """The tables as Markdown (bench/README.md's "Microcontrollers" section)."""
+    out = []
+    if result.get("models"):
+        out += [
+            (
+                "| model | core | MACs | instructions | /MAC | arena | stack | peak RAM | code (model + kernels) "
+                "| weights | TFLM arena (head) | RAM/TFLM | exact | variant ops |"
+            ),
+            "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|",
+        ]
+        for r in result["models"]:
+            out.append(
+                f"| {r['model']} | {r['core']} | {r['macs']:,} | {r['insns']:,} | {r['insns_per_mac']:.2f} | "
+                f"{r['arena_bytes']:,} | {r['stack_bytes']:,} | {r['peak_ram_bytes']:,} | {r['code_bytes']:,} "
+                f"({r['code_model_bytes']:,} + {r['code_kernels_bytes']:,}) | {r['weights_bytes']:,} | "
+                f"{r['tflm_arena_bytes']:,} ({r['tflm_head_bytes']:,}) | {r['ram_vs_tflm']:.2f} | "
+                f"{'yes' if r['bit_exact'] else 'NO'} | {r['variant_ops']}/{r['ops']} |"
+            )
+        out.append("")
+    if result.get("kernels"):
+        out += [
+            "| kernel | core | MACs | reference | variant | /MAC | CMSIS-NN | variant / CMSIS-NN | exact | function |",
+            "|---|---|--:|--:|--:|--:|--:|--:|---|---|",
+        ]
+        for r in result["kernels"]:
+            out.append(
+                f"| {r['kernel']} | {r['core']} | {r['macs']:,} | {r['ref_insns']:,} | {r['variant_insns']:,} | "
+                f"{r['variant_insns'] / r['macs']:.2f} | {r['cmsis_nn_insns']:,.0f} | {r['variant_vs_cmsis']:.2f} | "
+                f"{'yes' if r['bit_exact'] else 'NO'} | `{r['variant']}` |"
+            )
+        out.append("")
+    out += [f"FAILED {e}" for e in result.get("errors", [])]
+    return "\n".join(out)
+
+
 def one_line(e: BaseException) -> str:
     """The error's last line of text and where it was raised (file:line), for the FAILED lines."""
     import traceback
@@ -552,7 +590,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kernels", nargs="+", default=list(KERNEL_SHAPES), choices=list(KERNEL_SHAPES))
     ap.add_argument("--no-models", action="store_true", help="skip the MLPerf Tiny table")
     ap.add_argument("--no-kernels", action="store_true", help="skip the CMSIS-NN kernel table")
+    ap.add_argument(
+        "--references", action="store_true", help="models with the reference kernels only (isa None)"
+    )
     ap.add_argument("--json", type=Path, help="also write the rows to this file")
+    ap.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
     ap.add_argument("--work", type=Path, help="keep the builds here (default: a temporary folder)")
     args = ap.parse_args(argv)
     if missing_tools():
@@ -581,7 +623,9 @@ def main(argv: list[str] | None = None) -> int:
                 a = tflm_arena(hb.tflite, x)
                 for core in args.cores:
                     try:
-                        rows.append(measure_model(name, core, hb, work / name / core, (a.smallest, a.head)))
+                        where = work / name / (f"{core}-ref" if args.references else core)
+                        tflm = (a.smallest, a.head)
+                        rows.append(measure_model(name, core, hb, where, tflm, references=args.references))
                     except Exception as e:  # noqa: BLE001  (a generator or kernel bug: a FAILED line, the rest runs)
                         errors.append(f"{name} on {core}: {type(e).__name__}: {one_line(e)}")
                     print(f"  [{time.time() - t0:.0f} s] {name} on {core}", file=sys.stderr)
@@ -606,6 +650,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"FAILED {e}")
     result["errors"] = errors
     print(f"({time.time() - t0:.0f} s)")
+    if args.markdown:
+        print(markdown(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
     return 1 if errors else 0
