@@ -2,7 +2,8 @@
 under qemu-system-arm, in instructions (not a test).
 
     python -m bench.mcu [--models kws vww ic ad] [--cores cortex-m4 cortex-m55] [--kernels conv fc dwconv]
-                        [--no-models] [--no-kernels] [--references] [--json out.json] [--markdown] [--work DIR]
+                        [--no-models] [--no-kernels] [--no-firmware] [--references] [--json out.json]
+                        [--markdown] [--work DIR]
 
 Each model (tests/tiny_models.py, seeded trained-like weights) is built for host with edgebuild.api (random
 calibration), and its int8 program is compiled ahead of time by edgebuild.mcu.aot.write_model_sources with the
@@ -31,6 +32,7 @@ one kernel call (the float edges run outside it). CMSIS-NN's figures are the iss
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import shutil
@@ -517,6 +519,73 @@ def print_models(rows: list[ModelRow]) -> None:
     )
 
 
+@dataclass
+class ProductRow:
+    """The same model through the product: `edgebuild build --target <core>` (the pipeline's MCU branch, its
+    firmware.elf built by CMake from the bundle's mcu/ folder) and `edgebuild profile`: report.json's `mcu` figures."""
+
+    model: str
+    core: str
+    insns: int | None
+    code_bytes: int
+    weights_bytes: int
+    arena_bytes: int
+    static_bytes: int
+    stack_bound_bytes: int | None  # the static call graph's bound (-fcallgraph-info=su)
+    ram_bytes: int | None  # arena + static + the stack bound
+    bit_identical_to_host: bool
+
+
+def product_targets() -> set[str]:
+    """The MCU targets this tree's edgebuild knows (none before the pipeline's MCU branch landed)."""
+    from edgebuild.errors import EdgebuildError
+    from edgebuild.targets import load_target
+
+    known = set()
+    for core in CORES:
+        with contextlib.suppress(EdgebuildError):  # "unknown target": the product path is not in this tree
+            load_target(core)
+            known.add(core)
+    return known
+
+
+def measure_product(name: str, core: str, module: nn.Module, shape: tuple[int, ...], out: Path) -> ProductRow:
+    g = torch.Generator().manual_seed(0)
+    calib = [torch.randn(shape, generator=g) for _ in range(8)]  # host_build's: the same int8 program
+    bundle = api.build(module.eval(), calib=calib, target=core, out=out)
+    mcu = bundle.report["mcu"]
+    prof = bundle.profile(count_instructions=True, iterations=1, warmup=0)
+    insns = (prof.get("instructions") or {}).get("per_invoke")
+    return ProductRow(
+        name,
+        core,
+        insns,
+        mcu["flash"]["code_bytes"],
+        mcu["flash"]["weights_bytes"],
+        mcu["ram"]["arena_bytes"],
+        mcu["ram"]["static_bytes"],
+        mcu["ram"]["stack_bytes"],
+        mcu["ram"]["total_bytes"],
+        bool((bundle.report.get("smoke_run") or {}).get("bit_identical_to_host")),
+    )
+
+
+def print_product(rows: list[ProductRow]) -> None:
+    print(
+        "The same models through `edgebuild build --target <core>` + `edgebuild profile` (report.json's mcu)"
+    )
+    print(
+        f"{'model':5} {'core':10} {'instructions':>13} {'code':>7} {'weights':>8} {'arena':>8} {'static':>6} "
+        f"{'stack bound':>11} {'RAM':>8} smoke run = host"
+    )
+    for r in rows:
+        print(
+            f"{r.model:5} {r.core:10} {r.insns or 0:>13,} {r.code_bytes:>7,} {r.weights_bytes:>8,} "
+            f"{r.arena_bytes:>8,} {r.static_bytes:>6,} {r.stack_bound_bytes or 0:>11,} {r.ram_bytes or 0:>8,} "
+            f"{'yes' if r.bit_identical_to_host else 'NO'}"
+        )
+
+
 def print_kernels(rows: list[KernelRow]) -> None:
     print(
         "CMSIS-NN kernel shapes: instructions per kernel call (the op's constants from a one-op host build)"
@@ -557,6 +626,18 @@ def markdown(result: dict[str, Any]) -> str:
                 f"{'yes' if r['bit_exact'] else 'NO'} | {r['variant_ops']}/{r['ops']} |"
             )
         out.append("")
+    if result.get("product"):
+        out += [
+            "| model | core | instructions | code | weights | arena | stack bound | RAM | smoke run = host |",
+            "|---|---|--:|--:|--:|--:|--:|--:|---|",
+        ]
+        for r in result["product"]:
+            out.append(
+                f"| {r['model']} | {r['core']} | {r['insns'] or 0:,} | {r['code_bytes']:,} | {r['weights_bytes']:,} | "
+                f"{r['arena_bytes']:,} | {r['stack_bound_bytes'] or 0:,} | {r['ram_bytes'] or 0:,} | "
+                f"{'yes' if r['bit_identical_to_host'] else 'NO'} |"
+            )
+        out.append("")
     if result.get("kernels"):
         out += [
             "| kernel | core | MACs | reference | variant | /MAC | CMSIS-NN | variant / CMSIS-NN | exact | function |",
@@ -592,6 +673,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-kernels", action="store_true", help="skip the CMSIS-NN kernel table")
     ap.add_argument(
         "--references", action="store_true", help="models with the reference kernels only (isa None)"
+    )
+    ap.add_argument(
+        "--no-firmware", action="store_true", help="skip the models' `edgebuild build --target <core>` rows"
     )
     ap.add_argument("--json", type=Path, help="also write the rows to this file")
     ap.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
@@ -631,6 +715,32 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  [{time.time() - t0:.0f} s] {name} on {core}", file=sys.stderr)
             print_models(rows)
             result["models"] = [asdict(r) for r in rows]
+        if not args.no_models and not args.no_firmware and not args.references:
+            known = product_targets()
+            prows = []
+            for name in args.models:
+                module, shape = tiny_model(name)
+                for core in args.cores:
+                    if core not in known:
+                        continue
+                    try:
+                        prows.append(
+                            measure_product(name, core, module, shape, work / name / f"{core}-bundle")
+                        )
+                    except Exception as e:  # noqa: BLE001  (as above)
+                        errors.append(
+                            f"edgebuild build {name} --target {core}: {type(e).__name__}: {one_line(e)}"
+                        )
+                    print(
+                        f"  [{time.time() - t0:.0f} s] {name}: edgebuild build --target {core}",
+                        file=sys.stderr,
+                    )
+            print()
+            if prows:
+                print_product(prows)
+            else:
+                print("(no cortex-m target in this tree's edgebuild: the product rows are skipped)")
+            result["product"] = [asdict(r) for r in prows]
         if not args.no_kernels:
             krows = []
             for kernel in args.kernels:
