@@ -1,9 +1,9 @@
 """TFLite Micro's reference kernels agree with edgebuild's, bit for bit, on the exported .tflite (issue 18).
 
-The four MLPerf Tiny models (tests/tiny_models.py) and the digits example are built for host, exported with int8
-inputs and outputs, and run on the same int8 inputs in TFLM's interpreter (the tflite-micro wheel) and in
-edgebuild's host runtime: the int8 outputs must be byte-identical. TFLM's arena on each model is recorded (printed
-with -s; bench/mcu.py tabulates it beside our peak RAM).
+The four MLPerf Tiny models (tests/tiny_models.py), the digits example and three random CNNs are built for host,
+exported with int8 inputs and outputs, and run on the same int8 inputs in TFLM's interpreter (the tflite-micro
+wheel) and in edgebuild's host runtime: the int8 outputs must be byte-identical. TFLM's arena on each named model
+is recorded (printed with -s; bench/mcu.py tabulates it beside our peak RAM).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import torch
 
 from edgebuild import api
 from tests.mcu.tflm import HostInt8, run_tflm, tflm_arena, tflm_runs
+from tests.models import RandomCNN, calibration
 from tests.tiny_models import TINY_MODELS, tiny_model
 
 # The wheel is x86_64 only (pyproject's test extra installs it there); anywhere else a missing wheel is a skip, on
@@ -26,6 +27,8 @@ pytestmark = pytest.mark.skipif(platform.machine() != "x86_64", reason="tflite-m
 
 DIGITS = Path("examples/digits")
 MODELS = (*TINY_MODELS, "digits")
+# Random CNNs (tests/models.py) with ops the five above lack (MAX_POOL2D, CONCAT, TRANSPOSE) and ADD after depthwise
+RANDOM = ("random1", "random7", "random8")
 SAMPLES = 4
 
 
@@ -38,7 +41,11 @@ class Built:
 
 def build_tiny(name: str, out: Path) -> Built:
     """Build `name` for host (smoke run off: the host runtime runs it here) and export its int8-I/O .tflite."""
-    if name == "digits":
+    if name.startswith("random"):
+        model = RandomCNN(int(name.removeprefix("random"))).eval()
+        shape = model.input_shape()
+        bundle = api.build(model, calib=calibration(shape, 8), out=out, smoke=False)
+    elif name == "digits":
         bundle = api.build(DIGITS / "model.pt", calib=DIGITS / "calib.npz", out=out, smoke=False)
         shape = tuple(np.load(DIGITS / "calib.npz")["x"].shape[1:])
         shape = (1, *shape)
@@ -54,7 +61,7 @@ def build_tiny(name: str, out: Path) -> Built:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
     root = tmp_path_factory.mktemp("tflm")
-    return {name: build_tiny(name, root / name) for name in MODELS}
+    return {name: build_tiny(name, root / name) for name in (*MODELS, *RANDOM)}
 
 
 def int8_inputs(shape: tuple[int, ...], seed: int) -> list[np.ndarray]:
@@ -64,7 +71,7 @@ def int8_inputs(shape: tuple[int, ...], seed: int) -> list[np.ndarray]:
     return [*xs, np.full(shape, -128, np.int8)]
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", (*MODELS, *RANDOM))
 def test_tflm_bit_identical(built: dict[str, Built], name: str) -> None:
     b = built[name]
     xs = int8_inputs(b.shape, seed=sum(map(ord, name)))
