@@ -756,8 +756,8 @@ def main(argv: list[str] | None = None) -> int:
             print()
             print_kernels(krows)
             result["kernels"] = [asdict(r) for r in krows]
-    for e in errors:
-        print(f"FAILED {e}")
+    for line in errors:
+        print(f"FAILED {line}")
     result["errors"] = errors
     print(f"({time.time() - t0:.0f} s)")
     if args.markdown:

@@ -41,14 +41,14 @@ class Built:
 
 def build_tiny(name: str, out: Path) -> Built:
     """Build `name` for host (smoke run off: the host runtime runs it here) and export its int8-I/O .tflite."""
+    shape: tuple[int, ...]
     if name.startswith("random"):
-        model = RandomCNN(int(name.removeprefix("random"))).eval()
-        shape = model.input_shape()
-        bundle = api.build(model, calib=calibration(shape, 8), out=out, smoke=False)
+        cnn = RandomCNN(int(name.removeprefix("random"))).eval()
+        shape = cnn.input_shape()
+        bundle = api.build(cnn, calib=calibration(shape, 8), out=out, smoke=False)
     elif name == "digits":
         bundle = api.build(DIGITS / "model.pt", calib=DIGITS / "calib.npz", out=out, smoke=False)
-        shape = tuple(np.load(DIGITS / "calib.npz")["x"].shape[1:])
-        shape = (1, *shape)
+        shape = (1, *np.load(DIGITS / "calib.npz")["x"].shape[1:])
     else:
         model, shape = tiny_model(name)
         g = torch.Generator().manual_seed(0)
