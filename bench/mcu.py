@@ -606,6 +606,33 @@ def print_kernels(rows: list[KernelRow]) -> None:
     )
 
 
+def goals(result: dict[str, Any]) -> list[str]:
+    """Issue 18's measurable goals, each with the figure and whether it is met."""
+    out = []
+    for r in result.get("kernels", []):
+        ok = r["variant_vs_cmsis"] <= 0.9
+        out.append(
+            f"{'met' if ok else 'NOT met'}: {r['kernel']} on {r['core']}: instructions {r['variant_vs_cmsis']:.2f}x "
+            "CMSIS-NN's (goal <= 0.90)"
+        )
+    for r in result.get("models", []):
+        if r["model"] in ("vww", "ic"):
+            ok = r["ram_vs_tflm"] <= 0.6
+            out.append(
+                f"{'met' if ok else 'NOT met'}: {r['model']} on {r['core']}: peak RAM {r['peak_ram_bytes']:,} B = "
+                f"{r['ram_vs_tflm']:.2f}x TFLM's arena {r['tflm_arena_bytes']:,} B (goal <= 0.60)"
+            )
+        if r["model"] == "kws" and r["core"] == "cortex-m4":
+            ok = r["code_bytes"] <= 16 * 1024
+            out.append(
+                f"{'met' if ok else 'NOT met'}: kws on cortex-m4: runtime code (flash without weights) "
+                f"{r['code_bytes']:,} B (goal <= 16,384)"
+            )
+        if not r["bit_exact"]:
+            out.append(f"NOT met: {r['model']} on {r['core']}: int8 outputs differ from the host runtime's")
+    return out
+
+
 def markdown(result: dict[str, Any]) -> str:
     """The tables as Markdown (bench/README.md's "Microcontrollers" section)."""
     out = []
@@ -650,6 +677,7 @@ def markdown(result: dict[str, Any]) -> str:
                 f"{'yes' if r['bit_exact'] else 'NO'} | `{r['variant']}` |"
             )
         out.append("")
+    out += [f"- {g}" for g in result.get("goals", [])]
     out += [f"FAILED {e}" for e in result.get("errors", [])]
     return "\n".join(out)
 
@@ -756,9 +784,15 @@ def main(argv: list[str] | None = None) -> int:
             print()
             print_kernels(krows)
             result["kernels"] = [asdict(r) for r in krows]
+    result["errors"] = errors
+    result["goals"] = goals(result)
+    if result["goals"]:
+        print()
+        print("Issue 18's goals:")
+        for line in result["goals"]:
+            print(f"  {line}")
     for line in errors:
         print(f"FAILED {line}")
-    result["errors"] = errors
     print(f"({time.time() - t0:.0f} s)")
     if args.markdown:
         print(markdown(result))
