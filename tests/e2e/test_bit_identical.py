@@ -20,6 +20,7 @@ from edgebuild.run.transports import qemu
 from edgebuild.targets import load_target
 from tests.conftest import TARGETS
 from tests.models import RandomCNN, calibration
+from tests.tiny_models import tiny_model
 
 DIGITS = Path("examples/digits")
 # Kernel paths the arm64 runner runs under `qemu-aarch64 -cpu max`: the default (the best there: i8mm), then each
@@ -125,3 +126,21 @@ def test_random_cnn_bit_identical_everywhere(seed: int, tmp_path: Path) -> None:
     first = results["host extension"]
     for name, outs in results.items():
         assert outs == first, f"{name} differs from the host extension"
+
+
+@pytest.mark.parametrize("name", ["kws"])
+def test_tiny_model_bit_identical_everywhere(name: str, tmp_path: Path) -> None:
+    """An MLPerf Tiny model (issue 18: the same int8 outputs on every target; KWS: conv, depthwise, average pool,
+    FC) on host, arm64 and armv7; tests/mcu compares the Cortex-M firmware and TFLM with the host."""
+    m, shape = tiny_model(name)
+    model_path = tmp_path / f"{name}.pt"
+    torch.export.save(torch.export.export(m, (torch.zeros(shape),)), model_path)
+    calib = tmp_path / "calib.npz"
+    np.savez(calib, x=torch.cat(calibration(shape, 16)).numpy())
+    bundles = {t: build(BuildOptions(model_path, t, calib=calib, out=tmp_path / f"b-{t}")) for t in TARGETS}
+    samples = [x.numpy() for x in calibration(shape, 3, seed=77)]
+    results = run_everywhere(bundles, samples, tmp_path)
+    first = results["host extension"]
+    assert len(set(first)) > 1, "every sample gave the same output"
+    for name_, outs in results.items():
+        assert outs == first, f"{name_} differs from the host extension"
