@@ -113,6 +113,23 @@ inline int8x16_t narrow(int32x4_t q0, int32x4_t q1, int32x4_t q2, int32x4_t q3, 
   return vminq_s8(vmaxq_s8(vqmovn_high_s16(vqmovn_s16(lo), hi), act_min), act_max);
 }
 
+// narrow when [act_min, act_max] is all of int8 (the clamp is the identity): 8 instructions per row instead of 10.
+inline int8x16_t narrow_full(int32x4_t q0, int32x4_t q1, int32x4_t q2, int32x4_t q3, int16x8_t zp) {
+  const int16x8_t lo = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(q0), q1), zp);
+  const int16x8_t hi = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(q2), q3), zp);
+  return vqmovn_high_s16(vqmovn_s16(lo), hi);
+}
+
+// narrow_full for zp_y = −128 (the ReLU and ReLU6 outputs, whose range starts at 0: most of MobileNetV2's and
+// SqueezeNet's outputs). With s = sat16(q), sat8(sat16(s − 128)) is −128 for s ≤ 0, 127 for s ≥ 255 and s − 128
+// between: SQXTUN's clamp(s, 0, 255) with its top bit flipped (sign80 = 0x80 in every byte, the layer's act_min).
+// 7 instructions per row instead of 10.
+inline int8x16_t narrow_relu(int32x4_t q0, int32x4_t q1, int32x4_t q2, int32x4_t q3, int8x16_t sign80) {
+  const int16x8_t lo = vqmovn_high_s32(vqmovn_s32(q0), q1);
+  const int16x8_t hi = vqmovn_high_s32(vqmovn_s32(q2), q3);
+  return veorq_s8(vreinterpretq_s8_u8(vqmovun_high_s16(vqmovun_s16(lo), hi)), sign80);
+}
+
 // The first nc < 16 bytes of v to p.
 inline void store_partial(int8_t* p, int8x16_t v, size_t nc) {
   int8x8_t h = vget_low_s8(v);
@@ -155,6 +172,11 @@ void gemm_rows(size_t nc, size_t kc, const int8_t* const r0, const int8_t* r1, c
   const int16x8_t zp = vdupq_n_s16(static_cast<int16_t>(rq->output_zero_point));
   const int8x16_t act_min = vdupq_n_s8(static_cast<int8_t>(rq->lo + rq->output_zero_point));
   const int8x16_t act_max = vdupq_n_s8(static_cast<int8_t>(rq->hi + rq->output_zero_point));
+  // The narrowing form (per call): 2 = narrow_relu, 1 = narrow_full, 0 = narrow with its clamp.
+  const int form = static_cast<int8_t>(rq->lo + rq->output_zero_point) == -128 &&
+                           static_cast<int8_t>(rq->hi + rq->output_zero_point) == 127
+                       ? (rq->output_zero_point == -128 ? 2 : 1)
+                       : 0;
   // nc may exceed 16 (GemmKernel::nc_any): the blocks of 16 columns are consecutive in the packed weights.
   for (const uint8_t* block = static_cast<const uint8_t*>(w);; block += block_bytes) {
     const int32_t* header = reinterpret_cast<const int32_t*>(block);
@@ -266,9 +288,20 @@ void gemm_rows(size_t nc, size_t kc, const int8_t* const r0, const int8_t* r1, c
       EB_MBQM(mbqm, 0), EB_MBQM(mbqm, 1), EB_MBQM(mbqm, 2), EB_MBQM(mbqm, 3);
     }
 #undef EB_MBQM
-#define EB_ROW(i) narrow(acc##i##0, acc##i##1, acc##i##2, acc##i##3, zp, act_min, act_max)
-    const int8x16_t y0 = EB_ROW(0), y1 = EB_ROW(1), y2 = EB_ROW(2), y3 = EB_ROW(3);
+    int8x16_t y0, y1, y2, y3;
+    if (form == 2) {
+#define EB_ROW(i) narrow_relu(acc##i##0, acc##i##1, acc##i##2, acc##i##3, act_min)
+      y0 = EB_ROW(0), y1 = EB_ROW(1), y2 = EB_ROW(2), y3 = EB_ROW(3);
 #undef EB_ROW
+    } else if (form == 1) {
+#define EB_ROW(i) narrow_full(acc##i##0, acc##i##1, acc##i##2, acc##i##3, zp)
+      y0 = EB_ROW(0), y1 = EB_ROW(1), y2 = EB_ROW(2), y3 = EB_ROW(3);
+#undef EB_ROW
+    } else {
+#define EB_ROW(i) narrow(acc##i##0, acc##i##1, acc##i##2, acc##i##3, zp, act_min, act_max)
+      y0 = EB_ROW(0), y1 = EB_ROW(1), y2 = EB_ROW(2), y3 = EB_ROW(3);
+#undef EB_ROW
+    }
     if (nc <= kNR) {
       // Rows are stored last to first: a repeated row (mr < 4) gets its own bytes last.
       if (nc == kNR) {
