@@ -69,6 +69,21 @@ inline int8x16x4_t load_w(const int8_t*& p) {
 #endif
 }
 
+// Columns 0-7 of a 4-k step (the first 32 of its 64 bytes) into 2 registers, p advanced past all 64.
+inline int8x16x2_t load_w8(const int8_t*& p) {
+#if defined(__GNUC__) && !defined(__clang__)
+  int8x16x2_t b;
+  __asm__("ld1 {%S0.16b - %T0.16b}, [%1], %2"
+          : "=w"(b), "+r"(p)
+          : "r"(static_cast<size_t>(64)), "m"(*reinterpret_cast<const int8_t(*)[32]>(p)));
+  return b;
+#else
+  const int8x16x2_t b = vld1q_s8_x2(p);
+  p += 64;
+  return b;
+#endif
+}
+
 // 32 bytes of a row (k and k + 16) with one post-indexed ldp; GCC 12 emits the ldp but a separate add per row.
 inline void load_row32(const int8_t*& p, int8x16_t& lo, int8x16_t& hi) {
 #if defined(__GNUC__) && !defined(__clang__)
@@ -158,10 +173,124 @@ inline void store_partial(int8_t* p, int8x16_t v, size_t nc) {
 #pragma GCC optimize("no-schedule-insns", "no-ivopts")
 #endif
 namespace {
+// The last block of a tile of 3 or 4 rows when it has at most 8 columns (nc <= 8: MobileNetV2's 24-channel
+// projections, a 1000-class FULLY_CONNECTED): the same k steps and requantization on columns 0-7 only, 8
+// accumulators, so half the SDOTs and half the epilogue of a full block (the padded columns 8-15 are never read).
+// Two rows share each narrowing (row i in bytes 0-7, row i + 1 in bytes 8-15). Not inlined: one copy, called once
+// per tile.
+inline __attribute__((always_inline)) void gemm_half4(size_t nc, size_t kc, const int8_t* a0, const int8_t* a1, const int8_t* a2,
+                                          const int8_t* a3, const uint8_t* block, int8_t* c0, int8_t* c1, int8_t* c2,
+                                          int8_t* c3, const eb_qs8_requant_params* rq) {
+  const int32_t* header = reinterpret_cast<const int32_t*>(block);
+  int32x4_t acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31;
+  load_bias(header, acc00, acc01), load_bias(header, acc10, acc11);
+  load_bias(header, acc20, acc21), load_bias(header, acc30, acc31);
+  const int8_t* wp = reinterpret_cast<const int8_t*>(block + 320);
+#define EB_DOT_STEP8(dot, b, x0, x1, x2, x3, l) \
+  do {                                          \
+    acc00 = dot<l>(acc00, b.val[0], x0);        \
+    acc01 = dot<l>(acc01, b.val[1], x0);        \
+    acc10 = dot<l>(acc10, b.val[0], x1);        \
+    acc11 = dot<l>(acc11, b.val[1], x1);        \
+    acc20 = dot<l>(acc20, b.val[0], x2);        \
+    acc21 = dot<l>(acc21, b.val[1], x2);        \
+    acc30 = dot<l>(acc30, b.val[0], x3);        \
+    acc31 = dot<l>(acc31, b.val[1], x3);        \
+  } while (0)
+  for (size_t n = kc >> 5; n != 0; --n) {
+    int8x16_t x0, y0, x1, y1, x2, y2, x3, y3;
+    load_row32(a0, x0, y0), load_row32(a1, x1, y1), load_row32(a2, x2, y2), load_row32(a3, x3, y3);
+    const int8x16x2_t b0 = load_w8(wp);
+    const int8x16x2_t b1 = load_w8(wp);
+    EB_DOT_STEP8(dotq, b0, x0, x1, x2, x3, 0);
+    const int8x16x2_t b2 = load_w8(wp);
+    EB_DOT_STEP8(dotq, b1, x0, x1, x2, x3, 1);
+    const int8x16x2_t b3 = load_w8(wp);
+    EB_DOT_STEP8(dotq, b2, x0, x1, x2, x3, 2);
+    const int8x16x2_t b4 = load_w8(wp);
+    EB_DOT_STEP8(dotq, b3, x0, x1, x2, x3, 3);
+    const int8x16x2_t b5 = load_w8(wp);
+    EB_DOT_STEP8(dotq, b4, y0, y1, y2, y3, 0);
+    const int8x16x2_t b6 = load_w8(wp);
+    EB_DOT_STEP8(dotq, b5, y0, y1, y2, y3, 1);
+    const int8x16x2_t b7 = load_w8(wp);
+    EB_DOT_STEP8(dotq, b6, y0, y1, y2, y3, 2);
+    EB_DOT_STEP8(dotq, b7, y0, y1, y2, y3, 3);
+  }
+  if (kc & 16) {
+    const int8x16_t x0 = vld1q_s8(a0), x1 = vld1q_s8(a1), x2 = vld1q_s8(a2), x3 = vld1q_s8(a3);
+    a0 += 16, a1 += 16, a2 += 16, a3 += 16;
+    const int8x16x2_t b0 = load_w8(wp);
+    const int8x16x2_t b1 = load_w8(wp);
+    EB_DOT_STEP8(dotq, b0, x0, x1, x2, x3, 0);
+    const int8x16x2_t b2 = load_w8(wp);
+    EB_DOT_STEP8(dotq, b1, x0, x1, x2, x3, 1);
+    const int8x16x2_t b3 = load_w8(wp);
+    EB_DOT_STEP8(dotq, b2, x0, x1, x2, x3, 2);
+    EB_DOT_STEP8(dotq, b3, x0, x1, x2, x3, 3);
+  }
+  if (kc & 8) {
+    const int8x8_t x0 = vld1_s8(a0), x1 = vld1_s8(a1), x2 = vld1_s8(a2), x3 = vld1_s8(a3);
+    a0 += 8, a1 += 8, a2 += 8, a3 += 8;
+    const int8x16x2_t b0 = load_w8(wp);
+    const int8x16x2_t b1 = load_w8(wp);
+    EB_DOT_STEP8(dot, b0, x0, x1, x2, x3, 0);
+    EB_DOT_STEP8(dot, b1, x0, x1, x2, x3, 1);
+  }
+  if (kc & 4) {
+    int32_t v0, v1, v2, v3;
+    memcpy(&v0, a0, 4), memcpy(&v1, a1, 4), memcpy(&v2, a2, 4), memcpy(&v3, a3, 4);
+    const int8x8_t x0 = vreinterpret_s8_s32(vdup_n_s32(v0)), x1 = vreinterpret_s8_s32(vdup_n_s32(v1));
+    const int8x8_t x2 = vreinterpret_s8_s32(vdup_n_s32(v2)), x3 = vreinterpret_s8_s32(vdup_n_s32(v3));
+    const int8x16x2_t b0 = load_w8(wp);
+    EB_DOT_STEP8(dot, b0, x0, x1, x2, x3, 0);
+  }
+#undef EB_DOT_STEP8
+  const int32_t flags = header[4 * kNR];
+  if (flags & EB_GEMM_BLOCK_LSHIFT) {
+    const int32x4_t l0 = vld1q_s32(header + 2 * kNR), l1 = vld1q_s32(header + 2 * kNR + 4);
+    acc00 = vqshlq_s32(acc00, l0), acc01 = vqshlq_s32(acc01, l1), acc10 = vqshlq_s32(acc10, l0);
+    acc11 = vqshlq_s32(acc11, l1), acc20 = vqshlq_s32(acc20, l0), acc21 = vqshlq_s32(acc21, l1);
+    acc30 = vqshlq_s32(acc30, l0), acc31 = vqshlq_s32(acc31, l1);
+  }
+  const int32x4_t m0 = vld1q_s32(header + kNR), m1 = vld1q_s32(header + kNR + 4);
+  const int32x4_t nr0 = vld1q_s32(header + 3 * kNR), nr1 = vld1q_s32(header + 3 * kNR + 4);
+#define EB_MBQM(form, i) acc##i##0 = form(acc##i##0, m0, nr0), acc##i##1 = form(acc##i##1, m1, nr1)
+  if (flags & EB_GEMM_BLOCK_RSHIFT) {
+    EB_MBQM(mbqm_r, 0), EB_MBQM(mbqm_r, 1), EB_MBQM(mbqm_r, 2), EB_MBQM(mbqm_r, 3);
+  } else {
+    EB_MBQM(mbqm, 0), EB_MBQM(mbqm, 1), EB_MBQM(mbqm, 2), EB_MBQM(mbqm, 3);
+  }
+#undef EB_MBQM
+  const int16x8_t zp = vdupq_n_s16(static_cast<int16_t>(rq->output_zero_point));
+  const int8x16_t act_min = vdupq_n_s8(static_cast<int8_t>(rq->lo + rq->output_zero_point));
+  const int8x16_t act_max = vdupq_n_s8(static_cast<int8_t>(rq->hi + rq->output_zero_point));
+  const int8_t lo = static_cast<int8_t>(rq->lo + rq->output_zero_point);
+  const int8_t hi = static_cast<int8_t>(rq->hi + rq->output_zero_point);
+  const int form = lo == -128 && hi == 127 ? (rq->output_zero_point == -128 ? 2 : 1) : 0;  // as gemm_rows'
+  int8x16_t y01, y23;
+  if (form == 2) {
+    y01 = narrow_relu(acc00, acc01, acc10, acc11, act_min), y23 = narrow_relu(acc20, acc21, acc30, acc31, act_min);
+  } else if (form == 1) {
+    y01 = narrow_full(acc00, acc01, acc10, acc11, zp), y23 = narrow_full(acc20, acc21, acc30, acc31, zp);
+  } else {
+    y01 = narrow(acc00, acc01, acc10, acc11, zp, act_min, act_max);
+    y23 = narrow(acc20, acc21, acc30, acc31, zp, act_min, act_max);
+  }
+  // Rows last to first: a repeated row (a tile of 3) gets its own bytes last.
+  if (nc == 8) {
+    vst1_s8(c3, vget_high_s8(y23)), vst1_s8(c2, vget_low_s8(y23));
+    vst1_s8(c1, vget_high_s8(y01)), vst1_s8(c0, vget_low_s8(y01));
+  } else {
+    store_partial(c3, vextq_s8(y23, y23, 8), nc), store_partial(c2, y23, nc);
+    store_partial(c1, vextq_s8(y01, y01, 8), nc), store_partial(c0, y01, nc);
+  }
+}
+
 // Rows r0..r3 (R of them; rows past R are neither computed nor stored) × all nc columns. R = 4 also serves a tile of
 // 3 rows (r3 = r2, c3 = c2: the repeated row stores its own bytes twice).
 template <int R>
-void gemm_rows(size_t nc, size_t kc, const int8_t* const r0, const int8_t* r1, const int8_t* r2, const int8_t* r3,
+inline __attribute__((always_inline)) void gemm_rows(size_t nc, size_t kc, const int8_t* const r0, const int8_t* r1, const int8_t* r2, const int8_t* r3,
                const void* w, int8_t* c0, int8_t* c1, int8_t* c2, int8_t* c3, const eb_qs8_requant_params* rq) {
   if (R < 2) r1 = r0;  // the loads and SDOTs of unused rows are dead code the compiler drops
   if (R < 3) r2 = r0;
@@ -179,6 +308,7 @@ void gemm_rows(size_t nc, size_t kc, const int8_t* const r0, const int8_t* r1, c
                        : 0;
   // nc may exceed 16 (GemmKernel::nc_any): the blocks of 16 columns are consecutive in the packed weights.
   for (const uint8_t* block = static_cast<const uint8_t*>(w);; block += block_bytes) {
+    if (R == 4 && nc <= 8) return gemm_half4(nc, kc, r0, r1, r2, r3, block, c0, c1, c2, c3, rq);
     const int32_t* header = reinterpret_cast<const int32_t*>(block);
     int32x4_t acc00, acc01, acc02, acc03, acc10, acc11, acc12, acc13;
     int32x4_t acc20, acc21, acc22, acc23, acc30, acc31, acc32, acc33;
@@ -334,8 +464,10 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c4__neondot(size_t mr, size_t nc,
   int8_t* c1 = c + c_stride;
   if (mr >= 3) {  // a tile of 3 repeats its last row
     const int8_t* r2 = r1 + a_stride;
+    const int8_t* r3 = mr > 3 ? r2 + a_stride : r2;
     int8_t* c2 = c1 + c_stride;
-    gemm_rows<4>(nc, kc, a, r1, r2, mr > 3 ? r2 + a_stride : r2, w, c, c1, c2, mr > 3 ? c2 + c_stride : c2, rq);
+    int8_t* c3 = mr > 3 ? c2 + c_stride : c2;
+    gemm_rows<4>(nc, kc, a, r1, r2, r3, w, c, c1, c2, c3, rq);
   } else if (mr == 2) {
     gemm_rows<2>(nc, kc, a, r1, r1, r1, w, c, c1, c1, c1, rq);
   } else {
