@@ -460,17 +460,21 @@ inline __attribute__((always_inline)) void gemm_rows(size_t nc, size_t kc, const
 extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c4__neondot(size_t mr, size_t nc, size_t kc, const int8_t* a,
                                                            size_t a_stride, const void* w, int8_t* c, size_t c_stride,
                                                            const eb_qs8_requant_params* rq) {
-  const int8_t* r1 = a + a_stride;
-  int8_t* c1 = c + c_stride;
-  if (mr >= 3) {  // a tile of 3 repeats its last row
-    const int8_t* r2 = r1 + a_stride;
-    const int8_t* r3 = mr > 3 ? r2 + a_stride : r2;
-    int8_t* c2 = c1 + c_stride;
-    int8_t* c3 = mr > 3 ? c2 + c_stride : c2;
-    gemm_rows<4>(nc, kc, a, r1, r2, r3, w, c, c1, c2, c3, rq);
-  } else if (mr == 2) {
-    gemm_rows<2>(nc, kc, a, r1, r1, r1, w, c, c1, c1, c1, rq);
-  } else {
-    gemm_rows<1>(nc, kc, a, a, a, a, w, c, c, c, c, rq);
+  // mr may exceed 4 (GemmKernel::nc_any = 2): tiles of 4 rows one after another, the last of 1-4 rows, all through
+  // one call site of each gemm_rows (inlined, so a second site would copy it).
+  for (;;) {
+    const int8_t* r1 = a + a_stride;
+    int8_t* c1 = c + c_stride;
+    if (mr >= 3) {  // a tile of 3 repeats its last row
+      const int8_t* r2 = r1 + a_stride;
+      int8_t* c2 = c1 + c_stride;
+      gemm_rows<4>(nc, kc, a, r1, r2, mr > 3 ? r2 + a_stride : r2, w, c, c1, c2, mr > 3 ? c2 + c_stride : c2, rq);
+    } else if (mr == 2) {
+      gemm_rows<2>(nc, kc, a, r1, r1, r1, w, c, c1, c1, c1, rq);
+    } else {
+      gemm_rows<1>(nc, kc, a, a, a, a, w, c, c, c, c, rq);
+    }
+    if (mr <= 4) return;
+    mr -= 4, a += 4 * a_stride, c += 4 * c_stride;
   }
 }
