@@ -97,12 +97,16 @@ inline void load_row32(const int8_t*& p, int8x16_t& lo, int8x16_t& hi) {
 
 // The bias of columns 0-7 or 8-15 (p) into two accumulators with one ldp. volatile: GCC would otherwise load the 16
 // bias values once and copy them into each row's accumulators (1 + 12 instructions instead of 8 ldp per tile).
+// O: the first column (0 or 8), an immediate offset of the ldp (GCC would otherwise add it to p before 4 of them).
+template <int O = 0>
 inline void load_bias(const int32_t* p, int32x4_t& lo, int32x4_t& hi) {
 #if defined(__GNUC__) && !defined(__clang__)
-  __asm__ volatile("ldp %q0, %q1, [%2]" : "=w"(lo), "=w"(hi) : "r"(p), "m"(*reinterpret_cast<const int32_t(*)[8]>(p)));
+  __asm__ volatile("ldp %q0, %q1, [%2, %3]"
+                   : "=w"(lo), "=w"(hi)
+                   : "r"(p), "i"(4 * O), "m"(*reinterpret_cast<const int32_t(*)[16]>(p)));
 #else
-  lo = vld1q_s32(p);
-  hi = vld1q_s32(p + 4);
+  lo = vld1q_s32(p + O);
+  hi = vld1q_s32(p + O + 4);
 #endif
 }
 
@@ -167,6 +171,21 @@ inline void store_partial(int8_t* p, int8x16_t v, size_t nc) {
 }
 }  // namespace
 
+// The output constants of a call (docs/quantization.md (6)), built once per call, not per tile of rows.
+struct Out {
+  int16x8_t zp;
+  int8x16_t act_min, act_max;
+  int form;  // 2: narrow_relu, 1: narrow_full, 0: narrow with its clamp
+  explicit Out(const eb_qs8_requant_params* rq)
+      : zp(vdupq_n_s16(static_cast<int16_t>(rq->output_zero_point))),
+        act_min(vdupq_n_s8(static_cast<int8_t>(rq->lo + rq->output_zero_point))),
+        act_max(vdupq_n_s8(static_cast<int8_t>(rq->hi + rq->output_zero_point))) {
+    const int8_t lo = static_cast<int8_t>(rq->lo + rq->output_zero_point);
+    const int8_t hi = static_cast<int8_t>(rq->hi + rq->output_zero_point);
+    form = lo == -128 && hi == 127 ? (rq->output_zero_point == -128 ? 2 : 1) : 0;
+  }
+};
+
 // GCC's first scheduling pass hoists the four weight loads of a 16-k step to its top, which needs 16 weight registers
 // beside the 16 accumulators and spills; without it each 4-register load stays next to its 16 SDOTs.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -180,7 +199,7 @@ namespace {
 // per tile.
 inline __attribute__((always_inline)) void gemm_half4(size_t nc, size_t kc, const int8_t* a0, const int8_t* a1, const int8_t* a2,
                                           const int8_t* a3, const uint8_t* block, int8_t* c0, int8_t* c1, int8_t* c2,
-                                          int8_t* c3, const eb_qs8_requant_params* rq) {
+                                          int8_t* c3, const Out& out) {
   const int32_t* header = reinterpret_cast<const int32_t*>(block);
   int32x4_t acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31;
   load_bias(header, acc00, acc01), load_bias(header, acc10, acc11);
@@ -262,16 +281,13 @@ inline __attribute__((always_inline)) void gemm_half4(size_t nc, size_t kc, cons
     EB_MBQM(mbqm, 0), EB_MBQM(mbqm, 1), EB_MBQM(mbqm, 2), EB_MBQM(mbqm, 3);
   }
 #undef EB_MBQM
-  const int16x8_t zp = vdupq_n_s16(static_cast<int16_t>(rq->output_zero_point));
-  const int8x16_t act_min = vdupq_n_s8(static_cast<int8_t>(rq->lo + rq->output_zero_point));
-  const int8x16_t act_max = vdupq_n_s8(static_cast<int8_t>(rq->hi + rq->output_zero_point));
-  const int8_t lo = static_cast<int8_t>(rq->lo + rq->output_zero_point);
-  const int8_t hi = static_cast<int8_t>(rq->hi + rq->output_zero_point);
-  const int form = lo == -128 && hi == 127 ? (rq->output_zero_point == -128 ? 2 : 1) : 0;  // as gemm_rows'
+  const int16x8_t zp = out.zp;
+  const int8x16_t act_min = out.act_min, act_max = out.act_max;
+  const int form = out.form;
   int8x16_t y01, y23;
-  if (form == 2) {
+  if (form & 2) {
     y01 = narrow_relu(acc00, acc01, acc10, acc11, act_min), y23 = narrow_relu(acc20, acc21, acc30, acc31, act_min);
-  } else if (form == 1) {
+  } else if (form & 1) {
     y01 = narrow_full(acc00, acc01, acc10, acc11, zp), y23 = narrow_full(acc20, acc21, acc30, acc31, zp);
   } else {
     y01 = narrow(acc00, acc01, acc10, acc11, zp, act_min, act_max);
@@ -291,33 +307,28 @@ inline __attribute__((always_inline)) void gemm_half4(size_t nc, size_t kc, cons
 // 3 rows (r3 = r2, c3 = c2: the repeated row stores its own bytes twice).
 template <int R>
 inline __attribute__((always_inline)) void gemm_rows(size_t nc, size_t kc, const int8_t* const r0, const int8_t* r1, const int8_t* r2, const int8_t* r3,
-               const void* w, int8_t* c0, int8_t* c1, int8_t* c2, int8_t* c3, const eb_qs8_requant_params* rq) {
+               const void* w, int8_t* c0, int8_t* c1, int8_t* c2, int8_t* c3, const Out& out) {
   if (R < 2) r1 = r0;  // the loads and SDOTs of unused rows are dead code the compiler drops
   if (R < 3) r2 = r0;
   if (R < 4) r3 = r0;
   // header_arrays = 5 with GemmKernel::flags (ukernels_isa.h): 320 bytes; kc·16 is a multiple of 64.
   constexpr size_t kHeaderBytes = 320;
   const size_t block_bytes = kHeaderBytes + kc * kNR;
-  const int16x8_t zp = vdupq_n_s16(static_cast<int16_t>(rq->output_zero_point));
-  const int8x16_t act_min = vdupq_n_s8(static_cast<int8_t>(rq->lo + rq->output_zero_point));
-  const int8x16_t act_max = vdupq_n_s8(static_cast<int8_t>(rq->hi + rq->output_zero_point));
-  // The narrowing form (per call): 2 = narrow_relu, 1 = narrow_full, 0 = narrow with its clamp.
-  const int form = static_cast<int8_t>(rq->lo + rq->output_zero_point) == -128 &&
-                           static_cast<int8_t>(rq->hi + rq->output_zero_point) == 127
-                       ? (rq->output_zero_point == -128 ? 2 : 1)
-                       : 0;
+  const int16x8_t zp = out.zp;
+  const int8x16_t act_min = out.act_min, act_max = out.act_max;
+  const int form = out.form;  // the narrowing form (per call)
   // nc may exceed 16 (GemmKernel::nc_any): the blocks of 16 columns are consecutive in the packed weights.
   for (const uint8_t* block = static_cast<const uint8_t*>(w);; block += block_bytes) {
-    if (R == 4 && nc <= 8) return gemm_half4(nc, kc, r0, r1, r2, r3, block, c0, c1, c2, c3, rq);
+    if (R == 4 && nc <= 8) return gemm_half4(nc, kc, r0, r1, r2, r3, block, c0, c1, c2, c3, out);
     const int32_t* header = reinterpret_cast<const int32_t*>(block);
     int32x4_t acc00, acc01, acc02, acc03, acc10, acc11, acc12, acc13;
     int32x4_t acc20, acc21, acc22, acc23, acc30, acc31, acc32, acc33;
-    load_bias(header, acc00, acc01), load_bias(header + 8, acc02, acc03);
+    load_bias(header, acc00, acc01), load_bias<8>(header, acc02, acc03);
     acc10 = acc11 = acc12 = acc13 = acc20 = acc21 = acc22 = acc23 = acc30 = acc31 = acc32 = acc33 =
         acc00;  // dead if unused
-    if (R > 1) load_bias(header, acc10, acc11), load_bias(header + 8, acc12, acc13);
-    if (R > 2) load_bias(header, acc20, acc21), load_bias(header + 8, acc22, acc23);
-    if (R > 3) load_bias(header, acc30, acc31), load_bias(header + 8, acc32, acc33);
+    if (R > 1) load_bias(header, acc10, acc11), load_bias<8>(header, acc12, acc13);
+    if (R > 2) load_bias(header, acc20, acc21), load_bias<8>(header, acc22, acc23);
+    if (R > 3) load_bias(header, acc30, acc31), load_bias<8>(header, acc32, acc33);
     const int8_t *a0 = r0, *a1 = r1, *a2 = r2, *a3 = r3;
     const int8_t* wp = reinterpret_cast<const int8_t*>(block + kHeaderBytes);
 // One 4-k step: b = the 16 columns × 4 k; x0..x3 the rows, l the lane holding this step's 4 k.
@@ -419,11 +430,11 @@ inline __attribute__((always_inline)) void gemm_rows(size_t nc, size_t kc, const
     }
 #undef EB_MBQM
     int8x16_t y0, y1, y2, y3;
-    if (form == 2) {
+    if (form & 2) {
 #define EB_ROW(i) narrow_relu(acc##i##0, acc##i##1, acc##i##2, acc##i##3, act_min)
       y0 = EB_ROW(0), y1 = EB_ROW(1), y2 = EB_ROW(2), y3 = EB_ROW(3);
 #undef EB_ROW
-    } else if (form == 1) {
+    } else if (form & 1) {
 #define EB_ROW(i) narrow_full(acc##i##0, acc##i##1, acc##i##2, acc##i##3, zp)
       y0 = EB_ROW(0), y1 = EB_ROW(1), y2 = EB_ROW(2), y3 = EB_ROW(3);
 #undef EB_ROW
@@ -462,17 +473,18 @@ extern "C" void eb_qs8_gemm_minmax_ukernel_4x16c4__neondot(size_t mr, size_t nc,
                                                            const eb_qs8_requant_params* rq) {
   // mr may exceed 4 (GemmKernel::nc_any = 2): tiles of 4 rows one after another, the last of 1-4 rows, all through
   // one call site of each gemm_rows (inlined, so a second site would copy it).
+  const Out out(rq);
   for (;;) {
     const int8_t* r1 = a + a_stride;
     int8_t* c1 = c + c_stride;
     if (mr >= 3) {  // a tile of 3 repeats its last row
       const int8_t* r2 = r1 + a_stride;
       int8_t* c2 = c1 + c_stride;
-      gemm_rows<4>(nc, kc, a, r1, r2, mr > 3 ? r2 + a_stride : r2, w, c, c1, c2, mr > 3 ? c2 + c_stride : c2, rq);
+      gemm_rows<4>(nc, kc, a, r1, r2, mr > 3 ? r2 + a_stride : r2, w, c, c1, c2, mr > 3 ? c2 + c_stride : c2, out);
     } else if (mr == 2) {
-      gemm_rows<2>(nc, kc, a, r1, r1, r1, w, c, c1, c1, c1, rq);
+      gemm_rows<2>(nc, kc, a, r1, r1, r1, w, c, c1, c1, c1, out);
     } else {
-      gemm_rows<1>(nc, kc, a, a, a, a, w, c, c, c, c, rq);
+      gemm_rows<1>(nc, kc, a, a, a, a, w, c, c, c, c, out);
     }
     if (mr <= 4) return;
     mr -= 4, a += 4 * a_stride, c += 4 * c_stride;
