@@ -250,8 +250,8 @@ void gemm_task(void* ctx, size_t task, size_t thread) {
     }
     if (g.nc_any > 1) {  // the kernel walks the chunk's tiles of rows and the task's blocks itself
       const size_t n0 = nb0 * nr, n1 = nb1 * nr < j.N ? nb1 * nr : j.N;
-      g.fn(rows, n1 - n0, p.kc, a, a_stride, packed + nb0 * p.block_bytes,
-           j.y + row0 * j.y_stride + j.group * j.N + n0, j.y_stride, &j.rq);
+      g.fn(rows, n1 - n0, p.kc, a, a_stride, packed + nb0 * p.block_bytes, j.y + row0 * j.y_stride + j.group * j.N + n0,
+           j.y_stride, &j.rq);
       continue;
     }
     for (size_t mt = 0; mt < rows; mt += mr) {

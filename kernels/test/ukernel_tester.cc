@@ -276,9 +276,10 @@ void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, b
     }
   }
   char why[256];
-  snprintf(why, sizeof why,
-           "M=%zu N=%zu K=%zu a_stride=%zu c_stride=%zu zp_x=%d zp_y=%d clamp=[%d,%d] extreme=%d whole_rows=%d all_rows=%d",
-           M, N, K, a_stride, c_stride, zp_x, oq.zp, oq.act_min, oq.act_max, extreme, (int)whole_rows, (int)all_rows);
+  snprintf(
+      why, sizeof why,
+      "M=%zu N=%zu K=%zu a_stride=%zu c_stride=%zu zp_x=%d zp_y=%d clamp=[%d,%d] extreme=%d whole_rows=%d all_rows=%d",
+      M, N, K, a_stride, c_stride, zp_x, oq.zp, oq.act_min, oq.act_max, extreme, (int)whole_rows, (int)all_rows);
   ck.shape(same_rows(c, c_stride, want, M, N, sentinel, why, sizeof why), why);
   free(x), free(w), free(bias), free(mult), free(shift), free(want), free(a), free(c), free(packed);
 }

@@ -1,7 +1,7 @@
 // concat.cc: CONCAT (docs/artifact.md): inputs joined along one axis. int8 inputs are copied when they share the
 // output's quantization, else requantized with their (mult, shift); float32 inputs are copied.
-#include <string.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "../op.h"
 #include "edgebuild/ukernels.h"

@@ -13,9 +13,10 @@
 // two SDOT pipes' bound is 64), 170 on Cortex-A55. K need not be a multiple of 32: 16-, 8- and 4-k steps follow
 // (kc is a multiple of 4).
 //
-// Per-call overhead matters in the small-K 1×1 layers of MobileNetV2 (K = 16..96), so one call takes a tile of rows
-// across every block of columns the executor hands it (nc > 16, GemmKernel::nc_any), and tiles of 1 or 2 rows (the
-// last tile of a 7×7 layer, FULLY_CONNECTED with M = 1) compute only their rows.
+// Per-call overhead matters in the small-K 1×1 layers of MobileNetV2 (K = 16..96), so one call takes every tile of
+// 4 rows of a chunk (mr > 4, GemmKernel::nc_any = 2) across every block of columns the executor hands it (nc > 16),
+// the output constants built once per call; tiles of 1 or 2 rows (the last tile of a 7×7 layer, FULLY_CONNECTED with
+// M = 1) compute only their rows, and a last block of at most 8 columns (24-channel projections) runs gemm_half4.
 //
 // Requantization, docs/quantization.md (5), (6): SQRDMULH is SRDHM (4a) exactly; RDBPOT (4b) is "q − 1 where q < 0
 // and n > 0" (AND with −n, then SSRA by 31) and SRSHL by −n. That is requant__neon.h's eb_mbqm_rshl_neon with its
@@ -195,11 +196,11 @@ namespace {
 // The last block of a tile of 3 or 4 rows when it has at most 8 columns (nc <= 8: MobileNetV2's 24-channel
 // projections, a 1000-class FULLY_CONNECTED): the same k steps and requantization on columns 0-7 only, 8
 // accumulators, so half the SDOTs and half the epilogue of a full block (the padded columns 8-15 are never read).
-// Two rows share each narrowing (row i in bytes 0-7, row i + 1 in bytes 8-15). Not inlined: one copy, called once
-// per tile.
-inline __attribute__((always_inline)) void gemm_half4(size_t nc, size_t kc, const int8_t* a0, const int8_t* a1, const int8_t* a2,
-                                          const int8_t* a3, const uint8_t* block, int8_t* c0, int8_t* c1, int8_t* c2,
-                                          int8_t* c3, const Out& out) {
+// Two rows share each narrowing (row i in bytes 0-7, row i + 1 in bytes 8-15). Inlined into gemm_rows<4> only: as a
+// call inside its block loop it cost the full blocks registers (~5% more instructions in the K = 16..32 layers).
+inline __attribute__((always_inline)) void gemm_half4(size_t nc, size_t kc, const int8_t* a0, const int8_t* a1,
+                                                      const int8_t* a2, const int8_t* a3, const uint8_t* block,
+                                                      int8_t* c0, int8_t* c1, int8_t* c2, int8_t* c3, const Out& out) {
   const int32_t* header = reinterpret_cast<const int32_t*>(block);
   int32x4_t acc00, acc01, acc10, acc11, acc20, acc21, acc30, acc31;
   load_bias(header, acc00, acc01), load_bias(header, acc10, acc11);
@@ -306,8 +307,9 @@ inline __attribute__((always_inline)) void gemm_half4(size_t nc, size_t kc, cons
 // Rows r0..r3 (R of them; rows past R are neither computed nor stored) × all nc columns. R = 4 also serves a tile of
 // 3 rows (r3 = r2, c3 = c2: the repeated row stores its own bytes twice).
 template <int R>
-inline __attribute__((always_inline)) void gemm_rows(size_t nc, size_t kc, const int8_t* const r0, const int8_t* r1, const int8_t* r2, const int8_t* r3,
-               const void* w, int8_t* c0, int8_t* c1, int8_t* c2, int8_t* c3, const Out& out) {
+inline __attribute__((always_inline)) void gemm_rows(size_t nc, size_t kc, const int8_t* const r0, const int8_t* r1,
+                                                     const int8_t* r2, const int8_t* r3, const void* w, int8_t* c0,
+                                                     int8_t* c1, int8_t* c2, int8_t* c3, const Out& out) {
   if (R < 2) r1 = r0;  // the loads and SDOTs of unused rows are dead code the compiler drops
   if (R < 3) r2 = r0;
   if (R < 4) r3 = r0;
