@@ -247,7 +247,7 @@ bool default_gemm_kernel(uint32_t isa, GemmKernel* k) {
     // Lane-indexed SDOT, one 16-byte load per row and 16 k; one call per tile of rows (docs/kernel-naming.md).
     // The flags header (GemmKernel::flags): −right and per-block EB_GEMM_BLOCK_* bits.
     case kIsaNeonDot:
-      *k = {eb_qs8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 0, 5, 1, nullptr, 0, 1};
+      *k = {eb_qs8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 0, 5, 2, nullptr, 0, 1};
       return true;
 #endif
 #ifdef EB_HAVE_ISA_I8MM

@@ -57,7 +57,8 @@ struct GemmKernel {
   uint32_t w_elem;         // bytes per packed weight: 1 = int8, 2 = int16
   int32_t a_offset;        // the kernel reads activations as (x + a_offset): 128 for u8 dot products, else 0
   uint32_t header_arrays;  // int32 arrays opening each packed block: 4, or 5 with rq_u or flags (ukernels_isa.h)
-  uint32_t nc_any = 0;     // 1: one call takes any nc, walking the consecutive packed blocks itself (ukernels_isa.h)
+  uint32_t nc_any = 0;     // 1: one call takes any nc, walking the consecutive packed blocks itself (ukernels_isa.h);
+                           // 2: and any mr, walking tiles of mr rows itself (one call per chunk of rows)
   // Optional (a table entry may stop before them): the symbol without eb_ / ukernel_ (derived from the fields and
   // the ISA when NULL), and the core classes the variant is tuned for (0: the ISA's default, for any core).
   const char* name = nullptr;

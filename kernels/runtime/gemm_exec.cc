@@ -221,6 +221,8 @@ void fill_rows(const GemmJob& j, size_t m0, size_t rows, int8_t* dst) {
 }
 
 // Task = a range of m tiles × a range of n blocks. Within it: im2col a chunk of rows, then sweep its n blocks.
+// kAllRows (GemmKernel::nc_any = 2): one kernel call per chunk, the kernel walking its tiles of rows and the blocks.
+template <bool kAllRows>
 void gemm_task(void* ctx, size_t task, size_t thread) {
   const GemmJob& j = *static_cast<const GemmJob*>(ctx);
   const OpPlan& p = *j.plan;
@@ -247,6 +249,12 @@ void gemm_task(void* ctx, size_t task, size_t thread) {
       fill_rows(j, row0, rows, scratch);
       a = scratch;
       a_stride = p.kc;
+    }
+    if (kAllRows) {
+      const size_t n0 = nb0 * nr, n1 = nb1 * nr < j.N ? nb1 * nr : j.N;
+      g.fn(rows, n1 - n0, p.kc, a, a_stride, packed + nb0 * p.block_bytes, j.y + row0 * j.y_stride + j.group * j.N + n0,
+           j.y_stride, &j.rq);
+      continue;
     }
     for (size_t mt = 0; mt < rows; mt += mr) {
       const size_t mrows = rows - mt < mr ? rows - mt : mr;
@@ -420,7 +428,7 @@ void run_gemm(GemmJob& j) {
   tasks_m = (m_tiles + j.m_tiles_per_task - 1) / j.m_tiles_per_task;
   j.n_blocks_per_task = (n_blocks + tasks_n - 1) / tasks_n;
   j.n_tasks_n = (n_blocks + j.n_blocks_per_task - 1) / j.n_blocks_per_task;
-  parallel_for(j.m, tasks_m * j.n_tasks_n, gemm_task, &j);
+  parallel_for(j.m, tasks_m * j.n_tasks_n, g.nc_any > 1 ? gemm_task<true> : gemm_task<false>, &j);
 }
 
 void run_dwconv(DwJob& j) {

@@ -186,6 +186,7 @@ struct GemmVariant {
   bool w127 = false;  // exact for weights in [−127, 127] only (docs/quantization.md): the shapes draw none of −128
   bool rshift = false;  // for exponents <= 0 only (no left shift): the shapes draw none above 0
   bool flags = false;   // GemmKernel::flags: −right and EB_GEMM_BLOCK_* in the header (header_arrays 5)
+  bool m_any = false;   // GemmKernel::nc_any = 2: one call may also take every row
 };
 const GemmVariant kGemm[] = {
 #ifdef EB_HAVE_ISA_AVX512VNNI
@@ -205,7 +206,7 @@ const GemmVariant kGemm[] = {
 #endif
 #ifdef EB_HAVE_ISA_NEONDOT
     {"eb_qs8_gemm_minmax_ukernel_4x16c4__neondot", "neondot", eb_qs8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1,
-     5, 0, true, false, false, true},
+     5, 0, true, false, false, true, true},
     {"eb_qs8_gemm_minmax_ukernel_4x8c4__neondot_a55", "neondot", eb_qs8_gemm_minmax_ukernel_4x8c4__neondot_a55, 4, 8, 4,
      1, 4, 0},
 #endif
@@ -260,10 +261,12 @@ void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, b
   const eb_qs8_requant_params rq = requant_of(oq);
   // An nc_any kernel gets every column in one call per tile of rows, or (as the others) one block per call.
   const bool whole_rows = v.nc_any && r.chance(50);
+  const bool all_rows = whole_rows && v.m_any && r.chance(50);  // an m_any kernel: every row too, in one call
   for (size_t m0 = 0; m0 < M; m0 += v.mr) {
-    const size_t mr = M - m0 < v.mr ? M - m0 : v.mr;
+    const size_t mr = all_rows ? M : M - m0 < v.mr ? M - m0 : v.mr;
     if (whole_rows) {
       v.fn(mr, N, kc, a + m0 * a_stride, a_stride, packed, c + m0 * c_stride, c_stride, &rq);
+      if (all_rows) break;
       continue;
     }
     for (size_t n0 = 0; n0 < N; n0 += v.nr) {
@@ -273,9 +276,10 @@ void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, b
     }
   }
   char why[256];
-  snprintf(why, sizeof why,
-           "M=%zu N=%zu K=%zu a_stride=%zu c_stride=%zu zp_x=%d zp_y=%d clamp=[%d,%d] extreme=%d whole_rows=%d", M, N,
-           K, a_stride, c_stride, zp_x, oq.zp, oq.act_min, oq.act_max, extreme, (int)whole_rows);
+  snprintf(
+      why, sizeof why,
+      "M=%zu N=%zu K=%zu a_stride=%zu c_stride=%zu zp_x=%d zp_y=%d clamp=[%d,%d] extreme=%d whole_rows=%d all_rows=%d",
+      M, N, K, a_stride, c_stride, zp_x, oq.zp, oq.act_min, oq.act_max, extreme, (int)whole_rows, (int)all_rows);
   ck.shape(same_rows(c, c_stride, want, M, N, sentinel, why, sizeof why), why);
   free(x), free(w), free(bias), free(mult), free(shift), free(want), free(a), free(c), free(packed);
 }

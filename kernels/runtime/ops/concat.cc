@@ -1,6 +1,7 @@
 // concat.cc: CONCAT (docs/artifact.md): inputs joined along one axis. int8 inputs are copied when they share the
 // output's quantization, else requantized with their (mult, shift); float32 inputs are copied.
 #include <stdio.h>
+#include <string.h>
 
 #include "../op.h"
 #include "edgebuild/ukernels.h"
@@ -83,7 +84,20 @@ void run(eb_model* m, const Op& op) {
     k.output_zero_point = y.zero_point;
     k.multiplier = requant[2 * i];
     k.shift = requant[2 * i + 1];
-    eb_qs8_concat_ref(&k, reinterpret_cast<const int8_t*>(x.data), reinterpret_cast<int8_t*>(y.data) + slot);
+    const int8_t* xd = reinterpret_cast<const int8_t*>(x.data);
+    int8_t* yd = reinterpret_cast<int8_t*>(y.data) + slot;
+    const size_t row = k.input_row;
+    const uintptr_t x0 = (uintptr_t)xd, y0 = (uintptr_t)yd;
+    if (k.multiplier == 0 && row % 64 == 0 && row <= 512 && (x0 + outer * row <= y0 || y0 + outer * output_row <= x0)) {
+      // Short rows (SqueezeNet's fire modules: 64..256 bytes per pixel) that overlap nothing: 64-byte moves in line
+      // (9 instructions each on arm64), not a memmove call per row (~33 instructions for 64 bytes).
+      for (size_t o = 0; o < outer; ++o, xd += row, yd += output_row) {
+        int8_t* d = yd;
+        for (const int8_t *s = xd, *e = xd + row; s != e; s += 64, d += 64) memcpy(d, s, 64);
+      }
+    } else {
+      eb_qs8_concat_ref(&k, xd, yd);
+    }
     slot += k.input_row;
   }
 }

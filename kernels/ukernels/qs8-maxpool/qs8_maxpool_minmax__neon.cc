@@ -78,8 +78,10 @@ void maxpool(const eb_qs8_maxpool_params* p, const int8_t* input, int8_t* output
       eb_pool_valid_taps(hs, p->kernel_height, p->dilation_height, H, &kh0, &kh1);
       for (int64_t ow = 0; ow < p->output_width; ++ow, output += C) {
         const int64_t ws = ow * p->stride_width - p->pad_width;
-        int64_t kw0, kw1;
-        eb_pool_valid_taps(ws, p->kernel_width, p->dilation_width, W, &kw0, &kw1);
+        int64_t kw0 = 0, kw1 = p->kernel_width - 1;
+        // A window inside the row (all columns but the edges) needs no clipping (and no divisions).
+        if (ws < 0 || ws + kw1 * p->dilation_width >= W)
+          eb_pool_valid_taps(ws, p->kernel_width, p->dilation_width, W, &kw0, &kw1);
         // The loader checked every window has a tap: kh0 <= kh1 and kw0 <= kw1.
         Window w;
         w.first = input + ((n * (size_t)H + (size_t)(hs + kh0 * p->dilation_height)) * (size_t)W +

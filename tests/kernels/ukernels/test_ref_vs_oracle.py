@@ -284,6 +284,23 @@ def test_data_movement(case: tuple[Program, list[np.ndarray]]) -> None:
     check(*case)
 
 
+def test_concat_rows_of_64_bytes() -> None:
+    """Channel concat with rows of 64 and 128 bytes (the in-line 64-byte copy) beside a requantized and a 32-byte
+    input (the reference path), as SqueezeNet's fire modules join their expand convolutions."""
+    rng = np.random.default_rng(7)
+    prog = Program()
+    ins, arrays, params = [], [], [3]
+    for c, same in ((64, True), (128, True), (32, True), (64, False)):
+        _, q = int8_input(prog, (2, 3, 5, c), -5 if same else 9)
+        ins.append(q)
+        arrays.append(codes(rng, (2, 3, 5, c), -5 if same else 9))
+        params += [0, 0] if same else list(quantize_multiplier(0.75))
+    y = prog.add_tensor(Tensor("cat", DType.INT8, (2, 3, 5, 288), 1.0, -5))
+    prog.add_op(Op(OpCode.CONCAT, "cat", ins, [y], params))
+    float_output(prog, y)
+    check(prog, arrays)
+
+
 @given(
     x=st.lists(st.floats(-1e6, 1e6, allow_nan=False, width=32), min_size=1, max_size=64),
     scale=st.floats(1e-4, 10.0),
