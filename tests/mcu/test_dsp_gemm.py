@@ -160,6 +160,9 @@ def tiny_conv_layers() -> list[dict[str, int]]:
     return layers
 
 
+# Slow (~20 s: it lowers all four models); the default run has tests/mcu/test_tiny_goals.py, whose firmware calls the
+# DSP kernels on every one of those models.
+@pytest.mark.slow
 def test_every_tiny_model_conv_runs_on_the_dsp_kernel() -> None:
     layers = tiny_conv_layers()
     assert len(layers) >= 10
