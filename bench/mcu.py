@@ -342,34 +342,9 @@ class KernelRow:
 def op_fields(program: Program, op: Op) -> dict[str, int]:
     """The reference's parameter struct for a CONV2D / DEPTHWISE_CONV2D (eb_qs8_conv_params) or FULLY_CONNECTED
     (eb_qs8_gemm_params), field by field, as the ahead-of-time generator fills it (variants/__init__.py `Params`)."""
-    t = program.tensors
-    x, w, y = t[op.inputs[0]], t[op.inputs[1]], t[op.outputs[0]]
-    p = program.params_of(op)
-    zps = {"input_zero_point": x.zero_point, "output_zero_point": y.zero_point}
-    clamp = {"output_min": p.act_min, "output_max": p.act_max}
-    if op.opcode == OpCode.FULLY_CONNECTED:
-        k = w.shape[1]
-        return {"m": x.numel // k, "n": w.shape[0], "k": k, **zps, **clamp}
-    return {
-        "batch": x.shape[0],
-        "input_height": x.shape[1],
-        "input_width": x.shape[2],
-        "input_channels": x.shape[3],
-        "output_height": y.shape[1],
-        "output_width": y.shape[2],
-        "output_channels": y.shape[3],
-        "kernel_height": w.shape[1],
-        "kernel_width": w.shape[2],
-        "groups": p.groups if op.opcode == OpCode.CONV2D else x.shape[3],  # depthwise: a group per channel
-        "stride_height": p.stride_h,
-        "stride_width": p.stride_w,
-        "pad_top": p.pad_top,
-        "pad_left": p.pad_left,
-        "dilation_height": p.dilation_h,
-        "dilation_width": p.dilation_w,
-        **zps,
-        **clamp,
-    }
+    from edgebuild.mcu.emit import conv_fields, gemm_fields
+
+    return gemm_fields(program, op) if op.opcode == OpCode.FULLY_CONNECTED else conv_fields(program, op)
 
 
 _C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t", np.dtype(np.int32): "int32_t"}

@@ -114,6 +114,60 @@ class Call:
     functions: list[str]
 
 
+def conv_fields(program: Program, op: Op) -> dict[str, Any]:
+    """eb_qs8_conv_params (eb_f32_conv_params for the float form) of a CONV2D / DEPTHWISE_CONV2D, field by field as
+    kernels/runtime/ops/conv2d.cc fills it: the `Params` the variant registry sees (bench/mcu.py uses it too)."""
+    t = program.tensors
+    x, w, y = t[op.inputs[0]], t[op.inputs[1]], t[op.outputs[0]]
+    p = program.params_of(op)
+    groups = p.groups if op.opcode == OpCode.CONV2D else x.shape[3]  # depthwise: one group per channel
+    f: dict[str, Any] = {
+        "batch": x.shape[0],
+        "input_height": x.shape[1],
+        "input_width": x.shape[2],
+        "input_channels": x.shape[3],
+        "output_height": y.shape[1],
+        "output_width": y.shape[2],
+        "output_channels": y.shape[3],
+        "kernel_height": w.shape[1],
+        "kernel_width": w.shape[2],
+        "groups": groups,
+        "stride_height": p.stride_h,
+        "stride_width": p.stride_w,
+        "pad_top": p.pad_top,
+        "pad_left": p.pad_left,
+        "dilation_height": p.dilation_h,
+        "dilation_width": p.dilation_w,
+    }
+    if program.form_of(op) == "float":
+        f.update(output_min=float(p.lo), output_max=float(p.hi))
+    else:
+        f.update(
+            input_zero_point=x.zero_point,
+            output_zero_point=y.zero_point,
+            output_min=p.act_min,
+            output_max=p.act_max,
+        )
+    return f
+
+
+def gemm_fields(program: Program, op: Op) -> dict[str, Any]:
+    """eb_qs8_gemm_params of a FULLY_CONNECTED, as kernels/runtime/ops/fully_connected.cc fills it."""
+    t = program.tensors
+    x, w, y = t[op.inputs[0]], t[op.inputs[1]], t[op.outputs[0]]
+    p = program.params_of(op)
+    k = w.shape[1]
+    return {
+        "m": x.numel // k,  # rows: every dim of x but the last
+        "n": w.shape[0],
+        "k": k,
+        "input_zero_point": x.zero_point,
+        "output_zero_point": y.zero_point,
+        "output_min": p.act_min,
+        "output_max": p.act_max,
+    }
+
+
 @dataclass
 class Emitter:
     program: Program
@@ -183,53 +237,10 @@ class Emitter:
     # ---- the reference parameter structs, as kernels/runtime/ops/<op>.cc fills them ----
 
     def conv_fields(self, op: Op) -> dict[str, Any]:
-        t = self.program.tensors
-        x, w, y = t[op.inputs[0]], t[op.inputs[1]], t[op.outputs[0]]
-        p = self.program.params_of(op)
-        groups = p.groups if op.opcode == OpCode.CONV2D else x.shape[3]  # depthwise: one group per channel
-        f: dict[str, Any] = {
-            "batch": x.shape[0],
-            "input_height": x.shape[1],
-            "input_width": x.shape[2],
-            "input_channels": x.shape[3],
-            "output_height": y.shape[1],
-            "output_width": y.shape[2],
-            "output_channels": y.shape[3],
-            "kernel_height": w.shape[1],
-            "kernel_width": w.shape[2],
-            "groups": groups,
-            "stride_height": p.stride_h,
-            "stride_width": p.stride_w,
-            "pad_top": p.pad_top,
-            "pad_left": p.pad_left,
-            "dilation_height": p.dilation_h,
-            "dilation_width": p.dilation_w,
-        }
-        if self.program.form_of(op) == "float":
-            f.update(output_min=float(p.lo), output_max=float(p.hi))
-        else:
-            f.update(
-                input_zero_point=x.zero_point,
-                output_zero_point=y.zero_point,
-                output_min=p.act_min,
-                output_max=p.act_max,
-            )
-        return f
+        return conv_fields(self.program, op)
 
     def gemm_fields(self, op: Op) -> dict[str, Any]:
-        t = self.program.tensors
-        x, w, y = t[op.inputs[0]], t[op.inputs[1]], t[op.outputs[0]]
-        p = self.program.params_of(op)
-        k = w.shape[1]
-        return {
-            "m": x.numel // k,  # rows: every dim of x but the last
-            "n": w.shape[0],
-            "k": k,
-            "input_zero_point": x.zero_point,
-            "output_zero_point": y.zero_point,
-            "output_min": p.act_min,
-            "output_max": p.act_max,
-        }
+        return gemm_fields(self.program, op)
 
     def vadd_fields(self, op: Op) -> dict[str, Any]:
         t = self.program.tensors

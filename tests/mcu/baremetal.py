@@ -38,6 +38,31 @@ CORES = {
     ),
 }
 
+# eb_qs8_conv_params' fields in declaration order (kernels/include/edgebuild/ukernels.h), for testers that pass
+# parameter structs as int32 words.
+CONV_FIELDS = [
+    "batch",
+    "input_height",
+    "input_width",
+    "input_channels",
+    "output_height",
+    "output_width",
+    "output_channels",
+    "kernel_height",
+    "kernel_width",
+    "groups",
+    "stride_height",
+    "stride_width",
+    "pad_top",
+    "pad_left",
+    "dilation_height",
+    "dilation_width",
+    "input_zero_point",
+    "output_zero_point",
+    "output_min",
+    "output_max",
+]
+
 TOOLS = ("arm-none-eabi-gcc", "arm-none-eabi-g++", "qemu-system-arm")
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from edgebuild.mcu.variants import choose
-from tests.mcu.baremetal import KERNELS, compile_program, missing_tools, run_program
+from tests.mcu.baremetal import CONV_FIELDS, KERNELS, compile_program, missing_tools, run_program
 
 pytestmark = pytest.mark.skipif(
     bool(missing_tools()),
@@ -36,28 +36,6 @@ SOURCES = [
     KERNELS / "ukernels" / "qs8-maxpool" / "qs8_maxpool_minmax__mve.cc",
 ]
 
-CONV_FIELDS = [
-    "batch",
-    "input_height",
-    "input_width",
-    "input_channels",
-    "output_height",
-    "output_width",
-    "output_channels",
-    "kernel_height",
-    "kernel_width",
-    "groups",
-    "stride_height",
-    "stride_width",
-    "pad_top",
-    "pad_left",
-    "dilation_height",
-    "dilation_width",
-    "input_zero_point",
-    "output_zero_point",
-    "output_min",
-    "output_max",
-]
 VADD_FIELDS = [
     "a_zero_point",
     "b_zero_point",

@@ -12,7 +12,7 @@ import pytest
 
 from edgebuild.mcu.variants import choose
 from edgebuild.mcu.variants.mve_conv import gather_block
-from tests.mcu.baremetal import KERNELS, compile_program, missing_tools, run_program
+from tests.mcu.baremetal import CONV_FIELDS, KERNELS, compile_program, missing_tools, run_program
 
 pytestmark = pytest.mark.skipif(
     bool(missing_tools()),
@@ -26,28 +26,6 @@ SOURCES = [
     KERNELS / "ukernels" / "qs8-conv" / "qs8_conv_minmax__mve.cc",
     KERNELS / "ukernels" / "qs8-gemm" / "ref.cc",
     KERNELS / "ukernels" / "qs8-conv" / "ref.cc",
-]
-CONV_FIELDS = [
-    "batch",
-    "input_height",
-    "input_width",
-    "input_channels",
-    "output_height",
-    "output_width",
-    "output_channels",
-    "kernel_height",
-    "kernel_width",
-    "groups",
-    "stride_height",
-    "stride_width",
-    "pad_top",
-    "pad_left",
-    "dilation_height",
-    "dilation_width",
-    "input_zero_point",
-    "output_zero_point",
-    "output_min",
-    "output_max",
 ]
 
 
