@@ -240,21 +240,26 @@ EB_ALWAYS_INLINE void block_row(const eb_qs8_dwconv_params* p, const Geom<kKH, k
   const int8_t* zero = p->zero + b.c0;
   // A 3×3 window's edge column with one column in the padding (pad 1 at the left; the last column at the right):
   // its taps are a row base plus 0 or C (a padding row's base is the zero row, step 0) and the missing column's the
-  // zero row, known once per row instead of 9 checked addresses per column.
+  // zero row, known once per row instead of 9 checked addresses per column. Computed at each edge, so nothing of it
+  // is live across the interior loops.
   constexpr bool k3 = kKH == 3 && kKW == 3;
-  const int8_t* e[k3 ? 3 : 1];
-  size_t es[k3 ? 3 : 1];
-  if (k3)
-    for (size_t i = 0; i < 3; ++i) {
-      e[i] = rows[i] != nullptr ? rows[i] + b.c0 : zero;
+  constexpr size_t kE = k3 ? 3 : 1;
+  const auto bases = [&](size_t col, const int8_t** e, size_t* es) {
+    for (size_t i = 0; i < kE; ++i) {
+      e[i] = rows[i] != nullptr ? rows[i] + col * C + b.c0 : zero;
       es[i] = rows[i] != nullptr ? C : 0;
     }
-  const size_t W_ = g.W;
+  };
   size_t ow = 0;
   if (k3) {
     // Column 0 (when lo = 1) reads columns −1 (zero), 0 and 1: dwconv_row checked pad_left = 1, W >= 2.
-    const auto tap = [&](size_t, size_t i, size_t k) { return k == 0 ? zero : e[i] + (k - 1) * es[i]; };
-    if (lo > 0) interior<1, kFast, kFull, kClamp>(g, b, w, tap, out + b.c0), ow = 1;
+    if (lo > 0) {
+      const int8_t* e[kE];
+      size_t es[kE];
+      bases(0, e, es);
+      const auto tap = [&](size_t, size_t i, size_t k) { return k == 0 ? zero : e[i] + (k - 1) * es[i]; };
+      interior<1, kFast, kFull, kClamp>(g, b, w, tap, out + b.c0), ow = 1;
+    }
   } else {
     for (; ow < lo; ++ow) edge<kFast, kFull, kClamp>(g, rows, zero, b, w, ow, out);
   }
@@ -289,10 +294,10 @@ EB_ALWAYS_INLINE void block_row(const eb_qs8_dwconv_params* p, const Geom<kKH, k
   if (k3) {
     // At most one column left (dwconv_row checked it): columns iw0 and iw0 + 1 in the row, iw0 + 2 = W the zero one.
     if (ow < p->out_width) {
-      const size_t iw0 = ow * s - g.pad_left;
-      const int8_t* base[k3 ? 3 : 1];
-      for (size_t i = 0; i < (k3 ? 3 : 1); ++i) base[i] = e[i] + iw0 * es[i];
-      const auto tap = [&](size_t, size_t i, size_t k) { return k == 2 ? zero : base[i] + k * es[i]; };
+      const int8_t* e[kE];
+      size_t es[kE];
+      bases(ow * s - g.pad_left, e, es);
+      const auto tap = [&](size_t, size_t i, size_t k) { return k == 2 ? zero : e[i] + k * es[i]; };
       interior<1, kFast, kFull, kClamp>(g, b, w, tap, out + ow * C + b.c0);
     }
   } else {
