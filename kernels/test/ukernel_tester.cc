@@ -416,11 +416,14 @@ void dw_shapes(void (*each)(const DwShape&, void*), void* ctx, size_t cr) {
   for (const Win& wn : wins)
     for (size_t ci = 0; ci < sizeof cs / sizeof cs[0]; ++ci)
       for (size_t width : widths)
-        for (size_t pad = 0; pad < 3; ++pad) {
+        for (size_t pad = 0; pad < 4; ++pad) {
+          // pad 3: none at the left, half at the right (TF "same" at stride 2: a right edge column, no left one)
+          if (pad == 3 && wn.stride != 2) continue;
           const size_t half = (wn.kw - 1) * wn.dilation / 2;
-          const size_t pl = pad == 0 ? 0 : (pad == 1 ? half : (wn.kw - 1) * wn.dilation);
+          const size_t pl = pad == 0 || pad == 3 ? 0 : (pad == 1 ? half : (wn.kw - 1) * wn.dilation);
+          const size_t pr = pad == 3 ? half : (pad == 2 ? 0 : pl);
           if (g_quick && (ci + width + pad) % 3 != 0) continue;
-          each(DwShape{cs[ci], width, wn.kh, wn.kw, wn.stride, wn.dilation, pl, pad == 2 ? 0 : pl}, ctx);
+          each(DwShape{cs[ci], width, wn.kh, wn.kw, wn.stride, wn.dilation, pl, pr}, ctx);
         }
 }
 

@@ -5,7 +5,10 @@
 // One call = one output row; 16-channel blocks outer, so a block's weights (9 q registers for a 3×3 window) stay in
 // registers along the row; two output columns a step inside the padding-free interior (eb_dwconv_interior), which
 // shares their input loads (a stride-1 3×3 step loads 4 columns × 3 rows for 2 pixels), then one column, and a
-// checked column at each edge. 3×3 and 5×5 at stride 1 and 2 are compiled with constant sizes.
+// checked column at each edge. 3×3 and 5×5 at stride 1 and 2 are compiled with constant sizes; a constant 3×3 row
+// whose edges are each at most one column with one padding column (pad 1, edges_k3) takes its edge columns' taps
+// from three row bases computed once per row (the padding column's taps the zero row): no per-tap checks, and
+// no checked-edge code in those instantiations (other 3×3 rows run general_block).
 //
 // Products: x·w with x, w int8 is exact in int16 (vmull_s8), and when no weight of the block is −128 (the lowering's
 // weights are in [−127, 127]) |x·w| <= 128·127 = 16256, so two taps sum exactly in int16 (vmull_s8 + vmlal_s8,
@@ -235,8 +238,31 @@ EB_ALWAYS_INLINE void block_row(const eb_qs8_dwconv_params* p, const Geom<kKH, k
   constexpr size_t kMaxKH = kKH ? kKH : 16;
   const size_t kh = g.kh(), C = g.C, s = g.s(), d = g.d();
   const int8_t* zero = p->zero + b.c0;
+  // A 3×3 window's edge column with one column in the padding (pad 1 at the left; the last column at the right):
+  // its taps are a row base plus 0 or C (a padding row's base is the zero row, step 0) and the missing column's the
+  // zero row, known once per row instead of 9 checked addresses per column. Computed at each edge, so nothing of it
+  // is live across the interior loops.
+  constexpr bool k3 = kKH == 3 && kKW == 3;
+  constexpr size_t kE = k3 ? 3 : 1;
+  const auto bases = [&](size_t col, const int8_t** e, size_t* es) {
+    for (size_t i = 0; i < kE; ++i) {
+      e[i] = rows[i] != nullptr ? rows[i] + col * C + b.c0 : zero;
+      es[i] = rows[i] != nullptr ? C : 0;
+    }
+  };
   size_t ow = 0;
-  for (; ow < lo; ++ow) edge<kFast, kFull, kClamp>(g, rows, zero, b, w, ow, out);
+  if (k3) {
+    // Column 0 (when lo = 1) reads columns −1 (zero), 0 and 1: dwconv_row checked pad_left = 1, W >= 2.
+    if (lo > 0) {
+      const int8_t* e[kE];
+      size_t es[kE];
+      bases(0, e, es);
+      const auto tap = [&](size_t, size_t i, size_t k) { return k == 0 ? zero : e[i] + (k - 1) * es[i]; };
+      interior<1, kFast, kFull, kClamp>(g, b, w, tap, out + b.c0), ow = 1;
+    }
+  } else {
+    for (; ow < lo; ++ow) edge<kFast, kFull, kClamp>(g, rows, zero, b, w, ow, out);
+  }
   bool all_rows = kh <= kMaxKH;
   for (size_t i = 0; i < kh && all_rows; ++i) all_rows = rows[i] != nullptr;
   if (all_rows && ow < hi) {
@@ -265,7 +291,28 @@ EB_ALWAYS_INLINE void block_row(const eb_qs8_dwconv_params* p, const Geom<kKH, k
     }
     if (ow < hi) interior<1, kFast, kFull, kClamp>(g, b, w, tap, y), ++ow;
   }
-  for (; ow < p->out_width; ++ow) edge<kFast, kFull, kClamp>(g, rows, zero, b, w, ow, out);
+  if (k3) {
+    // At most one column left (dwconv_row checked it): columns iw0 and iw0 + 1 in the row, iw0 + 2 = W the zero one.
+    if (ow < p->out_width) {
+      const int8_t* e[kE];
+      size_t es[kE];
+      bases(ow * s - g.pad_left, e, es);
+      const auto tap = [&](size_t, size_t i, size_t k) { return k == 2 ? zero : e[i] + k * es[i]; };
+      interior<1, kFast, kFull, kClamp>(g, b, w, tap, out + ow * C + b.c0);
+    }
+  } else {
+    for (; ow < p->out_width; ++ow) edge<kFast, kFull, kClamp>(g, rows, zero, b, w, ow, out);
+  }
+}
+
+// Whether every edge column of a 3×3 window is one block_row's k3 forms take: lo = 0, or lo = 1 with pad_left = 1
+// and W >= 2 (column 0 reads −1, 0, 1); then no right edge, or one, the last, reading W − 2, W − 1 and W.
+inline bool edges_k3(const eb_qs8_dwconv_params* p, size_t lo, size_t hi) {
+  if (lo > 1 || (lo == 1 && (p->pad_left != 1 || p->in_width < 2))) return false;
+  const size_t first_right = lo > hi ? lo : hi;
+  if (first_right >= p->out_width) return true;
+  const size_t iw0 = (p->out_width - 1) * p->stride - p->pad_left;
+  return first_right + 1 == p->out_width && iw0 < p->in_width && iw0 + 2 == p->in_width;
 }
 
 template <bool kFast, bool kFull, bool kClamp, size_t kKH, size_t kKW, size_t kS>
@@ -298,6 +345,7 @@ void dwconv_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const 
   b.zp = vdupq_n_s16((int16_t)p->rq.output_zero_point);
   b.act_min = vdupq_n_s8((int8_t)(p->rq.lo + p->rq.output_zero_point));
   b.act_max = vdupq_n_s8((int8_t)(p->rq.hi + p->rq.output_zero_point));
+  const bool k3_edges = kKH != 3 || kKW != 3 || edges_k3(p, lo, hi);  // else general_block takes the blocks
   const bool clamp = p->rq.lo + p->rq.output_zero_point > -128 || p->rq.hi + p->rq.output_zero_point < 127;
   for (size_t c0 = 0; c0 < C; c0 += kCR, w += block_bytes) {
     b.hdr = reinterpret_cast<const int32_t*>(w);
@@ -306,7 +354,7 @@ void dwconv_row(const eb_qs8_dwconv_params* p, const int8_t* const* rows, const 
     b.n = C - c0 < kCR ? C - c0 : kCR;
     const uint32_t flags = (uint32_t)b.hdr[4 * kCR];
     const bool fast = (flags & (EB_DW_BLOCK_PAIRS | EB_DW_BLOCK_RSHIFT)) == (EB_DW_BLOCK_PAIRS | EB_DW_BLOCK_RSHIFT);
-    if (kKH != 0 && b.n == kCR && fast && !clamp) {
+    if (kKH != 0 && b.n == kCR && fast && !clamp && k3_edges) {
       const Geom<kKH, kKW, kS> g(p);
       run_block<true, true, false>(p, g, rows, b, lo, hi, out);
     } else {
