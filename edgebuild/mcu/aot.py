@@ -130,55 +130,39 @@ def _step_scratch(em: Emitter, step: Step) -> int:
     return em.variant_scratch(op) if em.variant_params(op) is not None else 0
 
 
-def _quant(program: Program, t: int) -> dict[str, Any]:
-    tensor = program.tensors[t]
-    return {"scale": float(np.float32(tensor.scale)), "zero_point": int(tensor.zero_point)}
+def _io_entry(program: Program, t: int, arena: int) -> dict[str, Any]:
+    """A model input or output `t` as the API exposes it: `arena` is the int8 tensor its QUANTIZE writes / its
+    DEQUANTIZE reads (the float32 tensor itself, `t`, when the edge is not quantized)."""
+    tensor, held = program.tensors[t], program.tensors[arena]
+    quantized = arena != t
+    return {
+        "name": tensor.name,
+        "shape": list(tensor.shape),
+        "dtype": "int8" if quantized else "float32",
+        "tensor": arena,
+        "arena_shape": list(held.shape),
+        "scale": float(np.float32(held.scale)) if quantized else 0.0,
+        "zero_point": int(held.zero_point) if quantized else 0,
+        "f32_count": tensor.numel,
+    }
 
 
 def _input_io(program: Program, edges: Any, t: int) -> dict[str, Any]:
     tensor = program.tensors[t]
     if t in edges.quantize:
-        y = program.ops[edges.quantize[t]].outputs[0]
-        q = program.tensors[y]
-        return {
-            "name": tensor.name,
-            "shape": list(tensor.shape),
-            "dtype": "int8",
-            "tensor": y,
-            "arena_shape": list(q.shape),
-            **_quant(program, y),
-            "f32_count": tensor.numel,
-        }
+        return _io_entry(program, t, program.ops[edges.quantize[t]].outputs[0])
     if tensor.dtype != DType.FLOAT32:
         raise EdgebuildError(
             f"model input {tensor.name!r} is {tensor.dtype.name.lower()}: the microcontroller API takes float32 "
             "inputs (quantized in eb_model_set_input_f32); give the model float inputs"
         )
-    return {
-        "name": tensor.name,
-        "shape": list(tensor.shape),
-        "dtype": "float32",
-        "tensor": t,
-        "arena_shape": list(tensor.shape),
-        "scale": 0.0,
-        "zero_point": 0,
-        "f32_count": tensor.numel,
-    }
+    return _io_entry(program, t, t)
 
 
 def _output_io(program: Program, edges: Any, t: int) -> dict[str, Any]:
     tensor = program.tensors[t]
     if t in edges.dequantize:
-        x = program.ops[edges.dequantize[t]].inputs[0]
-        return {
-            "name": tensor.name,
-            "shape": list(tensor.shape),
-            "dtype": "int8",
-            "tensor": x,
-            "arena_shape": list(program.tensors[x].shape),
-            **_quant(program, x),
-            "f32_count": tensor.numel,
-        }
+        return _io_entry(program, t, program.ops[edges.dequantize[t]].inputs[0])
     if tensor.dtype != DType.FLOAT32:
         producer = next((op for op in program.ops if t in op.outputs), None)
         what = f" ({producer.opcode.name} {producer.name!r})" if producer else ""
@@ -186,16 +170,7 @@ def _output_io(program: Program, edges: Any, t: int) -> dict[str, Any]:
             f"model output {tensor.name!r}{what} is {tensor.dtype.name.lower()}: the microcontroller API gives "
             "float32 outputs; end the model on a float tensor"
         )
-    return {
-        "name": tensor.name,
-        "shape": list(tensor.shape),
-        "dtype": "float32",
-        "tensor": t,
-        "arena_shape": list(tensor.shape),
-        "scale": 0.0,
-        "zero_point": 0,
-        "f32_count": tensor.numel,
-    }
+    return _io_entry(program, t, t)
 
 
 def _io_functions(em: Emitter, program: Program, edges: Any, io_in: list, io_out: list) -> list[str]:
