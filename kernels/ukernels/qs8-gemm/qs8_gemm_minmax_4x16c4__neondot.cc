@@ -181,7 +181,8 @@ struct Out {
   int16x8_t zp;
   int8x16_t act_min, act_max;
   // bits 0-1: the narrowing (2: narrow_relu, 1: narrow_full, 0: narrow with its clamp); bit 2 (kNoFix): the clamp
-  // starts at or above zp_y, mbqm_pos. One register for both (a second flag cost a spill per tile of rows).
+  // starts at or above zp_y, so RDBPOT's fix is left out. One register for both (a flag of its own cost a spill per
+  // tile of rows).
   int form;
   explicit Out(const eb_qs8_requant_params* rq)
       : zp(vdupq_n_s16(static_cast<int16_t>(rq->output_zero_point))),
