@@ -217,9 +217,14 @@ const GemmVariant kGemm[] = {
     {NULL, NULL, NULL, 0, 0, 0, 0, 0, 0},
 };
 
+constexpr int kTiny = 3;  // gemm_shape's extreme: small accumulators
+
 // One GEMM shape: the variant tiles M × N as the executor does; rows of A are a_stride apart with garbage in the
-// K padding and the gap, C rows c_stride apart with a sentinel in the gap. extreme: every x = −128, every w = −128
-// (−127 for w127 kernels; or 127), zp_x = 127: the largest |acc| the lowering allows.
+// K padding and the gap, C rows c_stride apart with a sentinel in the gap. extreme 1, 2: every x = −128, every
+// w = −128 (−127 for w127 kernels; or 127), zp_x = 127: the largest |acc| the lowering allows. extreme 3 (kTiny):
+// x within 2 of zp_x, |w| <= 3, |bias| <= 8 and right shifts of 1..4, so many SRDHM results are small negative
+// ties (RDBPOT's q − 1 fix decides them), with the clamp starting at zp_y − 1, zp_y or zp_y + 1: where a kernel
+// may leave the fix out (the neondot GEMM when act_min >= zp_y) and where it may not.
 void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, bool strided, int extreme, Rng& r) {
   const size_t kc = round_up(K, v.kr), a_stride = kc + (strided ? (size_t)r.range(1, 19) : 0);
   const size_t c_stride = N + (strided ? (size_t)r.range(1, 9) : 0);
@@ -232,20 +237,35 @@ void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, b
   int8_t* a = static_cast<int8_t*>(alloc64(M * a_stride));
   int8_t* c = static_cast<int8_t*>(alloc64(M * c_stride));
   const int8_t w_min = v.w127 ? -127 : -128, wx = extreme == 2 ? 127 : w_min;
-  for (size_t i = 0; i < M * K; ++i) x[i] = extreme ? -128 : r.s8();
+  const bool tiny = extreme == kTiny;
+  const int32_t zp_tiny = tiny ? pick_zp(r) : 0;  // drawn first (x depends on it); no draw otherwise
+  for (size_t i = 0; i < M * K; ++i) {
+    if (tiny) {
+      const int32_t xv = zp_tiny + r.range(-2, 2);
+      x[i] = (int8_t)(xv < -128 ? -128 : (xv > 127 ? 127 : xv));
+    } else {
+      x[i] = extreme ? -128 : r.s8();
+    }
+  }
   for (size_t i = 0; i < N * K; ++i) {
-    w[i] = extreme ? wx : r.s8();
+    w[i] = tiny ? (int8_t)r.range(-3, 3) : extreme ? wx : r.s8();
     if (w[i] < w_min) w[i] = w_min;
   }
-  const int32_t zp_x = extreme ? 127 : pick_zp(r);
+  const int32_t zp_x = tiny ? zp_tiny : extreme ? 127 : pick_zp(r);
   const bool has_bias = !r.chance(10);
   const int acc_bits = extreme ? log2_ceil(K * 255 * 128) : 13 + log2_ceil(K) / 2;
   for (size_t j = 0; j < N; ++j) {
     bias[j] = r.chance(5) ? r.range(-(1 << 30), 1 << 30) : r.range(-(1 << 14), 1 << 14);
     pick_requant(r, acc_bits, &mult[j], &shift[j]);
+    if (tiny) bias[j] = r.range(-8, 8), shift[j] = r.range(-4, -1);
     if (v.rshift && shift[j] > 0) shift[j] = -shift[j];
   }
-  const OutQuant oq = pick_out(r);
+  OutQuant oq = pick_out(r);
+  if (tiny) {
+    const int32_t lo = oq.zp + r.range(-1, 1);
+    oq.act_min = lo < -128 ? -128 : (lo > 127 ? 127 : lo);
+    oq.act_max = r.chance(50) ? 127 : r.range(oq.act_min, 127);
+  }
   eb_qs8_gemm_params gp = {M, N, K, zp_x, oq.zp, oq.act_min, oq.act_max};
   eb_qs8_gemm_ref(&gp, x, w, has_bias ? bias : NULL, mult, shift, want);
 
@@ -316,6 +336,12 @@ void test_gemm(uint64_t seed) {
     if (strcmp(v->isa, "i8mm") == 0) {
       const size_t long_ks[] = {4600, 4608, 4616, 6000};
       for (size_t k : long_ks) gemm_shape(ck, *v, v->mr + 2, 3 * v->nr - 5, k, true, 0, r);
+    }
+    // Small accumulators, the clamp at zp_y ± 1 (kTiny): a full tile and a partial one, each k tail.
+    const size_t tiny_ks[] = {4, 16, 27, 32, 49, 96};
+    for (size_t k : tiny_ks) {
+      gemm_shape(ck, *v, 2 * v->mr, 2 * v->nr, k, false, kTiny, r);
+      gemm_shape(ck, *v, v->mr + 1, v->nr / 2 + 3, k, true, kTiny, r);
     }
     ck.done();
   }
