@@ -134,16 +134,16 @@ const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
 #ifdef EB_HAVE_ISA_AVX512VNNI
     case kIsaAvx512Vnni: {
       static const Qd8Kernel k = {
-          eb_qd8_quantize_ukernel__avx512vnni, eb_qd8_gemm_minmax_ukernel_8x32c4__avx512vnni, 8, 32, 4, 1, 128, 1,
-          "qd8_gemm_minmax_8x32c4__avx512vnni", 1};
+          eb_qd8_quantize_ukernel__avx512vnni, eb_qd8_gemm_minmax_ukernel_8x32c4__avx512vnni, 8, 32, 4, 1, 128, 1, 1,
+          "qd8_gemm_minmax_8x32c4__avx512vnni"};
       return &k;
     }
 #endif
 #ifdef EB_HAVE_ISA_AVX2
     case kIsaAvx2: {
       static const Qd8Kernel k = {
-          eb_qd8_quantize_ukernel__avx2, eb_qd8_gemm_minmax_ukernel_4x16c2__avx2, 4, 16, 2, 2, 0, 2,
-          "qd8_gemm_minmax_4x16c2__avx2", 0};
+          eb_qd8_quantize_ukernel__avx2, eb_qd8_gemm_minmax_ukernel_4x16c2__avx2, 4, 16, 2, 2, 0, 2, 0,
+          "qd8_gemm_minmax_4x16c2__avx2"};
       return &k;
     }
 #endif
@@ -152,8 +152,8 @@ const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
     // armv8.0 cores (Cortex-A53/A72) and armv7: VMULL + VPADAL (armv7 quantizes with the reference, row by row).
     case kIsaNeon: {
       static const Qd8Kernel k = {
-          eb_qd8_quantize_ukernel__neon, eb_qd8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 0, 1,
-          "qd8_gemm_minmax_2x8c8__neon", 0};
+          eb_qd8_quantize_ukernel__neon, eb_qd8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 0, 1, 0,
+          "qd8_gemm_minmax_2x8c8__neon"};
       return &k;
     }
 #endif
@@ -163,8 +163,8 @@ const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
     case kIsaI8mm: {
       // mr 4, nr 16, kr 4; int8 q (a_elem 1, a_offset 0); int8 weights.
       static const Qd8Kernel k = {
-          eb_qd8_quantize_ukernel__neon,    eb_qd8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 0, 1,
-          "qd8_gemm_minmax_4x16c4__neondot", 0};
+          eb_qd8_quantize_ukernel__neon,    eb_qd8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 0, 1, 0,
+          "qd8_gemm_minmax_4x16c4__neondot"};
       return &k;
     }
 #endif

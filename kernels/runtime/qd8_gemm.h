@@ -25,12 +25,12 @@ struct Qd8Kernel {
   uint32_t a_elem;      // bytes per quantized element: 1 (int8, or uint8 with a_offset 128) or 2 (int16)
   int32_t a_offset;     // the quantizer stores q + a_offset (128: unsigned bytes for vpdpbusd), the GEMM subtracts it
   uint32_t w_elem;      // bytes per packed weight: 1 = int8, 2 = int16
-  const char* name;     // the GEMM variant without eb_ / ukernel_, for reports
   // 0: each row tile runs over every column (one GEMM call per tile). n > 0: the rows of up to kQd8GroupBytes of
   // quantized A go first, then each run of n column blocks is multiplied by every row tile of the group before the
   // next run: the run's weights come from memory once and stay in cache for the other tiles, and a kernel that
   // prefetches one call's columns ahead (the next run) overlaps that fetch with the other tiles' work.
   uint32_t nc_blocks;
+  const char* name;  // the GEMM variant without eb_ / ukernel_, for reports
 };
 
 // The ISA's qd8 kernels, or NULL (reference ISA, or no variant for it yet).
