@@ -24,6 +24,12 @@ size_t params_bytes(const Qd8Kernel& k, size_t rows = 0) {
 
 // Quantized A bytes per group with nc_blocks (Qd8Kernel): MiniLM's 128 rows of K = 1536 fit, and stay in L2.
 constexpr size_t kQd8GroupBytes = 256 * 1024;
+// Only the AVX-512 entry has nc_blocks: builds without it (arm64's footprint budget) leave the grouped loop out.
+#ifdef EB_HAVE_ISA_AVX512VNNI
+constexpr bool kGroups = true;
+#else
+constexpr bool kGroups = false;
+#endif
 size_t a_stride_of(const Qd8Kernel& k, size_t kc) { return round_up(kc * k.a_elem, 64); }
 
 void store_elem(uint8_t* dst, uint32_t elem, int32_t v) {
@@ -99,7 +105,7 @@ void qd8_task(void* ctx, size_t task, size_t thread) {
   eb_qd8_row_params* params = reinterpret_cast<eb_qd8_row_params*>(scratch);
   uint8_t* a = scratch + params_bytes(k, p.chunk_rows);
   const size_t a_stride = a_stride_of(k, p.kc);
-  if (k.nc_blocks == 0) {  // each tile over every column
+  if (!kGroups || k.nc_blocks == 0) {  // each tile over every column
     for (size_t t = t0; t < t1; ++t) {
       const size_t row0 = t * mr, rows = j.M - row0 < mr ? j.M - row0 : mr;
       tile(k, p.kc, j.x + row0 * j.K, j.K, rows, a, a_stride, params, p.packed, j.y + row0 * j.N, j.N, j.lo, j.hi);
