@@ -1,7 +1,9 @@
 // qd8_gemm.cc: DYNAMIC_FULLY_CONNECTED's optimized path (qd8_gemm.h): the per-ISA table, packing at load, and the
-// row-tile execution. Each task quantizes the rows of one tile into its thread's scratch (docs/quantization.md
-// (14), once per row per op) and runs the GEMM over every column of that tile (15) while the quantized rows are hot
-// in L1; tasks write disjoint rows of y, so any thread count gives the same bytes.
+// row-tile execution. Each task quantizes its rows into its thread's scratch (docs/quantization.md (14), once per row
+// per op) and runs the GEMM (15): one tile over every column while its rows are hot in L1, or (Qd8Kernel nc_blocks,
+// AVX-512) a group of tiles per run of columns, so that a layer's weights, which the rest of the model has pushed out
+// of L2, come from memory once and while other tiles compute. Tasks write disjoint rows of y, and each output is the
+// same kernel steps in either order, so any thread count and either order give the same bytes.
 #include "qd8_gemm.h"
 
 #include <float.h>

@@ -1,5 +1,6 @@
 // qd8_gemm.h: DYNAMIC_FULLY_CONNECTED's optimized path (issue 19): the per-ISA kernel table, the weight packing done
-// at load, and the execution over row tiles (quantize a tile's rows, then the GEMM over every column).
+// at load, and the execution over row tiles (quantize a tile's rows, then the GEMM over every column; or a group of
+// tiles per run of columns, Qd8Kernel::nc_blocks).
 //
 // docs/quantization.md (14) quantizes each row of x once per op; (15) multiplies in int32 and scales back to float.
 // A table entry pairs a quantize variant with the GEMM variant that reads its output (element size and offset), so
