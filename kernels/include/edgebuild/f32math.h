@@ -37,6 +37,18 @@ static inline float eb_ffrom(int32_t b) {
   memcpy(&x, &b, sizeof x);
   return x;
 }
+// eb_gelu_f32's two steps that an ISA may do in fewer instructions with the same result (f32lanes.h overloads them):
+// min(a, lim) for a >= +0 that is not NaN (for a NaN lane, which the callers replace, anything); and v · 2^k as
+// (v · 2^k1) · 2^k2, k1 = k >> 1, k2 = k − k1, kf = k as a float: both factors are normal for k >= −152, and the
+// first product is exact (|v · 2^k1| >= 2^-126 wherever k1 < 0), so this is v · 2^k rounded once.
+static inline float eb_gelu_min(float a, float lim) { return a < lim ? a : lim; }
+template <class F, class I>
+static inline F eb_gelu_ldexp(F v, F kf, I k) {
+  (void)kf;
+  const I k1 = k >> 1;
+  const I k2 = k - k1;
+  return (v * eb_ffrom((k1 + 127) << 23)) * eb_ffrom((k2 + 127) << 23);
+}
 // (The vector forms are in f32lanes.h, included by the SIMD files only, before this header.)
 // c in every lane (0 + c: exact for every c but −0).
 template <class D>
@@ -207,8 +219,7 @@ template <class F, class I>
 static inline F eb_gelu_f32(F x) {
   const F zero = F{};
   const F lim = zero + 14.5f;
-  F a = eb_ffrom(eb_fbits(x) & 0x7fffffff);
-  a = a < lim ? a : lim;
+  const F a = eb_gelu_min(eb_ffrom(eb_fbits(x) & 0x7fffffff), lim);
   const F a_hi = eb_ffrom(eb_fbits(a) & -4096);
   const F a_lo = a - a_hi;
   const F h = -0.5f * (a_hi * a_hi);
@@ -237,9 +248,7 @@ static inline F eb_gelu_f32(F x) {
   q = q * a + 0x1.aeddbp+0f;
   q = q * a + 1.0f;
   const F m = (p / q) * e;
-  const I k1 = k >> 1;
-  const I k2 = k - k1;
-  const F s = ((x < zero ? x * m : m) * eb_ffrom((k1 + 127) << 23)) * eb_ffrom((k2 + 127) << 23);
+  const F s = eb_gelu_ldexp(x < zero ? x * m : m, kf, k);
   const F y = x < zero ? s : x * (1.0f - s);
   return x < -lim ? x * zero : y;
 }
