@@ -1,4 +1,5 @@
-// f32lanes.h: the SIMD float kernels of issue 19 (SOFTMAX, LAYER_NORM, UNARY's exp / erf / tanh family), written
+// f32lanes.h: the SIMD float kernels of issue 19 (LAYER_NORM, UNARY's exp / erf / tanh family; SOFTMAX is float32
+// arithmetic, f32math.h eb_f32_softmax_rows, instantiated on this file's float lanes by f32_softmax__<isa>.cc), written
 // once on GCC vectors of N doubles (eb_lanes::Lanes<N>) and included by one file per ISA (f32_<op>__avx512vnni.cc:
 // N = 8, one zmm; __avx2.cc: 4, one ymm; __neon.cc: 2, one q register), whose flags decide the instructions.
 //
@@ -43,6 +44,10 @@ EB_F32LANES_TYPES(2, 16)
 // GELU's float32 lanes (f32math.h eb_gelu_f32): 16 / 8 / 4 floats, the register eb_f64x8 / x4 / x2 fills.
 typedef float eb_f32x16 __attribute__((vector_size(64)));
 typedef int32_t eb_i32x16 __attribute__((vector_size(64)));
+// SOFTMAX's float32 exp (f32math.h eb_exp_f32_nonpos) builds 2^k in unsigned lanes (a shift that leaves the word).
+typedef uint32_t eb_u32x16 __attribute__((vector_size(64)));
+typedef uint32_t eb_u32x8 __attribute__((vector_size(32)));
+typedef uint32_t eb_u32x4 __attribute__((vector_size(16)));
 #define EB_F32LANES_BITS(W)                                                                                \
   static inline __attribute__((always_inline)) eb_i32x##W eb_fbits(eb_f32x##W x) { return (eb_i32x##W)x; } \
   static inline __attribute__((always_inline)) eb_f32x##W eb_ffrom(eb_i32x##W b) { return (eb_f32x##W)b; }
@@ -161,56 +166,6 @@ struct Lanes {
     return (F)(x != x ? (I32)(xb | 0x00400000) : (I32)nan_made(y));
   }
   // Element j·N + i of each 8-element block is partial j·N + i: register j, lane i.
-
-  static void softmax(size_t rows, size_t cols, const float* input, float* output) {
-    const float ninf = -1.0f / 0.0f;
-    for (size_t r = 0; r < rows; ++r) {
-      const float* x = input + r * cols;
-      float* y = output + r * cols;
-      F m[G];
-      for (int j = 0; j < G; ++j) m[j] = F{} + ninf;
-      // Whole 8-element blocks, then the tail block (the same body with n known at compile time in the first).
-      auto max_block = [&](size_t c, size_t in_block) __attribute__((always_inline)) {
-#pragma GCC unroll 8
-        for (int j = 0; j < G; ++j) {
-          const size_t n = in_block > (size_t)(j * N) ? in_block - j * N : 0;
-          if (n == 0) break;
-          const F v = load(x + c + j * N, n, ninf);
-          m[j] = v > m[j] ? v : m[j];  // eb_max2 per lane
-        }
-      };
-      size_t c = 0;
-      for (; c + kRow <= cols; c += kRow) max_block(c, kRow);
-      if (c < cols) max_block(c, cols - c);
-      float mp[kRow];
-      memcpy(mp, m, sizeof mp);
-      const float mx = eb_tree8_max(mp);
-      D s[G];
-      for (int j = 0; j < G; ++j) s[j] = D{};
-      auto exp_block = [&](size_t c, size_t in_block) __attribute__((always_inline)) {
-#pragma GCC unroll 8
-        for (int j = 0; j < G; ++j) {
-          const size_t n = in_block > (size_t)(j * N) ? in_block - j * N : 0;
-          if (n == 0) break;
-          const F e = narrow(eb_exp_f32(widen(load(x + c + j * N, n, ninf) - mx)));
-          store(y + c + j * N, n, e);
-          s[j] = s[j] + (n >= (size_t)N ? widen(e) : eb_sel(first(n), widen(e), D{}));
-        }
-      };
-      for (c = 0; c + kRow <= cols; c += kRow) exp_block(c, kRow);
-      if (c < cols) exp_block(c, cols - c);
-      double sp[kRow];
-      memcpy(sp, s, sizeof sp);
-      const double sum = eb_tree8_sum(sp);
-      if (sum != sum) {
-        for (size_t c = 0; c < cols; ++c) y[c] = eb_f32_nan();
-        continue;
-      }
-      const double inv = 1.0 / sum;
-      for (c = 0; c + N <= cols; c += N) store(y + c, N, narrow(widen(load(y + c, N, 0.0f)) * inv));
-      if (c < cols) store(y + c, cols - c, narrow(widen(load(y + c, cols - c, 0.0f)) * inv));
-    }
-  }
 
   static void layernorm(size_t rows, size_t cols, const float* input, const float* gamma, const float* beta, float eps,
                         float* output) {

@@ -267,6 +267,122 @@ static inline double eb_f64_one_plus_erf(double x) {
   return eb_one_plus_erf(x);
 }
 
+// ---- issue 19, float32 SOFTMAX: exp in float32 arithmetic and the row loop, one source for the reference
+// (F = float) and the SIMD variants (F = a GCC vector of 16 / 8 / 4 floats, I and U its int32 / uint32 twins) ----
+
+// exp(x) for x <= 0, −inf or NaN (SOFTMAX's x − max), each step one IEEE float32 operation in this order, no FMA:
+// x' = max(x, −104) (a NaN stays; exp(−104) rounds to 0 like every exp below −103.972084); k = round-to-even(x'·log2 e)
+// by adding and subtracting 1.5·2^23; r = (x' − k·ln2_hi) − k·ln2_lo (ln2_hi has 15 significant bits: k·ln2_hi is
+// exact for |k| <= 151), |r| <= ln2/2 + 2^-16; p = 1 + r·(1 + r·(c2 + … + r·c6)) in Horner form, c2..c6 a minimax fit
+// of exp on [−ln2/2, ln2/2] rounded to float32 (scripts/fit_expf.py: relative error 3.6e-9 before rounding); then
+// (p · 2^(k+25)) · 2^-25: the first product is exact and normal (k + 25 >= −125, p > 0.7), the second is exact unless
+// the result is subnormal, where it rounds once. exp(0) = 1 exactly. Error: docs/artifact.md "Float functions".
+template <class F, class I, class U>
+static inline F eb_exp_f32_nonpos(F x) {
+  const F zero = F{};
+  const F lo = zero - 104.0f;
+  x = x < lo ? lo : x;
+  const F kr = x * 0x1.715476p+0f + 12582912.0f;
+  const F kf = kr - 12582912.0f;
+  const F r = (x - kf * 0x1.62e4p-1f) - kf * 0x1.7f7d1cp-20f;
+  F p = zero + 0x1.6a23cep-10f;
+  p = p * r + 0x1.123a2p-7f;
+  p = p * r + 0x1.5558f2p-5f;
+  p = p * r + 0x1.555492p-3f;
+  p = p * r + 0x1.fffffcp-2f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  // bits(kr) = 0x4b400000 + k: shifted left by 23 the constant part leaves the word, (k + 152) << 23 = 2^(k+25).
+  const U scale = (U)(eb_fbits(kr) + 152) << 23;
+  return (p * eb_ffrom((I)scale)) * 0x1p-25f;
+}
+
+// Row reductions of the float32 SOFTMAX: element c of a row goes to partial c % 16 (one zmm, two ymm, four q
+// registers), the 16 partials meet in a halving tree: p[i] ⊕ p[i + 8], then i ⊕ i + 4, i ⊕ i + 2, i ⊕ i + 1.
+static inline float eb_tree16_maxf(const float* p) {
+  float a[8];
+  for (int i = 0; i < 8; ++i) a[i] = eb_max2(p[i], p[i + 8]);
+  for (int i = 0; i < 4; ++i) a[i] = eb_max2(a[i], a[i + 4]);
+  for (int i = 0; i < 2; ++i) a[i] = eb_max2(a[i], a[i + 2]);
+  return eb_max2(a[0], a[1]);
+}
+static inline float eb_tree16_sumf(const float* p) {
+  float a[8];
+  for (int i = 0; i < 8; ++i) a[i] = p[i] + p[i + 8];
+  for (int i = 0; i < 4; ++i) a[i] = a[i] + a[i + 4];
+  for (int i = 0; i < 2; ++i) a[i] = a[i] + a[i + 2];
+  return a[0] + a[1];
+}
+
+// SOFTMAX over rows of `cols` floats (docs/artifact.md SOFTMAX): m = max (partials from −inf, `x > p ? x : p`, so a
+// NaN never wins), e = eb_exp_f32_nonpos(x − m) stored to y, s = Σ e (partials from +0), y = e / s. A 16-element
+// block is 16 / W vectors of W lanes; the last block of a row runs on a copy padded with −inf, whose lanes add
+// exp(−inf − m) = +0 to their partials (exact: no partial is −0) and are not stored. A row whose sum is NaN (a NaN,
+// a +inf, or only −inf in it) becomes 0x7fc00000.
+template <class F, class I, class U>
+static inline void eb_f32_softmax_rows(size_t rows, size_t cols, const float* input, float* output) {
+  constexpr size_t W = sizeof(F) / sizeof(float), G = 16 / W;
+  const float ninf = -1.0f / 0.0f;
+  for (size_t r = 0; r < rows; ++r) {
+    const float* x = input + r * cols;
+    float* y = output + r * cols;
+    F m[G];
+    for (size_t j = 0; j < G; ++j) m[j] = F{} + ninf;
+    auto max_block = [&](const float* b) __attribute__((always_inline)) {
+#pragma GCC unroll 16
+      for (size_t j = 0; j < G; ++j) {
+        F v;
+        memcpy(&v, b + j * W, sizeof v);
+        m[j] = v > m[j] ? v : m[j];
+      }
+    };
+    size_t c = 0;
+    for (; c + 16 <= cols; c += 16) max_block(x + c);
+    float pad[16];
+    const size_t tail = cols - c;
+    if (tail != 0) {
+      for (int i = 0; i < 16; ++i) pad[i] = ninf;
+      memcpy(pad, x + c, tail * sizeof(float));
+      max_block(pad);
+    }
+    float part[16];
+    memcpy(part, m, sizeof part);
+    const float mx = eb_tree16_maxf(part);
+    F s[G];
+    for (size_t j = 0; j < G; ++j) s[j] = F{};
+    auto exp_block = [&](const float* b, float* out) __attribute__((always_inline)) {
+#pragma GCC unroll 16
+      for (size_t j = 0; j < G; ++j) {
+        F v;
+        memcpy(&v, b + j * W, sizeof v);
+        const F e = eb_exp_f32_nonpos<F, I, U>(v - mx);
+        memcpy(out + j * W, &e, sizeof e);
+        s[j] = s[j] + e;
+      }
+    };
+    for (c = 0; c + 16 <= cols; c += 16) exp_block(x + c, y + c);
+    if (tail != 0) {
+      exp_block(pad, pad);
+      memcpy(y + c, pad, tail * sizeof(float));
+    }
+    memcpy(part, s, sizeof part);
+    const float sum = eb_tree16_sumf(part);
+    if (sum != sum) {
+      for (c = 0; c < cols; ++c) y[c] = eb_f32_nan();
+      continue;
+    }
+    // Division, not a multiply by 1/sum: rounded once, so y is the correctly rounded quotient of e and the sum.
+#pragma GCC unroll 4
+    for (c = 0; c + W <= cols; c += W) {
+      F v;
+      memcpy(&v, y + c, sizeof v);
+      v = v / sum;
+      memcpy(y + c, &v, sizeof v);
+    }
+    for (; c < cols; ++c) y[c] = y[c] / sum;
+  }
+}
+
 // ---- issue 16, elementwise: the double helpers of UNARY's elementwise functions (f32-unary). Each is accurate to a
 // few double ulps on the float inputs it gets, so the one rounding to float is correct except within ~1e-14
 // (relative) of a rounding boundary: at most 1 float ulp from the correctly rounded value. ----
