@@ -55,6 +55,16 @@ EB_F32LANES_BITS(16)
 EB_F32LANES_BITS(8)
 EB_F32LANES_BITS(4)
 #undef EB_F32LANES_BITS
+// f32math.h eb_max_nan on float lanes: max(x, lo), a NaN when x is one (arm64: FMAX, a NaN when either is one).
+static inline __attribute__((always_inline)) eb_f32x16 eb_max_nan(eb_f32x16 x, eb_f32x16 lo) { return x < lo ? lo : x; }
+static inline __attribute__((always_inline)) eb_f32x8 eb_max_nan(eb_f32x8 x, eb_f32x8 lo) { return x < lo ? lo : x; }
+static inline __attribute__((always_inline)) eb_f32x4 eb_max_nan(eb_f32x4 x, eb_f32x4 lo) {
+#if defined(__aarch64__)
+  return (eb_f32x4)vmaxq_f32((float32x4_t)x, (float32x4_t)lo);
+#else
+  return x < lo ? lo : x;
+#endif
+}
 // Does some / every lane of a comparison hold (f32math.h's branches that only skip work)?
 template <class M>
 static inline __attribute__((always_inline)) bool eb_lanes_any(M m) {

@@ -270,55 +270,65 @@ static inline double eb_f64_one_plus_erf(double x) {
 // ---- issue 19, float32 SOFTMAX: exp in float32 arithmetic and the row loop, one source for the reference
 // (F = float) and the SIMD variants (F = a GCC vector of 16 / 8 / 4 floats, I and U its int32 / uint32 twins) ----
 
+// max(x, lo) for a lo that is not NaN, and a NaN when x is NaN (SOFTMAX's max pass and exp clamp). f32lanes.h has
+// the vector forms: the same comparison on x86 (one maxps), FMAX on arm64 (one instruction: it returns a NaN when
+// either operand is one). Which NaN comes out does not matter to SOFTMAX: a NaN in a row makes the row 0x7fc00000.
+static inline float eb_max_nan(float x, float lo) { return x < lo ? lo : x; }
+
 // exp(x) for x <= 0, −inf or NaN (SOFTMAX's x − max), each step one IEEE float32 operation in this order, no FMA:
 // x' = max(x, −104) (a NaN stays; exp(−104) rounds to 0 like every exp below −103.972084); k = round-to-even(x'·log2 e)
-// by adding and subtracting 1.5·2^23; r = (x' − k·ln2_hi) − k·ln2_lo (ln2_hi has 15 significant bits: k·ln2_hi is
-// exact for |k| <= 151), |r| <= ln2/2 + 2^-16; p = 1 + r·(1 + r·(c2 + … + r·c6)) in Horner form, c2..c6 a minimax fit
-// of exp on [−ln2/2, ln2/2] rounded to float32 (scripts/fit_expf.py: relative error 3.6e-9 before rounding); then
-// (p · 2^(k+25)) · 2^-25: the first product is exact and normal (k + 25 >= −125, p > 0.7), the second is exact unless
-// the result is subnormal, where it rounds once. exp(0) = 1 exactly. Error: docs/artifact.md "Float functions".
+// by adding and subtracting 1.5·2^23 + 152 (an even integer: the same k); r = (x' − k·ln2_hi) − k·ln2_lo (ln2_hi
+// has 15 significant bits: k·ln2_hi is exact for |k| <= 151), |r| <= ln2/2 + 2^-16; p = 1 + r·(1 + r·(c2 + … + r·c6))
+// in Horner form, c2..c6 a minimax fit of exp on [−ln2/2, ln2/2] rounded to float32 (scripts/fit_expf.py: relative
+// error 3.6e-9 before rounding); y = p · 2^-25 · 2^(k+25). The Horner steps run on the coefficients times 2^-25
+// (every value is that of the plain form times 2^-25, exactly: nothing there is subnormal), so the one product left
+// is exact unless the result is subnormal, where it rounds once (k + 25 >= −125: the power is normal). exp(0) = 1.
+// Error: docs/artifact.md "Float functions".
 template <class F, class I, class U>
 static inline F eb_exp_f32_nonpos(F x) {
   const F zero = F{};
-  const F lo = zero - 104.0f;
-  x = x < lo ? lo : x;
-  const F kr = x * 0x1.715476p+0f + 12582912.0f;
-  const F kf = kr - 12582912.0f;
+  x = eb_max_nan(x, zero - 104.0f);
+  const F kr = x * 0x1.715476p+0f + 12583064.0f;
+  const F kf = kr - 12583064.0f;
   const F r = (x - kf * 0x1.62e4p-1f) - kf * 0x1.7f7d1cp-20f;
-  F p = zero + 0x1.6a23cep-10f;
-  p = p * r + 0x1.123a2p-7f;
-  p = p * r + 0x1.5558f2p-5f;
-  p = p * r + 0x1.555492p-3f;
-  p = p * r + 0x1.fffffcp-2f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  // bits(kr) = 0x4b400000 + k: shifted left by 23 the constant part leaves the word, (k + 152) << 23 = 2^(k+25).
-  const U scale = (U)(eb_fbits(kr) + 152) << 23;
-  return (p * eb_ffrom((I)scale)) * 0x1p-25f;
+  F p = zero + 0x1.6a23cep-35f;
+  p = p * r + 0x1.123a2p-32f;
+  p = p * r + 0x1.5558f2p-30f;
+  p = p * r + 0x1.555492p-28f;
+  p = p * r + 0x1.fffffcp-27f;
+  p = p * r + 0x1p-25f;
+  p = p * r + 0x1p-25f;
+  // bits(kr) = 0x4b400000 + k + 152: shifted left by 23 the constant part leaves the word, (k + 152) << 23 = 2^(k+25).
+  return p * eb_ffrom((I)((U)eb_fbits(kr) << 23));
 }
 
-// Row reductions of the float32 SOFTMAX: element c of a row goes to partial c % 16 (one zmm, two ymm, four q
-// registers), the 16 partials meet in a halving tree: p[i] ⊕ p[i + 8], then i ⊕ i + 4, i ⊕ i + 2, i ⊕ i + 1.
-static inline float eb_tree16_maxf(const float* p) {
-  float a[8];
-  for (int i = 0; i < 8; ++i) a[i] = eb_max2(p[i], p[i + 8]);
-  for (int i = 0; i < 4; ++i) a[i] = eb_max2(a[i], a[i + 4]);
-  for (int i = 0; i < 2; ++i) a[i] = eb_max2(a[i], a[i + 2]);
-  return eb_max2(a[0], a[1]);
-}
-static inline float eb_tree16_sumf(const float* p) {
-  float a[8];
-  for (int i = 0; i < 8; ++i) a[i] = p[i] + p[i + 8];
-  for (int i = 0; i < 4; ++i) a[i] = a[i] + a[i + 4];
-  for (int i = 0; i < 2; ++i) a[i] = a[i] + a[i + 2];
-  return a[0] + a[1];
+// SOFTMAX over rows of `cols` floats (docs/artifact.md SOFTMAX): m = max (element c into partial c % 16, partials
+// from −inf, eb_max_nan), e = eb_exp_f32_nonpos(x − m) stored to y, s = Σ e (element c into partial c % 16, from
+// +0), y = e / s. Both reductions end in the halving tree p[i] ⊕ p[i + 8], then i ⊕ i + 4, i ⊕ i + 2, i ⊕ i + 1.
+// A 16-element block is G = 16 / W vectors of W lanes (one zmm, two ymm, four q registers; the reference: 16
+// floats): the tree's first levels add whole vectors, the last ones lanes. The last block of a row runs on a copy
+// padded with −inf, whose lanes add exp(−inf − m) = +0 to their partials (exact: no partial is −0) and are not
+// stored. A row whose sum is NaN (a NaN, a +inf, or only −inf in it) becomes 0x7fc00000.
+template <class F>
+static inline float eb_f32_tree16(const F* in, bool sum) {
+  constexpr size_t W = sizeof(F) / sizeof(float), G = 16 / W;
+  F v[G];
+  for (size_t j = 0; j < G; ++j) v[j] = in[j];
+#pragma GCC unroll 4
+  for (size_t h = G / 2; h >= 1; h /= 2) {
+#pragma GCC unroll 8
+    for (size_t j = 0; j < h; ++j) v[j] = sum ? v[j] + v[j + h] : eb_max_nan(v[j], v[j + h]);
+  }
+  float a[W];
+  memcpy(a, v, sizeof a);
+#pragma GCC unroll 4
+  for (size_t h = W / 2; h >= 1; h /= 2) {
+#pragma GCC unroll 8
+    for (size_t j = 0; j < h; ++j) a[j] = sum ? a[j] + a[j + h] : eb_max_nan(a[j], a[j + h]);
+  }
+  return a[0];
 }
 
-// SOFTMAX over rows of `cols` floats (docs/artifact.md SOFTMAX): m = max (partials from −inf, `x > p ? x : p`, so a
-// NaN never wins), e = eb_exp_f32_nonpos(x − m) stored to y, s = Σ e (partials from +0), y = e / s. A 16-element
-// block is 16 / W vectors of W lanes; the last block of a row runs on a copy padded with −inf, whose lanes add
-// exp(−inf − m) = +0 to their partials (exact: no partial is −0) and are not stored. A row whose sum is NaN (a NaN,
-// a +inf, or only −inf in it) becomes 0x7fc00000.
 template <class F, class I, class U>
 static inline void eb_f32_softmax_rows(size_t rows, size_t cols, const float* input, float* output) {
   constexpr size_t W = sizeof(F) / sizeof(float), G = 16 / W;
@@ -326,54 +336,51 @@ static inline void eb_f32_softmax_rows(size_t rows, size_t cols, const float* in
   for (size_t r = 0; r < rows; ++r) {
     const float* x = input + r * cols;
     float* y = output + r * cols;
-    F m[G];
-    for (size_t j = 0; j < G; ++j) m[j] = F{} + ninf;
-    auto max_block = [&](const float* b) __attribute__((always_inline)) {
-#pragma GCC unroll 16
-      for (size_t j = 0; j < G; ++j) {
-        F v;
-        memcpy(&v, b + j * W, sizeof v);
-        m[j] = v > m[j] ? v : m[j];
-      }
-    };
-    size_t c = 0;
-    for (; c + 16 <= cols; c += 16) max_block(x + c);
+    // One loop body for whole blocks and the padded last one (the pointers select it): no second copy of the exp.
+    const size_t blocks = (cols + 15) / 16, tail = cols % 16;
     float pad[16];
-    const size_t tail = cols - c;
     if (tail != 0) {
       for (int i = 0; i < 16; ++i) pad[i] = ninf;
-      memcpy(pad, x + c, tail * sizeof(float));
-      max_block(pad);
+      memcpy(pad, x + (blocks - 1) * 16, tail * sizeof(float));
     }
-    float part[16];
-    memcpy(part, m, sizeof part);
-    const float mx = eb_tree16_maxf(part);
-    F s[G];
-    for (size_t j = 0; j < G; ++j) s[j] = F{};
-    auto exp_block = [&](const float* b, float* out) __attribute__((always_inline)) {
+    F m[G];
+    for (size_t j = 0; j < G; ++j) m[j] = F{} + ninf;
+    for (size_t b = 0; b < blocks; ++b) {
+      const float* in = tail != 0 && b + 1 == blocks ? pad : x + b * 16;
 #pragma GCC unroll 16
       for (size_t j = 0; j < G; ++j) {
         F v;
-        memcpy(&v, b + j * W, sizeof v);
+        memcpy(&v, in + j * W, sizeof v);
+        m[j] = eb_max_nan(v, m[j]);
+      }
+    }
+    const float mx = eb_f32_tree16(m, false);
+    F s[G];
+    for (size_t j = 0; j < G; ++j) s[j] = F{};
+    for (size_t b = 0; b < blocks; ++b) {
+      const bool last = tail != 0 && b + 1 == blocks;
+      const float* in = last ? pad : x + b * 16;
+      float* out = last ? pad : y + b * 16;
+#pragma GCC unroll 16
+      for (size_t j = 0; j < G; ++j) {
+        F v;
+        memcpy(&v, in + j * W, sizeof v);
         const F e = eb_exp_f32_nonpos<F, I, U>(v - mx);
         memcpy(out + j * W, &e, sizeof e);
         s[j] = s[j] + e;
       }
-    };
-    for (c = 0; c + 16 <= cols; c += 16) exp_block(x + c, y + c);
-    if (tail != 0) {
-      exp_block(pad, pad);
-      memcpy(y + c, pad, tail * sizeof(float));
     }
-    memcpy(part, s, sizeof part);
-    const float sum = eb_tree16_sumf(part);
+    if (tail != 0) memcpy(y + (blocks - 1) * 16, pad, tail * sizeof(float));
+    const float sum = eb_f32_tree16(s, true);
     if (sum != sum) {
-      for (c = 0; c < cols; ++c) y[c] = eb_f32_nan();
+      for (size_t c = 0; c < cols; ++c) y[c] = eb_f32_nan();
       continue;
     }
-    // Division, not a multiply by 1/sum: rounded once, so y is the correctly rounded quotient of e and the sum.
+    // Division, not a multiply by 1/sum: rounded once, so y is the correctly rounded quotient of e and the sum
+    // (on AVX-512 and NEON no slower per row of 128: the exp dominates).
+    size_t c = 0;
 #pragma GCC unroll 4
-    for (c = 0; c + W <= cols; c += W) {
+    for (; c + W <= cols; c += W) {
       F v;
       memcpy(&v, y + c, sizeof v);
       v = v / sum;
