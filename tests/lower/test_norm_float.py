@@ -8,8 +8,9 @@ Bounds (u = 2^-24, float32's unit roundoff):
   n = 300); torch's float exp (1-2 ulp) and float sum (n·u relative) are alike, so |ours - torch| <= 4·n·u·y + 1e-30.
 - log_softmax: y = t - log(s), t = x - max exact or 1 rounding in both; torch's log(s) carries n·u relative error of
   its sum, i.e. n·u absolute: |ours - torch| <= n·u·(1 + |y|) + ulp.
-- norms: mean and variance in double, one rounding per MUL/ADD; torch accumulates in float (n·u relative on the
-  variance, half that on 1/sqrt), times |y| ~ a few: |ours - torch| <= 8·n·u·(1 + |y|) (n the normalized count).
+- norms: float32 sums over 16 partials (n/16 + 4 roundings each), the corrected two-pass variance, one rounding per
+  MUL/ADD; torch accumulates in float too (n·u relative on the variance, half that on 1/sqrt), times |y| ~ a few:
+  |ours - torch| <= 8·n·u·(1 + |y|) (n the normalized count).
 """
 
 from __future__ import annotations

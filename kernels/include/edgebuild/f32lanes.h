@@ -1,15 +1,14 @@
-// f32lanes.h: the SIMD float kernels of issue 19 (LAYER_NORM, UNARY's exp / erf / tanh family; SOFTMAX is float32
-// arithmetic, f32math.h eb_f32_softmax_rows, instantiated on this file's float lanes by f32_softmax__<isa>.cc), written
+// f32lanes.h: the SIMD float kernels of issue 19 (UNARY's exp / erf / tanh family; SOFTMAX and LAYER_NORM are float32
+// arithmetic, f32math.h eb_f32_softmax_rows / eb_f32_layernorm_rows on this file's float lanes), written
 // once on GCC vectors of N doubles (eb_lanes::Lanes<N>) and included by one file per ISA (f32_<op>__avx512vnni.cc:
 // N = 8, one zmm; __avx2.cc: 4, one ymm; __neon.cc: 2, one q register), whose flags decide the instructions.
 //
 // Why they equal their references (f32-softmax/ref.cc, f32-layernorm/ref.cc, f32-unary/ref.cc) bit for bit: every
-// lane runs f32math.h's templates, the very code the references instantiate with `double`: the same IEEE operations
-// in the same order, no FMA (-ffp-contract=off, and no fma in the source), conversions float <-> double that are
-// exact or rounded to nearest on every target; a row's sums keep element c in partial c % 8 (8/N registers) and end
-// in f32math.h's tree on the stored partials, the references' order. Tails run on a padded copy with the pad lanes
-// masked out of sums. Not for armv7: its NEON flushes subnormals and has no double lanes (the __neon files compile to
-// nothing there).
+// lane runs f32math.h's templates, the very code the references instantiate with `double` (or `float`): the same IEEE
+// operations in the same order, no FMA (-ffp-contract=off, and no fma in the source), conversions float <-> double
+// that are exact or rounded to nearest on every target; SOFTMAX's and LAYER_NORM's row sums keep element c in partial
+// c % 16 and meet in one tree (f32math.h eb_f32_tree16). Not for armv7: its NEON flushes subnormals and has no double
+// lanes or vector divide (the __neon files compile to nothing there).
 #ifndef EDGEBUILD_F32LANES_H_
 #define EDGEBUILD_F32LANES_H_
 
@@ -114,38 +113,13 @@ struct Types<2> {
   typedef eb_i32x4 IW;
 };
 
-constexpr size_t kRow = 8;  // partials per row sum (f32math.h eb_tree8_*): G = 8 / N registers of N lanes
-
 template <int N>
 struct Lanes {
   typedef typename Types<N>::D D;
   typedef typename Types<N>::I64 I64;
   typedef typename Types<N>::F F;
   typedef typename Types<N>::I32 I32;
-  static constexpr int G = (int)kRow / N;
 
-  // n <= N floats from p, the other lanes `pad`.
-  static inline __attribute__((always_inline)) F load(const float* p, size_t n, float pad) {
-    F v;
-    if (n >= (size_t)N) {
-      memcpy(&v, p, sizeof v);
-      return v;
-    }
-    float buf[N];
-    for (int i = 0; i < N; ++i) buf[i] = pad;
-    memcpy(buf, p, n * sizeof(float));
-    memcpy(&v, buf, sizeof v);
-    return v;
-  }
-  static inline __attribute__((always_inline)) void store(float* p, size_t n, F v) {
-    if (n >= (size_t)N) {
-      memcpy(p, &v, sizeof v);
-      return;
-    }
-    float buf[N];
-    memcpy(buf, &v, sizeof v);
-    memcpy(p, buf, n * sizeof(float));
-  }
   // GCC 12 lowers a 2-lane float <-> double __builtin_convertvector lane by lane: NEON's fcvtl / fcvtn do it whole
   // (the same IEEE conversions: exact widening, narrowing rounded to nearest).
   static inline __attribute__((always_inline)) D widen(F v) {
@@ -160,12 +134,6 @@ struct Lanes {
 #endif
     return __builtin_convertvector(v, F);
   }
-  // Lanes [0, n) set.
-  static inline __attribute__((always_inline)) I64 first(size_t n) {
-    I64 iota;
-    for (int i = 0; i < N; ++i) iota[i] = i;
-    return iota < (int64_t)n;
-  }
   static inline __attribute__((always_inline)) F nan_made(F y) {  // a NaN made from numbers is 0x7fc00000
     const I32 yb = (I32)y;
     return (F)(y != y ? (I32)(yb * 0 + 0x7fc00000) : yb);
@@ -176,53 +144,6 @@ struct Lanes {
     return (F)(x != x ? (I32)(xb | 0x00400000) : (I32)nan_made(y));
   }
   // Element j·N + i of each 8-element block is partial j·N + i: register j, lane i.
-
-  static void layernorm(size_t rows, size_t cols, const float* input, const float* gamma, const float* beta, float eps,
-                        float* output) {
-    for (size_t r = 0; r < rows; ++r) {
-      const float* x = input + r * cols;
-      float* y = output + r * cols;
-      D s[G];
-      for (int j = 0; j < G; ++j) s[j] = D{};
-      auto sum_block = [&](size_t c, size_t in_block) __attribute__((always_inline)) {
-#pragma GCC unroll 8
-        for (int j = 0; j < G; ++j) {
-          const size_t n = in_block > (size_t)(j * N) ? in_block - j * N : 0;
-          if (n == 0) break;
-          s[j] = s[j] + widen(load(x + c + j * N, n, 0.0f));  // + 0 in pad lanes: exact (no partial is ever −0)
-        }
-      };
-      size_t c = 0;
-      for (; c + kRow <= cols; c += kRow) sum_block(c, kRow);
-      if (c < cols) sum_block(c, cols - c);
-      double p[kRow];
-      memcpy(p, s, sizeof p);
-      const double mean = eb_tree8_sum(p) / (double)cols;
-      for (int j = 0; j < G; ++j) s[j] = D{};
-      auto var_block = [&](size_t c, size_t in_block) __attribute__((always_inline)) {
-#pragma GCC unroll 8
-        for (int j = 0; j < G; ++j) {
-          const size_t n = in_block > (size_t)(j * N) ? in_block - j * N : 0;
-          if (n == 0) break;
-          const D d = widen(load(x + c + j * N, n, 0.0f)) - mean;
-          s[j] = s[j] + (n >= (size_t)N ? d * d : eb_sel(first(n), d * d, D{}));
-        }
-      };
-      for (c = 0; c + kRow <= cols; c += kRow) var_block(c, kRow);
-      if (c < cols) var_block(c, cols - c);
-      memcpy(p, s, sizeof p);
-      const double var = eb_tree8_sum(p) / (double)cols;
-      const double inv = 1.0 / __builtin_sqrt(var + (double)eps);
-      auto out = [&](size_t c, size_t n) __attribute__((always_inline)) {
-        D t = (widen(load(x + c, n, 0.0f)) - mean) * inv;
-        if (gamma != NULL) t = t * widen(load(gamma + c, n, 0.0f));
-        if (beta != NULL) t = t + widen(load(beta + c, n, 0.0f));
-        store(y + c, n, nan_made(narrow(t)));
-      };
-      for (c = 0; c + N <= cols; c += N) out(c, N);
-      if (c < cols) out(c, cols - c);
-    }
-  }
 
   // Whole vectors in the loop; the tail (< N floats) runs the same loop on a zero-padded copy (lanes are independent,
   // the pad lanes' results are dropped), so each function's body is compiled once, not twice: -3.1 KiB arm64

@@ -44,17 +44,6 @@ static inline D eb_splat(double c) {
   return D() + c;
 }
 
-// ---- row reductions (SOFTMAX, LAYER_NORM): element c of a row goes to partial p[c % 8], then a fixed tree ----
-// ((p0 + p4) + (p2 + p6)) + ((p1 + p5) + (p3 + p7)): one 8-lane register, or two of 4, or four of 2, halved in turn.
-static inline double eb_tree8_sum(const double* p) {
-  return ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
-}
-// The larger of a and b, a when they compare equal or b is NaN (NaNs never win; ±0 keep their order).
-static inline float eb_max2(float a, float b) { return b > a ? b : a; }
-static inline float eb_tree8_max(const float* p) {
-  return eb_max2(eb_max2(eb_max2(p[0], p[4]), eb_max2(p[2], p[6])), eb_max2(eb_max2(p[1], p[5]), eb_max2(p[3], p[7])));
-}
-
 // ---- exp ----
 // exp(x) for x in [−708, 709] (NaN gives a NaN): x = k·ln2 + r with k = x/ln2 rounded to nearest-even (by adding and
 // subtracting 1.5·2^52), r = (x − k·ln2_hi) − k·ln2_lo (ln2_hi has 33 significant bits, so k·ln2_hi is exact),
@@ -329,6 +318,18 @@ static inline float eb_f32_tree16(const F* in, bool sum) {
   return a[0];
 }
 
+// fn(j) for j in [0, G): unrolled for vectors (G <= 4: partials in registers), a plain loop for the scalar reference
+// (16 copies of the exp would be ~2.7 KiB of arm64 code that only runs where NEON is missing).
+template <size_t W, size_t G, class Fn>
+static inline __attribute__((always_inline)) void eb_each_partial(Fn fn) {
+  if constexpr (W == 1) {
+    for (size_t j = 0; j < G; ++j) fn(j);
+  } else {
+#pragma GCC unroll 16
+    for (size_t j = 0; j < G; ++j) fn(j);
+  }
+}
+
 template <class F, class I, class U>
 static inline void eb_f32_softmax_rows(size_t rows, size_t cols, const float* input, float* output) {
   constexpr size_t W = sizeof(F) / sizeof(float), G = 16 / W;
@@ -347,12 +348,11 @@ static inline void eb_f32_softmax_rows(size_t rows, size_t cols, const float* in
     for (size_t j = 0; j < G; ++j) m[j] = F{} + ninf;
     for (size_t b = 0; b < blocks; ++b) {
       const float* in = tail != 0 && b + 1 == blocks ? pad : x + b * 16;
-#pragma GCC unroll 16
-      for (size_t j = 0; j < G; ++j) {
+      eb_each_partial<W, G>([&](size_t j) __attribute__((always_inline)) {
         F v;
         memcpy(&v, in + j * W, sizeof v);
         m[j] = eb_max_nan(v, m[j]);
-      }
+      });
     }
     const float mx = eb_f32_tree16(m, false);
     F s[G];
@@ -361,14 +361,13 @@ static inline void eb_f32_softmax_rows(size_t rows, size_t cols, const float* in
       const bool last = tail != 0 && b + 1 == blocks;
       const float* in = last ? pad : x + b * 16;
       float* out = last ? pad : y + b * 16;
-#pragma GCC unroll 16
-      for (size_t j = 0; j < G; ++j) {
+      eb_each_partial<W, G>([&](size_t j) __attribute__((always_inline)) {
         F v;
         memcpy(&v, in + j * W, sizeof v);
         const F e = eb_exp_f32_nonpos<F, I, U>(v - mx);
         memcpy(out + j * W, &e, sizeof e);
         s[j] = s[j] + e;
-      }
+      });
     }
     if (tail != 0) memcpy(y + (blocks - 1) * 16, pad, tail * sizeof(float));
     const float sum = eb_f32_tree16(s, true);
@@ -387,6 +386,96 @@ static inline void eb_f32_softmax_rows(size_t rows, size_t cols, const float* in
       memcpy(y + c, &v, sizeof v);
     }
     for (; c < cols; ++c) y[c] = y[c] / sum;
+  }
+}
+
+// ---- issue 19, float32 LAYER_NORM: the row loop, one source for the reference (F = float) and the SIMD variants ----
+// (docs/artifact.md LAYER_NORM.) Sums over 16 interleaved float32 partials in SOFTMAX's tree (eb_f32_tree16), each
+// partial from +0; the last block of a row on a copy padded with zeros, whose pad lanes add +0 (exact: a sum of x is
+// never −0 after adding +0) and, in the second pass, are masked to +0. Pass 1: mean = Σ x / D. Pass 2: d = x − mean,
+// c = Σ d / D (what pass 1's rounding left out of the mean), var = max(Σ d² / D − c², 0) (the corrected two-pass
+// formula: no cancellation when c is small against the spread, as it is). inv = 1 / sqrt(var + eps). Pass 3:
+// y = (((x − mean) − c) · inv) · gamma + beta (gamma, beta: left out when absent), a NaN made 0x7fc00000.
+template <class F, class I>
+static inline void eb_f32_layernorm_rows(size_t rows, size_t cols, const float* input, const float* gamma,
+                                         const float* beta, float eps, float* output) {
+  constexpr size_t W = sizeof(F) / sizeof(float), G = 16 / W;
+  const size_t blocks = (cols + 15) / 16, tail = cols % 16;
+  const float dn = (float)cols;
+  F live[G];  // lanes of a row's last block that hold elements (all ones), pad lanes 0
+  for (size_t j = 0; j < G; ++j) {
+    I on;
+    for (size_t i = 0; i < W; ++i) {
+      const int32_t bit = tail == 0 || j * W + i < tail ? -1 : 0;
+      memcpy((char*)&on + i * sizeof(int32_t), &bit, sizeof bit);
+    }
+    live[j] = eb_ffrom(on);
+  }
+  for (size_t r = 0; r < rows; ++r) {
+    const float* x = input + r * cols;
+    float* y = output + r * cols;
+    float pad[16];
+    if (tail != 0) {
+      for (int i = 0; i < 16; ++i) pad[i] = 0.0f;
+      memcpy(pad, x + (blocks - 1) * 16, tail * sizeof(float));
+    }
+    F s[G];
+    for (size_t j = 0; j < G; ++j) s[j] = F{};
+    for (size_t b = 0; b < blocks; ++b) {
+      const float* in = tail != 0 && b + 1 == blocks ? pad : x + b * 16;
+      eb_each_partial<W, G>([&](size_t j) __attribute__((always_inline)) {
+        F v;
+        memcpy(&v, in + j * W, sizeof v);
+        s[j] = s[j] + v;
+      });
+    }
+    const float mean = eb_f32_tree16(s, true) / dn;
+    F q[G];
+    for (size_t j = 0; j < G; ++j) s[j] = F{}, q[j] = F{};
+    for (size_t b = 0; b < blocks; ++b) {
+      const bool last = tail != 0 && b + 1 == blocks;
+      const float* in = last ? pad : x + b * 16;
+      eb_each_partial<W, G>([&](size_t j) __attribute__((always_inline)) {
+        F v;
+        memcpy(&v, in + j * W, sizeof v);
+        F d = v - mean;
+        if (last) d = eb_ffrom(eb_fbits(d) & eb_fbits(live[j]));
+        s[j] = s[j] + d;
+        q[j] = q[j] + d * d;
+      });
+    }
+    const float c = eb_f32_tree16(s, true) / dn;
+    const float var = eb_max_nan(eb_f32_tree16(q, true) / dn - c * c, 0.0f);
+    const float inv = 1.0f / __builtin_sqrtf(var + eps);
+    size_t k = 0;
+    auto out = [&](const float* xs, const float* gs, const float* bs, float* ys) __attribute__((always_inline)) {
+      F v;
+      memcpy(&v, xs, sizeof v);
+      F t = ((v - mean) - c) * inv;
+      if (gamma != NULL) {
+        F g;
+        memcpy(&g, gs, sizeof g);
+        t = t * g;
+      }
+      if (beta != NULL) {
+        F bb;
+        memcpy(&bb, bs, sizeof bb);
+        t = t + bb;
+      }
+      const I tb = eb_fbits(t);
+      t = eb_ffrom(t != t ? tb * 0 + 0x7fc00000 : tb);
+      memcpy(ys, &t, sizeof t);
+    };
+    for (; k + W <= cols; k += W) out(x + k, gamma != NULL ? gamma + k : gamma, beta != NULL ? beta + k : beta, y + k);
+    if (k < cols) {
+      float xb[W] = {}, gb[W] = {}, bb[W] = {}, yb[W];
+      const size_t n = cols - k;
+      memcpy(xb, x + k, n * sizeof(float));
+      if (gamma != NULL) memcpy(gb, gamma + k, n * sizeof(float));
+      if (beta != NULL) memcpy(bb, beta + k, n * sizeof(float));
+      out(xb, gb, bb, yb);
+      memcpy(y + k, yb, n * sizeof(float));
+    }
   }
 }
 
