@@ -1453,6 +1453,27 @@ const size_t kF32Cols[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 1
                            37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50,  51, 52, 53, 54,
                            55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 128, 384};
 
+// SOFTMAX's float32 rows (f32math.h eb_f32_softmax_rows): 16-element blocks, so 1..67 and 300 cover every tail.
+const size_t kF32SoftmaxCols[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,  12,  13, 14, 15,
+                                  16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26,  27,  28, 29, 30,
+                                  31, 32, 33, 47, 48, 49, 63, 64, 65, 67, 128, 300, 384};
+
+// Rows a softmax meets in attention: an attention mask (the row's last columns −inf, or PyTorch's finfo.min added to
+// a score), a spread that makes exp(x − max) subnormal (x − max in [−104, −87]), or all −inf; one row each, chosen
+// by the generator, the others as drawn.
+void softmax_extremes(Rng& r, float* x, size_t rows, size_t cols) {
+  float* row = x + (size_t)r.range(0, (int32_t)rows - 1) * cols;
+  const int kind = r.range(0, 5);
+  const size_t keep = (size_t)r.range(1, (int32_t)cols);
+  for (size_t c = 0; c < cols; ++c) {
+    if (kind == 0 && c >= keep) row[c] = -INFINITY;
+    if (kind == 1 && c >= keep) row[c] = row[c] + -3.40282347e38f;
+    if (kind == 2) row[c] = (float)r.range(-10400, 0) * 0.01f + 40.0f;
+    if (kind == 3 && c != keep - 1) row[c] = -87.0f - (float)r.range(0, 1700) * 0.01f;
+    if (kind == 4) row[c] = -INFINITY;
+  }
+}
+
 void test_f32(uint64_t seed, int which) {
   for (const F32Variant* v = kF32; v->isa != NULL; ++v) {
     char sym[96];
@@ -1462,7 +1483,7 @@ void test_f32(uint64_t seed, int which) {
       Check ck{"f32-softmax", "eb_f32_softmax_ukernel", v->isa};
       ck.symbol = sym;
       Rng r{seed ^ 0x50f7ull};
-      for (size_t cols : kF32Cols) {
+      for (size_t cols : kF32SoftmaxCols) {
         for (int rep = 0; rep < (g_quick ? 2 : 4); ++rep) {
           const size_t rows = (size_t)r.range(1, 3);
           const int mode = rep == 3 ? 1 : 0;
@@ -1472,6 +1493,7 @@ void test_f32(uint64_t seed, int which) {
           float* got = static_cast<float*>(alloc64(n * 4 + 64));
           for (size_t i = 0; i < n; ++i) x[i] = pick_f32(r, mode, 0.0f);
           if (rep == 2 && cols > 1) x[r.range(0, (int32_t)n - 1)] = -INFINITY;
+          softmax_extremes(r, x, rows, cols);
           eb_f32_softmax_ref(rows, cols, x, want);
           memset(got, 0x5a, n * 4 + 64);
           v->softmax(rows, cols, x, got);
