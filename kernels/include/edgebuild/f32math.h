@@ -327,11 +327,17 @@ static inline float eb_f32_tree16(const F* in, bool sum) {
   return a[0];
 }
 
-// fn(j) for j in [0, G): unrolled for vectors (G <= 4: partials in registers), a plain loop for the scalar reference
-// (16 copies of the exp would be ~2.7 KiB of arm64 code that only runs where NEON is missing).
-template <size_t W, size_t G, class Fn>
+// fn(j) for j in [0, G): unrolled for vectors (G <= 4: partials in registers), a plain loop for SOFTMAX's scalar
+// reference (16 copies of the exp would be ~2.7 KiB of arm64 code that only runs where NEON is missing); LAYER_NORM's
+// few operations unroll in the reference too where it is hot (armv7: -23% instructions; arm64 always has NEON).
+#if defined(__aarch64__)
+#define EB_F32_UNROLL_SCALAR_NORM false
+#else
+#define EB_F32_UNROLL_SCALAR_NORM true
+#endif
+template <size_t W, size_t G, bool Unroll = (W > 1), class Fn>
 static inline __attribute__((always_inline)) void eb_each_partial(Fn fn) {
-  if constexpr (W == 1) {
+  if constexpr (!Unroll) {
     for (size_t j = 0; j < G; ++j) fn(j);
   } else {
 #pragma GCC unroll 16
@@ -432,7 +438,7 @@ static inline void eb_f32_layernorm_rows(size_t rows, size_t cols, const float* 
     for (size_t j = 0; j < G; ++j) s[j] = F{};
     for (size_t b = 0; b < blocks; ++b) {
       const float* in = tail != 0 && b + 1 == blocks ? pad : x + b * 16;
-      eb_each_partial<W, G>([&](size_t j) __attribute__((always_inline)) {
+      eb_each_partial<W, G, W != 1 || EB_F32_UNROLL_SCALAR_NORM>([&](size_t j) __attribute__((always_inline)) {
         F v;
         memcpy(&v, in + j * W, sizeof v);
         s[j] = s[j] + v;
@@ -444,7 +450,7 @@ static inline void eb_f32_layernorm_rows(size_t rows, size_t cols, const float* 
     for (size_t b = 0; b < blocks; ++b) {
       const bool last = tail != 0 && b + 1 == blocks;
       const float* in = last ? pad : x + b * 16;
-      eb_each_partial<W, G>([&](size_t j) __attribute__((always_inline)) {
+      eb_each_partial<W, G, W != 1 || EB_F32_UNROLL_SCALAR_NORM>([&](size_t j) __attribute__((always_inline)) {
         F v;
         memcpy(&v, in + j * W, sizeof v);
         F d = v - mean;
