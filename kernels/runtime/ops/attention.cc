@@ -163,6 +163,10 @@ eb_status validate(OpCheck& c) {
 
 // dst [rows, cols] contiguous <- src with the given strides.
 void gather(float* dst, const float* src, size_t rows, size_t cols, size_t rs, size_t cs) {
+  if (cs == 1) {
+    for (size_t i = 0; i < rows; ++i, dst += cols) memcpy(dst, src + i * rs, cols * sizeof(float));
+    return;
+  }
   for (size_t i = 0; i < rows; ++i, dst += cols)
     for (size_t j = 0; j < cols; ++j) dst[j] = src[i * rs + j * cs];
 }
@@ -224,22 +228,26 @@ void f32_mm(const Job& j, uint8_t* scratch, size_t rows, size_t n, size_t k, int
     eb_f32_bmm_ref(1, rows, n, k, transpose_b, alpha, a, b, y);
 }
 
-// The head's K (as b of Q·Kᵀ) and V (b of P·V) in a contiguous layout: the tensor itself when its rows or its
-// columns are contiguous (transpose_b says which), else a copy in `copy`.
+// The head's K (as b of Q·Kᵀ) or V (b of P·V), logical [rows, cols], in a contiguous layout: the tensor itself when
+// its rows or its columns are contiguous (*transposed says which: 0 [rows, cols], 1 [cols, rows]), else a copy in
+// `copy`, [cols, rows] with `want_transposed` (the qd8 path's K: quantize_b then walks B's rows, in vectors).
 const float* head_b(const Geometry& g, const View& v, size_t h, size_t rows, size_t cols, float* copy,
-                    int32_t* transposed) {
+                    bool want_transposed, int32_t* transposed) {
   const float* base = v.data + batch_offset(g, v, h);
   const size_t rs = row_stride(g, v), cs = col_stride(g, v);
-  if (cs == 1 && (rs == cols || rows == 1)) {
-    *transposed = 0;  // [rows, cols]
-    return base;
-  }
   if (rs == 1 && (cs == rows || cols == 1)) {
-    *transposed = 1;  // [cols, rows]
+    *transposed = 1;
     return base;
   }
-  gather(copy, base, rows, cols, rs, cs);
-  *transposed = 0;
+  if (!want_transposed && cs == 1 && (rs == cols || rows == 1)) {
+    *transposed = 0;
+    return base;
+  }
+  *transposed = want_transposed ? 1 : 0;
+  if (want_transposed)
+    gather(copy, base, cols, rows, cs, rs);
+  else
+    gather(copy, base, rows, cols, rs, cs);
   return copy;
 }
 
@@ -250,8 +258,8 @@ void float_task(void* ctx, size_t h, size_t thread) {
   const FloatLayout l = float_layout(g, float_mm_bytes(j.m->isa, g));
   int32_t kt, vt;
   // Q·Kᵀ wants b = Kᵀ [D, S] (transpose_b 0) or K [S, D] (transpose_b 1).
-  const float* kh = head_b(g, g.k, h, g.S, g.D, reinterpret_cast<float*>(scratch + l.kh), &kt);
-  const float* vh = head_b(g, g.v, h, g.S, g.Dv, reinterpret_cast<float*>(scratch + l.vh), &vt);
+  const float* kh = head_b(g, g.k, h, g.S, g.D, reinterpret_cast<float*>(scratch + l.kh), false, &kt);
+  const float* vh = head_b(g, g.v, h, g.S, g.Dv, reinterpret_cast<float*>(scratch + l.vh), false, &vt);
   float* qb = reinterpret_cast<float*>(scratch + l.qb);
   float* sc = reinterpret_cast<float*>(scratch + l.sc);
   float* pr = reinterpret_cast<float*>(scratch + l.pr);
@@ -304,8 +312,8 @@ void qd8_task(void* ctx, size_t h, size_t thread) {
   uint8_t* scratch = j.m->scratch + thread * j.m->scratch_per_thread;
   const Qd8Layout l = qd8_layout(k, g);
   int32_t kt, vt;
-  const float* kh = head_b(g, g.k, h, g.S, g.D, reinterpret_cast<float*>(scratch + l.kh), &kt);
-  const float* vh = head_b(g, g.v, h, g.S, g.Dv, reinterpret_cast<float*>(scratch + l.vh), &vt);
+  const float* kh = head_b(g, g.k, h, g.S, g.D, reinterpret_cast<float*>(scratch + l.kh), true, &kt);
+  const float* vh = head_b(g, g.v, h, g.S, g.Dv, reinterpret_cast<float*>(scratch + l.vh), false, &vt);
   // DYNAMIC_BATCH_MATMUL's b: Kᵀ [D, S] (K [S, D] is its transpose_b form) with alpha; V [S, Dv] with alpha 1.
   qd8_pack_b(k, kh, g.D, g.S, kt ? 0 : 1, j.alpha, scratch + l.work, scratch + l.pk);
   qd8_pack_b(k, vh, g.S, g.Dv, vt, 1.0f, scratch + l.work, scratch + l.pv);
