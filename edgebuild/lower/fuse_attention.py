@@ -132,7 +132,11 @@ def _fuse_one(g: _Graph, qk: Op) -> tuple[Op, list[Op]] | None:
         mt = prog.tensors[m]
         if not (a.lo == -math.inf and a.hi == math.inf and nxt.inputs[0] == scores and m != scores):
             return None
-        if mt.dtype != DType.FLOAT32 or not _broadcasts(mt.shape, shape) or prog.tensors[nxt.outputs[0]].shape != shape:
+        if (
+            mt.dtype != DType.FLOAT32
+            or not _broadcasts(mt.shape, shape)
+            or prog.tensors[nxt.outputs[0]].shape != shape
+        ):
             return None
         mask = m
         chain.append(nxt)
@@ -199,6 +203,20 @@ def fuse_attention(prog: Program) -> int:
     return fused
 
 
+def _tensor(prog: Program, name: str, shape: tuple[int, ...]) -> int:
+    return prog.add_tensor(Tensor(name, DType.FLOAT32, shape))
+
+
+def _permuted(prog: Program, out: list[Op], t: int, perm: list[int], name: str) -> int:
+    """t.permute(perm): t itself for the identity, else a TRANSPOSE appended to `out`."""
+    if perm == list(range(len(perm))):
+        return t
+    src = prog.tensors[t].shape
+    dst = _tensor(prog, name, tuple(src[i] for i in perm))
+    out.append(Op(OpCode.TRANSPOSE, name, [t], [dst], TransposeParams(perm=perm).encode()))
+    return dst
+
+
 def unfuse_attention(prog: Program) -> int:
     """Writes every ATTENTION op back as TRANSPOSE -> BATCH_MATMUL (or DYNAMIC_BATCH_MATMUL) -> ADD -> SOFTMAX ->
     BATCH_MATMUL -> TRANSPOSE (formats without the op); the same values. Returns how many."""
@@ -212,39 +230,25 @@ def unfuse_attention(prog: Program) -> int:
         p = AttentionFloatParams.decode(op.params)
         q, k, v, mask = op.inputs
         (y,) = op.outputs
-        r = len(prog.tensors[q].shape)
-        name = op.name
-
-        def tensor(tag: str, shape: tuple[int, ...]) -> int:
-            return prog.add_tensor(Tensor(f"{name}.{tag}", DType.FLOAT32, shape))  # noqa: B023
-
-        def permuted(t: int, perm: list[int], tag: str) -> int:
-            if perm == list(range(r)):
-                return t
-            src = prog.tensors[t].shape
-            dst = tensor(tag, tuple(src[i] for i in perm))
-            out.append(Op(OpCode.TRANSPOSE, f"{name}.{tag}", [t], [dst], TransposeParams(perm=perm).encode()))
-            return dst
-
-        qq, kk, vv = permuted(q, p.q_perm, "q"), permuted(k, p.k_perm, "k"), permuted(v, p.v_perm, "v")
+        r, name = len(prog.tensors[q].shape), op.name
+        qq = _permuted(prog, out, q, p.q_perm, f"{name}.q")
+        kk = _permuted(prog, out, k, p.k_perm, f"{name}.k")
+        vv = _permuted(prog, out, v, p.v_perm, f"{name}.v")
         sq, sk, sv = (prog.tensors[t].shape for t in (qq, kk, vv))
         score_shape = (*sq[:-1], sk[-2])
         cls = DynamicBatchMatmulFloatParams if p.quantized else BatchMatmulFloatParams
         code = OpCode.DYNAMIC_BATCH_MATMUL if p.quantized else OpCode.BATCH_MATMUL
-        scores = tensor("scores", score_shape)
+        scores = _tensor(prog, f"{name}.scores", score_shape)
         out.append(Op(code, f"{name}.qk", [qq, kk], [scores], cls(transpose_b=True, alpha=p.alpha).encode()))
         if mask >= 0:
-            masked = tensor("masked", score_shape)
+            masked = _tensor(prog, f"{name}.masked", score_shape)
             add = AddFloatParams(lo=-math.inf, hi=math.inf).encode()
             out.append(Op(OpCode.ADD, f"{name}.mask", [scores, mask], [masked], add))
             scores = masked
-        probs = tensor("probs", score_shape)
+        probs = _tensor(prog, f"{name}.probs", score_shape)
         out.append(Op(OpCode.SOFTMAX, f"{name}.softmax", [scores], [probs], SoftmaxFloatParams().encode()))
         ident = list(range(r))
-        if p.y_perm == ident:
-            yy = y
-        else:
-            yy = tensor("y", (*sq[:-1], sv[-1]))
+        yy = y if p.y_perm == ident else _tensor(prog, f"{name}.y", (*sq[:-1], sv[-1]))
         out.append(Op(code, f"{name}.pv", [probs, vv], [yy], cls(transpose_b=False, alpha=1.0).encode()))
         if yy != y:
             inv = [p.y_perm.index(i) for i in range(r)]  # y = Y.permute(inverse of y_perm)

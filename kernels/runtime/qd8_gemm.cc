@@ -67,8 +67,8 @@ void pack_blocks(const Qd8Kernel& k, const int8_t* w, const float* w_scale, cons
 // Quantizes `rows` rows of x (row stride x_stride) into the tile a (padding K to kc) and multiplies them by packed
 // into y (row stride y_stride).
 void tile_strided(const Qd8Kernel& k, size_t kc, const float* x, size_t x_stride, size_t K, size_t rows, uint8_t* a,
-                  size_t a_stride, eb_qd8_row_params* params, const uint8_t* packed, float* y, size_t y_stride, size_t N,
-                  float lo, float hi) {
+                  size_t a_stride, eb_qd8_row_params* params, const uint8_t* packed, float* y, size_t y_stride,
+                  size_t N, float lo, float hi) {
   const size_t pad = (kc - K) * k.a_elem;
   k.quantize(rows, K, x, x_stride, a, a_stride, params);
   for (size_t r = 0; pad != 0 && r < rows; ++r) memset(a + r * a_stride + K * k.a_elem, 0, pad);
@@ -331,7 +331,9 @@ size_t qd8_b_packed_bytes(const Qd8Kernel& k, size_t N, size_t K) {
   return round_up(N, k.nr) / k.nr * eb_qd8_block_bytes(k.nr, round_up(K, k.kr), k.w_elem);
 }
 
-size_t qd8_a_tile_bytes(const Qd8Kernel& k, size_t K) { return params_bytes(k) + k.mr * a_stride_of(k, round_up(K, k.kr)); }
+size_t qd8_a_tile_bytes(const Qd8Kernel& k, size_t K) {
+  return params_bytes(k) + k.mr * a_stride_of(k, round_up(K, k.kr));
+}
 
 void qd8_pack_b(const Qd8Kernel& k, const float* b, size_t K, size_t N, int32_t transpose_b, float alpha, uint8_t* work,
                 uint8_t* packed) {

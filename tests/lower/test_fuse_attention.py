@@ -8,7 +8,9 @@ merged back); and the shapes the fusion leaves alone (GQA's expanded heads, a ma
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +42,9 @@ class Sdpa(nn.Module):
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *m: torch.Tensor) -> torch.Tensor:
         mask = m[0] if m else None
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=self.causal, enable_gqa=self.gqa)
+        return F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, is_causal=self.causal, enable_gqa=self.gqa
+        )
 
 
 class Eager(nn.Module):
@@ -91,19 +95,20 @@ def _run(prog: Program, inputs: list[np.ndarray], isa: str | None = None) -> lis
     return [np.asarray(y).tobytes() for y in m.run([np.ascontiguousarray(x, np.float32) for x in inputs])]
 
 
-def _host_isas() -> list[str]:
+@functools.cache
+def _host_isas() -> tuple[str, ...]:
     """ref, and every host ISA this machine runs (the fused op's qd8 and float paths differ per ISA)."""
     out = ["ref"]
+    blob = artifact_bytes(_tiny())
     for isa in ("avx2", "avx512vnni"):
         os.environ["EDGEBUILD_ISA"] = isa
         try:
-            _native.Model.from_bytes(artifact_bytes(_tiny()))
-            out.append(isa)
-        except Exception:  # noqa: BLE001  (the ISA is not available here)
-            pass
+            with contextlib.suppress(Exception):  # the ISA is not available here: a load error
+                _native.Model.from_bytes(blob)
+                out.append(isa)
         finally:
             os.environ.pop("EDGEBUILD_ISA", None)
-    return out
+    return tuple(out)
 
 
 def _tiny() -> Program:
@@ -144,11 +149,18 @@ def cases() -> list[tuple[str, nn.Module, tuple[torch.Tensor, ...], int]]:
 CASES = cases()
 
 
+@functools.cache
+def _case_programs(name: str, mode: str) -> tuple[Program, Program]:
+    """_programs of the case named `name`, built once per test session."""
+    _, model, inputs, _ = next(c for c in CASES if c[0] == name)
+    return _programs(model, inputs, mode)
+
+
 @pytest.mark.parametrize("mode", ["float", "dynamic"])
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_fused_equals_unfused(case: tuple[str, nn.Module, tuple[torch.Tensor, ...], int], mode: str) -> None:
     name, model, inputs, absorbed = case
-    fused, unfused = _programs(model, inputs, mode)
+    fused, unfused = _case_programs(name, mode)
     fc, uc = fused.op_counts(), unfused.op_counts()
     # SDPA lowers to float products in either mode (lower/ops/attention.py); written-out matmuls follow the mode
     product = "DYNAMIC_BATCH_MATMUL" if mode == "dynamic" and name == "eager" else "BATCH_MATMUL"
@@ -169,8 +181,8 @@ def test_fused_equals_unfused(case: tuple[str, nn.Module, tuple[torch.Tensor, ..
 
 def test_unfuse_gives_the_same_bytes() -> None:
     """unfuse_attention (the exporters' view) writes the op back as ops computing the same values."""
-    name, model, inputs, _ = CASES[-1]
-    fused, _ = _programs(model, inputs, "dynamic")
+    name, _, inputs, _ = CASES[-1]
+    fused, _ = _case_programs(name, "dynamic")
     xs = [x.numpy() for x in inputs]
     want = _run(fused, xs)
     back = copy.deepcopy(fused)
@@ -182,10 +194,16 @@ def test_shapes_that_do_not_fuse() -> None:
     """GQA (k, v expanded per query head through a BROADCAST_TO) fuses on the expanded heads; a mask added before the
     scores (mask + scores) and a softmax read by a second op keep the ops."""
     g = torch.Generator().manual_seed(3)
-    q, k, v = torch.randn(1, 4, 5, 8, generator=g), torch.randn(1, 2, 5, 8, generator=g), torch.randn(1, 2, 5, 8)
+    q, k, v = (
+        torch.randn(1, 4, 5, 8, generator=g),
+        torch.randn(1, 2, 5, 8, generator=g),
+        torch.randn(1, 2, 5, 8),
+    )
 
     class MaskFirst(nn.Module):
-        def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        def forward(
+            self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
             p = torch.softmax(torch.ones(5) + torch.matmul(q, k.transpose(-1, -2)), -1)
             return torch.matmul(p, v), p
 
@@ -200,9 +218,9 @@ def test_shapes_that_do_not_fuse() -> None:
 def arm_batches(tmp_path_factory: pytest.TempPathFactory) -> list[Batch]:
     """The fused programs of every case, float and dynamic, with the host reference ISA's outputs."""
     out = []
-    for name, model, inputs, _ in CASES:
+    for name, _, inputs, _ in CASES:
         for mode in ("float", "dynamic"):
-            fused, _ = _programs(model, inputs, mode)
+            fused, _ = _case_programs(name, mode)
             out.append(Case(f"{name}-{mode}", fused, [x.numpy() for x in inputs]))
     return write_batches(out, tmp_path_factory.mktemp("attention-arm"))
 
@@ -213,7 +231,12 @@ ARM = [("arm64", "cortex-a76", "neondot"), ("arm64", "cortex-a53", "neon"), ("ar
 
 @pytest.mark.parametrize(("target", "cpu", "isa"), ARM, ids=[f"{t}-{c}-{i}" for t, c, i in ARM])
 def test_arm_matches_host_reference(
-    target: str, cpu: str, isa: str, arm_batches: list[Batch], runner_for: Callable[[str], Path], tmp_path: Path
+    target: str,
+    cpu: str,
+    isa: str,
+    arm_batches: list[Batch],
+    runner_for: Callable[[str], Path],
+    tmp_path: Path,
 ) -> None:
     failures, count, _ = run_batches(runner_for(target), target, cpu, isa, arm_batches, tmp_path)
     assert count == 2 * len(CASES) and not failures, f"{target} {cpu} {isa}: ATTENTION differs in {failures}"

@@ -153,8 +153,8 @@ eb_status validate(OpCheck& c) {
   for (uint32_t a = 0; mask >= 0 && a < r; ++a) {
     const int32_t want = a == r - 1 ? (int32_t)g.S : (a == r - 2 ? (int32_t)g.L : g.q.dims[a]);
     if (c.T(mask).dims[a] != want && (c.T(mask).dims[a] != 1 || a == r - 1))
-      return c.fail("mask %s does not broadcast to the scores (axis %u: %d), its last axis is S", dims_text(c.T(mask)).text,
-                    a, (int)want);
+      return c.fail("mask %s does not broadcast to the scores (axis %u: %d), its last axis is S",
+                    dims_text(c.T(mask)).text, a, (int)want);
   }
   return EB_OK;
 }
