@@ -176,15 +176,34 @@ void scatter(float* dst, const float* src, size_t rows, size_t cols, size_t rs, 
     for (size_t j = 0; j < cols; ++j) dst[i * rs + j * cs] = src[j];
 }
 
+// s[j] = s[j] + m[j], j < n: the ADD float op with bounds ±inf (the plain IEEE sum). This file is built for size
+// (-Os: no auto-vectorization), so 8 lanes at a time in GCC / Clang vector types where vector float arithmetic is
+// IEEE (x86-64 SSE, AArch64 NEON; armv7 NEON flushes subnormals, so armv7 stays scalar): the same bits either way.
+void add_row(float* s, const float* m, size_t n) {
+  size_t j = 0;
+#if defined(__x86_64__) || defined(__aarch64__)
+  typedef float F4 __attribute__((vector_size(16)));
+  for (; j + 8 <= n; j += 8) {
+    F4 a0, a1, b0, b1;
+    memcpy(&a0, s + j, sizeof a0);
+    memcpy(&a1, s + j + 4, sizeof a1);
+    memcpy(&b0, m + j, sizeof b0);
+    memcpy(&b1, m + j + 4, sizeof b1);
+    a0 += b0;
+    a1 += b1;
+    memcpy(s + j, &a0, sizeof a0);
+    memcpy(s + j + 4, &a1, sizeof a1);
+  }
+#endif
+  for (; j < n; ++j) s[j] = s[j] + m[j];
+}
+
 // scores [rows, S] += the mask's rows (ADD float with bounds ±inf is the plain sum); then P = softmax(scores).
 void mask_softmax(const eb_model* m, const Geometry& g, size_t h, size_t row0, size_t rows, float* scores,
                   float* probs) {
   if (g.has_mask) {
     const float* mk = g.mask.data + batch_offset(g, g.mask, h) + row0 * row_stride(g, g.mask);
-    for (size_t i = 0; i < rows; ++i, mk += row_stride(g, g.mask)) {
-      float* s = scores + i * g.S;
-      for (size_t j = 0; j < g.S; ++j) s[j] = s[j] + mk[j];
-    }
+    for (size_t i = 0; i < rows; ++i, mk += row_stride(g, g.mask)) add_row(scores + i * g.S, mk, g.S);
   }
   f32_softmax_fn(m->isa)(rows, g.S, scores, probs);
 }
