@@ -248,10 +248,12 @@ void quantize_b(const float* b, size_t K, size_t N, int32_t transpose_b, float a
   if (!transpose_b) {
     for (size_t t = 0; t < K; ++t) {
       const float* row = b + t * N;
-      for (size_t c = 0; c < N; ++c) {
+      for (size_t c = 0; c < N; ++c) {  // select after the rounding and the clamps: the loop vectorizes
         float r = row[c] * inv[c];
-        r = bad[c] == 0.0f ? (r + kRound) - kRound : 0.0f;
-        qb[c * K + t] = (int8_t)(r < -127.0f ? -127.0f : (r > 127.0f ? 127.0f : r));
+        r = (r + kRound) - kRound;
+        r = r < -127.0f ? -127.0f : r;
+        r = r > 127.0f ? 127.0f : r;
+        qb[c * K + t] = (int8_t)(bad[c] == 0.0f ? (int32_t)r : 0);  // a finite column's r is an integer in ±127
       }
     }
   } else {
