@@ -30,8 +30,9 @@ namespace eb {
 
 namespace {
 
-constexpr int32_t kMaxSeq = 2048;  // S, D and Dv at most (the stack rows of the reference path)
-constexpr size_t kRows = 32;       // query rows per block on the scratch paths
+constexpr int32_t kMaxSeq = 2048;   // S, D and Dv at most (the stack rows of the reference path)
+constexpr size_t kRows = 32;        // query rows per block on the qd8 path
+constexpr size_t kFloatRows = 128;  // and on the float path (each matmul call converts its B panels anew)
 
 size_t round64(size_t x) { return (x + 63) / 64 * 64; }
 
@@ -159,7 +160,7 @@ eb_status validate(OpCheck& c) {
   return EB_OK;
 }
 
-// ---- the scratch paths: one head per task, blocks of kRows query rows ----
+// ---- the scratch paths: one head per task, blocks of query rows ----
 
 // dst [rows, cols] contiguous <- src with the given strides.
 void gather(float* dst, const float* src, size_t rows, size_t cols, size_t rs, size_t cs) {
@@ -218,10 +219,10 @@ FloatLayout float_layout(const Geometry& g, size_t mm) {
   l.kh = round64(mm);
   l.vh = l.kh + round64(g.S * g.D * 4);
   l.qb = l.vh + round64(g.S * g.Dv * 4);
-  l.sc = l.qb + round64(kRows * g.D * 4);
-  l.pr = l.sc + round64(kRows * g.S * 4);
-  l.yb = l.pr + round64(kRows * g.S * 4);
-  l.total = l.yb + round64(kRows * g.Dv * 4);
+  l.sc = l.qb + round64(kFloatRows * g.D * 4);
+  l.pr = l.sc + round64(kFloatRows * g.S * 4);
+  l.yb = l.pr + round64(kFloatRows * g.S * 4);
+  l.total = l.yb + round64(kFloatRows * g.Dv * 4);
   return l;
 }
 
@@ -277,7 +278,7 @@ void float_task(void* ctx, size_t h, size_t thread) {
   const FloatLayout l = float_layout(g, float_mm_bytes(j.m->isa, g));
   int32_t kt, vt;
   // Q·Kᵀ wants b = Kᵀ [D, S] (transpose_b 0) or K [S, D] (transpose_b 1).
-  const float* kh = head_b(g, g.k, h, g.S, g.D, reinterpret_cast<float*>(scratch + l.kh), false, &kt);
+  const float* kh = head_b(g, g.k, h, g.S, g.D, reinterpret_cast<float*>(scratch + l.kh), true, &kt);
   const float* vh = head_b(g, g.v, h, g.S, g.Dv, reinterpret_cast<float*>(scratch + l.vh), false, &vt);
   float* qb = reinterpret_cast<float*>(scratch + l.qb);
   float* sc = reinterpret_cast<float*>(scratch + l.sc);
@@ -286,8 +287,8 @@ void float_task(void* ctx, size_t h, size_t thread) {
   const float* q = g.q.data + batch_offset(g, g.q, h);
   float* y = const_cast<float*>(g.y.data) + batch_offset(g, g.y, h);
   const size_t qrs = row_stride(g, g.q), qcs = col_stride(g, g.q), yrs = row_stride(g, g.y), ycs = col_stride(g, g.y);
-  for (size_t row0 = 0; row0 < g.L; row0 += kRows) {
-    const size_t rows = g.L - row0 < kRows ? g.L - row0 : kRows;
+  for (size_t row0 = 0; row0 < g.L; row0 += kFloatRows) {
+    const size_t rows = g.L - row0 < kFloatRows ? g.L - row0 : kFloatRows;
     const float* qr = q + row0 * qrs;
     if (!(qcs == 1 && (qrs == g.D || rows == 1))) {
       gather(qb, qr, rows, g.D, qrs, qcs);
