@@ -15,11 +15,13 @@ tensors they would have read or written. Where the chain differs (an int8 form, 
 S, a row longer than the op's bound, a mask added first, GQA's expanded k and v) nothing changes: the ops stay as
 they are.
 
-`unfuse_attention` writes each ATTENTION back as those ops (the exporters, whose formats have no such op).
+`unfuse_attention` writes each ATTENTION back as those ops; `unfused_program` does so on a copy (the exporters, whose
+formats have no such op).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from ..ir import DType, Op, OpCode, Program, Tensor
@@ -255,3 +257,16 @@ def unfuse_attention(prog: Program) -> int:
             out.append(Op(OpCode.TRANSPOSE, f"{name}.y", [yy], [y], TransposeParams(perm=inv).encode()))
     prog.ops = out
     return count
+
+
+def unfused_program(prog: Program) -> Program:
+    """`prog` when it has no ATTENTION op, else a program whose ATTENTION ops are written back as their ops
+    (unfuse_attention); `prog` itself is unchanged (the copy shares its tensors and other ops, which unfusing does not
+    modify)."""
+    if not any(op.opcode == OpCode.ATTENTION for op in prog.ops):
+        return prog
+    out = dataclasses.replace(
+        prog, tensors=list(prog.tensors), ops=list(prog.ops), metadata=dict(prog.metadata)
+    )
+    unfuse_attention(out)
+    return out
