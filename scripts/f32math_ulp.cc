@@ -42,6 +42,8 @@ long double x_sigmoid(long double x) { return 1.0L / (1.0L + expl(-x)); }
 
 // GELU is float32 arithmetic (eb_gelu_f32); its float input and result pass through double exactly.
 double gelu_f32(double x) { return (double)eb_gelu_f32<float, int32_t>((float)x); }
+// SOFTMAX's exp (eb_exp_f32_nonpos) is float32 arithmetic too, for x <= 0.
+double exp_f32_nonpos(double x) { return (double)eb_exp_f32_nonpos<float, int32_t, uint32_t>((float)x); }
 
 void sweep(const char* name, Mine mine, Exact exact, float lo, float hi, uint32_t stride) {
   int64_t worst = 0, wrong = 0, n = 0;
@@ -66,6 +68,8 @@ void sweep(const char* name, Mine mine, Exact exact, float lo, float hi, uint32_
 int main(int argc, char** argv) {
   const uint32_t stride = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 0) : 1;
   sweep("exp", eb_exp_f32<double>, expl, -104.0f, 89.0f, stride);
+  sweep("exp_f32", exp_f32_nonpos, expl, -104.0f, 0.0f, stride);
+  sweep("exp_f32", exp_f32_nonpos, expl, -87.3f, 0.0f, stride);  // normal results
   sweep("gelu", gelu_f32, x_gelu, -15.0f, 1e6f, stride);
   sweep("gelu", gelu_f32, x_gelu, -11.6f, 1e6f, stride);  // |GELU(x)| >= 1e-30
   sweep("erf", eb_erf<double>, erfl, -8.0f, 8.0f, stride);

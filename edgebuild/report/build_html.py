@@ -147,6 +147,26 @@ def _float_ops(report: dict[str, Any]) -> str:
     return _section("float", "Ops in float, and why", body)
 
 
+def _activations(report: dict[str, Any]) -> str:
+    """--activations: which linear layers / attention products quantize their input per row at run time (dynamic,
+    docs/quantization.md (14)-(16)); left out when every activation has a calibrated scale."""
+    act = report.get("activations") or {}
+    ops = act.get("dynamic_ops") or []
+    if not ops:
+        return ""
+    body = (
+        f"<p id='activations-summary'>{len(ops)} op(s) quantize their float input per row at run time "
+        f"(--activations {esc(str(act.get('mode', '?')))}); the rest use the calibrated scales.</p>"
+        + table(
+            ["op", "node", "layer", "source"],
+            [(o.get("op", ""), o.get("node", ""), o.get("layer", ""), o.get("source") or "") for o in ops],
+            "dynamic-ops",
+            left=4,
+        )
+    )
+    return _section("activations", "Dynamic activations", body)
+
+
 def _sparse(report: dict[str, Any]) -> str:
     sp = report.get("sparse")
     if not sp or not sp.get("layers"):
@@ -302,6 +322,7 @@ _SECTIONS = (
     ("size", "size"),
     ("layers", "layers"),
     ("float", "float ops"),
+    ("activations", "activations"),
     ("sparse", "sparse"),
     ("compression", "compression"),
     ("memory", "memory"),
@@ -313,7 +334,7 @@ def build_sections_html(report: dict[str, Any], *, in_profile: bool = False) -> 
     """Every build section, in reading order (a section with nothing to say is left out). `in_profile`: on the
     profile's page, whose size breakdown already shows the artifact's sections."""
     parts = [_mcu(report), _accuracy(report), _size_stages(report, not in_profile), _size_layers(report), _float_ops(report),
-             _sparse(report), _compression(report), _memory(report), _target(report)]  # fmt: skip
+             _activations(report), _sparse(report), _compression(report), _memory(report), _target(report)]  # fmt: skip
     return "\n".join(p for p in parts if p)
 
 

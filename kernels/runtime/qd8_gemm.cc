@@ -1,7 +1,9 @@
 // qd8_gemm.cc: DYNAMIC_FULLY_CONNECTED's optimized path (qd8_gemm.h): the per-ISA table, packing at load, and the
-// row-tile execution. Each task quantizes the rows of one tile into its thread's scratch (docs/quantization.md
-// (14), once per row per op) and runs the GEMM over every column of that tile (15) while the quantized rows are hot
-// in L1; tasks write disjoint rows of y, so any thread count gives the same bytes.
+// row-tile execution. Each task quantizes its rows into its thread's scratch (docs/quantization.md (14), once per row
+// per op) and runs the GEMM (15): one tile over every column while its rows are hot in L1, or (Qd8Kernel nc_blocks,
+// AVX-512) a group of tiles per run of columns, so that a layer's weights, which the rest of the model has pushed out
+// of L2, come from memory once and while other tiles compute. Tasks write disjoint rows of y, and each output is the
+// same kernel steps in either order, so any thread count and either order give the same bytes.
 #include "qd8_gemm.h"
 
 #include <float.h>
@@ -17,8 +19,19 @@ namespace {
 
 size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
-// Bytes of one tile's quantized rows in the scratch: params first (64-aligned), then mr rows of a_stride bytes.
-size_t params_bytes(const Qd8Kernel& k) { return round_up(k.mr * sizeof(eb_qd8_row_params), 64); }
+// Bytes of a group of quantized rows in the scratch: params first (64-aligned), then the rows, a_stride bytes each.
+size_t params_bytes(const Qd8Kernel& k, size_t rows = 0) {
+  return round_up((rows != 0 ? rows : k.mr) * sizeof(eb_qd8_row_params), 64);
+}
+
+// Quantized A bytes per group with nc_blocks (Qd8Kernel): MiniLM's 128 rows of K = 1536 fit, and stay in L2.
+constexpr size_t kQd8GroupBytes = 256 * 1024;
+// Only the AVX-512 entry has nc_blocks: builds without it (arm64's footprint budget) leave the grouped loop out.
+#ifdef EB_HAVE_ISA_AVX512VNNI
+constexpr bool kGroups = true;
+#else
+constexpr bool kGroups = false;
+#endif
 size_t a_stride_of(const Qd8Kernel& k, size_t kc) { return round_up(kc * k.a_elem, 64); }
 
 void store_elem(uint8_t* dst, uint32_t elem, int32_t v) {
@@ -98,12 +111,34 @@ void qd8_task(void* ctx, size_t task, size_t thread) {
   const size_t mr = k.mr, m_tiles = (j.M + mr - 1) / mr;
   const size_t t0 = task * j.tiles_per_task, t1 = t0 + j.tiles_per_task < m_tiles ? t0 + j.tiles_per_task : m_tiles;
   uint8_t* scratch = j.m->scratch + thread * j.m->scratch_per_thread;
+  const size_t group_tiles = p.chunk_rows / mr;
   eb_qd8_row_params* params = reinterpret_cast<eb_qd8_row_params*>(scratch);
-  uint8_t* a = scratch + params_bytes(k);
+  uint8_t* a = scratch + params_bytes(k, p.chunk_rows);
   const size_t a_stride = a_stride_of(k, p.kc);
-  for (size_t t = t0; t < t1; ++t) {
-    const size_t row0 = t * mr, rows = j.M - row0 < mr ? j.M - row0 : mr;
-    tile(k, p.kc, j.x + row0 * j.K, j.K, rows, a, a_stride, params, p.packed, j.y + row0 * j.N, j.N, j.lo, j.hi);
+  if (!kGroups || k.nc_blocks == 0) {  // each tile over every column
+    for (size_t t = t0; t < t1; ++t) {
+      const size_t row0 = t * mr, rows = j.M - row0 < mr ? j.M - row0 : mr;
+      tile(k, p.kc, j.x + row0 * j.K, j.K, rows, a, a_stride, params, p.packed, j.y + row0 * j.N, j.N, j.lo, j.hi);
+    }
+    return;
+  }
+  // Groups of up to group_tiles tiles: quantize the group's rows (14), then per run of nc_blocks column blocks every
+  // tile of the group (15); each (row, column) is computed by the same kernel steps as above, so the bytes are too.
+  const size_t pad = (p.kc - j.K) * k.a_elem, nc_run = (size_t)k.nc_blocks * k.nr;
+  for (size_t g0 = t0; g0 < t1; g0 += group_tiles) {
+    const size_t g1 = g0 + group_tiles < t1 ? g0 + group_tiles : t1;
+    const size_t row0 = g0 * mr, rows = (g1 * mr < j.M ? g1 * mr : j.M) - row0;
+    k.quantize(rows, j.K, j.x + row0 * j.K, j.K, a, a_stride, params);
+    for (size_t r = 0; pad != 0 && r < rows; ++r) memset(a + r * a_stride + j.K * k.a_elem, 0, pad);
+    for (size_t n0 = 0; n0 < j.N; n0 += nc_run) {
+      const size_t nc = j.N - n0 < nc_run ? j.N - n0 : nc_run;
+      const uint8_t* w = p.packed + n0 / k.nr * p.block_bytes;
+      for (size_t r0 = 0; r0 < rows; r0 += mr) {
+        const size_t tr = rows - r0 < mr ? rows - r0 : mr;
+        k.gemm(tr, nc, p.kc, a + r0 * a_stride, a_stride, params + r0, w, j.y + (row0 + r0) * j.N + n0, j.N, j.lo,
+               j.hi);
+      }
+    }
   }
 }
 
@@ -115,7 +150,7 @@ const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
 #ifdef EB_HAVE_ISA_AVX512VNNI
     case kIsaAvx512Vnni: {
       static const Qd8Kernel k = {
-          eb_qd8_quantize_ukernel__avx512vnni, eb_qd8_gemm_minmax_ukernel_8x32c4__avx512vnni, 8, 32, 4, 1, 128, 1,
+          eb_qd8_quantize_ukernel__avx512vnni, eb_qd8_gemm_minmax_ukernel_8x32c4__avx512vnni, 8, 32, 4, 1, 128, 1, 1,
           "qd8_gemm_minmax_8x32c4__avx512vnni"};
       return &k;
     }
@@ -123,7 +158,7 @@ const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
 #ifdef EB_HAVE_ISA_AVX2
     case kIsaAvx2: {
       static const Qd8Kernel k = {
-          eb_qd8_quantize_ukernel__avx2, eb_qd8_gemm_minmax_ukernel_4x16c2__avx2, 4, 16, 2, 2, 0, 2,
+          eb_qd8_quantize_ukernel__avx2, eb_qd8_gemm_minmax_ukernel_4x16c2__avx2, 4, 16, 2, 2, 0, 2, 0,
           "qd8_gemm_minmax_4x16c2__avx2"};
       return &k;
     }
@@ -133,7 +168,7 @@ const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
     // armv8.0 cores (Cortex-A53/A72) and armv7: VMULL + VPADAL (armv7 quantizes with the reference, row by row).
     case kIsaNeon: {
       static const Qd8Kernel k = {
-          eb_qd8_quantize_ukernel__neon, eb_qd8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 0, 1,
+          eb_qd8_quantize_ukernel__neon, eb_qd8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 0, 1, 0,
           "qd8_gemm_minmax_2x8c8__neon"};
       return &k;
     }
@@ -144,7 +179,7 @@ const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
     case kIsaI8mm: {
       // mr 4, nr 16, kr 4; int8 q (a_elem 1, a_offset 0); int8 weights.
       static const Qd8Kernel k = {
-          eb_qd8_quantize_ukernel__neon,    eb_qd8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 0, 1,
+          eb_qd8_quantize_ukernel__neon,    eb_qd8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 0, 1, 0,
           "qd8_gemm_minmax_4x16c4__neondot"};
       return &k;
     }
@@ -154,7 +189,7 @@ const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
 }
 
 eb_status plan_qd8(eb_model* m, OpPlan& p, PlanContext& ctx, const Qd8Kernel& k, const int8_t* w, const float* w_scale,
-                   const float* bias, size_t N, size_t K) {
+                   const float* bias, size_t M, size_t N, size_t K) {
   const size_t nr = k.nr, kr = k.kr;
   p.kind = kPlanQd8;
   p.qd8 = &k;
@@ -164,8 +199,13 @@ eb_status plan_qd8(eb_model* m, OpPlan& p, PlanContext& ctx, const Qd8Kernel& k,
   p.packed = static_cast<uint8_t*>(tracked_alloc_aligned(m, p.group_bytes, &p.packed_raw));
   if (p.packed == NULL) return EB_ERR_NOMEM;
   pack_blocks(k, w, w_scale, bias, N, K, p.kc, p.block_bytes, p.packed);
-  // One tile of quantized rows per thread, in the first scratch region (im2col's; ops never run at once).
-  const size_t need = params_bytes(k) + k.mr * a_stride_of(k, p.kc);
+  // One group of quantized rows per thread, in the first scratch region (im2col's; ops never run at once): a tile,
+  // or with nc_blocks as many tiles of M as kQd8GroupBytes holds (at least one).
+  const size_t a_stride = a_stride_of(k, p.kc), m_rows = round_up(M != 0 ? M : 1, k.mr);
+  size_t rows = k.nc_blocks == 0 ? k.mr : kQd8GroupBytes / a_stride / k.mr * k.mr;
+  rows = rows < k.mr ? k.mr : (rows > m_rows ? m_rows : rows);
+  p.chunk_rows = rows;
+  const size_t need = params_bytes(k, rows) + rows * a_stride;
   if (need > ctx.im2col_bytes) ctx.im2col_bytes = need;
   return EB_OK;
 }

@@ -1,5 +1,6 @@
 // qd8_gemm.h: DYNAMIC_FULLY_CONNECTED's optimized path (issue 19): the per-ISA kernel table, the weight packing done
-// at load, and the execution over row tiles (quantize a tile's rows, then the GEMM over every column).
+// at load, and the execution over row tiles (quantize a tile's rows, then the GEMM over every column; or a group of
+// tiles per run of columns, Qd8Kernel::nc_blocks).
 //
 // docs/quantization.md (14) quantizes each row of x once per op; (15) multiplies in int32 and scales back to float.
 // A table entry pairs a quantize variant with the GEMM variant that reads its output (element size and offset), so
@@ -25,16 +26,22 @@ struct Qd8Kernel {
   uint32_t a_elem;      // bytes per quantized element: 1 (int8, or uint8 with a_offset 128) or 2 (int16)
   int32_t a_offset;     // the quantizer stores q + a_offset (128: unsigned bytes for vpdpbusd), the GEMM subtracts it
   uint32_t w_elem;      // bytes per packed weight: 1 = int8, 2 = int16
-  const char* name;     // the GEMM variant without eb_ / ukernel_, for reports
+  // 0: each row tile runs over every column (one GEMM call per tile). n > 0: the rows of up to kQd8GroupBytes of
+  // quantized A go first, then each run of n column blocks is multiplied by every row tile of the group before the
+  // next run: the run's weights come from memory once and stay in cache for the other tiles, and a kernel that
+  // prefetches one call's columns ahead (the next run) overlaps that fetch with the other tiles' work.
+  uint32_t nc_blocks;
+  const char* name;  // the GEMM variant without eb_ / ukernel_, for reports
 };
 
 // The ISA's qd8 kernels, or NULL (reference ISA, or no variant for it yet).
 const Qd8Kernel* qd8_gemm_kernel(uint32_t isa);
 
 // At load: packs w [N, K] int8, w_scale [N], bias [N] (or NULL) for kernel k into plan (kind kPlanQd8) and grows
-// the per-thread scratch in ctx for one tile of quantized rows. EB_ERR_NOMEM on allocation failure.
+// the per-thread scratch in ctx for one group of quantized rows (a tile, or up to M rows with nc_blocks). EB_ERR_NOMEM
+// on allocation failure.
 eb_status plan_qd8(eb_model* m, OpPlan& plan, PlanContext& ctx, const Qd8Kernel& k, const int8_t* w,
-                   const float* w_scale, const float* bias, size_t N, size_t K);
+                   const float* w_scale, const float* bias, size_t M, size_t N, size_t K);
 
 // y [M, N] = (15) of x [M, K] (rows quantized by (14)) on a kPlanQd8 plan; rows split over the model's threads.
 void run_qd8(eb_model* m, const OpPlan& plan, const float* x, float* y, size_t M, size_t N, size_t K, float lo,

@@ -217,9 +217,14 @@ const GemmVariant kGemm[] = {
     {NULL, NULL, NULL, 0, 0, 0, 0, 0, 0},
 };
 
+constexpr int kTiny = 3;  // gemm_shape's extreme: small accumulators
+
 // One GEMM shape: the variant tiles M × N as the executor does; rows of A are a_stride apart with garbage in the
-// K padding and the gap, C rows c_stride apart with a sentinel in the gap. extreme: every x = −128, every w = −128
-// (−127 for w127 kernels; or 127), zp_x = 127: the largest |acc| the lowering allows.
+// K padding and the gap, C rows c_stride apart with a sentinel in the gap. extreme 1, 2: every x = −128, every
+// w = −128 (−127 for w127 kernels; or 127), zp_x = 127: the largest |acc| the lowering allows. extreme 3 (kTiny):
+// x within 2 of zp_x, |w| <= 3, |bias| <= 8 and right shifts of 1..4, so many SRDHM results are small negative
+// ties (RDBPOT's q − 1 fix decides them), with the clamp starting at zp_y − 1, zp_y or zp_y + 1: where a kernel
+// may leave the fix out (the neondot GEMM when act_min >= zp_y) and where it may not.
 void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, bool strided, int extreme, Rng& r) {
   const size_t kc = round_up(K, v.kr), a_stride = kc + (strided ? (size_t)r.range(1, 19) : 0);
   const size_t c_stride = N + (strided ? (size_t)r.range(1, 9) : 0);
@@ -232,20 +237,35 @@ void gemm_shape(Check& ck, const GemmVariant& v, size_t M, size_t N, size_t K, b
   int8_t* a = static_cast<int8_t*>(alloc64(M * a_stride));
   int8_t* c = static_cast<int8_t*>(alloc64(M * c_stride));
   const int8_t w_min = v.w127 ? -127 : -128, wx = extreme == 2 ? 127 : w_min;
-  for (size_t i = 0; i < M * K; ++i) x[i] = extreme ? -128 : r.s8();
+  const bool tiny = extreme == kTiny;
+  const int32_t zp_tiny = tiny ? pick_zp(r) : 0;  // drawn first (x depends on it); no draw otherwise
+  for (size_t i = 0; i < M * K; ++i) {
+    if (tiny) {
+      const int32_t xv = zp_tiny + r.range(-2, 2);
+      x[i] = (int8_t)(xv < -128 ? -128 : (xv > 127 ? 127 : xv));
+    } else {
+      x[i] = extreme ? -128 : r.s8();
+    }
+  }
   for (size_t i = 0; i < N * K; ++i) {
-    w[i] = extreme ? wx : r.s8();
+    w[i] = tiny ? (int8_t)r.range(-3, 3) : extreme ? wx : r.s8();
     if (w[i] < w_min) w[i] = w_min;
   }
-  const int32_t zp_x = extreme ? 127 : pick_zp(r);
+  const int32_t zp_x = tiny ? zp_tiny : extreme ? 127 : pick_zp(r);
   const bool has_bias = !r.chance(10);
   const int acc_bits = extreme ? log2_ceil(K * 255 * 128) : 13 + log2_ceil(K) / 2;
   for (size_t j = 0; j < N; ++j) {
     bias[j] = r.chance(5) ? r.range(-(1 << 30), 1 << 30) : r.range(-(1 << 14), 1 << 14);
     pick_requant(r, acc_bits, &mult[j], &shift[j]);
+    if (tiny) bias[j] = r.range(-8, 8), shift[j] = r.range(-4, -1);
     if (v.rshift && shift[j] > 0) shift[j] = -shift[j];
   }
-  const OutQuant oq = pick_out(r);
+  OutQuant oq = pick_out(r);
+  if (tiny) {
+    const int32_t lo = oq.zp + r.range(-1, 1);
+    oq.act_min = lo < -128 ? -128 : (lo > 127 ? 127 : lo);
+    oq.act_max = r.chance(50) ? 127 : r.range(oq.act_min, 127);
+  }
   eb_qs8_gemm_params gp = {M, N, K, zp_x, oq.zp, oq.act_min, oq.act_max};
   eb_qs8_gemm_ref(&gp, x, w, has_bias ? bias : NULL, mult, shift, want);
 
@@ -316,6 +336,12 @@ void test_gemm(uint64_t seed) {
     if (strcmp(v->isa, "i8mm") == 0) {
       const size_t long_ks[] = {4600, 4608, 4616, 6000};
       for (size_t k : long_ks) gemm_shape(ck, *v, v->mr + 2, 3 * v->nr - 5, k, true, 0, r);
+    }
+    // Small accumulators, the clamp at zp_y ± 1 (kTiny): a full tile and a partial one, each k tail.
+    const size_t tiny_ks[] = {4, 16, 27, 32, 49, 96};
+    for (size_t k : tiny_ks) {
+      gemm_shape(ck, *v, 2 * v->mr, 2 * v->nr, k, false, kTiny, r);
+      gemm_shape(ck, *v, v->mr + 1, v->nr / 2 + 3, k, true, kTiny, r);
     }
     ck.done();
   }
@@ -1427,6 +1453,27 @@ const size_t kF32Cols[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 1
                            37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50,  51, 52, 53, 54,
                            55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 128, 384};
 
+// SOFTMAX's float32 rows (f32math.h eb_f32_softmax_rows): 16-element blocks, so 1..67 and 300 cover every tail.
+const size_t kF32SoftmaxCols[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,  12,  13, 14, 15,
+                                  16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26,  27,  28, 29, 30,
+                                  31, 32, 33, 47, 48, 49, 63, 64, 65, 67, 128, 300, 384};
+
+// Rows a softmax meets in attention: an attention mask (the row's last columns −inf, or PyTorch's finfo.min added to
+// a score), a spread that makes exp(x − max) subnormal (x − max in [−104, −87]), or all −inf; one row each, chosen
+// by the generator, the others as drawn.
+void softmax_extremes(Rng& r, float* x, size_t rows, size_t cols) {
+  float* row = x + (size_t)r.range(0, (int32_t)rows - 1) * cols;
+  const int kind = r.range(0, 5);
+  const size_t keep = (size_t)r.range(1, (int32_t)cols);
+  for (size_t c = 0; c < cols; ++c) {
+    if (kind == 0 && c >= keep) row[c] = -INFINITY;
+    if (kind == 1 && c >= keep) row[c] = row[c] + -3.40282347e38f;
+    if (kind == 2) row[c] = (float)r.range(-10400, 0) * 0.01f + 40.0f;
+    if (kind == 3 && c != keep - 1) row[c] = -87.0f - (float)r.range(0, 1700) * 0.01f;
+    if (kind == 4) row[c] = -INFINITY;
+  }
+}
+
 void test_f32(uint64_t seed, int which) {
   for (const F32Variant* v = kF32; v->isa != NULL; ++v) {
     char sym[96];
@@ -1436,7 +1483,7 @@ void test_f32(uint64_t seed, int which) {
       Check ck{"f32-softmax", "eb_f32_softmax_ukernel", v->isa};
       ck.symbol = sym;
       Rng r{seed ^ 0x50f7ull};
-      for (size_t cols : kF32Cols) {
+      for (size_t cols : kF32SoftmaxCols) {
         for (int rep = 0; rep < (g_quick ? 2 : 4); ++rep) {
           const size_t rows = (size_t)r.range(1, 3);
           const int mode = rep == 3 ? 1 : 0;
@@ -1446,6 +1493,7 @@ void test_f32(uint64_t seed, int which) {
           float* got = static_cast<float*>(alloc64(n * 4 + 64));
           for (size_t i = 0; i < n; ++i) x[i] = pick_f32(r, mode, 0.0f);
           if (rep == 2 && cols > 1) x[r.range(0, (int32_t)n - 1)] = -INFINITY;
+          softmax_extremes(r, x, rows, cols);
           eb_f32_softmax_ref(rows, cols, x, want);
           memset(got, 0x5a, n * 4 + 64);
           v->softmax(rows, cols, x, got);

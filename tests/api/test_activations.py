@@ -11,6 +11,7 @@ import pytest
 import edgebuild
 from edgebuild.cache import Request, bundle_key
 from edgebuild.recipe import load_recipe
+from edgebuild.report import render_build_html
 from tests.api.conftest import make_cnn, samples
 from tests.trust.conftest import DIGITS
 
@@ -21,8 +22,12 @@ def test_report_records_the_choice(empty_cwd: Path) -> None:
     act = b.report["activations"]
     assert act["mode"] == "dynamic" and len(act["dynamic_layers"]) == 1
     assert b.report["ops"].get("DYNAMIC_FULLY_CONNECTED") == 1 and b.report["ops"].get("CONV2D")
+    page = render_build_html(b.report)  # report.html lists the dynamic layers, linked from the page's nav
+    assert "id='sec-activations'" in page and "href='#sec-activations'" in page
+    assert f"<td class='l'>{act['dynamic_layers'][0]}</td>" in page and "--activations dynamic" in page
     b = edgebuild.build(make_cnn(), (x[:1],), x, smoke=False)  # auto: a CNN stays static
     assert b.report["activations"] == {"mode": "auto", "dynamic_layers": [], "dynamic_ops": []}
+    assert "sec-activations" not in render_build_html(b.report)
     assert "DYNAMIC_FULLY_CONNECTED" not in b.report["ops"]
 
 

@@ -1,14 +1,14 @@
-// f32lanes.h: the SIMD float kernels of issue 19 (SOFTMAX, LAYER_NORM, UNARY's exp / erf / tanh family), written
+// f32lanes.h: the SIMD float kernels of issue 19 (UNARY's exp / erf / tanh family; SOFTMAX and LAYER_NORM are float32
+// arithmetic, f32math.h eb_f32_softmax_rows / eb_f32_layernorm_rows on this file's float lanes), written
 // once on GCC vectors of N doubles (eb_lanes::Lanes<N>) and included by one file per ISA (f32_<op>__avx512vnni.cc:
 // N = 8, one zmm; __avx2.cc: 4, one ymm; __neon.cc: 2, one q register), whose flags decide the instructions.
 //
 // Why they equal their references (f32-softmax/ref.cc, f32-layernorm/ref.cc, f32-unary/ref.cc) bit for bit: every
-// lane runs f32math.h's templates, the very code the references instantiate with `double`: the same IEEE operations
-// in the same order, no FMA (-ffp-contract=off, and no fma in the source), conversions float <-> double that are
-// exact or rounded to nearest on every target; a row's sums keep element c in partial c % 8 (8/N registers) and end
-// in f32math.h's tree on the stored partials, the references' order. Tails run on a padded copy with the pad lanes
-// masked out of sums. Not for armv7: its NEON flushes subnormals and has no double lanes (the __neon files compile to
-// nothing there).
+// lane runs f32math.h's templates, the very code the references instantiate with `double` (or `float`): the same IEEE
+// operations in the same order, no FMA (-ffp-contract=off, and no fma in the source), conversions float <-> double
+// that are exact or rounded to nearest on every target; SOFTMAX's and LAYER_NORM's row sums keep element c in partial
+// c % 16 and meet in one tree (f32math.h eb_f32_tree16). Not for armv7: its NEON flushes subnormals and has no double
+// lanes or vector divide (the __neon files compile to nothing there).
 #ifndef EDGEBUILD_F32LANES_H_
 #define EDGEBUILD_F32LANES_H_
 
@@ -17,6 +17,9 @@
 #include <string.h>
 #if defined(__aarch64__)
 #include <arm_neon.h>
+#endif
+#if defined(__AVX__)
+#include <immintrin.h>
 #endif
 
 // Every function taking or returning a vector is static to the including file, which is built with one ISA's flags:
@@ -43,6 +46,10 @@ EB_F32LANES_TYPES(2, 16)
 // GELU's float32 lanes (f32math.h eb_gelu_f32): 16 / 8 / 4 floats, the register eb_f64x8 / x4 / x2 fills.
 typedef float eb_f32x16 __attribute__((vector_size(64)));
 typedef int32_t eb_i32x16 __attribute__((vector_size(64)));
+// SOFTMAX's float32 exp (f32math.h eb_exp_f32_nonpos) builds 2^k in unsigned lanes (a shift that leaves the word).
+typedef uint32_t eb_u32x16 __attribute__((vector_size(64)));
+typedef uint32_t eb_u32x8 __attribute__((vector_size(32)));
+typedef uint32_t eb_u32x4 __attribute__((vector_size(16)));
 #define EB_F32LANES_BITS(W)                                                                                \
   static inline __attribute__((always_inline)) eb_i32x##W eb_fbits(eb_f32x##W x) { return (eb_i32x##W)x; } \
   static inline __attribute__((always_inline)) eb_f32x##W eb_ffrom(eb_i32x##W b) { return (eb_f32x##W)b; }
@@ -50,6 +57,49 @@ EB_F32LANES_BITS(16)
 EB_F32LANES_BITS(8)
 EB_F32LANES_BITS(4)
 #undef EB_F32LANES_BITS
+// f32math.h eb_gelu_min / eb_gelu_ldexp on lanes. min: x86's vminps is the reference's a < lim ? a : lim exactly
+// (NaN a gives lim); NEON's fmin gives NaN for a NaN a, a lane the callers replace. ldexp: AVX-512's vscalefps is
+// v · 2^kf rounded once, the value the reference's two exact-then-rounded products give (f32math.h says why).
+#if defined(__AVX512F__)
+static inline __attribute__((always_inline)) eb_f32x16 eb_gelu_min(eb_f32x16 a, eb_f32x16 lim) {
+  return (eb_f32x16)_mm512_min_ps((__m512)a, (__m512)lim);
+}
+static inline __attribute__((always_inline)) eb_f32x16 eb_gelu_ldexp(eb_f32x16 v, eb_f32x16 kf, eb_i32x16) {
+  return (eb_f32x16)_mm512_scalef_ps((__m512)v, (__m512)kf);
+}
+#else
+static inline __attribute__((always_inline)) eb_f32x16 eb_gelu_min(eb_f32x16 a, eb_f32x16 lim) {
+  return a < lim ? a : lim;
+}
+#endif
+#if defined(__AVX__)
+static inline __attribute__((always_inline)) eb_f32x8 eb_gelu_min(eb_f32x8 a, eb_f32x8 lim) {
+  return (eb_f32x8)_mm256_min_ps((__m256)a, (__m256)lim);
+}
+#else
+static inline __attribute__((always_inline)) eb_f32x8 eb_gelu_min(eb_f32x8 a, eb_f32x8 lim) {
+  return a < lim ? a : lim;
+}
+#endif
+#if defined(__aarch64__)
+static inline __attribute__((always_inline)) eb_f32x4 eb_gelu_min(eb_f32x4 a, eb_f32x4 lim) {
+  return (eb_f32x4)vminq_f32((float32x4_t)a, (float32x4_t)lim);
+}
+#else
+static inline __attribute__((always_inline)) eb_f32x4 eb_gelu_min(eb_f32x4 a, eb_f32x4 lim) {
+  return a < lim ? a : lim;
+}
+#endif
+// f32math.h eb_max_nan on float lanes: max(x, lo), a NaN when x is one (arm64: FMAX, a NaN when either is one).
+static inline __attribute__((always_inline)) eb_f32x16 eb_max_nan(eb_f32x16 x, eb_f32x16 lo) { return x < lo ? lo : x; }
+static inline __attribute__((always_inline)) eb_f32x8 eb_max_nan(eb_f32x8 x, eb_f32x8 lo) { return x < lo ? lo : x; }
+static inline __attribute__((always_inline)) eb_f32x4 eb_max_nan(eb_f32x4 x, eb_f32x4 lo) {
+#if defined(__aarch64__)
+  return (eb_f32x4)vmaxq_f32((float32x4_t)x, (float32x4_t)lo);
+#else
+  return x < lo ? lo : x;
+#endif
+}
 // Does some / every lane of a comparison hold (f32math.h's branches that only skip work)?
 template <class M>
 static inline __attribute__((always_inline)) bool eb_lanes_any(M m) {
@@ -99,38 +149,13 @@ struct Types<2> {
   typedef eb_i32x4 IW;
 };
 
-constexpr size_t kRow = 8;  // partials per row sum (f32math.h eb_tree8_*): G = 8 / N registers of N lanes
-
 template <int N>
 struct Lanes {
   typedef typename Types<N>::D D;
   typedef typename Types<N>::I64 I64;
   typedef typename Types<N>::F F;
   typedef typename Types<N>::I32 I32;
-  static constexpr int G = (int)kRow / N;
 
-  // n <= N floats from p, the other lanes `pad`.
-  static inline __attribute__((always_inline)) F load(const float* p, size_t n, float pad) {
-    F v;
-    if (n >= (size_t)N) {
-      memcpy(&v, p, sizeof v);
-      return v;
-    }
-    float buf[N];
-    for (int i = 0; i < N; ++i) buf[i] = pad;
-    memcpy(buf, p, n * sizeof(float));
-    memcpy(&v, buf, sizeof v);
-    return v;
-  }
-  static inline __attribute__((always_inline)) void store(float* p, size_t n, F v) {
-    if (n >= (size_t)N) {
-      memcpy(p, &v, sizeof v);
-      return;
-    }
-    float buf[N];
-    memcpy(buf, &v, sizeof v);
-    memcpy(p, buf, n * sizeof(float));
-  }
   // GCC 12 lowers a 2-lane float <-> double __builtin_convertvector lane by lane: NEON's fcvtl / fcvtn do it whole
   // (the same IEEE conversions: exact widening, narrowing rounded to nearest).
   static inline __attribute__((always_inline)) D widen(F v) {
@@ -145,12 +170,6 @@ struct Lanes {
 #endif
     return __builtin_convertvector(v, F);
   }
-  // Lanes [0, n) set.
-  static inline __attribute__((always_inline)) I64 first(size_t n) {
-    I64 iota;
-    for (int i = 0; i < N; ++i) iota[i] = i;
-    return iota < (int64_t)n;
-  }
   static inline __attribute__((always_inline)) F nan_made(F y) {  // a NaN made from numbers is 0x7fc00000
     const I32 yb = (I32)y;
     return (F)(y != y ? (I32)(yb * 0 + 0x7fc00000) : yb);
@@ -161,103 +180,6 @@ struct Lanes {
     return (F)(x != x ? (I32)(xb | 0x00400000) : (I32)nan_made(y));
   }
   // Element j·N + i of each 8-element block is partial j·N + i: register j, lane i.
-
-  static void softmax(size_t rows, size_t cols, const float* input, float* output) {
-    const float ninf = -1.0f / 0.0f;
-    for (size_t r = 0; r < rows; ++r) {
-      const float* x = input + r * cols;
-      float* y = output + r * cols;
-      F m[G];
-      for (int j = 0; j < G; ++j) m[j] = F{} + ninf;
-      // Whole 8-element blocks, then the tail block (the same body with n known at compile time in the first).
-      auto max_block = [&](size_t c, size_t in_block) __attribute__((always_inline)) {
-#pragma GCC unroll 8
-        for (int j = 0; j < G; ++j) {
-          const size_t n = in_block > (size_t)(j * N) ? in_block - j * N : 0;
-          if (n == 0) break;
-          const F v = load(x + c + j * N, n, ninf);
-          m[j] = v > m[j] ? v : m[j];  // eb_max2 per lane
-        }
-      };
-      size_t c = 0;
-      for (; c + kRow <= cols; c += kRow) max_block(c, kRow);
-      if (c < cols) max_block(c, cols - c);
-      float mp[kRow];
-      memcpy(mp, m, sizeof mp);
-      const float mx = eb_tree8_max(mp);
-      D s[G];
-      for (int j = 0; j < G; ++j) s[j] = D{};
-      auto exp_block = [&](size_t c, size_t in_block) __attribute__((always_inline)) {
-#pragma GCC unroll 8
-        for (int j = 0; j < G; ++j) {
-          const size_t n = in_block > (size_t)(j * N) ? in_block - j * N : 0;
-          if (n == 0) break;
-          const F e = narrow(eb_exp_f32(widen(load(x + c + j * N, n, ninf) - mx)));
-          store(y + c + j * N, n, e);
-          s[j] = s[j] + (n >= (size_t)N ? widen(e) : eb_sel(first(n), widen(e), D{}));
-        }
-      };
-      for (c = 0; c + kRow <= cols; c += kRow) exp_block(c, kRow);
-      if (c < cols) exp_block(c, cols - c);
-      double sp[kRow];
-      memcpy(sp, s, sizeof sp);
-      const double sum = eb_tree8_sum(sp);
-      if (sum != sum) {
-        for (size_t c = 0; c < cols; ++c) y[c] = eb_f32_nan();
-        continue;
-      }
-      const double inv = 1.0 / sum;
-      for (c = 0; c + N <= cols; c += N) store(y + c, N, narrow(widen(load(y + c, N, 0.0f)) * inv));
-      if (c < cols) store(y + c, cols - c, narrow(widen(load(y + c, cols - c, 0.0f)) * inv));
-    }
-  }
-
-  static void layernorm(size_t rows, size_t cols, const float* input, const float* gamma, const float* beta, float eps,
-                        float* output) {
-    for (size_t r = 0; r < rows; ++r) {
-      const float* x = input + r * cols;
-      float* y = output + r * cols;
-      D s[G];
-      for (int j = 0; j < G; ++j) s[j] = D{};
-      auto sum_block = [&](size_t c, size_t in_block) __attribute__((always_inline)) {
-#pragma GCC unroll 8
-        for (int j = 0; j < G; ++j) {
-          const size_t n = in_block > (size_t)(j * N) ? in_block - j * N : 0;
-          if (n == 0) break;
-          s[j] = s[j] + widen(load(x + c + j * N, n, 0.0f));  // + 0 in pad lanes: exact (no partial is ever −0)
-        }
-      };
-      size_t c = 0;
-      for (; c + kRow <= cols; c += kRow) sum_block(c, kRow);
-      if (c < cols) sum_block(c, cols - c);
-      double p[kRow];
-      memcpy(p, s, sizeof p);
-      const double mean = eb_tree8_sum(p) / (double)cols;
-      for (int j = 0; j < G; ++j) s[j] = D{};
-      auto var_block = [&](size_t c, size_t in_block) __attribute__((always_inline)) {
-#pragma GCC unroll 8
-        for (int j = 0; j < G; ++j) {
-          const size_t n = in_block > (size_t)(j * N) ? in_block - j * N : 0;
-          if (n == 0) break;
-          const D d = widen(load(x + c + j * N, n, 0.0f)) - mean;
-          s[j] = s[j] + (n >= (size_t)N ? d * d : eb_sel(first(n), d * d, D{}));
-        }
-      };
-      for (c = 0; c + kRow <= cols; c += kRow) var_block(c, kRow);
-      if (c < cols) var_block(c, cols - c);
-      memcpy(p, s, sizeof p);
-      const double var = eb_tree8_sum(p) / (double)cols;
-      const double inv = 1.0 / __builtin_sqrt(var + (double)eps);
-      auto out = [&](size_t c, size_t n) __attribute__((always_inline)) {
-        D t = (widen(load(x + c, n, 0.0f)) - mean) * inv;
-        if (gamma != NULL) t = t * widen(load(gamma + c, n, 0.0f));
-        if (beta != NULL) t = t + widen(load(beta + c, n, 0.0f));
-        store(y + c, n, nan_made(narrow(t)));
-      };
-      for (c = 0; c + N <= cols; c += N) out(c, N);
-      if (c < cols) out(c, cols - c);
-    }
-  }
 
   // Whole vectors in the loop; the tail (< N floats) runs the same loop on a zero-padded copy (lanes are independent,
   // the pad lanes' results are dropped), so each function's body is compiled once, not twice: -3.1 KiB arm64
@@ -279,8 +201,10 @@ struct Lanes {
     }
   }
 
-  // GELU on 2N float32 lanes (f32math.h eb_gelu_f32); a tail runs on a zero-padded copy.
-  static void gelu(size_t count, const float* input, float* output) {
+  // GELU on 2N float32 lanes (f32math.h eb_gelu_f32); a tail runs on a zero-padded copy. Without GCC's first
+  // scheduling pass (on by default for aarch64 only): it hoists loads and raises register pressure, and with ~28
+  // constants live the NEON loop then reloads 8 of them per step: 93 -> 85 instructions per 4 values.
+  static __attribute__((optimize("no-schedule-insns"))) void gelu(size_t count, const float* input, float* output) {
     typedef typename Types<N>::FW FW;
     typedef typename Types<N>::IW IW;
     constexpr size_t W = 2 * N;
@@ -295,8 +219,13 @@ struct Lanes {
       }
       const FW y = eb_gelu_f32<FW, IW>(x);
       const IW xb = (IW)x, yb = (IW)y;
-      // the references' NaN rules: a NaN input comes back quiet, a NaN made from a number (−inf · 0) is 0x7fc00000
+      // the references' NaN rules: a NaN input comes back quiet, a NaN made from a number (−inf · 0) is 0x7fc00000,
+      // which is arm64's default NaN (the one an invalid operation on numbers makes), so only x86 replaces it
+#if defined(__aarch64__)
+      const FW out = (FW)(x != x ? (IW)(xb | 0x00400000) : yb);
+#else
       const FW out = (FW)(x != x ? (IW)(xb | 0x00400000) : (y != y ? (IW)(yb * 0 + 0x7fc00000) : yb));
+#endif
       if (n == W) {
         memcpy(output + i, &out, sizeof out);
       } else {

@@ -37,22 +37,23 @@ static inline float eb_ffrom(int32_t b) {
   memcpy(&x, &b, sizeof x);
   return x;
 }
+// eb_gelu_f32's two steps that an ISA may do in fewer instructions with the same result (f32lanes.h overloads them):
+// min(a, lim) for a >= +0 that is not NaN (for a NaN lane, which the callers replace, anything); and v · 2^k as
+// (v · 2^k1) · 2^k2, k1 = k >> 1, k2 = k − k1, kf = k as a float: both factors are normal for k >= −152, and the
+// first product is exact (|v · 2^k1| >= 2^-126 wherever k1 < 0), so this is v · 2^k rounded once.
+static inline float eb_gelu_min(float a, float lim) { return a < lim ? a : lim; }
+template <class F, class I>
+static inline F eb_gelu_ldexp(F v, F kf, I k) {
+  (void)kf;
+  const I k1 = k >> 1;
+  const I k2 = k - k1;
+  return (v * eb_ffrom((k1 + 127) << 23)) * eb_ffrom((k2 + 127) << 23);
+}
 // (The vector forms are in f32lanes.h, included by the SIMD files only, before this header.)
 // c in every lane (0 + c: exact for every c but −0).
 template <class D>
 static inline D eb_splat(double c) {
   return D() + c;
-}
-
-// ---- row reductions (SOFTMAX, LAYER_NORM): element c of a row goes to partial p[c % 8], then a fixed tree ----
-// ((p0 + p4) + (p2 + p6)) + ((p1 + p5) + (p3 + p7)): one 8-lane register, or two of 4, or four of 2, halved in turn.
-static inline double eb_tree8_sum(const double* p) {
-  return ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
-}
-// The larger of a and b, a when they compare equal or b is NaN (NaNs never win; ±0 keep their order).
-static inline float eb_max2(float a, float b) { return b > a ? b : a; }
-static inline float eb_tree8_max(const float* p) {
-  return eb_max2(eb_max2(eb_max2(p[0], p[4]), eb_max2(p[2], p[6])), eb_max2(eb_max2(p[1], p[5]), eb_max2(p[3], p[7])));
 }
 
 // ---- exp ----
@@ -207,8 +208,7 @@ template <class F, class I>
 static inline F eb_gelu_f32(F x) {
   const F zero = F{};
   const F lim = zero + 14.5f;
-  F a = eb_ffrom(eb_fbits(x) & 0x7fffffff);
-  a = a < lim ? a : lim;
+  const F a = eb_gelu_min(eb_ffrom(eb_fbits(x) & 0x7fffffff), lim);
   const F a_hi = eb_ffrom(eb_fbits(a) & -4096);
   const F a_lo = a - a_hi;
   const F h = -0.5f * (a_hi * a_hi);
@@ -237,9 +237,7 @@ static inline F eb_gelu_f32(F x) {
   q = q * a + 0x1.aeddbp+0f;
   q = q * a + 1.0f;
   const F m = (p / q) * e;
-  const I k1 = k >> 1;
-  const I k2 = k - k1;
-  const F s = ((x < zero ? x * m : m) * eb_ffrom((k1 + 127) << 23)) * eb_ffrom((k2 + 127) << 23);
+  const F s = eb_gelu_ldexp(x < zero ? x * m : m, kf, k);
   const F y = x < zero ? s : x * (1.0f - s);
   return x < -lim ? x * zero : y;
 }
@@ -265,6 +263,229 @@ static inline double eb_f64_tanh(double x) {
 static inline double eb_f64_one_plus_erf(double x) {
   if (x != x) return x;
   return eb_one_plus_erf(x);
+}
+
+// ---- issue 19, float32 SOFTMAX: exp in float32 arithmetic and the row loop, one source for the reference
+// (F = float) and the SIMD variants (F = a GCC vector of 16 / 8 / 4 floats, I and U its int32 / uint32 twins) ----
+
+// max(x, lo) for a lo that is not NaN, and a NaN when x is NaN (SOFTMAX's max pass and exp clamp). f32lanes.h has
+// the vector forms: the same comparison on x86 (one maxps), FMAX on arm64 (one instruction: it returns a NaN when
+// either operand is one). Which NaN comes out does not matter to SOFTMAX: a NaN in a row makes the row 0x7fc00000.
+static inline float eb_max_nan(float x, float lo) { return x < lo ? lo : x; }
+
+// exp(x) for x <= 0, −inf or NaN (SOFTMAX's x − max), each step one IEEE float32 operation in this order, no FMA:
+// x' = max(x, −104) (a NaN stays; exp(−104) rounds to 0 like every exp below −103.972084); k = round-to-even(x'·log2 e)
+// by adding and subtracting 1.5·2^23 + 152 (an even integer: the same k); r = (x' − k·ln2_hi) − k·ln2_lo (ln2_hi
+// has 15 significant bits: k·ln2_hi is exact for |k| <= 151), |r| <= ln2/2 + 2^-16; p = 1 + r·(1 + r·(c2 + … + r·c6))
+// in Horner form, c2..c6 a minimax fit of exp on [−ln2/2, ln2/2] rounded to float32 (scripts/fit_expf.py: relative
+// error 3.6e-9 before rounding); y = p · 2^-25 · 2^(k+25). The Horner steps run on the coefficients times 2^-25
+// (every value is that of the plain form times 2^-25, exactly: nothing there is subnormal), so the one product left
+// is exact unless the result is subnormal, where it rounds once (k + 25 >= −125: the power is normal). exp(0) = 1.
+// Error: docs/artifact.md "Float functions".
+template <class F, class I, class U>
+static inline F eb_exp_f32_nonpos(F x) {
+  const F zero = F{};
+  x = eb_max_nan(x, zero - 104.0f);
+  const F kr = x * 0x1.715476p+0f + 12583064.0f;
+  const F kf = kr - 12583064.0f;
+  const F r = (x - kf * 0x1.62e4p-1f) - kf * 0x1.7f7d1cp-20f;
+  F p = zero + 0x1.6a23cep-35f;
+  p = p * r + 0x1.123a2p-32f;
+  p = p * r + 0x1.5558f2p-30f;
+  p = p * r + 0x1.555492p-28f;
+  p = p * r + 0x1.fffffcp-27f;
+  p = p * r + 0x1p-25f;
+  p = p * r + 0x1p-25f;
+  // bits(kr) = 0x4b400000 + k + 152: shifted left by 23 the constant part leaves the word, (k + 152) << 23 = 2^(k+25).
+  return p * eb_ffrom((I)((U)eb_fbits(kr) << 23));
+}
+
+// SOFTMAX over rows of `cols` floats (docs/artifact.md SOFTMAX): m = max (element c into partial c % 16, partials
+// from −inf, eb_max_nan), e = eb_exp_f32_nonpos(x − m) stored to y, s = Σ e (element c into partial c % 16, from
+// +0), y = e / s. Both reductions end in the halving tree p[i] ⊕ p[i + 8], then i ⊕ i + 4, i ⊕ i + 2, i ⊕ i + 1.
+// A 16-element block is G = 16 / W vectors of W lanes (one zmm, two ymm, four q registers; the reference: 16
+// floats): the tree's first levels add whole vectors, the last ones lanes. The last block of a row runs on a copy
+// padded with −inf, whose lanes add exp(−inf − m) = +0 to their partials (exact: no partial is −0) and are not
+// stored. A row whose sum is NaN (a NaN, a +inf, or only −inf in it) becomes 0x7fc00000.
+template <class F>
+static inline float eb_f32_tree16(const F* in, bool sum) {
+  constexpr size_t W = sizeof(F) / sizeof(float), G = 16 / W;
+  F v[G];
+  for (size_t j = 0; j < G; ++j) v[j] = in[j];
+#pragma GCC unroll 4
+  for (size_t h = G / 2; h >= 1; h /= 2) {
+#pragma GCC unroll 8
+    for (size_t j = 0; j < h; ++j) v[j] = sum ? v[j] + v[j + h] : eb_max_nan(v[j], v[j + h]);
+  }
+  float a[W];
+  memcpy(a, v, sizeof a);
+#pragma GCC unroll 4
+  for (size_t h = W / 2; h >= 1; h /= 2) {
+#pragma GCC unroll 8
+    for (size_t j = 0; j < h; ++j) a[j] = sum ? a[j] + a[j + h] : eb_max_nan(a[j], a[j + h]);
+  }
+  return a[0];
+}
+
+// fn(j) for j in [0, G): unrolled for vectors (G <= 4: partials in registers), a plain loop for the scalar reference
+// (16 copies of the exp would be ~2.7 KiB of arm64 code that only runs where NEON is missing).
+template <size_t W, size_t G, class Fn>
+static inline __attribute__((always_inline)) void eb_each_partial(Fn fn) {
+  if constexpr (W == 1) {
+    for (size_t j = 0; j < G; ++j) fn(j);
+  } else {
+#pragma GCC unroll 16
+    for (size_t j = 0; j < G; ++j) fn(j);
+  }
+}
+
+template <class F, class I, class U>
+static inline void eb_f32_softmax_rows(size_t rows, size_t cols, const float* input, float* output) {
+  constexpr size_t W = sizeof(F) / sizeof(float), G = 16 / W;
+  const float ninf = -1.0f / 0.0f;
+  for (size_t r = 0; r < rows; ++r) {
+    const float* x = input + r * cols;
+    float* y = output + r * cols;
+    // One loop body for whole blocks and the padded last one (the pointers select it): no second copy of the exp.
+    const size_t blocks = (cols + 15) / 16, tail = cols % 16;
+    float pad[16];
+    if (tail != 0) {
+      for (int i = 0; i < 16; ++i) pad[i] = ninf;
+      memcpy(pad, x + (blocks - 1) * 16, tail * sizeof(float));
+    }
+    F m[G];
+    for (size_t j = 0; j < G; ++j) m[j] = F{} + ninf;
+    for (size_t b = 0; b < blocks; ++b) {
+      const float* in = tail != 0 && b + 1 == blocks ? pad : x + b * 16;
+      eb_each_partial<W, G>([&](size_t j) __attribute__((always_inline)) {
+        F v;
+        memcpy(&v, in + j * W, sizeof v);
+        m[j] = eb_max_nan(v, m[j]);
+      });
+    }
+    const float mx = eb_f32_tree16(m, false);
+    F s[G];
+    for (size_t j = 0; j < G; ++j) s[j] = F{};
+    for (size_t b = 0; b < blocks; ++b) {
+      const bool last = tail != 0 && b + 1 == blocks;
+      const float* in = last ? pad : x + b * 16;
+      float* out = last ? pad : y + b * 16;
+      eb_each_partial<W, G>([&](size_t j) __attribute__((always_inline)) {
+        F v;
+        memcpy(&v, in + j * W, sizeof v);
+        const F e = eb_exp_f32_nonpos<F, I, U>(v - mx);
+        memcpy(out + j * W, &e, sizeof e);
+        s[j] = s[j] + e;
+      });
+    }
+    if (tail != 0) memcpy(y + (blocks - 1) * 16, pad, tail * sizeof(float));
+    const float sum = eb_f32_tree16(s, true);
+    if (sum != sum) {
+      for (size_t c = 0; c < cols; ++c) y[c] = eb_f32_nan();
+      continue;
+    }
+    // Division, not a multiply by 1/sum: rounded once, so y is the correctly rounded quotient of e and the sum
+    // (on AVX-512 and NEON no slower per row of 128: the exp dominates).
+    size_t c = 0;
+#pragma GCC unroll 4
+    for (; c + W <= cols; c += W) {
+      F v;
+      memcpy(&v, y + c, sizeof v);
+      v = v / sum;
+      memcpy(y + c, &v, sizeof v);
+    }
+    for (; c < cols; ++c) y[c] = y[c] / sum;
+  }
+}
+
+// ---- issue 19, float32 LAYER_NORM: the row loop, one source for the reference (F = float) and the SIMD variants ----
+// (docs/artifact.md LAYER_NORM.) Sums over 16 interleaved float32 partials in SOFTMAX's tree (eb_f32_tree16), each
+// partial from +0; the last block of a row on a copy padded with zeros, whose pad lanes add +0 (exact: a sum of x is
+// never −0 after adding +0) and, in the second pass, are masked to +0. Pass 1: mean = Σ x / D. Pass 2: d = x − mean,
+// c = Σ d / D (what pass 1's rounding left out of the mean), var = max(Σ d² / D − c², 0) (the corrected two-pass
+// formula: no cancellation when c is small against the spread, as it is). inv = 1 / sqrt(var + eps). Pass 3:
+// y = (((x − mean) − c) · inv) · gamma + beta (gamma, beta: left out when absent), a NaN made 0x7fc00000.
+template <class F, class I>
+static inline void eb_f32_layernorm_rows(size_t rows, size_t cols, const float* input, const float* gamma,
+                                         const float* beta, float eps, float* output) {
+  constexpr size_t W = sizeof(F) / sizeof(float), G = 16 / W;
+  const size_t blocks = (cols + 15) / 16, tail = cols % 16;
+  const float dn = (float)cols;
+  F live[G];  // lanes of a row's last block that hold elements (all ones), pad lanes 0
+  for (size_t j = 0; j < G; ++j) {
+    I on;
+    for (size_t i = 0; i < W; ++i) {
+      const int32_t bit = tail == 0 || j * W + i < tail ? -1 : 0;
+      memcpy((char*)&on + i * sizeof(int32_t), &bit, sizeof bit);
+    }
+    live[j] = eb_ffrom(on);
+  }
+  for (size_t r = 0; r < rows; ++r) {
+    const float* x = input + r * cols;
+    float* y = output + r * cols;
+    float pad[16];
+    if (tail != 0) {
+      for (int i = 0; i < 16; ++i) pad[i] = 0.0f;
+      memcpy(pad, x + (blocks - 1) * 16, tail * sizeof(float));
+    }
+    F s[G];
+    for (size_t j = 0; j < G; ++j) s[j] = F{};
+    for (size_t b = 0; b < blocks; ++b) {
+      const float* in = tail != 0 && b + 1 == blocks ? pad : x + b * 16;
+      eb_each_partial<W, G>([&](size_t j) __attribute__((always_inline)) {
+        F v;
+        memcpy(&v, in + j * W, sizeof v);
+        s[j] = s[j] + v;
+      });
+    }
+    const float mean = eb_f32_tree16(s, true) / dn;
+    F q[G];
+    for (size_t j = 0; j < G; ++j) s[j] = F{}, q[j] = F{};
+    for (size_t b = 0; b < blocks; ++b) {
+      const bool last = tail != 0 && b + 1 == blocks;
+      const float* in = last ? pad : x + b * 16;
+      eb_each_partial<W, G>([&](size_t j) __attribute__((always_inline)) {
+        F v;
+        memcpy(&v, in + j * W, sizeof v);
+        F d = v - mean;
+        if (last) d = eb_ffrom(eb_fbits(d) & eb_fbits(live[j]));
+        s[j] = s[j] + d;
+        q[j] = q[j] + d * d;
+      });
+    }
+    const float c = eb_f32_tree16(s, true) / dn;
+    const float var = eb_max_nan(eb_f32_tree16(q, true) / dn - c * c, 0.0f);
+    const float inv = 1.0f / __builtin_sqrtf(var + eps);
+    size_t k = 0;
+    auto out = [&](const float* xs, const float* gs, const float* bs, float* ys) __attribute__((always_inline)) {
+      F v;
+      memcpy(&v, xs, sizeof v);
+      F t = ((v - mean) - c) * inv;
+      if (gamma != NULL) {
+        F g;
+        memcpy(&g, gs, sizeof g);
+        t = t * g;
+      }
+      if (beta != NULL) {
+        F bb;
+        memcpy(&bb, bs, sizeof bb);
+        t = t + bb;
+      }
+      const I tb = eb_fbits(t);
+      t = eb_ffrom(t != t ? tb * 0 + 0x7fc00000 : tb);
+      memcpy(ys, &t, sizeof t);
+    };
+    for (; k + W <= cols; k += W) out(x + k, gamma != NULL ? gamma + k : gamma, beta != NULL ? beta + k : beta, y + k);
+    if (k < cols) {
+      float xb[W] = {}, gb[W] = {}, bb[W] = {}, yb[W];
+      const size_t n = cols - k;
+      memcpy(xb, x + k, n * sizeof(float));
+      if (gamma != NULL) memcpy(gb, gamma + k, n * sizeof(float));
+      if (beta != NULL) memcpy(bb, beta + k, n * sizeof(float));
+      out(xb, gb, bb, yb);
+      memcpy(y + k, yb, n * sizeof(float));
+    }
+  }
 }
 
 // ---- issue 16, elementwise: the double helpers of UNARY's elementwise functions (f32-unary). Each is accurate to a

@@ -44,9 +44,10 @@ eb_status validate(OpCheck& c) {
 eb_status plan(eb_model* m, const Op& op, OpPlan& plan, PlanContext& ctx) {
   const Qd8Kernel* k = qd8_gemm_kernel(m->isa);
   if (k == NULL) return EB_OK;
-  const Tensor& w = m->tensors[op.inputs[1]];
+  const Tensor &x = m->tensors[op.inputs[0]], &w = m->tensors[op.inputs[1]];
+  const size_t K = (size_t)w.dims[1];
   return plan_qd8(m, plan, ctx, *k, data_of<const int8_t>(m, op.inputs[1]), data_of<const float>(m, op.inputs[2]),
-                  data_or_null<float>(m, op.inputs[3]), (size_t)w.dims[0], (size_t)w.dims[1]);
+                  data_or_null<float>(m, op.inputs[3]), K != 0 ? x.num_elements / K : 0, (size_t)w.dims[0], K);
 }
 
 void run_ref(eb_model* m, const Op& op) {

@@ -53,6 +53,9 @@ void gemm_tile(size_t nc, size_t kc, const uint8_t* a, size_t a_stride, const eb
   const uint8_t* a7 = a6 + (MR > 7 ? a_stride : 0);
   const size_t block_bytes = eb_qd8_block_bytes(kNR, kc, 1);
   const __m512 lo = _mm512_set1_ps(output_min), hi = _mm512_set1_ps(output_max);
+  // The same bytes of the next call's columns, if the runtime calls the kernel on runs of nc columns (Qd8Kernel
+  // nc_blocks): fetched while this call and the group's other row tiles compute.
+  const size_t ahead = (nc + kNR - 1) / kNR * block_bytes;
   for (size_t n0 = 0; n0 < nc; n0 += kNR, w += block_bytes, c += kNR) {
     const int32_t* header = reinterpret_cast<const int32_t*>(w);
     const __m512i sum_l = _mm512_loadu_si512(header), sum_h = _mm512_loadu_si512(header + 16);
@@ -79,6 +82,8 @@ void gemm_tile(size_t nc, size_t kc, const uint8_t* a, size_t a_stride, const eb
     const uint8_t* wp = w + 12 * kNR;  // after wsum, w_scale, bias
     for (size_t k = 0; k < kc; k += 4, wp += 4 * kNR) {
       const __m512i wl = _mm512_loadu_si512(wp), wh = _mm512_loadu_si512(wp + 64);
+      _mm_prefetch(reinterpret_cast<const char*>(wp + ahead), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(wp + ahead + 64), _MM_HINT_T0);
       __m512i x = broadcast(a0 + k);
       c0l = eb_dpbusd_avx512(c0l, x, wl);
       c0h = eb_dpbusd_avx512(c0h, x, wh);

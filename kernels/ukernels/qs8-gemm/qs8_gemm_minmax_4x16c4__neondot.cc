@@ -24,7 +24,9 @@
 // holds −n and the block's EB_GEMM_BLOCK_* flags (GemmKernel::flags, computed once at load): the left shift (e > 0,
 // rare: a multiplier ≥ 1) is applied only when a column of the block has one, and when every column has n > 0 (the
 // usual case) the AND is left out: 3 instructions per 4 outputs (4 otherwise), no negation and no shift test per
-// block (25 fewer instructions per 64 outputs than before the flags).
+// block (25 fewer instructions per 64 outputs than before the flags). When the output's clamp starts at or above
+// zp_y (a ReLU or ReLU6: Out::form's kNoFix, per call) the "q − 1" is left out altogether, 2 instructions per 4
+// outputs (the note after fix_r says why the bytes are the same): MobileNetV2's K = 16 block 183 -> 167 instructions.
 #include <arm_neon.h>
 #include <string.h>
 
@@ -111,18 +113,18 @@ inline void load_bias(const int32_t* p, int32x4_t& lo, int32x4_t& hi) {
 #endif
 }
 
-// MBQM (5) on one vector of 4 columns whose left shift is applied already (or 0).
-inline int32x4_t mbqm(int32x4_t acc, int32x4_t mult, int32x4_t neg_right) {
-  const int32x4_t q = vqrdmulhq_s32(acc, mult);
-  return vrshlq_s32(vsraq_n_s32(q, vandq_s32(q, neg_right), 31), neg_right);
-}
-
-// MBQM (5) for columns that all have e < 0 (right = n >= 1, left = 0; EB_GEMM_BLOCK_RSHIFT): RDBPOT's "q − 1 where
-// q < 0" needs no test of n, so the AND is left out: SSRA of q by 31 onto itself (3 instructions instead of 4).
-inline int32x4_t mbqm_r(int32x4_t acc, int32x4_t mult, int32x4_t neg_right) {
-  const int32x4_t q = vqrdmulhq_s32(acc, mult);
-  return vrshlq_s32(vsraq_n_s32(q, q, 31), neg_right);
-}
+// MBQM (5) on vectors of 4 columns whose left shift is applied already (or 0), in three steps so that the two
+// forms of the middle one share the others: q = SRDHM (4a) (vqrdmulhq_s32); RDBPOT (4b)'s "q − 1 where q < 0 and
+// n > 0" (fix: AND with −n, then SSRA by 31); SRSHL by −n. That is requant__neon.h's eb_mbqm_rshl_neon with its
+// saturating add made plain: SQRDMULH's result is ≥ −(2^31 − 1) (m < 2^31), so q − 1 cannot wrap.
+inline int32x4_t fix(int32x4_t q, int32x4_t neg_right) { return vsraq_n_s32(q, vandq_s32(q, neg_right), 31); }
+// For columns that all have e < 0 (right = n >= 1, left = 0; EB_GEMM_BLOCK_RSHIFT) the fix needs no test of n, so
+// the AND is left out: SSRA of q by 31 onto itself (3 instructions per 4 outputs instead of 4).
+inline int32x4_t fix_r(int32x4_t q) { return vsraq_n_s32(q, q, 31); }
+// Where the output's clamp starts at or above zp_y (rq->lo >= 0: a ReLU or ReLU6, most of MobileNetV2's and
+// SqueezeNet's outputs; Out::form bit kNoFix) the fix is left out: 2 instructions per 4 outputs. It changes only
+// some q < 0, and there both forms are <= 0, so q + zp_y <= zp_y <= act_min: the clamp gives act_min either way
+// (each narrowing below is monotone), bit for bit the reference's bytes.
 
 // One row's 16 requantized lanes to bytes: (6) as sat8(sat16(sat16(q) + zp_y)) clamped to [act_min, act_max]
 // (requant__neon.h eb_narrow16_zp_neon says why this equals clamp(q + zp_y, act_min, act_max)).
@@ -172,11 +174,16 @@ inline void store_partial(int8_t* p, int8x16_t v, size_t nc) {
 }
 }  // namespace
 
+constexpr int kNoFix = 4;  // Out::form
+
 // The output constants of a call (docs/quantization.md (6)), built once per call, not per tile of rows.
 struct Out {
   int16x8_t zp;
   int8x16_t act_min, act_max;
-  int form;  // 2: narrow_relu, 1: narrow_full, 0: narrow with its clamp
+  // bits 0-1: the narrowing (2: narrow_relu, 1: narrow_full, 0: narrow with its clamp); bit 2 (kNoFix): the clamp
+  // starts at or above zp_y, so RDBPOT's fix is left out. One register for both (a flag of its own cost a spill per
+  // tile of rows).
+  int form;
   explicit Out(const eb_qs8_requant_params* rq)
       : zp(vdupq_n_s16(static_cast<int16_t>(rq->output_zero_point))),
         act_min(vdupq_n_s8(static_cast<int8_t>(rq->lo + rq->output_zero_point))),
@@ -184,6 +191,7 @@ struct Out {
     const int8_t lo = static_cast<int8_t>(rq->lo + rq->output_zero_point);
     const int8_t hi = static_cast<int8_t>(rq->hi + rq->output_zero_point);
     form = lo == -128 && hi == 127 ? (rq->output_zero_point == -128 ? 2 : 1) : 0;
+    if (rq->lo >= 0) form |= kNoFix;
   }
 };
 
@@ -275,13 +283,25 @@ inline __attribute__((always_inline)) void gemm_half4(size_t nc, size_t kc, cons
   }
   const int32x4_t m0 = vld1q_s32(header + kNR), m1 = vld1q_s32(header + kNR + 4);
   const int32x4_t nr0 = vld1q_s32(header + 3 * kNR), nr1 = vld1q_s32(header + 3 * kNR + 4);
-#define EB_MBQM(form, i) acc##i##0 = form(acc##i##0, m0, nr0), acc##i##1 = form(acc##i##1, m1, nr1)
-  if (flags & EB_GEMM_BLOCK_RSHIFT) {
-    EB_MBQM(mbqm_r, 0), EB_MBQM(mbqm_r, 1), EB_MBQM(mbqm_r, 2), EB_MBQM(mbqm_r, 3);
-  } else {
-    EB_MBQM(mbqm, 0), EB_MBQM(mbqm, 1), EB_MBQM(mbqm, 2), EB_MBQM(mbqm, 3);
+#define EB_ROWS(M) M(0), M(1), M(2), M(3)
+#define EB_Q(i) acc##i##0 = vqrdmulhq_s32(acc##i##0, m0), acc##i##1 = vqrdmulhq_s32(acc##i##1, m1)
+#define EB_FIX_R(i) acc##i##0 = fix_r(acc##i##0), acc##i##1 = fix_r(acc##i##1)
+#define EB_FIX(i) acc##i##0 = fix(acc##i##0, nr0), acc##i##1 = fix(acc##i##1, nr1)
+#define EB_SHIFT(i) acc##i##0 = vrshlq_s32(acc##i##0, nr0), acc##i##1 = vrshlq_s32(acc##i##1, nr1)
+  EB_ROWS(EB_Q);
+  if (!(out.form & kNoFix)) {
+    if (flags & EB_GEMM_BLOCK_RSHIFT) {
+      EB_ROWS(EB_FIX_R);
+    } else {
+      EB_ROWS(EB_FIX);
+    }
   }
-#undef EB_MBQM
+  EB_ROWS(EB_SHIFT);
+#undef EB_Q
+#undef EB_FIX_R
+#undef EB_FIX
+#undef EB_SHIFT
+#undef EB_ROWS
   const int16x8_t zp = out.zp;
   const int8x16_t act_min = out.act_min, act_max = out.act_max;
   const int form = out.form;
@@ -422,15 +442,26 @@ inline __attribute__((always_inline)) void gemm_rows(size_t nc, size_t kc, const
     const int32x4_t m2 = vld1q_s32(header + kNR + 8), m3 = vld1q_s32(header + kNR + 12);
     const int32x4_t nr0 = vld1q_s32(header + 3 * kNR), nr1 = vld1q_s32(header + 3 * kNR + 4);  // −right
     const int32x4_t nr2 = vld1q_s32(header + 3 * kNR + 8), nr3 = vld1q_s32(header + 3 * kNR + 12);
-#define EB_MBQM(form, i)                                                                                            \
-  acc##i##0 = form(acc##i##0, m0, nr0), acc##i##1 = form(acc##i##1, m1, nr1), acc##i##2 = form(acc##i##2, m2, nr2), \
-  acc##i##3 = form(acc##i##3, m3, nr3)
-    if (flags & EB_GEMM_BLOCK_RSHIFT) {
-      EB_MBQM(mbqm_r, 0), EB_MBQM(mbqm_r, 1), EB_MBQM(mbqm_r, 2), EB_MBQM(mbqm_r, 3);
-    } else {
-      EB_MBQM(mbqm, 0), EB_MBQM(mbqm, 1), EB_MBQM(mbqm, 2), EB_MBQM(mbqm, 3);
+#define EB_COLS(f, i) \
+  acc##i##0 = f(acc##i##0, 0), acc##i##1 = f(acc##i##1, 1), acc##i##2 = f(acc##i##2, 2), acc##i##3 = f(acc##i##3, 3)
+#define EB_Q(a, j) vqrdmulhq_s32(a, m##j)
+#define EB_FIX_R(a, j) fix_r(a)
+#define EB_FIX(a, j) fix(a, nr##j)
+#define EB_SHIFT(a, j) vrshlq_s32(a, nr##j)
+    EB_COLS(EB_Q, 0), EB_COLS(EB_Q, 1), EB_COLS(EB_Q, 2), EB_COLS(EB_Q, 3);
+    if (!(form & kNoFix)) {
+      if (flags & EB_GEMM_BLOCK_RSHIFT) {
+        EB_COLS(EB_FIX_R, 0), EB_COLS(EB_FIX_R, 1), EB_COLS(EB_FIX_R, 2), EB_COLS(EB_FIX_R, 3);
+      } else {
+        EB_COLS(EB_FIX, 0), EB_COLS(EB_FIX, 1), EB_COLS(EB_FIX, 2), EB_COLS(EB_FIX, 3);
+      }
     }
-#undef EB_MBQM
+    EB_COLS(EB_SHIFT, 0), EB_COLS(EB_SHIFT, 1), EB_COLS(EB_SHIFT, 2), EB_COLS(EB_SHIFT, 3);
+#undef EB_COLS
+#undef EB_Q
+#undef EB_FIX_R
+#undef EB_FIX
+#undef EB_SHIFT
     int8x16_t y0, y1, y2, y3;
     if (form & 2) {
 #define EB_ROW(i) narrow_relu(acc##i##0, acc##i##1, acc##i##2, acc##i##3, act_min)

@@ -94,7 +94,8 @@ def rows_of(rng: np.random.Generator, m: int, k: int, special: bool) -> np.ndarr
 
 
 # Tiles of the registered kernels: rows 4, 8; columns 16, 32; k steps 2, 4. 1 .. 3 tiles past each, primes, and the
-# MiniLM shapes scaled down.
+# MiniLM shapes scaled down; 130 rows of K = 2049 make two row groups on the AVX-512 path (qd8_gemm.cc kQd8GroupBytes:
+# 120 rows, then 10 in a short tile).
 SHAPES = [
     (1, 1, 1),
     (3, 5, 7),
@@ -107,6 +108,7 @@ SHAPES = [
     (32, 48, 384),
     (7, 1, 130),
     (2, 70, 2),
+    (130, 40, 2049),
 ]
 
 
