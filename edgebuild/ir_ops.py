@@ -478,6 +478,15 @@ class DynamicBatchMatmulFloatParams(OpParams, opcode=OpCode.DYNAMIC_BATCH_MATMUL
     alpha: float
 
 
+class AttentionFloatParams(OpParams, opcode=OpCode.ATTENTION, form="float"):
+    quantized: bool
+    alpha: float
+    q_perm: list[int]
+    k_perm: list[int]
+    v_perm: list[int]
+    y_perm: list[int]
+
+
 class SparseConv2dInt8Params(OpParams, opcode=OpCode.SPARSE_CONV2D, form="int8"):
     stride_h: int
     stride_w: int

@@ -667,6 +667,38 @@ OPS: tuple[OpDef, ...] = (
         doc="eqs. 14-16",
         since="1.4",
     ),
+    # issue 19: scaled dot-product attention in one op (the lowering's fusion, edgebuild/lower/fuse_attention.py):
+    # exactly BATCH_MATMUL(Q, Kᵀ, alpha) (or DYNAMIC_BATCH_MATMUL with `quantized`) -> ADD(mask) -> SOFTMAX ->
+    # BATCH_MATMUL(P, V), per head, the scores in the op's scratch. Each operand is its tensor permuted by its perm
+    # (Q = q.permute(q_perm) [..., L, D], likewise K [..., S, D], V [..., S, Dv], and y.permute(y_perm) = Y
+    # [..., L, Dv]), so the TRANSPOSE ops around attention are not needed; the mask broadcasts to [..., L, S].
+    OpDef(
+        "ATTENTION",
+        46,
+        "attention",
+        (
+            Form(
+                "float",
+                (
+                    Operand("q", "f32", "[..., L, D] after q_perm"),
+                    Operand("k", "f32", "[..., S, D] after k_perm"),
+                    Operand("v", "f32", "[..., S, Dv] after v_perm"),
+                    Operand("mask", "f32", "[..., L, S], dims of 1 broadcast", optional=True),
+                ),
+                (_y("f32", "[..., L, Dv] after y_perm"),),
+                (
+                    Param("quantized", "bool", doc="1: both products as DYNAMIC_BATCH_MATMUL (eqs. 14-16)"),
+                    Param("alpha", "f32", doc="the scores' scale"),
+                    Param("q_perm", count="rank"),
+                    Param("k_perm", count="rank"),
+                    Param("v_perm", count="rank"),
+                    Param("y_perm", count="rank"),
+                ),
+            ),
+        ),
+        doc="fused SDPA",
+        since="1.5",
+    ),
     OpDef(
         "SPARSE_CONV2D",
         70,

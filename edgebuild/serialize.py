@@ -16,8 +16,8 @@ from .optable import BY_OPCODE
 
 MAGIC = b"EBMODEL\0"
 VERSION_MAJOR = 1
-# 1.1: CODED_CONSTANTS; 1.2: DEPTHWISE_CONV2D; 1.3: issue 16 ops; 1.4: DYNAMIC_FULLY_CONNECTED, DYNAMIC_BATCH_MATMUL (issue 19). A file is written as the oldest minor that reads it (version_minor).
-VERSION_MINOR = 4
+# 1.1: CODED_CONSTANTS; 1.2: DEPTHWISE_CONV2D; 1.3: issue 16 ops; 1.4: DYNAMIC_FULLY_CONNECTED, DYNAMIC_BATCH_MATMUL (issue 19); 1.5: ATTENTION (issue 19). A file is written as the oldest minor that reads it (version_minor).
+VERSION_MINOR = 5
 ALIGN = 64
 
 HEADER = struct.Struct("<8sHHIIIQ")  # magic, major, minor, flags, section_count, crc32, file_size

@@ -33,6 +33,7 @@ CATEGORY_OPS = {
     "BMM": ("BATCH_MATMUL", "DYNAMIC_BATCH_MATMUL"),
     "add": ("ADD",),
     "softmax": ("SOFTMAX",),
+    "attention": ("ATTENTION",),  # the fused op: its products, mask add and softmax (lower/fuse_attention.py)
     "norm": ("LAYER_NORM",),
     "GELU": ("UNARY",),
     "transpose/reshape": ("TRANSPOSE", "RESHAPE"),

@@ -383,6 +383,9 @@ def _onnx_type(TP: Any, t: Tensor) -> int:
 
 def export_onnx(program: Program, *, io: str = "float") -> bytes:
     """The ONNX (QDQ) model of a Program (as read back from a .ebm); see the module docstring."""
+    from ..lower.fuse_attention import unfused_program
+
+    program = unfused_program(program)  # the format has no fused attention op: its ops, the same values
     from .onnx_float import Writer
 
     return Writer(program, io).write()

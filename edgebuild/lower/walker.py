@@ -30,6 +30,7 @@ from .context import (
     source_line,
 )
 from .fold_pad import fold_pads
+from .fuse_attention import fuse_attention as fuse_attention_ops
 from .registry import DYNAMIC_LOWERINGS, FLOAT_LOWERINGS, LOWERINGS
 
 REASON_NO_INT8 = "no int8 kernel"
@@ -134,7 +135,11 @@ def _graph_input(ctx: LoweringContext, node: Node) -> None:
     ctx.program.inputs.append(ctx.values[node])
 
 
-def lower_graph(gm: GraphModule, name: str = "model", float_layers: Iterable[str] = ()) -> Program:
+def lower_graph(
+    gm: GraphModule, name: str = "model", float_layers: Iterable[str] = (), fuse_attention: bool = True
+) -> Program:
+    """The IR of the q/dq graph `gm` (lower/__init__.py). fuse_attention: attention's op chains become ATTENTION ops
+    (lower/fuse_attention.py; the same output bits either way)."""
     from . import ops  # noqa: F401  (registers the lowerings)
     from .ops.quantize import dequantize_output, lower_quantize
 
@@ -295,6 +300,8 @@ def lower_graph(gm: GraphModule, name: str = "model", float_layers: Iterable[str
     if not prog.outputs:
         raise EdgebuildError("the model has no outputs")
     fold_pads(prog)  # F.pad before a convolution -> the convolution's padding (fold_pad.py)
+    if fuse_attention:
+        fuse_attention_ops(prog)  # BMM -> ADD mask -> SOFTMAX -> BMM -> one ATTENTION op (fuse_attention.py)
     prog.metadata["model"] = name
     prog.metadata["ops"] = [{"name": op.name, "aten": op.aten, "source": op.source} for op in prog.ops]
     prog.metadata["float_ops"] = float_ops

@@ -51,11 +51,12 @@ enum Opcode : uint32_t {
   kOpEmbedding = 43,
   kOpDynamicFullyConnected = 44,
   kOpDynamicBatchMatmul = 45,
+  kOpAttention = 46,
   kOpSparseConv2d = 70,
   kOpSparseFullyConnected = 71,
 };
 
-constexpr uint32_t kOpCount = 38;  // ops in the table (dense indices 0..kOpCount-1)
+constexpr uint32_t kOpCount = 39;  // ops in the table (dense indices 0..kOpCount-1)
 
 // Dense index of an opcode in kOpInfo / kOpImpls, or -1 for an opcode this runtime does not know.
 inline int32_t op_index(uint32_t opcode) {
@@ -96,8 +97,9 @@ inline int32_t op_index(uint32_t opcode) {
     case kOpEmbedding: return 33;
     case kOpDynamicFullyConnected: return 34;
     case kOpDynamicBatchMatmul: return 35;
-    case kOpSparseConv2d: return 36;
-    case kOpSparseFullyConnected: return 37;
+    case kOpAttention: return 36;
+    case kOpSparseConv2d: return 37;
+    case kOpSparseFullyConnected: return 38;
     default: return -1;
   }
 }
@@ -411,6 +413,14 @@ struct DynamicBatchMatmulFloatParams {
   int32_t transpose_b;
   float alpha;
 };
+struct AttentionFloatParams {
+  int32_t quantized;  // 1: both products as DYNAMIC_BATCH_MATMUL (eqs. 14-16)
+  float alpha;  // the scores' scale
+  int32_t q_perm[EB_MAX_RANK];  // one per dim of input 0
+  int32_t k_perm[EB_MAX_RANK];  // one per dim of input 0
+  int32_t v_perm[EB_MAX_RANK];  // one per dim of input 0
+  int32_t y_perm[EB_MAX_RANK];  // one per dim of input 0
+};
 struct SparseConv2dInt8Params {
   int32_t stride_h;
   int32_t stride_w;
@@ -490,6 +500,7 @@ union OpParams {
   EmbeddingFloatParams embedding_float;
   DynamicFullyConnectedFloatParams dynamic_fully_connected_float;
   DynamicBatchMatmulFloatParams dynamic_batch_matmul_float;
+  AttentionFloatParams attention_float;
   SparseConv2dInt8Params sparse_conv2d_int8;
   SparseFullyConnectedInt8Params sparse_fully_connected_int8;
 };
@@ -1160,6 +1171,22 @@ inline bool decode_dynamic_batch_matmul_float(const int32_t* p, uint32_t n, uint
   (void)k;
   return true;
 }
+inline bool decode_attention_float(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
+  AttentionFloatParams& o = out->attention_float;
+  (void)p, (void)rank, (void)inputs, (void)o;
+  if (rank > EB_MAX_RANK) return e->count(n, 0);
+  if (n != 2 + 4 * rank) return e->count(n, 2 + 4 * rank);
+  uint32_t k = 0;
+  o.quantized = p[k++];
+  if (o.quantized != 0 && o.quantized != 1) return e->range("quantized", o.quantized, 0, 1);
+  memcpy(&o.alpha, &p[k++], sizeof(float));
+  for (uint32_t d = 0; d < rank; ++d) o.q_perm[d] = p[k++];
+  for (uint32_t d = 0; d < rank; ++d) o.k_perm[d] = p[k++];
+  for (uint32_t d = 0; d < rank; ++d) o.v_perm[d] = p[k++];
+  for (uint32_t d = 0; d < rank; ++d) o.y_perm[d] = p[k++];
+  (void)k;
+  return true;
+}
 inline bool decode_sparse_conv2d_int8(const int32_t* p, uint32_t n, uint32_t rank, uint32_t inputs, OpParams* out, ParamError* e) {
   SparseConv2dInt8Params& o = out->sparse_conv2d_int8;
   (void)p, (void)rank, (void)inputs, (void)o;
@@ -1253,6 +1280,7 @@ inline constexpr OpInfo kOpInfo[kOpCount] = {
     {kOpEmbedding, "EMBEDDING", false, {{false, 0, 0, 0, 0, NULL}, {true, 2, 1, 0, 0x0u, decode_embedding_float}}},
     {kOpDynamicFullyConnected, "DYNAMIC_FULLY_CONNECTED", false, {{false, 0, 0, 0, 0, NULL}, {true, 4, 1, 2, 0x8u, decode_dynamic_fully_connected_float}}},
     {kOpDynamicBatchMatmul, "DYNAMIC_BATCH_MATMUL", false, {{false, 0, 0, 0, 0, NULL}, {true, 2, 1, 2, 0x0u, decode_dynamic_batch_matmul_float}}},
+    {kOpAttention, "ATTENTION", false, {{false, 0, 0, 0, 0, NULL}, {true, 4, 1, -1, 0x8u, decode_attention_float}}},
     {kOpSparseConv2d, "SPARSE_CONV2D", false, {{true, 7, 1, 15, 0x4u, decode_sparse_conv2d_int8}, {false, 0, 0, 0, 0, NULL}}},
     {kOpSparseFullyConnected, "SPARSE_FULLY_CONNECTED", false, {{true, 7, 1, 4, 0x4u, decode_sparse_fully_connected_int8}, {false, 0, 0, 0, 0, NULL}}},
 };
@@ -1302,6 +1330,7 @@ extern const OpImpl kOpImplLayerNorm;  // ops/layer_norm.cc
 extern const OpImpl kOpImplEmbedding;  // ops/embedding.cc
 extern const OpImpl kOpImplDynamicFullyConnected;  // ops/dynamic_fully_connected.cc
 extern const OpImpl kOpImplDynamicBatchMatmul;  // ops/dynamic_batch_matmul.cc
+extern const OpImpl kOpImplAttention;  // ops/attention.cc
 extern const OpImpl kOpImplSparseConv2d;  // ops/sparse_conv2d.cc
 extern const OpImpl kOpImplSparseFullyConnected;  // ops/sparse_fully_connected.cc
 
@@ -1486,6 +1515,11 @@ inline const OpImpl* const kOpImpls[kOpCount] = {
 #endif
 #if !defined(EB_LEAN) || defined(EB_LEAN_OP_DYNAMIC_BATCH_MATMUL)
     &kOpImplDynamicBatchMatmul,
+#else
+    NULL,
+#endif
+#if !defined(EB_LEAN) || defined(EB_LEAN_OP_ATTENTION)
+    &kOpImplAttention,
 #else
     NULL,
 #endif

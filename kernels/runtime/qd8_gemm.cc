@@ -77,13 +77,21 @@ void pack_blocks(const Qd8Kernel& k, const int8_t* w, const float* w_scale, cons
   }
 }
 
+// Quantizes `rows` rows of x (row stride x_stride) into the tile a (padding K to kc) and multiplies them by packed
+// into y (row stride y_stride).
+void tile_strided(const Qd8Kernel& k, size_t kc, const float* x, size_t x_stride, size_t K, size_t rows, uint8_t* a,
+                  size_t a_stride, eb_qd8_row_params* params, const uint8_t* packed, float* y, size_t y_stride,
+                  size_t N, float lo, float hi) {
+  const size_t pad = (kc - K) * k.a_elem;
+  k.quantize(rows, K, x, x_stride, a, a_stride, params);
+  for (size_t r = 0; pad != 0 && r < rows; ++r) memset(a + r * a_stride + K * k.a_elem, 0, pad);
+  k.gemm(rows, N, kc, a, a_stride, params, packed, y, y_stride, lo, hi);
+}
+
 // Quantizes rows [row0, row0 + rows) of x [M, K] into the tile a (padding K to kc) and multiplies them by packed.
 void tile(const Qd8Kernel& k, size_t kc, const float* x, size_t K, size_t rows, uint8_t* a, size_t a_stride,
           eb_qd8_row_params* params, const uint8_t* packed, float* y, size_t N, float lo, float hi) {
-  const size_t pad = (kc - K) * k.a_elem;
-  k.quantize(rows, K, x, K, a, a_stride, params);
-  for (size_t r = 0; pad != 0 && r < rows; ++r) memset(a + r * a_stride + K * k.a_elem, 0, pad);
-  k.gemm(rows, N, kc, a, a_stride, params, packed, y, N, lo, hi);
+  tile_strided(k, kc, x, K, K, rows, a, a_stride, params, packed, y, N, N, lo, hi);
 }
 
 struct Qd8Job {
@@ -280,10 +288,12 @@ void quantize_b(const float* b, size_t K, size_t N, int32_t transpose_b, float a
   if (!transpose_b) {
     for (size_t t = 0; t < K; ++t) {
       const float* row = b + t * N;
-      for (size_t c = 0; c < N; ++c) {
+      for (size_t c = 0; c < N; ++c) {  // select after the rounding and the clamps: the loop vectorizes
         float r = row[c] * inv[c];
-        r = bad[c] == 0.0f ? (r + kRound) - kRound : 0.0f;
-        qb[c * K + t] = (int8_t)(r < -127.0f ? -127.0f : (r > 127.0f ? 127.0f : r));
+        r = (r + kRound) - kRound;
+        r = r < -127.0f ? -127.0f : r;
+        r = r > 127.0f ? 127.0f : r;
+        qb[c * K + t] = (int8_t)(bad[c] == 0.0f ? (int32_t)r : 0);  // a finite column's r is an integer in ±127
       }
     }
   } else {
@@ -351,6 +361,43 @@ void run_qd8_bmm(eb_model* m, const OpPlan& plan, const float* a, const float* b
   if (batch == 0 || M == 0 || N == 0) return;
   BmmJob j = {m, &plan, a, b, y, M, N, K, transpose_b, alpha};
   parallel_for(m, batch, bmm_task, &j);  // one batch (attention head) per task: disjoint outputs, any thread count
+}
+
+// ---- ATTENTION (ops/attention.cc): one head's two products, each B quantized (16) and packed once per head ----
+
+size_t qd8_b_work_bytes(size_t N, size_t K) {
+  return round_up(N * K, 64) + 4 * round_up(N * sizeof(float), 64);  // q_b [N, K] | w_scale | cmax | bad | inv
+}
+
+size_t qd8_b_packed_bytes(const Qd8Kernel& k, size_t N, size_t K) {
+  return round_up(N, k.nr) / k.nr * eb_qd8_block_bytes(k.nr, round_up(K, k.kr), k.w_elem);
+}
+
+size_t qd8_a_tile_bytes(const Qd8Kernel& k, size_t K) {
+  return params_bytes(k) + k.mr * a_stride_of(k, round_up(K, k.kr));
+}
+
+void qd8_pack_b(const Qd8Kernel& k, const float* b, size_t K, size_t N, int32_t transpose_b, float alpha, uint8_t* work,
+                uint8_t* packed) {
+  const size_t f = round_up(N * sizeof(float), 64), kc = round_up(K, k.kr);
+  int8_t* qb = reinterpret_cast<int8_t*>(work);
+  float* sb = reinterpret_cast<float*>(work + round_up(N * K, 64));
+  float* cmax = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(sb) + f);
+  float* bad = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(cmax) + f);
+  float* inv = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(bad) + f);
+  quantize_b(b, K, N, transpose_b, alpha, cmax, bad, inv, qb, sb);
+  pack_blocks(k, qb, sb, NULL, N, K, kc, eb_qd8_block_bytes(k.nr, kc, k.w_elem), packed);
+}
+
+void qd8_rows(const Qd8Kernel& k, const float* x, size_t x_stride, size_t rows, size_t K, uint8_t* a_tile,
+              const uint8_t* packed, float* y, size_t y_stride, size_t N) {
+  const size_t kc = round_up(K, k.kr);
+  for (size_t row0 = 0; row0 < rows; row0 += k.mr) {
+    const size_t n = rows - row0 < k.mr ? rows - row0 : k.mr;
+    tile_strided(k, kc, x + row0 * x_stride, x_stride, K, n, a_tile + params_bytes(k), a_stride_of(k, kc),
+                 reinterpret_cast<eb_qd8_row_params*>(a_tile), packed, y + row0 * y_stride, y_stride, N, -INFINITY,
+                 INFINITY);
+  }
 }
 
 }  // namespace eb

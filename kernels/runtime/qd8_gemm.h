@@ -54,6 +54,19 @@ eb_status plan_qd8_bmm(OpPlan& plan, PlanContext& ctx, const Qd8Kernel& k, size_
 void run_qd8_bmm(eb_model* m, const OpPlan& plan, const float* a, const float* b, float* y, size_t batch, size_t M,
                  size_t N, size_t K, int32_t transpose_b, float alpha);
 
+// ATTENTION (issue 19, ops/attention.cc): DYNAMIC_BATCH_MATMUL's steps for one batch, so the op quantizes each
+// head's K and V once and multiplies blocks of query rows. qd8_pack_b quantizes B = b (b [K, N]) or bᵀ (b [N, K],
+// transpose_b) per column (16), w_scale = s_b · alpha, and packs it into `packed` (qd8_b_packed_bytes), using `work`
+// (qd8_b_work_bytes); qd8_rows: y [rows, N] = (15) of x [rows, K] (rows quantized by (14)), row strides given, with
+// a_tile (qd8_a_tile_bytes) for one tile of quantized rows. The same kernels and bits as run_qd8_bmm.
+size_t qd8_b_work_bytes(size_t N, size_t K);
+size_t qd8_b_packed_bytes(const Qd8Kernel& k, size_t N, size_t K);
+size_t qd8_a_tile_bytes(const Qd8Kernel& k, size_t K);
+void qd8_pack_b(const Qd8Kernel& k, const float* b, size_t K, size_t N, int32_t transpose_b, float alpha, uint8_t* work,
+                uint8_t* packed);
+void qd8_rows(const Qd8Kernel& k, const float* x, size_t x_stride, size_t rows, size_t K, uint8_t* a_tile,
+              const uint8_t* packed, float* y, size_t y_stride, size_t N);
+
 }  // namespace eb
 
 #endif  // EDGEBUILD_RUNTIME_QD8_GEMM_H_

@@ -167,9 +167,9 @@ def test_sdpa_masks_float(case: tuple[tuple[int, ...], ...], kind: str, computed
         m = Fn(lambda s, q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=s.c0), mask)
         inputs = (q, k, v)
     prog, (got,) = run_float(m, inputs)
-    assert prog.op_counts().get("SOFTMAX") == 1 and prog.op_counts().get("BATCH_MATMUL") == 2, (
-        prog.op_counts()
-    )
+    # one ATTENTION (lower/fuse_attention.py) where the mask broadcasts along S, else the ops themselves
+    c = prog.op_counts()
+    assert c.get("ATTENTION") == 1 or (c.get("SOFTMAX") == 1 and c.get("BATCH_MATMUL") == 2), c
     np.testing.assert_allclose(got, m(*inputs).numpy(), atol=1e-5, rtol=1e-4)
 
 

@@ -117,9 +117,11 @@ def test_minilm(runner_for: Callable[[str], Path], tmp_path: Path) -> None:
     ids, mask = tokenize(tok, sentences)
     result = build_expecting(model, calib, tmp_path)
     dynamic = result.report["activations"]["dynamic_layers"]
-    # 36 linear layers and the 6 self-attention modules, whose two products each are DYNAMIC_BATCH_MATMUL
+    # 36 linear layers and the 6 self-attention modules, whose two products each are DYNAMIC_BATCH_MATMUL, fused with
+    # the mask add, the softmax and the heads' transposes into one ATTENTION op per layer (lower/fuse_attention.py)
     assert len(dynamic) == 42 and result.report["ops"].get("DYNAMIC_FULLY_CONNECTED") == 36
-    assert result.report["ops"].get("DYNAMIC_BATCH_MATMUL") == 12
+    assert result.report["ops"].get("ATTENTION") == 6 and "DYNAMIC_BATCH_MATMUL" not in result.report["ops"]
+    assert "SOFTMAX" not in result.report["ops"] and "TRANSPOSE" not in result.report["ops"]
     assert "FULLY_CONNECTED" not in result.report["ops"] and "QUANTIZE" not in result.report["ops"]
     samples = [[ids[i : i + 1], mask[i : i + 1]] for i in range(len(sentences))]
     ours = np.concatenate([o[0] for o in run_artifact(result, samples, runner_for, tmp_path)])

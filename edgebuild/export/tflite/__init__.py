@@ -62,6 +62,9 @@ __all__ = ["export_tflite", "tflite_activation_range", "tflite_padding"]
 
 def export_tflite(program: Program, *, io: str = "float") -> bytes:
     """The .tflite flatbuffer of a Program (as read back from a .ebm); see the module docstring."""
+    from ...lower.fuse_attention import unfused_program
+
+    program = unfused_program(program)  # the format has no fused attention op: its ops, the same values
     w = Writer(program, io)
     write_ops(program, "TFLite", w.handlers())
     for tid in program.inputs:

@@ -23,7 +23,7 @@ extern "C" {
 // Format version this runtime reads (docs/artifact.md): any minor of this major.
 #define EB_FORMAT_VERSION_MAJOR 1
 // 1.1 adds CODED_CONSTANTS, 1.2 DEPTHWISE_CONV2D, 1.3 the generic ops of issue 16 (docs/artifact.md)
-#define EB_FORMAT_VERSION_MINOR 4
+#define EB_FORMAT_VERSION_MINOR 5
 
 #define EB_MAX_RANK 6
 // eb_model_open_memory needs the buffer at an address that is a multiple of this (int32 constants are read in place).
