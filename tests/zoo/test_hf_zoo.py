@@ -56,7 +56,9 @@ XFAIL: dict[str, str] = {
     "efficientnet": INT8_LOSS,
     "regnet": INT8_LOSS,
     # 0.9927 -> 0.9896 when SOFTMAX and LAYER_NORM moved to float32 arithmetic (issue 19; its all-float build stays at
-    # cosine 1.0000): int8 noise at the bound, under investigation (the closing note of issue 19 says what was found)
+    # cosine 1.0000): int8 noise at the bound. One dynamic code on a rounding tie (42.5) flips with a 1-ulp layer norm
+    # change and the int8 layers after it amplify it; nudging the layer norms' gamma by ±1 ulp moves this 4-sample
+    # figure over 0.988-0.995 with the old kernels and the new alike (mean 0.9915 both), every op within its bound.
     "mobilevit": INT8_LOSS,
 }
 
