@@ -9,12 +9,14 @@ Bounds (u = 2^-24, float32's unit roundoff):
 - log_softmax: y = t - log(s), t = x - max exact or 1 rounding in both; torch's log(s) carries n·u relative error of
   its sum, i.e. n·u absolute: |ours - torch| <= n·u·(1 + |y|) + ulp.
 - norms: float32 sums over 16 partials (n/16 + 4 roundings each), the corrected two-pass variance, one rounding per
-  MUL/ADD; torch accumulates in float too (n·u relative on the variance, half that on 1/sqrt), times |y| ~ a few:
-  |ours - torch| <= 8·n·u·(1 + |y|) (n the normalized count).
+  MUL/ADD: against the same module run in float64, |ours - exact| <= 8·n·u·(1 + |y|) (n the normalized count, at
+  least 4). Not against torch's float32 norms: over 2 elements whose variance is near eps they are off by ~6e-5
+  relative (hypothesis found one), ours by 2e-7.
 """
 
 from __future__ import annotations
 
+import copy
 import subprocess
 from pathlib import Path
 
@@ -129,8 +131,12 @@ def test_norms_match_torch(n: int, cg: tuple[int, int], h: int, w: int, k: int, 
     got, counts = _run(m, x)
     assert counts.get("LAYER_NORM") == 3, counts  # layer, group, instance; batch norm is MUL + ADD
     counts_n = [int(np.prod(shape[4 - k :])), c // groups * h * w, h * w, 1]
-    for i, (g, want) in enumerate(zip(got, m(x))):
-        wv = want.detach().numpy()
+    # Against float64 arithmetic: torch's float32 layer norm is itself off by up to ~6e-5 relative (a norm over 2
+    # elements whose variance is near eps), more than this bound, while edgebuild's stays within it.
+    with torch.no_grad():
+        exact = copy.deepcopy(m).double()(x.double())
+    for i, (g, want) in enumerate(zip(got, exact)):
+        wv = want.numpy()
         bound = 8 * max(counts_n[i], 4) * U * (1 + np.abs(wv))
         assert (np.abs(g - wv) <= bound).all(), (i, np.abs(g - wv).max())
 

@@ -162,3 +162,37 @@ def test_float_ops_reason_defaults_unchanged() -> None:
     prog = lower_graph(qgm, float_layers=("a",))
     reasons = {e["reason"] for e in prog.metadata["float_ops"]}
     assert reasons and reasons <= {REASON_FORCED, REASON_NOT_QUANTIZED}, reasons
+
+
+class _ConvBn(nn.Module):
+    """A batch norm straight after a convolution (folded by prepare), and one after a ReLU (left to lower)."""
+
+    def __init__(self, relu: bool) -> None:
+        super().__init__()
+        self.conv, self.bn, self.relu = nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4), relu
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        return self.bn(torch.relu(y) if self.relu else y)
+
+
+def test_conv_bn_fold_runs_only_where_a_convolution_feeds_the_batch_norm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """convert_pt2e's conv-bn fold costs ~20 s per build (it exports ~100 patterns); edgebuild skips it when no batch
+    norm has a convolution right above it, and runs it otherwise (a QAT graph's conv, / scale, + bias, bn)."""
+    from torchao.quantization.pt2e import quantize_pt2e as qp
+
+    calls: list[int] = []
+    monkeypatch.setattr(qp, "_fold_conv_bn_qat", lambda m: calls.append(1) or m)
+    x = torch.randn(1, 3, 4, 4)
+    quantize_model(_export(_ConvBn(relu=True), (x,)), [(x,)])
+    assert calls == []  # the batch norm follows a ReLU: nothing to fold, the step was skipped
+    conv = torch.fx.Graph()
+    inp = conv.placeholder("x")
+    c = conv.call_function(torch.ops.aten.conv2d.default, (inp,))
+    d = conv.call_function(torch.ops.aten.div.Tensor, (c, 2.0))
+    bn = conv.call_function(torch.ops.aten._native_batch_norm_legit_no_training.default, (d,))
+    r = conv.call_function(torch.ops.aten.relu.default, (inp,))
+    bn2 = conv.call_function(torch.ops.aten._native_batch_norm_legit_no_training.default, (r,))
+    from edgebuild.quantize import _conv_feeds
+
+    assert _conv_feeds(bn) and not _conv_feeds(bn2)
