@@ -408,8 +408,22 @@ def _wide_ranges(prepared: GraphModule) -> dict[str, str]:
 
 # The ops between a convolution and the batch norm torchao's convert folds into it (a QAT graph's conv, / scale,
 # + bias, and the q / dq around them): a batch norm with none of those chains above it has nothing to fold.
-_CONV_OPS = ("aten.conv1d", "aten.conv2d", "aten.conv_transpose1d", "aten.conv_transpose2d", "aten.convolution")
-_FOLD_PATH_OPS = ("aten.div", "aten.add", "aten.mul", "quantize_per", "dequantize_per", "aten.reshape", "aten.view")
+_CONV_OPS = (
+    "aten.conv1d",
+    "aten.conv2d",
+    "aten.conv_transpose1d",
+    "aten.conv_transpose2d",
+    "aten.convolution",
+)
+_FOLD_PATH_OPS = (
+    "aten.div",
+    "aten.add",
+    "aten.mul",
+    "quantize_per",
+    "dequantize_per",
+    "aten.reshape",
+    "aten.view",
+)
 
 
 def _conv_feeds(bn: Node) -> bool:

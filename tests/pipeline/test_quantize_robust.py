@@ -176,7 +176,9 @@ class _ConvBn(nn.Module):
         return self.bn(torch.relu(y) if self.relu else y)
 
 
-def test_conv_bn_fold_runs_only_where_a_convolution_feeds_the_batch_norm(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_conv_bn_fold_runs_only_where_a_convolution_feeds_the_batch_norm(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """convert_pt2e's conv-bn fold costs ~20 s per build (it exports ~100 patterns); edgebuild skips it when no batch
     norm has a convolution right above it, and runs it otherwise (a QAT graph's conv, / scale, + bias, bn)."""
     from torchao.quantization.pt2e import quantize_pt2e as qp
