@@ -95,6 +95,31 @@ double f64_log(double s) {
 
 inline bool is_nan(float v) { return v != v; }
 
+// SUM / MEAN when the innermost axis is kept (mean pooling over a sequence: [1, L, D] over L): up to 64 neighbouring
+// outputs at a time, each a double sum of its elements in the reference's order (so the same bits), reading rows of
+// the input instead of one strided element per step.
+void sum_inner_kept(int32_t func, const Walk& w, const float* input, float* yf) {
+  const size_t inner = w.kdim[w.kept - 1];
+  Walk outer = w;  // the kept axes before the innermost: one row of `inner` outputs each
+  outer.kept -= 1;
+  outer.outputs = inner == 0 ? 0 : w.outputs / inner;
+  for_each_output(outer, [&](size_t oo, size_t base) {
+    for (size_t j0 = 0; j0 < inner; j0 += 64) {
+      const size_t nb = inner - j0 < 64 ? inner - j0 : 64;
+      double acc[64];
+      for (size_t j = 0; j < nb; ++j) acc[j] = 0.0;
+      size_t ridx[kMaxRank] = {0, 0, 0, 0, 0, 0};
+      size_t off = base + j0;
+      for (size_t i = 0; i < w.count; ++i) {
+        for (size_t j = 0; j < nb; ++j) acc[j] += (double)input[off + j];
+        off = (size_t)((ptrdiff_t)off + step(w.reduced, w.rdim, w.rstride, ridx));
+      }
+      for (size_t j = 0; j < nb; ++j)
+        yf[oo * inner + j0 + j] = (float)(func == EB_REDUCE_FUNC_SUM ? acc[j] : acc[j] / (double)w.count);
+    }
+  });
+}
+
 }  // namespace
 
 extern "C" void eb_xx_reduce_ref(int32_t func, size_t rank, const int32_t* dims, uint32_t axes, float correction,
@@ -102,6 +127,8 @@ extern "C" void eb_xx_reduce_ref(int32_t func, size_t rank, const int32_t* dims,
   const Walk w = make_walk(rank, dims, axes);
   float* yf = static_cast<float*>(output);
   int32_t* yi = static_cast<int32_t*>(output);
+  if ((func == EB_REDUCE_FUNC_SUM || func == EB_REDUCE_FUNC_MEAN) && w.kept > 0 && w.kstride[w.kept - 1] == 1)
+    return sum_inner_kept(func, w, input, yf);
   for_each_output(w, [&](size_t o, size_t base) {
     switch (func) {
       case EB_REDUCE_FUNC_SUM:
