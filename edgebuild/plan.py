@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .ir import Program
+from .ir import OpCode, Program
 
 ALIGN = 64  # every arena tensor starts on a cache line; SIMD loads never straddle an allocation
 
@@ -45,13 +45,54 @@ def tensor_lifetimes(program: Program) -> list[Lifetime]:
     ]
 
 
+def reshape_aliases(program: Program) -> dict[int, int]:
+    """Arena tensor -> the tensor whose bytes it shares: a RESHAPE's output is its input's bytes under new dims (no
+    tensor is written after the op that makes it, so the two can share one allocation that lives as long as either).
+    Chains resolve to their first tensor."""
+    alias: dict[int, int] = {}
+    for op in program.ops:
+        if op.opcode != OpCode.RESHAPE:
+            continue
+        x, y = op.inputs[0], op.outputs[0]
+        tx, ty = program.tensors[x], program.tensors[y]
+        if tx.data is not None or ty.data is not None or tx.nbytes != ty.nbytes:
+            continue
+        alias[y] = alias.get(x, x)
+    return alias
+
+
+def _groups(lifetimes: list[Lifetime], alias: dict[int, int]) -> list[Lifetime]:
+    """One lifetime per allocation: aliased tensors merged into their root's (first write to last read of any)."""
+    merged: dict[int, Lifetime] = {}
+    for lt in lifetimes:
+        root = alias.get(lt.tensor, lt.tensor)
+        have = merged.get(root)
+        merged[root] = (
+            Lifetime(root, lt.first, lt.last, lt.size)
+            if have is None
+            else Lifetime(root, min(have.first, lt.first), max(have.last, lt.last), max(have.size, lt.size))
+        )
+    return list(merged.values())
+
+
+def lower_bound(program: Program, lifetimes: list[Lifetime], alias: dict[int, int]) -> int:
+    """The largest sum of simultaneously live allocations: no plan can use less."""
+    groups = _groups(lifetimes, alias)
+    bound = 0
+    for step in range(-1, len(program.ops) + 1):
+        bound = max(bound, sum(g.size for g in groups if g.first <= step <= g.last))
+    return bound
+
+
 def plan_arena(program: Program, *, reuse: bool = True) -> ArenaPlan:
-    """Assign arena offsets: greedy by size (largest first, lowest offset that fits beside every tensor whose
-    lifetime overlaps). `reuse=False` gives every tensor its own bytes, so all intermediates stay readable."""
+    """Assign arena offsets: greedy by size (largest first, lowest offset that fits beside every allocation whose
+    lifetime overlaps); a RESHAPE's output shares its input's allocation (reshape_aliases: the op copies nothing).
+    `reuse=False` gives every tensor its own bytes, so all intermediates stay readable."""
     lifetimes = tensor_lifetimes(program)
+    alias = reshape_aliases(program) if reuse else {}
     placed: list[tuple[int, int, Lifetime]] = []  # (offset, end, lifetime)
     arena = 0
-    for lt in sorted(lifetimes, key=lambda x: (-x.size, x.first, x.tensor)):
+    for lt in sorted(_groups(lifetimes, alias), key=lambda x: (-x.size, x.first, x.tensor)):
         offset = 0
         if reuse:
             busy = sorted(
@@ -66,9 +107,7 @@ def plan_arena(program: Program, *, reuse: bool = True) -> ArenaPlan:
         placed.append((offset, offset + lt.size, lt))
         program.tensors[lt.tensor].offset = offset
         arena = max(arena, offset + lt.size)
+    for t, root in alias.items():
+        program.tensors[t].offset = program.tensors[root].offset
     program.arena_bytes = arena
-
-    bound = 0
-    for step in range(-1, len(program.ops) + 1):
-        bound = max(bound, sum(lt.size for lt in lifetimes if lt.first <= step <= lt.last))
-    return ArenaPlan(arena, bound, tuple(lifetimes))
+    return ArenaPlan(arena, lower_bound(program, lifetimes, alias), tuple(lifetimes))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..plan import tensor_lifetimes
+from ..plan import lower_bound, reshape_aliases, tensor_lifetimes
 from ..serialize import HEADER, SECTION, Section, read_artifact
 
 HTML = "report.html"
@@ -37,9 +37,13 @@ def arena_analysis(data: bytes) -> dict[str, Any]:
     """Planned arena, its lower bound and every arena tensor's lifetime × offset (the arena timeline)."""
     program = read_artifact(data)
     lifetimes = tensor_lifetimes(program)
-    bound = 0
-    for step in range(-1, len(program.ops) + 1):
-        bound = max(bound, sum(lt.size for lt in lifetimes if lt.first <= step <= lt.last))
+    # RESHAPE outputs placed on their input's bytes share one allocation (plan_arena): counted once
+    shared = {
+        t: r
+        for t, r in reshape_aliases(program).items()
+        if program.tensors[t].offset == program.tensors[r].offset
+    }
+    bound = lower_bound(program, lifetimes, shared)
     timeline = [
         {
             "tensor": lt.tensor,
