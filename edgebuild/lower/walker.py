@@ -10,6 +10,7 @@ An op with neither is collected, and the build stops with every such op, its cou
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -290,7 +291,10 @@ def lower_graph(
             note_unsupported(node)
 
     if not unsupported and blocked:
+        stuck = {node for node, _ in blocked}
         for node, _ in blocked:
+            if node.target is operator.getitem and node.args[0] in stuck:
+                continue  # the part of a tuple whose op is listed itself
             note_unsupported(node, "its inputs or output are not int8 (the quantizer did not annotate it) and it "
                              "has no float form")  # fmt: skip
     if unsupported:
