@@ -37,6 +37,17 @@ _VIT = {
 }
 
 
+# CLIP's and SigLIP's vision towers (SigLIP has no initializer_range: its own init)
+_VISION_TOWER = {
+    "hidden_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "intermediate_size": 128,
+    "image_size": IMAGE,
+    "patch_size": 8,
+}
+
+
 def _vision(cls: str, cfg: str, seed: int, field: str = "logits", **config: Any) -> Callable[[], nn.Module]:
     return lambda: _Vision(_hf(cls, cfg, seed, **config), field)
 
@@ -237,6 +248,175 @@ VISION = [
     ),
 ]
 
+VISION += [
+    HFModel(
+        "swinv2",
+        "vision",
+        _vision(
+            "Swinv2ForImageClassification",
+            "Swinv2Config",
+            33,
+            image_size=IMAGE,
+            patch_size=4,
+            embed_dim=16,
+            depths=[1, 1],
+            num_heads=[2, 4],
+            window_size=4,
+            num_labels=16,
+            initializer_range=INIT,
+        ),
+        _images(IMAGE),
+        "logits",
+    ),
+    HFModel(
+        "mobilevitv2",
+        "vision",
+        _vision(
+            "MobileViTV2ForImageClassification",
+            "MobileViTV2Config",
+            35,
+            image_size=64,  # downsamples 32x; at 32 px its unfold has no 2x2 patch
+            width_multiplier=0.25,
+            n_attn_blocks=[1, 1, 1],
+            num_labels=16,
+            initializer_range=INIT,
+            kaiming=True,
+        ),
+        _images(64),
+        "logits",
+    ),
+    HFModel(
+        "dinov2",
+        "vision",
+        _vision("Dinov2Model", "Dinov2Config", 36, field="last_hidden_state", **_VIT),
+        _images(IMAGE),
+        "last_hidden_state",
+    ),
+    HFModel(
+        "beit",
+        "vision",
+        _vision("BeitForImageClassification", "BeitConfig", 37, num_labels=16, use_relative_position_bias=True, **_VIT),
+        _images(IMAGE),
+        "logits",
+    ),
+    HFModel(
+        "data2vec_vision",
+        "vision",
+        _vision("Data2VecVisionForImageClassification", "Data2VecVisionConfig", 38, num_labels=16, **_VIT),
+        _images(IMAGE),
+        "logits",
+    ),
+    HFModel(
+        "cvt",
+        "vision",
+        _vision(
+            "CvtForImageClassification",
+            "CvtConfig",
+            39,
+            patch_sizes=[7, 3],
+            patch_stride=[4, 2],
+            patch_padding=[2, 1],
+            embed_dim=[16, 32],
+            num_heads=[1, 2],
+            depth=[1, 2],  # transformers indexes stage s's drop-path rates by s: stage 1 needs 2 layers
+            mlp_ratio=[4.0, 4.0],
+            attention_drop_rate=[0.0, 0.0],
+            drop_rate=[0.0, 0.0],
+            drop_path_rate=[0.0, 0.0],
+            qkv_bias=[True, True],
+            cls_token=[False, True],
+            qkv_projection_method=["dw_bn", "dw_bn"],
+            kernel_qkv=[3, 3],
+            padding_kv=[1, 1],
+            stride_kv=[2, 2],
+            padding_q=[1, 1],
+            stride_q=[1, 1],
+            num_labels=16,
+            initializer_range=INIT,
+        ),
+        _images(IMAGE),
+        "logits",
+    ),
+    HFModel(
+        "pvt",
+        "vision",
+        _vision(
+            "PvtForImageClassification",
+            "PvtConfig",
+            40,
+            image_size=IMAGE,
+            num_encoder_blocks=2,
+            depths=[1, 1],
+            sequence_reduction_ratios=[2, 1],
+            hidden_sizes=[16, 32],
+            patch_sizes=[4, 2],
+            strides=[4, 2],
+            num_attention_heads=[1, 2],
+            mlp_ratios=[4, 4],
+            num_labels=16,
+            initializer_range=INIT,
+        ),
+        _images(IMAGE),
+        "logits",
+    ),
+    HFModel(
+        "pvt_v2",
+        "vision",
+        _vision(
+            "PvtV2ForImageClassification",
+            "PvtV2Config",
+            45,
+            image_size=IMAGE,
+            num_encoder_blocks=2,
+            depths=[1, 1],
+            sr_ratios=[2, 1],
+            hidden_sizes=[16, 32],
+            patch_sizes=[7, 3],
+            strides=[4, 2],
+            num_attention_heads=[1, 2],
+            mlp_ratios=[4, 4],
+            num_labels=16,
+            initializer_range=INIT,
+        ),
+        _images(IMAGE),
+        "logits",
+    ),
+    HFModel(
+        "focalnet",
+        "vision",
+        _vision(
+            "FocalNetForImageClassification",
+            "FocalNetConfig",
+            46,
+            image_size=IMAGE,
+            patch_size=4,
+            embed_dim=16,
+            hidden_sizes=[16, 32],
+            depths=[1, 1],
+            focal_levels=[2, 2],
+            focal_windows=[3, 3],
+            num_labels=16,
+            initializer_range=INIT,
+        ),
+        _images(IMAGE),
+        "logits",
+    ),
+    HFModel(
+        "clip_vision",
+        "vision",
+        _vision("CLIPVisionModel", "CLIPVisionConfig", 47, field="last_hidden_state", **_VISION_TOWER, initializer_range=INIT),
+        _images(IMAGE),
+        "last_hidden_state",
+    ),
+    HFModel(
+        "siglip_vision",
+        "vision",
+        _vision("SiglipVisionModel", "SiglipVisionConfig", 48, field="pooler_output", **_VISION_TOWER),
+        _images(IMAGE),
+        "pooler_output (attention pooling head)",
+    ),
+]
+
 # ---- audio encoders -------------------------------------------------------------------------------------------
 
 _W2V = {
@@ -294,5 +474,30 @@ AUDIO = [
         ),
         _mels(16, 32),
         "last_hidden_state",
+    ),
+    HFModel(
+        "ast",
+        "audio",
+        lambda: _Audio(
+            _hf(
+                "ASTForAudioClassification",
+                "ASTConfig",
+                44,
+                hidden_size=64,
+                num_hidden_layers=2,
+                num_attention_heads=4,
+                intermediate_size=128,
+                patch_size=8,
+                frequency_stride=8,
+                time_stride=8,
+                max_length=32,
+                num_mel_bins=16,
+                num_labels=8,
+                initializer_range=INIT,
+            ),
+            "logits",
+        ),
+        _mels(32, 16),  # [time 32, mel bins 16], as ASTFeatureExtractor lays them out
+        "logits",
     ),
 ]
