@@ -81,7 +81,9 @@ class FullRotary(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         d = x.shape[-1]
-        return torch.cat([torch.tanh(x[..., :d]) * 2, x[..., d:]], dim=-1) + torch.cat([x[..., d:], x], dim=-1)
+        return torch.cat([torch.tanh(x[..., :d]) * 2, x[..., d:]], dim=-1) + torch.cat(
+            [x[..., d:], x], dim=-1
+        )
 
 
 def test_empty_operands_of_cat_are_dropped_and_the_model_builds() -> None:
@@ -93,7 +95,9 @@ def test_empty_operands_of_cat_are_dropped_and_the_model_builds() -> None:
     gm = graph_of(torch.export.export(FullRotary(), (x,)))
     cats = [n for n in gm.graph.nodes if n.target is torch.ops.aten.cat.default]
     assert len(cats) == 2 and all(len(n.args[0]) == 1 for n in cats)
-    assert not any(n.meta["val"].numel() == 0 for n in gm.graph.nodes if isinstance(n.meta.get("val"), torch.Tensor))
+    assert not any(
+        n.meta["val"].numel() == 0 for n in gm.graph.nodes if isinstance(n.meta.get("val"), torch.Tensor)
+    )
     want = FullRotary()(x).numpy()
     (got,) = run_native(float_program(FullRotary(), (x,)), [x.numpy()])
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
@@ -116,4 +120,6 @@ def test_an_empty_tensor_elsewhere_is_one_line_naming_its_op() -> None:
     with pytest.raises(EdgebuildError) as e:
         float_program(EmptySum(), (x,))
     msg = str(e.value)
-    assert "\n" not in msg and "empty tensor" in msg and "aten.slice.Tensor" in msg and "test_fold.py" in msg, msg
+    assert (
+        "\n" not in msg and "empty tensor" in msg and "aten.slice.Tensor" in msg and "test_fold.py" in msg
+    ), msg

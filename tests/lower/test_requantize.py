@@ -21,7 +21,8 @@ class LinearAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q, k = torch.split(self.qkv(x), [1, 16], dim=1)
-        return k * torch.softmax(q, dim=-1).clone()  # the clone shares the softmax's qparams; the mul does not
+        # the clone shares the softmax's qparams; the mul observes its own
+        return k * torch.softmax(q, dim=-1).clone()
 
 
 def test_requantization_is_a_table_of_codes() -> None:

@@ -128,7 +128,9 @@ TEXT_ENCODERS = [
 ]
 
 TEXT_ENCODERS += [
-    HFModel("mpnet", "text-encoder", _text("MPNetModel", "MPNetConfig", 51, **_ENC), _ids, "last_hidden_state"),
+    HFModel(
+        "mpnet", "text-encoder", _text("MPNetModel", "MPNetConfig", 51, **_ENC), _ids, "last_hidden_state"
+    ),
     HFModel(
         "t5_encoder",
         "text-encoder",

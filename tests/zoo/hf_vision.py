@@ -295,7 +295,14 @@ VISION += [
     HFModel(
         "beit",
         "vision",
-        _vision("BeitForImageClassification", "BeitConfig", 37, num_labels=16, use_relative_position_bias=True, **_VIT),
+        _vision(
+            "BeitForImageClassification",
+            "BeitConfig",
+            37,
+            num_labels=16,
+            use_relative_position_bias=True,
+            **_VIT,
+        ),
         _images(IMAGE),
         "logits",
     ),
@@ -404,7 +411,14 @@ VISION += [
     HFModel(
         "clip_vision",
         "vision",
-        _vision("CLIPVisionModel", "CLIPVisionConfig", 47, field="last_hidden_state", **_VISION_TOWER, initializer_range=INIT),
+        _vision(
+            "CLIPVisionModel",
+            "CLIPVisionConfig",
+            47,
+            field="last_hidden_state",
+            **_VISION_TOWER,
+            initializer_range=INIT,
+        ),
         _images(IMAGE),
         "last_hidden_state",
     ),

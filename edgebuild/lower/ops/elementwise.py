@@ -86,13 +86,17 @@ def broadcast_operand(
     if [a for a in src_order if padded[a] > 1] != [a for a in dst_order if padded[a] > 1]:
         if t.layout == Layout.NHWC:  # to PyTorch's order first
             plain = ctx.temp(f"{node.name}.{t.name}.nchw", t, lt, Layout.PLAIN)
-            ctx.add_op(node, [tid], [plain], TransposeParams(perm=[0, 3, 1, 2]), name=f"{node.name}.{t.name}.to_nchw")
+            ctx.add_op(
+                node, [tid], [plain], TransposeParams(perm=[0, 3, 1, 2]), name=f"{node.name}.{t.name}.to_nchw"
+            )
             tid, t = plain, ctx.tensor(plain)
         if layout == Layout.NHWC:  # rank 4: PyTorch's order at rank 4, then NHWC
             tid = broadcast_operand(ctx, node, tid, out_logical, Layout.PLAIN)
             t = ctx.tensor(tid)
             out = ctx.temp(f"{node.name}.{t.name}.nhwc", t, nhwc(t.shape), Layout.NHWC)
-            ctx.add_op(node, [tid], [out], TransposeParams(perm=[0, 2, 3, 1]), name=f"{node.name}.{t.name}.to_nhwc")
+            ctx.add_op(
+                node, [tid], [out], TransposeParams(perm=[0, 2, 3, 1]), name=f"{node.name}.{t.name}.to_nhwc"
+            )
             return out
         return broadcast_operand(ctx, node, tid, out_logical, layout)
     shape = tuple(padded[a] for a in dst_order)
