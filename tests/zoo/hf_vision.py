@@ -429,6 +429,41 @@ VISION += [
         _images(IMAGE),
         "pooler_output (attention pooling head)",
     ),
+    HFModel(
+        "hiera",
+        "vision",
+        _vision(
+            "HieraModel",
+            "HieraConfig",
+            74,
+            field="last_hidden_state",
+            image_size=[64, 64],
+            embed_dim=16,
+            depths=[1, 1, 1, 1],
+            num_heads=[1, 1, 2, 2],
+            patch_size=[7, 7],
+            patch_stride=[4, 4],
+            patch_padding=[3, 3],
+            masked_unit_size=[8, 8],
+            initializer_range=INIT,
+        ),
+        _images(64),
+        "last_hidden_state (mask-unit attention, query max-pooling)",
+    ),
+    HFModel(
+        "yolos",
+        "vision",
+        _vision(
+            "YolosModel",
+            "YolosConfig",
+            81,
+            field="last_hidden_state",
+            num_detection_tokens=4,
+            **{**_VIT, "image_size": [IMAGE, IMAGE]},
+        ),
+        _images(IMAGE),
+        "last_hidden_state (detection tokens)",
+    ),
 ]
 
 # ---- audio encoders -------------------------------------------------------------------------------------------
@@ -513,5 +548,36 @@ AUDIO = [
         ),
         _mels(32, 16),  # [time 32, mel bins 16], as ASTFeatureExtractor lays them out
         "logits",
+    ),
+    HFModel(
+        "wavlm",
+        "audio",
+        lambda: _Audio(_hf("WavLMModel", "WavLMConfig", 71, num_buckets=32, max_bucket_distance=64, **_W2V)),
+        _waveform(400),
+        "last_hidden_state (gated relative position bias)",
+    ),
+    HFModel(
+        "data2vec_audio",
+        "audio",
+        lambda: _Audio(
+            _hf(
+                "Data2VecAudioModel",
+                "Data2VecAudioConfig",
+                72,
+                **{k: v for k, v in _W2V.items() if not k.startswith("num_conv_pos")},
+                num_conv_pos_embeddings=5,
+                conv_pos_kernel_size=5,
+                num_conv_pos_embedding_groups=4,
+            )
+        ),
+        _waveform(400),
+        "last_hidden_state",
+    ),
+    HFModel(
+        "sew",
+        "audio",
+        lambda: _Audio(_hf("SEWModel", "SEWConfig", 73, squeeze_factor=2, **_W2V)),
+        _waveform(800),
+        "last_hidden_state (squeezed sequence)",
     ),
 ]
