@@ -10,7 +10,7 @@ from torch.fx import GraphModule
 
 from .decompose import to_core_aten
 from .errors import EdgebuildError
-from .fold import fold_constants
+from .fold import drop_empty_operands, fold_constants
 from .load import LoadedModel
 
 
@@ -88,9 +88,10 @@ def capture(loaded: LoadedModel, example: list[np.ndarray]) -> GraphModule:
 
 def graph_of(ep: torch.export.ExportedProgram) -> GraphModule:
     """The graph edgebuild quantizes and lowers: ops it does not lower decomposed into core ATen, constant
-    subgraphs folded (edgebuild/decompose.py, edgebuild/fold.py)."""
+    subgraphs folded, empty operands of cat dropped (edgebuild/decompose.py, edgebuild/fold.py)."""
     gm = to_core_aten(ep).module()
     fold_constants(gm)
+    drop_empty_operands(gm)
     return gm
 
 

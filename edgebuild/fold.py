@@ -6,6 +6,8 @@ A node is constant when every tensor it reads is constant (a parameter, a buffer
 its value depends only on its inputs' shapes, which are static here (`full_like`, `zeros_like`, `sym_size`, ...).
 Ops tagged `nondeterministic_seeded` (rand, randn, dropout in training) are never folded: their value is not a
 constant. A result above FOLD_LIMIT elements stays an op (folding an `expand` could otherwise store a large tensor).
+
+Shapes are static too, so an operand of cat with no elements is known at build time: drop_empty_operands removes it.
 """
 
 from __future__ import annotations
@@ -143,3 +145,38 @@ def fold_constants(gm: GraphModule) -> int:
     gm.graph.lint()
     gm.recompile()
     return count
+
+
+CATS = {A.cat.default, A.concat.default}
+
+
+def _empty(node: object) -> bool:
+    val = node.meta.get("val") if isinstance(node, Node) else None
+    return isinstance(val, torch.Tensor) and val.numel() == 0
+
+
+def drop_empty_operands(gm: GraphModule) -> int:
+    """A cat drops its operands with no elements (torch.cat adds nothing for them), and the ops that computed only
+    those go: `x[..., rotary_dim:]` of a model whose rotary embedding covers the whole head (Phi-3) is empty, and an
+    artifact holds no empty tensor. Returns how many operands were dropped."""
+    dropped = 0
+    for node in gm.graph.nodes:
+        if node.op != "call_function" or node.target not in CATS or not node.args:
+            continue
+        parts = list(node.args[0])  # type: ignore[arg-type]
+        kept = [p for p in parts if not _empty(p)]
+        if kept and len(kept) < len(parts):
+            node.args = (kept, *node.args[1:])
+            dropped += len(parts) - len(kept)
+    if not dropped:
+        return 0
+    changed = True
+    while changed:  # ops whose only result was an empty operand
+        changed = False
+        for node in reversed(list(gm.graph.nodes)):
+            if node.op == "call_function" and not node.users and _empty(node):
+                gm.graph.erase_node(node)
+                changed = True
+    gm.graph.lint()
+    gm.recompile()
+    return dropped

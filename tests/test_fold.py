@@ -74,3 +74,52 @@ def test_ops_without_a_lowering_are_decomposed_and_lowered_ones_kept() -> None:
     ops = _targets(gm)
     assert "aten.conv2d.default" in ops and "aten.conv2d.default" in kept_ops()
     assert not any("pixel_shuffle" in o for o in ops), ops
+
+
+class FullRotary(torch.nn.Module):
+    """Phi-3's `cat([rotate(x[..., :d]), x[..., d:]])` with d the whole last axis: the second part is empty."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        d = x.shape[-1]
+        return torch.cat([torch.tanh(x[..., :d]) * 2, x[..., d:]], dim=-1) + torch.cat(
+            [x[..., d:], x], dim=-1
+        )
+
+
+def test_empty_operands_of_cat_are_dropped_and_the_model_builds() -> None:
+    from edgebuild.capture import graph_of
+    from tests.helpers import quantize_and_lower, run_native
+    from tests.lower.float_build import float_program
+
+    x = torch.randn(1, 3, 8, generator=torch.Generator().manual_seed(0))
+    gm = graph_of(torch.export.export(FullRotary(), (x,)))
+    cats = [n for n in gm.graph.nodes if n.target is torch.ops.aten.cat.default]
+    assert len(cats) == 2 and all(len(n.args[0]) == 1 for n in cats)
+    assert not any(
+        n.meta["val"].numel() == 0 for n in gm.graph.nodes if isinstance(n.meta.get("val"), torch.Tensor)
+    )
+    want = FullRotary()(x).numpy()
+    (got,) = run_native(float_program(FullRotary(), (x,)), [x.numpy()])
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    q = quantize_and_lower(FullRotary(), [x, 2 * x])  # int8 as well
+    assert not any(0 in t.shape for t in q.program.tensors)
+
+
+class EmptySum(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + x[..., x.shape[-1] :].sum(-1, keepdim=True)
+
+
+def test_an_empty_tensor_elsewhere_is_one_line_naming_its_op() -> None:
+    import pytest
+
+    from edgebuild.errors import EdgebuildError
+    from tests.lower.float_build import float_program
+
+    x = torch.randn(1, 3, 8)
+    with pytest.raises(EdgebuildError) as e:
+        float_program(EmptySum(), (x,))
+    msg = str(e.value)
+    assert (
+        "\n" not in msg and "empty tensor" in msg and "aten.slice.Tensor" in msg and "test_fold.py" in msg
+    ), msg

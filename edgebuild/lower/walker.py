@@ -10,6 +10,7 @@ An op with neither is collected, and the build stops with every such op, its cou
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -290,7 +291,10 @@ def lower_graph(
             note_unsupported(node)
 
     if not unsupported and blocked:
+        stuck = {node for node, _ in blocked}
         for node, _ in blocked:
+            if node.target is operator.getitem and node.args[0] in stuck:
+                continue  # the part of a tuple whose op is listed itself
             note_unsupported(node, "its inputs or output are not int8 (the quantizer did not annotate it) and it "
                              "has no float form")  # fmt: skip
     if unsupported:
@@ -299,6 +303,7 @@ def lower_graph(
         )
     if not prog.outputs:
         raise EdgebuildError("the model has no outputs")
+    _refuse_empty(prog)
     fold_pads(prog)  # F.pad before a convolution -> the convolution's padding (fold_pad.py)
     if fuse_attention:
         fuse_attention_ops(prog)  # BMM -> ADD mask -> SOFTMAX -> BMM -> one ATTENTION op (fuse_attention.py)
@@ -308,6 +313,19 @@ def lower_graph(
     if dynamic_ops:  # absent otherwise: the metadata (and bytes) of static builds stay as they were
         prog.metadata["dynamic_ops"] = dynamic_ops
     return prog
+
+
+def _refuse_empty(prog: Program) -> None:
+    """An artifact holds no tensor without elements (the loader refuses one): name the op that makes it."""
+    for op in prog.ops:
+        for tid in op.outputs:
+            t = prog.tensors[tid]
+            if 0 in t.shape:
+                where = f" at {op.source}" if op.source else ""
+                raise EdgebuildError(
+                    f"{op.aten or op.name}{where} gives an empty tensor {list(t.shape)}; edgebuild builds no "
+                    "empty tensors: remove the op from the model's forward(), or file an issue"
+                )
 
 
 def _listing(entries: list[Unsupported]) -> str:

@@ -76,12 +76,12 @@ class _Vision(nn.Module):
 
 
 class _Audio(nn.Module):
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, field: str = "last_hidden_state") -> None:
         super().__init__()
-        self.model = model
+        self.model, self.field = model, field
 
     def forward(self, input_values: torch.Tensor) -> torch.Tensor:
-        return self.model(input_values=input_values).last_hidden_state
+        return getattr(self.model(input_values=input_values), self.field)
 
 
 class _WhisperEncoder(nn.Module):

@@ -127,6 +127,132 @@ TEXT_ENCODERS = [
     ),
 ]
 
+TEXT_ENCODERS += [
+    HFModel(
+        "mpnet", "text-encoder", _text("MPNetModel", "MPNetConfig", 51, **_ENC), _ids, "last_hidden_state"
+    ),
+    HFModel(
+        "t5_encoder",
+        "text-encoder",
+        _text(
+            "T5EncoderModel",
+            "T5Config",
+            52,
+            vocab_size=VOCAB,
+            d_model=64,
+            d_kv=16,
+            d_ff=128,
+            num_layers=2,
+            num_heads=4,
+            initializer_factor=1.0,  # T5's own init scale (it has no initializer_range)
+        ),
+        _ids,
+        "last_hidden_state (relative position bias, RMS layer norm)",
+    ),
+    HFModel(
+        "bart_encoder",
+        "text-encoder",
+        lambda: _Text(
+            _hf(
+                "BartModel",
+                "BartConfig",
+                55,
+                vocab_size=VOCAB,
+                d_model=64,
+                encoder_layers=2,
+                decoder_layers=1,
+                encoder_attention_heads=4,
+                decoder_attention_heads=4,
+                encoder_ffn_dim=128,
+                decoder_ffn_dim=128,
+                max_position_embeddings=64,
+                init_std=INIT,
+                pad_token_id=0,
+                bos_token_id=1,
+                eos_token_id=2,
+                decoder_start_token_id=2,
+            ).encoder,
+            "last_hidden_state",
+        ),
+        _ids,
+        "last_hidden_state",
+    ),
+    HFModel(
+        "clip_text",
+        "text-encoder",
+        _text("CLIPTextModel", "CLIPTextConfig", 53, pad_token_id=0, bos_token_id=1, eos_token_id=2, **_ENC),
+        _ids,
+        "last_hidden_state (causal mask)",
+    ),
+    HFModel(
+        "siglip_text",
+        "text-encoder",
+        _text(
+            "SiglipTextModel",
+            "SiglipTextConfig",
+            54,
+            field="pooler_output",
+            pad_token_id=0,
+            bos_token_id=1,
+            eos_token_id=2,
+            **{k: v for k, v in _ENC.items() if k != "initializer_range"},  # SigLIP has its own init
+        ),
+        _ids,
+        "pooler_output",
+    ),
+    HFModel(
+        "modernbert",
+        "text-encoder",
+        _text(
+            "ModernBertModel",
+            "ModernBertConfig",
+            76,
+            pad_token_id=0,
+            bos_token_id=1,
+            eos_token_id=2,
+            cls_token_id=1,
+            sep_token_id=2,
+            global_attn_every_n_layers=2,
+            local_attention=8,  # layer 1 attends within a sliding window of 8 tokens
+            **_ENC,
+        ),
+        _ids,
+        "last_hidden_state (rotary, global + local attention)",
+    ),
+    HFModel(
+        "roformer",
+        "text-encoder",
+        _text("RoFormerModel", "RoFormerConfig", 77, **_ENC),
+        _ids,
+        "last_hidden_state",
+    ),
+    HFModel(
+        "convbert",
+        "text-encoder",
+        _text("ConvBertModel", "ConvBertConfig", 78, **_ENC),
+        _ids,
+        "last_hidden_state (span-based dynamic convolution)",
+    ),
+    HFModel(
+        "funnel",
+        "text-encoder",
+        _text(
+            "FunnelBaseModel",
+            "FunnelConfig",
+            79,
+            vocab_size=VOCAB,
+            block_sizes=[1, 1],
+            d_model=64,
+            n_head=4,
+            d_head=16,
+            d_inner=128,
+            initializer_range=INIT,
+        ),
+        _ids,
+        "last_hidden_state (pooled to 6 tokens)",
+    ),
+]
+
 # ---- decoder-only language models at a fixed length, no KV cache ------------------------------------------------
 
 _DEC = {
@@ -228,5 +354,48 @@ DECODERS = [
     ),
     HFModel(
         "gemma", "decoder", _lm("GemmaForCausalLM", "GemmaConfig", 19, head_dim=16, **_DEC), _ids, "logits"
+    ),
+    HFModel(
+        "phi3",
+        "decoder",
+        _lm("Phi3ForCausalLM", "Phi3Config", 61, pad_token_id=0, bos_token_id=1, eos_token_id=2, **_DEC),
+        _ids,
+        "logits (rotary over the whole head: an empty pass-through part)",
+    ),
+    HFModel("gpt_neox", "decoder", _lm("GPTNeoXForCausalLM", "GPTNeoXConfig", 62, **_DEC), _ids, "logits"),
+    HFModel(
+        "bloom",
+        "decoder",
+        _lm(
+            "BloomForCausalLM",
+            "BloomConfig",
+            63,
+            vocab_size=VOCAB,
+            hidden_size=64,
+            n_layer=2,
+            n_head=4,
+            initializer_range=INIT,
+        ),
+        _ids,
+        "logits (ALiBi)",
+    ),
+    HFModel("stablelm", "decoder", _lm("StableLmForCausalLM", "StableLmConfig", 64, **_DEC), _ids, "logits"),
+    HFModel(
+        "falcon",
+        "decoder",
+        _lm(
+            "FalconForCausalLM",
+            "FalconConfig",
+            80,
+            vocab_size=VOCAB,
+            hidden_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            initializer_range=INIT,
+            bos_token_id=1,
+            eos_token_id=2,
+        ),
+        _ids,
+        "logits (multi-query attention, parallel attention + MLP)",
     ),
 ]

@@ -1,4 +1,4 @@
-"""The third-party zoo (tests/zoo/hf_models.py: 32 `transformers` architectures, small configs, realistic init) built
+"""The third-party zoo (tests/zoo/hf_models.py: 63 `transformers` architectures, small configs, realistic init) built
 the way a user builds it (tests/zoo/hf_driver.py): torch.export at batch 1 -> `edgebuild.build` with calibration
 data -> one artifact, run on the host extension and on the host, arm64 and armv7 runners.
 
@@ -8,7 +8,7 @@ PyTorch model: cosine similarity ≥ 0.99 over 4 held-out samples (MIN_COSINE; t
 activations carry ~1/256 of their range as rounding noise per layer, which on 1-2 layer models with LayerNorm /
 BatchNorm re-centering leaves the output direction within a few tenths of a percent).
 
-Every model runs on all three targets. The default run takes the models of DEFAULT (13 of 32: every family, and
+Every model runs on all three targets. The default run takes the models of DEFAULT (15 of 63: every family, and
 the odd ones out: a run-time attention mask, depthwise and grouped convs, windowed attention, a decoder head that
 upsamples); the rest are marked slow (`-m slow`): one model costs 5-15 s of CPU (PT2E's histogram observers
 dominate), and the whole zoo does not fit the default run's ~5 minutes on two cores. Models that do not build on main yet are xfail(strict=True) with the cause
@@ -41,6 +41,8 @@ DEFAULT = (
     "wav2vec2",
     "whisper_encoder",
     "qwen3",
+    "poolformer",  # GroupNorm(1, C) on NHWC images and [C, 1, 1] layer scales broadcast against them
+    "t5_encoder",  # relative position bias, T5's RMS norm
 )
 
 INT8_LOSS = "cosine < 0.99"  # int8 output further from float than the bound (see bench/README.md)
@@ -60,6 +62,13 @@ XFAIL: dict[str, str] = {
     # change and the int8 layers after it amplify it; nudging the layer norms' gamma by ±1 ulp moves this 4-sample
     # figure over 0.988-0.995 with the old kernels and the new alike (mean 0.9915 both), every op within its bound.
     "mobilevit": INT8_LOSS,
+    # 0.917 with PT2E's own q/dq reference at 0.905 (all-float build 1.0000): deep static int8 convolutions (25 of
+    # them, separable attention without a product for --activations auto to make dynamic); it built once its
+    # softmax -> multiply requantization lowered (lower/ops/quantize.py requantize)
+    "mobilevitv2": INT8_LOSS,
+    # 0.988 with PT2E's own q/dq reference at 0.980 (all-float build 1.0000): int8's loss, not a lowering's; its
+    # span-based dynamic convolution (a softmax over a product with static int8 operands) is what BERT lacks
+    "convbert": INT8_LOSS,
 }
 
 # Per-model cosine bounds below MIN_COSINE, each with its reason (none yet).

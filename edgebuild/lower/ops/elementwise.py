@@ -19,9 +19,19 @@ from ...ir_ops import (
     ReshapeParams,
     SubFloatParams,
     SubInt8Params,
+    TransposeParams,
 )
 from ...qmath import quantize_multiplier
-from ..context import DEQUANTIZE_NODES, LoweringContext, NotQuantized, logical, node_shape, op_name, physical
+from ..context import (
+    DEQUANTIZE_NODES,
+    LoweringContext,
+    NotQuantized,
+    logical,
+    nhwc,
+    node_shape,
+    op_name,
+    physical,
+)
 from ..registry import register, register_annotation, register_float
 
 if TYPE_CHECKING:
@@ -59,22 +69,36 @@ def annotate_binary(q: Annotator, node: Node) -> None:
 def broadcast_operand(
     ctx: LoweringContext, node: Node, tid: int, out_logical: tuple[int, ...], layout: Layout
 ) -> int:
-    """The operand as a tensor of the output's rank and layout (a RESHAPE when its bytes are already in that order)."""
+    """The operand as a tensor of the output's rank and layout: a RESHAPE when its bytes are already in that order
+    (a [C, 1, 1] scale against an NHWC image), else a TRANSPOSE to PyTorch's order, the RESHAPE to the output's
+    rank, and a TRANSPOSE to NHWC ([C, H, W] against an NHWC image; an NHWC operand of a 5-D result). TRANSPOSE
+    moves codes or bits, so int8 and float alike keep their values."""
     t = ctx.tensor(tid)
     rank = len(out_logical)
     if len(t.shape) == rank and t.layout == layout:
         return tid
     lt = logical(t)
-    padded = (1,) * (rank - len(lt)) + lt
     if len(lt) > rank:
         raise EdgebuildError(f"{node.name}: operand of shape {lt} does not broadcast to {out_logical}")
+    padded = (1,) * (rank - len(lt)) + lt
     src_order = [a + rank - len(lt) for a in ((0, 2, 3, 1) if t.layout == Layout.NHWC else range(len(lt)))]
     dst_order = [0, 2, 3, 1] if layout == Layout.NHWC else list(range(rank))
     if [a for a in src_order if padded[a] > 1] != [a for a in dst_order if padded[a] > 1]:
-        raise EdgebuildError(
-            f"{node.name}: broadcasting an operand of shape {lt} against {out_logical} needs a transpose, "
-            "which the int8 lowering does not insert; give both operands the same rank"
-        )
+        if t.layout == Layout.NHWC:  # to PyTorch's order first
+            plain = ctx.temp(f"{node.name}.{t.name}.nchw", t, lt, Layout.PLAIN)
+            ctx.add_op(
+                node, [tid], [plain], TransposeParams(perm=[0, 3, 1, 2]), name=f"{node.name}.{t.name}.to_nchw"
+            )
+            tid, t = plain, ctx.tensor(plain)
+        if layout == Layout.NHWC:  # rank 4: PyTorch's order at rank 4, then NHWC
+            tid = broadcast_operand(ctx, node, tid, out_logical, Layout.PLAIN)
+            t = ctx.tensor(tid)
+            out = ctx.temp(f"{node.name}.{t.name}.nhwc", t, nhwc(t.shape), Layout.NHWC)
+            ctx.add_op(
+                node, [tid], [out], TransposeParams(perm=[0, 2, 3, 1]), name=f"{node.name}.{t.name}.to_nhwc"
+            )
+            return out
+        return broadcast_operand(ctx, node, tid, out_logical, layout)
     shape = tuple(padded[a] for a in dst_order)
     out = ctx.temp(f"{node.name}.{t.name}.broadcast", t, shape, layout)
     ctx.add_op(node, [tid], [out], ReshapeParams(), name=f"{node.name}.{t.name}.reshape")
@@ -180,6 +204,15 @@ def _float_layout(ctx: LoweringContext, node: Node, out: tuple[int, ...]) -> Lay
     return Layout.PLAIN
 
 
+def _float_operand(ctx: LoweringContext, node: Node, arg: Node, out: tuple[int, ...], layout: Layout) -> int:
+    """A float operand in the output's rank and layout: an operand of the output's rank (4-D: an image) is read in
+    that layout, one of lower rank (a [C, 1, 1] layer scale, a [C, H, W] table) in PyTorch's order and then
+    broadcast_operand's RESHAPE or TRANSPOSE."""
+    same_rank = len(node_shape(arg)) == len(out)
+    tid = ctx.float_value(arg, layout if same_rank else Layout.PLAIN)
+    return broadcast_operand(ctx, node, tid, out, layout)
+
+
 @register_float("aten.sub.Tensor", "aten.mul.Tensor", "aten.sub_.Tensor", "aten.mul_.Tensor")
 def lower_binary_f32(ctx: LoweringContext, node: Node) -> None:
     """ADD / SUB / MUL in float32 with broadcasting (lower_add_f32 sends broadcasting adds here)."""
@@ -187,8 +220,8 @@ def lower_binary_f32(ctx: LoweringContext, node: Node) -> None:
         return
     out = node_shape(node)
     layout = _float_layout(ctx, node, out)
-    a = broadcast_operand(ctx, node, ctx.float_value(node.args[0], layout), out, layout)
-    b = broadcast_operand(ctx, node, ctx.float_value(node.args[1], layout), out, layout)
+    a = _float_operand(ctx, node, node.args[0], out, layout)
+    b = _float_operand(ctx, node, node.args[1], out, layout)
     y = ctx.new_float(node, out, layout)
     kind = op_name(node).split(".")[1].rstrip("_")
     ctx.add_op(node, [a, b], [y], FLOAT_PARAMS[kind](lo=-math.inf, hi=math.inf))
@@ -199,10 +232,10 @@ def lower_add_f32(ctx: LoweringContext, node: Node) -> None:
     """Operands of one shape are added in the layout the first one has; broadcasting goes to lower_binary_f32."""
     if not _plain_float(ctx, node):
         return
+    if node_shape(node.args[0]) != node_shape(node.args[1]):  # type: ignore[arg-type]
+        return lower_binary_f32(ctx, node)
     a = ctx.float_value(node.args[0])
     b = ctx.float_value(node.args[1], ctx.tensor(a).layout)
-    at, bt = ctx.tensor(a), ctx.tensor(b)
-    if logical(at) != logical(bt):
-        return lower_binary_f32(ctx, node)
+    at = ctx.tensor(a)
     y = ctx.new_float(node, logical(at), at.layout)
     ctx.add_op(node, [a, b], [y], AddFloatParams(lo=-math.inf, hi=math.inf))

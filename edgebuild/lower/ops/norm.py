@@ -132,17 +132,21 @@ def _eps(v: object) -> float:
 
 @register_float("aten.native_group_norm.default")
 def lower_group_norm(ctx: LoweringContext, node: Node) -> None:
+    """Rows of one (sample, group). One group (PoolFormer's, ConvNeXt-style GroupNorm(1, C)) reads its sample's
+    values in any order, so a 4-D input stored NHWC stays NHWC (no TRANSPOSE either side); more groups need each
+    group's channels together: PyTorch's order."""
     x_arg, w_arg, b_arg, n, c, hw, groups, eps = node.args[:8]
-    x = ctx.float_value(x_arg, Layout.PLAIN)
-    xt = ctx.tensor(x)
     n, c, hw, groups = int(n), int(c), int(hw), int(groups)  # type: ignore[call-overload]
+    have = ctx.fvalues.get(x_arg, {}) if isinstance(x_arg, Node) else {}
+    keep_nhwc = groups == 1 and Layout.NHWC in have and Layout.PLAIN not in have
+    x = ctx.float_value(x_arg, Layout.NHWC if keep_nhwc else Layout.PLAIN)
+    xt = ctx.tensor(x)
     if groups < 1 or c % groups or n * c * hw != xt.numel:
-        raise EdgebuildError(f"{node.name}: group_norm of {list(xt.shape)} in {groups} groups")
+        raise EdgebuildError(f"{node.name}: group_norm of {list(logical(xt))} in {groups} groups")
     target = _result(ctx, node)
     scale, shift = _const(ctx, node, w_arg, "weight", c), _const(ctx, node, b_arg, "bias", c)
-    normed = (
-        _tensor(ctx, f"{node.name}.groups", xt.shape) if (scale is not None or shift is not None) else None
-    )
+    affine = scale is not None or shift is not None
+    normed = _tensor(ctx, f"{node.name}.groups", xt.shape, xt.layout) if affine else None
     y = _out(ctx, target, x)
     _rows_norm(ctx, node, x, n * groups, (c // groups) * hw, _eps(eps), normed if normed is not None else y)
     if normed is not None:

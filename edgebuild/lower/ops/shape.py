@@ -26,7 +26,7 @@ from ...ir_ops import (
     TransposeParams,
 )
 from ...qmath import quantize_multiplier
-from ..context import NCHW_TO_NHWC_AXIS, LoweringContext, logical, node_shape, op_name, physical
+from ..context import NCHW_TO_NHWC_AXIS, FloatBlocked, LoweringContext, logical, node_shape, op_name, physical
 from ..registry import register, register_annotation, register_float
 from .index import SORTS, lower_sorted_item
 from .moving import float_input, new_value
@@ -352,8 +352,12 @@ def lower_getitem_f32(ctx: LoweringContext, node: Node) -> None:
     if isinstance(src, Node) and op_name(src) in SORTS:
         lower_sorted_item(ctx, node, float_form=True)
         return
-    if not isinstance(src, Node) or op_name(src) not in SPLITS:
-        raise EdgebuildError(f"{node.name}: getitem of {getattr(src, 'name', src)} has no float lowering")
+    if isinstance(src, Node) and op_name(src) not in SPLITS:
+        # the ops returning tuples (native_group_norm, max_pool2d_with_indices, ...) consume their getitems when
+        # they lower: reaching here means the op itself was not lowered, and that op is what the build reports
+        raise FloatBlocked(f"{src.name} was not lowered")
+    if not isinstance(src, Node):
+        raise EdgebuildError(f"{node.name}: getitem of {src!r} has no float lowering")
     x = ctx.float_value_cnn(src.args[0])
     xt = ctx.tensor(x)
     dim = src.args[2] if len(src.args) > 2 else src.kwargs.get("dim", 0)
