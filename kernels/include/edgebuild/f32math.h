@@ -42,13 +42,7 @@ static inline float eb_ffrom(int32_t b) {
 // (v · 2^k1) · 2^k2, k1 = k >> 1, k2 = k − k1, kf = k as a float: both factors are normal for k >= −152, and the
 // first product is exact (|v · 2^k1| >= 2^-126 wherever k1 < 0), so this is v · 2^k rounded once.
 static inline float eb_gelu_min(float a, float lim) { return a < lim ? a : lim; }
-template <class F, class I>
-static inline F eb_gelu_ldexp(F v, F kf, I k) {
-  (void)kf;
-  const I k1 = k >> 1;
-  const I k2 = k - k1;
-  return (v * eb_ffrom((k1 + 127) << 23)) * eb_ffrom((k2 + 127) << 23);
-}
+static inline float eb_gelu_abs(float x) { return eb_ffrom(eb_fbits(x) & 0x7fffffff); }
 // (The vector forms are in f32lanes.h, included by the SIMD files only, before this header.)
 // c in every lane (0 + c: exact for every c but −0).
 template <class D>
@@ -204,42 +198,38 @@ static inline D eb_gelu(D x) {
 //   error < 3.3e-8 on [0, 14.5]);
 // - x < 0: y = ((x·R·e)·2^k1)·2^k2; x ≥ 0: y = x·(1 − R·e·2^k) (no cancellation: R·e·2^k ≤ 0.5); x < −14.5:
 //   x·0 (−0, and NaN for −inf as before; the true value is below half the smallest subnormal from x = −14.2).
-template <class F, class I>
+template <class F, class I, class U>
 static inline F eb_gelu_f32(F x) {
   const F zero = F{};
   const F lim = zero + 14.5f;
-  const F a = eb_gelu_min(eb_ffrom(eb_fbits(x) & 0x7fffffff), lim);
+  const F a = eb_gelu_min(eb_gelu_abs(x), lim);
   const F a_hi = eb_ffrom(eb_fbits(a) & -4096);
   const F a_lo = a - a_hi;
-  const F h = -0.5f * (a_hi * a_hi);
-  const F l = -0.5f * (a_lo * (a + a_hi));
-  const F kr = h * 0x1.715476p+0f + 12582912.0f;
-  const F kf = kr - 12582912.0f;
-  const I k = eb_fbits(kr) - 0x4b400000;
-  const F r = ((h - kf * 0x1.62e4p-1f) - kf * 0x1.7f7d1cp-20f) + l;
-  F e = zero + 0x1.a01a02p-13f;
-  e = e * r + 0x1.6c16c2p-10f;
-  e = e * r + 0x1.111112p-7f;
-  e = e * r + 0x1.555556p-5f;
-  e = e * r + 0x1.555556p-3f;
-  e = e * r + 0.5f;
-  e = e * r + 1.0f;
-  e = e * r + 1.0f;
-  F p = zero + 0x1.1a0708p-8f;
-  p = p * a + 0x1.5677d6p-5f;
-  p = p * a + 0x1.7e1bfap-3f;
-  p = p * a + 0x1.c536ecp-2f;
-  p = p * a + 0.5f;
-  F q = zero + 0x1.617732p-7f;
-  q = q * a + 0x1.ad3e4cp-4f;
-  q = q * a + 0x1.e9cfc2p-2f;
-  q = q * a + 0x1.374e68p+0f;
-  q = q * a + 0x1.aeddbp+0f;
-  q = q * a + 1.0f;
-  const F m = (p / q) * e;
-  const F s = eb_gelu_ldexp(x < zero ? x * m : m, kf, k);
-  const F y = x < zero ? s : x * (1.0f - s);
-  return x < -lim ? x * zero : y;
+  const F t = a_hi * a_hi;
+  const F l = a_lo * (a + a_hi);
+  const F kr = t * -0x1.715476p-1f + 12583071.0f;
+  const F kf = kr - 12583071.0f;
+  const F rho = ((t + kf * 0x1.62e4p+0f) + kf * 0x1.7f7d1cp-19f) + l;
+  F e = zero + 0x1.f7fb76p-45f;
+  e = e * rho + -0x1.b6597ap-41f;
+  e = e * rho + 0x1.10a86p-37f;
+  e = e * rho + -0x1.1056ecp-34f;
+  e = e * rho + 0x1.9883bp-32f;
+  e = e * rho + -0x1.988454p-30f;
+  e = e * rho + 0x1.988454p-29f;
+  F h2 = zero + 0x1.49fd5cp-6f;
+  h2 = h2 * a + 0x1.6ef586p-3f;
+  h2 = h2 * a + 0x1.7f8174p-1f;
+  h2 = h2 * a + 0x1.ad9fc4p+0f;
+  h2 = h2 * a + 0x1.c3p+0f;
+  F h1 = zero + 0x1.49b3f2p-6f;
+  h1 = h1 * a + 0x1.7046a2p-3f;
+  h1 = h1 * a + 0x1.65d022p-1f;
+  h1 = h1 * a + 0x1.67d89p+0f;
+  const F m = (h2 * e) / (a * h2 + h1);
+  const F sp = m * eb_ffrom((I)((U)eb_fbits(kr) << 23));
+  const F g = (eb_gelu_min(x, lim) * sp) * 0x1p-5f;
+  return x <= zero ? g : x - g;
 }
 template <class D>
 static inline D eb_gelu_tanh(D x) {
