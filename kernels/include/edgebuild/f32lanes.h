@@ -232,13 +232,14 @@ struct Lanes {
       }
       const FW y = eb_gelu_f32<FW, IW, UW>(x);
       // The references' NaN rules: a NaN input comes back quiet, a NaN made from a number (GELU(−inf) = −inf · 0) is
-      // 0x7fc00000. On arm64 y is both already: a NaN x reaches the last step x − g as the first operand (ARM returns
-      // the first NaN operand, quieted), and −inf · 0 makes arm64's default NaN, 0x7fc00000. x86 makes 0xffc00000.
+      // 0x7fc00000. y is the first already: a NaN x reaches the last step x − g as its first operand, and ARM and x86
+      // both return a NaN first operand, quieted. −inf · 0 makes the ISA's default NaN: 0x7fc00000 on arm64, so y is
+      // the second too there; 0xffc00000 on x86, which replaces it.
 #if defined(__aarch64__)
       const FW out = y;
 #else
-      const IW xb = (IW)x, yb = (IW)y;
-      const FW out = (FW)(x != x ? (IW)(xb | 0x00400000) : (y != y ? (IW)(yb * 0 + 0x7fc00000) : yb));
+      const IW yb = (IW)y;
+      const FW out = (FW)(x == -1.0f / 0.0f ? yb * 0 + 0x7fc00000 : yb);
 #endif
       if (n == W) {
         memcpy(output + i, &out, sizeof out);
