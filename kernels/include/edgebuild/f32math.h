@@ -198,7 +198,7 @@ static inline D eb_gelu(D x) {
 //   minimax polynomial: exp(−a²/2)/√(2π) = 2^(k+27)·e;
 // - R(a)·√(2π) ≈ h2/(a·h2 + h1), h1 / h2 of degrees 3 / 4 (relative error 6.1e-8 with their float32 coefficients,
 //   scripts/fit_gelu.py, which also fits e): the denominator reuses h2, so h2's rounding cancels where a·h2 dominates;
-// - m = (h2·e)/(a·h2 + h1) = Φ(−a)·2^(−k−32), s = m·2^(k+32) = Φ(−a)·2^5, 2^(k+32) taken from the bits of the
+// - m = (h2·e)/(a·h2 + h1) = Φ(−a)·2^(−k−27), s = m·2^(k+32) = Φ(−a)·2^5, 2^(k+32) taken from the bits of the
 //   rounding sum (exponent field k + 159, in [7, 159]): one rounding, a normal float wherever x·Φ(x) is one, and +0
 //   at a = 14.5 (Φ(−14.5)·2^5 < 2^-150);
 // - g = (min(x, 14.5)·s)·2^-5 (= x·Φ(−a), rounded once where it is normal); y = g for x ≤ 0, x − g for x > 0 (no
