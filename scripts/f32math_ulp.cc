@@ -4,7 +4,7 @@
 //   g++ -O2 -ffp-contract=off -Ikernels/include scripts/f32math_ulp.cc -o /tmp/ulp && /tmp/ulp [stride] [gelu]
 // Prints, per function, the largest distance in float ulps from the correctly rounded result and how many inputs
 // were not correctly rounded. docs/artifact.md "Float functions" quotes it. With `gelu`, only GELU, over every
-// `stride`-th of all 2^32 bit patterns (stride 1: every float32, ~3 minutes), split by where the result lies.
+// `stride`-th of all 2^32 bit patterns (stride 1: every float32, ~5 CPU minutes), split by where the result lies.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
