@@ -1420,7 +1420,10 @@ float pick_f32(Rng& r, int mode, float offset) {
                                    3e38f,    -3e38f,  20.0f,  -20.0f,  1e-4f,           -1e-4f,      7.5f,      -7.5f,
                                    -14.5f,   -14.49f, -13.9f, -12.0f,  -11.3f};  // GELU's subnormal tail
   const int k = r.range(0, 99);
-  if (mode == 1 && k < 1) return NAN;
+  // NaNs of either sign, quiet and signalling, with payloads: a NaN input comes back quiet with its sign and payload
+  // (arm64's GELU keeps that through its arithmetic, no select: f32lanes.h Lanes::gelu)
+  static const uint32_t nans[] = {0x7fc00000u, 0xffc01234u, 0x7f800001u, 0xff812345u};
+  if (mode == 1 && k < 1) return bits_float(nans[r.range(0, 3)]);
   if (mode == 1 && k < 2) return k & 1 ? INFINITY : -INFINITY;
   if (mode == 1 && k < 12) return bits_float((uint32_t)(r.next() >> 32));
   if (mode == 1 && k < 20) return r.pick(specials, sizeof specials / sizeof specials[0]);

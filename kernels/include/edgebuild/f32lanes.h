@@ -57,15 +57,12 @@ EB_F32LANES_BITS(16)
 EB_F32LANES_BITS(8)
 EB_F32LANES_BITS(4)
 #undef EB_F32LANES_BITS
-// f32math.h eb_gelu_min / eb_gelu_ldexp on lanes. min: x86's vminps is the reference's a < lim ? a : lim exactly
-// (NaN a gives lim); NEON's fmin gives NaN for a NaN a, a lane the callers replace. ldexp: AVX-512's vscalefps is
-// v · 2^kf rounded once, the value the reference's two exact-then-rounded products give (f32math.h says why).
+// f32math.h eb_gelu_min / eb_gelu_abs on lanes. min: x86's vminps is the reference's a < lim ? a : lim exactly
+// (NaN a gives lim); NEON's fmin gives NaN for a NaN a (GELU's result for it is x − g = x, quiet, either way).
+// abs: NEON's fabs (one instruction; the bit-and needs a copy there), the sign bit cleared elsewhere.
 #if defined(__AVX512F__)
 static inline __attribute__((always_inline)) eb_f32x16 eb_gelu_min(eb_f32x16 a, eb_f32x16 lim) {
   return (eb_f32x16)_mm512_min_ps((__m512)a, (__m512)lim);
-}
-static inline __attribute__((always_inline)) eb_f32x16 eb_gelu_ldexp(eb_f32x16 v, eb_f32x16 kf, eb_i32x16) {
-  return (eb_f32x16)_mm512_scalef_ps((__m512)v, (__m512)kf);
 }
 #else
 static inline __attribute__((always_inline)) eb_f32x16 eb_gelu_min(eb_f32x16 a, eb_f32x16 lim) {
@@ -85,11 +82,23 @@ static inline __attribute__((always_inline)) eb_f32x8 eb_gelu_min(eb_f32x8 a, eb
 static inline __attribute__((always_inline)) eb_f32x4 eb_gelu_min(eb_f32x4 a, eb_f32x4 lim) {
   return (eb_f32x4)vminq_f32((float32x4_t)a, (float32x4_t)lim);
 }
+static inline __attribute__((always_inline)) eb_f32x4 eb_gelu_abs(eb_f32x4 x) {
+  return (eb_f32x4)vabsq_f32((float32x4_t)x);
+}
 #else
 static inline __attribute__((always_inline)) eb_f32x4 eb_gelu_min(eb_f32x4 a, eb_f32x4 lim) {
   return a < lim ? a : lim;
 }
+static inline __attribute__((always_inline)) eb_f32x4 eb_gelu_abs(eb_f32x4 x) {
+  return (eb_f32x4)((eb_i32x4)x & 0x7fffffff);
+}
 #endif
+static inline __attribute__((always_inline)) eb_f32x16 eb_gelu_abs(eb_f32x16 x) {
+  return (eb_f32x16)((eb_i32x16)x & 0x7fffffff);
+}
+static inline __attribute__((always_inline)) eb_f32x8 eb_gelu_abs(eb_f32x8 x) {
+  return (eb_f32x8)((eb_i32x8)x & 0x7fffffff);
+}
 // f32math.h eb_max_nan on float lanes: max(x, lo), a NaN when x is one (arm64: FMAX, a NaN when either is one).
 static inline __attribute__((always_inline)) eb_f32x16 eb_max_nan(eb_f32x16 x, eb_f32x16 lo) { return x < lo ? lo : x; }
 static inline __attribute__((always_inline)) eb_f32x8 eb_max_nan(eb_f32x8 x, eb_f32x8 lo) { return x < lo ? lo : x; }
@@ -129,6 +138,7 @@ struct Types<8> {
   typedef eb_i32x8 I32;
   typedef eb_f32x16 FW;
   typedef eb_i32x16 IW;
+  typedef eb_u32x16 UW;
 };
 template <>
 struct Types<4> {
@@ -138,6 +148,7 @@ struct Types<4> {
   typedef eb_i32x4 I32;
   typedef eb_f32x8 FW;
   typedef eb_i32x8 IW;
+  typedef eb_u32x8 UW;
 };
 template <>
 struct Types<2> {
@@ -147,6 +158,7 @@ struct Types<2> {
   typedef eb_i32x2 I32;
   typedef eb_f32x4 FW;
   typedef eb_i32x4 IW;
+  typedef eb_u32x4 UW;
 };
 
 template <int N>
@@ -202,11 +214,12 @@ struct Lanes {
   }
 
   // GELU on 2N float32 lanes (f32math.h eb_gelu_f32); a tail runs on a zero-padded copy. Without GCC's first
-  // scheduling pass (on by default for aarch64 only): it hoists loads and raises register pressure, and with ~28
-  // constants live the NEON loop then reloads 8 of them per step: 93 -> 85 instructions per 4 values.
+  // scheduling pass (on by default for aarch64 only): it hoists loads and raises register pressure, and with ~23
+  // constants live the NEON loop then gets 60 instructions per 4 values instead of 57.
   static __attribute__((optimize("no-schedule-insns"))) void gelu(size_t count, const float* input, float* output) {
     typedef typename Types<N>::FW FW;
     typedef typename Types<N>::IW IW;
+    typedef typename Types<N>::UW UW;
     constexpr size_t W = 2 * N;
     auto step = [&](size_t i, size_t n) __attribute__((always_inline)) {
       float buf[W] = {};
@@ -217,14 +230,16 @@ struct Lanes {
         memcpy(buf, input + i, n * sizeof(float));
         memcpy(&x, buf, sizeof x);
       }
-      const FW y = eb_gelu_f32<FW, IW>(x);
-      const IW xb = (IW)x, yb = (IW)y;
-      // the references' NaN rules: a NaN input comes back quiet, a NaN made from a number (−inf · 0) is 0x7fc00000,
-      // which is arm64's default NaN (the one an invalid operation on numbers makes), so only x86 replaces it
+      const FW y = eb_gelu_f32<FW, IW, UW>(x);
+      // The references' NaN rules: a NaN input comes back quiet, a NaN made from a number (GELU(−inf) = −inf · 0) is
+      // 0x7fc00000. y is the first already: a NaN x reaches the last step x − g as its first operand, and ARM and x86
+      // both return a NaN first operand, quieted. −inf · 0 makes the ISA's default NaN: 0x7fc00000 on arm64, so y is
+      // the second too there; 0xffc00000 on x86, which replaces it.
 #if defined(__aarch64__)
-      const FW out = (FW)(x != x ? (IW)(xb | 0x00400000) : yb);
+      const FW out = y;
 #else
-      const FW out = (FW)(x != x ? (IW)(xb | 0x00400000) : (y != y ? (IW)(yb * 0 + 0x7fc00000) : yb));
+      const IW yb = (IW)y;
+      const FW out = (FW)(x == -1.0f / 0.0f ? yb * 0 + 0x7fc00000 : yb);
 #endif
       if (n == W) {
         memcpy(output + i, &out, sizeof out);

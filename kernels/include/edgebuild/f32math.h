@@ -38,17 +38,10 @@ static inline float eb_ffrom(int32_t b) {
   return x;
 }
 // eb_gelu_f32's two steps that an ISA may do in fewer instructions with the same result (f32lanes.h overloads them):
-// min(a, lim) for a >= +0 that is not NaN (for a NaN lane, which the callers replace, anything); and v · 2^k as
-// (v · 2^k1) · 2^k2, k1 = k >> 1, k2 = k − k1, kf = k as a float: both factors are normal for k >= −152, and the
-// first product is exact (|v · 2^k1| >= 2^-126 wherever k1 < 0), so this is v · 2^k rounded once.
+// min(a, lim) (for a NaN a, which only a SIMD lane sees and which comes out of eb_gelu_f32 as that NaN, anything) and
+// |x| (clearing the sign bit).
 static inline float eb_gelu_min(float a, float lim) { return a < lim ? a : lim; }
-template <class F, class I>
-static inline F eb_gelu_ldexp(F v, F kf, I k) {
-  (void)kf;
-  const I k1 = k >> 1;
-  const I k2 = k - k1;
-  return (v * eb_ffrom((k1 + 127) << 23)) * eb_ffrom((k2 + 127) << 23);
-}
+static inline float eb_gelu_abs(float x) { return eb_ffrom(eb_fbits(x) & 0x7fffffff); }
 // (The vector forms are in f32lanes.h, included by the SIMD files only, before this header.)
 // c in every lane (0 + c: exact for every c but −0).
 template <class D>
@@ -193,53 +186,56 @@ static inline D eb_gelu(D x) {
   return 0.5 * x * eb_one_plus_erf(x * 0.70710678118654752);
 }
 // GELU in float32 (UNARY's GELU): F is `float` in the reference, a GCC vector of 16 / 8 / 4 floats in the SIMD
-// variants, I its int32 twin; the same float32 operations in the same order, no FMA. For x finite or ±inf (NaN: the
-// caller). GELU(x) = x·Φ(x) with q = Φ(−a), a = min(|x|, 14.5), = exp(−a²/2)·R(a):
-// - a² = a_hi² + a_lo·(a + a_hi), a_hi = a with its 12 low mantissa bits cleared (a_hi² exact): exp(−a²/2) keeps its
-//   relative accuracy up to a² = 210 (a² rounded once would lose ~100 ulp there);
-// - exp(h + l), h = −a_hi²/2: k = round(h·log2 e) (by adding and subtracting 1.5·2^23), r = (h − k·ln2_hi) − k·ln2_lo
-//   + l (k·ln2_hi exact), degree-7 Taylor polynomial, times 2^k as 2^(k>>1)·2^(k−(k>>1)) (both normal: k ≥ −152),
-//   applied last so that a subnormal result is rounded once;
-// - R(a) = Φ(−a)·exp(a²/2) = P(a)/Q(a), degrees 4 / 5, positive float32 coefficients (scripts/fit_gelu.py, relative
-//   error < 3.3e-8 on [0, 14.5]);
-// - x < 0: y = ((x·R·e)·2^k1)·2^k2; x ≥ 0: y = x·(1 − R·e·2^k) (no cancellation: R·e·2^k ≤ 0.5); x < −14.5:
-//   x·0 (−0, and NaN for −inf as before; the true value is below half the smallest subnormal from x = −14.2).
-template <class F, class I>
+// variants, I and U its int32 / uint32 twins; the same float32 operations in the same order, no FMA. For x finite or
+// ±inf (NaN: the caller; a NaN lane comes out as that NaN, quiet, from the last step x − g). GELU(x) = x·Φ(x),
+// Φ(−a) = exp(−a²/2)·R(a) for a = min(|x|, 14.5), R(a) = Φ(−a)·exp(a²/2). Issue 19 made it cheaper (NEON 81 -> 57
+// instructions per 4 values) at the same accuracy class: at most 5 ulp where the result is a normal float, every
+// float32 input measured (docs/artifact.md "Float functions", scripts/f32math_ulp.cc):
+// - a² = t + l, t = a_hi² exact (a_hi = a with its 12 low mantissa bits cleared), l = a_lo·(a + a_hi): exp(−a²/2)
+//   keeps its relative accuracy up to a² = 210 (a² rounded once would lose ~100 ulp there);
+// - k = round(−t/2·log2 e) (adding and subtracting 1.5·2^23 + 159), ρ = ((t + k·2ln2_hi) + k·2ln2_lo) + l = a² +
+//   2k·ln2 in [−0.70, 0.83] (k·2ln2_hi exact, the first sum too), and e(ρ) ≈ exp(−ρ/2)·2^-27/√(2π), a degree-6
+//   minimax polynomial: exp(−a²/2)/√(2π) = 2^(k+27)·e;
+// - R(a)·√(2π) ≈ h2/(a·h2 + h1), h1 / h2 of degrees 3 / 4 (relative error 6.1e-8 with their float32 coefficients,
+//   scripts/fit_gelu.py, which also fits e): the denominator reuses h2, so h2's rounding cancels where a·h2 dominates;
+// - m = (h2·e)/(a·h2 + h1) = Φ(−a)·2^(−k−27), s = m·2^(k+32) = Φ(−a)·2^5, 2^(k+32) taken from the bits of the
+//   rounding sum (exponent field k + 159, in [7, 159]): one rounding, a normal float wherever x·Φ(x) is one, and +0
+//   at a = 14.5 (Φ(−14.5)·2^5 < 2^-150);
+// - g = (min(x, 14.5)·s)·2^-5 (= x·Φ(−a), rounded once where it is normal); y = g for x ≤ 0, x − g for x > 0 (no
+//   cancellation: g ≤ x/2). So x < −14.5 gives −0 (x·0: the true value is below 2^-150 from x = −14.2), −inf a NaN
+//   (−inf·0), +inf +inf, −0 −0, +0 +0.
+template <class F, class I, class U>
 static inline F eb_gelu_f32(F x) {
   const F zero = F{};
   const F lim = zero + 14.5f;
-  const F a = eb_gelu_min(eb_ffrom(eb_fbits(x) & 0x7fffffff), lim);
+  const F a = eb_gelu_min(eb_gelu_abs(x), lim);
   const F a_hi = eb_ffrom(eb_fbits(a) & -4096);
   const F a_lo = a - a_hi;
-  const F h = -0.5f * (a_hi * a_hi);
-  const F l = -0.5f * (a_lo * (a + a_hi));
-  const F kr = h * 0x1.715476p+0f + 12582912.0f;
-  const F kf = kr - 12582912.0f;
-  const I k = eb_fbits(kr) - 0x4b400000;
-  const F r = ((h - kf * 0x1.62e4p-1f) - kf * 0x1.7f7d1cp-20f) + l;
-  F e = zero + 0x1.a01a02p-13f;
-  e = e * r + 0x1.6c16c2p-10f;
-  e = e * r + 0x1.111112p-7f;
-  e = e * r + 0x1.555556p-5f;
-  e = e * r + 0x1.555556p-3f;
-  e = e * r + 0.5f;
-  e = e * r + 1.0f;
-  e = e * r + 1.0f;
-  F p = zero + 0x1.1a0708p-8f;
-  p = p * a + 0x1.5677d6p-5f;
-  p = p * a + 0x1.7e1bfap-3f;
-  p = p * a + 0x1.c536ecp-2f;
-  p = p * a + 0.5f;
-  F q = zero + 0x1.617732p-7f;
-  q = q * a + 0x1.ad3e4cp-4f;
-  q = q * a + 0x1.e9cfc2p-2f;
-  q = q * a + 0x1.374e68p+0f;
-  q = q * a + 0x1.aeddbp+0f;
-  q = q * a + 1.0f;
-  const F m = (p / q) * e;
-  const F s = eb_gelu_ldexp(x < zero ? x * m : m, kf, k);
-  const F y = x < zero ? s : x * (1.0f - s);
-  return x < -lim ? x * zero : y;
+  const F t = a_hi * a_hi;
+  const F l = a_lo * (a + a_hi);
+  const F kr = t * -0x1.715476p-1f + 12583071.0f;
+  const F kf = kr - 12583071.0f;
+  const F rho = ((t + kf * 0x1.62e4p+0f) + kf * 0x1.7f7d1cp-19f) + l;
+  F e = zero + 0x1.f7fb76p-45f;
+  e = e * rho + -0x1.b6597ap-41f;
+  e = e * rho + 0x1.10a86p-37f;
+  e = e * rho + -0x1.1056ecp-34f;
+  e = e * rho + 0x1.9883bp-32f;
+  e = e * rho + -0x1.988454p-30f;
+  e = e * rho + 0x1.988454p-29f;
+  F h2 = zero + 0x1.49fd5cp-6f;
+  h2 = h2 * a + 0x1.6ef586p-3f;
+  h2 = h2 * a + 0x1.7f8174p-1f;
+  h2 = h2 * a + 0x1.ad9fc4p+0f;
+  h2 = h2 * a + 0x1.c3p+0f;
+  F h1 = zero + 0x1.49b3f2p-6f;
+  h1 = h1 * a + 0x1.7046a2p-3f;
+  h1 = h1 * a + 0x1.65d022p-1f;
+  h1 = h1 * a + 0x1.67d89p+0f;
+  const F m = (h2 * e) / (a * h2 + h1);
+  const F sp = m * eb_ffrom((I)((U)eb_fbits(kr) << 23));
+  const F g = (eb_gelu_min(x, lim) * sp) * 0x1p-5f;
+  return x <= zero ? g : x - g;
 }
 template <class D>
 static inline D eb_gelu_tanh(D x) {

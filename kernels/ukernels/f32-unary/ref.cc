@@ -41,7 +41,7 @@ float lanes_fn(float x) {
 // GELU in float32 (f32math.h eb_gelu_f32), the NaN rules of lanes_fn.
 float gelu_f32(float x) {
   if (x != x) return eb_f32_quiet(x);
-  const float y = eb_gelu_f32<float, int32_t>(x);
+  const float y = eb_gelu_f32<float, int32_t, uint32_t>(x);
   return y != y ? eb_f32_nan() : y;
 }
 
