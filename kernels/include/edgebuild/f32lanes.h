@@ -90,6 +90,13 @@ static inline __attribute__((always_inline)) eb_f32x4 eb_gelu_min(eb_f32x4 a, eb
   return a < lim ? a : lim;
 }
 #endif
+// f32math.h eb_exp_scale on AVX-512: p · 2^(kf + 25) by vscalefps, rounded once like the reference's product, with no
+// assist for a subnormal or zero result (kf + 25 is an exact integer in [−125, 25]; NaN for a NaN x, as p is).
+#if defined(__AVX512F__)
+static inline __attribute__((always_inline)) eb_f32x16 eb_exp_scale(eb_f32x16 p, eb_f32x16, eb_f32x16 kf) {
+  return (eb_f32x16)_mm512_scalef_ps((__m512)p, (__m512)(kf + 25.0f));
+}
+#endif
 // f32math.h eb_max_nan on float lanes: max(x, lo), a NaN when x is one (arm64: FMAX, a NaN when either is one).
 static inline __attribute__((always_inline)) eb_f32x16 eb_max_nan(eb_f32x16 x, eb_f32x16 lo) { return x < lo ? lo : x; }
 static inline __attribute__((always_inline)) eb_f32x8 eb_max_nan(eb_f32x8 x, eb_f32x8 lo) { return x < lo ? lo : x; }
