@@ -327,7 +327,7 @@ static inline float eb_tree_lanes(float v, bool sum) {
   return v;
 }
 template <class F>
-static inline float eb_f32_tree16(const F* in, bool sum) {
+static inline __attribute__((always_inline)) float eb_f32_tree16(const F* in, bool sum) {
   constexpr size_t W = sizeof(F) / sizeof(float), G = 16 / W;
   F v[G];
   for (size_t j = 0; j < G; ++j) v[j] = in[j];
@@ -373,7 +373,8 @@ static inline bool eb_all_le(const F* d, float c) {
 // A 16-element block whose every v − m is <= −104 (a masked or padded key: v = score + finfo.min, or −inf) stores
 // e = +0 without computing the exps: eb_exp_f32_nonpos clamps its argument to −104 first and exp(−104) is +0 (every
 // float <= 0 checked: scripts/f32math_ulp.cc's range), and +0 added to a partial leaves it, so the bits are those of
-// the full computation; zero[b] = 1 says so to the caller (when zero is not NULL; else 0).
+// the full computation. With zero not NULL, zero[b] says whether block b is such a block, and its e are not stored
+// (the caller knows them: +0); without, they are stored.
 template <class F, class I, class U>
 static inline float eb_f32_softmax_exps(size_t cols, const float* x, const float* mask, float* y, uint8_t* zero) {
   constexpr size_t W = sizeof(F) / sizeof(float), G = 16 / W;
@@ -387,18 +388,31 @@ static inline float eb_f32_softmax_exps(size_t cols, const float* x, const float
   }
   F m[G];
   for (size_t j = 0; j < G; ++j) m[j] = F{} + ninf;
-  for (size_t b = 0; b < blocks; ++b) {
-    const bool last = tail != 0 && b + 1 == blocks;
-    const float* in = last ? pad : x + b * 16;
-    eb_each_partial<W, G>([&](size_t j) __attribute__((always_inline)) {
-      F v;
-      memcpy(&v, in + j * W, sizeof v);
-      if (mask != NULL && !last) {
-        F a;
+  const size_t whole = tail != 0 ? blocks - 1 : blocks;
+  if (mask != NULL) {  // the whole blocks, v = x + mask kept in y (one loop per case: no test per vector)
+    for (size_t b = 0; b < whole; ++b) {
+      eb_each_partial<W, G>([&](size_t j) __attribute__((always_inline)) {
+        F v, a;
+        memcpy(&v, x + b * 16 + j * W, sizeof v);
         memcpy(&a, mask + b * 16 + j * W, sizeof a);
         v = v + a;
         memcpy(y + b * 16 + j * W, &v, sizeof v);
-      }
+        m[j] = eb_max_nan(v, m[j]);
+      });
+    }
+  } else {
+    for (size_t b = 0; b < whole; ++b) {
+      eb_each_partial<W, G>([&](size_t j) __attribute__((always_inline)) {
+        F v;
+        memcpy(&v, x + b * 16 + j * W, sizeof v);
+        m[j] = eb_max_nan(v, m[j]);
+      });
+    }
+  }
+  if (tail != 0) {  // the padded last block (v already in pad)
+    eb_each_partial<W, G>([&](size_t j) __attribute__((always_inline)) {
+      F v;
+      memcpy(&v, pad + j * W, sizeof v);
       m[j] = eb_max_nan(v, m[j]);
     });
   }
@@ -419,7 +433,7 @@ static inline float eb_f32_softmax_exps(size_t cols, const float* x, const float
     const bool skip = eb_all_le<G>(d, -104.0f);
     if (zero != NULL) zero[b] = skip;
     if (skip) {
-      memset(out, 0, 16 * sizeof(float));
+      if (zero == NULL || last) memset(out, 0, 16 * sizeof(float));
       continue;
     }
     eb_each_partial<W, G>([&](size_t j) __attribute__((always_inline)) {
@@ -432,12 +446,15 @@ static inline float eb_f32_softmax_exps(size_t cols, const float* x, const float
   return eb_f32_tree16(s, true);
 }
 
-template <class F, class I, class U>
+// Exps: eb_f32_softmax_exps<F, I, U>, or a file's one out-of-line instance of it (arm64 shares one between SOFTMAX and
+// qd8-softmax: the library's size budget).
+typedef float (*eb_f32_softmax_exps_fn)(size_t cols, const float* x, const float* mask, float* y, uint8_t* zero);
+template <class F, class I, class U, eb_f32_softmax_exps_fn Exps = eb_f32_softmax_exps<F, I, U>>
 static inline void eb_f32_softmax_rows(size_t rows, size_t cols, const float* input, float* output) {
   constexpr size_t W = sizeof(F) / sizeof(float);
   for (size_t r = 0; r < rows; ++r) {
     float* y = output + r * cols;
-    const float sum = eb_f32_softmax_exps<F, I, U>(cols, input + r * cols, NULL, y, NULL);
+    const float sum = Exps(cols, input + r * cols, NULL, y, NULL);
     if (sum != sum) {
       for (size_t c = 0; c < cols; ++c) y[c] = eb_f32_nan();
       continue;

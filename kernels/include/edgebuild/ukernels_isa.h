@@ -255,6 +255,8 @@ typedef void (*eb_qd8_softmax_ukernel_fn)(size_t m, size_t k, float* x, size_t x
             size_t q_stride, eb_qd8_row_params* params)
 EB_DECLARE_QD8_SOFTMAX(eb_qd8_softmax_ukernel__avx512vnni);  // uint8 q + 128
 EB_DECLARE_QD8_SOFTMAX(eb_qd8_softmax_ukernel__neon);        // int8 q; aarch64 only
+// f32math.h eb_f32_softmax_exps on NEON lanes, out of line in f32_softmax__neon.cc (aarch64): the qd8 kernel calls it.
+float eb_f32_softmax_exps__neon(size_t cols, const float* x, const float* mask, float* y, uint8_t* zero);
 // x86-64
 EB_DECLARE_QD8_QUANTIZE(eb_qd8_quantize_ukernel__avx512vnni);  // uint8 q + 128
 EB_DECLARE_QD8_QUANTIZE(eb_qd8_quantize_ukernel__avx2);        // int16 q

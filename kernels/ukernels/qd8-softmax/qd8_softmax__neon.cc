@@ -4,8 +4,9 @@
 // Stores int8 q, as eb_qd8_quantize_ukernel__neon does (Qd8Kernel a_offset 0), rows q_stride bytes apart.
 //
 // Why the bits are the reference's (as in qd8_softmax__avx512vnni.cc):
-// - v = x + mask, m, e = exp(v − m) and Σ e are f32math.h's eb_f32_softmax_exps on 4 float lanes, the template that
-//   eb_f32_softmax_ref runs on one float per lane, e kept in x; P = e / Σ e is the softmax's last step (FDIV);
+// - v = x + mask, m, e = exp(v − m) and Σ e are f32math.h's eb_f32_softmax_exps on 4 float lanes (its one instance,
+//   eb_f32_softmax_exps__neon in f32_softmax__neon.cc), the template that eb_f32_softmax_ref runs on one float per
+//   lane, e kept in x; P = e / Σ e is the softmax's last step (FDIV);
 // - (14) of P needs no range pass: every P is finite and >= +0 (Σ e in [1, k] holds exp(+0) = 1 of the row's
 //   maximum, every e is in [+0, 1]), so lo = +0, zp = −128, and hi = max P = fl(1 / Σ e) (a correctly rounded
 //   division by a positive number is monotonic, the largest e is 1); the codes are the quantize variant's steps
@@ -55,8 +56,7 @@ extern "C" void eb_qd8_softmax_ukernel__neon(size_t m, size_t k, float* x, size_
     for (size_t j = 0; j < kGroup; ++j) {
       float* xr = x + (r0 + j) * x_stride;
       const float* mr = mask != NULL ? mask + (r0 + j) * mask_stride : NULL;
-      sums[j] =
-          j < n ? eb_f32_softmax_exps<eb_f32x4, eb_i32x4, eb_u32x4>(k, xr, mr, xr, flagged ? zero[j] : NULL) : 1.0f;
+      sums[j] = j < n ? eb_f32_softmax_exps__neon(k, xr, mr, xr, flagged ? zero[j] : NULL) : 1.0f;
     }
     // (14) of P's rows: lo = +0, hi = fl(1 / Σ e), s = (hi − lo) / 255, zp = −128 − rne(lo / s) = −128, inv = 1 / s.
     const float32x4_t hi = vdivq_f32(vdupq_n_f32(1.0f), vld1q_f32(sums));
