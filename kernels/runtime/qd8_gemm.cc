@@ -400,4 +400,30 @@ void qd8_rows(const Qd8Kernel& k, const float* x, size_t x_stride, size_t rows, 
   }
 }
 
+eb_qd8_softmax_ukernel_fn qd8_softmax_kernel(const Qd8Kernel& k) {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+  if (k.quantize == eb_qd8_quantize_ukernel__avx512vnni) return eb_qd8_softmax_ukernel__avx512vnni;
+#endif
+#if defined(EB_HAVE_ISA_NEON) && defined(__aarch64__)  // armv7 NEON flushes subnormals: no variant there
+  if (k.quantize == eb_qd8_quantize_ukernel__neon) return eb_qd8_softmax_ukernel__neon;
+#endif
+  (void)k;
+  return NULL;
+}
+
+void qd8_softmax_rows(const Qd8Kernel& k, eb_qd8_softmax_ukernel_fn fn, float* x, size_t x_stride, const float* mask,
+                      size_t mask_stride, size_t rows, size_t K, uint8_t* a_tile, const uint8_t* packed, float* y,
+                      size_t y_stride, size_t N) {
+  const size_t kc = round_up(K, k.kr), a_stride = a_stride_of(k, kc), pad = (kc - K) * k.a_elem;
+  eb_qd8_row_params* params = reinterpret_cast<eb_qd8_row_params*>(a_tile);
+  uint8_t* a = a_tile + params_bytes(k);
+  for (size_t row0 = 0; row0 < rows; row0 += k.mr) {
+    const size_t n = rows - row0 < k.mr ? rows - row0 : k.mr;
+    fn(n, K, x + row0 * x_stride, x_stride, mask != NULL ? mask + row0 * mask_stride : NULL, mask_stride, a, a_stride,
+       params);
+    for (size_t r = 0; pad != 0 && r < n; ++r) memset(a + r * a_stride + K * k.a_elem, 0, pad);
+    k.gemm(n, N, kc, a, a_stride, params, packed, y + row0 * y_stride, y_stride, -INFINITY, INFINITY);
+  }
+}
+
 }  // namespace eb

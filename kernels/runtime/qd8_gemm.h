@@ -66,6 +66,15 @@ void qd8_pack_b(const Qd8Kernel& k, const float* b, size_t K, size_t N, int32_t 
                 uint8_t* packed);
 void qd8_rows(const Qd8Kernel& k, const float* x, size_t x_stride, size_t rows, size_t K, uint8_t* a_tile,
               const uint8_t* packed, float* y, size_t y_stride, size_t N);
+// ATTENTION's mask add + SOFTMAX + (14) of the probabilities in one kernel (qd8-softmax) that stores rows as
+// k.quantize does, or NULL (AVX2, armv7: the op runs those steps one after another, ops/attention.cc).
+eb_qd8_softmax_ukernel_fn qd8_softmax_kernel(const Qd8Kernel& k);
+// y [rows, N] = (15) of P [rows, K], P = SOFTMAX(x + mask) quantized per row (14) by fn = qd8_softmax_kernel(k), one
+// tile of rows at a time (a tile's P never leaves the kernel); x [rows, K] (row stride x_stride) is overwritten, mask
+// rows are mask_stride apart (0: one row for all; mask NULL: none). The bits of qd8_rows on SOFTMAX's output.
+void qd8_softmax_rows(const Qd8Kernel& k, eb_qd8_softmax_ukernel_fn fn, float* x, size_t x_stride, const float* mask,
+                      size_t mask_stride, size_t rows, size_t K, uint8_t* a_tile, const uint8_t* packed, float* y,
+                      size_t y_stride, size_t N);
 
 }  // namespace eb
 

@@ -2,11 +2,11 @@
 //
 // In the spirit of XNNPACK's gemm-microkernel-tester: for each family with ISA variants (qs8-gemm, qs8-dwconv,
 // qs8-spmm, qs8-vadd, qs8-maxpool, qs8-avgpool, qs8-quantize, qs8-bmm, qd8-quantize, qd8-gemm; issue 19's float
-// f32-bmm, f32-gemm, f32-softmax, f32-layernorm, f32-unary, compared as float bits: 0 ULP), every variant compiled
-// into this build and supported by this CPU (eb_available_isas) runs over shapes that break kernels (sizes from 1 to
-// 2–3 tiles past the tile, primes, powers of two ± 1, strided rows, zero points −128 / 0 / 127, clamps, all −128
-// inputs with large k, sparse patterns) and must equal the family's ref.cc byte for byte, with the bytes around the
-// output untouched.
+// f32-bmm, f32-gemm, f32-softmax, f32-layernorm, f32-unary, compared as float bits: 0 ULP; qd8-softmax), every variant
+// compiled into this build and supported by this CPU (eb_available_isas) runs over shapes that break kernels (sizes
+// from 1 to 2–3 tiles past the tile, primes, powers of two ± 1, strided rows, zero points −128 / 0 / 127, clamps, all
+// −128 inputs with large k, sparse patterns) and must equal the family's ref.cc byte for byte, with the bytes around
+// the output untouched.
 //
 // Output, one line per variant (tests/kernels/ukernels/test_ukernel_tester.py reads it):
 //   ran <family> <symbol> <isa> <shapes> <failures>
@@ -1577,6 +1577,93 @@ void test_f32(uint64_t seed, int which) {
 void test_f32_softmax(uint64_t seed) { test_f32(seed, 0); }
 void test_f32_layernorm(uint64_t seed) { test_f32(seed, 1); }
 void test_f32_unary(uint64_t seed) { test_f32(seed, 2); }
+// ============================== qd8-softmax (issue 19) ==============================
+// ATTENTION's scores to quantized probabilities: mask add, SOFTMAX, (14), stored as the ISA's quantize variant stores
+// (q + a_offset). Against eb_qd8_softmax_ref (the unfused ops' steps) over SOFTMAX's row lengths, scores from the
+// float generator (any bits in some rows) and its attention extremes, masks of 0 / −inf / finfo.min / −1e9 / small
+// values (one row for all, or a row per row, or none), and a row past the variant's flag array (4100).
+struct Qd8SoftmaxVariant {
+  const char* symbol;
+  const char* isa;
+  eb_qd8_softmax_ukernel_fn fn;
+  size_t a_elem;
+  int32_t a_offset;
+};
+const Qd8SoftmaxVariant kQd8Softmax[] = {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    {"eb_qd8_softmax_ukernel__avx512vnni", "avx512vnni", eb_qd8_softmax_ukernel__avx512vnni, 1, 128},
+#endif
+#if defined(EB_HAVE_ISA_NEON) && defined(__aarch64__)  // armv7 runs the reference composition (attention.cc)
+    {"eb_qd8_softmax_ukernel__neon", "neon", eb_qd8_softmax_ukernel__neon, 1, 0},
+#endif
+    {NULL, NULL, NULL, 0, 0},
+};
+
+void test_qd8_softmax(uint64_t seed) {
+  static const size_t extra[] = {4100};
+  for (const Qd8SoftmaxVariant* v = kQd8Softmax; v->symbol != NULL; ++v) {
+    if (!should_run("qd8-softmax", v->symbol, v->isa)) continue;
+    Check ck{"qd8-softmax", v->symbol, v->isa};
+    Rng r{seed ^ 0x5d8aull};
+    const size_t ncols = sizeof kF32SoftmaxCols / sizeof kF32SoftmaxCols[0];
+    for (size_t ci = 0; ci < ncols + 1; ++ci) {
+      const size_t k = ci < ncols ? kF32SoftmaxCols[ci] : extra[0];
+      for (int rep = 0; rep < (ci < ncols ? (g_quick ? 3 : 8) : 2); ++rep) {
+        const size_t m = (size_t)r.range(1, 5), x_stride = k + (size_t)r.range(0, 3);
+        const size_t q_stride = k * v->a_elem + (size_t)r.range(1, 2) * 16;  // bytes past the row: sentinel
+        const int mode = rep % 4 == 3 ? 1 : 0;
+        const int mask_kind = rep % 3;  // 0 none, 1 one row for every row (stride 0), 2 a row per row
+        float* x = static_cast<float*>(alloc64(m * x_stride * 4 + 64));
+        float* xw = static_cast<float*>(alloc64(m * x_stride * 4 + 64));
+        float* mask = static_cast<float*>(alloc64(m * k * 4 + 64));
+        int8_t* want = static_cast<int8_t*>(alloc64(m * k + 64));
+        uint8_t* got = static_cast<uint8_t*>(alloc64(m * q_stride + 64));
+        for (size_t i = 0; i < m * x_stride; ++i) x[i] = pick_f32(r, mode, 0.0f);
+        for (size_t i = 0; i < m; ++i)
+          if (r.chance(50)) softmax_extremes(r, x + i * x_stride, 1, k);
+        static const float mvals[] = {0.0f, -INFINITY, -3.40282347e38f, -1e9f, -10000.0f, -1.0f, 0.5f};
+        const size_t keep = (size_t)r.range(1, (int32_t)k);
+        for (size_t i = 0; i < m * k; ++i)
+          mask[i] = r.chance(80) ? (i % k < keep ? 0.0f : -INFINITY) : r.pick(mvals, 7);
+        if (r.chance(10)) mask[r.next() % (m * k)] = NAN;
+        const float* mk = mask_kind == 0 ? NULL : mask;
+        const size_t mstride = mask_kind == 2 ? k : 0;
+        memcpy(xw, x, m * x_stride * 4);
+        eb_qd8_row_params pw[5], pg[5];
+        eb_qd8_softmax_ref(m, k, xw, x_stride, mk, mstride, want, k, pw);
+        memset(got, 0x5a, m * q_stride);
+        memset(pg, 0x5a, sizeof pg);
+        v->fn(m, k, x, x_stride, mk, mstride, got, q_stride, pg);
+        char why[200];
+        snprintf(why, sizeof why, "m=%zu k=%zu mode=%d mask=%d", m, k, mode, mask_kind);
+        bool ok = true;
+        for (size_t i = 0; i < m && ok; ++i) {
+          if (memcmp(&pw[i], &pg[i], sizeof pw[i]) != 0) {
+            snprintf(why + strlen(why), sizeof why - strlen(why), " row %zu: scale %a zp %d, want %a %d", i,
+                     (double)pg[i].scale, pg[i].zero_point, (double)pw[i].scale, pw[i].zero_point);
+            ok = false;
+          }
+          for (size_t j = 0; j < k && ok; ++j) {
+            if (qd8_get(got + i * q_stride, j, v->a_elem, v->a_offset) != want[i * k + j]) {
+              snprintf(why + strlen(why), sizeof why - strlen(why), " q[%zu, %zu] = %d, want %d", i, j,
+                       qd8_get(got + i * q_stride, j, v->a_elem, v->a_offset), want[i * k + j]);
+              ok = false;
+            }
+          }
+          for (size_t j = k * v->a_elem; j < q_stride && ok; ++j) {
+            if (got[i * q_stride + j] != 0x5a) {
+              snprintf(why + strlen(why), sizeof why - strlen(why), " wrote past row %zu", i);
+              ok = false;
+            }
+          }
+        }
+        ck.shape(ok, why);
+        free(x), free(xw), free(mask), free(want), free(got);
+      }
+    }
+    ck.done();
+  }
+}
 // ============================== f32-bmm, f32-gemm ==============================
 // The float matmuls (issue 19) equal their twins at 0 ULP: every output's bits, a NaN where the twin has one (NaN
 // payloads are no part of the contract: x86 and ARM differ there already). Each ISA's file has one matrix core that
@@ -1900,6 +1987,7 @@ int main(int argc, char** argv) {
                              {"f32-softmax", test_f32_softmax},
                              {"f32-layernorm", test_f32_layernorm},
                              {"f32-unary", test_f32_unary},
+                             {"qd8-softmax", test_qd8_softmax},
                              {"f32-bmm", test_f32_mm},
                              {"qs8-bmm", test_qs8_bmm}};
   for (const Family& f : families)

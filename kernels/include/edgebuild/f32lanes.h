@@ -99,6 +99,41 @@ static inline __attribute__((always_inline)) eb_f32x16 eb_gelu_abs(eb_f32x16 x) 
 static inline __attribute__((always_inline)) eb_f32x8 eb_gelu_abs(eb_f32x8 x) {
   return (eb_f32x8)((eb_i32x8)x & 0x7fffffff);
 }
+// f32math.h eb_exp_scale on AVX-512: p · 2^(kf + 25) by vscalefps, rounded once like the reference's product, with no
+// assist for a subnormal or zero result (kf + 25 is an exact integer in [−125, 25]; NaN for a NaN x, as p is).
+#if defined(__AVX512F__)
+static inline __attribute__((always_inline)) eb_f32x16 eb_exp_scale(eb_f32x16 p, eb_f32x16, eb_f32x16 kf) {
+  return (eb_f32x16)_mm512_scalef_ps((__m512)p, (__m512)(kf + 25.0f));
+}
+#endif
+// f32math.h eb_all_le on a 16-float block (SOFTMAX's skip of exps that are all +0): every lane <= c, none NaN. AVX-512
+// and AVX2 compare ordered; arm64 reduces with FMAX / FMAXV, which return NaN when a lane is NaN (NaN <= c is false).
+#if defined(__AVX512F__)
+template <size_t G>
+static inline __attribute__((always_inline)) bool eb_all_le(const eb_f32x16* d, float c) {
+  static_assert(G == 1, "a 16-float block is one zmm");
+  return _mm512_cmp_ps_mask((__m512)d[0], _mm512_set1_ps(c), _CMP_LE_OQ) == 0xFFFF;
+}
+#endif
+#if defined(__AVX__)
+template <size_t G>
+static inline __attribute__((always_inline)) bool eb_all_le(const eb_f32x8* d, float c) {
+  static_assert(G == 2, "a 16-float block is two ymm");
+  const __m256 vc = _mm256_set1_ps(c);
+  const __m256 le =
+      _mm256_and_ps(_mm256_cmp_ps((__m256)d[0], vc, _CMP_LE_OQ), _mm256_cmp_ps((__m256)d[1], vc, _CMP_LE_OQ));
+  return _mm256_movemask_ps(le) == 0xFF;
+}
+#endif
+#if defined(__aarch64__)
+template <size_t G>
+static inline __attribute__((always_inline)) bool eb_all_le(const eb_f32x4* d, float c) {
+  static_assert(G == 4, "a 16-float block is four q registers");
+  const float32x4_t m01 = vmaxq_f32((float32x4_t)d[0], (float32x4_t)d[1]);
+  const float32x4_t m23 = vmaxq_f32((float32x4_t)d[2], (float32x4_t)d[3]);
+  return vmaxvq_f32(vmaxq_f32(m01, m23)) <= c;
+}
+#endif
 // f32math.h eb_max_nan on float lanes: max(x, lo), a NaN when x is one (arm64: FMAX, a NaN when either is one).
 static inline __attribute__((always_inline)) eb_f32x16 eb_max_nan(eb_f32x16 x, eb_f32x16 lo) { return x < lo ? lo : x; }
 static inline __attribute__((always_inline)) eb_f32x8 eb_max_nan(eb_f32x8 x, eb_f32x8 lo) { return x < lo ? lo : x; }
@@ -108,6 +143,36 @@ static inline __attribute__((always_inline)) eb_f32x4 eb_max_nan(eb_f32x4 x, eb_
 #else
   return x < lo ? lo : x;
 #endif
+}
+// f32math.h eb_tree_lanes on one register: each level adds (or maxes) lane j + h into lane j, j < h, in that operand
+// order (eb_max_nan is not symmetric in NaN and ±0), as the reference's halving loop over an array does; lanes past h
+// are don't-care. Shuffles instead of the array: a 64-byte store read back as scalars stalls store forwarding (Zen 4).
+static inline __attribute__((always_inline)) float eb_tree_lanes(eb_f32x16 v, bool sum) {
+  eb_f32x16 t = __builtin_shuffle(v, (eb_i32x16){8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15});
+  v = sum ? v + t : eb_max_nan(v, t);
+  t = __builtin_shuffle(v, (eb_i32x16){4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7});
+  v = sum ? v + t : eb_max_nan(v, t);
+  t = __builtin_shuffle(v, (eb_i32x16){2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3});
+  v = sum ? v + t : eb_max_nan(v, t);
+  t = __builtin_shuffle(v, (eb_i32x16){1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+  v = sum ? v + t : eb_max_nan(v, t);
+  return v[0];
+}
+static inline __attribute__((always_inline)) float eb_tree_lanes(eb_f32x8 v, bool sum) {
+  eb_f32x8 t = __builtin_shuffle(v, (eb_i32x8){4, 5, 6, 7, 4, 5, 6, 7});
+  v = sum ? v + t : eb_max_nan(v, t);
+  t = __builtin_shuffle(v, (eb_i32x8){2, 3, 2, 3, 2, 3, 2, 3});
+  v = sum ? v + t : eb_max_nan(v, t);
+  t = __builtin_shuffle(v, (eb_i32x8){1, 1, 1, 1, 1, 1, 1, 1});
+  v = sum ? v + t : eb_max_nan(v, t);
+  return v[0];
+}
+static inline __attribute__((always_inline)) float eb_tree_lanes(eb_f32x4 v, bool sum) {
+  eb_f32x4 t = __builtin_shuffle(v, (eb_i32x4){2, 3, 2, 3});
+  v = sum ? v + t : eb_max_nan(v, t);
+  t = __builtin_shuffle(v, (eb_i32x4){1, 1, 1, 1});
+  v = sum ? v + t : eb_max_nan(v, t);
+  return v[0];
 }
 // Does some / every lane of a comparison hold (f32math.h's branches that only skip work)?
 template <class M>

@@ -278,6 +278,19 @@ static inline float eb_max_nan(float x, float lo) { return x < lo ? lo : x; }
 // (every value is that of the plain form times 2^-25, exactly: nothing there is subnormal), so the one product left
 // is exact unless the result is subnormal, where it rounds once (k + 25 >= −125: the power is normal). exp(0) = 1.
 // Error: docs/artifact.md "Float functions".
+// eb_exp_f32_nonpos's last step, p · 2^(k+25) rounded once (pw = 2^(k+25), kf = k as a float). f32lanes.h gives
+// AVX-512 vscalefps(p, kf + 25): the same single rounding, and at full speed where the product underflows (a masked
+// score's exp(−104) = +0, a subnormal e), where Zen 4's and Intel's vmulps take a microcode assist of ~100 cycles:
+// MiniLM's padded rows ran SOFTMAX at 0.8 ns per score instead of 0.39.
+static inline float eb_exp_scale(float p, float pw, float kf) {
+  (void)kf;
+  return p * pw;
+}
+template <class F>
+static inline F eb_exp_scale(F p, F pw, F kf) {
+  (void)kf;
+  return p * pw;
+}
 template <class F, class I, class U>
 static inline F eb_exp_f32_nonpos(F x) {
   const F zero = F{};
@@ -293,7 +306,7 @@ static inline F eb_exp_f32_nonpos(F x) {
   p = p * r + 0x1p-25f;
   p = p * r + 0x1p-25f;
   // bits(kr) = 0x4b400000 + k + 152: shifted left by 23 the constant part leaves the word, (k + 152) << 23 = 2^(k+25).
-  return p * eb_ffrom((I)((U)eb_fbits(kr) << 23));
+  return eb_exp_scale(p, eb_ffrom((I)((U)eb_fbits(kr) << 23)), kf);
 }
 
 // SOFTMAX over rows of `cols` floats (docs/artifact.md SOFTMAX): m = max (element c into partial c % 16, partials
@@ -303,8 +316,14 @@ static inline F eb_exp_f32_nonpos(F x) {
 // floats): the tree's first levels add whole vectors, the last ones lanes. The last block of a row runs on a copy
 // padded with −inf, whose lanes add exp(−inf − m) = +0 to their partials (exact: no partial is −0) and are not
 // stored. A row whose sum is NaN (a NaN, a +inf, or only −inf in it) becomes 0x7fc00000.
+// The lane levels of that tree on one register (lane j ⊕ lane j + h, h = W/2 .. 1): f32lanes.h has the vector forms,
+// whose shuffles keep each step's operands and their order; one float is its own result.
+static inline float eb_tree_lanes(float v, bool sum) {
+  (void)sum;
+  return v;
+}
 template <class F>
-static inline float eb_f32_tree16(const F* in, bool sum) {
+static inline __attribute__((always_inline)) float eb_f32_tree16(const F* in, bool sum) {
   constexpr size_t W = sizeof(F) / sizeof(float), G = 16 / W;
   F v[G];
   for (size_t j = 0; j < G; ++j) v[j] = in[j];
@@ -313,14 +332,7 @@ static inline float eb_f32_tree16(const F* in, bool sum) {
 #pragma GCC unroll 8
     for (size_t j = 0; j < h; ++j) v[j] = sum ? v[j] + v[j + h] : eb_max_nan(v[j], v[j + h]);
   }
-  float a[W];
-  memcpy(a, v, sizeof a);
-#pragma GCC unroll 4
-  for (size_t h = W / 2; h >= 1; h /= 2) {
-#pragma GCC unroll 8
-    for (size_t j = 0; j < h; ++j) a[j] = sum ? a[j] + a[j + h] : eb_max_nan(a[j], a[j + h]);
-  }
-  return a[0];
+  return eb_tree_lanes(v[0], sum);
 }
 
 // fn(j) for j in [0, G): unrolled for vectors (G <= 4: partials in registers), a plain loop for SOFTMAX's scalar
@@ -341,47 +353,104 @@ static inline __attribute__((always_inline)) void eb_each_partial(Fn fn) {
   }
 }
 
+// Is every lane of d[0..G) <= c (and none NaN)? SOFTMAX's skip of a block whose exps are all +0; f32lanes.h has the
+// vector forms (one compare on AVX-512, a NaN-propagating max reduction on arm64).
+static inline bool eb_le_all(float d, float c) { return d <= c; }
+template <size_t G, class F>
+static inline bool eb_all_le(const F* d, float c) {
+  bool all = true;
+  for (size_t j = 0; j < G; ++j) all = all & eb_le_all(d[j], c);
+  return all;
+}
+
+// SOFTMAX's first two passes over one row of `cols` floats (eb_f32_softmax_rows below; and ATTENTION's fused rows,
+// qd8-softmax): v = x, or x + mask (the ADD float op with bounds ±inf, the plain IEEE sum) when mask is not NULL, then
+// kept in y; m = max v; e = eb_exp_f32_nonpos(v − m) stored to y (y may be x); returns the tree sum s = Σ e.
+// A 16-element block whose every v − m is <= −104 (a masked or padded key: v = score + finfo.min, or −inf) stores
+// e = +0 without computing the exps: eb_exp_f32_nonpos clamps its argument to −104 first and exp(−104) is +0 (every
+// float <= 0 checked: scripts/f32math_ulp.cc's range), and +0 added to a partial leaves it, so the bits are those of
+// the full computation. With zero not NULL, zero[b] says whether block b is such a block, and its e are not stored
+// (the caller knows them: +0); without, they are stored.
 template <class F, class I, class U>
-static inline void eb_f32_softmax_rows(size_t rows, size_t cols, const float* input, float* output) {
+static inline float eb_f32_softmax_exps(size_t cols, const float* x, const float* mask, float* y, uint8_t* zero) {
   constexpr size_t W = sizeof(F) / sizeof(float), G = 16 / W;
   const float ninf = -1.0f / 0.0f;
-  for (size_t r = 0; r < rows; ++r) {
-    const float* x = input + r * cols;
-    float* y = output + r * cols;
-    // One loop body for whole blocks and the padded last one (the pointers select it): no second copy of the exp.
-    const size_t blocks = (cols + 15) / 16, tail = cols % 16;
-    float pad[16];
-    if (tail != 0) {
-      for (int i = 0; i < 16; ++i) pad[i] = ninf;
-      memcpy(pad, x + (blocks - 1) * 16, tail * sizeof(float));
-    }
-    F m[G];
-    for (size_t j = 0; j < G; ++j) m[j] = F{} + ninf;
-    for (size_t b = 0; b < blocks; ++b) {
-      const float* in = tail != 0 && b + 1 == blocks ? pad : x + b * 16;
+  // One loop body for whole blocks and the padded last one (the pointers select it): no second copy of the exp.
+  const size_t blocks = (cols + 15) / 16, tail = cols % 16;
+  float pad[16];
+  if (tail != 0) {
+    const size_t c0 = (blocks - 1) * 16;
+    for (size_t i = 0; i < 16; ++i) pad[i] = i < tail ? (mask != NULL ? x[c0 + i] + mask[c0 + i] : x[c0 + i]) : ninf;
+  }
+  F m[G];
+  for (size_t j = 0; j < G; ++j) m[j] = F{} + ninf;
+  const size_t whole = tail != 0 ? blocks - 1 : blocks;
+  if (mask != NULL) {  // the whole blocks, v = x + mask kept in y (one loop per case: no test per vector)
+    for (size_t b = 0; b < whole; ++b) {
       eb_each_partial<W, G>([&](size_t j) __attribute__((always_inline)) {
-        F v;
-        memcpy(&v, in + j * W, sizeof v);
+        F v, a;
+        memcpy(&v, x + b * 16 + j * W, sizeof v);
+        memcpy(&a, mask + b * 16 + j * W, sizeof a);
+        v = v + a;
+        memcpy(y + b * 16 + j * W, &v, sizeof v);
         m[j] = eb_max_nan(v, m[j]);
       });
     }
-    const float mx = eb_f32_tree16(m, false);
-    F s[G];
-    for (size_t j = 0; j < G; ++j) s[j] = F{};
-    for (size_t b = 0; b < blocks; ++b) {
-      const bool last = tail != 0 && b + 1 == blocks;
-      const float* in = last ? pad : x + b * 16;
-      float* out = last ? pad : y + b * 16;
+  } else {
+    for (size_t b = 0; b < whole; ++b) {
       eb_each_partial<W, G>([&](size_t j) __attribute__((always_inline)) {
         F v;
-        memcpy(&v, in + j * W, sizeof v);
-        const F e = eb_exp_f32_nonpos<F, I, U>(v - mx);
-        memcpy(out + j * W, &e, sizeof e);
-        s[j] = s[j] + e;
+        memcpy(&v, x + b * 16 + j * W, sizeof v);
+        m[j] = eb_max_nan(v, m[j]);
       });
     }
-    if (tail != 0) memcpy(y + (blocks - 1) * 16, pad, tail * sizeof(float));
-    const float sum = eb_f32_tree16(s, true);
+  }
+  if (tail != 0) {  // the padded last block (v already in pad)
+    eb_each_partial<W, G>([&](size_t j) __attribute__((always_inline)) {
+      F v;
+      memcpy(&v, pad + j * W, sizeof v);
+      m[j] = eb_max_nan(v, m[j]);
+    });
+  }
+  const float mx = eb_f32_tree16(m, false);
+  const float* src = mask != NULL ? y : x;  // v
+  F s[G];
+  for (size_t j = 0; j < G; ++j) s[j] = F{};
+  for (size_t b = 0; b < blocks; ++b) {
+    const bool last = tail != 0 && b + 1 == blocks;
+    const float* in = last ? pad : src + b * 16;
+    float* out = last ? pad : y + b * 16;
+    F d[G];
+    eb_each_partial<W, G>([&](size_t j) __attribute__((always_inline)) {
+      F v;
+      memcpy(&v, in + j * W, sizeof v);
+      d[j] = v - mx;
+    });
+    const bool skip = eb_all_le<G>(d, -104.0f);
+    if (zero != NULL) zero[b] = skip;
+    if (skip) {
+      if (zero == NULL || last) memset(out, 0, 16 * sizeof(float));
+      continue;
+    }
+    eb_each_partial<W, G>([&](size_t j) __attribute__((always_inline)) {
+      const F e = eb_exp_f32_nonpos<F, I, U>(d[j]);
+      memcpy(out + j * W, &e, sizeof e);
+      s[j] = s[j] + e;
+    });
+  }
+  if (tail != 0) memcpy(y + (blocks - 1) * 16, pad, tail * sizeof(float));
+  return eb_f32_tree16(s, true);
+}
+
+// Exps: eb_f32_softmax_exps<F, I, U>, or a file's one out-of-line instance of it (arm64 shares one between SOFTMAX and
+// qd8-softmax: the library's size budget).
+typedef float (*eb_f32_softmax_exps_fn)(size_t cols, const float* x, const float* mask, float* y, uint8_t* zero);
+template <class F, class I, class U, eb_f32_softmax_exps_fn Exps = eb_f32_softmax_exps<F, I, U>>
+static inline void eb_f32_softmax_rows(size_t rows, size_t cols, const float* input, float* output) {
+  constexpr size_t W = sizeof(F) / sizeof(float);
+  for (size_t r = 0; r < rows; ++r) {
+    float* y = output + r * cols;
+    const float sum = Exps(cols, input + r * cols, NULL, y, NULL);
     if (sum != sum) {
       for (size_t c = 0; c < cols; ++c) y[c] = eb_f32_nan();
       continue;

@@ -167,6 +167,14 @@ void eb_qd8_gemm_ref(size_t m, size_t n, size_t k, const int8_t* q, const eb_qd8
                      const float* w_scale, const float* bias, float output_min, float output_max, float* y,
                      size_t y_stride);
 
+// ---- qd8-softmax: ATTENTION's scores to quantized probabilities (issue 19), the unfused ops' steps ----
+// For each of m rows of k scores (x, rows x_stride floats apart): v = x + mask (ADD float, bounds ±inf; mask NULL:
+// none; its rows mask_stride floats apart, 0 = one row for every row), P = SOFTMAX float (v) (eb_f32_softmax_ref),
+// then P quantized per row by (14) (eb_qd8_quantize_ref) into q (rows q_stride bytes apart) and params[m]. x is the
+// kernel's scratch: overwritten.
+void eb_qd8_softmax_ref(size_t m, size_t k, float* x, size_t x_stride, const float* mask, size_t mask_stride, int8_t* q,
+                        size_t q_stride, eb_qd8_row_params* params);
+
 // ---- f32-add: ADD of two same-shape float tensors (output may alias an input exactly) ----
 void eb_f32_add_ref(size_t count, const float* a, const float* b, float output_min, float output_max, float* output);
 

@@ -246,6 +246,17 @@ static inline size_t eb_qd8_block_bytes(size_t nr, size_t kc, size_t w_elem) {
 #define EB_DECLARE_QD8_GEMM(name)                                                                             \
   void name(size_t mr, size_t nc, size_t kc, const void* a, size_t a_stride, const eb_qd8_row_params* params, \
             const void* w, float* c, size_t c_stride, float output_min, float output_max)
+// ATTENTION's scores -> quantized probabilities (eb_qd8_softmax_ref: mask add, SOFTMAX, (14)), stored as the quantize
+// variant of the same ISA stores them (q + a_offset, a_elem bytes; nothing past a row's k elements); x is scratch.
+typedef void (*eb_qd8_softmax_ukernel_fn)(size_t m, size_t k, float* x, size_t x_stride, const float* mask,
+                                          size_t mask_stride, void* q, size_t q_stride, eb_qd8_row_params* params);
+#define EB_DECLARE_QD8_SOFTMAX(name)                                                                       \
+  void name(size_t m, size_t k, float* x, size_t x_stride, const float* mask, size_t mask_stride, void* q, \
+            size_t q_stride, eb_qd8_row_params* params)
+EB_DECLARE_QD8_SOFTMAX(eb_qd8_softmax_ukernel__avx512vnni);  // uint8 q + 128
+EB_DECLARE_QD8_SOFTMAX(eb_qd8_softmax_ukernel__neon);        // int8 q; aarch64 only
+// f32math.h eb_f32_softmax_exps on NEON lanes, out of line in f32_softmax__neon.cc (aarch64): the qd8 kernel calls it.
+float eb_f32_softmax_exps__neon(size_t cols, const float* x, const float* mask, float* y, uint8_t* zero);
 // x86-64
 EB_DECLARE_QD8_QUANTIZE(eb_qd8_quantize_ukernel__avx512vnni);  // uint8 q + 128
 EB_DECLARE_QD8_QUANTIZE(eb_qd8_quantize_ukernel__avx2);        // int16 q

@@ -342,9 +342,20 @@ void qd8_task(void* ctx, size_t h, size_t thread) {
   const float* q = g.q.data + batch_offset(g, g.q, h);
   float* y = const_cast<float*>(g.y.data) + batch_offset(g, g.y, h);
   const size_t qrs = row_stride(g, g.q), yrs = row_stride(g, g.y);
-  for (size_t row0 = 0; row0 < g.L; row0 += kRows) {
-    const size_t rows = g.L - row0 < kRows ? g.L - row0 : kRows;
+  // With the ISA's qd8-softmax kernel, a block is one GEMM tile of rows: its scores (mr · S floats) stay in L1 from
+  // the Q·Kᵀ product through the mask, the softmax and P's quantization to the P·V product.
+  const eb_qd8_softmax_ukernel_fn fused = qd8_softmax_kernel(k);
+  const size_t block = fused != NULL ? k.mr : kRows;
+  const float* mk = g.has_mask ? g.mask.data + batch_offset(g, g.mask, h) : NULL;
+  const size_t mrs = g.has_mask ? row_stride(g, g.mask) : 0;
+  for (size_t row0 = 0; row0 < g.L; row0 += block) {
+    const size_t rows = g.L - row0 < block ? g.L - row0 : block;
     qd8_rows(k, q + row0 * qrs, qrs, rows, g.D, scratch + l.tile, scratch + l.pk, sc, g.S, g.S);
+    if (fused != NULL) {
+      qd8_softmax_rows(k, fused, sc, g.S, mk != NULL ? mk + row0 * mrs : NULL, mrs, rows, g.S, scratch + l.tile,
+                       scratch + l.pv, y + row0 * yrs, yrs, g.Dv);
+      continue;
+    }
     mask_softmax(j.m, g, h, row0, rows, sc, pr);
     qd8_rows(k, pr, g.S, rows, g.S, scratch + l.tile, scratch + l.pv, y + row0 * yrs, yrs, g.Dv);
   }

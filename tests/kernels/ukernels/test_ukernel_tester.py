@@ -35,10 +35,11 @@ QD8 = ("qd8-quantize", "qd8-gemm")  # DYNAMIC_FULLY_CONNECTED (issue 19)
 # issue 19's float kernels: SOFTMAX, LAYER_NORM, UNARY and the float matmuls (double lanes), x86 and aarch64 only
 # (armv7 NEON has no double lanes and flushes subnormals: the references run there).
 F32 = ("f32-softmax", "f32-layernorm", "f32-unary", "f32-bmm", "f32-gemm")
+# ATTENTION's mask + softmax + (14) of the probabilities in one kernel (issue 19): AVX-512 and arm64 NEON.
 FAMILIES = {
     ("host", "avx2"): ALL + QD8 + F32,
-    ("host", "avx512vnni"): ALL + QD8 + F32 + ("qs8-bmm",),
-    ("arm64", "neon"): ALL + QD8 + F32,
+    ("host", "avx512vnni"): ALL + QD8 + F32 + ("qs8-bmm", "qd8-softmax"),
+    ("arm64", "neon"): (*ALL, *QD8, *F32, "qd8-softmax"),
     ("arm64", "neondot"): ("qs8-gemm", "qs8-spmm", "qs8-bmm", *QD8),
     ("arm64", "i8mm"): ("qs8-gemm",),
     ("armv7", "neon"): ALL[:-1] + QD8,
