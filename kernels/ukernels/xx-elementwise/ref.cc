@@ -133,30 +133,23 @@ extern "C" void eb_xx_elementwise_ref(int32_t func, int is_int, size_t rank, con
   size_t sa[6], sb[6], index[6] = {0, 0, 0, 0, 0, 0};
   broadcast_strides(rank, a_dims, out_dims, sa);
   broadcast_strides(rank, b_dims, out_dims, sb);
+  size_t total = 1;
+  for (size_t k = 0; k < rank; ++k) total *= (size_t)out_dims[k];
   const float *af = static_cast<const float*>(a), *bf = static_cast<const float*>(b);
   const int32_t *ai = static_cast<const int32_t*>(a), *bi = static_cast<const int32_t*>(b);
   float* yf = static_cast<float*>(output);
   int32_t* yi = static_cast<int32_t*>(output);
   const bool compare = is_compare(func);
-  // Row by row (an odometer over the axes before the last); within a row each operand steps by 0 or 1.
-  size_t rows = 1;
-  for (size_t k = 0; k + 1 < rank; ++k) rows *= (size_t)out_dims[k];
-  const size_t n = rank == 0 ? 1 : (size_t)out_dims[rank - 1];
-  const size_t last = rank == 0 ? 0 : rank - 1;
-  const size_t la = rank == 0 ? 0 : sa[last], lb = rank == 0 ? 0 : sb[last];
-  if (n == 0) return;
   size_t ia = 0, ib = 0;
-  for (size_t r = 0; r < rows; ++r, yf += n, yi += n) {
-    if (is_int && compare) {
-      for (size_t i = 0; i < n; ++i) yi[i] = compare_i32(func, ai[ia + i * la], bi[ib + i * lb]);
-    } else if (is_int) {
-      for (size_t i = 0; i < n; ++i) yi[i] = apply_i32(func, ai[ia + i * la], bi[ib + i * lb]);
+  for (size_t i = 0; i < total; ++i) {
+    if (is_int) {
+      yi[i] = compare ? compare_i32(func, ai[ia], bi[ib]) : apply_i32(func, ai[ia], bi[ib]);
     } else if (compare) {
-      for (size_t i = 0; i < n; ++i) yi[i] = compare_f32(func, af[ia + i * la], bf[ib + i * lb]);
+      yi[i] = compare_f32(func, af[ia], bf[ib]);
     } else {
-      for (size_t i = 0; i < n; ++i) yf[i] = apply_f32(func, af[ia + i * la], bf[ib + i * lb]);
+      yf[i] = apply_f32(func, af[ia], bf[ib]);
     }
-    for (size_t k = last; k-- > 0;) {
+    for (size_t k = rank; k-- > 0;) {
       ia += sa[k];
       ib += sb[k];
       if (++index[k] < (size_t)out_dims[k]) break;

@@ -47,9 +47,6 @@ extern "C" void eb_xx_where_ref(size_t element_size, size_t rank, const int32_t*
     const char *ra = pa + ia * element_size, *rb = pb + ib * element_size;
     switch (element_size) {
       case 4: row<uint32_t>(n, cond + ic, lc, ra, la, rb, lb, py); break;
-      case 1: row<uint8_t>(n, cond + ic, lc, ra, la, rb, lb, py); break;
-      case 2: row<uint16_t>(n, cond + ic, lc, ra, la, rb, lb, py); break;
-      case 8: row<uint64_t>(n, cond + ic, lc, ra, la, rb, lb, py); break;
       default:
         for (size_t i = 0; i < n; ++i)
           memcpy(py + i * element_size,
