@@ -246,6 +246,14 @@ static inline size_t eb_qd8_block_bytes(size_t nr, size_t kc, size_t w_elem) {
 #define EB_DECLARE_QD8_GEMM(name)                                                                             \
   void name(size_t mr, size_t nc, size_t kc, const void* a, size_t a_stride, const eb_qd8_row_params* params, \
             const void* w, float* c, size_t c_stride, float output_min, float output_max)
+// A packb variant is eb_qd8_packb_ref for its GEMM's nr, kr and w_elem (the <NR>c<KR> of its name, int8 codes): b's n
+// vectors (element t of vector j at b[j · stride_j + t · stride_t]) quantized by (16) into packed qd8 blocks.
+typedef void (*eb_qd8_packb_ukernel_fn)(size_t n, size_t k, const float* b, size_t stride_j, size_t stride_t,
+                                        float alpha, void* packed);
+#define EB_DECLARE_QD8_PACKB(name) \
+  void name(size_t n, size_t k, const float* b, size_t stride_j, size_t stride_t, float alpha, void* packed)
+EB_DECLARE_QD8_PACKB(eb_qd8_packb_ukernel_x32c4__avx512vnni);
+EB_DECLARE_QD8_PACKB(eb_qd8_packb_ukernel_x16c4__neondot);
 // x86-64
 EB_DECLARE_QD8_QUANTIZE(eb_qd8_quantize_ukernel__avx512vnni);  // uint8 q + 128
 EB_DECLARE_QD8_QUANTIZE(eb_qd8_quantize_ukernel__avx2);        // int16 q
