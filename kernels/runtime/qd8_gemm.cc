@@ -149,7 +149,7 @@ const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
 #ifdef EB_HAVE_ISA_AVX512VNNI
     case kIsaAvx512Vnni: {
       static const Qd8Kernel k = {
-          eb_qd8_quantize_ukernel__avx512vnni, eb_qd8_gemm_minmax_ukernel_8x32c4__avx512vnni, 8, 32, 4, 1, 128, 1, 1,
+          eb_qd8_quantize_ukernel__avx512vnni,  eb_qd8_gemm_minmax_ukernel_8x32c4__avx512vnni, 8, 32, 4, 1, 128, 1, 1,
           "qd8_gemm_minmax_8x32c4__avx512vnni", eb_qd8_packb_ukernel_x32c4__avx512vnni};
       return &k;
     }
@@ -158,7 +158,7 @@ const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
     case kIsaAvx2: {
       static const Qd8Kernel k = {
           eb_qd8_quantize_ukernel__avx2, eb_qd8_gemm_minmax_ukernel_4x16c2__avx2, 4, 16, 2, 2, 0, 2, 0,
-          "qd8_gemm_minmax_4x16c2__avx2", NULL};
+          "qd8_gemm_minmax_4x16c2__avx2"};
       return &k;
     }
 #endif
@@ -168,7 +168,7 @@ const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
     case kIsaNeon: {
       static const Qd8Kernel k = {
           eb_qd8_quantize_ukernel__neon, eb_qd8_gemm_minmax_ukernel_2x8c8__neon, 2, 8, 8, 1, 0, 1, 0,
-          "qd8_gemm_minmax_2x8c8__neon", NULL};
+          "qd8_gemm_minmax_2x8c8__neon"};
       return &k;
     }
 #endif
@@ -178,7 +178,7 @@ const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
     case kIsaI8mm: {
       // mr 4, nr 16, kr 4; int8 q (a_elem 1, a_offset 0); int8 weights.
       static const Qd8Kernel k = {
-          eb_qd8_quantize_ukernel__neon,    eb_qd8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 0, 1, 0,
+          eb_qd8_quantize_ukernel__neon,     eb_qd8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 0, 1, 0,
           "qd8_gemm_minmax_4x16c4__neondot", eb_qd8_packb_ukernel_x16c4__neondot};
       return &k;
     }

@@ -34,7 +34,7 @@ struct Qd8Kernel {
   const char* name;  // the GEMM variant without eb_ / ukernel_, for reports
   // b of DYNAMIC_BATCH_MATMUL / ATTENTION quantized (16) and packed for `gemm` in one step, or NULL: the reference
   // eb_qd8_packb_ref at this entry's nr, kr, w_elem (qd8_pack_b).
-  eb_qd8_packb_ukernel_fn packb;
+  eb_qd8_packb_ukernel_fn packb = NULL;
 };
 
 // The ISA's qd8 kernels, or NULL (reference ISA, or no variant for it yet).

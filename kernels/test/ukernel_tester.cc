@@ -1460,8 +1460,8 @@ void qd8_packb_shape(Check& ck, const Qd8PackbVariant& v, size_t n, size_t k, in
     else
       eb_qd8_packb_ref(v.nr, v.kr, v.w_elem, n, k, b, sj, st, alpha, got);
     char why[200];
-    snprintf(why, sizeof why, "%s n=%zu k=%zu stride_j=%zu stride_t=%zu alpha=%a", which == 0 ? v.symbol : "ref", n,
-             k, sj, st, (double)alpha);
+    snprintf(why, sizeof why, "%s n=%zu k=%zu stride_j=%zu stride_t=%zu alpha=%a", which == 0 ? v.symbol : "ref", n, k,
+             sj, st, (double)alpha);
     bool ok = true;
     for (size_t i = 0; i < bytes + 64 && ok; ++i) {
       const uint8_t w = i < bytes ? want[i] : 0x5a;

@@ -28,7 +28,9 @@ namespace {
 
 constexpr size_t kNr = 32;
 
-inline __m512 abs16(__m512 v) { return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7fffffff))); }
+inline __m512 abs16(__m512 v) {
+  return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7fffffff)));
+}
 
 // Lanes not finite: |v| > FLT_MAX, or NaN (unordered).
 inline __mmask16 nonfinite(__m512 a) { return _mm512_cmp_ps_mask(a, _mm512_set1_ps(FLT_MAX), _CMP_NLE_UQ); }
