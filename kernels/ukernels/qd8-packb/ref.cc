@@ -13,6 +13,7 @@
 
 extern "C" void eb_qd8_packb_ref(size_t nr, size_t kr, size_t w_elem, size_t n, size_t k, const float* b,
                                  size_t stride_j, size_t stride_t, float alpha, void* packed) {
+  const float kRound = 12582912.0f;  // 1.5 · 2^23
   const size_t kc = (k + kr - 1) / kr * kr, bb = eb_qd8_block_bytes(nr, kc, w_elem);
   uint8_t* out = static_cast<uint8_t*>(packed);
   memset(out, 0, (n + nr - 1) / nr * bb);  // padded columns and k >= K: wsum 0, w_scale 0, weights 0
@@ -39,18 +40,22 @@ extern "C" void eb_qd8_packb_ref(size_t nr, size_t kr, size_t w_elem, size_t n, 
     } else {
       const float inv = 1.0f / s;
       uint8_t* w = block + 12 * nr + c * kr * w_elem;
-      for (size_t t = 0; t < k; ++t) {
-        int32_t v = (int32_t)nearbyintf(bj[t * stride_t] * inv);  // |v| <= 127 (1 + 2^-22): clamp after rounding
-        v = v < -127 ? -127 : (v > 127 ? 127 : v);
-        sum += v;
-        uint8_t* d = w + (t / kr * nr * kr + t % kr) * w_elem;
-        if (w_elem == 1) {
-          *d = (uint8_t)(int8_t)v;
-        } else {
-          const int16_t h = (int16_t)v;
-          memcpy(d, &h, 2);
+      for (size_t t0 = 0; t0 < k; t0 += kr, w += nr * kr * w_elem)
+        for (size_t r = 0; r < kr && t0 + r < k; ++r) {
+          // Round half to even as nearbyintf (default mode), without its call on cores lacking a rounding
+          // instruction: the 1.5 · 2^23 add-subtract is exact for |x| <= 2^22, and |x| <= 127 (1 + 2^-22) here, so
+          // the clamp to ±127 (eb_qd8_quantize_cols_ref's) never bites.
+          const float x = bj[(t0 + r) * stride_t] * inv;
+          int32_t v = (int32_t)((x + kRound) - kRound);
+          v = v < -127 ? -127 : (v > 127 ? 127 : v);
+          sum += v;
+          if (w_elem == 1) {
+            w[r] = (uint8_t)(int8_t)v;
+          } else {  // little endian, as the packed layout
+            w[2 * r] = (uint8_t)(v & 0xff);
+            w[2 * r + 1] = (uint8_t)((uint32_t)v >> 8);
+          }
         }
-      }
     }
     const float ws = scale * alpha;  // DYNAMIC_BATCH_MATMUL: w_scale = s_b · alpha
     memcpy(block + 4 * c, &sum, 4);
