@@ -223,17 +223,18 @@ void run_qd8(eb_model* m, const OpPlan& plan, const float* x, float* y, size_t M
 
 namespace {
 
-// Per-thread scratch of one batch, 64-aligned parts: A tile params | A tile rows | packed B.
+// Per-thread scratch of one batch, 64-aligned parts: A tile params | A tile rows | packed B | qd8_pack_b's work.
 struct BmmLayout {
-  size_t a_params, a_rows, packed, total;
+  size_t a_params, a_rows, packed, work, total;
 };
 
-BmmLayout bmm_layout(const Qd8Kernel& k, size_t kc, size_t block_bytes, size_t N) {
+BmmLayout bmm_layout(const Qd8Kernel& k, size_t kc, size_t block_bytes, size_t N, size_t K) {
   BmmLayout l;
   l.a_params = 0;
   l.a_rows = params_bytes(k);
   l.packed = l.a_rows + k.mr * a_stride_of(k, kc);
-  l.total = l.packed + round_up(N, k.nr) / k.nr * block_bytes;
+  l.work = l.packed + round_up(N, k.nr) / k.nr * block_bytes;
+  l.total = l.work + qd8_b_work_bytes(k, N, K);
   return l;
 }
 
@@ -251,11 +252,11 @@ void bmm_task(void* ctx, size_t batch, size_t thread) {
   const BmmJob& j = *static_cast<const BmmJob*>(ctx);
   const OpPlan& p = *j.plan;
   const Qd8Kernel& k = *p.qd8;
-  const BmmLayout l = bmm_layout(k, p.kc, p.block_bytes, j.N);
+  const BmmLayout l = bmm_layout(k, p.kc, p.block_bytes, j.N, j.K);
   uint8_t* scratch = j.m->scratch + thread * j.m->scratch_per_thread;
   // B's column c: b [K, N] column c, or row c of b [N, K] with transpose_b.
   qd8_pack_b(k, j.b + batch * j.K * j.N, j.K, j.N, j.transpose_b ? j.K : 1, j.transpose_b ? 1 : j.N, j.alpha,
-             scratch + l.packed);
+             scratch + l.work, scratch + l.packed);
   const float* a = j.a + batch * j.M * j.K;
   float* y = j.y + batch * j.M * j.N;
   const size_t a_stride = a_stride_of(k, p.kc);
@@ -275,7 +276,7 @@ eb_status plan_qd8_bmm(OpPlan& p, PlanContext& ctx, const Qd8Kernel& k, size_t N
   p.kc = round_up(K, k.kr);
   p.block_bytes = eb_qd8_block_bytes(k.nr, p.kc, k.w_elem);
   p.packed = NULL;  // packed per batch at run time, in the scratch
-  const size_t need = bmm_layout(k, p.kc, p.block_bytes, N).total;
+  const size_t need = bmm_layout(k, p.kc, p.block_bytes, N, K).total;
   if (need > ctx.im2col_bytes) ctx.im2col_bytes = need;
   return EB_OK;
 }
@@ -297,12 +298,31 @@ size_t qd8_a_tile_bytes(const Qd8Kernel& k, size_t K) {
   return params_bytes(k) + k.mr * a_stride_of(k, round_up(K, k.kr));
 }
 
+size_t qd8_b_work_bytes(const Qd8Kernel& k, size_t N, size_t K) {
+  return k.packb != NULL ? 0 : round_up(N * K * sizeof(float), 64);
+}
+
 void qd8_pack_b(const Qd8Kernel& k, const float* b, size_t K, size_t N, size_t stride_j, size_t stride_t, float alpha,
-                uint8_t* packed) {
-  if (k.packb != NULL)
+                uint8_t* work, uint8_t* packed) {
+  if (k.packb != NULL) {
     k.packb(N, K, b, stride_j, stride_t, alpha, packed);
-  else
-    eb_qd8_packb_ref(k.nr, k.kr, k.w_elem, N, K, b, stride_j, stride_t, alpha, packed);
+    return;
+  }
+  // The reference walks one column at a time: from a strided view (ATTENTION's heads: rows 384 floats apart) that
+  // is a cache line per element, so the columns are first copied contiguous, reading the view along its smaller
+  // stride (a copy changes no value: the same bits).
+  if (stride_t != 1) {
+    float* c = reinterpret_cast<float*>(work);
+    if (stride_j < stride_t) {
+      for (size_t t = 0; t < K; ++t)
+        for (size_t j = 0; j < N; ++j) c[j * K + t] = b[j * stride_j + t * stride_t];
+    } else {
+      for (size_t j = 0; j < N; ++j)
+        for (size_t t = 0; t < K; ++t) c[j * K + t] = b[j * stride_j + t * stride_t];
+    }
+    b = c, stride_j = K, stride_t = 1;
+  }
+  eb_qd8_packb_ref(k.nr, k.kr, k.w_elem, N, K, b, stride_j, stride_t, alpha, packed);
 }
 
 void qd8_rows(const Qd8Kernel& k, const float* x, size_t x_stride, size_t rows, size_t K, uint8_t* a_tile,

@@ -303,17 +303,20 @@ void float_task(void* ctx, size_t h, size_t thread) {
   }
 }
 
-// Scratch of the qd8 path: the head's packed K and V, one tile of quantized rows, a block's scores and probabilities.
+// Scratch of the qd8 path: the head's packed K and V, qd8_pack_b's work, one tile of quantized rows, a block's scores
+// and probabilities.
 struct Qd8Layout {
-  size_t pk, pv, tile, sc, pr, total;
+  size_t pk, pv, work, tile, sc, pr, total;
 };
 
 Qd8Layout qd8_layout(const Qd8Kernel& k, const Geometry& g) {
+  const size_t wk = qd8_b_work_bytes(k, g.S, g.D), wv = qd8_b_work_bytes(k, g.Dv, g.S);
   const size_t tk = qd8_a_tile_bytes(k, g.D), tv = qd8_a_tile_bytes(k, g.S);
   Qd8Layout l;
   l.pk = 0;
   l.pv = l.pk + round64(qd8_b_packed_bytes(k, g.S, g.D));
-  l.tile = l.pv + round64(qd8_b_packed_bytes(k, g.Dv, g.S));
+  l.work = l.pv + round64(qd8_b_packed_bytes(k, g.Dv, g.S));
+  l.tile = l.work + round64(wk > wv ? wk : wv);
   l.sc = l.tile + round64(tk > tv ? tk : tv);
   l.pr = l.sc + round64(kRows * g.S * 4);
   l.total = l.pr + round64(kRows * g.S * 4);
@@ -329,9 +332,9 @@ void qd8_task(void* ctx, size_t h, size_t thread) {
   // DYNAMIC_BATCH_MATMUL's b, read in place through the views: Kᵀ [D, S] (column t is K's row t) with alpha; V [S, Dv]
   // (column c is V's column c) with alpha 1.
   qd8_pack_b(k, g.k.data + batch_offset(g, g.k, h), g.D, g.S, row_stride(g, g.k), col_stride(g, g.k), j.alpha,
-             scratch + l.pk);
+             scratch + l.work, scratch + l.pk);
   qd8_pack_b(k, g.v.data + batch_offset(g, g.v, h), g.S, g.Dv, col_stride(g, g.v), row_stride(g, g.v), 1.0f,
-             scratch + l.pv);
+             scratch + l.work, scratch + l.pv);
   float* sc = reinterpret_cast<float*>(scratch + l.sc);
   float* pr = reinterpret_cast<float*>(scratch + l.pr);
   const float* q = g.q.data + batch_offset(g, g.q, h);

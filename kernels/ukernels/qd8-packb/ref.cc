@@ -24,14 +24,14 @@ extern "C" void eb_qd8_packb_ref(size_t nr, size_t kr, size_t w_elem, size_t n, 
     if (c == 0)
       for (size_t i = 0; i < nr; ++i) memcpy(block + 4 * (2 * nr + i), &no_bias, 4);
     const float* bj = b + j * stride_j;
-    float m = 0.0f;
-    bool ok = true;
+    float m = 0.0f, e = 0.0f;
     for (size_t t = 0; t < k; ++t) {  // eb_qd8_quantize_cols_ref's column maximum and finiteness
       const float v = bj[t * stride_t];
-      ok = ok && v - v == 0.0f;
-      const float a = v < 0.0f ? -v : v;
+      e = e + (v - v);           // NaN once a NaN or an infinity was seen: the reference's `ok` without a branch
+      const float a = fabsf(v);  // as the reference's v < 0 ? −v : v for the max (−0 and NaN never exceed m)
       m = a > m ? a : m;
     }
+    const bool ok = e == 0.0f;
     const float s = m / 127.0f;
     float scale = s;
     int32_t sum = 0;
