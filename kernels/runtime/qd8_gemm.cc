@@ -6,6 +6,7 @@
 // same kernel steps in either order, so any thread count and either order give the same bytes.
 #include "qd8_gemm.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -223,6 +224,45 @@ void run_qd8(eb_model* m, const OpPlan& plan, const float* x, float* y, size_t M
 
 namespace {
 
+// (16) for every column of B [K, N] row-major, the same bits as eb_qd8_quantize_cols_ref but in passes over B's rows:
+// the columns' |max| and finiteness (v − v is NaN for a NaN or an infinity, and NaN sticks in the sum), then the
+// codes, rounded half to even by the 1.5·2^23 add-subtract (exact for |v · inv| <= 2^22; here <= 127 (1 + 2^-22)).
+// qb [N, K]; w_scale[N] = s_b · alpha. The entries without a packb variant run it (qd8_pack_b).
+void quantize_b(const float* b, size_t K, size_t N, float alpha, float* cmax, float* bad, float* inv, int8_t* qb,
+                float* w_scale) {
+  const float kRound = 12582912.0f;  // 1.5 · 2^23
+  for (size_t c = 0; c < N; ++c) cmax[c] = bad[c] = 0.0f;
+  for (size_t t = 0; t < K; ++t) {
+    const float* row = b + t * N;
+    for (size_t c = 0; c < N; ++c) {
+      const float v = row[c], a = v < 0.0f ? -v : v;
+      bad[c] = bad[c] + (v - v);
+      cmax[c] = a > cmax[c] ? a : cmax[c];
+    }
+  }
+  for (size_t c = 0; c < N; ++c) {
+    const float s = cmax[c] / 127.0f;
+    const bool ok = bad[c] == 0.0f;
+    if (!ok || !(s >= FLT_MIN)) {  // (16): NaN outputs for a non-finite column; 0 for an all-zero / subnormal one
+      w_scale[c] = (ok ? 1.0f : NAN) * alpha;
+      inv[c] = 0.0f;  // codes 0 (a non-finite column's codes are forced to 0 below)
+      continue;
+    }
+    inv[c] = 1.0f / s;
+    w_scale[c] = s * alpha;
+  }
+  for (size_t t = 0; t < K; ++t) {
+    const float* row = b + t * N;
+    for (size_t c = 0; c < N; ++c) {  // select after the rounding and the clamps: the loop vectorizes
+      float r = row[c] * inv[c];
+      r = (r + kRound) - kRound;
+      r = r < -127.0f ? -127.0f : r;
+      r = r > 127.0f ? 127.0f : r;
+      qb[c * K + t] = (int8_t)(bad[c] == 0.0f ? (int32_t)r : 0);  // a finite column's r is an integer in ±127
+    }
+  }
+}
+
 // Per-thread scratch of one batch, 64-aligned parts: A tile params | A tile rows | packed B | qd8_pack_b's work.
 struct BmmLayout {
   size_t a_params, a_rows, packed, work, total;
@@ -299,7 +339,8 @@ size_t qd8_a_tile_bytes(const Qd8Kernel& k, size_t K) {
 }
 
 size_t qd8_b_work_bytes(const Qd8Kernel& k, size_t N, size_t K) {
-  return k.packb != NULL ? 0 : round_up(N * K * sizeof(float), 64);
+  // B [K, N] row-major | q_b [N, K] | w_scale | the column maxima, finiteness sums and reciprocals of quantize_b [N]
+  return k.packb != NULL ? 0 : round_up(N * K * sizeof(float), 64) + round_up(N * K, 64) + 4 * round_up(N * 4, 64);
 }
 
 void qd8_pack_b(const Qd8Kernel& k, const float* b, size_t K, size_t N, size_t stride_j, size_t stride_t, float alpha,
@@ -308,21 +349,29 @@ void qd8_pack_b(const Qd8Kernel& k, const float* b, size_t K, size_t N, size_t s
     k.packb(N, K, b, stride_j, stride_t, alpha, packed);
     return;
   }
-  // The reference walks one column at a time: from a strided view (ATTENTION's heads: rows 384 floats apart) that
-  // is a cache line per element, so the columns are first copied contiguous, reading the view along its smaller
-  // stride (a copy changes no value: the same bits).
-  if (stride_t != 1) {
-    float* c = reinterpret_cast<float*>(work);
+  // No variant (AVX2, armv8.0 / armv7 NEON): B as a row-major [K, N] (a copy read along the view's smaller stride
+  // unless it is one already), quantize_b's passes over its rows, then the packer.
+  uint8_t* p = work;
+  if (stride_j != 1 || stride_t != N) {
+    float* c = reinterpret_cast<float*>(p);
     if (stride_j < stride_t) {
       for (size_t t = 0; t < K; ++t)
-        for (size_t j = 0; j < N; ++j) c[j * K + t] = b[j * stride_j + t * stride_t];
+        for (size_t j = 0; j < N; ++j) c[t * N + j] = b[j * stride_j + t * stride_t];
     } else {
       for (size_t j = 0; j < N; ++j)
-        for (size_t t = 0; t < K; ++t) c[j * K + t] = b[j * stride_j + t * stride_t];
+        for (size_t t = 0; t < K; ++t) c[t * N + j] = b[j * stride_j + t * stride_t];
     }
-    b = c, stride_j = K, stride_t = 1;
+    b = c;
   }
-  eb_qd8_packb_ref(k.nr, k.kr, k.w_elem, N, K, b, stride_j, stride_t, alpha, packed);
+  p += round_up(N * K * sizeof(float), 64);
+  const size_t f = round_up(N * sizeof(float), 64), kc = round_up(K, k.kr);
+  int8_t* qb = reinterpret_cast<int8_t*>(p);
+  float* sb = reinterpret_cast<float*>(p + round_up(N * K, 64));
+  float* cmax = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(sb) + f);
+  float* bad = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(cmax) + f);
+  float* inv = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(bad) + f);
+  quantize_b(b, K, N, alpha, cmax, bad, inv, qb, sb);
+  pack_blocks(k, qb, sb, NULL, N, K, kc, eb_qd8_block_bytes(k.nr, kc, k.w_elem), packed);
 }
 
 void qd8_rows(const Qd8Kernel& k, const float* x, size_t x_stride, size_t rows, size_t K, uint8_t* a_tile,
