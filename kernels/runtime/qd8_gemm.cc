@@ -44,8 +44,14 @@ void store_elem(uint8_t* dst, uint32_t elem, int32_t v) {
 }
 
 // Packs w [N, K], w_scale [N], bias [N] (or NULL) into ceil(N / nr) blocks of block_bytes (ukernels_isa.h "qd8").
-void pack_blocks(const Qd8Kernel& k, const int8_t* w, const float* w_scale, const float* bias, size_t N, size_t K,
-                 size_t kc, size_t block_bytes, uint8_t* packed) {
+// One copy for plan_qd8 and qd8_pack_b, not one inlined (or const-propagated) into each: -1.6 KiB arm64.
+#if defined(__GNUC__) && !defined(__clang__)
+#define EB_ONE_COPY __attribute__((noinline, noclone))
+#else
+#define EB_ONE_COPY __attribute__((noinline))
+#endif
+EB_ONE_COPY void pack_blocks(const Qd8Kernel& k, const int8_t* w, const float* w_scale, const float* bias, size_t N,
+                             size_t K, size_t kc, size_t block_bytes, uint8_t* packed) {
   const size_t nr = k.nr, kr = k.kr;
   memset(packed, 0, round_up(N, nr) / nr * block_bytes);
   for (size_t n0 = 0; n0 < N; n0 += nr) {
@@ -150,8 +156,8 @@ const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
 #ifdef EB_HAVE_ISA_AVX512VNNI
     case kIsaAvx512Vnni: {
       static const Qd8Kernel k = {
-          eb_qd8_quantize_ukernel__avx512vnni, eb_qd8_gemm_minmax_ukernel_8x32c4__avx512vnni, 8, 32, 4, 1, 128, 1, 1,
-          "qd8_gemm_minmax_8x32c4__avx512vnni"};
+          eb_qd8_quantize_ukernel__avx512vnni,  eb_qd8_gemm_minmax_ukernel_8x32c4__avx512vnni, 8, 32, 4, 1, 128, 1, 1,
+          "qd8_gemm_minmax_8x32c4__avx512vnni", eb_qd8_packb_ukernel_x32c4__avx512vnni};
       return &k;
     }
 #endif
@@ -179,8 +185,8 @@ const Qd8Kernel* qd8_gemm_kernel(uint32_t isa) {
     case kIsaI8mm: {
       // mr 4, nr 16, kr 4; int8 q (a_elem 1, a_offset 0); int8 weights.
       static const Qd8Kernel k = {
-          eb_qd8_quantize_ukernel__neon,    eb_qd8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 0, 1, 0,
-          "qd8_gemm_minmax_4x16c4__neondot"};
+          eb_qd8_quantize_ukernel__neon,     eb_qd8_gemm_minmax_ukernel_4x16c4__neondot, 4, 16, 4, 1, 0, 1, 0,
+          "qd8_gemm_minmax_4x16c4__neondot", eb_qd8_packb_ukernel_x16c4__neondot};
       return &k;
     }
 #endif
@@ -224,54 +230,20 @@ void run_qd8(eb_model* m, const OpPlan& plan, const float* x, float* y, size_t M
 
 namespace {
 
-// Per-thread scratch of one batch, 64-aligned parts: A tile params | A tile rows | packed B | q_b [N, K] | w_scale [N]
-// | the column maxima, finiteness sums and reciprocals of quantize_b [N] each.
-struct BmmLayout {
-  size_t a_params, a_rows, packed, qb, sb, cmax, bad, inv, total;
-};
-
-BmmLayout bmm_layout(const Qd8Kernel& k, size_t kc, size_t block_bytes, size_t N, size_t K) {
-  BmmLayout l;
-  l.a_params = 0;
-  l.a_rows = params_bytes(k);
-  l.packed = l.a_rows + k.mr * a_stride_of(k, kc);
-  l.qb = l.packed + round_up(N, k.nr) / k.nr * block_bytes;
-  l.sb = l.qb + round_up(N * K, 64);
-  l.cmax = l.sb + round_up(N * sizeof(float), 64);
-  l.bad = l.cmax + round_up(N * sizeof(float), 64);
-  l.inv = l.bad + round_up(N * sizeof(float), 64);
-  l.total = l.inv + round_up(N * sizeof(float), 64);
-  return l;
-}
-
-// (16) for every column of B (b [K, N], or b [N, K] with transpose_b), the same bits as eb_qd8_quantize_cols_ref
-// but in passes the compiler vectorizes for a row-major B: the columns' |max| and finiteness (v − v is NaN for a
-// NaN or an infinity, and NaN sticks in the sum), then the codes, rounded half to even by the 1.5·2^23 add-subtract
-// (exact for |v · inv| <= 2^22; here <= 127 (1 + 2^-22)). qb [N, K]; w_scale[N] = s_b · alpha.
-void quantize_b(const float* b, size_t K, size_t N, int32_t transpose_b, float alpha, float* cmax, float* bad,
-                float* inv, int8_t* qb, float* w_scale) {
+// (16) for every column of B [K, N] row-major, the same bits as eb_qd8_quantize_cols_ref but in passes over B's rows:
+// the columns' |max| and finiteness (v − v is NaN for a NaN or an infinity, and NaN sticks in the sum), then the
+// codes, rounded half to even by the 1.5·2^23 add-subtract (exact for |v · inv| <= 2^22; here <= 127 (1 + 2^-22)).
+// qb [N, K]; w_scale[N] = s_b · alpha. The entries without a packb variant run it (qd8_pack_b).
+void quantize_b(const float* b, size_t K, size_t N, float alpha, float* cmax, float* bad, float* inv, int8_t* qb,
+                float* w_scale) {
   const float kRound = 12582912.0f;  // 1.5 · 2^23
   for (size_t c = 0; c < N; ++c) cmax[c] = bad[c] = 0.0f;
-  if (!transpose_b) {
-    for (size_t t = 0; t < K; ++t) {
-      const float* row = b + t * N;
-      for (size_t c = 0; c < N; ++c) {
-        const float v = row[c], a = v < 0.0f ? -v : v;
-        bad[c] = bad[c] + (v - v);
-        cmax[c] = a > cmax[c] ? a : cmax[c];
-      }
-    }
-  } else {
+  for (size_t t = 0; t < K; ++t) {
+    const float* row = b + t * N;
     for (size_t c = 0; c < N; ++c) {
-      const float* col = b + c * K;
-      float m = 0.0f, e = 0.0f;
-      for (size_t t = 0; t < K; ++t) {
-        const float v = col[t], a = v < 0.0f ? -v : v;
-        e = e + (v - v);
-        m = a > m ? a : m;
-      }
-      cmax[c] = m;
-      bad[c] = e;
+      const float v = row[c], a = v < 0.0f ? -v : v;
+      bad[c] = bad[c] + (v - v);
+      cmax[c] = a > cmax[c] ? a : cmax[c];
     }
   }
   for (size_t c = 0; c < N; ++c) {
@@ -285,29 +257,31 @@ void quantize_b(const float* b, size_t K, size_t N, int32_t transpose_b, float a
     inv[c] = 1.0f / s;
     w_scale[c] = s * alpha;
   }
-  if (!transpose_b) {
-    for (size_t t = 0; t < K; ++t) {
-      const float* row = b + t * N;
-      for (size_t c = 0; c < N; ++c) {  // select after the rounding and the clamps: the loop vectorizes
-        float r = row[c] * inv[c];
-        r = (r + kRound) - kRound;
-        r = r < -127.0f ? -127.0f : r;
-        r = r > 127.0f ? 127.0f : r;
-        qb[c * K + t] = (int8_t)(bad[c] == 0.0f ? (int32_t)r : 0);  // a finite column's r is an integer in ±127
-      }
-    }
-  } else {
-    for (size_t c = 0; c < N; ++c) {
-      const float* col = b + c * K;
-      const float ic = inv[c];
-      const bool ok = bad[c] == 0.0f;
-      for (size_t t = 0; t < K; ++t) {
-        float r = col[t] * ic;
-        r = ok ? (r + kRound) - kRound : 0.0f;
-        qb[c * K + t] = (int8_t)(r < -127.0f ? -127.0f : (r > 127.0f ? 127.0f : r));
-      }
+  for (size_t t = 0; t < K; ++t) {
+    const float* row = b + t * N;
+    for (size_t c = 0; c < N; ++c) {  // select after the rounding and the clamps: the loop vectorizes
+      float r = row[c] * inv[c];
+      r = (r + kRound) - kRound;
+      r = r < -127.0f ? -127.0f : r;
+      r = r > 127.0f ? 127.0f : r;
+      qb[c * K + t] = (int8_t)(bad[c] == 0.0f ? (int32_t)r : 0);  // a finite column's r is an integer in ±127
     }
   }
+}
+
+// Per-thread scratch of one batch, 64-aligned parts: A tile params | A tile rows | packed B | qd8_pack_b's work.
+struct BmmLayout {
+  size_t a_params, a_rows, packed, work, total;
+};
+
+BmmLayout bmm_layout(const Qd8Kernel& k, size_t kc, size_t block_bytes, size_t N, size_t K) {
+  BmmLayout l;
+  l.a_params = 0;
+  l.a_rows = params_bytes(k);
+  l.packed = l.a_rows + k.mr * a_stride_of(k, kc);
+  l.work = l.packed + round_up(N, k.nr) / k.nr * block_bytes;
+  l.total = l.work + qd8_b_work_bytes(k, N, K);
+  return l;
 }
 
 struct BmmJob {
@@ -326,12 +300,9 @@ void bmm_task(void* ctx, size_t batch, size_t thread) {
   const Qd8Kernel& k = *p.qd8;
   const BmmLayout l = bmm_layout(k, p.kc, p.block_bytes, j.N, j.K);
   uint8_t* scratch = j.m->scratch + thread * j.m->scratch_per_thread;
-  int8_t* qb = reinterpret_cast<int8_t*>(scratch + l.qb);
-  float* sb = reinterpret_cast<float*>(scratch + l.sb);
-  const float* b = j.b + batch * j.K * j.N;
-  quantize_b(b, j.K, j.N, j.transpose_b, j.alpha, reinterpret_cast<float*>(scratch + l.cmax),
-             reinterpret_cast<float*>(scratch + l.bad), reinterpret_cast<float*>(scratch + l.inv), qb, sb);
-  pack_blocks(k, qb, sb, NULL, j.N, j.K, p.kc, p.block_bytes, scratch + l.packed);
+  // B's column c: b [K, N] column c, or row c of b [N, K] with transpose_b.
+  qd8_pack_b(k, j.b + batch * j.K * j.N, j.K, j.N, j.transpose_b ? j.K : 1, j.transpose_b ? 1 : j.N, j.alpha,
+             scratch + l.work, scratch + l.packed);
   const float* a = j.a + batch * j.M * j.K;
   float* y = j.y + batch * j.M * j.N;
   const size_t a_stride = a_stride_of(k, p.kc);
@@ -365,10 +336,6 @@ void run_qd8_bmm(eb_model* m, const OpPlan& plan, const float* a, const float* b
 
 // ---- ATTENTION (ops/attention.cc): one head's two products, each B quantized (16) and packed once per head ----
 
-size_t qd8_b_work_bytes(size_t N, size_t K) {
-  return round_up(N * K, 64) + 4 * round_up(N * sizeof(float), 64);  // q_b [N, K] | w_scale | cmax | bad | inv
-}
-
 size_t qd8_b_packed_bytes(const Qd8Kernel& k, size_t N, size_t K) {
   return round_up(N, k.nr) / k.nr * eb_qd8_block_bytes(k.nr, round_up(K, k.kr), k.w_elem);
 }
@@ -377,15 +344,39 @@ size_t qd8_a_tile_bytes(const Qd8Kernel& k, size_t K) {
   return params_bytes(k) + k.mr * a_stride_of(k, round_up(K, k.kr));
 }
 
-void qd8_pack_b(const Qd8Kernel& k, const float* b, size_t K, size_t N, int32_t transpose_b, float alpha, uint8_t* work,
-                uint8_t* packed) {
+size_t qd8_b_work_bytes(const Qd8Kernel& k, size_t N, size_t K) {
+  // B [K, N] row-major | q_b [N, K] | w_scale | the column maxima, finiteness sums and reciprocals of quantize_b [N]
+  return k.packb != NULL ? 0 : round_up(N * K * sizeof(float), 64) + round_up(N * K, 64) + 4 * round_up(N * 4, 64);
+}
+
+void qd8_pack_b(const Qd8Kernel& k, const float* b, size_t K, size_t N, size_t stride_j, size_t stride_t, float alpha,
+                uint8_t* work, uint8_t* packed) {
+  if (k.packb != NULL) {
+    k.packb(N, K, b, stride_j, stride_t, alpha, packed);
+    return;
+  }
+  // No variant (AVX2, armv8.0 / armv7 NEON): B as a row-major [K, N] (a copy read along the view's smaller stride
+  // unless it is one already), quantize_b's passes over its rows, then the packer.
+  uint8_t* p = work;
+  if (stride_j != 1 || stride_t != N) {
+    float* c = reinterpret_cast<float*>(p);
+    if (stride_j < stride_t) {
+      for (size_t t = 0; t < K; ++t)
+        for (size_t j = 0; j < N; ++j) c[t * N + j] = b[j * stride_j + t * stride_t];
+    } else {
+      for (size_t j = 0; j < N; ++j)
+        for (size_t t = 0; t < K; ++t) c[t * N + j] = b[j * stride_j + t * stride_t];
+    }
+    b = c;
+  }
+  p += round_up(N * K * sizeof(float), 64);
   const size_t f = round_up(N * sizeof(float), 64), kc = round_up(K, k.kr);
-  int8_t* qb = reinterpret_cast<int8_t*>(work);
-  float* sb = reinterpret_cast<float*>(work + round_up(N * K, 64));
+  int8_t* qb = reinterpret_cast<int8_t*>(p);
+  float* sb = reinterpret_cast<float*>(p + round_up(N * K, 64));
   float* cmax = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(sb) + f);
   float* bad = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(cmax) + f);
   float* inv = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(bad) + f);
-  quantize_b(b, K, N, transpose_b, alpha, cmax, bad, inv, qb, sb);
+  quantize_b(b, K, N, alpha, cmax, bad, inv, qb, sb);
   pack_blocks(k, qb, sb, NULL, N, K, kc, eb_qd8_block_bytes(k.nr, kc, k.w_elem), packed);
 }
 

@@ -32,6 +32,9 @@ struct Qd8Kernel {
   // prefetches one call's columns ahead (the next run) overlaps that fetch with the other tiles' work.
   uint32_t nc_blocks;
   const char* name;  // the GEMM variant without eb_ / ukernel_, for reports
+  // b of DYNAMIC_BATCH_MATMUL / ATTENTION quantized (16) and packed for `gemm` in one step, or NULL: the reference
+  // eb_qd8_packb_ref at this entry's nr, kr, w_elem (qd8_pack_b).
+  eb_qd8_packb_ukernel_fn packb = NULL;
 };
 
 // The ISA's qd8 kernels, or NULL (reference ISA, or no variant for it yet).
@@ -55,15 +58,17 @@ void run_qd8_bmm(eb_model* m, const OpPlan& plan, const float* a, const float* b
                  size_t N, size_t K, int32_t transpose_b, float alpha);
 
 // ATTENTION (issue 19, ops/attention.cc): DYNAMIC_BATCH_MATMUL's steps for one batch, so the op quantizes each
-// head's K and V once and multiplies blocks of query rows. qd8_pack_b quantizes B = b (b [K, N]) or bᵀ (b [N, K],
-// transpose_b) per column (16), w_scale = s_b · alpha, and packs it into `packed` (qd8_b_packed_bytes), using `work`
-// (qd8_b_work_bytes); qd8_rows: y [rows, N] = (15) of x [rows, K] (rows quantized by (14)), row strides given, with
-// a_tile (qd8_a_tile_bytes) for one tile of quantized rows. The same kernels and bits as run_qd8_bmm.
-size_t qd8_b_work_bytes(size_t N, size_t K);
+// head's K and V once and multiplies blocks of query rows. qd8_pack_b quantizes B [K, N] per column (16), column j's
+// element t at b[j · stride_j + t · stride_t] (any view: K's rows, V's columns), w_scale = s_b · alpha, straight
+// into `packed` (qd8_b_packed_bytes) through Qd8Kernel::packb, or for an entry without one the reference on a
+// contiguous copy of the columns in `work` (qd8_b_work_bytes: 0 with a packb); qd8_rows: y [rows, N] = (15) of
+// x [rows, K] (rows quantized by (14)), row strides given, with a_tile (qd8_a_tile_bytes) for one tile of quantized
+// rows. The same kernels and bits as run_qd8_bmm.
+size_t qd8_b_work_bytes(const Qd8Kernel& k, size_t N, size_t K);
 size_t qd8_b_packed_bytes(const Qd8Kernel& k, size_t N, size_t K);
 size_t qd8_a_tile_bytes(const Qd8Kernel& k, size_t K);
-void qd8_pack_b(const Qd8Kernel& k, const float* b, size_t K, size_t N, int32_t transpose_b, float alpha, uint8_t* work,
-                uint8_t* packed);
+void qd8_pack_b(const Qd8Kernel& k, const float* b, size_t K, size_t N, size_t stride_j, size_t stride_t, float alpha,
+                uint8_t* work, uint8_t* packed);
 void qd8_rows(const Qd8Kernel& k, const float* x, size_t x_stride, size_t rows, size_t K, uint8_t* a_tile,
               const uint8_t* packed, float* y, size_t y_stride, size_t N);
 // ATTENTION's mask add + SOFTMAX + (14) of the probabilities in one kernel (qd8-softmax) that stores rows as

@@ -13,6 +13,7 @@
 //   not-run <family> <symbol> <isa> <reason>
 // then MISMATCH lines (the first few per variant) and a summary. Exit 1 on any mismatch, or when an ISA named by
 // --require did not run. Options: --isa a,b (run only these ISAs), --require a,b, --quick (fewer shapes).
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1383,6 +1384,125 @@ void test_qd8_gemm(uint64_t seed) {
     ck.done();
   }
 }
+// ============================== qd8-packb (issue 19) ==============================
+// ATTENTION's / DYNAMIC_BATCH_MATMUL's b quantized by (16) and packed in one step, held to the composition it
+// replaces: eb_qd8_quantize_cols_ref, w_scale = s_b · alpha, then the packed qd8 blocks of qd8_pack above. Each
+// entry runs its variant (if any) and the reference twin at the entry's nr / kr / w_elem (the ISAs whose GEMM has no
+// packb variant run the twin). Views: vectors contiguous (K's rows: MiniLM's stride 384), interleaved (V's columns,
+// and a transposed K, rs = 1 / cs = rows), and neither; the elements between the view's are NaN, so a kernel that
+// reads one fails.
+struct Qd8PackbVariant {
+  const char* symbol;
+  const char* isa;
+  eb_qd8_packb_ukernel_fn packb;
+  size_t nr, kr, w_elem;
+};
+const Qd8PackbVariant kQd8Packb[] = {
+#ifdef EB_HAVE_ISA_AVX512VNNI
+    {"eb_qd8_packb_ukernel_x32c4__avx512vnni", "avx512vnni", eb_qd8_packb_ukernel_x32c4__avx512vnni, 32, 4, 1},
+#endif
+#ifdef EB_HAVE_ISA_AVX2
+    {"eb_qd8_packb_ref", "avx2", NULL, 16, 2, 2},
+#endif
+#ifdef EB_HAVE_ISA_NEON
+    {"eb_qd8_packb_ref", "neon", NULL, 8, 8, 1},
+#endif
+#if defined(EB_HAVE_ISA_NEONDOT) && defined(__aarch64__)
+    {"eb_qd8_packb_ukernel_x16c4__neondot", "neondot", eb_qd8_packb_ukernel_x16c4__neondot, 16, 4, 1},
+#endif
+    {NULL, NULL, NULL, 0, 0, 0},
+};
+
+// form 0: vector j contiguous (stride_j >= k), 1: interleaved (stride_j 1), 2: neither.
+void qd8_packb_shape(Check& ck, const Qd8PackbVariant& v, size_t n, size_t k, int form, size_t pad, Rng& r) {
+  size_t sj, st;
+  if (form == 0) {
+    sj = k + pad, st = 1;
+  } else if (form == 1) {
+    sj = 1, st = n + pad;
+  } else {
+    sj = 2, st = 2 * n + 1 + pad;
+  }
+  const size_t len = (n - 1) * sj + (k - 1) * st + 1;
+  float* b = static_cast<float*>(alloc64(len * 4));
+  float* vec = static_cast<float*>(alloc64(k * 4));
+  for (size_t i = 0; i < len; ++i) b[i] = NAN;
+  for (size_t j = 0; j < n; ++j) {
+    const int kind = r.range(0, 13);
+    qd8_fill_row(r, vec, k, kind < 11 ? kind : 0);
+    if (kind == 11) {  // max 127: s = 1, so v · inv = v and the .5 ties meet round-half-even
+      for (size_t t = 0; t < k; ++t) vec[t] = (float)r.range(-127, 126) + 0.5f;
+      vec[r.next() % k] = r.chance(50) ? 127.0f : -127.0f;
+    } else if (kind == 12) {  // ±FLT_MAX: s = FLT_MAX / 127, inv near 127 / FLT_MAX
+      vec[r.next() % k] = r.chance(50) ? FLT_MAX : -FLT_MAX;
+    } else if (kind == 13) {  // s just at FLT_MIN, subnormal elements
+      for (size_t t = 0; t < k; ++t) vec[t] = (float)r.range(-1000, 1000) * 1e-45f;
+      vec[0] = 127.0f * FLT_MIN;
+    }
+    for (size_t t = 0; t < k; ++t) b[j * sj + t * st] = vec[t];
+  }
+  static const float alphas[] = {1.0f, 0.17677669f, -2.5f, 1e-30f, 3e30f};
+  const float alpha = r.pick(alphas, 5);
+  int8_t* q = static_cast<int8_t*>(alloc64(n * k));
+  float* scale = static_cast<float*>(alloc64(n * 4));
+  eb_qd8_quantize_cols_ref(n, k, b, sj, st, q, scale);
+  for (size_t j = 0; j < n; ++j) scale[j] = scale[j] * alpha;
+  Qd8Variant layout = {};
+  layout.nr = v.nr, layout.kr = v.kr, layout.w_elem = v.w_elem;
+  uint8_t* want = qd8_pack(layout, q, scale, NULL, n, k);
+  const size_t bytes = round_up(n, v.nr) / v.nr * eb_qd8_block_bytes(v.nr, round_up(k, v.kr), v.w_elem);
+  uint8_t* got = static_cast<uint8_t*>(alloc64(bytes + 64));
+  for (int which = 0; which < 2; ++which) {
+    if (which == 0 && v.packb == NULL) continue;
+    memset(got, 0x5a, bytes + 64);
+    if (which == 0)
+      v.packb(n, k, b, sj, st, alpha, got);
+    else
+      eb_qd8_packb_ref(v.nr, v.kr, v.w_elem, n, k, b, sj, st, alpha, got);
+    char why[200];
+    snprintf(why, sizeof why, "%s n=%zu k=%zu stride_j=%zu stride_t=%zu alpha=%a", which == 0 ? v.symbol : "ref", n, k,
+             sj, st, (double)alpha);
+    bool ok = true;
+    for (size_t i = 0; i < bytes + 64 && ok; ++i) {
+      const uint8_t w = i < bytes ? want[i] : 0x5a;
+      if (got[i] != w) {
+        snprintf(why + strlen(why), sizeof why - strlen(why), " byte %zu (block %zu, +%zu): got %02x want %02x", i,
+                 i / eb_qd8_block_bytes(v.nr, round_up(k, v.kr), v.w_elem),
+                 i % eb_qd8_block_bytes(v.nr, round_up(k, v.kr), v.w_elem), got[i], w);
+        ok = false;
+      }
+    }
+    ck.shape(ok, why);
+  }
+  free(b), free(vec), free(q), free(scale), free(want), free(got);
+}
+
+void test_qd8_packb(uint64_t seed) {
+  for (const Qd8PackbVariant* v = kQd8Packb; v->symbol != NULL; ++v) {
+    if (!should_run("qd8-packb", v->symbol, v->isa)) continue;
+    Check ck{"qd8-packb", v->symbol, v->isa};
+    Rng r{seed ^ 0x9ac6bull};
+    const size_t ns[] = {1, 2, 3, 4, 5, 7, 15, 16, 17, 31, 32, 33, 63, 65, 128};
+    const size_t ks[] = {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 127, 128};
+    for (size_t n : ns)
+      for (size_t k : ks)
+        for (int form = 0; form < 3; ++form) {
+          if (g_quick && r.chance(60)) continue;
+          qd8_packb_shape(ck, *v, n, k, form, (size_t)r.range(0, 3), r);
+        }
+    // MiniLM's heads: K [S, 32] rows and V [S, 32] columns of the [L, 384] projections, S = 128 and 32.
+    const size_t seqs[] = {128, 32};
+    for (size_t S : seqs) {
+      qd8_packb_shape(ck, *v, S, 32, 0, 384 - 32, r);
+      qd8_packb_shape(ck, *v, 32, S, 1, 384 - 32, r);
+      qd8_packb_shape(ck, *v, S, 32, 1, 0, r);  // a transposed K view: rs = 1, cs = S
+    }
+    qd8_packb_shape(ck, *v, 3, 2048, 0, 1, r);
+    qd8_packb_shape(ck, *v, 17, 1500, 1, 0, r);
+    ck.done();
+  }
+}
+
 // ============================== f32-softmax, f32-layernorm, f32-unary (issue 19) ==============================
 // Float kernels equal their references bit for bit (0 ULP): rows of 1..67 and the transformer's 128 / 384 / 1536,
 // tails, NaN, ±inf, subnormals, ±0, huge and tiny magnitudes, rows with a large common offset.
@@ -1984,6 +2104,7 @@ int main(int argc, char** argv) {
                              {"qs8-quantize", test_quantize},
                              {"qd8-quantize", test_qd8_quantize},
                              {"qd8-gemm", test_qd8_gemm},
+                             {"qd8-packb", test_qd8_packb},
                              {"f32-softmax", test_f32_softmax},
                              {"f32-layernorm", test_f32_layernorm},
                              {"f32-unary", test_f32_unary},

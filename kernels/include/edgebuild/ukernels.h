@@ -161,6 +161,11 @@ void eb_qd8_quantize_ref(size_t m, size_t k, const float* x, size_t x_stride, in
 // quantized symmetrically per vector into q [n, k] and scale[n] (docs/quantization.md (16)).
 void eb_qd8_quantize_cols_ref(size_t n, size_t k, const float* b, size_t stride_j, size_t stride_t, int8_t* q,
                               float* scale);
+// The same n vectors quantized by (16) and packed in one step as the qd8 GEMM's blocks of nr columns (ukernels_isa.h
+// "qd8": k padded to a multiple of kr, w_elem-byte codes, wsum = Σ codes, w_scale = s_b · alpha, bias −0), into
+// ceil(n / nr) · eb_qd8_block_bytes(nr, kc, w_elem) bytes at packed (qd8-packb/ref.cc).
+void eb_qd8_packb_ref(size_t nr, size_t kr, size_t w_elem, size_t n, size_t k, const float* b, size_t stride_j,
+                      size_t stride_t, float alpha, void* packed);
 // y [m, n] (row stride y_stride) = clamp(float(q · w^T − zp · Σ_k w) · (s · w_scale) + bias), eq. (15).
 // q [m, k] from eb_qd8_quantize_*; w [n, k] int8 (per-channel symmetric); w_scale [n]; bias [n] or NULL.
 void eb_qd8_gemm_ref(size_t m, size_t n, size_t k, const int8_t* q, const eb_qd8_row_params* params, const int8_t* w,

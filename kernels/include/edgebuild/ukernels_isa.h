@@ -257,6 +257,14 @@ EB_DECLARE_QD8_SOFTMAX(eb_qd8_softmax_ukernel__avx512vnni);  // uint8 q + 128
 EB_DECLARE_QD8_SOFTMAX(eb_qd8_softmax_ukernel__neon);        // int8 q; aarch64 only
 // f32math.h eb_f32_softmax_exps on NEON lanes, out of line in f32_softmax__neon.cc (aarch64): the qd8 kernel calls it.
 float eb_f32_softmax_exps__neon(size_t cols, const float* x, const float* mask, float* y, uint8_t* zero);
+// A packb variant is eb_qd8_packb_ref for its GEMM's nr, kr and w_elem (the <NR>c<KR> of its name, int8 codes): b's n
+// vectors (element t of vector j at b[j · stride_j + t · stride_t]) quantized by (16) into packed qd8 blocks.
+typedef void (*eb_qd8_packb_ukernel_fn)(size_t n, size_t k, const float* b, size_t stride_j, size_t stride_t,
+                                        float alpha, void* packed);
+#define EB_DECLARE_QD8_PACKB(name) \
+  void name(size_t n, size_t k, const float* b, size_t stride_j, size_t stride_t, float alpha, void* packed)
+EB_DECLARE_QD8_PACKB(eb_qd8_packb_ukernel_x32c4__avx512vnni);
+EB_DECLARE_QD8_PACKB(eb_qd8_packb_ukernel_x16c4__neondot);
 // x86-64
 EB_DECLARE_QD8_QUANTIZE(eb_qd8_quantize_ukernel__avx512vnni);  // uint8 q + 128
 EB_DECLARE_QD8_QUANTIZE(eb_qd8_quantize_ukernel__avx2);        // int16 q

@@ -250,7 +250,7 @@ void f32_mm(const Job& j, uint8_t* scratch, size_t rows, size_t n, size_t k, int
 
 // The head's K (as b of Q·Kᵀ) or V (b of P·V), logical [rows, cols], in a contiguous layout: the tensor itself when
 // its rows or its columns are contiguous (*transposed says which: 0 [rows, cols], 1 [cols, rows]), else a copy in
-// `copy`, [cols, rows] with `want_transposed` (the qd8 path's K: quantize_b then walks B's rows, in vectors).
+// `copy`, [cols, rows] with `want_transposed` (the float path's K; the qd8 path reads K and V through their views).
 const float* head_b(const Geometry& g, const View& v, size_t h, size_t rows, size_t cols, float* copy,
                     bool want_transposed, int32_t* transposed) {
   const float* base = v.data + batch_offset(g, v, h);
@@ -303,23 +303,21 @@ void float_task(void* ctx, size_t h, size_t thread) {
   }
 }
 
-// Scratch of the qd8 path: the head's packed K and V, the quantizer's work, one tile of quantized rows, the copies of
-// K and V when they are not contiguous, a block's scores and probabilities.
+// Scratch of the qd8 path: the head's packed K and V, qd8_pack_b's work, one tile of quantized rows, a block's scores
+// and probabilities.
 struct Qd8Layout {
-  size_t pk, pv, work, tile, kh, vh, sc, pr, total;
+  size_t pk, pv, work, tile, sc, pr, total;
 };
 
 Qd8Layout qd8_layout(const Qd8Kernel& k, const Geometry& g) {
-  const size_t wk = qd8_b_work_bytes(g.S, g.D), wv = qd8_b_work_bytes(g.Dv, g.S);
+  const size_t wk = qd8_b_work_bytes(k, g.S, g.D), wv = qd8_b_work_bytes(k, g.Dv, g.S);
   const size_t tk = qd8_a_tile_bytes(k, g.D), tv = qd8_a_tile_bytes(k, g.S);
   Qd8Layout l;
   l.pk = 0;
   l.pv = l.pk + round64(qd8_b_packed_bytes(k, g.S, g.D));
   l.work = l.pv + round64(qd8_b_packed_bytes(k, g.Dv, g.S));
   l.tile = l.work + round64(wk > wv ? wk : wv);
-  l.kh = l.tile + round64(tk > tv ? tk : tv);
-  l.vh = l.kh + round64(g.S * g.D * 4);
-  l.sc = l.vh + round64(g.S * g.Dv * 4);
+  l.sc = l.tile + round64(tk > tv ? tk : tv);
   l.pr = l.sc + round64(kRows * g.S * 4);
   l.total = l.pr + round64(kRows * g.S * 4);
   return l;
@@ -331,12 +329,12 @@ void qd8_task(void* ctx, size_t h, size_t thread) {
   const Qd8Kernel& k = *j.plan->qd8;
   uint8_t* scratch = j.m->scratch + thread * j.m->scratch_per_thread;
   const Qd8Layout l = qd8_layout(k, g);
-  int32_t kt, vt;
-  const float* kh = head_b(g, g.k, h, g.S, g.D, reinterpret_cast<float*>(scratch + l.kh), true, &kt);
-  const float* vh = head_b(g, g.v, h, g.S, g.Dv, reinterpret_cast<float*>(scratch + l.vh), false, &vt);
-  // DYNAMIC_BATCH_MATMUL's b: Kᵀ [D, S] (K [S, D] is its transpose_b form) with alpha; V [S, Dv] with alpha 1.
-  qd8_pack_b(k, kh, g.D, g.S, kt ? 0 : 1, j.alpha, scratch + l.work, scratch + l.pk);
-  qd8_pack_b(k, vh, g.S, g.Dv, vt, 1.0f, scratch + l.work, scratch + l.pv);
+  // DYNAMIC_BATCH_MATMUL's b, read in place through the views: Kᵀ [D, S] (column t is K's row t) with alpha; V [S, Dv]
+  // (column c is V's column c) with alpha 1.
+  qd8_pack_b(k, g.k.data + batch_offset(g, g.k, h), g.D, g.S, row_stride(g, g.k), col_stride(g, g.k), j.alpha,
+             scratch + l.work, scratch + l.pk);
+  qd8_pack_b(k, g.v.data + batch_offset(g, g.v, h), g.S, g.Dv, col_stride(g, g.v), row_stride(g, g.v), 1.0f,
+             scratch + l.work, scratch + l.pv);
   float* sc = reinterpret_cast<float*>(scratch + l.sc);
   float* pr = reinterpret_cast<float*>(scratch + l.pr);
   const float* q = g.q.data + batch_offset(g, g.q, h);
