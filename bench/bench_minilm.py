@@ -7,8 +7,9 @@ The graph, the same for every engine: tests/zoo/real_weights.py's SentenceEncode
 sentence-transformers runs it (BERT's last hidden state, mean-pooled over the attention mask, L2-normalized),
 inputs (input_ids, attention_mask) int64 [1, seq], output the sentence embedding float32 [1, 384]. Every engine runs
 it whole (the pooling and the normalization are a few hundred FLOPs next to the encoder's ~0.3 / 1.4 GMAC).
-Inputs are the 12 real sentences of real_weights.SENTENCES tokenized by the package's tokenizer and padded to seq;
-the static int8 builds calibrate on real_weights.CALIB_SENTENCES (other sentences).
+Inputs are the 12 real sentences of real_weights.SENTENCES tokenized by the package's tokenizer and padded to seq
+(--full: no padding, every token real: sample i is the sentences joined twice from sentence i on, cut at seq); the static
+int8 builds calibrate on real_weights.CALIB_SENTENCES (other sentences).
 
 Engines (batch 1, one thread each):
   torch          PyTorch fp32 eager, torch.inference_mode, torch.set_num_threads(1).
@@ -406,6 +407,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="when edgebuild has dynamic activations, measure its default build too (before / after in one run)",
     )
+    ap.add_argument(
+        "--full",
+        action="store_true",
+        help="no padding: sample i is the 12 sentences joined twice, starting at sentence i, cut at seq (every token real; "
+        "the padded default lets attention skip the masked keys' exps, which no peer does)",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     model, tok, folder = load()
@@ -413,7 +420,14 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     for seq in args.seq:
         calib = tokenize(tok, CALIB_SENTENCES, seq)
-        ids, mask = tokenize(tok, SENTENCES, seq)
+        texts = (
+            [" ".join((SENTENCES[i:] + SENTENCES[:i]) * 2) for i in range(len(SENTENCES))]
+            if args.full
+            else SENTENCES
+        )
+        ids, mask = tokenize(tok, texts, seq)
+        if args.full and not mask.all():
+            log(f"seq {seq}: the joined sentences are shorter than seq: some padding is left")
         samples = [(ids[i : i + 1], mask[i : i + 1]) for i in range(len(SENTENCES))]
         runs: dict[str, Run] = torch_engine(model, seq)
         t = time.perf_counter()

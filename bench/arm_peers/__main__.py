@@ -102,6 +102,11 @@ def main(argv: list[str] | None = None) -> int:
         default=[32],
         help="minilm's sequence lengths (seq 128 costs ~4x seq 32)",
     )
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="minilm: inputs without padding (every token real; the default pads one sentence to seq)",
+    )
     p.add_argument("--cores", nargs="+", default=list(CORES), choices=list(CORES))
     p.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
     p.add_argument(
@@ -177,7 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         from .minilm import run_minilm
 
         cores = {c: CORES[c] for c in args.cores}
-        minilm_lines = run_minilm(args.seq, cores, root, plugin, ranges, not args.no_cross_check, log)
+        minilm_lines = run_minilm(
+            args.seq, cores, root, plugin, ranges, not args.no_cross_check, log, args.full
+        )
     elapsed = time.perf_counter() - t_start
 
     def engine_cell(row: dict[str, Any], engine: str) -> str:

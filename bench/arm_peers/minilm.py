@@ -5,7 +5,7 @@ Runtime's aarch64 wheel, in the same rootfs under the same `qemu-aarch64 -cpu`, 
 
 The graph and the models are bench/bench_minilm.py's (the same files as on x86, from its cache): the SentenceEncoder
 (BERT + mean pooling + L2 normalize), inputs (input_ids, attention_mask) int64 [1, seq] of one real sentence
-(real_weights.SENTENCES[0], padded to seq), output the embedding float32 [1, 384].
+(real_weights.SENTENCES[0], padded to seq; --full: the sentences joined, no padding), output the embedding float32 [1, 384].
 - edgebuild: edgebuild.build(target="arm64"), with activations="dynamic" when the build accepts it, else the default
   build (static int8 + float fallback); counted by bench/arm_insns.py with the path forced to the core's (a76 →
   neondot), per op category by the runner's per-op markers.
@@ -71,8 +71,10 @@ def run_minilm(
     ranges: Path,
     cross_check: bool,
     log: Callable[[str], None],
+    full: bool = False,
 ) -> list[str]:
-    """Counts every engine on every core and seq; returns the markdown lines to print."""
+    """Counts every engine on every core and seq; returns the markdown lines to print. `full`: inputs without
+    padding (the sentences joined, as bench_minilm --full), so no key of attention is masked."""
     from bench.arm_insns import arm_instruction_counts
     from bench.bench_minilm import (
         edgebuild_artifact,
@@ -93,7 +95,10 @@ def run_minilm(
     notes: list[str] = []
     for seq in seqs:
         calib = tokenize(tok, CALIB_SENTENCES, seq)
-        ids, mask = tokenize(tok, SENTENCES, seq)
+        texts = [" ".join((SENTENCES[i:] + SENTENCES[:i]) * 2) for i in range(3)] if full else SENTENCES
+        ids, mask = tokenize(tok, texts, seq)
+        if full:
+            notes.append(f"seq {seq}: no padding (--full): {int(mask[0].sum())} of {seq} tokens real")
         x = {"input_ids": ids[:1], "attention_mask": mask[:1]}
         with torch.inference_mode():
             ref = model(torch.from_numpy(ids[:1]), torch.from_numpy(mask[:1])).numpy()
