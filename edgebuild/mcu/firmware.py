@@ -167,6 +167,10 @@ def _firmware_key(target: Target) -> str:
     ):
         h.update(p.read_bytes())
     h.update(repr((target.flags, target.mcu.opt)).encode())
+    # The configured build reads its sources from these folders (cmake -S, EB_MCU_DIR, the toolchain and linker
+    # script paths): a second checkout, or a deleted one, must not reuse a build pointing into another.
+    paths_used = (_mcu_dir(), target.toolchain_file, target.mcu.linker_script)
+    h.update(repr(tuple(str(Path(p).resolve()) for p in paths_used)).encode())
     return h.hexdigest()[:16]
 
 

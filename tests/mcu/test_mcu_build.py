@@ -281,3 +281,20 @@ def test_dsp_sources_run_on_m7_and_m33(
         want = np.asarray(native.run([x])[0])
         got = split_outputs(run_firmware(target, fw.elf, [x]).outputs[0], [want.shape])[0]
         assert got.tobytes() == want.tobytes()
+
+
+def test_firmware_build_cache_is_per_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cached firmware build points into the checkout that configured it (cmake -S, EB_MCU_DIR): a second
+    checkout with the same files must get its own, or it would compile the first one's kernels (or fail once that
+    one is deleted, as a removed git worktree did)."""
+    import shutil
+
+    from edgebuild.mcu import firmware
+    from edgebuild.targets import load_target
+
+    target = load_target("cortex-m4")
+    here = firmware._firmware_key(target)
+    copy = tmp_path / "mcu"
+    shutil.copytree(firmware._mcu_dir(), copy)
+    monkeypatch.setattr(firmware, "_mcu_dir", lambda: copy)
+    assert firmware._firmware_key(target) != here

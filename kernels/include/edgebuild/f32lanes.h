@@ -148,29 +148,29 @@ static inline __attribute__((always_inline)) eb_f32x4 eb_max_nan(eb_f32x4 x, eb_
 // order (eb_max_nan is not symmetric in NaN and ±0), as the reference's halving loop over an array does; lanes past h
 // are don't-care. Shuffles instead of the array: a 64-byte store read back as scalars stalls store forwarding (Zen 4).
 static inline __attribute__((always_inline)) float eb_tree_lanes(eb_f32x16 v, bool sum) {
-  eb_f32x16 t = __builtin_shuffle(v, (eb_i32x16){8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15});
+  eb_f32x16 t = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
   v = sum ? v + t : eb_max_nan(v, t);
-  t = __builtin_shuffle(v, (eb_i32x16){4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7});
+  t = __builtin_shufflevector(v, v, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7);
   v = sum ? v + t : eb_max_nan(v, t);
-  t = __builtin_shuffle(v, (eb_i32x16){2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3});
+  t = __builtin_shufflevector(v, v, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
   v = sum ? v + t : eb_max_nan(v, t);
-  t = __builtin_shuffle(v, (eb_i32x16){1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+  t = __builtin_shufflevector(v, v, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1);
   v = sum ? v + t : eb_max_nan(v, t);
   return v[0];
 }
 static inline __attribute__((always_inline)) float eb_tree_lanes(eb_f32x8 v, bool sum) {
-  eb_f32x8 t = __builtin_shuffle(v, (eb_i32x8){4, 5, 6, 7, 4, 5, 6, 7});
+  eb_f32x8 t = __builtin_shufflevector(v, v, 4, 5, 6, 7, 4, 5, 6, 7);
   v = sum ? v + t : eb_max_nan(v, t);
-  t = __builtin_shuffle(v, (eb_i32x8){2, 3, 2, 3, 2, 3, 2, 3});
+  t = __builtin_shufflevector(v, v, 2, 3, 2, 3, 2, 3, 2, 3);
   v = sum ? v + t : eb_max_nan(v, t);
-  t = __builtin_shuffle(v, (eb_i32x8){1, 1, 1, 1, 1, 1, 1, 1});
+  t = __builtin_shufflevector(v, v, 1, 1, 1, 1, 1, 1, 1, 1);
   v = sum ? v + t : eb_max_nan(v, t);
   return v[0];
 }
 static inline __attribute__((always_inline)) float eb_tree_lanes(eb_f32x4 v, bool sum) {
-  eb_f32x4 t = __builtin_shuffle(v, (eb_i32x4){2, 3, 2, 3});
+  eb_f32x4 t = __builtin_shufflevector(v, v, 2, 3, 2, 3);
   v = sum ? v + t : eb_max_nan(v, t);
-  t = __builtin_shuffle(v, (eb_i32x4){1, 1, 1, 1});
+  t = __builtin_shufflevector(v, v, 1, 1, 1, 1);
   v = sum ? v + t : eb_max_nan(v, t);
   return v[0];
 }
