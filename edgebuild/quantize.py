@@ -19,6 +19,7 @@ and the marking.
 from __future__ import annotations
 
 import copy
+import threading
 import warnings
 from collections.abc import Callable, Collection, Iterable
 
@@ -448,14 +449,18 @@ def _convert(prepared: GraphModule) -> GraphModule:
     from torchao.quantization.pt2e import quantize_pt2e as qp
 
     bns = [n for n in prepared.graph.nodes if n.op == "call_function" and "batch_norm" in str(n.target)]
-    fold = getattr(qp, "_fold_conv_bn_qat", None)
-    if not bns or any(_conv_feeds(n) for n in bns) or fold is None:
-        return pt2e.convert_pt2e(prepared, fold_quantize=True)  # type: ignore[no-any-return]
-    qp._fold_conv_bn_qat = lambda m: m
-    try:
-        return pt2e.convert_pt2e(prepared, fold_quantize=True)  # type: ignore[no-any-return]
-    finally:
-        qp._fold_conv_bn_qat = fold
+    with _CONVERT_LOCK:  # the skip patches torchao's module: a build in another thread must not see it
+        fold = getattr(qp, "_fold_conv_bn_qat", None)
+        if not bns or any(_conv_feeds(n) for n in bns) or fold is None:
+            return pt2e.convert_pt2e(prepared, fold_quantize=True)  # type: ignore[no-any-return]
+        qp._fold_conv_bn_qat = lambda m: m
+        try:
+            return pt2e.convert_pt2e(prepared, fold_quantize=True)  # type: ignore[no-any-return]
+        finally:
+            qp._fold_conv_bn_qat = fold
+
+
+_CONVERT_LOCK = threading.Lock()
 
 
 def _copy(gm: GraphModule) -> GraphModule:
